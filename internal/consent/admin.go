@@ -1,0 +1,440 @@
+package consent
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"unicode/utf8"
+
+	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/errs"
+)
+
+var (
+	domainPattern  = regexp.MustCompile(`^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	versionPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	countryPattern = regexp.MustCompile(`^[A-Z]{2}$`)
+)
+
+func checkText(problems map[string]string, field, value string, min, max int) {
+	n := utf8.RuneCountInString(value)
+	switch {
+	case !utf8.ValidString(value):
+		problems[field] = "must be valid UTF-8"
+	case n < min:
+		problems[field] = "is required"
+	case n > max:
+		problems[field] = fmt.Sprintf("must be at most %d characters", max)
+	}
+}
+
+func checkURL(problems map[string]string, field, value string) {
+	if value == "" {
+		return
+	}
+	u, err := url.Parse(value)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(value) > 2048 {
+		problems[field] = "must be an absolute http or https URL"
+	}
+}
+
+func checkTexts(problems map[string]string, field string, texts map[string]string, required bool, max int) {
+	if required && len(texts) == 0 {
+		problems[field] = "needs a text in at least one language"
+	}
+	if len(texts) > 50 {
+		problems[field] = "at most 50 languages"
+	}
+	for lang, text := range texts {
+		if !langPattern.MatchString(lang) {
+			problems[field+"."+lang] = "not a language tag such as en or pt-BR"
+			continue
+		}
+		checkText(problems, field+"."+lang, text, 1, max)
+	}
+}
+
+func (p *Property) validate() map[string]string {
+	problems := map[string]string{}
+	if !ValidKey(p.Key) {
+		problems["key"] = "must be 1 to 64 lowercase letters, digits, '_', '.' or '-'"
+	}
+	checkText(problems, "name", p.Name, 1, 200)
+	if len(p.Domains) > 100 {
+		problems["domains"] = "at most 100 domains"
+	}
+	for i, d := range p.Domains {
+		if len(d) > 253 || !domainPattern.MatchString(d) {
+			problems[fmt.Sprintf("domains[%d]", i)] = "must be a lowercase host name such as shop.example or *.shop.example"
+		}
+	}
+	for f, m := range p.JurisdictionRules.Validate("jurisdiction_rules") {
+		problems[f] = m
+	}
+	if p.DefaultJurisdiction != "" && !ValidJurisdiction(p.DefaultJurisdiction) {
+		problems["default_jurisdiction"] = "must be a country (DE) or subdivision (US-CA) code"
+	}
+	checkURL(problems, "policy_url", p.PolicyURL)
+	return problems
+}
+
+func (p *Purpose) validate() map[string]string {
+	problems := map[string]string{}
+	if !ValidKey(p.Key) {
+		problems["key"] = "must be 1 to 64 lowercase letters, digits, '_', '.' or '-'"
+	}
+	checkTexts(problems, "name", p.Names, true, 200)
+	checkTexts(problems, "description", p.Descriptions, false, 4000)
+	if !p.LegalBasis.Valid() {
+		problems["legal_basis"] = "must be one of consent, legitimate_interest, contract, legal_obligation"
+	}
+	if p.Necessary && p.SaleOrSharing {
+		problems["sale_or_sharing"] = "a necessary purpose cannot be a sale or sharing of data"
+	}
+	if p.Position < 0 || p.Position > 10000 {
+		problems["position"] = "must be between 0 and 10000"
+	}
+	return problems
+}
+
+func (v *Vendor) validate(cat *catalog) map[string]string {
+	problems := map[string]string{}
+	if !ValidKey(v.Key) {
+		problems["key"] = "must be 1 to 64 lowercase letters, digits, '_', '.' or '-'"
+	}
+	checkText(problems, "name", v.Name, 1, 200)
+	if len(v.Purposes) == 0 {
+		problems["purposes"] = "name at least one purpose"
+	}
+	for i, p := range v.Purposes {
+		if _, ok := cat.purposes[p]; !ok {
+			problems[fmt.Sprintf("purposes[%d]", i)] = fmt.Sprintf("unknown purpose %q", p)
+		}
+	}
+	for i, c := range v.DataCategories {
+		if !ValidKey(c) {
+			problems[fmt.Sprintf("data_categories[%d]", i)] = "must be a key such as contact or financial"
+		}
+	}
+	if v.Country != "" && !countryPattern.MatchString(v.Country) {
+		problems["country"] = "must be an ISO 3166-1 alpha-2 code such as DE"
+	}
+	checkURL(problems, "privacy_url", v.PrivacyURL)
+	return problems
+}
+
+func (n *Notice) validate() map[string]string {
+	problems := map[string]string{}
+	if !versionPattern.MatchString(n.Version) {
+		problems["version"] = "must be 1 to 64 letters, digits, '.', '_' or '-'"
+	}
+	checkTexts(problems, "text", n.Texts, true, 200000)
+	return problems
+}
+
+// contentHash fingerprints what a published notice says.
+func (n *Notice) contentHash() string {
+	sum := sha256.Sum256([]byte(mustJSON(struct {
+		Version  string            `json:"version"`
+		Texts    map[string]string `json:"text"`
+		Material bool              `json:"material"`
+	}{n.Version, n.Texts, n.Material})))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func nonNilMap(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+// writeCatalog runs fn in a transaction that also bumps the catalog version,
+// then reloads the in-memory catalog.
+func (s *Service) writeCatalog(ctx context.Context, fn func(tx *sql.Tx, now int64) error) error {
+	now := micros(s.now())
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := fn(tx, now); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE catalog_head SET version = version + 1 WHERE id = 1`)
+		return err
+	})
+	if err != nil {
+		if db.IsUniqueViolation(err) {
+			return errs.Wrap(errs.CodeConflict, err, "already exists")
+		}
+		return err
+	}
+	return s.ReloadCatalog(ctx)
+}
+
+// ReloadCatalog reads the catalog from the store.
+func (s *Service) ReloadCatalog(ctx context.Context) error {
+	c, err := readCatalog(ctx, s.db)
+	if err != nil {
+		return db.Classify(fmt.Errorf("load catalog: %w", err))
+	}
+	s.catalog.store(c)
+	return nil
+}
+
+func exists(ctx context.Context, tx *sql.Tx, query, key string) (bool, error) {
+	var one int
+	err := tx.QueryRowContext(ctx, query, key).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// PutProperty creates (create=true) or replaces a property.
+func (s *Service) PutProperty(ctx context.Context, p Property, create bool) (Property, error) {
+	p.Domains = nonNil(p.Domains)
+	if p.JurisdictionRules.OptIn == nil && p.JurisdictionRules.OptOut == nil && p.JurisdictionRules.Default == "" {
+		p.JurisdictionRules = DefaultRules()
+	}
+	p.JurisdictionRules.OptIn, p.JurisdictionRules.OptOut = nonNil(p.JurisdictionRules.OptIn), nonNil(p.JurisdictionRules.OptOut)
+	if problems := p.validate(); len(problems) > 0 {
+		return p, errs.Fields(problems)
+	}
+	err := s.writeCatalog(ctx, func(tx *sql.Tx, now int64) error {
+		if create {
+			_, err := tx.ExecContext(ctx, `INSERT INTO properties (`+propertyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
+				p.Key, p.Name, mustJSON(p.Domains), mustJSON(p.JurisdictionRules), p.DefaultJurisdiction, p.PolicyURL, now)
+			if db.IsUniqueViolation(err) {
+				return errs.New(errs.CodeConflict, "property %q already exists", p.Key)
+			}
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE properties SET name = $2, domains = $3, jurisdiction_rules = $4,
+			default_jurisdiction = $5, policy_url = $6, updated_at = $7 WHERE key = $1`,
+			p.Key, p.Name, mustJSON(p.Domains), mustJSON(p.JurisdictionRules), p.DefaultJurisdiction, p.PolicyURL, now)
+		return mustAffect(res, err, "property", p.Key)
+	})
+	if err != nil {
+		return p, err
+	}
+	return s.Property(p.Key)
+}
+
+func mustAffect(res sql.Result, err error, kind, key string) error {
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return errs.NotFound(kind, key)
+	}
+	return nil
+}
+
+// Property returns a property from the catalog.
+func (s *Service) Property(key string) (Property, error) {
+	p, ok := s.catalog.load().properties[key]
+	if !ok {
+		return Property{}, errs.NotFound("property", key)
+	}
+	return p.Property, nil
+}
+
+// Properties lists the properties.
+func (s *Service) Properties() []Property {
+	return sortedValues(s.catalog.load().properties, func(p *propertyEntry) Property { return p.Property }, func(p Property) string { return p.Key })
+}
+
+// PutPurpose creates (create=true) or replaces a purpose.
+func (s *Service) PutPurpose(ctx context.Context, p Purpose, create bool) (Purpose, error) {
+	p.Names, p.Descriptions = nonNilMap(p.Names), nonNilMap(p.Descriptions)
+	if problems := p.validate(); len(problems) > 0 {
+		return p, errs.Fields(problems)
+	}
+	err := s.writeCatalog(ctx, func(tx *sql.Tx, now int64) error {
+		if create {
+			_, err := tx.ExecContext(ctx, `INSERT INTO purposes (`+purposeColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
+				p.Key, mustJSON(p.Names), mustJSON(p.Descriptions), string(p.LegalBasis), p.Necessary, p.SaleOrSharing, p.Position, now)
+			if db.IsUniqueViolation(err) {
+				return errs.New(errs.CodeConflict, "purpose %q already exists", p.Key)
+			}
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE purposes SET names = $2, descriptions = $3, legal_basis = $4, necessary = $5,
+			sale_or_sharing = $6, position = $7, updated_at = $8 WHERE key = $1`,
+			p.Key, mustJSON(p.Names), mustJSON(p.Descriptions), string(p.LegalBasis), p.Necessary, p.SaleOrSharing, p.Position, now)
+		return mustAffect(res, err, "purpose", p.Key)
+	})
+	if err != nil {
+		return p, err
+	}
+	return s.Purpose(p.Key)
+}
+
+// Purpose returns a purpose from the catalog.
+func (s *Service) Purpose(key string) (Purpose, error) {
+	p, ok := s.catalog.load().purposes[key]
+	if !ok {
+		return Purpose{}, errs.NotFound("purpose", key)
+	}
+	return p.Purpose, nil
+}
+
+// Purposes lists the purposes by position, then key.
+func (s *Service) Purposes() []Purpose {
+	list := sortedValues(s.catalog.load().purposes, func(p *purposeEntry) Purpose { return p.Purpose }, func(p Purpose) string { return p.Key })
+	stableByPosition(list)
+	return list
+}
+
+// PutVendor creates (create=true) or replaces a vendor.
+func (s *Service) PutVendor(ctx context.Context, v Vendor, create bool) (Vendor, error) {
+	v.Purposes, v.DataCategories = nonNil(v.Purposes), nonNil(v.DataCategories)
+	if problems := v.validate(s.catalog.load()); len(problems) > 0 {
+		return v, errs.Fields(problems)
+	}
+	err := s.writeCatalog(ctx, func(tx *sql.Tx, now int64) error {
+		if create {
+			_, err := tx.ExecContext(ctx, `INSERT INTO vendors (`+vendorColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
+				v.Key, v.Name, mustJSON(v.Purposes), mustJSON(v.DataCategories), v.Country, v.PrivacyURL, now)
+			if db.IsUniqueViolation(err) {
+				return errs.New(errs.CodeConflict, "vendor %q already exists", v.Key)
+			}
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE vendors SET name = $2, purposes = $3, data_categories = $4, country = $5,
+			privacy_url = $6, updated_at = $7 WHERE key = $1`,
+			v.Key, v.Name, mustJSON(v.Purposes), mustJSON(v.DataCategories), v.Country, v.PrivacyURL, now)
+		return mustAffect(res, err, "vendor", v.Key)
+	})
+	if err != nil {
+		return v, err
+	}
+	return s.Vendor(v.Key)
+}
+
+// Vendor returns a vendor from the catalog.
+func (s *Service) Vendor(key string) (Vendor, error) {
+	v, ok := s.catalog.load().vendors[key]
+	if !ok {
+		return Vendor{}, errs.NotFound("vendor", key)
+	}
+	return *v, nil
+}
+
+// Vendors lists the vendors.
+func (s *Service) Vendors() []Vendor {
+	return sortedValues(s.catalog.load().vendors, func(v *Vendor) Vendor { return *v }, func(v Vendor) string { return v.Key })
+}
+
+// PutNotice creates (create=true) or replaces a draft notice, publishing it
+// when publish is set. A published notice cannot be changed.
+func (s *Service) PutNotice(ctx context.Context, n Notice, create, publish bool) (Notice, error) {
+	n.Texts = nonNilMap(n.Texts)
+	if problems := n.validate(); len(problems) > 0 {
+		return n, errs.Fields(problems)
+	}
+	n.ContentHash = n.contentHash()
+	err := s.writeCatalog(ctx, func(tx *sql.Tx, now int64) error {
+		if create {
+			_, err := tx.ExecContext(ctx, `INSERT INTO notices (version, texts, material, content_hash, created_at, updated_at)
+				VALUES ($1, $2, $3, $4, $5, $5)`, n.Version, mustJSON(n.Texts), n.Material, n.ContentHash, now)
+			if db.IsUniqueViolation(err) {
+				return errs.New(errs.CodeConflict, "notice %q already exists", n.Version)
+			}
+			if err != nil {
+				return err
+			}
+		} else {
+			res, err := tx.ExecContext(ctx, `UPDATE notices SET texts = $2, material = $3, content_hash = $4, updated_at = $5
+				WHERE version = $1 AND published_at IS NULL`, n.Version, mustJSON(n.Texts), n.Material, n.ContentHash, now)
+			if err := mustAffect(res, err, "notice", n.Version); err != nil {
+				if errs.Is(err, errs.CodeNotFound) {
+					return noticeMissingOrPublished(ctx, tx, n.Version)
+				}
+				return err
+			}
+		}
+		if publish {
+			return publishNotice(ctx, tx, n.Version, now)
+		}
+		return nil
+	})
+	if err != nil {
+		return n, err
+	}
+	return s.Notice(ctx, n.Version)
+}
+
+// PublishNotice publishes a draft notice. Publishing again is refused.
+func (s *Service) PublishNotice(ctx context.Context, version string) (Notice, error) {
+	err := s.writeCatalog(ctx, func(tx *sql.Tx, now int64) error {
+		return publishNotice(ctx, tx, version, now)
+	})
+	if err != nil {
+		return Notice{}, err
+	}
+	return s.Notice(ctx, version)
+}
+
+func publishNotice(ctx context.Context, tx *sql.Tx, version string, now int64) error {
+	res, err := tx.ExecContext(ctx, `UPDATE notices SET published_at = $2, updated_at = $2,
+		ordinal = (SELECT coalesce(max(ordinal), 0) + 1 FROM notices)
+		WHERE version = $1 AND published_at IS NULL`, version, now)
+	if err := mustAffect(res, err, "notice", version); err != nil {
+		if errs.Is(err, errs.CodeNotFound) {
+			return noticeMissingOrPublished(ctx, tx, version)
+		}
+		return err
+	}
+	return nil
+}
+
+func noticeMissingOrPublished(ctx context.Context, tx *sql.Tx, version string) error {
+	found, err := exists(ctx, tx, `SELECT 1 FROM notices WHERE version = $1`, version)
+	if err != nil {
+		return err
+	}
+	if found {
+		return errs.New(errs.CodeConflict, "notice %q is published and can no longer change; publish a new version", version)
+	}
+	return errs.NotFound("notice", version)
+}
+
+// Notice returns a notice, draft or published.
+func (s *Service) Notice(ctx context.Context, version string) (Notice, error) {
+	list, err := queryAll(ctx, s.db, `SELECT `+noticeColumns+` FROM notices WHERE version = $1`, []any{version}, scanNotice)
+	if err != nil {
+		return Notice{}, db.Classify(err)
+	}
+	if len(list) == 0 {
+		return Notice{}, errs.NotFound("notice", version)
+	}
+	return list[0], nil
+}
+
+// Notices lists every notice, published ones first in publication order.
+func (s *Service) Notices(ctx context.Context) ([]Notice, error) {
+	list, err := listNotices(ctx, s.db)
+	return list, db.Classify(err)
+}
+
+// CurrentNotice returns the latest published notice, if any.
+func (s *Service) CurrentNotice() (Notice, bool) {
+	n := s.catalog.load().latestNotice
+	if n == nil {
+		return Notice{}, false
+	}
+	return *n, true
+}

@@ -1,0 +1,245 @@
+package consent
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"sync/atomic"
+	"time"
+)
+
+type propertyEntry struct {
+	Property
+	rules compiledRules
+}
+
+type purposeEntry struct{ Purpose }
+
+// catalog is an immutable snapshot of properties, purposes, vendors and
+// published notices. Writers replace the whole snapshot.
+type catalog struct {
+	version        int64
+	properties     map[string]*propertyEntry
+	purposes       map[string]*purposeEntry
+	vendors        map[string]*Vendor
+	vendorPurposes map[string]map[string]struct{}
+	notices        map[string]*Notice // published only
+	currentNotice  uint16             // ordinal of the latest material published notice
+	latestNotice   *Notice
+	defaultRules   compiledRules
+}
+
+type catalogHolder struct{ p atomic.Pointer[catalog] }
+
+func (h *catalogHolder) load() *catalog   { return h.p.Load() }
+func (h *catalogHolder) store(c *catalog) { h.p.Store(c) }
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("consent: marshal %T: %v", v, err)) // only plain data types are marshalled
+	}
+	return string(b)
+}
+
+func readCatalog(ctx context.Context, q querier) (*catalog, error) {
+	c := &catalog{
+		properties:     map[string]*propertyEntry{},
+		purposes:       map[string]*purposeEntry{},
+		vendors:        map[string]*Vendor{},
+		vendorPurposes: map[string]map[string]struct{}{},
+		notices:        map[string]*Notice{},
+		defaultRules:   DefaultRules().compile(),
+	}
+	if err := q.QueryRowContext(ctx, `SELECT version FROM catalog_head WHERE id = 1`).Scan(&c.version); err != nil {
+		return nil, fmt.Errorf("read catalog version: %w", err)
+	}
+	props, err := listProperties(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range props {
+		c.properties[p.Key] = &propertyEntry{Property: p, rules: p.JurisdictionRules.compile()}
+	}
+	purposes, err := listPurposes(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range purposes {
+		c.purposes[p.Key] = &purposeEntry{Purpose: p}
+	}
+	vendors, err := listVendors(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	for i := range vendors {
+		v := &vendors[i]
+		c.vendors[v.Key] = v
+		set := map[string]struct{}{}
+		for _, p := range v.Purposes {
+			set[p] = struct{}{}
+		}
+		c.vendorPurposes[v.Key] = set
+	}
+	notices, err := listNotices(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	for i := range notices {
+		n := &notices[i]
+		if n.PublishedAt == nil {
+			continue
+		}
+		c.notices[n.Version] = n
+		if n.Material && uint16(n.Ordinal) > c.currentNotice {
+			c.currentNotice = uint16(n.Ordinal)
+		}
+		if c.latestNotice == nil || n.Ordinal > c.latestNotice.Ordinal {
+			c.latestNotice = n
+		}
+	}
+	return c, nil
+}
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+const propertyColumns = `key, name, domains, jurisdiction_rules, default_jurisdiction, policy_url, created_at, updated_at`
+
+func scanProperty(scan func(...any) error) (Property, error) {
+	var p Property
+	var domains, rules string
+	var created, updated int64
+	if err := scan(&p.Key, &p.Name, &domains, &rules, &p.DefaultJurisdiction, &p.PolicyURL, &created, &updated); err != nil {
+		return p, err
+	}
+	if err := json.Unmarshal([]byte(domains), &p.Domains); err != nil {
+		return p, fmt.Errorf("property %s: domains: %w", p.Key, err)
+	}
+	if err := json.Unmarshal([]byte(rules), &p.JurisdictionRules); err != nil {
+		return p, fmt.Errorf("property %s: jurisdiction rules: %w", p.Key, err)
+	}
+	p.CreatedAt, p.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return p, nil
+}
+
+func listProperties(ctx context.Context, q querier) ([]Property, error) {
+	return queryAll(ctx, q, `SELECT `+propertyColumns+` FROM properties ORDER BY key`, nil, scanProperty)
+}
+
+const purposeColumns = `key, names, descriptions, legal_basis, necessary, sale_or_sharing, position, created_at, updated_at`
+
+func scanPurpose(scan func(...any) error) (Purpose, error) {
+	var p Purpose
+	var names, descriptions string
+	var created, updated int64
+	if err := scan(&p.Key, &names, &descriptions, &p.LegalBasis, &p.Necessary, &p.SaleOrSharing, &p.Position, &created, &updated); err != nil {
+		return p, err
+	}
+	if err := json.Unmarshal([]byte(names), &p.Names); err != nil {
+		return p, fmt.Errorf("purpose %s: names: %w", p.Key, err)
+	}
+	if err := json.Unmarshal([]byte(descriptions), &p.Descriptions); err != nil {
+		return p, fmt.Errorf("purpose %s: descriptions: %w", p.Key, err)
+	}
+	p.CreatedAt, p.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return p, nil
+}
+
+func listPurposes(ctx context.Context, q querier) ([]Purpose, error) {
+	return queryAll(ctx, q, `SELECT `+purposeColumns+` FROM purposes ORDER BY position, key`, nil, scanPurpose)
+}
+
+const vendorColumns = `key, name, purposes, data_categories, country, privacy_url, created_at, updated_at`
+
+func scanVendor(scan func(...any) error) (Vendor, error) {
+	var v Vendor
+	var purposes, categories string
+	var created, updated int64
+	if err := scan(&v.Key, &v.Name, &purposes, &categories, &v.Country, &v.PrivacyURL, &created, &updated); err != nil {
+		return v, err
+	}
+	if err := json.Unmarshal([]byte(purposes), &v.Purposes); err != nil {
+		return v, fmt.Errorf("vendor %s: purposes: %w", v.Key, err)
+	}
+	if err := json.Unmarshal([]byte(categories), &v.DataCategories); err != nil {
+		return v, fmt.Errorf("vendor %s: data categories: %w", v.Key, err)
+	}
+	v.CreatedAt, v.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return v, nil
+}
+
+func listVendors(ctx context.Context, q querier) ([]Vendor, error) {
+	return queryAll(ctx, q, `SELECT `+vendorColumns+` FROM vendors ORDER BY key`, nil, scanVendor)
+}
+
+const noticeColumns = `version, texts, material, content_hash, published_at, ordinal, created_at, updated_at`
+
+func scanNotice(scan func(...any) error) (Notice, error) {
+	var n Notice
+	var texts string
+	var published, ordinal sql.NullInt64
+	var created, updated int64
+	if err := scan(&n.Version, &texts, &n.Material, &n.ContentHash, &published, &ordinal, &created, &updated); err != nil {
+		return n, err
+	}
+	if err := json.Unmarshal([]byte(texts), &n.Texts); err != nil {
+		return n, fmt.Errorf("notice %s: texts: %w", n.Version, err)
+	}
+	if published.Valid {
+		t := fromMicros(published.Int64)
+		n.PublishedAt = &t
+	}
+	n.Ordinal = int(ordinal.Int64)
+	n.CreatedAt, n.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return n, nil
+}
+
+func listNotices(ctx context.Context, q querier) ([]Notice, error) {
+	notices, err := queryAll(ctx, q, `SELECT `+noticeColumns+` FROM notices`, nil, scanNotice)
+	if err != nil {
+		return nil, err
+	}
+	// Published in publication order, then drafts by version.
+	sort.Slice(notices, func(i, j int) bool {
+		a, b := notices[i], notices[j]
+		if (a.Ordinal == 0) != (b.Ordinal == 0) {
+			return a.Ordinal != 0
+		}
+		if a.Ordinal != b.Ordinal {
+			return a.Ordinal < b.Ordinal
+		}
+		return a.Version < b.Version
+	})
+	return notices, nil
+}
+
+func queryAll[T any](ctx context.Context, q querier, query string, args []any, scan func(func(...any) error) (T, error)) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query: %w", err)
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows.Scan)
+		if err != nil {
+			return nil, fmt.Errorf("scan: %w", err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("rows: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,147 @@
+package consent
+
+import (
+	"fmt"
+
+	"github.com/steward-dev/steward/internal/errs"
+)
+
+// Reason explains a decision.
+type Reason string
+
+// The reasons a decision gives.
+const (
+	ReasonNecessary          Reason = "necessary"
+	ReasonConsentGranted     Reason = "consent_granted"
+	ReasonConsentDenied      Reason = "consent_denied"
+	ReasonConsentWithdrawn   Reason = "consent_withdrawn"
+	ReasonNoConsentRecorded  Reason = "no_consent_recorded"
+	ReasonLegitimateInterest Reason = "legitimate_interest"
+	ReasonGPCOptOut          Reason = "gpc_opt_out"
+	ReasonNoticeOutdated     Reason = "notice_outdated"
+	ReasonVendorNotDeclared  Reason = "vendor_not_declared"
+)
+
+// Reasons lists every reason, for metrics and documentation.
+var Reasons = []Reason{ReasonNecessary, ReasonConsentGranted, ReasonConsentDenied, ReasonConsentWithdrawn,
+	ReasonNoConsentRecorded, ReasonLegitimateInterest, ReasonGPCOptOut, ReasonNoticeOutdated, ReasonVendorNotDeclared}
+
+// Question asks whether a subject's or device's data may be used for a
+// purpose, optionally by a vendor. Property selects the jurisdiction rules
+// (the default rules when empty); Jurisdiction is a code such as "DE" or
+// "US-CA" (the property's default when empty).
+type Question struct {
+	Subject      string `json:"subject,omitempty"`
+	Device       string `json:"device,omitempty"`
+	Purpose      string `json:"purpose"`
+	Vendor       string `json:"vendor,omitempty"`
+	Jurisdiction string `json:"jurisdiction,omitempty"`
+	Property     string `json:"property,omitempty"`
+	GPC          bool   `json:"gpc,omitempty"`
+}
+
+// Answer is a decision with its reason and the ledger sequence number of
+// the event it rests on (0 when none does).
+type Answer struct {
+	Allowed bool   `json:"allowed"`
+	Reason  Reason `json:"reason"`
+	Event   int64  `json:"event"`
+}
+
+// rule is the decision itself: a pure function of the purpose, whether the
+// vendor is declared for it, the regime, the GPC signal and the latest
+// recorded state.
+func rule(p *Purpose, vendorGiven, vendorDeclared bool, regime Regime, gpc bool, s state, found bool, currentNotice uint16) Answer {
+	var event int64
+	if found {
+		event = int64(s.seq)
+	}
+	switch {
+	case vendorGiven && !vendorDeclared:
+		return Answer{Allowed: false, Reason: ReasonVendorNotDeclared}
+	case p.Necessary || p.LegalBasis == BasisContract || p.LegalBasis == BasisLegalObligation:
+		return Answer{Allowed: true, Reason: ReasonNecessary}
+	case gpc && p.SaleOrSharing:
+		// The signal wins over any grant recorded before it.
+		return Answer{Allowed: false, Reason: ReasonGPCOptOut}
+	case found && s.action == actionDeny:
+		return Answer{Allowed: false, Reason: ReasonConsentDenied, Event: event}
+	case found && s.action == actionWithdraw:
+		return Answer{Allowed: false, Reason: ReasonConsentWithdrawn, Event: event}
+	case p.LegalBasis == BasisLegitimateInterest:
+		return Answer{Allowed: true, Reason: ReasonLegitimateInterest, Event: event}
+	case found && s.action == actionGrant:
+		if regime == OptIn && s.notice < currentNotice {
+			return Answer{Allowed: false, Reason: ReasonNoticeOutdated, Event: event}
+		}
+		return Answer{Allowed: true, Reason: ReasonConsentGranted, Event: event}
+	case regime == OptOut:
+		return Answer{Allowed: true, Reason: ReasonNoConsentRecorded}
+	default:
+		return Answer{Allowed: false, Reason: ReasonNoConsentRecorded}
+	}
+}
+
+// Decider answers questions from the catalog and the index alone.
+type Decider struct {
+	catalog *catalogHolder
+	index   *Index
+}
+
+// Decide answers one question. gpcHeader is the Sec-GPC signal of the
+// request that carries the question. It does not allocate for valid input.
+func (d *Decider) Decide(q *Question, gpcHeader bool) (Answer, error) {
+	cat := d.catalog.load()
+	p, ok := cat.purposes[q.Purpose]
+	if !ok {
+		return Answer{}, errs.Invalid("purpose", "unknown purpose %q", q.Purpose)
+	}
+	if (q.Subject == "") == (q.Device == "") {
+		return Answer{}, errs.Invalid("subject", "give exactly one of subject and device")
+	}
+	vendorDeclared := false
+	if q.Vendor != "" {
+		v, ok := cat.vendorPurposes[q.Vendor]
+		if !ok {
+			return Answer{}, errs.Invalid("vendor", "unknown vendor %q", q.Vendor)
+		}
+		_, vendorDeclared = v[q.Purpose]
+	}
+	rules := &cat.defaultRules
+	jurisdiction := q.Jurisdiction
+	if q.Property != "" {
+		prop, ok := cat.properties[q.Property]
+		if !ok {
+			return Answer{}, errs.Invalid("property", "unknown property %q", q.Property)
+		}
+		rules = &prop.rules
+		if jurisdiction == "" {
+			jurisdiction = prop.DefaultJurisdiction
+		}
+	}
+	if jurisdiction != "" && !ValidJurisdiction(jurisdiction) {
+		return Answer{}, errs.Invalid("jurisdiction", "%q is not a country (DE) or subdivision (US-CA) code", jurisdiction)
+	}
+	d.index.mu.RLock()
+	s, found := d.index.latest(q.Subject, q.Device, q.Purpose, q.Vendor)
+	d.index.mu.RUnlock()
+	return rule(&p.Purpose, q.Vendor != "", vendorDeclared, rules.regime(jurisdiction), gpcHeader || q.GPC, s, found, cat.currentNotice), nil
+}
+
+// DecideAll answers questions in order into answers (which must be as long),
+// naming the question at fault in errors: "questions[3].purpose".
+func (d *Decider) DecideAll(questions []Question, gpcHeader bool, answers []Answer) error {
+	for i := range questions {
+		a, err := d.Decide(&questions[i], gpcHeader)
+		if err != nil {
+			e, _ := errs.As(err)
+			problems := map[string]string{}
+			for f, p := range e.Fields {
+				problems[fmt.Sprintf("questions[%d].%s", i, f)] = p
+			}
+			return errs.Fields(problems)
+		}
+		answers[i] = a
+	}
+	return nil
+}

@@ -1,0 +1,240 @@
+package consent
+
+import (
+	"sync"
+	"time"
+)
+
+// state is the latest decision of one identity for one (purpose, vendor).
+// It is kept to 16 bytes: the index holds one per recorded combination.
+type state struct {
+	seq    uint64
+	at     uint32 // Unix seconds; ties are broken by seq
+	notice uint16 // ordinal of the notice the decision was made under
+	action uint8
+	_      uint8
+}
+
+const (
+	actionNone uint8 = iota
+	actionGrant
+	actionDeny
+	actionWithdraw
+)
+
+func actionCode(a Action) uint8 {
+	switch a {
+	case ActionGrant:
+		return actionGrant
+	case ActionDeny:
+		return actionDeny
+	case ActionWithdraw:
+		return actionWithdraw
+	}
+	return actionNone
+}
+
+// newer reports whether s is later than other: by decision time, then by
+// ledger order. Applying events is therefore order-independent and
+// idempotent, which lets replicas follow the ledger without coordination.
+func (s state) newer(other state) bool {
+	if s.at != other.at {
+		return s.at > other.at
+	}
+	return s.seq > other.seq
+}
+
+type link struct {
+	subject uint32
+	seq     uint64
+}
+
+// Index holds the latest consent state per (identity, purpose, vendor) in
+// memory. Identities, purposes and vendors are interned to small integers so
+// that a state costs a map slot of 24 bytes. Lookups take a read lock and do
+// not allocate.
+type Index struct {
+	mu        sync.RWMutex
+	subjects  map[string]uint32
+	devices   map[string]uint32
+	purposes  map[string]uint16
+	vendors   map[string]uint16 // vendor 0 is "no vendor"
+	states    map[uint64]state
+	links     map[uint32]link     // device identity → subject identity
+	devicesOf map[uint32][]uint32 // subject identity → device identities
+	nextIdent uint32
+	maxSeq    uint64
+}
+
+// NewIndex returns an empty index.
+func NewIndex() *Index {
+	return &Index{
+		subjects:  map[string]uint32{},
+		devices:   map[string]uint32{},
+		purposes:  map[string]uint16{},
+		vendors:   map[string]uint16{"": 0},
+		states:    map[uint64]state{},
+		links:     map[uint32]link{},
+		devicesOf: map[uint32][]uint32{},
+		nextIdent: 1,
+	}
+}
+
+func stateKey(ident uint32, purpose, vendor uint16) uint64 {
+	return uint64(ident)<<32 | uint64(purpose)<<16 | uint64(vendor)
+}
+
+func (x *Index) intern(m map[string]uint32, id string) uint32 {
+	if n, ok := m[id]; ok {
+		return n
+	}
+	n := x.nextIdent
+	x.nextIdent++
+	m[id] = n
+	return n
+}
+
+func intern16(m map[string]uint16, key string, first uint16) uint16 {
+	if n, ok := m[key]; ok {
+		return n
+	}
+	n := uint16(len(m)) + first
+	m[key] = n
+	return n
+}
+
+// indexedEvent is the part of an event the index keeps.
+type indexedEvent struct {
+	seq      int64
+	subject  string
+	device   string
+	purpose  string
+	vendor   string
+	action   Action
+	at       time.Time
+	noticeNo int
+}
+
+// apply records events; callers hold no lock.
+func (x *Index) apply(events []indexedEvent) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for _, e := range events {
+		var ident uint32
+		if e.subject != "" {
+			ident = x.intern(x.subjects, e.subject)
+		} else {
+			ident = x.intern(x.devices, e.device)
+		}
+		purpose := intern16(x.purposes, e.purpose, 1)
+		vendor := intern16(x.vendors, e.vendor, 0)
+		s := state{seq: uint64(e.seq), at: unixSeconds(e.at), notice: uint16(e.noticeNo), action: actionCode(e.action)}
+		k := stateKey(ident, purpose, vendor)
+		if old, ok := x.states[k]; !ok || s.newer(old) {
+			x.states[k] = s
+		}
+		if uint64(e.seq) > x.maxSeq {
+			x.maxSeq = uint64(e.seq)
+		}
+	}
+}
+
+// applyLinks records device-to-subject links; the link with the highest
+// sequence number wins for each device.
+func (x *Index) applyLinks(links []Link) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for _, l := range links {
+		device := x.intern(x.devices, l.Device)
+		subject := x.intern(x.subjects, l.Subject)
+		old, had := x.links[device]
+		if had && old.seq >= uint64(l.Seq) {
+			continue
+		}
+		if had && old.subject != subject {
+			list := x.devicesOf[old.subject]
+			for i, d := range list {
+				if d == device {
+					list = append(list[:i], list[i+1:]...)
+					break
+				}
+			}
+			x.devicesOf[old.subject] = list
+		}
+		x.links[device] = link{subject: subject, seq: uint64(l.Seq)}
+		if !had || old.subject != subject {
+			x.devicesOf[subject] = append(x.devicesOf[subject], device)
+		}
+		if uint64(l.Seq) > x.maxSeq {
+			x.maxSeq = uint64(l.Seq)
+		}
+	}
+}
+
+func unixSeconds(t time.Time) uint32 {
+	s := t.Unix()
+	if s < 0 {
+		return 0
+	}
+	if s > 1<<32-1 {
+		return 1<<32 - 1
+	}
+	return uint32(s)
+}
+
+// MaxSeq returns the highest ledger sequence number applied.
+func (x *Index) MaxSeq() int64 {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return int64(x.maxSeq)
+}
+
+// Len returns the number of states held.
+func (x *Index) Len() int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return len(x.states)
+}
+
+// latest returns the latest state that applies to the identity for the
+// purpose and vendor: its own, or one of a linked identity (a subject's
+// devices, or a device's subject and that subject's other devices); a
+// purpose-wide decision and a vendor-specific one compete, latest wins.
+// Callers hold the read lock.
+func (x *Index) latest(subject, device, purpose, vendor string) (state, bool) {
+	p, ok := x.purposes[purpose]
+	if !ok {
+		return state{}, false
+	}
+	v, vendorKnown := x.vendors[vendor]
+	var ident uint32
+	if subject != "" {
+		ident = x.subjects[subject]
+	} else if d, ok := x.devices[device]; ok {
+		if l, linked := x.links[d]; linked {
+			ident = l.subject
+		} else {
+			ident = d
+		}
+	}
+	if ident == 0 {
+		return state{}, false
+	}
+	best, found := x.lookup(ident, p, v, vendor != "" && vendorKnown)
+	for _, d := range x.devicesOf[ident] {
+		if s, ok := x.lookup(d, p, v, vendor != "" && vendorKnown); ok && (!found || s.newer(best)) {
+			best, found = s, true
+		}
+	}
+	return best, found
+}
+
+func (x *Index) lookup(ident uint32, purpose, vendor uint16, withVendor bool) (state, bool) {
+	best, found := x.states[stateKey(ident, purpose, 0)]
+	if withVendor {
+		if s, ok := x.states[stateKey(ident, purpose, vendor)]; ok && (!found || s.newer(best)) {
+			best, found = s, true
+		}
+	}
+	return best, found
+}

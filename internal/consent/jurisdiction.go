@@ -1,0 +1,113 @@
+package consent
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// JurisdictionRules say which regime applies where. Entries are ISO 3166-1
+// alpha-2 country codes ("DE"), ISO 3166-2 subdivisions ("US-CA"), or the
+// groups "EU", "EEA" and "UK". The most specific entry wins: subdivision,
+// then country, then group, then Default.
+type JurisdictionRules struct {
+	OptIn   []string `json:"opt_in"`
+	OptOut  []string `json:"opt_out"`
+	Default Regime   `json:"default"`
+}
+
+// DefaultRules are the rules of a property that sets none: opt-in in the
+// EU, the EEA and the UK, opt-out in the United States, opt-in elsewhere
+// (deny by default where the law is not known).
+func DefaultRules() JurisdictionRules {
+	return JurisdictionRules{OptIn: []string{"EU", "EEA", "UK"}, OptOut: []string{"US"}, Default: OptIn}
+}
+
+var (
+	euCountries  = []string{"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"}
+	eeaCountries = append(slices.Clone(euCountries), "IS", "LI", "NO")
+	groups       = map[string][]string{"EU": euCountries, "EEA": eeaCountries, "UK": {"GB"}}
+
+	jurisdictionPattern = regexp.MustCompile(`^[A-Z]{2}(-[A-Z0-9]{1,3})?$`)
+)
+
+// ValidJurisdiction reports whether s is a country or subdivision code.
+func ValidJurisdiction(s string) bool { return jurisdictionPattern.MatchString(s) }
+
+// Validate checks the rules and returns field problems keyed by path.
+func (r JurisdictionRules) Validate(prefix string) map[string]string {
+	problems := map[string]string{}
+	seen := map[string]string{}
+	check := func(list string, entries []string) {
+		for i, e := range entries {
+			field := fmt.Sprintf("%s.%s[%d]", prefix, list, i)
+			if _, isGroup := groups[e]; !isGroup && !ValidJurisdiction(e) {
+				problems[field] = fmt.Sprintf("%q is not a country (DE), subdivision (US-CA) or group (EU, EEA, UK)", e)
+				continue
+			}
+			if other, dup := seen[e]; dup {
+				problems[field] = fmt.Sprintf("%q is already listed in %s", e, other)
+			}
+			seen[e] = list
+		}
+	}
+	check("opt_in", r.OptIn)
+	check("opt_out", r.OptOut)
+	if r.Default != OptIn && r.Default != OptOut {
+		problems[prefix+".default"] = `must be "opt_in" or "opt_out"`
+	}
+	return problems
+}
+
+// compiledRules answer Regime without allocating.
+type compiledRules struct {
+	exact    map[string]Regime // countries and subdivisions
+	fallback Regime
+}
+
+func (r JurisdictionRules) compile() compiledRules {
+	c := compiledRules{exact: map[string]Regime{}, fallback: r.Default}
+	if c.fallback == "" {
+		c.fallback = OptIn
+	}
+	// Groups first, then explicit entries, so that a country listed on its own
+	// overrides its group.
+	for _, pass := range []bool{true, false} {
+		for _, list := range []struct {
+			entries []string
+			regime  Regime
+		}{{r.OptIn, OptIn}, {r.OptOut, OptOut}} {
+			for _, e := range list.entries {
+				members, isGroup := groups[e]
+				if isGroup != pass {
+					continue
+				}
+				if isGroup {
+					for _, m := range members {
+						c.exact[m] = list.regime
+					}
+				} else {
+					c.exact[e] = list.regime
+				}
+			}
+		}
+	}
+	return c
+}
+
+// regime returns the regime for a jurisdiction code such as "DE" or "US-CA".
+func (c compiledRules) regime(jurisdiction string) Regime {
+	if jurisdiction == "" {
+		return c.fallback
+	}
+	if r, ok := c.exact[jurisdiction]; ok {
+		return r
+	}
+	if country, _, found := strings.Cut(jurisdiction, "-"); found {
+		if r, ok := c.exact[country]; ok {
+			return r
+		}
+	}
+	return c.fallback
+}

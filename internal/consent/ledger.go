@@ -1,0 +1,508 @@
+package consent
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/receipt"
+)
+
+// MaxBatch is the most events one Append call takes.
+const MaxBatch = 1000
+
+// maxGroup bounds the events that one group commit writes.
+const maxGroup = 2000
+
+// eventColumns are the stored columns of an event, in insert order.
+const eventColumns = `seq, property, event_id, subject_id, device_id, purpose, vendor, action, source, notice_version,
+	jurisdiction, gpc, dnt, tc_string, at, recorded_at`
+
+const eventColumnCount = 16
+
+// earliestEventTime bounds event times from below: nothing older can be a
+// real consent, and index times fit 32 bits.
+var earliestEventTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// ValidateEvents checks events against the catalog and fills defaults (the
+// time, the property's default jurisdiction). onlyProperty, when set,
+// restricts the batch to that property, as for a property's ingest key.
+// Problems are named by path: "events[2].purpose".
+func (s *Service) ValidateEvents(events []Event, onlyProperty string) error {
+	if len(events) == 0 {
+		return errs.Invalid("events", "send at least one event")
+	}
+	if len(events) > MaxBatch {
+		return errs.Invalid("events", "at most %d events per request", MaxBatch)
+	}
+	cat := s.catalog.load()
+	now := s.now()
+	problems := map[string]string{}
+	for i := range events {
+		e := &events[i]
+		bad := func(field, format string, args ...any) {
+			problems[fmt.Sprintf("events[%d].%s", i, field)] = fmt.Sprintf(format, args...)
+		}
+		if !ValidID(e.ID) {
+			bad("id", "must be 1 to 128 letters, digits or ._:@+=- (a UUID is best)")
+		}
+		prop, ok := cat.properties[e.Property]
+		switch {
+		case !ok:
+			bad("property", "unknown property %q", e.Property)
+		case onlyProperty != "" && e.Property != onlyProperty:
+			bad("property", "this key may only record events for property %q", onlyProperty)
+		}
+		switch {
+		case (e.Subject == "") == (e.Device == ""):
+			bad("subject", "give exactly one of subject and device")
+		case e.Subject != "" && !ValidID(e.Subject):
+			bad("subject", "must be 1 to 128 letters, digits or ._:@+=-")
+		case e.Device != "" && !ValidID(e.Device):
+			bad("device", "must be 1 to 128 letters, digits or ._:@+=-")
+		}
+		if _, ok := cat.purposes[e.Purpose]; !ok {
+			bad("purpose", "unknown purpose %q", e.Purpose)
+		}
+		if e.Vendor != "" {
+			if purposes, ok := cat.vendorPurposes[e.Vendor]; !ok {
+				bad("vendor", "unknown vendor %q", e.Vendor)
+			} else if _, declared := purposes[e.Purpose]; !declared {
+				bad("vendor", "vendor %q is not declared for purpose %q", e.Vendor, e.Purpose)
+			}
+		}
+		if actionCode(e.Action) == actionNone {
+			bad("action", "must be grant, deny or withdraw")
+		}
+		switch e.Source {
+		case SourceBanner, SourcePortal, SourceAPI, SourceGPC, SourceImport:
+		default:
+			bad("source", "must be banner, portal, api, gpc or import")
+		}
+		if e.NoticeVersion != "" {
+			if _, ok := cat.notices[e.NoticeVersion]; !ok {
+				bad("notice_version", "no published notice %q", e.NoticeVersion)
+			}
+		}
+		if e.Jurisdiction == "" && ok {
+			e.Jurisdiction = prop.DefaultJurisdiction
+		}
+		if e.Jurisdiction != "" && !ValidJurisdiction(e.Jurisdiction) {
+			bad("jurisdiction", "must be a country (DE) or subdivision (US-CA) code")
+		}
+		if len(e.TCString) > 10000 {
+			bad("tc_string", "at most 10000 characters")
+		}
+		if e.At.IsZero() {
+			e.At = now
+		}
+		switch {
+		case e.At.After(now.Add(s.skew)):
+			bad("at", "lies in the future (more than %s ahead of the server clock)", s.skew)
+		case e.At.Before(earliestEventTime):
+			bad("at", "lies before 2000")
+		}
+		e.At = e.At.UTC().Truncate(time.Microsecond)
+	}
+	if len(problems) > 0 {
+		return errs.Fields(problems)
+	}
+	return nil
+}
+
+// AppendResult is the outcome of one appended event.
+type AppendResult struct {
+	Event Event
+	// Duplicate is set when an event with the same property and id was
+	// already in the ledger; Event is then the stored one.
+	Duplicate bool
+}
+
+type appendRequest struct {
+	events  []Event
+	results []AppendResult
+	err     error
+	done    chan struct{}
+}
+
+// Append validates nothing (call ValidateEvents first) and appends events to
+// the ledger durably: it returns once they are committed and visible to
+// decisions. Concurrent calls share one transaction (group commit).
+func (s *Service) Append(ctx context.Context, events []Event) ([]AppendResult, error) {
+	req := &appendRequest{events: events, done: make(chan struct{})}
+	select {
+	case s.appends <- req:
+	case <-s.stop:
+		return nil, errs.New(errs.CodeUnavailable, "the ledger is shutting down")
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case <-req.done:
+		return req.results, req.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (s *Service) commitLoop() {
+	defer s.wg.Done()
+	for {
+		var first *appendRequest
+		select {
+		case first = <-s.appends:
+		case <-s.stop:
+			// Finish what is queued, then stop.
+			for {
+				select {
+				case r := <-s.appends:
+					s.commitGroup([]*appendRequest{r})
+				default:
+					return
+				}
+			}
+		}
+		group := []*appendRequest{first}
+		n := len(first.events)
+	gather:
+		for n < maxGroup {
+			select {
+			case r := <-s.appends:
+				group = append(group, r)
+				n += len(r.events)
+			default:
+				break gather
+			}
+		}
+		s.commitGroup(group)
+	}
+}
+
+func (s *Service) commitGroup(group []*appendRequest) {
+	err := s.writeGroup(group)
+	if err != nil && len(group) > 1 && !errs.Is(err, errs.CodeUnavailable) {
+		// One request's fault must not fail the others: retry one by one.
+		for _, r := range group {
+			r.err = s.writeGroup([]*appendRequest{r})
+			close(r.done)
+		}
+		return
+	}
+	for _, r := range group {
+		r.err = err
+		close(r.done)
+	}
+}
+
+type eventKey struct{ property, id string }
+
+func (s *Service) writeGroup(group []*appendRequest) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// Deduplicate within the group: a beacon retried while its first copy is
+	// still queued makes one event.
+	var unique []*Event
+	firstOf := map[eventKey]int{}
+	for _, r := range group {
+		r.results = make([]AppendResult, len(r.events))
+		for i := range r.events {
+			k := eventKey{r.events[i].Property, r.events[i].ID}
+			if _, seen := firstOf[k]; !seen {
+				firstOf[k] = len(unique)
+				unique = append(unique, &r.events[i])
+			}
+		}
+	}
+	recorded := micros(s.now())
+	stored := make([]Event, len(unique))
+	inserted := make([]bool, len(unique))
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var last int64
+		if err := tx.QueryRowContext(ctx, `UPDATE ledger_head SET seq = seq + $1 WHERE id = 1 RETURNING seq`, len(unique)).Scan(&last); err != nil {
+			return fmt.Errorf("take sequence numbers: %w", err)
+		}
+		first := last - int64(len(unique)) + 1
+		for i, e := range unique {
+			stored[i] = *e
+			stored[i].Seq = first + int64(i)
+			stored[i].RecordedAt = fromMicros(recorded)
+		}
+		const chunk = 500
+		for start := 0; start < len(stored); start += chunk {
+			end := min(start+chunk, len(stored))
+			if err := insertEvents(ctx, tx, stored[start:end], first, inserted); err != nil {
+				return err
+			}
+		}
+		for i := range stored {
+			if inserted[i] {
+				continue
+			}
+			existing, err := readEvent(ctx, tx, stored[i].Property, stored[i].ID)
+			if err != nil {
+				return fmt.Errorf("read existing event: %w", err)
+			}
+			stored[i] = existing
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	cat := s.catalog.load()
+	fresh := make([]indexedEvent, 0, len(stored))
+	for i, e := range stored {
+		if inserted[i] {
+			fresh = append(fresh, toIndexed(&e, cat))
+		}
+	}
+	s.index.apply(fresh)
+	s.observe(len(fresh))
+	for _, r := range group {
+		for i := range r.events {
+			u := firstOf[eventKey{r.events[i].Property, r.events[i].ID}]
+			r.results[i] = AppendResult{Event: stored[u], Duplicate: !inserted[u] || unique[u] != &r.events[i]}
+		}
+	}
+	return nil
+}
+
+func toIndexed(e *Event, cat *catalog) indexedEvent {
+	ie := indexedEvent{seq: e.Seq, subject: e.Subject, device: e.Device, purpose: e.Purpose, vendor: e.Vendor, action: e.Action, at: e.At}
+	if n, ok := cat.notices[e.NoticeVersion]; ok {
+		ie.noticeNo = n.Ordinal
+	}
+	return ie
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func insertEvents(ctx context.Context, tx *sql.Tx, events []Event, firstSeq int64, inserted []bool) error {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO consent_events (` + eventColumns + `) VALUES `)
+	args := make([]any, 0, len(events)*eventColumnCount)
+	for i := range events {
+		e := &events[i]
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('(')
+		for c := 0; c < eventColumnCount; c++ {
+			if c > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, "$%d", len(args)+c+1)
+		}
+		b.WriteByte(')')
+		args = append(args, e.Seq, e.Property, e.ID, nullable(e.Subject), nullable(e.Device), e.Purpose, e.Vendor,
+			string(e.Action), string(e.Source), e.NoticeVersion, e.Jurisdiction, e.GPC, e.DNT, e.TCString,
+			micros(e.At), micros(e.RecordedAt))
+	}
+	b.WriteString(` ON CONFLICT (property, event_id) DO NOTHING RETURNING seq`)
+	rows, err := tx.QueryContext(ctx, b.String(), args...)
+	if err != nil {
+		return fmt.Errorf("insert events: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			return fmt.Errorf("insert events: %w", err)
+		}
+		inserted[seq-firstSeq] = true
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("insert events: %w", err)
+	}
+	return nil
+}
+
+func scanEvent(scan func(...any) error) (Event, error) {
+	var e Event
+	var subject, device sql.NullString
+	var action, source string
+	var at, recorded int64
+	err := scan(&e.Seq, &e.Property, &e.ID, &subject, &device, &e.Purpose, &e.Vendor, &action, &source,
+		&e.NoticeVersion, &e.Jurisdiction, &e.GPC, &e.DNT, &e.TCString, &at, &recorded)
+	e.Subject, e.Device = subject.String, device.String
+	e.Action, e.Source = Action(action), Source(source)
+	e.At, e.RecordedAt = fromMicros(at), fromMicros(recorded)
+	return e, err
+}
+
+func readEvent(ctx context.Context, q querier, property, id string) (Event, error) {
+	list, err := queryAll(ctx, q, `SELECT `+eventColumns+` FROM consent_events WHERE property = $1 AND event_id = $2`,
+		[]any{property, id}, scanEvent)
+	if err != nil {
+		return Event{}, err
+	}
+	if len(list) == 0 {
+		return Event{}, errs.NotFound("event", id)
+	}
+	return list[0], nil
+}
+
+// EventFilter selects ledger entries.
+type EventFilter struct {
+	After   int64 // sequence number to start after
+	Limit   int   // 1 to 10000; 0 means 1000
+	Subject string
+	Device  string
+}
+
+// Events lists ledger entries in sequence order.
+func (s *Service) Events(ctx context.Context, f EventFilter) ([]Event, error) {
+	if f.Limit <= 0 {
+		f.Limit = 1000
+	}
+	if f.Limit > 10000 {
+		return nil, errs.Invalid("limit", "at most 10000")
+	}
+	where := []string{"seq > $1"}
+	args := []any{f.After}
+	if f.Subject != "" {
+		args = append(args, f.Subject)
+		where = append(where, fmt.Sprintf("subject_id = $%d", len(args)))
+	}
+	if f.Device != "" {
+		args = append(args, f.Device)
+		where = append(where, fmt.Sprintf("device_id = $%d", len(args)))
+	}
+	args = append(args, f.Limit)
+	list, err := queryAll(ctx, s.db, `SELECT `+eventColumns+` FROM consent_events WHERE `+strings.Join(where, " AND ")+
+		fmt.Sprintf(` ORDER BY seq LIMIT $%d`, len(args)), args, scanEvent)
+	return list, db.Classify(err)
+}
+
+// Event returns one ledger entry by property and client id.
+func (s *Service) Event(ctx context.Context, property, id string) (Event, error) {
+	e, err := readEvent(ctx, s.db, property, id)
+	return e, db.Classify(err)
+}
+
+// LinkDevice links a device to a subject: the subject's consent then
+// includes the device's choices, latest wins. Relinking moves the device.
+func (s *Service) LinkDevice(ctx context.Context, subject, device string) (Link, error) {
+	problems := map[string]string{}
+	if !ValidID(subject) {
+		problems["subject"] = "must be 1 to 128 letters, digits or ._:@+=-"
+	}
+	if !ValidID(device) {
+		problems["device"] = "must be 1 to 128 letters, digits or ._:@+=-"
+	}
+	if len(problems) > 0 {
+		return Link{}, errs.Fields(problems)
+	}
+	now := micros(s.now())
+	link := Link{Device: device, Subject: subject, LinkedAt: fromMicros(now)}
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var current string
+		err := tx.QueryRowContext(ctx, `SELECT subject_id, seq, linked_at FROM subject_devices WHERE device_id = $1`, device).
+			Scan(&current, &link.Seq, &now)
+		if err == nil && current == subject {
+			link.LinkedAt = fromMicros(now)
+			return nil
+		}
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO subjects (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`,
+			subject, micros(link.LinkedAt)); err != nil {
+			return fmt.Errorf("create subject: %w", err)
+		}
+		if err := tx.QueryRowContext(ctx, `UPDATE ledger_head SET seq = seq + 1 WHERE id = 1 RETURNING seq`).Scan(&link.Seq); err != nil {
+			return fmt.Errorf("take sequence number: %w", err)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO subject_devices (device_id, subject_id, seq, linked_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (device_id) DO UPDATE SET subject_id = excluded.subject_id, seq = excluded.seq, linked_at = excluded.linked_at`,
+			device, subject, link.Seq, micros(link.LinkedAt))
+		return err
+	})
+	if err != nil {
+		return Link{}, err
+	}
+	s.index.applyLinks([]Link{link})
+	return link, nil
+}
+
+// Receipt returns the signed consent receipt of a stored event.
+func (s *Service) Receipt(e *Event) (string, error) {
+	cat := s.catalog.load()
+	r := &receipt.Receipt{
+		Version:          receipt.Version,
+		Jurisdiction:     e.Jurisdiction,
+		ConsentTimestamp: e.At.Unix(),
+		CollectionMethod: string(e.Source),
+		ConsentReceiptID: receiptID(e),
+		PIIPrincipalID:   principal(e),
+		PIIControllers:   []receipt.Controller{s.ctrl},
+		SPICat:           []string{},
+		Steward: receipt.Ledger{
+			Seq: e.Seq, EventID: e.ID, Property: e.Property, Purpose: e.Purpose, Vendor: e.Vendor,
+			Action: string(e.Action), Source: string(e.Source), NoticeVersion: e.NoticeVersion, GPC: e.GPC,
+			RecordedAt: e.RecordedAt.Unix(),
+		},
+	}
+	service := receipt.Service{Service: e.Property}
+	if p, ok := cat.properties[e.Property]; ok {
+		service.Service = p.Name
+		r.PolicyURL = p.PolicyURL
+	}
+	purpose := receipt.Purpose{Purpose: e.Purpose, PurposeCategory: []string{e.Purpose}, PIICategory: []string{},
+		ConsentType: "EXPLICIT", Termination: "until withdrawn in the privacy center or the consent banner"}
+	if p, ok := cat.purposes[e.Purpose]; ok {
+		purpose.Purpose = pickText(p.Names, e.Purpose)
+		purpose.PrimaryPurpose = p.Necessary
+		if p.LegalBasis != BasisConsent {
+			purpose.ConsentType = "IMPLICIT"
+		}
+	}
+	if v, ok := cat.vendors[e.Vendor]; ok {
+		purpose.ThirdPartyDisclosure = true
+		purpose.ThirdPartyName = v.Name
+		purpose.PIICategory = append(purpose.PIICategory, v.DataCategories...)
+	}
+	service.Purposes = []receipt.Purpose{purpose}
+	r.Services = []receipt.Service{service}
+	return s.signer.Sign(r)
+}
+
+// receiptID derives a stable UUID-shaped id from the event's identity, so a
+// retried request gets the same receipt.
+func receiptID(e *Event) string {
+	sum := sha256.Sum256([]byte(e.Property + "\x00" + e.ID))
+	sum[6] = sum[6]&0x0f | 0x80 // version 8: custom
+	sum[8] = sum[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", sum[0:4], sum[4:6], sum[6:8], sum[8:10], sum[10:16])
+}
+
+func principal(e *Event) string {
+	if e.Subject != "" {
+		return "subject:" + e.Subject
+	}
+	return "device:" + e.Device
+}
+
+func pickText(texts map[string]string, fallback string) string {
+	if t, ok := texts["en"]; ok {
+		return t
+	}
+	best := ""
+	for lang, t := range texts {
+		if best == "" || lang < best {
+			best, fallback = lang, t
+		}
+	}
+	return fallback
+}

@@ -1,0 +1,87 @@
+package consent
+
+import "testing"
+
+func TestRule(t *testing.T) {
+	consentP := &Purpose{Key: "analytics", LegalBasis: BasisConsent}
+	saleP := &Purpose{Key: "sale", LegalBasis: BasisConsent, SaleOrSharing: true}
+	necessaryP := &Purpose{Key: "necessary", LegalBasis: BasisContract, Necessary: true}
+	liP := &Purpose{Key: "fraud", LegalBasis: BasisLegitimateInterest}
+	grant := state{seq: 7, action: actionGrant, notice: 2}
+	grantOld := state{seq: 5, action: actionGrant, notice: 1}
+	deny := state{seq: 8, action: actionDeny}
+	withdraw := state{seq: 9, action: actionWithdraw}
+	cases := []struct {
+		name           string
+		p              *Purpose
+		vendorGiven    bool
+		vendorDeclared bool
+		regime         Regime
+		gpc            bool
+		s              state
+		found          bool
+		want           Answer
+	}{
+		{"vendor not declared beats everything", necessaryP, true, false, OptIn, false, grant, true, Answer{false, ReasonVendorNotDeclared, 0}},
+		{"necessary always allowed", necessaryP, false, false, OptIn, true, deny, true, Answer{true, ReasonNecessary, 0}},
+		{"opt-in without record denied", consentP, false, false, OptIn, false, state{}, false, Answer{false, ReasonNoConsentRecorded, 0}},
+		{"opt-out without record allowed", consentP, false, false, OptOut, false, state{}, false, Answer{true, ReasonNoConsentRecorded, 0}},
+		{"grant under current notice", consentP, true, true, OptIn, false, grant, true, Answer{true, ReasonConsentGranted, 7}},
+		{"grant under outdated notice in opt-in", consentP, false, false, OptIn, false, grantOld, true, Answer{false, ReasonNoticeOutdated, 5}},
+		{"grant under outdated notice in opt-out", consentP, false, false, OptOut, false, grantOld, true, Answer{true, ReasonConsentGranted, 5}},
+		{"deny", consentP, false, false, OptOut, false, deny, true, Answer{false, ReasonConsentDenied, 8}},
+		{"withdraw", consentP, false, false, OptIn, false, withdraw, true, Answer{false, ReasonConsentWithdrawn, 9}},
+		{"gpc overrides earlier grant for sale", saleP, false, false, OptOut, true, grant, true, Answer{false, ReasonGPCOptOut, 0}},
+		{"gpc leaves non-sale purposes alone", consentP, false, false, OptIn, true, grant, true, Answer{true, ReasonConsentGranted, 7}},
+		{"opt-out sale without gpc allowed", saleP, false, false, OptOut, false, state{}, false, Answer{true, ReasonNoConsentRecorded, 0}},
+		{"legitimate interest allowed", liP, false, false, OptIn, false, state{}, false, Answer{true, ReasonLegitimateInterest, 0}},
+		{"legitimate interest objected", liP, false, false, OptIn, false, deny, true, Answer{false, ReasonConsentDenied, 8}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := rule(c.p, c.vendorGiven, c.vendorDeclared, c.regime, c.gpc, c.s, c.found, 2)
+			if got != c.want {
+				t.Fatalf("rule = %+v, want %+v", got, c.want)
+			}
+		})
+	}
+}
+
+func TestJurisdictionRules(t *testing.T) {
+	rules := JurisdictionRules{OptIn: []string{"EU", "UK", "US-CA"}, OptOut: []string{"US", "FR"}, Default: OptOut}.compile()
+	cases := map[string]Regime{
+		"DE": OptIn, "FR": OptOut, "GB": OptIn, "US": OptOut, "US-TX": OptOut, "US-CA": OptIn, "JP": OptOut, "": OptOut, "DE-BY": OptIn,
+	}
+	for j, want := range cases {
+		if got := rules.regime(j); got != want {
+			t.Errorf("regime(%q) = %s, want %s", j, got, want)
+		}
+	}
+	def := DefaultRules().compile()
+	for j, want := range map[string]Regime{"NO": OptIn, "GB": OptIn, "US-CA": OptOut, "BR": OptIn} {
+		if got := def.regime(j); got != want {
+			t.Errorf("default regime(%q) = %s, want %s", j, got, want)
+		}
+	}
+	if p := (JurisdictionRules{OptIn: []string{"de", "EU"}, OptOut: []string{"EU"}, Default: "x"}).Validate("r"); len(p) != 3 {
+		t.Errorf("Validate found %v, want 3 problems", p)
+	}
+}
+
+func TestIndexLatestWinsInAnyOrder(t *testing.T) {
+	at := func(sec int64) indexedEvent {
+		return indexedEvent{seq: sec, device: "d1", purpose: "analytics", at: timeAt(sec), action: ActionGrant}
+	}
+	a, b := at(100), at(200)
+	b.action = ActionWithdraw
+	for _, order := range [][]indexedEvent{{a, b}, {b, a}, {a, b, a, b}} {
+		x := NewIndex()
+		x.apply(order)
+		x.mu.RLock()
+		s, ok := x.latest("", "d1", "analytics", "")
+		x.mu.RUnlock()
+		if !ok || s.action != actionWithdraw || s.seq != 200 {
+			t.Fatalf("order %v: latest = %+v, %v; want the withdrawal", order, s, ok)
+		}
+	}
+}

@@ -1,0 +1,217 @@
+package consent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/receipt"
+)
+
+// Config holds what a Service needs.
+type Config struct {
+	DB     *db.DB
+	Signer *receipt.Signer
+	// Controller names the company in receipts.
+	Controller receipt.Controller
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// FollowInterval is how often the ledger is polled for entries written by
+	// other replicas; 0 means one second, a negative value turns it off.
+	FollowInterval time.Duration
+	// MaxFutureSkew is how far in the future an event's time may lie; 0 means
+	// five minutes.
+	MaxFutureSkew time.Duration
+	Logger        *slog.Logger
+	// Observe, when set, is told how many events each group commit wrote.
+	Observe func(events int)
+}
+
+// Service is the consent core of one Steward process.
+type Service struct {
+	db      *db.DB
+	signer  *receipt.Signer
+	ctrl    receipt.Controller
+	now     func() time.Time
+	skew    time.Duration
+	log     *slog.Logger
+	observe func(int)
+
+	catalog catalogHolder
+	index   *Index
+	decider *Decider
+
+	appends  chan *appendRequest
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	closeOne sync.Once
+
+	followMu      sync.Mutex
+	followedSeq   int64
+	followedLinks int64
+}
+
+// Open loads the catalog, rebuilds the index from the ledger and starts the
+// group committer and the ledger follower.
+func Open(ctx context.Context, cfg Config) (*Service, error) {
+	if cfg.DB == nil || cfg.Signer == nil {
+		return nil, errors.New("consent: Open needs a DB and a Signer")
+	}
+	s := &Service{
+		db: cfg.DB, signer: cfg.Signer, ctrl: cfg.Controller, now: cfg.Now, skew: cfg.MaxFutureSkew,
+		log: cfg.Logger, observe: cfg.Observe, index: NewIndex(),
+		appends: make(chan *appendRequest, 4096), stop: make(chan struct{}),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.skew == 0 {
+		s.skew = 5 * time.Minute
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.observe == nil {
+		s.observe = func(int) {}
+	}
+	s.decider = &Decider{catalog: &s.catalog, index: s.index}
+	if err := s.ReloadCatalog(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.follow(ctx); err != nil {
+		return nil, fmt.Errorf("rebuild consent index: %w", err)
+	}
+	s.wg.Add(1)
+	go s.commitLoop()
+	interval := cfg.FollowInterval
+	if interval == 0 {
+		interval = time.Second
+	}
+	if interval > 0 {
+		s.wg.Add(1)
+		go s.followLoop(interval)
+	}
+	return s, nil
+}
+
+// Close stops accepting appends, finishes the ones queued and stops the
+// follower.
+func (s *Service) Close() error {
+	s.closeOne.Do(func() { close(s.stop) })
+	s.wg.Wait()
+	return nil
+}
+
+// Decider returns the decision engine, which answers from memory.
+func (s *Service) Decider() *Decider { return s.decider }
+
+// Index returns the in-memory consent index.
+func (s *Service) Index() *Index { return s.index }
+
+func (s *Service) followLoop(interval time.Duration) {
+	defer s.wg.Done()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			if err := s.follow(ctx); err != nil {
+				s.log.Warn("follow ledger", "err", err)
+			}
+			cancel()
+		}
+	}
+}
+
+// follow applies ledger entries and links written since the last call (all
+// of them at the first call) and reloads the catalog when it changed.
+// Re-applying entries this process wrote itself is harmless: the index keeps
+// the latest state whatever the order.
+func (s *Service) follow(ctx context.Context) error {
+	s.followMu.Lock()
+	defer s.followMu.Unlock()
+	var version int64
+	if err := s.db.QueryRowContext(ctx, `SELECT version FROM catalog_head WHERE id = 1`).Scan(&version); err != nil {
+		return db.Classify(fmt.Errorf("read catalog version: %w", err))
+	}
+	if version != s.catalog.load().version {
+		if err := s.ReloadCatalog(ctx); err != nil {
+			return err
+		}
+	}
+	const page = 20000
+	for {
+		events, err := s.readEventsForIndex(ctx, s.followedSeq, page)
+		if err != nil {
+			return err
+		}
+		if len(events) > 0 {
+			s.index.apply(events)
+			s.followedSeq = events[len(events)-1].seq
+		}
+		if len(events) < page {
+			break
+		}
+	}
+	for {
+		links, err := s.readLinks(ctx, s.followedLinks, page)
+		if err != nil {
+			return err
+		}
+		if len(links) > 0 {
+			s.index.applyLinks(links)
+			s.followedLinks = links[len(links)-1].Seq
+		}
+		if len(links) < page {
+			break
+		}
+	}
+	return nil
+}
+
+func (s *Service) readEventsForIndex(ctx context.Context, after int64, limit int) ([]indexedEvent, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, coalesce(subject_id, ''), coalesce(device_id, ''), purpose, vendor,
+		action, at, notice_version FROM consent_events WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, db.Classify(fmt.Errorf("read ledger: %w", err))
+	}
+	defer rows.Close()
+	cat := s.catalog.load()
+	out := make([]indexedEvent, 0, 1024)
+	var at int64
+	var notice string
+	for rows.Next() {
+		var e indexedEvent
+		if err := rows.Scan(&e.seq, &e.subject, &e.device, &e.purpose, &e.vendor, &e.action, &at, &notice); err != nil {
+			return nil, fmt.Errorf("read ledger: %w", err)
+		}
+		e.at = fromMicros(at)
+		if n, ok := cat.notices[notice]; ok {
+			e.noticeNo = n.Ordinal
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, db.Classify(fmt.Errorf("read ledger: %w", err))
+	}
+	return out, nil
+}
+
+func (s *Service) readLinks(ctx context.Context, after int64, limit int) ([]Link, error) {
+	links, err := queryAll(ctx, s.db, `SELECT device_id, subject_id, seq, linked_at FROM subject_devices
+		WHERE seq > $1 ORDER BY seq LIMIT $2`, []any{after, limit}, func(scan func(...any) error) (Link, error) {
+		var l Link
+		var at int64
+		err := scan(&l.Device, &l.Subject, &l.Seq, &at)
+		l.LinkedAt = fromMicros(at)
+		return l, err
+	})
+	return links, db.Classify(err)
+}

@@ -1,0 +1,330 @@
+package consent_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/steward-dev/steward/internal/consent"
+	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/db/dbtest"
+	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/receipt"
+)
+
+var now = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+
+func newSigner(tb testing.TB) *receipt.Signer {
+	tb.Helper()
+	key, err := receipt.LoadOrCreateKey(tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s, err := receipt.NewSigner(key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+func openService(tb testing.TB, store *db.DB, signer *receipt.Signer) *consent.Service {
+	tb.Helper()
+	svc, err := consent.Open(context.Background(), consent.Config{
+		DB: store, Signer: signer, Now: func() time.Time { return now }, FollowInterval: -1,
+		Controller: receipt.Controller{PIIController: "Example Shop"},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { svc.Close() })
+	return svc
+}
+
+// seed creates a property, four purposes, two vendors and a published notice.
+func seed(tb testing.TB, svc *consent.Service) {
+	tb.Helper()
+	ctx := context.Background()
+	must := func(_ any, err error) {
+		tb.Helper()
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+	must(svc.PutProperty(ctx, consent.Property{Key: "shop", Name: "Shop", Domains: []string{"shop.example"}, DefaultJurisdiction: "DE"}, true))
+	for _, p := range []consent.Purpose{
+		{Key: "necessary", Names: map[string]string{"en": "Necessary"}, LegalBasis: consent.BasisContract, Necessary: true},
+		{Key: "analytics", Names: map[string]string{"en": "Analytics"}, LegalBasis: consent.BasisConsent, Position: 1},
+		{Key: "marketing", Names: map[string]string{"en": "Marketing"}, LegalBasis: consent.BasisConsent, Position: 2},
+		{Key: "sale", Names: map[string]string{"en": "Sale of data"}, LegalBasis: consent.BasisConsent, SaleOrSharing: true, Position: 3},
+	} {
+		must(svc.PutPurpose(ctx, p, true))
+	}
+	must(svc.PutVendor(ctx, consent.Vendor{Key: "metrics-co", Name: "Metrics Co", Purposes: []string{"analytics"}, Country: "IE"}, true))
+	must(svc.PutVendor(ctx, consent.Vendor{Key: "ads-co", Name: "Ads Co", Purposes: []string{"marketing", "sale"}, Country: "US"}, true))
+	must(svc.PutNotice(ctx, consent.Notice{Version: "v1", Texts: map[string]string{"en": "We use data to..."}, Material: true}, true, true))
+}
+
+func event(id, device, purpose string, action consent.Action) consent.Event {
+	return consent.Event{ID: id, Property: "shop", Device: device, Purpose: purpose, Action: action,
+		Source: consent.SourceBanner, NoticeVersion: "v1", At: now.Add(-time.Minute)}
+}
+
+func appendOK(tb testing.TB, svc *consent.Service, events ...consent.Event) []consent.AppendResult {
+	tb.Helper()
+	if err := svc.ValidateEvents(events, ""); err != nil {
+		tb.Fatalf("ValidateEvents: %v", err)
+	}
+	res, err := svc.Append(context.Background(), events)
+	if err != nil {
+		tb.Fatalf("Append: %v", err)
+	}
+	return res
+}
+
+func decide(tb testing.TB, svc *consent.Service, q consent.Question) consent.Answer {
+	tb.Helper()
+	a, err := svc.Decider().Decide(&q, false)
+	if err != nil {
+		tb.Fatalf("Decide(%+v): %v", q, err)
+	}
+	return a
+}
+
+func TestAppendDecideAndReceipt(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		signer := newSigner(t)
+		svc := openService(t, store, signer)
+		seed(t, svc)
+		q := consent.Question{Device: "dev-1", Purpose: "analytics", Vendor: "metrics-co"}
+		if a := decide(t, svc, q); a.Allowed || a.Reason != consent.ReasonNoConsentRecorded {
+			t.Fatalf("before consent: %+v", a)
+		}
+		res := appendOK(t, svc, event("e1", "dev-1", "analytics", consent.ActionGrant))
+		if res[0].Duplicate || res[0].Event.Seq == 0 {
+			t.Fatalf("append result %+v", res[0])
+		}
+		if a := decide(t, svc, q); !a.Allowed || a.Reason != consent.ReasonConsentGranted || a.Event != res[0].Event.Seq {
+			t.Fatalf("after grant: %+v", a)
+		}
+		// Idempotent on the client's id: a retried beacon makes one event.
+		again := appendOK(t, svc, event("e1", "dev-1", "analytics", consent.ActionGrant))
+		if !again[0].Duplicate || again[0].Event.Seq != res[0].Event.Seq {
+			t.Fatalf("retry: %+v, want duplicate of seq %d", again[0], res[0].Event.Seq)
+		}
+		r1, err := svc.Receipt(&res[0].Event)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r2, _ := svc.Receipt(&again[0].Event)
+		if r1 != r2 {
+			t.Fatal("a retried event got a different receipt")
+		}
+		got, err := receipt.Verify(r1, signer.JWKS())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Steward.EventID != "e1" || got.Steward.Action != "grant" || got.PIIPrincipalID != "device:dev-1" || got.Services[0].Service != "Shop" {
+			t.Fatalf("receipt content %+v", got)
+		}
+		// Freshness: a withdrawal changes the next decision at once.
+		w := event("e2", "dev-1", "analytics", consent.ActionWithdraw)
+		w.At = now
+		appendOK(t, svc, w)
+		if a := decide(t, svc, q); a.Allowed || a.Reason != consent.ReasonConsentWithdrawn {
+			t.Fatalf("after withdraw: %+v", a)
+		}
+		events, err := svc.Events(context.Background(), consent.EventFilter{Device: "dev-1"})
+		if err != nil || len(events) != 2 {
+			t.Fatalf("Events = %d, %v; want 2", len(events), err)
+		}
+	})
+}
+
+func TestDecisionRulesEndToEnd(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		svc := openService(t, store, newSigner(t))
+		seed(t, svc)
+		appendOK(t, svc,
+			event("g1", "dev-1", "sale", consent.ActionGrant),
+			event("g2", "dev-1", "marketing", consent.ActionGrant),
+		)
+		cases := []struct {
+			name string
+			q    consent.Question
+			gpc  bool
+			want consent.Answer
+		}{
+			{"necessary", consent.Question{Device: "x", Purpose: "necessary"}, false, consent.Answer{Allowed: true, Reason: consent.ReasonNecessary}},
+			{"vendor not declared", consent.Question{Device: "dev-1", Purpose: "analytics", Vendor: "ads-co"}, false, consent.Answer{Reason: consent.ReasonVendorNotDeclared}},
+			{"gpc header beats grant", consent.Question{Device: "dev-1", Purpose: "sale"}, true, consent.Answer{Reason: consent.ReasonGPCOptOut}},
+			{"gpc in question beats grant", consent.Question{Device: "dev-1", Purpose: "sale", GPC: true}, false, consent.Answer{Reason: consent.ReasonGPCOptOut}},
+			{"us opt-out without record", consent.Question{Device: "nobody", Purpose: "marketing", Jurisdiction: "US-CA"}, false, consent.Answer{Allowed: true, Reason: consent.ReasonNoConsentRecorded}},
+			{"property default jurisdiction DE is opt-in", consent.Question{Device: "nobody", Purpose: "marketing", Property: "shop"}, false, consent.Answer{Reason: consent.ReasonNoConsentRecorded}},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				a, err := svc.Decider().Decide(&c.q, c.gpc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				a.Event = 0
+				if a != c.want {
+					t.Fatalf("got %+v, want %+v", a, c.want)
+				}
+			})
+		}
+		// A material new notice makes opt-in grants outdated.
+		if _, err := svc.PutNotice(ctx, consent.Notice{Version: "v2", Texts: map[string]string{"en": "New terms"}, Material: true}, true, true); err != nil {
+			t.Fatal(err)
+		}
+		if a := decide(t, svc, consent.Question{Device: "dev-1", Purpose: "marketing", Jurisdiction: "FR"}); a.Allowed || a.Reason != consent.ReasonNoticeOutdated {
+			t.Fatalf("after material notice: %+v", a)
+		}
+		// Unknown purposes and vendors are errors naming the field.
+		for _, q := range []consent.Question{{Device: "d", Purpose: "nope"}, {Device: "d", Purpose: "analytics", Vendor: "nope"}, {Purpose: "analytics"}} {
+			if _, err := svc.Decider().Decide(&q, false); !errs.Is(err, errs.CodeInvalid) {
+				t.Fatalf("Decide(%+v) error = %v, want invalid", q, err)
+			}
+		}
+	})
+}
+
+func TestLinkDeviceMergesConsent(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		svc := openService(t, store, newSigner(t))
+		seed(t, svc)
+		appendOK(t, svc, event("a", "phone", "analytics", consent.ActionGrant))
+		q := consent.Question{Subject: "cust-42", Purpose: "analytics"}
+		if a := decide(t, svc, q); a.Allowed {
+			t.Fatalf("before link: %+v", a)
+		}
+		if _, err := svc.LinkDevice(ctx, "cust-42", "phone"); err != nil {
+			t.Fatal(err)
+		}
+		if a := decide(t, svc, q); !a.Allowed {
+			t.Fatalf("after link: %+v", a)
+		}
+		// A later subject-level denial wins over the device grant, for the device too.
+		d := consent.Event{ID: "b", Property: "shop", Subject: "cust-42", Purpose: "analytics", Action: consent.ActionDeny,
+			Source: consent.SourcePortal, NoticeVersion: "v1", At: now}
+		appendOK(t, svc, d)
+		if a := decide(t, svc, consent.Question{Device: "phone", Purpose: "analytics"}); a.Allowed || a.Reason != consent.ReasonConsentDenied {
+			t.Fatalf("device after subject deny: %+v", a)
+		}
+		// Relinking moves the device to another subject.
+		if _, err := svc.LinkDevice(ctx, "cust-43", "phone"); err != nil {
+			t.Fatal(err)
+		}
+		if a := decide(t, svc, consent.Question{Subject: "cust-43", Purpose: "analytics"}); !a.Allowed {
+			t.Fatalf("new owner: %+v", a)
+		}
+	})
+}
+
+func TestValidateEventsNamesFields(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		svc := openService(t, store, newSigner(t))
+		seed(t, svc)
+		cases := []struct {
+			name  string
+			mod   func(*consent.Event)
+			field string
+		}{
+			{"unknown purpose", func(e *consent.Event) { e.Purpose = "nope" }, "events[0].purpose"},
+			{"unknown property", func(e *consent.Event) { e.Property = "nope" }, "events[0].property"},
+			{"vendor not for purpose", func(e *consent.Event) { e.Vendor = "ads-co" }, "events[0].vendor"},
+			{"bad action", func(e *consent.Event) { e.Action = "maybe" }, "events[0].action"},
+			{"bad source", func(e *consent.Event) { e.Source = "mail" }, "events[0].source"},
+			{"future", func(e *consent.Event) { e.At = now.Add(time.Hour) }, "events[0].at"},
+			{"no identity", func(e *consent.Event) { e.Device = "" }, "events[0].subject"},
+			{"unpublished notice", func(e *consent.Event) { e.NoticeVersion = "v9" }, "events[0].notice_version"},
+			{"bad id", func(e *consent.Event) { e.ID = "" }, "events[0].id"},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				e := event("x", "dev", "analytics", consent.ActionGrant)
+				c.mod(&e)
+				err := svc.ValidateEvents([]consent.Event{e}, "")
+				ee, ok := errs.As(err)
+				if !ok || ee.Fields[c.field] == "" {
+					t.Fatalf("error %v does not name %s", err, c.field)
+				}
+			})
+		}
+		if err := svc.ValidateEvents([]consent.Event{event("x", "d", "analytics", consent.ActionGrant)}, "other"); err == nil {
+			t.Fatal("ingest key of another property accepted")
+		}
+	})
+}
+
+func TestConcurrentAppendsGroupCommitAndReplicaFollows(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		signer := newSigner(t)
+		svc := openService(t, store, signer)
+		seed(t, svc)
+		var wg sync.WaitGroup
+		errCh := make(chan error, 64)
+		for w := range 16 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 20 {
+					e := event(idOf(w, i), idOf(w, 0), "analytics", consent.ActionGrant)
+					if _, err := svc.Append(context.Background(), []consent.Event{e}); err != nil {
+						errCh <- err
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errCh)
+		for err := range errCh {
+			t.Fatal(err)
+		}
+		events, err := svc.Events(context.Background(), consent.EventFilter{Limit: 10000})
+		if err != nil || len(events) != 320 {
+			t.Fatalf("ledger holds %d events (%v), want 320", len(events), err)
+		}
+		for i := 1; i < len(events); i++ {
+			if events[i].Seq <= events[i-1].Seq {
+				t.Fatal("sequence numbers not increasing")
+			}
+		}
+		// A second process on the same store (a replica) rebuilds the same answers.
+		replica := openService(t, store, signer)
+		if a := decide(t, replica, consent.Question{Device: idOf(3, 0), Purpose: "analytics"}); !a.Allowed {
+			t.Fatalf("replica answer %+v", a)
+		}
+		if replica.Index().Len() != svc.Index().Len() {
+			t.Fatalf("replica index has %d states, primary %d", replica.Index().Len(), svc.Index().Len())
+		}
+	})
+}
+
+func idOf(w, i int) string { return "w" + string(rune('a'+w)) + "-" + string(rune('a'+i)) }
+
+func TestNoticeImmutableOncePublished(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		svc := openService(t, store, newSigner(t))
+		seed(t, svc)
+		_, err := svc.PutNotice(ctx, consent.Notice{Version: "v1", Texts: map[string]string{"en": "changed"}}, false, false)
+		if !errs.Is(err, errs.CodeConflict) {
+			t.Fatalf("changing a published notice: %v, want conflict", err)
+		}
+		if _, err := svc.PublishNotice(ctx, "v1"); !errs.Is(err, errs.CodeConflict) {
+			t.Fatalf("publishing twice: %v, want conflict", err)
+		}
+		n, err := svc.Notice(ctx, "v1")
+		if err != nil || n.Texts["en"] != "We use data to..." || n.Ordinal != 1 || n.ContentHash == "" {
+			t.Fatalf("notice %+v, %v", n, err)
+		}
+		if _, err := svc.PutPurpose(ctx, consent.Purpose{Key: "analytics", Names: map[string]string{"en": "x"}, LegalBasis: consent.BasisConsent}, true); !errs.Is(err, errs.CodeConflict) {
+			t.Fatalf("duplicate purpose: %v, want conflict", err)
+		}
+	})
+}

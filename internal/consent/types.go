@@ -1,0 +1,164 @@
+// Package consent is Steward's consent core: the catalog (properties,
+// purposes, vendors, privacy notices), the append-only consent ledger, the
+// in-memory index of the latest decision per subject or device, purpose and
+// vendor, and the rules that answer "may we use this customer's data for
+// this purpose, with this vendor?".
+//
+// A Service ties them together:
+//
+//	svc, err := consent.Open(ctx, consent.Config{DB: store, Signer: signer})
+//	defer svc.Close()
+//	results, err := svc.Append(ctx, events)          // durable, group-committed
+//	answers, err := svc.Decide(questions, false)     // from memory, no database round trip
+package consent
+
+import (
+	"regexp"
+	"time"
+)
+
+// LegalBasis is the GDPR Article 6 basis a purpose relies on.
+type LegalBasis string
+
+// The legal bases.
+const (
+	BasisConsent            LegalBasis = "consent"
+	BasisLegitimateInterest LegalBasis = "legitimate_interest"
+	BasisContract           LegalBasis = "contract"
+	BasisLegalObligation    LegalBasis = "legal_obligation"
+)
+
+// Valid reports whether b is a known legal basis.
+func (b LegalBasis) Valid() bool {
+	switch b {
+	case BasisConsent, BasisLegitimateInterest, BasisContract, BasisLegalObligation:
+		return true
+	}
+	return false
+}
+
+// Action is what a consent event records.
+type Action string
+
+// The actions.
+const (
+	ActionGrant    Action = "grant"
+	ActionDeny     Action = "deny"
+	ActionWithdraw Action = "withdraw"
+)
+
+// Source says where a consent event came from.
+type Source string
+
+// The sources.
+const (
+	SourceBanner Source = "banner"
+	SourcePortal Source = "portal"
+	SourceAPI    Source = "api"
+	SourceGPC    Source = "gpc"
+	SourceImport Source = "import"
+)
+
+// Regime is how a jurisdiction treats consent purposes.
+type Regime string
+
+// The regimes: opt-in needs a grant before use; opt-out allows use until
+// the person objects.
+const (
+	OptIn  Regime = "opt_in"
+	OptOut Regime = "opt_out"
+)
+
+// Property is a website or app of the company.
+type Property struct {
+	Key                 string            `json:"key"`
+	Name                string            `json:"name"`
+	Domains             []string          `json:"domains"`
+	JurisdictionRules   JurisdictionRules `json:"jurisdiction_rules"`
+	DefaultJurisdiction string            `json:"default_jurisdiction"`
+	PolicyURL           string            `json:"policy_url"`
+	CreatedAt           time.Time         `json:"created_at"`
+	UpdatedAt           time.Time         `json:"updated_at"`
+}
+
+// Purpose is a reason for using personal data.
+type Purpose struct {
+	Key           string            `json:"key"`
+	Names         map[string]string `json:"name"`
+	Descriptions  map[string]string `json:"description"`
+	LegalBasis    LegalBasis        `json:"legal_basis"`
+	Necessary     bool              `json:"necessary"`
+	SaleOrSharing bool              `json:"sale_or_sharing"`
+	Position      int               `json:"position"`
+	CreatedAt     time.Time         `json:"created_at"`
+	UpdatedAt     time.Time         `json:"updated_at"`
+}
+
+// Vendor is a third party that may receive data.
+type Vendor struct {
+	Key            string    `json:"key"`
+	Name           string    `json:"name"`
+	Purposes       []string  `json:"purposes"`
+	DataCategories []string  `json:"data_categories"`
+	Country        string    `json:"country"`
+	PrivacyURL     string    `json:"privacy_url"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+// Notice is a version of the privacy notice. Once published it never
+// changes; a material version asks every opt-in consent again.
+type Notice struct {
+	Version     string            `json:"version"`
+	Texts       map[string]string `json:"text"`
+	Material    bool              `json:"material"`
+	ContentHash string            `json:"content_hash"`
+	PublishedAt *time.Time        `json:"published_at"`
+	// Ordinal is the notice's place in publication order, from 1; 0 while a draft.
+	Ordinal   int       `json:"ordinal"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Event is one entry of the consent ledger.
+type Event struct {
+	ID            string    `json:"id"`
+	Property      string    `json:"property"`
+	Device        string    `json:"device,omitempty"`
+	Subject       string    `json:"subject,omitempty"`
+	Purpose       string    `json:"purpose"`
+	Vendor        string    `json:"vendor,omitempty"`
+	Action        Action    `json:"action"`
+	Source        Source    `json:"source"`
+	NoticeVersion string    `json:"notice_version"`
+	Jurisdiction  string    `json:"jurisdiction"`
+	GPC           bool      `json:"gpc"`
+	DNT           bool      `json:"dnt"`
+	TCString      string    `json:"tc_string,omitempty"`
+	At            time.Time `json:"at"`
+	// Set by the ledger.
+	Seq        int64     `json:"seq"`
+	RecordedAt time.Time `json:"recorded_at"`
+}
+
+// Link records that a device belongs to a subject.
+type Link struct {
+	Device   string    `json:"device"`
+	Subject  string    `json:"subject"`
+	Seq      int64     `json:"seq"`
+	LinkedAt time.Time `json:"linked_at"`
+}
+
+var (
+	keyPattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
+	idPattern   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:@+=-]{0,127}$`)
+	langPattern = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
+)
+
+// ValidKey reports whether s is a valid catalog key: lowercase letters,
+// digits, '_', '.', '-', starting with a letter or digit, at most 64 long.
+func ValidKey(s string) bool { return keyPattern.MatchString(s) }
+
+// ValidID reports whether s is a valid subject, device or event id: 1 to 128
+// characters of letters, digits and ._:@+=- .
+func ValidID(s string) bool { return idPattern.MatchString(s) }

@@ -1,0 +1,137 @@
+// Package dbtest runs a store test on both engines: SQLite in a temporary
+// directory and PostgreSQL in a schema of its own, so that tests run in
+// parallel and leave nothing behind.
+//
+//	func TestLedger(t *testing.T) {
+//		dbtest.Run(t, func(t *testing.T, store *db.DB) { ... })
+//	}
+//
+// PostgreSQL comes from STEWARD_TEST_POSTGRES_URL, or
+// postgres://postgres@127.0.0.1:5432/test when that is reachable; otherwise
+// the PostgreSQL half is skipped (failed under STEWARD_TEST_REQUIRE_ALL=1).
+package dbtest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the pgx driver
+
+	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/testenv"
+)
+
+// DefaultPostgresURL is tried when STEWARD_TEST_POSTGRES_URL is not set.
+const DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+// Run runs fn as two subtests, "sqlite" and "postgres", each with a freshly
+// migrated store.
+func Run(t *testing.T, fn func(t *testing.T, store *db.DB)) {
+	t.Helper()
+	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
+		t.Run(string(dialect), func(t *testing.T) {
+			fn(t, Open(t, dialect))
+		})
+	}
+}
+
+// Open returns a freshly migrated store of dialect, closed and removed when
+// the test ends.
+func Open(tb testing.TB, dialect db.Dialect) *db.DB {
+	tb.Helper()
+	ctx := context.Background()
+	var rawURL string
+	switch dialect {
+	case db.SQLite:
+		rawURL = "sqlite:" + tb.TempDir() + "/steward.db"
+	case db.Postgres:
+		rawURL = PostgresURL(tb)
+	default:
+		tb.Fatalf("dbtest: unknown dialect %q", dialect)
+	}
+	store, err := db.Open(ctx, rawURL, "")
+	if err != nil {
+		tb.Fatalf("dbtest: open %s: %v", dialect, err)
+	}
+	tb.Cleanup(func() { store.Close() })
+	if err := store.Migrate(ctx); err != nil {
+		tb.Fatalf("dbtest: migrate %s: %v", dialect, err)
+	}
+	return store
+}
+
+var (
+	serverOnce sync.Once
+	serverURL  string
+	serverErr  error
+)
+
+func baseURL() string {
+	if u := os.Getenv("STEWARD_TEST_POSTGRES_URL"); u != "" {
+		return u
+	}
+	return DefaultPostgresURL
+}
+
+// PostgresURL creates an empty schema for tb on the test PostgreSQL server
+// and returns a URL whose search_path selects it. The schema is dropped when
+// the test ends. Without a reachable server the test is skipped (or failed
+// under STEWARD_TEST_REQUIRE_ALL=1).
+func PostgresURL(tb testing.TB) string {
+	tb.Helper()
+	serverOnce.Do(func() {
+		serverURL = baseURL()
+		conn, err := sql.Open("pgx", serverURL)
+		if err != nil {
+			serverErr = err
+			return
+		}
+		defer conn.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		serverErr = conn.PingContext(ctx)
+	})
+	if serverErr != nil {
+		testenv.Missing(tb, "PostgreSQL not reachable at %s: %v", redacted(serverURL), serverErr)
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "t_" + hex.EncodeToString(b[:])
+	admin, err := sql.Open("pgx", serverURL)
+	if err != nil {
+		tb.Fatalf("dbtest: %v", err)
+	}
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		admin.Close()
+		tb.Fatalf("dbtest: create schema: %v", err)
+	}
+	tb.Cleanup(func() {
+		defer admin.Close()
+		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
+			tb.Errorf("dbtest: drop schema %s: %v", schema, err)
+		}
+	})
+	u, err := url.Parse(serverURL)
+	if err != nil {
+		tb.Fatalf("dbtest: parse %s: %v", redacted(serverURL), err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func redacted(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}

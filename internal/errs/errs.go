@@ -1,0 +1,96 @@
+// Package errs defines the error codes shared by every Steward package.
+//
+// Domain packages return errors that carry a Code; the web layer maps each
+// code to an HTTP status in one table. Field errors name the input at fault:
+//
+//	return errs.Invalid("purpose", "unknown purpose %q", key)
+package errs
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code classifies an error for callers: it decides the HTTP status and the
+// CLI exit message, never the wording.
+type Code string
+
+// The error codes. Anything else is internal.
+const (
+	CodeInvalid      Code = "invalid"
+	CodeNotFound     Code = "not_found"
+	CodeConflict     Code = "conflict"
+	CodeUnauthorized Code = "unauthorized"
+	CodeForbidden    Code = "forbidden"
+	CodeUnavailable  Code = "unavailable"
+	CodeInternal     Code = "internal"
+)
+
+// Error is an error with a code, a message safe to show to the caller, and
+// optionally the fields at fault (field path → problem).
+type Error struct {
+	Code    Code
+	Message string
+	Fields  map[string]string
+	Err     error // wrapped cause, never shown to callers
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Message + ": " + e.Err.Error()
+	}
+	return e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// New returns an error with code and a formatted message.
+func New(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap returns an error with code and message that wraps cause.
+func Wrap(code Code, cause error, message string) *Error {
+	return &Error{Code: code, Message: message, Err: cause}
+}
+
+// Invalid returns an invalid-input error naming one field.
+func Invalid(field, format string, args ...any) *Error {
+	msg := fmt.Sprintf(format, args...)
+	return &Error{Code: CodeInvalid, Message: field + ": " + msg, Fields: map[string]string{field: msg}}
+}
+
+// Fields returns an invalid-input error for several fields at once.
+func Fields(problems map[string]string) *Error {
+	msg := "invalid input"
+	if len(problems) == 1 {
+		for f, p := range problems {
+			msg = f + ": " + p
+		}
+	}
+	return &Error{Code: CodeInvalid, Message: msg, Fields: problems}
+}
+
+// NotFound returns a not-found error for a kind of thing and its key.
+func NotFound(kind, key string) *Error {
+	return &Error{Code: CodeNotFound, Message: fmt.Sprintf("%s %q not found", kind, key)}
+}
+
+// CodeOf returns the code of err, CodeInternal for errors without one.
+func CodeOf(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeInternal
+}
+
+// Is reports whether err carries code.
+func Is(err error, code Code) bool { return err != nil && CodeOf(err) == code }
+
+// As returns the *Error in err's chain, if any.
+func As(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}

@@ -1,0 +1,254 @@
+// Package receipt signs and verifies consent receipts: JSON documents shaped
+// after the Kantara Initiative Consent Receipt v1.1, carried as compact JWS
+// (EdDSA over Ed25519) so that anyone holding the public key can check them
+// offline.
+//
+//	key, err := receipt.LoadOrCreateKey(dataDir)
+//	signer := receipt.NewSigner(key)
+//	jws, err := signer.Sign(r)
+//	got, err := receipt.Verify(jws, signer.JWKS())
+package receipt
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	jose "github.com/go-jose/go-jose/v4"
+)
+
+// Version is the Kantara consent receipt specification version of receipts.
+const Version = "KI-CR-v1.1.0"
+
+// Receipt is a consent receipt. Field names follow Kantara CR v1.1; Steward
+// adds its ledger facts under "steward".
+type Receipt struct {
+	Version          string       `json:"version"`
+	Jurisdiction     string       `json:"jurisdiction"`
+	ConsentTimestamp int64        `json:"consentTimestamp"`
+	CollectionMethod string       `json:"collectionMethod"`
+	ConsentReceiptID string       `json:"consentReceiptID"`
+	Language         string       `json:"language,omitempty"`
+	PIIPrincipalID   string       `json:"piiPrincipalId"`
+	PIIControllers   []Controller `json:"piiControllers"`
+	PolicyURL        string       `json:"policyUrl"`
+	Services         []Service    `json:"services"`
+	Sensitive        bool         `json:"sensitive"`
+	SPICat           []string     `json:"spiCat"`
+	Steward          Ledger       `json:"steward"`
+}
+
+// Controller is the organisation responsible for the processing.
+type Controller struct {
+	PIIController    string `json:"piiController"`
+	OnBehalf         bool   `json:"onBehalf"`
+	Contact          string `json:"contact"`
+	Address          string `json:"address"`
+	Email            string `json:"email"`
+	Phone            string `json:"phone"`
+	PIIControllerURL string `json:"piiControllerUrl,omitempty"`
+}
+
+// Service is a service (for Steward: a property) and the purposes consented.
+type Service struct {
+	Service  string    `json:"service"`
+	Purposes []Purpose `json:"purposes"`
+}
+
+// Purpose is one purpose of a service as Kantara describes it.
+type Purpose struct {
+	Purpose              string   `json:"purpose"`
+	PurposeCategory      []string `json:"purposeCategory"`
+	ConsentType          string   `json:"consentType"`
+	PIICategory          []string `json:"piiCategory"`
+	PrimaryPurpose       bool     `json:"primaryPurpose"`
+	Termination          string   `json:"termination"`
+	ThirdPartyDisclosure bool     `json:"thirdPartyDisclosure"`
+	ThirdPartyName       string   `json:"thirdPartyName,omitempty"`
+}
+
+// Ledger holds the facts of the ledger entry the receipt proves.
+type Ledger struct {
+	Seq           int64  `json:"seq"`
+	EventID       string `json:"eventId"`
+	Property      string `json:"property"`
+	Purpose       string `json:"purpose"`
+	Vendor        string `json:"vendor,omitempty"`
+	Action        string `json:"action"`
+	Source        string `json:"source"`
+	NoticeVersion string `json:"noticeVersion"`
+	GPC           bool   `json:"gpc"`
+	RecordedAt    int64  `json:"recordedAt"`
+}
+
+// Signer signs receipts with one Ed25519 key. Ed25519 signatures are
+// deterministic, so signing the same receipt twice gives the same bytes: a
+// retried request gets back exactly the receipt it got the first time.
+type Signer struct {
+	key    ed25519.PrivateKey
+	keyID  string
+	signer jose.Signer
+	jwks   []byte
+}
+
+// NewSigner returns a Signer for key.
+func NewSigner(key ed25519.PrivateKey) (*Signer, error) {
+	kid := KeyID(key.Public().(ed25519.PublicKey))
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.EdDSA, Key: key},
+		(&jose.SignerOptions{}).WithHeader(jose.HeaderKey("kid"), kid).WithType("JWT"))
+	if err != nil {
+		return nil, fmt.Errorf("receipt signer: %w", err)
+	}
+	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{
+		Key: key.Public(), KeyID: kid, Algorithm: string(jose.EdDSA), Use: "sig",
+	}}}
+	jwks, err := json.Marshal(set)
+	if err != nil {
+		return nil, fmt.Errorf("receipt jwks: %w", err)
+	}
+	return &Signer{key: key, keyID: kid, signer: s, jwks: jwks}, nil
+}
+
+// KeyID returns the key id of a public key: the base64url SHA-256 of the key,
+// shortened, so that it is stable and needs no storage.
+func KeyID(pub ed25519.PublicKey) string {
+	sum := sha256.Sum256(pub)
+	return base64.RawURLEncoding.EncodeToString(sum[:12])
+}
+
+// Sign returns r as a compact JWS.
+func (s *Signer) Sign(r *Receipt) (string, error) {
+	payload, err := json.Marshal(r)
+	if err != nil {
+		return "", fmt.Errorf("encode receipt: %w", err)
+	}
+	obj, err := s.signer.Sign(payload)
+	if err != nil {
+		return "", fmt.Errorf("sign receipt: %w", err)
+	}
+	return obj.CompactSerialize()
+}
+
+// JWKS returns the JSON Web Key Set with the public key, as served at
+// /.well-known/jwks.json.
+func (s *Signer) JWKS() []byte { return s.jwks }
+
+// KeyID returns the id of the signing key.
+func (s *Signer) KeyID() string { return s.keyID }
+
+// ErrInvalid is returned (wrapped) by Verify for any receipt that does not verify.
+var ErrInvalid = errors.New("receipt does not verify")
+
+// Verify checks a compact JWS receipt against the keys of a JWKS document
+// and returns its content. A changed byte anywhere fails.
+func Verify(compact string, jwks []byte) (*Receipt, error) {
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(jwks, &set); err != nil {
+		return nil, fmt.Errorf("read JWKS: %w", err)
+	}
+	obj, err := jose.ParseSigned(compact, []jose.SignatureAlgorithm{jose.EdDSA})
+	if err != nil {
+		return nil, fmt.Errorf("%w: not a compact JWS: %v", ErrInvalid, err)
+	}
+	if len(obj.Signatures) != 1 {
+		return nil, fmt.Errorf("%w: want one signature, got %d", ErrInvalid, len(obj.Signatures))
+	}
+	kid := obj.Signatures[0].Header.KeyID
+	keys := set.Keys
+	if kid != "" {
+		keys = set.Key(kid)
+		if len(keys) == 0 {
+			return nil, fmt.Errorf("%w: signed by key %q, which the JWKS does not hold", ErrInvalid, kid)
+		}
+	}
+	var lastErr error
+	for _, k := range keys {
+		payload, err := obj.Verify(k.Key)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		var r Receipt
+		if err := json.Unmarshal(payload, &r); err != nil {
+			return nil, fmt.Errorf("%w: payload is not a receipt: %v", ErrInvalid, err)
+		}
+		if r.Version != Version {
+			return nil, fmt.Errorf("%w: version %q, want %q", ErrInvalid, r.Version, Version)
+		}
+		return &r, nil
+	}
+	if lastErr == nil {
+		lastErr = errors.New("the JWKS holds no keys")
+	}
+	return nil, fmt.Errorf("%w: signature check failed: %v", ErrInvalid, lastErr)
+}
+
+// KeyFile is the name of the signing key in the data directory.
+const KeyFile = "receipt-signing-key.pem"
+
+// LoadOrCreateKey reads the Ed25519 signing key from dir, making one (mode
+// 0600) at first start.
+func LoadOrCreateKey(dir string) (ed25519.PrivateKey, error) {
+	path := filepath.Join(dir, KeyFile)
+	key, err := LoadKey(path)
+	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return key, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	_, key, err = ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generate signing key: %w", err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("encode signing key: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) { // another process made it first
+		return LoadKey(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create signing key: %w", err)
+	}
+	if err := pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write signing key: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write signing key: %w", err)
+	}
+	return key, f.Close()
+}
+
+// LoadKey reads a PEM PKCS#8 Ed25519 private key.
+func LoadKey(path string) (ed25519.PrivateKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read signing key: %w", err)
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, fmt.Errorf("signing key %s: no PEM block", path)
+	}
+	parsed, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("signing key %s: %w", path, err)
+	}
+	key, ok := parsed.(ed25519.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("signing key %s: not an Ed25519 key", path)
+	}
+	return key, nil
+}
