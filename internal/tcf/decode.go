@@ -57,7 +57,7 @@ func Decode(s string) (*TCString, error) {
 		if err != nil {
 			return nil, err
 		}
-		if prev, dup := seen[typ]; dup && typ != 0 {
+		if prev, dup := seen[typ]; dup {
 			return nil, fmt.Errorf("tcf: segment %d repeats segment type %d of segment %d", n, typ, prev)
 		}
 		seen[typ] = n

@@ -15,12 +15,19 @@
 //
 // Usage:
 //
-//	tc, err := tcf.Decode("CQ...AA.IF...A")
+//	tc, err := tcf.Decode("CQXFlJAQXFlJFAHADBENCWFgAMAAAAAAAAqIF5wAQF5gAAAA.IF5wAgAAgLzA")
 //	if err != nil {
 //		return err
 //	}
-//	tc.VendorConsents = append(tc.VendorConsents, 755) // keep ids sorted
-//	s, err := tcf.Encode(tc)
+//	fmt.Println(tc.CmpID, tc.VendorConsents, tc.DisclosedVendors) // 7 [755] [1 755]
+//
+//	tc.VendorConsents = append(tc.VendorConsents, 1000) // id sets stay sorted
+//	tc.DisclosedVendors = append(tc.DisclosedVendors, 1000)
+//	tc.LastUpdated = time.Now()
+//	s, err := tcf.Encode(tc) // validates, then encodes
+//
+// Decode errors are single lines such as
+// "tcf: core segment truncated at bit 213 (vendor consents max vendor id)".
 //
 // The JSON form produced by DecodeCommand and read by EncodeCommand uses the
 // lowerCamelCase field names of TCString; id sets are sorted arrays and are

@@ -184,7 +184,7 @@ func checkWidth(name string, v, width int) error {
 
 func checkLetters(name, s string) error {
 	if len(s) != 2 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z' {
-		return fmt.Errorf("tcf: %s %q must be two uppercase letters a-z", name, s)
+		return fmt.Errorf("tcf: %s %q must be two uppercase letters A-Z", name, s)
 	}
 	return nil
 }

@@ -1,0 +1,231 @@
+// Package apikey issues and checks API keys. A key is shown once, when it is
+// made; Steward stores only its SHA-256 hash (the key is 256 random bits, so
+// a fast hash is the right one). Checked keys are cached in memory for a
+// short time so that decisions never wait on the store, and keep working
+// while the store is unreachable.
+//
+//	keys := apikey.NewStore(db, time.Now)
+//	plain, key, err := keys.Create(ctx, apikey.ScopeIngest, "shop", "banner on shop.example")
+//	key, err = keys.Check(ctx, plain)
+package apikey
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/errs"
+)
+
+// Scope is what a key may do.
+type Scope string
+
+// The scopes. Admin may do what every other scope may.
+const (
+	// ScopeIngest records consent events for one property; it is public,
+	// embedded in the property's web pages.
+	ScopeIngest Scope = "ingest"
+	// ScopeDecide asks decisions.
+	ScopeDecide Scope = "decide"
+	// ScopeAdmin manages the catalog and reads the ledger.
+	ScopeAdmin Scope = "admin"
+)
+
+// ParseScope returns the scope named s.
+func ParseScope(s string) (Scope, error) {
+	switch Scope(s) {
+	case ScopeIngest, ScopeDecide, ScopeAdmin:
+		return Scope(s), nil
+	}
+	return "", errs.Invalid("scope", "must be ingest, decide or admin")
+}
+
+// Key is a stored API key, without its secret.
+type Key struct {
+	ID        string     `json:"id"`
+	Scope     Scope      `json:"scope"`
+	Property  string     `json:"property,omitempty"`
+	Label     string     `json:"label"`
+	CreatedAt time.Time  `json:"created_at"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+}
+
+// Allows reports whether the key may act with scope (on property, for
+// ingest keys).
+func (k *Key) Allows(scope Scope) bool {
+	return k.Scope == ScopeAdmin || k.Scope == scope
+}
+
+// Store creates and checks keys.
+type Store struct {
+	db    *db.DB
+	now   func() time.Time
+	ttl   time.Duration
+	mu    sync.Mutex
+	cache map[[32]byte]cached
+}
+
+type cached struct {
+	key     *Key // nil: known not to exist
+	expires time.Time
+}
+
+// NewStore returns a Store; checked keys are cached for 30 seconds, so a
+// revocation takes effect everywhere within that time.
+func NewStore(d *db.DB, now func() time.Time) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{db: d, now: now, ttl: 30 * time.Second, cache: map[[32]byte]cached{}}
+}
+
+const prefix = "stw_"
+
+// Create makes a key and returns it in plain text (shown once) with its record.
+func (s *Store) Create(ctx context.Context, scope Scope, property, label string) (string, Key, error) {
+	if _, err := ParseScope(string(scope)); err != nil {
+		return "", Key{}, err
+	}
+	if scope == ScopeIngest && property == "" {
+		return "", Key{}, errs.Invalid("property", "an ingest key belongs to one property")
+	}
+	if scope != ScopeIngest && property != "" {
+		return "", Key{}, errs.Invalid("property", "only ingest keys belong to a property")
+	}
+	if len(label) > 200 {
+		return "", Key{}, errs.Invalid("label", "at most 200 characters")
+	}
+	var secret [32]byte
+	if _, err := rand.Read(secret[:]); err != nil {
+		return "", Key{}, fmt.Errorf("make key: %w", err)
+	}
+	var idBytes [9]byte
+	if _, err := rand.Read(idBytes[:]); err != nil {
+		return "", Key{}, fmt.Errorf("make key id: %w", err)
+	}
+	plain := prefix + string(scope) + "_" + base64.RawURLEncoding.EncodeToString(secret[:])
+	hash := sha256.Sum256([]byte(plain))
+	k := Key{ID: "key_" + base64.RawURLEncoding.EncodeToString(idBytes[:]), Scope: scope, Property: property,
+		Label: label, CreatedAt: s.now().UTC().Truncate(time.Microsecond)}
+	var prop any
+	if property != "" {
+		prop = property
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO api_keys (id, hash, scope, property, label, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		k.ID, hex.EncodeToString(hash[:]), string(scope), prop, label, k.CreatedAt.UnixMicro())
+	if err != nil {
+		if strings.Contains(strings.ToLower(err.Error()), "foreign key") {
+			return "", Key{}, errs.Invalid("property", "unknown property %q", property)
+		}
+		return "", Key{}, db.Classify(fmt.Errorf("store key: %w", err))
+	}
+	return plain, k, nil
+}
+
+// Check returns the key for a plain-text key, or an unauthorized error.
+func (s *Store) Check(ctx context.Context, plain string) (*Key, error) {
+	if !strings.HasPrefix(plain, prefix) || len(plain) > 200 {
+		return nil, errs.New(errs.CodeUnauthorized, "invalid API key")
+	}
+	hash := sha256.Sum256([]byte(plain))
+	now := s.now()
+	s.mu.Lock()
+	c, ok := s.cache[hash]
+	s.mu.Unlock()
+	if ok && now.Before(c.expires) {
+		if c.key == nil {
+			return nil, errs.New(errs.CodeUnauthorized, "invalid API key")
+		}
+		return c.key, nil
+	}
+	k, err := s.lookup(ctx, hash)
+	if err != nil {
+		if ok && c.key != nil && errs.Is(err, errs.CodeUnavailable) {
+			return c.key, nil // the store is down: keep trusting a key we checked
+		}
+		return nil, err
+	}
+	s.mu.Lock()
+	if len(s.cache) > 100000 {
+		clear(s.cache) // bounded: guessed keys must not grow memory without end
+	}
+	s.cache[hash] = cached{key: k, expires: now.Add(s.ttl)}
+	s.mu.Unlock()
+	if k == nil {
+		return nil, errs.New(errs.CodeUnauthorized, "invalid API key")
+	}
+	return k, nil
+}
+
+func (s *Store) lookup(ctx context.Context, hash [32]byte) (*Key, error) {
+	var k Key
+	var prop sql.NullString
+	var created int64
+	var revoked sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT id, scope, property, label, created_at, revoked_at FROM api_keys WHERE hash = $1`,
+		hex.EncodeToString(hash[:])).Scan(&k.ID, &k.Scope, &prop, &k.Label, &created, &revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, db.Classify(fmt.Errorf("check key: %w", err))
+	}
+	if revoked.Valid {
+		return nil, nil
+	}
+	k.Property = prop.String
+	k.CreatedAt = time.UnixMicro(created).UTC()
+	return &k, nil
+}
+
+// List returns every key, newest first.
+func (s *Store) List(ctx context.Context) ([]Key, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, scope, property, label, created_at, revoked_at FROM api_keys ORDER BY created_at DESC, id`)
+	if err != nil {
+		return nil, db.Classify(fmt.Errorf("list keys: %w", err))
+	}
+	defer rows.Close()
+	out := []Key{}
+	for rows.Next() {
+		var k Key
+		var prop sql.NullString
+		var created int64
+		var revoked sql.NullInt64
+		if err := rows.Scan(&k.ID, &k.Scope, &prop, &k.Label, &created, &revoked); err != nil {
+			return nil, fmt.Errorf("list keys: %w", err)
+		}
+		k.Property = prop.String
+		k.CreatedAt = time.UnixMicro(created).UTC()
+		if revoked.Valid {
+			t := time.UnixMicro(revoked.Int64).UTC()
+			k.RevokedAt = &t
+		}
+		out = append(out, k)
+	}
+	return out, db.Classify(rows.Err())
+}
+
+// Revoke revokes a key by id; caches everywhere drop it within 30 seconds
+// (at once in this process).
+func (s *Store) Revoke(ctx context.Context, id string) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL`, id, s.now().UnixMicro())
+	if err != nil {
+		return db.Classify(fmt.Errorf("revoke key: %w", err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errs.NotFound("API key", id)
+	}
+	s.mu.Lock()
+	clear(s.cache)
+	s.mu.Unlock()
+	return nil
+}

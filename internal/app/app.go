@@ -1,0 +1,151 @@
+// Package app wires Steward together: the one place that knows every part.
+// It opens the store, applies migrations, loads the signing key, starts the
+// consent service and builds the HTTP handler; Serve runs it until the
+// context ends, then drains.
+//
+//	a, err := app.Open(ctx, cfg, logger)
+//	if err != nil { ... }
+//	defer a.Close()
+//	err = a.ListenAndServe(ctx)
+package app
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/steward-dev/steward/internal/apikey"
+	"github.com/steward-dev/steward/internal/config"
+	"github.com/steward-dev/steward/internal/consent"
+	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/receipt"
+	"github.com/steward-dev/steward/internal/web"
+)
+
+// App is a running Steward.
+type App struct {
+	Config  config.Config
+	Log     *slog.Logger
+	DB      *db.DB
+	Signer  *receipt.Signer
+	Consent *consent.Service
+	Keys    *apikey.Store
+	Metrics *web.Metrics
+	Handler http.Handler
+}
+
+// NewLogger returns the process logger described by cfg.
+func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// OpenStore opens and migrates the store named by cfg.
+func OpenStore(ctx context.Context, cfg config.Config) (*db.DB, error) {
+	store, err := db.Open(ctx, cfg.Database, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.Migrate(ctx); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return store, nil
+}
+
+// LoadSigningKey returns the receipt signing key: from the configured file,
+// or from the data directory, made there at first start.
+func LoadSigningKey(cfg config.Config) (ed25519.PrivateKey, error) {
+	if cfg.SigningKeyFile != "" {
+		return receipt.LoadKey(cfg.SigningKeyFile)
+	}
+	return receipt.LoadOrCreateKey(cfg.DataDir)
+}
+
+// Open starts every part of Steward but the listener.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	a := &App{Config: cfg, Log: log, Metrics: web.NewMetrics()}
+	var err error
+	if a.DB, err = OpenStore(ctx, cfg); err != nil {
+		return nil, err
+	}
+	key, err := LoadSigningKey(cfg)
+	if err != nil {
+		a.DB.Close()
+		return nil, err
+	}
+	if a.Signer, err = receipt.NewSigner(key); err != nil {
+		a.DB.Close()
+		return nil, err
+	}
+	started := time.Now()
+	a.Consent, err = consent.Open(ctx, consent.Config{
+		DB: a.DB, Signer: a.Signer, Logger: log, FollowInterval: cfg.FollowInterval, Observe: a.Metrics.ObserveAppends,
+		Controller: receipt.Controller{PIIController: cfg.Controller.Name, Contact: cfg.Controller.Email, Email: cfg.Controller.Email,
+			Address: cfg.Controller.Address, Phone: cfg.Controller.Phone, PIIControllerURL: cfg.Controller.URL},
+	})
+	if err != nil {
+		a.DB.Close()
+		return nil, err
+	}
+	log.Info("consent index built", "states", a.Consent.Index().Len(), "ledger_seq", a.Consent.Index().MaxSeq(),
+		"took", time.Since(started).Round(time.Millisecond))
+	a.Keys = apikey.NewStore(a.DB, time.Now)
+	a.Handler = web.NewServer(web.Deps{Consent: a.Consent, Keys: a.Keys, DB: a.DB, Signer: a.Signer, Metrics: a.Metrics,
+		Log: log, GPCLastUpdate: cfg.GPCLastUpdate})
+	return a, nil
+}
+
+// Close stops the consent service (finishing queued appends) and closes the store.
+func (a *App) Close() error {
+	return errors.Join(a.Consent.Close(), a.DB.Close())
+}
+
+// Serve serves HTTP on ln until ctx ends, then stops accepting, waits up to
+// the shutdown timeout for requests in flight, and returns.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	errCh := make(chan error, 1)
+	go func() { errCh <- srv.Serve(ln) }()
+	select {
+	case err := <-errCh:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	a.Log.Info("shutting down", "timeout", a.Config.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// ListenAndServe listens on the configured address and serves.
+func (a *App) ListenAndServe(ctx context.Context) error {
+	ln, err := net.Listen("tcp", a.Config.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", a.Config.Listen, err)
+	}
+	a.Log.Info("listening", "addr", ln.Addr().String(), "store", a.DB.Dialect)
+	return a.Serve(ctx, ln)
+}

@@ -1,0 +1,228 @@
+// Package config turns flags, STEWARD_* environment variables, an optional
+// YAML configuration file and defaults, in that order of precedence, into a
+// validated Config value. Nothing here is global: each command builds its own.
+//
+//	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+//	loader := config.Register(fs)
+//	if err := fs.Parse(args); err != nil { ... }
+//	cfg, err := loader.Load(getenv)
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+)
+
+// Config is the validated configuration of a Steward process.
+type Config struct {
+	Listen          string
+	DataDir         string
+	Database        string
+	SigningKeyFile  string
+	PublicURL       string
+	Controller      Controller
+	LogLevel        string
+	LogFormat       string
+	FollowInterval  time.Duration
+	ShutdownTimeout time.Duration
+	GPCLastUpdate   string
+}
+
+// Controller names the company (the data controller) in consent receipts.
+type Controller struct {
+	Name    string
+	Email   string
+	Address string
+	Phone   string
+	URL     string
+}
+
+// Setting is one configuration entry: its flag name, environment variable
+// and default.
+type Setting struct {
+	Name    string
+	Env     string
+	Default string
+	Help    string
+}
+
+// Settings lists every setting, as the README's configuration table does.
+var Settings = []Setting{
+	{"listen", "STEWARD_LISTEN", "127.0.0.1:8080", "address to listen on"},
+	{"data-dir", "STEWARD_DATA_DIR", "./steward-data", "directory for the SQLite database and the receipt signing key"},
+	{"database", "STEWARD_DATABASE", "", "database URL: postgres://... for PostgreSQL (also read from DATABASE_URL); empty for SQLite in the data directory"},
+	{"signing-key", "STEWARD_SIGNING_KEY", "", "PEM file of the Ed25519 receipt signing key (default: made at first start in the data directory)"},
+	{"public-url", "STEWARD_PUBLIC_URL", "", "URL at which browsers and integrators reach Steward (default: http://LISTEN)"},
+	{"controller-name", "STEWARD_CONTROLLER_NAME", "Example Company", "company name shown in consent receipts"},
+	{"controller-email", "STEWARD_CONTROLLER_EMAIL", "", "privacy contact email shown in consent receipts"},
+	{"controller-address", "STEWARD_CONTROLLER_ADDRESS", "", "postal address shown in consent receipts"},
+	{"controller-phone", "STEWARD_CONTROLLER_PHONE", "", "phone number shown in consent receipts"},
+	{"controller-url", "STEWARD_CONTROLLER_URL", "", "company web site shown in consent receipts"},
+	{"log-level", "STEWARD_LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"log-format", "STEWARD_LOG_FORMAT", "text", "text or json"},
+	{"follow-interval", "STEWARD_FOLLOW_INTERVAL", "1s", "how often to read ledger entries written by other replicas"},
+	{"shutdown-timeout", "STEWARD_SHUTDOWN_TIMEOUT", "15s", "how long to drain requests on SIGTERM"},
+	{"gpc-last-update", "STEWARD_GPC_LAST_UPDATE", "2026-11-28", "date served in /.well-known/gpc.json (YYYY-MM-DD)"},
+}
+
+// Loader reads the configuration of one command.
+type Loader struct {
+	fs     *flag.FlagSet
+	values map[string]*string
+	file   *string
+}
+
+// Register adds every setting, and --config, as flags of fs.
+func Register(fs *flag.FlagSet) *Loader {
+	l := &Loader{fs: fs, values: map[string]*string{}}
+	l.file = fs.String("config", "", "optional YAML configuration file (keys are the flag names) [STEWARD_CONFIG]")
+	for _, s := range Settings {
+		help := s.Help + " [" + s.Env + "]"
+		l.values[s.Name] = fs.String(s.Name, s.Default, help)
+	}
+	return l
+}
+
+// Load resolves every setting: flag, then environment, then the
+// configuration file, then the default; and validates the result.
+func (l *Loader) Load(getenv func(string) string) (Config, error) {
+	set := map[string]bool{}
+	l.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	file := *l.file
+	if !set["config"] {
+		file = getenv("STEWARD_CONFIG")
+	}
+	fromFile := map[string]string{}
+	if file != "" {
+		var err error
+		if fromFile, err = readFile(file); err != nil {
+			return Config{}, err
+		}
+	}
+	raw := map[string]string{}
+	for _, s := range Settings {
+		v := s.Default
+		if fv, ok := fromFile[s.Name]; ok {
+			v = fv
+		}
+		if s.Name == "database" {
+			if env := getenv("DATABASE_URL"); env != "" {
+				v = env
+			}
+		}
+		if env, ok := lookup(getenv, s.Env); ok {
+			v = env
+		}
+		if set[s.Name] {
+			v = *l.values[s.Name]
+		}
+		raw[s.Name] = v
+	}
+	return build(raw)
+}
+
+func lookup(getenv func(string) string, name string) (string, bool) {
+	v := getenv(name)
+	return v, v != ""
+}
+
+func readFile(path string) (map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config file: %w", err)
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("config file %s: %w", path, err)
+	}
+	known := map[string]bool{}
+	for _, s := range Settings {
+		known[s.Name] = true
+	}
+	out := map[string]string{}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !known[k] {
+			return nil, fmt.Errorf("config file %s: unknown setting %q", path, k)
+		}
+		switch v := m[k].(type) {
+		case string:
+			out[k] = v
+		case nil:
+			out[k] = ""
+		case map[string]any, []any:
+			return nil, fmt.Errorf("config file %s: setting %q must be a single value", path, k)
+		default:
+			out[k] = fmt.Sprint(v)
+		}
+	}
+	return out, nil
+}
+
+func build(raw map[string]string) (Config, error) {
+	var problems []string
+	bad := func(name, format string, args ...any) {
+		problems = append(problems, fmt.Sprintf("--%s: %s", name, fmt.Sprintf(format, args...)))
+	}
+	c := Config{
+		Listen: raw["listen"], DataDir: raw["data-dir"], Database: raw["database"], SigningKeyFile: raw["signing-key"],
+		PublicURL: strings.TrimRight(raw["public-url"], "/"), LogLevel: raw["log-level"], LogFormat: raw["log-format"],
+		GPCLastUpdate: raw["gpc-last-update"],
+		Controller: Controller{Name: raw["controller-name"], Email: raw["controller-email"], Address: raw["controller-address"],
+			Phone: raw["controller-phone"], URL: raw["controller-url"]},
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("listen", "%q is not host:port", c.Listen)
+	}
+	if c.DataDir == "" {
+		bad("data-dir", "must not be empty")
+	}
+	if c.Database != "" && !strings.HasPrefix(c.Database, "postgres://") && !strings.HasPrefix(c.Database, "postgresql://") &&
+		!strings.HasPrefix(c.Database, "sqlite:") && !strings.HasPrefix(c.Database, "file:") {
+		bad("database", "must be a postgres:// URL, sqlite:PATH, or empty")
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Listen
+	} else if !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
+		bad("public-url", "must start with http:// or https://")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log-level", "must be debug, info, warn or error")
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		bad("log-format", "must be text or json")
+	}
+	var err error
+	if c.FollowInterval, err = time.ParseDuration(raw["follow-interval"]); err != nil || c.FollowInterval < 10*time.Millisecond {
+		bad("follow-interval", "must be a duration of at least 10ms, such as 1s")
+	}
+	if c.ShutdownTimeout, err = time.ParseDuration(raw["shutdown-timeout"]); err != nil || c.ShutdownTimeout <= 0 {
+		bad("shutdown-timeout", "must be a positive duration, such as 15s")
+	}
+	if _, err := time.Parse("2006-01-02", c.GPCLastUpdate); err != nil {
+		bad("gpc-last-update", "must be a date YYYY-MM-DD")
+	}
+	if strings.TrimSpace(c.Controller.Name) == "" {
+		bad("controller-name", "must not be empty")
+	}
+	if len(problems) > 0 {
+		return c, errors.New(strings.Join(problems, "; "))
+	}
+	return c, nil
+}

@@ -1,0 +1,93 @@
+package config_test
+
+import (
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/steward-dev/steward/internal/config"
+)
+
+func load(t *testing.T, args []string, env map[string]string) (config.Config, error) {
+	t.Helper()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	l := config.Register(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return l.Load(func(k string) string { return env[k] })
+}
+
+func TestPrecedence(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "steward.yaml")
+	if err := os.WriteFile(file, []byte("listen: 127.0.0.1:7000\ndata-dir: /from/file\nlog-level: warn\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name               string
+		args               []string
+		env                map[string]string
+		listen, dir, level string
+	}{
+		{"defaults", nil, nil, "127.0.0.1:8080", "./steward-data", "info"},
+		{"file", []string{"--config", file}, nil, "127.0.0.1:7000", "/from/file", "warn"},
+		{"env beats file", []string{"--config", file}, map[string]string{"STEWARD_LISTEN": "127.0.0.1:7001"}, "127.0.0.1:7001", "/from/file", "warn"},
+		{"flag beats env", []string{"--config", file, "--listen", "127.0.0.1:7002"}, map[string]string{"STEWARD_LISTEN": "127.0.0.1:7001"}, "127.0.0.1:7002", "/from/file", "warn"},
+		{"config from env", nil, map[string]string{"STEWARD_CONFIG": file}, "127.0.0.1:7000", "/from/file", "warn"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := load(t, c.args, c.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Listen != c.listen || cfg.DataDir != c.dir || cfg.LogLevel != c.level {
+				t.Fatalf("got listen=%s dir=%s level=%s", cfg.Listen, cfg.DataDir, cfg.LogLevel)
+			}
+		})
+	}
+}
+
+func TestDatabaseURLFallback(t *testing.T) {
+	cfg, err := load(t, nil, map[string]string{"DATABASE_URL": "postgres://a@b/c"})
+	if err != nil || cfg.Database != "postgres://a@b/c" {
+		t.Fatalf("DATABASE_URL: %q, %v", cfg.Database, err)
+	}
+	cfg, _ = load(t, nil, map[string]string{"DATABASE_URL": "postgres://a@b/c", "STEWARD_DATABASE": "postgres://x@y/z"})
+	if cfg.Database != "postgres://x@y/z" {
+		t.Fatalf("STEWARD_DATABASE should win, got %q", cfg.Database)
+	}
+	if cfg.FollowInterval != time.Second {
+		t.Fatalf("follow interval %v", cfg.FollowInterval)
+	}
+}
+
+func TestErrorsNameTheSetting(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(file, []byte("colour: blue\n"), 0o600)
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"listen", []string{"--listen", "nonsense"}, "--listen"},
+		{"database", []string{"--database", "mysql://x"}, "--database"},
+		{"log level", []string{"--log-level", "loud"}, "--log-level"},
+		{"duration", []string{"--follow-interval", "soon"}, "--follow-interval"},
+		{"unknown file key", []string{"--config", file}, `unknown setting "colour"`},
+		{"missing file", []string{"--config", "/nonexistent.yaml"}, "config file"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := load(t, c.args, nil)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v does not name %s", err, c.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,38 @@
+// Package api holds the handlers of Steward's JSON API v1 and its OpenAPI
+// document. Routes and their permissions are declared in internal/web.
+package api
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/steward-dev/steward/internal/apikey"
+	"github.com/steward-dev/steward/internal/consent"
+	"github.com/steward-dev/steward/internal/web/httpx"
+)
+
+// Deps are what the API handlers need.
+type Deps struct {
+	Consent *consent.Service
+	Keys    *apikey.Store
+	Log     *slog.Logger
+	// ObserveAnswers, when set, sees every batch of decisions (for metrics).
+	ObserveAnswers func([]consent.Answer)
+}
+
+// Body size limits.
+const (
+	smallBody  = 64 << 10
+	catalogMax = 1 << 20
+	noticeMax  = 8 << 20
+	batchMax   = 2 << 20
+)
+
+func (d *Deps) fail(w http.ResponseWriter, r *http.Request, err error) {
+	httpx.Error(w, r, d.Log, err)
+}
+
+// list wraps collections so that they can grow fields without breaking clients.
+type list[T any] struct {
+	Items []T `json:"items"`
+}

@@ -1,0 +1,165 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/steward-dev/steward/internal/apikey"
+	"github.com/steward-dev/steward/internal/consent"
+	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/web/auth"
+	"github.com/steward-dev/steward/internal/web/httpx"
+)
+
+type eventInput struct {
+	ID            string         `json:"id"`
+	Property      string         `json:"property"`
+	Device        string         `json:"device"`
+	Subject       string         `json:"subject"`
+	Purpose       string         `json:"purpose"`
+	Vendor        string         `json:"vendor"`
+	Action        consent.Action `json:"action"`
+	Source        consent.Source `json:"source"`
+	NoticeVersion string         `json:"notice_version"`
+	Jurisdiction  string         `json:"jurisdiction"`
+	GPC           bool           `json:"gpc"`
+	DNT           bool           `json:"dnt"`
+	TCString      string         `json:"tc_string"`
+	At            *time.Time     `json:"at"`
+}
+
+type eventResult struct {
+	ID        string `json:"id"`
+	Seq       int64  `json:"seq"`
+	Duplicate bool   `json:"duplicate"`
+	Receipt   string `json:"receipt"`
+}
+
+// HandleAppendEvents appends a batch of consent events to the ledger and
+// answers, once they are durable, with a sequence number and a signed
+// receipt for each. An ingest key may only record events of its property.
+func HandleAppendEvents(d *Deps) http.Handler {
+	type request struct {
+		Events []eventInput `json:"events"`
+	}
+	type response struct {
+		Results []eventResult `json:"results"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, err := httpx.Decode[request](w, r, batchMax)
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		events := make([]consent.Event, len(in.Events))
+		for i, e := range in.Events {
+			events[i] = consent.Event{ID: e.ID, Property: e.Property, Device: e.Device, Subject: e.Subject, Purpose: e.Purpose,
+				Vendor: e.Vendor, Action: e.Action, Source: e.Source, NoticeVersion: e.NoticeVersion,
+				Jurisdiction: e.Jurisdiction, GPC: e.GPC, DNT: e.DNT, TCString: e.TCString}
+			if e.At != nil {
+				events[i].At = *e.At
+			}
+		}
+		onlyProperty := ""
+		if k := auth.Key(r.Context()); k != nil && k.Scope == apikey.ScopeIngest {
+			onlyProperty = k.Property
+		}
+		if err := d.Consent.ValidateEvents(events, onlyProperty); err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		results, err := d.Consent.Append(r.Context(), events)
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		out := response{Results: make([]eventResult, len(results))}
+		for i := range results {
+			jws, err := d.Consent.Receipt(&results[i].Event)
+			if err != nil {
+				d.fail(w, r, err)
+				return
+			}
+			out.Results[i] = eventResult{ID: results[i].Event.ID, Seq: results[i].Event.Seq, Duplicate: results[i].Duplicate, Receipt: jws}
+		}
+		httpx.Encode(w, http.StatusOK, out)
+	})
+}
+
+// HandleListEvents lists ledger entries after a sequence number, optionally
+// of one subject or device: the stream that replicas and local deciders follow.
+func HandleListEvents(d *Deps) http.Handler {
+	type response struct {
+		Items []consent.Event `json:"items"`
+		Next  int64           `json:"next"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		f := consent.EventFilter{Subject: q.Get("subject"), Device: q.Get("device")}
+		var err error
+		if v := q.Get("after"); v != "" {
+			if f.After, err = strconv.ParseInt(v, 10, 64); err != nil || f.After < 0 {
+				d.fail(w, r, errs.Invalid("after", "must be a sequence number"))
+				return
+			}
+		}
+		if v := q.Get("limit"); v != "" {
+			if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 1 {
+				d.fail(w, r, errs.Invalid("limit", "must be a number from 1 to 10000"))
+				return
+			}
+		}
+		events, err := d.Consent.Events(r.Context(), f)
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		next := f.After
+		if len(events) > 0 {
+			next = events[len(events)-1].Seq
+		}
+		httpx.Encode(w, http.StatusOK, response{Items: events, Next: next})
+	})
+}
+
+// HandleGetEvent returns one ledger entry with its receipt.
+func HandleGetEvent(d *Deps) http.Handler {
+	type response struct {
+		consent.Event
+		Receipt string `json:"receipt"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e, err := d.Consent.Event(r.Context(), r.PathValue("property"), r.PathValue("id"))
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		jws, err := d.Consent.Receipt(&e)
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		httpx.Encode(w, http.StatusOK, response{Event: e, Receipt: jws})
+	})
+}
+
+// HandleLinkDevice links a device to a subject.
+func HandleLinkDevice(d *Deps) http.Handler {
+	type request struct {
+		Device string `json:"device"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, err := httpx.Decode[request](w, r, smallBody)
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		link, err := d.Consent.LinkDevice(r.Context(), r.PathValue("id"), in.Device)
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		httpx.Encode(w, http.StatusOK, link)
+	})
+}

@@ -1,0 +1,204 @@
+// Package httpx is Steward's HTTP edge: one codec (decode validates,
+// encode writes), RFC 9457 problem details naming the fields at fault, and
+// the one table that maps error codes to HTTP statuses.
+//
+//	in, err := httpx.Decode[createPurpose](w, r, 1<<20)
+//	if err != nil { httpx.Error(w, r, log, err); return }
+//	httpx.Encode(w, http.StatusCreated, out)
+package httpx
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/steward-dev/steward/internal/errs"
+)
+
+// Validator is implemented by request types that check themselves after
+// decoding; it returns problems by field.
+type Validator interface {
+	Valid(ctx context.Context) map[string]string
+}
+
+// Decode reads a JSON body of at most limit bytes into a T, refusing
+// unknown fields, trailing data and wrong types, then runs Valid when T has it.
+func Decode[T any](w http.ResponseWriter, r *http.Request, limit int64) (T, error) {
+	var v T
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		// text/plain is what navigator.sendBeacon can send without a CORS preflight.
+		if err != nil || (mt != "application/json" && mt != "text/plain" && !strings.HasSuffix(mt, "+json")) {
+			return v, errs.New(errs.CodeInvalid, "the body must be JSON (Content-Type: application/json)")
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return v, &errs.Error{Code: errs.CodeInvalid, Message: fmt.Sprintf("the body is larger than %d bytes", limit), Err: errTooLarge}
+		}
+		return v, errs.Wrap(errs.CodeInvalid, err, "could not read the body")
+	}
+	if err := Unmarshal(body, &v); err != nil {
+		return v, err
+	}
+	if val, ok := any(&v).(Validator); ok {
+		if problems := val.Valid(r.Context()); len(problems) > 0 {
+			return v, errs.Fields(problems)
+		}
+	}
+	return v, nil
+}
+
+var errTooLarge = errors.New("request body too large")
+
+// Unmarshal decodes JSON strictly into v with errors that name the field.
+func Unmarshal(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonProblem(err)
+	}
+	if dec.More() {
+		return errs.New(errs.CodeInvalid, "the body holds more than one JSON value")
+	}
+	return nil
+}
+
+func jsonProblem(err error) error {
+	var syntax *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, io.EOF):
+		return errs.New(errs.CodeInvalid, "the body is empty; send a JSON object")
+	case errors.As(err, &syntax):
+		return errs.New(errs.CodeInvalid, "malformed JSON at byte %d", syntax.Offset)
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			field = "body"
+		}
+		return errs.Invalid(field, "must be %s, not %s", jsonType(typeErr.Type.Kind().String()), typeErr.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return errs.Invalid(name, "unknown field")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errs.New(errs.CodeInvalid, "malformed JSON: the body ends too early")
+	default:
+		return errs.Wrap(errs.CodeInvalid, err, "malformed JSON")
+	}
+}
+
+func jsonType(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "slice", "array":
+		return "an array"
+	case "map", "struct":
+		return "an object"
+	default:
+		return "a number"
+	}
+}
+
+// Encode writes v as JSON with status.
+func Encode(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		http.Error(w, `{"title":"internal error"}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// Problem is an RFC 9457 problem details document.
+type Problem struct {
+	Type   string         `json:"type"`
+	Title  string         `json:"title"`
+	Status int            `json:"status"`
+	Detail string         `json:"detail,omitempty"`
+	Code   errs.Code      `json:"code"`
+	Errors []FieldProblem `json:"errors,omitempty"`
+}
+
+// FieldProblem names one field at fault.
+type FieldProblem struct {
+	Field  string `json:"field"`
+	Detail string `json:"detail"`
+}
+
+// statusOf is the one table from error codes to HTTP statuses.
+var statusOf = map[errs.Code]int{
+	errs.CodeInvalid:      http.StatusBadRequest,
+	errs.CodeNotFound:     http.StatusNotFound,
+	errs.CodeConflict:     http.StatusConflict,
+	errs.CodeUnauthorized: http.StatusUnauthorized,
+	errs.CodeForbidden:    http.StatusForbidden,
+	errs.CodeUnavailable:  http.StatusServiceUnavailable,
+	errs.CodeInternal:     http.StatusInternalServerError,
+}
+
+// Status returns the HTTP status for err.
+func Status(err error) int {
+	if errors.Is(err, errTooLarge) {
+		return http.StatusRequestEntityTooLarge
+	}
+	if errors.Is(err, context.Canceled) {
+		return 499 // the client went away; nobody reads the answer
+	}
+	return statusOf[errs.CodeOf(err)]
+}
+
+// Error writes err as problem+json. Internal errors are logged (without
+// request data) and answered with a generic message.
+func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	status := Status(err)
+	p := Problem{Type: "about:blank", Status: status, Title: http.StatusText(status), Code: errs.CodeOf(err)}
+	if e, ok := errs.As(err); ok && e.Code != errs.CodeInternal {
+		p.Detail = e.Message
+		fields := make([]string, 0, len(e.Fields))
+		for f := range e.Fields {
+			fields = append(fields, f)
+		}
+		sort.Strings(fields)
+		for _, f := range fields {
+			p.Errors = append(p.Errors, FieldProblem{Field: f, Detail: e.Fields[f]})
+		}
+	} else {
+		p.Code = errs.CodeInternal
+		p.Detail = "an internal error occurred; it has been logged"
+		if log != nil {
+			log.Error("request failed", "route", r.Pattern, "method", r.Method, "err", err)
+		}
+	}
+	if status == 499 {
+		return
+	}
+	switch status {
+	case http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", "5")
+	case http.StatusUnauthorized:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="steward"`)
+	}
+	body, _ := json.Marshal(p)
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}

@@ -1,0 +1,88 @@
+package web
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/steward-dev/steward/internal/consent"
+)
+
+// Metrics are Steward's Prometheus metrics, in a registry of their own (no
+// global state).
+type Metrics struct {
+	Registry  *prometheus.Registry
+	requests  *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	decisions map[consent.Reason]prometheus.Counter
+	appends   prometheus.Counter
+}
+
+// NewMetrics registers Steward's metrics and the Go runtime's.
+func NewMetrics() *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: reg,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "steward_http_requests_total", Help: "HTTP requests by route and status code.",
+		}, []string{"route", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "steward_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route"}),
+		decisions: map[consent.Reason]prometheus.Counter{},
+		appends: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "steward_ledger_appends_total", Help: "Consent events appended to the ledger.",
+		}),
+	}
+	decisions := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "steward_decisions_total", Help: "Decisions answered, by reason and outcome.",
+	}, []string{"reason"})
+	for _, r := range consent.Reasons {
+		m.decisions[r] = decisions.WithLabelValues(string(r))
+	}
+	reg.MustRegister(m.requests, m.latency, decisions, m.appends,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// ObserveAnswers counts decisions by reason.
+func (m *Metrics) ObserveAnswers(answers []consent.Answer) {
+	for i := range answers {
+		if c, ok := m.decisions[answers[i].Reason]; ok {
+			c.Inc()
+		}
+	}
+}
+
+// ObserveAppends counts ledger appends.
+func (m *Metrics) ObserveAppends(n int) { m.appends.Add(float64(n)) }
+
+// routeObserver records one route's requests.
+type routeObserver struct {
+	latency prometheus.Observer
+	byCode  func(code int) prometheus.Counter
+}
+
+func (m *Metrics) route(pattern string) routeObserver {
+	cache := map[int]prometheus.Counter{}
+	for _, code := range []int{200, 201, 204, 304, 400, 401, 403, 404, 409, 413, 500, 503} {
+		cache[code] = m.requests.WithLabelValues(pattern, strconv.Itoa(code))
+	}
+	return routeObserver{
+		latency: m.latency.WithLabelValues(pattern),
+		byCode: func(code int) prometheus.Counter {
+			if c, ok := cache[code]; ok {
+				return c
+			}
+			return m.requests.WithLabelValues(pattern, strconv.Itoa(code))
+		},
+	}
+}
+
+func (o routeObserver) observe(code int, d time.Duration) {
+	o.byCode(code).Inc()
+	o.latency.Observe(d.Seconds())
+}

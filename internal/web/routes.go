@@ -1,0 +1,71 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/steward-dev/steward/internal/apikey"
+	"github.com/steward-dev/steward/internal/web/api"
+)
+
+// Permission says who may call a route.
+type Permission string
+
+// The permissions. Deny by default: a route must name one.
+const (
+	// Public routes need no credentials.
+	Public Permission = "public"
+	// Ingest routes take an ingest key of the property concerned (or admin).
+	Ingest Permission = Permission(apikey.ScopeIngest)
+	// Decide routes take a decide key (or admin).
+	Decide Permission = Permission(apikey.ScopeDecide)
+	// Admin routes take an admin key.
+	Admin Permission = Permission(apikey.ScopeAdmin)
+)
+
+// Route is one entry of the HTTP surface.
+type Route struct {
+	Pattern    string
+	Permission Permission
+	Handler    http.Handler
+}
+
+// routes is the whole HTTP surface of Steward, with the permission of each route.
+func (s *server) routes() []Route {
+	d := s.api
+	return []Route{
+		{"GET /livez", Public, s.handleLive()},
+		{"GET /readyz", Public, s.handleReady()},
+		{"GET /metrics", Public, s.handleMetrics()},
+		{"GET /openapi.json", Public, api.HandleOpenAPI()},
+		{"GET /.well-known/jwks.json", Public, s.handleJWKS()},
+		{"GET /.well-known/gpc.json", Public, s.handleGPC()},
+
+		{"POST /v1/consent/events", Ingest, api.HandleAppendEvents(d)},
+		{"GET /v1/consent/events", Admin, api.HandleListEvents(d)},
+		{"GET /v1/consent/events/{property}/{id}", Admin, api.HandleGetEvent(d)},
+		{"POST /v1/decisions", Decide, api.HandleDecide(d)},
+		{"POST /v1/subjects/{id}/devices", Admin, api.HandleLinkDevice(d)},
+
+		{"GET /v1/properties", Admin, api.HandleListProperties(d)},
+		{"POST /v1/properties", Admin, api.HandlePutProperty(d, true)},
+		{"GET /v1/properties/{key}", Admin, api.HandleGetProperty(d)},
+		{"PUT /v1/properties/{key}", Admin, api.HandlePutProperty(d, false)},
+		{"GET /v1/purposes", Admin, api.HandleListPurposes(d)},
+		{"POST /v1/purposes", Admin, api.HandlePutPurpose(d, true)},
+		{"GET /v1/purposes/{key}", Admin, api.HandleGetPurpose(d)},
+		{"PUT /v1/purposes/{key}", Admin, api.HandlePutPurpose(d, false)},
+		{"GET /v1/vendors", Admin, api.HandleListVendors(d)},
+		{"POST /v1/vendors", Admin, api.HandlePutVendor(d, true)},
+		{"GET /v1/vendors/{key}", Admin, api.HandleGetVendor(d)},
+		{"PUT /v1/vendors/{key}", Admin, api.HandlePutVendor(d, false)},
+		{"GET /v1/notices", Admin, api.HandleListNotices(d)},
+		{"POST /v1/notices", Admin, api.HandlePutNotice(d, true)},
+		{"GET /v1/notices/{version}", Admin, api.HandleGetNotice(d)},
+		{"PUT /v1/notices/{version}", Admin, api.HandlePutNotice(d, false)},
+		{"POST /v1/notices/{version}/publish", Admin, api.HandlePublishNotice(d)},
+
+		{"GET /v1/api-keys", Admin, api.HandleListKeys(d)},
+		{"POST /v1/api-keys", Admin, api.HandleCreateKey(d)},
+		{"DELETE /v1/api-keys/{id}", Admin, api.HandleRevokeKey(d)},
+	}
+}

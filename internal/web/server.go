@@ -1,0 +1,214 @@
+// Package web is Steward's HTTP server: the route table with a permission
+// for every route (routes.go), middleware for authentication, security
+// headers, metrics and panics, and the operational endpoints.
+//
+//	handler := web.NewServer(web.Deps{Consent: svc, Keys: keys, DB: store, Signer: signer, Metrics: web.NewMetrics(), Log: log})
+//	http.ListenAndServe(addr, handler)
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/steward-dev/steward/internal/apikey"
+	"github.com/steward-dev/steward/internal/consent"
+	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/receipt"
+	"github.com/steward-dev/steward/internal/web/api"
+	"github.com/steward-dev/steward/internal/web/auth"
+	"github.com/steward-dev/steward/internal/web/httpx"
+)
+
+// Deps are what the server needs.
+type Deps struct {
+	Consent *consent.Service
+	Keys    *apikey.Store
+	DB      *db.DB
+	Signer  *receipt.Signer
+	Metrics *Metrics
+	Log     *slog.Logger
+	// GPCLastUpdate is the date (YYYY-MM-DD) served in /.well-known/gpc.json.
+	GPCLastUpdate string
+}
+
+type server struct {
+	Deps
+	api *api.Deps
+}
+
+// NewServer returns the HTTP handler of Steward.
+func NewServer(d Deps) http.Handler {
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Metrics == nil {
+		d.Metrics = NewMetrics()
+	}
+	s := &server{Deps: d, api: &api.Deps{Consent: d.Consent, Keys: d.Keys, Log: d.Log, ObserveAnswers: d.Metrics.ObserveAnswers}}
+	mux := http.NewServeMux()
+	for _, rt := range s.routes() {
+		mux.Handle(rt.Pattern, s.wrap(rt))
+	}
+	return mux
+}
+
+// Routes returns the route table, for tests and documentation.
+func Routes(d Deps) []Route {
+	if d.Metrics == nil {
+		d.Metrics = NewMetrics()
+	}
+	s := &server{Deps: d, api: &api.Deps{Consent: d.Consent, Keys: d.Keys}}
+	return s.routes()
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// wrap puts a route's middleware around its handler: panics, headers,
+// metrics, then the permission check.
+func (s *server) wrap(rt Route) http.Handler {
+	obs := s.Metrics.route(rt.Pattern)
+	h := s.authorize(rt.Permission, rt.Handler)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.Log.Error("panic in handler", "route", rt.Pattern, "panic", v)
+				if sw.status == 0 {
+					httpx.Error(sw, r, nil, errs.New(errs.CodeInternal, "internal error"))
+				}
+			}
+			obs.observe(sw.status, time.Since(start))
+		}()
+		setSecurityHeaders(w.Header())
+		h.ServeHTTP(sw, r)
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+	})
+}
+
+func setSecurityHeaders(h http.Header) {
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+}
+
+// bearer returns the API key of a request: "Authorization: Bearer KEY", or,
+// for ingest routes only, "?key=KEY" (navigator.sendBeacon cannot set
+// headers; ingest keys are public anyway).
+func bearer(r *http.Request, allowQuery bool) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, token, ok := strings.Cut(h, " ")
+		if ok && strings.EqualFold(scheme, "Bearer") {
+			return strings.TrimSpace(token)
+		}
+		return ""
+	}
+	if allowQuery {
+		return r.URL.Query().Get("key")
+	}
+	return ""
+}
+
+func (s *server) authorize(p Permission, next http.Handler) http.Handler {
+	if p == Public {
+		return next
+	}
+	scope := apikey.Scope(p)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		plain := bearer(r, p == Ingest)
+		if plain == "" {
+			httpx.Error(w, r, s.Log, errs.New(errs.CodeUnauthorized, "this route needs an API key: Authorization: Bearer KEY"))
+			return
+		}
+		key, err := s.Keys.Check(r.Context(), plain)
+		if err != nil {
+			httpx.Error(w, r, s.Log, err)
+			return
+		}
+		if !key.Allows(scope) {
+			httpx.Error(w, r, s.Log, errs.New(errs.CodeForbidden, "this key has scope %q; the route needs %q", key.Scope, scope))
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(auth.WithKey(r.Context(), key)))
+	})
+}
+
+func (s *server) handleLive() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpx.Encode(w, http.StatusOK, map[string]string{"status": "live"})
+	})
+}
+
+// handleReady answers 200 when the store is reachable and fully migrated.
+func (s *server) handleReady() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		pending, err := s.DB.Pending(ctx)
+		if err != nil {
+			httpx.Error(w, r, nil, errs.New(errs.CodeUnavailable, "the store is not reachable"))
+			return
+		}
+		if pending > 0 {
+			httpx.Error(w, r, nil, errs.New(errs.CodeUnavailable, "%d migrations are not applied yet", pending))
+			return
+		}
+		httpx.Encode(w, http.StatusOK, map[string]any{"status": "ready", "ledger_seq": s.Consent.Index().MaxSeq()})
+	})
+}
+
+func (s *server) handleMetrics() http.Handler {
+	return promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{})
+}
+
+func (s *server) handleJWKS() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/jwk-set+json")
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		_, _ = w.Write(s.Signer.JWKS())
+	})
+}
+
+// handleGPC serves the GPC support resource: this site honours Global
+// Privacy Control signals.
+func (s *server) handleGPC() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		httpx.Encode(w, http.StatusOK, map[string]any{"gpc": true, "lastUpdate": s.GPCLastUpdate})
+	})
+}
