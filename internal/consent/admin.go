@@ -183,7 +183,7 @@ func (s *Service) writeCatalog(ctx context.Context, fn func(tx *sql.Tx, now int6
 
 // ReloadCatalog reads the catalog from the store.
 func (s *Service) ReloadCatalog(ctx context.Context) error {
-	c, err := readCatalog(ctx, s.db)
+	c, err := readCatalog(ctx, s.db, s.index)
 	if err != nil {
 		return db.Classify(fmt.Errorf("load catalog: %w", err))
 	}
@@ -330,12 +330,12 @@ func (s *Service) Vendor(key string) (Vendor, error) {
 	if !ok {
 		return Vendor{}, errs.NotFound("vendor", key)
 	}
-	return *v, nil
+	return v.Vendor, nil
 }
 
 // Vendors lists the vendors.
 func (s *Service) Vendors() []Vendor {
-	return sortedValues(s.catalog.load().vendors, func(v *Vendor) Vendor { return *v }, func(v Vendor) string { return v.Key })
+	return sortedValues(s.catalog.load().vendors, func(v *vendorEntry) Vendor { return v.Vendor }, func(v Vendor) string { return v.Key })
 }
 
 // PutNotice creates (create=true) or replaces a draft notice, publishing it

@@ -15,20 +15,35 @@ type propertyEntry struct {
 	rules compiledRules
 }
 
-type purposeEntry struct{ Purpose }
+type purposeEntry struct {
+	Purpose
+	id       uint16   // the index's number for the purpose
+	declared []uint64 // bit set of the index numbers of vendors declared for it
+}
+
+// declares reports whether vendor (an index number) is declared for the purpose.
+func (p *purposeEntry) declares(vendor uint16) bool {
+	w := int(vendor / 64)
+	return w < len(p.declared) && p.declared[w]&(1<<(vendor%64)) != 0
+}
+
+type vendorEntry struct {
+	Vendor
+	id       uint16
+	purposes map[string]struct{}
+}
 
 // catalog is an immutable snapshot of properties, purposes, vendors and
 // published notices. Writers replace the whole snapshot.
 type catalog struct {
-	version        int64
-	properties     map[string]*propertyEntry
-	purposes       map[string]*purposeEntry
-	vendors        map[string]*Vendor
-	vendorPurposes map[string]map[string]struct{}
-	notices        map[string]*Notice // published only
-	currentNotice  uint16             // ordinal of the latest material published notice
-	latestNotice   *Notice
-	defaultRules   compiledRules
+	version       int64
+	properties    map[string]*propertyEntry
+	purposes      map[string]*purposeEntry
+	vendors       map[string]*vendorEntry
+	notices       map[string]*Notice // published only
+	currentNotice uint16             // ordinal of the latest material published notice
+	latestNotice  *Notice
+	defaultRules  compiledRules
 }
 
 type catalogHolder struct{ p atomic.Pointer[catalog] }
@@ -48,14 +63,13 @@ func mustJSON(v any) string {
 	return string(b)
 }
 
-func readCatalog(ctx context.Context, q querier) (*catalog, error) {
+func readCatalog(ctx context.Context, q querier, x *Index) (*catalog, error) {
 	c := &catalog{
-		properties:     map[string]*propertyEntry{},
-		purposes:       map[string]*purposeEntry{},
-		vendors:        map[string]*Vendor{},
-		vendorPurposes: map[string]map[string]struct{}{},
-		notices:        map[string]*Notice{},
-		defaultRules:   DefaultRules().compile(),
+		properties:   map[string]*propertyEntry{},
+		purposes:     map[string]*purposeEntry{},
+		vendors:      map[string]*vendorEntry{},
+		notices:      map[string]*Notice{},
+		defaultRules: DefaultRules().compile(),
 	}
 	if err := q.QueryRowContext(ctx, `SELECT version FROM catalog_head WHERE id = 1`).Scan(&c.version); err != nil {
 		return nil, fmt.Errorf("read catalog version: %w", err)
@@ -71,21 +85,34 @@ func readCatalog(ctx context.Context, q querier) (*catalog, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range purposes {
-		c.purposes[p.Key] = &purposeEntry{Purpose: p}
-	}
 	vendors, err := listVendors(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	for i := range vendors {
-		v := &vendors[i]
-		c.vendors[v.Key] = v
-		set := map[string]struct{}{}
-		for _, p := range v.Purposes {
-			set[p] = struct{}{}
+	purposeKeys := make([]string, len(purposes))
+	for i, p := range purposes {
+		purposeKeys[i] = p.Key
+	}
+	vendorKeys := make([]string, len(vendors))
+	for i, v := range vendors {
+		vendorKeys[i] = v.Key
+	}
+	purposeIDs, vendorIDs := x.catalogIDs(purposeKeys, vendorKeys)
+	for _, p := range purposes {
+		c.purposes[p.Key] = &purposeEntry{Purpose: p, id: purposeIDs[p.Key]}
+	}
+	for _, v := range vendors {
+		e := &vendorEntry{Vendor: v, id: vendorIDs[v.Key], purposes: map[string]struct{}{}}
+		c.vendors[v.Key] = e
+		for _, key := range v.Purposes {
+			e.purposes[key] = struct{}{}
+			if p, ok := c.purposes[key]; ok {
+				for len(p.declared) <= int(e.id/64) {
+					p.declared = append(p.declared, 0)
+				}
+				p.declared[e.id/64] |= 1 << (e.id % 64)
+			}
 		}
-		c.vendorPurposes[v.Key] = set
 	}
 	notices, err := listNotices(ctx, q)
 	if err != nil {

@@ -99,13 +99,15 @@ func (d *Decider) Decide(q *Question, gpcHeader bool) (Answer, error) {
 	if (q.Subject == "") == (q.Device == "") {
 		return Answer{}, errs.Invalid("subject", "give exactly one of subject and device")
 	}
+	var vendor uint16
 	vendorDeclared := false
 	if q.Vendor != "" {
-		v, ok := cat.vendorPurposes[q.Vendor]
+		v, ok := cat.vendors[q.Vendor]
 		if !ok {
 			return Answer{}, errs.Invalid("vendor", "unknown vendor %q", q.Vendor)
 		}
-		_, vendorDeclared = v[q.Purpose]
+		vendor = v.id
+		vendorDeclared = p.declares(v.id)
 	}
 	rules := &cat.defaultRules
 	jurisdiction := q.Jurisdiction
@@ -123,7 +125,7 @@ func (d *Decider) Decide(q *Question, gpcHeader bool) (Answer, error) {
 		return Answer{}, errs.Invalid("jurisdiction", "%q is not a country (DE) or subdivision (US-CA) code", jurisdiction)
 	}
 	d.index.mu.RLock()
-	s, found := d.index.latest(q.Subject, q.Device, q.Purpose, q.Vendor)
+	s, found := d.index.latest(q.Subject, q.Device, p.id, vendor)
 	d.index.mu.RUnlock()
 	return rule(&p.Purpose, q.Vendor != "", vendorDeclared, rules.regime(jurisdiction), gpcHeader || q.GPC, s, found, cat.currentNotice), nil
 }

@@ -44,15 +44,18 @@ func (s state) newer(other state) bool {
 	return s.seq > other.seq
 }
 
-type link struct {
-	subject uint32
-	seq     uint64
+// identInfo is what the index knows of an identity beyond its states,
+// kept in a slice indexed by the identity's number.
+type identInfo struct {
+	subject       uint32 // for a linked device: the subject's identity
+	hasDevices    bool   // for a subject: devices are linked to it
+	vendorChoices bool   // some of its states name a vendor
 }
 
 // Index holds the latest consent state per (identity, purpose, vendor) in
 // memory. Identities, purposes and vendors are interned to small integers so
-// that a state costs a map slot of 24 bytes. Lookups take a read lock and do
-// not allocate.
+// that a state costs one map slot of 24 bytes. Lookups take a read lock and
+// do not allocate.
 type Index struct {
 	mu        sync.RWMutex
 	subjects  map[string]uint32
@@ -60,9 +63,9 @@ type Index struct {
 	purposes  map[string]uint16
 	vendors   map[string]uint16 // vendor 0 is "no vendor"
 	states    map[uint64]state
-	links     map[uint32]link     // device identity → subject identity
+	idents    []identInfo         // by identity number; 0 is unused
+	linkSeq   map[uint32]uint64   // device identity → sequence number of its link
 	devicesOf map[uint32][]uint32 // subject identity → device identities
-	nextIdent uint32
 	maxSeq    uint64
 }
 
@@ -74,9 +77,9 @@ func NewIndex() *Index {
 		purposes:  map[string]uint16{},
 		vendors:   map[string]uint16{"": 0},
 		states:    map[uint64]state{},
-		links:     map[uint32]link{},
+		idents:    make([]identInfo, 1, 1024),
+		linkSeq:   map[uint32]uint64{},
 		devicesOf: map[uint32][]uint32{},
-		nextIdent: 1,
 	}
 }
 
@@ -88,8 +91,8 @@ func (x *Index) intern(m map[string]uint32, id string) uint32 {
 	if n, ok := m[id]; ok {
 		return n
 	}
-	n := x.nextIdent
-	x.nextIdent++
+	n := uint32(len(x.idents))
+	x.idents = append(x.idents, identInfo{})
 	m[id] = n
 	return n
 }
@@ -101,6 +104,22 @@ func intern16(m map[string]uint16, key string, first uint16) uint16 {
 	n := uint16(len(m)) + first
 	m[key] = n
 	return n
+}
+
+// catalogIDs interns the catalog's purposes and vendors, so that decisions
+// carry their numbers instead of looking keys up again.
+func (x *Index) catalogIDs(purposes, vendors []string) (map[string]uint16, map[string]uint16) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	p := make(map[string]uint16, len(purposes))
+	for _, k := range purposes {
+		p[k] = intern16(x.purposes, k, 1)
+	}
+	v := make(map[string]uint16, len(vendors))
+	for _, k := range vendors {
+		v[k] = intern16(x.vendors, k, 0)
+	}
+	return p, v
 }
 
 // indexedEvent is the part of an event the index keeps.
@@ -129,6 +148,9 @@ func (x *Index) apply(events []indexedEvent) {
 		purpose := intern16(x.purposes, e.purpose, 1)
 		vendor := intern16(x.vendors, e.vendor, 0)
 		s := state{seq: uint64(e.seq), at: unixSeconds(e.at), notice: uint16(e.noticeNo), action: actionCode(e.action)}
+		if vendor != 0 {
+			x.idents[ident].vendorChoices = true
+		}
 		k := stateKey(ident, purpose, vendor)
 		if old, ok := x.states[k]; !ok || s.newer(old) {
 			x.states[k] = s
@@ -147,27 +169,31 @@ func (x *Index) applyLinks(links []Link) {
 	for _, l := range links {
 		device := x.intern(x.devices, l.Device)
 		subject := x.intern(x.subjects, l.Subject)
-		old, had := x.links[device]
-		if had && old.seq >= uint64(l.Seq) {
+		if seq, had := x.linkSeq[device]; had && seq >= uint64(l.Seq) {
 			continue
 		}
-		if had && old.subject != subject {
-			list := x.devicesOf[old.subject]
+		x.linkSeq[device] = uint64(l.Seq)
+		if uint64(l.Seq) > x.maxSeq {
+			x.maxSeq = uint64(l.Seq)
+		}
+		old := x.idents[device].subject
+		if old == subject {
+			continue
+		}
+		if old != 0 {
+			list := x.devicesOf[old]
 			for i, d := range list {
 				if d == device {
 					list = append(list[:i], list[i+1:]...)
 					break
 				}
 			}
-			x.devicesOf[old.subject] = list
+			x.devicesOf[old] = list
+			x.idents[old].hasDevices = len(list) > 0
 		}
-		x.links[device] = link{subject: subject, seq: uint64(l.Seq)}
-		if !had || old.subject != subject {
-			x.devicesOf[subject] = append(x.devicesOf[subject], device)
-		}
-		if uint64(l.Seq) > x.maxSeq {
-			x.maxSeq = uint64(l.Seq)
-		}
+		x.idents[device].subject = subject
+		x.devicesOf[subject] = append(x.devicesOf[subject], device)
+		x.idents[subject].hasDevices = true
 	}
 }
 
@@ -197,41 +223,37 @@ func (x *Index) Len() int {
 }
 
 // latest returns the latest state that applies to the identity for the
-// purpose and vendor: its own, or one of a linked identity (a subject's
-// devices, or a device's subject and that subject's other devices); a
-// purpose-wide decision and a vendor-specific one compete, latest wins.
-// Callers hold the read lock.
-func (x *Index) latest(subject, device, purpose, vendor string) (state, bool) {
-	p, ok := x.purposes[purpose]
-	if !ok {
-		return state{}, false
-	}
-	v, vendorKnown := x.vendors[vendor]
+// purpose and vendor (vendor 0: none): its own, or one of a linked identity
+// (a subject's devices, or a device's subject and that subject's other
+// devices); a purpose-wide decision and a vendor-specific one compete,
+// latest wins. Callers hold the read lock.
+func (x *Index) latest(subject, device string, purpose, vendor uint16) (state, bool) {
 	var ident uint32
 	if subject != "" {
 		ident = x.subjects[subject]
 	} else if d, ok := x.devices[device]; ok {
-		if l, linked := x.links[d]; linked {
-			ident = l.subject
-		} else {
-			ident = d
+		ident = d
+		if linked := x.idents[d].subject; linked != 0 {
+			ident = linked
 		}
 	}
 	if ident == 0 {
 		return state{}, false
 	}
-	best, found := x.lookup(ident, p, v, vendor != "" && vendorKnown)
-	for _, d := range x.devicesOf[ident] {
-		if s, ok := x.lookup(d, p, v, vendor != "" && vendorKnown); ok && (!found || s.newer(best)) {
-			best, found = s, true
+	best, found := x.lookup(ident, purpose, vendor)
+	if x.idents[ident].hasDevices {
+		for _, d := range x.devicesOf[ident] {
+			if s, ok := x.lookup(d, purpose, vendor); ok && (!found || s.newer(best)) {
+				best, found = s, true
+			}
 		}
 	}
 	return best, found
 }
 
-func (x *Index) lookup(ident uint32, purpose, vendor uint16, withVendor bool) (state, bool) {
+func (x *Index) lookup(ident uint32, purpose, vendor uint16) (state, bool) {
 	best, found := x.states[stateKey(ident, purpose, 0)]
-	if withVendor {
+	if vendor != 0 && x.idents[ident].vendorChoices {
 		if s, ok := x.states[stateKey(ident, purpose, vendor)]; ok && (!found || s.newer(best)) {
 			best, found = s, true
 		}

@@ -71,9 +71,9 @@ func (s *Service) ValidateEvents(events []Event, onlyProperty string) error {
 			bad("purpose", "unknown purpose %q", e.Purpose)
 		}
 		if e.Vendor != "" {
-			if purposes, ok := cat.vendorPurposes[e.Vendor]; !ok {
+			if v, ok := cat.vendors[e.Vendor]; !ok {
 				bad("vendor", "unknown vendor %q", e.Vendor)
-			} else if _, declared := purposes[e.Purpose]; !declared {
+			} else if _, declared := v.purposes[e.Purpose]; !declared {
 				bad("vendor", "vendor %q is not declared for purpose %q", e.Vendor, e.Purpose)
 			}
 		}
@@ -236,7 +236,7 @@ func (s *Service) writeGroup(group []*appendRequest) error {
 		const chunk = 500
 		for start := 0; start < len(stored); start += chunk {
 			end := min(start+chunk, len(stored))
-			if err := insertEvents(ctx, tx, stored[start:end], first, inserted); err != nil {
+			if err := insertEvents(ctx, tx, s.db.Dialect, stored[start:end], first, inserted); err != nil {
 				return err
 			}
 		}
@@ -288,12 +288,43 @@ func nullable(s string) any {
 	return s
 }
 
-func insertEvents(ctx context.Context, tx *sql.Tx, events []Event, firstSeq int64, inserted []bool) error {
+func eventArgs(e *Event) []any {
+	return []any{e.Seq, e.Property, e.ID, nullable(e.Subject), nullable(e.Device), e.Purpose, e.Vendor,
+		string(e.Action), string(e.Source), e.NoticeVersion, e.Jurisdiction, e.GPC, e.DNT, e.TCString,
+		micros(e.At), micros(e.RecordedAt)}
+}
+
+// insertEvents inserts events, marking in inserted (indexed by seq - firstSeq)
+// those that were new; an event whose (property, id) exists is skipped.
+func insertEvents(ctx context.Context, tx *sql.Tx, dialect db.Dialect, events []Event, firstSeq int64, inserted []bool) error {
+	if dialect == db.SQLite {
+		// No round trips to save on SQLite, and its driver resolves each bound
+		// parameter by a linear search, quadratic in a many-row statement: one
+		// prepared single-row insert per event is the fast way.
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO consent_events (`+eventColumns+`)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+			ON CONFLICT (property, event_id) DO NOTHING`)
+		if err != nil {
+			return fmt.Errorf("insert events: %w", err)
+		}
+		defer stmt.Close()
+		for i := range events {
+			res, err := stmt.ExecContext(ctx, eventArgs(&events[i])...)
+			if err != nil {
+				return fmt.Errorf("insert events: %w", err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return fmt.Errorf("insert events: %w", err)
+			} else if n == 1 {
+				inserted[events[i].Seq-firstSeq] = true
+			}
+		}
+		return nil
+	}
 	var b strings.Builder
 	b.WriteString(`INSERT INTO consent_events (` + eventColumns + `) VALUES `)
 	args := make([]any, 0, len(events)*eventColumnCount)
 	for i := range events {
-		e := &events[i]
 		if i > 0 {
 			b.WriteByte(',')
 		}
@@ -305,9 +336,7 @@ func insertEvents(ctx context.Context, tx *sql.Tx, events []Event, firstSeq int6
 			fmt.Fprintf(&b, "$%d", len(args)+c+1)
 		}
 		b.WriteByte(')')
-		args = append(args, e.Seq, e.Property, e.ID, nullable(e.Subject), nullable(e.Device), e.Purpose, e.Vendor,
-			string(e.Action), string(e.Source), e.NoticeVersion, e.Jurisdiction, e.GPC, e.DNT, e.TCString,
-			micros(e.At), micros(e.RecordedAt))
+		args = append(args, eventArgs(&events[i])...)
 	}
 	b.WriteString(` ON CONFLICT (property, event_id) DO NOTHING RETURNING seq`)
 	rows, err := tx.QueryContext(ctx, b.String(), args...)

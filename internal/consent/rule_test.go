@@ -78,7 +78,7 @@ func TestIndexLatestWinsInAnyOrder(t *testing.T) {
 		x := NewIndex()
 		x.apply(order)
 		x.mu.RLock()
-		s, ok := x.latest("", "d1", "analytics", "")
+		s, ok := x.latest("", "d1", x.purposes["analytics"], 0)
 		x.mu.RUnlock()
 		if !ok || s.action != actionWithdraw || s.seq != 200 {
 			t.Fatalf("order %v: latest = %+v, %v; want the withdrawal", order, s, ok)

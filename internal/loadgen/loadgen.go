@@ -9,17 +9,24 @@
 // to loopback addresses (127.0.0.0/8, ::1 or "localhost"): any other target is
 // refused, both when the URL is checked and again when a connection is dialed.
 //
+// The generator runs on the same cores as the server it measures, so it is
+// kept lean: instead of net/http's client, every worker speaks a minimal
+// HTTP/1.1 over its own net.Conn. The request head is rendered once, each
+// request is sent with a single write, and the response is parsed from a
+// bufio.Reader into a reused body buffer, so the worker loop does not allocate
+// in the steady state (Config.Body and Config.Check aside). Only the response
+// headers that frame the message are interpreted: Content-Length,
+// Transfer-Encoding: chunked and Connection: close.
+//
 // Latencies are recorded per worker into a fixed-size log-linear histogram
 // (percentiles accurate to better than 1%), without locks or allocations on the
 // hot path, and merged when the run is over.
 package loadgen
 
 import (
-	"bytes"
+	"bufio"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -27,7 +34,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -42,7 +48,8 @@ const (
 )
 
 // stopGrace is how long a request may still run after the measured phase has
-// ended before it is cancelled and counted as an error. A variable for tests.
+// ended before it is cancelled and counted as an error. It also bounds how
+// long Run can take: Warmup+Duration+stopGrace. A variable for tests.
 var stopGrace = 5 * time.Second
 
 // Config describes one load run. Zero values select the defaults.
@@ -53,6 +60,9 @@ type Config struct {
 	// Method is the request method (default POST).
 	Method string
 	// Header is sent with every request, e.g. Authorization, Content-Type.
+	// Host is taken from URL; Content-Length, Transfer-Encoding and Trailer
+	// are set by the generator; those keys in Header are ignored. A
+	// "Connection: close" header makes every request use a new connection.
 	Header http.Header
 	// Body returns the request body for the worker's n-th request (n counts
 	// from 0 and includes warm-up requests). It is called from the worker's
@@ -104,41 +114,48 @@ type Result struct {
 // request is sent. If ctx is cancelled, Run stops early and returns the
 // partial result together with ctx.Err().
 func Run(ctx context.Context, cfg Config) (Result, error) {
-	cfg, target, err := normalize(cfg)
+	cfg, tgt, err := normalize(cfg)
 	if err != nil {
 		return Result{}, err
 	}
 
-	tr := newTransport(cfg.Connections)
-	defer tr.CloseIdleConnections()
-
 	start := time.Now()
 	st := &runState{
 		cfg:     cfg,
-		tr:      tr,
+		tgt:     tgt,
+		dialer:  newDialer(),
 		warmEnd: start.Add(cfg.Warmup),
 	}
 	st.end = st.warmEnd.Add(cfg.Duration)
-
-	// Requests use reqCtx, which is additionally cancelled if a request is
-	// still running stopGrace after the end, so a stuck server cannot make
-	// Run hang.
-	reqCtx, cancelReq := context.WithCancelCause(ctx)
-	defer cancelReq(nil)
-	timer := time.AfterFunc(st.end.Sub(start)+stopGrace, func() { cancelReq(errOverran) })
-	defer timer.Stop()
+	st.hardEnd = st.end.Add(stopGrace)
 
 	workers := make([]*worker, cfg.Connections)
 	for i := range workers {
-		w, err := newWorker(reqCtx, st, i, target)
-		if err != nil {
-			return Result{}, err
-		}
-		workers[i] = w
+		workers[i] = newWorker(st, i)
 	}
+	defer func() {
+		for _, w := range workers {
+			w.closeConn()
+		}
+	}()
+
+	// runCtx ends when the caller cancels ctx or when a request is still
+	// running stopGrace after the end. Either way every connection's deadline
+	// is moved into the past, so that no blocked read or write, and therefore
+	// no Run, can hang. (Connections also get hardEnd as their deadline when
+	// they are dialled.)
+	runCtx, cancel := context.WithDeadline(ctx, st.hardEnd)
+	defer cancel()
+	stopInterrupt := context.AfterFunc(runCtx, func() {
+		for _, w := range workers {
+			w.interrupt()
+		}
+	})
+	defer stopInterrupt()
+
 	var wg sync.WaitGroup
 	for _, w := range workers {
-		wg.Go(func() { w.run(ctx, reqCtx) })
+		wg.Go(func() { w.run(ctx, runCtx) })
 	}
 	wg.Wait()
 	elapsed := time.Since(st.warmEnd)
@@ -165,11 +182,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	return res, ctx.Err()
 }
 
-var errOverran = errors.New("loadgen: request cancelled, still running long after the measured phase ended")
-
-// normalize applies defaults, validates cfg and returns the parsed target.
-func normalize(cfg Config) (Config, *url.URL, error) {
-	target, err := checkURL(cfg.URL)
+// normalize applies defaults, validates cfg and prepares the target.
+func normalize(cfg Config) (Config, *target, error) {
+	u, err := checkURL(cfg.URL)
 	if err != nil {
 		return cfg, nil, err
 	}
@@ -201,7 +216,11 @@ func normalize(cfg Config) (Config, *url.URL, error) {
 	if cfg.MaxRequests < 0 {
 		return cfg, nil, fmt.Errorf("loadgen: negative MaxRequests %d", cfg.MaxRequests)
 	}
-	return cfg, target, nil
+	tgt, err := newTarget(u, cfg.Method, cfg.Header)
+	if err != nil {
+		return cfg, nil, err
+	}
+	return cfg, tgt, nil
 }
 
 // checkURL accepts only plain-http URLs whose host is a loopback address.
@@ -235,61 +254,37 @@ func isLoopbackHost(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// newTransport returns a transport that keeps up to conns keep-alive
-// connections, uses no proxy and can only dial loopback addresses.
-func newTransport(conns int) *http.Transport {
-	dialer := &net.Dialer{
-		Timeout:   5 * time.Second,
-		KeepAlive: 30 * time.Second,
-		// Re-check after name resolution so that "localhost" can never
-		// reach a non-loopback address.
-		Control: func(network, address string, _ syscall.RawConn) error {
-			host, _, err := net.SplitHostPort(address)
-			if err != nil {
-				return err
-			}
-			if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-				return fmt.Errorf("loadgen: refusing to dial non-loopback address %s", address)
-			}
-			return nil
-		},
-	}
-	return &http.Transport{
-		Proxy:               nil,
-		DialContext:         dialer.DialContext,
-		MaxIdleConns:        conns,
-		MaxIdleConnsPerHost: conns,
-		MaxConnsPerHost:     conns,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-		ForceAttemptHTTP2:   false,
-	}
-}
-
-// runState is shared, read-only after setup except for the claimed counter.
+// runState is shared by the workers and read-only after setup, except for
+// the claimed counter.
 type runState struct {
-	cfg          Config
-	tr           *http.Transport
-	warmEnd, end time.Time
-	claimed      atomic.Int64 // measured requests started, when MaxRequests > 0
+	cfg    Config
+	tgt    *target
+	dialer *net.Dialer
+	// warmEnd and end delimit the measured phase; hardEnd = end+stopGrace
+	// is the deadline of every connection.
+	warmEnd, end, hardEnd time.Time
+	claimed               atomic.Int64 // measured requests started, when MaxRequests > 0
 }
 
-// worker owns its request objects, request body and histogram; all of them
-// are reused for every request it sends.
-//
-// Two request objects are kept. noBody is never modified, because the
-// transport uses it directly and may still look at it briefly after the
-// response has been read. withBody gets a new Body for every request; that
-// is safe because the transport works on a shallow copy of any request with
-// a body, and the body itself is only reused once the transport closed it.
+// worker owns one connection at a time, its read and write buffers and its
+// histogram, all reused for every request it sends.
 type worker struct {
-	st       *runState
-	id       int
-	noBody   *http.Request
-	withBody *http.Request
-	body     trackedBody
-	pend     pending
-	buf      []byte // response body buffer
+	st *runState
+	id int
+
+	// mu guards conn and stopped against interrupt, which runs on another
+	// goroutine. The worker itself reads conn without the lock: it is the
+	// only goroutine that changes it.
+	mu      sync.Mutex
+	conn    net.Conn // nil until dialled and after it was closed
+	stopped bool     // interrupted: no new connection may be set up
+	served  int      // responses read on conn
+
+	br   *bufio.Reader // reads conn
+	req  []byte        // request head up to Content-Length, then the rest of the request
+	iov  [2][]byte     // head and body of a large request, for writev
+	bufs net.Buffers   // consumed by WriteTo, reset from iov for every request
+	buf  []byte        // response body
 
 	hist       histogram
 	requests   int
@@ -298,51 +293,23 @@ type worker struct {
 	firstErrAt time.Time
 }
 
-func newWorker(reqCtx context.Context, st *runState, id int, target *url.URL) (*worker, error) {
-	header := st.cfg.Header.Clone()
-	if header == nil {
-		header = make(http.Header)
+func newWorker(st *runState, id int) *worker {
+	req := make([]byte, len(st.tgt.head), len(st.tgt.head)+256)
+	copy(req, st.tgt.head)
+	return &worker{
+		st:  st,
+		id:  id,
+		br:  bufio.NewReaderSize(nil, readBufferSize),
+		req: req,
+		buf: make([]byte, 0, 4096),
 	}
-	newReq := func() (*http.Request, error) {
-		req, err := http.NewRequestWithContext(reqCtx, st.cfg.Method, target.String(), nil)
-		if err != nil {
-			return nil, fmt.Errorf("loadgen: %w", err)
-		}
-		req.Header = header // shared by both requests, never modified
-		return req, nil
-	}
-	w := &worker{st: st, id: id, buf: make([]byte, 0, 4096)}
-	var err error
-	if w.noBody, err = newReq(); err != nil {
-		return nil, err
-	}
-	if w.withBody, err = newReq(); err != nil {
-		return nil, err
-	}
-	w.pend.idle = make(chan struct{}, 1)
-	w.body.pend = &w.pend
-	w.withBody.Body = &w.body
-	// GetBody lets the transport resend the body when a keep-alive connection
-	// turns out to be dead. That is rare, so it may allocate.
-	w.withBody.GetBody = func() (io.ReadCloser, error) {
-		nb := &trackedBody{pend: &w.pend}
-		nb.reset(w.body.data)
-		return nb, nil
-	}
-	return w, nil
 }
 
-func (w *worker) run(ctx, reqCtx context.Context) {
+func (w *worker) run(ctx, runCtx context.Context) {
 	st := w.st
 	maxReq := int64(st.cfg.MaxRequests)
 	for n := 0; ; n++ {
 		if ctx.Err() != nil {
-			return
-		}
-		// The transport may close the previous request body from another
-		// goroutine after RoundTrip returned; wait for that before the body
-		// and its bytes are reused.
-		if !w.pend.wait(reqCtx) {
 			return
 		}
 		now := time.Now()
@@ -357,20 +324,15 @@ func (w *worker) run(ctx, reqCtx context.Context) {
 		if st.cfg.Body != nil {
 			b = st.cfg.Body(w.id, n)
 		}
-		req := w.noBody
-		if len(b) > 0 {
-			w.body.reset(b)
-			req = w.withBody
-			req.ContentLength = int64(len(b))
-		}
 
 		t0 := time.Now()
-		status, err := w.do(req)
+		status, err := w.do(runCtx, b)
 		lat := time.Since(t0)
 
-		if err != nil && reqCtx.Err() != nil {
-			// Cancelled: by the caller (not counted) or because the
+		if err != nil && (runCtx.Err() != nil || !time.Now().Before(st.hardEnd)) {
+			// Interrupted: by the caller (not counted) or because the
 			// request overran the end of the run (counted as an error).
+			// The connection deadline may fire just before runCtx ends.
 			if ctx.Err() == nil && measured {
 				w.requests++
 				w.fail(fmt.Sprintf("request still running %v after the measured phase ended; cancelled", stopGrace))
@@ -410,37 +372,6 @@ func (w *worker) fail(msg string) {
 	}
 }
 
-// do sends the request and reads the whole response body into w.buf.
-func (w *worker) do(req *http.Request) (int, error) {
-	resp, err := w.st.tr.RoundTrip(req)
-	if err != nil {
-		return 0, err
-	}
-	w.buf, err = readAll(w.buf[:0], resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return resp.StatusCode, fmt.Errorf("reading response body: %w", err)
-	}
-	return resp.StatusCode, nil
-}
-
-// readAll appends everything from r to buf, reusing buf's capacity.
-func readAll(buf []byte, r io.Reader) ([]byte, error) {
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
-}
-
 func snippet(b []byte) string {
 	const limit = 200
 	s := strings.TrimSpace(string(b[:min(len(b), limit)]))
@@ -448,57 +379,4 @@ func snippet(b []byte) string {
 		s += "…"
 	}
 	return strconv.Quote(s)
-}
-
-// pending counts request bodies handed to the transport and not yet closed.
-type pending struct {
-	n    atomic.Int32
-	idle chan struct{} // capacity 1; signalled when n drops to zero
-}
-
-func (p *pending) add() { p.n.Add(1) }
-
-func (p *pending) done() {
-	if p.n.Add(-1) == 0 {
-		select {
-		case p.idle <- struct{}{}:
-		default: // a wake-up is already queued
-		}
-	}
-}
-
-// wait blocks until every body has been closed, or ctx is done (false).
-func (p *pending) wait(ctx context.Context) bool {
-	for p.n.Load() != 0 {
-		select {
-		case <-p.idle:
-		case <-ctx.Done():
-			return false
-		}
-	}
-	return true
-}
-
-// trackedBody is a reusable request body that reports its Close to pending.
-type trackedBody struct {
-	data   []byte
-	r      bytes.Reader
-	closed atomic.Bool
-	pend   *pending
-}
-
-func (b *trackedBody) reset(data []byte) {
-	b.data = data
-	b.r.Reset(data)
-	b.closed.Store(false)
-	b.pend.add()
-}
-
-func (b *trackedBody) Read(p []byte) (int, error) { return b.r.Read(p) }
-
-func (b *trackedBody) Close() error {
-	if b.closed.CompareAndSwap(false, true) {
-		b.pend.done()
-	}
-	return nil
 }

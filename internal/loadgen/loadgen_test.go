@@ -306,14 +306,10 @@ func TestRunOverrunningRequest(t *testing.T) {
 	}
 }
 
-func TestTransportDialsOnlyLoopback(t *testing.T) {
-	tr := newTransport(1)
-	if tr.Proxy != nil {
-		t.Error("transport uses a proxy")
-	}
+func TestDialerDialsOnlyLoopback(t *testing.T) {
 	// 192.0.2.0/24 is TEST-NET-1; the dialer's Control hook must refuse it
 	// before any packet is sent.
-	_, err := tr.DialContext(context.Background(), "tcp", "192.0.2.1:80")
+	_, err := newDialer().DialContext(context.Background(), "tcp", "192.0.2.1:80")
 	if err == nil || !strings.Contains(err.Error(), "non-loopback") {
 		t.Fatalf("dial to 192.0.2.1 = %v, want refusal", err)
 	}

@@ -35,8 +35,11 @@ func Decode[T any](w http.ResponseWriter, r *http.Request, limit int64) (T, erro
 	var v T
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
-		// text/plain is what navigator.sendBeacon can send without a CORS preflight.
-		if err != nil || (mt != "application/json" && mt != "text/plain" && !strings.HasSuffix(mt, "+json")) {
+		// text/plain is what navigator.sendBeacon can send without a CORS
+		// preflight; x-www-form-urlencoded is curl's default for -d. The body is
+		// parsed as JSON whatever the label.
+		if err != nil || (mt != "application/json" && mt != "text/plain" && mt != "application/x-www-form-urlencoded" &&
+			!strings.HasSuffix(mt, "+json")) {
 			return v, errs.New(errs.CodeInvalid, "the body must be JSON (Content-Type: application/json)")
 		}
 	}

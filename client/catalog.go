@@ -1,0 +1,329 @@
+package client
+
+import (
+	"context"
+	"net/http"
+	"time"
+)
+
+// Regime says how a jurisdiction treats consent purposes.
+type Regime string
+
+// The regimes: opt-in needs a grant before use; opt-out allows use until the
+// person objects.
+const (
+	OptIn  Regime = "opt_in"
+	OptOut Regime = "opt_out"
+)
+
+// JurisdictionRules say which regime applies where. Entries are ISO 3166-1
+// alpha-2 country codes ("DE"), ISO 3166-2 subdivisions ("US-CA"), or the
+// groups "EU", "EEA" and "UK"; the most specific entry wins, then Default.
+type JurisdictionRules struct {
+	OptIn   []string `json:"opt_in"`
+	OptOut  []string `json:"opt_out"`
+	Default Regime   `json:"default"`
+}
+
+// Property is a website or app of the company.
+type Property struct {
+	Key                 string            `json:"key"`
+	Name                string            `json:"name"`
+	Domains             []string          `json:"domains"`
+	JurisdictionRules   JurisdictionRules `json:"jurisdiction_rules"`
+	DefaultJurisdiction string            `json:"default_jurisdiction"`
+	PolicyURL           string            `json:"policy_url"`
+	CreatedAt           time.Time         `json:"created_at"`
+	UpdatedAt           time.Time         `json:"updated_at"`
+}
+
+// PropertyInput creates or replaces a property. Without JurisdictionRules
+// the property gets the default rules: opt-in in the EU, the EEA and the UK,
+// opt-out in the United States, opt-in elsewhere.
+type PropertyInput struct {
+	Key                 string             `json:"key"`
+	Name                string             `json:"name"`
+	Domains             []string           `json:"domains,omitempty"`
+	JurisdictionRules   *JurisdictionRules `json:"jurisdiction_rules,omitempty"`
+	DefaultJurisdiction string             `json:"default_jurisdiction,omitempty"`
+	PolicyURL           string             `json:"policy_url,omitempty"`
+}
+
+// Input returns the writable fields of p, for a read-modify-write update.
+func (p *Property) Input() PropertyInput {
+	rules := p.JurisdictionRules
+	return PropertyInput{Key: p.Key, Name: p.Name, Domains: p.Domains, JurisdictionRules: &rules,
+		DefaultJurisdiction: p.DefaultJurisdiction, PolicyURL: p.PolicyURL}
+}
+
+// ListProperties lists the properties by key. It needs an admin key.
+func (c *Client) ListProperties(ctx context.Context) ([]Property, error) {
+	var out list[Property]
+	err := c.do(ctx, http.MethodGet, "/v1/properties", nil, nil, &out, nil)
+	return out.Items, err
+}
+
+// GetProperty returns one property. It needs an admin key.
+func (c *Client) GetProperty(ctx context.Context, key string) (*Property, error) {
+	if key == "" {
+		return nil, errEmpty("property key")
+	}
+	var out Property
+	if err := c.do(ctx, http.MethodGet, path("/v1/properties/", key), nil, nil, &out, nil); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// CreateProperty creates a property; an existing key is a conflict (409).
+// It needs an admin key.
+func (c *Client) CreateProperty(ctx context.Context, in PropertyInput) (*Property, error) {
+	var out Property
+	if err := c.do(ctx, http.MethodPost, "/v1/properties", nil, in, &out, nil); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// UpdateProperty replaces the property in.Key. It needs an admin key.
+func (c *Client) UpdateProperty(ctx context.Context, in PropertyInput) (*Property, error) {
+	if in.Key == "" {
+		return nil, errEmpty("property key")
+	}
+	var out Property
+	if err := c.do(ctx, http.MethodPut, path("/v1/properties/", in.Key), nil, in, &out, nil); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// LegalBasis is the GDPR Article 6 basis a purpose relies on.
+type LegalBasis string
+
+// The legal bases.
+const (
+	BasisConsent            LegalBasis = "consent"
+	BasisLegitimateInterest LegalBasis = "legitimate_interest"
+	BasisContract           LegalBasis = "contract"
+	BasisLegalObligation    LegalBasis = "legal_obligation"
+)
+
+// Purpose is a reason for using personal data, with its texts by language.
+type Purpose struct {
+	Key         string            `json:"key"`
+	Name        map[string]string `json:"name"`
+	Description map[string]string `json:"description"`
+	LegalBasis  LegalBasis        `json:"legal_basis"`
+	Necessary   bool              `json:"necessary"`
+	// SaleOrSharing marks a purpose that a Global Privacy Control signal opts out of.
+	SaleOrSharing bool      `json:"sale_or_sharing"`
+	Position      int       `json:"position"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+// PurposeInput creates or replaces a purpose.
+type PurposeInput struct {
+	Key           string            `json:"key"`
+	Name          map[string]string `json:"name"`
+	Description   map[string]string `json:"description,omitempty"`
+	LegalBasis    LegalBasis        `json:"legal_basis"`
+	Necessary     bool              `json:"necessary,omitempty"`
+	SaleOrSharing bool              `json:"sale_or_sharing,omitempty"`
+	Position      int               `json:"position,omitempty"`
+}
+
+// Input returns the writable fields of p, for a read-modify-write update.
+func (p *Purpose) Input() PurposeInput {
+	return PurposeInput{Key: p.Key, Name: p.Name, Description: p.Description, LegalBasis: p.LegalBasis,
+		Necessary: p.Necessary, SaleOrSharing: p.SaleOrSharing, Position: p.Position}
+}
+
+// ListPurposes lists the purposes by position, then key. It needs an admin key.
+func (c *Client) ListPurposes(ctx context.Context) ([]Purpose, error) {
+	var out list[Purpose]
+	err := c.do(ctx, http.MethodGet, "/v1/purposes", nil, nil, &out, nil)
+	return out.Items, err
+}
+
+// GetPurpose returns one purpose. It needs an admin key.
+func (c *Client) GetPurpose(ctx context.Context, key string) (*Purpose, error) {
+	if key == "" {
+		return nil, errEmpty("purpose key")
+	}
+	var out Purpose
+	if err := c.do(ctx, http.MethodGet, path("/v1/purposes/", key), nil, nil, &out, nil); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// CreatePurpose creates a purpose. It needs an admin key.
+func (c *Client) CreatePurpose(ctx context.Context, in PurposeInput) (*Purpose, error) {
+	var out Purpose
+	if err := c.do(ctx, http.MethodPost, "/v1/purposes", nil, in, &out, nil); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// UpdatePurpose replaces the purpose in.Key. It needs an admin key.
+func (c *Client) UpdatePurpose(ctx context.Context, in PurposeInput) (*Purpose, error) {
+	if in.Key == "" {
+		return nil, errEmpty("purpose key")
+	}
+	var out Purpose
+	if err := c.do(ctx, http.MethodPut, path("/v1/purposes/", in.Key), nil, in, &out, nil); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Vendor is a third party that may receive data, for the purposes it is
+// declared for.
+type Vendor struct {
+	Key            string    `json:"key"`
+	Name           string    `json:"name"`
+	Purposes       []string  `json:"purposes"`
+	DataCategories []string  `json:"data_categories"`
+	Country        string    `json:"country"`
+	PrivacyURL     string    `json:"privacy_url"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+// VendorInput creates or replaces a vendor.
+type VendorInput struct {
+	Key            string   `json:"key"`
+	Name           string   `json:"name"`
+	Purposes       []string `json:"purposes"`
+	DataCategories []string `json:"data_categories,omitempty"`
+	Country        string   `json:"country,omitempty"`
+	PrivacyURL     string   `json:"privacy_url,omitempty"`
+}
+
+// Input returns the writable fields of v, for a read-modify-write update.
+func (v *Vendor) Input() VendorInput {
+	return VendorInput{Key: v.Key, Name: v.Name, Purposes: v.Purposes, DataCategories: v.DataCategories,
+		Country: v.Country, PrivacyURL: v.PrivacyURL}
+}
+
+// ListVendors lists the vendors by key. It needs an admin key.
+func (c *Client) ListVendors(ctx context.Context) ([]Vendor, error) {
+	var out list[Vendor]
+	err := c.do(ctx, http.MethodGet, "/v1/vendors", nil, nil, &out, nil)
+	return out.Items, err
+}
+
+// GetVendor returns one vendor. It needs an admin key.
+func (c *Client) GetVendor(ctx context.Context, key string) (*Vendor, error) {
+	if key == "" {
+		return nil, errEmpty("vendor key")
+	}
+	var out Vendor
+	if err := c.do(ctx, http.MethodGet, path("/v1/vendors/", key), nil, nil, &out, nil); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// CreateVendor creates a vendor. It needs an admin key.
+func (c *Client) CreateVendor(ctx context.Context, in VendorInput) (*Vendor, error) {
+	var out Vendor
+	if err := c.do(ctx, http.MethodPost, "/v1/vendors", nil, in, &out, nil); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// UpdateVendor replaces the vendor in.Key. It needs an admin key.
+func (c *Client) UpdateVendor(ctx context.Context, in VendorInput) (*Vendor, error) {
+	if in.Key == "" {
+		return nil, errEmpty("vendor key")
+	}
+	var out Vendor
+	if err := c.do(ctx, http.MethodPut, path("/v1/vendors/", in.Key), nil, in, &out, nil); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Notice is a version of the privacy notice. Once published it never
+// changes; a material version asks every opt-in consent again.
+type Notice struct {
+	Version     string            `json:"version"`
+	Text        map[string]string `json:"text"`
+	Material    bool              `json:"material"`
+	ContentHash string            `json:"content_hash"`
+	// PublishedAt is nil while the notice is a draft.
+	PublishedAt *time.Time `json:"published_at"`
+	// Ordinal is the notice's place in publication order, from 1; 0 while a draft.
+	Ordinal   int       `json:"ordinal"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// NoticeInput creates or replaces a draft notice; Publish publishes it in
+// the same step.
+type NoticeInput struct {
+	Version  string            `json:"version"`
+	Text     map[string]string `json:"text"`
+	Material bool              `json:"material,omitempty"`
+	Publish  bool              `json:"publish,omitempty"`
+}
+
+// ListNotices lists the notices, published ones first in publication order.
+// It needs an admin key.
+func (c *Client) ListNotices(ctx context.Context) ([]Notice, error) {
+	var out list[Notice]
+	err := c.do(ctx, http.MethodGet, "/v1/notices", nil, nil, &out, nil)
+	return out.Items, err
+}
+
+// GetNotice returns one notice, draft or published. It needs an admin key.
+func (c *Client) GetNotice(ctx context.Context, version string) (*Notice, error) {
+	if version == "" {
+		return nil, errEmpty("notice version")
+	}
+	var out Notice
+	if err := c.do(ctx, http.MethodGet, path("/v1/notices/", version), nil, nil, &out, nil); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// CreateNotice creates a notice (and publishes it when in.Publish is set).
+// It needs an admin key.
+func (c *Client) CreateNotice(ctx context.Context, in NoticeInput) (*Notice, error) {
+	var out Notice
+	if err := c.do(ctx, http.MethodPost, "/v1/notices", nil, in, &out, nil); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// UpdateNotice replaces the draft notice in.Version; a published notice is
+// a conflict (409). It needs an admin key.
+func (c *Client) UpdateNotice(ctx context.Context, in NoticeInput) (*Notice, error) {
+	if in.Version == "" {
+		return nil, errEmpty("notice version")
+	}
+	var out Notice
+	if err := c.do(ctx, http.MethodPut, path("/v1/notices/", in.Version), nil, in, &out, nil); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// PublishNotice publishes a draft notice; publishing again is a conflict
+// (409). It needs an admin key.
+func (c *Client) PublishNotice(ctx context.Context, version string) (*Notice, error) {
+	if version == "" {
+		return nil, errEmpty("notice version")
+	}
+	var out Notice
+	if err := c.do(ctx, http.MethodPost, path("/v1/notices/", version, "/publish"), nil, nil, &out, nil); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

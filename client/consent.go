@@ -1,0 +1,269 @@
+package client
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// Action is what a consent event records.
+type Action string
+
+// The actions.
+const (
+	ActionGrant    Action = "grant"
+	ActionDeny     Action = "deny"
+	ActionWithdraw Action = "withdraw"
+)
+
+// Source says where a consent event came from.
+type Source string
+
+// The sources.
+const (
+	SourceBanner Source = "banner"
+	SourcePortal Source = "portal"
+	SourceAPI    Source = "api"
+	SourceGPC    Source = "gpc"
+	SourceImport Source = "import"
+)
+
+// MaxEvents is the most events one AppendEvents call may send.
+const MaxEvents = 1000
+
+// EventInput is a consent event to record. ID is chosen by the caller (a
+// UUID is best) and makes recording idempotent: an event with the property
+// and id of one already recorded is not recorded again. Give exactly one of
+// Subject and Device.
+type EventInput struct {
+	ID       string `json:"id"`
+	Property string `json:"property"`
+	Device   string `json:"device,omitempty"`
+	Subject  string `json:"subject,omitempty"`
+	Purpose  string `json:"purpose"`
+	Vendor   string `json:"vendor,omitempty"`
+	Action   Action `json:"action"`
+	Source   Source `json:"source"`
+	// NoticeVersion names the published notice the choice was made under;
+	// a grant under an older notice than the latest material one does not
+	// count where consent is opt-in.
+	NoticeVersion string `json:"notice_version,omitempty"`
+	// Jurisdiction is a code such as "DE" or "US-CA"; the property's
+	// default when empty.
+	Jurisdiction string `json:"jurisdiction,omitempty"`
+	GPC          bool   `json:"gpc,omitempty"`
+	DNT          bool   `json:"dnt,omitempty"`
+	TCString     string `json:"tc_string,omitempty"`
+	// At is when the choice was made; the server's time when zero. It may
+	// not lie more than a few minutes ahead of the server's clock.
+	At time.Time `json:"at,omitzero"`
+}
+
+// EventResult is the outcome of one recorded event, in request order.
+type EventResult struct {
+	ID  string `json:"id"`
+	Seq int64  `json:"seq"`
+	// Duplicate is set when the event had been recorded before; Seq and
+	// Receipt are then those of the stored event.
+	Duplicate bool `json:"duplicate"`
+	// Receipt is the signed consent receipt, a compact JWS (EdDSA).
+	Receipt string `json:"receipt"`
+}
+
+// Event is an entry of the consent ledger.
+type Event struct {
+	ID            string    `json:"id"`
+	Property      string    `json:"property"`
+	Device        string    `json:"device,omitempty"`
+	Subject       string    `json:"subject,omitempty"`
+	Purpose       string    `json:"purpose"`
+	Vendor        string    `json:"vendor,omitempty"`
+	Action        Action    `json:"action"`
+	Source        Source    `json:"source"`
+	NoticeVersion string    `json:"notice_version"`
+	Jurisdiction  string    `json:"jurisdiction"`
+	GPC           bool      `json:"gpc"`
+	DNT           bool      `json:"dnt"`
+	TCString      string    `json:"tc_string,omitempty"`
+	At            time.Time `json:"at"`
+	Seq           int64     `json:"seq"`
+	RecordedAt    time.Time `json:"recorded_at"`
+	// Receipt is the signed consent receipt; only GetEvent returns it.
+	Receipt string `json:"receipt,omitempty"`
+}
+
+// AppendEvents records 1 to MaxEvents consent events and returns, once they
+// are durable and visible to decisions, a result for each in order. The
+// batch is all or nothing: when one event is refused, none is recorded and
+// the *Error names it ("events[3].purpose"). It needs an ingest key of the
+// events' property, or an admin key.
+func (c *Client) AppendEvents(ctx context.Context, events []EventInput) ([]EventResult, error) {
+	in := struct {
+		Events []EventInput `json:"events"`
+	}{events}
+	var out struct {
+		Results []EventResult `json:"results"`
+	}
+	if err := c.do(ctx, http.MethodPost, "/v1/consent/events", nil, in, &out, nil); err != nil {
+		return nil, err
+	}
+	return out.Results, nil
+}
+
+// EventFilter selects ledger entries.
+type EventFilter struct {
+	// After is the sequence number to start after (0: from the start).
+	After int64
+	// Limit is 1 to 10000 entries; the server's default (1000) when 0.
+	Limit int
+	// Subject or Device, when set, select one person's or browser's entries.
+	Subject string
+	Device  string
+}
+
+// EventPage is one page of the ledger.
+type EventPage struct {
+	Items []Event `json:"items"`
+	// Next is the After of the following page: the last entry's sequence
+	// number, or the filter's After when the page is empty.
+	Next int64 `json:"next"`
+}
+
+// ListEvents lists ledger entries in sequence order. It needs an admin key.
+func (c *Client) ListEvents(ctx context.Context, f EventFilter) (*EventPage, error) {
+	q := url.Values{}
+	if f.After != 0 {
+		q.Set("after", strconv.FormatInt(f.After, 10))
+	}
+	if f.Limit != 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	if f.Subject != "" {
+		q.Set("subject", f.Subject)
+	}
+	if f.Device != "" {
+		q.Set("device", f.Device)
+	}
+	var out EventPage
+	if err := c.do(ctx, http.MethodGet, "/v1/consent/events", q, nil, &out, nil); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// GetEvent returns one ledger entry, by property and event id, with its
+// receipt. It needs an admin key.
+func (c *Client) GetEvent(ctx context.Context, property, id string) (*Event, error) {
+	if property == "" || id == "" {
+		return nil, errEmpty("property and event id")
+	}
+	var out Event
+	if err := c.do(ctx, http.MethodGet, path("/v1/consent/events/", property, "/", id), nil, nil, &out, nil); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Link records that a device belongs to a subject.
+type Link struct {
+	Device   string    `json:"device"`
+	Subject  string    `json:"subject"`
+	Seq      int64     `json:"seq"`
+	LinkedAt time.Time `json:"linked_at"`
+}
+
+// LinkDevice links a device to a subject: the subject's consent then
+// includes the device's choices, latest wins. Linking a device again moves
+// it. It needs an admin key.
+func (c *Client) LinkDevice(ctx context.Context, subject, device string) (*Link, error) {
+	if subject == "" {
+		return nil, errEmpty("subject")
+	}
+	in := struct {
+		Device string `json:"device"`
+	}{device}
+	var out Link
+	if err := c.do(ctx, http.MethodPost, path("/v1/subjects/", subject, "/devices"), nil, in, &out, nil); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// MaxQuestions is the most questions one Decide call may ask.
+const MaxQuestions = 1000
+
+// Question asks whether a subject's or device's data may be used for a
+// purpose, optionally by a vendor. Give exactly one of Subject and Device.
+// Property selects the jurisdiction rules (the default rules when empty);
+// Jurisdiction is a code such as "DE" or "US-CA" (the property's default
+// when empty). GPC carries a Global Privacy Control signal for this
+// question alone.
+type Question struct {
+	Subject      string `json:"subject,omitempty"`
+	Device       string `json:"device,omitempty"`
+	Purpose      string `json:"purpose"`
+	Vendor       string `json:"vendor,omitempty"`
+	Jurisdiction string `json:"jurisdiction,omitempty"`
+	Property     string `json:"property,omitempty"`
+	GPC          bool   `json:"gpc,omitempty"`
+}
+
+// Reason explains a decision.
+type Reason string
+
+// The reasons a decision gives.
+const (
+	ReasonNecessary          Reason = "necessary"
+	ReasonConsentGranted     Reason = "consent_granted"
+	ReasonConsentDenied      Reason = "consent_denied"
+	ReasonConsentWithdrawn   Reason = "consent_withdrawn"
+	ReasonNoConsentRecorded  Reason = "no_consent_recorded"
+	ReasonLegitimateInterest Reason = "legitimate_interest"
+	ReasonGPCOptOut          Reason = "gpc_opt_out"
+	ReasonNoticeOutdated     Reason = "notice_outdated"
+	ReasonVendorNotDeclared  Reason = "vendor_not_declared"
+)
+
+// Answer is a decision with its reason and the ledger sequence number of
+// the event it rests on (0 when none does).
+type Answer struct {
+	Allowed bool   `json:"allowed"`
+	Reason  Reason `json:"reason"`
+	Event   int64  `json:"event"`
+}
+
+// DecideOption adjusts a Decide call.
+type DecideOption func(http.Header)
+
+// WithGPCHeader sends "Sec-GPC: 1" when on: the person's browser sent a
+// Global Privacy Control signal, which applies to every question of the
+// call. Forward it from the request you are serving.
+func WithGPCHeader(on bool) DecideOption {
+	return func(h http.Header) {
+		if on {
+			h.Set("Sec-GPC", "1")
+		}
+	}
+}
+
+// Decide answers 1 to MaxQuestions questions, in order, from the server's
+// memory. An unknown purpose, vendor or property is an *Error naming the
+// question ("questions[2].vendor"). It needs a decide or admin key.
+func (c *Client) Decide(ctx context.Context, questions []Question, opts ...DecideOption) ([]Answer, error) {
+	header := http.Header{}
+	for _, opt := range opts {
+		opt(header)
+	}
+	in := struct {
+		Questions []Question `json:"questions"`
+	}{questions}
+	var out struct {
+		Answers []Answer `json:"answers"`
+	}
+	if err := c.do(ctx, http.MethodPost, "/v1/decisions", nil, in, &out, header); err != nil {
+		return nil, err
+	}
+	return out.Answers, nil
+}

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/steward-dev/steward/internal/app"
+	"github.com/steward-dev/steward/internal/config"
+	"github.com/steward-dev/steward/internal/consent"
+	"github.com/steward-dev/steward/internal/loadgen"
+)
+
+// benchTarget is a Steward to measure: one started in this process on a
+// fresh data directory (the default), or one already running at --url.
+type benchTarget struct {
+	url   string
+	keys  app.DemoKeys
+	app   *app.App
+	close func()
+}
+
+func startBenchTarget(ctx context.Context, env *environment, database string) (*benchTarget, error) {
+	dir, err := os.MkdirTemp("", "steward-bench-")
+	if err != nil {
+		return nil, err
+	}
+	cfg := config.Config{Listen: "127.0.0.1:0", DataDir: dir, Database: database, LogLevel: "warn", LogFormat: "text",
+		FollowInterval: time.Second, ShutdownTimeout: 5 * time.Second, GPCLastUpdate: "2026-11-28",
+		Controller: config.Controller{Name: "Bench Co"}}
+	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	a, err := app.Open(ctx, cfg, log)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	keys, err := a.SeedDemo(ctx)
+	if err != nil {
+		a.Close()
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		a.Close()
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	serveCtx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = a.Serve(serveCtx, ln); close(done) }()
+	return &benchTarget{url: "http://" + ln.Addr().String(), keys: keys, app: a, close: func() {
+		cancel()
+		<-done
+		a.Close()
+		os.RemoveAll(dir)
+	}}, nil
+}
+
+type benchFlags struct {
+	connections int
+	duration    time.Duration
+	database    string
+	url, key    string
+}
+
+func registerBenchFlags(fs interface {
+	IntVar(*int, string, int, string)
+	DurationVar(*time.Duration, string, time.Duration, string)
+	StringVar(*string, string, string, string)
+}) *benchFlags {
+	f := &benchFlags{}
+	fs.IntVar(&f.connections, "connections", 64, "concurrent keep-alive connections")
+	fs.DurationVar(&f.duration, "duration", 10*time.Second, "measured time per run (at most 10m)")
+	fs.StringVar(&f.database, "database", "", "store of the in-process server: empty for SQLite in a temporary directory, or a postgres:// URL")
+	fs.StringVar(&f.url, "url", "", "measure a running Steward at this loopback URL instead of starting one")
+	fs.StringVar(&f.key, "key", "", "API key for --url (decide key for decide, ingest key of property demo for ingest)")
+	return f
+}
+
+func runBench(ctx context.Context, env *environment, args []string) error {
+	if len(args) == 0 || (args[0] != "decide" && args[0] != "ingest") {
+		fmt.Fprintln(env.stderr, "Usage: steward bench decide [--batch N] [flags] | steward bench ingest [flags]")
+		return errUsage
+	}
+	kind := args[0]
+	fs := newFlags(env, "bench "+kind, "bench "+kind+" [flags]")
+	f := registerBenchFlags(fs)
+	batches := fs.String("batch", "1,100", "decide: questions per request, a comma-separated list of sizes to run")
+	devices := fs.Int("devices", 100000, "decide: devices with recorded consent in the in-process server")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	target := &benchTarget{url: strings.TrimRight(f.url, "/"), keys: app.DemoKeys{Decide: f.key, Ingest: f.key}, close: func() {}}
+	if f.url == "" {
+		var err error
+		if target, err = startBenchTarget(ctx, env, f.database); err != nil {
+			return err
+		}
+	}
+	defer target.close()
+	if kind == "decide" {
+		return benchDecide(ctx, env, target, f, *batches, *devices)
+	}
+	return benchIngest(ctx, env, target, f)
+}
+
+func benchDecide(ctx context.Context, env *environment, t *benchTarget, f *benchFlags, batches string, devices int) error {
+	if t.app != nil {
+		fmt.Fprintf(env.stderr, "seeding %d devices with consent...\n", devices)
+		if err := seedDevices(ctx, t.app.Consent, devices); err != nil {
+			return err
+		}
+	}
+	var rows []loadgen.Row
+	for _, field := range strings.Split(batches, ",") {
+		batch, err := strconv.Atoi(strings.TrimSpace(field))
+		if err != nil || batch < 1 || batch > 1000 {
+			return fmt.Errorf("--batch: %q is not a number from 1 to 1000", field)
+		}
+		bodies := make([][]byte, 4096)
+		for i := range bodies {
+			var b strings.Builder
+			b.WriteString(`{"questions":[`)
+			for q := 0; q < batch; q++ {
+				if q > 0 {
+					b.WriteByte(',')
+				}
+				fmt.Fprintf(&b, `{"device":"bench-%d","purpose":"analytics","vendor":"metrics-co","jurisdiction":"DE"}`, (i*batch+q)*7919%max(devices, 1))
+			}
+			b.WriteString(`]}`)
+			bodies[i] = []byte(b.String())
+		}
+		fmt.Fprintf(env.stderr, "decide: %d connections, %d question(s) per request, %s...\n", f.connections, batch, f.duration)
+		res, err := loadgen.Run(ctx, loadgen.Config{
+			URL: t.url + "/v1/decisions", Header: http.Header{"Authorization": {"Bearer " + t.keys.Decide}, "Content-Type": {"application/json"}},
+			Body:        func(worker, n int) []byte { return bodies[(worker*131+n)%len(bodies)] },
+			Connections: f.connections, Duration: f.duration,
+		})
+		if err != nil {
+			return err
+		}
+		rows = append(rows, loadgen.Row{Name: fmt.Sprintf("decide batch=%d", batch), Result: res,
+			Extra: map[string]string{"questions/s": fmt.Sprintf("%.0f", res.RequestsPerSecond*float64(batch))}})
+	}
+	return loadgen.WriteTable(env.stdout, rows)
+}
+
+// seedDevices records a grant for analytics for n devices.
+func seedDevices(ctx context.Context, svc *consent.Service, n int) error {
+	at := time.Now().Add(-time.Hour)
+	for start := 0; start < n; start += consent.MaxBatch {
+		events := make([]consent.Event, 0, consent.MaxBatch)
+		for i := start; i < min(start+consent.MaxBatch, n); i++ {
+			events = append(events, consent.Event{ID: fmt.Sprintf("seed-%d", i), Property: "demo", Device: fmt.Sprintf("bench-%d", i),
+				Purpose: "analytics", Action: consent.ActionGrant, Source: consent.SourceImport, NoticeVersion: "2026-11", At: at})
+		}
+		if err := svc.ValidateEvents(events, ""); err != nil {
+			return err
+		}
+		if _, err := svc.Append(ctx, events); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func benchIngest(ctx context.Context, env *environment, t *benchTarget, f *benchFlags) error {
+	run := time.Now().UnixNano()
+	fmt.Fprintf(env.stderr, "ingest: %d connections, one event per request, %s...\n", f.connections, f.duration)
+	res, err := loadgen.Run(ctx, loadgen.Config{
+		URL: t.url + "/v1/consent/events", Header: http.Header{"Authorization": {"Bearer " + t.keys.Ingest}, "Content-Type": {"application/json"}},
+		Body: func(worker, n int) []byte {
+			return fmt.Appendf(nil, `{"events":[{"id":"b%d-%d-%d","property":"demo","device":"dev-%d-%d","purpose":"analytics","action":"grant","source":"banner","notice_version":"2026-11"}]}`,
+				run, worker, n, worker, n%1000)
+		},
+		Check: func(status int, body []byte) error {
+			if status != http.StatusOK || !strings.Contains(string(body), `"receipt":"ey`) {
+				return fmt.Errorf("status %d: %.200s", status, body)
+			}
+			return nil
+		},
+		Connections: f.connections, Duration: f.duration,
+	})
+	if err != nil {
+		return err
+	}
+	store := "sqlite"
+	if strings.HasPrefix(f.database, "postgres") {
+		store = "postgres"
+	}
+	if f.url != "" {
+		store = "remote"
+	}
+	return loadgen.WriteTable(env.stdout, []loadgen.Row{{Name: "ingest " + store, Result: res,
+		Extra: map[string]string{"events/s": fmt.Sprintf("%.0f", res.RequestsPerSecond)}}})
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+
+	"github.com/steward-dev/steward/internal/apikey"
+	"github.com/steward-dev/steward/internal/app"
+	"github.com/steward-dev/steward/internal/config"
+)
+
+func runServe(ctx context.Context, env *environment, args []string) error {
+	fs := newFlags(env, "serve", "serve [flags]")
+	loader := config.Register(fs)
+	demo := fs.Bool("demo", false, "seed a demo property, purposes, vendors and notice, and print demo API keys")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loader.Load(env.getenv)
+	if err != nil {
+		return err
+	}
+	log := app.NewLogger(cfg, env.stderr)
+	a, err := app.Open(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if *demo {
+		keys, err := a.SeedDemo(ctx)
+		if err != nil {
+			return err
+		}
+		printDemo(env, cfg, keys)
+	}
+	return a.ListenAndServe(ctx)
+}
+
+func printDemo(env *environment, cfg config.Config, keys app.DemoKeys) {
+	u := cfg.PublicURL
+	fmt.Fprintf(env.stdout, `Steward is running with a demo catalog (property "demo").
+
+  API              %[1]s/v1/   (OpenAPI: %[1]s/openapi.json)
+  Receipt keys     %[1]s/.well-known/jwks.json
+  Health           %[1]s/readyz   Metrics: %[1]s/metrics
+
+  Admin key        %[2]s
+  Decide key       %[3]s
+  Ingest key       %[4]s   (public, for the "demo" property's web pages)
+
+Try a decision:
+  curl -s %[1]s/v1/decisions -H "Authorization: Bearer %[3]s" \
+    -d '{"questions":[{"device":"dev-1","purpose":"analytics","jurisdiction":"DE"}]}'
+
+These keys are shown once. Stop with Ctrl-C.
+`, u, keys.Admin, keys.Decide, keys.Ingest)
+}
+
+func runMigrate(ctx context.Context, env *environment, args []string) error {
+	fs := newFlags(env, "migrate", "migrate [flags]")
+	loader := config.Register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loader.Load(env.getenv)
+	if err != nil {
+		return err
+	}
+	store, err := app.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	fmt.Fprintf(env.stderr, "migrations applied to %s\n", store.Location)
+	return nil
+}
+
+func runAPIKey(ctx context.Context, env *environment, args []string) error {
+	if len(args) == 0 || args[0] != "create" {
+		fmt.Fprintln(env.stderr, "Usage: steward apikey create --scope ingest|decide|admin [--property KEY] [--label TEXT]")
+		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
+			return nil
+		}
+		return errUsage
+	}
+	fs := newFlags(env, "apikey create", "apikey create --scope SCOPE [--property KEY] [flags]")
+	loader := config.Register(fs)
+	scope := fs.String("scope", "", "ingest (one property, public), decide, or admin")
+	property := fs.String("property", "", "the property an ingest key records events for")
+	label := fs.String("label", "", "a note on what the key is for")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	cfg, err := loader.Load(env.getenv)
+	if err != nil {
+		return err
+	}
+	s, err := apikey.ParseScope(*scope)
+	if err != nil {
+		return fmt.Errorf("--scope: must be ingest, decide or admin")
+	}
+	store, err := app.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	plain, _, err := apikey.NewStore(store, nil).Create(ctx, s, *property, *label)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(env.stdout, plain)
+	return nil
+}
+
+func runVersion(_ context.Context, env *environment, _ []string) error {
+	version := "(devel)"
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
+		version = info.Main.Version
+	}
+	fmt.Fprintf(env.stdout, "steward %s\n", version)
+	return nil
+}

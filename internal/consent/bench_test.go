@@ -1,0 +1,108 @@
+package consent_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+
+	"testing"
+
+	"github.com/steward-dev/steward/internal/consent"
+	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/db/dbtest"
+)
+
+// benchService returns a service on SQLite with n devices holding a grant
+// for analytics and a denial for marketing.
+func benchService(b *testing.B, n int) *consent.Service {
+	b.Helper()
+	store := dbtest.Open(b, db.SQLite)
+	svc := openService(b, store, newSigner(b))
+	seed(b, svc)
+	for start := 0; start < n; start += consent.MaxBatch {
+		var events []consent.Event
+		for i := start; i < min(start+consent.MaxBatch, n); i++ {
+			dev := fmt.Sprintf("dev-%d", i)
+			events = append(events, event(fmt.Sprintf("g-%d", i), dev, "analytics", consent.ActionGrant),
+				event(fmt.Sprintf("d-%d", i), dev, "marketing", consent.ActionDeny))
+		}
+		for len(events) > 0 {
+			chunk := events[:min(len(events), consent.MaxBatch)]
+			events = events[len(chunk):]
+			if _, err := svc.Append(context.Background(), chunk); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	return svc
+}
+
+// BenchmarkDecide measures one in-process decision: index lookup and rules.
+// Target: at most 200 ns and 0 allocations per question.
+func BenchmarkDecide(b *testing.B) {
+	svc := benchService(b, 100000)
+	d := svc.Decider()
+	questions := make([]consent.Question, 1024)
+	for i := range questions {
+		questions[i] = consent.Question{Device: fmt.Sprintf("dev-%d", i*97%100000), Purpose: "analytics", Vendor: "metrics-co", Jurisdiction: "DE"}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		a, err := d.Decide(&questions[i&1023], false)
+		if err != nil || !a.Allowed {
+			b.Fatalf("%+v %v", a, err)
+		}
+	}
+}
+
+// BenchmarkDecideParallel measures decisions from all cores at once.
+func BenchmarkDecideParallel(b *testing.B) {
+	b.StopTimer()
+	svc := benchService(b, 100000)
+	d := svc.Decider()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		q := consent.Question{Device: "dev-4242", Purpose: "marketing", Jurisdiction: "DE"}
+		for pb.Next() {
+			if a, _ := d.Decide(&q, false); a.Allowed {
+				b.Fatal("marketing was denied")
+			}
+		}
+	})
+}
+
+// TestDecisionLatencyMedian reports the median of single decisions; it
+// asserts nothing about time (machines differ) but fails on allocations.
+func TestDecisionAllocations(t *testing.T) {
+	store := dbtest.Open(t, db.SQLite)
+	svc := openService(t, store, newSigner(t))
+	seed(t, svc)
+	appendOK(t, svc, event("a", "dev-1", "analytics", consent.ActionGrant))
+	q := consent.Question{Device: "dev-1", Purpose: "analytics", Vendor: "metrics-co", Jurisdiction: "DE", Property: "shop"}
+	allocs := testing.AllocsPerRun(1000, func() {
+		if a, _ := svc.Decider().Decide(&q, false); !a.Allowed {
+			t.Fatal("not allowed")
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("Decide allocates %.1f times per question, want 0", allocs)
+	}
+}
+
+// BenchmarkIndexMemory reports the index's heap cost per state.
+func BenchmarkIndexMemory(b *testing.B) {
+	for b.Loop() {
+		const devices = 200000
+		x := consent.NewIndex()
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		consent.ApplyForTest(x, devices, []string{"analytics", "marketing", "sale"})
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		states := x.Len()
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(states), "bytes/state")
+		runtime.KeepAlive(x)
+	}
+}
