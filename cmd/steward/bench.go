@@ -86,8 +86,8 @@ func registerBenchFlags(fs interface {
 }
 
 func runBench(ctx context.Context, env *environment, args []string) error {
-	if len(args) == 0 || (args[0] != "decide" && args[0] != "ingest") {
-		fmt.Fprintln(env.stderr, "Usage: steward bench decide [--batch N] [flags] | steward bench ingest [flags]")
+	if len(args) == 0 || (args[0] != "decide" && args[0] != "ingest" && args[0] != "startup") {
+		fmt.Fprintln(env.stderr, "Usage: steward bench decide [--batch N] [flags] | steward bench ingest [flags] | steward bench startup [--events N]")
 		return errUsage
 	}
 	kind := args[0]
@@ -95,8 +95,12 @@ func runBench(ctx context.Context, env *environment, args []string) error {
 	f := registerBenchFlags(fs)
 	batches := fs.String("batch", "1,100", "decide: questions per request, a comma-separated list of sizes to run")
 	devices := fs.Int("devices", 100000, "decide: devices with recorded consent in the in-process server")
+	events := fs.Int("events", 1000000, "startup: ledger events to start with")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
+	}
+	if kind == "startup" {
+		return benchStartup(ctx, env, *events, f.database)
 	}
 	target := &benchTarget{url: strings.TrimRight(f.url, "/"), keys: app.DemoKeys{Decide: f.key, Ingest: f.key}, close: func() {}}
 	if f.url == "" {

@@ -100,7 +100,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	log.Info("consent index built", "states", a.Consent.Index().Len(), "ledger_seq", a.Consent.Index().MaxSeq(),
-		"took", time.Since(started).Round(time.Millisecond))
+		"took", time.Since(started).Round(time.Millisecond).String())
 	a.Keys = apikey.NewStore(a.DB, time.Now)
 	a.Handler = web.NewServer(web.Deps{Consent: a.Consent, Keys: a.Keys, DB: a.DB, Signer: a.Signer, Metrics: a.Metrics,
 		Log: log, GPCLastUpdate: cfg.GPCLastUpdate})

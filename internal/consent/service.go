@@ -146,19 +146,39 @@ func (s *Service) follow(ctx context.Context) error {
 			return err
 		}
 	}
+	// Reading the next page overlaps with applying the last one: at start,
+	// with a large ledger, that uses two cores instead of one.
 	const page = 20000
-	for {
-		events, err := s.readEventsForIndex(ctx, s.followedSeq, page)
-		if err != nil {
-			return err
+	type result struct {
+		events []indexedEvent
+		err    error
+	}
+	pages := make(chan result, 2)
+	go func() {
+		defer close(pages)
+		after := s.followedSeq
+		for {
+			events, err := s.readEventsForIndex(ctx, after, page)
+			pages <- result{events, err}
+			if err != nil || len(events) < page {
+				return
+			}
+			after = events[len(events)-1].seq
 		}
-		if len(events) > 0 {
-			s.index.apply(events)
-			s.followedSeq = events[len(events)-1].seq
+	}()
+	var readErr error
+	for p := range pages {
+		if p.err != nil {
+			readErr = p.err
+			continue
 		}
-		if len(events) < page {
-			break
+		if len(p.events) > 0 {
+			s.index.apply(p.events)
+			s.followedSeq = p.events[len(p.events)-1].seq
 		}
+	}
+	if readErr != nil {
+		return readErr
 	}
 	for {
 		links, err := s.readLinks(ctx, s.followedLinks, page)

@@ -1,0 +1,50 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net/http"
+	"time"
+
+	"github.com/steward-dev/steward/client"
+)
+
+// A backend asks whether it may send a customer's data to an ad network,
+// forwarding the GPC signal of the request it serves.
+func ExampleClient_Decide() {
+	c := client.New("https://consent.shop.example", "stw_decide_...",
+		client.WithHTTPClient(&http.Client{Timeout: 2 * time.Second}))
+	incoming, _ := http.NewRequest("GET", "https://shop.example/checkout", nil)
+
+	answers, err := c.Decide(context.Background(), []client.Question{
+		{Subject: "customer-42", Purpose: "sale_of_data", Vendor: "adnet", Property: "shop"},
+	}, client.WithGPCHeader(incoming.Header.Get("Sec-GPC") == "1"))
+	if err != nil {
+		log.Printf("consent unknown, not sharing: %v", err)
+		return
+	}
+	if answers[0].Allowed {
+		fmt.Println("share with adnet")
+	}
+}
+
+// A backend records a choice made in its own settings page. The event id
+// makes the call safe to retry.
+func ExampleClient_AppendEvents() {
+	c := client.New("https://consent.shop.example", "stw_ingest_...")
+	results, err := c.AppendEvents(context.Background(), []client.EventInput{{
+		ID: "9b2f6c1e-2d4a-4f57-8c3b-5a1d0e7f9c20", Property: "shop", Subject: "customer-42",
+		Purpose: "marketing", Action: client.ActionWithdraw, Source: client.SourceAPI, NoticeVersion: "2026-11",
+	}})
+	var apiErr *client.Error
+	switch {
+	case errors.As(err, &apiErr) && apiErr.Status == http.StatusBadRequest:
+		log.Printf("refused: %v", apiErr.Fields) // e.g. map[events[0].purpose:unknown purpose "marketing"]
+	case err != nil:
+		log.Printf("retry later: %v", err)
+	default:
+		log.Printf("recorded as ledger entry %d; receipt %s", results[0].Seq, results[0].Receipt)
+	}
+}

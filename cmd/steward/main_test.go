@@ -1,0 +1,258 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/steward-dev/steward/internal/db/dbtest"
+)
+
+// TestMain lets the tests start this test binary as "steward": with
+// STEWARD_TEST_CHILD=1 it runs the program instead of the tests.
+func TestMain(m *testing.M) {
+	if os.Getenv("STEWARD_TEST_CHILD") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func runCLI(t *testing.T, stdin string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	env := map[string]string{}
+	err = run(context.Background(), args, func(k string) string { return env[k] }, strings.NewReader(stdin), &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+func TestCLIUsageAndErrors(t *testing.T) {
+	cases := []struct {
+		name    string
+		args    []string
+		wantErr string
+		wantOut string
+	}{
+		{"help", []string{"--help"}, "help requested", "Usage: steward COMMAND"},
+		{"unknown command", []string{"frobnicate"}, `unknown command "frobnicate"`, ""},
+		{"bad setting", []string{"migrate", "--data-dir", t.TempDir(), "--log-level", "loud"}, "--log-level", ""},
+		{"bad scope", []string{"apikey", "create", "--data-dir", t.TempDir(), "--scope", "root"}, "--scope", ""},
+		{"tcf decode garbage", []string{"tcf", "decode", "!!!"}, "tcf:", ""},
+		{"version", []string{"version"}, "", "steward "},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out, _, err := runCLI(t, "", c.args...)
+			if c.wantErr == "" && err != nil {
+				t.Fatalf("error %v", err)
+			}
+			if c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)) {
+				t.Fatalf("error %v, want it to mention %q", err, c.wantErr)
+			}
+			if !strings.Contains(out, c.wantOut) {
+				t.Fatalf("stdout %q lacks %q", out, c.wantOut)
+			}
+		})
+	}
+}
+
+func TestAPIKeyCreatePrintsKeyAlone(t *testing.T) {
+	dir := t.TempDir()
+	out, _, err := runCLI(t, "", "apikey", "create", "--scope", "admin", "--data-dir", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out, "stw_admin_") || strings.Count(out, "\n") != 1 {
+		t.Fatalf("stdout %q: want the key alone on one line", out)
+	}
+	if _, _, err := runCLI(t, "", "apikey", "create", "--scope", "ingest", "--property", "nope", "--data-dir", dir); err == nil {
+		t.Fatal("ingest key for an unknown property was created")
+	}
+}
+
+// child is a steward process started from the test binary.
+type child struct {
+	cmd    *exec.Cmd
+	url    string
+	stdout *bufio.Scanner
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func startChild(t *testing.T, args ...string) *child {
+	t.Helper()
+	addr := freeAddr(t)
+	cmd := exec.Command(os.Args[0], append([]string{"serve", "--listen", addr, "--log-level", "warn"}, args...)...)
+	cmd.Env = append(os.Environ(), "STEWARD_TEST_CHILD=1")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := &child{cmd: cmd, url: "http://" + addr, stdout: bufio.NewScanner(stdout)}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(c.url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return c
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("steward did not become ready at %s", c.url)
+	return nil
+}
+
+// demoKey reads a key line ("  Admin key   stw_...") from the child's output.
+func (c *child) demoKey(t *testing.T, label string) string {
+	t.Helper()
+	for c.stdout.Scan() {
+		line := strings.TrimSpace(c.stdout.Text())
+		if strings.HasPrefix(line, label) {
+			return strings.Fields(strings.TrimPrefix(line, label))[0]
+		}
+	}
+	t.Fatalf("no %q line in the demo output", label)
+	return ""
+}
+
+// TestKill9KeepsAcknowledgedEvents kills steward with SIGKILL during ingest
+// and checks that every event it acknowledged is in the ledger after restart.
+func TestKill9KeepsAcknowledgedEvents(t *testing.T) {
+	stores := map[string]func(t *testing.T) []string{
+		"sqlite":   func(t *testing.T) []string { return []string{"--data-dir", t.TempDir()} },
+		"postgres": func(t *testing.T) []string { return []string{"--data-dir", t.TempDir(), "--database", dbtest.PostgresURL(t)} },
+	}
+	for name, flags := range stores {
+		t.Run(name, func(t *testing.T) {
+			storeFlags := flags(t)
+			first := startChild(t, append(storeFlags, "--demo")...)
+			admin := first.demoKey(t, "Admin key")
+			ingest := first.demoKey(t, "Ingest key")
+			go io.Copy(io.Discard, pipeRest(first))
+
+			var mu sync.Mutex
+			var acked []string
+			ctx, cancel := context.WithCancel(context.Background())
+			var wg sync.WaitGroup
+			for w := range 16 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					client := &http.Client{Timeout: 10 * time.Second}
+					for i := 0; ctx.Err() == nil; i++ {
+						id := fmt.Sprintf("k-%d-%d", w, i)
+						body := fmt.Sprintf(`{"events":[{"id":%q,"property":"demo","device":"dev-%d","purpose":"analytics","action":"grant","source":"banner","notice_version":"2026-11"}]}`, id, w)
+						req, _ := http.NewRequestWithContext(ctx, http.MethodPost, first.url+"/v1/consent/events", strings.NewReader(body))
+						req.Header.Set("Authorization", "Bearer "+ingest)
+						resp, err := client.Do(req)
+						if err != nil {
+							return // the server is gone
+						}
+						ok := resp.StatusCode == http.StatusOK
+						_, _ = io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+						if ok {
+							mu.Lock()
+							acked = append(acked, id)
+							mu.Unlock()
+						}
+					}
+				}()
+			}
+			// Let ingest run, then kill -9 in the middle of it.
+			for {
+				time.Sleep(100 * time.Millisecond)
+				mu.Lock()
+				n := len(acked)
+				mu.Unlock()
+				if n >= 300 {
+					break
+				}
+			}
+			if err := first.cmd.Process.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			_ = first.cmd.Wait()
+			cancel()
+			wg.Wait()
+
+			second := startChild(t, storeFlags...)
+			present := map[string]bool{}
+			after := int64(0)
+			for {
+				req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/v1/consent/events?after=%d&limit=10000", second.url, after), nil)
+				req.Header.Set("Authorization", "Bearer "+admin)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var page struct {
+					Items []struct {
+						ID string `json:"id"`
+					} `json:"items"`
+					Next int64 `json:"next"`
+				}
+				err = json.NewDecoder(resp.Body).Decode(&page)
+				resp.Body.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, e := range page.Items {
+					present[e.ID] = true
+				}
+				if len(page.Items) == 0 {
+					break
+				}
+				after = page.Next
+			}
+			missing := 0
+			for _, id := range acked {
+				if !present[id] {
+					missing++
+				}
+			}
+			t.Logf("%s: %d events acknowledged before kill -9, %d in the ledger after restart", name, len(acked), len(present))
+			if missing > 0 {
+				t.Fatalf("%d of %d acknowledged events are missing after kill -9", missing, len(acked))
+			}
+		})
+	}
+}
+
+// pipeRest returns the rest of the child's stdout as a reader.
+func pipeRest(c *child) io.Reader {
+	r, w := io.Pipe()
+	go func() {
+		for c.stdout.Scan() {
+			fmt.Fprintln(w, c.stdout.Text())
+		}
+		w.Close()
+	}()
+	return r
+}
