@@ -235,26 +235,31 @@ type Answer struct {
 }
 
 // DecideOption adjusts a Decide call.
-type DecideOption func(http.Header)
+type DecideOption func(*decideSettings)
+
+type decideSettings struct {
+	gpc bool
+}
 
 // WithGPCHeader sends "Sec-GPC: 1" when on: the person's browser sent a
 // Global Privacy Control signal, which applies to every question of the
-// call. Forward it from the request you are serving.
+// call and opts out of every sale or sharing purpose. Forward it from the
+// request you are serving.
 func WithGPCHeader(on bool) DecideOption {
-	return func(h http.Header) {
-		if on {
-			h.Set("Sec-GPC", "1")
-		}
-	}
+	return func(s *decideSettings) { s.gpc = on }
 }
 
 // Decide answers 1 to MaxQuestions questions, in order, from the server's
 // memory. An unknown purpose, vendor or property is an *Error naming the
 // question ("questions[2].vendor"). It needs a decide or admin key.
 func (c *Client) Decide(ctx context.Context, questions []Question, opts ...DecideOption) ([]Answer, error) {
-	header := http.Header{}
+	var settings decideSettings
 	for _, opt := range opts {
-		opt(header)
+		opt(&settings)
+	}
+	var header http.Header
+	if settings.gpc {
+		header = http.Header{"Sec-Gpc": {"1"}}
 	}
 	in := struct {
 		Questions []Question `json:"questions"`
