@@ -16,7 +16,11 @@
 // bufio.Reader into a reused body buffer, so the worker loop does not allocate
 // in the steady state (Config.Body and Config.Check aside). Only the response
 // headers that frame the message are interpreted: Content-Length,
-// Transfer-Encoding: chunked and Connection: close.
+// Transfer-Encoding: chunked and Connection: close. A connection that the
+// server closes is replaced by a new one for the next request; a request that
+// finds its reused connection already closed, before any response arrived,
+// is sent once more on a new connection when that is safe (the write failed,
+// or the method is idempotent), as net/http does.
 //
 // Latencies are recorded per worker into a fixed-size log-linear histogram
 // (percentiles accurate to better than 1%), without locks or allocations on the

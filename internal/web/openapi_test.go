@@ -12,8 +12,6 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/steward-dev/steward/internal/app/apptest"
-	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/web"
 	"github.com/steward-dev/steward/internal/web/api"
 )
@@ -159,27 +157,11 @@ func TestOpenAPIDocument(t *testing.T) {
 	}
 }
 
-// routeTable returns web.Routes(web.Deps{}). Building the table must not
-// need running services; when it panics (the decisions handler calls
-// Consent.Decider() while the table is built), the table of a real server
-// is used instead so that the comparison still runs.
+// routeTable returns web.Routes(web.Deps{}): building the table needs no
+// running services.
 func routeTable(t *testing.T) []web.Route {
 	t.Helper()
-	routes, err := func() (routes []web.Route, err error) {
-		defer func() {
-			if v := recover(); v != nil {
-				err = fmt.Errorf("%v", v)
-			}
-		}()
-		return web.Routes(web.Deps{}), nil
-	}()
-	if err == nil {
-		return routes
-	}
-	t.Logf("web.Routes(web.Deps{}) panics (%v); using the route table of a running server", err)
-	srv := apptest.Start(t, db.SQLite)
-	a := srv.App
-	return web.Routes(web.Deps{Consent: a.Consent, Keys: a.Keys, DB: a.DB, Signer: a.Signer, Metrics: a.Metrics})
+	return web.Routes(web.Deps{})
 }
 
 // openAPIPath turns a ServeMux path pattern into an OpenAPI path:

@@ -55,7 +55,29 @@ func NewServer(d Deps) http.Handler {
 	for _, rt := range s.routes() {
 		mux.Handle(rt.Pattern, s.wrap(rt))
 	}
+	// Everything no route matches gets a problem+json 404, or 405 with Allow
+	// when another method of the path exists; "/" matches last.
+	mux.Handle("/", s.wrap(Route{Pattern: "/", Permission: Public, Handler: s.handleUnmatched(mux)}))
 	return mux
+}
+
+func (s *server) handleUnmatched(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var allowed []string
+		for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch} {
+			probe := r.Clone(r.Context())
+			probe.Method = method
+			if _, pattern := mux.Handler(probe); pattern != "/" && pattern != "" {
+				allowed = append(allowed, method)
+			}
+		}
+		if len(allowed) > 0 {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			httpx.Error(w, r, nil, &errs.Error{Code: errs.CodeInvalid, Message: "method " + r.Method + " is not allowed here", Err: httpx.ErrMethodNotAllowed})
+			return
+		}
+		httpx.Error(w, r, nil, errs.New(errs.CodeNotFound, "no such route: see /openapi.json"))
+	})
 }
 
 // Routes returns the route table, for tests and documentation.

@@ -23,11 +23,15 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }
 // HandleDecide answers 1 to 1,000 questions in order from the in-memory
 // index. "Sec-GPC: 1" on the request applies to every question.
 func HandleDecide(d *Deps) http.Handler {
-	decider := d.Consent.Decider()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, err := httpx.Decode[decideRequest](w, r, batchMax)
+		body, err := httpx.ReadBody(w, r, batchMax)
 		if err != nil {
 			d.fail(w, r, err)
+			return
+		}
+		var in decideRequest
+		if err := httpx.Unmarshal(body, &in); err != nil {
+			d.fail(w, r, httpx.Locate(body, "questions", func() any { return new(consent.Question) }, err))
 			return
 		}
 		n := len(in.Questions)
@@ -40,7 +44,7 @@ func HandleDecide(d *Deps) http.Handler {
 		answers := (*answersPtr)[:0]
 		answers = append(answers, make([]consent.Answer, n)...)
 		*answersPtr = answers
-		if err := decider.DecideAll(in.Questions, r.Header.Get("Sec-GPC") == "1", answers); err != nil {
+		if err := d.Consent.Decider().DecideAll(in.Questions, r.Header.Get("Sec-GPC") == "1", answers); err != nil {
 			d.fail(w, r, err)
 			return
 		}

@@ -3,7 +3,6 @@ package api
 import (
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/consent"
@@ -26,7 +25,7 @@ type eventInput struct {
 	GPC           bool           `json:"gpc"`
 	DNT           bool           `json:"dnt"`
 	TCString      string         `json:"tc_string"`
-	At            *time.Time     `json:"at"`
+	At            *httpx.Time    `json:"at"`
 }
 
 type eventResult struct {
@@ -47,9 +46,14 @@ func HandleAppendEvents(d *Deps) http.Handler {
 		Results []eventResult `json:"results"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, err := httpx.Decode[request](w, r, batchMax)
+		body, err := httpx.ReadBody(w, r, batchMax)
 		if err != nil {
 			d.fail(w, r, err)
+			return
+		}
+		var in request
+		if err := httpx.Unmarshal(body, &in); err != nil {
+			d.fail(w, r, httpx.Locate(body, "events", func() any { return new(eventInput) }, err))
 			return
 		}
 		events := make([]consent.Event, len(in.Events))
@@ -58,7 +62,7 @@ func HandleAppendEvents(d *Deps) http.Handler {
 				Vendor: e.Vendor, Action: e.Action, Source: e.Source, NoticeVersion: e.NoticeVersion,
 				Jurisdiction: e.Jurisdiction, GPC: e.GPC, DNT: e.DNT, TCString: e.TCString}
 			if e.At != nil {
-				events[i].At = *e.At
+				events[i].At = e.At.Time
 			}
 		}
 		onlyProperty := ""

@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/steward-dev/steward/internal/errs"
 )
@@ -33,23 +34,9 @@ type Validator interface {
 // unknown fields, trailing data and wrong types, then runs Valid when T has it.
 func Decode[T any](w http.ResponseWriter, r *http.Request, limit int64) (T, error) {
 	var v T
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		// text/plain is what navigator.sendBeacon can send without a CORS
-		// preflight; x-www-form-urlencoded is curl's default for -d. The body is
-		// parsed as JSON whatever the label.
-		if err != nil || (mt != "application/json" && mt != "text/plain" && mt != "application/x-www-form-urlencoded" &&
-			!strings.HasSuffix(mt, "+json")) {
-			return v, errs.New(errs.CodeInvalid, "the body must be JSON (Content-Type: application/json)")
-		}
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	body, err := ReadBody(w, r, limit)
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return v, &errs.Error{Code: errs.CodeInvalid, Message: fmt.Sprintf("the body is larger than %d bytes", limit), Err: errTooLarge}
-		}
-		return v, errs.Wrap(errs.CodeInvalid, err, "could not read the body")
+		return v, err
 	}
 	if err := Unmarshal(body, &v); err != nil {
 		return v, err
@@ -62,7 +49,82 @@ func Decode[T any](w http.ResponseWriter, r *http.Request, limit int64) (T, erro
 	return v, nil
 }
 
+// ReadBody reads a request body of at most limit bytes labelled as JSON.
+func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		// text/plain is what navigator.sendBeacon can send without a CORS
+		// preflight; x-www-form-urlencoded is curl's default for -d. The body is
+		// parsed as JSON whatever the label.
+		if err != nil || (mt != "application/json" && mt != "text/plain" && mt != "application/x-www-form-urlencoded" &&
+			!strings.HasSuffix(mt, "+json")) {
+			return nil, errs.New(errs.CodeInvalid, "the body must be JSON (Content-Type: application/json)")
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, &errs.Error{Code: errs.CodeInvalid, Message: fmt.Sprintf("the body is larger than %d bytes", limit), Err: errTooLarge}
+		}
+		return nil, errs.Wrap(errs.CodeInvalid, err, "could not read the body")
+	}
+	return body, nil
+}
+
+// Locate improves err, an error from decoding body, by decoding each
+// element of the array field one by one, so that the problem names the
+// element at fault ("events[3].at") rather than the field alone
+// ("events.at"). It returns err unchanged when it finds nothing better.
+func Locate(body []byte, field string, elem func() any, err error) error {
+	var outer map[string]json.RawMessage
+	if json.Unmarshal(body, &outer) != nil {
+		return err
+	}
+	var items []json.RawMessage
+	if json.Unmarshal(outer[field], &items) != nil {
+		return err
+	}
+	for i, item := range items {
+		if itemErr := Unmarshal(item, elem()); itemErr != nil {
+			e, ok := errs.As(itemErr)
+			if !ok || len(e.Fields) == 0 {
+				return errs.Invalid(fmt.Sprintf("%s[%d]", field, i), "%s", strings.TrimPrefix(e.Message, "malformed JSON: "))
+			}
+			problems := map[string]string{}
+			for f, p := range e.Fields {
+				problems[fmt.Sprintf("%s[%d].%s", field, i, f)] = p
+			}
+			return errs.Fields(problems)
+		}
+	}
+	return err
+}
+
+// Time is a time.Time that refuses, naming itself, anything but an RFC 3339
+// string.
+type Time struct{ time.Time }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (t *Time) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return errTime
+	}
+	parsed, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return errTime
+	}
+	t.Time = parsed
+	return nil
+}
+
+var errTime = errors.New("must be an RFC 3339 time such as 2026-11-28T12:00:00Z")
+
 var errTooLarge = errors.New("request body too large")
+
+// ErrMethodNotAllowed, wrapped in an error, makes it a 405.
+var ErrMethodNotAllowed = errors.New("method not allowed")
 
 // Unmarshal decodes JSON strictly into v with errors that name the field.
 func Unmarshal(body []byte, v any) error {
@@ -81,6 +143,10 @@ func jsonProblem(err error) error {
 	var syntax *json.SyntaxError
 	var typeErr *json.UnmarshalTypeError
 	switch {
+	case errors.Is(err, errTime):
+		// encoding/json gives no field for an Unmarshaler's error; "at" is
+		// the one time field of the API's inputs.
+		return errs.Invalid("at", "%s", errTime.Error())
 	case errors.Is(err, io.EOF):
 		return errs.New(errs.CodeInvalid, "the body is empty; send a JSON object")
 	case errors.As(err, &syntax):
@@ -161,6 +227,9 @@ var statusOf = map[errs.Code]int{
 func Status(err error) int {
 	if errors.Is(err, errTooLarge) {
 		return http.StatusRequestEntityTooLarge
+	}
+	if errors.Is(err, ErrMethodNotAllowed) {
+		return http.StatusMethodNotAllowed
 	}
 	if errors.Is(err, context.Canceled) {
 		return 499 // the client went away; nobody reads the answer
