@@ -145,8 +145,10 @@ func (c *child) demoKey(t *testing.T, label string) string {
 // and checks that every event it acknowledged is in the ledger after restart.
 func TestKill9KeepsAcknowledgedEvents(t *testing.T) {
 	stores := map[string]func(t *testing.T) []string{
-		"sqlite":   func(t *testing.T) []string { return []string{"--data-dir", t.TempDir()} },
-		"postgres": func(t *testing.T) []string { return []string{"--data-dir", t.TempDir(), "--database", dbtest.PostgresURL(t)} },
+		"sqlite": func(t *testing.T) []string { return []string{"--data-dir", t.TempDir()} },
+		"postgres": func(t *testing.T) []string {
+			return []string{"--data-dir", t.TempDir(), "--database", dbtest.PostgresURL(t)}
+		},
 	}
 	for name, flags := range stores {
 		t.Run(name, func(t *testing.T) {

@@ -155,7 +155,7 @@ func Verify(compact string, jwks []byte) (*Receipt, error) {
 	if err := json.Unmarshal(jwks, &set); err != nil {
 		return nil, fmt.Errorf("read JWKS: %w", err)
 	}
-	obj, err := jose.ParseSigned(compact, []jose.SignatureAlgorithm{jose.EdDSA})
+	obj, err := jose.ParseSignedCompact(compact, []jose.SignatureAlgorithm{jose.EdDSA})
 	if err != nil {
 		return nil, fmt.Errorf("%w: not a compact JWS: %v", ErrInvalid, err)
 	}

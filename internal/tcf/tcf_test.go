@@ -336,7 +336,7 @@ func TestEncodeMatchesKnownCore(t *testing.T) {
 	want, _ := base64.RawURLEncoding.DecodeString(known)
 	// TcfPolicyVersion occupies bits 132-137: 000010 -> 000100.
 	want[16] = want[16]&^0x0f | 0x01
-	want[17] = want[17]&^0xc0 | 0x00
+	want[17] &^= 0xc0
 	core := strings.Split(s, ".")[0]
 	if wantCore := base64.RawURLEncoding.EncodeToString(want); core != wantCore {
 		t.Errorf("core segment\n got %s\nwant %s", core, wantCore)

@@ -998,8 +998,8 @@ func TestCatalogThroughClient(t *testing.T) {
 		if err != nil || notice.PublishedAt != nil {
 			t.Fatalf("create notice: %+v, %v", notice, err)
 		}
-		if notice, err = c.UpdateNotice(ctx, client.NoticeInput{Version: "v2", Text: map[string]string{"en": "Final"}}); err != nil {
-			t.Fatal(err)
+		if notice, err = c.UpdateNotice(ctx, client.NoticeInput{Version: "v2", Text: map[string]string{"en": "Final"}}); err != nil || notice.Text["en"] != "Final" {
+			t.Fatalf("update notice: %+v, %v", notice, err)
 		}
 		if notice, err = c.PublishNotice(ctx, "v2"); err != nil || notice.PublishedAt == nil || notice.Ordinal != 2 {
 			t.Errorf("publish: %+v, %v", notice, err)
