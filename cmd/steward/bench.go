@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -96,8 +97,20 @@ func runBench(ctx context.Context, env *environment, args []string) error {
 	batches := fs.String("batch", "1,100", "decide: questions per request, a comma-separated list of sizes to run")
 	devices := fs.Int("devices", 100000, "decide: devices with recorded consent in the in-process server")
 	events := fs.Int("events", 1000000, "startup: ledger events to start with")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (server and load generator) to this file")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		out, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer out.Close()
+		if err := pprof.StartCPUProfile(out); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if kind == "startup" {
 		return benchStartup(ctx, env, *events, f.database)
@@ -123,7 +136,10 @@ func benchDecide(ctx context.Context, env *environment, t *benchTarget, f *bench
 			return err
 		}
 	}
-	var rows []loadgen.Row
+	rows, err := benchBaseline(ctx, env, f)
+	if err != nil {
+		return err
+	}
 	for _, field := range strings.Split(batches, ",") {
 		batch, err := strconv.Atoi(strings.TrimSpace(field))
 		if err != nil || batch < 1 || batch > 1000 {
@@ -176,14 +192,34 @@ func seedDevices(ctx context.Context, svc *consent.Service, n int) error {
 	return nil
 }
 
+// benchBaseline measures a bare net/http JSON echo server with the same
+// load generator, so that figures can be compared across machines.
+func benchBaseline(ctx context.Context, env *environment, f *benchFlags) ([]loadgen.Row, error) {
+	url, stop, err := loadgen.EchoServer()
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	body := []byte(`{"questions":[{"device":"bench-1","purpose":"analytics","vendor":"metrics-co","jurisdiction":"DE"}]}`)
+	fmt.Fprintf(env.stderr, "baseline: bare net/http JSON echo, %d connections, %s...\n", f.connections, f.duration)
+	res, err := loadgen.Run(ctx, loadgen.Config{URL: url, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: func(int, int) []byte { return body }, Connections: f.connections, Duration: f.duration})
+	if err != nil {
+		return nil, err
+	}
+	return []loadgen.Row{{Name: "baseline echo", Result: res}}, nil
+}
+
 func benchIngest(ctx context.Context, env *environment, t *benchTarget, f *benchFlags) error {
 	run := time.Now().UnixNano()
+	buffers := make([][]byte, f.connections)
 	fmt.Fprintf(env.stderr, "ingest: %d connections, one event per request, %s...\n", f.connections, f.duration)
 	res, err := loadgen.Run(ctx, loadgen.Config{
 		URL: t.url + "/v1/consent/events", Header: http.Header{"Authorization": {"Bearer " + t.keys.Ingest}, "Content-Type": {"application/json"}},
 		Body: func(worker, n int) []byte {
-			return fmt.Appendf(nil, `{"events":[{"id":"b%d-%d-%d","property":"demo","device":"dev-%d-%d","purpose":"analytics","action":"grant","source":"banner","notice_version":"2026-11"}]}`,
+			buffers[worker] = fmt.Appendf(buffers[worker][:0], `{"events":[{"id":"b%d-%d-%d","property":"demo","device":"dev-%d-%d","purpose":"analytics","action":"grant","source":"banner","notice_version":"2026-11"}]}`,
 				run, worker, n, worker, n%1000)
+			return buffers[worker]
 		},
 		Check: func(status int, body []byte) error {
 			if status != http.StatusOK || !strings.Contains(string(body), `"receipt":"ey`) {

@@ -70,7 +70,7 @@ type Store struct {
 	db    *db.DB
 	now   func() time.Time
 	ttl   time.Duration
-	mu    sync.Mutex
+	mu    sync.RWMutex
 	cache map[[32]byte]cached
 }
 
@@ -138,9 +138,9 @@ func (s *Store) Check(ctx context.Context, plain string) (*Key, error) {
 	}
 	hash := sha256.Sum256([]byte(plain))
 	now := s.now()
-	s.mu.Lock()
+	s.mu.RLock()
 	c, ok := s.cache[hash]
-	s.mu.Unlock()
+	s.mu.RUnlock()
 	if ok && now.Before(c.expires) {
 		if c.key == nil {
 			return nil, errs.New(errs.CodeUnauthorized, "invalid API key")

@@ -2,7 +2,6 @@ package consent
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 )
@@ -28,12 +27,25 @@ var (
 	euCountries  = []string{"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"}
 	eeaCountries = append(slices.Clone(euCountries), "IS", "LI", "NO")
 	groups       = map[string][]string{"EU": euCountries, "EEA": eeaCountries, "UK": {"GB"}}
-
-	jurisdictionPattern = regexp.MustCompile(`^[A-Z]{2}(-[A-Z0-9]{1,3})?$`)
 )
 
-// ValidJurisdiction reports whether s is a country or subdivision code.
-func ValidJurisdiction(s string) bool { return jurisdictionPattern.MatchString(s) }
+// ValidJurisdiction reports whether s is a country (ISO 3166-1 alpha-2,
+// "DE") or subdivision (ISO 3166-2, "US-CA") code.
+func ValidJurisdiction(s string) bool {
+	upper := func(c byte) bool { return c >= 'A' && c <= 'Z' }
+	if len(s) != 2 && (len(s) < 4 || len(s) > 6 || s[2] != '-') {
+		return false
+	}
+	if !upper(s[0]) || !upper(s[1]) {
+		return false
+	}
+	for i := 3; i < len(s); i++ {
+		if c := s[i]; !upper(c) && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
 
 // Validate checks the rules and returns field problems keyed by path.
 func (r JurisdictionRules) Validate(prefix string) map[string]string {

@@ -24,8 +24,6 @@ const maxGroup = 2000
 const eventColumns = `seq, property, event_id, subject_id, device_id, purpose, vendor, action, source, notice_version,
 	jurisdiction, gpc, dnt, tc_string, at, recorded_at`
 
-const eventColumnCount = 16
-
 // earliestEventTime bounds event times from below: nothing older can be a
 // real consent, and index times fit 32 bits.
 var earliestEventTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -151,8 +149,34 @@ func (s *Service) Append(ctx context.Context, events []Event) ([]AppendResult, e
 	}
 }
 
+// Group commit tuning: when the previous group had at least lingerSiblings
+// requests, wait for more as long as each arrives within lingerGap of the
+// last, for at most lingerMax.
+const (
+	lingerGap      = 200 * time.Microsecond
+	lingerMax      = time.Millisecond
+	lingerSiblings = 4
+)
+
+// waitTimer waits up to d for one request from ch and hands it to take; it
+// reports whether one came.
+func waitTimer(t *time.Timer, d time.Duration, ch <-chan *appendRequest, take func(*appendRequest)) bool {
+	t.Reset(d)
+	select {
+	case r := <-ch:
+		t.Stop() // since Go 1.23 a stopped timer delivers no stale tick
+		take(r)
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
 func (s *Service) commitLoop() {
 	defer s.wg.Done()
+	lastRequests := 0
+	gapTimer := time.NewTimer(time.Hour)
+	gapTimer.Stop()
 	for {
 		var first *appendRequest
 		select {
@@ -170,16 +194,30 @@ func (s *Service) commitLoop() {
 		}
 		group := []*appendRequest{first}
 		n := len(first.events)
-	gather:
+		// Under concurrent load (the last group had several requests), keep
+		// gathering while requests keep arriving (each within lingerGap of
+		// the last, lingerMax in all), as PostgreSQL's commit_delay does: one
+		// commit and one fsync then serve more events, and they are what
+		// bounds throughput. A lone request never waits.
+		lingering := lastRequests >= lingerSiblings
+		deadline := time.Now().Add(lingerMax)
 		for n < maxGroup {
 			select {
 			case r := <-s.appends:
 				group = append(group, r)
 				n += len(r.events)
+				continue
 			default:
-				break gather
+			}
+			wait := min(lingerGap, time.Until(deadline))
+			if !lingering || wait <= 0 {
+				break
+			}
+			if !waitTimer(gapTimer, wait, s.appends, func(r *appendRequest) { group = append(group, r); n += len(r.events) }) {
+				break
 			}
 		}
+		lastRequests = len(group)
 		s.commitGroup(group)
 	}
 }
@@ -219,41 +257,30 @@ func (s *Service) writeGroup(group []*appendRequest) error {
 			}
 		}
 	}
-	recorded := micros(s.now())
+	recorded := fromMicros(micros(s.now()))
 	stored := make([]Event, len(unique))
+	for i, e := range unique {
+		stored[i] = *e
+		stored[i].RecordedAt = recorded
+	}
 	inserted := make([]bool, len(unique))
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		var last int64
-		if err := tx.QueryRowContext(ctx, `UPDATE ledger_head SET seq = seq + $1 WHERE id = 1 RETURNING seq`, len(unique)).Scan(&last); err != nil {
-			return fmt.Errorf("take sequence numbers: %w", err)
-		}
-		first := last - int64(len(unique)) + 1
-		for i, e := range unique {
-			stored[i] = *e
-			stored[i].Seq = first + int64(i)
-			stored[i].RecordedAt = fromMicros(recorded)
-		}
-		const chunk = 500
-		for start := 0; start < len(stored); start += chunk {
-			end := min(start+chunk, len(stored))
-			if err := insertEvents(ctx, tx, s.db.Dialect, stored[start:end], first, inserted); err != nil {
-				return err
-			}
-		}
-		for i := range stored {
-			if inserted[i] {
-				continue
-			}
-			existing, err := readEvent(ctx, tx, stored[i].Property, stored[i].ID)
+	var err error
+	if s.db.Dialect == db.Postgres {
+		err = insertPostgres(ctx, s.db, stored, inserted)
+	} else {
+		err = s.db.Tx(ctx, func(tx *sql.Tx) error { return insertSQLite(ctx, tx, stored, inserted) })
+	}
+	if err != nil {
+		return db.Classify(err)
+	}
+	for i := range stored {
+		if !inserted[i] {
+			existing, err := readEvent(ctx, s.db, stored[i].Property, stored[i].ID)
 			if err != nil {
-				return fmt.Errorf("read existing event: %w", err)
+				return db.Classify(fmt.Errorf("read existing event: %w", err))
 			}
 			stored[i] = existing
 		}
-		return nil
-	})
-	if err != nil {
-		return err
 	}
 	cat := s.catalog.load()
 	fresh := make([]indexedEvent, 0, len(stored))
@@ -288,68 +315,96 @@ func nullable(s string) any {
 	return s
 }
 
-func eventArgs(e *Event) []any {
-	return []any{e.Seq, e.Property, e.ID, nullable(e.Subject), nullable(e.Device), e.Purpose, e.Vendor,
-		string(e.Action), string(e.Source), e.NoticeVersion, e.Jurisdiction, e.GPC, e.DNT, e.TCString,
-		micros(e.At), micros(e.RecordedAt)}
-}
-
-// insertEvents inserts events, marking in inserted (indexed by seq - firstSeq)
-// those that were new; an event whose (property, id) exists is skipped.
-func insertEvents(ctx context.Context, tx *sql.Tx, dialect db.Dialect, events []Event, firstSeq int64, inserted []bool) error {
-	if dialect == db.SQLite {
-		// No round trips to save on SQLite, and its driver resolves each bound
-		// parameter by a linear search, quadratic in a many-row statement: one
-		// prepared single-row insert per event is the fast way.
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO consent_events (`+eventColumns+`)
-			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-			ON CONFLICT (property, event_id) DO NOTHING`)
+// insertSQLite takes sequence numbers for events and inserts them, marking
+// in inserted those that were new; an event whose (property, id) exists is
+// skipped. SQLite has no round trips to save, and its driver resolves each
+// bound parameter by a linear search, quadratic in a many-row statement: one
+// prepared single-row insert per event is the fast way.
+func insertSQLite(ctx context.Context, tx *sql.Tx, events []Event, inserted []bool) error {
+	var last int64
+	if err := tx.QueryRowContext(ctx, `UPDATE ledger_head SET seq = seq + $1 WHERE id = 1 RETURNING seq`, len(events)).Scan(&last); err != nil {
+		return fmt.Errorf("take sequence numbers: %w", err)
+	}
+	first := last - int64(len(events)) + 1
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO consent_events (`+eventColumns+`)
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+		ON CONFLICT (property, event_id) DO NOTHING`)
+	if err != nil {
+		return fmt.Errorf("insert events: %w", err)
+	}
+	defer stmt.Close()
+	for i := range events {
+		e := &events[i]
+		e.Seq = first + int64(i)
+		res, err := stmt.ExecContext(ctx, e.Seq, e.Property, e.ID, nullable(e.Subject), nullable(e.Device), e.Purpose, e.Vendor,
+			string(e.Action), string(e.Source), e.NoticeVersion, e.Jurisdiction, e.GPC, e.DNT, e.TCString, micros(e.At), micros(e.RecordedAt))
 		if err != nil {
 			return fmt.Errorf("insert events: %w", err)
 		}
-		defer stmt.Close()
-		for i := range events {
-			res, err := stmt.ExecContext(ctx, eventArgs(&events[i])...)
-			if err != nil {
-				return fmt.Errorf("insert events: %w", err)
-			}
-			if n, err := res.RowsAffected(); err != nil {
-				return fmt.Errorf("insert events: %w", err)
-			} else if n == 1 {
-				inserted[events[i].Seq-firstSeq] = true
-			}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("insert events: %w", err)
+		} else if n == 1 {
+			inserted[i] = true
 		}
-		return nil
 	}
-	var b strings.Builder
-	b.WriteString(`INSERT INTO consent_events (` + eventColumns + `) VALUES `)
-	args := make([]any, 0, len(events)*eventColumnCount)
+	return nil
+}
+
+// insertPostgresSQL takes the sequence numbers and inserts the whole group
+// in one statement, and so one round trip and one transaction: a column
+// array per field (one statement text whatever the group size, prepared and
+// planned once), numbered from the ledger head that the same statement
+// advances. The head's row lock, held to commit, keeps sequence order equal
+// to commit order across replicas.
+const insertPostgresSQL = `WITH head AS (UPDATE ledger_head SET seq = seq + $1 WHERE id = 1 RETURNING seq - $1 AS base)
+INSERT INTO consent_events (` + eventColumns + `)
+SELECT head.base + e.ord, e.property, e.event_id, e.subject_id, e.device_id, e.purpose, e.vendor, e.action, e.source,
+	e.notice_version, e.jurisdiction, e.gpc, e.dnt, e.tc_string, e.at, e.recorded_at
+FROM head, unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+	$10::text[], $11::text[], $12::boolean[], $13::boolean[], $14::text[], $15::bigint[], $16::bigint[])
+	WITH ORDINALITY AS e(property, event_id, subject_id, device_id, purpose, vendor, action, source, notice_version,
+		jurisdiction, gpc, dnt, tc_string, at, recorded_at, ord)
+ON CONFLICT (property, event_id) DO NOTHING
+RETURNING seq, property, event_id`
+
+func insertPostgres(ctx context.Context, d *db.DB, events []Event, inserted []bool) error {
+	n := len(events)
+	var (
+		properties, ids, purposes, vendors, actions = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		sources, notices, jurisdictions, tcStrings  = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		subjects, devices                           = make([]*string, n), make([]*string, n)
+		gpcs, dnts                                  = make([]bool, n), make([]bool, n)
+		ats, recorded                               = make([]int64, n), make([]int64, n)
+		index                                       = make(map[eventKey]int, n)
+	)
 	for i := range events {
-		if i > 0 {
-			b.WriteByte(',')
+		e := &events[i]
+		properties[i], ids[i], purposes[i], vendors[i] = e.Property, e.ID, e.Purpose, e.Vendor
+		actions[i], sources[i], notices[i], jurisdictions[i], tcStrings[i] = string(e.Action), string(e.Source), e.NoticeVersion, e.Jurisdiction, e.TCString
+		if e.Subject != "" {
+			subjects[i] = &e.Subject
 		}
-		b.WriteByte('(')
-		for c := 0; c < eventColumnCount; c++ {
-			if c > 0 {
-				b.WriteByte(',')
-			}
-			fmt.Fprintf(&b, "$%d", len(args)+c+1)
+		if e.Device != "" {
+			devices[i] = &e.Device
 		}
-		b.WriteByte(')')
-		args = append(args, eventArgs(&events[i])...)
+		gpcs[i], dnts[i], ats[i], recorded[i] = e.GPC, e.DNT, micros(e.At), micros(e.RecordedAt)
+		index[eventKey{e.Property, e.ID}] = i
 	}
-	b.WriteString(` ON CONFLICT (property, event_id) DO NOTHING RETURNING seq`)
-	rows, err := tx.QueryContext(ctx, b.String(), args...)
+	rows, err := d.QueryContext(ctx, insertPostgresSQL, n, properties, ids, subjects, devices, purposes, vendors, actions,
+		sources, notices, jurisdictions, gpcs, dnts, tcStrings, ats, recorded)
 	if err != nil {
 		return fmt.Errorf("insert events: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var seq int64
-		if err := rows.Scan(&seq); err != nil {
+		var k eventKey
+		if err := rows.Scan(&seq, &k.property, &k.id); err != nil {
 			return fmt.Errorf("insert events: %w", err)
 		}
-		inserted[seq-firstSeq] = true
+		i := index[k]
+		events[i].Seq = seq
+		inserted[i] = true
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("insert events: %w", err)
@@ -465,7 +520,10 @@ func (s *Service) LinkDevice(ctx context.Context, subject, device string) (Link,
 	return link, nil
 }
 
-// Receipt returns the signed consent receipt of a stored event.
+// Receipt returns the signed consent receipt of an event. It depends only on
+// what the client sent (after ValidateEvents filled the defaults) and the
+// catalog, so it can be signed while the event is being committed, and a
+// retried event gets the same bytes.
 func (s *Service) Receipt(e *Event) (string, error) {
 	cat := s.catalog.load()
 	r := &receipt.Receipt{
@@ -478,9 +536,8 @@ func (s *Service) Receipt(e *Event) (string, error) {
 		PIIControllers:   []receipt.Controller{s.ctrl},
 		SPICat:           []string{},
 		Steward: receipt.Ledger{
-			Seq: e.Seq, EventID: e.ID, Property: e.Property, Purpose: e.Purpose, Vendor: e.Vendor,
+			EventID: e.ID, Property: e.Property, Purpose: e.Purpose, Vendor: e.Vendor,
 			Action: string(e.Action), Source: string(e.Source), NoticeVersion: e.NoticeVersion, GPC: e.GPC,
-			RecordedAt: e.RecordedAt.Unix(),
 		},
 	}
 	service := receipt.Service{Service: e.Property}

@@ -85,3 +85,24 @@ func TestIndexLatestWinsInAnyOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestValidators(t *testing.T) {
+	for s, want := range map[string]bool{"DE": true, "US-CA": true, "GB-ENG": true, "FR-75": true, "de": false, "D": false,
+		"DEU": false, "US-": false, "US-CALIF": false, "US_CA": false, "": false, "US-ca": false} {
+		if got := ValidJurisdiction(s); got != want {
+			t.Errorf("ValidJurisdiction(%q) = %v", s, got)
+		}
+	}
+	for s, want := range map[string]bool{"analytics": true, "sale_of_data": true, "a.b-c": true, "9x": true, "": false,
+		"_x": false, "Analytics": false, "a b": false, string(make([]byte, 65)): false} {
+		if got := ValidKey(s); got != want {
+			t.Errorf("ValidKey(%q) = %v", s, got)
+		}
+	}
+	for s, want := range map[string]bool{"3f0c2a4e-1d7b-4c55-9a0e-6b1f2d3c4e5f": true, "cust:42@shop+x=y": true, "A": true,
+		"": false, "-x": false, "a b": false, "a/b": false, "ä": false} {
+		if got := ValidID(s); got != want {
+			t.Errorf("ValidID(%q) = %v", s, got)
+		}
+	}
+}

@@ -47,6 +47,9 @@ type DB struct {
 	Dialect Dialect
 	// Location describes the store for logs without credentials.
 	Location string
+
+	stopCheckpoints chan struct{}
+	checkpointsDone chan struct{}
 }
 
 // Open opens the store named by url: empty for SQLite in dataDir, a
@@ -77,8 +80,11 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	}
 	// busy_timeout first so that the other pragmas wait for a lock instead of
 	// failing; synchronous=FULL so that an acknowledged commit survives a power cut.
+	// wal_autocheckpoint=0: checkpoints run in a goroutine of their own
+	// (see checkpointLoop) instead of inside the commit that crosses the
+	// threshold, which would stall every writer waiting behind it.
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
-		"&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_txlock=immediate"
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=wal_autocheckpoint(0)&_txlock=immediate"
 	sqldb, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
@@ -88,7 +94,40 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		sqldb.Close()
 		return nil, err
 	}
+	d.stopCheckpoints, d.checkpointsDone = make(chan struct{}), make(chan struct{})
+	go d.checkpointLoop(time.Second)
 	return d, nil
+}
+
+// checkpointLoop copies the SQLite write-ahead log back into the database
+// every interval. PASSIVE checkpoints never block writers; this is the work
+// SQLite would otherwise do inside an unlucky commit.
+func (d *DB) checkpointLoop(interval time.Duration) {
+	defer close(d.checkpointsDone)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.stopCheckpoints:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			_, _ = d.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+			cancel()
+		}
+	}
+}
+
+// Close stops the checkpointer, checkpoints once more (SQLite) and closes
+// the store.
+func (d *DB) Close() error {
+	if d.stopCheckpoints != nil {
+		close(d.stopCheckpoints)
+		<-d.checkpointsDone
+		d.stopCheckpoints = nil
+		_, _ = d.ExecContext(context.Background(), "PRAGMA wal_checkpoint(TRUNCATE)")
+	}
+	return d.DB.Close()
 }
 
 func (d *DB) checkSQLite(ctx context.Context) error {

@@ -18,7 +18,7 @@ func sample() *receipt.Receipt {
 		PIIPrincipalID: "device:dev-1", PIIControllers: []receipt.Controller{{PIIController: "Example Shop"}},
 		PolicyURL: "https://shop.example/privacy", SPICat: []string{},
 		Services: []receipt.Service{{Service: "shop", Purposes: []receipt.Purpose{{Purpose: "Analytics", ConsentType: "EXPLICIT"}}}},
-		Steward:  receipt.Ledger{Seq: 7, EventID: "e-1", Property: "shop", Purpose: "analytics", Action: "grant", Source: "banner", NoticeVersion: "v1"},
+		Steward:  receipt.Ledger{EventID: "e-1", Property: "shop", Purpose: "analytics", Action: "grant", Source: "banner", NoticeVersion: "v1"},
 	}
 }
 

@@ -18,6 +18,7 @@ type Metrics struct {
 	latency   *prometheus.HistogramVec
 	decisions map[consent.Reason]prometheus.Counter
 	appends   prometheus.Counter
+	groups    prometheus.Histogram
 }
 
 // NewMetrics registers Steward's metrics and the Go runtime's.
@@ -37,13 +38,17 @@ func NewMetrics() *Metrics {
 			Name: "steward_ledger_appends_total", Help: "Consent events appended to the ledger.",
 		}),
 	}
+	m.groups = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "steward_ledger_group_commit_events", Help: "Events written per group commit (one transaction, one fsync).",
+		Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048},
+	})
 	decisions := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "steward_decisions_total", Help: "Decisions answered, by reason and outcome.",
 	}, []string{"reason"})
 	for _, r := range consent.Reasons {
 		m.decisions[r] = decisions.WithLabelValues(string(r))
 	}
-	reg.MustRegister(m.requests, m.latency, decisions, m.appends,
+	reg.MustRegister(m.requests, m.latency, decisions, m.appends, m.groups,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -57,8 +62,11 @@ func (m *Metrics) ObserveAnswers(answers []consent.Answer) {
 	}
 }
 
-// ObserveAppends counts ledger appends.
-func (m *Metrics) ObserveAppends(n int) { m.appends.Add(float64(n)) }
+// ObserveAppends counts the events of one group commit.
+func (m *Metrics) ObserveAppends(n int) {
+	m.appends.Add(float64(n))
+	m.groups.Observe(float64(n))
+}
 
 // routeObserver records one route's requests.
 type routeObserver struct {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 
@@ -73,19 +74,38 @@ func HandleAppendEvents(d *Deps) http.Handler {
 			d.fail(w, r, err)
 			return
 		}
-		results, err := d.Consent.Append(r.Context(), events)
-		if err != nil {
+		// Sign the receipts while the events are committed: the commit waits
+		// on the disk, the signatures on the processor.
+		var results []consent.AppendResult
+		var appendErr error
+		committed := make(chan struct{})
+		go func() {
+			defer close(committed)
+			results, appendErr = d.Consent.Append(r.Context(), events)
+		}()
+		receipts := make([]string, len(events))
+		var signErr error
+		for i := range events {
+			if receipts[i], signErr = d.Consent.Receipt(&events[i]); signErr != nil {
+				break
+			}
+		}
+		<-committed
+		if err := errors.Join(appendErr, signErr); err != nil {
 			d.fail(w, r, err)
 			return
 		}
 		out := response{Results: make([]eventResult, len(results))}
-		for i := range results {
-			jws, err := d.Consent.Receipt(&results[i].Event)
-			if err != nil {
-				d.fail(w, r, err)
-				return
+		for i, res := range results {
+			if res.Duplicate {
+				// The ledger already held this id: the receipt is that of the
+				// stored event, which a faithful retry sent again anyway.
+				if receipts[i], err = d.Consent.Receipt(&res.Event); err != nil {
+					d.fail(w, r, err)
+					return
+				}
 			}
-			out.Results[i] = eventResult{ID: results[i].Event.ID, Seq: results[i].Event.Seq, Duplicate: results[i].Duplicate, Receipt: jws}
+			out.Results[i] = eventResult{ID: res.Event.ID, Seq: res.Event.Seq, Duplicate: res.Duplicate, Receipt: receipts[i]}
 		}
 		httpx.Encode(w, http.StatusOK, out)
 	})

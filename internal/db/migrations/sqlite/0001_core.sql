@@ -65,7 +65,7 @@ CREATE TABLE ledger_head (
 INSERT INTO ledger_head (id, seq) VALUES (1, 0);
 
 CREATE TABLE consent_events (
-	seq BIGINT PRIMARY KEY,
+	seq INTEGER PRIMARY KEY, -- the rowid itself: no second index to maintain
 	property TEXT NOT NULL REFERENCES properties (key),
 	event_id TEXT NOT NULL,
 	subject_id TEXT,
