@@ -1,6 +1,7 @@
 package consent
 
 import (
+	"hash/maphash"
 	"sync"
 	"time"
 )
@@ -52,14 +53,24 @@ type identInfo struct {
 	vendorChoices bool   // some of its states name a vendor
 }
 
+// idKey stands for a subject or device id in the index: 128 bits of two
+// independently seeded hashes of the id. Holding ids as strings would cost
+// more than the states themselves (a 36-character device id takes a
+// 48-byte allocation); with random per-process seeds, two of a billion ids
+// share a key with a probability of about 10^-21, and nobody outside the
+// process can aim for it.
+type idKey struct{ a, b uint64 }
+
 // Index holds the latest consent state per (identity, purpose, vendor) in
 // memory. Identities, purposes and vendors are interned to small integers so
 // that a state costs one map slot of 24 bytes. Lookups take a read lock and
 // do not allocate.
 type Index struct {
+	seedA, seedB maphash.Seed
+
 	mu        sync.RWMutex
-	subjects  map[string]uint32
-	devices   map[string]uint32
+	subjects  map[idKey]uint32
+	devices   map[idKey]uint32
 	purposes  map[string]uint16
 	vendors   map[string]uint16 // vendor 0 is "no vendor"
 	states    map[uint64]state
@@ -72,8 +83,10 @@ type Index struct {
 // NewIndex returns an empty index.
 func NewIndex() *Index {
 	return &Index{
-		subjects:  map[string]uint32{},
-		devices:   map[string]uint32{},
+		seedA:     maphash.MakeSeed(),
+		seedB:     maphash.MakeSeed(),
+		subjects:  map[idKey]uint32{},
+		devices:   map[idKey]uint32{},
 		purposes:  map[string]uint16{},
 		vendors:   map[string]uint16{"": 0},
 		states:    map[uint64]state{},
@@ -87,7 +100,17 @@ func stateKey(ident uint32, purpose, vendor uint16) uint64 {
 	return uint64(ident)<<32 | uint64(purpose)<<16 | uint64(vendor)
 }
 
-func (x *Index) intern(m map[string]uint32, id string) uint32 {
+// key returns the index key of a subject or device id.
+func (x *Index) key(id string) idKey {
+	return idKey{maphash.String(x.seedA, id), maphash.String(x.seedB, id)}
+}
+
+// keyBytes is key for an id in a byte slice, which it does not keep.
+func (x *Index) keyBytes(id []byte) idKey {
+	return idKey{maphash.Bytes(x.seedA, id), maphash.Bytes(x.seedB, id)}
+}
+
+func (x *Index) intern(m map[idKey]uint32, id idKey) uint32 {
 	if n, ok := m[id]; ok {
 		return n
 	}
@@ -124,14 +147,14 @@ func (x *Index) catalogIDs(purposes, vendors []string) (map[string]uint16, map[s
 
 // indexedEvent is the part of an event the index keeps.
 type indexedEvent struct {
-	seq      int64
-	subject  string
-	device   string
-	purpose  string
-	vendor   string
-	action   Action
-	at       time.Time
-	noticeNo int
+	seq       int64
+	ident     idKey // of the subject, or else of the device
+	isSubject bool
+	purpose   string
+	vendor    string
+	action    Action
+	at        time.Time
+	noticeNo  int
 }
 
 // apply records events; callers hold no lock.
@@ -140,10 +163,10 @@ func (x *Index) apply(events []indexedEvent) {
 	defer x.mu.Unlock()
 	for _, e := range events {
 		var ident uint32
-		if e.subject != "" {
-			ident = x.intern(x.subjects, e.subject)
+		if e.isSubject {
+			ident = x.intern(x.subjects, e.ident)
 		} else {
-			ident = x.intern(x.devices, e.device)
+			ident = x.intern(x.devices, e.ident)
 		}
 		purpose := intern16(x.purposes, e.purpose, 1)
 		vendor := intern16(x.vendors, e.vendor, 0)
@@ -167,8 +190,8 @@ func (x *Index) applyLinks(links []Link) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for _, l := range links {
-		device := x.intern(x.devices, l.Device)
-		subject := x.intern(x.subjects, l.Subject)
+		device := x.intern(x.devices, x.key(l.Device))
+		subject := x.intern(x.subjects, x.key(l.Subject))
 		if seq, had := x.linkSeq[device]; had && seq >= uint64(l.Seq) {
 			continue
 		}
@@ -230,8 +253,8 @@ func (x *Index) Len() int {
 func (x *Index) latest(subject, device string, purpose, vendor uint16) (state, bool) {
 	var ident uint32
 	if subject != "" {
-		ident = x.subjects[subject]
-	} else if d, ok := x.devices[device]; ok {
+		ident = x.subjects[x.key(subject)]
+	} else if d, ok := x.devices[x.key(device)]; ok {
 		ident = d
 		if linked := x.idents[d].subject; linked != 0 {
 			ident = linked

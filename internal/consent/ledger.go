@@ -286,7 +286,7 @@ func (s *Service) writeGroup(group []*appendRequest) error {
 	fresh := make([]indexedEvent, 0, len(stored))
 	for i, e := range stored {
 		if inserted[i] {
-			fresh = append(fresh, toIndexed(&e, cat))
+			fresh = append(fresh, s.index.toIndexed(&e, cat))
 		}
 	}
 	s.index.apply(fresh)
@@ -300,8 +300,13 @@ func (s *Service) writeGroup(group []*appendRequest) error {
 	return nil
 }
 
-func toIndexed(e *Event, cat *catalog) indexedEvent {
-	ie := indexedEvent{seq: e.Seq, subject: e.Subject, device: e.Device, purpose: e.Purpose, vendor: e.Vendor, action: e.Action, at: e.At}
+func (x *Index) toIndexed(e *Event, cat *catalog) indexedEvent {
+	ie := indexedEvent{seq: e.Seq, purpose: e.Purpose, vendor: e.Vendor, action: e.Action, at: e.At}
+	if e.Subject != "" {
+		ie.ident, ie.isSubject = x.key(e.Subject), true
+	} else {
+		ie.ident = x.key(e.Device)
+	}
 	if n, ok := cat.notices[e.NoticeVersion]; ok {
 		ie.noticeNo = n.Ordinal
 	}

@@ -69,13 +69,16 @@ func TestJurisdictionRules(t *testing.T) {
 }
 
 func TestIndexLatestWinsInAnyOrder(t *testing.T) {
+	x := NewIndex()
 	at := func(sec int64) indexedEvent {
-		return indexedEvent{seq: sec, device: "d1", purpose: "analytics", at: timeAt(sec), action: ActionGrant}
+		return indexedEvent{seq: sec, ident: x.key("d1"), purpose: "analytics", at: timeAt(sec), action: ActionGrant}
 	}
 	a, b := at(100), at(200)
 	b.action = ActionWithdraw
 	for _, order := range [][]indexedEvent{{a, b}, {b, a}, {a, b, a, b}} {
-		x := NewIndex()
+		fresh := NewIndex()
+		fresh.seedA, fresh.seedB = x.seedA, x.seedB
+		x := fresh
 		x.apply(order)
 		x.mu.RLock()
 		s, ok := x.latest("", "d1", x.purposes["analytics"], 0)

@@ -2,6 +2,7 @@ package consent
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -196,24 +197,51 @@ func (s *Service) follow(ctx context.Context) error {
 	return nil
 }
 
+// readEventsForIndex reads the part of ledger entries the index keeps. It
+// scans into raw bytes and keeps nothing of them but hashes and the few
+// distinct purpose and vendor keys: at start it reads the whole ledger, and
+// a string per column and row would make the collector the bottleneck.
 func (s *Service) readEventsForIndex(ctx context.Context, after int64, limit int) ([]indexedEvent, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, coalesce(subject_id, ''), coalesce(device_id, ''), purpose, vendor,
-		action, at, notice_version FROM consent_events WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, subject_id, device_id, purpose, vendor, action, at, notice_version
+		FROM consent_events WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
 	if err != nil {
 		return nil, db.Classify(fmt.Errorf("read ledger: %w", err))
 	}
 	defer rows.Close()
 	cat := s.catalog.load()
-	out := make([]indexedEvent, 0, 1024)
+	keys := map[string]string{} // purpose and vendor keys, allocated once each
+	intern := func(b []byte) string {
+		if k, ok := keys[string(b)]; ok {
+			return k
+		}
+		k := string(b)
+		keys[k] = k
+		return k
+	}
+	out := make([]indexedEvent, 0, min(limit, 4096))
+	var subject, device, purpose, vendor, action, notice sql.RawBytes
 	var at int64
-	var notice string
 	for rows.Next() {
 		var e indexedEvent
-		if err := rows.Scan(&e.seq, &e.subject, &e.device, &e.purpose, &e.vendor, &e.action, &at, &notice); err != nil {
+		if err := rows.Scan(&e.seq, &subject, &device, &purpose, &vendor, &action, &at, &notice); err != nil {
 			return nil, fmt.Errorf("read ledger: %w", err)
 		}
+		if len(subject) > 0 {
+			e.ident, e.isSubject = s.index.keyBytes(subject), true
+		} else {
+			e.ident = s.index.keyBytes(device)
+		}
+		e.purpose, e.vendor = intern(purpose), intern(vendor)
+		switch string(action) {
+		case string(ActionGrant):
+			e.action = ActionGrant
+		case string(ActionDeny):
+			e.action = ActionDeny
+		case string(ActionWithdraw):
+			e.action = ActionWithdraw
+		}
 		e.at = fromMicros(at)
-		if n, ok := cat.notices[notice]; ok {
+		if n, ok := cat.notices[string(notice)]; ok {
 			e.noticeNo = n.Ordinal
 		}
 		out = append(out, e)
