@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -257,4 +258,70 @@ func pipeRest(c *child) io.Reader {
 		w.Close()
 	}()
 	return r
+}
+
+// TestReceiptVerifyCommand verifies a receipt served by a running steward
+// against its JWKS, and refuses the same receipt with one byte changed.
+func TestReceiptVerifyCommand(t *testing.T) {
+	dir := t.TempDir()
+	c := startChild(t, "--data-dir", dir, "--demo")
+	ingest := ""
+	c.demoKey(t, "Admin key")
+	ingest = c.demoKey(t, "Ingest key")
+	go io.Copy(io.Discard, pipeRest(c))
+	body := `{"events":[{"id":"r-1","property":"demo","device":"dev-r","purpose":"analytics","action":"grant","source":"banner","notice_version":"2026-11"}]}`
+	req, _ := http.NewRequest(http.MethodPost, c.url+"/v1/consent/events", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+ingest)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		Results []struct {
+			Receipt string `json:"receipt"`
+		} `json:"results"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || len(out.Results) != 1 {
+		t.Fatalf("append: %v %+v", err, out)
+	}
+	resp.Body.Close()
+	jws := out.Results[0].Receipt
+	file := dir + "/receipt.jws"
+	if err := os.WriteFile(file, []byte(jws+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stdout, _, err := runCLI(t, "", "receipt", "verify", "--jwks", c.url+"/.well-known/jwks.json", file)
+	if err != nil || !strings.Contains(stdout, `"eventId": "r-1"`) || !strings.Contains(stdout, `"version": "KI-CR-v1.1.0"`) {
+		t.Fatalf("verify against the JWKS URL: %v\n%s", err, stdout)
+	}
+	// Offline, with the data directory's key, from stdin.
+	if _, _, err := runCLI(t, jws, "receipt", "verify", "--data-dir", dir, "-"); err != nil {
+		t.Fatalf("verify with the local key: %v", err)
+	}
+	parts := strings.Split(jws, ".")
+	payload := []byte(parts[1])
+	payload[10] ^= 1 // one changed byte in the content
+	tampered := parts[0] + "." + string(payload) + "." + parts[2]
+	_, _, err = runCLI(t, tampered, "receipt", "verify", "--data-dir", dir, "-")
+	if err == nil || !strings.Contains(err.Error(), "receipt does not verify") {
+		t.Fatalf("tampered receipt: %v", err)
+	}
+}
+
+// TestSIGTERMShutsDownGracefully: steward exits 0 on SIGTERM.
+func TestSIGTERMShutsDownGracefully(t *testing.T) {
+	c := startChild(t, "--data-dir", t.TempDir())
+	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("steward did not stop within 20s of SIGTERM")
+	}
 }
