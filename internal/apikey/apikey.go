@@ -214,6 +214,30 @@ func (s *Store) List(ctx context.Context) ([]Key, error) {
 	return out, db.Classify(rows.Err())
 }
 
+// BannerKey returns the public ingest key of a property's banner, making
+// it at the first call. Unlike other keys it is kept readable: it is
+// published in the property's pages, and the banner script carries it.
+func (s *Store) BannerKey(ctx context.Context, property string) (string, error) {
+	var plain string
+	err := s.db.QueryRowContext(ctx, `SELECT public_plain FROM api_keys
+		WHERE property = $1 AND scope = 'ingest' AND public_plain IS NOT NULL AND revoked_at IS NULL
+		ORDER BY created_at DESC LIMIT 1`, property).Scan(&plain)
+	if err == nil {
+		return plain, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return "", db.Classify(fmt.Errorf("read banner key: %w", err))
+	}
+	plain, k, err := s.Create(ctx, ScopeIngest, property, "banner (public)")
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE api_keys SET public_plain = $2 WHERE id = $1`, k.ID, plain); err != nil {
+		return "", db.Classify(fmt.Errorf("store banner key: %w", err))
+	}
+	return plain, nil
+}
+
 // Revoke revokes a key by id; caches everywhere drop it within 30 seconds
 // (at once in this process).
 func (s *Store) Revoke(ctx context.Context, id string) error {

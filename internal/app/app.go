@@ -25,7 +25,9 @@ import (
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/receipt"
+	"github.com/steward-dev/steward/internal/tcf"
 	"github.com/steward-dev/steward/internal/web"
+	"github.com/steward-dev/steward/internal/web/banner"
 )
 
 // App is a running Steward.
@@ -36,6 +38,7 @@ type App struct {
 	Signer  *receipt.Signer
 	Consent *consent.Service
 	Keys    *apikey.Store
+	GVL     *tcf.VendorLists
 	Metrics *web.Metrics
 	Handler http.Handler
 }
@@ -102,8 +105,15 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	log.Info("consent index built", "states", a.Consent.Index().Len(), "ledger_seq", a.Consent.Index().MaxSeq(),
 		"took", time.Since(started).Round(time.Millisecond).String())
 	a.Keys = apikey.NewStore(a.DB, time.Now)
+	a.GVL = tcf.NewVendorLists(a.DB, time.Now)
+	bannerServer, err := banner.New(banner.Deps{Consent: a.Consent, Keys: a.Keys, VendorLists: a.GVL, PublicURL: cfg.PublicURL, Log: log})
+	if err != nil {
+		// A build without the banner's scripts still serves the API; the
+		// banner routes answer 503 and the tests of the banner fail.
+		log.Error("banner disabled", "err", err)
+	}
 	a.Handler = web.NewServer(web.Deps{Consent: a.Consent, Keys: a.Keys, DB: a.DB, Signer: a.Signer, Metrics: a.Metrics,
-		Log: log, GPCLastUpdate: cfg.GPCLastUpdate})
+		Log: log, GPCLastUpdate: cfg.GPCLastUpdate, Banner: bannerServer})
 	return a, nil
 }
 

@@ -59,7 +59,7 @@ func checkTexts(problems map[string]string, field string, texts map[string]strin
 	}
 }
 
-func (p *Property) validate() map[string]string {
+func (p *Property) validate(cat *catalog) map[string]string {
 	problems := map[string]string{}
 	if !ValidKey(p.Key) {
 		problems["key"] = "must be 1 to 64 lowercase letters, digits, '_', '.' or '-'"
@@ -80,6 +80,7 @@ func (p *Property) validate() map[string]string {
 		problems["default_jurisdiction"] = "must be a country (DE) or subdivision (US-CA) code"
 	}
 	checkURL(problems, "policy_url", p.PolicyURL)
+	p.Banner.validate(problems, cat.purposes)
 	return problems
 }
 
@@ -99,6 +100,7 @@ func (p *Purpose) validate() map[string]string {
 	if p.Position < 0 || p.Position > 10000 {
 		problems["position"] = "must be between 0 and 10000"
 	}
+	validCookiePatterns(problems, p.Cookies)
 	return problems
 }
 
@@ -207,21 +209,22 @@ func (s *Service) PutProperty(ctx context.Context, p Property, create bool) (Pro
 		p.JurisdictionRules = DefaultRules()
 	}
 	p.JurisdictionRules.OptIn, p.JurisdictionRules.OptOut = nonNil(p.JurisdictionRules.OptIn), nonNil(p.JurisdictionRules.OptOut)
-	if problems := p.validate(); len(problems) > 0 {
+	p.Banner = p.Banner.withDefaults()
+	if problems := p.validate(s.catalog.load()); len(problems) > 0 {
 		return p, errs.Fields(problems)
 	}
 	err := s.writeCatalog(ctx, func(tx *sql.Tx, now int64) error {
 		if create {
-			_, err := tx.ExecContext(ctx, `INSERT INTO properties (`+propertyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
-				p.Key, p.Name, mustJSON(p.Domains), mustJSON(p.JurisdictionRules), p.DefaultJurisdiction, p.PolicyURL, now)
+			_, err := tx.ExecContext(ctx, `INSERT INTO properties (`+propertyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
+				p.Key, p.Name, mustJSON(p.Domains), mustJSON(p.JurisdictionRules), p.DefaultJurisdiction, p.PolicyURL, mustJSON(p.Banner), now)
 			if db.IsUniqueViolation(err) {
 				return errs.New(errs.CodeConflict, "property %q already exists", p.Key)
 			}
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE properties SET name = $2, domains = $3, jurisdiction_rules = $4,
-			default_jurisdiction = $5, policy_url = $6, updated_at = $7 WHERE key = $1`,
-			p.Key, p.Name, mustJSON(p.Domains), mustJSON(p.JurisdictionRules), p.DefaultJurisdiction, p.PolicyURL, now)
+			default_jurisdiction = $5, policy_url = $6, settings = $7, updated_at = $8 WHERE key = $1`,
+			p.Key, p.Name, mustJSON(p.Domains), mustJSON(p.JurisdictionRules), p.DefaultJurisdiction, p.PolicyURL, mustJSON(p.Banner), now)
 		return mustAffect(res, err, "property", p.Key)
 	})
 	if err != nil {
@@ -258,22 +261,24 @@ func (s *Service) Properties() []Property {
 
 // PutPurpose creates (create=true) or replaces a purpose.
 func (s *Service) PutPurpose(ctx context.Context, p Purpose, create bool) (Purpose, error) {
-	p.Names, p.Descriptions = nonNilMap(p.Names), nonNilMap(p.Descriptions)
+	p.Names, p.Descriptions, p.Cookies = nonNilMap(p.Names), nonNilMap(p.Descriptions), nonNil(p.Cookies)
 	if problems := p.validate(); len(problems) > 0 {
 		return p, errs.Fields(problems)
 	}
 	err := s.writeCatalog(ctx, func(tx *sql.Tx, now int64) error {
 		if create {
-			_, err := tx.ExecContext(ctx, `INSERT INTO purposes (`+purposeColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
-				p.Key, mustJSON(p.Names), mustJSON(p.Descriptions), string(p.LegalBasis), p.Necessary, p.SaleOrSharing, p.Position, now)
+			_, err := tx.ExecContext(ctx, `INSERT INTO purposes (`+purposeColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`,
+				p.Key, mustJSON(p.Names), mustJSON(p.Descriptions), string(p.LegalBasis), p.Necessary, p.SaleOrSharing, p.Position,
+				mustJSON(purposeSettings{Cookies: p.Cookies}), now)
 			if db.IsUniqueViolation(err) {
 				return errs.New(errs.CodeConflict, "purpose %q already exists", p.Key)
 			}
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE purposes SET names = $2, descriptions = $3, legal_basis = $4, necessary = $5,
-			sale_or_sharing = $6, position = $7, updated_at = $8 WHERE key = $1`,
-			p.Key, mustJSON(p.Names), mustJSON(p.Descriptions), string(p.LegalBasis), p.Necessary, p.SaleOrSharing, p.Position, now)
+			sale_or_sharing = $6, position = $7, settings = $8, updated_at = $9 WHERE key = $1`,
+			p.Key, mustJSON(p.Names), mustJSON(p.Descriptions), string(p.LegalBasis), p.Necessary, p.SaleOrSharing, p.Position,
+			mustJSON(purposeSettings{Cookies: p.Cookies}), now)
 		return mustAffect(res, err, "purpose", p.Key)
 	})
 	if err != nil {

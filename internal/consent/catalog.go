@@ -141,15 +141,19 @@ type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-const propertyColumns = `key, name, domains, jurisdiction_rules, default_jurisdiction, policy_url, created_at, updated_at`
+const propertyColumns = `key, name, domains, jurisdiction_rules, default_jurisdiction, policy_url, settings, created_at, updated_at`
 
 func scanProperty(scan func(...any) error) (Property, error) {
 	var p Property
-	var domains, rules string
+	var domains, rules, settings string
 	var created, updated int64
-	if err := scan(&p.Key, &p.Name, &domains, &rules, &p.DefaultJurisdiction, &p.PolicyURL, &created, &updated); err != nil {
+	if err := scan(&p.Key, &p.Name, &domains, &rules, &p.DefaultJurisdiction, &p.PolicyURL, &settings, &created, &updated); err != nil {
 		return p, err
 	}
+	if err := json.Unmarshal([]byte(settings), &p.Banner); err != nil {
+		return p, fmt.Errorf("property %s: banner settings: %w", p.Key, err)
+	}
+	p.Banner = p.Banner.withDefaults()
 	if err := json.Unmarshal([]byte(domains), &p.Domains); err != nil {
 		return p, fmt.Errorf("property %s: domains: %w", p.Key, err)
 	}
@@ -164,15 +168,25 @@ func listProperties(ctx context.Context, q querier) ([]Property, error) {
 	return queryAll(ctx, q, `SELECT `+propertyColumns+` FROM properties ORDER BY key`, nil, scanProperty)
 }
 
-const purposeColumns = `key, names, descriptions, legal_basis, necessary, sale_or_sharing, position, created_at, updated_at`
+const purposeColumns = `key, names, descriptions, legal_basis, necessary, sale_or_sharing, position, settings, created_at, updated_at`
+
+// purposeSettings is what the settings column of a purpose holds.
+type purposeSettings struct {
+	Cookies []string `json:"cookies"`
+}
 
 func scanPurpose(scan func(...any) error) (Purpose, error) {
 	var p Purpose
-	var names, descriptions string
+	var names, descriptions, settings string
 	var created, updated int64
-	if err := scan(&p.Key, &names, &descriptions, &p.LegalBasis, &p.Necessary, &p.SaleOrSharing, &p.Position, &created, &updated); err != nil {
+	if err := scan(&p.Key, &names, &descriptions, &p.LegalBasis, &p.Necessary, &p.SaleOrSharing, &p.Position, &settings, &created, &updated); err != nil {
 		return p, err
 	}
+	var ps purposeSettings
+	if err := json.Unmarshal([]byte(settings), &ps); err != nil {
+		return p, fmt.Errorf("purpose %s: settings: %w", p.Key, err)
+	}
+	p.Cookies = nonNil(ps.Cookies)
 	if err := json.Unmarshal([]byte(names), &p.Names); err != nil {
 		return p, fmt.Errorf("purpose %s: names: %w", p.Key, err)
 	}

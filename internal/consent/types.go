@@ -77,6 +77,7 @@ type Property struct {
 	JurisdictionRules   JurisdictionRules `json:"jurisdiction_rules"`
 	DefaultJurisdiction string            `json:"default_jurisdiction"`
 	PolicyURL           string            `json:"policy_url"`
+	Banner              BannerSettings    `json:"banner"`
 	CreatedAt           time.Time         `json:"created_at"`
 	UpdatedAt           time.Time         `json:"updated_at"`
 }
@@ -90,8 +91,11 @@ type Purpose struct {
 	Necessary     bool              `json:"necessary"`
 	SaleOrSharing bool              `json:"sale_or_sharing"`
 	Position      int               `json:"position"`
-	CreatedAt     time.Time         `json:"created_at"`
-	UpdatedAt     time.Time         `json:"updated_at"`
+	// Cookies are the name patterns ('*' wildcard) of the cookies the
+	// purpose sets; the banner deletes them when consent is refused.
+	Cookies   []string  `json:"cookies"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Vendor is a third party that may receive data.

@@ -60,6 +60,14 @@ func Invalid(field, format string, args ...any) *Error {
 	return &Error{Code: CodeInvalid, Message: field + ": " + msg, Fields: map[string]string{field: msg}}
 }
 
+// WithCode returns a copy of e with another code: a field problem that
+// means "not found", say.
+func (e *Error) WithCode(code Code) *Error {
+	c := *e
+	c.Code = code
+	return &c
+}
+
 // Fields returns an invalid-input error for several fields at once.
 func Fields(problems map[string]string) *Error {
 	msg := "invalid input"

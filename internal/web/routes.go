@@ -5,6 +5,7 @@ import (
 
 	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/web/api"
+	"github.com/steward-dev/steward/internal/web/banner"
 )
 
 // Permission says who may call a route.
@@ -40,6 +41,11 @@ func (s *server) routes() []Route {
 		{"GET /.well-known/jwks.json", Public, s.handleJWKS()},
 		{"GET /.well-known/gpc.json", Public, s.handleGPC()},
 
+		{"GET /banner.js", Public, s.bannerRoute((*banner.Server).HandleScript)},
+		{"GET /banner-tcf.js", Public, s.bannerRoute((*banner.Server).HandleTCFScript)},
+		{"GET /tcf/vendor-list.json", Public, s.bannerRoute((*banner.Server).HandleVendorList)},
+
+		{"OPTIONS /v1/consent/events", Public, api.HandleEventsPreflight(d)},
 		{"POST /v1/consent/events", Ingest, api.HandleAppendEvents(d)},
 		{"GET /v1/consent/events", Admin, api.HandleListEvents(d)},
 		{"GET /v1/consent/events/{property}/{id}", Admin, api.HandleGetEvent(d)},

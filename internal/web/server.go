@@ -22,6 +22,7 @@ import (
 	"github.com/steward-dev/steward/internal/receipt"
 	"github.com/steward-dev/steward/internal/web/api"
 	"github.com/steward-dev/steward/internal/web/auth"
+	"github.com/steward-dev/steward/internal/web/banner"
 	"github.com/steward-dev/steward/internal/web/httpx"
 )
 
@@ -33,6 +34,8 @@ type Deps struct {
 	Signer  *receipt.Signer
 	Metrics *Metrics
 	Log     *slog.Logger
+	// Banner serves the consent banner; nil leaves its routes unanswered (503).
+	Banner *banner.Server
 	// GPCLastUpdate is the date (YYYY-MM-DD) served in /.well-known/gpc.json.
 	GPCLastUpdate string
 }
@@ -51,6 +54,9 @@ func NewServer(d Deps) http.Handler {
 		d.Metrics = NewMetrics()
 	}
 	s := &server{Deps: d, api: &api.Deps{Consent: d.Consent, Keys: d.Keys, Log: d.Log, ObserveAnswers: d.Metrics.ObserveAnswers}}
+	if d.Banner == nil {
+		s.Log.Warn("banner routes are disabled")
+	}
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {
 		mux.Handle(rt.Pattern, s.wrap(rt))
@@ -200,6 +206,16 @@ func (s *server) authorize(p Permission, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// bannerRoute returns handler, or a 503 while the server has no banner.
+func (s *server) bannerRoute(handler func(*banner.Server) http.Handler) http.Handler {
+	if s.Banner == nil {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			httpx.Error(w, r, nil, errs.New(errs.CodeUnavailable, "the banner is not configured on this server"))
+		})
+	}
+	return handler(s.Banner)
 }
 
 func (s *server) handleLive() http.Handler {

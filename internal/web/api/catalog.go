@@ -15,11 +15,12 @@ type propertyInput struct {
 	JurisdictionRules   consent.JurisdictionRules `json:"jurisdiction_rules"`
 	DefaultJurisdiction string                    `json:"default_jurisdiction"`
 	PolicyURL           string                    `json:"policy_url"`
+	Banner              consent.BannerSettings    `json:"banner"`
 }
 
 func (in propertyInput) property() consent.Property {
 	return consent.Property{Key: in.Key, Name: in.Name, Domains: in.Domains, JurisdictionRules: in.JurisdictionRules,
-		DefaultJurisdiction: in.DefaultJurisdiction, PolicyURL: in.PolicyURL}
+		DefaultJurisdiction: in.DefaultJurisdiction, PolicyURL: in.PolicyURL, Banner: in.Banner}
 }
 
 // keyFromPath puts the path's key into the body's, refusing a mismatch.
@@ -86,6 +87,7 @@ type purposeInput struct {
 	Necessary     bool               `json:"necessary"`
 	SaleOrSharing bool               `json:"sale_or_sharing"`
 	Position      int                `json:"position"`
+	Cookies       []string           `json:"cookies"`
 }
 
 // HandlePutPurpose creates (POST) or replaces (PUT /{key}) a purpose.
@@ -100,7 +102,8 @@ func HandlePutPurpose(d *Deps, create bool) http.Handler {
 			return
 		}
 		p, err := d.Consent.PutPurpose(r.Context(), consent.Purpose{Key: in.Key, Names: in.Name, Descriptions: in.Description,
-			LegalBasis: in.LegalBasis, Necessary: in.Necessary, SaleOrSharing: in.SaleOrSharing, Position: in.Position}, create)
+			LegalBasis: in.LegalBasis, Necessary: in.Necessary, SaleOrSharing: in.SaleOrSharing, Position: in.Position,
+			Cookies: in.Cookies}, create)
 		if err != nil {
 			d.fail(w, r, err)
 			return

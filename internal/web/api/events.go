@@ -69,6 +69,7 @@ func HandleAppendEvents(d *Deps) http.Handler {
 		onlyProperty := ""
 		if k := auth.Key(r.Context()); k != nil && k.Scope == apikey.ScopeIngest {
 			onlyProperty = k.Property
+			allowOrigin(w, r, d, k.Property)
 		}
 		if err := d.Consent.ValidateEvents(events, onlyProperty); err != nil {
 			d.fail(w, r, err)
@@ -108,6 +109,47 @@ func HandleAppendEvents(d *Deps) http.Handler {
 			out.Results[i] = eventResult{ID: res.Event.ID, Seq: res.Event.Seq, Duplicate: res.Duplicate, Receipt: receipts[i]}
 		}
 		httpx.Encode(w, http.StatusOK, out)
+	})
+}
+
+// allowOrigin lets a page of the property read the answer (its receipts):
+// CORS for the property's own domains, and nobody else's.
+func allowOrigin(w http.ResponseWriter, r *http.Request, d *Deps, property string) {
+	origin := r.Header.Get("Origin")
+	w.Header().Add("Vary", "Origin")
+	if origin == "" {
+		return
+	}
+	if p, err := d.Consent.Property(property); err == nil && p.AllowsOrigin(origin) {
+		w.Header().Set("Access-Control-Allow-Origin", origin)
+	}
+}
+
+// HandleEventsPreflight answers CORS preflight requests for recording events
+// from a page of a property, for clients that send JSON with its own
+// content type or an Authorization header. The banner itself sends
+// text/plain and needs no preflight.
+func HandleEventsPreflight(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		w.Header().Add("Vary", "Origin")
+		allowed := false
+		for _, p := range d.Consent.Properties() {
+			if p.AllowsOrigin(origin) {
+				allowed = true
+				break
+			}
+		}
+		if !allowed {
+			httpx.Error(w, r, nil, errs.New(errs.CodeForbidden, "origin %q is not a domain of any property", origin))
+			return
+		}
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Set("Access-Control-Allow-Methods", "POST")
+		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+		h.Set("Access-Control-Max-Age", "600")
+		w.WriteHeader(http.StatusNoContent)
 	})
 }
 
