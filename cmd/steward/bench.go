@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 
 	"log/slog"
@@ -213,12 +214,20 @@ func benchBaseline(ctx context.Context, env *environment, f *benchFlags) ([]load
 func benchIngest(ctx context.Context, env *environment, t *benchTarget, f *benchFlags) error {
 	run := time.Now().UnixNano()
 	buffers := make([][]byte, f.connections)
+	devices := make([]string, 64000)
+	for i := range devices {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		devices[i] = fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	}
 	fmt.Fprintf(env.stderr, "ingest: %d connections, one event per request, %s...\n", f.connections, f.duration)
 	res, err := loadgen.Run(ctx, loadgen.Config{
 		URL: t.url + "/v1/consent/events", Header: http.Header{"Authorization": {"Bearer " + t.keys.Ingest}, "Content-Type": {"application/json"}},
 		Body: func(worker, n int) []byte {
-			buffers[worker] = fmt.Appendf(buffers[worker][:0], `{"events":[{"id":"b%d-%d-%d","property":"demo","device":"dev-%d-%d","purpose":"analytics","action":"grant","source":"banner","notice_version":"2026-11"}]}`,
-				run, worker, n, worker, n%1000)
+			// As the banner does: event ids are time-ordered (UUID version 7
+			// layout), device ids random UUIDs that stay with a browser.
+			buffers[worker] = fmt.Appendf(buffers[worker][:0], `{"events":[{"id":"%012x-7%03x-8%03x-%012x","property":"demo","device":"%s","purpose":"analytics","action":"grant","source":"banner","notice_version":"2026-11"}]}`,
+				time.Now().UnixMilli(), worker, n&0xfff, run&0xffffffffffff^int64(n), devices[(worker*1000+n%1000)%len(devices)])
 			return buffers[worker]
 		},
 		Check: func(status int, body []byte) error {
