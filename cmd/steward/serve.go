@@ -21,6 +21,7 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
+	cfg.Demo = *demo
 	log := app.NewLogger(cfg, env.stderr)
 	a, err := app.Open(ctx, cfg, log)
 	if err != nil {
@@ -41,6 +42,7 @@ func printDemo(env *environment, cfg config.Config, keys app.DemoKeys) {
 	u := cfg.PublicURL
 	fmt.Fprintf(env.stdout, `Steward is running with a demo catalog (property "demo").
 
+  Demo page        %[1]s/demo   (the banner on a stand-in shop page)
   API              %[1]s/v1/   (OpenAPI: %[1]s/openapi.json)
   Receipt keys     %[1]s/.well-known/jwks.json
   Health           %[1]s/readyz   Metrics: %[1]s/metrics

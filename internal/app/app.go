@@ -113,8 +113,15 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		log.Error("banner disabled", "err", err)
 	}
 	a.Handler = web.NewServer(web.Deps{Consent: a.Consent, Keys: a.Keys, DB: a.DB, Signer: a.Signer, Metrics: a.Metrics,
-		Log: log, GPCLastUpdate: cfg.GPCLastUpdate, Banner: bannerServer})
+		Log: log, GPCLastUpdate: cfg.GPCLastUpdate, Banner: bannerServer, DemoProperty: demoProperty(cfg)})
 	return a, nil
+}
+
+func demoProperty(cfg config.Config) string {
+	if cfg.Demo {
+		return DemoPropertyKey
+	}
+	return ""
 }
 
 // Close stops the consent service (finishing queued appends) and closes the store.

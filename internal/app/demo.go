@@ -9,6 +9,9 @@ import (
 	"github.com/steward-dev/steward/internal/errs"
 )
 
+// DemoPropertyKey is the key of the demo property.
+const DemoPropertyKey = "demo"
+
 // DemoKeys are the keys made for a demo run.
 type DemoKeys struct {
 	Admin, Decide, Ingest string
@@ -25,18 +28,11 @@ func (a *App) SeedDemo(ctx context.Context) (DemoKeys, error) {
 		}
 		return err
 	}
-	steps := []func() error{
-		func() error {
-			return ignoreExisting(c.PutProperty(ctx, consent.Property{Key: "demo", Name: "Demo Shop",
-				Domains: []string{"localhost", "shop.example"}, DefaultJurisdiction: "DE",
-				PolicyURL: "https://shop.example/privacy"}, true))
-		},
-	}
 	purposes := []consent.Purpose{
 		{Key: "necessary", Position: 0, LegalBasis: consent.BasisContract, Necessary: true,
 			Names:        map[string]string{"en": "Strictly necessary", "de": "Unbedingt erforderlich", "fr": "Strictement nécessaire", "es": "Estrictamente necesarias"},
 			Descriptions: map[string]string{"en": "Keeps the shop working: your basket, sign-in and security."}},
-		{Key: "analytics", Position: 1, LegalBasis: consent.BasisConsent,
+		{Key: "analytics", Position: 1, LegalBasis: consent.BasisConsent, Cookies: []string{"_ga", "_ga_*"},
 			Names:        map[string]string{"en": "Analytics", "de": "Statistik", "fr": "Statistiques", "es": "Analítica"},
 			Descriptions: map[string]string{"en": "Counts visits and measures which pages work, so that we can improve them."}},
 		{Key: "marketing", Position: 2, LegalBasis: consent.BasisConsent,
@@ -46,6 +42,7 @@ func (a *App) SeedDemo(ctx context.Context) (DemoKeys, error) {
 			Names:        map[string]string{"en": "Sale or sharing of personal data", "de": "Verkauf oder Weitergabe personenbezogener Daten"},
 			Descriptions: map[string]string{"en": "Shares data with advertising partners for cross-context behavioural advertising."}},
 	}
+	var steps []func() error
 	for _, p := range purposes {
 		steps = append(steps, func() error { return ignoreExisting(c.PutPurpose(ctx, p, true)) })
 	}
@@ -58,6 +55,21 @@ func (a *App) SeedDemo(ctx context.Context) (DemoKeys, error) {
 	for _, v := range vendors {
 		steps = append(steps, func() error { return ignoreExisting(c.PutVendor(ctx, v, true)) })
 	}
+	// The property comes after the purposes its banner settings name.
+	steps = append(steps,
+		func() error {
+			return ignoreExisting(c.PutProperty(ctx, consent.Property{Key: DemoPropertyKey, Name: "Demo Shop",
+				Domains: []string{"localhost", "127.0.0.1", "shop.example"}, DefaultJurisdiction: "DE",
+				PolicyURL: "https://shop.example/privacy", Banner: consent.BannerSettings{
+					JurisdictionHeader: "X-Demo-Country", RegionHeader: "X-Demo-Region",
+					ConsentMode: consent.ConsentMode{Enabled: true, Types: map[string][]string{
+						"necessary": {"security_storage", "functionality_storage"},
+						"analytics": {"analytics_storage"},
+						"marketing": {"ad_storage", "ad_user_data", "ad_personalization", "personalization_storage"},
+					}},
+				}}, true))
+		},
+	)
 	steps = append(steps, func() error {
 		return ignoreExisting(c.PutNotice(ctx, consent.Notice{Version: "2026-11", Material: true, Texts: map[string]string{
 			"en": "Demo Shop uses your data to run the shop and, with your consent, for analytics and marketing.",

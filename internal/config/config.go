@@ -34,6 +34,8 @@ type Config struct {
 	FollowInterval  time.Duration
 	ShutdownTimeout time.Duration
 	GPCLastUpdate   string
+	// Demo is set by "serve --demo": seed a demo catalog and show /demo.
+	Demo bool
 }
 
 // Controller names the company (the data controller) in consent receipts.

@@ -9,6 +9,8 @@ package errs
 import (
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 )
 
 // Code classifies an error for callers: it decides the HTTP status and the
@@ -70,11 +72,18 @@ func (e *Error) WithCode(code Code) *Error {
 
 // Fields returns an invalid-input error for several fields at once.
 func Fields(problems map[string]string) *Error {
-	msg := "invalid input"
-	if len(problems) == 1 {
-		for f, p := range problems {
-			msg = f + ": " + p
-		}
+	names := make([]string, 0, len(problems))
+	for f := range problems {
+		names = append(names, f)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, f := range names {
+		parts[i] = f + ": " + problems[f]
+	}
+	msg := strings.Join(parts, "; ")
+	if len(parts) > 1 {
+		msg = "invalid input: " + msg
 	}
 	return &Error{Code: CodeInvalid, Message: msg, Fields: problems}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/web/api"
 	"github.com/steward-dev/steward/internal/web/banner"
+	"github.com/steward-dev/steward/internal/web/demo"
 )
 
 // Permission says who may call a route.
@@ -41,6 +42,7 @@ func (s *server) routes() []Route {
 		{"GET /.well-known/jwks.json", Public, s.handleJWKS()},
 		{"GET /.well-known/gpc.json", Public, s.handleGPC()},
 
+		{"GET /demo", Public, demo.Handler(s.DemoProperty != "", s.DemoProperty, s.handleUnmatched(nil))},
 		{"GET /banner.js", Public, s.bannerRoute((*banner.Server).HandleScript)},
 		{"GET /banner-tcf.js", Public, s.bannerRoute((*banner.Server).HandleTCFScript)},
 		{"GET /tcf/vendor-list.json", Public, s.bannerRoute((*banner.Server).HandleVendorList)},

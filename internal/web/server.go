@@ -36,6 +36,9 @@ type Deps struct {
 	Log     *slog.Logger
 	// Banner serves the consent banner; nil leaves its routes unanswered (503).
 	Banner *banner.Server
+	// DemoProperty, when set (serve --demo), is the property whose banner
+	// the page at /demo shows.
+	DemoProperty string
 	// GPCLastUpdate is the date (YYYY-MM-DD) served in /.well-known/gpc.json.
 	GPCLastUpdate string
 }
@@ -67,10 +70,18 @@ func NewServer(d Deps) http.Handler {
 	return mux
 }
 
+// methodsOf lists the methods to probe for a 405; none without a mux.
+func methodsOf(mux *http.ServeMux) []string {
+	if mux == nil {
+		return nil
+	}
+	return []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch}
+}
+
 func (s *server) handleUnmatched(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var allowed []string
-		for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch} {
+		for _, method := range methodsOf(mux) {
 			probe := r.Clone(r.Context())
 			probe.Method = method
 			if _, pattern := mux.Handler(probe); pattern != "/" && pattern != "" {
