@@ -29,6 +29,17 @@ var (
 	groups       = map[string][]string{"EU": euCountries, "EEA": eeaCountries, "UK": {"GB"}}
 )
 
+// UnderGDPR reports whether the GDPR (or the UK GDPR) applies in a
+// jurisdiction: the EEA and the United Kingdom. Without a jurisdiction it
+// follows the regime: opt-in is taken to mean the GDPR applies.
+func UnderGDPR(jurisdiction string, regime Regime) bool {
+	if jurisdiction == "" {
+		return regime == OptIn
+	}
+	country, _, _ := strings.Cut(jurisdiction, "-")
+	return country == "GB" || slices.Contains(eeaCountries, country)
+}
+
 // ValidJurisdiction reports whether s is a country (ISO 3166-1 alpha-2,
 // "DE") or subdivision (ISO 3166-2, "US-CA") code.
 func ValidJurisdiction(s string) bool {

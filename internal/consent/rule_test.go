@@ -109,3 +109,15 @@ func TestValidators(t *testing.T) {
 		}
 	}
 }
+
+func TestUnderGDPR(t *testing.T) {
+	for _, c := range []struct {
+		j    string
+		r    Regime
+		want bool
+	}{{"DE", OptOut, true}, {"NO", OptIn, true}, {"GB", OptIn, true}, {"CH", OptIn, false}, {"US-CA", OptIn, false}, {"", OptIn, true}, {"", OptOut, false}, {"FR-75", OptIn, true}} {
+		if got := UnderGDPR(c.j, c.r); got != c.want {
+			t.Errorf("UnderGDPR(%q, %s) = %v", c.j, c.r, got)
+		}
+	}
+}

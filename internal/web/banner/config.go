@@ -86,6 +86,9 @@ type tcfConfig struct {
 	SpecialFeatureIDs []int            `json:"specialFeatureIds"`
 	PurposeMap        map[string][]int `json:"purposeMap"`
 	ConsentLanguage   string           `json:"consentLanguage"`
+	// GDPRApplies says whether the visitor's jurisdiction is under the GDPR
+	// (the EEA and the United Kingdom), which TCF reports as gdprApplies.
+	GDPRApplies bool `json:"gdprApplies"`
 }
 
 // config assembles a property's banner configuration for one visitor class.
@@ -143,7 +146,7 @@ func (s *Server) config(ctx context.Context, ck cacheKey, p *consent.Property) (
 		cfg.TCF = &tcfConfig{CmpID: b.TCF.CmpID, CmpVersion: b.TCF.CmpVersion, PublisherCC: b.TCF.PublisherCC,
 			GVLURL: "/tcf/vendor-list.json", Script: s.TCFScriptPath(), VendorIDs: b.TCF.VendorIDs,
 			PurposeIDs: b.TCF.PurposeIDs, SpecialFeatureIDs: b.TCF.SpecialFeatureIDs, PurposeMap: b.TCF.PurposeMap,
-			ConsentLanguage: lang}
+			ConsentLanguage: lang, GDPRApplies: consent.UnderGDPR(ck.jurisdiction, regime)}
 	}
 	return cfg, nil
 }
