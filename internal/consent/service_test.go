@@ -328,3 +328,39 @@ func TestNoticeImmutableOncePublished(t *testing.T) {
 		}
 	})
 }
+
+// TestReplicaFollowsLedger: two services on one store, as two replicas on
+// one PostgreSQL; what one acknowledges, the other answers after it polls.
+func TestReplicaFollowsLedger(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		signer := newSigner(t)
+		a := openService(t, store, signer)
+		seed(t, a)
+		b, err := consent.Open(ctx, consent.Config{DB: store, Signer: signer, Now: func() time.Time { return now }, FollowInterval: 20 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		appendOK(t, a, event("r1", "dev-r", "analytics", consent.ActionGrant))
+		if _, err := a.LinkDevice(ctx, "cust-r", "dev-r"); err != nil {
+			t.Fatal(err)
+		}
+		// A catalog change on one replica reaches the other too.
+		if _, err := a.PutVendor(ctx, consent.Vendor{Key: "late-co", Name: "Late Co", Purposes: []string{"analytics"}}, true); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			q := consent.Question{Subject: "cust-r", Purpose: "analytics", Vendor: "late-co"}
+			ans, err := b.Decider().Decide(&q, false)
+			if err == nil && ans.Allowed {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("replica did not follow within 5s: %+v %v", ans, err)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+}
