@@ -325,3 +325,27 @@ func TestSIGTERMShutsDownGracefully(t *testing.T) {
 		t.Fatal("steward did not stop within 20s of SIGTERM")
 	}
 }
+
+// TestKeysRotateCommand generates two keys, starts with the first, rotates
+// to the second and retires the first.
+func TestKeysRotateCommand(t *testing.T) {
+	dir := t.TempDir()
+	k1, _, err := runCLI(t, "", "keys", "generate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2, _, _ := runCLI(t, "", "keys", "generate")
+	file := dir + "/master.keys"
+	os.WriteFile(file, []byte("1:"+strings.TrimSpace(k1)+"\n"), 0o600)
+	if out, _, err := runCLI(t, "", "keys", "status", "--data-dir", dir, "--master-key-file", file); err != nil || !strings.Contains(out, `"active": 1`) {
+		t.Fatalf("status: %v\n%s", err, out)
+	}
+	os.WriteFile(file, []byte("1:"+strings.TrimSpace(k1)+"\n2:"+strings.TrimSpace(k2)+"\n"), 0o600)
+	out, _, err := runCLI(t, "", "keys", "rotate", "--to", "2", "--retire", "1", "--data-dir", dir, "--master-key-file", file)
+	if err != nil || !strings.Contains(out, "version 2") || !strings.Contains(out, "version 1 is retired") {
+		t.Fatalf("rotate: %v\n%s", err, out)
+	}
+	if _, _, err := runCLI(t, "", "keys", "rotate", "--data-dir", dir, "--master-key-file", file); err == nil {
+		t.Fatal("rotate without --to succeeded")
+	}
+}

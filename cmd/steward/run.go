@@ -32,7 +32,9 @@ func commands() []command {
 		{"migrate", "apply database migrations and exit", runMigrate},
 		{"apikey", "manage API keys: apikey create --scope SCOPE [--property KEY]", runAPIKey},
 		{"receipt", "verify a consent receipt: receipt verify [--jwks URL|FILE] FILE|-", runReceipt},
-		{"tcf", "IAB TCF strings: tcf decode STRING | tcf encode < JSON", runTCF},
+		{"tcf", "IAB TCF: tcf decode STRING | tcf encode < JSON | tcf gvl import FILE", runTCF},
+		{"audit", "audit log: audit verify [--checkpoint FILE]", runAudit},
+		{"keys", "vault keys: keys generate | keys status | keys rotate --to VERSION", runKeys},
 		{"bench", "measure this build: bench decide | bench ingest", runBench},
 		{"version", "print the version", runVersion},
 	}

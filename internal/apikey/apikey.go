@@ -36,17 +36,21 @@ const (
 	ScopeIngest Scope = "ingest"
 	// ScopeDecide asks decisions.
 	ScopeDecide Scope = "decide"
-	// ScopeAdmin manages the catalog and reads the ledger.
+	// ScopeAdmin manages the catalog, reads the ledger and writes vault
+	// fields, but never reads them in plaintext.
 	ScopeAdmin Scope = "admin"
+	// ScopeReveal reads vault fields in plaintext and detokenises, each time
+	// with a stated purpose and ticket that the audit log records.
+	ScopeReveal Scope = "reveal"
 )
 
 // ParseScope returns the scope named s.
 func ParseScope(s string) (Scope, error) {
 	switch Scope(s) {
-	case ScopeIngest, ScopeDecide, ScopeAdmin:
+	case ScopeIngest, ScopeDecide, ScopeAdmin, ScopeReveal:
 		return Scope(s), nil
 	}
-	return "", errs.Invalid("scope", "must be ingest, decide or admin")
+	return "", errs.Invalid("scope", "must be ingest, decide, admin or reveal")
 }
 
 // Key is a stored API key, without its secret.
@@ -59,10 +63,11 @@ type Key struct {
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 }
 
-// Allows reports whether the key may act with scope (on property, for
-// ingest keys).
+// Allows reports whether the key may act with scope. Admin keys may do
+// what every other scope may, except reveal: plaintext personal data needs
+// a key made for that, so that no all-purpose key carries it.
 func (k *Key) Allows(scope Scope) bool {
-	return k.Scope == ScopeAdmin || k.Scope == scope
+	return k.Scope == scope || (k.Scope == ScopeAdmin && scope != ScopeReveal)
 }
 
 // Store creates and checks keys.

@@ -18,14 +18,18 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/steward-dev/steward/internal/apikey"
+	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/config"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/receipt"
 	"github.com/steward-dev/steward/internal/tcf"
+	"github.com/steward-dev/steward/internal/vault"
 	"github.com/steward-dev/steward/internal/web"
 	"github.com/steward-dev/steward/internal/web/banner"
 )
@@ -39,8 +43,12 @@ type App struct {
 	Consent *consent.Service
 	Keys    *apikey.Store
 	GVL     *tcf.VendorLists
-	Metrics *web.Metrics
-	Handler http.Handler
+	Vault   *vault.Vault
+	Audit   *audit.Log
+	// Checkpoints signs checkpoints of the audit log into the data directory.
+	Checkpoints *audit.Checkpointer
+	Metrics     *web.Metrics
+	Handler     http.Handler
 }
 
 // NewLogger returns the process logger described by cfg.
@@ -104,6 +112,26 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	}
 	log.Info("consent index built", "states", a.Consent.Index().Len(), "ledger_seq", a.Consent.Index().MaxSeq(),
 		"took", time.Since(started).Round(time.Millisecond).String())
+	ring, err := LoadKeyring(cfg)
+	if err != nil {
+		a.Consent.Close()
+		a.DB.Close()
+		return nil, err
+	}
+	if a.Vault, err = vault.Open(ctx, vault.Config{DB: a.DB, Keyring: ring, Logger: log}); err != nil {
+		a.Consent.Close()
+		a.DB.Close()
+		return nil, err
+	}
+	if a.Vault.Sealed() {
+		log.Warn("the vault is sealed: no master key (STEWARD_MASTER_KEY or --master-key-file); its routes answer 503")
+	}
+	if err := a.openAudit(ctx, cfg, log); err != nil {
+		a.Vault.Close()
+		a.Consent.Close()
+		a.DB.Close()
+		return nil, err
+	}
 	a.Keys = apikey.NewStore(a.DB, time.Now)
 	a.GVL = tcf.NewVendorLists(a.DB, time.Now)
 	bannerServer, err := banner.New(banner.Deps{Consent: a.Consent, Keys: a.Keys, VendorLists: a.GVL, PublicURL: cfg.PublicURL, Log: log})
@@ -113,7 +141,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		log.Error("banner disabled", "err", err)
 	}
 	a.Handler = web.NewServer(web.Deps{Consent: a.Consent, Keys: a.Keys, DB: a.DB, Signer: a.Signer, Metrics: a.Metrics,
-		Log: log, GPCLastUpdate: cfg.GPCLastUpdate, Banner: bannerServer, DemoProperty: demoProperty(cfg)})
+		Log: log, GPCLastUpdate: cfg.GPCLastUpdate, Banner: bannerServer, DemoProperty: demoProperty(cfg),
+		Vault: a.Vault, Audit: a.Audit})
 	return a, nil
 }
 
@@ -124,9 +153,47 @@ func demoProperty(cfg config.Config) string {
 	return ""
 }
 
+// CheckpointFile is where audit checkpoints are appended, in the data
+// directory; ship it elsewhere to detect a rollback of the database.
+func CheckpointFile(cfg config.Config) string {
+	return filepath.Join(cfg.DataDir, "audit-checkpoints.txt")
+}
+
+// openAudit opens the audit log and its checkpointer, signing with a key
+// kept in the data directory.
+func (a *App) openAudit(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	var err error
+	if a.Audit, err = audit.New(audit.Config{DB: a.DB}); err != nil {
+		return err
+	}
+	key, err := audit.LoadOrCreateKey(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	origin := strings.TrimPrefix(strings.TrimPrefix(cfg.PublicURL, "https://"), "http://") + "/audit"
+	signer, err := audit.NewSigner(origin, key)
+	if err != nil {
+		return err
+	}
+	a.Checkpoints, err = audit.OpenCheckpointer(ctx, audit.CheckpointerConfig{DB: a.DB, Signer: signer, File: CheckpointFile(cfg), Logger: log})
+	return err
+}
+
+// LoadKeyring reads the vault's key-encryption keys from STEWARD_MASTER_KEY
+// or the master key file; nil (a sealed vault) when neither is set.
+func LoadKeyring(cfg config.Config) (*vault.Keyring, error) {
+	switch {
+	case cfg.MasterKey != "":
+		return vault.ParseKeyring(cfg.MasterKey)
+	case cfg.MasterKeyFile != "":
+		return vault.LoadKeyringFile(cfg.MasterKeyFile)
+	}
+	return nil, nil
+}
+
 // Close stops the consent service (finishing queued appends) and closes the store.
 func (a *App) Close() error {
-	return errors.Join(a.Consent.Close(), a.DB.Close())
+	return errors.Join(a.Checkpoints.Close(), a.Vault.Close(), a.Consent.Close(), a.DB.Close())
 }
 
 // Serve serves HTTP on ln until ctx ends, then stops accepting, waits up to

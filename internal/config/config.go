@@ -34,6 +34,11 @@ type Config struct {
 	FollowInterval  time.Duration
 	ShutdownTimeout time.Duration
 	GPCLastUpdate   string
+	// MasterKey is the vault's key-encryption keyring text, from
+	// STEWARD_MASTER_KEY (never a flag: flags show in process lists) or the
+	// file --master-key-file names; empty leaves the vault sealed.
+	MasterKey     string
+	MasterKeyFile string
 	// Demo is set by "serve --demo": seed a demo catalog and show /demo.
 	Demo bool
 }
@@ -73,6 +78,7 @@ var Settings = []Setting{
 	{"follow-interval", "STEWARD_FOLLOW_INTERVAL", "1s", "how often to read ledger entries written by other replicas"},
 	{"shutdown-timeout", "STEWARD_SHUTDOWN_TIMEOUT", "15s", "how long to drain requests on SIGTERM"},
 	{"gpc-last-update", "STEWARD_GPC_LAST_UPDATE", "2026-11-28", "date served in /.well-known/gpc.json (YYYY-MM-DD)"},
+	{"master-key-file", "STEWARD_MASTER_KEY_FILE", "", "file with the vault's key-encryption keys (\"VERSION:BASE64\" lines); STEWARD_MASTER_KEY may hold the same text; without either the vault is sealed"},
 }
 
 // Loader reads the configuration of one command.
@@ -128,7 +134,9 @@ func (l *Loader) Load(getenv func(string) string) (Config, error) {
 		}
 		raw[s.Name] = v
 	}
-	return build(raw)
+	cfg, err := build(raw)
+	cfg.MasterKey = getenv("STEWARD_MASTER_KEY")
+	return cfg, err
 }
 
 func lookup(getenv func(string) string, name string) (string, bool) {
@@ -181,7 +189,7 @@ func build(raw map[string]string) (Config, error) {
 	c := Config{
 		Listen: raw["listen"], DataDir: raw["data-dir"], Database: raw["database"], SigningKeyFile: raw["signing-key"],
 		PublicURL: strings.TrimRight(raw["public-url"], "/"), LogLevel: raw["log-level"], LogFormat: raw["log-format"],
-		GPCLastUpdate: raw["gpc-last-update"],
+		GPCLastUpdate: raw["gpc-last-update"], MasterKeyFile: raw["master-key-file"],
 		Controller: Controller{Name: raw["controller-name"], Email: raw["controller-email"], Address: raw["controller-address"],
 			Phone: raw["controller-phone"], URL: raw["controller-url"]},
 	}

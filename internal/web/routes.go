@@ -22,6 +22,9 @@ const (
 	Decide Permission = Permission(apikey.ScopeDecide)
 	// Admin routes take an admin key.
 	Admin Permission = Permission(apikey.ScopeAdmin)
+	// Reveal routes return personal data in plaintext: a reveal key, and a
+	// stated purpose recorded in the audit log first.
+	Reveal Permission = Permission(apikey.ScopeReveal)
 )
 
 // Route is one entry of the HTTP surface.
@@ -71,6 +74,15 @@ func (s *server) routes() []Route {
 		{"GET /v1/notices/{version}", Admin, api.HandleGetNotice(d)},
 		{"PUT /v1/notices/{version}", Admin, api.HandlePutNotice(d, false)},
 		{"POST /v1/notices/{version}/publish", Admin, api.HandlePublishNotice(d)},
+
+		{"GET /v1/subjects/{id}/fields", Admin, api.HandleListFields(d)},
+		{"PUT /v1/subjects/{id}/fields/{name}", Admin, api.HandlePutField(d)},
+		{"GET /v1/subjects/{id}/fields/{name}", Admin, api.HandleGetField(d)},
+		{"DELETE /v1/subjects/{id}/fields/{name}", Admin, api.HandleDeleteField(d)},
+		{"POST /v1/subjects/{id}/fields/{name}/reveal", Reveal, api.HandleRevealField(d)},
+		{"POST /v1/subjects/{id}/fields/{name}/token", Admin, api.HandleTokenizeField(d)},
+		{"POST /v1/detokenize", Reveal, api.HandleDetokenize(d)},
+		{"GET /v1/subjects/{id}/accesses", Admin, api.HandleAccesses(d)},
 
 		{"GET /v1/api-keys", Admin, api.HandleListKeys(d)},
 		{"POST /v1/api-keys", Admin, api.HandleCreateKey(d)},

@@ -16,10 +16,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/steward-dev/steward/internal/apikey"
+	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/receipt"
+	"github.com/steward-dev/steward/internal/vault"
 	"github.com/steward-dev/steward/internal/web/api"
 	"github.com/steward-dev/steward/internal/web/auth"
 	"github.com/steward-dev/steward/internal/web/banner"
@@ -39,6 +41,8 @@ type Deps struct {
 	// DemoProperty, when set (serve --demo), is the property whose banner
 	// the page at /demo shows.
 	DemoProperty string
+	Vault        *vault.Vault
+	Audit        *audit.Log
 	// GPCLastUpdate is the date (YYYY-MM-DD) served in /.well-known/gpc.json.
 	GPCLastUpdate string
 }
@@ -56,7 +60,8 @@ func NewServer(d Deps) http.Handler {
 	if d.Metrics == nil {
 		d.Metrics = NewMetrics()
 	}
-	s := &server{Deps: d, api: &api.Deps{Consent: d.Consent, Keys: d.Keys, Log: d.Log, ObserveAnswers: d.Metrics.ObserveAnswers}}
+	s := &server{Deps: d, api: &api.Deps{Consent: d.Consent, Keys: d.Keys, Vault: d.Vault, Audit: d.Audit, Log: d.Log,
+		ObserveAnswers: d.Metrics.ObserveAnswers}}
 	if d.Banner == nil {
 		s.Log.Warn("banner routes are disabled")
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/steward-dev/steward/internal/config"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
+	"github.com/steward-dev/steward/internal/vault"
 )
 
 // Server is a running test instance.
@@ -33,6 +34,8 @@ type Options struct {
 	DatabaseURL string
 	DataDir     string
 	Log         io.Writer
+	// Sealed starts without a master key; by default the vault gets a fresh one.
+	Sealed bool
 }
 
 // Start starts Steward on dialect with the demo catalog and keys; it stops
@@ -46,7 +49,7 @@ func Start(tb testing.TB, dialect db.Dialect) *Server {
 func StartWith(tb testing.TB, dialect db.Dialect, opts Options) *Server {
 	tb.Helper()
 	cfg := config.Config{
-		Listen: "127.0.0.1:0", DataDir: opts.DataDir, LogLevel: "warn", LogFormat: "text",
+		Listen: "127.0.0.1:0", DataDir: opts.DataDir, PublicURL: "http://127.0.0.1", LogLevel: "warn", LogFormat: "text",
 		FollowInterval: 200 * time.Millisecond, ShutdownTimeout: 5 * time.Second, GPCLastUpdate: "2026-11-28",
 		Controller: config.Controller{Name: "Example Shop", Email: "privacy@shop.example"},
 	}
@@ -54,6 +57,9 @@ func StartWith(tb testing.TB, dialect db.Dialect, opts Options) *Server {
 		cfg.DataDir = tb.TempDir()
 	}
 	cfg.Database = opts.DatabaseURL
+	if !opts.Sealed {
+		cfg.MasterKey = "1:" + vault.GenerateKey()
+	}
 	if cfg.Database == "" && dialect == db.Postgres {
 		cfg.Database = dbtest.PostgresURL(tb)
 	}

@@ -7,7 +7,9 @@ import (
 	"net/http"
 
 	"github.com/steward-dev/steward/internal/apikey"
+	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/consent"
+	"github.com/steward-dev/steward/internal/vault"
 	"github.com/steward-dev/steward/internal/web/httpx"
 )
 
@@ -15,6 +17,8 @@ import (
 type Deps struct {
 	Consent *consent.Service
 	Keys    *apikey.Store
+	Vault   *vault.Vault
+	Audit   *audit.Log
 	Log     *slog.Logger
 	// ObserveAnswers, when set, sees every batch of decisions (for metrics).
 	ObserveAnswers func([]consent.Answer)

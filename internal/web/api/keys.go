@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/steward-dev/steward/internal/apikey"
+	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/web/httpx"
 )
 
@@ -27,6 +29,11 @@ func HandleCreateKey(d *Deps) http.Handler {
 		scope, err := apikey.ParseScope(in.Scope)
 		if err != nil {
 			d.fail(w, r, err)
+			return
+		}
+		if _, err := d.Audit.Append(r.Context(), audit.Entry{Actor: actor(r), Action: "api_key.create", Target: audit.Target{Kind: "api_key_scope", ID: string(scope)},
+			Details: audit.MustDetails(map[string]any{"property": in.Property})}); err != nil {
+			d.fail(w, r, errs.Wrap(errs.CodeUnavailable, err, "the audit log cannot be written, so no key is made"))
 			return
 		}
 		plain, key, err := d.Keys.Create(r.Context(), scope, in.Property, in.Label)
@@ -54,6 +61,10 @@ func HandleListKeys(d *Deps) http.Handler {
 // HandleRevokeKey revokes an API key.
 func HandleRevokeKey(d *Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := d.Audit.Append(r.Context(), audit.Entry{Actor: actor(r), Action: "api_key.revoke", Target: audit.Target{Kind: "api_key", ID: r.PathValue("id")}}); err != nil {
+			d.fail(w, r, errs.Wrap(errs.CodeUnavailable, err, "the audit log cannot be written, so the key is not revoked"))
+			return
+		}
 		if err := d.Keys.Revoke(r.Context(), r.PathValue("id")); err != nil {
 			d.fail(w, r, err)
 			return

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/steward-dev/steward/internal/app"
+	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/config"
+	"github.com/steward-dev/steward/internal/vault"
+)
+
+// runKeys manages the vault's key-encryption keys.
+func runKeys(ctx context.Context, env *environment, args []string) error {
+	usage := "Usage: steward keys generate | keys status [flags] | keys rotate --to VERSION [--retire OLD] [flags]"
+	if len(args) == 0 {
+		fmt.Fprintln(env.stderr, usage)
+		return errUsage
+	}
+	switch args[0] {
+	case "generate":
+		// A new key, to add as "VERSION:KEY" to every replica's key file.
+		fmt.Fprintln(env.stdout, vault.GenerateKey())
+		return nil
+	case "status", "rotate":
+	default:
+		fmt.Fprintln(env.stderr, usage)
+		return errUsage
+	}
+	fs := newFlags(env, "keys "+args[0], "keys "+args[0]+" [flags]")
+	loader := config.Register(fs)
+	to := fs.Int("to", 0, "rotate: the key version to rewrap every data key under (it must be in the keyring)")
+	retire := fs.Int("retire", 0, "rotate: retire this old version once nothing uses it")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	cfg, err := loader.Load(env.getenv)
+	if err != nil {
+		return err
+	}
+	store, err := app.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	ring, err := app.LoadKeyring(cfg)
+	if err != nil {
+		return err
+	}
+	v, err := vault.Open(ctx, vault.Config{DB: store, Keyring: ring, Logger: slog.New(slog.NewTextHandler(env.stderr, nil))})
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	if args[0] == "rotate" {
+		if *to < 1 {
+			return fmt.Errorf("--to: give the key version to rotate to")
+		}
+		p, err := v.RotateKEK(ctx, *to, func(p vault.RotationProgress) {
+			fmt.Fprintf(env.stderr, "rewrapped %d of %d data keys (%s)\n", p.Rewrapped, p.Total, p.Elapsed.Round(1e6))
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "every data key is wrapped under version %d (%d rewrapped in %s)\n", p.Version, p.Rewrapped, p.Elapsed.Round(1e6))
+		if *retire > 0 {
+			if err := v.Retire(ctx, *retire); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.stdout, "version %d is retired: remove it from every replica's key file, then destroy it\n", *retire)
+		}
+		return nil
+	}
+	status, err := v.KeyStatus(ctx)
+	if err != nil {
+		return err
+	}
+	out, _ := json.MarshalIndent(status, "", "  ")
+	fmt.Fprintf(env.stdout, "%s\n", out)
+	return nil
+}
+
+// runAudit verifies the audit log: `steward audit verify [--checkpoint FILE]`.
+func runAudit(ctx context.Context, env *environment, args []string) error {
+	if len(args) == 0 || args[0] != "verify" {
+		fmt.Fprintln(env.stderr, "Usage: steward audit verify [--checkpoint FILE] [flags]")
+		return errUsage
+	}
+	fs := newFlags(env, "audit verify", "audit verify [--checkpoint FILE] [flags]")
+	loader := config.Register(fs)
+	checkpoint := fs.String("checkpoint", "", "checkpoint file to check against (default: audit-checkpoints.txt in the data directory, when present)")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	cfg, err := loader.Load(env.getenv)
+	if err != nil {
+		return err
+	}
+	file := *checkpoint
+	if file == "" {
+		if _, err := os.Stat(app.CheckpointFile(cfg)); err == nil {
+			file = app.CheckpointFile(cfg)
+		}
+	}
+	store, err := app.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	return audit.VerifyCommand(ctx, store, file, env.stdout)
+}

@@ -1,0 +1,4 @@
+package staff
+
+// HashForBenchmark hashes with the production parameters.
+func HashForBenchmark(password string) { _, _ = hashPassword(password, DefaultArgon2) }

@@ -1,0 +1,414 @@
+package staff
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/errs"
+)
+
+// SecretBox encrypts small secrets (TOTP seeds) at rest, bound to context
+// data; the vault's key-encryption key provides one.
+type SecretBox interface {
+	Seal(plaintext, associated []byte) ([]byte, error)
+	Open(ciphertext, associated []byte) ([]byte, error)
+}
+
+// Config holds what the service needs.
+type Config struct {
+	DB      *db.DB
+	Secrets SecretBox
+	Now     func() time.Time
+	// SessionLifetime bounds a session (default 8 hours).
+	SessionLifetime time.Duration
+	// Issuer names the TOTP entry in authenticator apps (default "Steward").
+	Issuer string
+	// Argon2 is the cost of new password hashes (default DefaultArgon2;
+	// tests lower it).
+	Argon2 Argon2Params
+}
+
+// Service manages staff accounts and their sessions.
+type Service struct {
+	db       *db.DB
+	secrets  SecretBox
+	now      func() time.Time
+	lifetime time.Duration
+	issuer   string
+	limiter  *limiter
+	argon    Argon2Params
+	dummy    string // a password hash to check against for unknown emails
+
+	trainingMu sync.Mutex
+}
+
+// NewService returns the staff service.
+func NewService(cfg Config) (*Service, error) {
+	if cfg.DB == nil || cfg.Secrets == nil {
+		return nil, errors.New("staff: NewService needs a DB and a SecretBox")
+	}
+	s := &Service{db: cfg.DB, secrets: cfg.Secrets, now: cfg.Now, lifetime: cfg.SessionLifetime, issuer: cfg.Issuer}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.lifetime == 0 {
+		s.lifetime = 8 * time.Hour
+	}
+	if s.issuer == "" {
+		s.issuer = "Steward"
+	}
+	s.limiter = newLimiter(s.now)
+	s.argon = cfg.Argon2
+	if s.argon == (Argon2Params{}) {
+		s.argon = DefaultArgon2
+	}
+	var err error
+	if s.dummy, err = hashPassword("no account has this password, it only costs the same time", s.argon); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Account is a staff member, without secrets.
+type Account struct {
+	ID         string     `json:"id"`
+	Email      string     `json:"email"`
+	Name       string     `json:"name"`
+	Role       Role       `json:"role"`
+	Disabled   bool       `json:"disabled"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+	DisabledAt *time.Time `json:"disabled_at,omitempty"`
+}
+
+// NewAccount is what Create takes.
+type NewAccount struct {
+	Email    string
+	Name     string
+	Role     Role
+	Password string
+}
+
+// Created is a new account with its TOTP secret, shown once for enrolment.
+type Created struct {
+	Account
+	TOTPSecret string
+	TOTPURI    string
+}
+
+func newID(prefix string) (string, error) {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return prefix + base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+func normalEmail(email string) (string, bool) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	addr, err := mail.ParseAddress(email)
+	if err != nil || addr.Address != email || len(email) > 254 {
+		return "", false
+	}
+	return email, true
+}
+
+// Create makes an account with a password and a fresh TOTP secret: the
+// second factor is mandatory from the first sign-in.
+func (s *Service) Create(ctx context.Context, in NewAccount) (Created, error) {
+	problems := map[string]string{}
+	email, ok := normalEmail(in.Email)
+	if !ok {
+		problems["email"] = "must be an email address"
+	}
+	if n := strings.TrimSpace(in.Name); n == "" || len(n) > 200 {
+		problems["name"] = "is required, at most 200 characters"
+	}
+	if !in.Role.Valid() {
+		problems["role"] = "must be admin, privacy_officer, security_officer, support or analyst"
+	}
+	if p := checkNewPassword(in.Password, email); p != "" {
+		problems["password"] = p
+	}
+	if len(problems) > 0 {
+		return Created{}, errs.Fields(problems)
+	}
+	hash, err := hashPassword(in.Password, s.argon)
+	if err != nil {
+		return Created{}, err
+	}
+	secret, err := NewTOTPSecret()
+	if err != nil {
+		return Created{}, err
+	}
+	id, err := newID("stf_")
+	if err != nil {
+		return Created{}, err
+	}
+	sealed, err := s.secrets.Seal([]byte(secret), []byte("totp:"+id))
+	if err != nil {
+		return Created{}, fmt.Errorf("seal TOTP secret: %w", err)
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	_, err = s.db.ExecContext(ctx, `INSERT INTO staff (id, email, name, role, password_hash, totp_secret, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`, id, email, strings.TrimSpace(in.Name), string(in.Role), hash,
+		base64.StdEncoding.EncodeToString(sealed), now.UnixMicro())
+	if db.IsUniqueViolation(err) {
+		return Created{}, errs.Invalid("email", "a staff account with this email exists")
+	}
+	if err != nil {
+		return Created{}, db.Classify(fmt.Errorf("create staff: %w", err))
+	}
+	return Created{
+		Account:    Account{ID: id, Email: email, Name: strings.TrimSpace(in.Name), Role: in.Role, CreatedAt: now, UpdatedAt: now},
+		TOTPSecret: secret, TOTPURI: TOTPURI(s.issuer, email, secret),
+	}, nil
+}
+
+const accountColumns = `id, email, name, role, disabled_at, created_at, updated_at`
+
+func scanAccount(scan func(...any) error) (Account, error) {
+	var a Account
+	var disabled sql.NullInt64
+	var created, updated int64
+	err := scan(&a.ID, &a.Email, &a.Name, &a.Role, &disabled, &created, &updated)
+	if disabled.Valid {
+		t := time.UnixMicro(disabled.Int64).UTC()
+		a.Disabled, a.DisabledAt = true, &t
+	}
+	a.CreatedAt, a.UpdatedAt = time.UnixMicro(created).UTC(), time.UnixMicro(updated).UTC()
+	return a, err
+}
+
+// Get returns an account by id.
+func (s *Service) Get(ctx context.Context, id string) (Account, error) {
+	a, err := scanAccount(s.db.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM staff WHERE id = $1`, id).Scan)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Account{}, errs.NotFound("staff member", id)
+	}
+	return a, db.Classify(err)
+}
+
+// List returns every account by name.
+func (s *Service) List(ctx context.Context) ([]Account, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+accountColumns+` FROM staff ORDER BY name, id`)
+	if err != nil {
+		return nil, db.Classify(fmt.Errorf("list staff: %w", err))
+	}
+	defer rows.Close()
+	out := []Account{}
+	for rows.Next() {
+		a, err := scanAccount(rows.Scan)
+		if err != nil {
+			return nil, fmt.Errorf("list staff: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, db.Classify(rows.Err())
+}
+
+// SetRole changes a staff member's role and ends their sessions, so that
+// the new role applies at once.
+func (s *Service) SetRole(ctx context.Context, id string, role Role) error {
+	if !role.Valid() {
+		return errs.Invalid("role", "must be admin, privacy_officer, security_officer, support or analyst")
+	}
+	now := s.now().UnixMicro()
+	return s.update(ctx, id, now, `UPDATE staff SET role = $2, updated_at = $3 WHERE id = $1`, id, string(role), now)
+}
+
+// Disable disables an account and ends its sessions.
+func (s *Service) Disable(ctx context.Context, id string) error {
+	now := s.now().UnixMicro()
+	return s.update(ctx, id, now, `UPDATE staff SET disabled_at = $2, updated_at = $2 WHERE id = $1`, id, now)
+}
+
+// update changes an account and ends its sessions, in one transaction.
+func (s *Service) update(ctx context.Context, id string, now int64, query string, args ...any) error {
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errs.NotFound("staff member", id)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE staff_sessions SET revoked_at = $2 WHERE staff_id = $1 AND revoked_at IS NULL`, id, now)
+		return err
+	})
+}
+
+// Credentials are what a sign-in presents.
+type Credentials struct {
+	Email    string
+	Password string
+	Code     string // the TOTP code
+	IP       string // for rate limiting only; not stored
+}
+
+// Session is a signed-in staff member.
+type Session struct {
+	Token           string // the cookie value; only its hash is stored
+	Account         Account
+	AuthenticatedAt time.Time
+	ExpiresAt       time.Time
+}
+
+// Fresh reports whether the session's sign-in is younger than maxAge, as
+// revealing personal data requires.
+func (s *Session) Fresh(now time.Time, maxAge time.Duration) bool {
+	return now.Sub(s.AuthenticatedAt) < maxAge
+}
+
+// ErrSignIn is the one answer to every failed sign-in, whatever failed: no
+// account enumeration.
+var ErrSignIn = errs.New(errs.CodeUnauthorized, "the email, password or code is not right, or the account is locked for a while")
+
+// lockoutAfter failures lock an account, for lockoutBase doubling with each
+// further failure up to lockoutMax.
+const (
+	lockoutAfter = 5
+	lockoutBase  = time.Minute
+	lockoutMax   = time.Hour
+)
+
+// SignIn checks a password and a TOTP code and opens a session. Failures are
+// rate limited per address and per account, lock the account with back-off,
+// and take the same time whether or not the email is known.
+func (s *Service) SignIn(ctx context.Context, c Credentials) (*Session, error) {
+	if !s.limiter.allow("ip:"+c.IP, 20, time.Minute) {
+		return nil, errs.New(errs.CodeUnauthorized, "too many sign-in attempts from this address; wait a minute")
+	}
+	email, _ := normalEmail(c.Email)
+	var id, hash, sealedSecret string
+	var role Role
+	var lastStep, lockedUntil int64
+	var failures int
+	var disabled sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT id, role, password_hash, totp_secret, totp_last_step, failed_attempts, locked_until, disabled_at
+		FROM staff WHERE email = $1`, email).Scan(&id, &role, &hash, &sealedSecret, &lastStep, &failures, &lockedUntil, &disabled)
+	if errors.Is(err, sql.ErrNoRows) {
+		_, _ = checkPassword(s.dummy, c.Password) // the same work as for a known account
+		return nil, ErrSignIn
+	}
+	if err != nil {
+		return nil, db.Classify(fmt.Errorf("sign in: %w", err))
+	}
+	now := s.now()
+	passwordOK, err := checkPassword(hash, c.Password)
+	if err != nil {
+		return nil, fmt.Errorf("sign in: %w", err)
+	}
+	if disabled.Valid || now.UnixMicro() < lockedUntil || !passwordOK {
+		if passwordOK || disabled.Valid {
+			return nil, ErrSignIn // locked or disabled: no further penalty for a right password
+		}
+		return nil, s.fail(ctx, id, failures+1, now)
+	}
+	sealed, err := base64.StdEncoding.DecodeString(sealedSecret)
+	if err != nil {
+		return nil, fmt.Errorf("sign in: TOTP secret: %w", err)
+	}
+	secret, err := s.secrets.Open(sealed, []byte("totp:"+id))
+	if err != nil {
+		return nil, fmt.Errorf("sign in: open TOTP secret: %w", err)
+	}
+	step := checkTOTP(string(secret), strings.TrimSpace(c.Code), now, lastStep)
+	if step == 0 {
+		return nil, s.fail(ctx, id, failures+1, now)
+	}
+	token := mustRandom()
+	session := &Session{Token: token, AuthenticatedAt: now.UTC().Truncate(time.Microsecond), ExpiresAt: now.Add(s.lifetime).UTC().Truncate(time.Microsecond)}
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		// The step is stored so that a code works once.
+		res, err := tx.ExecContext(ctx, `UPDATE staff SET totp_last_step = $2, failed_attempts = 0, locked_until = 0
+			WHERE id = $1 AND totp_last_step < $2`, id, step)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrSignIn // the same code was just used
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO staff_sessions (token_hash, staff_id, created_at, authenticated_at, expires_at)
+			VALUES ($1, $2, $3, $3, $4)`, tokenHash(token), id, session.AuthenticatedAt.UnixMicro(), session.ExpiresAt.UnixMicro())
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if session.Account, err = s.Get(ctx, id); err != nil {
+		return nil, err
+	}
+	return session, nil
+}
+
+// mustRandom returns 256 random bits, base64url encoded.
+func mustRandom() string {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("staff: no randomness: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// fail records a failed attempt and locks the account when there were too many.
+func (s *Service) fail(ctx context.Context, id string, failures int, now time.Time) error {
+	var until int64
+	if failures >= lockoutAfter {
+		lock := lockoutBase << min(failures-lockoutAfter, 6)
+		until = now.Add(min(lock, lockoutMax)).UnixMicro()
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE staff SET failed_attempts = $2, locked_until = $3 WHERE id = $1`, id, failures, until); err != nil {
+		return db.Classify(fmt.Errorf("record failed sign-in: %w", err))
+	}
+	return ErrSignIn
+}
+
+func tokenHash(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// Session returns the live session of a token, or an unauthorized error.
+func (s *Service) Session(ctx context.Context, token string) (*Session, error) {
+	if token == "" || len(token) > 200 {
+		return nil, errs.New(errs.CodeUnauthorized, "sign in first")
+	}
+	var staffID string
+	var authenticated, expires int64
+	var revoked sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT staff_id, authenticated_at, expires_at, revoked_at FROM staff_sessions WHERE token_hash = $1`,
+		tokenHash(token)).Scan(&staffID, &authenticated, &expires, &revoked)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && (revoked.Valid || s.now().UnixMicro() >= expires)) {
+		return nil, errs.New(errs.CodeUnauthorized, "your session has ended; sign in again")
+	}
+	if err != nil {
+		return nil, db.Classify(fmt.Errorf("read session: %w", err))
+	}
+	account, err := s.Get(ctx, staffID)
+	if err != nil {
+		return nil, err
+	}
+	if account.Disabled {
+		return nil, errs.New(errs.CodeUnauthorized, "this account is disabled")
+	}
+	return &Session{Token: token, Account: account, AuthenticatedAt: time.UnixMicro(authenticated).UTC(), ExpiresAt: time.UnixMicro(expires).UTC()}, nil
+}
+
+// SignOut revokes a session on the server.
+func (s *Service) SignOut(ctx context.Context, token string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE staff_sessions SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL`,
+		tokenHash(token), s.now().UnixMicro())
+	return db.Classify(err)
+}

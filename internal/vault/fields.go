@@ -1,0 +1,412 @@
+package vault
+
+import (
+	"context"
+	"crypto/cipher"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/errs"
+)
+
+// ErrCorrupt is returned when a stored ciphertext or wrapped key does not
+// authenticate: it was altered, moved to another subject or field, or
+// wrapped under another key than its version says. Nothing is decrypted.
+var ErrCorrupt = errs.New(errs.CodeInternal, "stored ciphertext does not authenticate")
+
+// keyRow is a subject's stored data key.
+type keyRow struct {
+	subject    string
+	dekVersion int
+	kekVersion int
+	wrapped    []byte
+}
+
+// firstDEKVersion is the version of every subject's first data key. The
+// version is bound into every ciphertext so that a later per-subject rekey
+// can tell generations apart; today no operation rekeys a subject.
+const firstDEKVersion = 1
+
+// Put encrypts and stores a field of subject, replacing any field of that
+// name (tokens of the field stay valid and then yield the new value). The
+// subject's data key is made on its first field.
+func (v *Vault) Put(ctx context.Context, subject string, f Field) (FieldInfo, error) {
+	ring, err := v.ring()
+	if err != nil {
+		return FieldInfo{}, err
+	}
+	now := v.now().UTC().Truncate(time.Microsecond)
+	if err := v.checkField(subject, f, now); err != nil {
+		return FieldInfo{}, err
+	}
+	info := FieldInfo{Subject: subject, Name: f.Name, Category: f.Category, Size: len(f.Value), UpdatedAt: now}
+	if !f.ExpiresAt.IsZero() {
+		info.ExpiresAt = f.ExpiresAt.UTC().Truncate(time.Microsecond)
+	}
+	err = v.db.Tx(ctx, func(tx *sql.Tx) error {
+		row, aead, err := v.subjectKey(ctx, tx, ring, subject, now)
+		if err != nil {
+			return err
+		}
+		if aead == nil {
+			if aead, err = v.dekFor(ring, row); err != nil {
+				return err
+			}
+		}
+		ciphertext := sealValue(aead, subject, f.Name, row.dekVersion, f.Value)
+		var created int64
+		err = tx.QueryRowContext(ctx, `INSERT INTO vault_fields
+			(subject_id, name, category, dek_version, ciphertext, size, created_at, updated_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)
+			ON CONFLICT (subject_id, name) DO UPDATE SET category = excluded.category,
+				dek_version = excluded.dek_version, ciphertext = excluded.ciphertext, size = excluded.size,
+				updated_at = excluded.updated_at, expires_at = excluded.expires_at
+			RETURNING created_at`,
+			subject, f.Name, f.Category, row.dekVersion, ciphertext, len(f.Value), micros(now), nullMicros(info.ExpiresAt)).Scan(&created)
+		if err != nil {
+			return fmt.Errorf("vault: store field %q: %w", f.Name, err)
+		}
+		info.CreatedAt = fromMicros(created)
+		return nil
+	})
+	if err != nil {
+		return FieldInfo{}, err
+	}
+	return info, nil
+}
+
+func (v *Vault) checkField(subject string, f Field, now time.Time) error {
+	problems := map[string]string{}
+	if !ValidSubject(subject) {
+		problems["subject"] = "must be 1 to 128 letters, digits or ._:@+=-"
+	}
+	if !validName(f.Name) {
+		problems["name"] = "must be a lowercase letter then up to 63 lowercase letters, digits, _ . or -"
+	}
+	if !v.categories[f.Category] {
+		problems["category"] = fmt.Sprintf("must be one of %v", v.Categories())
+	}
+	if len(f.Value) > v.maxValue {
+		problems["value"] = fmt.Sprintf("at most %d bytes", v.maxValue)
+	}
+	if !f.ExpiresAt.IsZero() && !f.ExpiresAt.After(now) {
+		problems["expires_at"] = "must lie in the future"
+	}
+	if len(problems) > 0 {
+		return errs.Fields(problems)
+	}
+	return nil
+}
+
+// subjectKey returns subject's key row inside tx, making the data key when
+// the subject has none (then with its AEAD, which saves an unwrap). On
+// PostgreSQL the row is key-share-locked until tx ends, so an erasure cannot
+// delete the key between this read and the write that uses it, while a
+// rotation may still rewrap it (the data key itself does not change);
+// SQLite write transactions are serialised anyway.
+func (v *Vault) subjectKey(ctx context.Context, tx *sql.Tx, ring *Keyring, subject string, now time.Time) (keyRow, cipher.AEAD, error) {
+	lock := ""
+	if v.db.Dialect == db.Postgres {
+		lock = " FOR KEY SHARE"
+	}
+	row, err := readKey(ctx, tx, subject, lock)
+	if err == nil || !errors.Is(err, sql.ErrNoRows) {
+		return row, nil, err
+	}
+	if err := v.lockSubject(ctx, tx, subject); err != nil {
+		return keyRow{}, nil, err
+	}
+	if erased, err := isErased(ctx, tx, subject); err != nil {
+		return keyRow{}, nil, err
+	} else if erased {
+		return keyRow{}, nil, ErrErased
+	}
+	active, err := v.activeVersion(ctx, tx)
+	if err != nil {
+		return keyRow{}, nil, err
+	}
+	kek := ring.get(active)
+	if kek == nil {
+		return keyRow{}, nil, errs.New(errs.CodeUnavailable, "the active KEK version %d is not in this replica's keyring", active)
+	}
+	dek := newDEK()
+	row = keyRow{subject: subject, dekVersion: firstDEKVersion, kekVersion: active}
+	row.wrapped = kek.wrap(subject, row.dekVersion, dek)
+	aead, err := dekCipher(dek) // clears dek
+	if err != nil {
+		return keyRow{}, nil, err
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO vault_keys (subject_id, dek_version, kek_version, wrapped, created_at, rewrapped_at)
+		VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (subject_id) DO NOTHING`,
+		subject, row.dekVersion, row.kekVersion, row.wrapped, micros(now))
+	if err != nil {
+		return keyRow{}, nil, fmt.Errorf("vault: store data key: %w", err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 { // made by a concurrent Put
+		row, err := readKey(ctx, tx, subject, lock)
+		return row, nil, err
+	}
+	v.cache.put(row, aead)
+	return row, aead, nil
+}
+
+// lockSubject serialises the making and the erasure of one subject's key on
+// PostgreSQL, where a key inserted by one transaction is invisible to an
+// erasure running in another. SQLite write transactions are serial already.
+func (v *Vault) lockSubject(ctx context.Context, tx *sql.Tx, subject string) error {
+	if v.db.Dialect != db.Postgres {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('steward.vault.subject.' || $1::text))`, subject); err != nil {
+		return fmt.Errorf("vault: lock subject: %w", err)
+	}
+	return nil
+}
+
+func readKey(ctx context.Context, tx *sql.Tx, subject, lock string) (keyRow, error) {
+	row := keyRow{subject: subject}
+	err := tx.QueryRowContext(ctx, `SELECT dek_version, kek_version, wrapped FROM vault_keys WHERE subject_id = $1`+lock, subject).
+		Scan(&row.dekVersion, &row.kekVersion, &row.wrapped)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		err = fmt.Errorf("vault: read data key: %w", err)
+	}
+	return row, err
+}
+
+func isErased(ctx context.Context, q querier, subject string) (bool, error) {
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM vault_erasures WHERE subject_id = $1`, subject).Scan(&n); err != nil {
+		return false, db.Classify(fmt.Errorf("vault: read erasures: %w", err))
+	}
+	return n > 0, nil
+}
+
+// dekFor returns the AEAD of row's data key, from the cache or by
+// unwrapping it under the KEK version recorded with it.
+func (v *Vault) dekFor(ring *Keyring, row keyRow) (cipher.AEAD, error) {
+	if aead := v.cache.get(row); aead != nil {
+		return aead, nil
+	}
+	kek := ring.get(row.kekVersion)
+	if kek == nil {
+		return nil, errs.New(errs.CodeUnavailable, "the data key is wrapped under KEK version %d, which is not in this replica's keyring", row.kekVersion)
+	}
+	dek, err := kek.unwrap(row.subject, row.dekVersion, row.wrapped)
+	if err != nil {
+		return nil, fmt.Errorf("vault: unwrap data key: %w", ErrCorrupt)
+	}
+	aead, err := dekCipher(dek) // clears dek
+	if err != nil {
+		return nil, err
+	}
+	v.cache.put(row, aead)
+	return aead, nil
+}
+
+// Get decrypts a field of subject. A field past its expiry is not found.
+func (v *Vault) Get(ctx context.Context, subject, name string) (Record, error) {
+	ring, err := v.ring()
+	if err != nil {
+		return Record{}, err
+	}
+	if err := checkSubject(subject); err != nil {
+		return Record{}, err
+	}
+	if err := checkName(name); err != nil {
+		return Record{}, err
+	}
+	return v.get(ctx, ring, subject, name)
+}
+
+func (v *Vault) get(ctx context.Context, ring *Keyring, subject, name string) (Record, error) {
+	rec := Record{FieldInfo: FieldInfo{Subject: subject, Name: name}}
+	key := keyRow{subject: subject}
+	var fieldDEKVersion int
+	var ciphertext []byte
+	var created, updated int64
+	var expires sql.NullInt64
+	// One statement, so the ciphertext and the key row come from one
+	// snapshot even while a rotation rewraps the key.
+	err := v.db.QueryRowContext(ctx, `SELECT f.category, f.dek_version, f.ciphertext, f.size, f.created_at, f.updated_at, f.expires_at,
+			k.dek_version, k.kek_version, k.wrapped
+		FROM vault_fields f JOIN vault_keys k ON k.subject_id = f.subject_id
+		WHERE f.subject_id = $1 AND f.name = $2`, subject, name).
+		Scan(&rec.Category, &fieldDEKVersion, &ciphertext, &rec.Size, &created, &updated, &expires,
+			&key.dekVersion, &key.kekVersion, &key.wrapped)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Record{}, v.missing(ctx, subject, errs.NotFound("field", name))
+	}
+	if err != nil {
+		return Record{}, db.Classify(fmt.Errorf("vault: read field %q: %w", name, err))
+	}
+	rec.CreatedAt, rec.UpdatedAt, rec.ExpiresAt = fromMicros(created), fromMicros(updated), fromNullMicros(expires)
+	if !rec.ExpiresAt.IsZero() && !v.now().Before(rec.ExpiresAt) {
+		return Record{}, errs.NotFound("field", name)
+	}
+	if fieldDEKVersion != key.dekVersion {
+		return Record{}, fmt.Errorf("vault: field %q: %w", name, ErrCorrupt)
+	}
+	aead, err := v.dekFor(ring, key)
+	if err != nil {
+		return Record{}, err
+	}
+	value, err := openValue(aead, subject, name, fieldDEKVersion, ciphertext)
+	if err != nil {
+		return Record{}, fmt.Errorf("vault: open field %q: %w", name, ErrCorrupt)
+	}
+	rec.Value = value
+	return rec, nil
+}
+
+// missing returns ErrErased when subject was erased, else notFound.
+func (v *Vault) missing(ctx context.Context, subject string, notFound error) error {
+	erased, err := isErased(ctx, v.db, subject)
+	if err != nil {
+		return err
+	}
+	if erased {
+		return ErrErased
+	}
+	return notFound
+}
+
+// Delete removes a field of subject and every token that stands for it.
+func (v *Vault) Delete(ctx context.Context, subject, name string) error {
+	if _, err := v.ring(); err != nil {
+		return err
+	}
+	if err := checkSubject(subject); err != nil {
+		return err
+	}
+	if err := checkName(name); err != nil {
+		return err
+	}
+	var deleted int64
+	err := v.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM vault_tokens WHERE subject_id = $1 AND name = $2`, subject, name); err != nil {
+			return fmt.Errorf("vault: delete tokens of field %q: %w", name, err)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM vault_fields WHERE subject_id = $1 AND name = $2`, subject, name)
+		if err != nil {
+			return fmt.Errorf("vault: delete field %q: %w", name, err)
+		}
+		deleted, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if deleted == 0 {
+		return v.missing(ctx, subject, errs.NotFound("field", name))
+	}
+	return nil
+}
+
+const fieldInfoColumns = `subject_id, name, category, size, created_at, updated_at, expires_at`
+
+func scanFieldInfos(rows *sql.Rows) ([]FieldInfo, error) {
+	defer rows.Close()
+	out := []FieldInfo{}
+	for rows.Next() {
+		var f FieldInfo
+		var created, updated int64
+		var expires sql.NullInt64
+		if err := rows.Scan(&f.Subject, &f.Name, &f.Category, &f.Size, &created, &updated, &expires); err != nil {
+			return nil, fmt.Errorf("vault: read fields: %w", err)
+		}
+		f.CreatedAt, f.UpdatedAt, f.ExpiresAt = fromMicros(created), fromMicros(updated), fromNullMicros(expires)
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, db.Classify(fmt.Errorf("vault: read fields: %w", err))
+	}
+	return out, nil
+}
+
+// List returns the metadata of subject's fields that have not expired,
+// sorted by name; no value is decrypted. A subject without fields has an
+// empty list; an erased subject gives ErrErased.
+func (v *Vault) List(ctx context.Context, subject string) ([]FieldInfo, error) {
+	if _, err := v.ring(); err != nil {
+		return nil, err
+	}
+	if err := checkSubject(subject); err != nil {
+		return nil, err
+	}
+	rows, err := v.db.QueryContext(ctx, `SELECT `+fieldInfoColumns+` FROM vault_fields
+		WHERE subject_id = $1 AND (expires_at IS NULL OR expires_at > $2) ORDER BY name`, subject, micros(v.now()))
+	if err != nil {
+		return nil, db.Classify(fmt.Errorf("vault: list fields: %w", err))
+	}
+	out, err := scanFieldInfos(rows)
+	if err != nil || len(out) > 0 {
+		return out, err
+	}
+	if err := v.missing(ctx, subject, nil); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ListExpired returns up to limit fields whose retention period has ended
+// and that PurgeExpired has not deleted yet, oldest expiry first. It works
+// while sealed.
+func (v *Vault) ListExpired(ctx context.Context, limit int) ([]FieldInfo, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	rows, err := v.db.QueryContext(ctx, `SELECT `+fieldInfoColumns+` FROM vault_fields
+		WHERE expires_at IS NOT NULL AND expires_at <= $1 ORDER BY expires_at, subject_id, name LIMIT $2`, micros(v.now()), limit)
+	if err != nil {
+		return nil, db.Classify(fmt.Errorf("vault: list expired fields: %w", err))
+	}
+	return scanFieldInfos(rows)
+}
+
+// PurgeExpired deletes every field whose retention period has ended, with
+// its tokens, in batches, and returns what it deleted (metadata only, for
+// the audit log). It works while sealed. Run it periodically: expired
+// fields are no longer served, but they are held until purged.
+func (v *Vault) PurgeExpired(ctx context.Context) ([]FieldInfo, error) {
+	now := micros(v.now())
+	purged := []FieldInfo{}
+	for done := false; !done; {
+		var batch []FieldInfo
+		err := v.db.Tx(ctx, func(tx *sql.Tx) error {
+			batch = batch[:0]
+			rows, err := tx.QueryContext(ctx, `SELECT `+fieldInfoColumns+` FROM vault_fields
+				WHERE expires_at IS NOT NULL AND expires_at <= $1 ORDER BY expires_at, subject_id, name LIMIT $2`, now, v.batchSize)
+			if err != nil {
+				return fmt.Errorf("vault: list expired fields: %w", err)
+			}
+			expired, err := scanFieldInfos(rows)
+			if err != nil {
+				return err
+			}
+			done = len(expired) < v.batchSize
+			for _, f := range expired {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM vault_tokens WHERE subject_id = $1 AND name = $2`, f.Subject, f.Name); err != nil {
+					return fmt.Errorf("vault: delete tokens of expired field: %w", err)
+				}
+				// The expiry condition again: a concurrent Put may have renewed the field.
+				res, err := tx.ExecContext(ctx, `DELETE FROM vault_fields WHERE subject_id = $1 AND name = $2 AND expires_at <= $3`,
+					f.Subject, f.Name, now)
+				if err != nil {
+					return fmt.Errorf("vault: delete expired field: %w", err)
+				}
+				if n, _ := res.RowsAffected(); n > 0 {
+					batch = append(batch, f)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return purged, err
+		}
+		purged = append(purged, batch...)
+	}
+	return purged, nil
+}

@@ -1,0 +1,251 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/vault"
+	"github.com/steward-dev/steward/internal/web/auth"
+	"github.com/steward-dev/steward/internal/web/httpx"
+)
+
+// fieldView is a vault field as the API shows it: metadata and a masked
+// value, never the plaintext.
+type fieldView struct {
+	vault.FieldInfo
+	Masked string `json:"masked,omitempty"`
+}
+
+// mask keeps the last characters of a value that is long enough, as on a
+// bank card: "••••••••3000".
+func mask(value []byte) string {
+	s := []rune(string(value))
+	keep := 0
+	if len(s) >= 8 {
+		keep = 4
+	}
+	return strings.Repeat("•", min(len(s)-keep, 12)) + string(s[len(s)-keep:])
+}
+
+// actor is who the audit log names for a request.
+func actor(r *http.Request) audit.Actor {
+	if k := auth.Key(r.Context()); k != nil {
+		return audit.APIKey(k.ID)
+	}
+	return audit.System()
+}
+
+// HandleListFields lists a subject's vault fields without values.
+func HandleListFields(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fields, err := d.Vault.List(r.Context(), r.PathValue("id"))
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		httpx.Encode(w, http.StatusOK, list[vault.FieldInfo]{Items: fields})
+	})
+}
+
+// HandlePutField stores a field's value, encrypted under the subject's key.
+func HandlePutField(d *Deps) http.Handler {
+	type request struct {
+		Category  string      `json:"category"`
+		Value     string      `json:"value"`
+		ExpiresAt *httpx.Time `json:"expires_at"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, err := httpx.Decode[request](w, r, 128<<10)
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		f := vault.Field{Name: r.PathValue("name"), Category: in.Category, Value: []byte(in.Value)}
+		if in.ExpiresAt != nil {
+			f.ExpiresAt = in.ExpiresAt.Time
+		}
+		info, err := d.Vault.Put(r.Context(), r.PathValue("id"), f)
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		httpx.Encode(w, http.StatusOK, fieldView{FieldInfo: info, Masked: mask(f.Value)})
+	})
+}
+
+// HandleGetField returns a field's metadata and masked value. Reading the
+// value to mask it is no disclosure, and is not recorded as an access.
+func HandleGetField(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec, err := d.Vault.Get(r.Context(), r.PathValue("id"), r.PathValue("name"))
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		httpx.Encode(w, http.StatusOK, fieldView{FieldInfo: rec.FieldInfo, Masked: mask(rec.Value)})
+	})
+}
+
+// HandleDeleteField deletes a field and its tokens.
+func HandleDeleteField(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		subject, name := r.PathValue("id"), r.PathValue("name")
+		if err := d.Vault.Delete(r.Context(), subject, name); err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		_, _ = d.Audit.Append(context.WithoutCancel(r.Context()), audit.Entry{Actor: actor(r), Action: "vault.delete",
+			Target: audit.Subject(subject), Details: audit.MustDetails(map[string]any{"field": name})})
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// statedPurpose is what every disclosure states: why, and the ticket that
+// asked for it.
+type statedPurpose struct {
+	Purpose string `json:"purpose"`
+	Ticket  string `json:"ticket"`
+}
+
+func (p statedPurpose) Valid(context.Context) map[string]string {
+	problems := map[string]string{}
+	if n := len(strings.TrimSpace(p.Purpose)); n < 5 || n > 500 {
+		problems["purpose"] = "say why you need the data (5 to 500 characters)"
+	}
+	if n := len(strings.TrimSpace(p.Ticket)); n < 1 || n > 100 {
+		problems["ticket"] = "give the ticket or case reference (up to 100 characters)"
+	}
+	return problems
+}
+
+// revealed is a plaintext answer, with the audit entry that recorded it.
+type revealed struct {
+	Subject  string `json:"subject"`
+	Field    string `json:"field"`
+	Value    string `json:"value"`
+	AuditSeq int64  `json:"audit_seq"`
+}
+
+// HandleRevealField returns a field's plaintext to a reveal key with a
+// stated purpose and ticket. The audit entry is written first: if it
+// cannot be written, nothing is revealed (503).
+func HandleRevealField(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, err := httpx.Decode[statedPurpose](w, r, smallBody)
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		subject, name := r.PathValue("id"), r.PathValue("name")
+		if _, err := d.Vault.List(r.Context(), subject); err != nil {
+			d.fail(w, r, err) // sealed, erased: no entry for what cannot happen
+			return
+		}
+		stored, err := d.Audit.Append(r.Context(), audit.Entry{Actor: actor(r), Action: "vault.reveal", Target: audit.Subject(subject),
+			Details: audit.MustDetails(map[string]any{"fields": []string{name}, "purpose": strings.TrimSpace(in.Purpose), "ticket": strings.TrimSpace(in.Ticket)})})
+		if err != nil {
+			d.fail(w, r, errs.Wrap(errs.CodeUnavailable, err, "the audit log cannot be written, so nothing is revealed"))
+			return
+		}
+		rec, err := d.Vault.Get(r.Context(), subject, name)
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		httpx.Encode(w, http.StatusOK, revealed{Subject: subject, Field: name, Value: string(rec.Value), AuditSeq: stored.Seq})
+	})
+}
+
+// HandleTokenizeField returns an opaque token that other systems can store
+// instead of the value.
+func HandleTokenizeField(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, err := d.Vault.Tokenize(r.Context(), r.PathValue("id"), r.PathValue("name"))
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		httpx.Encode(w, http.StatusOK, map[string]string{"token": token})
+	})
+}
+
+// HandleDetokenize returns the value behind a token, audited first like a
+// reveal. The token travels in the body, never in a URL.
+func HandleDetokenize(d *Deps) http.Handler {
+	type request struct {
+		Token string `json:"token"`
+		statedPurpose
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, err := httpx.Decode[request](w, r, smallBody)
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		if problems := in.statedPurpose.Valid(r.Context()); len(problems) > 0 {
+			d.fail(w, r, errs.Fields(problems))
+			return
+		}
+		// Resolve the token's subject first, to name it in the audit entry;
+		// the value is handed out only after the entry is written.
+		rec, err := d.Vault.Detokenize(r.Context(), in.Token)
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		stored, err := d.Audit.Append(r.Context(), audit.Entry{Actor: actor(r), Action: "vault.detokenize", Target: audit.Subject(rec.Subject),
+			Details: audit.MustDetails(map[string]any{"fields": []string{rec.Name}, "purpose": strings.TrimSpace(in.Purpose), "ticket": strings.TrimSpace(in.Ticket)})})
+		if err != nil {
+			d.fail(w, r, errs.Wrap(errs.CodeUnavailable, err, "the audit log cannot be written, so nothing is revealed"))
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		httpx.Encode(w, http.StatusOK, revealed{Subject: rec.Subject, Field: rec.Name, Value: string(rec.Value), AuditSeq: stored.Seq})
+	})
+}
+
+// HandleAccesses lists who accessed a subject's data, newest first: the
+// audit entries that name the subject.
+func HandleAccesses(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		before := int64(0)
+		if v := r.URL.Query().Get("before"); v != "" {
+			var err error
+			if before, err = strconv.ParseInt(v, 10, 64); err != nil || before < 0 {
+				d.fail(w, r, errs.Invalid("before", "must be a sequence number"))
+				return
+			}
+		}
+		page, err := d.Audit.Accesses(r.Context(), r.PathValue("id"), before, 100)
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		out := accessPage{Items: make([]access, len(page.Entries)), Next: page.Next}
+		for i, e := range page.Entries {
+			out.Items[i] = access{Seq: e.Seq, At: e.At, Actor: e.Actor.String(), Action: e.Action, Details: e.Details}
+		}
+		httpx.Encode(w, http.StatusOK, out)
+	})
+}
+
+// access is one audit entry about a subject, as the API shows it.
+type access struct {
+	Seq     int64         `json:"seq"`
+	At      time.Time     `json:"at"`
+	Actor   string        `json:"actor"`
+	Action  string        `json:"action"`
+	Details audit.Details `json:"details"`
+}
+
+type accessPage struct {
+	Items []access `json:"items"`
+	Next  int64    `json:"next"`
+}

@@ -1,0 +1,121 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/steward-dev/steward/internal/apikey"
+	"github.com/steward-dev/steward/internal/app/apptest"
+	"github.com/steward-dev/steward/internal/db"
+)
+
+type caller struct {
+	t   *testing.T
+	url string
+}
+
+func (c caller) do(method, path, key, body string) (int, string, http.Header) {
+	c.t.Helper()
+	req, _ := http.NewRequest(method, c.url+path, strings.NewReader(body))
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+// TestVaultRevealIsScopedAuditedAndFailsClosed: admin keys write fields and
+// see them masked; plaintext needs a reveal key and a purpose, is recorded
+// first, and is refused when the audit log cannot be written.
+func TestVaultRevealIsScopedAuditedAndFailsClosed(t *testing.T) {
+	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
+		t.Run(string(dialect), func(t *testing.T) {
+			srv := apptest.Start(t, dialect)
+			c := caller{t, srv.URL}
+			reveal, _, err := srv.App.Keys.Create(context.Background(), apikey.ScopeReveal, "", "support tool")
+			if err != nil {
+				t.Fatal(err)
+			}
+			admin := srv.Keys.Admin
+			const iban = "DE89370400440532013000"
+			if code, body, _ := c.do("PUT", "/v1/subjects/cust-7/fields/iban", admin, `{"category":"financial","value":"`+iban+`"}`); code != 200 || strings.Contains(body, iban) || !strings.Contains(body, "3000") {
+				t.Fatalf("put: %d %s", code, body)
+			}
+			if code, body, _ := c.do("GET", "/v1/subjects/cust-7/fields/iban", admin, ""); code != 200 || strings.Contains(body, iban) {
+				t.Fatalf("admin get shows plaintext: %d %s", code, body)
+			}
+			cases := []struct {
+				name, key, body string
+				status          int
+			}{
+				{"admin key may not reveal", admin, `{"purpose":"customer asked for a refund","ticket":"T-1"}`, 403},
+				{"no purpose", reveal, `{"ticket":"T-1"}`, 400},
+				{"no ticket", reveal, `{"purpose":"customer asked for a refund"}`, 400},
+				{"no key", "", `{}`, 401},
+			}
+			for _, tc := range cases {
+				if code, body, _ := c.do("POST", "/v1/subjects/cust-7/fields/iban/reveal", tc.key, tc.body); code != tc.status || strings.Contains(body, iban) {
+					t.Fatalf("%s: %d %s", tc.name, code, body)
+				}
+			}
+			code, body, _ := c.do("POST", "/v1/subjects/cust-7/fields/iban/reveal", reveal, `{"purpose":"customer asked for a refund","ticket":"T-1"}`)
+			if code != 200 || !strings.Contains(body, iban) {
+				t.Fatalf("reveal: %d %s", code, body)
+			}
+			// Tokens: admin makes one, detokenising is a reveal.
+			_, body, _ = c.do("POST", "/v1/subjects/cust-7/fields/iban/token", admin, "")
+			var tok struct{ Token string }
+			json.Unmarshal([]byte(body), &tok)
+			if !strings.HasPrefix(tok.Token, "tok_") {
+				t.Fatalf("token: %s", body)
+			}
+			if code, body, _ := c.do("POST", "/v1/detokenize", reveal, `{"token":"`+tok.Token+`","purpose":"payout to the customer","ticket":"T-2"}`); code != 200 || !strings.Contains(body, iban) {
+				t.Fatalf("detokenize: %d %s", code, body)
+			}
+			// The accesses of the customer name both, with their purposes.
+			code, body, _ = c.do("GET", "/v1/subjects/cust-7/accesses", admin, "")
+			if code != 200 || !strings.Contains(body, "vault.reveal") || !strings.Contains(body, "vault.detokenize") || !strings.Contains(body, "T-2") || strings.Contains(body, iban) {
+				t.Fatalf("accesses: %d %s", code, body)
+			}
+			// Fail closed: with the audit log unwritable, nothing is revealed.
+			if dialect == db.SQLite {
+				_, err = srv.App.DB.Exec(`CREATE TRIGGER audit_unwritable BEFORE INSERT ON audit_entries BEGIN SELECT RAISE(ABORT, 'unwritable'); END`)
+			} else {
+				_, err = srv.App.DB.Exec(`CREATE FUNCTION audit_unwritable() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'unwritable'; END $$ LANGUAGE plpgsql;
+					CREATE TRIGGER audit_unwritable BEFORE INSERT ON audit_entries FOR EACH ROW EXECUTE FUNCTION audit_unwritable()`)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 5 {
+				code, body, hdr := c.do("POST", "/v1/subjects/cust-7/fields/iban/reveal", reveal, `{"purpose":"customer asked for a refund","ticket":"T-3"}`)
+				if code != 503 || strings.Contains(body, iban) || hdr.Get("Retry-After") == "" {
+					t.Fatalf("reveal with the audit log unwritable: %d %s", code, body)
+				}
+			}
+			if code, body, _ := c.do("POST", "/v1/detokenize", reveal, `{"token":"`+tok.Token+`","purpose":"payout to the customer","ticket":"T-4"}`); code != 503 || strings.Contains(body, iban) {
+				t.Fatalf("detokenize with the audit log unwritable: %d %s", code, body)
+			}
+		})
+	}
+}
+
+// TestSealedVaultAnswers503 starts without a master key.
+func TestSealedVaultAnswers503(t *testing.T) {
+	srv := apptest.StartWith(t, db.SQLite, apptest.Options{Sealed: true})
+	c := caller{t, srv.URL}
+	code, body, _ := c.do("PUT", "/v1/subjects/cust-7/fields/iban", srv.Keys.Admin, `{"category":"financial","value":"x"}`)
+	if code != 503 || !strings.Contains(body, "sealed") {
+		t.Fatalf("sealed vault: %d %s", code, body)
+	}
+}
