@@ -121,3 +121,18 @@ func TestUnderGDPR(t *testing.T) {
 		}
 	}
 }
+
+func TestThemeContrast(t *testing.T) {
+	if r := contrast("#000000", "#ffffff"); r < 20.9 || r > 21.1 {
+		t.Fatalf("black on white = %.2f, want 21", r)
+	}
+	if r := contrast("#ffffff", "#0b57d0"); r < 4.5 {
+		t.Fatalf("the default accent fails: %.2f", r)
+	}
+	b := BannerSettings{Theme: Theme{Text: "#999999", Background: "#ffffff"}}.withDefaults()
+	problems := map[string]string{}
+	b.validate(problems, nil)
+	if problems["banner.theme.text"] == "" {
+		t.Fatalf("grey on white accepted: %v", problems)
+	}
+}

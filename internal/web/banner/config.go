@@ -3,6 +3,7 @@ package banner
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/steward-dev/steward/internal/consent"
@@ -10,24 +11,23 @@ import (
 
 // config is the configuration the script receives inline (CONTRACT.md).
 type config struct {
-	V            int                          `json:"v"`
 	API          string                       `json:"api"`
 	Property     string                       `json:"property"`
 	Key          string                       `json:"key"`
 	Notice       notice                       `json:"notice"`
 	Jurisdiction string                       `json:"jurisdiction"`
 	Regime       consent.Regime               `json:"regime"`
-	ServerGPC    bool                         `json:"serverGpc"`
-	HonourDNT    bool                         `json:"honourDnt"`
+	ServerGPC    bool                         `json:"serverGpc,omitempty"`
+	HonourDNT    bool                         `json:"honourDnt,omitempty"`
 	MaxAgeDays   int                          `json:"maxAgeDays"`
 	Cookie       cookie                       `json:"cookie"`
-	Lang         string                       `json:"lang"`
+	Lang         string                       `json:"lang,omitempty"`
 	Languages    []string                     `json:"languages"`
-	Texts        map[string]map[string]string `json:"texts"`
+	Texts        map[string]map[string]string `json:"texts,omitempty"`
 	Theme        theme                        `json:"theme"`
 	Purposes     []purpose                    `json:"purposes"`
-	GCM          gcm                          `json:"gcm"`
-	TCF          *tcfConfig                   `json:"tcf"`
+	GCM          *gcm                         `json:"gcm,omitempty"`
+	TCF          *tcfConfig                   `json:"tcf,omitempty"`
 }
 
 type notice struct {
@@ -38,7 +38,7 @@ type notice struct {
 
 type cookie struct {
 	Name     string `json:"name"`
-	Domain   string `json:"domain"`
+	Domain   string `json:"domain,omitempty"`
 	SameSite string `json:"sameSite"`
 }
 
@@ -53,21 +53,21 @@ type theme struct {
 
 type purpose struct {
 	Key           string             `json:"key"`
-	Necessary     bool               `json:"necessary"`
-	SaleOrSharing bool               `json:"saleOrSharing"`
-	LegalBasis    consent.LegalBasis `json:"legalBasis"`
+	Necessary     bool               `json:"necessary,omitempty"`
+	SaleOrSharing bool               `json:"saleOrSharing,omitempty"`
+	LegalBasis    consent.LegalBasis `json:"-"`
 	Name          map[string]string  `json:"name"`
-	Description   map[string]string  `json:"description"`
-	Vendors       []vendor           `json:"vendors"`
-	Cookies       []string           `json:"cookies"`
-	GCM           []string           `json:"gcm"`
+	Description   map[string]string  `json:"description,omitempty"`
+	Vendors       []vendor           `json:"vendors,omitempty"`
+	Cookies       []string           `json:"cookies,omitempty"`
+	GCM           []string           `json:"gcm,omitempty"`
 }
 
 type vendor struct {
-	Key        string `json:"key"`
+	Key        string `json:"-"`
 	Name       string `json:"name"`
-	Country    string `json:"country"`
-	PrivacyURL string `json:"privacyUrl"`
+	Country    string `json:"country,omitempty"`
+	PrivacyURL string `json:"privacyUrl,omitempty"`
 }
 
 type gcm struct {
@@ -103,14 +103,16 @@ func (s *Server) config(ctx context.Context, ck cacheKey, p *consent.Property) (
 	}
 	b := p.Banner
 	cfg := &config{
-		V: 1, API: s.PublicURL, Property: p.Key, Key: key, Jurisdiction: ck.jurisdiction, Regime: regime,
+		API: s.PublicURL, Property: p.Key, Key: key, Jurisdiction: ck.jurisdiction, Regime: regime,
 		ServerGPC: ck.gpc, HonourDNT: b.HonourDNT, MaxAgeDays: b.MaxAgeDays,
-		Cookie: cookie{Name: b.CookieName, Domain: b.CookieDomain, SameSite: "Lax"},
-		Lang:   "auto", Languages: b.Languages, Texts: b.Texts,
+		Cookie:    cookie{Name: b.CookieName, Domain: b.CookieDomain, SameSite: "Lax"},
+		Languages: b.Languages, Texts: b.Texts, // no lang: the visitor's browser chooses
 		Theme: theme{Background: b.Theme.Background, Text: b.Theme.Text, Accent: b.Theme.Accent, AccentText: b.Theme.AccentText,
 			Position: b.Theme.Position, Radius: b.Theme.Radius},
-		GCM:      gcm{Enabled: b.ConsentMode.Enabled, WaitForUpdate: b.ConsentMode.WaitForUpdate},
 		Purposes: []purpose{},
+	}
+	if b.ConsentMode.Enabled {
+		cfg.GCM = &gcm{Enabled: true, WaitForUpdate: b.ConsentMode.WaitForUpdate}
 	}
 	if n, ok := s.Consent.CurrentNotice(); ok {
 		cfg.Notice = notice{Version: n.Version, URL: p.PolicyURL, Material: n.Material}
@@ -135,7 +137,8 @@ func (s *Server) config(ctx context.Context, ck cacheKey, p *consent.Property) (
 		cfg.Purposes = append(cfg.Purposes, purpose{
 			Key: pu.Key, Necessary: pu.Necessary || pu.LegalBasis == consent.BasisContract || pu.LegalBasis == consent.BasisLegalObligation,
 			SaleOrSharing: pu.SaleOrSharing, LegalBasis: pu.LegalBasis,
-			Name: pu.Names, Description: pu.Descriptions, Vendors: vendors, Cookies: pu.Cookies, GCM: types,
+			Name: onlyLanguages(pu.Names, b.Languages), Description: onlyLanguages(pu.Descriptions, b.Languages),
+			Vendors: vendors, Cookies: pu.Cookies, GCM: types,
 		})
 	}
 	if b.TCF.Enabled {
@@ -149,6 +152,26 @@ func (s *Server) config(ctx context.Context, ck cacheKey, p *consent.Property) (
 			ConsentLanguage: lang, GDPRApplies: consent.UnderGDPR(ck.jurisdiction, regime)}
 	}
 	return cfg, nil
+}
+
+// onlyLanguages keeps the texts of the property's languages (every visitor
+// downloads them), or, when none is among them, one text to fall back on.
+func onlyLanguages(texts map[string]string, languages []string) map[string]string {
+	out := map[string]string{}
+	for _, l := range languages {
+		if t, ok := texts[l]; ok {
+			out[l] = t
+		}
+	}
+	if len(out) == 0 && len(texts) > 0 {
+		if t, ok := texts["en"]; ok {
+			out["en"] = t
+		} else {
+			keys := slices.Sorted(maps.Keys(texts))
+			out[keys[0]] = texts[keys[0]]
+		}
+	}
+	return out
 }
 
 func upper2(lang string) string {

@@ -172,7 +172,7 @@ func TestScriptPerVisitor(t *testing.T) {
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
 				cfg := configOf(t, f.get("/banner.js?p=shop", c.header).Body.String())
-				if cfg["jurisdiction"] != c.jurisdiction || cfg["regime"] != c.regime || cfg["serverGpc"] != c.gpc {
+				if cfg["jurisdiction"] != c.jurisdiction || cfg["regime"] != c.regime || (cfg["serverGpc"] == true) != c.gpc {
 					t.Fatalf("jurisdiction=%v regime=%v gpc=%v", cfg["jurisdiction"], cfg["regime"], cfg["serverGpc"])
 				}
 			})
@@ -283,5 +283,30 @@ func BenchmarkServeCached(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestServedSizeBudget: banner.js for a property without TCF, with its CSS
+// and one language, as served (gzip) is at most 7 KB.
+func TestServedSizeBudget(t *testing.T) {
+	store := dbtest.Open(t, db.SQLite)
+	f := newFixture(t, store)
+	real, err := banner.New(banner.Deps{Consent: f.svc, Keys: f.keys, VendorLists: f.gvl, PublicURL: "https://consent.shop.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := f.svc.Property("shop")
+	p.Banner.Languages = []string{"en"}
+	if _, err := f.svc.PutProperty(context.Background(), p, false); err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/banner.js?p=shop", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	rec := httptest.NewRecorder()
+	real.HandleScript().ServeHTTP(rec, req)
+	size := rec.Body.Len()
+	t.Logf("banner.js for one language, gzipped as served: %d bytes", size)
+	if rec.Code != 200 || size > 7*1024 {
+		t.Fatalf("served %d bytes (status %d); the budget is 7168", size, rec.Code)
 	}
 }
