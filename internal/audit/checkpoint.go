@@ -189,20 +189,30 @@ func (c *Checkpointer) loop(poll time.Duration) {
 	defer close(c.done)
 	t := time.NewTicker(poll)
 	defer t.Stop()
+	var failing string
 	for {
 		select {
 		case <-c.stop:
 			return
 		case <-t.C:
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-			if _, err := c.checkpoint(ctx, false); err != nil {
+			_, err := c.checkpoint(ctx, false)
+			cancel()
+			// Say each new failure once, not once a poll.
+			switch {
+			case err == nil:
+				if failing != "" {
+					c.log.Info("audit checkpoints resumed")
+				}
+				failing = ""
+			case err.Error() != failing:
+				failing = err.Error()
 				level := slog.LevelWarn
 				if errors.Is(err, ErrRefused) {
 					level = slog.LevelError
 				}
-				c.log.Log(ctx, level, "audit checkpoint", "error", err)
+				c.log.Log(context.Background(), level, "audit checkpoint failed", "error", err)
 			}
-			cancel()
 		}
 	}
 }

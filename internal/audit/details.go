@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"regexp"
 	"sort"
@@ -95,14 +96,19 @@ func MustDetails(fields map[string]any) Details {
 	return d
 }
 
-// parseDetails checks a JSON object and re-encodes it compactly with sorted
-// keys, numbers as written.
+// ParseDetails checks JSON text (an object) as NewDetails does and returns it
+// as Details, encoded compactly with sorted keys and numbers as written.
+func ParseDetails(raw []byte) (Details, error) { return parseDetails(raw) }
+
 func parseDetails(raw []byte) (Details, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
 		return Details{}, errs.Invalid("details", "not JSON: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return Details{}, errs.Invalid("details", "text after the JSON object")
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {
@@ -174,6 +180,11 @@ func containsAny(s string, parts []string) bool {
 	}
 	return false
 }
+
+var (
+	_ json.Marshaler = Details{}
+	_ fmt.Stringer   = Details{}
+)
 
 // String returns the JSON text, as hashed: "{}" when empty.
 func (d Details) String() string {

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"crypto/sha256"
+	"encoding"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -30,6 +31,13 @@ func (h Hash) Base64() string { return base64.StdEncoding.EncodeToString(h[:]) }
 
 // MarshalText encodes the hash in lowercase hex.
 func (h Hash) MarshalText() ([]byte, error) { return []byte(h.String()), nil }
+
+var (
+	_ encoding.TextMarshaler = Hash{}
+	_ fmt.Stringer           = Hash{}
+	_ fmt.Stringer           = Actor{}
+	_ fmt.Stringer           = Target{}
+)
 
 // hashFrom copies b into a Hash; ok is false when b is not 32 bytes long,
 // which a stored row can only be if it was tampered with.

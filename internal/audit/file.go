@@ -28,9 +28,11 @@ import (
 // of text lines followed by a block of signature lines (each starting with
 // "— "). A record is appended with a single write on a file opened for
 // appending and fsynced before the checkpoint counts as written. A crash can
-// tear only the last record; the next append starts a fresh block after it,
-// and readers skip a damaged record with a warning rather than failing, so
-// one torn write never hides the records after it. Appending is the only
+// tear only the last record; the next append starts a fresh block after it.
+// Readers skip a damaged record (blocks that do not pair up, or a note that
+// is malformed, such as a cut signature line) with a warning rather than
+// failing, so one torn write never hides the records after it; a well-formed
+// note whose signature does not verify is a fault, not a warning. Appending is the only
 // change Steward makes: operators may ship, copy or rotate the file at any
 // time (a rotated-away file is simply not appended to again).
 
@@ -100,10 +102,9 @@ func parseRecords(data []byte, firstLine int, partial bool) ([]fileRecord, []str
 		return fmt.Sprintf("at line %d", line)
 	}
 	text := string(data)
+	torn := false
 	if i := strings.LastIndexByte(text, '\n'); i != len(text)-1 {
-		if strings.TrimSpace(text[i+1:]) != "" {
-			warnings = append(warnings, fmt.Sprintf("checkpoint file: torn last line %s ignored", where(firstLine+strings.Count(text, "\n"))))
-		}
+		torn = strings.TrimSpace(text[i+1:]) != ""
 		text = text[:i+1]
 	}
 	var blocks []block
@@ -138,6 +139,12 @@ func parseRecords(data []byte, firstLine int, partial bool) ([]fileRecord, []str
 			continue
 		}
 		warnings = append(warnings, fmt.Sprintf("checkpoint file: damaged record %s ignored", where(b.line)))
+		if i == len(blocks)-1 {
+			torn = false // the warning covers the torn line too
+		}
+	}
+	if torn {
+		warnings = append(warnings, "checkpoint file: torn last line ignored")
 	}
 	return recs, warnings
 }

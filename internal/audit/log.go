@@ -6,10 +6,34 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/errs"
+)
+
+// Recorder records acts. Domain services and web handlers that must leave
+// an audit trail depend on it rather than on *Log, so that tests can stand
+// in a fake that fails (and check that the act then does not happen).
+type Recorder interface {
+	Append(ctx context.Context, e Entry) (Stored, error)
+	AppendTx(ctx context.Context, tx *sql.Tx, e Entry) (Stored, error)
+	Do(ctx context.Context, e Entry, act func(ctx context.Context, tx *sql.Tx) error) (Stored, error)
+}
+
+// Searcher reads the log, for the admin console, the customer portal's
+// access history and subject access exports.
+type Searcher interface {
+	Search(ctx context.Context, q Query) (Page, error)
+	Accesses(ctx context.Context, subjectID string, before int64, limit int) (Page, error)
+	Get(ctx context.Context, seq int64) (Stored, error)
+	Head(ctx context.Context) (int64, Hash, error)
+}
+
+var (
+	_ Recorder = (*Log)(nil)
+	_ Searcher = (*Log)(nil)
 )
 
 // Config holds what a Log needs.
@@ -26,7 +50,25 @@ type Config struct {
 type Log struct {
 	db  *db.DB
 	now func() time.Time
+
+	// Group commit for Append: concurrent calls queue up, and one of them
+	// (the leader) writes the queue in one transaction.
+	mu      sync.Mutex
+	queue   []*pending
+	leading bool
 }
+
+// pending is an Append waiting for its batch.
+type pending struct {
+	entry  Entry
+	stored Stored
+	err    error
+	done   chan struct{} // closed when the entry's batch committed or failed
+	turn   chan struct{} // closed when this caller is to lead the next batch
+}
+
+// maxBatch bounds the entries one group commit writes.
+const maxBatch = 256
 
 // New returns the Log of cfg.DB, which must be migrated.
 func New(cfg Config) (*Log, error) {
@@ -40,25 +82,92 @@ func New(cfg Config) (*Log, error) {
 	return l, nil
 }
 
-// Append records e in a transaction of its own and returns it as stored,
-// once committed. Use it before an act that writes nothing to the store
-// (revealing a value, sending an export): do the act only if Append
-// succeeded. Errors carry codes: invalid for a malformed entry, unavailable
-// (HTTP 503) when the store cannot be reached.
+// Append records e and returns it as stored, once committed. Use it before
+// an act that writes nothing to the store (revealing a value, sending an
+// export): do the act only if Append succeeded. Concurrent calls share a
+// transaction (group commit), so the head's lock and the commit's fsync are
+// paid once per batch rather than once per entry. Errors carry codes:
+// invalid for a malformed entry, unavailable (HTTP 503) when the store
+// cannot be reached.
+//
+// Once queued, an entry is written even if ctx ends (an audit entry without
+// its act is the safe way to fail); Append waits for the outcome.
 func (l *Log) Append(ctx context.Context, e Entry) (Stored, error) {
 	if err := e.Validate(); err != nil {
 		return Stored{}, err
 	}
-	var s Stored
-	err := l.db.Tx(ctx, func(tx *sql.Tx) error {
-		var err error
-		s, err = l.insert(ctx, tx, e)
-		return err
-	})
-	if err != nil {
-		return Stored{}, storeError(fmt.Errorf("append audit entry: %w", err))
+	if err := ctx.Err(); err != nil {
+		return Stored{}, err
 	}
-	return s, nil
+	p := &pending{entry: e, done: make(chan struct{}), turn: make(chan struct{})}
+	l.mu.Lock()
+	l.queue = append(l.queue, p)
+	lead := !l.leading
+	l.leading = true
+	l.mu.Unlock()
+	if !lead {
+		select {
+		case <-p.done:
+			return p.stored, p.err
+		case <-p.turn:
+		}
+	}
+	l.lead(ctx)
+	<-p.done
+	return p.stored, p.err
+}
+
+// lead writes one batch from the queue (which holds the leader's own entry),
+// then hands the lead to the first caller still waiting, if any, so that no
+// caller keeps writing for others under sustained load.
+func (l *Log) lead(ctx context.Context) {
+	l.mu.Lock()
+	n := min(len(l.queue), maxBatch)
+	batch := l.queue[:n:n]
+	l.queue = l.queue[n:]
+	l.mu.Unlock()
+
+	// The batch is not the leader's alone: finish it even if the leader's
+	// caller goes away.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	l.writeBatch(wctx, batch)
+	cancel()
+
+	l.mu.Lock()
+	if len(l.queue) == 0 {
+		l.leading = false
+	} else {
+		close(l.queue[0].turn)
+	}
+	l.mu.Unlock()
+}
+
+// writeBatch appends the entries of batch in one transaction and tells each
+// caller. If the transaction fails for a reason other than the store being
+// unavailable, the entries are retried one by one, so that one entry's
+// fault does not fail the others.
+func (l *Log) writeBatch(ctx context.Context, batch []*pending) {
+	err := l.db.Tx(ctx, func(tx *sql.Tx) error {
+		for _, p := range batch {
+			var err error
+			if p.stored, err = l.insert(ctx, tx, p.entry); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && len(batch) > 1 && !errs.Is(storeError(err), errs.CodeUnavailable) {
+		for _, p := range batch {
+			l.writeBatch(ctx, []*pending{p})
+		}
+		return
+	}
+	for _, p := range batch {
+		if err != nil {
+			p.stored, p.err = Stored{}, storeError(fmt.Errorf("append audit entry: %w", err))
+		}
+		close(p.done)
+	}
 }
 
 // AppendTx records e in tx, the transaction of the act it records: the entry

@@ -193,7 +193,10 @@ func OpenNote(note []byte, verifiers ...*Verifier) (string, *Verifier, error) {
 			if v == nil || v.name != name || v.id != id {
 				continue
 			}
-			if len(sig) != 4+ed25519.SignatureSize || !ed25519.Verify(v.pub, []byte(text), sig[4:]) {
+			if len(sig) != 4+ed25519.SignatureSize {
+				return "", nil, fmt.Errorf("%w: signature for key %s+%08x is %d bytes long", ErrMalformedNote, name, id, len(sig)-4)
+			}
+			if !ed25519.Verify(v.pub, []byte(text), sig[4:]) {
 				return "", nil, fmt.Errorf("%w for key %s+%08x", ErrInvalidSignature, name, id)
 			}
 			if verified == nil {

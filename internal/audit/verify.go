@@ -202,6 +202,10 @@ func verify(ctx context.Context, q querier, opts VerifyOptions) (*Report, error)
 		source := "file " + opts.CheckpointFile
 		for _, rec := range recs {
 			cp, _, err := OpenCheckpoint(rec.note, verifiers...)
+			if errors.Is(err, ErrMalformedNote) { // a torn write, or garbage: no claim either way
+				r.Warnings = append(r.Warnings, fmt.Sprintf("checkpoint file: malformed record at line %d ignored: %v", rec.line, err))
+				continue
+			}
 			if err != nil {
 				bad = append(bad, badCheckpoint(rec.note, fmt.Sprintf("the record at line %d of %s", rec.line, opts.CheckpointFile), err))
 				continue

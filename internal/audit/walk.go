@@ -71,6 +71,8 @@ func (p *Problem) String() string {
 	return fmt.Sprintf("%s at %d: %s", p.Kind, p.Seq, p.Detail)
 }
 
+var _ fmt.Stringer = (*Problem)(nil)
+
 // walker verifies the chain entry by entry from a trusted point.
 type walker struct {
 	q    querier
