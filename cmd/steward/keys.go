@@ -92,6 +92,7 @@ func runAudit(ctx context.Context, env *environment, args []string) error {
 	fs := newFlags(env, "audit verify", "audit verify [--checkpoint FILE] [flags]")
 	loader := config.Register(fs)
 	checkpoint := fs.String("checkpoint", "", "checkpoint file to check against (default: audit-checkpoints.txt in the data directory, when present)")
+	vkey := fs.String("vkey", "", "verifier key (name+hex+base64) that checkpoints must be signed with; without it the keys recorded in the database are trusted")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -110,5 +111,9 @@ func runAudit(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer store.Close()
-	return audit.VerifyCommand(ctx, store, file, env.stdout)
+	var vkeys []string
+	if *vkey != "" {
+		vkeys = append(vkeys, *vkey)
+	}
+	return audit.VerifyCommand(ctx, store, file, env.stdout, vkeys...)
 }

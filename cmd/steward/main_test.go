@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/steward-dev/steward/internal/db/dbtest"
+	_ "modernc.org/sqlite"
 )
 
 // TestMain lets the tests start this test binary as "steward": with
@@ -347,5 +349,56 @@ func TestKeysRotateCommand(t *testing.T) {
 	}
 	if _, _, err := runCLI(t, "", "keys", "rotate", "--data-dir", dir, "--master-key-file", file); err == nil {
 		t.Fatal("rotate without --to succeeded")
+	}
+}
+
+// TestAuditVerifyCommand: the log of a server that made keys and revealed
+// nothing verifies; a changed entry is named.
+func TestAuditVerifyCommand(t *testing.T) {
+	dir := t.TempDir()
+	c := startChild(t, "--data-dir", dir, "--demo")
+	admin := c.demoKey(t, "Admin key")
+	go io.Copy(io.Discard, pipeRest(c))
+	for _, scope := range []string{"decide", "admin"} {
+		req, _ := http.NewRequest(http.MethodPost, c.url+"/v1/api-keys", strings.NewReader(`{"scope":"`+scope+`","label":"x"}`))
+		req.Header.Set("Authorization", "Bearer "+admin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 201 {
+			t.Fatalf("create key: %v %v", resp, err)
+		}
+		resp.Body.Close()
+	}
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	_ = c.cmd.Wait()
+	out, _, err := runCLI(t, "", "audit", "verify", "--data-dir", dir)
+	if err != nil || !strings.Contains(out, "verif") {
+		t.Fatalf("audit verify: %v\n%s", err, out)
+	}
+	store, err := sql.Open("sqlite", dir+"/steward.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	// Tamper behind the log's back (the triggers refuse updates, so drop them first).
+	if _, err := store.Exec(`DROP TRIGGER IF EXISTS audit_entries_no_update`); err != nil {
+		t.Fatal(err)
+	}
+	var triggers []string
+	rows, _ := store.Query(`SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_entries'`)
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		triggers = append(triggers, n)
+	}
+	rows.Close()
+	for _, n := range triggers {
+		store.Exec(`DROP TRIGGER "` + n + `"`)
+	}
+	if _, err := store.Exec(`UPDATE audit_entries SET action = 'api_key.revoke' WHERE seq = 1`); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = runCLI(t, "", "audit", "verify", "--data-dir", dir)
+	if err == nil || !strings.Contains(out+err.Error(), "1") {
+		t.Fatalf("tampered log verified: %v\n%s", err, out)
 	}
 }

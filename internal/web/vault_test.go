@@ -62,6 +62,7 @@ func TestVaultRevealIsScopedAuditedAndFailsClosed(t *testing.T) {
 				{"no purpose", reveal, `{"ticket":"T-1"}`, 400},
 				{"no ticket", reveal, `{"purpose":"customer asked for a refund"}`, 400},
 				{"no key", "", `{}`, 401},
+				{"personal data in the purpose", reveal, `{"purpose":"ada@example.com asked for it","ticket":"T-1"}`, 400},
 			}
 			for _, tc := range cases {
 				if code, body, _ := c.do("POST", "/v1/subjects/cust-7/fields/iban/reveal", tc.key, tc.body); code != tc.status || strings.Contains(body, iban) {

@@ -36,6 +36,8 @@ type Options struct {
 	Log         io.Writer
 	// Sealed starts without a master key; by default the vault gets a fresh one.
 	Sealed bool
+	// Demo serves the demo page at /demo, as serve --demo does.
+	Demo bool
 }
 
 // Start starts Steward on dialect with the demo catalog and keys; it stops
@@ -57,6 +59,7 @@ func StartWith(tb testing.TB, dialect db.Dialect, opts Options) *Server {
 		cfg.DataDir = tb.TempDir()
 	}
 	cfg.Database = opts.DatabaseURL
+	cfg.Demo = opts.Demo
 	if !opts.Sealed {
 		cfg.MasterKey = "1:" + vault.GenerateKey()
 	}
@@ -67,23 +70,24 @@ func StartWith(tb testing.TB, dialect db.Dialect, opts Options) *Server {
 	if logOut == nil {
 		logOut = io.Discard
 	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("apptest: listen: %v", err)
+	}
+	cfg.PublicURL = "http://" + ln.Addr().String() // what the banner posts to
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.Open(ctx, cfg, slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		cancel()
+		ln.Close()
 		tb.Fatalf("apptest: open: %v", err)
 	}
 	keys, err := a.SeedDemo(ctx)
 	if err != nil {
 		cancel()
+		ln.Close()
 		a.Close()
 		tb.Fatalf("apptest: seed: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		cancel()
-		a.Close()
-		tb.Fatalf("apptest: listen: %v", err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.Serve(ctx, ln) }()

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -95,12 +96,22 @@ func HandleGetField(d *Deps) http.Handler {
 func HandleDeleteField(d *Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		subject, name := r.PathValue("id"), r.PathValue("name")
+		if _, err := d.Vault.Get(r.Context(), subject, name); err != nil {
+			d.fail(w, r, err) // nothing to delete: no entry
+			return
+		}
+		details, err := audit.NewDetails(map[string]any{"field": name})
+		if err == nil {
+			_, err = d.Audit.Append(r.Context(), audit.Entry{Actor: actor(r), Action: "vault.delete", Target: audit.Subject(subject), Details: details})
+		}
+		if err != nil {
+			d.fail(w, r, failClosed(err, "the audit log cannot be written, so nothing is deleted"))
+			return
+		}
 		if err := d.Vault.Delete(r.Context(), subject, name); err != nil {
 			d.fail(w, r, err)
 			return
 		}
-		_, _ = d.Audit.Append(context.WithoutCancel(r.Context()), audit.Entry{Actor: actor(r), Action: "vault.delete",
-			Target: audit.Subject(subject), Details: audit.MustDetails(map[string]any{"field": name})})
 		w.WriteHeader(http.StatusNoContent)
 	})
 }
@@ -112,12 +123,21 @@ type statedPurpose struct {
 	Ticket  string `json:"ticket"`
 }
 
+// emailLike finds an email address in free text: the audit log records
+// purposes and tickets, and must not hold personal data.
+var emailLike = regexp.MustCompile(`[^\s@]+@[^\s@]+\.[^\s@]+`)
+
 func (p statedPurpose) Valid(context.Context) map[string]string {
 	problems := map[string]string{}
-	if n := len(strings.TrimSpace(p.Purpose)); n < 5 || n > 500 {
+	for field, text := range map[string]string{"purpose": p.Purpose, "ticket": p.Ticket} {
+		if emailLike.MatchString(text) {
+			problems[field] = "must not hold personal data such as an email address: the audit log keeps it"
+		}
+	}
+	if n := len(strings.TrimSpace(p.Purpose)); (n < 5 || n > 500) && problems["purpose"] == "" {
 		problems["purpose"] = "say why you need the data (5 to 500 characters)"
 	}
-	if n := len(strings.TrimSpace(p.Ticket)); n < 1 || n > 100 {
+	if n := len(strings.TrimSpace(p.Ticket)); (n < 1 || n > 100) && problems["ticket"] == "" {
 		problems["ticket"] = "give the ticket or case reference (up to 100 characters)"
 	}
 	return problems
@@ -146,10 +166,9 @@ func HandleRevealField(d *Deps) http.Handler {
 			d.fail(w, r, err) // sealed, erased: no entry for what cannot happen
 			return
 		}
-		stored, err := d.Audit.Append(r.Context(), audit.Entry{Actor: actor(r), Action: "vault.reveal", Target: audit.Subject(subject),
-			Details: audit.MustDetails(map[string]any{"fields": []string{name}, "purpose": strings.TrimSpace(in.Purpose), "ticket": strings.TrimSpace(in.Ticket)})})
+		stored, err := recordDisclosure(r, d, "vault.reveal", subject, name, in)
 		if err != nil {
-			d.fail(w, r, errs.Wrap(errs.CodeUnavailable, err, "the audit log cannot be written, so nothing is revealed"))
+			d.fail(w, r, err)
 			return
 		}
 		rec, err := d.Vault.Get(r.Context(), subject, name)
@@ -200,15 +219,40 @@ func HandleDetokenize(d *Deps) http.Handler {
 			d.fail(w, r, err)
 			return
 		}
-		stored, err := d.Audit.Append(r.Context(), audit.Entry{Actor: actor(r), Action: "vault.detokenize", Target: audit.Subject(rec.Subject),
-			Details: audit.MustDetails(map[string]any{"fields": []string{rec.Name}, "purpose": strings.TrimSpace(in.Purpose), "ticket": strings.TrimSpace(in.Ticket)})})
+		stored, err := recordDisclosure(r, d, "vault.detokenize", rec.Subject, rec.Name, in.statedPurpose)
 		if err != nil {
-			d.fail(w, r, errs.Wrap(errs.CodeUnavailable, err, "the audit log cannot be written, so nothing is revealed"))
+			d.fail(w, r, err)
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		httpx.Encode(w, http.StatusOK, revealed{Subject: rec.Subject, Field: rec.Name, Value: string(rec.Value), AuditSeq: stored.Seq})
 	})
+}
+
+// recordDisclosure writes the audit entry of a disclosure before it
+// happens. A purpose or ticket that itself holds personal data (an email
+// address) is refused as invalid input; a log that cannot be written
+// refuses the disclosure (fail closed).
+func recordDisclosure(r *http.Request, d *Deps, action, subject, field string, why statedPurpose) (audit.Stored, error) {
+	details, err := audit.NewDetails(map[string]any{"fields": []string{field},
+		"purpose": strings.TrimSpace(why.Purpose), "ticket": strings.TrimSpace(why.Ticket)})
+	if err != nil {
+		return audit.Stored{}, err
+	}
+	stored, err := d.Audit.Append(r.Context(), audit.Entry{Actor: actor(r), Action: action, Target: audit.Subject(subject), Details: details})
+	if err != nil {
+		return audit.Stored{}, failClosed(err, "the audit log cannot be written, so nothing is revealed")
+	}
+	return stored, nil
+}
+
+// failClosed turns a failure to write the audit log into 503, unless it is
+// the caller's invalid input.
+func failClosed(err error, message string) error {
+	if errs.Is(err, errs.CodeInvalid) {
+		return err
+	}
+	return errs.Wrap(errs.CodeUnavailable, err, message)
 }
 
 // HandleAccesses lists who accessed a subject's data, newest first: the
