@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/steward-dev/steward/internal/db"
@@ -50,7 +49,6 @@ type Service struct {
 	argon    Argon2Params
 	dummy    string // a password hash to check against for unknown emails
 
-	trainingMu sync.Mutex
 }
 
 // NewService returns the staff service.
