@@ -211,7 +211,15 @@ const KeyFile = "receipt-signing-key.pem"
 // LoadOrCreateKey reads the Ed25519 signing key from dir, making one (mode
 // 0600) at first start.
 func LoadOrCreateKey(dir string) (ed25519.PrivateKey, error) {
-	path := filepath.Join(dir, KeyFile)
+	return LoadOrCreateKeyFile(dir, KeyFile)
+}
+
+// LoadOrCreateKeyFile reads an Ed25519 key (PEM PKCS#8) from dir/name,
+// making one with mode 0600 when there is none; when several processes
+// start at once, the first to create the file wins and the others read it.
+// The audit log's checkpoint key uses it too.
+func LoadOrCreateKeyFile(dir, name string) (ed25519.PrivateKey, error) {
+	path := filepath.Join(dir, name)
 	key, err := LoadKey(path)
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return key, err
@@ -221,26 +229,26 @@ func LoadOrCreateKey(dir string) (ed25519.PrivateKey, error) {
 	}
 	_, key, err = ed25519.GenerateKey(rand.Reader)
 	if err != nil {
-		return nil, fmt.Errorf("generate signing key: %w", err)
+		return nil, fmt.Errorf("generate key %s: %w", name, err)
 	}
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		return nil, fmt.Errorf("encode signing key: %w", err)
+		return nil, fmt.Errorf("encode key %s: %w", name, err)
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) { // another process made it first
 		return LoadKey(path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("create signing key: %w", err)
+		return nil, fmt.Errorf("create key %s: %w", name, err)
 	}
 	if err := pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("write signing key: %w", err)
+		return nil, fmt.Errorf("write key %s: %w", name, err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("write signing key: %w", err)
+		return nil, fmt.Errorf("write key %s: %w", name, err)
 	}
 	return key, f.Close()
 }
