@@ -229,14 +229,15 @@ var R,D,RE,ly,back,whenBody=f=>d.body?f():d.addEventListener('DOMContentLoaded',
      `${x.privacyUrl?`<a href="${h(x.privacyUrl)}" target=_blank>${h(x.name)}</a>`:h(x.name)} ${h(x.country)}`).join(', ')+'</details>':'')+'</li>'
   }).join('')+'</ul>'+bts(['accept','reject','save'])+
   (ld('.r')?.[0]?`<button type=button class=stw-k data-a=rcpt>${h(T.receipts)}</button>`:''),
- show=(n,then)=>{
+ show=(n,then,soon)=>{
   ui()
   if(!ly)back=d.activeElement,tcfCall('uiShown',ch())
   ly=n
   D.innerHTML=n>1?second():first()
   RE.hidden=true
   D.parentNode.hidden=false
-  ;(then&&D.querySelector(`[data-a=${then}]`)||D).focus()
+  var f=()=>(then&&D.querySelector(`[data-a=${then}]`)||D).focus()
+  soon?requestAnimationFrame(()=>setTimeout(f)):f()
  },
  close=chosen=>{
   if(!ly)return
@@ -266,4 +267,4 @@ new MutationObserver(ms=>{
 }).observe(d.documentElement,{childList:true,subtree:true})
 if(SIG&&SA[0]&&ld('.g')!=device())record(SA.map(p=>[p.key,'deny']),'gpc',tcfCall('tcString')).then(()=>kp('.g',dev))
 setTimeout(flush,99)
-whenBody(()=>dc||!O[0]?OUT&&(ui(),RE.hidden=false):show(1))
+whenBody(()=>dc||!O[0]?OUT&&(ui(),RE.hidden=false):show(1,0,1))
