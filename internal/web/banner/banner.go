@@ -122,17 +122,23 @@ func (s *Server) tcfScriptFor(cfg *config) []byte {
 	return s.tcfScript.body
 }
 
-// stripIndentation drops the leading spaces and tabs of every line: the
-// source stays readable in the repository, and visitors download (and
-// gzip) about a hundred bytes less. banner.js keeps no multi-line string
-// in which leading whitespace matters (its one multi-line template literal
-// is CSS), and the browser tests run on the stripped script.
+// stripIndentation drops the leading spaces and tabs of every line, and
+// lines that hold only a // comment: the source stays readable in the
+// repository, and visitors download (and gzip) about a hundred bytes less.
+// banner.js keeps no multi-line string in which leading whitespace or a
+// line starting with // matters (its one multi-line template literal is
+// CSS), and the browser tests run on the stripped script.
 func stripIndentation(src []byte) []byte {
 	lines := bytes.Split(src, []byte("\n"))
-	for i, l := range lines {
-		lines[i] = bytes.TrimLeft(l, " \t")
+	kept := lines[:0]
+	for _, l := range lines {
+		l = bytes.TrimLeft(l, " \t")
+		if bytes.HasPrefix(l, []byte("//")) {
+			continue
+		}
+		kept = append(kept, l)
 	}
-	return bytes.Join(lines, []byte("\n"))
+	return bytes.Join(kept, []byte("\n"))
 }
 
 func newAsset(body []byte) asset {

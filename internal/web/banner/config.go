@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/steward-dev/steward/internal/consent"
 )
@@ -24,7 +25,7 @@ type config struct {
 	Lang         string                       `json:"lang,omitempty"`
 	Languages    []string                     `json:"languages"`
 	Texts        map[string]map[string]string `json:"texts,omitempty"`
-	Theme        theme                        `json:"theme"`
+	Theme        *theme                       `json:"theme,omitempty"`
 	Purposes     []purpose                    `json:"purposes"`
 	GCM          *gcm                         `json:"gcm,omitempty"`
 	TCF          *tcfConfig                   `json:"tcf,omitempty"`
@@ -39,16 +40,37 @@ type notice struct {
 type cookie struct {
 	Name     string `json:"name"`
 	Domain   string `json:"domain,omitempty"`
-	SameSite string `json:"sameSite"`
+	SameSite string `json:"sameSite,omitempty"` // Lax when empty
 }
 
+// theme carries only what differs from the script's defaults (white,
+// #1f2328 text, #0b57d0 accent with white text, bottom, radius 8): every
+// visitor downloads it.
 type theme struct {
-	Background string `json:"background"`
-	Text       string `json:"text"`
-	Accent     string `json:"accent"`
-	AccentText string `json:"accentText"`
-	Position   string `json:"position"`
-	Radius     int    `json:"radius"`
+	Background string `json:"background,omitempty"`
+	Text       string `json:"text,omitempty"`
+	Accent     string `json:"accent,omitempty"`
+	AccentText string `json:"accentText,omitempty"`
+	Position   string `json:"position,omitempty"`
+	Radius     int    `json:"radius,omitempty"`
+}
+
+func themeOf(t consent.Theme) *theme {
+	differs := func(v, def string) string {
+		if strings.EqualFold(v, def) {
+			return ""
+		}
+		return v
+	}
+	out := theme{Background: differs(t.Background, "#ffffff"), Text: differs(t.Text, "#1f2328"), Accent: differs(t.Accent, "#0b57d0"),
+		AccentText: differs(t.AccentText, "#ffffff"), Position: differs(t.Position, "bottom")}
+	if t.Radius != 8 {
+		out.Radius = t.Radius
+	}
+	if out == (theme{}) {
+		return nil
+	}
+	return &out
 }
 
 type purpose struct {
@@ -107,8 +129,7 @@ func (s *Server) config(ctx context.Context, ck cacheKey, p *consent.Property) (
 		ServerGPC: ck.gpc, HonourDNT: b.HonourDNT, MaxAgeDays: b.MaxAgeDays,
 		Cookie:    cookie{Name: b.CookieName, Domain: b.CookieDomain, SameSite: "Lax"},
 		Languages: b.Languages, Texts: b.Texts, // no lang: the visitor's browser chooses
-		Theme: theme{Background: b.Theme.Background, Text: b.Theme.Text, Accent: b.Theme.Accent, AccentText: b.Theme.AccentText,
-			Position: b.Theme.Position, Radius: b.Theme.Radius},
+		Theme:    themeOf(b.Theme),
 		Purposes: []purpose{},
 	}
 	if b.ConsentMode.Enabled {
