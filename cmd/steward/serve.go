@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime/debug"
 
 	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/app"
 	"github.com/steward-dev/steward/internal/config"
+	"github.com/steward-dev/steward/internal/vault"
 )
 
 func runServe(ctx context.Context, env *environment, args []string) error {
@@ -23,6 +26,14 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	}
 	cfg.Demo = *demo
 	log := app.NewLogger(cfg, env.stderr)
+	if cfg.Demo && cfg.MasterKey == "" && cfg.MasterKeyFile == "" {
+		// A demo should show the vault working; a real deployment keeps the
+		// master key away from the data it protects.
+		if cfg.MasterKeyFile, err = demoMasterKey(cfg.DataDir); err != nil {
+			return err
+		}
+		log.Warn("demo: the vault's master key is kept in the data directory; never do this with real data", "file", cfg.MasterKeyFile)
+	}
 	a, err := app.Open(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -36,6 +47,21 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 		printDemo(env, cfg, keys)
 	}
 	return a.ListenAndServe(ctx)
+}
+
+// demoMasterKey returns the demo's key file in dataDir, making it once.
+func demoMasterKey(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, "demo-master.keys")
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return "", fmt.Errorf("create data directory: %w", err)
+	}
+	if err := os.WriteFile(path, []byte("# demo only: a real master key never sits next to the data\n1:"+vault.GenerateKey()+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write demo master key: %w", err)
+	}
+	return path, nil
 }
 
 func printDemo(env *environment, cfg config.Config, keys app.DemoKeys) {
