@@ -34,18 +34,8 @@ func startBenchTarget(ctx context.Context, env *environment, database string) (*
 	if err != nil {
 		return nil, err
 	}
-	cfg := config.Config{Listen: "127.0.0.1:0", DataDir: dir, Database: database, LogLevel: "warn", LogFormat: "text",
-		FollowInterval: time.Second, ShutdownTimeout: 5 * time.Second, GPCLastUpdate: "2026-11-28",
-		Controller: config.Controller{Name: "Bench Co"}}
-	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := app.Open(ctx, cfg, log)
+	a, keys, err := openBenchApp(ctx, env, dir, database, time.Second)
 	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	keys, err := a.SeedDemo(ctx)
-	if err != nil {
-		a.Close()
 		os.RemoveAll(dir)
 		return nil, err
 	}
@@ -64,6 +54,24 @@ func startBenchTarget(ctx context.Context, env *environment, database string) (*
 		a.Close()
 		os.RemoveAll(dir)
 	}}, nil
+}
+
+// openBenchApp opens a Steward on dir (and database) with the demo
+// catalog, as the benchmarks measure it.
+func openBenchApp(ctx context.Context, env *environment, dir, database string, follow time.Duration) (*app.App, app.DemoKeys, error) {
+	cfg := config.Config{Listen: "127.0.0.1:0", DataDir: dir, Database: database, LogLevel: "warn", LogFormat: "text",
+		FollowInterval: follow, ShutdownTimeout: 5 * time.Second, GPCLastUpdate: "2026-11-28",
+		Controller: config.Controller{Name: "Bench Co"}}
+	a, err := app.Open(ctx, cfg, slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		return nil, app.DemoKeys{}, err
+	}
+	keys, err := a.SeedDemo(ctx)
+	if err != nil {
+		a.Close()
+		return nil, app.DemoKeys{}, err
+	}
+	return a, keys, nil
 }
 
 type benchFlags struct {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -13,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/steward-dev/steward/internal/app"
-	"github.com/steward-dev/steward/internal/config"
 	"github.com/steward-dev/steward/internal/consent"
 )
 
@@ -27,14 +24,8 @@ func benchStartup(ctx context.Context, env *environment, n int, database string)
 		return err
 	}
 	defer os.RemoveAll(dir)
-	cfg := config.Config{Listen: "127.0.0.1:0", DataDir: dir, Database: database, LogLevel: "warn", LogFormat: "text",
-		FollowInterval: time.Hour, ShutdownTimeout: 5 * time.Second, GPCLastUpdate: "2026-11-28", Controller: config.Controller{Name: "Bench Co"}}
-	a, err := app.Open(ctx, cfg, slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	a, _, err := openBenchApp(ctx, env, dir, database, time.Hour)
 	if err != nil {
-		return err
-	}
-	if _, err := a.SeedDemo(ctx); err != nil {
-		a.Close()
 		return err
 	}
 	fmt.Fprintf(env.stderr, "writing %d ledger events...\n", n)

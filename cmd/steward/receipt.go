@@ -13,7 +13,6 @@ import (
 	"github.com/steward-dev/steward/internal/app"
 	"github.com/steward-dev/steward/internal/config"
 	"github.com/steward-dev/steward/internal/receipt"
-	"github.com/steward-dev/steward/internal/tcf"
 )
 
 func runReceipt(ctx context.Context, env *environment, args []string) error {
@@ -98,52 +97,4 @@ func loadJWKS(ctx context.Context, env *environment, from string, loader *config
 		return nil, err
 	}
 	return signer.JWKS(), nil
-}
-
-func runTCF(ctx context.Context, env *environment, args []string) error {
-	switch {
-	case len(args) == 2 && args[0] == "decode":
-		return tcf.DecodeCommand(env.stdout, args[1])
-	case len(args) == 1 && args[0] == "encode":
-		return tcf.EncodeCommand(env.stdout, env.stdin)
-	case len(args) >= 2 && args[0] == "gvl" && args[1] == "import":
-		return runGVLImport(ctx, env, args[2:])
-	default:
-		fmt.Fprintln(env.stderr, "Usage: steward tcf decode STRING | steward tcf encode < tc.json | steward tcf gvl import [flags] FILE")
-		return errUsage
-	}
-}
-
-// runGVLImport stores an IAB Global Vendor List (v3 JSON, downloaded by an
-// operator) so that Steward serves it to TCF banners.
-func runGVLImport(ctx context.Context, env *environment, args []string) error {
-	fs := newFlags(env, "tcf gvl import", "tcf gvl import [flags] FILE")
-	loader := config.Register(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return errUsage
-	}
-	body, err := os.ReadFile(fs.Arg(0))
-	if err != nil {
-		return fmt.Errorf("read vendor list: %w", err)
-	}
-	cfg, err := loader.Load(env.getenv)
-	if err != nil {
-		return err
-	}
-	store, err := app.OpenStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	stored, err := tcf.NewVendorLists(store, nil).Import(ctx, body)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(env.stdout, "imported Global Vendor List version %d (TCF policy %d, %d vendors, updated %s)\n",
-		stored.Version, stored.PolicyVersion, stored.Vendors, stored.LastUpdated)
-	return nil
 }

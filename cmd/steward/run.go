@@ -7,6 +7,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/steward-dev/steward/internal/app"
+	"github.com/steward-dev/steward/internal/config"
+	"github.com/steward-dev/steward/internal/db"
 )
 
 // errUsage marks errors already explained on stderr by the flag package.
@@ -80,6 +84,17 @@ func newFlags(env *environment, name, synopsis string) *flag.FlagSet {
 		fs.PrintDefaults()
 	}
 	return fs
+}
+
+// openStore loads the configuration of a command whose flags are parsed,
+// and opens and migrates the store it names.
+func openStore(ctx context.Context, env *environment, loader *config.Loader) (*db.DB, config.Config, error) {
+	cfg, err := loader.Load(env.getenv)
+	if err != nil {
+		return nil, cfg, err
+	}
+	store, err := app.OpenStore(ctx, cfg)
+	return store, cfg, err
 }
 
 // parse parses flags, mapping usage errors to errUsage.

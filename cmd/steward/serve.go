@@ -91,11 +91,7 @@ func runMigrate(ctx context.Context, env *environment, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loader.Load(env.getenv)
-	if err != nil {
-		return err
-	}
-	store, err := app.OpenStore(ctx, cfg)
+	store, _, err := openStore(ctx, env, loader)
 	if err != nil {
 		return err
 	}
@@ -114,21 +110,17 @@ func runAPIKey(ctx context.Context, env *environment, args []string) error {
 	}
 	fs := newFlags(env, "apikey create", "apikey create --scope SCOPE [--property KEY] [flags]")
 	loader := config.Register(fs)
-	scope := fs.String("scope", "", "ingest (one property, public), decide, or admin")
+	scope := fs.String("scope", "", "ingest (one property, public), decide, admin, or reveal")
 	property := fs.String("property", "", "the property an ingest key records events for")
 	label := fs.String("label", "", "a note on what the key is for")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	cfg, err := loader.Load(env.getenv)
-	if err != nil {
-		return err
-	}
 	s, err := apikey.ParseScope(*scope)
 	if err != nil {
-		return fmt.Errorf("--scope: must be ingest, decide or admin")
+		return fmt.Errorf("--%w", err)
 	}
-	store, err := app.OpenStore(ctx, cfg)
+	store, _, err := openStore(ctx, env, loader)
 	if err != nil {
 		return err
 	}

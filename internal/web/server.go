@@ -54,14 +54,7 @@ type server struct {
 
 // NewServer returns the HTTP handler of Steward.
 func NewServer(d Deps) http.Handler {
-	if d.Log == nil {
-		d.Log = slog.New(slog.DiscardHandler)
-	}
-	if d.Metrics == nil {
-		d.Metrics = NewMetrics()
-	}
-	s := &server{Deps: d, api: &api.Deps{Consent: d.Consent, Keys: d.Keys, Vault: d.Vault, Audit: d.Audit, Log: d.Log,
-		ObserveAnswers: d.Metrics.ObserveAnswers}}
+	s := newServer(d)
 	if d.Banner == nil {
 		s.Log.Warn("banner routes are disabled")
 	}
@@ -104,11 +97,19 @@ func (s *server) handleUnmatched(mux *http.ServeMux) http.Handler {
 
 // Routes returns the route table, for tests and documentation.
 func Routes(d Deps) []Route {
+	return newServer(d).routes()
+}
+
+// newServer fills the defaults of d and makes the API handlers' deps.
+func newServer(d Deps) *server {
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
 	if d.Metrics == nil {
 		d.Metrics = NewMetrics()
 	}
-	s := &server{Deps: d, api: &api.Deps{Consent: d.Consent, Keys: d.Keys}}
-	return s.routes()
+	return &server{Deps: d, api: &api.Deps{Consent: d.Consent, Keys: d.Keys, Vault: d.Vault, Audit: d.Audit, Log: d.Log,
+		ObserveAnswers: d.Metrics.ObserveAnswers}}
 }
 
 type statusWriter struct {

@@ -41,8 +41,11 @@ func HandleDecide(d *Deps) http.Handler {
 		}
 		answersPtr := answerPool.Get().(*[]consent.Answer)
 		defer answerPool.Put(answersPtr)
-		answers := (*answersPtr)[:0]
-		answers = append(answers, make([]consent.Answer, n)...)
+		answers := *answersPtr
+		if cap(answers) < n {
+			answers = make([]consent.Answer, n)
+		}
+		answers = answers[:n] // DecideAll sets every answer
 		*answersPtr = answers
 		if err := d.Consent.Decider().DecideAll(in.Questions, r.Header.Get("Sec-GPC") == "1", answers); err != nil {
 			d.fail(w, r, err)

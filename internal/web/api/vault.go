@@ -162,16 +162,15 @@ func HandleRevealField(d *Deps) http.Handler {
 			return
 		}
 		subject, name := r.PathValue("id"), r.PathValue("name")
-		if _, err := d.Vault.List(r.Context(), subject); err != nil {
-			d.fail(w, r, err) // sealed, erased: no entry for what cannot happen
-			return
-		}
-		stored, err := recordDisclosure(r, d, "vault.reveal", subject, name, in)
+		// Read first (sealed, erased, missing: no entry for what cannot
+		// happen); the value leaves the process only after the entry is
+		// written.
+		rec, err := d.Vault.Get(r.Context(), subject, name)
 		if err != nil {
 			d.fail(w, r, err)
 			return
 		}
-		rec, err := d.Vault.Get(r.Context(), subject, name)
+		stored, err := recordDisclosure(r, d, "vault.reveal", subject, name, in)
 		if err != nil {
 			d.fail(w, r, err)
 			return

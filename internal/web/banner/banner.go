@@ -50,7 +50,7 @@ type Server struct {
 	script    []byte // assets/banner.js
 	tcfScript asset  // assets/tcf.js
 	mu        sync.Mutex
-	cache     map[cacheKey]*rendered
+	cache     map[cacheKey]*asset
 }
 
 // asset is a static file with its hash, compressed once.
@@ -66,11 +66,6 @@ type cacheKey struct {
 	gpc          bool
 }
 
-type rendered struct {
-	asset
-	built bool
-}
-
 // maxCached bounds the rendered variants kept (properties × jurisdictions × GPC).
 const maxCached = 20000
 
@@ -82,7 +77,7 @@ func New(d Deps) (*Server, error) {
 	if d.Assets == nil {
 		d.Assets = assets
 	}
-	s := &Server{Deps: d, cache: map[cacheKey]*rendered{}}
+	s := &Server{Deps: d, cache: map[cacheKey]*asset{}}
 	var err error
 	if s.script, err = fs.ReadFile(d.Assets, "assets/banner.js"); err != nil {
 		return nil, fmt.Errorf("banner: %w", err)
@@ -182,7 +177,7 @@ func (s *Server) HandleScript() http.Handler {
 		}
 		h.Set("Vary", vary)
 		// A configuration change shows within a minute.
-		serveAsset(w, r, &out.asset, "public, max-age=60")
+		serveAsset(w, r, out, "public, max-age=60")
 	})
 }
 
@@ -283,7 +278,7 @@ func visitorJurisdiction(r *http.Request, p *consent.Property) string {
 
 // render returns the script for a property and visitor class, from the
 // cache when it was rendered before for the same catalog version.
-func (s *Server) render(ctx context.Context, ck cacheKey, p *consent.Property) (*rendered, error) {
+func (s *Server) render(ctx context.Context, ck cacheKey, p *consent.Property) (*asset, error) {
 	s.mu.Lock()
 	out, ok := s.cache[ck]
 	s.mu.Unlock()
@@ -298,7 +293,8 @@ func (s *Server) render(ctx context.Context, ck cacheKey, p *consent.Property) (
 	if err != nil {
 		return nil, fmt.Errorf("encode banner configuration: %w", err)
 	}
-	out = &rendered{asset: newAsset(Wrap(cfgJSON, s.script, s.tcfScriptFor(cfg))), built: true}
+	rendered := newAsset(Wrap(cfgJSON, s.script, s.tcfScriptFor(cfg)))
+	out = &rendered
 	s.mu.Lock()
 	if len(s.cache) >= maxCached {
 		clear(s.cache)

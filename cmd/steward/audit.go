@@ -1,0 +1,42 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/steward-dev/steward/internal/app"
+	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/config"
+)
+
+// runAudit verifies the audit log: `steward audit verify [--checkpoint FILE]`.
+func runAudit(ctx context.Context, env *environment, args []string) error {
+	if len(args) == 0 || args[0] != "verify" {
+		fmt.Fprintln(env.stderr, "Usage: steward audit verify [--checkpoint FILE] [flags]")
+		return errUsage
+	}
+	fs := newFlags(env, "audit verify", "audit verify [--checkpoint FILE] [flags]")
+	loader := config.Register(fs)
+	checkpoint := fs.String("checkpoint", "", "checkpoint file to check against (default: audit-checkpoints.txt in the data directory, when present)")
+	vkey := fs.String("vkey", "", "verifier key (name+hex+base64) that checkpoints must be signed with; without it the keys recorded in the database are trusted")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	store, cfg, err := openStore(ctx, env, loader)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	file := *checkpoint
+	if file == "" {
+		if _, err := os.Stat(app.CheckpointFile(cfg)); err == nil {
+			file = app.CheckpointFile(cfg)
+		}
+	}
+	var vkeys []string
+	if *vkey != "" {
+		vkeys = append(vkeys, *vkey)
+	}
+	return audit.VerifyCommand(ctx, store, file, env.stdout, vkeys...)
+}
