@@ -50,6 +50,11 @@ type DB struct {
 
 	stopCheckpoints chan struct{}
 	checkpointsDone chan struct{}
+	// writers lets one transaction of this process at a time write to
+	// SQLite, in arrival order. SQLite takes one writer anyway, but its busy
+	// handler is not fair: a writer that commits in a tight loop can keep
+	// another waiting past busy_timeout. Nil for PostgreSQL.
+	writers chan struct{}
 }
 
 // Open opens the store named by url: empty for SQLite in dataDir, a
@@ -89,7 +94,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	d := &DB{DB: sqldb, Dialect: SQLite, Location: "sqlite:" + path}
+	d := &DB{DB: sqldb, Dialect: SQLite, Location: "sqlite:" + path, writers: make(chan struct{}, 1)}
 	if err := d.checkSQLite(ctx); err != nil {
 		sqldb.Close()
 		return nil, err
@@ -182,6 +187,14 @@ func redact(raw string) string {
 // Tx runs fn in a transaction, committing when fn returns nil. Errors are
 // classified: a store that cannot be reached gives errs.CodeUnavailable.
 func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if d.writers != nil {
+		select {
+		case d.writers <- struct{}{}:
+			defer func() { <-d.writers }()
+		case <-ctx.Done():
+			return Classify(fmt.Errorf("begin: %w", ctx.Err()))
+		}
+	}
 	tx, err := d.BeginTx(ctx, nil)
 	if err != nil {
 		return Classify(fmt.Errorf("begin: %w", err))
