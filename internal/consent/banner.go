@@ -2,13 +2,12 @@ package consent
 
 import (
 	"fmt"
-	"math"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/wcag"
 )
 
 // BannerSettings configure a property's consent banner.
@@ -163,7 +162,7 @@ func (b *BannerSettings) validate(problems map[string]string, purposes map[strin
 	// The banner must stay readable: WCAG 2.2 AA asks 4.5:1 for text.
 	for _, pair := range [][3]string{{"theme.text", b.Theme.Text, b.Theme.Background}, {"theme.accent_text", b.Theme.AccentText, b.Theme.Accent}} {
 		if colorPattern.MatchString(pair[1]) && colorPattern.MatchString(pair[2]) {
-			if ratio := contrast(pair[1], pair[2]); ratio < 4.5 {
+			if ratio := wcag.Contrast(pair[1], pair[2]); ratio < wcag.AA {
 				bad(pair[0], "contrast with its background is %.2f:1; WCAG 2.2 AA needs at least 4.5:1", ratio)
 			}
 		}
@@ -232,28 +231,6 @@ func (b *BannerSettings) validate(problems map[string]string, purposes map[strin
 		}
 		checkIDs("purpose_map."+purpose, ids, 24)
 	}
-}
-
-// contrast is the WCAG contrast ratio of two #rrggbb colours.
-func contrast(a, b string) float64 {
-	la, lb := luminance(a), luminance(b)
-	if la < lb {
-		la, lb = lb, la
-	}
-	return (la + 0.05) / (lb + 0.05)
-}
-
-// luminance is the WCAG relative luminance of a #rrggbb colour.
-func luminance(hex string) float64 {
-	channel := func(s string) float64 {
-		v, _ := strconv.ParseUint(s, 16, 8)
-		c := float64(v) / 255
-		if c <= 0.04045 {
-			return c / 12.92
-		}
-		return math.Pow((c+0.055)/1.055, 2.4)
-	}
-	return 0.2126*channel(hex[1:3]) + 0.7152*channel(hex[3:5]) + 0.0722*channel(hex[5:7])
 }
 
 // validCookiePatterns checks a purpose's cookie name patterns.

@@ -1,0 +1,426 @@
+package notify
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	htmltemplate "html/template"
+	"io/fs"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	texttemplate "text/template"
+	"time"
+	"unicode"
+
+	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/wcag"
+)
+
+// The templates, one per message. Every language has each of them.
+const (
+	// TemplateSigninCode is the customer's one-time sign-in code; its data
+	// is a SigninCode.
+	TemplateSigninCode = "signin_code"
+	// TemplateRequestDeadline reminds staff of a request's deadline; its
+	// data is a RequestDeadline.
+	TemplateRequestDeadline = "request_deadline"
+)
+
+// DefaultLanguage is the language of a reader whose languages are all
+// unsupported.
+const DefaultLanguage = "en"
+
+// Languages returns the languages that every template is written in.
+func Languages() []string { return []string{"en", "de", "fr", "es"} }
+
+// Brand is how the company appears in a message. Every template's data
+// embeds it.
+type Brand struct {
+	CompanyName string
+	// LogoURL is an absolute http(s) URL of the logo, shown 40 pixels
+	// high; empty shows the company name instead.
+	LogoURL string
+	// Colour is the brand colour, "#1d4ed8" or "#15c": the top border and
+	// the button. Button text is black or white, whichever contrasts more;
+	// links use the colour only where it is readable on white.
+	Colour string
+}
+
+func (b Brand) brand() Brand { return b }
+
+func (b Brand) check() map[string]string {
+	problems := map[string]string{}
+	switch {
+	case strings.TrimSpace(b.CompanyName) == "":
+		problems["company_name"] = "is required"
+	case len(b.CompanyName) > 200 || strings.ContainsFunc(b.CompanyName, unicode.IsControl):
+		problems["company_name"] = "must be one line of at most 200 bytes"
+	}
+	if b.LogoURL != "" && !absoluteHTTP(b.LogoURL) {
+		problems["logo_url"] = "must be an absolute http or https URL"
+	}
+	if b.Colour != "" && !hexColour.MatchString(b.Colour) {
+		problems["colour"] = `must be a hex colour such as "#1d4ed8"`
+	}
+	return problems
+}
+
+// SigninCode is the data of TemplateSigninCode.
+type SigninCode struct {
+	Brand
+	// Code is the six-digit one-time code.
+	Code string
+	// ValidMinutes is how long the code works.
+	ValidMinutes int
+	// SignInURL opens a page where the customer presses a button to sign
+	// in. Opening it alone must not sign in: mail scanners open links.
+	SignInURL string
+}
+
+func (s SigninCode) check() map[string]string {
+	problems := s.Brand.check()
+	if !sixDigits.MatchString(s.Code) {
+		problems["code"] = "must be six digits"
+	}
+	if s.ValidMinutes < 1 {
+		problems["valid_minutes"] = "must be at least 1"
+	}
+	if !absoluteHTTP(s.SignInURL) {
+		problems["signin_url"] = "must be an absolute http or https URL"
+	}
+	return problems
+}
+
+// RequestDeadline is the data of TemplateRequestDeadline.
+type RequestDeadline struct {
+	Brand
+	RequestID string
+	// Type is access, export, rectify, erase, restrict or object.
+	Type string
+	// Deadline is shown as a date in its own time zone.
+	Deadline time.Time
+	// DaysLeft is the number of days until Deadline: 0 on the day itself,
+	// negative once it has passed. The caller counts it with its clock.
+	DaysLeft   int
+	ConsoleURL string
+}
+
+func (r RequestDeadline) check() map[string]string {
+	problems := r.Brand.check()
+	if r.RequestID == "" || len(r.RequestID) > 100 || strings.ContainsFunc(r.RequestID, unicode.IsControl) {
+		problems["request_id"] = "is required, one line of at most 100 bytes"
+	}
+	switch r.Type {
+	case "access", "export", "rectify", "erase", "restrict", "object":
+	default:
+		problems["type"] = "must be access, export, rectify, erase, restrict or object"
+	}
+	if r.Deadline.IsZero() {
+		problems["deadline"] = "is required"
+	}
+	if !absoluteHTTP(r.ConsoleURL) {
+		problems["console_url"] = "must be an absolute http or https URL"
+	}
+	return problems
+}
+
+var (
+	hexColour = regexp.MustCompile(`^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
+	sixDigits = regexp.MustCompile(`^[0-9]{6}$`)
+)
+
+func absoluteHTTP(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" &&
+		!strings.ContainsFunc(raw, unicode.IsSpace)
+}
+
+// branded is data that embeds Brand, which the HTML layout shows.
+type branded interface{ brand() Brand }
+
+// checker is data that can tell what is wrong with it.
+type checker interface{ check() map[string]string }
+
+//go:embed templates
+var templateFiles embed.FS
+
+// Templates holds every message in every language, parsed once.
+type Templates struct {
+	text map[string]*texttemplate.Template // by "lang/name"
+	html map[string]*htmltemplate.Template
+}
+
+// NewTemplates parses the embedded templates. It fails if a language lacks
+// a template or a template lacks a part, so a missing translation stops
+// Steward at start rather than when the message is due.
+func NewTemplates() (*Templates, error) {
+	fsys, err := fs.Sub(templateFiles, "templates")
+	if err != nil {
+		return nil, fmt.Errorf("templates: %w", err)
+	}
+	return parseTemplates(fsys)
+}
+
+func parseTemplates(fsys fs.FS) (*Templates, error) {
+	names, err := templateNames(fsys, DefaultLanguage)
+	if err != nil {
+		return nil, err
+	}
+	t := &Templates{text: map[string]*texttemplate.Template{}, html: map[string]*htmltemplate.Template{}}
+	for _, lang := range Languages() {
+		got, err := templateNames(fsys, lang)
+		if err != nil {
+			return nil, err
+		}
+		if strings.Join(got, ",") != strings.Join(names, ",") {
+			return nil, fmt.Errorf("templates %s: have %v, want %v as in %s", lang, got, names, DefaultLanguage)
+		}
+		funcs := templateFuncs(lang)
+		for _, name := range names {
+			key := lang + "/" + name
+			text, err := texttemplate.New(name).Funcs(funcs).Option("missingkey=error").
+				ParseFS(fsys, lang+"/strings.tmpl", key+".txt")
+			if err != nil {
+				return nil, fmt.Errorf("templates %s: %w", key, err)
+			}
+			html, err := htmltemplate.New(name).Funcs(funcs).Option("missingkey=error").
+				ParseFS(fsys, "layout.html", lang+"/strings.tmpl", key+".html")
+			if err != nil {
+				return nil, fmt.Errorf("templates %s: %w", key, err)
+			}
+			for _, part := range []string{"subject", "text"} {
+				if text.Lookup(part) == nil {
+					return nil, fmt.Errorf("templates %s.txt: no %q", key, part)
+				}
+			}
+			if html.Lookup("content") == nil || html.Lookup("layout") == nil {
+				return nil, fmt.Errorf(`templates %s.html: no "content"`, key)
+			}
+			t.text[key], t.html[key] = text, html
+		}
+	}
+	return t, nil
+}
+
+// templateNames lists a language's templates: its .txt files but
+// strings.tmpl, each of which needs an .html twin.
+func templateNames(fsys fs.FS, lang string) ([]string, error) {
+	entries, err := fs.ReadDir(fsys, lang)
+	if err != nil {
+		return nil, fmt.Errorf("templates %s: %w", lang, err)
+	}
+	var names []string
+	for _, e := range entries {
+		if name, ok := strings.CutSuffix(e.Name(), ".txt"); ok {
+			if _, err := fs.Stat(fsys, lang+"/"+name+".html"); err != nil {
+				return nil, fmt.Errorf("templates %s/%s: no HTML part: %w", lang, name, err)
+			}
+			names = append(names, name)
+		}
+	}
+	return names, nil
+}
+
+// page is what the HTML layout is executed with; Data is the caller's data,
+// which "content" and "footer" are executed with.
+type page struct {
+	Lang    string
+	Subject string
+	Brand   Brand
+	Data    any
+}
+
+// Render fills template name in the language that best matches lang, a
+// language tag ("de-AT") or an Accept-Language header, falling back to
+// English. data is the template's type (SigninCode, RequestDeadline), or
+// any struct that embeds Brand; it is checked first, so the errors name its
+// fields. The message has every part but To.
+func (t *Templates) Render(lang, name string, data any) (Message, error) {
+	lang = MatchLanguage(lang)
+	key := lang + "/" + name
+	text, html := t.text[key], t.html[key]
+	if text == nil || html == nil {
+		return Message{}, errs.NotFound("mail template", name)
+	}
+	b, ok := data.(branded)
+	if !ok {
+		return Message{}, fmt.Errorf("render %s: data %T does not embed notify.Brand", name, data)
+	}
+	if c, ok := data.(checker); ok {
+		if problems := c.check(); len(problems) > 0 {
+			return Message{}, errs.Fields(problems)
+		}
+	}
+	var buf bytes.Buffer
+	if err := text.ExecuteTemplate(&buf, "subject", data); err != nil {
+		return Message{}, fmt.Errorf("render %s subject: %w", key, err)
+	}
+	// A subject is one line whatever the template's layout. Only ASCII
+	// white space collapses: French puts a no-break space before a colon.
+	subject := strings.Join(strings.FieldsFunc(buf.String(), func(r rune) bool {
+		return r == ' ' || r == '\t' || r == '\r' || r == '\n'
+	}), " ")
+	buf.Reset()
+	if err := text.ExecuteTemplate(&buf, "text", data); err != nil {
+		return Message{}, fmt.Errorf("render %s text: %w", key, err)
+	}
+	body := tidyText(buf.String())
+	buf.Reset()
+	if err := html.ExecuteTemplate(&buf, "layout", page{Lang: lang, Subject: subject, Brand: b.brand(), Data: data}); err != nil {
+		return Message{}, fmt.Errorf("render %s html: %w", key, err)
+	}
+	return Message{
+		Subject: subject,
+		Text:    body,
+		HTML:    buf.String(),
+		Headers: map[string]string{
+			// RFC 3834: no vacation replies to a machine; Exchange reads
+			// the second.
+			"Auto-Submitted":           "auto-generated",
+			"X-Auto-Response-Suppress": "All",
+			"Content-Language":         lang,
+		},
+	}, nil
+}
+
+var blankLines = regexp.MustCompile(`\n{3,}`)
+
+// tidyText lets text templates be laid out for their readers: trailing
+// spaces go, runs of blank lines become one, and the text ends in one
+// line break.
+func tidyText(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRightFunc(l, unicode.IsSpace)
+	}
+	s = blankLines.ReplaceAllString(strings.Join(lines, "\n"), "\n\n")
+	return strings.Trim(s, "\n") + "\n"
+}
+
+// MatchLanguage returns the supported language that best fits accept: a
+// language tag ("de-AT", "de_AT", "DE") or an Accept-Language header
+// ("fr-CH, fr;q=0.9, en;q=0.8"). Only the primary subtag counts. It returns
+// DefaultLanguage when nothing fits.
+func MatchLanguage(accept string) string {
+	best, bestQ := "", 0.0
+	for entry := range strings.SplitSeq(accept, ",") {
+		tag, params, _ := strings.Cut(entry, ";")
+		primary, _, _ := strings.Cut(strings.ReplaceAll(strings.TrimSpace(tag), "_", "-"), "-")
+		primary = strings.ToLower(primary)
+		q := 1.0
+		if p := strings.TrimSpace(params); p != "" {
+			v, ok := strings.CutPrefix(strings.ReplaceAll(p, " ", ""), "q=")
+			f, err := strconv.ParseFloat(v, 64)
+			if !ok || err != nil || f < 0 || f > 1 {
+				continue
+			}
+			q = f
+		}
+		if q > bestQ && supported(primary) {
+			best, bestQ = primary, q
+		}
+	}
+	if best == "" {
+		return DefaultLanguage
+	}
+	return best
+}
+
+func supported(lang string) bool {
+	for _, l := range Languages() {
+		if l == lang {
+			return true
+		}
+	}
+	return false
+}
+
+const (
+	defaultColour = "#1d4ed8"
+	darkText      = "#111827"
+)
+
+// templateFuncs are the functions templates of lang may call.
+func templateFuncs(lang string) map[string]any {
+	return map[string]any{
+		"date": func(t time.Time) string { return formatDate(lang, t) },
+		// plural picks the word for a count; the languages here all have
+		// one form for 1 and another for the rest, and the templates say
+		// 0 in words of its own.
+		"plural": func(n int, one, other string) string {
+			if n == 1 || n == -1 {
+				return one
+			}
+			return other
+		},
+		"abs": func(n int) int {
+			if n < 0 {
+				return -n
+			}
+			return n
+		},
+		// The colours are validated hex, so they are safe in a style
+		// attribute; html/template would otherwise refuse them.
+		"colour": func(c string) htmltemplate.CSS { return htmltemplate.CSS(brandColour(c)) },
+		"textOn": func(c string) htmltemplate.CSS { return htmltemplate.CSS(textOn(brandColour(c))) },
+		"ink":    func(c string) htmltemplate.CSS { return htmltemplate.CSS(ink(brandColour(c))) },
+	}
+}
+
+var months = map[string][12]string{
+	"en": {"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"},
+	"de": {"Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober", "November", "Dezember"},
+	"fr": {"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"},
+	"es": {"enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre"},
+}
+
+// formatDate writes a date as a reader of lang expects it in a letter:
+// 2 December 2026, 2. Dezember 2026, 2 décembre 2026, 2 de diciembre de 2026.
+func formatDate(lang string, t time.Time) string {
+	day, month, year := t.Day(), months[lang][t.Month()-1], t.Year()
+	switch lang {
+	case "de":
+		return fmt.Sprintf("%d. %s %d", day, month, year)
+	case "fr":
+		if day == 1 {
+			return fmt.Sprintf("1er %s %d", month, year)
+		}
+		return fmt.Sprintf("%d %s %d", day, month, year)
+	case "es":
+		return fmt.Sprintf("%d de %s de %d", day, month, year)
+	default:
+		return fmt.Sprintf("%d %s %d", day, month, year)
+	}
+}
+
+// brandColour returns c as six lowercase hex digits, or the default.
+func brandColour(c string) string {
+	if !hexColour.MatchString(c) {
+		return defaultColour
+	}
+	c = strings.ToLower(c)
+	if len(c) == 4 {
+		c = string([]byte{'#', c[1], c[1], c[2], c[2], c[3], c[3]})
+	}
+	return c
+}
+
+// textOn returns white or near-black, whichever contrasts more with the
+// background colour bg (WCAG 2 contrast ratio).
+func textOn(bg string) string {
+	if wcag.Contrast(bg, "#ffffff") >= wcag.Contrast(bg, darkText) {
+		return "#ffffff"
+	}
+	return darkText
+}
+
+// ink returns colour c for text on white if it reaches WCAG AA's 4.5:1, and
+// dark text otherwise: a pale brand colour would make links unreadable.
+func ink(c string) string {
+	if wcag.Contrast(c, "#ffffff") >= wcag.AA {
+		return c
+	}
+	return darkText
+}
