@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/steward-dev/steward/internal/connector"
+)
+
+const connectorUsage = "Usage: steward connector check FILE | connector preview FILE --external-id ID [--email ADDRESS]"
+
+// runConnector works with the dataset files that connect Steward to the
+// company's own databases (see internal/connector/README.md).
+func runConnector(ctx context.Context, env *environment, args []string) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "check":
+			return runConnectorCheck(ctx, env, args[1:])
+		case "preview":
+			return runConnectorPreview(ctx, env, args[1:])
+		}
+	}
+	fmt.Fprintln(env.stderr, connectorUsage)
+	return errUsage
+}
+
+// runConnectorCheck compares a dataset file with the live database it
+// names, and fails when they differ, so that a deployment can run it first.
+func runConnectorCheck(ctx context.Context, env *environment, args []string) error {
+	fs := newFlags(env, "connector check", "connector check FILE\n\n"+
+		"Checks the dataset FILE against its database, read-only: tables and columns exist, and each\n"+
+		"column's type suits its erasure strategy. The connection string comes from the environment\n"+
+		"variable that the file names in dsn_env.")
+	file, err := parseOneFile(fs, args)
+	if err != nil {
+		return err
+	}
+	conn, ds, err := openConnector(ctx, env, file)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	mismatches, err := conn.Check(ctx)
+	if err != nil {
+		return err
+	}
+	for _, m := range mismatches {
+		where := file
+		if m.Line > 0 {
+			where = fmt.Sprintf("%s:%d", file, m.Line)
+		}
+		fmt.Fprintf(env.stdout, "%s: %s\n", where, m)
+	}
+	if n := len(mismatches); n > 0 {
+		return fmt.Errorf("%s: %s with the %s database of connector %s", file, plural(n, "mismatch", "mismatches"), ds.Engine, ds.Name)
+	}
+	fmt.Fprintf(env.stdout, "%s: connector %s matches its %s database (%s)\n", file, ds.Name, ds.Engine, plural(len(ds.Tables), "table", "tables"))
+	return nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// runConnectorPreview prints what erasing a subject would do, row counts
+// only, by running the erasure in a transaction it rolls back.
+func runConnectorPreview(ctx context.Context, env *environment, args []string) error {
+	fs := newFlags(env, "connector preview", "connector preview FILE --external-id ID [--email ADDRESS]\n\n"+
+		"Prints the rows that erasing the subject would change, per table, column and action. The\n"+
+		"erasure runs in a transaction that is rolled back: nothing changes, but it holds the same\n"+
+		"locks while it runs.")
+	var subject connector.Identifiers
+	fs.Func("external-id", "the subject's id in the company's systems (repeatable)", func(v string) error {
+		subject.ExternalIDs = append(subject.ExternalIDs, v)
+		return nil
+	})
+	fs.Func("email", "the subject's email address (repeatable)", func(v string) error {
+		subject.Emails = append(subject.Emails, v)
+		return nil
+	})
+	file, err := parseOneFile(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(subject.ExternalIDs) == 0 && len(subject.Emails) == 0 {
+		return errors.New("--external-id or --email: name the subject to preview")
+	}
+	conn, _, err := openConnector(ctx, env, file)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	report, err := conn.Erase(ctx, subject, true)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "TABLE\tCOLUMN\tACTION\tROWS\tLEGAL REASON")
+	for _, s := range report.Steps {
+		column := s.Column
+		if column == "" {
+			column = "-"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", s.Table, column, s.Action, s.Rows, s.LegalReason)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(env.stderr, "dry run: nothing was changed")
+	return nil
+}
+
+// parseOneFile parses flags given before or after the one FILE argument.
+func parseOneFile(fs *flag.FlagSet, args []string) (string, error) {
+	var files []string
+	for {
+		if err := parse(fs, args); err != nil {
+			return "", err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		files = append(files, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(files) != 1 {
+		fs.Usage()
+		return "", errUsage
+	}
+	return files[0], nil
+}
+
+func openConnector(ctx context.Context, env *environment, file string) (*connector.Conn, *connector.Dataset, error) {
+	ds, err := connector.ParseFile(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	conn, err := connector.Open(ctx, ds, env.getenv)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return conn, ds, nil
+}

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// connectorFixture is a SQLite database with one table of contacts, and a
+// dataset file in the same directory.
+type connectorFixture struct {
+	dir, file, dbPath string
+}
+
+const connectorDataset = `connector: crm
+engine: sqlite
+dsn_env: CRM_DB
+tables:
+  - name: contacts
+    identifier: {column: customer_id, kind: external_id}
+    columns:
+      - {name: email, category: contact, erase: mask}
+      - {name: phone, category: contact, erase: null}
+`
+
+func newConnectorFixture(t *testing.T, dataset string) connectorFixture {
+	t.Helper()
+	f := connectorFixture{dir: t.TempDir()}
+	f.file = filepath.Join(f.dir, "crm.yaml")
+	f.dbPath = filepath.Join(f.dir, "crm.db")
+	if err := os.WriteFile(f.file, []byte(dataset), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", f.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, stmt := range []string{
+		`CREATE TABLE contacts (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL, email TEXT NOT NULL, phone TEXT NOT NULL)`,
+		`INSERT INTO contacts (customer_id, email, phone) VALUES (7, 'ada@example.org', '+44 1'), (7, 'ada@work.example', '+44 2'), (8, 'bob@example.org', '+49 3')`,
+	} {
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return f
+}
+
+func runConnectorCLI(env map[string]string, args ...string) (stdout, stderr string, err error) {
+	var out, errOut bytes.Buffer
+	err = run(context.Background(), args, func(k string) string { return env[k] }, strings.NewReader(""), &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+func TestConnectorCommand(t *testing.T) {
+	// phone is NOT NULL in the database: its erase null is a mismatch.
+	good := newConnectorFixture(t, connectorDataset)
+	env := map[string]string{"CRM_DB": good.dbPath}
+	ok := newConnectorFixture(t, strings.Replace(connectorDataset, "erase: null}", "erase: mask, mask: '-'}", 1))
+	okEnv := map[string]string{"CRM_DB": ok.dbPath}
+	broken := newConnectorFixture(t, strings.Replace(connectorDataset, "erase: mask}", "erase: mask, legal_reasn: x}", 1))
+	cases := []struct {
+		name      string
+		env       map[string]string
+		args      []string
+		wantErr   string // "" for success
+		wantOut   []string
+		forbidOut []string
+	}{
+		{"check reports each mismatch at its line", env, []string{"connector", "check", good.file}, "1 mismatch with the sqlite database of connector crm",
+			[]string{good.file + ":9: table contacts, column phone: erase null, but the column is NOT NULL"}, nil},
+		{"check without the DSN", map[string]string{}, []string{"connector", "check", good.file}, "environment variable CRM_DB is empty or unset", nil, nil},
+		{"check of a missing database", map[string]string{"CRM_DB": filepath.Join(good.dir, "nope.db")}, []string{"connector", "check", good.file}, "no such file", nil, nil},
+		{"check of a broken file", env, []string{"connector", "check", broken.file}, broken.file + `:8: unknown field "legal_reasn"`, nil, nil},
+		{"check of no file", env, []string{"connector", "check"}, "usage", nil, nil},
+		{"check of two files", env, []string{"connector", "check", good.file, broken.file}, "usage", nil, nil},
+		{"unknown subcommand", env, []string{"connector", "erase", good.file}, "usage", nil, nil},
+		{"preview with flags after the file", okEnv, []string{"connector", "preview", ok.file, "--external-id", "7"}, "",
+			[]string{"contacts  email   mask    2", "contacts  phone   mask    2"}, []string{"ada@", "+44"}},
+		{"preview of nobody", okEnv, []string{"connector", "preview", "--external-id", "99", ok.file}, "",
+			[]string{"contacts  email   mask    0"}, nil},
+		{"preview without a subject", okEnv, []string{"connector", "preview", ok.file}, "--external-id or --email", nil, nil},
+		{"preview shows why an erasure would fail", env, []string{"connector", "preview", good.file, "--external-id", "7"},
+			"table contacts, column phone: null: constraint failed", nil, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out, _, err := runConnectorCLI(c.env, c.args...)
+			switch {
+			case c.wantErr == "" && err != nil:
+				t.Fatalf("error %v", err)
+			case c.wantErr == "usage" && !errors.Is(err, errUsage):
+				t.Fatalf("error %v, want the usage", err)
+			case c.wantErr != "" && c.wantErr != "usage" && (err == nil || !strings.Contains(err.Error(), c.wantErr)):
+				t.Fatalf("error %v, want it to mention %q", err, c.wantErr)
+			}
+			if err != nil && strings.Contains(err.Error(), "\n") {
+				t.Errorf("error spans lines: %q", err)
+			}
+			for _, w := range c.wantOut {
+				if !strings.Contains(out, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, out)
+				}
+			}
+			for _, f := range c.forbidOut {
+				if strings.Contains(out, f) {
+					t.Errorf("stdout shows %q:\n%s", f, out)
+				}
+			}
+		})
+	}
+
+	// A preview changes nothing.
+	for _, f := range []connectorFixture{good, ok} {
+		db, err := sql.Open("sqlite", f.dbPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		err = db.QueryRow(`SELECT COUNT(*) FROM contacts WHERE email LIKE '%@%' AND phone LIKE '+%'`).Scan(&n)
+		db.Close()
+		if err != nil || n != 3 {
+			t.Fatalf("%d intact rows after previews (%v), want 3", n, err)
+		}
+	}
+}
+
+func TestConnectorCheckPasses(t *testing.T) {
+	f := newConnectorFixture(t, strings.Replace(connectorDataset, "erase: null}", "erase: mask}", 1))
+	out, _, err := runConnectorCLI(map[string]string{"CRM_DB": f.dbPath}, "connector", "check", f.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "connector crm matches its sqlite database (1 table)") {
+		t.Fatalf("stdout %q", out)
+	}
+}
