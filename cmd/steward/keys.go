@@ -4,9 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 
-	"github.com/steward-dev/steward/internal/app"
+	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/config"
 	"github.com/steward-dev/steward/internal/vault"
 )
@@ -35,19 +34,11 @@ func runKeys(ctx context.Context, env *environment, args []string) error {
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	store, cfg, err := openStore(ctx, env, loader)
+	store, v, err := openVault(ctx, env, loader)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	ring, err := app.LoadKeyring(cfg)
-	if err != nil {
-		return err
-	}
-	v, err := vault.Open(ctx, vault.Config{DB: store, Keyring: ring, Logger: slog.New(slog.NewTextHandler(env.stderr, nil))})
-	if err != nil {
-		return err
-	}
 	defer v.Close()
 	if args[0] == "rotate" {
 		if *to < 1 {
@@ -60,9 +51,21 @@ func runKeys(ctx context.Context, env *environment, args []string) error {
 			return err
 		}
 		fmt.Fprintf(env.stdout, "every data key is wrapped under version %d (%d rewrapped in %s)\n", p.Version, p.Rewrapped, p.Elapsed.Round(1e6))
+		log, err := audit.New(audit.Config{DB: store})
+		if err != nil {
+			return err
+		}
+		if _, err := log.Append(ctx, audit.Entry{Actor: audit.System(), Action: "keys.rotate",
+			Details: audit.MustDetails(map[string]any{"version": p.Version, "rewrapped": p.Rewrapped, "via": "cli"})}); err != nil {
+			return fmt.Errorf("the rotation is done, but the audit log cannot be written: %w", err)
+		}
 		if *retire > 0 {
 			if err := v.Retire(ctx, *retire); err != nil {
 				return err
+			}
+			if _, err := log.Append(ctx, audit.Entry{Actor: audit.System(), Action: "keys.retire",
+				Details: audit.MustDetails(map[string]any{"version": *retire, "via": "cli"})}); err != nil {
+				return fmt.Errorf("version %d is retired, but the audit log cannot be written: %w", *retire, err)
 			}
 			fmt.Fprintf(env.stdout, "version %d is retired: remove it from every replica's key file, then destroy it\n", *retire)
 		}

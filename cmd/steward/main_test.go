@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -400,5 +401,42 @@ func TestAuditVerifyCommand(t *testing.T) {
 	out, _, err = runCLI(t, "", "audit", "verify", "--data-dir", dir)
 	if err == nil || !strings.Contains(out+err.Error(), "1") {
 		t.Fatalf("tampered log verified: %v\n%s", err, out)
+	}
+}
+
+// TestStaffCreateCommand bootstraps the first administrator: the command
+// prints the TOTP secret once, refuses bad input in one line, and needs the
+// master key (TOTP secrets are sealed by the vault).
+func TestStaffCreateCommand(t *testing.T) {
+	dir := t.TempDir()
+	key, _, _ := runCLI(t, "", "keys", "generate")
+	file := dir + "/master.keys"
+	os.WriteFile(file, []byte("1:"+strings.TrimSpace(key)+"\n"), 0o600)
+	args := []string{"staff", "create", "--email", "ada@shop.example", "--name", "Ada", "--data-dir", dir, "--master-key-file", file}
+	out, _, err := runCLI(t, "", args...)
+	if err != nil || !regexp.MustCompile(`(?m)^TOTP secret: [A-Z2-7]{32}$`).MatchString(out) || !strings.Contains(out, "otpauth://totp/") ||
+		!regexp.MustCompile(`(?m)^password: \S{26}$`).MatchString(out) || !strings.Contains(out, "(ada@shop.example, admin) created") {
+		t.Fatalf("staff create: %v\n%s", err, out)
+	}
+	out, _, err = runCLI(t, "long enough password 1\n", "staff", "create", "--email", "bo@shop.example", "--name", "Bo", "--role", "privacy_officer",
+		"--password-stdin", "--data-dir", dir, "--master-key-file", file)
+	if err != nil || strings.Contains(out, "password:") || !strings.Contains(out, "privacy_officer") {
+		t.Fatalf("staff create --password-stdin: %v\n%s", err, out)
+	}
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"the same email", args, "a staff account with this email exists"},
+		{"a bad role", []string{"staff", "create", "--email", "cy@shop.example", "--name", "Cy", "--role", "root", "--data-dir", dir, "--master-key-file", file}, "role"},
+		{"sealed", []string{"staff", "create", "--email", "cy@shop.example", "--name", "Cy", "--data-dir", dir}, "the vault is sealed"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if _, _, err := runCLI(t, "", c.args...); err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("err = %v, want one line with %q", err, c.want)
+			}
+		})
 	}
 }

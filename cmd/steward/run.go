@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"github.com/steward-dev/steward/internal/app"
 	"github.com/steward-dev/steward/internal/config"
 	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/vault"
 )
 
 // errUsage marks errors already explained on stderr by the flag package.
@@ -39,6 +41,8 @@ func commands() []command {
 		{"tcf", "IAB TCF: tcf decode STRING | tcf encode < JSON | tcf gvl import FILE", runTCF},
 		{"audit", "audit log: audit verify [--checkpoint FILE]", runAudit},
 		{"keys", "vault keys: keys generate | keys status | keys rotate --to VERSION", runKeys},
+		{"staff", "staff accounts: staff create --email EMAIL --name NAME [--role ROLE]", runStaff},
+		{"connector", "company databases: connector check FILE | connector preview FILE --external-id ID", runConnector},
 		{"bench", "measure this build: bench decide | bench ingest", runBench},
 		{"version", "print the version", runVersion},
 	}
@@ -95,6 +99,24 @@ func openStore(ctx context.Context, env *environment, loader *config.Loader) (*d
 	}
 	store, err := app.OpenStore(ctx, cfg)
 	return store, cfg, err
+}
+
+// openVault opens a command's store and its vault (sealed when no master
+// key is configured); close the vault, then the store.
+func openVault(ctx context.Context, env *environment, loader *config.Loader) (*db.DB, *vault.Vault, error) {
+	store, cfg, err := openStore(ctx, env, loader)
+	if err != nil {
+		return nil, nil, err
+	}
+	ring, err := app.LoadKeyring(cfg)
+	if err == nil {
+		var v *vault.Vault
+		if v, err = vault.Open(ctx, vault.Config{DB: store, Keyring: ring, Logger: slog.New(slog.NewTextHandler(env.stderr, nil))}); err == nil {
+			return store, v, nil
+		}
+	}
+	store.Close()
+	return nil, nil, err
 }
 
 // parse parses flags, mapping usage errors to errUsage.

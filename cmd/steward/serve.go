@@ -44,6 +44,9 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 		if err != nil {
 			return err
 		}
+		if keys.Staff, err = a.SeedDemoStaff(ctx); err != nil {
+			return err
+		}
 		printDemo(env, cfg, keys)
 	}
 	return a.ListenAndServe(ctx)
@@ -83,6 +86,14 @@ Try a decision:
 
 These keys are shown once. Stop with Ctrl-C.
 `, u, keys.Admin, keys.Decide, keys.Ingest)
+	if len(keys.Staff) == 0 {
+		return
+	}
+	fmt.Fprintf(env.stdout, "\nStaff console     %s/admin   (demo customer: cust-demo-1 or jo.demo@shop.example)\n", u)
+	for _, s := range keys.Staff {
+		fmt.Fprintf(env.stdout, "  %-17s %s  password %s\n  %-17s TOTP secret %s  (an authenticator app, or: oathtool --totp -b %s)\n",
+			s.Role, s.Email, s.Password, "", s.TOTPSecret, s.TOTPSecret)
+	}
 }
 
 func runMigrate(ctx context.Context, env *environment, args []string) error {

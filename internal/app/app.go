@@ -28,9 +28,11 @@ import (
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/receipt"
+	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/tcf"
 	"github.com/steward-dev/steward/internal/vault"
 	"github.com/steward-dev/steward/internal/web"
+	"github.com/steward-dev/steward/internal/web/admin"
 	"github.com/steward-dev/steward/internal/web/banner"
 )
 
@@ -45,6 +47,7 @@ type App struct {
 	GVL     *tcf.VendorLists
 	Vault   *vault.Vault
 	Audit   *audit.Log
+	Staff   *staff.Service
 	// Checkpoints signs checkpoints of the audit log into the data directory.
 	Checkpoints *audit.Checkpointer
 	Metrics     *web.Metrics
@@ -100,9 +103,13 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		a.DB.Close()
 		return nil, err
 	}
+	if a.Audit, err = audit.New(audit.Config{DB: a.DB}); err != nil {
+		a.DB.Close()
+		return nil, err
+	}
 	started := time.Now()
 	a.Consent, err = consent.Open(ctx, consent.Config{
-		DB: a.DB, Signer: a.Signer, Logger: log, FollowInterval: cfg.FollowInterval, Observe: a.Metrics.ObserveAppends,
+		DB: a.DB, Signer: a.Signer, Logger: log, FollowInterval: cfg.FollowInterval, Observe: a.Metrics.ObserveAppends, Audit: a.Audit,
 		Controller: receipt.Controller{PIIController: cfg.Controller.Name, Contact: cfg.Controller.Email, Email: cfg.Controller.Email,
 			Address: cfg.Controller.Address, Phone: cfg.Controller.Phone, PIIControllerURL: cfg.Controller.URL},
 	})
@@ -132,6 +139,15 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		a.DB.Close()
 		return nil, err
 	}
+	if a.Staff, err = OpenStaff(a.DB, a.Vault, a.Audit); err != nil {
+		a.Close()
+		return nil, err
+	}
+	console, err := admin.New(admin.Deps{Staff: a.Staff, Vault: a.Vault, Audit: a.Audit, Consent: a.Consent, Log: log})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
 	a.Keys = apikey.NewStore(a.DB, time.Now)
 	a.GVL = tcf.NewVendorLists(a.DB, time.Now)
 	bannerServer, err := banner.New(banner.Deps{Consent: a.Consent, Keys: a.Keys, VendorLists: a.GVL, PublicURL: cfg.PublicURL, Log: log})
@@ -142,8 +158,18 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	}
 	a.Handler = web.NewServer(web.Deps{Consent: a.Consent, Keys: a.Keys, DB: a.DB, Signer: a.Signer, Metrics: a.Metrics,
 		Log: log, GPCLastUpdate: cfg.GPCLastUpdate, Banner: bannerServer, DemoProperty: demoProperty(cfg),
-		Vault: a.Vault, Audit: a.Audit})
+		Vault: a.Vault, Audit: a.Audit, Console: console})
 	return a, nil
+}
+
+// OpenStaff returns the staff service, its TOTP seeds sealed by the vault
+// (so that they follow its key rotations).
+func OpenStaff(store *db.DB, v *vault.Vault, log *audit.Log) (*staff.Service, error) {
+	box, err := v.SecretBox("staff-totp")
+	if err != nil {
+		return nil, err
+	}
+	return staff.NewService(staff.Config{DB: store, Secrets: box, Audit: log})
 }
 
 func demoProperty(cfg config.Config) string {
@@ -159,13 +185,9 @@ func CheckpointFile(cfg config.Config) string {
 	return filepath.Join(cfg.DataDir, "audit-checkpoints.txt")
 }
 
-// openAudit opens the audit log and its checkpointer, signing with a key
+// openAudit opens the audit log's checkpointer, signing with a key
 // kept in the data directory.
 func (a *App) openAudit(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	var err error
-	if a.Audit, err = audit.New(audit.Config{DB: a.DB}); err != nil {
-		return err
-	}
 	key, err := audit.LoadOrCreateKey(cfg.DataDir)
 	if err != nil {
 		return err

@@ -2,11 +2,16 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
+	"strings"
 
 	"github.com/steward-dev/steward/internal/apikey"
+	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/staff"
+	"github.com/steward-dev/steward/internal/vault"
 )
 
 // DemoPropertyKey is the key of the demo property.
@@ -15,6 +20,15 @@ const DemoPropertyKey = "demo"
 // DemoKeys are the keys made for a demo run.
 type DemoKeys struct {
 	Admin, Decide, Ingest string
+	// Staff are console accounts made for this start, with their secrets.
+	Staff []DemoStaff
+}
+
+// DemoStaff is a demo console account.
+type DemoStaff struct {
+	Role                     staff.Role
+	Email, Password, TOTPURI string
+	TOTPSecret               string
 }
 
 // SeedDemo fills an empty catalog with a demo property, four purposes, two
@@ -22,12 +36,7 @@ type DemoKeys struct {
 // fresh admin, decide and ingest keys.
 func (a *App) SeedDemo(ctx context.Context) (DemoKeys, error) {
 	c := a.Consent
-	ignoreExisting := func(_ any, err error) error {
-		if errs.Is(err, errs.CodeConflict) {
-			return nil
-		}
-		return err
-	}
+	ignoreExisting := func(_ any, err error) error { return ignoreConflict(err) }
 	purposes := []consent.Purpose{
 		{Key: "necessary", Position: 0, LegalBasis: consent.BasisContract, Necessary: true,
 			Names:        map[string]string{"en": "Strictly necessary", "de": "Unbedingt erforderlich", "fr": "Strictement nécessaire", "es": "Estrictamente necesarias"},
@@ -92,5 +101,70 @@ func (a *App) SeedDemo(ctx context.Context) (DemoKeys, error) {
 	if keys.Ingest, _, err = a.Keys.Create(ctx, apikey.ScopeIngest, "demo", "demo banner"); err != nil {
 		return keys, fmt.Errorf("seed demo: %w", err)
 	}
+	if err := a.seedDemoConsole(ctx); err != nil {
+		return keys, fmt.Errorf("seed demo: %w", err)
+	}
 	return keys, nil
 }
+
+// seedDemoConsole adds a required training module and a synthetic
+// customer with vault fields.
+func (a *App) seedDemoConsole(ctx context.Context) error {
+	_, err := a.Staff.PutModule(ctx, staff.Module{Key: "privacy-basics", Title: "Privacy basics", Required: true,
+		PassMark: 100, ValidityDays: 365, Content: demoTraining, Quiz: []staff.Question{
+			{Text: "A friend asks whether their neighbour is a customer. May you look them up?", Choices: []string{"Yes, it is quick", "No: only for a stated purpose and a ticket"}, Answer: 1},
+			{Text: "What does the audit log record when you reveal a field?", Choices: []string{"Nothing", "Who, when, which field, the purpose and the ticket"}, Answer: 1},
+		}}, true)
+	if err := ignoreConflict(err); err != nil {
+		return err
+	}
+	if a.Vault.Sealed() {
+		return nil
+	}
+	for _, f := range []vault.Field{
+		{Name: "email", Category: "contact", Value: []byte("jo.demo@shop.example")},
+		{Name: "iban", Category: "financial", Value: []byte("DE02120300000000202051")},
+		{Name: "address", Category: "location", Value: []byte("Musterstraße 1, 10115 Berlin")},
+	} {
+		if _, err := a.Vault.Put(ctx, "cust-demo-1", f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SeedDemoStaff makes a privacy officer and a security officer with fresh
+// passwords, at every demo start: their TOTP secrets cannot be shown twice.
+func (a *App) SeedDemoStaff(ctx context.Context) ([]DemoStaff, error) {
+	if a.Vault.Sealed() {
+		return nil, nil
+	}
+	suffix := strings.ToLower(rand.Text()[:6])
+	var out []DemoStaff
+	for _, role := range []staff.Role{staff.RolePrivacyOfficer, staff.RoleSecurityOfficer} {
+		password := rand.Text()
+		created, err := a.Staff.Create(ctx, audit.System(), staff.NewAccount{Email: fmt.Sprintf("%s-%s@demo.example", strings.ReplaceAll(string(role), "_", "-"), suffix),
+			Name: "Demo " + strings.ReplaceAll(string(role), "_", " "), Role: role, Password: password})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, DemoStaff{Role: role, Email: created.Email, Password: password, TOTPSecret: created.TOTPSecret, TOTPURI: created.TOTPURI})
+	}
+	return out, nil
+}
+
+func ignoreConflict(err error) error {
+	if errs.Is(err, errs.CodeConflict) {
+		return nil
+	}
+	return err
+}
+
+const demoTraining = `# Privacy basics
+
+Customers trust us with their data. In the console you see their records **masked**.
+
+- Reveal a field only for a task that needs it, and say which task: a **purpose** and a **ticket**.
+- Every reveal is recorded, and the customer can see who looked at their data and why.
+- Revealing many records in a short time stops you and alerts the security team.
+`

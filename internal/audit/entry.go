@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding"
 	"encoding/base64"
@@ -195,4 +196,21 @@ func (s *Stored) hashAt(seq int64) Hash {
 	}
 	buf = append(buf, s.PrevHash[:]...)
 	return sha256.Sum256(buf)
+}
+
+type actorCtx struct{}
+
+// WithActor returns ctx carrying who acts in it: the web layer sets the
+// API key or staff member of a request, so that domain services can name
+// them in the entries they write.
+func WithActor(ctx context.Context, a Actor) context.Context {
+	return context.WithValue(ctx, actorCtx{}, a)
+}
+
+// ActorFrom returns the actor of ctx, or the system when none was set.
+func ActorFrom(ctx context.Context) Actor {
+	if a, ok := ctx.Value(actorCtx{}).(Actor); ok {
+		return a
+	}
+	return System()
 }

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"unicode/utf8"
 
+	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/errs"
 )
@@ -163,15 +164,24 @@ func nonNilMap(m map[string]string) map[string]string {
 	return m
 }
 
-// writeCatalog runs fn in a transaction that also bumps the catalog version,
-// then reloads the in-memory catalog.
-func (s *Service) writeCatalog(ctx context.Context, fn func(tx *sql.Tx, now int64) error) error {
+// writeCatalog runs fn in a transaction that also bumps the catalog version
+// and records the change in the audit log (action "catalog.KIND.VERB" on
+// target KIND:KEY), then reloads the in-memory catalog. If the entry cannot
+// be written, nothing changes.
+func (s *Service) writeCatalog(ctx context.Context, kind, verb, key string, fn func(tx *sql.Tx, now int64) error) error {
 	now := micros(s.now())
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if err := fn(tx, now); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE catalog_head SET version = version + 1 WHERE id = 1`)
+		if _, err := tx.ExecContext(ctx, `UPDATE catalog_head SET version = version + 1 WHERE id = 1`); err != nil {
+			return err
+		}
+		if s.audit == nil {
+			return nil
+		}
+		_, err := s.audit.AppendTx(ctx, tx, audit.Entry{Actor: audit.ActorFrom(ctx), Action: "catalog." + kind + "." + verb,
+			Target: audit.Target{Kind: kind, ID: key}})
 		return err
 	})
 	if err != nil {
@@ -213,7 +223,7 @@ func (s *Service) PutProperty(ctx context.Context, p Property, create bool) (Pro
 	if problems := p.validate(s.catalog.load()); len(problems) > 0 {
 		return p, errs.Fields(problems)
 	}
-	err := s.writeCatalog(ctx, func(tx *sql.Tx, now int64) error {
+	err := s.writeCatalog(ctx, "property", verb(create), p.Key, func(tx *sql.Tx, now int64) error {
 		if create {
 			_, err := tx.ExecContext(ctx, `INSERT INTO properties (`+propertyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
 				p.Key, p.Name, mustJSON(p.Domains), mustJSON(p.JurisdictionRules), p.DefaultJurisdiction, p.PolicyURL, mustJSON(p.Banner), now)
@@ -231,6 +241,14 @@ func (s *Service) PutProperty(ctx context.Context, p Property, create bool) (Pro
 		return p, err
 	}
 	return s.Property(p.Key)
+}
+
+// verb names a catalog write in the audit log.
+func verb(create bool) string {
+	if create {
+		return "create"
+	}
+	return "update"
 }
 
 func mustAffect(res sql.Result, err error, kind, key string) error {
@@ -265,7 +283,7 @@ func (s *Service) PutPurpose(ctx context.Context, p Purpose, create bool) (Purpo
 	if problems := p.validate(); len(problems) > 0 {
 		return p, errs.Fields(problems)
 	}
-	err := s.writeCatalog(ctx, func(tx *sql.Tx, now int64) error {
+	err := s.writeCatalog(ctx, "purpose", verb(create), p.Key, func(tx *sql.Tx, now int64) error {
 		if create {
 			_, err := tx.ExecContext(ctx, `INSERT INTO purposes (`+purposeColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`,
 				p.Key, mustJSON(p.Names), mustJSON(p.Descriptions), string(p.LegalBasis), p.Necessary, p.SaleOrSharing, p.Position,
@@ -309,7 +327,7 @@ func (s *Service) PutVendor(ctx context.Context, v Vendor, create bool) (Vendor,
 	if problems := v.validate(s.catalog.load()); len(problems) > 0 {
 		return v, errs.Fields(problems)
 	}
-	err := s.writeCatalog(ctx, func(tx *sql.Tx, now int64) error {
+	err := s.writeCatalog(ctx, "vendor", verb(create), v.Key, func(tx *sql.Tx, now int64) error {
 		if create {
 			_, err := tx.ExecContext(ctx, `INSERT INTO vendors (`+vendorColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
 				v.Key, v.Name, mustJSON(v.Purposes), mustJSON(v.DataCategories), v.Country, v.PrivacyURL, now)
@@ -351,7 +369,7 @@ func (s *Service) PutNotice(ctx context.Context, n Notice, create, publish bool)
 		return n, errs.Fields(problems)
 	}
 	n.ContentHash = n.contentHash()
-	err := s.writeCatalog(ctx, func(tx *sql.Tx, now int64) error {
+	err := s.writeCatalog(ctx, "notice", verb(create), n.Version, func(tx *sql.Tx, now int64) error {
 		if create {
 			_, err := tx.ExecContext(ctx, `INSERT INTO notices (version, texts, material, content_hash, created_at, updated_at)
 				VALUES ($1, $2, $3, $4, $5, $5)`, n.Version, mustJSON(n.Texts), n.Material, n.ContentHash, now)
@@ -384,7 +402,7 @@ func (s *Service) PutNotice(ctx context.Context, n Notice, create, publish bool)
 
 // PublishNotice publishes a draft notice. Publishing again is refused.
 func (s *Service) PublishNotice(ctx context.Context, version string) (Notice, error) {
-	err := s.writeCatalog(ctx, func(tx *sql.Tx, now int64) error {
+	err := s.writeCatalog(ctx, "notice", "publish", version, func(tx *sql.Tx, now int64) error {
 		return publishNotice(ctx, tx, version, now)
 	})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/receipt"
 )
@@ -30,6 +31,10 @@ type Config struct {
 	Logger        *slog.Logger
 	// Observe, when set, is told how many events each group commit wrote.
 	Observe func(events int)
+	// Audit, when set, records every catalog change (properties, purposes,
+	// vendors, notices) in the transaction of the change, naming the actor
+	// of the context (audit.WithActor).
+	Audit audit.Recorder
 }
 
 // Service is the consent core of one Steward process.
@@ -41,6 +46,7 @@ type Service struct {
 	skew    time.Duration
 	log     *slog.Logger
 	observe func(int)
+	audit   audit.Recorder
 
 	catalog catalogHolder
 	index   *Index
@@ -64,7 +70,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	s := &Service{
 		db: cfg.DB, signer: cfg.Signer, ctrl: cfg.Controller, now: cfg.Now, skew: cfg.MaxFutureSkew,
-		log: cfg.Logger, observe: cfg.Observe, index: NewIndex(),
+		log: cfg.Logger, observe: cfg.Observe, audit: cfg.Audit, index: NewIndex(),
 		appends: make(chan *appendRequest, 4096), stop: make(chan struct{}),
 	}
 	if s.now == nil {

@@ -53,7 +53,7 @@ var permissions = map[Role][]Permission{
 	RoleAdmin:           {PermSettings, PermStaff, PermTrainingAdmin, PermAggregates},
 	RolePrivacyOfficer:  {PermRequests, PermNotices, PermInventory, PermCustomerLookup, PermReveal, PermAggregates},
 	RoleSecurityOfficer: {PermIncidents, PermAudit, PermVendors, PermAggregates},
-	RoleSupport:         {PermCustomerLookup, PermReveal},
+	RoleSupport:         {PermCustomerLookup}, // masked: support never sees a plaintext field
 	RoleAnalyst:         {PermAggregates},
 }
 

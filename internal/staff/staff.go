@@ -13,22 +13,28 @@ import (
 	"strings"
 	"time"
 
+	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/errs"
 )
 
 // SecretBox encrypts small secrets (TOTP seeds) at rest, bound to context
-// data; the vault's key-encryption key provides one.
+// data; the vault provides one (vault.SecretBox), so that the seeds follow
+// the rotations of its key-encryption key.
 type SecretBox interface {
-	Seal(plaintext, associated []byte) ([]byte, error)
-	Open(ciphertext, associated []byte) ([]byte, error)
+	Seal(ctx context.Context, plaintext, associated []byte) ([]byte, error)
+	Open(ctx context.Context, ciphertext, associated []byte) ([]byte, error)
 }
 
 // Config holds what the service needs.
 type Config struct {
 	DB      *db.DB
 	Secrets SecretBox
-	Now     func() time.Time
+	// Audit records sign-ins, failures and account changes, in the
+	// transaction of the change: if it cannot be written, the change does
+	// not happen.
+	Audit audit.Recorder
+	Now   func() time.Time
 	// SessionLifetime bounds a session (default 8 hours).
 	SessionLifetime time.Duration
 	// Issuer names the TOTP entry in authenticator apps (default "Steward").
@@ -42,6 +48,7 @@ type Config struct {
 type Service struct {
 	db       *db.DB
 	secrets  SecretBox
+	audit    audit.Recorder
 	now      func() time.Time
 	lifetime time.Duration
 	issuer   string
@@ -53,10 +60,10 @@ type Service struct {
 
 // NewService returns the staff service.
 func NewService(cfg Config) (*Service, error) {
-	if cfg.DB == nil || cfg.Secrets == nil {
-		return nil, errors.New("staff: NewService needs a DB and a SecretBox")
+	if cfg.DB == nil || cfg.Secrets == nil || cfg.Audit == nil {
+		return nil, errors.New("staff: NewService needs a DB, a SecretBox and an audit Recorder")
 	}
-	s := &Service{db: cfg.DB, secrets: cfg.Secrets, now: cfg.Now, lifetime: cfg.SessionLifetime, issuer: cfg.Issuer}
+	s := &Service{db: cfg.DB, secrets: cfg.Secrets, audit: cfg.Audit, now: cfg.Now, lifetime: cfg.SessionLifetime, issuer: cfg.Issuer}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -124,7 +131,7 @@ func normalEmail(email string) (string, bool) {
 
 // Create makes an account with a password and a fresh TOTP secret: the
 // second factor is mandatory from the first sign-in.
-func (s *Service) Create(ctx context.Context, in NewAccount) (Created, error) {
+func (s *Service) Create(ctx context.Context, by audit.Actor, in NewAccount) (Created, error) {
 	problems := map[string]string{}
 	email, ok := normalEmail(in.Email)
 	if !ok {
@@ -154,14 +161,18 @@ func (s *Service) Create(ctx context.Context, in NewAccount) (Created, error) {
 	if err != nil {
 		return Created{}, err
 	}
-	sealed, err := s.secrets.Seal([]byte(secret), []byte("totp:"+id))
+	sealed, err := s.secrets.Seal(ctx, []byte(secret), []byte("totp:"+id))
 	if err != nil {
 		return Created{}, fmt.Errorf("seal TOTP secret: %w", err)
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
-	_, err = s.db.ExecContext(ctx, `INSERT INTO staff (id, email, name, role, password_hash, totp_secret, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`, id, email, strings.TrimSpace(in.Name), string(in.Role), hash,
-		base64.StdEncoding.EncodeToString(sealed), now.UnixMicro())
+	_, err = s.audit.Do(ctx, audit.Entry{Actor: by, Action: "staff.create", Target: target(id),
+		Details: audit.MustDetails(map[string]any{"role": string(in.Role)})}, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO staff (id, email, name, role, password_hash, totp_secret, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`, id, email, strings.TrimSpace(in.Name), string(in.Role), hash,
+			base64.StdEncoding.EncodeToString(sealed), now.UnixMicro())
+		return err
+	})
 	if db.IsUniqueViolation(err) {
 		return Created{}, errs.Invalid("email", "a staff account with this email exists")
 	}
@@ -218,34 +229,41 @@ func (s *Service) List(ctx context.Context) ([]Account, error) {
 
 // SetRole changes a staff member's role and ends their sessions, so that
 // the new role applies at once.
-func (s *Service) SetRole(ctx context.Context, id string, role Role) error {
+func (s *Service) SetRole(ctx context.Context, by audit.Actor, id string, role Role) error {
 	if !role.Valid() {
 		return errs.Invalid("role", "must be admin, privacy_officer, security_officer, support or analyst")
 	}
 	now := s.now().UnixMicro()
-	return s.update(ctx, id, now, `UPDATE staff SET role = $2, updated_at = $3 WHERE id = $1`, id, string(role), now)
+	return s.update(ctx, audit.Entry{Actor: by, Action: "staff.role", Target: target(id),
+		Details: audit.MustDetails(map[string]any{"role": string(role)})},
+		now, `UPDATE staff SET role = $2, updated_at = $3 WHERE id = $1`, id, string(role), now)
 }
 
 // Disable disables an account and ends its sessions.
-func (s *Service) Disable(ctx context.Context, id string) error {
+func (s *Service) Disable(ctx context.Context, by audit.Actor, id string) error {
 	now := s.now().UnixMicro()
-	return s.update(ctx, id, now, `UPDATE staff SET disabled_at = $2, updated_at = $2 WHERE id = $1`, id, now)
+	return s.update(ctx, audit.Entry{Actor: by, Action: "staff.disable", Target: target(id)}, now, `UPDATE staff SET disabled_at = $2, updated_at = $2 WHERE id = $1`, id, now)
 }
 
-// update changes an account and ends its sessions, in one transaction.
-func (s *Service) update(ctx context.Context, id string, now int64, query string, args ...any) error {
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+// update changes an account and ends its sessions, in the transaction that
+// records the change.
+func (s *Service) update(ctx context.Context, e audit.Entry, now int64, query string, args ...any) error {
+	_, err := s.audit.Do(ctx, e, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, query, args...)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return errs.NotFound("staff member", id)
+			return errs.NotFound("staff member", e.Target.ID)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE staff_sessions SET revoked_at = $2 WHERE staff_id = $1 AND revoked_at IS NULL`, id, now)
+		_, err = tx.ExecContext(ctx, `UPDATE staff_sessions SET revoked_at = $2 WHERE staff_id = $1 AND revoked_at IS NULL`, e.Target.ID, now)
 		return err
 	})
+	return err
 }
+
+// target names a staff member as the target of an audit entry.
+func target(id string) audit.Target { return audit.Target{Kind: audit.KindStaff, ID: id} }
 
 // Credentials are what a sign-in presents.
 type Credentials struct {
@@ -298,7 +316,7 @@ func (s *Service) SignIn(ctx context.Context, c Credentials) (*Session, error) {
 		FROM staff WHERE email = $1`, email).Scan(&id, &role, &hash, &sealedSecret, &lastStep, &failures, &lockedUntil, &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		_, _ = checkPassword(s.dummy, c.Password) // the same work as for a known account
-		return nil, ErrSignIn
+		return nil, s.refuse(ctx, "", "unknown account")
 	}
 	if err != nil {
 		return nil, db.Classify(fmt.Errorf("sign in: %w", err))
@@ -309,26 +327,29 @@ func (s *Service) SignIn(ctx context.Context, c Credentials) (*Session, error) {
 		return nil, fmt.Errorf("sign in: %w", err)
 	}
 	if disabled.Valid || now.UnixMicro() < lockedUntil || !passwordOK {
-		if passwordOK || disabled.Valid {
-			return nil, ErrSignIn // locked or disabled: no further penalty for a right password
+		switch {
+		case disabled.Valid:
+			return nil, s.refuse(ctx, id, "disabled")
+		case passwordOK: // locked: no further penalty for a right password
+			return nil, s.refuse(ctx, id, "locked")
 		}
-		return nil, s.fail(ctx, id, failures+1, now)
+		return nil, s.fail(ctx, id, failures+1, now, "password")
 	}
 	sealed, err := base64.StdEncoding.DecodeString(sealedSecret)
 	if err != nil {
 		return nil, fmt.Errorf("sign in: TOTP secret: %w", err)
 	}
-	secret, err := s.secrets.Open(sealed, []byte("totp:"+id))
+	secret, err := s.secrets.Open(ctx, sealed, []byte("totp:"+id))
 	if err != nil {
 		return nil, fmt.Errorf("sign in: open TOTP secret: %w", err)
 	}
 	step := checkTOTP(string(secret), strings.TrimSpace(c.Code), now, lastStep)
 	if step == 0 {
-		return nil, s.fail(ctx, id, failures+1, now)
+		return nil, s.fail(ctx, id, failures+1, now, "code")
 	}
 	token := mustRandom()
 	session := &Session{Token: token, AuthenticatedAt: now.UTC().Truncate(time.Microsecond), ExpiresAt: now.Add(s.lifetime).UTC().Truncate(time.Microsecond)}
-	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+	_, err = s.audit.Do(ctx, audit.Entry{Actor: audit.Staff(id), Action: "staff.sign_in"}, func(ctx context.Context, tx *sql.Tx) error {
 		// The step is stored so that a code works once.
 		res, err := tx.ExecContext(ctx, `UPDATE staff SET totp_last_step = $2, failed_attempts = 0, locked_until = 0
 			WHERE id = $1 AND totp_last_step < $2`, id, step)
@@ -361,14 +382,29 @@ func mustRandom() string {
 }
 
 // fail records a failed attempt and locks the account when there were too many.
-func (s *Service) fail(ctx context.Context, id string, failures int, now time.Time) error {
+func (s *Service) fail(ctx context.Context, id string, failures int, now time.Time, reason string) error {
 	var until int64
 	if failures >= lockoutAfter {
 		lock := lockoutBase << min(failures-lockoutAfter, 6)
 		until = now.Add(min(lock, lockoutMax)).UnixMicro()
+		reason += ", locked"
 	}
 	if _, err := s.db.ExecContext(ctx, `UPDATE staff SET failed_attempts = $2, locked_until = $3 WHERE id = $1`, id, failures, until); err != nil {
 		return db.Classify(fmt.Errorf("record failed sign-in: %w", err))
+	}
+	return s.refuse(ctx, id, reason)
+}
+
+// refuse records a failed sign-in in the audit log (the account when the
+// email named one, never the email itself) and returns the one answer.
+// When the log cannot be written the answer is still a refusal.
+func (s *Service) refuse(ctx context.Context, id, reason string) error {
+	e := audit.Entry{Actor: audit.System(), Action: "staff.sign_in_failed", Details: audit.MustDetails(map[string]any{"reason": reason})}
+	if id != "" {
+		e.Target = target(id)
+	}
+	if _, err := s.audit.Append(ctx, e); err != nil {
+		return errs.Wrap(errs.CodeUnavailable, err, "sign-in is unavailable: the audit log cannot be written")
 	}
 	return ErrSignIn
 }
@@ -402,6 +438,39 @@ func (s *Service) Session(ctx context.Context, token string) (*Session, error) {
 		return nil, errs.New(errs.CodeUnauthorized, "this account is disabled")
 	}
 	return &Session{Token: token, Account: account, AuthenticatedAt: time.UnixMicro(authenticated).UTC(), ExpiresAt: time.UnixMicro(expires).UTC()}, nil
+}
+
+// Reauthenticate renews a session's sign-in time after the staff member
+// gave their password and a TOTP code again, as revealing personal data
+// requires a recent sign-in. Failures count towards the lockout like a
+// sign-in's.
+func (s *Service) Reauthenticate(ctx context.Context, session *Session, password, code, ip string) error {
+	fresh, err := s.SignIn(ctx, Credentials{Email: session.Account.Email, Password: password, Code: code, IP: ip})
+	if err != nil {
+		return err
+	}
+	// The check opened a session of its own; keep the one the browser holds
+	// and renew its sign-in time instead.
+	now := fresh.AuthenticatedAt
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE staff_sessions SET revoked_at = $2 WHERE token_hash = $1`, tokenHash(fresh.Token), now.UnixMicro()); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE staff_sessions SET authenticated_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL`,
+			tokenHash(session.Token), now.UnixMicro())
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errs.New(errs.CodeUnauthorized, "your session has ended; sign in again")
+		}
+		return nil
+	})
+	if err != nil {
+		return db.Classify(fmt.Errorf("renew sign-in: %w", err))
+	}
+	session.AuthenticatedAt = now
+	return nil
 }
 
 // SignOut revokes a session on the server.

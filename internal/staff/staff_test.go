@@ -1,18 +1,19 @@
 package staff_test
 
 import (
-	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/errs"
-	"github.com/steward-dev/steward/internal/secretbox"
 	"github.com/steward-dev/steward/internal/staff"
+	"github.com/steward-dev/steward/internal/vault"
 )
 
 // clock is a settable test clock.
@@ -26,12 +27,24 @@ func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unloc
 
 func newService(t *testing.T, store *db.DB) (*staff.Service, *clock) {
 	t.Helper()
-	box, err := secretbox.Derive(bytes.Repeat([]byte{3}, 32), "staff-totp")
+	ring, err := vault.ParseKeyring(vault.GenerateKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := vault.Open(context.Background(), vault.Config{DB: store, Keyring: ring})
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, err := v.SecretBox("staff-totp")
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := &clock{t: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)}
-	s, err := staff.NewService(staff.Config{DB: store, Secrets: box, Now: c.now,
+	log, err := audit.New(audit.Config{DB: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := staff.NewService(staff.Config{DB: store, Secrets: box, Audit: log, Now: c.now,
 		Argon2: staff.Argon2Params{Time: 1, Memory: 64, Threads: 1}}) // cheap hashes: the tests test logic, not cost
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +58,7 @@ func TestSignInWithPasswordAndTOTP(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		ctx := context.Background()
 		s, c := newService(t, store)
-		created, err := s.Create(ctx, staff.NewAccount{Email: "Ada@Shop.Example", Name: "Ada", Role: staff.RoleSupport, Password: password})
+		created, err := s.Create(ctx, audit.System(), staff.NewAccount{Email: "Ada@Shop.Example", Name: "Ada", Role: staff.RoleSupport, Password: password})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,7 +100,7 @@ func TestSignInFailuresLookAlikeAndLockOut(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		ctx := context.Background()
 		s, c := newService(t, store)
-		created, err := s.Create(ctx, staff.NewAccount{Email: "bob@shop.example", Name: "Bob", Role: staff.RoleAdmin, Password: password})
+		created, err := s.Create(ctx, audit.System(), staff.NewAccount{Email: "bob@shop.example", Name: "Bob", Role: staff.RoleAdmin, Password: password})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,19 +143,19 @@ func TestRolesAndAccountChanges(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		ctx := context.Background()
 		s, c := newService(t, store)
-		created, _ := s.Create(ctx, staff.NewAccount{Email: "cy@shop.example", Name: "Cy", Role: staff.RoleSupport, Password: password})
+		created, _ := s.Create(ctx, audit.System(), staff.NewAccount{Email: "cy@shop.example", Name: "Cy", Role: staff.RoleSupport, Password: password})
 		code, _ := staff.TOTPCode(created.TOTPSecret, c.now())
 		sess, err := s.SignIn(ctx, staff.Credentials{Email: "cy@shop.example", Password: password, Code: code})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.SetRole(ctx, created.ID, staff.RoleAnalyst); err != nil {
+		if err := s.SetRole(ctx, audit.System(), created.ID, staff.RoleAnalyst); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.Session(ctx, sess.Token); err == nil {
 			t.Fatal("a role change left the session open")
 		}
-		if err := s.Disable(ctx, created.ID); err != nil {
+		if err := s.Disable(ctx, audit.System(), created.ID); err != nil {
 			t.Fatal(err)
 		}
 		if a, _ := s.Get(ctx, created.ID); !a.Disabled || a.Role != staff.RoleAnalyst {
@@ -155,12 +168,12 @@ func TestRolesAndAccountChanges(t *testing.T) {
 			{Email: "cy@shop.example", Name: "X", Role: staff.RoleAdmin, Password: password},
 		}
 		for _, in := range bad {
-			if _, err := s.Create(ctx, in); !errs.Is(err, errs.CodeInvalid) {
+			if _, err := s.Create(ctx, audit.System(), in); !errs.Is(err, errs.CodeInvalid) {
 				t.Errorf("Create(%+v) = %v, want invalid", in.Email, err)
 			}
 		}
 		matrix := map[staff.Role][]staff.Permission{
-			staff.RoleSupport: {staff.PermCustomerLookup, staff.PermReveal},
+			staff.RoleSupport: {staff.PermCustomerLookup},
 			staff.RoleAnalyst: {staff.PermAggregates},
 		}
 		for role, allowed := range matrix {
@@ -181,7 +194,7 @@ func TestTrainingGatesReveal(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		ctx := context.Background()
 		s, c := newService(t, store)
-		a, _ := s.Create(ctx, staff.NewAccount{Email: "dee@shop.example", Name: "Dee", Role: staff.RoleSupport, Password: password})
+		a, _ := s.Create(ctx, audit.System(), staff.NewAccount{Email: "dee@shop.example", Name: "Dee", Role: staff.RolePrivacyOfficer, Password: password})
 		if err := s.CanReveal(ctx, a.Account); err != nil {
 			t.Fatalf("no required module yet: %v", err)
 		}
@@ -210,9 +223,11 @@ func TestTrainingGatesReveal(t *testing.T) {
 		if err := s.CanReveal(ctx, a.Account); err == nil || !strings.Contains(err.Error(), "expired") {
 			t.Fatalf("expired training: %v", err)
 		}
-		analyst, _ := s.Create(ctx, staff.NewAccount{Email: "eve@shop.example", Name: "Eve", Role: staff.RoleAnalyst, Password: password})
-		if err := s.CanReveal(ctx, analyst.Account); !errs.Is(err, errs.CodeForbidden) {
-			t.Fatalf("analyst reveal: %v", err)
+		for i, role := range []staff.Role{staff.RoleAnalyst, staff.RoleSupport} {
+			other, _ := s.Create(ctx, audit.System(), staff.NewAccount{Email: fmt.Sprintf("eve%d@shop.example", i), Name: "Eve", Role: role, Password: password})
+			if err := s.CanReveal(ctx, other.Account); !errs.Is(err, errs.CodeForbidden) {
+				t.Fatalf("%s reveal: %v", role, err)
+			}
 		}
 		if _, err := s.PutModule(ctx, staff.Module{Key: "x", Title: "X", Content: "c", PassMark: 0, ValidityDays: 1,
 			Quiz: []staff.Question{{Text: "q", Choices: []string{"a"}, Answer: 3}}}, true); !errs.Is(err, errs.CodeInvalid) {

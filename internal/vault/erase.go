@@ -45,21 +45,28 @@ var _ ErasureLog = (*Vault)(nil)
 // subject cannot hold vault data again. Erasing twice is harmless. It works
 // while sealed: no key is needed to destroy one.
 func (v *Vault) EraseSubject(ctx context.Context, subject string) (ErasureResult, error) {
-	if err := checkSubject(subject); err != nil {
-		return ErasureResult{}, err
-	}
-	now := v.now().UTC().Truncate(time.Microsecond)
 	var res ErasureResult
 	err := v.db.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		res, err = v.erase(ctx, tx, Erasure{Subject: subject, At: now})
+		res, err = v.EraseSubjectTx(ctx, tx, subject)
 		return err
 	})
-	v.cache.drop(subject)
 	if err != nil {
 		return ErasureResult{}, err
 	}
 	return res, nil
+}
+
+// EraseSubjectTx is EraseSubject inside tx, so that the erasure commits
+// with the audit entry that records it (audit.Log.Do), or not at all.
+func (v *Vault) EraseSubjectTx(ctx context.Context, tx *sql.Tx, subject string) (ErasureResult, error) {
+	if err := checkSubject(subject); err != nil {
+		return ErasureResult{}, err
+	}
+	// Dropped before and after: a key cached in between by a concurrent
+	// read dies with the transaction's commit at the latest.
+	defer v.cache.drop(subject)
+	return v.erase(ctx, tx, Erasure{Subject: subject, At: v.now().UTC().Truncate(time.Microsecond)})
 }
 
 // erase destroys subject's key and data inside tx and records the erasure

@@ -43,6 +43,12 @@ func (v *Vault) Put(ctx context.Context, subject string, f Field) (FieldInfo, er
 		return FieldInfo{}, err
 	}
 	info := FieldInfo{Subject: subject, Name: f.Name, Category: f.Category, Size: len(f.Value), UpdatedAt: now}
+	// The lookup key is read (or made) before the transaction: making it
+	// takes a transaction of its own.
+	lookup, err := v.lookupHash(ctx, f.Name, f.Value)
+	if err != nil {
+		return FieldInfo{}, err
+	}
 	if !f.ExpiresAt.IsZero() {
 		info.ExpiresAt = f.ExpiresAt.UTC().Truncate(time.Microsecond)
 	}
@@ -70,6 +76,13 @@ func (v *Vault) Put(ctx context.Context, subject string, f Field) (FieldInfo, er
 			return fmt.Errorf("vault: store field %q: %w", f.Name, err)
 		}
 		info.CreatedAt = fromMicros(created)
+		if lookup != nil {
+			_, err = tx.ExecContext(ctx, `INSERT INTO vault_lookups (subject_id, name, hash) VALUES ($1, $2, $3)
+				ON CONFLICT (subject_id, name) DO UPDATE SET hash = excluded.hash`, subject, f.Name, lookup)
+			if err != nil {
+				return fmt.Errorf("vault: index field %q: %w", f.Name, err)
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -409,4 +422,15 @@ func (v *Vault) PurgeExpired(ctx context.Context) ([]FieldInfo, error) {
 		purged = append(purged, batch...)
 	}
 	return purged, nil
+}
+
+// Counts returns how many subjects hold data keys and how many fields are
+// stored: aggregates for the console, never a person.
+func (v *Vault) Counts(ctx context.Context) (subjects, fields int, err error) {
+	err = v.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM vault_keys WHERE subject_id NOT LIKE '~%'),
+		(SELECT count(*) FROM vault_fields WHERE subject_id NOT LIKE '~%')`).Scan(&subjects, &fields)
+	if err != nil {
+		return 0, 0, db.Classify(fmt.Errorf("vault: count: %w", err))
+	}
+	return subjects, fields, nil
 }

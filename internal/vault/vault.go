@@ -163,6 +163,7 @@ type Vault struct {
 	batchSize  int
 	cache      *keyCache
 	keyring    atomic.Pointer[Keyring]
+	lookup     atomic.Pointer[[]byte] // the lookup index key, once read
 }
 
 // Field is a field to store.
@@ -299,6 +300,7 @@ func (v *Vault) Categories() []string { return slices.Sorted(maps.Keys(v.categor
 // ErrSealed until Unseal.
 func (v *Vault) Seal() {
 	v.keyring.Store(nil)
+	v.lookup.Store(nil)
 	v.cache.purge()
 }
 

@@ -2,8 +2,11 @@ package web
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/steward-dev/steward/internal/apikey"
+	"github.com/steward-dev/steward/internal/staff"
+	"github.com/steward-dev/steward/internal/web/admin"
 	"github.com/steward-dev/steward/internal/web/api"
 	"github.com/steward-dev/steward/internal/web/banner"
 	"github.com/steward-dev/steward/internal/web/demo"
@@ -25,13 +28,35 @@ const (
 	// Reveal routes return personal data in plaintext: a reveal key, and a
 	// stated purpose recorded in the audit log first.
 	Reveal Permission = Permission(apikey.ScopeReveal)
+	// SignedIn console routes take any staff session.
+	SignedIn = Permission(staffPrefix + admin.SignedIn)
 )
+
+// staffPrefix marks the permissions of console routes.
+const staffPrefix = "staff:"
+
+// StaffCan is the permission of a console route: a staff session whose
+// role has p (internal/staff holds the table of roles and permissions).
+func StaffCan(p staff.Permission) Permission { return Permission(staffPrefix + string(p)) }
+
+// staffPermission returns the staff permission of a console route.
+func (p Permission) staffPermission() (staff.Permission, bool) {
+	rest, ok := strings.CutPrefix(string(p), staffPrefix)
+	return staff.Permission(rest), ok
+}
 
 // Route is one entry of the HTTP surface.
 type Route struct {
 	Pattern    string
 	Permission Permission
 	Handler    http.Handler
+}
+
+// Console reports whether the route belongs to the staff console (HTML
+// pages under /admin), which the OpenAPI document does not describe.
+func (rt Route) Console() bool {
+	_, path, _ := strings.Cut(rt.Pattern, " ")
+	return path == "/admin" || strings.HasPrefix(path, "/admin/")
 }
 
 // routes is the whole HTTP surface of Steward, with the permission of each route.
@@ -83,6 +108,27 @@ func (s *server) routes() []Route {
 		{"POST /v1/subjects/{id}/fields/{name}/token", Admin, api.HandleTokenizeField(d)},
 		{"POST /v1/detokenize", Reveal, api.HandleDetokenize(d)},
 		{"GET /v1/subjects/{id}/accesses", Admin, api.HandleAccesses(d)},
+		{"POST /v1/subjects/{id}/erase", Admin, api.HandleEraseSubject(d)},
+
+		{"GET /admin/assets/{file}", Public, s.console((*admin.Console).HandleStylesheet)},
+		{"GET /admin/signin", Public, s.console((*admin.Console).HandleSignInPage)},
+		{"POST /admin/signin", Public, s.console((*admin.Console).HandleSignIn)},
+		{"POST /admin/signout", SignedIn, s.console((*admin.Console).HandleSignOut)},
+		{"GET /admin/reauth", SignedIn, s.console((*admin.Console).HandleReauthPage)},
+		{"POST /admin/reauth", SignedIn, s.console((*admin.Console).HandleReauth)},
+		{"GET /admin", SignedIn, s.console((*admin.Console).HandleDashboard)},
+		{"GET /admin/customers", StaffCan(staff.PermCustomerLookup), s.console((*admin.Console).HandleCustomerSearch)},
+		{"GET /admin/customers/{id}", StaffCan(staff.PermCustomerLookup), s.console((*admin.Console).HandleCustomer)},
+		{"POST /admin/customers/{id}/reveal", StaffCan(staff.PermReveal), s.console((*admin.Console).HandleReveal)},
+		{"GET /admin/training", SignedIn, s.console((*admin.Console).HandleTraining)},
+		{"POST /admin/training", StaffCan(staff.PermTrainingAdmin), s.console((*admin.Console).HandlePutModule)},
+		{"GET /admin/training/{key}", SignedIn, s.console((*admin.Console).HandleModule)},
+		{"POST /admin/training/{key}", SignedIn, s.console((*admin.Console).HandleQuiz)},
+		{"GET /admin/audit", StaffCan(staff.PermAudit), s.console((*admin.Console).HandleAudit)},
+		{"GET /admin/staff", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleStaff)},
+		{"POST /admin/staff", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleCreateStaff)},
+		{"POST /admin/staff/{id}/role", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleSetRole)},
+		{"POST /admin/staff/{id}/disable", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleDisable)},
 
 		{"GET /v1/api-keys", Admin, api.HandleListKeys(d)},
 		{"POST /v1/api-keys", Admin, api.HandleCreateKey(d)},

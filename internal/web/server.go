@@ -22,6 +22,7 @@ import (
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/receipt"
 	"github.com/steward-dev/steward/internal/vault"
+	"github.com/steward-dev/steward/internal/web/admin"
 	"github.com/steward-dev/steward/internal/web/api"
 	"github.com/steward-dev/steward/internal/web/auth"
 	"github.com/steward-dev/steward/internal/web/banner"
@@ -43,13 +44,17 @@ type Deps struct {
 	DemoProperty string
 	Vault        *vault.Vault
 	Audit        *audit.Log
+	// Console serves the staff console at /admin; nil leaves its routes
+	// answering 503.
+	Console *admin.Console
 	// GPCLastUpdate is the date (YYYY-MM-DD) served in /.well-known/gpc.json.
 	GPCLastUpdate string
 }
 
 type server struct {
 	Deps
-	api *api.Deps
+	api  *api.Deps
+	csrf *http.CrossOriginProtection
 }
 
 // NewServer returns the HTTP handler of Steward.
@@ -108,7 +113,7 @@ func newServer(d Deps) *server {
 	if d.Metrics == nil {
 		d.Metrics = NewMetrics()
 	}
-	return &server{Deps: d, api: &api.Deps{Consent: d.Consent, Keys: d.Keys, Vault: d.Vault, Audit: d.Audit, Log: d.Log,
+	return &server{Deps: d, csrf: http.NewCrossOriginProtection(), api: &api.Deps{Consent: d.Consent, Keys: d.Keys, Vault: d.Vault, Audit: d.Audit, Log: d.Log,
 		ObserveAnswers: d.Metrics.ObserveAnswers}}
 }
 
@@ -200,6 +205,12 @@ func (s *server) authorize(p Permission, next http.Handler) http.Handler {
 	if p == Public {
 		return next
 	}
+	if perm, ok := p.staffPermission(); ok {
+		if s.Console == nil {
+			return next // answers 503 (see console)
+		}
+		return s.Console.Require(perm, next)
+	}
 	scope := apikey.Scope(p)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		plain := bearer(r, p == Ingest)
@@ -216,13 +227,30 @@ func (s *server) authorize(p Permission, next http.Handler) http.Handler {
 			httpx.Error(w, r, s.Log, errs.New(errs.CodeForbidden, "this key has scope %q; the route needs %q", key.Scope, scope))
 			return
 		}
-		if p == Ingest && key.Scope == apikey.ScopeIngest {
-			// Only ingest handlers narrow by key (to its property); the others
-			// skip the cost of a new request.
+		switch {
+		case p == Ingest && key.Scope == apikey.ScopeIngest:
+			// Ingest handlers narrow by key (to its property).
 			r = r.WithContext(auth.WithKey(r.Context(), key))
+		case p == Admin || p == Reveal:
+			// Admin and reveal acts are recorded in the audit log under the
+			// key's id. Decisions, the hot path, skip the cost of a new request.
+			r = r.WithContext(audit.WithActor(auth.WithKey(r.Context(), key), audit.APIKey(key.ID)))
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// console returns a console handler, or a 503 while the server has no
+// console. Console routes refuse cross-origin form posts twice: by the
+// browser's Sec-Fetch-Site or Origin header (http.CrossOriginProtection,
+// also for the sign-in form) and by the session's CSRF token (Require).
+func (s *server) console(handler func(*admin.Console) http.Handler) http.Handler {
+	if s.Console == nil {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			httpx.Error(w, r, nil, errs.New(errs.CodeUnavailable, "the staff console is not configured on this server"))
+		})
+	}
+	return s.csrf.Handler(handler(s.Console))
 }
 
 // bannerRoute returns handler, or a 503 while the server has no banner.

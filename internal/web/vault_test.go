@@ -10,6 +10,7 @@ import (
 
 	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/app/apptest"
+	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/db"
 )
 
@@ -89,15 +90,7 @@ func TestVaultRevealIsScopedAuditedAndFailsClosed(t *testing.T) {
 				t.Fatalf("accesses: %d %s", code, body)
 			}
 			// Fail closed: with the audit log unwritable, nothing is revealed.
-			if dialect == db.SQLite {
-				_, err = srv.App.DB.Exec(`CREATE TRIGGER audit_unwritable BEFORE INSERT ON audit_entries BEGIN SELECT RAISE(ABORT, 'unwritable'); END`)
-			} else {
-				_, err = srv.App.DB.Exec(`CREATE FUNCTION audit_unwritable() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'unwritable'; END $$ LANGUAGE plpgsql;
-					CREATE TRIGGER audit_unwritable BEFORE INSERT ON audit_entries FOR EACH ROW EXECUTE FUNCTION audit_unwritable()`)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+			makeAuditUnwritable(t, srv.App.DB)
 			for range 5 {
 				code, body, hdr := c.do("POST", "/v1/subjects/cust-7/fields/iban/reveal", reveal, `{"purpose":"customer asked for a refund","ticket":"T-3"}`)
 				if code != 503 || strings.Contains(body, iban) || hdr.Get("Retry-After") == "" {
@@ -118,5 +111,73 @@ func TestSealedVaultAnswers503(t *testing.T) {
 	code, body, _ := c.do("PUT", "/v1/subjects/cust-7/fields/iban", srv.Keys.Admin, `{"category":"financial","value":"x"}`)
 	if code != 503 || !strings.Contains(body, "sealed") {
 		t.Fatalf("sealed vault: %d %s", code, body)
+	}
+}
+
+// makeAuditUnwritable makes every insert into the audit log fail.
+func makeAuditUnwritable(t *testing.T, store *db.DB) {
+	t.Helper()
+	var err error
+	if store.Dialect == db.SQLite {
+		_, err = store.Exec(`CREATE TRIGGER audit_unwritable BEFORE INSERT ON audit_entries BEGIN SELECT RAISE(ABORT, 'unwritable'); END`)
+	} else {
+		_, err = store.Exec(`CREATE FUNCTION audit_unwritable() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'unwritable'; END $$ LANGUAGE plpgsql;
+			CREATE TRIGGER audit_unwritable BEFORE INSERT ON audit_entries FOR EACH ROW EXECUTE FUNCTION audit_unwritable()`)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAdminActsNameTheKey: catalog changes, reveals and erasures made with
+// an API key are in the audit log under that key's id; an erasure that
+// cannot be recorded does not happen.
+func TestAdminActsNameTheKey(t *testing.T) {
+	srv := apptest.Start(t, db.SQLite)
+	ctx := context.Background()
+	c := caller{t, srv.URL}
+	reveal, revealKey, err := srv.App.Keys.Create(ctx, apikey.ScopeReveal, "", "support tool")
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminKey, err := srv.App.Keys.Check(ctx, srv.Keys.Admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, body, _ := c.do("PUT", "/v1/purposes/analytics", srv.Keys.Admin, `{"key":"analytics","name":{"en":"Statistics"},"legal_basis":"consent","position":1}`); code != 200 {
+		t.Fatalf("put purpose: %d %s", code, body)
+	}
+	c.do("PUT", "/v1/subjects/cust-9/fields/iban", srv.Keys.Admin, `{"category":"financial","value":"DE89370400440532013000"}`)
+	if code, body, _ := c.do("POST", "/v1/subjects/cust-9/fields/iban/reveal", reveal, `{"purpose":"refund requested","ticket":"T-9"}`); code != 200 {
+		t.Fatalf("reveal: %d %s", code, body)
+	}
+	// Erasure: fail closed first, then for real, then idempotent.
+	c.do("PUT", "/v1/subjects/cust-10/fields/iban", srv.Keys.Admin, `{"category":"financial","value":"DE89370400440532013000"}`)
+	if _, err := srv.App.DB.Exec(`CREATE TRIGGER audit_unwritable BEFORE INSERT ON audit_entries BEGIN SELECT RAISE(ABORT, 'unwritable'); END`); err != nil {
+		t.Fatal(err)
+	}
+	if code, body, _ := c.do("POST", "/v1/subjects/cust-10/erase", srv.Keys.Admin, ""); code != 503 {
+		t.Fatalf("erase with the audit log unwritable: %d %s", code, body)
+	}
+	if code, _, _ := c.do("GET", "/v1/subjects/cust-10/fields/iban", srv.Keys.Admin, ""); code != 200 {
+		t.Fatalf("a failed erasure erased: %d", code)
+	}
+	srv.App.DB.Exec(`DROP TRIGGER audit_unwritable`)
+	for i, want := range []string{`"already_erased":false`, `"already_erased":true`} {
+		if code, body, _ := c.do("POST", "/v1/subjects/cust-10/erase", srv.Keys.Admin, ""); code != 200 || !strings.Contains(body, want) || (i == 0 && !strings.Contains(body, `"fields":1`)) {
+			t.Fatalf("erase %d: %d %s", i, code, body)
+		}
+	}
+	if code, body, _ := c.do("GET", "/v1/subjects/cust-10/fields/iban", srv.Keys.Admin, ""); code != 404 || !strings.Contains(body, "erased") {
+		t.Fatalf("read after erasure: %d %s", code, body)
+	}
+	for action, want := range map[string]audit.Actor{"catalog.purpose.update": audit.APIKey(adminKey.ID), "vault.reveal": audit.APIKey(revealKey.ID)} {
+		page, err := srv.App.Audit.Search(ctx, audit.Query{Action: action})
+		if err != nil || len(page.Entries) != 1 || page.Entries[0].Actor != want {
+			t.Errorf("%s entries %+v, %v; want one by %s", action, page.Entries, err, want)
+		}
+	}
+	if page, _ := srv.App.Audit.Search(ctx, audit.Query{Action: "vault.erase", Target: audit.Subject("cust-10")}); len(page.Entries) != 2 {
+		t.Errorf("erasures recorded: %d, want 2", len(page.Entries))
 	}
 }

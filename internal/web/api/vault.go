@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"database/sql"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -11,7 +12,6 @@ import (
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/vault"
-	"github.com/steward-dev/steward/internal/web/auth"
 	"github.com/steward-dev/steward/internal/web/httpx"
 )
 
@@ -33,13 +33,9 @@ func mask(value []byte) string {
 	return strings.Repeat("•", min(len(s)-keep, 12)) + string(s[len(s)-keep:])
 }
 
-// actor is who the audit log names for a request.
-func actor(r *http.Request) audit.Actor {
-	if k := auth.Key(r.Context()); k != nil {
-		return audit.APIKey(k.ID)
-	}
-	return audit.System()
-}
+// actor is who the audit log names for a request: the API key the web
+// layer authenticated.
+func actor(r *http.Request) audit.Actor { return audit.ActorFrom(r.Context()) }
 
 // HandleListFields lists a subject's vault fields without values.
 func HandleListFields(d *Deps) http.Handler {
@@ -113,6 +109,30 @@ func HandleDeleteField(d *Deps) http.Handler {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// HandleEraseSubject crypto-shreds a subject's vault data. The audit entry
+// commits with the erasure, or neither happens.
+func HandleEraseSubject(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		subject := r.PathValue("id")
+		if !vault.ValidSubject(subject) {
+			d.fail(w, r, errs.Invalid("id", "must be 1 to 128 letters, digits or ._:@+=-"))
+			return
+		}
+		var res vault.ErasureResult
+		_, err := d.Audit.Do(r.Context(), audit.Entry{Actor: actor(r), Action: "vault.erase", Target: audit.Subject(subject)},
+			func(ctx context.Context, tx *sql.Tx) error {
+				var err error
+				res, err = d.Vault.EraseSubjectTx(ctx, tx, subject)
+				return err
+			})
+		if err != nil {
+			d.fail(w, r, failClosed(err, "the audit log cannot be written, so nothing is erased"))
+			return
+		}
+		httpx.Encode(w, http.StatusOK, res)
 	})
 }
 

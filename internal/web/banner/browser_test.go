@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"github.com/steward-dev/steward/internal/web/banner"
 	"io"
@@ -16,7 +15,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -34,7 +32,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
-	"github.com/steward-dev/steward/internal/testenv"
+	"github.com/steward-dev/steward/internal/testenv/browsertest"
 )
 
 // These tests drive assets/banner.js in Chromium. The page lives on
@@ -296,82 +294,19 @@ func mustRead(t testing.TB, name string) []byte {
 // The browser: one Chromium for the package, a fresh browser context (own
 // cookies and storage) per tab.
 
-var (
-	browserOnce sync.Once
-	browserCtx  context.Context
-	browserErr  error
-	stopBrowser = func() {}
-)
+// chromium is the one browser of this test binary.
+var chromium = browsertest.New(chromedp.Flag("host-resolver-rules", "MAP *.shop.test 127.0.0.1"))
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	stopBrowser()
+	chromium.Close()
 	os.Exit(code)
-}
-
-func chromiumPath() (string, error) {
-	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p, nil
-		}
-	}
-	return "", errors.New("chromium is not installed (apt-get install chromium)")
-}
-
-func startBrowser() {
-	path, err := chromiumPath()
-	if err != nil {
-		browserErr = err
-		return
-	}
-	dir, err := os.MkdirTemp("", "steward-chromium-")
-	if err != nil {
-		browserErr = err
-		return
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path), chromedp.UserDataDir(dir),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("host-resolver-rules", "MAP *.shop.test 127.0.0.1"),
-		chromedp.WindowSize(1280, 800),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	stopBrowser = func() {
-		cancel()
-		cancelAlloc()
-		os.RemoveAll(dir)
-	}
-	if err := chromedp.Do(ctx); err != nil {
-		browserErr = fmt.Errorf("start %s: %w", path, err)
-		return
-	}
-	browserCtx = ctx
 }
 
 // tab opens a tab in a fresh browser context, with a 30 s limit.
 func tab(t *testing.T) context.Context {
 	t.Helper()
-	browserOnce.Do(startBrowser)
-	if browserErr != nil {
-		testenv.Missing(t, "browser tests need Chromium: %v", browserErr)
-	}
-	ctx, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
-	t.Cleanup(cancel)
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatal(err)
-	}
-	// Behave as the focused page, so that tabs can run side by side.
-	if _, err := chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true}); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancelTimeout := context.WithTimeout(ctx, 30*time.Second)
-	t.Cleanup(cancelTimeout)
-	return ctx
+	return chromium.Tab(t)
 }
 
 func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {

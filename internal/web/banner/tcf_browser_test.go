@@ -17,7 +17,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -27,7 +26,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/steward-dev/steward/internal/tcf"
-	"github.com/steward-dev/steward/internal/testenv"
 )
 
 const (
@@ -258,38 +256,10 @@ const tcfFramePage = `<!doctype html><html><head><meta charset="utf-8"></head><b
 })();
 </script></body></html>`
 
-// newTCFBrowser starts Chromium for the test, or skips it.
+// newTCFBrowser returns the test binary's browser, or skips the test.
 func newTCFBrowser(t *testing.T) context.Context {
 	t.Helper()
-	path := "/usr/bin/chromium"
-	if _, err := os.Stat(path); err != nil {
-		if path, err = exec.LookPath("chromium"); err != nil {
-			testenv.Missing(t, "chromium is not installed (apt-get install chromium)")
-		}
-	}
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	ctx, cancel := chromedp.NewContext(alloc)
-	t.Cleanup(func() {
-		cancel()
-		cancelAlloc()
-	})
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
+	return chromium.Context(t)
 }
 
 // tcfTab opens a tab on the page and waits until tcf.js is initialised.

@@ -1,0 +1,307 @@
+// Package admin is the staff console at /admin: server-rendered pages
+// (html/template, no JavaScript needed) for signing in with a password and a
+// TOTP code, looking up a customer (masked), revealing a field with a stated
+// purpose, taking training, searching the audit log and managing staff.
+//
+// The route table (internal/web/routes.go) declares each console route's
+// staff permission; Console.Require enforces it, and every state-changing
+// form carries a CSRF token bound to the session:
+//
+//	console, err := admin.New(admin.Deps{Staff: accounts, Vault: v, Audit: log, Consent: svc})
+//	mux.Handle("GET /admin/audit", console.Require(staff.PermAudit, console.HandleAudit()))
+//
+// Sessions live in `__Host-` cookies (Secure, HttpOnly, SameSite=Strict)
+// that hold a random token; the server keeps only its hash and can revoke
+// it. Pages are never cached, and their Content-Security-Policy allows only
+// the console's own stylesheet.
+package admin
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/consent"
+	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/staff"
+	"github.com/steward-dev/steward/internal/vault"
+)
+
+//go:embed templates/*.html assets/console.css
+var files embed.FS
+
+// Cookie names. The __Host- prefix makes the browser refuse them unless
+// Secure, host-only and for path /.
+const (
+	sessionCookie = "__Host-steward_session"
+	signInCookie  = "__Host-steward_signin" // the sign-in form's CSRF pair
+)
+
+// Deps are what the console needs.
+type Deps struct {
+	Staff   *staff.Service
+	Vault   *vault.Vault
+	Audit   *audit.Log
+	Consent *consent.Service
+	Log     *slog.Logger
+	Now     func() time.Time
+	// FreshSignIn is how recent a sign-in must be to reveal (default 15
+	// minutes).
+	FreshSignIn time.Duration
+	// RevealLimit reveals per RevealWindow per staff member (default 10 per
+	// 10 minutes); the next one is refused and raises an alert.
+	RevealLimit  int
+	RevealWindow time.Duration
+}
+
+// Console serves the staff console.
+type Console struct {
+	Deps
+	pages   map[string]*template.Template
+	css     []byte
+	cssPath string
+}
+
+// New parses the console's templates and returns it.
+func New(d Deps) (*Console, error) {
+	if d.Staff == nil || d.Vault == nil || d.Audit == nil || d.Consent == nil {
+		return nil, errors.New("admin: New needs Staff, Vault, Audit and Consent")
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.FreshSignIn == 0 {
+		d.FreshSignIn = 15 * time.Minute
+	}
+	if d.RevealLimit == 0 {
+		d.RevealLimit = 10
+	}
+	if d.RevealWindow == 0 {
+		d.RevealWindow = 10 * time.Minute
+	}
+	c := &Console{Deps: d, pages: map[string]*template.Template{}}
+	var err error
+	if c.css, err = files.ReadFile("assets/console.css"); err != nil {
+		return nil, fmt.Errorf("admin: %w", err)
+	}
+	sum := sha256.Sum256(c.css)
+	c.cssPath = "/admin/assets/console." + base64.RawURLEncoding.EncodeToString(sum[:9]) + ".css"
+	names, err := fs.Glob(files, "templates/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("admin: %w", err)
+	}
+	funcs := template.FuncMap{
+		"can":     func(s *staff.Session, p string) bool { return s != nil && s.Account.Role.Can(staff.Permission(p)) },
+		"when":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+		"dots":    func(n int) string { return strings.Repeat("•", min(max(n, 4), 12)) },
+		"details": func(d audit.Details) string { return d.String() },
+	}
+	for _, name := range names {
+		base := strings.TrimSuffix(path.Base(name), ".html")
+		if base == "layout" {
+			continue
+		}
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", name)
+		if err != nil {
+			return nil, fmt.Errorf("admin: parse %s: %w", name, err)
+		}
+		c.pages[base] = t
+	}
+	if c.pages["error"] == nil {
+		return nil, errors.New("admin: no error page")
+	}
+	return c, nil
+}
+
+// HandleStylesheet serves the console's stylesheet under its hashed URL.
+func (c *Console) HandleStylesheet() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != c.cssPath {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		_, _ = w.Write(c.css)
+	})
+}
+
+// page is what every template gets.
+type page struct {
+	Title   string
+	Session *staff.Session
+	CSRF    string
+	CSS     string
+	Notice  string
+	Problem string
+	Fields  map[string]string
+	Data    any
+}
+
+type sessionCtx struct{}
+
+// sessionOf returns the signed-in staff member of a console request.
+func sessionOf(r *http.Request) *staff.Session {
+	s, _ := r.Context().Value(sessionCtx{}).(*staff.Session)
+	return s
+}
+
+// csrfToken is bound to the session: a one-way hash of its secret token,
+// so it cannot be made without the cookie and needs no server state.
+func csrfToken(s *staff.Session) string {
+	if s == nil {
+		return ""
+	}
+	sum := sha256.Sum256([]byte("steward console csrf\x00" + s.Token))
+	return base64.RawURLEncoding.EncodeToString(sum[:18])
+}
+
+func sameToken(a, b string) bool {
+	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+// setPageHeaders replaces the API's CSP with one that allows the console's
+// stylesheet and forms posting to itself, and keeps pages out of caches.
+func setPageHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Type", "text/html; charset=utf-8")
+}
+
+// render writes a page, rendered into a buffer first so that a template
+// failure becomes a clean error page.
+func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
+	p.Session = sessionOf(r)
+	p.CSRF = csrfToken(p.Session)
+	p.CSS = c.cssPath
+	var buf bytes.Buffer
+	t := c.pages[name]
+	if t == nil {
+		c.Log.Error("console: no such page", "page", name)
+		status, t = http.StatusInternalServerError, c.pages["error"]
+		p = page{Title: "Error", Problem: "Something went wrong on our side.", CSS: c.cssPath, Session: p.Session}
+	}
+	if err := t.Execute(&buf, p); err != nil {
+		c.Log.Error("console: render", "page", name, "err", err)
+		buf.Reset()
+		status = http.StatusInternalServerError
+		_ = c.pages["error"].Execute(&buf, page{Title: "Error", Problem: "Something went wrong on our side.", CSS: c.cssPath})
+	}
+	setPageHeaders(w.Header())
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// fail renders err as an error page with the status of its code. Unknown
+// errors are logged (without personal data: messages of this package
+// never hold any) and shown as a generic message.
+func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status := statusOf(err)
+	msg := "Something went wrong on our side."
+	var fields map[string]string
+	if e, ok := errs.As(err); ok && e.Code != errs.CodeInternal {
+		msg, fields = e.Message, e.Fields
+	} else {
+		c.Log.Error("console", "path", r.URL.Path, "err", err)
+	}
+	c.render(w, r, status, "error", page{Title: http.StatusText(status), Problem: msg, Fields: fields})
+}
+
+func statusOf(err error) int {
+	switch errs.CodeOf(err) {
+	case errs.CodeInvalid:
+		return http.StatusBadRequest
+	case errs.CodeNotFound:
+		return http.StatusNotFound
+	case errs.CodeConflict:
+		return http.StatusConflict
+	case errs.CodeUnauthorized:
+		return http.StatusUnauthorized
+	case errs.CodeForbidden:
+		return http.StatusForbidden
+	case errs.CodeUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// Require serves next only to a signed-in staff member whose role has
+// perm (SignedIn: any role). Signed out, a page request is sent to the
+// sign-in page and a form post is refused; a form post must carry the
+// session's CSRF token.
+func (c *Console) Require(perm staff.Permission, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		session, err := c.session(r)
+		if err != nil {
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				http.Redirect(w, r, "/admin/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			c.fail(w, r, errs.New(errs.CodeUnauthorized, "sign in first"))
+			return
+		}
+		r = r.WithContext(audit.WithActor(context.WithValue(r.Context(), sessionCtx{}, session), audit.Staff(session.Account.ID)))
+		if perm != SignedIn && !session.Account.Role.Can(perm) {
+			c.fail(w, r, errs.New(errs.CodeForbidden, "your role (%s) may not open this page", session.Account.Role))
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			r.Body = http.MaxBytesReader(w, r.Body, 256<<10)
+			if !sameToken(r.PostFormValue("csrf"), csrfToken(session)) {
+				c.fail(w, r, errs.New(errs.CodeForbidden, "this form has expired or did not come from the console; reload the page and try again"))
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// SignedIn is the permission of console pages every staff member may use.
+const SignedIn staff.Permission = "signed_in"
+
+func (c *Console) session(r *http.Request) (*staff.Session, error) {
+	cookie, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil, errs.New(errs.CodeUnauthorized, "sign in first")
+	}
+	return c.Staff.Session(r.Context(), cookie.Value)
+}
+
+// clientIP is the address sign-in rate limits count by. Behind a proxy the
+// operator's proxy must set RemoteAddr (Steward does not trust headers).
+func clientIP(r *http.Request) string {
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i > 0 {
+		host = host[:i]
+	}
+	return host
+}
+
+// localNext keeps a redirect inside the console.
+func localNext(next string) string {
+	if !strings.HasPrefix(next, "/admin") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+		return "/admin"
+	}
+	return next
+}
+
+// actor is the audit actor of a console request: the signed-in staff
+// member (Require puts them in the context).
+func actor(r *http.Request) audit.Actor { return audit.ActorFrom(r.Context()) }

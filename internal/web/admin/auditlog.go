@@ -1,0 +1,106 @@
+package admin
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/errs"
+)
+
+type auditData struct {
+	Actor, Action, Subject, Since, Until string
+	Entries                              []audit.Stored
+	Next                                 string // the query string of the next page
+}
+
+// HandleAudit searches the audit log by actor, action, subject and time,
+// newest first, a page at a time.
+func (c *Console) HandleAudit() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v := r.URL.Query()
+		d := auditData{Actor: strings.TrimSpace(v.Get("actor")), Action: strings.TrimSpace(v.Get("action")),
+			Subject: strings.TrimSpace(v.Get("subject")), Since: v.Get("since"), Until: v.Get("until")}
+		q, problems := d.query(v.Get("before"))
+		if len(problems) > 0 {
+			c.render(w, r, http.StatusBadRequest, "audit", page{Title: "Audit log", Problem: "Check the search.", Fields: problems, Data: d})
+			return
+		}
+		p, err := c.Audit.Search(r.Context(), q)
+		if err != nil {
+			c.fail(w, r, err)
+			return
+		}
+		d.Entries = p.Entries
+		if p.Next > 0 {
+			next := url.Values{}
+			for k, val := range map[string]string{"actor": d.Actor, "action": d.Action, "subject": d.Subject, "since": d.Since, "until": d.Until} {
+				if val != "" {
+					next.Set(k, val)
+				}
+			}
+			next.Set("before", strconv.FormatInt(p.Next, 10))
+			d.Next = next.Encode()
+		}
+		c.render(w, r, http.StatusOK, "audit", page{Title: "Audit log", Data: d})
+	})
+}
+
+// dateLayout is what an <input type=date> sends.
+const dateLayout = "2006-01-02"
+
+func (d auditData) query(before string) (audit.Query, map[string]string) {
+	problems := map[string]string{}
+	q := audit.Query{Action: d.Action, Limit: 100}
+	if d.Actor != "" {
+		kind, id, _ := strings.Cut(d.Actor, ":")
+		q.Actor = audit.Actor{Kind: kind, ID: id}
+	}
+	if d.Subject != "" {
+		q.Target = audit.Subject(d.Subject)
+	}
+	var err error
+	if d.Since != "" {
+		if q.Since, err = time.Parse(dateLayout, d.Since); err != nil {
+			problems["since"] = "must be a date (YYYY-MM-DD)"
+		}
+	}
+	if d.Until != "" {
+		if q.Until, err = time.Parse(dateLayout, d.Until); err != nil {
+			problems["until"] = "must be a date (YYYY-MM-DD)"
+		}
+		q.Until = q.Until.AddDate(0, 0, 1) // through the end of that day
+	}
+	if before != "" {
+		if q.Before, err = strconv.ParseInt(before, 10, 64); err != nil || q.Before < 0 {
+			problems["before"] = "must be a sequence number"
+		}
+	}
+	if e, ok := errs.As(validateQuery(q)); ok {
+		for k, v := range e.Fields {
+			problems[k] = v
+		}
+	}
+	return q, problems
+}
+
+// validateQuery checks the parts of q that Search would refuse, so that
+// the page can name the field.
+func validateQuery(q audit.Query) error {
+	problems := map[string]string{}
+	switch q.Actor.Kind {
+	case "", audit.KindStaff, audit.KindAPIKey, audit.KindSystem, audit.KindSubject:
+	default:
+		problems["actor"] = "the kind is staff, api_key, system or subject, as in staff:stf_…"
+	}
+	if len(q.Action) > 128 {
+		problems["action"] = "at most 128 characters"
+	}
+	if len(problems) > 0 {
+		return errs.Fields(problems)
+	}
+	return nil
+}

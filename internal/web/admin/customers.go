@@ -1,0 +1,290 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/consent"
+	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/staff"
+	"github.com/steward-dev/steward/internal/vault"
+)
+
+type searchData struct {
+	Query    string
+	Subjects []string
+	Searched bool
+}
+
+// HandleCustomerSearch finds customers by exact external id or email
+// address. There is no list to browse: an empty query shows no one.
+func (c *Console) HandleCustomerSearch() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := strings.TrimSpace(r.URL.Query().Get("q"))
+		d := searchData{Query: q}
+		if q == "" {
+			c.render(w, r, http.StatusOK, "customers", page{Title: "Customers", Data: d})
+			return
+		}
+		d.Searched = true
+		subjects, err := c.findSubjects(r.Context(), q)
+		if err != nil {
+			c.fail(w, r, err)
+			return
+		}
+		// A search is a look into who is a customer: it is recorded, with the
+		// kind of query and not the query itself (it may be an address).
+		kind := "external_id"
+		if strings.Contains(q, "@") {
+			kind = "email"
+		}
+		if _, err := c.Audit.Append(r.Context(), audit.Entry{Actor: actor(r), Action: "customer.search",
+			Details: audit.MustDetails(map[string]any{"by": kind, "matches": len(subjects)})}); err != nil {
+			c.fail(w, r, errs.Wrap(errs.CodeUnavailable, err, "the audit log cannot be written, so the search is not run"))
+			return
+		}
+		if len(subjects) == 1 {
+			http.Redirect(w, r, "/admin/customers/"+url.PathEscape(subjects[0]), http.StatusSeeOther)
+			return
+		}
+		d.Subjects = subjects
+		c.render(w, r, http.StatusOK, "customers", page{Title: "Customers", Data: d})
+	})
+}
+
+func (c *Console) findSubjects(ctx context.Context, q string) ([]string, error) {
+	if strings.Contains(q, "@") {
+		return c.Vault.Find(ctx, "email", q)
+	}
+	if !vault.ValidSubject(q) {
+		return nil, errs.Invalid("q", "an external id is 1 to 128 letters, digits or ._:@+=-")
+	}
+	fields, err := c.Vault.List(ctx, q)
+	if err != nil && errs.CodeOf(err) != errs.CodeNotFound {
+		return nil, err
+	}
+	if len(fields) > 0 {
+		return []string{q}, nil
+	}
+	events, err := c.Consent.Events(ctx, consent.EventFilter{Subject: q, Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	if len(events) > 0 {
+		return []string{q}, nil
+	}
+	return nil, nil
+}
+
+// consentRow is the latest event of one property, purpose and vendor.
+type consentRow struct {
+	Property, Purpose, Vendor string
+	Action                    consent.Action
+	Source                    consent.Source
+	At                        time.Time
+}
+
+type customerData struct {
+	Subject   string
+	Erased    bool
+	Fields    []vault.FieldInfo
+	Consents  []consentRow
+	Accesses  []audit.Stored
+	CanReveal error // why this staff member may not reveal, nil when they may
+	Fresh     bool  // whether the sign-in is recent enough to reveal
+	Revealed  *revealedField
+}
+
+type revealedField struct {
+	Name, Value string
+	AuditSeq    int64
+}
+
+// HandleCustomer shows one customer: fields masked (their values are never
+// read for this page), consents, and who accessed the record.
+func (c *Console) HandleCustomer() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d, err := c.customer(r, r.PathValue("id"))
+		if err != nil {
+			c.fail(w, r, err)
+			return
+		}
+		if _, err := c.Audit.Append(r.Context(), audit.Entry{Actor: actor(r), Action: "customer.view", Target: audit.Subject(d.Subject),
+			Details: audit.MustDetails(map[string]any{"masked": true})}); err != nil {
+			c.fail(w, r, errs.Wrap(errs.CodeUnavailable, err, "the audit log cannot be written, so the record is not shown"))
+			return
+		}
+		c.render(w, r, http.StatusOK, "customer", page{Title: "Customer " + d.Subject, Data: d})
+	})
+}
+
+func (c *Console) customer(r *http.Request, subject string) (*customerData, error) {
+	ctx := r.Context()
+	if !vault.ValidSubject(subject) {
+		return nil, errs.NotFound("customer", subject)
+	}
+	d := &customerData{Subject: subject}
+	fields, err := c.Vault.List(ctx, subject)
+	switch {
+	case errors.Is(err, vault.ErrErased):
+		d.Erased = true
+	case err != nil && errs.CodeOf(err) != errs.CodeNotFound:
+		return nil, err
+	}
+	d.Fields = fields
+	events, err := c.Consent.Events(ctx, consent.EventFilter{Subject: subject, Limit: 10000})
+	if err != nil {
+		return nil, err
+	}
+	latest := map[[3]string]int{}
+	for _, e := range events {
+		k := [3]string{e.Property, e.Purpose, e.Vendor}
+		row := consentRow{Property: e.Property, Purpose: e.Purpose, Vendor: e.Vendor, Action: e.Action, Source: e.Source, At: e.At}
+		if i, ok := latest[k]; ok {
+			if !e.At.Before(d.Consents[i].At) {
+				d.Consents[i] = row
+			}
+			continue
+		}
+		latest[k] = len(d.Consents)
+		d.Consents = append(d.Consents, row)
+	}
+	slices.SortFunc(d.Consents, func(a, b consentRow) int {
+		return strings.Compare(a.Property+"\x00"+a.Purpose+"\x00"+a.Vendor, b.Property+"\x00"+b.Purpose+"\x00"+b.Vendor)
+	})
+	if len(d.Fields) == 0 && len(d.Consents) == 0 && !d.Erased {
+		return nil, errs.NotFound("customer", subject)
+	}
+	accesses, err := c.Audit.Search(ctx, audit.Query{Target: audit.Subject(subject), Limit: 50})
+	if err != nil {
+		return nil, err
+	}
+	d.Accesses = accesses.Entries
+	session := sessionOf(r)
+	if session.Account.Role.Can(staff.PermReveal) {
+		d.CanReveal = c.Staff.CanReveal(ctx, session.Account)
+		d.Fresh = session.Fresh(c.Now(), c.FreshSignIn)
+	} else {
+		d.CanReveal = errs.New(errs.CodeForbidden, "your role (%s) sees customer records masked", session.Account.Role)
+	}
+	return d, nil
+}
+
+// emailLike finds an email address in free text: purposes and tickets go
+// to the audit log, which must not hold personal data.
+var emailLike = regexp.MustCompile(`[^\s@]+@[^\s@]+\.[^\s@]+`)
+
+func checkPurpose(purpose, ticket string) map[string]string {
+	problems := map[string]string{}
+	if n := len(purpose); n < 5 || n > 500 {
+		problems["purpose"] = "say why you need the data (5 to 500 characters)"
+	}
+	if n := len(ticket); n < 1 || n > 100 {
+		problems["ticket"] = "give the ticket or case reference (up to 100 characters)"
+	}
+	for field, text := range map[string]string{"purpose": purpose, "ticket": ticket} {
+		if emailLike.MatchString(text) {
+			problems[field] = "must not hold personal data such as an email address: the audit log keeps it"
+		}
+	}
+	return problems
+}
+
+// HandleReveal shows one field's plaintext. It needs, in this order: a
+// role that may reveal and current training, a sign-in younger than
+// FreshSignIn, a purpose and a ticket, room under the staff member's
+// reveal limit, and an audit entry written before the value is read out.
+func (c *Console) HandleReveal() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		session := sessionOf(r)
+		subject, name := r.PathValue("id"), r.PostFormValue("field")
+		purpose, ticket := strings.TrimSpace(r.PostFormValue("purpose")), strings.TrimSpace(r.PostFormValue("ticket"))
+		if err := c.Staff.CanReveal(ctx, session.Account); err != nil {
+			c.fail(w, r, err)
+			return
+		}
+		back := "/admin/customers/" + url.PathEscape(subject)
+		if !session.Fresh(c.Now(), c.FreshSignIn) {
+			http.Redirect(w, r, "/admin/reauth?next="+url.QueryEscape(back), http.StatusSeeOther)
+			return
+		}
+		if problems := checkPurpose(purpose, ticket); len(problems) > 0 {
+			c.fail(w, r, errs.Fields(problems))
+			return
+		}
+		if err := c.checkRevealLimit(ctx, session); err != nil {
+			if errors.Is(err, errTooManyReveals) {
+				c.render(w, r, http.StatusTooManyRequests, "error", page{Title: "Too many reveals", Problem: err.Error()})
+				return
+			}
+			c.fail(w, r, err)
+			return
+		}
+		// Read first (missing, erased, sealed: nothing to record); the value
+		// leaves the process only after the entry is written.
+		rec, err := c.Vault.Get(ctx, subject, name)
+		if err != nil {
+			c.fail(w, r, err)
+			return
+		}
+		stored, err := c.Audit.Append(ctx, audit.Entry{Actor: actor(r), Action: "vault.reveal", Target: audit.Subject(subject),
+			Details: audit.MustDetails(map[string]any{"fields": []string{name}, "purpose": purpose, "ticket": ticket,
+				"role": string(session.Account.Role), "via": "console"})})
+		if err != nil {
+			c.fail(w, r, errs.Wrap(errs.CodeUnavailable, err, "the audit log cannot be written, so nothing is revealed"))
+			return
+		}
+		d, err := c.customer(r, subject)
+		if err != nil {
+			c.fail(w, r, err)
+			return
+		}
+		d.Revealed = &revealedField{Name: name, Value: string(rec.Value), AuditSeq: stored.Seq}
+		c.render(w, r, http.StatusOK, "customer", page{Title: "Customer " + subject, Data: d})
+	})
+}
+
+// errTooManyReveals marks a reveal refused by the limit (429).
+var errTooManyReveals = errors.New("too many reveals")
+
+// revealAlert is the audit action of a staff member who hit the limit.
+const revealAlert = "alert.reveal_burst"
+
+// checkRevealLimit counts the staff member's reveals in the window from
+// the audit log (so the limit holds across replicas and restarts). At the
+// limit the reveal is refused and, once per window, an alert is recorded;
+// the dashboard shows it.
+func (c *Console) checkRevealLimit(ctx context.Context, session *staff.Session) error {
+	since := c.Now().Add(-c.RevealWindow)
+	me := audit.Staff(session.Account.ID)
+	recent, err := c.Audit.Search(ctx, audit.Query{Actor: me, Action: "vault.reveal", Since: since, Limit: c.RevealLimit})
+	if err != nil {
+		return err
+	}
+	if len(recent.Entries) < c.RevealLimit {
+		return nil
+	}
+	alerts, err := c.Audit.Search(ctx, audit.Query{Actor: audit.System(), Action: revealAlert, Target: audit.Target{Kind: audit.KindStaff, ID: session.Account.ID}, Since: since, Limit: 1})
+	if err != nil {
+		return err
+	}
+	if len(alerts.Entries) == 0 {
+		_, err := c.Audit.Append(ctx, audit.Entry{Actor: audit.System(), Action: revealAlert,
+			Target:  audit.Target{Kind: audit.KindStaff, ID: session.Account.ID},
+			Details: audit.MustDetails(map[string]any{"reveals": len(recent.Entries), "window_minutes": int(c.RevealWindow / time.Minute)})})
+		if err != nil {
+			return errs.Wrap(errs.CodeUnavailable, err, "the audit log cannot be written, so nothing is revealed")
+		}
+	}
+	return fmt.Errorf("%w: you have revealed %d fields in the last %d minutes, the most allowed; security has been alerted. Wait, or ask a security officer",
+		errTooManyReveals, len(recent.Entries), int(c.RevealWindow/time.Minute))
+}

@@ -1,0 +1,64 @@
+package admin
+
+import (
+	"net/http"
+
+	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/staff"
+)
+
+type dashboardData struct {
+	Training  []staff.ModuleStatus
+	CanReveal error
+	// Aggregates: counts, never a person.
+	ConsentEvents  int64
+	ConsentStates  int
+	VaultSubjects  int
+	VaultFields    int
+	AuditEntries   int64
+	Alerts         []audit.Stored
+	ShowAggregates bool
+}
+
+// HandleDashboard shows what the signed-in staff member needs first: their
+// training, whether they may reveal (and why not), aggregates for the
+// roles that see them, and alerts for those who handle them.
+func (c *Console) HandleDashboard() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		session := sessionOf(r)
+		role := session.Account.Role
+		var d dashboardData
+		var err error
+		if d.Training, err = c.Staff.TrainingStatus(ctx, session.Account.ID); err != nil {
+			c.fail(w, r, err)
+			return
+		}
+		if role.Can(staff.PermReveal) {
+			d.CanReveal = c.Staff.CanReveal(ctx, session.Account)
+		}
+		if role.Can(staff.PermAggregates) {
+			d.ShowAggregates = true
+			d.ConsentEvents, d.ConsentStates = c.Consent.Index().MaxSeq(), c.Consent.Index().Len()
+			if !c.Vault.Sealed() {
+				if d.VaultSubjects, d.VaultFields, err = c.Vault.Counts(ctx); err != nil {
+					c.fail(w, r, err)
+					return
+				}
+			}
+			if d.AuditEntries, _, err = c.Audit.Head(ctx); err != nil {
+				c.fail(w, r, err)
+				return
+			}
+		}
+		if role.Can(staff.PermAudit) || role.Can(staff.PermStaff) {
+			alerts, err := c.Audit.Search(ctx, audit.Query{Action: revealAlert, Since: c.Now().AddDate(0, 0, -7), Limit: 20})
+			if err != nil {
+				c.fail(w, r, err)
+				return
+			}
+			d.Alerts = alerts.Entries
+		}
+		c.render(w, r, http.StatusOK, "dashboard", page{Title: "Dashboard", Data: d})
+	})
+}
