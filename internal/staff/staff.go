@@ -16,6 +16,7 @@ import (
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/ratelimit"
 )
 
 // SecretBox encrypts small secrets (TOTP seeds) at rest, bound to context
@@ -52,7 +53,7 @@ type Service struct {
 	now      func() time.Time
 	lifetime time.Duration
 	issuer   string
-	limiter  *limiter
+	limiter  *ratelimit.Limiter
 	argon    Argon2Params
 	dummy    string // a password hash to check against for unknown emails
 
@@ -73,7 +74,7 @@ func NewService(cfg Config) (*Service, error) {
 	if s.issuer == "" {
 		s.issuer = "Steward"
 	}
-	s.limiter = newLimiter(s.now)
+	s.limiter = ratelimit.New(s.now)
 	s.argon = cfg.Argon2
 	if s.argon == (Argon2Params{}) {
 		s.argon = DefaultArgon2
@@ -303,7 +304,7 @@ const (
 // rate limited per address and per account, lock the account with back-off,
 // and take the same time whether or not the email is known.
 func (s *Service) SignIn(ctx context.Context, c Credentials) (*Session, error) {
-	if !s.limiter.allow("ip:"+c.IP, 20, time.Minute) {
+	if !s.limiter.Allow("ip:"+c.IP, 20, time.Minute) {
 		return nil, errs.New(errs.CodeUnauthorized, "too many sign-in attempts from this address; wait a minute")
 	}
 	email, _ := normalEmail(c.Email)
