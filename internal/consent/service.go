@@ -60,6 +60,8 @@ type Service struct {
 	followMu      sync.Mutex
 	followedSeq   int64
 	followedLinks int64
+	// followedErasures is the seq of the last consent erasure applied.
+	followedErasures int64
 }
 
 // Open loads the catalog, rebuilds the index from the ledger and starts the
@@ -200,6 +202,14 @@ func (s *Service) follow(ctx context.Context) error {
 			break
 		}
 	}
+	// Erasures after links: a link read above to a subject erased since is
+	// undone here.
+	subjects, last, err := s.readErasures(ctx, s.followedErasures)
+	if err != nil {
+		return err
+	}
+	s.index.forget(subjects)
+	s.followedErasures = last
 	return nil
 }
 

@@ -2,6 +2,7 @@ package consent_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -361,6 +362,70 @@ func TestReplicaFollowsLedger(t *testing.T) {
 				t.Fatalf("replica did not follow within 5s: %+v %v", ans, err)
 			}
 			time.Sleep(10 * time.Millisecond)
+		}
+	})
+}
+
+// TestPseudonymise: an erased subject's events stay, under a pseudonym, and
+// decide nothing for them any more, here and on a replica that follows;
+// their devices are unlinked.
+func TestPseudonymise(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		signer := newSigner(t)
+		a := openService(t, store, signer)
+		seed(t, a)
+		b, err := consent.Open(ctx, consent.Config{DB: store, Signer: signer, Now: func() time.Time { return now }, FollowInterval: 20 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		appendOK(t, a, consent.Event{ID: "s1", Property: "shop", Subject: "cust-e", Purpose: "analytics", Action: consent.ActionGrant,
+			Source: consent.SourcePortal, NoticeVersion: "v1", At: now})
+		appendOK(t, a, event("d1", "phone-e", "marketing", consent.ActionGrant))
+		if _, err := a.LinkDevice(ctx, "cust-e", "phone-e"); err != nil {
+			t.Fatal(err)
+		}
+		allowed := func(svc *consent.Service, purpose string) bool {
+			ans, err := svc.Decider().Decide(&consent.Question{Subject: "cust-e", Purpose: purpose}, false)
+			return err == nil && ans.Allowed
+		}
+		waitFor := func(ok func() bool) {
+			t.Helper()
+			deadline := time.Now().Add(5 * time.Second)
+			for !ok() {
+				if time.Now().After(deadline) {
+					t.Fatal("replica did not follow")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+		waitFor(func() bool { return allowed(b, "analytics") && allowed(b, "marketing") })
+
+		res, err := a.Pseudonymise(ctx, "cust-e")
+		if err != nil || res.Events != 1 || res.Devices != 1 {
+			t.Fatalf("Pseudonymise = %+v, %v", res, err)
+		}
+		if allowed(a, "analytics") || allowed(a, "marketing") {
+			t.Fatal("the erased subject still has consent here")
+		}
+		waitFor(func() bool { return !allowed(b, "analytics") && !allowed(b, "marketing") })
+		events, _ := a.Events(ctx, consent.EventFilter{})
+		for _, e := range events {
+			if e.Subject == "cust-e" {
+				t.Fatalf("an event still names the subject: %+v", e)
+			}
+			if e.ID == "s1" && !strings.HasPrefix(e.Subject, "prs_") {
+				t.Fatalf("the event lost its holder: %+v", e)
+			}
+		}
+		// A fresh start rebuilds the same answer.
+		c := openService(t, store, signer)
+		if allowed(c, "analytics") || allowed(c, "marketing") {
+			t.Fatal("the erased subject has consent after a restart")
+		}
+		if again, err := a.Pseudonymise(ctx, "cust-e"); err != nil || again.Events != 0 {
+			t.Fatalf("second erasure = %+v, %v", again, err)
 		}
 	})
 }

@@ -1,0 +1,111 @@
+package consent
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"fmt"
+
+	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/errs"
+)
+
+// Pseudonymised says what Pseudonymise changed.
+type Pseudonymised struct {
+	Events  int `json:"events"`  // consent events now under a pseudonym
+	Devices int `json:"devices"` // device links removed
+	Seq     int64
+}
+
+// Pseudonymise is the ledger's part of erasing a subject: their consent
+// events stay as proof of what was consented, under a random pseudonym
+// that nothing links back to them, and their device links go. Decisions
+// for the subject then find no consent, on this replica at once and on
+// the others when they follow the ledger. The change is recorded in the
+// audit log in its transaction (fail closed). Erasing twice is harmless.
+func (s *Service) Pseudonymise(ctx context.Context, subject string) (Pseudonymised, error) {
+	if !ValidID(subject) || len(subject) > 4 && subject[:4] == "prs_" {
+		return Pseudonymised{}, errs.Invalid("subject", "must be 1 to 128 letters, digits or ._:@+=-, and not a pseudonym")
+	}
+	var b [18]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return Pseudonymised{}, fmt.Errorf("pseudonym: %w", err)
+	}
+	pseudonym := "prs_" + base64.RawURLEncoding.EncodeToString(b[:])
+	var res Pseudonymised
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `UPDATE ledger_head SET seq = seq + 1 WHERE id = 1 RETURNING seq`).Scan(&res.Seq); err != nil {
+			return fmt.Errorf("take sequence number: %w", err)
+		}
+		events, err := tx.ExecContext(ctx, `UPDATE consent_events SET subject_id = $2 WHERE subject_id = $1`, subject, pseudonym)
+		if err != nil {
+			return fmt.Errorf("pseudonymise events: %w", err)
+		}
+		devices, err := tx.ExecContext(ctx, `DELETE FROM subject_devices WHERE subject_id = $1`, subject)
+		if err != nil {
+			return fmt.Errorf("remove device links: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM subjects WHERE id = $1`, subject); err != nil {
+			return fmt.Errorf("remove subject: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO consent_erasures (seq, subject_id, erased_at) VALUES ($1, $2, $3)`,
+			res.Seq, subject, micros(s.now())); err != nil {
+			return fmt.Errorf("record erasure: %w", err)
+		}
+		n, _ := events.RowsAffected()
+		d, _ := devices.RowsAffected()
+		res.Events, res.Devices = int(n), int(d)
+		if s.audit == nil {
+			return nil
+		}
+		_, err = s.audit.AppendTx(ctx, tx, audit.Entry{Actor: audit.ActorFrom(ctx), Action: "consent.pseudonymise", Target: audit.Subject(subject),
+			Details: audit.MustDetails(map[string]any{"events": res.Events, "devices": res.Devices})})
+		return err
+	})
+	if err != nil {
+		return Pseudonymised{}, db.Classify(err)
+	}
+	s.index.forget([]string{subject})
+	return res, nil
+}
+
+// readErasures reads the subjects erased after seq, with the highest seq.
+func (s *Service) readErasures(ctx context.Context, after int64) ([]string, int64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, subject_id FROM consent_erasures WHERE seq > $1 ORDER BY seq`, after)
+	if err != nil {
+		return nil, after, db.Classify(fmt.Errorf("read erasures: %w", err))
+	}
+	defer rows.Close()
+	var subjects []string
+	for rows.Next() {
+		var subject string
+		if err := rows.Scan(&after, &subject); err != nil {
+			return nil, after, fmt.Errorf("read erasures: %w", err)
+		}
+		subjects = append(subjects, subject)
+	}
+	return subjects, after, db.Classify(rows.Err())
+}
+
+// forget drops subjects from the index: their identities become
+// unreachable and their devices unlinked, so decisions find no consent.
+// The orphaned states stay in memory until the next start.
+func (x *Index) forget(subjects []string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for _, subject := range subjects {
+		key := x.key(subject)
+		ident, ok := x.subjects[key]
+		if !ok {
+			continue
+		}
+		delete(x.subjects, key)
+		for _, device := range x.devicesOf[ident] {
+			x.idents[device].subject = 0
+		}
+		delete(x.devicesOf, ident)
+		x.idents[ident].hasDevices = false
+	}
+}

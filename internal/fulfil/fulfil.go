@@ -1,0 +1,413 @@
+// Package fulfil does the work a data subject request asks for, across
+// everything Steward knows about the subject and every connected system of
+// the company: it builds the access and portability archive, and it erases.
+//
+//	f, err := fulfil.New(fulfil.Config{Requests: requests, Consent: svc, Vault: v, Audit: log, Exports: store, Connectors: datasets, Getenv: os.Getenv})
+//	info, err := f.Export(ctx, requestID) // the archive; the request completes with its id
+//	report, err := f.Erase(ctx, requestID) // vault, ledger, each system; resumable
+//
+// Both are meant to run as background jobs: they are safe to retry, and a
+// connected system that is down leaves the request "waiting on" it, with
+// nothing half-erased (each system's erasure is one transaction, and each
+// finished step is recorded).
+package fulfil
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/connector"
+	"github.com/steward-dev/steward/internal/consent"
+	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/dsr"
+	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/export"
+	"github.com/steward-dev/steward/internal/vault"
+)
+
+// Config holds what the fulfiller needs.
+type Config struct {
+	DB       *db.DB
+	Requests *dsr.Service
+	Consent  *consent.Service
+	Vault    *vault.Vault
+	Audit    *audit.Log
+	Exports  *export.Store
+	// Connectors are the company's systems (dataset files); Getenv gives
+	// their connection strings.
+	Connectors []*connector.Dataset
+	Getenv     func(string) string
+	// Company and Contact name the controller in archives.
+	Company, Contact string
+	Now              func() time.Time
+}
+
+// Fulfiller does the work of requests.
+type Fulfiller struct {
+	Config
+}
+
+// New returns a fulfiller.
+func New(cfg Config) (*Fulfiller, error) {
+	if cfg.DB == nil || cfg.Requests == nil || cfg.Consent == nil || cfg.Vault == nil || cfg.Audit == nil || cfg.Exports == nil {
+		return nil, errors.New("fulfil: New needs DB, Requests, Consent, Vault, Audit and Exports")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Getenv == nil {
+		cfg.Getenv = func(string) string { return "" }
+	}
+	return &Fulfiller{cfg}, nil
+}
+
+// identifiers are how the connected systems know the requester.
+func (f *Fulfiller) identifiers(ctx context.Context, req dsr.Request) (connector.Identifiers, error) {
+	var ids connector.Identifiers
+	if req.SubjectID != "" {
+		ids.ExternalIDs = []string{req.SubjectID}
+	}
+	email, err := f.Requests.Contact(ctx, req.ID)
+	if err != nil {
+		return ids, err
+	}
+	if email != "" {
+		ids.Emails = []string{email}
+	}
+	return ids, nil
+}
+
+// waitingOn marks the request as waiting on a system and returns err, for
+// the job to retry.
+func (f *Fulfiller) waitingOn(ctx context.Context, req dsr.Request, system string, err error) error {
+	if _, werr := f.Requests.SetWaitingOn(ctx, req.ID, "system "+system); werr != nil {
+		return errors.Join(err, werr)
+	}
+	return errs.Wrap(errs.CodeUnavailable, err, "waiting on system "+system)
+}
+
+// Export builds the archive of a request's subject and completes the
+// request with it. Only access and export requests in progress are built.
+func (f *Fulfiller) Export(ctx context.Context, requestID string) (export.Info, error) {
+	req, err := f.Requests.Get(ctx, requestID)
+	if err != nil {
+		return export.Info{}, err
+	}
+	if req.Kind != dsr.KindAccess && req.Kind != dsr.KindExport {
+		return export.Info{}, errs.New(errs.CodeConflict, "request %s is a %s request, not an access or export", req.ID, req.Kind)
+	}
+	if req.State != dsr.StateInProgress {
+		return export.Info{}, errs.New(errs.CodeConflict, "request %s is %s, not in progress", req.ID, req.State)
+	}
+	ids, err := f.identifiers(ctx, req)
+	if err != nil {
+		return export.Info{}, err
+	}
+	// Connect first: a system that is down fails the job before anything
+	// is written, and the request says what it waits on.
+	var conns []*connector.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for _, ds := range f.Connectors {
+		c, err := connector.Open(ctx, ds, f.Getenv)
+		if err != nil {
+			return export.Info{}, f.waitingOn(ctx, req, ds.Name, err)
+		}
+		conns = append(conns, c)
+	}
+	upload, err := f.Exports.Create(ctx, req.ID)
+	if err != nil {
+		return export.Info{}, err
+	}
+	info, err := f.writeArchive(ctx, req, ids, conns, upload)
+	if err != nil {
+		_ = upload.Abort()
+		return export.Info{}, err
+	}
+	if _, err := f.Requests.SetWaitingOn(ctx, req.ID, ""); err != nil {
+		return export.Info{}, err
+	}
+	if _, err := f.Requests.Complete(audit.WithActor(ctx, audit.System()), req.ID, info.ID); err != nil {
+		return export.Info{}, err
+	}
+	return info, nil
+}
+
+func (f *Fulfiller) writeArchive(ctx context.Context, req dsr.Request, ids connector.Identifiers, conns []*connector.Conn, upload *export.Upload) (export.Info, error) {
+	a := export.NewArchive(upload)
+	categories := map[string]bool{}
+	if req.SubjectID != "" {
+		if err := f.writeSteward(ctx, a, req, categories); err != nil {
+			return export.Info{}, err
+		}
+	}
+	requests, err := f.Requests.ListForRequester(ctx, req.EmailHash)
+	if err != nil {
+		return export.Info{}, err
+	}
+	if err := a.JSON("requests.json", "Your privacy requests to us, with their state and deadline.", requests); err != nil {
+		return export.Info{}, err
+	}
+	for i, c := range conns {
+		ds := f.Connectors[i]
+		for _, t := range ds.Tables {
+			for _, col := range t.Columns {
+				categories[col.Category] = true
+			}
+		}
+		if err := c.Access(ctx, ids, a.Tables(ds.Name)); err != nil {
+			return export.Info{}, f.waitingOn(ctx, req, ds.Name, err)
+		}
+	}
+	if err := a.Close(f.about(req, categories)); err != nil {
+		return export.Info{}, err
+	}
+	return upload.Commit()
+}
+
+// writeSteward writes what Steward itself holds: consents with their
+// receipts, protected fields in clear (the customer's own), and who
+// accessed them. Reading the fields is recorded in the audit log first.
+func (f *Fulfiller) writeSteward(ctx context.Context, a *export.Archive, req dsr.Request, categories map[string]bool) error {
+	subject := req.SubjectID
+	events, err := f.Consent.Events(ctx, consent.EventFilter{Subject: subject, Limit: 10000})
+	if err != nil {
+		return err
+	}
+	type consentRecord struct {
+		consent.Event
+		Receipt string `json:"receipt"`
+	}
+	records := make([]consentRecord, len(events))
+	for i := range events {
+		jws, err := f.Consent.Receipt(&events[i])
+		if err != nil {
+			return err
+		}
+		records[i] = consentRecord{Event: events[i], Receipt: jws}
+	}
+	if err := a.JSON("consents.json", "Every consent choice you made, oldest first, each with its signed receipt (a JWS you can verify against our published keys at /.well-known/jwks.json).", records); err != nil {
+		return err
+	}
+	fields, err := f.Vault.List(ctx, subject)
+	if err != nil && errs.CodeOf(err) != errs.CodeNotFound {
+		return err
+	}
+	type fieldRecord struct {
+		Name      string     `json:"name"`
+		Category  string     `json:"category"`
+		Value     string     `json:"value"`
+		UpdatedAt time.Time  `json:"updated_at"`
+		ExpiresAt *time.Time `json:"kept_until,omitempty"`
+	}
+	names := make([]string, len(fields))
+	for i, fi := range fields {
+		names[i] = fi.Name
+	}
+	if len(fields) > 0 {
+		if _, err := f.Audit.Append(ctx, audit.Entry{Actor: audit.System(), Action: "dsr.export_fields", Target: audit.Subject(subject),
+			Details: audit.MustDetails(map[string]any{"request": req.ID, "fields": names})}); err != nil {
+			return errs.Wrap(errs.CodeUnavailable, err, "the audit log cannot be written, so no field is exported")
+		}
+	}
+	out := make([]fieldRecord, 0, len(fields))
+	for _, fi := range fields {
+		rec, err := f.Vault.Get(ctx, subject, fi.Name)
+		if err != nil {
+			return err
+		}
+		r := fieldRecord{Name: fi.Name, Category: fi.Category, Value: string(rec.Value), UpdatedAt: fi.UpdatedAt}
+		if !fi.ExpiresAt.IsZero() {
+			t := fi.ExpiresAt
+			r.ExpiresAt = &t
+		}
+		categories[fi.Category] = true
+		out = append(out, r)
+	}
+	if err := a.JSON("protected-data.json", "The sensitive data we keep encrypted for you, in clear, with its category and how long we keep it.", out); err != nil {
+		return err
+	}
+	page, err := f.Audit.Accesses(ctx, subject, 0, 1000)
+	if err != nil {
+		return err
+	}
+	type accessRecord struct {
+		At      time.Time      `json:"at"`
+		Who     string         `json:"who"`
+		Action  string         `json:"action"`
+		Details map[string]any `json:"details"`
+	}
+	accesses := make([]accessRecord, 0, len(page.Entries))
+	for _, e := range page.Entries {
+		accesses = append(accesses, accessRecord{At: e.At, Who: e.Actor.Kind, Action: e.Action, Details: e.Details.Map()})
+	}
+	return a.JSON("accesses.json", "Every time someone at our company or one of our systems opened or changed your data, newest first, with the stated purpose.", accesses)
+}
+
+// about is the Article 15 information for the archive.
+func (f *Fulfiller) about(req dsr.Request, categories map[string]bool) export.About {
+	about := export.About{Company: f.Company, Contact: f.Contact, Subject: req.SubjectID, GeneratedAt: f.Now().UTC(), RequestID: req.ID,
+		Retention: "Protected fields are kept until the date shown with each, or until you ask us to erase them; consent records are kept as proof for as long as we rely on them; other data as long as each system's retention rules require.",
+		Source:    "From you: what you entered on our sites and apps and in this privacy center, and your consent choices in our banner."}
+	for _, p := range f.Consent.Purposes() {
+		about.Purposes = append(about.Purposes, export.Purpose{Key: p.Key, Name: localName(p.Names, p.Key), LegalBasis: string(p.LegalBasis)})
+	}
+	for _, v := range f.Consent.Vendors() {
+		about.Recipients = append(about.Recipients, export.Recipient{Name: v.Name, Country: v.Country, Purposes: v.Purposes})
+	}
+	for c := range categories {
+		about.Categories = append(about.Categories, c)
+	}
+	slices.Sort(about.Categories)
+	return about
+}
+
+func localName(names map[string]string, fallback string) string {
+	if n := names["en"]; n != "" {
+		return n
+	}
+	return fallback
+}
+
+// Report is what an erasure did, step by step, without personal data.
+type Report struct {
+	RequestID string     `json:"request"`
+	Steps     []StepDone `json:"steps"`
+}
+
+// StepDone is one finished step of an erasure.
+type StepDone struct {
+	Step   string          `json:"step"`
+	DoneAt time.Time       `json:"done_at"`
+	Report json.RawMessage `json:"report"`
+}
+
+// Erase erases a request's subject everywhere: the vault (crypto-shredding),
+// the consent ledger (a pseudonym instead of the subject), then each
+// connected system in its own transaction. Finished steps are recorded and
+// skipped on a retry; a system that fails leaves the request waiting on it.
+// When every step is done the request completes.
+func (f *Fulfiller) Erase(ctx context.Context, requestID string) (Report, error) {
+	ctx = audit.WithActor(ctx, audit.System())
+	req, err := f.Requests.Get(ctx, requestID)
+	if err != nil {
+		return Report{}, err
+	}
+	if req.Kind != dsr.KindErasure {
+		return Report{}, errs.New(errs.CodeConflict, "request %s is a %s request, not an erasure", req.ID, req.Kind)
+	}
+	if req.State != dsr.StateInProgress {
+		return Report{}, errs.New(errs.CodeConflict, "request %s is %s, not in progress", req.ID, req.State)
+	}
+	done, err := f.stepsDone(ctx, req.ID)
+	if err != nil {
+		return Report{}, err
+	}
+	step := func(name string, do func() (any, error)) error {
+		if done[name] {
+			return nil
+		}
+		report, err := do()
+		if err != nil {
+			return err
+		}
+		raw, _ := json.Marshal(report)
+		_, err = f.DB.ExecContext(ctx, `INSERT INTO dsr_erasure_steps (request_id, step, report, done_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (request_id, step) DO NOTHING`, req.ID, name, string(raw), f.Now().UnixMicro())
+		return db.Classify(err)
+	}
+	if req.SubjectID != "" {
+		if err := step("vault", func() (any, error) {
+			var res vault.ErasureResult
+			_, err := f.Audit.Do(ctx, audit.Entry{Actor: audit.System(), Action: "vault.erase", Target: audit.Subject(req.SubjectID),
+				Details: audit.MustDetails(map[string]any{"request": req.ID})}, func(ctx context.Context, tx *sql.Tx) error {
+				var err error
+				res, err = f.Vault.EraseSubjectTx(ctx, tx, req.SubjectID)
+				return err
+			})
+			return map[string]any{"fields": res.Fields, "tokens": res.Tokens, "already_erased": res.AlreadyErased}, err
+		}); err != nil {
+			return Report{}, err
+		}
+		if err := step("ledger", func() (any, error) {
+			return f.Consent.Pseudonymise(ctx, req.SubjectID)
+		}); err != nil {
+			return Report{}, err
+		}
+	}
+	ids, err := f.identifiers(ctx, req)
+	if err != nil {
+		return Report{}, err
+	}
+	for _, ds := range f.Connectors {
+		if err := step("system:"+ds.Name, func() (any, error) {
+			c, err := connector.Open(ctx, ds, f.Getenv)
+			if err != nil {
+				return nil, f.waitingOn(ctx, req, ds.Name, err)
+			}
+			defer c.Close()
+			report, err := c.Erase(ctx, ids, false)
+			if err != nil {
+				return nil, f.waitingOn(ctx, req, ds.Name, err)
+			}
+			return report, nil
+		}); err != nil {
+			return Report{}, err
+		}
+	}
+	if req.WaitingOn != "" {
+		if _, err := f.Requests.SetWaitingOn(ctx, req.ID, ""); err != nil {
+			return Report{}, err
+		}
+	}
+	report, err := f.Report(ctx, req.ID)
+	if err != nil {
+		return Report{}, err
+	}
+	if _, err := f.Requests.Complete(ctx, req.ID, "erasure-report"); err != nil {
+		return Report{}, err
+	}
+	return report, nil
+}
+
+func (f *Fulfiller) stepsDone(ctx context.Context, requestID string) (map[string]bool, error) {
+	report, err := f.Report(ctx, requestID)
+	if err != nil {
+		return nil, err
+	}
+	done := map[string]bool{}
+	for _, s := range report.Steps {
+		done[s.Step] = true
+	}
+	return done, nil
+}
+
+// Report returns the steps of a request's erasure done so far.
+func (f *Fulfiller) Report(ctx context.Context, requestID string) (Report, error) {
+	rows, err := f.DB.QueryContext(ctx, `SELECT step, report, done_at FROM dsr_erasure_steps WHERE request_id = $1 ORDER BY done_at, step`, requestID)
+	if err != nil {
+		return Report{}, db.Classify(fmt.Errorf("read erasure steps: %w", err))
+	}
+	defer rows.Close()
+	r := Report{RequestID: requestID, Steps: []StepDone{}}
+	for rows.Next() {
+		var s StepDone
+		var raw string
+		var at int64
+		if err := rows.Scan(&s.Step, &raw, &at); err != nil {
+			return Report{}, fmt.Errorf("read erasure steps: %w", err)
+		}
+		s.Report, s.DoneAt = json.RawMessage(raw), time.UnixMicro(at).UTC()
+		r.Steps = append(r.Steps, s)
+	}
+	return r, db.Classify(rows.Err())
+}
