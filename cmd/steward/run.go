@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 
 	"github.com/steward-dev/steward/internal/app"

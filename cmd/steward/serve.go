@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -10,6 +11,7 @@ import (
 	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/app"
 	"github.com/steward-dev/steward/internal/config"
+	"github.com/steward-dev/steward/internal/jobs"
 	"github.com/steward-dev/steward/internal/vault"
 )
 
@@ -89,7 +91,8 @@ These keys are shown once. Stop with Ctrl-C.
 	if len(keys.Staff) == 0 {
 		return
 	}
-	fmt.Fprintf(env.stdout, "\nStaff console     %s/admin   (demo customer: cust-demo-1 or jo.demo@shop.example)\n", u)
+	fmt.Fprintf(env.stdout, "\nPrivacy portal    %s/privacy   (sign in as jo.demo@shop.example; without --smtp-host the email with the\n                  code is written to %s)\n", u, filepath.Join(cfg.DataDir, "demo-mail"))
+	fmt.Fprintf(env.stdout, "Staff console     %s/admin   (demo customer: cust-demo-1 or jo.demo@shop.example)\n", u)
 	for _, s := range keys.Staff {
 		fmt.Fprintf(env.stdout, "  %-17s %s  password %s\n  %-17s TOTP secret %s  (an authenticator app, or: oathtool --totp -b %s)\n",
 			s.Role, s.Email, s.Password, "", s.TOTPSecret, s.TOTPSecret)
@@ -107,6 +110,10 @@ func runMigrate(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer store.Close()
+	// The job queue's tables (River's own migrations) go with Steward's.
+	if err := jobs.Migrate(ctx, store, slog.New(slog.NewTextHandler(env.stderr, nil))); err != nil {
+		return err
+	}
 	fmt.Fprintf(env.stderr, "migrations applied to %s\n", store.Location)
 	return nil
 }

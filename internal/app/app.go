@@ -19,14 +19,22 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/config"
+	"github.com/steward-dev/steward/internal/connector"
 	"github.com/steward-dev/steward/internal/consent"
+	"github.com/steward-dev/steward/internal/customer"
 	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/dsr"
+	"github.com/steward-dev/steward/internal/export"
+	"github.com/steward-dev/steward/internal/fulfil"
+	"github.com/steward-dev/steward/internal/jobs"
+	"github.com/steward-dev/steward/internal/notify"
 	"github.com/steward-dev/steward/internal/receipt"
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/tcf"
@@ -34,6 +42,7 @@ import (
 	"github.com/steward-dev/steward/internal/web"
 	"github.com/steward-dev/steward/internal/web/admin"
 	"github.com/steward-dev/steward/internal/web/banner"
+	"github.com/steward-dev/steward/internal/web/portal"
 )
 
 // App is a running Steward.
@@ -48,6 +57,18 @@ type App struct {
 	Vault   *vault.Vault
 	Audit   *audit.Log
 	Staff   *staff.Service
+	// Customers signs customers in to the portal; Mailer is nil when no
+	// SMTP server is configured.
+	Customers *customer.Service
+	Mailer    notify.Sender
+	// Requests is the data subject request workflow; Exports keeps the
+	// archives that answer access and portability requests; Fulfil does
+	// the work, across Steward and the connected systems.
+	Requests *dsr.Service
+	Exports  *export.Store
+	Fulfil   *fulfil.Fulfiller
+	// Jobs runs background work: request fulfilment and maintenance.
+	Jobs *jobs.Runner
 	// Checkpoints signs checkpoints of the audit log into the data directory.
 	Checkpoints *audit.Checkpointer
 	Metrics     *web.Metrics
@@ -143,7 +164,17 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		a.Close()
 		return nil, err
 	}
-	console, err := admin.New(admin.Deps{Staff: a.Staff, Vault: a.Vault, Audit: a.Audit, Consent: a.Consent, Log: log})
+	portalServer, err := a.openPortal(cfg, log)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	if err := a.openJobs(ctx, cfg, log); err != nil {
+		a.Close()
+		return nil, err
+	}
+	console, err := admin.New(admin.Deps{Staff: a.Staff, Vault: a.Vault, Audit: a.Audit, Consent: a.Consent, Requests: a.Requests, Jobs: a.Jobs,
+		AfterRequestAction: a.startWork, Log: log})
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -158,8 +189,162 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	}
 	a.Handler = web.NewServer(web.Deps{Consent: a.Consent, Keys: a.Keys, DB: a.DB, Signer: a.Signer, Metrics: a.Metrics,
 		Log: log, GPCLastUpdate: cfg.GPCLastUpdate, Banner: bannerServer, DemoProperty: demoProperty(cfg),
-		Vault: a.Vault, Audit: a.Audit, Console: console})
+		Vault: a.Vault, Audit: a.Audit, Console: console, Portal: portalServer})
 	return a, nil
+}
+
+// openPortal opens the customer sign-in service, the mailer (when SMTP is
+// configured) and the privacy portal.
+func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, error) {
+	box, err := a.Vault.SecretBox("customer-email")
+	if err != nil {
+		return nil, err
+	}
+	if a.Customers, err = customer.New(customer.Config{DB: a.DB, Secrets: box, Directory: a.Vault, Audit: a.Audit}); err != nil {
+		return nil, err
+	}
+	if cfg.Mail.SMTPHost != "" {
+		a.Mailer, err = notify.NewMailer(notify.MailConfig{Host: cfg.Mail.SMTPHost, Port: cfg.Mail.SMTPPort, TLS: notify.TLSMode(cfg.Mail.SMTPTLS),
+			Username: cfg.Mail.SMTPUsername, Password: cfg.Mail.SMTPPassword, From: cfg.Mail.From, AllowInsecure: cfg.Mail.AllowInsecure, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("mail: %w", err)
+		}
+	} else if cfg.Demo {
+		dir := filepath.Join(cfg.DataDir, "demo-mail")
+		a.Mailer = &notify.DemoDrop{Dir: dir}
+		log.Warn("demo: email is written to files instead of sent (no --smtp-host)", "dir", dir)
+	} else {
+		log.Warn("email is off (no --smtp-host): customers cannot sign in to the privacy portal")
+	}
+	templates, err := notify.NewTemplates()
+	if err != nil {
+		return nil, err
+	}
+	requestBox, err := a.Vault.SecretBox("dsr")
+	if err != nil {
+		return nil, err
+	}
+	if a.Requests, err = dsr.NewService(dsr.Config{DB: a.DB, Secrets: requestBox, Audit: a.Audit}); err != nil {
+		return nil, err
+	}
+	exportBox, err := a.Vault.SecretBox("export")
+	if err != nil {
+		return nil, err
+	}
+	if a.Exports, err = export.NewStore(export.StoreConfig{DB: a.DB, Secrets: exportBox}); err != nil {
+		return nil, err
+	}
+	datasets, err := LoadConnectors(cfg.ConnectorsDir)
+	if err != nil {
+		return nil, err
+	}
+	getenv := cfg.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	if a.Fulfil, err = fulfil.New(fulfil.Config{DB: a.DB, Requests: a.Requests, Consent: a.Consent, Vault: a.Vault, Audit: a.Audit,
+		Exports: a.Exports, Connectors: datasets, Getenv: getenv, Company: cfg.Controller.Name, Contact: cfg.Controller.Email}); err != nil {
+		return nil, err
+	}
+	return portal.New(portal.Deps{Customers: a.Customers, Consent: a.Consent, Vault: a.Vault, Audit: a.Audit, Mailer: a.Mailer, Mail: templates,
+		Requests: a.Requests, Exports: a.Exports,
+		Brand:     notify.Brand{CompanyName: cfg.Controller.Name, LogoURL: cfg.Brand.LogoURL, Colour: cfg.Brand.Colour},
+		PublicURL: cfg.PublicURL, ContactEmail: cfg.Controller.Email, Log: log})
+}
+
+// openJobs starts the background work: the request jobs and the hourly
+// maintenance, whose first run is scheduled now.
+func (a *App) openJobs(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	templates, err := notify.NewTemplates()
+	if err != nil {
+		return err
+	}
+	maintenance := &fulfil.Maintenance{Requests: a.Requests, Mailer: a.Mailer, Mail: templates, ConsoleURL: cfg.PublicURL, Now: time.Now,
+		Brand:    notify.Brand{CompanyName: cfg.Controller.Name, LogoURL: cfg.Brand.LogoURL, Colour: cfg.Brand.Colour},
+		Officers: a.privacyOfficers,
+		Purges: []func(context.Context) error{
+			func(ctx context.Context) error { _, err := a.Exports.PurgeExpired(ctx); return err },
+			a.Customers.Purge,
+		},
+		Next: func(ctx context.Context, at time.Time) error {
+			_, err := a.Jobs.Insert(ctx, fulfil.MaintenanceArgs{Slot: fulfil.SlotOf(at)}, &jobs.InsertOpts{ScheduledAt: at, Unique: true})
+			return err
+		}}
+	workers := jobs.NewWorkers()
+	if err := a.Fulfil.Register(workers, maintenance); err != nil {
+		return err
+	}
+	if a.Jobs, err = jobs.Open(ctx, jobs.Config{DB: a.DB, Workers: workers, Logger: log}); err != nil {
+		return err
+	}
+	return maintenance.Next(ctx, time.Now())
+}
+
+// privacyOfficers returns the addresses deadline reminders go to.
+func (a *App) privacyOfficers(ctx context.Context) ([]string, error) {
+	accounts, err := a.Staff.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, acc := range accounts {
+		if acc.Role == staff.RolePrivacyOfficer && !acc.Disabled {
+			out = append(out, acc.Email)
+		}
+	}
+	return out, nil
+}
+
+// startWork enqueues the job a request needs once staff start it (or ask
+// for the work to run again).
+func (a *App) startWork(ctx context.Context, action, id string) {
+	if action != "start" && action != "work" {
+		return
+	}
+	req, err := a.Requests.Get(ctx, id)
+	if err != nil {
+		a.Log.Error("start request work", "request", id, "err", err)
+		return
+	}
+	if args := fulfil.Work(req); args != nil {
+		if _, err := a.Jobs.Insert(ctx, args, &jobs.InsertOpts{Unique: true}); err != nil {
+			a.Log.Error("start request work", "request", id, "err", err)
+		}
+	}
+}
+
+// LoadConnectors parses every dataset file (*.yaml, *.yml) in dir; an empty
+// dir means no connected systems.
+func LoadConnectors(dir string) ([]*connector.Dataset, error) {
+	if dir == "" {
+		return nil, nil
+	}
+	var files []string
+	for _, pattern := range []string{"*.yaml", "*.yml"} {
+		found, err := filepath.Glob(filepath.Join(dir, pattern))
+		if err != nil {
+			return nil, fmt.Errorf("connectors: %w", err)
+		}
+		files = append(files, found...)
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("connectors: no dataset file (*.yaml) in %s", dir)
+	}
+	slices.Sort(files)
+	var out []*connector.Dataset
+	names := map[string]string{}
+	for _, f := range files {
+		ds, err := connector.ParseFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("connectors: %w", err)
+		}
+		if other, dup := names[ds.Name]; dup {
+			return nil, fmt.Errorf("connectors: %s and %s both name connector %q", other, f, ds.Name)
+		}
+		names[ds.Name] = f
+		out = append(out, ds)
+	}
+	return out, nil
 }
 
 // OpenStaff returns the staff service, its TOTP seeds sealed by the vault
@@ -215,7 +400,11 @@ func LoadKeyring(cfg config.Config) (*vault.Keyring, error) {
 
 // Close stops the consent service (finishing queued appends) and closes the store.
 func (a *App) Close() error {
-	return errors.Join(a.Checkpoints.Close(), a.Vault.Close(), a.Consent.Close(), a.DB.Close())
+	var stopJobs error
+	if a.Jobs != nil {
+		stopJobs = a.Jobs.Close()
+	}
+	return errors.Join(stopJobs, a.Checkpoints.Close(), a.Vault.Close(), a.Consent.Close(), a.DB.Close())
 }
 
 // Serve serves HTTP on ln until ctx ends, then stops accepting, waits up to

@@ -118,6 +118,21 @@ func (a *App) seedDemoConsole(ctx context.Context) error {
 	if err := ignoreConflict(err); err != nil {
 		return err
 	}
+	events := []consent.Event{
+		{ID: "demo-cust-1-analytics", Property: DemoPropertyKey, Subject: "cust-demo-1", Purpose: "analytics", Action: consent.ActionGrant, Source: consent.SourceBanner},
+		{ID: "demo-cust-1-marketing", Property: DemoPropertyKey, Subject: "cust-demo-1", Purpose: "marketing", Action: consent.ActionDeny, Source: consent.SourceBanner},
+	}
+	if notice, ok := a.Consent.CurrentNotice(); ok {
+		for i := range events {
+			events[i].NoticeVersion = notice.Version
+		}
+	}
+	if err := a.Consent.ValidateEvents(events, ""); err != nil {
+		return err
+	}
+	if _, err := a.Consent.Append(ctx, events); err != nil {
+		return err
+	}
 	if a.Vault.Sealed() {
 		return nil
 	}

@@ -14,7 +14,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,6 +41,17 @@ type Config struct {
 	// file --master-key-file names; empty leaves the vault sealed.
 	MasterKey     string
 	MasterKeyFile string
+	// Mail is how Steward sends email (portal sign-in codes, reminders);
+	// an empty SMTPHost turns email off.
+	Mail Mail
+	// Brand themes the privacy portal and its emails.
+	Brand Brand
+	// ConnectorsDir holds the dataset files (*.yaml) of the company's own
+	// systems that requests reach into (internal/connector).
+	ConnectorsDir string
+	// Getenv is the process environment, for the variables that data files
+	// name (a connector's dsn_env): they are read when used, never copied.
+	Getenv func(string) string
 	// Demo is set by "serve --demo": seed a demo catalog and show /demo.
 	Demo bool
 }
@@ -50,6 +63,24 @@ type Controller struct {
 	Address string
 	Phone   string
 	URL     string
+}
+
+// Mail configures the SMTP submission server. The password comes from
+// STEWARD_SMTP_PASSWORD only (never a flag: flags show in process lists).
+type Mail struct {
+	SMTPHost      string
+	SMTPPort      int
+	SMTPTLS       string // starttls, tls or none
+	SMTPUsername  string
+	SMTPPassword  string
+	From          string
+	AllowInsecure bool
+}
+
+// Brand is the company's look in the portal and emails.
+type Brand struct {
+	LogoURL string
+	Colour  string // #rrggbb
 }
 
 // Setting is one configuration entry: its flag name, environment variable
@@ -78,8 +109,19 @@ var Settings = []Setting{
 	{"follow-interval", "STEWARD_FOLLOW_INTERVAL", "1s", "how often to read ledger entries written by other replicas"},
 	{"shutdown-timeout", "STEWARD_SHUTDOWN_TIMEOUT", "15s", "how long to drain requests on SIGTERM"},
 	{"gpc-last-update", "STEWARD_GPC_LAST_UPDATE", "2026-11-28", "date served in /.well-known/gpc.json (YYYY-MM-DD)"},
+	{"smtp-host", "STEWARD_SMTP_HOST", "", "SMTP server for email (portal codes, reminders); empty turns email off"},
+	{"smtp-port", "STEWARD_SMTP_PORT", "587", "SMTP port (587 with starttls, 465 with tls)"},
+	{"smtp-tls", "STEWARD_SMTP_TLS", "starttls", "starttls (required), tls (implicit, port 465) or none (localhost only, or with --smtp-allow-insecure)"},
+	{"smtp-username", "STEWARD_SMTP_USERNAME", "", "SMTP user name; the password comes from STEWARD_SMTP_PASSWORD"},
+	{"smtp-allow-insecure", "STEWARD_SMTP_ALLOW_INSECURE", "false", "allow smtp-tls none to a host other than localhost (no credentials are ever sent in clear)"},
+	{"mail-from", "STEWARD_MAIL_FROM", "", "sender of Steward's email, such as \"Shop Privacy <privacy@shop.example>\""},
+	{"brand-logo-url", "STEWARD_BRAND_LOGO_URL", "", "https URL of the company logo shown in the portal and emails"},
+	{"brand-colour", "STEWARD_BRAND_COLOUR", "#0b57d0", "brand colour (#rrggbb) of the portal and emails; text on it keeps WCAG AA contrast"},
+	{"connectors", "STEWARD_CONNECTORS", "", "directory of dataset files (*.yaml) describing the company's own databases for data subject requests"},
 	{"master-key-file", "STEWARD_MASTER_KEY_FILE", "", "file with the vault's key-encryption keys (\"VERSION:BASE64\" lines); STEWARD_MASTER_KEY may hold the same text; without either the vault is sealed"},
 }
+
+var hexColour = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 
 // Loader reads the configuration of one command.
 type Loader struct {
@@ -136,6 +178,8 @@ func (l *Loader) Load(getenv func(string) string) (Config, error) {
 	}
 	cfg, err := build(raw)
 	cfg.MasterKey = getenv("STEWARD_MASTER_KEY")
+	cfg.Mail.SMTPPassword = getenv("STEWARD_SMTP_PASSWORD")
+	cfg.Getenv = getenv
 	return cfg, err
 }
 
@@ -227,6 +271,24 @@ func build(raw map[string]string) (Config, error) {
 	}
 	if _, err := time.Parse("2006-01-02", c.GPCLastUpdate); err != nil {
 		bad("gpc-last-update", "must be a date YYYY-MM-DD")
+	}
+	c.Mail = Mail{SMTPHost: raw["smtp-host"], SMTPTLS: raw["smtp-tls"], SMTPUsername: raw["smtp-username"], From: raw["mail-from"]}
+	if c.Mail.SMTPPort, err = strconv.Atoi(raw["smtp-port"]); err != nil || c.Mail.SMTPPort < 1 || c.Mail.SMTPPort > 65535 {
+		bad("smtp-port", "must be a port number")
+	}
+	if c.Mail.AllowInsecure, err = strconv.ParseBool(raw["smtp-allow-insecure"]); err != nil {
+		bad("smtp-allow-insecure", "must be true or false")
+	}
+	if c.Mail.SMTPHost != "" && c.Mail.From == "" {
+		bad("mail-from", "is needed when smtp-host is set")
+	}
+	c.Brand = Brand{LogoURL: raw["brand-logo-url"], Colour: raw["brand-colour"]}
+	c.ConnectorsDir = raw["connectors"]
+	if !hexColour.MatchString(c.Brand.Colour) {
+		bad("brand-colour", "must be a #rrggbb colour")
+	}
+	if c.Brand.LogoURL != "" && !strings.HasPrefix(c.Brand.LogoURL, "https://") {
+		bad("brand-logo-url", "must be an https:// URL")
 	}
 	if strings.TrimSpace(c.Controller.Name) == "" {
 		bad("controller-name", "must not be empty")

@@ -15,6 +15,7 @@ import (
 	"github.com/steward-dev/steward/internal/app/apptest"
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/vault"
 	"github.com/steward-dev/steward/internal/web"
@@ -176,7 +177,7 @@ func TestConsoleAccessMatrix(t *testing.T) {
 				return strings.Compare(fmt.Sprint(a.Pattern == "POST /admin/signout"), fmt.Sprint(b.Pattern == "POST /admin/signout"))
 			})
 			css := regexp.MustCompile(`/admin/assets/[^"]+`).FindString(newBrowser(t, f.srv.URL).do("GET", "/admin/signin", nil).body)
-			samples := strings.NewReplacer("{id}", "cust-1", "{key}", "privacy-basics", "{file}", strings.TrimPrefix(css, "/admin/assets/"))
+			samples := strings.NewReplacer("{id}", "cust-1", "{action}", "verify", "{op}", "retry", "{key}", "privacy-basics", "{file}", strings.TrimPrefix(css, "/admin/assets/"))
 
 			type who struct {
 				name string
@@ -467,5 +468,62 @@ func TestConsoleReveal(t *testing.T) {
 				t.Fatalf("reveal with the audit log unwritable: %d", got.status)
 			}
 		})
+	}
+}
+
+// TestConsoleRequests: a privacy officer works a request through its
+// states from the queue; a refused transition says why; reading the
+// requester's address is recorded.
+func TestConsoleRequests(t *testing.T) {
+	ctx := context.Background()
+	f := newConsoleFixture(t, db.SQLite)
+	app := f.srv.App
+	hash, _ := app.Vault.BlindIndex(ctx, "email", "ada.fixture@example.org")
+	req, err := app.Requests.File(ctx, dsr.NewRequest{Kind: dsr.KindErasure, Regime: dsr.GDPR, SubjectID: "cust-1",
+		Email: "ada.fixture@example.org", EmailHash: hash})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, officer := f.browserFor(t, staff.RolePrivacyOfficer)
+	queue := b.do("GET", "/admin/requests", nil)
+	if queue.status != 200 || !strings.Contains(queue.body, req.ID) || strings.Contains(queue.body, "ada.fixture@example.org") {
+		t.Fatalf("queue: %d", queue.status)
+	}
+	act := func(action string, form url.Values) answer {
+		if form == nil {
+			form = url.Values{}
+		}
+		form.Set("csrf", b.formToken("/admin/requests/"+req.ID))
+		return b.do("POST", "/admin/requests/"+req.ID+"/"+action, form)
+	}
+	if got := act("complete", nil); got.status != http.StatusConflict || !strings.Contains(got.body, "received") {
+		t.Fatalf("complete before start: %d %.300s", got.status, got.body)
+	}
+	for _, action := range []string{"verify", "start", "complete"} {
+		if got := act(action, nil); got.status != http.StatusSeeOther {
+			t.Fatalf("%s: %d %.300s", action, got.status, got.body)
+		}
+	}
+	if got, _ := app.Requests.Get(ctx, req.ID); got.State != dsr.StateCompleted {
+		t.Fatalf("state %s", got.State)
+	}
+	page := act("contact", nil)
+	if page.status != 200 || !strings.Contains(page.body, "ada.fixture@example.org") {
+		t.Fatalf("contact: %d", page.status)
+	}
+	entries, _ := app.Audit.Search(ctx, audit.Query{Actor: audit.Staff(officer.ID)})
+	var actions []string
+	for _, e := range entries.Entries {
+		actions = append(actions, e.Action)
+	}
+	for _, want := range []string{"dsr.verify", "dsr.start", "dsr.complete", "dsr.reveal"} {
+		if !slices.Contains(actions, want) {
+			t.Errorf("audit lacks %s: %v", want, actions)
+		}
+	}
+	// Support may not open the queue.
+	support, _ := f.browserFor(t, staff.RoleSupport)
+	if got := support.do("GET", "/admin/requests", nil); got.status != http.StatusForbidden {
+		t.Fatalf("support opens the queue: %d", got.status)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/steward-dev/steward/internal/web/api"
 	"github.com/steward-dev/steward/internal/web/banner"
 	"github.com/steward-dev/steward/internal/web/demo"
+	"github.com/steward-dev/steward/internal/web/portal"
 )
 
 // Permission says who may call a route.
@@ -28,6 +29,9 @@ const (
 	// Reveal routes return personal data in plaintext: a reveal key, and a
 	// stated purpose recorded in the audit log first.
 	Reveal Permission = Permission(apikey.ScopeReveal)
+	// Customer portal routes take a customer's session (signed in with a
+	// code sent by email).
+	Customer Permission = "customer"
 	// SignedIn console routes take any staff session.
 	SignedIn = Permission(staffPrefix + admin.SignedIn)
 )
@@ -53,10 +57,16 @@ type Route struct {
 }
 
 // Console reports whether the route belongs to the staff console (HTML
-// pages under /admin), which the OpenAPI document does not describe.
-func (rt Route) Console() bool {
+// pages under /admin).
+func (rt Route) Console() bool { return rt.under("/admin") }
+
+// Page reports whether the route serves HTML pages (the console and the
+// customer's portal), which the OpenAPI document does not describe.
+func (rt Route) Page() bool { return rt.under("/admin") || rt.under("/privacy") }
+
+func (rt Route) under(prefix string) bool {
 	_, path, _ := strings.Cut(rt.Pattern, " ")
-	return path == "/admin" || strings.HasPrefix(path, "/admin/")
+	return path == prefix || strings.HasPrefix(path, prefix+"/")
 }
 
 // routes is the whole HTTP surface of Steward, with the permission of each route.
@@ -125,10 +135,31 @@ func (s *server) routes() []Route {
 		{"GET /admin/training/{key}", SignedIn, s.console((*admin.Console).HandleModule)},
 		{"POST /admin/training/{key}", SignedIn, s.console((*admin.Console).HandleQuiz)},
 		{"GET /admin/audit", StaffCan(staff.PermAudit), s.console((*admin.Console).HandleAudit)},
+		{"GET /admin/requests", StaffCan(staff.PermRequests), s.console((*admin.Console).HandleRequests)},
+		{"GET /admin/requests/{id}", StaffCan(staff.PermRequests), s.console((*admin.Console).HandleRequest)},
+		{"POST /admin/requests/{id}/contact", StaffCan(staff.PermRequests), s.console((*admin.Console).HandleRequestContact)},
+		{"POST /admin/requests/{id}/{action}", StaffCan(staff.PermRequests), s.console((*admin.Console).HandleRequestAction)},
+		{"GET /admin/jobs", StaffCan(staff.PermRequests), s.console((*admin.Console).HandleJobs)},
+		{"POST /admin/jobs/{id}/{op}", StaffCan(staff.PermRequests), s.console((*admin.Console).HandleJobAction)},
 		{"GET /admin/staff", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleStaff)},
 		{"POST /admin/staff", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleCreateStaff)},
 		{"POST /admin/staff/{id}/role", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleSetRole)},
 		{"POST /admin/staff/{id}/disable", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleDisable)},
+
+		{"GET /privacy/assets/{file}", Public, s.portal((*portal.Portal).HandleStylesheet)},
+		{"GET /privacy", Public, s.portal((*portal.Portal).HandleStart)},
+		{"POST /privacy/code", Public, s.portal((*portal.Portal).HandleRequestCode)},
+		{"GET /privacy/code", Public, s.portal((*portal.Portal).HandleCodePage)},
+		{"GET /privacy/verify", Public, s.portal((*portal.Portal).HandleVerifyPage)},
+		{"POST /privacy/signin", Public, s.portal((*portal.Portal).HandleSignIn)},
+		{"POST /privacy/signout", Customer, s.portal((*portal.Portal).HandleSignOut)},
+		{"GET /privacy/home", Customer, s.portal((*portal.Portal).HandleHome)},
+		{"POST /privacy/consents", Customer, s.portal((*portal.Portal).HandleChangeConsent)},
+		{"POST /privacy/data/show", Customer, s.portal((*portal.Portal).HandleShowData)},
+		{"GET /privacy/receipts/{property}/{id}", Customer, s.portal((*portal.Portal).HandleReceipt)},
+		{"POST /privacy/requests", Customer, s.portal((*portal.Portal).HandleFileRequest)},
+		{"POST /privacy/requests/{id}/cancel", Customer, s.portal((*portal.Portal).HandleCancelRequest)},
+		{"GET /privacy/requests/{id}/download", Customer, s.portal((*portal.Portal).HandleDownload)},
 
 		{"GET /v1/api-keys", Admin, api.HandleListKeys(d)},
 		{"POST /v1/api-keys", Admin, api.HandleCreateKey(d)},

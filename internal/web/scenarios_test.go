@@ -420,7 +420,7 @@ func authScenarios(env *testEnv) []scenario {
 	samples := strings.NewReplacer("{key}", "demo", "{version}", "2026-11", "{property}", "demo", "{id}", "x")
 	var out []scenario
 	for _, rt := range web.Routes(web.Deps{Consent: a.Consent, Keys: a.Keys, DB: a.DB, Signer: a.Signer, Metrics: a.Metrics}) {
-		if rt.Permission == web.Public || rt.Console() {
+		if rt.Permission == web.Public || rt.Page() {
 			continue
 		}
 		method, path, _ := strings.Cut(rt.Pattern, " ")

@@ -27,6 +27,7 @@ import (
 	"github.com/steward-dev/steward/internal/web/auth"
 	"github.com/steward-dev/steward/internal/web/banner"
 	"github.com/steward-dev/steward/internal/web/httpx"
+	"github.com/steward-dev/steward/internal/web/portal"
 )
 
 // Deps are what the server needs.
@@ -47,6 +48,9 @@ type Deps struct {
 	// Console serves the staff console at /admin; nil leaves its routes
 	// answering 503.
 	Console *admin.Console
+	// Portal serves the customer's privacy center at /privacy; nil leaves
+	// its routes answering 503.
+	Portal *portal.Portal
 	// GPCLastUpdate is the date (YYYY-MM-DD) served in /.well-known/gpc.json.
 	GPCLastUpdate string
 }
@@ -205,6 +209,12 @@ func (s *server) authorize(p Permission, next http.Handler) http.Handler {
 	if p == Public {
 		return next
 	}
+	if p == Customer {
+		if s.Portal == nil {
+			return next // answers 503 (see portal)
+		}
+		return s.Portal.Require(next)
+	}
 	if perm, ok := p.staffPermission(); ok {
 		if s.Console == nil {
 			return next // answers 503 (see console)
@@ -251,6 +261,17 @@ func (s *server) console(handler func(*admin.Console) http.Handler) http.Handler
 		})
 	}
 	return s.csrf.Handler(handler(s.Console))
+}
+
+// portal returns a portal handler, or a 503 while the server has no
+// portal; form posts are refused cross-origin as in the console.
+func (s *server) portal(handler func(*portal.Portal) http.Handler) http.Handler {
+	if s.Portal == nil {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			httpx.Error(w, r, nil, errs.New(errs.CodeUnavailable, "the privacy portal is not configured on this server"))
+		})
+	}
+	return s.csrf.Handler(handler(s.Portal))
 }
 
 // bannerRoute returns handler, or a 503 while the server has no banner.

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strconv"
 	"testing"
 	"time"
 
@@ -34,6 +35,13 @@ type Options struct {
 	DatabaseURL string
 	DataDir     string
 	Log         io.Writer
+	// SMTP, when set (host:port of a test server such as mailtest's), turns
+	// email on, without TLS, to that loopback address.
+	SMTP string
+	// Connectors is a directory of dataset files; Env is the environment
+	// the server reads their connection strings from.
+	Connectors string
+	Env        map[string]string
 	// Sealed starts without a master key; by default the vault gets a fresh one.
 	Sealed bool
 	// Demo serves the demo page at /demo, as serve --demo does.
@@ -59,6 +67,18 @@ func StartWith(tb testing.TB, dialect db.Dialect, opts Options) *Server {
 		cfg.DataDir = tb.TempDir()
 	}
 	cfg.Database = opts.DatabaseURL
+	cfg.Mail = config.Mail{SMTPPort: 587, SMTPTLS: "starttls"}
+	cfg.Brand = config.Brand{Colour: "#0b57d0"}
+	cfg.ConnectorsDir = opts.Connectors
+	cfg.Getenv = func(k string) string { return opts.Env[k] }
+	if opts.SMTP != "" {
+		host, port, err := net.SplitHostPort(opts.SMTP)
+		if err != nil {
+			tb.Fatalf("apptest: SMTP %q: %v", opts.SMTP, err)
+		}
+		cfg.Mail.SMTPHost, cfg.Mail.SMTPTLS, cfg.Mail.From = host, "none", "Example Shop Privacy <privacy@shop.example>"
+		cfg.Mail.SMTPPort, _ = strconv.Atoi(port)
+	}
 	cfg.Demo = opts.Demo
 	if !opts.Sealed {
 		cfg.MasterKey = "1:" + vault.GenerateKey()

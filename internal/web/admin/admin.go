@@ -36,7 +36,9 @@ import (
 
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/consent"
+	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/jobs"
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/vault"
 )
@@ -57,8 +59,15 @@ type Deps struct {
 	Vault   *vault.Vault
 	Audit   *audit.Log
 	Consent *consent.Service
-	Log     *slog.Logger
-	Now     func() time.Time
+	// Requests is the data subject request workflow (privacy officers).
+	Requests *dsr.Service
+	// Jobs shows and steers background work; nil hides it.
+	Jobs *jobs.Runner
+	// AfterRequestAction, when set, is told of each transition staff make
+	// (the jobs package starts the work a started request needs).
+	AfterRequestAction func(ctx context.Context, action, id string)
+	Log                *slog.Logger
+	Now                func() time.Time
 	// FreshSignIn is how recent a sign-in must be to reveal (default 15
 	// minutes).
 	FreshSignIn time.Duration
@@ -78,8 +87,8 @@ type Console struct {
 
 // New parses the console's templates and returns it.
 func New(d Deps) (*Console, error) {
-	if d.Staff == nil || d.Vault == nil || d.Audit == nil || d.Consent == nil {
-		return nil, errors.New("admin: New needs Staff, Vault, Audit and Consent")
+	if d.Staff == nil || d.Vault == nil || d.Audit == nil || d.Consent == nil || d.Requests == nil {
+		return nil, errors.New("admin: New needs Staff, Vault, Audit, Consent and Requests")
 	}
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
@@ -112,6 +121,14 @@ func New(d Deps) (*Console, error) {
 		"when":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 		"dots":    func(n int) string { return strings.Repeat("•", min(max(n, 4), 12)) },
 		"details": func(d audit.Details) string { return d.String() },
+		"date":    func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+		"list":    func(items ...string) []string { return items },
+		"opt": func(t *time.Time) string {
+			if t == nil {
+				return "—"
+			}
+			return t.UTC().Format("2006-01-02")
+		},
 	}
 	for _, name := range names {
 		base := strings.TrimSuffix(path.Base(name), ".html")

@@ -1,0 +1,118 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/staff"
+)
+
+// axeRun checks the page in tab against WCAG 2.2 A and AA with axe-core
+// (vendored with the banner's tests) and reports every violation.
+func axeRun(t *testing.T, tab context.Context, name string) {
+	t.Helper()
+	axe, err := os.ReadFile("banner/testdata/axe/axe.min.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(tab, chromedp.Evaluate[any](string(axe)+"; 0")); err != nil {
+		t.Fatalf("%s: load axe: %v", name, err)
+	}
+	res, err := chromedp.Run(tab, chromedp.Evaluate[map[string]any](`axe.run(document, {
+		runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']},
+		resultTypes: ['violations']})`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("%s: axe: %v", name, err)
+	}
+	for _, v := range res["violations"].([]any) {
+		v := v.(map[string]any)
+		var where []string
+		for _, n := range v["nodes"].([]any) {
+			n := n.(map[string]any)
+			where = append(where, fmt.Sprint(n["target"])+": "+fmt.Sprint(n["failureSummary"]))
+		}
+		t.Errorf("%s: axe %s (%s): %s\n\t%s", name, v["id"], v["impact"], v["help"], strings.Join(where, "\n\t"))
+	}
+	if passes := len(res["passes"].([]any)); passes < 10 {
+		t.Errorf("%s: axe ran only %d rules", name, passes)
+	}
+}
+
+// visit opens path and waits for the page.
+func visit(t *testing.T, tab context.Context, url string) {
+	t.Helper()
+	if err := chromedp.Do(tab, chromedp.Navigate(url), chromedp.WaitReady(chromedp.CSS("main"))); err != nil {
+		t.Fatalf("open %s: %v", url, err)
+	}
+}
+
+// TestPagesAccessible runs axe-core over the portal's and the console's
+// pages, signed out and signed in, in Chromium.
+func TestPagesAccessible(t *testing.T) {
+	ctx := context.Background()
+	f := newPortalFixture(t, db.SQLite)
+	base := strings.Replace(f.srv.URL, "127.0.0.1", "localhost", 1)
+	tab := chromium.Tab(t)
+	// axe is injected by the test, which the pages' CSP would refuse.
+	if _, err := chromedp.Call(tab, page.SetBypassCSP, page.SetBypassCSPParams{Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, path := range []string{"/privacy", "/privacy?lang=de", "/privacy/code?lang=fr", "/privacy/verify?code=123456&lang=es"} {
+		visit(t, tab, base+path)
+		axeRun(t, tab, path)
+	}
+	// Sign in as the customer, in the browser, with the emailed code.
+	visit(t, tab, base+"/privacy")
+	if err := chromedp.Do(tab,
+		chromedp.SendKeys(chromedp.CSS("#email"), "ada.portal@example.org"),
+		chromedp.Click(chromedp.CSS("form.card button")),
+		chromedp.WaitVisible(chromedp.CSS("#code")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	code := f.mail.WaitFor(t, "ada.portal@example.org").Code()
+	if err := chromedp.Do(tab,
+		chromedp.SendKeys(chromedp.CSS("#code"), code),
+		chromedp.Click(chromedp.CSS("form.card button")),
+		chromedp.WaitVisible(chromedp.CSS("#consents")),
+	); err != nil {
+		t.Fatalf("customer sign-in: %v", err)
+	}
+	axeRun(t, tab, "/privacy/home")
+
+	// The console, signed out and signed in.
+	a, err := f.srv.App.Staff.Create(ctx, audit.System(), staff.NewAccount{Email: "po.a11y@shop.example", Name: "Po", Role: staff.RolePrivacyOfficer, Password: staffPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	staffTab := chromium.Tab(t)
+	if _, err := chromedp.Call(staffTab, page.SetBypassCSP, page.SetBypassCSPParams{Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	visit(t, staffTab, base+"/admin/signin")
+	axeRun(t, staffTab, "/admin/signin")
+	totp, _ := staff.TOTPCode(a.TOTPSecret, time.Now())
+	if err := chromedp.Do(staffTab,
+		chromedp.SendKeys(chromedp.CSS("#email"), a.Email),
+		chromedp.SendKeys(chromedp.CSS("#password"), staffPassword),
+		chromedp.SendKeys(chromedp.CSS("#code"), totp),
+		chromedp.Click(chromedp.CSS("button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("nav[aria-label=Console]")),
+	); err != nil {
+		t.Fatalf("staff sign-in: %v", err)
+	}
+	for _, path := range []string{"/admin", "/admin/customers", "/admin/customers/cust-1", "/admin/training", "/admin/training/privacy-basics"} {
+		visit(t, staffTab, base+path)
+		axeRun(t, staffTab, path)
+	}
+}

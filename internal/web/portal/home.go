@@ -1,0 +1,326 @@
+package portal
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/consent"
+	"github.com/steward-dev/steward/internal/dsr"
+	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/vault"
+)
+
+// consentRow is a property's purpose with the customer's latest choice.
+type consentRow struct {
+	Property, PropertyName string
+	Purpose, PurposeName   string
+	Allowed                bool
+	Recorded               bool
+	At                     time.Time
+	EventID                string
+	Source                 consent.Source
+}
+
+// fieldRow is a protected field; Value is set only when shown.
+type fieldRow struct {
+	vault.FieldInfo
+	Value string
+}
+
+// accessRow is one access to the customer's data, as they may see it.
+type accessRow struct {
+	At              time.Time
+	Who, Why, What  string
+	StaffID, Ticket string
+}
+
+// historyRow is one of the customer's consent events.
+type historyRow struct {
+	consent.Event
+	PurposeName string
+}
+
+// purposeRow says why the company uses data, on which legal basis.
+type purposeRow struct {
+	Name, Description, LegalBasis string
+}
+
+type homeData struct {
+	History  []historyRow
+	Purposes []purposeRow
+	Requests []dsr.Request
+	Kinds    []dsr.Kind
+	Filed    *dsr.Request
+	Known    bool
+	Consents []consentRow
+	Fields   []fieldRow
+	Shown    bool
+	Accesses []accessRow
+	Erased   bool
+}
+
+// freshFor is how recent a sign-in must be to show vault values.
+const freshFor = 10 * time.Minute
+
+// HandleHome shows the customer everything the company holds and does
+// with their data, and what they can change.
+func (p *Portal) HandleHome() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d, err := p.home(r, false)
+		if err != nil {
+			p.fail(w, r, err)
+			return
+		}
+		p.render(w, r, http.StatusOK, "home", p.homePage(r, d))
+	})
+}
+
+func (p *Portal) homePage(r *http.Request, d *homeData) page {
+	email, _ := p.Customers.Email(r.Context(), sessionOf(r))
+	return page{Title: "home_title", Email: email, Data: d}
+}
+
+func (p *Portal) home(r *http.Request, show bool) (*homeData, error) {
+	ctx := r.Context()
+	session := sessionOf(r)
+	d := &homeData{Known: session.SubjectID != "", Kinds: dsr.Kinds}
+	var err error
+	if d.Requests, err = p.Requests.ListForRequester(ctx, session.EmailHash); err != nil {
+		return nil, err
+	}
+	for i := range d.Requests {
+		if d.Requests[i].ID == r.URL.Query().Get("filed") {
+			d.Filed = &d.Requests[i]
+		}
+	}
+	if !d.Known {
+		return d, nil
+	}
+	subject := session.SubjectID
+	if d.Consents, d.History, err = p.consents(r, subject); err != nil {
+		return nil, err
+	}
+	lang := language(r)
+	for _, purpose := range p.Consent.Purposes() {
+		d.Purposes = append(d.Purposes, purposeRow{Name: localName(purpose.Names, lang, purpose.Key),
+			Description: localName(purpose.Descriptions, lang, ""), LegalBasis: string(purpose.LegalBasis)})
+	}
+	fields, err := p.Vault.List(ctx, subject)
+	switch {
+	case errors.Is(err, vault.ErrErased):
+		d.Erased = true
+	case err != nil && errs.CodeOf(err) != errs.CodeNotFound:
+		return nil, err
+	}
+	for _, f := range fields {
+		row := fieldRow{FieldInfo: f}
+		if show {
+			rec, err := p.Vault.Get(ctx, subject, f.Name)
+			if err != nil {
+				return nil, err
+			}
+			row.Value = string(rec.Value)
+		}
+		d.Fields = append(d.Fields, row)
+	}
+	d.Shown = show && len(d.Fields) > 0
+	page, err := p.Audit.Accesses(ctx, subject, 0, 100)
+	if err != nil {
+		return nil, err
+	}
+	t := messages[language(r)]
+	for _, e := range page.Entries {
+		details := e.Details.Map()
+		switch e.Action {
+		case "vault.reveal", "vault.detokenize", "customer.view":
+		default:
+			continue // the customer's own acts and system work are not accesses
+		}
+		row := accessRow{At: e.At, Why: fmt.Sprint(orEmpty(details["purpose"])), Ticket: fmt.Sprint(orEmpty(details["ticket"]))}
+		switch e.Actor.Kind {
+		case audit.KindStaff:
+			row.Who = t["staff_member"]
+			if role, ok := details["role"].(string); ok {
+				row.Who += " (" + strings.ReplaceAll(role, "_", " ") + ")"
+			}
+			if p.ShowStaffNames {
+				row.StaffID = e.Actor.ID
+			}
+		default:
+			row.Who = t["system"]
+		}
+		if fields, ok := details["fields"].([]any); ok {
+			for _, f := range fields {
+				row.What += fmt.Sprint(f) + " "
+			}
+		}
+		if e.Action == "customer.view" {
+			row.What = "masked record"
+		}
+		d.Accesses = append(d.Accesses, row)
+	}
+	return d, nil
+}
+
+func orEmpty(v any) any {
+	if v == nil {
+		return ""
+	}
+	return v
+}
+
+// consents lists, for every property, each purpose that needs a choice,
+// with the customer's latest event (grant allows; deny and withdraw do not).
+func (p *Portal) consents(r *http.Request, subject string) ([]consentRow, []historyRow, error) {
+	events, err := p.Consent.Events(r.Context(), consent.EventFilter{Subject: subject, Limit: 10000})
+	if err != nil {
+		return nil, nil, err
+	}
+	lang := language(r)
+	history := make([]historyRow, 0, len(events))
+	for i := len(events) - 1; i >= 0; i-- { // newest first
+		name := events[i].Purpose
+		if purpose, err := p.Consent.Purpose(name); err == nil {
+			name = localName(purpose.Names, lang, name)
+		}
+		history = append(history, historyRow{Event: events[i], PurposeName: name})
+	}
+	latest := map[[2]string]consent.Event{}
+	for _, e := range events {
+		if e.Vendor != "" {
+			continue // vendor-level choices are made in the banner's details
+		}
+		k := [2]string{e.Property, e.Purpose}
+		if prev, ok := latest[k]; !ok || !e.At.Before(prev.At) {
+			latest[k] = e
+		}
+	}
+	var rows []consentRow
+	for _, prop := range p.Consent.Properties() {
+		for _, purpose := range p.Consent.Purposes() {
+			if purpose.Necessary {
+				continue
+			}
+			row := consentRow{Property: prop.Key, PropertyName: prop.Name, Purpose: purpose.Key, PurposeName: localName(purpose.Names, lang, purpose.Key)}
+			if e, ok := latest[[2]string{prop.Key, purpose.Key}]; ok {
+				row.Recorded, row.Allowed, row.At, row.EventID, row.Source = true, e.Action == consent.ActionGrant, e.At, e.ID, e.Source
+			}
+			rows = append(rows, row)
+		}
+	}
+	// Only properties the customer has used: those with a recorded choice.
+	used := map[string]bool{}
+	for _, row := range rows {
+		used[row.Property] = used[row.Property] || row.Recorded
+	}
+	return slices.DeleteFunc(rows, func(row consentRow) bool { return !used[row.Property] }), history, nil
+}
+
+func localName(names map[string]string, lang, fallback string) string {
+	if n := names[lang]; n != "" {
+		return n
+	}
+	if n := names["en"]; n != "" {
+		return n
+	}
+	return fallback
+}
+
+// HandleChangeConsent records the customer's choice as a ledger event with
+// source "portal": the same effect as the banner's.
+func (p *Portal) HandleChangeConsent() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		session := sessionOf(r)
+		if session.SubjectID == "" {
+			p.fail(w, r, errs.New(errs.CodeNotFound, "consents_none"))
+			return
+		}
+		action := consent.Action(r.PostFormValue("action"))
+		if action != consent.ActionGrant && action != consent.ActionWithdraw {
+			p.fail(w, r, errs.Invalid("action", "must be grant or withdraw"))
+			return
+		}
+		e := consent.Event{ID: newEventID(), Property: r.PostFormValue("property"), Subject: session.SubjectID,
+			Purpose: r.PostFormValue("purpose"), Action: action, Source: consent.SourcePortal}
+		if notice, ok := p.Consent.CurrentNotice(); ok {
+			e.NoticeVersion = notice.Version
+		}
+		events := []consent.Event{e}
+		if err := p.Consent.ValidateEvents(events, ""); err != nil {
+			p.fail(w, r, err)
+			return
+		}
+		if _, err := p.Consent.Append(r.Context(), events); err != nil {
+			p.fail(w, r, err)
+			return
+		}
+		http.Redirect(w, r, "/privacy/home?lang="+language(r)+"#consents", http.StatusSeeOther)
+	})
+}
+
+// newEventID returns a random UUID (version 4) for a ledger event.
+func newEventID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// HandleShowData shows the customer's protected values, within freshFor of
+// a sign-in with a code; each showing is recorded.
+func (p *Portal) HandleShowData() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		session := sessionOf(r)
+		if !session.Fresh(p.Now(), freshFor) {
+			if err := p.Customers.SignOut(r.Context(), session.Token); err != nil {
+				p.fail(w, r, err)
+				return
+			}
+			binding(w, r)
+			p.render(w, r, http.StatusUnauthorized, "start", page{Title: "signin_title", Problem: "show_values_hint"})
+			return
+		}
+		if session.SubjectID != "" {
+			if _, err := p.Audit.Append(r.Context(), audit.Entry{Actor: audit.ActorFrom(r.Context()), Action: "portal.show_own_data",
+				Target: audit.Subject(session.SubjectID)}); err != nil {
+				p.fail(w, r, errs.Wrap(errs.CodeUnavailable, err, "error_title"))
+				return
+			}
+		}
+		d, err := p.home(r, true)
+		if err != nil {
+			p.fail(w, r, err)
+			return
+		}
+		p.render(w, r, http.StatusOK, "home", p.homePage(r, d))
+	})
+}
+
+// HandleReceipt serves the signed receipt of one of the customer's own
+// consent events.
+func (p *Portal) HandleReceipt() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		session := sessionOf(r)
+		e, err := p.Consent.Event(r.Context(), r.PathValue("property"), r.PathValue("id"))
+		if err != nil || session.SubjectID == "" || e.Subject != session.SubjectID {
+			p.fail(w, r, errs.NotFound("receipt", r.PathValue("id"))) // another person's event is not found
+			return
+		}
+		jws, err := p.Consent.Receipt(&e)
+		if err != nil {
+			p.fail(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/jose")
+		w.Header().Set("Content-Disposition", `attachment; filename="consent-receipt-`+e.ID+`.jws"`)
+		w.Header().Set("Cache-Control", "no-store")
+		_, _ = w.Write([]byte(jws))
+	})
+}

@@ -1,0 +1,342 @@
+// Package portal is the customer's privacy center at /privacy: sign-in with
+// a code sent by email, the customer's consents (changed here with the same
+// effect as the banner), their protected data and who accessed it, and
+// their requests. Pages are server-rendered, work without JavaScript, speak
+// English, German, French and Spanish, and wear the company's colour.
+//
+//	p, err := portal.New(portal.Deps{Customers: customers, Consent: svc, Vault: v, Audit: log, Mailer: mailer, Mail: templates, ...})
+//	mux.Handle("GET /privacy", p.HandleStart())
+//
+// Every form carries a CSRF token derived from a random, HttpOnly cookie of
+// the browser (which also binds sign-in codes to the browser that asked for
+// them); pages are never cached.
+package portal
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/consent"
+	"github.com/steward-dev/steward/internal/customer"
+	"github.com/steward-dev/steward/internal/dsr"
+	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/export"
+	"github.com/steward-dev/steward/internal/notify"
+	"github.com/steward-dev/steward/internal/vault"
+	"github.com/steward-dev/steward/internal/wcag"
+)
+
+//go:embed templates/*.html assets/portal.css
+var files embed.FS
+
+// Cookies: the browser's random binding (codes and CSRF tokens derive from
+// it) and the session. SameSite=Lax, so that a link from an email opens a
+// signed-in page; every state change is a POST with a CSRF token.
+const (
+	bindingCookie = "__Host-steward_browser"
+	sessionCookie = "__Host-steward_portal"
+)
+
+// Deps are what the portal needs.
+type Deps struct {
+	Customers *customer.Service
+	Consent   *consent.Service
+	Vault     *vault.Vault
+	Audit     *audit.Log
+	// Mailer sends sign-in codes; nil turns sign-in off (503), as when no
+	// SMTP server is configured.
+	Mailer notify.Sender
+	Mail   *notify.Templates
+	Brand  notify.Brand
+	// PublicURL is where customers reach Steward, for links in emails.
+	PublicURL string
+	// ContactEmail is the company's privacy contact, shown on every page.
+	ContactEmail string
+	// Requests files and lists the customer's requests; Exports keeps the
+	// archives that answer them. FileRequest, when set, files a request
+	// and enqueues its work in one transaction (the jobs package's part).
+	Requests    *dsr.Service
+	Exports     *export.Store
+	FileRequest func(ctx context.Context, in dsr.NewRequest) (dsr.Request, error)
+	// ShowStaffNames shows staff ids in "who accessed your data"; by
+	// default the customer sees the role only.
+	ShowStaffNames bool
+	Log            *slog.Logger
+	Now            func() time.Time
+}
+
+// Portal serves the privacy center.
+type Portal struct {
+	Deps
+	pages   map[string]*template.Template
+	css     []byte
+	cssPath string
+}
+
+// New parses the templates and renders the stylesheet in the brand colour.
+func New(d Deps) (*Portal, error) {
+	if d.Customers == nil || d.Consent == nil || d.Vault == nil || d.Audit == nil || d.Mail == nil || d.Requests == nil {
+		return nil, errors.New("portal: New needs Customers, Consent, Vault, Audit, Mail and Requests")
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Brand.Colour == "" {
+		d.Brand.Colour = "#0b57d0"
+	}
+	p := &Portal{Deps: d, pages: map[string]*template.Template{}}
+	base, err := files.ReadFile("assets/portal.css")
+	if err != nil {
+		return nil, fmt.Errorf("portal: %w", err)
+	}
+	p.css = append([]byte(themeCSS(d.Brand.Colour)), base...)
+	sum := sha256.Sum256(p.css)
+	p.cssPath = "/privacy/assets/portal." + base64.RawURLEncoding.EncodeToString(sum[:9]) + ".css"
+	names, err := fs.Glob(files, "templates/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("portal: %w", err)
+	}
+	funcs := template.FuncMap{
+		"date": func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+		"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+		"dots": func(n int) string { return strings.Repeat("•", min(max(n, 4), 12)) },
+	}
+	for _, name := range names {
+		base := strings.TrimSuffix(path.Base(name), ".html")
+		if base == "layout" {
+			continue
+		}
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", name)
+		if err != nil {
+			return nil, fmt.Errorf("portal: parse %s: %w", name, err)
+		}
+		p.pages[base] = t
+	}
+	return p, nil
+}
+
+// themeCSS sets the brand colour and a text colour on it that keeps AA
+// contrast; links use the brand colour only where it is readable on white.
+func themeCSS(colour string) string {
+	on := "#ffffff"
+	if wcag.Contrast(colour, "#ffffff") < wcag.Contrast(colour, "#111111") {
+		on = "#111111"
+	}
+	link := colour
+	if wcag.Contrast(colour, "#ffffff") < wcag.AA {
+		link = "#1a1a1a"
+	}
+	return fmt.Sprintf(":root { --brand: %s; --on-brand: %s; --link: %s; }\n", colour, on, link)
+}
+
+// HandleStylesheet serves the stylesheet under its hashed URL.
+func (p *Portal) HandleStylesheet() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != p.cssPath {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		_, _ = w.Write(p.css)
+	})
+}
+
+// page is what every template gets.
+type page struct {
+	Lang    string
+	T       map[string]string
+	Langs   []langLink
+	Title   string
+	CSS     string
+	CSRF    string
+	Brand   notify.Brand
+	Contact string
+	Email   string // the signed-in customer's address, or empty
+	Notice  string
+	Problem string
+	Fields  map[string]string
+	Data    any
+}
+
+type langLink struct{ Code, Name string }
+
+// language picks the page language: ?lang=, then Accept-Language.
+func language(r *http.Request) string {
+	if l := r.URL.Query().Get("lang"); messages[l] != nil {
+		return l
+	}
+	if l := r.PostFormValue("lang"); messages[l] != nil {
+		return l
+	}
+	return notify.MatchLanguage(r.Header.Get("Accept-Language"))
+}
+
+func setPageHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' https:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Type", "text/html; charset=utf-8")
+}
+
+// render writes a page, rendered into a buffer first.
+func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, name string, pg page) {
+	pg.Lang = language(r)
+	pg.T = messages[pg.Lang]
+	pg.CSS, pg.Brand, pg.Contact = p.cssPath, p.Brand, p.ContactEmail
+	pg.CSRF = csrfToken(r)
+	for _, code := range []string{"en", "de", "fr", "es"} {
+		pg.Langs = append(pg.Langs, langLink{code, messages[code]["lang_name"]})
+	}
+	if pg.Title == "" {
+		pg.Title = pg.T["privacy_center"]
+	} else if t, ok := pg.T[pg.Title]; ok {
+		pg.Title = t
+	}
+	if t, ok := pg.T[pg.Problem]; ok {
+		pg.Problem = t
+	}
+	var buf bytes.Buffer
+	if err := p.pages[name].Execute(&buf, pg); err != nil {
+		p.Log.Error("portal: render", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	setPageHeaders(w.Header())
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// fail renders err as an error page with the status of its code; unknown
+// errors are logged without personal data and shown as a generic message.
+func (p *Portal) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg := http.StatusInternalServerError, "error_title"
+	var fields map[string]string
+	if e, ok := errs.As(err); ok && e.Code != errs.CodeInternal {
+		msg, fields = e.Message, e.Fields
+		switch e.Code {
+		case errs.CodeInvalid:
+			status = http.StatusBadRequest
+		case errs.CodeNotFound:
+			status = http.StatusNotFound
+		case errs.CodeConflict:
+			status = http.StatusConflict
+		case errs.CodeUnauthorized:
+			status = http.StatusUnauthorized
+		case errs.CodeForbidden:
+			status = http.StatusForbidden
+		case errs.CodeUnavailable:
+			status = http.StatusServiceUnavailable
+		}
+	} else {
+		p.Log.Error("portal", "path", r.URL.Path, "err", err)
+	}
+	p.render(w, r, status, "error", page{Title: "error_title", Problem: msg, Fields: fields})
+}
+
+// binding returns the browser's random cookie value, setting one when the
+// browser has none.
+func binding(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(bindingCookie); err == nil && len(c.Value) >= 32 {
+		return c.Value
+	}
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	value := base64.RawURLEncoding.EncodeToString(b[:])
+	http.SetCookie(w, &http.Cookie{Name: bindingCookie, Value: value, Path: "/", MaxAge: 30 * 24 * 3600,
+		Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	// The page rendered in this response must derive its token from it.
+	r.AddCookie(&http.Cookie{Name: bindingCookie, Value: value})
+	return value
+}
+
+// csrfToken derives the form token from the browser's binding cookie.
+func csrfToken(r *http.Request) string {
+	c, err := r.Cookie(bindingCookie)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256([]byte("steward portal csrf\x00" + c.Value))
+	return base64.RawURLEncoding.EncodeToString(sum[:18])
+}
+
+// checkForm refuses a post without the browser's CSRF token.
+func checkForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	want := csrfToken(r)
+	got := r.PostFormValue("csrf")
+	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+type sessionCtx struct{}
+
+func sessionOf(r *http.Request) *customer.Session {
+	s, _ := r.Context().Value(sessionCtx{}).(*customer.Session)
+	return s
+}
+
+// Require serves next only to a signed-in customer; a post must carry the
+// CSRF token. Signed out, the customer is sent to the sign-in page.
+func (p *Portal) Require(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		session, err := p.session(r)
+		if err != nil {
+			if r.Method == http.MethodGet {
+				http.Redirect(w, r, "/privacy?lang="+language(r), http.StatusSeeOther)
+				return
+			}
+			p.fail(w, r, customer.ErrSignedOut)
+			return
+		}
+		if r.Method == http.MethodPost && !checkForm(w, r) {
+			p.fail(w, r, errs.New(errs.CodeForbidden, "form_expired"))
+			return
+		}
+		ctx := context.WithValue(r.Context(), sessionCtx{}, session)
+		next.ServeHTTP(w, r.WithContext(audit.WithActor(ctx, customerActor(session))))
+	})
+}
+
+func (p *Portal) session(r *http.Request) (*customer.Session, error) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil, customer.ErrSignedOut
+	}
+	return p.Customers.Session(r.Context(), c.Value)
+}
+
+// customerActor names a customer in the audit log: their subject, or a
+// pseudonym of their address when they are no known subject.
+func customerActor(s *customer.Session) audit.Actor {
+	if s.SubjectID != "" {
+		return audit.Actor{Kind: audit.KindSubject, ID: s.SubjectID}
+	}
+	return audit.Actor{Kind: "customer", ID: fmt.Sprintf("%x", s.EmailHash[:8])}
+}
+
+// clientIP is the address rate limits count by (RemoteAddr only: Steward
+// trusts no forwarding header).
+func clientIP(r *http.Request) string {
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i > 0 {
+		host = host[:i]
+	}
+	return host
+}

@@ -1,0 +1,350 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/steward-dev/steward/internal/app/apptest"
+	"github.com/steward-dev/steward/internal/consent"
+	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/notify/mailtest"
+	"github.com/steward-dev/steward/internal/receipt"
+	"github.com/steward-dev/steward/internal/vault"
+	"github.com/steward-dev/steward/internal/web"
+)
+
+type portalFixture struct {
+	srv  *apptest.Server
+	mail *mailtest.Server
+	iban string
+}
+
+func newPortalFixture(t *testing.T, dialect db.Dialect) *portalFixture {
+	t.Helper()
+	ctx := context.Background()
+	mail := mailtest.Start(t, mailtest.Options{})
+	srv := apptest.StartWith(t, dialect, apptest.Options{SMTP: mail.Addr()})
+	f := &portalFixture{srv: srv, mail: mail, iban: "DE89370400440532013000"}
+	for _, field := range []vault.Field{
+		{Name: "email", Category: "contact", Value: []byte("ada.portal@example.org")},
+		{Name: "iban", Category: "financial", Value: []byte(f.iban)},
+	} {
+		if _, err := srv.App.Vault.Put(ctx, "cust-1", field); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, e := range []consent.Event{
+		{ID: "e-analytics", Property: "demo", Subject: "cust-1", Purpose: "analytics", Action: consent.ActionGrant, Source: consent.SourceBanner},
+		{ID: "e-other", Property: "demo", Subject: "cust-2", Purpose: "analytics", Action: consent.ActionGrant, Source: consent.SourceBanner},
+	} {
+		events := []consent.Event{e}
+		if err := srv.App.Consent.ValidateEvents(events, ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := srv.App.Consent.Append(ctx, events); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return f
+}
+
+// askCode asks for a code for email in b and returns the emailed message's
+// code and sign-in link.
+func (f *portalFixture) askCode(t *testing.T, b *browser, email string) answer {
+	t.Helper()
+	token := b.formToken("/privacy")
+	return b.do("POST", "/privacy/code", url.Values{"csrf": {token}, "email": {email}, "lang": {"en"}})
+}
+
+func (f *portalFixture) signIn(t *testing.T, email string) *browser {
+	t.Helper()
+	b := newBrowser(t, f.srv.URL)
+	if got := f.askCode(t, b, email); got.status != http.StatusSeeOther {
+		t.Fatalf("ask code: %d %.300s", got.status, got.body)
+	}
+	code := f.mail.WaitFor(t, email).Code()
+	token := b.formToken("/privacy/code")
+	if got := b.do("POST", "/privacy/signin", url.Values{"csrf": {token}, "code": {code}}); got.status != http.StatusSeeOther ||
+		!strings.HasPrefix(got.header.Get("Location"), "/privacy/home") {
+		t.Fatalf("sign in: %d %.300s", got.status, got.body)
+	}
+	return b
+}
+
+var signInLink = regexp.MustCompile(`https?://[^\s"<>]+/privacy/verify\?[^\s"<>]+`)
+
+// TestPortalSignIn: the emailed code signs in the browser that asked for it
+// only; the link in the email leads to a button, not a session; known and
+// unknown addresses get the same answer.
+func TestPortalSignIn(t *testing.T) {
+	f := newPortalFixture(t, db.SQLite)
+
+	answers := map[string]answer{}
+	for _, email := range []string{"ada.portal@example.org", "nobody@example.org"} {
+		b := newBrowser(t, f.srv.URL)
+		answers[email] = f.askCode(t, b, email)
+		if m := f.mail.WaitFor(t, email); len(m.Code()) != 6 || !signInLink.MatchString(m.Text) {
+			t.Fatalf("mail to %s: %q", email, m.Text)
+		}
+	}
+	known, unknown := answers["ada.portal@example.org"], answers["nobody@example.org"]
+	if known.status != unknown.status || known.header.Get("Location") != unknown.header.Get("Location") || known.status != http.StatusSeeOther {
+		t.Fatalf("known %d %s, unknown %d %s", known.status, known.header.Get("Location"), unknown.status, unknown.header.Get("Location"))
+	}
+
+	b := newBrowser(t, f.srv.URL)
+	f.askCode(t, b, "ada.portal@example.org")
+	msg := f.mail.WaitFor(t, "ada.portal@example.org")
+	link, _ := url.Parse(signInLink.FindString(msg.Text))
+
+	// A mail scanner (another browser) follows the link: a page with a
+	// button, and pressing it there signs no one in and spends nothing.
+	scanner := newBrowser(t, f.srv.URL)
+	page := scanner.do("GET", link.RequestURI(), nil)
+	if page.status != 200 || !strings.Contains(page.body, `action="/privacy/signin"`) || scanner.cookies["__Host-steward_portal"] != "" {
+		t.Fatalf("verify page: %d", page.status)
+	}
+	token := csrfField.FindStringSubmatch(page.body)[1]
+	if got := scanner.do("POST", "/privacy/signin", url.Values{"csrf": {token}, "code": {msg.Code()}}); got.status != http.StatusUnauthorized || scanner.cookies["__Host-steward_portal"] != "" {
+		t.Fatalf("the link signed in another browser: %d", got.status)
+	}
+	// Without the CSRF token nothing happens either.
+	if got := b.do("POST", "/privacy/signin", url.Values{"code": {msg.Code()}}); got.status != http.StatusForbidden {
+		t.Fatalf("sign-in without token: %d", got.status)
+	}
+	// The browser that asked signs in through the same link.
+	page = b.do("GET", link.RequestURI(), nil)
+	token = csrfField.FindStringSubmatch(page.body)[1]
+	if got := b.do("POST", "/privacy/signin", url.Values{"csrf": {token}, "code": {msg.Code()}}); got.status != http.StatusSeeOther || b.cookies["__Host-steward_portal"] == "" {
+		t.Fatalf("sign in through the link: %d %.300s", got.status, got.body)
+	}
+	if got := b.do("GET", "/privacy/home", nil); got.status != 200 || !strings.Contains(got.body, "ada.portal@example.org") {
+		t.Fatalf("home: %d", got.status)
+	}
+	// The code works once.
+	if got := b.do("POST", "/privacy/signin", url.Values{"csrf": {token}, "code": {msg.Code()}}); got.status != http.StatusUnauthorized {
+		t.Fatalf("a used code: %d", got.status)
+	}
+
+	t.Run("languages", func(t *testing.T) {
+		b := newBrowser(t, f.srv.URL)
+		if got := b.do("GET", "/privacy?lang=de", nil); !strings.Contains(got.body, `<html lang="de">`) || !strings.Contains(got.body, "Code senden") {
+			t.Errorf("German page: %.300s", got.body)
+		}
+		b.header["Accept-Language"] = "fr-CA, en;q=0.5"
+		if got := b.do("GET", "/privacy", nil); !strings.Contains(got.body, `<html lang="fr">`) || !strings.Contains(got.body, "M&#39;envoyer un code") {
+			t.Errorf("French page: %.400s", got.body)
+		}
+	})
+	t.Run("signed-out routes", func(t *testing.T) {
+		anon := newBrowser(t, f.srv.URL)
+		for _, rt := range web.Routes(web.Deps{}) {
+			if rt.Permission != web.Customer {
+				continue
+			}
+			method, path, _ := strings.Cut(rt.Pattern, " ")
+			path = strings.NewReplacer("{property}", "demo", "{id}", "e-analytics").Replace(path)
+			got := anon.do(method, path, url.Values{})
+			if got.status != http.StatusSeeOther && got.status != http.StatusUnauthorized || strings.Contains(got.body, "cust-1") {
+				t.Errorf("%s signed out: %d", rt.Pattern, got.status)
+			}
+		}
+	})
+}
+
+// TestPortalHome: the customer sees and changes their consents (with the
+// banner's effect), sees their data masked and, after a recent code, in
+// clear, sees who accessed it, and downloads their own receipts only.
+func TestPortalHome(t *testing.T) {
+	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
+		t.Run(string(dialect), func(t *testing.T) {
+			ctx := context.Background()
+			f := newPortalFixture(t, dialect)
+			app := f.srv.App
+			b := f.signIn(t, "ada.portal@example.org")
+
+			home := b.do("GET", "/privacy/home", nil)
+			if home.status != 200 || !strings.Contains(home.body, "Analytics") || !strings.Contains(home.body, "allowed") ||
+				strings.Contains(home.body, f.iban) || !strings.Contains(home.body, "iban") {
+				t.Fatalf("home: %d %.500s", home.status, home.body)
+			}
+			if cc := home.header.Get("Cache-Control"); cc != "no-store" {
+				t.Errorf("Cache-Control %q", cc)
+			}
+
+			// Withdraw analytics: a portal event, and decisions follow at once.
+			token := csrfField.FindStringSubmatch(home.body)[1]
+			if got := b.do("POST", "/privacy/consents", url.Values{"property": {"demo"}, "purpose": {"analytics"}, "action": {"withdraw"}}); got.status != http.StatusForbidden {
+				t.Fatalf("consent change without token: %d", got.status)
+			}
+			if got := b.do("POST", "/privacy/consents", url.Values{"csrf": {token}, "property": {"demo"}, "purpose": {"analytics"}, "action": {"withdraw"}}); got.status != http.StatusSeeOther {
+				t.Fatalf("withdraw: %d %.300s", got.status, got.body)
+			}
+			events, _ := app.Consent.Events(ctx, consent.EventFilter{Subject: "cust-1"})
+			last := events[len(events)-1]
+			if last.Source != consent.SourcePortal || last.Action != consent.ActionWithdraw || last.Purpose != "analytics" {
+				t.Fatalf("last event %+v", last)
+			}
+			answer, err := app.Consent.Decider().Decide(&consent.Question{Subject: "cust-1", Purpose: "analytics", Jurisdiction: "DE"}, false)
+			if err != nil || answer.Allowed {
+				t.Fatalf("decision after withdrawal: %+v, %v", answer, err)
+			}
+
+			// Receipts: one's own verifies; another person's is not found.
+			got := b.do("GET", "/privacy/receipts/demo/"+last.ID, nil)
+			if got.status != 200 {
+				t.Fatalf("own receipt: %d", got.status)
+			}
+			if _, err := receipt.Verify(got.body, app.Signer.JWKS()); err != nil {
+				t.Fatalf("receipt does not verify: %v", err)
+			}
+			if got := b.do("GET", "/privacy/receipts/demo/e-other", nil); got.status != http.StatusNotFound {
+				t.Fatalf("another customer's receipt: %d", got.status)
+			}
+
+			// A staff reveal shows up as an access, with its purpose.
+			revealKey, _, _ := app.Keys.Create(ctx, "reveal", "", "support tool")
+			c := caller{t, f.srv.URL}
+			if code, body, _ := c.do("POST", "/v1/subjects/cust-1/fields/iban/reveal", revealKey, `{"purpose":"refund to the customer","ticket":"T-77"}`); code != 200 {
+				t.Fatalf("reveal: %d %s", code, body)
+			}
+			home = b.do("GET", "/privacy/home", nil)
+			if !strings.Contains(home.body, "refund to the customer") || !strings.Contains(home.body, "T-77") || strings.Contains(home.body, f.iban) {
+				t.Fatalf("accesses: %.2000s", home.body)
+			}
+
+			// Values in clear within ten minutes of the code, not after.
+			token = csrfField.FindStringSubmatch(home.body)[1]
+			if got := b.do("POST", "/privacy/data/show", url.Values{"csrf": {token}}); got.status != 200 || !strings.Contains(got.body, f.iban) {
+				t.Fatalf("show data: %d", got.status)
+			}
+			if _, err := app.DB.Exec(`UPDATE customer_sessions SET authenticated_at = authenticated_at - $1`, (11 * time.Minute).Microseconds()); err != nil {
+				t.Fatal(err)
+			}
+			if got := b.do("POST", "/privacy/data/show", url.Values{"csrf": {token}}); got.status != http.StatusUnauthorized || strings.Contains(got.body, f.iban) {
+				t.Fatalf("show data after ten minutes: %d", got.status)
+			}
+
+			// Another customer sees nothing of the first.
+			other := f.signIn(t, "nobody@example.org")
+			if got := other.do("GET", "/privacy/home", nil); strings.Contains(got.body, "iban") || strings.Contains(got.body, "refund to the customer") {
+				t.Fatalf("an unknown customer sees another's data")
+			}
+		})
+	}
+}
+
+// TestPortalRequests: a customer files, lists and cancels their own
+// requests; another customer can neither see nor cancel them.
+func TestPortalRequests(t *testing.T) {
+	f := newPortalFixture(t, db.SQLite)
+	b := f.signIn(t, "ada.portal@example.org")
+	home := b.do("GET", "/privacy/home", nil)
+	token := csrfField.FindStringSubmatch(home.body)[1]
+	got := b.do("POST", "/privacy/requests", url.Values{"csrf": {token}, "kind": {"export"}})
+	if got.status != http.StatusSeeOther || !strings.Contains(got.header.Get("Location"), "filed=req_") {
+		t.Fatalf("file: %d %s %.300s", got.status, got.header.Get("Location"), got.body)
+	}
+	id := regexp.MustCompile(`req_[A-Za-z0-9_-]+`).FindString(got.header.Get("Location"))
+	home = b.do("GET", got.header.Get("Location"), nil)
+	if !strings.Contains(home.body, "Give me a copy of my data") || !strings.Contains(home.body, "received") || !strings.Contains(home.body, "We will answer by") {
+		t.Fatalf("home after filing: %.3000s", home.body)
+	}
+	if got := b.do("POST", "/privacy/requests", url.Values{"csrf": {token}, "kind": {"everything"}}); got.status != http.StatusBadRequest {
+		t.Fatalf("a bad kind: %d", got.status)
+	}
+	req, err := f.srv.App.Requests.Get(context.Background(), id)
+	if err != nil || req.SubjectID != "cust-1" || req.Kind != "export" {
+		t.Fatalf("filed request %+v, %v", req, err)
+	}
+
+	other := f.signIn(t, "nobody@example.org")
+	otherHome := other.do("GET", "/privacy/home", nil)
+	if strings.Contains(otherHome.body, id) {
+		t.Fatal("another customer sees the request")
+	}
+	otherToken := csrfField.FindStringSubmatch(otherHome.body)[1]
+	if got := other.do("POST", "/privacy/requests/"+id+"/cancel", url.Values{"csrf": {otherToken}}); got.status != http.StatusNotFound {
+		t.Fatalf("another customer cancels: %d", got.status)
+	}
+	if got := other.do("GET", "/privacy/requests/"+id+"/download", nil); got.status != http.StatusNotFound {
+		t.Fatalf("another customer downloads: %d", got.status)
+	}
+	if got := b.do("POST", "/privacy/requests/"+id+"/cancel", url.Values{"csrf": {token}}); got.status != http.StatusSeeOther {
+		t.Fatalf("cancel: %d %.300s", got.status, got.body)
+	}
+	if req, _ := f.srv.App.Requests.Get(context.Background(), id); req.State != "cancelled" {
+		t.Fatalf("state after cancel: %s", req.State)
+	}
+}
+
+// TestRequestFulfilment: requests filed in the portal are worked by staff
+// in the console and done by background jobs: the customer downloads the
+// export archive, and after an erasure their vault data is unreadable and
+// the ledger no longer names them.
+func TestRequestFulfilment(t *testing.T) {
+	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
+		t.Run(string(dialect), func(t *testing.T) {
+			ctx := context.Background()
+			f := newPortalFixture(t, dialect)
+			app := f.srv.App
+			customerB := f.signIn(t, "ada.portal@example.org")
+			file := func(kind string) string {
+				token := csrfField.FindStringSubmatch(customerB.do("GET", "/privacy/home", nil).body)[1]
+				got := customerB.do("POST", "/privacy/requests", url.Values{"csrf": {token}, "kind": {kind}})
+				return regexp.MustCompile(`req_[A-Za-z0-9_-]+`).FindString(got.header.Get("Location"))
+			}
+			cf := &consoleFixture{srv: f.srv}
+			officer, _ := cf.browserFor(t, "privacy_officer")
+			work := func(id string) {
+				for _, action := range []string{"verify", "start"} {
+					token := officer.formToken("/admin/requests/" + id)
+					if got := officer.do("POST", "/admin/requests/"+id+"/"+action, url.Values{"csrf": {token}}); got.status != http.StatusSeeOther {
+						t.Fatalf("%s %s: %d %.300s", action, id, got.status, got.body)
+					}
+				}
+				deadline := time.Now().Add(20 * time.Second)
+				for {
+					req, err := app.Requests.Get(ctx, id)
+					if err == nil && req.State == "completed" {
+						return
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("request %s not completed: %+v %v", id, req, err)
+					}
+					time.Sleep(50 * time.Millisecond)
+				}
+			}
+
+			exportID := file("export")
+			work(exportID)
+			home := customerB.do("GET", "/privacy/home", nil)
+			if !strings.Contains(home.body, "/privacy/requests/"+exportID+"/download") {
+				t.Fatalf("no download link: %.3000s", home.body)
+			}
+			archive := customerB.do("GET", "/privacy/requests/"+exportID+"/download", nil)
+			if archive.status != 200 || archive.header.Get("Content-Type") != "application/zip" || !strings.HasPrefix(archive.body, "PK") {
+				t.Fatalf("download: %d %s", archive.status, archive.header.Get("Content-Type"))
+			}
+			jobsPage := officer.do("GET", "/admin/jobs", nil)
+			if !strings.Contains(jobsPage.body, "dsr.export") || !strings.Contains(jobsPage.body, exportID) {
+				t.Fatalf("jobs page: %.2000s", jobsPage.body)
+			}
+
+			erasureID := file("erasure")
+			work(erasureID)
+			if _, err := app.Vault.Get(ctx, "cust-1", "iban"); err == nil {
+				t.Fatal("the vault field is readable after the erasure")
+			}
+			events, _ := app.Consent.Events(ctx, consent.EventFilter{Subject: "cust-1"})
+			if len(events) != 0 {
+				t.Fatalf("the ledger still names the customer: %d events", len(events))
+			}
+		})
+	}
+}
