@@ -247,7 +247,7 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 		return nil, err
 	}
 	return portal.New(portal.Deps{Customers: a.Customers, Consent: a.Consent, Vault: a.Vault, Audit: a.Audit, Mailer: a.Mailer, Mail: templates,
-		Requests: a.Requests, Exports: a.Exports,
+		Requests: a.Requests, Exports: a.Exports, FindInSystems: a.findInSystems(datasets),
 		Brand:     notify.Brand{CompanyName: cfg.Controller.Name, LogoURL: cfg.Brand.LogoURL, Colour: cfg.Brand.Colour},
 		PublicURL: cfg.PublicURL, ContactEmail: cfg.Controller.Email, Log: log})
 }
@@ -278,6 +278,15 @@ func (a *App) openJobs(ctx context.Context, cfg config.Config, log *slog.Logger)
 		return err
 	}
 	return maintenance.Next(ctx, time.Now())
+}
+
+// findInSystems is the portal's search of the connected systems, or nil
+// when there are none.
+func (a *App) findInSystems(datasets []*connector.Dataset) func(ctx context.Context, subject, email string) ([]fulfil.Found, error) {
+	if len(datasets) == 0 {
+		return nil
+	}
+	return a.Fulfil.Find
 }
 
 // privacyOfficers returns the addresses deadline reminders go to.

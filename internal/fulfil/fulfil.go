@@ -411,3 +411,60 @@ func (f *Fulfiller) Report(ctx context.Context, requestID string) (Report, error
 	}
 	return r, db.Classify(rows.Err())
 }
+
+// Found is how many of a subject's rows one table of a connected system
+// holds, and the categories of its columns.
+type Found struct {
+	System     string   `json:"system"`
+	Table      string   `json:"table"`
+	Rows       int64    `json:"rows"`
+	Categories []string `json:"categories"`
+}
+
+// counter is a sink that counts rows and keeps no value.
+type counter struct {
+	found  []Found
+	system string
+}
+
+func (c *counter) StartTable(table string, columns []connector.Column) error {
+	var categories []string
+	for _, col := range columns {
+		if !slices.Contains(categories, col.Category) {
+			categories = append(categories, col.Category)
+		}
+	}
+	slices.Sort(categories)
+	c.found = append(c.found, Found{System: c.system, Table: table, Categories: categories})
+	return nil
+}
+
+func (c *counter) Row([]any) error { c.found[len(c.found)-1].Rows++; return nil }
+
+func (c *counter) EndTable(string, int64) error { return nil }
+
+// Find counts the subject's rows in every connected system, for the
+// customer's "my data" page: tables and categories, never values.
+func (f *Fulfiller) Find(ctx context.Context, subject, email string) ([]Found, error) {
+	var ids connector.Identifiers
+	if subject != "" {
+		ids.ExternalIDs = []string{subject}
+	}
+	if email != "" {
+		ids.Emails = []string{email}
+	}
+	c := &counter{}
+	for _, ds := range f.Connectors {
+		conn, err := connector.Open(ctx, ds, f.Getenv)
+		if err != nil {
+			return nil, errs.Wrap(errs.CodeUnavailable, err, "system "+ds.Name+" cannot be reached now")
+		}
+		c.system = ds.Name
+		err = conn.Access(ctx, ids, c)
+		conn.Close()
+		if err != nil {
+			return nil, errs.Wrap(errs.CodeUnavailable, err, "system "+ds.Name+" cannot be reached now")
+		}
+	}
+	return slices.DeleteFunc(c.found, func(x Found) bool { return x.Rows == 0 }), nil
+}

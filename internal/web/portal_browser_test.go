@@ -76,7 +76,7 @@ func TestPortalInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	events := []consent.Event{{ID: "b-1", Property: "demo", Subject: "cust-1", Purpose: "analytics", Action: consent.ActionGrant, Source: consent.SourceBanner}}
+	events := []consent.Event{{ID: "b-1", Property: "demo", Subject: "cust-1", Purpose: "analytics", Action: consent.ActionGrant, Source: consent.SourceBanner, NoticeVersion: "2026-11"}}
 	if err := app.Consent.ValidateEvents(events, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -142,12 +142,23 @@ func TestPortalInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS("form.card button")),
 		chromedp.WaitVisible(chromedp.CSS("#consents")))
 
+	if before, _ := app.Consent.Decider().Decide(&consent.Question{Subject: "cust-1", Purpose: "analytics"}, false); !before.Allowed {
+		t.Fatalf("decision before the withdrawal: %+v", before)
+	}
 	run("withdraw analytics",
 		chromedp.Click(chromedp.CSS(`#consents button[aria-label^="Withdraw: Analytics"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#consents button[aria-label^="Allow: Analytics"]`)))
 	ans, _ := app.Consent.Decider().Decide(&consent.Question{Subject: "cust-1", Purpose: "analytics"}, false)
 	if ans.Allowed {
 		t.Fatal("the withdrawal made in the portal does not stop the decision")
+	}
+
+	run("look in the company's systems",
+		chromedp.Click(chromedp.CSS(`form[action="/privacy/data/systems"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#data h3 + table`)))
+	found, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS(`#data h3 + table tbody`)))
+	if err != nil || !strings.Contains(found, "shop · customers") || !strings.Contains(found, "shop · orders") || strings.Contains(found, "Lovelace") {
+		t.Fatalf("found in systems: %q, %v", found, err)
 	}
 
 	run("ask for an export",

@@ -38,9 +38,10 @@ func newPortalFixture(t *testing.T, dialect db.Dialect) *portalFixture {
 			t.Fatal(err)
 		}
 	}
+	// The demo's notice "2026-11" is material: grants under it count.
 	for _, e := range []consent.Event{
-		{ID: "e-analytics", Property: "demo", Subject: "cust-1", Purpose: "analytics", Action: consent.ActionGrant, Source: consent.SourceBanner},
-		{ID: "e-other", Property: "demo", Subject: "cust-2", Purpose: "analytics", Action: consent.ActionGrant, Source: consent.SourceBanner},
+		{ID: "e-analytics", Property: "demo", Subject: "cust-1", Purpose: "analytics", Action: consent.ActionGrant, Source: consent.SourceBanner, NoticeVersion: "2026-11"},
+		{ID: "e-other", Property: "demo", Subject: "cust-2", Purpose: "analytics", Action: consent.ActionGrant, Source: consent.SourceBanner, NoticeVersion: "2026-11"},
 	} {
 		events := []consent.Event{e}
 		if err := srv.App.Consent.ValidateEvents(events, ""); err != nil {
@@ -178,6 +179,9 @@ func TestPortalHome(t *testing.T) {
 			}
 
 			// Withdraw analytics: a portal event, and decisions follow at once.
+			if before, _ := app.Consent.Decider().Decide(&consent.Question{Subject: "cust-1", Purpose: "analytics", Jurisdiction: "DE"}, false); !before.Allowed {
+				t.Fatalf("decision before withdrawal: %+v", before)
+			}
 			token := csrfField.FindStringSubmatch(home.body)[1]
 			if got := b.do("POST", "/privacy/consents", url.Values{"property": {"demo"}, "purpose": {"analytics"}, "action": {"withdraw"}}); got.status != http.StatusForbidden {
 				t.Fatalf("consent change without token: %d", got.status)
@@ -346,5 +350,53 @@ func TestRequestFulfilment(t *testing.T) {
 				t.Fatalf("the ledger still names the customer: %d events", len(events))
 			}
 		})
+	}
+}
+
+// TestPortalCrossCustomer tries every signed-in portal route as another
+// customer, with the first one's ids: nothing of the first customer shows,
+// and nothing of theirs changes.
+func TestPortalCrossCustomer(t *testing.T) {
+	ctx := context.Background()
+	f := newPortalFixture(t, db.SQLite)
+	app := f.srv.App
+	owner := f.signIn(t, "ada.portal@example.org")
+	token := csrfField.FindStringSubmatch(owner.do("GET", "/privacy/home", nil).body)[1]
+	filed := owner.do("POST", "/privacy/requests", url.Values{"csrf": {token}, "kind": {"access"}})
+	requestID := regexp.MustCompile(`req_[A-Za-z0-9_-]+`).FindString(filed.header.Get("Location"))
+	if requestID == "" {
+		t.Fatalf("no request filed: %d", filed.status)
+	}
+	secrets := []string{"ada.portal@example.org", f.iban, requestID, "e-analytics", "cust-1"}
+
+	other := f.signIn(t, "nobody@example.org")
+	otherToken := csrfField.FindStringSubmatch(other.do("GET", "/privacy/home", nil).body)[1]
+	samples := strings.NewReplacer("{property}", "demo", "{id}", "e-analytics")
+	for _, rt := range web.Routes(web.Deps{}) {
+		if rt.Permission != web.Customer || rt.Pattern == "POST /privacy/signout" {
+			continue
+		}
+		method, path, _ := strings.Cut(rt.Pattern, " ")
+		paths := []string{samples.Replace(path)}
+		if strings.Contains(path, "/requests/{id}") {
+			paths = append(paths, strings.Replace(path, "{id}", requestID, 1))
+		}
+		for _, p := range paths {
+			form := url.Values{"csrf": {otherToken}, "property": {"demo"}, "purpose": {"analytics"}, "action": {"withdraw"}, "kind": {"access"}}
+			got := other.do(method, p, form)
+			for _, s := range secrets {
+				if strings.Contains(got.body, s) {
+					t.Errorf("%s %s as another customer shows %q", method, p, s)
+				}
+			}
+		}
+	}
+	req, err := app.Requests.Get(ctx, requestID)
+	if err != nil || req.State != "received" {
+		t.Fatalf("the owner's request changed: %+v %v", req, err)
+	}
+	answer, _ := app.Consent.Decider().Decide(&consent.Question{Subject: "cust-1", Purpose: "analytics", Jurisdiction: "DE"}, false)
+	if !answer.Allowed {
+		t.Fatal("another customer changed the owner's consent")
 	}
 }

@@ -156,6 +156,7 @@ func (s *server) routes() []Route {
 		{"GET /privacy/home", Customer, s.portal((*portal.Portal).HandleHome)},
 		{"POST /privacy/consents", Customer, s.portal((*portal.Portal).HandleChangeConsent)},
 		{"POST /privacy/data/show", Customer, s.portal((*portal.Portal).HandleShowData)},
+		{"POST /privacy/data/systems", Customer, s.portal((*portal.Portal).HandleFindInSystems)},
 		{"GET /privacy/receipts/{property}/{id}", Customer, s.portal((*portal.Portal).HandleReceipt)},
 		{"POST /privacy/requests", Customer, s.portal((*portal.Portal).HandleFileRequest)},
 		{"POST /privacy/requests/{id}/cancel", Customer, s.portal((*portal.Portal).HandleCancelRequest)},

@@ -13,6 +13,7 @@ import (
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/fulfil"
 	"github.com/steward-dev/steward/internal/vault"
 )
 
@@ -52,17 +53,20 @@ type purposeRow struct {
 }
 
 type homeData struct {
-	History  []historyRow
-	Purposes []purposeRow
-	Requests []dsr.Request
-	Kinds    []dsr.Kind
-	Filed    *dsr.Request
-	Known    bool
-	Consents []consentRow
-	Fields   []fieldRow
-	Shown    bool
-	Accesses []accessRow
-	Erased   bool
+	Found     []fulfil.Found
+	Searched  bool
+	CanSearch bool
+	History   []historyRow
+	Purposes  []purposeRow
+	Requests  []dsr.Request
+	Kinds     []dsr.Kind
+	Filed     *dsr.Request
+	Known     bool
+	Consents  []consentRow
+	Fields    []fieldRow
+	Shown     bool
+	Accesses  []accessRow
+	Erased    bool
 }
 
 // freshFor is how recent a sign-in must be to show vault values.
@@ -89,7 +93,7 @@ func (p *Portal) homePage(r *http.Request, d *homeData) page {
 func (p *Portal) home(r *http.Request, show bool) (*homeData, error) {
 	ctx := r.Context()
 	session := sessionOf(r)
-	d := &homeData{Known: session.SubjectID != "", Kinds: dsr.Kinds}
+	d := &homeData{Known: session.SubjectID != "", Kinds: dsr.Kinds, CanSearch: p.FindInSystems != nil}
 	var err error
 	if d.Requests, err = p.Requests.ListForRequester(ctx, session.EmailHash); err != nil {
 		return nil, err
@@ -322,5 +326,42 @@ func (p *Portal) HandleReceipt() http.Handler {
 		w.Header().Set("Content-Disposition", `attachment; filename="consent-receipt-`+e.ID+`.jws"`)
 		w.Header().Set("Cache-Control", "no-store")
 		_, _ = w.Write([]byte(jws))
+	})
+}
+
+// HandleFindInSystems shows how many of the customer's rows each connected
+// system holds, by table and category; the search is recorded.
+func (p *Portal) HandleFindInSystems() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		session := sessionOf(r)
+		if p.FindInSystems == nil {
+			p.fail(w, r, errs.NotFound("search", "systems"))
+			return
+		}
+		email, err := p.Customers.Email(r.Context(), session)
+		if err != nil {
+			p.fail(w, r, err)
+			return
+		}
+		target := audit.Target{}
+		if session.SubjectID != "" {
+			target = audit.Subject(session.SubjectID)
+		}
+		if _, err := p.Audit.Append(r.Context(), audit.Entry{Actor: audit.ActorFrom(r.Context()), Action: "portal.find_in_systems", Target: target}); err != nil {
+			p.fail(w, r, errs.Wrap(errs.CodeUnavailable, err, "error_title"))
+			return
+		}
+		found, err := p.FindInSystems(r.Context(), session.SubjectID, email)
+		if err != nil {
+			p.fail(w, r, err)
+			return
+		}
+		d, err := p.home(r, false)
+		if err != nil {
+			p.fail(w, r, err)
+			return
+		}
+		d.Found, d.Searched = found, true
+		p.render(w, r, http.StatusOK, "home", p.homePage(r, d))
 	})
 }

@@ -36,6 +36,7 @@ import (
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/export"
+	"github.com/steward-dev/steward/internal/fulfil"
 	"github.com/steward-dev/steward/internal/notify"
 	"github.com/steward-dev/steward/internal/vault"
 	"github.com/steward-dev/steward/internal/wcag"
@@ -73,6 +74,9 @@ type Deps struct {
 	Requests    *dsr.Service
 	Exports     *export.Store
 	FileRequest func(ctx context.Context, in dsr.NewRequest) (dsr.Request, error)
+	// FindInSystems counts the customer's rows in the company's connected
+	// systems (tables and categories, no values); nil hides the button.
+	FindInSystems func(ctx context.Context, subject, email string) ([]fulfil.Found, error)
 	// ShowStaffNames shows staff ids in "who accessed your data"; by
 	// default the customer sees the role only.
 	ShowStaffNames bool
@@ -235,7 +239,8 @@ func (p *Portal) fail(w http.ResponseWriter, r *http.Request, err error) {
 		case errs.CodeInvalid:
 			status = http.StatusBadRequest
 		case errs.CodeNotFound:
-			status = http.StatusNotFound
+			// Never echo an id: "not found" is all anyone learns.
+			status, msg, fields = http.StatusNotFound, "not_found", nil
 		case errs.CodeConflict:
 			status = http.StatusConflict
 		case errs.CodeUnauthorized:
