@@ -46,6 +46,9 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 		if err != nil {
 			return err
 		}
+		if err := a.SeedDemoCustomer(ctx); err != nil {
+			return err
+		}
 		if keys.Staff, err = a.SeedDemoStaff(ctx); err != nil {
 			return err
 		}

@@ -107,17 +107,20 @@ func (a *App) SeedDemo(ctx context.Context) (DemoKeys, error) {
 	return keys, nil
 }
 
-// seedDemoConsole adds a required training module and a synthetic
-// customer with vault fields.
+// seedDemoConsole adds a required training module.
 func (a *App) seedDemoConsole(ctx context.Context) error {
 	_, err := a.Staff.PutModule(ctx, staff.Module{Key: "privacy-basics", Title: "Privacy basics", Required: true,
 		PassMark: 100, ValidityDays: 365, Content: demoTraining, Quiz: []staff.Question{
 			{Text: "A friend asks whether their neighbour is a customer. May you look them up?", Choices: []string{"Yes, it is quick", "No: only for a stated purpose and a ticket"}, Answer: 1},
 			{Text: "What does the audit log record when you reveal a field?", Choices: []string{"Nothing", "Who, when, which field, the purpose and the ticket"}, Answer: 1},
 		}}, true)
-	if err := ignoreConflict(err); err != nil {
-		return err
-	}
+	return ignoreConflict(err)
+}
+
+// SeedDemoCustomer adds a synthetic customer, cust-demo-1
+// (jo.demo@shop.example), with consents and protected fields, for the
+// portal and the console of `serve --demo`.
+func (a *App) SeedDemoCustomer(ctx context.Context) error {
 	events := []consent.Event{
 		{ID: "demo-cust-1-analytics", Property: DemoPropertyKey, Subject: "cust-demo-1", Purpose: "analytics", Action: consent.ActionGrant, Source: consent.SourceBanner},
 		{ID: "demo-cust-1-marketing", Property: DemoPropertyKey, Subject: "cust-demo-1", Purpose: "marketing", Action: consent.ActionDeny, Source: consent.SourceBanner},
