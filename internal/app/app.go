@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -27,6 +28,7 @@ import (
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/config"
 	"github.com/steward-dev/steward/internal/connector"
+	"github.com/steward-dev/steward/internal/connector/webhook"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/customer"
 	"github.com/steward-dev/steward/internal/db"
@@ -67,6 +69,8 @@ type App struct {
 	Requests *dsr.Service
 	Exports  *export.Store
 	Fulfil   *fulfil.Fulfiller
+	// Hooks calls the company's HTTP systems and records their callbacks.
+	Hooks *webhook.Service
 	// Jobs runs background work: request fulfilment and maintenance.
 	Jobs *jobs.Runner
 	// Checkpoints signs checkpoints of the audit log into the data directory.
@@ -189,7 +193,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	}
 	a.Handler = web.NewServer(web.Deps{Consent: a.Consent, Keys: a.Keys, DB: a.DB, Signer: a.Signer, Metrics: a.Metrics,
 		Log: log, GPCLastUpdate: cfg.GPCLastUpdate, Banner: bannerServer, DemoProperty: demoProperty(cfg),
-		Vault: a.Vault, Audit: a.Audit, Console: console, Portal: portalServer})
+		Vault: a.Vault, Audit: a.Audit, Hooks: a.Hooks, Console: console, Portal: portalServer})
 	return a, nil
 }
 
@@ -234,7 +238,7 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 	if a.Exports, err = export.NewStore(export.StoreConfig{DB: a.DB, Secrets: exportBox}); err != nil {
 		return nil, err
 	}
-	datasets, err := LoadConnectors(cfg.ConnectorsDir)
+	systems, err := LoadConnectors(cfg.ConnectorsDir)
 	if err != nil {
 		return nil, err
 	}
@@ -242,12 +246,20 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
+	hookBox, err := a.Vault.SecretBox("webhook-data")
+	if err != nil {
+		return nil, err
+	}
+	if a.Hooks, err = webhook.New(webhook.Config{DB: a.DB, Secrets: hookBox, Datasets: systems.HTTP, Getenv: getenv, PublicURL: cfg.PublicURL}); err != nil {
+		return nil, err
+	}
 	if a.Fulfil, err = fulfil.New(fulfil.Config{DB: a.DB, Requests: a.Requests, Consent: a.Consent, Vault: a.Vault, Audit: a.Audit,
-		Exports: a.Exports, Connectors: datasets, Getenv: getenv, Company: cfg.Controller.Name, Contact: cfg.Controller.Email}); err != nil {
+		Exports: a.Exports, Connectors: systems.SQL, HTTP: systems.HTTP, Hooks: a.Hooks, Getenv: getenv, Poll: cfg.ConnectorPoll,
+		Company: cfg.Controller.Name, Contact: cfg.Controller.Email}); err != nil {
 		return nil, err
 	}
 	return portal.New(portal.Deps{Customers: a.Customers, Consent: a.Consent, Vault: a.Vault, Audit: a.Audit, Mailer: a.Mailer, Mail: templates,
-		Requests: a.Requests, Exports: a.Exports, FindInSystems: a.findInSystems(datasets),
+		Requests: a.Requests, Exports: a.Exports, FindInSystems: a.findInSystems(systems.SQL),
 		Brand:     notify.Brand{CompanyName: cfg.Controller.Name, LogoURL: cfg.Brand.LogoURL, Colour: cfg.Brand.Colour},
 		PublicURL: cfg.PublicURL, ContactEmail: cfg.Controller.Email, Log: log})
 }
@@ -265,6 +277,11 @@ func (a *App) openJobs(ctx context.Context, cfg config.Config, log *slog.Logger)
 		Purges: []func(context.Context) error{
 			func(ctx context.Context) error { _, err := a.Exports.PurgeExpired(ctx); return err },
 			a.Customers.Purge,
+			// Access data a system sent that no archive took within a week.
+			func(ctx context.Context) error {
+				_, err := a.Hooks.PurgeData(ctx, time.Now().AddDate(0, 0, -7))
+				return err
+			},
 		},
 		Next: func(ctx context.Context, at time.Time) error {
 			_, err := a.Jobs.Insert(ctx, fulfil.MaintenanceArgs{Slot: fulfil.SlotOf(at)}, &jobs.InsertOpts{ScheduledAt: at, Unique: true})
@@ -322,36 +339,57 @@ func (a *App) startWork(ctx context.Context, action, id string) {
 	}
 }
 
-// LoadConnectors parses every dataset file (*.yaml, *.yml) in dir; an empty
-// dir means no connected systems.
-func LoadConnectors(dir string) ([]*connector.Dataset, error) {
+// Connectors are the company's systems that requests reach into: SQL
+// databases and HTTP systems.
+type Connectors struct {
+	SQL  []*connector.Dataset
+	HTTP []*webhook.Dataset
+}
+
+// LoadConnectors parses every dataset file (*.yaml, *.yml) in dir: an HTTP
+// system's (engine: http) or a database's. Names are unique across both.
+// An empty dir means no connected systems.
+func LoadConnectors(dir string) (Connectors, error) {
+	var out Connectors
 	if dir == "" {
-		return nil, nil
+		return out, nil
 	}
 	var files []string
 	for _, pattern := range []string{"*.yaml", "*.yml"} {
 		found, err := filepath.Glob(filepath.Join(dir, pattern))
 		if err != nil {
-			return nil, fmt.Errorf("connectors: %w", err)
+			return out, fmt.Errorf("connectors: %w", err)
 		}
 		files = append(files, found...)
 	}
 	if len(files) == 0 {
-		return nil, fmt.Errorf("connectors: no dataset file (*.yaml) in %s", dir)
+		return out, fmt.Errorf("connectors: no dataset file (*.yaml) in %s", dir)
 	}
 	slices.Sort(files)
-	var out []*connector.Dataset
 	names := map[string]string{}
 	for _, f := range files {
-		ds, err := connector.ParseFile(f)
+		data, err := os.ReadFile(f)
 		if err != nil {
-			return nil, fmt.Errorf("connectors: %w", err)
+			return out, fmt.Errorf("connectors: %w", err)
 		}
-		if other, dup := names[ds.Name]; dup {
-			return nil, fmt.Errorf("connectors: %s and %s both name connector %q", other, f, ds.Name)
+		var name string
+		if webhook.IsHTTP(data) {
+			ds, err := webhook.ParseFile(f)
+			if err != nil {
+				return out, fmt.Errorf("connectors: %w", err)
+			}
+			name, out.HTTP = ds.Name, append(out.HTTP, ds)
+		} else {
+			ds, err := connector.ParseFile(f)
+			if err != nil {
+				return out, fmt.Errorf("connectors: %w", err)
+			}
+			name, out.SQL = ds.Name, append(out.SQL, ds)
 		}
-		names[ds.Name] = f
-		out = append(out, ds)
+		if other, dup := names[name]; dup {
+			return out, fmt.Errorf("connectors: %s and %s both name connector %q", other, f, name)
+		}
+		names[name] = f
 	}
 	return out, nil
 }

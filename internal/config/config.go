@@ -49,6 +49,9 @@ type Config struct {
 	// ConnectorsDir holds the dataset files (*.yaml) of the company's own
 	// systems that requests reach into (internal/connector).
 	ConnectorsDir string
+	// ConnectorPoll is how often a request waiting for an HTTP system's
+	// callback looks again.
+	ConnectorPoll time.Duration
 	// Getenv is the process environment, for the variables that data files
 	// name (a connector's dsn_env): they are read when used, never copied.
 	Getenv func(string) string
@@ -118,6 +121,7 @@ var Settings = []Setting{
 	{"brand-logo-url", "STEWARD_BRAND_LOGO_URL", "", "https URL of the company logo shown in the portal and emails"},
 	{"brand-colour", "STEWARD_BRAND_COLOUR", "#0b57d0", "brand colour (#rrggbb) of the portal and emails; text on it keeps WCAG AA contrast"},
 	{"connectors", "STEWARD_CONNECTORS", "", "directory of dataset files (*.yaml) describing the company's own databases for data subject requests"},
+	{"connector-poll", "STEWARD_CONNECTOR_POLL", "1m", "how often a request waiting for an HTTP system's callback looks again"},
 	{"master-key-file", "STEWARD_MASTER_KEY_FILE", "", "file with the vault's key-encryption keys (\"VERSION:BASE64\" lines); STEWARD_MASTER_KEY may hold the same text; without either the vault is sealed"},
 }
 
@@ -284,6 +288,9 @@ func build(raw map[string]string) (Config, error) {
 	}
 	c.Brand = Brand{LogoURL: raw["brand-logo-url"], Colour: raw["brand-colour"]}
 	c.ConnectorsDir = raw["connectors"]
+	if c.ConnectorPoll, err = time.ParseDuration(raw["connector-poll"]); err != nil || c.ConnectorPoll < 100*time.Millisecond {
+		bad("connector-poll", "must be a duration of at least 100ms, such as 1m")
+	}
 	if !hexColour.MatchString(c.Brand.Colour) {
 		bad("brand-colour", "must be a #rrggbb colour")
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/connector"
+	"github.com/steward-dev/steward/internal/connector/webhook"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/dsr"
@@ -39,10 +40,17 @@ type Config struct {
 	Vault    *vault.Vault
 	Audit    *audit.Log
 	Exports  *export.Store
-	// Connectors are the company's systems (dataset files); Getenv gives
+	// Connectors are the company's databases (dataset files); Getenv gives
 	// their connection strings.
 	Connectors []*connector.Dataset
 	Getenv     func(string) string
+	// HTTP are the company's systems reached over HTTP (signed calls and
+	// callbacks), through Hooks.
+	HTTP  []*webhook.Dataset
+	Hooks *webhook.Service
+	// Poll is how often a job waiting for an HTTP system's callback looks
+	// again (one minute).
+	Poll time.Duration
 	// Company and Contact name the controller in archives.
 	Company, Contact string
 	Now              func() time.Time
@@ -64,6 +72,9 @@ func New(cfg Config) (*Fulfiller, error) {
 	if cfg.Getenv == nil {
 		cfg.Getenv = func(string) string { return "" }
 	}
+	if cfg.Poll == 0 {
+		cfg.Poll = time.Minute
+	}
 	return &Fulfiller{cfg}, nil
 }
 
@@ -81,6 +92,44 @@ func (f *Fulfiller) identifiers(ctx context.Context, req dsr.Request) (connector
 		ids.Emails = []string{email}
 	}
 	return ids, nil
+}
+
+// ErrWaiting means a system has the call and has not answered yet: the job
+// asks again later without counting a failure.
+var ErrWaiting = errors.New("waiting for a system's callback")
+
+// waitingFor marks the request as waiting on a system that is working on
+// it, and returns ErrWaiting.
+func (f *Fulfiller) waitingFor(ctx context.Context, req dsr.Request, system string) error {
+	if req.WaitingOn != "system "+system {
+		if _, err := f.Requests.SetWaitingOn(ctx, req.ID, "system "+system); err != nil {
+			return err
+		}
+	}
+	return ErrWaiting
+}
+
+// httpCall starts (or reads) the call of an HTTP system for the request:
+// nil with the done call, ErrWaiting while it works, an unavailable error
+// when it failed or timed out (the job retries, which calls again).
+func (f *Fulfiller) httpCall(ctx context.Context, req dsr.Request, ds *webhook.Dataset, op webhook.Operation, ids connector.Identifiers) (webhook.Call, error) {
+	if f.Hooks == nil {
+		return webhook.Call{}, errs.New(errs.CodeUnavailable, "HTTP systems are not configured")
+	}
+	call, err := f.Hooks.Start(ctx, ds, op, req.ID, ids)
+	if err != nil {
+		if errs.CodeOf(err) == errs.CodeUnavailable {
+			return call, f.waitingOn(ctx, req, ds.Name, err)
+		}
+		return call, err
+	}
+	switch call.State {
+	case webhook.Done:
+		return call, nil
+	case webhook.Pending:
+		return call, f.waitingFor(ctx, req, ds.Name)
+	}
+	return call, f.waitingOn(ctx, req, ds.Name, fmt.Errorf("%s: %s", call.State, call.Failure))
 }
 
 // waitingOn marks the request as waiting on a system and returns err, for
@@ -124,14 +173,31 @@ func (f *Fulfiller) Export(ctx context.Context, requestID string) (export.Info, 
 		}
 		conns = append(conns, c)
 	}
+	var calls []webhook.Call
+	for _, ds := range f.HTTP {
+		if !ds.Supports(webhook.Access) {
+			continue
+		}
+		call, err := f.httpCall(ctx, req, ds, webhook.Access, ids)
+		if err != nil {
+			return export.Info{}, err
+		}
+		calls = append(calls, call)
+	}
 	upload, err := f.Exports.Create(ctx, req.ID)
 	if err != nil {
 		return export.Info{}, err
 	}
-	info, err := f.writeArchive(ctx, req, ids, conns, upload)
+	info, err := f.writeArchive(ctx, req, ids, conns, calls, upload)
 	if err != nil {
 		_ = upload.Abort()
 		return export.Info{}, err
+	}
+	for _, call := range calls {
+		// The archive holds the data now; the system's copy goes.
+		if err := f.Hooks.DropData(ctx, call.ID); err != nil {
+			return export.Info{}, err
+		}
 	}
 	if _, err := f.Requests.SetWaitingOn(ctx, req.ID, ""); err != nil {
 		return export.Info{}, err
@@ -142,7 +208,7 @@ func (f *Fulfiller) Export(ctx context.Context, requestID string) (export.Info, 
 	return info, nil
 }
 
-func (f *Fulfiller) writeArchive(ctx context.Context, req dsr.Request, ids connector.Identifiers, conns []*connector.Conn, upload *export.Upload) (export.Info, error) {
+func (f *Fulfiller) writeArchive(ctx context.Context, req dsr.Request, ids connector.Identifiers, conns []*connector.Conn, calls []webhook.Call, upload *export.Upload) (export.Info, error) {
 	a := export.NewArchive(upload)
 	categories := map[string]bool{}
 	if req.SubjectID != "" {
@@ -168,10 +234,34 @@ func (f *Fulfiller) writeArchive(ctx context.Context, req dsr.Request, ids conne
 			return export.Info{}, f.waitingOn(ctx, req, ds.Name, err)
 		}
 	}
+	for i, call := range calls {
+		data, err := f.Hooks.Data(ctx, call.ID)
+		if err != nil {
+			return export.Info{}, err
+		}
+		for _, c := range f.httpAccessSystems()[i].Categories {
+			categories[c] = true
+		}
+		if err := a.JSON("systems/"+call.Connector+"/data.json", "What our system "+call.Connector+" holds about you, as it returned it.", json.RawMessage(data)); err != nil {
+			return export.Info{}, err
+		}
+	}
 	if err := a.Close(f.about(req, categories)); err != nil {
 		return export.Info{}, err
 	}
 	return upload.Commit()
+}
+
+// httpAccessSystems are the HTTP systems that answer access requests, in
+// the order Export calls them.
+func (f *Fulfiller) httpAccessSystems() []*webhook.Dataset {
+	var out []*webhook.Dataset
+	for _, ds := range f.HTTP {
+		if ds.Supports(webhook.Access) {
+			out = append(out, ds)
+		}
+	}
+	return out
 }
 
 // writeSteward writes what Steward itself holds: consents with their
@@ -363,6 +453,24 @@ func (f *Fulfiller) Erase(ctx context.Context, requestID string) (Report, error)
 		}); err != nil {
 			return Report{}, err
 		}
+	}
+	for _, ds := range f.HTTP {
+		if err := step("system:"+ds.Name, func() (any, error) {
+			if !ds.Supports(webhook.Erasure) {
+				return map[string]string{"kept": ds.LegalReason}, nil
+			}
+			call, err := f.httpCall(ctx, req, ds, webhook.Erasure, ids)
+			if err != nil {
+				return nil, err
+			}
+			return call.Report, nil
+		}); err != nil {
+			return Report{}, err
+		}
+	}
+	// The request is read again: a step may have set what it waits on.
+	if req, err = f.Requests.Get(ctx, req.ID); err != nil {
+		return Report{}, err
 	}
 	if req.WaitingOn != "" {
 		if _, err := f.Requests.SetWaitingOn(ctx, req.ID, ""); err != nil {

@@ -56,9 +56,13 @@ func Work(req dsr.Request) jobs.Args {
 }
 
 // outcome turns a fulfilment error into what the job runner should do:
-// retry what may pass (a system down), stop on what cannot (the request
-// was rejected or cancelled meanwhile).
-func outcome(err error) error {
+// look again later while a system works (not a failure), retry what may
+// pass (a system down), stop on what cannot (the request was rejected or
+// cancelled meanwhile).
+func (f *Fulfiller) outcome(err error) error {
+	if errors.Is(err, ErrWaiting) {
+		return jobs.Snooze(f.Poll)
+	}
 	switch errs.CodeOf(err) {
 	case errs.CodeConflict, errs.CodeNotFound, errs.CodeInvalid:
 		return jobs.Permanent(err)
@@ -150,11 +154,11 @@ func (f *Fulfiller) Register(workers *jobs.Workers, m *Maintenance) error {
 	return errors.Join(
 		jobs.Register(workers, jobs.WorkFunc(func(ctx context.Context, job *jobs.Job[ExportArgs]) error {
 			_, err := f.Export(ctx, job.Args.RequestID)
-			return outcome(err)
+			return f.outcome(err)
 		})),
 		jobs.Register(workers, jobs.WorkFunc(func(ctx context.Context, job *jobs.Job[EraseArgs]) error {
 			_, err := f.Erase(ctx, job.Args.RequestID)
-			return outcome(err)
+			return f.outcome(err)
 		})),
 		jobs.Register(workers, jobs.WorkFunc(func(ctx context.Context, _ *jobs.Job[MaintenanceArgs]) error {
 			return m.Run(ctx)

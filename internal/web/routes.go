@@ -119,6 +119,7 @@ func (s *server) routes() []Route {
 		{"POST /v1/detokenize", Reveal, api.HandleDetokenize(d)},
 		{"GET /v1/subjects/{id}/accesses", Admin, api.HandleAccesses(d)},
 		{"POST /v1/subjects/{id}/erase", Admin, api.HandleEraseSubject(d)},
+		{"POST /v1/connectors/{name}/callback/{call}", Public, api.HandleConnectorCallback(d)},
 
 		{"GET /admin/assets/{file}", Public, s.console((*admin.Console).HandleStylesheet)},
 		{"GET /admin/signin", Public, s.console((*admin.Console).HandleSignInPage)},

@@ -17,6 +17,7 @@ import (
 
 	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/connector/webhook"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/errs"
@@ -45,6 +46,7 @@ type Deps struct {
 	DemoProperty string
 	Vault        *vault.Vault
 	Audit        *audit.Log
+	Hooks        *webhook.Service
 	// Console serves the staff console at /admin; nil leaves its routes
 	// answering 503.
 	Console *admin.Console
@@ -117,7 +119,7 @@ func newServer(d Deps) *server {
 	if d.Metrics == nil {
 		d.Metrics = NewMetrics()
 	}
-	return &server{Deps: d, csrf: http.NewCrossOriginProtection(), api: &api.Deps{Consent: d.Consent, Keys: d.Keys, Vault: d.Vault, Audit: d.Audit, Log: d.Log,
+	return &server{Deps: d, csrf: http.NewCrossOriginProtection(), api: &api.Deps{Consent: d.Consent, Keys: d.Keys, Vault: d.Vault, Audit: d.Audit, Hooks: d.Hooks, Log: d.Log,
 		ObserveAnswers: d.Metrics.ObserveAnswers}}
 }
 

@@ -70,6 +70,7 @@ func StartWith(tb testing.TB, dialect db.Dialect, opts Options) *Server {
 	cfg.Mail = config.Mail{SMTPPort: 587, SMTPTLS: "starttls"}
 	cfg.Brand = config.Brand{Colour: "#0b57d0"}
 	cfg.ConnectorsDir = opts.Connectors
+	cfg.ConnectorPoll = 200 * time.Millisecond
 	cfg.Getenv = func(k string) string { return opts.Env[k] }
 	if opts.SMTP != "" {
 		host, port, err := net.SplitHostPort(opts.SMTP)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/connector/webhook"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/vault"
 	"github.com/steward-dev/steward/internal/web/httpx"
@@ -19,7 +20,9 @@ type Deps struct {
 	Keys    *apikey.Store
 	Vault   *vault.Vault
 	Audit   *audit.Log
-	Log     *slog.Logger
+	// Hooks records the callbacks of the company's HTTP systems.
+	Hooks *webhook.Service
+	Log   *slog.Logger
 	// ObserveAnswers, when set, sees every batch of decisions (for metrics).
 	ObserveAnswers func([]consent.Answer)
 }

@@ -1,0 +1,32 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/steward-dev/steward/internal/connector/webhook"
+	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/web/httpx"
+)
+
+// HandleConnectorCallback takes the answer of a company system that Steward
+// called for a request (access data or an erasure report). The Standard
+// Webhooks signature, under the system's own secret, is the credential:
+// the route takes no API key.
+func HandleConnectorCallback(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if d.Hooks == nil {
+			d.fail(w, r, errs.NotFound("connector", r.PathValue("name")))
+			return
+		}
+		body, err := httpx.ReadBody(w, r, webhook.DefaultMaxCallbackBytes)
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		if err := d.Hooks.HandleCallback(r.Context(), r.PathValue("name"), r.PathValue("call"), r.Header, body); err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
