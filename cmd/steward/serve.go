@@ -123,7 +123,7 @@ func runMigrate(ctx context.Context, env *environment, args []string) error {
 
 func runAPIKey(ctx context.Context, env *environment, args []string) error {
 	if len(args) == 0 || args[0] != "create" {
-		fmt.Fprintln(env.stderr, "Usage: steward apikey create --scope ingest|decide|admin [--property KEY] [--label TEXT]")
+		fmt.Fprintln(env.stderr, "Usage: steward apikey create --scope ingest|decide|admin|reveal|disclose [--property KEY] [--label TEXT]")
 		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
 			return nil
 		}
@@ -131,7 +131,7 @@ func runAPIKey(ctx context.Context, env *environment, args []string) error {
 	}
 	fs := newFlags(env, "apikey create", "apikey create --scope SCOPE [--property KEY] [flags]")
 	loader := config.Register(fs)
-	scope := fs.String("scope", "", "ingest (one property, public), decide, admin, or reveal")
+	scope := fs.String("scope", "", "ingest (one property, public), decide, admin, reveal or disclose")
 	property := fs.String("property", "", "the property an ingest key records events for")
 	label := fs.String("label", "", "a note on what the key is for")
 	if err := parse(fs, args[1:]); err != nil {

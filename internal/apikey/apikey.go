@@ -42,15 +42,19 @@ const (
 	// ScopeReveal reads vault fields in plaintext and detokenises, each time
 	// with a stated purpose and ticket that the audit log records.
 	ScopeReveal Scope = "reveal"
+	// ScopeDisclose asks whether a subject's data may go to a vendor
+	// (POST /v1/disclosures); a system that shares data with third parties
+	// holds one.
+	ScopeDisclose Scope = "disclose"
 )
 
 // ParseScope returns the scope named s.
 func ParseScope(s string) (Scope, error) {
 	switch Scope(s) {
-	case ScopeIngest, ScopeDecide, ScopeAdmin, ScopeReveal:
+	case ScopeIngest, ScopeDecide, ScopeAdmin, ScopeReveal, ScopeDisclose:
 		return Scope(s), nil
 	}
-	return "", errs.Invalid("scope", "must be ingest, decide, admin or reveal")
+	return "", errs.Invalid("scope", "must be ingest, decide, admin, reveal or disclose")
 }
 
 // Key is a stored API key, without its secret.

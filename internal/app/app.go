@@ -32,6 +32,7 @@ import (
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/customer"
 	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/disclosure"
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/export"
 	"github.com/steward-dev/steward/internal/fulfil"
@@ -41,8 +42,10 @@ import (
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/tcf"
 	"github.com/steward-dev/steward/internal/vault"
+	"github.com/steward-dev/steward/internal/vendor"
 	"github.com/steward-dev/steward/internal/web"
 	"github.com/steward-dev/steward/internal/web/admin"
+	"github.com/steward-dev/steward/internal/web/assess"
 	"github.com/steward-dev/steward/internal/web/banner"
 	"github.com/steward-dev/steward/internal/web/portal"
 )
@@ -71,6 +74,10 @@ type App struct {
 	Fulfil   *fulfil.Fulfiller
 	// Hooks calls the company's HTTP systems and records their callbacks.
 	Hooks *webhook.Service
+	// Vendors keeps the security assessments of third parties;
+	// Disclosures decides what data may go to them.
+	Vendors     *vendor.Service
+	Disclosures *disclosure.Service
 	// Jobs runs background work: request fulfilment and maintenance.
 	Jobs *jobs.Runner
 	// Checkpoints signs checkpoints of the audit log into the data directory.
@@ -177,8 +184,13 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		a.Close()
 		return nil, err
 	}
-	console, err := admin.New(admin.Deps{Staff: a.Staff, Vault: a.Vault, Audit: a.Audit, Consent: a.Consent, Requests: a.Requests, Jobs: a.Jobs,
+	console, err := admin.New(admin.Deps{Staff: a.Staff, Vault: a.Vault, Audit: a.Audit, Consent: a.Consent, Requests: a.Requests, Jobs: a.Jobs, Disclosures: a.Disclosures,
 		AfterRequestAction: a.startWork, Log: log})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	mailTemplates, err := notify.NewTemplates()
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -191,9 +203,15 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		// banner routes answer 503 and the tests of the banner fail.
 		log.Error("banner disabled", "err", err)
 	}
-	a.Handler = web.NewServer(web.Deps{Consent: a.Consent, Keys: a.Keys, DB: a.DB, Signer: a.Signer, Metrics: a.Metrics,
+	assessPages, err := assess.New(assess.Deps{Vendors: a.Vendors, Log: log})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.Handler = web.NewServer(web.Deps{Vendors: a.Vendors, Assess: assessPages, Consent: a.Consent, Keys: a.Keys, DB: a.DB, Signer: a.Signer, Metrics: a.Metrics,
 		Log: log, GPCLastUpdate: cfg.GPCLastUpdate, Banner: bannerServer, DemoProperty: demoProperty(cfg),
-		Vault: a.Vault, Audit: a.Audit, Hooks: a.Hooks, Console: console, Portal: portalServer})
+		Vault: a.Vault, Audit: a.Audit, Hooks: a.Hooks, Disclosures: a.Disclosures, Console: console, Portal: portalServer,
+		OnDisclosure: func(ctx context.Context, d disclosure.Disclosure) { a.notifyDisclosure(ctx, d, cfg, mailTemplates) }})
 	return a, nil
 }
 
@@ -258,7 +276,10 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 		Company: cfg.Controller.Name, Contact: cfg.Controller.Email}); err != nil {
 		return nil, err
 	}
-	return portal.New(portal.Deps{Customers: a.Customers, Consent: a.Consent, Vault: a.Vault, Audit: a.Audit, Mailer: a.Mailer, Mail: templates,
+	if err := a.openThirdParties(); err != nil {
+		return nil, err
+	}
+	return portal.New(portal.Deps{Customers: a.Customers, Disclosures: a.Disclosures, Consent: a.Consent, Vault: a.Vault, Audit: a.Audit, Mailer: a.Mailer, Mail: templates,
 		Requests: a.Requests, Exports: a.Exports, FindInSystems: a.findInSystems(systems.SQL),
 		Brand:     notify.Brand{CompanyName: cfg.Controller.Name, LogoURL: cfg.Brand.LogoURL, Colour: cfg.Brand.Colour},
 		PublicURL: cfg.PublicURL, ContactEmail: cfg.Controller.Email, Log: log})
@@ -277,6 +298,7 @@ func (a *App) openJobs(ctx context.Context, cfg config.Config, log *slog.Logger)
 		Purges: []func(context.Context) error{
 			func(ctx context.Context) error { _, err := a.Exports.PurgeExpired(ctx); return err },
 			a.Customers.Purge,
+			func(ctx context.Context) error { _, err := a.Disclosures.ExpireDue(ctx); return err },
 			// Access data a system sent that no archive took within a week.
 			func(ctx context.Context) error {
 				_, err := a.Hooks.PurgeData(ctx, time.Now().AddDate(0, 0, -7))
@@ -304,6 +326,59 @@ func (a *App) findInSystems(datasets []*connector.Dataset) func(ctx context.Cont
 		return nil
 	}
 	return a.Fulfil.Find
+}
+
+// openThirdParties opens vendor assurance and disclosures: a vendor
+// receives data only with a passing, current assessment.
+func (a *App) openThirdParties() error {
+	box, err := a.Vault.SecretBox("vendor")
+	if err != nil {
+		return err
+	}
+	if a.Vendors, err = vendor.NewService(vendor.Config{DB: a.DB, Audit: a.Audit, Secrets: box, Catalog: a.Consent}); err != nil {
+		return err
+	}
+	if err := a.Vendors.EnsureBuiltins(context.Background()); err != nil {
+		return err
+	}
+	a.Disclosures, err = disclosure.New(disclosure.Config{DB: a.DB, Consent: a.Consent, Audit: a.Audit, Assurance: a.Vendors.Assured})
+	return err
+}
+
+// notifyDisclosure emails the customer a disclosure that waits for their
+// answer. Their address is read from the vault (its "email" field), which
+// is recorded; without an address or email, the portal still shows it.
+func (a *App) notifyDisclosure(ctx context.Context, d disclosure.Disclosure, cfg config.Config, templates *notify.Templates) {
+	if d.State != disclosure.Pending || a.Mailer == nil {
+		return
+	}
+	if _, err := a.Audit.Append(ctx, audit.Entry{Actor: audit.System(), Action: "disclosure.notify", Target: audit.Subject(d.Subject),
+		Details: audit.MustDetails(map[string]any{"disclosure": d.ID, "fields": []string{"email"}})}); err != nil {
+		a.Log.Error("disclosure: notify", "disclosure", d.ID, "err", err)
+		return
+	}
+	rec, err := a.Vault.Get(ctx, d.Subject, "email")
+	if err != nil {
+		return // no address on file: the portal shows the request
+	}
+	vendorName, purposeName := d.Vendor, d.Purpose
+	if v, err := a.Consent.Vendor(d.Vendor); err == nil {
+		vendorName = v.Name
+	}
+	if p, err := a.Consent.Purpose(d.Purpose); err == nil && p.Names["en"] != "" {
+		purposeName = p.Names["en"]
+	}
+	msg, err := templates.Render(notify.DefaultLanguage, notify.TemplateDisclosureRequest, notify.DisclosureRequest{
+		Brand:  notify.Brand{CompanyName: cfg.Controller.Name, LogoURL: cfg.Brand.LogoURL, Colour: cfg.Brand.Colour},
+		Vendor: vendorName, Purpose: purposeName, Categories: strings.Join(d.Categories, ", "), Reason: d.Reason,
+		AnswerBy: d.NeededBy, PortalURL: cfg.PublicURL + "/privacy"})
+	if err == nil {
+		msg.To = string(rec.Value)
+		err = a.Mailer.Send(ctx, msg)
+	}
+	if err != nil {
+		a.Log.Warn("disclosure: the customer could not be emailed", "disclosure", d.ID, "err", err)
+	}
 }
 
 // privacyOfficers returns the addresses deadline reminders go to.

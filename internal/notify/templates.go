@@ -26,6 +26,9 @@ const (
 	// TemplateRequestDeadline reminds staff of a request's deadline; its
 	// data is a RequestDeadline.
 	TemplateRequestDeadline = "request_deadline"
+	// TemplateDisclosureRequest asks a customer whether a third party may
+	// receive their data; its data is a DisclosureRequest.
+	TemplateDisclosureRequest = "disclosure_request"
 )
 
 // DefaultLanguage is the language of a reader whose languages are all
@@ -141,6 +144,32 @@ func absoluteHTTP(raw string) bool {
 type branded interface{ brand() Brand }
 
 // checker is data that can tell what is wrong with it.
+// DisclosureRequest is the data of TemplateDisclosureRequest: who would
+// receive which data, why, until when the customer may answer, and the
+// portal page where they answer after signing in.
+type DisclosureRequest struct {
+	Brand
+	Vendor     string
+	Purpose    string
+	Categories string
+	Reason     string
+	AnswerBy   time.Time
+	PortalURL  string
+}
+
+func (d DisclosureRequest) check() map[string]string {
+	problems := d.Brand.check()
+	for field, v := range map[string]string{"vendor": d.Vendor, "purpose": d.Purpose, "categories": d.Categories, "reason": d.Reason} {
+		if v == "" || len(v) > 500 || strings.ContainsAny(v, "\r\n") {
+			problems[field] = "is required, one line of at most 500 characters"
+		}
+	}
+	if !strings.HasPrefix(d.PortalURL, "https://") && !strings.HasPrefix(d.PortalURL, "http://") {
+		problems["portal_url"] = "must be an http(s) URL"
+	}
+	return problems
+}
+
 type checker interface{ check() map[string]string }
 
 //go:embed templates

@@ -6,8 +6,10 @@ import (
 
 	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/staff"
+	"github.com/steward-dev/steward/internal/vendor"
 	"github.com/steward-dev/steward/internal/web/admin"
 	"github.com/steward-dev/steward/internal/web/api"
+	"github.com/steward-dev/steward/internal/web/assess"
 	"github.com/steward-dev/steward/internal/web/banner"
 	"github.com/steward-dev/steward/internal/web/demo"
 	"github.com/steward-dev/steward/internal/web/portal"
@@ -29,6 +31,8 @@ const (
 	// Reveal routes return personal data in plaintext: a reveal key, and a
 	// stated purpose recorded in the audit log first.
 	Reveal Permission = Permission(apikey.ScopeReveal)
+	// Disclose routes ask whether a subject's data may go to a vendor.
+	Disclose Permission = Permission(apikey.ScopeDisclose)
 	// Customer portal routes take a customer's session (signed in with a
 	// code sent by email).
 	Customer Permission = "customer"
@@ -60,9 +64,10 @@ type Route struct {
 // pages under /admin).
 func (rt Route) Console() bool { return rt.under("/admin") }
 
-// Page reports whether the route serves HTML pages (the console and the
-// customer's portal), which the OpenAPI document does not describe.
-func (rt Route) Page() bool { return rt.under("/admin") || rt.under("/privacy") }
+// Page reports whether the route serves HTML pages (the console, the
+// customer's portal and the vendors' questionnaires), which the OpenAPI
+// document does not describe.
+func (rt Route) Page() bool { return rt.under("/admin") || rt.under("/privacy") || rt.under("/assess") }
 
 func (rt Route) under(prefix string) bool {
 	_, path, _ := strings.Cut(rt.Pattern, " ")
@@ -120,6 +125,9 @@ func (s *server) routes() []Route {
 		{"GET /v1/subjects/{id}/accesses", Admin, api.HandleAccesses(d)},
 		{"POST /v1/subjects/{id}/erase", Admin, api.HandleEraseSubject(d)},
 		{"POST /v1/connectors/{name}/callback/{call}", Public, api.HandleConnectorCallback(d)},
+		{"POST /v1/disclosures", Disclose, api.HandleAskDisclosure(d)},
+		{"GET /v1/disclosures/{id}", Disclose, api.HandleGetDisclosure(d)},
+		{"GET /v1/vendors/{key}/disclosures", Admin, api.HandleVendorDisclosures(d)},
 
 		{"GET /admin/assets/{file}", Public, s.console((*admin.Console).HandleStylesheet)},
 		{"GET /admin/signin", Public, s.console((*admin.Console).HandleSignInPage)},
@@ -141,6 +149,19 @@ func (s *server) routes() []Route {
 		{"POST /admin/requests/{id}/contact", StaffCan(staff.PermRequests), s.console((*admin.Console).HandleRequestContact)},
 		{"POST /admin/requests/{id}/{action}", StaffCan(staff.PermRequests), s.console((*admin.Console).HandleRequestAction)},
 		{"GET /admin/jobs", StaffCan(staff.PermRequests), s.console((*admin.Console).HandleJobs)},
+		{"GET /admin/vendors", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *vendor.Service) http.Handler { return c.HandleVendors(v) })},
+		{"GET /admin/vendors/{key}", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *vendor.Service) http.Handler { return c.HandleVendor(v) })},
+		{"POST /admin/vendors/{key}/send", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *vendor.Service) http.Handler { return c.HandleSendQuestionnaire(v) })},
+		{"POST /admin/vendors/{key}/contacts", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *vendor.Service) http.Handler { return c.HandleAddContact(v) })},
+		{"POST /admin/vendors/{key}/contacts/reveal", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *vendor.Service) http.Handler { return c.HandleRevealContacts(v) })},
+		{"POST /admin/vendors/{key}/contacts/{id}/remove", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *vendor.Service) http.Handler { return c.HandleRemoveContact(v) })},
+		{"GET /admin/vendors/{key}/assessments/{id}", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *vendor.Service) http.Handler { return c.HandleAssessment(v) })},
+		{"POST /admin/vendors/{key}/assessments/{id}/review", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *vendor.Service) http.Handler { return c.HandleReviewAssessment(v) })},
+		{"POST /admin/vendors/{key}/assessments/{id}/revoke", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *vendor.Service) http.Handler { return c.HandleRevokeAssessment(v) })},
+
+		{"GET /assess/assets/{file}", Public, s.assess((*assess.Pages).HandleStylesheet)},
+		{"GET /assess/{token}", Public, s.assess((*assess.Pages).HandleForm)},
+		{"POST /assess/{token}", Public, s.assess((*assess.Pages).HandleSave)},
 		{"POST /admin/jobs/{id}/{op}", StaffCan(staff.PermRequests), s.console((*admin.Console).HandleJobAction)},
 		{"GET /admin/staff", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleStaff)},
 		{"POST /admin/staff", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleCreateStaff)},
@@ -160,6 +181,7 @@ func (s *server) routes() []Route {
 		{"POST /privacy/data/systems", Customer, s.portal((*portal.Portal).HandleFindInSystems)},
 		{"GET /privacy/receipts/{property}/{id}", Customer, s.portal((*portal.Portal).HandleReceipt)},
 		{"POST /privacy/requests", Customer, s.portal((*portal.Portal).HandleFileRequest)},
+		{"POST /privacy/disclosures/{id}", Customer, s.portal((*portal.Portal).HandleDecideDisclosure)},
 		{"POST /privacy/requests/{id}/cancel", Customer, s.portal((*portal.Portal).HandleCancelRequest)},
 		{"GET /privacy/requests/{id}/download", Customer, s.portal((*portal.Portal).HandleDownload)},
 

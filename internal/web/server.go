@@ -20,11 +20,14 @@ import (
 	"github.com/steward-dev/steward/internal/connector/webhook"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/disclosure"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/receipt"
 	"github.com/steward-dev/steward/internal/vault"
+	"github.com/steward-dev/steward/internal/vendor"
 	"github.com/steward-dev/steward/internal/web/admin"
 	"github.com/steward-dev/steward/internal/web/api"
+	"github.com/steward-dev/steward/internal/web/assess"
 	"github.com/steward-dev/steward/internal/web/auth"
 	"github.com/steward-dev/steward/internal/web/banner"
 	"github.com/steward-dev/steward/internal/web/httpx"
@@ -47,12 +50,19 @@ type Deps struct {
 	Vault        *vault.Vault
 	Audit        *audit.Log
 	Hooks        *webhook.Service
+	Disclosures  *disclosure.Service
+	// OnDisclosure is told of each disclosure answered through the API.
+	OnDisclosure func(ctx context.Context, d disclosure.Disclosure)
 	// Console serves the staff console at /admin; nil leaves its routes
 	// answering 503.
 	Console *admin.Console
 	// Portal serves the customer's privacy center at /privacy; nil leaves
 	// its routes answering 503.
 	Portal *portal.Portal
+	// Vendors keeps vendor assessments (console pages); Assess serves the
+	// vendors' questionnaires at /assess. Nil leaves their routes 503.
+	Vendors *vendor.Service
+	Assess  *assess.Pages
 	// GPCLastUpdate is the date (YYYY-MM-DD) served in /.well-known/gpc.json.
 	GPCLastUpdate string
 }
@@ -119,7 +129,7 @@ func newServer(d Deps) *server {
 	if d.Metrics == nil {
 		d.Metrics = NewMetrics()
 	}
-	return &server{Deps: d, csrf: http.NewCrossOriginProtection(), api: &api.Deps{Consent: d.Consent, Keys: d.Keys, Vault: d.Vault, Audit: d.Audit, Hooks: d.Hooks, Log: d.Log,
+	return &server{Deps: d, csrf: http.NewCrossOriginProtection(), api: &api.Deps{Consent: d.Consent, Keys: d.Keys, Vault: d.Vault, Audit: d.Audit, Hooks: d.Hooks, Disclosures: d.Disclosures, OnDisclosure: d.OnDisclosure, Log: d.Log,
 		ObserveAnswers: d.Metrics.ObserveAnswers}}
 }
 
@@ -243,7 +253,7 @@ func (s *server) authorize(p Permission, next http.Handler) http.Handler {
 		case p == Ingest && key.Scope == apikey.ScopeIngest:
 			// Ingest handlers narrow by key (to its property).
 			r = r.WithContext(auth.WithKey(r.Context(), key))
-		case p == Admin || p == Reveal:
+		case p == Admin || p == Reveal || p == Disclose:
 			// Admin and reveal acts are recorded in the audit log under the
 			// key's id. Decisions, the hot path, skip the cost of a new request.
 			r = r.WithContext(audit.WithActor(auth.WithKey(r.Context(), key), audit.APIKey(key.ID)))
@@ -263,6 +273,29 @@ func (s *server) console(handler func(*admin.Console) http.Handler) http.Handler
 		})
 	}
 	return s.csrf.Handler(handler(s.Console))
+}
+
+// vendorPage returns a console page about vendors, or a 503 while the
+// server has no console or no vendor service.
+func (s *server) vendorPage(handler func(*admin.Console, *vendor.Service) http.Handler) http.Handler {
+	if s.Console == nil || s.Vendors == nil {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			httpx.Error(w, r, nil, errs.New(errs.CodeUnavailable, "vendor assessments are not configured on this server"))
+		})
+	}
+	return s.csrf.Handler(handler(s.Console, s.Vendors))
+}
+
+// assess returns a questionnaire page, or a 503 while the server has none.
+// The link's token is the vendor's credential; form posts are refused
+// cross-origin too.
+func (s *server) assess(handler func(*assess.Pages) http.Handler) http.Handler {
+	if s.Assess == nil {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			httpx.Error(w, r, nil, errs.New(errs.CodeUnavailable, "vendor questionnaires are not configured on this server"))
+		})
+	}
+	return s.csrf.Handler(handler(s.Assess))
 }
 
 // portal returns a portal handler, or a 503 while the server has no

@@ -36,6 +36,7 @@ import (
 
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/consent"
+	"github.com/steward-dev/steward/internal/disclosure"
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/jobs"
@@ -61,6 +62,8 @@ type Deps struct {
 	Consent *consent.Service
 	// Requests is the data subject request workflow (privacy officers).
 	Requests *dsr.Service
+	// Disclosures lists what went to each vendor; nil hides it.
+	Disclosures *disclosure.Service
 	// Jobs shows and steers background work; nil hides it.
 	Jobs *jobs.Runner
 	// AfterRequestAction, when set, is told of each transition staff make

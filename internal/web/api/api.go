@@ -3,6 +3,7 @@
 package api
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/connector/webhook"
 	"github.com/steward-dev/steward/internal/consent"
+	"github.com/steward-dev/steward/internal/disclosure"
 	"github.com/steward-dev/steward/internal/vault"
 	"github.com/steward-dev/steward/internal/web/httpx"
 )
@@ -22,7 +24,11 @@ type Deps struct {
 	Audit   *audit.Log
 	// Hooks records the callbacks of the company's HTTP systems.
 	Hooks *webhook.Service
-	Log   *slog.Logger
+	// Disclosures decides sharing with vendors; OnDisclosure, when set, is
+	// told of each answer (to notify the customer of a pending one).
+	Disclosures  *disclosure.Service
+	OnDisclosure func(ctx context.Context, d disclosure.Disclosure)
+	Log          *slog.Logger
 	// ObserveAnswers, when set, sees every batch of decisions (for metrics).
 	ObserveAnswers func([]consent.Answer)
 }

@@ -53,6 +53,8 @@ type purposeRow struct {
 }
 
 type homeData struct {
+	Pending   []disclosureRow
+	Received  []disclosureRow
 	Found     []fulfil.Found
 	Searched  bool
 	CanSearch bool
@@ -108,6 +110,9 @@ func (p *Portal) home(r *http.Request, show bool) (*homeData, error) {
 	}
 	subject := session.SubjectID
 	if d.Consents, d.History, err = p.consents(r, subject); err != nil {
+		return nil, err
+	}
+	if d.Pending, d.Received, err = p.disclosures(r, subject); err != nil {
 		return nil, err
 	}
 	lang := language(r)

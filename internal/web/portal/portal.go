@@ -33,6 +33,7 @@ import (
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/customer"
+	"github.com/steward-dev/steward/internal/disclosure"
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/export"
@@ -77,6 +78,10 @@ type Deps struct {
 	// FindInSystems counts the customer's rows in the company's connected
 	// systems (tables and categories, no values); nil hides the button.
 	FindInSystems func(ctx context.Context, subject, email string) ([]fulfil.Found, error)
+	// Disclosures are third parties' requests for the customer's data;
+	// OnDisclosureDecided, when set, is told of the customer's answer.
+	Disclosures         *disclosure.Service
+	OnDisclosureDecided func(ctx context.Context, d disclosure.Disclosure)
 	// ShowStaffNames shows staff ids in "who accessed your data"; by
 	// default the customer sees the role only.
 	ShowStaffNames bool

@@ -1,0 +1,427 @@
+// Package disclosure decides whether a company system may share a
+// customer's data with a third party (a vendor), and puts the question to
+// the customer when neither the purpose nor the customer's consent settles
+// it.
+//
+//	d, err := disclosures.Ask(ctx, disclosure.Ask{Subject: "cust-1", Vendor: "carrier", Purpose: "delivery",
+//		Categories: []string{"contact", "location"}, Reason: "to deliver your order"})
+//	switch d.State { case disclosure.Allowed: ...; case disclosure.Blocked: ...; case disclosure.Pending: ... }
+//	d, err = disclosures.Decide(ctx, d.ID, "cust-1", true) // the customer approves in the portal
+//
+// The answer comes at once:
+//   - allowed: the purpose is necessary for the customer's own dealings and
+//     the vendor is declared for it (the carrier of the order), or the
+//     customer consented to this vendor and purpose;
+//   - blocked: the vendor has no passing, current security assessment, is
+//     not declared for the purpose, or the customer declined before or
+//     objected (Global Privacy Control included, for sale or sharing);
+//   - pending otherwise: the customer is asked (email and portal) and
+//     approves or declines; unanswered, the request expires at NeededBy
+//     (seven days by default) and counts as declined.
+//
+// The customer's decision is a consent event (source portal, vendor set),
+// so the decision API answers the same question the same way afterwards.
+// Every disclosure that went ahead is kept and shown to the customer under
+// "who received my data", and to the company per vendor.
+package disclosure
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/consent"
+	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/errs"
+)
+
+// State is where a disclosure stands.
+type State string
+
+// The states. Allowed and Approved went ahead; the others did not.
+const (
+	Allowed  State = "allowed"
+	Blocked  State = "blocked"
+	Pending  State = "pending"
+	Approved State = "approved"
+	Declined State = "declined"
+	Expired  State = "expired"
+)
+
+// WentAhead reports whether data was (or may be) shared.
+func (s State) WentAhead() bool { return s == Allowed || s == Approved }
+
+// Basis says why a disclosure went ahead.
+type Basis string
+
+// The bases.
+const (
+	BasisNone      Basis = ""
+	BasisNecessary Basis = "necessary"
+	BasisConsent   Basis = "consent"
+	BasisApproval  Basis = "customer_approval"
+)
+
+// Disclosure is one request to share a subject's data with a vendor.
+type Disclosure struct {
+	ID            string     `json:"id"`
+	Subject       string     `json:"subject"`
+	Vendor        string     `json:"vendor"`
+	Purpose       string     `json:"purpose"`
+	Categories    []string   `json:"categories"`
+	Reason        string     `json:"reason"`
+	State         State      `json:"state"`
+	Basis         Basis      `json:"basis,omitempty"`
+	BlockedReason string     `json:"blocked_reason,omitempty"`
+	AskedBy       string     `json:"asked_by"`
+	CreatedAt     time.Time  `json:"created_at"`
+	NeededBy      time.Time  `json:"needed_by"`
+	DecidedAt     *time.Time `json:"decided_at,omitempty"`
+	WentAheadAt   *time.Time `json:"went_ahead_at,omitempty"`
+}
+
+// Ask is what a company system asks.
+type Ask struct {
+	Subject    string
+	Vendor     string
+	Purpose    string
+	Categories []string
+	Reason     string
+	NeededBy   time.Time // zero: seven days from now
+}
+
+// Assurance says whether a vendor may receive data at all: a passing,
+// current security assessment that covers its purposes and categories.
+type Assurance func(ctx context.Context, vendor string) (passing bool, reason string, err error)
+
+// Config holds what the service needs.
+type Config struct {
+	DB        *db.DB
+	Consent   *consent.Service
+	Assurance Assurance
+	Audit     audit.Recorder
+	Now       func() time.Time
+	// Window is how long a pending disclosure waits for the customer when
+	// the asker gives no NeededBy (seven days).
+	Window time.Duration
+}
+
+// Service decides and keeps disclosures.
+type Service struct {
+	Config
+}
+
+// New returns the service.
+func New(cfg Config) (*Service, error) {
+	if cfg.DB == nil || cfg.Consent == nil || cfg.Assurance == nil || cfg.Audit == nil {
+		return nil, errors.New("disclosure: New needs a DB, Consent, Assurance and an audit Recorder")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Window == 0 {
+		cfg.Window = 7 * 24 * time.Hour
+	}
+	return &Service{cfg}, nil
+}
+
+func (a *Ask) validate(now time.Time) map[string]string {
+	problems := map[string]string{}
+	if !consent.ValidID(a.Subject) {
+		problems["subject"] = "must be 1 to 128 letters, digits or ._:@+=-"
+	}
+	if strings.TrimSpace(a.Vendor) == "" {
+		problems["vendor"] = "is required"
+	}
+	if strings.TrimSpace(a.Purpose) == "" {
+		problems["purpose"] = "is required"
+	}
+	if len(a.Categories) == 0 || len(a.Categories) > 20 {
+		problems["categories"] = "name 1 to 20 data categories"
+	}
+	for _, c := range a.Categories {
+		if c == "" || len(c) > 64 {
+			problems["categories"] = "each category is 1 to 64 characters"
+		}
+	}
+	if n := len(strings.TrimSpace(a.Reason)); n < 5 || n > 500 {
+		problems["reason"] = "say why, in words the customer understands (5 to 500 characters)"
+	} else if strings.Contains(a.Reason, "@") {
+		problems["reason"] = "must not hold personal data such as an email address"
+	}
+	if !a.NeededBy.IsZero() && !a.NeededBy.After(now) {
+		problems["needed_by"] = "must lie in the future"
+	}
+	return problems
+}
+
+// Ask decides a disclosure at once and records it. A vendor or purpose the
+// catalog does not know is invalid input; everything else is an answer.
+func (s *Service) Ask(ctx context.Context, in Ask) (Disclosure, error) {
+	now := s.Now().UTC().Truncate(time.Microsecond)
+	if problems := in.validate(now); len(problems) > 0 {
+		return Disclosure{}, errs.Fields(problems)
+	}
+	vendor, err := s.Consent.Vendor(in.Vendor)
+	if err != nil {
+		return Disclosure{}, errs.Invalid("vendor", "unknown vendor %q", in.Vendor)
+	}
+	purpose, err := s.Consent.Purpose(in.Purpose)
+	if err != nil {
+		return Disclosure{}, errs.Invalid("purpose", "unknown purpose %q", in.Purpose)
+	}
+	d := Disclosure{ID: newID(), Subject: in.Subject, Vendor: vendor.Key, Purpose: purpose.Key, Categories: slices.Compact(slices.Sorted(slices.Values(in.Categories))),
+		Reason: strings.TrimSpace(in.Reason), AskedBy: audit.ActorFrom(ctx).String(), CreatedAt: now, NeededBy: in.NeededBy.UTC().Truncate(time.Microsecond)}
+	if d.NeededBy.IsZero() {
+		d.NeededBy = now.Add(s.Window)
+	}
+	if err := s.decide(ctx, &d, vendor, purpose); err != nil {
+		return Disclosure{}, err
+	}
+	if d.State.WentAhead() {
+		d.WentAheadAt = &now
+	}
+	if d.State != Pending {
+		d.DecidedAt = &now
+	}
+	categories, _ := json.Marshal(d.Categories)
+	_, err = s.Audit.Do(ctx, audit.Entry{Actor: audit.ActorFrom(ctx), Action: "disclosure." + string(d.State), Target: audit.Subject(d.Subject),
+		Details: audit.MustDetails(map[string]any{"disclosure": d.ID, "vendor": d.Vendor, "purpose": d.Purpose, "categories": d.Categories, "basis": string(d.Basis)})},
+		func(ctx context.Context, tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO disclosures (id, subject_id, vendor, purpose, categories, reason, state, basis, blocked_reason,
+				asked_by, created_at, needed_by, decided_at, went_ahead_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+				d.ID, d.Subject, d.Vendor, d.Purpose, string(categories), d.Reason, string(d.State), string(d.Basis), d.BlockedReason,
+				d.AskedBy, now.UnixMicro(), d.NeededBy.UnixMicro(), nullTime(d.DecidedAt), nullTime(d.WentAheadAt))
+			return err
+		})
+	if err != nil {
+		return Disclosure{}, db.Classify(fmt.Errorf("record disclosure: %w", err))
+	}
+	return d, nil
+}
+
+// decide sets the state, basis and blocked reason of d.
+func (s *Service) decide(ctx context.Context, d *Disclosure, vendor consent.Vendor, purpose consent.Purpose) error {
+	block := func(reason string) { d.State, d.BlockedReason = Blocked, reason }
+	if !slices.Contains(vendor.Purposes, purpose.Key) {
+		block(fmt.Sprintf("vendor %s is not declared for purpose %s", vendor.Key, purpose.Key))
+		return nil
+	}
+	passing, why, err := s.Assurance(ctx, vendor.Key)
+	if err != nil {
+		return err
+	}
+	if !passing {
+		block("vendor " + vendor.Key + " has no passing security assessment: " + why)
+		return nil
+	}
+	if purpose.Necessary {
+		d.State, d.Basis = Allowed, BasisNecessary
+		return nil
+	}
+	answer, err := s.Consent.Decider().Decide(&consent.Question{Subject: d.Subject, Purpose: purpose.Key, Vendor: vendor.Key}, false)
+	if err != nil {
+		return err
+	}
+	switch answer.Reason {
+	case consent.ReasonConsentGranted:
+		d.State, d.Basis = Allowed, BasisConsent
+		return nil
+	case consent.ReasonConsentDenied, consent.ReasonConsentWithdrawn:
+		block("the customer declined this purpose or vendor")
+		return nil
+	}
+	if purpose.SaleOrSharing {
+		gpc, err := s.usedGPC(ctx, d.Subject)
+		if err != nil {
+			return err
+		}
+		if gpc {
+			block("the customer's browser sent Global Privacy Control, an opt-out of sale and sharing")
+			return nil
+		}
+	}
+	d.State = Pending
+	return nil
+}
+
+// usedGPC reports whether any of the subject's consent events came with a
+// Global Privacy Control signal.
+func (s *Service) usedGPC(ctx context.Context, subject string) (bool, error) {
+	events, err := s.Consent.Events(ctx, consent.EventFilter{Subject: subject, Limit: 10000})
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(events, func(e consent.Event) bool { return e.GPC }), nil
+}
+
+// Decide records the customer's answer to a pending disclosure: a consent
+// event for the vendor and purpose (source portal), so that later
+// questions get the same answer, and the disclosure approved or declined.
+// Another customer's disclosure is not found.
+func (s *Service) Decide(ctx context.Context, id, subject string, approve bool) (Disclosure, error) {
+	d, err := s.Get(ctx, id)
+	if err != nil || d.Subject != subject {
+		return Disclosure{}, errs.NotFound("disclosure", id)
+	}
+	now := s.Now().UTC().Truncate(time.Microsecond)
+	if d.State != Pending {
+		return Disclosure{}, errs.New(errs.CodeConflict, "this request was already answered (%s)", d.State)
+	}
+	if !now.Before(d.NeededBy) {
+		return Disclosure{}, errs.New(errs.CodeConflict, "this request expired")
+	}
+	action, state := consent.ActionDeny, Declined
+	if approve {
+		action, state = consent.ActionGrant, Approved
+	}
+	// Ledger ids allow no "_": the event is named by the disclosure's hex.
+	event := consent.Event{ID: "disclosure." + strings.TrimPrefix(d.ID, "dis_"), Property: "", Subject: subject, Purpose: d.Purpose, Vendor: d.Vendor,
+		Action: action, Source: consent.SourcePortal}
+	if err := s.appendDecision(ctx, &event); err != nil {
+		return Disclosure{}, err
+	}
+	d.State, d.DecidedAt = state, &now
+	if approve {
+		d.Basis, d.WentAheadAt = BasisApproval, &now
+	}
+	_, err = s.Audit.Do(ctx, audit.Entry{Actor: audit.ActorFrom(ctx), Action: "disclosure." + string(state), Target: audit.Subject(subject),
+		Details: audit.MustDetails(map[string]any{"disclosure": d.ID, "vendor": d.Vendor, "purpose": d.Purpose})},
+		func(ctx context.Context, tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, `UPDATE disclosures SET state = $2, basis = $3, decided_at = $4, went_ahead_at = $5 WHERE id = $1 AND state = 'pending'`,
+				d.ID, string(d.State), string(d.Basis), now.UnixMicro(), nullTime(d.WentAheadAt))
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return errs.New(errs.CodeConflict, "this request was already answered")
+			}
+			return nil
+		})
+	if err != nil {
+		return Disclosure{}, db.Classify(err)
+	}
+	return d, nil
+}
+
+// appendDecision records the customer's answer in the ledger, under the
+// first property (consent events belong to a property; the answer given in
+// the portal holds for every one, as the decision API asks by subject).
+func (s *Service) appendDecision(ctx context.Context, e *consent.Event) error {
+	props := s.Consent.Properties()
+	if len(props) == 0 {
+		return errs.New(errs.CodeConflict, "no property is configured to record the decision under")
+	}
+	e.Property = props[0].Key
+	if notice, ok := s.Consent.CurrentNotice(); ok {
+		e.NoticeVersion = notice.Version
+	}
+	events := []consent.Event{*e}
+	if err := s.Consent.ValidateEvents(events, ""); err != nil {
+		return err
+	}
+	_, err := s.Consent.Append(ctx, events)
+	return err
+}
+
+// ExpireDue marks pending disclosures past their NeededBy as expired (they
+// count as declined) and returns them.
+func (s *Service) ExpireDue(ctx context.Context) ([]Disclosure, error) {
+	now := s.Now().UTC()
+	due, err := s.list(ctx, `WHERE state = 'pending' AND needed_by <= $1 ORDER BY needed_by LIMIT 1000`, now.UnixMicro())
+	if err != nil {
+		return nil, err
+	}
+	var out []Disclosure
+	for _, d := range due {
+		_, err := s.Audit.Do(ctx, audit.Entry{Actor: audit.System(), Action: "disclosure.expired", Target: audit.Subject(d.Subject),
+			Details: audit.MustDetails(map[string]any{"disclosure": d.ID, "vendor": d.Vendor})}, func(ctx context.Context, tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `UPDATE disclosures SET state = 'expired', decided_at = $2 WHERE id = $1 AND state = 'pending'`, d.ID, now.UnixMicro())
+			return err
+		})
+		if err != nil {
+			return out, db.Classify(err)
+		}
+		d.State = Expired
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+const columns = `id, subject_id, vendor, purpose, categories, reason, state, basis, blocked_reason, asked_by, created_at, needed_by, decided_at, went_ahead_at`
+
+func (s *Service) list(ctx context.Context, where string, args ...any) ([]Disclosure, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT `+columns+` FROM disclosures `+where, args...)
+	if err != nil {
+		return nil, db.Classify(fmt.Errorf("read disclosures: %w", err))
+	}
+	defer rows.Close()
+	out := []Disclosure{}
+	for rows.Next() {
+		var d Disclosure
+		var categories string
+		var created, needed int64
+		var decided, ahead sql.NullInt64
+		if err := rows.Scan(&d.ID, &d.Subject, &d.Vendor, &d.Purpose, &categories, &d.Reason, &d.State, &d.Basis, &d.BlockedReason,
+			&d.AskedBy, &created, &needed, &decided, &ahead); err != nil {
+			return nil, fmt.Errorf("read disclosures: %w", err)
+		}
+		_ = json.Unmarshal([]byte(categories), &d.Categories)
+		d.CreatedAt, d.NeededBy = time.UnixMicro(created).UTC(), time.UnixMicro(needed).UTC()
+		d.DecidedAt, d.WentAheadAt = timeOf(decided), timeOf(ahead)
+		out = append(out, d)
+	}
+	return out, db.Classify(rows.Err())
+}
+
+// Get returns a disclosure.
+func (s *Service) Get(ctx context.Context, id string) (Disclosure, error) {
+	list, err := s.list(ctx, `WHERE id = $1`, id)
+	if err != nil {
+		return Disclosure{}, err
+	}
+	if len(list) == 0 {
+		return Disclosure{}, errs.NotFound("disclosure", id)
+	}
+	return list[0], nil
+}
+
+// ForSubject lists a subject's disclosures, newest first: what is pending
+// for them to answer, and who received their data.
+func (s *Service) ForSubject(ctx context.Context, subject string) ([]Disclosure, error) {
+	return s.list(ctx, `WHERE subject_id = $1 ORDER BY created_at DESC LIMIT 500`, subject)
+}
+
+// ForVendor lists what went ahead to a vendor, newest first.
+func (s *Service) ForVendor(ctx context.Context, vendor string) ([]Disclosure, error) {
+	return s.list(ctx, `WHERE vendor = $1 AND went_ahead_at IS NOT NULL ORDER BY created_at DESC LIMIT 500`, vendor)
+}
+
+func newID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "dis_" + hex.EncodeToString(b[:])
+}
+
+func nullTime(t *time.Time) sql.NullInt64 {
+	if t == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixMicro(), Valid: true}
+}
+
+func timeOf(n sql.NullInt64) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := time.UnixMicro(n.Int64).UTC()
+	return &t
+}

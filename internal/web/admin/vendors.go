@@ -1,0 +1,367 @@
+package admin
+
+// Vendor pages of the console: the vendors of the catalog with whether
+// each may receive data, and for one vendor its purposes, categories,
+// country, contacts, assessment history and the state of its disclosures;
+// sending a questionnaire (the link is shown once), reviewing submitted
+// answers and signing them off. The handlers take the vendor service as
+// an argument, so that the console's Deps need not change; the lead adds
+// these routes to internal/web/routes.go, all with
+// StaffCan(staff.PermVendors) (security officers), vendors being
+// internal/vendor's *vendor.Service:
+//
+//	{"GET /admin/vendors", StaffCan(staff.PermVendors), s.console(func(c *admin.Console) http.Handler { return c.HandleVendors(vendors) })},
+//	{"GET /admin/vendors/{key}", ..., c.HandleVendor(vendors)},
+//	{"POST /admin/vendors/{key}/send", ..., c.HandleSendQuestionnaire(vendors)},
+//	{"POST /admin/vendors/{key}/contacts", ..., c.HandleAddContact(vendors)},
+//	{"POST /admin/vendors/{key}/contacts/reveal", ..., c.HandleRevealContacts(vendors)},
+//	{"POST /admin/vendors/{key}/contacts/{id}/remove", ..., c.HandleRemoveContact(vendors)},
+//	{"GET /admin/vendors/{key}/assessments/{id}", ..., c.HandleAssessment(vendors)},
+//	{"POST /admin/vendors/{key}/assessments/{id}/review", ..., c.HandleReviewAssessment(vendors)},
+//	{"POST /admin/vendors/{key}/assessments/{id}/revoke", ..., c.HandleRevokeAssessment(vendors)},
+//
+// and a link in templates/layout.html's navigation:
+//
+//	{{if can . "vendors"}}<li><a href="/admin/vendors">Vendors</a></li>{{end}}
+//
+// Console.Require checks the session, the permission and the CSRF token of
+// every form; the vendor service records each act in the audit log under
+// the signed-in staff member, and refuses to act if it cannot.
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/steward-dev/steward/internal/consent"
+	"github.com/steward-dev/steward/internal/disclosure"
+	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/vendor"
+)
+
+// vendorRow is one vendor of the list.
+type vendorRow struct {
+	Vendor    consent.Vendor
+	Assurance vendor.Assurance
+}
+
+// HandleVendors lists the vendors of the catalog with whether each may
+// receive data now, and why not.
+func (c *Console) HandleVendors(v *vendor.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		list := c.Consent.Vendors()
+		rows := make([]vendorRow, len(list))
+		for i, ven := range list {
+			// One query per vendor: vendors are tens, not thousands.
+			a, err := v.Assurance(r.Context(), ven.Key)
+			if err != nil {
+				c.fail(w, r, err)
+				return
+			}
+			rows[i] = vendorRow{Vendor: ven, Assurance: a}
+		}
+		c.render(w, r, http.StatusOK, "vendors", page{Title: "Vendors", Data: rows})
+	})
+}
+
+// sendForm is what the send form was filled with.
+type sendForm struct {
+	Template string
+	Email    string
+	Days     string
+}
+
+// vendorData is the vendor page.
+type vendorData struct {
+	Vendor    consent.Vendor
+	Assurance vendor.Assurance
+	History   []historyRow
+	Contacts  []vendor.Contact
+	// Revealed is set when Contacts hold names and addresses.
+	Revealed  bool
+	Templates []vendor.Template
+	Form      sendForm
+	// Link is the questionnaire link just sent, shown once.
+	Link string
+	// LinkExpires is when Link stops working.
+	LinkExpires time.Time
+	// Disclosed is what went ahead to the vendor, newest first.
+	Disclosed []disclosure.Disclosure
+}
+
+// historyRow is one assessment of the history.
+type historyRow struct {
+	A     vendor.Assessment
+	Score string
+}
+
+// scoreText shows a score for the console.
+func scoreText(sc *vendor.Score) string {
+	if sc == nil {
+		return "—"
+	}
+	verdict := "passed"
+	if !sc.Passed {
+		verdict = "not passed"
+		if len(sc.MustPassFailed) > 0 {
+			verdict += ", must-pass failed: " + strings.Join(sc.MustPassFailed, ", ")
+		}
+	}
+	return fmt.Sprintf("%d%% (pass mark %d%%), %s", sc.Percent, sc.PassMark, verdict)
+}
+
+// showVendor renders the vendor page, with d's form, link and contacts
+// kept.
+func (c *Console) showVendor(w http.ResponseWriter, r *http.Request, v *vendor.Service, status int, p page, d vendorData) {
+	key := r.PathValue("key")
+	ven, err := c.Consent.Vendor(key)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	assurance, err := v.Assurance(ctx, key)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	history, err := v.History(ctx, key)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	templates, err := v.Templates(ctx)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	if !d.Revealed {
+		if d.Contacts, err = v.Contacts(ctx, key); err != nil {
+			c.fail(w, r, err)
+			return
+		}
+	}
+	d.Vendor, d.Assurance, d.Templates = ven, assurance, templates
+	if c.Disclosures != nil {
+		if d.Disclosed, err = c.Disclosures.ForVendor(ctx, key); err != nil {
+			c.fail(w, r, err)
+			return
+		}
+	}
+	for _, a := range history {
+		d.History = append(d.History, historyRow{A: a, Score: scoreText(a.Score)})
+	}
+	if d.Form.Template == "" {
+		d.Form.Template = vendor.SecurityBaseline
+	}
+	if d.Form.Days == "" {
+		d.Form.Days = strconv.Itoa(int(vendor.DefaultLinkLifetime / (24 * time.Hour)))
+	}
+	p.Title, p.Data = ven.Name, d
+	c.render(w, r, status, "vendor", p)
+}
+
+// HandleVendor shows one vendor: what it receives, whether it may, its
+// contacts (masked) and its assessments.
+func (c *Console) HandleVendor(v *vendor.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.showVendor(w, r, v, http.StatusOK, page{}, vendorData{})
+	})
+}
+
+// refusal shows the vendor page again when an act is refused for a reason
+// the officer can fix (bad input, a state that does not allow it); other
+// errors get the error page.
+func (c *Console) refusal(w http.ResponseWriter, r *http.Request, v *vendor.Service, err error, d vendorData) {
+	if e, ok := errs.As(err); ok && (e.Code == errs.CodeInvalid || e.Code == errs.CodeConflict) {
+		c.showVendor(w, r, v, statusOf(err), page{Problem: e.Message, Fields: e.Fields}, d)
+		return
+	}
+	c.fail(w, r, err)
+}
+
+// HandleSendQuestionnaire sends a questionnaire to a vendor contact and
+// shows its link once: Steward keeps only its hash. The officer sends the
+// link to the contact (the address is recorded with the assessment).
+func (c *Console) HandleSendQuestionnaire(v *vendor.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d := vendorData{Form: sendForm{Template: r.PostFormValue("template"), Email: strings.TrimSpace(r.PostFormValue("contact_email")),
+			Days: strings.TrimSpace(r.PostFormValue("expiry_days"))}}
+		days, err := strconv.Atoi(d.Form.Days)
+		maxDays := int(vendor.MaxLinkLifetime / (24 * time.Hour))
+		if err != nil || days < 1 || days > maxDays {
+			c.refusal(w, r, v, errs.Invalid("expiry_days", "must be a number of days from 1 to %d", maxDays), d)
+			return
+		}
+		sent, err := v.Send(r.Context(), r.PathValue("key"), d.Form.Template, d.Form.Email, time.Duration(days)*24*time.Hour)
+		if err != nil {
+			c.refusal(w, r, v, err, d)
+			return
+		}
+		// The console is served over HTTPS (its cookies are __Host-), on the
+		// host the vendor's link must name.
+		d.Link, d.LinkExpires = "https://"+r.Host+sent.Path(), sent.Assessment.LinkExpiresAt
+		d.Form = sendForm{}
+		c.showVendor(w, r, v, http.StatusOK, page{Notice: "Questionnaire sent. Copy the link below and send it to the contact now: it is shown only once."}, d)
+	})
+}
+
+// HandleAddContact records a person to reach at the vendor.
+func (c *Console) HandleAddContact(v *vendor.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := r.PathValue("key")
+		if _, err := v.AddContact(r.Context(), key, r.PostFormValue("name"), r.PostFormValue("email")); err != nil {
+			c.refusal(w, r, v, err, vendorData{})
+			return
+		}
+		http.Redirect(w, r, "/admin/vendors/"+url.PathEscape(key), http.StatusSeeOther)
+	})
+}
+
+// HandleRevealContacts shows the vendor page with its contacts' names and
+// addresses; the reading is recorded in the audit log first.
+func (c *Console) HandleRevealContacts(v *vendor.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		contacts, err := v.RevealContacts(r.Context(), r.PathValue("key"))
+		if err != nil {
+			c.fail(w, r, err)
+			return
+		}
+		c.showVendor(w, r, v, http.StatusOK, page{}, vendorData{Contacts: contacts, Revealed: true})
+	})
+}
+
+// HandleRemoveContact deletes a contact of the vendor.
+func (c *Console) HandleRemoveContact(v *vendor.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := r.PathValue("key")
+		if err := v.RemoveContact(r.Context(), key, r.PathValue("id")); err != nil {
+			c.fail(w, r, err)
+			return
+		}
+		http.Redirect(w, r, "/admin/vendors/"+url.PathEscape(key), http.StatusSeeOther)
+	})
+}
+
+// assessmentData is the page of one assessment.
+type assessmentData struct {
+	Vendor   consent.Vendor
+	A        vendor.Assessment
+	Template vendor.Template
+	Score    string
+	Answers  vendor.Answers
+	Results  []resultRow
+	Comments string
+	// ValidMonths is how long an approval holds.
+	ValidMonths int
+}
+
+// resultRow is one question of an assessment, with what passes it.
+type resultRow struct {
+	Number   int
+	Q        vendor.Question
+	Answer   string
+	Link     bool // Answer is an https link
+	Passed   bool
+	Required string
+}
+
+// required says what passes a question.
+func required(q vendor.Question) string {
+	if len(q.Pass) == 0 {
+		return "an answer"
+	}
+	return strings.Join(q.Pass, " / ")
+}
+
+func (c *Console) showAssessment(w http.ResponseWriter, r *http.Request, v *vendor.Service, status int, p page, comments string) {
+	key, id := r.PathValue("key"), r.PathValue("id")
+	ven, err := c.Consent.Vendor(key)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	d, err := v.Detail(r.Context(), id)
+	if err == nil && d.Assessment.VendorKey != key {
+		err = errs.NotFound("assessment", id) // another vendor's: not under this one
+	}
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	data := assessmentData{Vendor: ven, A: d.Assessment, Template: d.Template, Score: scoreText(d.Assessment.Score),
+		Answers: d.Answers, Comments: comments, ValidMonths: v.ValidMonths()}
+	for i, res := range d.Results {
+		data.Results = append(data.Results, resultRow{Number: i + 1, Q: res.Question, Answer: res.Answer, Passed: res.Passed,
+			Link: res.Question.Kind == vendor.KindFileReference && strings.HasPrefix(res.Answer, "https://"), Required: required(res.Question)})
+	}
+	p.Title, p.Data = "Assessment "+d.Assessment.ID, data
+	c.render(w, r, status, "vendor_assessment", p)
+}
+
+// HandleAssessment shows an assessment: its state, score, each question
+// with the answer and what passes it, and the forms its state allows.
+func (c *Console) HandleAssessment(v *vendor.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.showAssessment(w, r, v, http.StatusOK, page{}, "")
+	})
+}
+
+// HandleReviewAssessment approves or rejects a submitted assessment with
+// the officer's comments. Approval is refused for answers that did not
+// pass.
+func (c *Console) HandleReviewAssessment(v *vendor.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.assessmentAct(w, r, v, func(id, note string) error {
+			var approve bool
+			switch r.PostFormValue("decision") {
+			case "approve":
+				approve = true
+			case "reject":
+			default:
+				return errs.Invalid("decision", "choose approve or reject")
+			}
+			_, err := v.Review(r.Context(), id, approve, note)
+			return err
+		})
+	})
+}
+
+// HandleRevokeAssessment withdraws the link of an assessment not yet
+// submitted.
+func (c *Console) HandleRevokeAssessment(v *vendor.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.assessmentAct(w, r, v, func(id, note string) error {
+			_, err := v.Revoke(r.Context(), id, note)
+			return err
+		})
+	})
+}
+
+// assessmentAct checks that the assessment is the vendor's, runs act with
+// the posted comments, and shows the assessment again: with the reason
+// when refused.
+func (c *Console) assessmentAct(w http.ResponseWriter, r *http.Request, v *vendor.Service, act func(id, note string) error) {
+	key, id := r.PathValue("key"), r.PathValue("id")
+	a, err := v.Get(r.Context(), id)
+	if err == nil && a.VendorKey != key {
+		err = errs.NotFound("assessment", id)
+	}
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	note := r.PostFormValue("comments")
+	if err := act(id, note); err != nil {
+		if e, ok := errs.As(err); ok && (e.Code == errs.CodeInvalid || e.Code == errs.CodeConflict) {
+			c.showAssessment(w, r, v, statusOf(err), page{Problem: e.Message, Fields: e.Fields}, note)
+			return
+		}
+		c.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/admin/vendors/"+url.PathEscape(key)+"/assessments/"+url.PathEscape(id), http.StatusSeeOther)
+}

@@ -1,0 +1,4 @@
+package assess
+
+// FormToken is formToken, for the tests of package assess_test.
+var FormToken = formToken
