@@ -26,11 +26,9 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"path"
 	"strings"
 	"time"
 
@@ -42,6 +40,8 @@ import (
 	"github.com/steward-dev/steward/internal/jobs"
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/vault"
+	"github.com/steward-dev/steward/internal/web/httpx"
+	"github.com/steward-dev/steward/internal/web/pages"
 )
 
 //go:embed templates/*.html assets/console.css
@@ -83,9 +83,8 @@ type Deps struct {
 // Console serves the staff console.
 type Console struct {
 	Deps
-	pages   map[string]*template.Template
-	css     []byte
-	cssPath string
+	pages map[string]*template.Template
+	css   *pages.Stylesheet
 }
 
 // New parses the console's templates and returns it.
@@ -108,17 +107,11 @@ func New(d Deps) (*Console, error) {
 	if d.RevealWindow == 0 {
 		d.RevealWindow = 10 * time.Minute
 	}
-	c := &Console{Deps: d, pages: map[string]*template.Template{}}
-	var err error
-	if c.css, err = files.ReadFile("assets/console.css"); err != nil {
-		return nil, fmt.Errorf("admin: %w", err)
-	}
-	sum := sha256.Sum256(c.css)
-	c.cssPath = "/admin/assets/console." + base64.RawURLEncoding.EncodeToString(sum[:9]) + ".css"
-	names, err := fs.Glob(files, "templates/*.html")
+	css, err := files.ReadFile("assets/console.css")
 	if err != nil {
 		return nil, fmt.Errorf("admin: %w", err)
 	}
+	c := &Console{Deps: d, css: pages.NewStylesheet("/admin/assets/console", css)}
 	funcs := template.FuncMap{
 		"can":     func(s *staff.Session, p string) bool { return s != nil && s.Account.Role.Can(staff.Permission(p)) },
 		"when":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
@@ -133,35 +126,14 @@ func New(d Deps) (*Console, error) {
 			return t.UTC().Format("2006-01-02")
 		},
 	}
-	for _, name := range names {
-		base := strings.TrimSuffix(path.Base(name), ".html")
-		if base == "layout" {
-			continue
-		}
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", name)
-		if err != nil {
-			return nil, fmt.Errorf("admin: parse %s: %w", name, err)
-		}
-		c.pages[base] = t
-	}
-	if c.pages["error"] == nil {
-		return nil, errors.New("admin: no error page")
+	if c.pages, err = pages.Load(files, "templates", funcs); err != nil {
+		return nil, fmt.Errorf("admin: %w", err)
 	}
 	return c, nil
 }
 
 // HandleStylesheet serves the console's stylesheet under its hashed URL.
-func (c *Console) HandleStylesheet() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != c.cssPath {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "text/css; charset=utf-8")
-		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-		_, _ = w.Write(c.css)
-	})
-}
+func (c *Console) HandleStylesheet() http.Handler { return c.css }
 
 // page is what every template gets.
 type page struct {
@@ -197,34 +169,26 @@ func sameToken(a, b string) bool {
 	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
-// setPageHeaders replaces the API's CSP with one that allows the console's
-// stylesheet and forms posting to itself, and keeps pages out of caches.
-func setPageHeaders(h http.Header) {
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Type", "text/html; charset=utf-8")
-}
-
 // render writes a page, rendered into a buffer first so that a template
 // failure becomes a clean error page.
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
 	p.Session = sessionOf(r)
 	p.CSRF = csrfToken(p.Session)
-	p.CSS = c.cssPath
+	p.CSS = c.css.Path
 	var buf bytes.Buffer
 	t := c.pages[name]
 	if t == nil {
 		c.Log.Error("console: no such page", "page", name)
 		status, t = http.StatusInternalServerError, c.pages["error"]
-		p = page{Title: "Error", Problem: "Something went wrong on our side.", CSS: c.cssPath, Session: p.Session}
+		p = page{Title: "Error", Problem: "Something went wrong on our side.", CSS: c.css.Path, Session: p.Session}
 	}
 	if err := t.Execute(&buf, p); err != nil {
 		c.Log.Error("console: render", "page", name, "err", err)
 		buf.Reset()
 		status = http.StatusInternalServerError
-		_ = c.pages["error"].Execute(&buf, page{Title: "Error", Problem: "Something went wrong on our side.", CSS: c.cssPath})
+		_ = c.pages["error"].Execute(&buf, page{Title: "Error", Problem: "Something went wrong on our side.", CSS: c.css.Path})
 	}
-	setPageHeaders(w.Header())
+	pages.SetHeaders(w.Header(), pages.CSP)
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }
@@ -233,7 +197,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 // errors are logged (without personal data: messages of this package
 // never hold any) and shown as a generic message.
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
-	status := statusOf(err)
+	status := httpx.Status(err)
 	msg := "Something went wrong on our side."
 	var fields map[string]string
 	if e, ok := errs.As(err); ok && e.Code != errs.CodeInternal {
@@ -242,24 +206,6 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
 		c.Log.Error("console", "path", r.URL.Path, "err", err)
 	}
 	c.render(w, r, status, "error", page{Title: http.StatusText(status), Problem: msg, Fields: fields})
-}
-
-func statusOf(err error) int {
-	switch errs.CodeOf(err) {
-	case errs.CodeInvalid:
-		return http.StatusBadRequest
-	case errs.CodeNotFound:
-		return http.StatusNotFound
-	case errs.CodeConflict:
-		return http.StatusConflict
-	case errs.CodeUnauthorized:
-		return http.StatusUnauthorized
-	case errs.CodeForbidden:
-		return http.StatusForbidden
-	case errs.CodeUnavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
 }
 
 // Require serves next only to a signed-in staff member whose role has

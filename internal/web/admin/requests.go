@@ -10,6 +10,7 @@ import (
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/jobs"
+	"github.com/steward-dev/steward/internal/web/httpx"
 )
 
 type queueData struct {
@@ -111,7 +112,7 @@ func (c *Console) HandleRequestAction() http.Handler {
 		}
 		if _, err := apply(c, r, id); err != nil {
 			if e, ok := errs.As(err); ok && (e.Code == errs.CodeConflict || e.Code == errs.CodeInvalid) {
-				c.showRequest(w, r, statusOf(err), id, page{Problem: e.Message, Fields: e.Fields})
+				c.showRequest(w, r, httpx.Status(err), id, page{Problem: e.Message, Fields: e.Fields})
 				return
 			}
 			c.fail(w, r, err)

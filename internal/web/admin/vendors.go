@@ -40,6 +40,7 @@ import (
 	"github.com/steward-dev/steward/internal/disclosure"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/vendor"
+	"github.com/steward-dev/steward/internal/web/httpx"
 )
 
 // vendorRow is one vendor of the list.
@@ -177,7 +178,7 @@ func (c *Console) HandleVendor(v *vendor.Service) http.Handler {
 // errors get the error page.
 func (c *Console) refusal(w http.ResponseWriter, r *http.Request, v *vendor.Service, err error, d vendorData) {
 	if e, ok := errs.As(err); ok && (e.Code == errs.CodeInvalid || e.Code == errs.CodeConflict) {
-		c.showVendor(w, r, v, statusOf(err), page{Problem: e.Message, Fields: e.Fields}, d)
+		c.showVendor(w, r, v, httpx.Status(err), page{Problem: e.Message, Fields: e.Fields}, d)
 		return
 	}
 	c.fail(w, r, err)
@@ -357,7 +358,7 @@ func (c *Console) assessmentAct(w http.ResponseWriter, r *http.Request, v *vendo
 	note := r.PostFormValue("comments")
 	if err := act(id, note); err != nil {
 		if e, ok := errs.As(err); ok && (e.Code == errs.CodeInvalid || e.Code == errs.CodeConflict) {
-			c.showAssessment(w, r, v, statusOf(err), page{Problem: e.Message, Fields: e.Fields}, note)
+			c.showAssessment(w, r, v, httpx.Status(err), page{Problem: e.Message, Fields: e.Fields}, note)
 			return
 		}
 		c.fail(w, r, err)

@@ -43,11 +43,9 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"path"
 	"strings"
 	"time"
 	"unicode"
@@ -55,6 +53,7 @@ import (
 
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/vendor"
+	"github.com/steward-dev/steward/internal/web/pages"
 )
 
 //go:embed templates/*.html assets/assess.css
@@ -69,9 +68,8 @@ type Deps struct {
 // Pages serves the questionnaire pages.
 type Pages struct {
 	Deps
-	pages   map[string]*template.Template
-	css     []byte
-	cssPath string
+	pages map[string]*template.Template
+	css   *pages.Stylesheet
 }
 
 // New parses the templates and returns the pages.
@@ -82,31 +80,17 @@ func New(d Deps) (*Pages, error) {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	p := &Pages{Deps: d, pages: map[string]*template.Template{}}
-	var err error
-	if p.css, err = files.ReadFile("assets/assess.css"); err != nil {
-		return nil, fmt.Errorf("assess: %w", err)
-	}
-	sum := sha256.Sum256(p.css)
-	p.cssPath = "/assess/assets/assess." + base64.RawURLEncoding.EncodeToString(sum[:9]) + ".css"
-	names, err := fs.Glob(files, "templates/*.html")
+	css, err := files.ReadFile("assets/assess.css")
 	if err != nil {
 		return nil, fmt.Errorf("assess: %w", err)
 	}
+	p := &Pages{Deps: d, css: pages.NewStylesheet("/assess/assets/assess", css)}
 	funcs := template.FuncMap{
 		"date": func(t time.Time) string { return t.UTC().Format("2 January 2006") },
 		"when": func(t time.Time) string { return t.UTC().Format("2 January 2006, 15:04 UTC") },
 	}
-	for _, name := range names {
-		base := strings.TrimSuffix(path.Base(name), ".html")
-		if base == "layout" {
-			continue
-		}
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", name)
-		if err != nil {
-			return nil, fmt.Errorf("assess: parse %s: %w", name, err)
-		}
-		p.pages[base] = t
+	if p.pages, err = pages.Load(files, "templates", funcs); err != nil {
+		return nil, fmt.Errorf("assess: %w", err)
 	}
 	for _, name := range []string{"form", "done", "error"} {
 		if p.pages[name] == nil {
@@ -117,30 +101,16 @@ func New(d Deps) (*Pages, error) {
 }
 
 // StylesheetPath is the stylesheet's content-hashed URL.
-func (p *Pages) StylesheetPath() string { return p.cssPath }
+func (p *Pages) StylesheetPath() string { return p.css.Path }
 
 // HandleStylesheet serves the stylesheet under its hashed URL.
-func (p *Pages) HandleStylesheet() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != p.cssPath {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "text/css; charset=utf-8")
-		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		_, _ = w.Write(p.css)
-	})
-}
+func (p *Pages) HandleStylesheet() http.Handler { return p.css }
 
-// setPageHeaders is set on every page, redirect and refusal.
+// setPageHeaders is set on every page, redirect and refusal: the link's
+// token is in the URL, so no referrer, and no search engine keeps it.
 func setPageHeaders(h http.Header) {
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Referrer-Policy", "no-referrer")
+	pages.SetHeaders(h, pages.CSP)
 	h.Set("X-Robots-Tag", "noindex, nofollow")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY")
 }
 
 // page is what every template gets.
@@ -155,16 +125,15 @@ type page struct {
 // render writes a page, rendered into a buffer first so that a template
 // failure becomes a clean error page.
 func (p *Pages) render(w http.ResponseWriter, status int, name string, pg page) {
-	pg.CSS = p.cssPath
+	pg.CSS = p.css.Path
 	var buf bytes.Buffer
 	if err := p.pages[name].Execute(&buf, pg); err != nil {
 		p.Log.Error("assess: render", "page", name, "err", err)
 		buf.Reset()
 		status = http.StatusInternalServerError
-		_ = p.pages["error"].Execute(&buf, page{Title: "Something went wrong", Problem: "Something went wrong on our side. Please try again later.", CSS: p.cssPath})
+		_ = p.pages["error"].Execute(&buf, page{Title: "Something went wrong", Problem: "Something went wrong on our side. Please try again later.", CSS: p.css.Path})
 	}
 	setPageHeaders(w.Header())
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }

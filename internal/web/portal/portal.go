@@ -23,10 +23,8 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"io/fs"
 	"log/slog"
 	"net/http"
-	"path"
 	"strings"
 	"time"
 
@@ -41,6 +39,8 @@ import (
 	"github.com/steward-dev/steward/internal/notify"
 	"github.com/steward-dev/steward/internal/vault"
 	"github.com/steward-dev/steward/internal/wcag"
+	"github.com/steward-dev/steward/internal/web/httpx"
+	"github.com/steward-dev/steward/internal/web/pages"
 )
 
 //go:embed templates/*.html assets/portal.css
@@ -92,9 +92,8 @@ type Deps struct {
 // Portal serves the privacy center.
 type Portal struct {
 	Deps
-	pages   map[string]*template.Template
-	css     []byte
-	cssPath string
+	pages map[string]*template.Template
+	css   *pages.Stylesheet
 }
 
 // New parses the templates and renders the stylesheet in the brand colour.
@@ -111,33 +110,18 @@ func New(d Deps) (*Portal, error) {
 	if d.Brand.Colour == "" {
 		d.Brand.Colour = "#0b57d0"
 	}
-	p := &Portal{Deps: d, pages: map[string]*template.Template{}}
 	base, err := files.ReadFile("assets/portal.css")
 	if err != nil {
 		return nil, fmt.Errorf("portal: %w", err)
 	}
-	p.css = append([]byte(themeCSS(d.Brand.Colour)), base...)
-	sum := sha256.Sum256(p.css)
-	p.cssPath = "/privacy/assets/portal." + base64.RawURLEncoding.EncodeToString(sum[:9]) + ".css"
-	names, err := fs.Glob(files, "templates/*.html")
-	if err != nil {
-		return nil, fmt.Errorf("portal: %w", err)
-	}
+	p := &Portal{Deps: d, css: pages.NewStylesheet("/privacy/assets/portal", append([]byte(themeCSS(d.Brand.Colour)), base...))}
 	funcs := template.FuncMap{
 		"date": func(t time.Time) string { return t.UTC().Format("2006-01-02") },
 		"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 		"dots": func(n int) string { return strings.Repeat("•", min(max(n, 4), 12)) },
 	}
-	for _, name := range names {
-		base := strings.TrimSuffix(path.Base(name), ".html")
-		if base == "layout" {
-			continue
-		}
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", name)
-		if err != nil {
-			return nil, fmt.Errorf("portal: parse %s: %w", name, err)
-		}
-		p.pages[base] = t
+	if p.pages, err = pages.Load(files, "templates", funcs); err != nil {
+		return nil, fmt.Errorf("portal: %w", err)
 	}
 	return p, nil
 }
@@ -157,17 +141,7 @@ func themeCSS(colour string) string {
 }
 
 // HandleStylesheet serves the stylesheet under its hashed URL.
-func (p *Portal) HandleStylesheet() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != p.cssPath {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "text/css; charset=utf-8")
-		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-		_, _ = w.Write(p.css)
-	})
-}
+func (p *Portal) HandleStylesheet() http.Handler { return p.css }
 
 // page is what every template gets.
 type page struct {
@@ -199,17 +173,11 @@ func language(r *http.Request) string {
 	return notify.MatchLanguage(r.Header.Get("Accept-Language"))
 }
 
-func setPageHeaders(h http.Header) {
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' https:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Type", "text/html; charset=utf-8")
-}
-
 // render writes a page, rendered into a buffer first.
 func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, name string, pg page) {
 	pg.Lang = language(r)
 	pg.T = messages[pg.Lang]
-	pg.CSS, pg.Brand, pg.Contact = p.cssPath, p.Brand, p.ContactEmail
+	pg.CSS, pg.Brand, pg.Contact = p.css.Path, p.Brand, p.ContactEmail
 	pg.CSRF = csrfToken(r)
 	for _, code := range []string{"en", "de", "fr", "es"} {
 		pg.Langs = append(pg.Langs, langLink{code, messages[code]["lang_name"]})
@@ -228,7 +196,8 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, name
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	setPageHeaders(w.Header())
+	// Logos come from the company's own https address.
+	pages.SetHeaders(w.Header(), pages.CSP+"; img-src 'self' https:")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }
@@ -236,24 +205,13 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, name
 // fail renders err as an error page with the status of its code; unknown
 // errors are logged without personal data and shown as a generic message.
 func (p *Portal) fail(w http.ResponseWriter, r *http.Request, err error) {
-	status, msg := http.StatusInternalServerError, "error_title"
+	status, msg := httpx.Status(err), "error_title"
 	var fields map[string]string
 	if e, ok := errs.As(err); ok && e.Code != errs.CodeInternal {
 		msg, fields = e.Message, e.Fields
-		switch e.Code {
-		case errs.CodeInvalid:
-			status = http.StatusBadRequest
-		case errs.CodeNotFound:
+		if e.Code == errs.CodeNotFound {
 			// Never echo an id: "not found" is all anyone learns.
-			status, msg, fields = http.StatusNotFound, "not_found", nil
-		case errs.CodeConflict:
-			status = http.StatusConflict
-		case errs.CodeUnauthorized:
-			status = http.StatusUnauthorized
-		case errs.CodeForbidden:
-			status = http.StatusForbidden
-		case errs.CodeUnavailable:
-			status = http.StatusServiceUnavailable
+			msg, fields = "not_found", nil
 		}
 	} else {
 		p.Log.Error("portal", "path", r.URL.Path, "err", err)
