@@ -279,7 +279,14 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 	if err := a.openThirdParties(); err != nil {
 		return nil, err
 	}
-	return portal.New(portal.Deps{Customers: a.Customers, Disclosures: a.Disclosures, Consent: a.Consent, Vault: a.Vault, Audit: a.Audit, Mailer: a.Mailer, Mail: templates,
+	var staffName func(ctx context.Context, id string) (string, error)
+	if cfg.ShowStaffNames {
+		staffName = func(ctx context.Context, id string) (string, error) {
+			acc, err := a.Staff.Get(ctx, id)
+			return acc.Name, err
+		}
+	}
+	return portal.New(portal.Deps{Customers: a.Customers, Disclosures: a.Disclosures, StaffName: staffName, Consent: a.Consent, Vault: a.Vault, Audit: a.Audit, Mailer: a.Mailer, Mail: templates,
 		Requests: a.Requests, Exports: a.Exports, FindInSystems: a.findInSystems(systems.SQL),
 		Brand:     notify.Brand{CompanyName: cfg.Controller.Name, LogoURL: cfg.Brand.LogoURL, Colour: cfg.Brand.Colour},
 		PublicURL: cfg.PublicURL, ContactEmail: cfg.Controller.Email, Log: log})

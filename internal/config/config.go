@@ -46,6 +46,9 @@ type Config struct {
 	Mail Mail
 	// Brand themes the privacy portal and its emails.
 	Brand Brand
+	// ShowStaffNames shows customers the name of each staff member who
+	// accessed their data, not only the role.
+	ShowStaffNames bool
 	// ConnectorsDir holds the dataset files (*.yaml) of the company's own
 	// systems that requests reach into (internal/connector).
 	ConnectorsDir string
@@ -120,6 +123,7 @@ var Settings = []Setting{
 	{"mail-from", "STEWARD_MAIL_FROM", "", "sender of Steward's email, such as \"Shop Privacy <privacy@shop.example>\""},
 	{"brand-logo-url", "STEWARD_BRAND_LOGO_URL", "", "https URL of the company logo shown in the portal and emails"},
 	{"brand-colour", "STEWARD_BRAND_COLOUR", "#0b57d0", "brand colour (#rrggbb) of the portal and emails; text on it keeps WCAG AA contrast"},
+	{"portal-staff-names", "STEWARD_PORTAL_STAFF_NAMES", "false", "show customers the names of staff who accessed their data (default: the role only)"},
 	{"connectors", "STEWARD_CONNECTORS", "", "directory of dataset files (*.yaml) describing the company's own databases for data subject requests"},
 	{"connector-poll", "STEWARD_CONNECTOR_POLL", "1m", "how often a request waiting for an HTTP system's callback looks again"},
 	{"master-key-file", "STEWARD_MASTER_KEY_FILE", "", "file with the vault's key-encryption keys (\"VERSION:BASE64\" lines); STEWARD_MASTER_KEY may hold the same text; without either the vault is sealed"},
@@ -288,6 +292,9 @@ func build(raw map[string]string) (Config, error) {
 	}
 	c.Brand = Brand{LogoURL: raw["brand-logo-url"], Colour: raw["brand-colour"]}
 	c.ConnectorsDir = raw["connectors"]
+	if c.ShowStaffNames, err = strconv.ParseBool(raw["portal-staff-names"]); err != nil {
+		bad("portal-staff-names", "must be true or false")
+	}
 	if c.ConnectorPoll, err = time.ParseDuration(raw["connector-poll"]); err != nil || c.ConnectorPoll < 100*time.Millisecond {
 		bad("connector-poll", "must be a duration of at least 100ms, such as 1m")
 	}

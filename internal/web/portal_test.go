@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -10,10 +11,12 @@ import (
 	"time"
 
 	"github.com/steward-dev/steward/internal/app/apptest"
+	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/notify/mailtest"
 	"github.com/steward-dev/steward/internal/receipt"
+	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/vault"
 	"github.com/steward-dev/steward/internal/web"
 )
@@ -398,5 +401,33 @@ func TestPortalCrossCustomer(t *testing.T) {
 	answer, _ := app.Consent.Decider().Decide(&consent.Question{Subject: "cust-1", Purpose: "analytics", Jurisdiction: "DE"}, false)
 	if !answer.Allowed {
 		t.Fatal("another customer changed the owner's consent")
+	}
+}
+
+// TestPortalStaffNames: the customer sees the role of who accessed their
+// data, and the name only where the company enables it.
+func TestPortalStaffNames(t *testing.T) {
+	for _, names := range []bool{false, true} {
+		t.Run(fmt.Sprint("names=", names), func(t *testing.T) {
+			ctx := context.Background()
+			mail := mailtest.Start(t, mailtest.Options{})
+			srv := apptest.StartWith(t, db.SQLite, apptest.Options{SMTP: mail.Addr(), StaffNames: names})
+			f := &portalFixture{srv: srv, mail: mail}
+			if _, err := srv.App.Vault.Put(ctx, "cust-1", vault.Field{Name: "email", Category: "contact", Value: []byte("ada.portal@example.org")}); err != nil {
+				t.Fatal(err)
+			}
+			member, err := srv.App.Staff.Create(ctx, audit.System(), staff.NewAccount{Email: "grace.h@shop.example", Name: "Grace Hopper", Role: staff.RolePrivacyOfficer, Password: staffPassword})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := srv.App.Audit.Append(ctx, audit.Entry{Actor: audit.Staff(member.ID), Action: "vault.reveal", Target: audit.Subject("cust-1"),
+				Details: audit.MustDetails(map[string]any{"fields": []string{"email"}, "purpose": "answer the customer's letter", "ticket": "T-5", "role": "privacy_officer"})}); err != nil {
+				t.Fatal(err)
+			}
+			home := f.signIn(t, "ada.portal@example.org").do("GET", "/privacy/home", nil).body
+			if !strings.Contains(home, "privacy officer") || !strings.Contains(home, "answer the customer") || strings.Contains(home, "Grace Hopper") != names {
+				t.Fatalf("names=%v: accesses %.3000s", names, home)
+			}
+		})
 	}
 }

@@ -38,6 +38,8 @@ type Options struct {
 	// SMTP, when set (host:port of a test server such as mailtest's), turns
 	// email on, without TLS, to that loopback address.
 	SMTP string
+	// StaffNames shows customers the names of staff who accessed their data.
+	StaffNames bool
 	// Connectors is a directory of dataset files; Env is the environment
 	// the server reads their connection strings from.
 	Connectors string
@@ -70,6 +72,7 @@ func StartWith(tb testing.TB, dialect db.Dialect, opts Options) *Server {
 	cfg.Mail = config.Mail{SMTPPort: 587, SMTPTLS: "starttls"}
 	cfg.Brand = config.Brand{Colour: "#0b57d0"}
 	cfg.ConnectorsDir = opts.Connectors
+	cfg.ShowStaffNames = opts.StaffNames
 	cfg.ConnectorPoll = 200 * time.Millisecond
 	cfg.Getenv = func(k string) string { return opts.Env[k] }
 	if opts.SMTP != "" {

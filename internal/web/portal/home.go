@@ -36,9 +36,9 @@ type fieldRow struct {
 
 // accessRow is one access to the customer's data, as they may see it.
 type accessRow struct {
-	At              time.Time
-	Who, Why, What  string
-	StaffID, Ticket string
+	At                time.Time
+	Who, Why, What    string
+	StaffName, Ticket string
 }
 
 // historyRow is one of the customer's consent events.
@@ -158,8 +158,10 @@ func (p *Portal) home(r *http.Request, show bool) (*homeData, error) {
 			if role, ok := details["role"].(string); ok {
 				row.Who += " (" + strings.ReplaceAll(role, "_", " ") + ")"
 			}
-			if p.ShowStaffNames {
-				row.StaffID = e.Actor.ID
+			if p.StaffName != nil {
+				if name, err := p.StaffName(ctx, e.Actor.ID); err == nil {
+					row.StaffName = name
+				}
 			}
 		default:
 			row.Who = t["system"]

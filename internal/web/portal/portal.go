@@ -82,11 +82,12 @@ type Deps struct {
 	// OnDisclosureDecided, when set, is told of the customer's answer.
 	Disclosures         *disclosure.Service
 	OnDisclosureDecided func(ctx context.Context, d disclosure.Disclosure)
-	// ShowStaffNames shows staff ids in "who accessed your data"; by
-	// default the customer sees the role only.
-	ShowStaffNames bool
-	Log            *slog.Logger
-	Now            func() time.Time
+	// StaffName, when set (the company enables it), gives the name shown
+	// in "who accessed your data" for a staff id; by default the customer
+	// sees the role only.
+	StaffName func(ctx context.Context, id string) (string, error)
+	Log       *slog.Logger
+	Now       func() time.Time
 }
 
 // Portal serves the privacy center.
