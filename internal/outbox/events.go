@@ -1,0 +1,251 @@
+package outbox
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/steward-dev/steward/internal/errs"
+)
+
+// The event types. Each names the schema of its data: ids and states
+// only. A new event type is added here, to knownTypes and to the
+// documentation for integrators, by the issue that emits it.
+const (
+	// ConsentChanged: a consent was granted, denied or withdrawn. Data:
+	// subject_id (or device_id), purpose, vendor, decision, receipt_id.
+	ConsentChanged = "consent.changed"
+	// RequestCreated: a data subject request was filed. Data: request_id,
+	// kind, subject_id.
+	RequestCreated = "request.created"
+	// RequestCompleted: a request was completed or rejected. Data:
+	// request_id, kind, outcome, subject_id.
+	RequestCompleted = "request.completed"
+	// DisclosureRequested: a system asked to share a subject's data with a
+	// vendor. Data: disclosure_id, subject_id, vendor, purpose, state.
+	DisclosureRequested = "disclosure.requested"
+	// DisclosureDecided: a disclosure was allowed, approved, declined or
+	// expired. Data: disclosure_id, subject_id, vendor, state.
+	DisclosureDecided = "disclosure.decided"
+	// SubjectErased: a subject was erased. Data: subject_id, request_id.
+	SubjectErased = "subject.erased"
+	// VendorAssessmentExpired: a vendor's security assessment lapsed.
+	// Data: vendor, assessment_id.
+	VendorAssessmentExpired = "vendor.assessment_expired"
+)
+
+// knownTypes is the registry of event types, in the order the console
+// shows them.
+var knownTypes = [...]string{
+	ConsentChanged, RequestCreated, RequestCompleted, DisclosureRequested, DisclosureDecided,
+	SubjectErased, VendorAssessmentExpired,
+}
+
+// EventTypes returns the known event types: the ones endpoints may
+// subscribe to and EmitTx accepts.
+func EventTypes() []string { return slices.Clone(knownTypes[:]) }
+
+// KnownEventType reports whether t is a known event type.
+func KnownEventType(t string) bool { return slices.Contains(knownTypes[:], t) }
+
+// Event is something that happened, to be sent to the endpoints that take
+// its type.
+type Event struct {
+	Type string
+	// SubjectID is Steward's id of the data subject the event is about, if
+	// any; it is sent as data.subject_id.
+	SubjectID string
+	// Data are the event's facts: ids, states, kinds, times. Keys are
+	// snake_case; values are strings without spaces or '@', numbers,
+	// booleans, and lists and objects of those. No personal data: a
+	// receiver fetches it through the API.
+	Data map[string]any
+	// At is when the event happened; zero means now.
+	At time.Time
+}
+
+// Limits of an event's data.
+const (
+	// MaxPayloadBytes bounds a message body; Standard Webhooks advises
+	// staying under 20 kB, and a thin payload needs far less.
+	MaxPayloadBytes = 16 << 10
+	maxValueBytes   = 256
+	maxDepth        = 3
+	maxListLen      = 100
+)
+
+var (
+	keyPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+	// tokenPattern is what a string value may look like: an id, a state, a
+	// time, a URL path. No spaces (free text is where names go), no '@'
+	// (email addresses).
+	tokenPattern = regexp.MustCompile(`^[A-Za-z0-9_.:/+=~#,-]*$`)
+	// phoneLike is an international phone number.
+	phoneLike = regexp.MustCompile(`^\+[0-9]{6,}$`)
+)
+
+// forbiddenKeys are data keys that name personal data or secrets,
+// compared without case, '_' and '-'.
+var forbiddenKeys = map[string]bool{
+	"email": true, "emailaddress": true, "mail": true, "phone": true, "phonenumber": true, "mobile": true,
+	"name": true, "fullname": true, "firstname": true, "lastname": true, "surname": true, "username": true,
+	"address": true, "postaladdress": true, "street": true, "postcode": true, "zip": true,
+	"birthdate": true, "dateofbirth": true, "dob": true, "iban": true, "ssn": true, "nationalid": true,
+	"passport": true, "ip": true, "ipaddress": true, "password": true, "secret": true, "token": true,
+	"value": true, "plaintext": true,
+}
+
+// forbiddenParts make any key that contains them forbidden.
+var forbiddenParts = [...]string{"email", "phone", "password", "secret", "plaintext"}
+
+// payload is the body of a message, in the shape Standard Webhooks
+// recommends.
+type payload struct {
+	Type      string         `json:"type"`
+	Timestamp string         `json:"timestamp"`
+	Data      map[string]any `json:"data"`
+}
+
+// encodeEvent checks e and returns its message body.
+func encodeEvent(e Event, now time.Time) ([]byte, error) {
+	if !KnownEventType(e.Type) {
+		return nil, errs.Invalid("type", "unknown event type %q", e.Type)
+	}
+	data, err := normaliseData(e.Data)
+	if err != nil {
+		return nil, err
+	}
+	if e.SubjectID != "" {
+		if err := checkValue("subject_id", e.SubjectID); err != nil {
+			return nil, err
+		}
+		if prior, ok := data["subject_id"]; ok && prior != e.SubjectID {
+			return nil, errs.Invalid("data.subject_id", "differs from the event's SubjectID")
+		}
+		data["subject_id"] = e.SubjectID
+	}
+	at := e.At
+	if at.IsZero() {
+		at = now
+	}
+	body, err := json.Marshal(payload{Type: e.Type, Timestamp: at.UTC().Truncate(time.Microsecond).Format(time.RFC3339Nano), Data: data})
+	if err != nil {
+		return nil, fmt.Errorf("encode event: %w", err)
+	}
+	if len(body) > MaxPayloadBytes {
+		return nil, errs.Invalid("data", "the payload is %d bytes, more than %d: send ids, not data", len(body), MaxPayloadBytes)
+	}
+	return body, nil
+}
+
+// normaliseData encodes data as JSON and reads it back, so that any Go
+// value becomes maps, slices, strings, json.Numbers, booleans and nils,
+// then checks every key and value.
+func normaliseData(data map[string]any) (map[string]any, error) {
+	out := map[string]any{}
+	if len(data) == 0 {
+		return out, nil
+	}
+	encoded, err := json.Marshal(data)
+	if err != nil {
+		return nil, errs.Invalid("data", "cannot be encoded as JSON")
+	}
+	dec := json.NewDecoder(bytes.NewReader(encoded))
+	dec.UseNumber()
+	if err := dec.Decode(&out); err != nil {
+		return nil, errs.Invalid("data", "must be a JSON object")
+	}
+	if err := checkTree("data", out, 1); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func checkTree(path string, v any, depth int) error {
+	switch v := v.(type) {
+	case map[string]any:
+		if depth > maxDepth {
+			return errs.Invalid(path, "nested deeper than %d levels", maxDepth)
+		}
+		for k, child := range v {
+			if !keyPattern.MatchString(k) {
+				return errs.Invalid(path, "key %q must be snake_case (a-z, 0-9, _), at most 64 characters", k)
+			}
+			if forbiddenKey(k) {
+				return errs.Invalid(path+"."+k, "names personal data or a secret: payloads carry ids only")
+			}
+			if err := checkTree(path+"."+k, child, depth+1); err != nil {
+				return err
+			}
+		}
+	case []any:
+		if len(v) > maxListLen {
+			return errs.Invalid(path, "at most %d items", maxListLen)
+		}
+		for i, child := range v {
+			if err := checkTree(fmt.Sprintf("%s[%d]", path, i), child, depth+1); err != nil {
+				return err
+			}
+		}
+	case string:
+		return checkValue(path, v)
+	case json.Number, bool, nil:
+	default:
+		return errs.Invalid(path, "unsupported value")
+	}
+	return nil
+}
+
+// checkValue refuses string values that could be personal data: an email
+// address, a phone number, free text.
+func checkValue(path, v string) error {
+	switch {
+	case len(v) > maxValueBytes:
+		return errs.Invalid(path, "at most %d bytes: payloads carry ids only", maxValueBytes)
+	case strings.Contains(v, "@"):
+		return errs.Invalid(path, "looks like an email address: payloads carry ids only")
+	case phoneLike.MatchString(v):
+		return errs.Invalid(path, "looks like a phone number: payloads carry ids only")
+	case !tokenPattern.MatchString(v):
+		return errs.Invalid(path, "must be an id or a state (letters, digits and _ . : / + = ~ # , -): payloads carry no free text")
+	}
+	return nil
+}
+
+func forbiddenKey(k string) bool {
+	norm := strings.NewReplacer("_", "", "-", "").Replace(strings.ToLower(k))
+	if forbiddenKeys[norm] {
+		return true
+	}
+	for _, part := range forbiddenParts {
+		if strings.Contains(norm, part) {
+			return true
+		}
+	}
+	return false
+}
+
+// normaliseTypes checks an endpoint's event types and returns them sorted
+// without repeats; empty means all types.
+func normaliseTypes(types []string) ([]string, error) {
+	out := make([]string, 0, len(types))
+	for _, t := range types {
+		t = strings.TrimSpace(t)
+		if !KnownEventType(t) {
+			return nil, errs.Invalid("event_types", "unknown event type %q (known: %s)", t, strings.Join(knownTypes[:], ", "))
+		}
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// takes reports whether an endpoint subscribed to types takes events of
+// type t.
+func takes(types []string, t string) bool {
+	return len(types) == 0 || slices.Contains(types, t)
+}
