@@ -12,6 +12,7 @@ package app
 import (
 	"context"
 	"crypto/ed25519"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -38,6 +39,7 @@ import (
 	"github.com/steward-dev/steward/internal/fulfil"
 	"github.com/steward-dev/steward/internal/jobs"
 	"github.com/steward-dev/steward/internal/notify"
+	"github.com/steward-dev/steward/internal/outbox"
 	"github.com/steward-dev/steward/internal/receipt"
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/tcf"
@@ -80,6 +82,8 @@ type App struct {
 	Disclosures *disclosure.Service
 	// Jobs runs background work: request fulfilment and maintenance.
 	Jobs *jobs.Runner
+	// Outbox tells the company's systems of changes (webhooks).
+	Outbox *outbox.Service
 	// Checkpoints signs checkpoints of the audit log into the data directory.
 	Checkpoints *audit.Checkpointer
 	Metrics     *web.Metrics
@@ -210,7 +214,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	}
 	a.Handler = web.NewServer(web.Deps{Vendors: a.Vendors, Assess: assessPages, Consent: a.Consent, Keys: a.Keys, DB: a.DB, Signer: a.Signer, Metrics: a.Metrics,
 		Log: log, GPCLastUpdate: cfg.GPCLastUpdate, Banner: bannerServer, DemoProperty: demoProperty(cfg),
-		Vault: a.Vault, Audit: a.Audit, Hooks: a.Hooks, Disclosures: a.Disclosures, Console: console, Portal: portalServer,
+		Vault: a.Vault, Audit: a.Audit, Hooks: a.Hooks, Disclosures: a.Disclosures, Outbox: a.Outbox, Console: console, Portal: portalServer,
 		OnDisclosure: func(ctx context.Context, d disclosure.Disclosure) { a.notifyDisclosure(ctx, d, cfg, mailTemplates) }})
 	return a, nil
 }
@@ -246,7 +250,7 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 	if err != nil {
 		return nil, err
 	}
-	if a.Requests, err = dsr.NewService(dsr.Config{DB: a.DB, Secrets: requestBox, Audit: a.Audit}); err != nil {
+	if a.Requests, err = dsr.NewService(dsr.Config{DB: a.DB, Secrets: requestBox, Audit: a.Audit, OnChange: a.requestEvent}); err != nil {
 		return nil, err
 	}
 	exportBox, err := a.Vault.SecretBox("export")
@@ -273,7 +277,7 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 	}
 	if a.Fulfil, err = fulfil.New(fulfil.Config{DB: a.DB, Requests: a.Requests, Consent: a.Consent, Vault: a.Vault, Audit: a.Audit,
 		Exports: a.Exports, Connectors: systems.SQL, HTTP: systems.HTTP, Hooks: a.Hooks, Getenv: getenv, Poll: cfg.ConnectorPoll,
-		Company: cfg.Controller.Name, Contact: cfg.Controller.Email}); err != nil {
+		Company: cfg.Controller.Name, Contact: cfg.Controller.Email, OnErased: a.erasedEvent}); err != nil {
 		return nil, err
 	}
 	if err := a.openThirdParties(); err != nil {
@@ -316,13 +320,28 @@ func (a *App) openJobs(ctx context.Context, cfg config.Config, log *slog.Logger)
 			_, err := a.Jobs.Insert(ctx, fulfil.MaintenanceArgs{Slot: fulfil.SlotOf(at)}, &jobs.InsertOpts{ScheduledAt: at, Unique: true})
 			return err
 		}}
+	outboxBox, err := a.Vault.SecretBox("webhooks")
+	if err != nil {
+		return err
+	}
+	// Deliveries have a queue of their own: a slow receiver holds no request job.
+	if a.Outbox, err = outbox.New(outbox.Config{DB: a.DB, Secrets: outboxBox, Audit: a.Audit, Sign: webhook.Sign,
+		AllowHosts: cfg.WebhookAllowHosts, Queue: "webhooks", Logger: log}); err != nil {
+		return err
+	}
+	maintenance.Purges = append(maintenance.Purges, func(ctx context.Context) error {
+		_, err := a.Outbox.Purge(ctx, time.Now().AddDate(0, 0, -30))
+		return err
+	})
 	workers := jobs.NewWorkers()
-	if err := a.Fulfil.Register(workers, maintenance); err != nil {
+	if err := errors.Join(a.Fulfil.Register(workers, maintenance), a.Outbox.Register(workers)); err != nil {
 		return err
 	}
-	if a.Jobs, err = jobs.Open(ctx, jobs.Config{DB: a.DB, Workers: workers, Logger: log}); err != nil {
+	if a.Jobs, err = jobs.Open(ctx, jobs.Config{DB: a.DB, Workers: workers, Logger: log,
+		Queues: map[string]int{jobs.QueueDefault: jobs.DefaultWorkers, "webhooks": 8}}); err != nil {
 		return err
 	}
+	a.Outbox.UseJobs(a.Jobs)
 	return maintenance.Next(ctx, time.Now())
 }
 
@@ -348,7 +367,8 @@ func (a *App) openThirdParties() error {
 	if err := a.Vendors.EnsureBuiltins(context.Background()); err != nil {
 		return err
 	}
-	a.Disclosures, err = disclosure.New(disclosure.Config{DB: a.DB, Consent: a.Consent, Audit: a.Audit, Assurance: a.Vendors.Assured})
+	a.Disclosures, err = disclosure.New(disclosure.Config{DB: a.DB, Consent: a.Consent, Audit: a.Audit, Assurance: a.Vendors.Assured,
+		OnChange: a.disclosureEvent})
 	return err
 }
 
@@ -386,6 +406,51 @@ func (a *App) notifyDisclosure(ctx context.Context, d disclosure.Disclosure, cfg
 	if err != nil {
 		a.Log.Warn("disclosure: the customer could not be emailed", "disclosure", d.ID, "err", err)
 	}
+}
+
+// requestEvent writes the webhook of a request's filing and completion in
+// the transaction of the change.
+func (a *App) requestEvent(ctx context.Context, tx *sql.Tx, r dsr.Request, e dsr.Event) error {
+	if a.Outbox == nil {
+		return nil
+	}
+	var t string
+	switch {
+	case e.Action == "file":
+		t = outbox.RequestCreated
+	case e.To == dsr.StateCompleted:
+		t = outbox.RequestCompleted
+	default:
+		return nil
+	}
+	_, err := a.Outbox.EmitTx(ctx, tx, outbox.Event{Type: t, SubjectID: r.SubjectID,
+		Data: map[string]any{"request_id": r.ID, "kind": string(r.Kind), "state": string(r.State)}})
+	return err
+}
+
+// disclosureEvent writes the webhook of a disclosure asked (pending) or
+// answered, in its transaction.
+func (a *App) disclosureEvent(ctx context.Context, tx *sql.Tx, d disclosure.Disclosure) error {
+	if a.Outbox == nil {
+		return nil
+	}
+	t := outbox.DisclosureDecided
+	if d.State == disclosure.Pending {
+		t = outbox.DisclosureRequested
+	}
+	_, err := a.Outbox.EmitTx(ctx, tx, outbox.Event{Type: t, SubjectID: d.Subject,
+		Data: map[string]any{"disclosure_id": d.ID, "vendor": d.Vendor, "purpose": d.Purpose, "state": string(d.State)}})
+	return err
+}
+
+// erasedEvent writes the webhook of a subject's erasure, in its
+// transaction.
+func (a *App) erasedEvent(ctx context.Context, tx *sql.Tx, subject, requestID string) error {
+	if a.Outbox == nil {
+		return nil
+	}
+	_, err := a.Outbox.EmitTx(ctx, tx, outbox.Event{Type: outbox.SubjectErased, SubjectID: subject, Data: map[string]any{"request_id": requestID}})
+	return err
 }
 
 // privacyOfficers returns the addresses deadline reminders go to.
@@ -532,6 +597,9 @@ func (a *App) Close() error {
 	var stopJobs error
 	if a.Jobs != nil {
 		stopJobs = a.Jobs.Close()
+	}
+	if a.Outbox != nil {
+		stopJobs = errors.Join(stopJobs, a.Outbox.Close())
 	}
 	return errors.Join(stopJobs, a.Checkpoints.Close(), a.Vault.Close(), a.Consent.Close(), a.DB.Close())
 }

@@ -46,6 +46,10 @@ type Config struct {
 	Mail Mail
 	// Brand themes the privacy portal and its emails.
 	Brand Brand
+	// WebhookAllowHosts are internal hosts, addresses or ranges that
+	// webhook endpoints may use (and over plain http); others must be
+	// public https addresses.
+	WebhookAllowHosts []string
 	// ShowStaffNames shows customers the name of each staff member who
 	// accessed their data, not only the role.
 	ShowStaffNames bool
@@ -123,6 +127,7 @@ var Settings = []Setting{
 	{"mail-from", "STEWARD_MAIL_FROM", "", "sender of Steward's email, such as \"Shop Privacy <privacy@shop.example>\""},
 	{"brand-logo-url", "STEWARD_BRAND_LOGO_URL", "", "https URL of the company logo shown in the portal and emails"},
 	{"brand-colour", "STEWARD_BRAND_COLOUR", "#0b57d0", "brand colour (#rrggbb) of the portal and emails; text on it keeps WCAG AA contrast"},
+	{"webhook-allow-hosts", "STEWARD_WEBHOOK_ALLOW_HOSTS", "", "comma-separated internal hosts, addresses or ranges (10.20.0.0/16) webhook endpoints may use; by default only public https addresses"},
 	{"portal-staff-names", "STEWARD_PORTAL_STAFF_NAMES", "false", "show customers the names of staff who accessed their data (default: the role only)"},
 	{"connectors", "STEWARD_CONNECTORS", "", "directory of dataset files (*.yaml) describing the company's own databases for data subject requests"},
 	{"connector-poll", "STEWARD_CONNECTOR_POLL", "1m", "how often a request waiting for an HTTP system's callback looks again"},
@@ -292,6 +297,11 @@ func build(raw map[string]string) (Config, error) {
 	}
 	c.Brand = Brand{LogoURL: raw["brand-logo-url"], Colour: raw["brand-colour"]}
 	c.ConnectorsDir = raw["connectors"]
+	for _, h := range strings.Split(raw["webhook-allow-hosts"], ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			c.WebhookAllowHosts = append(c.WebhookAllowHosts, h)
+		}
+	}
 	if c.ShowStaffNames, err = strconv.ParseBool(raw["portal-staff-names"]); err != nil {
 		bad("portal-staff-names", "must be true or false")
 	}

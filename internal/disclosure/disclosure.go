@@ -112,6 +112,9 @@ type Config struct {
 	// Window is how long a pending disclosure waits for the customer when
 	// the asker gives no NeededBy (seven days).
 	Window time.Duration
+	// OnChange, when set, is called in the transaction that records a
+	// disclosure or its answer (the outbox's webhook commits with it).
+	OnChange func(ctx context.Context, tx *sql.Tx, d Disclosure) error
 }
 
 // Service decides and keeps disclosures.
@@ -200,7 +203,10 @@ func (s *Service) Ask(ctx context.Context, in Ask) (Disclosure, error) {
 				asked_by, created_at, needed_by, decided_at, went_ahead_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 				d.ID, d.Subject, d.Vendor, d.Purpose, string(categories), d.Reason, string(d.State), string(d.Basis), d.BlockedReason,
 				d.AskedBy, now.UnixMicro(), d.NeededBy.UnixMicro(), nullTime(d.DecidedAt), nullTime(d.WentAheadAt))
-			return err
+			if err != nil || s.OnChange == nil {
+				return err
+			}
+			return s.OnChange(ctx, tx, d)
 		})
 	if err != nil {
 		return Disclosure{}, db.Classify(fmt.Errorf("record disclosure: %w", err))
@@ -304,7 +310,10 @@ func (s *Service) Decide(ctx context.Context, id, subject string, approve bool) 
 			if n, _ := res.RowsAffected(); n == 0 {
 				return errs.New(errs.CodeConflict, "this request was already answered")
 			}
-			return nil
+			if s.OnChange == nil {
+				return nil
+			}
+			return s.OnChange(ctx, tx, d)
 		})
 	if err != nil {
 		return Disclosure{}, db.Classify(err)
@@ -344,8 +353,12 @@ func (s *Service) ExpireDue(ctx context.Context) ([]Disclosure, error) {
 	for _, d := range due {
 		_, err := s.Audit.Do(ctx, audit.Entry{Actor: audit.System(), Action: "disclosure.expired", Target: audit.Subject(d.Subject),
 			Details: audit.MustDetails(map[string]any{"disclosure": d.ID, "vendor": d.Vendor})}, func(ctx context.Context, tx *sql.Tx) error {
-			_, err := tx.ExecContext(ctx, `UPDATE disclosures SET state = 'expired', decided_at = $2 WHERE id = $1 AND state = 'pending'`, d.ID, now.UnixMicro())
-			return err
+			if _, err := tx.ExecContext(ctx, `UPDATE disclosures SET state = 'expired', decided_at = $2 WHERE id = $1 AND state = 'pending'`, d.ID, now.UnixMicro()); err != nil || s.OnChange == nil {
+				return err
+			}
+			expired := d
+			expired.State = Expired
+			return s.OnChange(ctx, tx, expired)
 		})
 		if err != nil {
 			return out, db.Classify(err)

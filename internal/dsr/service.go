@@ -42,6 +42,11 @@ type Config struct {
 	// ReminderInterval is how long DueReminders waits before it names a
 	// request again (default 24 hours).
 	ReminderInterval time.Duration
+	// OnChange, when set, is called in the transaction of every filing and
+	// transition, with the request as it will be and the history event:
+	// the place to write an outbox message that commits with the change.
+	// Its error aborts the change.
+	OnChange func(ctx context.Context, tx *sql.Tx, r Request, e Event) error
 }
 
 // Service files data subject requests, moves them through their states
@@ -54,6 +59,7 @@ type Service struct {
 	now      func() time.Time
 	policies Policies
 	remind   time.Duration
+	onChange func(ctx context.Context, tx *sql.Tx, r Request, e Event) error
 }
 
 // NewService returns the request service.
@@ -64,7 +70,7 @@ func NewService(cfg Config) (*Service, error) {
 	if err := cfg.Policies.Validate(); err != nil {
 		return nil, fmt.Errorf("dsr: policies: %w", err)
 	}
-	s := &Service{db: cfg.DB, secrets: cfg.Secrets, audit: cfg.Audit, now: cfg.Now,
+	s := &Service{db: cfg.DB, secrets: cfg.Secrets, audit: cfg.Audit, now: cfg.Now, onChange: cfg.OnChange,
 		policies: cfg.Policies.withDefaults(), remind: cfg.ReminderInterval}
 	if s.now == nil {
 		s.now = time.Now
@@ -232,8 +238,14 @@ func (s *Service) FileTx(ctx context.Context, tx *sql.Tx, p *Prepared) (Request,
 	}
 	actor := audit.ActorFrom(ctx)
 	due := r.DueAt
-	if err := insertEvent(ctx, tx, Event{RequestID: r.ID, Version: 1, At: now, Action: "file", To: r.State, Actor: actor, Ref: r.SubjectID, Deadline: &due}); err != nil {
+	filed := Event{RequestID: r.ID, Version: 1, At: now, Action: "file", To: r.State, Actor: actor, Ref: r.SubjectID, Deadline: &due}
+	if err := insertEvent(ctx, tx, filed); err != nil {
 		return Request{}, err
+	}
+	if s.onChange != nil {
+		if err := s.onChange(ctx, tx, r, filed); err != nil {
+			return Request{}, err
+		}
 	}
 	if _, err := s.audit.AppendTx(ctx, tx, audit.Entry{Actor: actor, Action: "dsr.file", Target: target(r.ID),
 		Details: audit.MustDetails(map[string]any{"kind": string(r.Kind), "regime": string(r.Regime), "to": string(r.State),

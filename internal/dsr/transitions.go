@@ -82,6 +82,11 @@ func (s *Service) apply(ctx context.Context, id string, c change) (Request, erro
 		if err := insertEvent(ctx, tx, e); err != nil {
 			return err
 		}
+		if s.onChange != nil {
+			if err := s.onChange(ctx, tx, r, e); err != nil {
+				return err
+			}
+		}
 		details, err := audit.NewDetails(facts)
 		if err != nil {
 			return err

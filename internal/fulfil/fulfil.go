@@ -51,6 +51,9 @@ type Config struct {
 	// Poll is how often a job waiting for an HTTP system's callback looks
 	// again (one minute).
 	Poll time.Duration
+	// OnErased, when set, is called in the transaction that crypto-shreds
+	// a subject's vault data (the outbox's subject.erased commits with it).
+	OnErased func(ctx context.Context, tx *sql.Tx, subject, requestID string) error
 	// Company and Contact name the controller in archives.
 	Company, Contact string
 	Now              func() time.Time
@@ -421,8 +424,10 @@ func (f *Fulfiller) Erase(ctx context.Context, requestID string) (Report, error)
 			_, err := f.Audit.Do(ctx, audit.Entry{Actor: audit.System(), Action: "vault.erase", Target: audit.Subject(req.SubjectID),
 				Details: audit.MustDetails(map[string]any{"request": req.ID})}, func(ctx context.Context, tx *sql.Tx) error {
 				var err error
-				res, err = f.Vault.EraseSubjectTx(ctx, tx, req.SubjectID)
-				return err
+				if res, err = f.Vault.EraseSubjectTx(ctx, tx, req.SubjectID); err != nil || f.OnErased == nil {
+					return err
+				}
+				return f.OnErased(ctx, tx, req.SubjectID, req.ID)
 			})
 			return map[string]any{"fields": res.Fields, "tokens": res.Tokens, "already_erased": res.AlreadyErased}, err
 		}); err != nil {

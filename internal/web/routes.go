@@ -185,6 +185,16 @@ func (s *server) routes() []Route {
 		{"POST /privacy/requests/{id}/cancel", Customer, s.portal((*portal.Portal).HandleCancelRequest)},
 		{"GET /privacy/requests/{id}/download", Customer, s.portal((*portal.Portal).HandleDownload)},
 
+		{"GET /v1/webhooks/endpoints", Admin, api.HandleListEndpoints(d)},
+		{"POST /v1/webhooks/endpoints", Admin, api.HandleCreateEndpoint(d)},
+		{"GET /v1/webhooks/endpoints/{id}", Admin, api.HandleGetEndpoint(d)},
+		{"PATCH /v1/webhooks/endpoints/{id}", Admin, api.HandleUpdateEndpoint(d)},
+		{"DELETE /v1/webhooks/endpoints/{id}", Admin, api.HandleDeleteEndpoint(d)},
+		{"POST /v1/webhooks/endpoints/{id}/rotate-secret", Admin, api.HandleRotateSecret(d)},
+		{"GET /v1/webhooks/endpoints/{id}/messages", Admin, api.HandleEndpointMessages(d)},
+		{"GET /v1/webhooks/dead-letters", Admin, api.HandleDeadLetters(d)},
+		{"POST /v1/webhooks/messages/{id}/replay", Admin, api.HandleReplay(d)},
+
 		{"GET /v1/api-keys", Admin, api.HandleListKeys(d)},
 		{"POST /v1/api-keys", Admin, api.HandleCreateKey(d)},
 		{"DELETE /v1/api-keys/{id}", Admin, api.HandleRevokeKey(d)},

@@ -22,6 +22,7 @@ import (
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/disclosure"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/outbox"
 	"github.com/steward-dev/steward/internal/receipt"
 	"github.com/steward-dev/steward/internal/vault"
 	"github.com/steward-dev/steward/internal/vendor"
@@ -51,6 +52,7 @@ type Deps struct {
 	Audit        *audit.Log
 	Hooks        *webhook.Service
 	Disclosures  *disclosure.Service
+	Outbox       *outbox.Service
 	// OnDisclosure is told of each disclosure answered through the API.
 	OnDisclosure func(ctx context.Context, d disclosure.Disclosure)
 	// Console serves the staff console at /admin; nil leaves its routes
@@ -129,7 +131,7 @@ func newServer(d Deps) *server {
 	if d.Metrics == nil {
 		d.Metrics = NewMetrics()
 	}
-	return &server{Deps: d, csrf: http.NewCrossOriginProtection(), api: &api.Deps{Consent: d.Consent, Keys: d.Keys, Vault: d.Vault, Audit: d.Audit, Hooks: d.Hooks, Disclosures: d.Disclosures, OnDisclosure: d.OnDisclosure, Log: d.Log,
+	return &server{Deps: d, csrf: http.NewCrossOriginProtection(), api: &api.Deps{Consent: d.Consent, Keys: d.Keys, Vault: d.Vault, Audit: d.Audit, Hooks: d.Hooks, Disclosures: d.Disclosures, Outbox: d.Outbox, OnDisclosure: d.OnDisclosure, Log: d.Log,
 		ObserveAnswers: d.Metrics.ObserveAnswers}}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/steward-dev/steward/internal/connector/webhook"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/disclosure"
+	"github.com/steward-dev/steward/internal/outbox"
 	"github.com/steward-dev/steward/internal/vault"
 	"github.com/steward-dev/steward/internal/web/httpx"
 )
@@ -26,7 +27,9 @@ type Deps struct {
 	Hooks *webhook.Service
 	// Disclosures decides sharing with vendors; OnDisclosure, when set, is
 	// told of each answer (to notify the customer of a pending one).
-	Disclosures  *disclosure.Service
+	Disclosures *disclosure.Service
+	// Outbox keeps the webhook endpoints and messages.
+	Outbox       *outbox.Service
 	OnDisclosure func(ctx context.Context, d disclosure.Disclosure)
 	Log          *slog.Logger
 	// ObserveAnswers, when set, sees every batch of decisions (for metrics).
