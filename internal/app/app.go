@@ -188,7 +188,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		a.Close()
 		return nil, err
 	}
-	console, err := admin.New(admin.Deps{Staff: a.Staff, Vault: a.Vault, Audit: a.Audit, Consent: a.Consent, Requests: a.Requests, Jobs: a.Jobs, Disclosures: a.Disclosures,
+	console, err := admin.New(admin.Deps{Staff: a.Staff, Vault: a.Vault, Audit: a.Audit, Consent: a.Consent, Requests: a.Requests, Jobs: a.Jobs, Disclosures: a.Disclosures, Outbox: a.Outbox,
 		AfterRequestAction: a.startWork, Log: log})
 	if err != nil {
 		a.Close()
@@ -332,9 +332,10 @@ func (a *App) openJobs(ctx context.Context, cfg config.Config, log *slog.Logger)
 	maintenance.Purges = append(maintenance.Purges, func(ctx context.Context) error {
 		_, err := a.Outbox.Purge(ctx, time.Now().AddDate(0, 0, -30))
 		return err
-	})
+	}, a.announceExpiredAssessments)
 	workers := jobs.NewWorkers()
-	if err := errors.Join(a.Fulfil.Register(workers, maintenance), a.Outbox.Register(workers)); err != nil {
+	if err := errors.Join(a.Fulfil.Register(workers, maintenance), a.Outbox.Register(workers),
+		jobs.Register(workers, jobs.WorkFunc(a.workConsentFeed))); err != nil {
 		return err
 	}
 	if a.Jobs, err = jobs.Open(ctx, jobs.Config{DB: a.DB, Workers: workers, Logger: log,
@@ -342,6 +343,9 @@ func (a *App) openJobs(ctx context.Context, cfg config.Config, log *slog.Logger)
 		return err
 	}
 	a.Outbox.UseJobs(a.Jobs)
+	if _, err := a.Jobs.Insert(ctx, consentFeedArgs{}, &jobs.InsertOpts{Unique: true}); err != nil {
+		return err
+	}
 	return maintenance.Next(ctx, time.Now())
 }
 
@@ -451,6 +455,26 @@ func (a *App) erasedEvent(ctx context.Context, tx *sql.Tx, subject, requestID st
 	}
 	_, err := a.Outbox.EmitTx(ctx, tx, outbox.Event{Type: outbox.SubjectErased, SubjectID: subject, Data: map[string]any{"request_id": requestID}})
 	return err
+}
+
+// announceExpiredAssessments sends vendor.assessment_expired for the
+// approvals that ended since the last hourly run.
+func (a *App) announceExpiredAssessments(ctx context.Context) error {
+	ending, err := a.Vendors.Expiring(ctx, 0)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	for _, as := range ending {
+		if as.ValidUntil == nil || as.ValidUntil.After(now) || !as.ValidUntil.After(now.Add(-fulfil.Every)) {
+			continue
+		}
+		if _, err := a.Outbox.Emit(ctx, outbox.Event{Type: outbox.VendorAssessmentExpired,
+			Data: map[string]any{"vendor": as.VendorKey, "assessment_id": as.ID}}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // privacyOfficers returns the addresses deadline reminders go to.

@@ -121,3 +121,63 @@ func TestWebhooks(t *testing.T) {
 		t.Fatal("the replay did not arrive")
 	}
 }
+
+// TestConsentChangedWebhook: a consent recorded after the endpoint exists
+// is announced once, with ids only.
+func TestConsentChangedWebhook(t *testing.T) {
+	f := newPortalFixture(t, db.SQLite)
+	var secret atomic.Value
+	got := make(chan client.WebhookEvent, 10)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e, err := client.VerifyWebhook(r, secret.Load().(string))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		got <- e
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer receiver.Close()
+	c := caller{t, f.srv.URL}
+	code, body, _ := c.do("POST", "/v1/webhooks/endpoints", f.srv.Keys.Admin, `{"url":"`+receiver.URL+`","event_types":["consent.changed"]}`)
+	if code != http.StatusCreated {
+		t.Fatalf("create endpoint: %d %s", code, body)
+	}
+	var endpoint struct{ Secret string }
+	json.Unmarshal([]byte(body), &endpoint)
+	secret.Store(endpoint.Secret)
+	if code, body, _ := c.do("POST", "/v1/consent/events", f.srv.Keys.Ingest, `{"events":[{"id":"wh-1","property":"demo","subject":"cust-1","purpose":"marketing","action":"grant","source":"banner","notice_version":"2026-11"}]}`); code != 200 {
+		t.Fatalf("append: %d %s", code, body)
+	}
+	// Entries the feed had not reached when the endpoint was made come
+	// first; wh-1 comes once.
+	deadline := time.After(20 * time.Second)
+	for seen := false; !seen; {
+		select {
+		case e := <-got:
+			if e.Type != "consent.changed" {
+				t.Fatalf("event %+v", e)
+			}
+			if e.Data["event_id"] == "wh-1" {
+				if e.Data["subject_id"] != "cust-1" || e.Data["action"] != "grant" {
+					t.Fatalf("event %+v", e)
+				}
+				seen = true
+			}
+		case <-deadline:
+			t.Fatal("no consent.changed for wh-1 arrived")
+		}
+	}
+	// Deliveries run side by side, in no set order: wh-1 must not come again.
+	for quiet := time.After(3 * time.Second); ; {
+		select {
+		case e := <-got:
+			if e.Data["event_id"] == "wh-1" {
+				t.Fatalf("wh-1 announced twice: %+v", e)
+			}
+			continue
+		case <-quiet:
+		}
+		break
+	}
+}

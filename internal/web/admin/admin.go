@@ -38,6 +38,7 @@ import (
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/jobs"
+	"github.com/steward-dev/steward/internal/outbox"
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/vault"
 	"github.com/steward-dev/steward/internal/web/httpx"
@@ -64,6 +65,8 @@ type Deps struct {
 	Requests *dsr.Service
 	// Disclosures lists what went to each vendor; nil hides it.
 	Disclosures *disclosure.Service
+	// Outbox keeps the webhook endpoints (administrators).
+	Outbox *outbox.Service
 	// Jobs shows and steers background work; nil hides it.
 	Jobs *jobs.Runner
 	// AfterRequestAction, when set, is told of each transition staff make

@@ -1,0 +1,109 @@
+package app
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/steward-dev/steward/internal/consent"
+	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/jobs"
+	"github.com/steward-dev/steward/internal/outbox"
+)
+
+// consentFeedArgs is the job that follows the consent ledger and writes a
+// consent.changed webhook for each new entry. The ledger's append is the
+// hot path (group-committed, one statement on PostgreSQL), so the outbox
+// is not written in its transaction; instead this feed reads the ledger by
+// sequence number and moves its cursor in the transaction that writes the
+// messages: every entry is announced once, after it is durable, even
+// across restarts.
+type consentFeedArgs struct{}
+
+func (consentFeedArgs) Kind() string { return "webhook.consent_feed" }
+
+const (
+	consentFeedCursor = "consent.changed"
+	consentFeedBatch  = 500
+	consentFeedIdle   = 2 * time.Second
+)
+
+// workConsentFeed writes the webhooks of one batch of ledger entries, and
+// asks to run again at once while entries remain, or after a pause.
+func (a *App) workConsentFeed(ctx context.Context, _ *jobs.Job[consentFeedArgs]) error {
+	var cursor int64
+	err := a.DB.QueryRowContext(ctx, `SELECT seq FROM feed_cursors WHERE name = $1`, consentFeedCursor).Scan(&cursor)
+	if errors.Is(err, sql.ErrNoRows) {
+		// A new feed starts at the present: nobody subscribed to the past.
+		cursor = a.Consent.Index().MaxSeq()
+		_, err = a.DB.ExecContext(ctx, `INSERT INTO feed_cursors (name, seq) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, consentFeedCursor, cursor)
+	}
+	if err != nil {
+		return db.Classify(err)
+	}
+	events, err := a.Consent.Events(ctx, consent.EventFilter{After: cursor, Limit: consentFeedBatch})
+	if err != nil {
+		return err
+	}
+	if len(events) == 0 {
+		return jobs.Snooze(consentFeedIdle)
+	}
+	subscribed, err := a.subscribed(ctx, outbox.ConsentChanged)
+	if err != nil {
+		return err
+	}
+	err = a.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if subscribed {
+			for _, e := range events {
+				if _, err := a.Outbox.EmitTx(ctx, tx, consentChanged(e)); err != nil {
+					return err
+				}
+			}
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE feed_cursors SET seq = $2 WHERE name = $1`, consentFeedCursor, events[len(events)-1].Seq)
+		return err
+	})
+	if err != nil {
+		return db.Classify(err)
+	}
+	if len(events) == consentFeedBatch {
+		return jobs.Snooze(time.Millisecond)
+	}
+	return jobs.Snooze(consentFeedIdle)
+}
+
+// consentChanged is the webhook of a ledger entry: its ids, never personal
+// data. Ids that look like an address are left out (a receiver fetches the
+// entry through the API by property and seq).
+func consentChanged(e consent.Event) outbox.Event {
+	data := map[string]any{"seq": e.Seq, "property": e.Property, "purpose": e.Purpose, "action": string(e.Action), "source": string(e.Source)}
+	safe := func(v string) bool { return v != "" && !strings.ContainsAny(v, "@ \t") }
+	if safe(e.ID) {
+		data["event_id"] = e.ID
+	}
+	if safe(e.Vendor) {
+		data["vendor"] = e.Vendor
+	}
+	if safe(e.Device) {
+		data["device_id"] = e.Device
+	}
+	subject := ""
+	if safe(e.Subject) {
+		subject = e.Subject
+	}
+	return outbox.Event{Type: outbox.ConsentChanged, SubjectID: subject, Data: data, At: e.RecordedAt}
+}
+
+// subscribed reports whether an enabled endpoint takes events of type t.
+func (a *App) subscribed(ctx context.Context, t string) (bool, error) {
+	endpoints, err := a.Outbox.Endpoints(ctx)
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(endpoints, func(e outbox.Endpoint) bool {
+		return e.Enabled && (len(e.EventTypes) == 0 || slices.Contains(e.EventTypes, t))
+	}), nil
+}
