@@ -189,6 +189,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	console, err := admin.New(admin.Deps{Staff: a.Staff, Vault: a.Vault, Audit: a.Audit, Consent: a.Consent, Requests: a.Requests, Jobs: a.Jobs, Disclosures: a.Disclosures, Outbox: a.Outbox,
+		MailQuestionnaire:  a.mailQuestionnaire(cfg),
 		AfterRequestAction: a.startWork, Log: log})
 	if err != nil {
 		a.Close()
@@ -475,6 +476,32 @@ func (a *App) announceExpiredAssessments(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// mailQuestionnaire emails a vendor contact the link of a questionnaire,
+// or is nil without email.
+func (a *App) mailQuestionnaire(cfg config.Config) func(ctx context.Context, to, vendorKey, link string, expires time.Time) error {
+	if a.Mailer == nil {
+		return nil
+	}
+	templates, err := notify.NewTemplates()
+	if err != nil {
+		a.Log.Error("questionnaire emails are off", "err", err)
+		return nil
+	}
+	return func(ctx context.Context, to, vendorKey, link string, expires time.Time) error {
+		name := vendorKey
+		if v, err := a.Consent.Vendor(vendorKey); err == nil {
+			name = v.Name
+		}
+		msg, err := templates.Render(notify.DefaultLanguage, notify.TemplateVendorQuestionnaire, notify.VendorQuestionnaire{
+			Brand: notify.Brand{CompanyName: cfg.Controller.Name, LogoURL: cfg.Brand.LogoURL, Colour: cfg.Brand.Colour}, Vendor: name, Link: link, Expires: expires})
+		if err != nil {
+			return err
+		}
+		msg.To = to
+		return a.Mailer.Send(ctx, msg)
+	}
 }
 
 // privacyOfficers returns the addresses deadline reminders go to.

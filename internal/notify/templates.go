@@ -29,6 +29,9 @@ const (
 	// TemplateDisclosureRequest asks a customer whether a third party may
 	// receive their data; its data is a DisclosureRequest.
 	TemplateDisclosureRequest = "disclosure_request"
+	// TemplateVendorQuestionnaire sends a vendor contact the link of a
+	// security questionnaire; its data is a VendorQuestionnaire.
+	TemplateVendorQuestionnaire = "vendor_questionnaire"
 )
 
 // DefaultLanguage is the language of a reader whose languages are all
@@ -166,6 +169,25 @@ func (d DisclosureRequest) check() map[string]string {
 	}
 	if !strings.HasPrefix(d.PortalURL, "https://") && !strings.HasPrefix(d.PortalURL, "http://") {
 		problems["portal_url"] = "must be an http(s) URL"
+	}
+	return problems
+}
+
+// VendorQuestionnaire is the data of TemplateVendorQuestionnaire.
+type VendorQuestionnaire struct {
+	Brand
+	Vendor  string
+	Link    string
+	Expires time.Time
+}
+
+func (v VendorQuestionnaire) check() map[string]string {
+	problems := v.Brand.check()
+	if v.Vendor == "" || len(v.Vendor) > 200 || strings.ContainsAny(v.Vendor, "\r\n") {
+		problems["vendor"] = "is required, one line of at most 200 characters"
+	}
+	if !strings.HasPrefix(v.Link, "https://") && !strings.HasPrefix(v.Link, "http://") {
+		problems["link"] = "must be an http(s) URL"
 	}
 	return problems
 }

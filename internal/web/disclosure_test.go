@@ -2,7 +2,10 @@ package web_test
 
 import (
 	"context"
+	"html"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -126,5 +129,36 @@ func TestDisclosuresInPortal(t *testing.T) {
 	went, _ := app.Disclosures.ForVendor(ctx, "adnet")
 	if len(went) != 2 {
 		t.Fatalf("went ahead to adnet: %d", len(went))
+	}
+}
+
+// TestVendorQuestionnaireByEmail: a security officer sends the built-in
+// questionnaire from the console; the contact gets the link by email and
+// it opens the form; a custom template can be added as JSON.
+func TestVendorQuestionnaireByEmail(t *testing.T) {
+	f := newPortalFixture(t, db.SQLite)
+	officer, _ := (&consoleFixture{srv: f.srv}).browserFor(t, "security_officer")
+	got := officer.do("POST", "/admin/vendors/adnet/send", map[string][]string{"csrf": {officer.formToken("/admin/vendors/adnet")},
+		"template": {vendor.SecurityBaseline}, "contact_email": {"security@adnet.example"}, "expiry_days": {"14"}})
+	if got.status != 200 || !strings.Contains(got.body, "the contact has the link by email") {
+		t.Fatalf("send: %d %.500s", got.status, got.body)
+	}
+	mail := f.mail.WaitFor(t, "security@adnet.example")
+	link := regexp.MustCompile(`https?://\S+/assess/\S+`).FindString(mail.Text)
+	if link == "" || !strings.Contains(mail.Subject, "Security questionnaire") {
+		t.Fatalf("email: %s / %s", mail.Subject, mail.Text)
+	}
+	u, _ := url.Parse(link)
+	if form := newBrowser(t, f.srv.URL).do("GET", u.Path, nil); form.status != 200 || !strings.Contains(form.body, "encrypt") {
+		t.Fatalf("the emailed link: %d", form.status)
+	}
+	page := officer.do("GET", "/admin/vendors/templates", nil)
+	text := html.UnescapeString(regexp.MustCompile(`(?s)<textarea id="template" name="template"[^>]*>(.*?)</textarea>`).FindStringSubmatch(page.body)[1])
+	text = strings.Replace(text, `"pass_mark": 80`, `"pass_mark": 90`, 1)
+	if got := officer.do("POST", "/admin/vendors/templates", map[string][]string{"csrf": {officer.formToken("/admin/vendors/templates")}, "template": {text}}); got.status != http.StatusSeeOther {
+		t.Fatalf("save template: %d %.500s", got.status, got.body)
+	}
+	if page := officer.do("GET", "/admin/vendors/templates", nil); !strings.Contains(page.body, "my-template") {
+		t.Fatal("the new template is not listed")
 	}
 }

@@ -154,6 +154,8 @@ func (s *server) routes() []Route {
 		{"POST /admin/webhooks/{id}/{op}", StaffCan(staff.PermSettings), s.console((*admin.Console).HandleWebhookAction)},
 		{"POST /admin/webhooks/messages/{id}/replay", StaffCan(staff.PermSettings), s.console((*admin.Console).HandleReplayWebhook)},
 		{"GET /admin/vendors", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *vendor.Service) http.Handler { return c.HandleVendors(v) })},
+		{"GET /admin/vendors/templates", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *vendor.Service) http.Handler { return c.HandleTemplates(v) })},
+		{"POST /admin/vendors/templates", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *vendor.Service) http.Handler { return c.HandlePutTemplate(v) })},
 		{"GET /admin/vendors/{key}", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *vendor.Service) http.Handler { return c.HandleVendor(v) })},
 		{"POST /admin/vendors/{key}/send", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *vendor.Service) http.Handler { return c.HandleSendQuestionnaire(v) })},
 		{"POST /admin/vendors/{key}/contacts", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *vendor.Service) http.Handler { return c.HandleAddContact(v) })},

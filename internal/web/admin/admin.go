@@ -65,6 +65,9 @@ type Deps struct {
 	Requests *dsr.Service
 	// Disclosures lists what went to each vendor; nil hides it.
 	Disclosures *disclosure.Service
+	// MailQuestionnaire, when set, emails a vendor contact the link of a
+	// questionnaire just sent.
+	MailQuestionnaire func(ctx context.Context, to, vendorKey, link string, expires time.Time) error
 	// Outbox keeps the webhook endpoints (administrators).
 	Outbox *outbox.Service
 	// Jobs shows and steers background work; nil hides it.

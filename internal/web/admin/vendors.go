@@ -29,6 +29,7 @@ package admin
 // the signed-in staff member, and refuses to act if it cannot.
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -205,8 +206,17 @@ func (c *Console) HandleSendQuestionnaire(v *vendor.Service) http.Handler {
 		// The console is served over HTTPS (its cookies are __Host-), on the
 		// host the vendor's link must name.
 		d.Link, d.LinkExpires = "https://"+r.Host+sent.Path(), sent.Assessment.LinkExpiresAt
+		notice := "Questionnaire sent. Copy the link below and send it to the contact now: it is shown only once."
+		if c.MailQuestionnaire != nil {
+			if err := c.MailQuestionnaire(r.Context(), d.Form.Email, r.PathValue("key"), d.Link, d.LinkExpires); err != nil {
+				c.Log.Warn("console: questionnaire link not emailed", "vendor", r.PathValue("key"), "err", err)
+				notice = "Questionnaire made, but the email to the contact failed. Copy the link below and send it yourself: it is shown only once."
+			} else {
+				notice = "Questionnaire sent: the contact has the link by email. It is also shown below, once."
+			}
+		}
 		d.Form = sendForm{}
-		c.showVendor(w, r, v, http.StatusOK, page{Notice: "Questionnaire sent. Copy the link below and send it to the contact now: it is shown only once."}, d)
+		c.showVendor(w, r, v, http.StatusOK, page{Notice: notice}, d)
 	})
 }
 
@@ -365,4 +375,56 @@ func (c *Console) assessmentAct(w http.ResponseWriter, r *http.Request, v *vendo
 		return
 	}
 	http.Redirect(w, r, "/admin/vendors/"+url.PathEscape(key)+"/assessments/"+url.PathEscape(id), http.StatusSeeOther)
+}
+
+type templatesData struct {
+	Templates []vendor.Template
+	Text      string
+}
+
+// HandleTemplates lists the questionnaire templates, with a form to add
+// one written as JSON (the built-in one is the model to copy).
+func (c *Console) HandleTemplates(v *vendor.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.templatesPage(w, r, v, http.StatusOK, page{}, templatesData{})
+	})
+}
+
+func (c *Console) templatesPage(w http.ResponseWriter, r *http.Request, v *vendor.Service, status int, p page, d templatesData) {
+	var err error
+	if d.Templates, err = v.Templates(r.Context()); err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	if d.Text == "" && len(d.Templates) > 0 {
+		example := d.Templates[0]
+		example.Key, example.Name, example.Builtin, example.Version = "my-template", "My questionnaire", false, 0
+		raw, _ := json.MarshalIndent(example, "", "  ")
+		d.Text = string(raw)
+	}
+	p.Title, p.Data = "Questionnaire templates", d
+	c.render(w, r, status, "vendor_templates", p)
+}
+
+// HandlePutTemplate saves a template (a new version when its key exists).
+func (c *Console) HandlePutTemplate(v *vendor.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d := templatesData{Text: r.PostFormValue("template")}
+		var t vendor.Template
+		dec := json.NewDecoder(strings.NewReader(d.Text))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&t); err != nil {
+			c.templatesPage(w, r, v, http.StatusBadRequest, page{Problem: "The template is not valid JSON: " + err.Error()}, d)
+			return
+		}
+		if _, err := v.PutTemplate(r.Context(), t); err != nil {
+			if e, ok := errs.As(err); ok && e.Code == errs.CodeInvalid {
+				c.templatesPage(w, r, v, http.StatusBadRequest, page{Problem: "The template was not saved.", Fields: e.Fields}, d)
+				return
+			}
+			c.fail(w, r, err)
+			return
+		}
+		http.Redirect(w, r, "/admin/vendors/templates", http.StatusSeeOther)
+	})
 }
