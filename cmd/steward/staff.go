@@ -38,6 +38,10 @@ func runStaff(ctx context.Context, env *environment, args []string) error {
 		}
 		password = strings.TrimRight(line, "\r\n")
 	}
+	cfg, err := loader.Load(env.getenv)
+	if err != nil {
+		return err
+	}
 	store, v, err := openVault(ctx, env, loader)
 	if err != nil {
 		return err
@@ -51,7 +55,7 @@ func runStaff(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	accounts, err := app.OpenStaff(store, v, log)
+	accounts, err := app.OpenStaff(cfg, store, v, log)
 	if err != nil {
 		return err
 	}

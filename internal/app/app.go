@@ -175,7 +175,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		a.DB.Close()
 		return nil, err
 	}
-	if a.Staff, err = OpenStaff(a.DB, a.Vault, a.Audit); err != nil {
+	if a.Staff, err = OpenStaff(cfg, a.DB, a.Vault, a.Audit); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -594,12 +594,19 @@ func LoadConnectors(dir string) (Connectors, error) {
 
 // OpenStaff returns the staff service, its TOTP seeds sealed by the vault
 // (so that they follow its key rotations).
-func OpenStaff(store *db.DB, v *vault.Vault, log *audit.Log) (*staff.Service, error) {
+func OpenStaff(cfg config.Config, store *db.DB, v *vault.Vault, log *audit.Log) (*staff.Service, error) {
 	box, err := v.SecretBox("staff-totp")
 	if err != nil {
 		return nil, err
 	}
-	return staff.NewService(staff.Config{DB: store, Secrets: box, Audit: log})
+	argon := staff.DefaultArgon2
+	if cfg.PasswordMemoryMiB > 0 {
+		argon.Memory = uint32(cfg.PasswordMemoryMiB) * 1024
+	}
+	if cfg.PasswordTime > 0 {
+		argon.Time = uint32(cfg.PasswordTime)
+	}
+	return staff.NewService(staff.Config{DB: store, Secrets: box, Audit: log, Argon2: argon})
 }
 
 func demoProperty(cfg config.Config) string {

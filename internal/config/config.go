@@ -50,6 +50,10 @@ type Config struct {
 	// webhook endpoints may use (and over plain http); others must be
 	// public https addresses.
 	WebhookAllowHosts []string
+	// PasswordMemoryMiB and PasswordTime are the argon2id cost of new staff
+	// password hashes (RFC 9106's second recommendation: 64 MiB, 3 passes).
+	PasswordMemoryMiB int
+	PasswordTime      int
 	// ShowStaffNames shows customers the name of each staff member who
 	// accessed their data, not only the role.
 	ShowStaffNames bool
@@ -128,6 +132,8 @@ var Settings = []Setting{
 	{"brand-logo-url", "STEWARD_BRAND_LOGO_URL", "", "https URL of the company logo shown in the portal and emails"},
 	{"brand-colour", "STEWARD_BRAND_COLOUR", "#0b57d0", "brand colour (#rrggbb) of the portal and emails; text on it keeps WCAG AA contrast"},
 	{"webhook-allow-hosts", "STEWARD_WEBHOOK_ALLOW_HOSTS", "", "comma-separated internal hosts, addresses or ranges (10.20.0.0/16) webhook endpoints may use; by default only public https addresses"},
+	{"password-memory", "STEWARD_PASSWORD_MEMORY", "64", "argon2id memory of new staff password hashes, in MiB (lower only on a small machine)"},
+	{"password-time", "STEWARD_PASSWORD_TIME", "3", "argon2id passes of new staff password hashes"},
 	{"portal-staff-names", "STEWARD_PORTAL_STAFF_NAMES", "false", "show customers the names of staff who accessed their data (default: the role only)"},
 	{"connectors", "STEWARD_CONNECTORS", "", "directory of dataset files (*.yaml) describing the company's own databases for data subject requests"},
 	{"connector-poll", "STEWARD_CONNECTOR_POLL", "1m", "how often a request waiting for an HTTP system's callback looks again"},
@@ -301,6 +307,12 @@ func build(raw map[string]string) (Config, error) {
 		if h = strings.TrimSpace(h); h != "" {
 			c.WebhookAllowHosts = append(c.WebhookAllowHosts, h)
 		}
+	}
+	if c.PasswordMemoryMiB, err = strconv.Atoi(raw["password-memory"]); err != nil || c.PasswordMemoryMiB < 8 || c.PasswordMemoryMiB > 4096 {
+		bad("password-memory", "must be 8 to 4096 (MiB)")
+	}
+	if c.PasswordTime, err = strconv.Atoi(raw["password-time"]); err != nil || c.PasswordTime < 1 || c.PasswordTime > 20 {
+		bad("password-time", "must be 1 to 20")
 	}
 	if c.ShowStaffNames, err = strconv.ParseBool(raw["portal-staff-names"]); err != nil {
 		bad("portal-staff-names", "must be true or false")

@@ -73,6 +73,9 @@ func StartWith(tb testing.TB, dialect db.Dialect, opts Options) *Server {
 	cfg.Brand = config.Brand{Colour: "#0b57d0"}
 	cfg.ConnectorsDir = opts.Connectors
 	cfg.ShowStaffNames = opts.StaffNames
+	// Tests sign staff in by the dozen: the cheapest hash argon2id allows
+	// here, which tests the logic, not the cost.
+	cfg.PasswordMemoryMiB, cfg.PasswordTime = 8, 1
 	cfg.WebhookAllowHosts = []string{"127.0.0.1", "localhost"} // test receivers listen on loopback
 	cfg.ConnectorPoll = 200 * time.Millisecond
 	cfg.Getenv = func(k string) string { return opts.Env[k] }
