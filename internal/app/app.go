@@ -84,6 +84,8 @@ type App struct {
 	Jobs *jobs.Runner
 	// Outbox tells the company's systems of changes (webhooks).
 	Outbox *outbox.Service
+	// mail are the email templates, parsed once.
+	mail *notify.Templates
 	// Checkpoints signs checkpoints of the audit log into the data directory.
 	Checkpoints *audit.Checkpointer
 	Metrics     *web.Metrics
@@ -179,6 +181,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		a.Close()
 		return nil, err
 	}
+	if a.mail, err = notify.NewTemplates(); err != nil {
+		a.Close()
+		return nil, err
+	}
 	portalServer, err := a.openPortal(cfg, log)
 	if err != nil {
 		a.Close()
@@ -191,11 +197,6 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	console, err := admin.New(admin.Deps{Staff: a.Staff, Vault: a.Vault, Audit: a.Audit, Consent: a.Consent, Requests: a.Requests, Jobs: a.Jobs, Disclosures: a.Disclosures, Outbox: a.Outbox,
 		MailQuestionnaire:  a.mailQuestionnaire(cfg),
 		AfterRequestAction: a.startWork, Log: log})
-	if err != nil {
-		a.Close()
-		return nil, err
-	}
-	mailTemplates, err := notify.NewTemplates()
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -216,7 +217,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.Handler = web.NewServer(web.Deps{Vendors: a.Vendors, Assess: assessPages, Consent: a.Consent, Keys: a.Keys, DB: a.DB, Signer: a.Signer, Metrics: a.Metrics,
 		Log: log, GPCLastUpdate: cfg.GPCLastUpdate, Banner: bannerServer, DemoProperty: demoProperty(cfg),
 		Vault: a.Vault, Audit: a.Audit, Hooks: a.Hooks, Disclosures: a.Disclosures, Outbox: a.Outbox, Console: console, Portal: portalServer,
-		OnDisclosure: func(ctx context.Context, d disclosure.Disclosure) { a.notifyDisclosure(ctx, d, cfg, mailTemplates) }})
+		OnDisclosure: func(ctx context.Context, d disclosure.Disclosure) { a.notifyDisclosure(ctx, d, cfg) }})
 	return a, nil
 }
 
@@ -242,10 +243,6 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 		log.Warn("demo: email is written to files instead of sent (no --smtp-host)", "dir", dir)
 	} else {
 		log.Warn("email is off (no --smtp-host): customers cannot sign in to the privacy portal")
-	}
-	templates, err := notify.NewTemplates()
-	if err != nil {
-		return nil, err
 	}
 	requestBox, err := a.Vault.SecretBox("dsr")
 	if err != nil {
@@ -291,7 +288,7 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 			return acc.Name, err
 		}
 	}
-	return portal.New(portal.Deps{Customers: a.Customers, Disclosures: a.Disclosures, StaffName: staffName, Consent: a.Consent, Vault: a.Vault, Audit: a.Audit, Mailer: a.Mailer, Mail: templates,
+	return portal.New(portal.Deps{Customers: a.Customers, Disclosures: a.Disclosures, StaffName: staffName, Consent: a.Consent, Vault: a.Vault, Audit: a.Audit, Mailer: a.Mailer, Mail: a.mail,
 		Requests: a.Requests, Exports: a.Exports, FindInSystems: a.findInSystems(systems.SQL),
 		Brand:     notify.Brand{CompanyName: cfg.Controller.Name, LogoURL: cfg.Brand.LogoURL, Colour: cfg.Brand.Colour},
 		PublicURL: cfg.PublicURL, ContactEmail: cfg.Controller.Email, Log: log})
@@ -300,11 +297,7 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 // openJobs starts the background work: the request jobs and the hourly
 // maintenance, whose first run is scheduled now.
 func (a *App) openJobs(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	templates, err := notify.NewTemplates()
-	if err != nil {
-		return err
-	}
-	maintenance := &fulfil.Maintenance{Requests: a.Requests, Mailer: a.Mailer, Mail: templates, ConsoleURL: cfg.PublicURL, Now: time.Now,
+	maintenance := &fulfil.Maintenance{Requests: a.Requests, Mailer: a.Mailer, Mail: a.mail, ConsoleURL: cfg.PublicURL, Now: time.Now,
 		Brand:    notify.Brand{CompanyName: cfg.Controller.Name, LogoURL: cfg.Brand.LogoURL, Colour: cfg.Brand.Colour},
 		Officers: a.privacyOfficers,
 		Purges: []func(context.Context) error{
@@ -380,7 +373,7 @@ func (a *App) openThirdParties() error {
 // notifyDisclosure emails the customer a disclosure that waits for their
 // answer. Their address is read from the vault (its "email" field), which
 // is recorded; without an address or email, the portal still shows it.
-func (a *App) notifyDisclosure(ctx context.Context, d disclosure.Disclosure, cfg config.Config, templates *notify.Templates) {
+func (a *App) notifyDisclosure(ctx context.Context, d disclosure.Disclosure, cfg config.Config) {
 	if d.State != disclosure.Pending || a.Mailer == nil {
 		return
 	}
@@ -400,7 +393,7 @@ func (a *App) notifyDisclosure(ctx context.Context, d disclosure.Disclosure, cfg
 	if p, err := a.Consent.Purpose(d.Purpose); err == nil && p.Names["en"] != "" {
 		purposeName = p.Names["en"]
 	}
-	msg, err := templates.Render(notify.DefaultLanguage, notify.TemplateDisclosureRequest, notify.DisclosureRequest{
+	msg, err := a.mail.Render(notify.DefaultLanguage, notify.TemplateDisclosureRequest, notify.DisclosureRequest{
 		Brand:  notify.Brand{CompanyName: cfg.Controller.Name, LogoURL: cfg.Brand.LogoURL, Colour: cfg.Brand.Colour},
 		Vendor: vendorName, Purpose: purposeName, Categories: strings.Join(d.Categories, ", "), Reason: d.Reason,
 		AnswerBy: d.NeededBy, PortalURL: cfg.PublicURL + "/privacy"})
@@ -484,17 +477,12 @@ func (a *App) mailQuestionnaire(cfg config.Config) func(ctx context.Context, to,
 	if a.Mailer == nil {
 		return nil
 	}
-	templates, err := notify.NewTemplates()
-	if err != nil {
-		a.Log.Error("questionnaire emails are off", "err", err)
-		return nil
-	}
 	return func(ctx context.Context, to, vendorKey, link string, expires time.Time) error {
 		name := vendorKey
 		if v, err := a.Consent.Vendor(vendorKey); err == nil {
 			name = v.Name
 		}
-		msg, err := templates.Render(notify.DefaultLanguage, notify.TemplateVendorQuestionnaire, notify.VendorQuestionnaire{
+		msg, err := a.mail.Render(notify.DefaultLanguage, notify.TemplateVendorQuestionnaire, notify.VendorQuestionnaire{
 			Brand: notify.Brand{CompanyName: cfg.Controller.Name, LogoURL: cfg.Brand.LogoURL, Colour: cfg.Brand.Colour}, Vendor: name, Link: link, Expires: expires})
 		if err != nil {
 			return err
