@@ -4,10 +4,10 @@ import (
 	"context"
 	"os"
 	"runtime"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/steward-dev/steward/internal/testenv"
 )
 
 // countingSink counts rows and value bytes, and keeps nothing.
@@ -25,38 +25,6 @@ func (s *countingSink) Row(values []any) error {
 		}
 	}
 	return nil
-}
-
-// heapPeak samples HeapInuse until stopped and returns the largest sample.
-func heapPeak(every time.Duration) (stop func() uint64) {
-	var peak atomic.Uint64
-	sample := func() {
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
-		if m.HeapInuse > peak.Load() {
-			peak.Store(m.HeapInuse)
-		}
-	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				sample()
-			}
-		}
-	})
-	return func() uint64 {
-		close(done)
-		wg.Wait()
-		sample()
-		return peak.Load()
-	}
 }
 
 // TestAccessMillionRowsPostgres exports a subject with 1,000,000 rows in a
@@ -104,7 +72,7 @@ tables:
 	runtime.GC()
 	var base runtime.MemStats
 	runtime.ReadMemStats(&base)
-	stop := heapPeak(2 * time.Millisecond)
+	stop := testenv.HeapPeak(2 * time.Millisecond)
 	sink := &countingSink{}
 	start := time.Now()
 	err := c.Access(context.Background(), Identifiers{ExternalIDs: []string{"1001"}}, sink)

@@ -14,6 +14,7 @@ import (
 	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/vault"
+	"github.com/steward-dev/steward/internal/vault/vaulttest"
 )
 
 type clock struct {
@@ -26,16 +27,8 @@ func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unloc
 
 func newService(t *testing.T, store *db.DB) (*customer.Service, *vault.Vault, *clock) {
 	t.Helper()
-	ctx := context.Background()
-	ring, err := vault.ParseKeyring(vault.GenerateKey())
-	if err != nil {
-		t.Fatal(err)
-	}
 	c := &clock{t: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)}
-	v, err := vault.Open(ctx, vault.Config{DB: store, Keyring: ring, Now: c.now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := vaulttest.Open(t, store, func(cfg *vault.Config) { cfg.Now = c.now })
 	box, _ := v.SecretBox("customer-email")
 	log, err := audit.New(audit.Config{DB: store})
 	if err != nil {

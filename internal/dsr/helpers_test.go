@@ -11,6 +11,7 @@ import (
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/vault"
+	"github.com/steward-dev/steward/internal/vault/vaulttest"
 )
 
 // clock is a settable test clock.
@@ -39,14 +40,7 @@ var start = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
 func newFixture(t *testing.T, store *db.DB) *fixture {
 	t.Helper()
-	ring, err := vault.ParseKeyring(vault.GenerateKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.Open(context.Background(), vault.Config{DB: store, Keyring: ring})
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := vaulttest.Open(t, store)
 	box, err := v.SecretBox("dsr")
 	if err != nil {
 		t.Fatal(err)
@@ -112,19 +106,4 @@ func (f *fixture) MustHistory(tb testing.TB, id string) []dsr.Event {
 		tb.Fatal(err)
 	}
 	return h
-}
-
-// makeAuditUnwritable makes every insert into the audit log fail.
-func makeAuditUnwritable(t *testing.T, store *db.DB) {
-	t.Helper()
-	var err error
-	if store.Dialect == db.SQLite {
-		_, err = store.Exec(`CREATE TRIGGER audit_unwritable BEFORE INSERT ON audit_entries BEGIN SELECT RAISE(ABORT, 'unwritable'); END`)
-	} else {
-		_, err = store.Exec(`CREATE FUNCTION audit_unwritable() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'unwritable'; END $$ LANGUAGE plpgsql;
-			CREATE TRIGGER audit_unwritable BEFORE INSERT ON audit_entries FOR EACH ROW EXECUTE FUNCTION audit_unwritable()`)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/audit/audittest"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/dsr"
@@ -460,7 +461,7 @@ func TestFailClosed(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		f := newFixture(t, store)
 		r := f.MustFile(t, dsr.KindErasure, dsr.GDPR, adaEmail, "")
-		makeAuditUnwritable(t, store)
+		audittest.MakeUnwritable(t, store)
 		staff := as(officer)
 		for _, o := range ops {
 			if !slices.Contains(o.from, dsr.StateReceived) {

@@ -18,19 +18,12 @@ import (
 	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/export"
-	"github.com/steward-dev/steward/internal/vault"
+	"github.com/steward-dev/steward/internal/vault/vaulttest"
 )
 
 func newStore(t *testing.T, store *db.DB, now *time.Time) *export.Store {
 	t.Helper()
-	ring, err := vault.ParseKeyring(vault.GenerateKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.Open(context.Background(), vault.Config{DB: store, Keyring: ring})
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := vaulttest.Open(t, store)
 	box, _ := v.SecretBox("export")
 	s, err := export.NewStore(export.StoreConfig{DB: store, Secrets: box, Now: func() time.Time { return *now }, ChunkSize: 4096})
 	if err != nil {

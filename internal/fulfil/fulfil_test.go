@@ -26,6 +26,7 @@ import (
 	"github.com/steward-dev/steward/internal/fulfil"
 	"github.com/steward-dev/steward/internal/receipt"
 	"github.com/steward-dev/steward/internal/vault"
+	"github.com/steward-dev/steward/internal/vault/vaulttest"
 )
 
 const shopYAML = `connector: shop
@@ -58,11 +59,7 @@ type fixture struct {
 func newFixture(t *testing.T, store *db.DB) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	ring, _ := vault.ParseKeyring(vault.GenerateKey())
-	v, err := vault.Open(ctx, vault.Config{DB: store, Keyring: ring})
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := vaulttest.Open(t, store)
 	log, _ := audit.New(audit.Config{DB: store})
 	_, key, _ := ed25519.GenerateKey(nil)
 	signer, _ := receipt.NewSigner(key)

@@ -5,8 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/fulfil"
+	"github.com/steward-dev/steward/internal/testenv"
 )
 
 // TestExportMillionRows builds the whole archive of a subject with
@@ -75,7 +74,7 @@ tables:
 	runtime.GC()
 	var base runtime.MemStats
 	runtime.ReadMemStats(&base)
-	stop := heapPeak(2 * time.Millisecond)
+	stop := testenv.HeapPeak(2 * time.Millisecond)
 	start := time.Now()
 	info, err := f.Export(ctx, r.ID)
 	elapsed := time.Since(start)
@@ -88,37 +87,5 @@ tables:
 		float64(base.HeapInuse)/(1<<20), float64(peak)/(1<<20))
 	if peak > 64<<20 {
 		t.Fatalf("peak heap %.1f MiB, over 64 MiB", float64(peak)/(1<<20))
-	}
-}
-
-// heapPeak samples HeapInuse until stopped and returns the largest sample.
-func heapPeak(every time.Duration) (stop func() uint64) {
-	var peak atomic.Uint64
-	sample := func() {
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
-		if m.HeapInuse > peak.Load() {
-			peak.Store(m.HeapInuse)
-		}
-	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				sample()
-			}
-		}
-	})
-	return func() uint64 {
-		close(done)
-		wg.Wait()
-		sample()
-		return peak.Load()
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/steward-dev/steward/internal/jobs"
 	"github.com/steward-dev/steward/internal/outbox"
 	"github.com/steward-dev/steward/internal/vault"
+	"github.com/steward-dev/steward/internal/vault/vaulttest"
 )
 
 // specSign signs as the Standard Webhooks specification says, written
@@ -85,14 +86,7 @@ var fastBackoff = outbox.Backoff{Base: 20 * time.Millisecond, Max: 100 * time.Mi
 // SecretBox for endpoint secrets.
 func newBox(tb testing.TB, store *db.DB) *vault.SecretBox {
 	tb.Helper()
-	ring, err := vault.ParseKeyring(vault.GenerateKey())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	v, err := vault.Open(context.Background(), vault.Config{DB: store, Keyring: ring})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	v := vaulttest.Open(tb, store)
 	box, err := v.SecretBox("webhooks")
 	if err != nil {
 		tb.Fatal(err)

@@ -13,7 +13,7 @@ import (
 	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/staff"
-	"github.com/steward-dev/steward/internal/vault"
+	"github.com/steward-dev/steward/internal/vault/vaulttest"
 )
 
 // clock is a settable test clock.
@@ -27,14 +27,7 @@ func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unloc
 
 func newService(t *testing.T, store *db.DB) (*staff.Service, *clock) {
 	t.Helper()
-	ring, err := vault.ParseKeyring(vault.GenerateKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.Open(context.Background(), vault.Config{DB: store, Keyring: ring})
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := vaulttest.Open(t, store)
 	box, err := v.SecretBox("staff-totp")
 	if err != nil {
 		t.Fatal(err)

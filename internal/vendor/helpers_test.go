@@ -11,7 +11,7 @@ import (
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/errs"
-	"github.com/steward-dev/steward/internal/vault"
+	"github.com/steward-dev/steward/internal/vault/vaulttest"
 	"github.com/steward-dev/steward/internal/vendor"
 )
 
@@ -72,14 +72,7 @@ const contactEmail = "security@mailer.example"
 
 func newFixture(t *testing.T, store *db.DB) *fixture {
 	t.Helper()
-	ring, err := vault.ParseKeyring(vault.GenerateKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.Open(context.Background(), vault.Config{DB: store, Keyring: ring})
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := vaulttest.Open(t, store)
 	box, err := v.SecretBox("vendor")
 	if err != nil {
 		t.Fatal(err)
@@ -165,21 +158,6 @@ func actions(entries []audit.Stored) []string {
 		out[i] = e.Action
 	}
 	return out
-}
-
-// makeAuditUnwritable makes every insert into the audit log fail.
-func makeAuditUnwritable(t *testing.T, store *db.DB) {
-	t.Helper()
-	var err error
-	if store.Dialect == db.SQLite {
-		_, err = store.Exec(`CREATE TRIGGER audit_unwritable BEFORE INSERT ON audit_entries BEGIN SELECT RAISE(ABORT, 'unwritable'); END`)
-	} else {
-		_, err = store.Exec(`CREATE FUNCTION audit_unwritable() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'unwritable'; END $$ LANGUAGE plpgsql;
-			CREATE TRIGGER audit_unwritable BEFORE INSERT ON audit_entries FOR EACH ROW EXECUTE FUNCTION audit_unwritable()`)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // code returns the errs code of err, "" for nil.

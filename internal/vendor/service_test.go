@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/audit/audittest"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
@@ -676,7 +677,7 @@ func TestFailClosedWithoutAudit(t *testing.T) {
 			return n
 		}
 		assessments, contacts := count(`SELECT count(*) FROM vendor_assessments`), count(`SELECT count(*) FROM vendor_contacts`)
-		makeAuditUnwritable(t, store)
+		audittest.MakeUnwritable(t, store)
 
 		if _, err := f.s.Send(as(officer), "mailer", vendor.SecurityBaseline, contactEmail, 0); err == nil {
 			t.Fatal("sent without an audit entry")

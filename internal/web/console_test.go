@@ -14,6 +14,7 @@ import (
 
 	"github.com/steward-dev/steward/internal/app/apptest"
 	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/audit/audittest"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/staff"
@@ -461,7 +462,7 @@ func TestConsoleReveal(t *testing.T) {
 			if got := other.do("POST", "/admin/training/privacy-basics", url.Values{"csrf": {other.formToken("/admin/training")}, "q0": {"1"}}); !strings.Contains(got.body, "Passed") {
 				t.Fatalf("training: %.300s", got.body)
 			}
-			makeAuditUnwritable(t, app.DB)
+			audittest.MakeUnwritable(t, app.DB)
 			got = other.do("POST", "/admin/customers/cust-1/reveal", url.Values{"csrf": {other.formToken("/admin/training")},
 				"field": {"iban"}, "purpose": {"customer asked for a refund"}, "ticket": {"T-12"}})
 			if got.status == http.StatusOK || strings.Contains(got.body, iban) {

@@ -11,6 +11,7 @@ import (
 	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/app/apptest"
 	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/audit/audittest"
 	"github.com/steward-dev/steward/internal/db"
 )
 
@@ -90,7 +91,7 @@ func TestVaultRevealIsScopedAuditedAndFailsClosed(t *testing.T) {
 				t.Fatalf("accesses: %d %s", code, body)
 			}
 			// Fail closed: with the audit log unwritable, nothing is revealed.
-			makeAuditUnwritable(t, srv.App.DB)
+			audittest.MakeUnwritable(t, srv.App.DB)
 			for range 5 {
 				code, body, hdr := c.do("POST", "/v1/subjects/cust-7/fields/iban/reveal", reveal, `{"purpose":"customer asked for a refund","ticket":"T-3"}`)
 				if code != 503 || strings.Contains(body, iban) || hdr.Get("Retry-After") == "" {
@@ -111,21 +112,6 @@ func TestSealedVaultAnswers503(t *testing.T) {
 	code, body, _ := c.do("PUT", "/v1/subjects/cust-7/fields/iban", srv.Keys.Admin, `{"category":"financial","value":"x"}`)
 	if code != 503 || !strings.Contains(body, "sealed") {
 		t.Fatalf("sealed vault: %d %s", code, body)
-	}
-}
-
-// makeAuditUnwritable makes every insert into the audit log fail.
-func makeAuditUnwritable(t *testing.T, store *db.DB) {
-	t.Helper()
-	var err error
-	if store.Dialect == db.SQLite {
-		_, err = store.Exec(`CREATE TRIGGER audit_unwritable BEFORE INSERT ON audit_entries BEGIN SELECT RAISE(ABORT, 'unwritable'); END`)
-	} else {
-		_, err = store.Exec(`CREATE FUNCTION audit_unwritable() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'unwritable'; END $$ LANGUAGE plpgsql;
-			CREATE TRIGGER audit_unwritable BEFORE INSERT ON audit_entries FOR EACH ROW EXECUTE FUNCTION audit_unwritable()`)
-	}
-	if err != nil {
-		t.Fatal(err)
 	}
 }
 

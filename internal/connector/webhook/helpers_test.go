@@ -14,7 +14,7 @@ import (
 
 	"github.com/steward-dev/steward/internal/connector/webhook"
 	"github.com/steward-dev/steward/internal/db"
-	"github.com/steward-dev/steward/internal/vault"
+	"github.com/steward-dev/steward/internal/vault/vaulttest"
 )
 
 type clock struct {
@@ -140,14 +140,7 @@ func newFixture(t *testing.T, store *db.DB, adjust ...func(*webhook.Config)) *fi
 // that share a store share a box (withBox).
 func newBox(t *testing.T, store *db.DB) webhook.SecretBox {
 	t.Helper()
-	ring, err := vault.ParseKeyring(vault.GenerateKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.Open(context.Background(), vault.Config{DB: store, Keyring: ring})
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := vaulttest.Open(t, store)
 	box, err := v.SecretBox("webhook-data")
 	if err != nil {
 		t.Fatal(err)

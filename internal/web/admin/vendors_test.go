@@ -18,6 +18,7 @@ import (
 	"github.com/steward-dev/steward/internal/receipt"
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/vault"
+	"github.com/steward-dev/steward/internal/vault/vaulttest"
 	"github.com/steward-dev/steward/internal/vendor"
 )
 
@@ -34,14 +35,7 @@ func newVendorFixture(t *testing.T) *vendorFixture {
 	t.Helper()
 	ctx := context.Background()
 	store := dbtest.Open(t, db.SQLite)
-	ring, err := vault.ParseKeyring(vault.GenerateKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.Open(ctx, vault.Config{DB: store, Keyring: ring})
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := vaulttest.Open(t, store)
 	log, err := audit.New(audit.Config{DB: store})
 	if err != nil {
 		t.Fatal(err)

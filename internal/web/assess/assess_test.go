@@ -16,7 +16,7 @@ import (
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/errs"
-	"github.com/steward-dev/steward/internal/vault"
+	"github.com/steward-dev/steward/internal/vault/vaulttest"
 	"github.com/steward-dev/steward/internal/vendor"
 	"github.com/steward-dev/steward/internal/web/assess"
 )
@@ -42,16 +42,8 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	ctx := context.Background()
 	store := dbtest.Open(t, db.SQLite)
-	ring, err := vault.ParseKeyring(vault.GenerateKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.Open(ctx, vault.Config{DB: store, Keyring: ring})
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := vaulttest.Open(t, store)
 	box, err := v.SecretBox("vendor")
 	if err != nil {
 		t.Fatal(err)
