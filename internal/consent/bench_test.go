@@ -2,6 +2,8 @@ package consent_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"sync/atomic"
 	"fmt"
 	"runtime"
 
@@ -104,5 +106,35 @@ func BenchmarkIndexMemory(b *testing.B) {
 		states := x.Len()
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(states), "bytes/state")
 		runtime.KeepAlive(x)
+	}
+}
+
+// BenchmarkAppend measures the ledger's group commit without HTTP: 64
+// writers appending one event each, as 64 banner beacons do, with random
+// device ids. The figure bounds what the ingest API can reach.
+func BenchmarkAppend(b *testing.B) {
+	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
+		b.Run(string(dialect), func(b *testing.B) { benchmarkAppend(b, dbtest.Open(b, dialect)) })
+	}
+}
+
+func benchmarkAppend(b *testing.B, store *db.DB) {
+	{
+		svc := openService(b, store, newSigner(b))
+		seed(b, svc)
+		var next atomic.Int64
+		b.SetParallelism(64 / runtime.GOMAXPROCS(0))
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				n := next.Add(1)
+				e := event(fmt.Sprintf("e-%d", n), fmt.Sprintf("%x", sha256.Sum256(fmt.Appendf(nil, "%d", n%50000)))[:32], "analytics", consent.ActionGrant)
+				if _, err := svc.Append(context.Background(), []consent.Event{e}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	}
 }

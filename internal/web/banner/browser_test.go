@@ -981,7 +981,14 @@ func TestEventsRetryAndReceipts(t *testing.T) {
 	s := serveBanner(t, nil)
 	ctx := tab(t)
 	s.failNextPosts(1)
+	// A first visit leaves localStorage alone (its first read is a
+	// synchronous load of the whole store): only a choice queues events.
+	beforeLoad(t, ctx, `{const ls = localStorage; window.storageReads = 0;
+		Object.defineProperty(window, 'localStorage', {get() { storageReads++; return ls }})}`)
 	open(t, ctx, s)
+	if n := js[int](t, ctx, `new Promise(r => setTimeout(() => r(storageReads), 300))`); n != 0 {
+		t.Errorf("a first visit read localStorage %d times", n)
+	}
 	click(t, ctx, `[data-a=reject]`)
 	waitJS(t, ctx, `JSON.parse(localStorage['stw_consent.q'] || '[]').length == 3`)
 	waitFor(t, func() bool { return len(s.Posts()) == 1 })
@@ -1150,17 +1157,19 @@ func TestPerformance(t *testing.T) {
 	s := serveBanner(t, nil)
 	ctx := tab(t)
 	open(t, ctx, s) // warm the caches
-	var own []float64
-	for range 5 {
-		own = append(own, traceLoad(t, ctx, s.Page))
+	var wall, thread []float64
+	for range 9 {
+		w, th := traceLoad(t, ctx, s.Page)
+		wall, thread = append(wall, w), append(thread, th)
 	}
 	median := func(v []float64) float64 { v = slices.Sorted(slices.Values(v)); return v[len(v)/2] }
-	t.Logf("banner main-thread time per first visit: median %.1f ms of 5 traced loads (%.1f to %.1f ms), in its own code with the style and layout it forces",
-		median(own), slices.Min(own), slices.Max(own))
-	// The budget is 10 ms. The figure is reported, not asserted: tracing
-	// adds to it, and a loaded machine (software rendering, two cores shared
-	// with other tests) can multiply it; a timed test would fail on a slow
-	// day, not on a regression. Rerun alone for the figure:
+	t.Logf("banner main-thread time per first visit, median of 9 traced loads: %.1f ms of its tasks' duration (%.1f to %.1f ms), "+
+		"%.1f ms of main-thread processor time (%.1f to %.1f ms); its own code with the style and layout it forces",
+		median(wall), slices.Min(wall), slices.Max(wall), median(thread), slices.Min(thread), slices.Max(thread))
+	// The budget is 10 ms. The figures are reported, not asserted: a loaded
+	// machine (software rendering, two cores shared with other tests and
+	// Chromium's other processes) stretches the durations; a timed test
+	// would fail on a slow day, not on a regression. Rerun alone for them:
 	//	go test -run TestPerformance -v ./internal/web/banner/
 
 	// Layout shift: none for the dialog, the choice, or the iframe that
@@ -1184,6 +1193,7 @@ type traceEvent struct {
 	Ph   string  `json:"ph"`
 	Ts   float64 `json:"ts"`
 	Dur  float64 `json:"dur"`
+	Tdur float64 `json:"tdur"`
 	Tid  int     `json:"tid"`
 	Args struct {
 		Data struct {
@@ -1194,8 +1204,12 @@ type traceEvent struct {
 
 // traceLoad loads url under a trace, waits until the page is idle, and
 // returns the milliseconds the main thread spent in the banner's code: its
-// evaluation and every call into it (observer, DOMContentLoaded, timers).
-func traceLoad(t *testing.T, ctx context.Context, url string) float64 {
+// evaluation and every call into it (observer, DOMContentLoaded, timers),
+// with the style and layout they force. wall is the tasks' duration, as the
+// Performance panel shows it; thread is the processor time the main thread
+// had in them (the trace's tdur), which leaves out the time the operating
+// system gave its core to another process.
+func traceLoad(t *testing.T, ctx context.Context, url string) (wall, thread float64) {
 	t.Helper()
 	var mu sync.Mutex
 	var evs []traceEvent
@@ -1219,8 +1233,11 @@ func traceLoad(t *testing.T, ctx context.Context, url string) float64 {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// devtools.timeline alone: it holds the script, style and layout events
+	// counted here; v8.execute would add an event to every call into V8 and
+	// inflate the figure it measures.
 	if _, err := chromedp.Call(ctx, tracing.Start, tracing.StartParams{TransferMode: tracing.StartTransferModeReportEvents,
-		TraceConfig: &tracing.TraceConfig{IncludedCategories: []string{"devtools.timeline", "v8.execute"}}}); err != nil {
+		TraceConfig: &tracing.TraceConfig{IncludedCategories: []string{"devtools.timeline"}}}); err != nil {
 		t.Fatal(err)
 	}
 	do(t, ctx, chromedp.Navigate(url))
@@ -1243,14 +1260,15 @@ func traceLoad(t *testing.T, ctx context.Context, url string) float64 {
 			main = e.Tid
 		}
 	}
-	var total, end float64
+	var end float64
 	for _, e := range evs {
 		if e.Tid == main && strings.Contains(e.Args.Data.URL, "/banner.js") && e.Ts+e.Dur > end { // not nested in one counted
 			end = e.Ts + e.Dur
-			total += e.Dur / 1000
+			wall += e.Dur / 1000
+			thread += e.Tdur / 1000
 		}
 	}
-	return total
+	return wall, thread
 }
 
 // TestScreenshots saves both layers, the opt-out notice and a right-to-left

@@ -263,8 +263,8 @@ w.Steward={consent:cs,ready,open:()=>whenBody(()=>show(1)),on:(t,f)=>t=='change'
 if(dc||OUT)sync(),resolve(cs())
 else activate()
 new MutationObserver(ms=>{
- for(var m of ms)for(var n of m.addedNodes)if(n.nodeType==1&&(n.matches(SEL)||n.querySelector(SEL)))return activate()
+ for(var m of ms)for(var n of m.addedNodes)if(n.nodeType==1&&(n.matches(SEL)||n.childElementCount&&n.querySelector(SEL)))return activate()
 }).observe(d.documentElement,{childList:true,subtree:true})
 if(SIG&&SA[0]&&ld('.g')!=device())record(SA.map(p=>[p.key,'deny']),'gpc',tcfCall('tcString')).then(()=>kp('.g',dev))
-setTimeout(flush,99)
+dc&&setTimeout(flush,99)
 whenBody(()=>dc||!O[0]?OUT&&(ui(),RE.hidden=false):show(1,0,1))
