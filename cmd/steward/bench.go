@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
 	"fmt"
 
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"runtime/pprof"
 	"strconv"
@@ -30,19 +33,26 @@ type benchTarget struct {
 }
 
 func startBenchTarget(ctx context.Context, env *environment, database string) (*benchTarget, error) {
+	database, dropStore, err := freshBenchStore(ctx, env, database)
+	if err != nil {
+		return nil, err
+	}
 	dir, err := os.MkdirTemp("", "steward-bench-")
 	if err != nil {
+		dropStore()
 		return nil, err
 	}
 	a, keys, err := openBenchApp(ctx, env, dir, database, time.Second)
 	if err != nil {
 		os.RemoveAll(dir)
+		dropStore()
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		a.Close()
 		os.RemoveAll(dir)
+		dropStore()
 		return nil, err
 	}
 	serveCtx, cancel := context.WithCancel(context.Background())
@@ -53,7 +63,43 @@ func startBenchTarget(ctx context.Context, env *environment, database string) (*
 		<-done
 		a.Close()
 		os.RemoveAll(dir)
+		dropStore()
 	}}, nil
+}
+
+// freshBenchStore gives each run an empty store, as the SQLite default
+// (a new temporary directory) does: for a postgres:// URL, a new schema in
+// that database, dropped by the returned function. Measuring on whatever
+// earlier runs left behind would make runs incomparable.
+func freshBenchStore(ctx context.Context, env *environment, database string) (string, func(), error) {
+	if !strings.HasPrefix(database, "postgres://") && !strings.HasPrefix(database, "postgresql://") {
+		return database, func() {}, nil
+	}
+	u, err := url.Parse(database)
+	if err != nil {
+		return "", nil, fmt.Errorf("--database: %w", err)
+	}
+	admin, err := sql.Open("pgx", database)
+	if err != nil {
+		return "", nil, fmt.Errorf("--database: %w", err)
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "steward_bench_" + hex.EncodeToString(b[:])
+	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		admin.Close()
+		return "", nil, fmt.Errorf("create a schema for the run: %w", err)
+	}
+	fmt.Fprintf(env.stderr, "PostgreSQL: measuring in the new schema %s, dropped at the end\n", schema)
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), func() {
+		defer admin.Close()
+		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			fmt.Fprintf(env.stderr, "drop schema %s: %v\n", schema, err)
+		}
+	}, nil
 }
 
 // openBenchApp opens a Steward on dir (and database) with the demo
@@ -220,6 +266,10 @@ func benchBaseline(ctx context.Context, env *environment, f *benchFlags) ([]load
 }
 
 func benchIngest(ctx context.Context, env *environment, t *benchTarget, f *benchFlags) error {
+	rows, err := benchBaseline(ctx, env, f)
+	if err != nil {
+		return err
+	}
 	run := time.Now().UnixNano()
 	buffers := make([][]byte, f.connections)
 	devices := make([]string, 64000)
@@ -256,6 +306,6 @@ func benchIngest(ctx context.Context, env *environment, t *benchTarget, f *bench
 	if f.url != "" {
 		store = "remote"
 	}
-	return loadgen.WriteTable(env.stdout, []loadgen.Row{{Name: "ingest " + store, Result: res,
-		Extra: map[string]string{"events/s": fmt.Sprintf("%.0f", res.RequestsPerSecond)}}})
+	return loadgen.WriteTable(env.stdout, append(rows, loadgen.Row{Name: "ingest " + store, Result: res,
+		Extra: map[string]string{"events/s": fmt.Sprintf("%.0f", res.RequestsPerSecond)}}))
 }

@@ -19,6 +19,11 @@ import (
 // "steward serve" on it as a child process and reports how long the index
 // took to build and the child's resident memory once ready.
 func benchStartup(ctx context.Context, env *environment, n int, database string) error {
+	database, dropStore, err := freshBenchStore(ctx, env, database)
+	if err != nil {
+		return err
+	}
+	defer dropStore()
 	dir, err := os.MkdirTemp("", "steward-startup-")
 	if err != nil {
 		return err

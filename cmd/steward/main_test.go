@@ -440,3 +440,48 @@ func TestStaffCreateCommand(t *testing.T) {
 		})
 	}
 }
+
+// TestBenchIngest runs the ingest load tool briefly on both stores: it
+// prints the calibration row and the ingest row without errors, and on
+// PostgreSQL measures in a schema of its own that it drops afterwards.
+func TestBenchIngest(t *testing.T) {
+	for _, store := range []string{"sqlite", "postgres"} {
+		t.Run(store, func(t *testing.T) {
+			args := []string{"bench", "ingest", "--duration", "300ms", "--connections", "4"}
+			if store == "postgres" {
+				args = append(args, "--database", dbtest.PostgresURL(t))
+			}
+			out, errOut, err := runCLI(t, "", args...)
+			if err != nil {
+				t.Fatalf("bench ingest: %v\n%s", err, errOut)
+			}
+			for _, row := range []string{"baseline echo", "ingest " + store} {
+				fields := []string{}
+				for _, line := range strings.Split(out, "\n") {
+					if strings.HasPrefix(line, row) {
+						fields = strings.Fields(strings.TrimPrefix(line, row))
+					}
+				}
+				if len(fields) < 2 || fields[0] == "0" || fields[1] != "0" {
+					t.Errorf("row %q: want requests and no errors, got %q in\n%s", row, fields, out)
+				}
+			}
+			if store != "postgres" {
+				return
+			}
+			m := regexp.MustCompile(`new schema (\w+)`).FindStringSubmatch(errOut)
+			if m == nil {
+				t.Fatalf("no schema named in %q", errOut)
+			}
+			admin, err := sql.Open("pgx", dbtest.PostgresURL(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer admin.Close()
+			var left int
+			if err := admin.QueryRow(`SELECT count(*) FROM pg_namespace WHERE nspname = $1`, m[1]).Scan(&left); err != nil || left != 0 {
+				t.Errorf("schema %s left behind (%d, %v)", m[1], left, err)
+			}
+		})
+	}
+}
