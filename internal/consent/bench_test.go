@@ -3,9 +3,9 @@ package consent_test
 import (
 	"context"
 	"crypto/sha256"
-	"sync/atomic"
 	"fmt"
 	"runtime"
+	"sync/atomic"
 
 	"testing"
 
