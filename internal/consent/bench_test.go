@@ -119,22 +119,20 @@ func BenchmarkAppend(b *testing.B) {
 }
 
 func benchmarkAppend(b *testing.B, store *db.DB) {
-	{
-		svc := openService(b, store, newSigner(b))
-		seed(b, svc)
-		var next atomic.Int64
-		b.SetParallelism(64 / runtime.GOMAXPROCS(0))
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				n := next.Add(1)
-				e := event(fmt.Sprintf("e-%d", n), fmt.Sprintf("%x", sha256.Sum256(fmt.Appendf(nil, "%d", n%50000)))[:32], "analytics", consent.ActionGrant)
-				if _, err := svc.Append(context.Background(), []consent.Event{e}); err != nil {
-					b.Error(err)
-					return
-				}
+	svc := openService(b, store, newSigner(b))
+	seed(b, svc)
+	var next atomic.Int64
+	b.SetParallelism(max(64/runtime.GOMAXPROCS(0), 1))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			n := next.Add(1)
+			device := fmt.Sprintf("%x", sha256.Sum256(fmt.Appendf(nil, "%d", n%50000)))[:32]
+			if _, err := svc.Append(context.Background(), []consent.Event{event(fmt.Sprintf("e-%d", n), device, "analytics", consent.ActionGrant)}); err != nil {
+				b.Error(err)
+				return
 			}
-		})
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
-	}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
