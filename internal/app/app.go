@@ -337,7 +337,7 @@ func (a *App) openJobs(ctx context.Context, cfg config.Config, log *slog.Logger)
 		return err
 	}
 	a.Outbox.UseJobs(a.Jobs)
-	if _, err := a.Jobs.Insert(ctx, consentFeedArgs{}, &jobs.InsertOpts{Unique: true}); err != nil {
+	if err := a.startConsentFeed(ctx); err != nil {
 		return err
 	}
 	return maintenance.Next(ctx, time.Now())

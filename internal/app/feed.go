@@ -3,7 +3,7 @@ package app
 import (
 	"context"
 	"database/sql"
-	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -31,18 +31,26 @@ const (
 	consentFeedIdle   = 2 * time.Second
 )
 
+// startConsentFeed places the feed's cursor, on a new installation, at
+// the ledger's present (nobody subscribed to the past), and queues the
+// feed. The cursor is placed here, before the server takes requests, not
+// in the job's first run: that run may come after the first events, which
+// an endpoint made before them must still receive.
+func (a *App) startConsentFeed(ctx context.Context) error {
+	if _, err := a.DB.ExecContext(ctx, `INSERT INTO feed_cursors (name, seq) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`,
+		consentFeedCursor, a.Consent.Index().MaxSeq()); err != nil {
+		return db.Classify(fmt.Errorf("place the consent feed: %w", err))
+	}
+	_, err := a.Jobs.Insert(ctx, consentFeedArgs{}, &jobs.InsertOpts{Unique: true})
+	return err
+}
+
 // workConsentFeed writes the webhooks of one batch of ledger entries, and
 // asks to run again at once while entries remain, or after a pause.
 func (a *App) workConsentFeed(ctx context.Context, _ *jobs.Job[consentFeedArgs]) error {
 	var cursor int64
-	err := a.DB.QueryRowContext(ctx, `SELECT seq FROM feed_cursors WHERE name = $1`, consentFeedCursor).Scan(&cursor)
-	if errors.Is(err, sql.ErrNoRows) {
-		// A new feed starts at the present: nobody subscribed to the past.
-		cursor = a.Consent.Index().MaxSeq()
-		_, err = a.DB.ExecContext(ctx, `INSERT INTO feed_cursors (name, seq) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, consentFeedCursor, cursor)
-	}
-	if err != nil {
-		return db.Classify(err)
+	if err := a.DB.QueryRowContext(ctx, `SELECT seq FROM feed_cursors WHERE name = $1`, consentFeedCursor).Scan(&cursor); err != nil {
+		return db.Classify(fmt.Errorf("read the consent feed's cursor: %w", err))
 	}
 	events, err := a.Consent.Events(ctx, consent.EventFilter{After: cursor, Limit: consentFeedBatch})
 	if err != nil {
