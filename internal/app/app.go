@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -157,6 +158,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	}
 	log.Info("consent index built", "states", a.Consent.Index().Len(), "ledger_seq", a.Consent.Index().MaxSeq(),
 		"took", time.Since(started).Round(time.Millisecond).String())
+	// Reading the whole ledger left garbage several times the index's
+	// size; hand it back to the system now rather than keep it resident
+	// until the scavenger gets to it.
+	debug.FreeOSMemory()
 	ring, err := LoadKeyring(cfg)
 	if err != nil {
 		a.Consent.Close()
