@@ -26,6 +26,7 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	cdpio "github.com/chromedp/cdproto/io"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/tracing"
@@ -1211,33 +1212,24 @@ type traceEvent struct {
 // system gave its core to another process.
 func traceLoad(t *testing.T, ctx context.Context, url string) (wall, thread float64) {
 	t.Helper()
-	var mu sync.Mutex
-	var evs []traceEvent
-	done := make(chan struct{})
+	complete := make(chan *tracing.EventTracingComplete, 1)
 	lctx, stop := context.WithCancel(ctx)
 	defer stop()
 	if err := chromedp.Listen(lctx, func(ev any) {
-		switch e := ev.(type) {
-		case *tracing.EventDataCollected:
-			mu.Lock()
-			for _, v := range e.Value {
-				var te traceEvent
-				if json.Unmarshal(v, &te) == nil && te.Ph == "X" {
-					evs = append(evs, te)
-				}
-			}
-			mu.Unlock()
-		case *tracing.EventTracingComplete:
-			close(done)
+		if e, ok := ev.(*tracing.EventTracingComplete); ok {
+			complete <- e
 		}
 	}); err != nil {
 		t.Fatal(err)
 	}
 	// devtools.timeline alone: it holds the script, style and layout events
 	// counted here; v8.execute would add an event to every call into V8 and
-	// inflate the figure it measures.
-	if _, err := chromedp.Call(ctx, tracing.Start, tracing.StartParams{TransferMode: tracing.StartTransferModeReportEvents,
-		TraceConfig: &tracing.TraceConfig{IncludedCategories: []string{"devtools.timeline"}}}); err != nil {
+	// inflate the figure it measures. The trace comes as a stream once
+	// tracing ends, so that sending and parsing it does not take processor
+	// time from the page while it loads.
+	if _, err := chromedp.Call(ctx, tracing.Start, tracing.StartParams{TransferMode: tracing.StartTransferModeReturnAsStream,
+		StreamFormat: tracing.StreamFormatJSON,
+		TraceConfig:  &tracing.TraceConfig{IncludedCategories: []string{"devtools.timeline"}}}); err != nil {
 		t.Fatal(err)
 	}
 	do(t, ctx, chromedp.Navigate(url))
@@ -1246,13 +1238,36 @@ func traceLoad(t *testing.T, ctx context.Context, url string) (wall, thread floa
 	if _, err := chromedp.Call(ctx, tracing.End, cdp.Empty{}); err != nil {
 		t.Fatal(err)
 	}
+	var done *tracing.EventTracingComplete
 	select {
-	case <-done:
+	case done = <-complete:
 	case <-ctx.Done():
 		t.Fatal(ctx.Err())
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	var data []byte
+	for {
+		chunk, err := chromedp.Call(ctx, cdpio.Read, cdpio.ReadParams{Handle: done.Stream})
+		if err != nil {
+			t.Fatal(err)
+		}
+		data = append(data, chunk.Data...)
+		if chunk.EOF {
+			break
+		}
+	}
+	_, _ = chromedp.Call(ctx, cdpio.Close, cdpio.CloseParams{Handle: done.Stream})
+	var trace struct {
+		TraceEvents []traceEvent `json:"traceEvents"`
+	}
+	if err := json.Unmarshal(data, &trace); err != nil {
+		t.Fatalf("trace: %v", err)
+	}
+	var evs []traceEvent
+	for _, e := range trace.TraceEvents {
+		if e.Ph == "X" {
+			evs = append(evs, e)
+		}
+	}
 	slices.SortFunc(evs, func(a, b traceEvent) int { return cmp.Compare(a.Ts, b.Ts) })
 	main := -1
 	for _, e := range evs {
