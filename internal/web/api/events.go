@@ -110,6 +110,9 @@ func HandleAppendEvents(d *Deps) http.Handler {
 		defer bufPool.Put(bufPtr)
 		buf := appendResults((*bufPtr)[:0], out)
 		*bufPtr = buf
+		if cap(buf) > 64<<10 {
+			*bufPtr = nil // a batch's answer (up to 1.5 MB) is not kept for the next request
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Length", strconv.Itoa(len(buf)))
 		_, _ = w.Write(buf)
