@@ -331,6 +331,11 @@ func (a *App) openJobs(ctx context.Context, cfg config.Config, log *slog.Logger)
 	maintenance.Purges = append(maintenance.Purges, func(ctx context.Context) error {
 		_, err := a.Outbox.Purge(ctx, time.Now().AddDate(0, 0, -30))
 		return err
+	}, func(ctx context.Context) error {
+		// An hour's grace: a message's job is written in its transaction,
+		// so only a job that ended can be missing.
+		_, err := a.Outbox.SweepOrphans(ctx, time.Now().Add(-time.Hour))
+		return err
 	}, a.announceExpiredAssessments)
 	workers := jobs.NewWorkers()
 	if err := errors.Join(a.Fulfil.Register(workers, maintenance), a.Outbox.Register(workers),

@@ -41,6 +41,10 @@ const (
 	// DeadEndpointDisabled: the endpoint was disabled (by a 410 to another
 	// of its messages, or by staff) while the message was pending.
 	DeadEndpointDisabled = "endpoint_disabled"
+	// DeadJobEnded: the message's delivery job ended, or was deleted,
+	// without settling it: its retries for faults of Steward's own (the
+	// store down) ran out, or it was cancelled. SweepOrphans finds these.
+	DeadJobEnded = "job_ended"
 )
 
 // Outcomes of an attempt, as recorded.

@@ -232,3 +232,62 @@ func TestEmitWithoutRunner(t *testing.T) {
 		}
 	})
 }
+
+// TestSweepOrphans: a pending message whose delivery job ended or is gone
+// becomes a dead letter (and so visible and replayable); one whose job is
+// still waiting, or that is newer than the cut-off, stays pending.
+func TestSweepOrphans(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		svc := newService(t, store)
+		insertOnly(t, store, svc)
+		createEndpoint(t, svc, newReceiver(t, nil))
+		var ids []string
+		for range 4 {
+			out := emit(t, store, svc, outbox.Event{Type: outbox.ConsentChanged, Data: map[string]any{"purpose": "analytics"}})
+			ids = append(ids, out.MessageIDs[0])
+		}
+		jobOf := func(id string) int64 {
+			m, _, err := svc.Message(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m.JobID
+		}
+		// 0 keeps its waiting job; 1's job was discarded, 2's cancelled,
+		// 3's deleted.
+		now := time.Now().UTC()
+		for _, q := range []struct {
+			sql  string
+			args []any
+		}{
+			{`UPDATE river_job SET state = 'discarded', finalized_at = $2 WHERE id = $1`, []any{jobOf(ids[1]), now}},
+			{`UPDATE river_job SET state = 'cancelled', finalized_at = $2 WHERE id = $1`, []any{jobOf(ids[2]), now}},
+			{`DELETE FROM river_job WHERE id = $1`, []any{jobOf(ids[3])}},
+		} {
+			if _, err := store.ExecContext(ctx, q.sql, q.args...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, err := svc.SweepOrphans(ctx, time.Now().Add(-time.Hour)); err != nil || n != 0 {
+			t.Fatalf("sweep with an earlier cut-off: %d, %v; want none", n, err)
+		}
+		n, err := svc.SweepOrphans(ctx, time.Now().Add(time.Minute))
+		if err != nil || n != 3 {
+			t.Fatalf("sweep: %d, %v; want 3", n, err)
+		}
+		for i, id := range ids {
+			m, _, err := svc.Message(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, reason := outbox.Dead, outbox.DeadJobEnded
+			if i == 0 {
+				want, reason = outbox.Pending, ""
+			}
+			if m.State != want || m.DeadReason != reason {
+				t.Errorf("message %d: %s (%q), want %s (%q)", i, m.State, m.DeadReason, want, reason)
+			}
+		}
+	})
+}

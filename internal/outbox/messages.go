@@ -55,7 +55,7 @@ type Message struct {
 	NextAttemptAt time.Time
 	DeliveredAt   time.Time
 	DeadAt        time.Time
-	// DeadReason is DeadExpired, DeadGone or DeadEndpointDisabled.
+	// DeadReason is DeadExpired, DeadGone, DeadEndpointDisabled or DeadJobEnded.
 	DeadReason string
 	// Replays counts the times staff sent it again.
 	Replays int
@@ -392,4 +392,25 @@ func (s *Service) Purge(ctx context.Context, before time.Time) (int64, error) {
 			return total, nil
 		}
 	}
+}
+
+// SweepOrphans dead-letters the pending messages, made before the given
+// time, whose delivery job has ended (discarded, cancelled or completed) or
+// is gone: River gives a job up after its retries for Steward's own faults
+// run out, and such a message would otherwise wait forever, unseen. As a
+// dead letter it shows in the console and can be replayed. It returns how
+// many it dead-lettered; the hourly maintenance calls it.
+func (s *Service) SweepOrphans(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.cfg.DB.ExecContext(ctx, `UPDATE outbox_messages SET state = 'dead', dead_at = $1, dead_reason = $2, next_attempt_at = NULL
+		WHERE state = 'pending' AND created_at < $3 AND NOT EXISTS (SELECT 1 FROM river_job j
+			WHERE j.id = outbox_messages.job_id AND j.state NOT IN ('discarded', 'cancelled', 'completed'))`,
+		micros(s.now()), DeadJobEnded, micros(before))
+	if err != nil {
+		return 0, db.Classify(fmt.Errorf("sweep orphaned messages: %w", err))
+	}
+	n, err := res.RowsAffected()
+	if n > 0 {
+		s.cfg.Logger.Warn("webhook messages whose delivery job ended are dead letters now", "messages", n)
+	}
+	return n, err
 }
