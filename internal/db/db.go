@@ -94,6 +94,12 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
+	// Keep the connections that concurrent readers open: database/sql
+	// keeps two idle by default and closes the rest, and a new SQLite
+	// connection reads the whole schema again before its first statement.
+	sqldb.SetMaxOpenConns(32)
+	sqldb.SetMaxIdleConns(32)
+	sqldb.SetConnMaxIdleTime(5 * time.Minute)
 	d := &DB{DB: sqldb, Dialect: SQLite, Location: "sqlite:" + path, writers: make(chan struct{}, 1)}
 	if err := d.checkSQLite(ctx); err != nil {
 		sqldb.Close()
