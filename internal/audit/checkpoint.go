@@ -126,7 +126,7 @@ func (c *Checkpointer) loadVerifiers(ctx context.Context) error {
 	return nil
 }
 
-func recordedVerifiers(ctx context.Context, q querier) ([]*Verifier, error) {
+func recordedVerifiers(ctx context.Context, q db.Querier) ([]*Verifier, error) {
 	rows, err := q.QueryContext(ctx, `SELECT vkey FROM audit_keys ORDER BY created_at`)
 	if err != nil {
 		return nil, storeError(fmt.Errorf("read audit verifier keys: %w", err))

@@ -286,15 +286,9 @@ func scanEntry(scan func(...any) error) (s Stored, intact bool, err error) {
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
-// querier is what *sql.DB, *sql.Conn and *sql.Tx have in common.
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 var (
-	_ querier = (*sql.DB)(nil)
-	_ querier = (*sql.Tx)(nil)
+	_ db.Querier = (*sql.DB)(nil)
+	_ db.Querier = (*sql.Tx)(nil)
 )
 
 // Head returns the sequence number and hash of the last entry (0 and
@@ -304,7 +298,7 @@ func (l *Log) Head(ctx context.Context) (int64, Hash, error) {
 	return seq, hash, storeError(err)
 }
 
-func readHead(ctx context.Context, q querier) (int64, Hash, error) {
+func readHead(ctx context.Context, q db.Querier) (int64, Hash, error) {
 	var seq int64
 	var raw []byte
 	if err := q.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&seq, &raw); err != nil {
@@ -334,7 +328,7 @@ type row struct {
 }
 
 // rowAt reads the entry at seq; nil when there is none.
-func rowAt(ctx context.Context, q querier, seq int64) (*row, error) {
+func rowAt(ctx context.Context, q db.Querier, seq int64) (*row, error) {
 	s, intact, err := scanEntry(q.QueryRowContext(ctx, `SELECT `+entryColumns+` FROM audit_entries WHERE seq = $1`, seq).Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil

@@ -156,7 +156,7 @@ type anchor struct {
 	source string
 }
 
-func verify(ctx context.Context, q querier, opts VerifyOptions) (*Report, error) {
+func verify(ctx context.Context, q db.Querier, opts VerifyOptions) (*Report, error) {
 	r := &Report{}
 	headSeq, headHash, err := readHead(ctx, q)
 	if err != nil {

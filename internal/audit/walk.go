@@ -3,6 +3,8 @@ package audit
 import (
 	"context"
 	"fmt"
+
+	"github.com/steward-dev/steward/internal/db"
 )
 
 // Kind names what happened to the log at a Problem.
@@ -75,7 +77,7 @@ var _ fmt.Stringer = (*Problem)(nil)
 
 // walker verifies the chain entry by entry from a trusted point.
 type walker struct {
-	q    querier
+	q    db.Querier
 	seq  int64 // the last verified entry (0: none)
 	hash Hash  // its hash (GenesisHash for 0)
 	// at is called with each verified entry.

@@ -437,7 +437,7 @@ func noticeMissingOrPublished(ctx context.Context, tx *sql.Tx, version string) e
 
 // Notice returns a notice, draft or published.
 func (s *Service) Notice(ctx context.Context, version string) (Notice, error) {
-	list, err := queryAll(ctx, s.db, `SELECT `+noticeColumns+` FROM notices WHERE version = $1`, []any{version}, scanNotice)
+	list, err := db.QueryAll(ctx, s.db, `SELECT `+noticeColumns+` FROM notices WHERE version = $1`, []any{version}, scanNotice)
 	if err != nil {
 		return Notice{}, db.Classify(err)
 	}

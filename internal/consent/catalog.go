@@ -8,6 +8,8 @@ import (
 	"sort"
 	"sync/atomic"
 	"time"
+
+	"github.com/steward-dev/steward/internal/db"
 )
 
 type propertyEntry struct {
@@ -63,7 +65,7 @@ func mustJSON(v any) string {
 	return string(b)
 }
 
-func readCatalog(ctx context.Context, q querier, x *Index) (*catalog, error) {
+func readCatalog(ctx context.Context, q db.Querier, x *Index) (*catalog, error) {
 	c := &catalog{
 		properties:   map[string]*propertyEntry{},
 		purposes:     map[string]*purposeEntry{},
@@ -134,13 +136,6 @@ func readCatalog(ctx context.Context, q querier, x *Index) (*catalog, error) {
 	return c, nil
 }
 
-// querier is what both *sql.DB and *sql.Tx offer.
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
 const propertyColumns = `key, name, domains, jurisdiction_rules, default_jurisdiction, policy_url, settings, created_at, updated_at`
 
 func scanProperty(scan func(...any) error) (Property, error) {
@@ -164,8 +159,8 @@ func scanProperty(scan func(...any) error) (Property, error) {
 	return p, nil
 }
 
-func listProperties(ctx context.Context, q querier) ([]Property, error) {
-	return queryAll(ctx, q, `SELECT `+propertyColumns+` FROM properties ORDER BY key`, nil, scanProperty)
+func listProperties(ctx context.Context, q db.Querier) ([]Property, error) {
+	return db.QueryAll(ctx, q, `SELECT `+propertyColumns+` FROM properties ORDER BY key`, nil, scanProperty)
 }
 
 const purposeColumns = `key, names, descriptions, legal_basis, necessary, sale_or_sharing, position, settings, created_at, updated_at`
@@ -197,8 +192,8 @@ func scanPurpose(scan func(...any) error) (Purpose, error) {
 	return p, nil
 }
 
-func listPurposes(ctx context.Context, q querier) ([]Purpose, error) {
-	return queryAll(ctx, q, `SELECT `+purposeColumns+` FROM purposes ORDER BY position, key`, nil, scanPurpose)
+func listPurposes(ctx context.Context, q db.Querier) ([]Purpose, error) {
+	return db.QueryAll(ctx, q, `SELECT `+purposeColumns+` FROM purposes ORDER BY position, key`, nil, scanPurpose)
 }
 
 const vendorColumns = `key, name, purposes, data_categories, country, privacy_url, created_at, updated_at`
@@ -220,8 +215,8 @@ func scanVendor(scan func(...any) error) (Vendor, error) {
 	return v, nil
 }
 
-func listVendors(ctx context.Context, q querier) ([]Vendor, error) {
-	return queryAll(ctx, q, `SELECT `+vendorColumns+` FROM vendors ORDER BY key`, nil, scanVendor)
+func listVendors(ctx context.Context, q db.Querier) ([]Vendor, error) {
+	return db.QueryAll(ctx, q, `SELECT `+vendorColumns+` FROM vendors ORDER BY key`, nil, scanVendor)
 }
 
 const noticeColumns = `version, texts, material, content_hash, published_at, ordinal, created_at, updated_at`
@@ -246,8 +241,8 @@ func scanNotice(scan func(...any) error) (Notice, error) {
 	return n, nil
 }
 
-func listNotices(ctx context.Context, q querier) ([]Notice, error) {
-	notices, err := queryAll(ctx, q, `SELECT `+noticeColumns+` FROM notices`, nil, scanNotice)
+func listNotices(ctx context.Context, q db.Querier) ([]Notice, error) {
+	notices, err := db.QueryAll(ctx, q, `SELECT `+noticeColumns+` FROM notices`, nil, scanNotice)
 	if err != nil {
 		return nil, err
 	}
@@ -263,24 +258,4 @@ func listNotices(ctx context.Context, q querier) ([]Notice, error) {
 		return a.Version < b.Version
 	})
 	return notices, nil
-}
-
-func queryAll[T any](ctx context.Context, q querier, query string, args []any, scan func(func(...any) error) (T, error)) ([]T, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("query: %w", err)
-	}
-	defer rows.Close()
-	out := []T{}
-	for rows.Next() {
-		v, err := scan(rows.Scan)
-		if err != nil {
-			return nil, fmt.Errorf("scan: %w", err)
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("rows: %w", err)
-	}
-	return out, nil
 }

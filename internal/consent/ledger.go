@@ -430,8 +430,8 @@ func scanEvent(scan func(...any) error) (Event, error) {
 	return e, err
 }
 
-func readEvent(ctx context.Context, q querier, property, id string) (Event, error) {
-	list, err := queryAll(ctx, q, `SELECT `+eventColumns+` FROM consent_events WHERE property = $1 AND event_id = $2`,
+func readEvent(ctx context.Context, q db.Querier, property, id string) (Event, error) {
+	list, err := db.QueryAll(ctx, q, `SELECT `+eventColumns+` FROM consent_events WHERE property = $1 AND event_id = $2`,
 		[]any{property, id}, scanEvent)
 	if err != nil {
 		return Event{}, err
@@ -469,7 +469,7 @@ func (s *Service) Events(ctx context.Context, f EventFilter) ([]Event, error) {
 		where = append(where, fmt.Sprintf("device_id = $%d", len(args)))
 	}
 	args = append(args, f.Limit)
-	list, err := queryAll(ctx, s.db, `SELECT `+eventColumns+` FROM consent_events WHERE `+strings.Join(where, " AND ")+
+	list, err := db.QueryAll(ctx, s.db, `SELECT `+eventColumns+` FROM consent_events WHERE `+strings.Join(where, " AND ")+
 		fmt.Sprintf(` ORDER BY seq LIMIT $%d`, len(args)), args, scanEvent)
 	return list, db.Classify(err)
 }

@@ -269,7 +269,7 @@ func (s *Service) readEventsForIndex(ctx context.Context, after int64, limit int
 }
 
 func (s *Service) readLinks(ctx context.Context, after int64, limit int) ([]Link, error) {
-	links, err := queryAll(ctx, s.db, `SELECT device_id, subject_id, seq, linked_at FROM subject_devices
+	links, err := db.QueryAll(ctx, s.db, `SELECT device_id, subject_id, seq, linked_at FROM subject_devices
 		WHERE seq > $1 ORDER BY seq LIMIT $2`, []any{after, limit}, func(scan func(...any) error) (Link, error) {
 		var l Link
 		var at int64

@@ -311,20 +311,14 @@ func scanRequest(scan func(...any) error) (Request, error) {
 	return r, nil
 }
 
-// querier is what *sql.DB and *sql.Tx have in common.
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // get reads one request; with a non-nil emailHash, only the requester's own:
 // another person's request is not found, exactly like a missing one.
-func get(ctx context.Context, q querier, id string, emailHash []byte) (Request, error) {
+func get(ctx context.Context, q db.Querier, id string, emailHash []byte) (Request, error) {
 	return getFor(ctx, q, id, emailHash, "")
 }
 
 // getFor is get with a locking clause appended to the query.
-func getFor(ctx context.Context, q querier, id string, emailHash []byte, lock string) (Request, error) {
+func getFor(ctx context.Context, q db.Querier, id string, emailHash []byte, lock string) (Request, error) {
 	query, args := `SELECT `+requestColumns+` FROM dsr_requests WHERE id = $1`, []any{id}
 	if emailHash != nil {
 		query, args = query+` AND email_hash = $2`, append(args, emailHash)
@@ -365,20 +359,11 @@ func (s *Service) ListForRequester(ctx context.Context, emailHash []byte) ([]Req
 }
 
 func (s *Service) list(ctx context.Context, query string, args ...any) ([]Request, error) {
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	out, err := db.QueryAll(ctx, s.db, query, args, scanRequest)
 	if err != nil {
 		return nil, db.Classify(fmt.Errorf("list requests: %w", err))
 	}
-	defer rows.Close()
-	out := []Request{}
-	for rows.Next() {
-		r, err := scanRequest(rows.Scan)
-		if err != nil {
-			return nil, fmt.Errorf("list requests: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, db.Classify(rows.Err())
+	return out, nil
 }
 
 // QueueFilter selects the console's queue. Empty fields select everything.

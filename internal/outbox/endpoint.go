@@ -330,28 +330,11 @@ func (s *Service) Endpoint(ctx context.Context, id string) (Endpoint, error) {
 
 // Endpoints returns every endpoint, oldest first.
 func (s *Service) Endpoints(ctx context.Context) ([]Endpoint, error) {
-	rows, err := s.cfg.DB.QueryContext(ctx, `SELECT `+endpointColumns+` FROM outbox_endpoints ORDER BY created_at, id`)
+	out, err := db.QueryAll(ctx, s.cfg.DB, `SELECT `+endpointColumns+` FROM outbox_endpoints ORDER BY created_at, id`, nil, scanEndpoint)
 	if err != nil {
 		return nil, db.Classify(fmt.Errorf("list endpoints: %w", err))
 	}
-	defer rows.Close()
-	var out []Endpoint
-	for rows.Next() {
-		ep, err := scanEndpoint(rows.Scan)
-		if err != nil {
-			return nil, fmt.Errorf("list endpoints: %w", err)
-		}
-		out = append(out, ep)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, db.Classify(fmt.Errorf("list endpoints: %w", err))
-	}
 	return out, nil
-}
-
-// querier is what reads need: the store or a transaction.
-type querier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 const endpointColumns = `id, url, description, event_types, enabled, disabled_reason, disabled_at, secret_version,
@@ -372,7 +355,7 @@ func (s *Service) lockEndpoint(ctx context.Context, tx *sql.Tx, id string) (Endp
 	return ep, err
 }
 
-func getEndpoint(ctx context.Context, q querier, id string) (Endpoint, error) {
+func getEndpoint(ctx context.Context, q db.Querier, id string) (Endpoint, error) {
 	ep, err := scanEndpoint(q.QueryRowContext(ctx, `SELECT `+endpointColumns+` FROM outbox_endpoints WHERE id = $1`, id).Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Endpoint{}, errs.NotFound("endpoint", id)

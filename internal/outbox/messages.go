@@ -225,7 +225,7 @@ func scanMessage(scan func(...any) error) (Message, error) {
 	return m, nil
 }
 
-func getMessage(ctx context.Context, q querier, id string) (Message, error) {
+func getMessage(ctx context.Context, q db.Querier, id string) (Message, error) {
 	m, err := scanMessage(q.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM outbox_messages WHERE id = $1`, id).Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Message{}, errs.NotFound("message", id)

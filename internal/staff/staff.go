@@ -212,20 +212,11 @@ func (s *Service) Get(ctx context.Context, id string) (Account, error) {
 
 // List returns every account by name.
 func (s *Service) List(ctx context.Context) ([]Account, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+accountColumns+` FROM staff ORDER BY name, id`)
+	out, err := db.QueryAll(ctx, s.db, `SELECT `+accountColumns+` FROM staff ORDER BY name, id`, nil, scanAccount)
 	if err != nil {
 		return nil, db.Classify(fmt.Errorf("list staff: %w", err))
 	}
-	defer rows.Close()
-	out := []Account{}
-	for rows.Next() {
-		a, err := scanAccount(rows.Scan)
-		if err != nil {
-			return nil, fmt.Errorf("list staff: %w", err)
-		}
-		out = append(out, a)
-	}
-	return out, db.Classify(rows.Err())
+	return out, nil
 }
 
 // SetRole changes a staff member's role and ends their sessions, so that

@@ -145,20 +145,11 @@ func (s *Service) Module(ctx context.Context, key string) (Module, error) {
 
 // Modules lists the training modules by title.
 func (s *Service) Modules(ctx context.Context) ([]Module, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+moduleColumns+` FROM training_modules ORDER BY title, key`)
+	out, err := db.QueryAll(ctx, s.db, `SELECT `+moduleColumns+` FROM training_modules ORDER BY title, key`, nil, scanModule)
 	if err != nil {
 		return nil, db.Classify(fmt.Errorf("list training modules: %w", err))
 	}
-	defer rows.Close()
-	out := []Module{}
-	for rows.Next() {
-		m, err := scanModule(rows.Scan)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, db.Classify(rows.Err())
+	return out, nil
 }
 
 // TakeQuiz scores a staff member's answers (one choice index per question)

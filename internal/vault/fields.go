@@ -189,7 +189,7 @@ func readKey(ctx context.Context, tx *sql.Tx, subject, lock string) (keyRow, err
 	return row, err
 }
 
-func isErased(ctx context.Context, q querier, subject string) (bool, error) {
+func isErased(ctx context.Context, q db.Querier, subject string) (bool, error) {
 	var n int
 	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM vault_erasures WHERE subject_id = $1`, subject).Scan(&n); err != nil {
 		return false, db.Classify(fmt.Errorf("vault: read erasures: %w", err))

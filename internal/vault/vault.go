@@ -428,12 +428,7 @@ func (v *Vault) registeredKEKs(ctx context.Context) (map[int]registeredKEK, erro
 	return out, nil
 }
 
-// querier is what *sql.DB, *sql.Tx and *db.DB have in common.
-type querier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-func (v *Vault) activeVersion(ctx context.Context, q querier) (int, error) {
+func (v *Vault) activeVersion(ctx context.Context, q db.Querier) (int, error) {
 	var version int
 	if err := q.QueryRowContext(ctx, `SELECT kek_version FROM vault_head WHERE id = 1`).Scan(&version); err != nil {
 		return 0, db.Classify(fmt.Errorf("vault: read active KEK version: %w", err))

@@ -112,12 +112,6 @@ func (s *Service) lock() string {
 	return ""
 }
 
-// querier is what *sql.DB and *sql.Tx have in common.
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // newID returns prefix and 96 random bits, base64url: unguessable, so that
 // an id in a page or a log cannot be enumerated.
 func newID(prefix string) string {
@@ -283,7 +277,7 @@ func linkProblem(a Assessment, now time.Time) error {
 }
 
 // byToken reads the assessment of a link, or fails as a bad link.
-func (s *Service) byToken(ctx context.Context, q querier, token, lock string) (Assessment, error) {
+func (s *Service) byToken(ctx context.Context, q db.Querier, token, lock string) (Assessment, error) {
 	if !wellFormedToken(token) {
 		return Assessment{}, errBadLink
 	}

@@ -88,7 +88,7 @@ func scanAssessment(scan func(...any) error) (Assessment, error) {
 	return a, nil
 }
 
-func getAssessment(ctx context.Context, q querier, id, lock string) (Assessment, error) {
+func getAssessment(ctx context.Context, q db.Querier, id, lock string) (Assessment, error) {
 	a, err := scanAssessment(q.QueryRowContext(ctx, `SELECT `+assessmentColumns+` FROM vendor_assessments WHERE id = $1`+lock, id).Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Assessment{}, errs.NotFound("assessment", id)
@@ -100,20 +100,11 @@ func getAssessment(ctx context.Context, q querier, id, lock string) (Assessment,
 }
 
 func (s *Service) listAssessments(ctx context.Context, query string, args ...any) ([]Assessment, error) {
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	out, err := db.QueryAll(ctx, s.db, query, args, scanAssessment)
 	if err != nil {
 		return nil, db.Classify(fmt.Errorf("list assessments: %w", err))
 	}
-	defer rows.Close()
-	out := []Assessment{}
-	for rows.Next() {
-		a, err := scanAssessment(rows.Scan)
-		if err != nil {
-			return nil, fmt.Errorf("list assessments: %w", err)
-		}
-		out = append(out, a)
-	}
-	return out, db.Classify(rows.Err())
+	return out, nil
 }
 
 // Get returns an assessment, for staff.
@@ -143,7 +134,7 @@ func scanAnswers(id string, scan func(...any) error) (Answers, error) {
 
 // latestAnswers returns the latest saved answers of an assessment: version
 // 0 and no values when nothing was saved.
-func latestAnswers(ctx context.Context, q querier, id string) (Answers, error) {
+func latestAnswers(ctx context.Context, q db.Querier, id string) (Answers, error) {
 	a, err := scanAnswers(id, q.QueryRowContext(ctx, `SELECT version, saved_at, answers, submitted FROM vendor_answers
 		WHERE assessment_id = $1 ORDER BY version DESC LIMIT 1`, id).Scan)
 	if errors.Is(err, sql.ErrNoRows) {

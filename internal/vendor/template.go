@@ -234,7 +234,7 @@ func scanTemplate(scan func(...any) error) (Template, error) {
 }
 
 // templateVersion reads one version of a template.
-func templateVersion(ctx context.Context, q querier, key string, version int) (Template, error) {
+func templateVersion(ctx context.Context, q db.Querier, key string, version int) (Template, error) {
 	t, err := scanTemplate(q.QueryRowContext(ctx, `SELECT `+templateColumns+` FROM vendor_templates WHERE key = $1 AND version = $2`,
 		key, version).Scan)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -247,7 +247,7 @@ func templateVersion(ctx context.Context, q querier, key string, version int) (T
 }
 
 // latestTemplate reads the latest version of a template.
-func latestTemplate(ctx context.Context, q querier, key string) (Template, error) {
+func latestTemplate(ctx context.Context, q db.Querier, key string) (Template, error) {
 	t, err := scanTemplate(q.QueryRowContext(ctx, `SELECT `+templateColumns+` FROM vendor_templates WHERE key = $1
 		ORDER BY version DESC LIMIT 1`, key).Scan)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -284,21 +284,12 @@ func (s *Service) Templates(ctx context.Context) ([]Template, error) {
 	if err := s.EnsureBuiltins(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+templateColumns+` FROM vendor_templates t
-		WHERE version = (SELECT MAX(version) FROM vendor_templates WHERE key = t.key) ORDER BY key`)
+	out, err := db.QueryAll(ctx, s.db, `SELECT `+templateColumns+` FROM vendor_templates t
+		WHERE version = (SELECT MAX(version) FROM vendor_templates WHERE key = t.key) ORDER BY key`, nil, scanTemplate)
 	if err != nil {
 		return nil, db.Classify(fmt.Errorf("list templates: %w", err))
 	}
-	defer rows.Close()
-	out := []Template{}
-	for rows.Next() {
-		t, err := scanTemplate(rows.Scan)
-		if err != nil {
-			return nil, fmt.Errorf("list templates: %w", err)
-		}
-		out = append(out, t)
-	}
-	return out, db.Classify(rows.Err())
+	return out, nil
 }
 
 // PutTemplate stores t as the next version of its key (version 1 for a new
