@@ -217,24 +217,26 @@ func ParseFile(path string) (*Dataset, error) {
 func Parse(file string, data []byte) (*Dataset, error) {
 	var ds Dataset
 	if err := yaml.UnmarshalWithOptions(data, &ds, yaml.Strict()); err != nil {
-		return nil, problemsError(Problems{yamlProblem(file, err)})
+		return nil, Problems{YAMLProblem(file, err)}.Invalid()
 	}
 	// The syntax tree gives the lines that the decoded values have lost.
 	tree, err := parser.ParseBytes(data, 0)
 	if err != nil {
-		return nil, problemsError(Problems{yamlProblem(file, err)})
+		return nil, Problems{YAMLProblem(file, err)}.Invalid()
 	}
 	ds.File = file
 	v := &validator{ds: &ds, file: file, tree: tree}
 	v.validate()
 	if len(v.problems) > 0 {
 		slices.SortStableFunc(v.problems, func(a, b Problem) int { return a.Line - b.Line })
-		return nil, problemsError(v.problems)
+		return nil, v.problems.Invalid()
 	}
 	return &ds, nil
 }
 
-func problemsError(ps Problems) error {
+// Invalid is the problems as an *errs.Error of code invalid, with the first
+// message per field, wrapping ps: what Parse returns.
+func (ps Problems) Invalid() error {
 	fields := make(map[string]string, len(ps))
 	for _, p := range ps {
 		if _, dup := fields[p.Field]; !dup {
@@ -244,7 +246,9 @@ func problemsError(ps Problems) error {
 	return &errs.Error{Code: errs.CodeInvalid, Message: "invalid dataset file", Fields: fields, Err: ps}
 }
 
-func yamlProblem(file string, err error) Problem {
+// YAMLProblem is a YAML syntax or decoding error of file, with its line
+// when the parser knows it.
+func YAMLProblem(file string, err error) Problem {
 	var ye yaml.Error
 	if errors.As(err, &ye) {
 		p := Problem{File: file, Field: "yaml", Message: ye.GetMessage()}

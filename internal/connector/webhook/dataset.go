@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -138,12 +137,12 @@ func ParseFile(path string) (*Dataset, error) {
 func Parse(name string, data []byte) (*Dataset, error) {
 	var f file
 	if err := yaml.UnmarshalWithOptions(data, &f, yaml.Strict()); err != nil {
-		return nil, problemsError(connector.Problems{yamlProblem(name, err)})
+		return nil, connector.Problems{connector.YAMLProblem(name, err)}.Invalid()
 	}
 	// The syntax tree gives the lines that the decoded values have lost.
 	tree, err := parser.ParseBytes(data, 0)
 	if err != nil {
-		return nil, problemsError(connector.Problems{yamlProblem(name, err)})
+		return nil, connector.Problems{connector.YAMLProblem(name, err)}.Invalid()
 	}
 	ds := &Dataset{Name: f.Name, Engine: f.Engine, URL: f.URL, SecretEnv: f.SecretEnv, Operations: f.Operations,
 		Categories: f.Categories, LegalReason: f.LegalReason, File: name}
@@ -152,31 +151,9 @@ func Parse(name string, data []byte) (*Dataset, error) {
 	v.timeout(f.Timeout)
 	if len(v.problems) > 0 {
 		slices.SortStableFunc(v.problems, func(a, b connector.Problem) int { return a.Line - b.Line })
-		return nil, problemsError(v.problems)
+		return nil, v.problems.Invalid()
 	}
 	return ds, nil
-}
-
-func problemsError(ps connector.Problems) error {
-	fields := make(map[string]string, len(ps))
-	for _, p := range ps {
-		if _, dup := fields[p.Field]; !dup {
-			fields[p.Field] = p.Message
-		}
-	}
-	return &errs.Error{Code: errs.CodeInvalid, Message: "invalid dataset file", Fields: fields, Err: ps}
-}
-
-func yamlProblem(file string, err error) connector.Problem {
-	var ye yaml.Error
-	if errors.As(err, &ye) {
-		p := connector.Problem{File: file, Field: "yaml", Message: ye.GetMessage()}
-		if tok := ye.GetToken(); tok != nil && tok.Position != nil {
-			p.Line = tok.Position.Line
-		}
-		return p
-	}
-	return connector.Problem{File: file, Field: "yaml", Message: strings.Join(strings.Fields(err.Error()), " ")}
 }
 
 var (
