@@ -19,10 +19,7 @@ package admin
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"embed"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"html/template"
@@ -167,12 +164,7 @@ func csrfToken(s *staff.Session) string {
 	if s == nil {
 		return ""
 	}
-	sum := sha256.Sum256([]byte("steward console csrf\x00" + s.Token))
-	return base64.RawURLEncoding.EncodeToString(sum[:18])
-}
-
-func sameToken(a, b string) bool {
-	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+	return pages.FormToken("steward console csrf", s.Token)
 }
 
 // render writes a page, rendered into a buffer first so that a template
@@ -236,7 +228,7 @@ func (c *Console) Require(perm staff.Permission, next http.Handler) http.Handler
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			r.Body = http.MaxBytesReader(w, r.Body, 256<<10)
-			if !sameToken(r.PostFormValue("csrf"), csrfToken(session)) {
+			if !pages.SameToken(r.PostFormValue("csrf"), csrfToken(session)) {
 				c.fail(w, r, errs.New(errs.CodeForbidden, "this form has expired or did not come from the console; reload the page and try again"))
 				return
 			}

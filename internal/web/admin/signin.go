@@ -7,6 +7,7 @@ import (
 
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/staff"
+	"github.com/steward-dev/steward/internal/web/pages"
 )
 
 type signInData struct {
@@ -43,7 +44,7 @@ func (c *Console) HandleSignIn() http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 		d := signInData{Next: localNext(r.PostFormValue("next")), Email: r.PostFormValue("email")}
 		cookie, err := r.Cookie(signInCookie)
-		if err != nil || !sameToken(r.PostFormValue("csrf"), cookie.Value) {
+		if err != nil || !pages.SameToken(r.PostFormValue("csrf"), cookie.Value) {
 			c.renderSignIn(w, r, http.StatusForbidden, d, "This form has expired or did not come from the console. Please try again.")
 			return
 		}

@@ -36,10 +36,7 @@ package assess
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"crypto/subtle"
 	"embed"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"html/template"
@@ -170,8 +167,7 @@ func (p *Pages) fail(w http.ResponseWriter, err error) {
 // the link's token, so that the form of one link does not post to
 // another, and a page that does not know the token cannot make one.
 func formToken(token string) string {
-	sum := sha256.Sum256([]byte("steward assess form\x00" + token))
-	return base64.RawURLEncoding.EncodeToString(sum[:18])
+	return pages.FormToken("steward assess form", token)
 }
 
 // crossSite reports whether the browser says the post comes from another
@@ -227,7 +223,7 @@ func (p *Pages) HandleSave() http.Handler {
 			p.fail(w, errs.New(errs.CodeInvalid, "The form could not be read; it may be too large. Shorten your answers and try again."))
 			return
 		}
-		if got := r.PostForm.Get("form"); got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(formToken(token))) != 1 {
+		if got := r.PostForm.Get("form"); !pages.SameToken(got, formToken(token)) {
 			p.fail(w, errs.New(errs.CodeForbidden, "This form has expired or did not come from this page. Reload the page and try again."))
 			return
 		}

@@ -11,6 +11,7 @@ package pages
 
 import (
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
 	"html/template"
@@ -86,4 +87,19 @@ func SetHeaders(h http.Header, csp string) {
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
+}
+
+// FormToken is the hidden field that proves a form came from a page of
+// ours: a one-way hash of a secret the browser holds (a session or binding
+// cookie, a link's token) under purpose, so each page set's tokens differ,
+// none can be made without the secret, and none needs server state.
+func FormToken(purpose, secret string) string {
+	sum := sha256.Sum256([]byte(purpose + "\x00" + secret))
+	return base64.RawURLEncoding.EncodeToString(sum[:18])
+}
+
+// SameToken compares a posted token with the expected one in constant
+// time; an empty expectation matches nothing.
+func SameToken(got, want string) bool {
+	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 }

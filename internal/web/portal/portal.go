@@ -16,8 +16,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"embed"
 	"encoding/base64"
 	"errors"
@@ -242,16 +240,13 @@ func csrfToken(r *http.Request) string {
 	if err != nil {
 		return ""
 	}
-	sum := sha256.Sum256([]byte("steward portal csrf\x00" + c.Value))
-	return base64.RawURLEncoding.EncodeToString(sum[:18])
+	return pages.FormToken("steward portal csrf", c.Value)
 }
 
 // checkForm refuses a post without the browser's CSRF token.
 func checkForm(w http.ResponseWriter, r *http.Request) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	want := csrfToken(r)
-	got := r.PostFormValue("csrf")
-	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+	return pages.SameToken(r.PostFormValue("csrf"), csrfToken(r))
 }
 
 type sessionCtx struct{}
