@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/steward-dev/steward/internal/db"
@@ -50,32 +49,18 @@ type Config struct {
 type Log struct {
 	db  *db.DB
 	now func() time.Time
-
-	// Group commit for Append: concurrent calls queue up, and one of them
-	// (the leader) writes the queue in one transaction.
-	mu      sync.Mutex
-	queue   []*pending
-	leading bool
+	// appends is Append's group commit: concurrent calls share a
+	// transaction, so the head's lock and the commit's fsync are paid once
+	// per batch.
+	appends *db.GroupCommit
 }
-
-// pending is an Append waiting for its batch.
-type pending struct {
-	entry  Entry
-	stored Stored
-	err    error
-	done   chan struct{} // closed when the entry's batch committed or failed
-	turn   chan struct{} // closed when this caller is to lead the next batch
-}
-
-// maxBatch bounds the entries one group commit writes.
-const maxBatch = 256
 
 // New returns the Log of cfg.DB, which must be migrated.
 func New(cfg Config) (*Log, error) {
 	if cfg.DB == nil {
 		return nil, errors.New("audit: New needs a DB")
 	}
-	l := &Log{db: cfg.DB, now: cfg.Now}
+	l := &Log{db: cfg.DB, now: cfg.Now, appends: &db.GroupCommit{DB: cfg.DB, MaxBatch: 256}}
 	if l.now == nil {
 		l.now = time.Now
 	}
@@ -99,75 +84,16 @@ func (l *Log) Append(ctx context.Context, e Entry) (Stored, error) {
 	if err := ctx.Err(); err != nil {
 		return Stored{}, err
 	}
-	p := &pending{entry: e, done: make(chan struct{}), turn: make(chan struct{})}
-	l.mu.Lock()
-	l.queue = append(l.queue, p)
-	lead := !l.leading
-	l.leading = true
-	l.mu.Unlock()
-	if !lead {
-		select {
-		case <-p.done:
-			return p.stored, p.err
-		case <-p.turn:
-		}
-	}
-	l.lead(ctx)
-	<-p.done
-	return p.stored, p.err
-}
-
-// lead writes one batch from the queue (which holds the leader's own entry),
-// then hands the lead to the first caller still waiting, if any, so that no
-// caller keeps writing for others under sustained load.
-func (l *Log) lead(ctx context.Context) {
-	l.mu.Lock()
-	n := min(len(l.queue), maxBatch)
-	batch := l.queue[:n:n]
-	l.queue = l.queue[n:]
-	l.mu.Unlock()
-
-	// The batch is not the leader's alone: finish it even if the leader's
-	// caller goes away.
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	l.writeBatch(wctx, batch)
-	cancel()
-
-	l.mu.Lock()
-	if len(l.queue) == 0 {
-		l.leading = false
-	} else {
-		close(l.queue[0].turn)
-	}
-	l.mu.Unlock()
-}
-
-// writeBatch appends the entries of batch in one transaction and tells each
-// caller. If the transaction fails for a reason other than the store being
-// unavailable, the entries are retried one by one, so that one entry's
-// fault does not fail the others.
-func (l *Log) writeBatch(ctx context.Context, batch []*pending) {
-	err := l.db.Tx(ctx, func(tx *sql.Tx) error {
-		for _, p := range batch {
-			var err error
-			if p.stored, err = l.insert(ctx, tx, p.entry); err != nil {
-				return err
-			}
-		}
-		return nil
+	var stored Stored
+	err := l.appends.Do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		stored, err = l.insert(ctx, tx, e)
+		return err
 	})
-	if err != nil && len(batch) > 1 && !errs.Is(storeError(err), errs.CodeUnavailable) {
-		for _, p := range batch {
-			l.writeBatch(ctx, []*pending{p})
-		}
-		return
+	if err != nil {
+		return Stored{}, storeError(fmt.Errorf("append audit entry: %w", err))
 	}
-	for _, p := range batch {
-		if err != nil {
-			p.stored, p.err = Stored{}, storeError(fmt.Errorf("append audit entry: %w", err))
-		}
-		close(p.done)
-	}
+	return stored, nil
 }
 
 // AppendTx records e in tx, the transaction of the act it records: the entry

@@ -350,7 +350,7 @@ func insertAttempt(ctx context.Context, tx *sql.Tx, d *delivery, a attempt, outc
 
 func (s *Service) recordDelivered(ctx context.Context, d *delivery, a attempt) error {
 	done := s.now()
-	err := s.rec.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.rec.Do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := insertAttempt(ctx, tx, d, a, outcomeDelivered); err != nil {
 			return err
 		}
@@ -375,7 +375,7 @@ func (s *Service) recordDelivered(ctx context.Context, d *delivery, a attempt) e
 func (s *Service) recordGone(ctx context.Context, d *delivery, a attempt) error {
 	now := s.now()
 	disabled := false
-	err := s.rec.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.rec.Do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		disabled = false // the write may run twice (see recorder.do)
 		if err := insertAttempt(ctx, tx, d, a, outcomeGone); err != nil {
 			return err
@@ -438,7 +438,7 @@ func markDead(ctx context.Context, tx *sql.Tx, id string, a attempt, now time.Ti
 
 // settle dead-letters a message without attempting it.
 func (s *Service) settle(ctx context.Context, d *delivery, reason string) error {
-	err := s.rec.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.rec.Do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		return markDead(ctx, tx, d.id, attempt{}, s.now(), reason)
 	})
 	if err != nil {
@@ -464,7 +464,7 @@ func (s *Service) recordFailure(ctx context.Context, d *delivery, a attempt) err
 		}
 	}
 	if !end.Before(deadline) {
-		err := s.rec.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		err := s.rec.Do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			if err := insertAttempt(ctx, tx, d, a, outcomeDead); err != nil {
 				return err
 			}
@@ -482,7 +482,7 @@ func (s *Service) recordFailure(ctx context.Context, d *delivery, a attempt) err
 		next = deadline
 	}
 	status := sql.NullInt64{Int64: int64(a.status), Valid: a.status != 0}
-	err := s.rec.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.rec.Do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := insertAttempt(ctx, tx, d, a, outcomeRetry); err != nil {
 			return err
 		}

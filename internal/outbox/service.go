@@ -89,8 +89,12 @@ type Service struct {
 	cfg    Config
 	policy *addressPolicy
 	client *http.Client
-	rec    *recorder
-	jobs   atomic.Pointer[enqueuerRef]
+	// rec writes the outcomes of attempts with group commit: every attempt
+	// ends with a write, and one commit (one fsync on SQLite) per attempt
+	// would cap delivery at the disk's flush rate, while one per batch
+	// leaves the receivers as the limit.
+	rec  *db.GroupCommit
+	jobs atomic.Pointer[enqueuerRef]
 
 	secretsMu sync.Mutex
 	secrets   map[string]cachedSecret
@@ -128,7 +132,7 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
-	s := &Service{cfg: cfg, policy: policy, rec: &recorder{db: cfg.DB}, secrets: map[string]cachedSecret{}}
+	s := &Service{cfg: cfg, policy: policy, rec: &db.GroupCommit{DB: cfg.DB, MaxBatch: 128}, secrets: map[string]cachedSecret{}}
 	s.client = s.newClient()
 	return s, nil
 }
