@@ -10,15 +10,18 @@ import (
 	"github.com/steward-dev/steward/internal/config"
 )
 
-// runAudit verifies the audit log: `steward audit verify [--checkpoint FILE]`.
+// runAudit verifies the audit log: `steward audit verify [--checkpoint FILE]
+// [--strict]`.
 func runAudit(ctx context.Context, env *environment, args []string) error {
 	if len(args) == 0 || args[0] != "verify" {
-		fmt.Fprintln(env.stderr, "Usage: steward audit verify [--checkpoint FILE] [flags]")
+		fmt.Fprintln(env.stderr, "Usage: steward audit verify [--checkpoint FILE] [--strict] [flags]")
 		return errUsage
 	}
-	fs := newFlags(env, "audit verify", "audit verify [--checkpoint FILE] [flags]")
+	fs := newFlags(env, "audit verify", "audit verify [--checkpoint FILE] [--strict] [flags]")
 	loader := config.Register(fs)
-	checkpoint := fs.String("checkpoint", "", "checkpoint file to check against (default: audit-checkpoints.txt in the data directory, when present)")
+	checkpoint := fs.String("checkpoint", "", "checkpoint file to check against (default: --audit-checkpoint-file, or audit-checkpoints.txt in the data directory, when present)")
+	strict := fs.Bool("strict", false, "fail when entries that no signed checkpoint covers are older than --grace (by default they are only reported)")
+	grace := fs.Duration("grace", audit.DefaultGrace, "with --strict, how old uncovered entries may be")
 	vkey := fs.String("vkey", "", "verifier key (name+hex+base64) that checkpoints must be signed with; without it the keys recorded in the database are trusted")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
@@ -34,9 +37,9 @@ func runAudit(ctx context.Context, env *environment, args []string) error {
 			file = app.CheckpointFile(cfg)
 		}
 	}
-	var vkeys []string
+	opts := audit.VerifyOptions{CheckpointFile: file, Strict: *strict, Grace: *grace}
 	if *vkey != "" {
-		vkeys = append(vkeys, *vkey)
+		opts.VerifierKeys = append(opts.VerifierKeys, *vkey)
 	}
-	return audit.VerifyCommand(ctx, store, file, env.stdout, vkeys...)
+	return audit.VerifyCommand(ctx, store, opts, env.stdout)
 }

@@ -614,9 +614,14 @@ func demoProperty(cfg config.Config) string {
 	return ""
 }
 
-// CheckpointFile is where audit checkpoints are appended, in the data
-// directory; ship it elsewhere to detect a rollback of the database.
+// CheckpointFile is where audit checkpoints are appended: the configured
+// --audit-checkpoint-file, else audit-checkpoints.txt in the data
+// directory. Outside it (another disk, an append-only mount) the file
+// reveals a rollback or rewrite of the database.
 func CheckpointFile(cfg config.Config) string {
+	if cfg.AuditCheckpointFile != "" {
+		return cfg.AuditCheckpointFile
+	}
 	return filepath.Join(cfg.DataDir, "audit-checkpoints.txt")
 }
 
@@ -632,7 +637,19 @@ func (a *App) openAudit(ctx context.Context, cfg config.Config, log *slog.Logger
 	if err != nil {
 		return err
 	}
-	a.Checkpoints, err = audit.OpenCheckpointer(ctx, audit.CheckpointerConfig{DB: a.DB, Signer: signer, File: CheckpointFile(cfg), Logger: log})
+	a.Checkpoints, err = audit.OpenCheckpointer(ctx, audit.CheckpointerConfig{DB: a.DB, Signer: signer, File: CheckpointFile(cfg),
+		Wake: a.Audit.Appended(), Publish: a.checkpointEvent, Quiet: outbox.DeliveryEntry, Logger: log})
+	return err
+}
+
+// checkpointEvent writes the audit.checkpoint webhook in the transaction
+// that stores a checkpoint, so that another system witnesses each signed
+// head once.
+func (a *App) checkpointEvent(ctx context.Context, tx *sql.Tx, p audit.Published) error {
+	if a.Outbox == nil {
+		return nil
+	}
+	_, err := a.Outbox.EmitTx(ctx, tx, outbox.Event{Type: outbox.AuditCheckpoint, Data: p.Data(), At: p.At})
 	return err
 }
 

@@ -2,9 +2,12 @@ package audit
 
 import (
 	"context"
+	"database/sql"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,18 +23,70 @@ type CheckpointerConfig struct {
 	// the package comment); "" keeps checkpoints in the database only,
 	// which cannot reveal a rollback of that database.
 	File string
-	// Every makes a checkpoint once this many entries were appended since the
-	// last one; 0 means 1000.
-	Every int64
-	// Interval makes a checkpoint when this much time has passed since the
-	// last one and there are new entries; 0 means five minutes.
+	// Interval bounds how long an appended entry waits for a checkpoint,
+	// and is the least time between two checkpoints this Checkpointer
+	// signs, so that heavy appending costs one signature per Interval;
+	// 0 means one second.
 	Interval time.Duration
-	// Poll is how often the chain head is read; 0 means one second, a
-	// negative value runs no background loop (call Checkpoint yourself).
+	// Every, when positive, also makes a checkpoint once this many entries
+	// were appended since the last one, before Interval has passed; 0
+	// means only Interval counts.
+	Every int64
+	// Wake receives a value when entries were appended (Log.Appended): the
+	// loop then checks at once instead of at its next poll. Nil: polling
+	// only.
+	Wake <-chan struct{}
+	// Poll is how often the chain head is read, for entries appended by
+	// other replicas (or by AppendTx, whose signal comes before its
+	// commit); 0 means one second, a negative value runs no background
+	// loop (call Checkpoint yourself).
 	Poll time.Duration
-	// Now is the clock; time.Now when nil.
+	// Publish, when set, is called in the transaction that stores a
+	// checkpoint this Checkpointer signed (never for one adopted from
+	// another replica, so each checkpoint is published once), to tell
+	// another system (the audit.checkpoint webhook). It is not called for
+	// a checkpoint whose new entries are all Quiet; the next checkpoint,
+	// which covers them too, is. If it fails, the checkpoint is stored
+	// unpublished and the failure logged.
+	Publish func(ctx context.Context, tx *sql.Tx, p Published) error
+	// Quiet reports entries that publishing itself may cause (a webhook
+	// delivery that audits): a checkpoint of only such entries is signed
+	// and filed but not published, so publishing cannot feed itself.
+	Quiet func(e Stored) bool
+	// Now is the clock; time.Now when nil. After waits for a duration;
+	// time.After when nil. Tests inject both.
 	Now    func() time.Time
+	After  func(d time.Duration) <-chan time.Time
 	Logger *slog.Logger
+}
+
+// Published is a checkpoint as published outside the database.
+type Published struct {
+	Checkpoint
+	// Note is the signed note, as stored and filed.
+	Note []byte
+	// KeyID is the signing key's 32-bit key ID, and Signature the base64
+	// of the note's signature line (key ID then Ed25519 signature), so
+	// that a receiver can rebuild the note: Text(), an empty line, then
+	// "— " + Origin + " " + Signature.
+	KeyID     uint32
+	Signature string
+	// At is when it was signed.
+	At time.Time
+}
+
+// Data returns the published facts as the audit.checkpoint webhook
+// carries them: sizes, hashes, a time, a signature and key, nothing
+// personal.
+func (p Published) Data() map[string]any {
+	return map[string]any{
+		"origin":    p.Origin,
+		"size":      p.Size,
+		"root":      base64.StdEncoding.EncodeToString(p.Root[:]),
+		"signed_at": p.At.UTC().Truncate(time.Microsecond).Format(time.RFC3339Nano),
+		"key_id":    fmt.Sprintf("%08x", p.KeyID),
+		"signature": p.Signature,
+	}
 }
 
 // Checkpointer signs checkpoints of the log, stores them in the database and
@@ -45,13 +100,22 @@ type CheckpointerConfig struct {
 // PostgreSQL: each adopts the checkpoints the others made, checks them the
 // same way and appends them to its own file, so every file holds every
 // checkpoint made since it was started.
+//
+// Timing: woken by an append (or a poll finding new entries), it signs at
+// once if its last checkpoint is at least Interval old, and otherwise when
+// it will be; so no entry waits more than about Interval (plus a poll for
+// entries written elsewhere), and it signs at most once per Interval.
 type Checkpointer struct {
 	db       *db.DB
 	signer   *Signer
 	file     string
 	every    int64
 	interval time.Duration
+	wake     <-chan struct{}
+	publish  func(ctx context.Context, tx *sql.Tx, p Published) error
+	quiet    func(e Stored) bool
 	now      func() time.Time
+	after    func(d time.Duration) <-chan time.Time
 	log      *slog.Logger
 
 	mu        sync.Mutex
@@ -77,16 +141,17 @@ func OpenCheckpointer(ctx context.Context, cfg CheckpointerConfig) (*Checkpointe
 	}
 	c := &Checkpointer{
 		db: cfg.DB, signer: cfg.Signer, file: cfg.File, every: cfg.Every, interval: cfg.Interval,
-		now: cfg.Now, log: cfg.Logger, last: Checkpoint{Origin: cfg.Signer.Name()},
-	}
-	if c.every <= 0 {
-		c.every = 1000
+		wake: cfg.Wake, publish: cfg.Publish, quiet: cfg.Quiet,
+		now: cfg.Now, after: cfg.After, log: cfg.Logger, last: Checkpoint{Origin: cfg.Signer.Name()},
 	}
 	if c.interval <= 0 {
-		c.interval = 5 * time.Minute
+		c.interval = time.Second
 	}
 	if c.now == nil {
 		c.now = time.Now
+	}
+	if c.after == nil {
+		c.after = time.After
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -190,29 +255,36 @@ func (c *Checkpointer) loop(poll time.Duration) {
 	t := time.NewTicker(poll)
 	defer t.Stop()
 	var failing string
+	var due <-chan time.Time // armed while new entries wait for Interval
 	for {
 		select {
 		case <-c.stop:
 			return
+		case <-c.wake:
 		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-			_, err := c.checkpoint(ctx, false)
-			cancel()
-			// Say each new failure once, not once a poll.
-			switch {
-			case err == nil:
-				if failing != "" {
-					c.log.Info("audit checkpoints resumed")
-				}
-				failing = ""
-			case err.Error() != failing:
-				failing = err.Error()
-				level := slog.LevelWarn
-				if errors.Is(err, ErrRefused) {
-					level = slog.LevelError
-				}
-				c.log.Log(context.Background(), level, "audit checkpoint failed", "error", err)
+		case <-due:
+			due = nil
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		_, wait, err := c.sign(ctx, false)
+		cancel()
+		if wait > 0 && due == nil {
+			due = c.after(wait)
+		}
+		// Say each new failure once, not once a poll.
+		switch {
+		case err == nil:
+			if failing != "" {
+				c.log.Info("audit checkpoints resumed")
 			}
+			failing = ""
+		case err.Error() != failing:
+			failing = err.Error()
+			level := slog.LevelWarn
+			if errors.Is(err, ErrRefused) {
+				level = slog.LevelError
+			}
+			c.log.Log(context.Background(), level, "audit checkpoint failed", "error", err)
 		}
 	}
 }
@@ -249,53 +321,112 @@ func (c *Checkpointer) Latest() Checkpoint {
 func (c *Checkpointer) VerifierKey() string { return c.signer.VerifierKey() }
 
 func (c *Checkpointer) checkpoint(ctx context.Context, force bool) (Checkpoint, error) {
+	cp, _, err := c.sign(ctx, force)
+	return cp, err
+}
+
+// sign makes a checkpoint of the head if one is due (or force), and
+// returns the latest checkpoint; wait is how long until one is due when
+// new entries wait for Interval, else 0.
+func (c *Checkpointer) sign(ctx context.Context, force bool) (latest Checkpoint, wait time.Duration, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	headSeq, headHash, err := readHead(ctx, c.db)
 	if err != nil {
-		return c.last, storeError(err)
+		return c.last, 0, storeError(err)
 	}
 	if err := c.adopt(ctx, headSeq); err != nil {
-		return c.last, err
+		return c.last, 0, err
 	}
 	switch {
 	case headSeq < c.last.Size:
-		return c.last, fmt.Errorf("%w: the log holds %d entries, but checkpoint %d was signed: the database was rolled back",
+		return c.last, 0, fmt.Errorf("%w: the log holds %d entries, but checkpoint %d was signed: the database was rolled back",
 			ErrRefused, headSeq, c.last.Size)
 	case headSeq == c.last.Size:
 		if headHash != c.last.Root {
-			return c.last, fmt.Errorf("%w: the chain head at %d differs from checkpoint %d: history differs from checkpoint",
+			return c.last, 0, fmt.Errorf("%w: the chain head at %d differs from checkpoint %d: history differs from checkpoint",
 				ErrRefused, headSeq, c.last.Size)
 		}
-		return c.last, nil
+		return c.last, 0, nil
 	}
-	if !force && headSeq-c.last.Size < c.every && c.now().Sub(c.lastAt) < c.interval {
-		return c.last, nil
+	if age := c.now().Sub(c.lastAt); !force && (c.every <= 0 || headSeq-c.last.Size < c.every) && age < c.interval {
+		return c.last, c.interval - age, nil
 	}
 	next := Checkpoint{Origin: c.signer.Name(), Size: headSeq, Root: headHash}
-	if err := c.extends(ctx, next); err != nil {
-		return c.last, err
+	loud, err := c.extends(ctx, next)
+	if err != nil {
+		return c.last, 0, err
 	}
 	_, note, err := c.signer.SignCheckpoint(next.Size, next.Root)
 	if err != nil {
-		return c.last, err
+		return c.last, 0, err
 	}
-	res, err := c.db.ExecContext(ctx, `INSERT INTO audit_checkpoints (size, root, note, created_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (size) DO NOTHING`, next.Size, next.Root[:], string(note), c.now().UnixMicro())
+	var pub *Published
+	if c.publish != nil && loud {
+		pub = &Published{Checkpoint: next, Note: note, KeyID: c.signer.KeyID(), Signature: noteSignature(note), At: c.now()}
+	}
+	stored, err := c.store(ctx, next, note, pub)
+	var perr *publishError
+	if errors.As(err, &perr) {
+		c.log.Warn("audit checkpoint not published", "size", next.Size, "error", perr.err)
+		stored, err = c.store(ctx, next, note, nil)
+	}
 	if err != nil {
-		return c.last, storeError(fmt.Errorf("store audit checkpoint: %w", err))
+		return c.last, 0, err
 	}
-	if n, err := res.RowsAffected(); err == nil && n == 0 {
+	if !stored {
 		// Another replica signed this size first: adopt its checkpoint.
 		if err := c.adopt(ctx, headSeq); err != nil {
-			return c.last, err
+			return c.last, 0, err
 		}
-		return c.last, nil
+		return c.last, 0, nil
 	}
 	if err := c.record(next, note); err != nil {
-		return c.last, err
+		return c.last, 0, err
 	}
-	return c.last, nil
+	return c.last, 0, nil
+}
+
+// publishError is a failure of CheckpointerConfig.Publish.
+type publishError struct{ err error }
+
+func (e *publishError) Error() string { return "publish audit checkpoint: " + e.err.Error() }
+
+// store inserts the checkpoint unless its size is taken (stored false) and,
+// with pub, publishes it in the same transaction: a checkpoint is
+// published once, by the replica whose row it is.
+func (c *Checkpointer) store(ctx context.Context, next Checkpoint, note []byte, pub *Published) (stored bool, err error) {
+	err = c.db.Tx(ctx, func(tx *sql.Tx) error {
+		stored = false
+		res, err := tx.ExecContext(ctx, `INSERT INTO audit_checkpoints (size, root, note, created_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (size) DO NOTHING`, next.Size, next.Root[:], string(note), c.now().UnixMicro())
+		if err != nil {
+			return storeError(fmt.Errorf("store audit checkpoint: %w", err))
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 0 {
+			return nil
+		}
+		stored = true
+		if pub != nil {
+			if err := c.publish(ctx, tx, *pub); err != nil {
+				return &publishError{err: err}
+			}
+		}
+		return nil
+	})
+	return stored, err
+}
+
+// noteSignature returns the base64 of a signed note's (only) signature
+// line.
+func noteSignature(note []byte) string {
+	text := strings.TrimSuffix(string(note), "\n")
+	line := text[strings.LastIndexByte(text, '\n')+1:]
+	fields := strings.Fields(strings.TrimPrefix(line, emDash))
+	if len(fields) != 2 {
+		return ""
+	}
+	return fields[1]
 }
 
 // adopt takes in the checkpoints that other replicas stored after c.last,
@@ -343,7 +474,7 @@ func (c *Checkpointer) adopt(ctx context.Context, headSeq int64) error {
 			if cp.Size != s.size {
 				return fmt.Errorf("%w: checkpoint stored as size %d in the database is signed for size %d", ErrRefused, s.size, cp.Size)
 			}
-			if err := c.extends(ctx, cp); err != nil {
+			if _, err := c.extends(ctx, cp); err != nil {
 				return err
 			}
 			if err := c.record(cp, []byte(s.note)); err != nil {
@@ -354,12 +485,16 @@ func (c *Checkpointer) adopt(ctx context.Context, headSeq int64) error {
 }
 
 // extends checks that the entries from c.last to next verify and end in
-// next.Root.
-func (c *Checkpointer) extends(ctx context.Context, next Checkpoint) error {
-	w := &walker{q: c.db, seq: c.last.Size, hash: c.last.Root}
+// next.Root; loud reports that one of them is not Quiet.
+func (c *Checkpointer) extends(ctx context.Context, next Checkpoint) (loud bool, err error) {
+	w := &walker{q: c.db, seq: c.last.Size, hash: c.last.Root, at: func(s *Stored) {
+		if c.quiet == nil || !c.quiet(*s) {
+			loud = true
+		}
+	}}
 	p, err := w.walk(ctx, next.Size)
 	if err != nil {
-		return storeError(err)
+		return false, storeError(err)
 	}
 	switch {
 	case p != nil:
@@ -369,9 +504,9 @@ func (c *Checkpointer) extends(ctx context.Context, next Checkpoint) error {
 		p = &Problem{Kind: Diverged, Seq: next.Size, Detail: fmt.Sprintf("entry %d has another hash", next.Size)}
 	}
 	if p != nil {
-		return fmt.Errorf("%w: from checkpoint %d to %d: %s", ErrRefused, c.last.Size, next.Size, p)
+		return false, fmt.Errorf("%w: from checkpoint %d to %d: %s", ErrRefused, c.last.Size, next.Size, p)
 	}
-	return nil
+	return loud, nil
 }
 
 // record makes cp the latest checkpoint and appends its note to the file.

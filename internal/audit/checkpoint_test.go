@@ -167,7 +167,7 @@ func TestRollbackDetection(t *testing.T) {
 			t.Fatal(err)
 		}
 		var out bytes.Buffer
-		if err := VerifyCommand(ctx, store, file, &out, vkey); err != nil {
+		if err := VerifyCommand(ctx, store, VerifyOptions{CheckpointFile: file, VerifierKeys: []string{vkey}}, &out); err != nil {
 			t.Fatalf("VerifyCommand on the live store: %v (%s)", err, out.String())
 		}
 		if !strings.HasPrefix(out.String(), "audit log OK: 100 entries verified") || !strings.Contains(out.String(), "latest 100") {
@@ -192,7 +192,7 @@ func TestRollbackDetection(t *testing.T) {
 			t.Fatalf("message %q", msg)
 		}
 		out.Reset()
-		if err := VerifyCommand(ctx, older, file, &out, vkey); !errors.Is(err, ErrVerifyFailed) || !strings.HasPrefix(out.String(), "audit log FAILED") {
+		if err := VerifyCommand(ctx, older, VerifyOptions{CheckpointFile: file, VerifierKeys: []string{vkey}}, &out); !errors.Is(err, ErrVerifyFailed) || !strings.HasPrefix(out.String(), "audit log FAILED") {
 			t.Fatalf("VerifyCommand on the older database: %v, %q", err, out.String())
 		}
 

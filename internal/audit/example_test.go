@@ -70,7 +70,7 @@ func Example() {
 	fmt.Println("checkpoint", latest.Size)
 
 	var out bytes.Buffer
-	err = audit.VerifyCommand(ctx, store, file, &out, signer.VerifierKey())
+	err = audit.VerifyCommand(ctx, store, audit.VerifyOptions{CheckpointFile: file, VerifierKeys: []string{signer.VerifierKey()}}, &out)
 	fmt.Println(strings.Join(strings.Fields(out.String())[:6], " "), err)
 	// Output:
 	// revealed

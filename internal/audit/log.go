@@ -53,6 +53,9 @@ type Log struct {
 	// transaction, so the head's lock and the commit's fsync are paid once
 	// per batch.
 	appends *db.GroupCommit
+	// appended is signalled (without blocking, coalesced) after entries
+	// were written: the Checkpointer waits on it (Appended).
+	appended chan struct{}
 }
 
 // New returns the Log of cfg.DB, which must be migrated.
@@ -60,7 +63,7 @@ func New(cfg Config) (*Log, error) {
 	if cfg.DB == nil {
 		return nil, errors.New("audit: New needs a DB")
 	}
-	l := &Log{db: cfg.DB, now: cfg.Now, appends: &db.GroupCommit{DB: cfg.DB, MaxBatch: 256}}
+	l := &Log{db: cfg.DB, now: cfg.Now, appends: &db.GroupCommit{DB: cfg.DB, MaxBatch: 256}, appended: make(chan struct{}, 1)}
 	if l.now == nil {
 		l.now = time.Now
 	}
@@ -93,7 +96,24 @@ func (l *Log) Append(ctx context.Context, e Entry) (Stored, error) {
 	if err != nil {
 		return Stored{}, storeError(fmt.Errorf("append audit entry: %w", err))
 	}
+	l.signal()
 	return stored, nil
+}
+
+// Appended returns a channel that receives a value after this Log wrote
+// entries: after the commit for Append and Do, after the insert (before
+// the caller's commit) for AppendTx. Signals coalesce: one value may stand
+// for many entries, and none is kept for a reader that is not waiting
+// beyond the one buffered. The Checkpointer (CheckpointerConfig.Wake)
+// waits on it so that new entries are signed within a second rather than
+// at its next poll; entries of other Logs (replicas) are seen by polling.
+func (l *Log) Appended() <-chan struct{} { return l.appended }
+
+func (l *Log) signal() {
+	select {
+	case l.appended <- struct{}{}:
+	default:
+	}
 }
 
 // AppendTx records e in tx, the transaction of the act it records: the entry
@@ -110,6 +130,9 @@ func (l *Log) AppendTx(ctx context.Context, tx *sql.Tx, e Entry) (Stored, error)
 	if err != nil {
 		return Stored{}, storeError(fmt.Errorf("append audit entry: %w", err))
 	}
+	// Before the caller commits: a Checkpointer woken now may not see the
+	// entry yet and then covers it at its next poll.
+	l.signal()
 	return s, nil
 }
 
@@ -139,6 +162,7 @@ func (l *Log) Do(ctx context.Context, e Entry, act func(ctx context.Context, tx 
 	if err != nil {
 		return Stored{}, storeError(err)
 	}
+	l.signal()
 	return s, nil
 }
 

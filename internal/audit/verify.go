@@ -8,8 +8,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/errs"
@@ -28,7 +30,20 @@ type VerifyOptions struct {
 	// the published key also guards against someone who rewrote the
 	// database's key list.
 	VerifierKeys []string
+	// Strict makes entries that no checkpoint covers a failure once the
+	// oldest of them is older than Grace (the Checkpointer covers new
+	// entries within about a second); by default they are only reported.
+	Strict bool
+	// Grace is how old uncovered entries may be under Strict; 0 means
+	// DefaultGrace.
+	Grace time.Duration
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
 }
+
+// DefaultGrace is how long entries may wait for a checkpoint before
+// `steward audit verify --strict` fails: a few Checkpointer intervals.
+const DefaultGrace = 5 * time.Second
 
 // Report is the outcome of Verify.
 type Report struct {
@@ -50,13 +65,41 @@ type Report struct {
 	Checkpoints  int
 	Latest       Checkpoint
 	LatestSource string
+	// Uncovered is how many entries, after the latest checkpoint, no
+	// signed checkpoint covers yet: until one does, they could be removed
+	// or rewritten unnoticed. UncoveredSince is when the first of them was
+	// written.
+	Uncovered      int64
+	UncoveredSince time.Time
+	// Stale is set under VerifyOptions.Strict when uncovered entries are
+	// older than the grace: a fault.
+	Stale bool
 	// Warnings are findings that are not faults of the log, such as a torn
 	// last record in the checkpoint file.
 	Warnings []string
+	now      time.Time
 }
 
 // OK reports whether the log verified without any problem.
-func (r *Report) OK() bool { return r.Chain == nil && len(r.CheckpointProblems) == 0 }
+func (r *Report) OK() bool { return r.Chain == nil && len(r.CheckpointProblems) == 0 && !r.Stale }
+
+// uncovered describes the entries no checkpoint covers.
+func (r *Report) uncovered() string {
+	first := r.Size - r.Uncovered + 1
+	var which string
+	if r.Uncovered == 1 {
+		which = fmt.Sprintf("1 entry after the last checkpoint (entry %d", first)
+	} else {
+		which = fmt.Sprintf("%d entries after the last checkpoint (from entry %d", r.Uncovered, first)
+	}
+	if !r.UncoveredSince.IsZero() && !r.now.IsZero() {
+		which += fmt.Sprintf(", written %s ago", max(r.now.Sub(r.UncoveredSince), 0).Round(time.Second))
+	}
+	if r.Uncovered == 1 {
+		return which + ") is not covered by a signed checkpoint"
+	}
+	return which + ") are not covered by a signed checkpoint"
+}
 
 // Message returns the outcome in one line, as `steward audit verify` prints
 // it.
@@ -68,6 +111,9 @@ func (r *Report) Message() string {
 			b.WriteString("; no signed checkpoint checked")
 		} else {
 			fmt.Fprintf(&b, "; %d signed checkpoints agree, latest %d (%s)", r.Checkpoints, r.Latest.Size, r.LatestSource)
+		}
+		if r.Uncovered > 0 {
+			b.WriteString("; " + r.uncovered())
 		}
 	} else {
 		b.WriteString("audit log FAILED verification: ")
@@ -81,6 +127,13 @@ func (r *Report) Message() string {
 			if n := len(r.CheckpointProblems) - 1; n > 0 {
 				parts = append(parts, fmt.Sprintf("%d more checkpoint problems", n))
 			}
+		}
+		if r.Uncovered > 0 {
+			u := r.uncovered()
+			if r.Stale {
+				u += ", older than the grace of --strict"
+			}
+			parts = append(parts, u)
 		}
 		b.WriteString(strings.Join(parts, "; "))
 		fmt.Fprintf(&b, " (%d of %d entries verified)", r.Verified, r.Size)
@@ -98,12 +151,11 @@ func (r *Report) Message() string {
 var ErrVerifyFailed = errors.New("the audit log does not verify")
 
 // VerifyCommand runs `steward audit verify`: it verifies the log of store
-// against checkpointFile (optional) and the checkpoints in the database,
-// writes the one-line outcome to w, and returns ErrVerifyFailed when the log
-// does not verify. vkeys pin the verifier keys checkpoints must be signed
-// with (see VerifyOptions.VerifierKeys).
-func VerifyCommand(ctx context.Context, store *db.DB, checkpointFile string, w io.Writer, vkeys ...string) error {
-	r, err := Verify(ctx, store, VerifyOptions{CheckpointFile: checkpointFile, VerifierKeys: vkeys})
+// as opts say (a checkpoint file, pinned verifier keys, Strict), writes the
+// one-line outcome to w, and returns ErrVerifyFailed when the log does not
+// verify.
+func VerifyCommand(ctx context.Context, store *db.DB, opts VerifyOptions, w io.Writer) error {
+	r, err := Verify(ctx, store, opts)
 	if err != nil {
 		return err
 	}
@@ -131,8 +183,11 @@ func VerifyCommand(ctx context.Context, store *db.DB, checkpointFile string, w i
 // the previous entry when the next one vouches for this one). At the end,
 // the chain head must name the last entry: entries missing from the end are
 // Removed, entries past the head Inserted. A checkpoint whose size exceeds
-// the log means the database was RolledBack; one whose root is not the hash
-// of the entry at its size means history Diverged.
+// the log means the database was RolledBack (its tail truncated); one whose
+// root is not the hash of the entry at its size means history Diverged (its
+// tail rewritten); both name the first entry concerned (Problem.First).
+// Entries after the latest checkpoint are counted (Report.Uncovered): no
+// signature protects them yet.
 func Verify(ctx context.Context, store *db.DB, opts VerifyOptions) (*Report, error) {
 	txOpts := &sql.TxOptions{ReadOnly: true}
 	if store.Dialect == db.Postgres {
@@ -157,7 +212,11 @@ type anchor struct {
 }
 
 func verify(ctx context.Context, q db.Querier, opts VerifyOptions) (*Report, error) {
-	r := &Report{}
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	r := &Report{now: now()}
 	headSeq, headHash, err := readHead(ctx, q)
 	if err != nil {
 		return nil, err
@@ -300,7 +359,7 @@ func verify(ctx context.Context, q db.Querier, opts VerifyOptions) (*Report, err
 			continue
 		}
 		if cpSize > size {
-			rolledBack = append(rolledBack, Problem{Kind: RolledBack, Seq: cpSize,
+			rolledBack = append(rolledBack, Problem{Kind: RolledBack, Seq: cpSize, First: size + 1,
 				Detail: fmt.Sprintf("the database holds %d entries, but the checkpoint in %s was signed at size %d: history differs from checkpoint", size, a.source, cpSize)})
 			continue
 		}
@@ -313,9 +372,40 @@ func verify(ctx context.Context, q db.Querier, opts VerifyOptions) (*Report, err
 				Detail: fmt.Sprintf("entry %d has another hash than the checkpoint in %s", cpSize, a.source)})
 		}
 	}
+	// A diverged checkpoint's first entry concerned follows the largest
+	// checkpoint below it that agrees: one of the entries from there to
+	// its size was rewritten.
+	agreeing := []int64{0}
+	for cpSize := range anchors {
+		if !slices.ContainsFunc(diverged, func(p Problem) bool { return p.Seq == cpSize }) && cpSize <= size {
+			agreeing = append(agreeing, cpSize)
+		}
+	}
+	slices.Sort(agreeing)
+	for i := range diverged {
+		j, _ := slices.BinarySearch(agreeing, diverged[i].Seq)
+		diverged[i].First = agreeing[max(j-1, 0)] + 1
+	}
 	sort.Slice(rolledBack, func(i, j int) bool { return rolledBack[i].Seq > rolledBack[j].Seq })
 	sort.SliceStable(diverged, func(i, j int) bool { return diverged[i].Seq < diverged[j].Seq })
 	r.CheckpointProblems = append(append(append(r.CheckpointProblems, rolledBack...), diverged...), bad...)
+
+	if r.Latest.Size < r.Size {
+		r.Uncovered = r.Size - r.Latest.Size
+		e, err := rowAt(ctx, q, r.Latest.Size+1)
+		if err != nil {
+			return nil, err
+		}
+		if e != nil {
+			r.UncoveredSince = e.At
+		}
+		grace := opts.Grace
+		if grace <= 0 {
+			grace = DefaultGrace
+		}
+		// Without a readable time (the entry is gone), count them as old.
+		r.Stale = opts.Strict && (r.UncoveredSince.IsZero() || r.now.Sub(r.UncoveredSince) > grace)
+	}
 	return r, nil
 }
 

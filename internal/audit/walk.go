@@ -37,6 +37,11 @@ type Problem struct {
 	// Seq is the first sequence number at fault; for checkpoint problems,
 	// the checkpoint's size.
 	Seq int64
+	// First is the first entry concerned by a checkpoint problem: the first
+	// entry missing (RolledBack), or the first entry after the last
+	// checkpoint that agrees (Diverged: one from First to Seq was
+	// rewritten).
+	First int64
 	// Count is how many entries were removed (Removed only).
 	Count int64
 	// WrittenAs is the sequence number an out-of-place entry was written at
@@ -61,8 +66,20 @@ func (p *Problem) String() string {
 	case Reordered:
 		return fmt.Sprintf("entry %d is out of place: %s", p.Seq, p.Detail)
 	case RolledBack:
+		if p.First > 0 && p.First < p.Seq {
+			return fmt.Sprintf("rolled back before checkpoint %d: entries %d to %d are missing: %s", p.Seq, p.First, p.Seq, p.Detail)
+		}
+		if p.First == p.Seq {
+			return fmt.Sprintf("rolled back before checkpoint %d: entry %d is missing: %s", p.Seq, p.First, p.Detail)
+		}
 		return fmt.Sprintf("rolled back before checkpoint %d: %s", p.Seq, p.Detail)
 	case Diverged:
+		if p.First > 0 && p.First < p.Seq {
+			return fmt.Sprintf("history differs from checkpoint %d: %s; one of entries %d to %d was rewritten", p.Seq, p.Detail, p.First, p.Seq)
+		}
+		if p.First == p.Seq && p.Seq > 0 {
+			return fmt.Sprintf("history differs from checkpoint %d: %s; entry %d was rewritten", p.Seq, p.Detail, p.Seq)
+		}
 		return fmt.Sprintf("history differs from checkpoint %d: %s", p.Seq, p.Detail)
 	case BadCheckpoint:
 		if p.Seq < 0 {

@@ -41,6 +41,11 @@ type Config struct {
 	// file --master-key-file names; empty leaves the vault sealed.
 	MasterKey     string
 	MasterKeyFile string
+	// AuditCheckpointFile is where every signed audit checkpoint is
+	// appended; empty means audit-checkpoints.txt in the data directory.
+	// Outside the data directory (another disk, an append-only mount) it
+	// survives a rollback or theft of the database and its directory.
+	AuditCheckpointFile string
 	// Mail is how Steward sends email (portal sign-in codes, reminders);
 	// an empty SMTPHost turns email off.
 	Mail Mail
@@ -138,6 +143,7 @@ var Settings = []Setting{
 	{"connectors", "STEWARD_CONNECTORS", "", "directory of dataset files (*.yaml) describing the company's own databases for data subject requests"},
 	{"connector-poll", "STEWARD_CONNECTOR_POLL", "1m", "how often a request waiting for an HTTP system's callback looks again"},
 	{"master-key-file", "STEWARD_MASTER_KEY_FILE", "", "file with the vault's key-encryption keys (\"VERSION:BASE64\" lines); STEWARD_MASTER_KEY may hold the same text; without either the vault is sealed"},
+	{"audit-checkpoint-file", "STEWARD_AUDIT_CHECKPOINT_FILE", "", "file every signed audit checkpoint is appended to (default: audit-checkpoints.txt in the data directory); keep it outside the data directory, on another disk or an append-only mount"},
 }
 
 var hexColour = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
@@ -252,7 +258,7 @@ func build(raw map[string]string) (Config, error) {
 	c := Config{
 		Listen: raw["listen"], DataDir: raw["data-dir"], Database: raw["database"], SigningKeyFile: raw["signing-key"],
 		PublicURL: strings.TrimRight(raw["public-url"], "/"), LogLevel: raw["log-level"], LogFormat: raw["log-format"],
-		GPCLastUpdate: raw["gpc-last-update"], MasterKeyFile: raw["master-key-file"],
+		GPCLastUpdate: raw["gpc-last-update"], MasterKeyFile: raw["master-key-file"], AuditCheckpointFile: raw["audit-checkpoint-file"],
 		Controller: Controller{Name: raw["controller-name"], Email: raw["controller-email"], Address: raw["controller-address"],
 			Phone: raw["controller-phone"], URL: raw["controller-url"]},
 	}
@@ -325,6 +331,13 @@ func build(raw map[string]string) (Config, error) {
 	}
 	if c.Brand.LogoURL != "" && !strings.HasPrefix(c.Brand.LogoURL, "https://") {
 		bad("brand-logo-url", "must be an https:// URL")
+	}
+	if f := c.AuditCheckpointFile; f != "" {
+		if strings.HasSuffix(f, "/") || strings.HasSuffix(f, string(os.PathSeparator)) {
+			bad("audit-checkpoint-file", "must name a file, not a directory")
+		} else if st, err := os.Stat(f); err == nil && !st.Mode().IsRegular() {
+			bad("audit-checkpoint-file", "%s is not a regular file", f)
+		}
 	}
 	if strings.TrimSpace(c.Controller.Name) == "" {
 		bad("controller-name", "must not be empty")

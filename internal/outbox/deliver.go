@@ -399,7 +399,7 @@ func (s *Service) recordGone(ctx context.Context, d *delivery, a attempt) error 
 			return nil // disabled already, by another message's 410 or by staff
 		}
 		disabled = true
-		entry := audit.Entry{Actor: audit.System(), Action: "webhook.endpoint_disable",
+		entry := audit.Entry{Actor: audit.System(), Action: actionEndpointDisable,
 			Target:  audit.Target{Kind: targetEndpoint, ID: d.endpointID},
 			Details: audit.MustDetails(map[string]any{"reason": DisabledGone, "status": http.StatusGone, "message_id": d.id})}
 		_, err = s.cfg.Audit.AppendTx(ctx, tx, entry)
@@ -495,4 +495,17 @@ func (s *Service) recordFailure(ctx context.Context, d *delivery, a attempt) err
 		return fmt.Errorf("record failure of %s: %w", d.id, err)
 	}
 	return jobs.Snooze(max(next.Sub(end), 0))
+}
+
+// actionEndpointDisable is the audit action of an endpoint disabled by a
+// delivery's 410.
+const actionEndpointDisable = "webhook.endpoint_disable"
+
+// DeliveryEntry reports whether an audit entry is one that delivering
+// messages writes (the system disabling an endpoint that answered 410):
+// the audit log's Checkpointer does not publish a checkpoint (the
+// audit.checkpoint event) for such entries alone, so that delivering that
+// event cannot make another one (audit.CheckpointerConfig.Quiet).
+func DeliveryEntry(e audit.Stored) bool {
+	return e.Actor == audit.System() && e.Action == actionEndpointDisable
 }

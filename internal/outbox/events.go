@@ -36,13 +36,17 @@ const (
 	// VendorAssessmentExpired: a vendor's security assessment lapsed.
 	// Data: vendor, assessment_id.
 	VendorAssessmentExpired = "vendor.assessment_expired"
+	// AuditCheckpoint: a checkpoint of the audit log was signed, for
+	// another system to witness. Data: origin, size, root, signed_at,
+	// key_id, signature (audit.Published.Data).
+	AuditCheckpoint = "audit.checkpoint"
 )
 
 // knownTypes is the registry of event types, in the order the console
 // shows them.
 var knownTypes = [...]string{
 	ConsentChanged, RequestCreated, RequestCompleted, DisclosureRequested, DisclosureDecided,
-	SubjectErased, VendorAssessmentExpired,
+	SubjectErased, VendorAssessmentExpired, AuditCheckpoint,
 }
 
 // EventTypes returns the known event types: the ones endpoints may
