@@ -331,6 +331,9 @@ func (c *Checkpointer) checkpoint(ctx context.Context, force bool) (Checkpoint, 
 func (c *Checkpointer) sign(ctx context.Context, force bool) (latest Checkpoint, wait time.Duration, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// The time before the head is read: a checkpoint stamped now covers
+	// every entry appended before, so timing decisions hold.
+	now := c.now()
 	headSeq, headHash, err := readHead(ctx, c.db)
 	if err != nil {
 		return c.last, 0, storeError(err)
@@ -349,7 +352,7 @@ func (c *Checkpointer) sign(ctx context.Context, force bool) (latest Checkpoint,
 		}
 		return c.last, 0, nil
 	}
-	if age := c.now().Sub(c.lastAt); !force && (c.every <= 0 || headSeq-c.last.Size < c.every) && age < c.interval {
+	if age := now.Sub(c.lastAt); !force && (c.every <= 0 || headSeq-c.last.Size < c.every) && age < c.interval {
 		return c.last, c.interval - age, nil
 	}
 	next := Checkpoint{Origin: c.signer.Name(), Size: headSeq, Root: headHash}
@@ -363,13 +366,13 @@ func (c *Checkpointer) sign(ctx context.Context, force bool) (latest Checkpoint,
 	}
 	var pub *Published
 	if c.publish != nil && loud {
-		pub = &Published{Checkpoint: next, Note: note, KeyID: c.signer.KeyID(), Signature: noteSignature(note), At: c.now()}
+		pub = &Published{Checkpoint: next, Note: note, KeyID: c.signer.KeyID(), Signature: noteSignature(note), At: now}
 	}
-	stored, err := c.store(ctx, next, note, pub)
+	stored, err := c.store(ctx, next, note, pub, now)
 	var perr *publishError
 	if errors.As(err, &perr) {
 		c.log.Warn("audit checkpoint not published", "size", next.Size, "error", perr.err)
-		stored, err = c.store(ctx, next, note, nil)
+		stored, err = c.store(ctx, next, note, nil, now)
 	}
 	if err != nil {
 		return c.last, 0, err
@@ -381,7 +384,7 @@ func (c *Checkpointer) sign(ctx context.Context, force bool) (latest Checkpoint,
 		}
 		return c.last, 0, nil
 	}
-	if err := c.record(next, note); err != nil {
+	if err := c.record(next, note, now); err != nil {
 		return c.last, 0, err
 	}
 	return c.last, 0, nil
@@ -395,11 +398,11 @@ func (e *publishError) Error() string { return "publish audit checkpoint: " + e.
 // store inserts the checkpoint unless its size is taken (stored false) and,
 // with pub, publishes it in the same transaction: a checkpoint is
 // published once, by the replica whose row it is.
-func (c *Checkpointer) store(ctx context.Context, next Checkpoint, note []byte, pub *Published) (stored bool, err error) {
+func (c *Checkpointer) store(ctx context.Context, next Checkpoint, note []byte, pub *Published, now time.Time) (stored bool, err error) {
 	err = c.db.Tx(ctx, func(tx *sql.Tx) error {
 		stored = false
 		res, err := tx.ExecContext(ctx, `INSERT INTO audit_checkpoints (size, root, note, created_at) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (size) DO NOTHING`, next.Size, next.Root[:], string(note), c.now().UnixMicro())
+			ON CONFLICT (size) DO NOTHING`, next.Size, next.Root[:], string(note), now.UnixMicro())
 		if err != nil {
 			return storeError(fmt.Errorf("store audit checkpoint: %w", err))
 		}
@@ -477,7 +480,7 @@ func (c *Checkpointer) adopt(ctx context.Context, headSeq int64) error {
 			if _, err := c.extends(ctx, cp); err != nil {
 				return err
 			}
-			if err := c.record(cp, []byte(s.note)); err != nil {
+			if err := c.record(cp, []byte(s.note), c.now()); err != nil {
 				return err
 			}
 		}
@@ -509,13 +512,14 @@ func (c *Checkpointer) extends(ctx context.Context, next Checkpoint) (loud bool,
 	return loud, nil
 }
 
-// record makes cp the latest checkpoint and appends its note to the file.
-func (c *Checkpointer) record(cp Checkpoint, note []byte) error {
+// record makes cp, signed or adopted at, the latest checkpoint and appends
+// its note to the file.
+func (c *Checkpointer) record(cp Checkpoint, note []byte, at time.Time) error {
 	if c.file != "" {
 		if err := appendCheckpointFile(c.file, note); err != nil {
 			return errs.Wrap(errs.CodeUnavailable, err, "the audit checkpoint file cannot be written")
 		}
 	}
-	c.last, c.lastAt = cp, c.now()
+	c.last, c.lastAt = cp, at
 	return nil
 }

@@ -78,6 +78,7 @@ type Report struct {
 	// last record in the checkpoint file.
 	Warnings []string
 	now      time.Time
+	grace    time.Duration
 }
 
 // OK reports whether the log verified without any problem.
@@ -131,7 +132,7 @@ func (r *Report) Message() string {
 		if r.Uncovered > 0 {
 			u := r.uncovered()
 			if r.Stale {
-				u += ", older than the grace of --strict"
+				u += fmt.Sprintf(", older than %s", r.grace)
 			}
 			parts = append(parts, u)
 		}
@@ -399,12 +400,12 @@ func verify(ctx context.Context, q db.Querier, opts VerifyOptions) (*Report, err
 		if e != nil {
 			r.UncoveredSince = e.At
 		}
-		grace := opts.Grace
-		if grace <= 0 {
-			grace = DefaultGrace
+		r.grace = opts.Grace
+		if r.grace <= 0 {
+			r.grace = DefaultGrace
 		}
 		// Without a readable time (the entry is gone), count them as old.
-		r.Stale = opts.Strict && (r.UncoveredSince.IsZero() || r.now.Sub(r.UncoveredSince) > grace)
+		r.Stale = opts.Strict && (r.UncoveredSince.IsZero() || r.now.Sub(r.UncoveredSince) > r.grace)
 	}
 	return r, nil
 }
