@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
 	_ "modernc.org/sqlite"
 )
@@ -402,6 +404,99 @@ func TestAuditVerifyCommand(t *testing.T) {
 	if err == nil || !strings.Contains(out+err.Error(), "1") {
 		t.Fatalf("tampered log verified: %v\n%s", err, out)
 	}
+}
+
+// TestAuditVerifyTail: a server writes its checkpoints to
+// --audit-checkpoint-file, outside its data directory; verify reports an
+// entry no checkpoint covers (and fails on it with --strict), and names the
+// entries cut from the end of the log although the chain head and the
+// database's checkpoints were made to agree.
+func TestAuditVerifyTail(t *testing.T) {
+	ctx := context.Background()
+	dir, witness := t.TempDir(), t.TempDir()+"/audit-checkpoints.txt"
+	c := startChild(t, "--data-dir", dir, "--demo", "--audit-checkpoint-file", witness)
+	admin := c.demoKey(t, "Admin key")
+	go io.Copy(io.Discard, pipeRest(c))
+	for range 2 {
+		req, _ := http.NewRequest(http.MethodPost, c.url+"/v1/api-keys", strings.NewReader(`{"scope":"decide","label":"x"}`))
+		req.Header.Set("Authorization", "Bearer "+admin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 201 {
+			t.Fatalf("create key: %v %v", resp, err)
+		}
+		resp.Body.Close()
+	}
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	_ = c.cmd.Wait()
+	if _, err := os.Stat(dir + "/audit-checkpoints.txt"); err == nil {
+		t.Fatal("checkpoints were written to the data directory")
+	}
+	args := []string{"audit", "verify", "--data-dir", dir, "--audit-checkpoint-file", witness}
+	out, _, err := runCLI(t, "", append(args, "--strict")...)
+	if err != nil || !strings.Contains(out, "audit log OK") || !strings.Contains(out, "signed checkpoints agree") || strings.Contains(out, "not covered") {
+		t.Fatalf("audit verify --strict after a clean stop: %v\n%s", err, out)
+	}
+
+	store, err := db.Open(ctx, "", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	size, _, err := readAuditHead(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := audit.New(audit.Config{DB: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := log.Append(ctx, audit.Entry{Actor: audit.Staff("7"), Action: "keys.rotate"}); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = runCLI(t, "", args...)
+	want := fmt.Sprintf("1 entry after the last checkpoint (entry %d", size+1)
+	if err != nil || !strings.Contains(out, "audit log OK") || !strings.Contains(out, want) {
+		t.Fatalf("audit verify with an uncovered entry: %v\n%s\nwant %q", err, out, want)
+	}
+	if out, _, err = runCLI(t, "", append(args, "--strict", "--grace", "1ns")...); err == nil || !strings.Contains(out, "FAILED") {
+		t.Fatalf("audit verify --strict with an old uncovered entry: %v\n%s", err, out)
+	}
+
+	// Cut the last covered entry and the uncovered one; make the head and
+	// the database's checkpoints agree with what is left.
+	for _, q := range []string{`DROP TRIGGER IF EXISTS audit_entries_no_update`, `DROP TRIGGER IF EXISTS audit_entries_no_delete`} {
+		if _, err := store.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var hash []byte
+	if err := store.QueryRow(`SELECT hash FROM audit_entries WHERE seq = $1`, size-1).Scan(&hash); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`DELETE FROM audit_entries WHERE seq >= $1`, []any{size}},
+		{`DELETE FROM audit_checkpoints WHERE size >= $1`, []any{size}},
+		{`UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1`, []any{size - 1, hash}},
+	} {
+		if _, err := store.Exec(q.sql, q.args...); err != nil {
+			t.Fatalf("%s: %v", q.sql, err)
+		}
+	}
+	out, _, err = runCLI(t, "", args...)
+	want = fmt.Sprintf("entry %d is missing", size)
+	if err == nil || !strings.Contains(out, "FAILED") || !strings.Contains(out, want) {
+		t.Fatalf("audit verify after cutting the tail: %v\n%s\nwant %q", err, out, want)
+	}
+}
+
+func readAuditHead(store *db.DB) (int64, []byte, error) {
+	var seq int64
+	var hash []byte
+	err := store.QueryRow(`SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&seq, &hash)
+	return seq, hash, err
 }
 
 // TestStaffCreateCommand bootstraps the first administrator: the command

@@ -639,7 +639,24 @@ func (a *App) openAudit(ctx context.Context, cfg config.Config, log *slog.Logger
 	}
 	a.Checkpoints, err = audit.OpenCheckpointer(ctx, audit.CheckpointerConfig{DB: a.DB, Signer: signer, File: CheckpointFile(cfg),
 		Wake: a.Audit.Appended(), Publish: a.checkpointEvent, Quiet: outbox.DeliveryEntry, Logger: log})
-	return err
+	if err != nil {
+		return err
+	}
+	// The verifier key is public: auditors pin it (audit verify --vkey).
+	log.Info("audit checkpoints", "file", CheckpointFile(cfg), "in_data_dir", inDir(cfg.DataDir, CheckpointFile(cfg)), "vkey", signer.VerifierKey())
+	return nil
+}
+
+// inDir reports whether path lies in dir (the docs advise keeping the
+// checkpoint file out of the data directory).
+func inDir(dir, path string) bool {
+	d, err1 := filepath.Abs(dir)
+	p, err2 := filepath.Abs(path)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	rel, err := filepath.Rel(d, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // checkpointEvent writes the audit.checkpoint webhook in the transaction

@@ -81,12 +81,36 @@ func TestErrorsNameTheSetting(t *testing.T) {
 		{"duration", []string{"--follow-interval", "soon"}, "--follow-interval"},
 		{"unknown file key", []string{"--config", file}, `unknown setting "colour"`},
 		{"missing file", []string{"--config", "/nonexistent.yaml"}, "config file"},
+		{"checkpoint file is a directory", []string{"--audit-checkpoint-file", t.TempDir()}, "--audit-checkpoint-file"},
+		{"checkpoint file ends in a slash", []string{"--audit-checkpoint-file", "/mnt/witness/"}, "--audit-checkpoint-file"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := load(t, c.args, nil)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("error %v does not name %s", err, c.want)
+			}
+		})
+	}
+}
+
+func TestAuditCheckpointFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "witness", "audit-checkpoints.txt")
+	cases := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"default", nil, nil, ""},
+		{"flag", []string{"--audit-checkpoint-file", file}, nil, file},
+		{"env", nil, map[string]string{"STEWARD_AUDIT_CHECKPOINT_FILE": file}, file},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := load(t, c.args, c.env)
+			if err != nil || cfg.AuditCheckpointFile != c.want {
+				t.Fatalf("AuditCheckpointFile = %q, %v; want %q", cfg.AuditCheckpointFile, err, c.want)
 			}
 		})
 	}
