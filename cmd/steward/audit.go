@@ -31,8 +31,12 @@ func runAudit(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer store.Close()
+	// A configured file must be there (a missing witness is a finding);
+	// the data directory's is checked when present.
 	file := *checkpoint
-	if file == "" {
+	if file == "" && cfg.AuditCheckpointFile != "" {
+		file = cfg.AuditCheckpointFile
+	} else if file == "" {
 		if _, err := os.Stat(app.CheckpointFile(cfg)); err == nil {
 			file = app.CheckpointFile(cfg)
 		}

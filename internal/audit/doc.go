@@ -111,11 +111,16 @@
 // verifier key (Signer.VerifierKey), "name+keyid+base64(0x01 || public
 // key)", the form golang.org/x/mod/sumdb/note reads.
 //
-// A Checkpointer signs a checkpoint every N entries or T seconds
-// (CheckpointerConfig.Every, Interval) after verifying the chain from its
-// previous checkpoint, stores it in audit_checkpoints and appends it to the
-// checkpoint file, whose format the next section gives. It never signs a
-// checkpoint that contradicts one it knows.
+// A Checkpointer signs a checkpoint within an Interval (a second) of new
+// entries, woken by the Log's appends (Log.Appended) and at most once per
+// Interval however fast entries come, after verifying the chain from its
+// previous checkpoint; it stores it in audit_checkpoints, appends it to the
+// checkpoint file, whose format the next section gives, and publishes it
+// (CheckpointerConfig.Publish: the audit.checkpoint webhook) in the
+// transaction that stores it, so that each checkpoint is published once
+// across replicas. Entries after the latest checkpoint are unprotected
+// until the next one: that window is what the Interval bounds. It never
+// signs a checkpoint that contradicts one it knows.
 //
 // # The checkpoint file
 //
@@ -127,7 +132,8 @@
 // warning, and the next append starts after it. Operators ship the file
 // elsewhere (a log shipper, object storage with retention, a printout): it
 // is what reveals a database restored to an older state, because the
-// database's own checkpoints roll back with it.
+// database's own checkpoints roll back with it. Keep it outside the data
+// directory (--audit-checkpoint-file).
 //
 // # Verifying
 //
@@ -136,8 +142,12 @@
 // (Problem, with the kinds Changed, Removed, Inserted, Reordered); it checks
 // every checkpoint in the file and the database against the verifier keys,
 // and reports a database holding fewer entries than a checkpoint
-// (RolledBack) or a different entry at a checkpoint's size (Diverged:
-// history differs from checkpoint). VerifyCommand is `steward audit verify`.
+// (RolledBack: a truncated tail) or a different entry at a checkpoint's
+// size (Diverged: history differs from checkpoint, a rewritten tail), each
+// naming the first entry concerned; it counts the entries after the latest
+// checkpoint (Report.Uncovered), which VerifyOptions.Strict turns into a
+// failure once they are older than a grace. VerifyCommand is `steward audit
+// verify`.
 //
 // What the chain cannot do: someone who can write to the database can
 // append entries that chain correctly, and the next checkpoint will cover
