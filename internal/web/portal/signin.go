@@ -37,7 +37,7 @@ func (p *Portal) HandleRequestCode() http.Handler {
 		}
 		cookie, _ := r.Cookie(bindingCookie)
 		email := r.PostFormValue("email")
-		challenge, err := p.Customers.RequestCode(r.Context(), email, customer.Binding(cookie.Value), clientIP(r))
+		challenge, err := p.Customers.RequestCode(r.Context(), email, customer.Binding(cookie.Value), p.clientIP(r))
 		if err != nil {
 			status, problem := http.StatusBadRequest, "email"
 			if e, ok := errs.As(err); ok && e.Code == errs.CodeUnauthorized {
@@ -103,7 +103,7 @@ func (p *Portal) HandleSignIn() http.Handler {
 			return
 		}
 		cookie, _ := r.Cookie(bindingCookie)
-		session, err := p.Customers.SignIn(r.Context(), customer.Binding(cookie.Value), r.PostFormValue("code"), clientIP(r))
+		session, err := p.Customers.SignIn(r.Context(), customer.Binding(cookie.Value), r.PostFormValue("code"), p.clientIP(r))
 		if err != nil {
 			if errors.Is(err, customer.ErrTooMany) {
 				p.render(w, r, http.StatusTooManyRequests, "code", page{Title: "code_title", Problem: "too_many"})
