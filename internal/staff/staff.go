@@ -12,6 +12,7 @@ import (
 	"net/mail"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/steward-dev/steward/internal/audit"
@@ -83,6 +84,7 @@ type Service struct {
 	// name no account, so that both answer alike.
 	sources, unknown *ratelimit.Lockout
 	hashHook         func() // tests: runs in a hash slot, before the hash
+	quizMu           sync.Mutex
 }
 
 // NewService returns the staff service.

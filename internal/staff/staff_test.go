@@ -349,10 +349,15 @@ func TestTrainingGatesReveal(t *testing.T) {
 		if !errs.Is(err, errs.CodeForbidden) || !strings.Contains(err.Error(), "Data protection basics") {
 			t.Fatalf("untrained reveal: %v", err)
 		}
-		if c1, _ := s.TakeQuiz(ctx, a.ID, m.Key, []int{1, 0}); c1.Passed || c1.Score != 50 {
+		d, err := s.DrawQuiz(ctx, a.ID, m.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c1, _ := s.TakeQuiz(ctx, a.ID, m.Key, d.Token, answer(m, d, 1)); c1.Passed || c1.Score != 50 || c1.Right != 1 || c1.Asked != 2 {
 			t.Fatalf("half right: %+v", c1)
 		}
-		if c2, _ := s.TakeQuiz(ctx, a.ID, m.Key, []int{1, 1}); !c2.Passed || c2.Score != 100 {
+		c.add(time.Minute)
+		if c2, _ := s.TakeQuiz(ctx, a.ID, m.Key, d.Token, answer(m, d, 2)); !c2.Passed || c2.Score != 100 {
 			t.Fatalf("all right: %+v", c2)
 		}
 		if err := s.CanReveal(ctx, a.Account); err != nil {
@@ -371,6 +376,130 @@ func TestTrainingGatesReveal(t *testing.T) {
 		if _, err := s.PutModule(ctx, staff.Module{Key: "x", Title: "X", Content: "c", PassMark: 0, ValidityDays: 1,
 			Quiz: []staff.Question{{Text: "q", Choices: []string{"a"}, Answer: 3}}}, true); !errs.Is(err, errs.CodeInvalid) {
 			t.Fatalf("bad module: %v", err)
+		}
+	})
+}
+
+// answer answers a draw with right answers to its first `right` questions
+// and wrong ones to the rest, finding each drawn question in the module.
+func answer(m staff.Module, d staff.Draw, right int) []int {
+	out := make([]int, len(d.Questions))
+	for i, q := range d.Questions {
+		for _, pooled := range m.Quiz {
+			if pooled.Text == q.Text {
+				out[i] = pooled.Answer
+				if i >= right {
+					out[i] = (pooled.Answer + 1) % len(pooled.Choices)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// TestQuizCannotBeGuessed replays the attack of issue 11 on the training
+// quiz: questions are drawn from a pool, an attempt learns only how many
+// answers were right, and three failures in a row mean an hour's wait.
+func TestQuizCannotBeGuessed(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		s, c := newService(t, store)
+		a, _ := s.Create(ctx, audit.System(), staff.NewAccount{Email: "gus@shop.example", Name: "Gus", Role: staff.RolePrivacyOfficer, Password: password})
+		m := staff.Module{Key: "pool", Title: "Pool", Content: "# Pool", PassMark: 100, ValidityDays: 365, Required: true, Ask: 4}
+		for i := range 12 {
+			m.Quiz = append(m.Quiz, staff.Question{Text: fmt.Sprintf("Question %d?", i), Choices: []string{"a", "b", "c", "d"}, Answer: i % 4})
+		}
+		if _, err := s.PutModule(ctx, m, true); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Module(ctx, "pool"); got.Ask != 4 || got.Asked() != 4 {
+			t.Fatalf("stored ask = %d", got.Ask)
+		}
+		// Draws ask 4 different questions of the 12, and not always the same.
+		seen := map[string]bool{}
+		var orders []string
+		for range 20 {
+			d, err := s.DrawQuiz(ctx, a.ID, "pool")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(d.Questions) != 4 {
+				t.Fatalf("drew %d questions", len(d.Questions))
+			}
+			var order []string
+			distinct := map[string]bool{}
+			for _, q := range d.Questions {
+				if q.Answer != -1 {
+					t.Fatal("a draw carries an answer")
+				}
+				seen[q.Text], distinct[q.Text] = true, true
+				order = append(order, q.Text)
+			}
+			if len(distinct) != 4 {
+				t.Fatalf("a question drawn twice: %q", order)
+			}
+			orders = append(orders, strings.Join(order, "|"))
+		}
+		if len(seen) < 6 {
+			t.Fatalf("20 draws asked only %d of 12 questions", len(seen))
+		}
+		same := true
+		for _, o := range orders[1:] {
+			same = same && o == orders[0]
+		}
+		if same {
+			t.Fatal("20 draws asked the same questions in the same order")
+		}
+		// Forged or foreign tokens are refused.
+		d, _ := s.DrawQuiz(ctx, a.ID, "pool")
+		other, _ := s.Create(ctx, audit.System(), staff.NewAccount{Email: "hal@shop.example", Name: "Hal", Role: staff.RolePrivacyOfficer, Password: password})
+		for name, token := range map[string]string{"forged": "AAAA", "another's": d.Token} {
+			if _, err := s.TakeQuiz(ctx, other.ID, "pool", token, answer(m, d, 4)); !errs.Is(err, errs.CodeInvalid) {
+				t.Fatalf("%s token: %v", name, err)
+			}
+		}
+		// Three failures, then a wait of an hour from the last.
+		for i := range 3 {
+			got, err := s.TakeQuiz(ctx, a.ID, "pool", d.Token, answer(m, d, 3))
+			if err != nil || got.Passed || got.Right != 3 || got.Asked != 4 {
+				t.Fatalf("failure %d: %+v, %v", i+1, got, err)
+			}
+			c.add(time.Minute)
+		}
+		for name, try := range map[string]func() error{
+			"draw": func() error { _, err := s.DrawQuiz(ctx, a.ID, "pool"); return err },
+			"take": func() error { _, err := s.TakeQuiz(ctx, a.ID, "pool", d.Token, answer(m, d, 4)); return err },
+		} {
+			if err := try(); !errs.Is(err, errs.CodeForbidden) || !strings.Contains(err.Error(), "retry the quiz after 2026-11-28 10:02 UTC") {
+				t.Fatalf("%s after three failures: %v", name, err)
+			}
+		}
+		if until, _ := s.QuizWait(ctx, a.ID, "pool"); !until.Equal(time.Date(2026, 11, 28, 10, 2, 0, 0, time.UTC)) {
+			t.Fatalf("QuizWait = %v", until)
+		}
+		c.add(time.Hour)
+		d, err := s.DrawQuiz(ctx, a.ID, "pool")
+		if err != nil {
+			t.Fatalf("after the wait: %v", err)
+		}
+		if got, err := s.TakeQuiz(ctx, a.ID, "pool", d.Token, answer(m, d, 4)); err != nil || !got.Passed {
+			t.Fatalf("a pass after the wait: %+v, %v", got, err)
+		}
+		if until, _ := s.QuizWait(ctx, a.ID, "pool"); !until.IsZero() {
+			t.Fatalf("a pass leaves a wait until %v", until)
+		}
+		// A module changed since the draw asks for a new one.
+		m.Content = "# Pool, revised"
+		c.add(time.Minute)
+		if _, err := s.PutModule(ctx, m, false); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.TakeQuiz(ctx, a.ID, "pool", d.Token, answer(m, d, 4)); !errs.Is(err, errs.CodeConflict) {
+			t.Fatalf("a stale draw: %v", err)
+		}
+		if _, err := s.PutModule(ctx, staff.Module{Key: "pool2", Title: "P", Content: "c", PassMark: 50, ValidityDays: 1, Ask: 3,
+			Quiz: m.Quiz[:2]}, true); !errs.Is(err, errs.CodeInvalid) {
+			t.Fatalf("asking more questions than the pool has: %v", err)
 		}
 	})
 }
