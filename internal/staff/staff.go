@@ -45,25 +45,24 @@ type Config struct {
 	// Argon2 is the cost of new password hashes (default DefaultArgon2;
 	// tests lower it).
 	Argon2 Argon2Params
-	// HashSlots bounds how many password hashes run at once, as each takes
-	// Argon2.Memory (default: the CPUs Go may use, at most as many as fit in
-	// HashMemoryBudget). HashQueue more callers (default 4 per slot) wait
-	// at most HashWait (default 2 seconds) for a slot; beyond that a
-	// sign-in is refused with ErrBusy rather than exhaust the machine.
-	HashSlots int
-	HashQueue int
-	HashWait  time.Duration
+	// Hashes bounds the password hashes running at once, as each takes
+	// Argon2.Memory (default DefaultHashGate(Argon2)).
+	Hashes *ratelimit.Gate
 }
 
 // HashMemoryBudget bounds the memory of the password hashes running at
-// once when Config.HashSlots is not set: well under 512 MiB, so that a
+// once in DefaultHashGate: well under 512 MiB, so that a
 // flood of sign-ins cannot take the server's memory.
 const HashMemoryBudget = 192 << 20
 
-// hashSlots is the default number of concurrent password hashes.
-func hashSlots(p Argon2Params) int {
+// DefaultHashGate returns the gate of password hashes of cost p: as many
+// slots as CPUs Go may use, at most as many as fit in HashMemoryBudget;
+// four waiters per slot, each waiting at most two seconds. Beyond that a
+// sign-in is refused with ErrBusy rather than exhaust the machine.
+func DefaultHashGate(p Argon2Params) *ratelimit.Gate {
 	perHash := max(int(p.Memory)<<10, 1)
-	return max(1, min(runtime.GOMAXPROCS(0), HashMemoryBudget/perHash))
+	slots := max(1, min(runtime.GOMAXPROCS(0), HashMemoryBudget/perHash))
+	return ratelimit.NewGate(slots, 4*slots, 2*time.Second)
 }
 
 // Service manages staff accounts and their sessions.
@@ -107,17 +106,9 @@ func NewService(cfg Config) (*Service, error) {
 	if s.argon == (Argon2Params{}) {
 		s.argon = DefaultArgon2
 	}
-	slots, queue, wait := cfg.HashSlots, cfg.HashQueue, cfg.HashWait
-	if slots <= 0 {
-		slots = hashSlots(s.argon)
+	if s.hashes = cfg.Hashes; s.hashes == nil {
+		s.hashes = DefaultHashGate(s.argon)
 	}
-	if queue <= 0 {
-		queue = 4 * slots
-	}
-	if wait <= 0 {
-		wait = 2 * time.Second
-	}
-	s.hashes = ratelimit.NewGate(slots, queue, wait)
 	s.sources = ratelimit.NewLockout(s.now, sourceLockAfter, lockoutBase, lockoutMax)
 	s.unknown = ratelimit.NewLockout(s.now, accountLockAfter, lockoutBase, lockoutMax)
 	var err error

@@ -12,6 +12,7 @@ import (
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/ratelimit"
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/vault/vaulttest"
 )
@@ -205,8 +206,8 @@ func TestPasswordHashingIsBounded(t *testing.T) {
 		c := &clock{t: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)}
 		const slots, queue, attempts = 2, 3, 120
 		s, err := staff.NewService(staff.Config{DB: store, Secrets: box, Audit: log, Now: c.now,
-			Argon2:    staff.Argon2Params{Time: 1, Memory: 64, Threads: 1},
-			HashSlots: slots, HashQueue: queue, HashWait: time.Hour}) // the queue's wait never runs out here
+			Argon2: staff.Argon2Params{Time: 1, Memory: 64, Threads: 1},
+			Hashes: ratelimit.NewGate(slots, queue, time.Hour)}) // the queue's wait never runs out here
 		if err != nil {
 			t.Fatal(err)
 		}
