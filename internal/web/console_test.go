@@ -171,6 +171,41 @@ func (f *consoleFixture) browserFor(t *testing.T, role staff.Role) (*browser, st
 	return b, a
 }
 
+// TestConsoleQuizCannotBeGuessed replays the quiz attack of issue 11 in the
+// console: a quiz asks some of the pool's questions, a failed attempt says
+// how many answers were right but not which, and after three failures the
+// page says when the next attempt may be made instead of offering one.
+func TestConsoleQuizCannotBeGuessed(t *testing.T) {
+	f := newConsoleFixture(t, db.SQLite)
+	m := staff.Module{Key: "pool", Title: "Pool", Content: "# Pool", PassMark: 100, ValidityDays: 365, Ask: 3}
+	for i := range 8 {
+		m.Quiz = append(m.Quiz, staff.Question{Text: fmt.Sprintf("Pooled question %d?", i), Choices: []string{"right", "wrong"}})
+	}
+	if _, err := f.srv.App.Staff.PutModule(context.Background(), m, true); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := f.browserFor(t, staff.RolePrivacyOfficer)
+	page := b.do("GET", "/admin/training/pool", nil)
+	if n := strings.Count(page.body, "<fieldset>"); n != 3 || strings.Count(page.body, "Pooled question") != 3 {
+		t.Fatalf("the page asks %d questions, want 3 of the pool of 8: %.500s", n, page.body)
+	}
+	for i := range 3 {
+		got := b.takeQuiz("pool", "1")
+		if !strings.Contains(got.body, "Not passed: 0 of 3 correct") {
+			t.Fatalf("failure %d: %.500s", i+1, got.body)
+		}
+		for _, feedback := range []string{"checked", "incorrect", "right answer", "correct answer"} {
+			if strings.Contains(got.body, feedback) {
+				t.Fatalf("failure %d: the page gives per-question feedback (%q)", i+1, feedback)
+			}
+		}
+	}
+	page = b.do("GET", "/admin/training/pool", nil)
+	if !strings.Contains(page.body, "you can retry the quiz after") || strings.Contains(page.body, `name="draw"`) {
+		t.Fatalf("after three failures: %.500s", page.body)
+	}
+}
+
 // TestConsoleAccessMatrix tries every console route as every role and
 // signed out: only what the role's permissions allow gets through; support
 // never sees a vault value, and the analyst never sees a person.
