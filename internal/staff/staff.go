@@ -53,7 +53,7 @@ type Config struct {
 // HashMemoryBudget bounds the memory of the password hashes running at
 // once in DefaultHashGate: well under 512 MiB, so that a
 // flood of sign-ins cannot take the server's memory.
-const HashMemoryBudget = 192 << 20
+const HashMemoryBudget = 128 << 20
 
 // DefaultHashGate returns the gate of password hashes of cost p: as many
 // slots as CPUs Go may use, at most as many as fit in HashMemoryBudget;
