@@ -150,7 +150,11 @@ func (c *Console) HandleQuiz() http.Handler {
 				c.fail(w, r, err)
 				return
 			}
-			c.render(w, r, status, "module", page{Title: d.Module.Title, Problem: e.Message, Data: d})
+			problem := e.Message
+			if e.Code == errs.CodeForbidden {
+				problem = "" // the wait, which the page shows instead of a quiz
+			}
+			c.render(w, r, status, "module", page{Title: d.Module.Title, Problem: problem, Data: d})
 			return
 		}
 		if err != nil {
