@@ -84,6 +84,40 @@ type Service struct {
 	sources, unknown *ratelimit.Lockout
 	hashHook         func() // tests: runs in a hash slot, before the hash
 	quizMu           sync.Mutex
+	// known holds when each account last signed in from each client
+	// address: those addresses keep their own attempts while the account
+	// is under attack.
+	knownMu sync.Mutex
+	known   map[string]time.Time
+}
+
+// knownFor is how long a client address a staff member signed in from
+// stays known.
+const knownFor = 30 * 24 * time.Hour
+
+// knownSource reports whether the account signed in from this client
+// address (source) in the last knownFor.
+func (s *Service) knownSource(source string, now time.Time) bool {
+	s.knownMu.Lock()
+	defer s.knownMu.Unlock()
+	last, ok := s.known[source]
+	return ok && now.Sub(last) < knownFor
+}
+
+// rememberSource records a sign-in from a client address. The map holds
+// at most one entry per successful sign-in's account and address; it
+// drops the stale ones when it grows large.
+func (s *Service) rememberSource(source string, now time.Time) {
+	s.knownMu.Lock()
+	defer s.knownMu.Unlock()
+	if len(s.known) > 100000 {
+		for k, last := range s.known {
+			if now.Sub(last) >= knownFor {
+				delete(s.known, k)
+			}
+		}
+	}
+	s.known[source] = now
 }
 
 // NewService returns the staff service.
@@ -110,6 +144,7 @@ func NewService(cfg Config) (*Service, error) {
 		s.hashes = DefaultHashGate(s.argon)
 	}
 	s.sources = ratelimit.NewLockout(s.now, sourceLockAfter, lockoutBase, lockoutMax)
+	s.known = map[string]time.Time{}
 	s.unknown = ratelimit.NewLockout(s.now, accountLockAfter, lockoutBase, lockoutMax)
 	var err error
 	if s.dummy, err = hashPassword("no account has this password, it only costs the same time", s.argon); err != nil {
@@ -321,9 +356,12 @@ var ErrSignIn = errs.New(errs.CodeUnauthorized, "the email, password or code is 
 // the owner signs in from their own address. Failures are also counted per
 // account across addresses (in the database, so across replicas): after
 // accountLockAfter the account is under attack, and then an address that
-// has failed on it may not try again until the account-wide lock ends
-// (each new address gets one attempt). A right password with a right code
-// is never refused by the account-wide lock: that is what lets the owner in
+// has failed on it may not try again until the account-wide lock ends, so
+// each new address gets one attempt. Addresses the account signed in from
+// in the last 30 days keep their own five attempts, so that an owner's
+// typo during an attack does not lock them out; an attacker cannot make an
+// address known without signing in. A right password with a right code is
+// never refused by the account-wide lock: that is what lets the owner in
 // during an attack, and it gives an attacker nothing, as every failure,
 // locked or not, gets the same answer.
 const (
@@ -377,7 +415,7 @@ func (s *Service) SignIn(ctx context.Context, c Credentials) (*Session, error) {
 		return nil, db.Classify(fmt.Errorf("sign in: %w", err))
 	}
 	now := s.now()
-	if now.UnixMicro() < lockedUntil && s.sources.Failures(source) > 0 {
+	if now.UnixMicro() < lockedUntil && s.sources.Failures(source) > 0 && !s.knownSource(source, now) {
 		return nil, s.lockedError(time.UnixMicro(lockedUntil))
 	}
 	passwordOK, err := s.check(ctx, hash, c.Password)
@@ -425,6 +463,7 @@ func (s *Service) SignIn(ctx context.Context, c Credentials) (*Session, error) {
 		return nil, err
 	}
 	s.sources.Reset(source)
+	s.rememberSource(source, now)
 	if session.Account, err = s.Get(ctx, id); err != nil {
 		return nil, err
 	}

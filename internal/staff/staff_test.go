@@ -179,9 +179,17 @@ func TestAttackerCannotLockOutTheOwner(t *testing.T) {
 		if err := signIn("198.51.100.200", "not the password either"); err == nil || !strings.Contains(err.Error(), "try again after") {
 			t.Fatalf("a new address had a second try while the account is under attack: %v", err)
 		}
-		// The owner, with password and code, is let in during the attack.
+		// The owner, with password and code, is let in during the attack,
+		// even after a typo: they signed in from home before.
+		if err := signIn(home, "a typo of the password"); err != staff.ErrSignIn {
+			t.Fatalf("the owner's typo: %v", err)
+		}
 		if err := signIn(home, password); err != nil {
 			t.Fatalf("the owner is locked out during a distributed attack: %v", err)
+		}
+		// So is the owner at a new address.
+		if err := signIn("192.0.2.77", password); err != nil {
+			t.Fatalf("the owner at a new address during a distributed attack: %v", err)
 		}
 	})
 }
