@@ -50,6 +50,7 @@ import (
 	"github.com/steward-dev/steward/internal/web/admin"
 	"github.com/steward-dev/steward/internal/web/assess"
 	"github.com/steward-dev/steward/internal/web/banner"
+	"github.com/steward-dev/steward/internal/web/clientaddr"
 	"github.com/steward-dev/steward/internal/web/portal"
 )
 
@@ -87,6 +88,9 @@ type App struct {
 	Outbox *outbox.Service
 	// mail are the email templates, parsed once.
 	mail *notify.Templates
+	// clientAddr finds the client address rate limits count by
+	// (--trusted-proxies).
+	clientAddr *clientaddr.Resolver
 	// Checkpoints signs checkpoints of the audit log into the data directory.
 	Checkpoints *audit.Checkpointer
 	Metrics     *web.Metrics
@@ -190,6 +194,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		a.Close()
 		return nil, err
 	}
+	if a.clientAddr, err = clientaddr.Parse(cfg.TrustedProxies); err != nil {
+		a.Close()
+		return nil, fmt.Errorf("--trusted-proxies: %w", err)
+	}
 	portalServer, err := a.openPortal(cfg, log)
 	if err != nil {
 		a.Close()
@@ -201,7 +209,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	}
 	console, err := admin.New(admin.Deps{Staff: a.Staff, Vault: a.Vault, Audit: a.Audit, Consent: a.Consent, Requests: a.Requests, Jobs: a.Jobs, Disclosures: a.Disclosures, Outbox: a.Outbox,
 		MailQuestionnaire:  a.mailQuestionnaire(cfg),
-		AfterRequestAction: a.startWork, Log: log})
+		AfterRequestAction: a.startWork, Log: log, ClientAddr: a.clientAddr})
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -296,7 +304,7 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 	return portal.New(portal.Deps{Customers: a.Customers, Disclosures: a.Disclosures, StaffName: staffName, Consent: a.Consent, Vault: a.Vault, Audit: a.Audit, Mailer: a.Mailer, Mail: a.mail,
 		Requests: a.Requests, Exports: a.Exports, FindInSystems: a.findInSystems(systems.SQL),
 		Brand:     notify.Brand{CompanyName: cfg.Controller.Name, LogoURL: cfg.Brand.LogoURL, Colour: cfg.Brand.Colour},
-		PublicURL: cfg.PublicURL, ContactEmail: cfg.Controller.Email, Log: log})
+		PublicURL: cfg.PublicURL, ContactEmail: cfg.Controller.Email, Log: log, ClientAddr: a.clientAddr})
 }
 
 // openJobs starts the background work: the request jobs and the hourly

@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"regexp"
 	"sort"
@@ -55,6 +56,10 @@ type Config struct {
 	// webhook endpoints may use (and over plain http); others must be
 	// public https addresses.
 	WebhookAllowHosts []string
+	// TrustedProxies are the reverse proxies (CIDR ranges or addresses)
+	// whose X-Forwarded-For or Forwarded header names the client address
+	// that rate limits count by; from others the headers are ignored.
+	TrustedProxies []string
 	// PasswordMemoryMiB and PasswordTime are the argon2id cost of new staff
 	// password hashes (RFC 9106's second recommendation: 64 MiB, 3 passes).
 	PasswordMemoryMiB int
@@ -137,6 +142,7 @@ var Settings = []Setting{
 	{"brand-logo-url", "STEWARD_BRAND_LOGO_URL", "", "https URL of the company logo shown in the portal and emails"},
 	{"brand-colour", "STEWARD_BRAND_COLOUR", "#0b57d0", "brand colour (#rrggbb) of the portal and emails; text on it keeps WCAG AA contrast"},
 	{"webhook-allow-hosts", "STEWARD_WEBHOOK_ALLOW_HOSTS", "", "comma-separated internal hosts, addresses or ranges (10.20.0.0/16) webhook endpoints may use; by default only public https addresses"},
+	{"trusted-proxies", "STEWARD_TRUSTED_PROXIES", "", "comma-separated CIDR ranges or addresses of reverse proxies whose X-Forwarded-For or Forwarded header gives the client address for rate limits; by default the connection's address"},
 	{"password-memory", "STEWARD_PASSWORD_MEMORY", "64", "argon2id memory of new staff password hashes, in MiB (lower only on a small machine)"},
 	{"password-time", "STEWARD_PASSWORD_TIME", "3", "argon2id passes of new staff password hashes"},
 	{"portal-staff-names", "STEWARD_PORTAL_STAFF_NAMES", "false", "show customers the names of staff who accessed their data (default: the role only)"},
@@ -144,6 +150,16 @@ var Settings = []Setting{
 	{"connector-poll", "STEWARD_CONNECTOR_POLL", "1m", "how often a request waiting for an HTTP system's callback looks again"},
 	{"master-key-file", "STEWARD_MASTER_KEY_FILE", "", "file with the vault's key-encryption keys (\"VERSION:BASE64\" lines); STEWARD_MASTER_KEY may hold the same text; without either the vault is sealed"},
 	{"audit-checkpoint-file", "STEWARD_AUDIT_CHECKPOINT_FILE", "", "file every signed audit checkpoint is appended to (default: audit-checkpoints.txt in the data directory); keep it outside the data directory, on another disk or an append-only mount"},
+}
+
+// validProxy reports whether p is a CIDR range or an address.
+func validProxy(p string) bool {
+	if strings.Contains(p, "/") {
+		_, err := netip.ParsePrefix(p)
+		return err == nil
+	}
+	_, err := netip.ParseAddr(p)
+	return err == nil
 }
 
 var hexColour = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
@@ -313,6 +329,15 @@ func build(raw map[string]string) (Config, error) {
 		if h = strings.TrimSpace(h); h != "" {
 			c.WebhookAllowHosts = append(c.WebhookAllowHosts, h)
 		}
+	}
+	for _, p := range strings.Split(raw["trusted-proxies"], ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if !validProxy(p) {
+			bad("trusted-proxies", "%q is not a CIDR range (10.0.0.0/8) or an address", p)
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p)
 	}
 	if c.PasswordMemoryMiB, err = strconv.Atoi(raw["password-memory"]); err != nil || c.PasswordMemoryMiB < 8 || c.PasswordMemoryMiB > 4096 {
 		bad("password-memory", "must be 8 to 4096 (MiB)")

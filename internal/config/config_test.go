@@ -67,6 +67,16 @@ func TestDatabaseURLFallback(t *testing.T) {
 	}
 }
 
+func TestTrustedProxies(t *testing.T) {
+	cfg, err := load(t, nil, map[string]string{"STEWARD_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.10,fd00::/8"})
+	if err != nil || strings.Join(cfg.TrustedProxies, " ") != "10.0.0.0/8 192.0.2.10 fd00::/8" {
+		t.Fatalf("TrustedProxies = %q, %v", cfg.TrustedProxies, err)
+	}
+	if cfg, _ := load(t, nil, nil); len(cfg.TrustedProxies) != 0 {
+		t.Fatalf("trusted proxies by default: %q", cfg.TrustedProxies)
+	}
+}
+
 func TestErrorsNameTheSetting(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(file, []byte("colour: blue\n"), 0o600)
@@ -83,6 +93,7 @@ func TestErrorsNameTheSetting(t *testing.T) {
 		{"missing file", []string{"--config", "/nonexistent.yaml"}, "config file"},
 		{"checkpoint file is a directory", []string{"--audit-checkpoint-file", t.TempDir()}, "--audit-checkpoint-file"},
 		{"checkpoint file ends in a slash", []string{"--audit-checkpoint-file", "/mnt/witness/"}, "--audit-checkpoint-file"},
+		{"trusted proxy", []string{"--trusted-proxies", "10.0.0.0/8,proxy.example"}, "--trusted-proxies"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -62,10 +62,14 @@ type Config struct {
 	CodeLifetime    time.Duration
 	MaxAttempts     int
 	SessionLifetime time.Duration
-	// CodesPerAddress and CodesPerIP limit how many codes may be asked for in
-	// CodeWindow (3 and 10 per 15 minutes).
-	CodesPerAddress, CodesPerIP int
-	CodeWindow                  time.Duration
+	// In CodeWindow (15 minutes), one client address may ask for
+	// CodesPerAddress codes for one email address (3) and CodesPerIP codes
+	// in all (10); an email address gets at most CodesPerAddressTotal
+	// codes from all client addresses together (10), which bounds the
+	// mail anyone can make it receive. A third party's requests from their
+	// own address therefore do not stop the customer getting a code.
+	CodesPerAddress, CodesPerIP, CodesPerAddressTotal int
+	CodeWindow                                        time.Duration
 }
 
 // Service issues codes and keeps sessions.
@@ -94,7 +98,7 @@ func New(cfg Config) (*Service, error) {
 	for _, d := range []struct {
 		v   *int
 		def int
-	}{{&cfg.MaxAttempts, 5}, {&cfg.CodesPerAddress, 3}, {&cfg.CodesPerIP, 10}} {
+	}{{&cfg.MaxAttempts, 5}, {&cfg.CodesPerAddress, 3}, {&cfg.CodesPerIP, 10}, {&cfg.CodesPerAddressTotal, 10}} {
 		if *d.v == 0 {
 			*d.v = d.def
 		}
@@ -109,9 +113,28 @@ type Challenge struct {
 	ExpiresAt time.Time
 }
 
-// ErrTooMany refuses a code request over the limits, whoever the address
-// belongs to.
+// ErrTooMany refuses a code request or a sign-in over the limits, whoever
+// the address belongs to. The error returned wraps a *LimitError, which says
+// when to try again; errors.Is(err, ErrTooMany) matches it.
 var ErrTooMany = errs.New(errs.CodeUnauthorized, "too many codes were asked for; wait 15 minutes and try again")
+
+// LimitError is a refusal over a limit that lasts until Until.
+type LimitError struct {
+	Until time.Time
+}
+
+func (e *LimitError) Error() string {
+	return "too many attempts; try again after " + e.Until.UTC().Format("15:04 UTC")
+}
+
+// Is makes errors.Is(err, ErrTooMany) true.
+func (e *LimitError) Is(target error) bool { return target == ErrTooMany }
+
+// tooMany is the refusal over a limit: an unauthorized error, as
+// ErrTooMany is, that wraps the LimitError saying until when.
+func tooMany(until time.Time) error {
+	return errs.Wrap(errs.CodeUnauthorized, &LimitError{Until: until}, "too many attempts; try again after "+until.UTC().Format("15:04 UTC"))
+}
 
 // NormalEmail lower-cases and checks an address.
 func NormalEmail(email string) (string, bool) {
@@ -153,21 +176,27 @@ func (s *Service) RequestCode(ctx context.Context, email, binding, ip string) (C
 	if len(binding) != 64 {
 		return Challenge{}, errs.New(errs.CodeForbidden, "this browser has no portal cookie; reload the page")
 	}
-	if !s.limits.Allow("ip:"+ip, s.CodesPerIP, s.CodeWindow) {
-		return Challenge{}, ErrTooMany
+	if ok, until := s.limits.Try("ip:"+ip, s.CodesPerIP, s.CodeWindow); !ok {
+		return Challenge{}, tooMany(until)
 	}
 	hash, err := s.Directory.BlindIndex(ctx, "email", email)
 	if err != nil {
 		return Challenge{}, err
 	}
+	// Per email address and client address, in memory: the blind index,
+	// never the address, is the key.
+	if ok, until := s.limits.Try("email-ip:"+hex.EncodeToString(hash)+"|"+ip, s.CodesPerAddress, s.CodeWindow); !ok {
+		return Challenge{}, tooMany(until)
+	}
 	now := s.Now().UTC()
 	var recent int
-	if err := s.DB.QueryRowContext(ctx, `SELECT count(*) FROM customer_codes WHERE email_hash = $1 AND created_at > $2`,
-		hash, now.Add(-s.CodeWindow).UnixMicro()).Scan(&recent); err != nil {
+	var oldest sql.NullInt64
+	if err := s.DB.QueryRowContext(ctx, `SELECT count(*), min(created_at) FROM customer_codes WHERE email_hash = $1 AND created_at > $2`,
+		hash, now.Add(-s.CodeWindow).UnixMicro()).Scan(&recent, &oldest); err != nil {
 		return Challenge{}, db.Classify(fmt.Errorf("count codes: %w", err))
 	}
-	if recent >= s.CodesPerAddress {
-		return Challenge{}, ErrTooMany
+	if recent >= s.CodesPerAddressTotal {
+		return Challenge{}, tooMany(time.UnixMicro(oldest.Int64).Add(s.CodeWindow))
 	}
 	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
 	if err != nil {
@@ -211,8 +240,8 @@ func (s *Session) Fresh(now time.Time, maxAge time.Duration) bool {
 // counts an attempt; the fifth wrong attempt spends the code.
 func (s *Service) SignIn(ctx context.Context, binding, code, ip string) (*Session, error) {
 	code = strings.TrimSpace(code)
-	if !s.limits.Allow("signin-ip:"+ip, 30, time.Minute) {
-		return nil, ErrTooMany
+	if ok, until := s.limits.Try("signin-ip:"+ip, 30, time.Minute); !ok {
+		return nil, tooMany(until)
 	}
 	now := s.Now().UTC()
 	var id, hash string

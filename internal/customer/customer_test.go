@@ -2,6 +2,7 @@ package customer_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -112,12 +113,33 @@ func TestCodeSignIn(t *testing.T) {
 				t.Fatalf("an expired code: %v", err)
 			}
 		})
-		t.Run("codes per address are limited", func(t *testing.T) {
+		t.Run("codes per address are limited per client address and in all", func(t *testing.T) {
+			// Issue 11: three requests from an attacker's address used to
+			// stop the customer getting a code from their own.
 			for i := range 4 {
-				_, err := s.RequestCode(ctx, "ivy@example.org", customer.Binding("cookie-f"), "ip"+string(rune('a'+i)))
+				_, err := s.RequestCode(ctx, "ivy@example.org", customer.Binding("cookie-attacker"), "203.0.113.66")
 				if (i < 3) != (err == nil) {
-					t.Fatalf("request %d: %v", i+1, err)
+					t.Fatalf("attacker's request %d: %v", i+1, err)
 				}
+				var limit *customer.LimitError
+				if i == 3 && (!errors.As(err, &limit) || !errors.Is(err, customer.ErrTooMany) || errs.CodeOf(err) != errs.CodeUnauthorized ||
+					!limit.Until.Equal(clk.now().Add(15*time.Minute)) || !strings.Contains(err.Error(), "try again after 09:25 UTC")) {
+					t.Fatalf("the refusal does not say when to retry: %v", err)
+				}
+			}
+			if _, err := s.RequestCode(ctx, "ivy@example.org", customer.Binding("cookie-ivy"), "192.0.2.10"); err != nil {
+				t.Fatalf("the customer cannot get a code from their own address: %v", err)
+			}
+			// The mail an address receives stays bounded, from any number
+			// of client addresses.
+			sent := 4
+			for i := range 20 {
+				if _, err := s.RequestCode(ctx, "ivy@example.org", customer.Binding("cookie-bot"), fmt.Sprintf("198.51.100.%d", i)); err == nil {
+					sent++
+				}
+			}
+			if sent != 10 {
+				t.Fatalf("%d codes sent to one address in 15 minutes, want the cap of 10", sent)
 			}
 			if _, err := s.RequestCode(ctx, "not an address", customer.Binding("x"), "ip9"); errs.CodeOf(err) != errs.CodeInvalid {
 				t.Fatalf("bad address: %v", err)

@@ -1,8 +1,11 @@
 // Package ratelimit counts events per key in fixed windows, in memory, to
-// slow down guessing (sign-in attempts, one-time codes):
+// slow down guessing (sign-in attempts, one-time codes); locks a key after
+// failures with back-off (Lockout); and bounds how much expensive work
+// (password hashes) runs at once (Gate):
 //
 //	limits := ratelimit.New(time.Now)
 //	if !limits.Allow("ip:"+ip, 20, time.Minute) { ... refuse ... }
+//	err := hashes.Do(ctx, func() { ... }) // ErrBusy: answer 503
 //
 // Each replica limits on its own; the per-account lockouts and attempt
 // counters kept in the database are what bound guessing across replicas.
@@ -33,6 +36,13 @@ func New(now func() time.Time) *Limiter {
 // Allow counts one event for key and reports whether at most limit happened
 // in the current window of length per.
 func (l *Limiter) Allow(key string, limit int, per time.Duration) bool {
+	ok, _ := l.Try(key, limit, per)
+	return ok
+}
+
+// Try is Allow that also returns when the current window ends: when a
+// refused caller may try again.
+func (l *Limiter) Try(key string, limit int, per time.Duration) (bool, time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -49,5 +59,5 @@ func (l *Limiter) Allow(key string, limit int, per time.Duration) bool {
 	}
 	w.count++
 	l.windows[key] = w
-	return w.count <= limit
+	return w.count <= limit, w.start.Add(per)
 }

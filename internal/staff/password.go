@@ -1,15 +1,20 @@
 package staff
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
+
+	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/ratelimit"
 )
 
 // Argon2Params are the cost parameters of new password hashes. Hashes
@@ -71,6 +76,56 @@ func checkPassword(encoded, password string) (bool, error) {
 	}
 	got := argon2.IDKey([]byte(password), salt, time, memory, threads, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}
+
+// ErrBusy refuses a sign-in (or a password change) when the server is
+// already running as many password hashes as it can afford and the short
+// queue in front of them is full: the caller answers 503 with Retry-After.
+var ErrBusy = errs.New(errs.CodeUnavailable, "the server is busy checking other sign-ins; please try again in a few seconds")
+
+// RetryAfter is how long a caller refused with ErrBusy should wait.
+func (s *Service) RetryAfter() time.Duration {
+	return max(s.hashes.Wait().Round(time.Second), time.Second)
+}
+
+// HashStats returns the counters of the password hashing gate.
+func (s *Service) HashStats() ratelimit.GateStats { return s.hashes.Stats() }
+
+// hash hashes a new password in one of the service's hash slots.
+func (s *Service) hash(ctx context.Context, password string) (string, error) {
+	var hash string
+	var err error
+	if gateErr := s.hashes.Do(ctx, func() {
+		if s.hashHook != nil {
+			s.hashHook()
+		}
+		hash, err = hashPassword(password, s.argon)
+	}); gateErr != nil {
+		return "", gateError(gateErr)
+	}
+	return hash, err
+}
+
+// check checks a password against a hash in one of the service's hash slots.
+func (s *Service) check(ctx context.Context, encoded, password string) (bool, error) {
+	var ok bool
+	var err error
+	if gateErr := s.hashes.Do(ctx, func() {
+		if s.hashHook != nil {
+			s.hashHook()
+		}
+		ok, err = checkPassword(encoded, password)
+	}); gateErr != nil {
+		return false, gateError(gateErr)
+	}
+	return ok, err
+}
+
+func gateError(err error) error {
+	if errors.Is(err, ratelimit.ErrBusy) {
+		return ErrBusy
+	}
+	return fmt.Errorf("password check: %w", err)
 }
 
 // checkNewPassword returns what is wrong with a new password, or "".

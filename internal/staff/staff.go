@@ -10,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/steward-dev/steward/internal/audit"
@@ -43,6 +45,24 @@ type Config struct {
 	// Argon2 is the cost of new password hashes (default DefaultArgon2;
 	// tests lower it).
 	Argon2 Argon2Params
+	// Hashes bounds the password hashes running at once, as each takes
+	// Argon2.Memory (default DefaultHashGate(Argon2)).
+	Hashes *ratelimit.Gate
+}
+
+// HashMemoryBudget bounds the memory of the password hashes running at
+// once in DefaultHashGate: well under 512 MiB, so that a
+// flood of sign-ins cannot take the server's memory.
+const HashMemoryBudget = 128 << 20
+
+// DefaultHashGate returns the gate of password hashes of cost p: as many
+// slots as CPUs Go may use, at most as many as fit in HashMemoryBudget;
+// four waiters per slot, each waiting at most two seconds. Beyond that a
+// sign-in is refused with ErrBusy rather than exhaust the machine.
+func DefaultHashGate(p Argon2Params) *ratelimit.Gate {
+	perHash := max(int(p.Memory)<<10, 1)
+	slots := max(1, min(runtime.GOMAXPROCS(0), HashMemoryBudget/perHash))
+	return ratelimit.NewGate(slots, 4*slots, 2*time.Second)
 }
 
 // Service manages staff accounts and their sessions.
@@ -56,7 +76,48 @@ type Service struct {
 	limiter  *ratelimit.Limiter
 	argon    Argon2Params
 	dummy    string // a password hash to check against for unknown emails
+	// hashes bounds the password hashes running at once.
+	hashes *ratelimit.Gate
+	// sources locks an account for one client address after failures from
+	// it; unknown does the database's account-wide count for emails that
+	// name no account, so that both answer alike.
+	sources, unknown *ratelimit.Lockout
+	hashHook         func() // tests: runs in a hash slot, before the hash
+	quizMu           sync.Mutex
+	// known holds when each account last signed in from each client
+	// address: those addresses keep their own attempts while the account
+	// is under attack.
+	knownMu sync.Mutex
+	known   map[string]time.Time
+}
 
+// knownFor is how long a client address a staff member signed in from
+// stays known.
+const knownFor = 30 * 24 * time.Hour
+
+// knownSource reports whether the account signed in from this client
+// address (source) in the last knownFor.
+func (s *Service) knownSource(source string, now time.Time) bool {
+	s.knownMu.Lock()
+	defer s.knownMu.Unlock()
+	last, ok := s.known[source]
+	return ok && now.Sub(last) < knownFor
+}
+
+// rememberSource records a sign-in from a client address. The map holds
+// at most one entry per successful sign-in's account and address; it
+// drops the stale ones when it grows large.
+func (s *Service) rememberSource(source string, now time.Time) {
+	s.knownMu.Lock()
+	defer s.knownMu.Unlock()
+	if len(s.known) > 100000 {
+		for k, last := range s.known {
+			if now.Sub(last) >= knownFor {
+				delete(s.known, k)
+			}
+		}
+	}
+	s.known[source] = now
 }
 
 // NewService returns the staff service.
@@ -79,6 +140,12 @@ func NewService(cfg Config) (*Service, error) {
 	if s.argon == (Argon2Params{}) {
 		s.argon = DefaultArgon2
 	}
+	if s.hashes = cfg.Hashes; s.hashes == nil {
+		s.hashes = DefaultHashGate(s.argon)
+	}
+	s.sources = ratelimit.NewLockout(s.now, sourceLockAfter, lockoutBase, lockoutMax)
+	s.known = map[string]time.Time{}
+	s.unknown = ratelimit.NewLockout(s.now, accountLockAfter, lockoutBase, lockoutMax)
 	var err error
 	if s.dummy, err = hashPassword("no account has this password, it only costs the same time", s.argon); err != nil {
 		return nil, err
@@ -150,7 +217,7 @@ func (s *Service) Create(ctx context.Context, by audit.Actor, in NewAccount) (Cr
 	if len(problems) > 0 {
 		return Created{}, errs.Fields(problems)
 	}
-	hash, err := hashPassword(in.Password, s.argon)
+	hash, err := s.hash(ctx, in.Password)
 	if err != nil {
 		return Created{}, err
 	}
@@ -281,24 +348,51 @@ func (s *Session) Fresh(now time.Time, maxAge time.Duration) bool {
 
 // ErrSignIn is the one answer to every failed sign-in, whatever failed: no
 // account enumeration.
-var ErrSignIn = errs.New(errs.CodeUnauthorized, "the email, password or code is not right, or the account is locked for a while")
+var ErrSignIn = errs.New(errs.CodeUnauthorized, "the email, password or code is not right")
 
-// lockoutAfter failures lock an account, for lockoutBase doubling with each
-// further failure up to lockoutMax.
+// Lockouts. Failures are counted per account and client address: after
+// sourceLockAfter of them that address may not try that account for
+// lockoutBase, doubling with each further failure up to lockoutMax, while
+// the owner signs in from their own address. Failures are also counted per
+// account across addresses (in the database, so across replicas): after
+// accountLockAfter the account is under attack, and then an address that
+// has failed on it may not try again until the account-wide lock ends, so
+// each new address gets one attempt. Addresses the account signed in from
+// in the last 30 days keep their own five attempts, so that an owner's
+// typo during an attack does not lock them out; an attacker cannot make an
+// address known without signing in. A right password with a right code is
+// never refused by the account-wide lock: that is what lets the owner in
+// during an attack, and it gives an attacker nothing, as every failure,
+// locked or not, gets the same answer.
 const (
-	lockoutAfter = 5
-	lockoutBase  = time.Minute
-	lockoutMax   = time.Hour
+	sourceLockAfter  = 5
+	accountLockAfter = 20
+	lockoutBase      = time.Minute
+	lockoutMax       = time.Hour
 )
 
+// lockedError tells the person that their address is locked out of the
+// account and when to try again. Known and unknown emails get it alike.
+func (s *Service) lockedError(until time.Time) error {
+	minutes := int(until.Sub(s.now()).Round(time.Minute) / time.Minute)
+	return errs.New(errs.CodeUnauthorized, "too many failed sign-ins to this account from your network address; try again after %s "+
+		"(in about %d minutes); sign-ins from other networks are not affected", until.UTC().Format("15:04 UTC"), max(minutes, 1))
+}
+
 // SignIn checks a password and a TOTP code and opens a session. Failures are
-// rate limited per address and per account, lock the account with back-off,
-// and take the same time whether or not the email is known.
+// rate limited per address, lock the account for the failing address with
+// back-off (see sourceLockAfter), and take the same time whether or not
+// the email is known. Password hashes run in the service's bounded hash
+// slots: when they are all taken the answer is ErrBusy.
 func (s *Service) SignIn(ctx context.Context, c Credentials) (*Session, error) {
 	if !s.limiter.Allow("ip:"+c.IP, 20, time.Minute) {
 		return nil, errs.New(errs.CodeUnauthorized, "too many sign-in attempts from this address; wait a minute")
 	}
 	email, _ := normalEmail(c.Email)
+	source := email + "|" + c.IP
+	if until := s.sources.Locked(source); !until.IsZero() {
+		return nil, s.lockedError(until)
+	}
 	var id, hash, sealedSecret string
 	var role Role
 	var lastStep, lockedUntil int64
@@ -307,25 +401,35 @@ func (s *Service) SignIn(ctx context.Context, c Credentials) (*Session, error) {
 	err := s.db.QueryRowContext(ctx, `SELECT id, role, password_hash, totp_secret, totp_last_step, failed_attempts, locked_until, disabled_at
 		FROM staff WHERE email = $1`, email).Scan(&id, &role, &hash, &sealedSecret, &lastStep, &failures, &lockedUntil, &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
-		_, _ = checkPassword(s.dummy, c.Password) // the same work as for a known account
-		return nil, s.refuse(ctx, "", "unknown account")
+		// The same work and the same locks as for a known account.
+		if until := s.unknown.Locked(email); !until.IsZero() && s.sources.Failures(source) > 0 {
+			return nil, s.lockedError(until)
+		}
+		if _, err := s.check(ctx, s.dummy, c.Password); err != nil && errors.Is(err, ErrBusy) {
+			return nil, err
+		}
+		s.unknown.Fail(email)
+		return nil, s.failSource(source, s.refuse(ctx, "", "unknown account"))
 	}
 	if err != nil {
 		return nil, db.Classify(fmt.Errorf("sign in: %w", err))
 	}
 	now := s.now()
-	passwordOK, err := checkPassword(hash, c.Password)
+	if now.UnixMicro() < lockedUntil && s.sources.Failures(source) > 0 && !s.knownSource(source, now) {
+		return nil, s.lockedError(time.UnixMicro(lockedUntil))
+	}
+	passwordOK, err := s.check(ctx, hash, c.Password)
 	if err != nil {
+		if errors.Is(err, ErrBusy) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("sign in: %w", err)
 	}
-	if disabled.Valid || now.UnixMicro() < lockedUntil || !passwordOK {
-		switch {
-		case disabled.Valid:
-			return nil, s.refuse(ctx, id, "disabled")
-		case passwordOK: // locked: no further penalty for a right password
-			return nil, s.refuse(ctx, id, "locked")
-		}
-		return nil, s.fail(ctx, id, failures+1, now, "password")
+	if disabled.Valid {
+		return nil, s.failSource(source, s.refuse(ctx, id, "disabled"))
+	}
+	if !passwordOK {
+		return nil, s.failSource(source, s.fail(ctx, id, now, "password"))
 	}
 	sealed, err := base64.StdEncoding.DecodeString(sealedSecret)
 	if err != nil {
@@ -337,7 +441,7 @@ func (s *Service) SignIn(ctx context.Context, c Credentials) (*Session, error) {
 	}
 	step := checkTOTP(string(secret), strings.TrimSpace(c.Code), now, lastStep)
 	if step == 0 {
-		return nil, s.fail(ctx, id, failures+1, now, "code")
+		return nil, s.failSource(source, s.fail(ctx, id, now, "code"))
 	}
 	token := mustRandom()
 	session := &Session{Token: token, AuthenticatedAt: now.UTC().Truncate(time.Microsecond), ExpiresAt: now.Add(s.lifetime).UTC().Truncate(time.Microsecond)}
@@ -358,6 +462,8 @@ func (s *Service) SignIn(ctx context.Context, c Credentials) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.sources.Reset(source)
+	s.rememberSource(source, now)
 	if session.Account, err = s.Get(ctx, id); err != nil {
 		return nil, err
 	}
@@ -373,18 +479,34 @@ func mustRandom() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// fail records a failed attempt and locks the account when there were too many.
-func (s *Service) fail(ctx context.Context, id string, failures int, now time.Time, reason string) error {
-	var until int64
-	if failures >= lockoutAfter {
-		lock := lockoutBase << min(failures-lockoutAfter, 6)
-		until = now.Add(min(lock, lockoutMax)).UnixMicro()
-		reason += ", locked"
-	}
-	if _, err := s.db.ExecContext(ctx, `UPDATE staff SET failed_attempts = $2, locked_until = $3 WHERE id = $1`, id, failures, until); err != nil {
+// fail records a failed attempt in the account's count across addresses
+// and locks the account for addresses that failed when there were too
+// many. The count is raised in the database, so that concurrent failures
+// on several replicas all count.
+func (s *Service) fail(ctx context.Context, id string, now time.Time, reason string) error {
+	var failures int
+	err := s.db.QueryRowContext(ctx, `UPDATE staff SET failed_attempts = failed_attempts + 1 WHERE id = $1 RETURNING failed_attempts`, id).Scan(&failures)
+	if err != nil {
 		return db.Classify(fmt.Errorf("record failed sign-in: %w", err))
 	}
+	if failures >= accountLockAfter {
+		lock := lockoutBase << min(failures-accountLockAfter, 6)
+		until := now.Add(min(lock, lockoutMax)).UnixMicro()
+		if _, err := s.db.ExecContext(ctx, `UPDATE staff SET locked_until = $2 WHERE id = $1 AND locked_until < $2`, id, until); err != nil {
+			return db.Classify(fmt.Errorf("record failed sign-in: %w", err))
+		}
+		reason += ", account under attack"
+	}
 	return s.refuse(ctx, id, reason)
+}
+
+// failSource counts a failure of an account from one address; when it locks
+// the address, the answer says until when instead of err.
+func (s *Service) failSource(source string, err error) error {
+	if until := s.sources.Fail(source); !until.IsZero() && err == ErrSignIn {
+		return s.lockedError(until)
+	}
+	return err
 }
 
 // refuse records a failed sign-in in the audit log (the account when the

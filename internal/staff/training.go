@@ -2,10 +2,13 @@ package staff
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"regexp"
 	"strings"
 	"time"
@@ -14,13 +17,16 @@ import (
 	"github.com/steward-dev/steward/internal/errs"
 )
 
-// Module is a training module: content in Markdown, a short quiz with a
-// pass mark, and how long a pass stays valid.
+// Module is a training module: content in Markdown, a quiz with a pass
+// mark, and how long a pass stays valid. The quiz is a pool: each attempt
+// asks Ask of its questions (0: all), drawn at random and in random order,
+// so that a retry is not the same quiz again.
 type Module struct {
 	Key          string     `json:"key"`
 	Title        string     `json:"title"`
 	Content      string     `json:"content"`
 	Quiz         []Question `json:"quiz"`
+	Ask          int        `json:"ask,omitempty"`
 	PassMark     int        `json:"pass_mark"` // percent of right answers
 	ValidityDays int        `json:"validity_days"`
 	// Required modules must be current before anyone reveals personal data.
@@ -37,10 +43,20 @@ type Question struct {
 	Answer  int      `json:"answer"`
 }
 
+// Asked is how many questions an attempt asks.
+func (m *Module) Asked() int {
+	if m.Ask <= 0 || m.Ask > len(m.Quiz) {
+		return len(m.Quiz)
+	}
+	return m.Ask
+}
+
 // Completion is one attempt at a module's quiz.
 type Completion struct {
 	Module      string    `json:"module"`
 	Score       int       `json:"score"` // percent
+	Right       int       `json:"right"` // of Asked questions
+	Asked       int       `json:"asked"`
 	Passed      bool      `json:"passed"`
 	CompletedAt time.Time `json:"completed_at"`
 	ExpiresAt   time.Time `json:"expires_at"`
@@ -67,8 +83,11 @@ func (m *Module) validate() map[string]string {
 	if strings.TrimSpace(m.Content) == "" || len(m.Content) > 200000 {
 		problems["content"] = "is required, at most 200,000 characters"
 	}
-	if len(m.Quiz) == 0 || len(m.Quiz) > 50 {
-		problems["quiz"] = "needs 1 to 50 questions"
+	if len(m.Quiz) == 0 || len(m.Quiz) > 200 {
+		problems["quiz"] = "needs 1 to 200 questions"
+	}
+	if m.Ask < 0 || m.Ask > len(m.Quiz) || m.Ask > 50 {
+		problems["ask"] = "must be from 1 to the number of questions (at most 50), or 0 to ask them all"
 	}
 	for i, q := range m.Quiz {
 		if strings.TrimSpace(q.Text) == "" {
@@ -100,14 +119,14 @@ func (s *Service) PutModule(ctx context.Context, m Module, create bool) (Module,
 	var res sql.Result
 	var err error
 	if create {
-		res, err = s.db.ExecContext(ctx, `INSERT INTO training_modules (key, title, content, quiz, pass_mark, validity_days, required, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`, m.Key, strings.TrimSpace(m.Title), m.Content, string(quiz), m.PassMark, m.ValidityDays, m.Required, now)
+		res, err = s.db.ExecContext(ctx, `INSERT INTO training_modules (key, title, content, quiz, ask, pass_mark, validity_days, required, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`, m.Key, strings.TrimSpace(m.Title), m.Content, string(quiz), m.Ask, m.PassMark, m.ValidityDays, m.Required, now)
 		if db.IsUniqueViolation(err) {
 			return m, errs.New(errs.CodeConflict, "training module %q exists", m.Key)
 		}
 	} else {
-		res, err = s.db.ExecContext(ctx, `UPDATE training_modules SET title = $2, content = $3, quiz = $4, pass_mark = $5, validity_days = $6,
-			required = $7, updated_at = $8 WHERE key = $1`, m.Key, strings.TrimSpace(m.Title), m.Content, string(quiz), m.PassMark, m.ValidityDays, m.Required, now)
+		res, err = s.db.ExecContext(ctx, `UPDATE training_modules SET title = $2, content = $3, quiz = $4, ask = $5, pass_mark = $6, validity_days = $7,
+			required = $8, updated_at = $9 WHERE key = $1`, m.Key, strings.TrimSpace(m.Title), m.Content, string(quiz), m.Ask, m.PassMark, m.ValidityDays, m.Required, now)
 	}
 	if err != nil {
 		return m, db.Classify(fmt.Errorf("store training module: %w", err))
@@ -118,13 +137,13 @@ func (s *Service) PutModule(ctx context.Context, m Module, create bool) (Module,
 	return s.Module(ctx, m.Key)
 }
 
-const moduleColumns = `key, title, content, quiz, pass_mark, validity_days, required, created_at, updated_at`
+const moduleColumns = `key, title, content, quiz, ask, pass_mark, validity_days, required, created_at, updated_at`
 
 func scanModule(scan func(...any) error) (Module, error) {
 	var m Module
 	var quiz string
 	var created, updated int64
-	if err := scan(&m.Key, &m.Title, &m.Content, &quiz, &m.PassMark, &m.ValidityDays, &m.Required, &created, &updated); err != nil {
+	if err := scan(&m.Key, &m.Title, &m.Content, &quiz, &m.Ask, &m.PassMark, &m.ValidityDays, &m.Required, &created, &updated); err != nil {
 		return m, err
 	}
 	if err := json.Unmarshal([]byte(quiz), &m.Quiz); err != nil {
@@ -152,24 +171,160 @@ func (s *Service) Modules(ctx context.Context) ([]Module, error) {
 	return out, nil
 }
 
-// TakeQuiz scores a staff member's answers (one choice index per question)
-// and records the attempt.
-func (s *Service) TakeQuiz(ctx context.Context, staffID, moduleKey string, answers []int) (Completion, error) {
+// Quiz attempts: after quizFailures failed attempts in a row, the next
+// waits quizWait after the last one, so that a quiz cannot be passed by
+// guessing over and over.
+const (
+	quizFailures = 3
+	quizWait     = time.Hour
+)
+
+// Draw is one attempt's questions, drawn from the module's pool, without
+// their answers. Token binds them to the staff member and the module: it
+// is sealed, so the questions cannot be chosen by whoever takes the quiz.
+type Draw struct {
+	Questions []Question
+	Token     string
+}
+
+// drawn is what a draw's token seals.
+type drawn struct {
+	Questions []int `json:"q"`
+	Version   int64 `json:"v"` // the module's updated_at
+}
+
+func quizAssociated(staffID, key string) []byte {
+	return []byte("training-quiz:" + staffID + ":" + key)
+}
+
+// QuizWait returns when a staff member may next take a module's quiz: the
+// zero time when they may now.
+func (s *Service) QuizWait(ctx context.Context, staffID, moduleKey string) (time.Time, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT passed, completed_at FROM training_completions
+		WHERE staff_id = $1 AND module_key = $2 ORDER BY completed_at DESC LIMIT `+fmt.Sprint(quizFailures), staffID, moduleKey)
+	if err != nil {
+		return time.Time{}, db.Classify(fmt.Errorf("read quiz attempts: %w", err))
+	}
+	defer rows.Close()
+	failed, last := 0, int64(0)
+	for rows.Next() {
+		var passed bool
+		var completed int64
+		if err := rows.Scan(&passed, &completed); err != nil {
+			return time.Time{}, fmt.Errorf("read quiz attempts: %w", err)
+		}
+		if passed {
+			break
+		}
+		failed++
+		last = max(last, completed)
+	}
+	if err := rows.Err(); err != nil {
+		return time.Time{}, db.Classify(err)
+	}
+	if failed < quizFailures {
+		return time.Time{}, nil
+	}
+	until := time.UnixMicro(last).Add(quizWait).UTC()
+	if !s.now().Before(until) {
+		return time.Time{}, nil
+	}
+	return until, nil
+}
+
+// quizWaitError tells the person when they may try again.
+func quizWaitError(until time.Time) error {
+	return errs.New(errs.CodeForbidden, "not passed %d times in a row: read the module again; you can retry the quiz after %s",
+		quizFailures, until.UTC().Format("2006-01-02 15:04 UTC"))
+}
+
+// DrawQuiz draws the questions of one attempt at a module's quiz, in random
+// order. It refuses while the staff member must wait after failures.
+func (s *Service) DrawQuiz(ctx context.Context, staffID, moduleKey string) (Draw, error) {
+	m, err := s.Module(ctx, moduleKey)
+	if err != nil {
+		return Draw{}, err
+	}
+	if until, err := s.QuizWait(ctx, staffID, moduleKey); err != nil {
+		return Draw{}, err
+	} else if !until.IsZero() {
+		return Draw{}, quizWaitError(until)
+	}
+	order := make([]int, len(m.Quiz))
+	for i := range order {
+		order[i] = i
+	}
+	// A Fisher-Yates shuffle with crypto/rand: the draw must not be
+	// predictable from earlier ones.
+	for i := len(order) - 1; i > 0; i-- {
+		n, err := rand.Int(rand.Reader, big.NewInt(int64(i+1)))
+		if err != nil {
+			return Draw{}, fmt.Errorf("draw quiz: %w", err)
+		}
+		j := int(n.Int64())
+		order[i], order[j] = order[j], order[i]
+	}
+	d := drawn{Questions: order[:m.Asked()], Version: m.UpdatedAt.UnixMicro()}
+	plain, _ := json.Marshal(d)
+	sealed, err := s.secrets.Seal(ctx, plain, quizAssociated(staffID, m.Key))
+	if err != nil {
+		return Draw{}, fmt.Errorf("draw quiz: %w", err)
+	}
+	out := Draw{Token: base64.RawURLEncoding.EncodeToString(sealed)}
+	for _, i := range d.Questions {
+		q := m.Quiz[i]
+		q.Answer = -1 // answers stay on the server
+		out.Questions = append(out.Questions, q)
+	}
+	return out, nil
+}
+
+// TakeQuiz scores a staff member's answers to a draw (one choice index per
+// drawn question, in the draw's order) and records the attempt. The result
+// says how many answers were right, never which.
+func (s *Service) TakeQuiz(ctx context.Context, staffID, moduleKey, token string, answers []int) (Completion, error) {
 	m, err := s.Module(ctx, moduleKey)
 	if err != nil {
 		return Completion{}, err
 	}
-	if len(answers) != len(m.Quiz) {
-		return Completion{}, errs.Invalid("answers", "answer each of the %d questions", len(m.Quiz))
+	var d drawn
+	sealed, err := base64.RawURLEncoding.DecodeString(token)
+	if err == nil {
+		var plain []byte
+		if plain, err = s.secrets.Open(ctx, sealed, quizAssociated(staffID, m.Key)); err == nil {
+			err = json.Unmarshal(plain, &d)
+		}
+	}
+	if err != nil || len(d.Questions) == 0 {
+		return Completion{}, errs.Invalid("draw", "this quiz did not come from the console; reload the page and answer again")
+	}
+	if d.Version != m.UpdatedAt.UnixMicro() {
+		return Completion{}, errs.New(errs.CodeConflict, "the module changed while you took the quiz; reload the page and answer again")
+	}
+	if len(answers) != len(d.Questions) {
+		return Completion{}, errs.Invalid("answers", "answer each of the %d questions", len(d.Questions))
+	}
+	// The wait is checked and the attempt recorded under one lock, so that
+	// concurrent submissions cannot all slip in before the wait (each
+	// replica has its own lock; the database keeps the count).
+	s.quizMu.Lock()
+	defer s.quizMu.Unlock()
+	if until, err := s.QuizWait(ctx, staffID, m.Key); err != nil {
+		return Completion{}, err
+	} else if !until.IsZero() {
+		return Completion{}, quizWaitError(until)
 	}
 	right := 0
-	for i, q := range m.Quiz {
-		if answers[i] == q.Answer {
+	for i, q := range d.Questions {
+		if q < 0 || q >= len(m.Quiz) {
+			return Completion{}, errs.Invalid("draw", "this quiz did not come from the console; reload the page and answer again")
+		}
+		if answers[i] == m.Quiz[q].Answer {
 			right++
 		}
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
-	c := Completion{Module: m.Key, Score: right * 100 / len(m.Quiz), CompletedAt: now,
+	c := Completion{Module: m.Key, Score: right * 100 / len(d.Questions), Right: right, Asked: len(d.Questions), CompletedAt: now,
 		ExpiresAt: now.AddDate(0, 0, m.ValidityDays)}
 	c.Passed = c.Score >= m.PassMark
 	_, err = s.db.ExecContext(ctx, `INSERT INTO training_completions (staff_id, module_key, score, passed, completed_at, expires_at)

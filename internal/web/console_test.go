@@ -94,6 +94,24 @@ func (b *browser) formToken(path string) string {
 	return m[1]
 }
 
+var drawField = regexp.MustCompile(`name="draw" value="([^"]+)"`)
+
+// takeQuiz opens a module, takes the quiz drawn for this attempt with the
+// same answer to every question, and returns the result page.
+func (b *browser) takeQuiz(key, choice string) answer {
+	b.t.Helper()
+	page := b.do("GET", "/admin/training/"+key, nil)
+	csrf, draw := csrfField.FindStringSubmatch(page.body), drawField.FindStringSubmatch(page.body)
+	if csrf == nil || draw == nil {
+		b.t.Fatalf("GET /admin/training/%s: %d, no quiz form in %.300s", key, page.status, page.body)
+	}
+	form := url.Values{"csrf": {csrf[1]}, "draw": {draw[1]}}
+	for i := range strings.Count(page.body, "<fieldset>") {
+		form.Set(fmt.Sprintf("q%d", i), choice)
+	}
+	return b.do("POST", "/admin/training/"+key, form)
+}
+
 // signIn signs in with the account's password and a current TOTP code.
 func (b *browser) signIn(email, password, secret string) answer {
 	b.t.Helper()
@@ -151,6 +169,41 @@ func (f *consoleFixture) browserFor(t *testing.T, role staff.Role) (*browser, st
 		t.Fatalf("sign in as %s: %d %.300s", role, got.status, got.body)
 	}
 	return b, a
+}
+
+// TestConsoleQuizCannotBeGuessed replays the quiz attack of issue 11 in the
+// console: a quiz asks some of the pool's questions, a failed attempt says
+// how many answers were right but not which, and after three failures the
+// page says when the next attempt may be made instead of offering one.
+func TestConsoleQuizCannotBeGuessed(t *testing.T) {
+	f := newConsoleFixture(t, db.SQLite)
+	m := staff.Module{Key: "pool", Title: "Pool", Content: "# Pool", PassMark: 100, ValidityDays: 365, Ask: 3}
+	for i := range 8 {
+		m.Quiz = append(m.Quiz, staff.Question{Text: fmt.Sprintf("Pooled question %d?", i), Choices: []string{"right", "wrong"}})
+	}
+	if _, err := f.srv.App.Staff.PutModule(context.Background(), m, true); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := f.browserFor(t, staff.RolePrivacyOfficer)
+	page := b.do("GET", "/admin/training/pool", nil)
+	if n := strings.Count(page.body, "<fieldset>"); n != 3 || strings.Count(page.body, "Pooled question") != 3 {
+		t.Fatalf("the page asks %d questions, want 3 of the pool of 8: %.500s", n, page.body)
+	}
+	for i := range 3 {
+		got := b.takeQuiz("pool", "1")
+		if !strings.Contains(got.body, "Not passed: 0 of 3 correct") {
+			t.Fatalf("failure %d: %.500s", i+1, got.body)
+		}
+		for _, feedback := range []string{"checked", "incorrect", "right answer", "correct answer"} {
+			if strings.Contains(got.body, feedback) {
+				t.Fatalf("failure %d: the page gives per-question feedback (%q)", i+1, feedback)
+			}
+		}
+	}
+	page = b.do("GET", "/admin/training/pool", nil)
+	if !strings.Contains(page.body, "you can retry the quiz after") || strings.Contains(page.body, `name="draw"`) {
+		t.Fatalf("after three failures: %.500s", page.body)
+	}
 }
 
 // TestConsoleAccessMatrix tries every console route as every role and
@@ -387,10 +440,10 @@ func TestConsoleReveal(t *testing.T) {
 			if got := b.do("GET", "/admin", nil); !strings.Contains(got.body, "You cannot reveal personal data now") {
 				t.Error("the dashboard does not say why the reveal is blocked")
 			}
-			if got := b.do("POST", "/admin/training/privacy-basics", url.Values{"csrf": {b.formToken("/admin/training")}, "q0": {"0"}}); !strings.Contains(got.body, "Not passed") {
+			if got := b.takeQuiz("privacy-basics", "0"); !strings.Contains(got.body, "Not passed: 0 of 1 correct") {
 				t.Fatalf("wrong answer passed: %.300s", got.body)
 			}
-			if got := b.do("POST", "/admin/training/privacy-basics", url.Values{"csrf": {b.formToken("/admin/training")}, "q0": {"1"}}); !strings.Contains(got.body, "Passed with 100%") {
+			if got := b.takeQuiz("privacy-basics", "1"); !strings.Contains(got.body, "Passed with 100%") {
 				t.Fatalf("right answer: %.300s", got.body)
 			}
 
@@ -459,7 +512,7 @@ func TestConsoleReveal(t *testing.T) {
 				t.Fatal("audit entries could be deleted")
 			}
 			other, _ := f.browserFor(t, staff.RolePrivacyOfficer)
-			if got := other.do("POST", "/admin/training/privacy-basics", url.Values{"csrf": {other.formToken("/admin/training")}, "q0": {"1"}}); !strings.Contains(got.body, "Passed") {
+			if got := other.takeQuiz("privacy-basics", "1"); !strings.Contains(got.body, "Passed") {
 				t.Fatalf("training: %.300s", got.body)
 			}
 			audittest.MakeUnwritable(t, app.DB)

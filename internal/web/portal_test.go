@@ -161,6 +161,49 @@ func TestPortalSignIn(t *testing.T) {
 	})
 }
 
+// TestPortalCodeLimitsPerClientAddress replays the portal lockout of
+// issue 11: a third party asking for codes for the customer's address from
+// their own network is refused (and told until when) while the customer
+// still gets a code from theirs; behind a trusted proxy the client address
+// comes from X-Forwarded-For, and without one a forged header changes
+// nothing.
+func TestPortalCodeLimitsPerClientAddress(t *testing.T) {
+	mail := mailtest.Start(t, mailtest.Options{})
+	cases := []struct {
+		name    string
+		proxies []string
+		// customerGetsCode: whether the customer's request, from another
+		// X-Forwarded-For, is served after the attacker's are refused.
+		customerGetsCode bool
+	}{
+		{name: "behind a trusted proxy", proxies: []string{"127.0.0.1"}, customerGetsCode: true},
+		{name: "forged header from an untrusted peer", proxies: nil, customerGetsCode: false},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := &portalFixture{mail: mail, srv: apptest.StartWith(t, db.SQLite, apptest.Options{SMTP: mail.Addr(), TrustedProxies: c.proxies})}
+			email := fmt.Sprintf("victim%d@example.org", i)
+			attacker := newBrowser(t, f.srv.URL)
+			attacker.header["X-Forwarded-For"] = "203.0.113.66"
+			for n := range 3 {
+				if got := f.askCode(t, attacker, email); got.status != http.StatusSeeOther {
+					t.Fatalf("attacker's request %d: %d", n+1, got.status)
+				}
+			}
+			got := f.askCode(t, attacker, email)
+			if got.status != http.StatusTooManyRequests || !strings.Contains(got.body, "Please try again after") {
+				t.Fatalf("attacker's fourth request: %d %.400s", got.status, got.body)
+			}
+			customer := newBrowser(t, f.srv.URL)
+			customer.header["X-Forwarded-For"] = "192.0.2.10"
+			got = f.askCode(t, customer, email)
+			if served := got.status == http.StatusSeeOther; served != c.customerGetsCode {
+				t.Fatalf("the customer's request from another address: %d, want served %v", got.status, c.customerGetsCode)
+			}
+		})
+	}
+}
+
 // TestPortalHome: the customer sees and changes their consents (with the
 // banner's effect), sees their data masked and, after a recent code, in
 // clear, sees who accessed it, and downloads their own receipts only.

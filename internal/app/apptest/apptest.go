@@ -48,6 +48,9 @@ type Options struct {
 	Sealed bool
 	// Demo serves the demo page at /demo, as serve --demo does.
 	Demo bool
+	// TrustedProxies is --trusted-proxies (tests name 127.0.0.1 to send
+	// X-Forwarded-For as clients behind a proxy).
+	TrustedProxies []string
 }
 
 // Start starts Steward on dialect with the demo catalog and keys; it stops
@@ -88,6 +91,7 @@ func StartWith(tb testing.TB, dialect db.Dialect, opts Options) *Server {
 		cfg.Mail.SMTPPort, _ = strconv.Atoi(port)
 	}
 	cfg.Demo = opts.Demo
+	cfg.TrustedProxies = opts.TrustedProxies
 	if !opts.Sealed {
 		cfg.MasterKey = "1:" + vault.GenerateKey()
 	}

@@ -38,6 +38,7 @@ import (
 	"github.com/steward-dev/steward/internal/outbox"
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/vault"
+	"github.com/steward-dev/steward/internal/web/clientaddr"
 	"github.com/steward-dev/steward/internal/web/httpx"
 	"github.com/steward-dev/steward/internal/web/pages"
 )
@@ -81,6 +82,9 @@ type Deps struct {
 	// 10 minutes); the next one is refused and raises an alert.
 	RevealLimit  int
 	RevealWindow time.Duration
+	// ClientAddr finds the client address sign-in limits count by (nil:
+	// the connection's address; see --trusted-proxies).
+	ClientAddr *clientaddr.Resolver
 }
 
 // Console serves the staff console.
@@ -248,15 +252,9 @@ func (c *Console) session(r *http.Request) (*staff.Session, error) {
 	return c.Staff.Session(r.Context(), cookie.Value)
 }
 
-// clientIP is the address sign-in rate limits count by. Behind a proxy the
-// operator's proxy must set RemoteAddr (Steward does not trust headers).
-func clientIP(r *http.Request) string {
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i > 0 {
-		host = host[:i]
-	}
-	return host
-}
+// clientIP is the address sign-in limits count by: the connection's, or
+// what a trusted proxy says it is (clientaddr).
+func (c *Console) clientIP(r *http.Request) string { return c.ClientAddr.Of(r) }
 
 // localNext keeps a redirect inside the console.
 func localNext(next string) string {

@@ -3,7 +3,10 @@ package admin
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/staff"
@@ -49,8 +52,13 @@ func (c *Console) HandleSignIn() http.Handler {
 			return
 		}
 		session, err := c.Staff.SignIn(r.Context(), staff.Credentials{Email: d.Email, Password: r.PostFormValue("password"),
-			Code: r.PostFormValue("code"), IP: clientIP(r)})
+			Code: r.PostFormValue("code"), IP: c.clientIP(r)})
 		if err != nil {
+			if errors.Is(err, staff.ErrBusy) {
+				c.busy(w)
+				c.renderSignIn(w, r, http.StatusServiceUnavailable, d, busyMessage)
+				return
+			}
 			if e, ok := errs.As(err); ok && e.Code == errs.CodeUnauthorized {
 				c.renderSignIn(w, r, http.StatusUnauthorized, d, e.Message)
 				return
@@ -63,6 +71,15 @@ func (c *Console) HandleSignIn() http.Handler {
 			Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 		http.Redirect(w, r, d.Next, http.StatusSeeOther)
 	})
+}
+
+// busyMessage is the sign-in page's answer when every password check slot
+// is taken (503).
+const busyMessage = "The server is busy checking other sign-ins right now. Please try again in a few seconds."
+
+// busy asks the browser to come back when a password check slot may be free.
+func (c *Console) busy(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(c.Staff.RetryAfter()/time.Second)))
 }
 
 // HandleSignOut ends the session on the server and in the browser.
@@ -94,8 +111,13 @@ func (c *Console) HandleReauthPage() http.Handler {
 func (c *Console) HandleReauth() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d := reauthData{Next: localNext(r.PostFormValue("next"))}
-		err := c.Staff.Reauthenticate(r.Context(), sessionOf(r), r.PostFormValue("password"), r.PostFormValue("code"), clientIP(r))
+		err := c.Staff.Reauthenticate(r.Context(), sessionOf(r), r.PostFormValue("password"), r.PostFormValue("code"), c.clientIP(r))
 		if err != nil {
+			if errors.Is(err, staff.ErrBusy) {
+				c.busy(w)
+				c.render(w, r, http.StatusServiceUnavailable, "reauth", page{Title: "Confirm it is you", Problem: busyMessage, Data: d})
+				return
+			}
 			if e, ok := errs.As(err); ok && e.Code == errs.CodeUnauthorized {
 				c.render(w, r, http.StatusUnauthorized, "reauth", page{Title: "Confirm it is you", Problem: e.Message, Data: d})
 				return

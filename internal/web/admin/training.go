@@ -14,6 +14,7 @@ import (
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/staff"
+	"github.com/steward-dev/steward/internal/web/httpx"
 )
 
 type trainingData struct {
@@ -24,9 +25,9 @@ type trainingData struct {
 
 // moduleForm is the training editor's input, kept to refill the form.
 type moduleForm struct {
-	Key, Title, Content, Quiz string
-	PassMark, ValidityDays    string
-	Required                  bool
+	Key, Title, Content, Quiz   string
+	Ask, PassMark, ValidityDays string
+	Required                    bool
 }
 
 // HandleTraining lists the modules with the staff member's standing.
@@ -56,20 +57,26 @@ func (c *Console) training(r *http.Request) (*trainingData, error) {
 }
 
 type moduleData struct {
-	Module  staff.Module
+	Module  staff.Module // without its questions: the page shows Draw's
 	Content template.HTML
 	Result  *staff.Completion
-	Status  string
+	// Draw is this attempt's questions; Wait, when set, says why and until
+	// when there is no attempt now.
+	Draw *staff.Draw
+	Wait string
 }
 
 // markdown renders training content. Raw HTML in the source is dropped
 // (goldmark's default), so content cannot inject markup or scripts.
 var markdown = goldmark.New()
 
-// HandleModule shows a module's content and its quiz.
+// HandleModule shows a module's content and a quiz drawn from its pool.
 func (c *Console) HandleModule() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d, err := c.module(r, r.PathValue("key"))
+		if err == nil {
+			err = c.draw(r, d)
+		}
 		if err != nil {
 			c.fail(w, r, err)
 			return
@@ -87,14 +94,28 @@ func (c *Console) module(r *http.Request, key string) (*moduleData, error) {
 	if err := markdown.Convert([]byte(m.Content), &buf); err != nil {
 		return nil, fmt.Errorf("render training %q: %w", key, err)
 	}
-	// Answers stay on the server.
-	for i := range m.Quiz {
-		m.Quiz[i].Answer = -1
-	}
+	// The pool and its answers stay on the server.
+	m.Ask, m.Quiz = m.Asked(), nil
 	return &moduleData{Module: m, Content: template.HTML(buf.String())}, nil
 }
 
-// HandleQuiz scores a quiz attempt and records it.
+// draw draws the next attempt's questions, or says until when the staff
+// member must wait after failing.
+func (c *Console) draw(r *http.Request, d *moduleData) error {
+	draw, err := c.Staff.DrawQuiz(r.Context(), sessionOf(r).Account.ID, d.Module.Key)
+	if e, ok := errs.As(err); ok && e.Code == errs.CodeForbidden {
+		d.Wait = e.Message
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	d.Draw = &draw
+	return nil
+}
+
+// HandleQuiz scores a quiz attempt and records it. The page says how many
+// answers were right, never which, and offers a new draw.
 func (c *Console) HandleQuiz() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := r.PathValue("key")
@@ -103,7 +124,7 @@ func (c *Console) HandleQuiz() http.Handler {
 			c.fail(w, r, err)
 			return
 		}
-		answers := make([]int, len(d.Module.Quiz))
+		answers := make([]int, d.Module.Ask)
 		problems := map[string]string{}
 		for i := range answers {
 			field := "q" + strconv.Itoa(i)
@@ -115,15 +136,38 @@ func (c *Console) HandleQuiz() http.Handler {
 			answers[i] = n
 		}
 		if len(problems) > 0 {
+			if err := c.draw(r, d); err != nil {
+				c.fail(w, r, err)
+				return
+			}
 			c.render(w, r, http.StatusBadRequest, "module", page{Title: d.Module.Title, Problem: "Answer every question.", Fields: problems, Data: d})
 			return
 		}
-		completion, err := c.Staff.TakeQuiz(r.Context(), sessionOf(r).Account.ID, key, answers)
+		completion, err := c.Staff.TakeQuiz(r.Context(), sessionOf(r).Account.ID, key, r.PostFormValue("draw"), answers)
+		if e, ok := errs.As(err); ok && (e.Code == errs.CodeForbidden || e.Code == errs.CodeConflict || e.Code == errs.CodeInvalid) {
+			status := httpx.Status(err)
+			if err := c.draw(r, d); err != nil {
+				c.fail(w, r, err)
+				return
+			}
+			problem := e.Message
+			if e.Code == errs.CodeForbidden {
+				problem = "" // the wait, which the page shows instead of a quiz
+			}
+			c.render(w, r, status, "module", page{Title: d.Module.Title, Problem: problem, Data: d})
+			return
+		}
 		if err != nil {
 			c.fail(w, r, err)
 			return
 		}
 		d.Result = &completion
+		if !completion.Passed {
+			if err := c.draw(r, d); err != nil {
+				c.fail(w, r, err)
+				return
+			}
+		}
 		c.render(w, r, http.StatusOK, "module", page{Title: d.Module.Title, Data: d})
 	})
 }
@@ -134,7 +178,7 @@ func (c *Console) HandleQuiz() http.Handler {
 func (c *Console) HandlePutModule() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f := moduleForm{Key: r.PostFormValue("key"), Title: r.PostFormValue("title"), Content: r.PostFormValue("content"),
-			Quiz: r.PostFormValue("quiz"), PassMark: r.PostFormValue("pass_mark"), ValidityDays: r.PostFormValue("validity_days"),
+			Quiz: r.PostFormValue("quiz"), Ask: r.PostFormValue("ask"), PassMark: r.PostFormValue("pass_mark"), ValidityDays: r.PostFormValue("validity_days"),
 			Required: r.PostFormValue("required") == "on"}
 		m, problems := f.module()
 		if len(problems) == 0 {
@@ -174,6 +218,11 @@ func (f moduleForm) module() (staff.Module, map[string]string) {
 	problems := map[string]string{}
 	m := staff.Module{Key: strings.TrimSpace(f.Key), Title: f.Title, Content: f.Content, Required: f.Required}
 	var err error
+	if ask := strings.TrimSpace(f.Ask); ask != "" {
+		if m.Ask, err = strconv.Atoi(ask); err != nil {
+			problems["ask"] = "must be a whole number of questions"
+		}
+	}
 	if m.PassMark, err = strconv.Atoi(strings.TrimSpace(f.PassMark)); err != nil {
 		problems["pass_mark"] = "must be a whole number"
 	}

@@ -37,6 +37,7 @@ import (
 	"github.com/steward-dev/steward/internal/notify"
 	"github.com/steward-dev/steward/internal/vault"
 	"github.com/steward-dev/steward/internal/wcag"
+	"github.com/steward-dev/steward/internal/web/clientaddr"
 	"github.com/steward-dev/steward/internal/web/httpx"
 	"github.com/steward-dev/steward/internal/web/pages"
 )
@@ -86,6 +87,9 @@ type Deps struct {
 	StaffName func(ctx context.Context, id string) (string, error)
 	Log       *slog.Logger
 	Now       func() time.Time
+	// ClientAddr finds the client address code limits count by (nil: the
+	// connection's address; see --trusted-proxies).
+	ClientAddr *clientaddr.Resolver
 }
 
 // Portal serves the privacy center.
@@ -295,12 +299,6 @@ func customerActor(s *customer.Session) audit.Actor {
 	return audit.Actor{Kind: "customer", ID: fmt.Sprintf("%x", s.EmailHash[:8])}
 }
 
-// clientIP is the address rate limits count by (RemoteAddr only: Steward
-// trusts no forwarding header).
-func clientIP(r *http.Request) string {
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i > 0 {
-		host = host[:i]
-	}
-	return host
-}
+// clientIP is the address rate limits count by: the connection's, or what
+// a trusted proxy says it is (clientaddr).
+func (p *Portal) clientIP(r *http.Request) string { return p.ClientAddr.Of(r) }

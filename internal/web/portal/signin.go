@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/steward-dev/steward/internal/customer"
 	"github.com/steward-dev/steward/internal/errs"
@@ -37,11 +38,11 @@ func (p *Portal) HandleRequestCode() http.Handler {
 		}
 		cookie, _ := r.Cookie(bindingCookie)
 		email := r.PostFormValue("email")
-		challenge, err := p.Customers.RequestCode(r.Context(), email, customer.Binding(cookie.Value), clientIP(r))
+		challenge, err := p.Customers.RequestCode(r.Context(), email, customer.Binding(cookie.Value), p.clientIP(r))
 		if err != nil {
 			status, problem := http.StatusBadRequest, "email"
 			if e, ok := errs.As(err); ok && e.Code == errs.CodeUnauthorized {
-				status, problem = http.StatusTooManyRequests, "too_many"
+				status, problem = http.StatusTooManyRequests, tooMany(r, err)
 			} else if errs.CodeOf(err) != errs.CodeInvalid {
 				p.fail(w, r, err)
 				return
@@ -75,6 +76,16 @@ func (p *Portal) HandleRequestCode() http.Handler {
 	})
 }
 
+// tooMany says, in the page's language, that a limit holds and when it
+// ends.
+func tooMany(r *http.Request, err error) string {
+	var limit *customer.LimitError
+	if !errors.As(err, &limit) {
+		return "too_many"
+	}
+	return strings.ReplaceAll(messages[language(r)]["too_many_until"], "{time}", limit.Until.UTC().Format("15:04 UTC"))
+}
+
 // HandleCodePage asks for the code.
 func (p *Portal) HandleCodePage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -103,10 +114,10 @@ func (p *Portal) HandleSignIn() http.Handler {
 			return
 		}
 		cookie, _ := r.Cookie(bindingCookie)
-		session, err := p.Customers.SignIn(r.Context(), customer.Binding(cookie.Value), r.PostFormValue("code"), clientIP(r))
+		session, err := p.Customers.SignIn(r.Context(), customer.Binding(cookie.Value), r.PostFormValue("code"), p.clientIP(r))
 		if err != nil {
 			if errors.Is(err, customer.ErrTooMany) {
-				p.render(w, r, http.StatusTooManyRequests, "code", page{Title: "code_title", Problem: "too_many"})
+				p.render(w, r, http.StatusTooManyRequests, "code", page{Title: "code_title", Problem: tooMany(r, err)})
 				return
 			}
 			if errors.Is(err, customer.ErrCode) {
