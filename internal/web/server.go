@@ -24,6 +24,7 @@ import (
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/outbox"
 	"github.com/steward-dev/steward/internal/receipt"
+	"github.com/steward-dev/steward/internal/reveal"
 	"github.com/steward-dev/steward/internal/vault"
 	"github.com/steward-dev/steward/internal/vendor"
 	"github.com/steward-dev/steward/internal/web/admin"
@@ -50,9 +51,12 @@ type Deps struct {
 	DemoProperty string
 	Vault        *vault.Vault
 	Audit        *audit.Log
-	Hooks        *webhook.Service
-	Disclosures  *disclosure.Service
-	Outbox       *outbox.Service
+	// Reveals limits reveals per key or staff member (the console has its
+	// own reference to the same limiter).
+	Reveals     *reveal.Limiter
+	Hooks       *webhook.Service
+	Disclosures *disclosure.Service
+	Outbox      *outbox.Service
 	// OnDisclosure is told of each disclosure answered through the API.
 	OnDisclosure func(ctx context.Context, d disclosure.Disclosure)
 	// Console serves the staff console at /admin; nil leaves its routes
@@ -131,7 +135,10 @@ func newServer(d Deps) *server {
 	if d.Metrics == nil {
 		d.Metrics = NewMetrics()
 	}
-	return &server{Deps: d, csrf: http.NewCrossOriginProtection(), api: &api.Deps{Consent: d.Consent, Keys: d.Keys, Vault: d.Vault, Audit: d.Audit, Hooks: d.Hooks, Disclosures: d.Disclosures, Outbox: d.Outbox, OnDisclosure: d.OnDisclosure, Log: d.Log,
+	if d.Reveals == nil && d.DB != nil && d.Audit != nil {
+		d.Reveals = reveal.New(reveal.Config{DB: d.DB, Audit: d.Audit})
+	}
+	return &server{Deps: d, csrf: http.NewCrossOriginProtection(), api: &api.Deps{Consent: d.Consent, Keys: d.Keys, Vault: d.Vault, Audit: d.Audit, Reveals: d.Reveals, Hooks: d.Hooks, Disclosures: d.Disclosures, Outbox: d.Outbox, OnDisclosure: d.OnDisclosure, Log: d.Log,
 		ObserveAnswers: d.Metrics.ObserveAnswers}}
 }
 

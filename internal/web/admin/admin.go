@@ -29,6 +29,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/disclosure"
@@ -36,6 +37,7 @@ import (
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/jobs"
 	"github.com/steward-dev/steward/internal/outbox"
+	"github.com/steward-dev/steward/internal/reveal"
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/vault"
 	"github.com/steward-dev/steward/internal/web/httpx"
@@ -74,13 +76,15 @@ type Deps struct {
 	AfterRequestAction func(ctx context.Context, action, id string)
 	Log                *slog.Logger
 	Now                func() time.Time
-	// FreshSignIn is how recent a sign-in must be to reveal (default 15
-	// minutes).
+	// FreshSignIn is how recent a sign-in must be to reveal or to make a
+	// reveal key (default 15 minutes).
 	FreshSignIn time.Duration
-	// RevealLimit reveals per RevealWindow per staff member (default 10 per
-	// 10 minutes); the next one is refused and raises an alert.
-	RevealLimit  int
-	RevealWindow time.Duration
+	// Reveals limits each staff member's reveals (the same limiter as the
+	// API's reveal keys: 10 per 10 minutes by default); the next one is
+	// refused and raises an alert.
+	Reveals *reveal.Limiter
+	// Keys are the API keys (the API keys page); nil hides the page.
+	Keys *apikey.Store
 }
 
 // Console serves the staff console.
@@ -92,8 +96,8 @@ type Console struct {
 
 // New parses the console's templates and returns it.
 func New(d Deps) (*Console, error) {
-	if d.Staff == nil || d.Vault == nil || d.Audit == nil || d.Consent == nil || d.Requests == nil {
-		return nil, errors.New("admin: New needs Staff, Vault, Audit, Consent and Requests")
+	if d.Staff == nil || d.Vault == nil || d.Audit == nil || d.Consent == nil || d.Requests == nil || d.Reveals == nil {
+		return nil, errors.New("admin: New needs Staff, Vault, Audit, Consent, Requests and Reveals")
 	}
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
@@ -103,12 +107,6 @@ func New(d Deps) (*Console, error) {
 	}
 	if d.FreshSignIn == 0 {
 		d.FreshSignIn = 15 * time.Minute
-	}
-	if d.RevealLimit == 0 {
-		d.RevealLimit = 10
-	}
-	if d.RevealWindow == 0 {
-		d.RevealWindow = 10 * time.Minute
 	}
 	css, err := files.ReadFile("assets/console.css")
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/disclosure"
 	"github.com/steward-dev/steward/internal/outbox"
+	"github.com/steward-dev/steward/internal/reveal"
 	"github.com/steward-dev/steward/internal/vault"
 	"github.com/steward-dev/steward/internal/web/httpx"
 )
@@ -23,6 +24,8 @@ type Deps struct {
 	Keys    *apikey.Store
 	Vault   *vault.Vault
 	Audit   *audit.Log
+	// Reveals limits and records reveals and detokenisations per key.
+	Reveals *reveal.Limiter
 	// Hooks records the callbacks of the company's HTTP systems.
 	Hooks *webhook.Service
 	// Disclosures decides sharing with vendors; OnDisclosure, when set, is

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/reveal"
 	"github.com/steward-dev/steward/internal/vault"
 	"github.com/steward-dev/steward/internal/web/httpx"
 )
@@ -249,7 +251,7 @@ func HandleDetokenize(d *Deps) http.Handler {
 }
 
 // recordDisclosure writes the audit entry of a disclosure before it
-// happens. A purpose or ticket that itself holds personal data (an email
+// happens, under the key's reveal limit (429 past it, with an alert). A purpose or ticket that itself holds personal data (an email
 // address) is refused as invalid input; a log that cannot be written
 // refuses the disclosure (fail closed).
 func recordDisclosure(r *http.Request, d *Deps, action, subject, field string, why statedPurpose) (audit.Stored, error) {
@@ -258,7 +260,10 @@ func recordDisclosure(r *http.Request, d *Deps, action, subject, field string, w
 	if err != nil {
 		return audit.Stored{}, err
 	}
-	stored, err := d.Audit.Append(r.Context(), audit.Entry{Actor: actor(r), Action: action, Target: audit.Subject(subject), Details: details})
+	stored, err := d.Reveals.Record(r.Context(), audit.Entry{Actor: actor(r), Action: action, Target: audit.Subject(subject), Details: details})
+	if errors.Is(err, reveal.ErrTooMany) {
+		return audit.Stored{}, &errs.Error{Code: errs.CodeForbidden, Message: err.Error(), Err: httpx.ErrTooManyRequests}
+	}
 	if err != nil {
 		return audit.Stored{}, failClosed(err, "the audit log cannot be written, so nothing is revealed")
 	}

@@ -1,0 +1,121 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/steward-dev/steward/internal/apikey"
+	"github.com/steward-dev/steward/internal/app/apptest"
+	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/db"
+)
+
+// TestAdminKeyCannotMintRevealKey replays the attack: an admin key asked
+// POST /v1/api-keys for a reveal key and so read plaintext. It gets 403
+// naming scope and no key; the keys it may make are recorded with their id.
+func TestAdminKeyCannotMintRevealKey(t *testing.T) {
+	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
+		t.Run(string(dialect), func(t *testing.T) {
+			srv := apptest.Start(t, dialect)
+			c := caller{t, srv.URL}
+			code, body, hdr := c.do("POST", "/v1/api-keys", srv.Keys.Admin, `{"scope":"reveal","label":"exfiltration"}`)
+			var problem struct {
+				Status int
+				Errors []struct{ Field string }
+			}
+			json.Unmarshal([]byte(body), &problem)
+			if code != 403 || hdr.Get("Content-Type") != "application/problem+json" || len(problem.Errors) != 1 || problem.Errors[0].Field != "scope" || strings.Contains(body, "stw_reveal_") {
+				t.Fatalf("admin key minting a reveal key: %d %s", code, body)
+			}
+			keys, err := srv.App.Keys.List(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range keys {
+				if k.Scope == apikey.ScopeReveal {
+					t.Fatalf("a reveal key was made: %+v", k)
+				}
+			}
+			code, body, _ = c.do("POST", "/v1/api-keys", srv.Keys.Admin, `{"scope":"decide","label":"checkout"}`)
+			var made struct{ ID, Secret string }
+			json.Unmarshal([]byte(body), &made)
+			if code != 201 || !strings.HasPrefix(made.Secret, "stw_decide_") {
+				t.Fatalf("decide key: %d %s", code, body)
+			}
+			page, err := srv.App.Audit.Search(context.Background(), audit.Query{Action: "api_key.create", Target: audit.Target{Kind: audit.KindAPIKey, ID: made.ID}})
+			if err != nil || len(page.Entries) != 1 || page.Entries[0].Actor.Kind != audit.KindAPIKey || !strings.Contains(page.Entries[0].Details.String(), "checkout") ||
+				strings.Contains(page.Entries[0].Details.String(), made.Secret) {
+				t.Fatalf("the new key is not recorded: %+v %v", page.Entries, err)
+			}
+		})
+	}
+}
+
+// TestRevealKeyHitsTheLimit replays the burst: a reveal key (which had no
+// limit) reads 30 fields at once. Exactly 10 values come back, 20 answers
+// are 429 problem+json, and security is alerted once; detokenising counts
+// against the same limit.
+func TestRevealKeyHitsTheLimit(t *testing.T) {
+	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
+		t.Run(string(dialect), func(t *testing.T) {
+			srv := apptest.Start(t, dialect)
+			c := caller{t, srv.URL}
+			ctx := context.Background()
+			revealKey, key, err := srv.App.Keys.Create(ctx, apikey.ScopeReveal, "", "support tool")
+			if err != nil {
+				t.Fatal(err)
+			}
+			const iban = "DE89370400440532013000"
+			if code, body, _ := c.do("PUT", "/v1/subjects/cust-7/fields/iban", srv.Keys.Admin, `{"category":"financial","value":"`+iban+`"}`); code != 200 {
+				t.Fatalf("put: %d %s", code, body)
+			}
+			_, body, _ := c.do("POST", "/v1/subjects/cust-7/fields/iban/token", srv.Keys.Admin, "")
+			var tok struct{ Token string }
+			json.Unmarshal([]byte(body), &tok)
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			type answer struct {
+				code        int
+				body, ctype string
+			}
+			answers := make(chan answer, 30)
+			for i := range 30 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					path, in := "/v1/subjects/cust-7/fields/iban/reveal", `{"purpose":"customer asked for a refund","ticket":"T-1"}`
+					if i%5 == 0 {
+						path, in = "/v1/detokenize", `{"token":"`+tok.Token+`","purpose":"payout to the customer","ticket":"T-2"}`
+					}
+					code, body, hdr := c.do("POST", path, revealKey, in)
+					answers <- answer{code, body, hdr.Get("Content-Type")}
+				}()
+			}
+			close(start)
+			wg.Wait()
+			close(answers)
+			ok, limited := 0, 0
+			for a := range answers {
+				switch {
+				case a.code == 200 && strings.Contains(a.body, iban):
+					ok++
+				case a.code == 429 && a.ctype == "application/problem+json" && !strings.Contains(a.body, iban):
+					limited++
+				default:
+					t.Errorf("answer %d %s", a.code, a.body)
+				}
+			}
+			if ok != 10 || limited != 20 {
+				t.Fatalf("%d values and %d refusals, want 10 and 20", ok, limited)
+			}
+			alerts, err := srv.App.Audit.Search(ctx, audit.Query{Action: "alert.reveal_burst"})
+			if err != nil || len(alerts.Entries) != 1 || alerts.Entries[0].Target != (audit.Target{Kind: audit.KindAPIKey, ID: key.ID}) {
+				t.Fatalf("alerts: %+v %v", alerts.Entries, err)
+			}
+		})
+	}
+}
