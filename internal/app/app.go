@@ -169,7 +169,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		a.DB.Close()
 		return nil, err
 	}
-	if a.Vault, err = vault.Open(ctx, vault.Config{DB: a.DB, Keyring: ring, Logger: log}); err != nil {
+	if a.Vault, err = vault.Open(ctx, vault.Config{DB: a.DB, Keyring: ring, Logger: log, Audit: a.Audit}); err != nil {
 		a.Consent.Close()
 		a.DB.Close()
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/app/apptest"
 	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/audit/audittest"
 	"github.com/steward-dev/steward/internal/db"
 )
 
@@ -115,6 +116,57 @@ func TestRevealKeyHitsTheLimit(t *testing.T) {
 			alerts, err := srv.App.Audit.Search(ctx, audit.Query{Action: "alert.reveal_burst"})
 			if err != nil || len(alerts.Entries) != 1 || alerts.Entries[0].Target != (audit.Target{Kind: audit.KindAPIKey, ID: key.ID}) {
 				t.Fatalf("alerts: %+v %v", alerts.Entries, err)
+			}
+		})
+	}
+}
+
+// TestVaultWritesFailClosed replays the finding over the API: with the
+// audit log unwritable, an admin key overwrote, deleted and tokenised
+// fields unrecorded. Each is now 503 and changes nothing; when the log is
+// writable each is recorded under the key.
+func TestVaultWritesFailClosed(t *testing.T) {
+	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
+		t.Run(string(dialect), func(t *testing.T) {
+			srv := apptest.Start(t, dialect)
+			c := caller{t, srv.URL}
+			ctx := context.Background()
+			admin := srv.Keys.Admin
+			adminKey, err := srv.App.Keys.Check(ctx, admin)
+			if err != nil {
+				t.Fatal(err)
+			}
+			const iban = "DE89370400440532013000"
+			if code, body, _ := c.do("PUT", "/v1/subjects/cust-7/fields/iban", admin, `{"category":"financial","value":"`+iban+`"}`); code != 200 {
+				t.Fatalf("put: %d %s", code, body)
+			}
+			if code, body, _ := c.do("POST", "/v1/subjects/cust-7/fields/iban/token", admin, ""); code != 200 {
+				t.Fatalf("token: %d %s", code, body)
+			}
+			page, err := srv.App.Audit.Accesses(ctx, "cust-7", 0, 10)
+			if err != nil || len(page.Entries) != 2 || page.Entries[0].Action != "vault.tokenize" || page.Entries[1].Action != "vault.put" ||
+				page.Entries[1].Actor != audit.APIKey(adminKey.ID) || strings.Contains(page.Entries[1].Details.String(), iban) {
+				t.Fatalf("writes not recorded: %+v %v", page.Entries, err)
+			}
+			audittest.MakeUnwritable(t, srv.App.DB)
+			attempts := []struct{ method, path, body string }{
+				{"PUT", "/v1/subjects/cust-7/fields/iban", `{"category":"financial","value":"FR7630006000011234567890189"}`},
+				{"DELETE", "/v1/subjects/cust-7/fields/iban", ""},
+				{"POST", "/v1/subjects/cust-7/fields/iban/token", ""},
+			}
+			for _, a := range attempts {
+				if code, body, _ := c.do(a.method, a.path, admin, a.body); code != 503 || strings.Contains(body, "tok_") {
+					t.Errorf("%s %s with the audit log unwritable: %d %s", a.method, a.path, code, body)
+				}
+			}
+			rec, err := srv.App.Vault.Get(ctx, "cust-7", "iban")
+			if err != nil || string(rec.Value) != iban {
+				t.Fatalf("the field changed: %v", err)
+			}
+			var tokens int
+			srv.App.DB.QueryRow(`SELECT count(*) FROM vault_tokens`).Scan(&tokens)
+			if tokens != 1 {
+				t.Fatalf("%d tokens, want 1", tokens)
 			}
 		})
 	}

@@ -90,23 +90,12 @@ func HandleGetField(d *Deps) http.Handler {
 	})
 }
 
-// HandleDeleteField deletes a field and its tokens.
+// HandleDeleteField deletes a field and its tokens. The vault records the
+// deletion in its transaction: if the audit log cannot be written, nothing
+// is deleted (503).
 func HandleDeleteField(d *Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		subject, name := r.PathValue("id"), r.PathValue("name")
-		if _, err := d.Vault.Get(r.Context(), subject, name); err != nil {
-			d.fail(w, r, err) // nothing to delete: no entry
-			return
-		}
-		details, err := audit.NewDetails(map[string]any{"field": name})
-		if err == nil {
-			_, err = d.Audit.Append(r.Context(), audit.Entry{Actor: actor(r), Action: "vault.delete", Target: audit.Subject(subject), Details: details})
-		}
-		if err != nil {
-			d.fail(w, r, failClosed(err, "the audit log cannot be written, so nothing is deleted"))
-			return
-		}
-		if err := d.Vault.Delete(r.Context(), subject, name); err != nil {
+		if err := d.Vault.Delete(r.Context(), r.PathValue("id"), r.PathValue("name")); err != nil {
 			d.fail(w, r, err)
 			return
 		}
