@@ -105,6 +105,13 @@ func (v *Vault) Put(ctx context.Context, subject string, f Field) (FieldInfo, er
 	return info, nil
 }
 
+// Validate reports what Put would refuse in f as input (invalid subject,
+// name, category, size or expiry), without writing: a caller that must act
+// before a write (tell a customer of it) checks first.
+func (v *Vault) Validate(subject string, f Field) error {
+	return v.checkField(subject, f, v.now())
+}
+
 func (v *Vault) checkField(subject string, f Field, now time.Time) error {
 	problems := map[string]string{}
 	if !ValidSubject(subject) {

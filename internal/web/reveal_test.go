@@ -171,3 +171,66 @@ func TestVaultWritesFailClosed(t *testing.T) {
 		})
 	}
 }
+
+// TestSignInAddressChangeIsTold replays the takeover: an admin key
+// overwrote a customer's email field, signed in to the portal with the new
+// address and read their IBAN, and the customer never knew. The previous
+// address now gets a notice before the change is made (no notice, no
+// change), and the portal lists the change as one made by the company's
+// systems.
+func TestSignInAddressChangeIsTold(t *testing.T) {
+	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
+		t.Run(string(dialect), func(t *testing.T) {
+			f := newPortalFixture(t, dialect)
+			c := caller{t, f.srv.URL}
+			admin := f.srv.Keys.Admin
+			const previous, attacker = "ada.portal@example.org", "mallory@example.net"
+			// Setting the same address again (another case) tells no one.
+			if code, body, _ := c.do("PUT", "/v1/subjects/cust-1/fields/email", admin, `{"category":"contact","value":"Ada.Portal@example.org"}`); code != 200 {
+				t.Fatalf("same address: %d %s", code, body)
+			}
+			if n := len(f.mail.Messages()); n != 0 {
+				t.Fatalf("%d messages for an unchanged address", n)
+			}
+			// The notice cannot be sent: the address is not changed.
+			f.mail.RejectRecipient(previous, 550)
+			if code, body, _ := c.do("PUT", "/v1/subjects/cust-1/fields/email", admin, `{"category":"contact","value":"`+attacker+`"}`); code != 503 {
+				t.Fatalf("change with the notice refused: %d %s", code, body)
+			}
+			if rec, err := f.srv.App.Vault.Get(context.Background(), "cust-1", "email"); err != nil || !strings.EqualFold(string(rec.Value), previous) {
+				t.Fatalf("the address changed without a notice: %v", err)
+			}
+			f.mail.RejectRecipient(previous, 0)
+			if code, body, _ := c.do("PUT", "/v1/subjects/cust-1/fields/email", admin, `{"category":"contact","value":"`+attacker+`"}`); code != 200 {
+				t.Fatalf("change: %d %s", code, body)
+			}
+			msg := f.mail.WaitFor(t, previous)
+			if !strings.Contains(msg.Subject, "sign-in address") || strings.Contains(msg.Text, attacker) || strings.Contains(msg.HTML, attacker) ||
+				!strings.Contains(msg.Text, f.srv.URL+"/privacy") {
+				t.Fatalf("notice: %q %q", msg.Subject, msg.Text)
+			}
+			// In two steps (delete, then set) the address is told at the
+			// deletion, and a deletion it cannot be told of does not happen.
+			f.mail.RejectRecipient(attacker, 451)
+			if code, body, _ := c.do("DELETE", "/v1/subjects/cust-1/fields/email", admin, ""); code != 503 {
+				t.Fatalf("delete with the notice refused: %d %s", code, body)
+			}
+			f.mail.RejectRecipient(attacker, 0)
+			if code, body, _ := c.do("DELETE", "/v1/subjects/cust-1/fields/email", admin, ""); code != 204 {
+				t.Fatalf("delete: %d %s", code, body)
+			}
+			if msg := f.mail.WaitFor(t, attacker); !strings.Contains(msg.Subject, "sign-in address") {
+				t.Fatalf("deletion notice: %q", msg.Subject)
+			}
+			if code, body, _ := c.do("PUT", "/v1/subjects/cust-1/fields/email", admin, `{"category":"contact","value":"`+attacker+`"}`); code != 200 {
+				t.Fatalf("set again: %d %s", code, body)
+			}
+			// Whoever signs in, the change is in "who accessed your data".
+			b := f.signIn(t, attacker)
+			home := b.do("GET", "/privacy/home?lang=en", nil)
+			if home.status != 200 || !strings.Contains(home.body, "changed the email address you sign in with") || !strings.Contains(home.body, "an internal system") {
+				t.Fatalf("the portal does not list the change: %d %.2000s", home.status, home.body)
+			}
+		})
+	}
+}

@@ -51,12 +51,9 @@ type Deps struct {
 	DemoProperty string
 	Vault        *vault.Vault
 	Audit        *audit.Log
-	// Reveals limits reveals per key or staff member (the console has its
-	// own reference to the same limiter).
-	Reveals     *reveal.Limiter
-	Hooks       *webhook.Service
-	Disclosures *disclosure.Service
-	Outbox      *outbox.Service
+	Hooks        *webhook.Service
+	Disclosures  *disclosure.Service
+	Outbox       *outbox.Service
 	// OnDisclosure is told of each disclosure answered through the API.
 	OnDisclosure func(ctx context.Context, d disclosure.Disclosure)
 	// Console serves the staff console at /admin; nil leaves its routes
@@ -71,6 +68,13 @@ type Deps struct {
 	Assess  *assess.Pages
 	// GPCLastUpdate is the date (YYYY-MM-DD) served in /.well-known/gpc.json.
 	GPCLastUpdate string
+
+	// Reveals limits reveals per key or staff member (the console has its
+	// own reference to the same limiter); nil makes one with the defaults.
+	Reveals *reveal.Limiter
+	// BeforeSignInChange tells a customer's previous sign-in address of a
+	// change made through the API (see api.Deps).
+	BeforeSignInChange func(ctx context.Context, subject, address string) error
 }
 
 type server struct {
@@ -138,7 +142,7 @@ func newServer(d Deps) *server {
 	if d.Reveals == nil && d.DB != nil && d.Audit != nil {
 		d.Reveals = reveal.New(reveal.Config{DB: d.DB, Audit: d.Audit})
 	}
-	return &server{Deps: d, csrf: http.NewCrossOriginProtection(), api: &api.Deps{Consent: d.Consent, Keys: d.Keys, Vault: d.Vault, Audit: d.Audit, Reveals: d.Reveals, Hooks: d.Hooks, Disclosures: d.Disclosures, Outbox: d.Outbox, OnDisclosure: d.OnDisclosure, Log: d.Log,
+	return &server{Deps: d, csrf: http.NewCrossOriginProtection(), api: &api.Deps{Consent: d.Consent, Keys: d.Keys, Vault: d.Vault, Audit: d.Audit, Reveals: d.Reveals, BeforeSignInChange: d.BeforeSignInChange, Hooks: d.Hooks, Disclosures: d.Disclosures, Outbox: d.Outbox, OnDisclosure: d.OnDisclosure, Log: d.Log,
 		ObserveAnswers: d.Metrics.ObserveAnswers}}
 }
 

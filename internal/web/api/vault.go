@@ -51,7 +51,13 @@ func HandleListFields(d *Deps) http.Handler {
 	})
 }
 
+// signInField is the vault field a customer signs in to the portal with.
+const signInField = "email"
+
 // HandlePutField stores a field's value, encrypted under the subject's key.
+// The vault records the write in its transaction (503 when the audit log
+// cannot be written). Changing the sign-in address first tells the
+// previous one (BeforeSignInChange).
 func HandlePutField(d *Deps) http.Handler {
 	type request struct {
 		Category  string      `json:"category"`
@@ -67,6 +73,18 @@ func HandlePutField(d *Deps) http.Handler {
 		f := vault.Field{Name: r.PathValue("name"), Category: in.Category, Value: []byte(in.Value)}
 		if in.ExpiresAt != nil {
 			f.ExpiresAt = in.ExpiresAt.Time
+		}
+		if f.Name == signInField && d.BeforeSignInChange != nil {
+			// Tell the previous address before the change can be used to
+			// sign in as the customer; no notice, no change.
+			if err := d.Vault.Validate(r.PathValue("id"), f); err != nil {
+				d.fail(w, r, err)
+				return
+			}
+			if err := d.BeforeSignInChange(r.Context(), r.PathValue("id"), in.Value); err != nil {
+				d.fail(w, r, failClosed(err, "the previous sign-in address cannot be told of the change, so it is not made"))
+				return
+			}
 		}
 		info, err := d.Vault.Put(r.Context(), r.PathValue("id"), f)
 		if err != nil {
@@ -95,6 +113,18 @@ func HandleGetField(d *Deps) http.Handler {
 // is deleted (503).
 func HandleDeleteField(d *Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.PathValue("name") == signInField && d.BeforeSignInChange != nil {
+			// Deleting the address and then setting another is a change
+			// too: the address is told at the deletion.
+			if _, err := d.Vault.Get(r.Context(), r.PathValue("id"), signInField); err != nil {
+				d.fail(w, r, err)
+				return
+			}
+			if err := d.BeforeSignInChange(r.Context(), r.PathValue("id"), ""); err != nil {
+				d.fail(w, r, failClosed(err, "the sign-in address cannot be told of its deletion, so it is not deleted"))
+				return
+			}
+		}
 		if err := d.Vault.Delete(r.Context(), r.PathValue("id"), r.PathValue("name")); err != nil {
 			d.fail(w, r, err)
 			return
