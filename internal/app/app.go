@@ -425,11 +425,12 @@ func (a *App) notifyDisclosure(ctx context.Context, d disclosure.Disclosure, cfg
 // noticeSignInChange tells a customer, at their previous address, that the
 // address they sign in to the portal with is being changed or deleted
 // (address ""): whoever holds the new one can sign in as them, and a
-// deletion followed by a new address is the same change in two steps. It runs before the write, which it
-// refuses by failing (the message was not sent). Without email there is no
-// portal sign-in, so nothing to tell. The message is in the language of
-// the subject's vault field "language" (a tag such as "de") when there is
-// one, else English; it holds neither address.
+// deletion followed by a new address is the same change in two steps. It
+// runs before the write, which it refuses by failing (the message was not
+// sent). Without email there is no portal sign-in, so nothing to tell. The
+// message is in the language of the subject's vault field "language" (a
+// tag such as "de") when there is one, else English; it holds neither
+// address.
 func (a *App) noticeSignInChange(cfg config.Config) func(ctx context.Context, subject, address string) error {
 	return func(ctx context.Context, subject, address string) error {
 		if a.Mailer == nil {

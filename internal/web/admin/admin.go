@@ -81,7 +81,7 @@ type Deps struct {
 	FreshSignIn time.Duration
 	// Reveals limits each staff member's reveals (the same limiter as the
 	// API's reveal keys: 10 per 10 minutes by default); the next one is
-	// refused and raises an alert.
+	// refused and raises an alert. Without it nothing is revealed (503).
 	Reveals *reveal.Limiter
 	// Keys are the API keys (the API keys page); nil hides the page.
 	Keys *apikey.Store
@@ -96,8 +96,8 @@ type Console struct {
 
 // New parses the console's templates and returns it.
 func New(d Deps) (*Console, error) {
-	if d.Staff == nil || d.Vault == nil || d.Audit == nil || d.Consent == nil || d.Requests == nil || d.Reveals == nil {
-		return nil, errors.New("admin: New needs Staff, Vault, Audit, Consent, Requests and Reveals")
+	if d.Staff == nil || d.Vault == nil || d.Audit == nil || d.Consent == nil || d.Requests == nil {
+		return nil, errors.New("admin: New needs Staff, Vault, Audit, Consent and Requests")
 	}
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)

@@ -270,14 +270,18 @@ func HandleDetokenize(d *Deps) http.Handler {
 }
 
 // recordDisclosure writes the audit entry of a disclosure before it
-// happens, under the key's reveal limit (429 past it, with an alert). A purpose or ticket that itself holds personal data (an email
-// address) is refused as invalid input; a log that cannot be written
-// refuses the disclosure (fail closed).
+// happens, under the key's reveal limit (429 past it, with an alert). A
+// purpose or ticket that itself holds personal data (an email address) is
+// refused as invalid input; a log that cannot be written refuses the
+// disclosure (fail closed).
 func recordDisclosure(r *http.Request, d *Deps, action, subject, field string, why statedPurpose) (audit.Stored, error) {
 	details, err := audit.NewDetails(map[string]any{"fields": []string{field},
 		"purpose": strings.TrimSpace(why.Purpose), "ticket": strings.TrimSpace(why.Ticket)})
 	if err != nil {
 		return audit.Stored{}, err
+	}
+	if d.Reveals == nil {
+		return audit.Stored{}, errs.New(errs.CodeUnavailable, "reveals are not configured on this server")
 	}
 	stored, err := d.Reveals.Record(r.Context(), audit.Entry{Actor: actor(r), Action: action, Target: audit.Subject(subject), Details: details})
 	if errors.Is(err, reveal.ErrTooMany) {
