@@ -3,6 +3,7 @@ package reveal_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -165,4 +166,26 @@ func TestLimitWindowAndActors(t *testing.T) {
 			t.Fatalf("with the audit log unwritable: %v", err)
 		}
 	})
+}
+
+// BenchmarkRecord measures one recorded disclosure (lock, two counts,
+// append, commit), each by its own actor so that none is refused.
+func BenchmarkRecord(b *testing.B) {
+	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
+		b.Run(string(dialect), func(b *testing.B) {
+			store := dbtest.Open(b, dialect)
+			log, err := audit.New(audit.Config{DB: store})
+			if err != nil {
+				b.Fatal(err)
+			}
+			l := reveal.New(reveal.Config{DB: store, Audit: log})
+			ctx := context.Background()
+			b.ResetTimer()
+			for i := range b.N {
+				if _, err := l.Record(ctx, disclosure(audit.APIKey("key_"+strconv.Itoa(i%50)), reveal.ActionReveal)); err != nil && !errors.Is(err, reveal.ErrTooMany) {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
