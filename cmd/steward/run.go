@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/steward-dev/steward/internal/app"
+	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/config"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/vault"
@@ -111,8 +112,12 @@ func openVault(ctx context.Context, env *environment, loader *config.Loader) (*d
 	ring, err := app.LoadKeyring(cfg)
 	if err == nil {
 		var v *vault.Vault
-		if v, err = vault.Open(ctx, vault.Config{DB: store, Keyring: ring, Logger: slog.New(slog.NewTextHandler(env.stderr, nil))}); err == nil {
-			return store, v, nil
+		var log *audit.Log
+		if log, err = audit.New(audit.Config{DB: store}); err == nil {
+			// Every vault write is recorded, from the command line too.
+			if v, err = vault.Open(ctx, vault.Config{DB: store, Keyring: ring, Audit: log, Logger: slog.New(slog.NewTextHandler(env.stderr, nil))}); err == nil {
+				return store, v, nil
+			}
 		}
 	}
 	store.Close()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/app"
+	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/config"
 	"github.com/steward-dev/steward/internal/jobs"
 	"github.com/steward-dev/steward/internal/vault"
@@ -141,12 +143,23 @@ func runAPIKey(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return fmt.Errorf("--%w", err)
 	}
-	store, _, err := openStore(ctx, env, loader)
+	store, v, err := openVault(ctx, env, loader)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	plain, _, err := apikey.NewStore(store, nil).Create(ctx, s, *property, *label)
+	defer v.Close()
+	// A reveal key reads plaintext: making one takes the master key, which
+	// openVault has checked against the store (an admin key over the API
+	// cannot make one).
+	if s == apikey.ScopeReveal && v.Sealed() {
+		return errors.New("--scope reveal: a reveal key needs the master key; set STEWARD_MASTER_KEY or --master-key-file")
+	}
+	log, err := audit.New(audit.Config{DB: store})
+	if err != nil {
+		return err
+	}
+	plain, _, err := apikey.NewStore(store, nil).CreateRecorded(ctx, log, audit.System(), "cli", s, *property, *label)
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/errs"
 )
@@ -99,8 +100,55 @@ func NewStore(d *db.DB, now func() time.Time) *Store {
 
 const prefix = "stw_"
 
-// Create makes a key and returns it in plain text (shown once) with its record.
+// MayMint reports whether a key of scope minter may make keys of scope
+// over the API. An admin key may make every kind but a reveal key: a
+// reveal key reads plaintext, which an admin key never does, so it is made
+// only with the master key (steward apikey create) or by a console
+// administrator after a fresh sign-in.
+func MayMint(minter, scope Scope) error {
+	if minter != ScopeAdmin {
+		return errs.New(errs.CodeForbidden, "only an admin key makes keys")
+	}
+	if scope == ScopeReveal {
+		return errs.Fields(map[string]string{"scope": "an admin key cannot make a reveal key: use steward apikey create with the master key, or the console's API keys page after a fresh sign-in"}).
+			WithCode(errs.CodeForbidden)
+	}
+	return nil
+}
+
+// Create makes a key and returns it in plain text (shown once) with its
+// record. It records nothing in the audit log: callers that act for
+// someone use CreateRecorded.
 func (s *Store) Create(ctx context.Context, scope Scope, property, label string) (string, Key, error) {
+	return s.create(ctx, scope, property, label, nil)
+}
+
+// CreateRecorded makes a key like Create and records, in the same
+// transaction, who made it ("api_key.create": the actor, the key's id,
+// scope, property and label, never the secret; via says through what, such
+// as "api", "console" or "cli"). If the entry cannot be written no key is
+// made.
+func (s *Store) CreateRecorded(ctx context.Context, log audit.Recorder, by audit.Actor, via string, scope Scope, property, label string) (string, Key, error) {
+	return s.create(ctx, scope, property, label, func(ctx context.Context, tx *sql.Tx, k Key) error {
+		details, err := audit.NewDetails(map[string]any{"scope": string(k.Scope), "property": k.Property, "label": k.Label, "via": via})
+		if err != nil {
+			return err
+		}
+		_, err = log.AppendTx(ctx, tx, audit.Entry{Actor: by, Action: "api_key.create", Target: audit.Target{Kind: audit.KindAPIKey, ID: k.ID}, Details: details})
+		return recordError(err, "the audit log cannot be written, so no key is made")
+	})
+}
+
+// recordError makes an audit entry that cannot be written refuse the act
+// (503), unless the entry itself was invalid input.
+func recordError(err error, message string) error {
+	if err == nil || errs.Is(err, errs.CodeInvalid) {
+		return err
+	}
+	return errs.Wrap(errs.CodeUnavailable, err, message)
+}
+
+func (s *Store) create(ctx context.Context, scope Scope, property, label string, record func(ctx context.Context, tx *sql.Tx, k Key) error) (string, Key, error) {
 	if _, err := ParseScope(string(scope)); err != nil {
 		return "", Key{}, err
 	}
@@ -129,13 +177,22 @@ func (s *Store) Create(ctx context.Context, scope Scope, property, label string)
 	if property != "" {
 		prop = property
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO api_keys (id, hash, scope, property, label, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		k.ID, hex.EncodeToString(hash[:]), string(scope), prop, label, k.CreatedAt.UnixMicro())
-	if err != nil {
-		if strings.Contains(strings.ToLower(err.Error()), "foreign key") {
-			return "", Key{}, errs.Invalid("property", "unknown property %q", property)
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO api_keys (id, hash, scope, property, label, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+			k.ID, hex.EncodeToString(hash[:]), string(scope), prop, label, k.CreatedAt.UnixMicro())
+		if err != nil {
+			if strings.Contains(strings.ToLower(err.Error()), "foreign key") {
+				return errs.Invalid("property", "unknown property %q", property)
+			}
+			return fmt.Errorf("store key: %w", err)
 		}
-		return "", Key{}, db.Classify(fmt.Errorf("store key: %w", err))
+		if record != nil {
+			return record(ctx, tx, k)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", Key{}, err
 	}
 	return plain, k, nil
 }
@@ -250,12 +307,35 @@ func (s *Store) BannerKey(ctx context.Context, property string) (string, error) 
 // Revoke revokes a key by id; caches everywhere drop it within 30 seconds
 // (at once in this process).
 func (s *Store) Revoke(ctx context.Context, id string) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL`, id, s.now().UnixMicro())
+	return s.revoke(ctx, id, nil)
+}
+
+// RevokeRecorded revokes a key like Revoke and records "api_key.revoke"
+// by the actor in the same transaction; no entry, no revocation.
+func (s *Store) RevokeRecorded(ctx context.Context, log audit.Recorder, by audit.Actor, via string, id string) error {
+	return s.revoke(ctx, id, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := log.AppendTx(ctx, tx, audit.Entry{Actor: by, Action: "api_key.revoke", Target: audit.Target{Kind: audit.KindAPIKey, ID: id},
+			Details: audit.MustDetails(map[string]any{"via": via})})
+		return recordError(err, "the audit log cannot be written, so the key is not revoked")
+	})
+}
+
+func (s *Store) revoke(ctx context.Context, id string, record func(ctx context.Context, tx *sql.Tx) error) error {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL`, id, s.now().UnixMicro())
+		if err != nil {
+			return fmt.Errorf("revoke key: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errs.NotFound("API key", id)
+		}
+		if record != nil {
+			return record(ctx, tx)
+		}
+		return nil
+	})
 	if err != nil {
-		return db.Classify(fmt.Errorf("revoke key: %w", err))
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return errs.NotFound("API key", id)
+		return err
 	}
 	s.mu.Lock()
 	clear(s.cache)

@@ -12,6 +12,7 @@ package app
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/hmac"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -36,12 +37,14 @@ import (
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/disclosure"
 	"github.com/steward-dev/steward/internal/dsr"
+	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/export"
 	"github.com/steward-dev/steward/internal/fulfil"
 	"github.com/steward-dev/steward/internal/jobs"
 	"github.com/steward-dev/steward/internal/notify"
 	"github.com/steward-dev/steward/internal/outbox"
 	"github.com/steward-dev/steward/internal/receipt"
+	"github.com/steward-dev/steward/internal/reveal"
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/tcf"
 	"github.com/steward-dev/steward/internal/vault"
@@ -172,7 +175,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		a.DB.Close()
 		return nil, err
 	}
-	if a.Vault, err = vault.Open(ctx, vault.Config{DB: a.DB, Keyring: ring, Logger: log}); err != nil {
+	if a.Vault, err = vault.Open(ctx, vault.Config{DB: a.DB, Keyring: ring, Logger: log, Audit: a.Audit}); err != nil {
 		a.Consent.Close()
 		a.DB.Close()
 		return nil, err
@@ -207,14 +210,16 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		a.Close()
 		return nil, err
 	}
+	a.Keys = apikey.NewStore(a.DB, time.Now)
+	// One reveal limit for the console's staff and the API's reveal keys.
+	reveals := reveal.New(reveal.Config{DB: a.DB, Audit: a.Audit})
 	console, err := admin.New(admin.Deps{Staff: a.Staff, Vault: a.Vault, Audit: a.Audit, Consent: a.Consent, Requests: a.Requests, Jobs: a.Jobs, Disclosures: a.Disclosures, Outbox: a.Outbox,
 		MailQuestionnaire:  a.mailQuestionnaire(cfg),
-		AfterRequestAction: a.startWork, Log: log, ClientAddr: a.clientAddr})
+		AfterRequestAction: a.startWork, Log: log, ClientAddr: a.clientAddr, Reveals: reveals, Keys: a.Keys})
 	if err != nil {
 		a.Close()
 		return nil, err
 	}
-	a.Keys = apikey.NewStore(a.DB, time.Now)
 	a.GVL = tcf.NewVendorLists(a.DB, time.Now)
 	bannerServer, err := banner.New(banner.Deps{Consent: a.Consent, Keys: a.Keys, VendorLists: a.GVL, PublicURL: cfg.PublicURL, Log: log})
 	if err != nil {
@@ -229,8 +234,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	}
 	a.Handler = web.NewServer(web.Deps{Vendors: a.Vendors, Assess: assessPages, Consent: a.Consent, Keys: a.Keys, DB: a.DB, Signer: a.Signer, Metrics: a.Metrics,
 		Log: log, GPCLastUpdate: cfg.GPCLastUpdate, Banner: bannerServer, DemoProperty: demoProperty(cfg),
-		Vault: a.Vault, Audit: a.Audit, Hooks: a.Hooks, Disclosures: a.Disclosures, Outbox: a.Outbox, Console: console, Portal: portalServer,
-		OnDisclosure: func(ctx context.Context, d disclosure.Disclosure) { a.notifyDisclosure(ctx, d, cfg) }})
+		Vault: a.Vault, Audit: a.Audit, Hooks: a.Hooks, Disclosures: a.Disclosures, Outbox: a.Outbox, Console: console, Portal: portalServer, Reveals: reveals,
+		BeforeSignInChange: a.noticeSignInChange(cfg),
+		OnDisclosure:       func(ctx context.Context, d disclosure.Disclosure) { a.notifyDisclosure(ctx, d, cfg) }})
 	return a, nil
 }
 
@@ -421,6 +427,65 @@ func (a *App) notifyDisclosure(ctx context.Context, d disclosure.Disclosure, cfg
 	}
 	if err != nil {
 		a.Log.Warn("disclosure: the customer could not be emailed", "disclosure", d.ID, "err", err)
+	}
+}
+
+// noticeSignInChange tells a customer, at their previous address, that the
+// address they sign in to the portal with is being changed or deleted
+// (address ""): whoever holds the new one can sign in as them, and a
+// deletion followed by a new address is the same change in two steps. It
+// runs before the write, which it refuses by failing (the message was not
+// sent). Without email there is no portal sign-in, so nothing to tell. The
+// message is in the language of the subject's vault field "language" (a
+// tag such as "de") when there is one, else English; it holds neither
+// address.
+func (a *App) noticeSignInChange(cfg config.Config) func(ctx context.Context, subject, address string) error {
+	return func(ctx context.Context, subject, address string) error {
+		if a.Mailer == nil {
+			return nil
+		}
+		previous, err := a.Vault.Get(ctx, subject, "email")
+		if errs.CodeOf(err) == errs.CodeNotFound {
+			return nil // the first address, or an erased subject
+		}
+		if err != nil {
+			return err
+		}
+		if address != "" { // "": the address is being deleted, which is a change too
+			before, err := a.Vault.BlindIndex(ctx, "email", string(previous.Value))
+			if err != nil {
+				return err
+			}
+			after, err := a.Vault.BlindIndex(ctx, "email", address)
+			if err != nil {
+				return err
+			}
+			if hmac.Equal(before, after) {
+				return nil
+			}
+		}
+		lang := notify.DefaultLanguage
+		if rec, err := a.Vault.Get(ctx, subject, "language"); err == nil {
+			lang = string(rec.Value)
+		}
+		msg, err := a.mail.Render(lang, notify.TemplateSignInAddressChanged, notify.SignInAddressChanged{
+			Brand:     notify.Brand{CompanyName: cfg.Controller.Name, LogoURL: cfg.Brand.LogoURL, Colour: cfg.Brand.Colour},
+			ChangedAt: time.Now(), ContactEmail: cfg.Controller.Email, PortalURL: cfg.PublicURL + "/privacy"})
+		if err != nil {
+			return err
+		}
+		// The address leaves the process in the message: recorded first.
+		if _, err := a.Audit.Append(ctx, audit.Entry{Actor: audit.System(), Action: "customer.notify", Target: audit.Subject(subject),
+			Details: audit.MustDetails(map[string]any{"fields": []string{"email"}, "notice": notify.TemplateSignInAddressChanged})}); err != nil {
+			return err
+		}
+		msg.To = string(previous.Value)
+		if err := a.Mailer.Send(ctx, msg); err != nil {
+			// Even a refused recipient is no fault of the caller's input:
+			// the change waits until the previous address can be told.
+			return errs.Wrap(errs.CodeUnavailable, err, "the previous sign-in address could not be told of the change")
+		}
+		return nil
 	}
 }
 

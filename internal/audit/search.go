@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -55,41 +56,9 @@ func (l *Log) Search(ctx context.Context, q Query) (Page, error) {
 	if q.Before < 0 {
 		return Page{}, errs.Invalid("before", "must not be negative")
 	}
-	if q.Actor.ID != "" && q.Actor.Kind == "" {
-		return Page{}, errs.Invalid("actor.kind", "is needed with an actor id")
-	}
-	if q.Target.ID != "" && q.Target.Kind == "" {
-		return Page{}, errs.Invalid("target.kind", "is needed with a target id")
-	}
-	var where []string
-	var args []any
-	add := func(cond string, arg any) {
-		args = append(args, arg)
-		where = append(where, fmt.Sprintf(cond, len(args)))
-	}
-	if q.Before > 0 {
-		add("seq < $%d", q.Before)
-	}
-	if q.Actor.Kind != "" {
-		add("actor_kind = $%d", q.Actor.Kind)
-		if q.Actor.ID != "" {
-			add("actor_id = $%d", q.Actor.ID)
-		}
-	}
-	if q.Action != "" {
-		add("action = $%d", q.Action)
-	}
-	if q.Target.Kind != "" {
-		add("target_kind = $%d", q.Target.Kind)
-		if q.Target.ID != "" {
-			add("target_id = $%d", q.Target.ID)
-		}
-	}
-	if !q.Since.IsZero() {
-		add("at >= $%d", q.Since.UnixMicro())
-	}
-	if !q.Until.IsZero() {
-		add("at < $%d", q.Until.UnixMicro())
+	where, args, err := q.filter()
+	if err != nil {
+		return Page{}, err
 	}
 	query := `SELECT ` + entryColumns + ` FROM audit_entries`
 	if len(where) > 0 {
@@ -128,4 +97,68 @@ func (l *Log) Accesses(ctx context.Context, subjectID string, before int64, limi
 		return Page{}, errs.Invalid("subject", "must not be empty")
 	}
 	return l.Search(ctx, Query{Target: Subject(subjectID), Before: before, Limit: limit})
+}
+
+// filter returns the conditions and arguments that select q's entries
+// (all but the page size).
+func (q Query) filter() (where []string, args []any, err error) {
+	if q.Actor.ID != "" && q.Actor.Kind == "" {
+		return nil, nil, errs.Invalid("actor.kind", "is needed with an actor id")
+	}
+	if q.Target.ID != "" && q.Target.Kind == "" {
+		return nil, nil, errs.Invalid("target.kind", "is needed with a target id")
+	}
+	add := func(cond string, arg any) {
+		args = append(args, arg)
+		where = append(where, fmt.Sprintf(cond, len(args)))
+	}
+	if q.Before > 0 {
+		add("seq < $%d", q.Before)
+	}
+	if q.Actor.Kind != "" {
+		add("actor_kind = $%d", q.Actor.Kind)
+		if q.Actor.ID != "" {
+			add("actor_id = $%d", q.Actor.ID)
+		}
+	}
+	if q.Action != "" {
+		add("action = $%d", q.Action)
+	}
+	if q.Target.Kind != "" {
+		add("target_kind = $%d", q.Target.Kind)
+		if q.Target.ID != "" {
+			add("target_id = $%d", q.Target.ID)
+		}
+	}
+	if !q.Since.IsZero() {
+		add("at >= $%d", q.Since.UnixMicro())
+	}
+	if !q.Until.IsZero() {
+		add("at < $%d", q.Until.UnixMicro())
+	}
+	return where, args, nil
+}
+
+// CountTx counts, inside tx, the entries q selects, up to q.Limit (it stops
+// there; 0 means DefaultPage). It reads in the caller's transaction, so a
+// caller that holds a lock (such as a per-actor limit's) counts exactly
+// what committed before it.
+func (l *Log) CountTx(ctx context.Context, tx *sql.Tx, q Query) (int, error) {
+	if q.Limit <= 0 {
+		q.Limit = DefaultPage
+	}
+	where, args, err := q.filter()
+	if err != nil {
+		return 0, err
+	}
+	query := `SELECT 1 FROM audit_entries`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	args = append(args, q.Limit)
+	var n int
+	if err := tx.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*) FROM (%s LIMIT $%d) AS counted`, query, len(args)), args...).Scan(&n); err != nil {
+		return 0, storeError(fmt.Errorf("count audit entries: %w", err))
+	}
+	return n, nil
 }

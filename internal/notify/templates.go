@@ -32,6 +32,10 @@ const (
 	// TemplateVendorQuestionnaire sends a vendor contact the link of a
 	// security questionnaire; its data is a VendorQuestionnaire.
 	TemplateVendorQuestionnaire = "vendor_questionnaire"
+	// TemplateSignInAddressChanged tells a customer, at their previous
+	// address, that the address they sign in with was changed; its data is
+	// a SignInAddressChanged.
+	TemplateSignInAddressChanged = "signin_address_changed"
 )
 
 // DefaultLanguage is the language of a reader whose languages are all
@@ -188,6 +192,33 @@ func (v VendorQuestionnaire) check() map[string]string {
 	}
 	if !strings.HasPrefix(v.Link, "https://") && !strings.HasPrefix(v.Link, "http://") {
 		problems["link"] = "must be an http(s) URL"
+	}
+	return problems
+}
+
+// SignInAddressChanged is the data of TemplateSignInAddressChanged. It
+// holds neither address: the message goes to the previous one and says
+// only that it was changed, when, whom to tell if it was not the customer,
+// and where the privacy center is.
+type SignInAddressChanged struct {
+	Brand
+	ChangedAt time.Time
+	// ContactEmail is the company's privacy contact; without it the
+	// message names the company.
+	ContactEmail string
+	PortalURL    string
+}
+
+func (c SignInAddressChanged) check() map[string]string {
+	problems := c.Brand.check()
+	if c.ChangedAt.IsZero() {
+		problems["changed_at"] = "is required"
+	}
+	if len(c.ContactEmail) > 200 || strings.ContainsFunc(c.ContactEmail, unicode.IsSpace) {
+		problems["contact_email"] = "must be an address without spaces"
+	}
+	if !absoluteHTTP(c.PortalURL) {
+		problems["portal_url"] = "must be an absolute http or https URL"
 	}
 	return problems
 }

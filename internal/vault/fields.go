@@ -3,6 +3,7 @@ package vault
 import (
 	"context"
 	"crypto/cipher"
+	"crypto/hmac"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -32,7 +33,10 @@ const firstDEKVersion = 1
 
 // Put encrypts and stores a field of subject, replacing any field of that
 // name (tokens of the field stay valid and then yield the new value). The
-// subject's data key is made on its first field.
+// subject's data key is made on its first field. The write and its audit
+// entry (ActionPut: the field's name and category, whether it replaced
+// one, and for a searchable field whether its lookup value changed) commit
+// together.
 func (v *Vault) Put(ctx context.Context, subject string, f Field) (FieldInfo, error) {
 	ring, err := v.ring()
 	if err != nil {
@@ -76,19 +80,36 @@ func (v *Vault) Put(ctx context.Context, subject string, f Field) (FieldInfo, er
 			return fmt.Errorf("vault: store field %q: %w", f.Name, err)
 		}
 		info.CreatedAt = fromMicros(created)
+		details := map[string]any{"field": f.Name, "category": f.Category, "replaced": created != micros(now)}
 		if lookup != nil {
+			// A searchable field (the email address customers sign in
+			// with) records whether its lookup value changed: the portal
+			// tells the customer so.
+			var previous []byte
+			err := tx.QueryRowContext(ctx, `SELECT hash FROM vault_lookups WHERE subject_id = $1 AND name = $2`, subject, f.Name).Scan(&previous)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("vault: read index of field %q: %w", f.Name, err)
+			}
+			details["lookup_changed"] = previous != nil && !hmac.Equal(previous, lookup)
 			_, err = tx.ExecContext(ctx, `INSERT INTO vault_lookups (subject_id, name, hash) VALUES ($1, $2, $3)
 				ON CONFLICT (subject_id, name) DO UPDATE SET hash = excluded.hash`, subject, f.Name, lookup)
 			if err != nil {
 				return fmt.Errorf("vault: index field %q: %w", f.Name, err)
 			}
 		}
-		return nil
+		return v.record(ctx, tx, ActionPut, subject, details)
 	})
 	if err != nil {
 		return FieldInfo{}, err
 	}
 	return info, nil
+}
+
+// Validate reports what Put would refuse in f as input (invalid subject,
+// name, category, size or expiry), without writing: a caller that must act
+// before a write (tell a customer of it) checks first.
+func (v *Vault) Validate(subject string, f Field) error {
+	return v.checkField(subject, f, v.now())
 }
 
 func (v *Vault) checkField(subject string, f Field, now time.Time) error {
@@ -286,7 +307,8 @@ func (v *Vault) missing(ctx context.Context, subject string, notFound error) err
 	return notFound
 }
 
-// Delete removes a field of subject and every token that stands for it.
+// Delete removes a field of subject and every token that stands for it,
+// recorded in the audit log in the same transaction.
 func (v *Vault) Delete(ctx context.Context, subject, name string) error {
 	if _, err := v.ring(); err != nil {
 		return err
@@ -306,8 +328,10 @@ func (v *Vault) Delete(ctx context.Context, subject, name string) error {
 		if err != nil {
 			return fmt.Errorf("vault: delete field %q: %w", name, err)
 		}
-		deleted, err = res.RowsAffected()
-		return err
+		if deleted, err = res.RowsAffected(); err != nil || deleted == 0 {
+			return err
+		}
+		return v.record(ctx, tx, ActionDelete, subject, map[string]any{"field": name})
 	})
 	if err != nil {
 		return err

@@ -33,7 +33,8 @@ var ErrTokenNotFound = errs.New(errs.CodeNotFound, "token not found")
 // "tok_" and 32 random base64url characters. Only the token's SHA-256 is
 // stored, so a copy of the database yields no usable token. A token
 // survives KEK rotation and updates of the field; deleting the field or
-// erasing the subject kills it. Each call issues a new token.
+// erasing the subject kills it. Each call issues a new token, recorded in
+// the audit log (ActionTokenize) in the same transaction.
 func (v *Vault) Tokenize(ctx context.Context, subject, name string) (string, error) {
 	if _, err := v.ring(); err != nil {
 		return "", err
@@ -68,7 +69,7 @@ func (v *Vault) Tokenize(ctx context.Context, subject, name string) (string, err
 			tokenHash(token), subject, name, micros(now)); err != nil {
 			return fmt.Errorf("vault: store token: %w", err)
 		}
-		return nil
+		return v.record(ctx, tx, ActionTokenize, subject, map[string]any{"field": name})
 	})
 	if err != nil {
 		return "", err
@@ -101,14 +102,17 @@ func (v *Vault) RevokeToken(ctx context.Context, token string) error {
 	if !wellFormedToken(token) {
 		return ErrTokenNotFound
 	}
-	res, err := v.db.ExecContext(ctx, `DELETE FROM vault_tokens WHERE token_hash = $1`, tokenHash(token))
-	if err != nil {
-		return db.Classify(fmt.Errorf("vault: revoke token: %w", err))
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrTokenNotFound
-	}
-	return nil
+	return v.db.Tx(ctx, func(tx *sql.Tx) error {
+		var subject, name string
+		err := tx.QueryRowContext(ctx, `DELETE FROM vault_tokens WHERE token_hash = $1 RETURNING subject_id, name`, tokenHash(token)).Scan(&subject, &name)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrTokenNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("vault: revoke token: %w", err)
+		}
+		return v.record(ctx, tx, ActionRevokeToken, subject, map[string]any{"field": name})
+	})
 }
 
 func (v *Vault) resolveToken(ctx context.Context, token string) (subject, name string, err error) {

@@ -107,6 +107,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/errs"
 )
@@ -147,6 +148,13 @@ type Config struct {
 	// BatchSize is how many rows one transaction of a KEK rotation, a
 	// retention purge or a re-application of erasures handles; 0 means 500.
 	BatchSize int
+	// Audit records every write: Put, Delete, Tokenize and RevokeToken
+	// append their entry (the actor from audit.ActorFrom, the subject, the
+	// field's name, never its value) in the transaction of the write, so
+	// that a write the log cannot record does not happen (code
+	// unavailable, HTTP 503). Steward always sets it; nil records nothing,
+	// for tests of this package only.
+	Audit audit.Recorder
 	// Now is the clock; time.Now when nil.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -156,6 +164,7 @@ type Config struct {
 // for concurrent use; any number of replicas may share one database.
 type Vault struct {
 	db         *db.DB
+	audit      audit.Recorder
 	now        func() time.Time
 	log        *slog.Logger
 	categories map[string]bool
@@ -244,7 +253,7 @@ func Open(ctx context.Context, cfg Config) (*Vault, error) {
 	if cfg.DB == nil {
 		return nil, errors.New("vault: Open needs a DB")
 	}
-	v := &Vault{db: cfg.DB, now: cfg.Now, log: cfg.Logger, maxValue: cfg.MaxValueSize, batchSize: cfg.BatchSize}
+	v := &Vault{db: cfg.DB, audit: cfg.Audit, now: cfg.Now, log: cfg.Logger, maxValue: cfg.MaxValueSize, batchSize: cfg.BatchSize}
 	if v.now == nil {
 		v.now = time.Now
 	}
@@ -521,4 +530,32 @@ func fromNullMicros(n sql.NullInt64) time.Time {
 		return time.Time{}
 	}
 	return fromMicros(n.Int64)
+}
+
+// The audit actions of vault writes.
+const (
+	ActionPut         = "vault.put"
+	ActionDelete      = "vault.delete"
+	ActionTokenize    = "vault.tokenize"
+	ActionRevokeToken = "vault.revoke_token"
+)
+
+// record appends the audit entry of a write in tx, the write's own
+// transaction: call it last, just before commit. The actor is the one the
+// caller put in ctx (audit.WithActor), the system otherwise.
+func (v *Vault) record(ctx context.Context, tx *sql.Tx, action, subject string, details map[string]any) error {
+	if v.audit == nil {
+		return nil
+	}
+	d, err := audit.NewDetails(details)
+	if err != nil {
+		return err
+	}
+	if _, err := v.audit.AppendTx(ctx, tx, audit.Entry{Actor: audit.ActorFrom(ctx), Action: action, Target: audit.Subject(subject), Details: d}); err != nil {
+		if errs.Is(err, errs.CodeInvalid) {
+			return err
+		}
+		return errs.Wrap(errs.CodeUnavailable, err, "the audit log cannot be written, so the vault is not changed")
+	}
+	return nil
 }

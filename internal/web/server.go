@@ -24,6 +24,7 @@ import (
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/outbox"
 	"github.com/steward-dev/steward/internal/receipt"
+	"github.com/steward-dev/steward/internal/reveal"
 	"github.com/steward-dev/steward/internal/vault"
 	"github.com/steward-dev/steward/internal/vendor"
 	"github.com/steward-dev/steward/internal/web/admin"
@@ -67,6 +68,13 @@ type Deps struct {
 	Assess  *assess.Pages
 	// GPCLastUpdate is the date (YYYY-MM-DD) served in /.well-known/gpc.json.
 	GPCLastUpdate string
+
+	// Reveals limits reveals per key or staff member (the console has its
+	// own reference to the same limiter); nil makes one with the defaults.
+	Reveals *reveal.Limiter
+	// BeforeSignInChange tells a customer's previous sign-in address of a
+	// change made through the API (see api.Deps).
+	BeforeSignInChange func(ctx context.Context, subject, address string) error
 }
 
 type server struct {
@@ -131,7 +139,10 @@ func newServer(d Deps) *server {
 	if d.Metrics == nil {
 		d.Metrics = NewMetrics()
 	}
-	return &server{Deps: d, csrf: http.NewCrossOriginProtection(), api: &api.Deps{Consent: d.Consent, Keys: d.Keys, Vault: d.Vault, Audit: d.Audit, Hooks: d.Hooks, Disclosures: d.Disclosures, Outbox: d.Outbox, OnDisclosure: d.OnDisclosure, Log: d.Log,
+	if d.Reveals == nil && d.DB != nil && d.Audit != nil {
+		d.Reveals = reveal.New(reveal.Config{DB: d.DB, Audit: d.Audit})
+	}
+	return &server{Deps: d, csrf: http.NewCrossOriginProtection(), api: &api.Deps{Consent: d.Consent, Keys: d.Keys, Vault: d.Vault, Audit: d.Audit, Reveals: d.Reveals, BeforeSignInChange: d.BeforeSignInChange, Hooks: d.Hooks, Disclosures: d.Disclosures, Outbox: d.Outbox, OnDisclosure: d.OnDisclosure, Log: d.Log,
 		ObserveAnswers: d.Metrics.ObserveAnswers}}
 }
 

@@ -29,6 +29,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/disclosure"
@@ -36,6 +37,7 @@ import (
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/jobs"
 	"github.com/steward-dev/steward/internal/outbox"
+	"github.com/steward-dev/steward/internal/reveal"
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/vault"
 	"github.com/steward-dev/steward/internal/web/clientaddr"
@@ -75,16 +77,18 @@ type Deps struct {
 	AfterRequestAction func(ctx context.Context, action, id string)
 	Log                *slog.Logger
 	Now                func() time.Time
-	// FreshSignIn is how recent a sign-in must be to reveal (default 15
-	// minutes).
+	// FreshSignIn is how recent a sign-in must be to reveal or to make a
+	// reveal key (default 15 minutes).
 	FreshSignIn time.Duration
-	// RevealLimit reveals per RevealWindow per staff member (default 10 per
-	// 10 minutes); the next one is refused and raises an alert.
-	RevealLimit  int
-	RevealWindow time.Duration
 	// ClientAddr finds the client address sign-in limits count by (nil:
 	// the connection's address; see --trusted-proxies).
 	ClientAddr *clientaddr.Resolver
+	// Reveals limits each staff member's reveals (the same limiter as the
+	// API's reveal keys: 10 per 10 minutes by default); the next one is
+	// refused and raises an alert. Without it nothing is revealed (503).
+	Reveals *reveal.Limiter
+	// Keys are the API keys (the API keys page); nil hides the page.
+	Keys *apikey.Store
 }
 
 // Console serves the staff console.
@@ -107,12 +111,6 @@ func New(d Deps) (*Console, error) {
 	}
 	if d.FreshSignIn == 0 {
 		d.FreshSignIn = 15 * time.Minute
-	}
-	if d.RevealLimit == 0 {
-		d.RevealLimit = 10
-	}
-	if d.RevealWindow == 0 {
-		d.RevealWindow = 10 * time.Minute
 	}
 	css, err := files.ReadFile("assets/console.css")
 	if err != nil {

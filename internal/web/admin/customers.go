@@ -3,17 +3,18 @@ package admin
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/reveal"
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/vault"
 )
@@ -200,8 +201,9 @@ func checkPurpose(purpose, ticket string) map[string]string {
 
 // HandleReveal shows one field's plaintext. It needs, in this order: a
 // role that may reveal and current training, a sign-in younger than
-// FreshSignIn, a purpose and a ticket, room under the staff member's
-// reveal limit, and an audit entry written before the value is read out.
+// FreshSignIn, a purpose and a ticket, and room under the staff member's
+// reveal limit, counted and recorded with the audit entry in one
+// transaction before the value is read out.
 func (c *Console) HandleReveal() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -210,6 +212,10 @@ func (c *Console) HandleReveal() http.Handler {
 		purpose, ticket := strings.TrimSpace(r.PostFormValue("purpose")), strings.TrimSpace(r.PostFormValue("ticket"))
 		if err := c.Staff.CanReveal(ctx, session.Account); err != nil {
 			c.fail(w, r, err)
+			return
+		}
+		if c.Reveals == nil {
+			c.fail(w, r, errs.New(errs.CodeUnavailable, "reveals are not configured on this server"))
 			return
 		}
 		back := "/admin/customers/" + url.PathEscape(subject)
@@ -221,26 +227,25 @@ func (c *Console) HandleReveal() http.Handler {
 			c.fail(w, r, errs.Fields(problems))
 			return
 		}
-		if err := c.checkRevealLimit(ctx, session); err != nil {
-			if errors.Is(err, errTooManyReveals) {
-				c.render(w, r, http.StatusTooManyRequests, "error", page{Title: "Too many reveals", Problem: err.Error()})
-				return
-			}
-			c.fail(w, r, err)
-			return
-		}
 		// Read first (missing, erased, sealed: nothing to record); the value
-		// leaves the process only after the entry is written.
+		// leaves the process only after the entry is written, counted
+		// against the staff member's limit in the same transaction.
 		rec, err := c.Vault.Get(ctx, subject, name)
 		if err != nil {
 			c.fail(w, r, err)
 			return
 		}
-		stored, err := c.Audit.Append(ctx, audit.Entry{Actor: actor(r), Action: "vault.reveal", Target: audit.Subject(subject),
+		stored, err := c.Reveals.Record(ctx, audit.Entry{Actor: actor(r), Action: reveal.ActionReveal, Target: audit.Subject(subject),
 			Details: audit.MustDetails(map[string]any{"fields": []string{name}, "purpose": purpose, "ticket": ticket,
 				"role": string(session.Account.Role), "via": "console"})})
+		if errors.Is(err, reveal.ErrTooMany) {
+			c.render(w, r, http.StatusTooManyRequests, "error", page{Title: "Too many reveals",
+				Problem: "You have revealed " + strconv.Itoa(c.Reveals.Limit()) + " fields in the last " + strconv.Itoa(int(c.Reveals.Window()/time.Minute)) +
+					" minutes, the most allowed; security has been alerted. Wait, or ask a security officer."})
+			return
+		}
 		if err != nil {
-			c.fail(w, r, errs.Wrap(errs.CodeUnavailable, err, "the audit log cannot be written, so nothing is revealed"))
+			c.fail(w, r, err)
 			return
 		}
 		d, err := c.customer(r, subject)
@@ -251,40 +256,4 @@ func (c *Console) HandleReveal() http.Handler {
 		d.Revealed = &revealedField{Name: name, Value: string(rec.Value), AuditSeq: stored.Seq}
 		c.render(w, r, http.StatusOK, "customer", page{Title: "Customer " + subject, Data: d})
 	})
-}
-
-// errTooManyReveals marks a reveal refused by the limit (429).
-var errTooManyReveals = errors.New("too many reveals")
-
-// revealAlert is the audit action of a staff member who hit the limit.
-const revealAlert = "alert.reveal_burst"
-
-// checkRevealLimit counts the staff member's reveals in the window from
-// the audit log (so the limit holds across replicas and restarts). At the
-// limit the reveal is refused and, once per window, an alert is recorded;
-// the dashboard shows it.
-func (c *Console) checkRevealLimit(ctx context.Context, session *staff.Session) error {
-	since := c.Now().Add(-c.RevealWindow)
-	me := audit.Staff(session.Account.ID)
-	recent, err := c.Audit.Search(ctx, audit.Query{Actor: me, Action: "vault.reveal", Since: since, Limit: c.RevealLimit})
-	if err != nil {
-		return err
-	}
-	if len(recent.Entries) < c.RevealLimit {
-		return nil
-	}
-	alerts, err := c.Audit.Search(ctx, audit.Query{Actor: audit.System(), Action: revealAlert, Target: audit.Target{Kind: audit.KindStaff, ID: session.Account.ID}, Since: since, Limit: 1})
-	if err != nil {
-		return err
-	}
-	if len(alerts.Entries) == 0 {
-		_, err := c.Audit.Append(ctx, audit.Entry{Actor: audit.System(), Action: revealAlert,
-			Target:  audit.Target{Kind: audit.KindStaff, ID: session.Account.ID},
-			Details: audit.MustDetails(map[string]any{"reveals": len(recent.Entries), "window_minutes": int(c.RevealWindow / time.Minute)})})
-		if err != nil {
-			return errs.Wrap(errs.CodeUnavailable, err, "the audit log cannot be written, so nothing is revealed")
-		}
-	}
-	return fmt.Errorf("%w: you have revealed %d fields in the last %d minutes, the most allowed; security has been alerted. Wait, or ask a security officer",
-		errTooManyReveals, len(recent.Entries), int(c.RevealWindow/time.Minute))
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/reveal"
 	"github.com/steward-dev/steward/internal/staff"
 )
 
@@ -52,7 +53,7 @@ func (c *Console) HandleDashboard() http.Handler {
 			}
 		}
 		if role.Can(staff.PermAudit) || role.Can(staff.PermStaff) {
-			alerts, err := c.Audit.Search(ctx, audit.Query{Action: revealAlert, Since: c.Now().AddDate(0, 0, -7), Limit: 20})
+			alerts, err := c.Audit.Search(ctx, audit.Query{Action: reveal.ActionAlert, Since: c.Now().AddDate(0, 0, -7), Limit: 20})
 			if err != nil {
 				c.fail(w, r, err)
 				return

@@ -13,6 +13,7 @@ import (
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/disclosure"
 	"github.com/steward-dev/steward/internal/outbox"
+	"github.com/steward-dev/steward/internal/reveal"
 	"github.com/steward-dev/steward/internal/vault"
 	"github.com/steward-dev/steward/internal/web/httpx"
 )
@@ -23,6 +24,14 @@ type Deps struct {
 	Keys    *apikey.Store
 	Vault   *vault.Vault
 	Audit   *audit.Log
+	// Reveals limits and records reveals and detokenisations per key.
+	Reveals *reveal.Limiter
+	// BeforeSignInChange, when set, runs before a subject's "email" field
+	// (the address the customer signs in to the portal with) is written,
+	// with the new address, or deleted, with "": it tells the previous
+	// address, if there is one and it differs. If it fails the field is not
+	// written (503).
+	BeforeSignInChange func(ctx context.Context, subject, address string) error
 	// Hooks records the callbacks of the company's HTTP systems.
 	Hooks *webhook.Service
 	// Disclosures decides sharing with vendors; OnDisclosure, when set, is

@@ -4,12 +4,14 @@ import (
 	"net/http"
 
 	"github.com/steward-dev/steward/internal/apikey"
-	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/web/auth"
 	"github.com/steward-dev/steward/internal/web/httpx"
 )
 
-// HandleCreateKey makes an API key and shows its secret once.
+// HandleCreateKey makes an API key and shows its secret once. An admin key
+// may not make a reveal key (403 naming scope); the key and its audit entry
+// commit together.
 func HandleCreateKey(d *Deps) http.Handler {
 	type request struct {
 		Scope    string `json:"scope"`
@@ -31,12 +33,16 @@ func HandleCreateKey(d *Deps) http.Handler {
 			d.fail(w, r, err)
 			return
 		}
-		if _, err := d.Audit.Append(r.Context(), audit.Entry{Actor: actor(r), Action: "api_key.create", Target: audit.Target{Kind: "api_key_scope", ID: string(scope)},
-			Details: audit.MustDetails(map[string]any{"property": in.Property})}); err != nil {
-			d.fail(w, r, errs.Wrap(errs.CodeUnavailable, err, "the audit log cannot be written, so no key is made"))
+		// The route takes an admin key; which kinds it may make is the
+		// apikey package's rule (never a reveal key).
+		if k := auth.Key(r.Context()); k == nil {
+			d.fail(w, r, errs.New(errs.CodeForbidden, "only an admin key makes keys"))
+			return
+		} else if err := apikey.MayMint(k.Scope, scope); err != nil {
+			d.fail(w, r, err)
 			return
 		}
-		plain, key, err := d.Keys.Create(r.Context(), scope, in.Property, in.Label)
+		plain, key, err := d.Keys.CreateRecorded(r.Context(), d.Audit, actor(r), "api", scope, in.Property, in.Label)
 		if err != nil {
 			d.fail(w, r, err)
 			return
@@ -61,11 +67,7 @@ func HandleListKeys(d *Deps) http.Handler {
 // HandleRevokeKey revokes an API key.
 func HandleRevokeKey(d *Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, err := d.Audit.Append(r.Context(), audit.Entry{Actor: actor(r), Action: "api_key.revoke", Target: audit.Target{Kind: "api_key", ID: r.PathValue("id")}}); err != nil {
-			d.fail(w, r, errs.Wrap(errs.CodeUnavailable, err, "the audit log cannot be written, so the key is not revoked"))
-			return
-		}
-		if err := d.Keys.Revoke(r.Context(), r.PathValue("id")); err != nil {
+		if err := d.Keys.RevokeRecorded(r.Context(), d.Audit, actor(r), "api", r.PathValue("id")); err != nil {
 			d.fail(w, r, err)
 			return
 		}

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/reveal"
 	"github.com/steward-dev/steward/internal/vault"
 	"github.com/steward-dev/steward/internal/web/httpx"
 )
@@ -49,7 +51,13 @@ func HandleListFields(d *Deps) http.Handler {
 	})
 }
 
+// signInField is the vault field a customer signs in to the portal with.
+const signInField = "email"
+
 // HandlePutField stores a field's value, encrypted under the subject's key.
+// The vault records the write in its transaction (503 when the audit log
+// cannot be written). Changing the sign-in address first tells the
+// previous one (BeforeSignInChange).
 func HandlePutField(d *Deps) http.Handler {
 	type request struct {
 		Category  string      `json:"category"`
@@ -65,6 +73,18 @@ func HandlePutField(d *Deps) http.Handler {
 		f := vault.Field{Name: r.PathValue("name"), Category: in.Category, Value: []byte(in.Value)}
 		if in.ExpiresAt != nil {
 			f.ExpiresAt = in.ExpiresAt.Time
+		}
+		if f.Name == signInField && d.BeforeSignInChange != nil {
+			// Tell the previous address before the change can be used to
+			// sign in as the customer; no notice, no change.
+			if err := d.Vault.Validate(r.PathValue("id"), f); err != nil {
+				d.fail(w, r, err)
+				return
+			}
+			if err := d.BeforeSignInChange(r.Context(), r.PathValue("id"), in.Value); err != nil {
+				d.fail(w, r, failClosed(err, "the previous sign-in address cannot be told of the change, so it is not made"))
+				return
+			}
 		}
 		info, err := d.Vault.Put(r.Context(), r.PathValue("id"), f)
 		if err != nil {
@@ -88,23 +108,24 @@ func HandleGetField(d *Deps) http.Handler {
 	})
 }
 
-// HandleDeleteField deletes a field and its tokens.
+// HandleDeleteField deletes a field and its tokens. The vault records the
+// deletion in its transaction: if the audit log cannot be written, nothing
+// is deleted (503).
 func HandleDeleteField(d *Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		subject, name := r.PathValue("id"), r.PathValue("name")
-		if _, err := d.Vault.Get(r.Context(), subject, name); err != nil {
-			d.fail(w, r, err) // nothing to delete: no entry
-			return
+		if r.PathValue("name") == signInField && d.BeforeSignInChange != nil {
+			// Deleting the address and then setting another is a change
+			// too: the address is told at the deletion.
+			if _, err := d.Vault.Get(r.Context(), r.PathValue("id"), signInField); err != nil {
+				d.fail(w, r, err)
+				return
+			}
+			if err := d.BeforeSignInChange(r.Context(), r.PathValue("id"), ""); err != nil {
+				d.fail(w, r, failClosed(err, "the sign-in address cannot be told of its deletion, so it is not deleted"))
+				return
+			}
 		}
-		details, err := audit.NewDetails(map[string]any{"field": name})
-		if err == nil {
-			_, err = d.Audit.Append(r.Context(), audit.Entry{Actor: actor(r), Action: "vault.delete", Target: audit.Subject(subject), Details: details})
-		}
-		if err != nil {
-			d.fail(w, r, failClosed(err, "the audit log cannot be written, so nothing is deleted"))
-			return
-		}
-		if err := d.Vault.Delete(r.Context(), subject, name); err != nil {
+		if err := d.Vault.Delete(r.Context(), r.PathValue("id"), r.PathValue("name")); err != nil {
 			d.fail(w, r, err)
 			return
 		}
@@ -249,16 +270,23 @@ func HandleDetokenize(d *Deps) http.Handler {
 }
 
 // recordDisclosure writes the audit entry of a disclosure before it
-// happens. A purpose or ticket that itself holds personal data (an email
-// address) is refused as invalid input; a log that cannot be written
-// refuses the disclosure (fail closed).
+// happens, under the key's reveal limit (429 past it, with an alert). A
+// purpose or ticket that itself holds personal data (an email address) is
+// refused as invalid input; a log that cannot be written refuses the
+// disclosure (fail closed).
 func recordDisclosure(r *http.Request, d *Deps, action, subject, field string, why statedPurpose) (audit.Stored, error) {
 	details, err := audit.NewDetails(map[string]any{"fields": []string{field},
 		"purpose": strings.TrimSpace(why.Purpose), "ticket": strings.TrimSpace(why.Ticket)})
 	if err != nil {
 		return audit.Stored{}, err
 	}
-	stored, err := d.Audit.Append(r.Context(), audit.Entry{Actor: actor(r), Action: action, Target: audit.Subject(subject), Details: details})
+	if d.Reveals == nil {
+		return audit.Stored{}, errs.New(errs.CodeUnavailable, "reveals are not configured on this server")
+	}
+	stored, err := d.Reveals.Record(r.Context(), audit.Entry{Actor: actor(r), Action: action, Target: audit.Subject(subject), Details: details})
+	if errors.Is(err, reveal.ErrTooMany) {
+		return audit.Stored{}, &errs.Error{Code: errs.CodeForbidden, Message: err.Error(), Err: httpx.ErrTooManyRequests}
+	}
 	if err != nil {
 		return audit.Stored{}, failClosed(err, "the audit log cannot be written, so nothing is revealed")
 	}

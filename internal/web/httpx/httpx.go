@@ -126,6 +126,10 @@ var errTooLarge = errors.New("request body too large")
 // ErrMethodNotAllowed, wrapped in an error, makes it a 405.
 var ErrMethodNotAllowed = errors.New("method not allowed")
 
+// ErrTooManyRequests, wrapped in an error, makes it a 429 (a rate limit
+// such as the reveal limit), with Retry-After.
+var ErrTooManyRequests = errors.New("too many requests")
+
 // Unmarshal decodes JSON strictly into v with errors that name the field.
 func Unmarshal(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -231,6 +235,9 @@ func Status(err error) int {
 	if errors.Is(err, ErrMethodNotAllowed) {
 		return http.StatusMethodNotAllowed
 	}
+	if errors.Is(err, ErrTooManyRequests) {
+		return http.StatusTooManyRequests
+	}
 	if errors.Is(err, context.Canceled) {
 		return 499 // the client went away; nobody reads the answer
 	}
@@ -265,6 +272,8 @@ func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 	switch status {
 	case http.StatusServiceUnavailable:
 		w.Header().Set("Retry-After", "5")
+	case http.StatusTooManyRequests:
+		w.Header().Set("Retry-After", "60")
 	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="steward"`)
 	}

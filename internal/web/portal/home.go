@@ -148,6 +148,13 @@ func (p *Portal) home(r *http.Request, show bool) (*homeData, error) {
 		details := e.Details.Map()
 		switch e.Action {
 		case "vault.reveal", "vault.detokenize", "customer.view":
+		case vault.ActionPut, vault.ActionDelete:
+			// A change of the address they sign in with is shown: whoever
+			// holds the new address can sign in as them (a deletion is the
+			// first half of a change in two steps).
+			if details["field"] != "email" || (e.Action == vault.ActionPut && details["lookup_changed"] != true) {
+				continue
+			}
 		default:
 			continue // the customer's own acts and system work are not accesses
 		}
@@ -173,6 +180,9 @@ func (p *Portal) home(r *http.Request, show bool) (*homeData, error) {
 		}
 		if e.Action == "customer.view" {
 			row.What = "masked record"
+		}
+		if e.Action == vault.ActionPut || e.Action == vault.ActionDelete {
+			row.What = t["signin_changed"]
 		}
 		d.Accesses = append(d.Accesses, row)
 	}
