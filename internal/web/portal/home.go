@@ -263,7 +263,7 @@ func (p *Portal) HandleChangeConsent() http.Handler {
 			e.NoticeVersion = notice.Version
 		}
 		events := []consent.Event{e}
-		if err := p.Consent.ValidateEvents(events, ""); err != nil {
+		if err := p.Consent.ValidateEvents(events, consent.Author{Kind: consent.AuthorPortal}); err != nil {
 			p.fail(w, r, err)
 			return
 		}
