@@ -253,7 +253,7 @@ func (s *server) authorize(p Permission, next http.Handler) http.Handler {
 			// each to what it may assert. Only the public key may travel in
 			// the URL, where logs and browser histories keep it.
 			if !key.Allows(apikey.ScopeIngest) && !key.Allows(apikey.ScopeRecord) {
-				httpx.Error(w, r, s.Log, errs.New(errs.CodeForbidden, "this key has scope %q; the route needs an ingest, record or admin key", key.Scope))
+				httpx.Error(w, r, s.Log, errs.New(errs.CodeForbidden, "this key has scope %q; the route needs \"ingest\", \"record\" or \"admin\"", key.Scope))
 				return
 			}
 			if key.Scope != apikey.ScopeIngest && r.Header.Get("Authorization") == "" {

@@ -106,12 +106,20 @@ func Locate(body []byte, field string, elem func() any, err error) error {
 // refuses the batch when it meets element max+1, before decoding it: the
 // memory a body takes decoded is bounded by max, however many tiny elements
 // ("{},{},...") the body limit lets in. Problems name the element at fault:
-// "events[3].at". A missing or null array gives an empty slice.
+// "events[3].at". A null body, or a missing or null array, gives an empty
+// slice.
 func DecodeBatch[T any](body []byte, field string, max int) ([]T, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if err := expectDelim(dec, '{', "body", "an object"); err != nil {
-		return nil, err
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, jsonProblem(err)
+	}
+	if tok == nil {
+		return nil, endOfBody(dec)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, errs.Invalid("body", "must be an object")
 	}
 	var items []T
 	seen := false
@@ -134,10 +142,15 @@ func DecodeBatch[T any](body []byte, field string, max int) ([]T, error) {
 	if _, err := dec.Token(); err != nil { // the closing brace
 		return nil, jsonProblem(err)
 	}
+	return items, endOfBody(dec)
+}
+
+// endOfBody refuses anything after the body's JSON value.
+func endOfBody(dec *json.Decoder) error {
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, errs.New(errs.CodeInvalid, "the body holds more than one JSON value")
+		return errs.New(errs.CodeInvalid, "the body holds more than one JSON value")
 	}
-	return items, nil
+	return nil
 }
 
 // decodeElements decodes the array (or null) that comes next in dec.
@@ -166,18 +179,6 @@ func decodeElements[T any](dec *json.Decoder, field string, max int) ([]T, error
 		return nil, jsonProblem(err)
 	}
 	return items, nil
-}
-
-// expectDelim reads the next token of dec, which must be delim.
-func expectDelim(dec *json.Decoder, delim json.Delim, field, what string) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return jsonProblem(err)
-	}
-	if d, ok := tok.(json.Delim); !ok || d != delim {
-		return errs.Invalid(field, "must be %s", what)
-	}
-	return nil
 }
 
 // inElement names the problems of err, an error decoding one element, by
