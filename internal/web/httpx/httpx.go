@@ -168,7 +168,7 @@ func decodeElements[T any](dec *json.Decoder, field string, max int) ([]T, error
 	var items []T
 	for i := 0; dec.More(); i++ {
 		if i == max {
-			return nil, errs.Invalid(field, "at most %d per request", max)
+			return nil, errs.Invalid(field, "at most %d %s per request", max, field)
 		}
 		items = append(items, *new(T))
 		if err := dec.Decode(&items[i]); err != nil {
