@@ -53,6 +53,17 @@ func (s state) newer(other state) bool {
 	return false
 }
 
+// Supersedes reports whether e replaces other as the latest choice, by the
+// rule decisions follow (ledger order; an import does not replace a later
+// state). Both must be ledger entries (Seq set).
+func (e *Event) Supersedes(other *Event) bool {
+	return stateOf(e).newer(stateOf(other))
+}
+
+func stateOf(e *Event) state {
+	return state{seq: uint64(e.Seq), at: unixSeconds(e.At), imported: e.Source == SourceImport}
+}
+
 // identInfo is what the index knows of an identity beyond its states,
 // kept in a slice indexed by the identity's number.
 type identInfo struct {

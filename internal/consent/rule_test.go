@@ -187,3 +187,24 @@ func TestStateNewer(t *testing.T) {
 		}
 	}
 }
+
+// TestEventSupersedes: the portal's "latest choice" follows the index's rule.
+func TestEventSupersedes(t *testing.T) {
+	live := Event{Seq: 1, At: timeAt(1000), Source: SourceAPI}
+	oldImport := Event{Seq: 2, At: timeAt(10), Source: SourceImport}
+	later := Event{Seq: 3, At: timeAt(5), Source: SourceBanner}
+	for _, c := range []struct {
+		name     string
+		e, other *Event
+		want     bool
+	}{
+		{"an older import", &oldImport, &live, false},
+		{"the state it did not replace", &live, &oldImport, true},
+		{"a later choice, whatever its time", &later, &live, true},
+		{"an earlier choice", &live, &later, false},
+	} {
+		if got := c.e.Supersedes(c.other); got != c.want {
+			t.Errorf("%s: Supersedes = %v, want %v", c.name, got, c.want)
+		}
+	}
+}

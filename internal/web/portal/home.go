@@ -208,7 +208,7 @@ func (p *Portal) consents(r *http.Request, subject string) ([]consentRow, []hist
 			continue // vendor-level choices are made in the banner's details
 		}
 		k := [2]string{e.Property, e.Purpose}
-		if prev, ok := latest[k]; !ok || !e.At.Before(prev.At) {
+		if prev, ok := latest[k]; !ok || e.Supersedes(&prev) {
 			latest[k] = e
 		}
 	}
