@@ -72,35 +72,6 @@ func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	return body, nil
 }
 
-// Locate improves err, an error from decoding body, by decoding each
-// element of the array field one by one, so that the problem names the
-// element at fault ("events[3].at") rather than the field alone
-// ("events.at"). It returns err unchanged when it finds nothing better.
-func Locate(body []byte, field string, elem func() any, err error) error {
-	var outer map[string]json.RawMessage
-	if json.Unmarshal(body, &outer) != nil {
-		return err
-	}
-	var items []json.RawMessage
-	if json.Unmarshal(outer[field], &items) != nil {
-		return err
-	}
-	for i, item := range items {
-		if itemErr := Unmarshal(item, elem()); itemErr != nil {
-			e, ok := errs.As(itemErr)
-			if !ok || len(e.Fields) == 0 {
-				return errs.Invalid(fmt.Sprintf("%s[%d]", field, i), "%s", strings.TrimPrefix(e.Message, "malformed JSON: "))
-			}
-			problems := map[string]string{}
-			for f, p := range e.Fields {
-				problems[fmt.Sprintf("%s[%d].%s", field, i, f)] = p
-			}
-			return errs.Fields(problems)
-		}
-	}
-	return err
-}
-
 // DecodeBatch decodes body, a JSON object whose one field is the array
 // named field, element by element into a slice of at most max elements. It
 // refuses the batch when it meets element max+1, before decoding it: the
