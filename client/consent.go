@@ -36,7 +36,10 @@ const MaxEvents = 1000
 // EventInput is a consent event to record. ID is chosen by the caller (a
 // UUID is best) and makes recording idempotent: an event with the property
 // and id of one already recorded is not recorded again. Give exactly one of
-// Subject and Device.
+// Subject and Device. What a key may send depends on its scope: an ingest key
+// (public) device events of its property with source banner or gpc; a record
+// key subject or device events with source api; an admin key those and
+// imports (source import).
 type EventInput struct {
 	ID       string `json:"id"`
 	Property string `json:"property"`
@@ -56,8 +59,10 @@ type EventInput struct {
 	GPC          bool   `json:"gpc,omitempty"`
 	DNT          bool   `json:"dnt,omitempty"`
 	TCString     string `json:"tc_string,omitempty"`
-	// At is when the choice was made; the server's time when zero. It may
-	// not lie more than a few minutes ahead of the server's clock.
+	// At is checked (not before 2000, not more than a few minutes ahead of
+	// the server's clock) but the server records its own receive time: the
+	// order of choices is the server's. Only an import (SourceImport) keeps
+	// At, the time of the original consent, which may not lie in the future.
 	At time.Time `json:"at,omitzero"`
 }
 

@@ -33,7 +33,7 @@ func ExampleClient_Decide() {
 // A backend records a choice made in its own settings page. The event id
 // makes the call safe to retry.
 func ExampleClient_AppendEvents() {
-	c := client.New("https://consent.shop.example", "stw_ingest_...")
+	c := client.New("https://consent.shop.example", "stw_record_...") // a back end's record key
 	results, err := c.AppendEvents(context.Background(), []client.EventInput{{
 		ID: "9b2f6c1e-2d4a-4f57-8c3b-5a1d0e7f9c20", Property: "shop", Subject: "customer-42",
 		Purpose: "marketing", Action: client.ActionWithdraw, Source: client.SourceAPI, NoticeVersion: "2026-11",

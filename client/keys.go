@@ -14,6 +14,9 @@ const (
 	// ScopeIngest records consent events for one property; it is public,
 	// embedded in the property's web pages.
 	ScopeIngest Scope = "ingest"
+	// ScopeRecord records consent events of subjects and devices with
+	// source api, from the company's back ends; it is never public.
+	ScopeRecord Scope = "record"
 	// ScopeDecide asks decisions.
 	ScopeDecide Scope = "decide"
 	// ScopeAdmin manages the catalog, the keys and reads the ledger.

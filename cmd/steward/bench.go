@@ -237,7 +237,7 @@ func seedDevices(ctx context.Context, svc *consent.Service, n int) error {
 			events = append(events, consent.Event{ID: fmt.Sprintf("seed-%d", i), Property: "demo", Device: fmt.Sprintf("bench-%d", i),
 				Purpose: "analytics", Action: consent.ActionGrant, Source: consent.SourceImport, NoticeVersion: "2026-11", At: at})
 		}
-		if err := svc.ValidateEvents(events, ""); err != nil {
+		if err := svc.ValidateEvents(events, consent.Author{Kind: consent.AuthorAdminKey}); err != nil {
 			return err
 		}
 		if _, err := svc.Append(ctx, events); err != nil {

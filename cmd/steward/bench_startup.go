@@ -48,7 +48,7 @@ func benchStartup(ctx context.Context, env *environment, n int, database string)
 				Device: fmt.Sprintf("%08x-5f1c-4e2a-9b7d-%012x", i/3, i/3), Purpose: purposes[i%3], Action: action,
 				Source: consent.SourceBanner, NoticeVersion: "2026-11", Jurisdiction: "DE", At: at.Add(time.Duration(i) * time.Millisecond)})
 		}
-		if err := a.Consent.ValidateEvents(events, ""); err != nil {
+		if err := a.Consent.ValidateEvents(events, consent.Author{Kind: consent.AuthorIngestKey, Property: "demo"}); err != nil {
 			a.Close()
 			return err
 		}

@@ -82,6 +82,13 @@ func TestAPIKeyCreatePrintsKeyAlone(t *testing.T) {
 	if !strings.HasPrefix(out, "stw_admin_") || strings.Count(out, "\n") != 1 {
 		t.Fatalf("stdout %q: want the key alone on one line", out)
 	}
+	// A back end's record key belongs to no property.
+	if out, _, err := runCLI(t, "", "apikey", "create", "--scope", "record", "--data-dir", dir); err != nil || !strings.HasPrefix(out, "stw_record_") {
+		t.Fatalf("record key: %q, %v", out, err)
+	}
+	if _, _, err := runCLI(t, "", "apikey", "create", "--scope", "record", "--property", "demo", "--data-dir", dir); err == nil {
+		t.Fatal("a record key bound to a property was created")
+	}
 	if _, _, err := runCLI(t, "", "apikey", "create", "--scope", "ingest", "--property", "nope", "--data-dir", dir); err == nil {
 		t.Fatal("ingest key for an unknown property was created")
 	}

@@ -125,7 +125,7 @@ func runMigrate(ctx context.Context, env *environment, args []string) error {
 
 func runAPIKey(ctx context.Context, env *environment, args []string) error {
 	if len(args) == 0 || args[0] != "create" {
-		fmt.Fprintln(env.stderr, "Usage: steward apikey create --scope ingest|decide|admin|reveal|disclose [--property KEY] [--label TEXT]")
+		fmt.Fprintln(env.stderr, "Usage: steward apikey create --scope ingest|record|decide|admin|reveal|disclose [--property KEY] [--label TEXT]")
 		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
 			return nil
 		}

@@ -35,6 +35,10 @@ const (
 	// ScopeIngest records consent events for one property; it is public,
 	// embedded in the property's web pages.
 	ScopeIngest Scope = "ingest"
+	// ScopeRecord records consent events of subjects and devices with
+	// source api: the company's back ends. It belongs to no property and is
+	// never public.
+	ScopeRecord Scope = "record"
 	// ScopeDecide asks decisions.
 	ScopeDecide Scope = "decide"
 	// ScopeAdmin manages the catalog, reads the ledger and writes vault
@@ -52,10 +56,10 @@ const (
 // ParseScope returns the scope named s.
 func ParseScope(s string) (Scope, error) {
 	switch Scope(s) {
-	case ScopeIngest, ScopeDecide, ScopeAdmin, ScopeReveal, ScopeDisclose:
+	case ScopeIngest, ScopeRecord, ScopeDecide, ScopeAdmin, ScopeReveal, ScopeDisclose:
 		return Scope(s), nil
 	}
-	return "", errs.Invalid("scope", "must be ingest, decide, admin, reveal or disclose")
+	return "", errs.Invalid("scope", "must be ingest, record, decide, admin, reveal or disclose")
 }
 
 // Key is a stored API key, without its secret.

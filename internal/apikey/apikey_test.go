@@ -64,3 +64,36 @@ func TestCreateCheckRevoke(t *testing.T) {
 		}
 	})
 }
+
+// TestRecordScope: a back end's record key belongs to no property, is
+// never the public banner key, and admin keys may do what it does.
+func TestRecordScope(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		if _, err := store.ExecContext(ctx, `INSERT INTO properties (key, name, domains, jurisdiction_rules, default_jurisdiction, policy_url, created_at, updated_at)
+			VALUES ('shop', 'Shop', '[]', '{}', '', '', 0, 0)`); err != nil {
+			t.Fatal(err)
+		}
+		if s, err := apikey.ParseScope("record"); err != nil || s != apikey.ScopeRecord {
+			t.Fatalf("ParseScope(record) = %q, %v", s, err)
+		}
+		keys := apikey.NewStore(store, time.Now)
+		plain, k, err := keys.Create(ctx, apikey.ScopeRecord, "", "back end")
+		if err != nil || !strings.HasPrefix(plain, "stw_record_") {
+			t.Fatalf("Create(record) = %q, %v", plain, err)
+		}
+		if _, _, err := keys.Create(ctx, apikey.ScopeRecord, "shop", ""); !errs.Is(err, errs.CodeInvalid) {
+			t.Fatalf("record key bound to a property: %v, want invalid", err)
+		}
+		if k.Allows(apikey.ScopeIngest) || k.Allows(apikey.ScopeAdmin) || !k.Allows(apikey.ScopeRecord) {
+			t.Fatal("record key scope check wrong")
+		}
+		if !(&apikey.Key{Scope: apikey.ScopeAdmin}).Allows(apikey.ScopeRecord) {
+			t.Fatal("an admin key may not record")
+		}
+		banner, err := keys.BannerKey(ctx, "shop")
+		if err != nil || !strings.HasPrefix(banner, "stw_ingest_") {
+			t.Fatalf("BannerKey = %q, %v; want an ingest key", banner, err)
+		}
+	})
+}

@@ -149,15 +149,16 @@ var demoQuiz = []staff.Question{
 // portal and the console of `serve --demo`.
 func (a *App) SeedDemoCustomer(ctx context.Context) error {
 	events := []consent.Event{
-		{ID: "demo-cust-1-analytics", Property: DemoPropertyKey, Subject: "cust-demo-1", Purpose: "analytics", Action: consent.ActionGrant, Source: consent.SourceBanner},
-		{ID: "demo-cust-1-marketing", Property: DemoPropertyKey, Subject: "cust-demo-1", Purpose: "marketing", Action: consent.ActionDeny, Source: consent.SourceBanner},
+		{ID: "demo-cust-1-analytics", Property: DemoPropertyKey, Subject: "cust-demo-1", Purpose: "analytics", Action: consent.ActionGrant, Source: consent.SourceAPI},
+		{ID: "demo-cust-1-marketing", Property: DemoPropertyKey, Subject: "cust-demo-1", Purpose: "marketing", Action: consent.ActionDeny, Source: consent.SourceAPI},
 	}
 	if notice, ok := a.Consent.CurrentNotice(); ok {
 		for i := range events {
 			events[i].NoticeVersion = notice.Version
 		}
 	}
-	if err := a.Consent.ValidateEvents(events, ""); err != nil {
+	// Recorded as the company's back end would, with a record key.
+	if err := a.Consent.ValidateEvents(events, consent.Author{Kind: consent.AuthorRecordKey}); err != nil {
 		return err
 	}
 	if _, err := a.Consent.Append(ctx, events); err != nil {

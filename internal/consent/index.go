@@ -9,11 +9,11 @@ import (
 // state is the latest decision of one identity for one (purpose, vendor).
 // It is kept to 16 bytes: the index holds one per recorded combination.
 type state struct {
-	seq    uint64
-	at     uint32 // Unix seconds; ties are broken by seq
-	notice uint16 // ordinal of the notice the decision was made under
-	action uint8
-	_      uint8
+	seq      uint64
+	at       uint32 // Unix seconds: the server's receive time, or an import's original time
+	notice   uint16 // ordinal of the notice the decision was made under
+	action   uint8
+	imported bool // source import: a historical consent with its original time
 }
 
 const (
@@ -35,14 +35,33 @@ func actionCode(a Action) uint8 {
 	return actionNone
 }
 
-// newer reports whether s is later than other: by decision time, then by
-// ledger order. Applying events is therefore order-independent and
-// idempotent, which lets replicas follow the ledger without coordination.
+// newer reports whether s is later than other. The order of choices is
+// the ledger's (the order the server received them), never a time a client
+// supplied: of two events, the one with the higher sequence number wins,
+// except that an import (a historical consent with its original time) does
+// not replace a state whose time is later than its own. So an import never
+// overrides a choice recorded after it arrived, nor one made after the
+// consent it imports. Events are applied in ledger order, live and when the
+// index is rebuilt, and re-applying one is harmless.
 func (s state) newer(other state) bool {
-	if s.at != other.at {
-		return s.at > other.at
+	switch {
+	case s.seq > other.seq:
+		return !s.imported || s.at >= other.at
+	case s.seq < other.seq:
+		return other.imported && other.at < s.at
 	}
-	return s.seq > other.seq
+	return false
+}
+
+// Supersedes reports whether e replaces other as the latest choice, by the
+// rule decisions follow (ledger order; an import does not replace a later
+// state). Both must be ledger entries (Seq set).
+func (e *Event) Supersedes(other *Event) bool {
+	return stateOf(e).newer(stateOf(other))
+}
+
+func stateOf(e *Event) state {
+	return state{seq: uint64(e.Seq), at: unixSeconds(e.At), imported: e.Source == SourceImport}
 }
 
 // identInfo is what the index knows of an identity beyond its states,
@@ -155,6 +174,7 @@ type indexedEvent struct {
 	action    Action
 	at        time.Time
 	noticeNo  int
+	imported  bool // source import
 }
 
 // apply records events; callers hold no lock.
@@ -170,7 +190,7 @@ func (x *Index) apply(events []indexedEvent) {
 		}
 		purpose := intern16(x.purposes, e.purpose, 1)
 		vendor := intern16(x.vendors, e.vendor, 0)
-		s := state{seq: uint64(e.seq), at: unixSeconds(e.at), notice: uint16(e.noticeNo), action: actionCode(e.action)}
+		s := state{seq: uint64(e.seq), at: unixSeconds(e.at), notice: uint16(e.noticeNo), action: actionCode(e.action), imported: e.imported}
 		if vendor != 0 {
 			x.idents[ident].vendorChoices = true
 		}

@@ -2,6 +2,7 @@ package consent
 
 import (
 	"testing"
+	"time"
 
 	"github.com/steward-dev/steward/internal/wcag"
 )
@@ -135,5 +136,75 @@ func TestThemeContrast(t *testing.T) {
 	b.validate(problems, nil)
 	if problems["banner.theme.text"] == "" {
 		t.Fatalf("grey on white accepted: %v", problems)
+	}
+}
+
+// TestIndexOrdersByLedgerNotTime replays the forged grant of issue 11 in
+// the index: a grant carrying a time 290 s ahead, on a device linked to the
+// subject, then the subject's withdrawal received after it. Ledger order
+// decides, for the subject's own states and across subject and device.
+func TestIndexOrdersByLedgerNotTime(t *testing.T) {
+	base := timeAt(100_000_000)
+	x := NewIndex()
+	x.applyLinks([]Link{{Device: "phone", Subject: "cust", Seq: 1}})
+	forgedDevice := indexedEvent{seq: 2, ident: x.key("phone"), purpose: "marketing", action: ActionGrant, at: base.Add(290 * time.Second)}
+	forgedSubject := indexedEvent{seq: 3, ident: x.key("cust"), isSubject: true, purpose: "analytics", action: ActionGrant, at: base.Add(290 * time.Second)}
+	withdraw := func(seq int64, purpose string) indexedEvent {
+		return indexedEvent{seq: seq, ident: x.key("cust"), isSubject: true, purpose: purpose, action: ActionWithdraw, at: base.Add(5 * time.Second)}
+	}
+	x.apply([]indexedEvent{forgedDevice, forgedSubject, withdraw(4, "analytics"), withdraw(5, "marketing")})
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	for _, q := range []struct{ subject, device, purpose string }{
+		{"cust", "", "analytics"}, {"cust", "", "marketing"}, {"", "phone", "marketing"},
+	} {
+		s, ok := x.latest(q.subject, q.device, x.purposes[q.purpose], 0)
+		if !ok || s.action != actionWithdraw {
+			t.Errorf("%+v: latest = %+v, want the withdrawal", q, s)
+		}
+	}
+}
+
+// TestStateNewer: ledger order, except that an import does not replace a
+// later state.
+func TestStateNewer(t *testing.T) {
+	cases := []struct {
+		name string
+		s, o state
+		want bool
+	}{
+		{"later seq, earlier time", state{seq: 2, at: 100}, state{seq: 1, at: 500}, true},
+		{"earlier seq, later time", state{seq: 1, at: 500}, state{seq: 2, at: 100}, false},
+		{"same event", state{seq: 1, at: 100}, state{seq: 1, at: 100}, false},
+		{"import older than the state it meets", state{seq: 2, at: 100, imported: true}, state{seq: 1, at: 200}, false},
+		{"import newer than the state it meets", state{seq: 2, at: 300, imported: true}, state{seq: 1, at: 200}, true},
+		{"state met by an older import", state{seq: 1, at: 200}, state{seq: 2, at: 100, imported: true}, true},
+		{"choice after an import", state{seq: 3, at: 100}, state{seq: 2, at: 300, imported: true}, true},
+	}
+	for _, c := range cases {
+		if got := c.s.newer(c.o); got != c.want {
+			t.Errorf("%s: newer = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// TestEventSupersedes: the portal's "latest choice" follows the index's rule.
+func TestEventSupersedes(t *testing.T) {
+	live := Event{Seq: 1, At: timeAt(1000), Source: SourceAPI}
+	oldImport := Event{Seq: 2, At: timeAt(10), Source: SourceImport}
+	later := Event{Seq: 3, At: timeAt(5), Source: SourceBanner}
+	for _, c := range []struct {
+		name     string
+		e, other *Event
+		want     bool
+	}{
+		{"an older import", &oldImport, &live, false},
+		{"the state it did not replace", &live, &oldImport, true},
+		{"a later choice, whatever its time", &later, &live, true},
+		{"an earlier choice", &live, &later, false},
+	} {
+		if got := c.e.Supersedes(c.other); got != c.want {
+			t.Errorf("%s: Supersedes = %v, want %v", c.name, got, c.want)
+		}
 	}
 }

@@ -141,8 +141,8 @@ func (s *Service) followLoop(interval time.Duration) {
 
 // follow applies ledger entries and links written since the last call (all
 // of them at the first call) and reloads the catalog when it changed.
-// Re-applying entries this process wrote itself is harmless: the index keeps
-// the latest state whatever the order.
+// Re-applying entries this process wrote itself is harmless: the index
+// orders states by sequence number (see state.newer), not by arrival.
 func (s *Service) follow(ctx context.Context) error {
 	s.followMu.Lock()
 	defer s.followMu.Unlock()
@@ -218,7 +218,7 @@ func (s *Service) follow(ctx context.Context) error {
 // distinct purpose and vendor keys: at start it reads the whole ledger, and
 // a string per column and row would make the collector the bottleneck.
 func (s *Service) readEventsForIndex(ctx context.Context, after int64, limit int) ([]indexedEvent, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, subject_id, device_id, purpose, vendor, action, at, notice_version
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, subject_id, device_id, purpose, vendor, action, at, notice_version, source
 		FROM consent_events WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
 	if err != nil {
 		return nil, db.Classify(fmt.Errorf("read ledger: %w", err))
@@ -235,11 +235,11 @@ func (s *Service) readEventsForIndex(ctx context.Context, after int64, limit int
 		return k
 	}
 	out := make([]indexedEvent, 0, min(limit, 4096))
-	var subject, device, purpose, vendor, action, notice sql.RawBytes
+	var subject, device, purpose, vendor, action, notice, source sql.RawBytes
 	var at int64
 	for rows.Next() {
 		var e indexedEvent
-		if err := rows.Scan(&e.seq, &subject, &device, &purpose, &vendor, &action, &at, &notice); err != nil {
+		if err := rows.Scan(&e.seq, &subject, &device, &purpose, &vendor, &action, &at, &notice, &source); err != nil {
 			return nil, fmt.Errorf("read ledger: %w", err)
 		}
 		if len(subject) > 0 {
@@ -257,6 +257,7 @@ func (s *Service) readEventsForIndex(ctx context.Context, after int64, limit int
 			e.action = ActionWithdraw
 		}
 		e.at = fromMicros(at)
+		e.imported = string(source) == string(SourceImport)
 		if n, ok := cat.notices[string(notice)]; ok {
 			e.noticeNo = n.Ordinal
 		}

@@ -73,14 +73,30 @@ func event(id, device, purpose string, action consent.Action) consent.Event {
 
 func appendOK(tb testing.TB, svc *consent.Service, events ...consent.Event) []consent.AppendResult {
 	tb.Helper()
-	if err := svc.ValidateEvents(events, ""); err != nil {
-		tb.Fatalf("ValidateEvents: %v", err)
+	for i := range events {
+		if err := svc.ValidateEvents(events[i:i+1], authorOf(&events[i])); err != nil {
+			tb.Fatalf("ValidateEvents: %v", err)
+		}
 	}
 	res, err := svc.Append(context.Background(), events)
 	if err != nil {
 		tb.Fatalf("Append: %v", err)
 	}
 	return res
+}
+
+// authorOf returns the author that may record e: the ingest key of its
+// property for the banner's sources, else the one author of its source.
+func authorOf(e *consent.Event) consent.Author {
+	switch e.Source {
+	case consent.SourceBanner, consent.SourceGPC:
+		return consent.Author{Kind: consent.AuthorIngestKey, Property: e.Property}
+	case consent.SourcePortal:
+		return consent.Author{Kind: consent.AuthorPortal}
+	case consent.SourceImport:
+		return consent.Author{Kind: consent.AuthorAdminKey}
+	}
+	return consent.Author{Kind: consent.AuthorRecordKey}
 }
 
 func decide(tb testing.TB, svc *consent.Service, q consent.Question) consent.Answer {
@@ -248,14 +264,14 @@ func TestValidateEventsNamesFields(t *testing.T) {
 			t.Run(c.name, func(t *testing.T) {
 				e := event("x", "dev", "analytics", consent.ActionGrant)
 				c.mod(&e)
-				err := svc.ValidateEvents([]consent.Event{e}, "")
+				err := svc.ValidateEvents([]consent.Event{e}, authorOf(&e))
 				ee, ok := errs.As(err)
 				if !ok || ee.Fields[c.field] == "" {
 					t.Fatalf("error %v does not name %s", err, c.field)
 				}
 			})
 		}
-		if err := svc.ValidateEvents([]consent.Event{event("x", "d", "analytics", consent.ActionGrant)}, "other"); err == nil {
+		if err := svc.ValidateEvents([]consent.Event{event("x", "d", "analytics", consent.ActionGrant)}, consent.Author{Kind: consent.AuthorIngestKey, Property: "other"}); err == nil {
 			t.Fatal("ingest key of another property accepted")
 		}
 	})

@@ -334,7 +334,7 @@ func (s *Service) appendDecision(ctx context.Context, e *consent.Event) error {
 		e.NoticeVersion = notice.Version
 	}
 	events := []consent.Event{*e}
-	if err := s.Consent.ValidateEvents(events, ""); err != nil {
+	if err := s.Consent.ValidateEvents(events, consent.Author{Kind: consent.AuthorPortal}); err != nil {
 		return err
 	}
 	_, err := s.Consent.Append(ctx, events)

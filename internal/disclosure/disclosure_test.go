@@ -73,8 +73,8 @@ func newWorld(t *testing.T, store *db.DB) *world {
 func (w *world) record(t *testing.T, subject, purpose, vendor string, action consent.Action, gpc bool) {
 	t.Helper()
 	events := []consent.Event{{ID: fmt.Sprintf("%s-%s-%s-%d", subject, purpose, vendor, time.Now().UnixNano()), Property: "shop", Subject: subject,
-		Purpose: purpose, Vendor: vendor, Action: action, Source: consent.SourceBanner, GPC: gpc}}
-	if err := w.svc.ValidateEvents(events, ""); err != nil {
+		Purpose: purpose, Vendor: vendor, Action: action, Source: consent.SourceAPI, GPC: gpc}}
+	if err := w.svc.ValidateEvents(events, consent.Author{Kind: consent.AuthorRecordKey}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.svc.Append(context.Background(), events); err != nil {

@@ -74,8 +74,8 @@ func newFixture(t *testing.T, store *db.DB) *fixture {
 	if _, err := svc.PutProperty(ctx, consent.Property{Key: "shop", Name: "Shop", Domains: []string{"shop.example"}, DefaultJurisdiction: "DE"}, true); err != nil {
 		t.Fatal(err)
 	}
-	events := []consent.Event{{ID: "e1", Property: "shop", Subject: "1001", Purpose: "analytics", Action: consent.ActionGrant, Source: consent.SourceBanner}}
-	if err := svc.ValidateEvents(events, ""); err != nil {
+	events := []consent.Event{{ID: "e1", Property: "shop", Subject: "1001", Purpose: "analytics", Action: consent.ActionGrant, Source: consent.SourceAPI}}
+	if err := svc.ValidateEvents(events, consent.Author{Kind: consent.AuthorRecordKey}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := svc.Append(ctx, events); err != nil {

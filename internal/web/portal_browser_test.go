@@ -76,8 +76,8 @@ func TestPortalInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	events := []consent.Event{{ID: "b-1", Property: "demo", Subject: "cust-1", Purpose: "analytics", Action: consent.ActionGrant, Source: consent.SourceBanner, NoticeVersion: "2026-11"}}
-	if err := app.Consent.ValidateEvents(events, ""); err != nil {
+	events := []consent.Event{{ID: "b-1", Property: "demo", Subject: "cust-1", Purpose: "analytics", Action: consent.ActionGrant, Source: consent.SourceAPI, NoticeVersion: "2026-11"}}
+	if err := app.Consent.ValidateEvents(events, consent.Author{Kind: consent.AuthorRecordKey}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := app.Consent.Append(ctx, events); err != nil {

@@ -43,11 +43,11 @@ func newPortalFixture(t *testing.T, dialect db.Dialect) *portalFixture {
 	}
 	// The demo's notice "2026-11" is material: grants under it count.
 	for _, e := range []consent.Event{
-		{ID: "e-analytics", Property: "demo", Subject: "cust-1", Purpose: "analytics", Action: consent.ActionGrant, Source: consent.SourceBanner, NoticeVersion: "2026-11"},
-		{ID: "e-other", Property: "demo", Subject: "cust-2", Purpose: "analytics", Action: consent.ActionGrant, Source: consent.SourceBanner, NoticeVersion: "2026-11"},
+		{ID: "e-analytics", Property: "demo", Subject: "cust-1", Purpose: "analytics", Action: consent.ActionGrant, Source: consent.SourceAPI, NoticeVersion: "2026-11"},
+		{ID: "e-other", Property: "demo", Subject: "cust-2", Purpose: "analytics", Action: consent.ActionGrant, Source: consent.SourceAPI, NoticeVersion: "2026-11"},
 	} {
 		events := []consent.Event{e}
-		if err := srv.App.Consent.ValidateEvents(events, ""); err != nil {
+		if err := srv.App.Consent.ValidateEvents(events, consent.Author{Kind: consent.AuthorRecordKey}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := srv.App.Consent.Append(ctx, events); err != nil {

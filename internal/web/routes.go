@@ -22,7 +22,8 @@ type Permission string
 const (
 	// Public routes need no credentials.
 	Public Permission = "public"
-	// Ingest routes take an ingest key of the property concerned (or admin).
+	// Ingest routes take an ingest key of the property concerned, a record
+	// key or an admin key; the handler limits what each may assert.
 	Ingest Permission = Permission(apikey.ScopeIngest)
 	// Decide routes take a decide key (or admin).
 	Decide Permission = Permission(apikey.ScopeDecide)

@@ -90,6 +90,9 @@ func newEnv(t *testing.T, dialect db.Dialect) *testEnv {
 	})
 	kiosk := mustKey(t, env.admin, client.APIKeyInput{Scope: client.ScopeIngest, Property: "kiosk", Label: "kiosk"})
 	env.keys["kiosk"] = kiosk.Secret
+	record := mustKey(t, env.admin, client.APIKeyInput{Scope: client.ScopeRecord, Label: "back end"})
+	env.keys["record"] = record.Secret
+	env.vars["recordKey"] = record.Secret
 	revoked := mustKey(t, env.admin, client.APIKeyInput{Scope: client.ScopeDecide, Label: "revoked"})
 	mustDo(t, "revoke key", func() error { return env.admin.RevokeAPIKey(ctx, revoked.ID) })
 	env.keys["revoked"] = revoked.Secret
@@ -97,9 +100,9 @@ func newEnv(t *testing.T, dialect db.Dialect) *testEnv {
 	mustDo(t, "record seed events", func() error {
 		_, err := env.admin.AppendEvents(ctx, []client.EventInput{
 			{ID: "seed-1", Property: "demo", Device: "dev-seed", Purpose: "analytics", Action: client.ActionGrant,
-				Source: client.SourceBanner, NoticeVersion: "2026-11"},
+				Source: client.SourceAPI, NoticeVersion: "2026-11"},
 			{ID: "seed-2", Property: "demo", Subject: "cust-gpc", Purpose: "sale_of_data", Vendor: "adnet",
-				Action: client.ActionGrant, Source: client.SourcePortal, NoticeVersion: "2026-11"},
+				Action: client.ActionGrant, Source: client.SourceAPI, NoticeVersion: "2026-11"},
 		})
 		return err
 	})
@@ -603,14 +606,38 @@ func eventScenarios() []scenario {
 	beacon.url += "?key={{ingestKey}}"
 	beacon.header = map[string]string{"Content-Type": "text/plain;charset=UTF-8"}
 	beacon.expect = []string{`"id":"beacon-1"`}
+	recordInQuery := post("record key in the query", "", events(event("x-30", map[string]any{"source": "api"})), 403)
+	recordInQuery.url += "?key={{recordKey}}"
+	past := time.Now().Add(-24 * time.Hour).UTC().Format(time.RFC3339)
+	subject := func(id, source string) map[string]any {
+		return event(id, map[string]any{"device": nil, "subject": "cust-1", "source": source})
+	}
 	return []scenario{
 		ok("ingest key records its property", "ingest", events(event("ok-1", nil)), `"id":"ok-1"`),
-		ok("admin key records any property", "admin", events(event("ok-2", map[string]any{"property": "kiosk", "jurisdiction": "US-CA"}))),
+		ok("admin key records any property", "admin", events(event("ok-2", map[string]any{"property": "kiosk", "jurisdiction": "US-CA", "source": "api"}))),
 		ok("kiosk key records kiosk", "kiosk", events(event("ok-3", map[string]any{"property": "kiosk"}))),
-		ok("subject, vendor, every field", "ingest", events(event("ok-4", map[string]any{"device": nil, "subject": "cust-1",
-			"purpose": "marketing", "vendor": "adnet", "action": "deny", "source": "portal", "jurisdiction": "FR", "gpc": true, "dnt": true,
+		ok("subject, vendor, every field", "record", events(event("ok-4", map[string]any{"device": nil, "subject": "cust-1",
+			"purpose": "marketing", "vendor": "adnet", "action": "deny", "source": "api", "jurisdiction": "FR", "gpc": true, "dnt": true,
 			"tc_string": "CQAAAAAQAAAAAAAAAAENBJFgAAAAAAAAAAAAAAAAAAAA", "at": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339Nano)}))),
 		beacon,
+		ok("ingest key records gpc", "ingest", events(event("ok-5", map[string]any{"source": "gpc", "action": "deny"}))),
+		ok("record key records a device", "record", events(event("ok-6", map[string]any{"source": "api"}))),
+		ok("admin key imports a past consent", "admin", events(event("ok-7", map[string]any{"device": nil, "subject": "cust-1", "source": "import", "at": past}))),
+		// Issue 11: the public ingest key asserted a customer's consent, any
+		// source, any time.
+		post("ingest key for a subject", "ingest", events(subject("x-31", "banner")), 400, "events[0].subject"),
+		post("ingest key claims the portal", "ingest", events(event("x-32", map[string]any{"source": "portal"})), 400, "events[0].source"),
+		post("ingest key claims an import", "ingest", events(event("x-33", map[string]any{"source": "import", "at": past})), 400, "events[0].source"),
+		post("ingest key claims a back end", "ingest", events(event("x-34", map[string]any{"source": "api"})), 400, "events[0].source"),
+		post("record key claims the portal", "record", events(subject("x-35", "portal")), 400, "events[0].source"),
+		post("record key claims an import", "record", events(subject("x-36", "import")), 400, "events[0].source"),
+		post("record key claims the banner", "record", events(event("x-37", nil)), 400, "events[0].source"),
+		post("admin key claims the portal", "admin", events(subject("x-38", "portal")), 400, "events[0].source"),
+		post("import dated in the future", "admin", events(event("x-39", map[string]any{"source": "import", "at": time.Now().Add(time.Minute).UTC().Format(time.RFC3339)})), 400, "events[0].at"),
+		post("zero time", "ingest", events(event("x-40", map[string]any{"at": "0001-01-01T00:00:00Z"})), 400, "events[0].at"),
+		post("tc_string the codec refuses", "ingest", events(event("x-41", map[string]any{"tc_string": "CQAAAAAQ.not!base64"})), 400, "events[0].tc_string"),
+		post("decide key", "decide", events(event("x-42", nil)), 403),
+		recordInQuery,
 		post("ingest key for another property", "ingest", events(event("x-1", map[string]any{"property": "kiosk"})), 400, "events[0].property"),
 		post("kiosk key for demo", "kiosk", events(event("x-2", nil)), 400, "events[0].property"),
 		post("second event for another property", "ingest", events(event("x-3", nil), event("x-4", map[string]any{"property": "kiosk"})), 400, "events[1].property"),
@@ -810,8 +837,9 @@ func TestEventRetryIsIdempotent(t *testing.T) {
 		if stored.Seq != first[0].Seq || stored.Receipt != first[0].Receipt {
 			t.Errorf("GetEvent = seq %d, receipt equal %v; want seq %d and the identical receipt", stored.Seq, stored.Receipt == first[0].Receipt, first[0].Seq)
 		}
-		if !stored.At.Equal(e.At.Truncate(time.Microsecond)) {
-			t.Errorf("stored time %v, want the first request's %v", stored.At, e.At)
+		// The time is the server's: the client's (a minute ago) orders nothing.
+		if !stored.At.After(e.At) {
+			t.Errorf("stored time %v, want the server's receive time, after the client's %v", stored.At, e.At)
 		}
 		if after := env.state(t); after.ledgerCount != before.ledgerCount+1 {
 			t.Errorf("ledger grew by %d entries, want 1", after.ledgerCount-before.ledgerCount)
@@ -860,12 +888,13 @@ func TestWithdrawalChangesNextDecision(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, env *testEnv) {
 		ctx := context.Background()
 		ingest := client.New(env.srv.URL, env.keys["ingest"])
+		backEnd := client.New(env.srv.URL, env.keys["record"])
 		decide := client.New(env.srv.URL, env.keys["decide"])
 		q := []client.Question{{Subject: "cust-w", Purpose: "marketing", Vendor: "adnet", Property: "demo"}}
 		record := func(id string, action client.Action) int64 {
 			t.Helper()
-			res, err := ingest.AppendEvents(ctx, []client.EventInput{{ID: id, Property: "demo", Subject: "cust-w", Purpose: "marketing",
-				Vendor: "adnet", Action: action, Source: client.SourcePortal, NoticeVersion: "2026-11"}})
+			res, err := backEnd.AppendEvents(ctx, []client.EventInput{{ID: id, Property: "demo", Subject: "cust-w", Purpose: "marketing",
+				Vendor: "adnet", Action: action, Source: client.SourceAPI, NoticeVersion: "2026-11"}})
 			if err != nil {
 				t.Fatalf("record %s: %v", action, err)
 			}
@@ -917,7 +946,7 @@ func TestGPCHeaderOptsOutOfSale(t *testing.T) {
 		ctx := context.Background()
 		decide := client.New(env.srv.URL, env.keys["decide"])
 		if _, err := env.admin.AppendEvents(ctx, []client.EventInput{{ID: "g-1", Property: "demo", Subject: "cust-g", Purpose: "marketing",
-			Action: client.ActionGrant, Source: client.SourcePortal, NoticeVersion: "2026-11"}}); err != nil {
+			Action: client.ActionGrant, Source: client.SourceAPI, NoticeVersion: "2026-11"}}); err != nil {
 			t.Fatal(err)
 		}
 		qs := []client.Question{
@@ -1028,8 +1057,8 @@ func TestCatalogThroughClient(t *testing.T) {
 			t.Errorf("unknown purpose: fields %v", e.Fields)
 		}
 		// An event under the new, non-material notice counts.
-		ingestKey := mustKey(t, c, client.APIKeyInput{Scope: client.ScopeIngest, Property: "app"})
-		if _, err := client.New(env.srv.URL, ingestKey.Secret).AppendEvents(ctx, []client.EventInput{{ID: "a-1", Property: "app",
+		recordKey := mustKey(t, c, client.APIKeyInput{Scope: client.ScopeRecord, Label: "app back end"})
+		if _, err := client.New(env.srv.URL, recordKey.Secret).AppendEvents(ctx, []client.EventInput{{ID: "a-1", Property: "app",
 			Subject: "cust-a", Purpose: "personalisation", Vendor: "recs", Action: client.ActionGrant, Source: client.SourceAPI,
 			NoticeVersion: "v2", Jurisdiction: "DE"}}); err != nil {
 			t.Fatal(err)

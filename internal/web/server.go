@@ -258,13 +258,26 @@ func (s *server) authorize(p Permission, next http.Handler) http.Handler {
 			httpx.Error(w, r, s.Log, err)
 			return
 		}
-		if !key.Allows(scope) {
+		if p == Ingest {
+			// Recording consent takes an ingest key (the banner's, public), a
+			// record key (a back end's) or an admin key; the handler holds
+			// each to what it may assert. Only the public key may travel in
+			// the URL, where logs and browser histories keep it.
+			if !key.Allows(apikey.ScopeIngest) && !key.Allows(apikey.ScopeRecord) {
+				httpx.Error(w, r, s.Log, errs.New(errs.CodeForbidden, "this key has scope %q; the route needs \"ingest\", \"record\" or \"admin\"", key.Scope))
+				return
+			}
+			if key.Scope != apikey.ScopeIngest && r.Header.Get("Authorization") == "" {
+				httpx.Error(w, r, s.Log, errs.New(errs.CodeForbidden, "only a public ingest key may be sent as ?key=; send this key as Authorization: Bearer KEY"))
+				return
+			}
+		} else if !key.Allows(scope) {
 			httpx.Error(w, r, s.Log, errs.New(errs.CodeForbidden, "this key has scope %q; the route needs %q", key.Scope, scope))
 			return
 		}
 		switch {
-		case p == Ingest && key.Scope == apikey.ScopeIngest:
-			// Ingest handlers narrow by key (to its property).
+		case p == Ingest:
+			// Ingest handlers hold the key to what it may assert.
 			r = r.WithContext(auth.WithKey(r.Context(), key))
 		case p == Admin || p == Reveal || p == Disclose:
 			// Admin and reveal acts are recorded in the audit log under the

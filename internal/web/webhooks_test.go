@@ -146,7 +146,7 @@ func TestConsentChangedWebhook(t *testing.T) {
 	var endpoint struct{ Secret string }
 	json.Unmarshal([]byte(body), &endpoint)
 	secret.Store(endpoint.Secret)
-	if code, body, _ := c.do("POST", "/v1/consent/events", f.srv.Keys.Ingest, `{"events":[{"id":"wh-1","property":"demo","subject":"cust-1","purpose":"marketing","action":"grant","source":"banner","notice_version":"2026-11"}]}`); code != 200 {
+	if code, body, _ := c.do("POST", "/v1/consent/events", f.srv.Keys.Admin, `{"events":[{"id":"wh-1","property":"demo","subject":"cust-1","purpose":"marketing","action":"grant","source":"api","notice_version":"2026-11"}]}`); code != 200 {
 		t.Fatalf("append: %d %s", code, body)
 	}
 	// Entries the feed had not reached when the endpoint was made come

@@ -146,16 +146,18 @@ func (c *Console) customer(r *http.Request, subject string) (*customerData, erro
 		return nil, err
 	}
 	latest := map[[3]string]int{}
+	shown := map[[3]string]consent.Event{} // the event of each row
 	for _, e := range events {
 		k := [3]string{e.Property, e.Purpose, e.Vendor}
 		row := consentRow{Property: e.Property, Purpose: e.Purpose, Vendor: e.Vendor, Action: e.Action, Source: e.Source, At: e.At}
 		if i, ok := latest[k]; ok {
-			if !e.At.Before(d.Consents[i].At) {
-				d.Consents[i] = row
+			// The choice decisions use: ledger order, not claimed times.
+			if prev := shown[k]; e.Supersedes(&prev) {
+				d.Consents[i], shown[k] = row, e
 			}
 			continue
 		}
-		latest[k] = len(d.Consents)
+		latest[k], shown[k] = len(d.Consents), e
 		d.Consents = append(d.Consents, row)
 	}
 	slices.SortFunc(d.Consents, func(a, b consentRow) int {

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -39,37 +40,43 @@ type eventResult struct {
 
 // HandleAppendEvents appends a batch of consent events to the ledger and
 // answers, once they are durable, with a sequence number and a signed
-// receipt for each. An ingest key may only record events of its property.
+// receipt for each. The key decides what the batch may assert (see
+// AuthorOf): a public ingest key only device events of its property from
+// the banner or GPC.
 func HandleAppendEvents(d *Deps) http.Handler {
-	type request struct {
-		Events []eventInput `json:"events"`
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := auth.Key(r.Context())
+		by := AuthorOf(key)
 		body, err := httpx.ReadBody(w, r, batchMax)
 		if err != nil {
 			d.fail(w, r, err)
 			return
 		}
-		var in request
-		if err := httpx.Unmarshal(body, &in); err != nil {
-			d.fail(w, r, httpx.Locate(body, "events", func() any { return new(eventInput) }, err))
+		// Decoded one event at a time, refused at event MaxBatch+1: a body
+		// of tiny events must not take memory beyond one batch.
+		in, err := httpx.DecodeBatch[eventInput](body, "events", consent.MaxBatch)
+		if err != nil {
+			d.fail(w, r, err)
 			return
 		}
-		events := make([]consent.Event, len(in.Events))
-		for i, e := range in.Events {
+		events := make([]consent.Event, len(in))
+		for i, e := range in {
 			events[i] = consent.Event{ID: e.ID, Property: e.Property, Device: e.Device, Subject: e.Subject, Purpose: e.Purpose,
 				Vendor: e.Vendor, Action: e.Action, Source: e.Source, NoticeVersion: e.NoticeVersion,
 				Jurisdiction: e.Jurisdiction, GPC: e.GPC, DNT: e.DNT, TCString: e.TCString}
 			if e.At != nil {
+				if e.At.IsZero() {
+					// The zero time is a placeholder, never "now".
+					d.fail(w, r, errs.Invalid(fmt.Sprintf("events[%d].at", i), "must be a real time, not the zero time"))
+					return
+				}
 				events[i].At = e.At.Time
 			}
 		}
-		onlyProperty := ""
-		if k := auth.Key(r.Context()); k != nil && k.Scope == apikey.ScopeIngest {
-			onlyProperty = k.Property
-			allowOrigin(w, r, d, k.Property)
+		if by.Kind == consent.AuthorIngestKey {
+			allowOrigin(w, r, d, key.Property)
 		}
-		if err := d.Consent.ValidateEvents(events, onlyProperty); err != nil {
+		if err := d.Consent.ValidateEvents(events, by); err != nil {
 			d.fail(w, r, err)
 			return
 		}
@@ -117,6 +124,25 @@ func HandleAppendEvents(d *Deps) http.Handler {
 		w.Header().Set("Content-Length", strconv.Itoa(len(buf)))
 		_, _ = w.Write(buf)
 	})
+}
+
+// AuthorOf returns what a key may assert when it records consent events:
+// an ingest key, its property's banner events; a record key, the company's
+// back end; an admin key, that and imports. Any other key, or none, may
+// assert nothing (the route's permission lets none through).
+func AuthorOf(k *apikey.Key) consent.Author {
+	if k == nil {
+		return consent.Author{}
+	}
+	switch k.Scope {
+	case apikey.ScopeIngest:
+		return consent.Author{Kind: consent.AuthorIngestKey, Property: k.Property}
+	case apikey.ScopeRecord:
+		return consent.Author{Kind: consent.AuthorRecordKey}
+	case apikey.ScopeAdmin:
+		return consent.Author{Kind: consent.AuthorAdminKey}
+	}
+	return consent.Author{}
 }
 
 // allowOrigin lets a page of the property read the answer (its receipts):

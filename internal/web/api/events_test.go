@@ -3,6 +3,10 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -43,4 +47,29 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestAppendEventsRefusesTinyEventsUndecoded replays the memory attack of
+// issue 11 at the handler: a 2 MiB body of ~700,000 empty events took
+// +365 MiB to decode before the 1,000-event check. It is now refused at
+// the 1,001st event, before the consent core is asked anything (Deps has
+// none here), within a few MiB.
+func TestAppendEventsRefusesTinyEventsUndecoded(t *testing.T) {
+	body := `{"events":[` + strings.Repeat(`{},`, 699000) + `{}]}`
+	if len(body) > batchMax {
+		t.Fatalf("body of %d bytes exceeds the limit", len(body))
+	}
+	h := HandleAppendEvents(&Deps{})
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/consent/events", strings.NewReader(body)))
+	runtime.ReadMemStats(&after)
+	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), `"field":"events"`) {
+		t.Fatalf("answer %d %s, want 400 naming events", rec.Code, rec.Body)
+	}
+	// The body itself (2 MiB, read once) plus at most 1,000 decoded events.
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 12<<20 {
+		t.Fatalf("one request allocated %d MiB", grew>>20)
+	}
 }

@@ -72,33 +72,102 @@ func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	return body, nil
 }
 
-// Locate improves err, an error from decoding body, by decoding each
-// element of the array field one by one, so that the problem names the
-// element at fault ("events[3].at") rather than the field alone
-// ("events.at"). It returns err unchanged when it finds nothing better.
-func Locate(body []byte, field string, elem func() any, err error) error {
-	var outer map[string]json.RawMessage
-	if json.Unmarshal(body, &outer) != nil {
-		return err
+// DecodeBatch decodes body, a JSON object whose one field is the array
+// named field, element by element into a slice of at most max elements. It
+// refuses the batch when it meets element max+1, before decoding it: the
+// memory a body takes decoded is bounded by max, however many tiny elements
+// ("{},{},...") the body limit lets in. Problems name the element at fault:
+// "events[3].at". A null body, or a missing or null array, gives an empty
+// slice.
+func DecodeBatch[T any](body []byte, field string, max int) ([]T, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, jsonProblem(err)
 	}
-	var items []json.RawMessage
-	if json.Unmarshal(outer[field], &items) != nil {
-		return err
+	if tok == nil {
+		return nil, endOfBody(dec)
 	}
-	for i, item := range items {
-		if itemErr := Unmarshal(item, elem()); itemErr != nil {
-			e, ok := errs.As(itemErr)
-			if !ok || len(e.Fields) == 0 {
-				return errs.Invalid(fmt.Sprintf("%s[%d]", field, i), "%s", strings.TrimPrefix(e.Message, "malformed JSON: "))
-			}
-			problems := map[string]string{}
-			for f, p := range e.Fields {
-				problems[fmt.Sprintf("%s[%d].%s", field, i, f)] = p
-			}
-			return errs.Fields(problems)
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, errs.Invalid("body", "must be an object")
+	}
+	var items []T
+	seen := false
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, jsonProblem(err)
+		}
+		if name, _ := tok.(string); name != field {
+			return nil, errs.Invalid(name, "unknown field")
+		}
+		if seen {
+			return nil, errs.Invalid(field, "given twice")
+		}
+		seen = true
+		if items, err = decodeElements[T](dec, field, max); err != nil {
+			return nil, err
 		}
 	}
-	return err
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, jsonProblem(err)
+	}
+	return items, endOfBody(dec)
+}
+
+// endOfBody refuses anything after the body's JSON value.
+func endOfBody(dec *json.Decoder) error {
+	if _, err := dec.Token(); err != io.EOF {
+		return errs.New(errs.CodeInvalid, "the body holds more than one JSON value")
+	}
+	return nil
+}
+
+// decodeElements decodes the array (or null) that comes next in dec.
+func decodeElements[T any](dec *json.Decoder, field string, max int) ([]T, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, jsonProblem(err)
+	}
+	if tok == nil {
+		return nil, nil
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return nil, errs.Invalid(field, "must be an array")
+	}
+	var items []T
+	for i := 0; dec.More(); i++ {
+		if i == max {
+			return nil, errs.Invalid(field, "at most %d %s per request", max, field)
+		}
+		items = append(items, *new(T))
+		if err := dec.Decode(&items[i]); err != nil {
+			return nil, inElement(jsonProblem(err), fmt.Sprintf("%s[%d]", field, i))
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing bracket
+		return nil, jsonProblem(err)
+	}
+	return items, nil
+}
+
+// inElement names the problems of err, an error decoding one element, by
+// the element's path.
+func inElement(err error, path string) error {
+	e, ok := errs.As(err)
+	if !ok || len(e.Fields) == 0 {
+		message := err.Error()
+		if ok {
+			message = e.Message
+		}
+		return errs.Invalid(path, "%s", strings.TrimPrefix(message, "malformed JSON: "))
+	}
+	problems := map[string]string{}
+	for f, p := range e.Fields {
+		problems[path+"."+f] = p
+	}
+	return errs.Fields(problems)
 }
 
 // Time is a time.Time that refuses, naming itself, anything but an RFC 3339
@@ -130,8 +199,18 @@ var ErrMethodNotAllowed = errors.New("method not allowed")
 // such as the reveal limit), with Retry-After.
 var ErrTooManyRequests = errors.New("too many requests")
 
+// MaxValues bounds the array elements and object members of a body that
+// Unmarshal decodes. Decoding can take far more memory than the body (each
+// "{}," of three bytes a whole struct, each short map entry a map slot), so
+// the bound on decoded memory is this count, not the body limit; no request
+// of the API comes near it. Batches of many small elements use DecodeBatch.
+const MaxValues = 10000
+
 // Unmarshal decodes JSON strictly into v with errors that name the field.
 func Unmarshal(body []byte, v any) error {
+	if countValues(body, MaxValues) > MaxValues {
+		return errs.New(errs.CodeInvalid, "the body holds more than %d array elements and object members", MaxValues)
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -282,4 +361,47 @@ func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// countValues counts the array elements and object members of JSON text,
+// stopping once the count passes max. It only looks for the structure
+// (brackets, braces, commas outside strings); malformed text is left to the
+// decoder to refuse.
+func countValues(body []byte, max int) int {
+	n := 0
+	inString, escaped, open := false, false, false
+	for _, c := range body {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			continue
+		}
+		// The first value of a container counts when it starts, each further
+		// one at its comma.
+		if open && c != ']' && c != '}' {
+			n++
+		}
+		open = false
+		switch c {
+		case '"':
+			inString = true
+		case '[', '{':
+			open = true
+		case ',':
+			n++
+		}
+		if n > max {
+			return n
+		}
+	}
+	return n
 }

@@ -218,7 +218,7 @@ func (p *Portal) consents(r *http.Request, subject string) ([]consentRow, []hist
 			continue // vendor-level choices are made in the banner's details
 		}
 		k := [2]string{e.Property, e.Purpose}
-		if prev, ok := latest[k]; !ok || !e.At.Before(prev.At) {
+		if prev, ok := latest[k]; !ok || e.Supersedes(&prev) {
 			latest[k] = e
 		}
 	}
@@ -273,7 +273,7 @@ func (p *Portal) HandleChangeConsent() http.Handler {
 			e.NoticeVersion = notice.Version
 		}
 		events := []consent.Event{e}
-		if err := p.Consent.ValidateEvents(events, ""); err != nil {
+		if err := p.Consent.ValidateEvents(events, consent.Author{Kind: consent.AuthorPortal}); err != nil {
 			p.fail(w, r, err)
 			return
 		}
