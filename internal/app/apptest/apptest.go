@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"strconv"
 	"testing"
 	"time"
@@ -124,6 +125,11 @@ func StartWith(tb testing.TB, dialect db.Dialect, opts Options) *Server {
 	done := make(chan error, 1)
 	go func() { done <- a.Serve(ctx, ln) }()
 	tb.Cleanup(func() {
+		// A burst of concurrent requests can leave the client's transport
+		// with a dialed connection it never used; the server sees it as new,
+		// and graceful shutdown waits for such a connection for up to five
+		// seconds. Close them first.
+		http.DefaultClient.CloseIdleConnections()
 		cancel()
 		if err := <-done; err != nil {
 			tb.Errorf("apptest: serve: %v", err)
