@@ -19,6 +19,7 @@ import (
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/jobs"
+	"github.com/steward-dev/steward/internal/netguard"
 )
 
 // SecretBox seals the endpoints' signing secrets at rest (vault.SecretBox).
@@ -87,7 +88,7 @@ type Config struct {
 // safe for concurrent use; replicas share its state through the database.
 type Service struct {
 	cfg    Config
-	policy *addressPolicy
+	policy *netguard.Policy
 	client *http.Client
 	// rec writes the outcomes of attempts with group commit: every attempt
 	// ends with a write, and one commit (one fsync on SQLite) per attempt
@@ -128,7 +129,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	policy, err := newAddressPolicy(cfg.AllowHosts)
+	policy, err := netguard.NewPolicy(cfg.AllowHosts)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
