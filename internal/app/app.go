@@ -19,7 +19,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"runtime/debug"
 	"slices"
@@ -565,7 +564,7 @@ func LoadConnectors(dir string) (Connectors, error) {
 	slices.Sort(files)
 	names := map[string]string{}
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		data, err := connector.ReadFile(f) // bounded: see connector.CheckLimits
 		if err != nil {
 			return out, fmt.Errorf("connectors: %w", err)
 		}
