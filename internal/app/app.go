@@ -237,7 +237,8 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 	}
 	if cfg.Mail.SMTPHost != "" {
 		a.Mailer, err = notify.NewMailer(notify.MailConfig{Host: cfg.Mail.SMTPHost, Port: cfg.Mail.SMTPPort, TLS: notify.TLSMode(cfg.Mail.SMTPTLS),
-			Username: cfg.Mail.SMTPUsername, Password: cfg.Mail.SMTPPassword, From: cfg.Mail.From, AllowInsecure: cfg.Mail.AllowInsecure, Logger: log})
+			Username: cfg.Mail.SMTPUsername, Password: cfg.Mail.SMTPPassword, From: cfg.Mail.From, AllowInsecure: cfg.Mail.AllowInsecure,
+			AllowPlainAuth: cfg.Mail.AllowPlainAuth, Logger: log})
 		if err != nil {
 			return nil, fmt.Errorf("mail: %w", err)
 		}
