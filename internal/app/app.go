@@ -199,7 +199,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	console, err := admin.New(admin.Deps{Staff: a.Staff, Vault: a.Vault, Audit: a.Audit, Consent: a.Consent, Requests: a.Requests, Jobs: a.Jobs, Disclosures: a.Disclosures, Outbox: a.Outbox,
-		MailQuestionnaire:  a.mailQuestionnaire(cfg), PublicURL: cfg.PublicURL,
+		MailQuestionnaire:  a.mailQuestionnaire(cfg),
+		PublicURL:          cfg.PublicURL,
 		AfterRequestAction: a.startWork, Log: log})
 	if err != nil {
 		a.Close()
