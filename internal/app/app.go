@@ -86,6 +86,9 @@ type App struct {
 	Outbox *outbox.Service
 	// mail are the email templates, parsed once.
 	mail *notify.Templates
+	// bindingKey signs the portal's browser-binding cookies; derived from
+	// the receipt signing key, which every replica shares.
+	bindingKey []byte
 	// Checkpoints signs checkpoints of the audit log into the data directory.
 	Checkpoints *audit.Checkpointer
 	Metrics     *web.Metrics
@@ -141,6 +144,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		a.DB.Close()
 		return nil, err
 	}
+	a.bindingKey = portal.DeriveBindingKey(key.Seed())
 	if a.Audit, err = audit.New(audit.Config{DB: a.DB}); err != nil {
 		a.DB.Close()
 		return nil, err
@@ -298,7 +302,7 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 	return portal.New(portal.Deps{Customers: a.Customers, Disclosures: a.Disclosures, StaffName: staffName, Consent: a.Consent, Vault: a.Vault, Audit: a.Audit, Mailer: a.Mailer, Mail: a.mail,
 		Requests: a.Requests, Exports: a.Exports, FindInSystems: a.findInSystems(systems.SQL),
 		Brand:     notify.Brand{CompanyName: cfg.Controller.Name, LogoURL: cfg.Brand.LogoURL, Colour: cfg.Brand.Colour},
-		PublicURL: cfg.PublicURL, ContactEmail: cfg.Controller.Email, Log: log})
+		PublicURL: cfg.PublicURL, ContactEmail: cfg.Controller.Email, BindingKey: a.bindingKey, Log: log})
 }
 
 // openJobs starts the background work: the request jobs and the hourly
