@@ -226,7 +226,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.Handler = web.NewServer(web.Deps{Vendors: a.Vendors, Assess: assessPages, Consent: a.Consent, Keys: a.Keys, DB: a.DB, Signer: a.Signer, Metrics: a.Metrics,
 		Log: log, GPCLastUpdate: cfg.GPCLastUpdate, Banner: bannerServer, DemoProperty: demoProperty(cfg),
 		Vault: a.Vault, Audit: a.Audit, Hooks: a.Hooks, Disclosures: a.Disclosures, Outbox: a.Outbox, Console: console, Portal: portalServer,
-		OnDisclosure: func(ctx context.Context, d disclosure.Disclosure) { a.notifyDisclosure(ctx, d, cfg) }})
+		OnDisclosure:     func(ctx context.Context, d disclosure.Disclosure) { a.notifyDisclosure(ctx, d, cfg) },
+		MetricsElsewhere: cfg.MetricsListen != ""})
 	return a, nil
 }
 
@@ -694,12 +695,36 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// ListenAndServe listens on the configured address and serves.
+// ListenAndServe listens on the configured address and serves, and on
+// the metrics address, when one is configured, serves /metrics there.
 func (a *App) ListenAndServe(ctx context.Context) error {
 	ln, err := net.Listen("tcp", a.Config.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.Config.Listen, err)
 	}
+	if a.Config.MetricsListen != "" {
+		mln, err := net.Listen("tcp", a.Config.MetricsListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s (metrics): %w", a.Config.MetricsListen, err)
+		}
+		stop := a.ServeMetrics(mln)
+		defer stop()
+	}
 	a.Log.Info("listening", "addr", ln.Addr().String(), "store", a.DB.Dialect)
 	return a.Serve(ctx, ln)
+}
+
+// ServeMetrics serves /metrics alone on ln (--metrics-listen, an internal
+// address) until the returned function is called.
+func (a *App) ServeMetrics(ln net.Listener) (stop func()) {
+	srv := &http.Server{
+		Handler:           web.MetricsHandler(a.Metrics),
+		ReadHeaderTimeout: 10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	a.Log.Info("serving metrics", "addr", ln.Addr().String())
+	go func() { _ = srv.Serve(ln) }()
+	return func() { _ = srv.Close() }
 }

@@ -67,6 +67,9 @@ type Deps struct {
 	Assess  *assess.Pages
 	// GPCLastUpdate is the date (YYYY-MM-DD) served in /.well-known/gpc.json.
 	GPCLastUpdate string
+	// MetricsElsewhere, set with --metrics-listen, leaves /metrics off this
+	// handler: MetricsHandler serves it on an internal address instead.
+	MetricsElsewhere bool
 }
 
 type server struct {
@@ -347,6 +350,15 @@ func (s *server) handleReady() http.Handler {
 
 func (s *server) handleMetrics() http.Handler {
 	return promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{})
+}
+
+// MetricsHandler serves m at GET /metrics and nothing else, for the
+// internal listener of --metrics-listen: metrics tell request volumes,
+// routes and internals that the public has no business reading.
+func MetricsHandler(m *Metrics) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+	return mux
 }
 
 func (s *server) handleJWKS() http.Handler {
