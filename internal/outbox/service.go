@@ -3,7 +3,6 @@ package outbox
 import (
 	"context"
 	"crypto/rand"
-	"crypto/tls"
 	"database/sql"
 	"encoding/base64"
 	"errors"
@@ -144,19 +143,9 @@ func New(cfg Config) (*Service, error) {
 // signed message wherever the receiver points; Standard Webhooks counts it
 // as a failure).
 func (s *Service) newClient() *http.Client {
-	transport := &http.Transport{
-		Proxy:                 nil,
-		DialContext:           s.dialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          256,
-		MaxIdleConnsPerHost:   32,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   s.cfg.RequestTimeout,
-		ExpectContinueTimeout: time.Second,
-		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
-	}
+	dialer := &netguard.Dialer{Policy: s.policy, Resolver: s.cfg.Resolver, Timeout: s.cfg.RequestTimeout}
 	return &http.Client{
-		Transport:     transport,
+		Transport:     netguard.Transport(dialer, s.cfg.RequestTimeout),
 		Timeout:       s.cfg.RequestTimeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}

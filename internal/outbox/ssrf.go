@@ -85,12 +85,3 @@ func (s *Service) resolve(ctx context.Context, host string) ([]netip.Addr, error
 	}
 	return addrs, nil
 }
-
-// dialContext is the deliveries' dialer (netguard.Dialer): it connects
-// to a checked address, never resolving again, so that a DNS answer that
-// changes between the check and the connection (DNS rebinding) has nothing
-// left to change.
-func (s *Service) dialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	d := netguard.Dialer{Policy: s.policy, Resolver: s.cfg.Resolver, Timeout: s.cfg.RequestTimeout}
-	return d.DialContext(ctx, network, address)
-}
