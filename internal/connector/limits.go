@@ -68,15 +68,21 @@ func scanYAML(data []byte) (Problem, bool) {
 	tooDeep := func(line int) (Problem, bool) {
 		return refuse(line, "nested deeper than %d levels, the limit of a dataset file", MaxDatasetDepth)
 	}
-	for n, line := range bytes.Split(data, []byte("\n")) {
-		lineNo := n + 1
+	// Line by line without splitting, so that the scan allocates nothing
+	// in proportion to the file.
+	for lineNo, next := 1, data; len(next) > 0; lineNo++ {
+		line := next
+		if end := bytes.IndexByte(next, '\n'); end >= 0 {
+			line, next = next[:end], next[end+1:]
+		} else {
+			next = nil
+		}
 		i := 0
 		if quote == 0 && flow == 0 {
 			for i < len(line) && line[i] == ' ' {
 				i++
 			}
-			rest := bytes.TrimSpace(line[i:])
-			if len(rest) == 0 || rest[0] == '#' {
+			if content := bytes.TrimSpace(line[i:]); len(content) == 0 || content[0] == '#' {
 				continue
 			}
 			for len(indents) > 0 && indents[len(indents)-1] >= i {
