@@ -94,18 +94,21 @@ func TestCallbackHeadersBeforeBody(t *testing.T) {
 			header    http.Header
 			status    int
 			maxRead   int64
+			declared  bool // the request states its length
 		}{
-			{"unsigned", "crm", erasure.ID, signed(func(h http.Header) { h.Del("webhook-signature") }), http.StatusUnauthorized, 0},
-			{"garbage signature", "crm", erasure.ID, signed(func(h http.Header) { h.Set("webhook-signature", "v1,nope") }), http.StatusUnauthorized, 0},
+			{"unsigned", "crm", erasure.ID, signed(func(h http.Header) { h.Del("webhook-signature") }), http.StatusUnauthorized, 0, false},
+			{"garbage signature", "crm", erasure.ID, signed(func(h http.Header) { h.Set("webhook-signature", "v1,nope") }), http.StatusUnauthorized, 0, false},
 			{"stale", "crm", erasure.ID, signed(func(h http.Header) {
 				h.Set("webhook-timestamp", strconv.FormatInt(now.Add(-time.Hour).Unix(), 10))
-			}), http.StatusUnauthorized, 0},
-			{"no id", "crm", erasure.ID, signed(func(h http.Header) { h.Del("webhook-id") }), http.StatusUnauthorized, 0},
-			{"unknown connector", "shop", erasure.ID, signed(nil), http.StatusNotFound, 0},
-			{"unknown call", "crm", "whc_unknown", signed(nil), http.StatusNotFound, 0},
+			}), http.StatusUnauthorized, 0, false},
+			{"no id", "crm", erasure.ID, signed(func(h http.Header) { h.Del("webhook-id") }), http.StatusUnauthorized, 0, false},
+			{"unknown connector", "shop", erasure.ID, signed(nil), http.StatusNotFound, 0, false},
+			{"unknown call", "crm", "whc_unknown", signed(nil), http.StatusNotFound, 0, false},
 			// Headers that pass the checks: the body is read, but only up
 			// to an erasure report's limit, and the signature then fails.
-			{"wrong signature", "crm", erasure.ID, signed(nil), http.StatusRequestEntityTooLarge, webhook.MaxReportBytes + 1},
+			{"wrong signature", "crm", erasure.ID, signed(nil), http.StatusRequestEntityTooLarge, webhook.MaxReportBytes + 1, false},
+			// Its length stated, it is refused without reading at all.
+			{"wrong signature, length stated", "crm", erasure.ID, signed(nil), http.StatusRequestEntityTooLarge, 0, true},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
@@ -113,8 +116,13 @@ func TestCallbackHeadersBeforeBody(t *testing.T) {
 				r := httptest.NewRequest("POST", fmt.Sprintf("/v1/connectors/%s/callback/%s", c.connector, c.call), body)
 				r.SetPathValue("name", c.connector)
 				r.SetPathValue("call", c.call)
-				r.Header = c.header
+				r.Header = c.header.Clone()
 				r.Header.Set("Content-Type", "application/json")
+				if c.declared {
+					r.ContentLength = size
+				} else {
+					r.ContentLength = -1
+				}
 				w := httptest.NewRecorder()
 				handler.ServeHTTP(w, r)
 				if w.Code != c.status {
