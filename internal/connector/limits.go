@@ -61,6 +61,10 @@ func scanYAML(data []byte) (Problem, bool) {
 		indents []int // the indentation of each open block level
 		flow    int   // open [ and { brackets
 		quote   byte  // the open quote, across lines
+		// scalarIndent is the indentation of the line that opened a block
+		// scalar (| or >), whose content lines, indented further, are
+		// text: a quote or bracket there is no token. -1 outside one.
+		scalarIndent = -1
 	)
 	refuse := func(line int, format string, args ...any) (Problem, bool) {
 		return Problem{Line: line, Field: "yaml", Message: fmt.Sprintf(format, args...)}, false
@@ -82,7 +86,12 @@ func scanYAML(data []byte) (Problem, bool) {
 			for i < len(line) && line[i] == ' ' {
 				i++
 			}
-			if content := bytes.TrimSpace(line[i:]); len(content) == 0 || content[0] == '#' {
+			content := bytes.TrimSpace(line[i:])
+			if scalarIndent >= 0 && (len(content) == 0 || i > scalarIndent) {
+				continue // a line of the block scalar's text
+			}
+			scalarIndent = -1
+			if len(content) == 0 || content[0] == '#' {
 				continue
 			}
 			for len(indents) > 0 && indents[len(indents)-1] >= i {
@@ -107,11 +116,11 @@ func scanYAML(data []byte) (Problem, bool) {
 				}
 				continue
 			}
-			next := byte(' ')
+			following := byte(' ')
 			if i+1 < len(line) {
-				next = line[i+1]
+				following = line[i+1]
 			}
-			spaceNext := next == ' ' || next == '\t' || next == '\r'
+			spaceNext := following == ' ' || following == '\t' || following == '\r'
 			switch {
 			case c == ' ' || c == '\t' || c == '\r':
 				afterSpace = true
@@ -121,6 +130,15 @@ func scanYAML(data []byte) (Problem, bool) {
 				continue
 			case tokenStart && (c == '"' || c == '\''):
 				quote = c
+				continue
+			case tokenStart && flow == 0 && (c == '|' || c == '>'):
+				// A block scalar: the rest of the line holds its indicators,
+				// the lines indented further its text.
+				scalarIndent = 0
+				if len(indents) > 0 {
+					scalarIndent = indents[len(indents)-1]
+				}
+				i = len(line)
 				continue
 			case tokenStart && (c == '&' || c == '*') && !spaceNext:
 				return refuse(lineNo, "anchors and aliases (&name, *name) are not allowed in a dataset file: write each value out")

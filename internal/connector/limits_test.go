@@ -34,6 +34,11 @@ func TestDatasetLimits(t *testing.T) {
 		{"block indentation", block.String(), "nested deeper than 32"},
 		{"alias bomb", bomb, "anchors and aliases"},
 		{"a merge key", "base: &base {name: t}\ntables:\n  - <<: *base\n", "anchors and aliases"},
+		// A quote in a block scalar's text is no quote: it must not hide
+		// the nesting that follows from the scan.
+		{"nesting after a block scalar with a quote", "legal_reason: |\n  \"unclosed\n  it's [text\ntables: " +
+			strings.Repeat("[", 1000) + strings.Repeat("]", 1000) + "\n", "nested deeper than 32"},
+		{"an alias after a block scalar", "legal_reason: >-\n  'text\nconnector: *a\n", "anchors and aliases"},
 		{"too large", "connector: shop\n# " + strings.Repeat("x", connector.MaxDatasetBytes) + "\n", "larger than 1048576 bytes"},
 	}
 	for _, c := range cases {
@@ -89,6 +94,7 @@ func TestDatasetLimits(t *testing.T) {
 		for _, text := range []string{
 			"tables:\n  - name: t\n    columns: [{name: a, erase: \"null\"}]\n    legal_reason: we don't keep *anything*; see & and ' here\n",
 			"a: 'it''s [not] {nested}'\nb: \"say \\\"[[[[\\\"\"\nc: x # [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n",
+			"legal_reason: |\n  *emphasis* & [notes] {x} 'quote\n    \"more\n\n  - [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\nconnector: shop\n",
 		} {
 			if err := connector.CheckLimits("ok.yaml", []byte(text)); err != nil {
 				t.Errorf("CheckLimits(%q) = %v", text, err)
