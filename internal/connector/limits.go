@@ -60,7 +60,7 @@ func scanYAML(data []byte) (Problem, bool) {
 	var (
 		indents []int // the indentation of each open block level
 		flow    int   // open [ and { brackets
-		quote   byte  // the open quote, across lines
+		quote   byte  // the open quote
 		// scalarIndent is the indentation of the line that opened a block
 		// scalar (| or >), whose content lines, indented further, are
 		// text: a quote or bracket there is no token. -1 outside one.
@@ -81,24 +81,24 @@ func scanYAML(data []byte) (Problem, bool) {
 		} else {
 			next = nil
 		}
+		// Indentation counts inside flow collections too: a parser that
+		// saw no flow where the scan did must not hide nesting from it.
 		i := 0
-		if quote == 0 && flow == 0 {
-			for i < len(line) && line[i] == ' ' {
-				i++
-			}
-			content := bytes.TrimSpace(line[i:])
-			if scalarIndent >= 0 && (len(content) == 0 || i > scalarIndent) {
-				continue // a line of the block scalar's text
-			}
-			scalarIndent = -1
-			if len(content) == 0 || content[0] == '#' {
-				continue
-			}
-			for len(indents) > 0 && indents[len(indents)-1] >= i {
-				indents = indents[:len(indents)-1]
-			}
-			indents = append(indents, i)
+		for i < len(line) && line[i] == ' ' {
+			i++
 		}
+		content := bytes.TrimSpace(line[i:])
+		if scalarIndent >= 0 && (len(content) == 0 || i > scalarIndent) {
+			continue // a line of the block scalar's text
+		}
+		scalarIndent = -1
+		if len(content) == 0 || content[0] == '#' {
+			continue
+		}
+		for len(indents) > 0 && indents[len(indents)-1] >= i {
+			indents = indents[:len(indents)-1]
+		}
+		indents = append(indents, i)
 		depth := len(indents)
 		// tokenStart: a new node may start here (the line's start, after
 		// "- ", ": ", or a flow indicator); elsewhere a character is part
@@ -164,6 +164,12 @@ func scanYAML(data []byte) (Problem, bool) {
 		}
 		if depth+flow > MaxDatasetDepth {
 			return tooDeep(lineNo)
+		}
+		if quote != 0 {
+			// A quote that runs on could hide, from this scan, what a
+			// parser reads as structure (or the reverse): a dataset's
+			// long texts are block scalars.
+			return refuse(lineNo, "a quoted text must end on its line in a dataset file; write a longer text as a block scalar (| or >)")
 		}
 	}
 	return Problem{}, true

@@ -38,6 +38,11 @@ func TestDatasetLimits(t *testing.T) {
 		// the nesting that follows from the scan.
 		{"nesting after a block scalar with a quote", "legal_reason: |\n  \"unclosed\n  it's [text\ntables: " +
 			strings.Repeat("[", 1000) + strings.Repeat("]", 1000) + "\n", "nested deeper than 32"},
+		{"a quote that runs on", "legal_reason: \"two\n  lines\"\n", "must end on its line"},
+		// A plain text's next line may start with a quote or a bracket
+		// that is text to a parser: the scan must not hide what follows.
+		{"a plain text's next line opens a quote", "legal_reason: kept\n  \"for years\ntables:\n" + block.String(), "must end on its line"},
+		{"a plain text's next line opens a bracket", "legal_reason: kept\n  [for years\ntables:\n" + block.String(), "nested deeper than 32"},
 		{"an alias after a block scalar", "legal_reason: >-\n  'text\nconnector: *a\n", "anchors and aliases"},
 		{"too large", "connector: shop\n# " + strings.Repeat("x", connector.MaxDatasetBytes) + "\n", "larger than 1048576 bytes"},
 	}
