@@ -37,9 +37,10 @@ func ReadFile(path string) ([]byte, error) {
 
 // CheckLimits refuses a dataset file larger than MaxDatasetBytes, nested
 // deeper than MaxDatasetDepth (block indentation, sequence dashes and flow
-// brackets together), or using anchors or aliases, before any YAML
-// parser reads it. The error is that of Parse (an *errs.Error of code
-// invalid wrapping Problems), naming the file, the line and the limit.
+// brackets together), using anchors, aliases or tags, or with a quoted text
+// that runs past its line, before any YAML parser reads it. The error is
+// that of Parse (an *errs.Error of code invalid wrapping Problems), naming
+// the file, the line and the limit.
 func CheckLimits(file string, data []byte) error {
 	if len(data) > MaxDatasetBytes {
 		return Problems{{File: file, Field: "yaml", Message: fmt.Sprintf("the file is larger than %d bytes, the limit of a dataset file", MaxDatasetBytes)}}.Invalid()
@@ -142,6 +143,10 @@ func scanYAML(data []byte) (Problem, bool) {
 				continue
 			case tokenStart && (c == '&' || c == '*') && !spaceNext:
 				return refuse(lineNo, "anchors and aliases (&name, *name) are not allowed in a dataset file: write each value out")
+			case tokenStart && c == '!':
+				// A tag puts the node after it, where the scan would not
+				// look for one; a dataset needs none.
+				return refuse(lineNo, "tags (!name) are not allowed in a dataset file")
 			case (tokenStart || flow > 0) && (c == '[' || c == '{'):
 				flow++
 				tokenStart, afterSpace = true, false

@@ -38,6 +38,7 @@ func TestDatasetLimits(t *testing.T) {
 		// the nesting that follows from the scan.
 		{"nesting after a block scalar with a quote", "legal_reason: |\n  \"unclosed\n  it's [text\ntables: " +
 			strings.Repeat("[", 1000) + strings.Repeat("]", 1000) + "\n", "nested deeper than 32"},
+		{"tagged flow nesting", "tables: " + strings.Repeat("!!seq [", 1000) + strings.Repeat("]", 1000) + "\n", "tags"},
 		{"a quote that runs on", "legal_reason: \"two\n  lines\"\n", "must end on its line"},
 		// A plain text's next line may start with a quote or a bracket
 		// that is text to a parser: the scan must not hide what follows.
