@@ -81,7 +81,7 @@ func printDemo(env *environment, cfg config.Config, keys app.DemoKeys) {
   Demo page        %[1]s/demo   (the banner on a stand-in shop page)
   API              %[1]s/v1/   (OpenAPI: %[1]s/openapi.json)
   Receipt keys     %[1]s/.well-known/jwks.json
-  Health           %[1]s/readyz   Metrics: %[1]s/metrics
+  Health           %[1]s/readyz   Metrics: %[5]s/metrics
 
   Admin key        %[2]s
   Decide key       %[3]s
@@ -92,7 +92,7 @@ Try a decision:
     -d '{"questions":[{"device":"dev-1","purpose":"analytics","jurisdiction":"DE"}]}'
 
 These keys are shown once. Stop with Ctrl-C.
-`, u, keys.Admin, keys.Decide, keys.Ingest)
+`, u, keys.Admin, keys.Decide, keys.Ingest, metricsBase(cfg))
 	if len(keys.Staff) == 0 {
 		return
 	}
@@ -102,6 +102,15 @@ These keys are shown once. Stop with Ctrl-C.
 		fmt.Fprintf(env.stdout, "  %-17s %s  password %s\n  %-17s TOTP secret %s  (an authenticator app, or: oathtool --totp -b %s)\n",
 			s.Role, s.Email, s.Password, "", s.TOTPSecret, s.TOTPSecret)
 	}
+}
+
+// metricsBase is where /metrics is served: the internal address of
+// --metrics-listen when set, else the public URL.
+func metricsBase(cfg config.Config) string {
+	if cfg.MetricsListen != "" {
+		return "http://" + cfg.MetricsListen
+	}
+	return cfg.PublicURL
 }
 
 func runMigrate(ctx context.Context, env *environment, args []string) error {

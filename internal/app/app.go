@@ -20,7 +20,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"runtime/debug"
 	"slices"
@@ -94,6 +93,9 @@ type App struct {
 	// clientAddr finds the client address rate limits count by
 	// (--trusted-proxies).
 	clientAddr *clientaddr.Resolver
+	// bindingKey signs the portal's browser-binding cookies; derived from
+	// the receipt signing key, which every replica shares.
+	bindingKey []byte
 	// Checkpoints signs checkpoints of the audit log into the data directory.
 	Checkpoints *audit.Checkpointer
 	Metrics     *web.Metrics
@@ -149,6 +151,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		a.DB.Close()
 		return nil, err
 	}
+	a.bindingKey = portal.DeriveBindingKey(key.Seed())
 	if a.Audit, err = audit.New(audit.Config{DB: a.DB}); err != nil {
 		a.DB.Close()
 		return nil, err
@@ -215,6 +218,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	reveals := reveal.New(reveal.Config{DB: a.DB, Audit: a.Audit})
 	console, err := admin.New(admin.Deps{Staff: a.Staff, Vault: a.Vault, Audit: a.Audit, Consent: a.Consent, Requests: a.Requests, Jobs: a.Jobs, Disclosures: a.Disclosures, Outbox: a.Outbox,
 		MailQuestionnaire:  a.mailQuestionnaire(cfg),
+		PublicURL:          cfg.PublicURL,
 		AfterRequestAction: a.startWork, Log: log, ClientAddr: a.clientAddr, Reveals: reveals, Keys: a.Keys})
 	if err != nil {
 		a.Close()
@@ -236,7 +240,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		Log: log, GPCLastUpdate: cfg.GPCLastUpdate, Banner: bannerServer, DemoProperty: demoProperty(cfg),
 		Vault: a.Vault, Audit: a.Audit, Hooks: a.Hooks, Disclosures: a.Disclosures, Outbox: a.Outbox, Console: console, Portal: portalServer, Reveals: reveals,
 		BeforeSignInChange: a.noticeSignInChange(cfg),
-		OnDisclosure:       func(ctx context.Context, d disclosure.Disclosure) { a.notifyDisclosure(ctx, d, cfg) }})
+		OnDisclosure:       func(ctx context.Context, d disclosure.Disclosure) { a.notifyDisclosure(ctx, d, cfg) },
+		MetricsElsewhere:   cfg.MetricsListen != ""})
 	return a, nil
 }
 
@@ -252,7 +257,8 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 	}
 	if cfg.Mail.SMTPHost != "" {
 		a.Mailer, err = notify.NewMailer(notify.MailConfig{Host: cfg.Mail.SMTPHost, Port: cfg.Mail.SMTPPort, TLS: notify.TLSMode(cfg.Mail.SMTPTLS),
-			Username: cfg.Mail.SMTPUsername, Password: cfg.Mail.SMTPPassword, From: cfg.Mail.From, AllowInsecure: cfg.Mail.AllowInsecure, Logger: log})
+			Username: cfg.Mail.SMTPUsername, Password: cfg.Mail.SMTPPassword, From: cfg.Mail.From, AllowInsecure: cfg.Mail.AllowInsecure,
+			AllowPlainAuth: cfg.Mail.AllowPlainAuth, Logger: log})
 		if err != nil {
 			return nil, fmt.Errorf("mail: %w", err)
 		}
@@ -289,7 +295,8 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 	if err != nil {
 		return nil, err
 	}
-	if a.Hooks, err = webhook.New(webhook.Config{DB: a.DB, Secrets: hookBox, Datasets: systems.HTTP, Getenv: getenv, PublicURL: cfg.PublicURL}); err != nil {
+	if a.Hooks, err = webhook.New(webhook.Config{DB: a.DB, Secrets: hookBox, Datasets: systems.HTTP, Getenv: getenv, PublicURL: cfg.PublicURL,
+		AllowHosts: cfg.WebhookAllowHosts}); err != nil {
 		return nil, err
 	}
 	if a.Fulfil, err = fulfil.New(fulfil.Config{DB: a.DB, Requests: a.Requests, Consent: a.Consent, Vault: a.Vault, Audit: a.Audit,
@@ -310,7 +317,7 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 	return portal.New(portal.Deps{Customers: a.Customers, Disclosures: a.Disclosures, StaffName: staffName, Consent: a.Consent, Vault: a.Vault, Audit: a.Audit, Mailer: a.Mailer, Mail: a.mail,
 		Requests: a.Requests, Exports: a.Exports, FindInSystems: a.findInSystems(systems.SQL),
 		Brand:     notify.Brand{CompanyName: cfg.Controller.Name, LogoURL: cfg.Brand.LogoURL, Colour: cfg.Brand.Colour},
-		PublicURL: cfg.PublicURL, ContactEmail: cfg.Controller.Email, Log: log, ClientAddr: a.clientAddr})
+		PublicURL: cfg.PublicURL, ContactEmail: cfg.Controller.Email, BindingKey: a.bindingKey, Log: log, ClientAddr: a.clientAddr})
 }
 
 // openJobs starts the background work: the request jobs and the hourly
@@ -637,7 +644,7 @@ func LoadConnectors(dir string) (Connectors, error) {
 	slices.Sort(files)
 	names := map[string]string{}
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		data, err := connector.ReadFile(f) // bounded: see connector.CheckLimits
 		if err != nil {
 			return out, fmt.Errorf("connectors: %w", err)
 		}
@@ -795,12 +802,36 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// ListenAndServe listens on the configured address and serves.
+// ListenAndServe listens on the configured address and serves, and on
+// the metrics address, when one is configured, serves /metrics there.
 func (a *App) ListenAndServe(ctx context.Context) error {
 	ln, err := net.Listen("tcp", a.Config.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.Config.Listen, err)
 	}
+	if a.Config.MetricsListen != "" {
+		mln, err := net.Listen("tcp", a.Config.MetricsListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s (metrics): %w", a.Config.MetricsListen, err)
+		}
+		stop := a.ServeMetrics(mln)
+		defer stop()
+	}
 	a.Log.Info("listening", "addr", ln.Addr().String(), "store", a.DB.Dialect)
 	return a.Serve(ctx, ln)
+}
+
+// ServeMetrics serves /metrics alone on ln (--metrics-listen, an internal
+// address) until the returned function is called.
+func (a *App) ServeMetrics(ln net.Listener) (stop func()) {
+	srv := &http.Server{
+		Handler:           web.MetricsHandler(a.Metrics),
+		ReadHeaderTimeout: 10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	a.Log.Info("serving metrics", "addr", ln.Addr().String())
+	go func() { _ = srv.Serve(ln) }()
+	return func() { _ = srv.Close() }
 }

@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/goccy/go-yaml"
 )
@@ -78,6 +79,9 @@ type Config struct {
 	Getenv func(string) string
 	// Demo is set by "serve --demo": seed a demo catalog and show /demo.
 	Demo bool
+	// MetricsListen, when set, is the separate (internal) address that
+	// serves /metrics; the public listener then does not serve it.
+	MetricsListen string
 }
 
 // Controller names the company (the data controller) in consent receipts.
@@ -99,6 +103,9 @@ type Mail struct {
 	SMTPPassword  string
 	From          string
 	AllowInsecure bool
+	// AllowPlainAuth lets the user name and password go without TLS to a
+	// loopback relay (SMTPTLS none); without it, credentials need TLS.
+	AllowPlainAuth bool
 }
 
 // Brand is the company's look in the portal and emails.
@@ -150,6 +157,8 @@ var Settings = []Setting{
 	{"connector-poll", "STEWARD_CONNECTOR_POLL", "1m", "how often a request waiting for an HTTP system's callback looks again"},
 	{"master-key-file", "STEWARD_MASTER_KEY_FILE", "", "file with the vault's key-encryption keys (\"VERSION:BASE64\" lines); STEWARD_MASTER_KEY may hold the same text; without either the vault is sealed"},
 	{"audit-checkpoint-file", "STEWARD_AUDIT_CHECKPOINT_FILE", "", "file every signed audit checkpoint is appended to (default: audit-checkpoints.txt in the data directory); keep it outside the data directory, on another disk or an append-only mount"},
+	{"smtp-allow-plain-auth", "STEWARD_SMTP_ALLOW_PLAIN_AUTH", "false", "send the SMTP user name and password without TLS to a loopback relay (smtp-tls none); without it credentials only travel over TLS"},
+	{"metrics-listen", "STEWARD_METRICS_LISTEN", "", "separate internal address (host:port) serving /metrics; when set, /metrics is not served on --listen"},
 }
 
 // validProxy reports whether p is a CIDR range or an address.
@@ -163,6 +172,14 @@ func validProxy(p string) bool {
 }
 
 var hexColour = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
+
+// oneLine reports whether v holds no line break (CR, LF, NEL, U+2028,
+// U+2029) or other control character.
+func oneLine(v string) bool {
+	return !strings.ContainsFunc(v, func(r rune) bool {
+		return unicode.IsControl(r) || r == '\u2028' || r == '\u2029'
+	})
+}
 
 // Loader reads the configuration of one command.
 type Loader struct {
@@ -320,6 +337,16 @@ func build(raw map[string]string) (Config, error) {
 	if c.Mail.AllowInsecure, err = strconv.ParseBool(raw["smtp-allow-insecure"]); err != nil {
 		bad("smtp-allow-insecure", "must be true or false")
 	}
+	if c.Mail.AllowPlainAuth, err = strconv.ParseBool(raw["smtp-allow-plain-auth"]); err != nil {
+		bad("smtp-allow-plain-auth", "must be true or false")
+	}
+	if c.MetricsListen = raw["metrics-listen"]; c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			bad("metrics-listen", "%q is not host:port", c.MetricsListen)
+		} else if c.MetricsListen == c.Listen {
+			bad("metrics-listen", "must differ from --listen: metrics belong on an internal address")
+		}
+	}
 	if c.Mail.SMTPHost != "" && c.Mail.From == "" {
 		bad("mail-from", "is needed when smtp-host is set")
 	}
@@ -366,6 +393,14 @@ func build(raw map[string]string) (Config, error) {
 	}
 	if strings.TrimSpace(c.Controller.Name) == "" {
 		bad("controller-name", "must not be empty")
+	}
+	// The controller's details go into receipts and mail headers: a line
+	// break there could add a header or forge a line of a receipt.
+	for _, f := range []struct{ name, value string }{{"controller-name", c.Controller.Name}, {"controller-email", c.Controller.Email},
+		{"controller-address", c.Controller.Address}, {"controller-phone", c.Controller.Phone}, {"controller-url", c.Controller.URL}} {
+		if !oneLine(f.value) {
+			bad(f.name, "must be one line, without line breaks or control characters")
+		}
 	}
 	if len(problems) > 0 {
 		return c, errors.New(strings.Join(problems, "; "))

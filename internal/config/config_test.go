@@ -94,6 +94,14 @@ func TestErrorsNameTheSetting(t *testing.T) {
 		{"checkpoint file is a directory", []string{"--audit-checkpoint-file", t.TempDir()}, "--audit-checkpoint-file"},
 		{"checkpoint file ends in a slash", []string{"--audit-checkpoint-file", "/mnt/witness/"}, "--audit-checkpoint-file"},
 		{"trusted proxy", []string{"--trusted-proxies", "10.0.0.0/8,proxy.example"}, "--trusted-proxies"},
+		// The controller's name goes into mail headers and receipts: a line
+		// break would add a header (Bcc:) or a forged line.
+		{"controller name with a line break", []string{"--controller-name", "Shop\r\nBcc: attacker@evil.example"}, "--controller-name: must be one line"},
+		{"controller name with a line separator", []string{"--controller-name", "Shop\u2028Evil"}, "--controller-name: must be one line"},
+		{"controller email with a line break", []string{"--controller-email", "privacy@shop.example\nX-Evil: 1"}, "--controller-email: must be one line"},
+		{"smtp-allow-plain-auth", []string{"--smtp-allow-plain-auth", "maybe"}, "--smtp-allow-plain-auth"},
+		{"metrics-listen", []string{"--metrics-listen", "nonsense"}, "--metrics-listen"},
+		{"metrics-listen on the public listener", []string{"--listen", "127.0.0.1:9", "--metrics-listen", "127.0.0.1:9"}, "--metrics-listen: must differ"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

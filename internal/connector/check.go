@@ -15,6 +15,9 @@ type Mismatch struct {
 	// it is about the file as a whole.
 	Line    int
 	Problem string
+	// Warning marks a difference that Steward works around but an operator
+	// should know of; it does not fail the check.
+	Warning bool
 }
 
 func (m Mismatch) String() string {
@@ -138,6 +141,12 @@ func (ch *checker) identifier(ctx context.Context, t *Table, info *tableInfo) er
 	}
 	if id.Kind == KindEmail && !holdsText(col.Class) {
 		ch.add(table, id.Column, id.Line, "an email identifier needs a text column, but the column is %s", col.Type)
+	}
+	if id.Kind == KindExternalID && ch.engine == MySQL && col.Class == classText && caseInsensitive(col.Collation) {
+		ch.found = append(ch.found, Mismatch{Table: table, Column: id.Column, Line: id.Line, Warning: true,
+			Problem: fmt.Sprintf("the identifier column's collation %s ignores case: Steward matches external ids exactly "+
+				"(a binary comparison), but the database treats Alice and alice as one id; "+
+				"consider a binary collation such as utf8mb4_bin", col.Collation)})
 	}
 	return nil
 }

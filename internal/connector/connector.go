@@ -223,5 +223,19 @@ func where(b *builder, t *Table, values []any) {
 		}
 	}
 	b.write(")")
+	if !email && b.engine == MySQL {
+		// External ids match exactly. MySQL compares text by the column's
+		// collation, usually case-insensitive and blind to trailing
+		// spaces ("alice " = "Alice"): the plain IN keeps the index usable,
+		// and the comparison of bytes then drops the rows that differ.
+		b.write(" AND CAST(").column(table, t.Identifier.Column).write(" AS BINARY) IN (")
+		for i, v := range values {
+			if i > 0 {
+				b.write(", ")
+			}
+			b.write("CAST(").param(v).write(" AS BINARY)")
+		}
+		b.write(")")
+	}
 	b.write(strings.Repeat(")", len(t.Identifier.Via)))
 }

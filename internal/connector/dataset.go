@@ -3,7 +3,6 @@ package connector
 import (
 	"errors"
 	"fmt"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -204,17 +203,21 @@ func (ps Problems) Error() string {
 
 // ParseFile reads and parses the dataset file at path.
 func ParseFile(path string) (*Dataset, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read dataset: %w", err)
+		return nil, err
 	}
 	return Parse(path, data)
 }
 
 // Parse parses and validates a dataset file; file names it in messages.
 // Unknown keys are errors. Every problem is reported with its line: the
-// error is an *errs.Error of code invalid wrapping Problems.
+// error is an *errs.Error of code invalid wrapping Problems. A file beyond
+// the limits of CheckLimits is refused before it is parsed.
 func Parse(file string, data []byte) (*Dataset, error) {
+	if err := CheckLimits(file, data); err != nil {
+		return nil, err
+	}
 	var ds Dataset
 	if err := yaml.UnmarshalWithOptions(data, &ds, yaml.Strict()); err != nil {
 		return nil, Problems{YAMLProblem(file, err)}.Invalid()

@@ -91,6 +91,8 @@ type columnInfo struct {
 	// MaxChars is the declared length of a character column, 0 when the
 	// engine does not enforce one.
 	MaxChars int64
+	// Collation is a MySQL character column's collation ("" elsewhere).
+	Collation string
 }
 
 // tableInfo is a live table: its columns by name and, on MySQL, its storage
@@ -109,7 +111,7 @@ func describe(ctx context.Context, q querier, engine Engine, table string) (*tab
 		// to_regclass resolves the name through search_path exactly as the
 		// statements will; information_schema then describes that table.
 		query = `SELECT c.column_name, c.data_type, c.udt_name, c.is_nullable = 'YES',
-			COALESCE(c.character_maximum_length, 0)
+			COALESCE(c.character_maximum_length, 0), ''
 			FROM information_schema.columns c
 			WHERE c.table_name = $1 AND c.table_schema = (
 				SELECT n.nspname FROM pg_catalog.pg_class r
@@ -118,13 +120,13 @@ func describe(ctx context.Context, q querier, engine Engine, table string) (*tab
 			ORDER BY c.ordinal_position`
 	case MySQL:
 		query = `SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE = 'YES',
-			COALESCE(CHARACTER_MAXIMUM_LENGTH, 0)
+			COALESCE(CHARACTER_MAXIMUM_LENGTH, 0), COALESCE(COLLATION_NAME, '')
 			FROM information_schema.COLUMNS
 			WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?
 			ORDER BY ORDINAL_POSITION`
 	case SQLite:
 		// The primary key of a rowid table reads as nullable but never is.
-		query = `SELECT name, type, type, "notnull" = 0 AND pk = 0, 0 FROM pragma_table_info(?)`
+		query = `SELECT name, type, type, "notnull" = 0 AND pk = 0, 0, '' FROM pragma_table_info(?)`
 	default:
 		return nil, fmt.Errorf("unknown engine %q", engine)
 	}
@@ -137,7 +139,7 @@ func describe(ctx context.Context, q querier, engine Engine, table string) (*tab
 	for rows.Next() {
 		var c columnInfo
 		var dataType, fullType string
-		if err := rows.Scan(&c.Name, &dataType, &fullType, &c.Nullable, &c.MaxChars); err != nil {
+		if err := rows.Scan(&c.Name, &dataType, &fullType, &c.Nullable, &c.MaxChars, &c.Collation); err != nil {
 			return nil, fmt.Errorf("describe table %s: %w", table, err)
 		}
 		c.Type, c.Class = classify(engine, dataType, fullType)
@@ -204,6 +206,13 @@ func classify(engine Engine, dataType, fullType string) (string, typeClass) {
 		}
 		return dataType, classOther
 	}
+}
+
+// caseInsensitive reports whether a MySQL or MariaDB collation compares
+// without regard to case: their names say so (utf8mb4_general_ci,
+// utf8mb4_0900_ai_ci, utf8mb4_uca1400_ai_ci).
+func caseInsensitive(collation string) bool {
+	return strings.HasSuffix(strings.ToLower(collation), "_ci")
 }
 
 // transactional reports whether a MySQL storage engine can roll back. An

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/steward-dev/steward/internal/audit"
@@ -34,6 +36,24 @@ func checkText(problems map[string]string, field, value string, min, max int) {
 	}
 }
 
+// checkLine is checkText for a one-line field: a name that ends up in a
+// mail header, a subject, a receipt or a CSV row, where a line break could
+// add a header or forge a line. It is refused where it is entered.
+func checkLine(problems map[string]string, field, value string, min, max int) {
+	checkText(problems, field, value, min, max)
+	if _, bad := problems[field]; !bad && !oneLine(value) {
+		problems[field] = "must be one line, without line breaks or control characters"
+	}
+}
+
+// oneLine reports whether v holds no line break (CR, LF, NEL, U+2028,
+// U+2029) or other control character.
+func oneLine(v string) bool {
+	return !strings.ContainsFunc(v, func(r rune) bool {
+		return unicode.IsControl(r) || r == '\u2028' || r == '\u2029'
+	})
+}
+
 func checkURL(problems map[string]string, field, value string) {
 	if value == "" {
 		return
@@ -44,7 +64,9 @@ func checkURL(problems map[string]string, field, value string) {
 	}
 }
 
-func checkTexts(problems map[string]string, field string, texts map[string]string, required bool, max int) {
+// checkTexts checks a text per language; line, for names, keeps each text
+// to one line (checkLine).
+func checkTexts(problems map[string]string, field string, texts map[string]string, required bool, max int, line bool) {
 	if required && len(texts) == 0 {
 		problems[field] = "needs a text in at least one language"
 	}
@@ -56,7 +78,11 @@ func checkTexts(problems map[string]string, field string, texts map[string]strin
 			problems[field+"."+lang] = "not a language tag such as en or pt-BR"
 			continue
 		}
-		checkText(problems, field+"."+lang, text, 1, max)
+		if line {
+			checkLine(problems, field+"."+lang, text, 1, max)
+		} else {
+			checkText(problems, field+"."+lang, text, 1, max)
+		}
 	}
 }
 
@@ -65,7 +91,7 @@ func (p *Property) validate(cat *catalog) map[string]string {
 	if !ValidKey(p.Key) {
 		problems["key"] = "must be 1 to 64 lowercase letters, digits, '_', '.' or '-'"
 	}
-	checkText(problems, "name", p.Name, 1, 200)
+	checkLine(problems, "name", p.Name, 1, 200)
 	if len(p.Domains) > 100 {
 		problems["domains"] = "at most 100 domains"
 	}
@@ -90,8 +116,8 @@ func (p *Purpose) validate() map[string]string {
 	if !ValidKey(p.Key) {
 		problems["key"] = "must be 1 to 64 lowercase letters, digits, '_', '.' or '-'"
 	}
-	checkTexts(problems, "name", p.Names, true, 200)
-	checkTexts(problems, "description", p.Descriptions, false, 4000)
+	checkTexts(problems, "name", p.Names, true, 200, true)
+	checkTexts(problems, "description", p.Descriptions, false, 4000, false)
 	if !p.LegalBasis.Valid() {
 		problems["legal_basis"] = "must be one of consent, legitimate_interest, contract, legal_obligation"
 	}
@@ -110,7 +136,7 @@ func (v *Vendor) validate(cat *catalog) map[string]string {
 	if !ValidKey(v.Key) {
 		problems["key"] = "must be 1 to 64 lowercase letters, digits, '_', '.' or '-'"
 	}
-	checkText(problems, "name", v.Name, 1, 200)
+	checkLine(problems, "name", v.Name, 1, 200)
 	if len(v.Purposes) == 0 {
 		problems["purposes"] = "name at least one purpose"
 	}
@@ -136,7 +162,7 @@ func (n *Notice) validate() map[string]string {
 	if !versionPattern.MatchString(n.Version) {
 		problems["version"] = "must be 1 to 64 letters, digits, '.', '_' or '-'"
 	}
-	checkTexts(problems, "text", n.Texts, true, 200000)
+	checkTexts(problems, "text", n.Texts, true, 200000, false)
 	return problems
 }
 
@@ -182,13 +208,18 @@ func (s *Service) writeCatalog(ctx context.Context, kind, verb, key string, fn f
 		}
 		_, err := s.audit.AppendTx(ctx, tx, audit.Entry{Actor: audit.ActorFrom(ctx), Action: "catalog." + kind + "." + verb,
 			Target: audit.Target{Kind: kind, ID: key}})
+		if _, coded := errs.As(err); err != nil && !coded {
+			// Fail closed, and say it is the audit log: a 503 to retry
+			// later, not a 500 that reads as a bug.
+			return errs.Wrap(errs.CodeUnavailable, err, "the audit log cannot be written, so the catalog is not changed")
+		}
 		return err
 	})
 	if err != nil {
 		if db.IsUniqueViolation(err) {
 			return errs.Wrap(errs.CodeConflict, err, "already exists")
 		}
-		return err
+		return db.Classify(err)
 	}
 	return s.ReloadCatalog(ctx)
 }

@@ -52,6 +52,11 @@ type MailConfig struct {
 	Timeout time.Duration
 	// AllowInsecure permits TLS "none" towards a host that is not loopback.
 	AllowInsecure bool
+	// AllowPlainAuth permits sending Username and Password without TLS
+	// (TLS "none") to a loopback host, for a local relay that offers no
+	// TLS. Without it, credentials only travel over TLS; to any other host
+	// they never travel in clear.
+	AllowPlainAuth bool
 
 	// RootCAs verifies the server's certificate; nil means the system roots.
 	// Tests set it to trust mailtest's certificate.
@@ -103,12 +108,18 @@ func (c MailConfig) Validate() map[string]string {
 	switch c.TLS {
 	case TLSStartTLS, TLSImplicit:
 	case TLSNone:
-		if problems["host"] == "" && !isLoopback(c.Host) {
-			if !c.AllowInsecure {
-				problems["tls"] = "none is only allowed for a loopback host (localhost, 127.0.0.1, ::1) unless insecure mail is explicitly allowed"
-			} else if c.Username != "" || c.Password != "" {
-				problems["password"] = "would cross the network unencrypted: use tls starttls or tls"
-			}
+		credentials := c.Username != "" || c.Password != ""
+		switch {
+		case problems["host"] != "":
+		case !isLoopback(c.Host) && !c.AllowInsecure:
+			problems["tls"] = "none is only allowed for a loopback host (localhost, 127.0.0.1, ::1) unless insecure mail is explicitly allowed"
+		case !isLoopback(c.Host) && credentials:
+			problems["password"] = "would cross the network unencrypted: use tls starttls or tls"
+		case credentials && !c.AllowPlainAuth:
+			// Loopback traffic is readable by anyone who can capture on
+			// this machine (a container's neighbours, a debugging proxy):
+			// sending the password in clear there is an explicit choice.
+			problems["password"] = "would travel without TLS: use tls starttls or tls, or allow plain authentication to a loopback relay explicitly (--smtp-allow-plain-auth)"
 		}
 	default:
 		problems["tls"] = "must be starttls, tls or none"

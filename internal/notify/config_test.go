@@ -38,9 +38,17 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"no tls to a private address", with(func(c *notify.MailConfig) { c.TLS, c.Host = notify.TLSNone, "10.0.0.25" }), []string{"tls"}},
 		{"no tls to localhost", with(func(c *notify.MailConfig) { c.TLS, c.Host = notify.TLSNone, "localhost" }), nil},
 		{"no tls to 127.0.0.5", with(func(c *notify.MailConfig) { c.TLS, c.Host = notify.TLSNone, "127.0.0.5" }), nil},
+		// Credentials in clear, even on loopback, only with the explicit
+		// opt-in (the old behaviour accepted the first case).
 		{"no tls to ::1 with a password", with(func(c *notify.MailConfig) {
 			c.TLS, c.Host, c.Username, c.Password = notify.TLSNone, "::1", "steward", "s3cret"
+		}), []string{"password"}},
+		{"no tls to localhost with a password, allowed", with(func(c *notify.MailConfig) {
+			c.TLS, c.Host, c.Username, c.Password, c.AllowPlainAuth = notify.TLSNone, "localhost", "steward", "s3cret", true
 		}), nil},
+		{"plain auth allowed, but not to a relay elsewhere", with(func(c *notify.MailConfig) {
+			c.TLS, c.Host, c.AllowInsecure, c.AllowPlainAuth, c.Username, c.Password = notify.TLSNone, "relay", true, true, "steward", "s3cret"
+		}), []string{"password"}},
 		{"no tls allowed to a relay", with(func(c *notify.MailConfig) { c.TLS, c.Host, c.AllowInsecure = notify.TLSNone, "relay", true }), nil},
 		{"no tls allowed, but not for a password", with(func(c *notify.MailConfig) {
 			c.TLS, c.Host, c.AllowInsecure, c.Username, c.Password = notify.TLSNone, "relay", true, "steward", "s3cret"

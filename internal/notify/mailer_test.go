@@ -364,3 +364,46 @@ func TestSendIsSafeForConcurrentUse(t *testing.T) {
 		srv.WaitFor(t, "frank"+string(rune('a'+i))+"@example.com")
 	}
 }
+
+// TestCredentialsNeedTLSOrTheOptIn replays a configuration that sends the
+// SMTP password to a loopback relay without TLS: it is refused where it is
+// made, naming the password, and the relay never sees credentials in
+// clear, unless the operator opts in (--smtp-allow-plain-auth). Over
+// STARTTLS the credentials go, encrypted, without any opt-in.
+func TestCredentialsNeedTLSOrTheOptIn(t *testing.T) {
+	t.Run("plain relay, no opt-in", func(t *testing.T) {
+		srv := mailtest.Start(t, mailtest.Options{Username: "steward", Password: "s3cret"})
+		cfg := srv.MailConfig(sender)
+		cfg.AllowPlainAuth = false
+		_, err := notify.NewMailer(cfg)
+		if e, ok := errs.As(err); !ok || e.Code != errs.CodeInvalid || !strings.Contains(e.Fields["password"], "--smtp-allow-plain-auth") {
+			t.Fatalf("NewMailer = %v, want the password refused", err)
+		}
+		if n := srv.ClearAuths(); n != 0 {
+			t.Fatalf("%d AUTH exchanges in clear", n)
+		}
+	})
+	t.Run("plain relay, opt-in", func(t *testing.T) {
+		srv := mailtest.Start(t, mailtest.Options{Username: "steward", Password: "s3cret"})
+		cfg := srv.MailConfig(sender)
+		cfg.AllowPlainAuth = true
+		if err := mustMailer(t, cfg).Send(context.Background(), notify.Message{To: "gail@example.com", Subject: "Hi", Text: "Hi\n"}); err != nil {
+			t.Fatal(err)
+		}
+		if n := srv.ClearAuths(); n != 1 {
+			t.Fatalf("%d AUTH exchanges in clear, want the one allowed", n)
+		}
+	})
+	t.Run("starttls", func(t *testing.T) {
+		srv := mailtest.Start(t, mailtest.Options{TLS: notify.TLSStartTLS, Username: "steward", Password: "s3cret"})
+		if err := mustMailer(t, srv.MailConfig(sender)).Send(context.Background(), notify.Message{To: "gail@example.com", Subject: "Hi", Text: "Hi\n"}); err != nil {
+			t.Fatal(err)
+		}
+		if got := srv.WaitFor(t, "gail@example.com"); got.User != "steward" || !got.TLS {
+			t.Fatalf("user %q TLS %v", got.User, got.TLS)
+		}
+		if n := srv.ClearAuths(); n != 0 {
+			t.Fatalf("%d AUTH exchanges in clear", n)
+		}
+	})
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/jobs"
+	"github.com/steward-dev/steward/internal/netguard"
 )
 
 // The Standard Webhooks headers, spelled as the specification spells them.
@@ -280,7 +281,7 @@ func (s *Service) post(ctx context.Context, d *delivery, now time.Time, signatur
 // errorClass names the kind of a failed request for staff.
 func errorClass(err error) string {
 	var (
-		refused  *refusedError
+		refused  *netguard.RefusedError
 		dnsErr   *net.DNSError
 		netErr   net.Error
 		certErr  *tls.CertificateVerificationError

@@ -3,7 +3,6 @@ package outbox
 import (
 	"context"
 	"crypto/rand"
-	"crypto/tls"
 	"database/sql"
 	"encoding/base64"
 	"errors"
@@ -19,6 +18,7 @@ import (
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/jobs"
+	"github.com/steward-dev/steward/internal/netguard"
 )
 
 // SecretBox seals the endpoints' signing secrets at rest (vault.SecretBox).
@@ -87,7 +87,7 @@ type Config struct {
 // safe for concurrent use; replicas share its state through the database.
 type Service struct {
 	cfg    Config
-	policy *addressPolicy
+	policy *netguard.Policy
 	client *http.Client
 	// rec writes the outcomes of attempts with group commit: every attempt
 	// ends with a write, and one commit (one fsync on SQLite) per attempt
@@ -128,7 +128,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	policy, err := newAddressPolicy(cfg.AllowHosts)
+	policy, err := netguard.NewPolicy(cfg.AllowHosts)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
@@ -143,19 +143,9 @@ func New(cfg Config) (*Service, error) {
 // signed message wherever the receiver points; Standard Webhooks counts it
 // as a failure).
 func (s *Service) newClient() *http.Client {
-	transport := &http.Transport{
-		Proxy:                 nil,
-		DialContext:           s.dialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          256,
-		MaxIdleConnsPerHost:   32,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   s.cfg.RequestTimeout,
-		ExpectContinueTimeout: time.Second,
-		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
-	}
+	dialer := &netguard.Dialer{Policy: s.policy, Resolver: s.cfg.Resolver, Timeout: s.cfg.RequestTimeout}
 	return &http.Client{
-		Transport:     transport,
+		Transport:     netguard.Transport(dialer, s.cfg.RequestTimeout),
 		Timeout:       s.cfg.RequestTimeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}

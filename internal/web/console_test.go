@@ -59,6 +59,9 @@ func (b *browser) do(method, path string, form url.Values) answer {
 	for k, v := range b.header {
 		req.Header.Set(k, v)
 	}
+	if host, ok := b.header["Host"]; ok {
+		req.Host = host // as a proxy that passes on what the client sent
+	}
 	for name, value := range b.cookies {
 		req.AddCookie(&http.Cookie{Name: name, Value: value})
 	}

@@ -134,10 +134,13 @@ func TestDisclosuresInPortal(t *testing.T) {
 
 // TestVendorQuestionnaireByEmail: a security officer sends the built-in
 // questionnaire from the console; the contact gets the link by email and
-// it opens the form; a custom template can be added as JSON.
+// it opens the form; a custom template can be added as JSON. The request
+// that sends it carries a forged Host: the link names --public-url all the
+// same.
 func TestVendorQuestionnaireByEmail(t *testing.T) {
 	f := newPortalFixture(t, db.SQLite)
 	officer, _ := (&consoleFixture{srv: f.srv}).browserFor(t, "security_officer")
+	officer.header["Host"] = "evil.example"
 	got := officer.do("POST", "/admin/vendors/adnet/send", map[string][]string{"csrf": {officer.formToken("/admin/vendors/adnet")},
 		"template": {vendor.SecurityBaseline}, "contact_email": {"security@adnet.example"}, "expiry_days": {"14"}})
 	if got.status != 200 || !strings.Contains(got.body, "the contact has the link by email") {
@@ -148,6 +151,10 @@ func TestVendorQuestionnaireByEmail(t *testing.T) {
 	if link == "" || !strings.Contains(mail.Subject, "Security questionnaire") {
 		t.Fatalf("email: %s / %s", mail.Subject, mail.Text)
 	}
+	if !strings.HasPrefix(link, f.srv.App.Config.PublicURL+"/assess/") || strings.Contains(mail.Text, "evil.example") {
+		t.Fatalf("the emailed link %s does not start with the public URL %s", link, f.srv.App.Config.PublicURL)
+	}
+	delete(officer.header, "Host")
 	u, _ := url.Parse(link)
 	if form := newBrowser(t, f.srv.URL).do("GET", u.Path, nil); form.status != 200 || !strings.Contains(form.body, "encrypt") {
 		t.Fatalf("the emailed link: %d", form.status)

@@ -19,6 +19,7 @@ import (
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/vault"
 	"github.com/steward-dev/steward/internal/web"
+	"github.com/steward-dev/steward/internal/web/pages"
 )
 
 type portalFixture struct {
@@ -135,6 +136,22 @@ func TestPortalSignIn(t *testing.T) {
 		t.Fatalf("a used code: %d", got.status)
 	}
 
+	t.Run("a binding cookie the client chose", func(t *testing.T) {
+		// An attacker picks the binding value (to know its form token and
+		// its codes' binding, or to plant it in a victim's browser): the
+		// server refuses it and sets one of its own.
+		chosen := strings.Repeat("A", 43)
+		evil := newBrowser(t, f.srv.URL)
+		evil.cookies["__Host-steward_browser"] = chosen
+		got := evil.do("POST", "/privacy/code", url.Values{"csrf": {pages.FormToken("steward portal csrf", chosen)},
+			"email": {"ada.portal@example.org"}, "lang": {"en"}})
+		if got.status != http.StatusForbidden || evil.cookies["__Host-steward_browser"] == chosen || evil.cookies["__Host-steward_browser"] == "" {
+			t.Fatalf("a chosen binding: %d, cookie %q", got.status, evil.cookies["__Host-steward_browser"])
+		}
+		if page := evil.do("GET", "/privacy", nil); strings.Contains(page.body, pages.FormToken("steward portal csrf", chosen)) {
+			t.Fatal("the page derives its token from the chosen value")
+		}
+	})
 	t.Run("languages", func(t *testing.T) {
 		b := newBrowser(t, f.srv.URL)
 		if got := b.do("GET", "/privacy?lang=de", nil); !strings.Contains(got.body, `<html lang="de">`) || !strings.Contains(got.body, "Code senden") {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/steward-dev/steward/internal/apikey"
@@ -78,7 +79,7 @@ func (rt Route) under(prefix string) bool {
 // routes is the whole HTTP surface of Steward, with the permission of each route.
 func (s *server) routes() []Route {
 	d := s.api
-	return []Route{
+	routes := []Route{
 		{"GET /livez", Public, s.handleLive()},
 		{"GET /readyz", Public, s.handleReady()},
 		{"GET /metrics", Public, s.handleMetrics()},
@@ -209,4 +210,8 @@ func (s *server) routes() []Route {
 		{"POST /v1/api-keys", Admin, api.HandleCreateKey(d)},
 		{"DELETE /v1/api-keys/{id}", Admin, api.HandleRevokeKey(d)},
 	}
+	if s.MetricsElsewhere {
+		routes = slices.DeleteFunc(routes, func(rt Route) bool { return rt.Pattern == "GET /metrics" })
+	}
+	return routes
 }

@@ -468,6 +468,8 @@ func propertyScenarios() []scenario {
 			expect: []string{`"key":"web2"`, `"opt_in":["EU","EEA","UK"]`, `"default":"opt_in"`}},
 		{name: "create existing", method: "POST", url: "/v1/properties", key: "admin", body: shop, status: 409, expect: []string{`"code":"conflict"`}},
 		{name: "create without key", method: "POST", url: "/v1/properties", key: "admin", body: `{"name":"x"}`, status: 400, fields: []string{"key"}},
+		{name: "create with a line break in the name", method: "POST", url: "/v1/properties", key: "admin",
+			body: `{"key":"blog","name":"Blog\nX-Evil: 1","domains":["blog.example"]}`, status: 400, fields: []string{"name"}},
 		{name: "create with bad key", method: "POST", url: "/v1/properties", key: "admin", body: `{"key":"Bad Key","name":"x"}`, status: 400, fields: []string{"key"}},
 		{name: "create with bad domain", method: "POST", url: "/v1/properties", key: "admin",
 			body: `{"key":"p1","name":"x","domains":["ok.example","Not A Host"]}`, status: 400, fields: []string{"domains[1]"}},
@@ -541,6 +543,10 @@ func vendorScenarios() []scenario {
 		{name: "create with unknown purpose", method: "POST", url: "/v1/vendors", key: "admin",
 			body: `{"key":"v1","name":"V","purposes":["marketing","ads"]}`, status: 400, fields: []string{"purposes[1]"}, expect: []string{`unknown purpose \"ads\"`}},
 		{name: "create without purposes", method: "POST", url: "/v1/vendors", key: "admin", body: `{"key":"v1","name":"V"}`, status: 400, fields: []string{"purposes"}},
+		// A vendor's name goes into the questionnaire email's subject: a
+		// line break would add a header.
+		{name: "create with a line break in the name", method: "POST", url: "/v1/vendors", key: "admin",
+			body: `{"key":"v1","name":"V\r\nBcc: attacker@evil.example","purposes":["marketing"]}`, status: 400, fields: []string{"name"}},
 		{name: "create with bad country", method: "POST", url: "/v1/vendors", key: "admin",
 			body: `{"key":"v1","name":"V","purposes":["marketing"],"country":"Germany"}`, status: 400, fields: []string{"country"}},
 		{name: "create with bad category", method: "POST", url: "/v1/vendors", key: "admin",

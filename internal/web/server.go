@@ -75,6 +75,9 @@ type Deps struct {
 	// BeforeSignInChange tells a customer's previous sign-in address of a
 	// change made through the API (see api.Deps).
 	BeforeSignInChange func(ctx context.Context, subject, address string) error
+	// MetricsElsewhere, set with --metrics-listen, leaves /metrics off this
+	// handler: MetricsHandler serves it on an internal address instead.
+	MetricsElsewhere bool
 }
 
 type server struct {
@@ -371,6 +374,15 @@ func (s *server) handleReady() http.Handler {
 
 func (s *server) handleMetrics() http.Handler {
 	return promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{})
+}
+
+// MetricsHandler serves m at GET /metrics and nothing else, for the
+// internal listener of --metrics-listen: metrics tell request volumes,
+// routes and internals that the public has no business reading.
+func MetricsHandler(m *Metrics) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+	return mux
 }
 
 func (s *server) handleJWKS() http.Handler {

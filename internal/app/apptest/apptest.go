@@ -28,6 +28,9 @@ type Server struct {
 	URL  string
 	App  *app.App
 	Keys app.DemoKeys
+	// MetricsURL is the internal metrics listener's address (with
+	// Options.MetricsListen); empty otherwise.
+	MetricsURL string
 }
 
 // Options adjust a test server.
@@ -52,6 +55,9 @@ type Options struct {
 	// TrustedProxies is --trusted-proxies (tests name 127.0.0.1 to send
 	// X-Forwarded-For as clients behind a proxy).
 	TrustedProxies []string
+	// MetricsListen serves /metrics on a loopback port of its own, as
+	// --metrics-listen does, and not on URL.
+	MetricsListen bool
 }
 
 // Start starts Steward on dialect with the demo catalog and keys; it stops
@@ -93,6 +99,9 @@ func StartWith(tb testing.TB, dialect db.Dialect, opts Options) *Server {
 	}
 	cfg.Demo = opts.Demo
 	cfg.TrustedProxies = opts.TrustedProxies
+	if opts.MetricsListen {
+		cfg.MetricsListen = "127.0.0.1:0"
+	}
 	if !opts.Sealed {
 		cfg.MasterKey = "1:" + vault.GenerateKey()
 	}
@@ -122,6 +131,19 @@ func StartWith(tb testing.TB, dialect db.Dialect, opts Options) *Server {
 		a.Close()
 		tb.Fatalf("apptest: seed: %v", err)
 	}
+	srv := &Server{URL: "http://" + ln.Addr().String(), App: a, Keys: keys}
+	stopMetrics := func() {}
+	if opts.MetricsListen {
+		mln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			cancel()
+			ln.Close()
+			a.Close()
+			tb.Fatalf("apptest: listen (metrics): %v", err)
+		}
+		stopMetrics = a.ServeMetrics(mln)
+		srv.MetricsURL = "http://" + mln.Addr().String()
+	}
 	done := make(chan error, 1)
 	go func() { done <- a.Serve(ctx, ln) }()
 	tb.Cleanup(func() {
@@ -134,7 +156,8 @@ func StartWith(tb testing.TB, dialect db.Dialect, opts Options) *Server {
 		if err := <-done; err != nil {
 			tb.Errorf("apptest: serve: %v", err)
 		}
+		stopMetrics()
 		a.Close()
 	})
-	return &Server{URL: "http://" + ln.Addr().String(), App: a, Keys: keys}
+	return srv
 }

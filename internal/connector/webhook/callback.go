@@ -22,47 +22,83 @@ type callbackBody struct {
 	Reason string          `json:"reason"` // failed: why, for staff
 }
 
+// MaxReportBytes bounds the callback of an erasure call, whatever
+// MaxCallbackBytes says: a report holds counts and short reasons, not data.
+const MaxReportBytes = 64 << 10
+
+// PrepareCallback checks a callback before its body is read, so that a
+// caller who cannot sign does not get to send (and make Steward hold) up to
+// MaxCallbackBytes: the connector must be known, its secret configured, the
+// headers well formed with a fresh timestamp and a v1 signature
+// (CheckHeaders), and the call known, of this connector and still open. It
+// returns the most bytes the callback's body may hold: MaxReportBytes for
+// an erasure, MaxCallbackBytes for access data. The errors are those of
+// HandleCallback; the signature itself is verified there, over the body.
+//
+// A caller with fresh, well-formed headers learns whether a call id exists
+// before its signature is verified: call ids are 128 random bits, known
+// only to Steward and the system called.
+func (s *Service) PrepareCallback(ctx context.Context, name, callID string, header http.Header) (int64, error) {
+	_, _, limit, err := s.prepare(ctx, name, callID, header)
+	return limit, err
+}
+
+func (s *Service) prepare(ctx context.Context, name, callID string, header http.Header) (call Call, secret string, limit int64, err error) {
+	ds, ok := s.datasets[name]
+	if !ok {
+		return Call{}, "", 0, errs.NotFound("connector", name)
+	}
+	secret, err = ds.Secret(s.Getenv)
+	if err != nil {
+		// Steward's configuration is at fault, not the system's callback:
+		// a 5xx, so that the system calls back again later.
+		return Call{}, "", 0, errs.Wrap(errs.CodeInternal, err, fmt.Sprintf("connector %s: its webhook secret is not configured", name))
+	}
+	if err := CheckHeaders(header, s.Now()); err != nil {
+		return Call{}, "", 0, err
+	}
+	call, err = s.Call(ctx, callID)
+	if err != nil {
+		return Call{}, "", 0, err
+	}
+	if call.Connector != name {
+		return Call{}, "", 0, errs.NotFound("connector call", callID)
+	}
+	if call.State != Pending && !(call.State == TimedOut && call.CompletedAt.IsZero()) {
+		return Call{}, "", 0, errs.New(errs.CodeConflict, "call %s was answered already (%s)", callID, call.State)
+	}
+	limit = s.MaxCallbackBytes
+	if call.Operation == Erasure && limit > MaxReportBytes {
+		limit = MaxReportBytes
+	}
+	return call, secret, limit, nil
+}
+
 // HandleCallback records a system's answer to a call. name and callID
 // come from the callback URL's path, header and body from the request as
-// received (the body's raw bytes: the signature covers them exactly).
+// received (the body's raw bytes: the signature covers them exactly). A
+// receiver calls PrepareCallback first and reads at most the bytes it
+// allows.
 //
 // The callback must be signed with the connector's secret (Verify); the
 // call must exist, belong to the connector, and be pending (a pending call
 // past its deadline is still answered, as long as Start has not given up
 // on it: an erasure done late is still an erasure to record). Errors:
-// errs.CodeUnauthorized for a signature that does not verify,
+// errs.CodeUnauthorized for headers or a signature that do not verify,
 // errs.CodeNotFound for an unknown connector or call (or a call of another
 // connector), errs.CodeConflict for a call answered already (a replay),
 // errs.CodeInvalid for a body that is too big or not as described in the
 // package comment. Nothing is recorded unless it returns nil.
 func (s *Service) HandleCallback(ctx context.Context, name, callID string, header http.Header, body []byte) error {
-	ds, ok := s.datasets[name]
-	if !ok {
-		return errs.NotFound("connector", name)
-	}
-	if int64(len(body)) > s.MaxCallbackBytes {
-		return errs.Invalid("body", "the callback is larger than %d bytes", s.MaxCallbackBytes)
-	}
-	secret, err := ds.Secret(s.Getenv)
+	call, secret, limit, err := s.prepare(ctx, name, callID, header)
 	if err != nil {
-		// Steward's configuration is at fault, not the system's callback:
-		// a 5xx, so that the system calls back again later.
-		return errs.Wrap(errs.CodeInternal, err, fmt.Sprintf("connector %s: its webhook secret is not configured", name))
+		return err
 	}
-	// Signature first: a caller who cannot sign learns nothing about
-	// which calls exist.
+	if int64(len(body)) > limit {
+		return errs.Invalid("body", "the callback is larger than %d bytes", limit)
+	}
 	if err := Verify(secret, header, body, s.Now()); err != nil {
 		return err
-	}
-	call, err := s.Call(ctx, callID)
-	if err != nil {
-		return err
-	}
-	if call.Connector != name {
-		return errs.NotFound("connector call", callID)
-	}
-	if call.State != Pending && !(call.State == TimedOut && call.CompletedAt.IsZero()) {
-		return errs.New(errs.CodeConflict, "call %s was answered already (%s)", callID, call.State)
 	}
 	answer, err := decodeCallback(body, call.Operation)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -112,6 +111,9 @@ func (ds *Dataset) Secret(getenv func(string) string) (string, error) {
 // reads only the engine key and accepts files that are invalid otherwise:
 // the parser of their kind reports their problems.
 func IsHTTP(data []byte) bool {
+	if connector.CheckLimits("", data) != nil {
+		return false // connector.Parse reports it
+	}
 	var head struct {
 		Engine string `yaml:"engine"`
 	}
@@ -123,9 +125,9 @@ func IsHTTP(data []byte) bool {
 
 // ParseFile reads and parses the HTTP dataset file at path.
 func ParseFile(path string) (*Dataset, error) {
-	data, err := os.ReadFile(path)
+	data, err := connector.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read dataset: %w", err)
+		return nil, err
 	}
 	return Parse(path, data)
 }
@@ -133,8 +135,12 @@ func ParseFile(path string) (*Dataset, error) {
 // Parse parses and validates an HTTP dataset file; name (its path) names
 // it in messages. Unknown keys are errors. Every problem is reported with its
 // line, as connector.Parse does: the error is an *errs.Error of code
-// invalid wrapping connector.Problems.
+// invalid wrapping connector.Problems. A file beyond the limits of
+// connector.CheckLimits is refused before it is parsed.
 func Parse(name string, data []byte) (*Dataset, error) {
+	if err := connector.CheckLimits(name, data); err != nil {
+		return nil, err
+	}
 	var f file
 	if err := yaml.UnmarshalWithOptions(data, &f, yaml.Strict()); err != nil {
 		return nil, connector.Problems{connector.YAMLProblem(name, err)}.Invalid()

@@ -121,7 +121,10 @@ func newFixture(t *testing.T, store *db.DB, adjust ...func(*webhook.Config)) *fi
 	f.billing = mustParse(t, "connector: billing\nengine: http\nurl: http://127.0.0.1:1/billing\nsecret_env: BILLING_WEBHOOK_SECRET\n"+
 		"operations: [access]\ncategories: [financial]\nlegal_reason: invoices are kept 10 years (tax law)\n")
 	cfg := webhook.Config{DB: store, Datasets: []*webhook.Dataset{f.crm, f.billing}, Getenv: f.env.get,
-		PublicURL: "https://privacy.shop.example/", RequestTimeout: 5 * time.Second, Now: clk.now}
+		PublicURL: "https://privacy.shop.example/", RequestTimeout: 5 * time.Second, Now: clk.now,
+		// The fake system listens on loopback, which calls may reach only
+		// when allow-listed.
+		AllowHosts: []string{"127.0.0.1"}}
 	for _, a := range adjust {
 		a(&cfg)
 	}

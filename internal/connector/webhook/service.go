@@ -9,12 +9,15 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/netguard"
 )
 
 // SecretBox seals the data systems return for access requests
@@ -49,9 +52,13 @@ type Config struct {
 	// to PublicURL/v1/connectors/NAME/callback/CALL_ID. It must be https
 	// unless it is on localhost.
 	PublicURL string
-	// HTTPClient makes the calls; a client with RequestTimeout when nil.
-	// Redirects are refused whatever it says.
-	HTTPClient     *http.Client
+	// AllowHosts are the internal hosts, addresses and ranges the systems
+	// may be at (--webhook-allow-hosts, the list webhook endpoints use):
+	// every call dials through netguard, and any other internal address,
+	// loopback included, is refused. Metadata addresses stay refused.
+	AllowHosts []string
+	// Resolver resolves the systems' hosts; net.DefaultResolver when nil.
+	Resolver       netguard.Resolver
 	RequestTimeout time.Duration
 	// MaxCallbackBytes bounds a callback's body (DefaultMaxCallbackBytes).
 	MaxCallbackBytes int64
@@ -99,15 +106,25 @@ func New(cfg Config) (*Service, error) {
 			return nil, fmt.Errorf("webhook: the public URL %q receives the callbacks of HTTP connectors: %s", redactURL(cfg.PublicURL), problem)
 		}
 	}
-	client := &http.Client{Timeout: cfg.RequestTimeout}
-	if cfg.HTTPClient != nil {
-		c := *cfg.HTTPClient
-		client = &c
+	policy, err := netguard.NewPolicy(cfg.AllowHosts)
+	if err != nil {
+		return nil, fmt.Errorf("webhook: %w", err)
 	}
-	// A redirect would carry the signed subject's identifiers wherever the
-	// system points; the specification counts it as a failure too.
-	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	s.client = client
+	for _, ds := range cfg.Datasets {
+		// An address written in the file is refused now, at start, rather
+		// than at the first request; names are checked as each call dials.
+		if problem := literalRefused(policy, ds.URL); problem != "" {
+			return nil, fmt.Errorf("webhook: connector %s (%s): url: %s", ds.Name, ds.File, problem)
+		}
+	}
+	dialer := &netguard.Dialer{Policy: policy, Resolver: cfg.Resolver, Timeout: cfg.RequestTimeout}
+	s.client = &http.Client{
+		Transport: netguard.Transport(dialer, cfg.RequestTimeout),
+		Timeout:   cfg.RequestTimeout,
+		// A redirect would carry the signed subject's identifiers wherever
+		// the system points; the specification counts it as a failure too.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 	return s, nil
 }
 
@@ -383,4 +400,26 @@ func newCallID() string {
 // callURL is where the system calls back for a call.
 func (s *Service) callURL(connectorName, callID string) string {
 	return s.PublicURL + "/v1/connectors/" + connectorName + "/callback/" + callID
+}
+
+// literalRefused says why the policy refuses the host of a system's URL
+// when it is an address or localhost, or "".
+func literalRefused(policy *netguard.Policy, raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	host := u.Hostname()
+	addrs := []netip.Addr{}
+	if addr, err := netip.ParseAddr(host); err == nil {
+		addrs = append(addrs, addr)
+	} else if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
+		addrs = append(addrs, netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::1"))
+	}
+	for _, a := range addrs {
+		if refused := policy.Check(host, a); refused != nil {
+			return refused.Error() + ": Steward calls no system in its own network unless an operator allow-lists the host (--webhook-allow-hosts)"
+		}
+	}
+	return ""
 }

@@ -3,8 +3,11 @@ package webhook_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"reflect"
 	"strconv"
 	"strings"
@@ -584,3 +587,73 @@ type nopBox struct{}
 
 func (nopBox) Seal(_ context.Context, p, _ []byte) ([]byte, error) { return p, nil }
 func (nopBox) Open(_ context.Context, p, _ []byte) ([]byte, error) { return p, nil }
+
+// fakeResolver answers every host with addr.
+type fakeResolver struct{ addr netip.Addr }
+
+func (r fakeResolver) LookupNetIP(context.Context, string, string) ([]netip.Addr, error) {
+	return []netip.Addr{r.addr}, nil
+}
+
+// TestCallsStayOutOfTheNetwork replays an operator's (or an attacker's
+// dataset file's) URL pointing into Steward's own network: calls go
+// through the same address guard as webhook deliveries, with the same
+// allow-list. An address in the file is refused at start; a name that
+// resolves inside the network is refused when the call dials, before any
+// byte leaves.
+func TestCallsStayOutOfTheNetwork(t *testing.T) {
+	store := dbtest.Open(t, db.SQLite)
+	dataset := func(url string) *webhook.Dataset {
+		return mustParse(t, "connector: crm\nengine: http\nurl: "+url+"\nsecret_env: S\noperations: [access]\ncategories: [contact]\nlegal_reason: kept\n")
+	}
+	t.Run("addresses in the file", func(t *testing.T) {
+		cases := []struct {
+			url   string
+			allow []string
+			ok    bool
+		}{
+			{"http://127.0.0.1:8080/steward", nil, false},
+			{"http://localhost:8080/steward", nil, false},
+			{"https://169.254.169.254/latest/meta-data/", nil, false},
+			{"https://169.254.169.254/latest/meta-data/", []string{"169.254.169.254", "169.254.0.0/16"}, false},
+			{"https://10.0.0.5/steward", nil, false},
+			{"https://[fd00::5]/steward", nil, false},
+			{"http://127.0.0.1:8080/steward", []string{"127.0.0.1"}, true},
+			{"http://localhost:8080/steward", []string{"localhost"}, true},
+			{"https://10.0.0.5/steward", []string{"10.0.0.0/8"}, true},
+			{"https://93.184.215.14/steward", nil, true},
+		}
+		for _, c := range cases {
+			_, err := webhook.New(webhook.Config{DB: store, Secrets: nopBox{}, Datasets: []*webhook.Dataset{dataset(c.url)},
+				PublicURL: "https://privacy.shop.example", AllowHosts: c.allow})
+			if (err == nil) != c.ok {
+				t.Errorf("New with url %s, allowed %v = %v", c.url, c.allow, err)
+			}
+		}
+	})
+	t.Run("names that resolve inside", func(t *testing.T) {
+		// The system listens on loopback; its name resolves there.
+		secret := webhook.GenerateSecret()
+		clk := &clock{t: time.Now()}
+		sys := newSystem(t, secret, clk)
+		port := sys.Listener.Addr().(*net.TCPAddr).Port
+		env := env{"S": secret}
+		for _, addr := range []string{"127.0.0.1", "10.0.0.5", "169.254.169.254", "192.168.1.1"} {
+			t.Run(addr, func(t *testing.T) {
+				ds := dataset(fmt.Sprintf("https://crm.internal.example:%d/steward", port))
+				svc, err := webhook.New(webhook.Config{DB: store, Secrets: nopBox{}, Datasets: []*webhook.Dataset{ds}, Getenv: env.get,
+					PublicURL: "https://privacy.shop.example", Resolver: fakeResolver{netip.MustParseAddr(addr)}, Now: clk.now})
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, err = svc.Start(context.Background(), ds, webhook.Access, "req_"+addr, ada)
+				if !errs.Is(err, errs.CodeInvalid) || !strings.Contains(err.Error(), "allow-lists") {
+					t.Fatalf("Start = %v, want invalid: refused address", err)
+				}
+			})
+		}
+		if n := len(sys.received()); n != 0 {
+			t.Fatalf("the internal system was called %d times", n)
+		}
+	})
+}

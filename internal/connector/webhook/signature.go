@@ -141,38 +141,12 @@ func Verify(secret string, header http.Header, body []byte, now time.Time) error
 	if err != nil {
 		return fmt.Errorf("webhook secret: %w", err)
 	}
-	id, ok := single(header, HeaderID)
-	if !ok || !validID(id) {
-		return refuse(ErrMalformed, "the webhook-id header is missing or malformed")
+	signed, err := parseHeaders(header, now)
+	if err != nil {
+		return err
 	}
-	timestamp, ok := single(header, HeaderTimestamp)
-	seconds, err := strconv.ParseInt(timestamp, 10, 64)
-	// Digits only: ParseInt would take "+1674087231", which the signed
-	// content would then spell differently from the sender.
-	if !ok || err != nil || timestamp == "" || strings.Trim(timestamp, "0123456789") != "" {
-		return refuse(ErrMalformed, "the webhook-timestamp header is missing or not Unix seconds")
-	}
-	skew := now.Unix() - seconds
-	if skew > int64(Tolerance/time.Second) {
-		return refuse(ErrTimestamp, "the webhook timestamp is older than the 5-minute tolerance")
-	}
-	if -skew > int64(Tolerance/time.Second) {
-		return refuse(ErrTimestamp, "the webhook timestamp is more than 5 minutes in the future")
-	}
-	signatures := strings.Fields(strings.Join(header.Values(HeaderSignature), " "))
-	if len(signatures) == 0 {
-		return refuse(ErrMalformed, "the webhook-signature header is missing")
-	}
-	want := mac(key, id, timestamp, body)
-	for _, s := range signatures {
-		version, encoded, ok := strings.Cut(s, ",")
-		if !ok || version != signatureVersion {
-			continue
-		}
-		got, err := base64.StdEncoding.DecodeString(encoded)
-		if err != nil {
-			continue
-		}
+	want := mac(key, signed.id, signed.timestamp, body)
+	for _, got := range signed.signatures {
 		// hmac.Equal takes the same time whatever bytes differ, so that
 		// a forger learns nothing from how fast a guess is refused.
 		if hmac.Equal(got, want) {
@@ -181,6 +155,74 @@ func Verify(secret string, header http.Header, body []byte, now time.Time) error
 	}
 	return refuse(ErrSignature, "the webhook signature does not verify")
 }
+
+// CheckHeaders checks what Verify can check before the body is read: an
+// id, a timestamp within Tolerance of now, and at least one v1 signature of
+// the right length. A receiver calls it first, so that a caller who cannot
+// even claim a signature does not get to send a body. Its refusals are
+// those of Verify.
+func CheckHeaders(header http.Header, now time.Time) error {
+	_, err := parseHeaders(header, now)
+	return err
+}
+
+// signedHeaders are the parts of the headers that the signature covers,
+// and the candidate v1 signatures, decoded.
+type signedHeaders struct {
+	id, timestamp string
+	signatures    [][]byte
+}
+
+func parseHeaders(header http.Header, now time.Time) (signedHeaders, error) {
+	id, ok := single(header, HeaderID)
+	if !ok || !validID(id) {
+		return signedHeaders{}, refuse(ErrMalformed, "the webhook-id header is missing or malformed")
+	}
+	timestamp, ok := single(header, HeaderTimestamp)
+	seconds, err := strconv.ParseInt(timestamp, 10, 64)
+	// Digits only: ParseInt would take "+1674087231", which the signed
+	// content would then spell differently from the sender.
+	if !ok || err != nil || timestamp == "" || strings.Trim(timestamp, "0123456789") != "" {
+		return signedHeaders{}, refuse(ErrMalformed, "the webhook-timestamp header is missing or not Unix seconds")
+	}
+	skew := now.Unix() - seconds
+	if skew > int64(Tolerance/time.Second) {
+		return signedHeaders{}, refuse(ErrTimestamp, "the webhook timestamp is older than the 5-minute tolerance")
+	}
+	if -skew > int64(Tolerance/time.Second) {
+		return signedHeaders{}, refuse(ErrTimestamp, "the webhook timestamp is more than 5 minutes in the future")
+	}
+	values := header.Values(HeaderSignature)
+	if n := len(strings.Join(values, " ")); n > maxSignatureHeaderBytes {
+		return signedHeaders{}, refuse(ErrMalformed, "the webhook-signature header is too long")
+	}
+	fields := strings.Fields(strings.Join(values, " "))
+	if len(fields) == 0 {
+		return signedHeaders{}, refuse(ErrMalformed, "the webhook-signature header is missing")
+	}
+	signed := signedHeaders{id: id, timestamp: timestamp}
+	for _, s := range fields {
+		// Signatures of other versions, or malformed, are skipped: a
+		// sender may add new ones during a migration.
+		version, encoded, ok := strings.Cut(s, ",")
+		if !ok || version != signatureVersion {
+			continue
+		}
+		got, err := base64.StdEncoding.DecodeString(encoded)
+		if err != nil || len(got) != sha256.Size {
+			continue
+		}
+		signed.signatures = append(signed.signatures, got)
+	}
+	if len(signed.signatures) == 0 {
+		return signedHeaders{}, refuse(ErrSignature, "the webhook-signature header holds no v1 signature")
+	}
+	return signed, nil
+}
+
+// maxSignatureHeaderBytes bounds the signature header: a few signatures
+// during a migration of secrets, not a list to try one by one.
+const maxSignatureHeaderBytes = 4096
 
 // single returns the one value of a header; false when it is absent or
 // repeated, since two ids or times would leave the signed one in doubt.

@@ -16,6 +16,7 @@ import (
 	"github.com/steward-dev/steward/internal/connector"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/netguard"
 )
 
 // callPayload is the body of a call, signed as sent.
@@ -192,6 +193,12 @@ func (s *Service) deliver(ctx context.Context, ds *Dataset, secret string, call 
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Steward")
 	resp, err := s.client.Do(req)
+	var refused *netguard.RefusedError
+	if errors.As(err, &refused) {
+		// The host resolved into Steward's own network: delivering again
+		// would not help; the operator must allow-list it, or fix the URL.
+		return Call{}, errs.Wrap(errs.CodeInvalid, refused, fmt.Sprintf("connector %s: %v: Steward calls no system in its own network unless an operator allow-lists the host (--webhook-allow-hosts)", ds.Name, refused))
+	}
 	if err != nil {
 		// The error names the URL, never the body.
 		return Call{}, errs.Wrap(errs.CodeUnavailable, err, fmt.Sprintf("connector %s: the system cannot be reached; the call will be delivered again", ds.Name))

@@ -100,6 +100,9 @@ type Server struct {
 	taken    []bool
 	arrived  chan struct{} // closed, and replaced, when a message arrives
 	rejects  map[string]int
+	// clearAuths counts the AUTH exchanges over a connection without TLS:
+	// credentials that travelled in clear.
+	clearAuths int
 }
 
 // Start starts a server for the length of tb.
@@ -183,13 +186,25 @@ func (s *Server) Addr() string { return s.addr.String() }
 func (s *Server) RootCAs() *x509.CertPool { return s.roots }
 
 // MailConfig returns a configuration for notify.NewMailer that reaches this
-// server with its TLS mode and credentials and trusts its certificate.
+// server with its TLS mode and credentials and trusts its certificate. A
+// server without TLS that wants credentials is a loopback relay: the
+// configuration opts in to plain authentication (AllowPlainAuth), as an
+// operator would have to.
 func (s *Server) MailConfig(from string) notify.MailConfig {
 	return notify.MailConfig{
 		Host: s.Host(), Port: s.Port(), TLS: s.opts.TLS,
 		Username: s.opts.Username, Password: s.opts.Password,
-		From: from, HELOName: "steward.test", Timeout: 10 * time.Second, RootCAs: s.roots,
+		AllowPlainAuth: s.opts.TLS == notify.TLSNone && s.opts.Username != "",
+		From:           from, HELOName: "steward.test", Timeout: 10 * time.Second, RootCAs: s.roots,
 	}
+}
+
+// ClearAuths returns how many times a client authenticated (or tried to)
+// over a connection without TLS: how often credentials travelled in clear.
+func (s *Server) ClearAuths() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.clearAuths
 }
 
 // RejectRecipient makes the server answer RCPT TO for address with code:
@@ -300,6 +315,11 @@ func (s *session) AuthMechanisms() []string {
 }
 
 func (s *session) Auth(string) (sasl.Server, error) {
+	if _, isTLS := s.conn.TLSConnectionState(); !isTLS {
+		s.server.mu.Lock()
+		s.server.clearAuths++
+		s.server.mu.Unlock()
+	}
 	return sasl.NewPlainServer(func(identity, username, password string) error {
 		o := s.server.opts
 		if (identity != "" && identity != username) || username != o.Username || password != o.Password {

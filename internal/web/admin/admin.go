@@ -68,6 +68,10 @@ type Deps struct {
 	// MailQuestionnaire, when set, emails a vendor contact the link of a
 	// questionnaire just sent.
 	MailQuestionnaire func(ctx context.Context, to, vendorKey, link string, expires time.Time) error
+	// PublicURL is Steward's address as vendors reach it (--public-url):
+	// the questionnaire links start with it, never with the request's Host
+	// header, which the sender of the request chooses.
+	PublicURL string
 	// Outbox keeps the webhook endpoints (administrators).
 	Outbox *outbox.Service
 	// Jobs shows and steers background work; nil hides it.

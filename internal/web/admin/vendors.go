@@ -203,9 +203,7 @@ func (c *Console) HandleSendQuestionnaire(v *vendor.Service) http.Handler {
 			c.refusal(w, r, v, err, d)
 			return
 		}
-		// The console is served over HTTPS (its cookies are __Host-), on the
-		// host the vendor's link must name.
-		d.Link, d.LinkExpires = "https://"+r.Host+sent.Path(), sent.Assessment.LinkExpiresAt
+		d.Link, d.LinkExpires = c.publicBase(r)+sent.Path(), sent.Assessment.LinkExpiresAt
 		notice := "Questionnaire sent. Copy the link below and send it to the contact now: it is shown only once."
 		if c.MailQuestionnaire != nil {
 			if err := c.MailQuestionnaire(r.Context(), d.Form.Email, r.PathValue("key"), d.Link, d.LinkExpires); err != nil {
@@ -218,6 +216,20 @@ func (c *Console) HandleSendQuestionnaire(v *vendor.Service) http.Handler {
 		d.Form = sendForm{}
 		c.showVendor(w, r, v, http.StatusOK, page{Notice: notice}, d)
 	})
+}
+
+// publicBase is where links in emails point: the configured public URL or,
+// without one, the scheme and host this request came in on. A link the
+// vendor follows must not name a host that a forged Host header chose.
+func (c *Console) publicBase(r *http.Request) string {
+	if c.PublicURL != "" {
+		return strings.TrimRight(c.PublicURL, "/")
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
 }
 
 // HandleAddContact records a person to reach at the vendor.

@@ -3,12 +3,14 @@ package admin
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/consent"
@@ -78,7 +80,7 @@ func newVendorFixture(t *testing.T) *vendorFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	console, err := New(Deps{Staff: accounts, Vault: v, Audit: log, Consent: catalog, Requests: requests})
+	console, err := New(Deps{Staff: accounts, Vault: v, Audit: log, Consent: catalog, Requests: requests, PublicURL: "https://steward.example"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,5 +276,55 @@ func TestVendorPages(t *testing.T) {
 	}
 	if contacts, _ := v.Contacts(context.Background(), "mailer"); len(contacts) != 0 {
 		t.Fatalf("contacts after removal %+v", contacts)
+	}
+}
+
+// TestQuestionnaireLinkIgnoresHost replays a send whose Host header an
+// attacker chose (a proxy that passes it on, a poisoned cache): the link in
+// the vendor's email and on the page starts with --public-url. Without a
+// public URL it takes the request's own scheme, not a hardcoded https.
+func TestQuestionnaireLinkIgnoresHost(t *testing.T) {
+	cases := []struct {
+		name, publicURL, host string
+		tls                   bool
+		want                  string
+	}{
+		{"forged host", "https://privacy.shop.example/", "evil.example", false, "https://privacy.shop.example/assess/"},
+		{"forged host over TLS", "https://privacy.shop.example", "evil.example", true, "https://privacy.shop.example/assess/"},
+		{"no public URL, plain", "", "steward.internal:8080", false, "http://steward.internal:8080/assess/"},
+		{"no public URL, TLS", "", "steward.internal", true, "https://steward.internal/assess/"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newVendorFixture(t)
+			var mailed string
+			f.console.PublicURL = c.publicURL
+			f.console.MailQuestionnaire = func(_ context.Context, _, _, link string, _ time.Time) error {
+				mailed = link
+				return nil
+			}
+			form := url.Values{"csrf": {csrfToken(f.session)}, "template": {vendor.SecurityBaseline},
+				"contact_email": {"security@mailer.example"}, "expiry_days": {"14"}}
+			r := httptest.NewRequest("POST", "/admin/vendors/mailer/send", strings.NewReader(form.Encode()))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			r.Host = c.host
+			if c.tls {
+				r.TLS = &tls.ConnectionState{}
+			}
+			r.SetPathValue("key", "mailer")
+			ctx := context.WithValue(r.Context(), sessionCtx{}, f.session)
+			r = r.WithContext(audit.WithActor(ctx, audit.Staff(f.session.Account.ID)))
+			w := httptest.NewRecorder()
+			f.console.HandleSendQuestionnaire(f.vendors).ServeHTTP(w, r)
+			if w.Code != http.StatusOK {
+				t.Fatalf("send: %d %s", w.Code, w.Body)
+			}
+			if !strings.HasPrefix(mailed, c.want) || strings.Contains(mailed, "evil.example") {
+				t.Fatalf("emailed link %q, want it to start with %s", mailed, c.want)
+			}
+			if !strings.Contains(w.Body.String(), mailed) {
+				t.Fatalf("the page does not show the emailed link %q", mailed)
+			}
+		})
 	}
 }

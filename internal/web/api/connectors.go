@@ -3,7 +3,6 @@ package api
 import (
 	"net/http"
 
-	"github.com/steward-dev/steward/internal/connector/webhook"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/web/httpx"
 )
@@ -18,7 +17,15 @@ func HandleConnectorCallback(d *Deps) http.Handler {
 			d.fail(w, r, errs.NotFound("connector", r.PathValue("name")))
 			return
 		}
-		body, err := httpx.ReadBody(w, r, webhook.DefaultMaxCallbackBytes)
+		// Headers first: a caller without a fresh, well-formed signature,
+		// or for a call that is not open, is refused before a byte of the
+		// body is read; then the body is read up to this call's limit.
+		limit, err := d.Hooks.PrepareCallback(r.Context(), r.PathValue("name"), r.PathValue("call"), r.Header)
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		body, err := httpx.ReadBody(w, r, limit)
 		if err != nil {
 			d.fail(w, r, err)
 			return

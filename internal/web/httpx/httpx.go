@@ -61,6 +61,10 @@ func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 			return nil, errs.New(errs.CodeInvalid, "the body must be JSON (Content-Type: application/json)")
 		}
 	}
+	if r.ContentLength > limit {
+		// Declared too large: refused before a byte is read.
+		return nil, &errs.Error{Code: errs.CodeInvalid, Message: fmt.Sprintf("the body is larger than %d bytes", limit), Err: errTooLarge}
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var tooBig *http.MaxBytesError

@@ -304,7 +304,7 @@ func (p *Portal) HandleShowData() http.Handler {
 				p.fail(w, r, err)
 				return
 			}
-			binding(w, r)
+			p.binding(w, r)
 			p.render(w, r, http.StatusUnauthorized, "start", page{Title: "signin_title", Problem: "show_values_hint"})
 			return
 		}

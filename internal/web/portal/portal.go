@@ -15,7 +15,9 @@ package portal
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"embed"
 	"encoding/base64"
 	"errors"
@@ -85,8 +87,12 @@ type Deps struct {
 	// in "who accessed your data" for a staff id; by default the customer
 	// sees the role only.
 	StaffName func(ctx context.Context, id string) (string, error)
-	Log       *slog.Logger
-	Now       func() time.Time
+	// BindingKey signs the browser-binding cookie, so that only values
+	// Steward made are taken: replicas must share it. Empty: a random key
+	// of this process (one replica only).
+	BindingKey []byte
+	Log        *slog.Logger
+	Now        func() time.Time
 	// ClientAddr finds the client address code limits count by (nil: the
 	// connection's address; see --trusted-proxies).
 	ClientAddr *clientaddr.Resolver
@@ -112,6 +118,10 @@ func New(d Deps) (*Portal, error) {
 	}
 	if d.Brand.Colour == "" {
 		d.Brand.Colour = "#0b57d0"
+	}
+	if len(d.BindingKey) == 0 {
+		d.BindingKey = make([]byte, 32)
+		_, _ = rand.Read(d.BindingKey)
 	}
 	base, err := files.ReadFile("assets/portal.css")
 	if err != nil {
@@ -181,7 +191,7 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, name
 	pg.Lang = language(r)
 	pg.T = messages[pg.Lang]
 	pg.CSS, pg.Brand, pg.Contact = p.css.Path, p.Brand, p.ContactEmail
-	pg.CSRF = csrfToken(r)
+	pg.CSRF = p.csrfToken(r)
 	for _, code := range []string{"en", "de", "fr", "es"} {
 		pg.Langs = append(pg.Langs, langLink{code, messages[code]["lang_name"]})
 	}
@@ -222,35 +232,82 @@ func (p *Portal) fail(w http.ResponseWriter, r *http.Request, err error) {
 	p.render(w, r, status, "error", page{Title: "error_title", Problem: msg, Fields: fields})
 }
 
-// binding returns the browser's random cookie value, setting one when the
-// browser has none.
-func binding(w http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie(bindingCookie); err == nil && len(c.Value) >= 32 {
-		return c.Value
+// binding returns the browser's binding cookie value, setting a new one
+// when the browser has none, or one Steward did not make: a value the
+// client chose (to know its codes' binding and its form tokens in advance,
+// or to plant it in a victim's browser) is replaced, never used.
+func (p *Portal) binding(w http.ResponseWriter, r *http.Request) string {
+	if value, ok := p.boundCookie(r); ok {
+		return value
 	}
 	var b [32]byte
 	_, _ = rand.Read(b[:])
-	value := base64.RawURLEncoding.EncodeToString(b[:])
+	random := base64.RawURLEncoding.EncodeToString(b[:])
+	value := random + "." + p.bindingMAC(random)
 	http.SetCookie(w, &http.Cookie{Name: bindingCookie, Value: value, Path: "/", MaxAge: 30 * 24 * 3600,
 		Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
-	// The page rendered in this response must derive its token from it.
+	// The page rendered in this response must derive its token from it;
+	// a refused value the request carried goes.
+	dropCookie(r, bindingCookie)
 	r.AddCookie(&http.Cookie{Name: bindingCookie, Value: value})
 	return value
 }
 
-// csrfToken derives the form token from the browser's binding cookie.
-func csrfToken(r *http.Request) string {
+// DeriveBindingKey returns the key that signs binding cookies from a
+// secret every replica holds (the receipt signing key's seed), separated
+// from its other uses by a label.
+func DeriveBindingKey(secret []byte) []byte {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte("steward portal browser binding key"))
+	return mac.Sum(nil)
+}
+
+// bindingMAC signs the random part of a binding cookie.
+func (p *Portal) bindingMAC(random string) string {
+	mac := hmac.New(sha256.New, p.BindingKey)
+	mac.Write([]byte("steward portal binding\x00" + random))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil)[:18])
+}
+
+// boundCookie returns the request's binding cookie when Steward made it:
+// 32 random bytes and their signature.
+func (p *Portal) boundCookie(r *http.Request) (string, bool) {
 	c, err := r.Cookie(bindingCookie)
 	if err != nil {
+		return "", false
+	}
+	random, sig, ok := strings.Cut(c.Value, ".")
+	if !ok || len(random) != 43 || !hmac.Equal([]byte(sig), []byte(p.bindingMAC(random))) {
+		return "", false
+	}
+	return c.Value, true
+}
+
+// dropCookie removes every cookie named name from r's Cookie header.
+func dropCookie(r *http.Request, name string) {
+	cookies := r.Cookies()
+	r.Header.Del("Cookie")
+	for _, c := range cookies {
+		if c.Name != name {
+			r.AddCookie(c)
+		}
+	}
+}
+
+// csrfToken derives the form token from the browser's binding cookie; a
+// cookie Steward did not make gives none, and so no form passes.
+func (p *Portal) csrfToken(r *http.Request) string {
+	value, ok := p.boundCookie(r)
+	if !ok {
 		return ""
 	}
-	return pages.FormToken("steward portal csrf", c.Value)
+	return pages.FormToken("steward portal csrf", value)
 }
 
 // checkForm refuses a post without the browser's CSRF token.
-func checkForm(w http.ResponseWriter, r *http.Request) bool {
+func (p *Portal) checkForm(w http.ResponseWriter, r *http.Request) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	return pages.SameToken(r.PostFormValue("csrf"), csrfToken(r))
+	return pages.SameToken(r.PostFormValue("csrf"), p.csrfToken(r))
 }
 
 type sessionCtx struct{}
@@ -273,7 +330,7 @@ func (p *Portal) Require(next http.Handler) http.Handler {
 			p.fail(w, r, customer.ErrSignedOut)
 			return
 		}
-		if r.Method == http.MethodPost && !checkForm(w, r) {
+		if r.Method == http.MethodPost && !p.checkForm(w, r) {
 			p.fail(w, r, errs.New(errs.CodeForbidden, "form_expired"))
 			return
 		}

@@ -18,7 +18,7 @@ func (p *Portal) HandleStart() http.Handler {
 			http.Redirect(w, r, "/privacy/home?lang="+language(r), http.StatusSeeOther)
 			return
 		}
-		binding(w, r)
+		p.binding(w, r)
 		p.render(w, r, http.StatusOK, "start", page{Title: "signin_title"})
 	})
 }
@@ -27,8 +27,8 @@ func (p *Portal) HandleStart() http.Handler {
 // for every well-formed address, known or not.
 func (p *Portal) HandleRequestCode() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !checkForm(w, r) {
-			binding(w, r)
+		if !p.checkForm(w, r) {
+			p.binding(w, r)
 			p.render(w, r, http.StatusForbidden, "start", page{Title: "signin_title", Problem: "form_expired"})
 			return
 		}
@@ -89,7 +89,7 @@ func tooMany(r *http.Request, err error) string {
 // HandleCodePage asks for the code.
 func (p *Portal) HandleCodePage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		binding(w, r)
+		p.binding(w, r)
 		p.render(w, r, http.StatusOK, "code", page{Title: "code_title", Notice: "code_sent"})
 	})
 }
@@ -99,7 +99,7 @@ func (p *Portal) HandleCodePage() http.Handler {
 // and spends no code.
 func (p *Portal) HandleVerifyPage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		binding(w, r)
+		p.binding(w, r)
 		p.render(w, r, http.StatusOK, "verify", page{Title: "verify_title", Data: map[string]string{"Code": r.URL.Query().Get("code")}})
 	})
 }
@@ -108,8 +108,8 @@ func (p *Portal) HandleVerifyPage() http.Handler {
 // for and opens a session.
 func (p *Portal) HandleSignIn() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !checkForm(w, r) {
-			binding(w, r)
+		if !p.checkForm(w, r) {
+			p.binding(w, r)
 			p.render(w, r, http.StatusForbidden, "code", page{Title: "code_title", Problem: "form_expired"})
 			return
 		}
