@@ -399,8 +399,9 @@ type StepDone struct {
 // which also makes the subject's export archives unreadable, since their
 // keys are sealed under the subject's data key), the consent ledger (a
 // pseudonym instead of the subject), Steward's own records of the
-// requester (Forget), then each connected system in its own transaction. Finished steps are recorded and
-// skipped on a retry; a system that fails leaves the request waiting on it.
+// requester (forget), then each connected system in its own transaction.
+// Finished steps are recorded and skipped on a retry; a system that fails
+// leaves the request waiting on it.
 // When every step is done the request completes.
 func (f *Fulfiller) Erase(ctx context.Context, requestID string) (Report, error) {
 	ctx = audit.WithActor(ctx, audit.System())
