@@ -48,7 +48,7 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := a.SeedDemoCustomer(ctx); err != nil {
+		if keys.Customer, err = a.SeedDemoCustomer(ctx); err != nil {
 			return err
 		}
 		if keys.Staff, err = a.SeedDemoStaff(ctx); err != nil {
@@ -97,7 +97,7 @@ These keys are shown once. Stop with Ctrl-C.
 		return
 	}
 	fmt.Fprintf(env.stdout, "\nPrivacy portal    %s/privacy   (sign in as jo.demo@shop.example; without --smtp-host the email with the\n                  code is written to %s)\n", u, filepath.Join(cfg.DataDir, "demo-mail"))
-	fmt.Fprintf(env.stdout, "Staff console     %s/admin   (demo customer: cust-demo-1 or jo.demo@shop.example)\n", u)
+	fmt.Fprintf(env.stdout, "Staff console     %s/admin   (demo customer: %s or jo.demo@shop.example)\n", u, keys.Customer)
 	for _, s := range keys.Staff {
 		fmt.Fprintf(env.stdout, "  %-17s %s  password %s\n  %-17s TOTP secret %s  (an authenticator app, or: oathtool --totp -b %s)\n",
 			s.Role, s.Email, s.Password, "", s.TOTPSecret, s.TOTPSecret)

@@ -280,7 +280,7 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 	if err != nil {
 		return nil, err
 	}
-	if a.Exports, err = export.NewStore(export.StoreConfig{DB: a.DB, Secrets: exportBox}); err != nil {
+	if a.Exports, err = export.NewStore(export.StoreConfig{DB: a.DB, Secrets: exportBox, Subjects: a.Vault}); err != nil {
 		return nil, err
 	}
 	systems, err := LoadConnectors(cfg.ConnectorsDir)
@@ -301,12 +301,13 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 	}
 	if a.Fulfil, err = fulfil.New(fulfil.Config{DB: a.DB, Requests: a.Requests, Consent: a.Consent, Vault: a.Vault, Audit: a.Audit,
 		Exports: a.Exports, Connectors: systems.SQL, HTTP: systems.HTTP, Hooks: a.Hooks, Getenv: getenv, Poll: cfg.ConnectorPoll,
-		Company: cfg.Controller.Name, Contact: cfg.Controller.Email, OnErased: a.erasedEvent}); err != nil {
+		Company: cfg.Controller.Name, Contact: cfg.Controller.Email, OnErased: a.erasedEvent, Customers: a.Customers}); err != nil {
 		return nil, err
 	}
 	if err := a.openThirdParties(); err != nil {
 		return nil, err
 	}
+	a.Fulfil.Disclosures = a.Disclosures // an erasure blanks the subject's disclosure texts
 	var staffName func(ctx context.Context, id string) (string, error)
 	if cfg.ShowStaffNames {
 		staffName = func(ctx context.Context, id string) (string, error) {
@@ -315,7 +316,7 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 		}
 	}
 	return portal.New(portal.Deps{Customers: a.Customers, Disclosures: a.Disclosures, StaffName: staffName, Consent: a.Consent, Vault: a.Vault, Audit: a.Audit, Mailer: a.Mailer, Mail: a.mail,
-		Requests: a.Requests, Exports: a.Exports, FindInSystems: a.findInSystems(systems.SQL),
+		Requests: a.Requests, Exports: a.Exports, FindInSystems: a.findInSystems(systems.SQL), ErasureReport: a.Fulfil.Report,
 		Brand:     notify.Brand{CompanyName: cfg.Controller.Name, LogoURL: cfg.Brand.LogoURL, Colour: cfg.Brand.Colour},
 		PublicURL: cfg.PublicURL, ContactEmail: cfg.Controller.Email, BindingKey: a.bindingKey, Log: log, ClientAddr: a.clientAddr})
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -22,6 +23,8 @@ type DemoKeys struct {
 	Admin, Decide, Ingest string
 	// Staff are console accounts made for this start, with their secrets.
 	Staff []DemoStaff
+	// Customer is the demo customer's subject id (SeedDemoCustomer).
+	Customer string
 }
 
 // DemoStaff is a demo console account.
@@ -144,13 +147,29 @@ var demoQuiz = []staff.Question{
 		Choices: []string{"Lock the screen or sign out", "Nothing: the session ends by itself", "Ask a colleague to watch it"}, Answer: 0},
 }
 
-// SeedDemoCustomer adds a synthetic customer, cust-demo-1
-// (jo.demo@shop.example), with consents and protected fields, for the
-// portal and the console of `serve --demo`.
-func (a *App) SeedDemoCustomer(ctx context.Context) error {
+// DemoCustomer is the demo customer's subject id, while it is not erased.
+const DemoCustomer = "cust-demo-1"
+
+// SeedDemoCustomer adds a synthetic customer (jo.demo@shop.example), with
+// consents and protected fields, for the portal and the console of `serve
+// --demo`, and returns its subject id: DemoCustomer, or, once that was
+// erased (an erased subject can hold no vault data again), the first of
+// cust-demo-2, cust-demo-3, … that was not, so that the demo starts again
+// with a fresh customer and the erasure stands.
+func (a *App) SeedDemoCustomer(ctx context.Context) (string, error) {
+	subject, err := a.demoSubject(ctx)
+	if err != nil {
+		return "", err
+	}
+	// The first customer's event ids stay as they were, so that a restart
+	// adds no second copy of them.
+	prefix := "demo-cust-1-"
+	if subject != DemoCustomer {
+		prefix = "demo-" + subject + "-"
+	}
 	events := []consent.Event{
-		{ID: "demo-cust-1-analytics", Property: DemoPropertyKey, Subject: "cust-demo-1", Purpose: "analytics", Action: consent.ActionGrant, Source: consent.SourceAPI},
-		{ID: "demo-cust-1-marketing", Property: DemoPropertyKey, Subject: "cust-demo-1", Purpose: "marketing", Action: consent.ActionDeny, Source: consent.SourceAPI},
+		{ID: prefix + "analytics", Property: DemoPropertyKey, Subject: subject, Purpose: "analytics", Action: consent.ActionGrant, Source: consent.SourceAPI},
+		{ID: prefix + "marketing", Property: DemoPropertyKey, Subject: subject, Purpose: "marketing", Action: consent.ActionDeny, Source: consent.SourceAPI},
 	}
 	if notice, ok := a.Consent.CurrentNotice(); ok {
 		for i := range events {
@@ -159,24 +178,39 @@ func (a *App) SeedDemoCustomer(ctx context.Context) error {
 	}
 	// Recorded as the company's back end would, with a record key.
 	if err := a.Consent.ValidateEvents(events, consent.Author{Kind: consent.AuthorRecordKey}); err != nil {
-		return err
+		return "", err
 	}
 	if _, err := a.Consent.Append(ctx, events); err != nil {
-		return err
+		return "", err
 	}
 	if a.Vault.Sealed() {
-		return nil
+		return subject, nil
 	}
 	for _, f := range []vault.Field{
 		{Name: "email", Category: "contact", Value: []byte("jo.demo@shop.example")},
 		{Name: "iban", Category: "financial", Value: []byte("DE02120300000000202051")},
 		{Name: "address", Category: "location", Value: []byte("Musterstraße 1, 10115 Berlin")},
 	} {
-		if _, err := a.Vault.Put(ctx, "cust-demo-1", f); err != nil {
-			return err
+		if _, err := a.Vault.Put(ctx, subject, f); err != nil {
+			return "", fmt.Errorf("demo customer: %w", err)
 		}
 	}
-	return nil
+	return subject, nil
+}
+
+// demoSubject returns the first demo customer id that was not erased.
+func (a *App) demoSubject(ctx context.Context) (string, error) {
+	for n := 1; n <= 1000; n++ {
+		subject := fmt.Sprintf("cust-demo-%d", n)
+		erased, err := a.Vault.Erased(ctx, subject)
+		if err != nil {
+			return "", fmt.Errorf("demo customer: %w", err)
+		}
+		if !erased {
+			return subject, nil
+		}
+	}
+	return "", errors.New("demo customer: the first 1000 demo customers were all erased; start with a fresh --data-dir")
 }
 
 // SeedDemoStaff makes a privacy officer and a security officer with fresh

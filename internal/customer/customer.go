@@ -363,3 +363,27 @@ func (s *Service) Purge(ctx context.Context) error {
 		return err
 	})
 }
+
+// Forget deletes, for an erasure, every sign-in code asked for the address
+// with the blind index emailHash and every session of that address or of
+// subject: each holds the address sealed, and the index links it. It
+// returns how many rows went.
+func (s *Service) Forget(ctx context.Context, subject string, emailHash []byte) (int, error) {
+	n := 0
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		n = 0
+		res, err := tx.ExecContext(ctx, `DELETE FROM customer_codes WHERE email_hash = $1`, emailHash)
+		if err != nil {
+			return fmt.Errorf("customer: forget codes: %w", err)
+		}
+		codes, _ := res.RowsAffected()
+		res, err = tx.ExecContext(ctx, `DELETE FROM customer_sessions WHERE email_hash = $1 OR ($2 <> '' AND subject_id = $2)`, emailHash, subject)
+		if err != nil {
+			return fmt.Errorf("customer: forget sessions: %w", err)
+		}
+		sessions, _ := res.RowsAffected()
+		n = int(codes + sessions)
+		return nil
+	})
+	return n, db.Classify(err)
+}

@@ -85,11 +85,13 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	}
 	// busy_timeout first so that the other pragmas wait for a lock instead of
 	// failing; synchronous=FULL so that an acknowledged commit survives a power cut.
+	// secure_delete=1: deleted and overwritten content is zeroed in the
+	// file, so that what an erasure deletes is not left in free pages.
 	// wal_autocheckpoint=0: checkpoints run in a goroutine of their own
 	// (see checkpointLoop) instead of inside the commit that crosses the
 	// threshold, which would stall every writer waiting behind it.
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
-		"&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=wal_autocheckpoint(0)&_txlock=immediate"
+		"&_pragma=foreign_keys(1)&_pragma=secure_delete(1)&_pragma=synchronous(FULL)&_pragma=wal_autocheckpoint(0)&_txlock=immediate"
 	sqldb, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)

@@ -438,3 +438,27 @@ func timeOf(n sql.NullInt64) *time.Time {
 	t := time.UnixMicro(n.Int64).UTC()
 	return &t
 }
+
+// Forget blanks, for subject's erasure, the reason text of each of its
+// disclosures (a company system writes it and may name the person), and
+// ends those still pending as expired: the customer can no longer be asked.
+// Vendor, purpose, categories and state stay, as the record of what was
+// shared with whom. It returns how many disclosures it changed.
+func (s *Service) Forget(ctx context.Context, subject string) (int, error) {
+	now := s.Now().UnixMicro()
+	n := 0
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE disclosures SET state = 'expired', decided_at = $2 WHERE subject_id = $1 AND state = 'pending'`,
+			subject, now); err != nil {
+			return fmt.Errorf("disclosure: forget: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE disclosures SET reason = '' WHERE subject_id = $1 AND reason <> ''`, subject)
+		if err != nil {
+			return fmt.Errorf("disclosure: forget: %w", err)
+		}
+		affected, _ := res.RowsAffected()
+		n = int(affected)
+		return nil
+	})
+	return n, db.Classify(err)
+}

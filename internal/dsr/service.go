@@ -530,7 +530,7 @@ func (s *Service) reveal(ctx context.Context, id, field, query string, associate
 	if err != nil {
 		return "", db.Classify(fmt.Errorf("read request %s: %w", field, err))
 	}
-	if sealed == nil {
+	if len(sealed) == 0 { // none written, or forgotten by an erasure
 		return "", nil
 	}
 	if _, err := s.audit.Append(ctx, audit.Entry{Actor: audit.ActorFrom(ctx), Action: "dsr.reveal", Target: target(id),

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"filippo.io/age"
@@ -22,11 +23,22 @@ type SecretBox interface {
 	Open(ctx context.Context, ciphertext, associated []byte) ([]byte, error)
 }
 
+// SubjectBox seals under one subject's own data key (vault.SealFor and
+// OpenFor): erasing the subject makes what it sealed unreadable.
+type SubjectBox interface {
+	SealFor(ctx context.Context, subject string, plaintext, associated []byte) ([]byte, error)
+	OpenFor(ctx context.Context, subject string, sealed, associated []byte) ([]byte, error)
+}
+
 // StoreConfig holds what a Store needs.
 type StoreConfig struct {
 	DB      *db.DB
 	Secrets SecretBox
-	Now     func() time.Time
+	// Subjects, when set, seals the key of a known subject's archive under
+	// that subject's data key, so that the subject's erasure crypto-shreds
+	// every copy of it (backups included); Secrets seals the rest.
+	Subjects SubjectBox
+	Now      func() time.Time
 	// Lifetime is how long an archive can be downloaded (7 days).
 	Lifetime time.Duration
 	// ChunkSize is the size of stored ciphertext chunks (1 MiB).
@@ -76,8 +88,15 @@ type Upload struct {
 	written bool
 }
 
-// Create starts an archive for a request.
+// Create starts an archive for a request whose requester is not matched to
+// a subject (CreateFor with no subject).
 func (s *Store) Create(ctx context.Context, requestID string) (*Upload, error) {
+	return s.CreateFor(ctx, requestID, "")
+}
+
+// CreateFor starts an archive for a request of subject: its key is sealed
+// under the subject's data key when the store has Subjects.
+func (s *Store) CreateFor(ctx context.Context, requestID, subject string) (*Upload, error) {
 	identity, err := age.GenerateX25519Identity()
 	if err != nil {
 		return nil, fmt.Errorf("export: key: %w", err)
@@ -86,12 +105,20 @@ func (s *Store) Create(ctx context.Context, requestID string) (*Upload, error) {
 	_, _ = rand.Read(b[:])
 	now := s.Now().UTC().Truncate(time.Microsecond)
 	info := Info{ID: "exp_" + base64.RawURLEncoding.EncodeToString(b[:]), RequestID: requestID, CreatedAt: now, ExpiresAt: now.Add(s.Lifetime)}
-	sealed, err := s.Secrets.Seal(ctx, []byte(identity.String()), []byte("export:"+info.ID))
+	if s.Subjects == nil {
+		subject = ""
+	}
+	var sealed []byte
+	if subject != "" {
+		sealed, err = s.Subjects.SealFor(ctx, subject, []byte(identity.String()), []byte("export:"+info.ID))
+	} else {
+		sealed, err = s.Secrets.Seal(ctx, []byte(identity.String()), []byte("export:"+info.ID))
+	}
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.DB.ExecContext(ctx, `INSERT INTO exports (id, request_id, identity_sealed, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
-		info.ID, requestID, sealed, now.UnixMicro(), info.ExpiresAt.UnixMicro()); err != nil {
+	if _, err := s.DB.ExecContext(ctx, `INSERT INTO exports (id, request_id, subject_id, identity_sealed, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		info.ID, requestID, subject, sealed, now.UnixMicro(), info.ExpiresAt.UnixMicro()); err != nil {
 		return nil, db.Classify(fmt.Errorf("export: create: %w", err))
 	}
 	u := &Upload{s: s, ctx: ctx, info: info, chunks: &chunkWriter{s: s, ctx: ctx, id: info.ID, buf: make([]byte, 0, s.ChunkSize)}}
@@ -187,16 +214,30 @@ func (s *Store) Latest(ctx context.Context, requestID string) (Info, error) {
 // that reads one chunk at a time.
 func (s *Store) Open(ctx context.Context, id string) (io.Reader, error) {
 	var sealed []byte
+	var subject string
 	var expires int64
 	var completed sql.NullInt64
-	err := s.DB.QueryRowContext(ctx, `SELECT identity_sealed, expires_at, completed_at FROM exports WHERE id = $1`, id).Scan(&sealed, &expires, &completed)
+	err := s.DB.QueryRowContext(ctx, `SELECT subject_id, identity_sealed, expires_at, completed_at FROM exports WHERE id = $1`, id).Scan(&subject, &sealed, &expires, &completed)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && (!completed.Valid || s.Now().UnixMicro() >= expires)) {
 		return nil, errs.NotFound("export", id)
 	}
 	if err != nil {
 		return nil, db.Classify(fmt.Errorf("export: open: %w", err))
 	}
-	text, err := s.Secrets.Open(ctx, sealed, []byte("export:"+id))
+	var text []byte
+	switch {
+	case subject == "":
+		text, err = s.Secrets.Open(ctx, sealed, []byte("export:"+id))
+	case s.Subjects == nil:
+		err = errors.New("no subject box")
+	default:
+		text, err = s.Subjects.OpenFor(ctx, subject, sealed, []byte("export:"+id))
+		if errs.CodeOf(err) == errs.CodeNotFound {
+			// The subject was erased: its key, and the archive with it,
+			// are gone.
+			return nil, errs.NotFound("export", id)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("export: open key: %w", err)
 	}
@@ -250,6 +291,47 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM exports WHERE id = $1`, id)
 		return err
 	})
+}
+
+// DeleteFor deletes every archive of subject and of the requests ids (a
+// requester's, matched to the subject or not), and returns how many. An
+// erasure calls it; the subject's shredded data key has made the archives
+// of a known subject unreadable already, in every copy.
+func (s *Store) DeleteFor(ctx context.Context, subject string, requestIDs []string) (int, error) {
+	var ids []string
+	add := func(query string, arg any) error {
+		rows, err := s.DB.QueryContext(ctx, query, arg)
+		if err != nil {
+			return db.Classify(fmt.Errorf("export: erase: %w", err))
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return fmt.Errorf("export: erase: %w", err)
+			}
+			if !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
+		}
+		return db.Classify(rows.Err())
+	}
+	if subject != "" {
+		if err := add(`SELECT id FROM exports WHERE subject_id = $1`, subject); err != nil {
+			return 0, err
+		}
+	}
+	for _, r := range requestIDs {
+		if err := add(`SELECT id FROM exports WHERE request_id = $1`, r); err != nil {
+			return 0, err
+		}
+	}
+	for _, id := range ids {
+		if err := s.Delete(ctx, id); err != nil {
+			return 0, db.Classify(fmt.Errorf("export: erase: %w", err))
+		}
+	}
+	return len(ids), nil
 }
 
 // PurgeExpired deletes archives past their lifetime, and uploads that were

@@ -54,6 +54,15 @@ type Config struct {
 	// OnErased, when set, is called in the transaction that crypto-shreds
 	// a subject's vault data (the outbox's subject.erased commits with it).
 	OnErased func(ctx context.Context, tx *sql.Tx, subject, requestID string) error
+	// Customers and Disclosures, when set, forget an erased requester's
+	// sign-in codes and portal sessions, and the texts of the subject's
+	// disclosures (customer.Service, disclosure.Service).
+	Customers interface {
+		Forget(ctx context.Context, subject string, emailHash []byte) (int, error)
+	}
+	Disclosures interface {
+		Forget(ctx context.Context, subject string) (int, error)
+	}
 	// Company and Contact name the controller in archives.
 	Company, Contact string
 	Now              func() time.Time
@@ -187,7 +196,9 @@ func (f *Fulfiller) Export(ctx context.Context, requestID string) (export.Info, 
 		}
 		calls = append(calls, call)
 	}
-	upload, err := f.Exports.Create(ctx, req.ID)
+	// A known subject's archive key is sealed under the subject's data
+	// key: their erasure makes every copy of the archive unreadable.
+	upload, err := f.Exports.CreateFor(ctx, req.ID, req.SubjectID)
 	if err != nil {
 		return export.Info{}, err
 	}
@@ -384,10 +395,13 @@ type StepDone struct {
 	Report json.RawMessage `json:"report"`
 }
 
-// Erase erases a request's subject everywhere: the vault (crypto-shredding),
-// the consent ledger (a pseudonym instead of the subject), then each
-// connected system in its own transaction. Finished steps are recorded and
-// skipped on a retry; a system that fails leaves the request waiting on it.
+// Erase erases a request's subject everywhere: the vault (crypto-shredding,
+// which also makes the subject's export archives unreadable, since their
+// keys are sealed under the subject's data key), the consent ledger (a
+// pseudonym instead of the subject), Steward's own records of the
+// requester (forget), then each connected system in its own transaction.
+// Finished steps are recorded and skipped on a retry; a system that fails
+// leaves the request waiting on it.
 // When every step is done the request completes.
 func (f *Fulfiller) Erase(ctx context.Context, requestID string) (Report, error) {
 	ctx = audit.WithActor(ctx, audit.System())
@@ -438,6 +452,9 @@ func (f *Fulfiller) Erase(ctx context.Context, requestID string) (Report, error)
 		}); err != nil {
 			return Report{}, err
 		}
+	}
+	if err := step("steward", func() (any, error) { return f.forget(ctx, req) }); err != nil {
+		return Report{}, err
 	}
 	ids, err := f.identifiers(ctx, req)
 	if err != nil {
@@ -490,6 +507,59 @@ func (f *Fulfiller) Erase(ctx context.Context, requestID string) (Report, error)
 		return Report{}, err
 	}
 	return report, nil
+}
+
+// Forgotten is what the "steward" step of an erasure removed from
+// Steward's own records: counts, never values.
+type Forgotten struct {
+	// Archives are the export archives deleted (the subject's, and those
+	// of the requester's requests).
+	Archives int `json:"archives"`
+	// RequestDetails are the requests whose details and questions were
+	// blanked; RequestsUnlinked the closed ones whose address went.
+	RequestDetails   int `json:"request_details"`
+	RequestsUnlinked int `json:"requests_unlinked"`
+	// SignIns are the sign-in codes and portal sessions deleted.
+	SignIns int `json:"sign_ins"`
+	// Disclosures are the disclosures whose reason text was blanked.
+	Disclosures int `json:"disclosures"`
+	// SystemData are the HTTP systems' access answers dropped.
+	SystemData int `json:"system_data"`
+}
+
+// forget removes every copy of the requester's personal data that Steward
+// keeps outside the vault and the ledger (the list is in
+// docs/operations.md, "What an erasure removes"). Each part is idempotent,
+// so a retried step does no harm.
+func (f *Fulfiller) forget(ctx context.Context, req dsr.Request) (Forgotten, error) {
+	var out Forgotten
+	requests, err := f.Requests.Forget(ctx, req.SubjectID, req.EmailHash, req.ID)
+	if err != nil {
+		return out, err
+	}
+	out.RequestDetails, out.RequestsUnlinked = requests.Details, requests.Unlinked
+	if out.Archives, err = f.Exports.DeleteFor(ctx, req.SubjectID, requests.Requests); err != nil {
+		return out, err
+	}
+	for _, id := range requests.Requests {
+		res, err := f.DB.ExecContext(ctx, `UPDATE webhook_calls SET data_sealed = NULL WHERE request_id = $1 AND data_sealed IS NOT NULL`, id)
+		if err != nil {
+			return out, db.Classify(fmt.Errorf("drop system data: %w", err))
+		}
+		n, _ := res.RowsAffected()
+		out.SystemData += int(n)
+	}
+	if f.Customers != nil {
+		if out.SignIns, err = f.Customers.Forget(ctx, req.SubjectID, req.EmailHash); err != nil {
+			return out, err
+		}
+	}
+	if f.Disclosures != nil && req.SubjectID != "" {
+		if out.Disclosures, err = f.Disclosures.Forget(ctx, req.SubjectID); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
 }
 
 func (f *Fulfiller) stepsDone(ctx context.Context, requestID string) (map[string]bool, error) {

@@ -54,6 +54,7 @@ type fixture struct {
 	shop    *sql.DB
 	shopDSN string
 	env     map[string]string
+	log     *audit.Log
 }
 
 func newFixture(t *testing.T, store *db.DB) *fixture {
@@ -90,7 +91,7 @@ func newFixture(t *testing.T, store *db.DB) *fixture {
 		t.Fatal(err)
 	}
 	exportBox, _ := v.SecretBox("export")
-	exports, _ := export.NewStore(export.StoreConfig{DB: store, Secrets: exportBox})
+	exports, _ := export.NewStore(export.StoreConfig{DB: store, Secrets: exportBox, Subjects: v})
 
 	shopFile := filepath.Join(t.TempDir(), "shop.db")
 	shop, err := sql.Open("sqlite", shopFile)
@@ -114,7 +115,7 @@ func newFixture(t *testing.T, store *db.DB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fx := &fixture{v: v, svc: svc, req: requests, shop: shop, shopDSN: shopFile, env: map[string]string{"SHOP_DB": shopFile}}
+	fx := &fixture{log: log, v: v, svc: svc, req: requests, shop: shop, shopDSN: shopFile, env: map[string]string{"SHOP_DB": shopFile}}
 	fx.f, err = fulfil.New(fulfil.Config{DB: store, Requests: requests, Consent: svc, Vault: v, Audit: log, Exports: exports,
 		Connectors: []*connector.Dataset{ds}, Getenv: func(k string) string { return fx.env[k] }, Company: "Example Shop"})
 	if err != nil {
@@ -214,7 +215,7 @@ func TestErase(t *testing.T) {
 			t.Fatalf("request while the system is down: %+v", waiting)
 		}
 		partial, _ := fx.f.Report(ctx, r.ID)
-		if len(partial.Steps) != 2 {
+		if len(partial.Steps) != 3 { // vault, ledger, steward
 			t.Fatalf("steps done before the system failed: %+v", partial.Steps)
 		}
 
@@ -223,7 +224,7 @@ func TestErase(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(report.Steps) != 3 {
+		if len(report.Steps) != 4 {
 			t.Fatalf("report: %+v", report)
 		}
 		raw, _ := json.Marshal(report)

@@ -185,3 +185,12 @@ func (v *Vault) ReapplyErasures(ctx context.Context, records []Erasure) (int, er
 	}
 	return shredded, nil
 }
+
+// Erased reports whether subject was erased (it can hold no vault data
+// again). It works while sealed.
+func (v *Vault) Erased(ctx context.Context, subject string) (bool, error) {
+	if err := checkSubject(subject); err != nil {
+		return false, err
+	}
+	return isErased(ctx, v.db, subject)
+}

@@ -412,6 +412,30 @@ func TestRequestFulfilment(t *testing.T) {
 			if len(events) != 0 {
 				t.Fatalf("the ledger still names the customer: %d events", len(events))
 			}
+
+			// Issue 12: the old archive no longer downloads (the erasure
+			// ended the old session too), and the finished erasure shows its
+			// report, in the customer's language, instead of a dead
+			// "Download your data" link.
+			if got := customerB.do("GET", "/privacy/requests/"+exportID+"/download", nil); got.status == http.StatusOK {
+				t.Fatalf("the old archive downloads after the erasure with the old session: %d", got.status)
+			}
+			again := f.signIn(t, "ada.portal@example.org")
+			if got := again.do("GET", "/privacy/requests/"+exportID+"/download", nil); got.status != http.StatusNotFound {
+				t.Fatalf("the old archive after the erasure: %d", got.status)
+			}
+			if got := again.do("GET", "/privacy/requests/"+erasureID+"/download", nil); got.status != http.StatusNotFound {
+				t.Fatalf("the erasure's download: %d", got.status)
+			}
+			for lang, want := range map[string]string{"en": "What we erased", "de": "Was wir gelöscht haben", "fr": "Ce que nous avons effacé", "es": "Lo que hemos borrado"} {
+				home := again.do("GET", "/privacy/home?lang="+lang, nil)
+				if strings.Contains(home.body, "/download") || !strings.Contains(home.body, want) || !strings.Contains(home.body, "<details open>") {
+					t.Fatalf("%s: the finished erasure's page: %.4000s", lang, home.body)
+				}
+				if strings.Contains(home.body, f.iban) {
+					t.Fatalf("%s: the report shows the IBAN", lang)
+				}
+			}
 		})
 	}
 }

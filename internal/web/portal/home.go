@@ -69,6 +69,8 @@ type homeData struct {
 	Shown     bool
 	Accesses  []accessRow
 	Erased    bool
+	// Reports are the finished erasures' reports, by request id.
+	Reports map[string][]fulfil.Place
 }
 
 // freshFor is how recent a sign-in must be to show vault values.
@@ -104,6 +106,9 @@ func (p *Portal) home(r *http.Request, show bool) (*homeData, error) {
 		if d.Requests[i].ID == r.URL.Query().Get("filed") {
 			d.Filed = &d.Requests[i]
 		}
+	}
+	if err := p.erasureReports(r, d); err != nil {
+		return nil, err
 	}
 	if !d.Known {
 		return d, nil
@@ -381,4 +386,24 @@ func (p *Portal) HandleFindInSystems() http.Handler {
 		d.Found, d.Searched = found, true
 		p.render(w, r, http.StatusOK, "home", p.homePage(r, d))
 	})
+}
+
+// erasureReports reads the report of each finished erasure in d: the page
+// shows what was erased where (counts, never values) where an archive's
+// download link would be.
+func (p *Portal) erasureReports(r *http.Request, d *homeData) error {
+	for _, req := range d.Requests {
+		if req.Kind != dsr.KindErasure || req.State != dsr.StateCompleted || p.ErasureReport == nil {
+			continue
+		}
+		report, err := p.ErasureReport(r.Context(), req.ID)
+		if err != nil {
+			return err
+		}
+		if d.Reports == nil {
+			d.Reports = map[string][]fulfil.Place{}
+		}
+		d.Reports[req.ID] = report.Places()
+	}
+	return nil
 }

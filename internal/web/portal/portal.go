@@ -76,6 +76,9 @@ type Deps struct {
 	Requests    *dsr.Service
 	Exports     *export.Store
 	FileRequest func(ctx context.Context, in dsr.NewRequest) (dsr.Request, error)
+	// ErasureReport, when set, gives what a finished erasure did
+	// (fulfil.Fulfiller.Report): its page shows it, counts per place.
+	ErasureReport func(ctx context.Context, requestID string) (fulfil.Report, error)
 	// FindInSystems counts the customer's rows in the company's connected
 	// systems (tables and categories, no values); nil hides the button.
 	FindInSystems func(ctx context.Context, subject, email string) ([]fulfil.Found, error)

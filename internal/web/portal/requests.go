@@ -90,7 +90,9 @@ func (p *Portal) HandleDownload() http.Handler {
 			p.fail(w, r, err)
 			return
 		}
-		if p.Exports == nil || req.ResultRef == "" {
+		// Only access and export requests have an archive; a finished
+		// erasure shows its report on the home page instead.
+		if p.Exports == nil || req.ResultRef == "" || (req.Kind != dsr.KindAccess && req.Kind != dsr.KindExport) {
 			p.fail(w, r, errs.NotFound("download", req.ID))
 			return
 		}

@@ -1,0 +1,95 @@
+package app_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/steward-dev/steward/internal/app"
+	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/config"
+	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/db/dbtest"
+	"github.com/steward-dev/steward/internal/dsr"
+	"github.com/steward-dev/steward/internal/vault"
+)
+
+// TestDemoStartsAfterTheDemoCustomerWasErased replays issue 12: `serve
+// --demo` exited with "subject erased" once the demo customer had been
+// erased, since the seed put vault fields for it again. Now the seed starts
+// a fresh demo customer, and the erased one stays erased.
+func TestDemoStartsAfterTheDemoCustomerWasErased(t *testing.T) {
+	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
+		t.Run(string(dialect), func(t *testing.T) {
+			ctx := context.Background()
+			cfg := config.Config{DataDir: t.TempDir(), PublicURL: "http://127.0.0.1", Demo: true,
+				FollowInterval: 200 * time.Millisecond, ShutdownTimeout: 5 * time.Second, GPCLastUpdate: "2026-11-28",
+				Controller: config.Controller{Name: "Example Shop", Email: "privacy@shop.example"},
+				MasterKey:  "1:" + vault.GenerateKey(), PasswordMemoryMiB: 8, PasswordTime: 1,
+				Mail: config.Mail{SMTPPort: 587, SMTPTLS: "starttls"}, Brand: config.Brand{Colour: "#0b57d0"}}
+			if dialect == db.Postgres {
+				cfg.Database = dbtest.PostgresURL(t)
+			}
+			log := slog.New(slog.NewTextHandler(io.Discard, nil))
+			start := func() (*app.App, string) {
+				t.Helper()
+				a, err := app.Open(ctx, cfg, log)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := a.SeedDemo(ctx); err != nil {
+					a.Close()
+					t.Fatal(err)
+				}
+				subject, err := a.SeedDemoCustomer(ctx)
+				if err != nil {
+					a.Close()
+					t.Fatalf("demo seed: %v", err)
+				}
+				return a, subject
+			}
+
+			a, subject := start()
+			if subject != app.DemoCustomer {
+				t.Fatalf("first demo customer = %q", subject)
+			}
+			staffCtx := audit.WithActor(ctx, audit.Staff("stf_test"))
+			hash, _ := a.Vault.BlindIndex(ctx, "email", "jo.demo@shop.example")
+			req, err := a.Requests.File(staffCtx, dsr.NewRequest{Kind: dsr.KindErasure, Regime: dsr.GDPR, SubjectID: subject, Email: "jo.demo@shop.example", EmailHash: hash})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, step := range []func(context.Context, string) (dsr.Request, error){a.Requests.Verify, a.Requests.Start} {
+				if _, err := step(staffCtx, req.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := a.Fulfil.Erase(ctx, req.ID); err != nil {
+				t.Fatal(err)
+			}
+			a.Close()
+
+			a, subject = start() // a second start after the erasure
+			if subject == app.DemoCustomer {
+				t.Fatal("the erased demo customer was seeded again")
+			}
+			if rec, err := a.Vault.Get(ctx, subject, "iban"); err != nil || len(rec.Value) == 0 {
+				t.Fatalf("the new demo customer's field: %v", err)
+			}
+			if erased, err := a.Vault.Erased(ctx, app.DemoCustomer); err != nil || !erased {
+				t.Fatalf("the erased demo customer: erased %v, %v", erased, err)
+			}
+			if found, err := a.Vault.Find(ctx, "email", "jo.demo@shop.example"); err != nil || len(found) != 1 || found[0] != subject {
+				t.Fatalf("the demo address finds %v, %v", found, err)
+			}
+			a.Close()
+			third, again := start() // and a third start keeps the new customer
+			third.Close()
+			if again != subject {
+				t.Fatalf("third start seeded %q, want %q", again, subject)
+			}
+		})
+	}
+}
