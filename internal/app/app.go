@@ -37,6 +37,7 @@ import (
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/disclosure"
 	"github.com/steward-dev/steward/internal/dsr"
+	"github.com/steward-dev/steward/internal/dsr/dsrmail"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/export"
 	"github.com/steward-dev/steward/internal/fulfil"
@@ -352,8 +353,12 @@ func (a *App) openJobs(ctx context.Context, cfg config.Config, log *slog.Logger)
 		return err
 	}, a.announceExpiredAssessments)
 	workers := jobs.NewWorkers()
+	// The customer's emails about their requests: a job per message,
+	// written with the change (requestEvent); without email, none.
+	requestMail := &dsrmail.Mailer{Requests: a.Requests, Sender: a.Mailer, Mail: a.mail, PortalURL: cfg.PublicURL,
+		Brand: notify.Brand{CompanyName: cfg.Controller.Name, LogoURL: cfg.Brand.LogoURL, Colour: cfg.Brand.Colour}}
 	if err := errors.Join(a.Fulfil.Register(workers, maintenance), a.Outbox.Register(workers),
-		jobs.Register(workers, jobs.WorkFunc(a.workConsentFeed))); err != nil {
+		jobs.Register(workers, jobs.WorkFunc(a.workConsentFeed)), jobs.Register(workers, requestMail.Worker())); err != nil {
 		return err
 	}
 	if a.Jobs, err = jobs.Open(ctx, jobs.Config{DB: a.DB, Workers: workers, Logger: log,
@@ -489,9 +494,18 @@ func (a *App) noticeSignInChange(cfg config.Config) func(ctx context.Context, su
 	}
 }
 
-// requestEvent writes the webhook of a request's filing and completion in
-// the transaction of the change.
+// requestEvent writes the webhook of a request's filing and completion,
+// and the job of the customer's email about it (dsrmail), in the
+// transaction of the change.
 func (a *App) requestEvent(ctx context.Context, tx *sql.Tx, r dsr.Request, e dsr.Event) error {
+	if a.Jobs != nil && a.Mailer != nil {
+		if err := dsrmail.Enqueue(ctx, tx, r, e, func(ctx context.Context, tx *sql.Tx, args dsrmail.Args) error {
+			_, err := a.Jobs.InsertTx(ctx, tx, args, &jobs.InsertOpts{Unique: true})
+			return err
+		}); err != nil {
+			return err
+		}
+	}
 	if a.Outbox == nil {
 		return nil
 	}
