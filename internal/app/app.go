@@ -216,7 +216,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	reveals := reveal.New(reveal.Config{DB: a.DB, Audit: a.Audit})
 	console, err := admin.New(admin.Deps{Staff: a.Staff, Vault: a.Vault, Audit: a.Audit, Consent: a.Consent, Requests: a.Requests, Jobs: a.Jobs, Disclosures: a.Disclosures, Outbox: a.Outbox,
 		MailQuestionnaire:  a.mailQuestionnaire(cfg),
-		AfterRequestAction: a.startWork, Log: log, ClientAddr: a.clientAddr, Reveals: reveals, Keys: a.Keys})
+		AfterRequestAction: a.startWork, Progress: a.requestProgress, Log: log, ClientAddr: a.clientAddr, Reveals: reveals, Keys: a.Keys})
 	if err != nil {
 		a.Close()
 		return nil, err

@@ -46,8 +46,13 @@ func (s *Service) Actions(r Request, now time.Time) []string {
 		out = append(out, ActionComplete)
 	}
 	if r.AcknowledgedAt == nil {
-		// Before the work: the customer hears first that it was received.
-		out = slices.Insert(out, min(len(out), 1), ActionAcknowledge)
+		// Verify, acknowledge, start, complete: the customer hears that
+		// the request arrived before the work on it begins.
+		at := 0
+		if r.State == StateReceived {
+			at = 1
+		}
+		out = slices.Insert(out, at, ActionAcknowledge)
 	}
 	if r.State != StateWaitingForCustomer {
 		out = append(out, ActionAsk)

@@ -146,6 +146,7 @@ func (s *server) routes() []Route {
 		{"POST /admin/training/{key}", SignedIn, s.console((*admin.Console).HandleQuiz)},
 		{"GET /admin/audit", StaffCan(staff.PermAudit), s.console((*admin.Console).HandleAudit)},
 		{"GET /admin/requests", StaffCan(staff.PermRequests), s.console((*admin.Console).HandleRequests)},
+		{"GET /admin/requests.csv", StaffCan(staff.PermRequests), s.console((*admin.Console).HandleRequestsCSV)},
 		{"GET /admin/requests/{id}", StaffCan(staff.PermRequests), s.console((*admin.Console).HandleRequest)},
 		{"POST /admin/requests/{id}/contact", StaffCan(staff.PermRequests), s.console((*admin.Console).HandleRequestContact)},
 		{"POST /admin/requests/{id}/{action}", StaffCan(staff.PermRequests), s.console((*admin.Console).HandleRequestAction)},
