@@ -78,8 +78,8 @@ type Deps struct {
 	// Progress, when set, tells how the work of a request stands, system
 	// by system (the fulfil package's records); nil hides it.
 	Progress func(ctx context.Context, r dsr.Request) (*Progress, error)
-	Log                *slog.Logger
-	Now                func() time.Time
+	Log      *slog.Logger
+	Now      func() time.Time
 	// FreshSignIn is how recent a sign-in must be to reveal or to make a
 	// reveal key (default 15 minutes).
 	FreshSignIn time.Duration

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -163,16 +163,16 @@ type actionInfo struct {
 
 // actionInfos are the staff's actions in words.
 var actionInfos = map[string]actionInfo{
-	dsr.ActionVerify: {Button: "Verify identity", Says: "You checked that the requester is who they say (for example, they signed in with the address on file). The work may then start."},
+	dsr.ActionVerify:      {Button: "Verify identity", Says: "You checked that the requester is who they say (for example, they signed in with the address on file). The work may then start."},
 	dsr.ActionAcknowledge: {Button: "Acknowledge receipt", Says: "Records that the customer was told the request arrived (they were emailed on receipt). Under the CCPA this is due within 10 business days."},
-	dsr.ActionStart: {Button: "Start the work", Says: "Moves the request to in progress; for access, export and erasure Steward then does the work in every connected system."},
-	dsr.ActionReplied: {Button: "Customer answered", Says: "The customer answered by other means (letter, call). The request goes back to where it was, and a stopped clock starts again."},
-	dsr.ActionComplete: {Button: "Complete", Says: "The request is answered: the customer is emailed and sees the result in the privacy center."},
-	"work": {Button: "Run the work again", Says: "Runs the export or erasure job again, after a system that failed was fixed."},
-	dsr.ActionAsk: {Button: "Ask", Note: "Ask the customer", Says: "The customer is emailed that a question waits for them and answers in the privacy center; under the GDPR the deadline's clock stops until they do."},
-	dsr.ActionExtend: {Button: "Extend", Note: "Extend the deadline, because", Says: "Moves the deadline once, by the law's extension; the customer sees the reason. Only before the original deadline."},
-	dsr.ActionReject: {Button: "Reject", Note: "Reject, because", Says: "Refuses the request; the customer is emailed and sees the reason, and their right to complain."},
-	dsr.ActionAttach: {Button: "Match", Note: "Match to customer (Steward subject id)", Says: "Links the request to the customer's record, so that the work reaches their data."},
+	dsr.ActionStart:       {Button: "Start the work", Says: "Moves the request to in progress; for access, export and erasure Steward then does the work in every connected system."},
+	dsr.ActionReplied:     {Button: "Customer answered", Says: "The customer answered by other means (letter, call). The request goes back to where it was, and a stopped clock starts again."},
+	dsr.ActionComplete:    {Button: "Complete", Says: "The request is answered: the customer is emailed and sees the result in the privacy center."},
+	"work":                {Button: "Run the work again", Says: "Runs the export or erasure job again, after a system that failed was fixed."},
+	dsr.ActionAsk:         {Button: "Ask", Note: "Ask the customer", Says: "The customer is emailed that a question waits for them and answers in the privacy center; under the GDPR the deadline's clock stops until they do."},
+	dsr.ActionExtend:      {Button: "Extend", Note: "Extend the deadline, because", Says: "Moves the deadline once, by the law's extension; the customer sees the reason. Only before the original deadline."},
+	dsr.ActionReject:      {Button: "Reject", Note: "Reject, because", Says: "Refuses the request; the customer is emailed and sees the reason, and their right to complain."},
+	dsr.ActionAttach:      {Button: "Match", Note: "Match to customer (Steward subject id)", Says: "Links the request to the customer's record, so that the work reaches their data."},
 }
 
 // workKinds are the kinds of request whose work is a job that can run again.
