@@ -113,7 +113,7 @@ func (s *Service) Search(ctx context.Context, f Filter) (Page, error) {
 	}
 	for _, g := range f.Regimes {
 		if !g.Valid() {
-			problems["law"] = "must be gdpr or ccpa"
+			problems["regime"] = "must be gdpr or ccpa"
 		}
 	}
 	if f.Overdue && f.Closed {
