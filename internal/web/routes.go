@@ -197,6 +197,8 @@ func (s *server) routes() []Route {
 		{"POST /privacy/requests", Customer, s.portal((*portal.Portal).HandleFileRequest)},
 		{"POST /privacy/disclosures/{id}", Customer, s.portal((*portal.Portal).HandleDecideDisclosure)},
 		{"POST /privacy/requests/{id}/cancel", Customer, s.portal((*portal.Portal).HandleCancelRequest)},
+		{"GET /privacy/requests/{id}", Customer, s.portal((*portal.Portal).HandleRequestPage)},
+		{"POST /privacy/requests/{id}/answer", Customer, s.portal((*portal.Portal).HandleAnswer)},
 		{"GET /privacy/requests/{id}/download", Customer, s.portal((*portal.Portal).HandleDownload)},
 
 		{"GET /v1/webhooks/endpoints", Admin, api.HandleListEndpoints(d)},

@@ -63,6 +63,8 @@ type homeData struct {
 	Requests  []dsr.Request
 	Kinds     []dsr.Kind
 	Filed     *dsr.Request
+	// Form is the request form's input, shown again when it was refused.
+	Form requestForm
 	Known     bool
 	Consents  []consentRow
 	Fields    []fieldRow
