@@ -64,13 +64,13 @@ type homeData struct {
 	Kinds     []dsr.Kind
 	Filed     *dsr.Request
 	// Form is the request form's input, shown again when it was refused.
-	Form requestForm
-	Known     bool
-	Consents  []consentRow
-	Fields    []fieldRow
-	Shown     bool
-	Accesses  []accessRow
-	Erased    bool
+	Form     requestForm
+	Known    bool
+	Consents []consentRow
+	Fields   []fieldRow
+	Shown    bool
+	Accesses []accessRow
+	Erased   bool
 }
 
 // freshFor is how recent a sign-in must be to show vault values.
