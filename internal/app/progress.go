@@ -48,6 +48,11 @@ func (a *App) requestProgress(ctx context.Context, req dsr.Request) (*admin.Prog
 			}
 		}
 	}
+	if p.Done {
+		// The job completes the request as its last act: what is left of
+		// it is bookkeeping.
+		p.Job = "done"
+	}
 	if req.Kind != dsr.KindErasure {
 		return p, nil
 	}
