@@ -57,7 +57,7 @@ func (s *Service) Actions(r Request, now time.Time) []string {
 	if r.State != StateWaitingForCustomer {
 		out = append(out, ActionAsk)
 	}
-	if r.ExtendedUntil == nil && !now.After(r.DueAt) {
+	if r.ExtendedUntil == nil && !r.clock(now).After(r.DueAt) {
 		if d, err := s.policies.Deadlines(r.Regime, r.Kind, r.ReceivedAt); err == nil && d.ExtendedDueAt.After(d.DueAt) {
 			out = append(out, ActionExtend)
 		}

@@ -128,6 +128,17 @@ func TestPausedExtension(t *testing.T) {
 		if want := utcDay(2026, 6, 2+3); !got.ExtendedUntil.Equal(want) || !got.DueAt.Equal(utcDay(2026, 4, 5)) {
 			t.Fatalf("extended until %v (due %v), want %v", got.ExtendedUntil, got.DueAt, want)
 		}
+
+		// A clock stopped before the deadline has not reached it, however
+		// long the customer takes: the request can still be extended.
+		waiting := f.MustFile(t, dsr.KindAccess, dsr.GDPR, adaEmail, "")
+		if _, err := f.s.AskCustomer(ctx, waiting.ID, "Which address?"); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.add(100 * 24 * time.Hour)
+		if _, err := f.s.Extend(ctx, waiting.ID, "many systems"); err != nil {
+			t.Fatalf("extend while the clock stands: %v", err)
+		}
 	})
 }
 

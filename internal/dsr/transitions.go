@@ -335,7 +335,7 @@ func (s *Service) Extend(ctx context.Context, id, reason string) (Request, error
 				return errs.New(errs.CodeConflict, "request %s was already extended, to %s; a request is extended once",
 					r.ID, r.ExtendedUntil.Format(time.DateOnly))
 			}
-			if now.After(r.DueAt) {
+			if r.clock(now).After(r.DueAt) { // a stopped clock has not reached it
 				return errs.New(errs.CodeConflict, "request %s was due by %s: an extension must be decided, and told to the customer, before the deadline",
 					r.ID, r.DueAt.Format(time.DateOnly))
 			}
@@ -343,7 +343,7 @@ func (s *Service) Extend(ctx context.Context, id, reason string) (Request, error
 			if err != nil {
 				return err
 			}
-			if !d.ExtendedDueAt.After(r.DueAt) {
+			if !d.ExtendedDueAt.After(d.DueAt) {
 				return errs.New(errs.CodeConflict, "the %s policy allows no extension of %s requests", r.Regime, r.Kind)
 			}
 			// Days the clock stood still while the customer answered
