@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/errs"
 )
 
@@ -180,7 +181,13 @@ func (s *Service) Search(ctx context.Context, f Filter) (Page, error) {
 		where = append(where, "("+deadline+" > "+d+" OR ("+deadline+" = "+d+" AND id > "+id+"))")
 	}
 	limit := arg(f.Limit + 1)
-	requests, err := s.list(ctx, `SELECT `+requestColumns+` FROM dsr_requests WHERE `+strings.Join(where, " AND ")+
+	from := "dsr_requests"
+	if s.db.Dialect == db.SQLite && f.ID == "" {
+		// Without statistics SQLite picks the state index and sorts every
+		// open request; walking the deadline index stops after a page.
+		from += " INDEXED BY dsr_requests_deadline"
+	}
+	requests, err := s.list(ctx, `SELECT `+requestColumns+` FROM `+from+` WHERE `+strings.Join(where, " AND ")+
 		` ORDER BY `+deadline+`, id LIMIT `+limit, args...)
 	if err != nil {
 		return Page{}, err
