@@ -19,7 +19,7 @@ func BenchmarkSearch(b *testing.B) {
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		b.Run(string(dialect), func(b *testing.B) {
 			store := dbtest.Open(b, dialect)
-			f := newFixture(&testing.T{}, store)
+			f := newFixture(b, store)
 			ctx := context.Background()
 			const n = 20000
 			states := []dsr.State{dsr.StateReceived, dsr.StateVerified, dsr.StateInProgress, dsr.StateCompleted}
