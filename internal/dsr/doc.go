@@ -12,7 +12,8 @@
 //	r, err = requests.Start(ctx, r.ID)
 //	r, err = requests.Complete(ctx, r.ID, "")
 //	mine, err := requests.ForRequester(ctx, hash, r.ID) // the portal: not found for anyone else
-//	queue, err := requests.Queue(ctx, dsr.QueueFilter{}) // the console: soonest deadline first
+//	queue, err := requests.Queue(ctx, dsr.QueueFilter{}) // open requests, soonest deadline first
+//	page, err := requests.Search(ctx, dsr.Filter{Closed: true, Limit: 100}) // the console and the API: filters, cursor pages
 //
 // # States
 //
@@ -86,6 +87,14 @@
 // completion included). Actions lists what staff may do next, in the order
 // of the work; Search is the queue with filters, search by id (in any
 // state) and cursor pages.
+//
+// # Channel and language
+//
+// NewRequest.Channel records how a request came in: portal, or phone,
+// email, letter or chat for one support filed on the customer's behalf
+// (the API's POST /v1/requests); the audit entry of the filing names it.
+// NewRequest.Language (en, de, fr, es) is the language the customer is
+// written to in (package dsrmail sends those emails).
 //
 // # Personal data
 //
