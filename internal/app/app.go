@@ -36,6 +36,7 @@ import (
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/disclosure"
 	"github.com/steward-dev/steward/internal/dsr"
+	"github.com/steward-dev/steward/internal/dsr/dsrmail"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/export"
 	"github.com/steward-dev/steward/internal/fulfil"
@@ -219,7 +220,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	console, err := admin.New(admin.Deps{Staff: a.Staff, Vault: a.Vault, Audit: a.Audit, Consent: a.Consent, Requests: a.Requests, Jobs: a.Jobs, Disclosures: a.Disclosures, Outbox: a.Outbox,
 		MailQuestionnaire:  a.mailQuestionnaire(cfg),
 		PublicURL:          cfg.PublicURL,
-		AfterRequestAction: a.startWork, Log: log, ClientAddr: a.clientAddr, Reveals: reveals, Keys: a.Keys})
+		AfterRequestAction: a.startWork, Progress: a.requestProgress, Log: log, ClientAddr: a.clientAddr, Reveals: reveals, Keys: a.Keys})
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -238,7 +239,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	}
 	a.Handler = web.NewServer(web.Deps{Vendors: a.Vendors, Assess: assessPages, Consent: a.Consent, Keys: a.Keys, DB: a.DB, Signer: a.Signer, Metrics: a.Metrics,
 		Log: log, GPCLastUpdate: cfg.GPCLastUpdate, Banner: bannerServer, DemoProperty: demoProperty(cfg),
-		Vault: a.Vault, Audit: a.Audit, Hooks: a.Hooks, Disclosures: a.Disclosures, Outbox: a.Outbox, Console: console, Portal: portalServer, Reveals: reveals,
+		Vault: a.Vault, Audit: a.Audit, Hooks: a.Hooks, Disclosures: a.Disclosures, Outbox: a.Outbox, Console: console, Portal: portalServer, Reveals: reveals, Requests: a.Requests,
 		BeforeSignInChange: a.noticeSignInChange(cfg),
 		OnDisclosure:       func(ctx context.Context, d disclosure.Disclosure) { a.notifyDisclosure(ctx, d, cfg) },
 		MetricsElsewhere:   cfg.MetricsListen != ""})
@@ -360,8 +361,12 @@ func (a *App) openJobs(ctx context.Context, cfg config.Config, log *slog.Logger)
 		return err
 	}, a.announceExpiredAssessments)
 	workers := jobs.NewWorkers()
+	// The customer's emails about their requests: a job per message,
+	// written with the change (requestEvent); without email, none.
+	requestMail := &dsrmail.Mailer{Requests: a.Requests, Sender: a.Mailer, Mail: a.mail, PortalURL: cfg.PublicURL,
+		Brand: notify.Brand{CompanyName: cfg.Controller.Name, LogoURL: cfg.Brand.LogoURL, Colour: cfg.Brand.Colour}}
 	if err := errors.Join(a.Fulfil.Register(workers, maintenance), a.Outbox.Register(workers),
-		jobs.Register(workers, jobs.WorkFunc(a.workConsentFeed))); err != nil {
+		jobs.Register(workers, jobs.WorkFunc(a.workConsentFeed)), jobs.Register(workers, requestMail.Worker())); err != nil {
 		return err
 	}
 	if a.Jobs, err = jobs.Open(ctx, jobs.Config{DB: a.DB, Workers: workers, Logger: log,
@@ -497,9 +502,18 @@ func (a *App) noticeSignInChange(cfg config.Config) func(ctx context.Context, su
 	}
 }
 
-// requestEvent writes the webhook of a request's filing and completion in
-// the transaction of the change.
+// requestEvent writes the webhook of a request's filing and completion,
+// and the job of the customer's email about it (dsrmail), in the
+// transaction of the change.
 func (a *App) requestEvent(ctx context.Context, tx *sql.Tx, r dsr.Request, e dsr.Event) error {
+	if a.Jobs != nil && a.Mailer != nil {
+		if err := dsrmail.Enqueue(ctx, tx, r, e, func(ctx context.Context, tx *sql.Tx, args dsrmail.Args) error {
+			_, err := a.Jobs.InsertTx(ctx, tx, args, &jobs.InsertOpts{Unique: true})
+			return err
+		}); err != nil {
+			return err
+		}
+	}
 	if a.Outbox == nil {
 		return nil
 	}

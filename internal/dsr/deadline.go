@@ -71,6 +71,10 @@ type Policy struct {
 	Periods
 	// Kinds replaces Periods for the kinds it names.
 	Kinds map[Kind]Periods `json:"kinds,omitempty"`
+	// PauseWhileWaiting stops the deadline's clock while staff wait for
+	// the customer's answer to a question (AskCustomer): the days it took
+	// the customer to answer move the deadline on.
+	PauseWhileWaiting bool `json:"pause_while_waiting,omitempty"`
 }
 
 // For returns the periods of a kind of request.
@@ -81,7 +85,9 @@ func (p Policy) For(kind Kind) Periods {
 	return p.Periods
 }
 
-func (p Policy) isZero() bool { return p.Periods == (Periods{}) && len(p.Kinds) == 0 }
+func (p Policy) isZero() bool {
+	return p.Periods == (Periods{}) && len(p.Kinds) == 0 && !p.PauseWhileWaiting
+}
 
 func (p Policy) validate(field string, problems map[string]string) {
 	check := func(field string, ps Periods) {
@@ -127,10 +133,18 @@ type Policies struct {
 //     restriction (limit the use of sensitive personal information, §
 //     7027(g)) must be honoured within 15 business days, without extension
 //     and without a separate confirmation.
+//
+// Waiting for the customer: under the GDPR the clock stops while the
+// controller waits for information it asked for to identify the requester
+// or to understand the request (Art. 12(6); EDPB Guidelines 01/2022 on the
+// right of access, and the UK's "stop the clock", Data (Use and Access)
+// Act 2025), and starts again on the day the answer arrives. Under the
+// CCPA it does not: the 45 days run from receipt "regardless of time
+// required to verify the request" (§ 7021(b)).
 func DefaultPolicies() Policies {
 	optOut := Periods{Answer: Period{BusinessDays: 15}}
 	return Policies{
-		GDPR: Policy{Periods: Periods{Answer: Period{Months: 1}, Extension: Period{Months: 2}}},
+		GDPR: Policy{Periods: Periods{Answer: Period{Months: 1}, Extension: Period{Months: 2}}, PauseWhileWaiting: true},
 		CCPA: Policy{
 			Periods: Periods{Acknowledge: Period{BusinessDays: 10}, Answer: Period{Days: 45}, Extension: Period{Days: 45}},
 			Kinds:   map[Kind]Periods{KindObjection: optOut, KindRestriction: optOut},
@@ -294,4 +308,27 @@ func addMonths(d date, n int) date {
 
 func addDays(d date, n int) date {
 	return dateOf(time.Date(d.year, d.month, d.day+n, 12, 0, 0, 0, time.UTC))
+}
+
+// daysBetween counts the calendar days from the day of a to the day of b
+// in the policies' location: 0 on the same day.
+func (p Policies) daysBetween(a, b time.Time) int {
+	loc := p.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	da, db := dateOf(a.In(loc)), dateOf(b.In(loc))
+	ta := time.Date(da.year, da.month, da.day, 12, 0, 0, 0, time.UTC)
+	tb := time.Date(db.year, db.month, db.day, 12, 0, 0, 0, time.UTC)
+	return int(tb.Sub(ta).Round(24*time.Hour) / (24 * time.Hour))
+}
+
+// later returns the end of the day that is days after the day of t, in
+// the policies' location: a deadline moved on by whole days.
+func (p Policies) later(t time.Time, days int) time.Time {
+	loc := p.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	return calendar{loc: loc}.end(t, Period{Days: days})
 }

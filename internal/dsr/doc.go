@@ -12,7 +12,8 @@
 //	r, err = requests.Start(ctx, r.ID)
 //	r, err = requests.Complete(ctx, r.ID, "")
 //	mine, err := requests.ForRequester(ctx, hash, r.ID) // the portal: not found for anyone else
-//	queue, err := requests.Queue(ctx, dsr.QueueFilter{}) // the console: soonest deadline first
+//	queue, err := requests.Queue(ctx, dsr.QueueFilter{}) // open requests, soonest deadline first
+//	page, err := requests.Search(ctx, dsr.Filter{Closed: true, Limit: 100}) // the console and the API: filters, cursor pages
 //
 // # States
 //
@@ -27,6 +28,7 @@
 //	Start             verified                                  → in_progress
 //	AskCustomer       received, verified, in_progress           → waiting_for_customer
 //	CustomerReplied   waiting_for_customer                      → the state it was asked from
+//	Answer            waiting_for_customer                      → the state it was asked from (the requester only)
 //	Complete          in_progress                               → completed
 //	Reject            any open state                            → rejected
 //	Cancel            received, verified, waiting_for_customer  → cancelled (the requester only)
@@ -62,8 +64,37 @@
 // 45 days, extendable by 45 more (15 business days, without extension, for
 // objections and restrictions). A request is overdue when open past its
 // deadline, and at risk when open and due within Policies.AtRiskMargin, or
-// its acknowledgement is overdue. Waiting for the customer does not stop
-// the clock: the deadline shown is never later than the law's.
+// its acknowledgement is overdue.
+//
+// Waiting for the customer stops the clock where the law does
+// (Policy.PauseWhileWaiting; by default the GDPR, not the CCPA, see
+// DefaultPolicies): AskCustomer records when it stopped (PausedAt), while
+// it stands the request is measured as of then (never overdue meanwhile),
+// and the answer (Answer in the portal, CustomerReplied for one by other
+// means) moves the deadline, and an extended one, on by the calendar days
+// from the day of the question to the day of the answer. The history's
+// customer_replied event holds the new deadline.
+//
+// # The thread
+//
+// Staff ask (AskCustomer: the question is the history's note and the
+// portal shows it); the customer answers in the portal (Answer), sealed
+// like the details and bound to the request; staff read the answers with
+// Answers, which records the opening in the audit log first. Answers are
+// needed for the work only: when the request closes (completed, rejected,
+// cancelled) they are deleted in the closing transaction, so nothing the
+// customer wrote outlives the request's answer (an erasure request's
+// completion included). Actions lists what staff may do next, in the order
+// of the work; Search is the queue with filters, search by id (in any
+// state) and cursor pages.
+//
+// # Channel and language
+//
+// NewRequest.Channel records how a request came in: portal, or phone,
+// email, letter or chat for one support filed on the customer's behalf
+// (the API's POST /v1/requests); the audit entry of the filing names it.
+// NewRequest.Language (en, de, fr, es) is the language the customer is
+// written to in (package dsrmail sends those emails).
 //
 // # Personal data
 //

@@ -38,7 +38,7 @@ type fixture struct {
 // start is a Monday, 09:00 UTC.
 var start = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
-func newFixture(t *testing.T, store *db.DB) *fixture {
+func newFixture(t testing.TB, store *db.DB) *fixture {
 	t.Helper()
 	v := vaulttest.Open(t, store)
 	box, err := v.SecretBox("dsr")

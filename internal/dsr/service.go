@@ -103,6 +103,8 @@ type Prepared struct {
 	emailHash     []byte
 	sealedEmail   []byte
 	sealedDetails []byte // nil without details
+	language      string
+	channel       Channel
 }
 
 // ID is the id the request will have.
@@ -130,6 +132,18 @@ func (s *Service) Prepare(ctx context.Context, in NewRequest) (*Prepared, error)
 	if len(in.EmailHash) != sha256.Size {
 		problems["email_hash"] = "must be the 32-byte blind index of the email (vault.BlindIndex)"
 	}
+	if in.Language == "" {
+		in.Language = "en"
+	}
+	if !slices.Contains(Languages, in.Language) {
+		problems["language"] = "must be en, de, fr or es"
+	}
+	if in.Channel == "" {
+		in.Channel = ChannelPortal
+	}
+	if !in.Channel.Valid() {
+		problems["channel"] = "must be portal, phone, email, letter or chat"
+	}
 	details := strings.TrimSpace(in.Details)
 	switch {
 	case details != "" && !in.Kind.takesDetails():
@@ -142,7 +156,8 @@ func (s *Service) Prepare(ctx context.Context, in NewRequest) (*Prepared, error)
 	if len(problems) > 0 {
 		return nil, errs.Fields(problems)
 	}
-	p := &Prepared{id: newID(), kind: in.Kind, regime: in.Regime, subjectID: in.SubjectID, emailHash: slices.Clone(in.EmailHash)}
+	p := &Prepared{id: newID(), kind: in.Kind, regime: in.Regime, subjectID: in.SubjectID, emailHash: slices.Clone(in.EmailHash),
+		language: in.Language, channel: in.Channel}
 	var err error
 	if p.sealedEmail, err = s.secrets.Seal(ctx, []byte(email), emailAAD(p.id)); err != nil {
 		return nil, fmt.Errorf("seal requester email: %w", err)
@@ -221,15 +236,15 @@ func (s *Service) FileTx(ctx context.Context, tx *sql.Tx, p *Prepared) (Request,
 	}
 	r := Request{ID: p.id, Kind: p.kind, Regime: p.regime, State: StateReceived, SubjectID: p.subjectID,
 		EmailHash: slices.Clone(p.emailHash), HasDetails: p.sealedDetails != nil, ReceivedAt: now, DueAt: d.DueAt,
-		UpdatedAt: now, Version: 1}
+		UpdatedAt: now, Version: 1, Language: p.language, Channel: p.channel}
 	if !d.AcknowledgeBy.IsZero() {
 		r.AcknowledgeBy = &d.AcknowledgeBy
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO dsr_requests (id, kind, regime, state, subject_id, email_hash, email_sealed,
-		details_sealed, received_at, acknowledge_by, due_at, updated_at, version)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $9, 1)`,
+		details_sealed, received_at, acknowledge_by, due_at, updated_at, version, language, channel)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $9, 1, $12, $13)`,
 		r.ID, string(r.Kind), string(r.Regime), string(r.State), r.SubjectID, r.EmailHash, p.sealedEmail,
-		nullBytes(p.sealedDetails), micros(&r.ReceivedAt), micros(r.AcknowledgeBy), micros(&r.DueAt))
+		nullBytes(p.sealedDetails), micros(&r.ReceivedAt), micros(r.AcknowledgeBy), micros(&r.DueAt), r.Language, string(r.Channel))
 	if db.IsUniqueViolation(err) {
 		return Request{}, errs.New(errs.CodeConflict, "request %s is already filed", r.ID)
 	}
@@ -249,7 +264,7 @@ func (s *Service) FileTx(ctx context.Context, tx *sql.Tx, p *Prepared) (Request,
 	}
 	if _, err := s.audit.AppendTx(ctx, tx, audit.Entry{Actor: actor, Action: "dsr.file", Target: target(r.ID),
 		Details: audit.MustDetails(map[string]any{"kind": string(r.Kind), "regime": string(r.Regime), "to": string(r.State),
-			"subject_known": r.SubjectID != "", "has_details": r.HasDetails})}); err != nil {
+			"subject_known": r.SubjectID != "", "has_details": r.HasDetails, "channel": string(r.Channel)})}); err != nil {
 		return Request{}, err
 	}
 	return r, nil
@@ -257,9 +272,9 @@ func (s *Service) FileTx(ctx context.Context, tx *sql.Tx, p *Prepared) (Request,
 
 func insertEvent(ctx context.Context, tx *sql.Tx, e Event) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO dsr_events (request_id, version, at, action, from_state, to_state,
-		actor_kind, actor_id, note, ref, deadline) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		actor_kind, actor_id, note, ref, deadline, answer_sealed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		e.RequestID, e.Version, micros(&e.At), e.Action, string(e.From), string(e.To), e.Actor.Kind, e.Actor.ID,
-		e.Note, e.Ref, micros(e.Deadline))
+		e.Note, e.Ref, micros(e.Deadline), nullBytes(e.answerSealed))
 	if err != nil {
 		return db.Classify(fmt.Errorf("record request history: %w", err))
 	}
@@ -293,21 +308,23 @@ func timeOf(v sql.NullInt64) *time.Time {
 
 const requestColumns = `id, kind, regime, state, resume_state, subject_id, email_hash, details_sealed IS NOT NULL,
 	received_at, acknowledge_by, acknowledged_at, due_at, extended_until, extension_reason, question,
-	rejection_reason, result_ref, waiting_on, last_reminded_at, closed_at, updated_at, version`
+	rejection_reason, result_ref, waiting_on, last_reminded_at, closed_at, updated_at, version,
+	paused_at, language, channel`
 
 func scanRequest(scan func(...any) error) (Request, error) {
 	var r Request
 	var received, due, updated int64
-	var ackBy, acked, extended, reminded, closed sql.NullInt64
+	var ackBy, acked, extended, reminded, closed, paused sql.NullInt64
 	err := scan(&r.ID, &r.Kind, &r.Regime, &r.State, &r.resume, &r.SubjectID, &r.EmailHash, &r.HasDetails,
 		&received, &ackBy, &acked, &due, &extended, &r.ExtensionReason, &r.Question,
-		&r.RejectionReason, &r.ResultRef, &r.WaitingOn, &reminded, &closed, &updated, &r.Version)
+		&r.RejectionReason, &r.ResultRef, &r.WaitingOn, &reminded, &closed, &updated, &r.Version,
+		&paused, &r.Language, &r.Channel)
 	if err != nil {
 		return Request{}, err
 	}
 	r.ReceivedAt, r.DueAt, r.UpdatedAt = time.UnixMicro(received).UTC(), time.UnixMicro(due).UTC(), time.UnixMicro(updated).UTC()
 	r.AcknowledgeBy, r.AcknowledgedAt, r.ExtendedUntil = timeOf(ackBy), timeOf(acked), timeOf(extended)
-	r.LastRemindedAt, r.ClosedAt = timeOf(reminded), timeOf(closed)
+	r.LastRemindedAt, r.ClosedAt, r.PausedAt = timeOf(reminded), timeOf(closed), timeOf(paused)
 	return r, nil
 }
 
@@ -483,8 +500,8 @@ func (s *Service) MarkReminded(ctx context.Context, id string) error {
 
 // History returns the events of a request, oldest first.
 func (s *Service) History(ctx context.Context, id string) ([]Event, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT version, at, action, from_state, to_state, actor_kind, actor_id, note, ref, deadline
-		FROM dsr_events WHERE request_id = $1 ORDER BY version`, id)
+	rows, err := s.db.QueryContext(ctx, `SELECT version, at, action, from_state, to_state, actor_kind, actor_id, note, ref, deadline,
+		answer_sealed IS NOT NULL FROM dsr_events WHERE request_id = $1 ORDER BY version`, id)
 	if err != nil {
 		return nil, db.Classify(fmt.Errorf("read request history: %w", err))
 	}
@@ -494,7 +511,7 @@ func (s *Service) History(ctx context.Context, id string) ([]Event, error) {
 		e := Event{RequestID: id}
 		var at int64
 		var deadline sql.NullInt64
-		if err := rows.Scan(&e.Version, &at, &e.Action, &e.From, &e.To, &e.Actor.Kind, &e.Actor.ID, &e.Note, &e.Ref, &deadline); err != nil {
+		if err := rows.Scan(&e.Version, &at, &e.Action, &e.From, &e.To, &e.Actor.Kind, &e.Actor.ID, &e.Note, &e.Ref, &deadline, &e.Answered); err != nil {
 			return nil, fmt.Errorf("read request history: %w", err)
 		}
 		e.At, e.Deadline = time.UnixMicro(at).UTC(), timeOf(deadline)

@@ -60,8 +60,12 @@ func (s *Service) apply(ctx context.Context, id string, c change) (Request, erro
 			return err
 		}
 		if !r.State.Open() && r.ClosedAt == nil {
-			// A final answer: nothing is waited for any more.
-			r.ClosedAt, r.WaitingOn, r.Question, r.resume = &now, "", "", ""
+			// A final answer: nothing is waited for any more, and the
+			// customer's answers, needed for the work only, are forgotten.
+			r.ClosedAt, r.WaitingOn, r.Question, r.resume, r.PausedAt = &now, "", "", "", nil
+			if _, err := tx.ExecContext(ctx, `UPDATE dsr_events SET answer_sealed = NULL WHERE request_id = $1 AND answer_sealed IS NOT NULL`, id); err != nil {
+				return db.Classify(fmt.Errorf("forget answers: %w", err))
+			}
 		}
 		e.To, r.Version, r.UpdatedAt = r.State, version+1, now
 		facts["from"], facts["to"] = string(e.From), string(e.To)
@@ -69,10 +73,11 @@ func (s *Service) apply(ctx context.Context, id string, c change) (Request, erro
 		// writer that did not lock the row: it fails rather than overwrite.
 		res, err := tx.ExecContext(ctx, `UPDATE dsr_requests SET state = $3, resume_state = $4, subject_id = $5,
 			acknowledged_at = $6, extended_until = $7, extension_reason = $8, question = $9, rejection_reason = $10,
-			result_ref = $11, waiting_on = $12, closed_at = $13, updated_at = $14, version = $15
+			result_ref = $11, waiting_on = $12, closed_at = $13, updated_at = $14, version = $15, paused_at = $16, due_at = $17
 			WHERE id = $1 AND version = $2`,
 			id, version, string(r.State), string(r.resume), r.SubjectID, micros(r.AcknowledgedAt), micros(r.ExtendedUntil),
-			r.ExtensionReason, r.Question, r.RejectionReason, r.ResultRef, r.WaitingOn, micros(r.ClosedAt), micros(&now), r.Version)
+			r.ExtensionReason, r.Question, r.RejectionReason, r.ResultRef, r.WaitingOn, micros(r.ClosedAt), micros(&now), r.Version,
+			micros(r.PausedAt), micros(&r.DueAt))
 		if err != nil {
 			return db.Classify(fmt.Errorf("%s request: %w", phrase(c.action), err))
 		}
@@ -140,34 +145,143 @@ func (s *Service) Start(ctx context.Context, id string) (Request, error) {
 
 // AskCustomer records a question to the customer (proof of identity, which
 // account they mean) and waits for the answer. The question is shown to
-// the customer and kept in the history; it does not stop the deadline's
-// clock.
+// the customer in the portal and kept in the history. Under a law that
+// stops the clock while the answer is awaited (Policy.PauseWhileWaiting:
+// the GDPR), the deadline's clock stops now.
 func (s *Service) AskCustomer(ctx context.Context, id, question string) (Request, error) {
 	question, err := checkNote("question", question)
 	if err != nil {
 		return Request{}, err
 	}
 	return s.apply(ctx, id, change{action: "ask_customer", from: []State{StateReceived, StateVerified, StateInProgress},
-		apply: func(r *Request, e *Event, now time.Time, _ map[string]any) error {
+		apply: func(r *Request, e *Event, now time.Time, facts map[string]any) error {
 			r.resume, r.State, r.Question = r.State, StateWaitingForCustomer, question
 			e.Note = question
 			acknowledge(r, now)
+			if policy, err := s.policies.policy(r.Regime); err == nil && policy.PauseWhileWaiting {
+				r.PausedAt = &now
+				facts["clock"] = "stopped"
+			}
 			return nil
 		}})
 }
 
-// CustomerReplied records the customer's answer and returns the request to
-// the state it was asked from.
+// CustomerReplied records that the customer answered by other means (a
+// letter, a call) and returns the request to the state it was asked from;
+// a stopped clock starts again (see resume).
 func (s *Service) CustomerReplied(ctx context.Context, id string) (Request, error) {
 	return s.apply(ctx, id, change{action: "customer_replied", from: []State{StateWaitingForCustomer},
-		apply: func(r *Request, _ *Event, _ time.Time, _ map[string]any) error {
-			r.State = r.resume
-			if !r.State.Open() || r.State == StateWaitingForCustomer {
-				r.State = StateReceived // cannot happen through this package; the safe place to resume
-			}
-			r.resume, r.Question = "", ""
+		apply: func(r *Request, e *Event, now time.Time, facts map[string]any) error {
+			s.resume(r, e, now, facts)
 			return nil
 		}})
+}
+
+// Answer records the customer's answer to the question, written in the
+// portal, for its requester only (emailHash: another person's request is
+// not found). The answer is sealed, shown to staff (Answers) and forgotten
+// when the request closes. The request returns to the state it was asked
+// from, and a stopped clock starts again.
+func (s *Service) Answer(ctx context.Context, emailHash []byte, id, answer string) (Request, error) {
+	if len(emailHash) == 0 {
+		return Request{}, errs.NotFound("request", id)
+	}
+	answer = strings.TrimSpace(answer)
+	switch {
+	case answer == "":
+		return Request{}, errs.Invalid("answer", "is required")
+	case !utf8.ValidString(answer) || utf8.RuneCountInString(answer) > maxDetails:
+		return Request{}, errs.Invalid("answer", "must be text of at most %d characters", maxDetails)
+	}
+	// Sealing writes in a transaction of its own: before the change's.
+	sealed, err := s.secrets.Seal(ctx, []byte(answer), answerAAD(id))
+	if err != nil {
+		return Request{}, fmt.Errorf("seal answer: %w", err)
+	}
+	return s.apply(ctx, id, change{action: "customer_replied", scope: emailHash, from: []State{StateWaitingForCustomer},
+		apply: func(r *Request, e *Event, now time.Time, facts map[string]any) error {
+			s.resume(r, e, now, facts)
+			e.answerSealed, e.Answered = sealed, true
+			facts["answered"] = true
+			return nil
+		}})
+}
+
+// resume returns a request that waited for the customer to the state it
+// was asked from. A stopped clock starts again: the deadline (and an
+// extended one) moves on by the calendar days from the day the question
+// was asked to the day of the answer, so a same-day answer moves nothing.
+func (s *Service) resume(r *Request, e *Event, now time.Time, facts map[string]any) {
+	r.State = r.resume
+	if !r.State.Open() || r.State == StateWaitingForCustomer {
+		r.State = StateReceived // cannot happen through this package; the safe place to resume
+	}
+	r.resume, r.Question = "", ""
+	if r.PausedAt == nil {
+		return
+	}
+	days := s.policies.daysBetween(*r.PausedAt, now)
+	r.PausedAt = nil
+	facts["clock"], facts["paused_days"] = "started", days
+	if days <= 0 {
+		return
+	}
+	r.DueAt = s.policies.later(r.DueAt, days)
+	if r.ExtendedUntil != nil {
+		until := s.policies.later(*r.ExtendedUntil, days)
+		r.ExtendedUntil = &until
+	}
+	deadline := r.Deadline()
+	e.Deadline = &deadline
+}
+
+func answerAAD(id string) []byte { return []byte("dsr.answer:" + id) }
+
+// Answer is one answer the customer wrote in the portal.
+type Answer struct {
+	Version int64     `json:"version"`
+	At      time.Time `json:"at"`
+	Text    string    `json:"text"`
+}
+
+// Answers returns the customer's answers to a request's questions, oldest
+// first, for staff. Opening them is recorded in the audit log first (one
+// entry for all of them); without answers nothing is recorded. A closed
+// request has none: they are forgotten when it closes.
+func (s *Service) Answers(ctx context.Context, id string) ([]Answer, error) {
+	type sealedAnswer struct {
+		Answer
+		sealed []byte
+	}
+	rows, err := db.QueryAll(ctx, s.db, `SELECT version, at, answer_sealed FROM dsr_events
+		WHERE request_id = $1 AND answer_sealed IS NOT NULL ORDER BY version`, []any{id},
+		func(scan func(...any) error) (sealedAnswer, error) {
+			var a sealedAnswer
+			var at int64
+			err := scan(&a.Version, &at, &a.sealed)
+			a.At = time.UnixMicro(at).UTC()
+			return a, err
+		})
+	if err != nil {
+		return nil, db.Classify(fmt.Errorf("read answers: %w", err))
+	}
+	out := []Answer{}
+	if len(rows) == 0 {
+		return out, nil
+	}
+	if _, err := s.audit.Append(ctx, audit.Entry{Actor: audit.ActorFrom(ctx), Action: "dsr.reveal", Target: target(id),
+		Details: audit.MustDetails(map[string]any{"field": "answer", "count": len(rows)})}); err != nil {
+		return nil, err
+	}
+	for _, a := range rows {
+		plain, err := s.secrets.Open(ctx, a.sealed, answerAAD(id))
+		if err != nil {
+			return nil, fmt.Errorf("open answer: %w", err)
+		}
+		a.Text = string(plain)
+		out = append(out, a.Answer)
+	}
+	return out, nil
 }
 
 var resultRefPattern = regexp.MustCompile(fmt.Sprintf(`^[A-Za-z0-9_.:-]{1,%d}$`, maxResultRef))
@@ -221,7 +335,7 @@ func (s *Service) Extend(ctx context.Context, id, reason string) (Request, error
 				return errs.New(errs.CodeConflict, "request %s was already extended, to %s; a request is extended once",
 					r.ID, r.ExtendedUntil.Format(time.DateOnly))
 			}
-			if now.After(r.DueAt) {
+			if r.clock(now).After(r.DueAt) { // a stopped clock has not reached it
 				return errs.New(errs.CodeConflict, "request %s was due by %s: an extension must be decided, and told to the customer, before the deadline",
 					r.ID, r.DueAt.Format(time.DateOnly))
 			}
@@ -229,10 +343,12 @@ func (s *Service) Extend(ctx context.Context, id, reason string) (Request, error
 			if err != nil {
 				return err
 			}
-			if !d.ExtendedDueAt.After(r.DueAt) {
+			if !d.ExtendedDueAt.After(d.DueAt) {
 				return errs.New(errs.CodeConflict, "the %s policy allows no extension of %s requests", r.Regime, r.Kind)
 			}
-			until := d.ExtendedDueAt
+			// Days the clock stood still while the customer answered
+			// count no more after an extension than before it.
+			until := s.policies.later(d.ExtendedDueAt, max(0, s.policies.daysBetween(d.DueAt, r.DueAt)))
 			r.ExtendedUntil, r.ExtensionReason = &until, reason
 			e.Note, e.Deadline = reason, &until
 			facts["until"] = until.Format(time.RFC3339)

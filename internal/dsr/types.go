@@ -115,7 +115,18 @@ type Request struct {
 	ResultRef string `json:"result_ref,omitempty"`
 	// WaitingOn tells the customer what the work waits for ("system
 	// shop-db"); never personal data.
-	WaitingOn      string     `json:"waiting_on,omitempty"`
+	WaitingOn string `json:"waiting_on,omitempty"`
+	// PausedAt is when the deadline's clock stopped: staff asked the
+	// customer something under a law that stops it while the answer is
+	// awaited (Policy.PauseWhileWaiting). The answer moves the deadline on
+	// by the days it took.
+	PausedAt *time.Time `json:"paused_at,omitempty"`
+	// Language is the customer's language (en, de, fr, es), which the
+	// emails about the request are written in.
+	Language string `json:"language"`
+	// Channel is how the request came in: portal, or one of the channels
+	// support files a request through on the customer's behalf.
+	Channel        Channel    `json:"channel"`
 	LastRemindedAt *time.Time `json:"last_reminded_at,omitempty"`
 	ClosedAt       *time.Time `json:"closed_at,omitempty"`
 	UpdatedAt      time.Time  `json:"updated_at"`
@@ -141,8 +152,21 @@ func (r Request) Deadline() time.Time {
 	return r.DueAt
 }
 
-// Overdue reports whether the request is open past its deadline.
-func (r Request) Overdue(now time.Time) bool { return r.Open() && now.After(r.Deadline()) }
+// Paused reports whether the deadline's clock is stopped.
+func (r Request) Paused() bool { return r.PausedAt != nil }
+
+// clock is the time the deadline is measured at: now, or when the clock
+// stopped while it is stopped.
+func (r Request) clock(now time.Time) time.Time {
+	if r.PausedAt != nil && r.PausedAt.Before(now) {
+		return *r.PausedAt
+	}
+	return now
+}
+
+// Overdue reports whether the request is open past its deadline; while the
+// clock is stopped, as of when it stopped.
+func (r Request) Overdue(now time.Time) bool { return r.Open() && r.clock(now).After(r.Deadline()) }
 
 // AcknowledgementOverdue reports whether the request is open, unconfirmed
 // and past the time to confirm its receipt.
@@ -153,7 +177,7 @@ func (r Request) AcknowledgementOverdue(now time.Time) bool {
 // AtRisk reports whether the request is open and due within margin (or
 // overdue), or its acknowledgement is overdue.
 func (r Request) AtRisk(now time.Time, margin time.Duration) bool {
-	return r.Open() && (!now.Add(margin).Before(r.Deadline()) || r.AcknowledgementOverdue(now))
+	return r.Open() && (!r.clock(now).Add(margin).Before(r.Deadline()) || r.AcknowledgementOverdue(now))
 }
 
 // Queued is a request in the console's queue, flagged as of the time the
@@ -184,9 +208,37 @@ type Event struct {
 	// Ref is an id the change set: the result reference, the subject
 	// attached.
 	Ref string `json:"ref,omitempty"`
-	// Deadline is the deadline the change set: on filing, and on extension.
+	// Deadline is the deadline the change set: on filing, on extension, and
+	// when the customer's answer restarts a stopped clock.
 	Deadline *time.Time `json:"deadline,omitempty"`
+	// Answered is whether the customer wrote an answer with the change
+	// (customer_replied in the portal); Answers opens it.
+	Answered bool `json:"answered,omitempty"`
+
+	answerSealed []byte
 }
+
+// Channel is how a request came in.
+type Channel string
+
+// The channels. Support files a request on the customer's behalf for the
+// last four (the API's POST /v1/requests).
+const (
+	ChannelPortal Channel = "portal"
+	ChannelPhone  Channel = "phone"
+	ChannelEmail  Channel = "email"
+	ChannelLetter Channel = "letter"
+	ChannelChat   Channel = "chat"
+)
+
+// Channels lists every channel.
+var Channels = []Channel{ChannelPortal, ChannelPhone, ChannelEmail, ChannelLetter, ChannelChat}
+
+// Valid reports whether c is a known channel.
+func (c Channel) Valid() bool { return slices.Contains(Channels, c) }
+
+// Languages are the languages the customer is written to in.
+var Languages = []string{"en", "de", "fr", "es"}
 
 // NewRequest is what a customer files.
 type NewRequest struct {
@@ -202,7 +254,15 @@ type NewRequest struct {
 	// Details is what to correct (rectification, required) or the grounds
 	// of an objection (optional); other kinds take none. Stored sealed.
 	Details string
+	// Language is the customer's language, one of Languages; "" is "en".
+	Language string
+	// Channel is how the request came in; "" is the portal.
+	Channel Channel
 }
+
+// TakesDetails reports whether a request of kind k takes the customer's
+// own words: what to correct, or why they object.
+func (k Kind) TakesDetails() bool { return k.takesDetails() }
 
 // phrase turns an action into words for messages: "ask_customer" → "ask
 // customer".

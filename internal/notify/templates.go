@@ -36,7 +36,56 @@ const (
 	// address, that the address they sign in with was changed; its data is
 	// a SignInAddressChanged.
 	TemplateSignInAddressChanged = "signin_address_changed"
+	// TemplateRequestUpdate tells a customer where their request stands:
+	// received, a question waits for them, completed, rejected, or their
+	// data is ready to download; its data is a RequestUpdate.
+	TemplateRequestUpdate = "request_update"
 )
+
+// The events of TemplateRequestUpdate.
+const (
+	UpdateReceived    = "received"
+	UpdateQuestion    = "question"
+	UpdateCompleted   = "completed"
+	UpdateRejected    = "rejected"
+	UpdateExportReady = "export_ready"
+)
+
+// RequestUpdate is the data of TemplateRequestUpdate. It holds no personal
+// data and nothing staff typed (a question, a reason, which may hold some):
+// the message says what happened and links to the portal, where the
+// customer signs in to read the rest.
+type RequestUpdate struct {
+	Brand
+	// Event is UpdateReceived, UpdateQuestion, UpdateCompleted,
+	// UpdateRejected or UpdateExportReady.
+	Event     string
+	RequestID string
+	// Type is access, export, rectify, erase, restrict or object.
+	Type       string
+	ReceivedAt time.Time
+	// Deadline is when the answer is due (shown on receipt).
+	Deadline time.Time
+	// PortalURL opens the request in the privacy center.
+	PortalURL string
+}
+
+func (u RequestUpdate) check() map[string]string {
+	problems := RequestDeadline{Brand: u.Brand, RequestID: u.RequestID, Type: u.Type, Deadline: u.Deadline, ConsoleURL: u.PortalURL}.check()
+	if msg, ok := problems["console_url"]; ok {
+		delete(problems, "console_url")
+		problems["portal_url"] = msg
+	}
+	switch u.Event {
+	case UpdateReceived, UpdateQuestion, UpdateCompleted, UpdateRejected, UpdateExportReady:
+	default:
+		problems["event"] = "must be received, question, completed, rejected or export_ready"
+	}
+	if u.Event == UpdateReceived && u.ReceivedAt.IsZero() {
+		problems["received_at"] = "is required"
+	}
+	return problems
+}
 
 // DefaultLanguage is the language of a reader whose languages are all
 // unsupported.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/staff"
 )
 
@@ -89,6 +90,36 @@ func TestPagesAccessible(t *testing.T) {
 		t.Fatalf("customer sign-in: %v", err)
 	}
 	axeRun(t, tab, "/privacy/home")
+	// The request form shows the details box only for the kinds that take
+	// details (a stylesheet rule, no script).
+	detailsShown := func(kind string) bool {
+		t.Helper()
+		if err := chromedp.Do(tab, chromedp.Click(chromedp.CSS("#kind-"+kind))); err != nil {
+			t.Fatal(err)
+		}
+		shown, err := chromedp.Run(tab, chromedp.Evaluate[bool](`document.querySelector("#details").offsetParent !== null`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return shown
+	}
+	for kind, want := range map[string]bool{"erasure": false, "rectification": true, "access": false, "objection": true} {
+		if got := detailsShown(kind); got != want {
+			t.Errorf("details box for %s: shown %v, want %v", kind, got, want)
+		}
+	}
+	// A request waiting for the customer's answer, in German.
+	hash, _ := f.srv.App.Vault.BlindIndex(ctx, "email", "ada.portal@example.org")
+	req, err := f.srv.App.Requests.File(ctx, dsr.NewRequest{Kind: dsr.KindErasure, Regime: dsr.GDPR, SubjectID: "cust-1",
+		Email: "ada.portal@example.org", EmailHash: hash, Language: "de"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.srv.App.Requests.AskCustomer(audit.WithActor(ctx, audit.Staff("stf_a11y")), req.ID, "Welches Konto?"); err != nil {
+		t.Fatal(err)
+	}
+	visit(t, tab, base+"/privacy/requests/"+req.ID+"?lang=de")
+	axeRun(t, tab, "/privacy/requests/{id}")
 
 	// The console, signed out and signed in.
 	a, err := f.srv.App.Staff.Create(ctx, audit.System(), staff.NewAccount{Email: "po.a11y@shop.example", Name: "Po", Role: staff.RolePrivacyOfficer, Password: staffPassword})
@@ -111,7 +142,8 @@ func TestPagesAccessible(t *testing.T) {
 	); err != nil {
 		t.Fatalf("staff sign-in: %v", err)
 	}
-	for _, path := range []string{"/admin", "/admin/customers", "/admin/customers/cust-1", "/admin/training", "/admin/training/privacy-basics"} {
+	for _, path := range []string{"/admin", "/admin/customers", "/admin/customers/cust-1", "/admin/training", "/admin/training/privacy-basics",
+		"/admin/requests", "/admin/requests?closed=1", "/admin/requests/" + req.ID} {
 		visit(t, staffTab, base+path)
 		axeRun(t, staffTab, path)
 	}

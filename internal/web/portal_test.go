@@ -436,6 +436,13 @@ func TestRequestFulfilment(t *testing.T) {
 					t.Fatalf("%s: the report shows the IBAN", lang)
 				}
 			}
+			// The console's request page shows the work's report, place by place.
+			page := officer.do("GET", "/admin/requests/"+erasureID, nil)
+			if !strings.Contains(page.body, "What the work did") || !strings.Contains(page.body, "Job: done") ||
+				!regexp.MustCompile(`<td>vault</td><td>done</td><td>[^<]*fields \d`).MatchString(page.body) ||
+				!strings.Contains(page.body, "<td>ledger</td><td>done</td>") {
+				t.Fatalf("erasure progress on the request page: %.4000s", page.body)
+			}
 		})
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/disclosure"
+	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/outbox"
 	"github.com/steward-dev/steward/internal/receipt"
@@ -78,6 +79,8 @@ type Deps struct {
 	// MetricsElsewhere, set with --metrics-listen, leaves /metrics off this
 	// handler: MetricsHandler serves it on an internal address instead.
 	MetricsElsewhere bool
+	// Requests serves /v1/requests; nil answers 503.
+	Requests *dsr.Service
 }
 
 type server struct {
@@ -146,7 +149,7 @@ func newServer(d Deps) *server {
 		d.Reveals = reveal.New(reveal.Config{DB: d.DB, Audit: d.Audit})
 	}
 	return &server{Deps: d, csrf: http.NewCrossOriginProtection(), api: &api.Deps{Consent: d.Consent, Keys: d.Keys, Vault: d.Vault, Audit: d.Audit, Reveals: d.Reveals, BeforeSignInChange: d.BeforeSignInChange, Hooks: d.Hooks, Disclosures: d.Disclosures, Outbox: d.Outbox, OnDisclosure: d.OnDisclosure, Log: d.Log,
-		ObserveAnswers: d.Metrics.ObserveAnswers}}
+		ObserveAnswers: d.Metrics.ObserveAnswers, Requests: d.Requests}}
 }
 
 type statusWriter struct {

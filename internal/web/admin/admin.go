@@ -79,8 +79,11 @@ type Deps struct {
 	// AfterRequestAction, when set, is told of each transition staff make
 	// (the jobs package starts the work a started request needs).
 	AfterRequestAction func(ctx context.Context, action, id string)
-	Log                *slog.Logger
-	Now                func() time.Time
+	// Progress, when set, tells how the work of a request stands, system
+	// by system (the fulfil package's records); nil hides it.
+	Progress func(ctx context.Context, r dsr.Request) (*Progress, error)
+	Log      *slog.Logger
+	Now      func() time.Time
 	// FreshSignIn is how recent a sign-in must be to reveal or to make a
 	// reveal key (default 15 minutes).
 	FreshSignIn time.Duration

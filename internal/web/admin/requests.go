@@ -1,10 +1,15 @@
 package admin
 
 import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/dsr"
@@ -13,31 +18,217 @@ import (
 	"github.com/steward-dev/steward/internal/web/httpx"
 )
 
-type queueData struct {
-	Queue []dsr.Queued
+// queueForm is the queue's filter as the form sent it, to show it again.
+type queueForm struct {
+	ID, State, Kind, Law string
+	Overdue, Closed      bool
 }
 
-// HandleRequests shows the open requests, soonest deadline first, with
-// those at risk or overdue flagged.
+type queueData struct {
+	Queue []dsr.Queued
+	Form  queueForm
+	// Query is the filter as a query string, for the CSV link; Next the
+	// link to the next page.
+	Query, Next string
+	States      []dsr.State
+	Kinds       []dsr.Kind
+	Regimes     []dsr.Regime
+}
+
+// queueFilter reads the queue's filter from the query: state, kind, law,
+// overdue=1, closed=1, id (a request id, found in any state), after (a
+// cursor).
+func queueFilter(r *http.Request) (dsr.Filter, queueForm) {
+	q := r.URL.Query()
+	form := queueForm{ID: strings.TrimSpace(q.Get("id")), State: q.Get("state"), Kind: q.Get("kind"), Law: q.Get("law"),
+		Overdue: q.Get("overdue") == "1", Closed: q.Get("closed") == "1"}
+	f := dsr.Filter{ID: form.ID, Overdue: form.Overdue, Closed: form.Closed, After: q.Get("after")}
+	if form.State != "" {
+		f.States = []dsr.State{dsr.State(form.State)}
+	}
+	if form.Kind != "" {
+		f.Kinds = []dsr.Kind{dsr.Kind(form.Kind)}
+	}
+	if form.Law != "" {
+		f.Regimes = []dsr.Regime{dsr.Regime(form.Law)}
+	}
+	return f, form
+}
+
+func (f queueForm) query() url.Values {
+	v := url.Values{}
+	for key, value := range map[string]string{"id": f.ID, "state": f.State, "kind": f.Kind, "law": f.Law} {
+		if value != "" {
+			v.Set(key, value)
+		}
+	}
+	if f.Overdue {
+		v.Set("overdue", "1")
+	}
+	if f.Closed {
+		v.Set("closed", "1")
+	}
+	return v
+}
+
+// HandleRequests shows the requests the filter selects (by default the
+// open ones), soonest deadline first, with those at risk or overdue
+// flagged; a filter that cannot be read is shown again with what is wrong.
 func (c *Console) HandleRequests() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		queue, err := c.Requests.Queue(r.Context(), dsr.QueueFilter{})
+		f, form := queueFilter(r)
+		d := queueData{Form: form, Query: form.query().Encode(), States: dsr.States, Kinds: dsr.Kinds, Regimes: dsr.Regimes}
+		res, err := c.Requests.Search(r.Context(), f)
 		if err != nil {
+			if e, ok := errs.As(err); ok && e.Code == errs.CodeInvalid {
+				c.render(w, r, http.StatusBadRequest, "requests", page{Title: "Requests",
+					Problem: "This filter cannot be used. Change what is marked below and search again.", Fields: e.Fields, Data: d})
+				return
+			}
 			c.fail(w, r, err)
 			return
 		}
-		c.render(w, r, http.StatusOK, "requests", page{Title: "Requests", Data: queueData{Queue: queue}})
+		d.Queue = res.Requests
+		if res.Next != "" {
+			next := form.query()
+			next.Set("after", res.Next)
+			d.Next = "/admin/requests?" + next.Encode()
+		}
+		c.render(w, r, http.StatusOK, "requests", page{Title: "Requests", Data: d})
 	})
 }
 
-type requestData struct {
-	Request dsr.Request
-	History []dsr.Event
-	Contact string
+// csvCell makes a value safe for a spreadsheet: a cell that begins with
+// =, +, -, @, a tab or a carriage return is read as a formula by Excel,
+// LibreOffice and Sheets (CSV injection), so it is prefixed with a quote.
+func csvCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
 
-// HandleRequest shows one request with its history and the actions its
-// state allows.
+// maxCSVRows bounds one CSV export of the queue.
+const maxCSVRows = 50000
+
+// HandleRequestsCSV exports the queue the filter selects as CSV: the
+// columns the queue shows, no personal data.
+func (c *Console) HandleRequestsCSV() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, _ := queueFilter(r)
+		f.Limit, f.After = 1000, ""
+		var rows []dsr.Queued
+		for {
+			page, err := c.Requests.Search(r.Context(), f)
+			if err != nil {
+				c.fail(w, r, err)
+				return
+			}
+			rows = append(rows, page.Requests...)
+			if page.Next == "" || len(rows) >= maxCSVRows {
+				break
+			}
+			f.After = page.Next
+		}
+		var buf bytes.Buffer
+		out := csv.NewWriter(&buf)
+		_ = out.Write([]string{"id", "kind", "law", "state", "channel", "received", "due", "extended", "waiting_on", "overdue", "at_risk", "closed"})
+		day := func(t *time.Time) string {
+			if t == nil {
+				return ""
+			}
+			return t.UTC().Format(time.DateOnly)
+		}
+		for _, q := range rows {
+			req := q.Request
+			received, due := req.ReceivedAt, req.Deadline()
+			_ = out.Write([]string{csvCell(req.ID), string(req.Kind), string(req.Regime), string(req.State), string(req.Channel),
+				day(&received), day(&due), strconv.FormatBool(req.Extended()), csvCell(req.WaitingOn),
+				strconv.FormatBool(q.Overdue), strconv.FormatBool(q.AtRisk), day(req.ClosedAt)})
+		}
+		out.Flush()
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="requests-`+c.Now().UTC().Format("2006-01-02")+`.csv"`)
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		_, _ = w.Write(buf.Bytes())
+	})
+}
+
+// actionInfo is how the request page offers one action: its button, the
+// sentence that says what it does, and the label of the text it needs.
+type actionInfo struct {
+	Name, Button, Says, Note string
+}
+
+// actionInfos are the staff's actions in words.
+var actionInfos = map[string]actionInfo{
+	dsr.ActionVerify:      {Button: "Verify identity", Says: "You checked that the requester is who they say (for example, they signed in with the address on file). The work may then start."},
+	dsr.ActionAcknowledge: {Button: "Acknowledge receipt", Says: "Records that the customer was told the request arrived (they were emailed on receipt). Under the CCPA this is due within 10 business days."},
+	dsr.ActionStart:       {Button: "Start the work", Says: "Moves the request to in progress; for access, export and erasure Steward then does the work in every connected system."},
+	dsr.ActionReplied:     {Button: "Customer answered", Says: "The customer answered by other means (letter, call). The request goes back to where it was, and a stopped clock starts again."},
+	dsr.ActionComplete:    {Button: "Complete", Says: "The request is answered: the customer is emailed and sees the result in the privacy center."},
+	"work":                {Button: "Run the work again", Says: "Runs the export or erasure job again, after a system that failed was fixed."},
+	dsr.ActionAsk:         {Button: "Ask", Note: "Ask the customer", Says: "The customer is emailed that a question waits for them and answers in the privacy center; under the GDPR the deadline's clock stops until they do."},
+	dsr.ActionExtend:      {Button: "Extend", Note: "Extend the deadline, because", Says: "Moves the deadline once, by the law's extension; the customer sees the reason. Only before the original deadline."},
+	dsr.ActionReject:      {Button: "Reject", Note: "Reject, because", Says: "Refuses the request; the customer is emailed and sees the reason, and their right to complain."},
+	dsr.ActionAttach:      {Button: "Match", Note: "Match to customer (Steward subject id)", Says: "Links the request to the customer's record, so that the work reaches their data."},
+}
+
+// workKinds are the kinds of request whose work is a job that can run again.
+var workKinds = []dsr.Kind{dsr.KindAccess, dsr.KindExport, dsr.KindErasure}
+
+// offered returns the actions the request's state allows, in the order of
+// the work, in words.
+func (c *Console) offered(req dsr.Request) []actionInfo {
+	var out []actionInfo
+	for _, name := range c.Requests.Actions(req, c.Now()) {
+		info := actionInfos[name]
+		info.Name = name
+		out = append(out, info)
+		if name == dsr.ActionComplete && slices.Contains(workKinds, req.Kind) {
+			work := actionInfos["work"]
+			work.Name = "work"
+			out = append(out, work)
+		}
+	}
+	return out
+}
+
+// Progress is how the work of a request stands, system by system.
+type Progress struct {
+	// Job is the state of the request's job in words ("queued",
+	// "running", "retrying after an error", "done"); "" when none ran.
+	Job string
+	// Steps are the places the work reaches, in order.
+	Steps []ProgressStep
+	// Done is whether the work finished: Steps are then the report.
+	Done bool
+}
+
+// ProgressStep is one place the work reaches: Steward's vault, the consent
+// ledger, a connected system.
+type ProgressStep struct {
+	Name string
+	// State is queued, running, done or waiting.
+	State string
+	// Counts says what was done ("fields 3, tokens 2"), without personal
+	// data; At is when it was done.
+	Counts string
+	At     time.Time
+}
+
+type requestData struct {
+	Request  dsr.Request
+	History  []dsr.Event
+	Contact  string
+	Actions  []actionInfo
+	Answers  []dsr.Answer
+	Progress *Progress
+}
+
+// HandleRequest shows one request with its history, the customer's
+// answers, the work's progress and the actions its state allows.
 func (c *Console) HandleRequest() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.showRequest(w, r, http.StatusOK, r.PathValue("id"), page{})
@@ -56,35 +247,47 @@ func (c *Console) showRequest(w http.ResponseWriter, r *http.Request, status int
 		return
 	}
 	d, _ := p.Data.(requestData)
-	d.Request, d.History = req, history
+	d.Request, d.History, d.Actions = req, history, c.offered(req)
+	if d.Answers, err = c.Requests.Answers(r.Context(), id); err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	if c.Progress != nil {
+		progress, err := c.Progress(r.Context(), req)
+		if err != nil {
+			c.fail(w, r, err)
+			return
+		}
+		d.Progress = progress
+	}
 	p.Title, p.Data = "Request "+req.ID, d
 	c.render(w, r, status, "request", p)
 }
 
 // requestActions are the staff's transitions of a request, by form action.
 var requestActions = map[string]func(c *Console, r *http.Request, id string) (dsr.Request, error){
-	"verify": func(c *Console, r *http.Request, id string) (dsr.Request, error) {
+	dsr.ActionVerify: func(c *Console, r *http.Request, id string) (dsr.Request, error) {
 		return c.Requests.Verify(r.Context(), id)
 	},
-	"acknowledge": func(c *Console, r *http.Request, id string) (dsr.Request, error) {
+	dsr.ActionAcknowledge: func(c *Console, r *http.Request, id string) (dsr.Request, error) {
 		return c.Requests.Acknowledge(r.Context(), id)
 	},
-	"start": func(c *Console, r *http.Request, id string) (dsr.Request, error) {
+	dsr.ActionStart: func(c *Console, r *http.Request, id string) (dsr.Request, error) {
 		return c.Requests.Start(r.Context(), id)
 	},
-	"ask": func(c *Console, r *http.Request, id string) (dsr.Request, error) {
+	dsr.ActionAsk: func(c *Console, r *http.Request, id string) (dsr.Request, error) {
 		return c.Requests.AskCustomer(r.Context(), id, strings.TrimSpace(r.PostFormValue("note")))
 	},
-	"replied": func(c *Console, r *http.Request, id string) (dsr.Request, error) {
+	dsr.ActionReplied: func(c *Console, r *http.Request, id string) (dsr.Request, error) {
 		return c.Requests.CustomerReplied(r.Context(), id)
 	},
-	"complete": func(c *Console, r *http.Request, id string) (dsr.Request, error) {
+	dsr.ActionComplete: func(c *Console, r *http.Request, id string) (dsr.Request, error) {
 		return c.Requests.Complete(r.Context(), id, "")
 	},
-	"reject": func(c *Console, r *http.Request, id string) (dsr.Request, error) {
+	dsr.ActionReject: func(c *Console, r *http.Request, id string) (dsr.Request, error) {
 		return c.Requests.Reject(r.Context(), id, strings.TrimSpace(r.PostFormValue("note")))
 	},
-	"extend": func(c *Console, r *http.Request, id string) (dsr.Request, error) {
+	dsr.ActionExtend: func(c *Console, r *http.Request, id string) (dsr.Request, error) {
 		return c.Requests.Extend(r.Context(), id, strings.TrimSpace(r.PostFormValue("note")))
 	},
 	// work runs the request's job again (after a failure staff fixed).
@@ -95,13 +298,22 @@ var requestActions = map[string]func(c *Console, r *http.Request, id string) (ds
 		}
 		return req, err
 	},
-	"attach": func(c *Console, r *http.Request, id string) (dsr.Request, error) {
+	dsr.ActionAttach: func(c *Console, r *http.Request, id string) (dsr.Request, error) {
 		return c.Requests.AttachSubject(r.Context(), id, strings.TrimSpace(r.PostFormValue("subject")))
 	},
 }
 
-// HandleRequestAction applies one transition; a refused one shows the
-// request again with the reason.
+type refusedData struct {
+	Request dsr.Request
+	Tried   string
+	Actions []actionInfo
+}
+
+// HandleRequestAction applies one transition. A text that is missing or
+// wrong shows the request again with the field marked; a transition the
+// request's state refuses (someone else moved it meanwhile, or an old
+// page) shows a page that says why in a sentence and offers what the
+// state allows now.
 func (c *Console) HandleRequestAction() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, action := r.PathValue("id"), r.PathValue("action")
@@ -111,11 +323,15 @@ func (c *Console) HandleRequestAction() http.Handler {
 			return
 		}
 		if _, err := apply(c, r, id); err != nil {
-			if e, ok := errs.As(err); ok && (e.Code == errs.CodeConflict || e.Code == errs.CodeInvalid) {
-				c.showRequest(w, r, httpx.Status(err), id, page{Problem: e.Message, Fields: e.Fields})
-				return
+			e, ok := errs.As(err)
+			switch {
+			case ok && e.Code == errs.CodeInvalid:
+				c.showRequest(w, r, httpx.Status(err), id, page{Problem: "The request was not changed: " + e.Message, Fields: e.Fields})
+			case ok && e.Code == errs.CodeConflict:
+				c.refused(w, r, id, action, e.Message)
+			default:
+				c.fail(w, r, err)
 			}
-			c.fail(w, r, err)
 			return
 		}
 		if c.AfterRequestAction != nil {
@@ -123,6 +339,36 @@ func (c *Console) HandleRequestAction() http.Handler {
 		}
 		http.Redirect(w, r, "/admin/requests/"+url.PathEscape(id), http.StatusSeeOther)
 	})
+}
+
+// refused renders the page of a transition the request's state refused:
+// a sentence of why, and the way forward.
+func (c *Console) refused(w http.ResponseWriter, r *http.Request, id, action, reason string) {
+	req, err := c.Requests.Get(r.Context(), id)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	button := actionInfos[action].Button
+	if button == "" {
+		button = action
+	}
+	problem := fmt.Sprintf("“%s” was not done: the request is %s now. %s", button, strings.ReplaceAll(string(req.State), "_", " "), sentence(reason))
+	c.render(w, r, http.StatusConflict, "request_refused", page{Title: "Request " + req.ID + ": not changed", Problem: problem,
+		Data: refusedData{Request: req, Tried: button, Actions: c.offered(req)}})
+}
+
+// sentence returns a message as a sentence: capitalised, with a full stop.
+func sentence(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return ""
+	}
+	s = strings.ToUpper(s[:1]) + s[1:]
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
 }
 
 // HandleRequestContact shows the requester's email address, for writing

@@ -6,12 +6,14 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/connector/webhook"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/disclosure"
+	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/outbox"
 	"github.com/steward-dev/steward/internal/reveal"
 	"github.com/steward-dev/steward/internal/vault"
@@ -43,6 +45,10 @@ type Deps struct {
 	Log          *slog.Logger
 	// ObserveAnswers, when set, sees every batch of decisions (for metrics).
 	ObserveAnswers func([]consent.Answer)
+	// Requests is the data subject request workflow (/v1/requests); Now
+	// is its clock for at-risk flags (time.Now when nil).
+	Requests *dsr.Service
+	Now      func() time.Time
 }
 
 // Body size limits.

@@ -63,12 +63,14 @@ type homeData struct {
 	Requests  []dsr.Request
 	Kinds     []dsr.Kind
 	Filed     *dsr.Request
-	Known     bool
-	Consents  []consentRow
-	Fields    []fieldRow
-	Shown     bool
-	Accesses  []accessRow
-	Erased    bool
+	// Form is the request form's input, shown again when it was refused.
+	Form     requestForm
+	Known    bool
+	Consents []consentRow
+	Fields   []fieldRow
+	Shown    bool
+	Accesses []accessRow
+	Erased   bool
 	// Reports are the finished erasures' reports, by request id.
 	Reports map[string][]fulfil.Place
 }

@@ -1,0 +1,208 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/dsr"
+	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/web/httpx"
+)
+
+// requestPage is a page of GET /v1/requests.
+type requestPage struct {
+	Items []dsr.Queued `json:"items"`
+	Next  string       `json:"next,omitempty"`
+}
+
+// requestFilter reads GET /v1/requests's query: state, kind, regime (each
+// repeatable or comma-separated), overdue, closed (true or false), id,
+// limit, cursor.
+func requestFilter(r *http.Request) (dsr.Filter, error) {
+	q := r.URL.Query()
+	problems := map[string]string{}
+	values := func(name string) []string {
+		var out []string
+		for _, v := range q[name] {
+			for part := range strings.SplitSeq(v, ",") {
+				if part = strings.TrimSpace(part); part != "" {
+					out = append(out, part)
+				}
+			}
+		}
+		return out
+	}
+	flag := func(name string) bool {
+		v := q.Get(name)
+		if v == "" {
+			return false
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			problems[name] = "must be true or false"
+		}
+		return b
+	}
+	f := dsr.Filter{ID: q.Get("id"), Overdue: flag("overdue"), Closed: flag("closed"), After: q.Get("cursor")}
+	for _, v := range values("state") {
+		f.States = append(f.States, dsr.State(v))
+	}
+	for _, v := range values("kind") {
+		f.Kinds = append(f.Kinds, dsr.Kind(v))
+	}
+	for _, v := range values("regime") {
+		f.Regimes = append(f.Regimes, dsr.Regime(v))
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			problems["limit"] = "must be 1 to 1000"
+		}
+		f.Limit = n
+	}
+	if len(problems) > 0 {
+		return dsr.Filter{}, errs.Fields(problems)
+	}
+	return f, nil
+}
+
+// HandleListRequests lists data subject requests as the console's queue
+// does: open ones by default, the soonest deadline first, with filters and
+// cursor pages.
+func HandleListRequests(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if d.Requests == nil {
+			d.fail(w, r, errs.New(errs.CodeUnavailable, "requests are not configured on this server"))
+			return
+		}
+		f, err := requestFilter(r)
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		page, err := d.Requests.Search(r.Context(), f)
+		if err != nil {
+			if e, ok := errs.As(err); ok && e.Fields["cursor"] != "" {
+				d.fail(w, r, errs.Invalid("cursor", "%s", e.Fields["cursor"]))
+				return
+			}
+			d.fail(w, r, err)
+			return
+		}
+		httpx.Encode(w, http.StatusOK, requestPage{Items: page.Requests, Next: page.Next})
+	})
+}
+
+// requestDetail is GET /v1/requests/{id}: the request, its history and
+// what staff may do next.
+type requestDetail struct {
+	Request dsr.Request `json:"request"`
+	AtRisk  bool        `json:"at_risk"`
+	Overdue bool        `json:"overdue"`
+	History []dsr.Event `json:"history"`
+	Actions []string    `json:"actions"`
+}
+
+// HandleGetRequest returns one request with its history.
+func HandleGetRequest(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if d.Requests == nil {
+			d.fail(w, r, errs.NotFound("request", r.PathValue("id")))
+			return
+		}
+		req, err := d.Requests.Get(r.Context(), r.PathValue("id"))
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		history, err := d.Requests.History(r.Context(), req.ID)
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		now := time.Now()
+		if d.Now != nil {
+			now = d.Now()
+		}
+		httpx.Encode(w, http.StatusOK, requestDetail{Request: req, History: history, Actions: d.Requests.Actions(req, now),
+			AtRisk: req.AtRisk(now, d.Requests.Policies().AtRiskMargin), Overdue: req.Overdue(now)})
+	})
+}
+
+// HandleFileRequest files a request on a customer's behalf: support took
+// it by phone, email, letter or chat. The customer is named by their
+// subject id, their email, or both; the email is where Steward writes back
+// (without it, the subject's "email" field, read with an audit entry).
+// The filing is audited with the key and the channel.
+func HandleFileRequest(d *Deps) http.Handler {
+	type request struct {
+		Kind      dsr.Kind    `json:"kind"`
+		Regime    dsr.Regime  `json:"regime"`
+		Channel   dsr.Channel `json:"channel"`
+		SubjectID string      `json:"subject_id"`
+		Email     string      `json:"email"`
+		Details   string      `json:"details"`
+		Language  string      `json:"language"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if d.Requests == nil || d.Vault == nil {
+			d.fail(w, r, errs.New(errs.CodeUnavailable, "requests are not configured on this server"))
+			return
+		}
+		in, err := httpx.Decode[request](w, r, smallBody)
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		problems := map[string]string{}
+		if in.Channel == dsr.ChannelPortal || !in.Channel.Valid() {
+			problems["channel"] = "must be phone, email, letter or chat: how the customer asked"
+		}
+		if in.Regime == "" {
+			in.Regime = dsr.GDPR
+		}
+		in.Email = strings.TrimSpace(in.Email)
+		if in.Email == "" && in.SubjectID == "" {
+			problems["email"] = "is required when subject_id is not given: Steward writes back to it"
+		}
+		if len(problems) > 0 {
+			d.fail(w, r, errs.Fields(problems))
+			return
+		}
+		ctx := r.Context()
+		if in.Email == "" {
+			// The address on file leaves the vault into the request: recorded first.
+			if _, err := d.Audit.Append(ctx, audit.Entry{Actor: audit.ActorFrom(ctx), Action: "dsr.contact_from_vault",
+				Target: audit.Subject(in.SubjectID), Details: audit.MustDetails(map[string]any{"fields": []string{"email"}})}); err != nil {
+				d.fail(w, r, err)
+				return
+			}
+			rec, err := d.Vault.Get(ctx, in.SubjectID, "email")
+			if err != nil {
+				if errs.Is(err, errs.CodeNotFound) || errs.Is(err, errs.CodeInvalid) {
+					d.fail(w, r, errs.Invalid("email", "is required: subject %s has no email address on file", in.SubjectID))
+					return
+				}
+				d.fail(w, r, err)
+				return
+			}
+			in.Email = string(rec.Value)
+		}
+		hash, err := d.Vault.BlindIndex(ctx, "email", in.Email)
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		req, err := d.Requests.File(ctx, dsr.NewRequest{Kind: in.Kind, Regime: in.Regime, SubjectID: in.SubjectID, Email: in.Email,
+			EmailHash: hash, Details: in.Details, Language: in.Language, Channel: in.Channel})
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		w.Header().Set("Location", "/v1/requests/"+req.ID)
+		httpx.Encode(w, http.StatusCreated, req)
+	})
+}
