@@ -157,7 +157,7 @@ categories: [contact, communications]
 	}
 	waitState(erasureID, dsr.StateCompleted, "")
 	report, err := app.Fulfil.Report(ctx, erasureID)
-	if err != nil || len(report.Steps) != 3 || !strings.Contains(string(report.Steps[2].Report), `"contacts"`) {
+	if err != nil || len(report.Steps) != 4 || !strings.Contains(string(report.Steps[3].Report), `"contacts"`) {
 		t.Fatalf("report: %+v, %v", report, err)
 	}
 }
