@@ -25,7 +25,7 @@ type Forgotten struct {
 // blind index emailHash, quote of the person, for their erasure (keep is
 // the erasure request itself): every such request loses its details and
 // the question staff asked (with the question's and the reply's history
-// notes); every closed one but keep also loses its sealed address, and its
+// notes, and the answers the customer gave in the portal); every closed one but keep also loses its sealed address, and its
 // blind index becomes a random value, so that the address no longer finds
 // it. The rows stay, as the record that the requests were made and
 // answered. Open requests keep their address, which answering them needs;
@@ -67,6 +67,10 @@ func (s *Service) Forget(ctx context.Context, subject string, emailHash []byte, 
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE dsr_events SET note = '' WHERE request_id = $1 AND action IN ('ask_customer', 'customer_replied')`, id); err != nil {
 				return fmt.Errorf("dsr: forget notes: %w", err)
+			}
+			// The customer's answers in the portal thread quote them too.
+			if _, err := tx.ExecContext(ctx, `UPDATE dsr_events SET answer_sealed = NULL WHERE request_id = $1 AND answer_sealed IS NOT NULL`, id); err != nil {
+				return fmt.Errorf("dsr: forget answers: %w", err)
 			}
 		}
 		for _, id := range closed {

@@ -51,3 +51,34 @@ func TestForget(t *testing.T) {
 		}
 	})
 }
+
+// TestForgetReachesTheAnswers: an answer the customer gave in the portal
+// to a request that is still open quotes them; the erasure's Forget drops
+// it at once rather than when that request closes.
+func TestForgetReachesTheAnswers(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, store)
+		open := f.MustFile(t, dsr.KindRectification, dsr.GDPR, adaEmail, "my account number is wrong")
+		if _, err := f.s.AskCustomer(as(officer), open.ID, "Which account do you mean?"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.s.Answer(as(customer), f.ada, open.ID, "Account 4711 at Nightingale Lane"); err != nil {
+			t.Fatal(err)
+		}
+		if a, err := f.s.Answers(as(officer), open.ID); err != nil || len(a) != 1 {
+			t.Fatalf("answers before the erasure = %+v, %v", a, err)
+		}
+		erasure := f.MustFile(t, dsr.KindErasure, dsr.GDPR, adaEmail, "")
+		if _, err := f.s.Forget(ctx, "", f.ada, erasure.ID); err != nil {
+			t.Fatal(err)
+		}
+		var sealed int
+		if err := store.QueryRow(`SELECT count(*) FROM dsr_events WHERE answer_sealed IS NOT NULL`).Scan(&sealed); err != nil || sealed != 0 {
+			t.Fatalf("sealed answers after the erasure: %d, %v", sealed, err)
+		}
+		if a, err := f.s.Answers(as(officer), open.ID); err != nil || len(a) != 0 {
+			t.Fatalf("answers after the erasure = %+v, %v", a, err)
+		}
+	})
+}
