@@ -194,6 +194,7 @@ func (s *server) routes() []Route {
 		{"POST /privacy/requests", Customer, s.portal((*portal.Portal).HandleFileRequest)},
 		{"POST /privacy/disclosures/{id}", Customer, s.portal((*portal.Portal).HandleDecideDisclosure)},
 		{"POST /privacy/requests/{id}/cancel", Customer, s.portal((*portal.Portal).HandleCancelRequest)},
+		{"POST /privacy/rectify", Customer, s.portal((*portal.Portal).HandleRectify)},
 		{"GET /privacy/requests/{id}/download", Customer, s.portal((*portal.Portal).HandleDownload)},
 
 		{"GET /v1/webhooks/endpoints", Admin, api.HandleListEndpoints(d)},

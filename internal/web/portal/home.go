@@ -71,6 +71,8 @@ type homeData struct {
 	Erased    bool
 	// Reports are the finished erasures' reports, by request id.
 	Reports map[string][]fulfil.Place
+	// Correctables are the fields the customer may propose new values for.
+	Correctables []correctRow
 }
 
 // freshFor is how recent a sign-in must be to show vault values.
@@ -111,6 +113,7 @@ func (p *Portal) home(r *http.Request, show bool) (*homeData, error) {
 		return nil, err
 	}
 	if !d.Known {
+		d.Correctables = p.correctables("", nil)
 		return d, nil
 	}
 	subject := session.SubjectID
@@ -144,6 +147,7 @@ func (p *Portal) home(r *http.Request, show bool) (*homeData, error) {
 		d.Fields = append(d.Fields, row)
 	}
 	d.Shown = show && len(d.Fields) > 0
+	d.Correctables = p.correctables(subject, d.Fields)
 	page, err := p.Audit.Accesses(ctx, subject, 0, 100)
 	if err != nil {
 		return nil, err
