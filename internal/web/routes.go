@@ -149,6 +149,7 @@ func (s *server) routes() []Route {
 		{"GET /admin/requests", StaffCan(staff.PermRequests), s.console((*admin.Console).HandleRequests)},
 		{"GET /admin/requests/{id}", StaffCan(staff.PermRequests), s.console((*admin.Console).HandleRequest)},
 		{"POST /admin/requests/{id}/contact", StaffCan(staff.PermRequests), s.console((*admin.Console).HandleRequestContact)},
+		{"POST /admin/requests/{id}/proposal", StaffCan(staff.PermRequests), s.console((*admin.Console).HandleRequestProposal)},
 		{"POST /admin/requests/{id}/{action}", StaffCan(staff.PermRequests), s.console((*admin.Console).HandleRequestAction)},
 		{"GET /admin/jobs", StaffCan(staff.PermRequests), s.console((*admin.Console).HandleJobs)},
 		{"GET /admin/webhooks", StaffCan(staff.PermSettings), s.console((*admin.Console).HandleWebhooks)},
