@@ -3,7 +3,9 @@ package connector
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/steward-dev/steward/internal/errs"
 )
@@ -12,10 +14,53 @@ import (
 type Change struct {
 	Table, Column string
 	Value         string
+
+	typed any // Value as the column takes it (fit)
 }
 
 // Field names the change's column as a field: "table.column".
 func (c Change) Field() string { return c.Table + "." + c.Column }
+
+// fit checks each change's value against its live column, so that a value
+// the column cannot hold is refused (code invalid, the field named) rather
+// than failing the statement, and returns the changes with the values
+// typed for it: an integer column gets an integer, a text column at most
+// its declared length.
+func (c *Conn) fit(ctx context.Context, q querier, t *Table, changes []Change) ([]Change, error) {
+	info, err := describe(ctx, q, c.ds.Engine, t.Name)
+	if err != nil {
+		return nil, fmt.Errorf("connector %s: correct: %w", c.ds.Name, err)
+	}
+	if info == nil {
+		return nil, fmt.Errorf("connector %s: correct: table %s: no such table", c.ds.Name, t.Name)
+	}
+	problems := map[string]string{}
+	out := make([]Change, len(changes))
+	for i, ch := range changes {
+		out[i], out[i].typed = ch, ch.Value
+		col, ok := info.Columns[ch.Column]
+		if !ok {
+			return nil, fmt.Errorf("connector %s: correct: table %s: no column %s", c.ds.Name, t.Name, ch.Column)
+		}
+		switch {
+		case col.Class == classInteger:
+			n, err := strconv.ParseInt(strings.TrimSpace(ch.Value), 10, 64)
+			if err != nil {
+				problems[ch.Field()] = "must be a whole number"
+				continue
+			}
+			out[i].typed = n
+		case col.Class == classBinary:
+			problems[ch.Field()] = "holds binary data, which cannot be corrected with text"
+		case col.MaxChars > 0 && int64(utf8.RuneCountInString(ch.Value)) > col.MaxChars:
+			problems[ch.Field()] = fmt.Sprintf("must be at most %d characters", col.MaxChars)
+		}
+	}
+	if len(problems) > 0 {
+		return nil, errs.Fields(problems)
+	}
+	return out, nil
+}
 
 // CorrectStep is the action of a correction, in reports.
 const CorrectStep Strategy = "correct"
@@ -74,6 +119,9 @@ func (c *Conn) Correct(ctx context.Context, subject Identifiers, changes []Chang
 		if err != nil {
 			return nil, fmt.Errorf("connector %s: correct: %w", c.ds.Name, err)
 		}
+		if mine, err = c.fit(ctx, tx, t, mine); err != nil {
+			return nil, err
+		}
 		columns := make([]string, len(mine))
 		for j, ch := range mine {
 			columns[j] = ch.Column
@@ -86,7 +134,7 @@ func (c *Conn) Correct(ctx context.Context, subject Identifiers, changes []Chang
 				if j > 0 {
 					b.write(", ")
 				}
-				b.name(ch.Column).write(" = ").param(ch.Value)
+				b.name(ch.Column).write(" = ").param(ch.typed)
 			}
 			b.write(" WHERE ")
 			where(b, t, values)

@@ -26,6 +26,7 @@ tables:
     identifier: {column: customer_id, kind: external_id}
     columns:
       - {name: shipping_name, category: contact, erase: mask, correctable: true}
+      - {name: total_cents, category: financial, erase: keep, legal_reason: invoices, correctable: true}
 `
 
 // TestCorrect: a correction reaches the subject's rows, and only theirs,
@@ -52,20 +53,38 @@ func TestCorrect(t *testing.T) {
 				t.Fatal("a refused correction wrote")
 			}
 
+			// A value the column cannot hold is refused, named, and the
+			// transaction rolled back: the table written first is as it was.
+			if engine != SQLite { // SQLite enforces no declared length
+				_, err = c.Correct(ctx, ada, []Change{{Table: p + "customers", Column: "phone", Value: strings.Repeat("9", 41)}})
+				if e, ok := errs.As(err); !ok || e.Code != errs.CodeInvalid || e.Fields[p+"customers.phone"] == "" {
+					t.Fatalf("a phone longer than its column: %v", err)
+				}
+			}
+			_, err = c.Correct(ctx, ada, []Change{{Table: p + "customers", Column: "phone", Value: "+44 1"},
+				{Table: p + "orders", Column: "total_cents", Value: "lots"}})
+			if e, ok := errs.As(err); !ok || e.Code != errs.CodeInvalid || e.Fields[p+"orders.total_cents"] == "" {
+				t.Fatalf("text for an integer column: %v", err)
+			}
+			if td.snapshot(t, "customers", "orders") != before {
+				t.Fatal("a refused value left a write behind")
+			}
 			const sneaky = "Ada'); DROP TABLE customers; --"
 			report, err := c.Correct(ctx, ada, []Change{{Table: p + "customers", Column: "phone", Value: "+44 20 7946 0999"},
 				{Table: p + "customers", Column: "full_name", Value: sneaky},
-				{Table: p + "orders", Column: "shipping_name", Value: "Augusta Ada King"}})
+				{Table: p + "orders", Column: "shipping_name", Value: "Augusta Ada King"},
+				{Table: p + "orders", Column: "total_cents", Value: "4300"}})
 			if err != nil {
 				t.Fatal(err)
 			}
-			sameSteps(t, "correction", steps(p, report), []string{"customers.phone,full_name correct 1", "orders.shipping_name correct 2"})
+			sameSteps(t, "correction", steps(p, report), []string{"customers.phone,full_name correct 1", "orders.shipping_name,total_cents correct 2"})
 			checks := []struct{ query, want string }{
 				{"SELECT phone FROM ${p}customers WHERE id = 1001", "+44 20 7946 0999"},
 				{"SELECT full_name FROM ${p}customers WHERE id = 1001", sneaky},
 				{"SELECT COUNT(*) FROM ${p}orders WHERE customer_id = 1001 AND shipping_name = 'Augusta Ada King'", "2"},
 				{"SELECT phone FROM ${p}customers WHERE id = 1002", "+49 30 1234567"},
 				{"SELECT shipping_name FROM ${p}orders WHERE id = 12", "Bob Builder"},
+				{"SELECT total_cents FROM ${p}orders WHERE id = 10", "4300"},
 				{"SELECT email FROM ${p}customers WHERE id = 1001", "ada@example.org"},
 			}
 			for _, ch := range checks {

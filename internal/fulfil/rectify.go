@@ -13,6 +13,7 @@ import (
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/vault"
 )
 
 // VaultTarget is the prefix of a vault field's target in a proposal:
@@ -99,6 +100,9 @@ func (f *Fulfiller) FileRectification(ctx context.Context, in dsr.NewRequest) (r
 	if err != nil {
 		return dsr.Request{}, false, err
 	}
+	if err := f.checkVaultFields(ctx, in.SubjectID, in.Proposal); err != nil {
+		return dsr.Request{}, false, err
+	}
 	in.AutoApprove = auto
 	if req, err = f.Requests.File(ctx, in); err != nil {
 		return req, false, err
@@ -114,6 +118,35 @@ func (f *Fulfiller) FileRectification(ctx context.Context, in dsr.NewRequest) (r
 		return req, false, err
 	}
 	return req, true, nil
+}
+
+// checkVaultFields refuses a proposal for a vault field the requester does
+// not have: a correction never creates a field, and a requester not known
+// as a subject has none.
+func (f *Fulfiller) checkVaultFields(ctx context.Context, subject string, proposal map[string]string) error {
+	var have []vault.FieldInfo
+	listed := false
+	problems := map[string]string{}
+	for target := range proposal {
+		system, name, _ := strings.Cut(target, ":")
+		if system != VaultTarget {
+			continue
+		}
+		if subject != "" && !listed {
+			var err error
+			if have, err = f.Vault.List(ctx, subject); err != nil && errs.CodeOf(err) != errs.CodeNotFound {
+				return err
+			}
+			listed = true
+		}
+		if !slices.ContainsFunc(have, func(fi vault.FieldInfo) bool { return fi.Name == name }) {
+			problems["proposal."+target] = "we hold no such field for you, so there is nothing to correct"
+		}
+	}
+	if len(problems) > 0 {
+		return errs.Fields(problems)
+	}
+	return nil
 }
 
 // Rectified is what a finished rectification tells the recipients
@@ -214,6 +247,9 @@ func (f *Fulfiller) Rectify(ctx context.Context, requestID string) (Report, erro
 			}
 			defer c.Close()
 			report, err := c.Correct(ctx, ids, changes)
+			if errs.CodeOf(err) == errs.CodeInvalid {
+				return nil, err // a value the column cannot hold: staff decide, no retry helps
+			}
 			if err != nil {
 				return nil, f.waitingOn(ctx, req, ds.Name, err)
 			}

@@ -225,12 +225,13 @@ func TestRectify(t *testing.T) {
 
 // TestRectifyRefusesClosedFields: a proposal for a field the company does
 // not mark correctable (a column without correctable: true, a vault field
-// not listed, a system that does not exist) is refused before anything is
-// filed, the problem naming the field.
+// not listed, a system that does not exist), or for a correctable vault
+// field the subject does not have, is refused before anything is filed,
+// the problem naming the field.
 func TestRectifyRefusesClosedFields(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		fx := newRectifyFixture(t, store)
-		for _, target := range []string{"shop:customers.email", "vault:national_id", "billing:accounts.iban"} {
+		for _, target := range []string{"shop:customers.email", "vault:national_id", "billing:accounts.iban", "vault:phone"} {
 			t.Run(target, func(t *testing.T) {
 				_, _, err := fx.propose(t, map[string]string{target: "x", "crm:contacts.phone": "+44 2"})
 				e, ok := errs.As(err)
