@@ -43,7 +43,9 @@ func (p *Portal) correctables(subject string, fields []fieldRow) []correctRow {
 }
 
 // label turns a field or column name into words: "postal_code" → "postal code".
-func label(name string) string { return strings.NewReplacer("_", " ", ".", " ", "-", " ").Replace(name) }
+func label(name string) string {
+	return strings.NewReplacer("_", " ", ".", " ", "-", " ").Replace(name)
+}
 
 // HandleRectify files a rectification with the new values the customer
 // typed for correctable fields. Only the signed-in customer's own
