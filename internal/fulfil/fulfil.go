@@ -91,6 +91,16 @@ func New(cfg Config) (*Fulfiller, error) {
 	if cfg.DB == nil || cfg.Requests == nil || cfg.Consent == nil || cfg.Vault == nil || cfg.Audit == nil || cfg.Exports == nil {
 		return nil, errors.New("fulfil: New needs DB, Requests, Consent, Vault, Audit and Exports")
 	}
+	for _, ds := range cfg.Connectors {
+		for _, t := range ds.Tables {
+			for _, c := range t.Columns {
+				if c.Correctable && ds.Name == VaultTarget {
+					// Its columns' targets would read as vault fields.
+					return nil, fmt.Errorf("fulfil: connector %q has correctable columns: rename it, %q names the vault in corrections", ds.Name, VaultTarget)
+				}
+			}
+		}
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
