@@ -38,6 +38,7 @@ tables:
     columns:
       - {name: email, category: contact, erase: null}
       - {name: phone, category: contact, erase: null, correctable: true, auto_correct: true}
+      - {name: points, category: other, erase: null, correctable: true, auto_correct: true}
 `
 
 // recipients is a fixed list of vendors that received the subject's data.
@@ -65,8 +66,8 @@ func newRectifyFixture(t *testing.T, store *db.DB) *rectifyFixture {
 	}
 	t.Cleanup(func() { crm.Close() })
 	for _, stmt := range []string{
-		`CREATE TABLE contacts (email TEXT, phone TEXT)`,
-		`INSERT INTO contacts VALUES ('Ada.Shop@example.org', '+44 1'), ('bob@example.org', '+49 1')`,
+		`CREATE TABLE contacts (email TEXT, phone TEXT, points INTEGER)`,
+		`INSERT INTO contacts VALUES ('Ada.Shop@example.org', '+44 1', 10), ('bob@example.org', '+49 1', 20)`,
 	} {
 		if _, err := crm.Exec(stmt); err != nil {
 			t.Fatal(err)
@@ -277,4 +278,29 @@ func (fx *rectifyFixture) mustHash(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// TestRectifyRefusesAValueTheColumnCannotHold: a value the system's column
+// cannot hold (text for an integer) fails the job for good, naming the
+// field, with nothing written and the request not left "waiting on" the
+// system as if it were down.
+func TestRectifyRefusesAValueTheColumnCannotHold(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		fx := newRectifyFixture(t, store)
+		r, started, err := fx.propose(t, map[string]string{"crm:contacts.points": "many", "crm:contacts.phone": "+44 3"})
+		if err != nil || !started {
+			t.Fatalf("filed %+v, started %v, %v", r, started, err)
+		}
+		_, err = fx.f.Rectify(ctx, r.ID)
+		if e, ok := errs.As(err); !ok || e.Code != errs.CodeInvalid || e.Fields["contacts.points"] == "" {
+			t.Fatalf("Rectify = %v, want invalid naming contacts.points", err)
+		}
+		if got := fx.value(t, fx.crm, `SELECT phone FROM contacts WHERE email = 'Ada.Shop@example.org'`); got != "+44 1" {
+			t.Errorf("crm written: phone %q", got)
+		}
+		if after, _ := fx.req.Get(ctx, r.ID); after.WaitingOn != "" {
+			t.Errorf("request waiting on %q", after.WaitingOn)
+		}
+	})
 }
