@@ -302,13 +302,15 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 	}
 	if a.Fulfil, err = fulfil.New(fulfil.Config{DB: a.DB, Requests: a.Requests, Consent: a.Consent, Vault: a.Vault, Audit: a.Audit,
 		Exports: a.Exports, Connectors: systems.SQL, HTTP: systems.HTTP, Hooks: a.Hooks, Getenv: getenv, Poll: cfg.ConnectorPoll,
-		Company: cfg.Controller.Name, Contact: cfg.Controller.Email, OnErased: a.erasedEvent, Customers: a.Customers}); err != nil {
+		Company: cfg.Controller.Name, Contact: cfg.Controller.Email, OnErased: a.erasedEvent, Customers: a.Customers,
+		VaultFields: cfg.CorrectableFields, OnRectified: a.rectifiedEvent}); err != nil {
 		return nil, err
 	}
 	if err := a.openThirdParties(); err != nil {
 		return nil, err
 	}
 	a.Fulfil.Disclosures = a.Disclosures // an erasure blanks the subject's disclosure texts
+	a.Fulfil.Recipients = a.Disclosures  // a rectification is passed on to them
 	var staffName func(ctx context.Context, id string) (string, error)
 	if cfg.ShowStaffNames {
 		staffName = func(ctx context.Context, id string) (string, error) {
@@ -318,6 +320,7 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 	}
 	return portal.New(portal.Deps{Customers: a.Customers, Disclosures: a.Disclosures, StaffName: staffName, Consent: a.Consent, Vault: a.Vault, Audit: a.Audit, Mailer: a.Mailer, Mail: a.mail,
 		Requests: a.Requests, Exports: a.Exports, FindInSystems: a.findInSystems(systems.SQL), ErasureReport: a.Fulfil.Report,
+		Correctables: a.Fulfil.Correctables, Rectify: a.rectify,
 		Brand:     notify.Brand{CompanyName: cfg.Controller.Name, LogoURL: cfg.Brand.LogoURL, Colour: cfg.Brand.Colour},
 		PublicURL: cfg.PublicURL, ContactEmail: cfg.Controller.Email, BindingKey: a.bindingKey, Log: log, ClientAddr: a.clientAddr})
 }
@@ -556,6 +559,32 @@ func (a *App) erasedEvent(ctx context.Context, tx *sql.Tx, subject, requestID st
 	return err
 }
 
+// rectifiedEvent writes the webhook of a subject's rectification, in the
+// transaction that records its last step: ids and field names only.
+func (a *App) rectifiedEvent(ctx context.Context, tx *sql.Tx, r fulfil.Rectified) error {
+	if a.Outbox == nil {
+		return nil
+	}
+	_, err := a.Outbox.EmitTx(ctx, tx, outbox.Event{Type: outbox.SubjectRectified, SubjectID: r.SubjectID,
+		Data: map[string]any{"request_id": r.RequestID, "fields": r.Fields, "vendors": r.Vendors}})
+	return err
+}
+
+// rectify files a customer's proposal of new values and, when it applies
+// without approval, enqueues its work.
+func (a *App) rectify(ctx context.Context, in dsr.NewRequest) (dsr.Request, error) {
+	req, start, err := a.Fulfil.FileRectification(ctx, in)
+	if err != nil || !start {
+		return req, err
+	}
+	if args := fulfil.Work(req); args != nil && a.Jobs != nil {
+		if _, err := a.Jobs.Insert(ctx, args, &jobs.InsertOpts{Unique: true}); err != nil {
+			a.Log.Error("start rectification", "request", req.ID, "err", err)
+		}
+	}
+	return req, nil
+}
+
 // announceExpiredAssessments sends vendor.assessment_expired for the
 // approvals that ended since the last hourly run.
 func (a *App) announceExpiredAssessments(ctx context.Context) error {
@@ -615,7 +644,7 @@ func (a *App) privacyOfficers(ctx context.Context) ([]string, error) {
 // startWork enqueues the job a request needs once staff start it (or ask
 // for the work to run again).
 func (a *App) startWork(ctx context.Context, action, id string) {
-	if action != "start" && action != "work" {
+	if action != "start" && action != "work" && action != "approve_proposal" {
 		return
 	}
 	req, err := a.Requests.Get(ctx, id)

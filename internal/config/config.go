@@ -74,6 +74,9 @@ type Config struct {
 	// ConnectorPoll is how often a request waiting for an HTTP system's
 	// callback looks again.
 	ConnectorPoll time.Duration
+	// CorrectableFields are the vault fields customers may propose a new
+	// value for, by name; true applies it without an officer's approval.
+	CorrectableFields map[string]bool
 	// Getenv is the process environment, for the variables that data files
 	// name (a connector's dsn_env): they are read when used, never copied.
 	Getenv func(string) string
@@ -155,6 +158,7 @@ var Settings = []Setting{
 	{"portal-staff-names", "STEWARD_PORTAL_STAFF_NAMES", "false", "show customers the names of staff who accessed their data (default: the role only)"},
 	{"connectors", "STEWARD_CONNECTORS", "", "directory of dataset files (*.yaml) describing the company's own databases for data subject requests"},
 	{"connector-poll", "STEWARD_CONNECTOR_POLL", "1m", "how often a request waiting for an HTTP system's callback looks again"},
+	{"correctable-fields", "STEWARD_CORRECTABLE_FIELDS", "", "comma-separated vault fields customers may correct in the portal (phone,address:auto; :auto applies a new value without an officer's approval)"},
 	{"master-key-file", "STEWARD_MASTER_KEY_FILE", "", "file with the vault's key-encryption keys (\"VERSION:BASE64\" lines); STEWARD_MASTER_KEY may hold the same text; without either the vault is sealed"},
 	{"audit-checkpoint-file", "STEWARD_AUDIT_CHECKPOINT_FILE", "", "file every signed audit checkpoint is appended to (default: audit-checkpoints.txt in the data directory); keep it outside the data directory, on another disk or an append-only mount"},
 	{"smtp-allow-plain-auth", "STEWARD_SMTP_ALLOW_PLAIN_AUTH", "false", "send the SMTP user name and password without TLS to a loopback relay (smtp-tls none); without it credentials only travel over TLS"},
@@ -170,6 +174,9 @@ func validProxy(p string) bool {
 	_, err := netip.ParseAddr(p)
 	return err == nil
 }
+
+// fieldName is a vault field's name (vault.Field.Name).
+var fieldName = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,63}$`)
 
 var hexColour = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 
@@ -377,6 +384,18 @@ func build(raw map[string]string) (Config, error) {
 	}
 	if c.ConnectorPoll, err = time.ParseDuration(raw["connector-poll"]); err != nil || c.ConnectorPoll < 100*time.Millisecond {
 		bad("connector-poll", "must be a duration of at least 100ms, such as 1m")
+	}
+	c.CorrectableFields = map[string]bool{}
+	for _, f := range strings.Split(raw["correctable-fields"], ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		name, mode, hasMode := strings.Cut(f, ":")
+		if !fieldName.MatchString(name) || (hasMode && mode != "auto") {
+			bad("correctable-fields", "must be vault field names, each optionally followed by :auto (phone,address:auto)")
+			break
+		}
+		c.CorrectableFields[name] = hasMode
 	}
 	if !hexColour.MatchString(c.Brand.Colour) {
 		bad("brand-colour", "must be a #rrggbb colour")

@@ -77,6 +77,16 @@ func TestTrustedProxies(t *testing.T) {
 	}
 }
 
+func TestCorrectableFields(t *testing.T) {
+	cfg, err := load(t, []string{"--correctable-fields", "phone, address:auto"}, nil)
+	if err != nil || len(cfg.CorrectableFields) != 2 || cfg.CorrectableFields["phone"] || !cfg.CorrectableFields["address"] {
+		t.Fatalf("CorrectableFields = %v, %v", cfg.CorrectableFields, err)
+	}
+	if cfg, _ := load(t, nil, nil); len(cfg.CorrectableFields) != 0 {
+		t.Fatalf("correctable fields by default: %v", cfg.CorrectableFields)
+	}
+}
+
 func TestErrorsNameTheSetting(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(file, []byte("colour: blue\n"), 0o600)
@@ -101,6 +111,8 @@ func TestErrorsNameTheSetting(t *testing.T) {
 		{"controller email with a line break", []string{"--controller-email", "privacy@shop.example\nX-Evil: 1"}, "--controller-email: must be one line"},
 		{"smtp-allow-plain-auth", []string{"--smtp-allow-plain-auth", "maybe"}, "--smtp-allow-plain-auth"},
 		{"metrics-listen", []string{"--metrics-listen", "nonsense"}, "--metrics-listen"},
+		{"correctable field name", []string{"--correctable-fields", "phone,Bad Name"}, "--correctable-fields"},
+		{"correctable field mode", []string{"--correctable-fields", "phone:always"}, "--correctable-fields"},
 		{"metrics-listen on the public listener", []string{"--listen", "127.0.0.1:9", "--metrics-listen", "127.0.0.1:9"}, "--metrics-listen: must differ"},
 	}
 	for _, c := range cases {

@@ -55,6 +55,12 @@ const (
 	Keep Strategy = "keep"
 )
 
+// Update is the correct strategy of a table: the subject's rows get the
+// new values of its correctable columns through one parameterised
+// UPDATE ... SET column = ? WHERE <the subject's rows>. It is the only one,
+// and the default of a table with a correctable column.
+const Update Strategy = "update"
+
 // DefaultMask replaces a masked value when the column names no mask.
 const DefaultMask = "[erased]"
 
@@ -89,7 +95,10 @@ type Table struct {
 	Identifier Identifier `yaml:"identifier"`
 	// Erase is DeleteRow to delete the subject's rows, or empty to apply
 	// each column's strategy.
-	Erase   Strategy `yaml:"erase"`
+	Erase Strategy `yaml:"erase"`
+	// Correct is how a rectification changes the table's correctable
+	// columns: Update (the default, and the only strategy).
+	Correct Strategy `yaml:"correct"`
 	Columns []Column `yaml:"columns"`
 
 	Line int `yaml:"-"`
@@ -130,6 +139,10 @@ type Column struct {
 	Mask string `yaml:"mask"`
 	// LegalReason says why a kept value stays: a law, a retention period.
 	LegalReason string `yaml:"legal_reason"`
+	// Correctable lets the customer propose a new value for the column
+	// (GDPR Art. 16); AutoCorrect applies it without an officer's approval.
+	Correctable bool `yaml:"correctable"`
+	AutoCorrect bool `yaml:"auto_correct"`
 
 	Line int `yaml:"-"`
 }
@@ -423,6 +436,11 @@ func (v *validator) table(field string, t *Table) {
 		}
 	}
 
+	switch t.Correct {
+	case "", Update:
+	default:
+		v.addf(field+".correct", "table %s: correct %q: want update", t.Name, t.Correct)
+	}
 	switch t.Erase {
 	case "", DeleteRow:
 	default:
@@ -475,6 +493,12 @@ func (v *validator) column(field string, t *Table, c *Column) {
 	}
 	if c.Mask != "" && c.Erase != Mask {
 		v.addf(field+".mask", "%s: mask only goes with erase: mask", where)
+	}
+	switch {
+	case c.AutoCorrect && !c.Correctable:
+		v.addf(field+".auto_correct", "%s: auto_correct needs correctable: true", where)
+	case c.Correctable && c.Name == t.filterColumn():
+		v.addf(field+".correctable", "%s: the column locates the subject's rows, so it cannot be corrected", where)
 	}
 	switch {
 	case c.Erase == Keep && strings.TrimSpace(c.LegalReason) == "":

@@ -413,6 +413,27 @@ func (s *Service) ForSubject(ctx context.Context, subject string) ([]Disclosure,
 	return s.list(ctx, `WHERE subject_id = $1 ORDER BY created_at DESC LIMIT 500`, subject)
 }
 
+// Recipients returns the keys of the vendors that received the subject's
+// data: their disclosures went ahead (allowed or approved), sorted. They
+// are the ones a rectification or erasure is passed on to (GDPR Art. 19).
+func (s *Service) Recipients(ctx context.Context, subject string) ([]string, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT DISTINCT vendor FROM disclosures
+		WHERE subject_id = $1 AND went_ahead_at IS NOT NULL AND state IN ($2, $3) ORDER BY vendor`, subject, string(Allowed), string(Approved))
+	if err != nil {
+		return nil, db.Classify(fmt.Errorf("read recipients: %w", err))
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("read recipients: %w", err)
+		}
+		out = append(out, v)
+	}
+	return out, db.Classify(rows.Err())
+}
+
 // ForVendor lists what went ahead to a vendor, newest first.
 func (s *Service) ForVendor(ctx context.Context, vendor string) ([]Disclosure, error) {
 	return s.list(ctx, `WHERE vendor = $1 AND went_ahead_at IS NOT NULL ORDER BY created_at DESC LIMIT 500`, vendor)

@@ -23,9 +23,10 @@ type Forgotten struct {
 
 // Forget removes what the requests of subject, or of the email with the
 // blind index emailHash, quote of the person, for their erasure (keep is
-// the erasure request itself): every such request loses its details and
-// the question staff asked (with the question's and the reply's history
-// notes, and the answers the customer gave in the portal); every closed one but keep also loses its sealed address, and its
+// the erasure request itself): every such request loses its details, the
+// new values a rectification proposed, and the question staff asked (with
+// the question's and the reply's history notes, and the answers the
+// customer gave in the portal); every closed one but keep also loses its sealed address, and its
 // blind index becomes a random value, so that the address no longer finds
 // it. The rows stay, as the record that the requests were made and
 // answered. Open requests keep their address, which answering them needs;
@@ -57,8 +58,8 @@ func (s *Service) Forget(ctx context.Context, subject string, emailHash []byte, 
 			return fmt.Errorf("dsr: forget: %w", err)
 		}
 		for _, id := range out.Requests {
-			res, err := tx.ExecContext(ctx, `UPDATE dsr_requests SET details_sealed = NULL, question = ''
-				WHERE id = $1 AND (details_sealed IS NOT NULL OR question <> '')`, id)
+			res, err := tx.ExecContext(ctx, `UPDATE dsr_requests SET details_sealed = NULL, proposal_sealed = NULL, question = ''
+				WHERE id = $1 AND (details_sealed IS NOT NULL OR proposal_sealed IS NOT NULL OR question <> '')`, id)
 			if err != nil {
 				return fmt.Errorf("dsr: forget details: %w", err)
 			}

@@ -6,9 +6,11 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/mail"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -105,6 +107,10 @@ type Prepared struct {
 	sealedDetails []byte // nil without details
 	language      string
 	channel       Channel
+	// sealedProposal is the proposal's JSON, sealed; nil without one.
+	sealedProposal []byte
+	proposed       []string
+	autoApprove    bool
 }
 
 // ID is the id the request will have.
@@ -148,17 +154,29 @@ func (s *Service) Prepare(ctx context.Context, in NewRequest) (*Prepared, error)
 	switch {
 	case details != "" && !in.Kind.takesDetails():
 		problems["details"] = "only rectification and objection requests take details"
-	case details == "" && in.Kind == KindRectification:
+	case details == "" && in.Kind == KindRectification && len(in.Proposal) == 0:
 		problems["details"] = "say what is wrong and what it should be"
 	case !utf8.ValidString(details) || utf8.RuneCountInString(details) > maxDetails:
 		problems["details"] = fmt.Sprintf("at most %d characters of text", maxDetails)
 	}
+	proposed := checkProposal(in, problems)
 	if len(problems) > 0 {
 		return nil, errs.Fields(problems)
 	}
 	p := &Prepared{id: newID(), kind: in.Kind, regime: in.Regime, subjectID: in.SubjectID, emailHash: slices.Clone(in.EmailHash),
-		language: in.Language, channel: in.Channel}
+		language: in.Language, channel: in.Channel,
+		proposed: proposed, autoApprove: in.AutoApprove && len(proposed) > 0}
 	var err error
+	if len(proposed) > 0 {
+		values := make(map[string]string, len(proposed))
+		for _, k := range proposed {
+			values[k] = strings.TrimSpace(in.Proposal[k])
+		}
+		plain, _ := json.Marshal(values)
+		if p.sealedProposal, err = s.secrets.Seal(ctx, plain, proposalAAD(p.id)); err != nil {
+			return nil, fmt.Errorf("seal proposal: %w", err)
+		}
+	}
 	if p.sealedEmail, err = s.secrets.Seal(ctx, []byte(email), emailAAD(p.id)); err != nil {
 		return nil, fmt.Errorf("seal requester email: %w", err)
 	}
@@ -180,8 +198,52 @@ func validSubject(id string) bool { return vault.ValidSubject(id) && !emailLike.
 
 // The associated data binds a sealed value to its request and column: a
 // value copied to another request or column does not open.
-func emailAAD(id string) []byte   { return []byte("dsr.email:" + id) }
-func detailsAAD(id string) []byte { return []byte("dsr.details:" + id) }
+func emailAAD(id string) []byte    { return []byte("dsr.email:" + id) }
+func detailsAAD(id string) []byte  { return []byte("dsr.details:" + id) }
+func proposalAAD(id string) []byte { return []byte("dsr.proposal:" + id) }
+
+// Limits of a proposal.
+const (
+	maxProposed      = 20   // fields
+	maxProposedValue = 1000 // characters
+)
+
+// proposalTarget is what a proposal's key may be: "vault:NAME" or
+// "CONNECTOR:TABLE.COLUMN". Whether the field is correctable is the
+// caller's check (fulfil.Propose); this keeps odd bytes out of the
+// clear column proposal_fields.
+var proposalTarget = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}:[A-Za-z_][A-Za-z0-9_$.-]{0,127}$`)
+
+// checkProposal checks in's proposal, adding its problems (keyed
+// "proposal.TARGET") to problems, and returns its targets, sorted.
+func checkProposal(in NewRequest, problems map[string]string) []string {
+	if len(in.Proposal) == 0 {
+		return nil
+	}
+	if in.Kind != KindRectification {
+		problems["proposal"] = "only rectification requests propose new values"
+		return nil
+	}
+	if len(in.Proposal) > maxProposed {
+		problems["proposal"] = fmt.Sprintf("at most %d fields at once", maxProposed)
+		return nil
+	}
+	targets := make([]string, 0, len(in.Proposal))
+	for k, v := range in.Proposal {
+		v = strings.TrimSpace(v)
+		switch {
+		case !proposalTarget.MatchString(k):
+			problems["proposal"] = "names a field that is not a correctable field"
+		case v == "":
+			problems["proposal."+k] = "give the new value"
+		case !utf8.ValidString(v) || utf8.RuneCountInString(v) > maxProposedValue:
+			problems["proposal."+k] = fmt.Sprintf("at most %d characters of text", maxProposedValue)
+		}
+		targets = append(targets, k)
+	}
+	slices.Sort(targets)
+	return targets
+}
 
 // checkEmail returns the address trimmed, as typed: it is what Steward
 // writes back to. The blind index normalises case on its own.
@@ -236,15 +298,20 @@ func (s *Service) FileTx(ctx context.Context, tx *sql.Tx, p *Prepared) (Request,
 	}
 	r := Request{ID: p.id, Kind: p.kind, Regime: p.regime, State: StateReceived, SubjectID: p.subjectID,
 		EmailHash: slices.Clone(p.emailHash), HasDetails: p.sealedDetails != nil, ReceivedAt: now, DueAt: d.DueAt,
-		UpdatedAt: now, Version: 1, Language: p.language, Channel: p.channel}
+		UpdatedAt: now, Version: 1, Language: p.language, Channel: p.channel, Proposed: slices.Clone(p.proposed)}
+	if p.autoApprove {
+		r.ProposalApprovedAt = &now
+	}
 	if !d.AcknowledgeBy.IsZero() {
 		r.AcknowledgeBy = &d.AcknowledgeBy
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO dsr_requests (id, kind, regime, state, subject_id, email_hash, email_sealed,
-		details_sealed, received_at, acknowledge_by, due_at, updated_at, version, language, channel)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $9, 1, $12, $13)`,
+		details_sealed, received_at, acknowledge_by, due_at, updated_at, version, language, channel,
+		proposal_sealed, proposal_fields, proposal_approved_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $9, 1, $12, $13, $14, $15, $16)`,
 		r.ID, string(r.Kind), string(r.Regime), string(r.State), r.SubjectID, r.EmailHash, p.sealedEmail,
-		nullBytes(p.sealedDetails), micros(&r.ReceivedAt), micros(r.AcknowledgeBy), micros(&r.DueAt), r.Language, string(r.Channel))
+		nullBytes(p.sealedDetails), micros(&r.ReceivedAt), micros(r.AcknowledgeBy), micros(&r.DueAt), r.Language, string(r.Channel),
+		nullBytes(p.sealedProposal), strings.Join(r.Proposed, ","), micros(r.ProposalApprovedAt))
 	if db.IsUniqueViolation(err) {
 		return Request{}, errs.New(errs.CodeConflict, "request %s is already filed", r.ID)
 	}
@@ -264,7 +331,8 @@ func (s *Service) FileTx(ctx context.Context, tx *sql.Tx, p *Prepared) (Request,
 	}
 	if _, err := s.audit.AppendTx(ctx, tx, audit.Entry{Actor: actor, Action: "dsr.file", Target: target(r.ID),
 		Details: audit.MustDetails(map[string]any{"kind": string(r.Kind), "regime": string(r.Regime), "to": string(r.State),
-			"subject_known": r.SubjectID != "", "has_details": r.HasDetails, "channel": string(r.Channel)})}); err != nil {
+			"subject_known": r.SubjectID != "", "has_details": r.HasDetails, "channel": string(r.Channel),
+			"proposed": r.Proposed, "auto_approved": r.ProposalApprovedAt != nil})}); err != nil {
 		return Request{}, err
 	}
 	return r, nil
@@ -309,19 +377,24 @@ func timeOf(v sql.NullInt64) *time.Time {
 const requestColumns = `id, kind, regime, state, resume_state, subject_id, email_hash, details_sealed IS NOT NULL,
 	received_at, acknowledge_by, acknowledged_at, due_at, extended_until, extension_reason, question,
 	rejection_reason, result_ref, waiting_on, last_reminded_at, closed_at, updated_at, version,
-	paused_at, language, channel`
+	paused_at, language, channel, proposal_fields, proposal_approved_at`
 
 func scanRequest(scan func(...any) error) (Request, error) {
 	var r Request
 	var received, due, updated int64
-	var ackBy, acked, extended, reminded, closed, paused sql.NullInt64
+	var ackBy, acked, extended, reminded, closed, paused, approved sql.NullInt64
+	var proposed string
 	err := scan(&r.ID, &r.Kind, &r.Regime, &r.State, &r.resume, &r.SubjectID, &r.EmailHash, &r.HasDetails,
 		&received, &ackBy, &acked, &due, &extended, &r.ExtensionReason, &r.Question,
 		&r.RejectionReason, &r.ResultRef, &r.WaitingOn, &reminded, &closed, &updated, &r.Version,
-		&paused, &r.Language, &r.Channel)
+		&paused, &r.Language, &r.Channel, &proposed, &approved)
 	if err != nil {
 		return Request{}, err
 	}
+	if proposed != "" {
+		r.Proposed = strings.Split(proposed, ",")
+	}
+	r.ProposalApprovedAt = timeOf(approved)
 	r.ReceivedAt, r.DueAt, r.UpdatedAt = time.UnixMicro(received).UTC(), time.UnixMicro(due).UTC(), time.UnixMicro(updated).UTC()
 	r.AcknowledgeBy, r.AcknowledgedAt, r.ExtendedUntil = timeOf(ackBy), timeOf(acked), timeOf(extended)
 	r.LastRemindedAt, r.ClosedAt, r.PausedAt = timeOf(reminded), timeOf(closed), timeOf(paused)
@@ -536,6 +609,21 @@ func (s *Service) Contact(ctx context.Context, id string) (string, error) {
 // wrote nothing). Opening it is recorded in the audit log first.
 func (s *Service) Details(ctx context.Context, id string) (string, error) {
 	return s.reveal(ctx, id, "details", `SELECT details_sealed FROM dsr_requests WHERE id = $1`, detailsAAD(id))
+}
+
+// Proposal returns the new values a rectification proposes, by field
+// target (nil when none, or forgotten by an erasure). Opening it is
+// recorded in the audit log first.
+func (s *Service) Proposal(ctx context.Context, id string) (map[string]string, error) {
+	plain, err := s.reveal(ctx, id, "proposal", `SELECT proposal_sealed FROM dsr_requests WHERE id = $1`, proposalAAD(id))
+	if err != nil || plain == "" {
+		return nil, err
+	}
+	var out map[string]string
+	if err := json.Unmarshal([]byte(plain), &out); err != nil {
+		return nil, fmt.Errorf("read request proposal: %w", err)
+	}
+	return out, nil
 }
 
 func (s *Service) reveal(ctx context.Context, id, field, query string, associated []byte) (string, error) {

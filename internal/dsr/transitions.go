@@ -73,11 +73,11 @@ func (s *Service) apply(ctx context.Context, id string, c change) (Request, erro
 		// writer that did not lock the row: it fails rather than overwrite.
 		res, err := tx.ExecContext(ctx, `UPDATE dsr_requests SET state = $3, resume_state = $4, subject_id = $5,
 			acknowledged_at = $6, extended_until = $7, extension_reason = $8, question = $9, rejection_reason = $10,
-			result_ref = $11, waiting_on = $12, closed_at = $13, updated_at = $14, version = $15, paused_at = $16, due_at = $17
+			result_ref = $11, waiting_on = $12, closed_at = $13, updated_at = $14, version = $15, paused_at = $16, due_at = $17, proposal_approved_at = $18
 			WHERE id = $1 AND version = $2`,
 			id, version, string(r.State), string(r.resume), r.SubjectID, micros(r.AcknowledgedAt), micros(r.ExtendedUntil),
 			r.ExtensionReason, r.Question, r.RejectionReason, r.ResultRef, r.WaitingOn, micros(r.ClosedAt), micros(&now), r.Version,
-			micros(r.PausedAt), micros(&r.DueAt))
+			micros(r.PausedAt), micros(&r.DueAt), micros(r.ProposalApprovedAt))
 		if err != nil {
 			return db.Classify(fmt.Errorf("%s request: %w", phrase(c.action), err))
 		}
@@ -141,6 +141,24 @@ func (s *Service) Verify(ctx context.Context, id string) (Request, error) {
 // data goes to, or is erased for, a person whose identity was checked.
 func (s *Service) Start(ctx context.Context, id string) (Request, error) {
 	return s.apply(ctx, id, change{action: "start", from: []State{StateVerified}, apply: to(StateInProgress)})
+}
+
+// ApproveProposal records that staff checked and approved the new values a
+// rectification proposes, and starts the work (a verified request moves
+// to in progress): the rectify job applies only an approved proposal.
+func (s *Service) ApproveProposal(ctx context.Context, id string) (Request, error) {
+	return s.apply(ctx, id, change{action: "approve_proposal", from: []State{StateVerified, StateInProgress},
+		apply: func(r *Request, _ *Event, now time.Time, facts map[string]any) error {
+			switch {
+			case len(r.Proposed) == 0:
+				return errs.New(errs.CodeConflict, "request %s proposes no new value to approve", r.ID)
+			case r.ProposalApprovedAt != nil:
+				return errs.New(errs.CodeConflict, "request %s: its proposal is approved already", r.ID)
+			}
+			r.ProposalApprovedAt, r.State = &now, StateInProgress
+			facts["fields"] = r.Proposed
+			return nil
+		}})
 }
 
 // AskCustomer records a question to the customer (proof of identity, which

@@ -95,8 +95,15 @@ type Request struct {
 	EmailHash []byte `json:"-"`
 	// HasDetails is whether the customer described the request in their
 	// own words (Details).
-	HasDetails bool      `json:"has_details"`
-	ReceivedAt time.Time `json:"received_at"`
+	HasDetails bool `json:"has_details"`
+	// Proposed names the fields a rectification proposes new values for
+	// (targets such as "vault:phone" or "shop-db:customers.email"); the
+	// values are sealed (Proposal).
+	Proposed []string `json:"proposed,omitempty"`
+	// ProposalApprovedAt is when the proposal was approved, by an officer
+	// (ApproveProposal) or at filing when every field corrects itself.
+	ProposalApprovedAt *time.Time `json:"proposal_approved_at,omitempty"`
+	ReceivedAt         time.Time  `json:"received_at"`
 	// AcknowledgeBy is when receipt must be confirmed; nil when the regime
 	// requires no confirmation.
 	AcknowledgeBy  *time.Time `json:"acknowledge_by,omitempty"`
@@ -258,6 +265,13 @@ type NewRequest struct {
 	Language string
 	// Channel is how the request came in; "" is the portal.
 	Channel Channel
+	// Proposal is, for a rectification, the new value the customer
+	// proposes per field target (see Request.Proposed); the caller has
+	// checked that each target is correctable. Stored sealed.
+	Proposal map[string]string
+	// AutoApprove files the proposal approved: every field it names is
+	// corrected without an officer's approval.
+	AutoApprove bool
 }
 
 // TakesDetails reports whether a request of kind k takes the customer's

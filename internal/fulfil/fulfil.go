@@ -1,6 +1,7 @@
 // Package fulfil does the work a data subject request asks for, across
 // everything Steward knows about the subject and every connected system of
-// the company: it builds the access and portability archive, and it erases.
+// the company: it builds the access and portability archive, it erases,
+// and it applies the corrections a customer proposed (Rectify).
 //
 //	f, err := fulfil.New(fulfil.Config{Requests: requests, Consent: svc, Vault: v, Audit: log, Exports: store, Connectors: datasets, Getenv: os.Getenv})
 //	info, err := f.Export(ctx, requestID) // the archive; the request completes with its id
@@ -63,6 +64,18 @@ type Config struct {
 	Disclosures interface {
 		Forget(ctx context.Context, subject string) (int, error)
 	}
+	// VaultFields are the vault fields customers may correct, by name; true
+	// applies a proposed value without an officer's approval.
+	VaultFields map[string]bool
+	// Recipients, when set, gives the vendors that received a subject's
+	// data (disclosure.Service), told of a rectification.
+	Recipients interface {
+		Recipients(ctx context.Context, subject string) ([]string, error)
+	}
+	// OnRectified, when set, is called in the transaction that records a
+	// rectification's last step (the outbox's subject.rectified commits
+	// with it).
+	OnRectified func(ctx context.Context, tx *sql.Tx, r Rectified) error
 	// Company and Contact name the controller in archives.
 	Company, Contact string
 	Now              func() time.Time
@@ -77,6 +90,16 @@ type Fulfiller struct {
 func New(cfg Config) (*Fulfiller, error) {
 	if cfg.DB == nil || cfg.Requests == nil || cfg.Consent == nil || cfg.Vault == nil || cfg.Audit == nil || cfg.Exports == nil {
 		return nil, errors.New("fulfil: New needs DB, Requests, Consent, Vault, Audit and Exports")
+	}
+	for _, ds := range cfg.Connectors {
+		for _, t := range ds.Tables {
+			for _, c := range t.Columns {
+				if c.Correctable && ds.Name == VaultTarget {
+					// Its columns' targets would read as vault fields.
+					return nil, fmt.Errorf("fulfil: connector %q has correctable columns: rename it, %q names the vault in corrections", ds.Name, VaultTarget)
+				}
+			}
+		}
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -28,6 +28,14 @@ type EraseArgs struct {
 // Kind names the job.
 func (EraseArgs) Kind() string { return "dsr.erase" }
 
+// RectifyArgs is the job that applies a rectification's approved proposal.
+type RectifyArgs struct {
+	RequestID string `json:"request_id" river:"unique"`
+}
+
+// Kind names the job.
+func (RectifyArgs) Kind() string { return "dsr.rectify" }
+
 // MaintenanceArgs is the hourly job: deadline reminders to privacy
 // officers, and purges of expired archives and sign-in codes. Slot (the
 // hour, "2006-01-02T15") keys it, so that the running job can schedule the
@@ -43,14 +51,20 @@ func SlotOf(t time.Time) string { return t.UTC().Format("2006-01-02T15") }
 func (MaintenanceArgs) Kind() string { return "steward.maintenance" }
 
 // Work returns the job that does what a started request asks for, or nil
-// for kinds that staff carry out by hand (rectification, restriction,
-// objection).
+// for what staff carry out by hand (restriction, objection, and a
+// rectification without proposed values). A rectification's proposal is
+// applied only once approved (dsr.Service.ApproveProposal, or at filing
+// when every field corrects itself).
 func Work(req dsr.Request) jobs.Args {
 	switch req.Kind {
 	case dsr.KindAccess, dsr.KindExport:
 		return ExportArgs{RequestID: req.ID}
 	case dsr.KindErasure:
 		return EraseArgs{RequestID: req.ID}
+	case dsr.KindRectification:
+		if len(req.Proposed) > 0 && req.ProposalApprovedAt != nil {
+			return RectifyArgs{RequestID: req.ID}
+		}
 	}
 	return nil
 }
@@ -158,6 +172,10 @@ func (f *Fulfiller) Register(workers *jobs.Workers, m *Maintenance) error {
 		})),
 		jobs.Register(workers, jobs.WorkFunc(func(ctx context.Context, job *jobs.Job[EraseArgs]) error {
 			_, err := f.Erase(ctx, job.Args.RequestID)
+			return f.outcome(err)
+		})),
+		jobs.Register(workers, jobs.WorkFunc(func(ctx context.Context, job *jobs.Job[RectifyArgs]) error {
+			_, err := f.Rectify(ctx, job.Args.RequestID)
 			return f.outcome(err)
 		})),
 		jobs.Register(workers, jobs.WorkFunc(func(ctx context.Context, _ *jobs.Job[MaintenanceArgs]) error {

@@ -33,6 +33,11 @@ const (
 	DisclosureDecided = "disclosure.decided"
 	// SubjectErased: a subject was erased. Data: subject_id, request_id.
 	SubjectErased = "subject.erased"
+	// SubjectRectified: a subject's data was corrected (GDPR Art. 19: the
+	// recipients are told). Data: subject_id, request_id, fields (the
+	// names of the fields changed, never their values), vendors (the keys
+	// of the vendors that received the subject's data).
+	SubjectRectified = "subject.rectified"
 	// VendorAssessmentExpired: a vendor's security assessment lapsed.
 	// Data: vendor, assessment_id.
 	VendorAssessmentExpired = "vendor.assessment_expired"
@@ -46,7 +51,7 @@ const (
 // shows them.
 var knownTypes = [...]string{
 	ConsentChanged, RequestCreated, RequestCompleted, DisclosureRequested, DisclosureDecided,
-	SubjectErased, VendorAssessmentExpired, AuditCheckpoint,
+	SubjectErased, SubjectRectified, VendorAssessmentExpired, AuditCheckpoint,
 }
 
 // EventTypes returns the known event types: the ones endpoints may

@@ -38,6 +38,30 @@ const firstDEKVersion = 1
 // one, and for a searchable field whether its lookup value changed) commit
 // together.
 func (v *Vault) Put(ctx context.Context, subject string, f Field) (FieldInfo, error) {
+	return v.put(ctx, subject, f, ActionPut)
+}
+
+// Correct replaces the value of an existing field of subject with the
+// value the subject asked for (GDPR Art. 16), keeping its category and its
+// retention period. A field that does not exist is not created: Correct
+// returns not found (ErrErased for an erased subject). The write and its
+// audit entry (ActionCorrect, with the field's name) commit together.
+func (v *Vault) Correct(ctx context.Context, subject, name string, value []byte) (FieldInfo, error) {
+	fields, err := v.List(ctx, subject)
+	if err != nil {
+		return FieldInfo{}, err
+	}
+	for _, fi := range fields {
+		if fi.Name == name {
+			return v.put(ctx, subject, Field{Name: name, Category: fi.Category, Value: value, ExpiresAt: fi.ExpiresAt}, ActionCorrect)
+		}
+	}
+	return FieldInfo{}, errs.NotFound("field", name)
+}
+
+// put is Put and Correct, recording action; Correct's field must exist
+// when the transaction writes it.
+func (v *Vault) put(ctx context.Context, subject string, f Field, action string) (FieldInfo, error) {
 	ring, err := v.ring()
 	if err != nil {
 		return FieldInfo{}, err
@@ -57,6 +81,17 @@ func (v *Vault) Put(ctx context.Context, subject string, f Field) (FieldInfo, er
 		info.ExpiresAt = f.ExpiresAt.UTC().Truncate(time.Microsecond)
 	}
 	err = v.db.Tx(ctx, func(tx *sql.Tx) error {
+		if action == ActionCorrect {
+			// Deleted since Correct read it: a correction creates nothing.
+			var one int
+			err := tx.QueryRowContext(ctx, `SELECT 1 FROM vault_fields WHERE subject_id = $1 AND name = $2`, subject, f.Name).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				return errs.NotFound("field", f.Name)
+			}
+			if err != nil {
+				return db.Classify(fmt.Errorf("vault: read field %q: %w", f.Name, err))
+			}
+		}
 		row, aead, err := v.subjectKey(ctx, tx, ring, subject, now)
 		if err != nil {
 			return err
@@ -97,7 +132,7 @@ func (v *Vault) Put(ctx context.Context, subject string, f Field) (FieldInfo, er
 				return fmt.Errorf("vault: index field %q: %w", f.Name, err)
 			}
 		}
-		return v.record(ctx, tx, ActionPut, subject, details)
+		return v.record(ctx, tx, action, subject, details)
 	})
 	if err != nil {
 		return FieldInfo{}, err

@@ -535,6 +535,7 @@ func fromNullMicros(n sql.NullInt64) time.Time {
 // The audit actions of vault writes.
 const (
 	ActionPut         = "vault.put"
+	ActionCorrect     = "vault.correct"
 	ActionDelete      = "vault.delete"
 	ActionTokenize    = "vault.tokenize"
 	ActionRevokeToken = "vault.revoke_token"

@@ -153,6 +153,7 @@ func (s *server) routes() []Route {
 		{"GET /admin/requests.csv", StaffCan(staff.PermRequests), s.console((*admin.Console).HandleRequestsCSV)},
 		{"GET /admin/requests/{id}", StaffCan(staff.PermRequests), s.console((*admin.Console).HandleRequest)},
 		{"POST /admin/requests/{id}/contact", StaffCan(staff.PermRequests), s.console((*admin.Console).HandleRequestContact)},
+		{"POST /admin/requests/{id}/proposal", StaffCan(staff.PermRequests), s.console((*admin.Console).HandleRequestProposal)},
 		{"POST /admin/requests/{id}/{action}", StaffCan(staff.PermRequests), s.console((*admin.Console).HandleRequestAction)},
 		{"GET /admin/jobs", StaffCan(staff.PermRequests), s.console((*admin.Console).HandleJobs)},
 		{"GET /admin/webhooks", StaffCan(staff.PermSettings), s.console((*admin.Console).HandleWebhooks)},
@@ -200,6 +201,7 @@ func (s *server) routes() []Route {
 		{"POST /privacy/requests/{id}/cancel", Customer, s.portal((*portal.Portal).HandleCancelRequest)},
 		{"GET /privacy/requests/{id}", Customer, s.portal((*portal.Portal).HandleRequestPage)},
 		{"POST /privacy/requests/{id}/answer", Customer, s.portal((*portal.Portal).HandleAnswer)},
+		{"POST /privacy/rectify", Customer, s.portal((*portal.Portal).HandleRectify)},
 		{"GET /privacy/requests/{id}/download", Customer, s.portal((*portal.Portal).HandleDownload)},
 
 		{"GET /v1/webhooks/endpoints", Admin, api.HandleListEndpoints(d)},

@@ -58,6 +58,9 @@ type Options struct {
 	// MetricsListen serves /metrics on a loopback port of its own, as
 	// --metrics-listen does, and not on URL.
 	MetricsListen bool
+	// CorrectableFields is --correctable-fields: vault fields customers may
+	// correct (true: without approval).
+	CorrectableFields map[string]bool
 }
 
 // Start starts Steward on dialect with the demo catalog and keys; it stops
@@ -99,6 +102,7 @@ func StartWith(tb testing.TB, dialect db.Dialect, opts Options) *Server {
 	}
 	cfg.Demo = opts.Demo
 	cfg.TrustedProxies = opts.TrustedProxies
+	cfg.CorrectableFields = opts.CorrectableFields
 	if opts.MetricsListen {
 		cfg.MetricsListen = "127.0.0.1:0"
 	}

@@ -225,6 +225,10 @@ type requestData struct {
 	Actions  []actionInfo
 	Answers  []dsr.Answer
 	Progress *Progress
+	// Proposal and Details are a rectification's proposed values and the
+	// customer's own words, once revealed (HandleRequestProposal).
+	Proposal map[string]string
+	Details  string
 }
 
 // HandleRequest shows one request with its history, the customer's
@@ -297,6 +301,11 @@ var requestActions = map[string]func(c *Console, r *http.Request, id string) (ds
 			err = errs.New(errs.CodeConflict, "request %s is %s: only a request in progress has work to run", id, req.State)
 		}
 		return req, err
+	},
+	// approve_proposal approves a rectification's proposed values and
+	// starts the work that applies them.
+	"approve_proposal": func(c *Console, r *http.Request, id string) (dsr.Request, error) {
+		return c.Requests.ApproveProposal(r.Context(), id)
 	},
 	dsr.ActionAttach: func(c *Console, r *http.Request, id string) (dsr.Request, error) {
 		return c.Requests.AttachSubject(r.Context(), id, strings.TrimSpace(r.PostFormValue("subject")))
@@ -382,6 +391,26 @@ func (c *Console) HandleRequestContact() http.Handler {
 			return
 		}
 		c.showRequest(w, r, http.StatusOK, id, page{Data: requestData{Contact: email}})
+	})
+}
+
+// HandleRequestProposal shows what a rectification proposes (the new
+// value per field) and the customer's own words, for an officer to check
+// before approving; each reading is recorded in the audit log first.
+func (c *Console) HandleRequestProposal() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		proposal, err := c.Requests.Proposal(r.Context(), id)
+		if err != nil {
+			c.fail(w, r, err)
+			return
+		}
+		details, err := c.Requests.Details(r.Context(), id)
+		if err != nil {
+			c.fail(w, r, err)
+			return
+		}
+		c.showRequest(w, r, http.StatusOK, id, page{Data: requestData{Proposal: proposal, Details: details}})
 	})
 }
 

@@ -73,6 +73,8 @@ type homeData struct {
 	Erased   bool
 	// Reports are the finished erasures' reports, by request id.
 	Reports map[string][]fulfil.Place
+	// Correctables are the fields the customer may propose new values for.
+	Correctables []correctRow
 }
 
 // freshFor is how recent a sign-in must be to show vault values.
@@ -113,6 +115,7 @@ func (p *Portal) home(r *http.Request, show bool) (*homeData, error) {
 		return nil, err
 	}
 	if !d.Known {
+		d.Correctables = p.correctables("", nil)
 		return d, nil
 	}
 	subject := session.SubjectID
@@ -146,6 +149,7 @@ func (p *Portal) home(r *http.Request, show bool) (*homeData, error) {
 		d.Fields = append(d.Fields, row)
 	}
 	d.Shown = show && len(d.Fields) > 0
+	d.Correctables = p.correctables(subject, d.Fields)
 	page, err := p.Audit.Accesses(ctx, subject, 0, 100)
 	if err != nil {
 		return nil, err

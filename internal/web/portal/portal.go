@@ -79,6 +79,12 @@ type Deps struct {
 	// ErasureReport, when set, gives what a finished erasure did
 	// (fulfil.Fulfiller.Report): its page shows it, counts per place.
 	ErasureReport func(ctx context.Context, requestID string) (fulfil.Report, error)
+	// Correctables lists the fields customers may propose new values for
+	// (fulfil.Fulfiller.Correctables); Rectify files such a proposal and
+	// starts its work when it needs no approval (the app's part). Either
+	// nil hides the correction form.
+	Correctables func() []fulfil.Correctable
+	Rectify      func(ctx context.Context, in dsr.NewRequest) (dsr.Request, error)
 	// FindInSystems counts the customer's rows in the company's connected
 	// systems (tables and categories, no values); nil hides the button.
 	FindInSystems func(ctx context.Context, subject, email string) ([]fulfil.Found, error)

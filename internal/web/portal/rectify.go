@@ -1,0 +1,140 @@
+package portal
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/steward-dev/steward/internal/dsr"
+	"github.com/steward-dev/steward/internal/errs"
+)
+
+// correctField is the form field prefix of a proposed value: "new." and
+// the target ("new.vault:phone").
+const correctField = "new."
+
+// correctRow is a field the customer may propose a new value for.
+type correctRow struct {
+	Target, Label string
+	Auto          bool
+}
+
+// correctables returns the correction form's fields: the vault fields the
+// customer has (a known subject only), then the systems' columns, which
+// are found by the customer's email and subject id.
+func (p *Portal) correctables(subject string, fields []fieldRow) []correctRow {
+	if p.Correctables == nil || p.Rectify == nil {
+		return nil
+	}
+	var out []correctRow
+	for _, c := range p.Correctables() {
+		if c.System == "" {
+			if subject == "" || !slices.ContainsFunc(fields, func(f fieldRow) bool { return f.Name == c.Name }) {
+				continue
+			}
+			out = append(out, correctRow{Target: c.Target, Label: label(c.Name), Auto: c.Auto})
+			continue
+		}
+		_, column, _ := strings.Cut(c.Name, ".")
+		out = append(out, correctRow{Target: c.Target, Label: label(column) + " (" + c.System + ")", Auto: c.Auto})
+	}
+	return out
+}
+
+// label turns a field or column name into words: "postal_code" → "postal code".
+func label(name string) string {
+	return strings.NewReplacer("_", " ", ".", " ", "-", " ").Replace(name)
+}
+
+// HandleRectify files a rectification with the new values the customer
+// typed for correctable fields. Only the signed-in customer's own
+// identifiers go with it: the session's subject and email, never a form
+// value. A field that is not correctable is refused, named.
+func (p *Portal) HandleRectify() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p.Rectify == nil || p.Correctables == nil {
+			p.fail(w, r, errs.NotFound("page", r.URL.Path))
+			return
+		}
+		session := sessionOf(r)
+		email, err := p.Customers.Email(r.Context(), session)
+		if err != nil {
+			p.fail(w, r, err)
+			return
+		}
+		if err := r.ParseForm(); err != nil {
+			p.fail(w, r, errs.Invalid("form", "cannot be read"))
+			return
+		}
+		proposal := map[string]string{}
+		for key, values := range r.PostForm {
+			target, ok := strings.CutPrefix(key, correctField)
+			if !ok || len(values) == 0 {
+				continue
+			}
+			if v := strings.TrimSpace(values[0]); v != "" {
+				proposal[target] = v
+			}
+		}
+		t := messages[language(r)]
+		if len(proposal) == 0 {
+			p.rectifyProblem(w, r, map[string]string{"proposal": t["correct_none_given"]})
+			return
+		}
+		in := dsr.NewRequest{Kind: dsr.KindRectification, Regime: p.regimeOf(r, session.SubjectID), SubjectID: session.SubjectID,
+			Email: email, EmailHash: session.EmailHash, Details: strings.TrimSpace(r.PostFormValue("correct_details")), Proposal: proposal}
+		req, err := p.Rectify(r.Context(), in)
+		if err != nil {
+			if e, ok := errs.As(err); ok && e.Code == errs.CodeInvalid {
+				p.rectifyProblem(w, r, p.localProblems(r, e.Fields))
+				return
+			}
+			p.fail(w, r, err)
+			return
+		}
+		http.Redirect(w, r, "/privacy/home?"+url.Values{"lang": {language(r)}, "filed": {req.ID}}.Encode()+"#requests", http.StatusSeeOther)
+	})
+}
+
+// localProblems words the problems of a proposal in the page's language,
+// each naming its field as the form labels it.
+func (p *Portal) localProblems(r *http.Request, fields map[string]string) map[string]string {
+	t := messages[language(r)]
+	labels := map[string]string{}
+	for _, c := range p.Correctables() {
+		labels[c.Target] = label(c.Name)
+		if c.System != "" {
+			_, column, _ := strings.Cut(c.Name, ".")
+			labels[c.Target] = label(column) + " (" + c.System + ")"
+		}
+	}
+	out := make(map[string]string, len(fields))
+	for field, msg := range fields {
+		target, ok := strings.CutPrefix(field, "proposal.")
+		switch {
+		case ok && labels[target] != "":
+			out[field] = labels[target] + ": " + t["correct_refused"]
+		case ok:
+			_, name, _ := strings.Cut(target, ":")
+			out[field] = label(name) + ": " + t["correct_refused"]
+		case field == "details":
+			out[field] = t["correct_details"] + ": " + msg
+		default:
+			out[field] = msg
+		}
+	}
+	return out
+}
+
+// rectifyProblem shows the home page again with the problems.
+func (p *Portal) rectifyProblem(w http.ResponseWriter, r *http.Request, fields map[string]string) {
+	d, err := p.home(r, false)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	pg := p.homePage(r, d)
+	pg.Fields = fields
+	p.render(w, r, http.StatusBadRequest, "home", pg)
+}
