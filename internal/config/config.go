@@ -182,6 +182,29 @@ func Register(fs *flag.FlagSet) *Loader {
 	return l
 }
 
+// RegisterOnly adds --config and the named settings as flags of fs, for a
+// command that reads only those (its --help then lists only them); the
+// others still come from the environment, the file or their defaults.
+func RegisterOnly(fs *flag.FlagSet, names ...string) *Loader {
+	l := &Loader{fs: fs, values: map[string]*string{}}
+	l.file = fs.String("config", "", "optional YAML configuration file (keys are the flag names) [STEWARD_CONFIG]")
+	for _, s := range Settings {
+		for _, n := range names {
+			if n == s.Name {
+				l.values[s.Name] = fs.String(s.Name, s.Default, s.Help+" ["+s.Env+"]")
+			}
+		}
+	}
+	return l
+}
+
+// StoreSettings are what a command that opens the store reads;
+// VaultSettings add the vault's master key.
+var (
+	StoreSettings = []string{"data-dir", "database"}
+	VaultSettings = []string{"data-dir", "database", "master-key-file"}
+)
+
 // Load resolves every setting: flag, then environment, then the
 // configuration file, then the default; and validates the result.
 func (l *Loader) Load(getenv func(string) string) (Config, error) {
@@ -212,8 +235,8 @@ func (l *Loader) Load(getenv func(string) string) (Config, error) {
 		if env, ok := lookup(getenv, s.Env); ok {
 			v = env
 		}
-		if set[s.Name] {
-			v = *l.values[s.Name]
+		if p, ok := l.values[s.Name]; ok && set[s.Name] {
+			v = *p
 		}
 		raw[s.Name] = v
 	}
