@@ -78,7 +78,7 @@ func printDemo(env *environment, cfg config.Config, keys app.DemoKeys) {
 	u := cfg.PublicURL
 	fmt.Fprintf(env.stdout, `Steward is running with a demo catalog (property "demo").
 
-  Demo page        %[1]s/demo   (the banner on a stand-in shop page)
+  Demo page        %[1]s/demo   (the banner on a stand-in shop page; localhost works too)
   API              %[1]s/v1/   (OpenAPI: %[1]s/openapi.json)
   Receipt keys     %[1]s/.well-known/jwks.json
   Health           %[1]s/readyz   Metrics: %[1]s/metrics

@@ -179,15 +179,16 @@ func (a *App) SeedDemoCustomer(ctx context.Context) error {
 	return nil
 }
 
-// SeedDemoStaff makes a privacy officer and a security officer with fresh
-// passwords, at every demo start: their TOTP secrets cannot be shown twice.
+// SeedDemoStaff makes an administrator (who manages staff accounts and
+// keys), a privacy officer and a security officer with fresh passwords, at
+// every demo start: their TOTP secrets cannot be shown twice.
 func (a *App) SeedDemoStaff(ctx context.Context) ([]DemoStaff, error) {
 	if a.Vault.Sealed() {
 		return nil, nil
 	}
 	suffix := strings.ToLower(rand.Text()[:6])
 	var out []DemoStaff
-	for _, role := range []staff.Role{staff.RolePrivacyOfficer, staff.RoleSecurityOfficer} {
+	for _, role := range []staff.Role{staff.RoleAdmin, staff.RolePrivacyOfficer, staff.RoleSecurityOfficer} {
 		password := rand.Text()
 		created, err := a.Staff.Create(ctx, audit.System(), staff.NewAccount{Email: fmt.Sprintf("%s-%s@demo.example", strings.ReplaceAll(string(role), "_", "-"), suffix),
 			Name: "Demo " + strings.ReplaceAll(string(role), "_", " "), Role: role, Password: password})

@@ -86,7 +86,7 @@ func (s *server) routes() []Route {
 		{"GET /.well-known/jwks.json", Public, s.handleJWKS()},
 		{"GET /.well-known/gpc.json", Public, s.handleGPC()},
 
-		{"GET /demo", Public, demo.Handler(s.DemoProperty != "", s.DemoProperty, s.handleUnmatched(nil))},
+		{"GET /demo", Public, demo.Handler(s.DemoProperty != "", s.DemoProperty, s.bannerAPI(), s.handleUnmatched(nil))},
 		{"GET /banner.js", Public, s.bannerRoute((*banner.Server).HandleScript)},
 		{"GET /banner-tcf.js", Public, s.bannerRoute((*banner.Server).HandleTCFScript)},
 		{"GET /tcf/vendor-list.json", Public, s.bannerRoute((*banner.Server).HandleVendorList)},
@@ -209,4 +209,12 @@ func (s *server) routes() []Route {
 		{"POST /v1/api-keys", Admin, api.HandleCreateKey(d)},
 		{"DELETE /v1/api-keys/{id}", Admin, api.HandleRevokeKey(d)},
 	}
+}
+
+// bannerAPI is the URL the banner posts consent to, for the demo page's CSP.
+func (s *server) bannerAPI() string {
+	if s.Banner == nil {
+		return ""
+	}
+	return s.Banner.PublicURL
 }
