@@ -235,7 +235,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.Handler = web.NewServer(web.Deps{Vendors: a.Vendors, Assess: assessPages, Consent: a.Consent, Keys: a.Keys, DB: a.DB, Signer: a.Signer, Metrics: a.Metrics,
 		Log: log, GPCLastUpdate: cfg.GPCLastUpdate, Banner: bannerServer, DemoProperty: demoProperty(cfg),
 		Vault: a.Vault, Audit: a.Audit, Hooks: a.Hooks, Disclosures: a.Disclosures, Outbox: a.Outbox, Console: console, Portal: portalServer, Reveals: reveals,
-		BeforeSignInChange: a.noticeSignInChange(cfg),
+		BeforeSignInChange: a.noticeSignInChange(cfg), AccessLog: cfg.AccessLog,
 		OnDisclosure:       func(ctx context.Context, d disclosure.Disclosure) { a.notifyDisclosure(ctx, d, cfg) }})
 	return a, nil
 }

@@ -78,6 +78,9 @@ type Config struct {
 	Getenv func(string) string
 	// Demo is set by "serve --demo": seed a demo catalog and show /demo.
 	Demo bool
+	// AccessLog logs one line per HTTP request: route pattern, status,
+	// duration and bytes (never the path, which can hold personal data).
+	AccessLog bool
 }
 
 // Controller names the company (the data controller) in consent receipts.
@@ -130,6 +133,7 @@ var Settings = []Setting{
 	{"controller-url", "STEWARD_CONTROLLER_URL", "", "company web site shown in consent receipts"},
 	{"log-level", "STEWARD_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"log-format", "STEWARD_LOG_FORMAT", "text", "text or json"},
+	{"access-log", "STEWARD_ACCESS_LOG", "false", "log one line per HTTP request: the route pattern (never the path), status, duration and bytes"},
 	{"follow-interval", "STEWARD_FOLLOW_INTERVAL", "1s", "how often to read ledger entries written by other replicas"},
 	{"shutdown-timeout", "STEWARD_SHUTDOWN_TIMEOUT", "15s", "how long to drain requests on SIGTERM"},
 	{"gpc-last-update", "STEWARD_GPC_LAST_UPDATE", "2026-11-28", "date served in /.well-known/gpc.json (YYYY-MM-DD)"},
@@ -367,6 +371,9 @@ func build(raw map[string]string) (Config, error) {
 	}
 	if c.PasswordTime, err = strconv.Atoi(raw["password-time"]); err != nil || c.PasswordTime < 1 || c.PasswordTime > 20 {
 		bad("password-time", "must be 1 to 20")
+	}
+	if c.AccessLog, err = strconv.ParseBool(raw["access-log"]); err != nil {
+		bad("access-log", "must be true or false")
 	}
 	if c.ShowStaffNames, err = strconv.ParseBool(raw["portal-staff-names"]); err != nil {
 		bad("portal-staff-names", "must be true or false")
