@@ -394,7 +394,7 @@ func TestConsoleSessionsAndForms(t *testing.T) {
 		}
 		security, _ := f.browserFor(t, staff.RoleSecurityOfficer)
 		page := security.do("GET", "/admin/audit?action=staff.role", nil)
-		if !strings.Contains(page.body, "staff:"+member.ID) || !strings.Contains(page.body, "analyst") {
+		if !strings.Contains(page.body, member.Name) || !strings.Contains(page.body, "Changed the role to analyst.") {
 			t.Errorf("the role change is not in the audit log: %.500s", page.body)
 		}
 	})
@@ -503,7 +503,7 @@ func TestConsoleReveal(t *testing.T) {
 				t.Fatalf("alerts: %+v", alerts.Entries)
 			}
 			security, _ := f.browserFor(t, staff.RoleSecurityOfficer)
-			if got := security.do("GET", "/admin", nil); !strings.Contains(got.body, "reveal burst") || !strings.Contains(got.body, officer.ID) {
+			if got := security.do("GET", "/admin", nil); !strings.Contains(got.body, "too many reveals") || !strings.Contains(got.body, officer.Name) {
 				t.Errorf("the dashboard shows no alert: %.500s", got.body)
 			}
 
