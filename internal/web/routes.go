@@ -177,6 +177,10 @@ func (s *server) routes() []Route {
 		{"POST /admin/staff", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleCreateStaff)},
 		{"POST /admin/staff/{id}/role", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleSetRole)},
 		{"POST /admin/staff/{id}/disable", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleDisable)},
+		{"POST /admin/staff/{id}/reset", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleIssueReset)},
+		{"POST /admin/staff/{id}/unlock", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleUnlock)},
+		{"GET /admin/reset/{token}", Public, s.console((*admin.Console).HandleResetPage)},
+		{"POST /admin/reset/{token}", Public, s.console((*admin.Console).HandleRedeemReset)},
 
 		{"GET /privacy/assets/{file}", Public, s.portal((*portal.Portal).HandleStylesheet)},
 		{"GET /privacy", Public, s.portal((*portal.Portal).HandleStart)},
