@@ -310,7 +310,7 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 	return portal.New(portal.Deps{Customers: a.Customers, Disclosures: a.Disclosures, StaffName: staffName, Consent: a.Consent, Vault: a.Vault, Audit: a.Audit, Mailer: a.Mailer, Mail: a.mail,
 		Requests: a.Requests, Exports: a.Exports, FindInSystems: a.findInSystems(systems.SQL),
 		Brand:     notify.Brand{CompanyName: cfg.Controller.Name, LogoURL: cfg.Brand.LogoURL, Colour: cfg.Brand.Colour},
-		PublicURL: cfg.PublicURL, ContactEmail: cfg.Controller.Email, Log: log, ClientAddr: a.clientAddr})
+		PublicURL: cfg.PublicURL, ContactEmail: cfg.Controller.Email, Log: log, ClientAddr: a.clientAddr, JWKS: a.Signer.JWKS()})
 }
 
 // openJobs starts the background work: the request jobs and the hourly
