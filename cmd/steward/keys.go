@@ -35,7 +35,7 @@ func runKeys(ctx context.Context, env *environment, args []string) error {
 		synopsis = "keys rotate --to VERSION [--retire OLD] [flags]\n\nRewraps every data key under one version of the keyring."
 	}
 	fs := newFlags(env, "keys "+args[0], synopsis)
-	loader := config.RegisterOnly(fs, config.VaultSettings...)
+	loader := config.RegisterOnly(fs, config.VaultSettings()...)
 	var to, retire *int
 	if args[0] == "rotate" {
 		to = fs.Int("to", 0, "the key version to rewrap every data key under (it must be in the keyring)")

@@ -106,7 +106,7 @@ These keys are shown once. Stop with Ctrl-C.
 
 func runMigrate(ctx context.Context, env *environment, args []string) error {
 	fs := newFlags(env, "migrate", "migrate [flags]\n\nApplies the database migrations (Steward's and the job queue's) and exits.")
-	loader := config.RegisterOnly(fs, config.StoreSettings...)
+	loader := config.RegisterOnly(fs, config.StoreSettings()...)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -129,7 +129,7 @@ func runAPIKey(ctx context.Context, env *environment, args []string) error {
 		return errUsage
 	}
 	fs := newFlags(env, "apikey create", "apikey create --scope SCOPE [--property KEY] [flags]\n\nMakes an API key and prints it once; only its hash is stored.")
-	loader := config.RegisterOnly(fs, config.VaultSettings...)
+	loader := config.RegisterOnly(fs, config.VaultSettings()...)
 	scope := fs.String("scope", "", "ingest (one property, public), record, decide, admin, reveal or disclose")
 	property := fs.String("property", "", "the property an ingest key records events for")
 	label := fs.String("label", "", "a note on what the key is for")

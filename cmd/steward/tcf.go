@@ -47,7 +47,7 @@ func runTCF(ctx context.Context, env *environment, args []string) error {
 // operator) so that Steward serves it to TCF banners.
 func runGVLImport(ctx context.Context, env *environment, args []string) error {
 	fs := newFlags(env, "tcf gvl import", "tcf gvl import [flags] FILE\n\nStores an IAB Global Vendor List (v3 JSON) for TCF banners to use.")
-	loader := config.RegisterOnly(fs, config.StoreSettings...)
+	loader := config.RegisterOnly(fs, config.StoreSettings()...)
 	if err := parse(fs, args); err != nil {
 		return err
 	}

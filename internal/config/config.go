@@ -202,12 +202,12 @@ func RegisterOnly(fs *flag.FlagSet, names ...string) *Loader {
 	return l
 }
 
-// StoreSettings are what a command that opens the store reads;
-// VaultSettings add the vault's master key.
-var (
-	StoreSettings = []string{"data-dir", "database"}
-	VaultSettings = []string{"data-dir", "database", "master-key-file"}
-)
+// StoreSettings are the settings a command that opens the store reads,
+// and more names to add to them.
+func StoreSettings(more ...string) []string { return append([]string{"data-dir", "database"}, more...) }
+
+// VaultSettings add the vault's master key to StoreSettings.
+func VaultSettings(more ...string) []string { return StoreSettings(append([]string{"master-key-file"}, more...)...) }
 
 // Load resolves every setting: flag, then environment, then the
 // configuration file, then the default; and validates the result.
