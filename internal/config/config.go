@@ -207,7 +207,9 @@ func RegisterOnly(fs *flag.FlagSet, names ...string) *Loader {
 func StoreSettings(more ...string) []string { return append([]string{"data-dir", "database"}, more...) }
 
 // VaultSettings add the vault's master key to StoreSettings.
-func VaultSettings(more ...string) []string { return StoreSettings(append([]string{"master-key-file"}, more...)...) }
+func VaultSettings(more ...string) []string {
+	return StoreSettings(append([]string{"master-key-file"}, more...)...)
+}
 
 // Load resolves every setting: flag, then environment, then the
 // configuration file, then the default; and validates the result.
