@@ -121,10 +121,10 @@ func runGroup(ctx context.Context, env *environment, c command, args []string) e
 			}
 		}
 	}
-	groupUsage(env.stderr, c)
 	if len(args) > 0 {
-		return fmt.Errorf("unknown %s command %q", c.name, args[0])
+		fmt.Fprintf(env.stderr, "steward: unknown %s command %q\n\n", c.name, args[0])
 	}
+	groupUsage(env.stderr, c)
 	return errUsage
 }
 
