@@ -180,11 +180,32 @@ func Register(fs *flag.FlagSet) *Loader {
 	l := &Loader{fs: fs, values: map[string]*string{}}
 	l.file = fs.String("config", "", "optional YAML configuration file (keys are the flag names) [STEWARD_CONFIG]")
 	for _, s := range Settings {
-		help := s.Help + " [" + s.Env + "]"
-		l.values[s.Name] = fs.String(s.Name, s.Default, help)
+		l.values[s.Name] = define(fs, s)
 	}
 	return l
 }
+
+// switches are the settings given as a bare flag (--access-log), like a
+// boolean, as well as with a value (--access-log=false).
+var switches = map[string]bool{"access-log": true}
+
+// define adds the flag of one setting.
+func define(fs *flag.FlagSet, s Setting) *string {
+	help := s.Help + " [" + s.Env + "]"
+	if !switches[s.Name] {
+		return fs.String(s.Name, s.Default, help)
+	}
+	v := &switchValue{value: s.Default}
+	fs.Var(v, s.Name, help)
+	return &v.value
+}
+
+// switchValue is a setting's text that a bare flag sets to "true".
+type switchValue struct{ value string }
+
+func (v *switchValue) String() string     { return v.value }
+func (v *switchValue) Set(s string) error { v.value = s; return nil }
+func (v *switchValue) IsBoolFlag() bool   { return true }
 
 // RegisterOnly adds --config and the named settings as flags of fs, for a
 // command that reads only those (its --help then lists only them); the
@@ -195,7 +216,7 @@ func RegisterOnly(fs *flag.FlagSet, names ...string) *Loader {
 	for _, s := range Settings {
 		for _, n := range names {
 			if n == s.Name {
-				l.values[s.Name] = fs.String(s.Name, s.Default, s.Help+" ["+s.Env+"]")
+				l.values[s.Name] = define(fs, s)
 			}
 		}
 	}

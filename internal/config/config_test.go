@@ -151,3 +151,17 @@ func TestRegisterOnly(t *testing.T) {
 		t.Fatalf("a bad --access-log: %v", err)
 	}
 }
+
+// TestAccessLogSwitch: --access-log alone turns the access log on;
+// --access-log=false and the default leave it off.
+func TestAccessLogSwitch(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want bool
+	}{{nil, false}, {[]string{"--access-log"}, true}, {[]string{"--access-log=false"}, false}, {[]string{"--access-log=true"}, true}} {
+		cfg, err := load(t, c.args, nil)
+		if err != nil || cfg.AccessLog != c.want {
+			t.Errorf("%v: AccessLog %v, %v; want %v", c.args, cfg.AccessLog, err, c.want)
+		}
+	}
+}
