@@ -56,7 +56,7 @@ func TestPortalSaysWhatItHolds(t *testing.T) {
 		{"french", "/privacy/home?lang=fr", []string{"Ce que nous détenons sur vous", "Compte bancaire (IBAN)", "données financières", "refusé"}, nil},
 		{"spanish", "/privacy/home?lang=es", []string{"Lo que guardamos sobre usted", "Cuenta bancaria (IBAN)", "datos financieros", "rechazado"}, nil},
 		{"receipt", "/privacy/receipts/demo/e-bo-adnet?lang=en",
-			[]string{"Your consent receipt", "declined", "Marketing · adnet", "Demo Shop", "2026-11", "Example Shop",
+			[]string{"Your consent receipt", "declined", "Marketing · AdNet", "Demo Shop", "2026-11", "Example Shop",
 				"valid: signed with our published key", "steward receipt verify --jwks " + f.srv.URL + "/.well-known/jwks.json consent-receipt-e-bo-adnet.jws",
 				"?format=jws"},
 			nil},

@@ -219,7 +219,11 @@ func (p *Portal) consents(r *http.Request, subject string) ([]consentRow, []hist
 		if prop, err := p.Consent.Property(site); err == nil && prop.Name != "" {
 			site = prop.Name
 		}
-		history = append(history, historyRow{Event: events[i], PurposeName: name, PropertyName: site})
+		row := historyRow{Event: events[i], PurposeName: name, PropertyName: site}
+		if vendor, err := p.Consent.Vendor(row.Vendor); row.Vendor != "" && err == nil && vendor.Name != "" {
+			row.Vendor = vendor.Name // the page names it; the receipt link uses the id
+		}
+		history = append(history, row)
 	}
 	latest := map[[2]string]consent.Event{}
 	for _, e := range events {
@@ -371,6 +375,9 @@ func (p *Portal) HandleReceipt() http.Handler {
 			}
 			if purpose, err := p.Consent.Purpose(e.Purpose); err == nil {
 				d.PurposeName = localName(purpose.Names, lang, e.Purpose)
+			}
+			if vendor, err := p.Consent.Vendor(e.Vendor); e.Vendor != "" && err == nil && vendor.Name != "" {
+				d.VendorName = vendor.Name
 			}
 			if len(p.JWKS) > 0 {
 				signed, err := receipt.Verify(jws, p.JWKS)
