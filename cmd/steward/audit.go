@@ -18,7 +18,7 @@ func runAudit(ctx context.Context, env *environment, args []string) error {
 		return errUsage
 	}
 	fs := newFlags(env, "audit verify", "audit verify [--checkpoint FILE] [--strict] [flags]")
-	loader := config.Register(fs)
+	loader := config.RegisterOnly(fs, config.StoreSettings("audit-checkpoint-file")...)
 	checkpoint := fs.String("checkpoint", "", "checkpoint file to check against (default: --audit-checkpoint-file, or audit-checkpoints.txt in the data directory, when present)")
 	strict := fs.Bool("strict", false, "fail when entries that no signed checkpoint covers are older than --grace (by default they are only reported)")
 	grace := fs.Duration("grace", audit.DefaultGrace, "with --strict, how old uncovered entries may be")

@@ -19,7 +19,10 @@ func runKeys(ctx context.Context, env *environment, args []string) error {
 	}
 	switch args[0] {
 	case "generate":
-		// A new key, to add as "VERSION:KEY" to every replica's key file.
+		fs := newFlags(env, "keys generate", "keys generate\n\nPrints a new key, to add as \"VERSION:KEY\" to every replica's key file.")
+		if err := parse(fs, args[1:]); err != nil {
+			return err
+		}
 		fmt.Fprintln(env.stdout, vault.GenerateKey())
 		return nil
 	case "status", "rotate":
@@ -27,10 +30,17 @@ func runKeys(ctx context.Context, env *environment, args []string) error {
 		fmt.Fprintln(env.stderr, usage)
 		return errUsage
 	}
-	fs := newFlags(env, "keys "+args[0], "keys "+args[0]+" [flags]")
-	loader := config.Register(fs)
-	to := fs.Int("to", 0, "rotate: the key version to rewrap every data key under (it must be in the keyring)")
-	retire := fs.Int("retire", 0, "rotate: retire this old version once nothing uses it")
+	synopsis := "keys status [flags]\n\nPrints the key versions in the keyring and how many data keys each wraps."
+	if args[0] == "rotate" {
+		synopsis = "keys rotate --to VERSION [--retire OLD] [flags]\n\nRewraps every data key under one version of the keyring."
+	}
+	fs := newFlags(env, "keys "+args[0], synopsis)
+	loader := config.RegisterOnly(fs, config.VaultSettings()...)
+	var to, retire *int
+	if args[0] == "rotate" {
+		to = fs.Int("to", 0, "the key version to rewrap every data key under (it must be in the keyring)")
+		retire = fs.Int("retire", 0, "retire this old version once nothing uses it")
+	}
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}

@@ -52,7 +52,7 @@ func TestCLIUsageAndErrors(t *testing.T) {
 	}{
 		{"help", []string{"--help"}, "help requested", "Usage: steward COMMAND"},
 		{"unknown command", []string{"frobnicate"}, `unknown command "frobnicate"`, ""},
-		{"bad setting", []string{"migrate", "--data-dir", t.TempDir(), "--log-level", "loud"}, "--log-level", ""},
+		{"bad setting", []string{"serve", "--data-dir", t.TempDir(), "--log-level", "loud"}, "--log-level", ""},
 		{"bad scope", []string{"apikey", "create", "--data-dir", t.TempDir(), "--scope", "root"}, "--scope", ""},
 		{"tcf decode garbage", []string{"tcf", "decode", "!!!"}, "tcf:", ""},
 		{"version", []string{"version"}, "", "steward "},

@@ -22,7 +22,7 @@ func runReceipt(ctx context.Context, env *environment, args []string) error {
 	}
 	fs := newFlags(env, "receipt verify", "receipt verify [--jwks URL|FILE] FILE|-")
 	jwksFrom := fs.String("jwks", "", "JWKS to verify against: a URL such as https://steward.example/.well-known/jwks.json, or a file (default: the signing key in the data directory)")
-	loader := config.Register(fs)
+	loader := config.RegisterOnly(fs, "data-dir", "signing-key")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}

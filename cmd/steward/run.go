@@ -23,6 +23,15 @@ type command struct {
 	name    string
 	summary string
 	run     func(ctx context.Context, env *environment, args []string) error
+	// subs, for a group such as "keys", are its commands; run then gets
+	// the arguments from the subcommand's name on.
+	subs []subcommand
+}
+
+// subcommand is one command of a group, for the group's help.
+type subcommand struct {
+	name    string // "generate", or "gvl import"
+	summary string
 }
 
 // environment is what a command may touch: no globals.
@@ -35,17 +44,32 @@ type environment struct {
 
 func commands() []command {
 	return []command{
-		{"serve", "run the server (--demo seeds a demo catalog and prints keys)", runServe},
-		{"migrate", "apply database migrations and exit", runMigrate},
-		{"apikey", "manage API keys: apikey create --scope SCOPE [--property KEY]", runAPIKey},
-		{"receipt", "verify a consent receipt: receipt verify [--jwks URL|FILE] FILE|-", runReceipt},
-		{"tcf", "IAB TCF: tcf decode STRING | tcf encode < JSON | tcf gvl import FILE", runTCF},
-		{"audit", "audit log: audit verify [--checkpoint FILE]", runAudit},
-		{"keys", "vault keys: keys generate | keys status | keys rotate --to VERSION", runKeys},
-		{"staff", "staff accounts: staff create --email EMAIL --name NAME [--role ROLE]", runStaff},
-		{"connector", "company databases: connector check FILE | connector preview FILE --external-id ID", runConnector},
-		{"bench", "measure this build: bench decide | bench ingest", runBench},
-		{"version", "print the version", runVersion},
+		{name: "serve", summary: "run the server (--demo seeds a demo catalog and prints keys)", run: runServe},
+		{name: "migrate", summary: "apply database migrations and exit", run: runMigrate},
+		{name: "apikey", summary: "manage API keys", run: runAPIKey, subs: []subcommand{
+			{"create", "make an API key and print it once: apikey create --scope SCOPE [--property KEY]"}}},
+		{name: "receipt", summary: "consent receipts", run: runReceipt, subs: []subcommand{
+			{"verify", "check a receipt's signature: receipt verify [--jwks URL|FILE] FILE|-"}}},
+		{name: "tcf", summary: "IAB TCF strings and vendor lists", run: runTCF, subs: []subcommand{
+			{"decode", "print a TC string as JSON: tcf decode STRING"},
+			{"encode", "make a TC string from JSON on standard input: tcf encode < tc.json"},
+			{"gvl import", "store a Global Vendor List: tcf gvl import FILE"}}},
+		{name: "audit", summary: "the audit log", run: runAudit, subs: []subcommand{
+			{"verify", "check the hash chain and signed checkpoints: audit verify [--checkpoint FILE]"}}},
+		{name: "keys", summary: "the vault's master keys", run: runKeys, subs: []subcommand{
+			{"generate", "print a new key to add to the key file"},
+			{"status", "show the key versions in use"},
+			{"rotate", "rewrap every data key: keys rotate --to VERSION [--retire OLD]"}}},
+		{name: "staff", summary: "staff accounts", run: runStaff, subs: []subcommand{
+			{"create", "make a console account: staff create --email EMAIL --name NAME [--role ROLE]"}}},
+		{name: "connector", summary: "the company's own databases", run: runConnector, subs: []subcommand{
+			{"check", "compare a dataset file with its database: connector check FILE"},
+			{"preview", "show what erasing a subject would change: connector preview FILE --external-id ID"}}},
+		{name: "bench", summary: "measure this build", run: runBench, subs: []subcommand{
+			{"decide", "decisions per second"},
+			{"ingest", "events recorded per second"},
+			{"startup", "time to start with a large ledger"}}},
+		{name: "version", summary: "print the version", run: runVersion},
 	}
 }
 
@@ -62,6 +86,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
+			if len(c.subs) > 0 {
+				return runGroup(ctx, env, c, args[1:])
+			}
 			return c.run(ctx, env, args[1:])
 		}
 	}
@@ -80,13 +107,70 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "Run 'steward COMMAND --help' for the flags of a command.")
 }
 
-// newFlags returns a flag set that writes its usage to stderr.
+// runGroup runs one command of a group, or answers the group's help:
+// asked for (--help, on stdout, exit 0) or needed (on stderr, exit 2).
+func runGroup(ctx context.Context, env *environment, c command, args []string) error {
+	if len(args) > 0 && isHelp(args[0]) {
+		groupUsage(env.stdout, c)
+		return flag.ErrHelp
+	}
+	if len(args) > 0 {
+		for _, sub := range c.subs {
+			if first, _, _ := strings.Cut(sub.name, " "); first == args[0] {
+				return c.run(ctx, env, args)
+			}
+		}
+	}
+	if len(args) > 0 {
+		fmt.Fprintf(env.stderr, "steward: unknown %s command %q\n\n", c.name, args[0])
+	}
+	groupUsage(env.stderr, c)
+	return errUsage
+}
+
+func groupUsage(w io.Writer, c command) {
+	fmt.Fprintf(w, "Usage: steward %s COMMAND [flags]\n\n%s. Commands:\n", c.name, strings.ToUpper(c.summary[:1])+c.summary[1:])
+	for _, sub := range c.subs {
+		fmt.Fprintf(w, "  %-10s %s\n", sub.name, sub.summary)
+	}
+	fmt.Fprintf(w, "\nRun 'steward %s COMMAND --help' for the flags of a command.\n", c.name)
+}
+
+func isHelp(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--h", "--help", "help":
+		return true
+	}
+	return false
+}
+
+// helpOutput sends a flag set's usage to stdout when help was asked for,
+// and to stderr (with the parse error) otherwise.
+type helpOutput struct {
+	stdout, stderr io.Writer
+	asked          bool
+}
+
+func (h *helpOutput) Write(p []byte) (int, error) {
+	if h.asked {
+		return h.stdout.Write(p)
+	}
+	return h.stderr.Write(p)
+}
+
+// newFlags returns a flag set of a command: its errors go to stderr, its
+// help, when asked for, to stdout.
 func newFlags(env *environment, name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+	fs.SetOutput(&helpOutput{stdout: env.stdout, stderr: env.stderr})
 	fs.Usage = func() {
-		fmt.Fprintf(env.stderr, "Usage: steward %s\n\nFlags:\n", synopsis)
-		fs.PrintDefaults()
+		fmt.Fprintf(fs.Output(), "Usage: steward %s\n", synopsis)
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n > 0 {
+			fmt.Fprintf(fs.Output(), "\nFlags:\n")
+			fs.PrintDefaults()
+		}
 	}
 	return fs
 }
@@ -126,6 +210,17 @@ func openVault(ctx context.Context, env *environment, loader *config.Loader) (*d
 
 // parse parses flags, mapping usage errors to errUsage.
 func parse(fs *flag.FlagSet, args []string) error {
+	if out, ok := fs.Output().(*helpOutput); ok {
+		out.asked = false
+		for _, a := range args {
+			if a == "--" {
+				break
+			}
+			if a != "help" && isHelp(a) {
+				out.asked = true
+			}
+		}
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return flag.ErrHelp

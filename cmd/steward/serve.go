@@ -78,7 +78,7 @@ func printDemo(env *environment, cfg config.Config, keys app.DemoKeys) {
 	u := cfg.PublicURL
 	fmt.Fprintf(env.stdout, `Steward is running with a demo catalog (property "demo").
 
-  Demo page        %[1]s/demo   (the banner on a stand-in shop page)
+  Demo page        %[1]s/demo   (the banner on a stand-in shop page; localhost works too)
   API              %[1]s/v1/   (OpenAPI: %[1]s/openapi.json)
   Receipt keys     %[1]s/.well-known/jwks.json
   Health           %[1]s/readyz   Metrics: %[5]s/metrics
@@ -114,8 +114,8 @@ func metricsBase(cfg config.Config) string {
 }
 
 func runMigrate(ctx context.Context, env *environment, args []string) error {
-	fs := newFlags(env, "migrate", "migrate [flags]")
-	loader := config.Register(fs)
+	fs := newFlags(env, "migrate", "migrate [flags]\n\nApplies the database migrations (Steward's and the job queue's) and exits.")
+	loader := config.RegisterOnly(fs, config.StoreSettings()...)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -135,14 +135,11 @@ func runMigrate(ctx context.Context, env *environment, args []string) error {
 func runAPIKey(ctx context.Context, env *environment, args []string) error {
 	if len(args) == 0 || args[0] != "create" {
 		fmt.Fprintln(env.stderr, "Usage: steward apikey create --scope ingest|record|decide|admin|reveal|disclose [--property KEY] [--label TEXT]")
-		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
-			return nil
-		}
 		return errUsage
 	}
-	fs := newFlags(env, "apikey create", "apikey create --scope SCOPE [--property KEY] [flags]")
-	loader := config.Register(fs)
-	scope := fs.String("scope", "", "ingest (one property, public), decide, admin, reveal or disclose")
+	fs := newFlags(env, "apikey create", "apikey create --scope SCOPE [--property KEY] [flags]\n\nMakes an API key and prints it once; only its hash is stored.")
+	loader := config.RegisterOnly(fs, config.VaultSettings()...)
+	scope := fs.String("scope", "", "ingest (one property, public), record, decide, admin, reveal or disclose")
 	property := fs.String("property", "", "the property an ingest key records events for")
 	label := fs.String("label", "", "a note on what the key is for")
 	if err := parse(fs, args[1:]); err != nil {
@@ -176,7 +173,10 @@ func runAPIKey(ctx context.Context, env *environment, args []string) error {
 	return nil
 }
 
-func runVersion(_ context.Context, env *environment, _ []string) error {
+func runVersion(_ context.Context, env *environment, args []string) error {
+	if err := parse(newFlags(env, "version", "version"), args); err != nil {
+		return err
+	}
 	version := "(devel)"
 	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
 		version = info.Main.Version

@@ -22,7 +22,7 @@ func runStaff(ctx context.Context, env *environment, args []string) error {
 		return errUsage
 	}
 	fs := newFlags(env, "staff create", "staff create --email EMAIL --name NAME [--role ROLE] [--password-stdin] [flags]")
-	loader := config.Register(fs)
+	loader := config.RegisterOnly(fs, config.VaultSettings("password-memory", "password-time")...)
 	email := fs.String("email", "", "the staff member's email address (their sign-in name)")
 	name := fs.String("name", "", "the staff member's name")
 	role := fs.String("role", string(staff.RoleAdmin), "admin, privacy_officer, security_officer, support or analyst")

@@ -213,15 +213,16 @@ func (a *App) demoSubject(ctx context.Context) (string, error) {
 	return "", errors.New("demo customer: the first 1000 demo customers were all erased; start with a fresh --data-dir")
 }
 
-// SeedDemoStaff makes a privacy officer and a security officer with fresh
-// passwords, at every demo start: their TOTP secrets cannot be shown twice.
+// SeedDemoStaff makes an administrator (who manages staff accounts and
+// keys), a privacy officer and a security officer with fresh passwords, at
+// every demo start: their TOTP secrets cannot be shown twice.
 func (a *App) SeedDemoStaff(ctx context.Context) ([]DemoStaff, error) {
 	if a.Vault.Sealed() {
 		return nil, nil
 	}
 	suffix := strings.ToLower(rand.Text()[:6])
 	var out []DemoStaff
-	for _, role := range []staff.Role{staff.RolePrivacyOfficer, staff.RoleSecurityOfficer} {
+	for _, role := range []staff.Role{staff.RoleAdmin, staff.RolePrivacyOfficer, staff.RoleSecurityOfficer} {
 		password := rand.Text()
 		created, err := a.Staff.Create(ctx, audit.System(), staff.NewAccount{Email: fmt.Sprintf("%s-%s@demo.example", strings.ReplaceAll(string(role), "_", "-"), suffix),
 			Name: "Demo " + strings.ReplaceAll(string(role), "_", " "), Role: role, Password: password})

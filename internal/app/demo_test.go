@@ -4,15 +4,18 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/steward-dev/steward/internal/app"
+	"github.com/steward-dev/steward/internal/app/apptest"
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/config"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/dsr"
+	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/vault"
 )
 
@@ -91,5 +94,26 @@ func TestDemoStartsAfterTheDemoCustomerWasErased(t *testing.T) {
 				t.Fatalf("third start seeded %q, want %q", again, subject)
 			}
 		})
+	}
+}
+
+// TestDemoStaffHasAnAdministrator: the demo prints an administrator (who
+// manages staff and keys) beside the two officers, each able to sign in.
+func TestDemoStaffHasAnAdministrator(t *testing.T) {
+	ctx := context.Background()
+	srv := apptest.StartWith(t, db.SQLite, apptest.Options{Demo: true})
+	accounts, err := srv.App.SeedDemoStaff(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var roles []staff.Role
+	for _, a := range accounts {
+		roles = append(roles, a.Role)
+		if a.Password == "" || a.TOTPSecret == "" {
+			t.Errorf("%s: no password or TOTP secret to print", a.Role)
+		}
+	}
+	if want := []staff.Role{staff.RoleAdmin, staff.RolePrivacyOfficer, staff.RoleSecurityOfficer}; !slices.Equal(roles, want) {
+		t.Fatalf("demo staff %v, want %v", roles, want)
 	}
 }

@@ -85,6 +85,9 @@ type Config struct {
 	// MetricsListen, when set, is the separate (internal) address that
 	// serves /metrics; the public listener then does not serve it.
 	MetricsListen string
+	// AccessLog logs one line per HTTP request: route pattern, status,
+	// duration and bytes (never the path, which can hold personal data).
+	AccessLog bool
 }
 
 // Controller names the company (the data controller) in consent receipts.
@@ -140,6 +143,7 @@ var Settings = []Setting{
 	{"controller-url", "STEWARD_CONTROLLER_URL", "", "company web site shown in consent receipts"},
 	{"log-level", "STEWARD_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"log-format", "STEWARD_LOG_FORMAT", "text", "text or json"},
+	{"access-log", "STEWARD_ACCESS_LOG", "false", "log one line per HTTP request: the route pattern (never the path), status, duration and bytes"},
 	{"follow-interval", "STEWARD_FOLLOW_INTERVAL", "1s", "how often to read ledger entries written by other replicas"},
 	{"shutdown-timeout", "STEWARD_SHUTDOWN_TIMEOUT", "15s", "how long to drain requests on SIGTERM"},
 	{"gpc-last-update", "STEWARD_GPC_LAST_UPDATE", "2026-11-28", "date served in /.well-known/gpc.json (YYYY-MM-DD)"},
@@ -200,10 +204,56 @@ func Register(fs *flag.FlagSet) *Loader {
 	l := &Loader{fs: fs, values: map[string]*string{}}
 	l.file = fs.String("config", "", "optional YAML configuration file (keys are the flag names) [STEWARD_CONFIG]")
 	for _, s := range Settings {
-		help := s.Help + " [" + s.Env + "]"
-		l.values[s.Name] = fs.String(s.Name, s.Default, help)
+		l.values[s.Name] = define(fs, s)
 	}
 	return l
+}
+
+// switches are the settings given as a bare flag (--access-log), like a
+// boolean, as well as with a value (--access-log=false).
+var switches = map[string]bool{"access-log": true}
+
+// define adds the flag of one setting.
+func define(fs *flag.FlagSet, s Setting) *string {
+	help := s.Help + " [" + s.Env + "]"
+	if !switches[s.Name] {
+		return fs.String(s.Name, s.Default, help)
+	}
+	v := &switchValue{value: s.Default}
+	fs.Var(v, s.Name, help)
+	return &v.value
+}
+
+// switchValue is a setting's text that a bare flag sets to "true".
+type switchValue struct{ value string }
+
+func (v *switchValue) String() string     { return v.value }
+func (v *switchValue) Set(s string) error { v.value = s; return nil }
+func (v *switchValue) IsBoolFlag() bool   { return true }
+
+// RegisterOnly adds --config and the named settings as flags of fs, for a
+// command that reads only those (its --help then lists only them); the
+// others still come from the environment, the file or their defaults.
+func RegisterOnly(fs *flag.FlagSet, names ...string) *Loader {
+	l := &Loader{fs: fs, values: map[string]*string{}}
+	l.file = fs.String("config", "", "optional YAML configuration file (keys are the flag names) [STEWARD_CONFIG]")
+	for _, s := range Settings {
+		for _, n := range names {
+			if n == s.Name {
+				l.values[s.Name] = define(fs, s)
+			}
+		}
+	}
+	return l
+}
+
+// StoreSettings are the settings a command that opens the store reads,
+// and more names to add to them.
+func StoreSettings(more ...string) []string { return append([]string{"data-dir", "database"}, more...) }
+
+// VaultSettings add the vault's master key to StoreSettings.
+func VaultSettings(more ...string) []string {
+	return StoreSettings(append([]string{"master-key-file"}, more...)...)
 }
 
 // Load resolves every setting: flag, then environment, then the
@@ -236,8 +286,8 @@ func (l *Loader) Load(getenv func(string) string) (Config, error) {
 		if env, ok := lookup(getenv, s.Env); ok {
 			v = env
 		}
-		if set[s.Name] {
-			v = *l.values[s.Name]
+		if p, ok := l.values[s.Name]; ok && set[s.Name] {
+			v = *p
 		}
 		raw[s.Name] = v
 	}
@@ -378,6 +428,9 @@ func build(raw map[string]string) (Config, error) {
 	}
 	if c.PasswordTime, err = strconv.Atoi(raw["password-time"]); err != nil || c.PasswordTime < 1 || c.PasswordTime > 20 {
 		bad("password-time", "must be 1 to 20")
+	}
+	if c.AccessLog, err = strconv.ParseBool(raw["access-log"]); err != nil {
+		bad("access-log", "must be true or false")
 	}
 	if c.ShowStaffNames, err = strconv.ParseBool(raw["portal-staff-names"]); err != nil {
 		bad("portal-staff-names", "must be true or false")

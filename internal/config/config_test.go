@@ -146,3 +146,42 @@ func TestAuditCheckpointFile(t *testing.T) {
 		})
 	}
 }
+
+// TestRegisterOnly: a command registers only the settings it reads (its
+// --help lists only those); the others still come from the environment.
+func TestRegisterOnly(t *testing.T) {
+	fs := flag.NewFlagSet("keys status", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	l := config.RegisterOnly(fs, config.VaultSettings()...)
+	for name, want := range map[string]bool{"config": true, "data-dir": true, "database": true, "master-key-file": true, "smtp-host": false, "listen": false} {
+		if got := fs.Lookup(name) != nil; got != want {
+			t.Errorf("flag --%s registered: %v, want %v", name, got, want)
+		}
+	}
+	if err := fs.Parse([]string{"--data-dir", "/tmp/x", "--smtp-host", "mail"}); err == nil {
+		t.Fatal("--smtp-host was accepted")
+	}
+	env := map[string]string{"STEWARD_ACCESS_LOG": "true"}
+	cfg, err := l.Load(func(k string) string { return env[k] })
+	if err != nil || cfg.DataDir != "/tmp/x" || !cfg.AccessLog {
+		t.Fatalf("Load = %+v, %v", cfg, err)
+	}
+	env["STEWARD_ACCESS_LOG"] = "loud"
+	if _, err := l.Load(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "--access-log") {
+		t.Fatalf("a bad --access-log: %v", err)
+	}
+}
+
+// TestAccessLogSwitch: --access-log alone turns the access log on;
+// --access-log=false and the default leave it off.
+func TestAccessLogSwitch(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want bool
+	}{{nil, false}, {[]string{"--access-log"}, true}, {[]string{"--access-log=false"}, false}, {[]string{"--access-log=true"}, true}} {
+		cfg, err := load(t, c.args, nil)
+		if err != nil || cfg.AccessLog != c.want {
+			t.Errorf("%v: AccessLog %v, %v; want %v", c.args, cfg.AccessLog, err, c.want)
+		}
+	}
+}

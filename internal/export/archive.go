@@ -45,6 +45,8 @@ type Archive struct {
 	openName string
 	openNote string
 	closed   bool
+	// modified dates every entry: when the archive was made.
+	modified time.Time
 }
 
 // File is one entry of the manifest.
@@ -56,8 +58,15 @@ type File struct {
 	Rows   *int64 `json:"rows,omitempty"`
 }
 
-// NewArchive starts an archive written to w.
-func NewArchive(w io.Writer) *Archive { return &Archive{zip: zip.NewWriter(w)} }
+// NewArchive starts an archive written to w, its entries dated now.
+func NewArchive(w io.Writer) *Archive { return NewArchiveAt(w, time.Now()) }
+
+// NewArchiveAt starts an archive written to w whose entries are dated at
+// made (the time the archive is generated), so that unzipping shows the
+// date of the export instead of 1970.
+func NewArchiveAt(w io.Writer, made time.Time) *Archive {
+	return &Archive{zip: zip.NewWriter(w), modified: made.UTC().Truncate(time.Second)}
+}
 
 // counting hashes and counts what goes into the current zip entry.
 type counting struct {
@@ -84,7 +93,7 @@ func (a *Archive) create(name, note string) (io.Writer, error) {
 		return nil, fmt.Errorf("export: unsafe file name %q", name)
 	}
 	a.finish(nil)
-	w, err := a.zip.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: time.Unix(0, 0).UTC()})
+	w, err := a.zip.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: a.modified})
 	if err != nil {
 		return nil, fmt.Errorf("export: %s: %w", name, err)
 	}

@@ -145,3 +145,29 @@ func TestArchiveRoundTrip(t *testing.T) {
 		}
 	})
 }
+
+// TestArchiveEntriesCarryTheirDate: every zip entry is dated when the
+// archive was made (they were all dated 1 January 1970).
+func TestArchiveEntriesCarryTheirDate(t *testing.T) {
+	made := time.Date(2026, 12, 6, 14, 30, 5, 0, time.UTC)
+	var buf bytes.Buffer
+	a := export.NewArchiveAt(&buf, made)
+	if err := a.JSON("consents.json", "Your consent choices.", []string{"analytics"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(export.About{Company: "Example Shop", GeneratedAt: made}); err != nil {
+		t.Fatal(err)
+	}
+	z, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(z.File) < 4 {
+		t.Fatalf("%d entries", len(z.File))
+	}
+	for _, f := range z.File {
+		if !f.Modified.Equal(made) {
+			t.Errorf("%s is dated %s, want %s", f.Name, f.Modified, made)
+		}
+	}
+}

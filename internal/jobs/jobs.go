@@ -144,7 +144,7 @@ func Open(ctx context.Context, cfg Config) (*Runner, error) {
 		pollInterval = time.Second
 	}
 	riverCfg := &river.Config{
-		Logger:            log,
+		Logger:            riverLogger(log),
 		RetryPolicy:       retry,
 		MaxAttempts:       retry.MaxAttempts,
 		JobTimeout:        cfg.JobTimeout,

@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"strings"
 	"sync"
 	"time"
 )
@@ -102,4 +103,30 @@ func (l *Lockout) Reset(key string) {
 	l.mu.Lock()
 	delete(l.entries, key)
 	l.mu.Unlock()
+}
+
+// LockedPrefix counts the keys beginning with prefix that are locked now
+// (an account's locked addresses: "email|").
+func (l *Lockout) LockedPrefix(prefix string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now, n := l.now(), 0
+	for k, e := range l.entries {
+		if strings.HasPrefix(k, prefix) && now.Before(e.until) {
+			n++
+		}
+	}
+	return n
+}
+
+// ResetPrefix forgets the failures of every key beginning with prefix, as
+// when an administrator unlocks an account.
+func (l *Lockout) ResetPrefix(prefix string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for k := range l.entries {
+		if strings.HasPrefix(k, prefix) {
+			delete(l.entries, k)
+		}
+	}
 }

@@ -141,7 +141,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("audit search: %v", err)
 	}
 	got := text(other, "table.audit tbody")
-	for _, want := range []string{"staff:" + officer.ID, "vault.reveal", "subject:cust-1", "SUP-4711", "refund to the customer"} {
+	for _, want := range []string{officer.Name + " (privacy officer)", "Revealed the iban field", "customer cust-1", "SUP-4711", "refund to the customer"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("the audit search lacks %q: %q", want, got)
 		}

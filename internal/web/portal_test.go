@@ -240,7 +240,7 @@ func TestPortalHome(t *testing.T) {
 
 			home := b.do("GET", "/privacy/home", nil)
 			if home.status != 200 || !strings.Contains(home.body, "Analytics") || !strings.Contains(home.body, "allowed") ||
-				strings.Contains(home.body, f.iban) || !strings.Contains(home.body, "iban") {
+				strings.Contains(home.body, f.iban) || !strings.Contains(home.body, "Bank account (IBAN)") {
 				t.Fatalf("home: %d %.500s", home.status, home.body)
 			}
 			if cc := home.header.Get("Cache-Control"); cc != "no-store" {
@@ -269,7 +269,7 @@ func TestPortalHome(t *testing.T) {
 			}
 
 			// Receipts: one's own verifies; another person's is not found.
-			got := b.do("GET", "/privacy/receipts/demo/"+last.ID, nil)
+			got := b.do("GET", "/privacy/receipts/demo/"+last.ID+"?format=jws", nil)
 			if got.status != 200 {
 				t.Fatalf("own receipt: %d", got.status)
 			}

@@ -87,7 +87,7 @@ func (s *server) routes() []Route {
 		{"GET /.well-known/jwks.json", Public, s.handleJWKS()},
 		{"GET /.well-known/gpc.json", Public, s.handleGPC()},
 
-		{"GET /demo", Public, demo.Handler(s.DemoProperty != "", s.DemoProperty, s.handleUnmatched(nil))},
+		{"GET /demo", Public, demo.Handler(s.DemoProperty != "", s.DemoProperty, s.bannerAPI(), s.handleUnmatched(nil))},
 		{"GET /banner.js", Public, s.bannerRoute((*banner.Server).HandleScript)},
 		{"GET /banner-tcf.js", Public, s.bannerRoute((*banner.Server).HandleTCFScript)},
 		{"GET /tcf/vendor-list.json", Public, s.bannerRoute((*banner.Server).HandleVendorList)},
@@ -183,6 +183,10 @@ func (s *server) routes() []Route {
 		{"POST /admin/staff", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleCreateStaff)},
 		{"POST /admin/staff/{id}/role", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleSetRole)},
 		{"POST /admin/staff/{id}/disable", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleDisable)},
+		{"POST /admin/staff/{id}/reset", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleIssueReset)},
+		{"POST /admin/staff/{id}/unlock", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleUnlock)},
+		{"GET /admin/reset/{token}", Public, s.console((*admin.Console).HandleResetPage)},
+		{"POST /admin/reset/{token}", Public, s.console((*admin.Console).HandleRedeemReset)},
 
 		{"GET /privacy/assets/{file}", Public, s.portal((*portal.Portal).HandleStylesheet)},
 		{"GET /privacy", Public, s.portal((*portal.Portal).HandleStart)},
@@ -222,4 +226,12 @@ func (s *server) routes() []Route {
 		routes = slices.DeleteFunc(routes, func(rt Route) bool { return rt.Pattern == "GET /metrics" })
 	}
 	return routes
+}
+
+// bannerAPI is the URL the banner posts consent to, for the demo page's CSP.
+func (s *server) bannerAPI() string {
+	if s.Banner == nil {
+		return ""
+	}
+	return s.Banner.PublicURL
 }

@@ -81,6 +81,10 @@ type Deps struct {
 	MetricsElsewhere bool
 	// Requests serves /v1/requests; nil answers 503.
 	Requests *dsr.Service
+	// AccessLog logs one line per request to Log (--access-log): the
+	// route's pattern from routes.go, never the path, whose ids and
+	// emails are personal data; the status, duration and bytes written.
+	AccessLog bool
 }
 
 type server struct {
@@ -155,6 +159,7 @@ func newServer(d Deps) *server {
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	bytes  int64
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -168,7 +173,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	return w.ResponseWriter.Write(b)
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
@@ -191,7 +198,16 @@ func (s *server) wrap(rt Route) http.Handler {
 					httpx.Error(sw, r, nil, errs.New(errs.CodeInternal, "internal error"))
 				}
 			}
-			obs.observe(sw.status, time.Since(start))
+			elapsed := time.Since(start)
+			obs.observe(sw.status, elapsed)
+			if s.AccessLog {
+				status := sw.status
+				if status == 0 {
+					status = http.StatusOK
+				}
+				s.Log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("method", r.Method), slog.String("route", rt.Pattern),
+					slog.Int("status", status), slog.Duration("duration", elapsed), slog.Int64("bytes", sw.bytes))
+			}
 		}()
 		setSecurityHeaders(w.Header())
 		h.ServeHTTP(sw, r)

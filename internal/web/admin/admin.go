@@ -210,7 +210,7 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if e, ok := errs.As(err); ok && e.Code != errs.CodeInternal {
 		msg, fields = e.Message, e.Fields
 	} else {
-		c.Log.Error("console", "path", r.URL.Path, "err", err)
+		c.Log.Error("console", "route", r.Pattern, "err", err) // the pattern: paths hold ids and tokens
 	}
 	c.render(w, r, status, "error", page{Title: http.StatusText(status), Problem: msg, Fields: fields})
 }

@@ -15,6 +15,7 @@ type auditData struct {
 	Actor, Action, Subject, Since, Until string
 	Entries                              []audit.Stored
 	Next                                 string // the query string of the next page
+	Names                                names
 }
 
 // HandleAudit searches the audit log by actor, action, subject and time,
@@ -34,7 +35,7 @@ func (c *Console) HandleAudit() http.Handler {
 			c.fail(w, r, err)
 			return
 		}
-		d.Entries = p.Entries
+		d.Entries, d.Names = p.Entries, c.names(r.Context())
 		if p.Next > 0 {
 			next := url.Values{}
 			for k, val := range map[string]string{"actor": d.Actor, "action": d.Action, "subject": d.Subject, "since": d.Since, "until": d.Until} {

@@ -102,12 +102,20 @@ type customerData struct {
 	CanReveal error // why this staff member may not reveal, nil when they may
 	Fresh     bool  // whether the sign-in is recent enough to reveal
 	Revealed  *revealedField
+	Names     names // of the staff and keys in Accesses
 }
 
 type revealedField struct {
 	Name, Value string
 	AuditSeq    int64
 }
+
+// CustomerViewWindow is how long one recorded view of a customer's record
+// covers a staff member's further views of it: views within an hour of
+// the first, in one sign-in, are one access (a reload, going back after a
+// reveal). A new sign-in, or an hour later, records a new access. Reveals
+// are always recorded, each on its own.
+const CustomerViewWindow = time.Hour
 
 // HandleCustomer shows one customer: fields masked (their values are never
 // read for this page), consents, and who accessed the record.
@@ -118,13 +126,31 @@ func (c *Console) HandleCustomer() http.Handler {
 			c.fail(w, r, err)
 			return
 		}
-		if _, err := c.Audit.Append(r.Context(), audit.Entry{Actor: actor(r), Action: "customer.view", Target: audit.Subject(d.Subject),
-			Details: audit.MustDetails(map[string]any{"masked": true})}); err != nil {
+		if err := c.recordView(r, d.Subject); err != nil {
 			c.fail(w, r, errs.Wrap(errs.CodeUnavailable, err, "the audit log cannot be written, so the record is not shown"))
 			return
 		}
 		c.render(w, r, http.StatusOK, "customer", page{Title: "Customer " + d.Subject, Data: d})
 	})
+}
+
+// recordView records that the signed-in staff member opened a customer's
+// record, unless they did within CustomerViewWindow of this sign-in.
+func (c *Console) recordView(r *http.Request, subject string) error {
+	ctx := r.Context()
+	since := c.Now().Add(-CustomerViewWindow)
+	if s := sessionOf(r); s != nil && s.AuthenticatedAt.After(since) {
+		since = s.AuthenticatedAt
+	}
+	prior, err := c.Audit.Search(ctx, audit.Query{Actor: actor(r), Action: "customer.view", Target: audit.Subject(subject), Since: since, Limit: 1})
+	if err == nil && len(prior.Entries) > 0 {
+		return nil
+	}
+	// When the search fails the view is recorded again: an extra entry,
+	// never a missing one.
+	_, err = c.Audit.Append(ctx, audit.Entry{Actor: actor(r), Action: "customer.view", Target: audit.Subject(subject),
+		Details: audit.MustDetails(map[string]any{"masked": true})})
+	return err
 }
 
 func (c *Console) customer(r *http.Request, subject string) (*customerData, error) {
@@ -170,7 +196,7 @@ func (c *Console) customer(r *http.Request, subject string) (*customerData, erro
 	if err != nil {
 		return nil, err
 	}
-	d.Accesses = accesses.Entries
+	d.Accesses, d.Names = accesses.Entries, c.names(ctx)
 	session := sessionOf(r)
 	if session.Account.Role.Can(staff.PermReveal) {
 		d.CanReveal = c.Staff.CanReveal(ctx, session.Account)

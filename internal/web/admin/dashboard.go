@@ -18,6 +18,7 @@ type dashboardData struct {
 	VaultFields    int
 	AuditEntries   int64
 	Alerts         []audit.Stored
+	Names          names // of the staff and keys in Alerts
 	ShowAggregates bool
 }
 
@@ -59,6 +60,9 @@ func (c *Console) HandleDashboard() http.Handler {
 				return
 			}
 			d.Alerts = alerts.Entries
+			if len(d.Alerts) > 0 {
+				d.Names = c.names(ctx)
+			}
 		}
 		c.render(w, r, http.StatusOK, "dashboard", page{Title: "Dashboard", Data: d})
 	})

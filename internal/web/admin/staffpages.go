@@ -12,6 +12,13 @@ type staffData struct {
 	Roles    []staff.Role
 	Created  *staff.Created
 	Form     struct{ Email, Name, Role string }
+	// Locks holds the sign-in lock state of the accounts that have one.
+	Locks map[string]staff.LockState
+	// Reset is a reset link just issued, shown once.
+	Reset *issuedReset
+	// Fresh reports whether the administrator's sign-in is recent enough
+	// to reset or unlock without confirming it is them first.
+	Fresh bool
 }
 
 func (c *Console) staffPage(w http.ResponseWriter, r *http.Request, status int, p page, d *staffData) {
@@ -20,7 +27,11 @@ func (c *Console) staffPage(w http.ResponseWriter, r *http.Request, status int, 
 		c.fail(w, r, err)
 		return
 	}
-	d.Accounts, d.Roles = accounts, staff.Roles
+	if d.Locks, err = c.Staff.LockStates(r.Context()); err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	d.Accounts, d.Roles, d.Fresh = accounts, staff.Roles, sessionOf(r).Fresh(c.Now(), c.FreshSignIn)
 	p.Title, p.Data = "Staff", d
 	c.render(w, r, status, "staff", p)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/fulfil"
+	"github.com/steward-dev/steward/internal/receipt"
 	"github.com/steward-dev/steward/internal/vault"
 )
 
@@ -44,7 +45,7 @@ type accessRow struct {
 // historyRow is one of the customer's consent events.
 type historyRow struct {
 	consent.Event
-	PurposeName string
+	PurposeName, PropertyName string
 }
 
 // purposeRow says why the company uses data, on which legal basis.
@@ -75,6 +76,8 @@ type homeData struct {
 	Reports map[string][]fulfil.Place
 	// Correctables are the fields the customer may propose new values for.
 	Correctables []correctRow
+	// Shared counts the disclosures to third parties, asked and made.
+	Shared int
 }
 
 // freshFor is how recent a sign-in must be to show vault values.
@@ -125,6 +128,7 @@ func (p *Portal) home(r *http.Request, show bool) (*homeData, error) {
 	if d.Pending, d.Received, err = p.disclosures(r, subject); err != nil {
 		return nil, err
 	}
+	d.Shared = len(d.Pending) + len(d.Received)
 	lang := language(r)
 	for _, purpose := range p.Consent.Purposes() {
 		d.Purposes = append(d.Purposes, purposeRow{Name: localName(purpose.Names, lang, purpose.Key),
@@ -185,12 +189,14 @@ func (p *Portal) home(r *http.Request, show bool) (*homeData, error) {
 			row.Who = t["system"]
 		}
 		if fields, ok := details["fields"].([]any); ok {
-			for _, f := range fields {
-				row.What += fmt.Sprint(f) + " "
+			names := make([]string, len(fields))
+			for i, f := range fields {
+				names[i] = say(t, "field_", f)
 			}
+			row.What = strings.Join(names, ", ")
 		}
 		if e.Action == "customer.view" {
-			row.What = "masked record"
+			row.What = t["access_masked"]
 		}
 		if e.Action == vault.ActionPut || e.Action == vault.ActionDelete {
 			row.What = t["signin_changed"]
@@ -217,11 +223,18 @@ func (p *Portal) consents(r *http.Request, subject string) ([]consentRow, []hist
 	lang := language(r)
 	history := make([]historyRow, 0, len(events))
 	for i := len(events) - 1; i >= 0; i-- { // newest first
-		name := events[i].Purpose
+		name, site := events[i].Purpose, events[i].Property
 		if purpose, err := p.Consent.Purpose(name); err == nil {
 			name = localName(purpose.Names, lang, name)
 		}
-		history = append(history, historyRow{Event: events[i], PurposeName: name})
+		if prop, err := p.Consent.Property(site); err == nil && prop.Name != "" {
+			site = prop.Name
+		}
+		row := historyRow{Event: events[i], PurposeName: name, PropertyName: site}
+		if vendor, err := p.Consent.Vendor(row.Vendor); row.Vendor != "" && err == nil && vendor.Name != "" {
+			row.Vendor = vendor.Name // the page names it; the receipt link uses the id
+		}
+		history = append(history, row)
 	}
 	latest := map[[2]string]consent.Event{}
 	for _, e := range events {
@@ -335,8 +348,22 @@ func (p *Portal) HandleShowData() http.Handler {
 	})
 }
 
-// HandleReceipt serves the signed receipt of one of the customer's own
-// consent events.
+// receiptData is what a receipt's page shows.
+type receiptData struct {
+	Event                                 consent.Event
+	PropertyName, PurposeName, VendorName string
+	Controller                            string
+	ReceiptID                             string
+	// Checked: the signature was checked against the published key set;
+	// Verified: it verifies.
+	Checked, Verified bool
+	JWKSURL, File     string
+}
+
+// HandleReceipt shows the receipt of one of the customer's own consent
+// events as a page they can read (what, when, under which notice, whether
+// its signature verifies and how to check it themselves); with
+// ?format=jws it serves the signed receipt itself, to keep or verify.
 func (p *Portal) HandleReceipt() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		session := sessionOf(r)
@@ -348,6 +375,32 @@ func (p *Portal) HandleReceipt() http.Handler {
 		jws, err := p.Consent.Receipt(&e)
 		if err != nil {
 			p.fail(w, r, err)
+			return
+		}
+		if r.URL.Query().Get("format") != "jws" {
+			lang := language(r)
+			d := receiptData{Event: e, PropertyName: e.Property, PurposeName: e.Purpose, VendorName: e.Vendor,
+				JWKSURL: p.PublicURL + "/.well-known/jwks.json", File: "consent-receipt-" + e.ID + ".jws"}
+			if prop, err := p.Consent.Property(e.Property); err == nil && prop.Name != "" {
+				d.PropertyName = prop.Name
+			}
+			if purpose, err := p.Consent.Purpose(e.Purpose); err == nil {
+				d.PurposeName = localName(purpose.Names, lang, e.Purpose)
+			}
+			if vendor, err := p.Consent.Vendor(e.Vendor); e.Vendor != "" && err == nil && vendor.Name != "" {
+				d.VendorName = vendor.Name
+			}
+			if len(p.JWKS) > 0 {
+				signed, err := receipt.Verify(jws, p.JWKS)
+				d.Checked, d.Verified = true, err == nil
+				if err == nil {
+					d.ReceiptID = signed.ConsentReceiptID
+					if len(signed.PIIControllers) > 0 {
+						d.Controller = signed.PIIControllers[0].PIIController
+					}
+				}
+			}
+			p.render(w, r, http.StatusOK, "receipt", page{Title: "receipt_title", Data: d})
 			return
 		}
 		w.Header().Set("Content-Type", "application/jose")
@@ -412,4 +465,15 @@ func (p *Portal) erasureReports(r *http.Request, d *homeData) error {
 		d.Reports[req.ID] = report.Places()
 	}
 	return nil
+}
+
+// say names a field, category, action or source in the reader's
+// language: T[prefix+key], else the key in words ("sale_of_data" → "sale
+// of data"), for names the catalog does not know.
+func say(T map[string]string, prefix string, key any) string {
+	k := fmt.Sprint(key)
+	if s := T[prefix+k]; s != "" {
+		return s
+	}
+	return strings.ReplaceAll(k, "_", " ")
 }

@@ -105,6 +105,9 @@ type Deps struct {
 	// ClientAddr finds the client address code limits count by (nil: the
 	// connection's address; see --trusted-proxies).
 	ClientAddr *clientaddr.Resolver
+	// JWKS is the receipt signing key set (/.well-known/jwks.json), that
+	// a receipt's page checks its signature against; nil: not checked.
+	JWKS []byte
 }
 
 // Portal serves the privacy center.
@@ -141,6 +144,7 @@ func New(d Deps) (*Portal, error) {
 		"date": func(t time.Time) string { return t.UTC().Format("2006-01-02") },
 		"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 		"dots": func(n int) string { return strings.Repeat("•", min(max(n, 4), 12)) },
+		"say":  say,
 	}
 	if p.pages, err = pages.Load(files, "templates", funcs); err != nil {
 		return nil, fmt.Errorf("portal: %w", err)
