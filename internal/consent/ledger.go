@@ -587,13 +587,13 @@ func (s *Service) execPostgresInsert(ctx context.Context, q interface {
 }, head ledgerHead, events []Event, data []*chainData, inserted []bool) (int, error) {
 	n := len(events)
 	var (
-		seqs, prevSeqs, ats, recorded                           = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-		properties, ids, purposes, vendors, actions             = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		sources, notices, jurisdictions, tcStrings, receipts    = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		subjects, devices                                       = make([]*string, n), make([]*string, n)
-		gpcs, dnts                                              = make([]bool, n), make([]bool, n)
-		hashes, salts, macs, receiptHashes                      = make([][]byte, n), make([][]byte, n), make([][]byte, n), make([][]byte, n)
-		prevSeq, prevHash                                       = head.chainSeq, head.hash
+		seqs, prevSeqs, ats, recorded                        = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		properties, ids, purposes, vendors, actions          = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		sources, notices, jurisdictions, tcStrings, receipts = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		subjects, devices                                    = make([]*string, n), make([]*string, n)
+		gpcs, dnts                                           = make([]bool, n), make([]bool, n)
+		hashes, salts, macs, receiptHashes                   = make([][]byte, n), make([][]byte, n), make([][]byte, n), make([][]byte, n)
+		prevSeq, prevHash                                    = head.chainSeq, head.hash
 	)
 	for i := range events {
 		e, d := &events[i], data[i]
