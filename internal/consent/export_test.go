@@ -23,3 +23,27 @@ func ApplyForTest(x *Index, n int, purposes []string) {
 	}
 	x.apply(batch)
 }
+
+// WriteGroupForTest appends batches as one group commit (as the commit loop
+// would when they arrive together) and returns each batch's error.
+func WriteGroupForTest(s *Service, batches ...[]Event) ([][]AppendResult, []error) {
+	group := make([]*appendRequest, len(batches))
+	for i, events := range batches {
+		r := &appendRequest{events: events, chain: make([]chainData, len(events)), done: make(chan struct{})}
+		for j := range events {
+			jws, err := s.sign(&events[j])
+			if err != nil {
+				panic(err)
+			}
+			salt := []byte(fmt.Sprintf("salt-%015d", j))
+			r.chain[j] = chainData{salt: salt, mac: principalMAC(salt, &events[j]), receipt: jws, receiptHash: receiptHash(jws)}
+		}
+		group[i] = r
+	}
+	s.commitGroup(group)
+	results, errs := make([][]AppendResult, len(group)), make([]error, len(group))
+	for i, r := range group {
+		results[i], errs[i] = r.results, r.err
+	}
+	return results, errs
+}
