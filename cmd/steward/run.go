@@ -40,6 +40,7 @@ func commands() []command {
 		{"receipt", "verify a consent receipt: receipt verify [--jwks URL|FILE] FILE|-", runReceipt},
 		{"tcf", "IAB TCF: tcf decode STRING | tcf encode < JSON | tcf gvl import FILE", runTCF},
 		{"audit", "audit log: audit verify [--checkpoint FILE]", runAudit},
+		{"ledger", "consent ledger: ledger verify [--checkpoint FILE]", runLedger},
 		{"keys", "vault keys: keys generate | keys status | keys rotate --to VERSION", runKeys},
 		{"staff", "staff accounts: staff create --email EMAIL --name NAME [--role ROLE]", runStaff},
 		{"connector", "company databases: connector check FILE | connector preview FILE --external-id ID", runConnector},

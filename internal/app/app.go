@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -90,7 +91,12 @@ type App struct {
 	// Checkpoints signs checkpoints of the audit log into the data directory.
 	Checkpoints *audit.Checkpointer
 	Metrics     *web.Metrics
-	Handler     http.Handler
+
+	// LedgerCheckpoints verifies the consent ledger's chain and signs
+	// checkpoints of it into the data directory.
+	LedgerCheckpoints *consent.Checkpointer
+
+	Handler http.Handler
 }
 
 // NewLogger returns the process logger described by cfg.
@@ -182,6 +188,13 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		a.DB.Close()
 		return nil, err
 	}
+	if err := a.openLedgerCheckpoints(ctx, cfg, log); err != nil {
+		a.Checkpoints.Close()
+		a.Vault.Close()
+		a.Consent.Close()
+		a.DB.Close()
+		return nil, err
+	}
 	if a.Staff, err = OpenStaff(cfg, a.DB, a.Vault, a.Audit); err != nil {
 		a.Close()
 		return nil, err
@@ -222,6 +235,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.Handler = web.NewServer(web.Deps{Vendors: a.Vendors, Assess: assessPages, Consent: a.Consent, Keys: a.Keys, DB: a.DB, Signer: a.Signer, Metrics: a.Metrics,
 		Log: log, GPCLastUpdate: cfg.GPCLastUpdate, Banner: bannerServer, DemoProperty: demoProperty(cfg),
 		Vault: a.Vault, Audit: a.Audit, Hooks: a.Hooks, Disclosures: a.Disclosures, Outbox: a.Outbox, Console: console, Portal: portalServer,
+		LedgerStatus: a.LedgerCheckpoints.Status,
 		OnDisclosure: func(ctx context.Context, d disclosure.Disclosure) { a.notifyDisclosure(ctx, d, cfg) }})
 	return a, nil
 }
@@ -636,6 +650,57 @@ func (a *App) openAudit(ctx context.Context, cfg config.Config, log *slog.Logger
 	return err
 }
 
+// LedgerCheckpointFile is where consent ledger checkpoints are appended, in
+// the data directory; ship it elsewhere to detect a rewrite of the ledger.
+func LedgerCheckpointFile(cfg config.Config) string {
+	return filepath.Join(cfg.DataDir, "ledger-checkpoints.txt")
+}
+
+// ledgerOrigin names the ledger's checkpoints: signed by the audit
+// checkpoint key under another origin, so that neither passes for the other.
+func ledgerOrigin(cfg config.Config) string {
+	return strings.TrimPrefix(strings.TrimPrefix(cfg.PublicURL, "https://"), "http://") + "/ledger"
+}
+
+// LedgerVerifier returns the verifier of the ledger checkpoints signed with
+// the key in the data directory, or nil when there is no key there.
+func LedgerVerifier(cfg config.Config) (*audit.Verifier, error) {
+	key, err := receipt.LoadKey(filepath.Join(cfg.DataDir, audit.KeyFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	signer, err := audit.NewSigner(ledgerOrigin(cfg), key)
+	if err != nil {
+		return nil, err
+	}
+	return signer.Verifier(), nil
+}
+
+// openLedgerCheckpoints verifies the tail of the consent ledger's chain and
+// starts signing checkpoints of it every second while it grows. A broken
+// chain does not stop the server (the evidence stays readable): it is
+// logged, shown by /readyz (503) and steward_ledger_chain_ok (0).
+func (a *App) openLedgerCheckpoints(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	key, err := audit.LoadOrCreateKey(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	signer, err := audit.NewSigner(ledgerOrigin(cfg), key)
+	if err != nil {
+		return err
+	}
+	a.LedgerCheckpoints, err = consent.OpenCheckpointer(ctx, consent.CheckpointerConfig{DB: a.DB, Signer: signer,
+		File: LedgerCheckpointFile(cfg), Logger: log})
+	if err != nil {
+		return err
+	}
+	a.Metrics.WatchLedger(a.LedgerCheckpoints.Status)
+	return nil
+}
+
 // LoadKeyring reads the vault's key-encryption keys from STEWARD_MASTER_KEY
 // or the master key file; nil (a sealed vault) when neither is set.
 func LoadKeyring(cfg config.Config) (*vault.Keyring, error) {
@@ -657,7 +722,7 @@ func (a *App) Close() error {
 	if a.Outbox != nil {
 		stopJobs = errors.Join(stopJobs, a.Outbox.Close())
 	}
-	return errors.Join(stopJobs, a.Checkpoints.Close(), a.Vault.Close(), a.Consent.Close(), a.DB.Close())
+	return errors.Join(stopJobs, a.Checkpoints.Close(), a.Vault.Close(), a.Consent.Close(), a.LedgerCheckpoints.Close(), a.DB.Close())
 }
 
 // Serve serves HTTP on ln until ctx ends, then stops accepting, waits up to

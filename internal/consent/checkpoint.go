@@ -445,7 +445,11 @@ func (c *Checkpointer) loop(interval time.Duration) {
 }
 
 // Close stops the loop and signs what was appended since the last round.
+// A nil Checkpointer closes as nothing.
 func (c *Checkpointer) Close() error {
+	if c == nil {
+		return nil
+	}
 	var err error
 	c.closeOnce.Do(func() {
 		close(c.stop)
