@@ -133,8 +133,12 @@ type chainData struct {
 }
 
 type appendRequest struct {
-	events  []Event
-	chain   []chainData
+	events []Event
+	chain  []chainData
+	// signed, when set, is closed once chain is filled (or prepErr set) by
+	// the caller; the commit loop waits for it.
+	signed  chan struct{}
+	prepErr error
 	results []AppendResult
 	err     error
 	done    chan struct{}
@@ -153,20 +157,20 @@ type appendRequest struct {
 // conflict naming events[i].id and writes nothing.
 func (s *Service) Append(ctx context.Context, events []Event) ([]AppendResult, error) {
 	req := &appendRequest{events: events, chain: make([]chainData, len(events)), done: make(chan struct{})}
-	// Signing is the costly part of preparing: it runs here, on the
-	// caller's goroutine, in parallel with other callers and with the commit
-	// loop, which only chains the hashes.
-	salts := make([]byte, saltSize*len(events))
-	if _, err := rand.Read(salts); err != nil {
-		return nil, fmt.Errorf("principal salt: %w", err)
-	}
-	for i := range events {
-		jws, err := s.sign(&events[i])
-		if err != nil {
-			return nil, err
+	// Signing is the costly part of preparing. A small request is queued
+	// first and signed while it waits for its group (the commit loop waits
+	// for its signatures before writing it), so that, as before receipts
+	// were stored, signing overlaps the commit ahead of it. A large one is
+	// signed before it is queued, so as not to hold up the others of its
+	// group.
+	early := len(events) > signQueued
+	if early {
+		req.prepare(s)
+		if req.err != nil {
+			return nil, req.err
 		}
-		salt := salts[i*saltSize : (i+1)*saltSize : (i+1)*saltSize]
-		req.chain[i] = chainData{salt: salt, mac: principalMAC(salt, &events[i]), receipt: jws, receiptHash: receiptHash(jws)}
+	} else {
+		req.signed = make(chan struct{})
 	}
 	select {
 	case s.appends <- req:
@@ -175,11 +179,39 @@ func (s *Service) Append(ctx context.Context, events []Event) ([]AppendResult, e
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+	if !early {
+		req.prepare(s)
+		close(req.signed)
+	}
 	select {
 	case <-req.done:
 		return req.results, req.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	}
+}
+
+// signQueued is the most events a request may have to be signed while it
+// is queued.
+const signQueued = 8
+
+// prepare signs the receipts of r's events and commits to their subjects or
+// devices, setting r.err if it cannot.
+func (r *appendRequest) prepare(s *Service) {
+	salts := make([]byte, saltSize*len(r.events))
+	if _, err := rand.Read(salts); err != nil {
+		r.prepErr = fmt.Errorf("principal salt: %w", err)
+		r.err = r.prepErr
+		return
+	}
+	for i := range r.events {
+		jws, err := s.sign(&r.events[i])
+		if err != nil {
+			r.prepErr, r.err = err, err
+			return
+		}
+		salt := salts[i*saltSize : (i+1)*saltSize : (i+1)*saltSize]
+		r.chain[i] = chainData{salt: salt, mac: principalMAC(salt, &r.events[i]), receipt: jws, receiptHash: receiptHash(jws)}
 	}
 }
 
@@ -260,6 +292,12 @@ func (s *Service) commitLoop() {
 // fails alone (writeGroup sets its error), and so does one whose write
 // fails.
 func (s *Service) commitGroup(group []*appendRequest) {
+	for _, r := range group {
+		if r.signed != nil {
+			<-r.signed
+			r.err = r.prepErr
+		}
+	}
 	err := s.writeGroup(group)
 	if err != nil && len(group) > 1 && !errs.Is(err, errs.CodeUnavailable) {
 		// One request's fault must not fail the others: retry one by one.
