@@ -42,10 +42,10 @@ func runLedger(ctx context.Context, env *environment, args []string) error {
 			return err
 		}
 		opts.Verifiers = append(opts.Verifiers, v)
-	} else if v, err := app.LedgerVerifier(cfg); err != nil {
+	} else if pub, err := app.LedgerKey(cfg); err != nil {
 		return err
-	} else if v != nil {
-		opts.Verifiers = append(opts.Verifiers, v)
+	} else if pub != nil {
+		opts.Keys = append(opts.Keys, pub)
 	}
 	return consent.VerifyCommand(ctx, store, opts, env.stdout)
 }

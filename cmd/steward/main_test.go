@@ -574,7 +574,7 @@ func TestLedgerVerifyCommand(t *testing.T) {
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get("http://" + addr + "/healthz")
+		resp, err := http.Get("http://" + addr + "/livez")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {

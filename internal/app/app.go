@@ -662,9 +662,10 @@ func ledgerOrigin(cfg config.Config) string {
 	return strings.TrimPrefix(strings.TrimPrefix(cfg.PublicURL, "https://"), "http://") + "/ledger"
 }
 
-// LedgerVerifier returns the verifier of the ledger checkpoints signed with
-// the key in the data directory, or nil when there is no key there.
-func LedgerVerifier(cfg config.Config) (*audit.Verifier, error) {
+// LedgerKey returns the public key of the checkpoint key in the data
+// directory, which signs the ledger's checkpoints, or nil when there is
+// none there.
+func LedgerKey(cfg config.Config) (ed25519.PublicKey, error) {
 	key, err := receipt.LoadKey(filepath.Join(cfg.DataDir, audit.KeyFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -672,11 +673,7 @@ func LedgerVerifier(cfg config.Config) (*audit.Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	signer, err := audit.NewSigner(ledgerOrigin(cfg), key)
-	if err != nil {
-		return nil, err
-	}
-	return signer.Verifier(), nil
+	return key.Public().(ed25519.PublicKey), nil
 }
 
 // openLedgerCheckpoints verifies the tail of the consent ledger's chain and

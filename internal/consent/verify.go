@@ -3,6 +3,9 @@ package consent
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -19,10 +22,34 @@ type VerifyOptions struct {
 	// database: every checkpoint in it must verify and agree with the chain,
 	// which reveals a chain rewritten or cut back.
 	CheckpointFile string
-	// Verifiers are the keys checkpoints must be signed with. Without any,
-	// signatures are not checked (a warning says so), only what the
+	// Verifiers are the keys checkpoints must be signed with, and Keys
+	// public keys that may sign them under any origin ending in "/ledger"
+	// (the server's public URL, which its configuration may change). Without
+	// any, signatures are not checked (a warning says so), only what the
 	// checkpoints say.
 	Verifiers []*audit.Verifier
+	Keys      []ed25519.PublicKey
+}
+
+// verifiersFor returns the verifiers a checkpoint note may be signed by.
+func (o VerifyOptions) verifiersFor(note []byte) []*audit.Verifier {
+	origin, _, _ := strings.Cut(string(note), "\n")
+	if len(o.Keys) == 0 || !strings.HasSuffix(origin, "/ledger") {
+		return o.Verifiers
+	}
+	out := append([]*audit.Verifier(nil), o.Verifiers...)
+	for _, pub := range o.Keys {
+		// The signed-note key ID: SHA-256(name || 0x0A || 0x01 || key)[:4].
+		h := sha256.New()
+		h.Write([]byte(origin))
+		h.Write([]byte{'\n', 0x01})
+		h.Write(pub)
+		vkey := fmt.Sprintf("%s+%x+%s", origin, h.Sum(nil)[:4], base64.StdEncoding.EncodeToString(append([]byte{0x01}, pub...)))
+		if v, err := audit.NewVerifier(vkey); err == nil {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // VerifyReport is the outcome of Verify.
@@ -191,7 +218,7 @@ func Verify(ctx context.Context, q db.Querier, opts VerifyOptions) (*VerifyRepor
 // readCheckpoints reads the checkpoints of the file and the database,
 // recording those that do not verify.
 func readCheckpoints(ctx context.Context, q db.Querier, opts VerifyOptions, r *VerifyReport) ([]ledgerCheckpoint, error) {
-	if len(opts.Verifiers) == 0 {
+	if len(opts.Verifiers) == 0 && len(opts.Keys) == 0 {
 		r.Warnings = append(r.Warnings, "no verifier key: checkpoint signatures were not checked")
 	}
 	var out []ledgerCheckpoint
@@ -207,7 +234,7 @@ func readCheckpoints(ctx context.Context, q db.Querier, opts VerifyOptions, r *V
 		r.Warnings = append(r.Warnings, warnings...)
 		for i, note := range notes {
 			source := fmt.Sprintf("%s line %d", opts.CheckpointFile, lines[i])
-			cp, err := openCheckpoint(note, opts.Verifiers)
+			cp, err := openCheckpoint(note, opts.verifiersFor(note))
 			if err != nil {
 				bad(source, err)
 				continue
@@ -229,7 +256,7 @@ func readCheckpoints(ctx context.Context, q db.Querier, opts VerifyOptions, r *V
 	}
 	for _, s := range stored {
 		source := fmt.Sprintf("database seq %d", s.seq)
-		cp, err := openCheckpoint(s.note, opts.Verifiers)
+		cp, err := openCheckpoint(s.note, opts.verifiersFor(s.note))
 		if err == nil && cp.seq != s.seq {
 			err = fmt.Errorf("it is stored as %d but signed for %d", s.seq, cp.seq)
 		}
