@@ -390,9 +390,6 @@ func (c *Checkpointer) Checkpoint(ctx context.Context) error {
 	if head.chainSeq <= c.last || head.chainSeq <= head.chainFrom {
 		return nil
 	}
-	// The walker is reused: a failed finish leaves it where it was.
-	w := *c.walker
-	c.walker = &w
 	if ok, err := c.advance(ctx, head); err != nil || !ok {
 		if err == nil {
 			err = errors.New(c.broken)
