@@ -243,23 +243,33 @@ func (s *Service) commitLoop() {
 	lastRequests := 0
 	gapTimer := time.NewTimer(time.Hour)
 	gapTimer.Stop()
+	// carry holds requests whose callers were still signing them when their
+	// group was written: they go with the next group.
+	var carry []*appendRequest
 	for {
-		var first *appendRequest
-		select {
-		case first = <-s.appends:
-		case <-s.stop:
-			// Finish what is queued, then stop.
-			for {
-				select {
-				case r := <-s.appends:
-					s.commitGroup([]*appendRequest{r})
-				default:
-					return
+		var group []*appendRequest
+		if len(carry) > 0 {
+			group, carry = carry, nil
+		} else {
+			select {
+			case first := <-s.appends:
+				group = []*appendRequest{first}
+			case <-s.stop:
+				// Finish what is queued, then stop.
+				for {
+					select {
+					case r := <-s.appends:
+						s.commitGroup([]*appendRequest{r})
+					default:
+						return
+					}
 				}
 			}
 		}
-		group := []*appendRequest{first}
-		n := len(first.events)
+		n := 0
+		for _, r := range group {
+			n += len(r.events)
+		}
 		// Under concurrent load (the last group had several requests), keep
 		// gathering while requests keep arriving (each within lingerGap of
 		// the last, lingerMax in all), as PostgreSQL's commit_delay does: one
@@ -284,7 +294,35 @@ func (s *Service) commitLoop() {
 			}
 		}
 		lastRequests = len(group)
-		s.commitGroup(group)
+		// Write the requests already signed; those still being signed go
+		// with the next group, so that their signing overlaps this commit
+		// instead of holding it up. With none signed, wait for the first.
+		ready := make([]*appendRequest, 0, len(group))
+		for _, r := range group {
+			if signedYet(r) {
+				ready = append(ready, r)
+			} else {
+				carry = append(carry, r)
+			}
+		}
+		if len(ready) == 0 {
+			<-carry[0].signed
+			ready, carry = carry[:1], carry[1:]
+		}
+		s.commitGroup(ready)
+	}
+}
+
+// signedYet reports whether r's receipts are signed.
+func signedYet(r *appendRequest) bool {
+	if r.signed == nil {
+		return true
+	}
+	select {
+	case <-r.signed:
+		return true
+	default:
+		return false
 	}
 }
 
