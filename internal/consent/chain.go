@@ -45,7 +45,9 @@ import (
 // must hold a pseudonym and no receipt, and the numbers of rows under each
 // pseudonym must be the numbers of events the erasure entries recorded. An
 // attacker who "erases" rows to hide them makes those numbers disagree; one
-// who forges an erasure entry breaks the chain.
+// who forges an erasure entry breaks the chain. The erasure entry does not
+// cover consent_erasures.subject_id, the id replicas use to forget the
+// subject (covering it, even hashed, would keep a guessable trace of them).
 
 // chainDomain separates ledger hashes from every other use of SHA-256.
 const chainDomain = "steward/consent-ledger/v1"
