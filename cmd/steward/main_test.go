@@ -541,10 +541,12 @@ func TestLedgerVerifyCommand(t *testing.T) {
 	_ = c.cmd.Process.Signal(syscall.SIGTERM)
 	_ = c.cmd.Wait()
 
-	out, _, err := runCLI(t, "", "ledger", "verify", "--data-dir", dir)
-	if err != nil || !strings.Contains(out, "consent ledger OK") || !strings.Contains(out, "signed checkpoints checked") ||
-		!strings.Contains(out, " 0 entries covered by no checkpoint") {
-		t.Fatalf("ledger verify: %v\n%s", err, out)
+	for _, flags := range [][]string{nil, {"--receipts"}} {
+		out, _, err := runCLI(t, "", append([]string{"ledger", "verify", "--data-dir", dir}, flags...)...)
+		if err != nil || !strings.Contains(out, "consent ledger OK") || !strings.Contains(out, "signed checkpoints checked") ||
+			!strings.Contains(out, " 0 entries covered by no checkpoint") {
+			t.Fatalf("ledger verify %v: %v\n%s", flags, err, out)
+		}
 	}
 	if _, stderr, err := runCLI(t, "", "ledger", "verify", "--help"); !errors.Is(err, flag.ErrHelp) || !strings.Contains(stderr, "-checkpoint") {
 		t.Fatalf("ledger verify --help: %v\n%s", err, stderr)
@@ -559,7 +561,7 @@ func TestLedgerVerifyCommand(t *testing.T) {
 	if _, err := store.Exec(`UPDATE consent_events SET action = 'grant' WHERE seq = ?`, last); err != nil {
 		t.Fatal(err)
 	}
-	out, _, err = runCLI(t, "", "ledger", "verify", "--data-dir", dir)
+	out, _, err := runCLI(t, "", "ledger", "verify", "--data-dir", dir)
 	if err == nil || !strings.Contains(out, fmt.Sprintf("entry %d (event \"l2\")", last)) {
 		t.Fatalf("edited ledger: %v\n%s", err, out)
 	}

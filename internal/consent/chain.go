@@ -287,6 +287,9 @@ type walker struct {
 	counts []int64
 	// at, when set, is told the hash of every entry verified.
 	at func(seq int64, hash []byte)
+	// receipt, when set, checks an event's stored receipt against the row
+	// and returns what differs.
+	receipt func(r *chainRow) string
 }
 
 type erasedGroup struct {
@@ -335,6 +338,10 @@ func (w *walker) step(r *chainRow) bool {
 		w.problem = &Problem{Kind: ProblemChanged, Seq: r.seq(), EventID: id, Detail: "its stored receipt was changed"}
 	case r.kind == entryEvent && r.salt == nil && (r.receipt.Valid || !strings.HasPrefix(r.event.Subject, pseudonymPrefix)):
 		w.problem = &Problem{Kind: ProblemErased, Seq: r.seq(), EventID: id, Detail: "its salt is gone but it is not pseudonymised"}
+	case r.kind == entryEvent && r.salt != nil && w.receipt != nil:
+		if differs := w.receipt(r); differs != "" {
+			w.problem = &Problem{Kind: ProblemChanged, Seq: r.seq(), EventID: id, Detail: differs}
+		}
 	}
 	if w.problem != nil {
 		return false

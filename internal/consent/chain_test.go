@@ -443,3 +443,52 @@ func TestLedgerCheckpoints(t *testing.T) {
 		}
 	})
 }
+
+// TestLedgerRecomputedChain: someone who edits rows and recomputes the
+// whole chain (the encoding is no secret) leaves a consistent database;
+// the signed checkpoint made before shows the rewrite, and the stored
+// receipts, which they cannot sign, name the edited events.
+func TestLedgerRecomputedChain(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		signer := newSigner(t)
+		svc := openService(t, store, signer)
+		seed(t, svc)
+		ledgerFixture(t, svc)
+		ledgerSigner := newLedgerSigner(t)
+		file := filepath.Join(t.TempDir(), "ledger-checkpoints.txt")
+		c, err := consent.OpenCheckpointer(ctx, consent.CheckpointerConfig{DB: store, Signer: ledgerSigner, File: file, Interval: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Checkpoint(ctx); err != nil {
+			t.Fatal(err)
+		}
+		exec(t, store, `UPDATE consent_events SET action = 'deny' WHERE seq = 4`)
+		exec(t, store, `UPDATE consent_events SET purpose = 'marketing' WHERE seq = 9`)
+		if err := consent.RechainForTest(ctx, store); err != nil {
+			t.Fatal(err)
+		}
+		exec(t, store, `DELETE FROM ledger_checkpoints`) // they would drop those in the database too
+		if r := verify(t, store, consent.VerifyOptions{}); !r.OK() {
+			t.Fatalf("the recomputed chain is not consistent, so this test proves nothing: %s", r.Message())
+		}
+		r := verify(t, store, consent.VerifyOptions{CheckpointFile: file, Verifiers: []*audit.Verifier{ledgerSigner.Verifier()}})
+		if r.OK() || len(r.CheckpointProblems) == 0 || !strings.Contains(r.Message(), "rewritten") {
+			t.Fatalf("against the checkpoint: %s", r.Message())
+		}
+		r = verify(t, store, consent.VerifyOptions{ReceiptKeys: signer.JWKS()})
+		if p := r.Problem; p == nil || p.Seq != 4 || p.EventID != "e3" || !strings.Contains(p.Detail, "action") {
+			t.Fatalf("against the receipts: %s", r.Message())
+		}
+		// Undo the first edit: the receipts name the second.
+		exec(t, store, `UPDATE consent_events SET action = 'grant' WHERE seq = 4`)
+		if err := consent.RechainForTest(ctx, store); err != nil {
+			t.Fatal(err)
+		}
+		r = verify(t, store, consent.VerifyOptions{ReceiptKeys: signer.JWKS()})
+		if p := r.Problem; p == nil || p.Seq != 9 || !strings.Contains(p.Detail, "purpose") {
+			t.Fatalf("against the receipts: %s", r.Message())
+		}
+	})
+}

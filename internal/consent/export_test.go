@@ -1,8 +1,12 @@
 package consent
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"time"
+
+	"github.com/steward-dev/steward/internal/db"
 )
 
 // ApplyForTest records one grant per (device, purpose) for n devices.
@@ -46,4 +50,33 @@ func WriteGroupForTest(s *Service, batches ...[]Event) ([][]AppendResult, []erro
 		results[i], errs[i] = r.results, r.err
 	}
 	return results, errs
+}
+
+// RechainForTest recomputes every chain hash and the head from the rows, as
+// someone who edited rows and knows the chain's encoding would.
+func RechainForTest(ctx context.Context, d *db.DB) error {
+	head, err := readHead(ctx, d)
+	if err != nil {
+		return err
+	}
+	rows, err := readChain(ctx, d, head.chainFrom, head.seq, 1<<30)
+	if err != nil {
+		return err
+	}
+	prevSeq, prevHash := head.chainFrom, []byte{}
+	for i := range rows {
+		r := &rows[i]
+		r.prevSeq = sql.NullInt64{Int64: prevSeq, Valid: true}
+		h := r.computed(prevHash)
+		table := "consent_events"
+		if r.kind == entryErasure {
+			table = "consent_erasures"
+		}
+		if _, err := d.ExecContext(ctx, `UPDATE `+table+` SET hash = $1, prev_seq = $2 WHERE seq = $3`, h, prevSeq, r.seq()); err != nil {
+			return err
+		}
+		prevSeq, prevHash = r.seq(), h
+	}
+	_, err = d.ExecContext(ctx, `UPDATE ledger_head SET chain_seq = $1, hash = $2 WHERE id = 1`, prevSeq, prevHash)
+	return err
 }

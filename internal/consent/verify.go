@@ -14,6 +14,7 @@ import (
 
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/receipt"
 )
 
 // VerifyOptions says what to check the ledger against besides itself.
@@ -29,6 +30,12 @@ type VerifyOptions struct {
 	// checkpoints say.
 	Verifiers []*audit.Verifier
 	Keys      []ed25519.PublicKey
+	// ReceiptKeys, when set (a JWKS, as /.well-known/jwks.json serves it),
+	// checks each stored receipt's signature and that it says what its row
+	// says. That finds a row edited even after the latest checkpoint with
+	// the chain recomputed behind it, at the cost of a signature check per
+	// event.
+	ReceiptKeys []byte
 }
 
 // verifiersFor returns the verifiers a checkpoint note may be signed by.
@@ -159,6 +166,9 @@ func Verify(ctx context.Context, q db.Querier, opts VerifyOptions) (*VerifyRepor
 	}
 	seen := map[int64]bool{}
 	w := newWalker(head.chainFrom, nil)
+	if opts.ReceiptKeys != nil {
+		w.receipt = func(r *chainRow) string { return receiptDiffers(r, opts.ReceiptKeys) }
+	}
 	w.at = func(seq int64, hash []byte) {
 		for _, cp := range bySeq[seq] {
 			seen[seq] = true
@@ -269,4 +279,40 @@ func readCheckpoints(ctx context.Context, q db.Querier, opts VerifyOptions, r *V
 	}
 	r.Checkpoints = len(out)
 	return out, nil
+}
+
+// receiptDiffers checks a row's stored receipt against its signature and
+// the row, and says what differs ("" when nothing does).
+func receiptDiffers(r *chainRow, jwks []byte) string {
+	got, err := receipt.Verify(r.receipt.String, jwks)
+	if err != nil {
+		return "its stored receipt does not verify"
+	}
+	e := &r.event
+	l := got.Steward
+	var differs []string
+	for _, c := range []struct {
+		name string
+		same bool
+	}{
+		{"event id", l.EventID == e.ID},
+		{"property", l.Property == e.Property},
+		{"subject or device", got.PIIPrincipalID == principal(e)},
+		{"purpose", l.Purpose == e.Purpose},
+		{"vendor", l.Vendor == e.Vendor},
+		{"action", l.Action == string(e.Action)},
+		{"source", l.Source == string(e.Source)},
+		{"notice version", l.NoticeVersion == e.NoticeVersion},
+		{"gpc", l.GPC == e.GPC},
+		{"jurisdiction", got.Jurisdiction == e.Jurisdiction},
+		{"time", got.ConsentTimestamp == e.At.Unix()},
+	} {
+		if !c.same {
+			differs = append(differs, c.name)
+		}
+	}
+	if len(differs) == 0 {
+		return ""
+	}
+	return "its " + strings.Join(differs, ", ") + " differ from its signed receipt"
 }
