@@ -240,17 +240,18 @@ func readHead(ctx context.Context, q db.Querier) (ledgerHead, error) {
 	return h, nil
 }
 
-// readChain reads the chain entries after seq and up to upTo, at most about
-// limit of them, in sequence order.
-func readChain(ctx context.Context, q db.Querier, after, upTo int64, limit int) ([]chainRow, error) {
+// readChain reads the chain entries after seq and up to upTo, in sequence
+// order: at most limit events, and the erasures among them. more reports
+// that the limit cut the read short.
+func readChain(ctx context.Context, q db.Querier, after, upTo int64, limit int) (rows []chainRow, more bool, err error) {
 	events, err := db.QueryAll(ctx, q, `SELECT `+chainEventColumns+` FROM consent_events WHERE seq > $1 AND seq <= $2
 		ORDER BY seq LIMIT $3`, []any{after, upTo, limit}, scanChainEvent)
 	if err != nil {
-		return nil, fmt.Errorf("read ledger: %w", err)
+		return nil, false, fmt.Errorf("read ledger: %w", err)
 	}
 	end := upTo
 	if len(events) == limit {
-		end = events[len(events)-1].seq()
+		end, more = events[len(events)-1].seq(), true
 	}
 	erasures, err := db.QueryAll(ctx, q, `SELECT seq, prev_seq, hash, erased_at, events FROM consent_erasures
 		WHERE seq > $1 AND seq <= $2 ORDER BY seq`, []any{after, end}, func(scan func(...any) error) (chainRow, error) {
@@ -261,14 +262,14 @@ func readChain(ctx context.Context, q db.Querier, after, upTo int64, limit int) 
 		return r, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read erasures: %w", err)
+		return nil, false, fmt.Errorf("read erasures: %w", err)
 	}
 	if len(erasures) == 0 {
-		return events, nil
+		return events, more, nil
 	}
 	all := append(events, erasures...)
 	sort.SliceStable(all, func(i, j int) bool { return all[i].seq() < all[j].seq() })
-	return all, nil
+	return all, more, nil
 }
 
 // walker follows the chain entry by entry and finds its first fault.

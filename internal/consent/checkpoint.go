@@ -303,7 +303,7 @@ func (c *Checkpointer) start(ctx context.Context) error {
 		c.last = latest.seq
 		c.walker = newWalker(latest.seq, latest.hash)
 		// The checkpointed entry itself must still be there, unchanged.
-		rows, err := readChain(ctx, c.db, latest.seq-1, latest.seq, 1)
+		rows, _, err := readChain(ctx, c.db, latest.seq-1, latest.seq, 1)
 		if err != nil {
 			return db.Classify(err)
 		}
@@ -332,7 +332,7 @@ func (c *Checkpointer) advance(ctx context.Context, head ledgerHead) (bool, erro
 	}
 	w := c.walker
 	for w.problem == nil && w.pending == nil && w.prevSeq < head.chainSeq {
-		rows, err := readChain(ctx, c.db, w.prevSeq, head.seq, 10000)
+		rows, more, err := readChain(ctx, c.db, w.prevSeq, head.seq, 10000)
 		if err != nil {
 			return false, db.Classify(err)
 		}
@@ -341,7 +341,7 @@ func (c *Checkpointer) advance(ctx context.Context, head ledgerHead) (bool, erro
 				break
 			}
 		}
-		if len(rows) < 10000 {
+		if !more {
 			break
 		}
 	}

@@ -59,7 +59,7 @@ func RechainForTest(ctx context.Context, d *db.DB) error {
 	if err != nil {
 		return err
 	}
-	rows, err := readChain(ctx, d, head.chainFrom, head.seq, 1<<30)
+	rows, _, err := readChain(ctx, d, head.chainFrom, head.seq, 1<<30)
 	if err != nil {
 		return err
 	}
@@ -80,3 +80,4 @@ func RechainForTest(ctx context.Context, d *db.DB) error {
 	_, err = d.ExecContext(ctx, `UPDATE ledger_head SET chain_seq = $1, hash = $2 WHERE id = 1`, prevSeq, prevHash)
 	return err
 }
+

@@ -36,6 +36,8 @@ type VerifyOptions struct {
 	// the chain recomputed behind it, at the cost of a signature check per
 	// event.
 	ReceiptKeys []byte
+	// PageSize is how many events are read at a time; 0 means 10000.
+	PageSize int
 }
 
 // verifiersFor returns the verifiers a checkpoint note may be signed by.
@@ -164,6 +166,10 @@ func Verify(ctx context.Context, q db.Querier, opts VerifyOptions) (*VerifyRepor
 		bySeq[cp.seq] = append(bySeq[cp.seq], cp)
 		r.Latest = max(r.Latest, cp.seq)
 	}
+	page := opts.PageSize
+	if page <= 0 {
+		page = 10000
+	}
 	seen := map[int64]bool{}
 	w := newWalker(head.chainFrom, nil)
 	if opts.ReceiptKeys != nil {
@@ -179,13 +185,11 @@ func Verify(ctx context.Context, q db.Querier, opts VerifyOptions) (*VerifyRepor
 			}
 		}
 	}
-	const page = 10000
 	for w.problem == nil {
-		rows, err := readChain(ctx, q, w.prevSeq, head.seq, page)
+		rows, more, err := readChain(ctx, q, w.prevSeq, head.seq, page)
 		if err != nil {
 			return nil, db.Classify(err)
 		}
-		full := len(rows) == page
 		if w.pending != nil && len(rows) > 0 && rows[0].seq() == w.pending.seq() {
 			rows = rows[1:] // the entry in doubt is read again: the walker is still before it
 		}
@@ -194,7 +198,7 @@ func Verify(ctx context.Context, q db.Querier, opts VerifyOptions) (*VerifyRepor
 				break
 			}
 		}
-		if !full {
+		if !more {
 			break
 		}
 	}
