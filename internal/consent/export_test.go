@@ -80,4 +80,3 @@ func RechainForTest(ctx context.Context, d *db.DB) error {
 	_, err = d.ExecContext(ctx, `UPDATE ledger_head SET chain_seq = $1, hash = $2 WHERE id = 1`, prevSeq, prevHash)
 	return err
 }
-
