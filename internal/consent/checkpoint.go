@@ -292,7 +292,9 @@ func (c *Checkpointer) start(ctx context.Context) error {
 			if cp, err := openCheckpoint([]byte(note), verifiers); err == nil {
 				latest = &cp
 			} else {
-				c.log.Error("ledger: the latest checkpoint in the database does not verify; ignoring it", "error", err)
+				// Perhaps another replica's, signed with its own key: verify
+				// the whole chain instead (once: then this file has one).
+				c.log.Warn("ledger: the latest checkpoint in the database does not verify with this server's key; verifying the whole chain", "error", err)
 			}
 		case !errors.Is(err, sql.ErrNoRows):
 			return db.Classify(fmt.Errorf("read ledger checkpoint: %w", err))
