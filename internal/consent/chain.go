@@ -210,6 +210,10 @@ func (r *chainRow) computed(prevHash []byte) []byte {
 
 const chainEventColumns = eventColumns + `, prev_seq, hash, salt, principal_mac, receipt, receipt_hash`
 
+// chainLinkColumns are what the hashes cover: enough to check the links of
+// the chain, without the salt and the receipt text.
+const chainLinkColumns = eventColumns + `, prev_seq, hash, NULL, principal_mac, NULL, receipt_hash`
+
 func scanChainEvent(scan func(...any) error) (chainRow, error) {
 	r := chainRow{kind: entryEvent}
 	var subject, device sql.NullString
@@ -241,10 +245,15 @@ func readHead(ctx context.Context, q db.Querier) (ledgerHead, error) {
 }
 
 // readChain reads the chain entries after seq and up to upTo, in sequence
-// order: at most limit events, and the erasures among them. more reports
-// that the limit cut the read short.
-func readChain(ctx context.Context, q db.Querier, after, upTo int64, limit int) (rows []chainRow, more bool, err error) {
-	events, err := db.QueryAll(ctx, q, `SELECT `+chainEventColumns+` FROM consent_events WHERE seq > $1 AND seq <= $2
+// order: at most limit events, and the erasures among them; with
+// linksOnly, without the events' salts and receipts (see walker.linksOnly).
+// more reports that the limit cut the read short.
+func readChain(ctx context.Context, q db.Querier, after, upTo int64, limit int, linksOnly bool) (rows []chainRow, more bool, err error) {
+	columns := chainEventColumns
+	if linksOnly {
+		columns = chainLinkColumns
+	}
+	events, err := db.QueryAll(ctx, q, `SELECT `+columns+` FROM consent_events WHERE seq > $1 AND seq <= $2
 		ORDER BY seq LIMIT $3`, []any{after, upTo, limit}, scanChainEvent)
 	if err != nil {
 		return nil, false, fmt.Errorf("read ledger: %w", err)
@@ -291,6 +300,11 @@ type walker struct {
 	// receipt, when set, checks an event's stored receipt against the row
 	// and returns what differs.
 	receipt func(r *chainRow) string
+	// linksOnly checks the hashes and links only, not the subject or
+	// device against its commitment, the receipt against its hash, nor
+	// erasures: what the checkpointer does before it signs, every second,
+	// on what was just appended (`steward ledger verify` checks it all).
+	linksOnly bool
 }
 
 type erasedGroup struct {
@@ -333,6 +347,7 @@ func (w *walker) step(r *chainRow) bool {
 	case !bytes.Equal(r.computed(w.prevHash), r.hash):
 		w.pending = r
 		return true
+	case w.linksOnly:
 	case r.kind == entryEvent && r.salt != nil && !hmac.Equal(principalMAC(r.salt, &r.event), r.mac):
 		w.problem = &Problem{Kind: ProblemChanged, Seq: r.seq(), EventID: id, Detail: "its subject or device was changed"}
 	case r.kind == entryEvent && r.salt != nil && (!r.receipt.Valid || !bytes.Equal(receiptHash(r.receipt.String), r.rHash)):
@@ -349,7 +364,7 @@ func (w *walker) step(r *chainRow) bool {
 	}
 	if r.kind == entryErasure {
 		w.counts = append(w.counts, r.count)
-	} else if r.salt == nil {
+	} else if r.salt == nil && !w.linksOnly {
 		g := w.erased[r.event.Subject]
 		if g == nil {
 			g = &erasedGroup{first: r.seq(), firstID: id}

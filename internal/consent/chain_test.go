@@ -427,6 +427,11 @@ func TestLedgerCheckpoints(t *testing.T) {
 		if ok, why := open().Status(); !ok {
 			t.Fatalf("start after undoing the edit: %q", why)
 		}
+		exec(t, store, `UPDATE consent_events SET device_id = 'dev-2' WHERE seq = 13`)
+		if ok, why := open().Status(); ok || !strings.Contains(why, "subject or device") {
+			t.Fatalf("start after moving an event in the tail to another device: ok %v, %q", ok, why)
+		}
+		exec(t, store, `UPDATE consent_events SET device_id = 'dev-1' WHERE seq = 13`)
 
 		// Cut back below the checkpoint, head and all, so that the chain in
 		// the database is consistent: only the checkpoints show it.

@@ -304,8 +304,10 @@ func (c *Checkpointer) start(ctx context.Context) error {
 	if latest != nil && latest.seq > head.chainFrom {
 		c.last = latest.seq
 		c.walker = newWalker(latest.seq, latest.hash)
+	}
+	if latest != nil && latest.seq > head.chainFrom {
 		// The checkpointed entry itself must still be there, unchanged.
-		rows, _, err := readChain(ctx, c.db, latest.seq-1, latest.seq, 1)
+		rows, _, err := readChain(ctx, c.db, latest.seq-1, latest.seq, 1, true)
 		if err != nil {
 			return db.Classify(err)
 		}
@@ -323,8 +325,13 @@ func (c *Checkpointer) start(ctx context.Context) error {
 	if c.broken != "" {
 		return nil
 	}
-	_, err = c.advance(ctx, head)
-	return err
+	// At start the tail is checked in full; each round after, the links of
+	// what was appended since (see walker.linksOnly).
+	if _, err := c.advance(ctx, head); err != nil {
+		return err
+	}
+	c.walker.linksOnly = true
+	return nil
 }
 
 // advance verifies the chain from the walker to head.
@@ -334,7 +341,7 @@ func (c *Checkpointer) advance(ctx context.Context, head ledgerHead) (bool, erro
 	}
 	w := c.walker
 	for w.problem == nil && w.pending == nil && w.prevSeq < head.chainSeq {
-		rows, more, err := readChain(ctx, c.db, w.prevSeq, head.seq, 10000)
+		rows, more, err := readChain(ctx, c.db, w.prevSeq, head.seq, 10000, w.linksOnly)
 		if err != nil {
 			return false, db.Classify(err)
 		}

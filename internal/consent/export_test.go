@@ -59,7 +59,7 @@ func RechainForTest(ctx context.Context, d *db.DB) error {
 	if err != nil {
 		return err
 	}
-	rows, _, err := readChain(ctx, d, head.chainFrom, head.seq, 1<<30)
+	rows, _, err := readChain(ctx, d, head.chainFrom, head.seq, 1<<30, false)
 	if err != nil {
 		return err
 	}

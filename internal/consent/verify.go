@@ -186,7 +186,7 @@ func Verify(ctx context.Context, q db.Querier, opts VerifyOptions) (*VerifyRepor
 		}
 	}
 	for w.problem == nil {
-		rows, more, err := readChain(ctx, q, w.prevSeq, head.seq, page)
+		rows, more, err := readChain(ctx, q, w.prevSeq, head.seq, page, false)
 		if err != nil {
 			return nil, db.Classify(err)
 		}
