@@ -6,6 +6,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -585,5 +587,125 @@ func TestBenchIngest(t *testing.T) {
 				t.Errorf("schema %s left behind (%d, %v)", m[1], left, err)
 			}
 		})
+	}
+}
+
+// TestLedgerVerifyCommand: the ledger of a server that recorded events
+// verifies against its checkpoint file; an edited row is named by
+// `steward ledger verify`, and a server started on the edited ledger is not
+// ready (/readyz 503) and says so in steward_ledger_chain_ok.
+func TestLedgerVerifyCommand(t *testing.T) {
+	dir := t.TempDir()
+	c := startChild(t, "--data-dir", dir, "--demo")
+	admin := c.demoKey(t, "Admin key")
+	ingest := c.demoKey(t, "Ingest key")
+	go io.Copy(io.Discard, pipeRest(c))
+	post := func(body, key string) *http.Response {
+		req, _ := http.NewRequest(http.MethodPost, c.url+"/v1/consent/events", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	resp := post(`{"events":[{"id":"l1","property":"demo","device":"dev-1","purpose":"analytics","action":"grant","source":"banner"},
+		{"id":"l2","property":"demo","device":"dev-1","purpose":"marketing","action":"deny","source":"banner"}]}`, ingest)
+	var appended struct {
+		Results []struct {
+			Seq     int64  `json:"seq"`
+			Receipt string `json:"receipt"`
+		} `json:"results"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&appended); err != nil || resp.StatusCode != 200 || len(appended.Results) != 2 {
+		t.Fatalf("append: %d %v", resp.StatusCode, err)
+	}
+	resp.Body.Close()
+	// The same id with other content is a conflict that names the event.
+	resp = post(`{"events":[{"id":"l2","property":"demo","device":"dev-1","purpose":"marketing","action":"grant","source":"banner"}]}`, ingest)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(string(body), "events[0].id") || strings.Contains(string(body), "deny") {
+		t.Fatalf("conflicting duplicate: %d %s", resp.StatusCode, body)
+	}
+	// GET returns the receipt as issued.
+	req, _ := http.NewRequest(http.MethodGet, c.url+"/v1/consent/events/demo/l2", nil)
+	req.Header.Set("Authorization", "Bearer "+admin)
+	got, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(got.Body)
+	got.Body.Close()
+	if got.StatusCode != 200 || !strings.Contains(string(body), appended.Results[1].Receipt) {
+		t.Fatalf("get event: %d %s", got.StatusCode, body)
+	}
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	_ = c.cmd.Wait()
+
+	for _, flags := range [][]string{nil, {"--receipts"}} {
+		out, _, err := runCLI(t, "", append([]string{"ledger", "verify", "--data-dir", dir}, flags...)...)
+		if err != nil || !strings.Contains(out, "consent ledger OK") || !strings.Contains(out, "signed checkpoints checked") ||
+			!strings.Contains(out, " 0 entries covered by no checkpoint") {
+			t.Fatalf("ledger verify %v: %v\n%s", flags, err, out)
+		}
+	}
+	if stdout, _, err := runCLI(t, "", "ledger", "verify", "--help"); !errors.Is(err, flag.ErrHelp) || !strings.Contains(stdout, "-checkpoint") {
+		t.Fatalf("ledger verify --help: %v\n%s", err, stdout)
+	}
+
+	store, err := sql.Open("sqlite", dir+"/steward.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	last := appended.Results[1].Seq
+	if _, err := store.Exec(`UPDATE consent_events SET action = 'grant' WHERE seq = ?`, last); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runCLI(t, "", "ledger", "verify", "--data-dir", dir)
+	if err == nil || !strings.Contains(out, fmt.Sprintf("entry %d (event \"l2\")", last)) {
+		t.Fatalf("edited ledger: %v\n%s", err, out)
+	}
+
+	// A server started on the edited ledger runs, but is not ready.
+	addr := freeAddr(t)
+	cmd := exec.Command(os.Args[0], "serve", "--listen", addr, "--log-level", "error", "--data-dir", dir)
+	cmd.Env = append(os.Environ(), "STEWARD_TEST_CHILD=1")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/livez")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("steward did not start")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ready, err := http.Get("http://" + addr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(ready.Body)
+	ready.Body.Close()
+	if ready.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "hash chain is broken") {
+		t.Fatalf("/readyz on an edited ledger: %d %s", ready.StatusCode, body)
+	}
+	metrics, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(metrics.Body)
+	metrics.Body.Close()
+	if !strings.Contains(string(body), "steward_ledger_chain_ok 0") {
+		t.Fatal("steward_ledger_chain_ok is not 0 on an edited ledger")
 	}
 }

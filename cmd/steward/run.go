@@ -56,6 +56,8 @@ func commands() []command {
 			{"gvl import", "store a Global Vendor List: tcf gvl import FILE"}}},
 		{name: "audit", summary: "the audit log", run: runAudit, subs: []subcommand{
 			{"verify", "check the hash chain and signed checkpoints: audit verify [--checkpoint FILE]"}}},
+		{name: "ledger", summary: "the consent ledger", run: runLedger, subs: []subcommand{
+			{"verify", "check the hash chain, signed checkpoints and stored receipts: ledger verify [--checkpoint FILE] [--receipts]"}}},
 		{name: "keys", summary: "the vault's master keys", run: runKeys, subs: []subcommand{
 			{"generate", "print a new key to add to the key file"},
 			{"status", "show the key versions in use"},

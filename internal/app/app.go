@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -100,7 +101,12 @@ type App struct {
 	// Checkpoints signs checkpoints of the audit log into the data directory.
 	Checkpoints *audit.Checkpointer
 	Metrics     *web.Metrics
-	Handler     http.Handler
+
+	// LedgerCheckpoints verifies the consent ledger's chain and signs
+	// checkpoints of it into the data directory.
+	LedgerCheckpoints *consent.Checkpointer
+
+	Handler http.Handler
 }
 
 // NewLogger returns the process logger described by cfg.
@@ -193,6 +199,13 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		a.DB.Close()
 		return nil, err
 	}
+	if err := a.openLedgerCheckpoints(ctx, cfg, log); err != nil {
+		a.Checkpoints.Close()
+		a.Vault.Close()
+		a.Consent.Close()
+		a.DB.Close()
+		return nil, err
+	}
 	if a.Staff, err = OpenStaff(cfg, a.DB, a.Vault, a.Audit); err != nil {
 		a.Close()
 		return nil, err
@@ -242,7 +255,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		Vault: a.Vault, Audit: a.Audit, Hooks: a.Hooks, Disclosures: a.Disclosures, Outbox: a.Outbox, Console: console, Portal: portalServer, Reveals: reveals, Requests: a.Requests,
 		BeforeSignInChange: a.noticeSignInChange(cfg),
 		OnDisclosure:       func(ctx context.Context, d disclosure.Disclosure) { a.notifyDisclosure(ctx, d, cfg) },
-		MetricsElsewhere:   cfg.MetricsListen != ""})
+		MetricsElsewhere:   cfg.MetricsListen != "",
+		LedgerStatus:       a.LedgerCheckpoints.Status})
 	return a, nil
 }
 
@@ -794,6 +808,54 @@ func (a *App) checkpointEvent(ctx context.Context, tx *sql.Tx, p audit.Published
 	return err
 }
 
+// LedgerCheckpointFile is where consent ledger checkpoints are appended, in
+// the data directory; ship it elsewhere to detect a rewrite of the ledger.
+func LedgerCheckpointFile(cfg config.Config) string {
+	return filepath.Join(cfg.DataDir, "ledger-checkpoints.txt")
+}
+
+// ledgerOrigin names the ledger's checkpoints: signed by the audit
+// checkpoint key under another origin, so that neither passes for the other.
+func ledgerOrigin(cfg config.Config) string {
+	return strings.TrimPrefix(strings.TrimPrefix(cfg.PublicURL, "https://"), "http://") + "/ledger"
+}
+
+// LedgerKey returns the public key of the checkpoint key in the data
+// directory, which signs the ledger's checkpoints, or nil when there is
+// none there.
+func LedgerKey(cfg config.Config) (ed25519.PublicKey, error) {
+	key, err := receipt.LoadKey(filepath.Join(cfg.DataDir, audit.KeyFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return key.Public().(ed25519.PublicKey), nil
+}
+
+// openLedgerCheckpoints verifies the tail of the consent ledger's chain and
+// starts signing checkpoints of it every second while it grows. A broken
+// chain does not stop the server (the evidence stays readable): it is
+// logged, shown by /readyz (503) and steward_ledger_chain_ok (0).
+func (a *App) openLedgerCheckpoints(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	key, err := audit.LoadOrCreateKey(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	signer, err := audit.NewSigner(ledgerOrigin(cfg), key)
+	if err != nil {
+		return err
+	}
+	a.LedgerCheckpoints, err = consent.OpenCheckpointer(ctx, consent.CheckpointerConfig{DB: a.DB, Signer: signer,
+		File: LedgerCheckpointFile(cfg), Logger: log})
+	if err != nil {
+		return err
+	}
+	a.Metrics.WatchLedger(a.LedgerCheckpoints.Status)
+	return nil
+}
+
 // LoadKeyring reads the vault's key-encryption keys from STEWARD_MASTER_KEY
 // or the master key file; nil (a sealed vault) when neither is set.
 func LoadKeyring(cfg config.Config) (*vault.Keyring, error) {
@@ -815,7 +877,7 @@ func (a *App) Close() error {
 	if a.Outbox != nil {
 		stopJobs = errors.Join(stopJobs, a.Outbox.Close())
 	}
-	return errors.Join(stopJobs, a.Checkpoints.Close(), a.Vault.Close(), a.Consent.Close(), a.DB.Close())
+	return errors.Join(stopJobs, a.Checkpoints.Close(), a.Vault.Close(), a.Consent.Close(), a.LedgerCheckpoints.Close(), a.DB.Close())
 }
 
 // Serve serves HTTP on ln until ctx ends, then stops accepting, waits up to

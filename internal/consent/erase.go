@@ -19,27 +19,42 @@ type Pseudonymised struct {
 	Seq     int64
 }
 
+// pseudonymPrefix starts every pseudonym, which no subject id may.
+const pseudonymPrefix = "prs_"
+
 // Pseudonymise is the ledger's part of erasing a subject: their consent
 // events stay as proof of what was consented, under a random pseudonym
-// that nothing links back to them, and their device links go. Decisions
-// for the subject then find no consent, on this replica at once and on
-// the others when they follow the ledger. The change is recorded in the
-// audit log in its transaction (fail closed). Erasing twice is harmless.
+// that nothing links back to them, and their device links go. The events
+// lose their principal salt and their stored receipts (which name the
+// subject), but keep what the hash chain covers (see chain.go), and the
+// erasure is itself a chain entry recording how many events it erased, so
+// the chain still verifies and an erasure cannot be faked. Decisions for
+// the subject then find no consent, on this replica at once and on the
+// others when they follow the ledger. The change is recorded in the audit
+// log in its transaction (fail closed). Erasing twice is harmless.
 func (s *Service) Pseudonymise(ctx context.Context, subject string) (Pseudonymised, error) {
-	if !ValidID(subject) || len(subject) > 4 && subject[:4] == "prs_" {
+	if !ValidID(subject) || len(subject) > 4 && subject[:4] == pseudonymPrefix {
 		return Pseudonymised{}, errs.Invalid("subject", "must be 1 to 128 letters, digits or ._:@+=-, and not a pseudonym")
 	}
 	var b [18]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return Pseudonymised{}, fmt.Errorf("pseudonym: %w", err)
 	}
-	pseudonym := "prs_" + base64.RawURLEncoding.EncodeToString(b[:])
+	pseudonym := pseudonymPrefix + base64.RawURLEncoding.EncodeToString(b[:])
 	var res Pseudonymised
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `UPDATE ledger_head SET seq = seq + 1 WHERE id = 1 RETURNING seq`).Scan(&res.Seq); err != nil {
+		var head ledgerHead
+		if err := tx.QueryRowContext(ctx, `UPDATE ledger_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, chain_seq, hash`).
+			Scan(&res.Seq, &head.chainSeq, &head.hash); err != nil {
 			return fmt.Errorf("take sequence number: %w", err)
 		}
-		events, err := tx.ExecContext(ctx, `UPDATE consent_events SET subject_id = $2 WHERE subject_id = $1`, subject, pseudonym)
+		var chained int64
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM consent_events WHERE subject_id = $1 AND salt IS NOT NULL`,
+			subject).Scan(&chained); err != nil {
+			return fmt.Errorf("count events: %w", err)
+		}
+		events, err := tx.ExecContext(ctx, `UPDATE consent_events SET subject_id = $2, salt = NULL, receipt = NULL WHERE subject_id = $1`,
+			subject, pseudonym)
 		if err != nil {
 			return fmt.Errorf("pseudonymise events: %w", err)
 		}
@@ -50,9 +65,14 @@ func (s *Service) Pseudonymise(ctx context.Context, subject string) (Pseudonymis
 		if _, err := tx.ExecContext(ctx, `DELETE FROM subjects WHERE id = $1`, subject); err != nil {
 			return fmt.Errorf("remove subject: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO consent_erasures (seq, subject_id, erased_at) VALUES ($1, $2, $3)`,
-			res.Seq, subject, micros(s.now())); err != nil {
+		erasedAt := micros(s.now())
+		hash := erasureHash(head.hash, res.Seq, head.chainSeq, erasedAt, chained)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO consent_erasures (seq, subject_id, erased_at, prev_seq, events, hash)
+			VALUES ($1, $2, $3, $4, $5, $6)`, res.Seq, subject, erasedAt, head.chainSeq, chained, hash); err != nil {
 			return fmt.Errorf("record erasure: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE ledger_head SET chain_seq = $1, hash = $2 WHERE id = 1`, res.Seq, hash); err != nil {
+			return fmt.Errorf("advance ledger head: %w", err)
 		}
 		n, _ := events.RowsAffected()
 		d, _ := devices.RowsAffected()

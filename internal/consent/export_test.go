@@ -1,8 +1,12 @@
 package consent
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"time"
+
+	"github.com/steward-dev/steward/internal/db"
 )
 
 // ApplyForTest records one grant per (device, purpose) for n devices.
@@ -22,4 +26,57 @@ func ApplyForTest(x *Index, n int, purposes []string) {
 		}
 	}
 	x.apply(batch)
+}
+
+// WriteGroupForTest appends batches as one group commit (as the commit loop
+// would when they arrive together) and returns each batch's error.
+func WriteGroupForTest(s *Service, batches ...[]Event) ([][]AppendResult, []error) {
+	group := make([]*appendRequest, len(batches))
+	for i, events := range batches {
+		r := &appendRequest{events: events, chain: make([]chainData, len(events)), done: make(chan struct{})}
+		for j := range events {
+			jws, err := s.sign(&events[j])
+			if err != nil {
+				panic(err)
+			}
+			salt := []byte(fmt.Sprintf("salt-%015d", j))
+			r.chain[j] = chainData{salt: salt, mac: principalMAC(salt, &events[j]), receipt: jws, receiptHash: receiptHash(jws)}
+		}
+		group[i] = r
+	}
+	s.commitGroup(group)
+	results, errs := make([][]AppendResult, len(group)), make([]error, len(group))
+	for i, r := range group {
+		results[i], errs[i] = r.results, r.err
+	}
+	return results, errs
+}
+
+// RechainForTest recomputes every chain hash and the head from the rows, as
+// someone who edited rows and knows the chain's encoding would.
+func RechainForTest(ctx context.Context, d *db.DB) error {
+	head, err := readHead(ctx, d)
+	if err != nil {
+		return err
+	}
+	rows, _, err := readChain(ctx, d, head.chainFrom, head.seq, 1<<30, false)
+	if err != nil {
+		return err
+	}
+	prevSeq, prevHash := head.chainFrom, []byte{}
+	for i := range rows {
+		r := &rows[i]
+		r.prevSeq = sql.NullInt64{Int64: prevSeq, Valid: true}
+		h := r.computed(prevHash)
+		table := "consent_events"
+		if r.kind == entryErasure {
+			table = "consent_erasures"
+		}
+		if _, err := d.ExecContext(ctx, `UPDATE `+table+` SET hash = $1, prev_seq = $2 WHERE seq = $3`, h, prevSeq, r.seq()); err != nil {
+			return err
+		}
+		prevSeq, prevHash = r.seq(), h
+	}
+	_, err = d.ExecContext(ctx, `UPDATE ledger_head SET chain_seq = $1, hash = $2 WHERE id = 1`, prevSeq, prevHash)
+	return err
 }

@@ -2,6 +2,7 @@ package consent
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
 	"errors"
@@ -214,14 +215,28 @@ func (s *Service) ValidateEvents(events []Event, by Author) error {
 
 // AppendResult is the outcome of one appended event.
 type AppendResult struct {
+	// Event is the stored event, with its receipt as issued.
 	Event Event
-	// Duplicate is set when an event with the same property and id was
-	// already in the ledger; Event is then the stored one.
+	// Duplicate is set when an event with the same property and id and the
+	// same content was already in the ledger; Event is then the stored one.
 	Duplicate bool
 }
 
+// chainData is what Append prepares for each event outside the commit
+// loop: its signed receipt and the commitment to its subject or device.
+type chainData struct {
+	salt, mac   []byte
+	receipt     string
+	receiptHash []byte
+}
+
 type appendRequest struct {
-	events  []Event
+	events []Event
+	chain  []chainData
+	// signed, when set, is closed once chain is filled (or prepErr set) by
+	// the caller; the commit loop waits for it.
+	signed  chan struct{}
+	prepErr error
 	results []AppendResult
 	err     error
 	done    chan struct{}
@@ -229,9 +244,32 @@ type appendRequest struct {
 
 // Append validates nothing (call ValidateEvents first) and appends events to
 // the ledger durably: it returns once they are committed and visible to
-// decisions. Concurrent calls share one transaction (group commit).
+// decisions. Each event gets its signed receipt here, stored with it in the
+// same transaction, so that a receipt is issued once and never re-signed
+// from a row. Concurrent calls share one transaction (group commit).
+//
+// An event whose property and id are in the ledger already is a duplicate:
+// with the same content (the time aside: clients such as the banner leave it
+// to the server clock, so a faithful retry differs in it) its result is the
+// stored event and receipt; with other content the whole call fails with a
+// conflict naming events[i].id and writes nothing.
 func (s *Service) Append(ctx context.Context, events []Event) ([]AppendResult, error) {
-	req := &appendRequest{events: events, done: make(chan struct{})}
+	req := &appendRequest{events: events, chain: make([]chainData, len(events)), done: make(chan struct{})}
+	// Signing is the costly part of preparing. A small request is queued
+	// first and signed while it waits for its group (the commit loop waits
+	// for its signatures before writing it), so that, as before receipts
+	// were stored, signing overlaps the commit ahead of it. A large one is
+	// signed before it is queued, so as not to hold up the others of its
+	// group.
+	early := len(events) > signQueued
+	if early {
+		req.prepare(s)
+		if req.err != nil {
+			return nil, req.err
+		}
+	} else {
+		req.signed = make(chan struct{})
+	}
 	select {
 	case s.appends <- req:
 	case <-s.stop:
@@ -239,11 +277,39 @@ func (s *Service) Append(ctx context.Context, events []Event) ([]AppendResult, e
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+	if !early {
+		req.prepare(s)
+		close(req.signed)
+	}
 	select {
 	case <-req.done:
 		return req.results, req.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	}
+}
+
+// signQueued is the most events a request may have to be signed while it
+// is queued.
+const signQueued = 8
+
+// prepare signs the receipts of r's events and commits to their subjects or
+// devices, setting r.err if it cannot.
+func (r *appendRequest) prepare(s *Service) {
+	salts := make([]byte, saltSize*len(r.events))
+	if _, err := rand.Read(salts); err != nil {
+		r.prepErr = fmt.Errorf("principal salt: %w", err)
+		r.err = r.prepErr
+		return
+	}
+	for i := range r.events {
+		jws, err := s.sign(&r.events[i])
+		if err != nil {
+			r.prepErr, r.err = err, err
+			return
+		}
+		salt := salts[i*saltSize : (i+1)*saltSize : (i+1)*saltSize]
+		r.chain[i] = chainData{salt: salt, mac: principalMAC(salt, &r.events[i]), receipt: jws, receiptHash: receiptHash(jws)}
 	}
 }
 
@@ -275,23 +341,33 @@ func (s *Service) commitLoop() {
 	lastRequests := 0
 	gapTimer := time.NewTimer(time.Hour)
 	gapTimer.Stop()
+	// carry holds requests whose callers were still signing them when their
+	// group was written: they go with the next group.
+	var carry []*appendRequest
 	for {
-		var first *appendRequest
-		select {
-		case first = <-s.appends:
-		case <-s.stop:
-			// Finish what is queued, then stop.
-			for {
-				select {
-				case r := <-s.appends:
-					s.commitGroup([]*appendRequest{r})
-				default:
-					return
+		var group []*appendRequest
+		if len(carry) > 0 {
+			group, carry = carry, nil
+		} else {
+			select {
+			case first := <-s.appends:
+				group = []*appendRequest{first}
+			case <-s.stop:
+				// Finish what is queued, then stop.
+				for {
+					select {
+					case r := <-s.appends:
+						s.commitGroup([]*appendRequest{r})
+					default:
+						return
+					}
 				}
 			}
 		}
-		group := []*appendRequest{first}
-		n := len(first.events)
+		n := 0
+		for _, r := range group {
+			n += len(r.events)
+		}
 		// Under concurrent load (the last group had several requests), keep
 		// gathering while requests keep arriving (each within lingerGap of
 		// the last, lingerMax in all), as PostgreSQL's commit_delay does: one
@@ -316,86 +392,177 @@ func (s *Service) commitLoop() {
 			}
 		}
 		lastRequests = len(group)
-		s.commitGroup(group)
+		// Write the requests already signed; those still being signed go
+		// with the next group, so that their signing overlaps this commit
+		// instead of holding it up. With none signed, wait for the first.
+		ready := make([]*appendRequest, 0, len(group))
+		for _, r := range group {
+			if signedYet(r) {
+				ready = append(ready, r)
+			} else {
+				carry = append(carry, r)
+			}
+		}
+		if len(ready) == 0 {
+			<-carry[0].signed
+			ready, carry = carry[:1], carry[1:]
+		}
+		s.commitGroup(ready)
 	}
 }
 
+// signedYet reports whether r's receipts are signed.
+func signedYet(r *appendRequest) bool {
+	if r.signed == nil {
+		return true
+	}
+	select {
+	case <-r.signed:
+		return true
+	default:
+		return false
+	}
+}
+
+// commitGroup writes a group; a request that conflicts with the ledger
+// fails alone (writeGroup sets its error), and so does one whose write
+// fails.
 func (s *Service) commitGroup(group []*appendRequest) {
+	for _, r := range group {
+		if r.signed != nil {
+			<-r.signed
+			r.err = r.prepErr
+		}
+	}
 	err := s.writeGroup(group)
 	if err != nil && len(group) > 1 && !errs.Is(err, errs.CodeUnavailable) {
 		// One request's fault must not fail the others: retry one by one.
 		for _, r := range group {
-			r.err = s.writeGroup([]*appendRequest{r})
+			if r.err == nil {
+				r.err = s.writeGroup([]*appendRequest{r})
+			}
 			close(r.done)
 		}
 		return
 	}
 	for _, r := range group {
-		r.err = err
+		if r.err == nil {
+			r.err = err
+		}
 		close(r.done)
 	}
 }
 
 type eventKey struct{ property, id string }
 
+// sameEvent reports whether b repeats a: the same content, the time aside
+// (see Append).
+func sameEvent(a, b *Event) bool {
+	return a.Property == b.Property && a.ID == b.ID && a.Subject == b.Subject && a.Device == b.Device &&
+		a.Purpose == b.Purpose && a.Vendor == b.Vendor && a.Action == b.Action && a.Source == b.Source &&
+		a.NoticeVersion == b.NoticeVersion && a.Jurisdiction == b.Jurisdiction && a.GPC == b.GPC && a.DNT == b.DNT &&
+		a.TCString == b.TCString
+}
+
+// conflictError names the event of a request that repeats a recorded id
+// with other content. It says nothing of the stored content.
+func conflictError(i int) error {
+	return errs.Invalid(fmt.Sprintf("events[%d].id", i),
+		"an event with this id was already recorded with other content; give each event a new id").WithCode(errs.CodeConflict)
+}
+
 func (s *Service) writeGroup(group []*appendRequest) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	// Deduplicate within the group: a beacon retried while its first copy is
-	// still queued makes one event.
-	var unique []*Event
-	firstOf := map[eventKey]int{}
-	for _, r := range group {
-		r.results = make([]AppendResult, len(r.events))
-		for i := range r.events {
-			k := eventKey{r.events[i].Property, r.events[i].ID}
-			if _, seen := firstOf[k]; !seen {
-				firstOf[k] = len(unique)
-				unique = append(unique, &r.events[i])
+	for {
+		// Deduplicate within the group: a beacon retried while its first
+		// copy is still queued makes one event. A request that repeats an
+		// id of an earlier one with other content fails alone.
+		var unique []*Event
+		var data []*chainData
+		firstOf := map[eventKey]int{}
+		owner := map[eventKey]*appendRequest{}
+		for _, r := range group {
+			if r.err != nil {
+				continue
+			}
+			r.results = make([]AppendResult, len(r.events))
+			for i := range r.events {
+				k := eventKey{r.events[i].Property, r.events[i].ID}
+				if u, seen := firstOf[k]; seen && !sameEvent(unique[u], &r.events[i]) {
+					r.err = conflictError(i)
+					break
+				}
+			}
+			if r.err != nil {
+				continue
+			}
+			for i := range r.events {
+				k := eventKey{r.events[i].Property, r.events[i].ID}
+				if _, seen := firstOf[k]; !seen {
+					firstOf[k] = len(unique)
+					owner[k] = r
+					unique = append(unique, &r.events[i])
+					data = append(data, &r.chain[i])
+				}
 			}
 		}
-	}
-	recorded := fromMicros(micros(s.now()))
-	stored := make([]Event, len(unique))
-	for i, e := range unique {
-		stored[i] = *e
-		stored[i].RecordedAt = recorded
-	}
-	inserted := make([]bool, len(unique))
-	var err error
-	if s.db.Dialect == db.Postgres {
-		err = insertPostgres(ctx, s.db, stored, inserted)
-	} else {
-		err = s.db.Tx(ctx, func(tx *sql.Tx) error { return insertSQLite(ctx, tx, stored, inserted) })
-	}
-	if err != nil {
-		return db.Classify(err)
-	}
-	for i := range stored {
-		if !inserted[i] {
-			existing, err := readEvent(ctx, s.db, stored[i].Property, stored[i].ID)
-			if err != nil {
-				return db.Classify(fmt.Errorf("read existing event: %w", err))
+		if len(unique) == 0 {
+			return nil
+		}
+		recorded := fromMicros(micros(s.now()))
+		stored := make([]Event, len(unique))
+		for i, e := range unique {
+			stored[i] = *e
+			stored[i].RecordedAt = recorded
+			stored[i].Receipt = data[i].receipt
+		}
+		inserted := make([]bool, len(unique))
+		var conflicts []int
+		var err error
+		if s.db.Dialect == db.Postgres {
+			conflicts, err = s.insertPostgres(ctx, stored, data, inserted)
+		} else {
+			conflicts, err = s.insertSQLite(ctx, stored, data, inserted)
+		}
+		if err != nil {
+			return db.Classify(err)
+		}
+		if len(conflicts) > 0 {
+			// Nothing was written: fail the requests that brought the
+			// conflicting events and write the others again.
+			for _, u := range conflicts {
+				k := eventKey{stored[u].Property, stored[u].ID}
+				r := owner[k]
+				for i := range r.events {
+					if r.events[i].Property == k.property && r.events[i].ID == k.id {
+						r.err = conflictError(i)
+						break
+					}
+				}
 			}
-			stored[i] = existing
+			continue
 		}
-	}
-	cat := s.catalog.load()
-	fresh := make([]indexedEvent, 0, len(stored))
-	for i, e := range stored {
-		if inserted[i] {
-			fresh = append(fresh, s.index.toIndexed(&e, cat))
+		cat := s.catalog.load()
+		fresh := make([]indexedEvent, 0, len(stored))
+		for i, e := range stored {
+			if inserted[i] {
+				fresh = append(fresh, s.index.toIndexed(&e, cat))
+			}
 		}
-	}
-	s.index.apply(fresh)
-	s.observe(len(fresh))
-	for _, r := range group {
-		for i := range r.events {
-			u := firstOf[eventKey{r.events[i].Property, r.events[i].ID}]
-			r.results[i] = AppendResult{Event: stored[u], Duplicate: !inserted[u] || unique[u] != &r.events[i]}
+		s.index.apply(fresh)
+		s.observe(len(fresh))
+		for _, r := range group {
+			if r.err != nil {
+				continue
+			}
+			for i := range r.events {
+				u := firstOf[eventKey{r.events[i].Property, r.events[i].ID}]
+				r.results[i] = AppendResult{Event: stored[u], Duplicate: !inserted[u] || unique[u] != &r.events[i]}
+			}
 		}
+		return nil
 	}
-	return nil
 }
 
 func (x *Index) toIndexed(e *Event, cat *catalog) indexedEvent {
@@ -418,70 +585,196 @@ func nullable(s string) any {
 	return s
 }
 
-// insertSQLite takes sequence numbers for events and inserts them, marking
-// in inserted those that were new; an event whose (property, id) exists is
-// skipped. SQLite has no round trips to save, and its driver resolves each
-// bound parameter by a linear search, quadratic in a many-row statement: one
-// prepared single-row insert per event is the fast way.
-func insertSQLite(ctx context.Context, tx *sql.Tx, events []Event, inserted []bool) error {
-	var last int64
-	if err := tx.QueryRowContext(ctx, `UPDATE ledger_head SET seq = seq + $1 WHERE id = 1 RETURNING seq`, len(events)).Scan(&last); err != nil {
-		return fmt.Errorf("take sequence numbers: %w", err)
-	}
-	first := last - int64(len(events)) + 1
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO consent_events (`+eventColumns+`)
-		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-		ON CONFLICT (property, event_id) DO NOTHING`)
-	if err != nil {
-		return fmt.Errorf("insert events: %w", err)
-	}
-	defer stmt.Close()
-	for i := range events {
-		e := &events[i]
-		e.Seq = first + int64(i)
-		res, err := stmt.ExecContext(ctx, e.Seq, e.Property, e.ID, nullable(e.Subject), nullable(e.Device), e.Purpose, e.Vendor,
-			string(e.Action), string(e.Source), e.NoticeVersion, e.Jurisdiction, e.GPC, e.DNT, e.TCString, micros(e.At), micros(e.RecordedAt))
+// insertSQLite chains and inserts events in one transaction, marking in
+// inserted those that were new. An event whose (property, id) exists is
+// replaced in events by the stored one, or, when its content differs,
+// returned in conflicts, and then nothing is written. Sequence numbers are
+// taken only by the events inserted. SQLite has no round trips to save, and
+// its driver resolves each bound parameter by a linear search, quadratic in
+// a many-row statement: one prepared single-row insert per event is the
+// fast way.
+func (s *Service) insertSQLite(ctx context.Context, events []Event, data []*chainData, inserted []bool) ([]int, error) {
+	var conflicts []int
+	errConflict := errors.New("conflict")
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		// Updating the head first takes SQLite's write lock before anything
+		// is read.
+		var head ledgerHead
+		if err := tx.QueryRowContext(ctx, `UPDATE ledger_head SET seq = seq WHERE id = 1 RETURNING seq, chain_seq, hash`).
+			Scan(&head.seq, &head.chainSeq, &head.hash); err != nil {
+			return fmt.Errorf("read ledger head: %w", err)
+		}
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO consent_events (`+eventColumns+`, prev_seq, hash, salt, principal_mac, receipt, receipt_hash)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)
+			ON CONFLICT (property, event_id) DO NOTHING`)
 		if err != nil {
 			return fmt.Errorf("insert events: %w", err)
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("insert events: %w", err)
-		} else if n == 1 {
-			inserted[i] = true
+		defer stmt.Close()
+		for i := range events {
+			e, d := &events[i], data[i]
+			e.Seq = head.seq + 1
+			hash := eventHash(head.hash, head.chainSeq, e, d.mac, d.receiptHash)
+			res, err := stmt.ExecContext(ctx, e.Seq, e.Property, e.ID, nullable(e.Subject), nullable(e.Device), e.Purpose, e.Vendor,
+				string(e.Action), string(e.Source), e.NoticeVersion, e.Jurisdiction, e.GPC, e.DNT, e.TCString, micros(e.At), micros(e.RecordedAt),
+				head.chainSeq, hash, d.salt, d.mac, d.receipt, d.receiptHash)
+			if err != nil {
+				return fmt.Errorf("insert events: %w", err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return fmt.Errorf("insert events: %w", err)
+			} else if n == 1 {
+				inserted[i] = true
+				head.seq, head.chainSeq, head.hash = e.Seq, e.Seq, hash
+				continue
+			}
+			existing, err := readEvent(ctx, tx, e.Property, e.ID)
+			if err != nil {
+				return fmt.Errorf("read existing event: %w", err)
+			}
+			if !sameEvent(&existing, e) {
+				conflicts = append(conflicts, i)
+			}
+			*e = existing
 		}
+		if len(conflicts) > 0 {
+			return errConflict // roll back
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE ledger_head SET seq = $1, chain_seq = $2, hash = $3 WHERE id = 1`,
+			head.seq, head.chainSeq, head.hash); err != nil {
+			return fmt.Errorf("advance ledger head: %w", err)
+		}
+		return nil
+	})
+	if len(conflicts) > 0 {
+		return conflicts, nil
 	}
-	return nil
+	return nil, err
 }
 
-// insertPostgresSQL takes the sequence numbers and inserts the whole group
-// in one statement, and so one round trip and one transaction: a column
-// array per field (one statement text whatever the group size, prepared and
-// planned once), numbered from the ledger head that the same statement
-// advances. The head's row lock, held to commit, keeps sequence order equal
-// to commit order across replicas.
-const insertPostgresSQL = `WITH head AS (UPDATE ledger_head SET seq = seq + $1 WHERE id = 1 RETURNING seq - $1 AS base)
-INSERT INTO consent_events (` + eventColumns + `)
-SELECT head.base + e.ord, e.property, e.event_id, e.subject_id, e.device_id, e.purpose, e.vendor, e.action, e.source,
-	e.notice_version, e.jurisdiction, e.gpc, e.dnt, e.tc_string, e.at, e.recorded_at
-FROM head, unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-	$10::text[], $11::text[], $12::boolean[], $13::boolean[], $14::text[], $15::bigint[], $16::bigint[])
-	WITH ORDINALITY AS e(property, event_id, subject_id, device_id, purpose, vendor, action, source, notice_version,
-		jurisdiction, gpc, dnt, tc_string, at, recorded_at, ord)
-ON CONFLICT (property, event_id) DO NOTHING
-RETURNING seq, property, event_id`
+// insertPostgresSQL inserts a group of chained events in one statement: a
+// column array per field (one statement text whatever the group size,
+// prepared and planned once). It advances the ledger head in the same
+// statement, only if the head is still at $2: the sequence numbers and
+// hashes were computed from it. The head's row lock, held to commit, keeps
+// sequence order equal to commit order across replicas; a replica that
+// waited on it finds the head moved, inserts nothing and chains again.
+const insertPostgresSQL = `WITH head AS (UPDATE ledger_head SET seq = $1, chain_seq = $1, hash = $3 WHERE id = 1 AND seq = $2 RETURNING seq)
+INSERT INTO consent_events (` + eventColumns + `, prev_seq, hash, salt, principal_mac, receipt, receipt_hash)
+SELECT e.seq, e.property, e.event_id, e.subject_id, e.device_id, e.purpose, e.vendor, e.action, e.source,
+	e.notice_version, e.jurisdiction, e.gpc, e.dnt, e.tc_string, e.at, e.recorded_at, e.prev_seq, e.hash, e.salt,
+	e.principal_mac, e.receipt, e.receipt_hash
+FROM head, unnest($4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+	$12::text[], $13::text[], $14::text[], $15::boolean[], $16::boolean[], $17::text[], $18::bigint[], $19::bigint[],
+	$20::bigint[], $21::bytea[], $22::bytea[], $23::bytea[], $24::text[], $25::bytea[])
+	AS e(seq, property, event_id, subject_id, device_id, purpose, vendor, action, source, notice_version,
+		jurisdiction, gpc, dnt, tc_string, at, recorded_at, prev_seq, hash, salt, principal_mac, receipt, receipt_hash)`
 
-func insertPostgres(ctx context.Context, d *db.DB, events []Event, inserted []bool) error {
+// insertPostgres chains and inserts events; see insertSQLite for what it
+// returns. With the head it wrote last (s.pgHead), which holds while this
+// process is the only writer, it takes one round trip and no explicit
+// transaction. Otherwise, or when an event exists already, it locks the
+// head, reads the events that exist, and chains from there.
+func (s *Service) insertPostgres(ctx context.Context, events []Event, data []*chainData, inserted []bool) ([]int, error) {
+	if s.pgHead.hash != nil {
+		n, err := s.execPostgresInsert(ctx, s.db, s.pgHead, events, data, inserted)
+		if err == nil && n == len(events) {
+			return nil, nil
+		}
+		if err != nil && db.IsUnavailable(err) {
+			return nil, err
+		}
+		// The head moved (another writer) or an event exists: nothing was
+		// written; go the locked way.
+		clear(inserted)
+	}
+	var conflicts []int
+	errConflict := errors.New("conflict")
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var head ledgerHead
+		if err := tx.QueryRowContext(ctx, `SELECT seq, chain_seq, hash FROM ledger_head WHERE id = 1 FOR UPDATE`).
+			Scan(&head.seq, &head.chainSeq, &head.hash); err != nil {
+			return fmt.Errorf("lock ledger head: %w", err)
+		}
+		properties, ids := make([]string, len(events)), make([]string, len(events))
+		for i := range events {
+			properties[i], ids[i] = events[i].Property, events[i].ID
+		}
+		existing, err := db.QueryAll(ctx, tx, `SELECT `+eventColumns+`, receipt FROM consent_events
+			WHERE (property, event_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, []any{properties, ids}, scanEventReceipt)
+		if err != nil {
+			return fmt.Errorf("read existing events: %w", err)
+		}
+		stored := make(map[eventKey]Event, len(existing))
+		for _, e := range existing {
+			stored[eventKey{e.Property, e.ID}] = e
+		}
+		var fresh []Event
+		var freshData []*chainData
+		var at []int
+		for i := range events {
+			if e, ok := stored[eventKey{events[i].Property, events[i].ID}]; ok {
+				if !sameEvent(&e, &events[i]) {
+					conflicts = append(conflicts, i)
+				}
+				events[i] = e
+				continue
+			}
+			fresh, freshData, at = append(fresh, events[i]), append(freshData, data[i]), append(at, i)
+		}
+		if len(conflicts) > 0 {
+			return errConflict
+		}
+		if len(fresh) == 0 {
+			s.pgHead = head
+			return nil
+		}
+		ok := make([]bool, len(fresh))
+		n, err := s.execPostgresInsert(ctx, tx, head, fresh, freshData, ok)
+		if err != nil {
+			return err
+		}
+		if n != len(fresh) {
+			return fmt.Errorf("insert events: %d of %d inserted under the head's lock", n, len(fresh))
+		}
+		for j, i := range at {
+			events[i], inserted[i] = fresh[j], true
+		}
+		return nil
+	})
+	if len(conflicts) > 0 {
+		s.pgHead = ledgerHead{}
+		return conflicts, nil
+	}
+	if err != nil {
+		s.pgHead = ledgerHead{}
+		clear(inserted)
+	}
+	return nil, err
+}
+
+// execPostgresInsert chains events from head, runs insertPostgresSQL and
+// returns how many rows it inserted; when all were, s.pgHead is the new
+// head. It numbers the events from head.seq + 1 into events.
+func (s *Service) execPostgresInsert(ctx context.Context, q interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, head ledgerHead, events []Event, data []*chainData, inserted []bool) (int, error) {
 	n := len(events)
 	var (
-		properties, ids, purposes, vendors, actions = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		sources, notices, jurisdictions, tcStrings  = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		subjects, devices                           = make([]*string, n), make([]*string, n)
-		gpcs, dnts                                  = make([]bool, n), make([]bool, n)
-		ats, recorded                               = make([]int64, n), make([]int64, n)
-		index                                       = make(map[eventKey]int, n)
+		seqs, prevSeqs, ats, recorded                        = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		properties, ids, purposes, vendors, actions          = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		sources, notices, jurisdictions, tcStrings, receipts = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		subjects, devices                                    = make([]*string, n), make([]*string, n)
+		gpcs, dnts                                           = make([]bool, n), make([]bool, n)
+		hashes, salts, macs, receiptHashes                   = make([][]byte, n), make([][]byte, n), make([][]byte, n), make([][]byte, n)
+		prevSeq, prevHash                                    = head.chainSeq, head.hash
 	)
 	for i := range events {
-		e := &events[i]
+		e, d := &events[i], data[i]
+		e.Seq = head.seq + int64(i) + 1
+		hashes[i] = eventHash(prevHash, prevSeq, e, d.mac, d.receiptHash)
+		seqs[i], prevSeqs[i] = e.Seq, prevSeq
+		prevSeq, prevHash = e.Seq, hashes[i]
 		properties[i], ids[i], purposes[i], vendors[i] = e.Property, e.ID, e.Purpose, e.Vendor
 		actions[i], sources[i], notices[i], jurisdictions[i], tcStrings[i] = string(e.Action), string(e.Source), e.NoticeVersion, e.Jurisdiction, e.TCString
 		if e.Subject != "" {
@@ -491,28 +784,26 @@ func insertPostgres(ctx context.Context, d *db.DB, events []Event, inserted []bo
 			devices[i] = &e.Device
 		}
 		gpcs[i], dnts[i], ats[i], recorded[i] = e.GPC, e.DNT, micros(e.At), micros(e.RecordedAt)
-		index[eventKey{e.Property, e.ID}] = i
+		salts[i], macs[i], receipts[i], receiptHashes[i] = d.salt, d.mac, d.receipt, d.receiptHash
 	}
-	rows, err := d.QueryContext(ctx, insertPostgresSQL, n, properties, ids, subjects, devices, purposes, vendors, actions,
-		sources, notices, jurisdictions, gpcs, dnts, tcStrings, ats, recorded)
+	last := head.seq + int64(n)
+	res, err := q.ExecContext(ctx, insertPostgresSQL, last, head.seq, prevHash, seqs, properties, ids, subjects, devices, purposes,
+		vendors, actions, sources, notices, jurisdictions, gpcs, dnts, tcStrings, ats, recorded, prevSeqs, hashes, salts, macs,
+		receipts, receiptHashes)
 	if err != nil {
-		return fmt.Errorf("insert events: %w", err)
+		return 0, fmt.Errorf("insert events: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var seq int64
-		var k eventKey
-		if err := rows.Scan(&seq, &k.property, &k.id); err != nil {
-			return fmt.Errorf("insert events: %w", err)
+	affected, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("insert events: %w", err)
+	}
+	if int(affected) == n {
+		for i := range inserted {
+			inserted[i] = true
 		}
-		i := index[k]
-		events[i].Seq = seq
-		inserted[i] = true
+		s.pgHead = ledgerHead{seq: last, chainSeq: last, hash: prevHash}
 	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("insert events: %w", err)
-	}
-	return nil
+	return int(affected), nil
 }
 
 func scanEvent(scan func(...any) error) (Event, error) {
@@ -528,9 +819,17 @@ func scanEvent(scan func(...any) error) (Event, error) {
 	return e, err
 }
 
+// scanEventReceipt scans eventColumns and the stored receipt.
+func scanEventReceipt(scan func(...any) error) (Event, error) {
+	var receipt sql.NullString
+	e, err := scanEvent(func(dest ...any) error { return scan(append(dest, &receipt)...) })
+	e.Receipt = receipt.String
+	return e, err
+}
+
 func readEvent(ctx context.Context, q db.Querier, property, id string) (Event, error) {
-	list, err := db.QueryAll(ctx, q, `SELECT `+eventColumns+` FROM consent_events WHERE property = $1 AND event_id = $2`,
-		[]any{property, id}, scanEvent)
+	list, err := db.QueryAll(ctx, q, `SELECT `+eventColumns+`, receipt FROM consent_events WHERE property = $1 AND event_id = $2`,
+		[]any{property, id}, scanEventReceipt)
 	if err != nil {
 		return Event{}, err
 	}
@@ -546,6 +845,8 @@ type EventFilter struct {
 	Limit   int   // 1 to 10000; 0 means 1000
 	Subject string
 	Device  string
+	// Receipts reads each event's stored receipt too.
+	Receipts bool
 }
 
 // Events lists ledger entries in sequence order.
@@ -567,12 +868,17 @@ func (s *Service) Events(ctx context.Context, f EventFilter) ([]Event, error) {
 		where = append(where, fmt.Sprintf("device_id = $%d", len(args)))
 	}
 	args = append(args, f.Limit)
-	list, err := db.QueryAll(ctx, s.db, `SELECT `+eventColumns+` FROM consent_events WHERE `+strings.Join(where, " AND ")+
-		fmt.Sprintf(` ORDER BY seq LIMIT $%d`, len(args)), args, scanEvent)
+	columns, scan := eventColumns, scanEvent
+	if f.Receipts {
+		columns, scan = eventColumns+", receipt", scanEventReceipt
+	}
+	list, err := db.QueryAll(ctx, s.db, `SELECT `+columns+` FROM consent_events WHERE `+strings.Join(where, " AND ")+
+		fmt.Sprintf(` ORDER BY seq LIMIT $%d`, len(args)), args, scan)
 	return list, db.Classify(err)
 }
 
-// Event returns one ledger entry by property and client id.
+// Event returns one ledger entry by property and client id, with its
+// receipt as stored.
 func (s *Service) Event(ctx context.Context, property, id string) (Event, error) {
 	e, err := readEvent(ctx, s.db, property, id)
 	return e, db.Classify(err)
@@ -623,11 +929,12 @@ func (s *Service) LinkDevice(ctx context.Context, subject, device string) (Link,
 	return link, nil
 }
 
-// Receipt returns the signed consent receipt of an event. It depends only on
-// what the client sent (after ValidateEvents filled the defaults) and the
-// catalog, so it can be signed while the event is being committed, and a
-// retried event gets the same bytes.
-func (s *Service) Receipt(e *Event) (string, error) {
+// sign returns the signed consent receipt of an event being appended. It
+// depends only on what the client sent (after ValidateEvents filled the
+// defaults) and the catalog. Only Append calls it: a receipt is issued once,
+// stored with its event and chained, and never signed again from a row,
+// which someone with the database could have edited.
+func (s *Service) sign(e *Event) (string, error) {
 	cat := s.catalog.load()
 	r := &receipt.Receipt{
 		Version:          receipt.Version,

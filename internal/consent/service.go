@@ -62,6 +62,10 @@ type Service struct {
 	followedLinks int64
 	// followedErasures is the seq of the last consent erasure applied.
 	followedErasures int64
+
+	// pgHead is the ledger head as the commit loop last wrote it on
+	// PostgreSQL (only the commit loop touches it); hash nil when unknown.
+	pgHead ledgerHead
 }
 
 // Open loads the catalog, rebuilds the index from the ledger and starts the

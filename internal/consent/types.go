@@ -143,6 +143,11 @@ type Event struct {
 	// Set by the ledger.
 	Seq        int64     `json:"seq"`
 	RecordedAt time.Time `json:"recorded_at"`
+	// Receipt is the signed receipt as issued when the event was appended
+	// (set by Append and Event; "" once its subject was erased, and for
+	// events recorded before receipts were stored). It is never signed
+	// again from a row.
+	Receipt string `json:"-"`
 }
 
 // Link records that a device belongs to a subject.

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"strings"
@@ -114,6 +115,13 @@ func TestErasureReachesEveryCopy(t *testing.T) {
 		places := report.Places()
 		if len(places) != 4 || places[2].Kind != "steward" || places[2].Erased < 5 || places[3].System != "shop" || places[3].Kept == 0 {
 			t.Errorf("places: %+v", places)
+		}
+		// The ledger's place counts what was erased there, not the
+		// erasure's sequence number, which its report also carries.
+		var ledger struct{ Events, Devices, Restrictions int64 }
+		if err := json.Unmarshal(report.Steps[1].Report, &ledger); err != nil || places[1].Kind != "ledger" ||
+			places[1].Erased != ledger.Events+ledger.Devices+ledger.Restrictions {
+			t.Errorf("the ledger's place: %+v, report %s, %v", places[1], report.Steps[1].Report, err)
 		}
 
 		// The backup's rows restored: the archive still does not open, as

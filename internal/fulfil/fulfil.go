@@ -306,7 +306,7 @@ func (f *Fulfiller) httpAccessSystems() []*webhook.Dataset {
 // accessed them. Reading the fields is recorded in the audit log first.
 func (f *Fulfiller) writeSteward(ctx context.Context, a *export.Archive, req dsr.Request, categories map[string]bool) error {
 	subject := req.SubjectID
-	events, err := f.Consent.Events(ctx, consent.EventFilter{Subject: subject, Limit: 10000})
+	events, err := f.Consent.Events(ctx, consent.EventFilter{Subject: subject, Limit: 10000, Receipts: true})
 	if err != nil {
 		return err
 	}
@@ -316,11 +316,8 @@ func (f *Fulfiller) writeSteward(ctx context.Context, a *export.Archive, req dsr
 	}
 	records := make([]consentRecord, len(events))
 	for i := range events {
-		jws, err := f.Consent.Receipt(&events[i])
-		if err != nil {
-			return err
-		}
-		records[i] = consentRecord{Event: events[i], Receipt: jws}
+		// The receipt as issued at append, never signed again from the row.
+		records[i] = consentRecord{Event: events[i], Receipt: events[i].Receipt}
 	}
 	if err := a.JSON("consents.json", "Every consent choice you made, oldest first, each with its signed receipt (a JWS you can verify against our published keys at /.well-known/jwks.json).", records); err != nil {
 		return err

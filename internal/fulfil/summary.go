@@ -32,7 +32,10 @@ func (r Report) Places() []Place {
 		case "vault", "ledger", "steward":
 			var counts map[string]any
 			_ = json.Unmarshal(s.Report, &counts)
-			for _, v := range counts {
+			for k, v := range counts {
+				if k == "Seq" { // the ledger's sequence number of the erasure, not a count
+					continue
+				}
 				if n, ok := v.(float64); ok {
 					p.Erased += int64(n)
 				}

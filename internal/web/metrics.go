@@ -2,6 +2,7 @@ package web
 
 import (
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,6 +20,9 @@ type Metrics struct {
 	decisions map[consent.Reason]prometheus.Counter
 	appends   prometheus.Counter
 	groups    prometheus.Histogram
+	// ledgerStatus is the status of the consent ledger's chain (see
+	// WatchLedger); nil until set.
+	ledgerStatus atomic.Pointer[func() (bool, string)]
 }
 
 // NewMetrics registers Steward's metrics and the Go runtime's.
@@ -48,10 +52,24 @@ func NewMetrics() *Metrics {
 	for _, r := range consent.Reasons {
 		m.decisions[r] = decisions.WithLabelValues(string(r))
 	}
-	reg.MustRegister(m.requests, m.latency, decisions, m.appends, m.groups,
+	chainOK := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "steward_ledger_chain_ok", Help: "1 while the consent ledger's hash chain verifies, 0 once it was found broken.",
+	}, func() float64 {
+		if status := m.ledgerStatus.Load(); status != nil {
+			if ok, _ := (*status)(); !ok {
+				return 0
+			}
+		}
+		return 1
+	})
+	reg.MustRegister(m.requests, m.latency, decisions, m.appends, m.groups, chainOK,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
+
+// WatchLedger makes steward_ledger_chain_ok follow status
+// (consent.Checkpointer.Status).
+func (m *Metrics) WatchLedger(status func() (ok bool, reason string)) { m.ledgerStatus.Store(&status) }
 
 // ObserveAnswers counts decisions by reason.
 func (m *Metrics) ObserveAnswers(answers []consent.Answer) {

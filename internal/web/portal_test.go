@@ -269,12 +269,22 @@ func TestPortalHome(t *testing.T) {
 			}
 
 			// Receipts: one's own verifies; another person's is not found.
-			got := b.do("GET", "/privacy/receipts/demo/"+last.ID+"?format=jws", nil)
-			if got.status != 200 {
-				t.Fatalf("own receipt: %d", got.status)
+			// Someone who edits the row in the database gets the receipt
+			// issued at append, naming the withdrawal, not one re-signed
+			// over the edit.
+			issued, err := app.Consent.Event(ctx, "demo", last.ID)
+			if err != nil || issued.Receipt == "" {
+				t.Fatalf("stored receipt: %v", err)
 			}
-			if _, err := receipt.Verify(got.body, app.Signer.JWKS()); err != nil {
-				t.Fatalf("receipt does not verify: %v", err)
+			if _, err := app.DB.ExecContext(ctx, `UPDATE consent_events SET action = 'grant' WHERE event_id = $1`, last.ID); err != nil {
+				t.Fatal(err)
+			}
+			got := b.do("GET", "/privacy/receipts/demo/"+last.ID+"?format=jws", nil)
+			if got.status != 200 || got.body != issued.Receipt {
+				t.Fatalf("own receipt: %d, the issued one: %v", got.status, got.body == issued.Receipt)
+			}
+			if claims, err := receipt.Verify(got.body, app.Signer.JWKS()); err != nil || claims.Steward.Action != "withdraw" {
+				t.Fatalf("receipt does not verify or names another action: %+v, %v", claims, err)
 			}
 			if got := b.do("GET", "/privacy/receipts/demo/e-other", nil); got.status != http.StatusNotFound {
 				t.Fatalf("another customer's receipt: %d", got.status)

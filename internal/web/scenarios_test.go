@@ -861,6 +861,20 @@ func TestEventRetryIsIdempotent(t *testing.T) {
 		if twice[0].Seq != twice[1].Seq || twice[0].Duplicate || !twice[1].Duplicate || twice[0].Receipt != twice[1].Receipt {
 			t.Errorf("same event twice in a batch: %+v", twice)
 		}
+		// The same id with other content is a conflict naming the event;
+		// nothing of that request is written, nor is the stored content told.
+		forged := e
+		forged.Action = client.ActionDeny
+		fresh := client.EventInput{ID: "fresh-1", Property: "demo", Device: "dev-retry", Purpose: "analytics", Action: client.ActionGrant, Source: client.SourceBanner}
+		_, err = ingest.AppendEvents(ctx, []client.EventInput{fresh, forged})
+		var problem *client.Error
+		if !errors.As(err, &problem) || problem.Status != http.StatusConflict || problem.Code != client.CodeConflict ||
+			problem.Fields["events[1].id"] == "" || strings.Contains(problem.Detail+problem.Fields["events[1].id"], "grant") {
+			t.Errorf("conflicting duplicate: %v", err)
+		}
+		if _, err := env.admin.GetEvent(ctx, "demo", "fresh-1"); err == nil {
+			t.Error("the conflicting request's other event was written")
+		}
 	})
 }
 

@@ -85,6 +85,10 @@ type Deps struct {
 	// route's pattern from routes.go, never the path, whose ids and
 	// emails are personal data; the status, duration and bytes written.
 	AccessLog bool
+	// LedgerStatus, when set, says whether the consent ledger's hash chain
+	// verified (consent.Checkpointer.Status); a broken chain makes /readyz
+	// answer 503 with the reason.
+	LedgerStatus func() (ok bool, reason string)
 }
 
 type server struct {
@@ -373,7 +377,8 @@ func (s *server) handleLive() http.Handler {
 	})
 }
 
-// handleReady answers 200 when the store is reachable and fully migrated.
+// handleReady answers 200 when the store is reachable and fully migrated
+// and the consent ledger's chain verified.
 func (s *server) handleReady() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -386,6 +391,12 @@ func (s *server) handleReady() http.Handler {
 		if pending > 0 {
 			httpx.Error(w, r, nil, errs.New(errs.CodeUnavailable, "%d migrations are not applied yet", pending))
 			return
+		}
+		if s.LedgerStatus != nil {
+			if ok, reason := s.LedgerStatus(); !ok {
+				httpx.Error(w, r, nil, errs.New(errs.CodeUnavailable, "%s", reason))
+				return
+			}
 		}
 		httpx.Encode(w, http.StatusOK, map[string]any{"status": "ready", "ledger_seq": s.Consent.Index().MaxSeq()})
 	})

@@ -372,9 +372,10 @@ func (p *Portal) HandleReceipt() http.Handler {
 			p.fail(w, r, errs.NotFound("receipt", r.PathValue("id"))) // another person's event is not found
 			return
 		}
-		jws, err := p.Consent.Receipt(&e)
-		if err != nil {
-			p.fail(w, r, err)
+		// The receipt as issued at append, never signed again from the row.
+		jws := e.Receipt
+		if jws == "" {
+			p.fail(w, r, errs.NotFound("receipt", r.PathValue("id")))
 			return
 		}
 		if r.URL.Query().Get("format") != "jws" {
@@ -394,6 +395,13 @@ func (p *Portal) HandleReceipt() http.Handler {
 				signed, err := receipt.Verify(jws, p.JWKS)
 				d.Checked, d.Verified = true, err == nil
 				if err == nil {
+					// The page says what the signed receipt says, not what
+					// the row says now: a row edited in the database
+					// cannot put words in the receipt's mouth.
+					d.Event.Action, d.Event.Source = consent.Action(signed.Steward.Action), consent.Source(signed.Steward.Source)
+					d.Event.Purpose, d.Event.Vendor = signed.Steward.Purpose, signed.Steward.Vendor
+					d.Event.NoticeVersion, d.Event.GPC = signed.Steward.NoticeVersion, signed.Steward.GPC
+					d.Event.At = time.Unix(signed.ConsentTimestamp, 0).UTC()
 					d.ReceiptID = signed.ConsentReceiptID
 					if len(signed.PIIControllers) > 0 {
 						d.Controller = signed.PIIControllers[0].PIIController
