@@ -62,6 +62,8 @@ type Service struct {
 	followedLinks int64
 	// followedErasures is the seq of the last consent erasure applied.
 	followedErasures int64
+	// followedRestrictions is the seq of the last restriction row applied.
+	followedRestrictions int64
 }
 
 // Open loads the catalog, rebuilds the index from the ledger and starts the
@@ -202,7 +204,15 @@ func (s *Service) follow(ctx context.Context) error {
 			break
 		}
 	}
-	// Erasures after links: a link read above to a subject erased since is
+	restrictions, err := s.readRestrictions(ctx, s.followedRestrictions)
+	if err != nil {
+		return err
+	}
+	if len(restrictions) > 0 {
+		s.index.applyRestrictions(restrictions)
+		s.followedRestrictions = restrictions[len(restrictions)-1].seq
+	}
+	// Erasures after links and restrictions: a link read above to a subject erased since is
 	// undone here.
 	subjects, last, err := s.readErasures(ctx, s.followedErasures)
 	if err != nil {
@@ -255,9 +265,12 @@ func (s *Service) readEventsForIndex(ctx context.Context, after int64, limit int
 			e.action = ActionDeny
 		case string(ActionWithdraw):
 			e.action = ActionWithdraw
+		case string(ActionObject):
+			e.action = ActionObject
 		}
 		e.at = fromMicros(at)
 		e.imported = string(source) == string(SourceImport)
+		e.portal = string(source) == string(SourcePortal)
 		if n, ok := cat.notices[string(notice)]; ok {
 			e.noticeNo = n.Ordinal
 		}
