@@ -2,7 +2,9 @@ package consent
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -262,4 +264,56 @@ func (x *Index) applyRestrictions(rows []restrictionRow) {
 			}
 		}
 	}
+}
+
+// RestrictFor puts a completed restriction request into effect: the
+// subject's processing restricted for each purpose, or for every purpose
+// when none is given. Repeating it changes nothing.
+func (s *Service) RestrictFor(ctx context.Context, subject, requestID string, purposes []string) error {
+	if len(purposes) == 0 {
+		purposes = []string{""}
+	}
+	for _, p := range purposes {
+		if _, err := s.Restrict(ctx, subject, p, requestID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ObjectFor puts a completed objection request into effect: an objection
+// event (source api, the company recording what the customer asked) for
+// each purpose, named after the request and purpose so that repeating it
+// appends nothing. Only the subject's own grant in the portal ends it.
+func (s *Service) ObjectFor(ctx context.Context, subject, requestID string, purposes []string) error {
+	props := s.Properties()
+	if len(props) == 0 {
+		return errs.New(errs.CodeConflict, "no property is configured to record the objection under")
+	}
+	notice := ""
+	if n, ok := s.CurrentNotice(); ok {
+		notice = n.Version
+	}
+	events := make([]Event, len(purposes))
+	for i, p := range purposes {
+		sum := sha256.Sum256([]byte(requestID + "\x00" + p))
+		events[i] = Event{ID: "request." + hex.EncodeToString(sum[:16]), Property: props[0].Key, Subject: subject, Purpose: p,
+			Action: ActionObject, Source: SourceAPI, NoticeVersion: notice}
+	}
+	if err := s.ValidateEvents(events, Author{Kind: AuthorRecordKey}); err != nil {
+		if e, ok := errs.As(err); ok && len(e.Fields) > 0 {
+			problems := map[string]string{}
+			for f, msg := range e.Fields {
+				var i int
+				if _, err := fmt.Sscanf(f, "events[%d]", &i); err == nil && i < len(purposes) {
+					f = fmt.Sprintf("purposes[%d]", i)
+				}
+				problems[f] = msg
+			}
+			return errs.Fields(problems)
+		}
+		return err
+	}
+	_, err := s.Append(ctx, events)
+	return err
 }
