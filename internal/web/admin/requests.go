@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/jobs"
@@ -34,6 +35,10 @@ type requestData struct {
 	Request dsr.Request
 	History []dsr.Event
 	Contact string
+	// Purposes are those a restriction or objection may name;
+	// Restrictions the customer's restrictions in force.
+	Purposes     []consent.Purpose
+	Restrictions []consent.Restriction
 }
 
 // HandleRequest shows one request with its history and the actions its
@@ -57,6 +62,15 @@ func (c *Console) showRequest(w http.ResponseWriter, r *http.Request, status int
 	}
 	d, _ := p.Data.(requestData)
 	d.Request, d.History = req, history
+	if req.Kind == dsr.KindRestriction || req.Kind == dsr.KindObjection {
+		d.Purposes = c.Consent.Purposes()
+		if req.SubjectID != "" {
+			if d.Restrictions, err = c.Consent.Restrictions(r.Context(), req.SubjectID); err != nil {
+				c.fail(w, r, err)
+				return
+			}
+		}
+	}
 	p.Title, p.Data = "Request "+req.ID, d
 	c.render(w, r, status, "request", p)
 }
@@ -78,8 +92,28 @@ var requestActions = map[string]func(c *Console, r *http.Request, id string) (ds
 	"replied": func(c *Console, r *http.Request, id string) (dsr.Request, error) {
 		return c.Requests.CustomerReplied(r.Context(), id)
 	},
+	// complete puts a restriction or objection into effect first, for the
+	// purposes ticked (a restriction without any: every purpose).
 	"complete": func(c *Console, r *http.Request, id string) (dsr.Request, error) {
+		if err := r.ParseForm(); err != nil {
+			return dsr.Request{}, errs.Invalid("purpose", "cannot read the form")
+		}
+		if purposes := r.PostForm["purpose"]; len(purposes) > 0 {
+			return c.Requests.CompleteWith(r.Context(), id, purposes)
+		}
 		return c.Requests.Complete(r.Context(), id, "")
+	},
+	// lift ends a restriction of the request's customer (audited as the
+	// staff member): the one purpose given, or all.
+	"lift": func(c *Console, r *http.Request, id string) (dsr.Request, error) {
+		req, err := c.Requests.Get(r.Context(), id)
+		if err != nil {
+			return req, err
+		}
+		if req.SubjectID == "" {
+			return req, errs.New(errs.CodeConflict, "request %s names no customer, so nothing of theirs is restricted", id)
+		}
+		return req, c.Consent.Lift(r.Context(), req.SubjectID, r.PostFormValue("purpose"))
 	},
 	"reject": func(c *Console, r *http.Request, id string) (dsr.Request, error) {
 		return c.Requests.Reject(r.Context(), id, strings.TrimSpace(r.PostFormValue("note")))
