@@ -212,8 +212,8 @@ func (s *Service) follow(ctx context.Context) error {
 		s.index.applyRestrictions(restrictions)
 		s.followedRestrictions = restrictions[len(restrictions)-1].seq
 	}
-	// Erasures after links and restrictions: a link read above to a subject erased since is
-	// undone here.
+	// Erasures after links and restrictions: a link read above to a
+	// subject erased since is undone here.
 	subjects, last, err := s.readErasures(ctx, s.followedErasures)
 	if err != nil {
 		return err
