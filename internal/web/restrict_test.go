@@ -42,6 +42,12 @@ func TestRestrictionScenarios(t *testing.T) {
 			restrictions("place for every purpose", "POST", "", "admin", `{"request_id":"req-7"}`, 200,
 				`"subject":"cust-gpc"`, `"request_id":"req-7"`, `"placed_at":"`),
 			decide("restricted at once", "cust-gpc", "sale_of_data", `"allowed":false,"reason":"restricted","event":`),
+			restrictions("a record key cannot lift it", "DELETE", "", "record", "", 403, `"code":"forbidden"`),
+			restrictions("a decide key cannot lift it", "DELETE", "", "decide", "", 403, `"code":"forbidden"`),
+			restrictions("nor can the public ingest key", "DELETE", "", "ingest", "", 403, `"code":"forbidden"`),
+			restrictions("nor a caller without a key", "DELETE", "", "", "", 401),
+			restrictions("a record key cannot place one", "POST", "", "record", `{}`, 403, `"code":"forbidden"`),
+			decide("still restricted", "cust-gpc", "sale_of_data", `"reason":"restricted"`),
 			restrictions("list", "GET", "", "admin", "", 200, `"request_id":"req-7"`),
 			refuse("unknown purpose", "cust-gpc", `{"purpose":"ads"}`, 400, "purpose"),
 			refuse("pseudonym", "prs_abc", `{}`, 400, "subject"),
@@ -68,8 +74,14 @@ func TestRestrictionScenarios(t *testing.T) {
 // the portal no longer shows it. The customer objects in the portal; the
 // back end's later grant does not end it, the customer's own does.
 func TestRestrictionInConsoleAndPortal(t *testing.T) {
+	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
+		t.Run(string(dialect), func(t *testing.T) { testRestrictionInConsoleAndPortal(t, dialect) })
+	}
+}
+
+func testRestrictionInConsoleAndPortal(t *testing.T, dialect db.Dialect) {
 	ctx := context.Background()
-	pf := newPortalFixture(t, db.SQLite)
+	pf := newPortalFixture(t, dialect)
 	app := pf.srv.App
 	cf := &consoleFixture{srv: pf.srv}
 	officer, account := cf.browserFor(t, staff.RolePrivacyOfficer)
