@@ -72,6 +72,9 @@ func (s *Service) Restrict(ctx context.Context, subject, purpose, requestID stri
 	}
 	var out Restriction
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := lockHead(ctx, tx); err != nil {
+			return err
+		}
 		current, err := restrictionsOf(ctx, tx, subject)
 		if err != nil {
 			return err
@@ -103,6 +106,9 @@ func (s *Service) Lift(ctx context.Context, subject, purpose string) error {
 	}
 	var seq int64
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := lockHead(ctx, tx); err != nil {
+			return err
+		}
 		current, err := restrictionsOf(ctx, tx, subject)
 		if err != nil {
 			return err
@@ -123,6 +129,17 @@ func (s *Service) Lift(ctx context.Context, subject, purpose string) error {
 		return db.Classify(err)
 	}
 	s.index.applyRestrictions([]restrictionRow{{seq: seq, subject: subject, purpose: purpose, lift: true}})
+	return nil
+}
+
+// lockHead takes the ledger head's row lock before a restriction is read
+// and written, so that two concurrent placings of the same restriction
+// cannot both find it absent (SQLite transactions write one at a time
+// anyway).
+func lockHead(ctx context.Context, tx *sql.Tx) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE ledger_head SET seq = seq WHERE id = 1`); err != nil {
+		return fmt.Errorf("lock ledger head: %w", err)
+	}
 	return nil
 }
 

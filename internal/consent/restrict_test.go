@@ -261,3 +261,31 @@ func TestObjectionValidation(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentRestrictPlacesOne: placings of the same restriction at
+// once make one row; the start signal is a closed channel.
+func TestConcurrentRestrictPlacesOne(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		svc := openService(t, store, newSigner(t))
+		seed(t, svc)
+		start := make(chan struct{})
+		errc := make(chan error, 8)
+		for range 8 {
+			go func() {
+				<-start
+				_, err := svc.Restrict(ctx, "cust-c", "marketing", "")
+				errc <- err
+			}()
+		}
+		close(start)
+		for range 8 {
+			if err := <-errc; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if list, err := svc.Restrictions(ctx, "cust-c"); err != nil || len(list) != 1 {
+			t.Fatalf("Restrictions = %+v, %v; want one", list, err)
+		}
+	})
+}
