@@ -16,6 +16,10 @@ const (
 	ActionGrant    Action = "grant"
 	ActionDeny     Action = "deny"
 	ActionWithdraw Action = "withdraw"
+	// ActionObject records a subject's objection to a legitimate-interest
+	// or marketing purpose; later grants by anyone but the subject do not
+	// end it.
+	ActionObject Action = "object"
 )
 
 // Source says where a consent event came from.
@@ -229,6 +233,12 @@ const (
 	ReasonGPCOptOut          Reason = "gpc_opt_out"
 	ReasonNoticeOutdated     Reason = "notice_outdated"
 	ReasonVendorNotDeclared  Reason = "vendor_not_declared"
+	// ReasonRestricted: the subject's processing is restricted (GDPR Art.
+	// 18) until the restriction is lifted.
+	ReasonRestricted Reason = "restricted"
+	// ReasonObjected: the subject objected to the purpose (Art. 21); only
+	// their own grant in the portal ends it.
+	ReasonObjected Reason = "objected"
 )
 
 // Answer is a decision with its reason and the ledger sequence number of

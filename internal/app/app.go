@@ -288,7 +288,8 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 	if err != nil {
 		return nil, err
 	}
-	if a.Requests, err = dsr.NewService(dsr.Config{DB: a.DB, Secrets: requestBox, Audit: a.Audit, OnChange: a.requestEvent}); err != nil {
+	if a.Requests, err = dsr.NewService(dsr.Config{DB: a.DB, Secrets: requestBox, Audit: a.Audit, OnChange: a.requestEvent,
+		Restrict: a.Consent.RestrictFor, Object: a.Consent.ObjectFor}); err != nil {
 		return nil, err
 	}
 	exportBox, err := a.Vault.SecretBox("export")

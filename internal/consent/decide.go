@@ -20,11 +20,17 @@ const (
 	ReasonGPCOptOut          Reason = "gpc_opt_out"
 	ReasonNoticeOutdated     Reason = "notice_outdated"
 	ReasonVendorNotDeclared  Reason = "vendor_not_declared"
+	// ReasonRestricted: the subject's processing is restricted (GDPR Art.
+	// 18) until staff lift the restriction.
+	ReasonRestricted Reason = "restricted"
+	// ReasonObjected: the subject objected to the purpose (GDPR Art. 21).
+	ReasonObjected Reason = "objected"
 )
 
 // Reasons lists every reason, for metrics and documentation.
 var Reasons = []Reason{ReasonNecessary, ReasonConsentGranted, ReasonConsentDenied, ReasonConsentWithdrawn,
-	ReasonNoConsentRecorded, ReasonLegitimateInterest, ReasonGPCOptOut, ReasonNoticeOutdated, ReasonVendorNotDeclared}
+	ReasonNoConsentRecorded, ReasonLegitimateInterest, ReasonGPCOptOut, ReasonNoticeOutdated, ReasonVendorNotDeclared,
+	ReasonRestricted, ReasonObjected}
 
 // Question asks whether a subject's or device's data may be used for a
 // purpose, optionally by a vendor. Property selects the jurisdiction rules
@@ -49,9 +55,13 @@ type Answer struct {
 }
 
 // rule is the decision itself: a pure function of the purpose, whether the
-// vendor is declared for it, the regime, the GPC signal and the latest
-// recorded state.
-func rule(p *Purpose, vendorGiven, vendorDeclared bool, regime Regime, gpc bool, s state, found bool, currentNotice uint16) Answer {
+// vendor is declared for it, the regime, the GPC signal, the latest
+// recorded state and what holds the subject's processing (a restriction or
+// an objection). A restriction stops every purpose but those the law
+// obliges (Art. 18(2) keeps storage and legal claims); an objection stops
+// the purpose it names, whatever was granted since by anyone but the
+// subject.
+func rule(p *Purpose, vendorGiven, vendorDeclared bool, regime Regime, gpc bool, s state, found bool, h hold, currentNotice uint16) Answer {
 	var event int64
 	if found {
 		event = int64(s.seq)
@@ -59,8 +69,12 @@ func rule(p *Purpose, vendorGiven, vendorDeclared bool, regime Regime, gpc bool,
 	switch {
 	case vendorGiven && !vendorDeclared:
 		return Answer{Allowed: false, Reason: ReasonVendorNotDeclared}
+	case h.kind == holdRestricted && p.LegalBasis != BasisLegalObligation:
+		return Answer{Allowed: false, Reason: ReasonRestricted, Event: int64(h.seq)}
 	case p.Necessary || p.LegalBasis == BasisContract || p.LegalBasis == BasisLegalObligation:
 		return Answer{Allowed: true, Reason: ReasonNecessary}
+	case h.kind == holdObjected:
+		return Answer{Allowed: false, Reason: ReasonObjected, Event: int64(h.seq)}
 	case gpc && p.SaleOrSharing:
 		// The signal wins over any grant recorded before it.
 		return Answer{Allowed: false, Reason: ReasonGPCOptOut}
@@ -125,9 +139,9 @@ func (d *Decider) Decide(q *Question, gpcHeader bool) (Answer, error) {
 		return Answer{}, errs.Invalid("jurisdiction", "%q is not a country (DE) or subdivision (US-CA) code", jurisdiction)
 	}
 	d.index.mu.RLock()
-	s, found := d.index.latest(q.Subject, q.Device, p.id, vendor)
+	s, found, h := d.index.latest(q.Subject, q.Device, p.id, vendor)
 	d.index.mu.RUnlock()
-	return rule(&p.Purpose, q.Vendor != "", vendorDeclared, rules.regime(jurisdiction), gpcHeader || q.GPC, s, found, cat.currentNotice), nil
+	return rule(&p.Purpose, q.Vendor != "", vendorDeclared, rules.regime(jurisdiction), gpcHeader || q.GPC, s, found, h, cat.currentNotice), nil
 }
 
 // DecideAll answers questions in order into answers (which must be as long),

@@ -21,6 +21,7 @@ const (
 	actionGrant
 	actionDeny
 	actionWithdraw
+	actionObject
 )
 
 func actionCode(a Action) uint8 {
@@ -31,6 +32,8 @@ func actionCode(a Action) uint8 {
 		return actionDeny
 	case ActionWithdraw:
 		return actionWithdraw
+	case ActionObject:
+		return actionObject
 	}
 	return actionNone
 }
@@ -97,7 +100,28 @@ type Index struct {
 	linkSeq   map[uint32]uint64   // device identity → sequence number of its link
 	devicesOf map[uint32][]uint32 // subject identity → device identities
 	maxSeq    uint64
+	// restricted holds the restrictions in force (restrict.go): by
+	// stateKey(subject, purpose, 0), purpose 0 for all purposes, the
+	// sequence number of the restriction.
+	restricted map[uint64]uint64
+	liftedAll  map[uint32]uint64 // subject identity → its last lifting of all restrictions
+	// objections holds, by stateKey(subject, purpose, 0), the subject's
+	// latest objection or own grant (source portal) after one: an
+	// objection stands until the subject grants the purpose again.
+	objections map[uint64]state
 }
+
+// hold is what stops a subject's processing whatever their consents say.
+type hold struct {
+	kind uint8
+	seq  uint64 // the restriction's or the objection's sequence number
+}
+
+const (
+	holdNone uint8 = iota
+	holdRestricted
+	holdObjected
+)
 
 // NewIndex returns an empty index.
 func NewIndex() *Index {
@@ -112,6 +136,10 @@ func NewIndex() *Index {
 		idents:    make([]identInfo, 1, 1024),
 		linkSeq:   map[uint32]uint64{},
 		devicesOf: map[uint32][]uint32{},
+
+		restricted: map[uint64]uint64{},
+		liftedAll:  map[uint32]uint64{},
+		objections: map[uint64]state{},
 	}
 }
 
@@ -175,6 +203,7 @@ type indexedEvent struct {
 	at        time.Time
 	noticeNo  int
 	imported  bool // source import
+	portal    bool // source portal: the subject's own choice
 }
 
 // apply records events; callers hold no lock.
@@ -195,8 +224,22 @@ func (x *Index) apply(events []indexedEvent) {
 			x.idents[ident].vendorChoices = true
 		}
 		k := stateKey(ident, purpose, vendor)
-		if old, ok := x.states[k]; !ok || s.newer(old) {
-			x.states[k] = s
+		switch {
+		case s.action == actionObject:
+			// Kept apart from the choices: a later grant by anyone but
+			// the subject does not end it.
+			if old, ok := x.objections[k]; !ok || s.newer(old) {
+				x.objections[k] = s
+			}
+		case e.portal && e.isSubject && vendor == 0 && s.action == actionGrant:
+			if old, ok := x.objections[k]; ok && s.newer(old) {
+				x.objections[k] = s // the subject's own grant ends their objection
+			}
+		}
+		if s.action != actionObject {
+			if old, ok := x.states[k]; !ok || s.newer(old) {
+				x.states[k] = s
+			}
 		}
 		if uint64(e.seq) > x.maxSeq {
 			x.maxSeq = uint64(e.seq)
@@ -269,8 +312,10 @@ func (x *Index) Len() int {
 // purpose and vendor (vendor 0: none): its own, or one of a linked identity
 // (a subject's devices, or a device's subject and that subject's other
 // devices); a purpose-wide decision and a vendor-specific one compete,
-// latest wins. Callers hold the read lock.
-func (x *Index) latest(subject, device string, purpose, vendor uint16) (state, bool) {
+// latest wins. It also returns what holds the subject's (or the linked
+// subject's) processing for the purpose: a restriction, else an
+// objection. Callers hold the read lock.
+func (x *Index) latest(subject, device string, purpose, vendor uint16) (state, bool, hold) {
 	var ident uint32
 	if subject != "" {
 		ident = x.subjects[x.key(subject)]
@@ -281,7 +326,20 @@ func (x *Index) latest(subject, device string, purpose, vendor uint16) (state, b
 		}
 	}
 	if ident == 0 {
-		return state{}, false
+		return state{}, false, hold{}
+	}
+	var h hold
+	if len(x.restricted) > 0 {
+		if seq, ok := x.restricted[stateKey(ident, 0, 0)]; ok && seq&liftedBit == 0 {
+			h = hold{holdRestricted, seq}
+		} else if seq, ok := x.restricted[stateKey(ident, purpose, 0)]; ok && seq&liftedBit == 0 {
+			h = hold{holdRestricted, seq}
+		}
+	}
+	if h.kind == holdNone && len(x.objections) > 0 {
+		if o, ok := x.objections[stateKey(ident, purpose, 0)]; ok && o.action == actionObject {
+			h = hold{holdObjected, o.seq}
+		}
 	}
 	best, found := x.lookup(ident, purpose, vendor)
 	if x.idents[ident].hasDevices {
@@ -291,7 +349,7 @@ func (x *Index) latest(subject, device string, purpose, vendor uint16) (state, b
 			}
 		}
 	}
-	return best, found
+	return best, found, h
 }
 
 func (x *Index) lookup(ident uint32, purpose, vendor uint16) (state, bool) {

@@ -140,7 +140,8 @@ func (s *Service) ValidateEvents(events []Event, by Author) error {
 		case e.Device != "" && !ValidID(e.Device):
 			bad("device", "must be 1 to 128 letters, digits or ._:@+=-")
 		}
-		if _, ok := cat.purposes[e.Purpose]; !ok {
+		purpose, purposeOK := cat.purposes[e.Purpose]
+		if !purposeOK {
 			bad("purpose", "unknown purpose %q", e.Purpose)
 		}
 		if e.Vendor != "" {
@@ -150,8 +151,16 @@ func (s *Service) ValidateEvents(events []Event, by Author) error {
 				bad("vendor", "vendor %q is not declared for purpose %q", e.Vendor, e.Purpose)
 			}
 		}
-		if actionCode(e.Action) == actionNone {
-			bad("action", "must be grant, deny or withdraw")
+		switch {
+		case actionCode(e.Action) == actionNone:
+			bad("action", "must be grant, deny, withdraw or object")
+		case e.Action != ActionObject:
+		case e.Subject == "":
+			bad("action", "only a subject objects; an objection names the subject, not a device")
+		case e.Vendor != "":
+			bad("vendor", "an objection is to a purpose, whatever the vendor")
+		case purposeOK && (purpose.Necessary || (purpose.LegalBasis != BasisLegitimateInterest && purpose.LegalBasis != BasisConsent)):
+			bad("purpose", "an objection is to a legitimate-interest or marketing purpose; %q rests on %s", e.Purpose, purpose.LegalBasis)
 		}
 		sourceOK := slices.Contains(allowed, e.Source)
 		if !sourceOK {
@@ -566,7 +575,8 @@ func (s *Service) writeGroup(group []*appendRequest) error {
 }
 
 func (x *Index) toIndexed(e *Event, cat *catalog) indexedEvent {
-	ie := indexedEvent{seq: e.Seq, purpose: e.Purpose, vendor: e.Vendor, action: e.Action, at: e.At, imported: e.Source == SourceImport}
+	ie := indexedEvent{seq: e.Seq, purpose: e.Purpose, vendor: e.Vendor, action: e.Action, at: e.At, imported: e.Source == SourceImport,
+		portal: e.Source == SourcePortal}
 	if e.Subject != "" {
 		ie.ident, ie.isSubject = x.key(e.Subject), true
 	} else {

@@ -44,7 +44,43 @@ func TestRule(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := rule(c.p, c.vendorGiven, c.vendorDeclared, c.regime, c.gpc, c.s, c.found, 2)
+			got := rule(c.p, c.vendorGiven, c.vendorDeclared, c.regime, c.gpc, c.s, c.found, hold{}, 2)
+			if got != c.want {
+				t.Fatalf("rule = %+v, want %+v", got, c.want)
+			}
+		})
+	}
+}
+
+// TestRuleHolds: a restriction stops every purpose but a legal obligation,
+// necessary ones included; an objection stops the purpose whatever the
+// grant recorded.
+func TestRuleHolds(t *testing.T) {
+	consentP := &Purpose{Key: "marketing", LegalBasis: BasisConsent}
+	necessaryP := &Purpose{Key: "necessary", LegalBasis: BasisContract, Necessary: true}
+	legalP := &Purpose{Key: "tax", LegalBasis: BasisLegalObligation}
+	liP := &Purpose{Key: "fraud", LegalBasis: BasisLegitimateInterest}
+	grant := state{seq: 7, action: actionGrant, notice: 2}
+	restricted := hold{holdRestricted, 11}
+	objected := hold{holdObjected, 12}
+	cases := []struct {
+		name  string
+		p     *Purpose
+		s     state
+		found bool
+		h     hold
+		want  Answer
+	}{
+		{"restriction beats a grant", consentP, grant, true, restricted, Answer{false, ReasonRestricted, 11}},
+		{"restriction stops a necessary purpose", necessaryP, state{}, false, restricted, Answer{false, ReasonRestricted, 11}},
+		{"restriction stops legitimate interest", liP, state{}, false, restricted, Answer{false, ReasonRestricted, 11}},
+		{"restriction leaves a legal obligation", legalP, state{}, false, restricted, Answer{true, ReasonNecessary, 0}},
+		{"objection beats a later grant", consentP, grant, true, objected, Answer{false, ReasonObjected, 12}},
+		{"objection to legitimate interest", liP, state{}, false, objected, Answer{false, ReasonObjected, 12}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := rule(c.p, false, false, OptOut, false, c.s, c.found, c.h, 2)
 			if got != c.want {
 				t.Fatalf("rule = %+v, want %+v", got, c.want)
 			}
@@ -86,7 +122,7 @@ func TestIndexLatestWinsInAnyOrder(t *testing.T) {
 		x := fresh
 		x.apply(order)
 		x.mu.RLock()
-		s, ok := x.latest("", "d1", x.purposes["analytics"], 0)
+		s, ok, _ := x.latest("", "d1", x.purposes["analytics"], 0)
 		x.mu.RUnlock()
 		if !ok || s.action != actionWithdraw || s.seq != 200 {
 			t.Fatalf("order %v: latest = %+v, %v; want the withdrawal", order, s, ok)
@@ -158,7 +194,7 @@ func TestIndexOrdersByLedgerNotTime(t *testing.T) {
 	for _, q := range []struct{ subject, device, purpose string }{
 		{"cust", "", "analytics"}, {"cust", "", "marketing"}, {"", "phone", "marketing"},
 	} {
-		s, ok := x.latest(q.subject, q.device, x.purposes[q.purpose], 0)
+		s, ok, _ := x.latest(q.subject, q.device, x.purposes[q.purpose], 0)
 		if !ok || s.action != actionWithdraw {
 			t.Errorf("%+v: latest = %+v, want the withdrawal", q, s)
 		}

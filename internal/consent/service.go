@@ -66,6 +66,8 @@ type Service struct {
 	// pgHead is the ledger head as the commit loop last wrote it on
 	// PostgreSQL (only the commit loop touches it); hash nil when unknown.
 	pgHead ledgerHead
+	// followedRestrictions is the seq of the last restriction row applied.
+	followedRestrictions int64
 }
 
 // Open loads the catalog, rebuilds the index from the ledger and starts the
@@ -206,8 +208,16 @@ func (s *Service) follow(ctx context.Context) error {
 			break
 		}
 	}
-	// Erasures after links: a link read above to a subject erased since is
-	// undone here.
+	restrictions, err := s.readRestrictions(ctx, s.followedRestrictions)
+	if err != nil {
+		return err
+	}
+	if len(restrictions) > 0 {
+		s.index.applyRestrictions(restrictions)
+		s.followedRestrictions = restrictions[len(restrictions)-1].seq
+	}
+	// Erasures after links and restrictions: a link read above to a
+	// subject erased since is undone here.
 	subjects, last, err := s.readErasures(ctx, s.followedErasures)
 	if err != nil {
 		return err
@@ -259,9 +269,12 @@ func (s *Service) readEventsForIndex(ctx context.Context, after int64, limit int
 			e.action = ActionDeny
 		case string(ActionWithdraw):
 			e.action = ActionWithdraw
+		case string(ActionObject):
+			e.action = ActionObject
 		}
 		e.at = fromMicros(at)
 		e.imported = string(source) == string(SourceImport)
+		e.portal = string(source) == string(SourcePortal)
 		if n, ok := cat.notices[string(notice)]; ok {
 			e.noticeNo = n.Ordinal
 		}

@@ -45,6 +45,10 @@ const (
 	ActionGrant    Action = "grant"
 	ActionDeny     Action = "deny"
 	ActionWithdraw Action = "withdraw"
+	// ActionObject records the subject's objection (GDPR Art. 21) to a
+	// legitimate-interest purpose or to direct marketing. It holds against
+	// every later grant but the subject's own (source portal).
+	ActionObject Action = "object"
 )
 
 // Source says where a consent event came from.

@@ -13,8 +13,10 @@
 //     the vendor is declared for it (the carrier of the order), or the
 //     customer consented to this vendor and purpose;
 //   - blocked: the vendor has no passing, current security assessment, is
-//     not declared for the purpose, or the customer declined before or
-//     objected (Global Privacy Control included, for sale or sharing);
+//     not declared for the purpose, the customer's processing is
+//     restricted (reason "restricted"), the customer objected to the
+//     purpose ("objected"), or the customer declined before (Global
+//     Privacy Control included, for sale or sharing);
 //   - pending otherwise: the customer is asked (email and portal) and
 //     approves or declines; unanswered, the request expires at NeededBy
 //     (seven days by default) and counts as declined.
@@ -54,6 +56,16 @@ const (
 	Approved State = "approved"
 	Declined State = "declined"
 	Expired  State = "expired"
+)
+
+// The blocked reasons of a restriction and of an objection, fixed words a
+// caller can test (the other blocked reasons are sentences).
+const (
+	// BlockedRestricted: the customer's processing is restricted (GDPR
+	// Art. 18) until staff lift the restriction.
+	BlockedRestricted = "restricted"
+	// BlockedObjected: the customer objected to the purpose (Art. 21).
+	BlockedObjected = "objected"
 )
 
 // WentAhead reports whether data was (or may be) shared.
@@ -229,13 +241,23 @@ func (s *Service) decide(ctx context.Context, d *Disclosure, vendor consent.Vend
 		block("vendor " + vendor.Key + " has no passing security assessment: " + why)
 		return nil
 	}
-	if purpose.Necessary {
-		d.State, d.Basis = Allowed, BasisNecessary
-		return nil
-	}
 	answer, err := s.Consent.Decider().Decide(&consent.Question{Subject: d.Subject, Purpose: purpose.Key, Vendor: vendor.Key}, false)
 	if err != nil {
 		return err
+	}
+	// A restriction or an objection holds before anything else, necessary
+	// purposes included (a restriction spares only a legal obligation).
+	switch answer.Reason {
+	case consent.ReasonRestricted:
+		block(BlockedRestricted)
+		return nil
+	case consent.ReasonObjected:
+		block(BlockedObjected)
+		return nil
+	}
+	if purpose.Necessary {
+		d.State, d.Basis = Allowed, BasisNecessary
+		return nil
 	}
 	switch answer.Reason {
 	case consent.ReasonConsentGranted:

@@ -49,6 +49,13 @@ type Config struct {
 	// the place to write an outbox message that commits with the change.
 	// Its error aborts the change.
 	OnChange func(ctx context.Context, tx *sql.Tx, r Request, e Event) error
+	// Restrict, when set, puts a restriction request into effect as staff
+	// complete it: it restricts the subject's processing for each purpose
+	// (none: every purpose), naming the request. Object records the
+	// subject's objection to each purpose. Both run before the completion
+	// commits and must be harmless to repeat; their error refuses it.
+	Restrict func(ctx context.Context, subject, requestID string, purposes []string) error
+	Object   func(ctx context.Context, subject, requestID string, purposes []string) error
 }
 
 // Service files data subject requests, moves them through their states
@@ -62,6 +69,8 @@ type Service struct {
 	policies Policies
 	remind   time.Duration
 	onChange func(ctx context.Context, tx *sql.Tx, r Request, e Event) error
+	restrict func(ctx context.Context, subject, requestID string, purposes []string) error
+	object   func(ctx context.Context, subject, requestID string, purposes []string) error
 }
 
 // NewService returns the request service.
@@ -73,6 +82,7 @@ func NewService(cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("dsr: policies: %w", err)
 	}
 	s := &Service{db: cfg.DB, secrets: cfg.Secrets, audit: cfg.Audit, now: cfg.Now, onChange: cfg.OnChange,
+		restrict: cfg.Restrict, object: cfg.Object,
 		policies: cfg.Policies.withDefaults(), remind: cfg.ReminderInterval}
 	if s.now == nil {
 		s.now = time.Now

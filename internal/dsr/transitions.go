@@ -307,15 +307,54 @@ var resultRefPattern = regexp.MustCompile(fmt.Sprintf(`^[A-Za-z0-9_.:-]{1,%d}$`,
 // Complete records that the request was answered. resultRef names what the
 // work produced, such as an export archive; empty when there is nothing to
 // deliver (an erasure).
+// A restriction or objection request is put into effect first (see
+// CompleteWith), for every purpose.
 func (s *Service) Complete(ctx context.Context, id, resultRef string) (Request, error) {
+	return s.complete(ctx, id, resultRef, nil)
+}
+
+// CompleteWith completes a restriction or objection request and puts it
+// into effect first (Config.Restrict, Config.Object): the subject's
+// processing restricted for purposes (none: all), or their objection
+// recorded to each of purposes (at least one). The request must name its
+// subject (AttachSubject). Other kinds take no purposes.
+func (s *Service) CompleteWith(ctx context.Context, id string, purposes []string) (Request, error) {
+	return s.complete(ctx, id, "", purposes)
+}
+
+func (s *Service) complete(ctx context.Context, id, resultRef string, purposes []string) (Request, error) {
 	if resultRef != "" && !resultRefPattern.MatchString(resultRef) {
 		return Request{}, errs.Invalid("result_ref", "must be an id of at most %d letters, digits or _.:-", maxResultRef)
+	}
+	r, err := s.Get(ctx, id)
+	if err != nil {
+		return Request{}, err
+	}
+	effect := map[Kind]func(ctx context.Context, subject, requestID string, purposes []string) error{
+		KindRestriction: s.restrict, KindObjection: s.object}[r.Kind]
+	switch {
+	case len(purposes) > 0 && r.Kind != KindRestriction && r.Kind != KindObjection:
+		return Request{}, errs.Invalid("purposes", "only restriction and objection requests name purposes")
+	case effect == nil:
+	case r.State != StateInProgress:
+		// apply refuses it with the usual words.
+	case r.SubjectID == "":
+		return Request{}, errs.New(errs.CodeConflict, "attach the customer's subject id first: a %s applies to a known customer", r.Kind)
+	case r.Kind == KindObjection && len(purposes) == 0:
+		return Request{}, errs.Invalid("purposes", "choose the purposes the customer objects to")
+	default:
+		if err := effect(ctx, r.SubjectID, r.ID, purposes); err != nil {
+			return Request{}, err
+		}
 	}
 	return s.apply(ctx, id, change{action: "complete", from: []State{StateInProgress},
 		apply: func(r *Request, e *Event, now time.Time, facts map[string]any) error {
 			r.State, r.ResultRef = StateCompleted, resultRef
 			e.Ref = resultRef
 			facts["result_ref"] = resultRef
+			if len(purposes) > 0 {
+				facts["purposes"] = purposes
+			}
 			acknowledge(r, now)
 			return nil
 		}})

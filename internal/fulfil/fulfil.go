@@ -468,7 +468,16 @@ func (f *Fulfiller) Erase(ctx context.Context, requestID string) (Report, error)
 			return Report{}, err
 		}
 		if err := step("ledger", func() (any, error) {
-			return f.Consent.Pseudonymise(ctx, req.SubjectID)
+			// Both are harmless to repeat, should the step be retried.
+			res, err := f.Consent.Pseudonymise(ctx, req.SubjectID)
+			if err != nil {
+				return nil, err
+			}
+			n, err := f.Consent.ForgetRestrictions(ctx, req.SubjectID)
+			return struct {
+				consent.Pseudonymised
+				Restrictions int `json:"restrictions"`
+			}{res, n}, err
 		}); err != nil {
 			return Report{}, err
 		}

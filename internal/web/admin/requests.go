@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/jobs"
@@ -229,7 +230,15 @@ type requestData struct {
 	// customer's own words, once revealed (HandleRequestProposal).
 	Proposal map[string]string
 	Details  string
+	// Purposes are those a restriction or objection may name;
+	// Restrictions the customer's restrictions in force.
+	Purposes     []consent.Purpose
+	Restrictions []consent.Restriction
 }
+
+// actionLift ends a restriction of the request's customer; it is offered
+// beside each restriction in force, not in the request's next steps.
+const actionLift = "lift"
 
 // HandleRequest shows one request with its history, the customer's
 // answers, the work's progress and the actions its state allows.
@@ -264,6 +273,15 @@ func (c *Console) showRequest(w http.ResponseWriter, r *http.Request, status int
 		}
 		d.Progress = progress
 	}
+	if req.Kind == dsr.KindRestriction || req.Kind == dsr.KindObjection {
+		d.Purposes = c.Consent.Purposes()
+		if req.SubjectID != "" {
+			if d.Restrictions, err = c.Consent.Restrictions(r.Context(), req.SubjectID); err != nil {
+				c.fail(w, r, err)
+				return
+			}
+		}
+	}
 	p.Title, p.Data = "Request "+req.ID, d
 	c.render(w, r, status, "request", p)
 }
@@ -285,8 +303,28 @@ var requestActions = map[string]func(c *Console, r *http.Request, id string) (ds
 	dsr.ActionReplied: func(c *Console, r *http.Request, id string) (dsr.Request, error) {
 		return c.Requests.CustomerReplied(r.Context(), id)
 	},
+	// complete puts a restriction or objection into effect first, for the
+	// purposes ticked (a restriction without any: every purpose).
 	dsr.ActionComplete: func(c *Console, r *http.Request, id string) (dsr.Request, error) {
+		if err := r.ParseForm(); err != nil {
+			return dsr.Request{}, errs.Invalid("purpose", "cannot read the form")
+		}
+		if purposes := r.PostForm["purpose"]; len(purposes) > 0 {
+			return c.Requests.CompleteWith(r.Context(), id, purposes)
+		}
 		return c.Requests.Complete(r.Context(), id, "")
+	},
+	// lift ends a restriction of the request's customer (audited as the
+	// staff member): the one purpose given, or all.
+	actionLift: func(c *Console, r *http.Request, id string) (dsr.Request, error) {
+		req, err := c.Requests.Get(r.Context(), id)
+		if err != nil {
+			return req, err
+		}
+		if req.SubjectID == "" {
+			return req, errs.New(errs.CodeConflict, "request %s names no customer, so nothing of theirs is restricted", id)
+		}
+		return req, c.Consent.Lift(r.Context(), req.SubjectID, r.PostFormValue("purpose"))
 	},
 	dsr.ActionReject: func(c *Console, r *http.Request, id string) (dsr.Request, error) {
 		return c.Requests.Reject(r.Context(), id, strings.TrimSpace(r.PostFormValue("note")))

@@ -27,6 +27,17 @@ type consentRow struct {
 	At                     time.Time
 	EventID                string
 	Source                 consent.Source
+	// Objectable is a legitimate-interest purpose: the customer turns it
+	// off by objecting (consent.ActionObject), which holds until they
+	// allow it again themselves.
+	Objectable bool
+}
+
+// holdRow is a restriction (Purpose "" for every purpose) or an
+// objection of the customer, as they may see it.
+type holdRow struct {
+	PurposeName string
+	Since       time.Time // restrictions only
 }
 
 // fieldRow is a protected field; Value is set only when shown.
@@ -78,6 +89,9 @@ type homeData struct {
 	Correctables []correctRow
 	// Shared counts the disclosures to third parties, asked and made.
 	Shared int
+	// Restrictions and Objections hold the use of the customer's data.
+	Restrictions []holdRow
+	Objections   []holdRow
 }
 
 // freshFor is how recent a sign-in must be to show vault values.
@@ -129,6 +143,9 @@ func (p *Portal) home(r *http.Request, show bool) (*homeData, error) {
 		return nil, err
 	}
 	d.Shared = len(d.Pending) + len(d.Received)
+	if d.Restrictions, d.Objections, err = p.holds(r, subject); err != nil {
+		return nil, err
+	}
 	lang := language(r)
 	for _, purpose := range p.Consent.Purposes() {
 		d.Purposes = append(d.Purposes, purposeRow{Name: localName(purpose.Names, lang, purpose.Key),
@@ -252,7 +269,8 @@ func (p *Portal) consents(r *http.Request, subject string) ([]consentRow, []hist
 			if purpose.Necessary {
 				continue
 			}
-			row := consentRow{Property: prop.Key, PropertyName: prop.Name, Purpose: purpose.Key, PurposeName: localName(purpose.Names, lang, purpose.Key)}
+			row := consentRow{Property: prop.Key, PropertyName: prop.Name, Purpose: purpose.Key, PurposeName: localName(purpose.Names, lang, purpose.Key),
+				Objectable: purpose.LegalBasis == consent.BasisLegitimateInterest}
 			if e, ok := latest[[2]string{prop.Key, purpose.Key}]; ok {
 				row.Recorded, row.Allowed, row.At, row.EventID, row.Source = true, e.Action == consent.ActionGrant, e.At, e.ID, e.Source
 			}
@@ -265,6 +283,30 @@ func (p *Portal) consents(r *http.Request, subject string) ([]consentRow, []hist
 		used[row.Property] = used[row.Property] || row.Recorded
 	}
 	return slices.DeleteFunc(rows, func(row consentRow) bool { return !used[row.Property] }), history, nil
+}
+
+// holds returns the customer's restrictions in force and the purposes
+// they objected to, as decisions see them.
+func (p *Portal) holds(r *http.Request, subject string) (restrictions, objections []holdRow, err error) {
+	lang := language(r)
+	list, err := p.Consent.Restrictions(r.Context(), subject)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, res := range list {
+		row := holdRow{Since: res.PlacedAt}
+		if purpose, err := p.Consent.Purpose(res.Purpose); err == nil {
+			row.PurposeName = localName(purpose.Names, lang, res.Purpose)
+		}
+		restrictions = append(restrictions, row)
+	}
+	for _, purpose := range p.Consent.Purposes() {
+		a, err := p.Consent.Decider().Decide(&consent.Question{Subject: subject, Purpose: purpose.Key}, false)
+		if err == nil && a.Reason == consent.ReasonObjected {
+			objections = append(objections, holdRow{PurposeName: localName(purpose.Names, lang, purpose.Key)})
+		}
+	}
+	return restrictions, objections, nil
 }
 
 func localName(names map[string]string, lang, fallback string) string {
@@ -287,8 +329,8 @@ func (p *Portal) HandleChangeConsent() http.Handler {
 			return
 		}
 		action := consent.Action(r.PostFormValue("action"))
-		if action != consent.ActionGrant && action != consent.ActionWithdraw {
-			p.fail(w, r, errs.Invalid("action", "must be grant or withdraw"))
+		if action != consent.ActionGrant && action != consent.ActionWithdraw && action != consent.ActionObject {
+			p.fail(w, r, errs.Invalid("action", "must be grant, withdraw or object"))
 			return
 		}
 		e := consent.Event{ID: newEventID(), Property: r.PostFormValue("property"), Subject: session.SubjectID,
