@@ -37,7 +37,7 @@ type AuthorKind uint8
 // The authors of consent events (the trust table of ARCHITECTURE.md). The
 // zero kind may assert nothing.
 const (
-	authorNone AuthorKind = iota
+	_ AuthorKind = iota // the zero kind: no author, may assert nothing
 	// AuthorIngestKey is a property's public ingest key, readable in every
 	// page of the property: device events of that property from the banner
 	// or GPC, nothing else.
