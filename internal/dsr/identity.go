@@ -598,3 +598,37 @@ func forgetAgentTx(ctx context.Context, tx *sql.Tx, id string) error {
 	}
 	return nil
 }
+
+// CheckWorkableFor is CheckWorkable for work that touches the data
+// categories given (those Steward holds for the subject now): when they
+// call for a higher tier than the request was filed with, the higher tier
+// is recorded (audited) and the request waits for the customer to reach
+// it. The fulfilment jobs call it before exporting or erasing.
+func (s *Service) CheckWorkableFor(ctx context.Context, id string, categories []string) error {
+	r, err := s.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	need := s.identityPolicy.Require(r.Regime, r.Kind, categories, "")
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		cur, err := s.identity(ctx, tx, id)
+		if err != nil || need.Points <= cur.Required.Points {
+			return err
+		}
+		if cur.Required.Points == 0 {
+			err = requireIdentityTx(ctx, tx, id, need)
+		} else {
+			_, err = tx.ExecContext(ctx, `UPDATE dsr_identity SET points_required = $2, reached_at = NULL WHERE request_id = $1`, id, need.Points)
+		}
+		if err != nil {
+			return db.Classify(fmt.Errorf("raise identity requirement: %w", err))
+		}
+		_, err = s.audit.AppendTx(ctx, tx, audit.Entry{Actor: audit.ActorFrom(ctx), Action: "dsr.require_identity", Target: target(id),
+			Details: audit.MustDetails(map[string]any{"tier": string(need.Tier())})})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return s.CheckWorkable(ctx, id)
+}
