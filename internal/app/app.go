@@ -260,6 +260,29 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	return a, nil
 }
 
+// identityPolicy turns the identity settings into the request service's
+// policy.
+func identityPolicy(c config.Identity) dsr.IdentityPolicy {
+	kinds := make([]dsr.Kind, len(c.SensitiveKinds))
+	for i, k := range c.SensitiveKinds {
+		kinds[i] = dsr.Kind(k)
+	}
+	return dsr.IdentityPolicy{SensitiveCategories: c.SensitiveCategories, SensitiveKinds: kinds,
+		MaxAttempts: c.MaxAttempts, Wait: c.Wait, AgentExpiry: c.AgentExpiry}
+}
+
+// matchDataPoint matches the data points the settings allow against the
+// vault; any other name matches nothing.
+func (a *App) matchDataPoint(points map[string]config.DataPoint) func(ctx context.Context, subject, name, value string) (bool, error) {
+	return func(ctx context.Context, subject, name, value string) (bool, error) {
+		dp, ok := points[name]
+		if !ok {
+			return false, nil
+		}
+		return a.Vault.MatchDataPoint(ctx, subject, vault.DataPoint{Field: dp.Field, Last: dp.Last}, value)
+	}
+}
+
 // openPortal opens the customer sign-in service, the mailer (when SMTP is
 // configured) and the privacy portal.
 func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, error) {
@@ -289,7 +312,8 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 		return nil, err
 	}
 	if a.Requests, err = dsr.NewService(dsr.Config{DB: a.DB, Secrets: requestBox, Audit: a.Audit, OnChange: a.requestEvent,
-		Restrict: a.Consent.RestrictFor, Object: a.Consent.ObjectFor}); err != nil {
+		Restrict: a.Consent.RestrictFor, Object: a.Consent.ObjectFor,
+		Identity: identityPolicy(cfg.Identity), MatchDataPoint: a.matchDataPoint(cfg.Identity.DataPoints)}); err != nil {
 		return nil, err
 	}
 	exportBox, err := a.Vault.SecretBox("export")
