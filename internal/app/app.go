@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"runtime/debug"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -359,7 +360,7 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 	}
 	return portal.New(portal.Deps{Customers: a.Customers, Disclosures: a.Disclosures, StaffName: staffName, Consent: a.Consent, Vault: a.Vault, Audit: a.Audit, Mailer: a.Mailer, Mail: a.mail,
 		Requests: a.Requests, Exports: a.Exports, FindInSystems: a.findInSystems(systems.SQL), ErasureReport: a.Fulfil.Report,
-		Correctables: a.Fulfil.Correctables, Rectify: a.rectify,
+		Correctables: a.Fulfil.Correctables, Rectify: a.rectify, DataPoints: slices.Sorted(maps.Keys(cfg.Identity.DataPoints)),
 		Brand:     notify.Brand{CompanyName: cfg.Controller.Name, LogoURL: cfg.Brand.LogoURL, Colour: cfg.Brand.Colour},
 		PublicURL: cfg.PublicURL, ContactEmail: cfg.Controller.Email, BindingKey: a.bindingKey, Log: log, ClientAddr: a.clientAddr, JWKS: a.Signer.JWKS()})
 }
@@ -374,6 +375,8 @@ func (a *App) openJobs(ctx context.Context, cfg config.Config, log *slog.Logger)
 			func(ctx context.Context) error { _, err := a.Exports.PurgeExpired(ctx); return err },
 			a.Customers.Purge,
 			func(ctx context.Context) error { _, err := a.Disclosures.ExpireDue(ctx); return err },
+			// Agents' requests the customer did not confirm in time.
+			func(ctx context.Context) error { _, err := a.Requests.ExpireAgentRequests(ctx); return err },
 			// Access data a system sent that no archive took within a week.
 			func(ctx context.Context) error {
 				_, err := a.Hooks.PurgeData(ctx, time.Now().AddDate(0, 0, -7))
