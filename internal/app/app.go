@@ -272,6 +272,14 @@ func identityPolicy(c config.Identity) dsr.IdentityPolicy {
 		MaxAttempts: c.MaxAttempts, Wait: c.Wait, AgentExpiry: c.AgentExpiry}
 }
 
+// dataPoints are the configured data points, or the default ones.
+func dataPoints(c config.Identity) map[string]config.DataPoint {
+	if len(c.DataPoints) == 0 {
+		return config.DefaultDataPoints()
+	}
+	return c.DataPoints
+}
+
 // matchDataPoint matches the data points the settings allow against the
 // vault; any other name matches nothing.
 func (a *App) matchDataPoint(points map[string]config.DataPoint) func(ctx context.Context, subject, name, value string) (bool, error) {
@@ -314,7 +322,7 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 	}
 	if a.Requests, err = dsr.NewService(dsr.Config{DB: a.DB, Secrets: requestBox, Audit: a.Audit, OnChange: a.requestEvent,
 		Restrict: a.Consent.RestrictFor, Object: a.Consent.ObjectFor,
-		Identity: identityPolicy(cfg.Identity), MatchDataPoint: a.matchDataPoint(cfg.Identity.DataPoints)}); err != nil {
+		Identity: identityPolicy(cfg.Identity), MatchDataPoint: a.matchDataPoint(dataPoints(cfg.Identity))}); err != nil {
 		return nil, err
 	}
 	exportBox, err := a.Vault.SecretBox("export")
@@ -360,7 +368,7 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 	}
 	return portal.New(portal.Deps{Customers: a.Customers, Disclosures: a.Disclosures, StaffName: staffName, Consent: a.Consent, Vault: a.Vault, Audit: a.Audit, Mailer: a.Mailer, Mail: a.mail,
 		Requests: a.Requests, Exports: a.Exports, FindInSystems: a.findInSystems(systems.SQL), ErasureReport: a.Fulfil.Report,
-		Correctables: a.Fulfil.Correctables, Rectify: a.rectify, DataPoints: slices.Sorted(maps.Keys(cfg.Identity.DataPoints)),
+		Correctables: a.Fulfil.Correctables, Rectify: a.rectify, DataPoints: slices.Sorted(maps.Keys(dataPoints(cfg.Identity))),
 		Brand:     notify.Brand{CompanyName: cfg.Controller.Name, LogoURL: cfg.Brand.LogoURL, Colour: cfg.Brand.Colour},
 		PublicURL: cfg.PublicURL, ContactEmail: cfg.Controller.Email, BindingKey: a.bindingKey, Log: log, ClientAddr: a.clientAddr, JWKS: a.Signer.JWKS()})
 }

@@ -110,6 +110,11 @@ type Identity struct {
 	AgentExpiry time.Duration
 }
 
+// DefaultDataPoints are the data points of --identity-data-points' default.
+func DefaultDataPoints() map[string]DataPoint {
+	return map[string]DataPoint{"iban_last4": {Field: "iban", Last: 4}, "birth_date": {Field: "birth_date"}, "postcode": {Field: "postcode"}}
+}
+
 // DataPoint is a vault field a customer may prove their identity with;
 // Last > 0 takes its last Last characters.
 type DataPoint struct {

@@ -53,8 +53,8 @@ func (q Requirement) Tier() Tier {
 	return TierCode
 }
 
-// IdentityPolicy says which requests need which tier. Zero fields take
-// DefaultIdentityPolicy's.
+// IdentityPolicy says which requests need which tier. Zero or empty fields
+// take DefaultIdentityPolicy's: no configuration turns the second proof off.
 type IdentityPolicy struct {
 	// SensitiveCategories are the vault field categories whose export or
 	// erasure needs data points under the GDPR.
@@ -85,10 +85,10 @@ var DefaultIdentityPolicy = IdentityPolicy{
 
 func (p IdentityPolicy) withDefaults() IdentityPolicy {
 	d := DefaultIdentityPolicy
-	if p.SensitiveCategories == nil {
+	if len(p.SensitiveCategories) == 0 {
 		p.SensitiveCategories = d.SensitiveCategories
 	}
-	if p.SensitiveKinds == nil {
+	if len(p.SensitiveKinds) == 0 {
 		p.SensitiveKinds = d.SensitiveKinds
 	}
 	if p.Points <= 0 {
