@@ -19,6 +19,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -260,6 +261,37 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	return a, nil
 }
 
+// identityPolicy turns the identity settings into the request service's
+// policy.
+func identityPolicy(c config.Identity) dsr.IdentityPolicy {
+	kinds := make([]dsr.Kind, len(c.SensitiveKinds))
+	for i, k := range c.SensitiveKinds {
+		kinds[i] = dsr.Kind(k)
+	}
+	return dsr.IdentityPolicy{SensitiveCategories: c.SensitiveCategories, SensitiveKinds: kinds,
+		MaxAttempts: c.MaxAttempts, Wait: c.Wait, AgentExpiry: c.AgentExpiry}
+}
+
+// dataPoints are the configured data points, or the default ones.
+func dataPoints(c config.Identity) map[string]config.DataPoint {
+	if len(c.DataPoints) == 0 {
+		return config.DefaultDataPoints()
+	}
+	return c.DataPoints
+}
+
+// matchDataPoint matches the data points the settings allow against the
+// vault; any other name matches nothing.
+func (a *App) matchDataPoint(points map[string]config.DataPoint) func(ctx context.Context, subject, name, value string) (bool, error) {
+	return func(ctx context.Context, subject, name, value string) (bool, error) {
+		dp, ok := points[name]
+		if !ok {
+			return false, nil
+		}
+		return a.Vault.MatchDataPoint(ctx, subject, vault.DataPoint{Field: dp.Field, Last: dp.Last}, value)
+	}
+}
+
 // openPortal opens the customer sign-in service, the mailer (when SMTP is
 // configured) and the privacy portal.
 func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, error) {
@@ -289,7 +321,8 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 		return nil, err
 	}
 	if a.Requests, err = dsr.NewService(dsr.Config{DB: a.DB, Secrets: requestBox, Audit: a.Audit, OnChange: a.requestEvent,
-		Restrict: a.Consent.RestrictFor, Object: a.Consent.ObjectFor}); err != nil {
+		Restrict: a.Consent.RestrictFor, Object: a.Consent.ObjectFor,
+		Identity: identityPolicy(cfg.Identity), MatchDataPoint: a.matchDataPoint(dataPoints(cfg.Identity))}); err != nil {
 		return nil, err
 	}
 	exportBox, err := a.Vault.SecretBox("export")
@@ -335,7 +368,7 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 	}
 	return portal.New(portal.Deps{Customers: a.Customers, Disclosures: a.Disclosures, StaffName: staffName, Consent: a.Consent, Vault: a.Vault, Audit: a.Audit, Mailer: a.Mailer, Mail: a.mail,
 		Requests: a.Requests, Exports: a.Exports, FindInSystems: a.findInSystems(systems.SQL), ErasureReport: a.Fulfil.Report,
-		Correctables: a.Fulfil.Correctables, Rectify: a.rectify,
+		Correctables: a.Fulfil.Correctables, Rectify: a.rectify, DataPoints: slices.Sorted(maps.Keys(dataPoints(cfg.Identity))),
 		Brand:     notify.Brand{CompanyName: cfg.Controller.Name, LogoURL: cfg.Brand.LogoURL, Colour: cfg.Brand.Colour},
 		PublicURL: cfg.PublicURL, ContactEmail: cfg.Controller.Email, BindingKey: a.bindingKey, Log: log, ClientAddr: a.clientAddr, JWKS: a.Signer.JWKS()})
 }
@@ -350,6 +383,8 @@ func (a *App) openJobs(ctx context.Context, cfg config.Config, log *slog.Logger)
 			func(ctx context.Context) error { _, err := a.Exports.PurgeExpired(ctx); return err },
 			a.Customers.Purge,
 			func(ctx context.Context) error { _, err := a.Disclosures.ExpireDue(ctx); return err },
+			// Agents' requests the customer did not confirm in time.
+			func(ctx context.Context) error { _, err := a.Requests.ExpireAgentRequests(ctx); return err },
 			// Access data a system sent that no archive took within a week.
 			func(ctx context.Context) error {
 				_, err := a.Hooks.PurgeData(ctx, time.Now().AddDate(0, 0, -7))

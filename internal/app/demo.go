@@ -190,6 +190,9 @@ func (a *App) SeedDemoCustomer(ctx context.Context) (string, error) {
 		{Name: "email", Category: "contact", Value: []byte("jo.demo@shop.example")},
 		{Name: "iban", Category: "financial", Value: []byte("DE02120300000000202051")},
 		{Name: "address", Category: "location", Value: []byte("Musterstraße 1, 10115 Berlin")},
+		// Data points for the portal's second proof (README).
+		{Name: "birth_date", Category: "other", Value: []byte("1990-04-01")},
+		{Name: "postcode", Category: "location", Value: []byte("10115")},
 	} {
 		if _, err := a.Vault.Put(ctx, subject, f); err != nil {
 			return "", fmt.Errorf("demo customer: %w", err)

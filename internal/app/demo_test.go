@@ -60,8 +60,15 @@ func TestDemoStartsAfterTheDemoCustomerWasErased(t *testing.T) {
 			}
 			staffCtx := audit.WithActor(ctx, audit.Staff("stf_test"))
 			hash, _ := a.Vault.BlindIndex(ctx, "email", "jo.demo@shop.example")
-			req, err := a.Requests.File(staffCtx, dsr.NewRequest{Kind: dsr.KindErasure, Regime: dsr.GDPR, SubjectID: subject, Email: "jo.demo@shop.example", EmailHash: hash})
+			req, err := a.Requests.File(staffCtx, dsr.NewRequest{Kind: dsr.KindErasure, Regime: dsr.GDPR, SubjectID: subject, Email: "jo.demo@shop.example", EmailHash: hash,
+				Categories: []string{"financial"}})
 			if err != nil {
+				t.Fatal(err)
+			}
+			// The demo customer holds financial data: the erasure needs the
+			// second proof, which the demo's data points give.
+			if _, err := a.Requests.ProveIdentity(staffCtx, hash, req.ID, dsr.Proof{Points: []dsr.DataPoint{
+				{Name: "iban_last4", Value: "2051"}, {Name: "birth_date", Value: "1990-04-01"}}}); err != nil {
 				t.Fatal(err)
 			}
 			for _, step := range []func(context.Context, string) (dsr.Request, error){a.Requests.Verify, a.Requests.Start} {

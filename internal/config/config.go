@@ -88,6 +88,38 @@ type Config struct {
 	// AccessLog logs one line per HTTP request: route pattern, status,
 	// duration and bytes (never the path, which can hold personal data).
 	AccessLog bool
+	// Identity configures the identity tiers of requests (dsr.IdentityPolicy).
+	Identity Identity
+}
+
+// Identity says which requests need a second proof of identity and what
+// the customer may prove it with.
+type Identity struct {
+	// SensitiveCategories are the vault categories whose export or erasure
+	// needs data points; SensitiveKinds the kinds of request concerned.
+	SensitiveCategories []string
+	SensitiveKinds      []string
+	// DataPoints are what a customer may type, by name: a vault field, or
+	// its last characters.
+	DataPoints map[string]DataPoint
+	// MaxAttempts bounds the tries per request; Wait follows every third
+	// failure.
+	MaxAttempts int
+	Wait        time.Duration
+	// AgentExpiry is how long a customer has to confirm an agent's request.
+	AgentExpiry time.Duration
+}
+
+// DefaultDataPoints are the data points of --identity-data-points' default.
+func DefaultDataPoints() map[string]DataPoint {
+	return map[string]DataPoint{"iban_last4": {Field: "iban", Last: 4}, "birth_date": {Field: "birth_date"}, "postcode": {Field: "postcode"}}
+}
+
+// DataPoint is a vault field a customer may prove their identity with;
+// Last > 0 takes its last Last characters.
+type DataPoint struct {
+	Field string
+	Last  int
 }
 
 // Controller names the company (the data controller) in consent receipts.
@@ -167,6 +199,12 @@ var Settings = []Setting{
 	{"audit-checkpoint-file", "STEWARD_AUDIT_CHECKPOINT_FILE", "", "file every signed audit checkpoint is appended to (default: audit-checkpoints.txt in the data directory); keep it outside the data directory, on another disk or an append-only mount"},
 	{"smtp-allow-plain-auth", "STEWARD_SMTP_ALLOW_PLAIN_AUTH", "false", "send the SMTP user name and password without TLS to a loopback relay (smtp-tls none); without it credentials only travel over TLS"},
 	{"metrics-listen", "STEWARD_METRICS_LISTEN", "", "separate internal address (host:port) serving /metrics; when set, /metrics is not served on --listen"},
+	{"identity-sensitive-categories", "STEWARD_IDENTITY_SENSITIVE_CATEGORIES", "financial,government_id,health", "comma-separated vault categories whose export or erasure needs a second proof of identity (data points)"},
+	{"identity-sensitive-kinds", "STEWARD_IDENTITY_SENSITIVE_KINDS", "export,erasure", "comma-separated kinds of request that need the second proof when they touch a sensitive category"},
+	{"identity-data-points", "STEWARD_IDENTITY_DATA_POINTS", "iban_last4=iban:4,birth_date=birth_date,postcode=postcode", "comma-separated data points customers may prove their identity with: NAME=VAULT_FIELD, or NAME=VAULT_FIELD:N for its last N characters"},
+	{"identity-max-attempts", "STEWARD_IDENTITY_MAX_ATTEMPTS", "10", "tries of the second proof per request; every third failure imposes --identity-wait"},
+	{"identity-wait", "STEWARD_IDENTITY_WAIT", "15m", "wait after three failed tries of the second proof"},
+	{"agent-expiry", "STEWARD_AGENT_EXPIRY", "168h", "how long a customer has to confirm, by the emailed link, a request an authorised agent filed for them"},
 }
 
 // validProxy reports whether p is a CIDR range or an address.
@@ -450,6 +488,7 @@ func build(raw map[string]string) (Config, error) {
 		}
 		c.CorrectableFields[name] = hasMode
 	}
+	c.Identity = buildIdentity(raw, bad)
 	if !hexColour.MatchString(c.Brand.Colour) {
 		bad("brand-colour", "must be a #rrggbb colour")
 	}
@@ -478,4 +517,51 @@ func build(raw map[string]string) (Config, error) {
 		return c, errors.New(strings.Join(problems, "; "))
 	}
 	return c, nil
+}
+
+// buildIdentity reads the identity tier settings.
+func buildIdentity(raw map[string]string, bad func(name, format string, args ...any)) Identity {
+	id := Identity{DataPoints: map[string]DataPoint{}}
+	list := func(name string) []string {
+		var out []string
+		for _, v := range strings.Split(raw[name], ",") {
+			if v = strings.TrimSpace(v); v != "" {
+				out = append(out, v)
+			}
+		}
+		return out
+	}
+	id.SensitiveCategories = list("identity-sensitive-categories")
+	id.SensitiveKinds = list("identity-sensitive-kinds")
+	for _, k := range id.SensitiveKinds {
+		switch k {
+		case "access", "export", "rectification", "erasure", "restriction", "objection":
+		default:
+			bad("identity-sensitive-kinds", "%q is not a kind of request", k)
+		}
+	}
+	for _, p := range list("identity-data-points") {
+		name, spec, ok := strings.Cut(p, "=")
+		field, last, hasLast := strings.Cut(spec, ":")
+		n, err := strconv.Atoi(last)
+		if !ok || !fieldName.MatchString(name) || !fieldName.MatchString(field) || (hasLast && (err != nil || n < 1 || n > 64)) {
+			bad("identity-data-points", "must be NAME=VAULT_FIELD or NAME=VAULT_FIELD:N (iban_last4=iban:4,postcode=postcode)")
+			break
+		}
+		id.DataPoints[name] = DataPoint{Field: field, Last: n}
+	}
+	if len(id.DataPoints) < 3 {
+		bad("identity-data-points", "name at least three data points: a request for specific pieces of information needs three")
+	}
+	var err error
+	if id.MaxAttempts, err = strconv.Atoi(raw["identity-max-attempts"]); err != nil || id.MaxAttempts < 1 || id.MaxAttempts > 100 {
+		bad("identity-max-attempts", "must be 1 to 100")
+	}
+	if id.Wait, err = time.ParseDuration(raw["identity-wait"]); err != nil || id.Wait < time.Second {
+		bad("identity-wait", "must be a duration of at least 1s, such as 15m")
+	}
+	if id.AgentExpiry, err = time.ParseDuration(raw["agent-expiry"]); err != nil || id.AgentExpiry < time.Hour {
+		bad("agent-expiry", "must be a duration of at least 1h, such as 168h")
+	}
+	return id
 }

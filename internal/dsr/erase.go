@@ -69,6 +69,10 @@ func (s *Service) Forget(ctx context.Context, subject string, emailHash []byte, 
 			if _, err := tx.ExecContext(ctx, `UPDATE dsr_events SET note = '' WHERE request_id = $1 AND action IN ('ask_customer', 'customer_replied')`, id); err != nil {
 				return fmt.Errorf("dsr: forget notes: %w", err)
 			}
+			// An agent's mandate names them too.
+			if err := forgetAgentTx(ctx, tx, id); err != nil {
+				return err
+			}
 			// The customer's answers in the portal thread quote them too.
 			if _, err := tx.ExecContext(ctx, `UPDATE dsr_events SET answer_sealed = NULL WHERE request_id = $1 AND answer_sealed IS NOT NULL`, id); err != nil {
 				return fmt.Errorf("dsr: forget answers: %w", err)

@@ -56,6 +56,14 @@ type Config struct {
 	// commits and must be harmless to repeat; their error refuses it.
 	Restrict func(ctx context.Context, subject, requestID string, purposes []string) error
 	Object   func(ctx context.Context, subject, requestID string, purposes []string) error
+	// Identity says which requests need which identity tier; zero fields
+	// take DefaultIdentityPolicy's.
+	Identity IdentityPolicy
+	// MatchDataPoint reports whether value, typed by the requester, matches
+	// the data point name (one the configuration allows) Steward holds for
+	// subject, compared in constant time (vault.MatchDataPoint). Unset, no
+	// data point matches: requests that need them wait for staff.
+	MatchDataPoint func(ctx context.Context, subject, name, value string) (bool, error)
 }
 
 // Service files data subject requests, moves them through their states
@@ -71,6 +79,9 @@ type Service struct {
 	onChange func(ctx context.Context, tx *sql.Tx, r Request, e Event) error
 	restrict func(ctx context.Context, subject, requestID string, purposes []string) error
 	object   func(ctx context.Context, subject, requestID string, purposes []string) error
+
+	identityPolicy IdentityPolicy
+	matchPoint     func(ctx context.Context, subject, name, value string) (bool, error)
 }
 
 // NewService returns the request service.
@@ -83,7 +94,8 @@ func NewService(cfg Config) (*Service, error) {
 	}
 	s := &Service{db: cfg.DB, secrets: cfg.Secrets, audit: cfg.Audit, now: cfg.Now, onChange: cfg.OnChange,
 		restrict: cfg.Restrict, object: cfg.Object,
-		policies: cfg.Policies.withDefaults(), remind: cfg.ReminderInterval}
+		policies: cfg.Policies.withDefaults(), remind: cfg.ReminderInterval,
+		identityPolicy: cfg.Identity.withDefaults(), matchPoint: cfg.MatchDataPoint}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -121,6 +133,7 @@ type Prepared struct {
 	sealedProposal []byte
 	proposed       []string
 	autoApprove    bool
+	identity       Requirement
 }
 
 // ID is the id the request will have.
@@ -169,13 +182,18 @@ func (s *Service) Prepare(ctx context.Context, in NewRequest) (*Prepared, error)
 	case !utf8.ValidString(details) || utf8.RuneCountInString(details) > maxDetails:
 		problems["details"] = fmt.Sprintf("at most %d characters of text", maxDetails)
 	}
+	if in.Scope != "" && (in.Regime != CCPA || (in.Kind != KindAccess && in.Kind != KindExport) ||
+		(in.Scope != ScopeCategories && in.Scope != ScopeSpecific)) {
+		problems["scope"] = "only CCPA access and export requests take a scope: categories or specific"
+	}
 	proposed := checkProposal(in, problems)
 	if len(problems) > 0 {
 		return nil, errs.Fields(problems)
 	}
 	p := &Prepared{id: newID(), kind: in.Kind, regime: in.Regime, subjectID: in.SubjectID, emailHash: slices.Clone(in.EmailHash),
 		language: in.Language, channel: in.Channel,
-		proposed: proposed, autoApprove: in.AutoApprove && len(proposed) > 0}
+		proposed: proposed, autoApprove: in.AutoApprove && len(proposed) > 0,
+		identity: s.identityPolicy.Require(in.Regime, in.Kind, in.Categories, in.Scope)}
 	var err error
 	if len(proposed) > 0 {
 		values := make(map[string]string, len(proposed))
@@ -328,6 +346,9 @@ func (s *Service) FileTx(ctx context.Context, tx *sql.Tx, p *Prepared) (Request,
 	if err != nil {
 		return Request{}, db.Classify(fmt.Errorf("file request: %w", err))
 	}
+	if err := requireIdentityTx(ctx, tx, r.ID, p.identity); err != nil {
+		return Request{}, err
+	}
 	actor := audit.ActorFrom(ctx)
 	due := r.DueAt
 	filed := Event{RequestID: r.ID, Version: 1, At: now, Action: "file", To: r.State, Actor: actor, Ref: r.SubjectID, Deadline: &due}
@@ -342,7 +363,8 @@ func (s *Service) FileTx(ctx context.Context, tx *sql.Tx, p *Prepared) (Request,
 	if _, err := s.audit.AppendTx(ctx, tx, audit.Entry{Actor: actor, Action: "dsr.file", Target: target(r.ID),
 		Details: audit.MustDetails(map[string]any{"kind": string(r.Kind), "regime": string(r.Regime), "to": string(r.State),
 			"subject_known": r.SubjectID != "", "has_details": r.HasDetails, "channel": string(r.Channel),
-			"proposed": r.Proposed, "auto_approved": r.ProposalApprovedAt != nil})}); err != nil {
+			"proposed": r.Proposed, "auto_approved": r.ProposalApprovedAt != nil,
+			"identity_tier": string(p.identity.Tier())})}); err != nil {
 		return Request{}, err
 	}
 	return r, nil

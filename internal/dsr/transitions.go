@@ -132,14 +132,22 @@ func acknowledge(r *Request, now time.Time) {
 	}
 }
 
-// Verify records that the requester's identity was verified.
+// Verify records that the requester's identity was verified. A request
+// whose required tier is not reached, or an agent's request the customer
+// has not confirmed, is refused (ErrIdentityNotReached).
 func (s *Service) Verify(ctx context.Context, id string) (Request, error) {
+	if err := s.CheckWorkable(ctx, id); err != nil {
+		return Request{}, err
+	}
 	return s.apply(ctx, id, change{action: "verify", from: []State{StateReceived}, apply: to(StateVerified)})
 }
 
 // Start records that the work began. Only a verified request is worked on:
 // data goes to, or is erased for, a person whose identity was checked.
 func (s *Service) Start(ctx context.Context, id string) (Request, error) {
+	if err := s.CheckWorkable(ctx, id); err != nil {
+		return Request{}, err
+	}
 	return s.apply(ctx, id, change{action: "start", from: []State{StateVerified}, apply: to(StateInProgress)})
 }
 

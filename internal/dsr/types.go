@@ -272,7 +272,25 @@ type NewRequest struct {
 	// AutoApprove files the proposal approved: every field it names is
 	// corrected without an officer's approval.
 	AutoApprove bool
+	// Categories are the vault field categories Steward holds for the
+	// customer: an export or erasure touching a sensitive one needs data
+	// points (IdentityPolicy.Require).
+	Categories []string
+	// Scope is, for a CCPA request to know (access, export), whether it
+	// asks for the categories of information or the specific pieces: the
+	// first needs two data points, the second three and the signed
+	// declaration. "" leaves the request to the sensitivity rule.
+	Scope Scope
 }
+
+// Scope is what a CCPA request to know asks for.
+type Scope string
+
+// The scopes.
+const (
+	ScopeCategories Scope = "categories"
+	ScopeSpecific   Scope = "specific"
+)
 
 // TakesDetails reports whether a request of kind k takes the customer's
 // own words: what to correct, or why they object.

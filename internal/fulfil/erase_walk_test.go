@@ -150,6 +150,7 @@ func (fx *fixture) fileWith(t *testing.T, kind dsr.Kind, details string) dsr.Req
 	if err != nil {
 		t.Fatal(err)
 	}
+	fx.prove(t, r.ID)
 	if _, err := fx.req.Verify(ctx, r.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -176,6 +176,24 @@ func (f *Fulfiller) waitingOn(ctx context.Context, req dsr.Request, system strin
 	return errs.Wrap(errs.CodeUnavailable, err, "waiting on system "+system)
 }
 
+// checkIdentity refuses to export or erase before the requester reached
+// the identity tier the data Steward holds for the subject calls for
+// (dsr.ErrIdentityNotReached), and before the customer confirmed an
+// agent's request.
+func (f *Fulfiller) checkIdentity(ctx context.Context, req dsr.Request) error {
+	var categories []string
+	if req.SubjectID != "" {
+		fields, err := f.Vault.List(ctx, req.SubjectID)
+		if err != nil && !errors.Is(err, vault.ErrErased) {
+			return fmt.Errorf("list subject's categories: %w", err)
+		}
+		for _, fi := range fields {
+			categories = append(categories, fi.Category)
+		}
+	}
+	return f.Requests.CheckWorkableFor(ctx, req.ID, categories)
+}
+
 // Export builds the archive of a request's subject and completes the
 // request with it. Only access and export requests in progress are built.
 func (f *Fulfiller) Export(ctx context.Context, requestID string) (export.Info, error) {
@@ -188,6 +206,9 @@ func (f *Fulfiller) Export(ctx context.Context, requestID string) (export.Info, 
 	}
 	if req.State != dsr.StateInProgress {
 		return export.Info{}, errs.New(errs.CodeConflict, "request %s is %s, not in progress", req.ID, req.State)
+	}
+	if err := f.checkIdentity(ctx, req); err != nil {
+		return export.Info{}, err
 	}
 	ids, err := f.identifiers(ctx, req)
 	if err != nil {
@@ -434,6 +455,9 @@ func (f *Fulfiller) Erase(ctx context.Context, requestID string) (Report, error)
 	}
 	if req.State != dsr.StateInProgress {
 		return Report{}, errs.New(errs.CodeConflict, "request %s is %s, not in progress", req.ID, req.State)
+	}
+	if err := f.checkIdentity(ctx, req); err != nil {
+		return Report{}, err
 	}
 	done, err := f.stepsDone(ctx, req.ID)
 	if err != nil {

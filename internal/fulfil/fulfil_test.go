@@ -7,6 +7,7 @@ import (
 	"crypto/ed25519"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -86,7 +87,12 @@ func newFixture(t *testing.T, store *db.DB) *fixture {
 		t.Fatal(err)
 	}
 	box, _ := v.SecretBox("dsr")
-	requests, err := dsr.NewService(dsr.Config{DB: store, Secrets: box, Audit: log})
+	requests, err := dsr.NewService(dsr.Config{DB: store, Secrets: box, Audit: log,
+		MatchDataPoint: func(ctx context.Context, subject, name, value string) (bool, error) {
+			points := map[string]vault.DataPoint{"iban": {Field: "iban"}, "iban_last4": {Field: "iban", Last: 4}}
+			dp, ok := points[name]
+			return ok && must(v.MatchDataPoint(ctx, subject, dp, value)), nil
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,6 +138,7 @@ func (fx *fixture) file(t *testing.T, kind dsr.Kind) dsr.Request {
 	if err != nil {
 		t.Fatal(err)
 	}
+	fx.prove(t, r.ID)
 	if _, err := fx.req.Verify(ctx, r.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -139,6 +146,62 @@ func (fx *fixture) file(t *testing.T, kind dsr.Kind) dsr.Request {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// prove gives the second proof the subject's financial data calls for.
+func (fx *fixture) prove(t *testing.T, id string) {
+	t.Helper()
+	ctx := audit.WithActor(context.Background(), audit.Staff("stf_test"))
+	if err := fx.req.CheckWorkableFor(ctx, id, []string{"financial"}); err != nil && !errors.Is(err, dsr.ErrIdentityNotReached) {
+		t.Fatal(err)
+	}
+	hash, _ := fx.v.BlindIndex(ctx, "email", "ada.shop@example.org")
+	if _, err := fx.req.ProveIdentity(ctx, hash, id, dsr.Proof{Points: []dsr.DataPoint{{Name: "iban", Value: "DE89 3704 0044 0532 0130 00"},
+		{Name: "iban_last4", Value: "3000"}}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// An export of sensitive data is refused before the requester reached the
+// second proof, even when staff verified and started it (as support's
+// filing through the API does, which names no categories); after it, it
+// runs.
+func TestExportRefusedBeforeSecondProof(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := audit.WithActor(context.Background(), audit.Staff("stf_test"))
+		fx := newFixture(t, store)
+		hash, _ := fx.v.BlindIndex(ctx, "email", "ada.shop@example.org")
+		r, err := fx.req.File(ctx, dsr.NewRequest{Kind: dsr.KindExport, Regime: dsr.GDPR, SubjectID: "1001", Email: "ada.shop@example.org", EmailHash: hash})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fx.req.Verify(ctx, r.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fx.req.Start(ctx, r.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fx.f.Export(ctx, r.ID); !errors.Is(err, dsr.ErrIdentityNotReached) {
+			t.Fatalf("Export before the second proof = %v, want ErrIdentityNotReached", err)
+		}
+		if got, _ := fx.req.Get(ctx, r.ID); got.State != dsr.StateInProgress || got.ResultRef != "" {
+			t.Fatalf("request after the refused export: %+v", got)
+		}
+		if idn, _ := fx.req.Identity(ctx, r.ID); idn.Required.Points != 2 || idn.Satisfied() {
+			t.Fatalf("identity after the refused export: %+v", idn)
+		}
+		fx.prove(t, r.ID)
+		if _, err := fx.f.Export(ctx, r.ID); err != nil {
+			t.Fatalf("Export after the second proof: %v", err)
+		}
+	})
 }
 
 // TestExport: the archive holds the consents with receipts, the protected

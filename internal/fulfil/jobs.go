@@ -70,11 +70,14 @@ func Work(req dsr.Request) jobs.Args {
 }
 
 // outcome turns a fulfilment error into what the job runner should do:
-// look again later while a system works (not a failure), retry what may
+// look again later while a system works or the customer proves who they
+// are (not a failure), retry what may
 // pass (a system down), stop on what cannot (the request was rejected or
 // cancelled meanwhile).
 func (f *Fulfiller) outcome(err error) error {
-	if errors.Is(err, ErrWaiting) {
+	// The customer has yet to give the second proof (or confirm an
+	// agent's request): look again later, as while a system works.
+	if errors.Is(err, ErrWaiting) || errors.Is(err, dsr.ErrIdentityNotReached) {
 		return jobs.Snooze(f.Poll)
 	}
 	switch errs.CodeOf(err) {

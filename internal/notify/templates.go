@@ -40,6 +40,9 @@ const (
 	// received, a question waits for them, completed, rejected, or their
 	// data is ready to download; its data is a RequestUpdate.
 	TemplateRequestUpdate = "request_update"
+	// TemplateAgentConfirm asks a customer to confirm, by a link, a request
+	// an authorised agent filed for them; its data is an AgentConfirm.
+	TemplateAgentConfirm = "agent_confirm"
 )
 
 // The events of TemplateRequestUpdate.
@@ -268,6 +271,37 @@ func (c SignInAddressChanged) check() map[string]string {
 	}
 	if !absoluteHTTP(c.PortalURL) {
 		problems["portal_url"] = "must be an absolute http or https URL"
+	}
+	return problems
+}
+
+// AgentConfirm is the data of TemplateAgentConfirm. It names the agent
+// (so that the customer knows who claims to act for them) but neither
+// address nor the mandate's text.
+type AgentConfirm struct {
+	Brand
+	AgentName string
+	RequestID string
+	// Type is access, export, rectify, erase, restrict or object.
+	Type      string
+	ExpiresAt time.Time
+	// ConfirmURL opens a page with a button that confirms: opening it
+	// alone confirms nothing (mail scanners open links).
+	ConfirmURL string
+}
+
+func (a AgentConfirm) check() map[string]string {
+	problems := RequestDeadline{Brand: a.Brand, RequestID: a.RequestID, Type: a.Type, Deadline: a.ExpiresAt, ConsoleURL: a.ConfirmURL}.check()
+	if msg, ok := problems["console_url"]; ok {
+		delete(problems, "console_url")
+		problems["confirm_url"] = msg
+	}
+	if msg, ok := problems["deadline"]; ok {
+		delete(problems, "deadline")
+		problems["expires_at"] = msg
+	}
+	if strings.TrimSpace(a.AgentName) == "" || len(a.AgentName) > 200 || strings.ContainsFunc(a.AgentName, unicode.IsControl) {
+		problems["agent_name"] = "is required, one line of at most 200 bytes"
 	}
 	return problems
 }

@@ -68,7 +68,8 @@ func TestPagesAccessible(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for _, path := range []string{"/privacy", "/privacy?lang=de", "/privacy/code?lang=fr", "/privacy/verify?code=123456&lang=es"} {
+	for _, path := range []string{"/privacy", "/privacy?lang=de", "/privacy/code?lang=fr", "/privacy/verify?code=123456&lang=es",
+		"/privacy/agent?lang=fr", "/privacy/agent/confirm/req_x?token=t&lang=es"} {
 		visit(t, tab, base+path)
 		axeRun(t, tab, path)
 	}
@@ -110,8 +111,9 @@ func TestPagesAccessible(t *testing.T) {
 	}
 	// A request waiting for the customer's answer, in German.
 	hash, _ := f.srv.App.Vault.BlindIndex(ctx, "email", "ada.portal@example.org")
+	// It touches financial data: the page shows the identity step too.
 	req, err := f.srv.App.Requests.File(ctx, dsr.NewRequest{Kind: dsr.KindErasure, Regime: dsr.GDPR, SubjectID: "cust-1",
-		Email: "ada.portal@example.org", EmailHash: hash, Language: "de"})
+		Email: "ada.portal@example.org", EmailHash: hash, Language: "de", Categories: []string{"financial"}})
 	if err != nil {
 		t.Fatal(err)
 	}

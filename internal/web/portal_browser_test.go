@@ -71,6 +71,7 @@ func TestPortalInBrowser(t *testing.T) {
 	for _, field := range []vault.Field{
 		{Name: "email", Category: "contact", Value: []byte("ada.portal@example.org")},
 		{Name: "iban", Category: "financial", Value: []byte("DE89370400440532013000")},
+		{Name: "birth_date", Category: "other", Value: []byte("1815-12-10")},
 	} {
 		if _, err := app.Vault.Put(ctx, "cust-1", field); err != nil {
 			t.Fatal(err)
@@ -166,6 +167,13 @@ func TestPortalInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#requests form.card button`)),
 		chromedp.WaitVisible(chromedp.CSS(`.notice`)))
 	exportID := latestRequest()
+	// Issue 12: the export of financial data waits for the second proof.
+	run("confirm identity",
+		chromedp.Navigate(base+"/privacy/requests/"+exportID),
+		chromedp.SendKeys(chromedp.CSS("#value_0"), "1815-12-10"),
+		chromedp.SendKeys(chromedp.CSS("#value_1"), "3000"),
+		chromedp.Click(chromedp.CSS(`form[action$="/identity"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`.notice`)))
 	workRequest(exportID)
 	run("reload", chromedp.Navigate(base+"/privacy/home"), chromedp.WaitVisible(chromedp.CSS(`a[href$="/download"]`)))
 	head, err := chromedp.Run(tab, chromedp.Evaluate[string](`fetch(document.querySelector('a[href$="/download"]').href)
@@ -178,7 +186,14 @@ func TestPortalInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`label[for="kind-erasure"]`)),
 		chromedp.Click(chromedp.CSS(`#requests form.card button`)),
 		chromedp.WaitVisible(chromedp.CSS(`.notice`)))
-	workRequest(latestRequest())
+	erasureID := latestRequest()
+	run("confirm identity for the erasure",
+		chromedp.Navigate(base+"/privacy/requests/"+erasureID),
+		chromedp.SendKeys(chromedp.CSS("#value_0"), "1815-12-10"),
+		chromedp.SendKeys(chromedp.CSS("#value_1"), "3000"),
+		chromedp.Click(chromedp.CSS(`form[action$="/identity"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`.notice`)))
+	workRequest(erasureID)
 
 	if _, err := app.Vault.Get(ctx, "cust-1", "iban"); err == nil {
 		t.Error("the vault field is readable after the erasure")

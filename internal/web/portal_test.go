@@ -404,7 +404,13 @@ func TestRequestFulfilment(t *testing.T) {
 				}
 			}
 
+			// Issue 12: an export of financial data waits for the second
+			// proof; staff cannot verify it before.
+			if _, err := app.Vault.Put(ctx, "cust-1", vault.Field{Name: "birth_date", Category: "other", Value: []byte("1815-12-10")}); err != nil {
+				t.Fatal(err)
+			}
 			exportID := file("export")
+			proveIdentity(t, customerB, exportID)
 			work(exportID)
 			home := customerB.do("GET", "/privacy/home", nil)
 			if !strings.Contains(home.body, "/privacy/requests/"+exportID+"/download") {
@@ -420,6 +426,7 @@ func TestRequestFulfilment(t *testing.T) {
 			}
 
 			erasureID := file("erasure")
+			proveIdentity(t, customerB, erasureID)
 			work(erasureID)
 			if _, err := app.Vault.Get(ctx, "cust-1", "iban"); err == nil {
 				t.Fatal("the vault field is readable after the erasure")
@@ -460,6 +467,19 @@ func TestRequestFulfilment(t *testing.T) {
 				t.Fatalf("erasure progress on the request page: %.4000s", page.body)
 			}
 		})
+	}
+}
+
+// proveIdentity gives, in b's portal, the two data points a sensitive
+// request of cust-1 needs: the last four of the IBAN and the date of birth.
+func proveIdentity(t *testing.T, b *browser, id string) {
+	t.Helper()
+	page := b.do("GET", "/privacy/requests/"+id, nil)
+	token := csrfField.FindStringSubmatch(page.body)[1]
+	got := b.do("POST", "/privacy/requests/"+id+"/identity", url.Values{"csrf": {token},
+		"point_0": {"iban_last4"}, "value_0": {"3000"}, "point_1": {"birth_date"}, "value_1": {"1815-12-10"}})
+	if got.status != http.StatusSeeOther {
+		t.Fatalf("identity of %s: %d %.2000s", id, got.status, got.body)
 	}
 }
 

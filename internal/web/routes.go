@@ -210,6 +210,11 @@ func (s *server) routes() []Route {
 		{"POST /privacy/requests/{id}/answer", Customer, s.portal((*portal.Portal).HandleAnswer)},
 		{"POST /privacy/rectify", Customer, s.portal((*portal.Portal).HandleRectify)},
 		{"GET /privacy/requests/{id}/download", Customer, s.portal((*portal.Portal).HandleDownload)},
+		{"POST /privacy/requests/{id}/identity", Customer, s.portal((*portal.Portal).HandleProveIdentity)},
+		{"GET /privacy/agent", Public, s.portal((*portal.Portal).HandleAgentPage)},
+		{"POST /privacy/agent", Public, s.portal((*portal.Portal).HandleAgentFile)},
+		{"GET /privacy/agent/confirm/{id}", Public, s.portal((*portal.Portal).HandleAgentConfirmPage)},
+		{"POST /privacy/agent/confirm/{id}", Public, s.portal((*portal.Portal).HandleAgentConfirm)},
 
 		{"GET /v1/webhooks/endpoints", Admin, api.HandleListEndpoints(d)},
 		{"POST /v1/webhooks/endpoints", Admin, api.HandleCreateEndpoint(d)},

@@ -234,6 +234,13 @@ type requestData struct {
 	// Restrictions the customer's restrictions in force.
 	Purposes     []consent.Purpose
 	Restrictions []consent.Restriction
+	// Identity is the tier the request needs and the one reached; Agent
+	// the authorised agent who filed it (nil: the customer did), with
+	// AgentDetails their name, email and mandate (opening them is
+	// audited; nil once the customer's erasure forgot them).
+	Identity     dsr.Identity
+	Agent        *dsr.AgentRecord
+	AgentDetails *dsr.Agent
 }
 
 // actionLift ends a restriction of the request's customer; it is offered
@@ -264,6 +271,20 @@ func (c *Console) showRequest(w http.ResponseWriter, r *http.Request, status int
 	if d.Answers, err = c.Requests.Answers(r.Context(), id); err != nil {
 		c.fail(w, r, err)
 		return
+	}
+	if d.Identity, err = c.Requests.Identity(r.Context(), id); err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	if d.Agent, err = c.Requests.AgentOf(r.Context(), id); err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	if d.Agent != nil {
+		if d.AgentDetails, err = c.Requests.AgentDetails(r.Context(), id); err != nil {
+			c.fail(w, r, err)
+			return
+		}
 	}
 	if c.Progress != nil {
 		progress, err := c.Progress(r.Context(), req)

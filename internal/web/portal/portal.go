@@ -37,6 +37,7 @@ import (
 	"github.com/steward-dev/steward/internal/export"
 	"github.com/steward-dev/steward/internal/fulfil"
 	"github.com/steward-dev/steward/internal/notify"
+	"github.com/steward-dev/steward/internal/ratelimit"
 	"github.com/steward-dev/steward/internal/vault"
 	"github.com/steward-dev/steward/internal/wcag"
 	"github.com/steward-dev/steward/internal/web/clientaddr"
@@ -105,6 +106,10 @@ type Deps struct {
 	// ClientAddr finds the client address code limits count by (nil: the
 	// connection's address; see --trusted-proxies).
 	ClientAddr *clientaddr.Resolver
+	// DataPoints are the names of the data points a customer may prove
+	// their identity with (--identity-data-points), offered in the
+	// identity step of a request that needs it.
+	DataPoints []string
 	// JWKS is the receipt signing key set (/.well-known/jwks.json), that
 	// a receipt's page checks its signature against; nil: not checked.
 	JWKS []byte
@@ -115,6 +120,8 @@ type Portal struct {
 	Deps
 	pages map[string]*template.Template
 	css   *pages.Stylesheet
+	// agentLimit counts agents' filings per agent email and client address.
+	agentLimit *ratelimit.Lockout
 }
 
 // New parses the templates and renders the stylesheet in the brand colour.
@@ -139,7 +146,7 @@ func New(d Deps) (*Portal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("portal: %w", err)
 	}
-	p := &Portal{Deps: d, css: pages.NewStylesheet("/privacy/assets/portal", append([]byte(themeCSS(d.Brand.Colour)), base...))}
+	p := &Portal{Deps: d, agentLimit: newAgentLimit(d.Now), css: pages.NewStylesheet("/privacy/assets/portal", append([]byte(themeCSS(d.Brand.Colour)), base...))}
 	funcs := template.FuncMap{
 		"date": func(t time.Time) string { return t.UTC().Format("2006-01-02") },
 		"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },

@@ -75,8 +75,15 @@ func (p *Portal) HandleFileRequest() http.Handler {
 		if kind.Valid() && !kind.TakesDetails() {
 			details = ""
 		}
-		in := dsr.NewRequest{Kind: kind, Regime: p.regimeOf(r, session.SubjectID), SubjectID: session.SubjectID,
-			Email: email, EmailHash: session.EmailHash, Details: details, Language: language(r)}
+		categories, err := p.categoriesOf(r.Context(), session.SubjectID)
+		if err != nil {
+			p.fail(w, r, err)
+			return
+		}
+		regime := p.regimeOf(r, session.SubjectID)
+		in := dsr.NewRequest{Kind: kind, Regime: regime, SubjectID: session.SubjectID,
+			Email: email, EmailHash: session.EmailHash, Details: details, Language: language(r),
+			Categories: categories, Scope: scopeOf(r, regime, kind)}
 		req, err := p.fileRequest(r, in)
 		if err != nil {
 			if e, ok := errs.As(err); ok && e.Code == errs.CodeInvalid {
@@ -118,6 +125,9 @@ type requestPageData struct {
 	Answer string
 	// CanCancel: the work has not begun.
 	CanCancel bool
+	// Identity is the identity step, when the request needs more than
+	// the email code.
+	Identity *identityData
 }
 
 // HandleRequestPage shows one of the customer's requests: where it stands,
@@ -130,6 +140,9 @@ func (p *Portal) HandleRequestPage() http.Handler {
 		if r.URL.Query().Get("answered") == "1" {
 			notice = "answer_sent"
 		}
+		if r.URL.Query().Get("identified") == "1" {
+			notice = "id_confirmed"
+		}
 		p.showRequest(w, r, http.StatusOK, page{Notice: notice}, "")
 	})
 }
@@ -140,9 +153,14 @@ func (p *Portal) showRequest(w http.ResponseWriter, r *http.Request, status int,
 		p.fail(w, r, err)
 		return
 	}
+	idStep, err := p.identityStep(r, req)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
 	email, _ := p.Customers.Email(r.Context(), sessionOf(r))
 	pg.Title, pg.Email = "request_title", email
-	pg.Data = requestPageData{Request: req, Answer: answer,
+	pg.Data = requestPageData{Request: req, Answer: answer, Identity: idStep,
 		CanCancel: req.State == dsr.StateReceived || req.State == dsr.StateVerified || req.State == dsr.StateWaitingForCustomer}
 	p.render(w, r, status, "request", pg)
 }
