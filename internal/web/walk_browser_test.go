@@ -50,12 +50,17 @@ func newWalk(t *testing.T, dialect db.Dialect, opts apptest.Options, subject, em
 	w.base = strings.Replace(w.srv.URL, "127.0.0.1", "localhost", 1)
 	w.officer, _ = (&consoleFixture{srv: w.srv}).browserFor(t, staff.RolePrivacyOfficer)
 	w.tab = chromium.Tab(t)
-	// The test fetches URLs with the page's cookies; the page's CSP rightly
-	// forbids scripts to connect anywhere.
-	if _, err := chromedp.Call(w.tab, page.SetBypassCSP, page.SetBypassCSPParams{Enabled: true}); err != nil {
-		t.Fatal(err)
-	}
+	w.bypassCSP()
 	return w
+}
+
+// bypassCSP lets the test fetch URLs and run axe in the tab: the pages' CSP
+// rightly forbids scripts to connect anywhere.
+func (w *walk) bypassCSP() {
+	w.t.Helper()
+	if _, err := chromedp.Call(w.tab, page.SetBypassCSP, page.SetBypassCSPParams{Enabled: true}); err != nil {
+		w.t.Fatal(err)
+	}
 }
 
 // run runs browser steps or fails the test with what.
