@@ -93,7 +93,9 @@ func (w *walk) status(path string) int {
 	return n
 }
 
-func jsString(s string) string { return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"` }
+func jsString(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
 
 // signIn signs the customer in to the portal in lang with the code the
 // test SMTP server received.
