@@ -66,8 +66,6 @@ func (w *walk) bypassCSP() {
 // run runs browser steps or fails the test with what.
 func (w *walk) run(what string, actions ...chromedp.Action[chromedp.Void]) {
 	w.t.Helper()
-	start := time.Now()
-	defer func() { w.t.Logf("TIMING %s %v", what, time.Since(start)) }()
 	if err := chromedp.Do(w.tab, actions...); err != nil {
 		w.t.Fatalf("%s: %v", what, err)
 	}
@@ -191,8 +189,6 @@ func (w *walk) complete(id string) {
 // waitState polls the store until request id is in state.
 func (w *walk) waitState(id string, state dsr.State) dsr.Request {
 	w.t.Helper()
-	start := time.Now()
-	defer func() { w.t.Logf("TIMING wait %s %v", state, time.Since(start)) }()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		req, err := w.srv.App.Requests.Get(w.ctx, id)
