@@ -157,7 +157,7 @@ tables:
 		pg.QueryRow(`SELECT name FROM customers WHERE id = $1`, subject).Scan(&name)
 		pg.QueryRow(`SELECT name FROM customers WHERE id = 'cust-other'`).Scan(&otherName)
 		maria.QueryRow(`SELECT phone FROM `+contacts+` WHERE email = ?`, email).Scan(&phone)
-		maria.QueryRow(`SELECT phone FROM `+contacts+` WHERE email = 'other@example.org'`).Scan(&otherPhone)
+		maria.QueryRow(`SELECT phone FROM ` + contacts + ` WHERE email = 'other@example.org'`).Scan(&otherPhone)
 		if name != newName || phone != newPhone || otherName != "Other Person" || otherPhone != "+1 555 0100" {
 			t.Errorf("after the rectification: PostgreSQL %q (other %q), MariaDB %q (other %q)", name, otherName, phone, otherPhone)
 		}
