@@ -27,7 +27,7 @@ func TestAskAndAnswerInBrowser(t *testing.T) {
 		const answer = "The one opened in 2024, number 7781."
 		w := newWalk(t, dialect, apptest.Options{}, "cust-walk-2", "quinn.walk@example.org")
 		w.signIn("en")
-		id := w.file(dsr.KindExport, "")
+		id := w.file(dsr.KindExport)
 		w.staffAct(id, "verify", nil)
 		w.staffAct(id, "ask", url.Values{"note": {question}})
 

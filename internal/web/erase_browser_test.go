@@ -30,7 +30,7 @@ func TestEraseAfterExportInBrowser(t *testing.T) {
 		store := w.srv.App.DB
 		w.signIn("en")
 
-		exportID := w.file(dsr.KindExport, "")
+		exportID := w.file(dsr.KindExport)
 		w.complete(exportID)
 		download := "/privacy/requests/" + exportID + "/download"
 		w.run("reload", chromedp.Navigate(w.base+"/privacy/home"), chromedp.WaitVisible(chromedp.CSS(`a[href="`+download+`"]`)))
@@ -45,7 +45,7 @@ func TestEraseAfterExportInBrowser(t *testing.T) {
 			t.Fatal("the raw grep finds nothing before the erasure: it would prove nothing")
 		}
 
-		erasureID := w.file(dsr.KindErasure, "")
+		erasureID := w.file(dsr.KindErasure)
 		w.complete(erasureID)
 
 		// The erasure ended the customer's sessions: the old URL sends the

@@ -50,7 +50,7 @@ func TestRestrictionInBrowser(t *testing.T) {
 		check("before", `"allowed":true`, `"state":"allowed"`)
 
 		w.signIn("en")
-		id := w.file(dsr.KindRestriction, "")
+		id := w.file(dsr.KindRestriction)
 		for _, action := range []string{"verify", "start", "complete"} {
 			w.staffAct(id, action, nil)
 		}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/steward-dev/steward/internal/app/apptest"
 	"github.com/steward-dev/steward/internal/db"
-	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/notify/mailtest"
 	"github.com/steward-dev/steward/internal/staff"
@@ -134,18 +133,16 @@ func (w *walk) mailWith(part string) mailtest.Message {
 }
 
 // file files a request of kind in the portal and returns its ID.
-func (w *walk) file(kind dsr.Kind, details string) string {
+func (w *walk) file(kind dsr.Kind) string {
 	w.t.Helper()
 	before := map[string]bool{}
 	for _, r := range w.requests() {
 		before[r.ID] = true
 	}
-	steps := []chromedp.Action[chromedp.Void]{chromedp.Click(chromedp.CSS(`label[for="kind-` + string(kind) + `"]`))}
-	if details != "" {
-		steps = append(steps, chromedp.SendKeys(chromedp.CSS("#details"), details))
-	}
-	steps = append(steps, chromedp.Click(chromedp.CSS(`#requests form.card button`)), chromedp.WaitVisible(chromedp.CSS(`.notice`)))
-	w.run("file "+string(kind), steps...)
+	w.run("file "+string(kind),
+		chromedp.Click(chromedp.CSS(`label[for="kind-`+string(kind)+`"]`)),
+		chromedp.Click(chromedp.CSS(`#requests form.card button`)),
+		chromedp.WaitVisible(chromedp.CSS(`.notice`)))
 	for _, r := range w.requests() {
 		if !before[r.ID] && r.Kind == kind {
 			return r.ID
@@ -202,14 +199,10 @@ func (w *walk) waitState(id string, state dsr.State) dsr.Request {
 	}
 }
 
-// forStores runs fn on SQLite and PostgreSQL.
+// forStores runs fn on SQLite and PostgreSQL (apptest skips the latter
+// without a server).
 func forStores(t *testing.T, fn func(t *testing.T, dialect db.Dialect)) {
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
-		t.Run(string(dialect), func(t *testing.T) {
-			if dialect == db.Postgres {
-				dbtest.PostgresURL(t) // skips without a server
-			}
-			fn(t, dialect)
-		})
+		t.Run(string(dialect), func(t *testing.T) { fn(t, dialect) })
 	}
 }
