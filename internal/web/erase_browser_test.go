@@ -53,6 +53,9 @@ func TestEraseAfterExportInBrowser(t *testing.T) {
 		if got := w.status(download); got != 303 {
 			t.Errorf("the old archive's URL answers %d right after the erasure, want 303 to sign in", got)
 		}
+		// The customer comes back later: a fresh tab (each has 30 seconds).
+		w.tab = chromium.Tab(t)
+		w.bypassCSP()
 		w.signIn("en")
 		if got := w.status(download); got != 404 {
 			t.Errorf("the old archive's URL answers %d after the erasure, want 404", got)
