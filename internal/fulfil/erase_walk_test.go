@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"os"
 	"strings"
 	"testing"
 
@@ -78,7 +77,7 @@ func TestErasureReachesEveryCopy(t *testing.T) {
 
 		// The raw search finds what is stored in clear (the disclosure's
 		// reason), so that its zero below means something.
-		if hits := rawHits(t, store, "Ada Lovelace"); hits == 0 {
+		if hits := dbtest.RawHits(t, store, "Ada Lovelace"); hits == 0 {
 			t.Fatal("the raw search finds nothing before the erasure")
 		}
 
@@ -134,7 +133,7 @@ func TestErasureReachesEveryCopy(t *testing.T) {
 
 		// The raw store: no value of the subject, anywhere.
 		for _, v := range adaValues {
-			if hits := rawHits(t, store, v); hits != 0 {
+			if hits := dbtest.RawHits(t, store, v); hits != 0 {
 				t.Errorf("the raw store holds %q %d times", v, hits)
 			}
 		}
@@ -216,51 +215,6 @@ func restoreRows(t *testing.T, store *db.DB, insert string, rows [][]any) {
 			t.Fatal(err)
 		}
 	}
-}
-
-// rawHits counts value in the store's raw bytes: the SQLite file and its
-// write-ahead log after a checkpoint, or on PostgreSQL every text and bytea
-// column of every Steward table, read back as bytes.
-func rawHits(t *testing.T, store *db.DB, value string) int {
-	t.Helper()
-	ctx := context.Background()
-	if store.Dialect == db.SQLite {
-		if _, err := store.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
-			t.Fatal(err)
-		}
-		path := strings.TrimPrefix(store.Location, "sqlite:")
-		hits := 0
-		for _, f := range []string{path, path + "-wal"} {
-			raw, err := os.ReadFile(f)
-			if err != nil && !os.IsNotExist(err) {
-				t.Fatal(err)
-			}
-			hits += bytes.Count(raw, []byte(value))
-		}
-		return hits
-	}
-	rows, err := store.QueryContext(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for rows.Next() {
-		var name string
-		rows.Scan(&name)
-		tables = append(tables, name)
-	}
-	rows.Close()
-	hits := 0
-	for _, table := range tables {
-		// The whole row as text: bytea columns render as hex, so the value
-		// is searched as text and as hex.
-		var n int
-		if err := store.QueryRowContext(ctx, `SELECT count(*) FROM "`+table+`" x WHERE strpos(x::text, $1) > 0 OR strpos(x::text, encode(convert_to($1, 'UTF8'), 'hex')) > 0`, value).Scan(&n); err != nil {
-			t.Fatalf("%s: %v", table, err)
-		}
-		hits += n
-	}
-	return hits
 }
 
 func vaultField(name, category, value string) vault.Field {

@@ -12,12 +12,14 @@
 package dbtest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -134,4 +136,49 @@ func redacted(raw string) string {
 		return "(unparsable URL)"
 	}
 	return u.Redacted()
+}
+
+// RawHits counts value in the store's raw bytes: the SQLite file and its
+// write-ahead log after a checkpoint, or on PostgreSQL every text and bytea
+// column of every Steward table, read back as bytes.
+func RawHits(t testing.TB, store *db.DB, value string) int {
+	t.Helper()
+	ctx := context.Background()
+	if store.Dialect == db.SQLite {
+		if _, err := store.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+			t.Fatal(err)
+		}
+		path := strings.TrimPrefix(store.Location, "sqlite:")
+		hits := 0
+		for _, f := range []string{path, path + "-wal"} {
+			raw, err := os.ReadFile(f)
+			if err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+			hits += bytes.Count(raw, []byte(value))
+		}
+		return hits
+	}
+	rows, err := store.QueryContext(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		rows.Scan(&name)
+		tables = append(tables, name)
+	}
+	rows.Close()
+	hits := 0
+	for _, table := range tables {
+		// The whole row as text: bytea columns render as hex, so the value
+		// is searched as text and as hex.
+		var n int
+		if err := store.QueryRowContext(ctx, `SELECT count(*) FROM "`+table+`" x WHERE strpos(x::text, $1) > 0 OR strpos(x::text, encode(convert_to($1, 'UTF8'), 'hex')) > 0`, value).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", table, err)
+		}
+		hits += n
+	}
+	return hits
 }
