@@ -26,11 +26,15 @@ func TestEraseAfterExportInBrowser(t *testing.T) {
 		w := newWalk(t, dialect, apptest.Options{}, "cust-walk-1", values[0],
 			vault.Field{Name: "name", Category: "contact", Value: []byte(values[1])},
 			vault.Field{Name: "iban", Category: "financial", Value: []byte(values[2])},
-			vault.Field{Name: "phone", Category: "contact", Value: []byte(values[3])})
+			vault.Field{Name: "phone", Category: "contact", Value: []byte(values[3])},
+			vault.Field{Name: "birth_date", Category: "other", Value: []byte("1991-07-23")})
 		store := w.srv.App.DB
 		w.signIn("en")
 
+		// An export and an erasure reach the IBAN (financial): the customer
+		// gives two data points on the request's page first.
 		exportID := w.file(dsr.KindExport)
+		w.prove(exportID, "4931", "1991-07-23")
 		w.complete(exportID)
 		download := "/privacy/requests/" + exportID + "/download"
 		w.run("reload", chromedp.Navigate(w.base+"/privacy/home"), chromedp.WaitVisible(chromedp.CSS(`a[href="`+download+`"]`)))
@@ -46,6 +50,7 @@ func TestEraseAfterExportInBrowser(t *testing.T) {
 		}
 
 		erasureID := w.file(dsr.KindErasure)
+		w.prove(erasureID, "4931", "1991-07-23")
 		w.complete(erasureID)
 
 		// The erasure ended the customer's sessions: the old URL sends the

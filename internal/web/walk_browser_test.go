@@ -152,6 +152,24 @@ func (w *walk) file(kind dsr.Kind) string {
 	return ""
 }
 
+// prove gives, on request id's page, the two data points a request that
+// reaches sensitive data needs: by default the last four of the IBAN and
+// the date of birth.
+func (w *walk) prove(id, ibanLast4, birthDate string) {
+	w.t.Helper()
+	form := `form[action="/privacy/requests/` + id + `/identity"]`
+	w.run("prove identity for "+id,
+		chromedp.Navigate(w.base+"/privacy/requests/"+id),
+		chromedp.SetValue(chromedp.CSS("#point_0"), "iban_last4"),
+		chromedp.SendKeys(chromedp.CSS("#value_0"), ibanLast4),
+		chromedp.SetValue(chromedp.CSS("#point_1"), "birth_date"),
+		chromedp.SendKeys(chromedp.CSS("#value_1"), birthDate),
+		chromedp.Click(chromedp.CSS(form+" button")),
+		chromedp.WaitVisible(chromedp.CSS("#id-h")),
+		chromedp.WaitNotPresent(chromedp.CSS(form)))
+	w.run("back home", chromedp.Navigate(w.base+"/privacy/home"), chromedp.WaitVisible(chromedp.CSS("#requests")))
+}
+
 func (w *walk) requests() []dsr.Request {
 	w.t.Helper()
 	hash, _ := w.srv.App.Vault.BlindIndex(w.ctx, "email", w.email)
