@@ -4,13 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/steward-dev/steward/internal/app"
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/config"
 	"github.com/steward-dev/steward/internal/consent"
-	"github.com/steward-dev/steward/internal/receipt"
 )
 
 // runLedger verifies the consent ledger: `steward ledger verify
@@ -24,7 +22,7 @@ func runLedger(ctx context.Context, env *environment, args []string) error {
 	loader := config.RegisterOnly(fs, config.StoreSettings("signing-key")...)
 	checkpoint := fs.String("checkpoint", "", "ledger checkpoint file to check against (default: ledger-checkpoints.txt in the data directory, when present)")
 	receipts := fs.Bool("receipts", false, "also check each stored receipt's signature and that it says what its row says (finds rows edited after the latest checkpoint; one signature check per event)")
-	jwks := fs.String("jwks", "", "with --receipts: JWKS file of the receipt keys (default: the receipt signing key of the configuration)")
+	jwks := fs.String("jwks", "", "with --receipts: JWKS of the receipt keys, a URL or a file (default: the receipt signing key of the configuration)")
 	vkey := fs.String("vkey", "", "verifier key (name+hex+base64) that checkpoints must be signed with; default: the checkpoint key in the data directory")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
@@ -52,30 +50,9 @@ func runLedger(ctx context.Context, env *environment, args []string) error {
 		opts.Keys = append(opts.Keys, pub)
 	}
 	if *receipts {
-		if opts.ReceiptKeys, err = receiptKeys(cfg, *jwks); err != nil {
+		if opts.ReceiptKeys, err = loadJWKS(ctx, env, *jwks, loader); err != nil {
 			return err
 		}
 	}
 	return consent.VerifyCommand(ctx, store, opts, env.stdout)
-}
-
-// receiptKeys returns the JWKS to check stored receipts with: the file's, or
-// that of the configured receipt signing key, which it never creates.
-func receiptKeys(cfg config.Config, jwksFile string) ([]byte, error) {
-	if jwksFile != "" {
-		return os.ReadFile(jwksFile)
-	}
-	path := cfg.SigningKeyFile
-	if path == "" {
-		path = filepath.Join(cfg.DataDir, receipt.KeyFile)
-	}
-	key, err := receipt.LoadKey(path)
-	if err != nil {
-		return nil, err
-	}
-	signer, err := receipt.NewSigner(key)
-	if err != nil {
-		return nil, err
-	}
-	return signer.JWKS(), nil
 }

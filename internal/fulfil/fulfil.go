@@ -543,20 +543,27 @@ func (f *Fulfiller) Erase(ctx context.Context, requestID string) (Report, error)
 			return Report{}, err
 		}
 	}
-	// The request is read again: a step may have set what it waits on.
-	if req, err = f.Requests.Get(ctx, req.ID); err != nil {
-		return Report{}, err
-	}
-	if req.WaitingOn != "" {
-		if _, err := f.Requests.SetWaitingOn(ctx, req.ID, ""); err != nil {
-			return Report{}, err
-		}
-	}
-	report, err := f.Report(ctx, req.ID)
+	return f.finish(ctx, req.ID, "erasure-report")
+}
+
+// finish completes a request whose steps are all done: it clears what the
+// request waited on (a step may have set it), reads the report of the
+// steps and completes the request with resultRef.
+func (f *Fulfiller) finish(ctx context.Context, id, resultRef string) (Report, error) {
+	req, err := f.Requests.Get(ctx, id)
 	if err != nil {
 		return Report{}, err
 	}
-	if _, err := f.Requests.Complete(ctx, req.ID, "erasure-report"); err != nil {
+	if req.WaitingOn != "" {
+		if _, err := f.Requests.SetWaitingOn(ctx, id, ""); err != nil {
+			return Report{}, err
+		}
+	}
+	report, err := f.Report(ctx, id)
+	if err != nil {
+		return Report{}, err
+	}
+	if _, err := f.Requests.Complete(ctx, id, resultRef); err != nil {
 		return Report{}, err
 	}
 	return report, nil

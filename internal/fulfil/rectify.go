@@ -285,22 +285,7 @@ func (f *Fulfiller) Rectify(ctx context.Context, requestID string) (Report, erro
 			return Report{}, err
 		}
 	}
-	if req, err = f.Requests.Get(ctx, req.ID); err != nil {
-		return Report{}, err
-	}
-	if req.WaitingOn != "" {
-		if _, err := f.Requests.SetWaitingOn(ctx, req.ID, ""); err != nil {
-			return Report{}, err
-		}
-	}
-	report, err := f.Report(ctx, req.ID)
-	if err != nil {
-		return Report{}, err
-	}
-	if _, err := f.Requests.Complete(ctx, req.ID, "rectification-report"); err != nil {
-		return Report{}, err
-	}
-	return report, nil
+	return f.finish(ctx, req.ID, "rectification-report")
 }
 
 // splitProposal sorts a proposal's values into the vault's (by field
