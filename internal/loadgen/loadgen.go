@@ -110,6 +110,21 @@ type Result struct {
 	P50, P90, P99, Max time.Duration
 	// FirstError describes the earliest failure seen in the measured phase.
 	FirstError string
+	// CPU is the CPU time (user and system) the whole process used during
+	// the measured phase: the generator's and, when the server runs in the
+	// same process as in "steward bench", the server's. Zero where the
+	// platform does not report it. Divided by the successful requests it
+	// gives a cost per request that other processes on the machine disturb
+	// far less than they disturb throughput.
+	CPU time.Duration
+}
+
+// CPUPerRequest returns CPU divided by the successful requests, or zero.
+func (r Result) CPUPerRequest() time.Duration {
+	if ok := r.Requests - r.Errors; ok > 0 {
+		return r.CPU / time.Duration(ok)
+	}
+	return 0
 }
 
 // Run drives cfg.URL until the measured phase ends (after Warmup+Duration, or
@@ -157,12 +172,26 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	})
 	defer stopInterrupt()
 
+	// The measured phase's CPU time: read at its start (after the warm-up)
+	// and when the last worker is done.
+	cpuStart := make(chan time.Duration, 1)
+	cpuTimer := time.AfterFunc(time.Until(st.warmEnd), func() {
+		used, _ := processCPU()
+		cpuStart <- used
+	})
 	var wg sync.WaitGroup
 	for _, w := range workers {
 		wg.Go(func() { w.run(ctx, runCtx) })
 	}
 	wg.Wait()
 	elapsed := time.Since(st.warmEnd)
+	cpuEnd, cpuOK := processCPU()
+	var cpu time.Duration
+	if cpuTimer.Stop() {
+		cpuOK = false // the run ended before the measured phase began
+	} else if begun := <-cpuStart; cpuOK {
+		cpu = cpuEnd - begun
+	}
 
 	var res Result
 	var hist histogram
@@ -178,6 +207,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if elapsed > 0 {
 		res.Duration = elapsed
 		res.RequestsPerSecond = float64(res.Requests-res.Errors) / elapsed.Seconds()
+	}
+	if cpuOK {
+		res.CPU = cpu
 	}
 	res.P50 = hist.quantile(0.50)
 	res.P90 = hist.quantile(0.90)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -112,6 +113,17 @@ func TestRunCounts(t *testing.T) {
 			}
 			if !(0 < res.P50 && res.P50 <= res.P90 && res.P90 <= res.P99 && res.P99 <= res.Max) {
 				t.Errorf("percentiles not ordered: p50 %v p90 %v p99 %v max %v", res.P50, res.P90, res.P99, res.Max)
+			}
+			// The server runs in this process, so the measured phase used
+			// CPU; it cannot have used more than every core for its whole
+			// length.
+			if _, measured := processCPU(); measured {
+				if limit := time.Duration(runtime.NumCPU()) * (res.Duration + 100*time.Millisecond); res.CPU <= 0 || res.CPU > limit {
+					t.Errorf("CPU = %v, want more than 0 and at most %v", res.CPU, limit)
+				}
+				if got := res.CPUPerRequest(); got != res.CPU/time.Duration(res.Requests) {
+					t.Errorf("CPUPerRequest = %v, want %v", got, res.CPU/time.Duration(res.Requests))
+				}
 			}
 		})
 	}

@@ -20,7 +20,7 @@ type Row struct {
 }
 
 // tableColumns are the standard columns written by WriteTable.
-var tableColumns = []string{"name", "requests", "errors", "duration", "req/s", "p50", "p90", "p99", "max"}
+var tableColumns = []string{"name", "requests", "errors", "duration", "req/s", "p50", "p90", "p99", "max", "cpu/req"}
 
 // WriteTable writes rows as a human-readable table with aligned columns: a
 // header line, then one line per row. The name column is left-aligned and all
@@ -50,6 +50,10 @@ func WriteTable(w io.Writer, rows []Row) error {
 			formatDuration(res.P90),
 			formatDuration(res.P99),
 			formatDuration(res.Max),
+			"-",
+		}
+		if c := res.CPUPerRequest(); c > 0 {
+			line[len(line)-1] = formatDuration(c)
 		}
 		for _, k := range extra {
 			v, ok := r.Extra[k]

@@ -20,9 +20,10 @@ func TestWriteTable(t *testing.T) {
 			Extra: map[string]string{"questions/s": "61728.0"},
 		},
 		{
-			Name:   "ingest (batch=100)",
-			Result: Result{Requests: 42, Errors: 2, Duration: 2500 * time.Millisecond, RequestsPerSecond: 16, P50: 950 * time.Nanosecond, Max: 2 * time.Second},
-			Extra:  map[string]string{"events/s": "1600"},
+			Name: "ingest (batch=100)",
+			Result: Result{Requests: 42, Errors: 2, Duration: 2500 * time.Millisecond, RequestsPerSecond: 16, P50: 950 * time.Nanosecond, Max: 2 * time.Second,
+				CPU: 4 * time.Millisecond},
+			Extra: map[string]string{"events/s": "1600"},
 		},
 	}
 	var buf bytes.Buffer
@@ -39,9 +40,9 @@ func TestWriteTable(t *testing.T) {
 		line int
 		want []string
 	}{
-		{0, []string{"name", "requests", "errors", "duration", "req/s", "p50", "p90", "p99", "max", "events/s", "questions/s"}},
-		{1, []string{"decide", "123456", "0", "10.0s", "12345.6", "812µs", "1.23ms", "5.00ms", "1.50s", "-", "61728.0"}},
-		{2, []string{"ingest", "(batch=100)", "42", "2", "2.50s", "16.0", "950ns", "0", "0", "2.00s", "1600", "-"}},
+		{0, []string{"name", "requests", "errors", "duration", "req/s", "p50", "p90", "p99", "max", "cpu/req", "events/s", "questions/s"}},
+		{1, []string{"decide", "123456", "0", "10.0s", "12345.6", "812µs", "1.23ms", "5.00ms", "1.50s", "-", "-", "61728.0"}},
+		{2, []string{"ingest", "(batch=100)", "42", "2", "2.50s", "16.0", "950ns", "0", "0", "2.00s", "100µs", "1600", "-"}},
 	}
 	for _, tt := range tests {
 		if got := strings.Fields(lines[tt.line]); strings.Join(got, "|") != strings.Join(tt.want, "|") {
