@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -23,29 +24,97 @@ type Migration struct {
 	SQL     string
 }
 
-// Migrations returns the embedded migrations of dialect in order.
+// Migrations returns the embedded migrations of dialect in order: the
+// files of migrations/<dialect> and of migrations/common.
+//
+// A migration that is the same for both engines but for the words in
+// commonMacros is written once, as migrations/common/NNNN_name.sql; one that
+// differs more is a pair, migrations/sqlite/NNNN_name.sql and
+// migrations/postgres/NNNN_name.sql. A number lives in one of the two
+// places. schema_migrations records a migration's version and name only,
+// neither where its file lies nor a checksum, so the choice leaves no trace
+// in a database. TestSchemaParity checks that both engines end with the
+// same schema either way.
 func Migrations(dialect Dialect) ([]Migration, error) {
-	dir := path.Join("migrations", string(dialect))
-	entries, err := fs.ReadDir(migrationFiles, dir)
-	if err != nil {
-		return nil, fmt.Errorf("read migrations: %w", err)
+	return migrationsFrom(migrationFiles, dialect)
+}
+
+// commonMacros are the words a migration in migrations/common may use for
+// what the engines spell differently; everything else in it is SQL both
+// engines accept as written.
+var commonMacros = map[string]map[Dialect]string{
+	"{{BLOB}}":       {SQLite: "BLOB", Postgres: "BYTEA"},
+	"{{BOOLEAN}}":    {SQLite: "INTEGER", Postgres: "BOOLEAN"},
+	"{{TRUE}}":       {SQLite: "1", Postgres: "TRUE"},
+	"{{FALSE}}":      {SQLite: "0", Postgres: "FALSE"},
+	"{{EMPTY_BLOB}}": {SQLite: "X''", Postgres: `'\x'::bytea`},
+}
+
+// expandCommon writes a common migration in dialect's words. A macro it
+// does not know is an error, so that a typo cannot reach an engine.
+func expandCommon(body string, dialect Dialect) (string, error) {
+	var b strings.Builder
+	for {
+		start := strings.Index(body, "{{")
+		if start < 0 {
+			b.WriteString(body)
+			return b.String(), nil
+		}
+		end := strings.Index(body[start:], "}}")
+		if end < 0 {
+			return "", fmt.Errorf("unclosed {{ at byte %d", start)
+		}
+		macro := body[start : start+end+2]
+		words, ok := commonMacros[macro]
+		if !ok {
+			return "", fmt.Errorf("unknown macro %s", macro)
+		}
+		b.WriteString(body[:start])
+		b.WriteString(words[dialect])
+		body = body[start+end+2:]
+	}
+}
+
+func migrationsFrom(fsys fs.FS, dialect Dialect) ([]Migration, error) {
+	if dialect != SQLite && dialect != Postgres {
+		return nil, fmt.Errorf("read migrations: unknown dialect %q", dialect)
 	}
 	var out []Migration
-	for _, e := range entries {
-		name := e.Name()
-		if !strings.HasSuffix(name, ".sql") {
+	seen := map[int]string{}
+	for _, dir := range []string{string(dialect), "common"} {
+		entries, err := fs.ReadDir(fsys, path.Join("migrations", dir))
+		if dir == "common" && errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
-		number, _, ok := strings.Cut(name, "_")
-		version, err := strconv.Atoi(number)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("migration %s: name must start with a number and an underscore", name)
-		}
-		body, err := fs.ReadFile(migrationFiles, path.Join(dir, name))
 		if err != nil {
-			return nil, fmt.Errorf("read migration %s: %w", name, err)
+			return nil, fmt.Errorf("read migrations: %w", err)
 		}
-		out = append(out, Migration{Version: version, Name: strings.TrimSuffix(name, ".sql"), SQL: string(body)})
+		for _, e := range entries {
+			name := e.Name()
+			if !strings.HasSuffix(name, ".sql") {
+				continue
+			}
+			number, _, ok := strings.Cut(name, "_")
+			version, err := strconv.Atoi(number)
+			if !ok || err != nil {
+				return nil, fmt.Errorf("migration %s/%s: name must start with a number and an underscore", dir, name)
+			}
+			if other, dup := seen[version]; dup {
+				return nil, fmt.Errorf("migration %s/%s: number %d is taken by %s", dir, name, version, other)
+			}
+			seen[version] = dir + "/" + name
+			body, err := fs.ReadFile(fsys, path.Join("migrations", dir, name))
+			if err != nil {
+				return nil, fmt.Errorf("read migration %s/%s: %w", dir, name, err)
+			}
+			sql := string(body)
+			if dir == "common" {
+				if sql, err = expandCommon(sql, dialect); err != nil {
+					return nil, fmt.Errorf("migration %s/%s: %w", dir, name, err)
+				}
+			}
+			out = append(out, Migration{Version: version, Name: strings.TrimSuffix(name, ".sql"), SQL: sql})
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
 	for i, m := range out {
