@@ -1,3 +1,7 @@
+// The catalog store: validated writes of properties, purposes, vendors,
+// notices and jurisdiction rules, each audited, and reloading the in-memory
+// catalog (catalog.go) after them.
+
 package consent
 
 import (
