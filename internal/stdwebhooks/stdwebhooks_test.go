@@ -182,3 +182,25 @@ func TestHeaders(t *testing.T) {
 		t.Fatalf("Verify(Headers) = %v", err)
 	}
 }
+
+func TestNewSecret(t *testing.T) {
+	a, b := stdwebhooks.NewSecret(), stdwebhooks.NewSecret()
+	if a == b || !strings.HasPrefix(a, "whsec_") {
+		t.Fatalf("NewSecret = %q, %q", a, b)
+	}
+	key, err := stdwebhooks.SecretKey(a)
+	if err != nil || len(key) != 32 {
+		t.Fatalf("SecretKey(NewSecret()) = %d bytes, %v; want 32", len(key), err)
+	}
+}
+
+func TestValidID(t *testing.T) {
+	for id, want := range map[string]bool{
+		"msg_1": true, strings.Repeat("a", 256): true, strings.Repeat("a", 257): false,
+		"": false, "msg.1": false, "msg 1": false, "msg\x7f": false, "msg_é": false,
+	} {
+		if got := stdwebhooks.ValidID(id); got != want {
+			t.Errorf("ValidID(%q) = %v, want %v", id, got, want)
+		}
+	}
+}
