@@ -33,13 +33,90 @@ type Property struct {
 	JurisdictionRules   JurisdictionRules `json:"jurisdiction_rules"`
 	DefaultJurisdiction string            `json:"default_jurisdiction"`
 	PolicyURL           string            `json:"policy_url"`
-	CreatedAt           time.Time         `json:"created_at"`
-	UpdatedAt           time.Time         `json:"updated_at"`
+	// Banner configures the property's consent banner, with the defaults
+	// filled in.
+	Banner    BannerSettings `json:"banner"`
+	CreatedAt time.Time      `json:"created_at"`
+	UpdatedAt time.Time      `json:"updated_at"`
+}
+
+// BannerSettings configure a property's consent banner (see
+// docs/banner.md). Every field is optional on input; zero values take the
+// defaults.
+type BannerSettings struct {
+	// Languages the banner may speak, the first being the fallback (default
+	// en, de, fr, es); the visitor's browser languages choose among them.
+	Languages []string `json:"languages"`
+	// Texts override the built-in wording: language → text key → text.
+	Texts map[string]map[string]string `json:"texts"`
+	Theme BannerTheme                  `json:"theme"`
+	// JurisdictionHeader names the request header in which the company's
+	// CDN or proxy gives the visitor's country (such as CF-IPCountry), and
+	// RegionHeader the one with the subdivision ("CA" for California);
+	// without them the property's default jurisdiction applies.
+	JurisdictionHeader string `json:"jurisdiction_header"`
+	RegionHeader       string `json:"region_header"`
+	// HonourDNT treats "DNT: 1" like Global Privacy Control.
+	HonourDNT bool `json:"honour_dnt"`
+	// MaxAgeDays is the number of days after which the banner asks again
+	// (default 365, at most 395).
+	MaxAgeDays int `json:"max_age_days"`
+	// CookieName is the first-party consent cookie's name (default
+	// stw_consent); CookieDomain its Domain attribute, to share it across
+	// subdomains (empty: the page's host).
+	CookieName   string `json:"cookie_name"`
+	CookieDomain string `json:"cookie_domain"`
+	// ConsentMode sets up Google Consent Mode v2.
+	ConsentMode ConsentMode `json:"consent_mode"`
+	// TCF enables the IAB Transparency and Consent Framework v2.3.
+	TCF TCFSettings `json:"tcf"`
+}
+
+// BannerTheme is the banner's look: colours as "#rrggbb".
+type BannerTheme struct {
+	Background string `json:"background"`
+	Text       string `json:"text"`
+	Accent     string `json:"accent"`
+	AccentText string `json:"accent_text"`
+	// Position is "bottom" (a panel along the bottom edge) or "center".
+	Position string `json:"position"`
+	// Radius is the corner radius in pixels, 0 to 32.
+	Radius int `json:"radius"`
+}
+
+// ConsentMode maps purposes to Google Consent Mode v2 types.
+type ConsentMode struct {
+	Enabled bool `json:"enabled"`
+	// WaitForUpdate is passed as wait_for_update, in milliseconds
+	// (default 500).
+	WaitForUpdate int `json:"wait_for_update"`
+	// Types maps a purpose key to the consent types its grant grants, such
+	// as "analytics": ["analytics_storage"].
+	Types map[string][]string `json:"types"`
+}
+
+// TCFSettings enable IAB TCF v2.3 on a property with the company's own
+// registered CMP id.
+type TCFSettings struct {
+	Enabled    bool `json:"enabled"`
+	CmpID      int  `json:"cmp_id"`
+	CmpVersion int  `json:"cmp_version"`
+	// PublisherCC is the publisher's country code, such as "DE".
+	PublisherCC string `json:"publisher_cc"`
+	// VendorIDs, PurposeIDs and SpecialFeatureIDs are the Global Vendor
+	// List ids the banner asks for.
+	VendorIDs         []int `json:"vendor_ids"`
+	PurposeIDs        []int `json:"purpose_ids"`
+	SpecialFeatureIDs []int `json:"special_feature_ids"`
+	// PurposeMap maps a Steward purpose key to the TCF purpose ids it
+	// stands for.
+	PurposeMap map[string][]int `json:"purpose_map"`
 }
 
 // PropertyInput creates or replaces a property. Without JurisdictionRules
 // the property gets the default rules: opt-in in the EU, the EEA and the UK,
-// opt-out in the United States, opt-in elsewhere.
+// opt-out in the United States, opt-in elsewhere. Without Banner, the
+// banner's defaults.
 type PropertyInput struct {
 	Key                 string             `json:"key"`
 	Name                string             `json:"name"`
@@ -47,13 +124,15 @@ type PropertyInput struct {
 	JurisdictionRules   *JurisdictionRules `json:"jurisdiction_rules,omitempty"`
 	DefaultJurisdiction string             `json:"default_jurisdiction,omitempty"`
 	PolicyURL           string             `json:"policy_url,omitempty"`
+	Banner              *BannerSettings    `json:"banner,omitempty"`
 }
 
-// Input returns the writable fields of p, for a read-modify-write update.
+// Input returns the writable fields of p, for a read-modify-write update:
+// the banner settings are kept, not reset to the defaults.
 func (p *Property) Input() PropertyInput {
-	rules := p.JurisdictionRules
+	rules, banner := p.JurisdictionRules, p.Banner
 	return PropertyInput{Key: p.Key, Name: p.Name, Domains: p.Domains, JurisdictionRules: &rules,
-		DefaultJurisdiction: p.DefaultJurisdiction, PolicyURL: p.PolicyURL}
+		DefaultJurisdiction: p.DefaultJurisdiction, PolicyURL: p.PolicyURL, Banner: &banner}
 }
 
 // ListProperties lists the properties by key. It needs an admin key.
@@ -116,10 +195,14 @@ type Purpose struct {
 	LegalBasis  LegalBasis        `json:"legal_basis"`
 	Necessary   bool              `json:"necessary"`
 	// SaleOrSharing marks a purpose that a Global Privacy Control signal opts out of.
-	SaleOrSharing bool      `json:"sale_or_sharing"`
-	Position      int       `json:"position"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	SaleOrSharing bool `json:"sale_or_sharing"`
+	Position      int  `json:"position"`
+	// Cookies are the name patterns ('*' wildcard) of the cookies the
+	// purpose sets; the banner deletes them when consent is refused or
+	// withdrawn.
+	Cookies   []string  `json:"cookies"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // PurposeInput creates or replaces a purpose.
@@ -131,12 +214,13 @@ type PurposeInput struct {
 	Necessary     bool              `json:"necessary,omitempty"`
 	SaleOrSharing bool              `json:"sale_or_sharing,omitempty"`
 	Position      int               `json:"position,omitempty"`
+	Cookies       []string          `json:"cookies,omitempty"`
 }
 
 // Input returns the writable fields of p, for a read-modify-write update.
 func (p *Purpose) Input() PurposeInput {
 	return PurposeInput{Key: p.Key, Name: p.Name, Description: p.Description, LegalBasis: p.LegalBasis,
-		Necessary: p.Necessary, SaleOrSharing: p.SaleOrSharing, Position: p.Position}
+		Necessary: p.Necessary, SaleOrSharing: p.SaleOrSharing, Position: p.Position, Cookies: p.Cookies}
 }
 
 // ListPurposes lists the purposes by position, then key. It needs an admin key.

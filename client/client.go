@@ -1,10 +1,15 @@
 // Package client is the Go client of Steward's HTTP API v1: the catalog
-// (properties, purposes, vendors, privacy notices), the consent ledger,
-// decisions, API keys and the operational endpoints an integrator needs.
+// (properties with their banner settings, purposes, vendors, privacy
+// notices), the consent ledger and restrictions, decisions, the vault
+// (fields, reveals, tokens, accesses, erasure), data subject requests,
+// disclosures to third parties, webhook endpoints and their messages, API
+// keys, and the operational endpoints an integrator needs. It also verifies
+// the webhooks Steward sends (VerifyWebhook).
 //
 // A Client holds one API key; which calls succeed depends on its scope
-// (ingest, decide or admin). Every method takes a context first. An answer
-// other than 2xx becomes a *Error carrying the problem details Steward sent:
+// (ingest, record, decide, disclose, reveal or admin). Every method takes a
+// context first. An answer other than 2xx becomes a *Error carrying the
+// problem details Steward sent:
 //
 //	c := client.New("https://consent.shop.example", os.Getenv("STEWARD_API_KEY"))
 //	answers, err := c.Decide(ctx, []client.Question{
@@ -21,9 +26,14 @@
 // Recording consent is idempotent by event id: retrying AppendEvents with
 // the same ids returns the same sequence numbers and receipts.
 //
-// The package uses the standard library only. It does not verify receipts;
-// fetch the key set with JWKS and check the compact JWS with a JOSE library
-// (or "steward receipt verify").
+// The package is a small leaf: it imports the standard library and
+// Steward's Standard Webhooks package (itself standard library only), never
+// the server, so that a program that calls Steward stays about the size of
+// one that uses net/http alone. A test holds it to that, and another runs
+// every operation against a real server, failing when the server answers
+// with a field these types lack. It does not verify receipts; fetch the key
+// set with JWKS and check the compact JWS with a JOSE library (or "steward
+// receipt verify").
 package client
 
 import (

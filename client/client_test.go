@@ -122,6 +122,90 @@ func TestRequests(t *testing.T) {
 			wantMethod: "POST", wantURI: "/v1/subjects/cust%201/devices", wantBody: `{"device":"d1"}`,
 		},
 		{
+			name: "reveal a field escapes the path and states the purpose",
+			call: func(c *client.Client) error {
+				_, err := c.RevealField(ctx, "cust/1", "iban", client.StatedPurpose{Purpose: "refund", Ticket: "T-1"})
+				return err
+			},
+			answer:     `{"subject":"cust/1","field":"iban","value":"x","audit_seq":9}`,
+			wantMethod: "POST", wantURI: "/v1/subjects/cust%2F1/fields/iban/reveal", wantBody: `{"purpose":"refund","ticket":"T-1"}`,
+		},
+		{
+			name: "detokenize sends the token in the body",
+			call: func(c *client.Client) error {
+				_, err := c.Detokenize(ctx, "tok_1", client.StatedPurpose{Purpose: "refund", Ticket: "T-1"})
+				return err
+			},
+			answer:     `{}`,
+			wantMethod: "POST", wantURI: "/v1/detokenize", wantBody: `{"token":"tok_1","purpose":"refund","ticket":"T-1"}`,
+		},
+		{
+			name:       "accesses before a sequence number",
+			call:       func(c *client.Client) error { _, err := c.ListAccesses(ctx, "cust-1", 42); return err },
+			answer:     `{"items":[],"next":0}`,
+			wantMethod: "GET", wantURI: "/v1/subjects/cust-1/accesses?before=42",
+		},
+		{
+			name:       "lift one purpose's restriction",
+			call:       func(c *client.Client) error { _, err := c.LiftRestriction(ctx, "cust-1", "ads & more"); return err },
+			answer:     `{"restrictions":[]}`,
+			wantMethod: "DELETE", wantURI: "/v1/subjects/cust-1/restrictions?purpose=ads+%26+more",
+		},
+		{
+			name: "list requests with every filter",
+			call: func(c *client.Client) error {
+				_, err := c.ListRequests(ctx, client.RequestFilter{States: []client.RequestState{client.StateReceived, client.StateVerified},
+					Kinds: []client.RequestKind{client.KindErasure}, Regimes: []client.RequestRegime{client.RegimeCCPA},
+					Overdue: true, Closed: true, Limit: 5, Cursor: "c1", ID: "req_1"})
+				return err
+			},
+			answer:     `{"items":[]}`,
+			wantMethod: "GET",
+			wantURI:    "/v1/requests?closed=true&cursor=c1&id=req_1&kind=erasure&limit=5&overdue=true&regime=ccpa&state=received%2Cverified",
+		},
+		{
+			name: "file a request leaves out what is not given",
+			call: func(c *client.Client) error {
+				_, err := c.FileRequest(ctx, client.RequestInput{Kind: client.KindAccess, Channel: client.ChannelPhone, Email: "a@shop.example"})
+				return err
+			},
+			answer:     `{"id":"req_1"}`,
+			wantMethod: "POST", wantURI: "/v1/requests", wantBody: `{"kind":"access","channel":"phone","email":"a@shop.example"}`,
+		},
+		{
+			name: "update an endpoint sends only what changes",
+			call: func(c *client.Client) error {
+				off := false
+				_, err := c.UpdateWebhookEndpoint(ctx, "wh 1", client.WebhookEndpointUpdate{Enabled: &off})
+				return err
+			},
+			answer:     `{"id":"wh 1"}`,
+			wantMethod: "PATCH", wantURI: "/v1/webhooks/endpoints/wh%201", wantBody: `{"enabled":false}`,
+		},
+		{
+			name:       "rotate an endpoint's secret",
+			call:       func(c *client.Client) error { _, err := c.RotateWebhookSecret(ctx, "wh_1"); return err },
+			answer:     `{"id":"wh_1","secret":"whsec_x"}`,
+			wantMethod: "POST", wantURI: "/v1/webhooks/endpoints/wh_1/rotate-secret",
+		},
+		{
+			name:       "messages of an endpoint after a cursor",
+			call:       func(c *client.Client) error { _, err := c.ListWebhookMessages(ctx, "wh_1", "msg_9"); return err },
+			answer:     `{"items":[],"next":""}`,
+			wantMethod: "GET", wantURI: "/v1/webhooks/endpoints/wh_1/messages?after=msg_9",
+		},
+		{
+			name: "ask a disclosure",
+			call: func(c *client.Client) error {
+				_, err := c.AskDisclosure(ctx, client.DisclosureInput{Subject: "cust-1", Vendor: "adnet", Purpose: "marketing",
+					Categories: []string{"contact"}, Reason: "offers"})
+				return err
+			},
+			answer:     `{"id":"dis_1","state":"pending"}`,
+			wantMethod: "POST", wantURI: "/v1/disclosures",
+			wantBody: `{"subject":"cust-1","vendor":"adnet","purpose":"marketing","categories":["contact"],"reason":"offers"}`,
+		},
+		{
 			name: "create property without rules",
 			call: func(c *client.Client) error {
 				_, err := c.CreateProperty(ctx, client.PropertyInput{Key: "shop", Name: "Shop"})

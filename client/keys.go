@@ -6,7 +6,8 @@ import (
 	"time"
 )
 
-// Scope is what an API key may do. Admin may do what every other scope may.
+// Scope is what an API key may do. Admin may do what every other scope
+// may, except reveal.
 type Scope string
 
 // The scopes.
@@ -21,6 +22,14 @@ const (
 	ScopeDecide Scope = "decide"
 	// ScopeAdmin manages the catalog, the keys and reads the ledger.
 	ScopeAdmin Scope = "admin"
+	// ScopeReveal reads plaintext from the vault (RevealField, Detokenize),
+	// each read audited first and rate-limited. An admin key cannot make
+	// one: an operator does, with the master key or in the console after a
+	// fresh sign-in.
+	ScopeReveal Scope = "reveal"
+	// ScopeDisclose asks to share subjects' data with vendors
+	// (AskDisclosure, GetDisclosure).
+	ScopeDisclose Scope = "disclose"
 )
 
 // APIKey is a stored API key, without its secret.

@@ -400,7 +400,7 @@ func (a *App) openJobs(ctx context.Context, cfg config.Config, log *slog.Logger)
 		return err
 	}
 	// Deliveries have a queue of their own: a slow receiver holds no request job.
-	if a.Outbox, err = outbox.New(outbox.Config{DB: a.DB, Secrets: outboxBox, Audit: a.Audit, Sign: webhook.Sign,
+	if a.Outbox, err = outbox.New(outbox.Config{DB: a.DB, Secrets: outboxBox, Audit: a.Audit,
 		AllowHosts: cfg.WebhookAllowHosts, Queue: "webhooks", Logger: log}); err != nil {
 		return err
 	}

@@ -9,7 +9,7 @@
 // so that a change that rolls back sends nothing and a change that commits
 // is sent even if the process stops right after:
 //
-//	hooks, err := outbox.New(outbox.Config{DB: store, Secrets: box, Audit: log, Sign: webhook.Sign})
+//	hooks, err := outbox.New(outbox.Config{DB: store, Secrets: box, Audit: log})
 //	if err != nil { ... }
 //	workers := jobs.NewWorkers()
 //	if err := hooks.Register(workers); err != nil { ... }

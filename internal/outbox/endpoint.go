@@ -2,9 +2,7 @@ package outbox
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +16,7 @@ import (
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/stdwebhooks"
 )
 
 // Endpoint is a URL of the company's that receives events.
@@ -67,18 +66,7 @@ const (
 	// The audit target kind of endpoints and messages.
 	targetEndpoint = "webhook_endpoint"
 	targetMessage  = "webhook_message"
-	// secretBytes is the size of a new secret's key: 256 bits, inside the
-	// 192 to 512 that Standard Webhooks asks for.
-	secretBytes  = 32
-	secretPrefix = "whsec_"
 )
-
-// newSecret returns a fresh whsec_ secret.
-func newSecret() string {
-	b := make([]byte, secretBytes)
-	_, _ = rand.Read(b)
-	return secretPrefix + base64.StdEncoding.EncodeToString(b)
-}
 
 // secretAAD binds a sealed secret to its endpoint and version, so that a
 // sealed secret copied to another endpoint, or an old version put back in
@@ -134,7 +122,7 @@ func (s *Service) CreateEndpoint(ctx context.Context, e Endpoint) (Endpoint, str
 	now := s.now()
 	ep := Endpoint{ID: newID("ep_"), URL: rawURL, Description: description, EventTypes: types, Enabled: true,
 		SecretVersion: 1, CreatedAt: now, UpdatedAt: now}
-	secret := newSecret()
+	secret := stdwebhooks.NewSecret()
 	// Sealing writes to the vault in a transaction of its own: before ours.
 	sealed, err := s.cfg.Secrets.Seal(ctx, []byte(secret), secretAAD(ep.ID, ep.SecretVersion))
 	if err != nil {
@@ -263,7 +251,7 @@ func (s *Service) RotateSecret(ctx context.Context, id string) (Endpoint, string
 		return Endpoint{}, "", err
 	}
 	next := current.SecretVersion + 1
-	secret := newSecret()
+	secret := stdwebhooks.NewSecret()
 	sealed, err := s.cfg.Secrets.Seal(ctx, []byte(secret), secretAAD(id, next))
 	if err != nil {
 		return Endpoint{}, "", fmt.Errorf("seal endpoint secret: %w", err)

@@ -19,6 +19,7 @@ import (
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/jobs"
 	"github.com/steward-dev/steward/internal/netguard"
+	"github.com/steward-dev/steward/internal/stdwebhooks"
 )
 
 // SecretBox seals the endpoints' signing secrets at rest (vault.SecretBox).
@@ -29,7 +30,7 @@ type SecretBox interface {
 
 // Signer returns the webhook-signature value ("v1,<base64>") of the
 // message id, sent at ts with body, under one whsec_ secret
-// (internal/connector/webhook.Sign).
+// (stdwebhooks.Sign).
 type Signer func(secret, id string, ts time.Time, body []byte) (string, error)
 
 // Enqueuer inserts jobs in a transaction of the store's (*jobs.Runner).
@@ -58,7 +59,8 @@ type Config struct {
 	// Audit records changes to endpoints, replays, and endpoints disabled
 	// by a 410.
 	Audit audit.Recorder
-	// Sign signs messages (webhook.Sign).
+	// Sign signs messages; stdwebhooks.Sign when nil. Tests give a signer
+	// of their own, written from the specification.
 	Sign Signer
 	// AllowHosts are host names ("localhost", "hooks.internal.example"),
 	// addresses ("127.0.0.1", "::1") and ranges ("10.20.0.0/16") that
@@ -102,12 +104,15 @@ type Service struct {
 
 type enqueuerRef struct{ Enqueuer }
 
-// New returns the service. It needs DB, Secrets, Audit and Sign; the job
+// New returns the service. It needs DB, Secrets and Audit; the job
 // runner comes later (UseJobs), since the runner is opened with the
 // service's worker already registered.
 func New(cfg Config) (*Service, error) {
-	if cfg.DB == nil || cfg.Secrets == nil || cfg.Audit == nil || cfg.Sign == nil {
-		return nil, errors.New("outbox: New needs a DB, a SecretBox, an audit Recorder and a Signer")
+	if cfg.DB == nil || cfg.Secrets == nil || cfg.Audit == nil {
+		return nil, errors.New("outbox: New needs a DB, a SecretBox and an audit Recorder")
+	}
+	if cfg.Sign == nil {
+		cfg.Sign = stdwebhooks.Sign
 	}
 	if cfg.Resolver == nil {
 		cfg.Resolver = net.DefaultResolver

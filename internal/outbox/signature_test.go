@@ -7,6 +7,10 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/db/dbtest"
+	"github.com/steward-dev/steward/internal/outbox"
 )
 
 // vector is the signing test vector of Standard Webhooks, kept in
@@ -75,4 +79,29 @@ func TestSpecVector(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDefaultSigner delivers with the signer New picks when Config.Sign is
+// nil (the shared Standard Webhooks package) and checks the message with
+// the tests' own verifier, written from the specification.
+func TestDefaultSigner(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		svc := newService(t, store, func(c *outbox.Config) { c.Sign = nil })
+		startRunner(t, store, svc, 1)
+		rc := newReceiver(t, nil)
+		createEndpoint(t, svc, rc)
+		sent := emit(t, store, svc, outbox.Event{Type: outbox.ConsentChanged, SubjectID: "sub_1"})
+		waitSettled(t, svc, sent.MessageIDs[0])
+		got := rc.received()
+		if len(got) != 1 {
+			t.Fatalf("received %d messages, want 1", len(got))
+		}
+		h := http.Header{}
+		h.Set("webhook-id", got[0].ID)
+		h.Set("webhook-timestamp", got[0].Timestamp)
+		h.Set("webhook-signature", got[0].Signature)
+		if err := specVerify(rc.secret, h, got[0].Body, time.Now(), 5*time.Minute); err != nil {
+			t.Fatalf("the default signer's message does not verify: %v", err)
+		}
+	})
 }
