@@ -169,7 +169,7 @@ var actionInfos = map[string]actionInfo{
 	dsr.ActionStart:       {Button: "Start the work", Says: "Moves the request to in progress; for access, export and erasure Steward then does the work in every connected system."},
 	dsr.ActionReplied:     {Button: "Customer answered", Says: "The customer answered by other means (letter, call). The request goes back to where it was, and a stopped clock starts again."},
 	dsr.ActionComplete:    {Button: "Complete", Says: "The request is answered: the customer is emailed and sees the result in the privacy center."},
-	"work":                {Button: "Run the work again", Says: "Runs the export or erasure job again, after a system that failed was fixed."},
+	"work":                {Button: "Run the work again", Says: "Runs the export, erasure or correction job again, after a system that failed or refused was fixed."},
 	dsr.ActionAsk:         {Button: "Ask", Note: "Ask the customer", Says: "The customer is emailed that a question waits for them and answers in the privacy center; under the GDPR the deadline's clock stops until they do."},
 	dsr.ActionExtend:      {Button: "Extend", Note: "Extend the deadline, because", Says: "Moves the deadline once, by the law's extension; the customer sees the reason. Only before the original deadline."},
 	dsr.ActionReject:      {Button: "Reject", Note: "Reject, because", Says: "Refuses the request; the customer is emailed and sees the reason, and their right to complain."},
@@ -177,7 +177,7 @@ var actionInfos = map[string]actionInfo{
 }
 
 // workKinds are the kinds of request whose work is a job that can run again.
-var workKinds = []dsr.Kind{dsr.KindAccess, dsr.KindExport, dsr.KindErasure}
+var workKinds = []dsr.Kind{dsr.KindAccess, dsr.KindExport, dsr.KindErasure, dsr.KindRectification}
 
 // offered returns the actions the request's state allows, in the order of
 // the work, in words.
