@@ -204,9 +204,11 @@ var (
 	// connectorName is safe in file names, log lines and the callback
 	// URL's path, unescaped; the same rule as the SQL connector's.
 	connectorName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
-	// fieldName is a correctable field's name: no ':' (it ends the system's
-	// name in a proposal's target) and nothing a value could pass for.
-	fieldName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_./-]{0,127}$`)
+	// fieldName is a correctable field's name, RECORD.FIELD as a SQL
+	// column's is TABLE.COLUMN (the portal names it by the part after the
+	// dot): no ':' (it ends the system's name in a proposal's target) and
+	// nothing a value could pass for.
+	fieldName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_/-]{0,62}\.[A-Za-z0-9_][A-Za-z0-9_./-]{0,63}$`)
 )
 
 type validator struct {
@@ -312,9 +314,9 @@ func (v *validator) correctable(operationsValid bool) {
 		field := fmt.Sprintf("correctable[%d]", i)
 		switch {
 		case f.Field == "":
-			v.addf(field+".field", "field: name the field as the system knows it (contacts.phone)")
+			v.addf(field+".field", "field: name the record and the field as the system knows them (contacts.phone)")
 		case !fieldName.MatchString(f.Field):
-			v.addf(field+".field", "field %q: use letters, digits and _ . / - (at most 128)", f.Field)
+			v.addf(field+".field", "field %q: write RECORD.FIELD (contacts.phone) with letters, digits and _ . / -", f.Field)
 		case slices.IndexFunc(ds.Correctable, func(o CorrectableField) bool { return o.Field == f.Field }) < i:
 			v.addf(field+".field", "field %s is listed twice", f.Field)
 		}

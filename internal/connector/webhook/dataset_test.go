@@ -109,7 +109,8 @@ func TestParse(t *testing.T) {
 		{name: "fields without correction", edit: replace("[access, erasure]", "[access, erasure]\ncorrectable:\n  - field: contacts.phone\n    category: contact"), field: "correctable", line: 8},
 		{name: "correctable field of another category", edit: replace("[access, erasure]", "[access, erasure, correction]\ncorrectable:\n  - field: contacts.phone\n    category: financial"), field: "correctable[0].category", line: 9},
 		{name: "correctable field with a colon", edit: replace("[access, erasure]", "[access, erasure, correction]\ncorrectable:\n  - field: \"crm:phone\"\n    category: contact"), field: "correctable[0].field", line: 8},
-		{name: "correctable field twice", edit: replace("[access, erasure]", "[correction, erasure]\ncorrectable:\n  - field: phone\n    category: contact\n  - field: phone\n    category: contact"), field: "correctable[1].field", line: 10},
+		{name: "correctable field without its record", edit: replace("[access, erasure]", "[access, erasure, correction]\ncorrectable:\n  - field: phone\n    category: contact"), field: "correctable[0].field", line: 8},
+		{name: "correctable field twice", edit: replace("[access, erasure]", "[correction, erasure]\ncorrectable:\n  - field: contacts.phone\n    category: contact\n  - field: contacts.phone\n    category: contact"), field: "correctable[1].field", line: 10},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
