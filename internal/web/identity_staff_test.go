@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/url"
 	"strings"
@@ -94,7 +95,7 @@ func TestConsoleStaffVerifiesIdentity(t *testing.T) {
 				t.Fatalf("identity after the record: %+v, %v", idn, err)
 			}
 			page = officerBrowser.do("GET", "/admin/requests/"+req.ID, nil)
-			want := "Identity verified by " + officer.Name + " (privacy officer) on " + idn.StaffVerified.At.Format("2006-01-02") + ": a phone call"
+			want := "Identity verified by " + officer.Name + " (privacy officer) on " + idn.StaffVerified.At.Format("2006-01-02") + ": “" + identityStatement + "” (by a phone call)."
 			if !strings.Contains(page.body, want) || strings.Contains(page.body, "Verified the customer another way?") {
 				t.Fatalf("request page lacks %q, or still offers the form: %.4000s", want, page.body)
 			}
@@ -124,9 +125,12 @@ func TestConsoleStaffVerifiesIdentity(t *testing.T) {
 			if found != 1 {
 				t.Fatalf("%d dsr.identity_verified_by_staff entries, want 1", found)
 			}
-			log := officerBrowser.do("GET", "/admin/audit", nil)
-			if log.status == 200 && strings.Contains(log.body, "dsr.identity_verified_by_staff") && !strings.Contains(log.body, "Recorded the customer&#39;s identity as verified a phone call") {
-				t.Errorf("the audit page does not say it in words")
+			// The audit log says it in a sentence, without the statement.
+			security, _ := f.browserFor(t, staff.RoleSecurityOfficer)
+			logPage := security.do("GET", "/admin/audit", nil)
+			if text := html.UnescapeString(logPage.body); logPage.status != 200 ||
+				!strings.Contains(text, "Recorded the customer's identity as verified by a phone call, for the points2 tier.") || strings.Contains(text, "security questions") {
+				t.Errorf("audit page: %d %.4000s", logPage.status, logPage.body)
 			}
 		})
 	}

@@ -260,11 +260,18 @@ type channelOption struct {
 	Label string
 }
 
-// channelLabels are the channels in words.
-var channelLabels = map[dsr.VerifyChannel]string{
-	dsr.VerifyPhone: "a phone call", dsr.VerifyVideo: "a video call", dsr.VerifyInPerson: "in person",
-	dsr.VerifyPostal: "by post", dsr.VerifyOther: "another way (say which)",
-}
+// channelLabels are the channels as the form offers them; channelHow
+// says them after "verified".
+var (
+	channelLabels = map[dsr.VerifyChannel]string{
+		dsr.VerifyPhone: "Phone call", dsr.VerifyVideo: "Video call", dsr.VerifyInPerson: "In person",
+		dsr.VerifyPostal: "By post", dsr.VerifyOther: "Another way (say which below)",
+	}
+	channelHow = map[dsr.VerifyChannel]string{
+		dsr.VerifyPhone: "by a phone call", dsr.VerifyVideo: "by a video call", dsr.VerifyInPerson: "in person",
+		dsr.VerifyPostal: "by post", dsr.VerifyOther: "another way",
+	}
+)
 
 // identityForm is the identity form as sent.
 type identityForm struct {
@@ -306,7 +313,7 @@ func (c *Console) showRequest(w http.ResponseWriter, r *http.Request, status int
 		return
 	}
 	if sv := d.Identity.StaffVerified; sv != nil {
-		d.VerifiedBy, d.VerifiedHow = c.names(r.Context()).Actor(sv.By), channelLabels[sv.Channel]
+		d.VerifiedBy, d.VerifiedHow = c.names(r.Context()).Actor(sv.By), channelHow[sv.Channel]
 	}
 	for _, ch := range dsr.VerifyChannels {
 		d.Channels = append(d.Channels, channelOption{Value: ch, Label: channelLabels[ch]})
