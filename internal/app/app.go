@@ -254,10 +254,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.Handler = web.NewServer(web.Deps{Vendors: a.Vendors, Assess: assessPages, Consent: a.Consent, Keys: a.Keys, DB: a.DB, Signer: a.Signer, Metrics: a.Metrics,
 		Log: log, AccessLog: cfg.AccessLog, GPCLastUpdate: cfg.GPCLastUpdate, Banner: bannerServer, DemoProperty: demoProperty(cfg),
 		Vault: a.Vault, Audit: a.Audit, Hooks: a.Hooks, Disclosures: a.Disclosures, Outbox: a.Outbox, Console: console, Portal: portalServer, Reveals: reveals, Requests: a.Requests,
-		BeforeSignInChange: a.noticeSignInChange(cfg),
-		OnDisclosure:       func(ctx context.Context, d disclosure.Disclosure) { a.notifyDisclosure(ctx, d, cfg) },
-		MetricsElsewhere:   cfg.MetricsListen != "",
-		LedgerStatus:       a.LedgerCheckpoints.Status})
+		BeforeSignInChange:    a.noticeSignInChange(cfg),
+		SendAgentConfirmation: a.sendAgentConfirmation(cfg),
+		OnDisclosure:          func(ctx context.Context, d disclosure.Disclosure) { a.notifyDisclosure(ctx, d, cfg) },
+		MetricsElsewhere:      cfg.MetricsListen != "",
+		LedgerStatus:          a.LedgerCheckpoints.Status})
 	return a, nil
 }
 

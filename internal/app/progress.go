@@ -21,9 +21,10 @@ var jobWords = map[jobs.State]string{
 }
 
 // requestProgress tells the console how the work of a request stands:
-// the state of its job, and for an erasure each place it reaches (the
-// vault, the consent ledger, each connected system) queued, running, done
-// with its counts, or waiting on that system. It reads what the fulfil
+// the state of its job, and for an erasure or a rectification each place
+// it reaches (the vault, the consent ledger, each connected system, the
+// recipients told of a correction) queued, running, done with its counts,
+// or waiting on that system. It reads what the fulfil
 // package records (its erasure steps, the request's waiting-on note, the
 // job) and holds no personal data.
 func (a *App) requestProgress(ctx context.Context, req dsr.Request) (*admin.Progress, error) {
@@ -53,22 +54,46 @@ func (a *App) requestProgress(ctx context.Context, req dsr.Request) (*admin.Prog
 		// it is bookkeeping.
 		p.Job = "done"
 	}
-	if req.Kind != dsr.KindErasure {
+	var places []string
+	switch req.Kind {
+	case dsr.KindErasure:
+		if req.SubjectID != "" {
+			places = append(places, "vault", "ledger")
+		}
+		for _, ds := range a.Fulfil.Connectors {
+			places = append(places, "system:"+ds.Name)
+		}
+		for _, ds := range a.Fulfil.HTTP {
+			places = append(places, "system:"+ds.Name)
+		}
+	case dsr.KindRectification:
+		// The places the proposal's fields are in, in the job's order:
+		// the vault, the databases, the HTTP systems, then the recipients.
+		systems := map[string]bool{}
+		for _, target := range req.Proposed {
+			system, _, _ := strings.Cut(target, ":")
+			systems[system] = true
+		}
+		if systems[fulfil.VaultTarget] {
+			places = append(places, "vault")
+		}
+		for _, ds := range a.Fulfil.Connectors {
+			if systems[ds.Name] {
+				places = append(places, "system:"+ds.Name)
+			}
+		}
+		for _, ds := range a.Fulfil.HTTP {
+			if systems[ds.Name] {
+				places = append(places, "system:"+ds.Name)
+			}
+		}
+		places = append(places, "recipients")
+	default:
 		return p, nil
 	}
 	report, err := a.Fulfil.Report(ctx, req.ID)
 	if err != nil {
 		return nil, err
-	}
-	var places []string
-	if req.SubjectID != "" {
-		places = append(places, "vault", "ledger")
-	}
-	for _, ds := range a.Fulfil.Connectors {
-		places = append(places, "system:"+ds.Name)
-	}
-	for _, ds := range a.Fulfil.HTTP {
-		places = append(places, "system:"+ds.Name)
 	}
 	done := map[string]fulfil.StepDone{}
 	for _, s := range report.Steps {

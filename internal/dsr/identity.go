@@ -153,10 +153,62 @@ type Identity struct {
 	LockedUntil *time.Time `json:"locked_until,omitempty"`
 	// AttemptsLeft is how many tries remain.
 	AttemptsLeft int `json:"attempts_left"`
+	// StaffVerified is set when staff recorded that they verified the
+	// requester another way (VerifyIdentityByStaff); ReachedAt is then
+	// its time.
+	StaffVerified *StaffVerification `json:"staff_verification,omitempty"`
 }
 
 // Satisfied reports whether the required tier is reached.
 func (i Identity) Satisfied() bool { return i.Required.Points == 0 || i.ReachedAt != nil }
+
+// VerifyChannel is how staff verified a requester's identity another way.
+type VerifyChannel string
+
+// The channels staff may verify a requester's identity by.
+const (
+	VerifyPhone    VerifyChannel = "phone"     // a call, with questions only the customer can answer
+	VerifyVideo    VerifyChannel = "video"     // a video call
+	VerifyInPerson VerifyChannel = "in_person" // a visit, in a store or an office
+	VerifyPostal   VerifyChannel = "postal"    // a letter to the address on file, answered
+	VerifyOther    VerifyChannel = "other"     // said in the statement
+)
+
+// VerifyChannels are the channels, in the order forms offer them.
+var VerifyChannels = []VerifyChannel{VerifyPhone, VerifyVideo, VerifyInPerson, VerifyPostal, VerifyOther}
+
+// StaffVerification is staff's record that a requester's identity was
+// verified another way than the data points: by whom (a staff member, or
+// an API key of the company's support tools), when, by which channel, and
+// the statement of the method. No identity document or data point is
+// part of it.
+type StaffVerification struct {
+	By        audit.Actor   `json:"-"`
+	ByRef     string        `json:"by"` // By as "kind:id"
+	At        time.Time     `json:"at"`
+	Channel   VerifyChannel `json:"channel"`
+	Statement string        `json:"statement"`
+}
+
+// StaffCheck is what staff give when they record a verification made
+// another way.
+type StaffCheck struct {
+	Channel VerifyChannel
+	// Statement says how the identity was verified ("called the number on
+	// file; the customer answered the two security questions"); it must
+	// not quote the answers or any document. The customer's erasure
+	// blanks it.
+	Statement string
+	// Declaration says the requester signed the declaration (a letter,
+	// a form in store); required where the request needs it.
+	Declaration bool
+}
+
+// Limits of a staff statement, in characters.
+const (
+	minStatement = 10
+	maxStatement = 1000
+)
 
 // requireIdentityTx records what request id needs, in the filing's
 // transaction; nothing for a request the code suffices for.
@@ -186,9 +238,12 @@ func (s *Service) Identity(ctx context.Context, id string) (Identity, error) {
 func (s *Service) identity(ctx context.Context, q db.Querier, id string) (Identity, error) {
 	var out Identity
 	var declaration int
-	var reached, declared, locked sql.NullInt64
-	err := q.QueryRowContext(ctx, `SELECT points_required, declaration_required, reached_at, declared_at, attempts, locked_until
-		FROM dsr_identity WHERE request_id = $1`, id).Scan(&out.Required.Points, &declaration, &reached, &declared, &out.Attempts, &locked)
+	var reached, declared, locked, staffAt sql.NullInt64
+	var staffBy, staffChannel, staffStatement sql.NullString
+	err := q.QueryRowContext(ctx, `SELECT points_required, declaration_required, reached_at, declared_at, attempts, locked_until,
+		staff_verified_at, staff_verified_by, staff_channel, staff_statement
+		FROM dsr_identity WHERE request_id = $1`, id).Scan(&out.Required.Points, &declaration, &reached, &declared, &out.Attempts, &locked,
+		&staffAt, &staffBy, &staffChannel, &staffStatement)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Identity{Reached: TierCode}, nil
 	}
@@ -205,7 +260,84 @@ func (s *Service) identity(ctx context.Context, q db.Querier, id string) (Identi
 		out.LockedUntil = l
 	}
 	out.AttemptsLeft = max(0, s.identityPolicy.MaxAttempts-out.Attempts)
+	if staffAt.Valid {
+		kind, actorID, _ := strings.Cut(staffBy.String, ":")
+		out.StaffVerified = &StaffVerification{By: audit.Actor{Kind: kind, ID: actorID}, ByRef: staffBy.String,
+			At: time.UnixMicro(staffAt.Int64).UTC(), Channel: VerifyChannel(staffChannel.String), Statement: staffStatement.String}
+	}
 	return out, nil
+}
+
+// VerifyIdentityByStaff records that staff verified the requester of
+// request id another way than the data points (a call with security
+// questions, a visit in store), which satisfies the tier the request
+// needs, declaration included when the check says it was signed. The
+// actor in ctx must be a staff member or an API key (errs.CodeForbidden
+// otherwise). Only an open request whose tier is not reached yet takes it
+// (errs.CodeConflict); a channel not in VerifyChannels, a statement of
+// fewer than 10 or more than 1000 characters, or a missing declaration
+// are errs.CodeInvalid naming the field. It is audited
+// (dsr.identity_verified_by_staff, with the tier and the channel: never
+// the statement, which staff write freely).
+func (s *Service) VerifyIdentityByStaff(ctx context.Context, id string, check StaffCheck) (Identity, error) {
+	actor := audit.ActorFrom(ctx)
+	if (actor.Kind != audit.KindStaff && actor.Kind != audit.KindAPIKey) || actor.ID == "" {
+		return Identity{}, errs.New(errs.CodeForbidden, "only staff or an API key of the company record an identity verified another way")
+	}
+	check.Statement = strings.TrimSpace(check.Statement)
+	problems := map[string]string{}
+	if !slices.Contains(VerifyChannels, check.Channel) {
+		problems["channel"] = "choose how you verified the identity: phone, video, in_person, postal or other"
+	}
+	if n := len([]rune(check.Statement)); n < minStatement || n > maxStatement {
+		problems["statement"] = fmt.Sprintf("say how you verified the identity, in %d to %d characters, without the answers or any document", minStatement, maxStatement)
+	}
+	if len(problems) > 0 {
+		return Identity{}, errs.Fields(problems)
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		r, err := get(ctx, tx, id, nil)
+		if err != nil {
+			return err
+		}
+		if !r.Open() {
+			return errs.New(errs.CodeConflict, "request %s is %s", id, phrase(string(r.State)))
+		}
+		cur, err := s.identity(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		switch {
+		case cur.Required.Points == 0:
+			return errs.New(errs.CodeConflict, "request %s needs the email code only: there is no identity check to record", id)
+		case cur.Satisfied():
+			return errs.New(errs.CodeConflict, "the identity for request %s is verified already", id)
+		case cur.Required.Declaration && !check.Declaration:
+			return errs.Invalid("declaration", "this request needs the declaration signed under penalty of perjury: record that the customer signed it")
+		}
+		declared := any(nil)
+		if cur.Required.Declaration {
+			declared = now.UnixMicro()
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE dsr_identity SET reached_at = $2, declared_at = $3, failures = 0, locked_until = NULL,
+			staff_verified_at = $2, staff_verified_by = $4, staff_channel = $5, staff_statement = $6
+			WHERE request_id = $1 AND reached_at IS NULL`, id, now.UnixMicro(), declared, actor.String(), string(check.Channel), check.Statement)
+		if err != nil {
+			return db.Classify(fmt.Errorf("record identity verified by staff: %w", err))
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errs.New(errs.CodeConflict, "the identity for request %s is verified already", id)
+		}
+		_, err = s.audit.AppendTx(ctx, tx, audit.Entry{Actor: actor, Action: "dsr.identity_verified_by_staff", Target: target(id),
+			Details: audit.MustDetails(map[string]any{"tier": string(cur.Required.Tier()), "channel": string(check.Channel),
+				"declaration": cur.Required.Declaration})})
+		return err
+	})
+	if err != nil {
+		return Identity{}, err
+	}
+	return s.Identity(ctx, id)
 }
 
 // DataPoint is one answer the requester typed: the name of a data point
@@ -591,10 +723,14 @@ func (s *Service) ExpireAgentRequests(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// forgetAgentTx blanks what an agent wrote about the person.
+// forgetAgentTx blanks what an agent wrote about the person, and what
+// staff wrote of how they verified them.
 func forgetAgentTx(ctx context.Context, tx *sql.Tx, id string) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE dsr_agents SET agent_sealed = $2 WHERE request_id = $1`, id, []byte{}); err != nil {
 		return fmt.Errorf("dsr: forget agent: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE dsr_identity SET staff_statement = '' WHERE request_id = $1 AND staff_statement <> ''`, id); err != nil {
+		return fmt.Errorf("dsr: forget staff statement: %w", err)
 	}
 	return nil
 }
@@ -618,7 +754,10 @@ func (s *Service) CheckWorkableFor(ctx context.Context, id string, categories []
 		if cur.Required.Points == 0 {
 			err = requireIdentityTx(ctx, tx, id, need)
 		} else {
-			_, err = tx.ExecContext(ctx, `UPDATE dsr_identity SET points_required = $2, reached_at = NULL WHERE request_id = $1`, id, need.Points)
+			// A verification made for the lower tier, by the customer or by
+			// staff, does not stand for the higher one.
+			_, err = tx.ExecContext(ctx, `UPDATE dsr_identity SET points_required = $2, reached_at = NULL,
+				staff_verified_at = NULL, staff_verified_by = NULL, staff_channel = NULL, staff_statement = NULL WHERE request_id = $1`, id, need.Points)
 		}
 		if err != nil {
 			return db.Classify(fmt.Errorf("raise identity requirement: %w", err))

@@ -91,6 +91,11 @@ func New(cfg Config) (*Fulfiller, error) {
 	if cfg.DB == nil || cfg.Requests == nil || cfg.Consent == nil || cfg.Vault == nil || cfg.Audit == nil || cfg.Exports == nil {
 		return nil, errors.New("fulfil: New needs DB, Requests, Consent, Vault, Audit and Exports")
 	}
+	for _, ds := range cfg.HTTP {
+		if len(ds.Correctable) > 0 && ds.Name == VaultTarget {
+			return nil, fmt.Errorf("fulfil: HTTP connector %q has correctable fields: rename it, %q names the vault in corrections", ds.Name, VaultTarget)
+		}
+	}
 	for _, ds := range cfg.Connectors {
 		for _, t := range ds.Tables {
 			for _, c := range t.Columns {
@@ -148,10 +153,17 @@ func (f *Fulfiller) waitingFor(ctx context.Context, req dsr.Request, system stri
 // nil with the done call, ErrWaiting while it works, an unavailable error
 // when it failed or timed out (the job retries, which calls again).
 func (f *Fulfiller) httpCall(ctx context.Context, req dsr.Request, ds *webhook.Dataset, op webhook.Operation, ids connector.Identifiers) (webhook.Call, error) {
-	if f.Hooks == nil {
-		return webhook.Call{}, errs.New(errs.CodeUnavailable, "HTTP systems are not configured")
-	}
-	call, err := f.Hooks.Start(ctx, ds, op, req.ID, ids)
+	return f.httpPoll(ctx, req, ds, func() (webhook.Call, error) {
+		if f.Hooks == nil {
+			return webhook.Call{}, errs.New(errs.CodeUnavailable, "HTTP systems are not configured")
+		}
+		return f.Hooks.Start(ctx, ds, op, req.ID, ids)
+	})
+}
+
+// httpPoll is httpCall for any way of starting the call (Start, Correct).
+func (f *Fulfiller) httpPoll(ctx context.Context, req dsr.Request, ds *webhook.Dataset, start func() (webhook.Call, error)) (webhook.Call, error) {
+	call, err := start()
 	if err != nil {
 		if errs.CodeOf(err) == errs.CodeUnavailable {
 			return call, f.waitingOn(ctx, req, ds.Name, err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/connector"
+	"github.com/steward-dev/steward/internal/connector/webhook"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/errs"
@@ -36,7 +37,8 @@ type Correctable struct {
 
 // Correctables lists the fields the company lets customers correct: the
 // vault fields of Config.VaultFields, then the columns marked correctable
-// in the dataset files, in file order.
+// in the dataset files, in file order, then the correctable fields of the
+// HTTP systems ("helpdesk:contacts.phone").
 func (f *Fulfiller) Correctables() []Correctable {
 	var out []Correctable
 	names := make([]string, 0, len(f.VaultFields))
@@ -55,6 +57,14 @@ func (f *Fulfiller) Correctables() []Correctable {
 						Name: t.Name + "." + c.Name, Category: c.Category, Auto: c.AutoCorrect})
 				}
 			}
+		}
+	}
+	for _, ds := range f.HTTP {
+		if !ds.Supports(webhook.Correction) {
+			continue
+		}
+		for _, c := range ds.Correctable {
+			out = append(out, Correctable{Target: ds.Name + ":" + c.Field, System: ds.Name, Name: c.Field, Category: c.Category, Auto: c.AutoCorrect})
 		}
 	}
 	return out
@@ -161,8 +171,10 @@ type Rectified struct {
 }
 
 // Rectify applies an approved proposal: the vault fields, then each
-// connected system in its own transaction (connector.Conn.Correct), then
-// the recipients are told (OnRectified, in the transaction that records
+// connected database in its own transaction (connector.Conn.Correct), then
+// each HTTP system by a signed correction call (webhook.Service.Correct:
+// the job snoozes until the system calls back; a system that refuses or
+// fails is called anew on the retry), then the recipients are told (OnRectified, in the transaction that records
 // the step). Finished steps are recorded and skipped on a retry, so that a
 // system that failed is retried without applying the others again; it
 // leaves the request waiting on it. When every step is done the request
@@ -258,6 +270,26 @@ func (f *Fulfiller) Rectify(ctx context.Context, requestID string) (Report, erro
 			return Report{}, err
 		}
 	}
+	for _, ds := range f.HTTP {
+		changes := httpChanges(proposal, ds.Name)
+		if len(changes) == 0 {
+			continue
+		}
+		if err := step("system:"+ds.Name, func() (any, error) {
+			call, err := f.httpPoll(ctx, req, ds, func() (webhook.Call, error) {
+				if f.Hooks == nil {
+					return webhook.Call{}, errs.New(errs.CodeUnavailable, "HTTP systems are not configured")
+				}
+				return f.Hooks.Correct(ctx, ds, req.ID, ids, changes)
+			})
+			if err != nil {
+				return nil, err
+			}
+			return correctionSummary(call.Report), nil
+		}); err != nil {
+			return Report{}, err
+		}
+	}
 	if !done["recipients"] {
 		var vendors []string
 		if f.Recipients != nil && req.SubjectID != "" {
@@ -307,6 +339,38 @@ func splitProposal(proposal map[string]string) (vaultValues map[string]string, s
 		systems[system] = append(systems[system], connector.Change{Table: table, Column: column, Value: proposal[target]})
 	}
 	return vaultValues, systems
+}
+
+// httpChanges are a proposal's new values for the HTTP system named
+// system, sorted by field.
+func httpChanges(proposal map[string]string, system string) []webhook.Change {
+	var out []webhook.Change
+	for target, value := range proposal {
+		if name, field, _ := strings.Cut(target, ":"); name == system {
+			out = append(out, webhook.Change{Field: field, Value: value})
+		}
+	}
+	slices.SortFunc(out, func(a, b webhook.Change) int { return strings.Compare(a.Field, b.Field) })
+	return out
+}
+
+// correctionSummary is the recorded step of an HTTP system's correction:
+// how many fields it corrected and how many it does not hold, and its
+// report (field names and counts, never a value).
+func correctionSummary(report *webhook.ErasureReport) map[string]any {
+	corrected, notHeld := 0, 0
+	var steps []webhook.ErasureStep
+	if report != nil {
+		steps = report.Steps
+	}
+	for _, s := range steps {
+		if s.Action == webhook.ActionCorrected {
+			corrected++
+		} else {
+			notHeld++
+		}
+	}
+	return map[string]any{"corrected": corrected, "not_held": notHeld, "fields": steps}
 }
 
 // execer is a transaction or the store.

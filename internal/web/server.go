@@ -76,6 +76,10 @@ type Deps struct {
 	// BeforeSignInChange tells a customer's previous sign-in address of a
 	// change made through the API (see api.Deps).
 	BeforeSignInChange func(ctx context.Context, subject, address string) error
+	// SendAgentConfirmation emails the customer of an agent's request filed
+	// through the API the link to confirm it (see api.Deps); nil refuses
+	// agents' requests there.
+	SendAgentConfirmation func(ctx context.Context, req dsr.Request, to, agentName, token string) error
 	// MetricsElsewhere, set with --metrics-listen, leaves /metrics off this
 	// handler: MetricsHandler serves it on an internal address instead.
 	MetricsElsewhere bool
@@ -157,7 +161,8 @@ func newServer(d Deps) *server {
 		d.Reveals = reveal.New(reveal.Config{DB: d.DB, Audit: d.Audit})
 	}
 	return &server{Deps: d, csrf: http.NewCrossOriginProtection(), api: &api.Deps{Consent: d.Consent, Keys: d.Keys, Vault: d.Vault, Audit: d.Audit, Reveals: d.Reveals, BeforeSignInChange: d.BeforeSignInChange, Hooks: d.Hooks, Disclosures: d.Disclosures, Outbox: d.Outbox, OnDisclosure: d.OnDisclosure, Log: d.Log,
-		ObserveAnswers: d.Metrics.ObserveAnswers, Requests: d.Requests}}
+		SendAgentConfirmation: d.SendAgentConfirmation,
+		ObserveAnswers:        d.Metrics.ObserveAnswers, Requests: d.Requests}}
 }
 
 type statusWriter struct {

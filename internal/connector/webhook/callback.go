@@ -18,12 +18,13 @@ import (
 type callbackBody struct {
 	Status string          `json:"status"` // done or failed
 	Data   json.RawMessage `json:"data"`   // access, done: any JSON
-	Report *ErasureReport  `json:"report"` // erasure: required when done
+	Report *ErasureReport  `json:"report"` // erasure, correction: required when done
 	Reason string          `json:"reason"` // failed: why, for staff
 }
 
-// MaxReportBytes bounds the callback of an erasure call, whatever
-// MaxCallbackBytes says: a report holds counts and short reasons, not data.
+// MaxReportBytes bounds the callback of an erasure or correction call,
+// whatever MaxCallbackBytes says: a report holds counts and short reasons,
+// not data.
 const MaxReportBytes = 64 << 10
 
 // PrepareCallback checks a callback before its body is read, so that a
@@ -68,7 +69,7 @@ func (s *Service) prepare(ctx context.Context, name, callID string, header http.
 		return Call{}, "", 0, errs.New(errs.CodeConflict, "call %s was answered already (%s)", callID, call.State)
 	}
 	limit = s.MaxCallbackBytes
-	if call.Operation == Erasure && limit > MaxReportBytes {
+	if call.Operation != Access && limit > MaxReportBytes {
 		limit = MaxReportBytes
 	}
 	return call, secret, limit, nil
@@ -100,7 +101,7 @@ func (s *Service) HandleCallback(ctx context.Context, name, callID string, heade
 	if err := Verify(secret, header, body, s.Now()); err != nil {
 		return err
 	}
-	answer, err := decodeCallback(body, call.Operation)
+	answer, err := decodeCallback(body, call.Operation, s.datasets[name])
 	if err != nil {
 		return err
 	}
@@ -148,8 +149,9 @@ func (s *Service) HandleCallback(ctx context.Context, name, callID string, heade
 	return nil
 }
 
-// decodeCallback reads and checks a callback body for a call of op.
-func decodeCallback(body []byte, op Operation) (callbackBody, error) {
+// decodeCallback reads and checks a callback body for a call of op to the
+// system of ds.
+func decodeCallback(body []byte, op Operation, ds *Dataset) (callbackBody, error) {
 	var answer callbackBody
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -190,6 +192,17 @@ func decodeCallback(body []byte, op Operation) (callbackBody, error) {
 			problems["report"] = `give the report of what was erased: {"steps": [...]}, or {"steps": []} when nothing was`
 		case answer.Report != nil:
 			for field, problem := range answer.Report.valid() {
+				problems[field] = problem
+			}
+		}
+	case Correction:
+		switch {
+		case answer.Data != nil:
+			problems["data"] = "a correction call is answered with a report, not data"
+		case done && answer.Report == nil:
+			problems["report"] = `give the report of what was corrected: {"steps": [{"what": FIELD, "action": "corrected" or "not_held", "count": N}]}`
+		case answer.Report != nil:
+			for field, problem := range answer.Report.validCorrection(ds) {
 				problems[field] = problem
 			}
 		}

@@ -31,7 +31,15 @@ const (
 	// Erasure asks the system to erase the subject; it calls back with a
 	// report of what it erased (counts, never values).
 	Erasure Operation = "erasure"
+	// Correction asks the system to set new values, which the customer
+	// proposed, in the fields the dataset lists as correctable; it calls
+	// back with what it corrected and what it does not hold, per field.
+	Correction Operation = "correction"
 )
+
+// operations are the operations a dataset file may list, in the order
+// messages name them.
+var operations = []Operation{Access, Erasure, Correction}
 
 // eventType is the "type" of the call's payload.
 func (op Operation) eventType() string { return "steward." + string(op) }
@@ -70,6 +78,10 @@ type Dataset struct {
 	// LegalReason says why the system keeps data it does not erase;
 	// required when it does not support erasure.
 	LegalReason string
+	// Correctable are the fields a customer may propose a new value for,
+	// which the system sets when called for a correction; listed only
+	// when the system supports it.
+	Correctable []CorrectableField
 
 	// File is the path the dataset was read from, for messages.
 	File string
@@ -78,14 +90,39 @@ type Dataset struct {
 // file is a dataset file as written; the timeout stays text until it is
 // validated, so that a bad one is reported with its line.
 type file struct {
-	Name        string      `yaml:"connector"`
-	Engine      string      `yaml:"engine"`
-	URL         string      `yaml:"url"`
-	SecretEnv   string      `yaml:"secret_env"`
-	Operations  []Operation `yaml:"operations"`
-	Categories  []string    `yaml:"categories"`
-	Timeout     string      `yaml:"timeout"`
-	LegalReason string      `yaml:"legal_reason"`
+	Name        string             `yaml:"connector"`
+	Engine      string             `yaml:"engine"`
+	URL         string             `yaml:"url"`
+	SecretEnv   string             `yaml:"secret_env"`
+	Operations  []Operation        `yaml:"operations"`
+	Categories  []string           `yaml:"categories"`
+	Timeout     string             `yaml:"timeout"`
+	LegalReason string             `yaml:"legal_reason"`
+	Correctable []CorrectableField `yaml:"correctable"`
+}
+
+// CorrectableField is a field of an HTTP system that customers may
+// correct, as the dataset file lists it under correctable.
+type CorrectableField struct {
+	// Field names it in the system's own words ("contacts.phone"):
+	// letters, digits and _ . / -. Steward names it SYSTEM:FIELD in a
+	// proposal and sends it to the system as is.
+	Field string `yaml:"field"`
+	// Category is its data category (connector.Categories).
+	Category string `yaml:"category"`
+	// AutoCorrect applies a proposed value without an officer's approval.
+	AutoCorrect bool `yaml:"auto_correct"`
+}
+
+// CorrectableField returns the correctable field named name, and whether
+// there is one.
+func (ds *Dataset) CorrectableField(name string) (CorrectableField, bool) {
+	for _, f := range ds.Correctable {
+		if f.Field == name {
+			return f, true
+		}
+	}
+	return CorrectableField{}, false
 }
 
 // Supports reports whether the system answers op.
@@ -151,7 +188,7 @@ func Parse(name string, data []byte) (*Dataset, error) {
 		return nil, connector.Problems{connector.YAMLProblem(name, err)}.Invalid()
 	}
 	ds := &Dataset{Name: f.Name, Engine: f.Engine, URL: f.URL, SecretEnv: f.SecretEnv, Operations: f.Operations,
-		Categories: f.Categories, LegalReason: f.LegalReason, File: name}
+		Categories: f.Categories, LegalReason: f.LegalReason, Correctable: f.Correctable, File: name}
 	v := &validator{ds: ds, file: name, tree: tree}
 	v.validate()
 	v.timeout(f.Timeout)
@@ -167,6 +204,11 @@ var (
 	// connectorName is safe in file names, log lines and the callback
 	// URL's path, unescaped; the same rule as the SQL connector's.
 	connectorName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+	// fieldName is a correctable field's name, RECORD.FIELD as a SQL
+	// column's is TABLE.COLUMN (the portal names it by the part after the
+	// dot): no ':' (it ends the system's name in a proposal's target) and
+	// nothing a value could pass for.
+	fieldName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_/-]{0,62}\.[A-Za-z0-9_][A-Za-z0-9_./-]{0,63}$`)
 )
 
 type validator struct {
@@ -221,13 +263,13 @@ func (v *validator) validate() {
 		v.addf("secret_env", "secret_env %q is not an environment variable name", ds.SecretEnv)
 	}
 	if len(ds.Operations) == 0 {
-		v.addf("operations", "operations: list what the system answers: access, erasure or both")
+		v.addf("operations", "operations: list what the system answers: access, erasure, correction")
 	}
 	for i, op := range ds.Operations {
 		field := fmt.Sprintf("operations[%d]", i)
 		switch {
-		case op != Access && op != Erasure:
-			v.addf(field, "operation %q: want access or erasure", op)
+		case !slices.Contains(operations, op):
+			v.addf(field, "operation %q: want access, erasure or correction", op)
 		case slices.Index(ds.Operations, op) < i:
 			v.addf(field, "operation %s is listed twice", op)
 		}
@@ -247,10 +289,43 @@ func (v *validator) validate() {
 	// A system that holds personal data and cannot erase it keeps it for
 	// a reason the erasure report must give, as a keep column does.
 	// It is reported at the operations, which is where erasure is missing.
-	operationsValid := !slices.ContainsFunc(ds.Operations, func(op Operation) bool { return op != Access && op != Erasure })
+	operationsValid := !slices.ContainsFunc(ds.Operations, func(op Operation) bool { return !slices.Contains(operations, op) })
 	if len(ds.Operations) > 0 && operationsValid && !ds.Supports(Erasure) && strings.TrimSpace(ds.LegalReason) == "" {
 		v.problems = append(v.problems, connector.Problem{File: v.file, Line: v.line("operations"), Field: "legal_reason",
 			Message: "legal_reason: the system does not support erasure, so say why it keeps the data (a law, a retention period)"})
+	}
+	v.correctable(operationsValid)
+}
+
+// correctable checks the correctable fields: named, each once, with a
+// category of the system's, and only on a system that answers
+// correction calls (which needs at least one).
+func (v *validator) correctable(operationsValid bool) {
+	ds := v.ds
+	if operationsValid && ds.Supports(Correction) && len(ds.Correctable) == 0 {
+		// Reported at the operations, which is where correction is asked.
+		v.problems = append(v.problems, connector.Problem{File: v.file, Line: v.line("operations"), Field: "correctable",
+			Message: "correctable: the system answers correction calls, so list the fields customers may correct (field, category)"})
+	}
+	if len(ds.Correctable) > 0 && operationsValid && !ds.Supports(Correction) {
+		v.addf("correctable", "correctable: add correction to operations, or the fields can never be corrected")
+	}
+	for i, f := range ds.Correctable {
+		field := fmt.Sprintf("correctable[%d]", i)
+		switch {
+		case f.Field == "":
+			v.addf(field+".field", "field: name the record and the field as the system knows them (contacts.phone)")
+		case !fieldName.MatchString(f.Field):
+			v.addf(field+".field", "field %q: write RECORD.FIELD (contacts.phone) with letters, digits and _ . / -", f.Field)
+		case slices.IndexFunc(ds.Correctable, func(o CorrectableField) bool { return o.Field == f.Field }) < i:
+			v.addf(field+".field", "field %s is listed twice", f.Field)
+		}
+		switch {
+		case f.Category == "":
+			v.addf(field+".category", "category: give the field's data category, one of the system's categories")
+		case !slices.Contains(ds.Categories, f.Category):
+			v.addf(field+".category", "category %q: want one of the system's categories (%s)", f.Category, strings.Join(ds.Categories, ", "))
+		}
 	}
 }
 

@@ -98,6 +98,19 @@ func TestParse(t *testing.T) {
 		{name: "timeout as a number", edit: replace("48h", "72"), field: "timeout", line: 8},
 		{name: "operations not a list", edit: replace("[access, erasure]", "access"), field: "yaml", line: 6},
 		{name: "not yaml", edit: func(string) string { return "connector: [crm" }, field: "yaml", line: 1},
+		{name: "correction with its fields", edit: replace("[access, erasure]", "[access, erasure, correction]\ncorrectable:\n  - field: contacts.phone\n    category: contact\n    auto_correct: true"),
+			check: func(t *testing.T, ds *webhook.Dataset) {
+				f, ok := ds.CorrectableField("contacts.phone")
+				if !ds.Supports(webhook.Correction) || !ok || f.Category != "contact" || !f.AutoCorrect {
+					t.Errorf("correctable = %+v, %v", ds.Correctable, ok)
+				}
+			}},
+		{name: "correction without fields", edit: replace("[access, erasure]", "[access, erasure, correction]"), field: "correctable", line: 6},
+		{name: "fields without correction", edit: replace("[access, erasure]", "[access, erasure]\ncorrectable:\n  - field: contacts.phone\n    category: contact"), field: "correctable", line: 8},
+		{name: "correctable field of another category", edit: replace("[access, erasure]", "[access, erasure, correction]\ncorrectable:\n  - field: contacts.phone\n    category: financial"), field: "correctable[0].category", line: 9},
+		{name: "correctable field with a colon", edit: replace("[access, erasure]", "[access, erasure, correction]\ncorrectable:\n  - field: \"crm:phone\"\n    category: contact"), field: "correctable[0].field", line: 8},
+		{name: "correctable field without its record", edit: replace("[access, erasure]", "[access, erasure, correction]\ncorrectable:\n  - field: phone\n    category: contact"), field: "correctable[0].field", line: 8},
+		{name: "correctable field twice", edit: replace("[access, erasure]", "[correction, erasure]\ncorrectable:\n  - field: contacts.phone\n    category: contact\n  - field: contacts.phone\n    category: contact"), field: "correctable[1].field", line: 10},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

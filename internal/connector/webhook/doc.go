@@ -12,6 +12,7 @@
 //	hooks, err := webhook.New(webhook.Config{DB: store, Secrets: box, Datasets: []*webhook.Dataset{ds},
 //		Getenv: os.Getenv, PublicURL: "https://privacy.shop.example"})
 //	call, err := hooks.Start(ctx, ds, webhook.Erasure, requestID, ids) // on every attempt of the job
+//	call, err = hooks.Correct(ctx, ds, requestID, ids, []webhook.Change{{Field: "contacts.phone", Value: "+44 20 7946 0000"}})
 //	switch call.State {
 //	case webhook.Pending: // snooze, and Start again later
 //	case webhook.Done: // call.Report; for access, hooks.Data(ctx, call.ID)
@@ -29,6 +30,13 @@
 //	 "callback_url": "https://privacy.shop.example/v1/connectors/crm/callback/whc_...",
 //	 "deadline": "2026-12-01T09:00:00Z"}
 //
+// Correct makes the same call with type steward.correction and the new
+// values, for fields the dataset file lists under correctable:
+//
+//	"changes": [{"field": "contacts.phone", "value": "+44 20 7946 0000"}]
+//
+// The values are in the signed call only, never stored with it.
+//
 // The system answers 202 (any 2xx) once it has taken the work on; a 5xx,
 // 408, 425 or 429, a timeout or a network failure means "try again later"
 // (errs.CodeUnavailable; the same call is delivered again on the next
@@ -44,10 +52,15 @@
 //	erasure: {"status": "done", "report": {"steps": [
 //	           {"what": "contacts", "action": "deleted", "count": 1},
 //	           {"what": "invoices", "action": "kept", "count": 3, "legal_reason": "tax law, 10 years"}]}}
-//	either:  {"status": "failed", "reason": "short text for Steward's staff"}
+//	correction: {"status": "done", "report": {"steps": [
+//	           {"what": "contacts.phone", "action": "corrected", "count": 1},
+//	           {"what": "contacts.fax", "action": "not_held", "count": 0}]}}
+//	any:     {"status": "failed", "reason": "short text for Steward's staff"}
 //
 // A report names record types or fields (letters, digits, _ . - / :) and
-// counts; action is deleted, anonymised or kept (kept needs legal_reason).
+// counts; action is deleted, anonymised or kept (kept needs legal_reason)
+// for an erasure, corrected or not_held for a correction (whose steps name
+// the dataset's correctable fields).
 // Access data is sealed by the SecretBox, bound to the call, before it is
 // stored, and Data opens it; DropData deletes it once it is in the archive.
 //

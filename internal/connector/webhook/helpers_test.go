@@ -36,8 +36,9 @@ type received struct {
 		ExternalIDs []string `json:"external_ids"`
 		Emails      []string `json:"emails"`
 	} `json:"subject"`
-	CallbackURL string    `json:"callback_url"`
-	Deadline    time.Time `json:"deadline"`
+	CallbackURL string           `json:"callback_url"`
+	Deadline    time.Time        `json:"deadline"`
+	Changes     []webhook.Change `json:"changes"`
 }
 
 // system is the company's system, played by an httptest server: it checks

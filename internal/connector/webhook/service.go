@@ -163,8 +163,10 @@ type Call struct {
 	// Failure says why a call failed or timed out, for staff: the HTTP
 	// status the system answered, or the reason it called back with.
 	Failure string
-	// Report is what an erasure did, as the system reported it: present
-	// when a done erasure (or a failed one that sent it) is read.
+	// Report is what an erasure or a correction did, as the system
+	// reported it: present when a done call (or a failed one that sent
+	// it) is read. A correction's steps name fields and say corrected or
+	// not_held.
 	Report *ErasureReport
 	// DataBytes is the size of the data an access call returned; HasData
 	// says whether it is still held (see Data and DropData).
@@ -173,7 +175,8 @@ type Call struct {
 }
 
 // ErasureReport is what a system erased: counts per kind of record or
-// field, never a value.
+// field, never a value. A correction's report has the same shape: a step
+// per field, corrected or not_held.
 type ErasureReport struct {
 	Steps []ErasureStep `json:"steps"`
 }
@@ -197,6 +200,13 @@ const (
 	ActionDeleted    = "deleted"
 	ActionAnonymised = "anonymised"
 	ActionKept       = "kept"
+)
+
+// The actions of a correction step: the system set the new value, or it
+// holds no such value for the subject (nothing to correct there).
+const (
+	ActionCorrected = "corrected"
+	ActionNotHeld   = "not_held"
 )
 
 var reportName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_./:-]{0,127}$`)
@@ -225,6 +235,34 @@ func (r *ErasureReport) valid() map[string]string {
 		}
 		if len(step.LegalReason) > maxReasonBytes {
 			problems[field+".legal_reason"] = fmt.Sprintf("at most %d bytes", maxReasonBytes)
+		}
+	}
+	return problems
+}
+
+// validCorrection checks the report of a correction: one step per field
+// the system was asked about, named as the dataset lists it, each
+// corrected or not held.
+func (r *ErasureReport) validCorrection(ds *Dataset) map[string]string {
+	problems := map[string]string{}
+	seen := map[string]bool{}
+	for i, step := range r.Steps {
+		field := fmt.Sprintf("report.steps[%d]", i)
+		switch _, known := ds.CorrectableField(step.What); {
+		case !known:
+			problems[field+".what"] = "name one of the correctable fields of the dataset file"
+		case seen[step.What]:
+			problems[field+".what"] = "each field once"
+		}
+		seen[step.What] = true
+		if step.Action != ActionCorrected && step.Action != ActionNotHeld {
+			problems[field+".action"] = "want corrected or not_held"
+		}
+		if step.LegalReason != "" {
+			problems[field+".legal_reason"] = "legal_reason only goes with an erasure's kept"
+		}
+		if step.Count < 0 {
+			problems[field+".count"] = "a count cannot be negative"
 		}
 	}
 	return problems

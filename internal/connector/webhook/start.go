@@ -21,12 +21,20 @@ import (
 
 // callPayload is the body of a call, signed as sent.
 type callPayload struct {
-	Type        string    `json:"type"` // steward.access or steward.erasure
+	Type        string    `json:"type"` // steward.access, steward.erasure or steward.correction
 	CallID      string    `json:"call_id"`
 	RequestID   string    `json:"request_id"`
 	Subject     subject   `json:"subject"`
 	CallbackURL string    `json:"callback_url"`
 	Deadline    time.Time `json:"deadline"`
+	// Changes are a correction's new values; absent from other calls.
+	Changes []Change `json:"changes,omitempty"`
+}
+
+// Change is a new value for one correctable field of a system.
+type Change struct {
+	Field string `json:"field"`
+	Value string `json:"value"`
 }
 
 type subject struct {
@@ -71,6 +79,60 @@ func cleanIdentifiers(ids connector.Identifiers) subject {
 // another 4xx fails the call: errs.CodeConflict for 409, errs.CodeInvalid
 // for the rest, since calling again as it is would not help.
 func (s *Service) Start(ctx context.Context, ds *Dataset, op Operation, requestID string, subject connector.Identifiers) (Call, error) {
+	if op == Correction {
+		return Call{}, errs.New(errs.CodeInvalid, "a correction call carries its new values: use Correct")
+	}
+	return s.start(ctx, ds, op, requestID, subject, nil)
+}
+
+// Correct asks a system to set new values for a request (a
+// rectification), as Start does for access and erasure, and with the same
+// idempotence: one live call per (connector, request), delivered again
+// until the system accepts it, polled until it calls back. Every change
+// must name a field the dataset lists as correctable, once, with a value
+// of at most MaxValueBytes (errs.CodeInvalid names the change at fault).
+//
+// The values travel in the signed call only: they are not stored with
+// the call, so each delivery sends those given to that Correct (the job
+// reads them from the request each time). The system calls back with a
+// report of what it did per field: corrected, or not_held when it holds
+// no such value for the subject.
+func (s *Service) Correct(ctx context.Context, ds *Dataset, requestID string, subject connector.Identifiers, changes []Change) (Call, error) {
+	if ds == nil {
+		return Call{}, errs.New(errs.CodeInvalid, "Correct needs a dataset")
+	}
+	if known, ok := s.datasets[ds.Name]; ok {
+		ds = known
+	}
+	problems := map[string]string{}
+	if len(changes) == 0 {
+		problems["changes"] = "a correction needs at least one new value"
+	}
+	seen := map[string]bool{}
+	for i, c := range changes {
+		field := fmt.Sprintf("changes[%d]", i)
+		if _, ok := ds.CorrectableField(c.Field); !ok {
+			problems[field+".field"] = fmt.Sprintf("%q is not a correctable field of connector %s", c.Field, ds.Name)
+		} else if seen[c.Field] {
+			problems[field+".field"] = fmt.Sprintf("field %s is changed twice", c.Field)
+		}
+		seen[c.Field] = true
+		if len(c.Value) > MaxValueBytes {
+			problems[field+".value"] = fmt.Sprintf("at most %d bytes", MaxValueBytes)
+		}
+	}
+	if len(problems) > 0 {
+		return Call{}, errs.Fields(problems)
+	}
+	sorted := slices.Clone(changes)
+	slices.SortFunc(sorted, func(a, b Change) int { return strings.Compare(a.Field, b.Field) })
+	return s.start(ctx, ds, Correction, requestID, subject, sorted)
+}
+
+// MaxValueBytes bounds one new value of a correction.
+const MaxValueBytes = 4000
+
+func (s *Service) start(ctx context.Context, ds *Dataset, op Operation, requestID string, subject connector.Identifiers, changes []Change) (Call, error) {
 	if ds == nil {
 		return Call{}, errs.New(errs.CodeInvalid, "Start needs a dataset")
 	}
@@ -97,7 +159,7 @@ func (s *Service) Start(ctx context.Context, ds *Dataset, op Operation, requestI
 	if err != nil || !deliver {
 		return call, err
 	}
-	return s.deliver(ctx, ds, secret, call, ids)
+	return s.deliver(ctx, ds, secret, call, ids, changes)
 }
 
 // now is the service's clock at the precision the store keeps.
@@ -170,10 +232,10 @@ func (s *Service) claim(ctx context.Context, ds *Dataset, op Operation, requestI
 const failureTimedOut = "no callback came by the deadline"
 
 // deliver POSTs the call to the system and records its answer.
-func (s *Service) deliver(ctx context.Context, ds *Dataset, secret string, call Call, ids subject) (Call, error) {
+func (s *Service) deliver(ctx context.Context, ds *Dataset, secret string, call Call, ids subject, changes []Change) (Call, error) {
 	now := s.now()
 	body, err := json.Marshal(callPayload{Type: call.Operation.eventType(), CallID: call.ID, RequestID: call.RequestID, Subject: ids,
-		CallbackURL: s.callURL(ds.Name, call.ID), Deadline: now.Add(ds.Timeout)})
+		CallbackURL: s.callURL(ds.Name, call.ID), Deadline: now.Add(ds.Timeout), Changes: changes})
 	if err != nil {
 		return Call{}, fmt.Errorf("connector %s: encode call: %w", ds.Name, err)
 	}

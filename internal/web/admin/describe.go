@@ -9,6 +9,7 @@ import (
 
 	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/staff"
 )
 
@@ -159,6 +160,17 @@ var sentences = map[string]func(d map[string]string, n names) string{
 	},
 	"keys.retire": func(d map[string]string, _ names) string {
 		return "Retired master key version " + d["version"] + via(d) + "."
+	},
+	"dsr.identity_verified_by_staff": func(d map[string]string, _ names) string {
+		how := channelHow[dsr.VerifyChannel(d["channel"])]
+		if how == "" {
+			how = d["channel"]
+		}
+		s := "Recorded the customer's identity as verified " + how + ", for the " + d["tier"] + " tier"
+		if d["declaration"] == "true" {
+			s += ", the declaration signed"
+		}
+		return s + "."
 	},
 	"alert.reveal_burst": func(map[string]string, names) string {
 		return "Alert: too many reveals in a short time; the next reveal was refused."

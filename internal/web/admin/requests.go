@@ -169,15 +169,20 @@ var actionInfos = map[string]actionInfo{
 	dsr.ActionStart:       {Button: "Start the work", Says: "Moves the request to in progress; for access, export and erasure Steward then does the work in every connected system."},
 	dsr.ActionReplied:     {Button: "Customer answered", Says: "The customer answered by other means (letter, call). The request goes back to where it was, and a stopped clock starts again."},
 	dsr.ActionComplete:    {Button: "Complete", Says: "The request is answered: the customer is emailed and sees the result in the privacy center."},
-	"work":                {Button: "Run the work again", Says: "Runs the export or erasure job again, after a system that failed was fixed."},
+	"work":                {Button: "Run the work again", Says: "Runs the export, erasure or correction job again, after a system that failed or refused was fixed."},
 	dsr.ActionAsk:         {Button: "Ask", Note: "Ask the customer", Says: "The customer is emailed that a question waits for them and answers in the privacy center; under the GDPR the deadline's clock stops until they do."},
 	dsr.ActionExtend:      {Button: "Extend", Note: "Extend the deadline, because", Says: "Moves the deadline once, by the law's extension; the customer sees the reason. Only before the original deadline."},
 	dsr.ActionReject:      {Button: "Reject", Note: "Reject, because", Says: "Refuses the request; the customer is emailed and sees the reason, and their right to complain."},
 	dsr.ActionAttach:      {Button: "Match", Note: "Match to customer (Steward subject id)", Says: "Links the request to the customer's record, so that the work reaches their data."},
+	actionIdentity:        {Button: "Record the identity as verified", Says: "Records that you verified the customer's identity another way (a call with security questions, a visit in store). It stands in for the data points: the request can then be verified and worked."},
 }
 
+// actionIdentity records an identity verified by staff another way; it is
+// offered in the page's identity section while the tier is not reached.
+const actionIdentity = "identity"
+
 // workKinds are the kinds of request whose work is a job that can run again.
-var workKinds = []dsr.Kind{dsr.KindAccess, dsr.KindExport, dsr.KindErasure}
+var workKinds = []dsr.Kind{dsr.KindAccess, dsr.KindExport, dsr.KindErasure, dsr.KindRectification}
 
 // offered returns the actions the request's state allows, in the order of
 // the work, in words.
@@ -241,6 +246,37 @@ type requestData struct {
 	Identity     dsr.Identity
 	Agent        *dsr.AgentRecord
 	AgentDetails *dsr.Agent
+	// VerifiedBy names who recorded the identity verified another way;
+	// Channels are the ways offered; IdentityForm is what was sent, when
+	// it is shown again with a problem.
+	VerifiedBy, VerifiedHow string
+	Channels                []channelOption
+	IdentityForm            identityForm
+}
+
+// channelOption is a way of verifying an identity, as the form offers it.
+type channelOption struct {
+	Value dsr.VerifyChannel
+	Label string
+}
+
+// channelLabels are the channels as the form offers them; channelHow
+// says them after "verified".
+var (
+	channelLabels = map[dsr.VerifyChannel]string{
+		dsr.VerifyPhone: "Phone call", dsr.VerifyVideo: "Video call", dsr.VerifyInPerson: "In person",
+		dsr.VerifyPostal: "By post", dsr.VerifyOther: "Another way (say which below)",
+	}
+	channelHow = map[dsr.VerifyChannel]string{
+		dsr.VerifyPhone: "by a phone call", dsr.VerifyVideo: "by a video call", dsr.VerifyInPerson: "in person",
+		dsr.VerifyPostal: "by post", dsr.VerifyOther: "another way",
+	}
+)
+
+// identityForm is the identity form as sent.
+type identityForm struct {
+	Channel, Statement string
+	Declaration        bool
 }
 
 // actionLift ends a restriction of the request's customer; it is offered
@@ -275,6 +311,12 @@ func (c *Console) showRequest(w http.ResponseWriter, r *http.Request, status int
 	if d.Identity, err = c.Requests.Identity(r.Context(), id); err != nil {
 		c.fail(w, r, err)
 		return
+	}
+	if sv := d.Identity.StaffVerified; sv != nil {
+		d.VerifiedBy, d.VerifiedHow = c.names(r.Context()).Actor(sv.By), channelHow[sv.Channel]
+	}
+	for _, ch := range dsr.VerifyChannels {
+		d.Channels = append(d.Channels, channelOption{Value: ch, Label: channelLabels[ch]})
 	}
 	if d.Agent, err = c.Requests.AgentOf(r.Context(), id); err != nil {
 		c.fail(w, r, err)
@@ -437,6 +479,37 @@ func sentence(s string) string {
 		s += "."
 	}
 	return s
+}
+
+// HandleRequestIdentity records that the staff member verified the
+// requester's identity another way than the data points: the channel, a
+// statement of how (required; no answers, no documents) and, where the
+// request needs it, that the declaration was signed. It satisfies the
+// request's tier and is audited. A form with a problem is shown again,
+// the fields marked and the text kept; a request whose tier is reached
+// already, or that needs none, gets the refused page.
+func (c *Console) HandleRequestIdentity() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		form := identityForm{Channel: r.PostFormValue("channel"), Statement: r.PostFormValue("statement"),
+			Declaration: r.PostFormValue("declaration") == "1"}
+		_, err := c.Requests.VerifyIdentityByStaff(r.Context(), id, dsr.StaffCheck{Channel: dsr.VerifyChannel(form.Channel),
+			Statement: form.Statement, Declaration: form.Declaration})
+		if err != nil {
+			e, ok := errs.As(err)
+			switch {
+			case ok && e.Code == errs.CodeInvalid:
+				c.showRequest(w, r, http.StatusBadRequest, id, page{Problem: "The identity was not recorded: " + e.Message, Fields: e.Fields,
+					Data: requestData{IdentityForm: form}})
+			case ok && e.Code == errs.CodeConflict:
+				c.refused(w, r, id, actionIdentity, e.Message)
+			default:
+				c.fail(w, r, err)
+			}
+			return
+		}
+		http.Redirect(w, r, "/admin/requests/"+url.PathEscape(id), http.StatusSeeOther)
+	})
 }
 
 // HandleRequestContact shows the requester's email address, for writing

@@ -49,6 +49,10 @@ type Deps struct {
 	// is its clock for at-risk flags (time.Now when nil).
 	Requests *dsr.Service
 	Now      func() time.Time
+	// SendAgentConfirmation, when set, emails the customer of an agent's
+	// request (at to) the link to confirm it (token), naming the agent; without
+	// it agents' requests are refused (503).
+	SendAgentConfirmation func(ctx context.Context, req dsr.Request, to, agentName, token string) error
 }
 
 // Body size limits.
