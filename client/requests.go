@@ -201,6 +201,122 @@ type RequestDetail struct {
 	// Actions are the changes the request's state allows now ("verify",
 	// "reject"...), done in the staff console.
 	Actions []string `json:"actions"`
+	// Identity is where the request stands on its identity check.
+	Identity RequestIdentity `json:"identity"`
+	// Agent is the authorised agent's part, when an agent filed the
+	// request; nil when the customer did.
+	Agent *RequestAgent `json:"agent,omitempty"`
+}
+
+// IdentityTier is how far a requester proved who they are.
+type IdentityTier string
+
+// The tiers, weakest first.
+const (
+	TierCode     IdentityTier = "code"      // the email code
+	TierPoints2  IdentityTier = "points2"   // two data points Steward holds
+	TierPoints3  IdentityTier = "points3"   // three data points
+	TierDeclared IdentityTier = "declared3" // three data points and the signed declaration (CCPA specific pieces)
+)
+
+// IdentityRequirement is what a request needs beyond the email code.
+type IdentityRequirement struct {
+	// Points is how many data points must match; 0 when the code suffices.
+	Points int `json:"points"`
+	// Declaration is whether the declaration under penalty of perjury is
+	// needed.
+	Declaration bool `json:"declaration"`
+}
+
+// RequestIdentity is where a request stands on its identity check.
+type RequestIdentity struct {
+	Required IdentityRequirement `json:"required"`
+	// Tier is the tier the request needs; Reached the one reached.
+	Tier    IdentityTier `json:"tier"`
+	Reached IdentityTier `json:"reached"`
+	// Satisfied is whether the tier needed is reached: the request may then
+	// be verified and worked (an agent's also needs the customer's
+	// confirmation).
+	Satisfied  bool       `json:"satisfied"`
+	ReachedAt  *time.Time `json:"reached_at,omitempty"`
+	DeclaredAt *time.Time `json:"declared_at,omitempty"`
+	// Attempts are the customer's tries at the data points.
+	Attempts     int `json:"attempts"`
+	AttemptsLeft int `json:"attempts_left"`
+	// LockedUntil is when the customer may try again after failed tries.
+	LockedUntil *time.Time `json:"locked_until,omitempty"`
+	// StaffVerification is set when staff verified the requester another
+	// way (VerifyRequestIdentity, or the console).
+	StaffVerification *StaffVerification `json:"staff_verification,omitempty"`
+}
+
+// VerifyChannel is how staff verified a requester another way.
+type VerifyChannel string
+
+// The channels.
+const (
+	VerifyPhone    VerifyChannel = "phone"
+	VerifyVideo    VerifyChannel = "video"
+	VerifyInPerson VerifyChannel = "in_person"
+	VerifyPostal   VerifyChannel = "postal"
+	VerifyOther    VerifyChannel = "other"
+)
+
+// StaffVerification is staff's record of an identity verified another way.
+type StaffVerification struct {
+	// By is who recorded it: "staff:ID" or "api_key:ID".
+	By      string        `json:"by"`
+	At      time.Time     `json:"at"`
+	Channel VerifyChannel `json:"channel"`
+	// Statement says how; blank once the customer is erased.
+	Statement string `json:"statement"`
+}
+
+// RequestAgent is an authorised agent's part in a request. The agent's
+// name, email and mandate are not returned: the system that filed the
+// request knows them.
+type RequestAgent struct {
+	FiledAt time.Time `json:"filed_at"`
+	// ExpiresAt is when the request is rejected unless the customer has
+	// confirmed it.
+	ExpiresAt   time.Time  `json:"expires_at"`
+	Confirmed   bool       `json:"confirmed"`
+	ConfirmedAt *time.Time `json:"confirmed_at,omitempty"`
+}
+
+// RequestScope is what a CCPA request to know asks for.
+type RequestScope string
+
+// The scopes.
+const (
+	// ScopeCategories: the categories of personal information (two data
+	// points).
+	ScopeCategories RequestScope = "categories"
+	// ScopeSpecific: the specific pieces (three data points and the signed
+	// declaration).
+	ScopeSpecific RequestScope = "specific"
+)
+
+// AgentInput is the authorised agent filing for a customer (CCPA).
+type AgentInput struct {
+	Name string `json:"name"`
+	// Email is the agent's address; it must differ from the customer's.
+	Email string `json:"email"`
+	// Mandate is the text of the mandate, or a statement of the customer's
+	// written permission.
+	Mandate string `json:"mandate"`
+}
+
+// IdentityCheck is staff's record of a requester verified another way than
+// the data points.
+type IdentityCheck struct {
+	Channel VerifyChannel `json:"channel"`
+	// Statement says how (10 to 1000 characters), without the answers or
+	// any document number.
+	Statement string `json:"statement"`
+	// Declaration says the customer signed the declaration, where the tier
+	// needs it.
+	Declaration bool `json:"declaration,omitempty"`
 }
 
 // RequestInput files a request on a customer's behalf, when they asked by
@@ -221,6 +337,12 @@ type RequestInput struct {
 	Details string `json:"details,omitempty"`
 	// Language is en, de, fr or es; English when empty.
 	Language string `json:"language,omitempty"`
+	// Scope is, for a CCPA access or export, the categories or the
+	// specific pieces.
+	Scope RequestScope `json:"scope,omitempty"`
+	// Agent files the request as an authorised agent's: the customer is
+	// emailed a link to confirm it, and until they do it is not worked.
+	Agent *AgentInput `json:"agent,omitempty"`
 }
 
 // ListRequests lists requests, the most urgent first. It needs an admin
@@ -282,6 +404,21 @@ func (c *Client) GetRequest(ctx context.Context, id string) (*RequestDetail, err
 func (c *Client) FileRequest(ctx context.Context, in RequestInput) (*Request, error) {
 	var out Request
 	if err := c.do(ctx, http.MethodPost, "/v1/requests", nil, in, &out, nil); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// VerifyRequestIdentity records that the company's staff verified the
+// requester of request id another way than the data points (a call with
+// security questions, a visit in store), which satisfies the tier the
+// request needs. It needs an admin key.
+func (c *Client) VerifyRequestIdentity(ctx context.Context, id string, in IdentityCheck) (*RequestIdentity, error) {
+	if id == "" {
+		return nil, errEmpty("request id")
+	}
+	var out RequestIdentity
+	if err := c.do(ctx, http.MethodPost, path("/v1/requests/", id)+"/identity", nil, in, &out, nil); err != nil {
 		return nil, err
 	}
 	return &out, nil

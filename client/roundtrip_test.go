@@ -368,6 +368,23 @@ func roundTrip(t *testing.T, dialect db.Dialect) {
 	if len(detail.History) == 0 || detail.History[0].Actor.Kind == "" || detail.Request.Deadline().IsZero() {
 		t.Errorf("GetRequest = %+v", detail)
 	}
+	// An agent's CCPA request for the categories needs two data points;
+	// the company's staff verified the customer by phone instead.
+	agents, err := c.FileRequest(ctx, client.RequestInput{Kind: client.KindAccess, Regime: client.RegimeCCPA, Scope: client.ScopeCategories,
+		Channel: client.ChannelEmail, Email: "rt.customer@example.org", Agent: &client.AgentInput{Name: "RT Agency",
+			Email: "rt.agent@example.org", Mandate: "Written permission of the customer, on file"}})
+	ck.check("FileRequest", typeOf[client.Request](), err)
+	identity, err := c.VerifyRequestIdentity(ctx, agents.ID, client.IdentityCheck{Channel: client.VerifyPhone,
+		Statement: "Called the number on file; both security questions answered."})
+	ck.check("VerifyRequestIdentity", typeOf[client.RequestIdentity](), err)
+	if !identity.Satisfied || identity.Tier != client.TierPoints2 || identity.StaffVerification == nil {
+		t.Errorf("VerifyRequestIdentity = %+v", identity)
+	}
+	agentDetail, err := c.GetRequest(ctx, agents.ID)
+	ck.check("GetRequest", typeOf[client.RequestDetail](), err)
+	if agentDetail.Agent == nil || agentDetail.Agent.Confirmed || !agentDetail.Identity.Satisfied {
+		t.Errorf("GetRequest of the agent's request = %+v", agentDetail)
+	}
 
 	var dead *client.WebhookMessagePage
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
@@ -510,7 +527,9 @@ func loadOpenAPI(t *testing.T) *openAPI {
 var schemaTypes = map[string]reflect.Type{
 	"Request": typeOf[client.Request](), "QueuedRequest": typeOf[client.QueuedRequest](),
 	"RequestPage": typeOf[client.RequestPage](), "RequestEvent": typeOf[client.RequestEvent](),
-	"RequestDetail":     typeOf[client.RequestDetail](),
+	"RequestDetail":   typeOf[client.RequestDetail](),
+	"RequestIdentity": typeOf[client.RequestIdentity](), "StaffVerification": typeOf[client.StaffVerification](),
+	"RequestAgent":      typeOf[client.RequestAgent](),
 	"JurisdictionRules": typeOf[client.JurisdictionRules](),
 	"Property":          typeOf[client.Property](), "PropertyInput": typeOf[client.PropertyInput](),
 	"Purpose": typeOf[client.Purpose](), "PurposeInput": typeOf[client.PurposeInput](),
