@@ -151,3 +151,13 @@ func TestMinifyAssetsFails(t *testing.T) {
 		t.Fatalf("%q, %v", s.banner, err)
 	}
 }
+
+// BenchmarkMinifyAssets is what minifying the browser code costs, once per
+// process start.
+func BenchmarkMinifyAssets(b *testing.B) {
+	for b.Loop() {
+		if _, err := minifyAssets(assets); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
