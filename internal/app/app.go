@@ -242,9 +242,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.GVL = tcf.NewVendorLists(a.DB, time.Now)
 	bannerServer, err := banner.New(banner.Deps{Consent: a.Consent, Keys: a.Keys, VendorLists: a.GVL, PublicURL: cfg.PublicURL, Log: log})
 	if err != nil {
-		// A build without the banner's scripts still serves the API; the
-		// banner routes answer 503 and the tests of the banner fail.
-		log.Error("banner disabled", "err", err)
+		// The banner's browser code is embedded and minified here, once: a
+		// build whose scripts do not minify does not start.
+		a.Close()
+		return nil, err
 	}
 	assessPages, err := assess.New(assess.Deps{Vendors: a.Vendors, Log: log})
 	if err != nil {

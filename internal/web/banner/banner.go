@@ -1,8 +1,9 @@
 // Package banner serves the consent banner: /banner.js with the property's
 // configuration inline (one request, cacheable with an ETag, gzip), the TCF
 // script under a content-hashed URL, and the imported IAB Global Vendor
-// List. The browser code lives in assets/; CONTRACT.md is the contract
-// between this package and it.
+// List. The browser code lives in assets/ as readable source, minified once
+// when the server starts (minify.go); CONTRACT.md is the contract between
+// this package and it.
 package banner
 
 import (
@@ -40,15 +41,16 @@ type Deps struct {
 	PublicURL string
 	Log       *slog.Logger
 	// Assets replaces the embedded browser code (tests); it must hold
-	// assets/banner.js and assets/tcf.js.
+	// assets/banner.js and assets/tcf.js, which are served as they are, not
+	// minified.
 	Assets fs.FS
 }
 
 // Server renders and caches banner scripts.
 type Server struct {
 	Deps
-	script    []byte // assets/banner.js
-	tcfScript asset  // assets/tcf.js
+	script    []byte // assets/banner.js, minified
+	tcfScript asset  // assets/tcf.js, minified
 	mu        sync.Mutex
 	cache     map[cacheKey]*asset
 }
@@ -69,22 +71,27 @@ type cacheKey struct {
 // maxCached bounds the rendered variants kept (properties × jurisdictions × GPC).
 const maxCached = 20000
 
-// New loads the embedded scripts.
+// New loads the browser code. The embedded scripts are minified on the first
+// call (see Scripts); New fails when they do not minify, so that such a
+// server does not start.
 func New(d Deps) (*Server, error) {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	if d.Assets == nil {
-		d.Assets = assets
-	}
 	s := &Server{Deps: d, cache: map[cacheKey]*asset{}}
+	var tcfBody []byte
 	var err error
-	if s.script, err = fs.ReadFile(d.Assets, "assets/banner.js"); err != nil {
-		return nil, fmt.Errorf("banner: %w", err)
-	}
-	tcfBody, err := fs.ReadFile(d.Assets, "assets/tcf.js")
-	if err != nil {
-		return nil, fmt.Errorf("banner: %w", err)
+	if d.Assets == nil {
+		if s.script, tcfBody, err = Scripts(); err != nil {
+			return nil, err
+		}
+	} else {
+		if s.script, err = fs.ReadFile(d.Assets, "assets/banner.js"); err != nil {
+			return nil, fmt.Errorf("banner: %w", err)
+		}
+		if tcfBody, err = fs.ReadFile(d.Assets, "assets/tcf.js"); err != nil {
+			return nil, fmt.Errorf("banner: %w", err)
+		}
 	}
 	s.tcfScript = newAsset(tcfBody)
 	return s, nil
@@ -92,20 +99,23 @@ func New(d Deps) (*Server, error) {
 
 // Wrap assembles the served script: the configuration inline, then (for
 // TCF properties) the TCF script, so that __tcfapi exists before any vendor
-// script runs, then the banner, in one function. cfgJSON must come from
-// encoding/json, which escapes <, > and & and the line separators U+2028
-// and U+2029, so the configuration is safe inside the script. The browser
-// tests serve what Wrap makes.
+// script runs, then the banner, in one function. script is the body of that
+// function: the minified assets/banner.js (Scripts), or that file as it is,
+// which works the same. cfgJSON must come from encoding/json, which escapes
+// <, > and & and the line separators U+2028 and U+2029, so the configuration
+// is safe inside the script. The browser tests serve what Wrap makes.
 func Wrap(cfgJSON, script, tcfScript []byte) []byte {
 	var b bytes.Buffer
+	b.Grow(len(cfgJSON) + len(script) + len(tcfScript) + 80)
 	b.WriteString("/*! Steward consent banner */(function(){\"use strict\";var C=")
 	b.Write(cfgJSON)
 	b.WriteString(";\n")
 	if len(tcfScript) > 0 {
 		b.Write(tcfScript)
-		b.WriteString("\n")
+		// The minified TCF script ends without a semicolon.
+		b.WriteString(";\n")
 	}
-	b.Write(stripIndentation(script))
+	b.Write(script)
 	b.WriteString("\n})();\n")
 	return b.Bytes()
 }
@@ -115,25 +125,6 @@ func (s *Server) tcfScriptFor(cfg *config) []byte {
 		return nil
 	}
 	return s.tcfScript.body
-}
-
-// stripIndentation drops the leading spaces and tabs of every line, and
-// lines that hold only a // comment: the source stays readable in the
-// repository, and visitors download (and gzip) about a hundred bytes less.
-// banner.js keeps no multi-line string in which leading whitespace or a
-// line starting with // matters (its one multi-line template literal is
-// CSS), and the browser tests run on the stripped script.
-func stripIndentation(src []byte) []byte {
-	lines := bytes.Split(src, []byte("\n"))
-	kept := lines[:0]
-	for _, l := range lines {
-		l = bytes.TrimLeft(l, " \t")
-		if bytes.HasPrefix(l, []byte("//")) {
-			continue
-		}
-		kept = append(kept, l)
-	}
-	return bytes.Join(kept, []byte("\n"))
 }
 
 func newAsset(body []byte) asset {

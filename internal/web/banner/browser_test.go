@@ -121,7 +121,8 @@ func serveBanner(t *testing.T, cfg map[string]any) *site {
 	})
 	mux.HandleFunc("GET /banner-tcf.js", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/javascript")
-		w.Write(mustRead(t, "assets/tcf.js"))
+		_, tcfScript := minified(t)
+		w.Write(tcfScript)
 	})
 	mux.HandleFunc("GET /fake-tcf.js", func(w http.ResponseWriter, r *http.Request) {
 		// A TCF module that records what the banner calls.
@@ -144,7 +145,7 @@ window.StewardTCF = {init: function (C, hooks) {
 }
 
 // handleScript serves /banner.js as the Go handler renders it (banner.go):
-// the configuration inline, then assets/banner.js, in one function.
+// the configuration inline, then assets/banner.js minified, in one function.
 func (s *site) handleScript(t *testing.T) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
@@ -160,7 +161,8 @@ func (s *site) handleScript(t *testing.T) http.HandlerFunc {
 			return
 		}
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
-		w.Write(banner.Wrap(cfgJSON, mustRead(t, "assets/banner.js"), nil))
+		script, _ := minified(t)
+		w.Write(banner.Wrap(cfgJSON, script, nil))
 	}
 }
 
@@ -280,6 +282,17 @@ func purposeOf(cfg map[string]any, key string) map[string]any {
 		}
 	}
 	panic("no purpose " + key)
+}
+
+// minified returns the browser code as the server serves it: the body of
+// /banner.js and the TCF script, minified from assets/.
+func minified(t testing.TB) (script, tcfScript []byte) {
+	t.Helper()
+	script, tcfScript, err := banner.Scripts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return script, tcfScript
 }
 
 func mustRead(t testing.TB, name string) []byte {
@@ -1347,9 +1360,11 @@ func TestScreenshots(t *testing.T) {
 }
 
 // TestScriptSize reports the gzipped sizes against the 7 KB budget and
-// stops banner.js from growing unnoticed.
+// stops banner.js from growing unnoticed: the demo property's banner as
+// served in one language is at most 7,168 bytes gzipped.
 func TestScriptSize(t *testing.T) {
-	script := mustRead(t, "assets/banner.js")
+	source := mustRead(t, "assets/banner.js")
+	script, _ := minified(t)
 	cfg := baseConfig(t)
 	cfg["languages"] = []any{"en"}
 	for _, p := range cfg["purposes"].([]any) {
@@ -1359,13 +1374,16 @@ func TestScriptSize(t *testing.T) {
 		}
 	}
 	cfgJSON, _ := json.Marshal(cfg)
-	served := fmt.Appendf(nil, "/*! Steward consent banner */(function(){\"use strict\";var C=%s;\n%s\n})();\n", cfgJSON, script)
+	served := banner.Wrap(cfgJSON, script, nil)
 	alone, whole := gzipSize(t, script), gzipSize(t, served)
-	t.Logf("banner.js: %d bytes, %d gzipped; served with the demo property's configuration in English: %d gzipped (configuration %d)",
-		len(script), alone, whole, whole-alone)
+	t.Logf("banner.js: %d bytes (%d gzipped), minified %d bytes, %d gzipped; served with the demo property's configuration in English: %d gzipped (configuration and wrapper %d)",
+		len(source), gzipSize(t, source), len(script), alone, whole, whole-alone)
 	// Room for small fixes, not for features: a new feature must make room.
-	if alone > 6750 {
-		t.Errorf("banner.js is %d bytes gzipped: over its 6,750-byte allowance (see assets/banner.md on the budget)", alone)
+	if alone > 6500 {
+		t.Errorf("banner.js minified is %d bytes gzipped: over its 6,500-byte allowance (see assets/banner.md on the budget)", alone)
+	}
+	if whole > 7168 {
+		t.Errorf("the demo property's banner.js as served in one language is %d bytes gzipped: over the 7,168-byte budget", whole)
 	}
 }
 

@@ -5,7 +5,8 @@ package banner_test
 // through __tcfapiLocator, and TC strings that the Go codec (internal/tcf)
 // decodes to exactly the expected signals. They drive Debian's Chromium
 // with chromedp against a small harness: an httptest server serving a test
-// page, tcf.js and the synthetic vendor list in testdata/tcf/.
+// page, tcf.js (minified, as the server serves it) and the synthetic vendor
+// list in testdata/tcf/.
 
 import (
 	"bytes"
@@ -26,6 +27,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/steward-dev/steward/internal/tcf"
+	"github.com/steward-dev/steward/internal/web/banner"
 )
 
 const (
@@ -72,7 +74,8 @@ func newTCFHarness(t *testing.T) *tcfHarness {
 	t.Cleanup(h.frames.Close)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /tcf.js", func(w http.ResponseWriter, r *http.Request) {
-		body, err := os.ReadFile(tcfScriptFile)
+		// As the server serves it: minified.
+		_, body, err := banner.Scripts()
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
