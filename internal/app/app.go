@@ -32,7 +32,7 @@ import (
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/config"
 	"github.com/steward-dev/steward/internal/connector"
-	"github.com/steward-dev/steward/internal/connector/webhook"
+	"github.com/steward-dev/steward/internal/connector/httpsystem"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/customer"
 	"github.com/steward-dev/steward/internal/db"
@@ -50,7 +50,7 @@ import (
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/tcf"
 	"github.com/steward-dev/steward/internal/vault"
-	"github.com/steward-dev/steward/internal/vendor"
+	"github.com/steward-dev/steward/internal/assurance"
 	"github.com/steward-dev/steward/internal/web"
 	"github.com/steward-dev/steward/internal/web/admin"
 	"github.com/steward-dev/steward/internal/web/assess"
@@ -82,10 +82,10 @@ type App struct {
 	Exports  *export.Store
 	Fulfil   *fulfil.Fulfiller
 	// Hooks calls the company's HTTP systems and records their callbacks.
-	Hooks *webhook.Service
+	Hooks *httpsystem.Service
 	// Vendors keeps the security assessments of third parties;
 	// Disclosures decides what data may go to them.
-	Vendors     *vendor.Service
+	Vendors     *assurance.Service
 	Disclosures *disclosure.Service
 	// Jobs runs background work: request fulfilment and maintenance.
 	Jobs *jobs.Runner
@@ -346,7 +346,7 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 	if err != nil {
 		return nil, err
 	}
-	if a.Hooks, err = webhook.New(webhook.Config{DB: a.DB, Secrets: hookBox, Datasets: systems.HTTP, Getenv: getenv, PublicURL: cfg.PublicURL,
+	if a.Hooks, err = httpsystem.New(httpsystem.Config{DB: a.DB, Secrets: hookBox, Datasets: systems.HTTP, Getenv: getenv, PublicURL: cfg.PublicURL,
 		AllowHosts: cfg.WebhookAllowHosts}); err != nil {
 		return nil, err
 	}
@@ -451,7 +451,7 @@ func (a *App) openThirdParties() error {
 	if err != nil {
 		return err
 	}
-	if a.Vendors, err = vendor.NewService(vendor.Config{DB: a.DB, Audit: a.Audit, Secrets: box, Catalog: a.Consent}); err != nil {
+	if a.Vendors, err = assurance.NewService(assurance.Config{DB: a.DB, Audit: a.Audit, Secrets: box, Catalog: a.Consent}); err != nil {
 		return err
 	}
 	if err := a.Vendors.EnsureBuiltins(context.Background()); err != nil {
@@ -715,7 +715,7 @@ func (a *App) startWork(ctx context.Context, action, id string) {
 // databases and HTTP systems.
 type Connectors struct {
 	SQL  []*connector.Dataset
-	HTTP []*webhook.Dataset
+	HTTP []*httpsystem.Dataset
 }
 
 // LoadConnectors parses every dataset file (*.yaml, *.yml) in dir: an HTTP
@@ -745,8 +745,8 @@ func LoadConnectors(dir string) (Connectors, error) {
 			return out, fmt.Errorf("connectors: %w", err)
 		}
 		var name string
-		if webhook.IsHTTP(data) {
-			ds, err := webhook.ParseFile(f)
+		if httpsystem.IsHTTP(data) {
+			ds, err := httpsystem.ParseFile(f)
 			if err != nil {
 				return out, fmt.Errorf("connectors: %w", err)
 			}

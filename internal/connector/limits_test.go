@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/steward-dev/steward/internal/connector"
-	"github.com/steward-dev/steward/internal/connector/webhook"
+	"github.com/steward-dev/steward/internal/connector/httpsystem"
 	"github.com/steward-dev/steward/internal/errs"
 )
 
@@ -55,9 +55,9 @@ func TestDatasetLimits(t *testing.T) {
 				fn   func() error
 			}{
 				{"connector.Parse", func() error { _, err := connector.Parse("evil.yaml", data); return err }},
-				{"webhook.Parse", func() error { _, err := webhook.Parse("evil.yaml", data); return err }},
-				{"webhook.IsHTTP", func() error {
-					if webhook.IsHTTP(data) {
+				{"httpsystem.Parse", func() error { _, err := httpsystem.Parse("evil.yaml", data); return err }},
+				{"httpsystem.IsHTTP", func() error {
+					if httpsystem.IsHTTP(data) {
 						t.Error("IsHTTP took the file")
 					}
 					return errs.New(errs.CodeInvalid, "evil.yaml: %s", c.want)

@@ -24,7 +24,7 @@ import (
 
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/connector"
-	"github.com/steward-dev/steward/internal/connector/webhook"
+	"github.com/steward-dev/steward/internal/connector/httpsystem"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/dsr"
@@ -47,8 +47,8 @@ type Config struct {
 	Getenv     func(string) string
 	// HTTP are the company's systems reached over HTTP (signed calls and
 	// callbacks), through Hooks.
-	HTTP  []*webhook.Dataset
-	Hooks *webhook.Service
+	HTTP  []*httpsystem.Dataset
+	Hooks *httpsystem.Service
 	// Poll is how often a job waiting for an HTTP system's callback looks
 	// again (one minute).
 	Poll time.Duration
@@ -152,17 +152,17 @@ func (f *Fulfiller) waitingFor(ctx context.Context, req dsr.Request, system stri
 // httpCall starts (or reads) the call of an HTTP system for the request:
 // nil with the done call, ErrWaiting while it works, an unavailable error
 // when it failed or timed out (the job retries, which calls again).
-func (f *Fulfiller) httpCall(ctx context.Context, req dsr.Request, ds *webhook.Dataset, op webhook.Operation, ids connector.Identifiers) (webhook.Call, error) {
-	return f.httpPoll(ctx, req, ds, func() (webhook.Call, error) {
+func (f *Fulfiller) httpCall(ctx context.Context, req dsr.Request, ds *httpsystem.Dataset, op httpsystem.Operation, ids connector.Identifiers) (httpsystem.Call, error) {
+	return f.httpPoll(ctx, req, ds, func() (httpsystem.Call, error) {
 		if f.Hooks == nil {
-			return webhook.Call{}, errs.New(errs.CodeUnavailable, "HTTP systems are not configured")
+			return httpsystem.Call{}, errs.New(errs.CodeUnavailable, "HTTP systems are not configured")
 		}
 		return f.Hooks.Start(ctx, ds, op, req.ID, ids)
 	})
 }
 
 // httpPoll is httpCall for any way of starting the call (Start, Correct).
-func (f *Fulfiller) httpPoll(ctx context.Context, req dsr.Request, ds *webhook.Dataset, start func() (webhook.Call, error)) (webhook.Call, error) {
+func (f *Fulfiller) httpPoll(ctx context.Context, req dsr.Request, ds *httpsystem.Dataset, start func() (httpsystem.Call, error)) (httpsystem.Call, error) {
 	call, err := start()
 	if err != nil {
 		if errs.CodeOf(err) == errs.CodeUnavailable {
@@ -171,9 +171,9 @@ func (f *Fulfiller) httpPoll(ctx context.Context, req dsr.Request, ds *webhook.D
 		return call, err
 	}
 	switch call.State {
-	case webhook.Done:
+	case httpsystem.Done:
 		return call, nil
-	case webhook.Pending:
+	case httpsystem.Pending:
 		return call, f.waitingFor(ctx, req, ds.Name)
 	}
 	return call, f.waitingOn(ctx, req, ds.Name, fmt.Errorf("%s: %s", call.State, call.Failure))
@@ -241,12 +241,12 @@ func (f *Fulfiller) Export(ctx context.Context, requestID string) (export.Info, 
 		}
 		conns = append(conns, c)
 	}
-	var calls []webhook.Call
+	var calls []httpsystem.Call
 	for _, ds := range f.HTTP {
-		if !ds.Supports(webhook.Access) {
+		if !ds.Supports(httpsystem.Access) {
 			continue
 		}
-		call, err := f.httpCall(ctx, req, ds, webhook.Access, ids)
+		call, err := f.httpCall(ctx, req, ds, httpsystem.Access, ids)
 		if err != nil {
 			return export.Info{}, err
 		}
@@ -278,7 +278,7 @@ func (f *Fulfiller) Export(ctx context.Context, requestID string) (export.Info, 
 	return info, nil
 }
 
-func (f *Fulfiller) writeArchive(ctx context.Context, req dsr.Request, ids connector.Identifiers, conns []*connector.Conn, calls []webhook.Call, upload *export.Upload) (export.Info, error) {
+func (f *Fulfiller) writeArchive(ctx context.Context, req dsr.Request, ids connector.Identifiers, conns []*connector.Conn, calls []httpsystem.Call, upload *export.Upload) (export.Info, error) {
 	a := export.NewArchive(upload)
 	categories := map[string]bool{}
 	if req.SubjectID != "" {
@@ -324,10 +324,10 @@ func (f *Fulfiller) writeArchive(ctx context.Context, req dsr.Request, ids conne
 
 // httpAccessSystems are the HTTP systems that answer access requests, in
 // the order Export calls them.
-func (f *Fulfiller) httpAccessSystems() []*webhook.Dataset {
-	var out []*webhook.Dataset
+func (f *Fulfiller) httpAccessSystems() []*httpsystem.Dataset {
+	var out []*httpsystem.Dataset
 	for _, ds := range f.HTTP {
-		if ds.Supports(webhook.Access) {
+		if ds.Supports(httpsystem.Access) {
 			out = append(out, ds)
 		}
 	}
@@ -543,10 +543,10 @@ func (f *Fulfiller) Erase(ctx context.Context, requestID string) (Report, error)
 	}
 	for _, ds := range f.HTTP {
 		if err := step("system:"+ds.Name, func() (any, error) {
-			if !ds.Supports(webhook.Erasure) {
+			if !ds.Supports(httpsystem.Erasure) {
 				return map[string]string{"kept": ds.LegalReason}, nil
 			}
-			call, err := f.httpCall(ctx, req, ds, webhook.Erasure, ids)
+			call, err := f.httpCall(ctx, req, ds, httpsystem.Erasure, ids)
 			if err != nil {
 				return nil, err
 			}

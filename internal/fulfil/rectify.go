@@ -10,7 +10,7 @@ import (
 
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/connector"
-	"github.com/steward-dev/steward/internal/connector/webhook"
+	"github.com/steward-dev/steward/internal/connector/httpsystem"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/errs"
@@ -60,7 +60,7 @@ func (f *Fulfiller) Correctables() []Correctable {
 		}
 	}
 	for _, ds := range f.HTTP {
-		if !ds.Supports(webhook.Correction) {
+		if !ds.Supports(httpsystem.Correction) {
 			continue
 		}
 		for _, c := range ds.Correctable {
@@ -172,7 +172,7 @@ type Rectified struct {
 
 // Rectify applies an approved proposal: the vault fields, then each
 // connected database in its own transaction (connector.Conn.Correct), then
-// each HTTP system by a signed correction call (webhook.Service.Correct:
+// each HTTP system by a signed correction call (httpsystem.Service.Correct:
 // the job snoozes until the system calls back; a system that refuses or
 // fails is called anew on the retry), then the recipients are told (OnRectified, in the transaction that records
 // the step). Finished steps are recorded and skipped on a retry, so that a
@@ -276,9 +276,9 @@ func (f *Fulfiller) Rectify(ctx context.Context, requestID string) (Report, erro
 			continue
 		}
 		if err := step("system:"+ds.Name, func() (any, error) {
-			call, err := f.httpPoll(ctx, req, ds, func() (webhook.Call, error) {
+			call, err := f.httpPoll(ctx, req, ds, func() (httpsystem.Call, error) {
 				if f.Hooks == nil {
-					return webhook.Call{}, errs.New(errs.CodeUnavailable, "HTTP systems are not configured")
+					return httpsystem.Call{}, errs.New(errs.CodeUnavailable, "HTTP systems are not configured")
 				}
 				return f.Hooks.Correct(ctx, ds, req.ID, ids, changes)
 			})
@@ -343,28 +343,28 @@ func splitProposal(proposal map[string]string) (vaultValues map[string]string, s
 
 // httpChanges are a proposal's new values for the HTTP system named
 // system, sorted by field.
-func httpChanges(proposal map[string]string, system string) []webhook.Change {
-	var out []webhook.Change
+func httpChanges(proposal map[string]string, system string) []httpsystem.Change {
+	var out []httpsystem.Change
 	for target, value := range proposal {
 		if name, field, _ := strings.Cut(target, ":"); name == system {
-			out = append(out, webhook.Change{Field: field, Value: value})
+			out = append(out, httpsystem.Change{Field: field, Value: value})
 		}
 	}
-	slices.SortFunc(out, func(a, b webhook.Change) int { return strings.Compare(a.Field, b.Field) })
+	slices.SortFunc(out, func(a, b httpsystem.Change) int { return strings.Compare(a.Field, b.Field) })
 	return out
 }
 
 // correctionSummary is the recorded step of an HTTP system's correction:
 // how many fields it corrected and how many it does not hold, and its
 // report (field names and counts, never a value).
-func correctionSummary(report *webhook.ErasureReport) map[string]any {
+func correctionSummary(report *httpsystem.ErasureReport) map[string]any {
 	corrected, notHeld := 0, 0
-	var steps []webhook.ErasureStep
+	var steps []httpsystem.ErasureStep
 	if report != nil {
 		steps = report.Steps
 	}
 	for _, s := range steps {
-		if s.Action == webhook.ActionCorrected {
+		if s.Action == httpsystem.ActionCorrected {
 			corrected++
 		} else {
 			notHeld++

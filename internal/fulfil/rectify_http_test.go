@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/steward-dev/steward/internal/audit"
-	"github.com/steward-dev/steward/internal/connector/webhook"
+	"github.com/steward-dev/steward/internal/connector/httpsystem"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/dsr"
@@ -38,17 +38,17 @@ type helpdesk struct {
 type helpdeskCall struct {
 	Type    string           `json:"type"`
 	CallID  string           `json:"call_id"`
-	Changes []webhook.Change `json:"changes"`
+	Changes []httpsystem.Change `json:"changes"`
 }
 
 func newHelpdesk(t *testing.T) *helpdesk {
 	t.Helper()
-	h := &helpdesk{secret: webhook.GenerateSecret(), status: http.StatusAccepted}
+	h := &helpdesk{secret: httpsystem.GenerateSecret(), status: http.StatusAccepted}
 	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		h.mu.Lock()
 		defer h.mu.Unlock()
-		if err := webhook.Verify(h.secret, r.Header, body, time.Now()); err != nil {
+		if err := httpsystem.Verify(h.secret, r.Header, body, time.Now()); err != nil {
 			h.refused++
 			http.Error(w, "bad signature", http.StatusUnauthorized)
 			return
@@ -72,10 +72,10 @@ func (h *helpdesk) received() []helpdeskCall {
 
 // withHelpdesk adds the helpdesk, an HTTP system with correctable fields,
 // to a rectification fixture.
-func withHelpdesk(t *testing.T, store *db.DB, fx *rectifyFixture) (*helpdesk, *webhook.Service) {
+func withHelpdesk(t *testing.T, store *db.DB, fx *rectifyFixture) (*helpdesk, *httpsystem.Service) {
 	t.Helper()
 	h := newHelpdesk(t)
-	ds, err := webhook.Parse("helpdesk.yaml", []byte("connector: helpdesk\nengine: http\nurl: "+h.URL+"/steward\nsecret_env: HELPDESK_SECRET\n"+
+	ds, err := httpsystem.Parse("helpdesk.yaml", []byte("connector: helpdesk\nengine: http\nurl: "+h.URL+"/steward\nsecret_env: HELPDESK_SECRET\n"+
 		"operations: [access, erasure, correction]\ncategories: [contact]\ncorrectable:\n  - field: contacts.phone\n    category: contact\n"+
 		"  - field: contacts.fax\n    category: contact\n"))
 	if err != nil {
@@ -86,13 +86,13 @@ func withHelpdesk(t *testing.T, store *db.DB, fx *rectifyFixture) (*helpdesk, *w
 	if err != nil {
 		t.Fatal(err)
 	}
-	hooks, err := webhook.New(webhook.Config{DB: store, Secrets: box, Datasets: []*webhook.Dataset{ds}, Getenv: func(k string) string { return fx.env[k] },
+	hooks, err := httpsystem.New(httpsystem.Config{DB: store, Secrets: box, Datasets: []*httpsystem.Dataset{ds}, Getenv: func(k string) string { return fx.env[k] },
 		PublicURL: "https://privacy.shop.example", AllowHosts: []string{"127.0.0.1"}, RequestTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := fx.f.Config
-	cfg.HTTP, cfg.Hooks = []*webhook.Dataset{ds}, hooks
+	cfg.HTTP, cfg.Hooks = []*httpsystem.Dataset{ds}, hooks
 	if fx.f, err = fulfil.New(cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -100,9 +100,9 @@ func withHelpdesk(t *testing.T, store *db.DB, fx *rectifyFixture) (*helpdesk, *w
 }
 
 // callBack answers a call as the helpdesk would, signed with its secret.
-func callBack(t *testing.T, hooks *webhook.Service, secret, callID, body string) {
+func callBack(t *testing.T, hooks *httpsystem.Service, secret, callID, body string) {
 	t.Helper()
-	header, err := webhook.Headers(secret, "msg_"+strings.TrimPrefix(callID, "whc_"), time.Now(), []byte(body))
+	header, err := httpsystem.Headers(secret, "msg_"+strings.TrimPrefix(callID, "whc_"), time.Now(), []byte(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +158,7 @@ func TestRectifyReachesHTTPSystems(t *testing.T) {
 			t.Fatalf("Rectify once the helpdesk accepted: %v, want ErrWaiting", err)
 		}
 		calls := desk.received()
-		want := []webhook.Change{{Field: "contacts.fax", Value: "+44 20 7946 0222"}, {Field: "contacts.phone", Value: "+44 20 7946 0111"}}
+		want := []httpsystem.Change{{Field: "contacts.fax", Value: "+44 20 7946 0222"}, {Field: "contacts.phone", Value: "+44 20 7946 0111"}}
 		if len(calls) != 2 || calls[0].CallID != calls[1].CallID || calls[1].Type != "steward.correction" || !slices.Equal(calls[1].Changes, want) {
 			t.Fatalf("the helpdesk received %+v", calls)
 		}

@@ -49,7 +49,7 @@ func (r Report) Places() []Place {
 }
 
 // systemCounts reads a connected system's report: a database's
-// (connector.Report), an HTTP system's (webhook.ErasureReport), or the
+// (connector.Report), an HTTP system's (httpsystem.ErasureReport), or the
 // reason an HTTP system that erases nothing keeps its data.
 func systemCounts(raw json.RawMessage) (erased, kept int64, reason string) {
 	var r struct {

@@ -31,7 +31,7 @@ import (
 
 // specSign signs as the Standard Webhooks specification says, written
 // here from the specification rather than taken from the code under test
-// or from internal/connector/webhook: "v1," and the base64 HMAC-SHA256,
+// or from internal/connector/httpsystem: "v1," and the base64 HMAC-SHA256,
 // keyed by the base64-decoded part of the whsec_ secret, of
 // "id.timestamp.body" with the timestamp in Unix seconds.
 func specSign(secret, id string, ts time.Time, body []byte) (string, error) {

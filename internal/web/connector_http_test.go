@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/steward-dev/steward/internal/app/apptest"
-	"github.com/steward-dev/steward/internal/connector/webhook"
+	"github.com/steward-dev/steward/internal/connector/httpsystem"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/vault"
@@ -39,11 +39,11 @@ type crmCall struct {
 // job finish; an unsigned or replayed callback is refused.
 func TestHTTPConnector(t *testing.T) {
 	ctx := context.Background()
-	secret := webhook.GenerateSecret()
+	secret := httpsystem.GenerateSecret()
 	calls := make(chan crmCall, 10)
 	crm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		if err := webhook.Verify(secret, r.Header, body, time.Now()); err != nil {
+		if err := httpsystem.Verify(secret, r.Header, body, time.Now()); err != nil {
 			http.Error(w, "bad signature", http.StatusUnauthorized)
 			return
 		}
@@ -84,7 +84,7 @@ categories: [contact, communications]
 		req, _ := http.NewRequest("POST", call.CallbackURL, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		if sign {
-			h, _ := webhook.Headers(secret, "msg_"+call.CallID, time.Now(), []byte(body))
+			h, _ := httpsystem.Headers(secret, "msg_"+call.CallID, time.Now(), []byte(body))
 			for k, v := range h {
 				req.Header[k] = v
 			}

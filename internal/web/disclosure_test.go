@@ -16,7 +16,7 @@ import (
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
-	"github.com/steward-dev/steward/internal/vendor"
+	"github.com/steward-dev/steward/internal/assurance"
 )
 
 // assessVendor takes a vendor through the built-in security questionnaire
@@ -25,11 +25,11 @@ func assessVendor(t *testing.T, srv *apptest.Server, key string) {
 	t.Helper()
 	ctx := context.Background()
 	v := srv.App.Vendors
-	sent, err := v.Send(ctx, key, vendor.SecurityBaseline, "security@vendor.example", 7*24*time.Hour)
+	sent, err := v.Send(ctx, key, assurance.SecurityBaseline, "security@vendor.example", 7*24*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tpl, err := v.Template(ctx, vendor.SecurityBaseline)
+	tpl, err := v.Template(ctx, assurance.SecurityBaseline)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func assessVendor(t *testing.T, srv *apptest.Server, key string) {
 		switch {
 		case len(q.Pass) > 0:
 			answers[q.ID] = q.Pass[0]
-		case q.Kind == vendor.KindFileReference:
+		case q.Kind == assurance.KindFileReference:
 			answers[q.ID] = "https://vendor.example/security.pdf"
 		default:
 			answers[q.ID] = "Described in our security policy, section 4."
@@ -142,7 +142,7 @@ func TestVendorQuestionnaireByEmail(t *testing.T) {
 	officer, _ := (&consoleFixture{srv: f.srv}).browserFor(t, "security_officer")
 	officer.header["Host"] = "evil.example"
 	got := officer.do("POST", "/admin/vendors/adnet/send", map[string][]string{"csrf": {officer.formToken("/admin/vendors/adnet")},
-		"template": {vendor.SecurityBaseline}, "contact_email": {"security@adnet.example"}, "expiry_days": {"14"}})
+		"template": {assurance.SecurityBaseline}, "contact_email": {"security@adnet.example"}, "expiry_days": {"14"}})
 	if got.status != 200 || !strings.Contains(got.body, "the contact has the link by email") {
 		t.Fatalf("send: %d %.500s", got.status, got.body)
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/staff"
-	"github.com/steward-dev/steward/internal/vendor"
+	"github.com/steward-dev/steward/internal/assurance"
 	"github.com/steward-dev/steward/internal/web/admin"
 	"github.com/steward-dev/steward/internal/web/api"
 	"github.com/steward-dev/steward/internal/web/assess"
@@ -168,17 +168,17 @@ func (s *server) routes() []Route {
 		{"GET /admin/keys", StaffCan(staff.PermSettings), s.console((*admin.Console).HandleKeys)},
 		{"POST /admin/keys", StaffCan(staff.PermSettings), s.console((*admin.Console).HandleCreateKey)},
 		{"POST /admin/keys/{id}/revoke", StaffCan(staff.PermSettings), s.console((*admin.Console).HandleRevokeKey)},
-		{"GET /admin/vendors", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *vendor.Service) http.Handler { return c.HandleVendors(v) })},
-		{"GET /admin/vendors/templates", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *vendor.Service) http.Handler { return c.HandleTemplates(v) })},
-		{"POST /admin/vendors/templates", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *vendor.Service) http.Handler { return c.HandlePutTemplate(v) })},
-		{"GET /admin/vendors/{key}", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *vendor.Service) http.Handler { return c.HandleVendor(v) })},
-		{"POST /admin/vendors/{key}/send", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *vendor.Service) http.Handler { return c.HandleSendQuestionnaire(v) })},
-		{"POST /admin/vendors/{key}/contacts", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *vendor.Service) http.Handler { return c.HandleAddContact(v) })},
-		{"POST /admin/vendors/{key}/contacts/reveal", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *vendor.Service) http.Handler { return c.HandleRevealContacts(v) })},
-		{"POST /admin/vendors/{key}/contacts/{id}/remove", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *vendor.Service) http.Handler { return c.HandleRemoveContact(v) })},
-		{"GET /admin/vendors/{key}/assessments/{id}", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *vendor.Service) http.Handler { return c.HandleAssessment(v) })},
-		{"POST /admin/vendors/{key}/assessments/{id}/review", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *vendor.Service) http.Handler { return c.HandleReviewAssessment(v) })},
-		{"POST /admin/vendors/{key}/assessments/{id}/revoke", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *vendor.Service) http.Handler { return c.HandleRevokeAssessment(v) })},
+		{"GET /admin/vendors", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *assurance.Service) http.Handler { return c.HandleVendors(v) })},
+		{"GET /admin/vendors/templates", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *assurance.Service) http.Handler { return c.HandleTemplates(v) })},
+		{"POST /admin/vendors/templates", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *assurance.Service) http.Handler { return c.HandlePutTemplate(v) })},
+		{"GET /admin/vendors/{key}", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *assurance.Service) http.Handler { return c.HandleVendor(v) })},
+		{"POST /admin/vendors/{key}/send", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *assurance.Service) http.Handler { return c.HandleSendQuestionnaire(v) })},
+		{"POST /admin/vendors/{key}/contacts", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *assurance.Service) http.Handler { return c.HandleAddContact(v) })},
+		{"POST /admin/vendors/{key}/contacts/reveal", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *assurance.Service) http.Handler { return c.HandleRevealContacts(v) })},
+		{"POST /admin/vendors/{key}/contacts/{id}/remove", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *assurance.Service) http.Handler { return c.HandleRemoveContact(v) })},
+		{"GET /admin/vendors/{key}/assessments/{id}", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *assurance.Service) http.Handler { return c.HandleAssessment(v) })},
+		{"POST /admin/vendors/{key}/assessments/{id}/review", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *assurance.Service) http.Handler { return c.HandleReviewAssessment(v) })},
+		{"POST /admin/vendors/{key}/assessments/{id}/revoke", StaffCan(staff.PermVendors), s.vendorPage(func(c *admin.Console, v *assurance.Service) http.Handler { return c.HandleRevokeAssessment(v) })},
 
 		{"GET /assess/assets/{file}", Public, s.assess((*assess.Pages).HandleStylesheet)},
 		{"GET /assess/{token}", Public, s.assess((*assess.Pages).HandleForm)},

@@ -17,7 +17,7 @@ import (
 
 	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/audit"
-	"github.com/steward-dev/steward/internal/connector/webhook"
+	"github.com/steward-dev/steward/internal/connector/httpsystem"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/disclosure"
@@ -27,7 +27,7 @@ import (
 	"github.com/steward-dev/steward/internal/receipt"
 	"github.com/steward-dev/steward/internal/reveal"
 	"github.com/steward-dev/steward/internal/vault"
-	"github.com/steward-dev/steward/internal/vendor"
+	"github.com/steward-dev/steward/internal/assurance"
 	"github.com/steward-dev/steward/internal/web/admin"
 	"github.com/steward-dev/steward/internal/web/api"
 	"github.com/steward-dev/steward/internal/web/assess"
@@ -52,7 +52,7 @@ type Deps struct {
 	DemoProperty string
 	Vault        *vault.Vault
 	Audit        *audit.Log
-	Hooks        *webhook.Service
+	Hooks        *httpsystem.Service
 	Disclosures  *disclosure.Service
 	Outbox       *outbox.Service
 	// OnDisclosure is told of each disclosure answered through the API.
@@ -65,7 +65,7 @@ type Deps struct {
 	Portal *portal.Portal
 	// Vendors keeps vendor assessments (console pages); Assess serves the
 	// vendors' questionnaires at /assess. Nil leaves their routes 503.
-	Vendors *vendor.Service
+	Vendors *assurance.Service
 	Assess  *assess.Pages
 	// GPCLastUpdate is the date (YYYY-MM-DD) served in /.well-known/gpc.json.
 	GPCLastUpdate string
@@ -334,7 +334,7 @@ func (s *server) console(handler func(*admin.Console) http.Handler) http.Handler
 
 // vendorPage returns a console page about vendors, or a 503 while the
 // server has no console or no vendor service.
-func (s *server) vendorPage(handler func(*admin.Console, *vendor.Service) http.Handler) http.Handler {
+func (s *server) vendorPage(handler func(*admin.Console, *assurance.Service) http.Handler) http.Handler {
 	if s.Console == nil || s.Vendors == nil {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			httpx.Error(w, r, nil, errs.New(errs.CodeUnavailable, "vendor assessments are not configured on this server"))

@@ -8,7 +8,7 @@ package admin
 // an argument, so that the console's Deps need not change; the lead adds
 // these routes to internal/web/routes.go, all with
 // StaffCan(staff.PermVendors) (security officers), vendors being
-// internal/vendor's *vendor.Service:
+// internal/assurance's *assurance.Service:
 //
 //	{"GET /admin/vendors", StaffCan(staff.PermVendors), s.console(func(c *admin.Console) http.Handler { return c.HandleVendors(vendors) })},
 //	{"GET /admin/vendors/{key}", ..., c.HandleVendor(vendors)},
@@ -40,19 +40,19 @@ import (
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/disclosure"
 	"github.com/steward-dev/steward/internal/errs"
-	"github.com/steward-dev/steward/internal/vendor"
+	"github.com/steward-dev/steward/internal/assurance"
 	"github.com/steward-dev/steward/internal/web/httpx"
 )
 
 // vendorRow is one vendor of the list.
 type vendorRow struct {
 	Vendor    consent.Vendor
-	Assurance vendor.Assurance
+	Assurance assurance.Assurance
 }
 
 // HandleVendors lists the vendors of the catalog with whether each may
 // receive data now, and why not.
-func (c *Console) HandleVendors(v *vendor.Service) http.Handler {
+func (c *Console) HandleVendors(v *assurance.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		list := c.Consent.Vendors()
 		rows := make([]vendorRow, len(list))
@@ -79,12 +79,12 @@ type sendForm struct {
 // vendorData is the vendor page.
 type vendorData struct {
 	Vendor    consent.Vendor
-	Assurance vendor.Assurance
+	Assurance assurance.Assurance
 	History   []historyRow
-	Contacts  []vendor.Contact
+	Contacts  []assurance.Contact
 	// Revealed is set when Contacts hold names and addresses.
 	Revealed  bool
-	Templates []vendor.Template
+	Templates []assurance.Template
 	Form      sendForm
 	// Link is the questionnaire link just sent, shown once.
 	Link string
@@ -96,12 +96,12 @@ type vendorData struct {
 
 // historyRow is one assessment of the history.
 type historyRow struct {
-	A     vendor.Assessment
+	A     assurance.Assessment
 	Score string
 }
 
 // scoreText shows a score for the console.
-func scoreText(sc *vendor.Score) string {
+func scoreText(sc *assurance.Score) string {
 	if sc == nil {
 		return "—"
 	}
@@ -117,7 +117,7 @@ func scoreText(sc *vendor.Score) string {
 
 // showVendor renders the vendor page, with d's form, link and contacts
 // kept.
-func (c *Console) showVendor(w http.ResponseWriter, r *http.Request, v *vendor.Service, status int, p page, d vendorData) {
+func (c *Console) showVendor(w http.ResponseWriter, r *http.Request, v *assurance.Service, status int, p page, d vendorData) {
 	key := r.PathValue("key")
 	ven, err := c.Consent.Vendor(key)
 	if err != nil {
@@ -125,7 +125,7 @@ func (c *Console) showVendor(w http.ResponseWriter, r *http.Request, v *vendor.S
 		return
 	}
 	ctx := r.Context()
-	assurance, err := v.Assurance(ctx, key)
+	current, err := v.Assurance(ctx, key)
 	if err != nil {
 		c.fail(w, r, err)
 		return
@@ -146,7 +146,7 @@ func (c *Console) showVendor(w http.ResponseWriter, r *http.Request, v *vendor.S
 			return
 		}
 	}
-	d.Vendor, d.Assurance, d.Templates = ven, assurance, templates
+	d.Vendor, d.Assurance, d.Templates = ven, current, templates
 	if c.Disclosures != nil {
 		if d.Disclosed, err = c.Disclosures.ForVendor(ctx, key); err != nil {
 			c.fail(w, r, err)
@@ -157,10 +157,10 @@ func (c *Console) showVendor(w http.ResponseWriter, r *http.Request, v *vendor.S
 		d.History = append(d.History, historyRow{A: a, Score: scoreText(a.Score)})
 	}
 	if d.Form.Template == "" {
-		d.Form.Template = vendor.SecurityBaseline
+		d.Form.Template = assurance.SecurityBaseline
 	}
 	if d.Form.Days == "" {
-		d.Form.Days = strconv.Itoa(int(vendor.DefaultLinkLifetime / (24 * time.Hour)))
+		d.Form.Days = strconv.Itoa(int(assurance.DefaultLinkLifetime / (24 * time.Hour)))
 	}
 	p.Title, p.Data = ven.Name, d
 	c.render(w, r, status, "vendor", p)
@@ -168,7 +168,7 @@ func (c *Console) showVendor(w http.ResponseWriter, r *http.Request, v *vendor.S
 
 // HandleVendor shows one vendor: what it receives, whether it may, its
 // contacts (masked) and its assessments.
-func (c *Console) HandleVendor(v *vendor.Service) http.Handler {
+func (c *Console) HandleVendor(v *assurance.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.showVendor(w, r, v, http.StatusOK, page{}, vendorData{})
 	})
@@ -177,7 +177,7 @@ func (c *Console) HandleVendor(v *vendor.Service) http.Handler {
 // refusal shows the vendor page again when an act is refused for a reason
 // the officer can fix (bad input, a state that does not allow it); other
 // errors get the error page.
-func (c *Console) refusal(w http.ResponseWriter, r *http.Request, v *vendor.Service, err error, d vendorData) {
+func (c *Console) refusal(w http.ResponseWriter, r *http.Request, v *assurance.Service, err error, d vendorData) {
 	if e, ok := errs.As(err); ok && (e.Code == errs.CodeInvalid || e.Code == errs.CodeConflict) {
 		c.showVendor(w, r, v, httpx.Status(err), page{Problem: e.Message, Fields: e.Fields}, d)
 		return
@@ -188,12 +188,12 @@ func (c *Console) refusal(w http.ResponseWriter, r *http.Request, v *vendor.Serv
 // HandleSendQuestionnaire sends a questionnaire to a vendor contact and
 // shows its link once: Steward keeps only its hash. The officer sends the
 // link to the contact (the address is recorded with the assessment).
-func (c *Console) HandleSendQuestionnaire(v *vendor.Service) http.Handler {
+func (c *Console) HandleSendQuestionnaire(v *assurance.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d := vendorData{Form: sendForm{Template: r.PostFormValue("template"), Email: strings.TrimSpace(r.PostFormValue("contact_email")),
 			Days: strings.TrimSpace(r.PostFormValue("expiry_days"))}}
 		days, err := strconv.Atoi(d.Form.Days)
-		maxDays := int(vendor.MaxLinkLifetime / (24 * time.Hour))
+		maxDays := int(assurance.MaxLinkLifetime / (24 * time.Hour))
 		if err != nil || days < 1 || days > maxDays {
 			c.refusal(w, r, v, errs.Invalid("expiry_days", "must be a number of days from 1 to %d", maxDays), d)
 			return
@@ -233,7 +233,7 @@ func (c *Console) publicBase(r *http.Request) string {
 }
 
 // HandleAddContact records a person to reach at the vendor.
-func (c *Console) HandleAddContact(v *vendor.Service) http.Handler {
+func (c *Console) HandleAddContact(v *assurance.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := r.PathValue("key")
 		if _, err := v.AddContact(r.Context(), key, r.PostFormValue("name"), r.PostFormValue("email")); err != nil {
@@ -246,7 +246,7 @@ func (c *Console) HandleAddContact(v *vendor.Service) http.Handler {
 
 // HandleRevealContacts shows the vendor page with its contacts' names and
 // addresses; the reading is recorded in the audit log first.
-func (c *Console) HandleRevealContacts(v *vendor.Service) http.Handler {
+func (c *Console) HandleRevealContacts(v *assurance.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		contacts, err := v.RevealContacts(r.Context(), r.PathValue("key"))
 		if err != nil {
@@ -258,7 +258,7 @@ func (c *Console) HandleRevealContacts(v *vendor.Service) http.Handler {
 }
 
 // HandleRemoveContact deletes a contact of the vendor.
-func (c *Console) HandleRemoveContact(v *vendor.Service) http.Handler {
+func (c *Console) HandleRemoveContact(v *assurance.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := r.PathValue("key")
 		if err := v.RemoveContact(r.Context(), key, r.PathValue("id")); err != nil {
@@ -272,10 +272,10 @@ func (c *Console) HandleRemoveContact(v *vendor.Service) http.Handler {
 // assessmentData is the page of one assessment.
 type assessmentData struct {
 	Vendor   consent.Vendor
-	A        vendor.Assessment
-	Template vendor.Template
+	A        assurance.Assessment
+	Template assurance.Template
 	Score    string
-	Answers  vendor.Answers
+	Answers  assurance.Answers
 	Results  []resultRow
 	Comments string
 	// ValidMonths is how long an approval holds.
@@ -285,7 +285,7 @@ type assessmentData struct {
 // resultRow is one question of an assessment, with what passes it.
 type resultRow struct {
 	Number   int
-	Q        vendor.Question
+	Q        assurance.Question
 	Answer   string
 	Link     bool // Answer is an https link
 	Passed   bool
@@ -293,14 +293,14 @@ type resultRow struct {
 }
 
 // required says what passes a question.
-func required(q vendor.Question) string {
+func required(q assurance.Question) string {
 	if len(q.Pass) == 0 {
 		return "an answer"
 	}
 	return strings.Join(q.Pass, " / ")
 }
 
-func (c *Console) showAssessment(w http.ResponseWriter, r *http.Request, v *vendor.Service, status int, p page, comments string) {
+func (c *Console) showAssessment(w http.ResponseWriter, r *http.Request, v *assurance.Service, status int, p page, comments string) {
 	key, id := r.PathValue("key"), r.PathValue("id")
 	ven, err := c.Consent.Vendor(key)
 	if err != nil {
@@ -319,7 +319,7 @@ func (c *Console) showAssessment(w http.ResponseWriter, r *http.Request, v *vend
 		Answers: d.Answers, Comments: comments, ValidMonths: v.ValidMonths()}
 	for i, res := range d.Results {
 		data.Results = append(data.Results, resultRow{Number: i + 1, Q: res.Question, Answer: res.Answer, Passed: res.Passed,
-			Link: res.Question.Kind == vendor.KindFileReference && strings.HasPrefix(res.Answer, "https://"), Required: required(res.Question)})
+			Link: res.Question.Kind == assurance.KindFileReference && strings.HasPrefix(res.Answer, "https://"), Required: required(res.Question)})
 	}
 	p.Title, p.Data = "Assessment "+d.Assessment.ID, data
 	c.render(w, r, status, "vendor_assessment", p)
@@ -327,7 +327,7 @@ func (c *Console) showAssessment(w http.ResponseWriter, r *http.Request, v *vend
 
 // HandleAssessment shows an assessment: its state, score, each question
 // with the answer and what passes it, and the forms its state allows.
-func (c *Console) HandleAssessment(v *vendor.Service) http.Handler {
+func (c *Console) HandleAssessment(v *assurance.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.showAssessment(w, r, v, http.StatusOK, page{}, "")
 	})
@@ -336,7 +336,7 @@ func (c *Console) HandleAssessment(v *vendor.Service) http.Handler {
 // HandleReviewAssessment approves or rejects a submitted assessment with
 // the officer's comments. Approval is refused for answers that did not
 // pass.
-func (c *Console) HandleReviewAssessment(v *vendor.Service) http.Handler {
+func (c *Console) HandleReviewAssessment(v *assurance.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.assessmentAct(w, r, v, func(id, note string) error {
 			var approve bool
@@ -355,7 +355,7 @@ func (c *Console) HandleReviewAssessment(v *vendor.Service) http.Handler {
 
 // HandleRevokeAssessment withdraws the link of an assessment not yet
 // submitted.
-func (c *Console) HandleRevokeAssessment(v *vendor.Service) http.Handler {
+func (c *Console) HandleRevokeAssessment(v *assurance.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.assessmentAct(w, r, v, func(id, note string) error {
 			_, err := v.Revoke(r.Context(), id, note)
@@ -367,7 +367,7 @@ func (c *Console) HandleRevokeAssessment(v *vendor.Service) http.Handler {
 // assessmentAct checks that the assessment is the vendor's, runs act with
 // the posted comments, and shows the assessment again: with the reason
 // when refused.
-func (c *Console) assessmentAct(w http.ResponseWriter, r *http.Request, v *vendor.Service, act func(id, note string) error) {
+func (c *Console) assessmentAct(w http.ResponseWriter, r *http.Request, v *assurance.Service, act func(id, note string) error) {
 	key, id := r.PathValue("key"), r.PathValue("id")
 	a, err := v.Get(r.Context(), id)
 	if err == nil && a.VendorKey != key {
@@ -390,19 +390,19 @@ func (c *Console) assessmentAct(w http.ResponseWriter, r *http.Request, v *vendo
 }
 
 type templatesData struct {
-	Templates []vendor.Template
+	Templates []assurance.Template
 	Text      string
 }
 
 // HandleTemplates lists the questionnaire templates, with a form to add
 // one written as JSON (the built-in one is the model to copy).
-func (c *Console) HandleTemplates(v *vendor.Service) http.Handler {
+func (c *Console) HandleTemplates(v *assurance.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.templatesPage(w, r, v, http.StatusOK, page{}, templatesData{})
 	})
 }
 
-func (c *Console) templatesPage(w http.ResponseWriter, r *http.Request, v *vendor.Service, status int, p page, d templatesData) {
+func (c *Console) templatesPage(w http.ResponseWriter, r *http.Request, v *assurance.Service, status int, p page, d templatesData) {
 	var err error
 	if d.Templates, err = v.Templates(r.Context()); err != nil {
 		c.fail(w, r, err)
@@ -419,10 +419,10 @@ func (c *Console) templatesPage(w http.ResponseWriter, r *http.Request, v *vendo
 }
 
 // HandlePutTemplate saves a template (a new version when its key exists).
-func (c *Console) HandlePutTemplate(v *vendor.Service) http.Handler {
+func (c *Console) HandlePutTemplate(v *assurance.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d := templatesData{Text: r.PostFormValue("template")}
-		var t vendor.Template
+		var t assurance.Template
 		dec := json.NewDecoder(strings.NewReader(d.Text))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&t); err != nil {

@@ -21,7 +21,7 @@ import (
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/vault"
 	"github.com/steward-dev/steward/internal/vault/vaulttest"
-	"github.com/steward-dev/steward/internal/vendor"
+	"github.com/steward-dev/steward/internal/assurance"
 )
 
 // vendorFixture is a console with real services over SQLite, and a
@@ -29,7 +29,7 @@ import (
 // which checks sessions and CSRF tokens, is tested with the routes).
 type vendorFixture struct {
 	console *Console
-	vendors *vendor.Service
+	vendors *assurance.Service
 	session *staff.Session
 }
 
@@ -84,7 +84,7 @@ func newVendorFixture(t *testing.T) *vendorFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vendors, err := vendor.NewService(vendor.Config{DB: store, Audit: log, Secrets: box("vendor"), Catalog: catalog})
+	vendors, err := assurance.NewService(assurance.Config{DB: store, Audit: log, Secrets: box("vendor"), Catalog: catalog})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestVendorPages(t *testing.T) {
 	// Sending: refused input shows the form again; sent, the link once.
 	send := func(email, days string) *httptest.ResponseRecorder {
 		return f.call(t, c.HandleSendQuestionnaire(v), "POST", "/admin/vendors/mailer/send",
-			url.Values{"csrf": {csrf}, "template": {vendor.SecurityBaseline}, "contact_email": {email}, "expiry_days": {days}}, mailer)
+			url.Values{"csrf": {csrf}, "template": {assurance.SecurityBaseline}, "contact_email": {email}, "expiry_days": {days}}, mailer)
 	}
 	if r := send("security@mailer.example", "0"); r.Code != http.StatusBadRequest || !strings.Contains(r.Body.String(), "expiry_days") {
 		t.Fatalf("0 days: %d %s", r.Code, r.Body)
@@ -173,7 +173,7 @@ func TestVendorPages(t *testing.T) {
 
 	// The vendor answers badly; approval is refused, rejection is not.
 	answers := map[string]string{}
-	for _, q := range vendor.BuiltinTemplates()[0].Questions {
+	for _, q := range assurance.BuiltinTemplates()[0].Questions {
 		if len(q.Pass) > 0 {
 			answers[q.ID] = q.Pass[0]
 		} else {
@@ -221,7 +221,7 @@ func TestVendorPages(t *testing.T) {
 	}
 
 	// A second questionnaire, answered well and approved.
-	sent2, err := v.Send(audit.WithActor(context.Background(), audit.Staff("stf_sam")), "mailer", vendor.SecurityBaseline, "security@mailer.example", 0)
+	sent2, err := v.Send(audit.WithActor(context.Background(), audit.Staff("stf_sam")), "mailer", assurance.SecurityBaseline, "security@mailer.example", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +243,7 @@ func TestVendorPages(t *testing.T) {
 	}
 
 	// Withdrawing a link still out.
-	sent3, err := v.Send(audit.WithActor(context.Background(), audit.Staff("stf_sam")), "mailer", vendor.SecurityBaseline, "security@mailer.example", 0)
+	sent3, err := v.Send(audit.WithActor(context.Background(), audit.Staff("stf_sam")), "mailer", assurance.SecurityBaseline, "security@mailer.example", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +303,7 @@ func TestQuestionnaireLinkIgnoresHost(t *testing.T) {
 				mailed = link
 				return nil
 			}
-			form := url.Values{"csrf": {csrfToken(f.session)}, "template": {vendor.SecurityBaseline},
+			form := url.Values{"csrf": {csrfToken(f.session)}, "template": {assurance.SecurityBaseline},
 				"contact_email": {"security@mailer.example"}, "expiry_days": {"14"}}
 			r := httptest.NewRequest("POST", "/admin/vendors/mailer/send", strings.NewReader(form.Encode()))
 			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")

@@ -10,7 +10,7 @@ import (
 
 	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/audit"
-	"github.com/steward-dev/steward/internal/connector/webhook"
+	"github.com/steward-dev/steward/internal/connector/httpsystem"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/disclosure"
 	"github.com/steward-dev/steward/internal/dsr"
@@ -35,7 +35,7 @@ type Deps struct {
 	// written (503).
 	BeforeSignInChange func(ctx context.Context, subject, address string) error
 	// Hooks records the callbacks of the company's HTTP systems.
-	Hooks *webhook.Service
+	Hooks *httpsystem.Service
 	// Disclosures decides sharing with vendors; OnDisclosure, when set, is
 	// told of each answer (to notify the customer of a pending one).
 	Disclosures *disclosure.Service

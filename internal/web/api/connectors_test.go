@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/steward-dev/steward/internal/connector"
-	"github.com/steward-dev/steward/internal/connector/webhook"
+	"github.com/steward-dev/steward/internal/connector/httpsystem"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/web/api"
@@ -55,24 +55,24 @@ func TestCallbackHeadersBeforeBody(t *testing.T) {
 	const size = 16 << 20
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		ctx := context.Background()
-		secret := webhook.GenerateSecret()
+		secret := httpsystem.GenerateSecret()
 		now := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
-		ds, err := webhook.Parse("crm.yaml", []byte("connector: crm\nengine: http\nurl: https://crm.example/steward\nsecret_env: CRM\n"+
+		ds, err := httpsystem.Parse("crm.yaml", []byte("connector: crm\nengine: http\nurl: https://crm.example/steward\nsecret_env: CRM\n"+
 			"operations: [access, erasure]\ncategories: [contact]\n"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		// The system is never reached (a refused address): the calls stay
 		// pending, which is all the callbacks need.
-		hooks, err := webhook.New(webhook.Config{DB: store, Secrets: nopBox{}, Datasets: []*webhook.Dataset{ds},
+		hooks, err := httpsystem.New(httpsystem.Config{DB: store, Secrets: nopBox{}, Datasets: []*httpsystem.Dataset{ds},
 			Getenv: func(string) string { return secret }, PublicURL: "https://privacy.shop.example",
 			Resolver: staticResolver{}, Now: func() time.Time { return now }})
 		if err != nil {
 			t.Fatal(err)
 		}
 		ids := connector.Identifiers{ExternalIDs: []string{"cust-1"}}
-		_, _ = hooks.Start(ctx, ds, webhook.Erasure, "req_1", ids)
-		erasure, err := hooks.Result(ctx, "crm", "req_1", webhook.Erasure)
+		_, _ = hooks.Start(ctx, ds, httpsystem.Erasure, "req_1", ids)
+		erasure, err := hooks.Result(ctx, "crm", "req_1", httpsystem.Erasure)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,7 +106,7 @@ func TestCallbackHeadersBeforeBody(t *testing.T) {
 			{"unknown call", "crm", "whc_unknown", signed(nil), http.StatusNotFound, 0, false},
 			// Headers that pass the checks: the body is read, but only up
 			// to an erasure report's limit, and the signature then fails.
-			{"wrong signature", "crm", erasure.ID, signed(nil), http.StatusRequestEntityTooLarge, webhook.MaxReportBytes + 1, false},
+			{"wrong signature", "crm", erasure.ID, signed(nil), http.StatusRequestEntityTooLarge, httpsystem.MaxReportBytes + 1, false},
 			// Its length stated, it is refused without reading at all.
 			{"wrong signature, length stated", "crm", erasure.ID, signed(nil), http.StatusRequestEntityTooLarge, 0, true},
 		}
@@ -138,7 +138,7 @@ func TestCallbackHeadersBeforeBody(t *testing.T) {
 			r := httptest.NewRequest("POST", "/v1/connectors/crm/callback/"+erasure.ID, strings.NewReader(body))
 			r.SetPathValue("name", "crm")
 			r.SetPathValue("call", erasure.ID)
-			h, err := webhook.Headers(secret, "msg_1", now, []byte(body))
+			h, err := httpsystem.Headers(secret, "msg_1", now, []byte(body))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,6 +1,6 @@
 // Package assess is the page where a vendor answers a security
 // questionnaire: /assess/{token}, the link a security officer sent them
-// (internal/vendor). There is no account: the token in the URL is the
+// (internal/assurance). There is no account: the token in the URL is the
 // credential, for one assessment of one vendor, until it expires, is
 // withdrawn or the answers are submitted. The vendor can save and come
 // back as often as they like, then submit. The page is server-rendered,
@@ -49,7 +49,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/steward-dev/steward/internal/errs"
-	"github.com/steward-dev/steward/internal/vendor"
+	"github.com/steward-dev/steward/internal/assurance"
 	"github.com/steward-dev/steward/internal/web/pages"
 )
 
@@ -58,7 +58,7 @@ var files embed.FS
 
 // Deps are what the pages need.
 type Deps struct {
-	Vendors *vendor.Service
+	Vendors *assurance.Service
 	Log     *slog.Logger
 }
 
@@ -136,7 +136,7 @@ func (p *Pages) render(w http.ResponseWriter, status int, name string, pg page) 
 }
 
 // fail renders err as an error page with the status of its code. The
-// messages of package vendor about a link name nothing but the link;
+// messages of package assurance about a link name nothing but the link;
 // other errors are logged (without the path: it holds the token) and
 // shown as a generic message.
 func (p *Pages) fail(w http.ResponseWriter, err error) {
@@ -256,7 +256,7 @@ func (p *Pages) HandleSave() http.Handler {
 			return
 		}
 		setPageHeaders(w.Header())
-		http.Redirect(w, r, vendor.LinkPath(token)+"?saved=1", http.StatusSeeOther)
+		http.Redirect(w, r, assurance.LinkPath(token)+"?saved=1", http.StatusSeeOther)
 	})
 }
 
@@ -278,7 +278,7 @@ func (p *Pages) showProblems(w http.ResponseWriter, r *http.Request, token strin
 
 // form is the questionnaire as the template shows it.
 type form struct {
-	Q         vendor.Questionnaire
+	Q         assurance.Questionnaire
 	FormToken string
 	Answered  int
 	Total     int
@@ -299,7 +299,7 @@ type field struct {
 	Number  int
 	Text    string
 	Help    string
-	Kind    vendor.Kind
+	Kind    assurance.Kind
 	Answer  string
 	Choices []choice
 	Problem string
@@ -316,7 +316,7 @@ type choice struct {
 
 // newForm lays out a questionnaire with answers (saved or as posted) and
 // problems by question id.
-func newForm(q vendor.Questionnaire, answers, problems map[string]string, token string) form {
+func newForm(q assurance.Questionnaire, answers, problems map[string]string, token string) form {
 	f := form{Q: q, FormToken: token, Total: len(q.Prompts)}
 	byTopic := map[string]int{}
 	for i, pr := range q.Prompts {
@@ -336,8 +336,8 @@ func newForm(q vendor.Questionnaire, answers, problems map[string]string, token 
 		fl.DescribedBy = strings.Join(described, " ")
 		for j, c := range pr.Choices {
 			label := c
-			if pr.Kind == vendor.KindYesNo {
-				label = map[string]string{vendor.Yes: "Yes", vendor.No: "No"}[c]
+			if pr.Kind == assurance.KindYesNo {
+				label = map[string]string{assurance.Yes: "Yes", assurance.No: "No"}[c]
 			}
 			fl.Choices = append(fl.Choices, choice{ID: fmt.Sprintf("%s-%d", id, j), Value: c, Label: label, Checked: c == fl.Answer})
 		}
@@ -359,7 +359,7 @@ func newForm(q vendor.Questionnaire, answers, problems map[string]string, token 
 	return f
 }
 
-// sentence starts a message of package vendor (lowercase, as errors are)
+// sentence starts a message of package assurance (lowercase, as errors are)
 // with a capital, for the page.
 func sentence(msg string) string {
 	if msg == "" {

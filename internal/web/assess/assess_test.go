@@ -17,7 +17,7 @@ import (
 	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/vault/vaulttest"
-	"github.com/steward-dev/steward/internal/vendor"
+	"github.com/steward-dev/steward/internal/assurance"
 	"github.com/steward-dev/steward/internal/web/assess"
 )
 
@@ -34,7 +34,7 @@ func (c catalog) Vendor(key string) (consent.Vendor, error) {
 // fixture serves the pages as the route table will, on a real vendor
 // service over SQLite (the domain's own tests cover both engines).
 type fixture struct {
-	vendors *vendor.Service
+	vendors *assurance.Service
 	pages   *assess.Pages
 	srv     *httptest.Server
 	now     time.Time
@@ -53,7 +53,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
-	f.vendors, err = vendor.NewService(vendor.Config{DB: store, Audit: log, Secrets: box, Now: func() time.Time { return f.now },
+	f.vendors, err = assurance.NewService(assurance.Config{DB: store, Audit: log, Secrets: box, Now: func() time.Time { return f.now },
 		Catalog: catalog{
 			"mailer": {Key: "mailer", Name: "Mailer GmbH", Purposes: []string{"newsletter"}, DataCategories: []string{"contact"}},
 			"adnet":  {Key: "adnet", Name: "Adnet Inc.", Purposes: []string{"marketing"}},
@@ -76,7 +76,7 @@ func newFixture(t *testing.T) *fixture {
 
 func (f *fixture) send(t *testing.T, vendorKey string) string {
 	t.Helper()
-	sent, err := f.vendors.Send(audit.WithActor(context.Background(), audit.Staff("stf_sam")), vendorKey, vendor.SecurityBaseline, "security@vendor.example", 0)
+	sent, err := f.vendors.Send(audit.WithActor(context.Background(), audit.Staff("stf_sam")), vendorKey, assurance.SecurityBaseline, "security@vendor.example", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,11 +132,11 @@ func formToken(t *testing.T, body string) string {
 // answered to pass.
 func answers(token string) url.Values {
 	form := url.Values{"form": {token}}
-	for _, q := range vendor.BuiltinTemplates()[0].Questions {
+	for _, q := range assurance.BuiltinTemplates()[0].Questions {
 		switch {
 		case len(q.Pass) > 0:
 			form.Set("q."+q.ID, q.Pass[0])
-		case q.Kind == vendor.KindFileReference:
+		case q.Kind == assurance.KindFileReference:
 			form.Set("q."+q.ID, "https://vendor.example/trust/"+q.ID+".pdf")
 		default:
 			form.Set("q."+q.ID, "Thirty days, then deleted.")

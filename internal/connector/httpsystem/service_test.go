@@ -1,4 +1,4 @@
-package webhook_test
+package httpsystem_test
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/steward-dev/steward/internal/connector"
-	"github.com/steward-dev/steward/internal/connector/webhook"
+	"github.com/steward-dev/steward/internal/connector/httpsystem"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/errs"
@@ -28,12 +28,12 @@ func TestAccess(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		ctx := context.Background()
 		f := newFixture(t, store)
-		call, err := f.svc.Start(ctx, f.crm, webhook.Access, "req_1", ada)
+		call, err := f.svc.Start(ctx, f.crm, httpsystem.Access, "req_1", ada)
 		if err != nil {
 			t.Fatal(err)
 		}
 		now := f.clock.now()
-		if call.State != webhook.Pending || call.Connector != "crm" || call.Operation != webhook.Access || call.RequestID != "req_1" ||
+		if call.State != httpsystem.Pending || call.Connector != "crm" || call.Operation != httpsystem.Access || call.RequestID != "req_1" ||
 			!strings.HasPrefix(call.ID, "whc_") || !call.AcceptedAt.Equal(now) || !call.Deadline.Equal(now.Add(72*time.Hour)) {
 			t.Fatalf("Start = %+v", call)
 		}
@@ -51,8 +51,8 @@ func TestAccess(t *testing.T) {
 			t.Fatalf("the system received %+v", r)
 		}
 
-		again, err := f.svc.Start(ctx, f.crm, webhook.Access, "req_1", ada)
-		if err != nil || again.ID != call.ID || again.State != webhook.Pending {
+		again, err := f.svc.Start(ctx, f.crm, httpsystem.Access, "req_1", ada)
+		if err != nil || again.ID != call.ID || again.State != httpsystem.Pending {
 			t.Fatalf("Start again = %+v, %v", again, err)
 		}
 		if n := len(f.system.received()); n != 1 {
@@ -64,8 +64,8 @@ func TestAccess(t *testing.T) {
 		if err := f.callback(t, "crm", f.secret, call.ID, `{"status": "done", "data": `+data+`}`); err != nil {
 			t.Fatalf("callback: %v", err)
 		}
-		done, err := f.svc.Start(ctx, f.crm, webhook.Access, "req_1", ada)
-		if err != nil || done.ID != call.ID || done.State != webhook.Done || !done.CompletedAt.Equal(f.clock.now()) ||
+		done, err := f.svc.Start(ctx, f.crm, httpsystem.Access, "req_1", ada)
+		if err != nil || done.ID != call.ID || done.State != httpsystem.Done || !done.CompletedAt.Equal(f.clock.now()) ||
 			!done.HasData || done.DataBytes != int64(len(data)) || done.Report != nil {
 			t.Fatalf("Start after the callback = %+v, %v", done, err)
 		}
@@ -93,7 +93,7 @@ func TestAccess(t *testing.T) {
 		if _, err := f.svc.Data(ctx, call.ID); !errs.Is(err, errs.CodeNotFound) {
 			t.Fatalf("Data after DropData = %v", err)
 		}
-		if c, _ := f.svc.Call(ctx, call.ID); c.HasData || c.DataBytes != int64(len(data)) || c.State != webhook.Done {
+		if c, _ := f.svc.Call(ctx, call.ID); c.HasData || c.DataBytes != int64(len(data)) || c.State != httpsystem.Done {
 			t.Fatalf("Call after DropData = %+v", c)
 		}
 	})
@@ -103,7 +103,7 @@ func TestErasure(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		ctx := context.Background()
 		f := newFixture(t, store)
-		call, err := f.svc.Start(ctx, f.crm, webhook.Erasure, "req_2", ada)
+		call, err := f.svc.Start(ctx, f.crm, httpsystem.Erasure, "req_2", ada)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,26 +116,26 @@ func TestErasure(t *testing.T) {
 		if err := f.callback(t, "crm", f.secret, call.ID, `{"status": "done", "report": `+report+`}`); err != nil {
 			t.Fatal(err)
 		}
-		got, err := f.svc.Result(ctx, "crm", "req_2", webhook.Erasure)
+		got, err := f.svc.Result(ctx, "crm", "req_2", httpsystem.Erasure)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := &webhook.ErasureReport{Steps: []webhook.ErasureStep{
+		want := &httpsystem.ErasureReport{Steps: []httpsystem.ErasureStep{
 			{What: "contacts", Action: "deleted", Count: 1},
 			{What: "contacts.notes", Action: "anonymised", Count: 4},
 			{What: "invoices", Action: "kept", Count: 3, LegalReason: "tax law, 10 years"},
 		}}
-		if got.ID != call.ID || got.State != webhook.Done || !reflect.DeepEqual(got.Report, want) || got.HasData {
+		if got.ID != call.ID || got.State != httpsystem.Done || !reflect.DeepEqual(got.Report, want) || got.HasData {
 			t.Fatalf("Result = %+v, report %+v", got, got.Report)
 		}
 		if _, err := f.svc.Data(ctx, call.ID); !errs.Is(err, errs.CodeConflict) {
 			t.Fatalf("Data of an erasure = %v", err)
 		}
-		if _, err := f.svc.Result(ctx, "crm", "req_2", webhook.Access); !errs.Is(err, errs.CodeNotFound) {
+		if _, err := f.svc.Result(ctx, "crm", "req_2", httpsystem.Access); !errs.Is(err, errs.CodeNotFound) {
 			t.Fatalf("Result of an operation never called = %v", err)
 		}
-		again, err := f.svc.Start(ctx, f.crm, webhook.Erasure, "req_2", ada)
-		if err != nil || again.ID != call.ID || again.State != webhook.Done || len(f.system.received()) != 1 {
+		again, err := f.svc.Start(ctx, f.crm, httpsystem.Erasure, "req_2", ada)
+		if err != nil || again.ID != call.ID || again.State != httpsystem.Done || len(f.system.received()) != 1 {
 			t.Fatalf("Start of a done erasure = %+v, %v (%d calls)", again, err, len(f.system.received()))
 		}
 	})
@@ -145,12 +145,12 @@ func TestCallbackRefused(t *testing.T) {
 	const maxBytes = 4096
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		ctx := context.Background()
-		f := newFixture(t, store, func(c *webhook.Config) { c.MaxCallbackBytes = maxBytes })
-		access, err := f.svc.Start(ctx, f.crm, webhook.Access, "req_1", ada)
+		f := newFixture(t, store, func(c *httpsystem.Config) { c.MaxCallbackBytes = maxBytes })
+		access, err := f.svc.Start(ctx, f.crm, httpsystem.Access, "req_1", ada)
 		if err != nil {
 			t.Fatal(err)
 		}
-		erasure, err := f.svc.Start(ctx, f.crm, webhook.Erasure, "req_1", ada)
+		erasure, err := f.svc.Start(ctx, f.crm, httpsystem.Erasure, "req_1", ada)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -160,7 +160,7 @@ func TestCallbackRefused(t *testing.T) {
 			edit                                func(http.Header)
 			want                                errs.Code
 		}{
-			{name: "wrong secret", connector: "crm", secret: webhook.GenerateSecret(), call: access.ID,
+			{name: "wrong secret", connector: "crm", secret: httpsystem.GenerateSecret(), call: access.ID,
 				body: `{"status": "done", "data": {}}`, want: errs.CodeUnauthorized},
 			{name: "another connector's secret", connector: "crm", secret: billingSecret, call: access.ID,
 				body: `{"status": "done", "data": {}}`, want: errs.CodeUnauthorized},
@@ -216,8 +216,8 @@ func TestCallbackRefused(t *testing.T) {
 				}
 			})
 		}
-		for _, call := range []webhook.Call{access, erasure} {
-			if c, err := f.svc.Call(ctx, call.ID); err != nil || c.State != webhook.Pending {
+		for _, call := range []httpsystem.Call{access, erasure} {
+			if c, err := f.svc.Call(ctx, call.ID); err != nil || c.State != httpsystem.Pending {
 				t.Fatalf("Call after the refusals = %+v, %v", c, err)
 			}
 		}
@@ -231,17 +231,17 @@ func TestDelivery(t *testing.T) {
 
 		t.Run("the system refuses a wrong secret", func(t *testing.T) {
 			f := newFixture(t, store, withBox(box))
-			f.env["CRM_WEBHOOK_SECRET"] = webhook.GenerateSecret() // Steward's copy differs from the system's
-			_, err := f.svc.Start(ctx, f.crm, webhook.Access, "req_secret", ada)
+			f.env["CRM_WEBHOOK_SECRET"] = httpsystem.GenerateSecret() // Steward's copy differs from the system's
+			_, err := f.svc.Start(ctx, f.crm, httpsystem.Access, "req_secret", ada)
 			if !errs.Is(err, errs.CodeInvalid) {
 				t.Fatalf("Start = %v, want invalid", err)
 			}
 			got := f.system.received()
-			if len(got) != 1 || !errors.Is(got[0].Refused, webhook.ErrSignature) {
+			if len(got) != 1 || !errors.Is(got[0].Refused, httpsystem.ErrSignature) {
 				t.Fatalf("the system received %+v", got)
 			}
-			last, err := f.svc.Result(ctx, "crm", "req_secret", webhook.Access)
-			if err != nil || last.State != webhook.Failed || !strings.Contains(last.Failure, "401") {
+			last, err := f.svc.Result(ctx, "crm", "req_secret", httpsystem.Access)
+			if err != nil || last.State != httpsystem.Failed || !strings.Contains(last.Failure, "401") {
 				t.Fatalf("Result = %+v, %v", last, err)
 			}
 		})
@@ -249,17 +249,17 @@ func TestDelivery(t *testing.T) {
 		t.Run("a 5xx is temporary and the same call is delivered again", func(t *testing.T) {
 			f := newFixture(t, store, withBox(box))
 			f.system.answer(http.StatusServiceUnavailable)
-			if _, err := f.svc.Start(ctx, f.crm, webhook.Erasure, "req_5xx", ada); !errs.Is(err, errs.CodeUnavailable) {
+			if _, err := f.svc.Start(ctx, f.crm, httpsystem.Erasure, "req_5xx", ada); !errs.Is(err, errs.CodeUnavailable) {
 				t.Fatalf("Start = %v, want unavailable", err)
 			}
-			pending, err := f.svc.Result(ctx, "crm", "req_5xx", webhook.Erasure)
-			if err != nil || pending.State != webhook.Pending || !pending.AcceptedAt.IsZero() {
+			pending, err := f.svc.Result(ctx, "crm", "req_5xx", httpsystem.Erasure)
+			if err != nil || pending.State != httpsystem.Pending || !pending.AcceptedAt.IsZero() {
 				t.Fatalf("Result after a 503 = %+v, %v", pending, err)
 			}
 			f.clock.add(time.Minute)
 			f.system.answer(http.StatusAccepted)
-			call, err := f.svc.Start(ctx, f.crm, webhook.Erasure, "req_5xx", ada)
-			if err != nil || call.ID != pending.ID || call.State != webhook.Pending || !call.AcceptedAt.Equal(f.clock.now()) ||
+			call, err := f.svc.Start(ctx, f.crm, httpsystem.Erasure, "req_5xx", ada)
+			if err != nil || call.ID != pending.ID || call.State != httpsystem.Pending || !call.AcceptedAt.Equal(f.clock.now()) ||
 				!call.Deadline.Equal(f.clock.now().Add(72*time.Hour)) {
 				t.Fatalf("Start after the outage = %+v, %v", call, err)
 			}
@@ -267,7 +267,7 @@ func TestDelivery(t *testing.T) {
 			if len(got) != 2 || got[0].ID != call.ID || got[1].ID != call.ID || got[1].Refused != nil {
 				t.Fatalf("the system received %+v", got)
 			}
-			if _, err := f.svc.Start(ctx, f.crm, webhook.Erasure, "req_5xx", ada); err != nil || len(f.system.received()) != 2 {
+			if _, err := f.svc.Start(ctx, f.crm, httpsystem.Erasure, "req_5xx", ada); err != nil || len(f.system.received()) != 2 {
 				t.Fatalf("Start of an accepted call delivered it again: %v", err)
 			}
 		})
@@ -289,9 +289,9 @@ func TestDelivery(t *testing.T) {
 				f := newFixture(t, store, withBox(box))
 				request := "req_" + strconv.Itoa(c.status)
 				f.system.answer(c.status)
-				call, err := f.svc.Start(ctx, f.crm, webhook.Access, request, ada)
+				call, err := f.svc.Start(ctx, f.crm, httpsystem.Access, request, ada)
 				if c.want == "" {
-					if err != nil || call.State != webhook.Pending || call.AcceptedAt.IsZero() {
+					if err != nil || call.State != httpsystem.Pending || call.AcceptedAt.IsZero() {
 						t.Fatalf("Start = %+v, %v", call, err)
 					}
 					return
@@ -299,8 +299,8 @@ func TestDelivery(t *testing.T) {
 				if !errs.Is(err, c.want) {
 					t.Fatalf("Start = %v, want %s", err, c.want)
 				}
-				last, err := f.svc.Result(ctx, "crm", request, webhook.Access)
-				if err != nil || (last.State == webhook.Failed) != c.failed {
+				last, err := f.svc.Result(ctx, "crm", request, httpsystem.Access)
+				if err != nil || (last.State == httpsystem.Failed) != c.failed {
 					t.Fatalf("Result = %+v, %v", last, err)
 				}
 				if !c.failed {
@@ -308,8 +308,8 @@ func TestDelivery(t *testing.T) {
 				}
 				// The failure was the error; the next Start calls anew.
 				f.system.answer(http.StatusAccepted)
-				next, err := f.svc.Start(ctx, f.crm, webhook.Access, request, ada)
-				if err != nil || next.ID == last.ID || next.State != webhook.Pending {
+				next, err := f.svc.Start(ctx, f.crm, httpsystem.Access, request, ada)
+				if err != nil || next.ID == last.ID || next.State != httpsystem.Pending {
 					t.Fatalf("Start after a refusal = %+v, %v (failed call %s)", next, err, last.ID)
 				}
 				if n := len(f.system.received()); n != 2 {
@@ -332,7 +332,7 @@ func TestDelivery(t *testing.T) {
 			defer redirect.Close()
 			f := newFixture(t, store, withBox(box))
 			f.crm.URL = redirect.URL
-			_, err := f.svc.Start(ctx, f.crm, webhook.Access, "req_redirect", ada)
+			_, err := f.svc.Start(ctx, f.crm, httpsystem.Access, "req_redirect", ada)
 			if !errs.Is(err, errs.CodeInvalid) || !strings.Contains(err.Error(), "redirect") {
 				t.Fatalf("Start = %v, want invalid (redirect)", err)
 			}
@@ -346,7 +346,7 @@ func TestDelivery(t *testing.T) {
 		t.Run("a system that cannot be reached is temporary", func(t *testing.T) {
 			f := newFixture(t, store, withBox(box))
 			f.system.Close()
-			if _, err := f.svc.Start(ctx, f.crm, webhook.Access, "req_down", ada); !errs.Is(err, errs.CodeUnavailable) {
+			if _, err := f.svc.Start(ctx, f.crm, httpsystem.Access, "req_down", ada); !errs.Is(err, errs.CodeUnavailable) {
 				t.Fatalf("Start = %v, want unavailable", err)
 			}
 		})
@@ -361,9 +361,9 @@ func TestDelivery(t *testing.T) {
 			}))
 			defer slow.Close()
 			defer close(release)
-			f := newFixture(t, store, withBox(box), func(c *webhook.Config) { c.RequestTimeout = 100 * time.Millisecond })
+			f := newFixture(t, store, withBox(box), func(c *httpsystem.Config) { c.RequestTimeout = 100 * time.Millisecond })
 			f.crm.URL = slow.URL
-			if _, err := f.svc.Start(ctx, f.crm, webhook.Access, "req_slow", ada); !errs.Is(err, errs.CodeUnavailable) {
+			if _, err := f.svc.Start(ctx, f.crm, httpsystem.Access, "req_slow", ada); !errs.Is(err, errs.CodeUnavailable) {
 				t.Fatalf("Start = %v, want unavailable", err)
 			}
 		})
@@ -378,18 +378,18 @@ func TestStartRefuses(t *testing.T) {
 			"operations: [access, erasure]\ncategories: [contact]\n")
 		cases := []struct {
 			name    string
-			ds      *webhook.Dataset
-			op      webhook.Operation
+			ds      *httpsystem.Dataset
+			op      httpsystem.Operation
 			request string
 			subject connector.Identifiers
 			unset   string // an environment variable to clear
 		}{
-			{name: "an operation the system does not support", ds: f.billing, op: webhook.Erasure, request: "req_1", subject: ada},
+			{name: "an operation the system does not support", ds: f.billing, op: httpsystem.Erasure, request: "req_1", subject: ada},
 			{name: "an unknown operation", ds: f.crm, op: "rectify", request: "req_1", subject: ada},
-			{name: "no request", ds: f.crm, op: webhook.Access, request: " ", subject: ada},
-			{name: "no identifiers", ds: f.crm, op: webhook.Access, request: "req_1", subject: connector.Identifiers{Emails: []string{" "}}},
-			{name: "a connector the service does not know", ds: stranger, op: webhook.Access, request: "req_1", subject: ada},
-			{name: "no secret", ds: f.crm, op: webhook.Access, request: "req_1", subject: ada, unset: "CRM_WEBHOOK_SECRET"},
+			{name: "no request", ds: f.crm, op: httpsystem.Access, request: " ", subject: ada},
+			{name: "no identifiers", ds: f.crm, op: httpsystem.Access, request: "req_1", subject: connector.Identifiers{Emails: []string{" "}}},
+			{name: "a connector the service does not know", ds: stranger, op: httpsystem.Access, request: "req_1", subject: ada},
+			{name: "no secret", ds: f.crm, op: httpsystem.Access, request: "req_1", subject: ada, unset: "CRM_WEBHOOK_SECRET"},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
@@ -419,34 +419,34 @@ func TestDeadline(t *testing.T) {
 
 		t.Run("a late callback completes a call Start has not given up on", func(t *testing.T) {
 			f := newFixture(t, store, withBox(box))
-			call, err := f.svc.Start(ctx, f.crm, webhook.Erasure, "req_late", ada)
+			call, err := f.svc.Start(ctx, f.crm, httpsystem.Erasure, "req_late", ada)
 			if err != nil {
 				t.Fatal(err)
 			}
 			f.clock.add(72*time.Hour + time.Second)
-			if c, _ := f.svc.Call(ctx, call.ID); c.State != webhook.TimedOut {
+			if c, _ := f.svc.Call(ctx, call.ID); c.State != httpsystem.TimedOut {
 				t.Fatalf("Call past the deadline = %+v", c)
 			}
-			if c, _ := f.svc.Result(ctx, "crm", "req_late", webhook.Erasure); c.State != webhook.TimedOut {
+			if c, _ := f.svc.Result(ctx, "crm", "req_late", httpsystem.Erasure); c.State != httpsystem.TimedOut {
 				t.Fatalf("Result past the deadline = %+v", c)
 			}
 			if err := f.callback(t, "crm", f.secret, call.ID, `{"status": "done", "report": {"steps": []}}`); err != nil {
 				t.Fatalf("late callback = %v", err)
 			}
-			if c, _ := f.svc.Call(ctx, call.ID); c.State != webhook.Done {
+			if c, _ := f.svc.Call(ctx, call.ID); c.State != httpsystem.Done {
 				t.Fatalf("Call after the late callback = %+v", c)
 			}
 		})
 
 		t.Run("Start gives up on a timed-out call once, then calls anew", func(t *testing.T) {
 			f := newFixture(t, store, withBox(box))
-			call, err := f.svc.Start(ctx, f.crm, webhook.Access, "req_timeout", ada)
+			call, err := f.svc.Start(ctx, f.crm, httpsystem.Access, "req_timeout", ada)
 			if err != nil {
 				t.Fatal(err)
 			}
 			f.clock.add(72*time.Hour + time.Second)
-			timedOut, err := f.svc.Start(ctx, f.crm, webhook.Access, "req_timeout", ada)
-			if err != nil || timedOut.ID != call.ID || timedOut.State != webhook.TimedOut || timedOut.Failure == "" {
+			timedOut, err := f.svc.Start(ctx, f.crm, httpsystem.Access, "req_timeout", ada)
+			if err != nil || timedOut.ID != call.ID || timedOut.State != httpsystem.TimedOut || timedOut.Failure == "" {
 				t.Fatalf("Start past the deadline = %+v, %v", timedOut, err)
 			}
 			if n := len(f.system.received()); n != 1 {
@@ -455,11 +455,11 @@ func TestDeadline(t *testing.T) {
 			if err := f.callback(t, "crm", f.secret, call.ID, `{"status": "done", "data": {}}`); !errs.Is(err, errs.CodeConflict) {
 				t.Fatalf("callback after Start gave up = %v, want conflict", err)
 			}
-			if c, _ := f.svc.Call(ctx, call.ID); c.State != webhook.TimedOut {
+			if c, _ := f.svc.Call(ctx, call.ID); c.State != httpsystem.TimedOut {
 				t.Fatalf("Call = %+v", c)
 			}
-			next, err := f.svc.Start(ctx, f.crm, webhook.Access, "req_timeout", ada)
-			if err != nil || next.ID == call.ID || next.State != webhook.Pending {
+			next, err := f.svc.Start(ctx, f.crm, httpsystem.Access, "req_timeout", ada)
+			if err != nil || next.ID == call.ID || next.State != httpsystem.Pending {
 				t.Fatalf("Start after the timeout = %+v, %v", next, err)
 			}
 			got := f.system.received()
@@ -467,14 +467,14 @@ func TestDeadline(t *testing.T) {
 				t.Fatalf("the system received %+v", got)
 			}
 			calls, err := f.svc.Calls(ctx, "req_timeout")
-			if err != nil || len(calls) != 2 || calls[0].State != webhook.TimedOut || calls[1].State != webhook.Pending {
+			if err != nil || len(calls) != 2 || calls[0].State != httpsystem.TimedOut || calls[1].State != httpsystem.Pending {
 				t.Fatalf("Calls = %+v, %v", calls, err)
 			}
 		})
 
 		t.Run("a failure the system reports is returned once", func(t *testing.T) {
 			f := newFixture(t, store, withBox(box))
-			call, err := f.svc.Start(ctx, f.crm, webhook.Erasure, "req_failed", ada)
+			call, err := f.svc.Start(ctx, f.crm, httpsystem.Erasure, "req_failed", ada)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -482,13 +482,13 @@ func TestDeadline(t *testing.T) {
 				"report": {"steps": [{"what": "contacts", "action": "deleted", "count": 0}]}}`); err != nil {
 				t.Fatal(err)
 			}
-			failed, err := f.svc.Start(ctx, f.crm, webhook.Erasure, "req_failed", ada)
-			if err != nil || failed.ID != call.ID || failed.State != webhook.Failed ||
+			failed, err := f.svc.Start(ctx, f.crm, httpsystem.Erasure, "req_failed", ada)
+			if err != nil || failed.ID != call.ID || failed.State != httpsystem.Failed ||
 				!strings.Contains(failed.Failure, "read-only for maintenance") || failed.Report == nil || len(failed.Report.Steps) != 1 {
 				t.Fatalf("Start after a failure = %+v, %v", failed, err)
 			}
-			next, err := f.svc.Start(ctx, f.crm, webhook.Erasure, "req_failed", ada)
-			if err != nil || next.ID == call.ID || next.State != webhook.Pending || len(f.system.received()) != 2 {
+			next, err := f.svc.Start(ctx, f.crm, httpsystem.Erasure, "req_failed", ada)
+			if err != nil || next.ID == call.ID || next.State != httpsystem.Pending || len(f.system.received()) != 2 {
 				t.Fatalf("Start after the reported failure = %+v, %v", next, err)
 			}
 		})
@@ -505,7 +505,7 @@ func TestConcurrentStartsMakeOneCall(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Go(func() {
-				call, err := f.svc.Start(ctx, f.crm, webhook.Access, "req_race", ada)
+				call, err := f.svc.Start(ctx, f.crm, httpsystem.Access, "req_race", ada)
 				ids[i], errors[i] = call.ID, err
 			})
 		}
@@ -532,7 +532,7 @@ func TestPurgeData(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		ctx := context.Background()
 		f := newFixture(t, store)
-		old, err := f.svc.Start(ctx, f.crm, webhook.Access, "req_old", ada)
+		old, err := f.svc.Start(ctx, f.crm, httpsystem.Access, "req_old", ada)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -540,7 +540,7 @@ func TestPurgeData(t *testing.T) {
 			t.Fatal(err)
 		}
 		f.clock.add(48 * time.Hour)
-		recent, err := f.svc.Start(ctx, f.crm, webhook.Access, "req_recent", ada)
+		recent, err := f.svc.Start(ctx, f.crm, httpsystem.Access, "req_recent", ada)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -575,7 +575,7 @@ func TestNewRefusesAPlainPublicURL(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.url, func(t *testing.T) {
 			store := dbtest.Open(t, db.SQLite)
-			_, err := webhook.New(webhook.Config{DB: store, Secrets: nopBox{}, Datasets: []*webhook.Dataset{ds}, PublicURL: c.url})
+			_, err := httpsystem.New(httpsystem.Config{DB: store, Secrets: nopBox{}, Datasets: []*httpsystem.Dataset{ds}, PublicURL: c.url})
 			if (err == nil) != c.ok {
 				t.Fatalf("New(%q) = %v", c.url, err)
 			}
@@ -603,7 +603,7 @@ func (r fakeResolver) LookupNetIP(context.Context, string, string) ([]netip.Addr
 // byte leaves.
 func TestCallsStayOutOfTheNetwork(t *testing.T) {
 	store := dbtest.Open(t, db.SQLite)
-	dataset := func(url string) *webhook.Dataset {
+	dataset := func(url string) *httpsystem.Dataset {
 		return mustParse(t, "connector: crm\nengine: http\nurl: "+url+"\nsecret_env: S\noperations: [access]\ncategories: [contact]\nlegal_reason: kept\n")
 	}
 	t.Run("addresses in the file", func(t *testing.T) {
@@ -624,7 +624,7 @@ func TestCallsStayOutOfTheNetwork(t *testing.T) {
 			{"https://93.184.215.14/steward", nil, true},
 		}
 		for _, c := range cases {
-			_, err := webhook.New(webhook.Config{DB: store, Secrets: nopBox{}, Datasets: []*webhook.Dataset{dataset(c.url)},
+			_, err := httpsystem.New(httpsystem.Config{DB: store, Secrets: nopBox{}, Datasets: []*httpsystem.Dataset{dataset(c.url)},
 				PublicURL: "https://privacy.shop.example", AllowHosts: c.allow})
 			if (err == nil) != c.ok {
 				t.Errorf("New with url %s, allowed %v = %v", c.url, c.allow, err)
@@ -633,7 +633,7 @@ func TestCallsStayOutOfTheNetwork(t *testing.T) {
 	})
 	t.Run("names that resolve inside", func(t *testing.T) {
 		// The system listens on loopback; its name resolves there.
-		secret := webhook.GenerateSecret()
+		secret := httpsystem.GenerateSecret()
 		clk := &clock{t: time.Now()}
 		sys := newSystem(t, secret, clk)
 		port := sys.Listener.Addr().(*net.TCPAddr).Port
@@ -641,12 +641,12 @@ func TestCallsStayOutOfTheNetwork(t *testing.T) {
 		for _, addr := range []string{"127.0.0.1", "10.0.0.5", "169.254.169.254", "192.168.1.1"} {
 			t.Run(addr, func(t *testing.T) {
 				ds := dataset(fmt.Sprintf("https://crm.internal.example:%d/steward", port))
-				svc, err := webhook.New(webhook.Config{DB: store, Secrets: nopBox{}, Datasets: []*webhook.Dataset{ds}, Getenv: env.get,
+				svc, err := httpsystem.New(httpsystem.Config{DB: store, Secrets: nopBox{}, Datasets: []*httpsystem.Dataset{ds}, Getenv: env.get,
 					PublicURL: "https://privacy.shop.example", Resolver: fakeResolver{netip.MustParseAddr(addr)}, Now: clk.now})
 				if err != nil {
 					t.Fatal(err)
 				}
-				_, err = svc.Start(context.Background(), ds, webhook.Access, "req_"+addr, ada)
+				_, err = svc.Start(context.Background(), ds, httpsystem.Access, "req_"+addr, ada)
 				if !errs.Is(err, errs.CodeInvalid) || !strings.Contains(err.Error(), "allow-lists") {
 					t.Fatalf("Start = %v, want invalid: refused address", err)
 				}

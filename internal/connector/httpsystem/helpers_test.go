@@ -1,4 +1,4 @@
-package webhook_test
+package httpsystem_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/steward-dev/steward/internal/connector/webhook"
+	"github.com/steward-dev/steward/internal/connector/httpsystem"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/vault/vaulttest"
 )
@@ -38,7 +38,7 @@ type received struct {
 	} `json:"subject"`
 	CallbackURL string           `json:"callback_url"`
 	Deadline    time.Time        `json:"deadline"`
-	Changes     []webhook.Change `json:"changes"`
+	Changes     []httpsystem.Change `json:"changes"`
 }
 
 // system is the company's system, played by an httptest server: it checks
@@ -65,7 +65,7 @@ func newSystem(t *testing.T, secret string, clk *clock) *system {
 		}
 		var got received
 		got.ID = r.Header.Get("webhook-id")
-		if got.Refused = webhook.Verify(s.secret, r.Header, body, s.clock.now()); got.Refused == nil {
+		if got.Refused = httpsystem.Verify(s.secret, r.Header, body, s.clock.now()); got.Refused == nil {
 			if err := json.Unmarshal(body, &got); err != nil {
 				http.Error(w, err.Error(), http.StatusBadRequest)
 				return
@@ -99,11 +99,11 @@ type env map[string]string
 func (e env) get(name string) string { return e[name] }
 
 type fixture struct {
-	svc     *webhook.Service
+	svc     *httpsystem.Service
 	clock   *clock
 	store   *db.DB
-	crm     *webhook.Dataset // access and erasure, at the fake system
-	billing *webhook.Dataset // access only, its own secret
+	crm     *httpsystem.Dataset // access and erasure, at the fake system
+	billing *httpsystem.Dataset // access only, its own secret
 	system  *system
 	secret  string // the crm's secret, as both sides hold it
 	env     env
@@ -111,17 +111,17 @@ type fixture struct {
 
 // newFixture returns the service with two HTTP connectors, crm (at a fake
 // system) and billing, and a real vault's SecretBox.
-func newFixture(t *testing.T, store *db.DB, adjust ...func(*webhook.Config)) *fixture {
+func newFixture(t *testing.T, store *db.DB, adjust ...func(*httpsystem.Config)) *fixture {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)}
-	f := &fixture{clock: clk, store: store, secret: webhook.GenerateSecret()}
+	f := &fixture{clock: clk, store: store, secret: httpsystem.GenerateSecret()}
 	f.system = newSystem(t, f.secret, clk)
-	f.env = env{"CRM_WEBHOOK_SECRET": f.secret, "BILLING_WEBHOOK_SECRET": webhook.GenerateSecret()}
+	f.env = env{"CRM_WEBHOOK_SECRET": f.secret, "BILLING_WEBHOOK_SECRET": httpsystem.GenerateSecret()}
 	f.crm = mustParse(t, fmt.Sprintf("connector: crm\nengine: http\nurl: %s/steward\nsecret_env: CRM_WEBHOOK_SECRET\n"+
 		"operations: [access, erasure]\ncategories: [contact, behavioural]\ntimeout: 72h\n", f.system.URL))
 	f.billing = mustParse(t, "connector: billing\nengine: http\nurl: http://127.0.0.1:1/billing\nsecret_env: BILLING_WEBHOOK_SECRET\n"+
 		"operations: [access]\ncategories: [financial]\nlegal_reason: invoices are kept 10 years (tax law)\n")
-	cfg := webhook.Config{DB: store, Datasets: []*webhook.Dataset{f.crm, f.billing}, Getenv: f.env.get,
+	cfg := httpsystem.Config{DB: store, Datasets: []*httpsystem.Dataset{f.crm, f.billing}, Getenv: f.env.get,
 		PublicURL: "https://privacy.shop.example/", RequestTimeout: 5 * time.Second, Now: clk.now,
 		// The fake system listens on loopback, which calls may reach only
 		// when allow-listed.
@@ -133,7 +133,7 @@ func newFixture(t *testing.T, store *db.DB, adjust ...func(*webhook.Config)) *fi
 		cfg.Secrets = newBox(t, store)
 	}
 	var err error
-	if f.svc, err = webhook.New(cfg); err != nil {
+	if f.svc, err = httpsystem.New(cfg); err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -142,7 +142,7 @@ func newFixture(t *testing.T, store *db.DB, adjust ...func(*webhook.Config)) *fi
 // newBox opens a vault on store, with a key of its own, and returns its
 // SecretBox for connector data. A store takes one vault key: fixtures
 // that share a store share a box (withBox).
-func newBox(t *testing.T, store *db.DB) webhook.SecretBox {
+func newBox(t *testing.T, store *db.DB) httpsystem.SecretBox {
 	t.Helper()
 	v := vaulttest.Open(t, store)
 	box, err := v.SecretBox("webhook-data")
@@ -152,13 +152,13 @@ func newBox(t *testing.T, store *db.DB) webhook.SecretBox {
 	return box
 }
 
-func withBox(box webhook.SecretBox) func(*webhook.Config) {
-	return func(c *webhook.Config) { c.Secrets = box }
+func withBox(box httpsystem.SecretBox) func(*httpsystem.Config) {
+	return func(c *httpsystem.Config) { c.Secrets = box }
 }
 
-func mustParse(t *testing.T, text string) *webhook.Dataset {
+func mustParse(t *testing.T, text string) *httpsystem.Dataset {
 	t.Helper()
-	ds, err := webhook.Parse("test.yaml", []byte(text))
+	ds, err := httpsystem.Parse("test.yaml", []byte(text))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func mustParse(t *testing.T, text string) *webhook.Dataset {
 // the fixture's time, unless edit changes the headers.
 func (f *fixture) callback(t *testing.T, name, secret, callID, body string, edit ...func(http.Header)) error {
 	t.Helper()
-	header, err := webhook.Headers(secret, "msg_"+strings.TrimPrefix(callID, "whc_"), f.clock.now(), []byte(body))
+	header, err := httpsystem.Headers(secret, "msg_"+strings.TrimPrefix(callID, "whc_"), f.clock.now(), []byte(body))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package webhook_test
+package httpsystem_test
 
 import (
 	"errors"
@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/steward-dev/steward/internal/connector/webhook"
+	"github.com/steward-dev/steward/internal/connector/httpsystem"
 	"github.com/steward-dev/steward/internal/errs"
 )
 
@@ -27,21 +27,21 @@ const (
 
 func TestSignMatchesTheSpecificationVector(t *testing.T) {
 	at := time.Unix(vectorTimestamp, 0)
-	got, err := webhook.Sign(vectorSecret, vectorID, at, []byte(vectorPayload))
+	got, err := httpsystem.Sign(vectorSecret, vectorID, at, []byte(vectorPayload))
 	if err != nil || got != vectorSignature {
 		t.Fatalf("Sign = %q, %v; want %q", got, err, vectorSignature)
 	}
-	h, err := webhook.Headers(vectorSecret, vectorID, at, []byte(vectorPayload))
+	h, err := httpsystem.Headers(vectorSecret, vectorID, at, []byte(vectorPayload))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.Get(webhook.HeaderID) != vectorID || h.Get(webhook.HeaderTimestamp) != "1614265330" || h.Get(webhook.HeaderSignature) != vectorSignature {
+	if h.Get(httpsystem.HeaderID) != vectorID || h.Get(httpsystem.HeaderTimestamp) != "1614265330" || h.Get(httpsystem.HeaderSignature) != vectorSignature {
 		t.Fatalf("Headers = %v", h)
 	}
-	if err := webhook.Verify(vectorSecret, h, []byte(vectorPayload), at.Add(10*time.Second)); err != nil {
+	if err := httpsystem.Verify(vectorSecret, h, []byte(vectorPayload), at.Add(10*time.Second)); err != nil {
 		t.Fatalf("Verify(vector) = %v", err)
 	}
-	if err := webhook.CheckHeaders(h, at); err != nil {
+	if err := httpsystem.CheckHeaders(h, at); err != nil {
 		t.Fatalf("CheckHeaders(vector) = %v", err)
 	}
 }
@@ -63,40 +63,40 @@ func TestRefusalsAreUnauthorized(t *testing.T) {
 		want   error
 		detail string
 	}{
-		{"tampered body", headers(func(http.Header) {}), `{"test": 1}`, webhook.ErrSignature, "the webhook signature does not verify"},
-		{"no id", headers(func(h http.Header) { h.Del("webhook-id") }), vectorPayload, webhook.ErrMalformed, "the webhook-id header is missing or malformed"},
+		{"tampered body", headers(func(http.Header) {}), `{"test": 1}`, httpsystem.ErrSignature, "the webhook signature does not verify"},
+		{"no id", headers(func(h http.Header) { h.Del("webhook-id") }), vectorPayload, httpsystem.ErrMalformed, "the webhook-id header is missing or malformed"},
 		{"stale", headers(func(h http.Header) {
-			h.Set("webhook-timestamp", strconv.Itoa(vectorTimestamp-int(webhook.Tolerance/time.Second)-1))
-		}), vectorPayload, webhook.ErrTimestamp, "the webhook timestamp is older than the 5-minute tolerance"},
+			h.Set("webhook-timestamp", strconv.Itoa(vectorTimestamp-int(httpsystem.Tolerance/time.Second)-1))
+		}), vectorPayload, httpsystem.ErrTimestamp, "the webhook timestamp is older than the 5-minute tolerance"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			err := webhook.Verify(vectorSecret, c.header, []byte(c.body), at)
+			err := httpsystem.Verify(vectorSecret, c.header, []byte(c.body), at)
 			e, ok := errs.As(err)
 			if !errors.Is(err, c.want) || !ok || e.Code != errs.CodeUnauthorized || e.Message != c.detail {
 				t.Fatalf("Verify = %#v, want unauthorized %v with %q", err, c.want, c.detail)
 			}
-			if c.want == webhook.ErrSignature {
+			if c.want == httpsystem.ErrSignature {
 				return // the headers alone are well formed
 			}
-			if err := webhook.CheckHeaders(c.header, at); !errors.Is(err, c.want) || !errs.Is(err, errs.CodeUnauthorized) {
+			if err := httpsystem.CheckHeaders(c.header, at); !errors.Is(err, c.want) || !errs.Is(err, errs.CodeUnauthorized) {
 				t.Fatalf("CheckHeaders = %v, want unauthorized %v", err, c.want)
 			}
 		})
 	}
 	t.Run("a malformed secret is our fault, not the sender's", func(t *testing.T) {
-		err := webhook.Verify("not-a-secret", headers(func(http.Header) {}), []byte(vectorPayload), at)
+		err := httpsystem.Verify("not-a-secret", headers(func(http.Header) {}), []byte(vectorPayload), at)
 		if err == nil || errs.Is(err, errs.CodeUnauthorized) {
 			t.Fatalf("Verify with a bad secret = %v", err)
 		}
 	})
 	t.Run("a generated secret signs and verifies", func(t *testing.T) {
-		secret := webhook.GenerateSecret()
-		h, err := webhook.Headers(secret, "msg_1", at, []byte("{}"))
+		secret := httpsystem.GenerateSecret()
+		h, err := httpsystem.Headers(secret, "msg_1", at, []byte("{}"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := webhook.Verify(secret, h, []byte("{}"), at); err != nil {
+		if err := httpsystem.Verify(secret, h, []byte("{}"), at); err != nil {
 			t.Fatalf("Verify = %v", err)
 		}
 	})

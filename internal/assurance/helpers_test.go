@@ -1,4 +1,4 @@
-package vendor_test
+package assurance_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/vault/vaulttest"
-	"github.com/steward-dev/steward/internal/vendor"
+	"github.com/steward-dev/steward/internal/assurance"
 )
 
 // clock is a settable test clock.
@@ -50,7 +50,7 @@ func (c *catalog) put(v consent.Vendor) {
 // fixture is a vendor service on a fresh store, with a real vault and
 // audit log.
 type fixture struct {
-	s       *vendor.Service
+	s       *assurance.Service
 	clock   *clock
 	catalog *catalog
 	log     *audit.Log
@@ -83,7 +83,7 @@ func newFixture(t *testing.T, store *db.DB) *fixture {
 	}
 	c := &clock{t: start}
 	cat := &catalog{vendors: map[string]consent.Vendor{mailer.Key: mailer, adnet.Key: adnet}}
-	s, err := vendor.NewService(vendor.Config{DB: store, Audit: log, Secrets: box, Catalog: cat, Now: c.now})
+	s, err := assurance.NewService(assurance.Config{DB: store, Audit: log, Secrets: box, Catalog: cat, Now: c.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,9 +99,9 @@ var (
 func as(a audit.Actor) context.Context { return audit.WithActor(context.Background(), a) }
 
 // MustSend sends the built-in questionnaire to a vendor as the officer.
-func (f *fixture) MustSend(tb testing.TB, vendorKey string) vendor.Sent {
+func (f *fixture) MustSend(tb testing.TB, vendorKey string) assurance.Sent {
 	tb.Helper()
-	sent, err := f.s.Send(as(officer), vendorKey, vendor.SecurityBaseline, contactEmail, 0)
+	sent, err := f.s.Send(as(officer), vendorKey, assurance.SecurityBaseline, contactEmail, 0)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -113,11 +113,11 @@ func (f *fixture) MustSend(tb testing.TB, vendorKey string) vendor.Sent {
 func passing(tb testing.TB) map[string]string {
 	tb.Helper()
 	out := map[string]string{}
-	for _, q := range vendor.BuiltinTemplates()[0].Questions {
+	for _, q := range assurance.BuiltinTemplates()[0].Questions {
 		switch {
 		case len(q.Pass) > 0:
 			out[q.ID] = q.Pass[0]
-		case q.Kind == vendor.KindFileReference:
+		case q.Kind == assurance.KindFileReference:
 			out[q.ID] = "https://mailer.example/trust/" + q.ID + ".pdf"
 		default:
 			out[q.ID] = "Ten years for invoices, 30 days for logs."
@@ -127,7 +127,7 @@ func passing(tb testing.TB) map[string]string {
 }
 
 // MustApprove answers, submits and approves a vendor's questionnaire.
-func (f *fixture) MustApprove(tb testing.TB, vendorKey string) vendor.Assessment {
+func (f *fixture) MustApprove(tb testing.TB, vendorKey string) assurance.Assessment {
 	tb.Helper()
 	sent := f.MustSend(tb, vendorKey)
 	if _, err := f.s.SaveAnswers(context.Background(), sent.Token, passing(tb), true); err != nil {
@@ -143,7 +143,7 @@ func (f *fixture) MustApprove(tb testing.TB, vendorKey string) vendor.Assessment
 // MustAudit returns the audit entries about a vendor, oldest first.
 func (f *fixture) MustAudit(tb testing.TB, vendorKey string) []audit.Stored {
 	tb.Helper()
-	page, err := f.log.Search(context.Background(), audit.Query{Target: audit.Target{Kind: vendor.TargetVendor, ID: vendorKey}})
+	page, err := f.log.Search(context.Background(), audit.Query{Target: audit.Target{Kind: assurance.TargetVendor, ID: vendorKey}})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package vendor_test
+package assurance_test
 
 import (
 	"slices"
@@ -6,17 +6,17 @@ import (
 	"testing"
 
 	"github.com/steward-dev/steward/internal/errs"
-	"github.com/steward-dev/steward/internal/vendor"
+	"github.com/steward-dev/steward/internal/assurance"
 )
 
 // scored is a small template: a must-pass yes/no, a choice with two
 // passing options, a text and a file reference.
-func scored(passMark int) vendor.Template {
-	return vendor.Template{Key: "small", Name: "Small", PassMark: passMark, Questions: []vendor.Question{
-		{ID: "mfa", Text: "MFA?", Kind: vendor.KindYesNo, Weight: 10, Pass: []string{vendor.Yes}, MustPass: true},
-		{ID: "notice", Text: "Breach notice?", Kind: vendor.KindChoice, Weight: 40, Options: []string{"24h", "48h", "never"}, Pass: []string{"24h", "48h"}},
-		{ID: "retention", Text: "Retention?", Kind: vendor.KindText, Weight: 30},
-		{ID: "cert", Text: "Certificate?", Kind: vendor.KindFileReference, Weight: 20},
+func scored(passMark int) assurance.Template {
+	return assurance.Template{Key: "small", Name: "Small", PassMark: passMark, Questions: []assurance.Question{
+		{ID: "mfa", Text: "MFA?", Kind: assurance.KindYesNo, Weight: 10, Pass: []string{assurance.Yes}, MustPass: true},
+		{ID: "notice", Text: "Breach notice?", Kind: assurance.KindChoice, Weight: 40, Options: []string{"24h", "48h", "never"}, Pass: []string{"24h", "48h"}},
+		{ID: "retention", Text: "Retention?", Kind: assurance.KindText, Weight: 30},
+		{ID: "cert", Text: "Certificate?", Kind: assurance.KindFileReference, Weight: 20},
 	}}
 }
 
@@ -69,10 +69,10 @@ func TestScore(t *testing.T) {
 
 	// The pass mark is compared exactly, not on the rounded percentage:
 	// 2 of 3 equal weights is 66.7%, shown as 66.
-	thirds := vendor.Template{Key: "thirds", Name: "Thirds", Questions: []vendor.Question{
-		{ID: "a", Text: "A?", Kind: vendor.KindYesNo, Weight: 1, Pass: []string{vendor.Yes}},
-		{ID: "b", Text: "B?", Kind: vendor.KindYesNo, Weight: 1, Pass: []string{vendor.Yes}},
-		{ID: "c", Text: "C?", Kind: vendor.KindYesNo, Weight: 1, Pass: []string{vendor.No}},
+	thirds := assurance.Template{Key: "thirds", Name: "Thirds", Questions: []assurance.Question{
+		{ID: "a", Text: "A?", Kind: assurance.KindYesNo, Weight: 1, Pass: []string{assurance.Yes}},
+		{ID: "b", Text: "B?", Kind: assurance.KindYesNo, Weight: 1, Pass: []string{assurance.Yes}},
+		{ID: "c", Text: "C?", Kind: assurance.KindYesNo, Weight: 1, Pass: []string{assurance.No}},
 	}}
 	for _, c := range []struct {
 		passMark int
@@ -96,30 +96,30 @@ func orEmpty(s []string) []string {
 func TestTemplateValidate(t *testing.T) {
 	cases := []struct {
 		name  string
-		edit  func(*vendor.Template)
+		edit  func(*assurance.Template)
 		field string
 	}{
-		{"a key with capitals", func(t *vendor.Template) { t.Key = "Small" }, "key"},
-		{"no name", func(t *vendor.Template) { t.Name = "" }, "name"},
-		{"a pass mark of 0", func(t *vendor.Template) { t.PassMark = 0 }, "pass_mark"},
-		{"a pass mark over 100", func(t *vendor.Template) { t.PassMark = 101 }, "pass_mark"},
-		{"no questions", func(t *vendor.Template) { t.Questions = nil }, "questions"},
-		{"a repeated id", func(t *vendor.Template) { t.Questions[1].ID = "mfa" }, "questions[1].id"},
-		{"an id with spaces", func(t *vendor.Template) { t.Questions[0].ID = "m f a" }, "questions[0].id"},
-		{"no text", func(t *vendor.Template) { t.Questions[0].Text = " " }, "questions[0].text"},
-		{"a weight of 0", func(t *vendor.Template) { t.Questions[2].Weight = 0 }, "questions[2].weight"},
-		{"a negative weight", func(t *vendor.Template) { t.Questions[2].Weight = -5 }, "questions[2].weight"},
-		{"an unknown kind", func(t *vendor.Template) { t.Questions[2].Kind = "upload" }, "questions[2].kind"},
-		{"a choice without options", func(t *vendor.Template) { t.Questions[1].Options = nil }, "questions[1].options"},
-		{"a choice with one option", func(t *vendor.Template) { t.Questions[1].Options = []string{"24h"} }, "questions[1].options"},
-		{"a repeated option", func(t *vendor.Template) { t.Questions[1].Options = []string{"24h", "48h", "24h"} }, "questions[1].options[2]"},
-		{"an empty option", func(t *vendor.Template) { t.Questions[1].Options = []string{"24h", "48h", ""} }, "questions[1].options[2]"},
-		{"a passing answer that is no option", func(t *vendor.Template) { t.Questions[1].Pass = []string{"12h"} }, "questions[1].pass[0]"},
-		{"a choice without a passing answer", func(t *vendor.Template) { t.Questions[1].Pass = nil }, "questions[1].pass"},
-		{"a yes/no passing on maybe", func(t *vendor.Template) { t.Questions[0].Pass = []string{"maybe"} }, "questions[0].pass[0]"},
-		{"a yes/no with options", func(t *vendor.Template) { t.Questions[0].Options = []string{"yes", "no"} }, "questions[0].options"},
-		{"a text with passing answers", func(t *vendor.Template) { t.Questions[2].Pass = []string{"30 days"} }, "questions[2].pass"},
-		{"a file reference with options", func(t *vendor.Template) { t.Questions[3].Options = []string{"a", "b"} }, "questions[3].options"},
+		{"a key with capitals", func(t *assurance.Template) { t.Key = "Small" }, "key"},
+		{"no name", func(t *assurance.Template) { t.Name = "" }, "name"},
+		{"a pass mark of 0", func(t *assurance.Template) { t.PassMark = 0 }, "pass_mark"},
+		{"a pass mark over 100", func(t *assurance.Template) { t.PassMark = 101 }, "pass_mark"},
+		{"no questions", func(t *assurance.Template) { t.Questions = nil }, "questions"},
+		{"a repeated id", func(t *assurance.Template) { t.Questions[1].ID = "mfa" }, "questions[1].id"},
+		{"an id with spaces", func(t *assurance.Template) { t.Questions[0].ID = "m f a" }, "questions[0].id"},
+		{"no text", func(t *assurance.Template) { t.Questions[0].Text = " " }, "questions[0].text"},
+		{"a weight of 0", func(t *assurance.Template) { t.Questions[2].Weight = 0 }, "questions[2].weight"},
+		{"a negative weight", func(t *assurance.Template) { t.Questions[2].Weight = -5 }, "questions[2].weight"},
+		{"an unknown kind", func(t *assurance.Template) { t.Questions[2].Kind = "upload" }, "questions[2].kind"},
+		{"a choice without options", func(t *assurance.Template) { t.Questions[1].Options = nil }, "questions[1].options"},
+		{"a choice with one option", func(t *assurance.Template) { t.Questions[1].Options = []string{"24h"} }, "questions[1].options"},
+		{"a repeated option", func(t *assurance.Template) { t.Questions[1].Options = []string{"24h", "48h", "24h"} }, "questions[1].options[2]"},
+		{"an empty option", func(t *assurance.Template) { t.Questions[1].Options = []string{"24h", "48h", ""} }, "questions[1].options[2]"},
+		{"a passing answer that is no option", func(t *assurance.Template) { t.Questions[1].Pass = []string{"12h"} }, "questions[1].pass[0]"},
+		{"a choice without a passing answer", func(t *assurance.Template) { t.Questions[1].Pass = nil }, "questions[1].pass"},
+		{"a yes/no passing on maybe", func(t *assurance.Template) { t.Questions[0].Pass = []string{"maybe"} }, "questions[0].pass[0]"},
+		{"a yes/no with options", func(t *assurance.Template) { t.Questions[0].Options = []string{"yes", "no"} }, "questions[0].options"},
+		{"a text with passing answers", func(t *assurance.Template) { t.Questions[2].Pass = []string{"30 days"} }, "questions[2].pass"},
+		{"a file reference with options", func(t *assurance.Template) { t.Questions[3].Options = []string{"a", "b"} }, "questions[3].options"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -140,8 +140,8 @@ func TestTemplateValidate(t *testing.T) {
 }
 
 func TestBuiltinTemplate(t *testing.T) {
-	builtins := vendor.BuiltinTemplates()
-	if len(builtins) != 1 || builtins[0].Key != vendor.SecurityBaseline || !builtins[0].Builtin || builtins[0].PassMark != 80 {
+	builtins := assurance.BuiltinTemplates()
+	if len(builtins) != 1 || builtins[0].Key != assurance.SecurityBaseline || !builtins[0].Builtin || builtins[0].PassMark != 80 {
 		t.Fatalf("built-ins %+v", builtins)
 	}
 	b := builtins[0]
@@ -153,7 +153,7 @@ func TestBuiltinTemplate(t *testing.T) {
 	}
 	var topics []string
 	mustPass := 0
-	kinds := map[vendor.Kind]bool{}
+	kinds := map[assurance.Kind]bool{}
 	for _, q := range b.Questions {
 		topics = append(topics, strings.ToLower(q.Topic+" "+q.Text))
 		kinds[q.Kind] = true

@@ -1,12 +1,12 @@
-// Package vendor is the security assurance of the third parties that
+// Package assurance is the security assurance of the third parties that
 // receive data: questionnaires sent to a vendor contact, answered through
 // a tokenised link, scored, signed off by a security officer and valid for
 // a period. Disclosures ask Assurance before any data leaves: without a
 // passing, current assessment that covers what the vendor does today, the
 // answer is no, with the reason.
 //
-//	vendors, err := vendor.NewService(vendor.Config{DB: store, Audit: log, Secrets: box, Catalog: consentService})
-//	sent, err := vendors.Send(ctx, "mailer", vendor.SecurityBaseline, "security@mailer.example", 0)
+//	vendors, err := assurance.NewService(assurance.Config{DB: store, Audit: log, Secrets: box, Catalog: consentService})
+//	sent, err := vendors.Send(ctx, "mailer", assurance.SecurityBaseline, "security@mailer.example", 0)
 //	// show or send https://steward.example + sent.Path() now: only its hash is kept
 //	q, err := vendors.SaveAnswers(ctx, token, map[string]string{"mfa": "yes"}, false) // the vendor, any number of times
 //	q, err = vendors.SaveAnswers(ctx, token, answers, true)                            // submitted and scored
@@ -88,4 +88,4 @@
 // audit log. The vendor's answers describe its security, not people, and
 // are stored as given (in every saved version); they never go to the
 // audit log.
-package vendor
+package assurance

@@ -1,4 +1,4 @@
-package webhook_test
+package httpsystem_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/steward-dev/steward/internal/connector/webhook"
+	"github.com/steward-dev/steward/internal/connector/httpsystem"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/errs"
@@ -33,16 +33,16 @@ correctable:
 // crm. Steward signs the helpdesk's calls with the crm's secret, which the
 // fake system checks them against, or with another when wrongSecret.
 // Fixtures on one store share box.
-func correctionFixture(t *testing.T, store *db.DB, box webhook.SecretBox, wrongSecret bool) (*fixture, *webhook.Dataset) {
+func correctionFixture(t *testing.T, store *db.DB, box httpsystem.SecretBox, wrongSecret bool) (*fixture, *httpsystem.Dataset) {
 	t.Helper()
-	var helpdesk *webhook.Dataset
-	f := newFixture(t, store, withBox(box), func(c *webhook.Config) {
+	var helpdesk *httpsystem.Dataset
+	f := newFixture(t, store, withBox(box), func(c *httpsystem.Config) {
 		helpdesk = mustParse(t, strings.ReplaceAll(helpdeskFile, "%URL%", strings.TrimSuffix(c.Datasets[0].URL, "/steward")))
 		c.Datasets = append(c.Datasets, helpdesk)
 		env := c.Getenv
 		secret := env("CRM_WEBHOOK_SECRET")
 		if wrongSecret {
-			secret = webhook.GenerateSecret()
+			secret = httpsystem.GenerateSecret()
 		}
 		c.Getenv = func(name string) string {
 			if name == "HELPDESK_SECRET" {
@@ -54,7 +54,7 @@ func correctionFixture(t *testing.T, store *db.DB, box webhook.SecretBox, wrongS
 	return f, helpdesk
 }
 
-var phone = []webhook.Change{{Field: "contacts.phone", Value: "+44 20 7946 0999"}, {Field: "contacts.address", Value: "12 Nowhere Lane"}}
+var phone = []httpsystem.Change{{Field: "contacts.phone", Value: "+44 20 7946 0999"}, {Field: "contacts.address", Value: "12 Nowhere Lane"}}
 
 func TestCorrect(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
@@ -69,7 +69,7 @@ func TestCorrect(t *testing.T) {
 			}
 			f.system.answer(http.StatusAccepted)
 			call, err := f.svc.Correct(ctx, helpdesk, "req_c1", ada, phone)
-			if err != nil || call.State != webhook.Pending || call.Operation != webhook.Correction || call.AcceptedAt.IsZero() {
+			if err != nil || call.State != httpsystem.Pending || call.Operation != httpsystem.Correction || call.AcceptedAt.IsZero() {
 				t.Fatalf("Correct after the 5xx = %+v, %v", call, err)
 			}
 			got := f.system.received()
@@ -77,7 +77,7 @@ func TestCorrect(t *testing.T) {
 				t.Fatalf("the system received %d deliveries (%+v), want the same call twice", len(got), got)
 			}
 			r := got[1]
-			want := []webhook.Change{{Field: "contacts.address", Value: "12 Nowhere Lane"}, {Field: "contacts.phone", Value: "+44 20 7946 0999"}}
+			want := []httpsystem.Change{{Field: "contacts.address", Value: "12 Nowhere Lane"}, {Field: "contacts.phone", Value: "+44 20 7946 0999"}}
 			if r.Refused != nil || r.Type != "steward.correction" || r.RequestID != "req_c1" || !reflect.DeepEqual(r.Changes, want) {
 				t.Fatalf("the system received %+v", r)
 			}
@@ -93,8 +93,8 @@ func TestCorrect(t *testing.T) {
 				t.Fatalf("callback: %v", err)
 			}
 			done, err := f.svc.Correct(ctx, helpdesk, "req_c1", ada, phone)
-			if err != nil || done.ID != call.ID || done.State != webhook.Done || done.Report == nil || len(done.Report.Steps) != 2 ||
-				done.Report.Steps[1].Action != webhook.ActionCorrected || done.Report.Steps[1].Count != 2 {
+			if err != nil || done.ID != call.ID || done.State != httpsystem.Done || done.Report == nil || len(done.Report.Steps) != 2 ||
+				done.Report.Steps[1].Action != httpsystem.ActionCorrected || done.Report.Steps[1].Count != 2 {
 				t.Fatalf("Correct after the callback = %+v (%+v), %v", done, done.Report, err)
 			}
 			if len(f.system.received()) != 2 {
@@ -110,8 +110,8 @@ func TestCorrect(t *testing.T) {
 			if err := f.callback(t, "helpdesk", f.secret, call.ID, `{"status": "done", "report": {"steps": [{"what": "contacts.phone", "action": "not_held", "count": 0}]}}`); err != nil {
 				t.Fatal(err)
 			}
-			done, err := f.svc.Result(ctx, "helpdesk", "req_c2", webhook.Correction)
-			if err != nil || done.State != webhook.Done || done.Report.Steps[0].Action != webhook.ActionNotHeld {
+			done, err := f.svc.Result(ctx, "helpdesk", "req_c2", httpsystem.Correction)
+			if err != nil || done.State != httpsystem.Done || done.Report.Steps[0].Action != httpsystem.ActionNotHeld {
 				t.Fatalf("Result = %+v, %v", done, err)
 			}
 		})
@@ -125,11 +125,11 @@ func TestCorrect(t *testing.T) {
 				t.Fatal(err)
 			}
 			failed, err := f.svc.Correct(ctx, helpdesk, "req_c3", ada, phone[:1])
-			if err != nil || failed.ID != call.ID || failed.State != webhook.Failed || !strings.Contains(failed.Failure, "read-only") {
+			if err != nil || failed.ID != call.ID || failed.State != httpsystem.Failed || !strings.Contains(failed.Failure, "read-only") {
 				t.Fatalf("Correct after the failure = %+v, %v", failed, err)
 			}
 			again, err := f.svc.Correct(ctx, helpdesk, "req_c3", ada, phone[:1])
-			if err != nil || again.ID == call.ID || again.State != webhook.Pending || len(f.system.received()) != 2 {
+			if err != nil || again.ID == call.ID || again.State != httpsystem.Pending || len(f.system.received()) != 2 {
 				t.Fatalf("the retry = %+v, %v (system got %d calls), want a new call", again, err, len(f.system.received()))
 			}
 		})
@@ -143,8 +143,8 @@ func TestCorrect(t *testing.T) {
 			if errs.CodeOf(err) != errs.CodeInvalid || !strings.Contains(err.Error(), "401") {
 				t.Fatalf("Correct refused with 401 = %v, want invalid naming the status", err)
 			}
-			failed, err := f.svc.Result(ctx, "helpdesk", "req_c4", webhook.Correction)
-			if err != nil || failed.State != webhook.Failed {
+			failed, err := f.svc.Result(ctx, "helpdesk", "req_c4", httpsystem.Correction)
+			if err != nil || failed.State != httpsystem.Failed {
 				t.Fatalf("Result = %+v, %v", failed, err)
 			}
 		})
@@ -158,13 +158,13 @@ func TestCorrectRefuses(t *testing.T) {
 		f, helpdesk := correctionFixture(t, store, box, false)
 		for _, tc := range []struct {
 			name    string
-			changes []webhook.Change
+			changes []httpsystem.Change
 			field   string
 		}{
 			{"none", nil, "changes"},
-			{"not correctable", []webhook.Change{{Field: "contacts.email", Value: "x"}}, "changes[0].field"},
-			{"twice", []webhook.Change{phone[0], phone[0]}, "changes[1].field"},
-			{"too long", []webhook.Change{{Field: "contacts.phone", Value: strings.Repeat("9", webhook.MaxValueBytes+1)}}, "changes[0].value"},
+			{"not correctable", []httpsystem.Change{{Field: "contacts.email", Value: "x"}}, "changes[0].field"},
+			{"twice", []httpsystem.Change{phone[0], phone[0]}, "changes[1].field"},
+			{"too long", []httpsystem.Change{{Field: "contacts.phone", Value: strings.Repeat("9", httpsystem.MaxValueBytes+1)}}, "changes[0].value"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				_, err := f.svc.Correct(ctx, helpdesk, "req_r", ada, tc.changes)
@@ -173,7 +173,7 @@ func TestCorrectRefuses(t *testing.T) {
 				}
 			})
 		}
-		if _, err := f.svc.Start(ctx, helpdesk, webhook.Correction, "req_r", ada); errs.CodeOf(err) != errs.CodeInvalid {
+		if _, err := f.svc.Start(ctx, helpdesk, httpsystem.Correction, "req_r", ada); errs.CodeOf(err) != errs.CodeInvalid {
 			t.Fatalf("Start of a correction = %v, want invalid (the values are missing)", err)
 		}
 		if _, err := f.svc.Correct(ctx, f.crm, "req_r", ada, phone[:1]); errs.CodeOf(err) != errs.CodeInvalid {
@@ -200,7 +200,7 @@ func TestCorrectRefuses(t *testing.T) {
 				}
 			})
 		}
-		if c, err := f.svc.Call(ctx, call.ID); err != nil || c.State != webhook.Pending {
+		if c, err := f.svc.Call(ctx, call.ID); err != nil || c.State != httpsystem.Pending {
 			t.Fatalf("after refused callbacks the call is %+v, %v; want pending", c, err)
 		}
 	})

@@ -1,4 +1,4 @@
-// Package webhook connects Steward to the company's systems that are not
+// Package httpsystem connects Steward to the company's systems that are not
 // databases: for a data subject request, Steward calls the system's HTTP
 // endpoint, signed per the Standard Webhooks scheme, and the system does
 // the access or erasure in its own time and calls back, signed the same
@@ -8,15 +8,15 @@
 // the system, its URL, the environment variable holding the shared secret,
 // the operations it supports and the data categories it holds:
 //
-//	ds, err := webhook.ParseFile("crm.yaml") // every problem, with its line
-//	hooks, err := webhook.New(webhook.Config{DB: store, Secrets: box, Datasets: []*webhook.Dataset{ds},
+//	ds, err := httpsystem.ParseFile("crm.yaml") // every problem, with its line
+//	hooks, err := httpsystem.New(httpsystem.Config{DB: store, Secrets: box, Datasets: []*httpsystem.Dataset{ds},
 //		Getenv: os.Getenv, PublicURL: "https://privacy.shop.example"})
-//	call, err := hooks.Start(ctx, ds, webhook.Erasure, requestID, ids) // on every attempt of the job
-//	call, err = hooks.Correct(ctx, ds, requestID, ids, []webhook.Change{{Field: "contacts.phone", Value: "+44 20 7946 0000"}})
+//	call, err := hooks.Start(ctx, ds, httpsystem.Erasure, requestID, ids) // on every attempt of the job
+//	call, err = hooks.Correct(ctx, ds, requestID, ids, []httpsystem.Change{{Field: "contacts.phone", Value: "+44 20 7946 0000"}})
 //	switch call.State {
-//	case webhook.Pending: // snooze, and Start again later
-//	case webhook.Done: // call.Report; for access, hooks.Data(ctx, call.ID)
-//	case webhook.Failed, webhook.TimedOut: // reported once; the next Start calls anew
+//	case httpsystem.Pending: // snooze, and Start again later
+//	case httpsystem.Done: // call.Report; for access, hooks.Data(ctx, call.ID)
+//	case httpsystem.Failed, httpsystem.TimedOut: // reported once; the next Start calls anew
 //	}
 //
 // # The call
@@ -88,4 +88,4 @@
 // calls anew. A failed or timed-out call is returned by Start once, so
 // that the job can report that the request waits on the system and back
 // off; the Start after that makes a new call.
-package webhook
+package httpsystem

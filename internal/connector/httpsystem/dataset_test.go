@@ -1,4 +1,4 @@
-package webhook_test
+package httpsystem_test
 
 import (
 	"errors"
@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/steward-dev/steward/internal/connector"
-	"github.com/steward-dev/steward/internal/connector/webhook"
+	"github.com/steward-dev/steward/internal/connector/httpsystem"
 	"github.com/steward-dev/steward/internal/errs"
 )
 
@@ -24,12 +24,12 @@ timeout: 48h
 `
 
 func TestParseExample(t *testing.T) {
-	ds, err := webhook.ParseFile(filepath.Join("testdata", "crm.yaml"))
+	ds, err := httpsystem.ParseFile(filepath.Join("testdata", "crm.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ds.Name != "crm" || ds.URL != "https://crm.internal/steward" || ds.SecretEnv != "CRM_WEBHOOK_SECRET" ||
-		!ds.Supports(webhook.Access) || !ds.Supports(webhook.Erasure) || ds.Timeout != webhook.DefaultTimeout ||
+		!ds.Supports(httpsystem.Access) || !ds.Supports(httpsystem.Erasure) || ds.Timeout != httpsystem.DefaultTimeout ||
 		strings.Join(ds.Categories, ",") != "contact,behavioural,communications" || ds.File != filepath.Join("testdata", "crm.yaml") {
 		t.Fatalf("parsed %+v", ds)
 	}
@@ -37,14 +37,14 @@ func TestParseExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !webhook.IsHTTP(data) {
+	if !httpsystem.IsHTTP(data) {
 		t.Fatal("IsHTTP(crm.yaml) = false")
 	}
 	shop, err := os.ReadFile(filepath.Join("..", "testdata", "shop.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if webhook.IsHTTP(shop) {
+	if httpsystem.IsHTTP(shop) {
 		t.Fatal("IsHTTP(shop.yaml), an SQL dataset, = true")
 	}
 }
@@ -56,9 +56,9 @@ func TestParse(t *testing.T) {
 		// field and line of the first problem; none for a valid file.
 		field string
 		line  int
-		check func(t *testing.T, ds *webhook.Dataset)
+		check func(t *testing.T, ds *httpsystem.Dataset)
 	}{
-		{name: "valid", edit: func(s string) string { return s }, check: func(t *testing.T, ds *webhook.Dataset) {
+		{name: "valid", edit: func(s string) string { return s }, check: func(t *testing.T, ds *httpsystem.Dataset) {
 			if ds.Timeout != 48*time.Hour {
 				t.Errorf("timeout = %s", ds.Timeout)
 			}
@@ -66,8 +66,8 @@ func TestParse(t *testing.T) {
 		{name: "http on localhost", edit: replace("https://crm.internal/steward", "http://127.0.0.1:8081/steward")},
 		{name: "http on localhost by name", edit: replace("https://crm.internal/steward", "http://localhost/steward")},
 		{name: "access only, with a legal reason", edit: replace("[access, erasure]", "[access]\nlegal_reason: \"kept 10 years under tax law\"")},
-		{name: "no timeout means the default", edit: replace("timeout: 48h\n", ""), check: func(t *testing.T, ds *webhook.Dataset) {
-			if ds.Timeout != webhook.DefaultTimeout {
+		{name: "no timeout means the default", edit: replace("timeout: 48h\n", ""), check: func(t *testing.T, ds *httpsystem.Dataset) {
+			if ds.Timeout != httpsystem.DefaultTimeout {
 				t.Errorf("timeout = %s", ds.Timeout)
 			}
 		}},
@@ -89,7 +89,7 @@ func TestParse(t *testing.T) {
 		{name: "no categories", edit: replace("categories: [contact, behavioural]\n", ""), field: "categories", line: 1},
 		{name: "timeout too short", edit: replace("48h", "10s"), field: "timeout", line: 8},
 		{name: "timeout too long", edit: replace("48h", "4000h"), field: "timeout", line: 8},
-		{name: "timeout in days", edit: replace("48h", "3d"), check: func(t *testing.T, ds *webhook.Dataset) {
+		{name: "timeout in days", edit: replace("48h", "3d"), check: func(t *testing.T, ds *httpsystem.Dataset) {
 			if ds.Timeout != 72*time.Hour {
 				t.Errorf("timeout = %s", ds.Timeout)
 			}
@@ -99,9 +99,9 @@ func TestParse(t *testing.T) {
 		{name: "operations not a list", edit: replace("[access, erasure]", "access"), field: "yaml", line: 6},
 		{name: "not yaml", edit: func(string) string { return "connector: [crm" }, field: "yaml", line: 1},
 		{name: "correction with its fields", edit: replace("[access, erasure]", "[access, erasure, correction]\ncorrectable:\n  - field: contacts.phone\n    category: contact\n    auto_correct: true"),
-			check: func(t *testing.T, ds *webhook.Dataset) {
+			check: func(t *testing.T, ds *httpsystem.Dataset) {
 				f, ok := ds.CorrectableField("contacts.phone")
-				if !ds.Supports(webhook.Correction) || !ok || f.Category != "contact" || !f.AutoCorrect {
+				if !ds.Supports(httpsystem.Correction) || !ok || f.Category != "contact" || !f.AutoCorrect {
 					t.Errorf("correctable = %+v, %v", ds.Correctable, ok)
 				}
 			}},
@@ -114,7 +114,7 @@ func TestParse(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			ds, err := webhook.Parse("crm.yaml", []byte(c.edit(crmFile)))
+			ds, err := httpsystem.Parse("crm.yaml", []byte(c.edit(crmFile)))
 			if c.field == "" {
 				if err != nil {
 					t.Fatalf("Parse: %v", err)
@@ -144,7 +144,7 @@ func TestParse(t *testing.T) {
 
 func TestParseReportsEveryProblem(t *testing.T) {
 	file := "connector: crm\nengine: http\nurl: ftp://crm\nsecret_env: 1BAD\noperations: [read]\ncategories: [x]\n"
-	_, err := webhook.Parse("crm.yaml", []byte(file))
+	_, err := httpsystem.Parse("crm.yaml", []byte(file))
 	var problems connector.Problems
 	if !errors.As(err, &problems) {
 		t.Fatalf("Parse = %v", err)
@@ -162,11 +162,11 @@ func TestParseReportsEveryProblem(t *testing.T) {
 }
 
 func TestSecretFromEnvironment(t *testing.T) {
-	ds, err := webhook.Parse("crm.yaml", []byte(crmFile))
+	ds, err := httpsystem.Parse("crm.yaml", []byte(crmFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	good := webhook.GenerateSecret()
+	good := httpsystem.GenerateSecret()
 	cases := []struct {
 		name, value string
 		ok          bool

@@ -1,4 +1,4 @@
-package vendor_test
+package assurance_test
 
 import (
 	"bytes"
@@ -16,7 +16,7 @@ import (
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/errs"
-	"github.com/steward-dev/steward/internal/vendor"
+	"github.com/steward-dev/steward/internal/assurance"
 )
 
 func TestSendAnswerSubmit(t *testing.T) {
@@ -28,7 +28,7 @@ func TestSendAnswerSubmit(t *testing.T) {
 		sent := f.MustSend(t, "mailer")
 		a := sent.Assessment
 		if len(sent.Token) != 43 || sent.Path() != "/assess/"+sent.Token || !strings.HasPrefix(a.ID, "vas_") ||
-			a.State != vendor.StateSent || a.Version != 1 || a.TemplateKey != vendor.SecurityBaseline || a.TemplateVersion != 1 ||
+			a.State != assurance.StateSent || a.Version != 1 || a.TemplateKey != assurance.SecurityBaseline || a.TemplateVersion != 1 ||
 			a.PassMark != 80 || !a.SentAt.Equal(start) || a.SentBy != officer || !a.LinkExpiresAt.Equal(start.Add(30*24*time.Hour)) ||
 			!slices.Equal(a.Scope.Purposes, []string{"analytics", "newsletter"}) || !slices.Equal(a.Scope.DataCategories, []string{"behaviour", "contact"}) {
 			t.Fatalf("sent %+v", sent)
@@ -43,7 +43,7 @@ func TestSendAnswerSubmit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		builtin := vendor.BuiltinTemplates()[0]
+		builtin := assurance.BuiltinTemplates()[0]
 		if q.AssessmentID != a.ID || q.VendorName != "Mailer GmbH" || len(q.Prompts) != len(builtin.Questions) ||
 			len(q.Answers) != 0 || q.AnswersVersion != 0 || q.LastSavedAt != nil || !q.LinkExpiresAt.Equal(a.LinkExpiresAt) {
 			t.Fatalf("ByToken = %+v", q)
@@ -76,7 +76,7 @@ func TestSendAnswerSubmit(t *testing.T) {
 		if q, err = f.s.SaveAnswers(ctx, sent.Token, answers, false); err != nil || q.AnswersVersion != 2 {
 			t.Fatalf("second save = %+v, %v", q, err)
 		}
-		if got, _ := f.s.Get(ctx, a.ID); got.State != vendor.StateSent || got.Score != nil || got.AnswersVersion != 2 {
+		if got, _ := f.s.Get(ctx, a.ID); got.State != assurance.StateSent || got.Score != nil || got.AnswersVersion != 2 {
 			t.Fatalf("after saves %+v", got)
 		}
 
@@ -87,7 +87,7 @@ func TestSendAnswerSubmit(t *testing.T) {
 			t.Fatalf("submit = %+v, %v", q, err)
 		}
 		got, err := f.s.Get(ctx, a.ID)
-		if err != nil || got.State != vendor.StateSubmitted || got.SubmittedAt == nil || !got.SubmittedAt.Equal(start.Add(26*time.Hour)) ||
+		if err != nil || got.State != assurance.StateSubmitted || got.SubmittedAt == nil || !got.SubmittedAt.Equal(start.Add(26*time.Hour)) ||
 			got.Score == nil || got.Score.Passed || got.Score.Percent != 91 || !slices.Equal(got.Score.MustPassFailed, []string{"mfa"}) ||
 			got.Passed() {
 			t.Fatalf("submitted %+v (score %+v), %v", got, got.Score, err)
@@ -117,7 +117,7 @@ func TestSendAnswerSubmit(t *testing.T) {
 		// address, no answers.
 		entries := f.MustAudit(t, "mailer")
 		if !slices.Equal(actions(entries), []string{"vendor.assessment_sent", "vendor.assessment_submitted"}) ||
-			entries[0].Actor != officer || entries[1].Actor != (audit.Actor{Kind: vendor.ActorVendorLink, ID: a.ID}) {
+			entries[0].Actor != officer || entries[1].Actor != (audit.Actor{Kind: assurance.ActorVendorLink, ID: a.ID}) {
 			t.Fatalf("audit %+v", entries)
 		}
 		if s := entries[1].Details.String(); !strings.Contains(s, `"must_pass_failed":["mfa"]`) || !strings.Contains(s, `"score":91`) {
@@ -161,12 +161,12 @@ func TestSendRefusesBadInput(t *testing.T) {
 			code      errs.Code
 			field     string
 		}{
-			{"not an email", "mailer", vendor.SecurityBaseline, "security at mailer", 0, errs.CodeInvalid, "contact_email"},
-			{"a display name", "mailer", vendor.SecurityBaseline, "Sec <security@mailer.example>", 0, errs.CodeInvalid, "contact_email"},
-			{"a link for a minute", "mailer", vendor.SecurityBaseline, contactEmail, time.Minute, errs.CodeInvalid, "expires_in"},
-			{"a link for a year", "mailer", vendor.SecurityBaseline, contactEmail, 365 * 24 * time.Hour, errs.CodeInvalid, "expires_in"},
-			{"a negative lifetime", "mailer", vendor.SecurityBaseline, contactEmail, -time.Hour, errs.CodeInvalid, "expires_in"},
-			{"an unknown vendor", "nobody", vendor.SecurityBaseline, contactEmail, 0, errs.CodeNotFound, ""},
+			{"not an email", "mailer", assurance.SecurityBaseline, "security at mailer", 0, errs.CodeInvalid, "contact_email"},
+			{"a display name", "mailer", assurance.SecurityBaseline, "Sec <security@mailer.example>", 0, errs.CodeInvalid, "contact_email"},
+			{"a link for a minute", "mailer", assurance.SecurityBaseline, contactEmail, time.Minute, errs.CodeInvalid, "expires_in"},
+			{"a link for a year", "mailer", assurance.SecurityBaseline, contactEmail, 365 * 24 * time.Hour, errs.CodeInvalid, "expires_in"},
+			{"a negative lifetime", "mailer", assurance.SecurityBaseline, contactEmail, -time.Hour, errs.CodeInvalid, "expires_in"},
+			{"an unknown vendor", "nobody", assurance.SecurityBaseline, contactEmail, 0, errs.CodeNotFound, ""},
 			{"an unknown template", "mailer", "nothing-here", contactEmail, 0, errs.CodeNotFound, ""},
 		}
 		for _, c := range cases {
@@ -183,7 +183,7 @@ func TestSendRefusesBadInput(t *testing.T) {
 		if n != 0 {
 			t.Fatalf("%d assessments sent from bad input", n)
 		}
-		sent, err := f.s.Send(as(officer), "mailer", vendor.SecurityBaseline, contactEmail, 2*time.Hour)
+		sent, err := f.s.Send(as(officer), "mailer", assurance.SecurityBaseline, contactEmail, 2*time.Hour)
 		if err != nil || !sent.Assessment.LinkExpiresAt.Equal(start.Add(2*time.Hour)) {
 			t.Fatalf("a two-hour link: %+v, %v", sent.Assessment, err)
 		}
@@ -206,7 +206,7 @@ func TestLinks(t *testing.T) {
 			{"an empty token", func(t *testing.T) string { return "" }, errs.CodeUnauthorized, "not valid"},
 			{"a token one character short", func(t *testing.T) string { return f.MustSend(t, "mailer").Token[1:] }, errs.CodeUnauthorized, "not valid"},
 			{"an expired link", func(t *testing.T) string {
-				sent, err := f.s.Send(as(officer), "mailer", vendor.SecurityBaseline, contactEmail, time.Hour)
+				sent, err := f.s.Send(as(officer), "mailer", assurance.SecurityBaseline, contactEmail, time.Hour)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -257,7 +257,7 @@ func TestLinks(t *testing.T) {
 		if _, err := f.s.SaveAnswers(ctx, ours.Token, passing(t), true); err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := f.s.Get(ctx, theirs.Assessment.ID); got.State != vendor.StateSent || got.AnswersVersion != 1 {
+		if got, _ := f.s.Get(ctx, theirs.Assessment.ID); got.State != assurance.StateSent || got.AnswersVersion != 1 {
 			t.Fatalf("their assessment after our submission: %+v", got)
 		}
 	})
@@ -299,7 +299,7 @@ func TestSaveAnswersRefusesBadAnswers(t *testing.T) {
 			})
 		}
 		got, _ := f.s.Get(ctx, sent.Assessment.ID)
-		if got.AnswersVersion != 0 || got.State != vendor.StateSent {
+		if got.AnswersVersion != 0 || got.State != assurance.StateSent {
 			t.Fatalf("bad answers were saved: %+v", got)
 		}
 		// Text and file references may stay empty on submission: they fail.
@@ -337,23 +337,23 @@ func TestReview(t *testing.T) {
 			approve  bool
 			comments string
 			code     errs.Code
-			state    vendor.State
+			state    assurance.State
 		}{
-			{"approve a pass", func(t *testing.T) string { return submitted(t, passing(t)) }, officer, true, comments, "", vendor.StateApproved},
-			{"reject a pass", func(t *testing.T) string { return submitted(t, passing(t)) }, officer, false, "Their sub-processor is not acceptable.", "", vendor.StateRejected},
-			{"reject a failure", func(t *testing.T) string { return submitted(t, failing) }, officer, false, "No TLS on the internal network.", "", vendor.StateRejected},
-			{"approve a failure", func(t *testing.T) string { return submitted(t, failing) }, officer, true, comments, errs.CodeConflict, vendor.StateSubmitted},
-			{"without comments", func(t *testing.T) string { return submitted(t, passing(t)) }, officer, true, "  ", errs.CodeInvalid, vendor.StateSubmitted},
-			{"by the system", func(t *testing.T) string { return submitted(t, passing(t)) }, audit.System(), true, comments, errs.CodeForbidden, vendor.StateSubmitted},
-			{"by an API key", func(t *testing.T) string { return submitted(t, passing(t)) }, audit.APIKey("key_1"), true, comments, errs.CodeForbidden, vendor.StateSubmitted},
-			{"before submission", func(t *testing.T) string { return f.MustSend(t, "mailer").Assessment.ID }, officer, true, comments, errs.CodeConflict, vendor.StateSent},
+			{"approve a pass", func(t *testing.T) string { return submitted(t, passing(t)) }, officer, true, comments, "", assurance.StateApproved},
+			{"reject a pass", func(t *testing.T) string { return submitted(t, passing(t)) }, officer, false, "Their sub-processor is not acceptable.", "", assurance.StateRejected},
+			{"reject a failure", func(t *testing.T) string { return submitted(t, failing) }, officer, false, "No TLS on the internal network.", "", assurance.StateRejected},
+			{"approve a failure", func(t *testing.T) string { return submitted(t, failing) }, officer, true, comments, errs.CodeConflict, assurance.StateSubmitted},
+			{"without comments", func(t *testing.T) string { return submitted(t, passing(t)) }, officer, true, "  ", errs.CodeInvalid, assurance.StateSubmitted},
+			{"by the system", func(t *testing.T) string { return submitted(t, passing(t)) }, audit.System(), true, comments, errs.CodeForbidden, assurance.StateSubmitted},
+			{"by an API key", func(t *testing.T) string { return submitted(t, passing(t)) }, audit.APIKey("key_1"), true, comments, errs.CodeForbidden, assurance.StateSubmitted},
+			{"before submission", func(t *testing.T) string { return f.MustSend(t, "mailer").Assessment.ID }, officer, true, comments, errs.CodeConflict, assurance.StateSent},
 			{"twice", func(t *testing.T) string {
 				id := submitted(t, passing(t))
 				if _, err := f.s.Review(as(other), id, false, "Not now."); err != nil {
 					t.Fatal(err)
 				}
 				return id
-			}, officer, true, comments, errs.CodeConflict, vendor.StateRejected},
+			}, officer, true, comments, errs.CodeConflict, assurance.StateRejected},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
@@ -415,11 +415,11 @@ func TestValidMonths(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		f := newFixture(t, store)
 		box := &plainBox{}
-		s, err := vendor.NewService(vendor.Config{DB: store, Audit: f.log, Secrets: box, Catalog: f.catalog, Now: f.clock.now, ValidMonths: 6})
+		s, err := assurance.NewService(assurance.Config{DB: store, Audit: f.log, Secrets: box, Catalog: f.catalog, Now: f.clock.now, ValidMonths: 6})
 		if err != nil {
 			t.Fatal(err)
 		}
-		sent, err := s.Send(as(officer), "mailer", vendor.SecurityBaseline, contactEmail, 0)
+		sent, err := s.Send(as(officer), "mailer", assurance.SecurityBaseline, contactEmail, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -431,7 +431,7 @@ func TestValidMonths(t *testing.T) {
 			t.Fatalf("approved %+v, %v", a, err)
 		}
 		for _, months := range []int{-1, 37} {
-			if _, err := vendor.NewService(vendor.Config{DB: store, Audit: f.log, Secrets: box, Catalog: f.catalog, ValidMonths: months}); err == nil {
+			if _, err := assurance.NewService(assurance.Config{DB: store, Audit: f.log, Secrets: box, Catalog: f.catalog, ValidMonths: months}); err == nil {
 				t.Errorf("ValidMonths %d accepted", months)
 			}
 		}
@@ -448,7 +448,7 @@ func TestAssurance(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		f := newFixture(t, store)
 		ctx := context.Background()
-		submit := func(t *testing.T, key string, answers map[string]string) vendor.Sent {
+		submit := func(t *testing.T, key string, answers map[string]string) assurance.Sent {
 			sent := f.MustSend(t, key)
 			if _, err := f.s.SaveAnswers(ctx, sent.Token, answers, true); err != nil {
 				t.Fatal(err)
@@ -459,74 +459,74 @@ func TestAssurance(t *testing.T) {
 			name    string
 			setup   func(t *testing.T, key string)
 			passing bool
-			status  vendor.Status
+			status  assurance.Status
 			reason  string
 		}{
-			{"no assessment", func(t *testing.T, key string) {}, false, vendor.StatusNone, "no assessment"},
-			{"pending", func(t *testing.T, key string) { f.MustSend(t, key) }, false, vendor.StatusPending, "sent on 20"},
+			{"no assessment", func(t *testing.T, key string) {}, false, assurance.StatusNone, "no assessment"},
+			{"pending", func(t *testing.T, key string) { f.MustSend(t, key) }, false, assurance.StatusPending, "sent on 20"},
 			{"link expired unanswered", func(t *testing.T, key string) {
-				if _, err := f.s.Send(as(officer), key, vendor.SecurityBaseline, contactEmail, time.Hour); err != nil {
+				if _, err := f.s.Send(as(officer), key, assurance.SecurityBaseline, contactEmail, time.Hour); err != nil {
 					t.Fatal(err)
 				}
 				f.clock.add(2 * time.Hour)
-			}, false, vendor.StatusLinkExpired, "was not submitted before its link expired"},
-			{"awaiting review", func(t *testing.T, key string) { submit(t, key, passing(t)) }, false, vendor.StatusAwaitingReview, "awaits review"},
+			}, false, assurance.StatusLinkExpired, "was not submitted before its link expired"},
+			{"awaiting review", func(t *testing.T, key string) { submit(t, key, passing(t)) }, false, assurance.StatusAwaitingReview, "awaits review"},
 			{"rejected", func(t *testing.T, key string) {
 				sent := submit(t, key, passing(t))
 				if _, err := f.s.Review(as(officer), sent.Assessment.ID, false, "no"); err != nil {
 					t.Fatal(err)
 				}
-			}, false, vendor.StatusRejected, "was rejected on"},
+			}, false, assurance.StatusRejected, "was rejected on"},
 			{"withdrawn", func(t *testing.T, key string) {
 				sent := f.MustSend(t, key)
 				if _, err := f.s.Revoke(as(officer), sent.Assessment.ID, "wrong person"); err != nil {
 					t.Fatal(err)
 				}
-			}, false, vendor.StatusRevoked, "was withdrawn on"},
-			{"passing", func(t *testing.T, key string) { f.MustApprove(t, key) }, true, vendor.StatusCurrent, "valid until"},
+			}, false, assurance.StatusRevoked, "was withdrawn on"},
+			{"passing", func(t *testing.T, key string) { f.MustApprove(t, key) }, true, assurance.StatusCurrent, "valid until"},
 			{"passing while a new one is pending", func(t *testing.T, key string) {
 				f.MustApprove(t, key)
 				f.MustSend(t, key)
-			}, true, vendor.StatusCurrent, "valid until"},
+			}, true, assurance.StatusCurrent, "valid until"},
 			{"a rejection after an approval leaves the approval", func(t *testing.T, key string) {
 				f.MustApprove(t, key)
 				sent := submit(t, key, passing(t))
 				if _, err := f.s.Review(as(officer), sent.Assessment.ID, false, "scope unclear"); err != nil {
 					t.Fatal(err)
 				}
-			}, true, vendor.StatusCurrent, "valid until"},
+			}, true, assurance.StatusCurrent, "valid until"},
 			{"expired", func(t *testing.T, key string) {
 				f.MustApprove(t, key)
 				f.clock.add(366 * 24 * time.Hour)
-			}, false, vendor.StatusExpired, "expired on"},
+			}, false, assurance.StatusExpired, "expired on"},
 			{"expired with a new one awaiting review", func(t *testing.T, key string) {
 				f.MustApprove(t, key)
 				f.clock.add(366 * 24 * time.Hour)
 				submit(t, key, passing(t))
-			}, false, vendor.StatusExpired, "a new assessment (vas_"},
+			}, false, assurance.StatusExpired, "a new assessment (vas_"},
 			{"renewed", func(t *testing.T, key string) {
 				f.MustApprove(t, key)
 				f.clock.add(366 * 24 * time.Hour)
 				f.MustApprove(t, key)
-			}, true, vendor.StatusCurrent, "valid until"},
+			}, true, assurance.StatusCurrent, "valid until"},
 			{"purposes grew", func(t *testing.T, key string) {
 				f.MustApprove(t, key)
 				v, _ := f.catalog.Vendor(key)
 				v.Purposes = append(v.Purposes, "marketing", "ads")
 				f.catalog.put(v)
-			}, false, vendor.StatusPurposesGrew, "purposes grew since the assessment: ads, marketing"},
+			}, false, assurance.StatusPurposesGrew, "purposes grew since the assessment: ads, marketing"},
 			{"categories grew", func(t *testing.T, key string) {
 				f.MustApprove(t, key)
 				v, _ := f.catalog.Vendor(key)
 				v.DataCategories = append(v.DataCategories, "financial")
 				f.catalog.put(v)
-			}, false, vendor.StatusCategoriesGrew, "data categories grew since the assessment: financial"},
+			}, false, assurance.StatusCategoriesGrew, "data categories grew since the assessment: financial"},
 			{"purposes shrank", func(t *testing.T, key string) {
 				f.MustApprove(t, key)
 				v, _ := f.catalog.Vendor(key)
 				v.Purposes, v.DataCategories = v.Purposes[:1], nil
 				f.catalog.put(v)
-			}, true, vendor.StatusCurrent, "valid until"},
+			}, true, assurance.StatusCurrent, "valid until"},
 		}
 		for i, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
@@ -537,13 +537,13 @@ func TestAssurance(t *testing.T) {
 				if err != nil || got.Passing != c.passing || got.Status != c.status || !strings.Contains(got.Reason, c.reason) || got.VendorKey != key {
 					t.Fatalf("Assurance = %+v, %v; want %v %s %q", got, err, c.passing, c.status, c.reason)
 				}
-				if c.status != vendor.StatusNone && got.AssessmentID == "" {
+				if c.status != assurance.StatusNone && got.AssessmentID == "" {
 					t.Fatalf("Assurance names no assessment: %+v", got)
 				}
 			})
 		}
 		got, err := f.s.Assurance(ctx, "nobody")
-		if err != nil || got.Passing || got.Status != vendor.StatusUnknownVendor {
+		if err != nil || got.Passing || got.Status != assurance.StatusUnknownVendor {
 			t.Fatalf("Assurance(unknown) = %+v, %v", got, err)
 		}
 		// The shape disclosures take.
@@ -571,7 +571,7 @@ func TestExpiring(t *testing.T) {
 			t.Fatalf("Expiring(0) = %+v, %v", list, err)
 		}
 		f.clock.add(start.AddDate(1, 0, 1).Sub(f.clock.now())) // the old approval of mailer has ended
-		ids := func(list []vendor.Assessment) []string {
+		ids := func(list []assurance.Assessment) []string {
 			out := []string{}
 			for _, a := range list {
 				out = append(out, a.ID)
@@ -612,10 +612,10 @@ func TestTemplates(t *testing.T) {
 			}
 		}
 		list, err := f.s.Templates(ctx)
-		if err != nil || len(list) != 1 || list[0].Key != vendor.SecurityBaseline || list[0].Version != 1 || !list[0].Builtin {
+		if err != nil || len(list) != 1 || list[0].Key != assurance.SecurityBaseline || list[0].Version != 1 || !list[0].Builtin {
 			t.Fatalf("Templates = %+v, %v", list, err)
 		}
-		if _, err := f.s.PutTemplate(ctx, vendor.BuiltinTemplates()[0]); code(err) != errs.CodeInvalid {
+		if _, err := f.s.PutTemplate(ctx, assurance.BuiltinTemplates()[0]); code(err) != errs.CodeInvalid {
 			t.Fatalf("PutTemplate(built-in) = %v", err)
 		}
 		custom := scored(70)
@@ -628,7 +628,7 @@ func TestTemplates(t *testing.T) {
 			t.Fatalf("Send(custom) = %+v, %v", sent.Assessment, err)
 		}
 		custom.PassMark = 90
-		custom.Questions = append(slices.Clone(custom.Questions), vendor.Question{ID: "pentest", Text: "Pen tests?", Kind: vendor.KindYesNo, Weight: 5, Pass: []string{vendor.Yes}})
+		custom.Questions = append(slices.Clone(custom.Questions), assurance.Question{ID: "pentest", Text: "Pen tests?", Kind: assurance.KindYesNo, Weight: 5, Pass: []string{assurance.Yes}})
 		v2, err := f.s.PutTemplate(ctx, custom)
 		if err != nil || v2.Version != 2 {
 			t.Fatalf("PutTemplate(v2) = %+v, %v", v2, err)
@@ -649,7 +649,7 @@ func TestTemplates(t *testing.T) {
 		if _, err := f.s.PutTemplate(ctx, bad); code(err) != errs.CodeInvalid {
 			t.Fatalf("PutTemplate(invalid) = %v", err)
 		}
-		page, err := f.log.Search(context.Background(), audit.Query{Target: audit.Target{Kind: vendor.TargetTemplate}})
+		page, err := f.log.Search(context.Background(), audit.Query{Target: audit.Target{Kind: assurance.TargetTemplate}})
 		if err != nil || len(page.Entries) != 3 {
 			t.Fatalf("template entries %+v, %v", page.Entries, err)
 		}
@@ -679,7 +679,7 @@ func TestFailClosedWithoutAudit(t *testing.T) {
 		assessments, contacts := count(`SELECT count(*) FROM vendor_assessments`), count(`SELECT count(*) FROM vendor_contacts`)
 		audittest.MakeUnwritable(t, store)
 
-		if _, err := f.s.Send(as(officer), "mailer", vendor.SecurityBaseline, contactEmail, 0); err == nil {
+		if _, err := f.s.Send(as(officer), "mailer", assurance.SecurityBaseline, contactEmail, 0); err == nil {
 			t.Fatal("sent without an audit entry")
 		}
 		if _, err := f.s.Review(as(officer), toReview.Assessment.ID, true, "fine"); err == nil {
@@ -706,8 +706,8 @@ func TestFailClosedWithoutAudit(t *testing.T) {
 		if got := count(`SELECT count(*) FROM vendor_contacts`); got != contacts {
 			t.Fatalf("%d contacts, want %d", got, contacts)
 		}
-		for id, want := range map[string]vendor.State{toReview.Assessment.ID: vendor.StateSubmitted, toSubmit.Assessment.ID: vendor.StateSent,
-			toRevoke.Assessment.ID: vendor.StateSent} {
+		for id, want := range map[string]assurance.State{toReview.Assessment.ID: assurance.StateSubmitted, toSubmit.Assessment.ID: assurance.StateSent,
+			toRevoke.Assessment.ID: assurance.StateSent} {
 			if a, _ := f.s.Get(ctx, id); a.State != want || (id == toSubmit.Assessment.ID && a.AnswersVersion != 0) {
 				t.Errorf("%s is %s (answers %d), want %s unchanged", id, a.State, a.AnswersVersion, want)
 			}
