@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/steward-dev/steward/internal/apikey"
+	"github.com/steward-dev/steward/internal/assurance"
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/config"
 	"github.com/steward-dev/steward/internal/connector"
@@ -50,7 +51,6 @@ import (
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/tcf"
 	"github.com/steward-dev/steward/internal/vault"
-	"github.com/steward-dev/steward/internal/assurance"
 	"github.com/steward-dev/steward/internal/web"
 	"github.com/steward-dev/steward/internal/web/admin"
 	"github.com/steward-dev/steward/internal/web/assess"

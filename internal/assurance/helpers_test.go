@@ -7,12 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steward-dev/steward/internal/assurance"
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/vault/vaulttest"
-	"github.com/steward-dev/steward/internal/assurance"
 )
 
 // clock is a settable test clock.

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/assurance"
+	"github.com/steward-dev/steward/internal/errs"
 )
 
 // scored is a small template: a must-pass yes/no, a choice with two

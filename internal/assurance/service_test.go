@@ -10,13 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steward-dev/steward/internal/assurance"
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/audit/audittest"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/errs"
-	"github.com/steward-dev/steward/internal/assurance"
 )
 
 func TestSendAnswerSubmit(t *testing.T) {

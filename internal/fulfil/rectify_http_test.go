@@ -36,8 +36,8 @@ type helpdesk struct {
 }
 
 type helpdeskCall struct {
-	Type    string           `json:"type"`
-	CallID  string           `json:"call_id"`
+	Type    string              `json:"type"`
+	CallID  string              `json:"call_id"`
 	Changes []httpsystem.Change `json:"changes"`
 }
 

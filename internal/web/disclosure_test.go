@@ -13,10 +13,10 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/steward-dev/steward/internal/app/apptest"
+	"github.com/steward-dev/steward/internal/assurance"
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
-	"github.com/steward-dev/steward/internal/assurance"
 )
 
 // assessVendor takes a vendor through the built-in security questionnaire

@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	"github.com/steward-dev/steward/internal/apikey"
-	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/assurance"
+	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/web/admin"
 	"github.com/steward-dev/steward/internal/web/api"
 	"github.com/steward-dev/steward/internal/web/assess"

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/steward-dev/steward/internal/apikey"
+	"github.com/steward-dev/steward/internal/assurance"
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/connector/httpsystem"
 	"github.com/steward-dev/steward/internal/consent"
@@ -27,7 +28,6 @@ import (
 	"github.com/steward-dev/steward/internal/receipt"
 	"github.com/steward-dev/steward/internal/reveal"
 	"github.com/steward-dev/steward/internal/vault"
-	"github.com/steward-dev/steward/internal/assurance"
 	"github.com/steward-dev/steward/internal/web/admin"
 	"github.com/steward-dev/steward/internal/web/api"
 	"github.com/steward-dev/steward/internal/web/assess"

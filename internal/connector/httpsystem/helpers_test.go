@@ -36,8 +36,8 @@ type received struct {
 		ExternalIDs []string `json:"external_ids"`
 		Emails      []string `json:"emails"`
 	} `json:"subject"`
-	CallbackURL string           `json:"callback_url"`
-	Deadline    time.Time        `json:"deadline"`
+	CallbackURL string              `json:"callback_url"`
+	Deadline    time.Time           `json:"deadline"`
 	Changes     []httpsystem.Change `json:"changes"`
 }
 

@@ -37,10 +37,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/steward-dev/steward/internal/assurance"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/disclosure"
 	"github.com/steward-dev/steward/internal/errs"
-	"github.com/steward-dev/steward/internal/assurance"
 	"github.com/steward-dev/steward/internal/web/httpx"
 )
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steward-dev/steward/internal/assurance"
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
@@ -21,7 +22,6 @@ import (
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/vault"
 	"github.com/steward-dev/steward/internal/vault/vaulttest"
-	"github.com/steward-dev/steward/internal/assurance"
 )
 
 // vendorFixture is a console with real services over SQLite, and a

@@ -48,8 +48,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/assurance"
+	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/web/pages"
 )
 
