@@ -25,6 +25,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -191,6 +192,9 @@ type page struct {
 	Problem string
 	Fields  map[string]string
 	Data    any
+	// Next is the portal page the sign-in steps return to (safeNext), or
+	// empty for the home page.
+	Next string
 }
 
 type langLink struct{ Code, Name string }
@@ -344,7 +348,9 @@ func (p *Portal) Require(next http.Handler) http.Handler {
 		session, err := p.session(r)
 		if err != nil {
 			if r.Method == http.MethodGet {
-				http.Redirect(w, r, "/privacy?lang="+language(r), http.StatusSeeOther)
+				// A link from an email (a request's page) comes back here
+				// once the customer has signed in.
+				http.Redirect(w, r, withNext("/privacy", url.Values{"lang": {language(r)}}, safeNext(r.URL.Path)), http.StatusSeeOther)
 				return
 			}
 			p.fail(w, r, customer.ErrSignedOut)
