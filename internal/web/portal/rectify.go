@@ -83,7 +83,8 @@ func (p *Portal) HandleRectify() http.Handler {
 			return
 		}
 		in := dsr.NewRequest{Kind: dsr.KindRectification, Regime: p.regimeOf(r, session.SubjectID), SubjectID: session.SubjectID,
-			Email: email, EmailHash: session.EmailHash, Details: strings.TrimSpace(r.PostFormValue("correct_details")), Proposal: proposal}
+			Email: email, EmailHash: session.EmailHash, Details: strings.TrimSpace(r.PostFormValue("correct_details")), Proposal: proposal,
+			Language: language(r)}
 		req, err := p.Rectify(r.Context(), in)
 		if err != nil {
 			if e, ok := errs.As(err); ok && e.Code == errs.CodeInvalid {
