@@ -414,3 +414,33 @@ func TestRectificationUpdateWording(t *testing.T) {
 		}
 	}
 }
+
+// TestRestrictionLiftNotice: the notice before a restriction is lifted
+// (GDPR Art. 18(3)) speaks every language, names the purpose when one is
+// given, and links to the privacy center.
+func TestRestrictionLiftNotice(t *testing.T) {
+	tmpl := mustTemplates(t)
+	want := map[string][2]string{
+		"en": {"We are lifting the restriction", "for Newsletter"},
+		"de": {"Wir heben die Einschränkung", "für Newsletter"},
+		"fr": {"Nous levons la limitation", "pour Newsletter"},
+		"es": {"Vamos a levantar la limitación", "para Newsletter"},
+	}
+	for _, lang := range notify.Languages() {
+		for _, purpose := range []string{"Newsletter", ""} {
+			msg, err := tmpl.Render(lang, notify.TemplateRestrictionLift, notify.RestrictionLift{Brand: notify.Brand{CompanyName: "Shop"},
+				Purpose: purpose, PortalURL: "https://shop.example/privacy/home?lang=" + lang})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(msg.Subject, want[lang][0]) || strings.Contains(msg.Text, want[lang][1]) != (purpose != "") ||
+				!strings.Contains(msg.Text, "https://shop.example/privacy/home?lang="+lang) || !strings.Contains(msg.HTML, "<h1") ||
+				strings.Contains(msg.Text, "<no value>") || msg.Headers["Content-Language"] != lang {
+				t.Errorf("%s %q: %q\n%s", lang, purpose, msg.Subject, msg.Text)
+			}
+		}
+	}
+	if _, err := tmpl.Render("en", notify.TemplateRestrictionLift, notify.RestrictionLift{Brand: notify.Brand{CompanyName: "Shop"}, PortalURL: "/privacy"}); errs.CodeOf(err) != errs.CodeInvalid {
+		t.Errorf("a relative link: %v", err)
+	}
+}

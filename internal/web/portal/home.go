@@ -38,6 +38,11 @@ type consentRow struct {
 type holdRow struct {
 	PurposeName string
 	Since       time.Time // restrictions only
+	// Purpose is the restriction's purpose key ("" for every purpose),
+	// which the customer's own lift names; LiftPending says staff asked to
+	// lift it and the customer is being told first (GDPR Art. 18(3)).
+	Purpose     string
+	LiftPending bool
 }
 
 // fieldRow is a protected field; Value is set only when shown.
@@ -293,8 +298,15 @@ func (p *Portal) holds(r *http.Request, subject string) (restrictions, objection
 	if err != nil {
 		return nil, nil, err
 	}
+	pending, err := p.Consent.PendingLifts(r.Context(), subject)
+	if err != nil {
+		return nil, nil, err
+	}
 	for _, res := range list {
-		row := holdRow{Since: res.PlacedAt}
+		row := holdRow{Since: res.PlacedAt, Purpose: res.Purpose}
+		for _, l := range pending {
+			row.LiftPending = row.LiftPending || l.Purpose == "" || l.Purpose == res.Purpose
+		}
 		if purpose, err := p.Consent.Purpose(res.Purpose); err == nil {
 			row.PurposeName = localName(purpose.Names, lang, res.Purpose)
 		}
