@@ -249,11 +249,26 @@ func (p *Portal) fail(w http.ResponseWriter, r *http.Request, err error) {
 		if e.Code == errs.CodeNotFound {
 			// Never echo an id: "not found" is all anyone learns.
 			msg, fields = "not_found", nil
+		} else if messages[language(r)][msg] == "" {
+			// The services speak English to developers: a message the
+			// catalog does not hold is said by its kind, in the reader's
+			// language.
+			msg, fields = problemOf[e.Code], nil
 		}
 	} else {
 		p.Log.Error("portal", "path", r.URL.Path, "err", err)
 	}
 	p.render(w, r, status, "error", page{Title: "error_title", Problem: msg, Fields: fields})
+}
+
+// problemOf is the catalog's message for an error of each code whose own
+// message is not the catalog's.
+var problemOf = map[errs.Code]string{
+	errs.CodeInvalid:      "form_other",
+	errs.CodeUnauthorized: "signed_out",
+	errs.CodeForbidden:    "form_expired",
+	errs.CodeConflict:     "problem_conflict",
+	errs.CodeUnavailable:  "problem_unavailable",
 }
 
 // binding returns the browser's binding cookie value, setting a new one

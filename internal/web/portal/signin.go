@@ -27,8 +27,10 @@ func (p *Portal) HandleStart() http.Handler {
 // for every well-formed address, known or not.
 func (p *Portal) HandleRequestCode() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The form is read within checkForm's size limit, then next from it.
+		formOK := p.checkForm(w, r)
 		next := nextOf(r)
-		if !p.checkForm(w, r) {
+		if !formOK {
 			p.binding(w, r)
 			p.render(w, r, http.StatusForbidden, "start", page{Title: "signin_title", Problem: "form_expired", Next: next})
 			return
@@ -111,8 +113,10 @@ func (p *Portal) HandleVerifyPage() http.Handler {
 // for and opens a session.
 func (p *Portal) HandleSignIn() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The form is read within checkForm's size limit, then next from it.
+		formOK := p.checkForm(w, r)
 		next := nextOf(r)
-		if !p.checkForm(w, r) {
+		if !formOK {
 			p.binding(w, r)
 			p.render(w, r, http.StatusForbidden, "code", page{Title: "code_title", Problem: "form_expired", Next: next})
 			return
@@ -129,7 +133,11 @@ func (p *Portal) HandleSignIn() http.Handler {
 				return
 			}
 			if e, ok := errs.As(err); ok && e.Code == errs.CodeUnauthorized {
-				p.render(w, r, http.StatusUnauthorized, "code", page{Title: "code_title", Problem: e.Message, Next: next})
+				problem := e.Message
+				if messages[language(r)][problem] == "" {
+					problem = "code_wrong" // the service's English, for developers
+				}
+				p.render(w, r, http.StatusUnauthorized, "code", page{Title: "code_title", Problem: problem, Next: next})
 				return
 			}
 			p.fail(w, r, err)
