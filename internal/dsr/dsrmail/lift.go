@@ -75,6 +75,11 @@ func (n *LiftNotices) Send(ctx context.Context, a LiftArgs) error {
 	if to == "" {
 		return n.Consent.LiftNoticeFailed(ctx, lift.ID, consent.NoticeNoAddress)
 	}
+	if n.Sender == nil {
+		// Email was turned off after the lift was asked for: the
+		// restriction stays until it can be sent (the job retries).
+		return fmt.Errorf("lift %s notice: email is not configured", lift.ID)
+	}
 	purpose := ""
 	if lift.Purpose != "" {
 		purpose = lift.Purpose
