@@ -167,6 +167,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	started := time.Now()
 	a.Consent, err = consent.Open(ctx, consent.Config{
 		DB: a.DB, Signer: a.Signer, Logger: log, FollowInterval: cfg.FollowInterval, Observe: a.Metrics.ObserveAppends, Audit: a.Audit,
+		OnLiftRequested: a.liftRequested,
 		Controller: receipt.Controller{PIIController: cfg.Controller.Name, Contact: cfg.Controller.Email, Email: cfg.Controller.Email,
 			Address: cfg.Controller.Address, Phone: cfg.Controller.Phone, PIIControllerURL: cfg.Controller.URL},
 	})
@@ -420,8 +421,13 @@ func (a *App) openJobs(ctx context.Context, cfg config.Config, log *slog.Logger)
 	// written with the change (requestEvent); without email, none.
 	requestMail := &dsrmail.Mailer{Requests: a.Requests, Sender: a.Mailer, Mail: a.mail, PortalURL: cfg.PublicURL,
 		Brand: notify.Brand{CompanyName: cfg.Controller.Name, LogoURL: cfg.Brand.LogoURL, Colour: cfg.Brand.Colour}}
+	// The notice before staff's lift of a restriction, which then lifts it
+	// (GDPR Art. 18(3)); queued by liftRequested.
+	liftNotices := &dsrmail.LiftNotices{Consent: a.Consent, Requests: a.Requests, Sender: a.Mailer, Mail: a.mail, PortalURL: cfg.PublicURL,
+		Brand: requestMail.Brand, SubjectContact: a.subjectContact}
 	if err := errors.Join(a.Fulfil.Register(workers, maintenance), a.Outbox.Register(workers),
-		jobs.Register(workers, jobs.WorkFunc(a.workConsentFeed)), jobs.Register(workers, requestMail.Worker())); err != nil {
+		jobs.Register(workers, jobs.WorkFunc(a.workConsentFeed)), jobs.Register(workers, requestMail.Worker()),
+		jobs.Register(workers, liftNotices.Worker())); err != nil {
 		return err
 	}
 	if a.Jobs, err = jobs.Open(ctx, jobs.Config{DB: a.DB, Workers: workers, Logger: log,
@@ -584,6 +590,41 @@ func (a *App) requestEvent(ctx context.Context, tx *sql.Tx, r dsr.Request, e dsr
 	_, err := a.Outbox.EmitTx(ctx, tx, outbox.Event{Type: t, SubjectID: r.SubjectID,
 		Data: map[string]any{"request_id": r.ID, "kind": string(r.Kind), "state": string(r.State)}})
 	return err
+}
+
+// liftRequested queues the notice of a lift staff asked for, in its
+// transaction (consent.Config.OnLiftRequested). Without email the customer
+// cannot be told, so the lift is refused (consent.ErrLiftNotice).
+func (a *App) liftRequested(ctx context.Context, tx *sql.Tx, lift consent.PendingLift) error {
+	if a.Jobs == nil || a.Mailer == nil {
+		return consent.ErrLiftNotice
+	}
+	return dsrmail.EnqueueLift(ctx, tx, lift, func(ctx context.Context, tx *sql.Tx, args dsrmail.LiftArgs) error {
+		_, err := a.Jobs.InsertTx(ctx, tx, args, &jobs.InsertOpts{Unique: true})
+		return err
+	})
+}
+
+// subjectContact opens the subject's own address (vault field "email")
+// and language (field "language"), recording the opening first, for a
+// notice that no request's address can carry; "" when they have none (or
+// were erased).
+func (a *App) subjectContact(ctx context.Context, subject string) (address, lang string, err error) {
+	rec, err := a.Vault.Get(ctx, subject, "email")
+	if errs.CodeOf(err) == errs.CodeNotFound {
+		return "", "", nil
+	}
+	if err != nil {
+		return "", "", err
+	}
+	if _, err := a.Audit.Append(ctx, audit.Entry{Actor: audit.System(), Action: "customer.notify", Target: audit.Subject(subject),
+		Details: audit.MustDetails(map[string]any{"fields": []string{"email"}, "notice": notify.TemplateRestrictionLift})}); err != nil {
+		return "", "", err
+	}
+	if l, err := a.Vault.Get(ctx, subject, "language"); err == nil {
+		lang = string(l.Value)
+	}
+	return string(rec.Value), lang, nil
 }
 
 // disclosureEvent writes the webhook of a disclosure asked (pending) or

@@ -99,7 +99,11 @@ func (s *Service) Restrict(ctx context.Context, subject, purpose, requestID stri
 }
 
 // Lift ends the subject's restriction for purpose ("" ends every one of
-// theirs), audited like Restrict. It is not found when none is in force.
+// theirs) at once, audited like Restrict: the customer's own lift in the
+// portal, which needs no notice, and no one else's: staff ask for a lift
+// with RequestLift, which tells the customer first (GDPR Art. 18(3)).
+// Pending lifts it makes moot are closed. It is not found when none is in
+// force.
 func (s *Service) Lift(ctx context.Context, subject, purpose string) error {
 	if err := s.checkRestriction(subject, purpose, ""); err != nil {
 		return err
@@ -113,14 +117,13 @@ func (s *Service) Lift(ctx context.Context, subject, purpose string) error {
 		if err != nil {
 			return err
 		}
-		found := false
-		for _, r := range current {
-			found = found || purpose == "" || r.Purpose == purpose
-		}
-		if !found {
+		if !covers(current, purpose) {
 			return errs.NotFound("restriction", subject)
 		}
 		if seq, err = s.writeRestriction(ctx, tx, subject, purpose, restrictLift, ""); err != nil {
+			return err
+		}
+		if err := dropPendingLifts(ctx, tx, subject, purpose); err != nil {
 			return err
 		}
 		return s.auditRestriction(ctx, tx, "consent.lift", subject, purpose, "")
@@ -202,14 +205,26 @@ func restrictionsOf(ctx context.Context, q db.Querier, subject string) ([]Restri
 }
 
 // ForgetRestrictions deletes the subject's restrictions, placed and
-// lifted, for their erasure: nothing of the subject is left to restrict.
-// Replicas drop them from memory when they follow the erasure.
+// lifted, and their pending lifts, for their erasure: nothing of the
+// subject is left to restrict, and a lift notice still queued finds
+// nothing to send. Replicas drop them from memory when they follow the
+// erasure.
 func (s *Service) ForgetRestrictions(ctx context.Context, subject string) (int, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM consent_restrictions WHERE subject_id = $1`, subject)
+	var n int64
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM consent_restriction_lifts WHERE subject_id = $1`, subject); err != nil {
+			return fmt.Errorf("forget pending lifts: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM consent_restrictions WHERE subject_id = $1`, subject)
+		if err != nil {
+			return fmt.Errorf("forget restrictions: %w", err)
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
 	if err != nil {
-		return 0, db.Classify(fmt.Errorf("forget restrictions: %w", err))
+		return 0, db.Classify(err)
 	}
-	n, _ := res.RowsAffected()
 	return int(n), nil
 }
 

@@ -35,6 +35,11 @@ type Config struct {
 	// vendors, notices) in the transaction of the change, naming the actor
 	// of the context (audit.WithActor).
 	Audit audit.Recorder
+	// OnLiftRequested, when set, queues the notice that tells the customer
+	// of a lift staff asked for (RequestLift), in its transaction; the
+	// notice's sending applies the lift (CompleteLift). Nil: staff cannot
+	// lift a restriction, since the customer cannot be told first.
+	OnLiftRequested func(ctx context.Context, tx *sql.Tx, lift PendingLift) error
 }
 
 // Service is the consent core of one Steward process.
@@ -47,6 +52,8 @@ type Service struct {
 	log     *slog.Logger
 	observe func(int)
 	audit   audit.Recorder
+	// onLiftRequested queues a lift's notice (Config.OnLiftRequested).
+	onLiftRequested func(ctx context.Context, tx *sql.Tx, lift PendingLift) error
 
 	catalog catalogHolder
 	index   *Index
@@ -78,7 +85,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	s := &Service{
 		db: cfg.DB, signer: cfg.Signer, ctrl: cfg.Controller, now: cfg.Now, skew: cfg.MaxFutureSkew,
-		log: cfg.Logger, observe: cfg.Observe, audit: cfg.Audit, index: NewIndex(),
+		log: cfg.Logger, observe: cfg.Observe, audit: cfg.Audit, index: NewIndex(), onLiftRequested: cfg.OnLiftRequested,
 		appends: make(chan *appendRequest, 4096), stop: make(chan struct{}),
 	}
 	if s.now == nil {

@@ -43,6 +43,10 @@ const (
 	// TemplateAgentConfirm asks a customer to confirm, by a link, a request
 	// an authorised agent filed for them; its data is an AgentConfirm.
 	TemplateAgentConfirm = "agent_confirm"
+	// TemplateRestrictionLift tells a customer, before it happens, that
+	// the restriction of their data's processing is being lifted (GDPR
+	// Art. 18(3)); its data is a RestrictionLift.
+	TemplateRestrictionLift = "restriction_lift"
 )
 
 // The events of TemplateRequestUpdate.
@@ -302,6 +306,28 @@ func (a AgentConfirm) check() map[string]string {
 	}
 	if strings.TrimSpace(a.AgentName) == "" || len(a.AgentName) > 200 || strings.ContainsFunc(a.AgentName, unicode.IsControl) {
 		problems["agent_name"] = "is required, one line of at most 200 bytes"
+	}
+	return problems
+}
+
+// RestrictionLift is the data of TemplateRestrictionLift. It holds no
+// personal data: which purpose (none: every purpose) and where the privacy
+// center is.
+type RestrictionLift struct {
+	Brand
+	// Purpose is the name of the one purpose whose restriction is lifted,
+	// in the message's language; empty when every restriction is.
+	Purpose   string
+	PortalURL string
+}
+
+func (l RestrictionLift) check() map[string]string {
+	problems := l.Brand.check()
+	if len(l.Purpose) > 200 || strings.ContainsFunc(l.Purpose, unicode.IsControl) {
+		problems["purpose"] = "must be one line of at most 200 bytes"
+	}
+	if !absoluteHTTP(l.PortalURL) {
+		problems["portal_url"] = "must be an absolute http or https URL"
 	}
 	return problems
 }

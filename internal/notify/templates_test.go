@@ -379,3 +379,68 @@ func TestEveryLanguageHasEveryTemplate(t *testing.T) {
 		}
 	}
 }
+
+// TestRectificationUpdateWording: a correction's completion and refusal
+// are told in a correction's words in every language (not "your request is
+// complete"), with the link and no detail of the values.
+func TestRectificationUpdateWording(t *testing.T) {
+	tmpl := mustTemplates(t)
+	want := map[string][2][]string{
+		"en": {{"Your correction has been made", "in all our systems"}, {"We could not make your correction", "Your data stays as it was"}},
+		"de": {{"Ihre Berichtigung wurde vorgenommen", "in allen unseren Systemen"}, {"Wir konnten Ihre Berichtigung nicht vornehmen", "Ihre Daten bleiben unverändert"}},
+		"fr": {{"Votre rectification a été effectuée", "dans tous nos systèmes"}, {"Nous n’avons pas pu effectuer votre rectification", "Vos données restent inchangées"}},
+		"es": {{"Su rectificación se ha realizado", "en todos nuestros sistemas"}, {"No hemos podido realizar su rectificación", "Sus datos no cambian"}},
+	}
+	for _, lang := range notify.Languages() {
+		for i, event := range []string{notify.UpdateCompleted, notify.UpdateRejected} {
+			msg, err := tmpl.Render(lang, notify.TemplateRequestUpdate, notify.RequestUpdate{Brand: notify.Brand{CompanyName: "Shop"},
+				Event: event, RequestID: "req_7Hq2", Type: "rectify", Deadline: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC),
+				PortalURL: "https://shop.example/privacy/requests/req_7Hq2?lang=" + lang})
+			if err != nil {
+				t.Fatal(err)
+			}
+			phrases := want[lang][i]
+			if msg.Subject != phrases[0] || !strings.Contains(msg.Text, phrases[1]) || !strings.Contains(msg.HTML, phrases[1]) ||
+				!strings.Contains(msg.HTML, "<h1") || !strings.Contains(msg.Text, "req_7Hq2?lang="+lang) {
+				t.Errorf("%s %s: %q\n%s", lang, event, msg.Subject, msg.Text)
+			}
+			// Another kind keeps the general words.
+			other, _ := tmpl.Render(lang, notify.TemplateRequestUpdate, notify.RequestUpdate{Brand: notify.Brand{CompanyName: "Shop"},
+				Event: event, RequestID: "req_7Hq2", Type: "erase", Deadline: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC),
+				PortalURL: "https://shop.example/privacy/requests/req_7Hq2"})
+			if other.Subject == phrases[0] || strings.Contains(other.Text, phrases[1]) {
+				t.Errorf("%s %s: an erasure is told of a correction", lang, event)
+			}
+		}
+	}
+}
+
+// TestRestrictionLiftNotice: the notice before a restriction is lifted
+// (GDPR Art. 18(3)) speaks every language, names the purpose when one is
+// given, and links to the privacy center.
+func TestRestrictionLiftNotice(t *testing.T) {
+	tmpl := mustTemplates(t)
+	want := map[string][2]string{
+		"en": {"We are lifting the restriction", "for Newsletter"},
+		"de": {"Wir heben die Einschränkung", "für Newsletter"},
+		"fr": {"Nous levons la limitation", "pour Newsletter"},
+		"es": {"Vamos a levantar la limitación", "para Newsletter"},
+	}
+	for _, lang := range notify.Languages() {
+		for _, purpose := range []string{"Newsletter", ""} {
+			msg, err := tmpl.Render(lang, notify.TemplateRestrictionLift, notify.RestrictionLift{Brand: notify.Brand{CompanyName: "Shop"},
+				Purpose: purpose, PortalURL: "https://shop.example/privacy/home?lang=" + lang})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(msg.Subject, want[lang][0]) || strings.Contains(msg.Text, want[lang][1]) != (purpose != "") ||
+				!strings.Contains(msg.Text, "https://shop.example/privacy/home?lang="+lang) || !strings.Contains(msg.HTML, "<h1") ||
+				strings.Contains(msg.Text, "<no value>") || msg.Headers["Content-Language"] != lang {
+				t.Errorf("%s %q: %q\n%s", lang, purpose, msg.Subject, msg.Text)
+			}
+		}
+	}
+	if _, err := tmpl.Render("en", notify.TemplateRestrictionLift, notify.RestrictionLift{Brand: notify.Brand{CompanyName: "Shop"}, PortalURL: "/privacy"}); errs.CodeOf(err) != errs.CodeInvalid {
+		t.Errorf("a relative link: %v", err)
+	}
+}

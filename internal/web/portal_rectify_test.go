@@ -52,7 +52,7 @@ func TestPortalRectify(t *testing.T) {
 	token := csrfField.FindStringSubmatch(b.do("GET", "/privacy/home", nil).body)[1]
 	const newIBAN = "GB33BUKB20201555555555"
 	got := b.do("POST", "/privacy/rectify?lang=de", url.Values{"csrf": {token}, "lang": {"de"}, "new.vault:iban": {newIBAN}, "new.vault:email": {"eve@example.org"}})
-	if got.status != http.StatusBadRequest || !strings.Contains(got.body, "email: hierfür können wir") {
+	if got.status != http.StatusBadRequest || !strings.Contains(got.body, "E-Mail-Adresse: hierfür können wir") {
 		t.Fatalf("a field not open to correction: %d %.3000s", got.status, got.body)
 	}
 	if mine, _ := srv.App.Requests.ListForRequester(ctx, mustBlindIndex(t, srv, "ada.portal@example.org")); len(mine) != 0 {

@@ -17,7 +17,8 @@ import (
 // customer asks for it in the portal, staff complete it in the console,
 // and at once the decision API and a disclosure check answer
 // "restricted" while the portal says so and what happens next; staff
-// lift it and both answer as before, and the portal no longer shows it.
+// lift it and, once the customer was told by email, both answer as before,
+// and the portal no longer shows it.
 func TestRestrictionInBrowser(t *testing.T) {
 	forStores(t, func(t *testing.T, dialect db.Dialect) {
 		w := newWalk(t, dialect, apptest.Options{}, "cust-walk-4", "rhea.walk@example.org")
@@ -66,7 +67,13 @@ func TestRestrictionInBrowser(t *testing.T) {
 			axeRun(t, w.tab, "portal home with a restriction")
 		}
 
+		// The lift ends the restriction once the customer's notice went
+		// out (GDPR Art. 18(3)): a job, so a moment later.
 		w.staffAct(id, "lift", nil)
+		waitFor(t, "the lift after its notice", func() bool {
+			list, err := app.Consent.Restrictions(w.ctx, w.subject)
+			return err == nil && len(list) == 0
+		})
 		check("lifted", `"allowed":true`, `"state":"allowed"`)
 		w.run("the portal after lifting", chromedp.Navigate(w.base+"/privacy/home"), chromedp.WaitVisible(chromedp.CSS("#requests")))
 		if n, _ := chromedp.Run(w.tab, chromedp.Evaluate[int](`document.querySelectorAll('#restrictions').length`)); n != 0 {

@@ -7,16 +7,19 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/dsr"
+	"github.com/steward-dev/steward/internal/notify/mailtest"
 	"github.com/steward-dev/steward/internal/staff"
 )
 
-// TestRestrictionScenarios: the admin API places, lists and lifts a
-// restriction, and the decision API answers "restricted" in between; an
+// TestRestrictionScenarios: the admin API places and lists a restriction,
+// and the decision API answers "restricted"; lifting it without email to
+// tell the customer first is refused; an
 // objection recorded by the back end holds against its own later grant.
 // Callers without an admin key are refused by authScenarios.
 func TestRestrictionScenarios(t *testing.T) {
@@ -53,9 +56,11 @@ func TestRestrictionScenarios(t *testing.T) {
 			refuse("pseudonym", "prs_abc", `{}`, 400, "subject"),
 			refuse("unknown field", "cust-gpc", `{"purpose":"marketing","all":true}`, 400, "all"),
 			restrictions("lift a purpose not restricted", "DELETE", "?purpose=marketing", "admin", "", 404),
-			restrictions("lift", "DELETE", "", "admin", "", 200, `{"restrictions":[]}`),
-			decide("granted after lifting", "cust-gpc", "sale_of_data", `"allowed":true,"reason":"consent_granted"`),
-			restrictions("lift again", "DELETE", "", "admin", "", 404),
+			// The customer must be told before the lift (GDPR Art. 18(3)):
+			// without email it cannot be, so it is refused and holds.
+			// TestStaffLiftIsToldFirst lifts with email.
+			restrictions("lift without email to tell the customer", "DELETE", "", "admin", "", 503, `"code":"unavailable"`, "Art. 18(3)"),
+			decide("still restricted after a refused lift", "cust-gpc", "sale_of_data", `"reason":"restricted"`),
 			record("back end records an objection", "obj-1", "object"),
 			record("back end grants later", "obj-2", "grant"),
 			decide("the objection holds", "cust-obj", "marketing", `"allowed":false,"reason":"objected"`),
@@ -70,8 +75,11 @@ func TestRestrictionScenarios(t *testing.T) {
 // TestRestrictionInConsoleAndPortal replays the findings end to end:
 // staff complete a restriction request in the console, decisions answer
 // "restricted" at once and the customer's portal says so in their
-// language with what happens next; staff lift it (audited as them) and
-// the portal no longer shows it. The customer objects in the portal; the
+// language with what happens next; staff lift it (audited as them), which
+// waits until the customer has been emailed in the request's language
+// (GDPR Art. 18(3)), the console and portal showing the pending lift, and
+// then the portal no longer shows it; the customer's own lift is
+// immediate and sends nothing. The customer objects in the portal; the
 // back end's later grant does not end it, the customer's own does.
 func TestRestrictionInConsoleAndPortal(t *testing.T) {
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
@@ -87,7 +95,7 @@ func testRestrictionInConsoleAndPortal(t *testing.T, dialect db.Dialect) {
 	officer, account := cf.browserFor(t, staff.RolePrivacyOfficer)
 	hash, _ := app.Vault.BlindIndex(ctx, "email", "ada.portal@example.org")
 	req, err := app.Requests.File(ctx, dsr.NewRequest{Kind: dsr.KindRestriction, Regime: dsr.GDPR, SubjectID: "cust-1",
-		Email: "ada.portal@example.org", EmailHash: hash})
+		Email: "ada.portal@example.org", EmailHash: hash, Language: "de"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,18 +134,40 @@ func testRestrictionInConsoleAndPortal(t *testing.T, dialect db.Dialect) {
 		}
 	}
 
+	// Staff lift it: the customer is told first (GDPR Art. 18(3)). While
+	// the mail server cannot take the notice, the lift waits and the
+	// decision stays "restricted"; the console and portal say so.
+	pf.mail.RejectRecipient("ada.portal@example.org", 451)
+	sent := len(pf.mail.Messages())
 	if got := act("lift", nil); got.status != http.StatusSeeOther {
 		t.Fatalf("lift: %d %.300s", got.status, got.body)
 	}
-	if a, _ := app.Consent.Decider().Decide(analytics, false); !a.Allowed {
-		t.Fatalf("after lifting: %+v", a)
+	time.Sleep(300 * time.Millisecond) // the notice job has run and failed by now
+	if a, _ := app.Consent.Decider().Decide(analytics, false); a.Reason != consent.ReasonRestricted {
+		t.Fatalf("lifted before the customer was told: %+v", a)
 	}
+	if page := officer.do("GET", "/admin/requests/"+req.ID, nil); !strings.Contains(page.body, "Lifts waiting for the customer to be told") ||
+		!strings.Contains(page.body, "the email to the customer is on its way") {
+		t.Fatalf("the console does not show the pending lift: %.3000s", page.body)
+	}
+	if home := b.do("GET", "/privacy/home?lang=de", nil); !strings.Contains(home.body, "Wir heben diese Einschränkung demnächst auf") {
+		t.Fatalf("the portal does not show the pending lift: %.3000s", home.body)
+	}
+	pf.mail.RejectRecipient("ada.portal@example.org", 0)
+	notice := waitForMail(t, pf, sent, "Wir heben die Einschränkung", 60*time.Second)
+	if !strings.Contains(notice.Text, "/privacy/home?lang=de") || strings.Contains(notice.Text, "ada.portal") {
+		t.Fatalf("the notice:\n%s", notice.Text)
+	}
+	waitFor(t, "the lift after the notice", func() bool {
+		a, _ := app.Consent.Decider().Decide(analytics, false)
+		return a.Allowed
+	})
 	entries, _ := app.Audit.Search(ctx, audit.Query{Actor: audit.Staff(account.ID)})
 	var actions []string
 	for _, e := range entries.Entries {
 		actions = append(actions, e.Action)
 	}
-	for _, want := range []string{"consent.restrict", "consent.lift", "dsr.complete"} {
+	for _, want := range []string{"consent.restrict", "consent.lift_requested", "dsr.complete"} {
 		if !slices.Contains(actions, want) {
 			t.Errorf("audit lacks %s by the officer: %v", want, actions)
 		}
@@ -146,9 +176,44 @@ func testRestrictionInConsoleAndPortal(t *testing.T, dialect db.Dialect) {
 		t.Fatal("the portal still shows a lifted restriction")
 	}
 
-	// The customer objects to marketing in the portal.
-	home := b.do("GET", "/privacy/home", nil)
+	// The customer ends a restriction of their own in the portal: at once,
+	// and no email. Someone without one of theirs cannot.
+	if _, err := app.Consent.Restrict(ctx, "cust-1", "analytics", req.ID); err != nil {
+		t.Fatal(err)
+	}
+	sent = len(pf.mail.Messages())
+	home := b.do("GET", "/privacy/home?lang=en", nil)
+	if !strings.Contains(home.body, "End this restriction") {
+		t.Fatalf("the portal offers no lift: %.3000s", home.body)
+	}
+	stranger := pf.signIn(t, "nobody@example.org")
+	strangerToken := csrfField.FindStringSubmatch(stranger.do("GET", "/privacy/home", nil).body)[1]
+	if got := stranger.do("POST", "/privacy/restrictions/lift", url.Values{"csrf": {strangerToken}, "purpose": {"analytics"}}); got.status != http.StatusNotFound {
+		t.Fatalf("a stranger lifts: %d", got.status)
+	}
+	if got := b.do("POST", "/privacy/restrictions/lift", url.Values{"purpose": {"analytics"}}); got.status != http.StatusForbidden {
+		t.Fatalf("a lift without the form token: %d", got.status)
+	}
+	if a, _ := app.Consent.Decider().Decide(analytics, false); a.Reason != consent.ReasonRestricted {
+		t.Fatalf("a refused lift lifted: %+v", a)
+	}
 	token := csrfField.FindStringSubmatch(home.body)[1]
+	if got := b.do("POST", "/privacy/restrictions/lift", url.Values{"csrf": {token}, "purpose": {"analytics"}}); got.status != http.StatusSeeOther {
+		t.Fatalf("the customer's lift: %d %.300s", got.status, got.body)
+	}
+	if a, _ := app.Consent.Decider().Decide(analytics, false); !a.Allowed {
+		t.Fatalf("after the customer's own lift: %+v", a)
+	}
+	time.Sleep(300 * time.Millisecond)
+	for _, m := range pf.mail.Messages()[sent:] {
+		if strings.Contains(m.Subject, "lifting the restriction") || strings.Contains(m.Subject, "Einschränkung") {
+			t.Fatalf("the customer's own lift sent %q", m.Subject)
+		}
+	}
+
+	// The customer objects to marketing in the portal.
+	home = b.do("GET", "/privacy/home", nil)
+	token = csrfField.FindStringSubmatch(home.body)[1]
 	if got := b.do("POST", "/privacy/consents", url.Values{"csrf": {token}, "property": {"demo"}, "purpose": {"marketing"}, "action": {"object"}}); got.status != http.StatusSeeOther {
 		t.Fatalf("object: %d %.300s", got.status, got.body)
 	}
@@ -174,5 +239,34 @@ func testRestrictionInConsoleAndPortal(t *testing.T, dialect db.Dialect) {
 	}
 	if a, _ := app.Consent.Decider().Decide(marketing, false); !a.Allowed {
 		t.Fatalf("after the customer's own grant: %+v", a)
+	}
+}
+
+// waitForMail waits up to d for a message after the first skip whose
+// subject holds want (a retried job may take a while).
+func waitForMail(t *testing.T, pf *portalFixture, skip int, want string, d time.Duration) mailtest.Message {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		for _, m := range pf.mail.Messages()[skip:] {
+			if strings.Contains(m.Subject, want) {
+				return m
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("no message %q within %v", want, d)
+	return mailtest.Message{}
+}
+
+// waitFor polls cond for five seconds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

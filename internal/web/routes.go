@@ -207,6 +207,7 @@ func (s *server) routes() []Route {
 		{"GET /privacy/receipts/{property}/{id}", Customer, s.portal((*portal.Portal).HandleReceipt)},
 		{"POST /privacy/requests", Customer, s.portal((*portal.Portal).HandleFileRequest)},
 		{"POST /privacy/disclosures/{id}", Customer, s.portal((*portal.Portal).HandleDecideDisclosure)},
+		{"POST /privacy/restrictions/lift", Customer, s.portal((*portal.Portal).HandleLiftRestriction)},
 		{"POST /privacy/requests/{id}/cancel", Customer, s.portal((*portal.Portal).HandleCancelRequest)},
 		{"GET /privacy/requests/{id}", Customer, s.portal((*portal.Portal).HandleRequestPage)},
 		{"POST /privacy/requests/{id}/answer", Customer, s.portal((*portal.Portal).HandleAnswer)},

@@ -160,10 +160,8 @@ func (w *walk) prove(id, ibanLast4, birthDate string) {
 	form := `form[action="/privacy/requests/` + id + `/identity"]`
 	w.run("prove identity for "+id,
 		chromedp.Navigate(w.base+"/privacy/requests/"+id),
-		chromedp.SetValue(chromedp.CSS("#point_0"), "iban_last4"),
-		chromedp.SendKeys(chromedp.CSS("#value_0"), ibanLast4),
-		chromedp.SetValue(chromedp.CSS("#point_1"), "birth_date"),
-		chromedp.SendKeys(chromedp.CSS("#value_1"), birthDate),
+		chromedp.SendKeys(chromedp.CSS(form+` input[name^="point_"][value="iban_last4"] + label + input`), ibanLast4),
+		chromedp.SendKeys(chromedp.CSS(form+` input[name^="point_"][value="birth_date"] + label + input`), birthDate),
 		chromedp.Click(chromedp.CSS(form+" button")),
 		chromedp.WaitVisible(chromedp.CSS("#id-h")),
 		chromedp.WaitNotPresent(chromedp.CSS(form)))

@@ -55,7 +55,10 @@ func EventOf(r dsr.Request, e dsr.Event) string {
 	case e.Action == "ask_customer":
 		return notify.UpdateQuestion
 	case e.To == dsr.StateCompleted && e.From != dsr.StateCompleted:
-		if r.ResultRef != "" {
+		// Only access and export leave an archive to download: an
+		// erasure's or a rectification's result is its report, and the
+		// customer is told the work is done (in a correction's own words).
+		if r.ResultRef != "" && (r.Kind == dsr.KindAccess || r.Kind == dsr.KindExport) {
 			return notify.UpdateExportReady
 		}
 		return notify.UpdateCompleted

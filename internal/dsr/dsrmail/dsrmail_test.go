@@ -64,11 +64,13 @@ func TestCustomerIsToldInTheirLanguage(t *testing.T) {
 		m := &dsrmail.Mailer{Requests: requests, Sender: sender, Mail: tmpl, Brand: notify.Brand{CompanyName: "Shop"}, PortalURL: "https://shop.example"}
 
 		const secret = "Nightingale Lane 12"
+		// The completed request is a rectification: told in a correction's
+		// words.
 		subjects := map[string]map[string]string{
-			"en": {"received": "We received your request", "question": "We have a question", "completed": "Your request is complete", "rejected": "could not carry out", "export_ready": "ready to download"},
-			"de": {"received": "Wir haben Ihre Anfrage erhalten", "question": "Frage zu Ihrer Anfrage", "completed": "ist erledigt", "rejected": "nicht ausführen", "export_ready": "Herunterladen bereit"},
-			"fr": {"received": "Nous avons reçu", "question": "une question", "completed": "est traitée", "rejected": "pas pu donner suite", "export_ready": "prêtes à être téléchargées"},
-			"es": {"received": "Hemos recibido", "question": "una pregunta", "completed": "se ha completado", "rejected": "No hemos podido", "export_ready": "listos para descargar"},
+			"en": {"received": "We received your request", "question": "We have a question", "completed": "Your correction has been made", "rejected": "could not carry out", "export_ready": "ready to download"},
+			"de": {"received": "Wir haben Ihre Anfrage erhalten", "question": "Frage zu Ihrer Anfrage", "completed": "Ihre Berichtigung wurde vorgenommen", "rejected": "nicht ausführen", "export_ready": "Herunterladen bereit"},
+			"fr": {"received": "Nous avons reçu", "question": "une question", "completed": "Votre rectification a été effectuée", "rejected": "pas pu donner suite", "export_ready": "prêtes à être téléchargées"},
+			"es": {"received": "Hemos recibido", "question": "una pregunta", "completed": "Su rectificación se ha realizado", "rejected": "No hemos podido", "export_ready": "listos para descargar"},
 		}
 		for _, lang := range dsr.Languages {
 			email := "customer-" + lang + "@shop.example"
@@ -151,5 +153,31 @@ func must(t *testing.T) func(dsr.Request, error) {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestEventOf: only access and export are "ready to download" when they
+// complete; an erasure's or a rectification's report is no download (the
+// erasure's customer was told "your data is ready to download").
+func TestEventOf(t *testing.T) {
+	done := dsr.Event{From: dsr.StateInProgress, To: dsr.StateCompleted}
+	cases := []struct {
+		kind   dsr.Kind
+		result string
+		want   string
+	}{
+		{dsr.KindExport, "exp_1", notify.UpdateExportReady},
+		{dsr.KindAccess, "exp_1", notify.UpdateExportReady},
+		{dsr.KindErasure, "erasure-report", notify.UpdateCompleted},
+		{dsr.KindRectification, "rectification-report", notify.UpdateCompleted},
+		{dsr.KindRestriction, "", notify.UpdateCompleted},
+	}
+	for _, c := range cases {
+		if got := dsrmail.EventOf(dsr.Request{Kind: c.kind, ResultRef: c.result}, done); got != c.want {
+			t.Errorf("%s completed with %q: %q, want %q", c.kind, c.result, got, c.want)
+		}
+	}
+	if got := dsrmail.EventOf(dsr.Request{Kind: dsr.KindRectification}, dsr.Event{From: dsr.StateReceived, To: dsr.StateRejected}); got != notify.UpdateRejected {
+		t.Errorf("rejected: %q", got)
 	}
 }

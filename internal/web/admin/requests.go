@@ -239,6 +239,9 @@ type requestData struct {
 	// Restrictions the customer's restrictions in force.
 	Purposes     []consent.Purpose
 	Restrictions []consent.Restriction
+	// PendingLifts are lifts asked for that wait until the customer has
+	// been told (GDPR Art. 18(3)), or could not be told.
+	PendingLifts []consent.PendingLift
 	// Identity is the tier the request needs and the one reached; Agent
 	// the authorised agent who filed it (nil: the customer did), with
 	// AgentDetails their name, email and mandate (opening them is
@@ -279,9 +282,25 @@ type identityForm struct {
 	Declaration        bool
 }
 
-// actionLift ends a restriction of the request's customer; it is offered
-// beside each restriction in force, not in the request's next steps.
-const actionLift = "lift"
+// actionLift asks for a restriction of the request's customer to end, and
+// actionCancelLift withdraws such a lift; they are offered beside each
+// restriction in force and pending lift, not in the request's next steps.
+const (
+	actionLift       = "lift"
+	actionCancelLift = "cancel_lift"
+)
+
+// requestSubject returns the request, which must name its customer.
+func requestSubject(c *Console, r *http.Request, id string) (dsr.Request, error) {
+	req, err := c.Requests.Get(r.Context(), id)
+	if err != nil {
+		return req, err
+	}
+	if req.SubjectID == "" {
+		return req, errs.New(errs.CodeConflict, "request %s names no customer, so nothing of theirs is restricted", id)
+	}
+	return req, nil
+}
 
 // HandleRequest shows one request with its history, the customer's
 // answers, the work's progress and the actions its state allows.
@@ -343,6 +362,10 @@ func (c *Console) showRequest(w http.ResponseWriter, r *http.Request, status int
 				c.fail(w, r, err)
 				return
 			}
+			if d.PendingLifts, err = c.Consent.PendingLifts(r.Context(), req.SubjectID); err != nil {
+				c.fail(w, r, err)
+				return
+			}
 		}
 	}
 	p.Title, p.Data = "Request "+req.ID, d
@@ -377,17 +400,32 @@ var requestActions = map[string]func(c *Console, r *http.Request, id string) (ds
 		}
 		return c.Requests.Complete(r.Context(), id, "")
 	},
-	// lift ends a restriction of the request's customer (audited as the
-	// staff member): the one purpose given, or all.
+	// lift asks for a restriction of the request's customer to end (the
+	// one purpose given, or all), audited as the staff member: the
+	// customer is emailed first and the restriction ends once the email
+	// went out (GDPR Art. 18(3)).
 	actionLift: func(c *Console, r *http.Request, id string) (dsr.Request, error) {
-		req, err := c.Requests.Get(r.Context(), id)
+		req, err := requestSubject(c, r, id)
 		if err != nil {
 			return req, err
 		}
-		if req.SubjectID == "" {
-			return req, errs.New(errs.CodeConflict, "request %s names no customer, so nothing of theirs is restricted", id)
+		_, err = c.Consent.RequestLift(r.Context(), req.SubjectID, r.PostFormValue("purpose"))
+		return req, err
+	},
+	// cancel_lift withdraws a lift still waiting for its notice, or whose
+	// notice failed: the restriction stays.
+	actionCancelLift: func(c *Console, r *http.Request, id string) (dsr.Request, error) {
+		req, err := requestSubject(c, r, id)
+		if err != nil {
+			return req, err
 		}
-		return req, c.Consent.Lift(r.Context(), req.SubjectID, r.PostFormValue("purpose"))
+		lift, err := c.Consent.PendingLift(r.Context(), r.PostFormValue("lift"))
+		if err != nil || lift.Subject != req.SubjectID {
+			// Only a lift of this request's customer, and never a word on
+			// whether another's exists.
+			return req, errs.NotFound("pending lift", r.PostFormValue("lift"))
+		}
+		return req, c.Consent.CancelLift(r.Context(), lift.ID)
 	},
 	dsr.ActionReject: func(c *Console, r *http.Request, id string) (dsr.Request, error) {
 		return c.Requests.Reject(r.Context(), id, strings.TrimSpace(r.PostFormValue("note")))

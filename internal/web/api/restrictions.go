@@ -10,6 +10,8 @@ import (
 // restrictionList is the answer of the restriction endpoints.
 type restrictionList struct {
 	Restrictions []consent.Restriction `json:"restrictions"`
+	// PendingLifts wait until the customer has been told (GDPR Art. 18(3)).
+	PendingLifts []consent.PendingLift `json:"pending_lifts,omitempty"`
 }
 
 func listRestrictions(d *Deps, w http.ResponseWriter, r *http.Request, status int) {
@@ -21,7 +23,12 @@ func listRestrictions(d *Deps, w http.ResponseWriter, r *http.Request, status in
 	if list == nil {
 		list = []consent.Restriction{}
 	}
-	httpx.Encode(w, status, restrictionList{Restrictions: list})
+	pending, err := d.Consent.PendingLifts(r.Context(), r.PathValue("id"))
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	httpx.Encode(w, status, restrictionList{Restrictions: list, PendingLifts: pending})
 }
 
 // HandleListRestrictions lists the subject's restrictions of processing
@@ -55,15 +62,17 @@ func HandlePlaceRestriction(d *Deps) http.Handler {
 	})
 }
 
-// HandleLiftRestriction lifts the subject's restriction for the purpose of
-// the query (?purpose=), or every one of theirs without it. Audited; not
-// found when none is in force.
+// HandleLiftRestriction asks for the subject's restriction for the purpose
+// of the query (?purpose=), or every one of theirs without it, to be
+// lifted once the customer has been told (GDPR Art. 18(3)): 202, the
+// restriction stays in force until the notice job sent the email. Audited;
+// not found when none is in force; unavailable without email.
 func HandleLiftRestriction(d *Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := d.Consent.Lift(r.Context(), r.PathValue("id"), r.URL.Query().Get("purpose")); err != nil {
+		if _, err := d.Consent.RequestLift(r.Context(), r.PathValue("id"), r.URL.Query().Get("purpose")); err != nil {
 			d.fail(w, r, err)
 			return
 		}
-		listRestrictions(d, w, r, http.StatusOK)
+		listRestrictions(d, w, r, http.StatusAccepted)
 	})
 }

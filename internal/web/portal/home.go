@@ -38,6 +38,11 @@ type consentRow struct {
 type holdRow struct {
 	PurposeName string
 	Since       time.Time // restrictions only
+	// Purpose is the restriction's purpose key ("" for every purpose),
+	// which the customer's own lift names; LiftPending says staff asked to
+	// lift it and the customer is being told first (GDPR Art. 18(3)).
+	Purpose     string
+	LiftPending bool
 }
 
 // fieldRow is a protected field; Value is set only when shown.
@@ -132,7 +137,7 @@ func (p *Portal) home(r *http.Request, show bool) (*homeData, error) {
 		return nil, err
 	}
 	if !d.Known {
-		d.Correctables = p.correctables("", nil)
+		d.Correctables = p.correctables(messages[language(r)], "", nil)
 		return d, nil
 	}
 	subject := session.SubjectID
@@ -170,7 +175,7 @@ func (p *Portal) home(r *http.Request, show bool) (*homeData, error) {
 		d.Fields = append(d.Fields, row)
 	}
 	d.Shown = show && len(d.Fields) > 0
-	d.Correctables = p.correctables(subject, d.Fields)
+	d.Correctables = p.correctables(messages[language(r)], subject, d.Fields)
 	page, err := p.Audit.Accesses(ctx, subject, 0, 100)
 	if err != nil {
 		return nil, err
@@ -195,7 +200,7 @@ func (p *Portal) home(r *http.Request, show bool) (*homeData, error) {
 		case audit.KindStaff:
 			row.Who = t["staff_member"]
 			if role, ok := details["role"].(string); ok {
-				row.Who += " (" + strings.ReplaceAll(role, "_", " ") + ")"
+				row.Who += " (" + say(t, "role_", role) + ")"
 			}
 			if p.StaffName != nil {
 				if name, err := p.StaffName(ctx, e.Actor.ID); err == nil {
@@ -293,8 +298,16 @@ func (p *Portal) holds(r *http.Request, subject string) (restrictions, objection
 	if err != nil {
 		return nil, nil, err
 	}
+	pending, err := p.Consent.PendingLifts(r.Context(), subject)
+	if err != nil {
+		return nil, nil, err
+	}
 	for _, res := range list {
-		row := holdRow{Since: res.PlacedAt}
+		row := holdRow{Since: res.PlacedAt, Purpose: res.Purpose}
+		for _, l := range pending {
+			// One whose notice failed is not going ahead: not shown.
+			row.LiftPending = row.LiftPending || l.NoticeProblem == "" && (l.Purpose == "" || l.Purpose == res.Purpose)
+		}
 		if purpose, err := p.Consent.Purpose(res.Purpose); err == nil {
 			row.PurposeName = localName(purpose.Names, lang, res.Purpose)
 		}

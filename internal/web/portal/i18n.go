@@ -1,5 +1,10 @@
 package portal
 
+import (
+	"sort"
+	"strings"
+)
+
 // messages are the portal's words in each language it speaks. A test checks
 // that every language has every key of English.
 var messages = map[string]map[string]string{
@@ -77,7 +82,10 @@ var messages = map[string]map[string]string{
 		"object":                     "Object",
 		"restricted_title":           "Use of your data is restricted",
 		"restricted_all":             "every purpose",
-		"restricted_next":            "While the restriction lasts we only store your data: we neither use it nor share it. We will tell you before we lift it; if you want it lifted sooner, ask our privacy team.",
+		"restricted_next":            "While the restriction lasts we only store your data: we neither use it nor share it. We will tell you by email before we lift it. You may end it yourself at any time.",
+		"restricted_lift":            "End this restriction",
+		"restricted_lift_pending":    "We are about to lift this restriction and are telling you by email first. If it should stay, write to us.",
+		"language_nav":               "Languages",
 		"objected_title":             "You objected to",
 		"objected_next":              "We no longer use your data for these purposes, whatever was agreed before. To allow one again, choose Allow for it under Your consents.",
 		"withdraw":                   "Withdraw",
@@ -152,6 +160,11 @@ var messages = map[string]map[string]string{
 		"why":                        "Why",
 		"what":                       "What",
 		"staff_member":               "a staff member",
+		"role_admin":                 "administrator",
+		"role_privacy_officer":       "privacy officer",
+		"role_security_officer":      "security officer",
+		"role_support":               "customer support",
+		"role_analyst":               "analyst",
 		"system":                     "an internal system",
 		"signin_changed":             "changed the email address you sign in with",
 		"requests":                   "Your requests",
@@ -184,6 +197,8 @@ var messages = map[string]map[string]string{
 		"back":                       "Back to the privacy center",
 		"mail_off":                   "We cannot send email codes right now. Please try again later, or contact us.",
 		"signed_out":                 "Please sign in with your email address.",
+		"problem_conflict":           "This cannot be done now: it no longer fits where things stand. Reload the page to see the current state.",
+		"problem_unavailable":        "This is not available right now. Please try again later, or contact us.",
 		"too_many":                   "Too many attempts. Please wait 15 minutes and try again.",
 		"too_many_until":             "Too many attempts from your network for this address. Please try again after {time}.",
 		"form_expired":               "This form has expired. Please reload the page and try again.",
@@ -291,7 +306,10 @@ var messages = map[string]map[string]string{
 		"object":                     "Widersprechen",
 		"restricted_title":           "Die Verarbeitung Ihrer Daten ist eingeschränkt",
 		"restricted_all":             "alle Zwecke",
-		"restricted_next":            "Solange die Einschränkung gilt, speichern wir Ihre Daten nur: Wir nutzen sie nicht und geben sie nicht weiter. Bevor wir sie aufheben, sagen wir Ihnen Bescheid; soll sie früher enden, wenden Sie sich an unser Datenschutzteam.",
+		"restricted_next":            "Solange die Einschränkung gilt, speichern wir Ihre Daten nur: Wir nutzen sie nicht und geben sie nicht weiter. Bevor wir sie aufheben, teilen wir Ihnen das per E-Mail mit. Sie können sie jederzeit selbst beenden.",
+		"restricted_lift":            "Diese Einschränkung beenden",
+		"restricted_lift_pending":    "Wir heben diese Einschränkung demnächst auf und teilen Ihnen das zuvor per E-Mail mit. Soll sie bestehen bleiben, schreiben Sie uns.",
+		"language_nav":               "Sprachen",
 		"objected_title":             "Sie haben widersprochen:",
 		"objected_next":              "Für diese Zwecke nutzen wir Ihre Daten nicht mehr, gleich was zuvor vereinbart war. Um einen davon wieder zu erlauben, wählen Sie dort unter Ihren Einwilligungen „Erlauben“.",
 		"withdraw":                   "Widerrufen",
@@ -366,6 +384,11 @@ var messages = map[string]map[string]string{
 		"why":                        "Warum",
 		"what":                       "Was",
 		"staff_member":               "eine Mitarbeiterin oder ein Mitarbeiter",
+		"role_admin":                 "Administration",
+		"role_privacy_officer":       "Datenschutzbeauftragte/r",
+		"role_security_officer":      "Informationssicherheit",
+		"role_support":               "Kundenservice",
+		"role_analyst":               "Analyse",
 		"system":                     "ein internes System",
 		"signin_changed":             "hat die E-Mail-Adresse geändert, mit der Sie sich anmelden",
 		"requests":                   "Ihre Anfragen",
@@ -398,6 +421,8 @@ var messages = map[string]map[string]string{
 		"back":                       "Zurück zum Datenschutz-Center",
 		"mail_off":                   "Wir können gerade keine Codes per E-Mail senden. Bitte versuchen Sie es später oder kontaktieren Sie uns.",
 		"signed_out":                 "Bitte melden Sie sich mit Ihrer E-Mail-Adresse an.",
+		"problem_conflict":           "Das ist gerade nicht möglich: Es passt nicht mehr zum aktuellen Stand. Laden Sie die Seite neu, um ihn zu sehen.",
+		"problem_unavailable":        "Das ist gerade nicht verfügbar. Bitte versuchen Sie es später oder kontaktieren Sie uns.",
 		"too_many":                   "Zu viele Versuche. Bitte warten Sie 15 Minuten und versuchen Sie es erneut.",
 		"too_many_until":             "Zu viele Versuche aus Ihrem Netzwerk für diese Adresse. Bitte versuchen Sie es nach {time} erneut.",
 		"form_expired":               "Dieses Formular ist abgelaufen. Bitte laden Sie die Seite neu und versuchen Sie es erneut.",
@@ -505,7 +530,10 @@ var messages = map[string]map[string]string{
 		"object":                     "M'opposer",
 		"restricted_title":           "L'utilisation de vos données est limitée",
 		"restricted_all":             "toutes les finalités",
-		"restricted_next":            "Tant que la limitation dure, nous conservons seulement vos données : nous ne les utilisons pas et ne les partageons pas. Nous vous préviendrons avant de la lever ; si vous souhaitez qu'elle prenne fin plus tôt, contactez notre équipe chargée de la protection des données.",
+		"restricted_next":            "Tant que la limitation dure, nous conservons seulement vos données : nous ne les utilisons pas et ne les partageons pas. Nous vous préviendrons par e-mail avant de la lever. Vous pouvez y mettre fin vous-même à tout moment.",
+		"restricted_lift":            "Mettre fin à cette limitation",
+		"restricted_lift_pending":    "Nous allons lever cette limitation et vous en informons d'abord par e-mail. Si elle doit être maintenue, écrivez-nous.",
+		"language_nav":               "Langues",
 		"objected_title":             "Vous vous êtes opposé à",
 		"objected_next":              "Nous n'utilisons plus vos données pour ces finalités, quoi qu'il ait été convenu auparavant. Pour en autoriser une de nouveau, choisissez « Autoriser » pour elle dans vos consentements.",
 		"withdraw":                   "Retirer",
@@ -580,6 +608,11 @@ var messages = map[string]map[string]string{
 		"why":                        "Pourquoi",
 		"what":                       "Quoi",
 		"staff_member":               "un membre du personnel",
+		"role_admin":                 "administration",
+		"role_privacy_officer":       "délégué à la protection des données",
+		"role_security_officer":      "sécurité de l'information",
+		"role_support":               "service client",
+		"role_analyst":               "analyse",
 		"system":                     "un système interne",
 		"signin_changed":             "a modifié l'adresse e-mail avec laquelle vous vous connectez",
 		"requests":                   "Vos demandes",
@@ -612,6 +645,8 @@ var messages = map[string]map[string]string{
 		"back":                       "Retour à l'espace confidentialité",
 		"mail_off":                   "Nous ne pouvons pas envoyer de codes par e-mail pour le moment. Réessayez plus tard ou contactez-nous.",
 		"signed_out":                 "Veuillez vous connecter avec votre adresse e-mail.",
+		"problem_conflict":           "Ce n'est plus possible : cela ne correspond plus à l'état actuel. Rechargez la page pour le voir.",
+		"problem_unavailable":        "Ce n'est pas disponible pour le moment. Veuillez réessayer plus tard ou nous contacter.",
 		"too_many":                   "Trop de tentatives. Patientez 15 minutes puis réessayez.",
 		"too_many_until":             "Trop de tentatives depuis votre réseau pour cette adresse. Réessayez après {time}.",
 		"form_expired":               "Ce formulaire a expiré. Rechargez la page et réessayez.",
@@ -719,7 +754,10 @@ var messages = map[string]map[string]string{
 		"object":                     "Oponerme",
 		"restricted_title":           "El uso de sus datos está limitado",
 		"restricted_all":             "todos los fines",
-		"restricted_next":            "Mientras dure la limitación solo conservamos sus datos: no los usamos ni los compartimos. Le avisaremos antes de levantarla; si quiere que termine antes, diríjase a nuestro equipo de privacidad.",
+		"restricted_next":            "Mientras dure la limitación solo conservamos sus datos: no los usamos ni los compartimos. Le avisaremos por correo electrónico antes de levantarla. Puede ponerle fin usted mismo en cualquier momento.",
+		"restricted_lift":            "Poner fin a esta limitación",
+		"restricted_lift_pending":    "Vamos a levantar esta limitación y primero se lo comunicamos por correo electrónico. Si debe mantenerse, escríbanos.",
+		"language_nav":               "Idiomas",
 		"objected_title":             "Se ha opuesto a",
 		"objected_next":              "Ya no usamos sus datos para estos fines, se hubiera acordado lo que se hubiera acordado antes. Para volver a permitir uno, elija «Permitir» en sus consentimientos.",
 		"withdraw":                   "Retirar",
@@ -794,6 +832,11 @@ var messages = map[string]map[string]string{
 		"why":                        "Por qué",
 		"what":                       "Qué",
 		"staff_member":               "un empleado",
+		"role_admin":                 "administración",
+		"role_privacy_officer":       "delegado de protección de datos",
+		"role_security_officer":      "seguridad de la información",
+		"role_support":               "atención al cliente",
+		"role_analyst":               "análisis",
 		"system":                     "un sistema interno",
 		"signin_changed":             "cambió la dirección de correo con la que accede",
 		"requests":                   "Sus solicitudes",
@@ -826,6 +869,8 @@ var messages = map[string]map[string]string{
 		"back":                       "Volver al centro de privacidad",
 		"mail_off":                   "Ahora no podemos enviar códigos por correo. Inténtelo más tarde o contacte con nosotros.",
 		"signed_out":                 "Inicie sesión con su dirección de correo electrónico.",
+		"problem_conflict":           "Ahora no es posible: ya no corresponde a la situación actual. Vuelva a cargar la página para verla.",
+		"problem_unavailable":        "Esto no está disponible en este momento. Inténtelo más tarde o póngase en contacto con nosotros.",
 		"too_many":                   "Demasiados intentos. Espere 15 minutos y vuelva a intentarlo.",
 		"too_many_until":             "Demasiados intentos desde su red para esta dirección. Vuelva a intentarlo después de las {time}.",
 		"form_expired":               "Este formulario ha caducado. Recargue la página e inténtelo de nuevo.",
@@ -859,4 +904,24 @@ var messages = map[string]map[string]string{
 		"cancel_not_possible":        "Esta solicitud ya no se puede cancelar: su tramitación ha comenzado. La terminaremos y le informaremos.",
 		"contact":                    "Contacto de privacidad",
 	},
+}
+
+// EnglishPhrases returns, for each other language, the English catalog's
+// phrases of three words or more that the language words differently: a
+// page in that language that holds one was not translated (its tests look
+// for them).
+func EnglishPhrases() map[string][]string {
+	out := map[string][]string{}
+	for lang, m := range messages {
+		if lang == "en" {
+			continue
+		}
+		for key, phrase := range messages["en"] {
+			if len(strings.Fields(phrase)) >= 3 && m[key] != phrase && !strings.Contains(phrase, "{") {
+				out[lang] = append(out[lang], phrase)
+			}
+		}
+		sort.Strings(out[lang])
+	}
+	return out
 }

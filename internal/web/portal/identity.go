@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/dsr"
@@ -55,12 +57,17 @@ func scopeOf(r *http.Request, regime dsr.Regime, kind dsr.Kind) dsr.Scope {
 // identityData is the identity step on a request's page.
 type identityData struct {
 	Identity dsr.Identity
-	// Points are the data point names the customer may choose from.
-	Points []string
-	// Slots numbers the inputs: one per data point required.
-	Slots []int
+	// Points are the data points the customer may prove their identity
+	// with, each labelled by what it asks, in the page's language; they
+	// fill in as many as the request needs.
+	Points []pointRow
 	// Declaration is the declaration's text in the page's language.
 	Declaration string
+}
+
+// pointRow is one data point of the identity step.
+type pointRow struct {
+	Name, Label string
 }
 
 func (p *Portal) identityStep(r *http.Request, req dsr.Request) (*identityData, error) {
@@ -71,11 +78,27 @@ func (p *Portal) identityStep(r *http.Request, req dsr.Request) (*identityData, 
 	if idn.Required.Points == 0 {
 		return nil, nil
 	}
-	d := &identityData{Identity: idn, Points: p.DataPoints, Declaration: messages[language(r)]["id_declaration"]}
-	for i := range idn.Required.Points {
-		d.Slots = append(d.Slots, i)
+	t := messages[language(r)]
+	d := &identityData{Identity: idn, Declaration: t["id_declaration"]}
+	for _, name := range p.DataPoints {
+		d.Points = append(d.Points, pointRow{Name: name, Label: pointLabel(t, name)})
 	}
 	return d, nil
+}
+
+// pointLabel names a data point by what it asks: the catalog's words for
+// the default ones, else its configured name in words, capitalised
+// ("customer_number" → "Customer number").
+func pointLabel(t map[string]string, name string) string {
+	if label := t["point_"+name]; label != "" {
+		return label
+	}
+	words := strings.ReplaceAll(name, "_", " ")
+	if words == "" {
+		return words
+	}
+	r, size := utf8.DecodeRuneInString(words)
+	return string(unicode.ToUpper(r)) + words[size:]
 }
 
 // HandleProveIdentity checks the data points the customer typed for one
@@ -85,9 +108,11 @@ func (p *Portal) identityStep(r *http.Request, req dsr.Request) (*identityData, 
 func (p *Portal) HandleProveIdentity() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var proof dsr.Proof
-		for i := range 4 {
+		// One line per data point offered; the customer fills in as many
+		// as asked and leaves the rest empty.
+		for i := range max(len(p.DataPoints), 4) {
 			name, value := r.PostFormValue(fmt.Sprintf("point_%d", i)), r.PostFormValue(fmt.Sprintf("value_%d", i))
-			if name != "" || value != "" {
+			if strings.TrimSpace(value) != "" {
 				proof.Points = append(proof.Points, dsr.DataPoint{Name: name, Value: value})
 			}
 		}

@@ -25,6 +25,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -191,6 +192,9 @@ type page struct {
 	Problem string
 	Fields  map[string]string
 	Data    any
+	// Next is the portal page the sign-in steps return to (safeNext), or
+	// empty for the home page.
+	Next string
 }
 
 type langLink struct{ Code, Name string }
@@ -245,11 +249,26 @@ func (p *Portal) fail(w http.ResponseWriter, r *http.Request, err error) {
 		if e.Code == errs.CodeNotFound {
 			// Never echo an id: "not found" is all anyone learns.
 			msg, fields = "not_found", nil
+		} else if messages[language(r)][msg] == "" {
+			// The services speak English to developers: a message the
+			// catalog does not hold is said by its kind, in the reader's
+			// language.
+			msg, fields = problemOf[e.Code], nil
 		}
 	} else {
 		p.Log.Error("portal", "path", r.URL.Path, "err", err)
 	}
 	p.render(w, r, status, "error", page{Title: "error_title", Problem: msg, Fields: fields})
+}
+
+// problemOf is the catalog's message for an error of each code whose own
+// message is not the catalog's.
+var problemOf = map[errs.Code]string{
+	errs.CodeInvalid:      "form_other",
+	errs.CodeUnauthorized: "signed_out",
+	errs.CodeForbidden:    "form_expired",
+	errs.CodeConflict:     "problem_conflict",
+	errs.CodeUnavailable:  "problem_unavailable",
 }
 
 // binding returns the browser's binding cookie value, setting a new one
@@ -344,7 +363,9 @@ func (p *Portal) Require(next http.Handler) http.Handler {
 		session, err := p.session(r)
 		if err != nil {
 			if r.Method == http.MethodGet {
-				http.Redirect(w, r, "/privacy?lang="+language(r), http.StatusSeeOther)
+				// A link from an email (a request's page) comes back here
+				// once the customer has signed in.
+				http.Redirect(w, r, withNext("/privacy", url.Values{"lang": {language(r)}}, safeNext(r.URL.Path)), http.StatusSeeOther)
 				return
 			}
 			p.fail(w, r, customer.ErrSignedOut)

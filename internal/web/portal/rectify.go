@@ -8,6 +8,7 @@ import (
 
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/fulfil"
 )
 
 // correctField is the form field prefix of a proposed value: "new." and
@@ -23,7 +24,7 @@ type correctRow struct {
 // correctables returns the correction form's fields: the vault fields the
 // customer has (a known subject only), then the systems' columns, which
 // are found by the customer's email and subject id.
-func (p *Portal) correctables(subject string, fields []fieldRow) []correctRow {
+func (p *Portal) correctables(t map[string]string, subject string, fields []fieldRow) []correctRow {
 	if p.Correctables == nil || p.Rectify == nil {
 		return nil
 	}
@@ -33,11 +34,10 @@ func (p *Portal) correctables(subject string, fields []fieldRow) []correctRow {
 			if subject == "" || !slices.ContainsFunc(fields, func(f fieldRow) bool { return f.Name == c.Name }) {
 				continue
 			}
-			out = append(out, correctRow{Target: c.Target, Label: label(c.Name), Auto: c.Auto})
+			out = append(out, correctRow{Target: c.Target, Label: fieldLabel(t, c), Auto: c.Auto})
 			continue
 		}
-		_, column, _ := strings.Cut(c.Name, ".")
-		out = append(out, correctRow{Target: c.Target, Label: label(column) + " (" + c.System + ")", Auto: c.Auto})
+		out = append(out, correctRow{Target: c.Target, Label: fieldLabel(t, c), Auto: c.Auto})
 	}
 	return out
 }
@@ -45,6 +45,18 @@ func (p *Portal) correctables(subject string, fields []fieldRow) []correctRow {
 // label turns a field or column name into words: "postal_code" → "postal code".
 func label(name string) string {
 	return strings.NewReplacer("_", " ", ".", " ", "-", " ").Replace(name)
+}
+
+// fieldLabel names a correctable field in the reader's language: the
+// catalog's words for the fields it knows ("iban" → "Bank account
+// (IBAN)"), else its name in words; a connected system's column also
+// names its system.
+func fieldLabel(t map[string]string, c fulfil.Correctable) string {
+	if c.System == "" {
+		return say(t, "field_", c.Name)
+	}
+	_, column, _ := strings.Cut(c.Name, ".")
+	return say(t, "field_", label(column)) + " (" + c.System + ")"
 }
 
 // HandleRectify files a rectification with the new values the customer
@@ -83,7 +95,8 @@ func (p *Portal) HandleRectify() http.Handler {
 			return
 		}
 		in := dsr.NewRequest{Kind: dsr.KindRectification, Regime: p.regimeOf(r, session.SubjectID), SubjectID: session.SubjectID,
-			Email: email, EmailHash: session.EmailHash, Details: strings.TrimSpace(r.PostFormValue("correct_details")), Proposal: proposal}
+			Email: email, EmailHash: session.EmailHash, Details: strings.TrimSpace(r.PostFormValue("correct_details")), Proposal: proposal,
+			Language: language(r)}
 		req, err := p.Rectify(r.Context(), in)
 		if err != nil {
 			if e, ok := errs.As(err); ok && e.Code == errs.CodeInvalid {
@@ -103,25 +116,22 @@ func (p *Portal) localProblems(r *http.Request, fields map[string]string) map[st
 	t := messages[language(r)]
 	labels := map[string]string{}
 	for _, c := range p.Correctables() {
-		labels[c.Target] = label(c.Name)
-		if c.System != "" {
-			_, column, _ := strings.Cut(c.Name, ".")
-			labels[c.Target] = label(column) + " (" + c.System + ")"
-		}
+		labels[c.Target] = fieldLabel(t, c)
 	}
 	out := make(map[string]string, len(fields))
-	for field, msg := range fields {
+	for field := range fields {
 		target, ok := strings.CutPrefix(field, "proposal.")
 		switch {
 		case ok && labels[target] != "":
 			out[field] = labels[target] + ": " + t["correct_refused"]
 		case ok:
 			_, name, _ := strings.Cut(target, ":")
-			out[field] = label(name) + ": " + t["correct_refused"]
+			out[field] = say(t, "field_", label(name)) + ": " + t["correct_refused"]
 		case field == "details":
-			out[field] = t["correct_details"] + ": " + msg
+			// The service's message is English, for developers.
+			out[field] = t["correct_details"] + ": " + t["form_other"]
 		default:
-			out[field] = msg
+			out[field] = t["form_other"]
 		}
 	}
 	return out

@@ -15,11 +15,11 @@ import (
 func (p *Portal) HandleStart() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := p.session(r); err == nil {
-			http.Redirect(w, r, "/privacy/home?lang="+language(r), http.StatusSeeOther)
+			http.Redirect(w, r, landing(nextOf(r), language(r)), http.StatusSeeOther)
 			return
 		}
 		p.binding(w, r)
-		p.render(w, r, http.StatusOK, "start", page{Title: "signin_title"})
+		p.render(w, r, http.StatusOK, "start", page{Title: "signin_title", Next: nextOf(r)})
 	})
 }
 
@@ -27,13 +27,16 @@ func (p *Portal) HandleStart() http.Handler {
 // for every well-formed address, known or not.
 func (p *Portal) HandleRequestCode() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !p.checkForm(w, r) {
+		// The form is read within checkForm's size limit, then next from it.
+		formOK := p.checkForm(w, r)
+		next := nextOf(r)
+		if !formOK {
 			p.binding(w, r)
-			p.render(w, r, http.StatusForbidden, "start", page{Title: "signin_title", Problem: "form_expired"})
+			p.render(w, r, http.StatusForbidden, "start", page{Title: "signin_title", Problem: "form_expired", Next: next})
 			return
 		}
 		if p.Mailer == nil {
-			p.render(w, r, http.StatusServiceUnavailable, "start", page{Title: "signin_title", Problem: "mail_off"})
+			p.render(w, r, http.StatusServiceUnavailable, "start", page{Title: "signin_title", Problem: "mail_off", Next: next})
 			return
 		}
 		cookie, _ := r.Cookie(bindingCookie)
@@ -47,7 +50,7 @@ func (p *Portal) HandleRequestCode() http.Handler {
 				p.fail(w, r, err)
 				return
 			}
-			pg := page{Title: "signin_title", Problem: problem, Data: map[string]string{"Email": email}}
+			pg := page{Title: "signin_title", Problem: problem, Data: map[string]string{"Email": email}, Next: next}
 			if problem == "email" {
 				pg.Problem, pg.Fields = "", map[string]string{"email": err.Error()}
 			}
@@ -55,7 +58,9 @@ func (p *Portal) HandleRequestCode() http.Handler {
 			return
 		}
 		lang := language(r)
-		link := p.PublicURL + "/privacy/verify?" + url.Values{"code": {challenge.Code}, "lang": {lang}}.Encode()
+		// The link keeps where the customer was going (a request an email
+		// of ours linked to), so that signing in from the email lands there.
+		link := p.PublicURL + withNext("/privacy/verify", url.Values{"code": {challenge.Code}, "lang": {lang}}, next)
 		msg, err := p.Mail.Render(lang, notify.TemplateSigninCode, notify.SigninCode{Brand: p.Brand, Code: challenge.Code,
 			ValidMinutes: 10, SignInURL: link})
 		if err == nil {
@@ -68,11 +73,11 @@ func (p *Portal) HandleRequestCode() http.Handler {
 			// address is a customer's; log without the address.
 			p.Log.Warn("portal: sign-in code not sent", "err", err)
 			if notify.IsTemporary(err) {
-				p.render(w, r, http.StatusServiceUnavailable, "start", page{Title: "signin_title", Problem: "mail_off"})
+				p.render(w, r, http.StatusServiceUnavailable, "start", page{Title: "signin_title", Problem: "mail_off", Next: next})
 				return
 			}
 		}
-		http.Redirect(w, r, "/privacy/code?lang="+lang, http.StatusSeeOther)
+		http.Redirect(w, r, withNext("/privacy/code", url.Values{"lang": {lang}}, next), http.StatusSeeOther)
 	})
 }
 
@@ -90,7 +95,7 @@ func tooMany(r *http.Request, err error) string {
 func (p *Portal) HandleCodePage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.binding(w, r)
-		p.render(w, r, http.StatusOK, "code", page{Title: "code_title", Notice: "code_sent"})
+		p.render(w, r, http.StatusOK, "code", page{Title: "code_title", Notice: "code_sent", Next: nextOf(r)})
 	})
 }
 
@@ -100,7 +105,7 @@ func (p *Portal) HandleCodePage() http.Handler {
 func (p *Portal) HandleVerifyPage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.binding(w, r)
-		p.render(w, r, http.StatusOK, "verify", page{Title: "verify_title", Data: map[string]string{"Code": r.URL.Query().Get("code")}})
+		p.render(w, r, http.StatusOK, "verify", page{Title: "verify_title", Data: map[string]string{"Code": r.URL.Query().Get("code")}, Next: nextOf(r)})
 	})
 }
 
@@ -108,24 +113,31 @@ func (p *Portal) HandleVerifyPage() http.Handler {
 // for and opens a session.
 func (p *Portal) HandleSignIn() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !p.checkForm(w, r) {
+		// The form is read within checkForm's size limit, then next from it.
+		formOK := p.checkForm(w, r)
+		next := nextOf(r)
+		if !formOK {
 			p.binding(w, r)
-			p.render(w, r, http.StatusForbidden, "code", page{Title: "code_title", Problem: "form_expired"})
+			p.render(w, r, http.StatusForbidden, "code", page{Title: "code_title", Problem: "form_expired", Next: next})
 			return
 		}
 		cookie, _ := r.Cookie(bindingCookie)
 		session, err := p.Customers.SignIn(r.Context(), customer.Binding(cookie.Value), r.PostFormValue("code"), p.clientIP(r))
 		if err != nil {
 			if errors.Is(err, customer.ErrTooMany) {
-				p.render(w, r, http.StatusTooManyRequests, "code", page{Title: "code_title", Problem: tooMany(r, err)})
+				p.render(w, r, http.StatusTooManyRequests, "code", page{Title: "code_title", Problem: tooMany(r, err), Next: next})
 				return
 			}
 			if errors.Is(err, customer.ErrCode) {
-				p.render(w, r, http.StatusUnauthorized, "code", page{Title: "code_title", Problem: "code_wrong"})
+				p.render(w, r, http.StatusUnauthorized, "code", page{Title: "code_title", Problem: "code_wrong", Next: next})
 				return
 			}
 			if e, ok := errs.As(err); ok && e.Code == errs.CodeUnauthorized {
-				p.render(w, r, http.StatusUnauthorized, "code", page{Title: "code_title", Problem: e.Message})
+				problem := e.Message
+				if messages[language(r)][problem] == "" {
+					problem = "code_wrong" // the service's English, for developers
+				}
+				p.render(w, r, http.StatusUnauthorized, "code", page{Title: "code_title", Problem: problem, Next: next})
 				return
 			}
 			p.fail(w, r, err)
@@ -133,7 +145,9 @@ func (p *Portal) HandleSignIn() http.Handler {
 		}
 		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: session.Token, Path: "/", Expires: session.ExpiresAt,
 			Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
-		http.Redirect(w, r, "/privacy/home?lang="+language(r), http.StatusSeeOther)
+		// Back where the customer was going (only a page of this portal,
+		// see safeNext), else home.
+		http.Redirect(w, r, landing(next, language(r)), http.StatusSeeOther)
 	})
 }
 
