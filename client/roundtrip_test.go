@@ -66,13 +66,10 @@ func (tp *tap) body() []byte {
 	return tp.last
 }
 
-// items, restrictions, results... are the envelopes the client unwraps.
+// items, results... are the envelopes the client unwraps.
 type (
 	items[T any] struct {
 		Items []T `json:"items"`
-	}
-	restrictions struct {
-		Restrictions []client.Restriction `json:"restrictions"`
 	}
 	results struct {
 		Results []client.EventResult `json:"results"`
@@ -332,11 +329,11 @@ func roundTrip(t *testing.T, dialect db.Dialect) {
 
 	// Restrictions.
 	_, err = c.PlaceRestriction(ctx, "rt-cust", client.RestrictionInput{Purpose: "analytics"})
-	ck.check("PlaceRestriction", typeOf[restrictions](), err)
+	ck.check("PlaceRestriction", typeOf[client.Restrictions](), err)
 	_, err = c.ListRestrictions(ctx, "rt-cust")
-	ck.check("ListRestrictions", typeOf[restrictions](), err)
+	ck.check("ListRestrictions", typeOf[client.Restrictions](), err)
 	_, err = c.LiftRestriction(ctx, "rt-cust", "analytics")
-	ck.check("LiftRestriction", typeOf[restrictions](), err)
+	ck.check("LiftRestriction", typeOf[client.Restrictions](), err)
 
 	// Webhooks: a receiver that verifies with the SDK and answers 410 Gone,
 	// so that the endpoint is disabled and its message dead-lettered.
@@ -564,7 +561,7 @@ var schemaTypes = map[string]reflect.Type{
 	"Disclosure": typeOf[client.Disclosure](), "DisclosureList": typeOf[items[client.Disclosure]](),
 	"WebhookEndpoint": typeOf[client.WebhookEndpoint](), "WebhookEndpointList": typeOf[items[client.WebhookEndpoint]](),
 	"WebhookMessage": typeOf[client.WebhookMessage](), "WebhookMessagePage": typeOf[client.WebhookMessagePage](),
-	"Restriction": typeOf[client.Restriction](), "RestrictionList": typeOf[restrictions](),
+	"Restriction": typeOf[client.Restriction](), "RestrictionList": typeOf[client.Restrictions](), "PendingLift": typeOf[client.PendingLift](),
 	"PlaceRestrictionRequest": typeOf[client.RestrictionInput](),
 }
 

@@ -234,23 +234,48 @@ type RestrictionInput struct {
 	RequestID string `json:"request_id,omitempty"`
 }
 
-// ListRestrictions lists a subject's restrictions in force. It needs an
-// admin key.
-func (c *Client) ListRestrictions(ctx context.Context, subject string) ([]Restriction, error) {
+// PendingLift is a lift of a restriction that staff asked for and that
+// waits until the customer has been told (GDPR Art. 18(3)): the
+// restriction stays in force until then.
+type PendingLift struct {
+	ID      string `json:"id"`
+	Subject string `json:"subject"`
+	// Purpose is the purpose whose restriction is lifted; empty for every one.
+	Purpose     string    `json:"purpose,omitempty"`
+	RequestedAt time.Time `json:"requested_at"`
+	RequestedBy string    `json:"requested_by,omitempty"`
+	// NoticeProblem says why the customer could not be told ("no_address",
+	// "undeliverable"); the lift is then not applied.
+	NoticeProblem string `json:"notice_problem,omitempty"`
+}
+
+// Restrictions are a subject's restrictions in force and the lifts that
+// wait for the customer to be told.
+type Restrictions struct {
+	Restrictions []Restriction `json:"restrictions"`
+	PendingLifts []PendingLift `json:"pending_lifts,omitempty"`
+}
+
+// ListRestrictions lists a subject's restrictions in force and pending
+// lifts. It needs an admin key.
+func (c *Client) ListRestrictions(ctx context.Context, subject string) (*Restrictions, error) {
 	return c.restrictions(ctx, http.MethodGet, subject, nil, nil)
 }
 
 // PlaceRestriction restricts a subject's processing, for one purpose or
 // all, and returns the restrictions then in force. Placing one already in
 // force changes nothing. It needs an admin key.
-func (c *Client) PlaceRestriction(ctx context.Context, subject string, in RestrictionInput) ([]Restriction, error) {
+func (c *Client) PlaceRestriction(ctx context.Context, subject string, in RestrictionInput) (*Restrictions, error) {
 	return c.restrictions(ctx, http.MethodPost, subject, nil, in)
 }
 
-// LiftRestriction lifts a subject's restriction of purpose, or every one
-// of theirs when purpose is empty, and returns those still in force; none
-// in force is an *Error of status 404. It needs an admin key.
-func (c *Client) LiftRestriction(ctx context.Context, subject, purpose string) ([]Restriction, error) {
+// LiftRestriction asks to lift a subject's restriction of purpose, or
+// every one of theirs when purpose is empty; none in force is an *Error of
+// status 404. The customer is told first (GDPR Art. 18(3)), so the lift
+// comes back among PendingLifts and the restriction stays in force until
+// the notice has gone out; without email configured the server refuses it
+// (status 503). It needs an admin key.
+func (c *Client) LiftRestriction(ctx context.Context, subject, purpose string) (*Restrictions, error) {
 	q := url.Values{}
 	if purpose != "" {
 		q.Set("purpose", purpose)
@@ -258,15 +283,13 @@ func (c *Client) LiftRestriction(ctx context.Context, subject, purpose string) (
 	return c.restrictions(ctx, http.MethodDelete, subject, q, nil)
 }
 
-func (c *Client) restrictions(ctx context.Context, method, subject string, q url.Values, in any) ([]Restriction, error) {
+func (c *Client) restrictions(ctx context.Context, method, subject string, q url.Values, in any) (*Restrictions, error) {
 	if subject == "" {
 		return nil, errEmpty("subject")
 	}
-	var out struct {
-		Restrictions []Restriction `json:"restrictions"`
-	}
+	var out Restrictions
 	if err := c.do(ctx, method, path("/v1/subjects/", subject, "/restrictions"), q, in, &out, nil); err != nil {
 		return nil, err
 	}
-	return out.Restrictions, nil
+	return &out, nil
 }
