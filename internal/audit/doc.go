@@ -16,7 +16,7 @@
 //	// A write: the entry commits with the act, or neither does.
 //	_, err = log.Do(ctx, audit.Entry{
 //		Actor:   audit.Staff(staffID),
-//		Action:  "staff.role_change",
+//		Action:  "staff.role",
 //		Target:  audit.Target{Kind: audit.KindStaff, ID: memberID},
 //		Details: audit.MustDetails(map[string]any{"role": "admin"}),
 //	}, func(ctx context.Context, tx *sql.Tx) error {
