@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -96,5 +97,38 @@ func TestReplaceGenerated(t *testing.T) {
 				t.Errorf("got %q, %v; want %q, %v", got, ok, tt.want, tt.ok)
 			}
 		})
+	}
+}
+
+// TestActionsInOpenAPI: the OpenAPI document's audit entries (Access) name
+// the registry for their action, and its example is a registered action.
+func TestActionsInOpenAPI(t *testing.T) {
+	root, _ := moduleRoot(t)
+	b, err := os.ReadFile(filepath.Join(root, "internal", "web", "api", "openapi.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]struct {
+					Description string `json:"description"`
+					Example     any    `json:"example"`
+				} `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	action, ok := doc.Components.Schemas["Access"].Properties["action"]
+	if !ok {
+		t.Fatal("openapi.json has no Access.action")
+	}
+	if example, _ := action.Example.(string); !ActionRegistered(example) {
+		t.Errorf("Access.action's example %v is not a registered action", action.Example)
+	}
+	if !strings.Contains(action.Description, "Audit actions") {
+		t.Errorf("Access.action's description %q does not point to the table of audit actions", action.Description)
 	}
 }
