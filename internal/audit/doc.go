@@ -16,7 +16,7 @@
 //	// A write: the entry commits with the act, or neither does.
 //	_, err = log.Do(ctx, audit.Entry{
 //		Actor:   audit.Staff(staffID),
-//		Action:  "staff.role_change",
+//		Action:  "staff.role",
 //		Target:  audit.Target{Kind: audit.KindStaff, ID: memberID},
 //		Details: audit.MustDetails(map[string]any{"role": "admin"}),
 //	}, func(ctx context.Context, tx *sql.Tx) error {
@@ -57,6 +57,25 @@
 // never the value. NewDetails refuses keys such as "value", "plaintext",
 // "email" or "password" and values that look like email addresses; see
 // Details.
+//
+// # The registry of actions
+//
+// Every action is declared once, in actions.go: its name, a sentence saying
+// what it records, and the packages that write it (Actions, LookupAction,
+// ActionDescription). Validate refuses an entry whose action is not
+// registered, so an act with an undeclared action fails closed in the test
+// that exercises it, long before a release. The rule for writers of
+// entries: the Action of an audit.Entry literal is a string literal, a
+// constant, or a parameter or local that takes such values; an action
+// completed at run time starts with one of the exported prefixes
+// (PrefixDSR + the request's change, PrefixCatalog, PrefixDisclosure,
+// PrefixJob), every completion of which is registered. A test reads the
+// module's non-test source with go/ast, follows each Action to its values
+// (through callers, assignments, closures and concatenations), and fails
+// on an unregistered action, an action the registry credits to another
+// package, an action it cannot follow, or a registered action no code
+// writes. The table of actions in docs/operations.md is generated from
+// the registry and checked by a test.
 //
 // # The entry hash
 //

@@ -87,8 +87,10 @@ func TestEntryValidate(t *testing.T) {
 	}{
 		{"staff reveal", Entry{Actor: Staff("42"), Action: "vault.reveal", Target: Subject("cust-42")}, ""},
 		{"system job without target", Entry{Actor: System(), Action: "keys.rotate"}, ""},
-		{"api key", Entry{Actor: APIKey("key_x"), Action: "subject.export", Target: Subject("c")}, ""},
-		{"three-part action", Entry{Actor: System(), Action: "dsr.task.done"}, ""},
+		{"api key", Entry{Actor: APIKey("key_x"), Action: "vault.detokenize", Target: Subject("c")}, ""},
+		{"three-part action", Entry{Actor: System(), Action: "catalog.notice.publish"}, ""},
+		{"unregistered action", Entry{Actor: System(), Action: "subject.export"}, "action"},
+		{"unregistered action of a registered area", Entry{Actor: System(), Action: "vault.copy"}, "action"},
 		{"no actor", Entry{Action: "vault.reveal"}, "actor.kind"},
 		{"staff without id", Entry{Actor: Actor{Kind: KindStaff}, Action: "vault.reveal"}, "actor.id"},
 		{"upper-case kind", Entry{Actor: Actor{Kind: "Staff", ID: "1"}, Action: "vault.reveal"}, "actor.kind"},

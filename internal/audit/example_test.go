@@ -45,7 +45,7 @@ func Example() {
 	}
 	fmt.Println("revealed")
 
-	_, err = log.Do(ctx, audit.Entry{Actor: audit.Staff("1"), Action: "staff.role_change",
+	_, err = log.Do(ctx, audit.Entry{Actor: audit.Staff("1"), Action: "staff.role",
 		Target: audit.Target{Kind: audit.KindStaff, ID: "42"}, Details: audit.MustDetails(map[string]any{"role": "support"})},
 		func(ctx context.Context, tx *sql.Tx) error { return nil /* the role change, through tx */ })
 	if err != nil {

@@ -46,7 +46,7 @@ func newSigner(tb testing.TB, label string) *Signer {
 	return s
 }
 
-var actions = []string{"vault.reveal", "subject.export", "staff.sign_in_failed", "keys.rotate", "consent.view"}
+var actions = []string{"vault.reveal", "vault.detokenize", "staff.sign_in_failed", "keys.rotate", "customer.view"}
 
 // testEntry is the i-th entry of a deterministic workload: 13 staff members
 // acting on 50 customers, with a few entries without a target.

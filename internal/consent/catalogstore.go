@@ -210,7 +210,7 @@ func (s *Service) writeCatalog(ctx context.Context, kind, verb, key string, fn f
 		if s.audit == nil {
 			return nil
 		}
-		_, err := s.audit.AppendTx(ctx, tx, audit.Entry{Actor: audit.ActorFrom(ctx), Action: "catalog." + kind + "." + verb,
+		_, err := s.audit.AppendTx(ctx, tx, audit.Entry{Actor: audit.ActorFrom(ctx), Action: audit.PrefixCatalog + kind + "." + verb,
 			Target: audit.Target{Kind: kind, ID: key}})
 		if _, coded := errs.As(err); err != nil && !coded {
 			// Fail closed, and say it is the audit log: a 503 to retry

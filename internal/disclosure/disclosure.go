@@ -208,7 +208,7 @@ func (s *Service) Ask(ctx context.Context, in Ask) (Disclosure, error) {
 		d.DecidedAt = &now
 	}
 	categories, _ := json.Marshal(d.Categories)
-	_, err = s.Audit.Do(ctx, audit.Entry{Actor: audit.ActorFrom(ctx), Action: "disclosure." + string(d.State), Target: audit.Subject(d.Subject),
+	_, err = s.Audit.Do(ctx, audit.Entry{Actor: audit.ActorFrom(ctx), Action: audit.PrefixDisclosure + string(d.State), Target: audit.Subject(d.Subject),
 		Details: audit.MustDetails(map[string]any{"disclosure": d.ID, "vendor": d.Vendor, "purpose": d.Purpose, "categories": d.Categories, "basis": string(d.Basis)})},
 		func(ctx context.Context, tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, `INSERT INTO disclosures (id, subject_id, vendor, purpose, categories, reason, state, basis, blocked_reason,
@@ -321,7 +321,7 @@ func (s *Service) Decide(ctx context.Context, id, subject string, approve bool) 
 	if approve {
 		d.Basis, d.WentAheadAt = BasisApproval, &now
 	}
-	_, err = s.Audit.Do(ctx, audit.Entry{Actor: audit.ActorFrom(ctx), Action: "disclosure." + string(state), Target: audit.Subject(subject),
+	_, err = s.Audit.Do(ctx, audit.Entry{Actor: audit.ActorFrom(ctx), Action: audit.PrefixDisclosure + string(state), Target: audit.Subject(subject),
 		Details: audit.MustDetails(map[string]any{"disclosure": d.ID, "vendor": d.Vendor, "purpose": d.Purpose})},
 		func(ctx context.Context, tx *sql.Tx) error {
 			res, err := tx.ExecContext(ctx, `UPDATE disclosures SET state = $2, basis = $3, decided_at = $4, went_ahead_at = $5 WHERE id = $1 AND state = 'pending'`,

@@ -96,7 +96,7 @@ func (s *Service) apply(ctx context.Context, id string, c change) (Request, erro
 		if err != nil {
 			return err
 		}
-		if _, err := s.audit.AppendTx(ctx, tx, audit.Entry{Actor: actor, Action: "dsr." + c.action, Target: target(id), Details: details}); err != nil {
+		if _, err := s.audit.AppendTx(ctx, tx, audit.Entry{Actor: actor, Action: audit.PrefixDSR + c.action, Target: target(id), Details: details}); err != nil {
 			return err
 		}
 		out = r

@@ -12,54 +12,94 @@ import (
 	"github.com/steward-dev/steward/internal/errs"
 )
 
-// The event types. Each names the schema of its data: ids and states
-// only. A new event type is added here, to knownTypes and to the
-// documentation for integrators, by the issue that emits it.
+// The event types. Each is declared in eventRegistry below, with what it
+// tells, who emits it and the keys of its data: ids and states only. A new
+// event type is added there by the issue that emits it; the OpenAPI
+// document and docs/api.md are checked against the registry.
 const (
-	// ConsentChanged: a consent was granted, denied or withdrawn. Data:
-	// subject_id (or device_id), purpose, vendor, decision, receipt_id.
-	ConsentChanged = "consent.changed"
-	// RequestCreated: a data subject request was filed. Data: request_id,
-	// kind, subject_id.
-	RequestCreated = "request.created"
-	// RequestCompleted: a request was completed or rejected. Data:
-	// request_id, kind, outcome, subject_id.
-	RequestCompleted = "request.completed"
-	// DisclosureRequested: a system asked to share a subject's data with a
-	// vendor. Data: disclosure_id, subject_id, vendor, purpose, state.
-	DisclosureRequested = "disclosure.requested"
-	// DisclosureDecided: a disclosure was allowed, approved, declined or
-	// expired. Data: disclosure_id, subject_id, vendor, state.
-	DisclosureDecided = "disclosure.decided"
-	// SubjectErased: a subject was erased. Data: subject_id, request_id.
-	SubjectErased = "subject.erased"
-	// SubjectRectified: a subject's data was corrected (GDPR Art. 19: the
-	// recipients are told). Data: subject_id, request_id, fields (the
-	// names of the fields changed, never their values), vendors (the keys
-	// of the vendors that received the subject's data).
-	SubjectRectified = "subject.rectified"
-	// VendorAssessmentExpired: a vendor's security assessment lapsed.
-	// Data: vendor, assessment_id.
+	ConsentChanged          = "consent.changed"
+	RequestCreated          = "request.created"
+	RequestCompleted        = "request.completed"
+	DisclosureRequested     = "disclosure.requested"
+	DisclosureDecided       = "disclosure.decided"
+	SubjectErased           = "subject.erased"
+	SubjectRectified        = "subject.rectified"
 	VendorAssessmentExpired = "vendor.assessment_expired"
-	// AuditCheckpoint: a checkpoint of the audit log was signed, for
-	// another system to witness. Data: origin, size, root, signed_at,
-	// key_id, signature (audit.Published.Data).
-	AuditCheckpoint = "audit.checkpoint"
+	AuditCheckpoint         = "audit.checkpoint"
 )
 
-// knownTypes is the registry of event types, in the order the console
-// shows them.
-var knownTypes = [...]string{
-	ConsentChanged, RequestCreated, RequestCompleted, DisclosureRequested, DisclosureDecided,
-	SubjectErased, SubjectRectified, VendorAssessmentExpired, AuditCheckpoint,
+// EventTypeInfo declares a webhook event type: its name, what it tells a
+// receiver, the packages that emit it (paths in the module) and the keys
+// its data may carry.
+type EventTypeInfo struct {
+	Name        string
+	Description string
+	Emitters    []string
+	Fields      []string
+}
+
+// eventRegistry is every event type, in the order the console shows them.
+// Only these are emitted (EmitTx refuses others) and subscribed to.
+var eventRegistry = [...]EventTypeInfo{
+	{ConsentChanged, "A consent was granted, denied or withdrawn (an entry of the consent ledger, by the banner, the portal, the API, GPC or an import).",
+		[]string{"internal/app"}, []string{"seq", "property", "purpose", "action", "source", "event_id", "vendor", "device_id", "subject_id"}},
+	{RequestCreated, "A data subject request was filed.",
+		[]string{"internal/app"}, []string{"request_id", "kind", "state", "subject_id"}},
+	{RequestCompleted, "A data subject request was completed or rejected.",
+		[]string{"internal/app"}, []string{"request_id", "kind", "state", "subject_id"}},
+	{DisclosureRequested, "A system asked to share a subject's data with a vendor, and the customer's approval is needed.",
+		[]string{"internal/app"}, []string{"disclosure_id", "vendor", "purpose", "state", "subject_id"}},
+	{DisclosureDecided, "A disclosure was allowed, blocked, approved, declined or expired.",
+		[]string{"internal/app"}, []string{"disclosure_id", "vendor", "purpose", "state", "subject_id"}},
+	{SubjectErased, "A subject was erased: delete what your systems hold of them.",
+		[]string{"internal/app"}, []string{"request_id", "subject_id"}},
+	{SubjectRectified, "A subject's data was corrected (GDPR Art. 19): the names of the fields changed, never their values, and the vendors that received the subject's data.",
+		[]string{"internal/app"}, []string{"request_id", "fields", "vendors", "subject_id"}},
+	{VendorAssessmentExpired, "A vendor's security assessment lapsed.",
+		[]string{"internal/app"}, []string{"vendor", "assessment_id"}},
+	{AuditCheckpoint, "A checkpoint of the audit log was signed, for another system to keep as a witness.",
+		[]string{"internal/app"}, []string{"origin", "size", "root", "signed_at", "key_id", "signature"}},
 }
 
 // EventTypes returns the known event types: the ones endpoints may
 // subscribe to and EmitTx accepts.
-func EventTypes() []string { return slices.Clone(knownTypes[:]) }
+func EventTypes() []string {
+	out := make([]string, len(eventRegistry))
+	for i, e := range eventRegistry {
+		out[i] = e.Name
+	}
+	return out
+}
+
+// EventTypeInfos returns the registry of event types.
+func EventTypeInfos() []EventTypeInfo {
+	out := make([]EventTypeInfo, len(eventRegistry))
+	for i, e := range eventRegistry {
+		e.Emitters, e.Fields = slices.Clone(e.Emitters), slices.Clone(e.Fields)
+		out[i] = e
+	}
+	return out
+}
+
+// LookupEventType returns the registered event type called t.
+func LookupEventType(t string) (EventTypeInfo, bool) {
+	for _, e := range EventTypeInfos() {
+		if e.Name == t {
+			return e, true
+		}
+	}
+	return EventTypeInfo{}, false
+}
 
 // KnownEventType reports whether t is a known event type.
-func KnownEventType(t string) bool { return slices.Contains(knownTypes[:], t) }
+func KnownEventType(t string) bool {
+	for _, e := range eventRegistry {
+		if e.Name == t {
+			return true
+		}
+	}
+	return false
+}
 
 // Event is something that happened, to be sent to the endpoints that take
 // its type.
@@ -122,7 +162,7 @@ type payload struct {
 // encodeEvent checks e and returns its message body.
 func encodeEvent(e Event, now time.Time) ([]byte, error) {
 	if !KnownEventType(e.Type) {
-		return nil, errs.Invalid("type", "unknown event type %q", e.Type)
+		return nil, errs.Invalid("type", "unknown event type %q: declare it in internal/outbox/events.go", e.Type)
 	}
 	data, err := normaliseData(e.Data)
 	if err != nil {
@@ -245,7 +285,7 @@ func normaliseTypes(types []string) ([]string, error) {
 	for _, t := range types {
 		t = strings.TrimSpace(t)
 		if !KnownEventType(t) {
-			return nil, errs.Invalid("event_types", "unknown event type %q (known: %s)", t, strings.Join(knownTypes[:], ", "))
+			return nil, errs.Invalid("event_types", "unknown event type %q (known: %s)", t, strings.Join(EventTypes(), ", "))
 		}
 		out = append(out, t)
 	}

@@ -78,7 +78,11 @@ func TestConsoleNamesPeopleAndKeys(t *testing.T) {
 				"API key “checkout service” (decide)", "Revealed the iban field for “refund the order” (ticket T-7) through the API."},
 			[]string{">" + "staff:" + a.ID, `{"masked":true}`, `"fields"`, ">api_key:"}},
 		{"audit log", security, "/admin/audit?subject=cust-1",
-			[]string{a.Name + " (privacy officer)", "Opened the customer's record, every field masked.", "API key “checkout service” (decide)"},
+			[]string{a.Name + " (privacy officer)", "Opened the customer's record, every field masked.", "API key “checkout service” (decide)",
+				// The registry's description beside the action, and the
+				// registered actions offered as the filter's choices.
+				"<code>vault.reveal</code>: A staff member or a reveal key read a customer's sealed field in plain text",
+				`<datalist id="audit-actions">`, `<option value="webhook.replay_dead">`},
 			[]string{">staff:" + a.ID + "<", `{&#34;masked&#34;:true}`, `{"masked":true}`}},
 		{"keys", admin, "/admin/keys", []string{"<td>checkout service</td>"}, nil},
 	}

@@ -16,7 +16,14 @@ type auditData struct {
 	Entries                              []audit.Stored
 	Next                                 string // the query string of the next page
 	Names                                names
+	// Actions are the registered actions, offered as the filter's
+	// choices; an entry's action is shown with its description.
+	Actions []audit.ActionInfo
 }
+
+// ActionHelp is what an action records, from the registry; "" for an
+// action no longer registered (written by an older version).
+func (auditData) ActionHelp(action string) string { return audit.ActionDescription(action) }
 
 // HandleAudit searches the audit log by actor, action, subject and time,
 // newest first, a page at a time.
@@ -24,7 +31,7 @@ func (c *Console) HandleAudit() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v := r.URL.Query()
 		d := auditData{Actor: strings.TrimSpace(v.Get("actor")), Action: strings.TrimSpace(v.Get("action")),
-			Subject: strings.TrimSpace(v.Get("subject")), Since: v.Get("since"), Until: v.Get("until")}
+			Subject: strings.TrimSpace(v.Get("subject")), Since: v.Get("since"), Until: v.Get("until"), Actions: audit.Actions()}
 		q, problems := d.query(v.Get("before"))
 		if len(problems) > 0 {
 			c.render(w, r, http.StatusBadRequest, "audit", page{Title: "Audit log", Problem: "Check the search.", Fields: problems, Data: d})

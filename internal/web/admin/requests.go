@@ -622,7 +622,7 @@ func (c *Console) HandleJobAction() http.Handler {
 			c.fail(w, r, errs.NotFound("action", op))
 			return
 		}
-		if _, err := c.Audit.Append(r.Context(), audit.Entry{Actor: actor(r), Action: "job." + op,
+		if _, err := c.Audit.Append(r.Context(), audit.Entry{Actor: actor(r), Action: audit.PrefixJob + op,
 			Target: audit.Target{Kind: "job", ID: strconv.FormatInt(id, 10)}}); err != nil {
 			c.fail(w, r, errs.Wrap(errs.CodeUnavailable, err, "the audit log cannot be written, so the job is left alone"))
 			return

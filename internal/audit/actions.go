@@ -1,0 +1,226 @@
+package audit
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// ActionInfo declares an audit action: its name, what it records in a
+// sentence a privacy officer understands, and the packages that write it
+// (paths in the module, such as "internal/vault").
+type ActionInfo struct {
+	Name        string
+	Description string
+	Emitters    []string
+}
+
+// Emitting packages, named once.
+const (
+	emitAPIKey     = "internal/apikey"
+	emitApp        = "internal/app"
+	emitCLI        = "cmd/steward"
+	emitConsent    = "internal/consent"
+	emitCustomer   = "internal/customer"
+	emitDisclosure = "internal/disclosure"
+	emitDSR        = "internal/dsr"
+	emitFulfil     = "internal/fulfil"
+	emitOutbox     = "internal/outbox"
+	emitReveal     = "internal/reveal"
+	emitStaff      = "internal/staff"
+	emitVault      = "internal/vault"
+	emitVendor     = "internal/vendor"
+	emitAdmin      = "internal/web/admin"
+	emitAPI        = "internal/web/api"
+	emitPortal     = "internal/web/portal"
+)
+
+// Prefixes of the action families that their packages complete at run
+// time; each completion is a registered action below.
+const (
+	// PrefixCatalog + kind + "." + verb: "catalog.purpose.update".
+	PrefixCatalog = "catalog."
+	// PrefixDisclosure + the disclosure's state: "disclosure.approved".
+	PrefixDisclosure = "disclosure."
+	// PrefixDSR + the change recorded in the request's history: "dsr.verify".
+	PrefixDSR = "dsr."
+	// PrefixJob + the console's operation on a background job: "job.retry".
+	PrefixJob = "job."
+)
+
+// actionRegistry is every audit action Steward writes, grouped by area.
+// An entry whose action is not here is refused (Entry.Validate), so a new
+// action is declared here first, with its description and emitter, and
+// appears in docs/operations.md (TestActionsDocumented regenerates it).
+var actionRegistry = [...]ActionInfo{
+	// Reading and changing sealed personal data.
+	{"vault.reveal", "A staff member or a reveal key read a customer's sealed field in plain text, with a stated purpose and ticket.", []string{emitAdmin, emitAPI}},
+	{"vault.detokenize", "A reveal key exchanged a token for the sealed value it stands for, with a stated purpose and ticket.", []string{emitAPI}},
+	{"vault.put", "A customer's sealed field was stored or replaced (the field's name is recorded, never its value).", []string{emitVault}},
+	{"vault.correct", "A customer's sealed field was corrected, as a rectification asks.", []string{emitVault}},
+	{"vault.delete", "A customer's sealed field was deleted.", []string{emitVault}},
+	{"vault.tokenize", "A token was made to stand for a customer's sealed field.", []string{emitVault}},
+	{"vault.revoke_token", "A token for a customer's sealed field was revoked, so it can no longer be exchanged.", []string{emitVault}},
+	{"vault.erase", "A customer was erased: their data key was destroyed, which makes every sealed copy unreadable.", []string{emitAPI, emitFulfil}},
+	{"alert.reveal_burst", "An alert: one actor revealed too many values in a short time, and the next reveal was refused.", []string{emitReveal}},
+
+	// Keys.
+	{"keys.rotate", "The master key was rotated: customers' data keys were rewrapped under its new version.", []string{emitCLI}},
+	{"keys.retire", "An old version of the master key was retired once nothing was wrapped under it.", []string{emitCLI}},
+	{"api_key.create", "An API key was made, with its scope (and property, for an ingest key).", []string{emitAPIKey}},
+	{"api_key.revoke", "An API key was revoked: it is refused from now on.", []string{emitAPIKey}},
+
+	// Staff accounts.
+	{"staff.create", "A staff account was added, with its role.", []string{emitStaff}},
+	{"staff.role", "A staff member's role was changed.", []string{emitStaff}},
+	{"staff.disable", "A staff account was disabled and its sessions ended.", []string{emitStaff}},
+	{"staff.sign_in", "A staff member signed in to the console.", []string{emitStaff}},
+	{"staff.sign_in_failed", "A sign-in to the console was refused, with the reason (never the email address typed).", []string{emitStaff}},
+	{"staff.reset_issued", "A one-time link to reset a staff member's password or second factor was issued; their sessions ended.", []string{emitStaff}},
+	{"staff.reset_redeemed", "A staff member set a new password or second factor with a one-time reset link.", []string{emitStaff}},
+	{"staff.unlock", "A staff account locked after failed sign-ins was unlocked.", []string{emitStaff}},
+	{"training.module_put", "A data protection training module was added or changed.", []string{emitAdmin}},
+
+	// Staff looking at customers.
+	{"customer.search", "A staff member searched for a customer, by which kind of identifier and with how many matches.", []string{emitAdmin}},
+	{"customer.view", "A staff member opened a customer's record, every field masked.", []string{emitAdmin}},
+	{"customer.notify", "Steward read a customer's email address from the vault to tell them of a change to their account.", []string{emitApp}},
+
+	// The customer in the privacy portal.
+	{"portal.sign_in", "A customer signed in to the privacy portal with an emailed one-time code.", []string{emitCustomer}},
+	{"portal.show_own_data", "A signed-in customer chose to see the values Steward holds about them.", []string{emitPortal}},
+	{"portal.find_in_systems", "A signed-in customer asked Steward to look for them in the company's systems.", []string{emitPortal}},
+
+	// The catalog (properties, purposes, vendors, notices).
+	{"catalog.property.create", "A property (a website or app) was added to the catalog.", []string{emitConsent}},
+	{"catalog.property.update", "A property (a website or app) of the catalog was changed.", []string{emitConsent}},
+	{"catalog.purpose.create", "A purpose (why data is used) was added to the catalog.", []string{emitConsent}},
+	{"catalog.purpose.update", "A purpose (why data is used) of the catalog was changed.", []string{emitConsent}},
+	{"catalog.vendor.create", "A vendor (a third party that may receive data) was added to the catalog.", []string{emitConsent}},
+	{"catalog.vendor.update", "A vendor (a third party that may receive data) of the catalog was changed.", []string{emitConsent}},
+	{"catalog.notice.create", "A draft of the privacy notice was added.", []string{emitConsent}},
+	{"catalog.notice.update", "A draft of the privacy notice was changed.", []string{emitConsent}},
+	{"catalog.notice.publish", "A version of the privacy notice was published; consents name the version they were given under.", []string{emitConsent}},
+
+	// Consent.
+	{"consent.pseudonymise", "A customer's consent history was pseudonymised on erasure: the events stay as evidence without naming them.", []string{emitConsent}},
+	{"consent.restrict", "Processing of a customer's data for a purpose was restricted, as their request asks.", []string{emitConsent}},
+	{"consent.lift", "A restriction of processing for a purpose was lifted by staff.", []string{emitConsent}},
+
+	// Disclosures to third parties.
+	{"disclosure.allowed", "A disclosure of a customer's data to a vendor went ahead, allowed by their consent or as necessary.", []string{emitDisclosure}},
+	{"disclosure.blocked", "A disclosure of a customer's data to a vendor was refused, for the reason recorded.", []string{emitDisclosure}},
+	{"disclosure.pending", "A disclosure of a customer's data to a vendor waits for the customer's approval.", []string{emitDisclosure}},
+	{"disclosure.approved", "The customer approved a disclosure of their data to a vendor.", []string{emitDisclosure}},
+	{"disclosure.declined", "The customer declined a disclosure of their data to a vendor.", []string{emitDisclosure}},
+	{"disclosure.expired", "A disclosure the customer did not answer in time expired and did not go ahead.", []string{emitDisclosure}},
+	{"disclosure.notify", "Steward read a customer's email address from the vault to ask them to approve a disclosure.", []string{emitApp}},
+
+	// Data subject requests.
+	{"dsr.file", "A data subject request was filed, with its kind and deadline.", []string{emitDSR}},
+	{"dsr.reveal", "A staff member or a job opened a request's sealed details (the requester's address, answers, an agent's papers).", []string{emitDSR}},
+	{"dsr.prove_identity", "A requester tried to prove their identity for a request, and whether the needed tier was reached.", []string{emitDSR}},
+	{"dsr.require_identity", "The level of identity proof a request needs was set.", []string{emitDSR}},
+	{"dsr.agent_file", "An authorised agent filed a request on a customer's behalf.", []string{emitDSR}},
+	{"dsr.agent_confirm", "The customer confirmed that an agent's request on their behalf is theirs.", []string{emitDSR}},
+	{"dsr.agent_expire", "An agent's request the customer did not confirm in time was closed.", []string{emitDSR}},
+	{"dsr.verify", "A request's requester was verified.", []string{emitDSR}},
+	{"dsr.start", "Work on a verified request began.", []string{emitDSR}},
+	{"dsr.approve_proposal", "Staff checked and approved the new values a rectification request proposes.", []string{emitDSR}},
+	{"dsr.ask_customer", "Staff asked the customer a question about their request; the deadline's clock stops.", []string{emitDSR}},
+	{"dsr.customer_replied", "The customer answered staff's question; the request resumes.", []string{emitDSR}},
+	{"dsr.complete", "A request was completed.", []string{emitDSR}},
+	{"dsr.reject", "A request was rejected, with the reasons given to the customer.", []string{emitDSR}},
+	{"dsr.extend", "A request's deadline was extended, with the reason given to the customer.", []string{emitDSR}},
+	{"dsr.cancel", "The customer withdrew a request whose work had not begun.", []string{emitDSR}},
+	{"dsr.attach_subject", "A request was matched to a customer record.", []string{emitDSR}},
+	{"dsr.acknowledge", "Receipt of a request was confirmed to the customer.", []string{emitDSR}},
+	{"dsr.waiting_on", "What the customer sees a request wait for was set or cleared.", []string{emitDSR}},
+	{"dsr.export_fields", "The sealed fields of a customer were read into the archive their access or portability request asked for.", []string{emitFulfil}},
+	{"dsr.contact_from_vault", "A request filed through the API took the customer's email address from the vault.", []string{emitAPI}},
+
+	// Background jobs.
+	{"job.retry", "A staff member ran a background job again.", []string{emitAdmin}},
+	{"job.cancel", "A staff member cancelled a background job.", []string{emitAdmin}},
+
+	// Webhooks.
+	{"webhook.endpoint_create", "A webhook endpoint was added, with the event types it receives.", []string{emitOutbox}},
+	{"webhook.endpoint_update", "A webhook endpoint's address, event types or state was changed.", []string{emitOutbox}},
+	{"webhook.endpoint_delete", "A webhook endpoint was removed.", []string{emitOutbox}},
+	{"webhook.endpoint_disable", "Steward disabled a webhook endpoint that answered that it is gone.", []string{emitOutbox}},
+	{"webhook.secret_rotate", "A webhook endpoint's signing secret was replaced; the old one signs beside it for a day.", []string{emitOutbox}},
+	{"webhook.replay", "An undelivered webhook message was sent again.", []string{emitOutbox}},
+	{"webhook.replay_dead", "Every dead webhook message of an endpoint was sent again.", []string{emitOutbox}},
+
+	// Vendors and their assessments.
+	{"vendor.contact_added", "A contact person was added to a vendor (sealed; the log names the vendor, not the person).", []string{emitVendor}},
+	{"vendor.contact_removed", "A contact person was removed from a vendor.", []string{emitVendor}},
+	{"vendor.contacts_revealed", "A staff member opened a vendor's contact persons.", []string{emitVendor}},
+	{"vendor.template_saved", "A security questionnaire template for vendors was saved.", []string{emitVendor}},
+	{"vendor.assessment_sent", "A security questionnaire was sent to a vendor.", []string{emitVendor}},
+	{"vendor.assessment_submitted", "A vendor submitted its answers to a security questionnaire.", []string{emitVendor}},
+	{"vendor.assessment_approved", "A vendor's security assessment was approved.", []string{emitVendor}},
+	{"vendor.assessment_rejected", "A vendor's security assessment was rejected.", []string{emitVendor}},
+	{"vendor.assessment_revoked", "A questionnaire link not yet answered was withdrawn, with the reason.", []string{emitVendor}},
+	{"vendor.assessment_contact_revealed", "A staff member opened the contact a security questionnaire was sent to.", []string{emitVendor}},
+}
+
+// actionIndex finds a registered action by name.
+var actionIndex = func() map[string]int {
+	m := make(map[string]int, len(actionRegistry))
+	for i, a := range actionRegistry {
+		if _, dup := m[a.Name]; dup {
+			panic(fmt.Sprintf("audit: action %q registered twice", a.Name))
+		}
+		m[a.Name] = i
+	}
+	return m
+}()
+
+// Actions returns every registered audit action, grouped by area.
+func Actions() []ActionInfo {
+	out := make([]ActionInfo, len(actionRegistry))
+	for i, a := range actionRegistry {
+		a.Emitters = slices.Clone(a.Emitters)
+		out[i] = a
+	}
+	return out
+}
+
+// LookupAction returns the registered action called name.
+func LookupAction(name string) (ActionInfo, bool) {
+	i, ok := actionIndex[name]
+	if !ok {
+		return ActionInfo{}, false
+	}
+	a := actionRegistry[i]
+	a.Emitters = slices.Clone(a.Emitters)
+	return a, true
+}
+
+// ActionRegistered reports whether name is a registered audit action.
+func ActionRegistered(name string) bool {
+	_, ok := actionIndex[name]
+	return ok
+}
+
+// ActionsWithPrefix returns the registered actions whose names start with
+// prefix ("dsr."), the completions of a family built at run time.
+func ActionsWithPrefix(prefix string) []ActionInfo {
+	var out []ActionInfo
+	for _, a := range Actions() {
+		if strings.HasPrefix(a.Name, prefix) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// ActionDescription returns what action records, or "" when it is not
+// registered (an entry written by an older version, say).
+func ActionDescription(action string) string {
+	if i, ok := actionIndex[action]; ok {
+		return actionRegistry[i].Description
+	}
+	return ""
+}
