@@ -29,7 +29,7 @@ const (
 	emitReveal     = "internal/reveal"
 	emitStaff      = "internal/staff"
 	emitVault      = "internal/vault"
-	emitVendor     = "internal/vendor"
+	emitAssurance  = "internal/assurance"
 	emitAdmin      = "internal/web/admin"
 	emitAPI        = "internal/web/api"
 	emitPortal     = "internal/web/portal"
@@ -106,6 +106,9 @@ var actionRegistry = [...]ActionInfo{
 	{"consent.pseudonymise", "A customer's consent history was pseudonymised on erasure: the events stay as evidence without naming them.", []string{emitConsent}},
 	{"consent.restrict", "Processing of a customer's data for a purpose was restricted, as their request asks.", []string{emitConsent}},
 	{"consent.lift", "A restriction of processing for a purpose was lifted by staff.", []string{emitConsent}},
+	{"consent.lift_requested", "Staff asked to lift a customer's restriction; it waits until the customer has been told (GDPR Art. 18(3)).", []string{emitConsent}},
+	{"consent.lift_notice_failed", "The customer could not be told that their restriction is to be lifted, so it stays in force.", []string{emitConsent}},
+	{"consent.lift_cancelled", "Staff withdrew a lift of a restriction before it took effect.", []string{emitConsent}},
 
 	// Disclosures to third parties.
 	{"disclosure.allowed", "A disclosure of a customer's data to a vendor went ahead, allowed by their consent or as necessary.", []string{emitDisclosure}},
@@ -120,6 +123,7 @@ var actionRegistry = [...]ActionInfo{
 	{"dsr.file", "A data subject request was filed, with its kind and deadline.", []string{emitDSR}},
 	{"dsr.reveal", "A staff member or a job opened a request's sealed details (the requester's address, answers, an agent's papers).", []string{emitDSR}},
 	{"dsr.prove_identity", "A requester tried to prove their identity for a request, and whether the needed tier was reached.", []string{emitDSR}},
+	{"dsr.identity_verified_by_staff", "A staff member recorded that they verified a requester's identity another way (the channel, not the statement, is recorded here).", []string{emitDSR}},
 	{"dsr.require_identity", "The level of identity proof a request needs was set.", []string{emitDSR}},
 	{"dsr.agent_file", "An authorised agent filed a request on a customer's behalf.", []string{emitDSR}},
 	{"dsr.agent_confirm", "The customer confirmed that an agent's request on their behalf is theirs.", []string{emitDSR}},
@@ -153,16 +157,16 @@ var actionRegistry = [...]ActionInfo{
 	{"webhook.replay_dead", "Every dead webhook message of an endpoint was sent again.", []string{emitOutbox}},
 
 	// Vendors and their assessments.
-	{"vendor.contact_added", "A contact person was added to a vendor (sealed; the log names the vendor, not the person).", []string{emitVendor}},
-	{"vendor.contact_removed", "A contact person was removed from a vendor.", []string{emitVendor}},
-	{"vendor.contacts_revealed", "A staff member opened a vendor's contact persons.", []string{emitVendor}},
-	{"vendor.template_saved", "A security questionnaire template for vendors was saved.", []string{emitVendor}},
-	{"vendor.assessment_sent", "A security questionnaire was sent to a vendor.", []string{emitVendor}},
-	{"vendor.assessment_submitted", "A vendor submitted its answers to a security questionnaire.", []string{emitVendor}},
-	{"vendor.assessment_approved", "A vendor's security assessment was approved.", []string{emitVendor}},
-	{"vendor.assessment_rejected", "A vendor's security assessment was rejected.", []string{emitVendor}},
-	{"vendor.assessment_revoked", "A questionnaire link not yet answered was withdrawn, with the reason.", []string{emitVendor}},
-	{"vendor.assessment_contact_revealed", "A staff member opened the contact a security questionnaire was sent to.", []string{emitVendor}},
+	{"vendor.contact_added", "A contact person was added to a vendor (sealed; the log names the vendor, not the person).", []string{emitAssurance}},
+	{"vendor.contact_removed", "A contact person was removed from a vendor.", []string{emitAssurance}},
+	{"vendor.contacts_revealed", "A staff member opened a vendor's contact persons.", []string{emitAssurance}},
+	{"vendor.template_saved", "A security questionnaire template for vendors was saved.", []string{emitAssurance}},
+	{"vendor.assessment_sent", "A security questionnaire was sent to a vendor.", []string{emitAssurance}},
+	{"vendor.assessment_submitted", "A vendor submitted its answers to a security questionnaire.", []string{emitAssurance}},
+	{"vendor.assessment_approved", "A vendor's security assessment was approved.", []string{emitAssurance}},
+	{"vendor.assessment_rejected", "A vendor's security assessment was rejected.", []string{emitAssurance}},
+	{"vendor.assessment_revoked", "A questionnaire link not yet answered was withdrawn, with the reason.", []string{emitAssurance}},
+	{"vendor.assessment_contact_revealed", "A staff member opened the contact a security questionnaire was sent to.", []string{emitAssurance}},
 }
 
 // actionIndex finds a registered action by name.
