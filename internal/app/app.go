@@ -3,6 +3,12 @@
 // consent service and builds the HTTP handler; Serve runs it until the
 // context ends, then drains.
 //
+// app only constructs parts and connects them: workflows (emails, webhook
+// events, job dispatch, periodic work) live in the packages that own them,
+// which app hands to each other. A new capability adds its constructor
+// call here, its workers to openJobs and its PeriodicJobs to the list
+// there.
+//
 //	a, err := app.Open(ctx, cfg, logger)
 //	if err != nil { ... }
 //	defer a.Close()

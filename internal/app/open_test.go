@@ -49,7 +49,7 @@ func TestOpenFailingMidwayReleasesEverything(t *testing.T) {
 			if err := good.Close(); err != nil {
 				t.Fatal(err)
 			}
-			baseline := settledGoroutines(0)
+			baseline := steadyGoroutines()
 
 			bad := cfg
 			tc.break_(&bad)
@@ -83,4 +83,20 @@ func settledGoroutines(want int) int {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// steadyGoroutines returns the number of goroutines once it holds still
+// for a tenth of a second (or after five seconds).
+func steadyGoroutines() int {
+	deadline := time.Now().Add(5 * time.Second)
+	n := runtime.NumGoroutine()
+	for time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		m := runtime.NumGoroutine()
+		if m == n {
+			return n
+		}
+		n = m
+	}
+	return n
 }
