@@ -4,13 +4,12 @@ import (
 	"context"
 	"time"
 
-	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/notify"
 )
 
 // QuestionnaireMail emails a vendor contact the link of a questionnaire.
 type QuestionnaireMail struct {
-	Catalog *consent.Service
+	Catalog Catalog
 	Sender  notify.Sender
 	Mail    *notify.Templates
 	Brand   notify.Brand

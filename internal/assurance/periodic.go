@@ -24,7 +24,7 @@ func (s *Service) PeriodicJobs(events Announcer) []jobs.Periodic {
 		return nil
 	}
 	return []jobs.Periodic{{Name: "assurance.announce_expired", Interval: announceEvery, Run: func(ctx context.Context) error {
-		return s.announceExpired(ctx, events, time.Now())
+		return s.announceExpired(ctx, events, s.now())
 	}}}
 }
 
