@@ -3,6 +3,12 @@
 // consent service and builds the HTTP handler; Serve runs it until the
 // context ends, then drains.
 //
+// app only constructs parts and connects them: workflows (emails, webhook
+// events, job dispatch, periodic work) live in the packages that own them,
+// which app hands to each other. A new capability adds its constructor
+// call here, its workers to openJobs and its PeriodicJobs to the list
+// there.
+//
 //	a, err := app.Open(ctx, cfg, logger)
 //	if err != nil { ... }
 //	defer a.Close()
@@ -12,8 +18,6 @@ package app
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/hmac"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -38,9 +42,9 @@ import (
 	"github.com/steward-dev/steward/internal/customer"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/disclosure"
+	"github.com/steward-dev/steward/internal/disclosure/disclosuremail"
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/dsr/dsrmail"
-	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/export"
 	"github.com/steward-dev/steward/internal/fulfil"
 	"github.com/steward-dev/steward/internal/jobs"
@@ -108,6 +112,12 @@ type App struct {
 	LedgerCheckpoints *consent.Checkpointer
 
 	Handler http.Handler
+
+	// queue is the job runner to come, for the services built before it
+	// that insert jobs; set by openJobs.
+	queue *jobs.Deferred
+	// closers release what Open opened, in reverse order (Close).
+	closers []func() error
 }
 
 // NewLogger returns the process logger described by cfg.
@@ -143,38 +153,49 @@ func LoadSigningKey(cfg config.Config) (ed25519.PrivateKey, error) {
 	return receipt.LoadOrCreateKey(cfg.DataDir)
 }
 
-// Open starts every part of Steward but the listener.
-func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
-	a := &App{Config: cfg, Log: log, Metrics: web.NewMetrics()}
-	var err error
+// Open starts every part of Steward but the listener. Each part that
+// needs closing is pushed on one stack as it opens; a failure midway (and
+// Close) unwinds it in reverse.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err error) {
+	a := &App{Config: cfg, Log: log, Metrics: web.NewMetrics(), queue: &jobs.Deferred{}}
+	defer func() {
+		if err != nil {
+			_ = a.Close()
+		}
+	}()
 	if a.DB, err = OpenStore(ctx, cfg); err != nil {
 		return nil, err
 	}
+	a.push(a.DB.Close)
 	key, err := LoadSigningKey(cfg)
 	if err != nil {
-		a.DB.Close()
 		return nil, err
 	}
 	if a.Signer, err = receipt.NewSigner(key); err != nil {
-		a.DB.Close()
 		return nil, err
 	}
 	a.bindingKey = portal.DeriveBindingKey(key.Seed())
 	if a.Audit, err = audit.New(audit.Config{DB: a.DB}); err != nil {
-		a.DB.Close()
+		return nil, err
+	}
+	a.mail, err = notify.NewTemplates()
+	if err != nil {
+		return nil, err
+	}
+	if err := a.openMailer(cfg, log); err != nil {
 		return nil, err
 	}
 	started := time.Now()
 	a.Consent, err = consent.Open(ctx, consent.Config{
 		DB: a.DB, Signer: a.Signer, Logger: log, FollowInterval: cfg.FollowInterval, Observe: a.Metrics.ObserveAppends, Audit: a.Audit,
-		OnLiftRequested: a.liftRequested,
+		OnLiftRequested: dsrmail.LiftRequested(a.queue, a.Mailer),
 		Controller: receipt.Controller{PIIController: cfg.Controller.Name, Contact: cfg.Controller.Email, Email: cfg.Controller.Email,
 			Address: cfg.Controller.Address, Phone: cfg.Controller.Phone, PIIControllerURL: cfg.Controller.URL},
 	})
 	if err != nil {
-		a.DB.Close()
 		return nil, err
 	}
+	a.push(a.Consent.Close)
 	log.Info("consent index built", "states", a.Consent.Index().Len(), "ledger_seq", a.Consent.Index().MaxSeq(),
 		"took", time.Since(started).Round(time.Millisecond).String())
 	// Reading the whole ledger left garbage several times the index's
@@ -183,85 +204,114 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	debug.FreeOSMemory()
 	ring, err := LoadKeyring(cfg)
 	if err != nil {
-		a.Consent.Close()
-		a.DB.Close()
 		return nil, err
 	}
 	if a.Vault, err = vault.Open(ctx, vault.Config{DB: a.DB, Keyring: ring, Logger: log, Audit: a.Audit}); err != nil {
-		a.Consent.Close()
-		a.DB.Close()
 		return nil, err
 	}
+	a.push(a.Vault.Close)
 	if a.Vault.Sealed() {
 		log.Warn("the vault is sealed: no master key (STEWARD_MASTER_KEY or --master-key-file); its routes answer 503")
 	}
+	outboxBox, err := a.Vault.SecretBox("webhooks")
+	if err != nil {
+		return nil, err
+	}
+	// Deliveries have a queue of their own: a slow receiver holds no request job.
+	if a.Outbox, err = outbox.New(outbox.Config{DB: a.DB, Secrets: outboxBox, Audit: a.Audit,
+		AllowHosts: cfg.WebhookAllowHosts, Queue: "webhooks", Logger: log}); err != nil {
+		return nil, err
+	}
+	a.push(a.Outbox.Close)
 	if err := a.openAudit(ctx, cfg, log); err != nil {
-		a.Vault.Close()
-		a.Consent.Close()
-		a.DB.Close()
 		return nil, err
 	}
 	if err := a.openLedgerCheckpoints(ctx, cfg, log); err != nil {
-		a.Checkpoints.Close()
-		a.Vault.Close()
-		a.Consent.Close()
-		a.DB.Close()
 		return nil, err
 	}
 	if a.Staff, err = OpenStaff(cfg, a.DB, a.Vault, a.Audit); err != nil {
-		a.Close()
-		return nil, err
-	}
-	if a.mail, err = notify.NewTemplates(); err != nil {
-		a.Close()
 		return nil, err
 	}
 	if a.clientAddr, err = clientaddr.Parse(cfg.TrustedProxies); err != nil {
-		a.Close()
 		return nil, fmt.Errorf("--trusted-proxies: %w", err)
 	}
 	portalServer, err := a.openPortal(cfg, log)
 	if err != nil {
-		a.Close()
 		return nil, err
 	}
 	if err := a.openJobs(ctx, cfg, log); err != nil {
-		a.Close()
 		return nil, err
 	}
 	a.Keys = apikey.NewStore(a.DB, time.Now)
 	// One reveal limit for the console's staff and the API's reveal keys.
 	reveals := reveal.New(reveal.Config{DB: a.DB, Audit: a.Audit})
+	questionnaires := &assurance.QuestionnaireMail{Catalog: a.Consent, Sender: a.Mailer, Mail: a.mail, Brand: brand(cfg)}
 	console, err := admin.New(admin.Deps{Staff: a.Staff, Vault: a.Vault, Audit: a.Audit, Consent: a.Consent, Requests: a.Requests, Jobs: a.Jobs, Disclosures: a.Disclosures, Outbox: a.Outbox,
-		MailQuestionnaire:  a.mailQuestionnaire(cfg),
+		MailQuestionnaire:  questionnaires.Func(),
 		PublicURL:          cfg.PublicURL,
-		AfterRequestAction: a.startWork, Progress: a.requestProgress, Log: log, ClientAddr: a.clientAddr, Reveals: reveals, Keys: a.Keys})
+		AfterRequestAction: a.Fulfil.AfterAction(a.queue, log),
+		Progress: func(ctx context.Context, req dsr.Request) (*admin.Progress, error) {
+			return a.Fulfil.Progress(ctx, a.Jobs, req)
+		},
+		Log: log, ClientAddr: a.clientAddr, Reveals: reveals, Keys: a.Keys})
 	if err != nil {
-		a.Close()
 		return nil, err
 	}
 	a.GVL = tcf.NewVendorLists(a.DB, time.Now)
+	// The banner's browser code is embedded and minified here, once: a
+	// build whose scripts do not minify does not start.
 	bannerServer, err := banner.New(banner.Deps{Consent: a.Consent, Keys: a.Keys, VendorLists: a.GVL, PublicURL: cfg.PublicURL, Log: log})
 	if err != nil {
-		// The banner's browser code is embedded and minified here, once: a
-		// build whose scripts do not minify does not start.
-		a.Close()
 		return nil, err
 	}
 	assessPages, err := assess.New(assess.Deps{Vendors: a.Vendors, Log: log})
 	if err != nil {
-		a.Close()
 		return nil, err
 	}
+	signIn := &customer.SignInNotice{Vault: a.Vault, Audit: a.Audit, Sender: a.Mailer, Mail: a.mail, Brand: brand(cfg),
+		ContactEmail: cfg.Controller.Email, PublicURL: cfg.PublicURL}
+	agents := &dsrmail.AgentConfirmations{Requests: a.Requests, Sender: a.Mailer, Mail: a.mail, Brand: brand(cfg), PortalURL: cfg.PublicURL}
+	disclosures := &disclosuremail.Notifier{Consent: a.Consent, Vault: a.Vault, Audit: a.Audit, Sender: a.Mailer, Mail: a.mail,
+		Brand: brand(cfg), PublicURL: cfg.PublicURL, Log: log}
 	a.Handler = web.NewServer(web.Deps{Vendors: a.Vendors, Assess: assessPages, Consent: a.Consent, Keys: a.Keys, DB: a.DB, Signer: a.Signer, Metrics: a.Metrics,
 		Log: log, AccessLog: cfg.AccessLog, GPCLastUpdate: cfg.GPCLastUpdate, Banner: bannerServer, DemoProperty: demoProperty(cfg),
 		Vault: a.Vault, Audit: a.Audit, Hooks: a.Hooks, Disclosures: a.Disclosures, Outbox: a.Outbox, Console: console, Portal: portalServer, Reveals: reveals, Requests: a.Requests,
-		BeforeSignInChange:    a.noticeSignInChange(cfg),
-		SendAgentConfirmation: a.sendAgentConfirmation(cfg),
-		OnDisclosure:          func(ctx context.Context, d disclosure.Disclosure) { a.notifyDisclosure(ctx, d, cfg) },
+		BeforeSignInChange:    signIn.Before,
+		SendAgentConfirmation: agents.Func(),
+		OnDisclosure:          disclosures.Notify,
 		MetricsElsewhere:      cfg.MetricsListen != "",
 		LedgerStatus:          a.LedgerCheckpoints.Status})
 	return a, nil
+}
+
+// push adds a closer to the stack that Close unwinds.
+func (a *App) push(closer func() error) { a.closers = append(a.closers, closer) }
+
+// brand is the controller's branding of every email.
+func brand(cfg config.Config) notify.Brand {
+	return notify.Brand{CompanyName: cfg.Controller.Name, LogoURL: cfg.Brand.LogoURL, Colour: cfg.Brand.Colour}
+}
+
+// openMailer opens the mailer when SMTP is configured (in the demo, a
+// directory of files); else Mailer stays nil and email is off.
+func (a *App) openMailer(cfg config.Config, log *slog.Logger) error {
+	switch {
+	case cfg.Mail.SMTPHost != "":
+		var err error
+		a.Mailer, err = notify.NewMailer(notify.MailConfig{Host: cfg.Mail.SMTPHost, Port: cfg.Mail.SMTPPort, TLS: notify.TLSMode(cfg.Mail.SMTPTLS),
+			Username: cfg.Mail.SMTPUsername, Password: cfg.Mail.SMTPPassword, From: cfg.Mail.From, AllowInsecure: cfg.Mail.AllowInsecure,
+			AllowPlainAuth: cfg.Mail.AllowPlainAuth, Logger: log})
+		if err != nil {
+			return fmt.Errorf("mail: %w", err)
+		}
+	case cfg.Demo:
+		dir := filepath.Join(cfg.DataDir, "demo-mail")
+		a.Mailer = &notify.DemoDrop{Dir: dir}
+		log.Warn("demo: email is written to files instead of sent (no --smtp-host)", "dir", dir)
+	default:
+		log.Warn("email is off (no --smtp-host): customers cannot sign in to the privacy portal")
+	}
+	return nil
 }
 
 // identityPolicy turns the identity settings into the request service's
@@ -305,25 +355,11 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 	if a.Customers, err = customer.New(customer.Config{DB: a.DB, Secrets: box, Directory: a.Vault, Audit: a.Audit}); err != nil {
 		return nil, err
 	}
-	if cfg.Mail.SMTPHost != "" {
-		a.Mailer, err = notify.NewMailer(notify.MailConfig{Host: cfg.Mail.SMTPHost, Port: cfg.Mail.SMTPPort, TLS: notify.TLSMode(cfg.Mail.SMTPTLS),
-			Username: cfg.Mail.SMTPUsername, Password: cfg.Mail.SMTPPassword, From: cfg.Mail.From, AllowInsecure: cfg.Mail.AllowInsecure,
-			AllowPlainAuth: cfg.Mail.AllowPlainAuth, Logger: log})
-		if err != nil {
-			return nil, fmt.Errorf("mail: %w", err)
-		}
-	} else if cfg.Demo {
-		dir := filepath.Join(cfg.DataDir, "demo-mail")
-		a.Mailer = &notify.DemoDrop{Dir: dir}
-		log.Warn("demo: email is written to files instead of sent (no --smtp-host)", "dir", dir)
-	} else {
-		log.Warn("email is off (no --smtp-host): customers cannot sign in to the privacy portal")
-	}
 	requestBox, err := a.Vault.SecretBox("dsr")
 	if err != nil {
 		return nil, err
 	}
-	if a.Requests, err = dsr.NewService(dsr.Config{DB: a.DB, Secrets: requestBox, Audit: a.Audit, OnChange: a.requestEvent,
+	if a.Requests, err = dsr.NewService(dsr.Config{DB: a.DB, Secrets: requestBox, Audit: a.Audit, Events: a.Outbox, OnChange: dsrmail.OnChange(a.queue, a.Mailer),
 		Restrict: a.Consent.RestrictFor, Object: a.Consent.ObjectFor,
 		Identity: identityPolicy(cfg.Identity), MatchDataPoint: a.matchDataPoint(dataPoints(cfg.Identity))}); err != nil {
 		return nil, err
@@ -353,8 +389,8 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 	}
 	if a.Fulfil, err = fulfil.New(fulfil.Config{DB: a.DB, Requests: a.Requests, Consent: a.Consent, Vault: a.Vault, Audit: a.Audit,
 		Exports: a.Exports, Connectors: systems.SQL, HTTP: systems.HTTP, Hooks: a.Hooks, Getenv: getenv, Poll: cfg.ConnectorPoll,
-		Company: cfg.Controller.Name, Contact: cfg.Controller.Email, OnErased: a.erasedEvent, Customers: a.Customers,
-		VaultFields: cfg.CorrectableFields, OnRectified: a.rectifiedEvent}); err != nil {
+		Company: cfg.Controller.Name, Contact: cfg.Controller.Email, Events: a.Outbox, Customers: a.Customers,
+		VaultFields: cfg.CorrectableFields}); err != nil {
 		return nil, err
 	}
 	if err := a.openThirdParties(); err != nil {
@@ -371,74 +407,39 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 	}
 	return portal.New(portal.Deps{Customers: a.Customers, Disclosures: a.Disclosures, StaffName: staffName, Consent: a.Consent, Vault: a.Vault, Audit: a.Audit, Mailer: a.Mailer, Mail: a.mail,
 		Requests: a.Requests, Exports: a.Exports, FindInSystems: a.findInSystems(systems.SQL), ErasureReport: a.Fulfil.Report,
-		Correctables: a.Fulfil.Correctables, Rectify: a.rectify, DataPoints: slices.Sorted(maps.Keys(dataPoints(cfg.Identity))),
-		Brand:     notify.Brand{CompanyName: cfg.Controller.Name, LogoURL: cfg.Brand.LogoURL, Colour: cfg.Brand.Colour},
+		Correctables: a.Fulfil.Correctables, Rectify: a.Fulfil.RectifyAndStart(a.queue, log), DataPoints: slices.Sorted(maps.Keys(dataPoints(cfg.Identity))),
+		Brand:     brand(cfg),
 		PublicURL: cfg.PublicURL, ContactEmail: cfg.Controller.Email, BindingKey: a.bindingKey, Log: log, ClientAddr: a.clientAddr, JWKS: a.Signer.JWKS()})
 }
 
-// openJobs starts the background work: the request jobs and the hourly
-// maintenance, whose first run is scheduled now.
+// openJobs starts the background work: the workers of every package's
+// jobs, and the periodic jobs each declares, which River schedules.
 func (a *App) openJobs(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	maintenance := &fulfil.Maintenance{Requests: a.Requests, Mailer: a.Mailer, Mail: a.mail, ConsoleURL: cfg.PublicURL, Now: time.Now,
-		Brand:    notify.Brand{CompanyName: cfg.Controller.Name, LogoURL: cfg.Brand.LogoURL, Colour: cfg.Brand.Colour},
-		Officers: a.privacyOfficers,
-		Purges: []func(context.Context) error{
-			func(ctx context.Context) error { _, err := a.Exports.PurgeExpired(ctx); return err },
-			a.Customers.Purge,
-			func(ctx context.Context) error { _, err := a.Disclosures.ExpireDue(ctx); return err },
-			// Agents' requests the customer did not confirm in time.
-			func(ctx context.Context) error { _, err := a.Requests.ExpireAgentRequests(ctx); return err },
-			// Access data a system sent that no archive took within a week.
-			func(ctx context.Context) error {
-				_, err := a.Hooks.PurgeData(ctx, time.Now().AddDate(0, 0, -7))
-				return err
-			},
-		},
-		Next: func(ctx context.Context, at time.Time) error {
-			_, err := a.Jobs.Insert(ctx, fulfil.MaintenanceArgs{Slot: fulfil.SlotOf(at)}, &jobs.InsertOpts{ScheduledAt: at, Unique: true})
-			return err
-		}}
-	outboxBox, err := a.Vault.SecretBox("webhooks")
-	if err != nil {
-		return err
-	}
-	// Deliveries have a queue of their own: a slow receiver holds no request job.
-	if a.Outbox, err = outbox.New(outbox.Config{DB: a.DB, Secrets: outboxBox, Audit: a.Audit,
-		AllowHosts: cfg.WebhookAllowHosts, Queue: "webhooks", Logger: log}); err != nil {
-		return err
-	}
-	maintenance.Purges = append(maintenance.Purges, func(ctx context.Context) error {
-		_, err := a.Outbox.Purge(ctx, time.Now().AddDate(0, 0, -30))
-		return err
-	}, func(ctx context.Context) error {
-		// An hour's grace: a message's job is written in its transaction,
-		// so only a job that ended can be missing.
-		_, err := a.Outbox.SweepOrphans(ctx, time.Now().Add(-time.Hour))
-		return err
-	}, a.announceExpiredAssessments)
-	workers := jobs.NewWorkers()
 	// The customer's emails about their requests: a job per message,
-	// written with the change (requestEvent); without email, none.
-	requestMail := &dsrmail.Mailer{Requests: a.Requests, Sender: a.Mailer, Mail: a.mail, PortalURL: cfg.PublicURL,
-		Brand: notify.Brand{CompanyName: cfg.Controller.Name, LogoURL: cfg.Brand.LogoURL, Colour: cfg.Brand.Colour}}
+	// written with the change (dsrmail.OnChange); without email, none.
+	requestMail := &dsrmail.Mailer{Requests: a.Requests, Sender: a.Mailer, Mail: a.mail, PortalURL: cfg.PublicURL, Brand: brand(cfg)}
 	// The notice before staff's lift of a restriction, which then lifts it
-	// (GDPR Art. 18(3)); queued by liftRequested.
+	// (GDPR Art. 18(3)); queued by dsrmail.LiftRequested.
 	liftNotices := &dsrmail.LiftNotices{Consent: a.Consent, Requests: a.Requests, Sender: a.Mailer, Mail: a.mail, PortalURL: cfg.PublicURL,
-		Brand: requestMail.Brand, SubjectContact: a.subjectContact}
-	if err := errors.Join(a.Fulfil.Register(workers, maintenance), a.Outbox.Register(workers),
-		jobs.Register(workers, jobs.WorkFunc(a.workConsentFeed)), jobs.Register(workers, requestMail.Worker()),
-		jobs.Register(workers, liftNotices.Worker())); err != nil {
+		Brand: brand(cfg), SubjectContact: dsrmail.VaultContact(a.Vault, a.Audit)}
+	feed := &outbox.ConsentFeed{DB: a.DB, Outbox: a.Outbox, Consent: a.Consent}
+	workers := jobs.NewWorkers()
+	if err := errors.Join(a.Fulfil.Register(workers), a.Outbox.Register(workers), feed.Register(workers),
+		jobs.Register(workers, requestMail.Worker()), jobs.Register(workers, liftNotices.Worker())); err != nil {
 		return err
 	}
-	if a.Jobs, err = jobs.Open(ctx, jobs.Config{DB: a.DB, Workers: workers, Logger: log,
+	reminders := &dsrmail.Reminders{Requests: a.Requests, Sender: a.Mailer, Mail: a.mail, Brand: brand(cfg), ConsoleURL: cfg.PublicURL, Staff: a.Staff}
+	periodic := slices.Concat(reminders.PeriodicJobs(), a.Exports.PeriodicJobs(), a.Customers.PeriodicJobs(), a.Disclosures.PeriodicJobs(),
+		a.Requests.PeriodicJobs(), a.Hooks.PeriodicJobs(), a.Outbox.PeriodicJobs(), a.Vendors.PeriodicJobs(a.Outbox))
+	var err error
+	if a.Jobs, err = jobs.Open(ctx, jobs.Config{DB: a.DB, Workers: workers, Periodic: periodic, Logger: log,
 		Queues: map[string]int{jobs.QueueDefault: jobs.DefaultWorkers, "webhooks": 8}}); err != nil {
 		return err
 	}
+	a.push(a.Jobs.Close)
+	a.queue.Set(a.Jobs)
 	a.Outbox.UseJobs(a.Jobs)
-	if err := a.startConsentFeed(ctx); err != nil {
-		return err
-	}
-	return maintenance.Next(ctx, time.Now())
+	return feed.Start(ctx, a.Jobs)
 }
 
 // findInSystems is the portal's search of the connected systems, or nil
@@ -464,292 +465,8 @@ func (a *App) openThirdParties() error {
 		return err
 	}
 	a.Disclosures, err = disclosure.New(disclosure.Config{DB: a.DB, Consent: a.Consent, Audit: a.Audit, Assurance: a.Vendors.Assured,
-		OnChange: a.disclosureEvent})
+		Events: a.Outbox})
 	return err
-}
-
-// notifyDisclosure emails the customer a disclosure that waits for their
-// answer. Their address is read from the vault (its "email" field), which
-// is recorded; without an address or email, the portal still shows it.
-func (a *App) notifyDisclosure(ctx context.Context, d disclosure.Disclosure, cfg config.Config) {
-	if d.State != disclosure.Pending || a.Mailer == nil {
-		return
-	}
-	if _, err := a.Audit.Append(ctx, audit.Entry{Actor: audit.System(), Action: "disclosure.notify", Target: audit.Subject(d.Subject),
-		Details: audit.MustDetails(map[string]any{"disclosure": d.ID, "fields": []string{"email"}})}); err != nil {
-		a.Log.Error("disclosure: notify", "disclosure", d.ID, "err", err)
-		return
-	}
-	rec, err := a.Vault.Get(ctx, d.Subject, "email")
-	if err != nil {
-		return // no address on file: the portal shows the request
-	}
-	vendorName, purposeName := d.Vendor, d.Purpose
-	if v, err := a.Consent.Vendor(d.Vendor); err == nil {
-		vendorName = v.Name
-	}
-	if p, err := a.Consent.Purpose(d.Purpose); err == nil && p.Names["en"] != "" {
-		purposeName = p.Names["en"]
-	}
-	msg, err := a.mail.Render(notify.DefaultLanguage, notify.TemplateDisclosureRequest, notify.DisclosureRequest{
-		Brand:  notify.Brand{CompanyName: cfg.Controller.Name, LogoURL: cfg.Brand.LogoURL, Colour: cfg.Brand.Colour},
-		Vendor: vendorName, Purpose: purposeName, Categories: strings.Join(d.Categories, ", "), Reason: d.Reason,
-		AnswerBy: d.NeededBy, PortalURL: cfg.PublicURL + "/privacy"})
-	if err == nil {
-		msg.To = string(rec.Value)
-		err = a.Mailer.Send(ctx, msg)
-	}
-	if err != nil {
-		a.Log.Warn("disclosure: the customer could not be emailed", "disclosure", d.ID, "err", err)
-	}
-}
-
-// noticeSignInChange tells a customer, at their previous address, that the
-// address they sign in to the portal with is being changed or deleted
-// (address ""): whoever holds the new one can sign in as them, and a
-// deletion followed by a new address is the same change in two steps. It
-// runs before the write, which it refuses by failing (the message was not
-// sent). Without email there is no portal sign-in, so nothing to tell. The
-// message is in the language of the subject's vault field "language" (a
-// tag such as "de") when there is one, else English; it holds neither
-// address.
-func (a *App) noticeSignInChange(cfg config.Config) func(ctx context.Context, subject, address string) error {
-	return func(ctx context.Context, subject, address string) error {
-		if a.Mailer == nil {
-			return nil
-		}
-		previous, err := a.Vault.Get(ctx, subject, "email")
-		if errs.CodeOf(err) == errs.CodeNotFound {
-			return nil // the first address, or an erased subject
-		}
-		if err != nil {
-			return err
-		}
-		if address != "" { // "": the address is being deleted, which is a change too
-			before, err := a.Vault.BlindIndex(ctx, "email", string(previous.Value))
-			if err != nil {
-				return err
-			}
-			after, err := a.Vault.BlindIndex(ctx, "email", address)
-			if err != nil {
-				return err
-			}
-			if hmac.Equal(before, after) {
-				return nil
-			}
-		}
-		lang := notify.DefaultLanguage
-		if rec, err := a.Vault.Get(ctx, subject, "language"); err == nil {
-			lang = string(rec.Value)
-		}
-		msg, err := a.mail.Render(lang, notify.TemplateSignInAddressChanged, notify.SignInAddressChanged{
-			Brand:     notify.Brand{CompanyName: cfg.Controller.Name, LogoURL: cfg.Brand.LogoURL, Colour: cfg.Brand.Colour},
-			ChangedAt: time.Now(), ContactEmail: cfg.Controller.Email, PortalURL: cfg.PublicURL + "/privacy"})
-		if err != nil {
-			return err
-		}
-		// The address leaves the process in the message: recorded first.
-		if _, err := a.Audit.Append(ctx, audit.Entry{Actor: audit.System(), Action: "customer.notify", Target: audit.Subject(subject),
-			Details: audit.MustDetails(map[string]any{"fields": []string{"email"}, "notice": notify.TemplateSignInAddressChanged})}); err != nil {
-			return err
-		}
-		msg.To = string(previous.Value)
-		if err := a.Mailer.Send(ctx, msg); err != nil {
-			// Even a refused recipient is no fault of the caller's input:
-			// the change waits until the previous address can be told.
-			return errs.Wrap(errs.CodeUnavailable, err, "the previous sign-in address could not be told of the change")
-		}
-		return nil
-	}
-}
-
-// requestEvent writes the webhook of a request's filing and completion,
-// and the job of the customer's email about it (dsrmail), in the
-// transaction of the change.
-func (a *App) requestEvent(ctx context.Context, tx *sql.Tx, r dsr.Request, e dsr.Event) error {
-	if a.Jobs != nil && a.Mailer != nil {
-		if err := dsrmail.Enqueue(ctx, tx, r, e, func(ctx context.Context, tx *sql.Tx, args dsrmail.Args) error {
-			_, err := a.Jobs.InsertTx(ctx, tx, args, &jobs.InsertOpts{Unique: true})
-			return err
-		}); err != nil {
-			return err
-		}
-	}
-	if a.Outbox == nil {
-		return nil
-	}
-	var t string
-	switch {
-	case e.Action == "file":
-		t = outbox.RequestCreated
-	case e.To == dsr.StateCompleted:
-		t = outbox.RequestCompleted
-	default:
-		return nil
-	}
-	_, err := a.Outbox.EmitTx(ctx, tx, outbox.Event{Type: t, SubjectID: r.SubjectID,
-		Data: map[string]any{"request_id": r.ID, "kind": string(r.Kind), "state": string(r.State)}})
-	return err
-}
-
-// liftRequested queues the notice of a lift staff asked for, in its
-// transaction (consent.Config.OnLiftRequested). Without email the customer
-// cannot be told, so the lift is refused (consent.ErrLiftNotice).
-func (a *App) liftRequested(ctx context.Context, tx *sql.Tx, lift consent.PendingLift) error {
-	if a.Jobs == nil || a.Mailer == nil {
-		return consent.ErrLiftNotice
-	}
-	return dsrmail.EnqueueLift(ctx, tx, lift, func(ctx context.Context, tx *sql.Tx, args dsrmail.LiftArgs) error {
-		_, err := a.Jobs.InsertTx(ctx, tx, args, &jobs.InsertOpts{Unique: true})
-		return err
-	})
-}
-
-// subjectContact opens the subject's own address (vault field "email")
-// and language (field "language"), recording the opening first, for a
-// notice that no request's address can carry; "" when they have none (or
-// were erased).
-func (a *App) subjectContact(ctx context.Context, subject string) (address, lang string, err error) {
-	rec, err := a.Vault.Get(ctx, subject, "email")
-	if errs.CodeOf(err) == errs.CodeNotFound {
-		return "", "", nil
-	}
-	if err != nil {
-		return "", "", err
-	}
-	if _, err := a.Audit.Append(ctx, audit.Entry{Actor: audit.System(), Action: "customer.notify", Target: audit.Subject(subject),
-		Details: audit.MustDetails(map[string]any{"fields": []string{"email"}, "notice": notify.TemplateRestrictionLift})}); err != nil {
-		return "", "", err
-	}
-	if l, err := a.Vault.Get(ctx, subject, "language"); err == nil {
-		lang = string(l.Value)
-	}
-	return string(rec.Value), lang, nil
-}
-
-// disclosureEvent writes the webhook of a disclosure asked (pending) or
-// answered, in its transaction.
-func (a *App) disclosureEvent(ctx context.Context, tx *sql.Tx, d disclosure.Disclosure) error {
-	if a.Outbox == nil {
-		return nil
-	}
-	t := outbox.DisclosureDecided
-	if d.State == disclosure.Pending {
-		t = outbox.DisclosureRequested
-	}
-	_, err := a.Outbox.EmitTx(ctx, tx, outbox.Event{Type: t, SubjectID: d.Subject,
-		Data: map[string]any{"disclosure_id": d.ID, "vendor": d.Vendor, "purpose": d.Purpose, "state": string(d.State)}})
-	return err
-}
-
-// erasedEvent writes the webhook of a subject's erasure, in its
-// transaction.
-func (a *App) erasedEvent(ctx context.Context, tx *sql.Tx, subject, requestID string) error {
-	if a.Outbox == nil {
-		return nil
-	}
-	_, err := a.Outbox.EmitTx(ctx, tx, outbox.Event{Type: outbox.SubjectErased, SubjectID: subject, Data: map[string]any{"request_id": requestID}})
-	return err
-}
-
-// rectifiedEvent writes the webhook of a subject's rectification, in the
-// transaction that records its last step: ids and field names only.
-func (a *App) rectifiedEvent(ctx context.Context, tx *sql.Tx, r fulfil.Rectified) error {
-	if a.Outbox == nil {
-		return nil
-	}
-	_, err := a.Outbox.EmitTx(ctx, tx, outbox.Event{Type: outbox.SubjectRectified, SubjectID: r.SubjectID,
-		Data: map[string]any{"request_id": r.RequestID, "fields": r.Fields, "vendors": r.Vendors}})
-	return err
-}
-
-// rectify files a customer's proposal of new values and, when it applies
-// without approval, enqueues its work.
-func (a *App) rectify(ctx context.Context, in dsr.NewRequest) (dsr.Request, error) {
-	req, start, err := a.Fulfil.FileRectification(ctx, in)
-	if err != nil || !start {
-		return req, err
-	}
-	if args := fulfil.Work(req); args != nil && a.Jobs != nil {
-		if _, err := a.Jobs.Insert(ctx, args, &jobs.InsertOpts{Unique: true}); err != nil {
-			a.Log.Error("start rectification", "request", req.ID, "err", err)
-		}
-	}
-	return req, nil
-}
-
-// announceExpiredAssessments sends vendor.assessment_expired for the
-// approvals that ended since the last hourly run.
-func (a *App) announceExpiredAssessments(ctx context.Context) error {
-	ending, err := a.Vendors.Expiring(ctx, 0)
-	if err != nil {
-		return err
-	}
-	now := time.Now()
-	for _, as := range ending {
-		if as.ValidUntil == nil || as.ValidUntil.After(now) || !as.ValidUntil.After(now.Add(-fulfil.Every)) {
-			continue
-		}
-		if _, err := a.Outbox.Emit(ctx, outbox.Event{Type: outbox.VendorAssessmentExpired,
-			Data: map[string]any{"vendor": as.VendorKey, "assessment_id": as.ID}}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// mailQuestionnaire emails a vendor contact the link of a questionnaire,
-// or is nil without email.
-func (a *App) mailQuestionnaire(cfg config.Config) func(ctx context.Context, to, vendorKey, link string, expires time.Time) error {
-	if a.Mailer == nil {
-		return nil
-	}
-	return func(ctx context.Context, to, vendorKey, link string, expires time.Time) error {
-		name := vendorKey
-		if v, err := a.Consent.Vendor(vendorKey); err == nil {
-			name = v.Name
-		}
-		msg, err := a.mail.Render(notify.DefaultLanguage, notify.TemplateVendorQuestionnaire, notify.VendorQuestionnaire{
-			Brand: notify.Brand{CompanyName: cfg.Controller.Name, LogoURL: cfg.Brand.LogoURL, Colour: cfg.Brand.Colour}, Vendor: name, Link: link, Expires: expires})
-		if err != nil {
-			return err
-		}
-		msg.To = to
-		return a.Mailer.Send(ctx, msg)
-	}
-}
-
-// privacyOfficers returns the addresses deadline reminders go to.
-func (a *App) privacyOfficers(ctx context.Context) ([]string, error) {
-	accounts, err := a.Staff.List(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, acc := range accounts {
-		if acc.Role == staff.RolePrivacyOfficer && !acc.Disabled {
-			out = append(out, acc.Email)
-		}
-	}
-	return out, nil
-}
-
-// startWork enqueues the job a request needs once staff start it (or ask
-// for the work to run again).
-func (a *App) startWork(ctx context.Context, action, id string) {
-	if action != "start" && action != "work" && action != "approve_proposal" {
-		return
-	}
-	req, err := a.Requests.Get(ctx, id)
-	if err != nil {
-		a.Log.Error("start request work", "request", id, "err", err)
-		return
-	}
-	if args := fulfil.Work(req); args != nil {
-		if _, err := a.Jobs.Insert(ctx, args, &jobs.InsertOpts{Unique: true}); err != nil {
-			a.Log.Error("start request work", "request", id, "err", err)
-		}
-	}
 }
 
 // Connectors are the company's systems that requests reach into: SQL
@@ -855,10 +572,11 @@ func (a *App) openAudit(ctx context.Context, cfg config.Config, log *slog.Logger
 		return err
 	}
 	a.Checkpoints, err = audit.OpenCheckpointer(ctx, audit.CheckpointerConfig{DB: a.DB, Signer: signer, File: CheckpointFile(cfg),
-		Wake: a.Audit.Appended(), Publish: a.checkpointEvent, Quiet: outbox.DeliveryEntry, Logger: log})
+		Wake: a.Audit.Appended(), Publish: a.Outbox.PublishCheckpoint, Quiet: outbox.DeliveryEntry, Logger: log})
 	if err != nil {
 		return err
 	}
+	a.push(a.Checkpoints.Close)
 	// The verifier key is public: auditors pin it (audit verify --vkey).
 	log.Info("audit checkpoints", "file", CheckpointFile(cfg), "in_data_dir", inDir(cfg.DataDir, CheckpointFile(cfg)), "vkey", signer.VerifierKey())
 	return nil
@@ -874,17 +592,6 @@ func inDir(dir, path string) bool {
 	}
 	rel, err := filepath.Rel(d, p)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
-}
-
-// checkpointEvent writes the audit.checkpoint webhook in the transaction
-// that stores a checkpoint, so that another system witnesses each signed
-// head once.
-func (a *App) checkpointEvent(ctx context.Context, tx *sql.Tx, p audit.Published) error {
-	if a.Outbox == nil {
-		return nil
-	}
-	_, err := a.Outbox.EmitTx(ctx, tx, outbox.Event{Type: outbox.AuditCheckpoint, Data: p.Data(), At: p.At})
-	return err
 }
 
 // LedgerCheckpointFile is where consent ledger checkpoints are appended, in
@@ -931,6 +638,7 @@ func (a *App) openLedgerCheckpoints(ctx context.Context, cfg config.Config, log 
 	if err != nil {
 		return err
 	}
+	a.push(a.LedgerCheckpoints.Close)
 	a.Metrics.WatchLedger(a.LedgerCheckpoints.Status)
 	return nil
 }
@@ -947,16 +655,16 @@ func LoadKeyring(cfg config.Config) (*vault.Keyring, error) {
 	return nil, nil
 }
 
-// Close stops the consent service (finishing queued appends) and closes the store.
+// Close releases what Open opened, last first: it stops the jobs, the
+// checkpointers, the outbox, the vault and the consent service (finishing
+// queued appends), then closes the store. Calling it again does nothing.
 func (a *App) Close() error {
-	var stopJobs error
-	if a.Jobs != nil {
-		stopJobs = a.Jobs.Close()
+	var err error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		err = errors.Join(err, a.closers[i]())
 	}
-	if a.Outbox != nil {
-		stopJobs = errors.Join(stopJobs, a.Outbox.Close())
-	}
-	return errors.Join(stopJobs, a.Checkpoints.Close(), a.Vault.Close(), a.Consent.Close(), a.LedgerCheckpoints.Close(), a.DB.Close())
+	a.closers = nil
+	return err
 }
 
 // Serve serves HTTP on ln until ctx ends, then stops accepting, waits up to

@@ -43,6 +43,7 @@ import (
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/outbox"
 )
 
 // State is where a disclosure stands.
@@ -127,6 +128,10 @@ type Config struct {
 	// OnChange, when set, is called in the transaction that records a
 	// disclosure or its answer (the outbox's webhook commits with it).
 	OnChange func(ctx context.Context, tx *sql.Tx, d Disclosure) error
+	// Events, when set, receives the disclosures' webhooks
+	// (disclosure.requested, disclosure.decided; see events.go), written in
+	// the transaction of the change.
+	Events outbox.Emitter
 }
 
 // Service decides and keeps disclosures.
@@ -215,10 +220,10 @@ func (s *Service) Ask(ctx context.Context, in Ask) (Disclosure, error) {
 				asked_by, created_at, needed_by, decided_at, went_ahead_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 				d.ID, d.Subject, d.Vendor, d.Purpose, string(categories), d.Reason, string(d.State), string(d.Basis), d.BlockedReason,
 				d.AskedBy, now.UnixMicro(), d.NeededBy.UnixMicro(), nullTime(d.DecidedAt), nullTime(d.WentAheadAt))
-			if err != nil || s.OnChange == nil {
+			if err != nil {
 				return err
 			}
-			return s.OnChange(ctx, tx, d)
+			return s.changed(ctx, tx, d)
 		})
 	if err != nil {
 		return Disclosure{}, db.Classify(fmt.Errorf("record disclosure: %w", err))
@@ -332,10 +337,7 @@ func (s *Service) Decide(ctx context.Context, id, subject string, approve bool) 
 			if n, _ := res.RowsAffected(); n == 0 {
 				return errs.New(errs.CodeConflict, "this request was already answered")
 			}
-			if s.OnChange == nil {
-				return nil
-			}
-			return s.OnChange(ctx, tx, d)
+			return s.changed(ctx, tx, d)
 		})
 	if err != nil {
 		return Disclosure{}, db.Classify(err)
@@ -375,12 +377,12 @@ func (s *Service) ExpireDue(ctx context.Context) ([]Disclosure, error) {
 	for _, d := range due {
 		_, err := s.Audit.Do(ctx, audit.Entry{Actor: audit.System(), Action: "disclosure.expired", Target: audit.Subject(d.Subject),
 			Details: audit.MustDetails(map[string]any{"disclosure": d.ID, "vendor": d.Vendor})}, func(ctx context.Context, tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, `UPDATE disclosures SET state = 'expired', decided_at = $2 WHERE id = $1 AND state = 'pending'`, d.ID, now.UnixMicro()); err != nil || s.OnChange == nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE disclosures SET state = 'expired', decided_at = $2 WHERE id = $1 AND state = 'pending'`, d.ID, now.UnixMicro()); err != nil {
 				return err
 			}
 			expired := d
 			expired.State = Expired
-			return s.OnChange(ctx, tx, expired)
+			return s.changed(ctx, tx, expired)
 		})
 		if err != nil {
 			return out, db.Classify(err)

@@ -19,6 +19,7 @@ import (
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/outbox"
 	"github.com/steward-dev/steward/internal/vault"
 )
 
@@ -49,6 +50,10 @@ type Config struct {
 	// the place to write an outbox message that commits with the change.
 	// Its error aborts the change.
 	OnChange func(ctx context.Context, tx *sql.Tx, r Request, e Event) error
+	// Events, when set, receives the webhooks of requests (request.created,
+	// request.completed; see events.go), written in the change's
+	// transaction.
+	Events outbox.Emitter
 	// Restrict, when set, puts a restriction request into effect as staff
 	// complete it: it restricts the subject's processing for each purpose
 	// (none: every purpose), naming the request. Object records the
@@ -77,6 +82,7 @@ type Service struct {
 	policies Policies
 	remind   time.Duration
 	onChange func(ctx context.Context, tx *sql.Tx, r Request, e Event) error
+	events   outbox.Emitter
 	restrict func(ctx context.Context, subject, requestID string, purposes []string) error
 	object   func(ctx context.Context, subject, requestID string, purposes []string) error
 
@@ -92,7 +98,7 @@ func NewService(cfg Config) (*Service, error) {
 	if err := cfg.Policies.Validate(); err != nil {
 		return nil, fmt.Errorf("dsr: policies: %w", err)
 	}
-	s := &Service{db: cfg.DB, secrets: cfg.Secrets, audit: cfg.Audit, now: cfg.Now, onChange: cfg.OnChange,
+	s := &Service{db: cfg.DB, secrets: cfg.Secrets, audit: cfg.Audit, now: cfg.Now, onChange: cfg.OnChange, events: cfg.Events,
 		restrict: cfg.Restrict, object: cfg.Object,
 		policies: cfg.Policies.withDefaults(), remind: cfg.ReminderInterval,
 		identityPolicy: cfg.Identity.withDefaults(), matchPoint: cfg.MatchDataPoint}
@@ -355,10 +361,8 @@ func (s *Service) FileTx(ctx context.Context, tx *sql.Tx, p *Prepared) (Request,
 	if err := insertEvent(ctx, tx, filed); err != nil {
 		return Request{}, err
 	}
-	if s.onChange != nil {
-		if err := s.onChange(ctx, tx, r, filed); err != nil {
-			return Request{}, err
-		}
+	if err := s.changed(ctx, tx, r, filed); err != nil {
+		return Request{}, err
 	}
 	if _, err := s.audit.AppendTx(ctx, tx, audit.Entry{Actor: actor, Action: "dsr.file", Target: target(r.ID),
 		Details: audit.MustDetails(map[string]any{"kind": string(r.Kind), "regime": string(r.Regime), "to": string(r.State),

@@ -87,10 +87,8 @@ func (s *Service) apply(ctx context.Context, id string, c change) (Request, erro
 		if err := insertEvent(ctx, tx, e); err != nil {
 			return err
 		}
-		if s.onChange != nil {
-			if err := s.onChange(ctx, tx, r, e); err != nil {
-				return err
-			}
+		if err := s.changed(ctx, tx, r, e); err != nil {
+			return err
 		}
 		details, err := audit.NewDetails(facts)
 		if err != nil {

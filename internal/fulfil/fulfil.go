@@ -30,6 +30,7 @@ import (
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/export"
+	"github.com/steward-dev/steward/internal/outbox"
 	"github.com/steward-dev/steward/internal/vault"
 )
 
@@ -76,6 +77,10 @@ type Config struct {
 	// rectification's last step (the outbox's subject.rectified commits
 	// with it).
 	OnRectified func(ctx context.Context, tx *sql.Tx, r Rectified) error
+	// Events, when set, receives the webhooks of erasures and
+	// rectifications (subject.erased, subject.rectified; see events.go),
+	// written in the transaction of the change.
+	Events outbox.Emitter
 	// Company and Contact name the controller in archives.
 	Company, Contact string
 	Now              func() time.Time
@@ -494,10 +499,10 @@ func (f *Fulfiller) Erase(ctx context.Context, requestID string) (Report, error)
 			_, err := f.Audit.Do(ctx, audit.Entry{Actor: audit.System(), Action: "vault.erase", Target: audit.Subject(req.SubjectID),
 				Details: audit.MustDetails(map[string]any{"request": req.ID})}, func(ctx context.Context, tx *sql.Tx) error {
 				var err error
-				if res, err = f.Vault.EraseSubjectTx(ctx, tx, req.SubjectID); err != nil || f.OnErased == nil {
+				if res, err = f.Vault.EraseSubjectTx(ctx, tx, req.SubjectID); err != nil {
 					return err
 				}
-				return f.OnErased(ctx, tx, req.SubjectID, req.ID)
+				return f.erased(ctx, tx, req.SubjectID, req.ID)
 			})
 			return map[string]any{"fields": res.Fields, "tokens": res.Tokens, "already_erased": res.AlreadyErased}, err
 		}); err != nil {

@@ -3,13 +3,10 @@ package fulfil
 import (
 	"context"
 	"errors"
-	"fmt"
-	"time"
 
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/jobs"
-	"github.com/steward-dev/steward/internal/notify"
 )
 
 // ExportArgs is the job that builds a request's archive.
@@ -36,16 +33,13 @@ type RectifyArgs struct {
 // Kind names the job.
 func (RectifyArgs) Kind() string { return "dsr.rectify" }
 
-// MaintenanceArgs is the hourly job: deadline reminders to privacy
-// officers, and purges of expired archives and sign-in codes. Slot (the
-// hour, "2006-01-02T15") keys it, so that the running job can schedule the
-// next one, and replicas starting in the same hour add no second one.
+// MaintenanceArgs is the hourly job of releases before periodic jobs
+// (jobs.Periodic), which scheduled its own next run. A run still scheduled
+// from such a release completes at once: the work it did is now declared
+// by the packages that own it, each a periodic job of its own.
 type MaintenanceArgs struct {
 	Slot string `json:"slot" river:"unique"`
 }
-
-// SlotOf returns the maintenance slot of t.
-func SlotOf(t time.Time) string { return t.UTC().Format("2006-01-02T15") }
 
 // Kind names the job.
 func (MaintenanceArgs) Kind() string { return "steward.maintenance" }
@@ -87,87 +81,9 @@ func (f *Fulfiller) outcome(err error) error {
 	return err
 }
 
-// Maintenance is the hourly housekeeping.
-type Maintenance struct {
-	Requests *dsr.Service
-	// Mailer and Mail send reminders; a nil Mailer skips them.
-	Mailer notify.Sender
-	Mail   *notify.Templates
-	Brand  notify.Brand
-	// ConsoleURL is the console's base URL, for links in reminders.
-	ConsoleURL string
-	// Officers returns the email addresses of the privacy officers.
-	Officers func(ctx context.Context) ([]string, error)
-	// Purges delete what has expired (archives, codes, sessions).
-	Purges []func(ctx context.Context) error
-	// Next schedules the next run.
-	Next func(ctx context.Context, at time.Time) error
-	Now  func() time.Time
-}
-
-// Every is how often maintenance runs.
-const Every = time.Hour
-
-// Run sends the reminders that are due and runs the purges, then
-// schedules the next run.
-func (m *Maintenance) Run(ctx context.Context) error {
-	var failed []error
-	if err := m.remind(ctx); err != nil {
-		failed = append(failed, err)
-	}
-	for _, purge := range m.Purges {
-		if err := purge(ctx); err != nil {
-			failed = append(failed, err)
-		}
-	}
-	if m.Next != nil {
-		if err := m.Next(ctx, m.Now().Add(Every)); err != nil {
-			failed = append(failed, err)
-		}
-	}
-	return errors.Join(failed...)
-}
-
-// mailType is how notify names a kind of request.
-var mailType = map[dsr.Kind]string{dsr.KindAccess: "access", dsr.KindExport: "export", dsr.KindRectification: "rectify",
-	dsr.KindErasure: "erase", dsr.KindRestriction: "restrict", dsr.KindObjection: "object"}
-
-func (m *Maintenance) remind(ctx context.Context) error {
-	if m.Mailer == nil || m.Officers == nil {
-		return nil
-	}
-	due, err := m.Requests.DueReminders(ctx, m.Now())
-	if err != nil || len(due) == 0 {
-		return err
-	}
-	officers, err := m.Officers(ctx)
-	if err != nil || len(officers) == 0 {
-		return err
-	}
-	for _, q := range due {
-		r := q.Request
-		deadline := r.Deadline()
-		days := int(deadline.Sub(m.Now()).Hours() / 24)
-		msg, err := m.Mail.Render(notify.DefaultLanguage, notify.TemplateRequestDeadline, notify.RequestDeadline{Brand: m.Brand,
-			RequestID: r.ID, Type: mailType[r.Kind], Deadline: deadline, DaysLeft: days, ConsoleURL: m.ConsoleURL + "/admin/requests/" + r.ID})
-		if err != nil {
-			return fmt.Errorf("reminder: %w", err)
-		}
-		for _, to := range officers {
-			msg.To = to
-			if err := m.Mailer.Send(ctx, msg); err != nil {
-				return fmt.Errorf("reminder for %s: %w", r.ID, err)
-			}
-		}
-		if err := m.Requests.MarkReminded(ctx, r.ID); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// Register adds the workers of the request jobs and of maintenance.
-func (f *Fulfiller) Register(workers *jobs.Workers, m *Maintenance) error {
+// Register adds the workers of the request jobs (and of the retired
+// maintenance job).
+func (f *Fulfiller) Register(workers *jobs.Workers) error {
 	return errors.Join(
 		jobs.Register(workers, jobs.WorkFunc(func(ctx context.Context, job *jobs.Job[ExportArgs]) error {
 			_, err := f.Export(ctx, job.Args.RequestID)
@@ -181,8 +97,6 @@ func (f *Fulfiller) Register(workers *jobs.Workers, m *Maintenance) error {
 			_, err := f.Rectify(ctx, job.Args.RequestID)
 			return f.outcome(err)
 		})),
-		jobs.Register(workers, jobs.WorkFunc(func(ctx context.Context, _ *jobs.Job[MaintenanceArgs]) error {
-			return m.Run(ctx)
-		})),
+		jobs.Register(workers, jobs.WorkFunc(func(context.Context, *jobs.Job[MaintenanceArgs]) error { return nil })),
 	)
 }

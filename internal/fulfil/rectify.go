@@ -308,10 +308,10 @@ func (f *Fulfiller) Rectify(ctx context.Context, requestID string) (Report, erro
 		// The message and the step commit together: told exactly once.
 		err := f.DB.Tx(ctx, func(tx *sql.Tx) error {
 			recorded, err := f.insertStep(ctx, tx, req.ID, "recipients", map[string]any{"fields": fields, "vendors": vendors})
-			if err != nil || !recorded || f.OnRectified == nil {
+			if err != nil || !recorded {
 				return err
 			}
-			return f.OnRectified(ctx, tx, r)
+			return f.rectified(ctx, tx, r)
 		})
 		if err != nil {
 			return Report{}, err

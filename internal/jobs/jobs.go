@@ -101,6 +101,9 @@ type Config struct {
 	// transaction mode (PgBouncer), where LISTEN does not work; there is no
 	// reason to set it on SQLite.
 	PollOnly bool
+	// Periodic are the periodic jobs the packages declare (see Periodic);
+	// River's leader schedules them, so that each runs on one replica.
+	Periodic []Periodic
 	Logger   *slog.Logger
 }
 
@@ -159,6 +162,15 @@ func Open(ctx context.Context, cfg Config) (*Runner, error) {
 		CompletedJobRetentionPeriod: 7 * 24 * time.Hour,
 		CancelledJobRetentionPeriod: 7 * 24 * time.Hour,
 		DiscardedJobRetentionPeriod: 30 * 24 * time.Hour,
+	}
+	if len(cfg.Periodic) > 0 {
+		if cfg.Workers == nil {
+			cfg.Workers = NewWorkers()
+		}
+		if riverCfg.PeriodicJobs, err = addPeriodic(cfg.Workers, cfg.Periodic, log); err != nil {
+			r.releaseAll()
+			return nil, err
+		}
 	}
 	r.working = cfg.Workers != nil && cfg.Workers.len() > 0
 	if r.working {

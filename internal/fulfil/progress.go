@@ -1,4 +1,4 @@
-package app
+package fulfil
 
 import (
 	"context"
@@ -8,9 +8,7 @@ import (
 	"strings"
 
 	"github.com/steward-dev/steward/internal/dsr"
-	"github.com/steward-dev/steward/internal/fulfil"
 	"github.com/steward-dev/steward/internal/jobs"
-	"github.com/steward-dev/steward/internal/web/admin"
 )
 
 // jobWords are the job states as the console's request page says them.
@@ -20,22 +18,27 @@ var jobWords = map[jobs.State]string{
 	jobs.StateCompleted: "done", jobs.StateDiscarded: "failed (see Jobs)", jobs.StateCancelled: "stopped",
 }
 
-// requestProgress tells the console how the work of a request stands:
+// JobLister lists jobs (*jobs.Runner).
+type JobLister interface {
+	List(ctx context.Context, f jobs.Filter) (jobs.Page, error)
+}
+
+// Progress tells the console how the work of a request stands:
 // the state of its job, and for an erasure or a rectification each place
 // it reaches (the vault, the consent ledger, each connected system, the
 // recipients told of a correction) queued, running, done with its counts,
 // or waiting on that system. It reads what the fulfil
 // package records (its erasure steps, the request's waiting-on note, the
 // job) and holds no personal data.
-func (a *App) requestProgress(ctx context.Context, req dsr.Request) (*admin.Progress, error) {
-	work := fulfil.Work(req)
+func (f *Fulfiller) Progress(ctx context.Context, jl JobLister, req dsr.Request) (*dsr.Progress, error) {
+	work := Work(req)
 	if work == nil || (req.State != dsr.StateInProgress && req.State != dsr.StateCompleted) {
 		return nil, nil // staff do this kind by hand, or the work has not started
 	}
-	p := &admin.Progress{Done: req.State == dsr.StateCompleted}
+	p := &dsr.Progress{Done: req.State == dsr.StateCompleted}
 	var running bool
-	if a.Jobs != nil {
-		list, err := a.Jobs.List(ctx, jobs.Filter{Kinds: []string{work.Kind()}, Limit: 500})
+	if jl != nil {
+		list, err := jl.List(ctx, jobs.Filter{Kinds: []string{work.Kind()}, Limit: 500})
 		if err != nil {
 			return nil, err
 		}
@@ -60,10 +63,10 @@ func (a *App) requestProgress(ctx context.Context, req dsr.Request) (*admin.Prog
 		if req.SubjectID != "" {
 			places = append(places, "vault", "ledger")
 		}
-		for _, ds := range a.Fulfil.Connectors {
+		for _, ds := range f.Connectors {
 			places = append(places, "system:"+ds.Name)
 		}
-		for _, ds := range a.Fulfil.HTTP {
+		for _, ds := range f.HTTP {
 			places = append(places, "system:"+ds.Name)
 		}
 	case dsr.KindRectification:
@@ -74,15 +77,15 @@ func (a *App) requestProgress(ctx context.Context, req dsr.Request) (*admin.Prog
 			system, _, _ := strings.Cut(target, ":")
 			systems[system] = true
 		}
-		if systems[fulfil.VaultTarget] {
+		if systems[VaultTarget] {
 			places = append(places, "vault")
 		}
-		for _, ds := range a.Fulfil.Connectors {
+		for _, ds := range f.Connectors {
 			if systems[ds.Name] {
 				places = append(places, "system:"+ds.Name)
 			}
 		}
-		for _, ds := range a.Fulfil.HTTP {
+		for _, ds := range f.HTTP {
 			if systems[ds.Name] {
 				places = append(places, "system:"+ds.Name)
 			}
@@ -91,11 +94,11 @@ func (a *App) requestProgress(ctx context.Context, req dsr.Request) (*admin.Prog
 	default:
 		return p, nil
 	}
-	report, err := a.Fulfil.Report(ctx, req.ID)
+	report, err := f.Report(ctx, req.ID)
 	if err != nil {
 		return nil, err
 	}
-	done := map[string]fulfil.StepDone{}
+	done := map[string]StepDone{}
 	for _, s := range report.Steps {
 		done[s.Step] = s
 		if !slices.Contains(places, s.Step) {
@@ -104,7 +107,7 @@ func (a *App) requestProgress(ctx context.Context, req dsr.Request) (*admin.Prog
 	}
 	current := true // the first place not done is the one being worked
 	for _, place := range places {
-		step := admin.ProgressStep{Name: strings.TrimPrefix(place, "system:"), State: "queued"}
+		step := dsr.ProgressStep{Name: strings.TrimPrefix(place, "system:"), State: "queued"}
 		if s, ok := done[place]; ok {
 			step.State, step.Counts, step.At = "done", counts(s.Report), s.DoneAt
 		} else if current {
