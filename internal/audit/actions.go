@@ -17,22 +17,23 @@ type ActionInfo struct {
 
 // Emitting packages, named once.
 const (
-	emitAPIKey     = "internal/apikey"
-	emitApp        = "internal/app"
-	emitCLI        = "cmd/steward"
-	emitConsent    = "internal/consent"
-	emitCustomer   = "internal/customer"
-	emitDisclosure = "internal/disclosure"
-	emitDSR        = "internal/dsr"
-	emitFulfil     = "internal/fulfil"
-	emitOutbox     = "internal/outbox"
-	emitReveal     = "internal/reveal"
-	emitStaff      = "internal/staff"
-	emitVault      = "internal/vault"
-	emitAssurance  = "internal/assurance"
-	emitAdmin      = "internal/web/admin"
-	emitAPI        = "internal/web/api"
-	emitPortal     = "internal/web/portal"
+	emitAPIKey         = "internal/apikey"
+	emitCLI            = "cmd/steward"
+	emitConsent        = "internal/consent"
+	emitCustomer       = "internal/customer"
+	emitDisclosure     = "internal/disclosure"
+	emitDSR            = "internal/dsr"
+	emitDSRMail        = "internal/dsr/dsrmail"
+	emitDisclosureMail = "internal/disclosure/disclosuremail"
+	emitFulfil         = "internal/fulfil"
+	emitOutbox         = "internal/outbox"
+	emitReveal         = "internal/reveal"
+	emitStaff          = "internal/staff"
+	emitVault          = "internal/vault"
+	emitAssurance      = "internal/assurance"
+	emitAdmin          = "internal/web/admin"
+	emitAPI            = "internal/web/api"
+	emitPortal         = "internal/web/portal"
 )
 
 // Prefixes of the action families that their packages complete at run
@@ -84,7 +85,7 @@ var actionRegistry = [...]ActionInfo{
 	// Staff looking at customers.
 	{"customer.search", "A staff member searched for a customer, by which kind of identifier and with how many matches.", []string{emitAdmin}},
 	{"customer.view", "A staff member opened a customer's record, every field masked.", []string{emitAdmin}},
-	{"customer.notify", "Steward read a customer's email address from the vault to tell them of a change to their account.", []string{emitApp}},
+	{"customer.notify", "Steward read a customer's email address from the vault to tell them of a change to their account or their request.", []string{emitCustomer, emitDSRMail}},
 
 	// The customer in the privacy portal.
 	{"portal.sign_in", "A customer signed in to the privacy portal with an emailed one-time code.", []string{emitCustomer}},
@@ -117,7 +118,7 @@ var actionRegistry = [...]ActionInfo{
 	{"disclosure.approved", "The customer approved a disclosure of their data to a vendor.", []string{emitDisclosure}},
 	{"disclosure.declined", "The customer declined a disclosure of their data to a vendor.", []string{emitDisclosure}},
 	{"disclosure.expired", "A disclosure the customer did not answer in time expired and did not go ahead.", []string{emitDisclosure}},
-	{"disclosure.notify", "Steward read a customer's email address from the vault to ask them to approve a disclosure.", []string{emitApp}},
+	{"disclosure.notify", "Steward read a customer's email address from the vault to ask them to approve a disclosure.", []string{emitDisclosureMail}},
 
 	// Data subject requests.
 	{"dsr.file", "A data subject request was filed, with its kind and deadline.", []string{emitDSR}},

@@ -42,23 +42,23 @@ type EventTypeInfo struct {
 // Only these are emitted (EmitTx refuses others) and subscribed to.
 var eventRegistry = [...]EventTypeInfo{
 	{ConsentChanged, "A consent was granted, denied or withdrawn (an entry of the consent ledger, by the banner, the portal, the API, GPC or an import).",
-		[]string{"internal/app"}, []string{"seq", "property", "purpose", "action", "source", "event_id", "vendor", "device_id", "subject_id"}},
+		[]string{"internal/outbox"}, []string{"seq", "property", "purpose", "action", "source", "event_id", "vendor", "device_id", "subject_id"}},
 	{RequestCreated, "A data subject request was filed.",
-		[]string{"internal/app"}, []string{"request_id", "kind", "state", "subject_id"}},
-	{RequestCompleted, "A data subject request was completed or rejected.",
-		[]string{"internal/app"}, []string{"request_id", "kind", "state", "subject_id"}},
+		[]string{"internal/dsr"}, []string{"request_id", "kind", "state", "subject_id"}},
+	{RequestCompleted, "A data subject request was completed (a rejection sends no event).",
+		[]string{"internal/dsr"}, []string{"request_id", "kind", "state", "subject_id"}},
 	{DisclosureRequested, "A system asked to share a subject's data with a vendor, and the customer's approval is needed.",
-		[]string{"internal/app"}, []string{"disclosure_id", "vendor", "purpose", "state", "subject_id"}},
+		[]string{"internal/disclosure"}, []string{"disclosure_id", "vendor", "purpose", "state", "subject_id"}},
 	{DisclosureDecided, "A disclosure was allowed, blocked, approved, declined or expired.",
-		[]string{"internal/app"}, []string{"disclosure_id", "vendor", "purpose", "state", "subject_id"}},
+		[]string{"internal/disclosure"}, []string{"disclosure_id", "vendor", "purpose", "state", "subject_id"}},
 	{SubjectErased, "A subject was erased: delete what your systems hold of them.",
-		[]string{"internal/app"}, []string{"request_id", "subject_id"}},
+		[]string{"internal/fulfil"}, []string{"request_id", "subject_id"}},
 	{SubjectRectified, "A subject's data was corrected (GDPR Art. 19): the names of the fields changed, never their values, and the vendors that received the subject's data.",
-		[]string{"internal/app"}, []string{"request_id", "fields", "vendors", "subject_id"}},
+		[]string{"internal/fulfil"}, []string{"request_id", "fields", "vendors", "subject_id"}},
 	{VendorAssessmentExpired, "A vendor's security assessment lapsed.",
-		[]string{"internal/app"}, []string{"vendor", "assessment_id"}},
+		[]string{"internal/assurance"}, []string{"vendor", "assessment_id"}},
 	{AuditCheckpoint, "A checkpoint of the audit log was signed, for another system to keep as a witness.",
-		[]string{"internal/app"}, []string{"origin", "size", "root", "signed_at", "key_id", "signature"}},
+		[]string{"internal/outbox"}, []string{"origin", "size", "root", "signed_at", "key_id", "signature"}},
 }
 
 // EventTypes returns the known event types: the ones endpoints may
