@@ -228,7 +228,7 @@ func (p *Printer) T(key string, args ...any) string {
 	if !ok {
 		return key
 	}
-	return fill(m.text(p.lang, args), args, func(s string) string { return s })
+	return fill(m.text(p.lang, args), args, func(v any) string { return fmt.Sprint(v) })
 }
 
 // Map returns every message under prefix ("portal."), keyed without it,
@@ -249,7 +249,7 @@ func (p *Printer) Map(prefix string) map[string]string {
 
 // fill replaces each {name} of text by the value of args named name,
 // passed through quote; a placeholder without an argument stays as it is.
-func fill(text string, args []any, quote func(string) string) string {
+func fill(text string, args []any, quote func(any) string) string {
 	if len(args) == 0 || !strings.Contains(text, "{") {
 		return text
 	}
@@ -263,10 +263,10 @@ func fill(text string, args []any, quote func(string) string) string {
 		if end < 0 {
 			break
 		}
-		name, value, found := text[open+1:open+end], "", false
+		name, value, found := text[open+1:open+end], any(nil), false
 		for i := 0; i+1 < len(args); i += 2 {
 			if args[i] == name {
-				value, found = fmt.Sprint(args[i+1]), true
+				value, found = args[i+1], true
 				break
 			}
 		}
@@ -297,13 +297,24 @@ var placeholder = regexp.MustCompile(`\{([a-z_][a-z0-9_]*)\}`)
 
 // HTML says the message key like T, for an HTML template: the catalog's
 // text is trusted but for &, < and >, which are escaped; every argument is
-// escaped whole.
+// escaped whole as html/template would, but for one of type template.HTML,
+// which is markup its caller vouches for (a link built by a template).
 func (p *Printer) HTML(key string, args ...any) template.HTML {
 	text := key
 	if m, ok := p.message(key); ok {
 		text = m.text(p.lang, args)
 	}
-	return template.HTML(fill(textEscaper.Replace(text), args, template.HTMLEscapeString))
+	return template.HTML(fill(textEscaper.Replace(text), args, func(v any) string {
+		if h, ok := v.(template.HTML); ok {
+			return string(h)
+		}
+		return argEscaper.Replace(fmt.Sprint(v))
+	}))
 }
 
-var textEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+var (
+	textEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+	// argEscaper escapes as html/template does in text: what a value would
+	// have looked like had the template printed it itself.
+	argEscaper = strings.NewReplacer("\x00", "\uFFFD", "\"", "&#34;", "&", "&amp;", "'", "&#39;", "+", "&#43;", "<", "&lt;", ">", "&gt;")
+)
