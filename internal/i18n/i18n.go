@@ -318,3 +318,70 @@ var (
 	// have looked like had the template printed it itself.
 	argEscaper = strings.NewReplacer("\x00", "\uFFFD", "\"", "&#34;", "&", "&amp;", "'", "&#39;", "+", "&#43;", "<", "&lt;", ">", "&gt;")
 )
+
+// Files returns the embedded locale files, one per language: what a test
+// combines with a language of its own.
+func Files() fs.FS {
+	sub, err := fs.Sub(localeFiles, "locales")
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}
+
+// Check returns what is wrong with the catalog, one line each: a key that
+// English has and another language lacks, or the other way round; a message
+// whose placeholders differ from English's; a plural message that lacks a
+// form its language uses. The catalog's test fails on any.
+func (c *Catalog) Check() []string {
+	var problems []string
+	english := c.messages[English]
+	for _, lang := range c.langs {
+		m := c.messages[lang]
+		for _, key := range c.Keys(English) {
+			msg, ok := m[key]
+			if !ok {
+				problems = append(problems, fmt.Sprintf("%s lacks %q", lang, key))
+				continue
+			}
+			if want, got := english[key].placeholders(), msg.placeholders(); !slices.Equal(want, got) {
+				problems = append(problems, fmt.Sprintf("%s %q has placeholders %v, English %v", lang, key, got, want))
+			}
+			if msg.Plural != nil {
+				for _, form := range usedCategories(lang) {
+					if msg.Plural[form] == "" {
+						problems = append(problems, fmt.Sprintf("%s %q lacks the plural form %q", lang, key, form))
+					}
+				}
+			} else if msg.Text == "" {
+				problems = append(problems, fmt.Sprintf("%s %q is empty", lang, key))
+			}
+		}
+		for _, key := range c.Keys(lang) {
+			if _, ok := english[key]; !ok {
+				problems = append(problems, fmt.Sprintf("%s has %q, which English lacks", lang, key))
+			}
+		}
+	}
+	return problems
+}
+
+// placeholders are the names a message's texts hold, all forms together.
+func (m Message) placeholders() []string {
+	all := m.Text
+	for _, form := range m.Plural {
+		all += " " + form
+	}
+	return Placeholders(all)
+}
+
+// usedCategories are the plural categories lang gives the counts Steward
+// says (0 to 1000): the forms a plural message of lang needs.
+func usedCategories(lang string) []string {
+	var forms []string
+	for n := range 1001 {
+		forms = append(forms, PluralCategory(lang, n))
+	}
+	slices.Sort(forms)
+	return slices.Compact(forms)
+}

@@ -36,13 +36,3 @@ func PluralCategory(lang string, n int) string {
 		return "other"
 	}
 }
-
-// PluralCategories returns the categories PluralCategory gives in lang, the
-// forms a plural message of lang must have.
-func PluralCategories(lang string) []string {
-	switch lang {
-	case "fr", "es", "it", "pt":
-		return []string{"one", "many", "other"}
-	}
-	return []string{"one", "other"}
-}
