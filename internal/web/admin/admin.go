@@ -27,6 +27,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/steward-dev/steward/internal/apikey"
@@ -195,8 +196,17 @@ func language(w http.ResponseWriter, r *http.Request) string {
 	return catalog.Match(r.Header.Get("Accept-Language"))
 }
 
-// words are the console's words in lang, with English for what lang lacks.
-func words(lang string) map[string]string { return i18n.Default().Printer(lang).Map("console.") }
+// words are the console's words in lang, with English for what lang lacks;
+// pages only read them.
+func words(lang string) map[string]string { return consoleWords()[lang] }
+
+var consoleWords = sync.OnceValue(func() map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for _, lang := range i18n.Default().Languages() {
+		out[lang] = i18n.Default().Printer(lang).Map("console.")
+	}
+	return out
+})
 
 type sessionCtx struct{}
 
