@@ -8,17 +8,17 @@ import (
 	"io/fs"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	texttemplate "text/template"
 	"time"
 	"unicode"
 
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/i18n"
 	"github.com/steward-dev/steward/internal/wcag"
 )
 
-// The templates, one per message. Every language has each of them.
+// The templates, one per message, said in every language of the catalog.
 const (
 	// TemplateSigninCode is the customer's one-time sign-in code; its data
 	// is a SigninCode.
@@ -96,10 +96,11 @@ func (u RequestUpdate) check() map[string]string {
 
 // DefaultLanguage is the language of a reader whose languages are all
 // unsupported.
-const DefaultLanguage = "en"
+const DefaultLanguage = i18n.English
 
-// Languages returns the languages that every template is written in.
-func Languages() []string { return []string{"en", "de", "fr", "es"} }
+// Languages returns the languages messages are written in: those of the
+// catalog (internal/i18n), English first.
+func Languages() []string { return i18n.Default().Languages() }
 
 // Brand is how the company appears in a message. Every template's data
 // embeds it.
@@ -337,57 +338,53 @@ type checker interface{ check() map[string]string }
 //go:embed templates
 var templateFiles embed.FS
 
-// Templates holds every message in every language, parsed once.
+// Templates holds every message in every language of the catalog, parsed
+// once: one template per message, its words from the catalog's mail.* keys.
 type Templates struct {
 	text map[string]*texttemplate.Template // by "lang/name"
 	html map[string]*htmltemplate.Template
 }
 
-// NewTemplates parses the embedded templates. It fails if a language lacks
-// a template or a template lacks a part, so a missing translation stops
-// Steward at start rather than when the message is due.
+// NewTemplates parses the embedded templates for every language of the
+// catalog (internal/i18n). It fails if a message lacks a part, so a broken
+// template stops Steward at start rather than when the message is due; the
+// catalog's own tests make sure every language has every word.
 func NewTemplates() (*Templates, error) {
 	fsys, err := fs.Sub(templateFiles, "templates")
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
-	return parseTemplates(fsys)
+	return parseTemplates(fsys, i18n.Default())
 }
 
-func parseTemplates(fsys fs.FS) (*Templates, error) {
-	names, err := templateNames(fsys, DefaultLanguage)
+func parseTemplates(fsys fs.FS, catalog *i18n.Catalog) (*Templates, error) {
+	names, err := templateNames(fsys)
 	if err != nil {
 		return nil, err
 	}
 	t := &Templates{text: map[string]*texttemplate.Template{}, html: map[string]*htmltemplate.Template{}}
-	for _, lang := range Languages() {
-		got, err := templateNames(fsys, lang)
-		if err != nil {
-			return nil, err
-		}
-		if strings.Join(got, ",") != strings.Join(names, ",") {
-			return nil, fmt.Errorf("templates %s: have %v, want %v as in %s", lang, got, names, DefaultLanguage)
-		}
-		funcs := templateFuncs(lang)
+	for _, lang := range catalog.Languages() {
+		p := catalog.Printer(lang)
+		textFuncs, htmlFuncs := templateFuncs(p, false), templateFuncs(p, true)
 		for _, name := range names {
 			key := lang + "/" + name
-			text, err := texttemplate.New(name).Funcs(funcs).Option("missingkey=error").
-				ParseFS(fsys, lang+"/strings.tmpl", key+".txt")
+			text, err := texttemplate.New(name).Funcs(textFuncs).Option("missingkey=error").
+				ParseFS(fsys, "shared.tmpl", name+".txt")
 			if err != nil {
 				return nil, fmt.Errorf("templates %s: %w", key, err)
 			}
-			html, err := htmltemplate.New(name).Funcs(funcs).Option("missingkey=error").
-				ParseFS(fsys, "layout.html", lang+"/strings.tmpl", key+".html")
+			html, err := htmltemplate.New(name).Funcs(htmlFuncs).Option("missingkey=error").
+				ParseFS(fsys, "layout.html", "shared.tmpl", name+".html")
 			if err != nil {
 				return nil, fmt.Errorf("templates %s: %w", key, err)
 			}
 			for _, part := range []string{"subject", "text"} {
 				if text.Lookup(part) == nil {
-					return nil, fmt.Errorf("templates %s.txt: no %q", key, part)
+					return nil, fmt.Errorf("templates %s.txt: no %q", name, part)
 				}
 			}
 			if html.Lookup("content") == nil || html.Lookup("layout") == nil {
-				return nil, fmt.Errorf(`templates %s.html: no "content"`, key)
+				return nil, fmt.Errorf(`templates %s.html: no "content"`, name)
 			}
 			t.text[key], t.html[key] = text, html
 		}
@@ -395,18 +392,18 @@ func parseTemplates(fsys fs.FS) (*Templates, error) {
 	return t, nil
 }
 
-// templateNames lists a language's templates: its .txt files but
-// strings.tmpl, each of which needs an .html twin.
-func templateNames(fsys fs.FS, lang string) ([]string, error) {
-	entries, err := fs.ReadDir(fsys, lang)
+// templateNames lists the messages: the .txt files, each of which needs an
+// .html twin.
+func templateNames(fsys fs.FS) ([]string, error) {
+	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
-		return nil, fmt.Errorf("templates %s: %w", lang, err)
+		return nil, fmt.Errorf("templates: %w", err)
 	}
 	var names []string
 	for _, e := range entries {
 		if name, ok := strings.CutSuffix(e.Name(), ".txt"); ok {
-			if _, err := fs.Stat(fsys, lang+"/"+name+".html"); err != nil {
-				return nil, fmt.Errorf("templates %s/%s: no HTML part: %w", lang, name, err)
+			if _, err := fs.Stat(fsys, name+".html"); err != nil {
+				return nil, fmt.Errorf("templates %s: no HTML part: %w", name, err)
 			}
 			names = append(names, name)
 		}
@@ -490,67 +487,55 @@ func tidyText(s string) string {
 	return strings.Trim(s, "\n") + "\n"
 }
 
-// MatchLanguage returns the supported language that best fits accept: a
+// MatchLanguage returns the catalog's language that best fits accept: a
 // language tag ("de-AT", "de_AT", "DE") or an Accept-Language header
 // ("fr-CH, fr;q=0.9, en;q=0.8"). Only the primary subtag counts. It returns
 // DefaultLanguage when nothing fits.
-func MatchLanguage(accept string) string {
-	best, bestQ := "", 0.0
-	for entry := range strings.SplitSeq(accept, ",") {
-		tag, params, _ := strings.Cut(entry, ";")
-		primary, _, _ := strings.Cut(strings.ReplaceAll(strings.TrimSpace(tag), "_", "-"), "-")
-		primary = strings.ToLower(primary)
-		q := 1.0
-		if p := strings.TrimSpace(params); p != "" {
-			v, ok := strings.CutPrefix(strings.ReplaceAll(p, " ", ""), "q=")
-			f, err := strconv.ParseFloat(v, 64)
-			if !ok || err != nil || f < 0 || f > 1 {
-				continue
-			}
-			q = f
-		}
-		if q > bestQ && supported(primary) {
-			best, bestQ = primary, q
-		}
-	}
-	if best == "" {
-		return DefaultLanguage
-	}
-	return best
-}
-
-func supported(lang string) bool {
-	for _, l := range Languages() {
-		if l == lang {
-			return true
-		}
-	}
-	return false
-}
+func MatchLanguage(accept string) string { return i18n.Default().Match(accept) }
 
 const (
 	defaultColour = "#1d4ed8"
 	darkText      = "#111827"
 )
 
-// templateFuncs are the functions templates of lang may call.
-func templateFuncs(lang string) map[string]any {
+// templateFuncs are the functions the templates of p's language may call;
+// html says whether for the HTML part, whose words are escaped.
+func templateFuncs(p *i18n.Printer, html bool) map[string]any {
+	var t any = p.T
+	if html {
+		t = p.HTML
+	}
 	return map[string]any{
-		"date": func(t time.Time) string { return formatDate(lang, t) },
-		// plural picks the word for a count; the languages here all have
-		// one form for 1 and another for the rest, and the templates say
-		// 0 in words of its own.
-		"plural": func(n int, one, other string) string {
-			if n == 1 || n == -1 {
-				return one
+		// t says a catalog key with its placeholders: {{t "mail.footer"
+		// "company_name" .CompanyName}}.
+		"t":    t,
+		"date": func(d time.Time) string { return formatDate(p, d) },
+		// requesttype names a kind of request; an unknown kind is said as
+		// it is.
+		"requesttype": func(kind string) string {
+			if !p.Has("mail.type." + kind) {
+				return kind
 			}
-			return other
+			return p.T("mail.type." + kind)
 		},
-		"abs": func(n int) int {
-			if n < 0 {
-				return -n
+		"daysleft": func(days int) string {
+			switch {
+			case days > 0:
+				return p.T("mail.days_left", "n", days)
+			case days == 0:
+				return p.T("mail.due_today")
+			default:
+				return p.T("mail.overdue", "n", -days)
 			}
-			return n
+		},
+		// mailto links an address, in the brand's readable colour.
+		"mailto": func(addr, colour string) (htmltemplate.HTML, error) {
+			var b strings.Builder
+			err := mailtoLink.Execute(&b, struct {
+				Addr string
+				Ink  htmltemplate.CSS
+			}{addr, htmltemplate.CSS(ink(brandColour(colour)))})
+			return htmltemplate.HTML(b.String()), err
 		},
 		// The colours are validated hex, so they are safe in a style
 		// attribute; html/template would otherwise refuse them.
@@ -560,30 +545,17 @@ func templateFuncs(lang string) map[string]any {
 	}
 }
 
-var months = map[string][12]string{
-	"en": {"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"},
-	"de": {"Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober", "November", "Dezember"},
-	"fr": {"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"},
-	"es": {"enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre"},
-}
+var mailtoLink = htmltemplate.Must(htmltemplate.New("mailto").Parse(`<a href="mailto:{{.Addr}}" style="color:{{.Ink}};">{{.Addr}}</a>`))
 
-// formatDate writes a date as a reader of lang expects it in a letter:
-// 2 December 2026, 2. Dezember 2026, 2 décembre 2026, 2 de diciembre de 2026.
-func formatDate(lang string, t time.Time) string {
-	day, month, year := t.Day(), months[lang][t.Month()-1], t.Year()
-	switch lang {
-	case "de":
-		return fmt.Sprintf("%d. %s %d", day, month, year)
-	case "fr":
-		if day == 1 {
-			return fmt.Sprintf("1er %s %d", month, year)
-		}
-		return fmt.Sprintf("%d %s %d", day, month, year)
-	case "es":
-		return fmt.Sprintf("%d de %s de %d", day, month, year)
-	default:
-		return fmt.Sprintf("%d %s %d", day, month, year)
+// formatDate writes a date as a reader of p's language expects it in a
+// letter (the catalog's mail.date and mail.months): 2 December 2026,
+// 2. Dezember 2026, 1er décembre 2026, 2 de diciembre de 2026.
+func formatDate(p *i18n.Printer, t time.Time) string {
+	month := t.Month().String()
+	if names := strings.Fields(p.T("mail.months")); len(names) == 12 {
+		month = names[t.Month()-1]
 	}
+	return p.T("mail.date", "n", t.Day(), "day", t.Day(), "month", month, "year", t.Year())
 }
 
 // brandColour returns c as six lowercase hex digits, or the default.

@@ -27,6 +27,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/steward-dev/steward/internal/apikey"
@@ -35,6 +36,7 @@ import (
 	"github.com/steward-dev/steward/internal/disclosure"
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/i18n"
 	"github.com/steward-dev/steward/internal/jobs"
 	"github.com/steward-dev/steward/internal/outbox"
 	"github.com/steward-dev/steward/internal/reveal"
@@ -131,6 +133,14 @@ func New(d Deps) (*Console, error) {
 		"details": func(d audit.Details) string { return d.String() },
 		"date":    func(t time.Time) string { return t.UTC().Format("2006-01-02") },
 		"list":    func(items ...string) []string { return items },
+		// fill puts values in a catalog text's {name} placeholders:
+		// {{fill .T.reveal_blocked "reason" .Why}}.
+		"fill": func(text string, pairs ...string) string {
+			for i := 0; i+1 < len(pairs); i += 2 {
+				text = strings.ReplaceAll(text, "{"+pairs[i]+"}", pairs[i+1])
+			}
+			return text
+		},
 		"opt": func(t *time.Time) string {
 			if t == nil {
 				return "—"
@@ -157,7 +167,46 @@ type page struct {
 	Problem string
 	Fields  map[string]string
 	Data    any
+	// Lang is the page's language and T its words: the catalog's console.*
+	// keys without the prefix ({{.T.nav_requests}}). Langs is the language
+	// switch.
+	Lang  string
+	T     map[string]string
+	Langs []langLink
 }
+
+type langLink struct{ Code, Name string }
+
+// langCookie remembers the language a staff member picked with the switch.
+const langCookie = "steward_console_lang"
+
+// language picks the console's language: ?lang= (the switch, remembered in
+// a cookie), then the cookie, then Accept-Language. Staff accounts hold no
+// language of their own yet; the cookie stands in for that setting.
+func language(w http.ResponseWriter, r *http.Request) string {
+	catalog := i18n.Default()
+	if l := r.URL.Query().Get("lang"); catalog.Has(l) {
+		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: l, Path: "/admin", MaxAge: 365 * 24 * 3600,
+			Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+		return l
+	}
+	if c, err := r.Cookie(langCookie); err == nil && catalog.Has(c.Value) {
+		return c.Value
+	}
+	return catalog.Match(r.Header.Get("Accept-Language"))
+}
+
+// words are the console's words in lang, with English for what lang lacks;
+// pages only read them.
+func words(lang string) map[string]string { return consoleWords()[lang] }
+
+var consoleWords = sync.OnceValue(func() map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for _, lang := range i18n.Default().Languages() {
+		out[lang] = i18n.Default().Printer(lang).Map("console.")
+	}
+	return out
+})
 
 type sessionCtx struct{}
 
@@ -182,18 +231,31 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 	p.Session = sessionOf(r)
 	p.CSRF = csrfToken(p.Session)
 	p.CSS = c.css.Path
+	p.Lang = language(w, r)
+	p.T = words(p.Lang)
+	for _, code := range i18n.Default().Languages() {
+		p.Langs = append(p.Langs, langLink{code, words(code)["lang_name"]})
+	}
+	// A title or problem that is a catalog key is said in the page's
+	// language; the pages not yet in the catalog pass English text.
+	if t, ok := p.T[p.Title]; ok && strings.HasPrefix(p.Title, "title_") {
+		p.Title = t
+	}
+	if t, ok := p.T[p.Problem]; ok && strings.HasPrefix(p.Problem, "problem_") {
+		p.Problem = t
+	}
 	var buf bytes.Buffer
 	t := c.pages[name]
 	if t == nil {
 		c.Log.Error("console: no such page", "page", name)
 		status, t = http.StatusInternalServerError, c.pages["error"]
-		p = page{Title: "Error", Problem: "Something went wrong on our side.", CSS: c.css.Path, Session: p.Session}
+		p = page{Title: p.T["error"], Problem: p.T["problem_internal"], CSS: c.css.Path, Session: p.Session, Lang: p.Lang, T: p.T, Langs: p.Langs}
 	}
 	if err := t.Execute(&buf, p); err != nil {
 		c.Log.Error("console: render", "page", name, "err", err)
 		buf.Reset()
 		status = http.StatusInternalServerError
-		_ = c.pages["error"].Execute(&buf, page{Title: "Error", Problem: "Something went wrong on our side.", CSS: c.css.Path})
+		_ = c.pages["error"].Execute(&buf, page{Title: p.T["error"], Problem: p.T["problem_internal"], CSS: c.css.Path, Lang: p.Lang, T: p.T, Langs: p.Langs})
 	}
 	pages.SetHeaders(w.Header(), pages.CSP)
 	w.WriteHeader(status)
@@ -205,7 +267,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 // never hold any) and shown as a generic message.
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status := httpx.Status(err)
-	msg := "Something went wrong on our side."
+	msg := "problem_internal"
 	var fields map[string]string
 	if e, ok := errs.As(err); ok && e.Code != errs.CodeInternal {
 		msg, fields = e.Message, e.Fields

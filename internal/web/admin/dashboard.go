@@ -64,6 +64,6 @@ func (c *Console) HandleDashboard() http.Handler {
 				d.Names = c.names(ctx)
 			}
 		}
-		c.render(w, r, http.StatusOK, "dashboard", page{Title: "Dashboard", Data: d})
+		c.render(w, r, http.StatusOK, "dashboard", page{Title: "title_dashboard", Data: d})
 	})
 }

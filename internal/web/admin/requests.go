@@ -82,7 +82,7 @@ func (c *Console) HandleRequests() http.Handler {
 		res, err := c.Requests.Search(r.Context(), f)
 		if err != nil {
 			if e, ok := errs.As(err); ok && e.Code == errs.CodeInvalid {
-				c.render(w, r, http.StatusBadRequest, "requests", page{Title: "Requests",
+				c.render(w, r, http.StatusBadRequest, "requests", page{Title: "title_requests",
 					Problem: "This filter cannot be used. Change what is marked below and search again.", Fields: e.Fields, Data: d})
 				return
 			}
@@ -95,7 +95,7 @@ func (c *Console) HandleRequests() http.Handler {
 			next.Set("after", res.Next)
 			d.Next = "/admin/requests?" + next.Encode()
 		}
-		c.render(w, r, http.StatusOK, "requests", page{Title: "Requests", Data: d})
+		c.render(w, r, http.StatusOK, "requests", page{Title: "title_requests", Data: d})
 	})
 }
 

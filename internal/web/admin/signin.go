@@ -38,7 +38,7 @@ func (c *Console) renderSignIn(w http.ResponseWriter, r *http.Request, status in
 	d.Token = base64.RawURLEncoding.EncodeToString(b[:])
 	http.SetCookie(w, &http.Cookie{Name: signInCookie, Value: d.Token, Path: "/", MaxAge: 1800,
 		Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
-	c.render(w, r, status, "signin", page{Title: "Sign in", Problem: problem, Data: d})
+	c.render(w, r, status, "signin", page{Title: "title_signin", Problem: problem, Data: d})
 }
 
 // HandleSignIn checks the password and TOTP code and opens a session.
@@ -48,7 +48,7 @@ func (c *Console) HandleSignIn() http.Handler {
 		d := signInData{Next: localNext(r.PostFormValue("next")), Email: r.PostFormValue("email")}
 		cookie, err := r.Cookie(signInCookie)
 		if err != nil || !pages.SameToken(r.PostFormValue("csrf"), cookie.Value) {
-			c.renderSignIn(w, r, http.StatusForbidden, d, "This form has expired or did not come from the console. Please try again.")
+			c.renderSignIn(w, r, http.StatusForbidden, d, "problem_form_expired")
 			return
 		}
 		session, err := c.Staff.SignIn(r.Context(), staff.Credentials{Email: d.Email, Password: r.PostFormValue("password"),

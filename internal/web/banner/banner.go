@@ -25,6 +25,7 @@ import (
 	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/i18n"
 	"github.com/steward-dev/steward/internal/tcf"
 	"github.com/steward-dev/steward/internal/web/httpx"
 )
@@ -42,7 +43,7 @@ type Deps struct {
 	Log       *slog.Logger
 	// Assets replaces the embedded browser code (tests); it must hold
 	// assets/banner.js and assets/tcf.js, which are served as they are, not
-	// minified.
+	// minified (but for the catalog's strings, which banner.js receives).
 	Assets fs.FS
 }
 
@@ -89,6 +90,7 @@ func New(d Deps) (*Server, error) {
 		if s.script, err = fs.ReadFile(d.Assets, "assets/banner.js"); err != nil {
 			return nil, fmt.Errorf("banner: %w", err)
 		}
+		s.script = withBuiltinTexts(s.script, i18n.Default())
 		if tcfBody, err = fs.ReadFile(d.Assets, "assets/tcf.js"); err != nil {
 			return nil, fmt.Errorf("banner: %w", err)
 		}

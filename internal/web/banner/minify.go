@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"github.com/tdewolff/minify/v2/js"
+
+	"github.com/steward-dev/steward/internal/i18n"
 )
 
 // The browser code in assets/ is readable, commented source. Visitors get it
@@ -55,6 +57,7 @@ func minifyAssets(fsys fs.FS) (scripts, error) {
 	if err != nil {
 		return s, fmt.Errorf("banner: %w", err)
 	}
+	src = withBuiltinTexts(src, i18n.Default())
 	if s.banner, err = minifyBody(src); err != nil {
 		return s, fmt.Errorf("banner: minify assets/banner.js: %w", err)
 	}

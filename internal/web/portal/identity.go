@@ -167,7 +167,7 @@ func (p *Portal) agentForm(r *http.Request) agentForm {
 	if f.Language == "" {
 		f.Language = language(r)
 	}
-	for _, code := range []string{"en", "de", "fr", "es"} {
+	for _, code := range catalog.Languages() {
 		f.Languages = append(f.Languages, langLink{code, messages[code]["lang_name"]})
 	}
 	return f

@@ -207,7 +207,7 @@ func language(r *http.Request) string {
 	if l := r.PostFormValue("lang"); messages[l] != nil {
 		return l
 	}
-	return notify.MatchLanguage(r.Header.Get("Accept-Language"))
+	return catalog.Match(r.Header.Get("Accept-Language"))
 }
 
 // render writes a page, rendered into a buffer first.
@@ -216,7 +216,7 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, name
 	pg.T = messages[pg.Lang]
 	pg.CSS, pg.Brand, pg.Contact = p.css.Path, p.Brand, p.ContactEmail
 	pg.CSRF = p.csrfToken(r)
-	for _, code := range []string{"en", "de", "fr", "es"} {
+	for _, code := range catalog.Languages() {
 		pg.Langs = append(pg.Langs, langLink{code, messages[code]["lang_name"]})
 	}
 	if pg.Title == "" {

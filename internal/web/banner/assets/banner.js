@@ -46,34 +46,11 @@ var purposes = C.purposes || [],
 // ---------------------------------------------------------------------------
 // Language and strings
 
-// The built-in UI strings; C.texts overrides them per language. {p} stands for
-// a list of purposes, {h} for a host name.
-var builtinTexts = {
-  en: {
-    title: 'Privacy choices', intro: 'We and our partners use cookies for: {p}.', later: 'You can change this at any time.',
-    notice: 'Privacy notice', accept: 'Accept all', reject: 'Reject all', custom: 'Customize', save: 'Save choices', back: 'Back', ok: 'OK',
-    dns: 'Do not sell or share my personal information', gpc: 'Your Global Privacy Control signal was honoured.', vendors: 'Vendors',
-    receipts: 'Download my consent receipts', load: 'Load content from {h}: allow {p}'
-  },
-  de: {
-    title: 'Datenschutz-Einstellungen', intro: 'Wir und unsere Partner nutzen Cookies für: {p}.', later: 'Sie können das jederzeit ändern.',
-    notice: 'Datenschutzerklärung', accept: 'Alle akzeptieren', reject: 'Alle ablehnen', custom: 'Anpassen', save: 'Auswahl speichern', back: 'Zurück',
-    dns: 'Meine personenbezogenen Daten nicht verkaufen oder weitergeben', gpc: 'Ihr Global-Privacy-Control-Signal wurde berücksichtigt.', vendors: 'Anbieter',
-    receipts: 'Einwilligungsnachweise herunterladen', load: 'Inhalte von {h} laden: {p} erlauben'
-  },
-  fr: {
-    title: 'Vos choix de confidentialité', intro: 'Nos partenaires et nous utilisons des cookies pour : {p}.', later: 'Vous pouvez changer d’avis à tout moment.',
-    notice: 'Politique de confidentialité', accept: 'Tout accepter', reject: 'Tout refuser', custom: 'Personnaliser', save: 'Enregistrer mes choix', back: 'Retour',
-    dns: 'Ne pas vendre ni partager mes données personnelles', gpc: 'Votre signal Global Privacy Control a été respecté.', vendors: 'Partenaires',
-    receipts: 'Télécharger mes preuves de consentement', load: 'Charger le contenu de {h} : autoriser {p}'
-  },
-  es: {
-    title: 'Opciones de privacidad', intro: 'Nosotros y nuestros socios usamos cookies para: {p}.', later: 'Puedes cambiarlo cuando quieras.',
-    notice: 'Política de privacidad', accept: 'Aceptar todo', reject: 'Rechazar todo', custom: 'Personalizar', save: 'Guardar selección', back: 'Volver',
-    dns: 'No vender ni compartir mi información personal', gpc: 'Se ha respetado tu señal Global Privacy Control.', vendors: 'Proveedores',
-    receipts: 'Descargar comprobantes de consentimiento', load: 'Cargar contenido de {h}: permitir {p}'
-  }
-};
+// The built-in UI strings, by language: the catalog's banner.* keys
+// (internal/i18n/locales), which the server writes in place of the empty
+// object below when it loads this script (texts.go). C.texts overrides them
+// per language. {p} stands for a list of purposes, {h} for a host name.
+var builtinTexts = /*builtin-texts*/{};
 
 // The visitor's language: C.lang unless "auto", else the first of the
 // browser's languages that the property offers (exact, then without region),

@@ -1,0 +1,5 @@
+package i18n_test
+
+import "os"
+
+var testdataFS = os.DirFS(".")

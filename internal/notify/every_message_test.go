@@ -1,0 +1,73 @@
+package notify_test
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/steward-dev/steward/internal/notify"
+)
+
+// everyMessage is one rendering of every message in each of its variants:
+// every event of a request update, a correction's own words, a restriction
+// lifted for one purpose and for all, and every wording of days left.
+func everyMessage() map[string]any {
+	day := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	portal := "https://shop.example/privacy/requests/dsr_7Hq2"
+	out := map[string]any{
+		notify.TemplateSigninCode:          signinData(),
+		"signin_code_1min":                 notify.SigninCode{Brand: brand, Code: "402113", ValidMinutes: 1, SignInURL: "https://shop.example/privacy/signin?t=x"},
+		notify.TemplateDisclosureRequest:   notify.DisclosureRequest{Brand: brand, Vendor: "Acme <Ads>", Purpose: "Marketing", Categories: "email, orders", Reason: "Offers & more", AnswerBy: day, PortalURL: "https://shop.example/privacy/disclosures"},
+		notify.TemplateVendorQuestionnaire: notify.VendorQuestionnaire{Brand: brand, Vendor: "Acme", Link: "https://shop.example/q/abc", Expires: day},
+		notify.TemplateSignInAddressChanged: notify.SignInAddressChanged{Brand: brand, ChangedAt: time.Date(2026, 11, 1, 9, 30, 0, 0, time.UTC),
+			ContactEmail: "privacy@shop.example", PortalURL: "https://shop.example/privacy"},
+		"signin_address_changed_nocontact": notify.SignInAddressChanged{Brand: brand, ChangedAt: day, PortalURL: "https://shop.example/privacy"},
+		notify.TemplateAgentConfirm: notify.AgentConfirm{Brand: brand, AgentName: "Grace <b>Agent</b>", RequestID: "req_1", Type: "export",
+			ExpiresAt: day, ConfirmURL: "https://shop.example/privacy/agent/confirm/req_1?token=t"},
+		notify.TemplateRestrictionLift: notify.RestrictionLift{Brand: brand, Purpose: "Newsletter", PortalURL: "https://shop.example/privacy/home"},
+		"restriction_lift_all":         notify.RestrictionLift{Brand: brand, PortalURL: "https://shop.example/privacy/home"},
+	}
+	for _, days := range []int{5, 1, 0, -1, -4} {
+		out[fmt.Sprintf("request_deadline_%d", days)] = deadlineData(days)
+	}
+	for _, kind := range []string{"access", "export", "rectify", "erase", "restrict", "object"} {
+		out["request_deadline_"+kind] = notify.RequestDeadline{Brand: brand, RequestID: "dsr_7Hq2", Type: kind, Deadline: day, DaysLeft: 2, ConsoleURL: portal}
+	}
+	for _, event := range []string{notify.UpdateReceived, notify.UpdateQuestion, notify.UpdateCompleted, notify.UpdateRejected, notify.UpdateExportReady} {
+		for _, kind := range []string{"access", "rectify"} {
+			out["request_update_"+event+"_"+kind] = notify.RequestUpdate{Brand: brand, Event: event, RequestID: "dsr_7Hq2", Type: kind,
+				ReceivedAt: day.AddDate(0, -1, 0), Deadline: day, PortalURL: portal}
+		}
+	}
+	return out
+}
+
+// TestEveryMessageGolden keeps every message in every variant and language
+// in testdata/golden/all: the catalog's words, assembled by one template per
+// message, must read exactly as the reviewed texts.
+func TestEveryMessageGolden(t *testing.T) {
+	tmpl := mustTemplates(t)
+	names := map[string]string{
+		"signin_code_1min": notify.TemplateSigninCode, "signin_address_changed_nocontact": notify.TemplateSignInAddressChanged,
+		"restriction_lift_all": notify.TemplateRestrictionLift,
+	}
+	for _, lang := range notify.Languages() {
+		for variant, data := range everyMessage() {
+			name := names[variant]
+			if name == "" {
+				name = variant
+				for _, prefix := range []string{notify.TemplateRequestDeadline, notify.TemplateRequestUpdate} {
+					if len(variant) > len(prefix) && variant[:len(prefix)] == prefix {
+						name = prefix
+					}
+				}
+			}
+			t.Run(lang+"/"+variant, func(t *testing.T) {
+				msg := mustRender(t, tmpl, lang, name, data)
+				golden(t, filepath.Join("testdata", "golden", "all", lang, variant+".txt"), "Subject: "+msg.Subject+"\n\n"+msg.Text)
+				golden(t, filepath.Join("testdata", "golden", "all", lang, variant+".html"), msg.HTML)
+			})
+		}
+	}
+}
