@@ -235,7 +235,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	console, err := admin.New(admin.Deps{Staff: a.Staff, Vault: a.Vault, Audit: a.Audit, Consent: a.Consent, Requests: a.Requests, Jobs: a.Jobs, Disclosures: a.Disclosures, Outbox: a.Outbox,
 		MailQuestionnaire:  a.mailQuestionnaire(cfg),
 		PublicURL:          cfg.PublicURL,
-		AfterRequestAction: a.startWork, Progress: a.requestProgress, Log: log, ClientAddr: a.clientAddr, Reveals: reveals, Keys: a.Keys})
+		AfterRequestAction: a.startWork, Progress: a.requestProgress, Log: log, ClientAddr: a.clientAddr, Reveals: reveals, Keys: a.Keys, Vendors: a.Vendors})
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -253,14 +253,14 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		a.Close()
 		return nil, err
 	}
-	a.Handler = web.NewServer(web.Deps{Vendors: a.Vendors, Assess: assessPages, Consent: a.Consent, Keys: a.Keys, DB: a.DB, Signer: a.Signer, Metrics: a.Metrics,
+	a.Handler = web.NewServer(web.Deps{Assess: assessPages, Consent: a.Consent, Keys: a.Keys, DB: a.DB, Signer: a.Signer, Metrics: a.Metrics,
 		Log: log, AccessLog: cfg.AccessLog, GPCLastUpdate: cfg.GPCLastUpdate, Banner: bannerServer, DemoProperty: demoProperty(cfg),
 		Vault: a.Vault, Audit: a.Audit, Hooks: a.Hooks, Disclosures: a.Disclosures, Outbox: a.Outbox, Console: console, Portal: portalServer, Reveals: reveals, Requests: a.Requests,
 		BeforeSignInChange:    a.noticeSignInChange(cfg),
 		SendAgentConfirmation: a.sendAgentConfirmation(cfg),
 		OnDisclosure:          func(ctx context.Context, d disclosure.Disclosure) { a.notifyDisclosure(ctx, d, cfg) },
 		MetricsElsewhere:      cfg.MetricsListen != "",
-		LedgerStatus:          a.LedgerCheckpoints.Status})
+		Ready:                 a.ready})
 	return a, nil
 }
 
