@@ -113,7 +113,7 @@ func (d *DB) RiverHandle() *sql.DB { return d.sql }
 // that sets nothing, or a WITH whose statement only reads. It errs towards
 // "write", which only costs a place in the SQLite writer queue.
 func IsWrite(statement string) bool {
-	s := stripLeadingComments(statement)
+	s := strings.TrimLeft(stripLeadingComments(statement), "( \t\r\n")
 	kw := strings.ToUpper(leadingWord(s))
 	switch kw {
 	case "SELECT", "VALUES", "EXPLAIN":

@@ -156,6 +156,7 @@ func TestIsWrite(t *testing.T) {
 		{"-- a comment\nSELECT 1", false},
 		{"/* c */ SELECT updated_at FROM t", false},
 		{"VALUES (1)", false},
+		{"(SELECT 1) UNION (SELECT 2)", false},
 		{"EXPLAIN QUERY PLAN SELECT 1", false},
 		{"PRAGMA journal_mode", false},
 		{"PRAGMA foreign_keys = ON", true},
