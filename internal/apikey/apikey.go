@@ -259,29 +259,27 @@ func (s *Store) lookup(ctx context.Context, hash [32]byte) (*Key, error) {
 
 // List returns every key, newest first.
 func (s *Store) List(ctx context.Context) ([]Key, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, scope, property, label, created_at, revoked_at FROM api_keys ORDER BY created_at DESC, id`)
+	out, err := db.QueryAll(ctx, s.db, `SELECT id, scope, property, label, created_at, revoked_at FROM api_keys ORDER BY created_at DESC, id`, nil,
+		func(scan func(...any) error) (Key, error) {
+			var k Key
+			var prop sql.NullString
+			var created int64
+			var revoked sql.NullInt64
+			if err := scan(&k.ID, &k.Scope, &prop, &k.Label, &created, &revoked); err != nil {
+				return Key{}, err
+			}
+			k.Property = prop.String
+			k.CreatedAt = time.UnixMicro(created).UTC()
+			if revoked.Valid {
+				t := time.UnixMicro(revoked.Int64).UTC()
+				k.RevokedAt = &t
+			}
+			return k, nil
+		})
 	if err != nil {
 		return nil, db.Classify(fmt.Errorf("list keys: %w", err))
 	}
-	defer rows.Close()
-	out := []Key{}
-	for rows.Next() {
-		var k Key
-		var prop sql.NullString
-		var created int64
-		var revoked sql.NullInt64
-		if err := rows.Scan(&k.ID, &k.Scope, &prop, &k.Label, &created, &revoked); err != nil {
-			return nil, fmt.Errorf("list keys: %w", err)
-		}
-		k.Property = prop.String
-		k.CreatedAt = time.UnixMicro(created).UTC()
-		if revoked.Valid {
-			t := time.UnixMicro(revoked.Int64).UTC()
-			k.RevokedAt = &t
-		}
-		out = append(out, k)
-	}
-	return out, db.Classify(rows.Err())
+	return out, nil
 }
 
 // BannerKey returns the public ingest key of a property's banner, making

@@ -253,7 +253,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		Progress: func(ctx context.Context, req dsr.Request) (*admin.Progress, error) {
 			return a.Fulfil.Progress(ctx, a.Jobs, req)
 		},
-		Log: log, ClientAddr: a.clientAddr, Reveals: reveals, Keys: a.Keys})
+		Log: log, ClientAddr: a.clientAddr, Reveals: reveals, Keys: a.Keys, Vendors: a.Vendors})
 	if err != nil {
 		return nil, err
 	}
@@ -273,14 +273,14 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	agents := &dsrmail.AgentConfirmations{Requests: a.Requests, Sender: a.Mailer, Mail: a.mail, Brand: brand(cfg), PortalURL: cfg.PublicURL}
 	disclosures := &disclosuremail.Notifier{Consent: a.Consent, Vault: a.Vault, Audit: a.Audit, Sender: a.Mailer, Mail: a.mail,
 		Brand: brand(cfg), PublicURL: cfg.PublicURL, Log: log}
-	a.Handler = web.NewServer(web.Deps{Vendors: a.Vendors, Assess: assessPages, Consent: a.Consent, Keys: a.Keys, DB: a.DB, Signer: a.Signer, Metrics: a.Metrics,
+	a.Handler = web.NewServer(web.Deps{Assess: assessPages, Consent: a.Consent, Keys: a.Keys, DB: a.DB, Signer: a.Signer, Metrics: a.Metrics,
 		Log: log, AccessLog: cfg.AccessLog, GPCLastUpdate: cfg.GPCLastUpdate, Banner: bannerServer, DemoProperty: demoProperty(cfg),
 		Vault: a.Vault, Audit: a.Audit, Hooks: a.Hooks, Disclosures: a.Disclosures, Outbox: a.Outbox, Console: console, Portal: portalServer, Reveals: reveals, Requests: a.Requests,
 		BeforeSignInChange:    signIn.Before,
 		SendAgentConfirmation: agents.Func(),
 		OnDisclosure:          disclosures.Notify,
 		MetricsElsewhere:      cfg.MetricsListen != "",
-		LedgerStatus:          a.LedgerCheckpoints.Status})
+		Ready:                 a.ready})
 	return a, nil
 }
 

@@ -93,23 +93,17 @@ func (s *Service) contacts(ctx context.Context, vendorKey string, reveal bool) (
 		c           Contact
 		name, email []byte
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id, name_sealed, email_sealed, added_at FROM vendor_contacts
-		WHERE vendor_key = $1 ORDER BY added_at, id`, vendorKey)
-	if err != nil {
-		return nil, db.Classify(fmt.Errorf("list contacts: %w", err))
-	}
-	defer rows.Close()
-	var list []row
-	for rows.Next() {
+	list, err := db.QueryAll(ctx, s.db, `SELECT id, name_sealed, email_sealed, added_at FROM vendor_contacts
+		WHERE vendor_key = $1 ORDER BY added_at, id`, []any{vendorKey}, func(scan func(...any) error) (row, error) {
 		r := row{c: Contact{VendorKey: vendorKey}}
 		var added int64
-		if err := rows.Scan(&r.c.ID, &r.name, &r.email, &added); err != nil {
-			return nil, fmt.Errorf("list contacts: %w", err)
+		if err := scan(&r.c.ID, &r.name, &r.email, &added); err != nil {
+			return row{}, err
 		}
 		r.c.AddedAt = time.UnixMicro(added).UTC()
-		list = append(list, r)
-	}
-	if err := rows.Err(); err != nil {
+		return r, nil
+	})
+	if err != nil {
 		return nil, db.Classify(fmt.Errorf("list contacts: %w", err))
 	}
 	out := make([]Contact, len(list))

@@ -152,21 +152,14 @@ func (s *Service) AnswerHistory(ctx context.Context, id string) ([]Answers, erro
 	if _, err := s.Get(ctx, id); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT version, saved_at, answers, submitted FROM vendor_answers
-		WHERE assessment_id = $1 ORDER BY version`, id)
+	out, err := db.QueryAll(ctx, s.db, `SELECT version, saved_at, answers, submitted FROM vendor_answers
+		WHERE assessment_id = $1 ORDER BY version`, []any{id}, func(scan func(...any) error) (Answers, error) {
+		return scanAnswers(id, scan)
+	})
 	if err != nil {
 		return nil, db.Classify(fmt.Errorf("read answers: %w", err))
 	}
-	defer rows.Close()
-	out := []Answers{}
-	for rows.Next() {
-		a, err := scanAnswers(id, rows.Scan)
-		if err != nil {
-			return nil, fmt.Errorf("read answers: %w", err)
-		}
-		out = append(out, a)
-	}
-	return out, db.Classify(rows.Err())
+	return out, nil
 }
 
 // Detail returns an assessment with its template version, its latest

@@ -208,7 +208,7 @@ func TestFailClosedWhenUnreachable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	l := newLog(t, &db.DB{DB: conn, Dialect: db.Postgres})
+	l := newLog(t, db.FromHandle(conn, db.Postgres))
 	ran := false
 	_, err = l.Do(context.Background(), testEntry(1), func(context.Context, *sql.Tx) error { ran = true; return nil })
 	if ran || !errs.Is(err, errs.CodeUnavailable) {

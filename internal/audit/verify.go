@@ -190,16 +190,12 @@ func VerifyCommand(ctx context.Context, store *db.DB, opts VerifyOptions, w io.W
 // Entries after the latest checkpoint are counted (Report.Uncovered): no
 // signature protects them yet.
 func Verify(ctx context.Context, store *db.DB, opts VerifyOptions) (*Report, error) {
-	txOpts := &sql.TxOptions{ReadOnly: true}
-	if store.Dialect == db.Postgres {
-		txOpts.Isolation = sql.LevelRepeatableRead
-	}
-	tx, err := store.BeginTx(ctx, txOpts)
-	if err != nil {
-		return nil, storeError(fmt.Errorf("verify audit log: %w", err))
-	}
-	defer tx.Rollback()
-	r, err := verify(ctx, tx, opts)
+	var r *Report
+	err := store.ReadTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		r, err = verify(ctx, tx, opts)
+		return err
+	})
 	if err != nil {
 		return nil, storeError(fmt.Errorf("verify audit log: %w", err))
 	}

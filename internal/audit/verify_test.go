@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -201,14 +202,17 @@ func TestVerifyNamesTheFirstTamperedEntry(t *testing.T) {
 
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				tx, err := store.BeginTx(ctx, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer tx.Rollback()
-				c.mutate(t, tx)
-				r, err := verify(ctx, tx, VerifyOptions{})
-				if err != nil {
+				// The mutation is rolled back: Tx rolls back when fn fails.
+				var r *Report
+				err := store.Tx(ctx, func(tx *sql.Tx) error {
+					c.mutate(t, tx)
+					var err error
+					if r, err = verify(ctx, tx, VerifyOptions{}); err != nil {
+						return err
+					}
+					return errRollback
+				})
+				if !errors.Is(err, errRollback) {
 					t.Fatal(err)
 				}
 				if r.Chain == nil {
@@ -229,3 +233,5 @@ func TestVerifyNamesTheFirstTamperedEntry(t *testing.T) {
 		}
 	})
 }
+
+var errRollback = errors.New("roll back")

@@ -232,24 +232,21 @@ func (s *Service) ForgetRestrictions(ctx context.Context, subject string) (int, 
 // made before a later erasure of their subject (whose rows that erasure
 // deletes).
 func (s *Service) readRestrictions(ctx context.Context, after int64) ([]restrictionRow, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT r.seq, r.subject_id, r.purpose, r.action FROM consent_restrictions r
+	out, err := db.QueryAll(ctx, s.db, `SELECT r.seq, r.subject_id, r.purpose, r.action FROM consent_restrictions r
 		WHERE r.seq > $1 AND NOT EXISTS (SELECT 1 FROM consent_erasures e WHERE e.subject_id = r.subject_id AND e.seq > r.seq)
-		ORDER BY r.seq`, after)
+		ORDER BY r.seq`, []any{after}, func(scan func(...any) error) (restrictionRow, error) {
+		var r restrictionRow
+		var action string
+		if err := scan(&r.seq, &r.subject, &r.purpose, &action); err != nil {
+			return restrictionRow{}, err
+		}
+		r.lift = action == restrictLift
+		return r, nil
+	})
 	if err != nil {
 		return nil, db.Classify(fmt.Errorf("read restrictions: %w", err))
 	}
-	defer rows.Close()
-	var out []restrictionRow
-	for rows.Next() {
-		var r restrictionRow
-		var action string
-		if err := rows.Scan(&r.seq, &r.subject, &r.purpose, &action); err != nil {
-			return nil, fmt.Errorf("read restrictions: %w", err)
-		}
-		r.lift = action == restrictLift
-		out = append(out, r)
-	}
-	return out, db.Classify(rows.Err())
+	return out, nil
 }
 
 // liftedBit marks an entry of Index.restricted as a lifting (the rest of

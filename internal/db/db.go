@@ -41,9 +41,12 @@ const (
 	Postgres Dialect = "postgres"
 )
 
-// DB is an open store.
+// DB is an open store. The *sql.DB is not exposed: reads and writes go
+// through DB's methods (db_access.go), which classify every error and, on
+// SQLite, put every write in the process's writer queue, so that no write
+// can bypass it. River alone gets the raw handle, through RiverHandle.
 type DB struct {
-	*sql.DB
+	sql     *sql.DB
 	Dialect Dialect
 	// Location describes the store for logs without credentials.
 	Location string
@@ -102,7 +105,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	sqldb.SetMaxOpenConns(32)
 	sqldb.SetMaxIdleConns(32)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
-	d := &DB{DB: sqldb, Dialect: SQLite, Location: "sqlite:" + path, writers: make(chan struct{}, 1)}
+	d := &DB{sql: sqldb, Dialect: SQLite, Location: "sqlite:" + path, writers: make(chan struct{}, 1)}
 	if err := d.checkSQLite(ctx); err != nil {
 		sqldb.Close()
 		return nil, err
@@ -125,7 +128,9 @@ func (d *DB) checkpointLoop(interval time.Duration) {
 			return
 		case <-t.C:
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			_, _ = d.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+			// A checkpoint is not a write of the store's content: it
+			// runs beside the writers, outside their queue.
+			_, _ = d.sql.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
 			cancel()
 		}
 	}
@@ -138,9 +143,9 @@ func (d *DB) Close() error {
 		close(d.stopCheckpoints)
 		<-d.checkpointsDone
 		d.stopCheckpoints = nil
-		_, _ = d.ExecContext(context.Background(), "PRAGMA wal_checkpoint(TRUNCATE)")
+		_, _ = d.sql.ExecContext(context.Background(), "PRAGMA wal_checkpoint(TRUNCATE)")
 	}
-	return d.DB.Close()
+	return d.sql.Close()
 }
 
 func (d *DB) checkSQLite(ctx context.Context) error {
@@ -173,7 +178,7 @@ func openPostgres(ctx context.Context, url string) (*DB, error) {
 	sqldb.SetMaxOpenConns(32)
 	sqldb.SetMaxIdleConns(32)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
-	d := &DB{DB: sqldb, Dialect: Postgres, Location: redact(url)}
+	d := &DB{sql: sqldb, Dialect: Postgres, Location: redact(url)}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := sqldb.PingContext(pingCtx); err != nil {
@@ -195,15 +200,12 @@ func redact(raw string) string {
 // Tx runs fn in a transaction, committing when fn returns nil. Errors are
 // classified: a store that cannot be reached gives errs.CodeUnavailable.
 func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	if d.writers != nil {
-		select {
-		case d.writers <- struct{}{}:
-			defer func() { <-d.writers }()
-		case <-ctx.Done():
-			return Classify(fmt.Errorf("begin: %w", ctx.Err()))
-		}
+	release, err := d.takeWriter(ctx)
+	if err != nil {
+		return Classify(fmt.Errorf("begin: %w", err))
 	}
-	tx, err := d.BeginTx(ctx, nil)
+	defer release()
+	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return Classify(fmt.Errorf("begin: %w", err))
 	}

@@ -140,7 +140,7 @@ func (d *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	conn, err := d.Conn(ctx)
+	conn, err := d.sql.Conn(ctx)
 	if err != nil {
 		return Classify(fmt.Errorf("migrate: %w", err))
 	}

@@ -396,27 +396,24 @@ func (s *Service) ExpireDue(ctx context.Context) ([]Disclosure, error) {
 const columns = `id, subject_id, vendor, purpose, categories, reason, state, basis, blocked_reason, asked_by, created_at, needed_by, decided_at, went_ahead_at`
 
 func (s *Service) list(ctx context.Context, where string, args ...any) ([]Disclosure, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT `+columns+` FROM disclosures `+where, args...)
-	if err != nil {
-		return nil, db.Classify(fmt.Errorf("read disclosures: %w", err))
-	}
-	defer rows.Close()
-	out := []Disclosure{}
-	for rows.Next() {
+	out, err := db.QueryAll(ctx, s.DB, `SELECT `+columns+` FROM disclosures `+where, args, func(scan func(...any) error) (Disclosure, error) {
 		var d Disclosure
 		var categories string
 		var created, needed int64
 		var decided, ahead sql.NullInt64
-		if err := rows.Scan(&d.ID, &d.Subject, &d.Vendor, &d.Purpose, &categories, &d.Reason, &d.State, &d.Basis, &d.BlockedReason,
+		if err := scan(&d.ID, &d.Subject, &d.Vendor, &d.Purpose, &categories, &d.Reason, &d.State, &d.Basis, &d.BlockedReason,
 			&d.AskedBy, &created, &needed, &decided, &ahead); err != nil {
-			return nil, fmt.Errorf("read disclosures: %w", err)
+			return Disclosure{}, err
 		}
 		_ = json.Unmarshal([]byte(categories), &d.Categories)
 		d.CreatedAt, d.NeededBy = time.UnixMicro(created).UTC(), time.UnixMicro(needed).UTC()
 		d.DecidedAt, d.WentAheadAt = timeOf(decided), timeOf(ahead)
-		out = append(out, d)
+		return d, nil
+	})
+	if err != nil {
+		return nil, db.Classify(fmt.Errorf("read disclosures: %w", err))
 	}
-	return out, db.Classify(rows.Err())
+	return out, nil
 }
 
 // Get returns a disclosure.
@@ -441,21 +438,16 @@ func (s *Service) ForSubject(ctx context.Context, subject string) ([]Disclosure,
 // data: their disclosures went ahead (allowed or approved), sorted. They
 // are the ones a rectification or erasure is passed on to (GDPR Art. 19).
 func (s *Service) Recipients(ctx context.Context, subject string) ([]string, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT DISTINCT vendor FROM disclosures
-		WHERE subject_id = $1 AND went_ahead_at IS NOT NULL AND state IN ($2, $3) ORDER BY vendor`, subject, string(Allowed), string(Approved))
+	out, err := db.QueryAll(ctx, s.DB, `SELECT DISTINCT vendor FROM disclosures
+		WHERE subject_id = $1 AND went_ahead_at IS NOT NULL AND state IN ($2, $3) ORDER BY vendor`, []any{subject, string(Allowed), string(Approved)},
+		func(scan func(...any) error) (string, error) {
+			var v string
+			return v, scan(&v)
+		})
 	if err != nil {
 		return nil, db.Classify(fmt.Errorf("read recipients: %w", err))
 	}
-	defer rows.Close()
-	out := []string{}
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, fmt.Errorf("read recipients: %w", err)
-		}
-		out = append(out, v)
-	}
-	return out, db.Classify(rows.Err())
+	return out, nil
 }
 
 // ForVendor lists what went ahead to a vendor, newest first.

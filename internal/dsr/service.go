@@ -609,24 +609,18 @@ func (s *Service) MarkReminded(ctx context.Context, id string) error {
 
 // History returns the events of a request, oldest first.
 func (s *Service) History(ctx context.Context, id string) ([]Event, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT version, at, action, from_state, to_state, actor_kind, actor_id, note, ref, deadline,
-		answer_sealed IS NOT NULL FROM dsr_events WHERE request_id = $1 ORDER BY version`, id)
-	if err != nil {
-		return nil, db.Classify(fmt.Errorf("read request history: %w", err))
-	}
-	defer rows.Close()
-	out := []Event{}
-	for rows.Next() {
+	out, err := db.QueryAll(ctx, s.db, `SELECT version, at, action, from_state, to_state, actor_kind, actor_id, note, ref, deadline,
+		answer_sealed IS NOT NULL FROM dsr_events WHERE request_id = $1 ORDER BY version`, []any{id}, func(scan func(...any) error) (Event, error) {
 		e := Event{RequestID: id}
 		var at int64
 		var deadline sql.NullInt64
-		if err := rows.Scan(&e.Version, &at, &e.Action, &e.From, &e.To, &e.Actor.Kind, &e.Actor.ID, &e.Note, &e.Ref, &deadline, &e.Answered); err != nil {
-			return nil, fmt.Errorf("read request history: %w", err)
+		if err := scan(&e.Version, &at, &e.Action, &e.From, &e.To, &e.Actor.Kind, &e.Actor.ID, &e.Note, &e.Ref, &deadline, &e.Answered); err != nil {
+			return Event{}, err
 		}
 		e.At, e.Deadline = time.UnixMicro(at).UTC(), timeOf(deadline)
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
+		return e, nil
+	})
+	if err != nil {
 		return nil, db.Classify(fmt.Errorf("read request history: %w", err))
 	}
 	if len(out) == 0 { // every request has its filing event

@@ -653,23 +653,21 @@ func (f *Fulfiller) stepsDone(ctx context.Context, requestID string) (map[string
 
 // Report returns the steps of a request's erasure done so far.
 func (f *Fulfiller) Report(ctx context.Context, requestID string) (Report, error) {
-	rows, err := f.DB.QueryContext(ctx, `SELECT step, report, done_at FROM dsr_erasure_steps WHERE request_id = $1 ORDER BY done_at, step`, requestID)
+	steps, err := db.QueryAll(ctx, f.DB, `SELECT step, report, done_at FROM dsr_erasure_steps WHERE request_id = $1 ORDER BY done_at, step`,
+		[]any{requestID}, func(scan func(...any) error) (StepDone, error) {
+			var s StepDone
+			var raw string
+			var at int64
+			if err := scan(&s.Step, &raw, &at); err != nil {
+				return StepDone{}, err
+			}
+			s.Report, s.DoneAt = json.RawMessage(raw), time.UnixMicro(at).UTC()
+			return s, nil
+		})
 	if err != nil {
 		return Report{}, db.Classify(fmt.Errorf("read erasure steps: %w", err))
 	}
-	defer rows.Close()
-	r := Report{RequestID: requestID, Steps: []StepDone{}}
-	for rows.Next() {
-		var s StepDone
-		var raw string
-		var at int64
-		if err := rows.Scan(&s.Step, &raw, &at); err != nil {
-			return Report{}, fmt.Errorf("read erasure steps: %w", err)
-		}
-		s.Report, s.DoneAt = json.RawMessage(raw), time.UnixMicro(at).UTC()
-		r.Steps = append(r.Steps, s)
-	}
-	return r, db.Classify(rows.Err())
+	return Report{RequestID: requestID, Steps: steps}, nil
 }
 
 // Found is how many of a subject's rows one table of a connected system

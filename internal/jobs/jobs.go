@@ -223,14 +223,14 @@ func (r *Runner) openDriver(ctx context.Context, cfg Config) (riverdriver.Driver
 		// connection from it), so that replicas pick up each other's jobs
 		// at once instead of at the next poll.
 		if cfg.PollOnly {
-			return riverdatabasesql.New(cfg.DB.DB), nil
+			return riverdatabasesql.New(cfg.DB.RiverHandle()), nil
 		}
 		listeners, err := openListenerPool(ctx, cfg.DB)
 		if err != nil {
 			return nil, err
 		}
 		r.release = append(r.release, listeners.Close)
-		return riverdatabasesql.NewWithPgxListener(cfg.DB.DB, listeners), nil
+		return riverdatabasesql.NewWithPgxListener(cfg.DB.RiverHandle(), listeners), nil
 	default:
 		return nil, fmt.Errorf("jobs: unsupported dialect %q", cfg.DB.Dialect)
 	}
@@ -250,10 +250,10 @@ func Migrate(ctx context.Context, store *db.DB, log *slog.Logger) error {
 	case db.SQLite:
 		// River's migrations are sequential; Steward's own handle is
 		// enough, no need for River's single-connection one.
-		driver = riversqlite.New(store.DB)
+		driver = riversqlite.New(store.RiverHandle())
 	case db.Postgres:
-		driver = riverdatabasesql.New(store.DB)
-		conn, err := store.Conn(ctx)
+		driver = riverdatabasesql.New(store.RiverHandle())
+		conn, err := store.RiverHandle().Conn(ctx)
 		if err != nil {
 			return db.Classify(fmt.Errorf("migrate jobs: %w", err))
 		}

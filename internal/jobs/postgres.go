@@ -16,7 +16,7 @@ import (
 // tables are in. The connection string is read back from one of store's
 // connections, so that db.DB need not keep its URL (with the password).
 func openListenerPool(ctx context.Context, store *db.DB) (*pgxpool.Pool, error) {
-	conn, err := store.Conn(ctx)
+	conn, err := store.RiverHandle().Conn(ctx)
 	if err != nil {
 		return nil, db.Classify(fmt.Errorf("jobs: listener: %w", err))
 	}

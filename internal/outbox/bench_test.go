@@ -3,7 +3,6 @@ package outbox_test
 import (
 	"context"
 	"database/sql"
-	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -27,13 +26,6 @@ func BenchmarkDelivery(b *testing.B) {
 		b.Run(string(dialect), func(b *testing.B) {
 			ctx := context.Background()
 			store := dbtest.Open(b, dialect)
-			if os.Getenv("STEWARD_BENCH_IDLE_CONNS") != "" {
-				// internal/db keeps database/sql's two idle connections for
-				// SQLite: with 32 workers reading at once, the others are
-				// closed after each read and opened again (with their
-				// pragmas) for the next. This shows what keeping them saves.
-				store.SetMaxIdleConns(64)
-			}
 			svc := newService(b, store)
 			rc := newReceiver(b, nil)
 			createEndpoint(b, svc, rc)

@@ -207,7 +207,9 @@ func (s *Service) factors(ctx context.Context, id string) (secret string, lastSt
 // allowed failure spends it.
 func (s *Service) failReset(ctx context.Context, token, field, msg string) error {
 	var attempts int
-	err := s.db.QueryRowContext(ctx, `UPDATE staff_resets SET attempts = attempts + 1 WHERE token_hash = $1 RETURNING attempts`, tokenHash(token)).Scan(&attempts)
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `UPDATE staff_resets SET attempts = attempts + 1 WHERE token_hash = $1 RETURNING attempts`, tokenHash(token)).Scan(&attempts)
+	})
 	if err != nil {
 		return db.Classify(fmt.Errorf("record reset failure: %w", err))
 	}

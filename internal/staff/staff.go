@@ -485,7 +485,9 @@ func mustRandom() string {
 // on several replicas all count.
 func (s *Service) fail(ctx context.Context, id string, now time.Time, reason string) error {
 	var failures int
-	err := s.db.QueryRowContext(ctx, `UPDATE staff SET failed_attempts = failed_attempts + 1 WHERE id = $1 RETURNING failed_attempts`, id).Scan(&failures)
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `UPDATE staff SET failed_attempts = failed_attempts + 1 WHERE id = $1 RETURNING failed_attempts`, id).Scan(&failures)
+	})
 	if err != nil {
 		return db.Classify(fmt.Errorf("record failed sign-in: %w", err))
 	}

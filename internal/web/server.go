@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/steward-dev/steward/internal/apikey"
-	"github.com/steward-dev/steward/internal/assurance"
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/connector/httpsystem"
 	"github.com/steward-dev/steward/internal/consent"
@@ -41,6 +40,7 @@ import (
 type Deps struct {
 	Consent *consent.Service
 	Keys    *apikey.Store
+	// DB is the store, for the default reveal limiter (Reveals).
 	DB      *db.DB
 	Signer  *receipt.Signer
 	Metrics *Metrics
@@ -63,10 +63,9 @@ type Deps struct {
 	// Portal serves the customer's privacy center at /privacy; nil leaves
 	// its routes answering 503.
 	Portal *portal.Portal
-	// Vendors keeps vendor assessments (console pages); Assess serves the
-	// vendors' questionnaires at /assess. Nil leaves their routes 503.
-	Vendors *assurance.Service
-	Assess  *assess.Pages
+	// Assess serves the vendors' questionnaires at /assess; nil leaves its
+	// routes answering 503.
+	Assess *assess.Pages
 	// GPCLastUpdate is the date (YYYY-MM-DD) served in /.well-known/gpc.json.
 	GPCLastUpdate string
 
@@ -89,10 +88,10 @@ type Deps struct {
 	// route's pattern from routes.go, never the path, whose ids and
 	// emails are personal data; the status, duration and bytes written.
 	AccessLog bool
-	// LedgerStatus, when set, says whether the consent ledger's hash chain
-	// verified (consent.Checkpointer.Status); a broken chain makes /readyz
-	// answer 503 with the reason.
-	LedgerStatus func() (ok bool, reason string)
+	// Ready says whether the server is ready to serve (/readyz): the app
+	// composes it from the store's reachability and migrations and the
+	// consent ledger's chain status. Nil answers 503.
+	Ready func(ctx context.Context) (ReadyStatus, error)
 }
 
 type server struct {
@@ -147,6 +146,12 @@ func (s *server) handleUnmatched(mux *http.ServeMux) http.Handler {
 // Routes returns the route table, for tests and documentation.
 func Routes(d Deps) []Route {
 	return newServer(d).routes()
+}
+
+// RouteGroups returns the route table by surface, for tests and
+// documentation: Routes is their routes, in order.
+func RouteGroups(d Deps) []RouteGroup {
+	return newServer(d).groups()
 }
 
 // newServer fills the defaults of d and makes the API handlers' deps.
@@ -319,28 +324,58 @@ func (s *server) authorize(p Permission, next http.Handler) http.Handler {
 	})
 }
 
+// requirement is a route's handler behind the subsystem it needs: while
+// the server runs without that subsystem, the route answers 503 instead.
+type requirement struct {
+	on        bool
+	subsystem string
+	next      http.Handler
+	// page, when set, writes the refusal as an HTML page (the console's
+	// error page) instead of problem+json.
+	page func(w http.ResponseWriter, r *http.Request, err error)
+}
+
+func (q *requirement) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if q.on {
+		q.next.ServeHTTP(w, r)
+		return
+	}
+	err := errs.New(errs.CodeUnavailable, "%s is not configured on this server", q.subsystem)
+	if q.page != nil {
+		q.page(w, r, err)
+		return
+	}
+	httpx.Error(w, r, nil, err)
+}
+
+// requires is the one way a route says it needs a subsystem: h when on,
+// else an RFC 9457 problem (503, code "unavailable") naming subsystem.
+func (s *server) requires(on bool, subsystem string, h http.Handler) http.Handler {
+	if !on {
+		h = nil // never served
+	}
+	return &requirement{on: on, subsystem: subsystem, next: h}
+}
+
 // console returns a console handler, or a 503 while the server has no
 // console. Console routes refuse cross-origin form posts twice: by the
 // browser's Sec-Fetch-Site or Origin header (http.CrossOriginProtection,
 // also for the sign-in form) and by the session's CSRF token (Require).
 func (s *server) console(handler func(*admin.Console) http.Handler) http.Handler {
 	if s.Console == nil {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			httpx.Error(w, r, nil, errs.New(errs.CodeUnavailable, "the staff console is not configured on this server"))
-		})
+		return s.requires(false, "the staff console", nil)
 	}
 	return s.csrf.Handler(handler(s.Console))
 }
 
-// vendorPage returns a console page about vendors, or a 503 while the
-// server has no console or no vendor service.
-func (s *server) vendorPage(handler func(*admin.Console, *assurance.Service) http.Handler) http.Handler {
-	if s.Console == nil || s.Vendors == nil {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			httpx.Error(w, r, nil, errs.New(errs.CodeUnavailable, "vendor assessments are not configured on this server"))
-		})
+// consoleNeeds returns a console page that needs one of the console's
+// optional subsystems (on tells whether the console has it): while it is
+// off, the page answers 503 with the console's error page.
+func (s *server) consoleNeeds(on func(*admin.Deps) bool, subsystem string, handler func(*admin.Console) http.Handler) http.Handler {
+	if s.Console == nil || on(&s.Console.Deps) {
+		return s.console(handler)
 	}
-	return s.csrf.Handler(handler(s.Console, s.Vendors))
+	return &requirement{subsystem: subsystem, page: s.Console.Fail}
 }
 
 // assess returns a questionnaire page, or a 503 while the server has none.
@@ -348,9 +383,7 @@ func (s *server) vendorPage(handler func(*admin.Console, *assurance.Service) htt
 // cross-origin too.
 func (s *server) assess(handler func(*assess.Pages) http.Handler) http.Handler {
 	if s.Assess == nil {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			httpx.Error(w, r, nil, errs.New(errs.CodeUnavailable, "vendor questionnaires are not configured on this server"))
-		})
+		return s.requires(false, "the vendor questionnaire", nil)
 	}
 	return s.csrf.Handler(handler(s.Assess))
 }
@@ -359,9 +392,7 @@ func (s *server) assess(handler func(*assess.Pages) http.Handler) http.Handler {
 // portal; form posts are refused cross-origin as in the console.
 func (s *server) portal(handler func(*portal.Portal) http.Handler) http.Handler {
 	if s.Portal == nil {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			httpx.Error(w, r, nil, errs.New(errs.CodeUnavailable, "the privacy portal is not configured on this server"))
-		})
+		return s.requires(false, "the privacy portal", nil)
 	}
 	return s.csrf.Handler(handler(s.Portal))
 }
@@ -369,9 +400,7 @@ func (s *server) portal(handler func(*portal.Portal) http.Handler) http.Handler 
 // bannerRoute returns handler, or a 503 while the server has no banner.
 func (s *server) bannerRoute(handler func(*banner.Server) http.Handler) http.Handler {
 	if s.Banner == nil {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			httpx.Error(w, r, nil, errs.New(errs.CodeUnavailable, "the banner is not configured on this server"))
-		})
+		return s.requires(false, "the banner", nil)
 	}
 	return handler(s.Banner)
 }
@@ -382,28 +411,32 @@ func (s *server) handleLive() http.Handler {
 	})
 }
 
-// handleReady answers 200 when the store is reachable and fully migrated
-// and the consent ledger's chain verified.
+// ReadyStatus is what a ready server reports at /readyz.
+type ReadyStatus struct {
+	// LedgerSeq is the consent ledger's last sequence number.
+	LedgerSeq int64
+}
+
+// handleReady answers 200 when Deps.Ready says the server is ready, and
+// 503 with its reason otherwise (or when the server has no readiness
+// function: deny by default).
 func (s *server) handleReady() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.Ready == nil {
+			httpx.Error(w, r, nil, errs.New(errs.CodeUnavailable, "readiness is not configured on this server"))
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		pending, err := s.DB.Pending(ctx)
+		st, err := s.Ready(ctx)
 		if err != nil {
-			httpx.Error(w, r, nil, errs.New(errs.CodeUnavailable, "the store is not reachable"))
-			return
-		}
-		if pending > 0 {
-			httpx.Error(w, r, nil, errs.New(errs.CodeUnavailable, "%d migrations are not applied yet", pending))
-			return
-		}
-		if s.LedgerStatus != nil {
-			if ok, reason := s.LedgerStatus(); !ok {
-				httpx.Error(w, r, nil, errs.New(errs.CodeUnavailable, "%s", reason))
-				return
+			if _, ok := errs.As(err); !ok {
+				err = errs.Wrap(errs.CodeUnavailable, err, "not ready")
 			}
+			httpx.Error(w, r, s.Log, err)
+			return
 		}
-		httpx.Encode(w, http.StatusOK, map[string]any{"status": "ready", "ledger_seq": s.Consent.Index().MaxSeq()})
+		httpx.Encode(w, http.StatusOK, map[string]any{"status": "ready", "ledger_seq": st.LedgerSeq})
 	})
 }
 

@@ -6,6 +6,7 @@
 package audittest
 
 import (
+	"context"
 	"testing"
 
 	"github.com/steward-dev/steward/internal/db"
@@ -17,9 +18,9 @@ func MakeUnwritable(tb testing.TB, store *db.DB) {
 	tb.Helper()
 	var err error
 	if store.Dialect == db.SQLite {
-		_, err = store.Exec(`CREATE TRIGGER audit_unwritable BEFORE INSERT ON audit_entries BEGIN SELECT RAISE(ABORT, 'unwritable'); END`)
+		_, err = store.ExecContext(context.Background(), `CREATE TRIGGER audit_unwritable BEFORE INSERT ON audit_entries BEGIN SELECT RAISE(ABORT, 'unwritable'); END`)
 	} else {
-		_, err = store.Exec(`CREATE FUNCTION audit_unwritable() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'unwritable'; END $$ LANGUAGE plpgsql;
+		_, err = store.ExecContext(context.Background(), `CREATE FUNCTION audit_unwritable() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'unwritable'; END $$ LANGUAGE plpgsql;
 			CREATE TRIGGER audit_unwritable BEFORE INSERT ON audit_entries FOR EACH ROW EXECUTE FUNCTION audit_unwritable()`)
 	}
 	if err != nil {

@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/steward-dev/steward/internal/apikey"
+	"github.com/steward-dev/steward/internal/assurance"
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/disclosure"
@@ -98,6 +99,9 @@ type Deps struct {
 	Reveals *reveal.Limiter
 	// Keys are the API keys (the API keys page); nil hides the page.
 	Keys *apikey.Store
+	// Vendors keeps vendor assessments (the vendor pages); nil leaves those
+	// pages answering 503.
+	Vendors *assurance.Service
 }
 
 // Console serves the staff console.
@@ -261,6 +265,10 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }
+
+// Fail answers err with the console's error page, for the server's
+// wrappers around console routes (a subsystem that is off).
+func (c *Console) Fail(w http.ResponseWriter, r *http.Request, err error) { c.fail(w, r, err) }
 
 // fail renders err as an error page with the status of its code. Unknown
 // errors are logged (without personal data: messages of this package

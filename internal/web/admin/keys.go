@@ -20,10 +20,6 @@ type keysData struct {
 }
 
 func (c *Console) keysPage(w http.ResponseWriter, r *http.Request, status int, p page, d *keysData) {
-	if c.Keys == nil {
-		c.fail(w, r, errs.New(errs.CodeUnavailable, "API keys are not configured on this server"))
-		return
-	}
 	var err error
 	if d.Keys, err = c.Keys.List(r.Context()); err != nil {
 		c.fail(w, r, err)
@@ -49,10 +45,6 @@ func (c *Console) HandleCreateKey() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d := &keysData{}
 		d.Form.Scope, d.Form.Property, d.Form.Label = r.PostFormValue("scope"), strings.TrimSpace(r.PostFormValue("property")), strings.TrimSpace(r.PostFormValue("label"))
-		if c.Keys == nil {
-			c.keysPage(w, r, http.StatusOK, page{}, d)
-			return
-		}
 		scope, err := apikey.ParseScope(d.Form.Scope)
 		if e, ok := errs.As(err); ok {
 			c.keysPage(w, r, http.StatusBadRequest, page{Problem: "The key was not made.", Fields: e.Fields}, d)
@@ -81,10 +73,6 @@ func (c *Console) HandleCreateKey() http.Handler {
 // within 30 seconds.
 func (c *Console) HandleRevokeKey() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if c.Keys == nil {
-			c.fail(w, r, errs.New(errs.CodeUnavailable, "API keys are not configured on this server"))
-			return
-		}
 		if err := c.Keys.RevokeRecorded(r.Context(), c.Audit, actor(r), "console", r.PathValue("id")); err != nil {
 			c.fail(w, r, err)
 			return

@@ -52,13 +52,13 @@ type vendorRow struct {
 
 // HandleVendors lists the vendors of the catalog with whether each may
 // receive data now, and why not.
-func (c *Console) HandleVendors(v *assurance.Service) http.Handler {
+func (c *Console) HandleVendors() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		list := c.Consent.Vendors()
 		rows := make([]vendorRow, len(list))
 		for i, ven := range list {
 			// One query per vendor: vendors are tens, not thousands.
-			a, err := v.Assurance(r.Context(), ven.Key)
+			a, err := c.Vendors.Assurance(r.Context(), ven.Key)
 			if err != nil {
 				c.fail(w, r, err)
 				return
@@ -117,7 +117,7 @@ func scoreText(sc *assurance.Score) string {
 
 // showVendor renders the vendor page, with d's form, link and contacts
 // kept.
-func (c *Console) showVendor(w http.ResponseWriter, r *http.Request, v *assurance.Service, status int, p page, d vendorData) {
+func (c *Console) showVendor(w http.ResponseWriter, r *http.Request, status int, p page, d vendorData) {
 	key := r.PathValue("key")
 	ven, err := c.Consent.Vendor(key)
 	if err != nil {
@@ -125,23 +125,23 @@ func (c *Console) showVendor(w http.ResponseWriter, r *http.Request, v *assuranc
 		return
 	}
 	ctx := r.Context()
-	current, err := v.Assurance(ctx, key)
+	current, err := c.Vendors.Assurance(ctx, key)
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
-	history, err := v.History(ctx, key)
+	history, err := c.Vendors.History(ctx, key)
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
-	templates, err := v.Templates(ctx)
+	templates, err := c.Vendors.Templates(ctx)
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
 	if !d.Revealed {
-		if d.Contacts, err = v.Contacts(ctx, key); err != nil {
+		if d.Contacts, err = c.Vendors.Contacts(ctx, key); err != nil {
 			c.fail(w, r, err)
 			return
 		}
@@ -168,18 +168,18 @@ func (c *Console) showVendor(w http.ResponseWriter, r *http.Request, v *assuranc
 
 // HandleVendor shows one vendor: what it receives, whether it may, its
 // contacts (masked) and its assessments.
-func (c *Console) HandleVendor(v *assurance.Service) http.Handler {
+func (c *Console) HandleVendor() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c.showVendor(w, r, v, http.StatusOK, page{}, vendorData{})
+		c.showVendor(w, r, http.StatusOK, page{}, vendorData{})
 	})
 }
 
 // refusal shows the vendor page again when an act is refused for a reason
 // the officer can fix (bad input, a state that does not allow it); other
 // errors get the error page.
-func (c *Console) refusal(w http.ResponseWriter, r *http.Request, v *assurance.Service, err error, d vendorData) {
+func (c *Console) refusal(w http.ResponseWriter, r *http.Request, err error, d vendorData) {
 	if e, ok := errs.As(err); ok && (e.Code == errs.CodeInvalid || e.Code == errs.CodeConflict) {
-		c.showVendor(w, r, v, httpx.Status(err), page{Problem: e.Message, Fields: e.Fields}, d)
+		c.showVendor(w, r, httpx.Status(err), page{Problem: e.Message, Fields: e.Fields}, d)
 		return
 	}
 	c.fail(w, r, err)
@@ -188,19 +188,19 @@ func (c *Console) refusal(w http.ResponseWriter, r *http.Request, v *assurance.S
 // HandleSendQuestionnaire sends a questionnaire to a vendor contact and
 // shows its link once: Steward keeps only its hash. The officer sends the
 // link to the contact (the address is recorded with the assessment).
-func (c *Console) HandleSendQuestionnaire(v *assurance.Service) http.Handler {
+func (c *Console) HandleSendQuestionnaire() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d := vendorData{Form: sendForm{Template: r.PostFormValue("template"), Email: strings.TrimSpace(r.PostFormValue("contact_email")),
 			Days: strings.TrimSpace(r.PostFormValue("expiry_days"))}}
 		days, err := strconv.Atoi(d.Form.Days)
 		maxDays := int(assurance.MaxLinkLifetime / (24 * time.Hour))
 		if err != nil || days < 1 || days > maxDays {
-			c.refusal(w, r, v, errs.Invalid("expiry_days", "must be a number of days from 1 to %d", maxDays), d)
+			c.refusal(w, r, errs.Invalid("expiry_days", "must be a number of days from 1 to %d", maxDays), d)
 			return
 		}
-		sent, err := v.Send(r.Context(), r.PathValue("key"), d.Form.Template, d.Form.Email, time.Duration(days)*24*time.Hour)
+		sent, err := c.Vendors.Send(r.Context(), r.PathValue("key"), d.Form.Template, d.Form.Email, time.Duration(days)*24*time.Hour)
 		if err != nil {
-			c.refusal(w, r, v, err, d)
+			c.refusal(w, r, err, d)
 			return
 		}
 		d.Link, d.LinkExpires = c.publicBase(r)+sent.Path(), sent.Assessment.LinkExpiresAt
@@ -214,7 +214,7 @@ func (c *Console) HandleSendQuestionnaire(v *assurance.Service) http.Handler {
 			}
 		}
 		d.Form = sendForm{}
-		c.showVendor(w, r, v, http.StatusOK, page{Notice: notice}, d)
+		c.showVendor(w, r, http.StatusOK, page{Notice: notice}, d)
 	})
 }
 
@@ -233,11 +233,11 @@ func (c *Console) publicBase(r *http.Request) string {
 }
 
 // HandleAddContact records a person to reach at the vendor.
-func (c *Console) HandleAddContact(v *assurance.Service) http.Handler {
+func (c *Console) HandleAddContact() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := r.PathValue("key")
-		if _, err := v.AddContact(r.Context(), key, r.PostFormValue("name"), r.PostFormValue("email")); err != nil {
-			c.refusal(w, r, v, err, vendorData{})
+		if _, err := c.Vendors.AddContact(r.Context(), key, r.PostFormValue("name"), r.PostFormValue("email")); err != nil {
+			c.refusal(w, r, err, vendorData{})
 			return
 		}
 		http.Redirect(w, r, "/admin/vendors/"+url.PathEscape(key), http.StatusSeeOther)
@@ -246,22 +246,22 @@ func (c *Console) HandleAddContact(v *assurance.Service) http.Handler {
 
 // HandleRevealContacts shows the vendor page with its contacts' names and
 // addresses; the reading is recorded in the audit log first.
-func (c *Console) HandleRevealContacts(v *assurance.Service) http.Handler {
+func (c *Console) HandleRevealContacts() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		contacts, err := v.RevealContacts(r.Context(), r.PathValue("key"))
+		contacts, err := c.Vendors.RevealContacts(r.Context(), r.PathValue("key"))
 		if err != nil {
 			c.fail(w, r, err)
 			return
 		}
-		c.showVendor(w, r, v, http.StatusOK, page{}, vendorData{Contacts: contacts, Revealed: true})
+		c.showVendor(w, r, http.StatusOK, page{}, vendorData{Contacts: contacts, Revealed: true})
 	})
 }
 
 // HandleRemoveContact deletes a contact of the vendor.
-func (c *Console) HandleRemoveContact(v *assurance.Service) http.Handler {
+func (c *Console) HandleRemoveContact() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := r.PathValue("key")
-		if err := v.RemoveContact(r.Context(), key, r.PathValue("id")); err != nil {
+		if err := c.Vendors.RemoveContact(r.Context(), key, r.PathValue("id")); err != nil {
 			c.fail(w, r, err)
 			return
 		}
@@ -300,14 +300,14 @@ func required(q assurance.Question) string {
 	return strings.Join(q.Pass, " / ")
 }
 
-func (c *Console) showAssessment(w http.ResponseWriter, r *http.Request, v *assurance.Service, status int, p page, comments string) {
+func (c *Console) showAssessment(w http.ResponseWriter, r *http.Request, status int, p page, comments string) {
 	key, id := r.PathValue("key"), r.PathValue("id")
 	ven, err := c.Consent.Vendor(key)
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
-	d, err := v.Detail(r.Context(), id)
+	d, err := c.Vendors.Detail(r.Context(), id)
 	if err == nil && d.Assessment.VendorKey != key {
 		err = errs.NotFound("assessment", id) // another vendor's: not under this one
 	}
@@ -316,7 +316,7 @@ func (c *Console) showAssessment(w http.ResponseWriter, r *http.Request, v *assu
 		return
 	}
 	data := assessmentData{Vendor: ven, A: d.Assessment, Template: d.Template, Score: scoreText(d.Assessment.Score),
-		Answers: d.Answers, Comments: comments, ValidMonths: v.ValidMonths()}
+		Answers: d.Answers, Comments: comments, ValidMonths: c.Vendors.ValidMonths()}
 	for i, res := range d.Results {
 		data.Results = append(data.Results, resultRow{Number: i + 1, Q: res.Question, Answer: res.Answer, Passed: res.Passed,
 			Link: res.Question.Kind == assurance.KindFileReference && strings.HasPrefix(res.Answer, "https://"), Required: required(res.Question)})
@@ -327,18 +327,18 @@ func (c *Console) showAssessment(w http.ResponseWriter, r *http.Request, v *assu
 
 // HandleAssessment shows an assessment: its state, score, each question
 // with the answer and what passes it, and the forms its state allows.
-func (c *Console) HandleAssessment(v *assurance.Service) http.Handler {
+func (c *Console) HandleAssessment() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c.showAssessment(w, r, v, http.StatusOK, page{}, "")
+		c.showAssessment(w, r, http.StatusOK, page{}, "")
 	})
 }
 
 // HandleReviewAssessment approves or rejects a submitted assessment with
 // the officer's comments. Approval is refused for answers that did not
 // pass.
-func (c *Console) HandleReviewAssessment(v *assurance.Service) http.Handler {
+func (c *Console) HandleReviewAssessment() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c.assessmentAct(w, r, v, func(id, note string) error {
+		c.assessmentAct(w, r, func(id, note string) error {
 			var approve bool
 			switch r.PostFormValue("decision") {
 			case "approve":
@@ -347,7 +347,7 @@ func (c *Console) HandleReviewAssessment(v *assurance.Service) http.Handler {
 			default:
 				return errs.Invalid("decision", "choose approve or reject")
 			}
-			_, err := v.Review(r.Context(), id, approve, note)
+			_, err := c.Vendors.Review(r.Context(), id, approve, note)
 			return err
 		})
 	})
@@ -355,10 +355,10 @@ func (c *Console) HandleReviewAssessment(v *assurance.Service) http.Handler {
 
 // HandleRevokeAssessment withdraws the link of an assessment not yet
 // submitted.
-func (c *Console) HandleRevokeAssessment(v *assurance.Service) http.Handler {
+func (c *Console) HandleRevokeAssessment() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c.assessmentAct(w, r, v, func(id, note string) error {
-			_, err := v.Revoke(r.Context(), id, note)
+		c.assessmentAct(w, r, func(id, note string) error {
+			_, err := c.Vendors.Revoke(r.Context(), id, note)
 			return err
 		})
 	})
@@ -367,9 +367,9 @@ func (c *Console) HandleRevokeAssessment(v *assurance.Service) http.Handler {
 // assessmentAct checks that the assessment is the vendor's, runs act with
 // the posted comments, and shows the assessment again: with the reason
 // when refused.
-func (c *Console) assessmentAct(w http.ResponseWriter, r *http.Request, v *assurance.Service, act func(id, note string) error) {
+func (c *Console) assessmentAct(w http.ResponseWriter, r *http.Request, act func(id, note string) error) {
 	key, id := r.PathValue("key"), r.PathValue("id")
-	a, err := v.Get(r.Context(), id)
+	a, err := c.Vendors.Get(r.Context(), id)
 	if err == nil && a.VendorKey != key {
 		err = errs.NotFound("assessment", id)
 	}
@@ -380,7 +380,7 @@ func (c *Console) assessmentAct(w http.ResponseWriter, r *http.Request, v *assur
 	note := r.PostFormValue("comments")
 	if err := act(id, note); err != nil {
 		if e, ok := errs.As(err); ok && (e.Code == errs.CodeInvalid || e.Code == errs.CodeConflict) {
-			c.showAssessment(w, r, v, httpx.Status(err), page{Problem: e.Message, Fields: e.Fields}, note)
+			c.showAssessment(w, r, httpx.Status(err), page{Problem: e.Message, Fields: e.Fields}, note)
 			return
 		}
 		c.fail(w, r, err)
@@ -396,15 +396,15 @@ type templatesData struct {
 
 // HandleTemplates lists the questionnaire templates, with a form to add
 // one written as JSON (the built-in one is the model to copy).
-func (c *Console) HandleTemplates(v *assurance.Service) http.Handler {
+func (c *Console) HandleTemplates() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c.templatesPage(w, r, v, http.StatusOK, page{}, templatesData{})
+		c.templatesPage(w, r, http.StatusOK, page{}, templatesData{})
 	})
 }
 
-func (c *Console) templatesPage(w http.ResponseWriter, r *http.Request, v *assurance.Service, status int, p page, d templatesData) {
+func (c *Console) templatesPage(w http.ResponseWriter, r *http.Request, status int, p page, d templatesData) {
 	var err error
-	if d.Templates, err = v.Templates(r.Context()); err != nil {
+	if d.Templates, err = c.Vendors.Templates(r.Context()); err != nil {
 		c.fail(w, r, err)
 		return
 	}
@@ -419,19 +419,19 @@ func (c *Console) templatesPage(w http.ResponseWriter, r *http.Request, v *assur
 }
 
 // HandlePutTemplate saves a template (a new version when its key exists).
-func (c *Console) HandlePutTemplate(v *assurance.Service) http.Handler {
+func (c *Console) HandlePutTemplate() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d := templatesData{Text: r.PostFormValue("template")}
 		var t assurance.Template
 		dec := json.NewDecoder(strings.NewReader(d.Text))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&t); err != nil {
-			c.templatesPage(w, r, v, http.StatusBadRequest, page{Problem: "The template is not valid JSON: " + err.Error()}, d)
+			c.templatesPage(w, r, http.StatusBadRequest, page{Problem: "The template is not valid JSON: " + err.Error()}, d)
 			return
 		}
-		if _, err := v.PutTemplate(r.Context(), t); err != nil {
+		if _, err := c.Vendors.PutTemplate(r.Context(), t); err != nil {
 			if e, ok := errs.As(err); ok && e.Code == errs.CodeInvalid {
-				c.templatesPage(w, r, v, http.StatusBadRequest, page{Problem: "The template was not saved.", Fields: e.Fields}, d)
+				c.templatesPage(w, r, http.StatusBadRequest, page{Problem: "The template was not saved.", Fields: e.Fields}, d)
 				return
 			}
 			c.fail(w, r, err)

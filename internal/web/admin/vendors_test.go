@@ -80,11 +80,11 @@ func newVendorFixture(t *testing.T) *vendorFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	console, err := New(Deps{Staff: accounts, Vault: v, Audit: log, Consent: catalog, Requests: requests, PublicURL: "https://steward.example"})
+	vendors, err := assurance.NewService(assurance.Config{DB: store, Audit: log, Secrets: box("vendor"), Catalog: catalog})
 	if err != nil {
 		t.Fatal(err)
 	}
-	vendors, err := assurance.NewService(assurance.Config{DB: store, Audit: log, Secrets: box("vendor"), Catalog: catalog})
+	console, err := New(Deps{Staff: accounts, Vault: v, Audit: log, Consent: catalog, Requests: requests, PublicURL: "https://steward.example", Vendors: vendors})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,25 +133,25 @@ func TestVendorPages(t *testing.T) {
 	csrf := csrfToken(f.session)
 	mailer := map[string]string{"key": "mailer"}
 
-	list := f.call(t, c.HandleVendors(v), "GET", "/admin/vendors", nil, nil)
+	list := f.call(t, c.HandleVendors(), "GET", "/admin/vendors", nil, nil)
 	if list.Code != http.StatusOK || !strings.Contains(list.Body.String(), "Mailer GmbH") || !strings.Contains(list.Body.String(), "no: blocked") ||
 		!strings.Contains(list.Body.String(), "no assessment") || !strings.Contains(list.Body.String(), "Adnet Inc.") {
 		t.Fatalf("vendor list: %d %s", list.Code, list.Body)
 	}
-	page := f.call(t, c.HandleVendor(v), "GET", "/admin/vendors/mailer", nil, mailer)
+	page := f.call(t, c.HandleVendor(), "GET", "/admin/vendors/mailer", nil, mailer)
 	body := page.Body.String()
 	if page.Code != http.StatusOK || !strings.Contains(body, "Blocked.") || !strings.Contains(body, "Never assessed.") ||
 		!strings.Contains(body, `<option value="security-baseline" selected>`) || !strings.Contains(body, `value="30"`) {
 		t.Fatalf("vendor page: %d %s", page.Code, body)
 	}
 	checkForms(t, body, csrf)
-	if missing := f.call(t, c.HandleVendor(v), "GET", "/admin/vendors/nobody", nil, map[string]string{"key": "nobody"}); missing.Code != http.StatusNotFound {
+	if missing := f.call(t, c.HandleVendor(), "GET", "/admin/vendors/nobody", nil, map[string]string{"key": "nobody"}); missing.Code != http.StatusNotFound {
 		t.Fatalf("an unknown vendor: %d", missing.Code)
 	}
 
 	// Sending: refused input shows the form again; sent, the link once.
 	send := func(email, days string) *httptest.ResponseRecorder {
-		return f.call(t, c.HandleSendQuestionnaire(v), "POST", "/admin/vendors/mailer/send",
+		return f.call(t, c.HandleSendQuestionnaire(), "POST", "/admin/vendors/mailer/send",
 			url.Values{"csrf": {csrf}, "template": {assurance.SecurityBaseline}, "contact_email": {email}, "expiry_days": {days}}, mailer)
 	}
 	if r := send("security@mailer.example", "0"); r.Code != http.StatusBadRequest || !strings.Contains(r.Body.String(), "expiry_days") {
@@ -167,7 +167,7 @@ func TestVendorPages(t *testing.T) {
 	}
 	checkForms(t, sent.Body.String(), csrf)
 	token := link[1]
-	if again := f.call(t, c.HandleVendor(v), "GET", "/admin/vendors/mailer", nil, mailer); strings.Contains(again.Body.String(), token) {
+	if again := f.call(t, c.HandleVendor(), "GET", "/admin/vendors/mailer", nil, mailer); strings.Contains(again.Body.String(), token) {
 		t.Fatal("the link is shown again")
 	}
 
@@ -190,7 +190,7 @@ func TestVendorPages(t *testing.T) {
 	}
 	id := history[0].ID
 	at := map[string]string{"key": "mailer", "id": id}
-	review := f.call(t, c.HandleAssessment(v), "GET", "/admin/vendors/mailer/assessments/"+id, nil, at)
+	review := f.call(t, c.HandleAssessment(), "GET", "/admin/vendors/mailer/assessments/"+id, nil, at)
 	body = review.Body.String()
 	if review.Code != http.StatusOK || !strings.Contains(body, "Not passed") || !strings.Contains(body, `value="approve" disabled`) ||
 		!strings.Contains(body, `<a href="#r-mfa">mfa</a>`) || !strings.Contains(body, `<a href="https://mailer.example/trust/doc.pdf" rel="noopener noreferrer">`) ||
@@ -199,7 +199,7 @@ func TestVendorPages(t *testing.T) {
 	}
 	checkForms(t, body, csrf)
 	decide := func(decision, comments string) *httptest.ResponseRecorder {
-		return f.call(t, c.HandleReviewAssessment(v), "POST", "/admin/vendors/mailer/assessments/"+id+"/review",
+		return f.call(t, c.HandleReviewAssessment(), "POST", "/admin/vendors/mailer/assessments/"+id+"/review",
 			url.Values{"csrf": {csrf}, "decision": {decision}, "comments": {comments}}, at)
 	}
 	if r := decide("approve", "Looks fine."); r.Code != http.StatusConflict || !strings.Contains(r.Body.String(), "did not pass") ||
@@ -212,10 +212,10 @@ func TestVendorPages(t *testing.T) {
 	if r := decide("reject", "No MFA for administrators."); r.Code != http.StatusSeeOther {
 		t.Fatalf("reject: %d %s", r.Code, r.Body)
 	}
-	if r := f.call(t, c.HandleAssessment(v), "GET", "/", nil, map[string]string{"key": "adnet", "id": id}); r.Code != http.StatusNotFound {
+	if r := f.call(t, c.HandleAssessment(), "GET", "/", nil, map[string]string{"key": "adnet", "id": id}); r.Code != http.StatusNotFound {
 		t.Fatalf("mailer's assessment under adnet: %d", r.Code)
 	}
-	if r := f.call(t, c.HandleReviewAssessment(v), "POST", "/", url.Values{"csrf": {csrf}, "decision": {"reject"}, "comments": {"x"}},
+	if r := f.call(t, c.HandleReviewAssessment(), "POST", "/", url.Values{"csrf": {csrf}, "decision": {"reject"}, "comments": {"x"}},
 		map[string]string{"key": "adnet", "id": id}); r.Code != http.StatusNotFound {
 		t.Fatalf("reviewing mailer's assessment under adnet: %d", r.Code)
 	}
@@ -230,15 +230,15 @@ func TestVendorPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	at2 := map[string]string{"key": "mailer", "id": sent2.Assessment.ID}
-	if r := f.call(t, c.HandleReviewAssessment(v), "POST", "/", url.Values{"csrf": {csrf}, "decision": {"approve"}, "comments": {"ISO 27001 certificate read."}}, at2); r.Code != http.StatusSeeOther {
+	if r := f.call(t, c.HandleReviewAssessment(), "POST", "/", url.Values{"csrf": {csrf}, "decision": {"approve"}, "comments": {"ISO 27001 certificate read."}}, at2); r.Code != http.StatusSeeOther {
 		t.Fatalf("approve: %d %s", r.Code, r.Body)
 	}
-	page = f.call(t, c.HandleVendor(v), "GET", "/admin/vendors/mailer", nil, mailer)
+	page = f.call(t, c.HandleVendor(), "GET", "/admin/vendors/mailer", nil, mailer)
 	body = page.Body.String()
 	if !strings.Contains(body, "Allowed.") || !strings.Contains(body, "approved") || !strings.Contains(body, "rejected") {
 		t.Fatalf("vendor page after approval: %s", body)
 	}
-	if r := f.call(t, c.HandleVendors(v), "GET", "/admin/vendors", nil, nil); !strings.Contains(r.Body.String(), `<strong class="state-current">yes</strong>`) {
+	if r := f.call(t, c.HandleVendors(), "GET", "/admin/vendors", nil, nil); !strings.Contains(r.Body.String(), `<strong class="state-current">yes</strong>`) {
 		t.Fatalf("vendor list after approval: %s", r.Body)
 	}
 
@@ -248,30 +248,30 @@ func TestVendorPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	at3 := map[string]string{"key": "mailer", "id": sent3.Assessment.ID}
-	if r := f.call(t, c.HandleRevokeAssessment(v), "POST", "/", url.Values{"csrf": {csrf}, "comments": {""}}, at3); r.Code != http.StatusBadRequest {
+	if r := f.call(t, c.HandleRevokeAssessment(), "POST", "/", url.Values{"csrf": {csrf}, "comments": {""}}, at3); r.Code != http.StatusBadRequest {
 		t.Fatalf("withdraw without a reason: %d", r.Code)
 	}
-	if r := f.call(t, c.HandleRevokeAssessment(v), "POST", "/", url.Values{"csrf": {csrf}, "comments": {"Sent to the wrong address."}}, at3); r.Code != http.StatusSeeOther {
+	if r := f.call(t, c.HandleRevokeAssessment(), "POST", "/", url.Values{"csrf": {csrf}, "comments": {"Sent to the wrong address."}}, at3); r.Code != http.StatusSeeOther {
 		t.Fatalf("withdraw: %d %s", r.Code, r.Body)
 	}
 
 	// Contacts: masked until revealed.
-	if r := f.call(t, c.HandleAddContact(v), "POST", "/", url.Values{"csrf": {csrf}, "name": {"Kim Vendor"}, "email": {"kim@mailer.example"}}, mailer); r.Code != http.StatusSeeOther {
+	if r := f.call(t, c.HandleAddContact(), "POST", "/", url.Values{"csrf": {csrf}, "name": {"Kim Vendor"}, "email": {"kim@mailer.example"}}, mailer); r.Code != http.StatusSeeOther {
 		t.Fatalf("add contact: %d %s", r.Code, r.Body)
 	}
-	if r := f.call(t, c.HandleAddContact(v), "POST", "/", url.Values{"csrf": {csrf}, "name": {""}, "email": {"kim"}}, mailer); r.Code != http.StatusBadRequest {
+	if r := f.call(t, c.HandleAddContact(), "POST", "/", url.Values{"csrf": {csrf}, "name": {""}, "email": {"kim"}}, mailer); r.Code != http.StatusBadRequest {
 		t.Fatalf("add a bad contact: %d", r.Code)
 	}
-	page = f.call(t, c.HandleVendor(v), "GET", "/admin/vendors/mailer", nil, mailer)
+	page = f.call(t, c.HandleVendor(), "GET", "/admin/vendors/mailer", nil, mailer)
 	if body = page.Body.String(); strings.Contains(body, "Kim Vendor") || strings.Contains(body, "kim@mailer.example") || !strings.Contains(body, "Show names and addresses") {
 		t.Fatalf("contacts not masked: %s", body)
 	}
-	revealed := f.call(t, c.HandleRevealContacts(v), "POST", "/", url.Values{"csrf": {csrf}}, mailer)
+	revealed := f.call(t, c.HandleRevealContacts(), "POST", "/", url.Values{"csrf": {csrf}}, mailer)
 	if body = revealed.Body.String(); revealed.Code != http.StatusOK || !strings.Contains(body, "Kim Vendor") || !strings.Contains(body, "kim@mailer.example") {
 		t.Fatalf("revealed contacts: %d %s", revealed.Code, body)
 	}
 	contacts, _ := v.Contacts(context.Background(), "mailer")
-	if r := f.call(t, c.HandleRemoveContact(v), "POST", "/", url.Values{"csrf": {csrf}}, map[string]string{"key": "mailer", "id": contacts[0].ID}); r.Code != http.StatusSeeOther {
+	if r := f.call(t, c.HandleRemoveContact(), "POST", "/", url.Values{"csrf": {csrf}}, map[string]string{"key": "mailer", "id": contacts[0].ID}); r.Code != http.StatusSeeOther {
 		t.Fatalf("remove contact: %d", r.Code)
 	}
 	if contacts, _ := v.Contacts(context.Background(), "mailer"); len(contacts) != 0 {
@@ -315,7 +315,7 @@ func TestQuestionnaireLinkIgnoresHost(t *testing.T) {
 			ctx := context.WithValue(r.Context(), sessionCtx{}, f.session)
 			r = r.WithContext(audit.WithActor(ctx, audit.Staff(f.session.Account.ID)))
 			w := httptest.NewRecorder()
-			f.console.HandleSendQuestionnaire(f.vendors).ServeHTTP(w, r)
+			f.console.HandleSendQuestionnaire().ServeHTTP(w, r)
 			if w.Code != http.StatusOK {
 				t.Fatalf("send: %d %s", w.Code, w.Body)
 			}

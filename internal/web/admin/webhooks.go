@@ -18,10 +18,6 @@ type webhooksData struct {
 }
 
 func (c *Console) webhooksPage(w http.ResponseWriter, r *http.Request, status int, p page, d *webhooksData) {
-	if c.Outbox == nil {
-		c.fail(w, r, errs.New(errs.CodeUnavailable, "webhooks are not configured on this server"))
-		return
-	}
 	var err error
 	if d.Endpoints, err = c.Outbox.Endpoints(r.Context()); err != nil {
 		c.fail(w, r, err)
@@ -49,10 +45,6 @@ func (c *Console) HandleCreateWebhook() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d := &webhooksData{}
 		d.Form.URL, d.Form.Description = strings.TrimSpace(r.PostFormValue("url")), strings.TrimSpace(r.PostFormValue("description"))
-		if c.Outbox == nil {
-			c.webhooksPage(w, r, http.StatusOK, page{}, d)
-			return
-		}
 		e, secret, err := c.Outbox.CreateEndpoint(r.Context(), outbox.Endpoint{URL: d.Form.URL, Description: d.Form.Description, EventTypes: r.PostForm["types"]})
 		if e, ok := errs.As(err); ok && e.Code == errs.CodeInvalid {
 			c.webhooksPage(w, r, http.StatusBadRequest, page{Problem: "The endpoint was not added.", Fields: e.Fields}, d)
@@ -71,10 +63,6 @@ func (c *Console) HandleCreateWebhook() http.Handler {
 // endpoint.
 func (c *Console) HandleWebhookAction() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if c.Outbox == nil {
-			c.fail(w, r, errs.New(errs.CodeUnavailable, "webhooks are not configured on this server"))
-			return
-		}
 		id, d := r.PathValue("id"), &webhooksData{}
 		var err error
 		switch r.PathValue("op") {
@@ -104,10 +92,6 @@ func (c *Console) HandleWebhookAction() http.Handler {
 // HandleReplayWebhook sends a dead letter again, with its webhook-id.
 func (c *Console) HandleReplayWebhook() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if c.Outbox == nil {
-			c.fail(w, r, errs.New(errs.CodeUnavailable, "webhooks are not configured on this server"))
-			return
-		}
 		if _, err := c.Outbox.Replay(r.Context(), r.PathValue("id")); err != nil {
 			c.fail(w, r, err)
 			return

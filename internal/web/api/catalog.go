@@ -34,7 +34,7 @@ func keyFromPath(r *http.Request, name string, bodyKey *string) error {
 }
 
 // HandlePutProperty creates (POST) or replaces (PUT /{key}) a property.
-func HandlePutProperty(d *Deps, create bool) http.Handler {
+func (d *Deps) HandlePutProperty(create bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		in, err := httpx.Decode[propertyInput](w, r, catalogMax)
 		if err == nil && !create {
@@ -61,7 +61,7 @@ func statusFor(create bool) int {
 }
 
 // HandleGetProperty returns one property.
-func HandleGetProperty(d *Deps) http.Handler {
+func (d *Deps) HandleGetProperty() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := d.Consent.Property(r.PathValue("key"))
 		if err != nil {
@@ -73,7 +73,7 @@ func HandleGetProperty(d *Deps) http.Handler {
 }
 
 // HandleListProperties lists the properties.
-func HandleListProperties(d *Deps) http.Handler {
+func (d *Deps) HandleListProperties() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpx.Encode(w, http.StatusOK, list[consent.Property]{Items: d.Consent.Properties()})
 	})
@@ -91,7 +91,7 @@ type purposeInput struct {
 }
 
 // HandlePutPurpose creates (POST) or replaces (PUT /{key}) a purpose.
-func HandlePutPurpose(d *Deps, create bool) http.Handler {
+func (d *Deps) HandlePutPurpose(create bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		in, err := httpx.Decode[purposeInput](w, r, catalogMax)
 		if err == nil && !create {
@@ -113,7 +113,7 @@ func HandlePutPurpose(d *Deps, create bool) http.Handler {
 }
 
 // HandleGetPurpose returns one purpose.
-func HandleGetPurpose(d *Deps) http.Handler {
+func (d *Deps) HandleGetPurpose() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := d.Consent.Purpose(r.PathValue("key"))
 		if err != nil {
@@ -125,7 +125,7 @@ func HandleGetPurpose(d *Deps) http.Handler {
 }
 
 // HandleListPurposes lists the purposes.
-func HandleListPurposes(d *Deps) http.Handler {
+func (d *Deps) HandleListPurposes() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpx.Encode(w, http.StatusOK, list[consent.Purpose]{Items: d.Consent.Purposes()})
 	})
@@ -141,7 +141,7 @@ type vendorInput struct {
 }
 
 // HandlePutVendor creates (POST) or replaces (PUT /{key}) a vendor.
-func HandlePutVendor(d *Deps, create bool) http.Handler {
+func (d *Deps) HandlePutVendor(create bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		in, err := httpx.Decode[vendorInput](w, r, catalogMax)
 		if err == nil && !create {
@@ -162,7 +162,7 @@ func HandlePutVendor(d *Deps, create bool) http.Handler {
 }
 
 // HandleGetVendor returns one vendor.
-func HandleGetVendor(d *Deps) http.Handler {
+func (d *Deps) HandleGetVendor() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v, err := d.Consent.Vendor(r.PathValue("key"))
 		if err != nil {
@@ -174,7 +174,7 @@ func HandleGetVendor(d *Deps) http.Handler {
 }
 
 // HandleListVendors lists the vendors.
-func HandleListVendors(d *Deps) http.Handler {
+func (d *Deps) HandleListVendors() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpx.Encode(w, http.StatusOK, list[consent.Vendor]{Items: d.Consent.Vendors()})
 	})
@@ -189,7 +189,7 @@ type noticeInput struct {
 
 // HandlePutNotice creates (POST) or replaces a draft (PUT /{version}) notice,
 // publishing it when "publish" is true.
-func HandlePutNotice(d *Deps, create bool) http.Handler {
+func (d *Deps) HandlePutNotice(create bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		in, err := httpx.Decode[noticeInput](w, r, noticeMax)
 		if err == nil && !create {
@@ -209,7 +209,7 @@ func HandlePutNotice(d *Deps, create bool) http.Handler {
 }
 
 // HandlePublishNotice publishes a draft notice.
-func HandlePublishNotice(d *Deps) http.Handler {
+func (d *Deps) HandlePublishNotice() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n, err := d.Consent.PublishNotice(r.Context(), r.PathValue("version"))
 		if err != nil {
@@ -221,7 +221,7 @@ func HandlePublishNotice(d *Deps) http.Handler {
 }
 
 // HandleGetNotice returns one notice.
-func HandleGetNotice(d *Deps) http.Handler {
+func (d *Deps) HandleGetNotice() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n, err := d.Consent.Notice(r.Context(), r.PathValue("version"))
 		if err != nil {
@@ -233,7 +233,7 @@ func HandleGetNotice(d *Deps) http.Handler {
 }
 
 // HandleListNotices lists the notices.
-func HandleListNotices(d *Deps) http.Handler {
+func (d *Deps) HandleListNotices() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		notices, err := d.Consent.Notices(r.Context())
 		if err != nil {

@@ -11,7 +11,7 @@ import (
 // called for a request (access data or an erasure report). The Standard
 // Webhooks signature, under the system's own secret, is the credential:
 // the route takes no API key.
-func HandleConnectorCallback(d *Deps) http.Handler {
+func (d *Deps) HandleConnectorCallback() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if d.Hooks == nil {
 			d.fail(w, r, errs.NotFound("connector", r.PathValue("name")))

@@ -76,7 +76,7 @@ func TestCallbackHeadersBeforeBody(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		handler := api.HandleConnectorCallback(&api.Deps{Hooks: hooks, Log: slog.New(slog.DiscardHandler)})
+		handler := (&api.Deps{Hooks: hooks, Log: slog.New(slog.DiscardHandler)}).HandleConnectorCallback()
 		signed := func(edit func(http.Header)) http.Header {
 			h := http.Header{}
 			h.Set("webhook-id", "msg_1")

@@ -18,7 +18,7 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }
 
 // HandleDecide answers 1 to 1,000 questions in order from the in-memory
 // index. "Sec-GPC: 1" on the request applies to every question.
-func HandleDecide(d *Deps) http.Handler {
+func (d *Deps) HandleDecide() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := httpx.ReadBody(w, r, batchMax)
 		if err != nil {

@@ -11,7 +11,7 @@ import (
 
 // HandleAskDisclosure answers whether a subject's data may go to a vendor:
 // allowed, blocked (with the reason) or pending (the customer is asked).
-func HandleAskDisclosure(d *Deps) http.Handler {
+func (d *Deps) HandleAskDisclosure() http.Handler {
 	type request struct {
 		Subject    string      `json:"subject"`
 		Vendor     string      `json:"vendor"`
@@ -21,10 +21,6 @@ func HandleAskDisclosure(d *Deps) http.Handler {
 		NeededBy   *httpx.Time `json:"needed_by"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if d.Disclosures == nil {
-			d.fail(w, r, errs.New(errs.CodeUnavailable, "disclosures are not configured on this server"))
-			return
-		}
 		in, err := httpx.Decode[request](w, r, smallBody)
 		if err != nil {
 			d.fail(w, r, err)
@@ -51,7 +47,7 @@ func HandleAskDisclosure(d *Deps) http.Handler {
 }
 
 // HandleGetDisclosure reports a disclosure's state to the system that asked.
-func HandleGetDisclosure(d *Deps) http.Handler {
+func (d *Deps) HandleGetDisclosure() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if d.Disclosures == nil {
 			d.fail(w, r, errs.NotFound("disclosure", r.PathValue("id")))
@@ -67,7 +63,7 @@ func HandleGetDisclosure(d *Deps) http.Handler {
 }
 
 // HandleVendorDisclosures lists what went ahead to a vendor.
-func HandleVendorDisclosures(d *Deps) http.Handler {
+func (d *Deps) HandleVendorDisclosures() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if d.Disclosures == nil {
 			httpx.Encode(w, http.StatusOK, list[disclosure.Disclosure]{Items: []disclosure.Disclosure{}})

@@ -42,7 +42,7 @@ type eventResult struct {
 // receipt for each. The key decides what the batch may assert (see
 // AuthorOf): a public ingest key only device events of its property from
 // the banner or GPC.
-func HandleAppendEvents(d *Deps) http.Handler {
+func (d *Deps) HandleAppendEvents() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := auth.Key(r.Context())
 		by := AuthorOf(key)
@@ -139,7 +139,7 @@ func allowOrigin(w http.ResponseWriter, r *http.Request, d *Deps, property strin
 // from a page of a property, for clients that send JSON with its own
 // content type or an Authorization header. The banner itself sends
 // text/plain and needs no preflight.
-func HandleEventsPreflight(d *Deps) http.Handler {
+func (d *Deps) HandleEventsPreflight() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header.Get("Origin")
 		w.Header().Add("Vary", "Origin")
@@ -165,7 +165,7 @@ func HandleEventsPreflight(d *Deps) http.Handler {
 
 // HandleListEvents lists ledger entries after a sequence number, optionally
 // of one subject or device: the stream that replicas and local deciders follow.
-func HandleListEvents(d *Deps) http.Handler {
+func (d *Deps) HandleListEvents() http.Handler {
 	type response struct {
 		Items []consent.Event `json:"items"`
 		Next  int64           `json:"next"`
@@ -202,7 +202,7 @@ func HandleListEvents(d *Deps) http.Handler {
 // HandleGetEvent returns one ledger entry with its receipt as issued at
 // append ("" once its subject was erased): never one signed again from the
 // row, which someone with the database could have edited.
-func HandleGetEvent(d *Deps) http.Handler {
+func (d *Deps) HandleGetEvent() http.Handler {
 	type response struct {
 		consent.Event
 		Receipt string `json:"receipt"`
@@ -218,7 +218,7 @@ func HandleGetEvent(d *Deps) http.Handler {
 }
 
 // HandleLinkDevice links a device to a subject.
-func HandleLinkDevice(d *Deps) http.Handler {
+func (d *Deps) HandleLinkDevice() http.Handler {
 	type request struct {
 		Device string `json:"device"`
 	}

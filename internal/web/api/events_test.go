@@ -59,7 +59,7 @@ func TestAppendEventsRefusesTinyEventsUndecoded(t *testing.T) {
 	if len(body) > batchMax {
 		t.Fatalf("body of %d bytes exceeds the limit", len(body))
 	}
-	h := HandleAppendEvents(&Deps{})
+	h := (&Deps{}).HandleAppendEvents()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	rec := httptest.NewRecorder()

@@ -12,7 +12,7 @@ import (
 // HandleCreateKey makes an API key and shows its secret once. An admin key
 // may not make a reveal key (403 naming scope); the key and its audit entry
 // commit together.
-func HandleCreateKey(d *Deps) http.Handler {
+func (d *Deps) HandleCreateKey() http.Handler {
 	type request struct {
 		Scope    string `json:"scope"`
 		Property string `json:"property"`
@@ -53,7 +53,7 @@ func HandleCreateKey(d *Deps) http.Handler {
 }
 
 // HandleListKeys lists API keys without their secrets.
-func HandleListKeys(d *Deps) http.Handler {
+func (d *Deps) HandleListKeys() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		keys, err := d.Keys.List(r.Context())
 		if err != nil {
@@ -65,7 +65,7 @@ func HandleListKeys(d *Deps) http.Handler {
 }
 
 // HandleRevokeKey revokes an API key.
-func HandleRevokeKey(d *Deps) http.Handler {
+func (d *Deps) HandleRevokeKey() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := d.Keys.RevokeRecorded(r.Context(), d.Audit, actor(r), "api", r.PathValue("id")); err != nil {
 			d.fail(w, r, err)

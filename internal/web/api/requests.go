@@ -73,12 +73,8 @@ func requestFilter(r *http.Request) (dsr.Filter, error) {
 // HandleListRequests lists data subject requests as the console's queue
 // does: open ones by default, the soonest deadline first, with filters and
 // cursor pages.
-func HandleListRequests(d *Deps) http.Handler {
+func (d *Deps) HandleListRequests() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if d.Requests == nil {
-			d.fail(w, r, errs.New(errs.CodeUnavailable, "requests are not configured on this server"))
-			return
-		}
 		f, err := requestFilter(r)
 		if err != nil {
 			d.fail(w, r, err)
@@ -144,7 +140,7 @@ func viewAgent(a *dsr.AgentRecord) *agentView {
 }
 
 // HandleGetRequest returns one request with its history.
-func HandleGetRequest(d *Deps) http.Handler {
+func (d *Deps) HandleGetRequest() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if d.Requests == nil {
 			d.fail(w, r, errs.NotFound("request", r.PathValue("id")))
@@ -191,7 +187,7 @@ func HandleGetRequest(d *Deps) http.Handler {
 // customer is emailed a link to confirm it, in their language, and until
 // they do it cannot be verified or worked (it expires unconfirmed after
 // --agent-expiry). It needs email to be configured (503 otherwise).
-func HandleFileRequest(d *Deps) http.Handler {
+func (d *Deps) HandleFileRequest() http.Handler {
 	type agent struct {
 		Name    string `json:"name"`
 		Email   string `json:"email"`
@@ -209,10 +205,6 @@ func HandleFileRequest(d *Deps) http.Handler {
 		Agent     *agent      `json:"agent"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if d.Requests == nil || d.Vault == nil {
-			d.fail(w, r, errs.New(errs.CodeUnavailable, "requests are not configured on this server"))
-			return
-		}
 		in, err := httpx.Decode[request](w, r, smallBody)
 		if err != nil {
 			d.fail(w, r, err)
@@ -329,7 +321,7 @@ func (d *Deps) fileByAgent(ctx context.Context, in dsr.NewRequest, a dsr.Agent) 
 // reached: {"channel": "phone", "statement": "...", "declaration": true}.
 // It satisfies the tier and is audited with the key and the channel. It
 // answers the request's identity.
-func HandleVerifyIdentity(d *Deps) http.Handler {
+func (d *Deps) HandleVerifyIdentity() http.Handler {
 	type request struct {
 		Channel     dsr.VerifyChannel `json:"channel"`
 		Statement   string            `json:"statement"`

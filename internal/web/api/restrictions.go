@@ -33,7 +33,7 @@ func listRestrictions(d *Deps, w http.ResponseWriter, r *http.Request, status in
 
 // HandleListRestrictions lists the subject's restrictions of processing
 // in force.
-func HandleListRestrictions(d *Deps) http.Handler {
+func (d *Deps) HandleListRestrictions() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		listRestrictions(d, w, r, http.StatusOK)
 	})
@@ -43,7 +43,7 @@ func HandleListRestrictions(d *Deps) http.Handler {
 // 18), for one purpose or all: decisions answer "restricted" and
 // disclosures are blocked until it is lifted. Audited; placing one already
 // in force changes nothing.
-func HandlePlaceRestriction(d *Deps) http.Handler {
+func (d *Deps) HandlePlaceRestriction() http.Handler {
 	type request struct {
 		Purpose   string `json:"purpose"`
 		RequestID string `json:"request_id"`
@@ -67,7 +67,7 @@ func HandlePlaceRestriction(d *Deps) http.Handler {
 // lifted once the customer has been told (GDPR Art. 18(3)): 202, the
 // restriction stays in force until the notice job sent the email. Audited;
 // not found when none is in force; unavailable without email.
-func HandleLiftRestriction(d *Deps) http.Handler {
+func (d *Deps) HandleLiftRestriction() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := d.Consent.RequestLift(r.Context(), r.PathValue("id"), r.URL.Query().Get("purpose")); err != nil {
 			d.fail(w, r, err)

@@ -40,7 +40,7 @@ func mask(value []byte) string {
 func actor(r *http.Request) audit.Actor { return audit.ActorFrom(r.Context()) }
 
 // HandleListFields lists a subject's vault fields without values.
-func HandleListFields(d *Deps) http.Handler {
+func (d *Deps) HandleListFields() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fields, err := d.Vault.List(r.Context(), r.PathValue("id"))
 		if err != nil {
@@ -58,7 +58,7 @@ const signInField = "email"
 // The vault records the write in its transaction (503 when the audit log
 // cannot be written). Changing the sign-in address first tells the
 // previous one (BeforeSignInChange).
-func HandlePutField(d *Deps) http.Handler {
+func (d *Deps) HandlePutField() http.Handler {
 	type request struct {
 		Category  string      `json:"category"`
 		Value     string      `json:"value"`
@@ -97,7 +97,7 @@ func HandlePutField(d *Deps) http.Handler {
 
 // HandleGetField returns a field's metadata and masked value. Reading the
 // value to mask it is no disclosure, and is not recorded as an access.
-func HandleGetField(d *Deps) http.Handler {
+func (d *Deps) HandleGetField() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec, err := d.Vault.Get(r.Context(), r.PathValue("id"), r.PathValue("name"))
 		if err != nil {
@@ -111,7 +111,7 @@ func HandleGetField(d *Deps) http.Handler {
 // HandleDeleteField deletes a field and its tokens. The vault records the
 // deletion in its transaction: if the audit log cannot be written, nothing
 // is deleted (503).
-func HandleDeleteField(d *Deps) http.Handler {
+func (d *Deps) HandleDeleteField() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.PathValue("name") == signInField && d.BeforeSignInChange != nil {
 			// Deleting the address and then setting another is a change
@@ -135,7 +135,7 @@ func HandleDeleteField(d *Deps) http.Handler {
 
 // HandleEraseSubject crypto-shreds a subject's vault data. The audit entry
 // commits with the erasure, or neither happens.
-func HandleEraseSubject(d *Deps) http.Handler {
+func (d *Deps) HandleEraseSubject() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		subject := r.PathValue("id")
 		if !vault.ValidSubject(subject) {
@@ -195,7 +195,7 @@ type revealed struct {
 // HandleRevealField returns a field's plaintext to a reveal key with a
 // stated purpose and ticket. The audit entry is written first: if it
 // cannot be written, nothing is revealed (503).
-func HandleRevealField(d *Deps) http.Handler {
+func (d *Deps) HandleRevealField() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		in, err := httpx.Decode[statedPurpose](w, r, smallBody)
 		if err != nil {
@@ -223,7 +223,7 @@ func HandleRevealField(d *Deps) http.Handler {
 
 // HandleTokenizeField returns an opaque token that other systems can store
 // instead of the value.
-func HandleTokenizeField(d *Deps) http.Handler {
+func (d *Deps) HandleTokenizeField() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, err := d.Vault.Tokenize(r.Context(), r.PathValue("id"), r.PathValue("name"))
 		if err != nil {
@@ -237,7 +237,7 @@ func HandleTokenizeField(d *Deps) http.Handler {
 
 // HandleDetokenize returns the value behind a token, audited first like a
 // reveal. The token travels in the body, never in a URL.
-func HandleDetokenize(d *Deps) http.Handler {
+func (d *Deps) HandleDetokenize() http.Handler {
 	type request struct {
 		Token string `json:"token"`
 		statedPurpose
@@ -280,9 +280,6 @@ func recordDisclosure(r *http.Request, d *Deps, action, subject, field string, w
 	if err != nil {
 		return audit.Stored{}, err
 	}
-	if d.Reveals == nil {
-		return audit.Stored{}, errs.New(errs.CodeUnavailable, "reveals are not configured on this server")
-	}
 	stored, err := d.Reveals.Record(r.Context(), audit.Entry{Actor: actor(r), Action: action, Target: audit.Subject(subject), Details: details})
 	if errors.Is(err, reveal.ErrTooMany) {
 		return audit.Stored{}, &errs.Error{Code: errs.CodeForbidden, Message: err.Error(), Err: httpx.ErrTooManyRequests}
@@ -304,7 +301,7 @@ func failClosed(err error, message string) error {
 
 // HandleAccesses lists who accessed a subject's data, newest first: the
 // audit entries that name the subject.
-func HandleAccesses(d *Deps) http.Handler {
+func (d *Deps) HandleAccesses() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		before := int64(0)
 		if v := r.URL.Query().Get("before"); v != "" {

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/outbox"
 	"github.com/steward-dev/steward/internal/web/httpx"
 )
@@ -74,21 +73,9 @@ func viewPage(p outbox.Page) messagePage {
 	return out
 }
 
-// outboxOr503 answers 503 when the server has no outbox.
-func (d *Deps) outboxOr503(w http.ResponseWriter, r *http.Request) bool {
-	if d.Outbox == nil {
-		d.fail(w, r, errs.New(errs.CodeUnavailable, "webhooks are not configured on this server"))
-		return false
-	}
-	return true
-}
-
 // HandleListEndpoints lists the webhook endpoints.
-func HandleListEndpoints(d *Deps) http.Handler {
+func (d *Deps) HandleListEndpoints() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !d.outboxOr503(w, r) {
-			return
-		}
 		endpoints, err := d.Outbox.Endpoints(r.Context())
 		if err != nil {
 			d.fail(w, r, err)
@@ -103,16 +90,13 @@ func HandleListEndpoints(d *Deps) http.Handler {
 }
 
 // HandleCreateEndpoint adds an endpoint and shows its secret once.
-func HandleCreateEndpoint(d *Deps) http.Handler {
+func (d *Deps) HandleCreateEndpoint() http.Handler {
 	type request struct {
 		URL         string   `json:"url"`
 		Description string   `json:"description"`
 		EventTypes  []string `json:"event_types"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !d.outboxOr503(w, r) {
-			return
-		}
 		in, err := httpx.Decode[request](w, r, smallBody)
 		if err != nil {
 			d.fail(w, r, err)
@@ -129,11 +113,8 @@ func HandleCreateEndpoint(d *Deps) http.Handler {
 }
 
 // HandleGetEndpoint returns an endpoint.
-func HandleGetEndpoint(d *Deps) http.Handler {
+func (d *Deps) HandleGetEndpoint() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !d.outboxOr503(w, r) {
-			return
-		}
 		e, err := d.Outbox.Endpoint(r.Context(), r.PathValue("id"))
 		if err != nil {
 			d.fail(w, r, err)
@@ -145,7 +126,7 @@ func HandleGetEndpoint(d *Deps) http.Handler {
 
 // HandleUpdateEndpoint changes an endpoint's URL, description, event types
 // or whether it is enabled.
-func HandleUpdateEndpoint(d *Deps) http.Handler {
+func (d *Deps) HandleUpdateEndpoint() http.Handler {
 	type request struct {
 		URL         *string   `json:"url"`
 		Description *string   `json:"description"`
@@ -153,9 +134,6 @@ func HandleUpdateEndpoint(d *Deps) http.Handler {
 		Enabled     *bool     `json:"enabled"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !d.outboxOr503(w, r) {
-			return
-		}
 		in, err := httpx.Decode[request](w, r, smallBody)
 		if err != nil {
 			d.fail(w, r, err)
@@ -172,11 +150,8 @@ func HandleUpdateEndpoint(d *Deps) http.Handler {
 }
 
 // HandleDeleteEndpoint removes an endpoint.
-func HandleDeleteEndpoint(d *Deps) http.Handler {
+func (d *Deps) HandleDeleteEndpoint() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !d.outboxOr503(w, r) {
-			return
-		}
 		if err := d.Outbox.DeleteEndpoint(r.Context(), r.PathValue("id")); err != nil {
 			d.fail(w, r, err)
 			return
@@ -187,11 +162,8 @@ func HandleDeleteEndpoint(d *Deps) http.Handler {
 
 // HandleRotateSecret gives an endpoint a new secret, shown once; the old
 // one keeps signing beside it for a day.
-func HandleRotateSecret(d *Deps) http.Handler {
+func (d *Deps) HandleRotateSecret() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !d.outboxOr503(w, r) {
-			return
-		}
 		e, secret, err := d.Outbox.RotateSecret(r.Context(), r.PathValue("id"))
 		if err != nil {
 			d.fail(w, r, err)
@@ -203,11 +175,8 @@ func HandleRotateSecret(d *Deps) http.Handler {
 }
 
 // HandleEndpointMessages lists an endpoint's messages, newest first.
-func HandleEndpointMessages(d *Deps) http.Handler {
+func (d *Deps) HandleEndpointMessages() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !d.outboxOr503(w, r) {
-			return
-		}
 		p, err := d.Outbox.Messages(r.Context(), r.PathValue("id"), outbox.Filter{After: r.URL.Query().Get("after")})
 		if err != nil {
 			d.fail(w, r, err)
@@ -218,11 +187,8 @@ func HandleEndpointMessages(d *Deps) http.Handler {
 }
 
 // HandleDeadLetters lists the messages that could not be delivered.
-func HandleDeadLetters(d *Deps) http.Handler {
+func (d *Deps) HandleDeadLetters() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !d.outboxOr503(w, r) {
-			return
-		}
 		p, err := d.Outbox.DeadLetters(r.Context(), outbox.Filter{After: r.URL.Query().Get("after")})
 		if err != nil {
 			d.fail(w, r, err)
@@ -233,11 +199,8 @@ func HandleDeadLetters(d *Deps) http.Handler {
 }
 
 // HandleReplay sends a message again, with the same webhook-id.
-func HandleReplay(d *Deps) http.Handler {
+func (d *Deps) HandleReplay() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !d.outboxOr503(w, r) {
-			return
-		}
 		m, err := d.Outbox.Replay(r.Context(), r.PathValue("id"))
 		if err != nil {
 			d.fail(w, r, err)
