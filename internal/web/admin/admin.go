@@ -184,16 +184,31 @@ const langCookie = "steward_console_lang"
 // a cookie), then the cookie, then Accept-Language. Staff accounts hold no
 // language of their own yet; the cookie stands in for that setting.
 func language(w http.ResponseWriter, r *http.Request) string {
-	catalog := i18n.Default()
-	if l := r.URL.Query().Get("lang"); catalog.Has(l) {
+	if l := r.URL.Query().Get("lang"); i18n.Default().Has(l) {
 		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: l, Path: "/admin", MaxAge: 365 * 24 * 3600,
 			Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	}
+	return languageOf(r)
+}
+
+// languageOf is the language of a console request, as language picks it,
+// without remembering a switch.
+func languageOf(r *http.Request) string {
+	catalog := i18n.Default()
+	if l := r.URL.Query().Get("lang"); catalog.Has(l) {
 		return l
 	}
 	if c, err := r.Cookie(langCookie); err == nil && catalog.Has(c.Value) {
 		return c.Value
 	}
 	return catalog.Match(r.Header.Get("Accept-Language"))
+}
+
+// say is a console message (a console.* key without the prefix) in the
+// request's language, its {name} placeholders filled from args: the
+// sentences handlers put in titles, notices and problems.
+func say(r *http.Request, key string, args ...any) string {
+	return i18n.Default().Printer(languageOf(r)).T("console."+key, args...)
 }
 
 // words are the console's words in lang, with English for what lang lacks;

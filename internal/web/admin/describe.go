@@ -162,7 +162,7 @@ var sentences = map[string]func(d map[string]string, n names) string{
 		return "Retired master key version " + d["version"] + via(d) + "."
 	},
 	"dsr.identity_verified_by_staff": func(d map[string]string, _ names) string {
-		how := channelHow[dsr.VerifyChannel(d["channel"])]
+		how := words("en")[channelHow[dsr.VerifyChannel(d["channel"])]]
 		if how == "" {
 			how = d["channel"]
 		}
