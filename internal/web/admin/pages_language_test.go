@@ -4,6 +4,7 @@ import (
 	"context"
 	"html"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -12,7 +13,30 @@ import (
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/dsr"
+	"github.com/steward-dev/steward/internal/staff"
+	"github.com/steward-dev/steward/internal/vault"
 )
+
+// serveAs calls h as the signed-in staff member of session, as Require
+// would.
+func serveAs(session *staff.Session, h http.Handler, method, target string, form url.Values, path map[string]string) *httptest.ResponseRecorder {
+	body := ""
+	if form != nil {
+		body = form.Encode()
+	}
+	r := httptest.NewRequest(method, target, strings.NewReader(body))
+	if form != nil {
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for k, v := range path {
+		r.SetPathValue(k, v)
+	}
+	ctx := context.WithValue(r.Context(), sessionCtx{}, session)
+	r = r.WithContext(audit.WithActor(ctx, audit.Staff(session.Account.ID)))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
 
 // consolePage is a console page rendered in a language, and English
 // phrases it says in English only.
@@ -38,6 +62,12 @@ func TestConsolePagesSpeakTheLanguage(t *testing.T) {
 			t.Fatal(err)
 		}
 		erasure := f.file(t, dsr.KindErasure, dsr.GDPR)
+		if _, err := f.vault.Put(ctx, "cust-1", vault.Field{Name: "iban", Category: "financial", Value: []byte("DE89370400440532013000")}); err != nil {
+			t.Fatal(err)
+		}
+		officer := &staff.Session{Token: "session-token", Account: staff.Account{ID: "stf_officer", Name: "Olive Officer", Role: staff.RolePrivacyOfficer}}
+		admin := &staff.Session{Token: "session-token", Account: staff.Account{ID: "stf_admin", Name: "Ada Admin", Role: staff.RoleAdmin}}
+		_ = admin
 		pages := []consolePage{
 			{name: "request", status: http.StatusOK, serve: func(t *testing.T, lang string) (int, string) {
 				w := serve(f.console.HandleRequest(), "GET", "/admin/requests/"+restriction.ID+"?lang="+lang, nil, map[string]string{"id": restriction.ID})
@@ -55,6 +85,14 @@ func TestConsolePagesSpeakTheLanguage(t *testing.T) {
 					map[string]string{"id": erasure.ID, "action": "reject"})
 				return w.Code, w.Body.String()
 			}, english: []string{"The request was not changed", "Reject, because", "Acknowledge receipt"}},
+			{name: "customers", status: http.StatusOK, serve: func(t *testing.T, lang string) (int, string) {
+				w := serveAs(officer, f.console.HandleCustomerSearch(), "GET", "/admin/customers?q=nobody&lang="+lang, nil, nil)
+				return w.Code, w.Body.String()
+			}, english: []string{"<title>Customers ·", "There is no list to browse.", "External id or email", ">Find<", "No customer matches."}},
+			{name: "customer", status: http.StatusOK, serve: func(t *testing.T, lang string) (int, string) {
+				w := serveAs(officer, f.console.HandleCustomer(), "GET", "/admin/customers/cust-1?lang="+lang, nil, map[string]string{"id": "cust-1"})
+				return w.Code, w.Body.String()
+			}, english: []string{"<title>Customer cust-1 ·", ">Category<", ">Updated<", "Consents", "No consent events.", "Who accessed this record", `aria-label="hidden"`}},
 		}
 		for _, p := range pages {
 			for _, lang := range []string{"en", "de", "fr", "es"} {
