@@ -141,6 +141,11 @@ func New(d Deps) (*Console, error) {
 			}
 			return text
 		},
+		// count says a plural catalog message in the page's language, its
+		// form picked by n: {{count $.Lang "st_failures" .Failures}}.
+		"count": func(lang, key string, n int) string {
+			return i18n.Default().Printer(lang).T("console."+key, "n", n)
+		},
 		"opt": func(t *time.Time) string {
 			if t == nil {
 				return "—"

@@ -67,7 +67,10 @@ func TestConsolePagesSpeakTheLanguage(t *testing.T) {
 		}
 		officer := &staff.Session{Token: "session-token", Account: staff.Account{ID: "stf_officer", Name: "Olive Officer", Role: staff.RolePrivacyOfficer}}
 		admin := &staff.Session{Token: "session-token", Account: staff.Account{ID: "stf_admin", Name: "Ada Admin", Role: staff.RoleAdmin}}
-		_ = admin
+		if w := serveAs(admin, f.console.HandleCreateStaff(), "POST", "/admin/staff", url.Values{"email": {"sam@shop.example"}, "name": {"Sam Support"},
+			"role": {"support"}, "password": {"correct horse battery"}}, nil); w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "Account created.") {
+			t.Fatalf("create staff: %d %.500s", w.Code, w.Body.String())
+		}
 		pages := []consolePage{
 			{name: "request", status: http.StatusOK, serve: func(t *testing.T, lang string) (int, string) {
 				w := serve(f.console.HandleRequest(), "GET", "/admin/requests/"+restriction.ID+"?lang="+lang, nil, map[string]string{"id": restriction.ID})
@@ -93,6 +96,22 @@ func TestConsolePagesSpeakTheLanguage(t *testing.T) {
 				w := serveAs(officer, f.console.HandleCustomer(), "GET", "/admin/customers/cust-1?lang="+lang, nil, map[string]string{"id": "cust-1"})
 				return w.Code, w.Body.String()
 			}, english: []string{"<title>Customer cust-1 ·", ">Category<", ">Updated<", "Consents", "No consent events.", "Who accessed this record", `aria-label="hidden"`}},
+			{name: "audit", status: http.StatusOK, serve: func(t *testing.T, lang string) (int, string) {
+				w := serveAs(officer, f.console.HandleAudit(), "GET", "/admin/audit?lang="+lang, nil, nil)
+				return w.Code, w.Body.String()
+			}, english: []string{"<title>Audit log ·", "Customer (external id)", ">About<", "Everything they did"}},
+			{name: "audit problem", status: http.StatusBadRequest, serve: func(t *testing.T, lang string) (int, string) {
+				w := serveAs(officer, f.console.HandleAudit(), "GET", "/admin/audit?since=yesterday&actor=robot:1&lang="+lang, nil, nil)
+				return w.Code, w.Body.String()
+			}, english: []string{"Check the search.", "must be a date", "the kind is staff", "No entries match."}},
+			{name: "staff", status: http.StatusOK, serve: func(t *testing.T, lang string) (int, string) {
+				w := serveAs(admin, f.console.HandleStaff(), "GET", "/admin/staff?lang="+lang, nil, nil)
+				return w.Code, w.Body.String()
+			}, english: []string{"<title>Staff ·", "Add a staff member", "Initial password", "Create account", "asks you to confirm your password", ">active<", "no failures", "Reset authenticator"}},
+			{name: "staff not created", status: http.StatusBadRequest, serve: func(t *testing.T, lang string) (int, string) {
+				w := serveAs(admin, f.console.HandleCreateStaff(), "POST", "/admin/staff?lang="+lang, url.Values{"email": {"x"}}, nil)
+				return w.Code, w.Body.String()
+			}, english: []string{"The account was not created."}},
 		}
 		for _, p := range pages {
 			for _, lang := range []string{"en", "de", "fr", "es"} {

@@ -35,7 +35,7 @@ func (c *Console) HandleIssueReset() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
 		if id == sessionOf(r).Account.ID {
-			c.fail(w, r, errs.Invalid("id", "you cannot reset your own sign-in; ask another administrator"))
+			c.fail(w, r, errs.Invalid("id", "%s", say(r, "st_own_reset")))
 			return
 		}
 		if !c.requireFresh(w, r) {
@@ -54,8 +54,7 @@ func (c *Console) HandleIssueReset() http.Handler {
 		}
 		d := &staffData{Reset: &issuedReset{Name: reset.Account.Name, Kind: string(reset.Kind), ExpiresAt: reset.ExpiresAt,
 			URL: base + "/admin/reset/" + reset.Token}}
-		c.staffPage(w, r, http.StatusOK, page{Notice: "Reset link made for " + reset.Account.Name + ": their sessions have ended. " +
-			"Give them the link in person or by a channel you trust; it is not shown again."}, d)
+		c.staffPage(w, r, http.StatusOK, page{Notice: say(r, "st_reset_made", "name", reset.Account.Name)}, d)
 	})
 }
 
@@ -71,7 +70,7 @@ func (c *Console) HandleUnlock() http.Handler {
 			return
 		}
 		account, _ := c.Staff.Get(r.Context(), id)
-		c.staffPage(w, r, http.StatusOK, page{Notice: account.Name + " is unlocked: they may sign in again from any address."}, &staffData{})
+		c.staffPage(w, r, http.StatusOK, page{Notice: say(r, "st_unlocked", "name", account.Name)}, &staffData{})
 	})
 }
 
