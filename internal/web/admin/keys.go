@@ -21,7 +21,7 @@ type keysData struct {
 
 func (c *Console) keysPage(w http.ResponseWriter, r *http.Request, status int, p page, d *keysData) {
 	if c.Keys == nil {
-		c.fail(w, r, errs.New(errs.CodeUnavailable, "API keys are not configured on this server"))
+		c.fail(w, r, errs.New(errs.CodeUnavailable, "%s", say(r, "problem_no_keys")))
 		return
 	}
 	var err error
@@ -30,7 +30,7 @@ func (c *Console) keysPage(w http.ResponseWriter, r *http.Request, status int, p
 		return
 	}
 	d.Fresh = sessionOf(r).Fresh(c.Now(), c.FreshSignIn)
-	p.Title, p.Data = "API keys", d
+	p.Title, p.Data = "title_keys", d
 	c.render(w, r, status, "keys", p)
 }
 
@@ -55,7 +55,7 @@ func (c *Console) HandleCreateKey() http.Handler {
 		}
 		scope, err := apikey.ParseScope(d.Form.Scope)
 		if e, ok := errs.As(err); ok {
-			c.keysPage(w, r, http.StatusBadRequest, page{Problem: "The key was not made.", Fields: e.Fields}, d)
+			c.keysPage(w, r, http.StatusBadRequest, page{Problem: say(r, "ky_not_made"), Fields: e.Fields}, d)
 			return
 		}
 		if scope == apikey.ScopeReveal && !sessionOf(r).Fresh(c.Now(), c.FreshSignIn) {
@@ -64,7 +64,7 @@ func (c *Console) HandleCreateKey() http.Handler {
 		}
 		plain, key, err := c.Keys.CreateRecorded(r.Context(), c.Audit, actor(r), "console", scope, d.Form.Property, d.Form.Label)
 		if e, ok := errs.As(err); ok && e.Code == errs.CodeInvalid {
-			c.keysPage(w, r, http.StatusBadRequest, page{Problem: "The key was not made.", Fields: e.Fields}, d)
+			c.keysPage(w, r, http.StatusBadRequest, page{Problem: say(r, "ky_not_made"), Fields: e.Fields}, d)
 			return
 		}
 		if err != nil {
@@ -73,7 +73,7 @@ func (c *Console) HandleCreateKey() http.Handler {
 		}
 		d.Secret, d.SecretFor = plain, key.ID
 		d.Form.Scope, d.Form.Property, d.Form.Label = "", "", ""
-		c.keysPage(w, r, http.StatusCreated, page{Notice: "Key made. Copy it into the system that will use it now: it is not shown again."}, d)
+		c.keysPage(w, r, http.StatusCreated, page{Notice: say(r, "ky_made_notice")}, d)
 	})
 }
 
@@ -82,7 +82,7 @@ func (c *Console) HandleCreateKey() http.Handler {
 func (c *Console) HandleRevokeKey() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if c.Keys == nil {
-			c.fail(w, r, errs.New(errs.CodeUnavailable, "API keys are not configured on this server"))
+			c.fail(w, r, errs.New(errs.CodeUnavailable, "%s", say(r, "problem_no_keys")))
 			return
 		}
 		if err := c.Keys.RevokeRecorded(r.Context(), c.Audit, actor(r), "console", r.PathValue("id")); err != nil {

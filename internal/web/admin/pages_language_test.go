@@ -8,11 +8,14 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/dsr"
+	"github.com/steward-dev/steward/internal/outbox"
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/vault"
 )
@@ -65,6 +68,12 @@ func TestConsolePagesSpeakTheLanguage(t *testing.T) {
 		if _, err := f.vault.Put(ctx, "cust-1", vault.Field{Name: "iban", Category: "financial", Value: []byte("DE89370400440532013000")}); err != nil {
 			t.Fatal(err)
 		}
+		f.console.Keys = apikey.NewStore(store, func() time.Time { return f.now })
+		hooks, _ := f.vault.SecretBox("outbox")
+		var err error
+		if f.console.Outbox, err = outbox.New(outbox.Config{DB: store, Secrets: hooks, Audit: f.console.Audit}); err != nil {
+			t.Fatal(err)
+		}
 		officer := &staff.Session{Token: "session-token", Account: staff.Account{ID: "stf_officer", Name: "Olive Officer", Role: staff.RolePrivacyOfficer}}
 		admin := &staff.Session{Token: "session-token", Account: staff.Account{ID: "stf_admin", Name: "Ada Admin", Role: staff.RoleAdmin}}
 		if w := serveAs(admin, f.console.HandleCreateStaff(), "POST", "/admin/staff", url.Values{"email": {"sam@shop.example"}, "name": {"Sam Support"},
@@ -112,6 +121,22 @@ func TestConsolePagesSpeakTheLanguage(t *testing.T) {
 				w := serveAs(admin, f.console.HandleCreateStaff(), "POST", "/admin/staff?lang="+lang, url.Values{"email": {"x"}}, nil)
 				return w.Code, w.Body.String()
 			}, english: []string{"The account was not created."}},
+			{name: "keys", status: http.StatusOK, serve: func(t *testing.T, lang string) (int, string) {
+				w := serveAs(admin, f.console.HandleKeys(), "GET", "/admin/keys?lang="+lang, nil, nil)
+				return w.Code, w.Body.String()
+			}, english: []string{"<title>API keys ·", "No keys.", "Make a key", "Make key", "manages the catalog", "you will be asked to confirm it is you"}},
+			{name: "key not made", status: http.StatusBadRequest, serve: func(t *testing.T, lang string) (int, string) {
+				w := serveAs(admin, f.console.HandleCreateKey(), "POST", "/admin/keys?lang="+lang, url.Values{"scope": {"everything"}}, nil)
+				return w.Code, w.Body.String()
+			}, english: []string{"The key was not made."}},
+			{name: "webhooks", status: http.StatusOK, serve: func(t *testing.T, lang string) (int, string) {
+				w := serveAs(admin, f.console.HandleWebhooks(), "GET", "/admin/webhooks?lang="+lang, nil, nil)
+				return w.Code, w.Body.String()
+			}, english: []string{"No endpoints.", "Add an endpoint", "Undelivered messages", "Events (none checked: all)", "with ids only"}},
+			{name: "webhook not added", status: http.StatusBadRequest, serve: func(t *testing.T, lang string) (int, string) {
+				w := serveAs(admin, f.console.HandleCreateWebhook(), "POST", "/admin/webhooks?lang="+lang, url.Values{"url": {"ftp://hooks.example"}}, nil)
+				return w.Code, w.Body.String()
+			}, english: []string{"The endpoint was not added."}},
 		}
 		for _, p := range pages {
 			for _, lang := range []string{"en", "de", "fr", "es"} {
