@@ -74,11 +74,24 @@ func TestConsolePagesSpeakTheLanguage(t *testing.T) {
 		if f.console.Outbox, err = outbox.New(outbox.Config{DB: store, Secrets: hooks, Audit: f.console.Audit}); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := f.console.Staff.PutModule(ctx, staff.Module{Key: "privacy-basics", Title: "Privacy basics", Required: true,
+			Content: "# Why we ask", PassMark: 100, ValidityDays: 365,
+			Quiz: []staff.Question{{Text: "May you look a customer up out of curiosity?", Choices: []string{"Yes", "No"}, Answer: 1}}}, true); err != nil {
+			t.Fatal(err)
+		}
 		officer := &staff.Session{Token: "session-token", Account: staff.Account{ID: "stf_officer", Name: "Olive Officer", Role: staff.RolePrivacyOfficer}}
 		admin := &staff.Session{Token: "session-token", Account: staff.Account{ID: "stf_admin", Name: "Ada Admin", Role: staff.RoleAdmin}}
 		if w := serveAs(admin, f.console.HandleCreateStaff(), "POST", "/admin/staff", url.Values{"email": {"sam@shop.example"}, "name": {"Sam Support"},
 			"role": {"support"}, "password": {"correct horse battery"}}, nil); w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "Account created.") {
 			t.Fatalf("create staff: %d %.500s", w.Code, w.Body.String())
+		}
+		accounts, err := f.console.Staff.List(ctx)
+		if err != nil || len(accounts) != 1 {
+			t.Fatalf("staff: %v %v", accounts, err)
+		}
+		reset, err := f.console.Staff.IssueReset(ctx, audit.Staff(admin.Account.ID), accounts[0].ID, staff.ResetPassword)
+		if err != nil {
+			t.Fatal(err)
 		}
 		pages := []consolePage{
 			{name: "request", status: http.StatusOK, serve: func(t *testing.T, lang string) (int, string) {
@@ -137,6 +150,30 @@ func TestConsolePagesSpeakTheLanguage(t *testing.T) {
 				w := serveAs(admin, f.console.HandleCreateWebhook(), "POST", "/admin/webhooks?lang="+lang, url.Values{"url": {"ftp://hooks.example"}}, nil)
 				return w.Code, w.Body.String()
 			}, english: []string{"The endpoint was not added."}},
+			{name: "jobs not running", status: http.StatusServiceUnavailable, serve: func(t *testing.T, lang string) (int, string) {
+				w := serveAs(officer, f.console.HandleJobs(), "GET", "/admin/jobs?lang="+lang, nil, nil)
+				return w.Code, w.Body.String()
+			}, english: []string{"background jobs are not running"}},
+			{name: "training", status: http.StatusOK, serve: func(t *testing.T, lang string) (int, string) {
+				w := serveAs(admin, f.console.HandleTraining(), "GET", "/admin/training?lang="+lang, nil, nil)
+				return w.Code, w.Body.String()
+			}, english: []string{"<title>Training ·", "Last pass", "Add or replace a module", "Pass mark (%)", "Save module", "Required before revealing"}},
+			{name: "module", status: http.StatusOK, serve: func(t *testing.T, lang string) (int, string) {
+				w := serveAs(officer, f.console.HandleModule(), "GET", "/admin/training/privacy-basics?lang="+lang, nil, map[string]string{"key": "privacy-basics"})
+				return w.Code, w.Body.String()
+			}, english: []string{"questions drawn from the module's pool", "Submit answers"}},
+			{name: "module unanswered", status: http.StatusBadRequest, serve: func(t *testing.T, lang string) (int, string) {
+				w := serveAs(officer, f.console.HandleQuiz(), "POST", "/admin/training/privacy-basics?lang="+lang, url.Values{}, map[string]string{"key": "privacy-basics"})
+				return w.Code, w.Body.String()
+			}, english: []string{"Answer every question.", "answer question 1"}},
+			{name: "reauth", status: http.StatusOK, serve: func(t *testing.T, lang string) (int, string) {
+				w := serveAs(officer, f.console.HandleReauthPage(), "GET", "/admin/reauth?lang="+lang, nil, nil)
+				return w.Code, w.Body.String()
+			}, english: []string{"<title>Confirm it is you ·", "need a sign-in from the last 15 minutes", "Code from your authenticator app", ">Confirm<"}},
+			{name: "reset", status: http.StatusOK, serve: func(t *testing.T, lang string) (int, string) {
+				w := serveAs(admin, f.console.HandleResetPage(), "GET", "/admin/reset/"+reset.Token+"?lang="+lang, nil, map[string]string{"token": reset.Token})
+				return w.Code, w.Body.String()
+			}, english: []string{"<title>Choose a new password ·", "an administrator made this link for you", "The new password again", "Set the new password"}},
 		}
 		for _, p := range pages {
 			for _, lang := range []string{"en", "de", "fr", "es"} {

@@ -578,7 +578,7 @@ type jobsData struct {
 func (c *Console) HandleJobs() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if c.Jobs == nil {
-			c.fail(w, r, errs.New(errs.CodeUnavailable, "background jobs are not running on this server"))
+			c.fail(w, r, errs.New(errs.CodeUnavailable, "%s", say(r, "problem_no_jobs")))
 			return
 		}
 		list, err := c.Jobs.List(r.Context(), jobs.Filter{Limit: 100, After: r.URL.Query().Get("after")})
@@ -586,7 +586,7 @@ func (c *Console) HandleJobs() http.Handler {
 			c.fail(w, r, err)
 			return
 		}
-		c.render(w, r, http.StatusOK, "jobs", page{Title: "Background jobs", Data: jobsData{Jobs: list.Jobs, Next: list.Next}})
+		c.render(w, r, http.StatusOK, "jobs", page{Title: "title_jobs", Data: jobsData{Jobs: list.Jobs, Next: list.Next}})
 	})
 }
 
@@ -594,12 +594,12 @@ func (c *Console) HandleJobs() http.Handler {
 func (c *Console) HandleJobAction() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if c.Jobs == nil {
-			c.fail(w, r, errs.New(errs.CodeUnavailable, "background jobs are not running on this server"))
+			c.fail(w, r, errs.New(errs.CodeUnavailable, "%s", say(r, "problem_no_jobs")))
 			return
 		}
 		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 		if err != nil {
-			c.fail(w, r, errs.Invalid("id", "must be a job number"))
+			c.fail(w, r, errs.Invalid("id", "%s", say(r, "jb_must_be_number")))
 			return
 		}
 		op := r.PathValue("op")
@@ -609,7 +609,7 @@ func (c *Console) HandleJobAction() http.Handler {
 		}
 		if _, err := c.Audit.Append(r.Context(), audit.Entry{Actor: actor(r), Action: audit.PrefixJob + op,
 			Target: audit.Target{Kind: "job", ID: strconv.FormatInt(id, 10)}}); err != nil {
-			c.fail(w, r, errs.Wrap(errs.CodeUnavailable, err, "the audit log cannot be written, so the job is left alone"))
+			c.fail(w, r, errs.Wrap(errs.CodeUnavailable, err, say(r, "problem_audit_job")))
 			return
 		}
 		if op == "retry" {

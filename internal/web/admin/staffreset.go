@@ -109,7 +109,7 @@ func (c *Console) HandleRedeemReset() http.Handler {
 		switch reset.Kind {
 		case staff.ResetPassword:
 			if r.PostFormValue("password") != r.PostFormValue("confirm") {
-				err = errs.Invalid("confirm", "the two passwords differ")
+				err = errs.Invalid("confirm", "%s", say(r, "rs_differ"))
 			} else {
 				err = c.Staff.RedeemPassword(ctx, token, r.PostFormValue("password"), r.PostFormValue("code"))
 			}
@@ -120,7 +120,7 @@ func (c *Console) HandleRedeemReset() http.Handler {
 			}
 		}
 		if e, ok := errs.As(err); ok && e.Code == errs.CodeInvalid {
-			c.render(w, r, http.StatusBadRequest, "reset", page{Title: resetTitle(reset.Kind), Problem: "Nothing was changed.", Fields: e.Fields, Data: d})
+			c.render(w, r, http.StatusBadRequest, "reset", page{Title: resetTitle(reset.Kind), Problem: say(r, "rs_nothing_changed"), Fields: e.Fields, Data: d})
 			return
 		}
 		if err != nil {
@@ -134,9 +134,9 @@ func (c *Console) HandleRedeemReset() http.Handler {
 
 func resetTitle(kind staff.ResetKind) string {
 	if kind == staff.ResetPassword {
-		return "Choose a new password"
+		return "title_reset_password"
 	}
-	return "Set up a new authenticator"
+	return "title_reset_authenticator"
 }
 
 // isLoopbackHost reports whether a Host header names this machine, where

@@ -39,7 +39,7 @@ func (c *Console) HandleTraining() http.Handler {
 			return
 		}
 		d.Form = moduleForm{PassMark: "80", ValidityDays: "365", Required: true}
-		c.render(w, r, http.StatusOK, "training", page{Title: "Training", Data: d})
+		c.render(w, r, http.StatusOK, "training", page{Title: "title_training", Data: d})
 	})
 }
 
@@ -130,7 +130,7 @@ func (c *Console) HandleQuiz() http.Handler {
 			field := "q" + strconv.Itoa(i)
 			n, err := strconv.Atoi(r.PostFormValue(field))
 			if err != nil {
-				problems[field] = fmt.Sprintf("answer question %d", i+1)
+				problems[field] = say(r, "md_answer_question", "n", i+1)
 				continue
 			}
 			answers[i] = n
@@ -140,7 +140,7 @@ func (c *Console) HandleQuiz() http.Handler {
 				c.fail(w, r, err)
 				return
 			}
-			c.render(w, r, http.StatusBadRequest, "module", page{Title: d.Module.Title, Problem: "Answer every question.", Fields: problems, Data: d})
+			c.render(w, r, http.StatusBadRequest, "module", page{Title: d.Module.Title, Problem: say(r, "md_answer_every"), Fields: problems, Data: d})
 			return
 		}
 		completion, err := c.Staff.TakeQuiz(r.Context(), sessionOf(r).Account.ID, key, r.PostFormValue("draw"), answers)
@@ -202,12 +202,12 @@ func (c *Console) HandlePutModule() http.Handler {
 				return
 			}
 			d.Form = f
-			c.render(w, r, http.StatusBadRequest, "training", page{Title: "Training", Problem: "The module was not saved.", Fields: problems, Data: d})
+			c.render(w, r, http.StatusBadRequest, "training", page{Title: "title_training", Problem: say(r, "tr_not_saved"), Fields: problems, Data: d})
 			return
 		}
 		if _, err := c.Audit.Append(r.Context(), audit.Entry{Actor: actor(r), Action: "training.module_put",
 			Target: audit.Target{Kind: "training_module", ID: m.Key}}); err != nil {
-			c.fail(w, r, errs.Wrap(errs.CodeUnavailable, err, "the module was saved, but the audit log cannot be written"))
+			c.fail(w, r, errs.Wrap(errs.CodeUnavailable, err, say(r, "problem_audit_module")))
 			return
 		}
 		http.Redirect(w, r, "/admin/training/"+url.PathEscape(m.Key), http.StatusSeeOther)
