@@ -175,20 +175,55 @@ func TestConsolePagesSpeakTheLanguage(t *testing.T) {
 				return w.Code, w.Body.String()
 			}, english: []string{"<title>Choose a new password ·", "an administrator made this link for you", "The new password again", "Set the new password"}},
 		}
-		for _, p := range pages {
-			for _, lang := range []string{"en", "de", "fr", "es"} {
-				status, body := p.serve(t, lang)
-				text := html.UnescapeString(body)
-				if status != p.status || !strings.Contains(body, `<html lang="`+lang+`">`) {
-					t.Errorf("%s in %s: %d, want %d\n%.500s", p.name, lang, status, p.status, body)
-					continue
-				}
-				for _, phrase := range p.english {
-					if got := strings.Contains(text, phrase); got != (lang == "en") {
-						t.Errorf("%s in %s: has %q: %v", p.name, lang, phrase, got)
-					}
+		checkLanguages(t, pages)
+	})
+}
+
+// TestVendorPagesSpeakTheLanguage: the vendor list, a vendor's page and
+// the questionnaire templates are said in the console's language.
+func TestVendorPagesSpeakTheLanguage(t *testing.T) {
+	f := newVendorFixture(t)
+	c, v := f.console, f.vendors
+	pages := []consolePage{
+		{name: "vendors", status: http.StatusOK, serve: func(t *testing.T, lang string) (int, string) {
+			w := f.call(t, c.HandleVendors(v), "GET", "/admin/vendors?lang="+lang, nil, nil)
+			return w.Code, w.Body.String()
+		}, english: []string{"<title>Vendors ·", ">Questionnaire templates<", "Data categories", "May receive data", "no: blocked"}},
+		{name: "vendor", status: http.StatusOK, serve: func(t *testing.T, lang string) (int, string) {
+			w := f.call(t, c.HandleVendor(v), "GET", "/admin/vendors/mailer?lang="+lang, nil, map[string]string{"key": "mailer"})
+			return w.Code, w.Body.String()
+		}, english: []string{"Blocked.", "No data goes to this vendor", "Never assessed.", "Send a questionnaire", "Contact's email",
+			"Link works for (days)", "No contacts yet.", "Add a contact"}},
+		{name: "templates", status: http.StatusOK, serve: func(t *testing.T, lang string) (int, string) {
+			w := f.call(t, c.HandleTemplates(v), "GET", "/admin/vendors/templates?lang="+lang, nil, nil)
+			return w.Code, w.Body.String()
+		}, english: []string{"<title>Questionnaire templates ·", "(built in)", "Add or change a template", "Save template"}},
+		{name: "template not JSON", status: http.StatusBadRequest, serve: func(t *testing.T, lang string) (int, string) {
+			w := f.call(t, c.HandlePutTemplate(v), "POST", "/admin/vendors/templates?lang="+lang, url.Values{"template": {"{"}}, nil)
+			return w.Code, w.Body.String()
+		}, english: []string{"The template is not valid JSON"}},
+	}
+	checkLanguages(t, pages)
+}
+
+// checkLanguages renders each page in every language of the console: in
+// English it must hold each English phrase (so that the check can fail),
+// in German, French and Spanish none of them.
+func checkLanguages(t *testing.T, pages []consolePage) {
+	t.Helper()
+	for _, p := range pages {
+		for _, lang := range []string{"en", "de", "fr", "es"} {
+			status, body := p.serve(t, lang)
+			text := html.UnescapeString(body)
+			if status != p.status || !strings.Contains(body, `<html lang="`+lang+`">`) {
+				t.Errorf("%s in %s: %d, want %d\n%.500s", p.name, lang, status, p.status, body)
+				continue
+			}
+			for _, phrase := range p.english {
+				if got := strings.Contains(text, phrase); got != (lang == "en") {
+					t.Errorf("%s in %s: has %q: %v", p.name, lang, phrase, got)
 				}
 			}
 		}
-	})
+	}
 }
