@@ -26,6 +26,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -294,7 +295,11 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
 	} else {
 		c.Log.Error("console", "route", r.Pattern, "err", err) // the pattern: paths hold ids and tokens
 	}
-	c.render(w, r, status, "error", page{Title: http.StatusText(status), Problem: msg, Fields: fields})
+	title := "title_status_" + strconv.Itoa(status)
+	if _, ok := words(i18n.English)[title]; !ok {
+		title = http.StatusText(status)
+	}
+	c.render(w, r, status, "error", page{Title: title, Problem: msg, Fields: fields})
 }
 
 // Require serves next only to a signed-in staff member whose role has
@@ -309,18 +314,18 @@ func (c *Console) Require(perm staff.Permission, next http.Handler) http.Handler
 				http.Redirect(w, r, "/admin/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}
-			c.fail(w, r, errs.New(errs.CodeUnauthorized, "sign in first"))
+			c.fail(w, r, errs.New(errs.CodeUnauthorized, "%s", say(r, "problem_sign_in_first")))
 			return
 		}
 		r = r.WithContext(audit.WithActor(context.WithValue(r.Context(), sessionCtx{}, session), audit.Staff(session.Account.ID)))
 		if perm != SignedIn && !session.Account.Role.Can(perm) {
-			c.fail(w, r, errs.New(errs.CodeForbidden, "your role (%s) may not open this page", session.Account.Role))
+			c.fail(w, r, errs.New(errs.CodeForbidden, "%s", say(r, "problem_role_forbidden", "role", session.Account.Role)))
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			r.Body = http.MaxBytesReader(w, r.Body, 256<<10)
 			if !pages.SameToken(r.PostFormValue("csrf"), csrfToken(session)) {
-				c.fail(w, r, errs.New(errs.CodeForbidden, "this form has expired or did not come from the console; reload the page and try again"))
+				c.fail(w, r, errs.New(errs.CodeForbidden, "%s", say(r, "problem_form_stale")))
 				return
 			}
 		}

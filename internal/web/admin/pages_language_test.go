@@ -100,6 +100,10 @@ func TestConsolePagesSpeakTheLanguage(t *testing.T) {
 			}, english: []string{"Request " + restriction.ID + " ·", "Identity", "the email code", "Needed:", "Reached:",
 				"Next steps", "Customer answered", "Show the requester's address",
 				"History", "clock stands still", ">Channel<", ">Customer<"}},
+			{name: "unknown request", status: http.StatusNotFound, serve: func(t *testing.T, lang string) (int, string) {
+				w := serve(f.console.HandleRequest(), "GET", "/admin/requests/req_nothing?lang="+lang, nil, map[string]string{"id": "req_nothing"})
+				return w.Code, w.Body.String()
+			}, english: []string{"<title>Not found ·"}},
 			{name: "request refused", status: http.StatusConflict, serve: func(t *testing.T, lang string) (int, string) {
 				w := serve(f.console.HandleRequestAction(), "POST", "/admin/requests/"+erasure.ID+"/complete?lang="+lang, url.Values{},
 					map[string]string{"id": erasure.ID, "action": "complete"})
