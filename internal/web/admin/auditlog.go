@@ -42,7 +42,7 @@ func (c *Console) HandleAudit() http.Handler {
 			c.fail(w, r, err)
 			return
 		}
-		d.Entries, d.Names = p.Entries, c.names(r.Context())
+		d.Entries, d.Names = p.Entries, c.names(r)
 		if p.Next > 0 {
 			next := url.Values{}
 			for k, val := range map[string]string{"actor": d.Actor, "action": d.Action, "subject": d.Subject, "since": d.Since, "until": d.Until} {

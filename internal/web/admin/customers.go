@@ -195,7 +195,7 @@ func (c *Console) customer(r *http.Request, subject string) (*customerData, erro
 	if err != nil {
 		return nil, err
 	}
-	d.Accesses, d.Names = accesses.Entries, c.names(ctx)
+	d.Accesses, d.Names = accesses.Entries, c.names(r)
 	session := sessionOf(r)
 	if session.Account.Role.Can(staff.PermReveal) {
 		d.CanReveal = c.Staff.CanReveal(ctx, session.Account)

@@ -125,7 +125,8 @@ func TestConsolePagesSpeakTheLanguage(t *testing.T) {
 			{name: "audit", status: http.StatusOK, serve: func(t *testing.T, lang string) (int, string) {
 				w := serveAs(officer, f.console.HandleAudit(), "GET", "/admin/audit?lang="+lang, nil, nil)
 				return w.Code, w.Body.String()
-			}, english: []string{"<title>Audit log ·", "Customer (external id)", ">About<", "Everything they did"}},
+			}, english: []string{"<title>Audit log ·", "Customer (external id)", ">About<", "Everything they did",
+				"Added the account, as support.", "Issued a one-time link to reset the password"}},
 			{name: "audit problem", status: http.StatusBadRequest, serve: func(t *testing.T, lang string) (int, string) {
 				w := serveAs(officer, f.console.HandleAudit(), "GET", "/admin/audit?since=yesterday&actor=robot:1&lang="+lang, nil, nil)
 				return w.Code, w.Body.String()

@@ -317,7 +317,7 @@ func (c *Console) showRequest(w http.ResponseWriter, r *http.Request, status int
 		return
 	}
 	if sv := d.Identity.StaffVerified; sv != nil {
-		d.VerifiedBy, d.VerifiedHow = c.names(r.Context()).Actor(sv.By), channelHow[sv.Channel]
+		d.VerifiedBy, d.VerifiedHow = c.names(r).Actor(sv.By), channelHow[sv.Channel]
 	}
 	for _, ch := range dsr.VerifyChannels {
 		d.Channels = append(d.Channels, channelOption{Value: ch, Label: channelLabels[ch]})
