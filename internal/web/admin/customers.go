@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -35,7 +34,7 @@ func (c *Console) HandleCustomerSearch() http.Handler {
 			return
 		}
 		d.Searched = true
-		subjects, err := c.findSubjects(r.Context(), q)
+		subjects, err := c.findSubjects(r, q)
 		if err != nil {
 			c.fail(w, r, err)
 			return
@@ -60,12 +59,13 @@ func (c *Console) HandleCustomerSearch() http.Handler {
 	})
 }
 
-func (c *Console) findSubjects(ctx context.Context, q string) ([]string, error) {
+func (c *Console) findSubjects(r *http.Request, q string) ([]string, error) {
+	ctx := r.Context()
 	if strings.Contains(q, "@") {
 		return c.Vault.Find(ctx, "email", q)
 	}
 	if !vault.ValidSubject(q) {
-		return nil, errs.Invalid("q", "an external id is 1 to 128 letters, digits or ._:@+=-")
+		return nil, errs.Invalid("q", "%s", say(r, "cu_external_id"))
 	}
 	fields, err := c.Vault.List(ctx, q)
 	if err != nil && errs.CodeOf(err) != errs.CodeNotFound {

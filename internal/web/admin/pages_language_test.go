@@ -171,6 +171,19 @@ func TestConsolePagesSpeakTheLanguage(t *testing.T) {
 				w := serveAs(officer, f.console.HandleQuiz(), "POST", "/admin/training/privacy-basics?lang="+lang, url.Values{}, map[string]string{"key": "privacy-basics"})
 				return w.Code, w.Body.String()
 			}, english: []string{"Answer every question.", "answer question 1"}},
+			{name: "module not saved", status: http.StatusBadRequest, serve: func(t *testing.T, lang string) (int, string) {
+				w := serveAs(admin, f.console.HandlePutModule(), "POST", "/admin/training?lang="+lang, url.Values{"key": {"basics"}, "title": {"Basics"},
+					"content": {"# Basics"}, "quiz": {"Is this a question?"}, "pass_mark": {"most"}, "validity_days": {"365"}}, nil)
+				return w.Code, w.Body.String()
+			}, english: []string{"The module was not saved.", "must be a whole number", "start with '? ' for a question"}},
+			{name: "queue filter", status: http.StatusBadRequest, serve: func(t *testing.T, lang string) (int, string) {
+				w := serveAs(officer, f.console.HandleRequests(), "GET", "/admin/requests?state=sleeping&lang="+lang, nil, nil)
+				return w.Code, w.Body.String()
+			}, english: []string{"This filter cannot be used."}},
+			{name: "customer id", status: http.StatusBadRequest, serve: func(t *testing.T, lang string) (int, string) {
+				w := serveAs(officer, f.console.HandleCustomerSearch(), "GET", "/admin/customers?q="+url.QueryEscape("no spaces")+"&lang="+lang, nil, nil)
+				return w.Code, w.Body.String()
+			}, english: []string{"an external id is 1 to 128"}},
 			{name: "reauth", status: http.StatusOK, serve: func(t *testing.T, lang string) (int, string) {
 				w := serveAs(officer, f.console.HandleReauthPage(), "GET", "/admin/reauth?lang="+lang, nil, nil)
 				return w.Code, w.Body.String()

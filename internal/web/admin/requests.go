@@ -82,7 +82,7 @@ func (c *Console) HandleRequests() http.Handler {
 		if err != nil {
 			if e, ok := errs.As(err); ok && e.Code == errs.CodeInvalid {
 				c.render(w, r, http.StatusBadRequest, "requests", page{Title: "title_requests",
-					Problem: "This filter cannot be used. Change what is marked below and search again.", Fields: e.Fields, Data: d})
+					Problem: say(r, "problem_filter"), Fields: e.Fields, Data: d})
 				return
 			}
 			c.fail(w, r, err)
