@@ -26,6 +26,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -145,6 +146,11 @@ func New(d Deps) (*Console, error) {
 			}
 			return text
 		},
+		// count says a plural catalog message in the page's language, its
+		// form picked by n: {{count $.Lang "st_failures" .Failures}}.
+		"count": func(lang, key string, n int) string {
+			return i18n.Default().Printer(lang).T("console."+key, "n", n)
+		},
 		"opt": func(t *time.Time) string {
 			if t == nil {
 				return "—"
@@ -188,16 +194,31 @@ const langCookie = "steward_console_lang"
 // a cookie), then the cookie, then Accept-Language. Staff accounts hold no
 // language of their own yet; the cookie stands in for that setting.
 func language(w http.ResponseWriter, r *http.Request) string {
-	catalog := i18n.Default()
-	if l := r.URL.Query().Get("lang"); catalog.Has(l) {
+	if l := r.URL.Query().Get("lang"); i18n.Default().Has(l) {
 		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: l, Path: "/admin", MaxAge: 365 * 24 * 3600,
 			Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	}
+	return languageOf(r)
+}
+
+// languageOf is the language of a console request, as language picks it,
+// without remembering a switch.
+func languageOf(r *http.Request) string {
+	catalog := i18n.Default()
+	if l := r.URL.Query().Get("lang"); catalog.Has(l) {
 		return l
 	}
 	if c, err := r.Cookie(langCookie); err == nil && catalog.Has(c.Value) {
 		return c.Value
 	}
 	return catalog.Match(r.Header.Get("Accept-Language"))
+}
+
+// say is a console message (a console.* key without the prefix) in the
+// request's language, its {name} placeholders filled from args: the
+// sentences handlers put in titles, notices and problems.
+func say(r *http.Request, key string, args ...any) string {
+	return i18n.Default().Printer(languageOf(r)).T("console."+key, args...)
 }
 
 // words are the console's words in lang, with English for what lang lacks;
@@ -282,7 +303,11 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
 	} else {
 		c.Log.Error("console", "route", r.Pattern, "err", err) // the pattern: paths hold ids and tokens
 	}
-	c.render(w, r, status, "error", page{Title: http.StatusText(status), Problem: msg, Fields: fields})
+	title := "title_status_" + strconv.Itoa(status)
+	if _, ok := words(i18n.English)[title]; !ok {
+		title = http.StatusText(status)
+	}
+	c.render(w, r, status, "error", page{Title: title, Problem: msg, Fields: fields})
 }
 
 // Require serves next only to a signed-in staff member whose role has
@@ -297,18 +322,18 @@ func (c *Console) Require(perm staff.Permission, next http.Handler) http.Handler
 				http.Redirect(w, r, "/admin/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}
-			c.fail(w, r, errs.New(errs.CodeUnauthorized, "sign in first"))
+			c.fail(w, r, errs.New(errs.CodeUnauthorized, "%s", say(r, "problem_sign_in_first")))
 			return
 		}
 		r = r.WithContext(audit.WithActor(context.WithValue(r.Context(), sessionCtx{}, session), audit.Staff(session.Account.ID)))
 		if perm != SignedIn && !session.Account.Role.Can(perm) {
-			c.fail(w, r, errs.New(errs.CodeForbidden, "your role (%s) may not open this page", session.Account.Role))
+			c.fail(w, r, errs.New(errs.CodeForbidden, "%s", say(r, "problem_role_forbidden", "role", session.Account.Role)))
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			r.Body = http.MaxBytesReader(w, r.Body, 256<<10)
 			if !pages.SameToken(r.PostFormValue("csrf"), csrfToken(session)) {
-				c.fail(w, r, errs.New(errs.CodeForbidden, "this form has expired or did not come from the console; reload the page and try again"))
+				c.fail(w, r, errs.New(errs.CodeForbidden, "%s", say(r, "problem_form_stale")))
 				return
 			}
 		}

@@ -32,9 +32,9 @@ func (c *Console) HandleAudit() http.Handler {
 		v := r.URL.Query()
 		d := auditData{Actor: strings.TrimSpace(v.Get("actor")), Action: strings.TrimSpace(v.Get("action")),
 			Subject: strings.TrimSpace(v.Get("subject")), Since: v.Get("since"), Until: v.Get("until"), Actions: audit.Actions()}
-		q, problems := d.query(v.Get("before"))
+		q, problems := d.query(r, v.Get("before"))
 		if len(problems) > 0 {
-			c.render(w, r, http.StatusBadRequest, "audit", page{Title: "Audit log", Problem: "Check the search.", Fields: problems, Data: d})
+			c.render(w, r, http.StatusBadRequest, "audit", page{Title: "title_audit", Problem: say(r, "au_check"), Fields: problems, Data: d})
 			return
 		}
 		p, err := c.Audit.Search(r.Context(), q)
@@ -42,7 +42,7 @@ func (c *Console) HandleAudit() http.Handler {
 			c.fail(w, r, err)
 			return
 		}
-		d.Entries, d.Names = p.Entries, c.names(r.Context())
+		d.Entries, d.Names = p.Entries, c.names(r)
 		if p.Next > 0 {
 			next := url.Values{}
 			for k, val := range map[string]string{"actor": d.Actor, "action": d.Action, "subject": d.Subject, "since": d.Since, "until": d.Until} {
@@ -53,14 +53,14 @@ func (c *Console) HandleAudit() http.Handler {
 			next.Set("before", strconv.FormatInt(p.Next, 10))
 			d.Next = next.Encode()
 		}
-		c.render(w, r, http.StatusOK, "audit", page{Title: "Audit log", Data: d})
+		c.render(w, r, http.StatusOK, "audit", page{Title: "title_audit", Data: d})
 	})
 }
 
 // dateLayout is what an <input type=date> sends.
 const dateLayout = "2006-01-02"
 
-func (d auditData) query(before string) (audit.Query, map[string]string) {
+func (d auditData) query(r *http.Request, before string) (audit.Query, map[string]string) {
 	problems := map[string]string{}
 	q := audit.Query{Action: d.Action, Limit: 100}
 	if d.Actor != "" {
@@ -73,21 +73,21 @@ func (d auditData) query(before string) (audit.Query, map[string]string) {
 	var err error
 	if d.Since != "" {
 		if q.Since, err = time.Parse(dateLayout, d.Since); err != nil {
-			problems["since"] = "must be a date (YYYY-MM-DD)"
+			problems["since"] = say(r, "au_must_be_date")
 		}
 	}
 	if d.Until != "" {
 		if q.Until, err = time.Parse(dateLayout, d.Until); err != nil {
-			problems["until"] = "must be a date (YYYY-MM-DD)"
+			problems["until"] = say(r, "au_must_be_date")
 		}
 		q.Until = q.Until.AddDate(0, 0, 1) // through the end of that day
 	}
 	if before != "" {
 		if q.Before, err = strconv.ParseInt(before, 10, 64); err != nil || q.Before < 0 {
-			problems["before"] = "must be a sequence number"
+			problems["before"] = say(r, "au_must_be_seq")
 		}
 	}
-	if e, ok := errs.As(validateQuery(q)); ok {
+	if e, ok := errs.As(validateQuery(r, q)); ok {
 		for k, v := range e.Fields {
 			problems[k] = v
 		}
@@ -97,15 +97,15 @@ func (d auditData) query(before string) (audit.Query, map[string]string) {
 
 // validateQuery checks the parts of q that Search would refuse, so that
 // the page can name the field.
-func validateQuery(q audit.Query) error {
+func validateQuery(r *http.Request, q audit.Query) error {
 	problems := map[string]string{}
 	switch q.Actor.Kind {
 	case "", audit.KindStaff, audit.KindAPIKey, audit.KindSystem, audit.KindSubject:
 	default:
-		problems["actor"] = "the kind is staff, api_key, system or subject, as in staff:stf_…"
+		problems["actor"] = say(r, "au_actor_kind")
 	}
 	if len(q.Action) > 128 {
-		problems["action"] = "at most 128 characters"
+		problems["action"] = say(r, "au_action_length")
 	}
 	if len(problems) > 0 {
 		return errs.Fields(problems)

@@ -1,13 +1,11 @@
 package admin
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -32,11 +30,11 @@ func (c *Console) HandleCustomerSearch() http.Handler {
 		q := strings.TrimSpace(r.URL.Query().Get("q"))
 		d := searchData{Query: q}
 		if q == "" {
-			c.render(w, r, http.StatusOK, "customers", page{Title: "Customers", Data: d})
+			c.render(w, r, http.StatusOK, "customers", page{Title: "title_customers", Data: d})
 			return
 		}
 		d.Searched = true
-		subjects, err := c.findSubjects(r.Context(), q)
+		subjects, err := c.findSubjects(r, q)
 		if err != nil {
 			c.fail(w, r, err)
 			return
@@ -49,7 +47,7 @@ func (c *Console) HandleCustomerSearch() http.Handler {
 		}
 		if _, err := c.Audit.Append(r.Context(), audit.Entry{Actor: actor(r), Action: "customer.search",
 			Details: audit.MustDetails(map[string]any{"by": kind, "matches": len(subjects)})}); err != nil {
-			c.fail(w, r, errs.Wrap(errs.CodeUnavailable, err, "the audit log cannot be written, so the search is not run"))
+			c.fail(w, r, errs.Wrap(errs.CodeUnavailable, err, say(r, "problem_audit_search")))
 			return
 		}
 		if len(subjects) == 1 {
@@ -57,16 +55,17 @@ func (c *Console) HandleCustomerSearch() http.Handler {
 			return
 		}
 		d.Subjects = subjects
-		c.render(w, r, http.StatusOK, "customers", page{Title: "Customers", Data: d})
+		c.render(w, r, http.StatusOK, "customers", page{Title: "title_customers", Data: d})
 	})
 }
 
-func (c *Console) findSubjects(ctx context.Context, q string) ([]string, error) {
+func (c *Console) findSubjects(r *http.Request, q string) ([]string, error) {
+	ctx := r.Context()
 	if strings.Contains(q, "@") {
 		return c.Vault.Find(ctx, "email", q)
 	}
 	if !vault.ValidSubject(q) {
-		return nil, errs.Invalid("q", "an external id is 1 to 128 letters, digits or ._:@+=-")
+		return nil, errs.Invalid("q", "%s", say(r, "cu_external_id"))
 	}
 	fields, err := c.Vault.List(ctx, q)
 	if err != nil && errs.CodeOf(err) != errs.CodeNotFound {
@@ -127,10 +126,10 @@ func (c *Console) HandleCustomer() http.Handler {
 			return
 		}
 		if err := c.recordView(r, d.Subject); err != nil {
-			c.fail(w, r, errs.Wrap(errs.CodeUnavailable, err, "the audit log cannot be written, so the record is not shown"))
+			c.fail(w, r, errs.Wrap(errs.CodeUnavailable, err, say(r, "problem_audit_record")))
 			return
 		}
-		c.render(w, r, http.StatusOK, "customer", page{Title: "Customer " + d.Subject, Data: d})
+		c.render(w, r, http.StatusOK, "customer", page{Title: say(r, "title_customer", "id", d.Subject), Data: d})
 	})
 }
 
@@ -196,13 +195,13 @@ func (c *Console) customer(r *http.Request, subject string) (*customerData, erro
 	if err != nil {
 		return nil, err
 	}
-	d.Accesses, d.Names = accesses.Entries, c.names(ctx)
+	d.Accesses, d.Names = accesses.Entries, c.names(r)
 	session := sessionOf(r)
 	if session.Account.Role.Can(staff.PermReveal) {
 		d.CanReveal = c.Staff.CanReveal(ctx, session.Account)
 		d.Fresh = session.Fresh(c.Now(), c.FreshSignIn)
 	} else {
-		d.CanReveal = errs.New(errs.CodeForbidden, "your role (%s) sees customer records masked", session.Account.Role)
+		d.CanReveal = errs.New(errs.CodeForbidden, "%s", say(r, "cu_role_masked", "role", roleName(session.Account.Role)))
 	}
 	return d, nil
 }
@@ -211,17 +210,17 @@ func (c *Console) customer(r *http.Request, subject string) (*customerData, erro
 // to the audit log, which must not hold personal data.
 var emailLike = regexp.MustCompile(`[^\s@]+@[^\s@]+\.[^\s@]+`)
 
-func checkPurpose(purpose, ticket string) map[string]string {
+func checkPurpose(r *http.Request, purpose, ticket string) map[string]string {
 	problems := map[string]string{}
 	if n := len(purpose); n < 5 || n > 500 {
-		problems["purpose"] = "say why you need the data (5 to 500 characters)"
+		problems["purpose"] = say(r, "cu_purpose_length")
 	}
 	if n := len(ticket); n < 1 || n > 100 {
-		problems["ticket"] = "give the ticket or case reference (up to 100 characters)"
+		problems["ticket"] = say(r, "cu_ticket_length")
 	}
 	for field, text := range map[string]string{"purpose": purpose, "ticket": ticket} {
 		if emailLike.MatchString(text) {
-			problems[field] = "must not hold personal data such as an email address: the audit log keeps it"
+			problems[field] = say(r, "cu_no_personal_data")
 		}
 	}
 	return problems
@@ -247,7 +246,7 @@ func (c *Console) HandleReveal() http.Handler {
 			http.Redirect(w, r, "/admin/reauth?next="+url.QueryEscape(back), http.StatusSeeOther)
 			return
 		}
-		if problems := checkPurpose(purpose, ticket); len(problems) > 0 {
+		if problems := checkPurpose(r, purpose, ticket); len(problems) > 0 {
 			c.fail(w, r, errs.Fields(problems))
 			return
 		}
@@ -263,9 +262,8 @@ func (c *Console) HandleReveal() http.Handler {
 			Details: audit.MustDetails(map[string]any{"fields": []string{name}, "purpose": purpose, "ticket": ticket,
 				"role": string(session.Account.Role), "via": "console"})})
 		if errors.Is(err, reveal.ErrTooMany) {
-			c.render(w, r, http.StatusTooManyRequests, "error", page{Title: "Too many reveals",
-				Problem: "You have revealed " + strconv.Itoa(c.Reveals.Limit()) + " fields in the last " + strconv.Itoa(int(c.Reveals.Window()/time.Minute)) +
-					" minutes, the most allowed; security has been alerted. Wait, or ask a security officer."})
+			c.render(w, r, http.StatusTooManyRequests, "error", page{Title: say(r, "title_too_many_reveals"),
+				Problem: say(r, "cu_too_many_reveals", "n", c.Reveals.Limit(), "minutes", int(c.Reveals.Window()/time.Minute))})
 			return
 		}
 		if err != nil {
@@ -278,6 +276,6 @@ func (c *Console) HandleReveal() http.Handler {
 			return
 		}
 		d.Revealed = &revealedField{Name: name, Value: string(rec.Value), AuditSeq: stored.Seq}
-		c.render(w, r, http.StatusOK, "customer", page{Title: "Customer " + subject, Data: d})
+		c.render(w, r, http.StatusOK, "customer", page{Title: say(r, "title_customer", "id", subject), Data: d})
 	})
 }

@@ -61,7 +61,7 @@ func (c *Console) HandleDashboard() http.Handler {
 			}
 			d.Alerts = alerts.Entries
 			if len(d.Alerts) > 0 {
-				d.Names = c.names(ctx)
+				d.Names = c.names(r)
 			}
 		}
 		c.render(w, r, http.StatusOK, "dashboard", page{Title: "title_dashboard", Data: d})

@@ -1,29 +1,34 @@
 package admin
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/dsr"
+	"github.com/steward-dev/steward/internal/i18n"
 	"github.com/steward-dev/steward/internal/staff"
 )
 
 // names resolves the ids the audit log holds to what people recognise:
-// staff members by name and role, API keys by label and scope.
+// staff members by name and role, API keys by label and scope, in the
+// words of the page's language.
 type names struct {
 	staff map[string]staff.Account
 	keys  map[string]apikey.Key
+	p     *i18n.Printer
 }
 
 // names reads the staff accounts and API keys once for a page. Where a
 // list cannot be read, the page shows ids rather than fail.
-func (c *Console) names(ctx context.Context) names {
-	n := names{staff: map[string]staff.Account{}, keys: map[string]apikey.Key{}}
+func (c *Console) names(r *http.Request) names {
+	ctx := r.Context()
+	n := names{staff: map[string]staff.Account{}, keys: map[string]apikey.Key{}, p: i18n.Default().Printer(languageOf(r))}
 	if accounts, err := c.Staff.List(ctx); err == nil {
 		for _, a := range accounts {
 			n.staff[a.ID] = a
@@ -43,6 +48,16 @@ func (c *Console) names(ctx context.Context) names {
 	return n
 }
 
+// t says a console message in the page's language (English when the
+// names were made without a printer).
+func (n names) t(key string, args ...any) string {
+	p := n.p
+	if p == nil {
+		p = i18n.Default().Printer(i18n.English)
+	}
+	return p.T("console."+key, args...)
+}
+
 // roleName is a role in words: "privacy officer".
 func roleName(r staff.Role) string { return strings.ReplaceAll(string(r), "_", " ") }
 
@@ -51,7 +66,7 @@ func (n names) staffName(id string) string {
 	if a, ok := n.staff[id]; ok {
 		return a.Name
 	}
-	return "staff member " + id
+	return n.t("ad_staff_member", "id", id)
 }
 
 // keyName is an API key by its label and scope: API key “shop backend” (admin).
@@ -59,11 +74,11 @@ func (n names) keyName(id string) string {
 	k, ok := n.keys[id]
 	switch {
 	case !ok:
-		return "API key " + id
+		return n.t("ad_api_key", "id", id)
 	case k.Label == "":
-		return fmt.Sprintf("an unlabelled %s API key (%s)", k.Scope, id)
+		return n.t("ad_api_key_unlabelled", "scope", k.Scope, "id", id)
 	default:
-		return fmt.Sprintf("API key “%s” (%s)", k.Label, k.Scope)
+		return n.t("ad_api_key_labelled", "label", k.Label, "scope", k.Scope)
 	}
 }
 
@@ -78,9 +93,9 @@ func (n names) Actor(a audit.Actor) string {
 	case audit.KindAPIKey:
 		return n.keyName(a.ID)
 	case audit.KindSystem:
-		return "Steward (automatic)"
+		return n.t("ad_system")
 	case audit.KindSubject:
-		return "the customer, in the privacy portal"
+		return n.t("ad_subject")
 	}
 	return a.String()
 }
@@ -91,7 +106,7 @@ func (n names) Target(t audit.Target) string {
 	case "":
 		return ""
 	case audit.KindSubject:
-		return "customer " + t.ID
+		return n.t("ad_customer", "id", t.ID)
 	case audit.KindStaff:
 		return n.staffName(t.ID)
 	case audit.KindAPIKey:
@@ -103,78 +118,82 @@ func (n names) Target(t audit.Target) string {
 // sentences says what common actions did, from their details; d holds the
 // details' values as text. Others get describeGeneric.
 var sentences = map[string]func(d map[string]string, n names) string{
-	"customer.view": func(map[string]string, names) string {
-		return "Opened the customer's record, every field masked."
+	"customer.view": func(_ map[string]string, n names) string { return n.t("ad_customer_view") },
+	"customer.search": func(d map[string]string, n names) string {
+		return n.t("ad_customer_search", "by", d["by"], "matches", n.t("ad_matches", "n", count(d["matches"])))
 	},
-	"customer.search": func(d map[string]string, _ names) string {
-		return fmt.Sprintf("Searched for a customer by %s and found %s.", d["by"], plural(d["matches"], "match", "matches"))
+	"vault.reveal": func(d map[string]string, n names) string {
+		return n.t("ad_vault_reveal", "fields", n.fieldList(d["fields"]), "purpose", d["purpose"], "ticket", d["ticket"], "via", n.via(d))
 	},
-	"vault.reveal": func(d map[string]string, _ names) string {
-		return fmt.Sprintf("Revealed %s for “%s” (ticket %s)%s.", fieldList(d["fields"]), d["purpose"], d["ticket"], via(d))
+	"vault.detokenize": func(d map[string]string, n names) string {
+		return n.t("ad_vault_detokenize", "fields", n.fieldList(d["fields"]), "via", n.via(d))
 	},
-	"vault.detokenize": func(d map[string]string, _ names) string {
-		return fmt.Sprintf("Exchanged a token for the value of %s%s.", fieldList(d["fields"]), via(d))
+	"vault.put": func(d map[string]string, n names) string {
+		return n.t("ad_vault_put", "fields", n.fieldList(d["fields"]), "via", n.via(d))
 	},
-	"vault.put":    func(d map[string]string, _ names) string { return "Stored " + fieldList(d["fields"]) + via(d) + "." },
-	"vault.delete": func(d map[string]string, _ names) string { return "Deleted " + fieldList(d["fields"]) + via(d) + "." },
-	"vault.tokenize": func(d map[string]string, _ names) string {
-		return "Made a token for " + fieldList(d["fields"]) + via(d) + "."
+	"vault.delete": func(d map[string]string, n names) string {
+		return n.t("ad_vault_delete", "fields", n.fieldList(d["fields"]), "via", n.via(d))
 	},
-	"vault.revoke_token": func(d map[string]string, _ names) string { return "Revoked a token" + via(d) + "." },
-	"vault.erase": func(d map[string]string, _ names) string {
-		return "Erased the customer: their data key was destroyed" + via(d) + "."
+	"vault.tokenize": func(d map[string]string, n names) string {
+		return n.t("ad_vault_tokenize", "fields", n.fieldList(d["fields"]), "via", n.via(d))
 	},
-	"staff.sign_in": func(map[string]string, names) string { return "Signed in to the console." },
-	"staff.sign_in_failed": func(d map[string]string, _ names) string {
-		return "A sign-in was refused (" + d["reason"] + ")."
+	"vault.revoke_token": func(d map[string]string, n names) string { return n.t("ad_vault_revoke_token", "via", n.via(d)) },
+	"vault.erase":        func(d map[string]string, n names) string { return n.t("ad_vault_erase", "via", n.via(d)) },
+	"staff.sign_in":      func(_ map[string]string, n names) string { return n.t("ad_staff_sign_in") },
+	"staff.sign_in_failed": func(d map[string]string, n names) string {
+		return n.t("ad_staff_sign_in_failed", "reason", d["reason"])
 	},
-	"staff.create": func(d map[string]string, _ names) string {
-		return "Added the account, as " + roleName(staff.Role(d["role"])) + "."
+	"staff.create": func(d map[string]string, n names) string {
+		return n.t("ad_staff_create", "role", roleName(staff.Role(d["role"])))
 	},
-	"staff.role": func(d map[string]string, _ names) string {
-		return "Changed the role to " + roleName(staff.Role(d["role"])) + "."
+	"staff.role": func(d map[string]string, n names) string {
+		return n.t("ad_staff_role", "role", roleName(staff.Role(d["role"])))
 	},
-	"staff.disable": func(map[string]string, names) string { return "Disabled the account; its sessions ended." },
-	"staff.reset_issued": func(d map[string]string, _ names) string {
-		return "Issued a one-time link to reset the " + d["kind"] + "; the account's sessions ended."
+	"staff.disable": func(_ map[string]string, n names) string { return n.t("ad_staff_disable") },
+	"staff.reset_issued": func(d map[string]string, n names) string {
+		if d["kind"] == string(staff.ResetAuthenticator) {
+			return n.t("ad_reset_issued_authenticator")
+		}
+		return n.t("ad_reset_issued_password")
 	},
-	"staff.reset_redeemed": func(d map[string]string, _ names) string {
-		return "Set a new " + d["kind"] + " with a one-time reset link."
+	"staff.reset_redeemed": func(d map[string]string, n names) string {
+		if d["kind"] == string(staff.ResetAuthenticator) {
+			return n.t("ad_reset_redeemed_authenticator")
+		}
+		return n.t("ad_reset_redeemed_password")
 	},
-	"staff.unlock": func(d map[string]string, _ names) string {
-		return "Unlocked the account after " + plural(d["failures"], "failed sign-in", "failed sign-ins") + "."
+	"staff.unlock": func(d map[string]string, n names) string {
+		return n.t("ad_staff_unlock", "failures", n.t("st_failures", "n", count(d["failures"])))
 	},
-	"api_key.create": func(d map[string]string, _ names) string {
-		s := "Made a " + d["scope"] + " API key"
+	"api_key.create": func(d map[string]string, n names) string {
+		var label, property string
 		if d["label"] != "" {
-			s += " labelled “" + d["label"] + "”"
+			label = n.t("ad_key_label", "label", d["label"])
 		}
 		if d["property"] != "" {
-			s += " for property " + d["property"]
+			property = n.t("ad_key_property", "property", d["property"])
 		}
-		return s + via(d) + "."
+		return n.t("ad_api_key_create", "scope", d["scope"], "label", label, "property", property, "via", n.via(d))
 	},
-	"api_key.revoke": func(d map[string]string, _ names) string { return "Revoked the API key" + via(d) + "." },
-	"keys.rotate": func(d map[string]string, _ names) string {
-		return fmt.Sprintf("Rewrapped %s under master key version %s%s.", plural(d["rewrapped"], "data key", "data keys"), d["version"], via(d))
+	"api_key.revoke": func(d map[string]string, n names) string { return n.t("ad_api_key_revoke", "via", n.via(d)) },
+	"keys.rotate": func(d map[string]string, n names) string {
+		return n.t("ad_keys_rotate", "keys", n.t("ad_data_keys", "n", count(d["rewrapped"])), "version", d["version"], "via", n.via(d))
 	},
-	"keys.retire": func(d map[string]string, _ names) string {
-		return "Retired master key version " + d["version"] + via(d) + "."
+	"keys.retire": func(d map[string]string, n names) string {
+		return n.t("ad_keys_retire", "version", d["version"], "via", n.via(d))
 	},
-	"dsr.identity_verified_by_staff": func(d map[string]string, _ names) string {
-		how := channelHow[dsr.VerifyChannel(d["channel"])]
-		if how == "" {
-			how = d["channel"]
+	"dsr.identity_verified_by_staff": func(d map[string]string, n names) string {
+		how := d["channel"]
+		if key, ok := channelHow[dsr.VerifyChannel(d["channel"])]; ok {
+			how = n.t(key)
 		}
-		s := "Recorded the customer's identity as verified " + how + ", for the " + d["tier"] + " tier"
+		var declaration string
 		if d["declaration"] == "true" {
-			s += ", the declaration signed"
+			declaration = n.t("ad_declaration_signed")
 		}
-		return s + "."
+		return n.t("ad_identity_verified", "how", how, "tier", d["tier"], "declaration", declaration)
 	},
-	"alert.reveal_burst": func(map[string]string, names) string {
-		return "Alert: too many reveals in a short time; the next reveal was refused."
-	},
+	"alert.reveal_burst": func(_ map[string]string, n names) string { return n.t("ad_reveal_burst") },
 }
 
 // Describe says in a sentence what an entry records.
@@ -236,36 +255,32 @@ func detailText(details audit.Details) map[string]string {
 	return out
 }
 
-func fieldList(fields string) string {
+func (n names) fieldList(fields string) string {
 	if fields == "" {
-		return "a field"
+		return n.t("ad_a_field")
 	}
 	if strings.Contains(fields, ",") {
-		return "the fields " + fields
+		return n.t("ad_the_fields", "fields", fields)
 	}
-	return "the " + fields + " field"
+	return n.t("ad_the_field", "field", fields)
 }
 
-func via(d map[string]string) string {
+func (n names) via(d map[string]string) string {
 	switch d["via"] {
 	case "console":
-		return " in the console"
+		return n.t("ad_via_console")
 	case "api":
-		return " through the API"
+		return n.t("ad_via_api")
 	case "cli":
-		return " on the command line"
+		return n.t("ad_via_cli")
 	case "portal":
-		return " in the privacy portal"
+		return n.t("ad_via_portal")
 	}
 	return ""
 }
 
-func plural(n, one, many string) string {
-	if n == "1" {
-		return "1 " + one
-	}
-	if n == "" {
-		n = "0"
-	}
-	return n + " " + many
+// count reads a detail's number (0 when it holds none).
+func count(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
 }

@@ -26,7 +26,7 @@ func (c *Console) keysPage(w http.ResponseWriter, r *http.Request, status int, p
 		return
 	}
 	d.Fresh = sessionOf(r).Fresh(c.Now(), c.FreshSignIn)
-	p.Title, p.Data = "API keys", d
+	p.Title, p.Data = "title_keys", d
 	c.render(w, r, status, "keys", p)
 }
 
@@ -47,7 +47,7 @@ func (c *Console) HandleCreateKey() http.Handler {
 		d.Form.Scope, d.Form.Property, d.Form.Label = r.PostFormValue("scope"), strings.TrimSpace(r.PostFormValue("property")), strings.TrimSpace(r.PostFormValue("label"))
 		scope, err := apikey.ParseScope(d.Form.Scope)
 		if e, ok := errs.As(err); ok {
-			c.keysPage(w, r, http.StatusBadRequest, page{Problem: "The key was not made.", Fields: e.Fields}, d)
+			c.keysPage(w, r, http.StatusBadRequest, page{Problem: say(r, "ky_not_made"), Fields: e.Fields}, d)
 			return
 		}
 		if scope == apikey.ScopeReveal && !sessionOf(r).Fresh(c.Now(), c.FreshSignIn) {
@@ -56,7 +56,7 @@ func (c *Console) HandleCreateKey() http.Handler {
 		}
 		plain, key, err := c.Keys.CreateRecorded(r.Context(), c.Audit, actor(r), "console", scope, d.Form.Property, d.Form.Label)
 		if e, ok := errs.As(err); ok && e.Code == errs.CodeInvalid {
-			c.keysPage(w, r, http.StatusBadRequest, page{Problem: "The key was not made.", Fields: e.Fields}, d)
+			c.keysPage(w, r, http.StatusBadRequest, page{Problem: say(r, "ky_not_made"), Fields: e.Fields}, d)
 			return
 		}
 		if err != nil {
@@ -65,7 +65,7 @@ func (c *Console) HandleCreateKey() http.Handler {
 		}
 		d.Secret, d.SecretFor = plain, key.ID
 		d.Form.Scope, d.Form.Property, d.Form.Label = "", "", ""
-		c.keysPage(w, r, http.StatusCreated, page{Notice: "Key made. Copy it into the system that will use it now: it is not shown again."}, d)
+		c.keysPage(w, r, http.StatusCreated, page{Notice: say(r, "ky_made_notice")}, d)
 	})
 }
 

@@ -3,7 +3,6 @@ package admin
 import (
 	"bytes"
 	"encoding/csv"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -83,7 +82,7 @@ func (c *Console) HandleRequests() http.Handler {
 		if err != nil {
 			if e, ok := errs.As(err); ok && e.Code == errs.CodeInvalid {
 				c.render(w, r, http.StatusBadRequest, "requests", page{Title: "title_requests",
-					Problem: "This filter cannot be used. Change what is marked below and search again.", Fields: e.Fields, Data: d})
+					Problem: say(r, "problem_filter"), Fields: e.Fields, Data: d})
 				return
 			}
 			c.fail(w, r, err)
@@ -157,24 +156,26 @@ func (c *Console) HandleRequestsCSV() http.Handler {
 }
 
 // actionInfo is how the request page offers one action: its button, the
-// sentence that says what it does, and the label of the text it needs.
+// sentence that says what it does, and the label of the text it needs, as
+// catalog keys.
 type actionInfo struct {
 	Name, Button, Says, Note string
 }
 
-// actionInfos are the staff's actions in words.
+// actionInfos are the staff's actions in words: catalog keys (console.*)
+// the templates say in the page's language.
 var actionInfos = map[string]actionInfo{
-	dsr.ActionVerify:      {Button: "Verify identity", Says: "You checked that the requester is who they say (for example, they signed in with the address on file). The work may then start."},
-	dsr.ActionAcknowledge: {Button: "Acknowledge receipt", Says: "Records that the customer was told the request arrived (they were emailed on receipt). Under the CCPA this is due within 10 business days."},
-	dsr.ActionStart:       {Button: "Start the work", Says: "Moves the request to in progress; for access, export and erasure Steward then does the work in every connected system."},
-	dsr.ActionReplied:     {Button: "Customer answered", Says: "The customer answered by other means (letter, call). The request goes back to where it was, and a stopped clock starts again."},
-	dsr.ActionComplete:    {Button: "Complete", Says: "The request is answered: the customer is emailed and sees the result in the privacy center."},
-	"work":                {Button: "Run the work again", Says: "Runs the export, erasure or correction job again, after a system that failed or refused was fixed."},
-	dsr.ActionAsk:         {Button: "Ask", Note: "Ask the customer", Says: "The customer is emailed that a question waits for them and answers in the privacy center; under the GDPR the deadline's clock stops until they do."},
-	dsr.ActionExtend:      {Button: "Extend", Note: "Extend the deadline, because", Says: "Moves the deadline once, by the law's extension; the customer sees the reason. Only before the original deadline."},
-	dsr.ActionReject:      {Button: "Reject", Note: "Reject, because", Says: "Refuses the request; the customer is emailed and sees the reason, and their right to complain."},
-	dsr.ActionAttach:      {Button: "Match", Note: "Match to customer (Steward subject id)", Says: "Links the request to the customer's record, so that the work reaches their data."},
-	actionIdentity:        {Button: "Record the identity as verified", Says: "Records that you verified the customer's identity another way (a call with security questions, a visit in store). It stands in for the data points: the request can then be verified and worked."},
+	dsr.ActionVerify:      {Button: "act_verify", Says: "act_verify_says"},
+	dsr.ActionAcknowledge: {Button: "act_acknowledge", Says: "act_acknowledge_says"},
+	dsr.ActionStart:       {Button: "act_start", Says: "act_start_says"},
+	dsr.ActionReplied:     {Button: "act_replied", Says: "act_replied_says"},
+	dsr.ActionComplete:    {Button: "act_complete", Says: "act_complete_says"},
+	"work":                {Button: "act_work", Says: "act_work_says"},
+	dsr.ActionAsk:         {Button: "act_ask", Note: "act_ask_note", Says: "act_ask_says"},
+	dsr.ActionExtend:      {Button: "act_extend", Note: "act_extend_note", Says: "act_extend_says"},
+	dsr.ActionReject:      {Button: "act_reject", Note: "act_reject_note", Says: "act_reject_says"},
+	dsr.ActionAttach:      {Button: "act_attach", Note: "act_attach_note", Says: "act_attach_says"},
+	actionIdentity:        {Button: "act_identity", Says: "act_identity_says"},
 }
 
 // actionIdentity records an identity verified by staff another way; it is
@@ -248,15 +249,15 @@ type channelOption struct {
 }
 
 // channelLabels are the channels as the form offers them; channelHow
-// says them after "verified".
+// says them after "verified" (catalog keys).
 var (
 	channelLabels = map[dsr.VerifyChannel]string{
-		dsr.VerifyPhone: "Phone call", dsr.VerifyVideo: "Video call", dsr.VerifyInPerson: "In person",
-		dsr.VerifyPostal: "By post", dsr.VerifyOther: "Another way (say which below)",
+		dsr.VerifyPhone: "ch_phone", dsr.VerifyVideo: "ch_video", dsr.VerifyInPerson: "ch_in_person",
+		dsr.VerifyPostal: "ch_postal", dsr.VerifyOther: "ch_other",
 	}
 	channelHow = map[dsr.VerifyChannel]string{
-		dsr.VerifyPhone: "by a phone call", dsr.VerifyVideo: "by a video call", dsr.VerifyInPerson: "in person",
-		dsr.VerifyPostal: "by post", dsr.VerifyOther: "another way",
+		dsr.VerifyPhone: "how_phone", dsr.VerifyVideo: "how_video", dsr.VerifyInPerson: "how_in_person",
+		dsr.VerifyPostal: "how_postal", dsr.VerifyOther: "how_other",
 	}
 )
 
@@ -316,7 +317,7 @@ func (c *Console) showRequest(w http.ResponseWriter, r *http.Request, status int
 		return
 	}
 	if sv := d.Identity.StaffVerified; sv != nil {
-		d.VerifiedBy, d.VerifiedHow = c.names(r.Context()).Actor(sv.By), channelHow[sv.Channel]
+		d.VerifiedBy, d.VerifiedHow = c.names(r).Actor(sv.By), channelHow[sv.Channel]
 	}
 	for _, ch := range dsr.VerifyChannels {
 		d.Channels = append(d.Channels, channelOption{Value: ch, Label: channelLabels[ch]})
@@ -352,7 +353,7 @@ func (c *Console) showRequest(w http.ResponseWriter, r *http.Request, status int
 			}
 		}
 	}
-	p.Title, p.Data = "Request "+req.ID, d
+	p.Title, p.Data = say(r, "title_request", "id", req.ID), d
 	c.render(w, r, status, "request", p)
 }
 
@@ -458,7 +459,7 @@ func (c *Console) HandleRequestAction() http.Handler {
 			e, ok := errs.As(err)
 			switch {
 			case ok && e.Code == errs.CodeInvalid:
-				c.showRequest(w, r, httpx.Status(err), id, page{Problem: "The request was not changed: " + e.Message, Fields: e.Fields})
+				c.showRequest(w, r, httpx.Status(err), id, page{Problem: say(r, "rq_not_changed", "reason", e.Message), Fields: e.Fields})
 			case ok && e.Code == errs.CodeConflict:
 				c.refused(w, r, id, action, e.Message)
 			default:
@@ -481,12 +482,12 @@ func (c *Console) refused(w http.ResponseWriter, r *http.Request, id, action, re
 		c.fail(w, r, err)
 		return
 	}
-	button := actionInfos[action].Button
-	if button == "" {
-		button = action
+	button := action
+	if key := actionInfos[action].Button; key != "" {
+		button = say(r, key)
 	}
-	problem := fmt.Sprintf("“%s” was not done: the request is %s now. %s", button, strings.ReplaceAll(string(req.State), "_", " "), sentence(reason))
-	c.render(w, r, http.StatusConflict, "request_refused", page{Title: "Request " + req.ID + ": not changed", Problem: problem,
+	problem := say(r, "rf_not_done", "action", button, "state", strings.ReplaceAll(string(req.State), "_", " "), "reason", sentence(reason))
+	c.render(w, r, http.StatusConflict, "request_refused", page{Title: say(r, "title_request_refused", "id", req.ID), Problem: problem,
 		Data: refusedData{Request: req, Tried: button, Actions: c.offered(req)}})
 }
 
@@ -521,7 +522,7 @@ func (c *Console) HandleRequestIdentity() http.Handler {
 			e, ok := errs.As(err)
 			switch {
 			case ok && e.Code == errs.CodeInvalid:
-				c.showRequest(w, r, http.StatusBadRequest, id, page{Problem: "The identity was not recorded: " + e.Message, Fields: e.Fields,
+				c.showRequest(w, r, http.StatusBadRequest, id, page{Problem: say(r, "rq_identity_not_recorded", "reason", e.Message), Fields: e.Fields,
 					Data: requestData{IdentityForm: form}})
 			case ok && e.Code == errs.CodeConflict:
 				c.refused(w, r, id, actionIdentity, e.Message)
@@ -581,7 +582,7 @@ func (c *Console) HandleJobs() http.Handler {
 			c.fail(w, r, err)
 			return
 		}
-		c.render(w, r, http.StatusOK, "jobs", page{Title: "Background jobs", Data: jobsData{Jobs: list.Jobs, Next: list.Next}})
+		c.render(w, r, http.StatusOK, "jobs", page{Title: "title_jobs", Data: jobsData{Jobs: list.Jobs, Next: list.Next}})
 	})
 }
 
@@ -590,7 +591,7 @@ func (c *Console) HandleJobAction() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 		if err != nil {
-			c.fail(w, r, errs.Invalid("id", "must be a job number"))
+			c.fail(w, r, errs.Invalid("id", "%s", say(r, "jb_must_be_number")))
 			return
 		}
 		op := r.PathValue("op")
@@ -600,7 +601,7 @@ func (c *Console) HandleJobAction() http.Handler {
 		}
 		if _, err := c.Audit.Append(r.Context(), audit.Entry{Actor: actor(r), Action: audit.PrefixJob + op,
 			Target: audit.Target{Kind: "job", ID: strconv.FormatInt(id, 10)}}); err != nil {
-			c.fail(w, r, errs.Wrap(errs.CodeUnavailable, err, "the audit log cannot be written, so the job is left alone"))
+			c.fail(w, r, errs.Wrap(errs.CodeUnavailable, err, say(r, "problem_audit_job")))
 			return
 		}
 		if op == "retry" {

@@ -146,7 +146,7 @@ func TestRequestPageOffersOnlyAllowedActions(t *testing.T) {
 				t.Errorf("%s: %d, offers %v, want %v", step.state, w.Code, got, step.want)
 			}
 			for _, name := range step.want {
-				if says := template.HTMLEscapeString(actionInfos[name].Says); !strings.Contains(body, says) {
+				if says := template.HTMLEscapeString(words("en")[actionInfos[name].Says]); !strings.Contains(body, says) {
 					t.Errorf("%s: the page lacks what %s does", step.state, name)
 				}
 			}

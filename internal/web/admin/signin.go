@@ -56,7 +56,7 @@ func (c *Console) HandleSignIn() http.Handler {
 		if err != nil {
 			if errors.Is(err, staff.ErrBusy) {
 				c.busy(w)
-				c.renderSignIn(w, r, http.StatusServiceUnavailable, d, busyMessage)
+				c.renderSignIn(w, r, http.StatusServiceUnavailable, d, "problem_busy")
 				return
 			}
 			if e, ok := errs.As(err); ok && e.Code == errs.CodeUnauthorized {
@@ -72,10 +72,6 @@ func (c *Console) HandleSignIn() http.Handler {
 		http.Redirect(w, r, d.Next, http.StatusSeeOther)
 	})
 }
-
-// busyMessage is the sign-in page's answer when every password check slot
-// is taken (503).
-const busyMessage = "The server is busy checking other sign-ins right now. Please try again in a few seconds."
 
 // busy asks the browser to come back when a password check slot may be free.
 func (c *Console) busy(w http.ResponseWriter) {
@@ -102,7 +98,7 @@ type reauthData struct {
 // personal data needs a recent sign-in.
 func (c *Console) HandleReauthPage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c.render(w, r, http.StatusOK, "reauth", page{Title: "Confirm it is you",
+		c.render(w, r, http.StatusOK, "reauth", page{Title: "title_reauth",
 			Data: reauthData{Next: localNext(r.URL.Query().Get("next"))}})
 	})
 }
@@ -115,11 +111,11 @@ func (c *Console) HandleReauth() http.Handler {
 		if err != nil {
 			if errors.Is(err, staff.ErrBusy) {
 				c.busy(w)
-				c.render(w, r, http.StatusServiceUnavailable, "reauth", page{Title: "Confirm it is you", Problem: busyMessage, Data: d})
+				c.render(w, r, http.StatusServiceUnavailable, "reauth", page{Title: "title_reauth", Problem: "problem_busy", Data: d})
 				return
 			}
 			if e, ok := errs.As(err); ok && e.Code == errs.CodeUnauthorized {
-				c.render(w, r, http.StatusUnauthorized, "reauth", page{Title: "Confirm it is you", Problem: e.Message, Data: d})
+				c.render(w, r, http.StatusUnauthorized, "reauth", page{Title: "title_reauth", Problem: e.Message, Data: d})
 				return
 			}
 			c.fail(w, r, err)

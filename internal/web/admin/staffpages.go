@@ -32,7 +32,7 @@ func (c *Console) staffPage(w http.ResponseWriter, r *http.Request, status int, 
 		return
 	}
 	d.Accounts, d.Roles, d.Fresh = accounts, staff.Roles, sessionOf(r).Fresh(c.Now(), c.FreshSignIn)
-	p.Title, p.Data = "Staff", d
+	p.Title, p.Data = "title_staff", d
 	c.render(w, r, status, "staff", p)
 }
 
@@ -52,7 +52,7 @@ func (c *Console) HandleCreateStaff() http.Handler {
 		created, err := c.Staff.Create(r.Context(), actor(r), staff.NewAccount{Email: d.Form.Email, Name: d.Form.Name,
 			Role: staff.Role(d.Form.Role), Password: r.PostFormValue("password")})
 		if e, ok := errs.As(err); ok && e.Code == errs.CodeInvalid {
-			c.staffPage(w, r, http.StatusBadRequest, page{Problem: "The account was not created.", Fields: e.Fields}, d)
+			c.staffPage(w, r, http.StatusBadRequest, page{Problem: say(r, "st_not_created"), Fields: e.Fields}, d)
 			return
 		}
 		if err != nil {
@@ -60,7 +60,7 @@ func (c *Console) HandleCreateStaff() http.Handler {
 			return
 		}
 		d.Created = &created
-		c.staffPage(w, r, http.StatusOK, page{Notice: "Account created. Hand the TOTP secret to " + created.Name + " in person; it is not shown again."}, d)
+		c.staffPage(w, r, http.StatusOK, page{Notice: say(r, "st_created", "name", created.Name)}, d)
 	})
 }
 
@@ -69,7 +69,7 @@ func (c *Console) HandleSetRole() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
 		if id == sessionOf(r).Account.ID {
-			c.fail(w, r, errs.Invalid("role", "you cannot change your own role; ask another administrator"))
+			c.fail(w, r, errs.Invalid("role", "%s", say(r, "st_own_role")))
 			return
 		}
 		if err := c.Staff.SetRole(r.Context(), actor(r), id, staff.Role(r.PostFormValue("role"))); err != nil {
@@ -85,7 +85,7 @@ func (c *Console) HandleDisable() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
 		if id == sessionOf(r).Account.ID {
-			c.fail(w, r, errs.Invalid("id", "you cannot disable your own account"))
+			c.fail(w, r, errs.Invalid("id", "%s", say(r, "st_own_account")))
 			return
 		}
 		if err := c.Staff.Disable(r.Context(), actor(r), id); err != nil {

@@ -35,7 +35,7 @@ func (c *Console) HandleIssueReset() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
 		if id == sessionOf(r).Account.ID {
-			c.fail(w, r, errs.Invalid("id", "you cannot reset your own sign-in; ask another administrator"))
+			c.fail(w, r, errs.Invalid("id", "%s", say(r, "st_own_reset")))
 			return
 		}
 		if !c.requireFresh(w, r) {
@@ -54,8 +54,7 @@ func (c *Console) HandleIssueReset() http.Handler {
 		}
 		d := &staffData{Reset: &issuedReset{Name: reset.Account.Name, Kind: string(reset.Kind), ExpiresAt: reset.ExpiresAt,
 			URL: base + "/admin/reset/" + reset.Token}}
-		c.staffPage(w, r, http.StatusOK, page{Notice: "Reset link made for " + reset.Account.Name + ": their sessions have ended. " +
-			"Give them the link in person or by a channel you trust; it is not shown again."}, d)
+		c.staffPage(w, r, http.StatusOK, page{Notice: say(r, "st_reset_made", "name", reset.Account.Name)}, d)
 	})
 }
 
@@ -71,7 +70,7 @@ func (c *Console) HandleUnlock() http.Handler {
 			return
 		}
 		account, _ := c.Staff.Get(r.Context(), id)
-		c.staffPage(w, r, http.StatusOK, page{Notice: account.Name + " is unlocked: they may sign in again from any address."}, &staffData{})
+		c.staffPage(w, r, http.StatusOK, page{Notice: say(r, "st_unlocked", "name", account.Name)}, &staffData{})
 	})
 }
 
@@ -110,7 +109,7 @@ func (c *Console) HandleRedeemReset() http.Handler {
 		switch reset.Kind {
 		case staff.ResetPassword:
 			if r.PostFormValue("password") != r.PostFormValue("confirm") {
-				err = errs.Invalid("confirm", "the two passwords differ")
+				err = errs.Invalid("confirm", "%s", say(r, "rs_differ"))
 			} else {
 				err = c.Staff.RedeemPassword(ctx, token, r.PostFormValue("password"), r.PostFormValue("code"))
 			}
@@ -121,7 +120,7 @@ func (c *Console) HandleRedeemReset() http.Handler {
 			}
 		}
 		if e, ok := errs.As(err); ok && e.Code == errs.CodeInvalid {
-			c.render(w, r, http.StatusBadRequest, "reset", page{Title: resetTitle(reset.Kind), Problem: "Nothing was changed.", Fields: e.Fields, Data: d})
+			c.render(w, r, http.StatusBadRequest, "reset", page{Title: resetTitle(reset.Kind), Problem: say(r, "rs_nothing_changed"), Fields: e.Fields, Data: d})
 			return
 		}
 		if err != nil {
@@ -135,9 +134,9 @@ func (c *Console) HandleRedeemReset() http.Handler {
 
 func resetTitle(kind staff.ResetKind) string {
 	if kind == staff.ResetPassword {
-		return "Choose a new password"
+		return "title_reset_password"
 	}
-	return "Set up a new authenticator"
+	return "title_reset_authenticator"
 }
 
 // isLoopbackHost reports whether a Host header names this machine, where

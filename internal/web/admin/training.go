@@ -2,6 +2,7 @@ package admin
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -39,7 +40,7 @@ func (c *Console) HandleTraining() http.Handler {
 			return
 		}
 		d.Form = moduleForm{PassMark: "80", ValidityDays: "365", Required: true}
-		c.render(w, r, http.StatusOK, "training", page{Title: "Training", Data: d})
+		c.render(w, r, http.StatusOK, "training", page{Title: "title_training", Data: d})
 	})
 }
 
@@ -130,7 +131,7 @@ func (c *Console) HandleQuiz() http.Handler {
 			field := "q" + strconv.Itoa(i)
 			n, err := strconv.Atoi(r.PostFormValue(field))
 			if err != nil {
-				problems[field] = fmt.Sprintf("answer question %d", i+1)
+				problems[field] = say(r, "md_answer_question", "n", i+1)
 				continue
 			}
 			answers[i] = n
@@ -140,7 +141,7 @@ func (c *Console) HandleQuiz() http.Handler {
 				c.fail(w, r, err)
 				return
 			}
-			c.render(w, r, http.StatusBadRequest, "module", page{Title: d.Module.Title, Problem: "Answer every question.", Fields: problems, Data: d})
+			c.render(w, r, http.StatusBadRequest, "module", page{Title: d.Module.Title, Problem: say(r, "md_answer_every"), Fields: problems, Data: d})
 			return
 		}
 		completion, err := c.Staff.TakeQuiz(r.Context(), sessionOf(r).Account.ID, key, r.PostFormValue("draw"), answers)
@@ -180,7 +181,7 @@ func (c *Console) HandlePutModule() http.Handler {
 		f := moduleForm{Key: r.PostFormValue("key"), Title: r.PostFormValue("title"), Content: r.PostFormValue("content"),
 			Quiz: r.PostFormValue("quiz"), Ask: r.PostFormValue("ask"), PassMark: r.PostFormValue("pass_mark"), ValidityDays: r.PostFormValue("validity_days"),
 			Required: r.PostFormValue("required") == "on"}
-		m, problems := f.module()
+		m, problems := f.module(r)
 		if len(problems) == 0 {
 			create := r.PostFormValue("replace") != "on"
 			if _, err := c.Staff.PutModule(r.Context(), m, create); err != nil {
@@ -202,34 +203,34 @@ func (c *Console) HandlePutModule() http.Handler {
 				return
 			}
 			d.Form = f
-			c.render(w, r, http.StatusBadRequest, "training", page{Title: "Training", Problem: "The module was not saved.", Fields: problems, Data: d})
+			c.render(w, r, http.StatusBadRequest, "training", page{Title: "title_training", Problem: say(r, "tr_not_saved"), Fields: problems, Data: d})
 			return
 		}
 		if _, err := c.Audit.Append(r.Context(), audit.Entry{Actor: actor(r), Action: "training.module_put",
 			Target: audit.Target{Kind: "training_module", ID: m.Key}}); err != nil {
-			c.fail(w, r, errs.Wrap(errs.CodeUnavailable, err, "the module was saved, but the audit log cannot be written"))
+			c.fail(w, r, errs.Wrap(errs.CodeUnavailable, err, say(r, "problem_audit_module")))
 			return
 		}
 		http.Redirect(w, r, "/admin/training/"+url.PathEscape(m.Key), http.StatusSeeOther)
 	})
 }
 
-func (f moduleForm) module() (staff.Module, map[string]string) {
+func (f moduleForm) module(r *http.Request) (staff.Module, map[string]string) {
 	problems := map[string]string{}
 	m := staff.Module{Key: strings.TrimSpace(f.Key), Title: f.Title, Content: f.Content, Required: f.Required}
 	var err error
 	if ask := strings.TrimSpace(f.Ask); ask != "" {
 		if m.Ask, err = strconv.Atoi(ask); err != nil {
-			problems["ask"] = "must be a whole number of questions"
+			problems["ask"] = say(r, "tr_ask_number")
 		}
 	}
 	if m.PassMark, err = strconv.Atoi(strings.TrimSpace(f.PassMark)); err != nil {
-		problems["pass_mark"] = "must be a whole number"
+		problems["pass_mark"] = say(r, "tr_whole_number")
 	}
 	if m.ValidityDays, err = strconv.Atoi(strings.TrimSpace(f.ValidityDays)); err != nil {
-		problems["validity_days"] = "must be a whole number of days"
+		problems["validity_days"] = say(r, "tr_days_number")
 	}
-	m.Quiz, err = parseQuiz(f.Quiz)
+	m.Quiz, err = parseQuiz(r, f.Quiz)
 	if err != nil {
 		problems["quiz"] = err.Error()
 	}
@@ -237,7 +238,7 @@ func (f moduleForm) module() (staff.Module, map[string]string) {
 }
 
 // parseQuiz reads "? question", "- choice" and "* right choice" lines.
-func parseQuiz(text string) ([]staff.Question, error) {
+func parseQuiz(r *http.Request, text string) ([]staff.Question, error) {
 	var quiz []staff.Question
 	for n, line := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n") {
 		line = strings.TrimSpace(line)
@@ -252,18 +253,18 @@ func parseQuiz(text string) ([]staff.Question, error) {
 			q := &quiz[len(quiz)-1]
 			if marker == "*" {
 				if q.Answer >= 0 {
-					return nil, fmt.Errorf("line %d: question %d has two right answers", n+1, len(quiz))
+					return nil, errors.New(say(r, "tr_quiz_two_right", "line", n+1, "question", len(quiz)))
 				}
 				q.Answer = len(q.Choices)
 			}
 			q.Choices = append(q.Choices, rest)
 		default:
-			return nil, fmt.Errorf("line %d: start with '? ' for a question, '- ' for a choice or '* ' for the right choice", n+1)
+			return nil, errors.New(say(r, "tr_quiz_line", "line", n+1))
 		}
 	}
 	for i, q := range quiz {
 		if q.Answer < 0 {
-			return nil, fmt.Errorf("question %d has no right answer (mark it with '* ')", i+1)
+			return nil, errors.New(say(r, "tr_quiz_no_right", "question", i+1))
 		}
 	}
 	return quiz, nil

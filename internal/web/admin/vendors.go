@@ -65,7 +65,7 @@ func (c *Console) HandleVendors() http.Handler {
 			}
 			rows[i] = vendorRow{Vendor: ven, Assurance: a}
 		}
-		c.render(w, r, http.StatusOK, "vendors", page{Title: "Vendors", Data: rows})
+		c.render(w, r, http.StatusOK, "vendors", page{Title: "title_vendors", Data: rows})
 	})
 }
 
@@ -204,13 +204,13 @@ func (c *Console) HandleSendQuestionnaire() http.Handler {
 			return
 		}
 		d.Link, d.LinkExpires = c.publicBase(r)+sent.Path(), sent.Assessment.LinkExpiresAt
-		notice := "Questionnaire sent. Copy the link below and send it to the contact now: it is shown only once."
+		notice := say(r, "vd_sent_copy")
 		if c.MailQuestionnaire != nil {
 			if err := c.MailQuestionnaire(r.Context(), d.Form.Email, r.PathValue("key"), d.Link, d.LinkExpires); err != nil {
 				c.Log.Warn("console: questionnaire link not emailed", "vendor", r.PathValue("key"), "err", err)
-				notice = "Questionnaire made, but the email to the contact failed. Copy the link below and send it yourself: it is shown only once."
+				notice = say(r, "vd_sent_mail_failed")
 			} else {
-				notice = "Questionnaire sent: the contact has the link by email. It is also shown below, once."
+				notice = say(r, "vd_sent_mailed")
 			}
 		}
 		d.Form = sendForm{}
@@ -321,7 +321,7 @@ func (c *Console) showAssessment(w http.ResponseWriter, r *http.Request, status 
 		data.Results = append(data.Results, resultRow{Number: i + 1, Q: res.Question, Answer: res.Answer, Passed: res.Passed,
 			Link: res.Question.Kind == assurance.KindFileReference && strings.HasPrefix(res.Answer, "https://"), Required: required(res.Question)})
 	}
-	p.Title, p.Data = "Assessment "+d.Assessment.ID, data
+	p.Title, p.Data = say(r, "title_assessment", "id", d.Assessment.ID), data
 	c.render(w, r, status, "vendor_assessment", p)
 }
 
@@ -414,7 +414,7 @@ func (c *Console) templatesPage(w http.ResponseWriter, r *http.Request, status i
 		raw, _ := json.MarshalIndent(example, "", "  ")
 		d.Text = string(raw)
 	}
-	p.Title, p.Data = "Questionnaire templates", d
+	p.Title, p.Data = "title_vendor_templates", d
 	c.render(w, r, status, "vendor_templates", p)
 }
 
@@ -426,12 +426,12 @@ func (c *Console) HandlePutTemplate() http.Handler {
 		dec := json.NewDecoder(strings.NewReader(d.Text))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&t); err != nil {
-			c.templatesPage(w, r, http.StatusBadRequest, page{Problem: "The template is not valid JSON: " + err.Error()}, d)
+			c.templatesPage(w, r, http.StatusBadRequest, page{Problem: say(r, "vd_not_json", "error", err.Error())}, d)
 			return
 		}
 		if _, err := c.Vendors.PutTemplate(r.Context(), t); err != nil {
 			if e, ok := errs.As(err); ok && e.Code == errs.CodeInvalid {
-				c.templatesPage(w, r, http.StatusBadRequest, page{Problem: "The template was not saved.", Fields: e.Fields}, d)
+				c.templatesPage(w, r, http.StatusBadRequest, page{Problem: say(r, "vd_not_saved"), Fields: e.Fields}, d)
 				return
 			}
 			c.fail(w, r, err)

@@ -29,7 +29,7 @@ func (c *Console) webhooksPage(w http.ResponseWriter, r *http.Request, status in
 		return
 	}
 	d.Dead, d.Types = dead.Messages, outbox.EventTypes()
-	p.Title, p.Data = "Webhooks", d
+	p.Title, p.Data = "title_webhooks", d
 	c.render(w, r, status, "webhooks", p)
 }
 
@@ -47,7 +47,7 @@ func (c *Console) HandleCreateWebhook() http.Handler {
 		d.Form.URL, d.Form.Description = strings.TrimSpace(r.PostFormValue("url")), strings.TrimSpace(r.PostFormValue("description"))
 		e, secret, err := c.Outbox.CreateEndpoint(r.Context(), outbox.Endpoint{URL: d.Form.URL, Description: d.Form.Description, EventTypes: r.PostForm["types"]})
 		if e, ok := errs.As(err); ok && e.Code == errs.CodeInvalid {
-			c.webhooksPage(w, r, http.StatusBadRequest, page{Problem: "The endpoint was not added.", Fields: e.Fields}, d)
+			c.webhooksPage(w, r, http.StatusBadRequest, page{Problem: say(r, "wh_not_added"), Fields: e.Fields}, d)
 			return
 		}
 		if err != nil {
@@ -55,7 +55,7 @@ func (c *Console) HandleCreateWebhook() http.Handler {
 			return
 		}
 		d.Secret, d.SecretFor = secret, e.ID
-		c.webhooksPage(w, r, http.StatusOK, page{Notice: "Endpoint added. Give its secret to the receiving system now; it is not shown again."}, d)
+		c.webhooksPage(w, r, http.StatusOK, page{Notice: say(r, "wh_added_notice")}, d)
 	})
 }
 
@@ -73,7 +73,7 @@ func (c *Console) HandleWebhookAction() http.Handler {
 			var secret string
 			if _, secret, err = c.Outbox.RotateSecret(r.Context(), id); err == nil {
 				d.Secret, d.SecretFor = secret, id
-				c.webhooksPage(w, r, http.StatusOK, page{Notice: "New secret made; the old one keeps signing beside it for a day."}, d)
+				c.webhooksPage(w, r, http.StatusOK, page{Notice: say(r, "wh_rotated_notice")}, d)
 				return
 			}
 		case "delete":
