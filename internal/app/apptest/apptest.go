@@ -13,7 +13,9 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +23,7 @@ import (
 	"github.com/steward-dev/steward/internal/config"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
+	"github.com/steward-dev/steward/internal/jobs"
 	"github.com/steward-dev/steward/internal/vault"
 )
 
@@ -115,7 +118,7 @@ func StartWith(tb testing.TB, dialect db.Dialect, opts Options) *Server {
 	// then finds nothing to do, which saves most of a second per server.
 	switch {
 	case cfg.Database == "" && dialect == db.Postgres:
-		cfg.Database = dbtest.MigratedPostgresURL(tb)
+		cfg.Database = dbtest.MigratedPostgresURLWith(tb, riverFlavour)
 	case cfg.Database == "" && freshDir:
 		dbtest.CopySQLiteTemplate(tb, filepath.Join(cfg.DataDir, "steward.db"))
 	}
@@ -171,4 +174,29 @@ func StartWith(tb testing.TB, dialect db.Dialect, opts Options) *Server {
 		a.Close()
 	})
 	return srv
+}
+
+// riverFlavour is a store with River's tables too, as Open leaves it: the
+// pooled schemas keep them, so that Open's River migration finds nothing
+// to do either. Its name holds River's module versions, so that another
+// River gets a template of its own.
+var riverFlavour = dbtest.Flavour{
+	Name: "river " + riverVersions(),
+	Setup: func(ctx context.Context, store *db.DB) error {
+		return jobs.Migrate(ctx, store, nil)
+	},
+}
+
+func riverVersions() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	var versions []string
+	for _, dep := range info.Deps {
+		if strings.HasPrefix(dep.Path, "github.com/riverqueue/") {
+			versions = append(versions, dep.Path+"@"+dep.Version)
+		}
+	}
+	return strings.Join(versions, " ")
 }

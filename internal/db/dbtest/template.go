@@ -71,8 +71,18 @@ func migrationHash(dialect db.Dialect) (string, error) {
 	return hex.EncodeToString(h.Sum(nil))[:12], nil
 }
 
-// pgTemplate is what a test binary learns once about the template schema.
+// Flavour is extra setup that a template, and so every pooled schema of
+// it, has after Steward's migrations: River's tables for a test that
+// starts the whole application, say. Name tells flavours apart and must
+// change when Setup's result does (include a dependency's version).
+type Flavour struct {
+	Name  string
+	Setup func(ctx context.Context, store *db.DB) error
+}
+
+// pgTemplateInfo is what a test binary learns once about a template schema.
 type pgTemplateInfo struct {
+	flavour     Flavour
 	hash        string
 	schema      string
 	fingerprint string
@@ -93,21 +103,41 @@ type sequenceState struct {
 }
 
 var (
-	pgTemplateOnce sync.Once
-	pgTemplate     *pgTemplateInfo
-	pgTemplateErr  error
+	pgTemplatesMu sync.Mutex
+	pgTemplates   = map[string]*pgTemplateOnce{}
 )
+
+type pgTemplateOnce struct {
+	once sync.Once
+	t    *pgTemplateInfo
+	err  error
+}
 
 // MigratedPostgresURL returns the URL of a schema for tb holding a freshly
 // migrated Steward store, taken from the pool (see above) and given back
 // when the test ends.
 func MigratedPostgresURL(tb testing.TB) string {
 	tb.Helper()
+	return MigratedPostgresURLWith(tb, Flavour{})
+}
+
+// MigratedPostgresURLWith is MigratedPostgresURL for a schema that also
+// has flavour's setup.
+func MigratedPostgresURLWith(tb testing.TB, flavour Flavour) string {
+	tb.Helper()
 	requireServer(tb)
-	pgTemplateOnce.Do(func() { pgTemplate, pgTemplateErr = preparePostgresTemplate() })
-	if pgTemplateErr != nil {
-		tb.Fatalf("dbtest: PostgreSQL template: %v", pgTemplateErr)
+	pgTemplatesMu.Lock()
+	once := pgTemplates[flavour.Name]
+	if once == nil {
+		once = &pgTemplateOnce{}
+		pgTemplates[flavour.Name] = once
 	}
+	pgTemplatesMu.Unlock()
+	once.once.Do(func() { once.t, once.err = preparePostgresTemplate(flavour) })
+	if once.err != nil {
+		tb.Fatalf("dbtest: PostgreSQL template %q: %v", flavour.Name, once.err)
+	}
+	pgTemplate := once.t
 	ctx := context.Background()
 	admin, err := openAdmin()
 	if err != nil {
@@ -176,7 +206,7 @@ func (t *pgTemplateInfo) claim(ctx context.Context, conn *sql.Conn) (string, err
 				return "", err
 			}
 		}
-		if err := migrateSchema(ctx, conn, name); err != nil {
+		if err := migrateSchema(ctx, conn, name, t.flavour); err != nil {
 			return "", err
 		}
 		return name, nil
@@ -187,7 +217,7 @@ func (t *pgTemplateInfo) claim(ctx context.Context, conn *sql.Conn) (string, err
 	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1, hashtext($2))`, lockClass, name); err != nil {
 		return "", err
 	}
-	if err := migrateSchema(ctx, conn, name); err != nil {
+	if err := migrateSchema(ctx, conn, name, t.flavour); err != nil {
 		return "", err
 	}
 	return name, nil
@@ -232,7 +262,7 @@ func (t *pgTemplateInfo) reset(ctx context.Context, conn *sql.Conn, schema strin
 
 // migrateSchema creates schema and migrates it, as Migrate does for a
 // server.
-func migrateSchema(ctx context.Context, conn *sql.Conn, schema string) error {
+func migrateSchema(ctx context.Context, conn *sql.Conn, schema string, flavour Flavour) error {
 	if _, err := conn.ExecContext(ctx, "CREATE SCHEMA "+quote(schema)); err != nil {
 		return err
 	}
@@ -248,7 +278,13 @@ func migrateSchema(ctx context.Context, conn *sql.Conn, schema string) error {
 		return err
 	}
 	defer store.Close()
-	return store.Migrate(ctx)
+	if err := store.Migrate(ctx); err != nil {
+		return err
+	}
+	if flavour.Setup != nil {
+		return flavour.Setup(ctx, store)
+	}
+	return nil
 }
 
 func builtComment() string {
@@ -258,12 +294,16 @@ func builtComment() string {
 // preparePostgresTemplate builds the template schema of the current
 // migration set unless a test binary has, and reads what resetting a
 // pooled schema needs from it.
-func preparePostgresTemplate() (*pgTemplateInfo, error) {
+func preparePostgresTemplate(flavour Flavour) (*pgTemplateInfo, error) {
 	hash, err := migrationHash(db.Postgres)
 	if err != nil {
 		return nil, err
 	}
-	t := &pgTemplateInfo{hash: hash, schema: templatePrefix + hash}
+	if flavour.Name != "" {
+		sum := sha256.Sum256([]byte(hash + "\x00" + flavour.Name))
+		hash = hex.EncodeToString(sum[:])[:12]
+	}
+	t := &pgTemplateInfo{flavour: flavour, hash: hash, schema: templatePrefix + hash}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	admin, err := openAdmin()
@@ -291,13 +331,17 @@ func preparePostgresTemplate() (*pgTemplateInfo, error) {
 		if _, err := conn.ExecContext(ctx, "DROP SCHEMA IF EXISTS "+quote(building)+" CASCADE"); err != nil {
 			return nil, err
 		}
-		if err := migrateSchema(ctx, conn, building); err != nil {
+		if err := migrateSchema(ctx, conn, building, flavour); err != nil {
 			return nil, err
 		}
 		if _, err := conn.ExecContext(ctx, "ALTER SCHEMA "+quote(building)+" RENAME TO "+quote(t.schema)); err != nil {
 			return nil, err
 		}
 		pruneSchemas(ctx, conn, hash)
+	} else if _, err := conn.ExecContext(ctx, "COMMENT ON SCHEMA "+quote(t.schema)+" IS "+builtComment()); err != nil {
+		// The comment's time is when it was last used: pruneSchemas
+		// drops templates no run has used for a day.
+		return nil, err
 	}
 	if t.fingerprint, _, err = fingerprint(ctx, conn, t.schema); err != nil {
 		return nil, err
@@ -395,7 +439,8 @@ func fingerprint(ctx context.Context, conn *sql.Conn, schema string) (string, []
 }
 
 // pruneSchemas drops the templates and pooled schemas of other migration
-// sets built more than staleSchema ago and not in use. Failures are
+// sets and flavours built (templates: last used) more than staleSchema ago
+// and not in use. Failures are
 // ignored: they are tidying, and a later build tries again.
 func pruneSchemas(ctx context.Context, conn *sql.Conn, keepHash string) {
 	rows, err := conn.QueryContext(ctx, `SELECT nspname, coalesce(obj_description(oid, 'pg_namespace'), '')
