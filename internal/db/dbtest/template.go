@@ -367,13 +367,30 @@ func preparePostgresTemplate(flavour Flavour) (*pgTemplateInfo, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	for _, s := range all {
-		var any bool
-		if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM "+quote(t.schema)+"."+quote(s.name)+")").Scan(&any); err != nil {
+	// Which tables hold rows, in one round trip.
+	var probe strings.Builder
+	for i, s := range all {
+		if i > 0 {
+			probe.WriteString(" UNION ALL ")
+		}
+		fmt.Fprintf(&probe, "SELECT %d WHERE EXISTS (SELECT 1 FROM %s.%s)", i, quote(t.schema), quote(s.name))
+	}
+	if len(all) > 0 {
+		rows, err := conn.QueryContext(ctx, probe.String())
+		if err != nil {
 			return nil, err
 		}
-		if any {
-			t.seeded = append(t.seeded, s)
+		for rows.Next() {
+			var i int
+			if err := rows.Scan(&i); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			t.seeded = append(t.seeded, all[i])
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
 		}
 	}
 	rows, err = conn.QueryContext(ctx, `SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = $1 ORDER BY sequencename`, t.schema)
