@@ -419,12 +419,14 @@ func fingerprint(ctx context.Context, conn *sql.Conn, schema string) (string, []
 	// Raw catalog columns rather than pg_get_indexdef and its kind, which
 	// are several times slower: what tests change is which tables,
 	// columns, indexes, constraints and triggers exist and whether a
-	// trigger is enabled.
+	// trigger is enabled. Type names, not OIDs: a type of the schema's own
+	// (River's job state) has another OID in every schema, and its name
+	// is qualified by the schema's, hence the replace.
 	err := conn.QueryRowContext(ctx, `WITH ns AS (SELECT oid FROM pg_namespace WHERE nspname = $1),
 		rel AS (SELECT oid, relname, relkind, relrowsecurity FROM pg_class WHERE relnamespace = (SELECT oid FROM ns)),
 		parts AS (
 			SELECT format('c %s %s %s', relname, relkind, relrowsecurity) AS x FROM rel
-			UNION ALL SELECT format('a %s %s %s %s %s %s', r.relname, a.attname, a.atttypid, a.atttypmod, a.attnotnull, a.atthasdef)
+			UNION ALL SELECT format('a %s %s %s %s %s', r.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.atthasdef)
 				FROM pg_attribute a JOIN rel r ON r.oid = a.attrelid WHERE a.attnum > 0 AND NOT a.attisdropped
 			UNION ALL SELECT format('i %s %s %s %s', r.relname, i.indisunique, i.indkey, i.indpred IS NULL)
 				FROM pg_index i JOIN rel r ON r.oid = i.indexrelid
@@ -434,7 +436,7 @@ func fingerprint(ctx context.Context, conn *sql.Conn, schema string) (string, []
 			UNION ALL SELECT format('p %s %s', r.relname, p.polname) FROM pg_policy p JOIN rel r ON r.oid = p.polrelid
 			UNION ALL SELECT format('f %s %s', proname, md5(prosrc)) FROM pg_proc WHERE pronamespace = (SELECT oid FROM ns)
 		)
-		SELECT md5(coalesce(string_agg(x, E'\n' ORDER BY x), '')) FROM parts`, schema).Scan(&fp)
+		SELECT md5(coalesce(string_agg(replace(x, $1, '~'), E'\n' ORDER BY x), '')) FROM parts`, schema).Scan(&fp)
 	if err != nil {
 		return "", nil, err
 	}
