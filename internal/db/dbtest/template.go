@@ -149,17 +149,41 @@ func MigratedPostgresURLWith(tb testing.TB, flavour Flavour) string {
 		admin.Close()
 		tb.Fatalf("dbtest: connect: %v", err)
 	}
+	var schema string
 	// Closing the session releases the claim; registered before the
-	// caller's Close of its store, so it runs after it.
+	// caller's Close of its store, so it runs after it. A schema that
+	// still has sessions then (a pool or a process the test left open,
+	// which might write on) leaves the pool: they are ended and it is
+	// dropped.
 	tb.Cleanup(func() {
-		conn.Close()
-		admin.Close()
+		defer admin.Close()
+		defer conn.Close()
+		if schema == "" {
+			return
+		}
+		// A backend ends a moment after its client closed the
+		// connection: give closed stores that moment.
+		var left int
+		for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			err := conn.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
+				WHERE application_name = $1 AND pid <> pg_backend_pid()`, schema).Scan(&left)
+			if err != nil || left == 0 || time.Now().After(deadline) {
+				break
+			}
+		}
+		if left > 0 {
+			_, _ = conn.ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+				WHERE application_name = $1 AND pid <> pg_backend_pid()`, schema)
+			_, _ = conn.ExecContext(ctx, "DROP SCHEMA IF EXISTS "+quote(schema)+" CASCADE")
+		}
 	})
-	schema, err := pgTemplate.claim(ctx, conn)
+	schema, err = pgTemplate.claim(ctx, conn)
 	if err != nil {
 		tb.Fatalf("dbtest: claim a schema: %v", err)
 	}
-	u, err := withParams(serverURL, "", map[string]string{"search_path": schema})
+	// Sessions carry the schema's name, so that the cleanup above, and
+	// a claim, can tell whether any are still about.
+	u, err := withParams(serverURL, "", map[string]string{"search_path": schema, "application_name": schema})
 	if err != nil {
 		tb.Fatalf("dbtest: %v", err)
 	}
@@ -192,6 +216,18 @@ func (t *pgTemplateInfo) claim(ctx context.Context, conn *sql.Conn) (string, err
 			return "", err
 		}
 		if !got {
+			continue
+		}
+		// Sessions of a test binary that died may outlive its claim by a
+		// moment: leave the schema until they are gone.
+		var busy bool
+		if err := conn.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = $1)`, name).Scan(&busy); err != nil {
+			return "", err
+		}
+		if busy {
+			if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1, hashtext($2))`, lockClass, name); err != nil {
+				return "", err
+			}
 			continue
 		}
 		reused, err := t.reset(ctx, conn, name)
