@@ -1,6 +1,10 @@
 // Package dbtest runs a store test on both engines: SQLite in a temporary
-// directory and PostgreSQL in a schema of its own, so that tests run in
-// parallel and leave nothing behind.
+// directory and PostgreSQL in a schema of its own for the test's duration,
+// so that tests run in parallel and do not see each other's rows. The
+// stores are freshly migrated without migrating: copies of a migrated
+// SQLite file, and PostgreSQL schemas from a pool that is emptied between
+// tests (see template.go); the pooled schemas stay on the server between
+// runs.
 //
 //	func TestLedger(t *testing.T) {
 //		dbtest.Run(t, func(t *testing.T, store *db.DB) { ... })
