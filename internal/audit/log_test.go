@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	neturl "net/url"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -126,25 +124,7 @@ func TestConcurrentAppendsKeepOneChain(t *testing.T) {
 // replica (PostgreSQL) or another process (SQLite) would.
 func secondPool(t *testing.T, store *db.DB) *db.DB {
 	t.Helper()
-	url := store.Location // sqlite:PATH
-	if store.Dialect == db.Postgres {
-		var schema string
-		if err := store.QueryRow(`SELECT current_schema()`).Scan(&schema); err != nil {
-			t.Fatal(err)
-		}
-		url = os.Getenv("STEWARD_TEST_POSTGRES_URL")
-		if url == "" {
-			url = dbtest.DefaultPostgresURL
-		}
-		u, err := neturl.Parse(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		url = u.String()
-	}
+	url := dbtest.URL(t, store)
 	second, err := db.Open(context.Background(), url, "")
 	if err != nil {
 		t.Fatal(err)

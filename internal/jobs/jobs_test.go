@@ -205,11 +205,26 @@ func TestInsertTx(t *testing.T) {
 				if !errors.Is(err, rolledBack) {
 					t.Fatalf("Tx = %v, want the rollback", err)
 				}
-				// Several poll intervals: the job would have run by now.
-				time.Sleep(500 * time.Millisecond)
 				if _, err := r.Get(ctx, ins.ID); !errs.Is(err, errs.CodeNotFound) {
 					t.Errorf("Get(rolled back job) = %v, want not found", err)
 				}
+				// A job committed after the rolled-back one, and done: the
+				// runner has fetched past where the rolled-back job would
+				// be (fetches go in order of insertion), so had it been
+				// queued it would have run by now. No fixed wait.
+				sentinel := requestID + "-after"
+				var after jobs.Inserted
+				if err := store.Tx(ctx, func(tx *sql.Tx) error {
+					if err := insertRequest(ctx, tx, sentinel); err != nil {
+						return err
+					}
+					var err error
+					after, err = r.InsertTx(ctx, tx, pingArgs{RequestID: sentinel}, nil)
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+				waitState(t, r, after.ID, jobs.StateCompleted) // on SQLite it may reuse ins.ID
 				if n := len(w.attemptsOf(requestID)); n != 0 {
 					t.Errorf("rolled back job ran %d times", n)
 				}
@@ -575,8 +590,21 @@ func TestInsertIsNotifiedAcrossRunners(t *testing.T) {
 		createRequests(t, store)
 		w := newRecorder(nil)
 		server := openRunner(t, store, workersWith(t, w), func(c *jobs.Config) { c.PollInterval = time.Minute })
-		// Let the server's first fetch (at start) pass.
-		time.Sleep(300 * time.Millisecond)
+		// Let the server's first fetch (at start) pass: a job it runs at
+		// once says it has, and that it now waits on notifications (its
+		// next poll is a minute away). No fixed wait.
+		var first jobs.Inserted
+		if err := store.Tx(ctx, func(tx *sql.Tx) error {
+			if err := insertRequest(ctx, tx, "req-first"); err != nil {
+				return err
+			}
+			var err error
+			first, err = server.InsertTx(ctx, tx, pingArgs{RequestID: "req-first"}, nil)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		waitState(t, server, first.ID, jobs.StateCompleted)
 		command := openRunner(t, store, nil)
 		var ins jobs.Inserted
 		err := store.Tx(ctx, func(tx *sql.Tx) error {

@@ -16,14 +16,20 @@ import (
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/outbox"
+	"github.com/steward-dev/steward/internal/testenv"
 )
 
 // flakyMessages is how many messages TestFlakyReceivers writes on an
-// engine: 10,000, but 500 on SQLite under the race detector, which
-// instruments SQLite itself (modernc.org/sqlite is Go) and makes deliveries
-// there some twenty times slower (about 25 a second on two cores), while
-// PostgreSQL does its work in a process of its own and keeps 10,000 within
-// a minute. STEWARD_TEST_OUTBOX_MESSAGES sets both.
+// engine. The full size is 10,000 (STEWARD_TEST_SOAK=1), which takes
+// minutes per engine on two cores; by default 2,000, which still takes
+// every path: the flaky receiver gets about 1,000 messages, of which about
+// ten are doomed (none at all has odds of 1 in 20,000), the leaving
+// receiver goes after a twelfth of them with messages still coming, and
+// hangs, retries after 429 and duplicates come by the dozen. 500 on SQLite
+// under the race detector, which instruments SQLite itself (modernc.org/
+// sqlite is Go) and makes deliveries there some twenty times slower (about
+// 25 a second on two cores), while PostgreSQL does its work in a process
+// of its own. STEWARD_TEST_OUTBOX_MESSAGES sets both.
 func flakyMessages(dialect db.Dialect) int {
 	if v, err := strconv.Atoi(os.Getenv("STEWARD_TEST_OUTBOX_MESSAGES")); err == nil && v > 0 {
 		return v
@@ -33,8 +39,10 @@ func flakyMessages(dialect db.Dialect) int {
 		return 600
 	case dialect == db.SQLite && raceEnabled:
 		return 500
+	case testenv.Soak():
+		return 10000
 	}
-	return 10000
+	return 2000
 }
 
 // doomed reports whether the flaky receiver refuses a message forever
@@ -57,8 +65,8 @@ func doomed(id string) bool {
 //   - leaving answers 200 for a while, then 410 Gone.
 //
 // Events are emitted while deliveries run, held back when too many
-// messages wait (as a steady stream of changes would be), until 10,000
-// messages are written; events of leaving's types emitted after it is gone
+// messages wait (as a steady stream of changes would be), until flakyMessages
+// are written; events of leaving's types emitted after it is gone
 // write none. Then every message must be delivered or dead, every request
 // must verify, every request about one event must carry the same
 // webhook-id, and the receivers must have accepted exactly the delivered

@@ -21,3 +21,10 @@ func Missing(tb testing.TB, format string, args ...any) {
 	}
 	tb.Skip(reason)
 }
+
+// Soak reports whether load-style tests run at full size
+// (STEWARD_TEST_SOAK=1). By default they run a smaller size that still
+// takes every path they test, so that the suite stays quick; the full size
+// is for a soak run before a release or after a change to the code they
+// load.
+func Soak() bool { return os.Getenv("STEWARD_TEST_SOAK") == "1" }

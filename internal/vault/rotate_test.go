@@ -149,7 +149,14 @@ func TestRotateKEKWithConcurrentReaders(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(50 * time.Millisecond) // reads continue on the new wrapping
+		// Reads continue on the new wrapping: wait for a few more of them
+		// instead of a fixed time.
+		for mark, deadline := r.reads.Load()+r2.reads.Load(), time.Now().Add(10*time.Second); r.reads.Load()+r2.reads.Load() < mark+20; {
+			if time.Now().After(deadline) {
+				t.Fatal("no reads after the rotation within 10 s")
+			}
+			time.Sleep(time.Millisecond)
+		}
 		close(stopWriter)
 		writerWG.Wait()
 		r.halt()

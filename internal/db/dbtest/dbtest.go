@@ -1,6 +1,10 @@
 // Package dbtest runs a store test on both engines: SQLite in a temporary
-// directory and PostgreSQL in a schema of its own, so that tests run in
-// parallel and leave nothing behind.
+// directory and PostgreSQL in a schema of its own for the test's duration,
+// so that tests run in parallel and do not see each other's rows. The
+// stores are freshly migrated without migrating: copies of a migrated
+// SQLite file, and PostgreSQL schemas from a pool that is emptied between
+// tests (see template.go); the pooled schemas stay on the server between
+// runs.
 //
 //	func TestLedger(t *testing.T) {
 //		dbtest.Run(t, func(t *testing.T, store *db.DB) { ... })
@@ -17,6 +21,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"strings"
@@ -46,15 +51,24 @@ func Run(t *testing.T, fn func(t *testing.T, store *db.DB)) {
 
 // Open returns a freshly migrated store of dialect, closed and removed when
 // the test ends.
+//
+// The store is a copy of a template that was migrated once (see
+// template.go), not migrated anew: on PostgreSQL a database created from a
+// migrated template database, on SQLite a copy of a migrated file. Both
+// hold exactly what Migrate leaves in an empty store, schema_migrations
+// included. Tests of migrating itself use PostgresURL or a path of their
+// own and call Migrate.
 func Open(tb testing.TB, dialect db.Dialect) *db.DB {
 	tb.Helper()
 	ctx := context.Background()
 	var rawURL string
 	switch dialect {
 	case db.SQLite:
-		rawURL = "sqlite:" + tb.TempDir() + "/steward.db"
+		path := tb.TempDir() + "/steward.db"
+		CopySQLiteTemplate(tb, path)
+		rawURL = "sqlite:" + path
 	case db.Postgres:
-		rawURL = PostgresURL(tb)
+		rawURL = MigratedPostgresURL(tb)
 	default:
 		tb.Fatalf("dbtest: unknown dialect %q", dialect)
 	}
@@ -62,11 +76,27 @@ func Open(tb testing.TB, dialect db.Dialect) *db.DB {
 	if err != nil {
 		tb.Fatalf("dbtest: open %s: %v", dialect, err)
 	}
+	remember(tb, store, rawURL)
 	tb.Cleanup(func() { store.Close() })
-	if err := store.Migrate(ctx); err != nil {
-		tb.Fatalf("dbtest: migrate %s: %v", dialect, err)
-	}
 	return store
+}
+
+var urls sync.Map // *db.DB → the URL Open opened it with
+
+func remember(tb testing.TB, store *db.DB, rawURL string) {
+	urls.Store(store, rawURL)
+	tb.Cleanup(func() { urls.Delete(store) })
+}
+
+// URL returns the URL that Open opened store with, for a test that opens a
+// second connection pool on the same database (as another replica would).
+func URL(tb testing.TB, store *db.DB) string {
+	tb.Helper()
+	u, ok := urls.Load(store)
+	if !ok {
+		tb.Fatalf("dbtest: URL: store was not opened by dbtest.Open")
+	}
+	return u.(string)
 }
 
 var (
@@ -82,11 +112,9 @@ func baseURL() string {
 	return DefaultPostgresURL
 }
 
-// PostgresURL creates an empty schema for tb on the test PostgreSQL server
-// and returns a URL whose search_path selects it. The schema is dropped when
-// the test ends. Without a reachable server the test is skipped (or failed
-// under STEWARD_TEST_REQUIRE_ALL=1).
-func PostgresURL(tb testing.TB) string {
+// requireServer skips or fails tb when the test PostgreSQL server is not
+// reachable; it asks once per test binary.
+func requireServer(tb testing.TB) {
 	tb.Helper()
 	serverOnce.Do(func() {
 		serverURL = baseURL()
@@ -103,6 +131,15 @@ func PostgresURL(tb testing.TB) string {
 	if serverErr != nil {
 		testenv.Missing(tb, "PostgreSQL not reachable at %s: %v", redacted(serverURL), serverErr)
 	}
+}
+
+// PostgresURL creates an empty schema for tb on the test PostgreSQL server
+// and returns a URL whose search_path selects it. The schema is dropped when
+// the test ends. Without a reachable server the test is skipped (or failed
+// under STEWARD_TEST_REQUIRE_ALL=1).
+func PostgresURL(tb testing.TB) string {
+	tb.Helper()
+	requireServer(tb)
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	schema := "t_" + hex.EncodeToString(b[:])
@@ -120,14 +157,39 @@ func PostgresURL(tb testing.TB) string {
 			tb.Errorf("dbtest: drop schema %s: %v", schema, err)
 		}
 	})
-	u, err := url.Parse(serverURL)
+	u, err := withParams(serverURL, "", map[string]string{"search_path": schema})
 	if err != nil {
-		tb.Fatalf("dbtest: parse %s: %v", redacted(serverURL), err)
+		tb.Fatalf("dbtest: %v", err)
+	}
+	return u
+}
+
+// withParams returns raw with the database name replaced by dbname (unless
+// empty) and the query parameters set. Every test session runs with
+// synchronous_commit=off: a commit does not wait for its WAL to reach the
+// disk, which loses nothing a test cares about (the server does not crash
+// mid-test) and saves a flush per transaction. And with jit=off: a
+// catalog query that the planner deems costly would otherwise be compiled
+// first, which takes longer than running it (seconds on a loaded machine).
+func withParams(raw, dbname string, params map[string]string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("parse %s: %w", redacted(raw), err)
+	}
+	if dbname != "" {
+		u.Path = "/" + dbname
 	}
 	q := u.Query()
-	q.Set("search_path", schema)
+	for k, v := range map[string]string{"synchronous_commit": "off", "jit": "off"} {
+		if q.Get(k) == "" {
+			q.Set(k, v)
+		}
+	}
+	for k, v := range params {
+		q.Set(k, v)
+	}
 	u.RawQuery = q.Encode()
-	return u.String()
+	return u.String(), nil
 }
 
 func redacted(raw string) string {
