@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"html"
 	"net/url"
 	"regexp"
 	"strings"
@@ -69,6 +70,7 @@ func TestAskAndAnswerInBrowser(t *testing.T) {
 		}
 
 		page = w.officer.do("GET", "/admin/requests/"+id, nil)
+		page.body = html.UnescapeString(page.body)
 		if !strings.Contains(page.body, "The customer's answers") || !strings.Contains(page.body, answer) {
 			t.Errorf("the console's request page does not show the answer: %.3000s", page.body)
 		}

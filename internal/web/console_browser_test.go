@@ -136,8 +136,22 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#subject"), "cust-1"),
 		chromedp.SendKeys(chromedp.CSS("#action"), "vault.reveal"),
 		chromedp.Click(chromedp.CSS(`form[role=search] button`)),
-		chromedp.WaitVisible(chromedp.CSS("table.audit")),
 	); err != nil {
+		t.Fatalf("audit search: %v", err)
+	}
+	// The audit page lists entries before a search too: wait for the
+	// search's own page, loaded, before reading it.
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		state, err := chromedp.Run(other, chromedp.Evaluate[string](`location.search + "|" + document.readyState`))
+		if err == nil && strings.Contains(state, "subject=cust-1") && strings.HasSuffix(state, "|complete") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("audit search: the results page did not load (%q, %v)", state, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := chromedp.Do(other, chromedp.WaitVisible(chromedp.CSS("table.audit"))); err != nil {
 		t.Fatalf("audit search: %v", err)
 	}
 	got := text(other, "table.audit tbody")
