@@ -13,6 +13,7 @@ import (
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/dsr"
+	"github.com/steward-dev/steward/internal/jobs"
 	"github.com/steward-dev/steward/internal/notify/mailtest"
 	"github.com/steward-dev/steward/internal/staff"
 )
@@ -142,7 +143,7 @@ func testRestrictionInConsoleAndPortal(t *testing.T, dialect db.Dialect) {
 	if got := act("lift", nil); got.status != http.StatusSeeOther {
 		t.Fatalf("lift: %d %.300s", got.status, got.body)
 	}
-	time.Sleep(300 * time.Millisecond) // the notice job has run and failed by now
+	waitFor(t, "the notice's refused attempt", func() bool { return pf.mail.Refused("ada.portal@example.org") > 0 })
 	if a, _ := app.Consent.Decider().Decide(analytics, false); a.Reason != consent.ReasonRestricted {
 		t.Fatalf("lifted before the customer was told: %+v", a)
 	}
@@ -204,7 +205,11 @@ func testRestrictionInConsoleAndPortal(t *testing.T, dialect db.Dialect) {
 	if a, _ := app.Consent.Decider().Decide(analytics, false); !a.Allowed {
 		t.Fatalf("after the customer's own lift: %+v", a)
 	}
-	time.Sleep(300 * time.Millisecond)
+	// The customer's own lift queues no notice: the staff lift's job is the
+	// only one there ever was.
+	if list, err := app.Jobs.List(ctx, jobs.Filter{Kinds: []string{"consent.lift_notice"}}); err != nil || len(list.Jobs) != 1 {
+		t.Fatalf("lift notices queued: %d, %v; want only the staff lift's", len(list.Jobs), err)
+	}
 	for _, m := range pf.mail.Messages()[sent:] {
 		if strings.Contains(m.Subject, "lifting the restriction") || strings.Contains(m.Subject, "Einschränkung") {
 			t.Fatalf("the customer's own lift sent %q", m.Subject)

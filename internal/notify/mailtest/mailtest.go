@@ -100,6 +100,7 @@ type Server struct {
 	taken    []bool
 	arrived  chan struct{} // closed, and replaced, when a message arrives
 	rejects  map[string]int
+	refused  map[string]int // RCPT TO refused, per address
 	// clearAuths counts the AUTH exchanges over a connection without TLS:
 	// credentials that travelled in clear.
 	clearAuths int
@@ -289,7 +290,23 @@ func (s *Server) add(m Message) {
 func (s *Server) rejection(to string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.rejects[normalAddress(to)]
+	code := s.rejects[normalAddress(to)]
+	if code != 0 {
+		if s.refused == nil {
+			s.refused = map[string]int{}
+		}
+		s.refused[normalAddress(to)]++
+	}
+	return code
+}
+
+// Refused returns how many times the server refused a message to address
+// (RejectRecipient): a signal that a sender tried, for tests that must
+// show what did not happen after a refusal without waiting a fixed time.
+func (s *Server) Refused(address string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refused[normalAddress(address)]
 }
 
 func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {

@@ -94,9 +94,15 @@ func TestRejectRecipient(t *testing.T) {
 	if !errs.Is(err, errs.CodeInvalid) || notify.IsTemporary(err) {
 		t.Fatalf("rejected recipient: %v", err)
 	}
+	if n := srv.Refused("Gone@Example.com"); n != 1 {
+		t.Errorf("Refused = %d after one refusal, want 1", n)
+	}
 	srv.RejectRecipient("gone@example.com", 0)
 	if err := send(t, srv, "gone@example.com", "x"); err != nil {
 		t.Fatalf("accepted again: %v", err)
+	}
+	if n := srv.Refused("gone@example.com"); n != 1 {
+		t.Errorf("Refused = %d after an accepted message, want still 1", n)
 	}
 }
 
