@@ -98,6 +98,23 @@ func (s *Service) Restrict(ctx context.Context, subject, purpose, requestID stri
 	return out, nil
 }
 
+// lockRestricted takes the ledger head's lock and checks that a
+// restriction of the subject in force covers purpose; not found when none
+// does.
+func lockRestricted(ctx context.Context, tx *sql.Tx, subject, purpose string) error {
+	if err := lockHead(ctx, tx); err != nil {
+		return err
+	}
+	current, err := restrictionsOf(ctx, tx, subject)
+	if err != nil {
+		return err
+	}
+	if !covers(current, purpose) {
+		return errs.NotFound("restriction", subject)
+	}
+	return nil
+}
+
 // Lift ends the subject's restriction for purpose ("" ends every one of
 // theirs) at once, audited like Restrict: the customer's own lift in the
 // portal, which needs no notice, and no one else's: staff ask for a lift
@@ -110,15 +127,9 @@ func (s *Service) Lift(ctx context.Context, subject, purpose string) error {
 	}
 	var seq int64
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		if err := lockHead(ctx, tx); err != nil {
-			return err
-		}
-		current, err := restrictionsOf(ctx, tx, subject)
+		err := lockRestricted(ctx, tx, subject, purpose)
 		if err != nil {
 			return err
-		}
-		if !covers(current, purpose) {
-			return errs.NotFound("restriction", subject)
 		}
 		if seq, err = s.writeRestriction(ctx, tx, subject, purpose, restrictLift, ""); err != nil {
 			return err

@@ -69,15 +69,8 @@ func (s *Service) RequestLift(ctx context.Context, subject, purpose string) (Pen
 	actor := audit.ActorFrom(ctx)
 	var out PendingLift
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		if err := lockHead(ctx, tx); err != nil {
+		if err := lockRestricted(ctx, tx, subject, purpose); err != nil {
 			return err
-		}
-		current, err := restrictionsOf(ctx, tx, subject)
-		if err != nil {
-			return err
-		}
-		if !covers(current, purpose) {
-			return errs.NotFound("restriction", subject)
 		}
 		pending, err := pendingLiftsOf(ctx, tx, `subject_id = $1 AND purpose = $2`, subject, purpose)
 		if err != nil {

@@ -476,22 +476,9 @@ func (f *Fulfiller) Erase(ctx context.Context, requestID string) (Report, error)
 	if err := f.checkIdentity(ctx, req); err != nil {
 		return Report{}, err
 	}
-	done, err := f.stepsDone(ctx, req.ID)
+	_, step, err := f.resumable(ctx, req.ID)
 	if err != nil {
 		return Report{}, err
-	}
-	step := func(name string, do func() (any, error)) error {
-		if done[name] {
-			return nil
-		}
-		report, err := do()
-		if err != nil {
-			return err
-		}
-		raw, _ := json.Marshal(report)
-		_, err = f.DB.ExecContext(ctx, `INSERT INTO dsr_erasure_steps (request_id, step, report, done_at) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (request_id, step) DO NOTHING`, req.ID, name, string(raw), f.Now().UnixMicro())
-		return db.Classify(err)
 	}
 	if req.SubjectID != "" {
 		if err := step("vault", func() (any, error) {
@@ -637,6 +624,26 @@ func (f *Fulfiller) forget(ctx context.Context, req dsr.Request) (Forgotten, err
 		}
 	}
 	return out, nil
+}
+
+// resumable returns how a request's job runs its steps: a step recorded
+// by an earlier attempt is skipped; one that succeeds is recorded with its
+// report, so that a job resumed after a crash or a retry does only what is
+// left. done names the steps recorded before.
+func (f *Fulfiller) resumable(ctx context.Context, requestID string) (done map[string]bool, step func(name string, do func() (any, error)) error, err error) {
+	if done, err = f.stepsDone(ctx, requestID); err != nil {
+		return nil, nil, err
+	}
+	return done, func(name string, do func() (any, error)) error {
+		if done[name] {
+			return nil
+		}
+		report, err := do()
+		if err != nil {
+			return err
+		}
+		return f.recordStep(ctx, f.DB, requestID, name, report)
+	}, nil
 }
 
 func (f *Fulfiller) stepsDone(ctx context.Context, requestID string) (map[string]bool, error) {

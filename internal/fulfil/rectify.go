@@ -212,19 +212,9 @@ func (f *Fulfiller) Rectify(ctx context.Context, requestID string) (Report, erro
 	if len(vaultValues) > 0 && req.SubjectID == "" {
 		return Report{}, errs.New(errs.CodeConflict, "request %s: attach the subject before its protected fields can be corrected", req.ID)
 	}
-	done, err := f.stepsDone(ctx, req.ID)
+	done, step, err := f.resumable(ctx, req.ID)
 	if err != nil {
 		return Report{}, err
-	}
-	step := func(name string, do func() (any, error)) error {
-		if done[name] {
-			return nil
-		}
-		report, err := do()
-		if err != nil {
-			return err
-		}
-		return f.recordStep(ctx, f.DB, req.ID, name, report)
 	}
 	if len(vaultValues) > 0 {
 		if err := step("vault", func() (any, error) {

@@ -9,10 +9,6 @@ import (
 	"github.com/steward-dev/steward/internal/notify"
 )
 
-// kindWord is how the email templates name a kind of request.
-var kindWord = map[dsr.Kind]string{dsr.KindAccess: "access", dsr.KindExport: "export", dsr.KindRectification: "rectify",
-	dsr.KindErasure: "erase", dsr.KindRestriction: "restrict", dsr.KindObjection: "object"}
-
 // AgentConfirmations emails the customer of an agent's request filed
 // through the API the link that confirms it.
 type AgentConfirmations struct {
@@ -44,7 +40,7 @@ func (m *AgentConfirmations) Send(ctx context.Context, req dsr.Request, to, agen
 	}
 	link := m.PortalURL + "/privacy/agent/confirm/" + url.PathEscape(req.ID) + "?" + url.Values{"token": {token}, "lang": {req.Language}}.Encode()
 	msg, err := m.Mail.Render(req.Language, notify.TemplateAgentConfirm, notify.AgentConfirm{
-		Brand: m.Brand, AgentName: agentName, RequestID: req.ID, Type: kindWord[req.Kind], ExpiresAt: ag.ExpiresAt, ConfirmURL: link})
+		Brand: m.Brand, AgentName: agentName, RequestID: req.ID, Type: mailType[req.Kind], ExpiresAt: ag.ExpiresAt, ConfirmURL: link})
 	if err != nil {
 		return fmt.Errorf("agent confirmation: %w", err)
 	}

@@ -89,7 +89,7 @@ type Mailer struct {
 	PortalURL string
 }
 
-// mailType is how notify names a kind of request.
+// mailType is how the email templates name a kind of request.
 var mailType = map[dsr.Kind]string{dsr.KindAccess: "access", dsr.KindExport: "export", dsr.KindRectification: "rectify",
 	dsr.KindErasure: "erase", dsr.KindRestriction: "restrict", dsr.KindObjection: "object"}
 

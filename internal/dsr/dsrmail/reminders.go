@@ -55,7 +55,7 @@ func (m *Reminders) Run(ctx context.Context) error {
 		deadline := r.Deadline()
 		days := int(deadline.Sub(now()).Hours() / 24)
 		msg, err := m.Mail.Render(notify.DefaultLanguage, notify.TemplateRequestDeadline, notify.RequestDeadline{Brand: m.Brand,
-			RequestID: r.ID, Type: kindWord[r.Kind], Deadline: deadline, DaysLeft: days, ConsoleURL: m.ConsoleURL + "/admin/requests/" + r.ID})
+			RequestID: r.ID, Type: mailType[r.Kind], Deadline: deadline, DaysLeft: days, ConsoleURL: m.ConsoleURL + "/admin/requests/" + r.ID})
 		if err != nil {
 			return fmt.Errorf("reminder: %w", err)
 		}
