@@ -200,9 +200,12 @@ type Purpose struct {
 	// Cookies are the name patterns ('*' wildcard) of the cookies the
 	// purpose sets; the banner deletes them when consent is refused or
 	// withdrawn.
-	Cookies   []string  `json:"cookies"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	Cookies []string `json:"cookies"`
+	// RetentionDays keeps data used for the purpose at least this long when
+	// it is longer than its category's retention; 0 sets none.
+	RetentionDays int       `json:"retention_days"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // PurposeInput creates or replaces a purpose.
@@ -215,12 +218,14 @@ type PurposeInput struct {
 	SaleOrSharing bool              `json:"sale_or_sharing,omitempty"`
 	Position      int               `json:"position,omitempty"`
 	Cookies       []string          `json:"cookies,omitempty"`
+	RetentionDays int               `json:"retention_days,omitempty"`
 }
 
 // Input returns the writable fields of p, for a read-modify-write update.
 func (p *Purpose) Input() PurposeInput {
 	return PurposeInput{Key: p.Key, Name: p.Name, Description: p.Description, LegalBasis: p.LegalBasis,
-		Necessary: p.Necessary, SaleOrSharing: p.SaleOrSharing, Position: p.Position, Cookies: p.Cookies}
+		Necessary: p.Necessary, SaleOrSharing: p.SaleOrSharing, Position: p.Position, Cookies: p.Cookies,
+		RetentionDays: p.RetentionDays}
 }
 
 // ListPurposes lists the purposes by position, then key. It needs an admin key.
@@ -266,14 +271,17 @@ func (c *Client) UpdatePurpose(ctx context.Context, in PurposeInput) (*Purpose, 
 // Vendor is a third party that may receive data, for the purposes it is
 // declared for.
 type Vendor struct {
-	Key            string    `json:"key"`
-	Name           string    `json:"name"`
-	Purposes       []string  `json:"purposes"`
-	DataCategories []string  `json:"data_categories"`
-	Country        string    `json:"country"`
-	PrivacyURL     string    `json:"privacy_url"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	Key            string   `json:"key"`
+	Name           string   `json:"name"`
+	Purposes       []string `json:"purposes"`
+	DataCategories []string `json:"data_categories"`
+	Country        string   `json:"country"`
+	PrivacyURL     string   `json:"privacy_url"`
+	// TransferSafeguard is what makes a transfer to a vendor outside the
+	// property's region lawful: "adequacy", "scc", "bcr", or "" for none.
+	TransferSafeguard string    `json:"transfer_safeguard"`
+	CreatedAt         time.Time `json:"created_at"`
+	UpdatedAt         time.Time `json:"updated_at"`
 }
 
 // VendorInput creates or replaces a vendor.
@@ -284,12 +292,14 @@ type VendorInput struct {
 	DataCategories []string `json:"data_categories,omitempty"`
 	Country        string   `json:"country,omitempty"`
 	PrivacyURL     string   `json:"privacy_url,omitempty"`
+	// TransferSafeguard: "adequacy", "scc", "bcr", or "" for none.
+	TransferSafeguard string `json:"transfer_safeguard,omitempty"`
 }
 
 // Input returns the writable fields of v, for a read-modify-write update.
 func (v *Vendor) Input() VendorInput {
 	return VendorInput{Key: v.Key, Name: v.Name, Purposes: v.Purposes, DataCategories: v.DataCategories,
-		Country: v.Country, PrivacyURL: v.PrivacyURL}
+		Country: v.Country, PrivacyURL: v.PrivacyURL, TransferSafeguard: v.TransferSafeguard}
 }
 
 // ListVendors lists the vendors by key. It needs an admin key.

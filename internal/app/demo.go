@@ -72,9 +72,9 @@ func (a *App) SeedDemo(ctx context.Context) (DemoKeys, error) {
 		steps = append(steps, func() error { return ignoreExisting(c.PutPurpose(ctx, p, true)) })
 	}
 	vendors := []consent.Vendor{
-		{Key: "metrics-co", Name: "Metrics Co", Purposes: []string{"analytics"}, DataCategories: []string{"usage", "device"},
+		{Key: "metrics-co", Name: "Metrics Co", Purposes: []string{"analytics"}, DataCategories: []string{"behavioural", "device"},
 			Country: "IE", PrivacyURL: "https://metrics.example/privacy"},
-		{Key: "adnet", Name: "AdNet", Purposes: []string{"marketing", "sale_of_data"}, DataCategories: []string{"usage", "device", "contact"},
+		{Key: "adnet", Name: "AdNet", Purposes: []string{"marketing", "sale_of_data"}, DataCategories: []string{"behavioural", "device", "contact"},
 			Country: "US", PrivacyURL: "https://adnet.example/privacy"},
 	}
 	for _, v := range vendors {

@@ -93,6 +93,8 @@ var actionRegistry = [...]ActionInfo{
 	{"portal.find_in_systems", "A signed-in customer asked Steward to look for them in the company's systems.", []string{emitPortal}},
 
 	// The catalog (properties, purposes, vendors, notices).
+	{"catalog.category.create", "A data category was added to the data map's vocabulary.", []string{emitConsent}},
+	{"catalog.category.update", "A data category of the data map's vocabulary was changed (its names, special or in-house flag, or retention).", []string{emitConsent}},
 	{"catalog.property.create", "A property (a website or app) was added to the catalog.", []string{emitConsent}},
 	{"catalog.property.update", "A property (a website or app) of the catalog was changed.", []string{emitConsent}},
 	{"catalog.purpose.create", "A purpose (why data is used) was added to the catalog.", []string{emitConsent}},

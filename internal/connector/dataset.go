@@ -67,7 +67,7 @@ const DefaultMask = "[erased]"
 // Categories are the data categories a column may have. They match the
 // vault's categories, plus the kinds that company databases hold in bulk.
 var Categories = []string{
-	"contact", "identifier", "financial", "government_id", "health", "biometric",
+	"contact", "identifier", "device", "financial", "government_id", "health", "biometric",
 	"location", "behavioural", "demographic", "communications", "other",
 }
 

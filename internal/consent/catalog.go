@@ -42,6 +42,7 @@ type catalog struct {
 	properties    map[string]*propertyEntry
 	purposes      map[string]*purposeEntry
 	vendors       map[string]*vendorEntry
+	categories    map[string]*Category
 	notices       map[string]*Notice // published only
 	currentNotice uint16             // ordinal of the latest material published notice
 	latestNotice  *Notice
@@ -70,6 +71,7 @@ func readCatalog(ctx context.Context, q db.Querier, x *Index) (*catalog, error) 
 		properties:   map[string]*propertyEntry{},
 		purposes:     map[string]*purposeEntry{},
 		vendors:      map[string]*vendorEntry{},
+		categories:   map[string]*Category{},
 		notices:      map[string]*Notice{},
 		defaultRules: DefaultRules().compile(),
 	}
@@ -115,6 +117,13 @@ func readCatalog(ctx context.Context, q db.Querier, x *Index) (*catalog, error) 
 				p.declared[e.id/64] |= 1 << (e.id % 64)
 			}
 		}
+	}
+	categories, err := listCategories(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	for i := range categories {
+		c.categories[categories[i].Key] = &categories[i]
 	}
 	notices, err := listNotices(ctx, q)
 	if err != nil {
@@ -163,7 +172,7 @@ func listProperties(ctx context.Context, q db.Querier) ([]Property, error) {
 	return db.QueryAll(ctx, q, `SELECT `+propertyColumns+` FROM properties ORDER BY key`, nil, scanProperty)
 }
 
-const purposeColumns = `key, names, descriptions, legal_basis, necessary, sale_or_sharing, position, settings, created_at, updated_at`
+const purposeColumns = `key, names, descriptions, legal_basis, necessary, sale_or_sharing, position, settings, retention_days, created_at, updated_at`
 
 // purposeSettings is what the settings column of a purpose holds.
 type purposeSettings struct {
@@ -174,7 +183,7 @@ func scanPurpose(scan func(...any) error) (Purpose, error) {
 	var p Purpose
 	var names, descriptions, settings string
 	var created, updated int64
-	if err := scan(&p.Key, &names, &descriptions, &p.LegalBasis, &p.Necessary, &p.SaleOrSharing, &p.Position, &settings, &created, &updated); err != nil {
+	if err := scan(&p.Key, &names, &descriptions, &p.LegalBasis, &p.Necessary, &p.SaleOrSharing, &p.Position, &settings, &p.RetentionDays, &created, &updated); err != nil {
 		return p, err
 	}
 	var ps purposeSettings
@@ -196,13 +205,13 @@ func listPurposes(ctx context.Context, q db.Querier) ([]Purpose, error) {
 	return db.QueryAll(ctx, q, `SELECT `+purposeColumns+` FROM purposes ORDER BY position, key`, nil, scanPurpose)
 }
 
-const vendorColumns = `key, name, purposes, data_categories, country, privacy_url, created_at, updated_at`
+const vendorColumns = `key, name, purposes, data_categories, country, privacy_url, transfer_safeguard, created_at, updated_at`
 
 func scanVendor(scan func(...any) error) (Vendor, error) {
 	var v Vendor
 	var purposes, categories string
 	var created, updated int64
-	if err := scan(&v.Key, &v.Name, &purposes, &categories, &v.Country, &v.PrivacyURL, &created, &updated); err != nil {
+	if err := scan(&v.Key, &v.Name, &purposes, &categories, &v.Country, &v.PrivacyURL, &v.TransferSafeguard, &created, &updated); err != nil {
 		return v, err
 	}
 	if err := json.Unmarshal([]byte(purposes), &v.Purposes); err != nil {
@@ -217,6 +226,29 @@ func scanVendor(scan func(...any) error) (Vendor, error) {
 
 func listVendors(ctx context.Context, q db.Querier) ([]Vendor, error) {
 	return db.QueryAll(ctx, q, `SELECT `+vendorColumns+` FROM vendors ORDER BY key`, nil, scanVendor)
+}
+
+const categoryColumns = `key, names, descriptions, special, in_house, retention_days, position, created_at, updated_at`
+
+func scanCategory(scan func(...any) error) (Category, error) {
+	var c Category
+	var names, descriptions string
+	var created, updated int64
+	if err := scan(&c.Key, &names, &descriptions, &c.Special, &c.InHouse, &c.RetentionDays, &c.Position, &created, &updated); err != nil {
+		return c, err
+	}
+	if err := json.Unmarshal([]byte(names), &c.Names); err != nil {
+		return c, fmt.Errorf("category %s: names: %w", c.Key, err)
+	}
+	if err := json.Unmarshal([]byte(descriptions), &c.Descriptions); err != nil {
+		return c, fmt.Errorf("category %s: descriptions: %w", c.Key, err)
+	}
+	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return c, nil
+}
+
+func listCategories(ctx context.Context, q db.Querier) ([]Category, error) {
+	return db.QueryAll(ctx, q, `SELECT `+categoryColumns+` FROM data_categories ORDER BY position, key`, nil, scanCategory)
 }
 
 const noticeColumns = `version, texts, material, content_hash, published_at, ordinal, created_at, updated_at`

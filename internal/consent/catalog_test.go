@@ -120,3 +120,91 @@ func TestCatalogWritesWithoutAudit(t *testing.T) {
 		}
 	})
 }
+
+// TestCategoriesAreTheVocabulary: the data categories are data in the
+// catalog (seeded, created, changed, each change audited); a vendor may
+// declare only categories of the vocabulary, a transfer safeguard of the
+// known kinds, and purposes and categories a retention within bounds.
+func TestCategoriesAreTheVocabulary(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		svc := openService(t, store, newSigner(t))
+		seed(t, svc)
+		health, err := svc.Category("health")
+		if err != nil || !health.Special || health.InHouse || health.Names["de"] != "Gesundheitsdaten" {
+			t.Fatalf("seeded health = %+v, %v; want special, not in-house, named in German", health, err)
+		}
+		if list := svc.Categories(); len(list) < 12 || list[0].Key != "contact" {
+			t.Fatalf("seeded categories = %d, first %q; want 12 by position, contact first", len(list), list[0].Key)
+		}
+		c, err := svc.PutCategory(ctx, consent.Category{Key: "payroll", Names: map[string]string{"en": "Payroll", "de": "Lohndaten"},
+			InHouse: true, RetentionDays: 3650, Position: 5}, true)
+		if err != nil || !c.InHouse || c.RetentionDays != 3650 || svc.Categories()[0].Key != "payroll" {
+			t.Fatalf("create payroll = %+v, %v", c, err)
+		}
+		if _, err := svc.PutCategory(ctx, c, true); errs.CodeOf(err) != errs.CodeConflict {
+			t.Errorf("create payroll twice: %v, want conflict", err)
+		}
+		c.InHouse = false
+		if c, err = svc.PutCategory(ctx, c, false); err != nil || c.InHouse {
+			t.Fatalf("update payroll = %+v, %v", c, err)
+		}
+		if _, err := svc.PutCategory(ctx, consent.Category{Key: "nope", Names: map[string]string{"en": "Nope"}}, false); errs.CodeOf(err) != errs.CodeNotFound {
+			t.Errorf("update of a missing category: %v, want not found", err)
+		}
+		invalid := []struct {
+			name  string
+			field string
+			put   func() error
+		}{
+			{"category without an English name", "name", func() error {
+				_, err := svc.PutCategory(ctx, consent.Category{Key: "x", Names: map[string]string{"de": "X"}}, true)
+				return err
+			}},
+			{"category kept 200 years", "retention_days", func() error {
+				_, err := svc.PutCategory(ctx, consent.Category{Key: "x", Names: map[string]string{"en": "X"}, RetentionDays: 73050}, true)
+				return err
+			}},
+			{"purpose with a negative retention", "retention_days", func() error {
+				_, err := svc.PutPurpose(ctx, consent.Purpose{Key: "x", Names: map[string]string{"en": "X"}, LegalBasis: consent.BasisConsent, RetentionDays: -1}, true)
+				return err
+			}},
+			{"vendor with a category outside the vocabulary", "data_categories[1]", func() error {
+				_, err := svc.PutVendor(ctx, consent.Vendor{Key: "x", Name: "X", Purposes: []string{"analytics"}, DataCategories: []string{"contact", "shoe_size"}}, true)
+				return err
+			}},
+			{"vendor with an unknown safeguard", "transfer_safeguard", func() error {
+				_, err := svc.PutVendor(ctx, consent.Vendor{Key: "x", Name: "X", Purposes: []string{"analytics"}, TransferSafeguard: "trust_us"}, true)
+				return err
+			}},
+		}
+		for _, c := range invalid {
+			e, ok := errs.As(c.put())
+			if !ok || e.Code != errs.CodeInvalid || e.Fields[c.field] == "" {
+				t.Errorf("%s: %v, want invalid naming %s", c.name, e, c.field)
+			}
+		}
+		v, err := svc.PutVendor(ctx, consent.Vendor{Key: "us-co", Name: "US Co", Purposes: []string{"analytics"},
+			DataCategories: []string{"payroll"}, Country: "US", TransferSafeguard: consent.SafeguardSCC}, true)
+		if err != nil || v.TransferSafeguard != consent.SafeguardSCC {
+			t.Fatalf("vendor with SCC = %+v, %v", v, err)
+		}
+		p, err := svc.PutPurpose(ctx, consent.Purpose{Key: "billing", Names: map[string]string{"en": "Billing"}, LegalBasis: consent.BasisLegalObligation, RetentionDays: 3653}, true)
+		if err != nil || p.RetentionDays != 3653 {
+			t.Fatalf("purpose with retention = %+v, %v", p, err)
+		}
+		// What was written is read back from the store, not only from memory.
+		if err := svc.ReloadCatalog(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := svc.Vendor("us-co"); v.TransferSafeguard != consent.SafeguardSCC {
+			t.Errorf("after reload, us-co safeguard = %q", v.TransferSafeguard)
+		}
+		if p, _ := svc.Purpose("billing"); p.RetentionDays != 3653 {
+			t.Errorf("after reload, billing retention = %d", p.RetentionDays)
+		}
+		if c, _ := svc.Category("payroll"); c.RetentionDays != 3650 || c.InHouse {
+			t.Errorf("after reload, payroll = %+v", c)
+		}
+	})
+}

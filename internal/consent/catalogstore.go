@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -132,7 +133,18 @@ func (p *Purpose) validate() map[string]string {
 		problems["position"] = "must be between 0 and 10000"
 	}
 	validCookiePatterns(problems, p.Cookies)
+	checkRetention(problems, p.RetentionDays)
 	return problems
+}
+
+// maxRetentionDays is the longest retention a category or purpose may set:
+// 100 years.
+const maxRetentionDays = 36525
+
+func checkRetention(problems map[string]string, days int) {
+	if days < 0 || days > maxRetentionDays {
+		problems["retention_days"] = fmt.Sprintf("must be between 0 (none set) and %d days", maxRetentionDays)
+	}
 }
 
 func (v *Vendor) validate(cat *catalog) map[string]string {
@@ -150,14 +162,34 @@ func (v *Vendor) validate(cat *catalog) map[string]string {
 		}
 	}
 	for i, c := range v.DataCategories {
-		if !ValidKey(c) {
-			problems[fmt.Sprintf("data_categories[%d]", i)] = "must be a key such as contact or financial"
+		if _, ok := cat.categories[c]; !ok {
+			problems[fmt.Sprintf("data_categories[%d]", i)] = fmt.Sprintf("unknown data category %q", c)
 		}
+	}
+	if !v.TransferSafeguard.Valid() {
+		problems["transfer_safeguard"] = "must be empty (none recorded) or one of adequacy, scc, bcr"
 	}
 	if v.Country != "" && !countryPattern.MatchString(v.Country) {
 		problems["country"] = "must be an ISO 3166-1 alpha-2 code such as DE"
 	}
 	checkURL(problems, "privacy_url", v.PrivacyURL)
+	return problems
+}
+
+func (c *Category) validate() map[string]string {
+	problems := map[string]string{}
+	if !ValidKey(c.Key) {
+		problems["key"] = "must be 1 to 64 lowercase letters, digits, '_', '.' or '-'"
+	}
+	checkTexts(problems, "name", c.Names, true, 200, true)
+	if _, ok := c.Names["en"]; !ok && problems["name"] == "" {
+		problems["name"] = "needs an English name (en), the fallback of every language"
+	}
+	checkTexts(problems, "description", c.Descriptions, false, 4000, false)
+	checkRetention(problems, c.RetentionDays)
+	if c.Position < 0 || c.Position > 10000 {
+		problems["position"] = "must be between 0 and 10000"
+	}
 	return problems
 }
 
@@ -320,18 +352,18 @@ func (s *Service) PutPurpose(ctx context.Context, p Purpose, create bool) (Purpo
 	}
 	err := s.writeCatalog(ctx, "purpose", verb(create), p.Key, func(tx *sql.Tx, now int64) error {
 		if create {
-			_, err := tx.ExecContext(ctx, `INSERT INTO purposes (`+purposeColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`,
+			_, err := tx.ExecContext(ctx, `INSERT INTO purposes (`+purposeColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
 				p.Key, mustJSON(p.Names), mustJSON(p.Descriptions), string(p.LegalBasis), p.Necessary, p.SaleOrSharing, p.Position,
-				mustJSON(purposeSettings{Cookies: p.Cookies}), now)
+				mustJSON(purposeSettings{Cookies: p.Cookies}), p.RetentionDays, now)
 			if db.IsUniqueViolation(err) {
 				return errs.New(errs.CodeConflict, "purpose %q already exists", p.Key)
 			}
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE purposes SET names = $2, descriptions = $3, legal_basis = $4, necessary = $5,
-			sale_or_sharing = $6, position = $7, settings = $8, updated_at = $9 WHERE key = $1`,
+			sale_or_sharing = $6, position = $7, settings = $8, retention_days = $9, updated_at = $10 WHERE key = $1`,
 			p.Key, mustJSON(p.Names), mustJSON(p.Descriptions), string(p.LegalBasis), p.Necessary, p.SaleOrSharing, p.Position,
-			mustJSON(purposeSettings{Cookies: p.Cookies}), now)
+			mustJSON(purposeSettings{Cookies: p.Cookies}), p.RetentionDays, now)
 		return mustAffect(res, err, "purpose", p.Key)
 	})
 	if err != nil {
@@ -364,16 +396,16 @@ func (s *Service) PutVendor(ctx context.Context, v Vendor, create bool) (Vendor,
 	}
 	err := s.writeCatalog(ctx, "vendor", verb(create), v.Key, func(tx *sql.Tx, now int64) error {
 		if create {
-			_, err := tx.ExecContext(ctx, `INSERT INTO vendors (`+vendorColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
-				v.Key, v.Name, mustJSON(v.Purposes), mustJSON(v.DataCategories), v.Country, v.PrivacyURL, now)
+			_, err := tx.ExecContext(ctx, `INSERT INTO vendors (`+vendorColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
+				v.Key, v.Name, mustJSON(v.Purposes), mustJSON(v.DataCategories), v.Country, v.PrivacyURL, string(v.TransferSafeguard), now)
 			if db.IsUniqueViolation(err) {
 				return errs.New(errs.CodeConflict, "vendor %q already exists", v.Key)
 			}
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE vendors SET name = $2, purposes = $3, data_categories = $4, country = $5,
-			privacy_url = $6, updated_at = $7 WHERE key = $1`,
-			v.Key, v.Name, mustJSON(v.Purposes), mustJSON(v.DataCategories), v.Country, v.PrivacyURL, now)
+			privacy_url = $6, transfer_safeguard = $7, updated_at = $8 WHERE key = $1`,
+			v.Key, v.Name, mustJSON(v.Purposes), mustJSON(v.DataCategories), v.Country, v.PrivacyURL, string(v.TransferSafeguard), now)
 		return mustAffect(res, err, "vendor", v.Key)
 	})
 	if err != nil {
@@ -394,6 +426,48 @@ func (s *Service) Vendor(key string) (Vendor, error) {
 // Vendors lists the vendors.
 func (s *Service) Vendors() []Vendor {
 	return sortedValues(s.catalog.load().vendors, func(v *vendorEntry) Vendor { return v.Vendor }, func(v Vendor) string { return v.Key })
+}
+
+// PutCategory creates (create=true) or replaces a data category.
+func (s *Service) PutCategory(ctx context.Context, c Category, create bool) (Category, error) {
+	c.Names, c.Descriptions = nonNilMap(c.Names), nonNilMap(c.Descriptions)
+	if problems := c.validate(); len(problems) > 0 {
+		return c, errs.Fields(problems)
+	}
+	err := s.writeCatalog(ctx, "category", verb(create), c.Key, func(tx *sql.Tx, now int64) error {
+		if create {
+			_, err := tx.ExecContext(ctx, `INSERT INTO data_categories (`+categoryColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
+				c.Key, mustJSON(c.Names), mustJSON(c.Descriptions), c.Special, c.InHouse, c.RetentionDays, c.Position, now)
+			if db.IsUniqueViolation(err) {
+				return errs.New(errs.CodeConflict, "data category %q already exists", c.Key)
+			}
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE data_categories SET names = $2, descriptions = $3, special = $4, in_house = $5,
+			retention_days = $6, position = $7, updated_at = $8 WHERE key = $1`,
+			c.Key, mustJSON(c.Names), mustJSON(c.Descriptions), c.Special, c.InHouse, c.RetentionDays, c.Position, now)
+		return mustAffect(res, err, "category", c.Key)
+	})
+	if err != nil {
+		return c, err
+	}
+	return s.Category(c.Key)
+}
+
+// Category returns a data category from the catalog.
+func (s *Service) Category(key string) (Category, error) {
+	c, ok := s.catalog.load().categories[key]
+	if !ok {
+		return Category{}, errs.NotFound("category", key)
+	}
+	return *c, nil
+}
+
+// Categories lists the data categories by position, then key.
+func (s *Service) Categories() []Category {
+	list := sortedValues(s.catalog.load().categories, func(c *Category) Category { return *c }, func(c Category) string { return c.Key })
+	slices.SortStableFunc(list, func(a, b Category) int { return a.Position - b.Position })
+	return list
 }
 
 // PutNotice creates (create=true) or replaces a draft notice, publishing it

@@ -97,9 +97,13 @@ type Purpose struct {
 	Position      int               `json:"position"`
 	// Cookies are the name patterns ('*' wildcard) of the cookies the
 	// purpose sets; the banner deletes them when consent is refused.
-	Cookies   []string  `json:"cookies"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	Cookies []string `json:"cookies"`
+	// RetentionDays keeps data used for this purpose this long at least,
+	// when it is longer than its category's retention (the longer legal
+	// need wins); 0 sets none.
+	RetentionDays int       `json:"retention_days"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // Vendor is a third party that may receive data.
@@ -110,8 +114,53 @@ type Vendor struct {
 	DataCategories []string  `json:"data_categories"`
 	Country        string    `json:"country"`
 	PrivacyURL     string    `json:"privacy_url"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	// TransferSafeguard is what makes a transfer to the vendor's country
+	// lawful when it lies outside the property's region (GDPR Chapter V).
+	TransferSafeguard TransferSafeguard `json:"transfer_safeguard"`
+	CreatedAt         time.Time         `json:"created_at"`
+	UpdatedAt         time.Time         `json:"updated_at"`
+}
+
+// TransferSafeguard is the recorded ground for sending data to a vendor in
+// a third country.
+type TransferSafeguard string
+
+// The safeguards; SafeguardNone records none.
+const (
+	SafeguardNone TransferSafeguard = ""
+	// SafeguardAdequacy: the country has an adequacy decision (Art. 45).
+	SafeguardAdequacy TransferSafeguard = "adequacy"
+	// SafeguardSCC: standard contractual clauses (Art. 46(2)(c)).
+	SafeguardSCC TransferSafeguard = "scc"
+	// SafeguardBCR: binding corporate rules (Art. 47).
+	SafeguardBCR TransferSafeguard = "bcr"
+)
+
+// Valid reports whether t is a known safeguard or none.
+func (t TransferSafeguard) Valid() bool {
+	switch t {
+	case SafeguardNone, SafeguardAdequacy, SafeguardSCC, SafeguardBCR:
+		return true
+	}
+	return false
+}
+
+// Category is a data category of the data map's vocabulary: what a vault
+// field, a connected system's column or a vendor's declared data is.
+type Category struct {
+	Key          string            `json:"key"`
+	Names        map[string]string `json:"name"`
+	Descriptions map[string]string `json:"description"`
+	// Special marks a special category of personal data (GDPR Art. 9).
+	Special bool `json:"special"`
+	// InHouse data is never disclosed to a vendor, whatever the consent.
+	InHouse bool `json:"in_house"`
+	// RetentionDays is how long data of the category is kept after it was
+	// collected or last needed; 0 sets none.
+	RetentionDays int       `json:"retention_days"`
+	Position      int       `json:"position"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // Notice is a version of the privacy notice. Once published it never

@@ -88,6 +88,7 @@ type purposeInput struct {
 	SaleOrSharing bool               `json:"sale_or_sharing"`
 	Position      int                `json:"position"`
 	Cookies       []string           `json:"cookies"`
+	RetentionDays int                `json:"retention_days"`
 }
 
 // HandlePutPurpose creates (POST) or replaces (PUT /{key}) a purpose.
@@ -103,7 +104,7 @@ func (d *Deps) HandlePutPurpose(create bool) http.Handler {
 		}
 		p, err := d.Consent.PutPurpose(r.Context(), consent.Purpose{Key: in.Key, Names: in.Name, Descriptions: in.Description,
 			LegalBasis: in.LegalBasis, Necessary: in.Necessary, SaleOrSharing: in.SaleOrSharing, Position: in.Position,
-			Cookies: in.Cookies}, create)
+			Cookies: in.Cookies, RetentionDays: in.RetentionDays}, create)
 		if err != nil {
 			d.fail(w, r, err)
 			return
@@ -132,12 +133,13 @@ func (d *Deps) HandleListPurposes() http.Handler {
 }
 
 type vendorInput struct {
-	Key            string   `json:"key"`
-	Name           string   `json:"name"`
-	Purposes       []string `json:"purposes"`
-	DataCategories []string `json:"data_categories"`
-	Country        string   `json:"country"`
-	PrivacyURL     string   `json:"privacy_url"`
+	Key               string                    `json:"key"`
+	Name              string                    `json:"name"`
+	Purposes          []string                  `json:"purposes"`
+	DataCategories    []string                  `json:"data_categories"`
+	Country           string                    `json:"country"`
+	PrivacyURL        string                    `json:"privacy_url"`
+	TransferSafeguard consent.TransferSafeguard `json:"transfer_safeguard"`
 }
 
 // HandlePutVendor creates (POST) or replaces (PUT /{key}) a vendor.
@@ -152,7 +154,8 @@ func (d *Deps) HandlePutVendor(create bool) http.Handler {
 			return
 		}
 		v, err := d.Consent.PutVendor(r.Context(), consent.Vendor{Key: in.Key, Name: in.Name, Purposes: in.Purposes,
-			DataCategories: in.DataCategories, Country: in.Country, PrivacyURL: in.PrivacyURL}, create)
+			DataCategories: in.DataCategories, Country: in.Country, PrivacyURL: in.PrivacyURL,
+			TransferSafeguard: in.TransferSafeguard}, create)
 		if err != nil {
 			d.fail(w, r, err)
 			return
