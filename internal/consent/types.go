@@ -108,12 +108,12 @@ type Purpose struct {
 
 // Vendor is a third party that may receive data.
 type Vendor struct {
-	Key            string    `json:"key"`
-	Name           string    `json:"name"`
-	Purposes       []string  `json:"purposes"`
-	DataCategories []string  `json:"data_categories"`
-	Country        string    `json:"country"`
-	PrivacyURL     string    `json:"privacy_url"`
+	Key            string   `json:"key"`
+	Name           string   `json:"name"`
+	Purposes       []string `json:"purposes"`
+	DataCategories []string `json:"data_categories"`
+	Country        string   `json:"country"`
+	PrivacyURL     string   `json:"privacy_url"`
 	// TransferSafeguard is what makes a transfer to the vendor's country
 	// lawful when it lies outside the property's region (GDPR Chapter V).
 	TransferSafeguard TransferSafeguard `json:"transfer_safeguard"`
