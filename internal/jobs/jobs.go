@@ -122,6 +122,11 @@ type Runner struct {
 	stopErr  error
 }
 
+// Working reports whether the runner works jobs (it was opened with
+// workers, and River's client was started). A command's runner, opened
+// without workers, only inserts: its jobs wait for a server.
+func (r *Runner) Working() bool { return r.working }
+
 // Open migrates River's tables, then starts working the registered job
 // kinds. Stop (or Close) ends it; the store must stay open until then.
 func Open(ctx context.Context, cfg Config) (*Runner, error) {

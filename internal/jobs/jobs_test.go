@@ -522,7 +522,11 @@ func TestRunnerWithoutWorkers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(300 * time.Millisecond)
+		// It started no River client, so nothing can fetch the job: no
+		// waiting is needed to see that it stays.
+		if r.Working() {
+			t.Fatal("a runner without workers works jobs")
+		}
 		if rec, err := r.Get(ctx, ins.ID); err != nil || rec.State != jobs.StateAvailable {
 			t.Fatalf("job of a runner without workers: %+v, %v; want available", rec, err)
 		}
@@ -530,6 +534,9 @@ func TestRunnerWithoutWorkers(t *testing.T) {
 			t.Fatal(err)
 		}
 		server := openRunner(t, store, workersWith(t, newRecorder(nil)))
+		if !server.Working() {
+			t.Fatal("a runner with workers does not work jobs")
+		}
 		waitState(t, server, ins.ID, jobs.StateCompleted)
 		// With workers, a kind without one is refused.
 		if _, err := server.Insert(ctx, otherArgs{}, nil); err == nil {

@@ -104,6 +104,9 @@ type Server struct {
 	// clearAuths counts the AUTH exchanges over a connection without TLS:
 	// credentials that travelled in clear.
 	clearAuths int
+	// blocked, when set (by this package's tests), is told each time
+	// WaitFor has found nothing and starts to wait.
+	blocked func()
 }
 
 // Start starts a server for the length of tb.
@@ -254,8 +257,11 @@ func (s *Server) WaitFor(tb testing.TB, recipient string) Message {
 			}
 			return m
 		}
-		arrived, total := s.arrived, len(s.received)
+		arrived, total, blocked := s.arrived, len(s.received), s.blocked
 		s.mu.Unlock()
+		if blocked != nil {
+			blocked()
+		}
 		select {
 		case <-arrived:
 		case <-timeout.C:

@@ -74,8 +74,15 @@ func waitFails(srv *mailtest.Server, to string) string {
 func TestWaitForWaitsForArrival(t *testing.T) {
 	srv := mailtest.Start(t, mailtest.Options{})
 	errc := make(chan error, 1)
+	waiting := make(chan struct{}, 1)
+	srv.OnBlocked(func() {
+		select {
+		case waiting <- struct{}{}:
+		default:
+		}
+	})
 	go func() {
-		time.Sleep(100 * time.Millisecond)
+		<-waiting // WaitFor found nothing and waits: now the message comes
 		errc <- send(t, srv, "late@example.com", "late")
 	}()
 	got := srv.WaitFor(t, "late@example.com")

@@ -233,7 +233,9 @@ const tcfStub = `(function () {
 // ancestors and talks to the CMP there: ping as an object message (c1),
 // ping as a JSON string (c2), addEventListener (c3). It forwards every
 // reply to its parent as {stwFrameLog: reply}, and on {stwDo: 'remove',
-// listenerId} removes the listener (c4).
+// listenerId} removes the listener (c4); on {stwDo: 'fence'} it pings again
+// (c5): the CMP answers messages in order, so once c5's answer is in, every
+// answer to the calls before it is in too.
 const tcfFramePage = `<!doctype html><html><head><meta charset="utf-8"></head><body><script>
 (function () {
   var cmp = null, f = window;
@@ -249,6 +251,7 @@ const tcfFramePage = `<!doctype html><html><head><meta charset="utf-8"></head><b
   window.addEventListener('message', function (e) {
     var d = e.data;
     if (d && d.stwDo === 'remove') { call('c4', 'removeEventListener', d.listenerId); return; }
+    if (d && d.stwDo === 'fence') { call('c5', 'ping'); return; }
     if (typeof d === 'string') { try { d = JSON.parse(d); d.__tcfapiReturn.json = true; } catch (x) { return; } }
     if (d && d.__tcfapiReturn) parent.postMessage({stwFrameLog: d.__tcfapiReturn}, '*');
   });
@@ -924,7 +927,10 @@ func TestTCFBrowser(t *testing.T) {
 			}
 			tcfEval[chromedp.Void](t, tab, fmt.Sprintf(`document.getElementById('child').contentWindow.postMessage({stwDo: 'remove', listenerId: %d}, '*')`, listenerID))
 			tcfWait[bool](t, tab, `frameLog.some(function (r) { return r.callId === 'c4'; })`)
-			time.Sleep(300 * time.Millisecond) // let any duplicate answers arrive
+			// A fence instead of a pause: any duplicate answer to c1…c4 would
+			// come before the answer to the ping sent after them.
+			tcfEval[chromedp.Void](t, tab, `document.getElementById('child').contentWindow.postMessage({stwDo: 'fence'}, '*')`)
+			tcfWait[bool](t, tab, `frameLog.some(function (r) { return r.callId === 'c5'; })`)
 			counts := map[string]int{}
 			for _, r := range replies() {
 				counts[r.CallID]++
@@ -932,7 +938,7 @@ func TestTCFBrowser(t *testing.T) {
 					t.Errorf("removeEventListener from the frame answered %s", r.ReturnValue)
 				}
 			}
-			if counts["c1"] != 1 || counts["c2"] != 1 || counts["c3"] != 2 || counts["c4"] != 1 {
+			if counts["c1"] != 1 || counts["c2"] != 1 || counts["c3"] != 2 || counts["c4"] != 1 || counts["c5"] != 1 {
 				t.Errorf("answers per call: %v, want c1, c2, c4 once and c3 twice (registration, user action)", counts)
 			}
 		})
