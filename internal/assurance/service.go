@@ -499,7 +499,7 @@ func writeAssessment(ctx context.Context, tx *sql.Tx, a Assessment, before int64
 		return db.Classify(fmt.Errorf("update assessment: %w", err))
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return errs.New(errs.CodeConflict, "assessment %s was changed meanwhile; reload it and try again", a.ID)
+		return errs.New(errs.CodeConflict, "assessment %s was changed meanwhile; reload it and try again", a.ID).Keyed("assessment_changed")
 	}
 	return nil
 }
@@ -553,7 +553,7 @@ func (s *Service) change(ctx context.Context, id string, fn func(a *Assessment, 
 // a staff member signs off (audit.ActorFrom).
 func (s *Service) Review(ctx context.Context, id string, approve bool, comments string) (Assessment, error) {
 	if audit.ActorFrom(ctx).Kind != audit.KindStaff {
-		return Assessment{}, errs.New(errs.CodeForbidden, "an assessment is signed off by a security officer, signed in")
+		return Assessment{}, errs.New(errs.CodeForbidden, "an assessment is signed off by a security officer, signed in").Keyed("assessment_signoff_officer")
 	}
 	comments, err := checkNote("comments", comments, maxComments)
 	if err != nil {
@@ -565,11 +565,11 @@ func (s *Service) Review(ctx context.Context, id string, approve bool, comments 
 	}
 	return s.change(ctx, id, func(a *Assessment, now time.Time) (string, map[string]any, error) {
 		if a.State != StateSubmitted {
-			return "", nil, errs.New(errs.CodeConflict, "cannot review assessment %s: it is %s (only a submitted assessment is reviewed)", a.ID, a.State)
+			return "", nil, errs.New(errs.CodeConflict, "cannot review assessment %s: it is %s (only a submitted assessment is reviewed)", a.ID, a.State).Keyed("assessment_not_submitted", "state", string(a.State))
 		}
 		if approve && !a.Passed() {
 			return "", nil, errs.New(errs.CodeConflict, "assessment %s did not pass (%s), so it cannot be approved: reject it with your comments, and send a new questionnaire once the vendor has closed the gaps",
-				a.ID, shortfall(a.Score))
+				a.ID, shortfall(a.Score)).Keyed("assessment_failed", "shortfall", shortfall(a.Score))
 		}
 		facts := map[string]any{"score": a.Score.Percent, "passed": a.Score.Passed}
 		a.ReviewedAt, a.ReviewedBy, a.ReviewComments = &now, audit.ActorFrom(ctx), comments
@@ -608,7 +608,7 @@ func (s *Service) Revoke(ctx context.Context, id, reason string) (Assessment, er
 	}
 	return s.change(ctx, id, func(a *Assessment, now time.Time) (string, map[string]any, error) {
 		if a.State != StateSent {
-			return "", nil, errs.New(errs.CodeConflict, "cannot withdraw assessment %s: it is %s (only a questionnaire not yet submitted is withdrawn)", a.ID, a.State)
+			return "", nil, errs.New(errs.CodeConflict, "cannot withdraw assessment %s: it is %s (only a questionnaire not yet submitted is withdrawn)", a.ID, a.State).Keyed("assessment_not_withdrawable", "state", string(a.State))
 		}
 		a.State, a.RevokedAt, a.RevokeReason = StateRevoked, &now, reason
 		return "vendor.assessment_revoked", map[string]any{}, nil

@@ -298,7 +298,7 @@ func (s *Service) Templates(ctx context.Context) ([]Template, error) {
 // key of your own to change it.
 func (s *Service) PutTemplate(ctx context.Context, t Template) (Template, error) {
 	if builtin(t.Key) != nil {
-		return Template{}, errs.Invalid("key", "%q is a built-in template; save your changes under another key", t.Key)
+		return Template{}, errs.Invalid("key", "%q is a built-in template; save your changes under another key", t.Key).Keyed("template_builtin", "key", t.Key)
 	}
 	t.Builtin = false
 	return s.putTemplate(ctx, t)
@@ -331,7 +331,7 @@ func (s *Service) putTemplate(ctx context.Context, t Template) (Template, error)
 			builtin, content_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 			t.Key, t.Version, t.Name, t.Description, t.PassMark, string(questions), t.Builtin, t.contentHash(), t.CreatedAt.UnixMicro())
 		if db.IsUniqueViolation(err) {
-			return errs.New(errs.CodeConflict, "template %s was changed meanwhile; try again", t.Key)
+			return errs.New(errs.CodeConflict, "template %s was changed meanwhile; try again", t.Key).Keyed("template_changed", "key", t.Key)
 		}
 		if err != nil {
 			return db.Classify(fmt.Errorf("store template: %w", err))

@@ -35,6 +35,12 @@ type Error struct {
 	Message string
 	Fields  map[string]string
 	Err     error // wrapped cause, never shown to callers
+	// Key, when set, names the message in the message catalog
+	// (internal/i18n, key "error."+Key) and Args fill its placeholders as
+	// name, value pairs: pages say it in the reader's language. Message
+	// stays the English text, for the API and the CLI.
+	Key  string
+	Args []any
 }
 
 func (e *Error) Error() string {
@@ -67,6 +73,14 @@ func Invalid(field, format string, args ...any) *Error {
 func (e *Error) WithCode(code Code) *Error {
 	c := *e
 	c.Code = code
+	return &c
+}
+
+// Keyed returns a copy of e whose message the catalog holds as
+// "error."+key, with args as name, value pairs for its placeholders.
+func (e *Error) Keyed(key string, args ...any) *Error {
+	c := *e
+	c.Key, c.Args = key, args
 	return &c
 }
 

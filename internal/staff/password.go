@@ -81,7 +81,7 @@ func checkPassword(encoded, password string) (bool, error) {
 // ErrBusy refuses a sign-in (or a password change) when the server is
 // already running as many password hashes as it can afford and the short
 // queue in front of them is full: the caller answers 503 with Retry-After.
-var ErrBusy = errs.New(errs.CodeUnavailable, "the server is busy checking other sign-ins; please try again in a few seconds")
+var ErrBusy = errs.New(errs.CodeUnavailable, "the server is busy checking other sign-ins; please try again in a few seconds").Keyed("busy")
 
 // RetryAfter is how long a caller refused with ErrBusy should wait.
 func (s *Service) RetryAfter() time.Duration {

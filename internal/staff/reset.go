@@ -66,7 +66,7 @@ func (s *Service) IssueReset(ctx context.Context, by audit.Actor, id string, kin
 		return Reset{}, err
 	}
 	if account.Disabled {
-		return Reset{}, errs.New(errs.CodeConflict, "the account is disabled; a disabled account cannot be reset")
+		return Reset{}, errs.New(errs.CodeConflict, "the account is disabled; a disabled account cannot be reset").Keyed("reset_disabled")
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	r := Reset{Token: mustRandom(), Kind: kind, Account: account, ExpiresAt: now.Add(ResetLifetime)}
@@ -90,7 +90,7 @@ func (s *Service) IssueReset(ctx context.Context, by audit.Actor, id string, kin
 
 // errResetGone is the one answer for a link that is unknown, used, spent
 // or expired: the page cannot tell which, nor can someone guessing.
-var errResetGone = errs.New(errs.CodeNotFound, "this link has been used, has expired or is not valid; ask an administrator for a new one")
+var errResetGone = errs.New(errs.CodeNotFound, "this link has been used, has expired or is not valid; ask an administrator for a new one").Keyed("reset_gone")
 
 // PendingReset returns the reset of a link's token while it still works.
 func (s *Service) PendingReset(ctx context.Context, token string) (Reset, error) {
@@ -218,7 +218,7 @@ func (s *Service) failReset(ctx context.Context, token, field, msg string) error
 			tokenHash(token), s.now().UnixMicro()); err != nil {
 			return db.Classify(fmt.Errorf("record reset failure: %w", err))
 		}
-		return errs.New(errs.CodeForbidden, "too many wrong attempts: this link no longer works; ask an administrator for a new one")
+		return errs.New(errs.CodeForbidden, "too many wrong attempts: this link no longer works; ask an administrator for a new one").Keyed("reset_too_many")
 	}
 	return errs.Invalid(field, "%s (%d attempts left)", msg, resetAttempts-attempts)
 }

@@ -348,7 +348,7 @@ func (s *Session) Fresh(now time.Time, maxAge time.Duration) bool {
 
 // ErrSignIn is the one answer to every failed sign-in, whatever failed: no
 // account enumeration.
-var ErrSignIn = errs.New(errs.CodeUnauthorized, "the email, password or code is not right")
+var ErrSignIn = errs.New(errs.CodeUnauthorized, "the email, password or code is not right").Keyed("signin_refused")
 
 // Lockouts. Failures are counted per account and client address: after
 // sourceLockAfter of them that address may not try that account for
@@ -375,8 +375,9 @@ const (
 // account and when to try again. Known and unknown emails get it alike.
 func (s *Service) lockedError(until time.Time) error {
 	minutes := int(until.Sub(s.now()).Round(time.Minute) / time.Minute)
+	at, minutes := until.UTC().Format("15:04 UTC"), max(minutes, 1)
 	return errs.New(errs.CodeUnauthorized, "too many failed sign-ins to this account from your network address; try again after %s "+
-		"(in about %d minutes); sign-ins from other networks are not affected", until.UTC().Format("15:04 UTC"), max(minutes, 1))
+		"(in about %d minutes); sign-ins from other networks are not affected", at, minutes).Keyed("signin_locked", "at", at, "n", minutes)
 }
 
 // SignIn checks a password and a TOTP code and opens a session. Failures are
@@ -386,7 +387,7 @@ func (s *Service) lockedError(until time.Time) error {
 // slots: when they are all taken the answer is ErrBusy.
 func (s *Service) SignIn(ctx context.Context, c Credentials) (*Session, error) {
 	if !s.limiter.Allow("ip:"+c.IP, 20, time.Minute) {
-		return nil, errs.New(errs.CodeUnauthorized, "too many sign-in attempts from this address; wait a minute")
+		return nil, errs.New(errs.CodeUnauthorized, "too many sign-in attempts from this address; wait a minute").Keyed("signin_rate_limited")
 	}
 	email, _ := normalEmail(c.Email)
 	source := email + "|" + c.IP
@@ -533,7 +534,7 @@ func tokenHash(token string) string {
 // Session returns the live session of a token, or an unauthorized error.
 func (s *Service) Session(ctx context.Context, token string) (*Session, error) {
 	if token == "" || len(token) > 200 {
-		return nil, errs.New(errs.CodeUnauthorized, "sign in first")
+		return nil, errs.New(errs.CodeUnauthorized, "sign in first").Keyed("signin_first")
 	}
 	var staffID string
 	var authenticated, expires int64
@@ -541,7 +542,7 @@ func (s *Service) Session(ctx context.Context, token string) (*Session, error) {
 	err := s.db.QueryRowContext(ctx, `SELECT staff_id, authenticated_at, expires_at, revoked_at FROM staff_sessions WHERE token_hash = $1`,
 		tokenHash(token)).Scan(&staffID, &authenticated, &expires, &revoked)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && (revoked.Valid || s.now().UnixMicro() >= expires)) {
-		return nil, errs.New(errs.CodeUnauthorized, "your session has ended; sign in again")
+		return nil, errs.New(errs.CodeUnauthorized, "your session has ended; sign in again").Keyed("session_ended")
 	}
 	if err != nil {
 		return nil, db.Classify(fmt.Errorf("read session: %w", err))
@@ -551,7 +552,7 @@ func (s *Service) Session(ctx context.Context, token string) (*Session, error) {
 		return nil, err
 	}
 	if account.Disabled {
-		return nil, errs.New(errs.CodeUnauthorized, "this account is disabled")
+		return nil, errs.New(errs.CodeUnauthorized, "this account is disabled").Keyed("account_disabled")
 	}
 	return &Session{Token: token, Account: account, AuthenticatedAt: time.UnixMicro(authenticated).UTC(), ExpiresAt: time.UnixMicro(expires).UTC()}, nil
 }
@@ -578,7 +579,7 @@ func (s *Service) Reauthenticate(ctx context.Context, session *Session, password
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return errs.New(errs.CodeUnauthorized, "your session has ended; sign in again")
+			return errs.New(errs.CodeUnauthorized, "your session has ended; sign in again").Keyed("session_ended")
 		}
 		return nil
 	})

@@ -234,8 +234,9 @@ func (s *Service) QuizWait(ctx context.Context, staffID, moduleKey string) (time
 
 // quizWaitError tells the person when they may try again.
 func quizWaitError(until time.Time) error {
+	at := until.UTC().Format("2006-01-02 15:04 UTC")
 	return errs.New(errs.CodeForbidden, "not passed %d times in a row: read the module again; you can retry the quiz after %s",
-		quizFailures, until.UTC().Format("2006-01-02 15:04 UTC"))
+		quizFailures, at).Keyed("quiz_wait", "n", quizFailures, "at", at)
 }
 
 // DrawQuiz draws the questions of one attempt at a module's quiz, in random
@@ -296,13 +297,13 @@ func (s *Service) TakeQuiz(ctx context.Context, staffID, moduleKey, token string
 		}
 	}
 	if err != nil || len(d.Questions) == 0 {
-		return Completion{}, errs.Invalid("draw", "this quiz did not come from the console; reload the page and answer again")
+		return Completion{}, errs.Invalid("draw", "this quiz did not come from the console; reload the page and answer again").Keyed("quiz_not_drawn")
 	}
 	if d.Version != m.UpdatedAt.UnixMicro() {
-		return Completion{}, errs.New(errs.CodeConflict, "the module changed while you took the quiz; reload the page and answer again")
+		return Completion{}, errs.New(errs.CodeConflict, "the module changed while you took the quiz; reload the page and answer again").Keyed("quiz_module_changed")
 	}
 	if len(answers) != len(d.Questions) {
-		return Completion{}, errs.Invalid("answers", "answer each of the %d questions", len(d.Questions))
+		return Completion{}, errs.Invalid("answers", "answer each of the %d questions", len(d.Questions)).Keyed("quiz_answer_each", "n", len(d.Questions))
 	}
 	// The wait is checked and the attempt recorded under one lock, so that
 	// concurrent submissions cannot all slip in before the wait (each
@@ -317,7 +318,7 @@ func (s *Service) TakeQuiz(ctx context.Context, staffID, moduleKey, token string
 	right := 0
 	for i, q := range d.Questions {
 		if q < 0 || q >= len(m.Quiz) {
-			return Completion{}, errs.Invalid("draw", "this quiz did not come from the console; reload the page and answer again")
+			return Completion{}, errs.Invalid("draw", "this quiz did not come from the console; reload the page and answer again").Keyed("quiz_not_drawn")
 		}
 		if answers[i] == m.Quiz[q].Answer {
 			right++
@@ -381,21 +382,22 @@ func (s *Service) TrainingStatus(ctx context.Context, staffID string) ([]ModuleS
 // error tells them why not and what to do.
 func (s *Service) CanReveal(ctx context.Context, a Account) error {
 	if !a.Role.Can(PermReveal) {
-		return errs.New(errs.CodeForbidden, "your role (%s) may not reveal personal data", a.Role)
+		return errs.New(errs.CodeForbidden, "your role (%s) may not reveal personal data", a.Role).Keyed("reveal_role", "role", string(a.Role))
 	}
 	status, err := s.TrainingStatus(ctx, a.ID)
 	if err != nil {
 		return err
 	}
-	var due []string
+	var due, titles []string
 	for _, st := range status {
 		if st.Module.Required && st.State != "current" {
 			due = append(due, fmt.Sprintf("%q (%s)", st.Module.Title, st.State))
+			titles = append(titles, fmt.Sprintf("%q", st.Module.Title))
 		}
 	}
 	if len(due) > 0 {
 		return errs.New(errs.CodeForbidden, "complete your training before revealing personal data: %s; see Training in the console",
-			strings.Join(due, ", "))
+			strings.Join(due, ", ")).Keyed("reveal_training_due", "modules", strings.Join(titles, ", "))
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/steward-dev/steward/internal/app/apptest"
 	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/i18n"
 	"github.com/steward-dev/steward/internal/web"
 	"github.com/steward-dev/steward/internal/web/admin"
 	"github.com/steward-dev/steward/internal/web/httpx"
@@ -84,18 +86,18 @@ var apiNeeds = map[string]string{
 }
 
 // consoleNeeds are the console pages that need an optional subsystem of
-// the console.
+// the console, by its short name (its page says console.problem_no_NAME).
 var consoleNeeds = map[string]string{
-	"GET /admin/keys":                           "the API key store",
-	"POST /admin/keys":                          "the API key store",
-	"POST /admin/keys/{id}/revoke":              "the API key store",
-	"GET /admin/webhooks":                       "the webhook outbox",
-	"POST /admin/webhooks":                      "the webhook outbox",
-	"POST /admin/webhooks/{id}/{op}":            "the webhook outbox",
-	"POST /admin/webhooks/messages/{id}/replay": "the webhook outbox",
-	"GET /admin/jobs":                           "the background job runner",
-	"POST /admin/jobs/{id}/{op}":                "the background job runner",
-	"POST /admin/customers/{id}/reveal":         "the reveal limiter",
+	"GET /admin/keys":                           "keys",
+	"POST /admin/keys":                          "keys",
+	"POST /admin/keys/{id}/revoke":              "keys",
+	"GET /admin/webhooks":                       "webhooks",
+	"POST /admin/webhooks":                      "webhooks",
+	"POST /admin/webhooks/{id}/{op}":            "webhooks",
+	"POST /admin/webhooks/messages/{id}/replay": "webhooks",
+	"GET /admin/jobs":                           "jobs",
+	"POST /admin/jobs/{id}/{op}":                "jobs",
+	"POST /admin/customers/{id}/reveal":         "reveals",
 }
 
 var wildcard = regexp.MustCompile(`\{[^}]+\}`)
@@ -176,7 +178,7 @@ func TestConsoleSubsystemsOffAnswer503Pages(t *testing.T) {
 		t.Run(rt.Pattern, func(t *testing.T) {
 			w := consoleNeeds[rt.Pattern]
 			if strings.HasPrefix(rt.Pattern, "GET /admin/vendors") || strings.HasPrefix(rt.Pattern, "POST /admin/vendors") {
-				w = "vendor assessment"
+				w = "vendors"
 			}
 			subsystem, on, ok := web.Requirement(rt.Handler)
 			if w == "" {
@@ -188,11 +190,16 @@ func TestConsoleSubsystemsOffAnswer503Pages(t *testing.T) {
 			if !ok || on || subsystem != w {
 				t.Fatalf("Requirement = %q, on %v, %v; want %q, off", subsystem, on, ok, w)
 			}
-			rec := httptest.NewRecorder()
-			rt.Handler.ServeHTTP(rec, request(rt.Pattern))
-			if rec.Code != http.StatusServiceUnavailable || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") ||
-				!strings.Contains(rec.Body.String(), w+" is not configured on this server") {
-				t.Fatalf("%d %s: %s", rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+			for _, lang := range []string{"en", "de"} {
+				rec := httptest.NewRecorder()
+				req := request(rt.Pattern)
+				req.Header.Set("Accept-Language", lang)
+				rt.Handler.ServeHTTP(rec, req)
+				says := html.EscapeString(i18n.Default().Printer(lang).T("console.problem_no_" + w))
+				if rec.Code != http.StatusServiceUnavailable || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") ||
+					!strings.Contains(rec.Body.String(), says) || (lang != "en" && says == html.EscapeString(i18n.Default().Printer("en").T("console.problem_no_"+w))) {
+					t.Fatalf("%s: %d %s, want %q: %s", lang, rec.Code, rec.Header().Get("Content-Type"), says, rec.Body)
+				}
 			}
 		})
 	}

@@ -340,11 +340,13 @@ func (q *requirement) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		q.next.ServeHTTP(w, r)
 		return
 	}
-	err := errs.New(errs.CodeUnavailable, "%s is not configured on this server", q.subsystem)
 	if q.page != nil {
-		q.page(w, r, err)
+		// The console's page says it in the reader's language: subsystem
+		// is then a short name with a catalog key console.problem_no_NAME.
+		q.page(w, r, errs.New(errs.CodeUnavailable, "problem_no_%s", q.subsystem))
 		return
 	}
+	err := errs.New(errs.CodeUnavailable, "%s is not configured on this server", q.subsystem)
 	httpx.Error(w, r, nil, err)
 }
 
@@ -370,7 +372,8 @@ func (s *server) console(handler func(*admin.Console) http.Handler) http.Handler
 
 // consoleNeeds returns a console page that needs one of the console's
 // optional subsystems (on tells whether the console has it): while it is
-// off, the page answers 503 with the console's error page.
+// off, the page answers 503 with the console's error page, which says
+// console.problem_no_SUBSYSTEM (subsystem is a short name: "jobs").
 func (s *server) consoleNeeds(on func(*admin.Deps) bool, subsystem string, handler func(*admin.Console) http.Handler) http.Handler {
 	if s.Console == nil || on(&s.Console.Deps) {
 		return s.console(handler)

@@ -221,6 +221,16 @@ func say(r *http.Request, key string, args ...any) string {
 	return i18n.Default().Printer(languageOf(r)).T("console."+key, args...)
 }
 
+// message is what a page says of a coded error: its catalog message
+// (error.*) in the request's language when the error names one, else its
+// text.
+func message(r *http.Request, e *errs.Error) string {
+	if e.Key == "" {
+		return e.Message
+	}
+	return i18n.Default().Printer(languageOf(r)).T("error."+e.Key, e.Args...)
+}
+
 // words are the console's words in lang, with English for what lang lacks;
 // pages only read them.
 func words(lang string) map[string]string { return consoleWords()[lang] }
@@ -299,7 +309,7 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
 	msg := "problem_internal"
 	var fields map[string]string
 	if e, ok := errs.As(err); ok && e.Code != errs.CodeInternal {
-		msg, fields = e.Message, e.Fields
+		msg, fields = message(r, e), e.Fields
 	} else {
 		c.Log.Error("console", "route", r.Pattern, "err", err) // the pattern: paths hold ids and tokens
 	}

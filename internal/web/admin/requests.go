@@ -459,9 +459,9 @@ func (c *Console) HandleRequestAction() http.Handler {
 			e, ok := errs.As(err)
 			switch {
 			case ok && e.Code == errs.CodeInvalid:
-				c.showRequest(w, r, httpx.Status(err), id, page{Problem: say(r, "rq_not_changed", "reason", e.Message), Fields: e.Fields})
+				c.showRequest(w, r, httpx.Status(err), id, page{Problem: say(r, "rq_not_changed", "reason", message(r, e)), Fields: e.Fields})
 			case ok && e.Code == errs.CodeConflict:
-				c.refused(w, r, id, action, e.Message)
+				c.refused(w, r, id, action, message(r, e))
 			default:
 				c.fail(w, r, err)
 			}
@@ -522,10 +522,10 @@ func (c *Console) HandleRequestIdentity() http.Handler {
 			e, ok := errs.As(err)
 			switch {
 			case ok && e.Code == errs.CodeInvalid:
-				c.showRequest(w, r, http.StatusBadRequest, id, page{Problem: say(r, "rq_identity_not_recorded", "reason", e.Message), Fields: e.Fields,
+				c.showRequest(w, r, http.StatusBadRequest, id, page{Problem: say(r, "rq_identity_not_recorded", "reason", message(r, e)), Fields: e.Fields,
 					Data: requestData{IdentityForm: form}})
 			case ok && e.Code == errs.CodeConflict:
-				c.refused(w, r, id, actionIdentity, e.Message)
+				c.refused(w, r, id, actionIdentity, message(r, e))
 			default:
 				c.fail(w, r, err)
 			}

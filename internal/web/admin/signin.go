@@ -60,7 +60,7 @@ func (c *Console) HandleSignIn() http.Handler {
 				return
 			}
 			if e, ok := errs.As(err); ok && e.Code == errs.CodeUnauthorized {
-				c.renderSignIn(w, r, http.StatusUnauthorized, d, e.Message)
+				c.renderSignIn(w, r, http.StatusUnauthorized, d, message(r, e))
 				return
 			}
 			c.fail(w, r, err)
@@ -115,7 +115,7 @@ func (c *Console) HandleReauth() http.Handler {
 				return
 			}
 			if e, ok := errs.As(err); ok && e.Code == errs.CodeUnauthorized {
-				c.render(w, r, http.StatusUnauthorized, "reauth", page{Title: "title_reauth", Problem: e.Message, Data: d})
+				c.render(w, r, http.StatusUnauthorized, "reauth", page{Title: "title_reauth", Problem: message(r, e), Data: d})
 				return
 			}
 			c.fail(w, r, err)

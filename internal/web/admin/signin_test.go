@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"crypto/ed25519"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -84,7 +85,7 @@ func newSignInFixture(t *testing.T) *signInFixture {
 
 // signIn posts the sign-in form from peer, with an X-Forwarded-For header
 // when forwarded is set.
-func (f *signInFixture) signIn(t *testing.T, peer, forwarded, password string) *httptest.ResponseRecorder {
+func (f *signInFixture) signIn(t *testing.T, peer, forwarded, password string, lang ...string) *httptest.ResponseRecorder {
 	t.Helper()
 	code, _ := staff.TOTPCode(f.owner.TOTPSecret, f.clock())
 	f.add(time.Second)
@@ -95,6 +96,9 @@ func (f *signInFixture) signIn(t *testing.T, peer, forwarded, password string) *
 	r.RemoteAddr = peer + ":40000"
 	if forwarded != "" {
 		r.Header.Set("X-Forwarded-For", forwarded)
+	}
+	for _, l := range lang {
+		r.Header.Set("Accept-Language", l)
 	}
 	w := httptest.NewRecorder()
 	f.console.HandleSignIn().ServeHTTP(w, r)
@@ -144,5 +148,31 @@ func TestSignInLockoutPerClientAddress(t *testing.T) {
 	}
 	if w := f.signIn(t, proxy, "198.51.100.1, "+owner, "correct horse battery staple"); w.Code != http.StatusSeeOther {
 		t.Fatalf("the owner, through the proxy, is locked out: %d %.400s", w.Code, w.Body.String())
+	}
+}
+
+// TestSignInRefusalsSpeakTheLanguage: the staff service's refusals (a wrong
+// password, then the lockout with its time) reach the sign-in page in the
+// reader's language, not in the service's English.
+func TestSignInRefusalsSpeakTheLanguage(t *testing.T) {
+	f := newSignInFixture(t)
+	cases := []struct{ lang, wrong, locked string }{
+		{"de", "E-Mail-Adresse, Passwort oder Code stimmen nicht.", "Zu viele fehlgeschlagene Anmeldungen"},
+		{"fr", "L&#39;adresse e-mail, le mot de passe ou le code est incorrect.", "Trop de connexions échouées"},
+		{"es", "El correo electrónico, la contraseña o el código no son correctos.", "Demasiados inicios de sesión fallidos"},
+	}
+	for i, c := range cases {
+		peer := fmt.Sprintf("192.0.2.%d", 20+i)
+		w := f.signIn(t, peer, "", "a wrong guess!", c.lang)
+		if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), c.wrong) || strings.Contains(w.Body.String(), "is not right") {
+			t.Errorf("%s: wrong password: %d, want %q: %.600s", c.lang, w.Code, c.wrong, w.Body.String())
+		}
+		var last *httptest.ResponseRecorder
+		for range 6 {
+			last = f.signIn(t, peer, "", "a wrong guess!", c.lang)
+		}
+		if !strings.Contains(last.Body.String(), c.locked) || strings.Contains(last.Body.String(), "too many failed") {
+			t.Errorf("%s: lockout: want %q: %.600s", c.lang, c.locked, last.Body.String())
+		}
 	}
 }

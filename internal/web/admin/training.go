@@ -105,7 +105,7 @@ func (c *Console) module(r *http.Request, key string) (*moduleData, error) {
 func (c *Console) draw(r *http.Request, d *moduleData) error {
 	draw, err := c.Staff.DrawQuiz(r.Context(), sessionOf(r).Account.ID, d.Module.Key)
 	if e, ok := errs.As(err); ok && e.Code == errs.CodeForbidden {
-		d.Wait = e.Message
+		d.Wait = message(r, e)
 		return nil
 	}
 	if err != nil {
@@ -151,7 +151,7 @@ func (c *Console) HandleQuiz() http.Handler {
 				c.fail(w, r, err)
 				return
 			}
-			problem := e.Message
+			problem := message(r, e)
 			if e.Code == errs.CodeForbidden {
 				problem = "" // the wait, which the page shows instead of a quiz
 			}
@@ -188,7 +188,7 @@ func (c *Console) HandlePutModule() http.Handler {
 				if e, ok := errs.As(err); ok && (e.Code == errs.CodeInvalid || e.Code == errs.CodeConflict || e.Code == errs.CodeNotFound) {
 					problems = e.Fields
 					if len(problems) == 0 {
-						problems = map[string]string{"key": e.Message}
+						problems = map[string]string{"key": message(r, e)}
 					}
 				} else {
 					c.fail(w, r, err)

@@ -179,7 +179,7 @@ func (c *Console) HandleVendor() http.Handler {
 // errors get the error page.
 func (c *Console) refusal(w http.ResponseWriter, r *http.Request, err error, d vendorData) {
 	if e, ok := errs.As(err); ok && (e.Code == errs.CodeInvalid || e.Code == errs.CodeConflict) {
-		c.showVendor(w, r, httpx.Status(err), page{Problem: e.Message, Fields: e.Fields}, d)
+		c.showVendor(w, r, httpx.Status(err), page{Problem: message(r, e), Fields: e.Fields}, d)
 		return
 	}
 	c.fail(w, r, err)
@@ -380,7 +380,7 @@ func (c *Console) assessmentAct(w http.ResponseWriter, r *http.Request, act func
 	note := r.PostFormValue("comments")
 	if err := act(id, note); err != nil {
 		if e, ok := errs.As(err); ok && (e.Code == errs.CodeInvalid || e.Code == errs.CodeConflict) {
-			c.showAssessment(w, r, httpx.Status(err), page{Problem: e.Message, Fields: e.Fields}, note)
+			c.showAssessment(w, r, httpx.Status(err), page{Problem: message(r, e), Fields: e.Fields}, note)
 			return
 		}
 		c.fail(w, r, err)
