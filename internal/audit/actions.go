@@ -74,6 +74,7 @@ var actionRegistry = [...]ActionInfo{
 	// Staff accounts.
 	{"staff.create", "A staff account was added, with its role.", []string{emitStaff}},
 	{"staff.role", "A staff member's role was changed.", []string{emitStaff}},
+	{"staff.language", "A staff member chose the language of their console (or to follow their browser).", []string{emitStaff}},
 	{"staff.disable", "A staff account was disabled and its sessions ended.", []string{emitStaff}},
 	{"staff.sign_in", "A staff member signed in to the console.", []string{emitStaff}},
 	{"staff.sign_in_failed", "A sign-in to the console was refused, with the reason (never the email address typed).", []string{emitStaff}},

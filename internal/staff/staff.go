@@ -18,6 +18,7 @@ import (
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/i18n"
 	"github.com/steward-dev/steward/internal/ratelimit"
 )
 
@@ -155,11 +156,14 @@ func NewService(cfg Config) (*Service, error) {
 
 // Account is a staff member, without secrets.
 type Account struct {
-	ID         string     `json:"id"`
-	Email      string     `json:"email"`
-	Name       string     `json:"name"`
-	Role       Role       `json:"role"`
-	Disabled   bool       `json:"disabled"`
+	ID       string `json:"id"`
+	Email    string `json:"email"`
+	Name     string `json:"name"`
+	Role     Role   `json:"role"`
+	Disabled bool   `json:"disabled"`
+	// Language is the catalog language the console speaks to them (and
+	// their emails), or "" to follow their browser.
+	Language   string     `json:"language"`
 	CreatedAt  time.Time  `json:"created_at"`
 	UpdatedAt  time.Time  `json:"updated_at"`
 	DisabledAt *time.Time `json:"disabled_at,omitempty"`
@@ -253,13 +257,13 @@ func (s *Service) Create(ctx context.Context, by audit.Actor, in NewAccount) (Cr
 	}, nil
 }
 
-const accountColumns = `id, email, name, role, disabled_at, created_at, updated_at`
+const accountColumns = `id, email, name, role, disabled_at, language, created_at, updated_at`
 
 func scanAccount(scan func(...any) error) (Account, error) {
 	var a Account
 	var disabled sql.NullInt64
 	var created, updated int64
-	err := scan(&a.ID, &a.Email, &a.Name, &a.Role, &disabled, &created, &updated)
+	err := scan(&a.ID, &a.Email, &a.Name, &a.Role, &disabled, &a.Language, &created, &updated)
 	if disabled.Valid {
 		t := time.UnixMicro(disabled.Int64).UTC()
 		a.Disabled, a.DisabledAt = true, &t
@@ -296,6 +300,29 @@ func (s *Service) SetRole(ctx context.Context, by audit.Actor, id string, role R
 	return s.update(ctx, audit.Entry{Actor: by, Action: "staff.role", Target: target(id),
 		Details: audit.MustDetails(map[string]any{"role": string(role)})},
 		now, `UPDATE staff SET role = $2, updated_at = $3 WHERE id = $1`, id, string(role), now)
+}
+
+// SetLanguage sets the language a staff member reads the console in: a
+// language of the message catalog, or "" to follow the browser. It is their
+// own preference: their sessions stay.
+func (s *Service) SetLanguage(ctx context.Context, by audit.Actor, id, lang string) error {
+	if lang != "" && !i18n.Default().Has(lang) {
+		return errs.Invalid("language", "must be one of %s, or empty to follow the browser", strings.Join(i18n.Default().Languages(), ", ")).
+			Keyed("staff_language", "languages", strings.Join(i18n.Default().Languages(), ", "))
+	}
+	now := s.now().UnixMicro()
+	_, err := s.audit.Do(ctx, audit.Entry{Actor: by, Action: "staff.language", Target: target(id),
+		Details: audit.MustDetails(map[string]any{"language": lang})}, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE staff SET language = $2, updated_at = $3 WHERE id = $1`, id, lang, now)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errs.NotFound("staff member", id)
+		}
+		return nil
+	})
+	return err
 }
 
 // Disable disables an account and ends its sessions.

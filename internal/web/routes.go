@@ -188,6 +188,8 @@ func (s *server) groups() []RouteGroup {
 			{"GET /admin/reauth", SignedIn, s.console((*admin.Console).HandleReauthPage)},
 			{"POST /admin/reauth", SignedIn, s.console((*admin.Console).HandleReauth)},
 			{"GET /admin", SignedIn, s.console((*admin.Console).HandleDashboard)},
+			{"GET /admin/account", SignedIn, s.console((*admin.Console).HandleAccount)},
+			{"POST /admin/account/language", SignedIn, s.console((*admin.Console).HandleSetLanguage)},
 			{"GET /admin/customers", StaffCan(staff.PermCustomerLookup), s.console((*admin.Console).HandleCustomerSearch)},
 			{"GET /admin/customers/{id}", StaffCan(staff.PermCustomerLookup), s.console((*admin.Console).HandleCustomer)},
 			{"POST /admin/customers/{id}/reveal", StaffCan(staff.PermReveal), s.consoleNeeds(revealsOn, "reveals", (*admin.Console).HandleReveal)},

@@ -54,13 +54,24 @@ func (m *Reminders) Run(ctx context.Context) error {
 		r := q.Request
 		deadline := r.Deadline()
 		days := int(deadline.Sub(now()).Hours() / 24)
-		msg, err := m.Mail.Render(notify.DefaultLanguage, notify.TemplateRequestDeadline, notify.RequestDeadline{Brand: m.Brand,
-			RequestID: r.ID, Type: mailType[r.Kind], Deadline: deadline, DaysLeft: days, ConsoleURL: m.ConsoleURL + "/admin/requests/" + r.ID})
-		if err != nil {
-			return fmt.Errorf("reminder: %w", err)
-		}
-		for _, to := range officers {
-			msg.To = to
+		data := notify.RequestDeadline{Brand: m.Brand, RequestID: r.ID, Type: mailType[r.Kind], Deadline: deadline, DaysLeft: days,
+			ConsoleURL: m.ConsoleURL + "/admin/requests/" + r.ID}
+		rendered := map[string]notify.Message{} // by language
+		for _, officer := range officers {
+			// Each officer reads it in the language they chose for the
+			// console, else in the default language.
+			lang := officer.Language
+			if lang == "" {
+				lang = notify.DefaultLanguage
+			}
+			msg, ok := rendered[lang]
+			if !ok {
+				if msg, err = m.Mail.Render(lang, notify.TemplateRequestDeadline, data); err != nil {
+					return fmt.Errorf("reminder: %w", err)
+				}
+				rendered[lang] = msg
+			}
+			msg.To = officer.Email
 			if err := m.Sender.Send(ctx, msg); err != nil {
 				return fmt.Errorf("reminder for %s: %w", r.ID, err)
 			}
@@ -72,17 +83,16 @@ func (m *Reminders) Run(ctx context.Context) error {
 	return nil
 }
 
-// officers returns the addresses of the privacy officers whose accounts
-// are enabled.
-func (m *Reminders) officers(ctx context.Context) ([]string, error) {
+// officers returns the privacy officers whose accounts are enabled.
+func (m *Reminders) officers(ctx context.Context) ([]staff.Account, error) {
 	accounts, err := m.Staff.List(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var out []string
+	var out []staff.Account
 	for _, acc := range accounts {
 		if acc.Role == staff.RolePrivacyOfficer && !acc.Disabled {
-			out = append(out, acc.Email)
+			out = append(out, acc)
 		}
 	}
 	return out, nil

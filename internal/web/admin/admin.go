@@ -191,8 +191,9 @@ type langLink struct{ Code, Name string }
 const langCookie = "steward_console_lang"
 
 // language picks the console's language: ?lang= (the switch, remembered in
-// a cookie), then the cookie, then Accept-Language. Staff accounts hold no
-// language of their own yet; the cookie stands in for that setting.
+// a cookie on this device), then that cookie, then the signed-in staff
+// member's own setting (their account page, for every device; saving it
+// drops the cookie), then Accept-Language.
 func language(w http.ResponseWriter, r *http.Request) string {
 	if l := r.URL.Query().Get("lang"); i18n.Default().Has(l) {
 		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: l, Path: "/admin", MaxAge: 365 * 24 * 3600,
@@ -210,6 +211,9 @@ func languageOf(r *http.Request) string {
 	}
 	if c, err := r.Cookie(langCookie); err == nil && catalog.Has(c.Value) {
 		return c.Value
+	}
+	if s := sessionOf(r); s != nil && catalog.Has(s.Account.Language) {
+		return s.Account.Language
 	}
 	return catalog.Match(r.Header.Get("Accept-Language"))
 }
