@@ -14,8 +14,6 @@ import (
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/dsr/dsrmail"
 	"github.com/steward-dev/steward/internal/notify"
-	"github.com/steward-dev/steward/internal/notify/mailtest"
-	"github.com/steward-dev/steward/internal/vault/vaulttest"
 )
 
 // TestCustomerIsToldInTheirLanguage replays issue 12: the customer heard
@@ -27,15 +25,6 @@ import (
 func TestCustomerIsToldInTheirLanguage(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		ctx := audit.WithActor(context.Background(), audit.Staff("stf_ada"))
-		v := vaulttest.Open(t, store)
-		box, err := v.SecretBox("dsr")
-		if err != nil {
-			t.Fatal(err)
-		}
-		log, err := audit.New(audit.Config{DB: store})
-		if err != nil {
-			t.Fatal(err)
-		}
 		var mu sync.Mutex
 		var queued []dsrmail.Args
 		insert := func(_ context.Context, _ *sql.Tx, a dsrmail.Args) error {
@@ -45,22 +34,10 @@ func TestCustomerIsToldInTheirLanguage(t *testing.T) {
 			return nil
 		}
 		now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-		requests, err := dsr.NewService(dsr.Config{DB: store, Secrets: box, Audit: log, Now: func() time.Time { return now },
-			OnChange: func(ctx context.Context, tx *sql.Tx, r dsr.Request, e dsr.Event) error {
-				return dsrmail.Enqueue(ctx, tx, r, e, insert)
-			}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		server := mailtest.Start(t, mailtest.Options{TLS: notify.TLSNone})
-		sender, err := notify.NewMailer(server.MailConfig("Shop <privacy@shop.example>"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		tmpl, err := notify.NewTemplates()
-		if err != nil {
-			t.Fatal(err)
-		}
+		f := newMailFixture(t, store, now, func(ctx context.Context, tx *sql.Tx, r dsr.Request, e dsr.Event) error {
+			return dsrmail.Enqueue(ctx, tx, r, e, insert)
+		})
+		v, requests, server, sender, tmpl := f.vault, f.requests, f.server, f.sender, f.tmpl
 		m := &dsrmail.Mailer{Requests: requests, Sender: sender, Mail: tmpl, Brand: notify.Brand{CompanyName: "Shop"}, PortalURL: "https://shop.example"}
 
 		const secret = "Nightingale Lane 12"

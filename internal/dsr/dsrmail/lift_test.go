@@ -15,9 +15,7 @@ import (
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/dsr/dsrmail"
 	"github.com/steward-dev/steward/internal/notify"
-	"github.com/steward-dev/steward/internal/notify/mailtest"
 	"github.com/steward-dev/steward/internal/receipt"
-	"github.com/steward-dev/steward/internal/vault/vaulttest"
 )
 
 // TestLiftIsToldFirst replays GDPR Art. 18(3) ("shall be informed by the
@@ -76,28 +74,8 @@ func TestLiftIsToldFirst(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		v := vaulttest.Open(t, store)
-		box, err := v.SecretBox("dsr")
-		if err != nil {
-			t.Fatal(err)
-		}
-		log, err := audit.New(audit.Config{DB: store})
-		if err != nil {
-			t.Fatal(err)
-		}
-		requests, err := dsr.NewService(dsr.Config{DB: store, Secrets: box, Audit: log, Now: func() time.Time { return now }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		server := mailtest.Start(t, mailtest.Options{TLS: notify.TLSNone})
-		sender, err := notify.NewMailer(server.MailConfig("Shop <privacy@shop.example>"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		tmpl, err := notify.NewTemplates()
-		if err != nil {
-			t.Fatal(err)
-		}
+		f := newMailFixture(t, store, now, nil)
+		v, requests, server, sender, tmpl := f.vault, f.requests, f.server, f.sender, f.tmpl
 		notices := &dsrmail.LiftNotices{Consent: cs, Requests: requests, Sender: sender, Mail: tmpl, Brand: notify.Brand{CompanyName: "Shop"},
 			PortalURL: "https://shop.example", SubjectContact: func(context.Context, string) (string, string, error) { return "", "", nil }}
 		decide := func(subject string) consent.Answer {

@@ -12,9 +12,7 @@ import (
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/dsr/dsrmail"
 	"github.com/steward-dev/steward/internal/notify"
-	"github.com/steward-dev/steward/internal/notify/mailtest"
 	"github.com/steward-dev/steward/internal/staff"
-	"github.com/steward-dev/steward/internal/vault/vaulttest"
 )
 
 type officers []staff.Account
@@ -28,36 +26,16 @@ func TestRemindersSpeakEachOfficersLanguage(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		ctx := audit.WithActor(context.Background(), audit.Staff("stf_officer"))
 		now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-		v := vaulttest.Open(t, store)
-		box, err := v.SecretBox("dsr")
+		f := newMailFixture(t, store, now, nil)
+		hash, err := f.vault.BlindIndex(ctx, "email", "kunde@shop.example")
 		if err != nil {
 			t.Fatal(err)
 		}
-		log, err := audit.New(audit.Config{DB: store})
+		req, err := f.requests.File(ctx, dsr.NewRequest{Kind: dsr.KindAccess, Regime: dsr.GDPR, SubjectID: "cust-1", Email: "kunde@shop.example", EmailHash: hash})
 		if err != nil {
 			t.Fatal(err)
 		}
-		requests, err := dsr.NewService(dsr.Config{DB: store, Secrets: box, Audit: log, Now: func() time.Time { return now }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		hash, err := v.BlindIndex(ctx, "email", "kunde@shop.example")
-		if err != nil {
-			t.Fatal(err)
-		}
-		req, err := requests.File(ctx, dsr.NewRequest{Kind: dsr.KindAccess, Regime: dsr.GDPR, SubjectID: "cust-1", Email: "kunde@shop.example", EmailHash: hash})
-		if err != nil {
-			t.Fatal(err)
-		}
-		server := mailtest.Start(t, mailtest.Options{TLS: notify.TLSNone})
-		sender, err := notify.NewMailer(server.MailConfig("Shop <privacy@shop.example>"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		tmpl, err := notify.NewTemplates()
-		if err != nil {
-			t.Fatal(err)
-		}
+		requests, server, sender, tmpl := f.requests, f.server, f.sender, f.tmpl
 		later := req.Deadline().Add(-24 * time.Hour) // at risk
 		m := &dsrmail.Reminders{Requests: requests, Sender: sender, Mail: tmpl, Brand: notify.Brand{CompanyName: "Shop"},
 			ConsoleURL: "https://steward.shop.example", Now: func() time.Time { return later },
