@@ -96,6 +96,8 @@ var consoleNeeds = map[string]string{
 	"GET /admin/jobs":                           "the background job runner",
 	"POST /admin/jobs/{id}/{op}":                "the background job runner",
 	"POST /admin/customers/{id}/reveal":         "the reveal limiter",
+	"GET /admin/drift":                          "drift detection",
+	"POST /admin/drift/{id}/{decision}":         "drift detection",
 }
 
 var wildcard = regexp.MustCompile(`\{[^}]+\}`)
