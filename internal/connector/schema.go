@@ -82,28 +82,48 @@ func isBoolean(engine Engine, dataType, fullType string) bool {
 	case Postgres:
 		return lower == "boolean"
 	case MySQL:
-		return lower == "bit" && strings.ToLower(fullType) == "bit(1)" || strings.ToLower(fullType) == "tinyint(1)"
+		full := strings.ToLower(fullType)
+		return (lower == "bit" && full == "bit(1)") || full == "tinyint(1)"
 	}
 	return strings.Contains(strings.ToUpper(dataType), "BOOL")
 }
 
 // SampleColumn reads at most limit non-NULL values of a text column, in a
-// read-only transaction that gives up after timeout (on PostgreSQL the
-// server's statement_timeout as well as the context's deadline). The
+// read-only transaction whose statement the server stops after timeout
+// (PostgreSQL's statement_timeout, MariaDB's max_statement_time, MySQL's
+// MAX_EXECUTION_TIME; SQLite by the context's deadline). The
 // values are the company's customers' personal data: the caller looks at
 // them in memory and keeps nothing of them. Table and column are quoted,
 // as they come from the database's catalog, not from a validated file.
 func (c *Conn) SampleColumn(ctx context.Context, table, column string, limit int, timeout time.Duration) ([]string, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	// The server stops the statement at timeout; the context, a little
+	// later, stops a server that does not (SQLite, a lost connection).
+	ctx, cancel := context.WithTimeout(ctx, timeout+time.Second)
 	defer cancel()
 	e := c.ds.Engine
 	stmt := "SELECT " + quote(e, column) + " FROM " + quote(e, table) + " WHERE " + quote(e, column) + " IS NOT NULL LIMIT " + fmt.Sprint(max(limit, 0))
 	var out []string
 	err := c.readOnly(ctx, func(q querier) error {
-		if e == Postgres {
+		stmt := stmt
+		switch e {
+		case Postgres:
 			// SET LOCAL ends with the transaction; milliseconds, at least one.
 			if _, err := q.ExecContext(ctx, fmt.Sprintf("SET LOCAL statement_timeout = %d", max(timeout.Milliseconds(), 1))); err != nil {
 				return err
+			}
+		case MySQL:
+			// The server's limit for this statement alone (a session
+			// setting would stay on the pooled connection): MariaDB's SET
+			// STATEMENT, or MySQL's optimizer hint, which MariaDB reads
+			// as a comment.
+			var version string
+			if err := q.QueryRowContext(ctx, "SELECT VERSION()").Scan(&version); err != nil {
+				return err
+			}
+			if strings.Contains(strings.ToLower(version), "mariadb") {
+				stmt = fmt.Sprintf("SET STATEMENT max_statement_time = %.3f FOR %s", max(timeout.Seconds(), 0.001), stmt)
+			} else {
+				stmt = fmt.Sprintf("SELECT /*+ MAX_EXECUTION_TIME(%d) */ %s", max(timeout.Milliseconds(), 1), strings.TrimPrefix(stmt, "SELECT "))
 			}
 		}
 		rows, err := q.QueryContext(ctx, stmt)

@@ -38,7 +38,7 @@ type companyDB struct {
 // defaultMariaDBDSN is tried when STEWARD_TEST_MARIADB_DSN is not set.
 const defaultMariaDBDSN = "root@tcp(127.0.0.1:3306)/test"
 
-func newCompanyDB(t *testing.T, engine connector.Engine) *companyDB {
+func newCompanyDB(t testing.TB, engine connector.Engine) *companyDB {
 	t.Helper()
 	c := &companyDB{engine: engine}
 	var driver string
@@ -90,7 +90,7 @@ func newCompanyDB(t *testing.T, engine connector.Engine) *companyDB {
 
 // exec runs statements separated by ";\n", with ${text}, ${ts} and
 // ${bool} replaced by the engine's types.
-func (c *companyDB) exec(t *testing.T, script string) {
+func (c *companyDB) exec(t testing.TB, script string) {
 	t.Helper()
 	types := map[connector.Engine][]string{
 		connector.Postgres: {"${text}", "TEXT", "${ts}", "TIMESTAMP"},
@@ -109,7 +109,7 @@ func (c *companyDB) exec(t *testing.T, script string) {
 }
 
 // dataset parses a dataset file for c, its connection string in SHOP_DB.
-func (c *companyDB) dataset(t *testing.T, text string) (*connector.Dataset, func(string) string) {
+func (c *companyDB) dataset(t testing.TB, text string) (*connector.Dataset, func(string) string) {
 	t.Helper()
 	text = strings.ReplaceAll(text, "${engine}", string(c.engine))
 	ds, err := connector.Parse("shop.yaml", []byte(text))

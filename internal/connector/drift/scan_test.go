@@ -136,3 +136,59 @@ func TestScanAllKeepsNoValue(t *testing.T) {
 		}
 	})
 }
+
+// TestSampleTimeout: a sample that would read a large table past its time
+// limit is stopped (by the server on PostgreSQL and MariaDB), and a scan
+// goes on without that column, counting it.
+func TestSampleTimeout(t *testing.T) {
+	fill := map[connector.Engine][2]string{
+		connector.Postgres: {`INSERT INTO slow (id) SELECT g FROM generate_series(1, 400000) g`, "statement timeout"},
+		connector.MySQL:    {`INSERT INTO slow (id) SELECT seq FROM seq_1_to_400000`, "max_statement_time exceeded"},
+	}
+	for engine, setup := range fill {
+		stmt, serverSays := setup[0], setup[1]
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := context.Background()
+			company := newCompanyDB(t, engine)
+			company.exec(t, "CREATE TABLE slow (id INTEGER PRIMARY KEY, note ${text});\n"+stmt)
+			ds, getenv := company.dataset(t, shopDataset)
+			conn, err := connector.Open(ctx, ds, getenv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			start := time.Now()
+			values, err := conn.SampleColumn(ctx, "slow", "note", SampleRows, time.Millisecond)
+			if err == nil || len(values) != 0 || !strings.Contains(err.Error(), serverSays) {
+				t.Fatalf("a sample over its time limit: %d values, %v; want the server's %q", len(values), err, serverSays)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("the sample took %v", d)
+			}
+			if values, err := conn.SampleColumn(ctx, "slow", "note", SampleRows, 10*time.Second); err != nil || len(values) != 0 {
+				t.Errorf("with time enough: %d values, %v", len(values), err)
+			}
+		})
+	}
+	t.Run("scan", func(t *testing.T) {
+		src := &failingSample{ds: &connector.Dataset{Name: "shop"}, cols: []connector.LiveColumn{
+			{Table: "t", Column: "remark", Text: true}, {Table: "t", Column: "email", Text: true}}}
+		res, err := Scan(context.Background(), src, ScanOptions{Sample: true})
+		if err != nil || res.Unsampled != 1 || len(res.Candidates) != 1 || res.Candidates[0].Column != "email" {
+			t.Fatalf("%+v %v", res, err)
+		}
+	})
+}
+
+type failingSample struct {
+	ds   *connector.Dataset
+	cols []connector.LiveColumn
+}
+
+func (f *failingSample) Dataset() *connector.Dataset { return f.ds }
+func (f *failingSample) Columns(context.Context) ([]connector.LiveColumn, error) {
+	return f.cols, nil
+}
+func (f *failingSample) SampleColumn(context.Context, string, string, int, time.Duration) ([]string, error) {
+	return nil, context.DeadlineExceeded
+}
