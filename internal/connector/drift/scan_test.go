@@ -192,3 +192,51 @@ func (f *failingSample) Columns(context.Context) ([]connector.LiveColumn, error)
 func (f *failingSample) SampleColumn(context.Context, string, string, int, time.Duration) ([]string, error) {
 	return nil, context.DeadlineExceeded
 }
+
+// TestHostileNames replays a schema whose names are written to break the
+// statements that sample it: a table and a column named with quotes,
+// backticks and a statement after them. The names are quoted, so the
+// sample reads the column (found by its values) and nothing else runs.
+func TestHostileNames(t *testing.T) {
+	const table, column = "odd\"t`x", "n\"; DROP TABLE victims; -- `x"
+	quote := func(engine connector.Engine, name string) string {
+		if engine == connector.MySQL {
+			return "`" + strings.ReplaceAll(name, "`", "``") + "`"
+		}
+		return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+	}
+	for _, engine := range []connector.Engine{connector.Postgres, connector.MySQL, connector.SQLite} {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := context.Background()
+			company := newCompanyDB(t, engine)
+			company.exec(t, shopSchema+"CREATE TABLE victims (id INTEGER PRIMARY KEY);\n"+
+				"CREATE TABLE "+quote(engine, table)+" (id INTEGER PRIMARY KEY, "+quote(engine, column)+" ${text});\n"+
+				"INSERT INTO "+quote(engine, table)+" VALUES (1, 'hostile-one@example.net');\n"+
+				"INSERT INTO "+quote(engine, table)+" VALUES (2, 'hostile-two@example.net')")
+			ds, getenv := company.dataset(t, shopDataset)
+			conn, err := connector.Open(ctx, ds, getenv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			res, err := Scan(ctx, conn, ScanOptions{Sample: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, c := range res.Candidates {
+				found = found || c.Table == table && c.Column == column && c.Evidence == ByValues && c.Ratio == 1
+			}
+			if !found || res.Unsampled != 0 {
+				t.Errorf("the hostile column was not sampled: %+v", res)
+			}
+			var n int
+			if err := company.db.QueryRow("SELECT COUNT(*) FROM victims").Scan(&n); err != nil {
+				t.Fatalf("the victims table is gone: %v", err)
+			}
+			if got := eventName(column); strings.ContainsAny(got, "\"; `") {
+				t.Errorf("eventName(%q) = %q", column, got)
+			}
+		})
+	}
+}
