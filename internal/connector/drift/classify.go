@@ -22,9 +22,8 @@ const (
 // words, run together, are one of these ("first_name", "FirstName" and
 // "firstname" are "firstname"). English, German, French and Spanish, with
 // umlauts and accents folded (ß → ss, é → e).
-var namePatterns = map[string]string{}
-
-func init() {
+var namePatterns = func() map[string]string {
+	out := map[string]string{}
 	for category, words := range map[string][]string{
 		Contact: {
 			"email", "emailaddress", "mail", "mailaddress", "emailadresse", "mailadresse", "courriel", "adressemail",
@@ -64,10 +63,14 @@ func init() {
 		},
 	} {
 		for _, w := range words {
-			namePatterns[w] = category
+			if _, dup := out[w]; dup {
+				panic("drift: name pattern " + w + " has two categories")
+			}
+			out[w] = category
 		}
 	}
-}
+	return out
+}()
 
 // strongEndings make a word personal data even inside a compound:
 // "kundenemail", "customerphone", "kundentelefon".
