@@ -5,12 +5,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/steward-dev/steward/internal/connector"
+	"github.com/steward-dev/steward/internal/connector/drift"
 )
 
-const connectorUsage = "Usage: steward connector check FILE | connector preview FILE --external-id ID [--email ADDRESS]"
+const connectorUsage = "Usage: steward connector check FILE [--sample] [--allow-undeclared] | connector preview FILE --external-id ID [--email ADDRESS]"
 
 // runConnector works with the dataset files that connect Steward to the
 // company's own databases (see internal/connector/README.md).
@@ -28,12 +30,17 @@ func runConnector(ctx context.Context, env *environment, args []string) error {
 }
 
 // runConnectorCheck compares a dataset file with the live database it
-// names, and fails when they differ, so that a deployment can run it first.
+// names, and fails when they differ or when the database holds personal
+// data the file does not declare, so that a deployment can run it first.
 func runConnectorCheck(ctx context.Context, env *environment, args []string) error {
-	fs := newFlags(env, "connector check", "connector check FILE\n\n"+
+	fs := newFlags(env, "connector check", "connector check FILE [--sample] [--allow-undeclared]\n\n"+
 		"Checks the dataset FILE against its database, read-only: tables and columns exist, and each\n"+
-		"column's type suits its erasure strategy. The connection string comes from the environment\n"+
-		"variable that the file names in dsn_env.")
+		"column's type suits its erasure strategy. It also looks for columns that seem to hold personal\n"+
+		"data (by their names; with --sample, by a few of their values, never printed or kept) but that\n"+
+		"the file does not declare. The connection string comes from the environment variable that the\n"+
+		"file names in dsn_env.")
+	sample := fs.Bool("sample", false, fmt.Sprintf("also read up to %d values of each undeclared text column whose name says nothing", drift.SampleRows))
+	allow := fs.Bool("allow-undeclared", false, "report undeclared personal data as warnings, without failing")
 	file, err := parseOneFile(fs, args)
 	if err != nil {
 		return err
@@ -60,11 +67,49 @@ func runConnectorCheck(ctx context.Context, env *environment, args []string) err
 		n++
 		fmt.Fprintf(env.stdout, "%s: %s\n", where, m)
 	}
+	undeclared, err := printDrift(ctx, env, file, conn, *sample, *allow)
+	if err != nil {
+		return err
+	}
+	var problems []string
 	if n > 0 {
-		return fmt.Errorf("%s: %s with the %s database of connector %s", file, plural(n, "mismatch", "mismatches"), ds.Engine, ds.Name)
+		problems = append(problems, plural(n, "mismatch", "mismatches"))
+	}
+	if undeclared > 0 && !*allow {
+		problems = append(problems, plural(undeclared, "undeclared personal data column", "undeclared personal data columns"))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%s: %s with the %s database of connector %s", file, strings.Join(problems, " and "), ds.Engine, ds.Name)
 	}
 	fmt.Fprintf(env.stdout, "%s: connector %s matches its %s database (%s)\n", file, ds.Name, ds.Engine, plural(len(ds.Tables), "table", "tables"))
 	return nil
+}
+
+// printDrift prints the columns that look like personal data and that the
+// file does not declare, and returns how many there are. A sample's
+// values are never printed: only the share that matched.
+func printDrift(ctx context.Context, env *environment, file string, conn *connector.Conn, sample, allow bool) (int, error) {
+	res, err := drift.Scan(ctx, conn, drift.ScanOptions{Sample: sample})
+	if err != nil {
+		return 0, err
+	}
+	prefix := file + ": "
+	if allow {
+		prefix += "warning: "
+	}
+	for _, c := range res.Candidates {
+		why := "by its name"
+		if c.Evidence == drift.ByValues {
+			why = fmt.Sprintf("by its values: %.0f%% of a sample", c.Ratio*100)
+		}
+		fmt.Fprintf(env.stdout, "%sundeclared personal data: table %s, column %s looks like %s data (%s); declare it in the file\n",
+			prefix, c.Table, c.Column, c.Category, why)
+	}
+	if res.Unsampled > 0 {
+		fmt.Fprintf(env.stdout, "%swarning: %s could not be sampled in time; judged by name only\n", file,
+			plural(res.Unsampled, "column", "columns"))
+	}
+	return len(res.Candidates), nil
 }
 
 func plural(n int, one, many string) string {

@@ -141,3 +141,58 @@ func TestConnectorCheckPasses(t *testing.T) {
 		t.Fatalf("stdout %q", out)
 	}
 }
+
+// TestConnectorCheckDrift: check fails on personal data the file does not
+// declare (by name; with --sample, by values, never printed), and only
+// warns with --allow-undeclared.
+func TestConnectorCheckDrift(t *testing.T) {
+	f := newConnectorFixture(t, strings.Replace(connectorDataset, "erase: null}", "erase: mask}", 1))
+	db, err := sql.Open("sqlite", f.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		`CREATE TABLE newsletter (id INTEGER PRIMARY KEY, telefon TEXT, kontakt TEXT, opted_in BOOLEAN)`,
+		`INSERT INTO newsletter (telefon, kontakt, opted_in) VALUES ('+49 30 1234567', 'drift-one@example.net', 1), (NULL, 'drift-two@example.net', 0)`,
+	} {
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	env := map[string]string{"CRM_DB": f.dbPath}
+	for _, c := range []struct {
+		name    string
+		args    []string
+		wantErr string
+		wantOut []string
+		forbid  []string
+	}{
+		{"by name", []string{f.file}, "1 undeclared personal data column with the sqlite database of connector crm",
+			[]string{f.file + ": undeclared personal data: table newsletter, column telefon looks like contact data (by its name)"},
+			[]string{"kontakt", "opted_in", "matches its"}},
+		{"with a sample", []string{"--sample", f.file}, "2 undeclared personal data columns",
+			[]string{"column telefon", "table newsletter, column kontakt looks like contact data (by its values: 100% of a sample)"},
+			[]string{"drift-one", "drift-two", "+49"}},
+		{"allowed", []string{f.file, "--allow-undeclared", "--sample"}, "",
+			[]string{f.file + ": warning: undeclared personal data: table newsletter, column kontakt", "connector crm matches its sqlite database"},
+			[]string{"drift-one", "drift-two"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out, stderr, err := runConnectorCLI(env, append([]string{"connector", "check"}, c.args...)...)
+			if c.wantErr == "" && err != nil || c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)) {
+				t.Fatalf("error %v, want %q\n%s", err, c.wantErr, out)
+			}
+			for _, w := range c.wantOut {
+				if !strings.Contains(out, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, out)
+				}
+			}
+			for _, w := range c.forbid {
+				if strings.Contains(out+stderr, w) || err != nil && strings.Contains(err.Error(), w) {
+					t.Errorf("output shows %q:\n%s%s", w, out, stderr)
+				}
+			}
+		})
+	}
+}

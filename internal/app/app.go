@@ -37,6 +37,7 @@ import (
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/config"
 	"github.com/steward-dev/steward/internal/connector"
+	"github.com/steward-dev/steward/internal/connector/drift"
 	"github.com/steward-dev/steward/internal/connector/httpsystem"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/customer"
@@ -87,6 +88,8 @@ type App struct {
 	Fulfil   *fulfil.Fulfiller
 	// Hooks calls the company's HTTP systems and records their callbacks.
 	Hooks *httpsystem.Service
+	// Drift finds personal data the connected SQL systems hold undeclared.
+	Drift *drift.Service
 	// Vendors keeps the security assessments of third parties;
 	// Disclosures decides what data may go to them.
 	Vendors     *assurance.Service
@@ -253,7 +256,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		Progress: func(ctx context.Context, req dsr.Request) (*admin.Progress, error) {
 			return a.Fulfil.Progress(ctx, a.Jobs, req)
 		},
-		Log: log, ClientAddr: a.clientAddr, Reveals: reveals, Keys: a.Keys, Vendors: a.Vendors})
+		Log: log, ClientAddr: a.clientAddr, Reveals: reveals, Keys: a.Keys, Vendors: a.Vendors, Drift: a.Drift})
 	if err != nil {
 		return nil, err
 	}
@@ -393,6 +396,10 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 		VaultFields: cfg.CorrectableFields}); err != nil {
 		return nil, err
 	}
+	if a.Drift, err = drift.New(drift.Config{DB: a.DB, Audit: a.Audit, Events: a.Outbox, Catalog: a.Consent, Systems: systems.SQL,
+		Getenv: getenv, Sample: cfg.DriftSample, Log: log}); err != nil {
+		return nil, err
+	}
 	if err := a.openThirdParties(); err != nil {
 		return nil, err
 	}
@@ -430,7 +437,7 @@ func (a *App) openJobs(ctx context.Context, cfg config.Config, log *slog.Logger)
 	}
 	reminders := &dsrmail.Reminders{Requests: a.Requests, Sender: a.Mailer, Mail: a.mail, Brand: brand(cfg), ConsoleURL: cfg.PublicURL, Staff: a.Staff}
 	periodic := slices.Concat(reminders.PeriodicJobs(), a.Exports.PeriodicJobs(), a.Customers.PeriodicJobs(), a.Disclosures.PeriodicJobs(),
-		a.Requests.PeriodicJobs(), a.Hooks.PeriodicJobs(), a.Outbox.PeriodicJobs(), a.Vendors.PeriodicJobs(a.Outbox))
+		a.Requests.PeriodicJobs(), a.Hooks.PeriodicJobs(), a.Outbox.PeriodicJobs(), a.Vendors.PeriodicJobs(a.Outbox), a.Drift.PeriodicJobs())
 	var err error
 	if a.Jobs, err = jobs.Open(ctx, jobs.Config{DB: a.DB, Workers: workers, Periodic: periodic, Logger: log,
 		Queues: map[string]int{jobs.QueueDefault: jobs.DefaultWorkers, "webhooks": 8}}); err != nil {

@@ -31,6 +31,7 @@ const (
 	emitStaff          = "internal/staff"
 	emitVault          = "internal/vault"
 	emitAssurance      = "internal/assurance"
+	emitDrift          = "internal/connector/drift"
 	emitAdmin          = "internal/web/admin"
 	emitAPI            = "internal/web/api"
 	emitPortal         = "internal/web/portal"
@@ -171,6 +172,10 @@ var actionRegistry = [...]ActionInfo{
 	{"vendor.assessment_rejected", "A vendor's security assessment was rejected.", []string{emitAssurance}},
 	{"vendor.assessment_revoked", "A questionnaire link not yet answered was withdrawn, with the reason.", []string{emitAssurance}},
 	{"vendor.assessment_contact_revealed", "A staff member opened the contact a security questionnaire was sent to.", []string{emitAssurance}},
+
+	// Personal data nobody declared (drift scans of the connected systems).
+	{"drift.declare", "A privacy officer declared an undeclared column of a connected system to be personal data of a category (the dataset file is then to declare it).", []string{emitDrift}},
+	{"drift.dismiss", "A privacy officer dismissed a drift finding: the column is not personal data (the reason stays with the finding).", []string{emitDrift}},
 }
 
 // actionIndex finds a registered action by name.

@@ -74,6 +74,9 @@ type Config struct {
 	// ConnectorPoll is how often a request waiting for an HTTP system's
 	// callback looks again.
 	ConnectorPoll time.Duration
+	// DriftSample lets the daily drift scan of the connected SQL systems
+	// read a few values of each undeclared text column (never kept).
+	DriftSample bool
 	// CorrectableFields are the vault fields customers may propose a new
 	// value for, by name; true applies it without an officer's approval.
 	CorrectableFields map[string]bool
@@ -194,6 +197,7 @@ var Settings = []Setting{
 	{"portal-staff-names", "STEWARD_PORTAL_STAFF_NAMES", "false", "show customers the names of staff who accessed their data (default: the role only)"},
 	{"connectors", "STEWARD_CONNECTORS", "", "directory of dataset files (*.yaml) describing the company's own databases for data subject requests"},
 	{"connector-poll", "STEWARD_CONNECTOR_POLL", "1m", "how often a request waiting for an HTTP system's callback looks again"},
+	{"drift-sample", "STEWARD_DRIFT_SAMPLE", "false", "let the daily drift scan read up to 20 values of each undeclared text column whose name says nothing (never kept), to find personal data by its values"},
 	{"correctable-fields", "STEWARD_CORRECTABLE_FIELDS", "", "comma-separated vault fields customers may correct in the portal (phone,address:auto; :auto applies a new value without an officer's approval)"},
 	{"master-key-file", "STEWARD_MASTER_KEY_FILE", "", "file with the vault's key-encryption keys (\"VERSION:BASE64\" lines); STEWARD_MASTER_KEY may hold the same text; without either the vault is sealed"},
 	{"audit-checkpoint-file", "STEWARD_AUDIT_CHECKPOINT_FILE", "", "file every signed audit checkpoint is appended to (default: audit-checkpoints.txt in the data directory); keep it outside the data directory, on another disk or an append-only mount"},
@@ -472,6 +476,9 @@ func build(raw map[string]string) (Config, error) {
 	}
 	if c.ShowStaffNames, err = strconv.ParseBool(raw["portal-staff-names"]); err != nil {
 		bad("portal-staff-names", "must be true or false")
+	}
+	if c.DriftSample, err = strconv.ParseBool(raw["drift-sample"]); err != nil {
+		bad("drift-sample", "must be true or false")
 	}
 	if c.ConnectorPoll, err = time.ParseDuration(raw["connector-poll"]); err != nil || c.ConnectorPoll < 100*time.Millisecond {
 		bad("connector-poll", "must be a duration of at least 100ms, such as 1m")

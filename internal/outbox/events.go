@@ -26,6 +26,7 @@ const (
 	SubjectRectified        = "subject.rectified"
 	VendorAssessmentExpired = "vendor.assessment_expired"
 	AuditCheckpoint         = "audit.checkpoint"
+	InventoryDrift          = "inventory.drift"
 )
 
 // EventTypeInfo declares a webhook event type: its name, what it tells a
@@ -59,6 +60,8 @@ var eventRegistry = [...]EventTypeInfo{
 		[]string{"internal/assurance"}, []string{"vendor", "assessment_id"}},
 	{AuditCheckpoint, "A checkpoint of the audit log was signed, for another system to keep as a witness.",
 		[]string{"internal/outbox"}, []string{"origin", "size", "root", "signed_at", "key_id", "signature"}},
+	{InventoryDrift, "A connected system holds a column that looks like personal data and that its dataset file does not declare: where it is, the category it suggests, and why (its name, or a share of sampled values; never a value). Sent once per new finding.",
+		[]string{"internal/connector/drift"}, []string{"finding_id", "system", "table", "column", "category", "evidence", "match_ratio"}},
 }
 
 // EventTypes returns the known event types: the ones endpoints may

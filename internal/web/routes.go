@@ -224,6 +224,8 @@ func (s *server) groups() []RouteGroup {
 			{"GET /admin/vendors/{key}/assessments/{id}", StaffCan(staff.PermVendors), s.consoleNeeds(vendorsOn, "vendors", (*admin.Console).HandleAssessment)},
 			{"POST /admin/vendors/{key}/assessments/{id}/review", StaffCan(staff.PermVendors), s.consoleNeeds(vendorsOn, "vendors", (*admin.Console).HandleReviewAssessment)},
 			{"POST /admin/vendors/{key}/assessments/{id}/revoke", StaffCan(staff.PermVendors), s.consoleNeeds(vendorsOn, "vendors", (*admin.Console).HandleRevokeAssessment)},
+			{"GET /admin/drift", StaffCan(staff.PermInventory), s.consoleNeeds(driftOn, "drift", (*admin.Console).HandleDrift)},
+			{"POST /admin/drift/{id}/{decision}", StaffCan(staff.PermInventory), s.consoleNeeds(driftOn, "drift", (*admin.Console).HandleDriftDecision)},
 			{"POST /admin/jobs/{id}/{op}", StaffCan(staff.PermRequests), s.consoleNeeds(jobsOn, "jobs", (*admin.Console).HandleJobAction)},
 			{"GET /admin/staff", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleStaff)},
 			{"POST /admin/staff", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleCreateStaff)},
@@ -289,6 +291,7 @@ func vendorsOn(d *admin.Deps) bool { return d.Vendors != nil }
 func keysOn(d *admin.Deps) bool    { return d.Keys != nil }
 func outboxOn(d *admin.Deps) bool  { return d.Outbox != nil }
 func jobsOn(d *admin.Deps) bool    { return d.Jobs != nil }
+func driftOn(d *admin.Deps) bool   { return d.Drift != nil }
 func revealsOn(d *admin.Deps) bool { return d.Reveals != nil }
 
 // bannerAPI is the URL the banner posts consent to, for the demo page's CSP.

@@ -98,6 +98,8 @@ var consoleNeeds = map[string]string{
 	"GET /admin/jobs":                           "jobs",
 	"POST /admin/jobs/{id}/{op}":                "jobs",
 	"POST /admin/customers/{id}/reveal":         "reveals",
+	"GET /admin/drift":                          "drift",
+	"POST /admin/drift/{id}/{decision}":         "drift",
 }
 
 var wildcard = regexp.MustCompile(`\{[^}]+\}`)

@@ -34,6 +34,7 @@ import (
 	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/assurance"
 	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/connector/drift"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/disclosure"
 	"github.com/steward-dev/steward/internal/dsr"
@@ -103,6 +104,9 @@ type Deps struct {
 	// Vendors keeps vendor assessments (the vendor pages); nil leaves those
 	// pages answering 503.
 	Vendors *assurance.Service
+	// Drift keeps the findings of personal data the connected systems
+	// hold undeclared (the drift page); nil leaves it answering 503.
+	Drift *drift.Service
 }
 
 // Console serves the staff console.
