@@ -108,7 +108,7 @@ func (c *Console) HandlePutVendor(create bool) http.Handler {
 		}
 		_ = r.ParseForm() // Require has parsed it (the CSRF token); PostForm holds the lists
 		v := consent.Vendor{Key: key, Name: strings.TrimSpace(r.PostFormValue("name")), Purposes: r.PostForm["purposes"],
-			DataCategories: r.PostForm["data_categories"], Country: strings.ToUpper(strings.TrimSpace(r.PostFormValue("country"))),
+			DataCategories: r.PostForm["data_categories"], Country: strings.TrimSpace(r.PostFormValue("country")),
 			PrivacyURL: strings.TrimSpace(r.PostFormValue("privacy_url")), TransferSafeguard: consent.TransferSafeguard(r.PostFormValue("transfer_safeguard"))}
 		_, err := c.Consent.PutVendor(r.Context(), v, create)
 		if err == nil {
