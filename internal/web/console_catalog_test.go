@@ -267,3 +267,114 @@ func keyInput(kind string) string {
 	}
 	return "key"
 }
+
+var confirmField = regexp.MustCompile(`name="confirm" value="([^"]+)"`)
+
+// TestConsoleNoticePublish: publishing a draft shows first what it changes
+// in the notice in force, language by language, and whether the change is
+// material; it publishes only on the confirmation that names the draft as
+// reviewed: not on a bare post, not after the draft changed since (the
+// replayed confirmation of an earlier text), not twice.
+func TestConsoleNoticePublish(t *testing.T) {
+	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
+		t.Run(string(dialect), func(t *testing.T) {
+			f := newConsoleFixture(t, dialect)
+			app, ctx := f.srv.App, context.Background()
+			b, who := f.browserFor(t, staff.RolePrivacyOfficer)
+			token := b.formToken("/admin/catalog/notices/new")
+			const oldLine = "Demo Shop uses your data to run the shop and, with your consent, for analytics and marketing."
+			if got := b.do("POST", "/admin/catalog/notices", url.Values{"csrf": {token}, "version": {"2027-01"}, "material": {"on"},
+				"text.en": {oldLine + "\nWe now also share it with payment providers."},
+				"text.fr": {"Demo Shop utilise vos données."}}); got.status != http.StatusSeeOther {
+				t.Fatalf("draft: %d %.500s", got.status, got.body)
+			}
+			published := func() bool {
+				n, err := app.Consent.Notice(ctx, "2027-01")
+				return err != nil || n.PublishedAt != nil
+			}
+
+			review := b.do("GET", "/admin/catalog/notices/2027-01/publish", nil)
+			for _, want := range []string{
+				"Compared with version 2026-11",
+				"Material change.",
+				"<span>  " + oldLine + "</span>", // kept in English
+				"+ We now also share it with payment providers.</ins>",
+				"− Demo Shop verwendet Ihre Daten", // German dropped
+				"+ Demo Shop utilise vos données.</ins>",
+				"(new language)",
+				"Publish version 2027-01",
+			} {
+				if !strings.Contains(review.body, want) {
+					t.Errorf("the review lacks %q", want)
+				}
+			}
+			first := confirmField.FindStringSubmatch(review.body)
+			if review.status != http.StatusOK || first == nil || published() {
+				t.Fatalf("review: %d %.2000s", review.status, review.body)
+			}
+
+			// A post without the confirmation (one click, or a forged form) publishes nothing.
+			if got := b.do("POST", "/admin/catalog/notices/2027-01/publish", url.Values{"csrf": {token}}); got.status != http.StatusConflict ||
+				!strings.Contains(got.body, "Nothing was published") || published() {
+				t.Fatalf("published without confirmation: %d", got.status)
+			}
+			// The draft changes after the review: the earlier confirmation no longer publishes.
+			if got := b.do("POST", "/admin/catalog/notices/2027-01", url.Values{"csrf": {token}, "material": {"on"},
+				"text.en": {oldLine + "\nWe now also sell it."}}); got.status != http.StatusSeeOther {
+				t.Fatalf("change the draft: %d", got.status)
+			}
+			stale := b.do("POST", "/admin/catalog/notices/2027-01/publish", url.Values{"csrf": {token}, "confirm": {first[1]}})
+			if stale.status != http.StatusConflict || published() || !strings.Contains(stale.body, "+ We now also sell it.</ins>") {
+				t.Fatalf("a stale confirmation published: %d", stale.status)
+			}
+			// Another role cannot publish, even with the right confirmation.
+			current := confirmField.FindStringSubmatch(stale.body)
+			other, _ := f.browserFor(t, staff.RoleSecurityOfficer)
+			if got := other.do("POST", "/admin/catalog/notices/2027-01/publish", url.Values{"csrf": {other.formToken("/admin/catalog")},
+				"confirm": {current[1]}}); got.status != http.StatusForbidden || published() {
+				t.Fatalf("a security officer published: %d", got.status)
+			}
+
+			got := b.do("POST", "/admin/catalog/notices/2027-01/publish", url.Values{"csrf": {token}, "confirm": {current[1]}})
+			if got.status != http.StatusSeeOther || !published() {
+				t.Fatalf("publish: %d %.500s", got.status, got.body)
+			}
+			if list := b.do("GET", got.header.Get("Location"), nil); !strings.Contains(list.body, "Version 2027-01 is published and now in force.") {
+				t.Errorf("the list does not say it: %.800s", list.body)
+			}
+			if cur, ok := app.Consent.CurrentNotice(); !ok || cur.Version != "2027-01" || !cur.Material {
+				t.Errorf("notice in force: %+v", cur)
+			}
+			entries, err := app.Audit.Search(ctx, audit.Query{Action: "catalog.notice.publish", Target: audit.Target{Kind: "notice", ID: "2027-01"}})
+			if err != nil || len(entries.Entries) != 1 || entries.Entries[0].Actor != audit.Staff(who.ID) {
+				t.Errorf("publication not recorded under the staff member: %+v %v", entries.Entries, err)
+			}
+			// Published, it can no longer be edited, reviewed or published again.
+			for _, req := range []struct{ method, path string }{
+				{"GET", "/admin/catalog/notices/2027-01/edit"}, {"GET", "/admin/catalog/notices/2027-01/publish"},
+				{"POST", "/admin/catalog/notices/2027-01/publish"}, {"POST", "/admin/catalog/notices/2027-01"},
+			} {
+				if got := b.do(req.method, req.path, url.Values{"csrf": {token}, "confirm": {current[1]}, "text.en": {"x"}}); got.status != http.StatusConflict {
+					t.Errorf("%s %s after publication: %d", req.method, req.path, got.status)
+				}
+			}
+		})
+	}
+}
+
+// TestConsoleCatalogNumbers: a number field that is no number is refused
+// at the console, next to its input, before the service is asked.
+func TestConsoleCatalogNumbers(t *testing.T) {
+	f := newConsoleFixture(t, db.SQLite)
+	b, _ := f.browserFor(t, staff.RoleAdmin)
+	token := b.formToken("/admin/catalog/purposes/new")
+	got := b.do("POST", "/admin/catalog/purposes", url.Values{"csrf": {token}, "key": {"p-ten"}, "name.en": {"Ten"},
+		"legal_basis": {"consent"}, "position": {"ten"}})
+	if got.status != http.StatusBadRequest || !invalidInput(got.body, "position") || !strings.Contains(got.body, "must be a whole number") ||
+		!strings.Contains(got.body, `value="ten"`) {
+		t.Fatalf("position ten: %d %.1500s", got.status, got.body)
+	}
+	if _, err := f.srv.App.Consent.Purpose("p-ten"); err == nil {
+		t.Fatal("the purpose was created")
+	}
+}
