@@ -1,10 +1,10 @@
 package admin
 
 // A line diff for the notice publish page: what a draft changes in the
-// published notice, line by line, written with the standard library (a
-// longest common subsequence over the lines that differ).
+// published notice, line by line, written with the standard library.
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -26,13 +26,15 @@ type diffLine struct {
 	Text string
 }
 
-// maxDiffCells bounds the table of the subsequence search (4 bytes a cell:
-// 16 MiB). Past it, the differing middle is shown as removed, then added:
-// still true, only less precise.
+// maxDiffCells bounds the work of the edit-graph search: it keeps a row
+// of d cells for each number d of edits it tries, so about D² cells (4
+// bytes each: 16 MiB) for D edits. Past it, the differing middle is shown
+// as removed, then added: still true, only less precise.
 const maxDiffCells = 1 << 22
 
 // lineDiff returns the lines of before and after, each kept, removed or
-// added, in order.
+// added, in order: a shortest edit script (Myers' O(ND) algorithm), so a
+// few changes in a long notice cost little.
 func lineDiff(before, after string) []diffLine {
 	a, b := splitLines(before), splitLines(after)
 	prefix := 0
@@ -61,51 +63,86 @@ func splitLines(s string) []string {
 	return strings.Split(strings.ReplaceAll(strings.TrimSuffix(s, "\n"), "\r\n", "\n"), "\n")
 }
 
-// middleDiff diffs a and b, which differ at both ends, through the table
-// of the longest common subsequence of their suffixes.
+// middleDiff diffs a and b by Myers' greedy search of the edit graph:
+// rows[d][k+d] is the furthest x reached on diagonal k (x-y) with d edits.
 func middleDiff(a, b []string) []diffLine {
-	out := make([]diffLine, 0, len(a)+len(b))
 	n, m := len(a), len(b)
-	if n == 0 || m == 0 || (n+1)*(m+1) > maxDiffCells {
-		for _, l := range a {
-			out = append(out, diffLine{diffRemoved, l})
+	var rows [][]int32
+	cells := 0
+	for d := 0; d <= n+m; d++ {
+		cells += 2*d + 1
+		if cells > maxDiffCells {
+			return coarseDiff(a, b)
 		}
-		for _, l := range b {
-			out = append(out, diffLine{diffAdded, l})
-		}
-		return out
-	}
-	// lcs[i*(m+1)+j] is the length of the longest common subsequence of
-	// a[i:] and b[j:].
-	lcs := make([]int32, (n+1)*(m+1))
-	for i := n - 1; i >= 0; i-- {
-		for j := m - 1; j >= 0; j-- {
-			if a[i] == b[j] {
-				lcs[i*(m+1)+j] = lcs[(i+1)*(m+1)+j+1] + 1
-			} else {
-				lcs[i*(m+1)+j] = max(lcs[(i+1)*(m+1)+j], lcs[i*(m+1)+j+1])
+		row := make([]int32, 2*d+1)
+		for k := -d; k <= d; k += 2 {
+			var x int
+			switch {
+			case d == 0:
+				x = 0
+			case k == -d || (k != d && rows[d-1][k-1+d-1] < rows[d-1][k+1+d-1]):
+				x = int(rows[d-1][k+1+d-1]) // down: a line of b added
+			default:
+				x = int(rows[d-1][k-1+d-1]) + 1 // right: a line of a removed
+			}
+			y := x - k
+			for x < n && y < m && a[x] == b[y] {
+				x, y = x+1, y+1
+			}
+			row[k+d] = int32(x)
+			if x >= n && y >= m {
+				return backtrack(a, b, append(rows, row))
 			}
 		}
+		rows = append(rows, row)
 	}
-	i, j := 0, 0
-	for i < n && j < m {
-		switch {
-		case a[i] == b[j]:
-			out = append(out, diffLine{diffSame, a[i]})
-			i, j = i+1, j+1
-		case lcs[(i+1)*(m+1)+j] >= lcs[i*(m+1)+j+1]:
-			out = append(out, diffLine{diffRemoved, a[i]})
-			i++
-		default:
-			out = append(out, diffLine{diffAdded, b[j]})
-			j++
+	return coarseDiff(a, b) // not reached: n+m edits always suffice
+}
+
+// backtrack walks the rows of middleDiff back from the end to the start,
+// collecting the script.
+func backtrack(a, b []string, rows [][]int32) []diffLine {
+	var rev []diffLine
+	x, y := len(a), len(b)
+	for d := len(rows) - 1; d > 0; d-- {
+		k, prev := x-y, rows[d-1]
+		down := k == -d || (k != d && prev[k-1+d-1] < prev[k+1+d-1])
+		prevK := k - 1
+		if down {
+			prevK = k + 1
 		}
+		prevX := int(prev[prevK+d-1])
+		startX := prevX
+		if !down {
+			startX++
+		}
+		for x > startX {
+			rev = append(rev, diffLine{diffSame, a[x-1]})
+			x, y = x-1, y-1
+		}
+		if down {
+			rev = append(rev, diffLine{diffAdded, b[y-1]})
+		} else {
+			rev = append(rev, diffLine{diffRemoved, a[x-1]})
+		}
+		x, y = prevX, prevX-prevK
 	}
-	for ; i < n; i++ {
-		out = append(out, diffLine{diffRemoved, a[i]})
+	for x > 0 {
+		rev = append(rev, diffLine{diffSame, a[x-1]})
+		x--
 	}
-	for ; j < m; j++ {
-		out = append(out, diffLine{diffAdded, b[j]})
+	slices.Reverse(rev)
+	return rev
+}
+
+// coarseDiff says every line of a removed, then every line of b added.
+func coarseDiff(a, b []string) []diffLine {
+	out := make([]diffLine, 0, len(a)+len(b))
+	for _, l := range a {
+		out = append(out, diffLine{diffRemoved, l})
+	}
+	for _, l := range b {
+		out = append(out, diffLine{diffAdded, l})
 	}
 	return out
 }

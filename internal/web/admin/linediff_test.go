@@ -2,6 +2,8 @@ package admin
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -46,6 +48,61 @@ func TestLineDiff(t *testing.T) {
 	}
 }
 
+// TestLineDiffIsShortest: on random texts over a small alphabet (many
+// equal lines, many ties), the kept and removed lines rebuild the old text,
+// the kept and added lines the new one, and the number of lines removed or
+// added is the fewest possible (n+m-2·LCS, by the textbook table).
+func TestLineDiffIsShortest(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	random := func() []string {
+		out := make([]string, rng.IntN(12))
+		for i := range out {
+			out[i] = string(rune('a' + rng.IntN(3)))
+		}
+		return out
+	}
+	for i := range 2000 {
+		a, b := random(), random()
+		d := lineDiff(strings.Join(a, "\n"), strings.Join(b, "\n"))
+		var gotA, gotB []string
+		edits := 0
+		for _, l := range d {
+			if l.Op != diffAdded {
+				gotA = append(gotA, l.Text)
+			}
+			if l.Op != diffRemoved {
+				gotB = append(gotB, l.Text)
+			}
+			if l.Op != diffSame {
+				edits++
+			}
+		}
+		if !slices.Equal(gotA, a) || !slices.Equal(gotB, b) {
+			t.Fatalf("case %d: %q → %q gave %+v", i, a, b, d)
+		}
+		if want := len(a) + len(b) - 2*lcsLength(a, b); edits != want {
+			t.Fatalf("case %d: %q → %q: %d edits, want %d", i, a, b, edits, want)
+		}
+	}
+}
+
+func lcsLength(a, b []string) int {
+	table := make([][]int, len(a)+1)
+	for i := range table {
+		table[i] = make([]int, len(b)+1)
+	}
+	for i := len(a) - 1; i >= 0; i-- {
+		for j := len(b) - 1; j >= 0; j-- {
+			if a[i] == b[j] {
+				table[i][j] = table[i+1][j+1] + 1
+			} else {
+				table[i][j] = max(table[i+1][j], table[i][j+1])
+			}
+		}
+	}
+	return table[0][0]
+}
+
 // TestLineDiffTooLarge: past the table's bound the diff is still correct
 // (every old line removed, every new one added), only coarser.
 func TestLineDiffTooLarge(t *testing.T) {
@@ -86,6 +143,20 @@ func BenchmarkLineDiff(b *testing.B) {
 			l = "changed " + l
 		}
 		after = append(after, l)
+	}
+	old, draft := strings.Join(before, "\n"), strings.Join(after, "\n")
+	b.ReportAllocs()
+	for b.Loop() {
+		lineDiff(old, draft)
+	}
+}
+
+// BenchmarkLineDiffRewrite diffs two notices of 2,000 lines that share
+// none: the search gives up at its bound and says all removed, all added.
+func BenchmarkLineDiffRewrite(b *testing.B) {
+	var before, after []string
+	for i := range 2000 {
+		before, after = append(before, fmt.Sprintf("old %04d", i)), append(after, fmt.Sprintf("new %04d", i))
 	}
 	old, draft := strings.Join(before, "\n"), strings.Join(after, "\n")
 	b.ReportAllocs()
