@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -201,21 +202,24 @@ func (c *Console) HandleReviewNotice() http.Handler {
 // HandlePublishNotice publishes a draft on the review page's confirmation,
 // which names the content reviewed (its hash): a draft changed since, or a
 // post without the confirmation, is shown for review again, unpublished.
+// The service checks the hash and publishes in one statement.
 func (c *Console) HandlePublishNotice() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n, err := c.draft(r)
+		version := r.PathValue("version")
+		_, err := c.Consent.PublishReviewedNotice(r.Context(), version, r.PostFormValue("confirm"))
+		if errors.Is(err, consent.ErrNoticeChanged) {
+			n, err := c.draft(r)
+			if err != nil {
+				c.fail(w, r, err)
+				return
+			}
+			c.render(w, r, http.StatusConflict, "catalog_publish", page{Title: "title_notice_publish", Problem: say(r, "cat_notice_confirm_again"), Data: c.review(n)})
+			return
+		}
 		if err != nil {
 			c.fail(w, r, err)
 			return
 		}
-		if r.PostFormValue("confirm") != n.ContentHash {
-			c.render(w, r, http.StatusConflict, "catalog_publish", page{Title: "title_notice_publish", Problem: say(r, "cat_notice_confirm_again"), Data: c.review(n)})
-			return
-		}
-		if _, err := c.Consent.PublishNotice(r.Context(), n.Version); err != nil {
-			c.fail(w, r, err)
-			return
-		}
-		http.Redirect(w, r, noticesPath+"?published="+url.QueryEscape(n.Version), http.StatusSeeOther)
+		http.Redirect(w, r, noticesPath+"?published="+url.QueryEscape(version), http.StatusSeeOther)
 	})
 }
