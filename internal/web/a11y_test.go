@@ -12,7 +12,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/steward-dev/steward/internal/audit"
-	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/staff"
@@ -150,25 +149,4 @@ func TestPagesAccessible(t *testing.T) {
 		visit(t, staffTab, base+path)
 		axeRun(t, staffTab, path)
 	}
-	// The catalog pages a privacy officer manages, a refused form and a
-	// notice's review among them.
-	if _, err := f.srv.App.Consent.PutNotice(audit.WithActor(ctx, audit.System()), consent.Notice{Version: "2027-a11y", Material: true,
-		Texts: map[string]string{"en": "We keep your data safe.", "de": "Wir schützen Ihre Daten."}}, true, false); err != nil {
-		t.Fatal(err)
-	}
-	for _, path := range []string{"/admin/catalog", "/admin/catalog/categories", "/admin/catalog/categories/new",
-		"/admin/catalog/categories/contact/edit?lang=de", "/admin/catalog/notices", "/admin/catalog/notices/new?lang=fr",
-		"/admin/catalog/notices/2027-a11y/publish?lang=es"} {
-		visit(t, staffTab, base+path)
-		axeRun(t, staffTab, path)
-	}
-	visit(t, staffTab, base+"/admin/catalog/categories/new")
-	if err := chromedp.Do(staffTab,
-		chromedp.SendKeys(chromedp.CSS("#key"), "Not A Key"),
-		chromedp.Click(chromedp.CSS("form.card button[type=submit]")),
-		chromedp.WaitVisible(chromedp.CSS(".problem")),
-	); err != nil {
-		t.Fatalf("refused category: %v", err)
-	}
-	axeRun(t, staffTab, "/admin/catalog/categories (refused)")
 }

@@ -2,13 +2,16 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/staff"
 )
@@ -107,4 +110,68 @@ func TestCatalogInBrowser(t *testing.T) {
 			t.Errorf("%s not recorded under the officer: %+v %v", action, entries.Entries, err)
 		}
 	}
+}
+
+// TestCatalogPagesAccessible runs axe-core over the catalog pages a privacy
+// officer manages, in three languages, a refused form and a notice's
+// review among them. Each group of pages gets a tab of its own, so that a
+// busy machine does not run one tab out of its time.
+func TestCatalogPagesAccessible(t *testing.T) {
+	ctx := context.Background()
+	f := newConsoleFixture(t, db.SQLite)
+	app := f.srv.App
+	if _, err := app.Consent.PutNotice(audit.WithActor(ctx, audit.System()), consent.Notice{Version: "2027-a11y", Material: true,
+		Texts: map[string]string{"en": "We keep your data safe.", "de": "Wir schützen Ihre Daten."}}, true, false); err != nil {
+		t.Fatal(err)
+	}
+	base := strings.Replace(f.srv.URL, "127.0.0.1", "localhost", 1)
+	tabs := 0
+	signedIn := func() context.Context {
+		t.Helper()
+		// A TOTP code works once: each tab signs in as an officer of its own.
+		tabs++
+		officer, err := app.Staff.Create(ctx, audit.System(), staff.NewAccount{Email: fmt.Sprintf("po.catalog.a11y%d@shop.example", tabs),
+			Name: "Po", Role: staff.RolePrivacyOfficer, Password: staffPassword})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tab := chromium.Tab(t)
+		// axe is injected by the test, which the pages' CSP would refuse.
+		if _, err := chromedp.Call(tab, page.SetBypassCSP, page.SetBypassCSPParams{Enabled: true}); err != nil {
+			t.Fatal(err)
+		}
+		code, _ := staff.TOTPCode(officer.TOTPSecret, time.Now())
+		if err := chromedp.Do(tab,
+			chromedp.Navigate(base+"/admin/signin"),
+			chromedp.WaitVisible(chromedp.CSS("#email")),
+			chromedp.SendKeys(chromedp.CSS("#email"), officer.Email),
+			chromedp.SendKeys(chromedp.CSS("#password"), staffPassword),
+			chromedp.SendKeys(chromedp.CSS("#code"), code),
+			chromedp.Click(chromedp.CSS("button[type=submit]")),
+			chromedp.WaitVisible(chromedp.CSS("nav[aria-label=Console]")),
+		); err != nil {
+			t.Fatalf("sign in: %v", err)
+		}
+		return tab
+	}
+	for _, group := range [][]string{
+		{"/admin/catalog", "/admin/catalog/categories", "/admin/catalog/categories/contact/edit?lang=de"},
+		{"/admin/catalog/notices", "/admin/catalog/notices/new?lang=fr", "/admin/catalog/notices/2027-a11y/publish?lang=es"},
+	} {
+		tab := signedIn()
+		for _, path := range group {
+			visit(t, tab, base+path)
+			axeRun(t, tab, path)
+		}
+	}
+	tab := signedIn()
+	visit(t, tab, base+"/admin/catalog/categories/new")
+	if err := chromedp.Do(tab,
+		chromedp.SendKeys(chromedp.CSS("#key"), "Not A Key"),
+		chromedp.Click(chromedp.CSS("form.card button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS(".problem")),
+	); err != nil {
+		t.Fatalf("refused category: %v", err)
+	}
+	axeRun(t, tab, "/admin/catalog/categories (refused)")
 }

@@ -119,7 +119,7 @@ func catalogForms() []catalogForm {
 			name: "notices", role: staff.RolePrivacyOfficer, denied: staff.RoleSecurityOfficer,
 			list: "/admin/catalog/notices", kind: "notice", key: "2027-01",
 			create: url.Values{"version": {"2027-01"}, "text.en": {"We keep your data safe."}, "material": {"on"}},
-			edit:   url.Values{"text.en": {"We keep your data safe.\nWe never sell it."}, "text.es": {"Protegemos sus datos."}},
+			edit:   url.Values{"text.en": {"We keep your data safe.\r\nWe never sell it."}, "text.es": {"Protegemos sus datos."}}, // browsers post CRLF
 			stored: func(t *testing.T, srv *apptest.Server) {
 				n, err := srv.App.Consent.Notice(context.Background(), "2027-01")
 				want := map[string]string{"en": "We keep your data safe.\nWe never sell it.", "es": "Protegemos sus datos."}

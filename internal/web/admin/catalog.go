@@ -79,14 +79,15 @@ func langTexts(texts map[string]string) []langText {
 
 // postedTexts reads the per-language inputs field.LANG over kept, the texts
 // already stored: a language the form offers is set or, left empty,
-// removed; others stay.
+// removed; others stay. Line breaks are stored as "\n", as the API's
+// callers send them, not as the "\r\n" browsers post.
 func postedTexts(r *http.Request, field string, kept map[string]string) map[string]string {
 	out := map[string]string{}
 	for lang, text := range kept {
 		out[lang] = text
 	}
 	for _, lang := range catalogLangs() {
-		if v := strings.TrimSpace(r.PostFormValue(field + "." + lang)); v != "" {
+		if v := strings.TrimSpace(strings.ReplaceAll(r.PostFormValue(field+"."+lang), "\r\n", "\n")); v != "" {
 			out[lang] = v
 		} else {
 			delete(out, lang)

@@ -106,7 +106,7 @@ func (c *Console) HandlePutVendor(create bool) http.Handler {
 			}
 			key = kept.Key
 		}
-		_ = r.ParseForm() // Require has parsed it (the CSRF token); PostForm holds the lists
+		// PostFormValue parsed the form; PostForm holds the ticked lists.
 		v := consent.Vendor{Key: key, Name: strings.TrimSpace(r.PostFormValue("name")), Purposes: r.PostForm["purposes"],
 			DataCategories: r.PostForm["data_categories"], Country: strings.TrimSpace(r.PostFormValue("country")),
 			PrivacyURL: strings.TrimSpace(r.PostFormValue("privacy_url")), TransferSafeguard: consent.TransferSafeguard(r.PostFormValue("transfer_safeguard"))}
