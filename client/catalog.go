@@ -268,6 +268,83 @@ func (c *Client) UpdatePurpose(ctx context.Context, in PurposeInput) (*Purpose, 
 	return &out, nil
 }
 
+// Category is a data category of the data map's vocabulary: what a vault
+// field, a connected system's column or a vendor's declared data is.
+type Category struct {
+	Key         string            `json:"key"`
+	Name        map[string]string `json:"name"`
+	Description map[string]string `json:"description"`
+	// Special marks a special category of personal data (GDPR Art. 9).
+	Special bool `json:"special"`
+	// InHouse data is never disclosed to a vendor, whatever the consent.
+	InHouse bool `json:"in_house"`
+	// RetentionDays is how long data of the category is kept after it was
+	// collected or last needed; 0 sets none.
+	RetentionDays int       `json:"retention_days"`
+	Position      int       `json:"position"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+// CategoryInput creates or replaces a data category. Name needs English
+// ("en"), the fallback of every language.
+type CategoryInput struct {
+	Key           string            `json:"key"`
+	Name          map[string]string `json:"name"`
+	Description   map[string]string `json:"description,omitempty"`
+	Special       bool              `json:"special,omitempty"`
+	InHouse       bool              `json:"in_house,omitempty"`
+	RetentionDays int               `json:"retention_days,omitempty"`
+	Position      int               `json:"position,omitempty"`
+}
+
+// Input returns the writable fields of c, for a read-modify-write update.
+func (c *Category) Input() CategoryInput {
+	return CategoryInput{Key: c.Key, Name: c.Name, Description: c.Description, Special: c.Special, InHouse: c.InHouse,
+		RetentionDays: c.RetentionDays, Position: c.Position}
+}
+
+// ListCategories lists the data categories by position, then key. It needs
+// an admin key.
+func (c *Client) ListCategories(ctx context.Context) ([]Category, error) {
+	var out list[Category]
+	err := c.do(ctx, http.MethodGet, "/v1/categories", nil, nil, &out, nil)
+	return out.Items, err
+}
+
+// GetCategory returns one data category. It needs an admin key.
+func (c *Client) GetCategory(ctx context.Context, key string) (*Category, error) {
+	if key == "" {
+		return nil, errEmpty("category key")
+	}
+	var out Category
+	if err := c.do(ctx, http.MethodGet, path("/v1/categories/", key), nil, nil, &out, nil); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// CreateCategory creates a data category. It needs an admin key.
+func (c *Client) CreateCategory(ctx context.Context, in CategoryInput) (*Category, error) {
+	var out Category
+	if err := c.do(ctx, http.MethodPost, "/v1/categories", nil, in, &out, nil); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// UpdateCategory replaces the data category in.Key. It needs an admin key.
+func (c *Client) UpdateCategory(ctx context.Context, in CategoryInput) (*Category, error) {
+	if in.Key == "" {
+		return nil, errEmpty("category key")
+	}
+	var out Category
+	if err := c.do(ctx, http.MethodPut, path("/v1/categories/", in.Key), nil, in, &out, nil); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // Vendor is a third party that may receive data, for the purposes it is
 // declared for.
 type Vendor struct {

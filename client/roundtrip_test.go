@@ -251,6 +251,20 @@ func roundTrip(t *testing.T, dialect db.Dialect) {
 	_, err = c.ListVendors(ctx)
 	ck.check("ListVendors", typeOf[items[client.Vendor]](), err)
 
+	category, err := c.CreateCategory(ctx, client.CategoryInput{Key: "rt-loyalty", Name: map[string]string{"en": "Loyalty points", "de": "Treuepunkte"},
+		Description: map[string]string{"en": "Points earned"}, InHouse: true, RetentionDays: 365, Position: 5})
+	ck.check("CreateCategory", typeOf[client.Category](), err)
+	category.Special = true
+	updatedCategory, err := c.UpdateCategory(ctx, category.Input())
+	ck.check("UpdateCategory", typeOf[client.Category](), err)
+	if !updatedCategory.Special || !updatedCategory.InHouse || updatedCategory.RetentionDays != 365 || updatedCategory.Name["de"] != "Treuepunkte" {
+		t.Errorf("UpdateCategory(c.Input()) = %+v, want the fields kept", updatedCategory)
+	}
+	_, err = c.GetCategory(ctx, "rt-loyalty")
+	ck.check("GetCategory", typeOf[client.Category](), err)
+	_, err = c.ListCategories(ctx)
+	ck.check("ListCategories", typeOf[items[client.Category]](), err)
+
 	_, err = c.CreateNotice(ctx, client.NoticeInput{Version: "rt-1", Text: map[string]string{"en": "Draft"}})
 	ck.check("CreateNotice", typeOf[client.Notice](), err)
 	_, err = c.UpdateNotice(ctx, client.NoticeInput{Version: "rt-1", Text: map[string]string{"en": "Final"}})
@@ -531,6 +545,7 @@ var schemaTypes = map[string]reflect.Type{
 	"Property":          typeOf[client.Property](), "PropertyInput": typeOf[client.PropertyInput](),
 	"Purpose": typeOf[client.Purpose](), "PurposeInput": typeOf[client.PurposeInput](),
 	"Vendor": typeOf[client.Vendor](), "VendorInput": typeOf[client.VendorInput](),
+	"Category": typeOf[client.Category](), "CategoryInput": typeOf[client.CategoryInput](),
 	"Notice": typeOf[client.Notice](), "NoticeInput": typeOf[client.NoticeInput](),
 	"EventInput": typeOf[client.EventInput](), "Event": typeOf[client.Event](),
 	"AppendEventsRequest": typeOf[struct {
@@ -548,7 +563,8 @@ var schemaTypes = map[string]reflect.Type{
 	"Link": typeOf[client.Link](), "APIKey": typeOf[client.APIKey](), "APIKeyInput": typeOf[client.APIKeyInput](),
 	"PropertyList": typeOf[items[client.Property]](), "PurposeList": typeOf[items[client.Purpose]](),
 	"VendorList": typeOf[items[client.Vendor]](), "NoticeList": typeOf[items[client.Notice]](),
-	"APIKeyList": typeOf[items[client.APIKey]](), "Readiness": typeOf[client.Readiness](),
+	"CategoryList": typeOf[items[client.Category]](),
+	"APIKeyList":   typeOf[items[client.APIKey]](), "Readiness": typeOf[client.Readiness](),
 	"BannerSettings": typeOf[client.BannerSettings](),
 	"VaultField":     typeOf[client.Field](), "VaultFieldList": typeOf[items[client.Field]](),
 	"VaultFieldInput": typeOf[client.FieldInput](), "StatedPurpose": typeOf[client.StatedPurpose](),

@@ -520,6 +520,41 @@ func (s *Service) PublishNotice(ctx context.Context, version string) (Notice, er
 	return s.Notice(ctx, version)
 }
 
+// ErrNoticeChanged is the conflict of PublishReviewedNotice when the draft
+// no longer says what was reviewed.
+var ErrNoticeChanged = errs.New(errs.CodeConflict, "the draft changed since it was reviewed; review it again")
+
+// PublishReviewedNotice publishes a draft only if its content hash is still
+// contentHash, the one its reviewer saw: a change made to the draft after
+// the review (in another tab, by a colleague) is never published unseen.
+// The check and the publication are one statement, so no change can slip
+// in between. Otherwise it answers ErrNoticeChanged.
+func (s *Service) PublishReviewedNotice(ctx context.Context, version, contentHash string) (Notice, error) {
+	err := s.writeCatalog(ctx, "notice", "publish", version, func(tx *sql.Tx, now int64) error {
+		res, err := tx.ExecContext(ctx, `UPDATE notices SET published_at = $2, updated_at = $2,
+			ordinal = (SELECT coalesce(max(ordinal), 0) + 1 FROM notices)
+			WHERE version = $1 AND published_at IS NULL AND content_hash = $3`, version, now, contentHash)
+		if err := mustAffect(res, err, "notice", version); err != nil {
+			if !errs.Is(err, errs.CodeNotFound) {
+				return err
+			}
+			draft, err := exists(ctx, tx, `SELECT 1 FROM notices WHERE version = $1 AND published_at IS NULL`, version)
+			if err != nil {
+				return err
+			}
+			if draft {
+				return ErrNoticeChanged
+			}
+			return noticeMissingOrPublished(ctx, tx, version)
+		}
+		return nil
+	})
+	if err != nil {
+		return Notice{}, err
+	}
+	return s.Notice(ctx, version)
+}
+
 func publishNotice(ctx context.Context, tx *sql.Tx, version string, now int64) error {
 	res, err := tx.ExecContext(ctx, `UPDATE notices SET published_at = $2, updated_at = $2,
 		ordinal = (SELECT coalesce(max(ordinal), 0) + 1 FROM notices)

@@ -2,6 +2,7 @@ package consent_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -438,6 +439,44 @@ func TestPseudonymise(t *testing.T) {
 		}
 		if again, err := a.Pseudonymise(ctx, "cust-e"); err != nil || again.Events != 0 {
 			t.Fatalf("second erasure = %+v, %v", again, err)
+		}
+	})
+}
+
+// TestPublishReviewedNotice: a draft publishes under the content hash its
+// reviewer saw, and only under it: a hash of an earlier text (the draft
+// changed after the review) or a made-up one publishes nothing; a
+// published or unknown notice answers as PublishNotice does.
+func TestPublishReviewedNotice(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		svc := openService(t, store, newSigner(t))
+		seed(t, svc)
+		reviewed, err := svc.PutNotice(ctx, consent.Notice{Version: "v2", Texts: map[string]string{"en": "First draft"}}, true, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		changed, err := svc.PutNotice(ctx, consent.Notice{Version: "v2", Texts: map[string]string{"en": "Changed after review"}}, false, false)
+		if err != nil || changed.ContentHash == reviewed.ContentHash {
+			t.Fatalf("change the draft: %+v %v", changed, err)
+		}
+		for name, hash := range map[string]string{"the reviewed text's": reviewed.ContentHash, "made up": "sha256:00", "empty": ""} {
+			if _, err := svc.PublishReviewedNotice(ctx, "v2", hash); !errors.Is(err, consent.ErrNoticeChanged) {
+				t.Errorf("%s hash: %v, want ErrNoticeChanged", name, err)
+			}
+		}
+		if cur, _ := svc.CurrentNotice(); cur.Version != "v1" {
+			t.Fatalf("published with a stale hash: %s in force", cur.Version)
+		}
+		n, err := svc.PublishReviewedNotice(ctx, "v2", changed.ContentHash)
+		if err != nil || n.PublishedAt == nil || n.Ordinal != 2 || n.Texts["en"] != "Changed after review" {
+			t.Fatalf("publish: %+v %v", n, err)
+		}
+		if _, err := svc.PublishReviewedNotice(ctx, "v2", changed.ContentHash); !errs.Is(err, errs.CodeConflict) || errors.Is(err, consent.ErrNoticeChanged) {
+			t.Errorf("publishing twice: %v, want the published conflict", err)
+		}
+		if _, err := svc.PublishReviewedNotice(ctx, "v9", changed.ContentHash); !errs.Is(err, errs.CodeNotFound) {
+			t.Errorf("unknown notice: %v, want not found", err)
 		}
 	})
 }

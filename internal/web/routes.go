@@ -141,6 +141,10 @@ func (s *server) groups() []RouteGroup {
 			{"POST /v1/vendors", Admin, d.HandlePutVendor(true)},
 			{"GET /v1/vendors/{key}", Admin, d.HandleGetVendor()},
 			{"PUT /v1/vendors/{key}", Admin, d.HandlePutVendor(false)},
+			{"GET /v1/categories", Admin, d.HandleListCategories()},
+			{"POST /v1/categories", Admin, d.HandlePutCategory(true)},
+			{"GET /v1/categories/{key}", Admin, d.HandleGetCategory()},
+			{"PUT /v1/categories/{key}", Admin, d.HandlePutCategory(false)},
 			{"GET /v1/notices", Admin, d.HandleListNotices()},
 			{"POST /v1/notices", Admin, d.HandlePutNotice(true)},
 			{"GET /v1/notices/{version}", Admin, d.HandleGetNotice()},
@@ -227,6 +231,34 @@ func (s *server) groups() []RouteGroup {
 			{"GET /admin/drift", StaffCan(staff.PermInventory), s.consoleNeeds(driftOn, "drift", (*admin.Console).HandleDrift)},
 			{"POST /admin/drift/{id}/{decision}", StaffCan(staff.PermInventory), s.consoleNeeds(driftOn, "drift", (*admin.Console).HandleDriftDecision)},
 			{"POST /admin/jobs/{id}/{op}", StaffCan(staff.PermRequests), s.consoleNeeds(jobsOn, "jobs", (*admin.Console).HandleJobAction)},
+			{"GET /admin/catalog", SignedIn, s.console((*admin.Console).HandleCatalog)},
+			{"GET /admin/catalog/properties", StaffCan(staff.PermSettings), s.console((*admin.Console).HandleProperties)},
+			{"GET /admin/catalog/properties/new", StaffCan(staff.PermSettings), s.console((*admin.Console).HandleNewProperty)},
+			{"POST /admin/catalog/properties", StaffCan(staff.PermSettings), s.console(catalogWrite((*admin.Console).HandlePutProperty, true))},
+			{"GET /admin/catalog/properties/{key}/edit", StaffCan(staff.PermSettings), s.console((*admin.Console).HandleEditProperty)},
+			{"POST /admin/catalog/properties/{key}", StaffCan(staff.PermSettings), s.console(catalogWrite((*admin.Console).HandlePutProperty, false))},
+			{"GET /admin/catalog/purposes", StaffCan(staff.PermSettings), s.console((*admin.Console).HandlePurposes)},
+			{"GET /admin/catalog/purposes/new", StaffCan(staff.PermSettings), s.console((*admin.Console).HandleNewPurpose)},
+			{"POST /admin/catalog/purposes", StaffCan(staff.PermSettings), s.console(catalogWrite((*admin.Console).HandlePutPurpose, true))},
+			{"GET /admin/catalog/purposes/{key}/edit", StaffCan(staff.PermSettings), s.console((*admin.Console).HandleEditPurpose)},
+			{"POST /admin/catalog/purposes/{key}", StaffCan(staff.PermSettings), s.console(catalogWrite((*admin.Console).HandlePutPurpose, false))},
+			{"GET /admin/catalog/vendors", StaffCan(staff.PermVendors), s.console((*admin.Console).HandleCatalogVendors)},
+			{"GET /admin/catalog/vendors/new", StaffCan(staff.PermVendors), s.console((*admin.Console).HandleNewVendor)},
+			{"POST /admin/catalog/vendors", StaffCan(staff.PermVendors), s.console(catalogWrite((*admin.Console).HandlePutVendor, true))},
+			{"GET /admin/catalog/vendors/{key}/edit", StaffCan(staff.PermVendors), s.console((*admin.Console).HandleEditVendor)},
+			{"POST /admin/catalog/vendors/{key}", StaffCan(staff.PermVendors), s.console(catalogWrite((*admin.Console).HandlePutVendor, false))},
+			{"GET /admin/catalog/categories", StaffCan(staff.PermInventory), s.console((*admin.Console).HandleCategories)},
+			{"GET /admin/catalog/categories/new", StaffCan(staff.PermInventory), s.console((*admin.Console).HandleNewCategory)},
+			{"POST /admin/catalog/categories", StaffCan(staff.PermInventory), s.console(catalogWrite((*admin.Console).HandlePutCategory, true))},
+			{"GET /admin/catalog/categories/{key}/edit", StaffCan(staff.PermInventory), s.console((*admin.Console).HandleEditCategory)},
+			{"POST /admin/catalog/categories/{key}", StaffCan(staff.PermInventory), s.console(catalogWrite((*admin.Console).HandlePutCategory, false))},
+			{"GET /admin/catalog/notices", StaffCan(staff.PermNotices), s.console((*admin.Console).HandleNotices)},
+			{"GET /admin/catalog/notices/new", StaffCan(staff.PermNotices), s.console((*admin.Console).HandleNewNotice)},
+			{"POST /admin/catalog/notices", StaffCan(staff.PermNotices), s.console(catalogWrite((*admin.Console).HandlePutNotice, true))},
+			{"GET /admin/catalog/notices/{version}/edit", StaffCan(staff.PermNotices), s.console((*admin.Console).HandleEditNotice)},
+			{"POST /admin/catalog/notices/{version}", StaffCan(staff.PermNotices), s.console(catalogWrite((*admin.Console).HandlePutNotice, false))},
+			{"GET /admin/catalog/notices/{version}/publish", StaffCan(staff.PermNotices), s.console((*admin.Console).HandleReviewNotice)},
+			{"POST /admin/catalog/notices/{version}/publish", StaffCan(staff.PermNotices), s.console((*admin.Console).HandlePublishNotice)},
 			{"GET /admin/staff", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleStaff)},
 			{"POST /admin/staff", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleCreateStaff)},
 			{"POST /admin/staff/{id}/role", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleSetRole)},
@@ -300,4 +332,10 @@ func (s *server) bannerAPI() string {
 		return ""
 	}
 	return s.Banner.PublicURL
+}
+
+// catalogWrite is a console catalog form's handler that creates (true) or
+// replaces (false) an entry.
+func catalogWrite(h func(*admin.Console, bool) http.Handler, create bool) func(*admin.Console) http.Handler {
+	return func(c *admin.Console) http.Handler { return h(c, create) }
 }

@@ -381,6 +381,7 @@ func TestScenarios(t *testing.T) {
 		t.Run("properties", func(t *testing.T) { env.run(t, propertyScenarios()) })
 		t.Run("purposes", func(t *testing.T) { env.run(t, purposeScenarios()) })
 		t.Run("vendors", func(t *testing.T) { env.run(t, vendorScenarios()) })
+		t.Run("categories", func(t *testing.T) { env.run(t, categoryScenarios()) })
 		t.Run("notices", func(t *testing.T) { env.run(t, noticeScenarios()) })
 		t.Run("events", func(t *testing.T) { env.run(t, eventScenarios()) })
 		t.Run("ledger", func(t *testing.T) { env.run(t, ledgerScenarios()) })
@@ -562,6 +563,42 @@ func vendorScenarios() []scenario {
 		{name: "update unknown", method: "PUT", url: "/v1/vendors/nope", key: "admin", body: `{"name":"x","purposes":["marketing"]}`, status: 404},
 		{name: "update with unknown purpose", method: "PUT", url: "/v1/vendors/mailer", key: "admin",
 			body: `{"name":"x","purposes":["ads"]}`, status: 400, fields: []string{"purposes[0]"}},
+	}
+}
+
+func categoryScenarios() []scenario {
+	loyalty := `{"key":"loyalty","name":{"en":"Loyalty points","de":"Treuepunkte"},"in_house":true,"retention_days":730,"position":15}`
+	return []scenario{
+		{name: "list", method: "GET", url: "/v1/categories", key: "admin", status: 200,
+			expect: []string{`"key":"contact"`, `"key":"health"`, `"special":true`}},
+		{name: "list needs admin", method: "GET", url: "/v1/categories", key: "decide", status: 403},
+		{name: "get", method: "GET", url: "/v1/categories/health", key: "admin", status: 200, expect: []string{`"special":true`, `"de":"Gesundheitsdaten"`}},
+		{name: "get unknown", method: "GET", url: "/v1/categories/nope", key: "admin", status: 404},
+		{name: "create", method: "POST", url: "/v1/categories", key: "admin", body: loyalty, status: 201,
+			expect: []string{`"key":"loyalty"`, `"in_house":true`, `"retention_days":730`}},
+		{name: "create with an ingest key", method: "POST", url: "/v1/categories", key: "ingest", body: loyalty, status: 403},
+		{name: "create existing", method: "POST", url: "/v1/categories", key: "admin", body: loyalty, status: 409},
+		{name: "create without English", method: "POST", url: "/v1/categories", key: "admin",
+			body: `{"key":"c1","name":{"de":"Nur Deutsch"}}`, status: 400, fields: []string{"name"}},
+		{name: "create with bad key", method: "POST", url: "/v1/categories", key: "admin",
+			body: `{"key":"Contact Data","name":{"en":"x"}}`, status: 400, fields: []string{"key"}},
+		{name: "create with a line break in the name", method: "POST", url: "/v1/categories", key: "admin",
+			body: `{"key":"c1","name":{"en":"x\r\nBcc: attacker@evil.example"}}`, status: 400, fields: []string{"name.en"}},
+		{name: "create with bad retention", method: "POST", url: "/v1/categories", key: "admin",
+			body: `{"key":"c1","name":{"en":"x"},"retention_days":-1}`, status: 400, fields: []string{"retention_days"}},
+		{name: "create with bad position", method: "POST", url: "/v1/categories", key: "admin",
+			body: `{"key":"c1","name":{"en":"x"},"position":10001}`, status: 400, fields: []string{"position"}},
+		{name: "create with unknown field", method: "POST", url: "/v1/categories", key: "admin",
+			body: `{"key":"c1","name":{"en":"x"},"sensitive":true}`, status: 400, fields: []string{"sensitive"}},
+		{name: "create oversize", method: "POST", url: "/v1/categories", key: "admin", body: larger("key", catalogLimit), status: 413},
+		{name: "update", method: "PUT", url: "/v1/categories/loyalty", key: "admin",
+			body: `{"name":{"en":"Loyalty points","fr":"Points de fidélité"},"special":true}`, status: 200,
+			expect: []string{`"fr":"Points de fidélité"`, `"special":true`, `"in_house":false`}},
+		{name: "a vendor may now declare it", method: "POST", url: "/v1/vendors", key: "admin",
+			body: `{"key":"points-co","name":"Points Co","purposes":["marketing"],"data_categories":["loyalty"]}`, status: 201},
+		{name: "update unknown", method: "PUT", url: "/v1/categories/nope", key: "admin", body: `{"name":{"en":"x"}}`, status: 404},
+		{name: "update with key mismatch", method: "PUT", url: "/v1/categories/loyalty", key: "admin",
+			body: `{"key":"contact","name":{"en":"x"}}`, status: 400, fields: []string{"key"}},
 	}
 }
 

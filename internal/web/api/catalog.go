@@ -246,3 +246,53 @@ func (d *Deps) HandleListNotices() http.Handler {
 		httpx.Encode(w, http.StatusOK, list[consent.Notice]{Items: notices})
 	})
 }
+
+type categoryInput struct {
+	Key           string            `json:"key"`
+	Name          map[string]string `json:"name"`
+	Description   map[string]string `json:"description"`
+	Special       bool              `json:"special"`
+	InHouse       bool              `json:"in_house"`
+	RetentionDays int               `json:"retention_days"`
+	Position      int               `json:"position"`
+}
+
+// HandlePutCategory creates (POST) or replaces (PUT /{key}) a data category.
+func (d *Deps) HandlePutCategory(create bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, err := httpx.Decode[categoryInput](w, r, catalogMax)
+		if err == nil && !create {
+			err = keyFromPath(r, "key", &in.Key)
+		}
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		c, err := d.Consent.PutCategory(r.Context(), consent.Category{Key: in.Key, Names: in.Name, Descriptions: in.Description,
+			Special: in.Special, InHouse: in.InHouse, RetentionDays: in.RetentionDays, Position: in.Position}, create)
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		httpx.Encode(w, statusFor(create), c)
+	})
+}
+
+// HandleGetCategory returns one data category.
+func (d *Deps) HandleGetCategory() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := d.Consent.Category(r.PathValue("key"))
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		httpx.Encode(w, http.StatusOK, c)
+	})
+}
+
+// HandleListCategories lists the data categories by position, then key.
+func (d *Deps) HandleListCategories() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpx.Encode(w, http.StatusOK, list[consent.Category]{Items: d.Consent.Categories()})
+	})
+}

@@ -1,0 +1,110 @@
+package admin
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/steward-dev/steward/internal/consent"
+)
+
+// The purposes' pages (/admin/catalog/purposes; permission settings): why
+// data is used, with texts in each language, the legal basis the banner
+// and the decisions follow, and the cookies the banner deletes.
+
+const purposesPath = "/admin/catalog/purposes"
+
+var purposeInputs = []string{"key", "name", "name.en", "name.de", "name.fr", "name.es",
+	"description", "description.en", "description.de", "description.fr", "description.es",
+	"legal_basis", "necessary", "sale_or_sharing", "position", "cookies", "retention_days"}
+
+// legalBases are the legal bases a purpose may rest on, in the order the
+// form offers them; their labels are the catalog's basis_* words.
+var legalBases = []consent.LegalBasis{consent.BasisConsent, consent.BasisLegitimateInterest, consent.BasisContract, consent.BasisLegalObligation}
+
+type purposeForm struct {
+	formBase
+	Names, Descriptions      []langText
+	LegalBasis               string
+	LegalBases               []consent.LegalBasis
+	Necessary, SaleOrSharing bool
+	Position, RetentionDays  string
+	Cookies                  string
+}
+
+func (f *purposeForm) title() string {
+	if f.Create {
+		return "title_purpose_new"
+	}
+	return "title_purpose_edit"
+}
+
+func purposeFormOf(p consent.Purpose, create bool) *purposeForm {
+	return &purposeForm{formBase: formBase{Create: create, Key: p.Key}, Names: langTexts(p.Names), Descriptions: langTexts(p.Descriptions),
+		LegalBasis: string(p.LegalBasis), LegalBases: legalBases, Necessary: p.Necessary, SaleOrSharing: p.SaleOrSharing,
+		Position: itoa(p.Position), RetentionDays: itoa(p.RetentionDays), Cookies: strings.Join(p.Cookies, "\n")}
+}
+
+// HandlePurposes lists the purposes.
+func (c *Console) HandlePurposes() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		notice := savedNotice(r, func(k string) bool { _, err := c.Consent.Purpose(k); return err == nil })
+		c.render(w, r, http.StatusOK, "catalog_purposes", page{Title: "title_purposes", Notice: notice, Data: c.Consent.Purposes()})
+	})
+}
+
+// HandleNewPurpose shows the form of a new purpose.
+func (c *Console) HandleNewPurpose() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f := purposeFormOf(consent.Purpose{LegalBasis: consent.BasisConsent}, true)
+		c.render(w, r, http.StatusOK, "catalog_purpose", page{Title: f.title(), Data: f})
+	})
+}
+
+// HandleEditPurpose shows the form of an existing purpose.
+func (c *Console) HandleEditPurpose() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := c.Consent.Purpose(r.PathValue("key"))
+		if err != nil {
+			c.fail(w, r, err)
+			return
+		}
+		f := purposeFormOf(p, false)
+		c.render(w, r, http.StatusOK, "catalog_purpose", page{Title: f.title(), Data: f})
+	})
+}
+
+// HandlePutPurpose creates (POST /admin/catalog/purposes) or replaces
+// (POST …/{key}) a purpose.
+func (c *Console) HandlePutPurpose(create bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var kept consent.Purpose
+		key := strings.TrimSpace(r.PostFormValue("key"))
+		if !create {
+			var err error
+			if kept, err = c.Consent.Purpose(r.PathValue("key")); err != nil {
+				c.fail(w, r, err)
+				return
+			}
+			key = kept.Key
+		}
+		p := consent.Purpose{Key: key, Names: postedTexts(r, "name", kept.Names), Descriptions: postedTexts(r, "description", kept.Descriptions),
+			LegalBasis: consent.LegalBasis(r.PostFormValue("legal_basis")), Necessary: r.PostFormValue("necessary") == "on",
+			SaleOrSharing: r.PostFormValue("sale_or_sharing") == "on", Cookies: lines(r.PostFormValue("cookies"))}
+		f := purposeFormOf(p, create)
+		f.Position, f.RetentionDays, f.Cookies = r.PostFormValue("position"), r.PostFormValue("retention_days"), r.PostFormValue("cookies")
+		local := map[string]string{}
+		p.Position = number(r, "position", f.Position, local)
+		p.RetentionDays = number(r, "retention_days", f.RetentionDays, local)
+		err := fieldsErr(local)
+		if err == nil {
+			_, err = c.Consent.PutPurpose(r.Context(), p, create)
+		}
+		if err == nil {
+			saved(w, r, purposesPath, p.Key)
+			return
+		}
+		if !c.catalogFailure(w, r, err, "catalog_purpose", f, purposeInputs) {
+			c.fail(w, r, err)
+		}
+	})
+}
