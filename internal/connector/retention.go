@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/steward-dev/steward/internal/retention/period"
 )
 
 // RetainErase is the retention strategy that applies the table's erasure
@@ -39,8 +41,8 @@ type Retention struct {
 	Purpose  string   `yaml:"purpose"`
 
 	// Parsed is Period, read.
-	Parsed Period `yaml:"-"`
-	Line   int    `yaml:"-"`
+	Parsed period.Period `yaml:"-"`
+	Line   int           `yaml:"-"`
 }
 
 // KeyColumn returns the column the batches walk: Key, or "id".
@@ -87,7 +89,7 @@ func (v *validator) retention(field string, t *Table) {
 	}
 	if r.Period == "" {
 		v.addf(field+".period", "%s: period: say how long rows are kept (400d, 18m, 2y)", where)
-	} else if p, err := ParsePeriod(r.Period); err != nil {
+	} else if p, err := period.Parse(r.Period); err != nil {
 		v.addf(field+".period", "%s: %v", where, err)
 	} else {
 		r.Parsed = p

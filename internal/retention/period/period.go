@@ -1,4 +1,10 @@
-package connector
+// Package period reads retention periods as dataset files and settings
+// write them: a whole number and a unit, d (days), w (weeks), m (calendar
+// months) or y (calendar years): "400d", "6w", "18m", "10y".
+//
+//	p, err := period.Parse("2y")
+//	cutoff := p.Before(now) // rows stamped before cutoff are past it
+package period
 
 import (
 	"fmt"
@@ -6,9 +12,7 @@ import (
 	"time"
 )
 
-// Period is a retention period as a dataset file writes it: a whole number
-// and a unit, d (days), w (weeks), m (calendar months) or y (calendar
-// years): "400d", "6w", "18m", "10y". Months and years are calendar ones,
+// Period is a retention period. Months and years are calendar ones,
 // so that "10y" ends on the same date ten years on, leap days or not.
 type Period struct {
 	N    int
@@ -18,9 +22,9 @@ type Period struct {
 // maxPeriodDays bounds a period: a century, past which a number is a typo.
 const maxPeriodDays = 100 * 366
 
-// ParsePeriod reads a period ("400d", "2y"); the error says what is wrong
+// Parse reads a period ("400d", "2y"); the error says what is wrong
 // with it in a sentence fit for `steward connector check`.
-func ParsePeriod(s string) (Period, error) {
+func Parse(s string) (Period, error) {
 	if len(s) < 2 {
 		return Period{}, fmt.Errorf("period %q: write a whole number and a unit, d, w, m or y (400d, 18m, 2y)", s)
 	}
