@@ -51,6 +51,7 @@ import (
 	"github.com/steward-dev/steward/internal/notify"
 	"github.com/steward-dev/steward/internal/outbox"
 	"github.com/steward-dev/steward/internal/receipt"
+	"github.com/steward-dev/steward/internal/retention"
 	"github.com/steward-dev/steward/internal/reveal"
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/tcf"
@@ -87,6 +88,8 @@ type App struct {
 	Fulfil   *fulfil.Fulfiller
 	// Hooks calls the company's HTTP systems and records their callbacks.
 	Hooks *httpsystem.Service
+	// Retention enforces how long data is kept, and keeps legal holds.
+	Retention *retention.Service
 	// Vendors keeps the security assessments of third parties;
 	// Disclosures decides what data may go to them.
 	Vendors     *assurance.Service
@@ -393,6 +396,9 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 		VaultFields: cfg.CorrectableFields}); err != nil {
 		return nil, err
 	}
+	if a.Retention, err = newRetention(cfg, a.DB, a.Audit, a.Consent, a.Vault, a.Requests, a.Exports, systems.SQL, getenv, log); err != nil {
+		return nil, err
+	}
 	if err := a.openThirdParties(); err != nil {
 		return nil, err
 	}
@@ -430,7 +436,8 @@ func (a *App) openJobs(ctx context.Context, cfg config.Config, log *slog.Logger)
 	}
 	reminders := &dsrmail.Reminders{Requests: a.Requests, Sender: a.Mailer, Mail: a.mail, Brand: brand(cfg), ConsoleURL: cfg.PublicURL, Staff: a.Staff}
 	periodic := slices.Concat(reminders.PeriodicJobs(), a.Exports.PeriodicJobs(), a.Customers.PeriodicJobs(), a.Disclosures.PeriodicJobs(),
-		a.Requests.PeriodicJobs(), a.Hooks.PeriodicJobs(), a.Outbox.PeriodicJobs(), a.Vendors.PeriodicJobs(a.Outbox))
+		a.Requests.PeriodicJobs(), a.Hooks.PeriodicJobs(), a.Outbox.PeriodicJobs(), a.Vendors.PeriodicJobs(a.Outbox),
+		a.Retention.PeriodicJobs())
 	var err error
 	if a.Jobs, err = jobs.Open(ctx, jobs.Config{DB: a.DB, Workers: workers, Periodic: periodic, Logger: log,
 		Queues: map[string]int{jobs.QueueDefault: jobs.DefaultWorkers, "webhooks": 8}}); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/connector"
+	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/vault"
 )
 
@@ -115,7 +116,7 @@ func addVault(r *Report, counts map[string]int64, rules vault.Retention) {
 
 // connector applies the retention sections of one connected system.
 func (s *Service) connector(ctx context.Context, r *Report, ds *connector.Dataset, policy Policy, held []string, now time.Time, dryRun bool) error {
-	ids, err := s.heldIdentifiers(ctx, ds, held)
+	ids, err := s.heldIdentifiers(ctx, r.ID, ds, held)
 	if err != nil {
 		return fmt.Errorf("retention: connector %s: %w", ds.Name, err)
 	}
@@ -140,8 +141,9 @@ func (s *Service) connector(ctx context.Context, r *Report, ds *connector.Datase
 }
 
 // heldIdentifiers are how ds's tables know the held subjects: their ids as
-// external ids and, where a table finds rows by email, their addresses.
-func (s *Service) heldIdentifiers(ctx context.Context, ds *connector.Dataset, held []string) (connector.Identifiers, error) {
+// external ids and, where a table finds rows by email, their addresses,
+// read from the vault (audited once for the run and system).
+func (s *Service) heldIdentifiers(ctx context.Context, runID string, ds *connector.Dataset, held []string) (connector.Identifiers, error) {
 	ids := connector.Identifiers{ExternalIDs: held}
 	byEmail := false
 	for _, t := range ds.Tables {
@@ -150,17 +152,25 @@ func (s *Service) heldIdentifiers(ctx context.Context, ds *connector.Dataset, he
 	if !byEmail || len(held) == 0 {
 		return ids, nil
 	}
-	if s.cfg.Contact == nil {
+	if s.cfg.Contacts == nil {
 		return ids, errors.New("a table finds rows by email, and held subjects' addresses cannot be read: nothing is deleted")
 	}
+	d, err := audit.NewDetails(map[string]any{"run": runID, "system": ds.Name, "subjects": len(held)})
+	if err != nil {
+		return ids, err
+	}
+	if _, err := s.audit.Append(ctx, audit.Entry{Actor: audit.ActorFrom(ctx), Action: ActionReadHeldContacts, Details: d}); err != nil {
+		return ids, fmt.Errorf("audit the reading of held subjects' addresses (nothing is deleted): %w", err)
+	}
 	for _, subject := range held {
-		email, err := s.cfg.Contact(ctx, subject)
+		rec, err := s.cfg.Contacts.Get(ctx, subject, "email")
+		if errs.CodeOf(err) == errs.CodeNotFound {
+			continue
+		}
 		if err != nil {
 			return ids, fmt.Errorf("read a held subject's address (nothing is deleted): %w", err)
 		}
-		if email != "" {
-			ids.Emails = append(ids.Emails, email)
-		}
+		ids.Emails = append(ids.Emails, string(rec.Value))
 	}
 	return ids, nil
 }

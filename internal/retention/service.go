@@ -19,12 +19,21 @@ const (
 	ActionRun       = "retention.run"
 	ActionHoldPlace = "retention.hold_place"
 	ActionHoldLift  = "retention.hold_lift"
+	// ActionReadHeldContacts records that a run opened the held subjects'
+	// addresses to exclude their rows from a system that finds rows by
+	// email.
+	ActionReadHeldContacts = "retention.read_held_contacts"
 )
 
 // Vault is the vault's part in retention.
 type Vault interface {
 	CountRetention(ctx context.Context, r vault.Retention) (map[string]int64, error)
 	PurgeRetention(ctx context.Context, r vault.Retention) ([]vault.FieldInfo, error)
+}
+
+// Contacts reads a subject's sealed field (the vault).
+type Contacts interface {
+	Get(ctx context.Context, subject, name string) (vault.Record, error)
 }
 
 // Requests retires closed requests (dsr.Service).
@@ -57,11 +66,12 @@ type Config struct {
 	// declares a retention section are walked, opened with Getenv.
 	Connectors []*connector.Dataset
 	Getenv     func(string) string
-	// Contact returns a held subject's email address, for the tables whose
-	// rows are found by email; nil when there is none to know. A failure
-	// fails that system's retention (fail closed: a hold that cannot be
-	// applied stops the deletion).
-	Contact func(ctx context.Context, subject string) (string, error)
+	// Contacts holds the held subjects' email addresses (vault field
+	// "email"), for the tables whose rows are found by email. Reading them
+	// is audited (retention.read_held_contacts, once per run and system).
+	// When it is nil, sealed or failing, such a system's retention fails:
+	// a hold that cannot be applied stops the deletion.
+	Contacts Contacts
 	// Requests and Archives retire the requests closed longer ago than
 	// RequestsPeriod (zero: never).
 	Requests       Requests
