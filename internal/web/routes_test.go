@@ -81,6 +81,9 @@ var apiNeeds = map[string]string{
 	"GET /v1/webhooks/endpoints/{id}/messages":       "the webhook outbox",
 	"GET /v1/webhooks/dead-letters":                  "the webhook outbox",
 	"POST /v1/webhooks/messages/{id}/replay":         "the webhook outbox",
+	"GET /v1/subjects/{id}/legal-hold":               "retention",
+	"POST /v1/subjects/{id}/legal-hold":              "retention",
+	"DELETE /v1/subjects/{id}/legal-hold":            "retention",
 }
 
 // consoleNeeds are the console pages that need an optional subsystem of
