@@ -283,6 +283,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		SendAgentConfirmation: agents.Func(),
 		OnDisclosure:          disclosures.Notify,
 		MetricsElsewhere:      cfg.MetricsListen != "",
+		Retention:             a.Retention,
 		Ready:                 a.ready})
 	return a, nil
 }
