@@ -194,6 +194,9 @@ func (s *server) groups() []RouteGroup {
 			{"GET /admin/customers", StaffCan(staff.PermCustomerLookup), s.console((*admin.Console).HandleCustomerSearch)},
 			{"GET /admin/customers/{id}", StaffCan(staff.PermCustomerLookup), s.console((*admin.Console).HandleCustomer)},
 			{"POST /admin/customers/{id}/reveal", StaffCan(staff.PermReveal), s.consoleNeeds(revealsOn, "the reveal limiter", (*admin.Console).HandleReveal)},
+			{"POST /admin/customers/{id}/legal-hold", StaffCan(staff.PermRequests), s.consoleNeeds(retentionOn, "retention", (*admin.Console).HandlePlaceHold)},
+			{"POST /admin/customers/{id}/legal-hold/lift", StaffCan(staff.PermRequests), s.consoleNeeds(retentionOn, "retention", (*admin.Console).HandleLiftHold)},
+			{"GET /admin/retention", StaffCan(staff.PermInventory), s.consoleNeeds(retentionOn, "retention", (*admin.Console).HandleRetention)},
 			{"GET /admin/training", SignedIn, s.console((*admin.Console).HandleTraining)},
 			{"POST /admin/training", StaffCan(staff.PermTrainingAdmin), s.console((*admin.Console).HandlePutModule)},
 			{"GET /admin/training/{key}", SignedIn, s.console((*admin.Console).HandleModule)},
@@ -291,6 +294,8 @@ func keysOn(d *admin.Deps) bool    { return d.Keys != nil }
 func outboxOn(d *admin.Deps) bool  { return d.Outbox != nil }
 func jobsOn(d *admin.Deps) bool    { return d.Jobs != nil }
 func revealsOn(d *admin.Deps) bool { return d.Reveals != nil }
+
+func retentionOn(d *admin.Deps) bool { return d.Retention != nil }
 
 // bannerAPI is the URL the banner posts consent to, for the demo page's CSP.
 func (s *server) bannerAPI() string {

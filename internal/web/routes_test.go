@@ -89,16 +89,19 @@ var apiNeeds = map[string]string{
 // consoleNeeds are the console pages that need an optional subsystem of
 // the console.
 var consoleNeeds = map[string]string{
-	"GET /admin/keys":                           "the API key store",
-	"POST /admin/keys":                          "the API key store",
-	"POST /admin/keys/{id}/revoke":              "the API key store",
-	"GET /admin/webhooks":                       "the webhook outbox",
-	"POST /admin/webhooks":                      "the webhook outbox",
-	"POST /admin/webhooks/{id}/{op}":            "the webhook outbox",
-	"POST /admin/webhooks/messages/{id}/replay": "the webhook outbox",
-	"GET /admin/jobs":                           "the background job runner",
-	"POST /admin/jobs/{id}/{op}":                "the background job runner",
-	"POST /admin/customers/{id}/reveal":         "the reveal limiter",
+	"GET /admin/keys":                            "the API key store",
+	"POST /admin/keys":                           "the API key store",
+	"POST /admin/keys/{id}/revoke":               "the API key store",
+	"GET /admin/webhooks":                        "the webhook outbox",
+	"POST /admin/webhooks":                       "the webhook outbox",
+	"POST /admin/webhooks/{id}/{op}":             "the webhook outbox",
+	"POST /admin/webhooks/messages/{id}/replay":  "the webhook outbox",
+	"GET /admin/jobs":                            "the background job runner",
+	"POST /admin/jobs/{id}/{op}":                 "the background job runner",
+	"POST /admin/customers/{id}/reveal":          "the reveal limiter",
+	"POST /admin/customers/{id}/legal-hold":      "retention",
+	"POST /admin/customers/{id}/legal-hold/lift": "retention",
+	"GET /admin/retention":                       "retention",
 }
 
 var wildcard = regexp.MustCompile(`\{[^}]+\}`)

@@ -41,6 +41,7 @@ import (
 	"github.com/steward-dev/steward/internal/i18n"
 	"github.com/steward-dev/steward/internal/jobs"
 	"github.com/steward-dev/steward/internal/outbox"
+	"github.com/steward-dev/steward/internal/retention"
 	"github.com/steward-dev/steward/internal/reveal"
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/vault"
@@ -103,6 +104,10 @@ type Deps struct {
 	// Vendors keeps vendor assessments (the vendor pages); nil leaves those
 	// pages answering 503.
 	Vendors *assurance.Service
+	// Retention keeps legal holds and the reports of retention runs (the
+	// customer page's hold form, the retention page); nil leaves those
+	// answering 503 and hides the hold on the customer page.
+	Retention *retention.Service
 }
 
 // Console serves the staff console.
@@ -150,6 +155,12 @@ func New(d Deps) (*Console, error) {
 		// form picked by n: {{count $.Lang "st_failures" .Failures}}.
 		"count": func(lang, key string, n int) string {
 			return i18n.Default().Printer(lang).T("console."+key, "n", n)
+		},
+		"deref": func(t *time.Time) time.Time {
+			if t == nil {
+				return time.Time{}
+			}
+			return *t
 		},
 		"opt": func(t *time.Time) string {
 			if t == nil {
