@@ -13,6 +13,14 @@ import (
 // seconds.
 const DefaultRetainBatch = 2000
 
+// DefaultLockBudget is how long a retention statement that changes rows
+// should take at most when RetainOptions.LockBudget is 0: its row locks
+// are held that long.
+const DefaultLockBudget = 100 * time.Millisecond
+
+// minRetainBatch is the smallest batch a slow database shrinks it to.
+const minRetainBatch = 50
+
 // RetainOptions are the inputs of Retain.
 type RetainOptions struct {
 	// Now is the instant the periods are counted back from.
@@ -31,9 +39,17 @@ type RetainOptions struct {
 	// Batch is the most rows one statement changes; DefaultRetainBatch
 	// when 0.
 	Batch int
-	// Observe, when set, is told the duration of every statement, for the
+	// LockBudget bounds how long one statement that changes rows should
+	// hold their locks (DefaultLockBudget when 0): a batch that took more
+	// than half of it halves the next one (down to 50 rows), one that took
+	// less than a tenth doubles it (up to Batch). A busy database thus gets
+	// smaller statements, an idle one larger.
+	LockBudget time.Duration
+	// Observe, when set, is told the duration of every statement, and
+	// whether it wrote (a delete or update, which holds row locks until it
+	// ends) or only found a batch (a read, which locks no row): for the
 	// benchmark that bounds the longest.
-	Observe func(time.Duration)
+	Observe func(write bool, d time.Duration)
 }
 
 // RetainStep is what retention did (or would do) to one table: counts only.
@@ -61,6 +77,9 @@ type RetainStep struct {
 func (c *Conn) Retain(ctx context.Context, opts RetainOptions) ([]RetainStep, error) {
 	if opts.Batch <= 0 {
 		opts.Batch = DefaultRetainBatch
+	}
+	if opts.LockBudget <= 0 {
+		opts.LockBudget = DefaultLockBudget
 	}
 	var steps []RetainStep
 	for i := range c.ds.Tables {
@@ -170,21 +189,23 @@ func (r *retainer) run(ctx context.Context) (int64, error) {
 	key := r.table.Retention.KeyColumn()
 	var total int64
 	var lo any
+	batch := r.opts.Batch
 	for {
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}
 		// The batch's bounds: its count and its highest key. The keys are
 		// read through the index of the key, a batch at a time; no lock.
+		limit := batch
 		b := &builder{engine: r.engine}
 		b.write("SELECT COUNT(*), MAX(k) FROM (SELECT ").column(r.table.Name, key).write(" AS k FROM ").name(r.table.Name).write(" WHERE ")
 		r.condition(b, changes, lo, nil)
-		b.write(" ORDER BY ").column(r.table.Name, key).write(" LIMIT " + strconv.Itoa(r.opts.Batch) + ") batch")
+		b.write(" ORDER BY ").column(r.table.Name, key).write(" LIMIT " + strconv.Itoa(limit) + ") batch")
 		var count int64
 		var hi any
 		start := time.Now()
 		err := r.q.QueryRowContext(ctx, b.String(), b.args...).Scan(&count, &hi)
-		r.observe(start)
+		r.observe(false, start)
 		if err != nil {
 			return total, fmt.Errorf("find batch: %w", err)
 		}
@@ -196,14 +217,16 @@ func (r *retainer) run(ctx context.Context) (int64, error) {
 		}
 		n := count
 		if !r.opts.DryRun {
+			start := time.Now()
 			n, err = r.apply(ctx, changes, deletes, lo, hi)
 			if err != nil {
 				return total, err
 			}
+			batch = r.nextBatch(batch, time.Since(start))
 		}
 		total += n
-		if count < int64(r.opts.Batch) {
-			return total, nil
+		if count < int64(limit) {
+			return total, nil // the last batch
 		}
 		lo = hi
 	}
@@ -236,15 +259,27 @@ func (r *retainer) apply(ctx context.Context, changes []change, deletes bool, lo
 	r.condition(b, changes, lo, hi)
 	start := time.Now()
 	res, err := r.q.ExecContext(ctx, b.String(), b.args...)
-	r.observe(start)
+	r.observe(true, start)
 	if err != nil {
 		return 0, fmt.Errorf("apply batch: %w", err)
 	}
 	return res.RowsAffected()
 }
 
-func (r *retainer) observe(start time.Time) {
+// nextBatch sizes the next batch by how long the last write took, against
+// the lock budget.
+func (r *retainer) nextBatch(batch int, took time.Duration) int {
+	switch {
+	case took > r.opts.LockBudget/2:
+		return max(batch/2, min(minRetainBatch, r.opts.Batch))
+	case took < r.opts.LockBudget/10:
+		return min(batch*2, r.opts.Batch)
+	}
+	return batch
+}
+
+func (r *retainer) observe(write bool, start time.Time) {
 	if r.opts.Observe != nil {
-		r.opts.Observe(time.Since(start))
+		r.opts.Observe(write, time.Since(start))
 	}
 }

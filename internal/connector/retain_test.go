@@ -207,3 +207,46 @@ tables:
 		}
 	}
 }
+
+// TestRetainShrinksSlowBatches: writes slower than half the lock budget
+// halve the next batch (to 50 rows at least), fast ones double it (to the
+// configured most), and every expired row still goes, once.
+func TestRetainShrinksSlowBatches(t *testing.T) {
+	r := &retainer{opts: RetainOptions{Batch: 2000, LockBudget: 100 * time.Millisecond}}
+	for _, tc := range []struct {
+		batch int
+		took  time.Duration
+		want  int
+	}{
+		{2000, 60 * time.Millisecond, 1000},
+		{1000, 30 * time.Millisecond, 1000},
+		{1000, 5 * time.Millisecond, 2000},
+		{2000, time.Millisecond, 2000},
+		{60, time.Second, 50},
+		{50, time.Second, 50},
+	} {
+		if got := r.nextBatch(tc.batch, tc.took); got != tc.want {
+			t.Errorf("nextBatch(%d, %s) = %d, want %d", tc.batch, tc.took, got, tc.want)
+		}
+	}
+
+	td := newTestDB(t, Postgres)
+	td.exec(t, `CREATE TABLE sessions (id INTEGER PRIMARY KEY, customer_id INTEGER, ip VARCHAR(64), created_at TIMESTAMP NOT NULL);
+INSERT INTO sessions SELECT g, g % 7, '192.0.2.1', TIMESTAMP '2026-01-01 10:00:00' FROM generate_series(1, 777) g;`, nil)
+	ds := td.dataset(t, strings.SplitN(retainDataset, "  - name: profiles", 2)[0])
+	c := td.open(t, ds)
+	var writes int
+	steps, err := c.Retain(context.Background(), RetainOptions{Now: day(40, 0), Batch: 200, LockBudget: time.Nanosecond,
+		Held:    Identifiers{ExternalIDs: []string{"3"}},
+		Observe: func(write bool, _ time.Duration) { writes += map[bool]int{true: 1}[write] }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 666 rows past, 111 held: 200, 100, 50, then 50 at a time.
+	if steps[0].Rows != 666 || writes != 3+(666-350+49)/50 {
+		t.Fatalf("deleted %d rows in %d writes, want 666 in %d", steps[0].Rows, writes, 3+(666-350+49)/50)
+	}
+	if got := td.value(t, "SELECT COUNT(*) FROM sessions"); got != "111" {
+		t.Fatalf("%s rows left, want the 111 held", got)
+	}
+}
