@@ -58,6 +58,9 @@ func (s *Service) Run(ctx context.Context, dryRun bool) (Report, error) {
 	if err := s.record(ctx, r); err != nil {
 		failures = append(failures, err)
 	}
+	// Counts and system names only: an error's text can quote a value, so
+	// it goes to the caller (the job runner, the command), not here.
+	s.log.Info("retention run", "run", r.ID, "dry_run", dryRun, "total", r.Total(), "held", r.Held, "failed", r.Failed)
 	return r, errors.Join(failures...)
 }
 
