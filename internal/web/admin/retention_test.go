@@ -70,6 +70,12 @@ func TestLegalHoldInTheConsole(t *testing.T) {
 		if !strings.Contains(body, `name="csrf"`) {
 			t.Fatal("the lift form carries no CSRF token")
 		}
+		support := &staff.Session{Token: "session-token", Account: staff.Account{ID: "stf_sam", Name: "Sam Support", Role: staff.RoleSupport}}
+		w := serveAs(support, f.console.HandleCustomer(), "GET", "/admin/customers/cust-1", nil, map[string]string{"id": "cust-1"})
+		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "Under a legal hold since") ||
+			strings.Contains(w.Body.String(), "Claim 2026-17") || strings.Contains(w.Body.String(), "Lift the legal hold") {
+			t.Fatalf("support's view of a held customer: %d, want the hold without its reason or form\n%.2000s", w.Code, w.Body.String())
+		}
 		page, err := f.console.Audit.Search(context.Background(), audit.Query{Action: retention.ActionHoldPlace, Limit: 5})
 		if err != nil || len(page.Entries) != 1 || page.Entries[0].Actor != audit.Staff("stf_officer") {
 			t.Fatalf("audit of the hold: %+v, %v", page.Entries, err)
