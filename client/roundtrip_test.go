@@ -349,6 +349,14 @@ func roundTrip(t *testing.T, dialect db.Dialect) {
 	_, err = c.LiftRestriction(ctx, "rt-cust", "analytics")
 	ck.check("LiftRestriction", typeOf[client.Restrictions](), err)
 
+	// Legal holds.
+	_, err = c.PlaceLegalHold(ctx, "rt-cust", client.LegalHoldInput{Reason: "Claim 2026-17"})
+	ck.check("PlaceLegalHold", typeOf[client.LegalHold](), err)
+	_, err = c.LiftLegalHold(ctx, "rt-cust")
+	ck.check("LiftLegalHold", typeOf[client.LegalHold](), err)
+	_, err = c.ListLegalHolds(ctx, "rt-cust")
+	ck.check("ListLegalHolds", typeOf[client.LegalHolds](), err)
+
 	// Webhooks: a receiver that verifies with the SDK and answers 410 Gone,
 	// so that the endpoint is disabled and its message dead-lettered.
 	var secret atomic.Value
@@ -579,6 +587,8 @@ var schemaTypes = map[string]reflect.Type{
 	"WebhookMessage": typeOf[client.WebhookMessage](), "WebhookMessagePage": typeOf[client.WebhookMessagePage](),
 	"Restriction": typeOf[client.Restriction](), "RestrictionList": typeOf[client.Restrictions](), "PendingLift": typeOf[client.PendingLift](),
 	"PlaceRestrictionRequest": typeOf[client.RestrictionInput](),
+	"LegalHold":               typeOf[client.LegalHold](), "LegalHoldList": typeOf[client.LegalHolds](),
+	"PlaceLegalHoldRequest": typeOf[client.LegalHoldInput](),
 }
 
 // schemasNotForTheSDK are the schemas no client type mirrors, and why.

@@ -67,6 +67,8 @@ func commands() []command {
 		{name: "connector", summary: "the company's own databases", run: runConnector, subs: []subcommand{
 			{"check", "compare a dataset file with its database: connector check FILE"},
 			{"preview", "show what erasing a subject would change: connector preview FILE --external-id ID"}}},
+		{name: "retention", summary: "destroy what is past its retention", run: runRetention, subs: []subcommand{
+			{"run", "delete or pseudonymise what is past its retention: retention run [--dry-run]"}}},
 		{name: "bench", summary: "measure this build", run: runBench, subs: []subcommand{
 			{"decide", "decisions per second"},
 			{"ingest", "events recorded per second"},

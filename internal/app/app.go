@@ -52,6 +52,7 @@ import (
 	"github.com/steward-dev/steward/internal/notify"
 	"github.com/steward-dev/steward/internal/outbox"
 	"github.com/steward-dev/steward/internal/receipt"
+	"github.com/steward-dev/steward/internal/retention"
 	"github.com/steward-dev/steward/internal/reveal"
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/tcf"
@@ -90,6 +91,8 @@ type App struct {
 	Hooks *httpsystem.Service
 	// Drift finds personal data the connected SQL systems hold undeclared.
 	Drift *drift.Service
+	// Retention enforces how long data is kept, and keeps legal holds.
+	Retention *retention.Service
 	// Vendors keeps the security assessments of third parties;
 	// Disclosures decides what data may go to them.
 	Vendors     *assurance.Service
@@ -256,7 +259,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		Progress: func(ctx context.Context, req dsr.Request) (*admin.Progress, error) {
 			return a.Fulfil.Progress(ctx, a.Jobs, req)
 		},
-		Log: log, ClientAddr: a.clientAddr, Reveals: reveals, Keys: a.Keys, Vendors: a.Vendors, Drift: a.Drift})
+		Log: log, ClientAddr: a.clientAddr, Reveals: reveals, Keys: a.Keys, Vendors: a.Vendors, Drift: a.Drift, Retention: a.Retention})
 	if err != nil {
 		return nil, err
 	}
@@ -283,6 +286,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		SendAgentConfirmation: agents.Func(),
 		OnDisclosure:          disclosures.Notify,
 		MetricsElsewhere:      cfg.MetricsListen != "",
+		Retention:             a.Retention,
 		Ready:                 a.ready})
 	return a, nil
 }
@@ -400,6 +404,9 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 		Getenv: getenv, Sample: cfg.DriftSample, Log: log}); err != nil {
 		return nil, err
 	}
+	if a.Retention, err = newRetention(cfg, a.DB, a.Audit, a.Consent, a.Vault, a.Requests, a.Exports, systems.SQL, getenv, log); err != nil {
+		return nil, err
+	}
 	if err := a.openThirdParties(); err != nil {
 		return nil, err
 	}
@@ -437,7 +444,8 @@ func (a *App) openJobs(ctx context.Context, cfg config.Config, log *slog.Logger)
 	}
 	reminders := &dsrmail.Reminders{Requests: a.Requests, Sender: a.Mailer, Mail: a.mail, Brand: brand(cfg), ConsoleURL: cfg.PublicURL, Staff: a.Staff}
 	periodic := slices.Concat(reminders.PeriodicJobs(), a.Exports.PeriodicJobs(), a.Customers.PeriodicJobs(), a.Disclosures.PeriodicJobs(),
-		a.Requests.PeriodicJobs(), a.Hooks.PeriodicJobs(), a.Outbox.PeriodicJobs(), a.Vendors.PeriodicJobs(a.Outbox), a.Drift.PeriodicJobs())
+		a.Requests.PeriodicJobs(), a.Hooks.PeriodicJobs(), a.Outbox.PeriodicJobs(), a.Vendors.PeriodicJobs(a.Outbox), a.Drift.PeriodicJobs(),
+		a.Retention.PeriodicJobs())
 	var err error
 	if a.Jobs, err = jobs.Open(ctx, jobs.Config{DB: a.DB, Workers: workers, Periodic: periodic, Logger: log,
 		Queues: map[string]int{jobs.QueueDefault: jobs.DefaultWorkers, "webhooks": 8}}); err != nil {

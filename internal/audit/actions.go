@@ -28,6 +28,7 @@ const (
 	emitFulfil         = "internal/fulfil"
 	emitOutbox         = "internal/outbox"
 	emitReveal         = "internal/reveal"
+	emitRetention      = "internal/retention"
 	emitStaff          = "internal/staff"
 	emitVault          = "internal/vault"
 	emitAssurance      = "internal/assurance"
@@ -106,6 +107,12 @@ var actionRegistry = [...]ActionInfo{
 	{"catalog.notice.create", "A draft of the privacy notice was added.", []string{emitConsent}},
 	{"catalog.notice.update", "A draft of the privacy notice was changed.", []string{emitConsent}},
 	{"catalog.notice.publish", "A version of the privacy notice was published; consents name the version they were given under.", []string{emitConsent}},
+
+	// Retention.
+	{"retention.run", "Retention ran (or a dry run counted): how many vault fields, rows of connected systems, closed requests, archives and ledger subjects went, per system; never a value or a customer.", []string{emitRetention}},
+	{"retention.hold_place", "A legal hold was placed on a customer: retention keeps all of their data until it is lifted.", []string{emitRetention}},
+	{"retention.hold_lift", "A customer's legal hold was lifted: retention applies to their data again.", []string{emitRetention}},
+	{"retention.read_held_contacts", "A retention run opened the email addresses of the customers under a legal hold (how many, never which), to keep their rows in a system that finds rows by email.", []string{emitRetention}},
 
 	// Consent.
 	{"consent.pseudonymise", "A customer's consent history was pseudonymised on erasure: the events stay as evidence without naming them.", []string{emitConsent}},

@@ -23,6 +23,8 @@ import (
 	"unicode"
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/steward-dev/steward/internal/retention/period"
 )
 
 // Config is the validated configuration of a Steward process.
@@ -77,6 +79,13 @@ type Config struct {
 	// DriftSample lets the daily drift scan of the connected SQL systems
 	// read a few values of each undeclared text column (never kept).
 	DriftSample bool
+	// RetentionRequests is how long a closed request keeps what it quotes
+	// of the person and its address, and its archives; zero keeps them.
+	RetentionRequests period.Period
+	// RetentionLedgerProof is how long the consent ledger keeps a subject's
+	// choices under their id after their last one (the proof period); then
+	// they are pseudonymised as an erasure does. Zero keeps them.
+	RetentionLedgerProof period.Period
 	// CorrectableFields are the vault fields customers may propose a new
 	// value for, by name; true applies it without an officer's approval.
 	CorrectableFields map[string]bool
@@ -198,6 +207,8 @@ var Settings = []Setting{
 	{"connectors", "STEWARD_CONNECTORS", "", "directory of dataset files (*.yaml) describing the company's own databases for data subject requests"},
 	{"connector-poll", "STEWARD_CONNECTOR_POLL", "1m", "how often a request waiting for an HTTP system's callback looks again"},
 	{"drift-sample", "STEWARD_DRIFT_SAMPLE", "false", "let the daily drift scan read up to 20 values of each undeclared text column whose name says nothing (never kept), to find personal data by its values"},
+	{"retention-requests", "STEWARD_RETENTION_REQUESTS", "", "how long after closing a request keeps the requester's address and details, and its archives (400d, 18m, 3y); empty keeps them"},
+	{"retention-ledger-proof", "STEWARD_RETENTION_LEDGER_PROOF", "", "how long after a customer's last consent choice the ledger keeps their choices under their id before pseudonymising them (3y); empty keeps them"},
 	{"correctable-fields", "STEWARD_CORRECTABLE_FIELDS", "", "comma-separated vault fields customers may correct in the portal (phone,address:auto; :auto applies a new value without an officer's approval)"},
 	{"master-key-file", "STEWARD_MASTER_KEY_FILE", "", "file with the vault's key-encryption keys (\"VERSION:BASE64\" lines); STEWARD_MASTER_KEY may hold the same text; without either the vault is sealed"},
 	{"audit-checkpoint-file", "STEWARD_AUDIT_CHECKPOINT_FILE", "", "file every signed audit checkpoint is appended to (default: audit-checkpoints.txt in the data directory); keep it outside the data directory, on another disk or an append-only mount"},
@@ -482,6 +493,14 @@ func build(raw map[string]string) (Config, error) {
 	}
 	if c.ConnectorPoll, err = time.ParseDuration(raw["connector-poll"]); err != nil || c.ConnectorPoll < 100*time.Millisecond {
 		bad("connector-poll", "must be a duration of at least 100ms, such as 1m")
+	}
+	for name, target := range map[string]*period.Period{"retention-requests": &c.RetentionRequests, "retention-ledger-proof": &c.RetentionLedgerProof} {
+		if raw[name] == "" {
+			continue
+		}
+		if *target, err = period.Parse(raw[name]); err != nil {
+			bad(name, "%v", err)
+		}
 	}
 	c.CorrectableFields = map[string]bool{}
 	for _, f := range strings.Split(raw["correctable-fields"], ",") {

@@ -103,6 +103,9 @@ func (ch *checker) table(ctx context.Context, t *Table) error {
 		}
 		ch.strategy(t, col, live)
 	}
+	if t.Retention != nil {
+		ch.retention(t, info)
+	}
 	return nil
 }
 

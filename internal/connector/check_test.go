@@ -111,6 +111,25 @@ CREATE TABLE ${p}visits (
 			"18: table people: join path references table orders, which does not exist",
 			"25: table people, column missing: join path of table visits2 references column people.missing, which does not exist",
 		}},
+		{name: "retention against the table", engines: []Engine{Postgres, MySQL}, schema: people, dataset: head + `
+  - name: people
+    identifier: {column: id, kind: external_id}
+    columns:
+      - {name: short, category: identifier, erase: null}
+      - {name: age, category: demographic, erase: null}
+    retention: {column: note, period: 30d, strategy: mask, key: pk}
+  - name: visits
+    identifier: {column: person_ref, kind: external_id}
+    erase: delete_row
+    columns: [{name: page, category: behavioural}]
+    retention: {column: seen_at, period: 2y, strategy: delete}
+`, want: []string{
+			"12: table people, column note: retention: the period runs from this column, but it is",
+			"12: table people, column pk: retention: the key column the batches walk does not exist",
+			`12: table people, column short: retention: strategy mask writes "[erased]" (8 characters), but the column holds at most 3`,
+			`12: table people, column age: retention: strategy mask writes "[erased]", but the column is`,
+			"17: table visits, column seen_at: retention: the timestamp column does not exist",
+		}},
 		{name: "storage that cannot roll back", engines: []Engine{MySQL},
 			schema: "CREATE TABLE ${p}logs (id INTEGER NOT NULL PRIMARY KEY, who VARCHAR(64)) ENGINE=MyISAM;",
 			dataset: head + `

@@ -100,6 +100,9 @@ type Table struct {
 	// columns: Update (the default, and the only strategy).
 	Correct Strategy `yaml:"correct"`
 	Columns []Column `yaml:"columns"`
+	// Retention, when set, says how long the table's rows are kept and
+	// what happens to them after (see retention.go).
+	Retention *Retention `yaml:"retention"`
 
 	Line int `yaml:"-"`
 }
@@ -465,6 +468,9 @@ func (v *validator) table(field string, t *Table) {
 		}
 		seen[c.Name] = c.Line
 		v.column(cf, t, c)
+	}
+	if t.Retention != nil {
+		v.retention(field+".retention", t)
 	}
 }
 

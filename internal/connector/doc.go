@@ -16,11 +16,14 @@
 //	mismatches, err := conn.Check(ctx)           // the file against the live schema
 //	err = conn.Access(ctx, subject, sink)        // streamed, read-only
 //	report, err := conn.Erase(ctx, subject, dryRun)
+//	steps, err := conn.Retain(ctx, connector.RetainOptions{Now: now, Held: held}) // tables' retention sections
 //
 // Table and column names come only from the validated dataset and are
 // quoted in every statement; a subject's identifiers are always bound
 // parameters. Access runs in a read-only transaction and streams rows to a
 // Sink one at a time, so memory does not grow with the rows. Erase runs in
 // one transaction, a table before the tables on its join path, and is
-// idempotent; its dry run is the same transaction rolled back.
+// idempotent; its dry run is the same transaction rolled back. Retain
+// walks each table with a retention section in short keyset batches, each
+// statement its own transaction, excluding held subjects in SQL.
 package connector

@@ -58,38 +58,62 @@ func (s *Service) Forget(ctx context.Context, subject string, emailHash []byte, 
 			return fmt.Errorf("dsr: forget: %w", err)
 		}
 		for _, id := range out.Requests {
-			res, err := tx.ExecContext(ctx, `UPDATE dsr_requests SET details_sealed = NULL, proposal_sealed = NULL, question = ''
-				WHERE id = $1 AND (details_sealed IS NOT NULL OR proposal_sealed IS NOT NULL OR question <> '')`, id)
+			blanked, err := blankTx(ctx, tx, id)
 			if err != nil {
-				return fmt.Errorf("dsr: forget details: %w", err)
-			}
-			if n, _ := res.RowsAffected(); n > 0 {
-				out.Details++
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE dsr_events SET note = '' WHERE request_id = $1 AND action IN ('ask_customer', 'customer_replied')`, id); err != nil {
-				return fmt.Errorf("dsr: forget notes: %w", err)
-			}
-			// An agent's mandate names them too.
-			if err := forgetAgentTx(ctx, tx, id); err != nil {
 				return err
 			}
-			// The customer's answers in the portal thread quote them too.
-			if _, err := tx.ExecContext(ctx, `UPDATE dsr_events SET answer_sealed = NULL WHERE request_id = $1 AND answer_sealed IS NOT NULL`, id); err != nil {
-				return fmt.Errorf("dsr: forget answers: %w", err)
+			if blanked {
+				out.Details++
 			}
 		}
 		for _, id := range closed {
-			var random [32]byte
-			_, _ = rand.Read(random[:])
-			res, err := tx.ExecContext(ctx, `UPDATE dsr_requests SET email_sealed = $2, email_hash = $3 WHERE id = $1`, id, []byte{}, random[:])
+			unlinked, err := unlinkTx(ctx, tx, id)
 			if err != nil {
-				return fmt.Errorf("dsr: forget address: %w", err)
+				return err
 			}
-			if n, _ := res.RowsAffected(); n > 0 {
+			if unlinked {
 				out.Unlinked++
 			}
 		}
 		return nil
 	})
 	return out, db.Classify(err)
+}
+
+// blankTx removes what request id quotes of the person: its details, the
+// new values a rectification proposed, the question staff asked and its
+// history notes, an agent's mandate and the customer's answers. It reports
+// whether the request had details, a proposal or a question.
+func blankTx(ctx context.Context, tx *sql.Tx, id string) (bool, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE dsr_requests SET details_sealed = NULL, proposal_sealed = NULL, question = ''
+		WHERE id = $1 AND (details_sealed IS NOT NULL OR proposal_sealed IS NOT NULL OR question <> '')`, id)
+	if err != nil {
+		return false, fmt.Errorf("dsr: forget details: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE dsr_events SET note = '' WHERE request_id = $1 AND action IN ('ask_customer', 'customer_replied')`, id); err != nil {
+		return false, fmt.Errorf("dsr: forget notes: %w", err)
+	}
+	// An agent's mandate names them too.
+	if err := forgetAgentTx(ctx, tx, id); err != nil {
+		return false, err
+	}
+	// The customer's answers in the portal thread quote them too.
+	if _, err := tx.ExecContext(ctx, `UPDATE dsr_events SET answer_sealed = NULL WHERE request_id = $1 AND answer_sealed IS NOT NULL`, id); err != nil {
+		return false, fmt.Errorf("dsr: forget answers: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// unlinkTx removes a closed request's sealed address and replaces its
+// blind index with a random value, so that the address no longer finds it.
+func unlinkTx(ctx context.Context, tx *sql.Tx, id string) (bool, error) {
+	var random [32]byte
+	_, _ = rand.Read(random[:])
+	res, err := tx.ExecContext(ctx, `UPDATE dsr_requests SET email_sealed = $2, email_hash = $3 WHERE id = $1`, id, []byte{}, random[:])
+	if err != nil {
+		return false, fmt.Errorf("dsr: forget address: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
 }

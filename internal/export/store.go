@@ -334,6 +334,20 @@ func (s *Store) DeleteFor(ctx context.Context, subject string, requestIDs []stri
 	return len(ids), nil
 }
 
+// CountFor counts the archives of the requests requestIDs: what DeleteFor
+// would delete of them, for a dry run.
+func (s *Store) CountFor(ctx context.Context, requestIDs []string) (int, error) {
+	total := 0
+	for _, r := range requestIDs {
+		var n int
+		if err := s.DB.QueryRowContext(ctx, `SELECT count(*) FROM exports WHERE request_id = $1`, r).Scan(&n); err != nil {
+			return 0, db.Classify(fmt.Errorf("export: count: %w", err))
+		}
+		total += n
+	}
+	return total, nil
+}
+
 // PurgeExpired deletes archives past their lifetime, and uploads that were
 // never committed within a day; it returns how many it deleted.
 func (s *Store) PurgeExpired(ctx context.Context) (int, error) {

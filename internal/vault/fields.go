@@ -441,46 +441,10 @@ func (v *Vault) ListExpired(ctx context.Context, limit int) ([]FieldInfo, error)
 // PurgeExpired deletes every field whose retention period has ended, with
 // its tokens, in batches, and returns what it deleted (metadata only, for
 // the audit log). It works while sealed. Run it periodically: expired
-// fields are no longer served, but they are held until purged.
+// fields are no longer served, but they are held until purged. It is
+// PurgeRetention without category retention or legal holds.
 func (v *Vault) PurgeExpired(ctx context.Context) ([]FieldInfo, error) {
-	now := micros(v.now())
-	purged := []FieldInfo{}
-	for done := false; !done; {
-		var batch []FieldInfo
-		err := v.db.Tx(ctx, func(tx *sql.Tx) error {
-			batch = batch[:0]
-			rows, err := tx.QueryContext(ctx, `SELECT `+fieldInfoColumns+` FROM vault_fields
-				WHERE expires_at IS NOT NULL AND expires_at <= $1 ORDER BY expires_at, subject_id, name LIMIT $2`, now, v.batchSize)
-			if err != nil {
-				return fmt.Errorf("vault: list expired fields: %w", err)
-			}
-			expired, err := scanFieldInfos(rows)
-			if err != nil {
-				return err
-			}
-			done = len(expired) < v.batchSize
-			for _, f := range expired {
-				if _, err := tx.ExecContext(ctx, `DELETE FROM vault_tokens WHERE subject_id = $1 AND name = $2`, f.Subject, f.Name); err != nil {
-					return fmt.Errorf("vault: delete tokens of expired field: %w", err)
-				}
-				// The expiry condition again: a concurrent Put may have renewed the field.
-				res, err := tx.ExecContext(ctx, `DELETE FROM vault_fields WHERE subject_id = $1 AND name = $2 AND expires_at <= $3`,
-					f.Subject, f.Name, now)
-				if err != nil {
-					return fmt.Errorf("vault: delete expired field: %w", err)
-				}
-				if n, _ := res.RowsAffected(); n > 0 {
-					batch = append(batch, f)
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return purged, err
-		}
-		purged = append(purged, batch...)
-	}
-	return purged, nil
+	return v.PurgeRetention(ctx, Retention{})
 }
 
 // Counts returns how many subjects hold data keys and how many fields are

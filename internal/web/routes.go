@@ -162,6 +162,9 @@ func (s *server) groups() []RouteGroup {
 			{"GET /v1/subjects/{id}/restrictions", Admin, d.HandleListRestrictions()},
 			{"POST /v1/subjects/{id}/restrictions", Admin, d.HandlePlaceRestriction()},
 			{"DELETE /v1/subjects/{id}/restrictions", Admin, d.HandleLiftRestriction()},
+			{"GET /v1/subjects/{id}/legal-hold", Admin, s.requires(s.Retention != nil, "retention", d.HandleListHolds())},
+			{"POST /v1/subjects/{id}/legal-hold", Admin, s.requires(s.Retention != nil, "retention", d.HandlePlaceHold())},
+			{"DELETE /v1/subjects/{id}/legal-hold", Admin, s.requires(s.Retention != nil, "retention", d.HandleLiftHold())},
 			{"POST /v1/connectors/{name}/callback/{call}", Public, d.HandleConnectorCallback()},
 			{"GET /v1/requests", Admin, s.requires(s.Requests != nil, "the request workflow", d.HandleListRequests())},
 			{"POST /v1/requests", Admin, s.requires(s.Requests != nil && s.Vault != nil, "the request workflow", d.HandleFileRequest())},
@@ -197,6 +200,9 @@ func (s *server) groups() []RouteGroup {
 			{"GET /admin/customers", StaffCan(staff.PermCustomerLookup), s.console((*admin.Console).HandleCustomerSearch)},
 			{"GET /admin/customers/{id}", StaffCan(staff.PermCustomerLookup), s.console((*admin.Console).HandleCustomer)},
 			{"POST /admin/customers/{id}/reveal", StaffCan(staff.PermReveal), s.consoleNeeds(revealsOn, "reveals", (*admin.Console).HandleReveal)},
+			{"POST /admin/customers/{id}/legal-hold", StaffCan(staff.PermRequests), s.consoleNeeds(retentionOn, "retention", (*admin.Console).HandlePlaceHold)},
+			{"POST /admin/customers/{id}/legal-hold/lift", StaffCan(staff.PermRequests), s.consoleNeeds(retentionOn, "retention", (*admin.Console).HandleLiftHold)},
+			{"GET /admin/retention", StaffCan(staff.PermInventory), s.consoleNeeds(retentionOn, "retention", (*admin.Console).HandleRetention)},
 			{"GET /admin/training", SignedIn, s.console((*admin.Console).HandleTraining)},
 			{"POST /admin/training", StaffCan(staff.PermTrainingAdmin), s.console((*admin.Console).HandlePutModule)},
 			{"GET /admin/training/{key}", SignedIn, s.console((*admin.Console).HandleModule)},
@@ -325,6 +331,8 @@ func outboxOn(d *admin.Deps) bool  { return d.Outbox != nil }
 func jobsOn(d *admin.Deps) bool    { return d.Jobs != nil }
 func driftOn(d *admin.Deps) bool   { return d.Drift != nil }
 func revealsOn(d *admin.Deps) bool { return d.Reveals != nil }
+
+func retentionOn(d *admin.Deps) bool { return d.Retention != nil }
 
 // bannerAPI is the URL the banner posts consent to, for the demo page's CSP.
 func (s *server) bannerAPI() string {

@@ -25,6 +25,7 @@ import (
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/outbox"
 	"github.com/steward-dev/steward/internal/receipt"
+	"github.com/steward-dev/steward/internal/retention"
 	"github.com/steward-dev/steward/internal/reveal"
 	"github.com/steward-dev/steward/internal/vault"
 	"github.com/steward-dev/steward/internal/web/admin"
@@ -92,6 +93,8 @@ type Deps struct {
 	// composes it from the store's reachability and migrations and the
 	// consent ledger's chain status. Nil answers 503.
 	Ready func(ctx context.Context) (ReadyStatus, error)
+	// Retention keeps the legal holds; nil answers their routes 503.
+	Retention *retention.Service
 }
 
 type server struct {
@@ -167,7 +170,7 @@ func newServer(d Deps) *server {
 	}
 	return &server{Deps: d, csrf: http.NewCrossOriginProtection(), api: &api.Deps{Consent: d.Consent, Keys: d.Keys, Vault: d.Vault, Audit: d.Audit, Reveals: d.Reveals, BeforeSignInChange: d.BeforeSignInChange, Hooks: d.Hooks, Disclosures: d.Disclosures, Outbox: d.Outbox, OnDisclosure: d.OnDisclosure, Log: d.Log,
 		SendAgentConfirmation: d.SendAgentConfirmation,
-		ObserveAnswers:        d.Metrics.ObserveAnswers, Requests: d.Requests}}
+		ObserveAnswers:        d.Metrics.ObserveAnswers, Requests: d.Requests, Retention: d.Retention}}
 }
 
 type statusWriter struct {

@@ -42,6 +42,7 @@ import (
 	"github.com/steward-dev/steward/internal/i18n"
 	"github.com/steward-dev/steward/internal/jobs"
 	"github.com/steward-dev/steward/internal/outbox"
+	"github.com/steward-dev/steward/internal/retention"
 	"github.com/steward-dev/steward/internal/reveal"
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/vault"
@@ -107,6 +108,10 @@ type Deps struct {
 	// Drift keeps the findings of personal data the connected systems
 	// hold undeclared (the drift page); nil leaves it answering 503.
 	Drift *drift.Service
+	// Retention keeps legal holds and the reports of retention runs (the
+	// customer page's hold form, the retention page); nil leaves those
+	// answering 503 and hides the hold on the customer page.
+	Retention *retention.Service
 }
 
 // Console serves the staff console.
@@ -154,6 +159,12 @@ func New(d Deps) (*Console, error) {
 		// form picked by n: {{count $.Lang "st_failures" .Failures}}.
 		"count": func(lang, key string, n int) string {
 			return i18n.Default().Printer(lang).T("console."+key, "n", n)
+		},
+		"deref": func(t *time.Time) time.Time {
+			if t == nil {
+				return time.Time{}
+			}
+			return *t
 		},
 		"opt": func(t *time.Time) string {
 			if t == nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/retention"
 	"github.com/steward-dev/steward/internal/reveal"
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/vault"
@@ -102,6 +103,20 @@ type customerData struct {
 	Fresh     bool  // whether the sign-in is recent enough to reveal
 	Revealed  *revealedField
 	Names     names // of the staff and keys in Accesses
+	// HoldsOn says whether legal holds can be seen and placed; Holds are
+	// the customer's, newest first (an open one first).
+	HoldsOn bool
+	Holds   []retention.Hold
+	// HoldReason is the reason typed, kept when the form is refused.
+	HoldReason string
+}
+
+// OpenHold is the customer's open legal hold, or nil.
+func (d *customerData) OpenHold() *retention.Hold {
+	if len(d.Holds) > 0 && d.Holds[0].Open() {
+		return &d.Holds[0]
+	}
+	return nil
 }
 
 type revealedField struct {
@@ -190,6 +205,12 @@ func (c *Console) customer(r *http.Request, subject string) (*customerData, erro
 	})
 	if len(d.Fields) == 0 && len(d.Consents) == 0 && !d.Erased {
 		return nil, errs.NotFound("customer", subject)
+	}
+	if c.Retention != nil {
+		d.HoldsOn = true
+		if d.Holds, err = c.Retention.Holds(ctx, subject); err != nil {
+			return nil, err
+		}
 	}
 	accesses, err := c.Audit.Search(ctx, audit.Query{Target: audit.Subject(subject), Limit: 50})
 	if err != nil {

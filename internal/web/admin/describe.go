@@ -100,6 +100,13 @@ func (n names) Actor(a audit.Actor) string {
 	return a.String()
 }
 
+// ActorText names who acted, from the text form an actor is stored in
+// elsewhere ("staff:ID", "api_key:ID").
+func (n names) ActorText(s string) string {
+	kind, id, _ := strings.Cut(s, ":")
+	return n.Actor(audit.Actor{Kind: kind, ID: id})
+}
+
 // Target names what an entry is about.
 func (n names) Target(t audit.Target) string {
 	switch t.Kind {
@@ -193,7 +200,9 @@ var sentences = map[string]func(d map[string]string, n names) string{
 		}
 		return n.t("ad_identity_verified", "how", how, "tier", d["tier"], "declaration", declaration)
 	},
-	"alert.reveal_burst": func(_ map[string]string, n names) string { return n.t("ad_reveal_burst") },
+	"alert.reveal_burst":   func(_ map[string]string, n names) string { return n.t("ad_reveal_burst") },
+	"retention.hold_place": func(_ map[string]string, n names) string { return n.t("ad_hold_place") },
+	"retention.hold_lift":  func(_ map[string]string, n names) string { return n.t("ad_hold_lift") },
 }
 
 // Describe says in a sentence what an entry records.

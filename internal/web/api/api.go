@@ -15,6 +15,7 @@ import (
 	"github.com/steward-dev/steward/internal/disclosure"
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/outbox"
+	"github.com/steward-dev/steward/internal/retention"
 	"github.com/steward-dev/steward/internal/reveal"
 	"github.com/steward-dev/steward/internal/vault"
 	"github.com/steward-dev/steward/internal/web/httpx"
@@ -53,6 +54,8 @@ type Deps struct {
 	// request (at to) the link to confirm it (token), naming the agent; without
 	// it agents' requests are refused (503).
 	SendAgentConfirmation func(ctx context.Context, req dsr.Request, to, agentName, token string) error
+	// Retention keeps the legal holds (/v1/subjects/{id}/legal-hold).
+	Retention *retention.Service
 }
 
 // Body size limits.
