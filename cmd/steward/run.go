@@ -67,6 +67,8 @@ func commands() []command {
 		{name: "connector", summary: "the company's own databases", run: runConnector, subs: []subcommand{
 			{"check", "compare a dataset file with its database: connector check FILE"},
 			{"preview", "show what erasing a subject would change: connector preview FILE --external-id ID"}}},
+		{name: "inventory", summary: "the data map", run: runInventory, subs: []subcommand{
+			{"ropa", "print the record of processing (GDPR Art. 30): inventory ropa [--format csv|json]"}}},
 		{name: "bench", summary: "measure this build", run: runBench, subs: []subcommand{
 			{"decide", "decisions per second"},
 			{"ingest", "events recorded per second"},

@@ -12,6 +12,7 @@ import (
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/vault"
 )
 
 // Catalog is the consent catalog's vocabulary, purposes and vendors
@@ -22,6 +23,12 @@ type Catalog interface {
 	Vendors() []consent.Vendor
 }
 
+// VaultCounter counts the vault's fields without reading a value
+// (vault.Vault).
+type VaultCounter interface {
+	FieldCounts(ctx context.Context) ([]vault.FieldCount, error)
+}
+
 // Config holds what a Service needs.
 type Config struct {
 	DB      *db.DB
@@ -30,10 +37,10 @@ type Config struct {
 	// Datasets and HTTP are the connected systems' dataset files.
 	Datasets []*connector.Dataset
 	HTTP     []*httpsystem.Dataset
-	// VaultFields counts the vault's fields by name and category; nil
+	// Vault counts its fields by name and category (vault.Vault); nil
 	// shows the vault empty.
-	VaultFields func(ctx context.Context) ([]VaultField, error)
-	Controller  Controller
+	Vault      VaultCounter
+	Controller Controller
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -64,9 +71,13 @@ func (s *Service) Map(ctx context.Context) (Map, error) {
 		return Map{}, err
 	}
 	var fields []VaultField
-	if s.cfg.VaultFields != nil {
-		if fields, err = s.cfg.VaultFields(ctx); err != nil {
+	if s.cfg.Vault != nil {
+		counts, err := s.cfg.Vault.FieldCounts(ctx)
+		if err != nil {
 			return Map{}, err
+		}
+		for _, c := range counts {
+			fields = append(fields, VaultField{Name: c.Name, Category: c.Category, Count: c.Count})
 		}
 	}
 	return Build(Inputs{Categories: s.cfg.Catalog.Categories(), Purposes: s.cfg.Catalog.Purposes(), Vendors: s.cfg.Catalog.Vendors(),

@@ -12,7 +12,12 @@ import (
 	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/inventory"
+	"github.com/steward-dev/steward/internal/vault"
 )
+
+type vaultCounts []vault.FieldCount
+
+func (v vaultCounts) FieldCounts(context.Context) ([]vault.FieldCount, error) { return v, nil }
 
 func openService(t *testing.T, store *db.DB, now func() time.Time) (*inventory.Service, *audit.Log) {
 	t.Helper()
@@ -21,11 +26,9 @@ func openService(t *testing.T, store *db.DB, now func() time.Time) (*inventory.S
 		t.Fatal(err)
 	}
 	svc, err := inventory.New(inventory.Config{DB: store, Audit: log, Now: now,
-		Catalog:  catalog{categories: vocabulary(), purposes: purposes(), vendors: vendors()},
-		Datasets: []*connector.Dataset{shopDataset()},
-		VaultFields: func(context.Context) ([]inventory.VaultField, error) {
-			return []inventory.VaultField{{Name: "iban", Category: "financial", Count: 2}}, nil
-		},
+		Catalog:    catalog{categories: vocabulary(), purposes: purposes(), vendors: vendors()},
+		Datasets:   []*connector.Dataset{shopDataset()},
+		Vault:      vaultCounts{{Name: "iban", Category: "financial", Count: 2}},
 		Controller: inventory.Controller{Name: "Example Shop"}})
 	if err != nil {
 		t.Fatal(err)

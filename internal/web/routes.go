@@ -175,6 +175,8 @@ func (s *server) groups() []RouteGroup {
 			{"GET /v1/webhooks/endpoints/{id}/messages", Admin, s.requires(s.Outbox != nil, "the webhook outbox", d.HandleEndpointMessages())},
 			{"GET /v1/webhooks/dead-letters", Admin, s.requires(s.Outbox != nil, "the webhook outbox", d.HandleDeadLetters())},
 			{"POST /v1/webhooks/messages/{id}/replay", Admin, s.requires(s.Outbox != nil, "the webhook outbox", d.HandleReplay())},
+			{"GET /v1/inventory", Admin, s.requires(s.Inventory != nil, "the data map", d.HandleInventory())},
+			{"GET /v1/inventory/ropa", Admin, s.requires(s.Inventory != nil, "the data map", d.HandleROPA())},
 			{"GET /v1/api-keys", Admin, d.HandleListKeys()},
 			{"POST /v1/api-keys", Admin, d.HandleCreateKey()},
 			{"DELETE /v1/api-keys/{id}", Admin, d.HandleRevokeKey()},
@@ -223,6 +225,11 @@ func (s *server) groups() []RouteGroup {
 			{"POST /admin/vendors/{key}/assessments/{id}/review", StaffCan(staff.PermVendors), s.consoleNeeds(vendorsOn, "vendor assessment", (*admin.Console).HandleReviewAssessment)},
 			{"POST /admin/vendors/{key}/assessments/{id}/revoke", StaffCan(staff.PermVendors), s.consoleNeeds(vendorsOn, "vendor assessment", (*admin.Console).HandleRevokeAssessment)},
 			{"POST /admin/jobs/{id}/{op}", StaffCan(staff.PermRequests), s.consoleNeeds(jobsOn, "the background job runner", (*admin.Console).HandleJobAction)},
+			{"GET /admin/inventory", StaffCan(staff.PermInventory), s.consoleNeeds(inventoryOn, "the data map", (*admin.Console).HandleInventory)},
+			{"GET /admin/inventory/systems/{key}", StaffCan(staff.PermInventory), s.consoleNeeds(inventoryOn, "the data map", (*admin.Console).HandleInventorySystem)},
+			{"POST /admin/inventory/systems/{key}", StaffCan(staff.PermInventory), s.consoleNeeds(inventoryOn, "the data map", (*admin.Console).HandlePutInventorySystem)},
+			{"GET /admin/inventory/ropa", StaffCan(staff.PermInventory), s.consoleNeeds(inventoryOn, "the data map", (*admin.Console).HandleROPA)},
+			{"GET /admin/inventory/ropa.csv", StaffCan(staff.PermInventory), s.consoleNeeds(inventoryOn, "the data map", (*admin.Console).HandleROPACSV)},
 			{"GET /admin/staff", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleStaff)},
 			{"POST /admin/staff", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleCreateStaff)},
 			{"POST /admin/staff/{id}/role", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleSetRole)},
@@ -283,11 +290,12 @@ func (s *server) routes() []Route {
 }
 
 // The console's optional subsystems, for consoleNeeds.
-func vendorsOn(d *admin.Deps) bool { return d.Vendors != nil }
-func keysOn(d *admin.Deps) bool    { return d.Keys != nil }
-func outboxOn(d *admin.Deps) bool  { return d.Outbox != nil }
-func jobsOn(d *admin.Deps) bool    { return d.Jobs != nil }
-func revealsOn(d *admin.Deps) bool { return d.Reveals != nil }
+func vendorsOn(d *admin.Deps) bool   { return d.Vendors != nil }
+func keysOn(d *admin.Deps) bool      { return d.Keys != nil }
+func outboxOn(d *admin.Deps) bool    { return d.Outbox != nil }
+func jobsOn(d *admin.Deps) bool      { return d.Jobs != nil }
+func revealsOn(d *admin.Deps) bool   { return d.Reveals != nil }
+func inventoryOn(d *admin.Deps) bool { return d.Inventory != nil }
 
 // bannerAPI is the URL the banner posts consent to, for the demo page's CSP.
 func (s *server) bannerAPI() string {

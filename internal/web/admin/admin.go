@@ -39,6 +39,7 @@ import (
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/i18n"
+	"github.com/steward-dev/steward/internal/inventory"
 	"github.com/steward-dev/steward/internal/jobs"
 	"github.com/steward-dev/steward/internal/outbox"
 	"github.com/steward-dev/steward/internal/reveal"
@@ -103,6 +104,9 @@ type Deps struct {
 	// Vendors keeps vendor assessments (the vendor pages); nil leaves those
 	// pages answering 503.
 	Vendors *assurance.Service
+	// Inventory is the data map and the record of processing (the
+	// inventory pages); nil leaves those pages answering 503.
+	Inventory *inventory.Service
 }
 
 // Console serves the staff console.

@@ -14,6 +14,7 @@ import (
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/disclosure"
 	"github.com/steward-dev/steward/internal/dsr"
+	"github.com/steward-dev/steward/internal/inventory"
 	"github.com/steward-dev/steward/internal/outbox"
 	"github.com/steward-dev/steward/internal/reveal"
 	"github.com/steward-dev/steward/internal/vault"
@@ -53,6 +54,9 @@ type Deps struct {
 	// request (at to) the link to confirm it (token), naming the agent; without
 	// it agents' requests are refused (503).
 	SendAgentConfirmation func(ctx context.Context, req dsr.Request, to, agentName, token string) error
+	// Inventory builds the data map and the record of processing
+	// (/v1/inventory); nil answers 503.
+	Inventory *inventory.Service
 }
 
 // Body size limits.
