@@ -101,8 +101,9 @@ type systemData struct {
 	Errors map[string]string
 }
 
-// systemPage renders a system's form, with the facts form shows.
-func (c *Console) systemPage(w http.ResponseWriter, r *http.Request, status int, p page, d systemData) {
+// systemPage renders a system's form, filled with form, or with the
+// stored facts when form is nil.
+func (c *Console) systemPage(w http.ResponseWriter, r *http.Request, status int, p page, d systemData, form *inventory.Facts) {
 	m, err := c.Inventory.Map(r.Context())
 	if err != nil {
 		c.fail(w, r, err)
@@ -113,7 +114,10 @@ func (c *Console) systemPage(w http.ResponseWriter, r *http.Request, status int,
 		c.fail(w, r, errs.NotFound("system", r.PathValue("key")))
 		return
 	}
-	d.System, d.Names = m.Systems[i], namesOf(m, languageOf(r))
+	d.System, d.Names, d.Form = m.Systems[i], namesOf(m, languageOf(r)), m.Systems[i].Facts
+	if form != nil {
+		d.Form = *form
+	}
 	p.Title, p.Data = say(r, "title_inventory_system", "system", d.System.Key), d
 	c.render(w, r, status, "inventory_system", p)
 }
@@ -122,18 +126,8 @@ func (c *Console) systemPage(w http.ResponseWriter, r *http.Request, status int,
 // officers write down about it.
 func (c *Console) HandleInventorySystem() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c.systemPage(w, r, http.StatusOK, page{}, systemData{Form: formOfSystem(c, r)})
+		c.systemPage(w, r, http.StatusOK, page{}, systemData{}, nil)
 	})
-}
-
-// formOfSystem is the stored facts of the request's system, to fill the
-// form; none when the system is unknown (systemPage refuses it).
-func formOfSystem(c *Console, r *http.Request) inventory.Facts {
-	s, err := c.Inventory.System(r.Context(), r.PathValue("key"))
-	if err != nil {
-		return inventory.Facts{}
-	}
-	return s.Facts
 }
 
 // HandlePutInventorySystem saves what an officer wrote about a system; a
@@ -149,7 +143,7 @@ func (c *Console) HandlePutInventorySystem() http.Handler {
 			for field := range e.Fields {
 				problems[field] = say(r, "inv_err_"+field)
 			}
-			c.systemPage(w, r, http.StatusBadRequest, page{Problem: say(r, "inv_not_saved")}, systemData{Form: form, Errors: problems})
+			c.systemPage(w, r, http.StatusBadRequest, page{Problem: say(r, "inv_not_saved")}, systemData{Errors: problems}, &form)
 			return
 		}
 		if err != nil {

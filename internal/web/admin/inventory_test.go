@@ -48,7 +48,8 @@ func TestInventoryPagesSpeakTheLanguage(t *testing.T) {
 			w := f.call(t, c.HandleInventory(), "GET", "/admin/inventory?lang="+lang, nil, nil)
 			return w.Code, w.Body.String()
 		}, english: []string{"<title>Data map ·", "What to add next", "System shop has no owner", "Who receives it", "Where it lives",
-			"Company database", "1 table with personal data", "Contact details", "Declared but withheld", "third country"}},
+			"Company database", "1 table with personal data", "Contact details", "Declared but withheld", "third country",
+			"Proof of each consent choice"}},
 		{name: "system", status: http.StatusOK, serve: func(t *testing.T, lang string) (int, string) {
 			w := f.call(t, c.HandleInventorySystem(), "GET", "/admin/inventory/systems/shop?lang="+lang, nil, map[string]string{"key": "shop"})
 			checkForms(t, w.Body.String(), csrfToken(f.session))
