@@ -48,10 +48,17 @@ type gapView struct {
 	Text, Link, Action string
 }
 
-func gapViews(r *http.Request, gaps []inventory.Gap) []gapView {
+func gapViews(r *http.Request, gaps []inventory.Gap, n mapNames) []gapView {
 	out := make([]gapView, 0, len(gaps))
 	for _, g := range gaps {
-		v := gapView{Text: say(r, "inv_gap_"+string(g.Kind), "key", g.Key)}
+		// Categories and vendors by their names; systems by key.
+		name := g.Key
+		if c, ok := n.Category[g.Key]; ok && (g.Kind == inventory.GapNoRetention || g.Kind == inventory.GapUndeclared) {
+			name = c
+		} else if v, ok := n.Recipient[g.Key]; ok && (g.Kind == inventory.GapNoCountry || g.Kind == inventory.GapNoSafeguard) {
+			name = v
+		}
+		v := gapView{Text: say(r, "inv_gap_"+string(g.Kind), "key", name)}
 		switch g.Kind {
 		case inventory.GapNoOwner, inventory.GapNoMeasures:
 			v.Link, v.Action = "/admin/inventory/systems/"+g.Key, say(r, "inv_edit_system")
@@ -81,7 +88,8 @@ func (c *Console) HandleInventory() http.Handler {
 			c.fail(w, r, err)
 			return
 		}
-		d := inventoryData{Map: m, Names: namesOf(m, languageOf(r)), Gaps: gapViews(r, m.Gaps)}
+		n := namesOf(m, languageOf(r))
+		d := inventoryData{Map: m, Names: n, Gaps: gapViews(r, m.Gaps, n)}
 		p := page{Title: "title_inventory", Data: d}
 		// After a save (see HandlePutInventorySystem); only a system's key
 		// is said back.
@@ -170,8 +178,8 @@ func (c *Console) HandleROPA() http.Handler {
 			return
 		}
 		record := inventory.BuildROPA(m, c.Inventory.Controller(), c.Now())
-		c.render(w, r, http.StatusOK, "ropa", page{Title: "title_ropa",
-			Data: ropaData{ROPA: record, Names: namesOf(m, languageOf(r)), Gaps: gapViews(r, m.Gaps)}})
+		n := namesOf(m, languageOf(r))
+		c.render(w, r, http.StatusOK, "ropa", page{Title: "title_ropa", Data: ropaData{ROPA: record, Names: n, Gaps: gapViews(r, m.Gaps, n)}})
 	})
 }
 
