@@ -81,6 +81,8 @@ var apiNeeds = map[string]string{
 	"GET /v1/webhooks/endpoints/{id}/messages":       "the webhook outbox",
 	"GET /v1/webhooks/dead-letters":                  "the webhook outbox",
 	"POST /v1/webhooks/messages/{id}/replay":         "the webhook outbox",
+	"GET /v1/inventory":                              "the data map",
+	"GET /v1/inventory/ropa":                         "the data map",
 }
 
 // consoleNeeds are the console pages that need an optional subsystem of
@@ -96,6 +98,11 @@ var consoleNeeds = map[string]string{
 	"GET /admin/jobs":                           "the background job runner",
 	"POST /admin/jobs/{id}/{op}":                "the background job runner",
 	"POST /admin/customers/{id}/reveal":         "the reveal limiter",
+	"GET /admin/inventory":                      "the data map",
+	"GET /admin/inventory/systems/{key}":        "the data map",
+	"POST /admin/inventory/systems/{key}":       "the data map",
+	"GET /admin/inventory/ropa":                 "the data map",
+	"GET /admin/inventory/ropa.csv":             "the data map",
 }
 
 var wildcard = regexp.MustCompile(`\{[^}]+\}`)
