@@ -454,6 +454,18 @@ func roundTrip(t *testing.T, dialect db.Dialect) {
 	_, err = c.VendorDisclosures(ctx, "adnet")
 	ck.check("VendorDisclosures", typeOf[items[client.Disclosure]](), err)
 
+	// The data map and the record of processing.
+	_, err = c.Inventory(ctx)
+	ck.check("Inventory", typeOf[client.InventoryMap](), err)
+	record, err := c.ROPA(ctx)
+	ck.check("ROPA", typeOf[client.ROPA](), err)
+	if record == nil || len(record.Activities) == 0 || len(record.Systems) < 3 {
+		t.Errorf("ROPA = %+v", record)
+	}
+	if csv, err := c.ROPACSV(ctx); err != nil || !bytes.HasPrefix(csv, []byte("section,key,name,legal_basis")) {
+		t.Errorf("ROPACSV = %.100q, %v", csv, err)
+	}
+
 	checkCoverage(t, tp)
 }
 
@@ -589,6 +601,14 @@ var schemaTypes = map[string]reflect.Type{
 	"PlaceRestrictionRequest": typeOf[client.RestrictionInput](),
 	"LegalHold":               typeOf[client.LegalHold](), "LegalHoldList": typeOf[client.LegalHolds](),
 	"PlaceLegalHoldRequest": typeOf[client.LegalHoldInput](),
+	"InventoryMap":          typeOf[client.InventoryMap](), "InventorySystem": typeOf[client.InventorySystem](),
+	"InventoryTable": typeOf[client.InventoryTable](), "InventoryColumn": typeOf[client.InventoryColumn](),
+	"InventoryVaultField": typeOf[client.InventoryVaultField](), "SystemFacts": typeOf[client.SystemFacts](),
+	"InventoryCategory": typeOf[client.InventoryCategory](), "InventoryPurpose": typeOf[client.InventoryPurpose](),
+	"InventoryRecipient": typeOf[client.InventoryRecipient](), "InventoryGap": typeOf[client.InventoryGap](),
+	"ROPA": typeOf[client.ROPA](), "ROPAController": typeOf[client.ROPAController](), "ROPAActivity": typeOf[client.ROPAActivity](),
+	"ROPADataCategory": typeOf[client.ROPADataCategory](), "ROPARecipient": typeOf[client.ROPARecipient](),
+	"ROPATransfer": typeOf[client.ROPATransfer](), "ROPASystem": typeOf[client.ROPASystem](),
 }
 
 // schemasNotForTheSDK are the schemas no client type mirrors, and why.

@@ -18,6 +18,7 @@ func TestEveryCommandAnswersHelp(t *testing.T) {
 		"serve": "-demo", "migrate": "-database", "apikey create": "-scope", "receipt verify": "-jwks",
 		"tcf gvl import": "-data-dir", "audit verify": "-checkpoint", "keys status": "-master-key-file",
 		"keys rotate": "-to", "staff create": "-email", "connector preview": "-external-id", "bench decide": "-batch",
+		"inventory ropa": "-format",
 	}
 	type helpCase struct {
 		name string

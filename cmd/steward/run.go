@@ -69,6 +69,8 @@ func commands() []command {
 			{"preview", "show what erasing a subject would change: connector preview FILE --external-id ID"}}},
 		{name: "retention", summary: "destroy what is past its retention", run: runRetention, subs: []subcommand{
 			{"run", "delete or pseudonymise what is past its retention: retention run [--dry-run]"}}},
+		{name: "inventory", summary: "the data map", run: runInventory, subs: []subcommand{
+			{"ropa", "print the record of processing (GDPR Art. 30): inventory ropa [--format csv|json]"}}},
 		{name: "bench", summary: "measure this build", run: runBench, subs: []subcommand{
 			{"decide", "decisions per second"},
 			{"ingest", "events recorded per second"},

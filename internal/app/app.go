@@ -48,6 +48,7 @@ import (
 	"github.com/steward-dev/steward/internal/dsr/dsrmail"
 	"github.com/steward-dev/steward/internal/export"
 	"github.com/steward-dev/steward/internal/fulfil"
+	"github.com/steward-dev/steward/internal/inventory"
 	"github.com/steward-dev/steward/internal/jobs"
 	"github.com/steward-dev/steward/internal/notify"
 	"github.com/steward-dev/steward/internal/outbox"
@@ -101,6 +102,10 @@ type App struct {
 	Jobs *jobs.Runner
 	// Outbox tells the company's systems of changes (webhooks).
 	Outbox *outbox.Service
+	// Inventory is the data map and the record of processing.
+	Inventory *inventory.Service
+	// connectors are the connected systems' dataset files.
+	connectors Connectors
 	// mail are the email templates, parsed once.
 	mail *notify.Templates
 	// clientAddr finds the client address rate limits count by
@@ -249,6 +254,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		return nil, err
 	}
 	a.Keys = apikey.NewStore(a.DB, time.Now)
+	if a.Inventory, err = inventory.New(inventory.Config{DB: a.DB, Audit: a.Audit, Catalog: a.Consent, Datasets: a.connectors.SQL,
+		HTTP: a.connectors.HTTP, Vault: a.Vault, Controller: InventoryController(cfg)}); err != nil {
+		return nil, err
+	}
 	// One reveal limit for the console's staff and the API's reveal keys.
 	reveals := reveal.New(reveal.Config{DB: a.DB, Audit: a.Audit})
 	questionnaires := &assurance.QuestionnaireMail{Catalog: a.Consent, Sender: a.Mailer, Mail: a.mail, Brand: brand(cfg)}
@@ -259,7 +268,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		Progress: func(ctx context.Context, req dsr.Request) (*admin.Progress, error) {
 			return a.Fulfil.Progress(ctx, a.Jobs, req)
 		},
-		Log: log, ClientAddr: a.clientAddr, Reveals: reveals, Keys: a.Keys, Vendors: a.Vendors, Drift: a.Drift, Retention: a.Retention})
+		Log: log, ClientAddr: a.clientAddr, Reveals: reveals, Keys: a.Keys, Vendors: a.Vendors, Drift: a.Drift, Retention: a.Retention, Inventory: a.Inventory})
 	if err != nil {
 		return nil, err
 	}
@@ -287,8 +296,16 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		OnDisclosure:          disclosures.Notify,
 		MetricsElsewhere:      cfg.MetricsListen != "",
 		Retention:             a.Retention,
-		Ready:                 a.ready})
+		Ready:                 a.ready,
+		Inventory:             a.Inventory})
 	return a, nil
+}
+
+// InventoryController is the controller the record of processing names:
+// the company of the controller settings.
+func InventoryController(cfg config.Config) inventory.Controller {
+	c := cfg.Controller
+	return inventory.Controller{Name: c.Name, Email: c.Email, Address: c.Address, Phone: c.Phone, URL: c.URL}
 }
 
 // push adds a closer to the stack that Close unwinds.
@@ -382,6 +399,7 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 	if err != nil {
 		return nil, err
 	}
+	a.connectors = systems
 	getenv := cfg.Getenv
 	if getenv == nil {
 		getenv = func(string) string { return "" }

@@ -26,6 +26,7 @@ const (
 	emitDSRMail        = "internal/dsr/dsrmail"
 	emitDisclosureMail = "internal/disclosure/disclosuremail"
 	emitFulfil         = "internal/fulfil"
+	emitInventory      = "internal/inventory"
 	emitOutbox         = "internal/outbox"
 	emitReveal         = "internal/reveal"
 	emitRetention      = "internal/retention"
@@ -94,6 +95,9 @@ var actionRegistry = [...]ActionInfo{
 	{"portal.sign_in", "A customer signed in to the privacy portal with an emailed one-time code.", []string{emitCustomer}},
 	{"portal.show_own_data", "A signed-in customer chose to see the values Steward holds about them.", []string{emitPortal}},
 	{"portal.find_in_systems", "A signed-in customer asked Steward to look for them in the company's systems.", []string{emitPortal}},
+
+	// The data map (inventory).
+	{"inventory.system.update", "A privacy officer changed what the data map says of a system (its owner, location, description or security measures); the fields changed are recorded, not their text.", []string{emitInventory}},
 
 	// The catalog (properties, purposes, vendors, notices).
 	{"catalog.category.create", "A data category was added to the data map's vocabulary.", []string{emitConsent}},

@@ -145,7 +145,8 @@ func TestPagesAccessible(t *testing.T) {
 		t.Fatalf("staff sign-in: %v", err)
 	}
 	for _, path := range []string{"/admin", "/admin/customers", "/admin/customers/cust-1", "/admin/training", "/admin/training/privacy-basics",
-		"/admin/requests", "/admin/requests?closed=1", "/admin/requests/" + req.ID} {
+		"/admin/requests", "/admin/requests?closed=1", "/admin/requests/" + req.ID,
+		"/admin/inventory", "/admin/inventory/systems/steward.vault", "/admin/inventory/ropa"} {
 		visit(t, staffTab, base+path)
 		axeRun(t, staffTab, path)
 	}

@@ -182,6 +182,8 @@ func (s *server) groups() []RouteGroup {
 			{"GET /v1/webhooks/endpoints/{id}/messages", Admin, s.requires(s.Outbox != nil, "the webhook outbox", d.HandleEndpointMessages())},
 			{"GET /v1/webhooks/dead-letters", Admin, s.requires(s.Outbox != nil, "the webhook outbox", d.HandleDeadLetters())},
 			{"POST /v1/webhooks/messages/{id}/replay", Admin, s.requires(s.Outbox != nil, "the webhook outbox", d.HandleReplay())},
+			{"GET /v1/inventory", Admin, s.requires(s.Inventory != nil, "the data map", d.HandleInventory())},
+			{"GET /v1/inventory/ropa", Admin, s.requires(s.Inventory != nil, "the data map", d.HandleROPA())},
 			{"GET /v1/api-keys", Admin, d.HandleListKeys()},
 			{"POST /v1/api-keys", Admin, d.HandleCreateKey()},
 			{"DELETE /v1/api-keys/{id}", Admin, d.HandleRevokeKey()},
@@ -265,6 +267,11 @@ func (s *server) groups() []RouteGroup {
 			{"POST /admin/catalog/notices/{version}", StaffCan(staff.PermNotices), s.console(catalogWrite((*admin.Console).HandlePutNotice, false))},
 			{"GET /admin/catalog/notices/{version}/publish", StaffCan(staff.PermNotices), s.console((*admin.Console).HandleReviewNotice)},
 			{"POST /admin/catalog/notices/{version}/publish", StaffCan(staff.PermNotices), s.console((*admin.Console).HandlePublishNotice)},
+			{"GET /admin/inventory", StaffCan(staff.PermInventory), s.consoleNeeds(inventoryOn, "inventory", (*admin.Console).HandleInventory)},
+			{"GET /admin/inventory/systems/{key}", StaffCan(staff.PermInventory), s.consoleNeeds(inventoryOn, "inventory", (*admin.Console).HandleInventorySystem)},
+			{"POST /admin/inventory/systems/{key}", StaffCan(staff.PermInventory), s.consoleNeeds(inventoryOn, "inventory", (*admin.Console).HandlePutInventorySystem)},
+			{"GET /admin/inventory/ropa", StaffCan(staff.PermInventory), s.consoleNeeds(inventoryOn, "inventory", (*admin.Console).HandleROPA)},
+			{"GET /admin/inventory/ropa.csv", StaffCan(staff.PermInventory), s.consoleNeeds(inventoryOn, "inventory", (*admin.Console).HandleROPACSV)},
 			{"GET /admin/staff", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleStaff)},
 			{"POST /admin/staff", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleCreateStaff)},
 			{"POST /admin/staff/{id}/role", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleSetRole)},
@@ -325,12 +332,13 @@ func (s *server) routes() []Route {
 }
 
 // The console's optional subsystems, for consoleNeeds.
-func vendorsOn(d *admin.Deps) bool { return d.Vendors != nil }
-func keysOn(d *admin.Deps) bool    { return d.Keys != nil }
-func outboxOn(d *admin.Deps) bool  { return d.Outbox != nil }
-func jobsOn(d *admin.Deps) bool    { return d.Jobs != nil }
-func driftOn(d *admin.Deps) bool   { return d.Drift != nil }
-func revealsOn(d *admin.Deps) bool { return d.Reveals != nil }
+func vendorsOn(d *admin.Deps) bool   { return d.Vendors != nil }
+func keysOn(d *admin.Deps) bool      { return d.Keys != nil }
+func outboxOn(d *admin.Deps) bool    { return d.Outbox != nil }
+func jobsOn(d *admin.Deps) bool      { return d.Jobs != nil }
+func driftOn(d *admin.Deps) bool     { return d.Drift != nil }
+func revealsOn(d *admin.Deps) bool   { return d.Reveals != nil }
+func inventoryOn(d *admin.Deps) bool { return d.Inventory != nil }
 
 func retentionOn(d *admin.Deps) bool { return d.Retention != nil }
 

@@ -86,6 +86,8 @@ var apiNeeds = map[string]string{
 	"POST /v1/webhooks/endpoints":                    "the webhook outbox",
 	"POST /v1/webhooks/endpoints/{id}/rotate-secret": "the webhook outbox",
 	"POST /v1/webhooks/messages/{id}/replay":         "the webhook outbox",
+	"GET /v1/inventory":                              "the data map",
+	"GET /v1/inventory/ropa":                         "the data map",
 }
 
 // consoleNeeds are the console pages that need an optional subsystem of
@@ -106,6 +108,11 @@ var consoleNeeds = map[string]string{
 	"POST /admin/customers/{id}/legal-hold":      "retention",
 	"POST /admin/customers/{id}/legal-hold/lift": "retention",
 	"GET /admin/retention":                       "retention",
+	"GET /admin/inventory":                       "inventory",
+	"GET /admin/inventory/systems/{key}":         "inventory",
+	"POST /admin/inventory/systems/{key}":        "inventory",
+	"GET /admin/inventory/ropa":                  "inventory",
+	"GET /admin/inventory/ropa.csv":              "inventory",
 }
 
 var wildcard = regexp.MustCompile(`\{[^}]+\}`)

@@ -23,6 +23,7 @@ import (
 	"github.com/steward-dev/steward/internal/disclosure"
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/inventory"
 	"github.com/steward-dev/steward/internal/outbox"
 	"github.com/steward-dev/steward/internal/receipt"
 	"github.com/steward-dev/steward/internal/retention"
@@ -95,6 +96,9 @@ type Deps struct {
 	Ready func(ctx context.Context) (ReadyStatus, error)
 	// Retention keeps the legal holds; nil answers their routes 503.
 	Retention *retention.Service
+	// Inventory builds the data map and the record of processing; nil
+	// answers 503 on /v1/inventory.
+	Inventory *inventory.Service
 }
 
 type server struct {
@@ -170,7 +174,7 @@ func newServer(d Deps) *server {
 	}
 	return &server{Deps: d, csrf: http.NewCrossOriginProtection(), api: &api.Deps{Consent: d.Consent, Keys: d.Keys, Vault: d.Vault, Audit: d.Audit, Reveals: d.Reveals, BeforeSignInChange: d.BeforeSignInChange, Hooks: d.Hooks, Disclosures: d.Disclosures, Outbox: d.Outbox, OnDisclosure: d.OnDisclosure, Log: d.Log,
 		SendAgentConfirmation: d.SendAgentConfirmation,
-		ObserveAnswers:        d.Metrics.ObserveAnswers, Requests: d.Requests, Retention: d.Retention}}
+		ObserveAnswers:        d.Metrics.ObserveAnswers, Requests: d.Requests, Retention: d.Retention, Inventory: d.Inventory}}
 }
 
 type statusWriter struct {

@@ -40,6 +40,7 @@ import (
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/i18n"
+	"github.com/steward-dev/steward/internal/inventory"
 	"github.com/steward-dev/steward/internal/jobs"
 	"github.com/steward-dev/steward/internal/outbox"
 	"github.com/steward-dev/steward/internal/retention"
@@ -112,6 +113,9 @@ type Deps struct {
 	// customer page's hold form, the retention page); nil leaves those
 	// answering 503 and hides the hold on the customer page.
 	Retention *retention.Service
+	// Inventory is the data map and the record of processing (the
+	// inventory pages); nil leaves those pages answering 503.
+	Inventory *inventory.Service
 }
 
 // Console serves the staff console.

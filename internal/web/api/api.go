@@ -14,6 +14,7 @@ import (
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/disclosure"
 	"github.com/steward-dev/steward/internal/dsr"
+	"github.com/steward-dev/steward/internal/inventory"
 	"github.com/steward-dev/steward/internal/outbox"
 	"github.com/steward-dev/steward/internal/retention"
 	"github.com/steward-dev/steward/internal/reveal"
@@ -56,6 +57,9 @@ type Deps struct {
 	SendAgentConfirmation func(ctx context.Context, req dsr.Request, to, agentName, token string) error
 	// Retention keeps the legal holds (/v1/subjects/{id}/legal-hold).
 	Retention *retention.Service
+	// Inventory builds the data map and the record of processing
+	// (/v1/inventory); nil answers 503.
+	Inventory *inventory.Service
 }
 
 // Body size limits.
