@@ -667,7 +667,7 @@ func (a *App) openLedgerCheckpoints(ctx context.Context, cfg config.Config, log 
 		return err
 	}
 	a.LedgerCheckpoints, err = consent.OpenCheckpointer(ctx, consent.CheckpointerConfig{DB: a.DB, Signer: signer,
-		File: LedgerCheckpointFile(cfg), Logger: log})
+		File: LedgerCheckpointFile(cfg), Logger: log, Written: a.Consent.Written()})
 	if err != nil {
 		return err
 	}

@@ -505,3 +505,53 @@ func TestLedgerRecomputedChain(t *testing.T) {
 		}
 	})
 }
+
+// TestCheckpointerSignsWhatItChained: with the commit loop's stretch
+// (CheckpointerConfig.Written), the checkpointer signs the hash this
+// process computed. Someone who rewrites an event appended since the last
+// checkpoint and recomputes the chain and the head (a consistent store)
+// gets no checkpoint over the rewrite: the chain is reported broken. A
+// checkpointer that reads the store back instead (no Written) signs it,
+// which is why the server hands it the stretch. Appends of this process
+// alone sign without reading the entries back.
+func TestCheckpointerSignsWhatItChained(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		svc := openService(t, store, newSigner(t))
+		seed(t, svc)
+		ledgerFixture(t, svc)
+		open := func(written *consent.Written) *consent.Checkpointer {
+			c, err := consent.OpenCheckpointer(ctx, consent.CheckpointerConfig{DB: store, Signer: newLedgerSigner(t), Interval: -1, Written: written})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		c := open(svc.Written())
+		if err := c.Checkpoint(ctx); err != nil || c.Latest() != 11 {
+			t.Fatalf("Checkpoint: %v, latest %d", err, c.Latest())
+		}
+		for i := range 3 {
+			appendOK(t, svc, event(fmt.Sprintf("w%d", i), "dev-1", "analytics", consent.ActionGrant))
+			if err := c.Checkpoint(ctx); err != nil || c.Latest() != int64(12+i) {
+				t.Fatalf("Checkpoint after append %d: %v, latest %d", i, err, c.Latest())
+			}
+		}
+		reader := open(nil) // verified the tail at open, reads back from here on
+		appendOK(t, svc, event("w3", "dev-1", "analytics", consent.ActionGrant))
+		appendOK(t, svc, event("w4", "dev-1", "analytics", consent.ActionGrant))
+		exec(t, store, `UPDATE consent_events SET action = 'deny' WHERE seq = 15`)
+		if err := consent.RechainForTest(ctx, store); err != nil {
+			t.Fatal(err)
+		}
+		if err := reader.Checkpoint(ctx); err != nil || reader.Latest() != 16 {
+			t.Fatalf("the reading checkpointer: %v, latest %d; want the rewrite signed (what this test shows the stretch prevents)", err, reader.Latest())
+		}
+		if err := c.Checkpoint(ctx); err == nil || c.Latest() != 14 {
+			t.Fatalf("the rewritten stretch was signed: %v, latest %d", err, c.Latest())
+		}
+		if ok, why := c.Status(); ok || !strings.Contains(why, "another hash") {
+			t.Fatalf("status after the rewrite: ok %v, %q", ok, why)
+		}
+	})
+}

@@ -207,6 +207,10 @@ type CheckpointerConfig struct {
 	// Now is the clock; time.Now when nil.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Written, when set (Service.Written of the same process), is the
+	// stretch of the chain the commit loop appended: its entries are not
+	// read back, and its end is signed with the hash computed in memory.
+	Written *Written
 }
 
 // Checkpointer verifies the ledger's chain as it grows and signs its head.
@@ -218,11 +222,19 @@ type CheckpointerConfig struct {
 // is found broken it signs nothing more and Status reports why, until an
 // operator has looked (`steward ledger verify`) and restarted.
 type Checkpointer struct {
-	db     *db.DB
-	signer *audit.Signer
-	file   string
-	now    func() time.Time
-	log    *slog.Logger
+	db      *db.DB
+	signer  *audit.Signer
+	file    string
+	now     func() time.Time
+	log     *slog.Logger
+	written *Written
+	// onStretch is where the walker stood on the commit loop's stretch
+	// number gen when it last reached the stretch's end.
+	onStretch struct {
+		gen uint64
+		seq int64
+		ok  bool
+	}
 
 	mu     sync.Mutex
 	walker *walker
@@ -240,7 +252,7 @@ func OpenCheckpointer(ctx context.Context, cfg CheckpointerConfig) (*Checkpointe
 	if cfg.DB == nil || cfg.Signer == nil {
 		return nil, errors.New("consent: OpenCheckpointer needs a DB and a Signer")
 	}
-	c := &Checkpointer{db: cfg.DB, signer: cfg.Signer, file: cfg.File, now: cfg.Now, log: cfg.Logger,
+	c := &Checkpointer{db: cfg.DB, signer: cfg.Signer, file: cfg.File, now: cfg.Now, log: cfg.Logger, written: cfg.Written,
 		stop: make(chan struct{}), done: make(chan struct{})}
 	if c.now == nil {
 		c.now = time.Now
@@ -340,6 +352,16 @@ func (c *Checkpointer) advance(ctx context.Context, head ledgerHead) (bool, erro
 		return false, nil
 	}
 	w := c.walker
+	from, to, gen, ok := c.written.span()
+	at := func(h ledgerHead) bool { return w.prevSeq == h.chainSeq && bytes.Equal(w.prevHash, h.hash) }
+	if ok && w.linksOnly && w.problem == nil && w.pending == nil && to.chainSeq <= head.chainSeq &&
+		(at(from) || (c.onStretch.ok && c.onStretch.gen == gen && c.onStretch.seq == w.prevSeq)) {
+		// This process chained every entry from the walker to the end of
+		// its stretch, in memory: walk on from there. Whatever the store
+		// holds after it must chain from that hash, and a head at the
+		// same entry must hold it.
+		w.prevSeq, w.prevHash, w.prevID = to.chainSeq, to.hash, ""
+	}
 	for w.problem == nil && w.pending == nil && w.prevSeq < head.chainSeq {
 		rows, more, err := readChain(ctx, c.db, w.prevSeq, head.seq, 10000, w.linksOnly)
 		if err != nil {
@@ -358,6 +380,9 @@ func (c *Checkpointer) advance(ctx context.Context, head ledgerHead) (bool, erro
 	if w.problem != nil {
 		c.fail(w.problem)
 		return false, nil
+	}
+	if ok && at(to) {
+		c.onStretch.gen, c.onStretch.seq, c.onStretch.ok = gen, to.chainSeq, true
 	}
 	return true, nil
 }

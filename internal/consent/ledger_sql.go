@@ -31,6 +31,7 @@ func nullable(s string) any {
 func (s *Service) insertSQLite(ctx context.Context, events []Event, data []*chainData, inserted []bool) ([]int, error) {
 	var conflicts []int
 	errConflict := errors.New("conflict")
+	var start, end ledgerHead
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		// Updating the head first takes SQLite's write lock before anything
 		// is read.
@@ -39,6 +40,7 @@ func (s *Service) insertSQLite(ctx context.Context, events []Event, data []*chai
 			Scan(&head.seq, &head.chainSeq, &head.hash); err != nil {
 			return fmt.Errorf("read ledger head: %w", err)
 		}
+		start = head
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO consent_events (`+eventColumns+`, prev_seq, hash, salt, principal_mac, receipt, receipt_hash)
 			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)
 			ON CONFLICT (property, event_id) DO NOTHING`)
@@ -79,10 +81,14 @@ func (s *Service) insertSQLite(ctx context.Context, events []Event, data []*chai
 			head.seq, head.chainSeq, head.hash); err != nil {
 			return fmt.Errorf("advance ledger head: %w", err)
 		}
+		end = head
 		return nil
 	})
 	if len(conflicts) > 0 {
 		return conflicts, nil
+	}
+	if err == nil {
+		s.written.extend(start, end)
 	}
 	return nil, err
 }
@@ -237,6 +243,10 @@ func (s *Service) execPostgresInsert(ctx context.Context, q interface {
 			inserted[i] = true
 		}
 		s.pgHead = ledgerHead{seq: last, chainSeq: last, hash: prevHash}
+		// Under the head's lock the transaction may still roll back: the
+		// checkpointer then finds the store's head short of this one and
+		// reads what is there.
+		s.written.extend(head, s.pgHead)
 	}
 	return int(affected), nil
 }

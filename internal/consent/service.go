@@ -70,6 +70,8 @@ type Service struct {
 	// followedErasures is the seq of the last consent erasure applied.
 	followedErasures int64
 
+	// written is the stretch of the chain the commit loop appended last.
+	written Written
 	// pgHead is the ledger head as the commit loop last wrote it on
 	// PostgreSQL (only the commit loop touches it); hash nil when unknown.
 	pgHead ledgerHead
