@@ -144,3 +144,14 @@ func (s *Service) rebuildGate() {
 func (s *Service) VendorAssessed(key string) bool {
 	return s.gate.open(key, s.now().UnixMicro())
 }
+
+// VendorAssessmentOf returns the assessment last pushed for a vendor, with
+// its scope, whether or not it still covers the vendor or holds now; ok is
+// false when the vendor has none that counts. Disclosures check a data
+// category against its scope.
+func (s *Service) VendorAssessmentOf(key string) (a VendorAssessment, ok bool) {
+	s.gate.mu.Lock()
+	defer s.gate.mu.Unlock()
+	a, ok = s.gate.assessed[key]
+	return a, ok
+}
