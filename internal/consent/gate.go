@@ -155,3 +155,31 @@ func (s *Service) VendorAssessmentOf(key string) (a VendorAssessment, ok bool) {
 	a, ok = s.gate.assessed[key]
 	return a, ok
 }
+
+// AssessedFingerprint changes whenever the set of vendors that may
+// receive data now changes, by a push or by an approval running out: the
+// banner caches its configuration under it.
+func (s *Service) AssessedFingerprint() uint64 {
+	p := s.gate.until.Load()
+	if p == nil {
+		return 0
+	}
+	now := s.now().UnixMicro()
+	var sum uint64
+	for key, until := range *p {
+		if now < until {
+			sum += fnv64(key) // order-independent
+		}
+	}
+	return sum
+}
+
+// fnv64 is FNV-1a of s.
+func fnv64(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
