@@ -133,7 +133,7 @@ func (d *Decider) Decide(q *Question, gpcHeader bool) (Answer, error) {
 		}
 		vendor = v.id
 		vendorDeclared = p.declares(v.id)
-		vendorAssessed = d.gate.open(q.Vendor, d.now().UnixMicro())
+		vendorAssessed = d.gate.openID(v.id, d.now().UnixMicro())
 	}
 	rules := &cat.defaultRules
 	jurisdiction := q.Jurisdiction

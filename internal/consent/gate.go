@@ -36,23 +36,35 @@ type vendorGate struct {
 	assessed    map[string]VendorAssessment
 	source      AssessmentSource
 	refreshedAt time.Time
-	// until maps a vendor key to the end of its assessment, Unix
-	// microseconds; a vendor without an entry is not assessed.
-	until atomic.Pointer[map[string]int64]
+	snapshot    atomic.Pointer[gateSnapshot]
+}
+
+// gateSnapshot is the end of each open vendor's assessment, Unix
+// microseconds: by the index's vendor number (stable for the process), so
+// that a decision reads it without hashing the key, and by key. A vendor
+// without an entry (or 0) is not assessed.
+type gateSnapshot struct {
+	byID  []int64
+	byKey map[string]int64
 }
 
 // rebuild computes the snapshot from the last assessments pushed and the
 // catalog cat. The caller holds g.mu.
 func (g *vendorGate) rebuild(cat *catalog) {
-	until := make(map[string]int64, len(g.assessed))
+	snap := &gateSnapshot{byKey: make(map[string]int64, len(g.assessed))}
 	for key, a := range g.assessed {
 		v, ok := cat.vendors[key]
 		if !ok || !scopeCovers(a.Purposes, v.Purposes) || !scopeCovers(a.Categories, v.DataCategories) {
 			continue
 		}
-		until[key] = a.Until.UnixMicro()
+		until := a.Until.UnixMicro()
+		snap.byKey[key] = until
+		for int(v.id) >= len(snap.byID) {
+			snap.byID = append(snap.byID, 0)
+		}
+		snap.byID[v.id] = until
 	}
-	g.until.Store(&until)
+	g.snapshot.Store(snap)
 }
 
 // scopeCovers reports whether every value of want is in scope.
@@ -65,14 +77,20 @@ func scopeCovers(scope, want []string) bool {
 	return true
 }
 
-// open reports whether vendor may receive data at nowMicros. It does not
-// allocate.
+// openID reports whether the vendor of index number id may receive data
+// at nowMicros. It does not allocate.
+func (g *vendorGate) openID(id uint16, nowMicros int64) bool {
+	snap := g.snapshot.Load()
+	return snap != nil && int(id) < len(snap.byID) && nowMicros < snap.byID[id]
+}
+
+// open reports whether vendor may receive data at nowMicros.
 func (g *vendorGate) open(vendor string, nowMicros int64) bool {
-	p := g.until.Load()
-	if p == nil {
+	snap := g.snapshot.Load()
+	if snap == nil {
 		return false
 	}
-	until, ok := (*p)[vendor]
+	until, ok := snap.byKey[vendor]
 	return ok && nowMicros < until
 }
 
@@ -160,13 +178,13 @@ func (s *Service) VendorAssessmentOf(key string) (a VendorAssessment, ok bool) {
 // receive data now changes, by a push or by an approval running out: the
 // banner caches its configuration under it.
 func (s *Service) AssessedFingerprint() uint64 {
-	p := s.gate.until.Load()
-	if p == nil {
+	snap := s.gate.snapshot.Load()
+	if snap == nil {
 		return 0
 	}
 	now := s.now().UnixMicro()
 	var sum uint64
-	for key, until := range *p {
+	for key, until := range snap.byKey {
 		if now < until {
 			sum += fnv64(key) // order-independent
 		}
