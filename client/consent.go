@@ -233,6 +233,9 @@ const (
 	ReasonGPCOptOut          Reason = "gpc_opt_out"
 	ReasonNoticeOutdated     Reason = "notice_outdated"
 	ReasonVendorNotDeclared  Reason = "vendor_not_declared"
+	// ReasonVendorNotAssessed: the vendor has no current passing security
+	// assessment, so it may receive nothing, whatever the consent.
+	ReasonVendorNotAssessed Reason = "vendor_not_assessed"
 	// ReasonRestricted: the subject's processing is restricted (GDPR Art.
 	// 18) until the restriction is lifted.
 	ReasonRestricted Reason = "restricted"

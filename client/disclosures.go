@@ -23,6 +23,34 @@ const (
 	DisclosureExpired DisclosureState = "expired"
 )
 
+// The reasons a disclosure is blocked (Disclosure.BlockedReason), in the
+// order the server checks them.
+const (
+	// DisclosureBlockedVendorNotDeclared: the vendor is not declared for
+	// the purpose.
+	DisclosureBlockedVendorNotDeclared = "vendor_not_declared"
+	// DisclosureBlockedCategoryInHouse: a category is in-house data, never
+	// disclosed, whatever the consent.
+	DisclosureBlockedCategoryInHouse = "category_in_house"
+	// DisclosureBlockedCategoryNotDeclared: a category is not declared for
+	// the vendor, or outside its security assessment.
+	DisclosureBlockedCategoryNotDeclared = "category_not_declared"
+	// DisclosureBlockedTransferWithoutSafeguard: the vendor is outside the
+	// EEA (for EU properties) and no transfer safeguard is recorded.
+	DisclosureBlockedTransferWithoutSafeguard = "transfer_without_safeguard"
+	// DisclosureBlockedVendorNotAssessed: the vendor has no current passing
+	// security assessment.
+	DisclosureBlockedVendorNotAssessed = "vendor_not_assessed"
+	// DisclosureBlockedRestricted: the customer's processing is restricted.
+	DisclosureBlockedRestricted = "restricted"
+	// DisclosureBlockedObjected: the customer objected to the purpose.
+	DisclosureBlockedObjected = "objected"
+	// DisclosureBlockedDeclined: the customer declined or withdrew.
+	DisclosureBlockedDeclined = "declined"
+	// DisclosureBlockedGPC: Global Privacy Control, for a sale or sharing.
+	DisclosureBlockedGPC = "gpc_opt_out"
+)
+
 // DisclosureBasis is what allows a disclosure.
 type DisclosureBasis string
 
@@ -47,8 +75,11 @@ type Disclosure struct {
 	State  DisclosureState `json:"state"`
 	// Basis is what allows it, once allowed or approved.
 	Basis DisclosureBasis `json:"basis,omitempty"`
-	// BlockedReason says why a blocked disclosure may not happen.
+	// BlockedReason says why a blocked disclosure may not happen: one of
+	// the DisclosureBlocked… codes.
 	BlockedReason string `json:"blocked_reason,omitempty"`
+	// BlockedDetail says why in words.
+	BlockedDetail string `json:"blocked_detail,omitempty"`
 	// AskedBy is who asked, as "kind:id".
 	AskedBy   string    `json:"asked_by"`
 	CreatedAt time.Time `json:"created_at"`

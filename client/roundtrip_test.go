@@ -242,7 +242,7 @@ func roundTrip(t *testing.T, dialect db.Dialect) {
 	_, err = c.ListPurposes(ctx)
 	ck.check("ListPurposes", typeOf[items[client.Purpose]](), err)
 
-	vendor, err := c.CreateVendor(ctx, client.VendorInput{Key: "rt-vendor", Name: "RT Vendor", Purposes: []string{"rt-ads"}, Country: "DE"})
+	vendor, err := c.CreateVendor(ctx, client.VendorInput{Key: "rt-vendor", Name: "RT Vendor", Purposes: []string{"rt-ads"}, DataCategories: []string{"contact"}, Country: "DE"})
 	ck.check("CreateVendor", typeOf[client.Vendor](), err)
 	_, err = c.UpdateVendor(ctx, vendor.Input())
 	ck.check("UpdateVendor", typeOf[client.Vendor](), err)
@@ -442,11 +442,12 @@ func roundTrip(t *testing.T, dialect db.Dialect) {
 		t.Fatalf("DeleteWebhookEndpoint: %v", err)
 	}
 
-	// Disclosures: an unassessed vendor is blocked, with the reason.
-	disclosure, err := c.AskDisclosure(ctx, client.DisclosureInput{Subject: "rt-cust", Vendor: "adnet", Purpose: "marketing",
+	// Disclosures: an unassessed vendor is blocked, with the reason (the
+	// demo's vendors come assessed; rt-vendor was never assessed).
+	disclosure, err := c.AskDisclosure(ctx, client.DisclosureInput{Subject: "rt-cust", Vendor: "rt-vendor", Purpose: "rt-ads",
 		Categories: []string{"contact"}, Reason: "to show you offers from our partner"})
 	ck.check("AskDisclosure", typeOf[client.Disclosure](), err)
-	if disclosure.State != client.DisclosureBlocked || disclosure.BlockedReason == "" {
+	if disclosure.State != client.DisclosureBlocked || disclosure.BlockedReason != client.DisclosureBlockedVendorNotAssessed || disclosure.BlockedDetail == "" {
 		t.Errorf("AskDisclosure = %+v, want blocked with a reason", disclosure)
 	}
 	_, err = c.GetDisclosure(ctx, disclosure.ID)

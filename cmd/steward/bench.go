@@ -21,6 +21,7 @@ import (
 	"github.com/steward-dev/steward/internal/config"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/loadgen"
+	"github.com/steward-dev/steward/internal/vault"
 )
 
 // benchTarget is a Steward to measure: one started in this process on a
@@ -107,7 +108,10 @@ func freshBenchStore(ctx context.Context, env *environment, database string) (st
 func openBenchApp(ctx context.Context, env *environment, dir, database string, follow time.Duration) (*app.App, app.DemoKeys, error) {
 	cfg := config.Config{Listen: "127.0.0.1:0", DataDir: dir, Database: database, LogLevel: "warn", LogFormat: "text",
 		FollowInterval: follow, ShutdownTimeout: 5 * time.Second, GPCLastUpdate: "2026-11-28",
-		Controller: config.Controller{Name: "Bench Co"}}
+		Controller: config.Controller{Name: "Bench Co"},
+		// An unsealed vault, so that the demo signs its vendors off and
+		// the decisions measured pass the vendor gate, as in production.
+		MasterKey: "1:" + vault.GenerateKey()}
 	a, err := app.Open(ctx, cfg, slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		return nil, app.DemoKeys{}, err

@@ -491,11 +491,16 @@ func (a *App) openThirdParties() error {
 	if err != nil {
 		return err
 	}
-	if a.Vendors, err = assurance.NewService(assurance.Config{DB: a.DB, Audit: a.Audit, Secrets: box, Catalog: a.Consent}); err != nil {
+	if a.Vendors, err = assurance.NewService(assurance.Config{DB: a.DB, Audit: a.Audit, Secrets: box, Catalog: a.Consent, Gate: a.Consent, Logger: a.Log}); err != nil {
 		return err
 	}
 	if err := a.Vendors.EnsureBuiltins(context.Background()); err != nil {
 		return err
+	}
+	// Decisions and the banner offer only assessed vendors: the gate is
+	// read now and followed from here on.
+	if err := a.Consent.SetAssessmentSource(context.Background(), a.Vendors.AssessedVendors); err != nil {
+		return fmt.Errorf("load the vendor gate: %w", err)
 	}
 	a.Disclosures, err = disclosure.New(disclosure.Config{DB: a.DB, Consent: a.Consent, Audit: a.Audit, Assurance: a.Vendors.Assured,
 		Events: a.Outbox})

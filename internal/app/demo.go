@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/steward-dev/steward/internal/apikey"
+	"github.com/steward-dev/steward/internal/assurance"
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/errs"
@@ -35,8 +36,10 @@ type DemoStaff struct {
 }
 
 // SeedDemo fills an empty catalog with a demo property, four purposes, two
-// vendors and a published notice (leaving what exists alone), and makes
-// fresh admin, decide and ingest keys.
+// vendors (each with a signed-off security assessment, so that the banner
+// offers them and decisions and disclosures may name them) and a published
+// notice (leaving what exists alone), and makes fresh admin, decide and
+// ingest keys.
 func (a *App) SeedDemo(ctx context.Context) (DemoKeys, error) {
 	c := a.Consent
 	ignoreExisting := func(_ any, err error) error { return ignoreConflict(err) }
@@ -75,7 +78,7 @@ func (a *App) SeedDemo(ctx context.Context) (DemoKeys, error) {
 		{Key: "metrics-co", Name: "Metrics Co", Purposes: []string{"analytics"}, DataCategories: []string{"behavioural", "device"},
 			Country: "IE", PrivacyURL: "https://metrics.example/privacy"},
 		{Key: "adnet", Name: "AdNet", Purposes: []string{"marketing", "sale_of_data"}, DataCategories: []string{"behavioural", "device", "contact"},
-			Country: "US", PrivacyURL: "https://adnet.example/privacy"},
+			Country: "US", TransferSafeguard: consent.SafeguardSCC, PrivacyURL: "https://adnet.example/privacy"},
 	}
 	for _, v := range vendors {
 		steps = append(steps, func() error { return ignoreExisting(c.PutVendor(ctx, v, true)) })
@@ -101,6 +104,7 @@ func (a *App) SeedDemo(ctx context.Context) (DemoKeys, error) {
 			"de": "Demo Shop verwendet Ihre Daten für den Betrieb des Shops und, mit Ihrer Einwilligung, für Statistik und Marketing.",
 		}}, true, true))
 	})
+	steps = append(steps, func() error { return a.seedDemoAssessments(ctx, vendors) })
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return DemoKeys{}, fmt.Errorf("seed demo: %w", err)
@@ -121,6 +125,63 @@ func (a *App) SeedDemo(ctx context.Context) (DemoKeys, error) {
 		return keys, fmt.Errorf("seed demo: %w", err)
 	}
 	return keys, nil
+}
+
+// demoSecurityOfficer is who signs off the demo vendors' assessments in
+// the audit log.
+var demoSecurityOfficer = audit.Staff("demo_security_officer")
+
+// seedDemoAssessments gives each demo vendor without a current passing
+// assessment one, through the assurance service as a real one goes (sent,
+// answered and submitted through its link, approved by a security
+// officer), each step audited. With the vault sealed, the contact address
+// cannot be sealed: the vendors stay unassessed, and the console says so.
+func (a *App) seedDemoAssessments(ctx context.Context, vendors []consent.Vendor) error {
+	if a.Vault.Sealed() {
+		return nil
+	}
+	officer := audit.WithActor(ctx, demoSecurityOfficer)
+	for _, v := range vendors {
+		current, err := a.Vendors.Assurance(ctx, v.Key)
+		if err != nil {
+			return err
+		}
+		if current.Passing {
+			continue
+		}
+		sent, err := a.Vendors.Send(officer, v.Key, assurance.SecurityBaseline, "security@"+v.Key+".example", 0)
+		if err != nil {
+			return fmt.Errorf("send the demo assessment of %s: %w", v.Key, err)
+		}
+		template, err := a.Vendors.Template(ctx, assurance.SecurityBaseline)
+		if err != nil {
+			return err
+		}
+		if _, err := a.Vendors.SaveAnswers(ctx, sent.Token, demoAnswers(template, v.Key), true); err != nil {
+			return fmt.Errorf("answer the demo assessment of %s: %w", v.Key, err)
+		}
+		if _, err := a.Vendors.Review(officer, sent.Assessment.ID, true, "Demo: read the vendor's ISO 27001 certificate and penetration test summary; the scope covers the service."); err != nil {
+			return fmt.Errorf("sign off the demo assessment of %s: %w", v.Key, err)
+		}
+	}
+	return nil
+}
+
+// demoAnswers answers every question of t with a passing answer, as a
+// vendor that meets the baseline would.
+func demoAnswers(t assurance.Template, vendorKey string) map[string]string {
+	out := map[string]string{}
+	for _, q := range t.Questions {
+		switch {
+		case len(q.Pass) > 0:
+			out[q.ID] = q.Pass[0]
+		case q.Kind == assurance.KindFileReference:
+			out[q.ID] = "https://" + vendorKey + ".example/trust/" + q.ID + ".pdf"
+		default:
+			out[q.ID] = "Documented in our security policy, reviewed every year."
+		}
+	}
+	return out
 }
 
 // seedDemoConsole adds a required training module whose quiz asks five

@@ -14,6 +14,7 @@ import (
 	"github.com/steward-dev/steward/internal/config"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
+	"github.com/steward-dev/steward/internal/disclosure"
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/vault"
@@ -122,5 +123,49 @@ func TestDemoStaffHasAnAdministrator(t *testing.T) {
 	}
 	if want := []staff.Role{staff.RoleAdmin, staff.RolePrivacyOfficer, staff.RoleSecurityOfficer}; !slices.Equal(roles, want) {
 		t.Fatalf("demo staff %v, want %v", roles, want)
+	}
+}
+
+// TestDemoVendorsComeAssessed: the demo's vendors are signed off through
+// the assurance service, audited like a real sign-off, once however often
+// the demo starts; so the banner offers them, decisions may name them and
+// the demo's disclosures go ahead (adnet is in the US, under standard
+// contractual clauses).
+func TestDemoVendorsComeAssessed(t *testing.T) {
+	ctx := context.Background()
+	srv := apptest.StartWith(t, db.SQLite, apptest.Options{Demo: true})
+	a := srv.App
+	if _, err := a.SeedDemo(ctx); err != nil { // a second start
+		t.Fatal(err)
+	}
+	for _, vendor := range []string{"metrics-co", "adnet"} {
+		as, err := a.Vendors.Assurance(ctx, vendor)
+		if err != nil || !as.Passing {
+			t.Fatalf("%s: %+v, %v", vendor, as, err)
+		}
+		if !a.Consent.VendorAssessed(vendor) {
+			t.Errorf("%s: the decision gate does not know it as assessed", vendor)
+		}
+		history, err := a.Vendors.History(ctx, vendor)
+		if err != nil || len(history) != 1 {
+			t.Errorf("%s: %d assessments after two starts, %v; want 1", vendor, len(history), err)
+		}
+		page, err := a.Audit.Search(ctx, audit.Query{Target: audit.Target{Kind: "vendor", ID: vendor}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var acts []string
+		for _, e := range page.Entries {
+			acts = append(acts, e.Action)
+		}
+		slices.Sort(acts)
+		if want := []string{"catalog.vendor.create", "vendor.assessment_approved", "vendor.assessment_sent", "vendor.assessment_submitted"}; !slices.Equal(acts, want) {
+			t.Errorf("%s: audit %v, want %v", vendor, acts, want)
+		}
+	}
+	d, err := a.Disclosures.Ask(audit.WithActor(ctx, audit.System()), disclosure.Ask{Subject: "cust-demo-x", Vendor: "adnet", Purpose: "marketing",
+		Categories: []string{"contact"}, Reason: "to show you our offers"})
+	if err != nil || d.State != disclosure.Pending {
+		t.Fatalf("demo disclosure to adnet: %+v, %v; want pending (asks the customer)", d, err)
 	}
 }

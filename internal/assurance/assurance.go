@@ -31,13 +31,7 @@ func (s *Service) Assurance(ctx context.Context, vendorKey string) (Assurance, e
 		return out, err
 	}
 	now := s.now()
-	var approved *Assessment
-	for i, a := range history {
-		if a.State == StateApproved && a.Passed() && a.ValidUntil != nil &&
-			(approved == nil || a.ReviewedAt.After(*approved.ReviewedAt)) {
-			approved = &history[i]
-		}
-	}
+	approved := latestApproval(history)
 	if approved == nil {
 		out.Status, out.Reason = withoutApproval(history, now)
 		if len(history) > 0 {
@@ -79,6 +73,24 @@ func (s *Service) Assurance(ctx context.Context, vendorKey string) (Assurance, e
 	}
 	out.Reason = strings.Join(why, "; ")
 	return out, nil
+}
+
+// latestApproval returns the approval that counts: the latest passing
+// approval by sign-off time, unless it was withdrawn since (a withdrawn
+// approval does not let an older one count again). Nil: none.
+func latestApproval(history []Assessment) *Assessment {
+	var latest *Assessment
+	for i, a := range history {
+		approval := a.State == StateApproved && a.Passed() && a.ValidUntil != nil
+		withdrawn := a.State == StateRevoked && a.ReviewedAt != nil
+		if (approval || withdrawn) && (latest == nil || a.ReviewedAt.After(*latest.ReviewedAt)) {
+			latest = &history[i]
+		}
+	}
+	if latest == nil || latest.State != StateApproved {
+		return nil
+	}
+	return latest
 }
 
 // withoutApproval explains a vendor without a passing approval from its

@@ -35,6 +35,7 @@
 //	SaveAnswers   sent        → sent       by the link's holder: a new answers version
 //	SaveAnswers   sent        → submitted  with submit: scored, no more changes
 //	Revoke        sent        → revoked    by staff: the link stops working
+//	Revoke        approved    → revoked    by staff: the approval is withdrawn, the vendor gated at once
 //	Review        submitted   → approved   by a staff member, with comments, only if passed
 //	Review        submitted   → rejected   by a staff member, with comments
 //
@@ -79,6 +80,14 @@
 // "assessment vas_… sent on … is not yet submitted", "… awaits review",
 // "… was rejected on …", "assessment vas_… expired on …", "purposes grew
 // since the assessment: marketing".
+//
+// # The vendor gate
+//
+// The same answer gates decisions and the banner: AssessedVendors is the
+// consent service's AssessmentSource (one query for every vendor), pushed
+// after every sign-off and withdrawal (Config.Gate) and re-read by every
+// replica within ten seconds; the consent service itself closes a vendor
+// whose approval ran out or whose catalog entry grew beyond the scope.
 //
 // # Personal data
 //

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net/mail"
 	"slices"
@@ -47,10 +48,17 @@ type Config struct {
 	Audit   audit.Recorder
 	Secrets SecretBox
 	Catalog Catalog
-	Now     func() time.Time
+	// Gate, when set, is told after every sign-off and withdrawal, so that
+	// decisions and the banner follow at once (*consent.Service, whose
+	// AssessmentSource is AssessedVendors).
+	Gate Gate
+	Now  func() time.Time
 	// ValidMonths is how long an approval lets a vendor receive data, in
 	// calendar months (default 12).
 	ValidMonths int
+	// Logger reports a gate that could not be refreshed (the replicas
+	// re-read it within ten seconds anyway).
+	Logger *slog.Logger
 }
 
 // Service keeps questionnaire templates, sends assessments to vendors,
@@ -61,6 +69,8 @@ type Service struct {
 	audit       audit.Recorder
 	secrets     SecretBox
 	catalog     Catalog
+	gate        Gate
+	log         *slog.Logger
 	now         func() time.Time
 	validMonths int
 }
@@ -73,7 +83,10 @@ func NewService(cfg Config) (*Service, error) {
 	if cfg.ValidMonths < 0 || cfg.ValidMonths > 36 {
 		return nil, fmt.Errorf("vendor: ValidMonths %d: want 1 to 36 (0 for the default of 12)", cfg.ValidMonths)
 	}
-	s := &Service{db: cfg.DB, audit: cfg.Audit, secrets: cfg.Secrets, catalog: cfg.Catalog, now: cfg.Now, validMonths: cfg.ValidMonths}
+	s := &Service{db: cfg.DB, audit: cfg.Audit, secrets: cfg.Secrets, catalog: cfg.Catalog, gate: cfg.Gate, log: cfg.Logger, now: cfg.Now, validMonths: cfg.ValidMonths}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -563,7 +576,7 @@ func (s *Service) Review(ctx context.Context, id string, approve bool, comments 
 	if approve {
 		action = "vendor.assessment_approved"
 	}
-	return s.change(ctx, id, func(a *Assessment, now time.Time) (string, map[string]any, error) {
+	a, err := s.change(ctx, id, func(a *Assessment, now time.Time) (string, map[string]any, error) {
 		if a.State != StateSubmitted {
 			return "", nil, errs.New(errs.CodeConflict, "cannot review assessment %s: it is %s (only a submitted assessment is reviewed)", a.ID, a.State).Keyed("assessment_not_submitted", "state", string(a.State))
 		}
@@ -582,6 +595,11 @@ func (s *Service) Review(ctx context.Context, id string, approve bool, comments 
 		}
 		return action, facts, nil
 	})
+	if err != nil {
+		return Assessment{}, err
+	}
+	s.refreshGate(ctx)
+	return a, nil
 }
 
 // shortfall says why a score did not pass.
@@ -600,19 +618,28 @@ func shortfall(sc *Score) string {
 }
 
 // Revoke withdraws the link of an assessment not yet submitted (it was
-// sent to the wrong person, or leaked); the reason is kept with it.
+// sent to the wrong person, or leaked), or an approval (the vendor was
+// breached, or its certificate lapsed): from then on the vendor receives
+// nothing, in disclosures and decisions alike, until a new assessment is
+// approved. The reason is kept with it.
 func (s *Service) Revoke(ctx context.Context, id, reason string) (Assessment, error) {
 	reason, err := checkNote("reason", reason, maxComments)
 	if err != nil {
 		return Assessment{}, err
 	}
-	return s.change(ctx, id, func(a *Assessment, now time.Time) (string, map[string]any, error) {
-		if a.State != StateSent {
-			return "", nil, errs.New(errs.CodeConflict, "cannot withdraw assessment %s: it is %s (only a questionnaire not yet submitted is withdrawn)", a.ID, a.State).Keyed("assessment_not_withdrawable", "state", string(a.State))
+	a, err := s.change(ctx, id, func(a *Assessment, now time.Time) (string, map[string]any, error) {
+		if a.State != StateSent && a.State != StateApproved {
+			return "", nil, errs.New(errs.CodeConflict, "cannot withdraw assessment %s: it is %s (only a questionnaire not yet submitted, or an approval, is withdrawn)", a.ID, a.State).Keyed("assessment_not_withdrawable", "state", string(a.State))
 		}
+		facts := map[string]any{"was": string(a.State)}
 		a.State, a.RevokedAt, a.RevokeReason = StateRevoked, &now, reason
-		return "vendor.assessment_revoked", map[string]any{}, nil
+		return "vendor.assessment_revoked", facts, nil
 	})
+	if err != nil {
+		return Assessment{}, err
+	}
+	s.refreshGate(ctx)
+	return a, nil
 }
 
 // checkNote returns text typed by staff, trimmed; it is required and

@@ -181,7 +181,7 @@ var actionRegistry = [...]ActionInfo{
 	{"vendor.assessment_submitted", "A vendor submitted its answers to a security questionnaire.", []string{emitAssurance}},
 	{"vendor.assessment_approved", "A vendor's security assessment was approved.", []string{emitAssurance}},
 	{"vendor.assessment_rejected", "A vendor's security assessment was rejected.", []string{emitAssurance}},
-	{"vendor.assessment_revoked", "A questionnaire link not yet answered was withdrawn, with the reason.", []string{emitAssurance}},
+	{"vendor.assessment_revoked", "A questionnaire link not yet answered, or an approval, was withdrawn, with the reason (details: the state it had); a withdrawn approval gates the vendor at once.", []string{emitAssurance}},
 	{"vendor.assessment_contact_revealed", "A staff member opened the contact a security questionnaire was sent to.", []string{emitAssurance}},
 
 	// Personal data nobody declared (drift scans of the connected systems).

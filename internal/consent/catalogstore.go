@@ -267,6 +267,7 @@ func (s *Service) ReloadCatalog(ctx context.Context) error {
 		return db.Classify(fmt.Errorf("load catalog: %w", err))
 	}
 	s.catalog.store(c)
+	s.rebuildGate()
 	return nil
 }
 

@@ -2,6 +2,7 @@ package consent
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/steward-dev/steward/internal/errs"
 )
@@ -20,6 +21,10 @@ const (
 	ReasonGPCOptOut          Reason = "gpc_opt_out"
 	ReasonNoticeOutdated     Reason = "notice_outdated"
 	ReasonVendorNotDeclared  Reason = "vendor_not_declared"
+	// ReasonVendorNotAssessed: the vendor has no current passing security
+	// assessment covering what it receives (package assurance), so it may
+	// receive nothing, whatever the consent.
+	ReasonVendorNotAssessed Reason = "vendor_not_assessed"
 	// ReasonRestricted: the subject's processing is restricted (GDPR Art.
 	// 18) until staff lift the restriction.
 	ReasonRestricted Reason = "restricted"
@@ -30,7 +35,7 @@ const (
 // Reasons lists every reason, for metrics and documentation.
 var Reasons = []Reason{ReasonNecessary, ReasonConsentGranted, ReasonConsentDenied, ReasonConsentWithdrawn,
 	ReasonNoConsentRecorded, ReasonLegitimateInterest, ReasonGPCOptOut, ReasonNoticeOutdated, ReasonVendorNotDeclared,
-	ReasonRestricted, ReasonObjected}
+	ReasonVendorNotAssessed, ReasonRestricted, ReasonObjected}
 
 // Question asks whether a subject's or device's data may be used for a
 // purpose, optionally by a vendor. Property selects the jurisdiction rules
@@ -55,13 +60,15 @@ type Answer struct {
 }
 
 // rule is the decision itself: a pure function of the purpose, whether the
-// vendor is declared for it, the regime, the GPC signal, the latest
+// vendor is declared for it and assessed (a current passing security
+// assessment: without one, nothing flows to it, necessary purposes
+// included), the regime, the GPC signal, the latest
 // recorded state and what holds the subject's processing (a restriction or
 // an objection). A restriction stops every purpose but those the law
 // obliges (Art. 18(2) keeps storage and legal claims); an objection stops
 // the purpose it names, whatever was granted since by anyone but the
 // subject.
-func rule(p *Purpose, vendorGiven, vendorDeclared bool, regime Regime, gpc bool, s state, found bool, h hold, currentNotice uint16) Answer {
+func rule(p *Purpose, vendorGiven, vendorDeclared, vendorAssessed bool, regime Regime, gpc bool, s state, found bool, h hold, currentNotice uint16) Answer {
 	var event int64
 	if found {
 		event = int64(s.seq)
@@ -69,6 +76,8 @@ func rule(p *Purpose, vendorGiven, vendorDeclared bool, regime Regime, gpc bool,
 	switch {
 	case vendorGiven && !vendorDeclared:
 		return Answer{Allowed: false, Reason: ReasonVendorNotDeclared}
+	case vendorGiven && !vendorAssessed:
+		return Answer{Allowed: false, Reason: ReasonVendorNotAssessed}
 	case h.kind == holdRestricted && p.LegalBasis != BasisLegalObligation:
 		return Answer{Allowed: false, Reason: ReasonRestricted, Event: int64(h.seq)}
 	case p.Necessary || p.LegalBasis == BasisContract || p.LegalBasis == BasisLegalObligation:
@@ -100,6 +109,8 @@ func rule(p *Purpose, vendorGiven, vendorDeclared bool, regime Regime, gpc bool,
 type Decider struct {
 	catalog *catalogHolder
 	index   *Index
+	gate    *vendorGate
+	now     func() time.Time
 }
 
 // Decide answers one question. gpcHeader is the Sec-GPC signal of the
@@ -114,7 +125,7 @@ func (d *Decider) Decide(q *Question, gpcHeader bool) (Answer, error) {
 		return Answer{}, errs.Invalid("subject", "give exactly one of subject and device")
 	}
 	var vendor uint16
-	vendorDeclared := false
+	vendorDeclared, vendorAssessed := false, false
 	if q.Vendor != "" {
 		v, ok := cat.vendors[q.Vendor]
 		if !ok {
@@ -122,6 +133,7 @@ func (d *Decider) Decide(q *Question, gpcHeader bool) (Answer, error) {
 		}
 		vendor = v.id
 		vendorDeclared = p.declares(v.id)
+		vendorAssessed = d.gate.openID(v.id, d.now().UnixMicro())
 	}
 	rules := &cat.defaultRules
 	jurisdiction := q.Jurisdiction
@@ -141,7 +153,7 @@ func (d *Decider) Decide(q *Question, gpcHeader bool) (Answer, error) {
 	d.index.mu.RLock()
 	s, found, h := d.index.latest(q.Subject, q.Device, p.id, vendor)
 	d.index.mu.RUnlock()
-	return rule(&p.Purpose, q.Vendor != "", vendorDeclared, rules.regime(jurisdiction), gpcHeader || q.GPC, s, found, h, cat.currentNotice), nil
+	return rule(&p.Purpose, q.Vendor != "", vendorDeclared, vendorAssessed, rules.regime(jurisdiction), gpcHeader || q.GPC, s, found, h, cat.currentNotice), nil
 }
 
 // DecideAll answers questions in order into answers (which must be as long),

@@ -44,7 +44,7 @@ func TestRule(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := rule(c.p, c.vendorGiven, c.vendorDeclared, c.regime, c.gpc, c.s, c.found, hold{}, 2)
+			got := rule(c.p, c.vendorGiven, c.vendorDeclared, true, c.regime, c.gpc, c.s, c.found, hold{}, 2)
 			if got != c.want {
 				t.Fatalf("rule = %+v, want %+v", got, c.want)
 			}
@@ -80,7 +80,7 @@ func TestRuleHolds(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := rule(c.p, false, false, OptOut, false, c.s, c.found, c.h, 2)
+			got := rule(c.p, false, false, false, OptOut, false, c.s, c.found, c.h, 2)
 			if got != c.want {
 				t.Fatalf("rule = %+v, want %+v", got, c.want)
 			}

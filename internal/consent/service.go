@@ -58,6 +58,8 @@ type Service struct {
 	catalog catalogHolder
 	index   *Index
 	decider *Decider
+	// gate holds the vendors with a current passing security assessment.
+	gate vendorGate
 
 	appends  chan *appendRequest
 	stop     chan struct{}
@@ -102,7 +104,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if s.observe == nil {
 		s.observe = func(int) {}
 	}
-	s.decider = &Decider{catalog: &s.catalog, index: s.index}
+	s.decider = &Decider{catalog: &s.catalog, index: s.index, gate: &s.gate, now: s.now}
 	if err := s.ReloadCatalog(ctx); err != nil {
 		return nil, err
 	}
@@ -169,6 +171,9 @@ func (s *Service) follow(ctx context.Context) error {
 		if err := s.ReloadCatalog(ctx); err != nil {
 			return err
 		}
+	}
+	if err := s.refreshGateIfDue(ctx); err != nil {
+		s.log.Warn("refresh assessed vendors", "err", err)
 	}
 	// Reading the next page overlaps with applying the last one: at start,
 	// with a large ledger, that uses two cores instead of one.

@@ -65,6 +65,23 @@ func seed(tb testing.TB, svc *consent.Service) {
 	must(svc.PutVendor(ctx, consent.Vendor{Key: "metrics-co", Name: "Metrics Co", Purposes: []string{"analytics"}, Country: "IE"}, true))
 	must(svc.PutVendor(ctx, consent.Vendor{Key: "ads-co", Name: "Ads Co", Purposes: []string{"marketing", "sale"}, Country: "US"}, true))
 	must(svc.PutNotice(ctx, consent.Notice{Version: "v1", Texts: map[string]string{"en": "We use data to..."}, Material: true}, true, true))
+	assess(tb, svc, "metrics-co", "ads-co")
+}
+
+// assess marks vendors as holding a current passing security assessment
+// that covers what the catalog gives them, valid a year from now, as
+// package assurance pushes after a sign-off.
+func assess(tb testing.TB, svc *consent.Service, keys ...string) {
+	tb.Helper()
+	assessed := map[string]consent.VendorAssessment{}
+	for _, key := range keys {
+		v, err := svc.Vendor(key)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		assessed[key] = consent.VendorAssessment{Until: now.AddDate(1, 0, 0), Purposes: v.Purposes, Categories: v.DataCategories}
+	}
+	svc.SetAssessedVendors(assessed)
 }
 
 func event(id, device, purpose string, action consent.Action) consent.Event {
@@ -356,6 +373,13 @@ func TestReplicaFollowsLedger(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer b.Close()
+		// The replica reads the assessments from its source, which knows of
+		// late-co before the catalog does: it opens once the catalog has it.
+		if err := b.SetAssessmentSource(ctx, func(context.Context) (map[string]consent.VendorAssessment, error) {
+			return map[string]consent.VendorAssessment{"late-co": {Until: now.AddDate(1, 0, 0), Purposes: []string{"analytics"}}}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
 		appendOK(t, a, event("r1", "dev-r", "analytics", consent.ActionGrant))
 		if _, err := a.LinkDevice(ctx, "cust-r", "dev-r"); err != nil {
 			t.Fatal(err)

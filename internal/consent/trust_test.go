@@ -163,7 +163,9 @@ func TestClientTimeOrdersNothing(t *testing.T) {
 			{Subject: "cust-42", Purpose: "marketing", Vendor: "ads-co"}, // as a disclosure check asks
 			{Device: "phone", Purpose: "marketing", Vendor: "ads-co"},
 		}
-		for name, s := range map[string]*consent.Service{"live": svc, "rebuilt": openServiceWithClock(t, store, signer, c)} {
+		rebuilt := openServiceWithClock(t, store, signer, c)
+		assess(t, rebuilt, "metrics-co", "ads-co")
+		for name, s := range map[string]*consent.Service{"live": svc, "rebuilt": rebuilt} {
 			for _, q := range questions {
 				if a := decide(t, s, q); a.Allowed || a.Reason != consent.ReasonConsentWithdrawn {
 					t.Errorf("%s: %+v: %+v, want consent_withdrawn", name, q, a)
@@ -214,7 +216,9 @@ func TestImportOrder(t *testing.T) {
 		record(recordKey, "d", "analytics", consent.ActionWithdraw, consent.SourceAPI, c.Now().Add(4*time.Minute))
 		want := map[string]consent.Reason{"a": consent.ReasonConsentGranted, "b": consent.ReasonConsentGranted,
 			"c": consent.ReasonConsentDenied, "d": consent.ReasonConsentWithdrawn}
-		for name, s := range map[string]*consent.Service{"live": svc, "rebuilt": openServiceWithClock(t, store, signer, c)} {
+		rebuilt := openServiceWithClock(t, store, signer, c)
+		assess(t, rebuilt, "metrics-co", "ads-co")
+		for name, s := range map[string]*consent.Service{"live": svc, "rebuilt": rebuilt} {
 			for subject, reason := range want {
 				if a := decide(t, s, consent.Question{Subject: subject, Purpose: "analytics"}); a.Reason != reason {
 					t.Errorf("%s: subject %s: %+v, want %s", name, subject, a, reason)

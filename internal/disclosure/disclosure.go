@@ -12,11 +12,14 @@
 //   - allowed: the purpose is necessary for the customer's own dealings and
 //     the vendor is declared for it (the carrier of the order), or the
 //     customer consented to this vendor and purpose;
-//   - blocked: the vendor has no passing, current security assessment, is
-//     not declared for the purpose, the customer's processing is
-//     restricted (reason "restricted"), the customer objected to the
-//     purpose ("objected"), or the customer declined before (Global
-//     Privacy Control included, for sale or sharing);
+//   - blocked, with a reason code (BlockedReasons, in the order they are
+//     checked) and a detail in words: the vendor is not declared for the
+//     purpose; a category is in-house, never disclosed; a category is not
+//     declared for the vendor or outside its assessment; the vendor is in a
+//     third country without a transfer safeguard; the vendor has no
+//     passing, current security assessment; the customer's processing is
+//     restricted, the customer objected to the purpose, or declined before
+//     (Global Privacy Control included, for sale or sharing);
 //   - pending otherwise: the customer is asked (email and portal) and
 //     approves or declines; unanswered, the request expires at NeededBy
 //     (seven days by default) and counts as declined.
@@ -59,15 +62,44 @@ const (
 	Expired  State = "expired"
 )
 
-// The blocked reasons of a restriction and of an objection, fixed words a
-// caller can test (the other blocked reasons are sentences).
+// The blocked reasons: fixed codes a caller can test (BlockedDetail says
+// why in words). They are checked in this order; the first that holds is
+// the answer.
 const (
+	// BlockedVendorNotDeclared: the vendor is not declared for the purpose.
+	BlockedVendorNotDeclared = "vendor_not_declared"
+	// BlockedCategoryInHouse: a category asked for is in-house data, never
+	// disclosed to a vendor, whatever the consent.
+	BlockedCategoryInHouse = "category_in_house"
+	// BlockedCategoryNotDeclared: a category asked for is not among the
+	// vendor's declared data categories, or outside the scope of its
+	// current security assessment.
+	BlockedCategoryNotDeclared = "category_not_declared"
+	// BlockedTransferWithoutSafeguard: the vendor's country is outside the
+	// properties' region (the EEA for EU properties; consent.PropertyRegion)
+	// and no transfer safeguard (adequacy, standard contractual clauses,
+	// binding corporate rules) is recorded for it. A vendor whose country is
+	// not recorded counts as outside.
+	BlockedTransferWithoutSafeguard = "transfer_without_safeguard"
+	// BlockedVendorNotAssessed: the vendor has no current passing security
+	// assessment covering what it receives.
+	BlockedVendorNotAssessed = "vendor_not_assessed"
 	// BlockedRestricted: the customer's processing is restricted (GDPR
 	// Art. 18) until staff lift the restriction.
 	BlockedRestricted = "restricted"
 	// BlockedObjected: the customer objected to the purpose (Art. 21).
 	BlockedObjected = "objected"
+	// BlockedDeclined: the customer declined or withdrew this purpose or
+	// vendor.
+	BlockedDeclined = "declined"
+	// BlockedGPC: the customer's browser sent Global Privacy Control, an
+	// opt-out of sale and sharing, and the purpose is one.
+	BlockedGPC = "gpc_opt_out"
 )
+
+// BlockedReasons lists the blocked reasons, in the order they are checked.
+var BlockedReasons = []string{BlockedVendorNotDeclared, BlockedCategoryInHouse, BlockedCategoryNotDeclared, BlockedTransferWithoutSafeguard,
+	BlockedVendorNotAssessed, BlockedRestricted, BlockedObjected, BlockedDeclined, BlockedGPC}
 
 // WentAhead reports whether data was (or may be) shared.
 func (s State) WentAhead() bool { return s == Allowed || s == Approved }
@@ -85,15 +117,19 @@ const (
 
 // Disclosure is one request to share a subject's data with a vendor.
 type Disclosure struct {
-	ID            string     `json:"id"`
-	Subject       string     `json:"subject"`
-	Vendor        string     `json:"vendor"`
-	Purpose       string     `json:"purpose"`
-	Categories    []string   `json:"categories"`
-	Reason        string     `json:"reason"`
-	State         State      `json:"state"`
-	Basis         Basis      `json:"basis,omitempty"`
-	BlockedReason string     `json:"blocked_reason,omitempty"`
+	ID            string   `json:"id"`
+	Subject       string   `json:"subject"`
+	Vendor        string   `json:"vendor"`
+	Purpose       string   `json:"purpose"`
+	Categories    []string `json:"categories"`
+	Reason        string   `json:"reason"`
+	State         State    `json:"state"`
+	Basis         Basis    `json:"basis,omitempty"`
+	BlockedReason string   `json:"blocked_reason,omitempty"`
+	// BlockedDetail says why in words, for staff and the asking system:
+	// with the facts of the moment in the answer to Ask, from the reason
+	// code when read back (storedDetail).
+	BlockedDetail string     `json:"blocked_detail,omitempty"`
 	AskedBy       string     `json:"asked_by"`
 	CreatedAt     time.Time  `json:"created_at"`
 	NeededBy      time.Time  `json:"needed_by"`
@@ -231,11 +267,22 @@ func (s *Service) Ask(ctx context.Context, in Ask) (Disclosure, error) {
 	return d, nil
 }
 
-// decide sets the state, basis and blocked reason of d.
+// decide sets the state, basis and blocked reason of d. The checks that
+// hold whatever the customer says come first: the vendor's declaration,
+// the categories, the transfer, the vendor's assessment; then what holds
+// the customer's processing; then consent.
 func (s *Service) decide(ctx context.Context, d *Disclosure, vendor consent.Vendor, purpose consent.Purpose) error {
-	block := func(reason string) { d.State, d.BlockedReason = Blocked, reason }
+	block := func(reason, detail string) { d.State, d.BlockedReason, d.BlockedDetail = Blocked, reason, detail }
 	if !slices.Contains(vendor.Purposes, purpose.Key) {
-		block(fmt.Sprintf("vendor %s is not declared for purpose %s", vendor.Key, purpose.Key))
+		block(BlockedVendorNotDeclared, fmt.Sprintf("vendor %s is not declared for purpose %s", vendor.Key, purpose.Key))
+		return nil
+	}
+	if reason, detail := s.checkCategories(d.Categories, vendor); reason != "" {
+		block(reason, detail)
+		return nil
+	}
+	if detail := s.checkTransfer(vendor); detail != "" {
+		block(BlockedTransferWithoutSafeguard, detail)
 		return nil
 	}
 	passing, why, err := s.Assurance(ctx, vendor.Key)
@@ -243,7 +290,7 @@ func (s *Service) decide(ctx context.Context, d *Disclosure, vendor consent.Vend
 		return err
 	}
 	if !passing {
-		block("vendor " + vendor.Key + " has no passing security assessment: " + why)
+		block(BlockedVendorNotAssessed, "vendor "+vendor.Key+" has no passing security assessment: "+why)
 		return nil
 	}
 	answer, err := s.Consent.Decider().Decide(&consent.Question{Subject: d.Subject, Purpose: purpose.Key, Vendor: vendor.Key}, false)
@@ -253,11 +300,16 @@ func (s *Service) decide(ctx context.Context, d *Disclosure, vendor consent.Vend
 	// A restriction or an objection holds before anything else, necessary
 	// purposes included (a restriction spares only a legal obligation).
 	switch answer.Reason {
+	case consent.ReasonVendorNotAssessed:
+		// The decision engine's gate has not seen the sign-off yet (another
+		// replica made it): the one gate decides everywhere.
+		block(BlockedVendorNotAssessed, "vendor "+vendor.Key+" has no current passing security assessment")
+		return nil
 	case consent.ReasonRestricted:
-		block(BlockedRestricted)
+		block(BlockedRestricted, "the customer's processing is restricted until staff lift the restriction")
 		return nil
 	case consent.ReasonObjected:
-		block(BlockedObjected)
+		block(BlockedObjected, "the customer objected to purpose "+purpose.Key)
 		return nil
 	}
 	if purpose.Necessary {
@@ -269,7 +321,7 @@ func (s *Service) decide(ctx context.Context, d *Disclosure, vendor consent.Vend
 		d.State, d.Basis = Allowed, BasisConsent
 		return nil
 	case consent.ReasonConsentDenied, consent.ReasonConsentWithdrawn:
-		block("the customer declined this purpose or vendor")
+		block(BlockedDeclined, "the customer declined this purpose or vendor")
 		return nil
 	}
 	if purpose.SaleOrSharing {
@@ -278,12 +330,87 @@ func (s *Service) decide(ctx context.Context, d *Disclosure, vendor consent.Vend
 			return err
 		}
 		if gpc {
-			block("the customer's browser sent Global Privacy Control, an opt-out of sale and sharing")
+			block(BlockedGPC, "the customer's browser sent Global Privacy Control, an opt-out of sale and sharing")
 			return nil
 		}
 	}
 	d.State = Pending
 	return nil
+}
+
+// checkCategories returns the reason and detail that block sharing
+// categories with vendor, or "" when none does: an in-house category first
+// (never disclosed), then one the vendor is not declared for, or that its
+// current assessment did not cover.
+func (s *Service) checkCategories(categories []string, vendor consent.Vendor) (reason, detail string) {
+	for _, key := range categories {
+		if c, err := s.Consent.Category(key); err == nil && c.InHouse {
+			return BlockedCategoryInHouse, fmt.Sprintf("data category %s is in-house: it is never disclosed to a vendor", key)
+		}
+	}
+	assessed, hasAssessment := s.Consent.VendorAssessmentOf(vendor.Key)
+	for _, key := range categories {
+		if !slices.Contains(vendor.DataCategories, key) {
+			return BlockedCategoryNotDeclared, fmt.Sprintf("vendor %s is not declared for data category %s", vendor.Key, key)
+		}
+		if hasAssessment && !slices.Contains(assessed.Categories, key) {
+			return BlockedCategoryNotDeclared, fmt.Sprintf("data category %s is outside the scope of vendor %s's security assessment", key, vendor.Key)
+		}
+	}
+	return "", ""
+}
+
+// checkTransfer returns why sending data to vendor is an unlawful transfer,
+// or "": its country is outside the region of the properties (the EEA when
+// any property is an EU one, or when there is none to say) and it records
+// no safeguard. A disclosure concerns a customer, not one property, so the
+// strictest region of them all applies.
+func (s *Service) checkTransfer(vendor consent.Vendor) string {
+	region := consent.RegionEEA
+	if props := s.Consent.Properties(); len(props) > 0 {
+		region = consent.RegionOther
+		for _, p := range props {
+			if consent.PropertyRegion(p) == consent.RegionEEA {
+				region = consent.RegionEEA
+			}
+		}
+	}
+	if !consent.NeedsTransferSafeguard(region, vendor.Country) || vendor.TransferSafeguard != consent.SafeguardNone {
+		return ""
+	}
+	country := vendor.Country
+	if country == "" {
+		country = "an unrecorded country"
+	}
+	return fmt.Sprintf("vendor %s is in %s, outside the %s, and no transfer safeguard (adequacy, standard contractual clauses, binding corporate rules) is recorded for it",
+		vendor.Key, country, region)
+}
+
+// storedDetail says in words why a stored disclosure was blocked, from its
+// reason code; a disclosure blocked before the codes existed kept its
+// sentence as the reason, and says nothing more.
+func storedDetail(d Disclosure) string {
+	switch d.BlockedReason {
+	case BlockedVendorNotDeclared:
+		return fmt.Sprintf("vendor %s is not declared for purpose %s", d.Vendor, d.Purpose)
+	case BlockedCategoryInHouse:
+		return "a data category asked for is in-house: it is never disclosed to a vendor"
+	case BlockedCategoryNotDeclared:
+		return fmt.Sprintf("a data category asked for is not declared for vendor %s, or outside the scope of its security assessment", d.Vendor)
+	case BlockedTransferWithoutSafeguard:
+		return fmt.Sprintf("vendor %s is outside the properties' region and no transfer safeguard is recorded for it", d.Vendor)
+	case BlockedVendorNotAssessed:
+		return fmt.Sprintf("vendor %s had no current passing security assessment", d.Vendor)
+	case BlockedRestricted:
+		return "the customer's processing is restricted until staff lift the restriction"
+	case BlockedObjected:
+		return "the customer objected to purpose " + d.Purpose
+	case BlockedDeclined:
+		return "the customer declined this purpose or vendor"
+	case BlockedGPC:
+		return "the customer's browser sent Global Privacy Control, an opt-out of sale and sharing"
+	}
+	return ""
 }
 
 // usedGPC reports whether any of the subject's consent events came with a
@@ -408,6 +535,7 @@ func (s *Service) list(ctx context.Context, where string, args ...any) ([]Disclo
 		_ = json.Unmarshal([]byte(categories), &d.Categories)
 		d.CreatedAt, d.NeededBy = time.UnixMicro(created).UTC(), time.UnixMicro(needed).UTC()
 		d.DecidedAt, d.WentAheadAt = timeOf(decided), timeOf(ahead)
+		d.BlockedDetail = storedDetail(d)
 		return d, nil
 	})
 	if err != nil {

@@ -47,8 +47,8 @@ func newWorld(t *testing.T, store *db.DB) *world {
 		}
 	}
 	for _, v := range []consent.Vendor{
-		{Key: "carrier", Name: "Carrier", Purposes: []string{"delivery"}},
-		{Key: "adnet", Name: "AdNet", Purposes: []string{"marketing", "sale"}},
+		{Key: "carrier", Name: "Carrier", Purposes: []string{"delivery"}, DataCategories: []string{"contact", "location"}, Country: "DE"},
+		{Key: "adnet", Name: "AdNet", Purposes: []string{"marketing", "sale"}, DataCategories: []string{"contact"}, Country: "IE"},
 	} {
 		if _, err := svc.PutVendor(ctx, v, true); err != nil {
 			t.Fatal(err)
@@ -68,6 +68,27 @@ func newWorld(t *testing.T, store *db.DB) *world {
 		t.Fatal(err)
 	}
 	return w
+}
+
+// assess sets whether a vendor holds a current passing security
+// assessment, for disclosures (Assurance) and decisions (the consent
+// gate) alike, as package assurance does after a sign-off or withdrawal;
+// the assessment covers what the catalog gives the vendor now.
+func (w *world) assess(t *testing.T, vendor string, passing bool) {
+	t.Helper()
+	w.passing[vendor] = passing
+	gate := map[string]consent.VendorAssessment{}
+	for key, ok := range w.passing {
+		if !ok {
+			continue
+		}
+		v, err := w.svc.Vendor(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gate[key] = consent.VendorAssessment{Until: w.now.AddDate(1, 0, 0), Purposes: v.Purposes, Categories: v.DataCategories}
+	}
+	w.svc.SetAssessedVendors(gate)
 }
 
 func (w *world) record(t *testing.T, subject, purpose, vendor string, action consent.Action, gpc bool) {
@@ -99,7 +120,7 @@ func TestDisclosureMatrix(t *testing.T) {
 						if purpose == "delivery" {
 							vendor = "carrier"
 						}
-						w.passing[vendor] = assessed
+						w.assess(t, vendor, assessed)
 						switch state {
 						case "granted":
 							w.record(t, subject, purpose, vendor, consent.ActionGrant, gpc)
@@ -134,7 +155,7 @@ func TestDisclosureMatrix(t *testing.T) {
 				}
 			}
 		}
-		w.passing["adnet"] = true
+		w.assess(t, "adnet", true)
 		if d, _ := w.d.Ask(ctx, disclosure.Ask{Subject: "cust-x", Vendor: "carrier", Purpose: "marketing", Categories: []string{"contact"}, Reason: "to sell you things"}); d.State != disclosure.Blocked {
 			t.Errorf("an undeclared vendor: %s", d.State)
 		}
@@ -158,7 +179,7 @@ func TestDisclosureDecision(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		ctx := context.Background()
 		w := newWorld(t, store)
-		w.passing["adnet"] = true
+		w.assess(t, "adnet", true)
 		ask := func(subject string) disclosure.Disclosure {
 			d, err := w.d.Ask(ctx, disclosure.Ask{Subject: subject, Vendor: "adnet", Purpose: "marketing", Categories: []string{"contact"}, Reason: "to show you offers"})
 			if err != nil {

@@ -17,7 +17,7 @@ func TestForgetBlanksTheTexts(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		ctx := context.Background()
 		w := newWorld(t, store)
-		w.passing["adnet"] = true
+		w.assess(t, "adnet", true)
 		ask := func(subject string) disclosure.Disclosure {
 			d, err := w.d.Ask(ctx, disclosure.Ask{Subject: subject, Vendor: "adnet", Purpose: "marketing", Categories: []string{"contact"},
 				Reason: "Ada Lovelace of 12 Analytical Road asked for offers"})

@@ -17,7 +17,8 @@ func TestRecipients(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		ctx := context.Background()
 		w := newWorld(t, store)
-		w.passing["carrier"], w.passing["adnet"] = true, true
+		w.assess(t, "carrier", true)
+		w.assess(t, "adnet", true)
 		ask := func(subject, vendor, purpose string) disclosure.Disclosure {
 			d, err := w.d.Ask(ctx, disclosure.Ask{Subject: subject, Vendor: vendor, Purpose: purpose, Categories: []string{"contact"}, Reason: "order"})
 			if err != nil {

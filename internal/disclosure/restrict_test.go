@@ -20,7 +20,8 @@ func TestDisclosureRestrictedAndObjected(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		ctx := context.Background()
 		w := newWorld(t, store)
-		w.passing["carrier"], w.passing["adnet"] = true, true
+		w.assess(t, "carrier", true)
+		w.assess(t, "adnet", true)
 		ask := func(subject, vendor, purpose string) disclosure.Disclosure {
 			t.Helper()
 			d, err := w.d.Ask(ctx, disclosure.Ask{Subject: subject, Vendor: vendor, Purpose: purpose, Categories: []string{"contact"}, Reason: "to deliver your order"})

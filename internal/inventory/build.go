@@ -141,7 +141,7 @@ func (b *builder) recipients(inHouse map[string]bool) []Recipient {
 	out := make([]Recipient, 0, len(vendors))
 	for _, v := range vendors {
 		r := Recipient{Key: v.Key, Name: v.Name, Country: v.Country, PrivacyURL: v.PrivacyURL, Safeguard: string(v.TransferSafeguard),
-			ThirdCountry: v.Country != "" && !InEEA(v.Country), Purposes: sorted(setFrom(v.Purposes), b.purIndex)}
+			ThirdCountry: v.Country != "" && !consent.InEEA(v.Country), Purposes: sorted(setFrom(v.Purposes), b.purIndex)}
 		received, withheld := set{}, set{}
 		for _, c := range v.DataCategories {
 			b.use(c)

@@ -147,21 +147,6 @@ func TestBuildEmpty(t *testing.T) {
 	}
 }
 
-func TestInEEA(t *testing.T) {
-	for _, c := range []struct {
-		country string
-		want    bool
-	}{{"DE", true}, {"de", true}, {"NO", true}, {"LI", true}, {"IS", true}, {"GR", true}, {"EL", true}, {"CH", false},
-		{"GB", false}, {"US", false}, {"", false}, {"XX", false}} {
-		if got := inventory.InEEA(c.country); got != c.want {
-			t.Errorf("InEEA(%q) = %v, want %v", c.country, got, c.want)
-		}
-	}
-	if n := len(inventory.EEACountries()); n != 30 {
-		t.Errorf("EEA has %d countries, want 30", n)
-	}
-}
-
 // BenchmarkBuild: the map and the record of 200 systems with 25 columns
 // each (5,000 columns), the bound being 1 s.
 func BenchmarkBuild(b *testing.B) {

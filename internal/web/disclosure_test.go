@@ -70,7 +70,17 @@ func TestDisclosuresInPortal(t *testing.T) {
 		code, body, _ := c.do("POST", "/v1/disclosures", key, `{"subject":"cust-1","vendor":"`+vendorKey+`","purpose":"`+purpose+`","categories":["contact","behavioural"],"reason":"to show you offers from our partner"}`)
 		return code, body
 	}
-	if code, body := ask("adnet", "marketing"); code != 200 || !strings.Contains(body, `"state":"blocked"`) || !strings.Contains(body, "assessment") {
+	// The demo signs adnet off: withdraw that approval first, so that adnet
+	// is without an assessment.
+	history, err := app.Vendors.History(ctx, "adnet")
+	if err != nil || len(history) == 0 {
+		t.Fatalf("adnet's demo assessment: %v", err)
+	}
+	if _, err := app.Vendors.Revoke(audit.WithActor(ctx, audit.Staff("stf_security")), history[0].ID, "Replaying an unassessed vendor."); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := ask("adnet", "marketing"); code != 200 || !strings.Contains(body, `"state":"blocked"`) || !strings.Contains(body, `"blocked_reason":"vendor_not_assessed"`) ||
+		!strings.Contains(body, "assessment") {
 		t.Fatalf("unassessed vendor: %d %s", code, body)
 	}
 	assessVendor(t, srv, "adnet")

@@ -1113,7 +1113,9 @@ func TestCatalogThroughClient(t *testing.T) {
 		if e := asAPIError(t, err, http.StatusBadRequest); e.Fields["purposes[0]"] == "" {
 			t.Errorf("unknown purpose: fields %v", e.Fields)
 		}
-		// An event under the new, non-material notice counts.
+		// An event under the new, non-material notice counts (recs passed
+		// its security assessment: the decision gate lets it through).
+		assessVendor(t, env.srv, "recs")
 		recordKey := mustKey(t, c, client.APIKeyInput{Scope: client.ScopeRecord, Label: "app back end"})
 		if _, err := client.New(env.srv.URL, recordKey.Secret).AppendEvents(ctx, []client.EventInput{{ID: "a-1", Property: "app",
 			Subject: "cust-a", Purpose: "personalisation", Vendor: "recs", Action: client.ActionGrant, Source: client.SourceAPI,

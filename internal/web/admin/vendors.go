@@ -48,6 +48,10 @@ import (
 type vendorRow struct {
 	Vendor    consent.Vendor
 	Assurance assurance.Assurance
+	// Gated: the decision engine's gate holds the vendor back (no current
+	// passing assessment): the banner does not offer it, decisions naming
+	// it are refused.
+	Gated bool
 }
 
 // HandleVendors lists the vendors of the catalog with whether each may
@@ -63,7 +67,7 @@ func (c *Console) HandleVendors() http.Handler {
 				c.fail(w, r, err)
 				return
 			}
-			rows[i] = vendorRow{Vendor: ven, Assurance: a}
+			rows[i] = vendorRow{Vendor: ven, Assurance: a, Gated: !c.Consent.VendorAssessed(ven.Key)}
 		}
 		c.render(w, r, http.StatusOK, "vendors", page{Title: "title_vendors", Data: rows})
 	})
@@ -80,8 +84,10 @@ type sendForm struct {
 type vendorData struct {
 	Vendor    consent.Vendor
 	Assurance assurance.Assurance
-	History   []historyRow
-	Contacts  []assurance.Contact
+	// Gated: see vendorRow.
+	Gated    bool
+	History  []historyRow
+	Contacts []assurance.Contact
 	// Revealed is set when Contacts hold names and addresses.
 	Revealed  bool
 	Templates []assurance.Template
@@ -147,6 +153,7 @@ func (c *Console) showVendor(w http.ResponseWriter, r *http.Request, status int,
 		}
 	}
 	d.Vendor, d.Assurance, d.Templates = ven, current, templates
+	d.Gated = !c.Consent.VendorAssessed(key)
 	if c.Disclosures != nil {
 		if d.Disclosed, err = c.Disclosures.ForVendor(ctx, key); err != nil {
 			c.fail(w, r, err)
@@ -354,7 +361,7 @@ func (c *Console) HandleReviewAssessment() http.Handler {
 }
 
 // HandleRevokeAssessment withdraws the link of an assessment not yet
-// submitted.
+// submitted, or an approval (the vendor is held back at once).
 func (c *Console) HandleRevokeAssessment() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.assessmentAct(w, r, func(id, note string) error {

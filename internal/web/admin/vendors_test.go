@@ -80,8 +80,11 @@ func newVendorFixture(t *testing.T) *vendorFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vendors, err := assurance.NewService(assurance.Config{DB: store, Audit: log, Secrets: box("vendor"), Catalog: catalog})
+	vendors, err := assurance.NewService(assurance.Config{DB: store, Audit: log, Secrets: box("vendor"), Catalog: catalog, Gate: catalog})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := catalog.SetAssessmentSource(ctx, vendors.AssessedVendors); err != nil {
 		t.Fatal(err)
 	}
 	console, err := New(Deps{Staff: accounts, Vault: v, Audit: log, Consent: catalog, Requests: requests, PublicURL: "https://steward.example", Vendors: vendors})
@@ -327,4 +330,60 @@ func TestQuestionnaireLinkIgnoresHost(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestVendorGateInConsole: the console says why a vendor is held back (not
+// offered in the banner, refused in decisions) and what to do next, and a
+// security officer can withdraw an approval, which holds the vendor back
+// at once.
+func TestVendorGateInConsole(t *testing.T) {
+	f := newVendorFixture(t)
+	c, v := f.console, f.vendors
+	csrf := csrfToken(f.session)
+	mailer := map[string]string{"key": "mailer"}
+	const gated = "Not offered in the banner and blocked in decisions: no current passing assessment."
+	const next = "Send a questionnaire from the vendor&#39;s page"
+	check := func(step string, wantGated bool) {
+		t.Helper()
+		list := f.call(t, c.HandleVendors(), "GET", "/admin/vendors", nil, nil)
+		row := regexp.MustCompile(`(?s)<code>mailer</code>.*?</tr>`).FindString(list.Body.String())
+		if list.Code != http.StatusOK || strings.Contains(row, gated) != wantGated {
+			t.Fatalf("%s: list: gated=%v wanted, got %d %s", step, wantGated, list.Code, row)
+		}
+		page := f.call(t, c.HandleVendor(), "GET", "/admin/vendors/mailer", nil, mailer)
+		body := page.Body.String()
+		if page.Code != http.StatusOK || strings.Contains(body, gated) != wantGated || strings.Contains(body, next) != wantGated {
+			t.Fatalf("%s: page: gated=%v wanted, got %d %s", step, wantGated, page.Code, body)
+		}
+	}
+	check("never assessed", true)
+	sent, err := v.Send(audit.WithActor(context.Background(), audit.Staff("stf_sam")), "mailer", assurance.SecurityBaseline, "security@mailer.example", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answers := map[string]string{}
+	for _, q := range assurance.BuiltinTemplates()[0].Questions {
+		if len(q.Pass) > 0 {
+			answers[q.ID] = q.Pass[0]
+		} else {
+			answers[q.ID] = "https://mailer.example/trust/doc.pdf"
+		}
+	}
+	if _, err := v.SaveAnswers(context.Background(), sent.Token, answers, true); err != nil {
+		t.Fatal(err)
+	}
+	at := map[string]string{"key": "mailer", "id": sent.Assessment.ID}
+	if r := f.call(t, c.HandleReviewAssessment(), "POST", "/", url.Values{"csrf": {csrf}, "decision": {"approve"}, "comments": {"ISO 27001 certificate read."}}, at); r.Code != http.StatusSeeOther {
+		t.Fatalf("approve: %d %s", r.Code, r.Body)
+	}
+	check("approved", false)
+	approved := f.call(t, c.HandleAssessment(), "GET", "/", nil, at)
+	if body := approved.Body.String(); !strings.Contains(body, "Withdraw the approval") || !strings.Contains(body, "blocked at once") {
+		t.Fatalf("an approval offers no withdrawal: %s", body)
+	}
+	checkForms(t, approved.Body.String(), csrf)
+	if r := f.call(t, c.HandleRevokeAssessment(), "POST", "/", url.Values{"csrf": {csrf}, "comments": {"Their certificate was suspended."}}, at); r.Code != http.StatusSeeOther {
+		t.Fatalf("withdraw the approval: %d %s", r.Code, r.Body)
+	}
+	check("approval withdrawn", true)
 }

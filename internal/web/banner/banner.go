@@ -65,6 +65,7 @@ type asset struct {
 type cacheKey struct {
 	property     string
 	catalog      int64
+	assessed     uint64 // consent.AssessedFingerprint: the vendors offered
 	jurisdiction string
 	gpc          bool
 }
@@ -154,7 +155,7 @@ func (s *Server) HandleScript() http.Handler {
 		}
 		jurisdiction := visitorJurisdiction(r, &prop)
 		gpc := r.Header.Get("Sec-GPC") == "1"
-		ck := cacheKey{property: key, catalog: s.Consent.CatalogVersion(), jurisdiction: jurisdiction, gpc: gpc}
+		ck := cacheKey{property: key, catalog: s.Consent.CatalogVersion(), assessed: s.Consent.AssessedFingerprint(), jurisdiction: jurisdiction, gpc: gpc}
 		out, err := s.render(r.Context(), ck, &prop)
 		if err != nil {
 			s.Log.Error("render banner", "property", key, "err", err)

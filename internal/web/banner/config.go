@@ -142,6 +142,11 @@ func (s *Server) config(ctx context.Context, ck cacheKey, p *consent.Property) (
 	}
 	vendorsOf := map[string][]vendor{}
 	for _, v := range s.Consent.Vendors() {
+		// A vendor without a current passing security assessment is not
+		// offered: no consent is asked for what it may not receive.
+		if !s.Consent.VendorAssessed(v.Key) {
+			continue
+		}
 		for _, pk := range v.Purposes {
 			vendorsOf[pk] = append(vendorsOf[pk], vendor{Key: v.Key, Name: v.Name, Country: v.Country, PrivacyURL: v.PrivacyURL})
 		}

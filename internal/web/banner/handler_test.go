@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -31,6 +32,9 @@ var stubAssets = fstest.MapFS{
 }
 
 type fixture struct {
+	// skew moves the consent service's clock ahead of the wall clock
+	// (nanoseconds).
+	skew   atomic.Int64
 	svc    *consent.Service
 	keys   *apikey.Store
 	gvl    *tcf.VendorLists
@@ -46,7 +50,8 @@ func newFixture(tb testing.TB, store *db.DB) *fixture {
 		tb.Fatal(err)
 	}
 	signer, _ := receipt.NewSigner(key)
-	svc, err := consent.Open(ctx, consent.Config{DB: store, Signer: signer, FollowInterval: -1})
+	f := &fixture{}
+	svc, err := consent.Open(ctx, consent.Config{DB: store, Signer: signer, FollowInterval: -1, Now: func() time.Time { return time.Now().Add(time.Duration(f.skew.Load())) }})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -65,13 +70,16 @@ func newFixture(tb testing.TB, store *db.DB) *fixture {
 		must(svc.PutPurpose(ctx, p, true))
 	}
 	must(svc.PutVendor(ctx, consent.Vendor{Key: "metrics-co", Name: "Metrics Co", Purposes: []string{"analytics"}, Country: "IE"}, true))
+	// metrics-co passed its security assessment (package assurance pushes
+	// this after the sign-off); the banner offers only such vendors.
+	svc.SetAssessedVendors(map[string]consent.VendorAssessment{"metrics-co": {Until: time.Now().AddDate(1, 0, 0), Purposes: []string{"analytics"}}})
 	must(svc.PutNotice(ctx, consent.Notice{Version: "v1", Texts: map[string]string{"en": "Notice"}, Material: true}, true, true))
 	must(svc.PutProperty(ctx, consent.Property{Key: "shop", Name: "Shop", Domains: []string{"shop.example"}, DefaultJurisdiction: "DE",
 		PolicyURL: "https://shop.example/privacy", Banner: consent.BannerSettings{
 			JurisdictionHeader: "CF-IPCountry", RegionHeader: "CF-Region-Code",
 			ConsentMode: consent.ConsentMode{Enabled: true, Types: map[string][]string{"analytics": {"analytics_storage"}}},
 		}}, true))
-	f := &fixture{svc: svc, keys: apikey.NewStore(store, time.Now), gvl: tcf.NewVendorLists(store, time.Now)}
+	f.svc, f.keys, f.gvl = svc, apikey.NewStore(store, time.Now), tcf.NewVendorLists(store, time.Now)
 	f.server, err = banner.New(banner.Deps{Consent: svc, Keys: f.keys, VendorLists: f.gvl, PublicURL: "https://consent.shop.example", Assets: stubAssets})
 	if err != nil {
 		tb.Fatal(err)
@@ -309,4 +317,33 @@ func TestServedSizeBudget(t *testing.T) {
 	if rec.Code != 200 || size > 7*1024 {
 		t.Fatalf("served %d bytes (status %d); the budget is 7168", size, rec.Code)
 	}
+}
+
+// TestBannerOffersOnlyAssessedVendors: a vendor whose approval is withdrawn
+// or runs out is no longer offered, at the next request (the cached
+// configuration is not served), and offered again once assessed anew.
+func TestBannerOffersOnlyAssessedVendors(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		f := newFixture(t, store)
+		offered := func(step string, want bool) {
+			t.Helper()
+			rec := f.get("/banner.js?p=shop", nil)
+			if rec.Code != 200 {
+				t.Fatalf("%s: %d", step, rec.Code)
+			}
+			analytics := configOf(t, rec.Body.String())["purposes"].([]any)[1].(map[string]any)
+			vendors, _ := analytics["vendors"].([]any)
+			if got := len(vendors) == 1; got != want {
+				t.Fatalf("%s: vendors %v, want offered=%v", step, vendors, want)
+			}
+		}
+		offered("assessed", true)
+		f.svc.SetAssessedVendors(map[string]consent.VendorAssessment{})
+		offered("approval withdrawn", false)
+		until := time.Now().Add(time.Hour)
+		f.svc.SetAssessedVendors(map[string]consent.VendorAssessment{"metrics-co": {Until: until, Purposes: []string{"analytics"}}})
+		offered("assessed anew", true)
+		f.skew.Store(int64(2 * time.Hour))
+		offered("approval ran out", false)
+	})
 }
