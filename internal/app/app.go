@@ -425,6 +425,7 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 	if a.Retention, err = newRetention(cfg, a.DB, a.Audit, a.Consent, a.Vault, a.Requests, a.Exports, systems.SQL, getenv, log); err != nil {
 		return nil, err
 	}
+	a.Requests.SetOnHold(a.Retention.OnHold) // a legal hold stops an erasure
 	if err := a.openThirdParties(); err != nil {
 		return nil, err
 	}

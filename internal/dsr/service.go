@@ -88,6 +88,8 @@ type Service struct {
 
 	identityPolicy IdentityPolicy
 	matchPoint     func(ctx context.Context, subject, name, value string) (bool, error)
+	// onHold reports a subject under a legal hold (SetOnHold).
+	onHold func(ctx context.Context, subject string) (bool, error)
 }
 
 // NewService returns the request service.

@@ -146,6 +146,11 @@ func (s *Service) Start(ctx context.Context, id string) (Request, error) {
 	if err := s.CheckWorkable(ctx, id); err != nil {
 		return Request{}, err
 	}
+	if r, err := s.Get(ctx, id); err != nil {
+		return Request{}, err
+	} else if err := s.CheckNotHeld(ctx, r); err != nil {
+		return Request{}, err
+	}
 	return s.apply(ctx, id, change{action: "start", from: []State{StateVerified}, apply: to(StateInProgress)})
 }
 

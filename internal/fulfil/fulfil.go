@@ -476,6 +476,10 @@ func (f *Fulfiller) Erase(ctx context.Context, requestID string) (Report, error)
 	if err := f.checkIdentity(ctx, req); err != nil {
 		return Report{}, err
 	}
+	// A hold placed after the request was started stops it too.
+	if err := f.Requests.CheckNotHeld(ctx, req); err != nil {
+		return Report{}, err
+	}
 	_, step, err := f.resumable(ctx, req.ID)
 	if err != nil {
 		return Report{}, err

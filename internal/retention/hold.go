@@ -133,6 +133,16 @@ func (s *Service) Holds(ctx context.Context, subject string) ([]Hold, error) {
 	return holdsOf(ctx, s.db, subject, false)
 }
 
+// OnHold reports whether subject is under an open hold: what the request
+// service asks before it starts or works an erasure (dsr.SetOnHold).
+func (s *Service) OnHold(ctx context.Context, subject string) (bool, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM legal_holds WHERE subject_id = $1 AND lifted_at IS NULL`, subject).Scan(&n); err != nil {
+		return false, db.Classify(fmt.Errorf("retention: hold of a subject: %w", err))
+	}
+	return n > 0, nil
+}
+
 // Held returns the subjects under an open hold, sorted.
 func (s *Service) Held(ctx context.Context) ([]string, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT subject_id FROM legal_holds WHERE lifted_at IS NULL ORDER BY subject_id`)
