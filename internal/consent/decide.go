@@ -2,7 +2,6 @@ package consent
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/steward-dev/steward/internal/errs"
 )
@@ -110,7 +109,9 @@ type Decider struct {
 	catalog *catalogHolder
 	index   *Index
 	gate    *vendorGate
-	now     func() time.Time
+	// nowMicros is the time the vendor gate compares an assessment's end
+	// with: a coarse clock in production (see coarseClock).
+	nowMicros func() int64
 }
 
 // Decide answers one question. gpcHeader is the Sec-GPC signal of the
@@ -133,7 +134,7 @@ func (d *Decider) Decide(q *Question, gpcHeader bool) (Answer, error) {
 		}
 		vendor = v.id
 		vendorDeclared = p.declares(v.id)
-		vendorAssessed = d.gate.openID(v.id, d.now().UnixMicro())
+		vendorAssessed = d.gate.openID(v.id, d.nowMicros())
 	}
 	rules := &cat.defaultRules
 	jurisdiction := q.Jurisdiction

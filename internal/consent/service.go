@@ -92,8 +92,13 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		log: cfg.Logger, observe: cfg.Observe, audit: cfg.Audit, index: NewIndex(), onLiftRequested: cfg.OnLiftRequested,
 		appends: make(chan *appendRequest, 4096), stop: make(chan struct{}),
 	}
+	decisionNow := func() int64 { return s.now().UnixMicro() }
+	var clock *coarseClock
 	if s.now == nil {
 		s.now = time.Now
+		clock = &coarseClock{}
+		clock.micros.Store(time.Now().UnixMicro())
+		decisionNow = clock.now
 	}
 	if s.skew == 0 {
 		s.skew = 5 * time.Minute
@@ -104,7 +109,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if s.observe == nil {
 		s.observe = func(int) {}
 	}
-	s.decider = &Decider{catalog: &s.catalog, index: s.index, gate: &s.gate, now: s.now}
+	s.decider = &Decider{catalog: &s.catalog, index: s.index, gate: &s.gate, nowMicros: decisionNow}
 	if err := s.ReloadCatalog(ctx); err != nil {
 		return nil, err
 	}
@@ -113,6 +118,9 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	s.wg.Add(1)
 	go s.commitLoop()
+	if clock != nil {
+		s.wg.Go(func() { clock.run(s.stop) })
+	}
 	interval := cfg.FollowInterval
 	if interval == 0 {
 		interval = time.Second
