@@ -64,7 +64,9 @@ func TestInventoryROPACommand(t *testing.T) {
 				t.Fatalf("empty record = %+v, %v\n%s", record, err, out)
 			}
 			seedCatalog(t, url)
-			out, _, err = cli("inventory", "ropa", "--format", "json")
+			if out, _, err = cli("inventory", "ropa", "--format", "json"); err != nil {
+				t.Fatal(err)
+			}
 			if err := json.Unmarshal([]byte(out), &record); err != nil || len(record.Activities) != 1 || len(record.Activities[0].Transfers) != 1 ||
 				record.Activities[0].Transfers[0].Safeguard != "scc" {
 				t.Fatalf("record = %+v, %v", record, err)
