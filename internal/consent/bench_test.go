@@ -60,10 +60,10 @@ func BenchmarkDecide(b *testing.B) {
 
 // BenchmarkDecideParallel measures decisions from all cores at once.
 func BenchmarkDecideParallel(b *testing.B) {
-	b.StopTimer()
 	svc := benchService(b, 100000)
 	d := svc.Decider()
 	b.ReportAllocs()
+	b.ResetTimer() // not StopTimer: RunParallel would then time nothing and grow b.N without end
 	b.RunParallel(func(pb *testing.PB) {
 		q := consent.Question{Device: "dev-4242", Purpose: "marketing", Jurisdiction: "DE"}
 		for pb.Next() {
