@@ -241,13 +241,21 @@ func (s *Server) Messages() []Message {
 // Options.Wait, or if the message cannot be parsed.
 func (s *Server) WaitFor(tb testing.TB, recipient string) Message {
 	tb.Helper()
+	return s.WaitForMatch(tb, recipient, nil)
+}
+
+// WaitForMatch is WaitFor for the oldest such message that match accepts
+// (nil accepts any), leaving the others for later calls: the message a test
+// means when several are sent to one person in an order it does not fix.
+func (s *Server) WaitForMatch(tb testing.TB, recipient string, match func(Message) bool) Message {
+	tb.Helper()
 	want := normalAddress(recipient)
 	timeout := time.NewTimer(s.opts.Wait)
 	defer timeout.Stop()
 	for {
 		s.mu.Lock()
 		for i, m := range s.received {
-			if s.taken[i] || !hasRecipient(m, want) {
+			if s.taken[i] || !hasRecipient(m, want) || (match != nil && (m.parseErr != nil || !match(m))) {
 				continue
 			}
 			s.taken[i] = true
@@ -265,7 +273,7 @@ func (s *Server) WaitFor(tb testing.TB, recipient string) Message {
 		select {
 		case <-arrived:
 		case <-timeout.C:
-			tb.Fatalf("mailtest: no new message for %s within %v (%d received in all)", recipient, s.opts.Wait, total)
+			tb.Fatalf("mailtest: no new message for %s (that the test wants) within %v (%d received in all)", recipient, s.opts.Wait, total)
 			return Message{}
 		}
 	}
