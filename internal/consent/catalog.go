@@ -51,8 +51,22 @@ type catalog struct {
 
 type catalogHolder struct{ p atomic.Pointer[catalog] }
 
-func (h *catalogHolder) load() *catalog   { return h.p.Load() }
-func (h *catalogHolder) store(c *catalog) { h.p.Store(c) }
+func (h *catalogHolder) load() *catalog { return h.p.Load() }
+
+// store publishes c unless a newer catalog (a higher version) is in place
+// already: the follower's reload that read before a write committed must
+// not undo the reload of the write, which would hide what was just written.
+func (h *catalogHolder) store(c *catalog) {
+	for {
+		cur := h.p.Load()
+		if cur != nil && cur.version > c.version {
+			return
+		}
+		if h.p.CompareAndSwap(cur, c) {
+			return
+		}
+	}
+}
 
 func micros(t time.Time) int64 { return t.UnixMicro() }
 
