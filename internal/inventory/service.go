@@ -60,9 +60,6 @@ func New(cfg Config) (*Service, error) {
 	return &Service{cfg: cfg}, nil
 }
 
-// Controller is the controller the record names.
-func (s *Service) Controller() Controller { return s.cfg.Controller }
-
 // Map builds the data map from the catalog, the dataset files, the vault's
 // counts and the stored facts.
 func (s *Service) Map(ctx context.Context) (Map, error) {
@@ -90,8 +87,12 @@ func (s *Service) ROPA(ctx context.Context) (ROPA, error) {
 	if err != nil {
 		return ROPA{}, err
 	}
-	return BuildROPA(m, s.cfg.Controller, s.cfg.Now()), nil
+	return s.ROPAOf(m), nil
 }
+
+// ROPAOf is the record of processing of a map already built (the console
+// shows both), with the service's controller and clock.
+func (s *Service) ROPAOf(m Map) ROPA { return BuildROPA(m, s.cfg.Controller, s.cfg.Now()) }
 
 // System returns one system of the map.
 func (s *Service) System(ctx context.Context, key string) (System, error) {

@@ -167,7 +167,7 @@ func (c *Console) HandleROPA() http.Handler {
 			c.fail(w, r, err)
 			return
 		}
-		record := inventory.BuildROPA(m, c.Inventory.Controller(), c.Now())
+		record := c.Inventory.ROPAOf(m)
 		n := namesOf(m, languageOf(r))
 		c.render(w, r, http.StatusOK, "ropa", page{Title: "title_ropa", Data: ropaData{ROPA: record, Names: n, Gaps: gapViews(r, m.Gaps, n)}})
 	})
@@ -176,12 +176,11 @@ func (c *Console) HandleROPA() http.Handler {
 // HandleROPACSV downloads the record of processing as CSV.
 func (c *Console) HandleROPACSV() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m, err := c.Inventory.Map(r.Context())
+		record, err := c.Inventory.ROPA(r.Context())
 		if err != nil {
 			c.fail(w, r, err)
 			return
 		}
-		record := inventory.BuildROPA(m, c.Inventory.Controller(), c.Now())
 		var buf bytes.Buffer
 		if err := inventory.WriteCSV(&buf, record); err != nil {
 			c.fail(w, r, err)
