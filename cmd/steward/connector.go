@@ -8,11 +8,13 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/steward-dev/steward/internal/app"
+	"github.com/steward-dev/steward/internal/config"
 	"github.com/steward-dev/steward/internal/connector"
 	"github.com/steward-dev/steward/internal/connector/drift"
 )
 
-const connectorUsage = "Usage: steward connector check FILE [--sample] [--allow-undeclared] | connector preview FILE --external-id ID [--email ADDRESS]"
+const connectorUsage = "Usage: steward connector check FILE [--sample] [--allow-undeclared] [--data-dir DIR | --database URL] | connector preview FILE --external-id ID [--email ADDRESS]"
 
 // runConnector works with the dataset files that connect Steward to the
 // company's own databases (see internal/connector/README.md).
@@ -38,9 +40,12 @@ func runConnectorCheck(ctx context.Context, env *environment, args []string) err
 		"column's type suits its erasure strategy. It also looks for columns that seem to hold personal\n"+
 		"data (by their names; with --sample, by a few of their values, never printed or kept) but that\n"+
 		"the file does not declare. The connection string comes from the environment variable that the\n"+
-		"file names in dsn_env.")
+		"file names in dsn_env. Given Steward's store (--data-dir or --database, or their environment\n"+
+		"variables), it honours the officers' decisions in the console: a column dismissed there as not\n"+
+		"personal data is not counted; one declared there must still be added to the file.")
 	sample := fs.Bool("sample", false, fmt.Sprintf("also read up to %d values of each undeclared text column whose name says nothing", drift.SampleRows))
 	allow := fs.Bool("allow-undeclared", false, "report undeclared personal data as warnings, without failing")
+	loader := config.RegisterOnly(fs, config.StoreSettings()...)
 	file, err := parseOneFile(fs, args)
 	if err != nil {
 		return err
@@ -50,6 +55,12 @@ func runConnectorCheck(ctx context.Context, env *environment, args []string) err
 		return err
 	}
 	defer conn.Close()
+	var decided map[drift.ColumnRef]drift.Finding
+	if storeGiven(fs, env.getenv) {
+		if decided, err = officersDecisions(ctx, env, loader, ds.Name); err != nil {
+			return err
+		}
+	}
 	mismatches, err := conn.Check(ctx)
 	if err != nil {
 		return err
@@ -67,7 +78,7 @@ func runConnectorCheck(ctx context.Context, env *environment, args []string) err
 		n++
 		fmt.Fprintf(env.stdout, "%s: %s\n", where, m)
 	}
-	undeclared, err := printDrift(ctx, env, file, conn, *sample, *allow)
+	undeclared, err := printDrift(ctx, env, file, conn, decided, *sample, *allow)
 	if err != nil {
 		return err
 	}
@@ -88,7 +99,8 @@ func runConnectorCheck(ctx context.Context, env *environment, args []string) err
 // printDrift prints the columns that look like personal data and that the
 // file does not declare, and returns how many there are. A sample's
 // values are never printed: only the share that matched.
-func printDrift(ctx context.Context, env *environment, file string, conn *connector.Conn, sample, allow bool) (int, error) {
+func printDrift(ctx context.Context, env *environment, file string, conn *connector.Conn, decided map[drift.ColumnRef]drift.Finding,
+	sample, allow bool) (int, error) {
 	res, err := drift.Scan(ctx, conn, drift.ScanOptions{Sample: sample})
 	if err != nil {
 		return 0, err
@@ -97,19 +109,65 @@ func printDrift(ctx context.Context, env *environment, file string, conn *connec
 	if allow {
 		prefix += "warning: "
 	}
+	counted := 0
 	for _, c := range res.Candidates {
+		if f, ok := decided[drift.ColumnRef{Table: c.Table, Column: c.Column}]; ok && f.State == drift.Dismissed {
+			fmt.Fprintf(env.stdout, "%s: table %s, column %s: dismissed in the console by %s on %s as not personal data; not counted\n",
+				file, c.Table, c.Column, f.DecidedBy, decidedOn(f))
+			continue
+		}
+		counted++
 		why := "by its name"
 		if c.Evidence == drift.ByValues {
 			why = fmt.Sprintf("by its values: %.0f%% of a sample", c.Ratio*100)
 		}
-		fmt.Fprintf(env.stdout, "%sundeclared personal data: table %s, column %s looks like %s data (%s); declare it in the file\n",
-			prefix, c.Table, c.Column, c.Category, why)
+		next := "declare it in the file"
+		if f, ok := decided[drift.ColumnRef{Table: c.Table, Column: c.Column}]; ok && f.State == drift.Declared {
+			next = fmt.Sprintf("declared in the console as %s by %s on %s; add it to the file, which erasure follows",
+				f.DeclaredCategory, f.DecidedBy, decidedOn(f))
+		}
+		fmt.Fprintf(env.stdout, "%sundeclared personal data: table %s, column %s looks like %s data (%s); %s\n",
+			prefix, c.Table, c.Column, c.Category, why, next)
 	}
 	if res.Unsampled > 0 {
 		fmt.Fprintf(env.stdout, "%swarning: %s could not be sampled in time; judged by name only\n", file,
 			plural(res.Unsampled, "column", "columns"))
 	}
-	return len(res.Candidates), nil
+	return counted, nil
+}
+
+// storeGiven tells whether the operator named Steward's store, by flag or
+// environment; a check never opens (nor makes) the default one unasked.
+func storeGiven(fs *flag.FlagSet, getenv func(string) string) bool {
+	given := getenv("STEWARD_DATA_DIR") != "" || getenv("STEWARD_DATABASE") != "" || getenv("DATABASE_URL") != ""
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "data-dir" || f.Name == "database" {
+			given = true
+		}
+	})
+	return given
+}
+
+// officersDecisions reads the console's standing decisions on system's
+// columns from Steward's store.
+func officersDecisions(ctx context.Context, env *environment, loader *config.Loader, system string) (map[drift.ColumnRef]drift.Finding, error) {
+	cfg, err := loader.Load(env.getenv)
+	if err != nil {
+		return nil, err
+	}
+	store, err := app.OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer store.Close()
+	return drift.Decided(ctx, store, system)
+}
+
+func decidedOn(f drift.Finding) string {
+	if f.DecidedAt == nil {
+		return "an unknown date"
+	}
+	return f.DecidedAt.Format("2006-01-02")
 }
 
 func plural(n int, one, many string) string {

@@ -9,6 +9,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/connector"
+	"github.com/steward-dev/steward/internal/connector/drift"
+	"github.com/steward-dev/steward/internal/consent"
+	"github.com/steward-dev/steward/internal/db"
 )
 
 // connectorFixture is a SQLite database with one table of contacts, and a
@@ -196,3 +202,97 @@ func TestConnectorCheckDrift(t *testing.T) {
 		})
 	}
 }
+
+// TestConnectorCheckHonoursConsoleDecisions: a column an officer dismissed
+// in the console no longer fails the check once the check is given
+// Steward's store; one declared there still does, saying to add it to the
+// file; without the store the check knows nothing of either.
+func TestConnectorCheckHonoursConsoleDecisions(t *testing.T) {
+	ctx := context.Background()
+	f := newConnectorFixture(t, strings.Replace(connectorDataset, "erase: null}", "erase: mask}", 1))
+	company, err := sql.Open("sqlite", f.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		`CREATE TABLE newsletter (id INTEGER PRIMARY KEY, telefon TEXT, mobile TEXT)`,
+		`INSERT INTO newsletter (telefon, mobile) VALUES ('+49 30 1234567', '+49 170 1234567')`,
+	} {
+		if _, err := company.Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	company.Close()
+	env := map[string]string{"CRM_DB": f.dbPath}
+
+	dataDir := t.TempDir()
+	store, err := db.Open(ctx, "", dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	auditLog, err := audit.New(audit.Config{DB: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := drift.New(drift.Config{DB: store, Audit: auditLog, Catalog: fixedCategories{{Key: "contact"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := connector.ParseFile(f.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := connector.Open(ctx, ds, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := drift.Scan(ctx, conn, drift.ScanOptions{})
+	conn.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Record(ctx, res); err != nil {
+		t.Fatal(err)
+	}
+	open, err := svc.OpenFindings(ctx)
+	if err != nil || len(open) != 2 {
+		t.Fatalf("open findings %+v, %v; want telefon and mobile", open, err)
+	}
+	for _, finding := range open {
+		switch finding.Column {
+		case "telefon":
+			_, err = svc.Dismiss(ctx, audit.Staff("stf_officer"), finding.ID, "a switchboard number, not a person's")
+		case "mobile":
+			_, err = svc.Declare(ctx, audit.Staff("stf_officer"), finding.ID, "contact", "")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	store.Close()
+
+	out, _, err := runConnectorCLI(env, "connector", "check", f.file)
+	if err == nil || !strings.Contains(err.Error(), "2 undeclared personal data columns") {
+		t.Fatalf("without the store: %v, want both columns counted\n%s", err, out)
+	}
+	out, _, err = runConnectorCLI(env, "connector", "check", f.file, "--data-dir", dataDir)
+	if err == nil || !strings.Contains(err.Error(), "1 undeclared personal data column ") {
+		t.Fatalf("with the store: %v, want only the declared column counted\n%s", err, out)
+	}
+	for _, want := range []string{
+		"table newsletter, column telefon: dismissed in the console by",
+		"column mobile looks like contact data (by its name); declared in the console as contact by",
+		"add it to the file",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+type fixedCategories []consent.Category
+
+func (c fixedCategories) Categories() []consent.Category { return c }

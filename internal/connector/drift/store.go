@@ -172,6 +172,23 @@ func (s *Service) History(ctx context.Context, limit int) ([]Finding, error) {
 	return s.list(ctx, `WHERE state <> 'open' ORDER BY COALESCE(closed_at, decided_at, last_seen) DESC, id LIMIT $1`, limit)
 }
 
+// Decided returns the officers' standing decisions on system's columns
+// (declared and dismissed findings), for a check that runs outside the
+// server, such as `steward connector check`, to honour them. It needs only
+// the store: no audit log, catalog or connection to the system.
+func Decided(ctx context.Context, d *db.DB, system string) (map[ColumnRef]Finding, error) {
+	s := &Service{db: d}
+	list, err := s.list(ctx, `WHERE system_name = $1 AND state IN ('declared', 'dismissed')`, system)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[ColumnRef]Finding, len(list))
+	for _, f := range list {
+		out[ColumnRef{f.Table, f.Column}] = f
+	}
+	return out, nil
+}
+
 // Get returns a finding.
 func (s *Service) Get(ctx context.Context, id string) (Finding, error) {
 	list, err := s.list(ctx, `WHERE id = $1`, id)
