@@ -63,7 +63,10 @@ func ParseRecipients(recipients []string) ([]age.Recipient, error) {
 		}
 		parsed, err := age.ParseRecipients(strings.NewReader(s))
 		if err != nil || len(parsed) != 1 {
-			return nil, fmt.Errorf("recipient %d %q: not an age recipient (want age1...)", i+1, s)
+			if strings.HasPrefix(s, "age1") { // public: safe to repeat
+				return nil, fmt.Errorf("recipient %d %q: not an age recipient (want age1...)", i+1, s)
+			}
+			return nil, fmt.Errorf("recipient %d: not an age recipient (want age1...)", i+1)
 		}
 		out = append(out, parsed[0])
 	}
