@@ -137,7 +137,7 @@ func (d *Dir) List(ctx context.Context, prefix string) ([]Object, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", d.root, err)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	sortObjects(out)
 	return out, nil
 }
 
@@ -153,6 +153,10 @@ func (d *Dir) Delete(ctx context.Context, name string) error {
 		return fmt.Errorf("delete %s: %w", name, err)
 	}
 	return nil
+}
+
+func sortObjects(objects []Object) {
+	sort.Slice(objects, func(i, j int) bool { return objects[i].Name < objects[j].Name })
 }
 
 func syncDir(path string) error {

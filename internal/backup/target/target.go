@@ -1,6 +1,6 @@
 // Package target is where backups and the erasure journal are kept: a
-// directory (removable media, a mount) or, later, S3-compatible object
-// storage. Every target is write-once: Put refuses a name that exists, so a
+// directory (removable media, a mount) or S3-compatible object storage
+// (s3.go). Every target is write-once: Put refuses a name that exists, so a
 // backup or a journal entry, once written, is never replaced in place.
 //
 //	t, err := target.Open(ctx, "/mnt/offline/steward")
@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 )
@@ -47,13 +48,17 @@ type Target interface {
 }
 
 // Open returns the target that spec names: a directory path (created if
-// missing), or s3://BUCKET/PREFIX once object storage is built.
+// missing), or s3://BUCKET/PREFIX with the options S3OptionsFromEnv reads.
 func Open(ctx context.Context, spec string) (Target, error) {
 	switch {
 	case spec == "":
 		return nil, errors.New("target: no location given")
 	case strings.HasPrefix(spec, "s3://"):
-		return nil, fmt.Errorf("target %s: object storage is not built yet", spec)
+		opts, err := S3OptionsFromEnv(os.Getenv)
+		if err != nil {
+			return nil, fmt.Errorf("target %s: %w", spec, err)
+		}
+		return OpenS3(ctx, spec, opts)
 	case strings.Contains(spec, "://"):
 		return nil, fmt.Errorf("target %s: unknown scheme (want a directory or s3://bucket/prefix)", spec)
 	}

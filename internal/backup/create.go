@@ -1,0 +1,337 @@
+package backup
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/steward-dev/steward/internal/backup/target"
+)
+
+// DefaultChunkSize is the plaintext carried by one chunk when
+// CreateOptions.ChunkSize is zero.
+const DefaultChunkSize = 8 << 20
+
+// Bounds of CreateOptions.ChunkSize: tiny chunks are for tests; a chunk is
+// held in memory (a few at once), so it stays well under the memory budget.
+const (
+	minChunkSize = 256
+	maxChunkSize = 64 << 20
+)
+
+// CreateOptions are the keys and settings of one backup.
+type CreateOptions struct {
+	Recipients []age.Recipient    // at least one; the server holds only these public halves
+	Signer     ed25519.PrivateKey // the backup signing key
+	ChunkSize  int                // plaintext bytes per chunk before compression; default 8 MiB
+	Now        func() time.Time
+}
+
+// Create streams what dump writes into compressed, age-encrypted, hashed
+// chunks on t, then writes the signed manifest last (a backup without its
+// manifest is not a backup). contents is what dump returned and is stored in
+// the manifest as JSON.
+//
+// Memory stays bounded by a few chunks: dump fills one chunk while up to
+// GOMAXPROCS (at most 4) earlier ones are compressed, encrypted and stored.
+// When Create fails it deletes what it wrote, as far as it can; whatever
+// stays (a killed process, a write-once store) lists as incomplete.
+func Create(ctx context.Context, t target.Target, opts CreateOptions,
+	dump func(ctx context.Context, w io.Writer) (contents any, err error)) (Manifest, error) {
+	if err := opts.check(); err != nil {
+		return Manifest{}, err
+	}
+	recipients := make([]string, len(opts.Recipients))
+	for i, r := range opts.Recipients {
+		s, err := recipientString(r)
+		if err != nil {
+			return Manifest{}, fmt.Errorf("create backup: %w", err)
+		}
+		recipients[i] = s
+	}
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	created := now().UTC().Truncate(time.Second)
+	id, err := newID(created)
+	if err != nil {
+		return Manifest{}, err
+	}
+	chunkSize := opts.ChunkSize
+	if chunkSize == 0 {
+		chunkSize = DefaultChunkSize
+	}
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	w := newChunkWriter(ctx, cancel, t, id, chunkSize, opts.Recipients)
+	contents, dumpErr := dump(ctx, w)
+	chunks, writeErr := w.finish(dumpErr == nil)
+	if err := errors.Join(dumpErr, writeErr); err != nil {
+		cleanUp(ctx, t, id)
+		if dumpErr != nil {
+			return Manifest{}, fmt.Errorf("create backup %s: dump: %w", id, err)
+		}
+		return Manifest{}, fmt.Errorf("create backup %s: %w", id, err)
+	}
+
+	contentsJSON, err := json.Marshal(contents)
+	if err != nil {
+		cleanUp(ctx, t, id)
+		return Manifest{}, fmt.Errorf("create backup %s: encode contents: %w", id, err)
+	}
+	m := Manifest{
+		Format: FormatVersion, ID: id, Created: created,
+		KeyID:       KeyID(opts.Signer.Public().(ed25519.PublicKey)),
+		Compression: "gzip", Encryption: "age",
+		ChunkSize: chunkSize, Recipients: recipients,
+		Chunks: chunks, Contents: contentsJSON,
+	}
+	for _, c := range chunks {
+		m.PlaintextSize += c.PlaintextSize
+		m.StoredSize += c.Size
+	}
+	raw, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		cleanUp(ctx, t, id)
+		return Manifest{}, fmt.Errorf("create backup %s: encode manifest: %w", id, err)
+	}
+	raw = append(raw, '\n')
+	// The signature first, the manifest last: the manifest's presence is
+	// what makes a backup complete.
+	if err := t.Put(ctx, objectName(id, signatureName), bytes.NewReader(signManifest(opts.Signer, raw))); err != nil {
+		cleanUp(ctx, t, id)
+		return Manifest{}, fmt.Errorf("create backup %s: %w", id, err)
+	}
+	if err := t.Put(ctx, objectName(id, manifestName), bytes.NewReader(raw)); err != nil {
+		cleanUp(ctx, t, id)
+		return Manifest{}, fmt.Errorf("create backup %s: %w", id, err)
+	}
+	return m, nil
+}
+
+func (o CreateOptions) check() error {
+	switch {
+	case len(o.Recipients) == 0:
+		return errors.New("create backup: no recipient (the backup would be readable by nobody)")
+	case len(o.Signer) != ed25519.PrivateKeySize:
+		return errors.New("create backup: no signing key")
+	case o.ChunkSize != 0 && (o.ChunkSize < minChunkSize || o.ChunkSize > maxChunkSize):
+		return fmt.Errorf("create backup: chunk size %d outside %d..%d", o.ChunkSize, minChunkSize, maxChunkSize)
+	}
+	for i, r := range o.Recipients {
+		if r == nil {
+			return fmt.Errorf("create backup: recipient %d is nil", i+1)
+		}
+	}
+	return nil
+}
+
+// cleanUp deletes what a failed Create wrote, on a context that outlives a
+// cancelled one, and gives up quietly: leftovers list as incomplete.
+func cleanUp(ctx context.Context, t target.Target, id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	objects, err := t.List(ctx, id+"/")
+	if err != nil {
+		return
+	}
+	for _, o := range objects {
+		_ = t.Delete(ctx, o.Name)
+	}
+}
+
+// chunkWriter cuts the dump's stream into chunks and hands full ones to
+// workers. A chunk is handed over only when the next byte arrives or the
+// dump ends, so its header can say whether it is the last.
+type chunkWriter struct {
+	ctx        context.Context
+	cancel     context.CancelCauseFunc
+	target     target.Target
+	id         string
+	size       int
+	recipients []age.Recipient
+
+	current []byte
+	next    int           // index of the current chunk
+	free    chan []byte   // plaintext buffers not in use (bounds memory)
+	jobs    chan chunkJob // full chunks for the workers
+	workers sync.WaitGroup
+
+	mu     sync.Mutex
+	chunks []Chunk
+}
+
+type chunkJob struct {
+	index int
+	data  []byte
+	last  bool
+}
+
+var _ io.Writer = (*chunkWriter)(nil)
+
+func newChunkWriter(ctx context.Context, cancel context.CancelCauseFunc, t target.Target, id string, size int, recipients []age.Recipient) *chunkWriter {
+	workers := min(runtime.GOMAXPROCS(0), 4)
+	w := &chunkWriter{
+		ctx: ctx, cancel: cancel, target: t, id: id, size: size, recipients: recipients,
+		next: 1,
+		free: make(chan []byte, workers+1),
+		jobs: make(chan chunkJob),
+	}
+	for range workers + 1 {
+		w.free <- nil // allocated on first use: a small backup stays small
+	}
+	w.current = w.buffer()
+	for range workers {
+		w.workers.Add(1)
+		go w.work()
+	}
+	return w
+}
+
+func (w *chunkWriter) buffer() []byte {
+	select {
+	case b := <-w.free:
+		if b == nil {
+			b = make([]byte, 0, w.size)
+		}
+		return b[:0]
+	case <-w.ctx.Done():
+		return nil
+	}
+}
+
+// Write copies p into chunks; it fails once any chunk has failed.
+func (w *chunkWriter) Write(p []byte) (int, error) {
+	written := 0
+	for len(p) > 0 {
+		if err := context.Cause(w.ctx); err != nil {
+			return written, err
+		}
+		if len(w.current) == w.size {
+			if !w.submit(false) {
+				return written, context.Cause(w.ctx)
+			}
+		}
+		n := copy(w.current[len(w.current):w.size], p)
+		w.current = w.current[:len(w.current)+n]
+		p = p[n:]
+		written += n
+	}
+	return written, nil
+}
+
+// submit hands the current chunk to a worker and takes a fresh buffer.
+func (w *chunkWriter) submit(last bool) bool {
+	select {
+	case w.jobs <- chunkJob{index: w.next, data: w.current, last: last}:
+	case <-w.ctx.Done():
+		return false
+	}
+	w.next++
+	if last {
+		w.current = nil
+		return true
+	}
+	w.current = w.buffer()
+	return w.current != nil
+}
+
+// finish stores the last chunk (when the dump succeeded), waits for the
+// workers and returns the chunks in order.
+func (w *chunkWriter) finish(dumped bool) ([]Chunk, error) {
+	if dumped && context.Cause(w.ctx) == nil {
+		w.submit(true)
+	}
+	close(w.jobs)
+	w.workers.Wait()
+	if err := context.Cause(w.ctx); err != nil {
+		return nil, err
+	}
+	if !dumped {
+		return nil, nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	chunks := make([]Chunk, len(w.chunks))
+	for _, c := range w.chunks {
+		chunks[c.Index-1] = c
+	}
+	return chunks, nil
+}
+
+func (w *chunkWriter) work() {
+	defer w.workers.Done()
+	var (
+		sealed bytes.Buffer
+		zip    *gzip.Writer
+	)
+	for job := range w.jobs {
+		if w.ctx.Err() != nil {
+			continue // drain: Create is failing
+		}
+		sealed.Reset()
+		err := sealChunk(&sealed, &zip, w.recipients, w.id, job)
+		plaintext := int64(len(job.data))
+		w.free <- job.data
+		if err != nil {
+			w.cancel(fmt.Errorf("chunk %d: %w", job.index, err))
+			continue
+		}
+		sum := sha256.Sum256(sealed.Bytes())
+		chunk := Chunk{
+			Index: job.index, Name: chunkName(job.index), Size: int64(sealed.Len()),
+			SHA256: hex.EncodeToString(sum[:]), PlaintextSize: plaintext,
+		}
+		if err := w.target.Put(w.ctx, objectName(w.id, chunk.Name), bytes.NewReader(sealed.Bytes())); err != nil {
+			w.cancel(fmt.Errorf("chunk %d: %w", job.index, err))
+			continue
+		}
+		w.mu.Lock()
+		w.chunks = append(w.chunks, chunk)
+		w.mu.Unlock()
+	}
+}
+
+// sealChunk writes age(gzip(header + data)) to dst. zip is the worker's
+// reusable compressor.
+func sealChunk(dst io.Writer, zip **gzip.Writer, recipients []age.Recipient, id string, job chunkJob) error {
+	encrypted, err := age.Encrypt(dst, recipients...)
+	if err != nil {
+		return fmt.Errorf("encrypt: %w", err)
+	}
+	if *zip == nil {
+		*zip, err = gzip.NewWriterLevel(encrypted, gzip.BestSpeed)
+		if err != nil {
+			return fmt.Errorf("compress: %w", err)
+		}
+	} else {
+		(*zip).Reset(encrypted)
+	}
+	if _, err := io.WriteString(*zip, chunkHeader(id, job.index, job.last)); err != nil {
+		return fmt.Errorf("compress: %w", err)
+	}
+	if _, err := (*zip).Write(job.data); err != nil {
+		return fmt.Errorf("compress: %w", err)
+	}
+	if err := (*zip).Close(); err != nil {
+		return fmt.Errorf("compress: %w", err)
+	}
+	if err := encrypted.Close(); err != nil {
+		return fmt.Errorf("encrypt: %w", err)
+	}
+	return nil
+}
