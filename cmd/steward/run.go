@@ -71,6 +71,10 @@ func commands() []command {
 			{"run", "delete or pseudonymise what is past its retention: retention run [--dry-run]"}}},
 		{name: "inventory", summary: "the data map", run: runInventory, subs: []subcommand{
 			{"ropa", "print the record of processing (GDPR Art. 30): inventory ropa [--format csv|json]"}}},
+		{name: "backup", summary: "encrypted, signed backups of Steward's state", run: runBackup, subs: []subcommand{
+			{"keygen", "write the offline identity and print its recipient: backup keygen --out FILE"},
+			{"list", "list the backups at a target: backup list --from DIR|s3://BUCKET/PREFIX"},
+			{"verify", "check a backup's signature and chunks, and with --identity its contents: backup verify --from ... [--id ID]"}}},
 		{name: "bench", summary: "measure this build", run: runBench, subs: []subcommand{
 			{"decide", "decisions per second"},
 			{"ingest", "events recorded per second"},
