@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,6 +30,14 @@ const nameTime = "20060102T150405.000000000Z"
 // maxObject bounds what is read of one entry: entries are a few hundred
 // bytes, and a huge object is not one of ours.
 const maxObject = 64 << 10
+
+// DefaultDir is where the journal is kept when no other target is given:
+// beside the data directory, not in it (<data-dir>.erasures), so that
+// copying, restoring or wiping the data directory leaves the journal alone.
+func DefaultDir(dataDir string) string { return filepath.Clean(dataDir) + ".erasures" }
+
+// readers is how many entries are read at once.
+const readers = 8
 
 // Options tune a journal.
 type Options struct {
@@ -321,13 +330,27 @@ func (j *Journal) all(ctx context.Context) ([]Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("erasure journal: %w", err)
 	}
-	entries := make([]Entry, 0, len(objects))
-	for _, o := range objects {
-		e, err := j.read(ctx, o.Name)
-		if err != nil {
+	entries := make([]Entry, len(objects))
+	failures := make([]error, len(objects))
+	// Reads overlap: on object storage each is a round trip.
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(readers, len(objects)) {
+		wg.Go(func() {
+			for i := range next {
+				entries[i], failures[i] = j.read(ctx, objects[i].Name)
+			}
+		})
+	}
+	for i := range objects {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, err := range failures {
+		if err != nil { // the oldest failure, as a sequential read would report
 			return nil, err
 		}
-		entries = append(entries, e)
 	}
 	if err := checkChains(entries); err != nil {
 		return nil, err

@@ -33,7 +33,7 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func newKey(t *testing.T) ed25519.PrivateKey {
+func newKey(t testing.TB) ed25519.PrivateKey {
 	t.Helper()
 	_, key, err := ed25519.GenerateKey(nil)
 	if err != nil {
@@ -43,7 +43,7 @@ func newKey(t *testing.T) ed25519.PrivateKey {
 }
 
 // journalAt opens a journal in dir (a new temporary one when empty).
-func journalAt(t *testing.T, dir string, key ed25519.PrivateKey, opts erasure.Options) (*erasure.Journal, string) {
+func journalAt(t testing.TB, dir string, key ed25519.PrivateKey, opts erasure.Options) (*erasure.Journal, string) {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
