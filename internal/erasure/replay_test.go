@@ -402,3 +402,43 @@ func TestJournalOutageLeavesTheRequestWaiting(t *testing.T) {
 		}
 	})
 }
+
+// What a replay cannot do it says, entry by entry: a request the restored
+// store never held leaves only the subject id to find rows by; an HTTP
+// system is left to staff; a system no longer configured is an error that
+// names the entry. The rest is still done.
+func TestReplayReportsWhatItCannotDo(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := audit.WithActor(context.Background(), audit.System())
+		ring, _ := vault.ParseKeyring(vault.GenerateKey())
+		restored := newWorld(t, store, ring, nil)
+		journal, _ := journalAt(t, "", newKey(t), erasure.Options{})
+		if err := journal.Append(ctx, erasure.Entry{Subject: subject, RequestID: "req_filedafterthebackup", Source: erasure.SourceRequest, At: time.Now(),
+			Systems: []erasure.SystemErased{{Name: "shop", Kind: "sql", Rows: 3}, {Name: "crm", Kind: "http"}, {Name: "old-erp", Kind: "sql", Rows: 1}}}); err != nil {
+			t.Fatal(err)
+		}
+		entries, err := journal.Since(ctx, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := erasure.Replay(ctx, entries, erasure.Deps{Vault: restored.v, Ledger: restored.consent, Requests: restored.requests,
+			Connectors: []*connector.Dataset{restored.shopDS}, Getenv: restored.getenv})
+		if err == nil || !strings.Contains(err.Error(), entries[0].Name) || !strings.Contains(err.Error(), "old-erp") {
+			t.Fatalf("Replay = %v, want the unconfigured system named with its entry", err)
+		}
+		r := res.Entries[0]
+		want := []erasure.SystemReplayed{{Name: "shop", Rows: 2}, {Name: "crm", Skipped: r.Systems[1].Skipped}, {Name: "old-erp", Skipped: "not configured on this server"}}
+		if len(r.Systems) != 3 || r.Systems[0] != want[0] || !strings.Contains(r.Systems[1].Skipped, "HTTP") || r.Systems[2] != want[2] {
+			t.Fatalf("systems: %+v", r.Systems)
+		}
+		// Found by id: the customer row and the order's note; the newsletter
+		// row is found by an address the restored store never knew.
+		if _, _, rows := restored.held(t); rows != 1 {
+			t.Fatalf("shop rows left: %d, want the newsletter's 1", rows)
+		}
+		// The entry recorded no vault or ledger erasure: none is made.
+		if f, e, _ := restored.held(t); f != 2 || e != 1 {
+			t.Fatalf("fields %d, events %d: the replay erased what the entry did not record", f, e)
+		}
+	})
+}
