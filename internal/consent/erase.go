@@ -129,3 +129,18 @@ func (x *Index) forget(subjects []string) {
 		x.idents[ident].hasDevices = false
 	}
 }
+
+// HoldsSubject reports whether the ledger still names subject: an event, a
+// device link or the subject's own row. A replay of the erasure journal on
+// a restored store asks it first, so that pseudonymising a subject already
+// gone adds no erasure to the chain.
+func (s *Service) HoldsSubject(ctx context.Context, subject string) (bool, error) {
+	var holds bool
+	err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM consent_events WHERE subject_id = $1)
+		OR EXISTS (SELECT 1 FROM subject_devices WHERE subject_id = $1)
+		OR EXISTS (SELECT 1 FROM subjects WHERE id = $1)`, subject).Scan(&holds)
+	if err != nil {
+		return false, db.Classify(fmt.Errorf("read whether the ledger names a subject: %w", err))
+	}
+	return holds, nil
+}

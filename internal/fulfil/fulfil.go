@@ -28,6 +28,7 @@ import (
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/dsr"
+	"github.com/steward-dev/steward/internal/erasure"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/export"
 	"github.com/steward-dev/steward/internal/outbox"
@@ -81,6 +82,12 @@ type Config struct {
 	// rectifications (subject.erased, subject.rectified; see events.go),
 	// written in the transaction of the change.
 	Events outbox.Emitter
+	// Journal, when set, records every finished erasure in the erasure
+	// journal kept outside the database (erasure.Journal), so that a
+	// restored backup forgets the subject again. It is the erasure's last
+	// step: while the journal cannot be written the request waits on it and
+	// the job retries that step alone (see journal.go).
+	Journal erasure.Recorder
 	// Company and Contact name the controller in archives.
 	Company, Contact string
 	Now              func() time.Time
@@ -548,6 +555,11 @@ func (f *Fulfiller) Erase(ctx context.Context, requestID string) (Report, error)
 			}
 			return call.Report, nil
 		}); err != nil {
+			return Report{}, err
+		}
+	}
+	if f.Journal != nil {
+		if err := step(journalStep, func() (any, error) { return f.journal(ctx, req) }); err != nil {
 			return Report{}, err
 		}
 	}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/connector"
+	"github.com/steward-dev/steward/internal/consent"
+	"github.com/steward-dev/steward/internal/erasure"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/vault"
 )
@@ -224,7 +226,12 @@ func (s *Service) ledger(ctx context.Context, r *Report, held []string, now time
 				continue
 			}
 			if !dryRun {
-				if _, err := s.cfg.Ledger.Pseudonymise(ctx, subject); err != nil {
+				res, err := s.cfg.Ledger.Pseudonymise(ctx, subject)
+				if err != nil {
+					return err
+				}
+				if err := s.journal(ctx, subject, res); err != nil {
+					line.Rows++
 					return err
 				}
 			}
@@ -235,4 +242,18 @@ func (s *Service) ledger(ctx context.Context, r *Report, held []string, now time
 		}
 		after = page[len(page)-1]
 	}
+}
+
+// journal records a pseudonymised subject in the erasure journal, if there
+// is one.
+func (s *Service) journal(ctx context.Context, subject string, res consent.Pseudonymised) error {
+	if s.cfg.Erasures == nil {
+		return nil
+	}
+	entry := erasure.Entry{Subject: subject, At: s.now().UTC(), Source: erasure.SourceRetention,
+		Ledger: &erasure.LedgerErased{Events: res.Events, Devices: res.Devices}}
+	if err := s.cfg.Erasures.RecordErasure(ctx, entry); err != nil {
+		return fmt.Errorf("retention: the erasure journal cannot be written (the subject is pseudonymised; the ledger stops here): %w", err)
+	}
+	return nil
 }

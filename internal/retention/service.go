@@ -10,6 +10,7 @@ import (
 	"github.com/steward-dev/steward/internal/connector"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/erasure"
 	"github.com/steward-dev/steward/internal/retention/period"
 	"github.com/steward-dev/steward/internal/vault"
 )
@@ -81,6 +82,13 @@ type Config struct {
 	// than LedgerProof (zero: never).
 	Ledger      Ledger
 	LedgerProof period.Period
+	// Erasures, when set, records each subject the ledger pseudonymises in
+	// the erasure journal (erasure.Journal). When the journal cannot be
+	// written the ledger's part of the run stops and fails: the subject
+	// already pseudonymised is not journaled, which a restore survives,
+	// since the next run after it pseudonymises the still-dormant subject
+	// again.
+	Erasures erasure.Recorder
 	// Batch is the most rows one statement changes in a connected system
 	// (connector.DefaultRetainBatch when 0).
 	Batch  int

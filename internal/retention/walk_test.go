@@ -2,14 +2,19 @@ package retention_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/backup/target"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
+	"github.com/steward-dev/steward/internal/erasure"
 	"github.com/steward-dev/steward/internal/retention"
 	"github.com/steward-dev/steward/internal/retention/period"
 )
@@ -108,6 +113,42 @@ func TestRunRequestsAndLedger(t *testing.T) {
 		}
 		if again, err := svc.Run(ctx, false); err != nil || counts(again) != "requests// retire 0, archives// delete 0, ledger// pseudonymise 0" {
 			t.Fatalf("second run: %s, %v", counts(again), err)
+		}
+	})
+}
+
+// Each subject the ledger pseudonymises is journaled; when the journal
+// cannot be written the ledger's part stops and fails after the subject it
+// could not record.
+func TestRunJournalsPseudonymisedSubjects(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := audit.WithActor(context.Background(), audit.System())
+		log, _ := audit.New(audit.Config{DB: store})
+		dir := t.TempDir()
+		tg, _ := target.OpenDir(dir)
+		_, key, _ := ed25519.GenerateKey(nil)
+		journal := erasure.Open(tg, key, erasure.Options{})
+		threeYears, _ := period.Parse("3y")
+		now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+		ledger := &fakeLedger{dormant: []string{ada, bob}}
+		svc, err := retention.New(retention.Config{DB: store, Audit: log, Now: func() time.Time { return now },
+			Ledger: ledger, LedgerProof: threeYears, Erasures: journal})
+		if err != nil {
+			t.Fatal(err)
+		}
+		blocker := filepath.Join(dir, "erasures")
+		os.WriteFile(blocker, []byte("not a directory"), 0o600)
+		r, err := svc.Run(ctx, false)
+		if err == nil || !slices.Equal(r.Failed, []string{retention.SystemLedger}) || len(ledger.pseudonymous) != 1 {
+			t.Fatalf("run with the journal down: failed %v, pseudonymised %v, %v", r.Failed, ledger.pseudonymous, err)
+		}
+		os.Remove(blocker)
+		if _, err := svc.Run(ctx, false); err != nil {
+			t.Fatal(err)
+		}
+		entries, err := journal.Since(ctx, time.Time{})
+		if err != nil || len(entries) != 1 || entries[0].Subject != bob || entries[0].Source != erasure.SourceRetention || entries[0].Ledger == nil || entries[0].Vault != nil {
+			t.Fatalf("journal: %+v, %v", entries, err)
 		}
 	})
 }

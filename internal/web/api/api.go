@@ -14,6 +14,7 @@ import (
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/disclosure"
 	"github.com/steward-dev/steward/internal/dsr"
+	"github.com/steward-dev/steward/internal/erasure"
 	"github.com/steward-dev/steward/internal/inventory"
 	"github.com/steward-dev/steward/internal/outbox"
 	"github.com/steward-dev/steward/internal/retention"
@@ -60,6 +61,9 @@ type Deps struct {
 	// Inventory builds the data map and the record of processing
 	// (/v1/inventory); nil answers 503.
 	Inventory *inventory.Service
+	// Erasures, when set, records each vault erasure in the erasure journal
+	// (erasure.Journal), so that a restored backup forgets the subject again.
+	Erasures erasure.Recorder
 }
 
 // Body size limits.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/erasure"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/reveal"
 	"github.com/steward-dev/steward/internal/vault"
@@ -152,6 +153,17 @@ func (d *Deps) HandleEraseSubject() http.Handler {
 		if err != nil {
 			d.fail(w, r, failClosed(err, "the audit log cannot be written, so nothing is erased"))
 			return
+		}
+		if d.Erasures != nil {
+			// The erasure stands; without its journal entry a restored backup
+			// would bring the data back, so the caller is told to call again
+			// (erasing twice is harmless, and the retry writes the entry).
+			entry := erasure.Entry{Subject: subject, At: res.At, Source: erasure.SourceAPI,
+				Vault: &erasure.VaultErased{Fields: res.Fields, Tokens: res.Tokens, KeyDestroyed: true, AlreadyErased: res.AlreadyErased}}
+			if err := d.Erasures.RecordErasure(r.Context(), entry); err != nil {
+				d.fail(w, r, errs.Wrap(errs.CodeUnavailable, err, "the subject is erased, but the erasure journal cannot be written: call again to record it"))
+				return
+			}
 		}
 		httpx.Encode(w, http.StatusOK, res)
 	})
