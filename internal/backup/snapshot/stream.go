@@ -44,11 +44,11 @@ const (
 
 // Value tags in a row record.
 const (
-	tagNull byte = iota
-	tagInt       // zigzag varint
-	tagReal      // 8 bytes, IEEE 754 big-endian
-	tagText      // uvarint length, UTF-8 bytes
-	tagBytes     // uvarint length, bytes
+	tagNull  byte = iota
+	tagInt        // zigzag varint
+	tagReal       // 8 bytes, IEEE 754 big-endian
+	tagText       // uvarint length, UTF-8 bytes
+	tagBytes      // uvarint length, bytes
 	tagFalse
 	tagTrue
 )
