@@ -223,8 +223,14 @@ func (l *loader) insert(rows int) string {
 			if c > 0 {
 				b.WriteByte(',')
 			}
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(n))
+			if l.dialect == db.SQLite {
+				// Positional: modernc's driver looks every $N name up in
+				// a list, which costs the square of a batch's parameters.
+				b.WriteByte('?')
+			} else {
+				b.WriteByte('$')
+				b.WriteString(strconv.Itoa(n))
+			}
 			n++
 		}
 		b.WriteByte(')')
