@@ -136,9 +136,34 @@ const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 // PostgreSQL by an advisory lock on the schema, on SQLite by the write lock
 // that each migration's immediate transaction takes.
 func (d *DB) Migrate(ctx context.Context) error {
+	return d.migrateTo(ctx, -1)
+}
+
+// MigrateTo applies the pending migrations numbered up to version and no
+// further, as Migrate does. A restore uses it to bring an empty store to
+// the schema of an older backup, loads the backup, then calls Migrate.
+// A version beyond the embedded migrations is an error: this binary does
+// not know that schema.
+func (d *DB) MigrateTo(ctx context.Context, version int) error {
 	migrations, err := Migrations(d.Dialect)
 	if err != nil {
 		return err
+	}
+	if version < 0 || version > len(migrations) {
+		return fmt.Errorf("migrate to %d: this binary has migrations 1 to %d", version, len(migrations))
+	}
+	return d.migrateTo(ctx, version)
+}
+
+// migrateTo applies the pending migrations up to version, every one when
+// version is negative.
+func (d *DB) migrateTo(ctx context.Context, version int) error {
+	migrations, err := Migrations(d.Dialect)
+	if err != nil {
+		return err
+	}
+	if version >= 0 {
+		migrations = migrations[:version]
 	}
 	conn, err := d.sql.Conn(ctx)
 	if err != nil {
@@ -199,4 +224,14 @@ func (d *DB) Pending(ctx context.Context) (int, error) {
 		return 0, Classify(fmt.Errorf("read schema_migrations: %w", err))
 	}
 	return len(migrations) - applied, nil
+}
+
+// SchemaVersion returns the number of the last migration applied to the
+// store: the schema a backup of it has.
+func (d *DB) SchemaVersion(ctx context.Context) (int, error) {
+	var version int
+	if err := d.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&version); err != nil {
+		return 0, Classify(fmt.Errorf("read schema_migrations: %w", err))
+	}
+	return version, nil
 }
