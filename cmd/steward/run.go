@@ -74,7 +74,10 @@ func commands() []command {
 		{name: "backup", summary: "encrypted, signed backups of Steward's state", run: runBackup, subs: []subcommand{
 			{"keygen", "write the offline identity and print its recipient: backup keygen --out FILE"},
 			{"list", "list the backups at a target: backup list --from DIR|s3://BUCKET/PREFIX"},
-			{"verify", "check a backup's signature and chunks, and with --identity its contents: backup verify --from ... [--id ID]"}}},
+			{"create", "take a backup now: backup create --to DIR|s3://BUCKET/PREFIX --recipient age1..."},
+			{"verify", "check a backup's signature and chunks, and with --identity its contents: backup verify --from ... [--id ID]"},
+			{"restore", "restore into an empty store, replaying later erasures: backup restore --from ... --identity FILE"},
+			{"drill", "restore the newest backup into a throwaway store and time it: backup drill --from ... --identity FILE"}}},
 		{name: "bench", summary: "measure this build", run: runBench, subs: []subcommand{
 			{"decide", "decisions per second"},
 			{"ingest", "events recorded per second"},

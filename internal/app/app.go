@@ -46,6 +46,7 @@ import (
 	"github.com/steward-dev/steward/internal/disclosure/disclosuremail"
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/dsr/dsrmail"
+	"github.com/steward-dev/steward/internal/erasure"
 	"github.com/steward-dev/steward/internal/export"
 	"github.com/steward-dev/steward/internal/fulfil"
 	"github.com/steward-dev/steward/internal/inventory"
@@ -53,6 +54,7 @@ import (
 	"github.com/steward-dev/steward/internal/notify"
 	"github.com/steward-dev/steward/internal/outbox"
 	"github.com/steward-dev/steward/internal/receipt"
+	"github.com/steward-dev/steward/internal/recovery"
 	"github.com/steward-dev/steward/internal/retention"
 	"github.com/steward-dev/steward/internal/reveal"
 	"github.com/steward-dev/steward/internal/staff"
@@ -94,6 +96,10 @@ type App struct {
 	Drift *drift.Service
 	// Retention enforces how long data is kept, and keeps legal holds.
 	Retention *retention.Service
+	// Journal records every erasure outside the database; Recovery takes
+	// the backups that carry it.
+	Journal  *erasure.Journal
+	Recovery *recovery.Service
 	// Vendors keeps the security assessments of third parties;
 	// Disclosures decides what data may go to them.
 	Vendors     *assurance.Service
@@ -114,6 +120,8 @@ type App struct {
 	// bindingKey signs the portal's browser-binding cookies; derived from
 	// the receipt signing key, which every replica shares.
 	bindingKey []byte
+	// jwks is the key set the server publishes (receipts and backups).
+	jwks []byte
 	// Checkpoints signs checkpoints of the audit log into the data directory.
 	Checkpoints *audit.Checkpointer
 	Metrics     *web.Metrics
@@ -189,6 +197,18 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	if a.Audit, err = audit.New(audit.Config{DB: a.DB}); err != nil {
 		return nil, err
 	}
+	journal, backupKey, err := OpenJournal(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.Journal = journal
+	if a.Recovery, err = recovery.New(recovery.Config{DB: a.DB, Journal: journal, Key: backupKey, Audit: a.Audit, Log: log}); err != nil {
+		return nil, err
+	}
+	if a.jwks, err = publishedKeys(a.Signer.JWKS(), a.Recovery.PublicKey()); err != nil {
+		return nil, err
+	}
+	a.Metrics.WatchBackups(lastBackups(a.DB))
 	a.mail, err = notify.NewTemplates()
 	if err != nil {
 		return nil, err
@@ -289,6 +309,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	disclosures := &disclosuremail.Notifier{Consent: a.Consent, Vault: a.Vault, Audit: a.Audit, Sender: a.Mailer, Mail: a.mail,
 		Brand: brand(cfg), PublicURL: cfg.PublicURL, Log: log}
 	a.Handler = web.NewServer(web.Deps{Assess: assessPages, Consent: a.Consent, Keys: a.Keys, DB: a.DB, Signer: a.Signer, Metrics: a.Metrics,
+		JWKS: a.jwks, Erasures: a.Journal,
 		Log: log, AccessLog: cfg.AccessLog, GPCLastUpdate: cfg.GPCLastUpdate, Banner: bannerServer, DemoProperty: demoProperty(cfg),
 		Vault: a.Vault, Audit: a.Audit, Hooks: a.Hooks, Disclosures: a.Disclosures, Outbox: a.Outbox, Console: console, Portal: portalServer, Reveals: reveals, Requests: a.Requests,
 		BeforeSignInChange:    signIn.Before,
@@ -415,14 +436,14 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 	if a.Fulfil, err = fulfil.New(fulfil.Config{DB: a.DB, Requests: a.Requests, Consent: a.Consent, Vault: a.Vault, Audit: a.Audit,
 		Exports: a.Exports, Connectors: systems.SQL, HTTP: systems.HTTP, Hooks: a.Hooks, Getenv: getenv, Poll: cfg.ConnectorPoll,
 		Company: cfg.Controller.Name, Contact: cfg.Controller.Email, Events: a.Outbox, Customers: a.Customers,
-		VaultFields: cfg.CorrectableFields}); err != nil {
+		VaultFields: cfg.CorrectableFields, Journal: a.Journal}); err != nil {
 		return nil, err
 	}
 	if a.Drift, err = drift.New(drift.Config{DB: a.DB, Audit: a.Audit, Events: a.Outbox, Catalog: a.Consent, Systems: systems.SQL,
 		Getenv: getenv, Sample: cfg.DriftSample, Log: log}); err != nil {
 		return nil, err
 	}
-	if a.Retention, err = newRetention(cfg, a.DB, a.Audit, a.Consent, a.Vault, a.Requests, a.Exports, systems.SQL, getenv, log); err != nil {
+	if a.Retention, err = newRetention(cfg, a.DB, a.Audit, a.Consent, a.Vault, a.Requests, a.Exports, systems.SQL, getenv, a.Journal, log); err != nil {
 		return nil, err
 	}
 	a.Requests.SetOnHold(a.Retention.OnHold) // a legal hold stops an erasure
@@ -465,7 +486,11 @@ func (a *App) openJobs(ctx context.Context, cfg config.Config, log *slog.Logger)
 	periodic := slices.Concat(reminders.PeriodicJobs(), a.Exports.PeriodicJobs(), a.Customers.PeriodicJobs(), a.Disclosures.PeriodicJobs(),
 		a.Requests.PeriodicJobs(), a.Hooks.PeriodicJobs(), a.Outbox.PeriodicJobs(), a.Vendors.PeriodicJobs(a.Outbox), a.Drift.PeriodicJobs(),
 		a.Retention.PeriodicJobs())
-	var err error
+	backups, err := backupJobs(cfg, a.Recovery, log)
+	if err != nil {
+		return err
+	}
+	periodic = append(periodic, backups...)
 	if a.Jobs, err = jobs.Open(ctx, jobs.Config{DB: a.DB, Workers: workers, Periodic: periodic, Logger: log,
 		Queues: map[string]int{jobs.QueueDefault: jobs.DefaultWorkers, "webhooks": 8}}); err != nil {
 		return err

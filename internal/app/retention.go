@@ -11,6 +11,7 @@ import (
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/dsr"
+	"github.com/steward-dev/steward/internal/erasure"
 	"github.com/steward-dev/steward/internal/export"
 	"github.com/steward-dev/steward/internal/receipt"
 	"github.com/steward-dev/steward/internal/retention"
@@ -91,14 +92,18 @@ func OpenRetention(ctx context.Context, cfg config.Config, log *slog.Logger) (sv
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
-	svc, err = newRetention(cfg, store, auditLog, ledger, v, requests, archives, systems.SQL, getenv, log)
+	journal, _, err := OpenJournal(ctx, cfg)
+	if err != nil {
+		return nil, close, err
+	}
+	svc, err = newRetention(cfg, store, auditLog, ledger, v, requests, archives, systems.SQL, getenv, journal, log)
 	return svc, close, err
 }
 
 // newRetention is the retention service over the parts of one process.
 func newRetention(cfg config.Config, store *db.DB, log *audit.Log, ledger *consent.Service, v *vault.Vault, requests *dsr.Service,
-	archives *export.Store, systems []*connector.Dataset, getenv func(string) string, logger *slog.Logger) (*retention.Service, error) {
+	archives *export.Store, systems []*connector.Dataset, getenv func(string) string, journal *erasure.Journal, logger *slog.Logger) (*retention.Service, error) {
 	return retention.New(retention.Config{DB: store, Audit: log, Catalog: ledger, Vault: v, Contacts: v,
 		Connectors: systems, Getenv: getenv, Requests: requests, Archives: archives, RequestsPeriod: cfg.RetentionRequests,
-		Ledger: ledger, LedgerProof: cfg.RetentionLedgerProof, Logger: logger})
+		Ledger: ledger, LedgerProof: cfg.RetentionLedgerProof, Erasures: journal, Logger: logger})
 }

@@ -30,6 +30,7 @@ const (
 	emitOutbox         = "internal/outbox"
 	emitReveal         = "internal/reveal"
 	emitRetention      = "internal/retention"
+	emitRecovery       = "internal/recovery"
 	emitStaff          = "internal/staff"
 	emitVault          = "internal/vault"
 	emitAssurance      = "internal/assurance"
@@ -113,6 +114,8 @@ var actionRegistry = [...]ActionInfo{
 	{"catalog.notice.publish", "A version of the privacy notice was published; consents name the version they were given under.", []string{emitConsent}},
 
 	// Retention.
+	{"backup.create", "A backup was taken: its id, target, chunks and size; the contents are encrypted to offline recipients.", []string{emitRecovery}},
+	{"backup.restored", "The store was restored from a backup: its id and time, the signed audit checkpoint it held, how many later erasures were replayed, and whether missing erasures were accepted.", []string{emitRecovery}},
 	{"retention.run", "Retention ran (or a dry run counted): how many vault fields, rows of connected systems, closed requests, archives and ledger subjects went, per system; never a value or a customer.", []string{emitRetention}},
 	{"retention.hold_place", "A legal hold was placed on a customer: retention keeps all of their data until it is lifted.", []string{emitRetention}},
 	{"retention.hold_lift", "A customer's legal hold was lifted: retention applies to their data again.", []string{emitRetention}},

@@ -24,6 +24,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 
+	"github.com/steward-dev/steward/internal/backup"
 	"github.com/steward-dev/steward/internal/retention/period"
 )
 
@@ -102,6 +103,22 @@ type Config struct {
 	AccessLog bool
 	// Identity configures the identity tiers of requests (dsr.IdentityPolicy).
 	Identity Identity
+	// ErasureJournal is where every erasure is also recorded, outside the
+	// database (a directory or s3://BUCKET/PREFIX); empty means
+	// <data-dir>.erasures, beside the data directory.
+	ErasureJournal string
+	// Backup schedules backups and restore drills (serve).
+	Backup Backup
+}
+
+// Backup is the schedule of backups: where, to whom, how often, how many
+// are kept, and how often a drill restores the newest.
+type Backup struct {
+	To         string   // a directory or s3://BUCKET/PREFIX; empty: no scheduled backups
+	Recipients []string // age recipients (age1...)
+	Every      time.Duration
+	Keep       string // grandfather-father-son policy, such as 7d,4w,12m
+	DrillEvery time.Duration
 }
 
 // Identity says which requests need a second proof of identity and what
@@ -219,6 +236,12 @@ var Settings = []Setting{
 	{"identity-data-points", "STEWARD_IDENTITY_DATA_POINTS", "iban_last4=iban:4,birth_date=birth_date,postcode=postcode", "comma-separated data points customers may prove their identity with: NAME=VAULT_FIELD, or NAME=VAULT_FIELD:N for its last N characters"},
 	{"identity-max-attempts", "STEWARD_IDENTITY_MAX_ATTEMPTS", "10", "tries of the second proof per request; every third failure imposes --identity-wait"},
 	{"identity-wait", "STEWARD_IDENTITY_WAIT", "15m", "wait after three failed tries of the second proof"},
+	{"erasure-journal", "STEWARD_ERASURE_JOURNAL", "", "where every erasure is also recorded, outside the database, so that a restored backup forgets those erased after it: a directory or s3://BUCKET/PREFIX (default: DATA-DIR.erasures, beside the data directory)"},
+	{"backup-to", "STEWARD_BACKUP_TO", "", "where scheduled backups go: a directory (removable media, a mount) or s3://BUCKET/PREFIX; empty: no scheduled backups"},
+	{"backup-recipient", "STEWARD_BACKUP_RECIPIENT", "", "comma-separated age recipients (age1..., from backup keygen) that backups are encrypted to; the server cannot read its own backups"},
+	{"backup-every", "STEWARD_BACKUP_EVERY", "24h", "how often a scheduled backup is taken"},
+	{"backup-keep", "STEWARD_BACKUP_KEEP", "7d,4w,12m", "which backups are kept: the newest of each of the last N days (d), ISO weeks (w) and months (m)"},
+	{"backup-drill-every", "STEWARD_BACKUP_DRILL_EVERY", "168h", "how often the newest backup is restored into a throwaway store and checked (0 turns drills off)"},
 	{"agent-expiry", "STEWARD_AGENT_EXPIRY", "168h", "how long a customer has to confirm, by the emailed link, a request an authorised agent filed for them"},
 }
 
@@ -462,6 +485,31 @@ func build(raw map[string]string) (Config, error) {
 	}
 	c.Brand = Brand{LogoURL: raw["brand-logo-url"], Colour: raw["brand-colour"]}
 	c.ConnectorsDir = raw["connectors"]
+	c.ErasureJournal = raw["erasure-journal"]
+	c.Backup = Backup{To: raw["backup-to"], Keep: raw["backup-keep"]}
+	for _, r := range strings.Split(raw["backup-recipient"], ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			c.Backup.Recipients = append(c.Backup.Recipients, r)
+		}
+	}
+	if c.Backup.Every, err = time.ParseDuration(raw["backup-every"]); err != nil || c.Backup.Every < time.Minute {
+		bad("backup-every", "must be a duration of at least 1m, such as 24h")
+	}
+	if c.Backup.DrillEvery, err = time.ParseDuration(raw["backup-drill-every"]); err != nil || c.Backup.DrillEvery < 0 ||
+		c.Backup.DrillEvery > 0 && c.Backup.DrillEvery < time.Minute {
+		bad("backup-drill-every", "must be 0 or a duration of at least 1m, such as 168h")
+	}
+	if _, err := backup.ParseKeepPolicy(c.Backup.Keep); err != nil {
+		bad("backup-keep", "%v", err)
+	}
+	if c.Backup.To != "" && len(c.Backup.Recipients) == 0 {
+		bad("backup-recipient", "is needed when backup-to is set: give the recipient that backup keygen printed")
+	}
+	for _, r := range c.Backup.Recipients {
+		if !strings.HasPrefix(r, "age1") {
+			bad("backup-recipient", "%q is not an age recipient (age1...)", r)
+		}
+	}
 	for _, h := range strings.Split(raw["webhook-allow-hosts"], ",") {
 		if h = strings.TrimSpace(h); h != "" {
 			c.WebhookAllowHosts = append(c.WebhookAllowHosts, h)

@@ -20,6 +20,9 @@ type Metrics struct {
 	decisions map[consent.Reason]prometheus.Counter
 	appends   prometheus.Counter
 	groups    prometheus.Histogram
+	// backups tells when the newest backup and drill succeeded (see
+	// WatchBackups); nil until set.
+	backups atomic.Pointer[func() (backup, drill time.Time)]
 	// ledgerStatus is the status of the consent ledger's chain (see
 	// WatchLedger); nil until set.
 	ledgerStatus atomic.Pointer[func() (bool, string)]
@@ -62,7 +65,13 @@ func NewMetrics() *Metrics {
 		}
 		return 1
 	})
-	reg.MustRegister(m.requests, m.latency, decisions, m.appends, m.groups, chainOK,
+	lastBackup := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "steward_backup_last_success_timestamp_seconds", Help: "When the newest successful backup finished (Unix seconds); 0 if none.",
+	}, func() float64 { return m.backupTime(false) })
+	lastDrill := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "steward_backup_drill_last_success_timestamp_seconds", Help: "When the newest successful restore drill finished (Unix seconds); 0 if none.",
+	}, func() float64 { return m.backupTime(true) })
+	reg.MustRegister(m.requests, m.latency, decisions, m.appends, m.groups, chainOK, lastBackup, lastDrill,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -70,6 +79,26 @@ func NewMetrics() *Metrics {
 // WatchLedger makes steward_ledger_chain_ok follow status
 // (consent.Checkpointer.Status).
 func (m *Metrics) WatchLedger(status func() (ok bool, reason string)) { m.ledgerStatus.Store(&status) }
+
+// WatchBackups makes the backup gauges follow last, which reads when the
+// newest backup and drill succeeded (zero times: none).
+func (m *Metrics) WatchBackups(last func() (backup, drill time.Time)) { m.backups.Store(&last) }
+
+func (m *Metrics) backupTime(drill bool) float64 {
+	last := m.backups.Load()
+	if last == nil {
+		return 0
+	}
+	b, d := (*last)()
+	t := b
+	if drill {
+		t = d
+	}
+	if t.IsZero() {
+		return 0
+	}
+	return float64(t.UnixMilli()) / 1000
+}
 
 // ObserveAnswers counts decisions by reason.
 func (m *Metrics) ObserveAnswers(answers []consent.Answer) {

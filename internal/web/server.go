@@ -22,6 +22,7 @@ import (
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/disclosure"
 	"github.com/steward-dev/steward/internal/dsr"
+	"github.com/steward-dev/steward/internal/erasure"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/inventory"
 	"github.com/steward-dev/steward/internal/outbox"
@@ -41,7 +42,12 @@ import (
 // Deps are what the server needs.
 type Deps struct {
 	Consent *consent.Service
-	Keys    *apikey.Store
+	// JWKS is the key set /.well-known/jwks.json publishes: the receipt
+	// keys and the backup signing key; empty: the receipt keys alone.
+	JWKS []byte
+	// Erasures records the admin API's erasures in the erasure journal.
+	Erasures erasure.Recorder
+	Keys     *apikey.Store
 	// DB is the store, for the default reveal limiter (Reveals).
 	DB      *db.DB
 	Signer  *receipt.Signer
@@ -174,7 +180,7 @@ func newServer(d Deps) *server {
 	}
 	return &server{Deps: d, csrf: http.NewCrossOriginProtection(), api: &api.Deps{Consent: d.Consent, Keys: d.Keys, Vault: d.Vault, Audit: d.Audit, Reveals: d.Reveals, BeforeSignInChange: d.BeforeSignInChange, Hooks: d.Hooks, Disclosures: d.Disclosures, Outbox: d.Outbox, OnDisclosure: d.OnDisclosure, Log: d.Log,
 		SendAgentConfirmation: d.SendAgentConfirmation,
-		ObserveAnswers:        d.Metrics.ObserveAnswers, Requests: d.Requests, Retention: d.Retention, Inventory: d.Inventory}}
+		ObserveAnswers:        d.Metrics.ObserveAnswers, Requests: d.Requests, Retention: d.Retention, Inventory: d.Inventory, Erasures: d.Erasures}}
 }
 
 type statusWriter struct {
@@ -468,6 +474,10 @@ func (s *server) handleJWKS() http.Handler {
 		w.Header().Set("Content-Type", "application/jwk-set+json")
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		w.Header().Set("Access-Control-Allow-Origin", "*")
+		if len(s.JWKS) > 0 {
+			_, _ = w.Write(s.JWKS)
+			return
+		}
 		_, _ = w.Write(s.Signer.JWKS())
 	})
 }

@@ -98,6 +98,7 @@ var tables = []tableRule{
 	{name: "exports", why: "access archives are downloads that expire in days; a restore must not bring back bulk copies of personal data (the request can be fulfilled again)"},
 	{name: "export_chunks", why: "the ciphertext of the export archives left out above"},
 	{name: "outbox_messages", why: "the webhook delivery queue: its pending messages belong to River jobs that are not restored, and delivering old payloads again after a restore would repeat events to the company's systems"},
+	{name: "backup_runs", why: "the history of backups and drills belongs to the store that ran them: a restored store starts its own, and its first backup and drill are recorded there"},
 	{name: "outbox_attempts", why: "the delivery log of the outbox messages left out above"},
 }
 
