@@ -267,13 +267,20 @@ func message(r *http.Request, e *errs.Error) string {
 
 // fieldMessages are the field problems of e as a page says them: a keyed
 // problem (errs.Problems) in the request's language, any other as its text.
-// The result is a new map, nil when e names no field.
+// A one-field error keyed as a whole (errs.Invalid(...).Keyed(...)) says
+// its field by that key. The result is a new map, nil when e names no field.
 func fieldMessages(r *http.Request, e *errs.Error) map[string]string {
 	if len(e.Fields) == 0 {
 		return nil
 	}
-	p := i18n.Default().Printer(languageOf(r))
 	out := make(map[string]string, len(e.Fields))
+	if e.Key != "" && len(e.Fields) == 1 && len(e.FieldKeys) == 0 {
+		for field := range e.Fields {
+			out[field] = message(r, e)
+		}
+		return out
+	}
+	p := i18n.Default().Printer(languageOf(r))
 	for field, text := range e.Fields {
 		if k, ok := e.FieldKeys[field]; ok {
 			text = p.T("error."+k.Key, k.Args...)

@@ -110,6 +110,8 @@ func TestFieldMessages(t *testing.T) {
 			"country: " + fr.T("error.country_code") + "; name: " + fr.T("error.too_long", "max", 200)},
 		{"mixed", mixed, map[string]string{"name": fr.T("error.too_long", "max", 200), "note": "schon übersetzt"}, mixed.Message},
 		{"one field, not keyed", errs.Invalid("x", "bad"), map[string]string{"x": "bad"}, "x: bad"},
+		{"one field keyed whole", errs.Invalid("answers", "answer each of the 3 questions").Keyed("quiz_answer_each", "n", 3),
+			map[string]string{"answers": fr.T("error.quiz_answer_each", "n", 3)}, fr.T("error.quiz_answer_each", "n", 3)},
 		{"no field", errs.New(errs.CodeConflict, "taken"), nil, "taken"},
 	}
 	for _, tc := range cases {
