@@ -78,6 +78,54 @@ func TestCatalogFieldProblemsSpeakTheLanguage(t *testing.T) {
 	})
 }
 
+// TestServiceFieldProblemsSpeakTheLanguage: the field problems of other
+// services, listed in a page's problem box, are in the reader's language
+// too, each after its field.
+func TestServiceFieldProblemsSpeakTheLanguage(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		f := newVendorFixtureOn(t, store)
+		c := f.console
+		cases := []struct {
+			name     string
+			handler  http.Handler
+			method   string
+			target   string
+			form     url.Values
+			lang     string
+			problems map[string]string // field → what the box says of it
+			english  []string
+		}{
+			{name: "staff account", handler: c.HandleCreateStaff(), method: "POST", target: "/admin/staff?lang=fr",
+				form: url.Values{"email": {"not-an-address"}, "name": {"Synthetic Person"}, "role": {"chief"}, "password": {"short"}}, lang: "fr",
+				problems: map[string]string{"email": "doit être une adresse e-mail", "role": "doit être admin, privacy_officer",
+					"password": "doit comporter au moins"},
+				english: []string{"must be an email address", "must be admin, privacy_officer", "must be at least"}},
+			{name: "request filter", handler: c.HandleRequests(), method: "GET", target: "/admin/requests?lang=es&overdue=1&closed=1", lang: "es",
+				problems: map[string]string{"overdue": "solo las solicitudes abiertas están vencidas"},
+				english:  []string{"only open requests are overdue"}},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				w := f.call(t, tc.handler, tc.method, tc.target, tc.form, nil)
+				body := html.UnescapeString(w.Body.String())
+				if w.Code != http.StatusBadRequest || !strings.Contains(body, `<html lang="`+tc.lang+`">`) {
+					t.Fatalf("%d\n%.600s", w.Code, body)
+				}
+				for field, want := range tc.problems {
+					if !strings.Contains(body, "<strong>"+field+"</strong>: "+want) {
+						t.Errorf("the problem of %s does not say %q", field, want)
+					}
+				}
+				for _, english := range tc.english {
+					if strings.Contains(body, english) {
+						t.Errorf("the page says the English %q", english)
+					}
+				}
+			})
+		}
+	})
+}
+
 // inputParagraph is the paragraph of the form that holds the input id,
 // its label and its problem; "" without one.
 func inputParagraph(body, id string) string {
