@@ -18,6 +18,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -59,7 +60,7 @@ func ParseScope(s string) (Scope, error) {
 	case ScopeIngest, ScopeRecord, ScopeDecide, ScopeAdmin, ScopeReveal, ScopeDisclose:
 		return Scope(s), nil
 	}
-	return "", errs.Invalid("scope", "must be ingest, record, decide, admin, reveal or disclose")
+	return "", errs.InvalidKeyed("scope", "key_scope")
 }
 
 // Key is a stored API key, without its secret.
@@ -114,8 +115,7 @@ func MayMint(minter, scope Scope) error {
 		return errs.New(errs.CodeForbidden, "only an admin key makes keys")
 	}
 	if scope == ScopeReveal {
-		return errs.Fields(map[string]string{"scope": "an admin key cannot make a reveal key: use steward apikey create with the master key, or the console's API keys page after a fresh sign-in"}).
-			WithCode(errs.CodeForbidden)
+		return errs.InvalidKeyed("scope", "key_reveal_by_admin").WithCode(errs.CodeForbidden)
 	}
 	return nil
 }
@@ -157,13 +157,13 @@ func (s *Store) create(ctx context.Context, scope Scope, property, label string,
 		return "", Key{}, err
 	}
 	if scope == ScopeIngest && property == "" {
-		return "", Key{}, errs.Invalid("property", "an ingest key belongs to one property")
+		return "", Key{}, errs.InvalidKeyed("property", "key_ingest_property")
 	}
 	if scope != ScopeIngest && property != "" {
-		return "", Key{}, errs.Invalid("property", "only ingest keys belong to a property")
+		return "", Key{}, errs.InvalidKeyed("property", "key_property_ingest_only")
 	}
 	if len(label) > 200 {
-		return "", Key{}, errs.Invalid("label", "at most 200 characters")
+		return "", Key{}, errs.InvalidKeyed("label", "at_most_characters", "max", 200)
 	}
 	var secret [32]byte
 	if _, err := rand.Read(secret[:]); err != nil {
@@ -186,7 +186,7 @@ func (s *Store) create(ctx context.Context, scope Scope, property, label string,
 			k.ID, hex.EncodeToString(hash[:]), string(scope), prop, label, k.CreatedAt.UnixMicro())
 		if err != nil {
 			if strings.Contains(strings.ToLower(err.Error()), "foreign key") {
-				return errs.Invalid("property", "unknown property %q", property)
+				return errs.InvalidKeyed("property", "unknown_property", "property", strconv.Quote(property))
 			}
 			return fmt.Errorf("store key: %w", err)
 		}

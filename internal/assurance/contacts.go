@@ -20,15 +20,15 @@ func contactEmailAAD(id string) []byte { return []byte("vendor.contact.email:" +
 // AddContact records a person to reach at a vendor in the catalog. Name
 // and address are sealed; the audit entry names the contact's id only.
 func (s *Service) AddContact(ctx context.Context, vendorKey, name, email string) (Contact, error) {
-	problems := map[string]string{}
+	problems := errs.Problems{}
 	name = strings.TrimSpace(name)
 	checkLine(problems, "name", name, 1, maxContactName)
 	email, ok := checkEmail(email)
 	if !ok {
-		problems["email"] = "must be an email address such as security@vendor.example"
+		problems.Add("email", "vendor_email")
 	}
 	if len(problems) > 0 {
-		return Contact{}, errs.Fields(problems)
+		return Contact{}, errs.FieldsKeyed(problems)
 	}
 	if _, err := s.catalog.Vendor(vendorKey); err != nil {
 		return Contact{}, err

@@ -182,19 +182,19 @@ func checkEmail(email string) (string, bool) {
 // MinLinkLifetime to MaxLinkLifetime. The contact's address is sealed; the
 // actor (audit.ActorFrom) is recorded as the sender.
 func (s *Service) Send(ctx context.Context, vendorKey, templateKey, contactEmail string, expiresIn time.Duration) (Sent, error) {
-	problems := map[string]string{}
+	problems := errs.Problems{}
 	email, ok := checkEmail(contactEmail)
 	if !ok {
-		problems["contact_email"] = "must be an email address such as security@vendor.example"
+		problems.Add("contact_email", "vendor_email")
 	}
 	switch {
 	case expiresIn == 0:
 		expiresIn = DefaultLinkLifetime
 	case expiresIn < MinLinkLifetime || expiresIn > MaxLinkLifetime:
-		problems["expires_in"] = fmt.Sprintf("must be %s to %d days", MinLinkLifetime, MaxLinkLifetime/(24*time.Hour))
+		problems.Add("expires_in", "link_lifetime", "min", MinLinkLifetime.String(), "max", int(MaxLinkLifetime/(24*time.Hour)))
 	}
 	if len(problems) > 0 {
-		return Sent{}, errs.Fields(problems)
+		return Sent{}, errs.FieldsKeyed(problems)
 	}
 	v, err := s.catalog.Vendor(vendorKey)
 	if err != nil {
@@ -342,13 +342,13 @@ func (s *Service) questionnaire(a Assessment, t Template, answers map[string]str
 // problems with them. Submitting needs every yes/no and choice question
 // answered; text and file references may stay empty (they then fail).
 func checkAnswers(t Template, answers map[string]string, submit bool) (map[string]string, error) {
-	problems := map[string]string{}
+	problems := errs.Problems{}
 	out := map[string]string{}
 	for id, answer := range answers {
 		field := "answers." + id
 		q, ok := t.Question(id)
 		if !ok {
-			problems[field] = "there is no such question"
+			problems.Add(field, "no_such_question")
 			continue
 		}
 		if q.Kind == KindText {
@@ -362,17 +362,16 @@ func checkAnswers(t Template, answers map[string]string, submit bool) (map[strin
 		switch q.Kind {
 		case KindYesNo, KindChoice:
 			if !slices.Contains(q.Choices(), answer) {
-				problems[field] = "pick one of the answers offered"
+				problems.Add(field, "pick_offered_answer")
 				continue
 			}
 		case KindText:
-			if p := textProblem(answer, maxTextAnswer); p != "" {
-				problems[field] = p
+			if !textOK(answer, maxTextAnswer) {
+				problems.Add(field, "text_at_most", "max", maxTextAnswer)
 				continue
 			}
 		case KindFileReference:
-			if p := fileRefProblem(answer); p != "" {
-				problems[field] = p
+			if checkFileRef(problems, field, answer); problems.Has(field) {
 				continue
 			}
 		}
@@ -380,42 +379,39 @@ func checkAnswers(t Template, answers map[string]string, submit bool) (map[strin
 	}
 	if submit {
 		for _, q := range t.Questions {
-			if _, bad := problems["answers."+q.ID]; !bad && q.Kind.closed() && out[q.ID] == "" {
-				problems["answers."+q.ID] = "answer this question before you submit"
+			if !problems.Has("answers."+q.ID) && q.Kind.closed() && out[q.ID] == "" {
+				problems.Add("answers."+q.ID, "answer_before_submit")
 			}
 		}
 	}
 	if len(problems) > 0 {
-		return nil, errs.Fields(problems)
+		return nil, errs.FieldsKeyed(problems)
 	}
 	return out, nil
 }
 
-func textProblem(s string, maxLen int) string {
-	if lineProblem(strings.ReplaceAll(strings.ReplaceAll(s, "\n", " "), "\t", " "), 0, maxLen) != "" {
-		return fmt.Sprintf("must be text of at most %d characters", maxLen)
-	}
-	return ""
+func textOK(s string, maxLen int) bool {
+	return lineOK(strings.ReplaceAll(strings.ReplaceAll(s, "\n", " "), "\t", " "), 0, maxLen)
 }
 
 // fileRefProblem checks a file reference: an https URL or a document id.
 // Anything else (javascript:, data:, a path with spaces) is refused, so
 // that what staff later see is a plain, inert reference.
-func fileRefProblem(s string) string {
-	if lineProblem(s, 1, maxFileRef) != "" {
-		return fmt.Sprintf("must be one line of at most %d characters", maxFileRef)
+func checkFileRef(problems errs.Problems, field, s string) {
+	if !lineOK(s, 1, maxFileRef) {
+		problems.Add(field, "one_line_at_most", "max", maxFileRef)
+		return
 	}
 	if rest, ok := strings.CutPrefix(s, "https://"); ok {
 		host, _, _ := strings.Cut(rest, "/")
 		if host == "" || strings.ContainsAny(s, " <>\"'`\\") {
-			return "must be an https link such as https://vendor.example/trust/iso27001.pdf, or a document id"
+			problems.Add(field, "file_ref_link")
 		}
-		return ""
+		return
 	}
 	if !docIDPattern.MatchString(s) || schemePattern.MatchString(s) {
-		return "must be an https link such as https://vendor.example/trust/iso27001.pdf, or a document id of letters, digits and _.:/#- that does not start like a link (name:)"
+		problems.Add(field, "file_ref")
 	}
-	return ""
 }
 
 // SaveAnswers saves the answers of a link's questionnaire as a new
@@ -648,9 +644,9 @@ func checkNote(field, text string, maxLen int) (string, error) {
 	text = strings.TrimSpace(strings.ReplaceAll(text, "\r\n", "\n"))
 	switch {
 	case text == "":
-		return "", errs.Invalid(field, "is required")
-	case textProblem(text, maxLen) != "":
-		return "", errs.Invalid(field, "must be text of at most %d characters", maxLen)
+		return "", errs.InvalidKeyed(field, "required")
+	case !textOK(text, maxLen):
+		return "", errs.InvalidKeyed(field, "text_at_most", "max", maxLen)
 	}
 	return text, nil
 }

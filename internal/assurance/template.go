@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -45,79 +46,78 @@ var (
 // and the required answers are checked as PutTemplate stores them.
 func (t *Template) Validate() error {
 	if problems := t.validate(); len(problems) > 0 {
-		return errs.Fields(problems)
+		return errs.FieldsKeyed(problems)
 	}
 	return nil
 }
 
-func (t *Template) validate() map[string]string {
-	problems := map[string]string{}
+func (t *Template) validate() errs.Problems {
+	problems := errs.Problems{}
 	if !templateKeyPattern.MatchString(t.Key) {
-		problems["key"] = "must be 1 to 64 lowercase letters, digits, '_' or '-'"
+		problems.Add("key", "module_key")
 	}
 	checkLine(problems, "name", t.Name, 1, maxName)
 	checkText(problems, "description", t.Description, maxDescription)
 	if t.PassMark < 1 || t.PassMark > 100 {
-		problems["pass_mark"] = "must be a percentage from 1 to 100"
+		problems.Add("pass_mark", "pass_mark")
 	}
 	if len(t.Questions) == 0 || len(t.Questions) > maxQuestions {
-		problems["questions"] = fmt.Sprintf("needs 1 to %d questions", maxQuestions)
+		problems.Add("questions", "template_questions", "max", maxQuestions)
 	}
 	seen := map[string]bool{}
 	for i, q := range t.Questions {
 		field := func(name string) string { return fmt.Sprintf("questions[%d].%s", i, name) }
 		switch {
 		case !questionIDPattern.MatchString(q.ID):
-			problems[field("id")] = "must be 1 to 64 lowercase letters, digits or '_'"
+			problems.Add(field("id"), "question_id")
 		case seen[q.ID]:
-			problems[field("id")] = fmt.Sprintf("%q is used by another question: ids must be unique", q.ID)
+			problems.Add(field("id"), "question_id_taken", "id", strconv.Quote(q.ID))
 		}
 		seen[q.ID] = true
 		checkLine(problems, field("topic"), q.Topic, 0, maxTopic)
 		checkText(problems, field("text"), q.Text, maxQuestionText)
 		if strings.TrimSpace(q.Text) == "" {
-			problems[field("text")] = "is required"
+			problems.Add(field("text"), "required")
 		}
 		checkText(problems, field("help"), q.Help, maxHelp)
 		if q.Weight < 1 || q.Weight > maxWeight {
-			problems[field("weight")] = fmt.Sprintf("must be 1 to %d", maxWeight)
+			problems.Add(field("weight"), "from_to", "min", 1, "max", maxWeight)
 		}
 		switch q.Kind {
 		case KindYesNo:
 			if len(q.Options) > 0 {
-				problems[field("options")] = "a yes/no question takes no options"
+				problems.Add(field("options"), "yes_no_options")
 			}
 		case KindChoice:
 			if len(q.Options) < 2 || len(q.Options) > maxOptions {
-				problems[field("options")] = fmt.Sprintf("a choice needs 2 to %d options", maxOptions)
+				problems.Add(field("options"), "choice_options", "max", maxOptions)
 			}
 			for j, o := range q.Options {
-				if problem := lineProblem(o, 1, maxOption); problem != "" {
-					problems[fmt.Sprintf("questions[%d].options[%d]", i, j)] = problem
-				} else if slices.Index(q.Options, o) != j {
-					problems[fmt.Sprintf("questions[%d].options[%d]", i, j)] = "repeats an option"
+				option := fmt.Sprintf("questions[%d].options[%d]", i, j)
+				if checkLine(problems, option, o, 1, maxOption); !problems.Has(option) && slices.Index(q.Options, o) != j {
+					problems.Add(option, "repeated_option")
 				}
 			}
 		case KindText, KindFileReference:
 			if len(q.Options) > 0 {
-				problems[field("options")] = "a text or file reference question takes no options"
+				problems.Add(field("options"), "open_question_options")
 			}
 			if len(q.Pass) > 0 {
-				problems[field("pass")] = "a text or file reference question passes when answered; it takes no passing answers"
+				problems.Add(field("pass"), "open_question_pass")
 			}
 		default:
-			problems[field("kind")] = "must be yes_no, choice, text or file_reference"
+			problems.Add(field("kind"), "question_kind")
 		}
 		if q.Kind.closed() {
 			choices := q.Choices()
 			if len(q.Pass) == 0 {
-				problems[field("pass")] = "name the answer or answers that pass"
+				problems.Add(field("pass"), "name_passing_answers")
 			}
 			for j, p := range q.Pass {
 				if !slices.Contains(choices, p) {
-					problems[fmt.Sprintf("questions[%d].pass[%d]", i, j)] = fmt.Sprintf("%q is not one of the question's answers", p)
+					problems.Add(fmt.Sprintf("questions[%d].pass[%d]", i, j), "not_an_answer", "answer", strconv.Quote(p))
 				} else if slices.Index(q.Pass, p) != j {
-					problems[fmt.Sprintf("questions[%d].pass[%d]", i, j)] = "repeats a passing answer"
+					problems.Add(fmt.Sprintf("questions[%d].pass[%d]", i, j), "repeated_passing_answer")
 				}
 			}
 		}
@@ -125,33 +125,34 @@ func (t *Template) validate() map[string]string {
 	return problems
 }
 
-// lineProblem describes what is wrong with one line of text, "" if nothing.
-func lineProblem(s string, minLen, maxLen int) string {
+// checkLine puts what is wrong with one line of text under field.
+func checkLine(problems errs.Problems, field, s string, minLen, maxLen int) {
 	n := utf8.RuneCountInString(s)
 	switch {
 	case !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl):
-		return "must be one line of text"
+		problems.Add(field, "one_line_text")
 	case strings.TrimSpace(s) != s:
-		return "must not start or end with spaces"
+		problems.Add(field, "no_edge_spaces")
 	case n < minLen || n > maxLen:
 		if minLen > 0 {
-			return fmt.Sprintf("must be %d to %d characters", minLen, maxLen)
+			problems.Add(field, "length_between", "min", minLen, "max", maxLen)
+		} else {
+			problems.Add(field, "too_long", "max", maxLen)
 		}
-		return fmt.Sprintf("must be at most %d characters", maxLen)
 	}
-	return ""
 }
 
-func checkLine(problems map[string]string, field, s string, minLen, maxLen int) {
-	if p := lineProblem(s, minLen, maxLen); p != "" {
-		problems[field] = p
-	}
+// lineOK reports whether s is one line of text checkLine accepts.
+func lineOK(s string, minLen, maxLen int) bool {
+	problems := errs.Problems{}
+	checkLine(problems, "", s, minLen, maxLen)
+	return len(problems) == 0
 }
 
 // checkText bounds multi-line text.
-func checkText(problems map[string]string, field, s string, maxLen int) {
+func checkText(problems errs.Problems, field, s string, maxLen int) {
 	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxLen {
-		problems[field] = fmt.Sprintf("must be text of at most %d characters", maxLen)
+		problems.Add(field, "text_at_most", "max", maxLen)
 	}
 }
 

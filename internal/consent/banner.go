@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/steward-dev/steward/internal/errs"
@@ -132,23 +133,23 @@ func (b BannerSettings) withDefaults() BannerSettings {
 	return b
 }
 
-func (b *BannerSettings) validate(problems map[string]string, purposes map[string]*purposeEntry) {
-	bad := func(field, format string, args ...any) { problems["banner."+field] = fmt.Sprintf(format, args...) }
+// validate puts the settings' problems under "banner.".
+func (b *BannerSettings) validate(problems errs.Problems, purposes map[string]*purposeEntry) {
 	if len(b.Languages) > 50 {
-		bad("languages", "at most 50")
+		problems.Add("banner.languages", "at_most", "max", 50)
 	}
 	for i, l := range b.Languages {
 		if !langPattern.MatchString(l) {
-			bad(fmt.Sprintf("languages[%d]", i), "not a language tag such as en or pt-BR")
+			problems.Add(fmt.Sprintf("banner.languages[%d]", i), "language_tag")
 		}
 	}
 	for lang, texts := range b.Texts {
 		if !langPattern.MatchString(lang) {
-			bad("texts."+lang, "not a language tag such as en or pt-BR")
+			problems.Add("banner.texts."+lang, "language_tag")
 		}
 		for k, v := range texts {
 			if !ValidKey(k) {
-				bad("texts."+lang+"."+k, "not a text key")
+				problems.Add("banner.texts."+lang+"."+k, "text_key")
 			}
 			checkText(problems, "banner.texts."+lang+"."+k, v, 1, 2000)
 		}
@@ -156,39 +157,39 @@ func (b *BannerSettings) validate(problems map[string]string, purposes map[strin
 	for field, c := range map[string]string{"theme.background": b.Theme.Background, "theme.text": b.Theme.Text,
 		"theme.accent": b.Theme.Accent, "theme.accent_text": b.Theme.AccentText} {
 		if !colorPattern.MatchString(c) {
-			bad(field, "must be a colour such as #0b57d0")
+			problems.Add("banner."+field, "colour")
 		}
 	}
 	// The banner must stay readable: WCAG 2.2 AA asks 4.5:1 for text.
 	for _, pair := range [][3]string{{"theme.text", b.Theme.Text, b.Theme.Background}, {"theme.accent_text", b.Theme.AccentText, b.Theme.Accent}} {
 		if colorPattern.MatchString(pair[1]) && colorPattern.MatchString(pair[2]) {
 			if ratio := wcag.Contrast(pair[1], pair[2]); ratio < wcag.AA {
-				bad(pair[0], "contrast with its background is %.2f:1; WCAG 2.2 AA needs at least 4.5:1", ratio)
+				problems.Add("banner."+pair[0], "contrast", "ratio", strconv.FormatFloat(ratio, 'f', 2, 64))
 			}
 		}
 	}
 	if b.Theme.Position != "bottom" && b.Theme.Position != "center" {
-		bad("theme.position", `must be "bottom" or "center"`)
+		problems.Add("banner.theme.position", "banner_position")
 	}
 	if b.Theme.Radius < 0 || b.Theme.Radius > 32 {
-		bad("theme.radius", "must be between 0 and 32")
+		problems.Add("banner.theme.radius", "between", "min", 0, "max", 32)
 	}
 	for field, h := range map[string]string{"jurisdiction_header": b.JurisdictionHeader, "region_header": b.RegionHeader} {
 		if h != "" && !headerNamePattern.MatchString(h) {
-			bad(field, "must be an HTTP header name such as CF-IPCountry")
+			problems.Add("banner."+field, "header_name")
 		}
 	}
 	if b.MaxAgeDays < 1 || b.MaxAgeDays > 395 {
-		bad("max_age_days", "must be between 1 and 395 (13 months)")
+		problems.Add("banner.max_age_days", "max_age_days")
 	}
 	if !cookieNamePattern.MatchString(b.CookieName) {
-		bad("cookie_name", "letters, digits, '_' and '-' only")
+		problems.Add("banner.cookie_name", "cookie_name")
 	}
 	if b.CookieDomain != "" && !domainPattern.MatchString(b.CookieDomain) {
-		bad("cookie_domain", "must be a host name such as shop.example")
+		problems.Add("banner.cookie_domain", "cookie_domain")
 	}
 	if b.ConsentMode.WaitForUpdate < 0 || b.ConsentMode.WaitForUpdate > 10000 {
-		bad("consent_mode.wait_for_update", "must be between 0 and 10000 milliseconds")
+		problems.Add("banner.consent_mode.wait_for_update", "milliseconds_between", "min", 0, "max", 10000)
 	}
 	known := map[string]bool{}
 	for _, t := range ConsentModeTypes {
@@ -196,29 +197,29 @@ func (b *BannerSettings) validate(problems map[string]string, purposes map[strin
 	}
 	for purpose, types := range b.ConsentMode.Types {
 		if _, ok := purposes[purpose]; !ok {
-			bad("consent_mode.types."+purpose, "unknown purpose %q", purpose)
+			problems.Add("banner.consent_mode.types."+purpose, "unknown_purpose", "purpose", strconv.Quote(purpose))
 		}
 		for i, t := range types {
 			if !known[t] {
-				bad(fmt.Sprintf("consent_mode.types.%s[%d]", purpose, i), "not a Google Consent Mode v2 type")
+				problems.Add(fmt.Sprintf("banner.consent_mode.types.%s[%d]", purpose, i), "consent_mode_type")
 			}
 		}
 	}
 	if b.TCF.Enabled {
 		if b.TCF.CmpID < 2 || b.TCF.CmpID > 4095 {
-			bad("tcf.cmp_id", "give the CMP id the IAB registered for your company (2 to 4095)")
+			problems.Add("banner.tcf.cmp_id", "tcf_cmp_id")
 		}
 		if b.TCF.CmpVersion < 1 || b.TCF.CmpVersion > 4095 {
-			bad("tcf.cmp_version", "must be between 1 and 4095")
+			problems.Add("banner.tcf.cmp_version", "between", "min", 1, "max", 4095)
 		}
 		if !countryPattern.MatchString(b.TCF.PublisherCC) {
-			bad("tcf.publisher_cc", "must be an ISO 3166-1 alpha-2 code such as DE")
+			problems.Add("banner.tcf.publisher_cc", "country_code")
 		}
 	}
 	checkIDs := func(field string, ids []int, max int) {
 		for i, id := range ids {
 			if id < 1 || id > max {
-				bad(fmt.Sprintf("tcf.%s[%d]", field, i), "must be between 1 and %d", max)
+				problems.Add(fmt.Sprintf("banner.tcf.%s[%d]", field, i), "between", "min", 1, "max", max)
 			}
 		}
 	}
@@ -227,20 +228,20 @@ func (b *BannerSettings) validate(problems map[string]string, purposes map[strin
 	checkIDs("special_feature_ids", b.TCF.SpecialFeatureIDs, 12)
 	for purpose, ids := range b.TCF.PurposeMap {
 		if _, ok := purposes[purpose]; !ok {
-			bad("tcf.purpose_map."+purpose, "unknown purpose %q", purpose)
+			problems.Add("banner.tcf.purpose_map."+purpose, "unknown_purpose", "purpose", strconv.Quote(purpose))
 		}
 		checkIDs("purpose_map."+purpose, ids, 24)
 	}
 }
 
 // validCookiePatterns checks a purpose's cookie name patterns.
-func validCookiePatterns(problems map[string]string, patterns []string) {
+func validCookiePatterns(problems errs.Problems, patterns []string) {
 	if len(patterns) > 100 {
-		problems["cookies"] = "at most 100 patterns"
+		problems.Add("cookies", "at_most_patterns", "max", 100)
 	}
 	for i, p := range patterns {
 		if !cookieGlobPattern.MatchString(p) {
-			problems[fmt.Sprintf("cookies[%d]", i)] = "a cookie name, '*' matching any characters, such as _ga_*"
+			problems.Add(fmt.Sprintf("cookies[%d]", i), "cookie_pattern")
 		}
 	}
 }

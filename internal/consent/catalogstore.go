@@ -11,9 +11,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -29,25 +31,25 @@ var (
 	countryPattern = regexp.MustCompile(`^[A-Z]{2}$`)
 )
 
-func checkText(problems map[string]string, field, value string, min, max int) {
+func checkText(problems errs.Problems, field, value string, min, max int) {
 	n := utf8.RuneCountInString(value)
 	switch {
 	case !utf8.ValidString(value):
-		problems[field] = "must be valid UTF-8"
+		problems.Add(field, "invalid_utf8")
 	case n < min:
-		problems[field] = "is required"
+		problems.Add(field, "required")
 	case n > max:
-		problems[field] = fmt.Sprintf("must be at most %d characters", max)
+		problems.Add(field, "too_long", "max", max)
 	}
 }
 
 // checkLine is checkText for a one-line field: a name that ends up in a
 // mail header, a subject, a receipt or a CSV row, where a line break could
 // add a header or forge a line. It is refused where it is entered.
-func checkLine(problems map[string]string, field, value string, min, max int) {
+func checkLine(problems errs.Problems, field, value string, min, max int) {
 	checkText(problems, field, value, min, max)
-	if _, bad := problems[field]; !bad && !oneLine(value) {
-		problems[field] = "must be one line, without line breaks or control characters"
+	if !problems.Has(field) && !oneLine(value) {
+		problems.Add(field, "one_line")
 	}
 }
 
@@ -59,28 +61,28 @@ func oneLine(v string) bool {
 	})
 }
 
-func checkURL(problems map[string]string, field, value string) {
+func checkURL(problems errs.Problems, field, value string) {
 	if value == "" {
 		return
 	}
 	u, err := url.Parse(value)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(value) > 2048 {
-		problems[field] = "must be an absolute http or https URL"
+		problems.Add(field, "http_url")
 	}
 }
 
 // checkTexts checks a text per language; line, for names, keeps each text
 // to one line (checkLine).
-func checkTexts(problems map[string]string, field string, texts map[string]string, required bool, max int, line bool) {
+func checkTexts(problems errs.Problems, field string, texts map[string]string, required bool, max int, line bool) {
 	if required && len(texts) == 0 {
-		problems[field] = "needs a text in at least one language"
+		problems.Add(field, "text_in_a_language")
 	}
 	if len(texts) > 50 {
-		problems[field] = "at most 50 languages"
+		problems.Add(field, "at_most_languages", "max", 50)
 	}
 	for lang, text := range texts {
 		if !langPattern.MatchString(lang) {
-			problems[field+"."+lang] = "not a language tag such as en or pt-BR"
+			problems.Add(field+"."+lang, "language_tag")
 			continue
 		}
 		if line {
@@ -91,46 +93,44 @@ func checkTexts(problems map[string]string, field string, texts map[string]strin
 	}
 }
 
-func (p *Property) validate(cat *catalog) map[string]string {
-	problems := map[string]string{}
+func (p *Property) validate(cat *catalog) errs.Problems {
+	problems := errs.Problems{}
 	if !ValidKey(p.Key) {
-		problems["key"] = "must be 1 to 64 lowercase letters, digits, '_', '.' or '-'"
+		problems.Add("key", "catalog_key")
 	}
 	checkLine(problems, "name", p.Name, 1, 200)
 	if len(p.Domains) > 100 {
-		problems["domains"] = "at most 100 domains"
+		problems.Add("domains", "at_most_domains", "max", 100)
 	}
 	for i, d := range p.Domains {
 		if len(d) > 253 || !domainPattern.MatchString(d) {
-			problems[fmt.Sprintf("domains[%d]", i)] = "must be a lowercase host name such as shop.example or *.shop.example"
+			problems.Add(fmt.Sprintf("domains[%d]", i), "domain_name")
 		}
 	}
-	for f, m := range p.JurisdictionRules.Validate("jurisdiction_rules") {
-		problems[f] = m
-	}
+	maps.Copy(problems, p.JurisdictionRules.Validate("jurisdiction_rules"))
 	if p.DefaultJurisdiction != "" && !ValidJurisdiction(p.DefaultJurisdiction) {
-		problems["default_jurisdiction"] = "must be a country (DE) or subdivision (US-CA) code"
+		problems.Add("default_jurisdiction", "jurisdiction_code")
 	}
 	checkURL(problems, "policy_url", p.PolicyURL)
 	p.Banner.validate(problems, cat.purposes)
 	return problems
 }
 
-func (p *Purpose) validate() map[string]string {
-	problems := map[string]string{}
+func (p *Purpose) validate() errs.Problems {
+	problems := errs.Problems{}
 	if !ValidKey(p.Key) {
-		problems["key"] = "must be 1 to 64 lowercase letters, digits, '_', '.' or '-'"
+		problems.Add("key", "catalog_key")
 	}
 	checkTexts(problems, "name", p.Names, true, 200, true)
 	checkTexts(problems, "description", p.Descriptions, false, 4000, false)
 	if !p.LegalBasis.Valid() {
-		problems["legal_basis"] = "must be one of consent, legitimate_interest, contract, legal_obligation"
+		problems.Add("legal_basis", "legal_basis")
 	}
 	if p.Necessary && p.SaleOrSharing {
-		problems["sale_or_sharing"] = "a necessary purpose cannot be a sale or sharing of data"
+		problems.Add("sale_or_sharing", "necessary_not_sale")
 	}
 	if p.Position < 0 || p.Position > 10000 {
-		problems["position"] = "must be between 0 and 10000"
+		problems.Add("position", "between", "min", 0, "max", 10000)
 	}
 	validCookiePatterns(problems, p.Cookies)
 	checkRetention(problems, p.RetentionDays)
@@ -141,62 +141,62 @@ func (p *Purpose) validate() map[string]string {
 // 100 years.
 const maxRetentionDays = 36525
 
-func checkRetention(problems map[string]string, days int) {
+func checkRetention(problems errs.Problems, days int) {
 	if days < 0 || days > maxRetentionDays {
-		problems["retention_days"] = fmt.Sprintf("must be between 0 (none set) and %d days", maxRetentionDays)
+		problems.Add("retention_days", "retention_days", "max", maxRetentionDays)
 	}
 }
 
-func (v *Vendor) validate(cat *catalog) map[string]string {
-	problems := map[string]string{}
+func (v *Vendor) validate(cat *catalog) errs.Problems {
+	problems := errs.Problems{}
 	if !ValidKey(v.Key) {
-		problems["key"] = "must be 1 to 64 lowercase letters, digits, '_', '.' or '-'"
+		problems.Add("key", "catalog_key")
 	}
 	checkLine(problems, "name", v.Name, 1, 200)
 	if len(v.Purposes) == 0 {
-		problems["purposes"] = "name at least one purpose"
+		problems.Add("purposes", "name_a_purpose")
 	}
 	for i, p := range v.Purposes {
 		if _, ok := cat.purposes[p]; !ok {
-			problems[fmt.Sprintf("purposes[%d]", i)] = fmt.Sprintf("unknown purpose %q", p)
+			problems.Add(fmt.Sprintf("purposes[%d]", i), "unknown_purpose", "purpose", strconv.Quote(p))
 		}
 	}
 	for i, c := range v.DataCategories {
 		if _, ok := cat.categories[c]; !ok {
-			problems[fmt.Sprintf("data_categories[%d]", i)] = fmt.Sprintf("unknown data category %q", c)
+			problems.Add(fmt.Sprintf("data_categories[%d]", i), "unknown_data_category", "category", strconv.Quote(c))
 		}
 	}
 	if !v.TransferSafeguard.Valid() {
-		problems["transfer_safeguard"] = "must be empty (none recorded) or one of adequacy, scc, bcr"
+		problems.Add("transfer_safeguard", "transfer_safeguard")
 	}
 	if v.Country != "" && !countryPattern.MatchString(v.Country) {
-		problems["country"] = "must be an ISO 3166-1 alpha-2 code such as DE"
+		problems.Add("country", "country_code")
 	}
 	checkURL(problems, "privacy_url", v.PrivacyURL)
 	return problems
 }
 
-func (c *Category) validate() map[string]string {
-	problems := map[string]string{}
+func (c *Category) validate() errs.Problems {
+	problems := errs.Problems{}
 	if !ValidKey(c.Key) {
-		problems["key"] = "must be 1 to 64 lowercase letters, digits, '_', '.' or '-'"
+		problems.Add("key", "catalog_key")
 	}
 	checkTexts(problems, "name", c.Names, true, 200, true)
-	if _, ok := c.Names["en"]; !ok && problems["name"] == "" {
-		problems["name"] = "needs an English name (en), the fallback of every language"
+	if _, ok := c.Names["en"]; !ok && !problems.Has("name") {
+		problems.Add("name", "english_name")
 	}
 	checkTexts(problems, "description", c.Descriptions, false, 4000, false)
 	checkRetention(problems, c.RetentionDays)
 	if c.Position < 0 || c.Position > 10000 {
-		problems["position"] = "must be between 0 and 10000"
+		problems.Add("position", "between", "min", 0, "max", 10000)
 	}
 	return problems
 }
 
-func (n *Notice) validate() map[string]string {
-	problems := map[string]string{}
+func (n *Notice) validate() errs.Problems {
+	problems := errs.Problems{}
 	if !versionPattern.MatchString(n.Version) {
-		problems["version"] = "must be 1 to 64 letters, digits, '.', '_' or '-'"
+		problems.Add("version", "notice_version")
 	}
 	checkTexts(problems, "text", n.Texts, true, 200000, false)
 	return problems
@@ -289,7 +289,7 @@ func (s *Service) PutProperty(ctx context.Context, p Property, create bool) (Pro
 	p.JurisdictionRules.OptIn, p.JurisdictionRules.OptOut = nonNil(p.JurisdictionRules.OptIn), nonNil(p.JurisdictionRules.OptOut)
 	p.Banner = p.Banner.withDefaults()
 	if problems := p.validate(s.catalog.load()); len(problems) > 0 {
-		return p, errs.Fields(problems)
+		return p, errs.FieldsKeyed(problems)
 	}
 	err := s.writeCatalog(ctx, "property", verb(create), p.Key, func(tx *sql.Tx, now int64) error {
 		if create {
@@ -349,7 +349,7 @@ func (s *Service) Properties() []Property {
 func (s *Service) PutPurpose(ctx context.Context, p Purpose, create bool) (Purpose, error) {
 	p.Names, p.Descriptions, p.Cookies = nonNilMap(p.Names), nonNilMap(p.Descriptions), nonNil(p.Cookies)
 	if problems := p.validate(); len(problems) > 0 {
-		return p, errs.Fields(problems)
+		return p, errs.FieldsKeyed(problems)
 	}
 	err := s.writeCatalog(ctx, "purpose", verb(create), p.Key, func(tx *sql.Tx, now int64) error {
 		if create {
@@ -393,7 +393,7 @@ func (s *Service) Purposes() []Purpose {
 func (s *Service) PutVendor(ctx context.Context, v Vendor, create bool) (Vendor, error) {
 	v.Purposes, v.DataCategories = nonNil(v.Purposes), nonNil(v.DataCategories)
 	if problems := v.validate(s.catalog.load()); len(problems) > 0 {
-		return v, errs.Fields(problems)
+		return v, errs.FieldsKeyed(problems)
 	}
 	err := s.writeCatalog(ctx, "vendor", verb(create), v.Key, func(tx *sql.Tx, now int64) error {
 		if create {
@@ -433,7 +433,7 @@ func (s *Service) Vendors() []Vendor {
 func (s *Service) PutCategory(ctx context.Context, c Category, create bool) (Category, error) {
 	c.Names, c.Descriptions = nonNilMap(c.Names), nonNilMap(c.Descriptions)
 	if problems := c.validate(); len(problems) > 0 {
-		return c, errs.Fields(problems)
+		return c, errs.FieldsKeyed(problems)
 	}
 	err := s.writeCatalog(ctx, "category", verb(create), c.Key, func(tx *sql.Tx, now int64) error {
 		if create {
@@ -476,7 +476,7 @@ func (s *Service) Categories() []Category {
 func (s *Service) PutNotice(ctx context.Context, n Notice, create, publish bool) (Notice, error) {
 	n.Texts = nonNilMap(n.Texts)
 	if problems := n.validate(); len(problems) > 0 {
-		return n, errs.Fields(problems)
+		return n, errs.FieldsKeyed(problems)
 	}
 	n.ContentHash = n.contentHash()
 	err := s.writeCatalog(ctx, "notice", verb(create), n.Version, func(tx *sql.Tx, now int64) error {

@@ -3,7 +3,10 @@ package consent
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/steward-dev/steward/internal/errs"
 )
 
 // JurisdictionRules say which regime applies where. Entries are ISO 3166-1
@@ -59,18 +62,18 @@ func ValidJurisdiction(s string) bool {
 }
 
 // Validate checks the rules and returns field problems keyed by path.
-func (r JurisdictionRules) Validate(prefix string) map[string]string {
-	problems := map[string]string{}
+func (r JurisdictionRules) Validate(prefix string) errs.Problems {
+	problems := errs.Problems{}
 	seen := map[string]string{}
 	check := func(list string, entries []string) {
 		for i, e := range entries {
 			field := fmt.Sprintf("%s.%s[%d]", prefix, list, i)
 			if _, isGroup := groups[e]; !isGroup && !ValidJurisdiction(e) {
-				problems[field] = fmt.Sprintf("%q is not a country (DE), subdivision (US-CA) or group (EU, EEA, UK)", e)
+				problems.Add(field, "jurisdiction_or_group", "value", strconv.Quote(e))
 				continue
 			}
 			if other, dup := seen[e]; dup {
-				problems[field] = fmt.Sprintf("%q is already listed in %s", e, other)
+				problems.Add(field, "listed_twice", "value", strconv.Quote(e), "list", other)
 			}
 			seen[e] = list
 		}
@@ -78,7 +81,7 @@ func (r JurisdictionRules) Validate(prefix string) map[string]string {
 	check("opt_in", r.OptIn)
 	check("opt_out", r.OptOut)
 	if r.Default != OptIn && r.Default != OptOut {
-		problems[prefix+".default"] = `must be "opt_in" or "opt_out"`
+		problems.Add(prefix+".default", "regime_default")
 	}
 	return problems
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/wcag"
 )
 
@@ -168,9 +169,9 @@ func TestThemeContrast(t *testing.T) {
 		t.Fatalf("the default accent fails: %.2f", r)
 	}
 	b := BannerSettings{Theme: Theme{Text: "#999999", Background: "#ffffff"}}.withDefaults()
-	problems := map[string]string{}
+	problems := errs.Problems{}
 	b.validate(problems, nil)
-	if problems["banner.theme.text"] == "" {
+	if !problems.Has("banner.theme.text") {
 		t.Fatalf("grey on white accepted: %v", problems)
 	}
 }

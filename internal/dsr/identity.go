@@ -285,15 +285,15 @@ func (s *Service) VerifyIdentityByStaff(ctx context.Context, id string, check St
 		return Identity{}, errs.New(errs.CodeForbidden, "only staff or an API key of the company record an identity verified another way")
 	}
 	check.Statement = strings.TrimSpace(check.Statement)
-	problems := map[string]string{}
+	problems := errs.Problems{}
 	if !slices.Contains(VerifyChannels, check.Channel) {
-		problems["channel"] = "choose how you verified the identity: phone, video, in_person, postal or other"
+		problems.Add("channel", "verify_channel")
 	}
 	if n := len([]rune(check.Statement)); n < minStatement || n > maxStatement {
-		problems["statement"] = fmt.Sprintf("say how you verified the identity, in %d to %d characters, without the answers or any document", minStatement, maxStatement)
+		problems.Add("statement", "verify_statement", "min", minStatement, "max", maxStatement)
 	}
 	if len(problems) > 0 {
-		return Identity{}, errs.Fields(problems)
+		return Identity{}, errs.FieldsKeyed(problems)
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
@@ -314,7 +314,7 @@ func (s *Service) VerifyIdentityByStaff(ctx context.Context, id string, check St
 		case cur.Satisfied():
 			return errs.New(errs.CodeConflict, "the identity for request %s is verified already", id)
 		case cur.Required.Declaration && !check.Declaration:
-			return errs.Invalid("declaration", "this request needs the declaration signed under penalty of perjury: record that the customer signed it")
+			return errs.InvalidKeyed("declaration", "declaration_needed")
 		}
 		declared := any(nil)
 		if cur.Required.Declaration {

@@ -101,41 +101,41 @@ var FinalStates = []State{StateCompleted, StateRejected, StateCancelled}
 // request's deadline and id, so that a page follows on from the one before
 // however the queue changed meanwhile.
 func (s *Service) Search(ctx context.Context, f Filter) (Page, error) {
-	problems := map[string]string{}
+	problems := errs.Problems{}
 	for _, st := range f.States {
 		if !st.Valid() {
-			problems["state"] = "must be received, verified, in_progress, waiting_for_customer, completed, rejected or cancelled"
+			problems.Add("state", "request_state")
 		}
 	}
 	for _, k := range f.Kinds {
 		if !k.Valid() {
-			problems["kind"] = "must be access, export, rectification, erasure, restriction or objection"
+			problems.Add("kind", "request_kind")
 		}
 	}
 	for _, g := range f.Regimes {
 		if !g.Valid() {
-			problems["regime"] = "must be gdpr or ccpa"
+			problems.Add("regime", "request_regime")
 		}
 	}
 	if f.Overdue && f.Closed {
-		problems["overdue"] = "only open requests are overdue: leave out closed"
+		problems.Add("overdue", "overdue_closed")
 	}
 	f.ID = strings.TrimSpace(f.ID)
 	if len(f.ID) > 100 {
-		problems["id"] = "must be a request id such as req_…"
+		problems.Add("id", "request_id")
 	}
 	switch {
 	case f.Limit == 0:
 		f.Limit = 100
 	case f.Limit < 0 || f.Limit > 1000:
-		problems["limit"] = "must be 1 to 1000"
+		problems.Add("limit", "from_to", "min", 1, "max", 1000)
 	}
 	afterDeadline, afterID, ok := parseCursor(f.After)
 	if !ok {
-		problems["cursor"] = "must be the next cursor of the page before"
+		problems.Add("cursor", "page_cursor")
 	}
 	if len(problems) > 0 {
-		return Page{}, errs.Fields(problems)
+		return Page{}, errs.FieldsKeyed(problems)
 	}
 	states := f.States
 	switch {

@@ -218,9 +218,9 @@ func (s *Service) Answer(ctx context.Context, emailHash []byte, id, answer strin
 	answer = strings.TrimSpace(answer)
 	switch {
 	case answer == "":
-		return Request{}, errs.Invalid("answer", "is required")
+		return Request{}, errs.InvalidKeyed("answer", "required")
 	case !utf8.ValidString(answer) || utf8.RuneCountInString(answer) > maxDetails:
-		return Request{}, errs.Invalid("answer", "must be text of at most %d characters", maxDetails)
+		return Request{}, errs.InvalidKeyed("answer", "text_at_most", "max", maxDetails)
 	}
 	// Sealing writes in a transaction of its own: before the change's.
 	sealed, err := s.secrets.Seal(ctx, []byte(answer), answerAAD(id))
@@ -335,7 +335,7 @@ func (s *Service) CompleteWith(ctx context.Context, id string, purposes []string
 
 func (s *Service) complete(ctx context.Context, id, resultRef string, purposes []string) (Request, error) {
 	if resultRef != "" && !resultRefPattern.MatchString(resultRef) {
-		return Request{}, errs.Invalid("result_ref", "must be an id of at most %d letters, digits or _.:-", maxResultRef)
+		return Request{}, errs.InvalidKeyed("result_ref", "result_ref", "max", maxResultRef)
 	}
 	r, err := s.Get(ctx, id)
 	if err != nil {
@@ -345,14 +345,14 @@ func (s *Service) complete(ctx context.Context, id, resultRef string, purposes [
 		KindRestriction: s.restrict, KindObjection: s.object}[r.Kind]
 	switch {
 	case len(purposes) > 0 && r.Kind != KindRestriction && r.Kind != KindObjection:
-		return Request{}, errs.Invalid("purposes", "only restriction and objection requests name purposes")
+		return Request{}, errs.InvalidKeyed("purposes", "purposes_not_taken")
 	case effect == nil:
 	case r.State != StateInProgress:
 		// apply refuses it with the usual words.
 	case r.SubjectID == "":
 		return Request{}, errs.New(errs.CodeConflict, "attach the customer's subject id first: a %s applies to a known customer", r.Kind)
 	case r.Kind == KindObjection && len(purposes) == 0:
-		return Request{}, errs.Invalid("purposes", "choose the purposes the customer objects to")
+		return Request{}, errs.InvalidKeyed("purposes", "purposes_objected")
 	default:
 		if err := effect(ctx, r.SubjectID, r.ID, purposes); err != nil {
 			return Request{}, err
@@ -441,7 +441,7 @@ func (s *Service) Cancel(ctx context.Context, emailHash []byte, id string) (Requ
 // request is open; the history keeps each one.
 func (s *Service) AttachSubject(ctx context.Context, id, subjectID string) (Request, error) {
 	if !validSubject(subjectID) {
-		return Request{}, errs.Invalid("subject_id", subjectProblem)
+		return Request{}, errs.InvalidKeyed("subject_id", "subject_id")
 	}
 	return s.apply(ctx, id, change{action: "attach_subject", from: OpenStates,
 		apply: func(r *Request, e *Event, _ time.Time, facts map[string]any) error {
@@ -481,9 +481,9 @@ func (s *Service) SetWaitingOn(ctx context.Context, id, note string) (Request, e
 	note = strings.TrimSpace(note)
 	switch {
 	case !utf8.ValidString(note) || utf8.RuneCountInString(note) > maxWaitingOn || strings.ContainsFunc(note, unicode.IsControl):
-		return Request{}, errs.Invalid("waiting_on", "must be one line of at most %d characters", maxWaitingOn)
+		return Request{}, errs.InvalidKeyed("waiting_on", "one_line_at_most", "max", maxWaitingOn)
 	case emailLike.MatchString(note):
-		return Request{}, errs.Invalid("waiting_on", "must not hold personal data such as an email address")
+		return Request{}, errs.InvalidKeyed("waiting_on", "no_personal_data")
 	}
 	return s.apply(ctx, id, change{action: "waiting_on", from: OpenStates,
 		apply: func(r *Request, e *Event, _ time.Time, _ map[string]any) error {
@@ -498,9 +498,9 @@ func checkNote(field, text string) (string, error) {
 	text = strings.TrimSpace(text)
 	switch {
 	case text == "":
-		return "", errs.Invalid(field, "is required: the customer is told")
+		return "", errs.InvalidKeyed(field, "required_customer_told")
 	case !utf8.ValidString(text) || utf8.RuneCountInString(text) > maxNote:
-		return "", errs.Invalid(field, "must be text of at most %d characters", maxNote)
+		return "", errs.InvalidKeyed(field, "text_at_most", "max", maxNote)
 	}
 	return text, nil
 }

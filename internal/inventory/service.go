@@ -126,7 +126,7 @@ func (s *Service) PutFacts(ctx context.Context, key string, f Facts) (Facts, err
 	}
 	f = f.normalise()
 	if problems := f.Validate(); problems != nil {
-		return f, errs.Fields(problems)
+		return f, errs.FieldsKeyed(problems)
 	}
 	all, err := readFacts(ctx, s.cfg.DB)
 	if err != nil {

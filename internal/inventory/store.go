@@ -11,6 +11,7 @@ import (
 
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/errs"
 )
 
 // Limits of the facts an officer writes.
@@ -30,23 +31,23 @@ func (f Facts) normalise() Facts {
 }
 
 // Validate returns the problems of f by field, or nil.
-func (f Facts) Validate() map[string]string {
-	problems := map[string]string{}
+func (f Facts) Validate() errs.Problems {
+	problems := errs.Problems{}
 	if utf8.RuneCountInString(f.Owner) > maxOwner || strings.ContainsAny(f.Owner, "\r\n") {
-		problems["owner"] = fmt.Sprintf("must be one line of at most %d characters", maxOwner)
+		problems.Add("owner", "one_line_at_most", "max", maxOwner)
 	}
 	if f.Location != "" && !countryPattern.MatchString(f.Location) {
-		problems["location"] = "must be an ISO 3166-1 alpha-2 country code such as DE, or empty"
+		problems.Add("location", "country_code_or_empty")
 	}
 	if utf8.RuneCountInString(f.Description) > maxDescription {
-		problems["description"] = fmt.Sprintf("must be at most %d characters", maxDescription)
+		problems.Add("description", "too_long", "max", maxDescription)
 	}
 	if utf8.RuneCountInString(f.SecurityMeasures) > maxMeasures {
-		problems["security_measures"] = fmt.Sprintf("must be at most %d characters", maxMeasures)
+		problems.Add("security_measures", "too_long", "max", maxMeasures)
 	}
 	for field, text := range map[string]string{"owner": f.Owner, "description": f.Description, "security_measures": f.SecurityMeasures} {
 		if !utf8.ValidString(text) || strings.ContainsRune(text, 0) {
-			problems[field] = "must be text"
+			problems.Add(field, "must_be_text")
 		}
 	}
 	if len(problems) == 0 {

@@ -75,15 +75,17 @@ func secretAAD(endpointID string, version int) []byte {
 	return []byte("outbox.endpoint:" + endpointID + ":v" + strconv.Itoa(version))
 }
 
-func checkDescription(d string) (string, error) {
+// checkDescription returns an endpoint's description trimmed; what is
+// wrong with it goes under "description" in problems.
+func checkDescription(d string, problems errs.Problems) string {
 	d = strings.TrimSpace(d)
 	switch {
 	case len(d) > maxDescription:
-		return "", errs.Invalid("description", "at most %d bytes", maxDescription)
+		problems.Add("description", "at_most_bytes", "max", maxDescription)
 	case !utf8.ValidString(d) || strings.ContainsFunc(d, unicode.IsControl):
-		return "", errs.Invalid("description", "must be text without control characters")
+		problems.Add("description", "no_control_characters")
 	}
-	return d, nil
+	return d
 }
 
 // hostOf returns the host of an endpoint URL, for audit entries and logs:
@@ -100,24 +102,15 @@ func hostOf(raw string) string {
 // EventTypes, enabled, with a fresh secret. The secret is returned this
 // once: staff hand it to the receiver, and Steward keeps it only sealed.
 func (s *Service) CreateEndpoint(ctx context.Context, e Endpoint) (Endpoint, string, error) {
-	problems := map[string]string{}
-	rawURL, err := s.validateURL(ctx, e.URL)
+	problems := errs.Problems{}
+	rawURL, err := s.validateURL(ctx, e.URL, problems)
 	if err != nil {
-		if !errs.Is(err, errs.CodeInvalid) {
-			return Endpoint{}, "", err
-		}
-		problems["url"] = fieldProblem(err, "url")
+		return Endpoint{}, "", err
 	}
-	description, err := checkDescription(e.Description)
-	if err != nil {
-		problems["description"] = fieldProblem(err, "description")
-	}
-	types, err := normaliseTypes(e.EventTypes)
-	if err != nil {
-		problems["event_types"] = fieldProblem(err, "event_types")
-	}
+	description := checkDescription(e.Description, problems)
+	types := normaliseTypes(e.EventTypes, problems)
 	if len(problems) > 0 {
-		return Endpoint{}, "", errs.Fields(problems)
+		return Endpoint{}, "", errs.FieldsKeyed(problems)
 	}
 	now := s.now()
 	ep := Endpoint{ID: newID("ep_"), URL: rawURL, Description: description, EventTypes: types, Enabled: true,
@@ -143,44 +136,25 @@ func (s *Service) CreateEndpoint(ctx context.Context, e Endpoint) (Endpoint, str
 	return ep, secret, nil
 }
 
-// fieldProblem returns the message of a field error without the field
-// name in front.
-func fieldProblem(err error, field string) string {
-	if e, ok := errs.As(err); ok {
-		if p, ok := e.Fields[field]; ok {
-			return p
-		}
-		return e.Message
-	}
-	return err.Error()
-}
-
 // UpdateEndpoint changes the fields of u that are set.
 func (s *Service) UpdateEndpoint(ctx context.Context, id string, u EndpointUpdate) (Endpoint, error) {
-	problems := map[string]string{}
+	problems := errs.Problems{}
 	var newURL, newDescription string
 	var newTypes []string
 	var err error
 	if u.URL != nil {
-		if newURL, err = s.validateURL(ctx, *u.URL); err != nil {
-			if !errs.Is(err, errs.CodeInvalid) {
-				return Endpoint{}, err
-			}
-			problems["url"] = fieldProblem(err, "url")
+		if newURL, err = s.validateURL(ctx, *u.URL, problems); err != nil {
+			return Endpoint{}, err
 		}
 	}
 	if u.Description != nil {
-		if newDescription, err = checkDescription(*u.Description); err != nil {
-			problems["description"] = fieldProblem(err, "description")
-		}
+		newDescription = checkDescription(*u.Description, problems)
 	}
 	if u.EventTypes != nil {
-		if newTypes, err = normaliseTypes(*u.EventTypes); err != nil {
-			problems["event_types"] = fieldProblem(err, "event_types")
-		}
+		newTypes = normaliseTypes(*u.EventTypes, problems)
 	}
 	if len(problems) > 0 {
-		return Endpoint{}, errs.Fields(problems)
+		return Endpoint{}, errs.FieldsKeyed(problems)
 	}
 	details := map[string]any{}
 	if u.URL != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -282,18 +283,20 @@ func forbiddenKey(k string) bool {
 }
 
 // normaliseTypes checks an endpoint's event types and returns them sorted
-// without repeats; empty means all types.
-func normaliseTypes(types []string) ([]string, error) {
+// without repeats; empty means all types. An unknown type goes under
+// "event_types" in problems.
+func normaliseTypes(types []string, problems errs.Problems) []string {
 	out := make([]string, 0, len(types))
 	for _, t := range types {
 		t = strings.TrimSpace(t)
 		if !KnownEventType(t) {
-			return nil, errs.Invalid("event_types", "unknown event type %q (known: %s)", t, strings.Join(EventTypes(), ", "))
+			problems.Add("event_types", "unknown_event_type", "type", strconv.Quote(t), "known", strings.Join(EventTypes(), ", "))
+			return nil
 		}
 		out = append(out, t)
 	}
 	slices.Sort(out)
-	return slices.Compact(out), nil
+	return slices.Compact(out)
 }
 
 // takes reports whether an endpoint subscribed to types takes events of

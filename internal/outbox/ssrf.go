@@ -22,45 +22,54 @@ const maxURLBytes = 2048
 
 // validateURL checks an endpoint URL as staff enter it: https (or http to
 // an allow-listed host), no credentials or fragment, and a host that
-// resolves to allowed addresses only.
-func (s *Service) validateURL(ctx context.Context, raw string) (string, error) {
+// resolves to allowed addresses only. What is wrong with it goes under
+// "url" in problems; the error is for a resolver that fails.
+func (s *Service) validateURL(ctx context.Context, raw string, problems errs.Problems) (string, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
-		return "", errs.Invalid("url", "must not be empty")
+		problems.Add("url", "not_empty")
+		return "", nil
 	}
 	if len(raw) > maxURLBytes {
-		return "", errs.Invalid("url", "at most %d bytes", maxURLBytes)
+		problems.Add("url", "at_most_bytes", "max", maxURLBytes)
+		return "", nil
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Opaque != "" || u.Host == "" {
-		return "", errs.Invalid("url", "must be an absolute URL such as https://hooks.example.com/steward")
+		problems.Add("url", "webhook_url_absolute")
+		return "", nil
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
 	host := u.Hostname()
 	switch {
 	case u.Scheme != "https" && u.Scheme != "http":
-		return "", errs.Invalid("url", "must be an https URL")
+		problems.Add("url", "webhook_url_https")
 	case u.Scheme == "http" && !s.policy.HostAllowed(host):
-		return "", errs.Invalid("url", "must be https: the events and their signatures would travel in clear (http is only for allow-listed hosts)")
+		problems.Add("url", "webhook_url_clear")
 	case u.User != nil:
-		return "", errs.Invalid("url", "must not hold a user name or password: the signature authenticates Steward")
+		problems.Add("url", "webhook_url_credentials")
 	case u.Fragment != "" || strings.HasSuffix(raw, "#"):
-		return "", errs.Invalid("url", "must not have a fragment (#...)")
+		problems.Add("url", "webhook_url_fragment")
 	case host == "":
-		return "", errs.Invalid("url", "has no host")
+		problems.Add("url", "webhook_url_no_host")
+	}
+	if problems.Has("url") {
+		return "", nil
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return "", errs.Invalid("url", "port %q is not a port number", p)
+			problems.Add("url", "webhook_url_port", "port", strconv.Quote(p))
+			return "", nil
 		}
 	}
-	addrs, err := s.resolve(ctx, host)
-	if err != nil {
+	addrs, err := s.resolve(ctx, host, problems)
+	if err != nil || problems.Has("url") {
 		return "", err
 	}
 	for _, a := range addrs {
 		if refused := s.policy.Check(host, a); refused != nil {
-			return "", errs.Invalid("url", "%v: Steward does not send webhooks into its own network unless an operator allow-lists the host", refused)
+			problems.Add("url", "webhook_url_refused", "refused", refused.Error())
+			return "", nil
 		}
 	}
 	return u.String(), nil
@@ -68,8 +77,9 @@ func (s *Service) validateURL(ctx context.Context, raw string) (string, error) {
 
 // resolve returns the addresses of host: the address itself for a
 // literal, else what the resolver answers. A host that does not exist is
-// invalid input; a resolver that fails is unavailable.
-func (s *Service) resolve(ctx context.Context, host string) ([]netip.Addr, error) {
+// invalid input, put under "url" in problems; a resolver that fails is
+// unavailable.
+func (s *Service) resolve(ctx context.Context, host string, problems errs.Problems) ([]netip.Addr, error) {
 	if addr, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")); err == nil {
 		return []netip.Addr{addr}, nil
 	}
@@ -77,11 +87,13 @@ func (s *Service) resolve(ctx context.Context, host string) ([]netip.Addr, error
 	var dnsErr *net.DNSError
 	switch {
 	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
-		return nil, errs.Invalid("url", "host %s does not resolve", host)
+		problems.Add("url", "webhook_host_unresolved", "host", host)
+		return nil, nil
 	case err != nil:
 		return nil, errs.Wrap(errs.CodeUnavailable, err, fmt.Sprintf("resolve %s", host))
 	case len(addrs) == 0:
-		return nil, errs.Invalid("url", "host %s has no address", host)
+		problems.Add("url", "webhook_host_no_address", "host", host)
+		return nil, nil
 	}
 	return addrs, nil
 }

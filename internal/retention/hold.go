@@ -41,20 +41,22 @@ var subjectID = regexp.MustCompile(`^[A-Za-z0-9._:@+=-]{1,128}$`)
 // checkHold validates a hold's subject and reason, naming each field at
 // fault.
 func checkHold(subject, reason string) error {
-	problems := map[string]string{}
+	problems := errs.Problems{}
 	if !subjectID.MatchString(subject) {
-		problems["subject_id"] = "must be 1 to 128 letters, digits or ._:@+=-"
+		problems.Add("subject_id", "subject_id_chars")
 	}
 	switch r := strings.TrimSpace(reason); {
 	case r == "":
-		problems["reason"] = "say why the subject's data must be kept (a case, a claim, an authority's order)"
+		problems.Add("reason", "hold_reason")
 	case utf8.RuneCountInString(r) > MaxReason:
-		problems["reason"] = fmt.Sprintf("at most %d characters", MaxReason)
+		problems.Add("reason", "at_most_characters", "max", MaxReason)
 	case strings.ContainsFunc(r, unicode.IsControl):
-		problems["reason"] = "one line, without control characters"
+		problems.Add("reason", "one_line_no_control")
 	}
 	if len(problems) > 0 {
-		return &errs.Error{Code: errs.CodeInvalid, Message: "invalid legal hold", Fields: problems}
+		e := errs.FieldsKeyed(problems)
+		e.Message = "invalid legal hold"
+		return e
 	}
 	return nil
 }
@@ -96,7 +98,7 @@ func (s *Service) PlaceHold(ctx context.Context, subject, reason string) (Hold, 
 // (retention.hold_lift). Without an open hold it is not found.
 func (s *Service) LiftHold(ctx context.Context, subject string) (Hold, error) {
 	if !subjectID.MatchString(subject) {
-		return Hold{}, errs.Invalid("subject_id", "must be 1 to 128 letters, digits or ._:@+=-")
+		return Hold{}, errs.InvalidKeyed("subject_id", "subject_id_chars")
 	}
 	actor := audit.ActorFrom(ctx)
 	now := s.now().UTC().Truncate(time.Microsecond)
@@ -128,7 +130,7 @@ func (s *Service) LiftHold(ctx context.Context, subject string) (Hold, error) {
 // those lifted.
 func (s *Service) Holds(ctx context.Context, subject string) ([]Hold, error) {
 	if !subjectID.MatchString(subject) {
-		return nil, errs.Invalid("subject_id", "must be 1 to 128 letters, digits or ._:@+=-")
+		return nil, errs.InvalidKeyed("subject_id", "subject_id_chars")
 	}
 	return holdsOf(ctx, s.db, subject, false)
 }

@@ -128,15 +128,15 @@ func gateError(err error) error {
 	return fmt.Errorf("password check: %w", err)
 }
 
-// checkNewPassword returns what is wrong with a new password, or "".
-func checkNewPassword(password, email string) string {
+// checkNewPassword puts what is wrong with a new password under
+// "password" in problems.
+func checkNewPassword(problems errs.Problems, password, email string) {
 	switch {
 	case utf8.RuneCountInString(password) < MinPasswordLength:
-		return fmt.Sprintf("must be at least %d characters", MinPasswordLength)
+		problems.Add("password", "password_too_short", "min", MinPasswordLength)
 	case len(password) > 1024:
-		return "must be at most 1024 bytes"
+		problems.Add("password", "password_too_long", "max", 1024)
 	case strings.EqualFold(password, email):
-		return "must not be the email address"
+		problems.Add("password", "password_is_email")
 	}
-	return ""
 }

@@ -59,7 +59,7 @@ type Reset struct {
 // and any link issued before, in the transaction that records it.
 func (s *Service) IssueReset(ctx context.Context, by audit.Actor, id string, kind ResetKind) (Reset, error) {
 	if !kind.Valid() {
-		return Reset{}, errs.Invalid("kind", "must be password or authenticator")
+		return Reset{}, errs.InvalidKeyed("kind", "reset_kind")
 	}
 	account, err := s.Get(ctx, id)
 	if err != nil {
@@ -128,8 +128,9 @@ func (s *Service) RedeemPassword(ctx context.Context, token, password, code stri
 	if r.Kind != ResetPassword {
 		return errResetGone
 	}
-	if p := checkNewPassword(password, r.Account.Email); p != "" {
-		return errs.Invalid("password", "%s", p)
+	problems := errs.Problems{}
+	if checkNewPassword(problems, password, r.Account.Email); len(problems) > 0 {
+		return errs.FieldsKeyed(problems)
 	}
 	secret, lastStep, _, err := s.factors(ctx, r.Account.ID)
 	if err != nil {
@@ -137,7 +138,7 @@ func (s *Service) RedeemPassword(ctx context.Context, token, password, code stri
 	}
 	step := checkTOTP(secret, strings.TrimSpace(code), s.now(), lastStep)
 	if step == 0 {
-		return s.failReset(ctx, token, "code", "the code from your authenticator app is not right")
+		return s.failReset(ctx, token, func(left int) error { return errs.InvalidKeyed("code", "reset_code_wrong", "n", left) })
 	}
 	hash, err := s.hash(ctx, password)
 	if err != nil {
@@ -166,7 +167,7 @@ func (s *Service) RedeemAuthenticator(ctx context.Context, token, password strin
 		return Created{}, err
 	}
 	if !ok {
-		return Created{}, s.failReset(ctx, token, "password", "the password is not right")
+		return Created{}, s.failReset(ctx, token, func(left int) error { return errs.InvalidKeyed("password", "reset_password_wrong", "n", left) })
 	}
 	secret, err := NewTOTPSecret()
 	if err != nil {
@@ -204,8 +205,9 @@ func (s *Service) factors(ctx context.Context, id string) (secret string, lastSt
 }
 
 // failReset counts a wrong code or password against a link; the last
-// allowed failure spends it.
-func (s *Service) failReset(ctx context.Context, token, field, msg string) error {
+// allowed failure spends it. Before that, wrong says what was wrong and
+// how many attempts are left.
+func (s *Service) failReset(ctx context.Context, token string, wrong func(left int) error) error {
 	var attempts int
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		return tx.QueryRowContext(ctx, `UPDATE staff_resets SET attempts = attempts + 1 WHERE token_hash = $1 RETURNING attempts`, tokenHash(token)).Scan(&attempts)
@@ -220,7 +222,7 @@ func (s *Service) failReset(ctx context.Context, token, field, msg string) error
 		}
 		return errs.New(errs.CodeForbidden, "too many wrong attempts: this link no longer works; ask an administrator for a new one").Keyed("reset_too_many")
 	}
-	return errs.Invalid(field, "%s (%d attempts left)", msg, resetAttempts-attempts)
+	return wrong(resetAttempts - attempts)
 }
 
 // redeem applies a reset's change to the account, spends the link and
@@ -242,7 +244,7 @@ func (s *Service) redeem(ctx context.Context, r Reset, query string, value any, 
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return errs.Invalid("code", "this code was just used; wait for the next one")
+			return errs.InvalidKeyed("code", "reset_code_just_used")
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE staff_sessions SET revoked_at = $2 WHERE staff_id = $1 AND revoked_at IS NULL`, r.Account.ID, now)
 		return err

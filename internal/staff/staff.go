@@ -204,22 +204,20 @@ func normalEmail(email string) (string, bool) {
 // Create makes an account with a password and a fresh TOTP secret: the
 // second factor is mandatory from the first sign-in.
 func (s *Service) Create(ctx context.Context, by audit.Actor, in NewAccount) (Created, error) {
-	problems := map[string]string{}
+	problems := errs.Problems{}
 	email, ok := normalEmail(in.Email)
 	if !ok {
-		problems["email"] = "must be an email address"
+		problems.Add("email", "email_address")
 	}
 	if n := strings.TrimSpace(in.Name); n == "" || len(n) > 200 {
-		problems["name"] = "is required, at most 200 characters"
+		problems.Add("name", "required_at_most", "max", 200)
 	}
 	if !in.Role.Valid() {
-		problems["role"] = "must be admin, privacy_officer, security_officer, support or analyst"
+		problems.Add("role", "staff_role")
 	}
-	if p := checkNewPassword(in.Password, email); p != "" {
-		problems["password"] = p
-	}
+	checkNewPassword(problems, in.Password, email)
 	if len(problems) > 0 {
-		return Created{}, errs.Fields(problems)
+		return Created{}, errs.FieldsKeyed(problems)
 	}
 	hash, err := s.hash(ctx, in.Password)
 	if err != nil {
@@ -246,7 +244,7 @@ func (s *Service) Create(ctx context.Context, by audit.Actor, in NewAccount) (Cr
 		return err
 	})
 	if db.IsUniqueViolation(err) {
-		return Created{}, errs.Invalid("email", "a staff account with this email exists")
+		return Created{}, errs.InvalidKeyed("email", "staff_email_taken")
 	}
 	if err != nil {
 		return Created{}, db.Classify(fmt.Errorf("create staff: %w", err))
@@ -294,7 +292,7 @@ func (s *Service) List(ctx context.Context) ([]Account, error) {
 // the new role applies at once.
 func (s *Service) SetRole(ctx context.Context, by audit.Actor, id string, role Role) error {
 	if !role.Valid() {
-		return errs.Invalid("role", "must be admin, privacy_officer, security_officer, support or analyst")
+		return errs.InvalidKeyed("role", "staff_role")
 	}
 	now := s.now().UnixMicro()
 	return s.update(ctx, audit.Entry{Actor: by, Action: "staff.role", Target: target(id),

@@ -72,39 +72,39 @@ type ModuleStatus struct {
 
 var moduleKeyPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 
-func (m *Module) validate() map[string]string {
-	problems := map[string]string{}
+func (m *Module) validate() errs.Problems {
+	problems := errs.Problems{}
 	if !moduleKeyPattern.MatchString(m.Key) {
-		problems["key"] = "must be 1 to 64 lowercase letters, digits, '_' or '-'"
+		problems.Add("key", "module_key")
 	}
 	if t := strings.TrimSpace(m.Title); t == "" || len(t) > 200 {
-		problems["title"] = "is required, at most 200 characters"
+		problems.Add("title", "required_at_most", "max", 200)
 	}
 	if strings.TrimSpace(m.Content) == "" || len(m.Content) > 200000 {
-		problems["content"] = "is required, at most 200,000 characters"
+		problems.Add("content", "module_content")
 	}
 	if len(m.Quiz) == 0 || len(m.Quiz) > 200 {
-		problems["quiz"] = "needs 1 to 200 questions"
+		problems.Add("quiz", "quiz_questions")
 	}
 	if m.Ask < 0 || m.Ask > len(m.Quiz) || m.Ask > 50 {
-		problems["ask"] = "must be from 1 to the number of questions (at most 50), or 0 to ask them all"
+		problems.Add("ask", "quiz_ask")
 	}
 	for i, q := range m.Quiz {
 		if strings.TrimSpace(q.Text) == "" {
-			problems[fmt.Sprintf("quiz[%d].text", i)] = "is required"
+			problems.Add(fmt.Sprintf("quiz[%d].text", i), "required")
 		}
 		if len(q.Choices) < 2 || len(q.Choices) > 10 {
-			problems[fmt.Sprintf("quiz[%d].choices", i)] = "needs 2 to 10 choices"
+			problems.Add(fmt.Sprintf("quiz[%d].choices", i), "quiz_choices")
 		}
 		if q.Answer < 0 || q.Answer >= len(q.Choices) {
-			problems[fmt.Sprintf("quiz[%d].answer", i)] = "must be the index of one of the choices"
+			problems.Add(fmt.Sprintf("quiz[%d].answer", i), "quiz_answer_index")
 		}
 	}
 	if m.PassMark < 1 || m.PassMark > 100 {
-		problems["pass_mark"] = "must be a percentage from 1 to 100"
+		problems.Add("pass_mark", "pass_mark")
 	}
 	if m.ValidityDays < 1 || m.ValidityDays > 1100 {
-		problems["validity_days"] = "must be from 1 to 1100 days"
+		problems.Add("validity_days", "validity_days")
 	}
 	return problems
 }
@@ -112,7 +112,7 @@ func (m *Module) validate() map[string]string {
 // PutModule creates (create=true) or replaces a training module.
 func (s *Service) PutModule(ctx context.Context, m Module, create bool) (Module, error) {
 	if problems := m.validate(); len(problems) > 0 {
-		return m, errs.Fields(problems)
+		return m, errs.FieldsKeyed(problems)
 	}
 	quiz, _ := json.Marshal(m.Quiz)
 	now := s.now().UnixMicro()

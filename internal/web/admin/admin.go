@@ -24,8 +24,10 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -245,13 +247,47 @@ func say(r *http.Request, key string, args ...any) string {
 }
 
 // message is what a page says of a coded error: its catalog message
-// (error.*) in the request's language when the error names one, else its
-// text.
+// (error.*) in the request's language when the error names one; for field
+// problems that are all keyed, each field with its problem in that
+// language; else its text.
 func message(r *http.Request, e *errs.Error) string {
-	if e.Key == "" {
+	if e.Key != "" {
+		return i18n.Default().Printer(languageOf(r)).T("error."+e.Key, e.Args...)
+	}
+	if len(e.FieldKeys) == 0 || len(e.FieldKeys) != len(e.Fields) {
 		return e.Message
 	}
-	return i18n.Default().Printer(languageOf(r)).T("error."+e.Key, e.Args...)
+	fields := fieldMessages(r, e)
+	parts := make([]string, 0, len(fields))
+	for _, field := range slices.Sorted(maps.Keys(fields)) {
+		parts = append(parts, field+": "+fields[field])
+	}
+	return strings.Join(parts, "; ")
+}
+
+// fieldMessages are the field problems of e as a page says them: a keyed
+// problem (errs.Problems) in the request's language, any other as its text.
+// A one-field error keyed as a whole (errs.Invalid(...).Keyed(...)) says
+// its field by that key. The result is a new map, nil when e names no field.
+func fieldMessages(r *http.Request, e *errs.Error) map[string]string {
+	if len(e.Fields) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(e.Fields))
+	if e.Key != "" && len(e.Fields) == 1 && len(e.FieldKeys) == 0 {
+		for field := range e.Fields {
+			out[field] = message(r, e)
+		}
+		return out
+	}
+	p := i18n.Default().Printer(languageOf(r))
+	for field, text := range e.Fields {
+		if k, ok := e.FieldKeys[field]; ok {
+			text = p.T("error."+k.Key, k.Args...)
+		}
+		out[field] = text
+	}
+	return out
 }
 
 // words are the console's words in lang, with English for what lang lacks;
@@ -332,7 +368,7 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
 	msg := "problem_internal"
 	var fields map[string]string
 	if e, ok := errs.As(err); ok && e.Code != errs.CodeInternal {
-		msg, fields = message(r, e), e.Fields
+		msg, fields = message(r, e), fieldMessages(r, e)
 	} else {
 		c.Log.Error("console", "route", r.Pattern, "err", err) // the pattern: paths hold ids and tokens
 	}

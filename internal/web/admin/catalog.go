@@ -122,7 +122,8 @@ func number(r *http.Request, field, value string, problems map[string]string) in
 }
 
 // formProblems places the service's field problems (errs.Fields names, as
-// the API reports them: "name.de", "domains[2]") on the form's inputs: a
+// the API reports them: "name.de", "domains[2]"; said by fieldMessages) on
+// the form's inputs: a
 // list entry "domains[2]" goes to the input "domains", said as its line.
 // Problems no input of the form holds are returned apart, for the page's
 // problem box.
@@ -164,7 +165,7 @@ func (c *Console) catalogFailure(w http.ResponseWriter, r *http.Request, err err
 	}
 	switch e.Code {
 	case errs.CodeInvalid:
-		inline, other := formProblems(r, e.Fields, inputs...)
+		inline, other := formProblems(r, fieldMessages(r, e), inputs...)
 		d.setProblems(inline)
 		p := page{Problem: say(r, "cat_not_saved"), Title: d.title(), Data: d}
 		if len(other) > 0 {
@@ -174,7 +175,7 @@ func (c *Console) catalogFailure(w http.ResponseWriter, r *http.Request, err err
 		return true
 	case errs.CodeConflict:
 		// An existing key: say so on the key input, keeping the form.
-		d.setProblems(map[string]string{"key": e.Message})
+		d.setProblems(map[string]string{"key": message(r, e)})
 		c.render(w, r, http.StatusConflict, name, page{Problem: say(r, "cat_not_saved"), Title: d.title(), Data: d})
 		return true
 	}

@@ -123,6 +123,10 @@ func (c *Console) HandlePutNotice(create bool) http.Handler {
 				// The form's key input is named "version".
 				delete(e.Fields, "version")
 				e.Fields["key"] = msg
+				if k, keyed := e.FieldKeys["version"]; keyed {
+					delete(e.FieldKeys, "version")
+					e.FieldKeys["key"] = k
+				}
 			}
 		}
 		if !c.catalogFailure(w, r, err, "catalog_notice", noticeFormOf(n, create), append(noticeInputs, "key")) {

@@ -47,7 +47,7 @@ func (c *Console) HandleCreateKey() http.Handler {
 		d.Form.Scope, d.Form.Property, d.Form.Label = r.PostFormValue("scope"), strings.TrimSpace(r.PostFormValue("property")), strings.TrimSpace(r.PostFormValue("label"))
 		scope, err := apikey.ParseScope(d.Form.Scope)
 		if e, ok := errs.As(err); ok {
-			c.keysPage(w, r, http.StatusBadRequest, page{Problem: say(r, "ky_not_made"), Fields: e.Fields}, d)
+			c.keysPage(w, r, http.StatusBadRequest, page{Problem: say(r, "ky_not_made"), Fields: fieldMessages(r, e)}, d)
 			return
 		}
 		if scope == apikey.ScopeReveal && !sessionOf(r).Fresh(c.Now(), c.FreshSignIn) {
@@ -56,7 +56,7 @@ func (c *Console) HandleCreateKey() http.Handler {
 		}
 		plain, key, err := c.Keys.CreateRecorded(r.Context(), c.Audit, actor(r), "console", scope, d.Form.Property, d.Form.Label)
 		if e, ok := errs.As(err); ok && e.Code == errs.CodeInvalid {
-			c.keysPage(w, r, http.StatusBadRequest, page{Problem: say(r, "ky_not_made"), Fields: e.Fields}, d)
+			c.keysPage(w, r, http.StatusBadRequest, page{Problem: say(r, "ky_not_made"), Fields: fieldMessages(r, e)}, d)
 			return
 		}
 		if err != nil {

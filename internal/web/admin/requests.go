@@ -82,7 +82,7 @@ func (c *Console) HandleRequests() http.Handler {
 		if err != nil {
 			if e, ok := errs.As(err); ok && e.Code == errs.CodeInvalid {
 				c.render(w, r, http.StatusBadRequest, "requests", page{Title: "title_requests",
-					Problem: say(r, "problem_filter"), Fields: e.Fields, Data: d})
+					Problem: say(r, "problem_filter"), Fields: fieldMessages(r, e), Data: d})
 				return
 			}
 			c.fail(w, r, err)
@@ -459,7 +459,7 @@ func (c *Console) HandleRequestAction() http.Handler {
 			e, ok := errs.As(err)
 			switch {
 			case ok && e.Code == errs.CodeInvalid:
-				c.showRequest(w, r, httpx.Status(err), id, page{Problem: say(r, "rq_not_changed", "reason", message(r, e)), Fields: e.Fields})
+				c.showRequest(w, r, httpx.Status(err), id, page{Problem: say(r, "rq_not_changed", "reason", message(r, e)), Fields: fieldMessages(r, e)})
 			case ok && e.Code == errs.CodeConflict:
 				c.refused(w, r, id, action, message(r, e))
 			default:
@@ -522,7 +522,7 @@ func (c *Console) HandleRequestIdentity() http.Handler {
 			e, ok := errs.As(err)
 			switch {
 			case ok && e.Code == errs.CodeInvalid:
-				c.showRequest(w, r, http.StatusBadRequest, id, page{Problem: say(r, "rq_identity_not_recorded", "reason", message(r, e)), Fields: e.Fields,
+				c.showRequest(w, r, http.StatusBadRequest, id, page{Problem: say(r, "rq_identity_not_recorded", "reason", message(r, e)), Fields: fieldMessages(r, e),
 					Data: requestData{IdentityForm: form}})
 			case ok && e.Code == errs.CodeConflict:
 				c.refused(w, r, id, actionIdentity, message(r, e))

@@ -52,7 +52,7 @@ func (c *Console) HandleCreateStaff() http.Handler {
 		created, err := c.Staff.Create(r.Context(), actor(r), staff.NewAccount{Email: d.Form.Email, Name: d.Form.Name,
 			Role: staff.Role(d.Form.Role), Password: r.PostFormValue("password")})
 		if e, ok := errs.As(err); ok && e.Code == errs.CodeInvalid {
-			c.staffPage(w, r, http.StatusBadRequest, page{Problem: say(r, "st_not_created"), Fields: e.Fields}, d)
+			c.staffPage(w, r, http.StatusBadRequest, page{Problem: say(r, "st_not_created"), Fields: fieldMessages(r, e)}, d)
 			return
 		}
 		if err != nil {

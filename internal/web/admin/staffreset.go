@@ -120,7 +120,7 @@ func (c *Console) HandleRedeemReset() http.Handler {
 			}
 		}
 		if e, ok := errs.As(err); ok && e.Code == errs.CodeInvalid {
-			c.render(w, r, http.StatusBadRequest, "reset", page{Title: resetTitle(reset.Kind), Problem: say(r, "rs_nothing_changed"), Fields: e.Fields, Data: d})
+			c.render(w, r, http.StatusBadRequest, "reset", page{Title: resetTitle(reset.Kind), Problem: say(r, "rs_nothing_changed"), Fields: fieldMessages(r, e), Data: d})
 			return
 		}
 		if err != nil {

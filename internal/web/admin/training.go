@@ -186,7 +186,7 @@ func (c *Console) HandlePutModule() http.Handler {
 			create := r.PostFormValue("replace") != "on"
 			if _, err := c.Staff.PutModule(r.Context(), m, create); err != nil {
 				if e, ok := errs.As(err); ok && (e.Code == errs.CodeInvalid || e.Code == errs.CodeConflict || e.Code == errs.CodeNotFound) {
-					problems = e.Fields
+					problems = fieldMessages(r, e)
 					if len(problems) == 0 {
 						problems = map[string]string{"key": message(r, e)}
 					}

@@ -186,7 +186,7 @@ func (c *Console) HandleVendor() http.Handler {
 // errors get the error page.
 func (c *Console) refusal(w http.ResponseWriter, r *http.Request, err error, d vendorData) {
 	if e, ok := errs.As(err); ok && (e.Code == errs.CodeInvalid || e.Code == errs.CodeConflict) {
-		c.showVendor(w, r, httpx.Status(err), page{Problem: message(r, e), Fields: e.Fields}, d)
+		c.showVendor(w, r, httpx.Status(err), page{Problem: message(r, e), Fields: fieldMessages(r, e)}, d)
 		return
 	}
 	c.fail(w, r, err)
@@ -387,7 +387,7 @@ func (c *Console) assessmentAct(w http.ResponseWriter, r *http.Request, act func
 	note := r.PostFormValue("comments")
 	if err := act(id, note); err != nil {
 		if e, ok := errs.As(err); ok && (e.Code == errs.CodeInvalid || e.Code == errs.CodeConflict) {
-			c.showAssessment(w, r, httpx.Status(err), page{Problem: message(r, e), Fields: e.Fields}, note)
+			c.showAssessment(w, r, httpx.Status(err), page{Problem: message(r, e), Fields: fieldMessages(r, e)}, note)
 			return
 		}
 		c.fail(w, r, err)
@@ -438,7 +438,7 @@ func (c *Console) HandlePutTemplate() http.Handler {
 		}
 		if _, err := c.Vendors.PutTemplate(r.Context(), t); err != nil {
 			if e, ok := errs.As(err); ok && e.Code == errs.CodeInvalid {
-				c.templatesPage(w, r, http.StatusBadRequest, page{Problem: say(r, "vd_not_saved"), Fields: e.Fields}, d)
+				c.templatesPage(w, r, http.StatusBadRequest, page{Problem: say(r, "vd_not_saved"), Fields: fieldMessages(r, e)}, d)
 				return
 			}
 			c.fail(w, r, err)

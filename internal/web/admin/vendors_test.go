@@ -24,7 +24,7 @@ import (
 	"github.com/steward-dev/steward/internal/vault/vaulttest"
 )
 
-// vendorFixture is a console with real services over SQLite, and a
+// vendorFixture is a console with real services over a store, and a
 // security officer's session to call the vendor handlers with (Require,
 // which checks sessions and CSRF tokens, is tested with the routes).
 type vendorFixture struct {
@@ -35,8 +35,14 @@ type vendorFixture struct {
 
 func newVendorFixture(t *testing.T) *vendorFixture {
 	t.Helper()
+	return newVendorFixtureOn(t, dbtest.Open(t, db.SQLite))
+}
+
+// newVendorFixtureOn is newVendorFixture on store, for a test that runs on
+// both engines (dbtest.Run).
+func newVendorFixtureOn(t *testing.T, store *db.DB) *vendorFixture {
+	t.Helper()
 	ctx := context.Background()
-	store := dbtest.Open(t, db.SQLite)
 	v := vaulttest.Open(t, store)
 	log, err := audit.New(audit.Config{DB: store})
 	if err != nil {

@@ -47,7 +47,7 @@ func (c *Console) HandleCreateWebhook() http.Handler {
 		d.Form.URL, d.Form.Description = strings.TrimSpace(r.PostFormValue("url")), strings.TrimSpace(r.PostFormValue("description"))
 		e, secret, err := c.Outbox.CreateEndpoint(r.Context(), outbox.Endpoint{URL: d.Form.URL, Description: d.Form.Description, EventTypes: r.PostForm["types"]})
 		if e, ok := errs.As(err); ok && e.Code == errs.CodeInvalid {
-			c.webhooksPage(w, r, http.StatusBadRequest, page{Problem: say(r, "wh_not_added"), Fields: e.Fields}, d)
+			c.webhooksPage(w, r, http.StatusBadRequest, page{Problem: say(r, "wh_not_added"), Fields: fieldMessages(r, e)}, d)
 			return
 		}
 		if err != nil {
