@@ -186,8 +186,8 @@ func ReplayDeps(ctx context.Context, cfg config.Config, store *db.DB, log *slog.
 // metrics; a scrape reads the store at most every few seconds.
 func lastBackups(store *db.DB) func() (backup, drill time.Time) {
 	var (
-		mu        sync.Mutex
-		read      time.Time
+		mu                    sync.Mutex
+		read                  time.Time
 		lastBackup, lastDrill time.Time
 	)
 	return func() (time.Time, time.Time) {
