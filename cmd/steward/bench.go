@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 
 	"log/slog"
 	"net"
@@ -18,6 +20,9 @@ import (
 	"time"
 
 	"github.com/steward-dev/steward/internal/app"
+	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/backup"
+	"github.com/steward-dev/steward/internal/backup/target"
 	"github.com/steward-dev/steward/internal/config"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/loadgen"
@@ -156,6 +161,7 @@ func runBench(ctx context.Context, env *environment, args []string) error {
 	batches := fs.String("batch", "1,100", "decide: questions per request, a comma-separated list of sizes to run")
 	devices := fs.Int("devices", 100000, "decide: devices with recorded consent in the in-process server")
 	events := fs.Int("events", 1000000, "startup: ledger events to start with")
+	duringBackups := fs.Bool("during-backups", false, "ingest: measure again while backups of the store are taken back to back")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (server and load generator) to this file")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
@@ -185,7 +191,7 @@ func runBench(ctx context.Context, env *environment, args []string) error {
 	if kind == "decide" {
 		return benchDecide(ctx, env, target, f, *batches, *devices)
 	}
-	return benchIngest(ctx, env, target, f)
+	return benchIngest(ctx, env, target, f, *duringBackups)
 }
 
 func benchDecide(ctx context.Context, env *environment, t *benchTarget, f *benchFlags, batches string, devices int) error {
@@ -269,11 +275,89 @@ func benchBaseline(ctx context.Context, env *environment, f *benchFlags) ([]load
 	return []loadgen.Row{{Name: "baseline echo", Result: res}}, nil
 }
 
-func benchIngest(ctx context.Context, env *environment, t *benchTarget, f *benchFlags) error {
+func benchIngest(ctx context.Context, env *environment, t *benchTarget, f *benchFlags, duringBackups bool) error {
 	rows, err := benchBaseline(ctx, env, f)
 	if err != nil {
 		return err
 	}
+	store := "sqlite"
+	if strings.HasPrefix(f.database, "postgres") {
+		store = "postgres"
+	}
+	if f.url != "" {
+		store = "remote"
+	}
+	row, err := ingestRun(ctx, env, t, f)
+	if err != nil {
+		return err
+	}
+	row.Name = "ingest " + store
+	rows = append(rows, row)
+	if duringBackups {
+		if t.app == nil {
+			return errors.New("--during-backups needs the in-process server (no --url)")
+		}
+		row, backups, err := ingestDuringBackups(ctx, env, t, f)
+		if err != nil {
+			return err
+		}
+		row.Name = "ingest " + store + " during backups"
+		row.Extra["backups"] = strconv.Itoa(backups)
+		rows = append(rows, row)
+	}
+	return loadgen.WriteTable(env.stdout, rows)
+}
+
+// ingestDuringBackups measures ingest while backups of the server's store
+// are taken one after another, to a temporary directory.
+func ingestDuringBackups(ctx context.Context, env *environment, t *benchTarget, f *benchFlags) (loadgen.Row, int, error) {
+	dir, err := os.MkdirTemp("", "steward-bench-backups-")
+	if err != nil {
+		return loadgen.Row{}, 0, err
+	}
+	defer os.RemoveAll(dir)
+	to, err := target.OpenDir(dir)
+	if err != nil {
+		return loadgen.Row{}, 0, err
+	}
+	recipient, err := backup.GenerateIdentity(io.Discard)
+	if err != nil {
+		return loadgen.Row{}, 0, err
+	}
+	recipients, err := backup.ParseRecipients([]string{recipient})
+	if err != nil {
+		return loadgen.Row{}, 0, err
+	}
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	backups := 0
+	go func() {
+		bctx := audit.WithActor(ctx, audit.System())
+		for {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			if _, err := t.app.Recovery.Create(bctx, to, recipients); err != nil {
+				done <- err
+				return
+			}
+			backups++
+		}
+	}()
+	fmt.Fprintf(env.stderr, "ingest during backups taken back to back...\n")
+	row, err := ingestRun(ctx, env, t, f)
+	close(stop)
+	if berr := <-done; err == nil {
+		err = berr
+	}
+	return row, backups, err
+}
+
+// ingestRun measures one run of ingest against t.
+func ingestRun(ctx context.Context, env *environment, t *benchTarget, f *benchFlags) (loadgen.Row, error) {
 	run := time.Now().UnixNano()
 	buffers := make([][]byte, f.connections)
 	devices := make([]string, 64000)
@@ -301,15 +385,7 @@ func benchIngest(ctx context.Context, env *environment, t *benchTarget, f *bench
 		Connections: f.connections, Duration: f.duration,
 	})
 	if err != nil {
-		return err
+		return loadgen.Row{}, err
 	}
-	store := "sqlite"
-	if strings.HasPrefix(f.database, "postgres") {
-		store = "postgres"
-	}
-	if f.url != "" {
-		store = "remote"
-	}
-	return loadgen.WriteTable(env.stdout, append(rows, loadgen.Row{Name: "ingest " + store, Result: res,
-		Extra: map[string]string{"events/s": fmt.Sprintf("%.0f", res.RequestsPerSecond)}}))
+	return loadgen.Row{Result: res, Extra: map[string]string{"events/s": fmt.Sprintf("%.0f", res.RequestsPerSecond)}}, nil
 }

@@ -229,6 +229,10 @@ func (d *DB) Pending(ctx context.Context) (int, error) {
 // SchemaVersion returns the number of the last migration applied to the
 // store: the schema a backup of it has.
 func (d *DB) SchemaVersion(ctx context.Context) (int, error) {
+	// A store no migration touched yet has schema 0.
+	if _, err := d.ExecContext(ctx, createMigrationsTable); err != nil {
+		return 0, Classify(fmt.Errorf("create schema_migrations: %w", err))
+	}
 	var version int
 	if err := d.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&version); err != nil {
 		return 0, Classify(fmt.Errorf("read schema_migrations: %w", err))

@@ -76,8 +76,15 @@ func Drill(ctx context.Context, opts DrillOptions) (DrillReport, error) {
 		if err != nil {
 			return fail(fmt.Errorf("drill: open the restored store's services: %w", err))
 		}
-		deps.Connectors = nil
-		_, err = Finish(audit.WithActor(ctx, audit.System()), restored, deps, log, false)
+		// The connected systems are production: a drill leaves them alone.
+		deps.Connectors, deps.Requests = nil, nil
+		rehearsal := restored
+		rehearsal.Pending = make([]erasure.Entry, len(restored.Pending))
+		for i, e := range restored.Pending {
+			e.Systems = nil
+			rehearsal.Pending[i] = e
+		}
+		_, err = Finish(audit.WithActor(ctx, audit.System()), rehearsal, deps, log, false)
 		closeDeps()
 		if err != nil {
 			return fail(fmt.Errorf("drill: replay erasures: %w", err))

@@ -113,7 +113,7 @@ func (s *Service) Create(ctx context.Context, t target.Target, recipients []age.
 // snapshot, then a second mark that a restore's journal must reach.
 func (s *Service) writeState(ctx context.Context, w io.Writer) (Contents, error) {
 	var c Contents
-	upTo, err := s.journal.Mark(ctx, "backup: before the snapshot")
+	upTo, err := s.journal.Mark(ctx, "backup.start")
 	if err != nil {
 		return c, fmt.Errorf("mark the erasure journal: %w", err)
 	}
@@ -152,7 +152,7 @@ func (s *Service) writeState(ctx context.Context, w io.Writer) (Contents, error)
 	if err := bw.Flush(); err != nil {
 		return c, err
 	}
-	if c.Journal.MarkedAt, err = s.journal.Mark(ctx, "backup: snapshot taken at "+c.Snapshot.TakenAt.Format(time.RFC3339Nano)); err != nil {
+	if c.Journal.MarkedAt, err = s.journal.Mark(ctx, "backup.taken:"+c.Snapshot.TakenAt.UTC().Format("20060102T150405.000000Z")); err != nil {
 		return c, fmt.Errorf("mark the erasure journal: %w", err)
 	}
 	return c, nil
