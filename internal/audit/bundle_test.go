@@ -327,3 +327,45 @@ func TestVerifyBundleRefusesWhatIsNotABundle(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkBundle exports a range of 100,000 entries (of a 100,000-entry
+// log with one checkpoint at its end) and verifies the bundle offline;
+// each op is one export or one verification of the whole range.
+//
+//	go test -run XXX -bench Bundle -benchtime 3x ./internal/audit/
+func BenchmarkBundle(b *testing.B) {
+	const n = 100_000
+	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
+		b.Run(string(dialect), func(b *testing.B) {
+			ctx := context.Background()
+			store := dbtest.Open(b, dialect)
+			bulkAppend(b, store, n, millionEntry, secondClock)
+			signer := newSigner(b, "a")
+			c := openCheckpointer(b, CheckpointerConfig{DB: store, Signer: signer})
+			if _, err := c.Checkpoint(ctx); err != nil {
+				b.Fatal(err)
+			}
+			l := newLog(b, store)
+			var bundle bytes.Buffer
+			b.Run("export", func(b *testing.B) {
+				for b.Loop() {
+					bundle.Reset()
+					if _, err := l.ExportBundle(ctx, secondClock(0), secondClock(n), &bundle); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "entries/s")
+				b.ReportMetric(float64(bundle.Len()), "bytes")
+			})
+			b.Run("verify", func(b *testing.B) {
+				for b.Loop() {
+					r, err := VerifyBundle(bytes.NewReader(bundle.Bytes()), signer.Verifier())
+					if err != nil || !r.Proven() || r.Verified != n {
+						b.Fatalf("%v %s", err, r.Message())
+					}
+				}
+				b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "entries/s")
+			})
+		})
+	}
+}
