@@ -106,8 +106,11 @@ func (r *BundleReport) Message() string {
 	case r.Checkpoints == 0:
 		b.WriteString("no signed checkpoint verifies")
 	default:
-		fmt.Fprintf(&b, "%d signed checkpoints verify and agree, the latest at %d, signed by %s", r.Checkpoints, r.CoveredThrough,
-			strings.Join(r.SignedBy, ", "))
+		verb := "signed checkpoints verify and agree"
+		if r.Checkpoints == 1 {
+			verb = "signed checkpoint verifies and agrees"
+		}
+		fmt.Fprintf(&b, "%d %s, the latest at %d, signed by %s", r.Checkpoints, verb, r.CoveredThrough, strings.Join(r.SignedBy, ", "))
 		if r.Trusted {
 			b.WriteString(" (a key you gave)")
 		} else {
