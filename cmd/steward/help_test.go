@@ -16,7 +16,7 @@ func TestEveryCommandAnswersHelp(t *testing.T) {
 	// A flag each command must list, where it has one of its own.
 	ownFlag := map[string]string{
 		"serve": "-demo", "migrate": "-database", "apikey create": "-scope", "receipt verify": "-jwks",
-		"tcf gvl import": "-data-dir", "audit verify": "-checkpoint", "keys status": "-master-key-file",
+		"tcf gvl import": "-data-dir", "audit verify": "-checkpoint", "audit export": "-from", "keys status": "-master-key-file",
 		"keys rotate": "-to", "staff create": "-email", "connector preview": "-external-id", "bench decide": "-batch",
 		"inventory ropa": "-format",
 	}

@@ -55,7 +55,8 @@ func commands() []command {
 			{"encode", "make a TC string from JSON on standard input: tcf encode < tc.json"},
 			{"gvl import", "store a Global Vendor List: tcf gvl import FILE"}}},
 		{name: "audit", summary: "the audit log", run: runAudit, subs: []subcommand{
-			{"verify", "check the hash chain and signed checkpoints: audit verify [--checkpoint FILE]"}}},
+			{"verify", "check the hash chain and signed checkpoints: audit verify [--checkpoint FILE], or a bundle offline: audit verify --bundle FILE [--key FILE]"},
+			{"export", "write the evidence bundle of a time range: audit export --from TIME --to TIME --out FILE"}}},
 		{name: "ledger", summary: "the consent ledger", run: runLedger, subs: []subcommand{
 			{"verify", "check the hash chain, signed checkpoints and stored receipts: ledger verify [--checkpoint FILE] [--receipts]"}}},
 		{name: "keys", summary: "the vault's master keys", run: runKeys, subs: []subcommand{

@@ -173,6 +173,19 @@
 // them. The chain and checkpoints make history unchangeable after the fact;
 // database access control keeps out forged appends.
 //
+// # Evidence bundles
+//
+// Log.ExportBundle writes the entries of a time range as a self-contained
+// file of JSON lines (BundleFormat: header, keys, signed checkpoints,
+// entries, end), with the hash of the entry before the first and the
+// entries up to the first checkpoint at or after the range's end, so that
+// a signature covers the whole range. VerifyBundle checks such a file
+// offline, against the verifier keys the company publishes or, lacking
+// them, the keys the bundle carries, and names the first entry altered,
+// missing, inserted or moved, every checkpoint that does not verify or
+// disagree, and the entries no checkpoint covers. `steward audit export`
+// and `steward audit verify --bundle` are the commands.
+//
 // # Searching
 //
 // Search filters by actor, action, target and time, newest first, with
