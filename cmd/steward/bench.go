@@ -162,6 +162,7 @@ func runBench(ctx context.Context, env *environment, args []string) error {
 	devices := fs.Int("devices", 100000, "decide: devices with recorded consent in the in-process server")
 	events := fs.Int("events", 1000000, "startup: ledger events to start with")
 	duringBackups := fs.Bool("during-backups", false, "ingest: measure again while backups of the store are taken back to back")
+	prefill := fs.Int("prefill", 0, "ingest: ledger events written before measuring, so that a backup of the store takes a while (with --during-backups)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (server and load generator) to this file")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
@@ -190,6 +191,12 @@ func runBench(ctx context.Context, env *environment, args []string) error {
 	defer target.close()
 	if kind == "decide" {
 		return benchDecide(ctx, env, target, f, *batches, *devices)
+	}
+	if *prefill > 0 && target.app != nil {
+		fmt.Fprintf(env.stderr, "writing %d ledger events...\n", *prefill)
+		if err := prefillLedger(ctx, target.app.Consent, *prefill); err != nil {
+			return err
+		}
 	}
 	return benchIngest(ctx, env, target, f, *duringBackups)
 }

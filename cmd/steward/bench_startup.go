@@ -35,27 +35,9 @@ func benchStartup(ctx context.Context, env *environment, n int, database string)
 	}
 	fmt.Fprintf(env.stderr, "writing %d ledger events...\n", n)
 	started := time.Now()
-	purposes := []string{"analytics", "marketing", "sale_of_data"}
-	at := time.Now().Add(-24 * time.Hour)
-	for start := 0; start < n; start += consent.MaxBatch {
-		events := make([]consent.Event, 0, consent.MaxBatch)
-		for i := start; i < min(start+consent.MaxBatch, n); i++ {
-			action := consent.ActionGrant
-			if i%5 == 0 {
-				action = consent.ActionDeny
-			}
-			events = append(events, consent.Event{ID: "s" + strconv.Itoa(i), Property: "demo",
-				Device: fmt.Sprintf("%08x-5f1c-4e2a-9b7d-%012x", i/3, i/3), Purpose: purposes[i%3], Action: action,
-				Source: consent.SourceBanner, NoticeVersion: "2026-11", Jurisdiction: "DE", At: at.Add(time.Duration(i) * time.Millisecond)})
-		}
-		if err := a.Consent.ValidateEvents(events, consent.Author{Kind: consent.AuthorIngestKey, Property: "demo"}); err != nil {
-			a.Close()
-			return err
-		}
-		if _, err := a.Consent.Append(ctx, events); err != nil {
-			a.Close()
-			return err
-		}
+	if err := prefillLedger(ctx, a.Consent, n); err != nil {
+		a.Close()
+		return err
 	}
 	fmt.Fprintf(env.stderr, "wrote them in %s\n", time.Since(started).Round(time.Millisecond))
 	if err := a.Close(); err != nil {
@@ -143,4 +125,30 @@ func procField(status, name string) string {
 		}
 	}
 	return "?"
+}
+
+// prefillLedger appends n banner events of devices (three purposes each,
+// one choice in five a refusal), dated over the last day, in full batches.
+func prefillLedger(ctx context.Context, svc *consent.Service, n int) error {
+	purposes := []string{"analytics", "marketing", "sale_of_data"}
+	at := time.Now().Add(-24 * time.Hour)
+	for start := 0; start < n; start += consent.MaxBatch {
+		events := make([]consent.Event, 0, consent.MaxBatch)
+		for i := start; i < min(start+consent.MaxBatch, n); i++ {
+			action := consent.ActionGrant
+			if i%5 == 0 {
+				action = consent.ActionDeny
+			}
+			events = append(events, consent.Event{ID: "s" + strconv.Itoa(i), Property: "demo",
+				Device: fmt.Sprintf("%08x-5f1c-4e2a-9b7d-%012x", i/3, i/3), Purpose: purposes[i%3], Action: action,
+				Source: consent.SourceBanner, NoticeVersion: "2026-11", Jurisdiction: "DE", At: at.Add(time.Duration(i) * time.Millisecond)})
+		}
+		if err := svc.ValidateEvents(events, consent.Author{Kind: consent.AuthorIngestKey, Property: "demo"}); err != nil {
+			return err
+		}
+		if _, err := svc.Append(ctx, events); err != nil {
+			return err
+		}
+	}
+	return nil
 }
