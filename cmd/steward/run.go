@@ -54,6 +54,9 @@ func commands() []command {
 			{"decode", "print a TC string as JSON: tcf decode STRING"},
 			{"encode", "make a TC string from JSON on standard input: tcf encode < tc.json"},
 			{"gvl import", "store a Global Vendor List: tcf gvl import FILE"}}},
+		{name: "gpp", summary: "IAB Global Privacy Platform strings", run: runGPP, subs: []subcommand{
+			{"decode", "print a GPP string as JSON: gpp decode STRING"},
+			{"encode", "make a GPP string from JSON on standard input: gpp encode < gpp.json"}}},
 		{name: "audit", summary: "the audit log", run: runAudit, subs: []subcommand{
 			{"verify", "check the hash chain and signed checkpoints: audit verify [--checkpoint FILE], or a bundle offline: audit verify --bundle FILE [--key FILE]"},
 			{"export", "write the evidence bundle of a time range: audit export --from TIME --to TIME --out FILE"}}},
