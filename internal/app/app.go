@@ -58,6 +58,7 @@ import (
 	"github.com/steward-dev/steward/internal/retention"
 	"github.com/steward-dev/steward/internal/reveal"
 	"github.com/steward-dev/steward/internal/staff"
+	"github.com/steward-dev/steward/internal/staff/trainingmail"
 	"github.com/steward-dev/steward/internal/tcf"
 	"github.com/steward-dev/steward/internal/vault"
 	"github.com/steward-dev/steward/internal/web"
@@ -261,6 +262,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		return nil, err
 	}
 	if a.Staff, err = OpenStaff(cfg, a.DB, a.Vault, a.Audit); err != nil {
+		return nil, err
+	}
+	// The built-in training modules and their assignments: added once,
+	// brought up to date while nobody edited them.
+	if err := a.Staff.InstallBuiltins(ctx); err != nil {
 		return nil, err
 	}
 	if a.clientAddr, err = clientaddr.Parse(cfg.TrustedProxies); err != nil {
@@ -483,7 +489,8 @@ func (a *App) openJobs(ctx context.Context, cfg config.Config, log *slog.Logger)
 		return err
 	}
 	reminders := &dsrmail.Reminders{Requests: a.Requests, Sender: a.Mailer, Mail: a.mail, Brand: brand(cfg), ConsoleURL: cfg.PublicURL, Staff: a.Staff}
-	periodic := slices.Concat(reminders.PeriodicJobs(), a.Exports.PeriodicJobs(), a.Customers.PeriodicJobs(), a.Disclosures.PeriodicJobs(),
+	training := &trainingmail.Reminders{Staff: a.Staff, Sender: a.Mailer, Mail: a.mail, Brand: brand(cfg), ConsoleURL: cfg.PublicURL}
+	periodic := slices.Concat(reminders.PeriodicJobs(), training.PeriodicJobs(), a.Exports.PeriodicJobs(), a.Customers.PeriodicJobs(), a.Disclosures.PeriodicJobs(),
 		a.Requests.PeriodicJobs(), a.Hooks.PeriodicJobs(), a.Outbox.PeriodicJobs(), a.Vendors.PeriodicJobs(a.Outbox), a.Drift.PeriodicJobs(),
 		a.Retention.PeriodicJobs())
 	backups, err := backupJobs(cfg, a.Recovery, log)

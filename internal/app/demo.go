@@ -184,41 +184,12 @@ func demoAnswers(t assurance.Template, vendorKey string) map[string]string {
 	return out
 }
 
-// seedDemoConsole adds a required training module whose quiz asks five
-// questions drawn from a pool of twelve.
+// seedDemoConsole keeps the demo's console as Open leaves it: the built-in
+// training modules (staff.InstallBuiltins) are its programme, privacy
+// basics among them, required before a reveal.
 func (a *App) seedDemoConsole(ctx context.Context) error {
-	_, err := a.Staff.PutModule(ctx, staff.Module{Key: "privacy-basics", Title: "Privacy basics", Required: true,
-		PassMark: 100, ValidityDays: 365, Content: demoTraining, Ask: 5, Quiz: demoQuiz}, true)
-	return ignoreConflict(err)
-}
-
-// demoQuiz is the demo module's pool of questions (synthetic, on privacy
-// and security basics).
-var demoQuiz = []staff.Question{
-	{Text: "A friend asks whether their neighbour is a customer. May you look them up?",
-		Choices: []string{"Yes, it is quick", "No: only for a stated purpose and a ticket", "Yes, if you do not reveal any field"}, Answer: 1},
-	{Text: "What does the audit log record when you reveal a field?",
-		Choices: []string{"Nothing", "Only that a reveal happened", "Who, when, which field, the purpose and the ticket"}, Answer: 2},
-	{Text: "A caller says they are the customer and asks for the IBAN on file. What do you do?",
-		Choices: []string{"Read it out: they know the name", "Send it by email to any address they give", "Refuse and point them to the privacy portal, where they sign in with a code"}, Answer: 2},
-	{Text: "Which reason is a valid purpose for revealing a customer's address?",
-		Choices: []string{"The customer's ticket asks to resend a parcel", "Curiosity about where they live", "Checking the data looks complete"}, Answer: 0},
-	{Text: "You revealed many records quickly and the console stopped you. Why?",
-		Choices: []string{"A bug: try another browser", "Revealing many records in a short time is limited and alerts the security team", "Your session was too old"}, Answer: 1},
-	{Text: "Who can see that you accessed a customer's data?",
-		Choices: []string{"No one", "Only administrators", "The customer, in the privacy portal, and the audit log's readers"}, Answer: 2},
-	{Text: "An email with the company's logo asks you to confirm your console password at a link. What do you do?",
-		Choices: []string{"Report it to the security team and do not enter the password", "Enter it: the logo is right", "Forward it to colleagues to check"}, Answer: 0},
-	{Text: "May you share your console account with a colleague who covers your shift?",
-		Choices: []string{"Yes, if they sign the ticket", "No: everyone signs in with their own account, password and code", "Yes, for a day"}, Answer: 1},
-	{Text: "Which password is a good one for the console?",
-		Choices: []string{"Your name and year of birth", "A long passphrase you use nowhere else", "The one you use for your email"}, Answer: 1},
-	{Text: "You need an export of a customer's data for their access request. Where does it come from?",
-		Choices: []string{"A spreadsheet you make from the console", "The data subject request workflow, which records and delivers it", "A database copy on your laptop"}, Answer: 1},
-	{Text: "A customer withdrew consent to marketing. Can the marketing team still email them offers?",
-		Choices: []string{"Yes, until the next campaign", "Yes, if the offer is good", "No: the withdrawal applies at once"}, Answer: 2},
-	{Text: "You are leaving your desk for a few minutes with the console open. What do you do?",
-		Choices: []string{"Lock the screen or sign out", "Nothing: the session ends by itself", "Ask a colleague to watch it"}, Answer: 0},
+	_, err := a.Staff.Module(ctx, "privacy-basics")
+	return err
 }
 
 // DemoCustomer is the demo customer's subject id, while it is not erased.

@@ -85,7 +85,11 @@ var actionRegistry = [...]ActionInfo{
 	{"staff.reset_issued", "A one-time link to reset a staff member's password or second factor was issued; their sessions ended.", []string{emitStaff}},
 	{"staff.reset_redeemed", "A staff member set a new password or second factor with a one-time reset link.", []string{emitStaff}},
 	{"staff.unlock", "A staff account locked after failed sign-ins was unlocked.", []string{emitStaff}},
-	{"training.module_put", "A data protection training module was added or changed.", []string{emitAdmin}},
+	{"training.module_put", "A training module was added or changed (a built-in one changed becomes the stored version).", []string{emitStaff}},
+	{"training.module_install", "A built-in training module was installed or brought up to the text Steward ships.", []string{emitStaff}},
+	{"training.attempt", "A staff member took a training module's quiz, with the score and whether they passed.", []string{emitStaff}},
+	{"training.assignment_put", "A training module was assigned to a role, or its days to complete it changed.", []string{emitStaff}},
+	{"training.assignment_delete", "A training module was taken off a role's programme.", []string{emitStaff}},
 
 	// Staff looking at customers.
 	{"customer.search", "A staff member searched for a customer, by which kind of identifier and with how many matches.", []string{emitAdmin}},

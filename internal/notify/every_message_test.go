@@ -28,6 +28,10 @@ func everyMessage() map[string]any {
 		notify.TemplateRestrictionLift: notify.RestrictionLift{Brand: brand, Purpose: "Newsletter", PortalURL: "https://shop.example/privacy/home"},
 		"restriction_lift_all":         notify.RestrictionLift{Brand: brand, PortalURL: "https://shop.example/privacy/home"},
 	}
+	for _, days := range []int{14, 3, -2} {
+		out[fmt.Sprintf("training_reminder_%d", days)] = notify.TrainingReminder{Brand: brand, Module: "Privacy <basics>", Due: day, DaysLeft: days,
+			ConsoleURL: "https://steward.shop.example/admin/training/privacy-basics"}
+	}
 	for _, days := range []int{5, 1, 0, -1, -4} {
 		out[fmt.Sprintf("request_deadline_%d", days)] = deadlineData(days)
 	}
@@ -57,7 +61,7 @@ func TestEveryMessageGolden(t *testing.T) {
 			name := names[variant]
 			if name == "" {
 				name = variant
-				for _, prefix := range []string{notify.TemplateRequestDeadline, notify.TemplateRequestUpdate} {
+				for _, prefix := range []string{notify.TemplateRequestDeadline, notify.TemplateRequestUpdate, notify.TemplateTrainingReminder} {
 					if len(variant) > len(prefix) && variant[:len(prefix)] == prefix {
 						name = prefix
 					}

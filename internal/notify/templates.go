@@ -47,6 +47,10 @@ const (
 	// the restriction of their data's processing is being lifted (GDPR
 	// Art. 18(3)); its data is a RestrictionLift.
 	TemplateRestrictionLift = "restriction_lift"
+	// TemplateTrainingReminder reminds a staff member that a training
+	// module assigned to them is due soon or overdue; its data is a
+	// TrainingReminder.
+	TemplateTrainingReminder = "training_reminder"
 )
 
 // The events of TemplateRequestUpdate.
@@ -329,6 +333,34 @@ func (l RestrictionLift) check() map[string]string {
 	}
 	if !absoluteHTTP(l.PortalURL) {
 		problems["portal_url"] = "must be an absolute http or https URL"
+	}
+	return problems
+}
+
+// TrainingReminder is the data of TemplateTrainingReminder. It names the
+// module, in the reader's language, and when it is due; nothing about the
+// reader but what the address already says.
+type TrainingReminder struct {
+	Brand
+	Module string
+	// Due is when the module must be (re)done: the pass's expiry, or the
+	// first due date.
+	Due time.Time
+	// DaysLeft is the number of days until Due: negative once overdue.
+	DaysLeft   int
+	ConsoleURL string
+}
+
+func (r TrainingReminder) check() map[string]string {
+	problems := r.Brand.check()
+	if strings.TrimSpace(r.Module) == "" || len(r.Module) > 200 || strings.ContainsFunc(r.Module, unicode.IsControl) {
+		problems["module"] = "is required, one line of at most 200 bytes"
+	}
+	if r.Due.IsZero() {
+		problems["due"] = "is required"
+	}
+	if !absoluteHTTP(r.ConsoleURL) {
+		problems["console_url"] = "must be an absolute http or https URL"
 	}
 	return problems
 }

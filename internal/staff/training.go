@@ -13,8 +13,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/i18n"
 )
 
 // Module is a training module: content in Markdown, a quiz with a pass
@@ -30,9 +32,72 @@ type Module struct {
 	PassMark     int        `json:"pass_mark"` // percent of right answers
 	ValidityDays int        `json:"validity_days"`
 	// Required modules must be current before anyone reveals personal data.
-	Required  bool      `json:"required"`
+	Required bool `json:"required"`
+	// Translations are the module's texts in the catalog's other
+	// languages; Title, Content and Quiz are its English. A translation's
+	// quiz asks the same questions with the same choices in the same
+	// order, so the right answers are the English ones.
+	Translations map[string]ModuleText `json:"translations,omitempty"`
+	// Origin is OriginBuiltin, OriginEdited or OriginCustom (set by the
+	// store).
+	Origin    string    `json:"origin"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Where a module came from.
+const (
+	// OriginBuiltin is a module as Steward ships it (InstallBuiltins).
+	OriginBuiltin = "builtin"
+	// OriginEdited is a built-in an administrator changed: the stored
+	// version, which a newer release of Steward leaves alone.
+	OriginEdited = "edited"
+	// OriginCustom is a module an administrator added.
+	OriginCustom = "custom"
+)
+
+// ModuleText is a module's words in one language.
+type ModuleText struct {
+	Title   string     `json:"title"`
+	Content string     `json:"content"`
+	Quiz    []Question `json:"quiz"`
+}
+
+// Languages lists the languages the module is written in, English first.
+func (m *Module) Languages() []string {
+	out := []string{i18n.English}
+	for _, lang := range i18n.Default().Languages() {
+		if _, ok := m.Translations[lang]; ok && lang != i18n.English {
+			out = append(out, lang)
+		}
+	}
+	return out
+}
+
+// Text returns the module's words in lang, and whether it is written in
+// it; in a language it lacks, its English.
+func (m *Module) Text(lang string) (ModuleText, bool) {
+	if t, ok := m.Translations[lang]; ok && lang != i18n.English {
+		return t, true
+	}
+	return ModuleText{Title: m.Title, Content: m.Content, Quiz: m.Quiz}, lang == i18n.English
+}
+
+// Localized returns the module as a reader of lang sees it: its title,
+// content and quiz in lang when it is written in it, with the right
+// answers of the module.
+func (m Module) Localized(lang string) Module {
+	t, ok := m.Translations[lang]
+	if !ok || lang == i18n.English {
+		return m
+	}
+	m.Title, m.Content = t.Title, t.Content
+	quiz := make([]Question, len(m.Quiz))
+	for i, q := range m.Quiz {
+		quiz[i] = Question{Text: t.Quiz[i].Text, Choices: t.Quiz[i].Choices, Answer: q.Answer}
+	}
+	m.Quiz = quiz
+	return m
 }
 
 // Question is one quiz question with its choices; Answer is the index of the
@@ -106,48 +171,100 @@ func (m *Module) validate() errs.Problems {
 	if m.ValidityDays < 1 || m.ValidityDays > 1100 {
 		problems.Add("validity_days", "validity_days")
 	}
+	for lang, t := range m.Translations {
+		switch {
+		case lang == i18n.English || !i18n.Default().Has(lang):
+			problems["translations."+lang] = "must be a language of the catalog other than English"
+		case strings.TrimSpace(t.Title) == "" || len(t.Title) > 200:
+			problems["translations."+lang+".title"] = "is required, at most 200 characters"
+		case strings.TrimSpace(t.Content) == "" || len(t.Content) > 200000:
+			problems["translations."+lang+".content"] = "is required, at most 200,000 characters"
+		case len(t.Quiz) != len(m.Quiz):
+			problems["translations."+lang+".quiz"] = fmt.Sprintf("must ask the same %d questions as the English", len(m.Quiz))
+		default:
+			for i, q := range t.Quiz {
+				if strings.TrimSpace(q.Text) == "" || len(q.Choices) != len(m.Quiz[i].Choices) {
+					problems[fmt.Sprintf("translations.%s.quiz[%d]", lang, i)] = "must have a text and the same choices as the English, in the same order"
+				}
+				if q.Answer != m.Quiz[i].Answer {
+					problems[fmt.Sprintf("translations.%s.quiz[%d].answer", lang, i)] = "must be the English question's right choice"
+				}
+			}
+		}
+	}
 	return problems
 }
 
-// PutModule creates (create=true) or replaces a training module.
+// PutModule creates (create=true) or replaces a training module, audited
+// as the context's actor (training.module_put). Replacing a built-in makes
+// it an edited module: the stored version, which InstallBuiltins no longer
+// updates.
 func (s *Service) PutModule(ctx context.Context, m Module, create bool) (Module, error) {
 	if problems := m.validate(); len(problems) > 0 {
 		return m, errs.FieldsKeyed(problems)
 	}
 	quiz, _ := json.Marshal(m.Quiz)
+	translations, _ := json.Marshal(m.Translations)
+	if m.Translations == nil {
+		translations = []byte("{}")
+	}
 	now := s.now().UnixMicro()
-	var res sql.Result
-	var err error
-	if create {
-		res, err = s.db.ExecContext(ctx, `INSERT INTO training_modules (key, title, content, quiz, ask, pass_mark, validity_days, required, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`, m.Key, strings.TrimSpace(m.Title), m.Content, string(quiz), m.Ask, m.PassMark, m.ValidityDays, m.Required, now)
-		if db.IsUniqueViolation(err) {
-			return m, errs.New(errs.CodeConflict, "training module %q exists", m.Key)
+	origin := OriginCustom
+	entry := audit.Entry{Actor: audit.ActorFrom(ctx), Action: "training.module_put", Target: audit.Target{Kind: "training_module", ID: m.Key}}
+	_, err := s.audit.Do(ctx, entry, func(ctx context.Context, tx *sql.Tx) error {
+		var res sql.Result
+		var err error
+		if create {
+			res, err = tx.ExecContext(ctx, `INSERT INTO training_modules (key, title, content, quiz, ask, pass_mark, validity_days, required, translations, origin, created_at, updated_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)`, m.Key, strings.TrimSpace(m.Title), m.Content, string(quiz), m.Ask, m.PassMark, m.ValidityDays,
+				m.Required, string(translations), origin, now)
+			if db.IsUniqueViolation(err) {
+				return errs.New(errs.CodeConflict, "training module %q exists", m.Key)
+			}
+		} else {
+			if err := tx.QueryRowContext(ctx, `SELECT origin FROM training_modules WHERE key = $1`, m.Key).Scan(&origin); errors.Is(err, sql.ErrNoRows) {
+				return errs.NotFound("training module", m.Key)
+			} else if err != nil {
+				return fmt.Errorf("read training module: %w", err)
+			}
+			if origin == OriginBuiltin {
+				origin = OriginEdited
+			}
+			res, err = tx.ExecContext(ctx, `UPDATE training_modules SET title = $2, content = $3, quiz = $4, ask = $5, pass_mark = $6, validity_days = $7,
+				required = $8, translations = $9, origin = $10, updated_at = $11 WHERE key = $1`, m.Key, strings.TrimSpace(m.Title), m.Content, string(quiz), m.Ask,
+				m.PassMark, m.ValidityDays, m.Required, string(translations), origin, now)
 		}
-	} else {
-		res, err = s.db.ExecContext(ctx, `UPDATE training_modules SET title = $2, content = $3, quiz = $4, ask = $5, pass_mark = $6, validity_days = $7,
-			required = $8, updated_at = $9 WHERE key = $1`, m.Key, strings.TrimSpace(m.Title), m.Content, string(quiz), m.Ask, m.PassMark, m.ValidityDays, m.Required, now)
-	}
+		if err != nil {
+			return fmt.Errorf("store training module: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errs.NotFound("training module", m.Key)
+		}
+		return nil
+	})
 	if err != nil {
-		return m, db.Classify(fmt.Errorf("store training module: %w", err))
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return m, errs.NotFound("training module", m.Key)
+		return m, db.Classify(err)
 	}
 	return s.Module(ctx, m.Key)
 }
 
-const moduleColumns = `key, title, content, quiz, ask, pass_mark, validity_days, required, created_at, updated_at`
+const moduleColumns = `key, title, content, quiz, ask, pass_mark, validity_days, required, translations, origin, created_at, updated_at`
 
 func scanModule(scan func(...any) error) (Module, error) {
 	var m Module
-	var quiz string
+	var quiz, translations string
 	var created, updated int64
-	if err := scan(&m.Key, &m.Title, &m.Content, &quiz, &m.Ask, &m.PassMark, &m.ValidityDays, &m.Required, &created, &updated); err != nil {
+	if err := scan(&m.Key, &m.Title, &m.Content, &quiz, &m.Ask, &m.PassMark, &m.ValidityDays, &m.Required, &translations, &m.Origin, &created, &updated); err != nil {
 		return m, err
 	}
 	if err := json.Unmarshal([]byte(quiz), &m.Quiz); err != nil {
 		return m, fmt.Errorf("training module %s: quiz: %w", m.Key, err)
+	}
+	if err := json.Unmarshal([]byte(translations), &m.Translations); err != nil {
+		return m, fmt.Errorf("training module %s: translations: %w", m.Key, err)
+	}
+	if len(m.Translations) == 0 {
+		m.Translations = nil
 	}
 	m.CreatedAt, m.UpdatedAt = time.UnixMicro(created).UTC(), time.UnixMicro(updated).UTC()
 	return m, nil
@@ -240,12 +357,21 @@ func quizWaitError(until time.Time) error {
 }
 
 // DrawQuiz draws the questions of one attempt at a module's quiz, in random
-// order. It refuses while the staff member must wait after failures.
+// order, in English. It refuses while the staff member must wait after
+// failures.
 func (s *Service) DrawQuiz(ctx context.Context, staffID, moduleKey string) (Draw, error) {
+	return s.DrawQuizIn(ctx, staffID, moduleKey, i18n.English)
+}
+
+// DrawQuizIn is DrawQuiz with the questions in lang when the module is
+// written in it (else in English). The answers are the same in every
+// language, so TakeQuiz scores any of them.
+func (s *Service) DrawQuizIn(ctx context.Context, staffID, moduleKey, lang string) (Draw, error) {
 	m, err := s.Module(ctx, moduleKey)
 	if err != nil {
 		return Draw{}, err
 	}
+	m = m.Localized(lang)
 	if until, err := s.QuizWait(ctx, staffID, moduleKey); err != nil {
 		return Draw{}, err
 	} else if !until.IsZero() {
@@ -328,8 +454,15 @@ func (s *Service) TakeQuiz(ctx context.Context, staffID, moduleKey, token string
 	c := Completion{Module: m.Key, Score: right * 100 / len(d.Questions), Right: right, Asked: len(d.Questions), CompletedAt: now,
 		ExpiresAt: now.AddDate(0, 0, m.ValidityDays)}
 	c.Passed = c.Score >= m.PassMark
-	_, err = s.db.ExecContext(ctx, `INSERT INTO training_completions (staff_id, module_key, score, passed, completed_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`, staffID, m.Key, c.Score, c.Passed, c.CompletedAt.UnixMicro(), c.ExpiresAt.UnixMicro())
+	// The attempt is audited with it: the completion report's counts can
+	// be checked against the log.
+	entry := audit.Entry{Actor: audit.Staff(staffID), Action: "training.attempt", Target: audit.Target{Kind: "training_module", ID: m.Key},
+		Details: audit.MustDetails(map[string]any{"score": c.Score, "passed": c.Passed})}
+	_, err = s.audit.Do(ctx, entry, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO training_completions (staff_id, module_key, score, passed, completed_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6)`, staffID, m.Key, c.Score, c.Passed, c.CompletedAt.UnixMicro(), c.ExpiresAt.UnixMicro())
+		return err
+	})
 	if err != nil {
 		return Completion{}, db.Classify(fmt.Errorf("record quiz: %w", err))
 	}

@@ -586,3 +586,38 @@ func TestConsoleRequests(t *testing.T) {
 		t.Fatalf("support opens the queue: %d", got.status)
 	}
 }
+
+// TestConsoleTrainingFormsNeedCSRF: every form of the training programme
+// is refused without the session's token, and works with it.
+func TestConsoleTrainingFormsNeedCSRF(t *testing.T) {
+	f := newConsoleFixture(t, db.SQLite)
+	b, _ := f.browserFor(t, staff.RoleAdmin)
+	forms := []struct {
+		path string
+		form url.Values
+		want int
+	}{
+		{"/admin/training-assignments", url.Values{"role": {"analyst"}, "module": {"threat-response"}, "due_days": {"10"}}, http.StatusSeeOther},
+		{"/admin/training-assignments/delete", url.Values{"role": {"analyst"}, "module": {"threat-response"}}, http.StatusSeeOther},
+		{"/admin/training", url.Values{"key": {"extra"}, "lang": {"en"}, "title": {"Extra"}, "content": {"# Extra"}, "quiz": {"? Q\n- a\n* b"},
+			"pass_mark": {"100"}, "validity_days": {"30"}}, http.StatusSeeOther},
+		{"/admin/training/extra", url.Values{"q0": {"1"}}, http.StatusOK},
+	}
+	for _, tc := range forms {
+		if got := b.do("POST", tc.path, tc.form); got.status != http.StatusForbidden || !strings.Contains(got.body, "did not come from the console") {
+			t.Errorf("POST %s without a token: %d %.200s", tc.path, got.status, got.body)
+		}
+		tc.form.Set("csrf", "forged")
+		if got := b.do("POST", tc.path, tc.form); got.status != http.StatusForbidden {
+			t.Errorf("POST %s with a forged token: %d", tc.path, got.status)
+		}
+		page := b.do("GET", "/admin/training", nil)
+		if m := drawField.FindStringSubmatch(b.do("GET", "/admin/training/extra", nil).body); m != nil {
+			tc.form.Set("draw", m[1])
+		}
+		tc.form.Set("csrf", csrfField.FindStringSubmatch(page.body)[1])
+		if got := b.do("POST", tc.path, tc.form); got.status != tc.want {
+			t.Errorf("POST %s with the token: %d %.300s", tc.path, got.status, got.body)
+		}
+	}
+}
