@@ -174,20 +174,20 @@ func (m *Module) validate() errs.Problems {
 	for lang, t := range m.Translations {
 		switch {
 		case lang == i18n.English || !i18n.Default().Has(lang):
-			problems["translations."+lang] = "must be a language of the catalog other than English"
+			problems.Add("translations."+lang, "translation_language")
 		case strings.TrimSpace(t.Title) == "" || len(t.Title) > 200:
-			problems["translations."+lang+".title"] = "is required, at most 200 characters"
+			problems.Add("translations."+lang+".title", "required_at_most", "max", 200)
 		case strings.TrimSpace(t.Content) == "" || len(t.Content) > 200000:
-			problems["translations."+lang+".content"] = "is required, at most 200,000 characters"
+			problems.Add("translations."+lang+".content", "module_content")
 		case len(t.Quiz) != len(m.Quiz):
-			problems["translations."+lang+".quiz"] = fmt.Sprintf("must ask the same %d questions as the English", len(m.Quiz))
+			problems.Add("translations."+lang+".quiz", "translation_quiz_count", "n", len(m.Quiz))
 		default:
 			for i, q := range t.Quiz {
 				if strings.TrimSpace(q.Text) == "" || len(q.Choices) != len(m.Quiz[i].Choices) {
-					problems[fmt.Sprintf("translations.%s.quiz[%d]", lang, i)] = "must have a text and the same choices as the English, in the same order"
+					problems.Add(fmt.Sprintf("translations.%s.quiz[%d]", lang, i), "translation_quiz_choices")
 				}
 				if q.Answer != m.Quiz[i].Answer {
-					problems[fmt.Sprintf("translations.%s.quiz[%d].answer", lang, i)] = "must be the English question's right choice"
+					problems.Add(fmt.Sprintf("translations.%s.quiz[%d].answer", lang, i), "translation_quiz_answer")
 				}
 			}
 		}

@@ -63,6 +63,8 @@ var tables = []tableRule{
 	{name: "staff", backedUp: true},
 	{name: "training_modules", backedUp: true},
 	{name: "training_completions", backedUp: true},
+	{name: "training_assignments", backedUp: true},
+	{name: "training_reminders", backedUp: true}, // without it a restored server would email every reminder again
 
 	// Requests and their history, and the connected systems' calls for them.
 	{name: "dsr_requests", backedUp: true},
