@@ -314,15 +314,18 @@ func runBackupRestore(ctx context.Context, env *environment, args []string) erro
 	if err != nil {
 		return err
 	}
-	journal, key, err := app.OpenJournal(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	trusted := []ed25519.PublicKey{key.Public().(ed25519.PublicKey)}
+	var trusted []ed25519.PublicKey
 	if *jwksFrom != "" {
 		if trusted, err = trustedBackupKeys(ctx, env, *jwksFrom, loader); err != nil {
 			return err
 		}
+	}
+	journal, key, err := app.OpenJournal(ctx, cfg, trusted...)
+	if err != nil {
+		return err
+	}
+	if *jwksFrom == "" {
+		trusted = []ed25519.PublicKey{key.Public().(ed25519.PublicKey)}
 	}
 	store, err := db.Open(ctx, cfg.Database, cfg.DataDir)
 	if err != nil {
@@ -355,14 +358,16 @@ func runBackupRestore(ctx context.Context, env *environment, args []string) erro
 // runBackupDrill restores the newest backup into a throwaway store, checks
 // it, and records the recovery time and the data's age in the live store.
 func runBackupDrill(ctx context.Context, env *environment, args []string) error {
-	fs := newFlags(env, "backup drill", "backup drill --from DIR|s3://... --identity FILE [--jwks URL|FILE] [flags]\n\n"+
+	fs := newFlags(env, "backup drill", "backup drill --from DIR|s3://... --identity FILE [--jwks URL|FILE] [--every 168h] [flags]\n\n"+
 		"Restores the newest complete backup into a throwaway store, replays the erasures recorded since\n"+
 		"(vault and ledger; never the connected systems), verifies the audit log and the ledger, and prints\n"+
 		"the recovery time (RTO) and the age of the data (RPO). The result is recorded in the store named by\n"+
-		"--data-dir or --database, for the console and /metrics. Run it weekly where the identity is kept.")
+		"--data-dir or --database, for the console and /metrics. Run it where the identity is kept, never on\n"+
+		"the server: with --every 168h it stays running and drills weekly.")
 	from := fs.String("from", "", "where the backups are: a directory or s3://BUCKET/PREFIX")
 	identityFile := fs.String("identity", "", "the age identity file (from backup keygen) that decrypts the backups")
 	jwksFrom := fs.String("jwks", "", "keys to trust for the manifest's signature: a URL or a file (default: the backup signing key in the data directory)")
+	every := fs.Duration("every", 0, "keep running, one drill per interval (168h: weekly); 0 runs one drill and exits")
 	loader := config.RegisterOnly(fs, config.VaultSettings("erasure-journal", "signing-key")...)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -388,30 +393,45 @@ func runBackupDrill(ctx context.Context, env *environment, args []string) error 
 		return err
 	}
 	defer live.Close()
-	journal, _, err := app.OpenJournal(ctx, cfg)
-	if err != nil {
-		return err
-	}
 	trusted := []ed25519.PublicKey{svc.PublicKey()}
 	if *jwksFrom != "" {
 		if trusted, err = trustedBackupKeys(ctx, env, *jwksFrom, loader); err != nil {
 			return err
 		}
 	}
-	rep, drillErr := recovery.Drill(ctx, recovery.DrillOptions{From: t, Trusted: trusted, Identities: identities, Journal: journal,
-		Replay: func(ctx context.Context, store *db.DB) (erasure.Deps, audit.Recorder, func(), error) {
-			deps, auditLog, closeDeps, err := app.ReplayDeps(ctx, cfg, store, log, false)
-			return deps, auditLog, closeDeps, err
-		}})
-	if err := recovery.Record(ctx, live, rep.Run); err != nil {
-		drillErr = errors.Join(drillErr, err)
+	journal, _, err := app.OpenJournal(ctx, cfg, trusted...)
+	if err != nil {
+		return err
 	}
-	if drillErr != nil {
-		return drillErr
+	drill := func() error {
+		rep, drillErr := recovery.Drill(ctx, recovery.DrillOptions{From: t, Trusted: trusted, Identities: identities, Journal: journal,
+			Replay: func(ctx context.Context, store *db.DB) (erasure.Deps, audit.Recorder, func(), error) {
+				deps, auditLog, closeDeps, err := app.ReplayDeps(ctx, cfg, store, log, false)
+				return deps, auditLog, closeDeps, err
+			}})
+		if err := recovery.Record(ctx, live, rep.Run); err != nil {
+			drillErr = errors.Join(drillErr, err)
+		}
+		if drillErr != nil {
+			return drillErr
+		}
+		fmt.Fprintf(env.stdout, "drill of backup %s passed: RTO %s (restore and checks), RPO %s (age of the data); %d audit entries and %d ledger events verify\n",
+			rep.BackupID, rep.RTO.Round(time.Millisecond), rep.RPO.Round(time.Second), rep.AuditEntries, rep.LedgerEvents)
+		return nil
 	}
-	fmt.Fprintf(env.stdout, "drill of backup %s passed: RTO %s (restore and checks), RPO %s (age of the data); %d audit entries and %d ledger events verify\n",
-		rep.BackupID, rep.RTO.Round(time.Millisecond), rep.RPO.Round(time.Second), rep.AuditEntries, rep.LedgerEvents)
-	return nil
+	if *every <= 0 {
+		return drill()
+	}
+	for {
+		if err := drill(); err != nil {
+			fmt.Fprintf(env.stderr, "drill failed: %v\n", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(*every):
+		}
+	}
 }
 
 func sumRows(tables map[string]int64) int64 {

@@ -4,13 +4,20 @@ import (
 	"context"
 	"crypto/rand"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/steward-dev/steward/internal/app"
 	"github.com/steward-dev/steward/internal/backup"
 	"github.com/steward-dev/steward/internal/backup/target"
+	"github.com/steward-dev/steward/internal/config"
+	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/recovery"
+	"github.com/steward-dev/steward/internal/vault"
 )
 
 // TestBackupKeygenListVerify: the offline identity is written once and
@@ -102,5 +109,99 @@ func TestBackupKeygenListVerify(t *testing.T) {
 	}
 	if _, _, err := runConnectorCLI(env, "backup", "verify", "--from", store, "--id", m.ID); err == nil || !strings.Contains(err.Error(), "chunk 2") {
 		t.Fatalf("verify of a changed chunk: %v", err)
+	}
+}
+
+// TestBackupCreateRestoreDrill walks the operator's path: a backup of a
+// store with a customer, a restore into another store (refused without
+// the current erasure journal, then done with it) whose customer is there
+// and whose audit log ends with the restore, and a drill recorded in the
+// live store.
+func TestBackupCreateRestoreDrill(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	dataDir := filepath.Join(dir, "data")
+	masterKey := "1:" + vault.GenerateKey()
+	cfg := config.Config{Listen: "127.0.0.1:0", DataDir: dataDir, LogLevel: "warn", LogFormat: "text", FollowInterval: time.Second,
+		ShutdownTimeout: time.Second, GPCLastUpdate: "2026-11-28", MasterKey: masterKey, Controller: config.Controller{Name: "Test Co"},
+		Backup: config.Backup{Every: 24 * time.Hour, Keep: "7d,4w,12m", DrillEvery: 168 * time.Hour}}
+	a, err := app.Open(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.SeedDemo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	subject, err := a.SeedDemoCustomer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+
+	identity := filepath.Join(dir, "offline.key")
+	out, _, err := runConnectorCLI(nil, "backup", "keygen", "--out", identity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recipient := strings.TrimSpace(out)
+	backups := filepath.Join(dir, "backups")
+	env := map[string]string{"STEWARD_DATA_DIR": dataDir, "STEWARD_MASTER_KEY": masterKey}
+	out, stderr, err := runConnectorCLI(env, "backup", "create", "--to", backups, "--recipient", recipient)
+	if err != nil {
+		t.Fatalf("create: %v\n%s", err, stderr)
+	}
+	id := strings.TrimSpace(out)
+	if _, err := backup.ParseID(id); err != nil {
+		t.Fatalf("create printed %q, want the backup's id", out)
+	}
+	if _, _, err := runConnectorCLI(env, "backup", "create", "--to", backups, "--recipient", "age1nope"); err == nil {
+		t.Fatal("create accepted a bad recipient")
+	}
+
+	// Into a new database, keeping the data directory's keys.
+	restoredDB := "sqlite:" + filepath.Join(dir, "restored.db")
+	restoreEnv := map[string]string{"STEWARD_DATA_DIR": dataDir, "STEWARD_MASTER_KEY": masterKey, "STEWARD_DATABASE": restoredDB}
+	elsewhere := map[string]string{"STEWARD_DATA_DIR": dataDir, "STEWARD_MASTER_KEY": masterKey, "STEWARD_DATABASE": restoredDB,
+		"STEWARD_ERASURE_JOURNAL": filepath.Join(dir, "empty-journal")}
+	if _, _, err := runConnectorCLI(elsewhere, "backup", "restore", "--from", backups, "--identity", identity); err == nil ||
+		!strings.Contains(err.Error(), "--accept-missing-erasures") {
+		t.Fatalf("restore with an empty journal: %v, want a refusal", err)
+	}
+	out, stderr, err = runConnectorCLI(restoreEnv, "backup", "restore", "--from", backups, "--identity", identity)
+	if err != nil {
+		t.Fatalf("restore: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(out, "restored backup "+id) {
+		t.Fatalf("restore printed %q", out)
+	}
+	restored, err := db.Open(ctx, restoredDB, dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events int
+	var last string
+	if err := restored.QueryRowContext(ctx, `SELECT count(*) FROM consent_events WHERE subject_id = $1`, subject).Scan(&events); err != nil || events == 0 {
+		t.Fatalf("restored events of the customer: %d %v", events, err)
+	}
+	if err := restored.QueryRowContext(ctx, `SELECT action FROM audit_entries ORDER BY seq DESC LIMIT 1`).Scan(&last); err != nil || last != "backup.restored" {
+		t.Fatalf("the restored audit log ends with %q (%v)", last, err)
+	}
+	restored.Close()
+	if _, _, err := runConnectorCLI(restoreEnv, "backup", "restore", "--from", backups, "--identity", identity); err == nil {
+		t.Fatal("a second restore into a store that holds data was accepted")
+	}
+
+	out, stderr, err = runConnectorCLI(env, "backup", "drill", "--from", backups, "--identity", identity)
+	if err != nil || !strings.Contains(out, "drill of backup "+id+" passed: RTO") {
+		t.Fatalf("drill: %v\n%s%s", err, out, stderr)
+	}
+	live, err := db.Open(ctx, "", dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	st, err := recovery.CurrentStatus(ctx, live)
+	if err != nil || st.LastBackup == nil || st.LastBackup.BackupID != id || st.LastDrill == nil || st.LastDrill.RTO <= 0 {
+		t.Fatalf("status after create and drill: %+v %v", st, err)
 	}
 }

@@ -294,7 +294,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		Progress: func(ctx context.Context, req dsr.Request) (*admin.Progress, error) {
 			return a.Fulfil.Progress(ctx, a.Jobs, req)
 		},
-		Log: log, ClientAddr: a.clientAddr, Reveals: reveals, Keys: a.Keys, Vendors: a.Vendors, Drift: a.Drift, Retention: a.Retention, Inventory: a.Inventory})
+		Log: log, ClientAddr: a.clientAddr, Reveals: reveals, Keys: a.Keys, Vendors: a.Vendors, Drift: a.Drift, Retention: a.Retention, Inventory: a.Inventory,
+		Backups:        func(ctx context.Context) (recovery.Status, error) { return recovery.CurrentStatus(ctx, a.DB) },
+		BackupSchedule: admin.BackupSchedule{Scheduled: cfg.Backup.To != "", Every: cfg.Backup.Every, DrillEvery: cfg.Backup.DrillEvery}})
 	if err != nil {
 		return nil, err
 	}

@@ -28,8 +28,9 @@ import (
 
 // OpenJournal opens the erasure journal (--erasure-journal, or beside the
 // data directory) signed with the backup signing key, which it also
-// returns.
-func OpenJournal(ctx context.Context, cfg config.Config) (*erasure.Journal, ed25519.PrivateKey, error) {
+// returns; entries signed by trusted keys (an earlier server's, after a
+// restore onto a new machine) are accepted too.
+func OpenJournal(ctx context.Context, cfg config.Config, trusted ...ed25519.PublicKey) (*erasure.Journal, ed25519.PrivateKey, error) {
 	key, err := backup.LoadOrCreateSigningKey(cfg.DataDir)
 	if err != nil {
 		return nil, nil, err
@@ -42,7 +43,7 @@ func OpenJournal(ctx context.Context, cfg config.Config) (*erasure.Journal, ed25
 	if err != nil {
 		return nil, nil, fmt.Errorf("--erasure-journal: %w", err)
 	}
-	return erasure.Open(t, key, erasure.Options{}), key, nil
+	return erasure.Open(t, key, erasure.Options{Trusted: trusted}), key, nil
 }
 
 // publishedKeys is the JWKS the server publishes: the receipt signing

@@ -78,3 +78,46 @@ func queryRuns(ctx context.Context, store *db.DB, where string, args ...any) ([]
 		return r, err
 	})
 }
+
+// Status is where backups stand, for the console: the newest successful
+// backup and drill, and the newest failure after them.
+type Status struct {
+	LastBackup, LastDrill *Run
+	// LastFailure is the newest failed run, when it is newer than the last
+	// success of its kind.
+	LastFailure *Run
+}
+
+// CurrentStatus reads where backups stand in store.
+func CurrentStatus(ctx context.Context, store *db.DB) (Status, error) {
+	var st Status
+	for _, kind := range []string{KindBackup, KindDrill} {
+		run, ok, err := LastSuccess(ctx, store, kind)
+		if err != nil {
+			return st, err
+		}
+		if ok {
+			r := run
+			if kind == KindBackup {
+				st.LastBackup = &r
+			} else {
+				st.LastDrill = &r
+			}
+		}
+	}
+	failed, err := queryRuns(ctx, store, `WHERE ok = $1 ORDER BY finished_at DESC, id LIMIT 1`, false)
+	if err != nil {
+		return st, err
+	}
+	if len(failed) == 1 {
+		f := failed[0]
+		last := st.LastBackup
+		if f.Kind == KindDrill {
+			last = st.LastDrill
+		}
+		if last == nil || f.FinishedAt.After(last.FinishedAt) {
+			st.LastFailure = &f
+		}
+	}
+	return st, nil
+}

@@ -45,6 +45,7 @@ import (
 	"github.com/steward-dev/steward/internal/inventory"
 	"github.com/steward-dev/steward/internal/jobs"
 	"github.com/steward-dev/steward/internal/outbox"
+	"github.com/steward-dev/steward/internal/recovery"
 	"github.com/steward-dev/steward/internal/retention"
 	"github.com/steward-dev/steward/internal/reveal"
 	"github.com/steward-dev/steward/internal/staff"
@@ -118,6 +119,18 @@ type Deps struct {
 	// Inventory is the data map and the record of processing (the
 	// inventory pages); nil leaves those pages answering 503.
 	Inventory *inventory.Service
+	// Backups tells where backups and drills stand (the dashboard); nil
+	// hides it. BackupSchedule is what serve was told to do.
+	Backups        func(ctx context.Context) (recovery.Status, error)
+	BackupSchedule BackupSchedule
+}
+
+// BackupSchedule is the backup settings the dashboard compares the runs
+// with: whether backups are scheduled, how often, and how often a drill is
+// expected.
+type BackupSchedule struct {
+	Scheduled         bool
+	Every, DrillEvery time.Duration
 }
 
 // Console serves the staff console.
@@ -171,6 +184,25 @@ func New(d Deps) (*Console, error) {
 				return time.Time{}
 			}
 			return *t
+		},
+		// bytes and duration say a size and a length of time briefly:
+		// 12.3 MiB, 4m20s.
+		"bytes": func(n int64) string {
+			switch {
+			case n >= 1<<30:
+				return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+			case n >= 1<<20:
+				return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+			case n >= 1<<10:
+				return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+			}
+			return fmt.Sprintf("%d B", n)
+		},
+		"duration": func(d time.Duration) string {
+			if d >= time.Minute {
+				return d.Round(time.Second).String()
+			}
+			return d.Round(time.Millisecond).String()
 		},
 		"opt": func(t *time.Time) string {
 			if t == nil {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/recovery"
 	"github.com/steward-dev/steward/internal/reveal"
 	"github.com/steward-dev/steward/internal/staff"
 )
@@ -20,6 +21,16 @@ type dashboardData struct {
 	Alerts         []audit.Stored
 	Names          names // of the staff and keys in Alerts
 	ShowAggregates bool
+	Backups        *backupView
+}
+
+// backupView is where backups stand, and what to do about it.
+type backupView struct {
+	recovery.Status
+	Schedule BackupSchedule
+	// BackupLate and DrillLate say the newest success is older than its
+	// schedule allows (a backup: twice its interval; a drill: its interval).
+	BackupLate, DrillLate bool
 }
 
 // HandleDashboard shows what the signed-in staff member needs first: their
@@ -63,6 +74,18 @@ func (c *Console) HandleDashboard() http.Handler {
 			if len(d.Alerts) > 0 {
 				d.Names = c.names(r)
 			}
+		}
+		if c.Backups != nil && (role.Can(staff.PermAudit) || role.Can(staff.PermStaff)) {
+			st, err := c.Backups(ctx)
+			if err != nil {
+				c.fail(w, r, err)
+				return
+			}
+			now, sch := c.Now(), c.BackupSchedule
+			d.Backups = &backupView{Status: st, Schedule: sch,
+				BackupLate: sch.Scheduled && (st.LastBackup == nil || now.Sub(st.LastBackup.FinishedAt) > 2*sch.Every),
+				DrillLate: (sch.Scheduled || st.LastBackup != nil) && sch.DrillEvery > 0 &&
+					(st.LastDrill == nil || now.Sub(st.LastDrill.FinishedAt) > sch.DrillEvery)}
 		}
 		c.render(w, r, http.StatusOK, "dashboard", page{Title: "title_dashboard", Data: d})
 	})
