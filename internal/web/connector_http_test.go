@@ -157,7 +157,9 @@ categories: [contact, communications]
 	}
 	waitState(erasureID, dsr.StateCompleted, "")
 	report, err := app.Fulfil.Report(ctx, erasureID)
-	if err != nil || len(report.Steps) != 4 || !strings.Contains(string(report.Steps[3].Report), `"contacts"`) {
+	// vault, ledger, steward, the system, then the erasure journal's entry.
+	if err != nil || len(report.Steps) != 5 || report.Steps[3].Step != "system:crm" || !strings.Contains(string(report.Steps[3].Report), `"contacts"`) ||
+		report.Steps[4].Step != "journal" {
 		t.Fatalf("report: %+v, %v", report, err)
 	}
 }
