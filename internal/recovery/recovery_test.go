@@ -6,9 +6,13 @@ import (
 	"crypto/ed25519"
 	"database/sql"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -417,6 +421,32 @@ func TestDrill(t *testing.T) {
 	}
 	if _, ok, _ := recovery.LastSuccess(ctx, w.a.DB, recovery.KindBackup); !ok {
 		t.Fatal("the backup run was not recorded")
+	}
+	// /metrics says when each last succeeded.
+	resp, err := http.Get(w.srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, name := range []string{"steward_backup_last_success_timestamp_seconds", "steward_backup_drill_last_success_timestamp_seconds"} {
+		m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindSubmatch(metrics)
+		if m == nil {
+			t.Fatalf("/metrics lacks %s", name)
+		}
+		if v, err := strconv.ParseFloat(string(m[1]), 64); err != nil || time.Since(time.Unix(int64(v), 0)) > time.Hour {
+			t.Errorf("%s = %s, want the last success's time", name, m[1])
+		}
+	}
+	// The backup signing key is published with the server's keys.
+	resp, err = http.Get(w.srv.URL + "/.well-known/jwks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Contains(jwks, []byte(`"kid":"`+backup.KeyID(w.a.Recovery.PublicKey())+`"`)) {
+		t.Fatalf("the JWKS lacks the backup signing key: %s", jwks)
 	}
 	// A drill with the wrong identity fails, and says where.
 	other, _ := age.GenerateX25519Identity()
