@@ -149,13 +149,23 @@ func runBackupVerify(ctx context.Context, env *environment, args []string) error
 			return err
 		}
 	}
-	rep, err := backup.Verify(ctx, t, *id, trusted, identities, nil)
+	rep, err := backup.Verify(ctx, t, *id, trusted, nil, nil)
 	if err != nil {
 		return fmt.Errorf("backup %s does not verify: %w", *id, err)
 	}
 	what := "signature and every chunk verify; contents not decrypted (give --identity to check them)"
-	if rep.Decrypted {
-		what = "signature, every chunk and the decrypted contents verify"
+	if identities != nil {
+		m, plaintext, err := backup.Open(ctx, t, *id, trusted, identities)
+		if err != nil {
+			return fmt.Errorf("backup %s does not verify: %w", *id, err)
+		}
+		content, err := recovery.CheckContents(ctx, m, plaintext, trusted, "")
+		plaintext.Close()
+		if err != nil {
+			return fmt.Errorf("backup %s does not verify: %w", *id, err)
+		}
+		what = fmt.Sprintf("signature, every chunk and the decrypted contents verify: %d rows in %d tables, the audit log (%d entries) and the ledger (%d events) verify, %d erasure journal entries carried",
+			content.Rows, content.Tables, content.AuditEntries, content.LedgerEvents, content.JournalEntries)
 	}
 	fmt.Fprintf(env.stdout, "backup %s (%s, %d chunks, %s, signed by key %s): %s\n", rep.ID, rep.Created.Format(time.RFC3339),
 		rep.Chunks, byteSize(rep.StoredSize), rep.KeyID, what)
