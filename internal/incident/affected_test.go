@@ -71,7 +71,7 @@ func TestInsiderCase(t *testing.T) {
 			}
 		}
 		record(t1.Add(-time.Second), s, "vault.reveal", "c6", "iban") // before the window
-		record(t1, s, "vault.reveal", "c1", "iban")                    // the window's first instant counts
+		record(t1, s, "vault.reveal", "c1", "iban")                   // the window's first instant counts
 		record(t1.Add(time.Hour), s, "vault.reveal", "c2", "iban")
 		record(t1.Add(2*time.Hour), s, "vault.reveal", "c3", "iban")
 		record(t1.Add(2*time.Hour), s, "vault.reveal", "c3", "iban") // twice: once in the set

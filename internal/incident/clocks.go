@@ -270,4 +270,3 @@ func days(d time.Duration) string {
 	}
 	return strconv.Itoa(n) + " days"
 }
-

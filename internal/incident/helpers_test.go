@@ -33,14 +33,14 @@ var start = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 // fixture is a register on a real store, audit log, vault and staff
 // service; mail goes to an in-process SMTP server when withMail is set.
 type fixture struct {
-	store  *db.DB
-	clock  *clock
-	log    *audit.Log
-	vault  *vault.Vault
-	staff  *staff.Service
-	svc    *incident.Service
-	mail   *mailtest.Server
-	ctx    context.Context // acts as staff:officer
+	store *db.DB
+	clock *clock
+	log   *audit.Log
+	vault *vault.Vault
+	staff *staff.Service
+	svc   *incident.Service
+	mail  *mailtest.Server
+	ctx   context.Context // acts as staff:officer
 }
 
 func newFixture(t *testing.T, store *db.DB, withMail bool, adjust ...func(*incident.Config)) *fixture {

@@ -109,7 +109,9 @@ func New(cfg Config) (*Service, error) {
 }
 
 // MailOn reports whether the officers can be emailed.
-func (s *Service) MailOn() bool { return s.cfg.Sender != nil && s.cfg.Mail != nil && s.cfg.Staff != nil }
+func (s *Service) MailOn() bool {
+	return s.cfg.Sender != nil && s.cfg.Mail != nil && s.cfg.Staff != nil
+}
 
 // Target returns the audit target of an incident.
 func Target(id string) audit.Target { return audit.Target{Kind: TargetKind, ID: id} }
