@@ -14,6 +14,7 @@ import (
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/disclosure"
 	"github.com/steward-dev/steward/internal/dsr"
+	"github.com/steward-dev/steward/internal/incident"
 	"github.com/steward-dev/steward/internal/inventory"
 	"github.com/steward-dev/steward/internal/outbox"
 	"github.com/steward-dev/steward/internal/retention"
@@ -60,6 +61,8 @@ type Deps struct {
 	// Inventory builds the data map and the record of processing
 	// (/v1/inventory); nil answers 503.
 	Inventory *inventory.Service
+	// Incidents is the incident register (/v1/incidents); nil answers 503.
+	Incidents *incident.Service
 }
 
 // Body size limits.
