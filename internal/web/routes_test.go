@@ -69,6 +69,16 @@ func TestRouteGroups(t *testing.T) {
 
 // apiNeeds are the API routes that need an optional subsystem.
 var apiNeeds = map[string]string{
+	"GET /v1/incidents":                              "the incident register",
+	"POST /v1/incidents":                             "the incident register",
+	"GET /v1/incidents/{id}":                         "the incident register",
+	"PATCH /v1/incidents/{id}":                       "the incident register",
+	"POST /v1/incidents/{id}/status":                 "the incident register",
+	"POST /v1/incidents/{id}/assessment":             "the incident register",
+	"GET /v1/incidents/{id}/timeline":                "the incident register",
+	"POST /v1/incidents/{id}/timeline":               "the incident register",
+	"GET /v1/incidents/{id}/affected":                "the incident register",
+	"POST /v1/incidents/{id}/affected":               "the incident register",
 	"DELETE /v1/subjects/{id}/legal-hold":            "retention",
 	"DELETE /v1/webhooks/endpoints/{id}":             "the webhook outbox",
 	"GET /v1/requests":                               "the request workflow",
