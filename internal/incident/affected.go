@@ -405,13 +405,15 @@ func (s *Service) fromAudit(ctx context.Context, m Method) (members, error) {
 }
 
 // fromUpload resolves external ids to the subjects Steward knows (its
-// ledger's subjects and the vault's); the categories are those of their
+// ledger's subjects, with consent events or linked devices, and the
+// vault's); the categories are those of their
 // vault fields (among the incident's, when it names some).
 func (s *Service) fromUpload(ctx context.Context, m Method, categories []string) (members, error) {
 	found := members{categories: map[string][]string{}}
 	ids := sortedUnique(m.ExternalIDs)
 	known := map[string]bool{}
-	for _, query := range []string{`SELECT id FROM subjects WHERE id IN (%s)`, `SELECT subject_id FROM vault_keys WHERE subject_id IN (%s)`} {
+	for _, query := range []string{`SELECT id FROM subjects WHERE id IN (%s)`, `SELECT subject_id FROM vault_keys WHERE subject_id IN (%s)`,
+		`SELECT DISTINCT subject_id FROM consent_events WHERE subject_id IN (%s)`} {
 		err := s.chunks(ctx, ids, query, func(scan func(...any) error) error {
 			var id string
 			if err := scan(&id); err != nil {
