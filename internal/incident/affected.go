@@ -153,14 +153,6 @@ func (m Method) parameters() map[string]any {
 	return p
 }
 
-// members is a computed set before it is stored: sorted subject ids and,
-// for each, the categories found for it.
-type members struct {
-	ids        []string
-	categories map[string][]string
-	unresolved int
-}
-
 // Compute computes the incident's affected customers by m and stores the
 // set, frozen, audited (incident.affected) in the same transaction.
 // Earlier sets are kept.
@@ -175,7 +167,7 @@ func (s *Service) Compute(ctx context.Context, incidentID string, m Method) (Set
 	if err := m.check(inc); err != nil {
 		return Set{}, err
 	}
-	var found members
+	var found *members
 	switch m.Kind {
 	case MethodInventory:
 		found, err = s.fromInventory(ctx, m)
@@ -187,15 +179,11 @@ func (s *Service) Compute(ctx context.Context, incidentID string, m Method) (Set
 	if err != nil {
 		return Set{}, err
 	}
-	set := Set{ID: newID("set_"), IncidentID: incidentID, Method: m.Kind, Parameters: m.parameters(), Members: len(found.ids),
-		MembersSHA256: hashMembers(found.ids), ByCategory: map[string]int{}, Unresolved: found.unresolved,
+	ids := found.ids()
+	set := Set{ID: newID("set_"), IncidentID: incidentID, Method: m.Kind, Parameters: m.parameters(), Members: len(ids),
+		MembersSHA256: hashMembers(ids), ByCategory: found.countByCategory(), Unresolved: found.unresolved,
 		ComputedBy: audit.ActorFrom(ctx).String(), ComputedAt: s.clock()}
-	for _, id := range found.ids {
-		for _, c := range found.categories[id] {
-			set.ByCategory[c]++
-		}
-	}
-	if set.ByJurisdiction, err = s.jurisdictions(ctx, found.ids); err != nil {
+	if set.ByJurisdiction, err = s.jurisdictions(ctx, ids); err != nil {
 		return Set{}, err
 	}
 	entry := audit.Entry{Actor: audit.ActorFrom(ctx), Action: ActionAffected, Target: Target(incidentID),
@@ -207,7 +195,7 @@ func (s *Service) Compute(ctx context.Context, incidentID string, m Method) (Set
 			mustJSON(set.ByJurisdiction), set.Unresolved, set.ComputedBy, set.ComputedAt.UnixMicro()); err != nil {
 			return fmt.Errorf("incident: store set: %w", err)
 		}
-		if err := insertMembers(ctx, tx, set.ID, found.ids); err != nil {
+		if err := s.insertMembers(ctx, tx, set.ID, ids); err != nil {
 			return err
 		}
 		return s.addAction(ctx, tx, incidentID, ActAffected, fmt.Sprintf("%s: %d members (%s)", m.Kind, set.Members, set.ID))
@@ -218,25 +206,27 @@ func (s *Service) Compute(ctx context.Context, incidentID string, m Method) (Set
 	return set, nil
 }
 
-// memberBatch is how many members one INSERT writes.
-const memberBatch = 500
+// listBatch is how many ids one statement binds, as one JSON array (a
+// single parameter, whatever the number).
+const listBatch = 20000
 
-func insertMembers(ctx context.Context, tx *sql.Tx, setID string, ids []string) error {
-	var b strings.Builder
-	args := make([]any, 0, 2*memberBatch)
-	for start := 0; start < len(ids); start += memberBatch {
-		chunk := ids[start:min(start+memberBatch, len(ids))]
-		b.Reset()
-		args = args[:0]
-		b.WriteString(`INSERT INTO incident_affected_members (set_id, subject_id) VALUES `)
-		for i, id := range chunk {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			fmt.Fprintf(&b, "($%d, $%d)", 2*i+1, 2*i+2)
-			args = append(args, setID, id)
-		}
-		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+// idList is the subquery of the ids of a JSON array bound as the parameter
+// n: json_each on SQLite, json_array_elements_text on PostgreSQL.
+func (s *Service) idList(n int) string {
+	if s.db.Dialect == db.Postgres {
+		return fmt.Sprintf("SELECT json_array_elements_text($%d::json)", n)
+	}
+	return fmt.Sprintf("SELECT value FROM json_each($%d)", n)
+}
+
+func (s *Service) insertMembers(ctx context.Context, tx *sql.Tx, setID string, ids []string) error {
+	query := `INSERT INTO incident_affected_members (set_id, subject_id) SELECT $1, ids.id FROM (` + s.idList(2) + `) AS ids(id)`
+	if s.db.Dialect != db.Postgres {
+		query = `INSERT INTO incident_affected_members (set_id, subject_id) SELECT $1, value FROM json_each($2)`
+	}
+	for start := 0; start < len(ids); start += listBatch {
+		chunk := ids[start:min(start+listBatch, len(ids))]
+		if _, err := tx.ExecContext(ctx, query, setID, mustJSON(chunk)); err != nil {
 			return fmt.Errorf("incident: store members: %w", err)
 		}
 	}
@@ -255,8 +245,8 @@ func hashMembers(sorted []string) string {
 
 // fromInventory reads the vault's fields of the categories, in subject
 // order, and each chosen connected system's identifiers.
-func (s *Service) fromInventory(ctx context.Context, m Method) (members, error) {
-	found := members{categories: map[string][]string{}}
+func (s *Service) fromInventory(ctx context.Context, m Method) (*members, error) {
+	found := &members{}
 	all := len(m.Systems) == 0
 	if all || slices.Contains(m.Systems, VaultSystem) {
 		placeholders := make([]string, len(m.Categories))
@@ -268,23 +258,18 @@ func (s *Service) fromInventory(ctx context.Context, m Method) (members, error) 
 		rows, err := s.db.QueryContext(ctx, `SELECT subject_id, category FROM vault_fields WHERE category IN (`+strings.Join(placeholders, ", ")+`)
 			AND (expires_at IS NULL OR expires_at > $1) ORDER BY subject_id`, args...)
 		if err != nil {
-			return found, db.Classify(fmt.Errorf("incident: read vault categories: %w", err))
+			return nil, db.Classify(fmt.Errorf("incident: read vault categories: %w", err))
 		}
 		defer rows.Close()
 		var subject, category string
 		for rows.Next() {
 			if err := rows.Scan(&subject, &category); err != nil {
-				return found, fmt.Errorf("incident: read vault categories: %w", err)
+				return nil, fmt.Errorf("incident: read vault categories: %w", err)
 			}
-			if n := len(found.ids); n == 0 || found.ids[n-1] != subject {
-				found.ids = append(found.ids, subject)
-			}
-			if cs := found.categories[subject]; !slices.Contains(cs, category) {
-				found.categories[subject] = append(cs, category)
-			}
+			found.add(subject, found.bit(category))
 		}
 		if err := rows.Err(); err != nil {
-			return found, db.Classify(fmt.Errorf("incident: read vault categories: %w", err))
+			return nil, db.Classify(fmt.Errorf("incident: read vault categories: %w", err))
 		}
 		rows.Close()
 	}
@@ -296,12 +281,11 @@ func (s *Service) fromInventory(ctx context.Context, m Method) (members, error) 
 		if len(tables) == 0 {
 			continue
 		}
-		if err := s.fromSystem(ctx, ds, tables, m.Categories, &found); err != nil {
-			return found, err
+		if err := s.fromSystem(ctx, ds, tables, m.Categories, found); err != nil {
+			return nil, err
 		}
 	}
-	slices.Sort(found.ids)
-	found.ids = slices.Compact(found.ids)
+	found.finish()
 	return found, nil
 }
 
@@ -314,10 +298,10 @@ func (s *Service) fromSystem(ctx context.Context, ds *connector.Dataset, tables 
 	}
 	defer conn.Close()
 	for _, t := range tables {
-		var cats []string
+		var mask uint64
 		for _, c := range t.Columns {
-			if slices.Contains(categories, c.Category) && !slices.Contains(cats, c.Category) {
-				cats = append(cats, c.Category)
+			if slices.Contains(categories, c.Category) {
+				mask |= found.bit(c.Category)
 			}
 		}
 		err := conn.Identities(ctx, t.Name, s.cfg.Batch, func(kind connector.Kind, values []string) error {
@@ -336,12 +320,7 @@ func (s *Service) fromSystem(ctx context.Context, ds *connector.Dataset, tables 
 					}
 				}
 				for _, subject := range subjects {
-					found.ids = append(found.ids, subject)
-					for _, c := range cats {
-						if cs := found.categories[subject]; !slices.Contains(cs, c) {
-							found.categories[subject] = append(cs, c)
-						}
-					}
+					found.add(subject, mask)
 				}
 			}
 			return nil
@@ -355,30 +334,27 @@ func (s *Service) fromSystem(ctx context.Context, ds *connector.Dataset, tables 
 
 // fromAudit reads the access entries of the actor in the window and the
 // categories of the fields they revealed.
-func (s *Service) fromAudit(ctx context.Context, m Method) (members, error) {
-	found := members{categories: map[string][]string{}}
+func (s *Service) fromAudit(ctx context.Context, m Method) (*members, error) {
+	found := &members{}
 	kind, id, _ := strings.Cut(m.Actor, ":")
 	rows, err := s.db.QueryContext(ctx, `SELECT target_id, details FROM audit_entries
 		WHERE actor_kind = $1 AND actor_id = $2 AND at >= $3 AND at < $4 AND target_kind = $5 AND action IN ($6, $7, $8)`,
 		kind, id, m.From.UnixMicro(), m.To.UnixMicro(), audit.KindSubject, AccessActions[0], AccessActions[1], AccessActions[2])
 	if err != nil {
-		return found, db.Classify(fmt.Errorf("incident: read the audit log: %w", err))
+		return nil, db.Classify(fmt.Errorf("incident: read the audit log: %w", err))
 	}
 	defer rows.Close()
 	fields := map[string][]string{} // subject → fields revealed
 	for rows.Next() {
 		var subject, details string
 		if err := rows.Scan(&subject, &details); err != nil {
-			return found, fmt.Errorf("incident: read the audit log: %w", err)
+			return nil, fmt.Errorf("incident: read the audit log: %w", err)
 		}
 		var d struct {
 			Fields []string `json:"fields"`
 		}
 		_ = json.Unmarshal([]byte(details), &d) // an entry without fields (a masked view) reveals none
-		if _, seen := fields[subject]; !seen {
-			found.ids = append(found.ids, subject)
-			fields[subject] = nil
-		}
+		found.add(subject, 0)
 		for _, f := range d.Fields {
 			if !slices.Contains(fields[subject], f) {
 				fields[subject] = append(fields[subject], f)
@@ -386,18 +362,18 @@ func (s *Service) fromAudit(ctx context.Context, m Method) (members, error) {
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return found, db.Classify(fmt.Errorf("incident: read the audit log: %w", err))
+		return nil, db.Classify(fmt.Errorf("incident: read the audit log: %w", err))
 	}
 	rows.Close()
-	slices.Sort(found.ids)
+	found.finish()
 	// The revealed fields' categories, as the vault files them now.
-	err = s.chunks(ctx, found.ids, `SELECT subject_id, name, category FROM vault_fields WHERE subject_id IN (%s)`, func(scan func(...any) error) error {
+	err = s.chunks(ctx, found.ids(), `SELECT subject_id, name, category FROM vault_fields WHERE subject_id IN (%s)`, func(scan func(...any) error) error {
 		var subject, name, category string
 		if err := scan(&subject, &name, &category); err != nil {
 			return err
 		}
-		if slices.Contains(fields[subject], name) && !slices.Contains(found.categories[subject], category) {
-			found.categories[subject] = append(found.categories[subject], category)
+		if slices.Contains(fields[subject], name) {
+			found.mark(subject, found.bit(category))
 		}
 		return nil
 	})
@@ -406,12 +382,11 @@ func (s *Service) fromAudit(ctx context.Context, m Method) (members, error) {
 
 // fromUpload resolves external ids to the subjects Steward knows (its
 // ledger's subjects, with consent events or linked devices, and the
-// vault's); the categories are those of their
-// vault fields (among the incident's, when it names some).
-func (s *Service) fromUpload(ctx context.Context, m Method, categories []string) (members, error) {
-	found := members{categories: map[string][]string{}}
+// vault's); the categories are those of their vault fields (among the
+// incident's, when it names some).
+func (s *Service) fromUpload(ctx context.Context, m Method, categories []string) (*members, error) {
+	found := &members{}
 	ids := sortedUnique(m.ExternalIDs)
-	known := map[string]bool{}
 	for _, query := range []string{`SELECT id FROM subjects WHERE id IN (%s)`, `SELECT subject_id FROM vault_keys WHERE subject_id IN (%s)`,
 		`SELECT DISTINCT subject_id FROM consent_events WHERE subject_id IN (%s)`} {
 		err := s.chunks(ctx, ids, query, func(scan func(...any) error) error {
@@ -419,26 +394,22 @@ func (s *Service) fromUpload(ctx context.Context, m Method, categories []string)
 			if err := scan(&id); err != nil {
 				return err
 			}
-			known[id] = true
+			found.add(id, 0)
 			return nil
 		})
 		if err != nil {
-			return found, err
+			return nil, err
 		}
 	}
-	for _, id := range ids {
-		if known[id] {
-			found.ids = append(found.ids, id)
-		}
-	}
-	found.unresolved = len(ids) - len(found.ids)
-	err := s.chunks(ctx, found.ids, `SELECT subject_id, category FROM vault_fields WHERE subject_id IN (%s)`, func(scan func(...any) error) error {
+	found.finish()
+	found.unresolved = len(ids) - len(found.entries)
+	err := s.chunks(ctx, found.ids(), `SELECT subject_id, category FROM vault_fields WHERE subject_id IN (%s)`, func(scan func(...any) error) error {
 		var subject, category string
 		if err := scan(&subject, &category); err != nil {
 			return err
 		}
-		if (len(categories) == 0 || slices.Contains(categories, category)) && !slices.Contains(found.categories[subject], category) {
-			found.categories[subject] = append(found.categories[subject], category)
+		if len(categories) == 0 || slices.Contains(categories, category) {
+			found.mark(subject, found.bit(category))
 		}
 		return nil
 	})
@@ -448,21 +419,19 @@ func (s *Service) fromUpload(ctx context.Context, m Method, categories []string)
 // jurisdictions counts ids by the jurisdiction of their latest consent
 // event.
 func (s *Service) jurisdictions(ctx context.Context, ids []string) (map[string]int, error) {
-	latest := map[string]struct {
+	type latest struct {
 		seq          int64
 		jurisdiction string
-	}{}
+	}
+	byID := map[string]latest{}
 	err := s.chunks(ctx, ids, `SELECT subject_id, seq, jurisdiction FROM consent_events WHERE subject_id IN (%s)`, func(scan func(...any) error) error {
 		var subject, jurisdiction string
 		var seq int64
 		if err := scan(&subject, &seq, &jurisdiction); err != nil {
 			return err
 		}
-		if cur, ok := latest[subject]; !ok || seq > cur.seq {
-			latest[subject] = struct {
-				seq          int64
-				jurisdiction string
-			}{seq, jurisdiction}
+		if cur, ok := byID[subject]; !ok || seq > cur.seq {
+			byID[subject] = latest{seq, jurisdiction}
 		}
 		return nil
 	})
@@ -472,7 +441,7 @@ func (s *Service) jurisdictions(ctx context.Context, ids []string) (map[string]i
 	out := map[string]int{}
 	for _, id := range ids {
 		j := UnknownJurisdiction
-		if l, ok := latest[id]; ok && l.jurisdiction != "" {
+		if l, ok := byID[id]; ok && l.jurisdiction != "" {
 			j = strings.ToUpper(l.jurisdiction)
 		}
 		out[j]++
@@ -480,20 +449,13 @@ func (s *Service) jurisdictions(ctx context.Context, ids []string) (map[string]i
 	return out, nil
 }
 
-// lookupBatch is how many ids one IN list holds.
-const lookupBatch = 500
-
-// chunks runs query (with %s for the placeholders) over ids in batches,
-// calling row for each row.
+// chunks runs query (with %s for the list of ids) over ids in batches of
+// listBatch, each bound as one JSON array, calling row for each row.
 func (s *Service) chunks(ctx context.Context, ids []string, query string, row func(scan func(...any) error) error) error {
-	for start := 0; start < len(ids); start += lookupBatch {
-		chunk := ids[start:min(start+lookupBatch, len(ids))]
-		placeholders := make([]string, len(chunk))
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			placeholders[i], args[i] = fmt.Sprintf("$%d", i+1), id
-		}
-		rows, err := s.db.QueryContext(ctx, fmt.Sprintf(query, strings.Join(placeholders, ", ")), args...)
+	query = fmt.Sprintf(query, s.idList(1))
+	for start := 0; start < len(ids); start += listBatch {
+		chunk := ids[start:min(start+listBatch, len(ids))]
+		rows, err := s.db.QueryContext(ctx, query, mustJSON(chunk))
 		if err != nil {
 			return db.Classify(fmt.Errorf("incident: lookup: %w", err))
 		}
