@@ -50,7 +50,7 @@ var Statuses = []Status{Draft, Open, Assessed, Contained, Notified, Closed}
 // MarkNotified moves there, from assessed or contained.
 var moves = map[Status][]Status{
 	Draft:     {Open, Closed},
-	Open:      {Assessed, Closed},
+	Open:      {Assessed, Closed}, // closed unassessed: not a breach after all
 	Assessed:  {Contained},
 	Contained: {Closed},
 	Notified:  {Closed},
@@ -267,7 +267,9 @@ func (inc Incident) readyFor(to Status) map[string]string {
 			problems["risk"] = "record the risk assessment first"
 		}
 	case Closed:
-		if inc.Status == Contained && inc.Risk != NoRisk {
+		// Closing without notifying is for what is not a breach (a draft or
+		// an open incident, not assessed) or a breach without risk.
+		if inc.Status != Notified && inc.Risk != "" && inc.Risk != NoRisk {
 			problems["status"] = "a breach with a risk is closed after the authority (and, at high risk, the individuals) were told"
 		}
 	}

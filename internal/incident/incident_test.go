@@ -72,6 +72,7 @@ func TestStatusMachine(t *testing.T) {
 		if _, err := f.svc.Assess(f.ctx, inc.ID, incident.Assessment{Risk: incident.SomeRisk, Reasons: []string{"contact data of customers"}}); err != nil {
 			t.Fatal(err)
 		}
+		refused(incident.Closed) // assessed as a risk: no longer "not a breach"
 		if inc, _ = f.svc.Move(f.ctx, inc.ID, incident.Assessed, "assessed by the DPO"); inc.Status != incident.Assessed {
 			t.Fatalf("status %s", inc.Status)
 		}

@@ -103,6 +103,16 @@ var apiNeeds = map[string]string{
 // consoleNeeds are the console pages that need an optional subsystem of
 // the console, by its short name (its page says console.problem_no_NAME).
 var consoleNeeds = map[string]string{
+	"GET /admin/incidents":                       "incidents",
+	"POST /admin/incidents":                      "incidents",
+	"GET /admin/incidents/{id}":                  "incidents",
+	"POST /admin/incidents/{id}":                 "incidents",
+	"POST /admin/incidents/{id}/status":          "incidents",
+	"POST /admin/incidents/{id}/assessment":      "incidents",
+	"POST /admin/incidents/{id}/note":            "incidents",
+	"POST /admin/incidents/{id}/affected":        "incidents",
+	"GET /admin/report-incident":                 "incidents",
+	"POST /admin/report-incident":                "incidents",
 	"GET /admin/keys":                            "keys",
 	"POST /admin/keys":                           "keys",
 	"POST /admin/keys/{id}/revoke":               "keys",

@@ -40,6 +40,7 @@ import (
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/i18n"
+	"github.com/steward-dev/steward/internal/incident"
 	"github.com/steward-dev/steward/internal/inventory"
 	"github.com/steward-dev/steward/internal/jobs"
 	"github.com/steward-dev/steward/internal/outbox"
@@ -116,6 +117,9 @@ type Deps struct {
 	// Inventory is the data map and the record of processing (the
 	// inventory pages); nil leaves those pages answering 503.
 	Inventory *inventory.Service
+	// Incidents is the incident register (the incident pages and the
+	// report form); nil leaves those pages answering 503.
+	Incidents *incident.Service
 }
 
 // Console serves the staff console.
