@@ -467,6 +467,33 @@ func roundTrip(t *testing.T, dialect db.Dialect) {
 		t.Errorf("ROPACSV = %.100q, %v", csv, err)
 	}
 
+	// The incident register: record, change, assess, move, note, compute.
+	title, kind, cats := "Round-trip breach", "confidentiality", []string{"contact"}
+	inc, err := c.CreateIncident(ctx, client.IncidentInput{Title: &title, Kind: &kind, Categories: &cats})
+	ck.check("CreateIncident", typeOf[client.Incident](), err)
+	cause := "a misconfigured bucket"
+	_, err = c.UpdateIncident(ctx, inc.ID, client.IncidentInput{Cause: &cause})
+	ck.check("UpdateIncident", typeOf[client.Incident](), err)
+	_, err = c.AssessIncident(ctx, inc.ID, client.IncidentAssessment{Risk: "risk", Reasons: []string{"contact data exposed"}})
+	ck.check("AssessIncident", typeOf[client.Incident](), err)
+	moved, err := c.MoveIncident(ctx, inc.ID, client.IncidentMove{Status: "assessed", Note: "assessed"})
+	ck.check("MoveIncident", typeOf[client.Incident](), err)
+	if moved == nil || moved.Status != "assessed" || len(moved.Clocks) == 0 {
+		t.Errorf("MoveIncident = %+v", moved)
+	}
+	_, err = c.GetIncident(ctx, inc.ID)
+	ck.check("GetIncident", typeOf[client.Incident](), err)
+	_, err = c.ListIncidents(ctx, "")
+	ck.check("ListIncidents", typeOf[items[client.Incident]](), err)
+	_, err = c.AddIncidentNote(ctx, inc.ID, client.IncidentNote{Note: "bucket closed"})
+	ck.check("AddIncidentNote", typeOf[client.IncidentAction](), err)
+	_, err = c.IncidentTimeline(ctx, inc.ID)
+	ck.check("IncidentTimeline", typeOf[items[client.IncidentAction]](), err)
+	_, err = c.ComputeAffectedSet(ctx, inc.ID, client.AffectedSetInput{Method: "upload", ExternalIDs: []string{"rt-cust", "rt-nobody"}})
+	ck.check("ComputeAffectedSet", typeOf[client.AffectedSet](), err)
+	_, err = c.AffectedSets(ctx, inc.ID)
+	ck.check("AffectedSets", typeOf[items[client.AffectedSet]](), err)
+
 	checkCoverage(t, tp)
 }
 
@@ -610,6 +637,12 @@ var schemaTypes = map[string]reflect.Type{
 	"ROPA": typeOf[client.ROPA](), "ROPAController": typeOf[client.ROPAController](), "ROPAActivity": typeOf[client.ROPAActivity](),
 	"ROPADataCategory": typeOf[client.ROPADataCategory](), "ROPARecipient": typeOf[client.ROPARecipient](),
 	"ROPATransfer": typeOf[client.ROPATransfer](), "ROPASystem": typeOf[client.ROPASystem](),
+	"Incident": typeOf[client.Incident](), "IncidentInput": typeOf[client.IncidentInput](), "IncidentClock": typeOf[client.IncidentClock](),
+	"IncidentList": typeOf[items[client.Incident]](), "IncidentMove": typeOf[client.IncidentMove](),
+	"IncidentAssessment": typeOf[client.IncidentAssessment](), "IncidentNote": typeOf[client.IncidentNote](),
+	"IncidentAction": typeOf[client.IncidentAction](), "IncidentActionList": typeOf[items[client.IncidentAction]](),
+	"AffectedSetInput": typeOf[client.AffectedSetInput](), "AffectedSet": typeOf[client.AffectedSet](),
+	"AffectedSetList": typeOf[items[client.AffectedSet]](),
 }
 
 // schemasNotForTheSDK are the schemas no client type mirrors, and why.

@@ -49,6 +49,7 @@ import (
 	"github.com/steward-dev/steward/internal/erasure"
 	"github.com/steward-dev/steward/internal/export"
 	"github.com/steward-dev/steward/internal/fulfil"
+	"github.com/steward-dev/steward/internal/incident"
 	"github.com/steward-dev/steward/internal/inventory"
 	"github.com/steward-dev/steward/internal/jobs"
 	"github.com/steward-dev/steward/internal/notify"
@@ -111,6 +112,8 @@ type App struct {
 	Outbox *outbox.Service
 	// Inventory is the data map and the record of processing.
 	Inventory *inventory.Service
+	// Incidents is the register of breaches: who was affected, the clocks.
+	Incidents *incident.Service
 	// connectors are the connected systems' dataset files.
 	connectors Connectors
 	// mail are the email templates, parsed once.
@@ -296,7 +299,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		},
 		Log: log, ClientAddr: a.clientAddr, Reveals: reveals, Keys: a.Keys, Vendors: a.Vendors, Drift: a.Drift, Retention: a.Retention, Inventory: a.Inventory,
 		Backups:        func(ctx context.Context) (recovery.Status, error) { return recovery.CurrentStatus(ctx, a.DB) },
-		BackupSchedule: admin.BackupSchedule{Scheduled: cfg.Backup.To != "", Every: cfg.Backup.Every, DrillEvery: cfg.Backup.DrillEvery}})
+		BackupSchedule: admin.BackupSchedule{Scheduled: cfg.Backup.To != "", Every: cfg.Backup.Every, DrillEvery: cfg.Backup.DrillEvery},
+		Incidents:      a.Incidents})
 	if err != nil {
 		return nil, err
 	}
@@ -326,7 +330,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		MetricsElsewhere:      cfg.MetricsListen != "",
 		Retention:             a.Retention,
 		Ready:                 a.ready,
-		Inventory:             a.Inventory})
+		Inventory:             a.Inventory,
+		Incidents:             a.Incidents})
 	return a, nil
 }
 
@@ -455,6 +460,12 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 		return nil, err
 	}
 	a.Requests.SetOnHold(a.Retention.OnHold) // a legal hold stops an erasure
+	if a.Incidents, err = incident.New(incident.Config{DB: a.DB, Audit: a.Audit, Catalog: a.Consent, Emails: a.Vault,
+		Connectors: systems.SQL, Getenv: getenv, Sender: a.Mailer, Mail: a.mail, Brand: brand(cfg), ConsoleURL: cfg.PublicURL,
+		Staff: a.Staff, Logger: log}); err != nil {
+		return nil, err
+	}
+	a.Fulfil.Incidents = a.Incidents // an erasure removes the subject from the affected sets
 	if err := a.openThirdParties(); err != nil {
 		return nil, err
 	}
@@ -494,7 +505,7 @@ func (a *App) openJobs(ctx context.Context, cfg config.Config, log *slog.Logger)
 	training := &trainingmail.Reminders{Staff: a.Staff, Sender: a.Mailer, Mail: a.mail, Brand: brand(cfg), ConsoleURL: cfg.PublicURL}
 	periodic := slices.Concat(reminders.PeriodicJobs(), training.PeriodicJobs(), a.Exports.PeriodicJobs(), a.Customers.PeriodicJobs(), a.Disclosures.PeriodicJobs(),
 		a.Requests.PeriodicJobs(), a.Hooks.PeriodicJobs(), a.Outbox.PeriodicJobs(), a.Vendors.PeriodicJobs(a.Outbox), a.Drift.PeriodicJobs(),
-		a.Retention.PeriodicJobs())
+		a.Retention.PeriodicJobs(), a.Incidents.PeriodicJobs())
 	backups, err := backupJobs(cfg, a.Recovery, log)
 	if err != nil {
 		return err

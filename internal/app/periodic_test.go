@@ -17,7 +17,8 @@ import (
 // installation.
 func TestPeriodicJobsRunAtStart(t *testing.T) {
 	want := []string{"assurance.announce_expired", "customer.purge", "disclosure.expire_due", "dsr.deadline_reminders",
-		"dsr.expire_agent_requests", "export.purge_expired", "httpsystem.purge_data", "outbox.purge", "outbox.sweep_orphans", "retention.run", "training.reminders"}
+		"dsr.expire_agent_requests", "export.purge_expired", "httpsystem.purge_data", "incident.deadline_reminders", "outbox.purge", "outbox.sweep_orphans", "retention.run",
+		"training.reminders"}
 	srv := apptest.Start(t, db.SQLite)
 	var done []string
 	deadline := time.Now().Add(20 * time.Second)

@@ -26,6 +26,7 @@ const (
 	emitDSRMail        = "internal/dsr/dsrmail"
 	emitDisclosureMail = "internal/disclosure/disclosuremail"
 	emitFulfil         = "internal/fulfil"
+	emitIncident       = "internal/incident"
 	emitInventory      = "internal/inventory"
 	emitOutbox         = "internal/outbox"
 	emitReveal         = "internal/reveal"
@@ -190,6 +191,16 @@ var actionRegistry = [...]ActionInfo{
 	{"vendor.assessment_rejected", "A vendor's security assessment was rejected.", []string{emitAssurance}},
 	{"vendor.assessment_revoked", "A questionnaire link not yet answered, or an approval, was withdrawn, with the reason (details: the state it had); a withdrawn approval gates the vendor at once.", []string{emitAssurance}},
 	{"vendor.assessment_contact_revealed", "A staff member opened the contact a security questionnaire was sent to.", []string{emitAssurance}},
+
+	// Incidents (breaches) and who they affected.
+	{"incident.open", "A security officer recorded an incident (a breach of personal data security), with its kind.", []string{emitIncident}},
+	{"incident.report", "A staff member reported a suspected incident; a draft waits for the security officers.", []string{emitIncident}},
+	{"incident.update", "What the register says of an incident was changed; the fields changed are recorded, not their text.", []string{emitIncident}},
+	{"incident.status", "An incident moved to another status (open, assessed, contained, notified, closed).", []string{emitIncident}},
+	{"incident.assess", "An incident's risk to the people affected was assessed (none, risk, high), with the level asked and the level recorded.", []string{emitIncident}},
+	{"incident.note", "An action was added to an incident's timeline (the note is on the timeline, not in the log).", []string{emitIncident}},
+	{"incident.affected", "The customers an incident affected were computed and stored, frozen: the method, how many, and the hash of the set; never who.", []string{emitIncident}},
+	{"incident.remind", "The security officers were emailed that an incident's deadline is near or has passed.", []string{emitIncident}},
 
 	// Personal data nobody declared (drift scans of the connected systems).
 	{"drift.declare", "A privacy officer declared an undeclared column of a connected system to be personal data of a category (the dataset file is then to declare it).", []string{emitDrift}},

@@ -16,6 +16,7 @@ import (
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/export"
+	"github.com/steward-dev/steward/internal/incident"
 	"github.com/steward-dev/steward/internal/vault"
 )
 
@@ -27,8 +28,9 @@ var adaValues = []string{"Ada Lovelace", "ada.shop@example.org", "DE893704004405
 // downloaded with the vault values and the system's rows in clear. Now the
 // archive answers not found, its rows are gone, a restored copy of its rows
 // cannot be opened (its key was sealed under the shredded subject key), the
-// requester's details, sign-in codes, disclosure texts and email blind
-// index are gone, and the raw store holds none of the values.
+// requester's details, sign-in codes, disclosure texts, email blind index
+// and place in an incident's affected set are gone, and the raw store
+// holds none of the values.
 func TestErasureReachesEveryCopy(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		ctx := context.Background()
@@ -53,6 +55,22 @@ func TestErasureReachesEveryCopy(t *testing.T) {
 			t.Fatal(err)
 		}
 		fx.f.Disclosures = disclosureForget{store}
+
+		// An incident's affected set names the subject.
+		incidents, err := incident.New(incident.Config{DB: store, Audit: fx.log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fx.f.Incidents = incidents
+		title, kind := "Lost backup tape", incident.Confidentiality
+		inc, err := incidents.Create(auditStaff(), incident.Input{Title: &title, Kind: &kind})
+		if err != nil {
+			t.Fatal(err)
+		}
+		set, err := incidents.Compute(auditStaff(), inc.ID, incident.Method{Kind: incident.MethodUpload, ExternalIDs: []string{"1001"}})
+		if err != nil || set.Members != 1 {
+			t.Fatalf("affected set: %+v, %v", set, err)
+		}
 
 		// A pending rectification whose details quote the IBAN, and an
 		// export, filed and downloaded.
@@ -101,6 +119,8 @@ func TestErasureReachesEveryCopy(t *testing.T) {
 			`SELECT count(*) FROM vault_lookups WHERE subject_id = '1001'`:                                                          0,
 			`SELECT count(*) FROM dsr_requests WHERE details_sealed IS NOT NULL`:                                                    0,
 			`SELECT count(*) FROM disclosures WHERE reason <> '' OR state = 'pending'`:                                              0,
+			`SELECT count(*) FROM incident_affected_members WHERE subject_id = '1001'`:                                              0,
+			`SELECT count(*) FROM incident_affected_sets WHERE erased = 1`:                                                          1,
 			`SELECT count(*) FROM dsr_requests WHERE email_hash = (SELECT email_hash FROM dsr_requests WHERE id = '` + er.ID + `')`: 2, // the erasure and the open rectification
 		} {
 			var n int

@@ -66,6 +66,11 @@ type Config struct {
 	Disclosures interface {
 		Forget(ctx context.Context, subject string) (int, error)
 	}
+	// Incidents, when set, removes an erased subject from the incidents'
+	// stored affected sets (incident.Service).
+	Incidents interface {
+		Forget(ctx context.Context, subject string) (int, error)
+	}
 	// VaultFields are the vault fields customers may correct, by name; true
 	// applies a proposed value without an officer's approval.
 	VaultFields map[string]bool
@@ -605,6 +610,9 @@ type Forgotten struct {
 	Disclosures int `json:"disclosures"`
 	// SystemData are the HTTP systems' access answers dropped.
 	SystemData int `json:"system_data"`
+	// IncidentSets are the incidents' affected sets the subject was
+	// removed from.
+	IncidentSets int `json:"incident_sets"`
 }
 
 // forget removes every copy of the requester's personal data that Steward
@@ -636,6 +644,11 @@ func (f *Fulfiller) forget(ctx context.Context, req dsr.Request) (Forgotten, err
 	}
 	if f.Disclosures != nil && req.SubjectID != "" {
 		if out.Disclosures, err = f.Disclosures.Forget(ctx, req.SubjectID); err != nil {
+			return out, err
+		}
+	}
+	if f.Incidents != nil && req.SubjectID != "" {
+		if out.IncidentSets, err = f.Incidents.Forget(ctx, req.SubjectID); err != nil {
 			return out, err
 		}
 	}

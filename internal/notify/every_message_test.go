@@ -27,6 +27,14 @@ func everyMessage() map[string]any {
 			ExpiresAt: day, ConfirmURL: "https://shop.example/privacy/agent/confirm/req_1?token=t"},
 		notify.TemplateRestrictionLift: notify.RestrictionLift{Brand: brand, Purpose: "Newsletter", PortalURL: "https://shop.example/privacy/home"},
 		"restriction_lift_all":         notify.RestrictionLift{Brand: brand, PortalURL: "https://shop.example/privacy/home"},
+		notify.TemplateIncidentAlert: notify.IncidentAlert{Brand: brand, Event: notify.IncidentReported, IncidentID: "inc_7Hq2",
+			ConsoleURL: "https://steward.shop.example/admin/incidents/inc_7Hq2"},
+		"incident_alert_deadline": notify.IncidentAlert{Brand: brand, Event: notify.IncidentDeadline, IncidentID: "inc_7Hq2",
+			Party: "supervisory authority", Citation: "GDPR Art. 33(1)", Deadline: day.Add(9 * time.Hour), HoursLeft: 12,
+			ConsoleURL: "https://steward.shop.example/admin/incidents/inc_7Hq2"},
+		"incident_alert_overdue": notify.IncidentAlert{Brand: brand, Event: notify.IncidentOverdue, IncidentID: "inc_7Hq2",
+			Party: "supervisory authority", Citation: "GDPR Art. 33(1)", Deadline: day.Add(9 * time.Hour),
+			ConsoleURL: "https://steward.shop.example/admin/incidents/inc_7Hq2"},
 	}
 	for _, days := range []int{14, 3, -2} {
 		out[fmt.Sprintf("training_reminder_%d", days)] = notify.TrainingReminder{Brand: brand, Module: "Privacy <basics>", Due: day, DaysLeft: days,
@@ -54,7 +62,8 @@ func TestEveryMessageGolden(t *testing.T) {
 	tmpl := mustTemplates(t)
 	names := map[string]string{
 		"signin_code_1min": notify.TemplateSigninCode, "signin_address_changed_nocontact": notify.TemplateSignInAddressChanged,
-		"restriction_lift_all": notify.TemplateRestrictionLift,
+		"restriction_lift_all":    notify.TemplateRestrictionLift,
+		"incident_alert_deadline": notify.TemplateIncidentAlert, "incident_alert_overdue": notify.TemplateIncidentAlert,
 	}
 	for _, lang := range notify.Languages() {
 		for variant, data := range everyMessage() {

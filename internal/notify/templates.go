@@ -51,6 +51,17 @@ const (
 	// module assigned to them is due soon or overdue; its data is a
 	// TrainingReminder.
 	TemplateTrainingReminder = "training_reminder"
+	// TemplateIncidentAlert tells the security officers of an incident: a
+	// suspected one reported, or a deadline near or passed; its data is an
+	// IncidentAlert.
+	TemplateIncidentAlert = "incident_alert"
+)
+
+// The events of TemplateIncidentAlert.
+const (
+	IncidentReported = "reported"
+	IncidentDeadline = "deadline"
+	IncidentOverdue  = "overdue"
 )
 
 // The events of TemplateRequestUpdate.
@@ -337,6 +348,46 @@ func (l RestrictionLift) check() map[string]string {
 	return problems
 }
 
+// IncidentAlert is the data of TemplateIncidentAlert. It names the
+// incident by its id only: its title and description are staff's words,
+// read in the console.
+type IncidentAlert struct {
+	Brand
+	Event      string
+	IncidentID string
+	// Party is who must be told by Deadline (the deadline events): "the
+	// supervisory authority", a state's regulator...; Citation its law.
+	Party    string
+	Citation string
+	Deadline time.Time
+	// HoursLeft is 24, 12 or 2 before a deadline, 0 once it passed.
+	HoursLeft  int
+	ConsoleURL string
+}
+
+func (a IncidentAlert) check() map[string]string {
+	problems := a.Brand.check()
+	switch a.Event {
+	case IncidentReported:
+	case IncidentDeadline, IncidentOverdue:
+		if a.Deadline.IsZero() {
+			problems["deadline"] = "is required"
+		}
+		if a.Party == "" || strings.ContainsFunc(a.Party+a.Citation, unicode.IsControl) {
+			problems["party"] = "is required, one line"
+		}
+	default:
+		problems["event"] = "must be reported, deadline or overdue"
+	}
+	if a.IncidentID == "" || len(a.IncidentID) > 100 || strings.ContainsFunc(a.IncidentID, unicode.IsControl) {
+		problems["incident_id"] = "is required, one line of at most 100 bytes"
+	}
+	if !absoluteHTTP(a.ConsoleURL) {
+		problems["console_url"] = "must be an absolute http or https URL"
+	}
+	return problems
+}
+
 // TrainingReminder is the data of TemplateTrainingReminder. It names the
 // module, in the reader's language, and when it is due; nothing about the
 // reader but what the address already says.
@@ -542,6 +593,9 @@ func templateFuncs(p *i18n.Printer, html bool) map[string]any {
 		// "company_name" .CompanyName}}.
 		"t":    t,
 		"date": func(d time.Time) string { return formatDate(p, d) },
+		// datetime is a date and its time of day in UTC, for deadlines
+		// counted in hours.
+		"datetime": func(d time.Time) string { return formatDate(p, d) + " " + d.UTC().Format("15:04") + " UTC" },
 		// requesttype names a kind of request; an unknown kind is said as
 		// it is.
 		"requesttype": func(kind string) string {

@@ -184,6 +184,16 @@ func (s *server) groups() []RouteGroup {
 			{"POST /v1/webhooks/messages/{id}/replay", Admin, s.requires(s.Outbox != nil, "the webhook outbox", d.HandleReplay())},
 			{"GET /v1/inventory", Admin, s.requires(s.Inventory != nil, "the data map", d.HandleInventory())},
 			{"GET /v1/inventory/ropa", Admin, s.requires(s.Inventory != nil, "the data map", d.HandleROPA())},
+			{"GET /v1/incidents", Admin, s.requires(s.Incidents != nil, "the incident register", d.HandleListIncidents())},
+			{"POST /v1/incidents", Admin, s.requires(s.Incidents != nil, "the incident register", d.HandleCreateIncident())},
+			{"GET /v1/incidents/{id}", Admin, s.requires(s.Incidents != nil, "the incident register", d.HandleGetIncident())},
+			{"PATCH /v1/incidents/{id}", Admin, s.requires(s.Incidents != nil, "the incident register", d.HandleUpdateIncident())},
+			{"POST /v1/incidents/{id}/status", Admin, s.requires(s.Incidents != nil, "the incident register", d.HandleMoveIncident())},
+			{"POST /v1/incidents/{id}/assessment", Admin, s.requires(s.Incidents != nil, "the incident register", d.HandleAssessIncident())},
+			{"GET /v1/incidents/{id}/timeline", Admin, s.requires(s.Incidents != nil, "the incident register", d.HandleIncidentTimeline())},
+			{"POST /v1/incidents/{id}/timeline", Admin, s.requires(s.Incidents != nil, "the incident register", d.HandleAddIncidentNote())},
+			{"GET /v1/incidents/{id}/affected", Admin, s.requires(s.Incidents != nil, "the incident register", d.HandleListAffectedSets())},
+			{"POST /v1/incidents/{id}/affected", Admin, s.requires(s.Incidents != nil, "the incident register", d.HandleComputeAffectedSet())},
 			{"GET /v1/api-keys", Admin, d.HandleListKeys()},
 			{"POST /v1/api-keys", Admin, d.HandleCreateKey()},
 			{"DELETE /v1/api-keys/{id}", Admin, d.HandleRevokeKey()},
@@ -205,6 +215,16 @@ func (s *server) groups() []RouteGroup {
 			{"POST /admin/customers/{id}/legal-hold", StaffCan(staff.PermRequests), s.consoleNeeds(retentionOn, "retention", (*admin.Console).HandlePlaceHold)},
 			{"POST /admin/customers/{id}/legal-hold/lift", StaffCan(staff.PermRequests), s.consoleNeeds(retentionOn, "retention", (*admin.Console).HandleLiftHold)},
 			{"GET /admin/retention", StaffCan(staff.PermInventory), s.consoleNeeds(retentionOn, "retention", (*admin.Console).HandleRetention)},
+			{"GET /admin/incidents", StaffCan(staff.PermIncidents), s.consoleNeeds(incidentsOn, "incidents", (*admin.Console).HandleIncidents)},
+			{"POST /admin/incidents", StaffCan(staff.PermIncidents), s.consoleNeeds(incidentsOn, "incidents", (*admin.Console).HandleCreateIncident)},
+			{"GET /admin/incidents/{id}", StaffCan(staff.PermIncidents), s.consoleNeeds(incidentsOn, "incidents", (*admin.Console).HandleIncident)},
+			{"POST /admin/incidents/{id}", StaffCan(staff.PermIncidents), s.consoleNeeds(incidentsOn, "incidents", (*admin.Console).HandleUpdateIncident)},
+			{"POST /admin/incidents/{id}/status", StaffCan(staff.PermIncidents), s.consoleNeeds(incidentsOn, "incidents", (*admin.Console).HandleMoveIncident)},
+			{"POST /admin/incidents/{id}/assessment", StaffCan(staff.PermIncidents), s.consoleNeeds(incidentsOn, "incidents", (*admin.Console).HandleAssessIncident)},
+			{"POST /admin/incidents/{id}/note", StaffCan(staff.PermIncidents), s.consoleNeeds(incidentsOn, "incidents", (*admin.Console).HandleIncidentNote)},
+			{"POST /admin/incidents/{id}/affected", StaffCan(staff.PermIncidents), s.consoleNeeds(incidentsOn, "incidents", (*admin.Console).HandleComputeAffected)},
+			{"GET /admin/report-incident", SignedIn, s.consoleNeeds(incidentsOn, "incidents", (*admin.Console).HandleReportPage)},
+			{"POST /admin/report-incident", SignedIn, s.consoleNeeds(incidentsOn, "incidents", (*admin.Console).HandleReport)},
 			{"GET /admin/training", SignedIn, s.console((*admin.Console).HandleTraining)},
 			{"POST /admin/training", StaffCan(staff.PermTrainingAdmin), s.console((*admin.Console).HandlePutModule)},
 			{"GET /admin/training/{key}", SignedIn, s.console((*admin.Console).HandleModule)},
@@ -346,6 +366,7 @@ func revealsOn(d *admin.Deps) bool   { return d.Reveals != nil }
 func inventoryOn(d *admin.Deps) bool { return d.Inventory != nil }
 
 func retentionOn(d *admin.Deps) bool { return d.Retention != nil }
+func incidentsOn(d *admin.Deps) bool { return d.Incidents != nil }
 
 // bannerAPI is the URL the banner posts consent to, for the demo page's CSP.
 func (s *server) bannerAPI() string {

@@ -69,6 +69,16 @@ func TestRouteGroups(t *testing.T) {
 
 // apiNeeds are the API routes that need an optional subsystem.
 var apiNeeds = map[string]string{
+	"GET /v1/incidents":                              "the incident register",
+	"POST /v1/incidents":                             "the incident register",
+	"GET /v1/incidents/{id}":                         "the incident register",
+	"PATCH /v1/incidents/{id}":                       "the incident register",
+	"POST /v1/incidents/{id}/status":                 "the incident register",
+	"POST /v1/incidents/{id}/assessment":             "the incident register",
+	"GET /v1/incidents/{id}/timeline":                "the incident register",
+	"POST /v1/incidents/{id}/timeline":               "the incident register",
+	"GET /v1/incidents/{id}/affected":                "the incident register",
+	"POST /v1/incidents/{id}/affected":               "the incident register",
 	"DELETE /v1/subjects/{id}/legal-hold":            "retention",
 	"DELETE /v1/webhooks/endpoints/{id}":             "the webhook outbox",
 	"GET /v1/requests":                               "the request workflow",
@@ -93,6 +103,16 @@ var apiNeeds = map[string]string{
 // consoleNeeds are the console pages that need an optional subsystem of
 // the console, by its short name (its page says console.problem_no_NAME).
 var consoleNeeds = map[string]string{
+	"GET /admin/incidents":                       "incidents",
+	"POST /admin/incidents":                      "incidents",
+	"GET /admin/incidents/{id}":                  "incidents",
+	"POST /admin/incidents/{id}":                 "incidents",
+	"POST /admin/incidents/{id}/status":          "incidents",
+	"POST /admin/incidents/{id}/assessment":      "incidents",
+	"POST /admin/incidents/{id}/note":            "incidents",
+	"POST /admin/incidents/{id}/affected":        "incidents",
+	"GET /admin/report-incident":                 "incidents",
+	"POST /admin/report-incident":                "incidents",
 	"GET /admin/keys":                            "keys",
 	"POST /admin/keys":                           "keys",
 	"POST /admin/keys/{id}/revoke":               "keys",

@@ -24,6 +24,7 @@ import (
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/erasure"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/incident"
 	"github.com/steward-dev/steward/internal/inventory"
 	"github.com/steward-dev/steward/internal/outbox"
 	"github.com/steward-dev/steward/internal/receipt"
@@ -105,6 +106,8 @@ type Deps struct {
 	// Inventory builds the data map and the record of processing; nil
 	// answers 503 on /v1/inventory.
 	Inventory *inventory.Service
+	// Incidents is the incident register; nil answers its routes 503.
+	Incidents *incident.Service
 }
 
 type server struct {
@@ -180,7 +183,8 @@ func newServer(d Deps) *server {
 	}
 	return &server{Deps: d, csrf: http.NewCrossOriginProtection(), api: &api.Deps{Consent: d.Consent, Keys: d.Keys, Vault: d.Vault, Audit: d.Audit, Reveals: d.Reveals, BeforeSignInChange: d.BeforeSignInChange, Hooks: d.Hooks, Disclosures: d.Disclosures, Outbox: d.Outbox, OnDisclosure: d.OnDisclosure, Log: d.Log,
 		SendAgentConfirmation: d.SendAgentConfirmation,
-		ObserveAnswers:        d.Metrics.ObserveAnswers, Requests: d.Requests, Retention: d.Retention, Inventory: d.Inventory, Erasures: d.Erasures}}
+		ObserveAnswers:        d.Metrics.ObserveAnswers, Requests: d.Requests, Retention: d.Retention, Inventory: d.Inventory,
+		Erasures: d.Erasures, Incidents: d.Incidents}}
 }
 
 type statusWriter struct {

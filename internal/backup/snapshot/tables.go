@@ -66,6 +66,14 @@ var tables = []tableRule{
 	{name: "training_assignments", backedUp: true},
 	{name: "training_reminders", backedUp: true}, // without it a restored server would email every reminder again
 
+	// Incidents: the register, its timeline, the frozen affected sets and
+	// the reminders already sent.
+	{name: "incidents", backedUp: true},
+	{name: "incident_actions", backedUp: true},
+	{name: "incident_affected_sets", backedUp: true},
+	{name: "incident_affected_members", backedUp: true},
+	{name: "incident_reminders", backedUp: true}, // without it a restored server would email every reminder again
+
 	// Requests and their history, and the connected systems' calls for them.
 	{name: "dsr_requests", backedUp: true},
 	{name: "dsr_events", backedUp: true},

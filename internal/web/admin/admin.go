@@ -42,6 +42,7 @@ import (
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/i18n"
+	"github.com/steward-dev/steward/internal/incident"
 	"github.com/steward-dev/steward/internal/inventory"
 	"github.com/steward-dev/steward/internal/jobs"
 	"github.com/steward-dev/steward/internal/outbox"
@@ -123,6 +124,9 @@ type Deps struct {
 	// hides it. BackupSchedule is what serve was told to do.
 	Backups        func(ctx context.Context) (recovery.Status, error)
 	BackupSchedule BackupSchedule
+	// Incidents is the incident register (the incident pages and the
+	// report form); nil leaves those pages answering 503.
+	Incidents *incident.Service
 }
 
 // BackupSchedule is the backup settings the dashboard compares the runs

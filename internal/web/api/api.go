@@ -15,6 +15,7 @@ import (
 	"github.com/steward-dev/steward/internal/disclosure"
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/erasure"
+	"github.com/steward-dev/steward/internal/incident"
 	"github.com/steward-dev/steward/internal/inventory"
 	"github.com/steward-dev/steward/internal/outbox"
 	"github.com/steward-dev/steward/internal/retention"
@@ -64,6 +65,8 @@ type Deps struct {
 	// Erasures, when set, records each vault erasure in the erasure journal
 	// (erasure.Journal), so that a restored backup forgets the subject again.
 	Erasures erasure.Recorder
+	// Incidents is the incident register (/v1/incidents); nil answers 503.
+	Incidents *incident.Service
 }
 
 // Body size limits.
