@@ -18,7 +18,7 @@ import (
 // bundleLog builds a log of 33 entries, entry n written at epoch + n-1
 // seconds, with signed checkpoints at 10, 15, 20 and 30: entries 31 to 33
 // are not covered yet.
-func bundleLog(t *testing.T, store *db.DB) (*Log, *Signer) {
+func bundleLog(t testing.TB, store *db.DB) (*Log, *Signer) {
 	t.Helper()
 	ctx := context.Background()
 	l := newLog(t, store)
