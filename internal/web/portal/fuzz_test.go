@@ -1,0 +1,49 @@
+package portal
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// FuzzBindingCookie checks the portal's browser binding cookie, the signed
+// token that sign-in codes and form tokens are bound to, on fuzzed cookie
+// values. It never panics; a value is kept only when Steward made it (43
+// characters of randomness and their HMAC, exactly); any other value is
+// replaced by a fresh one Steward made, set on the response.
+func FuzzBindingCookie(f *testing.F) {
+	p := &Portal{Deps: Deps{BindingKey: DeriveBindingKey([]byte("fuzz binding secret"))}}
+	random := strings.Repeat("A", 43)
+	good := random + "." + p.bindingMAC(random)
+	for _, seed := range []string{good, good + "x", good[:len(good)-1], random + ".", "." + p.bindingMAC(random),
+		strings.Repeat("A", 44) + "." + p.bindingMAC(strings.Repeat("A", 44)), "", "a.b.c", "\"" + good + "\"", good + "; x=y"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, value string) {
+		r := httptest.NewRequest(http.MethodGet, "/privacy", nil)
+		r.Header.Set("Cookie", bindingCookie+"="+value)
+		got, ok := p.boundCookie(r)
+		rnd, sig, cut := strings.Cut(got, ".")
+		if ok && (!cut || len(rnd) != 43 || sig != p.bindingMAC(rnd)) {
+			t.Fatalf("kept a cookie Steward did not make: %q", got)
+		}
+		w := httptest.NewRecorder()
+		bound := p.binding(w, r)
+		set := w.Result().Cookies()
+		if ok {
+			if bound != got || len(set) != 0 {
+				t.Fatalf("a cookie Steward made was replaced: %q → %q", got, bound)
+			}
+			return
+		}
+		if len(set) != 1 || set[0].Value != bound || bound == value || !set[0].HttpOnly || !set[0].Secure {
+			t.Fatalf("refused cookie %q not replaced by a fresh one: %+v", value, set)
+		}
+		again := httptest.NewRequest(http.MethodGet, "/privacy", nil)
+		again.AddCookie(set[0])
+		if v, ok := p.boundCookie(again); !ok || v != bound {
+			t.Fatalf("the fresh cookie %q is not accepted", bound)
+		}
+	})
+}
