@@ -3,6 +3,8 @@ package portal
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"path"
 	"strings"
 	"testing"
 )
@@ -44,6 +46,41 @@ func FuzzBindingCookie(f *testing.F) {
 		again.AddCookie(set[0])
 		if v, ok := p.boundCookie(again); !ok || v != bound {
 			t.Fatalf("the fresh cookie %q is not accepted", bound)
+		}
+	})
+}
+
+// FuzzNextTarget checks "next", the target that sign-in links and forms
+// carry to land the customer where an email of ours sent them: it never
+// panics, and what it keeps is a path of this portal that no browser or
+// URL parser reads as another host, another scheme or another path.
+func FuzzNextTarget(f *testing.F) {
+	for _, seed := range []string{"/privacy/requests/r-1", "/privacy/home", "//evil.example", "/\\evil.example", "/privacy/%2e%2e/admin",
+		"/privacy/../admin", "/privacy/requests/r-1?x=1", "https://evil.example/privacy", "/privacy/requests/r-1#x", "/privacy/\u2028",
+		"/privacy/requests/" + strings.Repeat("a", 300), "/privacy/requests/./r", "/privacy/requests/r-1/", "/privacy/requests/req_a1", "/privacy/receipts/shop/e-1",
+		"/privacy/receipts/shop/..", "/privacy/receipts/a+b/c=d"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		next := safeNext(raw)
+		if next == "" {
+			return
+		}
+		if next != raw || !strings.HasPrefix(next, "/privacy/") {
+			t.Fatalf("safeNext(%q) = %q", raw, next)
+		}
+		for _, u := range []string{next, landing(next, "de"), withNext("/privacy/verify", url.Values{"code": {"123456"}}, next)} {
+			parsed, err := url.Parse(u)
+			if err != nil || parsed.Scheme != "" || parsed.Host != "" || parsed.Opaque != "" || !strings.HasPrefix(parsed.Path, "/privacy/") ||
+				path.Clean(parsed.Path) != strings.TrimSuffix(parsed.Path, "/") {
+				t.Fatalf("%q (from next %q) leaves the portal: %+v, %v", u, raw, parsed, err)
+			}
+		}
+		// The link an email carries gives back the same target.
+		link, _ := url.Parse(withNext("/privacy/verify", url.Values{"code": {"123456"}}, next))
+		r := httptest.NewRequest(http.MethodGet, link.String(), nil)
+		if got := nextOf(r); got != next {
+			t.Fatalf("next %q came back from its link as %q", next, got)
 		}
 	})
 }
