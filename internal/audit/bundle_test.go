@@ -320,6 +320,14 @@ func TestVerifyBundleRefusesWhatIsNotABundle(t *testing.T) {
 		{"not JSON", "hello\n", "not the header"},
 		{"another format", `{"type":"header","format":"something.else","version":1}` + "\n", "not the header"},
 		{"a later version", `{"type":"header","format":"steward.audit.bundle","version":2}` + "\n", "version 2 is not supported"},
+		// A line longer than any record was a read error, not a refusal
+		// of the bundle naming it (found by reading VerifyBundle for
+		// FuzzVerifyBundle's property).
+		{"a first line over 1 MiB", strings.Repeat("x", maxBundleLine+1), "line 1 is longer than"},
+		{"a later line over 1 MiB", "hello\n" + strings.Repeat("x", maxBundleLine+1), "not the header"},
+		{"a record over 1 MiB", `{"type":"header","format":"steward.audit.bundle","version":1,"from":"2026-01-01T00:00:00Z",` +
+			`"to":"2026-01-01T00:00:00Z","exported_at":"2026-01-01T00:00:00Z","first":1,"last":1,"through":1,"prev_hash":"` +
+			strings.Repeat("0", 64) + `"}` + "\n" + strings.Repeat("x", maxBundleLine+1), "line 2 is longer than"},
 	} {
 		_, err := VerifyBundle(strings.NewReader(c.input))
 		if errs.CodeOf(err) != errs.CodeInvalid || !strings.Contains(err.Error(), c.want) {

@@ -167,10 +167,10 @@ func VerifyBundle(r io.Reader, trusted ...*Verifier) (BundleReport, error) {
 	v := &bundleVerifier{trusted: trusted, anchors: map[int64]*bundleAnchor{}}
 	v.report.Trusted = len(trusted) > 0
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	sc.Buffer(make([]byte, 64<<10), maxBundleLine)
 	if !sc.Scan() {
 		if err := sc.Err(); err != nil {
-			return BundleReport{}, fmt.Errorf("read audit bundle: %w", err)
+			return BundleReport{}, bundleReadError(1, err)
 		}
 		return BundleReport{}, errs.Invalid("bundle", "the file is empty, not an audit bundle")
 	}
@@ -183,10 +183,24 @@ func VerifyBundle(r io.Reader, trusted ...*Verifier) (BundleReport, error) {
 		v.record(line, sc.Bytes())
 	}
 	if err := sc.Err(); err != nil {
-		return BundleReport{}, fmt.Errorf("read audit bundle at line %d: %w", line+1, err)
+		return BundleReport{}, bundleReadError(line+1, err)
 	}
 	v.finish(line)
 	return v.report, nil
+}
+
+// maxBundleLine bounds one record of a bundle: the longest record, a
+// checkpoint note or an entry with its details, is a few KiB.
+const maxBundleLine = 1 << 20
+
+// bundleReadError is the error of a bundle that could not be read at line:
+// a line longer than any record is the bundle's fault (invalid, naming the
+// bundle), anything else the reader's.
+func bundleReadError(line int, err error) error {
+	if errors.Is(err, bufio.ErrTooLong) {
+		return errs.Invalid("bundle", "line %d is longer than %d bytes: not a record of an audit bundle", line, maxBundleLine)
+	}
+	return fmt.Errorf("read audit bundle at line %d: %w", line, err)
 }
 
 type bundleAnchor struct {

@@ -17,7 +17,7 @@ import (
 // FuzzVerifyBundle checks VerifyBundle, which reads an evidence bundle
 // someone hands the verifier, on fuzzed bundles, with the signer's key
 // trusted or not. It never panics; an error is an invalid error naming the
-// bundle (or a read error); a report's counts are consistent; and a bundle
+// bundle; a report's counts are consistent; and a bundle
 // that verifies with no problem under the trusted key holds only entry
 // records of a bundle the log exported.
 func FuzzVerifyBundle(f *testing.F) {
@@ -56,13 +56,10 @@ func FuzzVerifyBundle(f *testing.F) {
 		}
 		r, err := VerifyBundle(strings.NewReader(bundle), keys...)
 		if err != nil {
+			// A string reader never fails: every error is the bundle's.
 			var e *errs.Error
-			if errors.As(err, &e) {
-				if e.Code != errs.CodeInvalid || e.Fields["bundle"] == "" {
-					t.Fatalf("refusal does not name the bundle: %#v", err)
-				}
-			} else if !strings.HasPrefix(err.Error(), "read audit bundle") {
-				t.Fatalf("refusal is neither invalid nor a read error: %v", err)
+			if !errors.As(err, &e) || e.Code != errs.CodeInvalid || e.Fields["bundle"] == "" {
+				t.Fatalf("refusal does not name the bundle: %#v", err)
 			}
 			return
 		}
