@@ -286,6 +286,27 @@ func TestVerifyBundleNamesTheFault(t *testing.T) {
 				b[i] = strings.Replace(b[i], `{"type":"entry",`, `{"type":"entry","note":"approved by the DPO",`, 1)
 				return b
 			}, kind: Malformed, seq: 12, want: `entry 12: the entry record at line`},
+			// Found by FuzzVerifyBundle: encoding/json matched "actor_kInd"
+			// to actor_kind, and a repeated name overwrites the first, so
+			// a record could show a reader that matches names exactly
+			// another actor than the one whose hash verified.
+			{name: "a member name in another case", alter: func(t *testing.T, b bundleLines) bundleLines {
+				i, _ := b.entry(t, 12)
+				b[i] = strings.Replace(b[i], `"actor_kind":`, `"actor_kInd":`, 1)
+				return b
+			}, kind: Malformed, seq: 12, want: `unknown member "actor_kInd"`},
+			{name: "a member shown to exact readers, overwritten for Steward", alter: func(t *testing.T, b bundleLines) bundleLines {
+				i, e := b.entry(t, 12)
+				actor := storedOf(t, e).Actor.ID
+				b[i] = strings.Replace(b[i], `"actor_id":"`+actor+`"`, `"actor_id":"someone-else","ACTOR_ID":"`+actor+`"`, 1)
+				return b
+			}, kind: Malformed, seq: 12, want: `unknown member "ACTOR_ID"`},
+			{name: "a member given twice", alter: func(t *testing.T, b bundleLines) bundleLines {
+				i, e := b.entry(t, 12)
+				actor := storedOf(t, e).Actor.ID
+				b[i] = strings.Replace(b[i], `"actor_id":"`+actor+`"`, `"actor_id":"someone-else","actor_id":"`+actor+`"`, 1)
+				return b
+			}, kind: Malformed, seq: 12, want: `member "actor_id" given twice`},
 			{name: "the header's previous hash", alter: func(t *testing.T, b bundleLines) bundleLines {
 				var h bundleHeader
 				json.Unmarshal([]byte(b[0]), &h)

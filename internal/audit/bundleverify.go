@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -678,6 +679,46 @@ func strictJSON(raw []byte, into any) error {
 	}
 	if dec.More() {
 		return errors.New("more than one JSON value on the line")
+	}
+	return exactMembers(raw, into)
+}
+
+// exactMembers refuses a record whose member names are not exactly those
+// of into, a pointer to a record struct, each once. encoding/json matches
+// names regardless of case and lets a repeated name overwrite the first:
+// "actor_kind":"x","ACTOR_KIND":"y" verifies as y while a reader that
+// matches names exactly (jq, most languages) shows x. The record Steward
+// verifies must be the record everyone else reads.
+func exactMembers(raw []byte, into any) error {
+	names := map[string]bool{}
+	t := reflect.TypeOf(into).Elem()
+	for i := range t.NumField() {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
+			names[name] = true
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return errors.New("not a JSON object")
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		name, _ := tok.(string)
+		switch {
+		case !names[name]:
+			return fmt.Errorf("unknown member %q (names are matched exactly)", name)
+		case seen[name]:
+			return fmt.Errorf("member %q given twice", name)
+		}
+		seen[name] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return err
+		}
 	}
 	return nil
 }
