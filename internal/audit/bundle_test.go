@@ -18,7 +18,7 @@ import (
 // bundleLog builds a log of 33 entries, entry n written at epoch + n-1
 // seconds, with signed checkpoints at 10, 15, 20 and 30: entries 31 to 33
 // are not covered yet.
-func bundleLog(t *testing.T, store *db.DB) (*Log, *Signer) {
+func bundleLog(t testing.TB, store *db.DB) (*Log, *Signer) {
 	t.Helper()
 	ctx := context.Background()
 	l := newLog(t, store)
@@ -286,6 +286,27 @@ func TestVerifyBundleNamesTheFault(t *testing.T) {
 				b[i] = strings.Replace(b[i], `{"type":"entry",`, `{"type":"entry","note":"approved by the DPO",`, 1)
 				return b
 			}, kind: Malformed, seq: 12, want: `entry 12: the entry record at line`},
+			// Found by FuzzVerifyBundle: encoding/json matched "actor_kInd"
+			// to actor_kind, and a repeated name overwrites the first, so
+			// a record could show a reader that matches names exactly
+			// another actor than the one whose hash verified.
+			{name: "a member name in another case", alter: func(t *testing.T, b bundleLines) bundleLines {
+				i, _ := b.entry(t, 12)
+				b[i] = strings.Replace(b[i], `"actor_kind":`, `"actor_kInd":`, 1)
+				return b
+			}, kind: Malformed, seq: 12, want: `unknown member "actor_kInd"`},
+			{name: "a member shown to exact readers, overwritten for Steward", alter: func(t *testing.T, b bundleLines) bundleLines {
+				i, e := b.entry(t, 12)
+				actor := storedOf(t, e).Actor.ID
+				b[i] = strings.Replace(b[i], `"actor_id":"`+actor+`"`, `"actor_id":"someone-else","ACTOR_ID":"`+actor+`"`, 1)
+				return b
+			}, kind: Malformed, seq: 12, want: `unknown member "ACTOR_ID"`},
+			{name: "a member given twice", alter: func(t *testing.T, b bundleLines) bundleLines {
+				i, e := b.entry(t, 12)
+				actor := storedOf(t, e).Actor.ID
+				b[i] = strings.Replace(b[i], `"actor_id":"`+actor+`"`, `"actor_id":"someone-else","actor_id":"`+actor+`"`, 1)
+				return b
+			}, kind: Malformed, seq: 12, want: `member "actor_id" given twice`},
 			{name: "the header's previous hash", alter: func(t *testing.T, b bundleLines) bundleLines {
 				var h bundleHeader
 				json.Unmarshal([]byte(b[0]), &h)
@@ -320,6 +341,14 @@ func TestVerifyBundleRefusesWhatIsNotABundle(t *testing.T) {
 		{"not JSON", "hello\n", "not the header"},
 		{"another format", `{"type":"header","format":"something.else","version":1}` + "\n", "not the header"},
 		{"a later version", `{"type":"header","format":"steward.audit.bundle","version":2}` + "\n", "version 2 is not supported"},
+		// A line longer than any record was a read error, not a refusal
+		// of the bundle naming it (found by reading VerifyBundle for
+		// FuzzVerifyBundle's property).
+		{"a first line over 1 MiB", strings.Repeat("x", maxBundleLine+1), "line 1 is longer than"},
+		{"a later line over 1 MiB", "hello\n" + strings.Repeat("x", maxBundleLine+1), "not the header"},
+		{"a record over 1 MiB", `{"type":"header","format":"steward.audit.bundle","version":1,"from":"2026-01-01T00:00:00Z",` +
+			`"to":"2026-01-01T00:00:00Z","exported_at":"2026-01-01T00:00:00Z","first":1,"last":1,"through":1,"prev_hash":"` +
+			strings.Repeat("0", 64) + `"}` + "\n" + strings.Repeat("x", maxBundleLine+1), "line 2 is longer than"},
 	} {
 		_, err := VerifyBundle(strings.NewReader(c.input))
 		if errs.CodeOf(err) != errs.CodeInvalid || !strings.Contains(err.Error(), c.want) {

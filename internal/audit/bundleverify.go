@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -167,10 +168,10 @@ func VerifyBundle(r io.Reader, trusted ...*Verifier) (BundleReport, error) {
 	v := &bundleVerifier{trusted: trusted, anchors: map[int64]*bundleAnchor{}}
 	v.report.Trusted = len(trusted) > 0
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	sc.Buffer(make([]byte, 64<<10), maxBundleLine)
 	if !sc.Scan() {
 		if err := sc.Err(); err != nil {
-			return BundleReport{}, fmt.Errorf("read audit bundle: %w", err)
+			return BundleReport{}, bundleReadError(1, err)
 		}
 		return BundleReport{}, errs.Invalid("bundle", "the file is empty, not an audit bundle")
 	}
@@ -183,10 +184,24 @@ func VerifyBundle(r io.Reader, trusted ...*Verifier) (BundleReport, error) {
 		v.record(line, sc.Bytes())
 	}
 	if err := sc.Err(); err != nil {
-		return BundleReport{}, fmt.Errorf("read audit bundle at line %d: %w", line+1, err)
+		return BundleReport{}, bundleReadError(line+1, err)
 	}
 	v.finish(line)
 	return v.report, nil
+}
+
+// maxBundleLine bounds one record of a bundle: the longest record, a
+// checkpoint note or an entry with its details, is a few KiB.
+const maxBundleLine = 1 << 20
+
+// bundleReadError is the error of a bundle that could not be read at line:
+// a line longer than any record is the bundle's fault (invalid, naming the
+// bundle), anything else the reader's.
+func bundleReadError(line int, err error) error {
+	if errors.Is(err, bufio.ErrTooLong) {
+		return errs.Invalid("bundle", "line %d is longer than %d bytes: not a record of an audit bundle", line, maxBundleLine)
+	}
+	return fmt.Errorf("read audit bundle at line %d: %w", line, err)
 }
 
 type bundleAnchor struct {
@@ -664,6 +679,46 @@ func strictJSON(raw []byte, into any) error {
 	}
 	if dec.More() {
 		return errors.New("more than one JSON value on the line")
+	}
+	return exactMembers(raw, into)
+}
+
+// exactMembers refuses a record whose member names are not exactly those
+// of into, a pointer to a record struct, each once. encoding/json matches
+// names regardless of case and lets a repeated name overwrite the first:
+// "actor_kind":"x","ACTOR_KIND":"y" verifies as y while a reader that
+// matches names exactly (jq, most languages) shows x. The record Steward
+// verifies must be the record everyone else reads.
+func exactMembers(raw []byte, into any) error {
+	names := map[string]bool{}
+	t := reflect.TypeOf(into).Elem()
+	for i := range t.NumField() {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
+			names[name] = true
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return errors.New("not a JSON object")
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		name, _ := tok.(string)
+		switch {
+		case !names[name]:
+			return fmt.Errorf("unknown member %q (names are matched exactly)", name)
+		case seen[name]:
+			return fmt.Errorf("member %q given twice", name)
+		}
+		seen[name] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return err
+		}
 	}
 	return nil
 }

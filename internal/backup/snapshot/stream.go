@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -258,15 +259,27 @@ func (d *decoder) next() (kind byte, payload []byte, err error) {
 	if size > maxRecord {
 		return 0, nil, corrupt("a record of %d bytes (at most %d)", size, maxRecord)
 	}
-	if cap(d.buf) < int(size) {
-		d.buf = make([]byte, size)
-	}
-	d.buf = d.buf[:size]
-	if _, err := io.ReadFull(d.r, d.buf); err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+	if uint64(cap(d.buf)) >= size {
+		d.buf = d.buf[:size]
+		if _, err := io.ReadFull(d.r, d.buf); err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return 0, nil, corrupt("truncated record")
+			}
+			return 0, nil, fmt.Errorf("read snapshot: %w", err)
+		}
+	} else {
+		// Grown as the bytes arrive, not to the length the record claims:
+		// a damaged length of a few bytes must not allocate 256 MiB that
+		// the stream does not hold.
+		b := bytes.NewBuffer(d.buf[:0])
+		n, err := b.ReadFrom(io.LimitReader(d.r, int64(size)))
+		if err != nil {
+			return 0, nil, fmt.Errorf("read snapshot: %w", err)
+		}
+		if uint64(n) < size {
 			return 0, nil, corrupt("truncated record")
 		}
-		return 0, nil, fmt.Errorf("read snapshot: %w", err)
+		d.buf = b.Bytes()
 	}
 	if kind != recordTrailer {
 		n := binary.PutUvarint(d.lenb[:], size)

@@ -2,8 +2,11 @@ package snapshot
 
 import (
 	"bytes"
+	"errors"
 	"math"
 	"reflect"
+	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -79,5 +82,29 @@ func TestNormalise(t *testing.T) {
 		if (err != nil) != tt.wantErr || !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("normalise(%#v, %s) = %#v, %v; want %#v, error %v", tt.in, tt.kind, got, err, tt.want, tt.wantErr)
 		}
+	}
+}
+
+// TestRecordLengthDoesNotAllocate: a record whose length claims the
+// largest size allowed (256 MiB) in a stream of a few bytes is refused as
+// truncated without allocating that size (found by FuzzScan: 13 bytes took
+// 256 MiB).
+func TestRecordLengthDoesNotAllocate(t *testing.T) {
+	for name, stream := range map[string]string{
+		"header":        magic + "H\xff\xff\xff\x7f",
+		"after a table": magic + "H\x0c{\"format\":1}T\xff\xff\xff\x7f" + strings.Repeat("x", 1000),
+	} {
+		t.Run(name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, err := Scan(strings.NewReader(stream), nil)
+			runtime.ReadMemStats(&after)
+			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "truncated record") {
+				t.Fatalf("Scan = %v, want a truncated record", err)
+			}
+			if grew := after.TotalAlloc - before.TotalAlloc; grew > 2<<20 {
+				t.Fatalf("a %d-byte stream allocated %d KiB", len(stream), grew>>10)
+			}
+		})
 	}
 }

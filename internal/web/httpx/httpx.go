@@ -18,6 +18,7 @@ import (
 	"mime"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -104,7 +105,7 @@ func DecodeBatch[T any](body []byte, field string, max int) ([]T, error) {
 			return nil, jsonProblem(err)
 		}
 		if name, _ := tok.(string); name != field {
-			return nil, errs.Invalid(name, "unknown field")
+			return nil, unknownField(name)
 		}
 		if seen {
 			return nil, errs.Invalid(field, "given twice")
@@ -245,13 +246,26 @@ func jsonProblem(err error) error {
 		}
 		return errs.Invalid(field, "must be %s, not %s", jsonType(typeErr.Type.Kind().String()), typeErr.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return errs.Invalid(name, "unknown field")
+		quoted := strings.TrimPrefix(err.Error(), "json: unknown field ")
+		name, uerr := strconv.Unquote(quoted)
+		if uerr != nil {
+			name = strings.Trim(quoted, `"`)
+		}
+		return unknownField(name)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return errs.New(errs.CodeInvalid, "malformed JSON: the body ends too early")
 	default:
 		return errs.Wrap(errs.CodeInvalid, err, "malformed JSON")
 	}
+}
+
+// unknownField names an unknown member of a body. A member named "" is
+// named as JSON spells it, so that the problem still names a field.
+func unknownField(name string) error {
+	if name == "" {
+		name = `""`
+	}
+	return errs.Invalid(name, "unknown field")
 }
 
 func jsonType(kind string) string {

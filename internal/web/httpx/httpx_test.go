@@ -39,6 +39,12 @@ func TestDecodeBatch(t *testing.T) {
 		{"truncated", `{"items":[`, 0, "-"},
 		{"trailing value", `{"items":[]} {}`, 0, "-"},
 		{"empty body", ``, 0, "-"},
+		// Found by FuzzAppendEvents: an empty member name gave a problem
+		// naming the field "".
+		{"empty top-level name", `{"":1}`, 0, `""`},
+		{"empty top-level name, truncated", `{""`, 0, `""`},
+		{"empty element name", `{"items":[{"":1}]}`, 0, `items[0].""`},
+		{"quoted element name", `{"items":[{"a\"b":1}]}`, 0, `items[0].a"b`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
