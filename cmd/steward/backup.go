@@ -309,16 +309,9 @@ func runBackupRestore(ctx context.Context, env *environment, args []string) erro
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	t, err := openTarget(ctx, env, "from", *from)
+	t, identities, err := sourceAndIdentity(ctx, env, *from, *identityFile)
 	if err != nil {
 		return err
-	}
-	if *identityFile == "" {
-		return errors.New("--identity: give the age identity file that decrypts the backup")
-	}
-	identities, err := backup.ParseIdentityFile(*identityFile)
-	if err != nil {
-		return fmt.Errorf("--identity: %w", err)
 	}
 	cfg, err := loader.Load(env.getenv)
 	if err != nil {
@@ -382,16 +375,9 @@ func runBackupDrill(ctx context.Context, env *environment, args []string) error 
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	t, err := openTarget(ctx, env, "from", *from)
+	t, identities, err := sourceAndIdentity(ctx, env, *from, *identityFile)
 	if err != nil {
 		return err
-	}
-	if *identityFile == "" {
-		return errors.New("--identity: give the age identity file that decrypts the backups")
-	}
-	identities, err := backup.ParseIdentityFile(*identityFile)
-	if err != nil {
-		return fmt.Errorf("--identity: %w", err)
 	}
 	cfg, err := loader.Load(env.getenv)
 	if err != nil {
@@ -450,4 +436,21 @@ func sumRows(tables map[string]int64) int64 {
 		n += c
 	}
 	return n
+}
+
+// sourceAndIdentity opens the target backups are read from and the
+// offline identity that decrypts them, both required.
+func sourceAndIdentity(ctx context.Context, env *environment, from, identityFile string) (target.Target, []age.Identity, error) {
+	t, err := openTarget(ctx, env, "from", from)
+	if err != nil {
+		return nil, nil, err
+	}
+	if identityFile == "" {
+		return nil, nil, errors.New("--identity: give the age identity file (from backup keygen) that decrypts the backups")
+	}
+	identities, err := backup.ParseIdentityFile(identityFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--identity: %w", err)
+	}
+	return t, identities, nil
 }
