@@ -50,7 +50,9 @@ var categoryPurposes = map[string][]string{
 
 // necessaryCategories are the database's categories of what a site needs
 // to work.
-func necessaryCategory(c string) bool { return c == "Functional" || c == "Security" || c == "Necessary" }
+func necessaryCategory(c string) bool {
+	return c == "Functional" || c == "Security" || c == "Necessary"
+}
 
 func (c *classifier) classify(it Item) Classification {
 	// Steward's own: the consent cookie, the banner's storage, its host.

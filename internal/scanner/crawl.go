@@ -289,8 +289,12 @@ func (s *scan) sitemap(ctx context.Context) ([]string, bool) {
 }
 
 type sitemapDoc struct {
-	URLs     []struct{ Loc string `xml:"loc"` } `xml:"url"`
-	Sitemaps []struct{ Loc string `xml:"loc"` } `xml:"sitemap"`
+	URLs []struct {
+		Loc string `xml:"loc"`
+	} `xml:"url"`
+	Sitemaps []struct {
+		Loc string `xml:"loc"`
+	} `xml:"sitemap"`
 }
 
 func (s *scan) fetchSitemap(ctx context.Context, u string) (*sitemapDoc, error) {

@@ -76,7 +76,7 @@ type Site struct {
 	Tracker string
 	// Posts counts the form submissions the shop received (the scanner
 	// must make none).
-	Posts atomic.Int64
+	Posts  atomic.Int64
 	broken atomic.Bool
 }
 
