@@ -165,8 +165,22 @@ func (s *scan) visitAll(ctx context.Context, jobs []job) []raw {
 	var wg sync.WaitGroup
 	for range min(s.o.Parallel, len(jobs)) {
 		wg.Go(func() {
+			var w *worker
+			defer func() { w.close() }()
 			for i := range next {
-				out[i] = s.visit(ctx, jobs[i].url, jobs[i].state)
+				if w == nil {
+					var err error
+					if w, err = s.newWorker(); err != nil {
+						out[i] = raw{url: jobs[i].url, state: jobs[i].state, err: err}
+						continue
+					}
+				}
+				out[i] = w.visit(ctx, jobs[i].url, jobs[i].state)
+				// A tab that failed may be stuck mid-load: a fresh one.
+				if out[i].err != nil {
+					w.close()
+					w = nil
+				}
 			}
 		})
 	}
@@ -344,9 +358,11 @@ type pageFacts struct {
 	} `json:"scripts"`
 }
 
+// factsJS reads the page, then empties its session storage, which would
+// otherwise outlive the page in the reused tab.
 const factsJS = `(() => {
 	const keys = s => { try { return Object.keys(s()); } catch (e) { return []; } };
-	return {
+	const facts = {
 		origin: location.origin,
 		local: keys(() => localStorage),
 		session: keys(() => sessionStorage),
@@ -354,34 +370,85 @@ const factsJS = `(() => {
 		scripts: [...document.scripts].filter(s => s.src && s.type != 'text/plain')
 			.map(s => ({src: s.src, tagged: !!s.dataset.stewardPurpose})),
 	};
+	try { sessionStorage.clear(); } catch (e) {}
+	return facts;
 })()`
 
-// visit loads one page in one state, in a browser context of its own.
-func (s *scan) visit(ctx context.Context, pageURL string, st State) (r raw) {
+// worker is one tab, in a browser context of its own, that loads pages
+// one after the other. Opening a tab costs a renderer process (about as
+// long as loading a page), so a tab is kept and wiped between pages
+// instead: cookies, the storage of every origin the page touched, and
+// its session storage.
+type worker struct {
+	s      *scan
+	tab    context.Context
+	cancel context.CancelFunc
+	mu     sync.Mutex
+	// requests the current page made; origins every page made requests to.
+	requests []request
+	origins  map[string]bool
+}
+
+func (s *scan) newWorker() (*worker, error) {
+	tab, cancel := chromedp.NewContext(s.browser, chromedp.WithNewBrowserContext())
+	w := &worker{s: s, tab: tab, cancel: cancel, origins: map[string]bool{}}
+	if err := chromedp.Do(tab); err != nil {
+		cancel()
+		return nil, fmt.Errorf("open tab: %w", err)
+	}
+	if err := chromedp.Listen(tab, func(ev any) {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok && e.Request != nil {
+			w.mu.Lock()
+			w.requests = append(w.requests, request{url: e.Request.URL, typ: e.Type, frame: string(e.FrameID)})
+			w.mu.Unlock()
+		}
+	}); err != nil {
+		cancel()
+		return nil, fmt.Errorf("watch tab: %w", err)
+	}
+	return w, nil
+}
+
+func (w *worker) close() {
+	if w != nil {
+		w.cancel()
+	}
+}
+
+// wipe leaves the tab as a fresh browser context would be: a blank page,
+// no cookies, no storage of the origins seen.
+func (w *worker) wipe(ctx context.Context) error {
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		return fmt.Errorf("blank page: %w", err)
+	}
+	if _, err := chromedp.CallBrowser(ctx, storage.ClearCookies, storage.ClearCookiesParams{BrowserContextID: chromedp.FromContext(w.tab).BrowserContextID}); err != nil {
+		return fmt.Errorf("clear cookies: %w", err)
+	}
+	for origin := range w.origins {
+		if _, err := chromedp.Call(ctx, storage.ClearDataForOrigin, storage.ClearDataForOriginParams{Origin: origin, StorageTypes: "all"}); err != nil {
+			return fmt.Errorf("clear storage: %w", err)
+		}
+	}
+	clear(w.origins)
+	w.mu.Lock()
+	w.requests = nil
+	w.mu.Unlock()
+	return nil
+}
+
+// visit loads one page in one state.
+func (w *worker) visit(ctx context.Context, pageURL string, st State) (r raw) {
+	s := w.s
 	r = raw{url: pageURL, state: st}
 	if ctx.Err() != nil {
 		r.url = ""
 		return r
 	}
-	tab, cancelTab := chromedp.NewContext(s.browser, chromedp.WithNewBrowserContext())
-	defer cancelTab()
-	tab, cancel := context.WithTimeout(tab, s.o.PageTimeout)
+	tab, cancel := context.WithTimeout(w.tab, s.o.PageTimeout)
 	defer cancel()
 	stop := context.AfterFunc(ctx, cancel)
 	defer stop()
-	if err := chromedp.Do(tab); err != nil {
-		r.err = fmt.Errorf("open tab: %w", err)
-		return r
-	}
-	var mu sync.Mutex
-	var requests []request
-	if err := chromedp.Listen(tab, func(ev any) {
-		if e, ok := ev.(*network.EventRequestWillBeSent); ok && e.Request != nil {
-			mu.Lock()
-			requests = append(requests, request{url: e.Request.URL, typ: e.Type, frame: string(e.FrameID)})
-			mu.Unlock()
-		}
-	}); err != nil {
+	if err := w.wipe(tab); err != nil {
 		r.err = err
 		return r
 	}
@@ -397,7 +464,16 @@ func (s *scan) visit(ctx context.Context, pageURL string, st State) (r raw) {
 			return r
 		}
 	}
-	if err := chromedp.Do(tab, chromedp.Navigate(pageURL), chromedp.Sleep(s.o.Settle)); err != nil {
+	err := chromedp.Do(tab, chromedp.Navigate(pageURL), chromedp.Sleep(s.o.Settle))
+	w.mu.Lock()
+	seen := slices.Clone(w.requests)
+	w.mu.Unlock()
+	for _, rq := range seen {
+		if u, err := url.Parse(rq.url); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
+			w.origins[u.Scheme+"://"+u.Host] = true
+		}
+	}
+	if err != nil {
 		r.err = fmt.Errorf("load: %w", err)
 		return r
 	}
@@ -406,12 +482,9 @@ func (s *scan) visit(ctx context.Context, pageURL string, st State) (r raw) {
 		r.err = fmt.Errorf("read the page: %w", err)
 		return r
 	}
-	mu.Lock()
-	seen := slices.Clone(requests)
-	mu.Unlock()
 	r.items, r.untagged = s.observe(facts, seen)
 	r.links = facts.Links
-	cookies, err := s.cookies(tab)
+	cookies, err := s.cookies(w.tab)
 	if err != nil {
 		r.err = err
 		return r
