@@ -43,8 +43,8 @@ func TestMigrateTo(t *testing.T) {
 			}
 			// A table of the last migration is not there yet.
 			var n int
-			if err := store.QueryRowContext(ctx, `SELECT count(*) FROM inventory_systems`).Scan(&n); err == nil {
-				t.Fatal("inventory_systems exists before its migration")
+			if err := store.QueryRowContext(ctx, `SELECT count(*) FROM scan_runs`).Scan(&n); err == nil {
+				t.Fatal("scan_runs exists before its migration")
 			}
 			if err := store.Migrate(ctx); err != nil {
 				t.Fatal(err)

@@ -60,6 +60,7 @@ func ParseCookieDB(r io.Reader) (*CookieDB, error) {
 		}
 	}
 	db := &CookieDB{exact: map[string]OCDEntry{}, hosts: map[string]OCDEntry{}}
+	byHost := map[string][]OCDEntry{}
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -82,10 +83,26 @@ func ParseCookieDB(r io.Reader) (*CookieDB, error) {
 		} else if _, dup := db.exact[e.Name]; !dup {
 			db.exact[e.Name] = e
 		}
-		// A host serves one platform's trackers; the first entry names it.
 		if e.Domain != "" {
-			if _, dup := db.hosts[e.Domain]; !dup {
-				db.hosts[e.Domain] = e
+			byHost[e.Domain] = append(byHost[e.Domain], e)
+		}
+	}
+	// A host stands for the platform most of its entries name (the first
+	// of those entries), doubleclick.net for DoubleClick, not for one of
+	// the Google products that also set a cookie there.
+	for host, entries := range byHost {
+		count := map[string]int{}
+		best := entries[0]
+		for _, e := range entries {
+			count[e.Platform]++
+			if count[e.Platform] > count[best.Platform] {
+				best = e
+			}
+		}
+		for _, e := range entries {
+			if e.Platform == best.Platform {
+				db.hosts[host] = e
+				break
 			}
 		}
 	}

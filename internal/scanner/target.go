@@ -62,7 +62,9 @@ type Target struct {
 // Catalog is what TargetFor reads; *consent.Service is one.
 type Catalog interface {
 	Property(key string) (consent.Property, error)
+	Properties() []consent.Property
 	Purposes() []consent.Purpose
+	Vendors() []consent.Vendor
 	CurrentNotice() (consent.Notice, bool)
 }
 
@@ -71,6 +73,15 @@ type Catalog interface {
 // https:// of each declared domain that is not a wildcard. publicURL is
 // where browsers reach Steward ("" when unknown).
 func TargetFor(cat Catalog, property string, urls []string, publicURL string) (Target, error) {
+	t, err := buildTarget(cat, property, urls, publicURL)
+	if err != nil {
+		return t, err
+	}
+	return t, t.Validate()
+}
+
+// buildTarget is TargetFor without the validation.
+func buildTarget(cat Catalog, property string, urls []string, publicURL string) (Target, error) {
 	p, err := cat.Property(property)
 	if err != nil {
 		return Target{}, err
@@ -98,7 +109,7 @@ func TargetFor(cat Catalog, property string, urls []string, publicURL string) (T
 			}
 		}
 	}
-	return t, t.Validate()
+	return t, nil
 }
 
 // Validate checks that the target has somewhere to start and that every
@@ -191,9 +202,23 @@ func (t Target) cookieValue(s State, now time.Time, device string) string {
 		}
 		choices = append(choices, p.Key+":"+on)
 	}
-	return strings.Join([]string{url.QueryEscape(t.Cookie.NoticeVersion), strconv.FormatInt(now.Unix(), 36), device, "i",
+	return strings.Join([]string{encodeURIComponent(t.Cookie.NoticeVersion), strconv.FormatInt(now.Unix(), 36), device, "i",
 		strings.Join(choices, "/")}, "|")
 }
 
 // String names the target for messages.
 func (t Target) String() string { return fmt.Sprintf("property %s", t.Property) }
+
+// encodeURIComponent escapes s as JavaScript's function of that name does,
+// which the banner reverses with decodeURIComponent.
+func encodeURIComponent(s string) string {
+	var b strings.Builder
+	for _, c := range []byte(s) {
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_.!~*'()", c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
