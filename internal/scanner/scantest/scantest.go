@@ -35,7 +35,8 @@ const Property = "shop"
 
 // Seed puts the fixture's catalog into svc: purposes necessary (cookie
 // "session"), analytics (cookies "_ga", "_ga_*") and marketing (cookie
-// "tp_id"), a published notice, and the property on 127.0.0.1.
+// "tp_id"), replacing purposes of those keys, a published notice, and the
+// property on 127.0.0.1.
 func Seed(tb testing.TB, svc *consent.Service) {
 	tb.Helper()
 	ctx := context.Background()
@@ -50,7 +51,8 @@ func Seed(tb testing.TB, svc *consent.Service) {
 		{Key: "analytics", Names: map[string]string{"en": "Analytics", "de": "Statistik"}, Descriptions: map[string]string{"en": "Counting visits."}, LegalBasis: consent.BasisConsent, Position: 1, Cookies: []string{"_ga", "_ga_*"}},
 		{Key: "marketing", Names: map[string]string{"en": "Marketing", "de": "Marketing"}, LegalBasis: consent.BasisConsent, Position: 2, Cookies: []string{"tp_id"}},
 	} {
-		check(svc.PutPurpose(ctx, p, true))
+		_, err := svc.Purpose(p.Key)
+		check(svc.PutPurpose(ctx, p, err != nil)) // replaces a demo's purpose of the same key
 	}
 	check(svc.PutNotice(ctx, consent.Notice{Version: "v1", Texts: map[string]string{"en": "Notice"}, Material: true}, true, true))
 	check(svc.PutProperty(ctx, consent.Property{Key: Property, Name: "Shop", Domains: []string{"127.0.0.1"}, DefaultJurisdiction: "DE",
