@@ -56,8 +56,8 @@ import (
 	"github.com/steward-dev/steward/internal/receipt"
 	"github.com/steward-dev/steward/internal/recovery"
 	"github.com/steward-dev/steward/internal/retention"
-	"github.com/steward-dev/steward/internal/scanner"
 	"github.com/steward-dev/steward/internal/reveal"
+	"github.com/steward-dev/steward/internal/scanner"
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/staff/trainingmail"
 	"github.com/steward-dev/steward/internal/tcf"
@@ -299,7 +299,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 			return a.Fulfil.Progress(ctx, a.Jobs, req)
 		},
 		Log: log, ClientAddr: a.clientAddr, Reveals: reveals, Keys: a.Keys, Vendors: a.Vendors, Drift: a.Drift, Retention: a.Retention, Inventory: a.Inventory,
-		Scanner: a.Scanner,
+		Scanner:        a.Scanner,
 		Backups:        func(ctx context.Context) (recovery.Status, error) { return recovery.CurrentStatus(ctx, a.DB) },
 		BackupSchedule: admin.BackupSchedule{Scheduled: cfg.Backup.To != "", Every: cfg.Backup.Every, DrillEvery: cfg.Backup.DrillEvery}})
 	if err != nil {
