@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/scanner"
@@ -146,4 +147,54 @@ func keys[V any](m map[string]V) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// TestServiceScan: a scan through the service, started from the console
+// (in the background) and from the command line, is stored with its
+// trackers, and no cookie or storage value reaches the store.
+func TestServiceScan(t *testing.T) {
+	needChrome(t)
+	store := dbtest.Open(t, db.SQLite)
+	svc := openCatalog(t, store)
+	scantest.Seed(t, svc)
+	log, err := audit.New(audit.Config{DB: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := scantest.New(t, scantest.Banner(t, svc, store, ""), true, false, 2)
+	scans, err := scanner.New(scanner.Config{DB: store, Audit: log, Catalog: svc, Options: scanner.Options{Pages: 2, Settle: 300 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	// The console's "Scan now" starts at https:// of the property's domain,
+	// where nothing answers: its pages fail to load, and the run still ends
+	// (Close waits for it).
+	started, err := scans.Start(ctx, scantest.Property, scanner.TriggerConsole)
+	if err != nil || started.State != scanner.RunRunning {
+		t.Fatalf("start: %+v, %v", started, err)
+	}
+	run, report, err := scans.Scan(ctx, scantest.Property, []string{site.URL}, scanner.Options{}, scanner.TriggerCLI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.State != scanner.RunDone || run.Violations == 0 || run.Violations != len(report.Violations) || run.Pages != 2 {
+		t.Errorf("run %+v", run)
+	}
+	if err := scans.Close(); err != nil { // waits for the background scan
+		t.Fatal(err)
+	}
+	bg, _, err := scans.Report(ctx, started.ID)
+	if err != nil || bg.State == scanner.RunRunning || bg.FinishedAt == nil {
+		t.Errorf("background scan after Close: %+v, %v", bg, err)
+	}
+	trackers, err := scans.Trackers(ctx, scantest.Property)
+	if err != nil || len(trackers) != len(report.Trackers) {
+		t.Errorf("%d stored trackers, want %d: %v", len(trackers), len(report.Trackers), err)
+	}
+	for _, value := range []string{"GA1.1.1.1", "fb.1.1.1", "tp_id=1"} {
+		if n := dbtest.RawHits(t, store, value); n != 0 {
+			t.Errorf("the value %q is in the store %d times", value, n)
+		}
+	}
 }
