@@ -149,14 +149,21 @@ func (c *Console) scanPage(w http.ResponseWriter, r *http.Request, status int, p
 			c.fail(w, r, err)
 			return
 		}
+		// A host assigned once covers its requests, scripts and frames.
+		key := func(k scanner.Kind, name, domain string) string {
+			if k == scanner.KindRequest || k == scanner.KindScript || k == scanner.KindIframe {
+				return "host|" + name
+			}
+			return string(k) + "|" + name + "|" + domain
+		}
 		assigned := map[string]bool{}
 		for _, t := range stored {
 			if t.Source == scanner.SourceAssigned {
-				assigned[string(t.Kind)+"|"+t.Name+"|"+t.Domain] = true
+				assigned[key(t.Kind, t.Name, t.Domain)] = true
 			}
 		}
 		for _, t := range report.Trackers {
-			if t.Class.Source == scanner.SourceUnclassified && !assigned[string(t.Kind)+"|"+t.Name+"|"+t.Domain] {
+			if t.Class.Source == scanner.SourceUnclassified && !assigned[key(t.Kind, t.Name, t.Domain)] {
 				d.Unclassified = append(d.Unclassified, t)
 			}
 		}
