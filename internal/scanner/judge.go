@@ -87,7 +87,7 @@ func (s *scan) judge(results []raw, pages []string) *Report {
 		report.Trackers = append(report.Trackers, *t)
 	}
 	slices.SortFunc(report.Trackers, func(a, b Tracker) int {
-		return cmp.Or(cmp.Compare(slices.Index(Kinds, a.Kind), slices.Index(Kinds, b.Kind)), cmp.Compare(a.Name, b.Name), cmp.Compare(a.Domain, b.Domain))
+		return cmp.Or(cmp.Compare(slices.Index(kindOrder, a.Kind), slices.Index(kindOrder, b.Kind)), cmp.Compare(a.Name, b.Name), cmp.Compare(a.Domain, b.Domain))
 	})
 	for _, sg := range suggestions {
 		purpose := sg.Purpose

@@ -18,12 +18,12 @@ const (
 	KindIframe         Kind = "iframe"  // a frame that loaded, by origin
 )
 
-// Kinds lists every kind, in report order.
-var Kinds = []Kind{KindCookie, KindLocalStorage, KindSessionStorage, KindRequest, KindScript, KindIframe}
+// kindOrder lists every kind, in report order.
+var kindOrder = []Kind{KindCookie, KindLocalStorage, KindSessionStorage, KindRequest, KindScript, KindIframe}
 
 // Valid reports whether k is a known kind.
 func (k Kind) Valid() bool {
-	for _, known := range Kinds {
+	for _, known := range kindOrder {
 		if k == known {
 			return true
 		}
