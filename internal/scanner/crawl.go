@@ -482,6 +482,12 @@ func (w *worker) visit(ctx context.Context, pageURL string, st State) (r raw) {
 		r.err = fmt.Errorf("read the page: %w", err)
 		return r
 	}
+	// A redirect or a script may have taken the tab elsewhere: what that
+	// page does is not the property's.
+	if host := hostOf(facts.Origin); !s.t.FirstParty(host) {
+		r.err = fmt.Errorf("the page went to %s, outside the property's domains", facts.Origin)
+		return r
+	}
 	r.items, r.untagged = s.observe(facts, seen)
 	r.links = facts.Links
 	cookies, err := s.cookies(w.tab)

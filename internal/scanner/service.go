@@ -86,8 +86,12 @@ type Config struct {
 	PublicURL string
 	// Options are the scans' defaults (Chromium's path, page limit...).
 	Options Options
-	Now     func() time.Time
-	Log     *slog.Logger
+	// KeepRuns is how many runs of a property are kept, newest first
+	// (default 100: two years of weekly scans); older ones are deleted
+	// when a new one is stored.
+	KeepRuns int
+	Now      func() time.Time
+	Log      *slog.Logger
 }
 
 // Service runs scans and keeps their results and the officers'
@@ -101,6 +105,7 @@ type Service struct {
 	now     func() time.Time
 	log     *slog.Logger
 	ocd     *CookieDB
+	keep    int
 	// background scans started from the console; Close waits for them.
 	wg      sync.WaitGroup
 	stop    context.CancelFunc
@@ -118,6 +123,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.KeepRuns <= 0 {
+		cfg.KeepRuns = 100
+	}
 	ocd, err := OpenCookieDB()
 	if err != nil {
 		return nil, err
@@ -128,7 +136,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	return &Service{db: cfg.DB, audit: cfg.Audit, catalog: cfg.Catalog, public: cfg.PublicURL, options: cfg.Options,
-		now: cfg.Now, log: cfg.Log, ocd: ocd, stopCtx: ctx, stop: stop}, nil
+		now: cfg.Now, log: cfg.Log, ocd: ocd, keep: cfg.KeepRuns, stopCtx: ctx, stop: stop}, nil
 }
 
 // Close stops the scans started in the background and waits for them.
@@ -272,6 +280,10 @@ func (s *Service) record(ctx context.Context, run *Run, report *Report) error {
 			unclassified = $4, truncated = $5, report = $6 WHERE id = $7`,
 			now.UnixMicro(), run.Pages, run.Violations, run.Unclassified, run.Truncated, string(body), run.ID); err != nil {
 			return fmt.Errorf("store report: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM scan_runs WHERE property = $1 AND state <> 'running' AND id NOT IN
+			(SELECT id FROM scan_runs WHERE property = $1 ORDER BY started_at DESC, id DESC LIMIT $2)`, report.Property, s.keep); err != nil {
+			return fmt.Errorf("drop old scans: %w", err)
 		}
 		for _, t := range report.Trackers {
 			// An officer's assignment stays; everything else follows the

@@ -37,7 +37,7 @@ func newService(t *testing.T, store *db.DB, now func() time.Time) (*scanner.Serv
 	if err != nil {
 		t.Fatal(err)
 	}
-	scans, err := scanner.New(scanner.Config{DB: store, Audit: log, Catalog: svc, Now: now})
+	scans, err := scanner.New(scanner.Config{DB: store, Audit: log, Catalog: svc, Now: now, KeepRuns: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,6 +127,17 @@ func TestStore(t *testing.T) {
 		}
 		if len(target.Assignments) != 2 {
 			t.Errorf("assignments %+v", target.Assignments)
+		}
+
+		// Old runs go once more than KeepRuns (3 here) are stored.
+		for range 3 {
+			now = now.Add(time.Hour)
+			if _, err := scans.Record(ctx, sampleReport(now), scanner.TriggerSchedule); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if runs, err := scans.Runs(ctx, scantest.Property, 10); err != nil || len(runs) != 3 || !runs[0].StartedAt.Equal(now) {
+			t.Errorf("%d runs kept, %v; want the newest 3", len(runs), err)
 		}
 
 		// The declaration puts the assigned key under its purpose.
