@@ -93,6 +93,22 @@ func TestScanFixture(t *testing.T) {
 		}
 		checkTrackers(t, report)
 	})
+	t.Run("leaves the property", func(t *testing.T) {
+		away := target
+		away.Start = []string{site.URL + "away"}
+		report, err := scanner.Scan(ctx, away, scanner.Options{Pages: 1, Settle: 100 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(report.Results) != 5 || len(report.Violations) != 0 || len(report.Trackers) != 0 {
+			t.Fatalf("%d results, %d violations, %d trackers; want 5 errors and nothing recorded", len(report.Results), len(report.Violations), len(report.Trackers))
+		}
+		for _, r := range report.Results {
+			if !strings.Contains(r.Error, "outside the property's domains") {
+				t.Errorf("%s in %s: %q", r.URL, r.State, r.Error)
+			}
+		}
+	})
 	if n := site.Posts.Load(); n != 0 {
 		t.Errorf("the scan submitted %d forms", n)
 	}

@@ -147,6 +147,10 @@ func New(tb testing.TB, bannerJS http.Handler, broken, sitemap bool, pages int) 
 	for i := 1; i < pages; i++ {
 		shop.HandleFunc("GET "+paths[i], render(i))
 	}
+	// /away sends the browser off the property (linked from nowhere).
+	shop.HandleFunc("GET /away", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, site.Tracker+"/frame", http.StatusFound)
+	})
 	shop.HandleFunc("POST /", func(w http.ResponseWriter, r *http.Request) { site.Posts.Add(1) })
 	if sitemap {
 		shop.HandleFunc("GET /sitemap.xml", func(w http.ResponseWriter, r *http.Request) {
