@@ -75,6 +75,7 @@ func commands() []command {
 			{"run", "delete or pseudonymise what is past its retention: retention run [--dry-run]"}}},
 		{name: "inventory", summary: "the data map", run: runInventory, subs: []subcommand{
 			{"ropa", "print the record of processing (GDPR Art. 30): inventory ropa [--format csv|json]"}}},
+		{name: "scan", summary: "scan a property's pages for trackers in every consent state (needs Chromium)", run: runScan},
 		{name: "backup", summary: "encrypted, signed backups of Steward's state", run: runBackup, subs: []subcommand{
 			{"keygen", "write the offline identity and print its recipient: backup keygen --out FILE"},
 			{"list", "list the backups at a target: backup list --from DIR|s3://BUCKET/PREFIX"},

@@ -58,6 +58,7 @@ import (
 	"github.com/steward-dev/steward/internal/recovery"
 	"github.com/steward-dev/steward/internal/retention"
 	"github.com/steward-dev/steward/internal/reveal"
+	"github.com/steward-dev/steward/internal/scanner"
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/staff/trainingmail"
 	"github.com/steward-dev/steward/internal/tcf"
@@ -96,6 +97,9 @@ type App struct {
 	Hooks *httpsystem.Service
 	// Drift finds personal data the connected SQL systems hold undeclared.
 	Drift *drift.Service
+	// Scanner scans the properties' pages for trackers in every consent
+	// state (with Chromium, when there is one).
+	Scanner *scanner.Service
 	// Retention enforces how long data is kept, and keeps legal holds.
 	Retention *retention.Service
 	// Journal records every erasure outside the database; Recovery takes
@@ -298,6 +302,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 			return a.Fulfil.Progress(ctx, a.Jobs, req)
 		},
 		Log: log, ClientAddr: a.clientAddr, Reveals: reveals, Keys: a.Keys, Vendors: a.Vendors, Drift: a.Drift, Retention: a.Retention, Inventory: a.Inventory,
+		Scanner:        a.Scanner,
 		Backups:        func(ctx context.Context) (recovery.Status, error) { return recovery.CurrentStatus(ctx, a.DB) },
 		BackupSchedule: admin.BackupSchedule{Scheduled: cfg.Backup.To != "", Every: cfg.Backup.Every, DrillEvery: cfg.Backup.DrillEvery},
 		Incidents:      a.Incidents})
@@ -456,6 +461,11 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 		Getenv: getenv, Sample: cfg.DriftSample, Log: log}); err != nil {
 		return nil, err
 	}
+	if a.Scanner, err = scanner.New(scanner.Config{DB: a.DB, Audit: a.Audit, Catalog: a.Consent, PublicURL: cfg.PublicURL,
+		Options: scanner.Options{Chrome: cfg.ScanChrome}, Log: log}); err != nil {
+		return nil, err
+	}
+	a.push(a.Scanner.Close)
 	if a.Retention, err = newRetention(cfg, a.DB, a.Audit, a.Consent, a.Vault, a.Requests, a.Exports, systems.SQL, getenv, a.Journal, log); err != nil {
 		return nil, err
 	}
@@ -505,7 +515,7 @@ func (a *App) openJobs(ctx context.Context, cfg config.Config, log *slog.Logger)
 	training := &trainingmail.Reminders{Staff: a.Staff, Sender: a.Mailer, Mail: a.mail, Brand: brand(cfg), ConsoleURL: cfg.PublicURL}
 	periodic := slices.Concat(reminders.PeriodicJobs(), training.PeriodicJobs(), a.Exports.PeriodicJobs(), a.Customers.PeriodicJobs(), a.Disclosures.PeriodicJobs(),
 		a.Requests.PeriodicJobs(), a.Hooks.PeriodicJobs(), a.Outbox.PeriodicJobs(), a.Vendors.PeriodicJobs(a.Outbox), a.Drift.PeriodicJobs(),
-		a.Retention.PeriodicJobs(), a.Incidents.PeriodicJobs())
+		a.Retention.PeriodicJobs(), a.Incidents.PeriodicJobs(), a.Scanner.PeriodicJobs())
 	backups, err := backupJobs(cfg, a.Recovery, log)
 	if err != nil {
 		return err

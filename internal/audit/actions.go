@@ -36,6 +36,7 @@ const (
 	emitVault          = "internal/vault"
 	emitAssurance      = "internal/assurance"
 	emitDrift          = "internal/connector/drift"
+	emitScanner        = "internal/scanner"
 	emitAdmin          = "internal/web/admin"
 	emitAPI            = "internal/web/api"
 	emitPortal         = "internal/web/portal"
@@ -205,6 +206,9 @@ var actionRegistry = [...]ActionInfo{
 	// Personal data nobody declared (drift scans of the connected systems).
 	{"drift.declare", "A privacy officer declared an undeclared column of a connected system to be personal data of a category (the dataset file is then to declare it).", []string{emitDrift}},
 	{"drift.dismiss", "A privacy officer dismissed a drift finding: the column is not personal data (the reason stays with the finding).", []string{emitDrift}},
+
+	// Trackers the scanner found on a property's pages.
+	{"scan.assign", "A privacy officer assigned a cookie, storage key or host that a tracker scan found to a purpose and vendor (details: its kind, name, domain, purpose, vendor); later scans classify it so.", []string{emitScanner}},
 }
 
 // actionIndex finds a registered action by name.

@@ -14,6 +14,7 @@ import (
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/dsr"
+	"github.com/steward-dev/steward/internal/scanner"
 	"github.com/steward-dev/steward/internal/staff"
 )
 
@@ -144,9 +145,20 @@ func TestPagesAccessible(t *testing.T) {
 	); err != nil {
 		t.Fatalf("staff sign-in: %v", err)
 	}
+	at := time.Now()
+	scan, err := f.srv.App.Scanner.Record(ctx, &scanner.Report{Property: "shop", StartedAt: at, FinishedAt: at, Pages: []string{"https://shop.example/"},
+		States:     []string{"none", "reject", "accept", "only:analytics"},
+		Violations: []scanner.Violation{{State: "none", Page: "https://shop.example/", Kind: scanner.KindScript, Name: "cdn.tracker.example", Reason: scanner.ViolationBeforeConsent}},
+		Trackers: []scanner.Tracker{{Kind: scanner.KindScript, Name: "cdn.tracker.example", ThirdParty: true, Class: scanner.Classification{Source: scanner.SourceUnclassified}, States: []string{"none"}},
+			{Kind: scanner.KindCookie, Name: "_ga", Domain: "shop.example", Lifetime: 86400, Class: scanner.Classification{Purpose: "analytics", Source: scanner.SourceDeclared}, States: []string{"accept"}}},
+		Suggestions: []scanner.TagSuggestion{{Src: "https://cdn.tracker.example/t.js", Tag: `<script type="text/plain" data-steward-purpose="PURPOSE" src="https://cdn.tracker.example/t.js"></script>`}},
+	}, scanner.TriggerCLI)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, path := range []string{"/admin", "/admin/customers", "/admin/customers/cust-1", "/admin/training", "/admin/training/privacy-basics",
 		"/admin/requests", "/admin/requests?closed=1", "/admin/requests/" + req.ID,
-		"/admin/inventory", "/admin/inventory/systems/steward.vault", "/admin/inventory/ropa"} {
+		"/admin/inventory", "/admin/inventory/systems/steward.vault", "/admin/inventory/ropa", "/admin/scans", "/admin/scans/" + scan.ID} {
 		visit(t, staffTab, base+path)
 		axeRun(t, staffTab, path)
 	}

@@ -263,6 +263,11 @@ func (s *server) groups() []RouteGroup {
 			{"POST /admin/vendors/{key}/assessments/{id}/revoke", StaffCan(staff.PermVendors), s.consoleNeeds(vendorsOn, "vendors", (*admin.Console).HandleRevokeAssessment)},
 			{"GET /admin/drift", StaffCan(staff.PermInventory), s.consoleNeeds(driftOn, "drift", (*admin.Console).HandleDrift)},
 			{"POST /admin/drift/{id}/{decision}", StaffCan(staff.PermInventory), s.consoleNeeds(driftOn, "drift", (*admin.Console).HandleDriftDecision)},
+			{"GET /admin/scans", StaffCan(staff.PermInventory), s.consoleNeeds(scannerOn, "tracker scans", (*admin.Console).HandleScans)},
+			{"POST /admin/scans", StaffCan(staff.PermInventory), s.consoleNeeds(scannerOn, "tracker scans", (*admin.Console).HandleStartScan)},
+			{"GET /admin/scans/{id}", StaffCan(staff.PermInventory), s.consoleNeeds(scannerOn, "tracker scans", (*admin.Console).HandleScan)},
+			{"POST /admin/scans/{id}/assign", StaffCan(staff.PermInventory), s.consoleNeeds(scannerOn, "tracker scans", (*admin.Console).HandleAssignTracker)},
+			{"GET /admin/scans/{property}/declaration", StaffCan(staff.PermInventory), s.consoleNeeds(scannerOn, "tracker scans", (*admin.Console).HandleDeclaration)},
 			{"POST /admin/jobs/{id}/{op}", StaffCan(staff.PermRequests), s.consoleNeeds(jobsOn, "jobs", (*admin.Console).HandleJobAction)},
 			{"GET /admin/catalog", SignedIn, s.console((*admin.Console).HandleCatalog)},
 			{"GET /admin/catalog/properties", StaffCan(staff.PermSettings), s.console((*admin.Console).HandleProperties)},
@@ -362,6 +367,7 @@ func keysOn(d *admin.Deps) bool      { return d.Keys != nil }
 func outboxOn(d *admin.Deps) bool    { return d.Outbox != nil }
 func jobsOn(d *admin.Deps) bool      { return d.Jobs != nil }
 func driftOn(d *admin.Deps) bool     { return d.Drift != nil }
+func scannerOn(d *admin.Deps) bool   { return d.Scanner != nil }
 func revealsOn(d *admin.Deps) bool   { return d.Reveals != nil }
 func inventoryOn(d *admin.Deps) bool { return d.Inventory != nil }
 

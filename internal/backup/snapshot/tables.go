@@ -96,6 +96,8 @@ var tables = []tableRule{
 	// The inventory, the data map's findings, retention.
 	{name: "inventory_systems", backedUp: true},
 	{name: "drift_findings", backedUp: true},
+	{name: "scan_runs", backedUp: true},     // tracker scans' reports: names and hosts, never a value
+	{name: "scan_trackers", backedUp: true}, // what the scans found and the officers' assignments
 	{name: "legal_holds", backedUp: true},
 	{name: "retention_runs", backedUp: true},
 

@@ -49,6 +49,7 @@ import (
 	"github.com/steward-dev/steward/internal/recovery"
 	"github.com/steward-dev/steward/internal/retention"
 	"github.com/steward-dev/steward/internal/reveal"
+	"github.com/steward-dev/steward/internal/scanner"
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/vault"
 	"github.com/steward-dev/steward/internal/web/clientaddr"
@@ -113,6 +114,9 @@ type Deps struct {
 	// Drift keeps the findings of personal data the connected systems
 	// hold undeclared (the drift page); nil leaves it answering 503.
 	Drift *drift.Service
+	// Scanner runs the tracker scans of the properties and keeps their
+	// reports (the scans pages); nil leaves them answering 503.
+	Scanner *scanner.Service
 	// Retention keeps legal holds and the reports of retention runs (the
 	// customer page's hold form, the retention page); nil leaves those
 	// answering 503 and hides the hold on the customer page.
