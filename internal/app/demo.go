@@ -288,12 +288,3 @@ func ignoreConflict(err error) error {
 	}
 	return err
 }
-
-const demoTraining = `# Privacy basics
-
-Customers trust us with their data. In the console you see their records **masked**.
-
-- Reveal a field only for a task that needs it, and say which task: a **purpose** and a **ticket**.
-- Every reveal is recorded, and the customer can see who looked at their data and why.
-- Revealing many records in a short time stops you and alerts the security team.
-`

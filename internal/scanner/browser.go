@@ -50,7 +50,7 @@ func startBrowser(ctx context.Context, path string, extra map[string]any) (conte
 	// visitors' browsers do not: a scan that missed them would prove too
 	// little. The profile's preference lets them be set, in every browser
 	// context of the process.
-	if err := os.MkdirAll(filepath.Join(dir, "Default"), 0o700); err == nil {
+	if err = os.MkdirAll(filepath.Join(dir, "Default"), 0o700); err == nil {
 		err = os.WriteFile(filepath.Join(dir, "Default", "Preferences"), []byte(allowThirdPartyCookies), 0o600)
 	}
 	if err != nil {

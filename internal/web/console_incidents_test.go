@@ -3,15 +3,12 @@ package web_test
 import (
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/staff"
 )
-
-var incidentLink = regexp.MustCompile(`href="/admin/incidents/(inc_[A-Za-z0-9_-]+)"`)
 
 // TestConsoleIncidents: the register is the security officers' (the
 // permission "incidents"); every other role is refused its pages and
