@@ -282,7 +282,7 @@ func TestRemindOwners(t *testing.T) {
 	})
 }
 
-// published computes an affected set of three customers (two in DE, one
+// withSet computes an affected set of three customers (two in DE, one
 // unknown; contact and financial data) for a contained incident.
 func (f *fixture) withSet(t *testing.T) (incident.Incident, incident.Set) {
 	t.Helper()
