@@ -62,6 +62,7 @@ import (
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/staff/trainingmail"
 	"github.com/steward-dev/steward/internal/tcf"
+	"github.com/steward-dev/steward/internal/transparency"
 	"github.com/steward-dev/steward/internal/vault"
 	"github.com/steward-dev/steward/internal/web"
 	"github.com/steward-dev/steward/internal/web/admin"
@@ -320,6 +321,18 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	if err != nil {
 		return nil, err
 	}
+	publicPages, err := transparency.New(transparency.Deps{Incidents: a.Incidents, CompanyName: cfg.Controller.Name, Log: log,
+		CategoryName: func(key, lang string) string {
+			for _, c := range a.Consent.Categories() {
+				if c.Key == key {
+					return c.Names[lang]
+				}
+			}
+			return ""
+		}})
+	if err != nil {
+		return nil, err
+	}
 	signIn := &customer.SignInNotice{Vault: a.Vault, Audit: a.Audit, Sender: a.Mailer, Mail: a.mail, Brand: brand(cfg),
 		ContactEmail: cfg.Controller.Email, PublicURL: cfg.PublicURL}
 	agents := &dsrmail.AgentConfirmations{Requests: a.Requests, Sender: a.Mailer, Mail: a.mail, Brand: brand(cfg), PortalURL: cfg.PublicURL}
@@ -336,7 +349,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		Retention:             a.Retention,
 		Ready:                 a.ready,
 		Inventory:             a.Inventory,
-		Incidents:             a.Incidents})
+		Incidents:             a.Incidents,
+		Transparency:          publicPages})
 	return a, nil
 }
 

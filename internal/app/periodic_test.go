@@ -17,7 +17,8 @@ import (
 // installation.
 func TestPeriodicJobsRunAtStart(t *testing.T) {
 	want := []string{"assurance.announce_expired", "customer.purge", "disclosure.expire_due", "dsr.deadline_reminders",
-		"dsr.expire_agent_requests", "export.purge_expired", "httpsystem.purge_data", "incident.deadline_reminders", "outbox.purge", "outbox.sweep_orphans", "retention.run",
+		"dsr.expire_agent_requests", "export.purge_expired", "httpsystem.purge_data", "incident.deadline_reminders", "incident.review_action_reminders", "outbox.purge",
+		"outbox.sweep_orphans", "retention.run", "scanner.weekly",
 		"training.reminders"}
 	srv := apptest.Start(t, db.SQLite)
 	var done []string

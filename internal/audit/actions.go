@@ -202,6 +202,12 @@ var actionRegistry = [...]ActionInfo{
 	{"incident.note", "An action was added to an incident's timeline (the note is on the timeline, not in the log).", []string{emitIncident}},
 	{"incident.affected", "The customers an incident affected were computed and stored, frozen: the method, how many, and the hash of the set; never who.", []string{emitIncident}},
 	{"incident.remind", "The security officers were emailed that an incident's deadline is near or has passed.", []string{emitIncident}},
+	{"incident.review", "The post-incident review was written or changed: what failed and which controls; the areas are recorded, not the text.", []string{emitIncident}},
+	{"incident.review_action", "A follow-up action of the post-incident review was added, with its owner (a staff account) and due date.", []string{emitIncident}},
+	{"incident.review_action_done", "A follow-up action of the post-incident review was marked done, by whom.", []string{emitIncident}},
+	{"incident.review_remind", "The owner of a follow-up action past its due date was emailed, once.", []string{emitIncident}},
+	{"incident.publish", "A public account of an incident was published on the transparency pages (a new version; earlier ones are kept), with the counts it gives.", []string{emitIncident}},
+	{"incident.withdraw", "An incident's public account was taken off the transparency pages.", []string{emitIncident}},
 
 	// Personal data nobody declared (drift scans of the connected systems).
 	{"drift.declare", "A privacy officer declared an undeclared column of a connected system to be personal data of a category (the dataset file is then to declare it).", []string{emitDrift}},

@@ -28,4 +28,13 @@
 //
 // Notifying the authority and the customers is not done here: a caller
 // records it with MarkNotified, the only way to the status "notified".
+//
+// After a breach comes its audit (review.go): the post-incident review says
+// what failed and which controls, with follow-up actions that each have an
+// owner (a staff account), a due day and a state. A confirmed incident is
+// not closed without a review nor while an action is open; owners are
+// emailed once an action is overdue (review_remind.go). Its public account
+// (publish.go) is the officer's words in up to four languages with the
+// counts of the latest affected set, published in versions and withdrawn;
+// internal/transparency shows it.
 package incident

@@ -89,6 +89,10 @@ func TestStatusMachine(t *testing.T) {
 		if err != nil || inc.Status != incident.Notified || !inc.AuthorityNotifiedAt.Equal(told) {
 			t.Fatalf("notified: %+v, %v", inc, err)
 		}
+		refused(incident.Closed) // not reviewed yet (review_test.go)
+		if _, err := f.svc.SaveReview(f.ctx, inc.ID, incident.ReviewInput{WhatFailed: "laptops were not encrypted", Areas: []string{"encryption"}}); err != nil {
+			t.Fatal(err)
+		}
 		if inc, err = f.svc.Move(f.ctx, inc.ID, incident.Closed, ""); err != nil || inc.Status != incident.Closed {
 			t.Fatalf("close: %+v, %v", inc, err)
 		}
@@ -106,7 +110,7 @@ func TestStatusMachine(t *testing.T) {
 				t.Errorf("action %s by %s", a.Kind, a.Actor)
 			}
 		}
-		want := []string{"created", "assessed", "status", "status", "notified", "status"}
+		want := []string{"created", "assessed", "status", "status", "notified", "reviewed", "status"}
 		if !slices.Equal(kinds, want) {
 			t.Fatalf("timeline %v, want %v", kinds, want)
 		}

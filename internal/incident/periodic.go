@@ -17,10 +17,14 @@ import (
 // ReminderInterval is how often the deadline reminders are looked for.
 const ReminderInterval = 10 * time.Minute
 
-// PeriodicJobs are the deadline reminders, every ReminderInterval.
+// PeriodicJobs are the deadline reminders and the reminders of overdue
+// review actions, every ReminderInterval.
 func (s *Service) PeriodicJobs() []jobs.Periodic {
 	return []jobs.Periodic{{Name: "incident.deadline_reminders", Interval: ReminderInterval, Run: func(ctx context.Context) error {
 		_, err := s.Remind(ctx)
+		return err
+	}}, {Name: "incident.review_action_reminders", Interval: ReminderInterval, Run: func(ctx context.Context) error {
+		_, err := s.RemindOwners(ctx) // review_remind.go
 		return err
 	}}}
 }

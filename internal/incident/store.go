@@ -118,6 +118,16 @@ func (s *Service) Move(ctx context.Context, id string, to Status, note string) (
 		if problems := cur.readyFor(to); len(problems) > 0 {
 			return nil, &errs.Error{Code: errs.CodeConflict, Message: "the incident is not ready for " + string(to), Fields: problems}
 		}
+		if to == Closed {
+			// A confirmed incident is closed after its review (review.go).
+			problems, err := readyToClose(ctx, tx, *cur)
+			if err != nil {
+				return nil, err
+			}
+			if len(problems) > 0 {
+				return nil, errs.FieldsKeyed(problems).WithCode(errs.CodeConflict)
+			}
+		}
 		from := cur.Status
 		cur.Status = to
 		inc = *cur

@@ -32,6 +32,8 @@ func everyMessage() map[string]any {
 		"incident_alert_deadline": notify.IncidentAlert{Brand: brand, Event: notify.IncidentDeadline, IncidentID: "inc_7Hq2",
 			Party: "supervisory authority", Citation: "GDPR Art. 33(1)", Deadline: day.Add(9 * time.Hour), HoursLeft: 12,
 			ConsoleURL: "https://steward.shop.example/admin/incidents/inc_7Hq2"},
+		"incident_alert_action_overdue": notify.IncidentAlert{Brand: brand, Event: notify.IncidentActionOverdue, IncidentID: "inc_7Hq2",
+			Deadline: day, ConsoleURL: "https://steward.shop.example/admin"},
 		"incident_alert_overdue": notify.IncidentAlert{Brand: brand, Event: notify.IncidentOverdue, IncidentID: "inc_7Hq2",
 			Party: "supervisory authority", Citation: "GDPR Art. 33(1)", Deadline: day.Add(9 * time.Hour),
 			ConsoleURL: "https://steward.shop.example/admin/incidents/inc_7Hq2"},
@@ -64,6 +66,7 @@ func TestEveryMessageGolden(t *testing.T) {
 		"signin_code_1min": notify.TemplateSigninCode, "signin_address_changed_nocontact": notify.TemplateSignInAddressChanged,
 		"restriction_lift_all":    notify.TemplateRestrictionLift,
 		"incident_alert_deadline": notify.TemplateIncidentAlert, "incident_alert_overdue": notify.TemplateIncidentAlert,
+		"incident_alert_action_overdue": notify.TemplateIncidentAlert,
 	}
 	for _, lang := range notify.Languages() {
 		for variant, data := range everyMessage() {

@@ -62,6 +62,9 @@ const (
 	IncidentReported = "reported"
 	IncidentDeadline = "deadline"
 	IncidentOverdue  = "overdue"
+	// IncidentActionOverdue tells the owner of a post-incident review's
+	// follow-up action that its due day has passed (Deadline is the day).
+	IncidentActionOverdue = "action_overdue"
 )
 
 // The events of TemplateRequestUpdate.
@@ -369,6 +372,10 @@ func (a IncidentAlert) check() map[string]string {
 	problems := a.Brand.check()
 	switch a.Event {
 	case IncidentReported:
+	case IncidentActionOverdue:
+		if a.Deadline.IsZero() {
+			problems["deadline"] = "is required"
+		}
 	case IncidentDeadline, IncidentOverdue:
 		if a.Deadline.IsZero() {
 			problems["deadline"] = "is required"
@@ -377,7 +384,7 @@ func (a IncidentAlert) check() map[string]string {
 			problems["party"] = "is required, one line"
 		}
 	default:
-		problems["event"] = "must be reported, deadline or overdue"
+		problems["event"] = "must be reported, deadline, overdue or action_overdue"
 	}
 	if a.IncidentID == "" || len(a.IncidentID) > 100 || strings.ContainsFunc(a.IncidentID, unicode.IsControl) {
 		problems["incident_id"] = "is required, one line of at most 100 bytes"

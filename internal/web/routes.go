@@ -7,6 +7,7 @@ import (
 
 	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/staff"
+	"github.com/steward-dev/steward/internal/transparency"
 	"github.com/steward-dev/steward/internal/web/admin"
 	"github.com/steward-dev/steward/internal/web/api"
 	"github.com/steward-dev/steward/internal/web/assess"
@@ -66,9 +67,12 @@ type Route struct {
 func (rt Route) Console() bool { return rt.under("/admin") }
 
 // Page reports whether the route serves HTML pages (the console, the
-// customer's portal and the vendors' questionnaires), which the OpenAPI
-// document does not describe.
-func (rt Route) Page() bool { return rt.under("/admin") || rt.under("/privacy") || rt.under("/assess") }
+// customer's portal, the vendors' questionnaires and the transparency
+// pages, but not their JSON), which the OpenAPI document does not describe.
+func (rt Route) Page() bool {
+	_, path, _ := strings.Cut(rt.Pattern, " ")
+	return rt.under("/admin") || rt.under("/privacy") || rt.under("/assess") || (rt.under("/transparency") && !strings.HasSuffix(path, ".json"))
+}
 
 func (rt Route) under(prefix string) bool {
 	_, path, _ := strings.Cut(rt.Pattern, " ")
@@ -194,6 +198,13 @@ func (s *server) groups() []RouteGroup {
 			{"POST /v1/incidents/{id}/timeline", Admin, s.requires(s.Incidents != nil, "the incident register", d.HandleAddIncidentNote())},
 			{"GET /v1/incidents/{id}/affected", Admin, s.requires(s.Incidents != nil, "the incident register", d.HandleListAffectedSets())},
 			{"POST /v1/incidents/{id}/affected", Admin, s.requires(s.Incidents != nil, "the incident register", d.HandleComputeAffectedSet())},
+			{"GET /v1/incidents/{id}/review", Admin, s.requires(s.Incidents != nil, "the incident register", d.HandleGetReview())},
+			{"PUT /v1/incidents/{id}/review", Admin, s.requires(s.Incidents != nil, "the incident register", d.HandlePutReview())},
+			{"POST /v1/incidents/{id}/review/actions", Admin, s.requires(s.Incidents != nil, "the incident register", d.HandleAddReviewAction())},
+			{"POST /v1/incidents/{id}/review/actions/{action}/done", Admin, s.requires(s.Incidents != nil, "the incident register", d.HandleCompleteReviewAction())},
+			{"GET /v1/incidents/{id}/account", Admin, s.requires(s.Incidents != nil, "the incident register", d.HandleListAccounts())},
+			{"POST /v1/incidents/{id}/account", Admin, s.requires(s.Incidents != nil, "the incident register", d.HandlePublishAccount())},
+			{"POST /v1/incidents/{id}/account/withdraw", Admin, s.requires(s.Incidents != nil, "the incident register", d.HandleWithdrawAccount())},
 			{"GET /v1/api-keys", Admin, d.HandleListKeys()},
 			{"POST /v1/api-keys", Admin, d.HandleCreateKey()},
 			{"DELETE /v1/api-keys/{id}", Admin, d.HandleRevokeKey()},
@@ -223,6 +234,14 @@ func (s *server) groups() []RouteGroup {
 			{"POST /admin/incidents/{id}/assessment", StaffCan(staff.PermIncidents), s.consoleNeeds(incidentsOn, "incidents", (*admin.Console).HandleAssessIncident)},
 			{"POST /admin/incidents/{id}/note", StaffCan(staff.PermIncidents), s.consoleNeeds(incidentsOn, "incidents", (*admin.Console).HandleIncidentNote)},
 			{"POST /admin/incidents/{id}/affected", StaffCan(staff.PermIncidents), s.consoleNeeds(incidentsOn, "incidents", (*admin.Console).HandleComputeAffected)},
+			{"GET /admin/incidents/{id}/review", StaffCan(staff.PermIncidents), s.consoleNeeds(incidentsOn, "incidents", (*admin.Console).HandleIncidentReview)},
+			{"POST /admin/incidents/{id}/review", StaffCan(staff.PermIncidents), s.consoleNeeds(incidentsOn, "incidents", (*admin.Console).HandleSaveReview)},
+			{"POST /admin/incidents/{id}/review/actions", StaffCan(staff.PermIncidents), s.consoleNeeds(incidentsOn, "incidents", (*admin.Console).HandleAddReviewAction)},
+			{"POST /admin/incidents/{id}/review/actions/{action}/done", StaffCan(staff.PermIncidents), s.consoleNeeds(incidentsOn, "incidents", (*admin.Console).HandleCompleteReviewAction)},
+			{"POST /admin/incidents/{id}/account/preview", StaffCan(staff.PermIncidents), s.consoleNeeds(incidentsOn, "incidents", (*admin.Console).HandlePreviewAccount)},
+			{"POST /admin/incidents/{id}/account", StaffCan(staff.PermIncidents), s.consoleNeeds(incidentsOn, "incidents", (*admin.Console).HandlePublishAccount)},
+			{"POST /admin/incidents/{id}/account/withdraw", StaffCan(staff.PermIncidents), s.consoleNeeds(incidentsOn, "incidents", (*admin.Console).HandleWithdrawAccount)},
+			{"POST /admin/my-actions/{action}/done", SignedIn, s.consoleNeeds(incidentsOn, "incidents", (*admin.Console).HandleCompleteMyAction)},
 			{"GET /admin/report-incident", SignedIn, s.consoleNeeds(incidentsOn, "incidents", (*admin.Console).HandleReportPage)},
 			{"POST /admin/report-incident", SignedIn, s.consoleNeeds(incidentsOn, "incidents", (*admin.Console).HandleReport)},
 			{"GET /admin/training", SignedIn, s.console((*admin.Console).HandleTraining)},
@@ -338,6 +357,14 @@ func (s *server) groups() []RouteGroup {
 			{"POST /privacy/agent", Public, s.portal((*portal.Portal).HandleAgentFile)},
 			{"GET /privacy/agent/confirm/{id}", Public, s.portal((*portal.Portal).HandleAgentConfirmPage)},
 			{"POST /privacy/agent/confirm/{id}", Public, s.portal((*portal.Portal).HandleAgentConfirm)},
+		}},
+		// Transparency: what the company publishes for everyone (the incidents
+		// it gave a public account of), HTML pages and their JSON.
+		{Surface: "transparency", Prefixes: []string{"/transparency"}, Routes: []Route{
+			{"GET /transparency/assets/{file}", Public, s.transparency((*transparency.Handler).HandleStylesheet)},
+			{"GET /transparency/incidents", Public, s.transparency((*transparency.Handler).HandleIncidents)},
+			{"GET /transparency/incidents.json", Public, s.transparency((*transparency.Handler).HandleIncidentsJSON)},
+			{"GET /transparency/incidents/{id}", Public, s.transparency((*transparency.Handler).HandleIncident)},
 		}},
 		// Assess: the vendors' questionnaires, reached by a link's token.
 		{Surface: "assess", Prefixes: []string{"/assess"}, Routes: []Route{

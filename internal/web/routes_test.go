@@ -28,7 +28,7 @@ func TestRouteGroups(t *testing.T) {
 		for _, g := range groups {
 			surfaces = append(surfaces, g.Surface)
 		}
-		if want := []string{"operational", "banner", "demo", "api", "console", "portal", "assess"}; !slices.Equal(surfaces, want) {
+		if want := []string{"operational", "banner", "demo", "api", "console", "portal", "transparency", "assess"}; !slices.Equal(surfaces, want) {
 			t.Fatalf("surfaces %v, want %v", surfaces, want)
 		}
 		groupOf := map[string]string{}
@@ -98,6 +98,19 @@ var apiNeeds = map[string]string{
 	"POST /v1/webhooks/messages/{id}/replay":         "the webhook outbox",
 	"GET /v1/inventory":                              "the data map",
 	"GET /v1/inventory/ropa":                         "the data map",
+
+	// The incident review and public account, and the transparency pages.
+	"GET /v1/incidents/{id}/review":                        "the incident register",
+	"PUT /v1/incidents/{id}/review":                        "the incident register",
+	"POST /v1/incidents/{id}/review/actions":               "the incident register",
+	"POST /v1/incidents/{id}/review/actions/{action}/done": "the incident register",
+	"GET /v1/incidents/{id}/account":                       "the incident register",
+	"POST /v1/incidents/{id}/account":                      "the incident register",
+	"POST /v1/incidents/{id}/account/withdraw":             "the incident register",
+	"GET /transparency/assets/{file}":                      "the transparency pages",
+	"GET /transparency/incidents":                          "the transparency pages",
+	"GET /transparency/incidents.json":                     "the transparency pages",
+	"GET /transparency/incidents/{id}":                     "the transparency pages",
 }
 
 // consoleNeeds are the console pages that need an optional subsystem of
@@ -138,6 +151,16 @@ var consoleNeeds = map[string]string{
 	"POST /admin/inventory/systems/{key}":        "inventory",
 	"GET /admin/inventory/ropa":                  "inventory",
 	"GET /admin/inventory/ropa.csv":              "inventory",
+
+	// The incident review and public account.
+	"GET /admin/incidents/{id}/review":                        "incidents",
+	"POST /admin/incidents/{id}/review":                       "incidents",
+	"POST /admin/incidents/{id}/review/actions":               "incidents",
+	"POST /admin/incidents/{id}/review/actions/{action}/done": "incidents",
+	"POST /admin/incidents/{id}/account/preview":              "incidents",
+	"POST /admin/incidents/{id}/account":                      "incidents",
+	"POST /admin/incidents/{id}/account/withdraw":             "incidents",
+	"POST /admin/my-actions/{action}/done":                    "incidents",
 }
 
 var wildcard = regexp.MustCompile(`\{[^}]+\}`)

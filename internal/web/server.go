@@ -30,6 +30,7 @@ import (
 	"github.com/steward-dev/steward/internal/receipt"
 	"github.com/steward-dev/steward/internal/retention"
 	"github.com/steward-dev/steward/internal/reveal"
+	"github.com/steward-dev/steward/internal/transparency"
 	"github.com/steward-dev/steward/internal/vault"
 	"github.com/steward-dev/steward/internal/web/admin"
 	"github.com/steward-dev/steward/internal/web/api"
@@ -108,6 +109,9 @@ type Deps struct {
 	Inventory *inventory.Service
 	// Incidents is the incident register; nil answers its routes 503.
 	Incidents *incident.Service
+	// Transparency serves the public transparency pages at /transparency;
+	// nil answers its routes 503.
+	Transparency *transparency.Handler
 }
 
 type server struct {
@@ -415,6 +419,15 @@ func (s *server) portal(handler func(*portal.Portal) http.Handler) http.Handler 
 		return s.requires(false, "the privacy portal", nil)
 	}
 	return s.csrf.Handler(handler(s.Portal))
+}
+
+// transparency returns a public transparency page, or a 503 while the
+// server has none.
+func (s *server) transparency(handler func(*transparency.Handler) http.Handler) http.Handler {
+	if s.Transparency == nil {
+		return s.requires(false, "the transparency pages", nil)
+	}
+	return handler(s.Transparency)
 }
 
 // bannerRoute returns handler, or a 503 while the server has no banner.

@@ -73,6 +73,9 @@ var tables = []tableRule{
 	{name: "incident_affected_sets", backedUp: true},
 	{name: "incident_affected_members", backedUp: true},
 	{name: "incident_reminders", backedUp: true}, // without it a restored server would email every reminder again
+	{name: "incident_reviews", backedUp: true},
+	{name: "incident_review_actions", backedUp: true}, // reminded_at too: a restore does not remind owners twice
+	{name: "incident_accounts", backedUp: true},
 
 	// Requests and their history, and the connected systems' calls for them.
 	{name: "dsr_requests", backedUp: true},

@@ -2,8 +2,10 @@ package admin
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/incident"
 	"github.com/steward-dev/steward/internal/recovery"
 	"github.com/steward-dev/steward/internal/reveal"
 	"github.com/steward-dev/steward/internal/staff"
@@ -22,6 +24,10 @@ type dashboardData struct {
 	Names          names // of the staff and keys in Alerts
 	ShowAggregates bool
 	Backups        *backupView
+	// MyActions are the open follow-up actions of incident reviews the
+	// staff member owns, the earliest due first (incident_review.go).
+	MyActions []incident.ReviewAction
+	Now       time.Time
 }
 
 // backupView is where backups stand, and what to do about it.
@@ -87,6 +93,17 @@ func (c *Console) HandleDashboard() http.Handler {
 				DrillLate: (sch.Scheduled || st.LastBackup != nil) && sch.DrillEvery > 0 &&
 					(st.LastDrill == nil || now.Sub(st.LastDrill.FinishedAt) > sch.DrillEvery)}
 		}
-		c.render(w, r, http.StatusOK, "dashboard", page{Title: "title_dashboard", Data: d})
+		if c.Incidents != nil {
+			if d.MyActions, err = c.Incidents.OwnedActions(ctx, session.Account.ID); err != nil {
+				c.fail(w, r, err)
+				return
+			}
+		}
+		d.Now = c.Now()
+		notice := ""
+		if r.URL.Query().Get("done") == "action" {
+			notice = say(r, "rv_done_action_done")
+		}
+		c.render(w, r, http.StatusOK, "dashboard", page{Title: "title_dashboard", Data: d, Notice: notice})
 	})
 }

@@ -260,7 +260,12 @@ func (c *Console) incidentFields(r *http.Request, err error) map[string]string {
 		return nil
 	}
 	fields := map[string]string{}
+	keyed := fieldMessages(r, e) // a keyed problem says what to do next (closing before the review)
 	for field := range e.Fields {
+		if _, ok := e.FieldKeys[field]; ok {
+			fields[say(r, "in_label_"+field)] = keyed[field]
+			continue
+		}
 		fields[say(r, "in_label_"+field)] = say(r, "in_field_"+field)
 	}
 	return fields

@@ -220,3 +220,121 @@ func (d *Deps) HandleComputeAffectedSet() http.Handler {
 		httpx.Encode(w, http.StatusCreated, set)
 	})
 }
+
+// HandleGetReview answers an incident's post-incident review with its
+// actions; 404 until one is written.
+func (d *Deps) HandleGetReview() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		review, err := d.Incidents.ReviewOf(r.Context(), r.PathValue("id"))
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		httpx.Encode(w, http.StatusOK, review)
+	})
+}
+
+// HandlePutReview writes or changes the review (audited: incident.review).
+func (d *Deps) HandlePutReview() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, err := httpx.Decode[incident.ReviewInput](w, r, smallBody)
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		review, err := d.Incidents.SaveReview(r.Context(), r.PathValue("id"), in)
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		httpx.Encode(w, http.StatusOK, review)
+	})
+}
+
+// HandleAddReviewAction adds a follow-up action with its owner and due day
+// (audited: incident.review_action).
+func (d *Deps) HandleAddReviewAction() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, err := httpx.Decode[incident.ActionInput](w, r, smallBody)
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		a, err := d.Incidents.AddReviewAction(r.Context(), r.PathValue("id"), in)
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		httpx.Encode(w, http.StatusCreated, a)
+	})
+}
+
+// HandleCompleteReviewAction marks a follow-up action done, by the key
+// (audited: incident.review_action_done).
+func (d *Deps) HandleCompleteReviewAction() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a, err := d.Incidents.CompleteReviewAction(r.Context(), r.PathValue("id"), r.PathValue("action"))
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		httpx.Encode(w, http.StatusOK, a)
+	})
+}
+
+// HandleListAccounts lists every version of an incident's public account,
+// newest first.
+func (d *Deps) HandleListAccounts() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		accounts, err := d.Incidents.Accounts(r.Context(), r.PathValue("id"))
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		if accounts == nil {
+			accounts = []incident.Account{}
+		}
+		httpx.Encode(w, http.StatusOK, list[incident.Account]{Items: accounts})
+	})
+}
+
+// HandlePublishAccount publishes a new version of the public account on
+// /transparency/incidents (audited: incident.publish); ?preview=true
+// answers what would be published without publishing it.
+func (d *Deps) HandlePublishAccount() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, err := httpx.Decode[incident.AccountInput](w, r, smallBody)
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		if r.URL.Query().Get("preview") == "true" {
+			a, err := d.Incidents.PreviewAccount(r.Context(), r.PathValue("id"), in)
+			if err != nil {
+				d.fail(w, r, err)
+				return
+			}
+			httpx.Encode(w, http.StatusOK, a)
+			return
+		}
+		a, err := d.Incidents.Publish(r.Context(), r.PathValue("id"), in)
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		httpx.Encode(w, http.StatusCreated, a)
+	})
+}
+
+// HandleWithdrawAccount takes the public account off the transparency
+// pages (audited: incident.withdraw).
+func (d *Deps) HandleWithdrawAccount() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a, err := d.Incidents.Withdraw(r.Context(), r.PathValue("id"))
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		httpx.Encode(w, http.StatusOK, a)
+	})
+}

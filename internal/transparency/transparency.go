@@ -1,0 +1,168 @@
+// Package transparency serves Steward's public transparency pages: what the
+// company tells everyone, without an account. Today that is the register of
+// personal data breaches it chose to publish (/transparency/incidents, an
+// officer's public account of each, with counts from the incident's frozen
+// affected set, in English, German, French and Spanish, and as JSON); a page
+// for the whole company will join it here.
+//
+// A Handler has its own templates, stylesheet and words (the keys
+// transparency.* of the one message catalog, internal/i18n). It reads only
+// what is published: the pages cannot show an incident's internal record,
+// its members or who handled it, because they never receive them.
+//
+//	h, err := transparency.New(transparency.Deps{Incidents: register, CategoryName: names})
+//	mux.Handle("GET /transparency/incidents", h.HandleIncidents())
+//	mux.Handle("GET /transparency/incidents/{id}", h.HandleIncident())
+//	mux.Handle("GET /transparency/incidents.json", h.HandleIncidentsJSON())
+//	mux.Handle("GET /transparency/assets/{file}", h.HandleStylesheet())
+//
+// Pages work without JavaScript, pick their language from ?lang= then
+// Accept-Language, and carry the strict headers of Steward's other pages
+// (internal/web/pages): a CSP that allows only their own stylesheet, no
+// framing, no referrer.
+package transparency
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/steward-dev/steward/internal/i18n"
+	"github.com/steward-dev/steward/internal/incident"
+	"github.com/steward-dev/steward/internal/web/pages"
+)
+
+//go:embed templates/*.html assets/transparency.css
+var files embed.FS
+
+// Incidents are the published accounts of the incident register
+// (incident.Service).
+type Incidents interface {
+	Published(ctx context.Context) ([]incident.Account, error)
+	PublishedAccount(ctx context.Context, id string) (incident.Account, error)
+}
+
+// Deps are what the pages need.
+type Deps struct {
+	Incidents Incidents
+	// CategoryName names a data category in a language; "" (or a nil
+	// function) shows its key.
+	CategoryName func(key, lang string) string
+	// CompanyName heads the pages.
+	CompanyName string
+	Log         *slog.Logger
+}
+
+// Handler serves the transparency pages.
+type Handler struct {
+	Deps
+	pages   map[string]*template.Template
+	css     *pages.Stylesheet
+	catalog *i18n.Catalog
+	words   map[string]map[string]string
+}
+
+// New parses the templates and returns the pages.
+func New(d Deps) (*Handler, error) {
+	if d.Incidents == nil {
+		return nil, errors.New("transparency: New needs Incidents")
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.CategoryName == nil {
+		d.CategoryName = func(string, string) string { return "" }
+	}
+	css, err := files.ReadFile("assets/transparency.css")
+	if err != nil {
+		return nil, fmt.Errorf("transparency: %w", err)
+	}
+	h := &Handler{Deps: d, css: pages.NewStylesheet("/transparency/assets/transparency", css), catalog: i18n.Default(),
+		words: map[string]map[string]string{}}
+	for _, lang := range h.catalog.Languages() {
+		h.words[lang] = h.catalog.Printer(lang).Map("transparency.")
+	}
+	funcs := template.FuncMap{
+		"date": func(t time.Time) string { return t.UTC().Format(time.DateOnly) },
+		"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	}
+	if h.pages, err = pages.Load(files, "templates", funcs); err != nil {
+		return nil, fmt.Errorf("transparency: %w", err)
+	}
+	for _, name := range []string{"incidents", "incident", "error"} {
+		if h.pages[name] == nil {
+			return nil, fmt.Errorf("transparency: no %s page", name)
+		}
+	}
+	return h, nil
+}
+
+// HandleStylesheet serves the stylesheet under its content-hashed URL.
+func (h *Handler) HandleStylesheet() http.Handler { return h.css }
+
+// language picks the reader's language: ?lang=, then Accept-Language.
+func (h *Handler) language(r *http.Request) string {
+	if l := r.URL.Query().Get("lang"); h.catalog.Has(l) {
+		return l
+	}
+	return h.catalog.Match(r.Header.Get("Accept-Language"))
+}
+
+// say is a transparency.* message in lang, its placeholders filled.
+func (h *Handler) say(lang, key string, args ...any) string {
+	return h.catalog.Printer(lang).T("transparency."+key, args...)
+}
+
+// langLink is a link to the page in another language.
+type langLink struct {
+	Code, Name string
+	Current    bool
+}
+
+// page is what every template gets.
+type page struct {
+	Lang    string
+	Title   string
+	Company string
+	CSS     string
+	T       map[string]string
+	// Path is the page's path, for the language links.
+	Path      string
+	Languages []langLink
+	Problem   string
+	Data      any
+}
+
+// render writes a page, rendered into a buffer first so that a template
+// failure becomes a clean error page.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, pg page) {
+	pg.Lang, pg.CSS, pg.Company, pg.Path = h.language(r), h.css.Path, h.CompanyName, r.URL.Path
+	pg.T = h.words[pg.Lang]
+	for _, l := range h.catalog.Languages() {
+		pg.Languages = append(pg.Languages, langLink{Code: l, Name: h.say(l, "language_name"), Current: l == pg.Lang})
+	}
+	var buf bytes.Buffer
+	if err := h.pages[name].Execute(&buf, pg); err != nil {
+		h.Log.ErrorContext(r.Context(), "transparency: render", "page", name, "error", err)
+		buf.Reset()
+		status = http.StatusInternalServerError
+		pg.Title, pg.Problem, pg.Data = h.say(pg.Lang, "error_title"), h.say(pg.Lang, "error_internal"), nil
+		_ = h.pages["error"].Execute(&buf, pg)
+	}
+	setHeaders(w.Header())
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// setHeaders are a public page's: the strict headers of every Steward page,
+// and Vary, since the language follows Accept-Language.
+func setHeaders(h http.Header) {
+	pages.SetHeaders(h, pages.CSP)
+	h.Set("Vary", "Accept-Language")
+}
