@@ -1,0 +1,265 @@
+package banner_test
+
+// Browser tests of the IAB GPP part of the banner (assets/gpp.js, served as
+// /banner-gpp.js, and the GPP blocks of assets/banner.js) against a real
+// Steward: the demo property with GPP enabled, the visitor's jurisdiction
+// from the demo's X-Demo-Country and X-Demo-Region headers. The GPP strings
+// the browser makes are decoded with internal/gpp, and the ledger and the
+// receipts are read from the running server.
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/steward-dev/steward/internal/app/apptest"
+	"github.com/steward-dev/steward/internal/consent"
+	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/gpp"
+	"github.com/steward-dev/steward/internal/receipt"
+)
+
+// gppListener registers a __gpp listener before any script of the page
+// runs, through a page's own minimal stub (the queue that __gpp() returns,
+// as IAB's stub keeps it), so that it sees every event in order:
+// gppEvents holds "eventName:data".
+const gppListener = `window.gppEvents = [];
+(() => {
+  const queue = [];
+  window.__gpp = (...call) => call.length ? void queue.push(call) : queue;
+  __gpp('addEventListener', (e, ok) => ok && gppEvents.push(e.eventName + ':' + e.data));
+})();`
+
+// gppPing is the PingReturn of __gpp('ping').
+type gppPing struct {
+	GppVersion         string                     `json:"gppVersion"`
+	CmpStatus          string                     `json:"cmpStatus"`
+	CmpDisplayStatus   string                     `json:"cmpDisplayStatus"`
+	SignalStatus       string                     `json:"signalStatus"`
+	SupportedAPIs      []string                   `json:"supportedAPIs"`
+	CmpID              int                        `json:"cmpId"`
+	SectionList        []int                      `json:"sectionList"`
+	ApplicableSections []int                      `json:"applicableSections"`
+	GppString          string                     `json:"gppString"`
+	ParsedSections     map[string]json.RawMessage `json:"parsedSections"`
+}
+
+func ping(t *testing.T, ctx context.Context) gppPing {
+	t.Helper()
+	raw := js[string](t, ctx, `new Promise(done => __gpp('ping', (p, ok) => done(JSON.stringify(ok ? p : null))))`)
+	var p gppPing
+	if err := json.Unmarshal([]byte(raw), &p); err != nil {
+		t.Fatalf("ping answered %s: %v", raw, err)
+	}
+	return p
+}
+
+// visitFrom opens a tab whose requests say the visitor is in country (and
+// region), with extra headers such as Sec-GPC, and records its requests.
+func visitFrom(t *testing.T, country, region string, extra map[string]string) (context.Context, *requests) {
+	t.Helper()
+	ctx := tab(t)
+	headers := network.Headers{"X-Demo-Country": country}
+	if region != "" {
+		headers["X-Demo-Region"] = region
+	}
+	for k, v := range extra {
+		headers[k] = v
+	}
+	if _, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: headers}); err != nil {
+		t.Fatal(err)
+	}
+	return ctx, recordRequests(t, ctx)
+}
+
+// ledgerEvents waits until the ledger holds n events of device.
+func ledgerEvents(t *testing.T, srv *apptest.Server, device string, n int) []consent.Event {
+	t.Helper()
+	var events []consent.Event
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var err error
+		if events, err = srv.App.Consent.Events(context.Background(), consent.EventFilter{Device: device, Receipts: true}); err != nil {
+			t.Fatal(err)
+		}
+		if len(events) >= n {
+			return events
+		}
+	}
+	t.Fatalf("the ledger holds %d events of device %q, want %d", len(events), device, n)
+	return nil
+}
+
+func loadedGPP(reqs *requests) bool {
+	return slices.ContainsFunc(reqs.list(), func(u string) bool { return strings.Contains(u, "/banner-gpp.js") })
+}
+
+func decodeGPP(t *testing.T, s string) *gpp.String {
+	t.Helper()
+	out, err := gpp.Decode(s)
+	if err != nil {
+		t.Fatalf("internal/gpp does not decode the banner's %q: %v", s, err)
+	}
+	return out
+}
+
+func TestGPPWithSteward(t *testing.T) {
+	srv := apptest.StartWith(t, db.SQLite, apptest.Options{Demo: true})
+	ctx := context.Background()
+	setGPP := func(g consent.GPPSettings) {
+		t.Helper()
+		p, err := srv.App.Consent.Property("demo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Banner.GPP = g
+		if _, err := srv.App.Consent.PutProperty(ctx, p, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setGPP(consent.GPPSettings{Enabled: true, CmpID: 300, Sections: []string{"usnat", "usca"}})
+	page := srv.URL + "/demo"
+
+	t.Run("California: ping, events, Reject all, ledger and receipts", func(t *testing.T) {
+		tab, reqs := visitFrom(t, "US", "CA", nil)
+		beforeLoad(t, tab, gppListener)
+		do(t, tab, chromedp.Navigate(page))
+		waitJS(t, tab, `window.Steward && document.readyState == "complete"`)
+		waitJS(t, tab, dialogOpen)
+		waitJS(t, tab, `gppEvents.includes('signalStatus:ready') && gppEvents.includes('cmpDisplayStatus:visible')`)
+		p := ping(t, tab)
+		if p.GppVersion != "1.1" || p.CmpStatus != "loaded" || p.CmpDisplayStatus != "visible" || p.SignalStatus != "ready" || p.CmpID != 300 ||
+			!slices.Equal(p.SupportedAPIs, []string{"7:usnat", "8:usca"}) || !slices.Equal(p.SectionList, []int{8}) || !slices.Equal(p.ApplicableSections, []int{8}) {
+			t.Fatalf("ping: %+v", p)
+		}
+		// Under opt-out nobody opted out yet: the notice was given.
+		ca := decodeGPP(t, p.GppString).Section(gpp.IDUSCA).USCA
+		if ca == nil || ca.SaleOptOutNotice != 1 || ca.SharingOptOutNotice != 1 || ca.SaleOptOut != 2 || ca.SharingOptOut != 2 ||
+			ca.MspaCoveredTransaction != 2 || ca.MspaOptOutOptionMode != 0 || ca.MspaServiceProviderMode != 0 || !ca.GpcSegmentIncluded || ca.Gpc {
+			t.Fatalf("usca before a choice: %+v", ca)
+		}
+		var parsed map[string]any
+		if err := json.Unmarshal(p.ParsedSections["usca"], &parsed); err != nil || parsed["SaleOptOut"] != 2.0 || parsed["Version"] != 1.0 {
+			t.Fatalf("parsedSections: %s", p.ParsedSections["usca"])
+		}
+		if got := js[string](t, tab, `new Promise(done => __gpp('getField', (v, ok) => done(ok + ':' + v), 'usca.SaleOptOutNotice'))`); got != "true:1" {
+			t.Fatalf("getField usca.SaleOptOutNotice: %s", got)
+		}
+		if got := js[string](t, tab, `new Promise(done => __gpp('hasSection', (a, ok) => __gpp('hasSection', b => done([a, b, ok].join()), 'usnat'), 'usca'))`); got != "true,false,true" {
+			t.Fatalf("hasSection usca, usnat: %s", got)
+		}
+		if got := js[string](t, tab, `new Promise(done => __gpp('getSection', s => done(JSON.stringify([s.SharingOptOut, s.SensitiveDataProcessing.length, s.Gpc])), 'usca'))`); got != "[2,9,false]" {
+			t.Fatalf("getSection usca: %s", got)
+		}
+		if got := js[string](t, tab, `new Promise(done => __gpp('nonsense', (v, ok) => done(v + ':' + ok)))`); got != "null:false" {
+			t.Fatalf("an unknown command: %s", got)
+		}
+		// A frame finds the CMP by the __gppLocator frame and calls it with
+		// postMessage; a string message gets a string answer.
+		frameCall := `new Promise(done => {
+			addEventListener('message', e => e.data.fromFrame && done(e.data.fromFrame));
+			const f = document.createElement('iframe');
+			f.srcdoc = '<script>addEventListener("message", e => parent.postMessage({fromFrame: [typeof e.data, String(e.data)]}, "*"));' +
+				'let w = window; while (w !== top && !w.frames.__gppLocator) w = w.parent;' +
+				'(w.frames.__gppLocator ? w : top).postMessage(JSON.stringify({__gppCall: {command: "ping", version: "1.1", callId: "c1"}}), "*");<\/script>';
+			document.body.appendChild(f);
+		})`
+		answer := js[[]string](t, tab, frameCall)
+		var reply struct {
+			R struct {
+				ReturnValue gppPing `json:"returnValue"`
+				Success     bool    `json:"success"`
+				CallID      string  `json:"callId"`
+			} `json:"__gppReturn"`
+		}
+		if len(answer) != 2 || answer[0] != "string" || json.Unmarshal([]byte(answer[1]), &reply) != nil ||
+			!reply.R.Success || reply.R.CallID != "c1" || reply.R.ReturnValue.GppString != p.GppString {
+			t.Fatalf("a frame's ping through __gppLocator: %v (%+v, want %q)", answer, reply, p.GppString)
+		}
+		if !js[bool](t, tab, `!!window.frames.__gppLocator`) {
+			t.Fatal("no __gppLocator frame")
+		}
+		before := len(js[[]string](t, tab, `gppEvents`))
+
+		click(t, tab, `#steward-banner [data-a=custom]`)
+		click(t, tab, `#steward-banner [data-a=reject]`)
+		waitJS(t, tab, `gppEvents.slice(`+strconv.Itoa(before)+`).includes('signalStatus:ready')`)
+		events := js[[]string](t, tab, `gppEvents`)
+		// At load: registered (from the page's stub queue), loaded, then the
+		// notice shown and the signal ready, in the order the notice and
+		// banner-gpp.js happened to arrive.
+		if load := events[:before]; len(load) != 4 || load[0] != "listenerRegistered:true" || load[1] != "cmpStatus:loaded" ||
+			!slices.Contains(load, "cmpDisplayStatus:visible") || !slices.Contains(load, "signalStatus:ready") {
+			t.Fatalf("events at load: %v", events)
+		}
+		if got, want := events[before:], []string{"signalStatus:not ready", "cmpDisplayStatus:hidden", "sectionChange:usca", "signalStatus:ready"}; !slices.Equal(got, want) {
+			t.Fatalf("events after Reject all: %v, want %v", got, want)
+		}
+		p = ping(t, tab)
+		ca = decodeGPP(t, p.GppString).Section(gpp.IDUSCA).USCA
+		if ca.SaleOptOut != 1 || ca.SharingOptOut != 1 || ca.Gpc || p.CmpDisplayStatus != "hidden" || p.SignalStatus != "ready" {
+			t.Fatalf("after Reject all: %+v, %+v", ca, p)
+		}
+		// The string is in every event of the choice, and in its receipt.
+		device := js[string](t, tab, `Steward.consent().deviceId`)
+		for _, e := range ledgerEvents(t, srv, device, 3) {
+			if e.GPPString != p.GppString || e.Source != consent.SourceBanner || e.Jurisdiction != "US-CA" {
+				t.Fatalf("ledger event %+v, want GPP string %q", e, p.GppString)
+			}
+			r, err := receipt.Verify(e.Receipt, srv.App.Signer.JWKS())
+			if err != nil || r.Steward.GPPString != p.GppString || r.Steward.EventID != e.ID {
+				t.Fatalf("receipt of %s: %+v, %v", e.ID, r, err)
+			}
+		}
+		if !loadedGPP(reqs) {
+			t.Fatal("banner-gpp.js was not requested")
+		}
+	})
+
+	t.Run("United States with GPC: usnat opted out before any dialog", func(t *testing.T) {
+		tab, _ := visitFrom(t, "US", "", map[string]string{"Sec-GPC": "1"})
+		do(t, tab, chromedp.Navigate(page))
+		waitJS(t, tab, `window.Steward && window.__gpp && document.readyState == "complete"`)
+		waitJS(t, tab, `new Promise(done => __gpp('ping', p => done(p.cmpStatus == 'loaded')))`)
+		p := ping(t, tab)
+		nat := decodeGPP(t, p.GppString).Section(gpp.IDUSNat).USNat
+		if nat == nil || nat.Version != 2 || nat.SaleOptOut != 1 || nat.SharingOptOut != 1 || nat.TargetedAdvertisingOptOut != 1 ||
+			nat.SaleOptOutNotice != 1 || nat.TargetedAdvertisingOptOutNotice != 1 || !nat.GpcSegmentIncluded || !nat.Gpc ||
+			nat.MspaCoveredTransaction != 2 || len(nat.SensitiveDataProcessing) != 16 || !slices.Equal(p.ApplicableSections, []int{7}) {
+			t.Fatalf("usnat with GPC: %+v (ping %+v)", nat, p)
+		}
+		// GPC denies sale and sharing once per device, with the string.
+		device := js[string](t, tab, `Steward.consent().deviceId`)
+		evs := ledgerEvents(t, srv, device, 1)
+		if e := evs[0]; e.Source != consent.SourceGPC || e.Purpose != "sale_of_data" || e.Action != consent.ActionDeny || e.GPPString != p.GppString {
+			t.Fatalf("GPC event %+v, want GPP string %q", e, p.GppString)
+		}
+	})
+
+	t.Run("Germany: no banner-gpp.js, no __gpp", func(t *testing.T) {
+		tab, reqs := visitFrom(t, "DE", "", nil)
+		do(t, tab, chromedp.Navigate(page))
+		waitJS(t, tab, `window.Steward && document.readyState == "complete"`)
+		waitJS(t, tab, dialogOpen)
+		if js[bool](t, tab, `'__gpp' in window || 'StewardGPP' in window`) || loadedGPP(reqs) {
+			t.Fatalf("an EU visitor got GPP: %v", reqs.list())
+		}
+	})
+
+	t.Run("property without GPP: no banner-gpp.js, no __gpp", func(t *testing.T) {
+		setGPP(consent.GPPSettings{})
+		tab, reqs := visitFrom(t, "US", "CA", nil)
+		do(t, tab, chromedp.Navigate(page))
+		waitJS(t, tab, `window.Steward && document.readyState == "complete"`)
+		waitJS(t, tab, dialogOpen)
+		if js[bool](t, tab, `'__gpp' in window || 'StewardGPP' in window`) || loadedGPP(reqs) {
+			t.Fatalf("a property without GPP served it: %v", reqs.list())
+		}
+	})
+}
