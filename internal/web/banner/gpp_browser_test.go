@@ -10,6 +10,9 @@ package banner_test
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,6 +27,7 @@ import (
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/gpp"
 	"github.com/steward-dev/steward/internal/receipt"
+	"github.com/steward-dev/steward/internal/web/banner"
 )
 
 // gppListener registers a __gpp listener before any script of the page
@@ -100,11 +104,20 @@ func loadedGPP(reqs *requests) bool {
 	return slices.ContainsFunc(reqs.list(), func(u string) bool { return strings.Contains(u, "/banner-gpp.js") })
 }
 
+// decodeGPP decodes a GPP string the banner made, and checks that the Go
+// codec, writing the same fields afresh, writes the same string.
 func decodeGPP(t *testing.T, s string) *gpp.String {
 	t.Helper()
 	out, err := gpp.Decode(s)
 	if err != nil {
 		t.Fatalf("internal/gpp does not decode the banner's %q: %v", s, err)
+	}
+	fresh, _ := gpp.Decode(s)
+	for i := range fresh.Sections {
+		fresh.Sections[i].Raw = ""
+	}
+	if again, err := gpp.Encode(fresh); err != nil || again != s {
+		t.Fatalf("internal/gpp writes %q (%v) for the fields of the banner's %q", again, err, s)
 	}
 	return out
 }
@@ -262,4 +275,101 @@ func TestGPPWithSteward(t *testing.T) {
 			t.Fatalf("a property without GPP served it: %v", reqs.list())
 		}
 	})
+}
+
+// TestGPPSectionsEncodeAsTheGoCodec runs banner-gpp.js (minified, as
+// served) alone for every section it writes, with and without opt-outs and
+// GPC and with the MSPA fields set, and checks with internal/gpp what each
+// string says, field by field.
+func TestGPPSectionsEncodeAsTheGoCodec(t *testing.T) {
+	_, script, err := banner.GPPScripts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /gpp.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		w.Write(script)
+	})
+	mux.HandleFunc("GET /page", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, `<!doctype html><html lang="en"><title>GPP</title><script src="/gpp.js"></script><body></body></html>`)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	ctx := tab(t)
+	do(t, ctx, chromedp.Navigate(srv.URL+"/page"))
+	waitJS(t, ctx, `window.StewardGPP && document.body`)
+
+	sections := []struct {
+		name       string
+		id         int
+		targeted   bool // has TargetedAdvertisingOptOut
+		sharing    bool // has SharingOptOut
+		gpcSegment bool
+	}{
+		{"usnat", gpp.IDUSNat, true, true, true},
+		{"usca", gpp.IDUSCA, false, true, true},
+		{"usva", gpp.IDUSVA, true, false, false},
+		{"usco", gpp.IDUSCO, true, false, true},
+		{"usut", gpp.IDUSUT, true, false, false},
+		{"usct", gpp.IDUSCT, true, false, true},
+	}
+	for _, sec := range sections {
+		for _, c := range []struct {
+			name            string
+			choices         string
+			signal, gpc     bool
+			sale, targeted  int
+			sharingExpected int
+		}{
+			{"nothing refused", `{ads: true, data: true}`, false, false, 2, 2, 2},
+			{"ads refused", `{ads: false, data: true}`, false, false, 2, 1, 2},
+			{"data refused", `{ads: true, data: false}`, false, false, 1, 2, 1},
+			{"GPC", `{ads: true, data: true}`, true, true, 1, 1, 1},
+		} {
+			t.Run(sec.name+"/"+c.name, func(t *testing.T) {
+				// sale and sharing rest on "data", targeted advertising on
+				// "ads"; the MSPA fields say: covered, opt-out option mode.
+				s := js[string](t, ctx, `StewardGPP.init({gpp: {section: '`+sec.name+`', sectionId: `+strconv.Itoa(sec.id)+`, cmpId: 7,
+					supported: [], sale: ['data'], sharing: ['data'], targeted: ['ads'], mspa: [1, 1, 2]}},
+					{choices: () => (`+c.choices+`), signal: `+strconv.FormatBool(c.signal)+`, gpc: `+strconv.FormatBool(c.gpc)+`, visible: () => false}).string()`)
+				decoded := decodeGPP(t, s)
+				if ids := decoded.SectionIDs(); len(ids) != 1 || ids[0] != sec.id {
+					t.Fatalf("%q holds sections %v, want [%d]", s, ids, sec.id)
+				}
+				raw, err := json.Marshal(decoded.Sections[0])
+				if err != nil {
+					t.Fatal(err)
+				}
+				var parts map[string]json.RawMessage
+				var f map[string]any
+				if err := json.Unmarshal(raw, &parts); err != nil {
+					t.Fatal(err)
+				}
+				if err := json.Unmarshal(parts[sec.name], &f); err != nil {
+					t.Fatalf("section %s of %q: %v", sec.name, s, err)
+				}
+				want := map[string]any{"SaleOptOut": float64(c.sale), "SaleOptOutNotice": 1.0, "MspaCoveredTransaction": 1.0,
+					"MspaOptOutOptionMode": 1.0, "MspaServiceProviderMode": 2.0}
+				if sec.targeted {
+					want["TargetedAdvertisingOptOut"], want["TargetedAdvertisingOptOutNotice"] = float64(c.targeted), 1.0
+				}
+				if sec.sharing {
+					want["SharingOptOut"], want["SharingOptOutNotice"] = float64(c.sharingExpected), 1.0
+				}
+				if sec.gpcSegment {
+					want["GpcSegmentIncluded"], want["Gpc"] = true, c.gpc
+				}
+				for k, v := range want {
+					if f[k] != v {
+						t.Errorf("%s %s = %v, want %v (%q)", sec.name, k, f[k], v, s)
+					}
+				}
+				if _, has := f["Gpc"]; has != sec.gpcSegment {
+					t.Errorf("%s has a GPC sub-section: %v", sec.name, has)
+				}
+			})
+		}
+	}
 }
