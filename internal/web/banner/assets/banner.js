@@ -209,7 +209,7 @@ var gpp, gppQueue = [],
 // The stub of the CMP API until banner-gpp.js takes over (a page's own stub
 // stays): ping answers at once, other calls wait in the queue that __gpp()
 // returns.
-win.__gpp ||= (command, callback, ...rest) => command == 'ping' ? callback({
+win.__gpp ||= (command, callback, ...rest) => command == 'ping' ? callback?.({
   gppVersion: '1.1', cmpStatus: 'stub', cmpDisplayStatus: 'hidden', signalStatus: 'not ready', supportedAPIs: C.gpp.supported,
   cmpId: C.gpp.cmpId, sectionList: [], applicableSections: [C.gpp.sectionId], gppString: ''
 }, true) : command ? gppQueue.push([command, callback, ...rest]) : gppQueue;
