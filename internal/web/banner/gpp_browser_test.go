@@ -282,24 +282,7 @@ func TestGPPWithSteward(t *testing.T) {
 // GPC and with the MSPA fields set, and checks with internal/gpp what each
 // string says, field by field.
 func TestGPPSectionsEncodeAsTheGoCodec(t *testing.T) {
-	_, script, err := banner.GPPScripts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /gpp.js", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
-		w.Write(script)
-	})
-	mux.HandleFunc("GET /page", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		io.WriteString(w, `<!doctype html><html lang="en"><title>GPP</title><script src="/gpp.js"></script><body></body></html>`)
-	})
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	ctx := tab(t)
-	do(t, ctx, chromedp.Navigate(srv.URL+"/page"))
-	waitJS(t, ctx, `window.StewardGPP && document.body`)
+	ctx := gppAlone(t, "")
 
 	sections := []struct {
 		name       string
@@ -371,5 +354,72 @@ func TestGPPSectionsEncodeAsTheGoCodec(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// gppAlone opens a page that loads banner-gpp.js (minified, as served)
+// after the script head, without a banner.
+func gppAlone(t *testing.T, head string) context.Context {
+	t.Helper()
+	_, script, err := banner.GPPScripts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /gpp.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		w.Write(script)
+	})
+	mux.HandleFunc("GET /page", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, `<!doctype html><html lang="en"><title>GPP</title><script>`+head+`</script><script src="/gpp.js"></script><body></body></html>`)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	ctx := tab(t)
+	do(t, ctx, chromedp.Navigate(srv.URL+"/page"))
+	waitJS(t, ctx, `window.StewardGPP && document.body`)
+	return ctx
+}
+
+// iabStub is the gist of the stub in IAB's CMP API specification: ping
+// answered at once, listeners kept in __gpp.events with their ids, other
+// calls queued in __gpp.queue, which __gpp() returns.
+const iabStub = `window.heard = [];
+window.__gpp = function () {
+  var b = arguments;
+  __gpp.queue = __gpp.queue || [];
+  __gpp.events = __gpp.events || [];
+  if (!b.length) return __gpp.queue;
+  if (b[0] === 'ping') return b[1]({gppVersion: '1.1', cmpStatus: 'stub'}, true);
+  if (b[0] === 'addEventListener') {
+    __gpp.lastId = (__gpp.lastId || 0) + 1;
+    __gpp.events.push({id: __gpp.lastId, callback: b[1], parameter: b[2]});
+    return b[1]({eventName: 'listenerRegistered', listenerId: __gpp.lastId, data: true, pingData: {cmpStatus: 'stub'}}, true);
+  }
+  __gpp.queue.push([].slice.apply(b));
+};
+__gpp('addEventListener', e => heard.push(e.listenerId + ':' + e.eventName + ':' + e.data));
+__gpp('addEventListener', e => heard.push(e.listenerId + ':' + e.eventName + ':' + e.data));
+__gpp('getField', (v, ok) => heard.push('queued:' + v + ':' + ok), 'usnat.SaleOptOut');`
+
+// TestGPPTakesOverIABStub: banner-gpp.js takes over a page's stub as IAB
+// specifies it: the listeners it registered keep their ids and hear the
+// CMP load, the calls it queued are answered in order, and new listeners
+// get fresh ids.
+func TestGPPTakesOverIABStub(t *testing.T) {
+	ctx := gppAlone(t, iabStub)
+	js[string](t, ctx, `StewardGPP.init({gpp: {section: 'usnat', sectionId: 7, cmpId: 7, supported: ['7:usnat'], sale: ['data'],
+		sharing: ['data'], targeted: [], mspa: [2, 0, 0]}}, {choices: () => ({data: false}), signal: false, gpc: false, visible: () => false}).string()`)
+	want := []string{"1:listenerRegistered:true", "2:listenerRegistered:true", "queued:1:true",
+		"1:cmpStatus:loaded", "2:cmpStatus:loaded", "1:signalStatus:ready", "2:signalStatus:ready"}
+	if got := js[[]string](t, ctx, `heard`); !slices.Equal(got, want) {
+		t.Fatalf("heard %v, want %v", got, want)
+	}
+	if got := js[string](t, ctx, `new Promise(done => __gpp('addEventListener', e => done(e.listenerId + ':' + e.pingData.cmpStatus)))`); got != "3:loaded" {
+		t.Fatalf("a new listener: %s", got)
+	}
+	if got := js[string](t, ctx, `new Promise(done => __gpp('removeEventListener', (ok, success) => __gpp('removeEventListener', again => done([ok, success, again].join()), 1), 1))`); got != "true,true,false" {
+		t.Fatalf("removeEventListener 1, twice: %s", got)
 	}
 }

@@ -165,16 +165,22 @@
 
     build(hooks.choices());
 
-    // Take over: the calls a stub queued (IAB's stub and banner.js's both
-    // return their queue when called without arguments) run in order.
-    var queued = [];
+    // Take over from a stub: the listeners IAB's stub registered (it keeps
+    // them in __gpp.events) keep their ids and hear what follows; the calls
+    // it queued (IAB's stub and banner.js's return their queue when called
+    // without arguments) run in order.
+    var stub = win.__gpp, queued = [];
     try {
-      queued = typeof win.__gpp == 'function' && win.__gpp() || [];
+      queued = typeof stub == 'function' && stub() || [];
     } catch (e) {}
+    (Array.isArray(stub?.events) ? stub.events : []).map(l => {
+      if (typeof l?.callback == 'function' && +l.id > 0) {
+        listeners.set(+l.id, l.callback);
+        lastId = Math.max(lastId, +l.id);
+      }
+    });
     win.__gpp = api;
     (Array.isArray(queued) ? queued : []).map(call => api(...call));
-    // Listeners a page's stub registered (IAB's keeps them in __gpp.events)
-    // are lost with it: they register again when they see cmpStatus loaded.
 
     // Frames reach the CMP through postMessage, finding this window by its
     // child frame named __gppLocator.
