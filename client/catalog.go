@@ -70,6 +70,8 @@ type BannerSettings struct {
 	ConsentMode ConsentMode `json:"consent_mode"`
 	// TCF enables the IAB Transparency and Consent Framework v2.3.
 	TCF TCFSettings `json:"tcf"`
+	// GPP enables the IAB Global Privacy Platform for US visitors.
+	GPP GPPSettings `json:"gpp"`
 }
 
 // BannerTheme is the banner's look: colours as "#rrggbb".
@@ -111,6 +113,29 @@ type TCFSettings struct {
 	// PurposeMap maps a Steward purpose key to the TCF purpose ids it
 	// stands for.
 	PurposeMap map[string][]int `json:"purpose_map"`
+}
+
+// GPPSettings enable the IAB Global Privacy Platform (the __gpp API and a
+// GPP string in every banner event) for visitors in a US jurisdiction under
+// opt-out; nobody else downloads any of it.
+type GPPSettings struct {
+	Enabled bool `json:"enabled"`
+	// CmpID is the CMP id the IAB registered, 0 while there is none.
+	CmpID int `json:"cmp_id"`
+	// Sections are "usnat" and state sections ("usca", "usva", "usco",
+	// "usut", "usct"): a visitor in a listed state gets its section, any
+	// other US visitor "usnat" when listed; at least one when enabled.
+	Sections []string `json:"sections"`
+	// SalePurposes, SharingPurposes and TargetedAdvertisingPurposes are the
+	// purposes whose refusal opts out of sale, sharing and targeted
+	// advertising; empty means the purposes marked sale or sharing.
+	SalePurposes                []string `json:"sale_purposes"`
+	SharingPurposes             []string `json:"sharing_purposes"`
+	TargetedAdvertisingPurposes []string `json:"targeted_advertising_purposes"`
+	// MspaCoveredTransaction and MspaMode ("opt_out_option",
+	// "service_provider" or "") set the MSPA fields of the sections.
+	MspaCoveredTransaction bool   `json:"mspa_covered_transaction"`
+	MspaMode               string `json:"mspa_mode"`
 }
 
 // PropertyInput creates or replaces a property. Without JurisdictionRules

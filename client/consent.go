@@ -63,6 +63,9 @@ type EventInput struct {
 	GPC          bool   `json:"gpc,omitempty"`
 	DNT          bool   `json:"dnt,omitempty"`
 	TCString     string `json:"tc_string,omitempty"`
+	// GPPString is an IAB Global Privacy Platform string; the server
+	// refuses one that does not decode and names it in the receipt.
+	GPPString string `json:"gpp_string,omitempty"`
 	// At is checked (not before 2000, not more than a few minutes ahead of
 	// the server's clock) but the server records its own receive time: the
 	// order of choices is the server's. Only an import (SourceImport) keeps
@@ -96,6 +99,7 @@ type Event struct {
 	GPC           bool      `json:"gpc"`
 	DNT           bool      `json:"dnt"`
 	TCString      string    `json:"tc_string,omitempty"`
+	GPPString     string    `json:"gpp_string,omitempty"`
 	At            time.Time `json:"at"`
 	Seq           int64     `json:"seq"`
 	RecordedAt    time.Time `json:"recorded_at"`

@@ -215,12 +215,14 @@ func roundTrip(t *testing.T, dialect db.Dialect) {
 	// what the input does not spell out.
 	prop, err := c.CreateProperty(ctx, client.PropertyInput{Key: "rt-shop", Name: "Round trip", Domains: []string{"shop.example"},
 		Banner: &client.BannerSettings{Languages: []string{"de", "en"}, HonourDNT: true, CookieName: "rt_consent",
-			Theme: client.BannerTheme{Accent: "#0b57d0", Position: "center"}}})
+			Theme: client.BannerTheme{Accent: "#0b57d0", Position: "center"},
+			GPP:   client.GPPSettings{Enabled: true, CmpID: 300, Sections: []string{"usnat", "usca"}, MspaCoveredTransaction: true, MspaMode: "service_provider"}}})
 	ck.check("CreateProperty", typeOf[client.Property](), err)
 	prop.Name = "Round trip, renamed"
 	updated, err := c.UpdateProperty(ctx, prop.Input())
 	ck.check("UpdateProperty", typeOf[client.Property](), err)
-	if !reflect.DeepEqual(updated.Banner, prop.Banner) || !updated.Banner.HonourDNT || updated.Banner.CookieName != "rt_consent" {
+	if !reflect.DeepEqual(updated.Banner, prop.Banner) || !updated.Banner.HonourDNT || updated.Banner.CookieName != "rt_consent" ||
+		!updated.Banner.GPP.Enabled || updated.Banner.GPP.MspaMode != "service_provider" || len(updated.Banner.GPP.Sections) != 2 {
 		t.Errorf("UpdateProperty(p.Input()) changed the banner: %+v, was %+v", updated.Banner, prop.Banner)
 	}
 	_, err = c.GetProperty(ctx, "rt-shop")
@@ -508,6 +510,7 @@ var notForTheSDK = map[string]string{
 	"GET /.well-known/gpc.json": "for browsers",
 	"GET /banner.js":            "for web pages",
 	"GET /banner-tcf.js":        "for web pages",
+	"GET /banner-gpp.js":        "for web pages",
 	"GET /tcf/vendor-list.json": "for the banner",
 	"GET /demo":                 "a page",
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/gpp"
 	"github.com/steward-dev/steward/internal/tcf"
 )
 
@@ -95,6 +96,10 @@ func (s *Service) ValidateEvents(events []Event, by Author) error {
 	now := s.now()
 	problems := map[string]string{}
 	lastTC := "" // a banner's batch carries one TC string many times: decode it once
+	lastGPP := ""
+	// keyed are the problems said in the reader's language (FieldKeys); the
+	// others stay English only.
+	keyed := errs.Problems{}
 	for i := range events {
 		e := &events[i]
 		bad := func(field, format string, args ...any) {
@@ -175,6 +180,19 @@ func (s *Service) ValidateEvents(events []Event, by Author) error {
 				lastTC = e.TCString
 			}
 		}
+		gppField := fmt.Sprintf("events[%d].gpp_string", i)
+		switch {
+		case len(e.GPPString) > maxGPPString:
+			keyed.Add(gppField, "at_most_characters", "max", maxGPPString)
+		case e.GPPString != "" && e.GPPString != lastGPP:
+			// The codec of "steward gpp decode": it reads what IAB's
+			// iabgpp-es writes, and what the banner writes.
+			if _, err := gpp.Decode(e.GPPString); err != nil {
+				keyed.Add(gppField, "gpp_string", "reason", strings.TrimPrefix(err.Error(), "gpp: "))
+			} else {
+				lastGPP = e.GPPString
+			}
+		}
 		if e.Source == SourceImport && sourceOK {
 			switch {
 			case e.At.IsZero():
@@ -198,8 +216,21 @@ func (s *Service) ValidateEvents(events []Event, by Author) error {
 		}
 		e.At = e.At.UTC().Truncate(time.Microsecond)
 	}
+	if len(keyed) > 0 {
+		for field, p := range keyed {
+			problems[field] = p.English()
+		}
+		e := errs.Fields(problems)
+		e.FieldKeys = keyed
+		return e
+	}
 	if len(problems) > 0 {
 		return errs.Fields(problems)
 	}
 	return nil
 }
+
+// maxGPPString bounds a GPP string at ingest: a header and the US sections
+// take well under a hundred characters; a TCF EU section with many vendors
+// takes a few thousand.
+const maxGPPString = 10000

@@ -35,6 +35,8 @@ type BannerSettings struct {
 	ConsentMode ConsentMode `json:"consent_mode"`
 	// TCF enables the IAB Transparency and Consent Framework v2.3.
 	TCF TCFSettings `json:"tcf"`
+	// GPP enables the IAB Global Privacy Platform for US visitors.
+	GPP GPPSettings `json:"gpp"`
 }
 
 // Theme is the banner's look.
@@ -130,6 +132,7 @@ func (b BannerSettings) withDefaults() BannerSettings {
 	if b.TCF.CmpVersion == 0 {
 		b.TCF.CmpVersion = 1
 	}
+	b.GPP = b.GPP.withDefaults()
 	return b
 }
 
@@ -232,6 +235,7 @@ func (b *BannerSettings) validate(problems errs.Problems, purposes map[string]*p
 		}
 		checkIDs("purpose_map."+purpose, ids, 24)
 	}
+	b.GPP.validate(problems, purposes)
 }
 
 // validCookiePatterns checks a purpose's cookie name patterns.

@@ -116,7 +116,7 @@ func principalMAC(salt []byte, e *Event) []byte {
 // eventHash is the chain hash of the event e stored at e.Seq after the entry
 // prevSeq whose hash is prevHash.
 func eventHash(prevHash []byte, prevSeq int64, e *Event, mac, receiptHash []byte) []byte {
-	enc := newEncoder(entryEvent, prevHash, e.Seq, prevSeq, 256+len(e.TCString))
+	enc := newEncoder(entryEvent, prevHash, e.Seq, prevSeq, 256+len(e.TCString)+len(e.GPPString))
 	enc.str(e.Property)
 	enc.str(e.ID)
 	enc.buf = append(enc.buf, principalKind(e))
@@ -133,6 +133,13 @@ func eventHash(prevHash []byte, prevSeq int64, e *Event, mac, receiptHash []byte
 	enc.int(micros(e.At))
 	enc.int(micros(e.RecordedAt))
 	enc.bytes(receiptHash)
+	if e.GPPString != "" {
+		// Added after the chain's first entries: an event without a GPP
+		// string hashes as it did before there was one. Every field before
+		// it has a fixed size or a length prefix, so the encoding stays
+		// unambiguous.
+		enc.str(e.GPPString)
+	}
 	return enc.sum()
 }
 
@@ -220,7 +227,7 @@ func scanChainEvent(scan func(...any) error) (chainRow, error) {
 	var action, source string
 	var at, recorded int64
 	err := scan(&r.event.Seq, &r.event.Property, &r.event.ID, &subject, &device, &r.event.Purpose, &r.event.Vendor, &action, &source,
-		&r.event.NoticeVersion, &r.event.Jurisdiction, &r.event.GPC, &r.event.DNT, &r.event.TCString, &at, &recorded,
+		&r.event.NoticeVersion, &r.event.Jurisdiction, &r.event.GPC, &r.event.DNT, &r.event.TCString, &at, &recorded, &r.event.GPPString,
 		&r.prevSeq, &r.hash, &r.salt, &r.mac, &r.receipt, &r.rHash)
 	r.event.Subject, r.event.Device = subject.String, device.String
 	r.event.Action, r.event.Source = Action(action), Source(source)

@@ -271,6 +271,55 @@ func TestReceiptIsNeverResigned(t *testing.T) {
 	})
 }
 
+// TestGPPStringIsEvidence: a GPP string sent with an event is stored with
+// it, named in its signed receipt and covered by the ledger's hash, so an
+// edit of the stored string is found; events without one verify as before.
+func TestGPPStringIsEvidence(t *testing.T) {
+	const gppString = "DBABLA~BVVqAAAACqA.QA"
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		signer := newSigner(t)
+		svc := openService(t, store, signer)
+		seed(t, svc)
+		plain := event("g0", "dev-1", "marketing", consent.ActionGrant)
+		withGPP := event("g1", "dev-1", "marketing", consent.ActionDeny)
+		withGPP.GPPString = gppString
+		appendOK(t, svc, plain, withGPP)
+		got, err := svc.Event(ctx, "shop", "g1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.GPPString != gppString {
+			t.Fatalf("stored GPP string %q, want %q", got.GPPString, gppString)
+		}
+		claims, err := receipt.Verify(got.Receipt, signer.JWKS())
+		if err != nil || claims.Steward.GPPString != gppString {
+			t.Fatalf("receipt names GPP string %q (%v), want %q", claims.Steward.GPPString, err, gppString)
+		}
+		first, err := svc.Event(ctx, "shop", "g0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if claims, err := receipt.Verify(first.Receipt, signer.JWKS()); err != nil || claims.Steward.GPPString != "" {
+			t.Fatalf("receipt without a GPP string names %q (%v)", claims.Steward.GPPString, err)
+		}
+		if r := verify(t, store, consent.VerifyOptions{}); !r.OK() {
+			t.Fatalf("the ledger does not verify: %s", r.Message())
+		}
+		// Resent with another GPP string, the id is a conflict.
+		other := withGPP
+		other.GPPString = "DBABLA~BVVqAAAACqA.YA"
+		if _, err := svc.Append(ctx, []consent.Event{other}); !errs.Is(err, errs.CodeConflict) {
+			t.Fatalf("resent with another GPP string: %v, want a conflict", err)
+		}
+		exec(t, store, `UPDATE consent_events SET gpp_string = 'DBABLA~BVVqAAAACqA.YA' WHERE event_id = 'g1'`)
+		r := verify(t, store, consent.VerifyOptions{})
+		if r.OK() || r.Problem == nil || r.Problem.Kind != consent.ProblemChanged || r.Problem.EventID != "g1" {
+			t.Fatalf("an edited GPP string went unnoticed: %s", r.Message())
+		}
+	})
+}
+
 // TestDuplicateConflict: an id resent with other content is refused (409
 // naming the field) and nothing of that request is written, while the
 // requests committed in the same group are; resent as it was, it is a

@@ -28,6 +28,7 @@ func (s *Service) sign(e *Event) (string, error) {
 		Steward: receipt.Ledger{
 			EventID: e.ID, Property: e.Property, Purpose: e.Purpose, Vendor: e.Vendor,
 			Action: string(e.Action), Source: string(e.Source), NoticeVersion: e.NoticeVersion, GPC: e.GPC,
+			GPPString: e.GPPString,
 		},
 	}
 	service := receipt.Service{Service: e.Property}

@@ -2,6 +2,7 @@ package consent_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -93,6 +94,11 @@ func TestAuthorsMayAssert(t *testing.T) {
 			{"real tc string", ingestShop, func(e *consent.Event) { e.TCString = realTCString }, ""},
 			{"bad tc string", ingestShop, func(e *consent.Event) { e.TCString = "not-a-tc-string" }, "events[0].tc_string"},
 			{"truncated tc string", ingestShop, func(e *consent.Event) { e.TCString = "CQXFlJAQXFlJFAHADBENCWFgAMAAAAAAAAqI" }, "events[0].tc_string"},
+			{"usnat gpp string", ingestShop, func(e *consent.Event) { e.GPPString = "DBABLA~BVVqAAAACqA.QA" }, ""},
+			{"gpp string of iabgpp-es", ingestShop, func(e *consent.Event) { e.GPPString = "DBABLA~CFAUAAAAAABA.YA" }, ""},
+			{"bad gpp string", ingestShop, func(e *consent.Event) { e.GPPString = "not-a-gpp-string" }, "events[0].gpp_string"},
+			{"truncated gpp string", ingestShop, func(e *consent.Event) { e.GPPString = "DBABLA~BVVq" }, "events[0].gpp_string"},
+			{"gpp string too long", ingestShop, func(e *consent.Event) { e.GPPString = "DBABLA~" + strings.Repeat("A", 10000) }, "events[0].gpp_string"},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
@@ -112,6 +118,10 @@ func TestAuthorsMayAssert(t *testing.T) {
 					ee, ok := errs.As(err)
 					if !ok || ee.Fields[c.field] == "" {
 						t.Fatalf("error %v does not name %s", err, c.field)
+					}
+					// A GPP string's problem is said in the reader's language.
+					if strings.HasSuffix(c.field, ".gpp_string") && ee.FieldKeys[c.field].Key == "" {
+						t.Fatalf("problem of %s has no catalog key: %+v", c.field, ee.FieldKeys)
 					}
 				}
 			})

@@ -179,20 +179,23 @@ type Notice struct {
 
 // Event is one entry of the consent ledger.
 type Event struct {
-	ID            string    `json:"id"`
-	Property      string    `json:"property"`
-	Device        string    `json:"device,omitempty"`
-	Subject       string    `json:"subject,omitempty"`
-	Purpose       string    `json:"purpose"`
-	Vendor        string    `json:"vendor,omitempty"`
-	Action        Action    `json:"action"`
-	Source        Source    `json:"source"`
-	NoticeVersion string    `json:"notice_version"`
-	Jurisdiction  string    `json:"jurisdiction"`
-	GPC           bool      `json:"gpc"`
-	DNT           bool      `json:"dnt"`
-	TCString      string    `json:"tc_string,omitempty"`
-	At            time.Time `json:"at"`
+	ID            string `json:"id"`
+	Property      string `json:"property"`
+	Device        string `json:"device,omitempty"`
+	Subject       string `json:"subject,omitempty"`
+	Purpose       string `json:"purpose"`
+	Vendor        string `json:"vendor,omitempty"`
+	Action        Action `json:"action"`
+	Source        Source `json:"source"`
+	NoticeVersion string `json:"notice_version"`
+	Jurisdiction  string `json:"jurisdiction"`
+	GPC           bool   `json:"gpc"`
+	DNT           bool   `json:"dnt"`
+	TCString      string `json:"tc_string,omitempty"`
+	// GPPString is the IAB Global Privacy Platform string the banner
+	// reported with the choice (US visitors of properties that enable GPP).
+	GPPString string    `json:"gpp_string,omitempty"`
+	At        time.Time `json:"at"`
 	// Set by the ledger.
 	Seq        int64     `json:"seq"`
 	RecordedAt time.Time `json:"recorded_at"`

@@ -89,6 +89,9 @@ type Ledger struct {
 	Source        string `json:"source"`
 	NoticeVersion string `json:"noticeVersion"`
 	GPC           bool   `json:"gpc"`
+	// GPPString is the IAB Global Privacy Platform string recorded with
+	// the choice, when the banner sent one.
+	GPPString string `json:"gppString,omitempty"`
 }
 
 // Signer signs receipts with one Ed25519 key. Ed25519 signatures are

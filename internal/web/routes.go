@@ -116,9 +116,10 @@ func (s *server) groups() []RouteGroup {
 			{"GET /.well-known/gpc.json", Public, s.handleGPC()},
 		}},
 		// Banner: the consent banner's scripts and the TCF vendor list it reads.
-		{Surface: "banner", Prefixes: []string{"/banner.js", "/banner-tcf.js", "/tcf/"}, Routes: []Route{
+		{Surface: "banner", Prefixes: []string{"/banner.js", "/banner-tcf.js", "/banner-gpp.js", "/tcf/"}, Routes: []Route{
 			{"GET /banner.js", Public, s.bannerRoute((*banner.Server).HandleScript)},
 			{"GET /banner-tcf.js", Public, s.bannerRoute((*banner.Server).HandleTCFScript)},
+			{"GET /banner-gpp.js", Public, s.bannerRoute((*banner.Server).HandleGPPScript)},
 			{"GET /tcf/vendor-list.json", Public, s.bannerRoute((*banner.Server).HandleVendorList)},
 		}},
 		// Demo: a page that shows the banner of the demo property (serve --demo).

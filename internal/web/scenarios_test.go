@@ -664,6 +664,8 @@ func eventScenarios() []scenario {
 			"tc_string": "CQAAAAAQAAAAAAAAAAENBJFgAAAAAAAAAAAAAAAAAAAA", "at": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339Nano)}))),
 		beacon,
 		ok("ingest key records gpc", "ingest", events(event("ok-5", map[string]any{"source": "gpc", "action": "deny"}))),
+		ok("ingest key records a GPP string", "ingest", events(event("ok-5b", map[string]any{"source": "gpc", "action": "deny",
+			"jurisdiction": "US-CA", "gpc": true, "gpp_string": "DBABBg~BUUAAACA.YA"}))),
 		ok("record key records a device", "record", events(event("ok-6", map[string]any{"source": "api"}))),
 		ok("admin key imports a past consent", "admin", events(event("ok-7", map[string]any{"device": nil, "subject": "cust-1", "source": "import", "at": past}))),
 		// Issue 11: the public ingest key asserted a customer's consent, any
@@ -679,6 +681,8 @@ func eventScenarios() []scenario {
 		post("import dated in the future", "admin", events(event("x-39", map[string]any{"source": "import", "at": time.Now().Add(time.Minute).UTC().Format(time.RFC3339)})), 400, "events[0].at"),
 		post("zero time", "ingest", events(event("x-40", map[string]any{"at": "0001-01-01T00:00:00Z"})), 400, "events[0].at"),
 		post("tc_string the codec refuses", "ingest", events(event("x-41", map[string]any{"tc_string": "CQAAAAAQ.not!base64"})), 400, "events[0].tc_string"),
+		post("gpp_string the codec refuses", "ingest", events(event("x-41b", map[string]any{"gpp_string": "DBABBg~BUUA!"})), 400, "events[0].gpp_string"),
+		post("oversize gpp_string", "ingest", events(event("x-41c", map[string]any{"gpp_string": "DBABLA~" + strings.Repeat("B", 10000)})), 400, "events[0].gpp_string"),
 		post("decide key", "decide", events(event("x-42", nil)), 403),
 		recordInQuery,
 		post("ingest key for another property", "ingest", events(event("x-1", map[string]any{"property": "kiosk"})), 400, "events[0].property"),

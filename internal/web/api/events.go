@@ -27,6 +27,7 @@ type eventInput struct {
 	GPC           bool           `json:"gpc"`
 	DNT           bool           `json:"dnt"`
 	TCString      string         `json:"tc_string"`
+	GPPString     string         `json:"gpp_string"`
 	At            *httpx.Time    `json:"at"`
 }
 
@@ -62,7 +63,7 @@ func (d *Deps) HandleAppendEvents() http.Handler {
 		for i, e := range in {
 			events[i] = consent.Event{ID: e.ID, Property: e.Property, Device: e.Device, Subject: e.Subject, Purpose: e.Purpose,
 				Vendor: e.Vendor, Action: e.Action, Source: e.Source, NoticeVersion: e.NoticeVersion,
-				Jurisdiction: e.Jurisdiction, GPC: e.GPC, DNT: e.DNT, TCString: e.TCString}
+				Jurisdiction: e.Jurisdiction, GPC: e.GPC, DNT: e.DNT, TCString: e.TCString, GPPString: e.GPPString}
 			if e.At != nil {
 				if e.At.IsZero() {
 					// The zero time is a placeholder, never "now".

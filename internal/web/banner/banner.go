@@ -1,7 +1,7 @@
 // Package banner serves the consent banner: /banner.js with the property's
 // configuration inline (one request, cacheable with an ETag, gzip), the TCF
-// script under a content-hashed URL, and the imported IAB Global Vendor
-// List. The browser code lives in assets/ as readable source, minified once
+// and GPP scripts under content-hashed URLs, and the imported IAB Global
+// Vendor List. The browser code lives in assets/ as readable source, minified once
 // when the server starts (minify.go); CONTRACT.md is the contract between
 // this package and it.
 package banner
@@ -42,16 +42,20 @@ type Deps struct {
 	PublicURL string
 	Log       *slog.Logger
 	// Assets replaces the embedded browser code (tests); it must hold
-	// assets/banner.js and assets/tcf.js, which are served as they are, not
-	// minified (but for the catalog's strings, which banner.js receives).
+	// assets/banner.js, assets/tcf.js and assets/gpp.js, which are served
+	// as they are, not minified (but for the catalog's strings, which
+	// banner.js receives, and its GPP blocks, which only visitors who get
+	// GPP receive).
 	Assets fs.FS
 }
 
 // Server renders and caches banner scripts.
 type Server struct {
 	Deps
-	script    []byte // assets/banner.js, minified
+	script    []byte // assets/banner.js without its GPP blocks, minified
+	scriptGPP []byte // assets/banner.js with them, minified
 	tcfScript asset  // assets/tcf.js, minified
+	gppScript asset  // assets/gpp.js, minified
 	mu        sync.Mutex
 	cache     map[cacheKey]*asset
 }
@@ -81,22 +85,32 @@ func New(d Deps) (*Server, error) {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{Deps: d, cache: map[cacheKey]*asset{}}
-	var tcfBody []byte
+	var tcfBody, gppBody []byte
 	var err error
 	if d.Assets == nil {
 		if s.script, tcfBody, err = Scripts(); err != nil {
 			return nil, err
 		}
+		if s.scriptGPP, gppBody, err = GPPScripts(); err != nil {
+			return nil, err
+		}
 	} else {
-		if s.script, err = fs.ReadFile(d.Assets, "assets/banner.js"); err != nil {
+		if s.scriptGPP, err = fs.ReadFile(d.Assets, "assets/banner.js"); err != nil {
 			return nil, fmt.Errorf("banner: %w", err)
 		}
-		s.script = withBuiltinTexts(s.script, i18n.Default())
+		s.scriptGPP = withBuiltinTexts(s.scriptGPP, i18n.Default())
+		if s.script, err = withoutGPP(s.scriptGPP); err != nil {
+			return nil, fmt.Errorf("banner: assets/banner.js: %w", err)
+		}
 		if tcfBody, err = fs.ReadFile(d.Assets, "assets/tcf.js"); err != nil {
+			return nil, fmt.Errorf("banner: %w", err)
+		}
+		if gppBody, err = fs.ReadFile(d.Assets, "assets/gpp.js"); err != nil {
 			return nil, fmt.Errorf("banner: %w", err)
 		}
 	}
 	s.tcfScript = newAsset(tcfBody)
+	s.gppScript = newAsset(gppBody)
 	return s, nil
 }
 
@@ -123,6 +137,15 @@ func Wrap(cfgJSON, script, tcfScript []byte) []byte {
 	return b.Bytes()
 }
 
+// scriptFor is the banner's body for cfg: with its GPP blocks only for a
+// visitor who gets GPP.
+func (s *Server) scriptFor(cfg *config) []byte {
+	if cfg.GPP != nil {
+		return s.scriptGPP
+	}
+	return s.script
+}
+
 func (s *Server) tcfScriptFor(cfg *config) []byte {
 	if cfg.TCF == nil {
 		return nil
@@ -142,6 +165,11 @@ func newAsset(body []byte) asset {
 // TCFScriptPath is the content-hashed URL path of the TCF script.
 func (s *Server) TCFScriptPath() string {
 	return "/banner-tcf.js?v=" + strings.Trim(s.tcfScript.etag, `"`)
+}
+
+// GPPScriptPath is the content-hashed URL path of the GPP script.
+func (s *Server) GPPScriptPath() string {
+	return "/banner-gpp.js?v=" + strings.Trim(s.gppScript.etag, `"`)
 }
 
 // HandleScript serves GET /banner.js?p=PROPERTY.
@@ -181,6 +209,16 @@ func (s *Server) HandleTCFScript() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Vary", "Accept-Encoding")
 		serveAsset(w, r, &s.tcfScript, "public, max-age=31536000, immutable")
+	})
+}
+
+// HandleGPPScript serves the GPP script (the __gpp CMP API), which
+// banner.js loads for US visitors of properties that enable GPP; its URL
+// carries its hash, so it may be cached for a year.
+func (s *Server) HandleGPPScript() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Vary", "Accept-Encoding")
+		serveAsset(w, r, &s.gppScript, "public, max-age=31536000, immutable")
 	})
 }
 
@@ -287,7 +325,7 @@ func (s *Server) render(ctx context.Context, ck cacheKey, p *consent.Property) (
 	if err != nil {
 		return nil, fmt.Errorf("encode banner configuration: %w", err)
 	}
-	rendered := newAsset(Wrap(cfgJSON, s.script, s.tcfScriptFor(cfg)))
+	rendered := newAsset(Wrap(cfgJSON, s.scriptFor(cfg), s.tcfScriptFor(cfg)))
 	out = &rendered
 	s.mu.Lock()
 	if len(s.cache) >= maxCached {

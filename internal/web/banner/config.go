@@ -29,6 +29,7 @@ type config struct {
 	Purposes     []purpose                    `json:"purposes"`
 	GCM          *gcm                         `json:"gcm,omitempty"`
 	TCF          *tcfConfig                   `json:"tcf,omitempty"`
+	GPP          *gppConfig                   `json:"gpp,omitempty"`
 }
 
 type notice struct {
@@ -176,6 +177,9 @@ func (s *Server) config(ctx context.Context, ck cacheKey, p *consent.Property) (
 			GVLURL: "/tcf/vendor-list.json", Script: s.TCFScriptPath(), VendorIDs: b.TCF.VendorIDs,
 			PurposeIDs: b.TCF.PurposeIDs, SpecialFeatureIDs: b.TCF.SpecialFeatureIDs, PurposeMap: b.TCF.PurposeMap,
 			ConsentLanguage: lang, GDPRApplies: consent.UnderGDPR(ck.jurisdiction, regime)}
+	}
+	if cfg.GPP, err = s.gppConfigFor(&b.GPP, ck.jurisdiction, regime, cfg.Purposes); err != nil {
+		return nil, err
 	}
 	return cfg, nil
 }

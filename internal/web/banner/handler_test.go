@@ -27,8 +27,9 @@ import (
 // stubAssets stand in for the browser code, so that these tests check the
 // handler alone.
 var stubAssets = fstest.MapFS{
-	"assets/banner.js": {Data: []byte("/* banner */ window.Steward = {config: C};")},
+	"assets/banner.js": {Data: []byte("/* banner */ window.Steward = {config: C};/*gpp{*/ window.gppBlock = 1;/*}gpp*/")},
 	"assets/tcf.js":    {Data: []byte("/* tcf */ window.StewardTCF = {};")},
+	"assets/gpp.js":    {Data: []byte("/* gpp */ window.StewardGPP = {};")},
 }
 
 type fixture struct {
@@ -87,6 +88,7 @@ func newFixture(tb testing.TB, store *db.DB) *fixture {
 	f.mux = http.NewServeMux()
 	f.mux.Handle("GET /banner.js", f.server.HandleScript())
 	f.mux.Handle("GET /banner-tcf.js", f.server.HandleTCFScript())
+	f.mux.Handle("GET /banner-gpp.js", f.server.HandleGPPScript())
 	f.mux.Handle("GET /tcf/vendor-list.json", f.server.HandleVendorList())
 	return f
 }

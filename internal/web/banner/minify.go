@@ -36,9 +36,11 @@ var minifiedAssets = sync.OnceValues(func() (scripts, error) {
 	return minifyAssets(assets)
 })
 
-// scripts are the banner's body and the TCF script as served.
+// scripts are the banner's body and the TCF script as served. bannerGPP
+// is the banner's body with its GPP blocks (gpp.go), for the visitors who
+// get GPP; gpp is assets/gpp.js, served as /banner-gpp.js.
 type scripts struct {
-	banner, tcf []byte
+	banner, bannerGPP, tcf, gpp []byte
 }
 
 // Scripts returns the embedded assets/banner.js (the body of the function
@@ -51,6 +53,14 @@ func Scripts() (banner, tcf []byte, err error) {
 	return s.banner, s.tcf, err
 }
 
+// GPPScripts returns, minified like Scripts, the banner's body with its GPP
+// blocks, which US visitors of properties that enable GPP get, and
+// assets/gpp.js, which that body loads from /banner-gpp.js.
+func GPPScripts() (bannerGPP, gpp []byte, err error) {
+	s, err := minifiedAssets()
+	return s.bannerGPP, s.gpp, err
+}
+
 func minifyAssets(fsys fs.FS) (scripts, error) {
 	var s scripts
 	src, err := fs.ReadFile(fsys, "assets/banner.js")
@@ -58,14 +68,26 @@ func minifyAssets(fsys fs.FS) (scripts, error) {
 		return s, fmt.Errorf("banner: %w", err)
 	}
 	src = withBuiltinTexts(src, i18n.Default())
-	if s.banner, err = minifyBody(src); err != nil {
+	without, err := withoutGPP(src)
+	if err != nil {
+		return s, fmt.Errorf("banner: assets/banner.js: %w", err)
+	}
+	if s.banner, err = minifyBody(without); err != nil {
 		return s, fmt.Errorf("banner: minify assets/banner.js: %w", err)
 	}
-	if src, err = fs.ReadFile(fsys, "assets/tcf.js"); err != nil {
-		return s, fmt.Errorf("banner: %w", err)
+	if s.bannerGPP, err = minifyBody(src); err != nil {
+		return s, fmt.Errorf("banner: minify assets/banner.js with GPP: %w", err)
 	}
-	if s.tcf, err = minifyJS(src); err != nil {
-		return s, fmt.Errorf("banner: minify assets/tcf.js: %w", err)
+	for _, f := range []struct {
+		name string
+		out  *[]byte
+	}{{"assets/tcf.js", &s.tcf}, {"assets/gpp.js", &s.gpp}} {
+		if src, err = fs.ReadFile(fsys, f.name); err != nil {
+			return s, fmt.Errorf("banner: %w", err)
+		}
+		if *f.out, err = minifyJS(src); err != nil {
+			return s, fmt.Errorf("banner: minify %s: %w", f.name, err)
+		}
 	}
 	return s, nil
 }

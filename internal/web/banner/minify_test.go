@@ -133,10 +133,14 @@ func TestMinifyAssetsFails(t *testing.T) {
 		fsys   fstest.MapFS
 		errHas string
 	}{
-		{"banner.js broken", fstest.MapFS{"assets/banner.js": {Data: []byte("var = 1;")}, "assets/tcf.js": {Data: []byte(good)}}, "minify assets/banner.js"},
-		{"tcf.js broken", fstest.MapFS{"assets/banner.js": {Data: []byte(good)}, "assets/tcf.js": {Data: []byte("(function () {")}}, "minify assets/tcf.js"},
-		{"banner.js missing", fstest.MapFS{"assets/tcf.js": {Data: []byte(good)}}, "assets/banner.js"},
-		{"tcf.js missing", fstest.MapFS{"assets/banner.js": {Data: []byte(good)}}, "assets/tcf.js"},
+		{"banner.js broken", fstest.MapFS{"assets/banner.js": {Data: []byte("var = 1;")}, "assets/tcf.js": {Data: []byte(good)}, "assets/gpp.js": {Data: []byte(good)}}, "minify assets/banner.js"},
+		{"banner.js broken in a GPP block", fstest.MapFS{"assets/banner.js": {Data: []byte(good + "/*gpp{*/var = 1;/*}gpp*/")}, "assets/tcf.js": {Data: []byte(good)}, "assets/gpp.js": {Data: []byte(good)}}, "minify assets/banner.js with GPP"},
+		{"GPP block not closed", fstest.MapFS{"assets/banner.js": {Data: []byte(good + "/*gpp{*/")}, "assets/tcf.js": {Data: []byte(good)}, "assets/gpp.js": {Data: []byte(good)}}, "not closed"},
+		{"tcf.js broken", fstest.MapFS{"assets/banner.js": {Data: []byte(good)}, "assets/tcf.js": {Data: []byte("(function () {")}, "assets/gpp.js": {Data: []byte(good)}}, "minify assets/tcf.js"},
+		{"gpp.js broken", fstest.MapFS{"assets/banner.js": {Data: []byte(good)}, "assets/tcf.js": {Data: []byte(good)}, "assets/gpp.js": {Data: []byte("(() => {")}}, "minify assets/gpp.js"},
+		{"banner.js missing", fstest.MapFS{"assets/tcf.js": {Data: []byte(good)}, "assets/gpp.js": {Data: []byte(good)}}, "assets/banner.js"},
+		{"tcf.js missing", fstest.MapFS{"assets/banner.js": {Data: []byte(good)}, "assets/gpp.js": {Data: []byte(good)}}, "assets/tcf.js"},
+		{"gpp.js missing", fstest.MapFS{"assets/banner.js": {Data: []byte(good)}, "assets/tcf.js": {Data: []byte(good)}}, "assets/gpp.js"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -146,9 +150,37 @@ func TestMinifyAssetsFails(t *testing.T) {
 			}
 		})
 	}
-	s, err := minifyAssets(fstest.MapFS{"assets/banner.js": {Data: []byte(good)}, "assets/tcf.js": {Data: []byte(good)}})
-	if err != nil || string(s.banner) != "window.Steward={c:C}" {
-		t.Fatalf("%q, %v", s.banner, err)
+	s, err := minifyAssets(fstest.MapFS{"assets/banner.js": {Data: []byte(good + "/*gpp{*/window.g = 1;/*}gpp*/")},
+		"assets/tcf.js": {Data: []byte(good)}, "assets/gpp.js": {Data: []byte(good)}})
+	if err != nil || string(s.banner) != "window.Steward={c:C}" || string(s.bannerGPP) != "window.Steward={c:C},window.g=1" {
+		t.Fatalf("%q, %q, %v", s.banner, s.bannerGPP, err)
+	}
+}
+
+// TestWithoutGPP: the GPP blocks are cut whole, and markers out of place
+// are an error.
+func TestWithoutGPP(t *testing.T) {
+	tests := []struct {
+		src, want, err string
+	}{
+		{src: "a();", want: "a();"},
+		{src: "a(/*gpp{*/, b/*}gpp*/);\n/*gpp{*/\nc();\n/*}gpp*/d();", want: "a();\nd();"},
+		{src: "a();/*gpp{*/b();", err: "not closed"},
+		{src: "a();/*}gpp*/b();", err: "not opened"},
+		{src: "/*gpp{*/a();/*}gpp*/b();/*}gpp*/", err: "not opened"},
+		{src: "/*gpp{*/a();/*gpp{*/b();/*}gpp*/", err: "do not nest"},
+	}
+	for _, tt := range tests {
+		got, err := withoutGPP([]byte(tt.src))
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("withoutGPP(%q) = %q, %v; want an error with %q", tt.src, got, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || string(got) != tt.want {
+			t.Errorf("withoutGPP(%q) = %q, %v; want %q", tt.src, got, err, tt.want)
+		}
 	}
 }
 

@@ -183,6 +183,38 @@ var tcf,
   // the banner working.
   tcfCall = (method, arg) => tcfReady.then(() => tcf && tcf[method](arg)).catch(() => {});
 
+/*gpp{*/
+// ---------------------------------------------------------------------------
+// IAB GPP: the __gpp CMP API is in banner-gpp.js (gpp.js), loaded for the
+// visitors who get GPP (C.gpp: a US opt-out jurisdiction on a property that
+// enables it). The server cuts every block between these markers out of
+// the banner everybody else gets (../gpp.go): they download nothing of GPP.
+
+var gpp, gppQueue = [],
+  // Settles once banner-gpp.js is loaded and initialised, or failed to.
+  gppReady = new Promise(done => {
+    var script = doc.head.appendChild(doc.createElement('script'));
+    script.onload = () => {
+      try {
+        gpp = win.StewardGPP.init(C, {choices: () => ({...state}), signal, gpc, visible: () => !!layer});
+      } catch (e) {}
+      done();
+    };
+    script.onerror = done;
+    script.src = new URL(C.gpp.script, C.api);
+  }),
+  // A call into gpp.js that never throws, like tcfCall.
+  gppCall = (method, arg) => gppReady.then(() => gpp && gpp[method](arg)).catch(() => {});
+
+// The stub of the CMP API until banner-gpp.js takes over (a page's own stub
+// stays): ping answers at once, other calls wait in the queue that __gpp()
+// returns.
+win.__gpp ||= (command, callback, ...rest) => command == 'ping' ? callback?.({
+  gppVersion: '1.1', cmpStatus: 'stub', cmpDisplayStatus: 'hidden', signalStatus: 'not ready', supportedAPIs: C.gpp.supported,
+  cmpId: C.gpp.cmpId, sectionList: [], applicableSections: [C.gpp.sectionId], gppString: ''
+}, true) : command ? gppQueue.push([command, callback, ...rest]) : gppQueue;
+/*}gpp*/
+
 // ---------------------------------------------------------------------------
 // Recording choices
 
@@ -190,12 +222,19 @@ var eventsURL = C.api + '/v1/consent/events?key=' + encodeURIComponent(C.key),
   sending,
   // record queues one event per [purpose, action] and sends the queue; the
   // TC string, when tcString settles within 1.5 s, goes into every event.
-  record = (actions, source, tcString) => {
+  record = (actions, source, tcString/*gpp{*/, gppString/*}gpp*/) => {
     keep('.d', device());
     var events = actions.map(([purpose, action]) => ({
       id: uuid(), property: C.property, device: deviceId, purpose, action, source,
       notice_version: notice.version, jurisdiction: C.jurisdiction, gpc, dnt
     }));
+    /*gpp{*/
+    // So does the GPP string: both within the same 1.5 s.
+    tcString = Promise.all([tcString, gppString]).then(([tc, gs]) => {
+      events.map(e => gs && (e.gpp_string = gs));
+      return tc;
+    });
+    /*}gpp*/
     return Promise.race([tcString, new Promise(r => setTimeout(r, 1500))]).then(tc => {
       events.map(e => tc && (e.tc_string = tc));
       keep('.q', (load('.q') || []).concat(events));
@@ -331,7 +370,7 @@ var listeners = [], resolveReady, ready = new Promise(r => resolveReady = r),
     sync();
     close(1);
     var c = consent();
-    if (actions[0]) record(actions, 'banner', tcfCall('apply', tcfChoices()));
+    if (actions[0]) record(actions, 'banner', tcfCall('apply', tcfChoices())/*gpp{*/, gppCall('apply', {...state})/*}gpp*/);
     resolveReady(c);
     listeners.map(f => f(c));
   },
@@ -455,6 +494,9 @@ var root, dialog, reopen,
     if (!layer) {
       focusBack = doc.activeElement;
       tcfCall('uiShown', tcfChoices());
+      /*gpp{*/
+      gppCall('shown', !soon);
+      /*}gpp*/
     }
     layer = n;
     dialog.innerHTML = n > 1 ? secondLayer() : firstLayer();
@@ -469,6 +511,9 @@ var root, dialog, reopen,
     dialog.parentNode.hidden = true;
     reopen.hidden = !optOut;
     chosen || tcfCall('uiHidden');
+    /*gpp{*/
+    gppCall('hidden', chosen);
+    /*}gpp*/
     (focusBack?.isConnected && focusBack != doc.body ? focusBack : reopen).focus();
   };
 
@@ -518,7 +563,7 @@ new MutationObserver(mutations => {
 
 // Under a privacy signal, deny sale and sharing once per device.
 if (signal && saleOrSharing[0] && load('.g') != device())
-  record(saleOrSharing.map(p => [p.key, 'deny']), 'gpc', tcfCall('tcString')).then(() => keep('.g', deviceId));
+  record(saleOrSharing.map(p => [p.key, 'deny']), 'gpc', tcfCall('tcString')/*gpp{*/, gppCall('string')/*}gpp*/).then(() => keep('.g', deviceId));
 
 // Retry what earlier pages could not send, a moment after the page's scripts
 // (events are queued only by a choice).
