@@ -2,7 +2,9 @@
 // (properties with their banner settings, purposes, vendors, privacy
 // notices), the consent ledger and restrictions, decisions, the vault
 // (fields, reveals, tokens, accesses, erasure), data subject requests,
-// disclosures to third parties, webhook endpoints and their messages, API
+// disclosures to third parties, the data map and record of processing, the
+// incident register (with post-incident reviews, public accounts and the
+// public transparency feed), webhook endpoints and their messages, API
 // keys, and the operational endpoints an integrator needs. It also verifies
 // the webhooks Steward sends (VerifyWebhook).
 //
