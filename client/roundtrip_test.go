@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"maps"
 	"net/http"
@@ -20,8 +21,10 @@ import (
 	"github.com/steward-dev/steward/client"
 	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/app/apptest"
+	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/notify/mailtest"
+	"github.com/steward-dev/steward/internal/staff"
 )
 
 // The SDK's types must keep step with the server's: a field the server
@@ -79,6 +82,9 @@ type (
 	}
 	token struct {
 		Token string `json:"token"`
+	}
+	published struct {
+		Incidents []client.PublishedIncident `json:"incidents"`
 	}
 )
 
@@ -491,10 +497,98 @@ func roundTrip(t *testing.T, dialect db.Dialect) {
 	ck.check("AddIncidentNote", typeOf[client.IncidentAction](), err)
 	_, err = c.IncidentTimeline(ctx, inc.ID)
 	ck.check("IncidentTimeline", typeOf[items[client.IncidentAction]](), err)
-	_, err = c.ComputeAffectedSet(ctx, inc.ID, client.AffectedSetInput{Method: "upload", ExternalIDs: []string{"rt-cust", "rt-nobody"}})
+	set, err := c.ComputeAffectedSet(ctx, inc.ID, client.AffectedSetInput{Method: "upload", ExternalIDs: []string{"rt-cust", "rt-nobody"}})
 	ck.check("ComputeAffectedSet", typeOf[client.AffectedSet](), err)
 	_, err = c.AffectedSets(ctx, inc.ID)
 	ck.check("AffectedSets", typeOf[items[client.AffectedSet]](), err)
+
+	// The post-incident review: none yet, written, an action added and
+	// done, then changed by a read-modify-write that keeps the areas.
+	var apiErr *client.Error
+	if _, err := c.GetIncidentReview(ctx, inc.ID); !errors.As(err, &apiErr) || apiErr.Status != http.StatusNotFound {
+		t.Errorf("GetIncidentReview before one is written: %v, want a 404", err)
+	}
+	review, err := c.WriteIncidentReview(ctx, inc.ID, client.IncidentReviewInput{WhatFailed: "a bucket was left public",
+		Controls: "no review of bucket policies", Areas: []string{client.ReviewAreaConfiguration, client.ReviewAreaAccessControl}})
+	ck.check("WriteIncidentReview", typeOf[client.IncidentReview](), err)
+	if review.IncidentID != inc.ID || !slices.Equal(review.Areas, []string{"access_control", "configuration"}) || review.WrittenBy == "" || review.Actions == nil {
+		t.Errorf("WriteIncidentReview = %+v", review)
+	}
+	owner, err := srv.App.Staff.Create(ctx, audit.System(), staff.NewAccount{Email: "rt.owner@shop.example", Name: "Round Trip Owner",
+		Role: staff.RoleAdmin, Password: "correct horse battery staple"})
+	if err != nil {
+		t.Fatalf("create the action's owner: %v", err)
+	}
+	due := time.Now().UTC().AddDate(0, 0, 7).Format(time.DateOnly)
+	action, err := c.AddIncidentReviewAction(ctx, inc.ID, client.IncidentReviewActionInput{Title: "Audit bucket policies", Owner: owner.ID, Due: due})
+	ck.check("AddIncidentReviewAction", typeOf[client.IncidentReviewAction](), err)
+	if action.ID == "" || action.State != client.ReviewActionOpen || action.Owner != owner.ID || action.Due.Format(time.DateOnly) != due || action.DoneAt != nil {
+		t.Errorf("AddIncidentReviewAction = %+v", action)
+	}
+	done, err := c.CompleteIncidentReviewAction(ctx, inc.ID, action.ID)
+	ck.check("CompleteIncidentReviewAction", typeOf[client.IncidentReviewAction](), err)
+	if done.State != client.ReviewActionDone || done.DoneAt == nil || done.DoneBy == "" {
+		t.Errorf("CompleteIncidentReviewAction = %+v", done)
+	}
+	if _, err := c.CompleteIncidentReviewAction(ctx, inc.ID, action.ID); !errors.As(err, &apiErr) || apiErr.Status != http.StatusConflict {
+		t.Errorf("CompleteIncidentReviewAction twice: %v, want a 409", err)
+	}
+	review, err = c.GetIncidentReview(ctx, inc.ID)
+	ck.check("GetIncidentReview", typeOf[client.IncidentReview](), err)
+	if len(review.Actions) != 1 || review.Actions[0].State != client.ReviewActionDone {
+		t.Errorf("GetIncidentReview actions = %+v", review.Actions)
+	}
+	change := review.Input()
+	change.Controls = "bucket policies were never reviewed"
+	review, err = c.WriteIncidentReview(ctx, inc.ID, change)
+	ck.check("WriteIncidentReview (change)", typeOf[client.IncidentReview](), err)
+	if review.Controls != change.Controls || len(review.Areas) != 2 || review.WhatFailed != "a bucket was left public" {
+		t.Errorf("WriteIncidentReview after a read-modify-write = %+v", review)
+	}
+
+	// The public account: previewed (nothing published), published (the
+	// public feed, read without a key, shows it with the set's counts),
+	// withdrawn (the feed is empty again, the version kept).
+	public := client.New(srv.URL, "", client.WithHTTPClient(hc))
+	account := client.IncidentAccountInput{Texts: map[string]client.IncidentAccountText{
+		"en": {Title: "Contact details exposed", Happened: "A storage bucket was public for two days.", Done: "The bucket was closed.",
+			Outcome: "Bucket policies are reviewed monthly."},
+		"de": {Title: "Kontaktdaten offengelegt", Happened: "Ein Speicher war zwei Tage lang öffentlich.", Done: "Der Speicher wurde geschlossen."},
+	}}
+	preview, err := c.PreviewIncidentAccount(ctx, inc.ID, account)
+	ck.check("PreviewIncidentAccount", typeOf[client.IncidentAccount](), err)
+	if preview.Version != 1 || preview.SetID != set.ID || preview.Affected != set.Members || preview.Texts["de"].Title != account.Texts["de"].Title {
+		t.Errorf("PreviewIncidentAccount = %+v, want version 1 of set %s (%d members)", preview, set.ID, set.Members)
+	}
+	feed, err := public.PublishedIncidents(ctx)
+	ck.check("PublishedIncidents (after the preview)", typeOf[published](), err)
+	if len(feed) != 0 {
+		t.Errorf("PublishedIncidents after a preview = %+v, want none", feed)
+	}
+	account1, err := c.PublishIncidentAccount(ctx, inc.ID, account)
+	ck.check("PublishIncidentAccount", typeOf[client.IncidentAccount](), err)
+	if account1.Version != 1 || account1.PublishedBy == "" || account1.WithdrawnAt != nil {
+		t.Errorf("PublishIncidentAccount = %+v", account1)
+	}
+	feed, err = public.PublishedIncidents(ctx)
+	ck.check("PublishedIncidents", typeOf[published](), err)
+	if len(feed) != 1 || feed[0].ID != inc.ID || feed[0].Version != 1 || feed[0].Affected.Total != set.Members ||
+		!strings.HasSuffix(feed[0].URL, "/"+inc.ID) || feed[0].Texts["en"].Outcome != account.Texts["en"].Outcome {
+		t.Errorf("PublishedIncidents = %+v", feed)
+	}
+	withdrawn, err := c.WithdrawIncidentAccount(ctx, inc.ID)
+	ck.check("WithdrawIncidentAccount", typeOf[client.IncidentAccount](), err)
+	if withdrawn.Version != 1 || withdrawn.WithdrawnAt == nil || withdrawn.WithdrawnBy == "" {
+		t.Errorf("WithdrawIncidentAccount = %+v", withdrawn)
+	}
+	accounts, err := c.IncidentAccounts(ctx, inc.ID)
+	ck.check("IncidentAccounts", typeOf[items[client.IncidentAccount]](), err)
+	if len(accounts) != 1 || accounts[0].WithdrawnAt == nil {
+		t.Errorf("IncidentAccounts = %+v, want the one version, withdrawn", accounts)
+	}
+	if feed, err = public.PublishedIncidents(ctx); err != nil || len(feed) != 0 {
+		t.Errorf("PublishedIncidents after the withdrawal = %+v, %v, want none", feed, err)
+	}
 
 	checkCoverage(t, tp)
 }
@@ -646,6 +740,11 @@ var schemaTypes = map[string]reflect.Type{
 	"IncidentAction": typeOf[client.IncidentAction](), "IncidentActionList": typeOf[items[client.IncidentAction]](),
 	"AffectedSetInput": typeOf[client.AffectedSetInput](), "AffectedSet": typeOf[client.AffectedSet](),
 	"AffectedSetList": typeOf[items[client.AffectedSet]](),
+	"IncidentReview":  typeOf[client.IncidentReview](), "IncidentReviewInput": typeOf[client.IncidentReviewInput](),
+	"IncidentReviewAction": typeOf[client.IncidentReviewAction](), "IncidentReviewActionInput": typeOf[client.IncidentReviewActionInput](),
+	"IncidentAccount": typeOf[client.IncidentAccount](), "IncidentAccountInput": typeOf[client.IncidentAccountInput](),
+	"IncidentAccountText": typeOf[client.IncidentAccountText](), "IncidentAccountList": typeOf[items[client.IncidentAccount]](),
+	"PublishedIncidents": typeOf[published](),
 }
 
 // schemasNotForTheSDK are the schemas no client type mirrors, and why.
