@@ -1,0 +1,3 @@
+-- Placeholder for another helper's migration 0038, so that 0042_forms applies
+-- in order on this branch. The lead drops it at merge.
+SELECT 1;
