@@ -108,7 +108,7 @@ func (s *Service) ValidateEvents(events []Event, by Author) error {
 	now := s.now()
 	problems := map[string]string{}
 	keyed := errs.Problems{} // the problems the message catalog words (a form's)
-	lastTC := "" // a banner's batch carries one TC string many times: decode it once
+	lastTC := ""             // a banner's batch carries one TC string many times: decode it once
 	for i := range events {
 		e := &events[i]
 		bad := func(field, format string, args ...any) {

@@ -44,8 +44,8 @@ type catalog struct {
 	vendors       map[string]*vendorEntry
 	categories    map[string]*Category
 	forms         map[string]map[string]*Form // by property, then id
-	notices       map[string]*Notice // published only
-	currentNotice uint16             // ordinal of the latest material published notice
+	notices       map[string]*Notice          // published only
+	currentNotice uint16                      // ordinal of the latest material published notice
 	latestNotice  *Notice
 	defaultRules  compiledRules
 }
