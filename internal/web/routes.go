@@ -111,11 +111,13 @@ func (s *server) groups() []RouteGroup {
 			{"GET /.well-known/jwks.json", Public, s.handleJWKS()},
 			{"GET /.well-known/gpc.json", Public, s.handleGPC()},
 		}},
-		// Banner: the consent banner's scripts and the TCF vendor list it reads.
-		{Surface: "banner", Prefixes: []string{"/banner.js", "/banner-tcf.js", "/tcf/"}, Routes: []Route{
+		// Banner: the consent banner's scripts, the TCF vendor list it reads, and
+		// the consent snippet of the company's own forms.
+		{Surface: "banner", Prefixes: []string{"/banner.js", "/banner-tcf.js", "/form.js", "/tcf/"}, Routes: []Route{
 			{"GET /banner.js", Public, s.bannerRoute((*banner.Server).HandleScript)},
 			{"GET /banner-tcf.js", Public, s.bannerRoute((*banner.Server).HandleTCFScript)},
 			{"GET /tcf/vendor-list.json", Public, s.bannerRoute((*banner.Server).HandleVendorList)},
+			{"GET /form.js", Public, s.bannerRoute((*banner.Server).HandleFormScript)},
 		}},
 		// Demo: a page that shows the banner of the demo property (serve --demo).
 		{Surface: "demo", Prefixes: []string{"/demo"}, Routes: []Route{
@@ -133,6 +135,10 @@ func (s *server) groups() []RouteGroup {
 			{"POST /v1/properties", Admin, d.HandlePutProperty(true)},
 			{"GET /v1/properties/{key}", Admin, d.HandleGetProperty()},
 			{"PUT /v1/properties/{key}", Admin, d.HandlePutProperty(false)},
+			{"GET /v1/properties/{key}/forms", Admin, d.HandleListForms()},
+			{"POST /v1/properties/{key}/forms", Admin, d.HandlePutForm(true)},
+			{"GET /v1/properties/{key}/forms/{id}", Admin, d.HandleGetForm()},
+			{"PUT /v1/properties/{key}/forms/{id}", Admin, d.HandlePutForm(false)},
 			{"GET /v1/purposes", Admin, d.HandleListPurposes()},
 			{"POST /v1/purposes", Admin, d.HandlePutPurpose(true)},
 			{"GET /v1/purposes/{key}", Admin, d.HandleGetPurpose()},

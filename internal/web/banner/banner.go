@@ -52,6 +52,8 @@ type Server struct {
 	Deps
 	script    []byte // assets/banner.js, minified
 	tcfScript asset  // assets/tcf.js, minified
+	// formScript is assets/form.js, minified: the form snippet (form.go).
+	formScript []byte
 	mu        sync.Mutex
 	cache     map[cacheKey]*asset
 }
@@ -64,6 +66,7 @@ type asset struct {
 
 type cacheKey struct {
 	property     string
+	form         string // a form snippet's form; "" for the banner
 	catalog      int64
 	assessed     uint64 // consent.AssessedFingerprint: the vendors offered
 	jurisdiction string
@@ -97,6 +100,9 @@ func New(d Deps) (*Server, error) {
 		}
 	}
 	s.tcfScript = newAsset(tcfBody)
+	if s.formScript, err = FormScript(); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
