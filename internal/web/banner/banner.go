@@ -54,8 +54,8 @@ type Server struct {
 	tcfScript asset  // assets/tcf.js, minified
 	// formScript is assets/form.js, minified: the form snippet (form.go).
 	formScript []byte
-	mu        sync.Mutex
-	cache     map[cacheKey]*asset
+	mu         sync.Mutex
+	cache      map[cacheKey]*asset
 }
 
 // asset is a static file with its hash, compressed once.
