@@ -22,7 +22,7 @@ import (
 // TestBrowserFormSnippet runs the form snippet as a company's checkout page
 // gets it from a real Steward, without the banner: the page shows the
 // purposes the declared form asks for in its language as labelled
-// checkboxes, the visitor ticks one with the keyboard and submits, the
+// checkboxes (axe finds no violation), the visitor ticks one with the keyboard and submits, the
 // choices reach the ledger as device events with source form:checkout, and
 // the company's back end receives the device and the receipts with the
 // form post; the receipts verify against Steward's keys.
@@ -68,6 +68,17 @@ func TestBrowserFormSnippet(t *testing.T) {
 					set.querySelector('a').href, !!set.querySelector('[role=status]')].join('|') })()`)
 			if a11y != "Ihre Einwilligung|Marketing:false:true,Statistik:false:true|https://shop.example/privacy|true" {
 				t.Fatalf("rendered form: %q", a11y)
+			}
+			js[any](t, tabCtx, string(mustRead(t, "testdata/axe/axe.min.js"))+"; 0")
+			res := js[map[string]any](t, tabCtx, `axe.run({include: [['[data-steward-form]']]}, {
+				runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']},
+				resultTypes: ['violations']})`)
+			for _, v := range res["violations"].([]any) {
+				v := v.(map[string]any)
+				t.Errorf("axe %s (%s): %s: %v", v["id"], v["impact"], v["help"], v["nodes"])
+			}
+			if passes := len(res["passes"].([]any)); passes < 5 {
+				t.Errorf("axe ran only %d rules", passes)
 			}
 			// Keyboard: focus the marketing checkbox and tick it with Space.
 			do(t, tabCtx, chromedp.Focus(chromedp.CSS(`[data-steward-form] input[value=marketing]`)))
