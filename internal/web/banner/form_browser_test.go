@@ -44,6 +44,16 @@ func TestBrowserFormSnippet(t *testing.T) {
 <div data-steward-form></div><button type="submit" id="buy">Kaufen</button></form>
 <script src="%s/form.js?p=demo&amp;f=checkout" async></script></body></html>`, srv.URL)
 			})
+			// A page whose own script stops the first submission (a field
+			// it found wrong): the visitor changes their mind and sends
+			// again, and the form carries the second choices only.
+			mux.HandleFunc("GET /retry", func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				fmt.Fprintf(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Checkout</title></head><body>
+<form method="post" action="/order" id="order"><div data-steward-form="checkout"></div><button type="submit" id="buy">Buy</button></form>
+<script>var stopped = 0; document.getElementById('order').addEventListener('submit', e => { if (!stopped++) e.preventDefault(); });</script>
+<script src="%s/form.js?p=demo&amp;f=checkout" async></script></body></html>`, srv.URL)
+			})
 			mux.HandleFunc("POST /order", func(w http.ResponseWriter, r *http.Request) {
 				_ = r.ParseForm()
 				posted <- r.PostForm
@@ -117,6 +127,28 @@ func TestBrowserFormSnippet(t *testing.T) {
 			}
 			if len(events) != 2 || slices.ContainsFunc(events, func(e consent.Event) bool { return e.Source != consent.FormSource("checkout") }) {
 				t.Fatalf("ledger of the device: %+v", events)
+			}
+
+			retry := tab(t)
+			do(t, retry, chromedp.Navigate(shop.URL+"/retry"))
+			waitJS(t, retry, `window.StewardForm && document.querySelectorAll('[data-steward-form] input[type=checkbox]').length == 2`)
+			click(t, retry, `[data-steward-form] input[value=analytics]`)
+			click(t, retry, `#buy`)
+			waitJS(t, retry, `stopped == 1 && document.querySelectorAll('input[name=steward_receipt]').length == 2`)
+			click(t, retry, `[data-steward-form] input[value=analytics]`) // changed their mind
+			click(t, retry, `#buy`)
+			select {
+			case form = <-posted:
+			case <-time.After(15 * time.Second):
+				t.Fatal("the form was not posted the second time")
+			}
+			if len(form["steward_receipt"]) != 2 || len(form["steward_device"]) != 1 {
+				t.Fatalf("second post %v: want the second recording's receipts only", form)
+			}
+			for _, jws := range form["steward_receipt"] {
+				if r, err := receipt.Verify(jws, srv.App.Signer.JWKS()); err != nil || r.Steward.Action != "deny" {
+					t.Fatalf("receipt of the second choices: %+v %v, want deny", r, err)
+				}
 			}
 		})
 	}

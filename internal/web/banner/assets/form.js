@@ -63,7 +63,7 @@ var texts = {...builtinTexts.en, ...builtinTexts[lang]},
     e.append(...children);
     return e;
   },
-  hidden = (form, name, value) => form.append(el('input', {type: 'hidden', name, value}));
+  hidden = (form, name, value) => form.appendChild(el('input', {type: 'hidden', name, value}));
 
 // record sends the choices of one rendered form ({purpose key: ticked}) and
 // answers with {device, receipts}; it rejects when Steward did not record them.
@@ -93,7 +93,10 @@ var render = (slot, n) => {
       slot.append(el('div', {className: 'stw-form-purpose'}, box, ' ', el('label', {htmlFor: box.id}, translate(p.name)), ...(hint ? [el('br'), hint] : [])));
       return box;
     }),
-    sent;
+    // pass lets the submission the snippet makes itself go through; busy
+    // holds a second click while the choices are being recorded; added are
+    // the hidden inputs of the last recording, replaced by the next.
+    pass, busy, added = [];
   slot.prepend(el('p', {}, texts.intro, ...(C.notice.url ? [' ', el('a', {href: C.notice.url}, texts.notice)] : [])));
   slot.prepend(el('legend', {}, texts.title));
   slot.append(status);
@@ -101,24 +104,29 @@ var render = (slot, n) => {
   // Capture: runs before the page's own handlers, which then see the
   // receipts in the form when it is submitted again.
   form.addEventListener('submit', e => {
-    if (sent) return;
+    if (pass) return pass = 0;
     e.preventDefault();
     e.stopImmediatePropagation();
+    if (busy) return;
+    busy = 1;
     var choices = {};
     boxes.map(b => choices[b.value] = b.checked);
+    added.map(input => input.remove());
     status.textContent = texts.saving;
     record(choices).then(answer => {
-      hidden(form, 'steward_device', answer.device);
-      answer.receipts.map(r => hidden(form, 'steward_receipt', r));
+      added = [hidden(form, 'steward_device', answer.device), ...answer.receipts.map(r => hidden(form, 'steward_receipt', r))];
       status.textContent = texts.saved;
       form.dispatchEvent(new CustomEvent('steward:recorded', {detail: answer}));
     }, () => {
       // The form still goes: without receipts, the back end knows that no
       // choice was recorded and does not act on one.
+      added = [];
       status.textContent = texts.failed;
     }).finally(() => {
-      sent = 1;
-      form.requestSubmit ? form.requestSubmit(e.submitter) : form.submit();
+      busy = 0;
+      // If the page's own handlers stop this submission, the next one
+      // records the choices again, as they are then.
+      form.requestSubmit ? (pass = 1, form.requestSubmit(e.submitter)) : form.submit();
     });
   }, true);
 };
