@@ -140,3 +140,59 @@ func TestFormSources(t *testing.T) {
 		}
 	})
 }
+
+// TestEventsOfLinkedDevices: with LinkedDevices, a subject's events come
+// with those of the devices linked to them, in ledger order, and no other
+// device's; LinkedTo says which device is whose.
+func TestEventsOfLinkedDevices(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		svc := openService(t, store, newSigner(t))
+		seed(t, svc)
+		if _, err := svc.LinkDevice(ctx, "cust-42", "phone"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.LinkDevice(ctx, "cust-7", "laptop"); err != nil {
+			t.Fatal(err)
+		}
+		own := event("own", "", "analytics", consent.ActionGrant)
+		own.Device, own.Subject, own.Source = "", "cust-42", consent.SourceAPI
+		batch := []consent.Event{event("on-phone", "phone", "marketing", consent.ActionGrant), own,
+			event("on-laptop", "laptop", "marketing", consent.ActionDeny), event("anonymous", "tablet", "marketing", consent.ActionDeny)}
+		for i := range batch {
+			batch[i].Source = consent.SourceAPI
+		}
+		if err := svc.ValidateEvents(batch, recordKey); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Append(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+		ids := func(f consent.EventFilter) []string {
+			t.Helper()
+			events, err := svc.Events(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, e := range events {
+				out = append(out, e.ID)
+			}
+			return out
+		}
+		if got := ids(consent.EventFilter{Subject: "cust-42"}); len(got) != 1 || got[0] != "own" {
+			t.Errorf("the subject's own events: %v", got)
+		}
+		if got := ids(consent.EventFilter{Subject: "cust-42", LinkedDevices: true}); len(got) != 2 || got[0] != "on-phone" || got[1] != "own" {
+			t.Errorf("with the linked devices: %v, want on-phone, own", got)
+		}
+		for _, c := range []struct {
+			device, subject string
+			want            bool
+		}{{"phone", "cust-42", true}, {"laptop", "cust-42", false}, {"tablet", "cust-42", false}, {"", "cust-42", false}} {
+			if got, err := svc.LinkedTo(ctx, c.device, c.subject); err != nil || got != c.want {
+				t.Errorf("LinkedTo(%q, %q) = %v, %v", c.device, c.subject, got, err)
+			}
+		}
+	})
+}

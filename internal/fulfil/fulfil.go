@@ -361,7 +361,7 @@ func (f *Fulfiller) httpAccessSystems() []*httpsystem.Dataset {
 // It returns the subject's consent events, oldest first.
 func (f *Fulfiller) writeSteward(ctx context.Context, a *export.Archive, req dsr.Request, categories map[string]bool) ([]consent.Event, error) {
 	subject := req.SubjectID
-	events, err := f.Consent.Events(ctx, consent.EventFilter{Subject: subject, Limit: 10000, Receipts: true})
+	events, err := f.Consent.Events(ctx, consent.EventFilter{Subject: subject, LinkedDevices: true, Limit: 10000, Receipts: true})
 	if err != nil {
 		return nil, err
 	}
@@ -374,7 +374,7 @@ func (f *Fulfiller) writeSteward(ctx context.Context, a *export.Archive, req dsr
 		// The receipt as issued at append, never signed again from the row.
 		records[i] = consentRecord{Event: events[i], Receipt: events[i].Receipt}
 	}
-	if err := a.JSON("consents.json", "Every consent choice you made, oldest first, each with its signed receipt (a JWS you can verify against our published keys at /.well-known/jwks.json).", records); err != nil {
+	if err := a.JSON("consents.json", "Every consent choice you made, oldest first, on your devices too (the cookie banner's, our forms'), each with its signed receipt (a JWS you can verify against our published keys at /.well-known/jwks.json).", records); err != nil {
 		return nil, err
 	}
 	fields, err := f.Vault.List(ctx, subject)

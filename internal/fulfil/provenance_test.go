@@ -21,8 +21,9 @@ import (
 
 // TestExportSaysWhereConsentsWereGiven: the Article 15 information of the
 // archive says, per purpose, where and when the latest choice was given
-// (our systems, a form by its name), from the ledger, in the language of
-// the request, in about.json and in the README.
+// (a form by its name, the banner on a device linked to the customer),
+// from the ledger, in the language of the request, in about.json and in the
+// README.
 func TestExportSaysWhereConsentsWereGiven(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		ctx := context.Background()
@@ -34,27 +35,45 @@ func TestExportSaysWhereConsentsWereGiven(t *testing.T) {
 		if _, err := fx.svc.PutForm(ctx, consent.Form{Property: "shop", ID: "signup", Name: "Sign-up", Purposes: []string{"newsletter"}}, true); err != nil {
 			t.Fatal(err)
 		}
-		events := []consent.Event{{ID: "e2", Property: "shop", Subject: "1001", Purpose: "newsletter", Action: consent.ActionGrant, Source: consent.FormSource("signup")}}
-		if err := fx.svc.ValidateEvents(events, consent.Author{Kind: consent.AuthorRecordKey}); err != nil {
+		// The customer's own choice in the sign-up form, recorded by the
+		// back end; then the banner's refusal of analytics on a device the
+		// shop linked to them, which is later than the grant the fixture
+		// recorded through the API.
+		if _, err := fx.svc.LinkDevice(ctx, "1001", "phone"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := fx.svc.Append(ctx, events); err != nil {
-			t.Fatal(err)
-		}
-		at := events[0].At
-		cases := []struct {
-			lang      string
-			form, api string
+		var at time.Time
+		for _, c := range []struct {
+			by consent.Author
+			e  consent.Event
 		}{
-			{"en", "- Newsletter (shop): Given on " + date("en", at) + " in form “Sign-up”.", "- Analytics (shop): Given on " + date("en", at) + " through our systems."},
-			{"de", "- Newsletter-Versand (shop): Erteilt am " + date("de", at) + " im Formular „Sign-up“.", "- Analytics (shop): Erteilt am " + date("de", at) + " über unsere Systeme."},
-			{"fr", "- Newsletter (shop): Donné le " + date("fr", at) + " dans le formulaire « Sign-up ».", "- Analytics (shop): Donné le " + date("fr", at) + " par nos systèmes."},
-			{"es", "- Newsletter (shop): Dado el " + date("es", at) + " en el formulario «Sign-up».", "- Analytics (shop): Dado el " + date("es", at) + " a través de nuestros sistemas."},
+			{consent.Author{Kind: consent.AuthorRecordKey}, consent.Event{ID: "e2", Property: "shop", Subject: "1001", Purpose: "newsletter",
+				Action: consent.ActionGrant, Source: consent.FormSource("signup")}},
+			{consent.Author{Kind: consent.AuthorIngestKey, Property: "shop"}, consent.Event{ID: "e3", Property: "shop", Device: "phone",
+				Purpose: "analytics", Action: consent.ActionDeny, Source: consent.SourceBanner}},
+		} {
+			events := []consent.Event{c.e}
+			if err := fx.svc.ValidateEvents(events, c.by); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := fx.svc.Append(ctx, events); err != nil {
+				t.Fatal(err)
+			}
+			at = events[0].At
+		}
+		cases := []struct {
+			lang         string
+			form, banner string
+		}{
+			{"en", "- Newsletter (shop): Given on " + date("en", at) + " in form “Sign-up”.", "- Analytics (shop): Refused on " + date("en", at) + " in the banner."},
+			{"de", "- Newsletter-Versand (shop): Erteilt am " + date("de", at) + " im Formular „Sign-up“.", "- Analytics (shop): Abgelehnt am " + date("de", at) + " im Cookie-Banner."},
+			{"fr", "- Newsletter (shop): Donné le " + date("fr", at) + " dans le formulaire « Sign-up ».", "- Analytics (shop): Refusé le " + date("fr", at) + " dans la bannière de cookies."},
+			{"es", "- Newsletter (shop): Dado el " + date("es", at) + " en el formulario «Sign-up».", "- Analytics (shop): Rechazado el " + date("es", at) + " en el banner de cookies."},
 		}
 		for _, c := range cases {
 			t.Run(c.lang, func(t *testing.T) {
 				files := fx.exportIn(t, c.lang)
-				for _, want := range []string{c.form, c.api} {
+				for _, want := range []string{c.form, c.banner} {
 					if !strings.Contains(files["README.txt"], want) {
 						t.Errorf("README lacks %q:\n%s", want, files["README.txt"])
 					}
@@ -63,9 +82,12 @@ func TestExportSaysWhereConsentsWereGiven(t *testing.T) {
 				if err := json.Unmarshal([]byte(files["about.json"]), &about); err != nil {
 					t.Fatal(err)
 				}
-				if len(about.Consents) != 2 || about.Consents[1].Source != "form:signup" || about.Consents[1].Action != "grant" ||
-					!strings.Contains(c.form, about.Consents[1].Given) {
+				if len(about.Consents) != 2 || about.Consents[0].Source != "banner" || about.Consents[0].Action != "deny" ||
+					about.Consents[1].Source != "form:signup" || about.Consents[1].Action != "grant" || !strings.Contains(c.form, about.Consents[1].Given) {
 					t.Errorf("about.json consents: %+v", about.Consents)
+				}
+				if !strings.Contains(files["consents.json"], `"device": "phone"`) {
+					t.Error("consents.json lacks the choice on the customer's linked device")
 				}
 			})
 		}

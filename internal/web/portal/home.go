@@ -244,7 +244,7 @@ func orEmpty(v any) any {
 // consents lists, for every property, each purpose that needs a choice,
 // with the customer's latest event (grant allows; deny and withdraw do not).
 func (p *Portal) consents(r *http.Request, subject string) ([]consentRow, []historyRow, error) {
-	events, err := p.Consent.Events(r.Context(), consent.EventFilter{Subject: subject, Limit: 10000})
+	events, err := p.Consent.Events(r.Context(), consent.EventFilter{Subject: subject, LinkedDevices: true, Limit: 10000})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -433,7 +433,13 @@ func (p *Portal) HandleReceipt() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		session := sessionOf(r)
 		e, err := p.Consent.Event(r.Context(), r.PathValue("property"), r.PathValue("id"))
-		if err != nil || session.SubjectID == "" || e.Subject != session.SubjectID {
+		owned := err == nil && session.SubjectID != "" && e.Subject == session.SubjectID
+		if err == nil && !owned && session.SubjectID != "" && e.Subject == "" {
+			// A choice on a device the company linked to the customer (a
+			// banner's, a form's) is theirs too.
+			owned, err = p.Consent.LinkedTo(r.Context(), e.Device, session.SubjectID)
+		}
+		if err != nil || !owned {
 			p.fail(w, r, errs.NotFound("receipt", r.PathValue("id"))) // another person's event is not found
 			return
 		}
