@@ -97,7 +97,8 @@ var render = (slot, n) => {
     // holds a second click while the choices are being recorded; added are
     // the hidden inputs of the last recording, replaced by the next.
     pass, busy, added = [];
-  slot.prepend(el('p', {}, texts.intro, ...(C.notice.url ? [' ', el('a', {href: C.notice.url}, texts.notice)] : [])));
+  // The notice opens in a new tab: what was typed in the form stays.
+  slot.prepend(el('p', {}, texts.intro, ...(C.notice.url ? [' ', el('a', {href: C.notice.url, target: '_blank', rel: 'noopener'}, texts.notice)] : [])));
   slot.prepend(el('legend', {}, texts.title));
   slot.append(status);
   if (!form) return;
