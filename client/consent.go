@@ -22,7 +22,8 @@ const (
 	ActionObject Action = "object"
 )
 
-// Source says where a consent event came from.
+// Source says where a consent event came from: one of the constants below,
+// or FormSource(id) for a form declared for the event's property.
 type Source string
 
 // The sources.

@@ -48,3 +48,25 @@ func ExampleClient_AppendEvents() {
 		log.Printf("recorded as ledger entry %d; receipt %s", results[0].Seq, results[0].Receipt)
 	}
 }
+
+// A back end, after its checkout form was posted with the form snippet's
+// receipts, records the choices as the customer's own, with the form's
+// source (docs/forms.md). The ids, made from the order, make a retried
+// post record nothing twice.
+func ExampleFormSource() {
+	c := client.New("https://consent.shop.example", "stw_record_...") // a back end's record key, never public
+	// What the verified steward_receipt values of the post said.
+	ticked := map[string]bool{"newsletter": true, "marketing": false}
+	var events []client.EventInput
+	for purpose, granted := range ticked {
+		action := client.ActionDeny
+		if granted {
+			action = client.ActionGrant
+		}
+		events = append(events, client.EventInput{ID: "order-9912-" + purpose, Property: "shop", Subject: "customer-42",
+			Purpose: purpose, Action: action, Source: client.FormSource("checkout"), NoticeVersion: "2026-11"})
+	}
+	if _, err := c.AppendEvents(context.Background(), events); err != nil {
+		log.Printf("not recorded, the order goes on without them: %v", err)
+	}
+}

@@ -250,6 +250,19 @@ func roundTrip(t *testing.T, dialect db.Dialect) {
 	_, err = c.ListPurposes(ctx)
 	ck.check("ListPurposes", typeOf[items[client.Purpose]](), err)
 
+	form, err := c.CreateForm(ctx, "rt-shop", client.FormInput{ID: "rt-checkout", Name: "Checkout", Purposes: []string{"rt-ads"}})
+	ck.check("CreateForm", typeOf[client.Form](), err)
+	form.Name = "Checkout page"
+	updatedForm, err := c.UpdateForm(ctx, "rt-shop", form.Input())
+	ck.check("UpdateForm", typeOf[client.Form](), err)
+	if updatedForm.Name != "Checkout page" || !slices.Equal(updatedForm.Purposes, []string{"rt-ads"}) {
+		t.Errorf("UpdateForm(f.Input()) = %+v", updatedForm)
+	}
+	_, err = c.GetForm(ctx, "rt-shop", "rt-checkout")
+	ck.check("GetForm", typeOf[client.Form](), err)
+	_, err = c.ListForms(ctx, "rt-shop")
+	ck.check("ListForms", typeOf[items[client.Form]](), err)
+
 	vendor, err := c.CreateVendor(ctx, client.VendorInput{Key: "rt-vendor", Name: "RT Vendor", Purposes: []string{"rt-ads"}, DataCategories: []string{"contact"}, Country: "DE"})
 	ck.check("CreateVendor", typeOf[client.Vendor](), err)
 	_, err = c.UpdateVendor(ctx, vendor.Input())
@@ -605,6 +618,7 @@ var notForTheSDK = map[string]string{
 	"GET /banner.js":            "for web pages",
 	"GET /banner-tcf.js":        "for web pages",
 	"GET /banner-gpp.js":        "for web pages",
+	"GET /form.js":              "for web pages",
 	"GET /tcf/vendor-list.json": "for the banner",
 	"GET /demo":                 "a page",
 }
@@ -706,6 +720,7 @@ var schemaTypes = map[string]reflect.Type{
 		Device string `json:"device"`
 	}](),
 	"Link": typeOf[client.Link](), "APIKey": typeOf[client.APIKey](), "APIKeyInput": typeOf[client.APIKeyInput](),
+	"Form": typeOf[client.Form](), "FormInput": typeOf[client.FormInput](), "FormList": typeOf[items[client.Form]](),
 	"PropertyList": typeOf[items[client.Property]](), "PurposeList": typeOf[items[client.Purpose]](),
 	"VendorList": typeOf[items[client.Vendor]](), "NoticeList": typeOf[items[client.Notice]](),
 	"CategoryList": typeOf[items[client.Category]](),

@@ -115,6 +115,8 @@ var actionRegistry = [...]ActionInfo{
 	{"catalog.purpose.update", "A purpose (why data is used) of the catalog was changed.", []string{emitConsent}},
 	{"catalog.vendor.create", "A vendor (a third party that may receive data) was added to the catalog.", []string{emitConsent}},
 	{"catalog.vendor.update", "A vendor (a third party that may receive data) of the catalog was changed.", []string{emitConsent}},
+	{"catalog.form.create", "A form of a property that asks for consent (sign-up, checkout, contact) was declared, with the purposes it asks for.", []string{emitConsent}},
+	{"catalog.form.update", "A form of a property that asks for consent was changed (its name or the purposes it asks for).", []string{emitConsent}},
 	{"catalog.notice.create", "A draft of the privacy notice was added.", []string{emitConsent}},
 	{"catalog.notice.update", "A draft of the privacy notice was changed.", []string{emitConsent}},
 	{"catalog.notice.publish", "A version of the privacy notice was published; consents name the version they were given under.", []string{emitConsent}},

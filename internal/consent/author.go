@@ -6,6 +6,7 @@ package consent
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,11 +23,11 @@ type AuthorKind uint8
 const (
 	_ AuthorKind = iota // the zero kind: no author, may assert nothing
 	// AuthorIngestKey is a property's public ingest key, readable in every
-	// page of the property: device events of that property from the banner
-	// or GPC, nothing else.
+	// page of the property: device events of that property from the banner,
+	// GPC or one of its declared forms (form:<id>), nothing else.
 	AuthorIngestKey
 	// AuthorRecordKey is a back end's record key (never public): events of
-	// subjects or devices with source api.
+	// subjects or devices with source api, or a declared form's source.
 	AuthorRecordKey
 	// AuthorAdminKey may do what a record key does, and import historical
 	// consents (source import) with their original times.
@@ -59,6 +60,18 @@ func (a Author) sources() []Source {
 		return []Source{SourcePortal}
 	}
 	return nil
+}
+
+// recordsForms reports whether the author may record the choices made in
+// a declared form (source form:<id>): a page's form through the public key
+// (device events only, like the banner), or the back end after the form
+// was posted. The portal is not a form.
+func (a Author) recordsForms() bool {
+	switch a.Kind {
+	case AuthorIngestKey, AuthorRecordKey, AuthorAdminKey:
+		return true
+	}
+	return false
 }
 
 func (a Author) String() string {
@@ -150,10 +163,25 @@ func (s *Service) ValidateEvents(events []Event, by Author) error {
 			bad("purpose", "an objection is to a legitimate-interest or marketing purpose; %q rests on %s", e.Purpose, purpose.LegalBasis)
 		}
 		sourceOK := slices.Contains(allowed, e.Source)
-		if !sourceOK {
+		if formID, isForm := e.Source.FormID(); isForm && by.recordsForms() {
+			// A form's choice: only a form declared for the event's
+			// property, and only for a purpose the form asks for, so that
+			// a public key cannot make up a source to look like another.
+			field := fmt.Sprintf("events[%d].source", i)
+			if f, declared := cat.forms[e.Property][formID]; !declared {
+				keyed.Add(field, "form_not_declared", "form", strconv.Quote(formID), "property", strconv.Quote(e.Property))
+			} else if !slices.Contains(f.Purposes, e.Purpose) {
+				keyed.Add(field, "form_purpose_not_asked", "form", strconv.Quote(formID), "purpose", strconv.Quote(e.Purpose))
+			} else {
+				sourceOK = true
+			}
+		} else if !sourceOK {
 			names := make([]string, len(allowed))
 			for i, src := range allowed {
 				names[i] = string(src)
+			}
+			if by.recordsForms() {
+				names = append(names, formSourcePrefix+"<id of a declared form>")
 			}
 			bad("source", "%s may record only source %s", by, strings.Join(names, " or "))
 		}

@@ -43,8 +43,9 @@ type catalog struct {
 	purposes      map[string]*purposeEntry
 	vendors       map[string]*vendorEntry
 	categories    map[string]*Category
-	notices       map[string]*Notice // published only
-	currentNotice uint16             // ordinal of the latest material published notice
+	forms         map[string]map[string]*Form // by property, then id
+	notices       map[string]*Notice          // published only
+	currentNotice uint16                      // ordinal of the latest material published notice
 	latestNotice  *Notice
 	defaultRules  compiledRules
 }
@@ -87,6 +88,7 @@ func readCatalog(ctx context.Context, q db.Querier, x *Index) (*catalog, error) 
 		vendors:      map[string]*vendorEntry{},
 		categories:   map[string]*Category{},
 		notices:      map[string]*Notice{},
+		forms:        map[string]map[string]*Form{},
 		defaultRules: DefaultRules().compile(),
 	}
 	if err := q.QueryRowContext(ctx, `SELECT version FROM catalog_head WHERE id = 1`).Scan(&c.version); err != nil {
@@ -138,6 +140,17 @@ func readCatalog(ctx context.Context, q db.Querier, x *Index) (*catalog, error) 
 	}
 	for i := range categories {
 		c.categories[categories[i].Key] = &categories[i]
+	}
+	forms, err := listForms(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	for i := range forms {
+		f := &forms[i]
+		if c.forms[f.Property] == nil {
+			c.forms[f.Property] = map[string]*Form{}
+		}
+		c.forms[f.Property][f.ID] = f
 	}
 	notices, err := listNotices(ctx, q)
 	if err != nil {

@@ -20,6 +20,10 @@ type EventFilter struct {
 	Limit   int   // 1 to 10000; 0 means 1000
 	Subject string
 	Device  string
+	// LinkedDevices, with Subject, selects the events of the devices linked
+	// to the subject too (LinkDevice): the choices the subject's decisions
+	// take into account, such as a banner's or a form's on their device.
+	LinkedDevices bool
 	// Receipts reads each event's stored receipt too.
 	Receipts bool
 }
@@ -34,7 +38,11 @@ func (s *Service) Events(ctx context.Context, f EventFilter) ([]Event, error) {
 	}
 	where := []string{"seq > $1"}
 	args := []any{f.After}
-	if f.Subject != "" {
+	switch {
+	case f.Subject != "" && f.LinkedDevices:
+		args = append(args, f.Subject)
+		where = append(where, fmt.Sprintf("(subject_id = $%d OR device_id IN (SELECT device_id FROM subject_devices WHERE subject_id = $%d))", len(args), len(args)))
+	case f.Subject != "":
 		args = append(args, f.Subject)
 		where = append(where, fmt.Sprintf("subject_id = $%d", len(args)))
 	}
@@ -57,6 +65,19 @@ func (s *Service) Events(ctx context.Context, f EventFilter) ([]Event, error) {
 func (s *Service) Event(ctx context.Context, property, id string) (Event, error) {
 	e, err := readEvent(ctx, s.db, property, id)
 	return e, db.Classify(err)
+}
+
+// LinkedTo reports whether device is linked to subject now.
+func (s *Service) LinkedTo(ctx context.Context, device, subject string) (bool, error) {
+	if device == "" || subject == "" {
+		return false, nil
+	}
+	var one int
+	err := s.db.QueryRowContext(ctx, `SELECT 1 FROM subject_devices WHERE device_id = $1 AND subject_id = $2`, device, subject).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, db.Classify(err)
 }
 
 // LinkDevice links a device to a subject: the subject's consent then

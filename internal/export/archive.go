@@ -213,7 +213,25 @@ type About struct {
 	Recipients  []Recipient `json:"recipients"`
 	Retention   string      `json:"retention"`
 	Source      string      `json:"source"`
-	Rights      []string    `json:"rights"`
+	// Consents say, per purpose, where and when the customer's latest
+	// choice was given, from the ledger (the README lists them under
+	// ConsentsTitle, both in the customer's language).
+	Consents      []ConsentOrigin `json:"consents,omitempty"`
+	ConsentsTitle string          `json:"-"`
+	Rights        []string        `json:"rights"`
+}
+
+// ConsentOrigin is where and when the customer's latest choice for a
+// purpose of a property was given: the ledger's source and time, and Given,
+// the sentence that says it ("Given on 3 May 2026 in form “Checkout”").
+type ConsentOrigin struct {
+	Property string    `json:"property"`
+	Purpose  string    `json:"purpose"`
+	Name     string    `json:"purpose_name"`
+	Action   string    `json:"action"`
+	Source   string    `json:"source"`
+	At       time.Time `json:"at"`
+	Given    string    `json:"given"`
 }
 
 // Purpose is a purpose of processing with its legal basis.
@@ -309,6 +327,12 @@ func readme(about About, files []File) string {
 	}
 	fmt.Fprintf(&b, "\nHow long we keep it\n-------------------\n\n%s\n", about.Retention)
 	fmt.Fprintf(&b, "\nWhere it came from\n------------------\n\n%s\n", about.Source)
+	if len(about.Consents) > 0 {
+		fmt.Fprintf(&b, "\n%s:\n\n", about.ConsentsTitle)
+		for _, c := range about.Consents {
+			fmt.Fprintf(&b, "- %s (%s): %s.\n", c.Name, c.Property, c.Given)
+		}
+	}
 	b.WriteString("\nYour rights\n-----------\n\n")
 	for _, r := range about.Rights {
 		fmt.Fprintf(&b, "- %s\n", r)

@@ -31,7 +31,9 @@ import (
 	"github.com/steward-dev/steward/internal/erasure"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/export"
+	"github.com/steward-dev/steward/internal/i18n"
 	"github.com/steward-dev/steward/internal/outbox"
+	"github.com/steward-dev/steward/internal/provenance"
 	"github.com/steward-dev/steward/internal/vault"
 )
 
@@ -298,8 +300,10 @@ func (f *Fulfiller) Export(ctx context.Context, requestID string) (export.Info, 
 func (f *Fulfiller) writeArchive(ctx context.Context, req dsr.Request, ids connector.Identifiers, conns []*connector.Conn, calls []httpsystem.Call, upload *export.Upload) (export.Info, error) {
 	a := export.NewArchive(upload)
 	categories := map[string]bool{}
+	var events []consent.Event // the subject's consent choices, for the Article 15 information
 	if req.SubjectID != "" {
-		if err := f.writeSteward(ctx, a, req, categories); err != nil {
+		var err error
+		if events, err = f.writeSteward(ctx, a, req, categories); err != nil {
 			return export.Info{}, err
 		}
 	}
@@ -333,7 +337,7 @@ func (f *Fulfiller) writeArchive(ctx context.Context, req dsr.Request, ids conne
 			return export.Info{}, err
 		}
 	}
-	if err := a.Close(f.about(req, categories)); err != nil {
+	if err := a.Close(f.about(req, categories, events)); err != nil {
 		return export.Info{}, err
 	}
 	return upload.Commit()
@@ -354,11 +358,12 @@ func (f *Fulfiller) httpAccessSystems() []*httpsystem.Dataset {
 // writeSteward writes what Steward itself holds: consents with their
 // receipts, protected fields in clear (the customer's own), and who
 // accessed them. Reading the fields is recorded in the audit log first.
-func (f *Fulfiller) writeSteward(ctx context.Context, a *export.Archive, req dsr.Request, categories map[string]bool) error {
+// It returns the subject's consent events, oldest first.
+func (f *Fulfiller) writeSteward(ctx context.Context, a *export.Archive, req dsr.Request, categories map[string]bool) ([]consent.Event, error) {
 	subject := req.SubjectID
-	events, err := f.Consent.Events(ctx, consent.EventFilter{Subject: subject, Limit: 10000, Receipts: true})
+	events, err := f.Consent.Events(ctx, consent.EventFilter{Subject: subject, LinkedDevices: true, Limit: 10000, Receipts: true})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	type consentRecord struct {
 		consent.Event
@@ -369,12 +374,12 @@ func (f *Fulfiller) writeSteward(ctx context.Context, a *export.Archive, req dsr
 		// The receipt as issued at append, never signed again from the row.
 		records[i] = consentRecord{Event: events[i], Receipt: events[i].Receipt}
 	}
-	if err := a.JSON("consents.json", "Every consent choice you made, oldest first, each with its signed receipt (a JWS you can verify against our published keys at /.well-known/jwks.json).", records); err != nil {
-		return err
+	if err := a.JSON("consents.json", "Every consent choice you made, oldest first, on your devices too (the cookie banner's, our forms'), each with its signed receipt (a JWS you can verify against our published keys at /.well-known/jwks.json).", records); err != nil {
+		return nil, err
 	}
 	fields, err := f.Vault.List(ctx, subject)
 	if err != nil && errs.CodeOf(err) != errs.CodeNotFound {
-		return err
+		return nil, err
 	}
 	type fieldRecord struct {
 		Name      string     `json:"name"`
@@ -390,14 +395,14 @@ func (f *Fulfiller) writeSteward(ctx context.Context, a *export.Archive, req dsr
 	if len(fields) > 0 {
 		if _, err := f.Audit.Append(ctx, audit.Entry{Actor: audit.System(), Action: "dsr.export_fields", Target: audit.Subject(subject),
 			Details: audit.MustDetails(map[string]any{"request": req.ID, "fields": names})}); err != nil {
-			return errs.Wrap(errs.CodeUnavailable, err, "the audit log cannot be written, so no field is exported")
+			return nil, errs.Wrap(errs.CodeUnavailable, err, "the audit log cannot be written, so no field is exported")
 		}
 	}
 	out := make([]fieldRecord, 0, len(fields))
 	for _, fi := range fields {
 		rec, err := f.Vault.Get(ctx, subject, fi.Name)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		r := fieldRecord{Name: fi.Name, Category: fi.Category, Value: string(rec.Value), UpdatedAt: fi.UpdatedAt}
 		if !fi.ExpiresAt.IsZero() {
@@ -408,11 +413,11 @@ func (f *Fulfiller) writeSteward(ctx context.Context, a *export.Archive, req dsr
 		out = append(out, r)
 	}
 	if err := a.JSON("protected-data.json", "The sensitive data we keep encrypted for you, in clear, with its category and how long we keep it.", out); err != nil {
-		return err
+		return nil, err
 	}
 	page, err := f.Audit.Accesses(ctx, subject, 0, 1000)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	type accessRecord struct {
 		At      time.Time      `json:"at"`
@@ -424,17 +429,22 @@ func (f *Fulfiller) writeSteward(ctx context.Context, a *export.Archive, req dsr
 	for _, e := range page.Entries {
 		accesses = append(accesses, accessRecord{At: e.At, Who: e.Actor.Kind, Action: e.Action, Details: e.Details.Map()})
 	}
-	return a.JSON("accesses.json", "Every time someone at our company or one of our systems opened or changed your data, newest first, with the stated purpose.", accesses)
+	return events, a.JSON("accesses.json", "Every time someone at our company or one of our systems opened or changed your data, newest first, with the stated purpose.", accesses)
 }
 
-// about is the Article 15 information for the archive.
-func (f *Fulfiller) about(req dsr.Request, categories map[string]bool) export.About {
+// about is the Article 15 information for the archive. Where each consent
+// came from is said per purpose from the ledger (events, oldest first), in
+// the customer's language.
+func (f *Fulfiller) about(req dsr.Request, categories map[string]bool, events []consent.Event) export.About {
+	words := i18n.Default().Printer(req.Language)
 	about := export.About{Company: f.Company, Contact: f.Contact, Subject: req.SubjectID, GeneratedAt: f.Now().UTC(), RequestID: req.ID,
-		Retention: "Protected fields are kept until the date shown with each, or until you ask us to erase them; consent records are kept as proof for as long as we rely on them; other data as long as each system's retention rules require.",
-		Source:    "From you: what you entered on our sites and apps and in this privacy center, and your consent choices in our banner."}
+		Retention:     "Protected fields are kept until the date shown with each, or until you ask us to erase them; consent records are kept as proof for as long as we rely on them; other data as long as each system's retention rules require.",
+		Source:        "From you: what you entered on our sites and apps and in our privacy portal, and the consent choices listed below, each where and when you made it.",
+		ConsentsTitle: words.T("provenance.archive_title")}
 	for _, p := range f.Consent.Purposes() {
 		about.Purposes = append(about.Purposes, export.Purpose{Key: p.Key, Name: localName(p.Names, p.Key), LegalBasis: string(p.LegalBasis)})
 	}
+	about.Consents = consentOrigins(words, f.Consent, events)
 	for _, v := range f.Consent.Vendors() {
 		about.Recipients = append(about.Recipients, export.Recipient{Name: v.Name, Country: v.Country, Purposes: v.Purposes})
 	}
@@ -443,6 +453,46 @@ func (f *Fulfiller) about(req dsr.Request, categories map[string]bool) export.Ab
 	}
 	slices.Sort(about.Categories)
 	return about
+}
+
+// consentOrigins is, per property and purpose, where and when the latest
+// choice of events was given; choices about one vendor are left out, as
+// the portal does (they are made in the banner's details).
+func consentOrigins(words *i18n.Printer, svc *consent.Service, events []consent.Event) []export.ConsentOrigin {
+	latest := map[[2]string]consent.Event{}
+	var order [][2]string
+	for _, e := range events {
+		if e.Vendor != "" {
+			continue
+		}
+		k := [2]string{e.Property, e.Purpose}
+		prev, seen := latest[k]
+		if !seen {
+			order = append(order, k)
+		}
+		if !seen || e.Supersedes(&prev) {
+			latest[k] = e
+		}
+	}
+	out := make([]export.ConsentOrigin, 0, len(order))
+	for _, k := range order {
+		e := latest[k]
+		name := e.Purpose
+		if p, err := svc.Purpose(e.Purpose); err == nil {
+			name = languageName(p.Names, words.Lang(), e.Purpose)
+		}
+		out = append(out, export.ConsentOrigin{Property: e.Property, Purpose: e.Purpose, Name: name, Action: string(e.Action),
+			Source: string(e.Source), At: e.At, Given: provenance.Sentence(words, svc, e)})
+	}
+	return out
+}
+
+// languageName is a name in lang, else in English, else fallback.
+func languageName(names map[string]string, lang, fallback string) string {
+	if n := names[lang]; n != "" {
+		return n
+	}
+	return localName(names, fallback)
 }
 
 func localName(names map[string]string, fallback string) string {

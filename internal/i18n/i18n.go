@@ -28,6 +28,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // English is the language of the reader whose languages are all unknown,
@@ -229,6 +230,18 @@ func (p *Printer) T(key string, args ...any) string {
 		return key
 	}
 	return fill(m.text(p.lang, args), args, func(v any) string { return fmt.Sprint(v) })
+}
+
+// Date writes a date as a reader of the printer's language expects it in
+// a sentence or a letter (the catalog's mail.date and mail.months):
+// 2 December 2026, 2. Dezember 2026, 1er décembre 2026, 2 de diciembre de
+// 2026. It is t's date in t's location.
+func (p *Printer) Date(t time.Time) string {
+	month := t.Month().String()
+	if names := strings.Fields(p.T("mail.months")); len(names) == 12 {
+		month = names[t.Month()-1]
+	}
+	return p.T("mail.date", "n", t.Day(), "day", t.Day(), "month", month, "year", t.Year())
 }
 
 // Map returns every message under prefix ("portal."), keyed without it,

@@ -643,13 +643,7 @@ var mailtoLink = htmltemplate.Must(htmltemplate.New("mailto").Parse(`<a href="ma
 // formatDate writes a date as a reader of p's language expects it in a
 // letter (the catalog's mail.date and mail.months): 2 December 2026,
 // 2. Dezember 2026, 1er décembre 2026, 2 de diciembre de 2026.
-func formatDate(p *i18n.Printer, t time.Time) string {
-	month := t.Month().String()
-	if names := strings.Fields(p.T("mail.months")); len(names) == 12 {
-		month = names[t.Month()-1]
-	}
-	return p.T("mail.date", "n", t.Day(), "day", t.Day(), "month", month, "year", t.Year())
-}
+func formatDate(p *i18n.Printer, t time.Time) string { return p.Date(t) }
 
 // brandColour returns c as six lowercase hex digits, or the default.
 func brandColour(c string) string {

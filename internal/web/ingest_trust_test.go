@@ -10,6 +10,7 @@ import (
 
 	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/app/apptest"
+	"github.com/steward-dev/steward/internal/consent"
 )
 
 // TestIngestKeyCannotForgeConsent replays the attack of issue 11 against a
@@ -18,7 +19,8 @@ import (
 // source portal) and, dating a grant 290 s ahead, beat the customer's
 // withdrawal made after it; a blocked disclosure became allowed. Now the
 // first is refused naming the fields, and the second orders nothing: the
-// decision and the disclosure check stay refused.
+// decision and the disclosure check stay refused. The source of a form the
+// property declared does not let the key name the customer either.
 func TestIngestKeyCannotForgeConsent(t *testing.T) {
 	t.Parallel()
 	for _, dialect := range dialects {
@@ -69,6 +71,17 @@ func TestIngestKeyCannotForgeConsent(t *testing.T) {
 				t.Fatalf("ingest key asserting a subject's portal grant: %d %s", code, body)
 			}
 			refused("after the forged subject grant")
+
+			// Attack 1, with the source of a form the property declared:
+			// the public key may record a form's choices for devices only.
+			if _, err := srv.App.Consent.PutForm(ctx, consent.Form{Property: "demo", ID: "checkout", Name: "Checkout", Purposes: []string{"marketing"}}, true); err != nil {
+				t.Fatal(err)
+			}
+			code, body = post(srv.Keys.Ingest, choice("forged-form", `"subject":"cust-f"`, "grant", "form:checkout"))
+			if code != 400 || !strings.Contains(body, `"field":"events[0].subject"`) {
+				t.Fatalf("ingest key asserting a subject's grant in a form: %d %s", code, body)
+			}
+			refused("after the forged subject grant in a form")
 
 			// Attack 2: a grant dated 290 s ahead on the customer's device,
 			// then the customer's real withdrawal: the withdrawal is later in

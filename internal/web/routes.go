@@ -115,12 +115,14 @@ func (s *server) groups() []RouteGroup {
 			{"GET /.well-known/jwks.json", Public, s.handleJWKS()},
 			{"GET /.well-known/gpc.json", Public, s.handleGPC()},
 		}},
-		// Banner: the consent banner's scripts and the TCF vendor list it reads.
-		{Surface: "banner", Prefixes: []string{"/banner.js", "/banner-tcf.js", "/banner-gpp.js", "/tcf/"}, Routes: []Route{
+		// Banner: the consent banner's scripts, the TCF vendor list it reads, and
+		// the consent snippet of the company's own forms.
+		{Surface: "banner", Prefixes: []string{"/banner.js", "/banner-tcf.js", "/banner-gpp.js", "/form.js", "/tcf/"}, Routes: []Route{
 			{"GET /banner.js", Public, s.bannerRoute((*banner.Server).HandleScript)},
 			{"GET /banner-tcf.js", Public, s.bannerRoute((*banner.Server).HandleTCFScript)},
 			{"GET /banner-gpp.js", Public, s.bannerRoute((*banner.Server).HandleGPPScript)},
 			{"GET /tcf/vendor-list.json", Public, s.bannerRoute((*banner.Server).HandleVendorList)},
+			{"GET /form.js", Public, s.bannerRoute((*banner.Server).HandleFormScript)},
 		}},
 		// Demo: a page that shows the banner of the demo property (serve --demo).
 		{Surface: "demo", Prefixes: []string{"/demo"}, Routes: []Route{
@@ -138,6 +140,10 @@ func (s *server) groups() []RouteGroup {
 			{"POST /v1/properties", Admin, d.HandlePutProperty(true)},
 			{"GET /v1/properties/{key}", Admin, d.HandleGetProperty()},
 			{"PUT /v1/properties/{key}", Admin, d.HandlePutProperty(false)},
+			{"GET /v1/properties/{key}/forms", Admin, d.HandleListForms()},
+			{"POST /v1/properties/{key}/forms", Admin, d.HandlePutForm(true)},
+			{"GET /v1/properties/{key}/forms/{id}", Admin, d.HandleGetForm()},
+			{"PUT /v1/properties/{key}/forms/{id}", Admin, d.HandlePutForm(false)},
 			{"GET /v1/purposes", Admin, d.HandleListPurposes()},
 			{"POST /v1/purposes", Admin, d.HandlePutPurpose(true)},
 			{"GET /v1/purposes/{key}", Admin, d.HandleGetPurpose()},
@@ -295,6 +301,11 @@ func (s *server) groups() []RouteGroup {
 			{"POST /admin/catalog/properties", StaffCan(staff.PermSettings), s.console(catalogWrite((*admin.Console).HandlePutProperty, true))},
 			{"GET /admin/catalog/properties/{key}/edit", StaffCan(staff.PermSettings), s.console((*admin.Console).HandleEditProperty)},
 			{"POST /admin/catalog/properties/{key}", StaffCan(staff.PermSettings), s.console(catalogWrite((*admin.Console).HandlePutProperty, false))},
+			{"GET /admin/catalog/properties/{key}/forms", StaffCan(staff.PermSettings), s.console((*admin.Console).HandleForms)},
+			{"GET /admin/catalog/properties/{key}/forms/new", StaffCan(staff.PermSettings), s.console((*admin.Console).HandleNewForm)},
+			{"POST /admin/catalog/properties/{key}/forms", StaffCan(staff.PermSettings), s.console(catalogWrite((*admin.Console).HandlePutForm, true))},
+			{"GET /admin/catalog/properties/{key}/forms/{id}/edit", StaffCan(staff.PermSettings), s.console((*admin.Console).HandleEditForm)},
+			{"POST /admin/catalog/properties/{key}/forms/{id}", StaffCan(staff.PermSettings), s.console(catalogWrite((*admin.Console).HandlePutForm, false))},
 			{"GET /admin/catalog/purposes", StaffCan(staff.PermSettings), s.console((*admin.Console).HandlePurposes)},
 			{"GET /admin/catalog/purposes/new", StaffCan(staff.PermSettings), s.console((*admin.Console).HandleNewPurpose)},
 			{"POST /admin/catalog/purposes", StaffCan(staff.PermSettings), s.console(catalogWrite((*admin.Console).HandlePutPurpose, true))},

@@ -186,7 +186,7 @@ func TestOffSubsystemsAnswer503(t *testing.T) {
 			return "the privacy portal"
 		case under("/assess"):
 			return "the vendor questionnaire"
-		case path == "/banner.js" || path == "/banner-tcf.js" || path == "/banner-gpp.js" || path == "/tcf/vendor-list.json":
+		case path == "/banner.js" || path == "/banner-tcf.js" || path == "/banner-gpp.js" || path == "/form.js" || path == "/tcf/vendor-list.json":
 			return "the banner"
 		}
 		return apiNeeds[pattern]

@@ -28,6 +28,7 @@ var tables = []tableRule{
 	{name: "purposes", backedUp: true},
 	{name: "vendors", backedUp: true},
 	{name: "notices", backedUp: true},
+	{name: "consent_forms", backedUp: true}, // the forms that ask for consent: catalog, no personal data
 	{name: "catalog_head", backedUp: true, seeded: true},
 	{name: "data_categories", backedUp: true, seeded: true},
 	{name: "tcf_vendor_lists", backedUp: true},

@@ -296,3 +296,59 @@ func (d *Deps) HandleListCategories() http.Handler {
 		httpx.Encode(w, http.StatusOK, list[consent.Category]{Items: d.Consent.Categories()})
 	})
 }
+
+type formInput struct {
+	ID       string   `json:"id"`
+	Name     string   `json:"name"`
+	Purposes []string `json:"purposes"`
+}
+
+// HandlePutForm declares (POST /v1/properties/{key}/forms) or changes (PUT
+// …/forms/{id}) a form of a property that asks for consent.
+func (d *Deps) HandlePutForm(create bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, err := httpx.Decode[formInput](w, r, catalogMax)
+		if err == nil && !create {
+			err = keyFromPath(r, "id", &in.ID)
+		}
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		property := r.PathValue("key")
+		if _, err := d.Consent.Property(property); err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		f, err := d.Consent.PutForm(r.Context(), consent.Form{Property: property, ID: in.ID, Name: in.Name, Purposes: in.Purposes}, create)
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		httpx.Encode(w, statusFor(create), f)
+	})
+}
+
+// HandleGetForm returns one form of a property.
+func (d *Deps) HandleGetForm() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, err := d.Consent.Form(r.PathValue("key"), r.PathValue("id"))
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		httpx.Encode(w, http.StatusOK, f)
+	})
+}
+
+// HandleListForms lists the forms of a property.
+func (d *Deps) HandleListForms() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		property := r.PathValue("key")
+		if _, err := d.Consent.Property(property); err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		httpx.Encode(w, http.StatusOK, list[consent.Form]{Items: d.Consent.Forms(property)})
+	})
+}

@@ -56,8 +56,10 @@ type Server struct {
 	scriptGPP []byte // assets/banner.js with them, minified
 	tcfScript asset  // assets/tcf.js, minified
 	gppScript asset  // assets/gpp.js, minified
-	mu        sync.Mutex
-	cache     map[cacheKey]*asset
+	// formScript is assets/form.js, minified: the form snippet (form.go).
+	formScript []byte
+	mu         sync.Mutex
+	cache      map[cacheKey]*asset
 }
 
 // asset is a static file with its hash, compressed once.
@@ -68,6 +70,7 @@ type asset struct {
 
 type cacheKey struct {
 	property     string
+	form         string // a form snippet's form; "" for the banner
 	catalog      int64
 	assessed     uint64 // consent.AssessedFingerprint: the vendors offered
 	jurisdiction string
@@ -111,6 +114,9 @@ func New(d Deps) (*Server, error) {
 	}
 	s.tcfScript = newAsset(tcfBody)
 	s.gppScript = newAsset(gppBody)
+	if s.formScript, err = FormScript(); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

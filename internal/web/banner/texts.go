@@ -15,18 +15,24 @@ var textsMarker = []byte("/*builtin-texts*/{}")
 // place of textsMarker. A script without the marker (a test's stub) stays
 // as it is; TestScriptSpeaksTheCatalog makes sure the embedded one has it.
 func withBuiltinTexts(src []byte, c *i18n.Catalog) []byte {
-	return bytes.Replace(src, textsMarker, builtinTexts(c), 1)
+	return bytes.Replace(src, textsMarker, builtinTexts(c, "banner."), 1)
 }
 
-// builtinTexts is the script's strings by language, keyed without
-// "banner.". A language's string that reads as the English one is left
+// withFormTexts is withBuiltinTexts for assets/form.js: the catalog's
+// form.* strings.
+func withFormTexts(src []byte, c *i18n.Catalog) []byte {
+	return bytes.Replace(src, textsMarker, builtinTexts(c, "form."), 1)
+}
+
+// builtinTexts is a script's strings by language: the catalog's keys
+// under prefix, keyed without it. A language's string that reads as the English one is left
 // out: the script falls back to English word by word, and every visitor
 // downloads the object.
-func builtinTexts(c *i18n.Catalog) []byte {
-	english := c.Printer(i18n.English).Map("banner.")
+func builtinTexts(c *i18n.Catalog, prefix string) []byte {
+	english := c.Printer(i18n.English).Map(prefix)
 	out := map[string]map[string]string{}
 	for _, lang := range c.Languages() {
-		words := c.Printer(lang).Map("banner.")
+		words := c.Printer(lang).Map(prefix)
 		if lang != i18n.English {
 			for key, text := range words {
 				if text == english[key] {

@@ -14,6 +14,7 @@ import (
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/fulfil"
+	"github.com/steward-dev/steward/internal/provenance"
 	"github.com/steward-dev/steward/internal/receipt"
 	"github.com/steward-dev/steward/internal/vault"
 )
@@ -27,6 +28,9 @@ type consentRow struct {
 	At                     time.Time
 	EventID                string
 	Source                 consent.Source
+	// Given says when and where the latest choice was made: "Given on 3
+	// May 2026 in form “Checkout”" (package provenance).
+	Given string
 	// Objectable is a legitimate-interest purpose: the customer turns it
 	// off by objecting (consent.ActionObject), which holds until they
 	// allow it again themselves.
@@ -62,6 +66,8 @@ type accessRow struct {
 type historyRow struct {
 	consent.Event
 	PurposeName, PropertyName string
+	// Where says where the choice was made: "in form “Checkout”".
+	Where string
 }
 
 // purposeRow says why the company uses data, on which legal basis.
@@ -238,11 +244,12 @@ func orEmpty(v any) any {
 // consents lists, for every property, each purpose that needs a choice,
 // with the customer's latest event (grant allows; deny and withdraw do not).
 func (p *Portal) consents(r *http.Request, subject string) ([]consentRow, []historyRow, error) {
-	events, err := p.Consent.Events(r.Context(), consent.EventFilter{Subject: subject, Limit: 10000})
+	events, err := p.Consent.Events(r.Context(), consent.EventFilter{Subject: subject, LinkedDevices: true, Limit: 10000})
 	if err != nil {
 		return nil, nil, err
 	}
 	lang := language(r)
+	words := catalog.Printer(lang)
 	history := make([]historyRow, 0, len(events))
 	for i := len(events) - 1; i >= 0; i-- { // newest first
 		name, site := events[i].Purpose, events[i].Property
@@ -252,7 +259,7 @@ func (p *Portal) consents(r *http.Request, subject string) ([]consentRow, []hist
 		if prop, err := p.Consent.Property(site); err == nil && prop.Name != "" {
 			site = prop.Name
 		}
-		row := historyRow{Event: events[i], PurposeName: name, PropertyName: site}
+		row := historyRow{Event: events[i], PurposeName: name, PropertyName: site, Where: provenance.Where(words, p.Consent, events[i])}
 		if vendor, err := p.Consent.Vendor(row.Vendor); row.Vendor != "" && err == nil && vendor.Name != "" {
 			row.Vendor = vendor.Name // the page names it; the receipt link uses the id
 		}
@@ -278,6 +285,7 @@ func (p *Portal) consents(r *http.Request, subject string) ([]consentRow, []hist
 				Objectable: purpose.LegalBasis == consent.BasisLegitimateInterest}
 			if e, ok := latest[[2]string{prop.Key, purpose.Key}]; ok {
 				row.Recorded, row.Allowed, row.At, row.EventID, row.Source = true, e.Action == consent.ActionGrant, e.At, e.ID, e.Source
+				row.Given = provenance.Sentence(words, p.Consent, e)
 			}
 			rows = append(rows, row)
 		}
@@ -407,8 +415,10 @@ func (p *Portal) HandleShowData() http.Handler {
 type receiptData struct {
 	Event                                 consent.Event
 	PropertyName, PurposeName, VendorName string
-	Controller                            string
-	ReceiptID                             string
+	// Where says where the choice was made (package provenance).
+	Where      string
+	Controller string
+	ReceiptID  string
 	// Checked: the signature was checked against the published key set;
 	// Verified: it verifies.
 	Checked, Verified bool
@@ -423,7 +433,13 @@ func (p *Portal) HandleReceipt() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		session := sessionOf(r)
 		e, err := p.Consent.Event(r.Context(), r.PathValue("property"), r.PathValue("id"))
-		if err != nil || session.SubjectID == "" || e.Subject != session.SubjectID {
+		owned := err == nil && session.SubjectID != "" && e.Subject == session.SubjectID
+		if err == nil && !owned && session.SubjectID != "" && e.Subject == "" {
+			// A choice on a device the company linked to the customer (a
+			// banner's, a form's) is theirs too.
+			owned, err = p.Consent.LinkedTo(r.Context(), e.Device, session.SubjectID)
+		}
+		if err != nil || !owned {
 			p.fail(w, r, errs.NotFound("receipt", r.PathValue("id"))) // another person's event is not found
 			return
 		}
@@ -463,6 +479,7 @@ func (p *Portal) HandleReceipt() http.Handler {
 					}
 				}
 			}
+			d.Where = provenance.Where(catalog.Printer(language(r)), p.Consent, d.Event)
 			p.render(w, r, http.StatusOK, "receipt", page{Title: "receipt_title", Data: d})
 			return
 		}
