@@ -141,6 +141,11 @@ func (s *Signer) Sign(r *Receipt) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("encode receipt: %w", err)
 	}
+	return s.sign(payload), nil
+}
+
+// sign returns payload as a compact JWS.
+func (s *Signer) sign(payload []byte) string {
 	enc := base64.RawURLEncoding
 	out := make([]byte, 0, len(s.header)+enc.EncodedLen(len(payload))+1+enc.EncodedLen(ed25519.SignatureSize))
 	out = append(out, s.header...)
@@ -148,7 +153,7 @@ func (s *Signer) Sign(r *Receipt) (string, error) {
 	signature := ed25519.Sign(s.key, out) // the signing input is header.payload
 	out = append(out, '.')
 	out = enc.AppendEncode(out, signature)
-	return string(out), nil
+	return string(out)
 }
 
 // JWKS returns the JSON Web Key Set with the public key, as served at
@@ -164,6 +169,23 @@ var ErrInvalid = errors.New("receipt does not verify")
 // Verify checks a compact JWS receipt against the keys of a JWKS document
 // and returns its content. A changed byte anywhere fails.
 func Verify(compact string, jwks []byte) (*Receipt, error) {
+	payload, err := verifySignature(compact, jwks)
+	if err != nil {
+		return nil, err
+	}
+	var r Receipt
+	if err := json.Unmarshal(payload, &r); err != nil {
+		return nil, fmt.Errorf("%w: payload is not a receipt: %v", ErrInvalid, err)
+	}
+	if r.Version != Version {
+		return nil, fmt.Errorf("%w: version %q, want %q", ErrInvalid, r.Version, Version)
+	}
+	return &r, nil
+}
+
+// verifySignature checks a compact JWS against the keys of a JWKS document
+// and returns its payload.
+func verifySignature(compact string, jwks []byte) ([]byte, error) {
 	var set jose.JSONWebKeySet
 	if err := json.Unmarshal(jwks, &set); err != nil {
 		return nil, fmt.Errorf("read JWKS: %w", err)
@@ -190,14 +212,7 @@ func Verify(compact string, jwks []byte) (*Receipt, error) {
 			lastErr = err
 			continue
 		}
-		var r Receipt
-		if err := json.Unmarshal(payload, &r); err != nil {
-			return nil, fmt.Errorf("%w: payload is not a receipt: %v", ErrInvalid, err)
-		}
-		if r.Version != Version {
-			return nil, fmt.Errorf("%w: version %q, want %q", ErrInvalid, r.Version, Version)
-		}
-		return &r, nil
+		return payload, nil
 	}
 	if lastErr == nil {
 		lastErr = errors.New("the JWKS holds no keys")

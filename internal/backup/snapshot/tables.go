@@ -73,6 +73,10 @@ var tables = []tableRule{
 	{name: "incident_affected_sets", backedUp: true},
 	{name: "incident_affected_members", backedUp: true},
 	{name: "incident_reminders", backedUp: true}, // without it a restored server would email every reminder again
+	{name: "incident_notice_texts", backedUp: true},
+	{name: "incident_notices", backedUp: true}, // without it a restored server would send every notice again
+	{name: "incident_filings", backedUp: true},
+	{name: "incident_vendor_notices", backedUp: true},
 
 	// Requests and their history, and the connected systems' calls for them.
 	{name: "dsr_requests", backedUp: true},
