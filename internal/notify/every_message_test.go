@@ -32,6 +32,10 @@ func everyMessage() map[string]any {
 		"incident_alert_deadline": notify.IncidentAlert{Brand: brand, Event: notify.IncidentDeadline, IncidentID: "inc_7Hq2",
 			Party: "supervisory authority", Citation: "GDPR Art. 33(1)", Deadline: day.Add(9 * time.Hour), HoursLeft: 12,
 			ConsoleURL: "https://steward.shop.example/admin/incidents/inc_7Hq2"},
+		notify.TemplateIncidentNotice: notify.IncidentNotice{Brand: brand, PortalURL: "https://shop.example/privacy"},
+		notify.TemplateIncidentVendor: notify.IncidentVendor{Brand: brand, Vendor: "Acme <Ads>", IncidentID: "inc_7Hq2", Categories: "contact, financial",
+			ContactEmail: "privacy@shop.example"},
+		"incident_vendor_nocontact": notify.IncidentVendor{Brand: brand, Vendor: "Acme", IncidentID: "inc_7Hq2", Categories: "contact"},
 		"incident_alert_overdue": notify.IncidentAlert{Brand: brand, Event: notify.IncidentOverdue, IncidentID: "inc_7Hq2",
 			Party: "supervisory authority", Citation: "GDPR Art. 33(1)", Deadline: day.Add(9 * time.Hour),
 			ConsoleURL: "https://steward.shop.example/admin/incidents/inc_7Hq2"},
@@ -64,6 +68,7 @@ func TestEveryMessageGolden(t *testing.T) {
 		"signin_code_1min": notify.TemplateSigninCode, "signin_address_changed_nocontact": notify.TemplateSignInAddressChanged,
 		"restriction_lift_all":    notify.TemplateRestrictionLift,
 		"incident_alert_deadline": notify.TemplateIncidentAlert, "incident_alert_overdue": notify.TemplateIncidentAlert,
+		"incident_vendor_nocontact": notify.TemplateIncidentVendor,
 	}
 	for _, lang := range notify.Languages() {
 		for variant, data := range everyMessage() {
