@@ -77,6 +77,9 @@ func newFixture(t *testing.T, store *db.DB, withMail bool, adjust ...func(*incid
 	for _, a := range adjust {
 		a(&cfg)
 	}
+	if cfg.Notices.Signer != nil && cfg.Notices.Profiles == nil {
+		cfg.Notices.Profiles = f.vault // the notices' tests read the customers' fields from the fixture's vault
+	}
 	if f.svc, err = incident.New(cfg); err != nil {
 		t.Fatal(err)
 	}
