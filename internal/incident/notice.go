@@ -117,7 +117,9 @@ type NoticeText struct {
 	WrittenAt time.Time `json:"written_at,omitzero"`
 }
 
-func (t NoticeText) parts() []string { return []string{t.Happened, t.Meaning, t.Done, t.CanDo, t.Contact} }
+func (t NoticeText) parts() []string {
+	return []string{t.Happened, t.Meaning, t.Done, t.CanDo, t.Contact}
+}
 
 // MaxNoticePart is the length of one part of a notice, in characters.
 const MaxNoticePart = 4000
@@ -224,8 +226,8 @@ func (NoticeArgs) Kind() string { return "incident.notices" }
 type Queued struct {
 	// Notices are the notices queued now: the latest set's members not
 	// yet queued for the incident.
-	Notices int `json:"notices"`
-	Jobs    int `json:"jobs"`
+	Notices int    `json:"notices"`
+	Jobs    int    `json:"jobs"`
 	SetID   string `json:"set_id"`
 }
 

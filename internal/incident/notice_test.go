@@ -159,7 +159,7 @@ func TestNoticesReachEveryCustomer(t *testing.T) {
 			{"c4", "c4@customer.example", "es", "es"},
 			{"c5", "c5@customer.example", "de-AT", "de"},
 			{"c6", "c6@customer.example", "", "en"},
-			{"c7", "", "fr", ""},                          // no address
+			{"c7", "", "fr", ""},                           // no address
 			{"c8", "c8@customer.example", "es", "refused"}, // the server refuses it
 		}
 		for _, c := range customers {
@@ -361,4 +361,3 @@ func TestNoticeRules(t *testing.T) {
 		}
 	})
 }
-

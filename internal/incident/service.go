@@ -75,8 +75,8 @@ type Config struct {
 	// Notices are the parts that tell the parties (notice.go, vendors.go,
 	// regulator.go); without them those parts are off.
 	Notices Notices
-	Now    func() time.Time
-	Logger *slog.Logger
+	Now     func() time.Time
+	Logger  *slog.Logger
 }
 
 // Service keeps the incident register.
