@@ -26,7 +26,9 @@ func (discard) Send(context.Context, notify.Message) error { return nil }
 // noFields is a vault without fields: the benchmark only queues.
 type noFields struct{}
 
-func (noFields) Get(context.Context, string, string) (vault.Record, error) { return vault.Record{}, nil }
+func (noFields) Get(context.Context, string, string) (vault.Record, error) {
+	return vault.Record{}, nil
+}
 
 // BenchmarkQueueNotices queues the notices of an incident whose affected
 // set has 100,000 members, with their jobs (one per 500), in one
