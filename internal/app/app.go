@@ -491,7 +491,7 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 	return portal.New(portal.Deps{Customers: a.Customers, Disclosures: a.Disclosures, StaffName: staffName, Consent: a.Consent, Vault: a.Vault, Audit: a.Audit, Mailer: a.Mailer, Mail: a.mail,
 		Requests: a.Requests, Exports: a.Exports, FindInSystems: a.findInSystems(systems.SQL), ErasureReport: a.Fulfil.Report,
 		Correctables: a.Fulfil.Correctables, Rectify: a.Fulfil.RectifyAndStart(a.queue, log), DataPoints: slices.Sorted(maps.Keys(dataPoints(cfg.Identity))),
-		Brand:     brand(cfg),
+		Brand: brand(cfg), BreachNotices: a.Incidents.NoticesFor,
 		PublicURL: cfg.PublicURL, ContactEmail: cfg.Controller.Email, BindingKey: a.bindingKey, Log: log, ClientAddr: a.clientAddr, JWKS: a.Signer.JWKS()})
 }
 

@@ -339,6 +339,7 @@ func (s *server) groups() []RouteGroup {
 			{"POST /privacy/data/show", Customer, s.portal((*portal.Portal).HandleShowData)},
 			{"POST /privacy/data/systems", Customer, s.portal((*portal.Portal).HandleFindInSystems)},
 			{"GET /privacy/receipts/{property}/{id}", Customer, s.portal((*portal.Portal).HandleReceipt)},
+			{"GET /privacy/notices/{id}", Customer, s.portal((*portal.Portal).HandleBreachNotice)},
 			{"POST /privacy/requests", Customer, s.portal((*portal.Portal).HandleFileRequest)},
 			{"POST /privacy/disclosures/{id}", Customer, s.portal((*portal.Portal).HandleDecideDisclosure)},
 			{"POST /privacy/restrictions/lift", Customer, s.portal((*portal.Portal).HandleLiftRestriction)},
