@@ -22,6 +22,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	jose "github.com/go-jose/go-jose/v4"
 )
@@ -189,6 +190,14 @@ func verifySignature(compact string, jwks []byte) ([]byte, error) {
 	var set jose.JSONWebKeySet
 	if err := json.Unmarshal(jwks, &set); err != nil {
 		return nil, fmt.Errorf("read JWKS: %w", err)
+	}
+	// Each part must be canonical base64url: otherwise a changed last
+	// character whose low bits are padding would decode to the same bytes,
+	// and two different files would verify as one.
+	for _, part := range strings.Split(compact, ".") {
+		if _, err := base64.RawURLEncoding.Strict().DecodeString(part); err != nil {
+			return nil, fmt.Errorf("%w: not canonical base64url: %v", ErrInvalid, err)
+		}
 	}
 	obj, err := jose.ParseSignedCompact(compact, []jose.SignatureAlgorithm{jose.EdDSA})
 	if err != nil {
