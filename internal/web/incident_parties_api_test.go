@@ -44,7 +44,7 @@ func TestIncidentPartiesScenarios(t *testing.T) {
 				body:   `{"kind":"regulator","agency":"CNIL","channel":"online form","reference":"CNIL-42","filed_at":"2026-01-03T10:00:00Z"}`,
 				expect: []string{`"kind":"regulator"`, `"reference":"CNIL-42"`}, forbid: []string{`"evidence_command"`}},
 			{name: "a referral with evidence", method: "POST", url: at + "/filings", key: "admin", status: 201,
-				body: `{"kind":"law_enforcement","agency":"Police","filed_at":"2026-01-04T10:00:00Z","evidence_from":"2026-01-01T00:00:00Z","evidence_to":"2026-01-02T00:00:00Z"}`,
+				body:   `{"kind":"law_enforcement","agency":"Police","filed_at":"2026-01-04T10:00:00Z","evidence_from":"2026-01-01T00:00:00Z","evidence_to":"2026-01-02T00:00:00Z"}`,
 				expect: []string{`"evidence_command":"steward audit export --from 2026-01-01T00:00:00Z --to 2026-01-02T00:00:00Z --out `}},
 			{name: "a report without a channel", method: "POST", url: at + "/filings", key: "admin", status: 400,
 				body: `{"kind":"regulator","agency":"CNIL","filed_at":"2026-01-03T10:00:00Z"}`, fields: []string{"channel"}},
