@@ -241,3 +241,37 @@ func TestFilings(t *testing.T) {
 		}
 	})
 }
+
+// TestRecordNotified: the incident becomes notified from what was
+// recorded: the report's date and the last notice's email.
+func TestRecordNotified(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		n := newNotices(t, store)
+		n.customer(t, "c1", "c1@customer.example", "en")
+		inc := n.assessed(t) // high risk: the individuals are told too
+		if _, err := n.svc.RecordNotified(n.ctx, inc.ID, ""); !errs.Is(err, errs.CodeInvalid) {
+			t.Fatalf("notified with nothing told: %v", err)
+		}
+		filed := n.clock.Now()
+		if _, err := n.svc.RecordFiling(n.ctx, inc.ID, incident.Filing{Kind: incident.FilingRegulator, Agency: "BfDI", Channel: "form", FiledAt: filed}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := n.svc.RecordNotified(n.ctx, inc.ID, ""); !errs.Is(err, errs.CodeInvalid) {
+			t.Fatalf("notified at high risk without the notices: %v", err)
+		}
+		if _, err := n.svc.SetNoticeText(n.ctx, inc.ID, texts["en"]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := n.svc.QueueNotices(n.ctx, inc.ID); err != nil {
+			t.Fatal(err)
+		}
+		waitDone(t, n, inc.ID)
+		got, err := n.svc.RecordNotified(n.ctx, inc.ID, "all told")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != incident.Notified || got.AuthorityNotifiedAt == nil || !got.AuthorityNotifiedAt.Equal(filed) || got.IndividualsNotifiedAt == nil {
+			t.Errorf("notified: %+v", got)
+		}
+	})
+}

@@ -149,6 +149,20 @@ func TestBreachNoticeEndToEnd(t *testing.T) {
 	if got := officer.do("GET", at+"/parties", nil); !strings.Contains(got.body, "steward audit export --from 2026-01-01T00:00:00Z --to 2026-01-02T00:00:00Z") {
 		t.Errorf("the referral's evidence command is missing:\n%.4000s", got.body)
 	}
+	if got := officer.do("POST", at+"/notified", url.Values{"csrf": {csrf}}); got.status != http.StatusBadRequest ||
+		!strings.Contains(got.body, "Record the report to the authority first.") {
+		t.Fatalf("notified without a report: %d %.2000s", got.status, got.body)
+	}
+	if got := officer.do("POST", at+"/filings", url.Values{"csrf": {csrf}, "kind": {"regulator"}, "agency": {"BlnBDI"},
+		"channel": {"online form"}, "reference": {"BlnBDI-117"}, "filed_at": {"2026-01-05T09:00"}}); got.status != http.StatusSeeOther {
+		t.Fatalf("report: %d %.1500s", got.status, got.body)
+	}
+	if got := officer.do("POST", at+"/notified", url.Values{"csrf": {csrf}, "note": {"all parties told"}}); got.status != http.StatusSeeOther {
+		t.Fatalf("notified: %d %.2000s", got.status, got.body)
+	}
+	if inc, err := pf.srv.App.Incidents.Get(context.Background(), id); err != nil || inc.Status != "notified" || inc.IndividualsNotifiedAt == nil {
+		t.Errorf("after recording: %+v, %v", inc, err)
+	}
 	support, _ := cf.browserFor(t, staff.RoleSupport)
 	for _, path := range []string{at + "/parties", at + "/regulator-report"} {
 		if got := support.do("GET", path, nil); got.status != http.StatusForbidden {

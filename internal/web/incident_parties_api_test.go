@@ -40,6 +40,7 @@ func TestIncidentPartiesScenarios(t *testing.T) {
 			{name: "an ingest key cannot send", method: "POST", url: at + "/notices", key: "ingest", status: 403},
 			{name: "vendors", method: "GET", url: at + "/vendors", key: "admin", status: 200, expect: []string{`"items":[`}},
 			{name: "vendors of an open incident are not told", method: "POST", url: at + "/vendors", key: "admin", status: 409},
+			{name: "notified before a report", method: "POST", url: at + "/notified", key: "admin", body: `{}`, status: 409},
 			{name: "a report to the authority", method: "POST", url: at + "/filings", key: "admin", status: 201,
 				body:   `{"kind":"regulator","agency":"CNIL","channel":"online form","reference":"CNIL-42","filed_at":"2026-01-03T10:00:00Z"}`,
 				expect: []string{`"kind":"regulator"`, `"reference":"CNIL-42"`}, forbid: []string{`"evidence_command"`}},

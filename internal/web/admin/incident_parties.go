@@ -55,7 +55,7 @@ type partiesData struct {
 func (c *Console) HandleIncidentParties() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		notice := ""
-		if key := r.URL.Query().Get("done"); slices.Contains([]string{"text", "queued", "vendors", "filed"}, key) {
+		if key := r.URL.Query().Get("done"); slices.Contains([]string{"text", "queued", "vendors", "filed", "notified"}, key) {
 			notice = say(r, "ip_done_"+key)
 		}
 		c.partiesPage(w, r, http.StatusOK, page{Notice: notice}, partiesData{})
@@ -178,6 +178,15 @@ func (c *Console) HandleRecordFiling() http.Handler {
 		}
 		_, err := c.Incidents.RecordFiling(r.Context(), r.PathValue("id"), f)
 		c.afterParties(w, r, err, "filed", partiesData{Form: form})
+	})
+}
+
+// HandleRecordNotified moves the incident to notified from the recorded
+// report and notices.
+func (c *Console) HandleRecordNotified() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := c.Incidents.RecordNotified(r.Context(), r.PathValue("id"), r.PostFormValue("note"))
+		c.afterParties(w, r, err, "notified", partiesData{})
 	})
 }
 

@@ -165,6 +165,35 @@ func (d *Deps) HandleRecordFiling() http.Handler {
 	})
 }
 
+// notifiedRequest is the body of POST /v1/incidents/{id}/notified.
+type notifiedRequest struct {
+	Note string `json:"note"`
+}
+
+// HandleRecordNotified moves the incident to notified from the recorded
+// report and notices (audited: incident.status); 400 or 409 name what is
+// missing.
+func (d *Deps) HandleRecordNotified() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, err := httpx.Decode[notifiedRequest](w, r, smallBody)
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		inc, err := d.Incidents.RecordNotified(r.Context(), r.PathValue("id"), in.Note)
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		view, err := d.incidentView(r, inc)
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		httpx.Encode(w, http.StatusOK, view)
+	})
+}
+
 func orEmpty[T any](s []T) []T {
 	if s == nil {
 		return []T{}
