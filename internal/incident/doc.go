@@ -26,6 +26,15 @@
 //	set, err := svc.Compute(ctx, inc.ID, incident.Method{Kind: incident.MethodAudit, Actor: "staff:st_1", From: t1, To: t2})
 //	clocks, err := svc.Clocks(ctx, inc.ID)
 //
-// Notifying the authority and the customers is not done here: a caller
-// records it with MarkNotified, the only way to the status "notified".
+// Telling the parties (notice.go, regulator.go, vendors.go, referral.go):
+// the draft of the report to the supervisory authority (GDPR Art. 33(3))
+// and the filings recorded with it and with law enforcement; a signed notice
+// to every affected customer in their language, emailed by jobs
+// (NoticeArgs), once per incident and customer; the webhook
+// incident.notified and an email to each affected vendor. RecordNotified
+// (through MarkNotified, the only way to the status "notified") closes it.
+//
+//	_, err = svc.SetNoticeText(ctx, inc.ID, incident.NoticeText{Language: "en", Happened: "...", ...})
+//	queued, err := svc.QueueNotices(ctx, inc.ID)
+//	report, err := svc.RegulatorReport(ctx, inc.ID)
 package incident

@@ -36,7 +36,7 @@ const (
 // The timeline actions of telling the parties.
 const (
 	ActNoticeText  = "notice_text"
-	ActNoticesSent = "notices_queued"
+	ActNoticesQueued = "notices_queued"
 	ActFiled       = "filed"
 	ActVendors     = "vendors_notified"
 )
@@ -292,7 +292,7 @@ func (s *Service) QueueNotices(ctx context.Context, id string) (Queued, error) {
 			}
 		}
 		note := fmt.Sprintf("%d notices queued to the members of %s", q.Notices, set.ID)
-		return map[string]any{"set": set.ID, "notices": q.Notices, "jobs": q.Jobs}, s.addAction(ctx, tx, id, ActNoticesSent, note)
+		return map[string]any{"set": set.ID, "notices": q.Notices, "jobs": q.Jobs}, s.addAction(ctx, tx, id, ActNoticesQueued, note)
 	})
 	return q, err
 }

@@ -163,6 +163,24 @@ func TestBreachNoticeEndToEnd(t *testing.T) {
 	if inc, err := pf.srv.App.Incidents.Get(context.Background(), id); err != nil || inc.Status != "notified" || inc.IndividualsNotifiedAt == nil {
 		t.Errorf("after recording: %+v, %v", inc, err)
 	}
+	// Both pages speak the console's four languages.
+	for _, lang := range []string{"en", "de", "fr", "es"} {
+		for path, english := range map[string][]string{
+			at + "/parties":          {"Affected customers", "Record the referral", "Law enforcement: LKA Berlin"},
+			at + "/regulator-report": {"Nature of the breach", "Likely consequences", "Measures taken or proposed"},
+		} {
+			got := officer.do("GET", path+"?lang="+lang, nil)
+			if got.status != http.StatusOK || !strings.Contains(got.body, `<html lang="`+lang+`">`) {
+				t.Errorf("%s in %s: %d", path, lang, got.status)
+				continue
+			}
+			for _, phrase := range english {
+				if has := strings.Contains(got.body, phrase); has != (lang == "en") {
+					t.Errorf("%s in %s: has %q: %v", path, lang, phrase, has)
+				}
+			}
+		}
+	}
 	support, _ := cf.browserFor(t, staff.RoleSupport)
 	for _, path := range []string{at + "/parties", at + "/regulator-report"} {
 		if got := support.do("GET", path, nil); got.status != http.StatusForbidden {
