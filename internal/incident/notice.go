@@ -35,10 +35,10 @@ const (
 
 // The timeline actions of telling the parties.
 const (
-	ActNoticeText  = "notice_text"
+	ActNoticeText    = "notice_text"
 	ActNoticesQueued = "notices_queued"
-	ActFiled       = "filed"
-	ActVendors     = "vendors_notified"
+	ActFiled         = "filed"
+	ActVendors       = "vendors_notified"
 )
 
 // Inserter inserts jobs in a transaction of the store's (jobs.Runner,
