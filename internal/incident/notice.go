@@ -210,7 +210,11 @@ const (
 const (
 	FailNoAddress   = "no_address"
 	FailInterrupted = "interrupted"
-	FailRejected    = "rejected"
+	// FailRejected: the mail server refused the address for good (5xx).
+	FailRejected = "rejected"
+	// FailUndelivered: every attempt failed for a passing reason (the
+	// server unreachable, a 4xx answer) until MaxAttempts.
+	FailUndelivered = "undelivered"
 )
 
 // NoticeArgs is the job that sends one batch of an incident's notices.
@@ -362,9 +366,10 @@ type pending struct {
 // work). Each notice is claimed (queued → sending) in a commit of its own
 // before its email goes and marked sent after: a retry sends only what is
 // still queued, and a notice left "sending" by a crash counts as failed
-// (interrupted), never sent twice. A notice whose email fails goes back to
-// the queue until MaxAttempts; the batch then fails, so that the job is
-// retried with back-off. The batch's count is audited
+// (interrupted), never sent twice. A notice whose email fails for a
+// passing reason goes back to the queue until MaxAttempts, and the batch
+// fails, so that the job is retried with back-off; an address the server
+// refuses for good fails at once. The batch's count is audited
 // (incident.notices_sent); each address read, as every customer email is
 // (customer.notify).
 func (s *Service) SendBatch(ctx context.Context, incidentID string, batch int) error {
@@ -469,10 +474,13 @@ func (s *Service) sendOne(ctx context.Context, inc Incident, texts []NoticeText,
 	msg.To = string(address.Value)
 	if err := s.cfg.Sender.Send(ctx, msg); err != nil {
 		s.log.WarnContext(ctx, "incident: a notice's email was not sent", "incident", inc.ID, "attempt", p.attempts+1, "error", err)
-		if p.attempts+1 >= s.maxAttempts() {
+		switch {
+		case errs.CodeOf(err) == errs.CodeInvalid: // refused for good: trying again changes nothing
 			return NoticeFailed, s.settle(ctx, inc.ID, p.subject, NoticeSending, NoticeFailed, FailRejected)
+		case p.attempts+1 >= s.maxAttempts():
+			return NoticeFailed, s.settle(ctx, inc.ID, p.subject, NoticeSending, NoticeFailed, FailUndelivered)
 		}
-		return NoticeQueued, s.settle(ctx, inc.ID, p.subject, NoticeSending, NoticeQueued, FailRejected)
+		return NoticeQueued, s.settle(ctx, inc.ID, p.subject, NoticeSending, NoticeQueued, FailUndelivered)
 	}
 	if _, err := s.db.ExecContext(ctx, `UPDATE incident_notices SET status = $3, error = '', sent_at = $4
 		WHERE incident_id = $1 AND subject_id = $2`, inc.ID, p.subject, NoticeSent, s.clock().UnixMicro()); err != nil {

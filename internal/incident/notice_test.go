@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -160,12 +161,14 @@ func TestNoticesReachEveryCustomer(t *testing.T) {
 			{"c5", "c5@customer.example", "de-AT", "de"},
 			{"c6", "c6@customer.example", "", "en"},
 			{"c7", "", "fr", ""},                           // no address
-			{"c8", "c8@customer.example", "es", "refused"}, // the server refuses it
+			{"c8", "c8@customer.example", "es", "refused"}, // the server refuses it for good
+			{"c9", "c9@customer.example", "de", "refused"}, // the server greylists it, every time
 		}
 		for _, c := range customers {
 			n.customer(t, c.id, c.address, c.lang)
 		}
 		n.mail.RejectRecipient("c8@customer.example", 550)
+		n.mail.RejectRecipient("c9@customer.example", 451)
 		inc := n.assessed(t)
 
 		if _, err := n.svc.QueueNotices(n.ctx, inc.ID); !errs.Is(err, errs.CodeInvalid) {
@@ -180,11 +183,11 @@ func TestNoticesReachEveryCustomer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if q.Notices != 8 || q.Jobs != 3 {
-			t.Fatalf("queued %+v, want 8 notices in 3 jobs", q)
+		if q.Notices != 9 || q.Jobs != 3 {
+			t.Fatalf("queued %+v, want 9 notices in 3 jobs", q)
 		}
 		p := waitDone(t, n, inc.ID)
-		if p.Sent != 6 || p.Failed != 2 || p.NoAddress != 1 || p.Total != 8 {
+		if p.Sent != 6 || p.Failed != 3 || p.NoAddress != 1 || p.Total != 9 {
 			t.Fatalf("progress %+v", p)
 		}
 
@@ -227,8 +230,22 @@ func TestNoticesReachEveryCustomer(t *testing.T) {
 		if got, _ := receipt.VerifyNotice(mustNotice(t, n, "c2"), n.signer.JWKS()); got.Sections[0].Heading != "Was ist passiert" {
 			t.Errorf("German heading %q", got.Sections[0].Heading)
 		}
-		if n.mail.Refused("c8@customer.example") != 2 {
-			t.Errorf("the refused address was tried %d times, want MaxAttempts (2)", n.mail.Refused("c8@customer.example"))
+		if got := n.mail.Refused("c8@customer.example"); got != 1 {
+			t.Errorf("the address refused for good was tried %d times, want once", got)
+		}
+		if got := n.mail.Refused("c9@customer.example"); got != 2 {
+			t.Errorf("the greylisted address was tried %d times, want MaxAttempts (2)", got)
+		}
+		var reasons []string
+		for _, id := range []string{"c7", "c8", "c9"} {
+			var reason string
+			if err := store.QueryRowContext(context.Background(), `SELECT error FROM incident_notices WHERE subject_id = $1`, id).Scan(&reason); err != nil {
+				t.Fatal(err)
+			}
+			reasons = append(reasons, reason)
+		}
+		if want := []string{incident.FailNoAddress, incident.FailRejected, incident.FailUndelivered}; !slices.Equal(reasons, want) {
+			t.Errorf("failures %v, want %v", reasons, want)
 		}
 
 		// Again: nothing new is queued or sent.
@@ -252,7 +269,7 @@ func TestNoticesReachEveryCustomer(t *testing.T) {
 		if err := store.QueryRowContext(context.Background(), `SELECT count(*) FROM incident_notices WHERE subject_id = 'c2'`).Scan(&rows); err != nil || rows != 0 {
 			t.Errorf("c2's notice rows: %d, %v", rows, err)
 		}
-		if p, _ := n.svc.NoticeProgress(context.Background(), inc.ID); p.Total != 7 {
+		if p, _ := n.svc.NoticeProgress(context.Background(), inc.ID); p.Total != 8 {
 			t.Errorf("progress after the erasure: %+v", p)
 		}
 	})
