@@ -398,13 +398,14 @@ func (s *Service) SendBatch(ctx context.Context, incidentID string, batch int) e
 		return db.Classify(fmt.Errorf("incident: notices: %w", err))
 	}
 	var sent, failed, retry int
+	var stopped error
 	for _, p := range list {
-		if err := ctx.Err(); err != nil {
-			return err
+		if stopped = ctx.Err(); stopped != nil {
+			break
 		}
-		outcome, err := s.sendOne(ctx, inc, texts, p)
-		if err != nil {
-			return err
+		var outcome string
+		if outcome, stopped = s.sendOne(ctx, inc, texts, p); stopped != nil {
+			break
 		}
 		switch outcome {
 		case NoticeSent:
@@ -415,11 +416,15 @@ func (s *Service) SendBatch(ctx context.Context, incidentID string, batch int) e
 			retry++
 		}
 	}
+	// What this attempt did is recorded even when it stopped early.
 	if sent+failed > 0 {
-		if _, err := s.audit.Append(ctx, audit.Entry{Actor: audit.System(), Action: ActionNoticesSent, Target: Target(incidentID),
+		if _, err := s.audit.Append(context.WithoutCancel(ctx), audit.Entry{Actor: audit.System(), Action: ActionNoticesSent, Target: Target(incidentID),
 			Details: audit.MustDetails(map[string]any{"batch": batch, "sent": sent, "failed": failed})}); err != nil {
-			return err
+			return errors.Join(stopped, err)
 		}
+	}
+	if stopped != nil {
+		return stopped
 	}
 	if retry > 0 {
 		return fmt.Errorf("incident: %d notices of batch %d not sent yet", retry, batch)
