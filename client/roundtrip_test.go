@@ -602,6 +602,37 @@ func roundTrip(t *testing.T, dialect db.Dialect) {
 	if feed, err = public.PublishedIncidents(ctx); err != nil || len(feed) != 0 {
 		t.Errorf("PublishedIncidents after the withdrawal = %+v, %v, want none", feed, err)
 	}
+	// Telling the parties: a report filed, the incident notified, then the
+	// customers' notice written and queued, the vendors told.
+	_, err = c.RegulatorReport(ctx, inc.ID)
+	ck.check("RegulatorReport", typeOf[client.RegulatorReport](), err)
+	_, err = c.RecordIncidentFiling(ctx, inc.ID, client.IncidentFilingInput{Kind: "regulator", Agency: "CNIL", Channel: "online form",
+		Reference: "CNIL-1", FiledAt: time.Now().Add(-time.Hour)})
+	ck.check("RecordIncidentFiling", typeOf[client.IncidentFiling](), err)
+	from, to := time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour)
+	_, err = c.RecordIncidentFiling(ctx, inc.ID, client.IncidentFilingInput{Kind: "law_enforcement", Agency: "Police",
+		FiledAt: time.Now().Add(-time.Minute), EvidenceFrom: &from, EvidenceTo: &to})
+	ck.check("RecordIncidentFiling", typeOf[client.IncidentFiling](), err)
+	_, err = c.IncidentFilings(ctx, inc.ID)
+	ck.check("IncidentFilings", typeOf[items[client.IncidentFiling]](), err)
+	notified, err := c.RecordIncidentNotified(ctx, inc.ID, "authority told")
+	ck.check("RecordIncidentNotified", typeOf[client.Incident](), err)
+	if notified.Status != "notified" || notified.AuthorityNotifiedAt == nil {
+		t.Errorf("RecordIncidentNotified = %+v", notified)
+	}
+	_, err = c.SetIncidentNoticeText(ctx, inc.ID, "fr", client.IncidentNoticeText{Happened: "Un export a fuité.", Meaning: "Vos coordonnées.",
+		Done: "Nous avons fermé l'accès.", CanDo: "Méfiez-vous des e-mails.", Contact: "privacy@shop.example"})
+	ck.check("SetIncidentNoticeText", typeOf[client.IncidentNoticeText](), err)
+	_, err = c.QueueIncidentNotices(ctx, inc.ID)
+	ck.check("QueueIncidentNotices", typeOf[client.NoticesQueued](), err)
+	_, err = c.IncidentNotices(ctx, inc.ID)
+	ck.check("IncidentNotices", typeOf[client.IncidentNotices](), err)
+	_, err = c.NotifyIncidentVendors(ctx, inc.ID)
+	ck.check("NotifyIncidentVendors", typeOf[items[client.AffectedVendor]](), err)
+	_, err = c.IncidentVendors(ctx, inc.ID)
+	ck.check("IncidentVendors", typeOf[items[client.AffectedVendor]](), err)
+	_, err = c.RegulatorReport(ctx, inc.ID)
+	ck.check("RegulatorReport", typeOf[client.RegulatorReport](), err)
 
 	checkCoverage(t, tp)
 }
@@ -760,6 +791,12 @@ var schemaTypes = map[string]reflect.Type{
 	"IncidentAccount": typeOf[client.IncidentAccount](), "IncidentAccountInput": typeOf[client.IncidentAccountInput](),
 	"IncidentAccountText": typeOf[client.IncidentAccountText](), "IncidentAccountList": typeOf[items[client.IncidentAccount]](),
 	"PublishedIncidents": typeOf[published](),
+	"AffectedSetList":    typeOf[items[client.AffectedSet]](), "RegulatorReport": typeOf[client.RegulatorReport](),
+	"NoticeProgress": typeOf[client.NoticeProgress](), "IncidentNoticeText": typeOf[client.IncidentNoticeText](),
+	"IncidentNotices": typeOf[client.IncidentNotices](), "NoticesQueued": typeOf[client.NoticesQueued](),
+	"AffectedVendor": typeOf[client.AffectedVendor](), "AffectedVendorList": typeOf[items[client.AffectedVendor]](),
+	"IncidentFilingInput": typeOf[client.IncidentFilingInput](), "IncidentFiling": typeOf[client.IncidentFiling](),
+	"IncidentFilingList": typeOf[items[client.IncidentFiling]](),
 }
 
 // schemasNotForTheSDK are the schemas no client type mirrors, and why.

@@ -48,8 +48,8 @@ func commands() []command {
 		{name: "migrate", summary: "apply database migrations and exit", run: runMigrate},
 		{name: "apikey", summary: "manage API keys", run: runAPIKey, subs: []subcommand{
 			{"create", "make an API key and print it once: apikey create --scope SCOPE [--property KEY]"}}},
-		{name: "receipt", summary: "consent receipts", run: runReceipt, subs: []subcommand{
-			{"verify", "check a receipt's signature: receipt verify [--jwks URL|FILE] FILE|-"}}},
+		{name: "receipt", summary: "consent receipts and breach notices", run: runReceipt, subs: []subcommand{
+			{"verify", "check a consent receipt's or a breach notice's signature: receipt verify [--jwks URL|FILE] FILE|-"}}},
 		{name: "tcf", summary: "IAB TCF strings and vendor lists", run: runTCF, subs: []subcommand{
 			{"decode", "print a TC string as JSON: tcf decode STRING"},
 			{"encode", "make a TC string from JSON on standard input: tcf encode < tc.json"},

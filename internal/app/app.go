@@ -486,7 +486,7 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 	a.Requests.SetOnHold(a.Retention.OnHold) // a legal hold stops an erasure
 	if a.Incidents, err = incident.New(incident.Config{DB: a.DB, Audit: a.Audit, Catalog: a.Consent, Emails: a.Vault,
 		Connectors: systems.SQL, Getenv: getenv, Sender: a.Mailer, Mail: a.mail, Brand: brand(cfg), ConsoleURL: cfg.PublicURL,
-		Staff: a.Staff, Logger: log}); err != nil {
+		Staff: a.Staff, Logger: log, Notices: a.incidentNotices(cfg)}); err != nil {
 		return nil, err
 	}
 	a.Fulfil.Incidents = a.Incidents // an erasure removes the subject from the affected sets
@@ -505,8 +505,32 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 	return portal.New(portal.Deps{Customers: a.Customers, Disclosures: a.Disclosures, StaffName: staffName, Consent: a.Consent, Vault: a.Vault, Audit: a.Audit, Mailer: a.Mailer, Mail: a.mail,
 		Requests: a.Requests, Exports: a.Exports, FindInSystems: a.findInSystems(systems.SQL), ErasureReport: a.Fulfil.Report,
 		Correctables: a.Fulfil.Correctables, Rectify: a.Fulfil.RectifyAndStart(a.queue, log), DataPoints: slices.Sorted(maps.Keys(dataPoints(cfg.Identity))),
-		Brand:     brand(cfg),
+		Brand: brand(cfg), BreachNotices: a.Incidents.NoticesFor,
 		PublicURL: cfg.PublicURL, ContactEmail: cfg.Controller.Email, BindingKey: a.bindingKey, Log: log, ClientAddr: a.clientAddr, JWKS: a.Signer.JWKS()})
+}
+
+// incidentNotices are the parts that tell the parties of a breach: the
+// customers' notices, signed under the receipts' key and sent by jobs; the
+// vendors' webhook and their contacts' email (the vendors' service opens
+// later, so their contacts are read through a.Vendors when needed); the
+// controller's contact, named in the regulator's report.
+func (a *App) incidentNotices(cfg config.Config) incident.Notices {
+	return incident.Notices{Signer: a.Signer, Jobs: a.queue, Profiles: a.Vault, PortalURL: cfg.PublicURL, Vendors: a.Consent, Outbox: a.Outbox,
+		Officer: incident.Contact{Name: cfg.Controller.Name, Email: cfg.Controller.Email, Phone: cfg.Controller.Phone, Address: cfg.Controller.Address},
+		VendorContacts: func(ctx context.Context, vendorKey string) ([]string, error) {
+			if a.Vendors == nil {
+				return nil, nil
+			}
+			contacts, err := a.Vendors.RevealContacts(ctx, vendorKey)
+			if err != nil {
+				return nil, err
+			}
+			addresses := make([]string, len(contacts))
+			for i, c := range contacts {
+				addresses[i] = c.Email
+			}
+			return addresses, nil
+		}}
 }
 
 // openJobs starts the background work: the workers of every package's
@@ -522,7 +546,8 @@ func (a *App) openJobs(ctx context.Context, cfg config.Config, log *slog.Logger)
 	feed := &outbox.ConsentFeed{DB: a.DB, Outbox: a.Outbox, Consent: a.Consent}
 	workers := jobs.NewWorkers()
 	if err := errors.Join(a.Fulfil.Register(workers), a.Outbox.Register(workers), feed.Register(workers),
-		jobs.Register(workers, requestMail.Worker()), jobs.Register(workers, liftNotices.Worker())); err != nil {
+		jobs.Register(workers, requestMail.Worker()), jobs.Register(workers, liftNotices.Worker()),
+		jobs.Register(workers, a.Incidents.NoticeWorker())); err != nil {
 		return err
 	}
 	reminders := &dsrmail.Reminders{Requests: a.Requests, Sender: a.Mailer, Mail: a.mail, Brand: brand(cfg), ConsoleURL: cfg.PublicURL, Staff: a.Staff}

@@ -20,6 +20,7 @@ import (
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/erasure"
+	"github.com/steward-dev/steward/internal/incident"
 	"github.com/steward-dev/steward/internal/jobs"
 	"github.com/steward-dev/steward/internal/receipt"
 	"github.com/steward-dev/steward/internal/recovery"
@@ -161,7 +162,11 @@ func ReplayDeps(ctx context.Context, cfg config.Config, store *db.DB, log *slog.
 		return fail(err)
 	}
 	closers = append(closers, v.Close)
-	deps := erasure.Deps{Vault: v, Ledger: ledger, Getenv: cfg.Getenv}
+	incidents, err := incident.New(incident.Config{DB: store, Audit: auditLog, Logger: log})
+	if err != nil {
+		return fail(err)
+	}
+	deps := erasure.Deps{Vault: v, Ledger: ledger, Incidents: incidents, Getenv: cfg.Getenv}
 	if withSystems {
 		box, err := v.SecretBox("dsr")
 		if err != nil && !errors.Is(err, vault.ErrSealed) {

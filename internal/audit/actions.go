@@ -96,7 +96,7 @@ var actionRegistry = [...]ActionInfo{
 	// Staff looking at customers.
 	{"customer.search", "A staff member searched for a customer, by which kind of identifier and with how many matches.", []string{emitAdmin}},
 	{"customer.view", "A staff member opened a customer's record, every field masked.", []string{emitAdmin}},
-	{"customer.notify", "Steward read a customer's email address from the vault to tell them of a change to their account or their request.", []string{emitCustomer, emitDSRMail}},
+	{"customer.notify", "Steward read a customer's email address from the vault to tell them of a change to their account or their request, or of a breach that affected them.", []string{emitCustomer, emitDSRMail, emitIncident}},
 
 	// The customer in the privacy portal.
 	{"portal.sign_in", "A customer signed in to the privacy portal with an emailed one-time code.", []string{emitCustomer}},
@@ -210,6 +210,11 @@ var actionRegistry = [...]ActionInfo{
 	{"incident.review_remind", "The owner of a follow-up action past its due date was emailed, once.", []string{emitIncident}},
 	{"incident.publish", "A public account of an incident was published on the transparency pages (a new version; earlier ones are kept), with the counts it gives.", []string{emitIncident}},
 	{"incident.withdraw", "An incident's public account was taken off the transparency pages.", []string{emitIncident}},
+	{"incident.notice_text", "A security officer wrote the customers' notice of an incident in one language (the language is recorded, not the text).", []string{emitIncident}},
+	{"incident.notices_queued", "The notices to an incident's affected customers were queued, with how many and the affected set they go to; never who.", []string{emitIncident}},
+	{"incident.notices_sent", "A batch of an incident's notices was signed and emailed: how many were sent and how many failed.", []string{emitIncident}},
+	{"incident.filed", "A security officer recorded a filing about an incident with an outside body: the report to the supervisory authority or a referral to law enforcement (the agency and reference are on the incident, not in the log).", []string{emitIncident}},
+	{"incident.vendor_notified", "A vendor or processor was told of an incident: the webhook incident.notified was emitted and its contacts emailed.", []string{emitIncident}},
 
 	// Personal data nobody declared (drift scans of the connected systems).
 	{"drift.declare", "A privacy officer declared an undeclared column of a connected system to be personal data of a category (the dataset file is then to declare it).", []string{emitDrift}},

@@ -20,6 +20,12 @@ type Deps struct {
 	}
 	// Ledger pseudonymises again (consent.Service).
 	Ledger Ledger
+	// Incidents removes the subject again from the incidents' affected
+	// sets and deletes their breach notices (incident.Service); nil skips
+	// it.
+	Incidents interface {
+		Forget(ctx context.Context, subject string) (int, error)
+	}
 	// Requests gives the address a request was filed from, as the restored
 	// store holds it (dsr.Service; reading it is audited there): connected
 	// systems that find rows by email are reached through it.
@@ -55,9 +61,11 @@ type Replayed struct {
 	RequestID string `json:"request,omitempty"`
 	// KeyDestroyed is set when the restored vault still held the subject's
 	// data key and lost it.
-	KeyDestroyed bool             `json:"key_destroyed"`
-	Ledger       *LedgerErased    `json:"ledger,omitempty"`
-	Restrictions int              `json:"restrictions,omitempty"`
+	KeyDestroyed bool          `json:"key_destroyed"`
+	Ledger       *LedgerErased `json:"ledger,omitempty"`
+	Restrictions int           `json:"restrictions,omitempty"`
+	// IncidentSets counts the affected sets the subject was removed from.
+	IncidentSets int              `json:"incident_sets,omitempty"`
 	Systems      []SystemReplayed `json:"systems,omitempty"`
 	// Problems say what could not be done; the replay's error joins them.
 	Problems []string `json:"problems,omitempty"`
@@ -74,8 +82,9 @@ type SystemReplayed struct {
 // Replay erases again, on a store restored from a backup, every subject
 // that entries (Journal.Since the backup's time) record: the connected
 // systems first (through the request's record, as fulfil reaches them),
-// then the vault (crypto-shred, keeping the erasure's original time) and
-// the ledger (pseudonymise, forget restrictions). Every step is idempotent:
+// then the incidents' affected sets and breach notices, the vault
+// (crypto-shred, keeping the erasure's original time) and the ledger
+// (pseudonymise, forget restrictions). Every step is idempotent:
 // replaying twice changes nothing the second time. A failing entry does not
 // stop the others; the error joins every failure, each naming its entry,
 // and the result says what was done.
@@ -106,6 +115,13 @@ func replayOne(ctx context.Context, e Entry, deps Deps) Replayed {
 	}
 	if e.Subject == "" {
 		return r
+	}
+	if deps.Incidents != nil {
+		n, err := deps.Incidents.Forget(ctx, e.Subject)
+		if err != nil {
+			problem("incidents: %v", err)
+		}
+		r.IncidentSets = n
 	}
 	if e.Vault != nil {
 		if deps.Vault == nil {

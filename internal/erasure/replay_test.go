@@ -322,7 +322,8 @@ func TestReplayErasesARestoredStore(t *testing.T) {
 		if f, e, s := restored.held(t); f != 2 || e != 1 || s != 3 {
 			t.Fatalf("the restored store holds fields %d, events %d, shop rows %d; want 2, 1, 3", f, e, s)
 		}
-		deps := erasure.Deps{Vault: restored.v, Ledger: restored.consent, Requests: restored.requests,
+		forgot := &forgetter{held: map[string]bool{subject: true}}
+		deps := erasure.Deps{Vault: restored.v, Ledger: restored.consent, Requests: restored.requests, Incidents: forgot,
 			Connectors: []*connector.Dataset{restored.shopDS}, Getenv: restored.getenv}
 		res, err := erasure.Replay(ctx, entries, deps)
 		if err != nil {
@@ -338,7 +339,8 @@ func TestReplayErasesARestoredStore(t *testing.T) {
 			t.Fatalf("reading the erased field: %v", err)
 		}
 		r := res.Entries[0]
-		if len(res.Entries) != 1 || !r.KeyDestroyed || r.Ledger == nil || r.Ledger.Events != 1 || len(r.Systems) != 1 || r.Systems[0].Rows != 3 || len(r.Problems) != 0 {
+		if len(res.Entries) != 1 || !r.KeyDestroyed || r.Ledger == nil || r.Ledger.Events != 1 || len(r.Systems) != 1 || r.Systems[0].Rows != 3 ||
+			r.IncidentSets != 1 || len(r.Problems) != 0 {
 			t.Fatalf("replay: %+v", res)
 		}
 
@@ -347,7 +349,7 @@ func TestReplayErasesARestoredStore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r := res.Entries[0]; r.KeyDestroyed || r.Ledger != nil || r.Systems[0].Rows != 0 {
+		if r := res.Entries[0]; r.KeyDestroyed || r.Ledger != nil || r.Systems[0].Rows != 0 || r.IncidentSets != 0 {
 			t.Fatalf("second replay: %+v", r)
 		}
 		if hits := dbtest.RawHits(t, restored.store, email); hits != 0 {
@@ -441,4 +443,16 @@ func TestReplayReportsWhatItCannotDo(t *testing.T) {
 			t.Fatalf("fields %d, events %d: the replay erased what the entry did not record", f, e)
 		}
 	})
+}
+
+// forgetter stands for the incident register in a replay: it holds the
+// subjects in held, and forgets each once.
+type forgetter struct{ held map[string]bool }
+
+func (f *forgetter) Forget(_ context.Context, subject string) (int, error) {
+	if !f.held[subject] {
+		return 0, nil
+	}
+	delete(f.held, subject)
+	return 1, nil
 }

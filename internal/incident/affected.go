@@ -520,9 +520,9 @@ func (s *Service) Members(ctx context.Context, setID, after string, limit int) (
 }
 
 // Forget removes an erased subject from every stored affected set, and
-// counts it in each set's Erased: the erasure's "steward" step calls it
-// (internal/fulfil). It returns how many sets held the subject; it is
-// harmless to repeat.
+// counts it in each set's Erased, and deletes their notices (notice.go):
+// the erasure's "steward" step calls it (internal/fulfil). It returns how
+// many sets held the subject; it is harmless to repeat.
 func (s *Service) Forget(ctx context.Context, subject string) (int, error) {
 	var n int64
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
@@ -535,7 +535,7 @@ func (s *Service) Forget(ctx context.Context, subject string) (int, error) {
 			return fmt.Errorf("incident: forget: %w", err)
 		}
 		n, _ = res.RowsAffected()
-		return nil
+		return forgetNotices(ctx, tx, subject)
 	})
 	return int(n), db.Classify(err)
 }

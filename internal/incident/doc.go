@@ -37,4 +37,15 @@
 // (publish.go) is the officer's words in up to four languages with the
 // counts of the latest affected set, published in versions and withdrawn;
 // internal/transparency shows it.
+// Telling the parties (notice.go, regulator.go, vendors.go, referral.go):
+// the draft of the report to the supervisory authority (GDPR Art. 33(3))
+// and the filings recorded with it and with law enforcement; a signed notice
+// to every affected customer in their language, emailed by jobs
+// (NoticeArgs), once per incident and customer; the webhook
+// incident.notified and an email to each affected vendor. RecordNotified
+// (through MarkNotified, the only way to the status "notified") closes it.
+//
+//	_, err = svc.SetNoticeText(ctx, inc.ID, incident.NoticeText{Language: "en", Happened: "...", ...})
+//	queued, err := svc.QueueNotices(ctx, inc.ID)
+//	report, err := svc.RegulatorReport(ctx, inc.ID)
 package incident

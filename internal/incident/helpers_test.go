@@ -40,7 +40,10 @@ type fixture struct {
 	staff *staff.Service
 	svc   *incident.Service
 	mail  *mailtest.Server
-	ctx   context.Context // acts as staff:officer
+	// config is the register's configuration, for a test that makes
+	// another register on the same parts.
+	config incident.Config
+	ctx    context.Context // acts as staff:officer
 }
 
 func newFixture(t *testing.T, store *db.DB, withMail bool, adjust ...func(*incident.Config)) *fixture {
@@ -77,6 +80,10 @@ func newFixture(t *testing.T, store *db.DB, withMail bool, adjust ...func(*incid
 	for _, a := range adjust {
 		a(&cfg)
 	}
+	if cfg.Notices.Signer != nil && cfg.Notices.Profiles == nil {
+		cfg.Notices.Profiles = f.vault // the notices' tests read the customers' fields from the fixture's vault
+	}
+	f.config = cfg
 	if f.svc, err = incident.New(cfg); err != nil {
 		t.Fatal(err)
 	}

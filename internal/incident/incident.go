@@ -116,7 +116,8 @@ type Action struct {
 	At    time.Time `json:"at"`
 	Actor string    `json:"actor"`
 	// Kind is what happened: created, reported, updated, status, assessed,
-	// affected, note, notified, reminder.
+	// affected, note, notified, reminder, and telling the parties'
+	// notice_text, notices_queued, filed, vendors_notified (notice.go).
 	Kind string `json:"kind"`
 	Note string `json:"note,omitempty"`
 }

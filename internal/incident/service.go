@@ -71,9 +71,12 @@ type Config struct {
 	Statutes []Statute
 	// Batch is how many identifiers one query reads from a connected system
 	// (1000 when 0).
-	Batch  int
-	Now    func() time.Time
-	Logger *slog.Logger
+	Batch int
+	// Notices are the parts that tell the parties (notice.go, vendors.go,
+	// regulator.go); without them those parts are off.
+	Notices Notices
+	Now     func() time.Time
+	Logger  *slog.Logger
 }
 
 // Service keeps the incident register.

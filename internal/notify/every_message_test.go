@@ -34,6 +34,10 @@ func everyMessage() map[string]any {
 			ConsoleURL: "https://steward.shop.example/admin/incidents/inc_7Hq2"},
 		"incident_alert_action_overdue": notify.IncidentAlert{Brand: brand, Event: notify.IncidentActionOverdue, IncidentID: "inc_7Hq2",
 			Deadline: day, ConsoleURL: "https://steward.shop.example/admin"},
+		notify.TemplateIncidentNotice: notify.IncidentNotice{Brand: brand, PortalURL: "https://shop.example/privacy"},
+		notify.TemplateIncidentVendor: notify.IncidentVendor{Brand: brand, Vendor: "Acme <Ads>", IncidentID: "inc_7Hq2", Categories: "contact, financial",
+			ContactEmail: "privacy@shop.example"},
+		"incident_vendor_nocontact": notify.IncidentVendor{Brand: brand, Vendor: "Acme", IncidentID: "inc_7Hq2", Categories: "contact"},
 		"incident_alert_overdue": notify.IncidentAlert{Brand: brand, Event: notify.IncidentOverdue, IncidentID: "inc_7Hq2",
 			Party: "supervisory authority", Citation: "GDPR Art. 33(1)", Deadline: day.Add(9 * time.Hour),
 			ConsoleURL: "https://steward.shop.example/admin/incidents/inc_7Hq2"},
@@ -67,6 +71,7 @@ func TestEveryMessageGolden(t *testing.T) {
 		"restriction_lift_all":    notify.TemplateRestrictionLift,
 		"incident_alert_deadline": notify.TemplateIncidentAlert, "incident_alert_overdue": notify.TemplateIncidentAlert,
 		"incident_alert_action_overdue": notify.TemplateIncidentAlert,
+		"incident_vendor_nocontact":     notify.TemplateIncidentVendor,
 	}
 	for _, lang := range notify.Languages() {
 		for variant, data := range everyMessage() {

@@ -55,6 +55,14 @@ const (
 	// suspected one reported, or a deadline near or passed; its data is an
 	// IncidentAlert.
 	TemplateIncidentAlert = "incident_alert"
+	// TemplateIncidentNotice tells a customer affected by a breach that an
+	// important notice waits for them in the privacy portal; its data is
+	// an IncidentNotice.
+	TemplateIncidentNotice = "incident_notice"
+	// TemplateIncidentVendor tells a vendor's contact of a breach that may
+	// touch the data the company shares with them; its data is an
+	// IncidentVendor.
+	TemplateIncidentVendor = "incident_vendor"
 )
 
 // The events of TemplateIncidentAlert.
@@ -391,6 +399,46 @@ func (a IncidentAlert) check() map[string]string {
 	}
 	if !absoluteHTTP(a.ConsoleURL) {
 		problems["console_url"] = "must be an absolute http or https URL"
+	}
+	return problems
+}
+
+// IncidentNotice is the data of TemplateIncidentNotice. It holds no
+// personal data and nothing of the breach: the customer signs in to the
+// portal to read the notice, where it is signed and shown to them alone.
+type IncidentNotice struct {
+	Brand
+	PortalURL string
+}
+
+func (n IncidentNotice) check() map[string]string {
+	problems := n.Brand.check()
+	if !absoluteHTTP(n.PortalURL) {
+		problems["portal_url"] = "must be an absolute http or https URL"
+	}
+	return problems
+}
+
+// IncidentVendor is the data of TemplateIncidentVendor: the incident's id
+// as the reference, the data categories shared with the vendor that the
+// breach touched, and the privacy contact to reply to.
+type IncidentVendor struct {
+	Brand
+	Vendor       string
+	IncidentID   string
+	Categories   string
+	ContactEmail string
+}
+
+func (v IncidentVendor) check() map[string]string {
+	problems := v.Brand.check()
+	for field, value := range map[string]string{"vendor": v.Vendor, "incident_id": v.IncidentID, "categories": v.Categories} {
+		if value == "" || len(value) > 500 || strings.ContainsFunc(value, unicode.IsControl) {
+			problems[field] = "is required, one line of at most 500 bytes"
+		}
+	}
+	if strings.ContainsFunc(v.ContactEmail, unicode.IsControl) || len(v.ContactEmail) > 254 {
+		problems["contact_email"] = "must be one address"
 	}
 	return problems
 }

@@ -132,7 +132,7 @@ func TestEndpointValidation(t *testing.T) {
 
 func TestEventTypesRegistry(t *testing.T) {
 	want := []string{"consent.changed", "request.created", "request.completed", "disclosure.requested",
-		"disclosure.decided", "subject.erased", "subject.rectified", "vendor.assessment_expired", "audit.checkpoint", "inventory.drift"}
+		"disclosure.decided", "subject.erased", "subject.rectified", "vendor.assessment_expired", "audit.checkpoint", "inventory.drift", "incident.notified"}
 	got := outbox.EventTypes()
 	if !slices.Equal(got, want) {
 		t.Errorf("EventTypes = %v, want %v", got, want)

@@ -28,6 +28,7 @@ const (
 	VendorAssessmentExpired = "vendor.assessment_expired"
 	AuditCheckpoint         = "audit.checkpoint"
 	InventoryDrift          = "inventory.drift"
+	IncidentNotified        = "incident.notified"
 )
 
 // EventTypeInfo declares a webhook event type: its name, what it tells a
@@ -63,6 +64,8 @@ var eventRegistry = [...]EventTypeInfo{
 		[]string{"internal/outbox"}, []string{"origin", "size", "root", "signed_at", "key_id", "signature"}},
 	{InventoryDrift, "A connected system holds a column that looks like personal data and that its dataset file does not declare: where it is, the category it suggests, and why (its name, or a share of sampled values; never a value). Sent once per new finding.",
 		[]string{"internal/connector/drift"}, []string{"finding_id", "system", "table", "column", "category", "evidence", "match_ratio"}},
+	{IncidentNotified, "A personal data breach may touch data the company shares with a vendor or processor: sent once per incident to each affected vendor, with the incident's id as the reference, its kind and the data categories shared with that vendor that it touched.",
+		[]string{"internal/incident"}, []string{"incident_id", "vendor", "kind", "categories"}},
 }
 
 // EventTypes returns the known event types: the ones endpoints may

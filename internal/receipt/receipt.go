@@ -22,6 +22,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	jose "github.com/go-jose/go-jose/v4"
 )
@@ -144,6 +145,11 @@ func (s *Signer) Sign(r *Receipt) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("encode receipt: %w", err)
 	}
+	return s.sign(payload), nil
+}
+
+// sign returns payload as a compact JWS.
+func (s *Signer) sign(payload []byte) string {
 	enc := base64.RawURLEncoding
 	out := make([]byte, 0, len(s.header)+enc.EncodedLen(len(payload))+1+enc.EncodedLen(ed25519.SignatureSize))
 	out = append(out, s.header...)
@@ -151,7 +157,7 @@ func (s *Signer) Sign(r *Receipt) (string, error) {
 	signature := ed25519.Sign(s.key, out) // the signing input is header.payload
 	out = append(out, '.')
 	out = enc.AppendEncode(out, signature)
-	return string(out), nil
+	return string(out)
 }
 
 // JWKS returns the JSON Web Key Set with the public key, as served at
@@ -167,9 +173,34 @@ var ErrInvalid = errors.New("receipt does not verify")
 // Verify checks a compact JWS receipt against the keys of a JWKS document
 // and returns its content. A changed byte anywhere fails.
 func Verify(compact string, jwks []byte) (*Receipt, error) {
+	payload, err := verifySignature(compact, jwks)
+	if err != nil {
+		return nil, err
+	}
+	var r Receipt
+	if err := json.Unmarshal(payload, &r); err != nil {
+		return nil, fmt.Errorf("%w: payload is not a receipt: %v", ErrInvalid, err)
+	}
+	if r.Version != Version {
+		return nil, fmt.Errorf("%w: version %q, want %q", ErrInvalid, r.Version, Version)
+	}
+	return &r, nil
+}
+
+// verifySignature checks a compact JWS against the keys of a JWKS document
+// and returns its payload.
+func verifySignature(compact string, jwks []byte) ([]byte, error) {
 	var set jose.JSONWebKeySet
 	if err := json.Unmarshal(jwks, &set); err != nil {
 		return nil, fmt.Errorf("read JWKS: %w", err)
+	}
+	// Each part must be canonical base64url: otherwise a changed last
+	// character whose low bits are padding would decode to the same bytes,
+	// and two different files would verify as one.
+	for _, part := range strings.Split(compact, ".") {
+		if _, err := base64.RawURLEncoding.Strict().DecodeString(part); err != nil {
+			return nil, fmt.Errorf("%w: not canonical base64url: %v", ErrInvalid, err)
+		}
 	}
 	obj, err := jose.ParseSignedCompact(compact, []jose.SignatureAlgorithm{jose.EdDSA})
 	if err != nil {
@@ -193,14 +224,7 @@ func Verify(compact string, jwks []byte) (*Receipt, error) {
 			lastErr = err
 			continue
 		}
-		var r Receipt
-		if err := json.Unmarshal(payload, &r); err != nil {
-			return nil, fmt.Errorf("%w: payload is not a receipt: %v", ErrInvalid, err)
-		}
-		if r.Version != Version {
-			return nil, fmt.Errorf("%w: version %q, want %q", ErrInvalid, r.Version, Version)
-		}
-		return &r, nil
+		return payload, nil
 	}
 	if lastErr == nil {
 		lastErr = errors.New("the JWKS holds no keys")

@@ -77,6 +77,10 @@ var tables = []tableRule{
 	{name: "incident_reviews", backedUp: true},
 	{name: "incident_review_actions", backedUp: true}, // reminded_at too: a restore does not remind owners twice
 	{name: "incident_accounts", backedUp: true},
+	{name: "incident_notice_texts", backedUp: true},
+	{name: "incident_notices", backedUp: true}, // without it a restored server would send every notice again
+	{name: "incident_filings", backedUp: true},
+	{name: "incident_vendor_notices", backedUp: true},
 
 	// Requests and their history, and the connected systems' calls for them.
 	{name: "dsr_requests", backedUp: true},

@@ -103,6 +103,8 @@ type homeData struct {
 	// Restrictions and Objections hold the use of the customer's data.
 	Restrictions []holdRow
 	Objections   []holdRow
+	// Notices are the breach notices sent to the customer, newest first.
+	Notices []breachNotice
 }
 
 // freshFor is how recent a sign-in must be to show vault values.
@@ -147,6 +149,9 @@ func (p *Portal) home(r *http.Request, show bool) (*homeData, error) {
 		return d, nil
 	}
 	subject := session.SubjectID
+	if d.Notices, err = p.breachNotices(r, subject); err != nil {
+		return nil, err
+	}
 	if d.Consents, d.History, err = p.consents(r, subject); err != nil {
 		return nil, err
 	}

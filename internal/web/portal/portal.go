@@ -37,6 +37,7 @@ import (
 	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/export"
 	"github.com/steward-dev/steward/internal/fulfil"
+	"github.com/steward-dev/steward/internal/incident"
 	"github.com/steward-dev/steward/internal/notify"
 	"github.com/steward-dev/steward/internal/ratelimit"
 	"github.com/steward-dev/steward/internal/vault"
@@ -94,6 +95,9 @@ type Deps struct {
 	// OnDisclosureDecided, when set, is told of the customer's answer.
 	Disclosures         *disclosure.Service
 	OnDisclosureDecided func(ctx context.Context, d disclosure.Disclosure)
+	// BreachNotices, when set, gives the signed breach notices of a
+	// customer (incident.Service.NoticesFor): the home page's banner.
+	BreachNotices func(ctx context.Context, subject string) ([]incident.CustomerNotice, error)
 	// StaffName, when set (the company enables it), gives the name shown
 	// in "who accessed your data" for a staff id; by default the customer
 	// sees the role only.
