@@ -27,6 +27,7 @@ import (
 	"github.com/steward-dev/steward/internal/incident"
 	"github.com/steward-dev/steward/internal/inventory"
 	"github.com/steward-dev/steward/internal/outbox"
+	"github.com/steward-dev/steward/internal/preference"
 	"github.com/steward-dev/steward/internal/receipt"
 	"github.com/steward-dev/steward/internal/retention"
 	"github.com/steward-dev/steward/internal/reveal"
@@ -108,6 +109,11 @@ type Deps struct {
 	Inventory *inventory.Service
 	// Incidents is the incident register; nil answers its routes 503.
 	Incidents *incident.Service
+	// Preferences makes and opens the preference centre's links; nil
+	// answers /v1/subjects/{id}/preference-links 503. PublicURL is where
+	// customers reach Steward, the links' base.
+	Preferences *preference.Links
+	PublicURL   string
 }
 
 type server struct {
@@ -184,7 +190,7 @@ func newServer(d Deps) *server {
 	return &server{Deps: d, csrf: http.NewCrossOriginProtection(), api: &api.Deps{Consent: d.Consent, Keys: d.Keys, Vault: d.Vault, Audit: d.Audit, Reveals: d.Reveals, BeforeSignInChange: d.BeforeSignInChange, Hooks: d.Hooks, Disclosures: d.Disclosures, Outbox: d.Outbox, OnDisclosure: d.OnDisclosure, Log: d.Log,
 		SendAgentConfirmation: d.SendAgentConfirmation,
 		ObserveAnswers:        d.Metrics.ObserveAnswers, Requests: d.Requests, Retention: d.Retention, Inventory: d.Inventory,
-		Erasures: d.Erasures, Incidents: d.Incidents}}
+		Erasures: d.Erasures, Incidents: d.Incidents, Preferences: d.Preferences, PublicURL: d.PublicURL}}
 }
 
 type statusWriter struct {
@@ -415,6 +421,16 @@ func (s *server) portal(handler func(*portal.Portal) http.Handler) http.Handler 
 		return s.requires(false, "the privacy portal", nil)
 	}
 	return s.csrf.Handler(handler(s.Portal))
+}
+
+// portalOneClick is portal without the cross-origin check, for the
+// one-click unsubscribe: RFC 8058 mail receivers post it from wherever
+// they run, with no cookie, and the link's sealed token is the credential.
+func (s *server) portalOneClick(handler func(*portal.Portal) http.Handler) http.Handler {
+	if s.Portal == nil {
+		return s.requires(false, "the privacy portal", nil)
+	}
+	return handler(s.Portal)
 }
 
 // bannerRoute returns handler, or a 503 while the server has no banner.

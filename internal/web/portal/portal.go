@@ -38,6 +38,7 @@ import (
 	"github.com/steward-dev/steward/internal/export"
 	"github.com/steward-dev/steward/internal/fulfil"
 	"github.com/steward-dev/steward/internal/notify"
+	"github.com/steward-dev/steward/internal/preference"
 	"github.com/steward-dev/steward/internal/ratelimit"
 	"github.com/steward-dev/steward/internal/vault"
 	"github.com/steward-dev/steward/internal/wcag"
@@ -114,6 +115,9 @@ type Deps struct {
 	// JWKS is the receipt signing key set (/.well-known/jwks.json), that
 	// a receipt's page checks its signature against; nil: not checked.
 	JWKS []byte
+	// Preferences opens the preference centre's links; nil answers its
+	// pages 503.
+	Preferences *preference.Links
 }
 
 // Portal serves the privacy center.
