@@ -151,6 +151,22 @@ func TestPreferenceLinksAPI(t *testing.T) {
 	if code, body := callAPI(t, srv.URL, srv.Keys.Decide, "POST", "/v1/decisions", `{"questions":[{"subject":"cust-p","purpose":"newsletter","channel":"sms"}]}`); code != http.StatusBadRequest || !strings.Contains(body, "channel") {
 		t.Fatalf("a channel the topic is not sent by: %d %s", code, body)
 	}
+	// Topics are declared through the catalog API like any purpose.
+	for _, tt := range []struct {
+		body, contains string
+		status         int
+	}{
+		{`{"key":"offers","name":{"en":"Offers"},"legal_basis":"consent","kind":"communication","channels":["email","sms"],"frequency":"weekly"}`, `"channels":["email","sms"]`, http.StatusCreated},
+		{`{"key":"tips","name":{"en":"Tips"},"legal_basis":"consent","kind":"communication","channels":["fax"],"frequency":"weekly"}`, `channels[0]`, http.StatusBadRequest},
+		{`{"key":"stats","name":{"en":"Stats"},"legal_basis":"consent","frequency":"weekly"}`, `only a communication topic`, http.StatusBadRequest},
+	} {
+		if code, body := callAPI(t, srv.URL, srv.Keys.Admin, "POST", "/v1/purposes", tt.body); code != tt.status || !strings.Contains(body, tt.contains) {
+			t.Errorf("POST /v1/purposes %s: %d %s", tt.body, code, body)
+		}
+	}
+	if a := newsletterAnswer(t, srv.URL, srv.Keys.Decide, "cust-p"); a.Allowed {
+		t.Fatalf("making links changed the decision: %+v", a)
+	}
 }
 
 // TestPreferencePage: the link opens the subject's communication topics
