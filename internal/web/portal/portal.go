@@ -260,7 +260,7 @@ func (p *Portal) fail(w http.ResponseWriter, r *http.Request, err error) {
 			msg, fields = problemOf[e.Code], nil
 		}
 	} else {
-		p.Log.Error("portal", "path", r.URL.Path, "err", err)
+		p.Log.Error("portal", "route", r.Pattern, "err", err) // never the path: some hold a link's token
 	}
 	p.render(w, r, status, "error", page{Title: "error_title", Problem: msg, Fields: fields})
 }
