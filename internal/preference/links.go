@@ -16,9 +16,9 @@
 //	page, unsubscribe := links.Issue("cust-1", "shop", []string{"newsletter"})
 //	claims, err := links.Open(token, preference.ForPage)
 //
-// Erasing a subject leaves nothing here to erase; a link of an erased
-// subject still opens, but finds no choices, and what it records is the
-// new choice of an id Steward no longer knows anything else about.
+// Erasing a subject leaves nothing here to erase; the pages refuse the
+// links of an erased subject, so that an old email cannot bring them back
+// into the ledger.
 package preference
 
 import (

@@ -167,6 +167,26 @@ func TestPreferenceLinksAPI(t *testing.T) {
 	if a := newsletterAnswer(t, srv.URL, srv.Keys.Decide, "cust-p"); a.Allowed {
 		t.Fatalf("making links changed the decision: %+v", a)
 	}
+
+	// An erased subject gets no links, and an old email's links are dead:
+	// they cannot bring the subject back into the ledger.
+	old := preferenceLinks(t, srv.URL, record, "cust-e", good)
+	if _, err := srv.App.Vault.EraseSubject(context.Background(), "cust-e"); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := callAPI(t, srv.URL, record, "POST", "/v1/subjects/cust-e/preference-links", good); code != http.StatusConflict || !strings.Contains(body, "erased") {
+		t.Errorf("links of an erased subject: %d %s", code, body)
+	}
+	b := newBrowser(t, srv.URL)
+	if got := b.do("GET", pathOf(t, old.PreferencesURL), nil); got.status != http.StatusGone {
+		t.Errorf("an erased subject's page: %d", got.status)
+	}
+	if got := b.do("POST", pathOf(t, old.UnsubscribeURL), url.Values{"List-Unsubscribe": {"One-Click"}}); got.status != http.StatusGone {
+		t.Errorf("an erased subject's one-click: %d", got.status)
+	}
+	if n := len(subjectEvents(t, srv, "cust-e")); n != 0 {
+		t.Errorf("the erased subject has %d events", n)
+	}
 }
 
 // TestPreferencePage: the link opens the subject's communication topics

@@ -132,7 +132,7 @@ func (s *server) groups() []RouteGroup {
 			{"GET /v1/consent/events/{property}/{id}", Admin, d.HandleGetEvent()},
 			{"POST /v1/decisions", Decide, d.HandleDecide()},
 			{"POST /v1/subjects/{id}/devices", Admin, d.HandleLinkDevice()},
-			{"POST /v1/subjects/{id}/preference-links", Record, s.requires(s.Preferences != nil, "the preference centre", d.HandlePreferenceLinks())},
+			{"POST /v1/subjects/{id}/preference-links", Record, s.requires(s.Preferences != nil && s.Vault != nil, "the preference centre", d.HandlePreferenceLinks())},
 			{"GET /v1/properties", Admin, d.HandleListProperties()},
 			{"POST /v1/properties", Admin, d.HandlePutProperty(true)},
 			{"GET /v1/properties/{key}", Admin, d.HandleGetProperty()},

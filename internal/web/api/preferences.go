@@ -87,6 +87,13 @@ func (d *Deps) HandlePreferenceLinks() http.Handler {
 			d.fail(w, r, errs.FieldsKeyed(problems))
 			return
 		}
+		if erased, err := d.Vault.Erased(r.Context(), subject); err != nil || erased {
+			if err == nil {
+				err = errs.New(errs.CodeConflict, "the subject was erased: write to them no more")
+			}
+			d.fail(w, r, err)
+			return
+		}
 		page, unsubscribe, pageExpires, unsubscribeExpires, err := d.Preferences.Issue(subject, in.Property, in.Topics)
 		if err != nil {
 			d.fail(w, r, errs.Invalid("topics", "cannot make a link of these"))

@@ -89,6 +89,18 @@ func (p *Portal) openLink(w http.ResponseWriter, r *http.Request, purpose prefer
 		return preference.Claims{}, false
 	}
 	claims, err := p.Preferences.Open(r.PathValue("token"), purpose)
+	if err == nil {
+		// An erased customer's old email must not bring them back into
+		// the ledger: their links are dead.
+		erased, erasedErr := p.Vault.Erased(r.Context(), claims.Subject)
+		switch {
+		case erasedErr != nil:
+			p.fail(w, r, erasedErr)
+			return claims, false
+		case erased:
+			err = preference.ErrExpired
+		}
+	}
 	switch {
 	case errors.Is(err, preference.ErrExpired):
 		p.render(w, r, http.StatusGone, "error", page{Title: "pref_title", Problem: "pref_link_expired"})
