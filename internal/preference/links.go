@@ -13,7 +13,7 @@
 // signing, keeps the subject's id out of mailbox providers' logs.
 //
 //	links, err := preference.New(preference.Config{Secret: seed})
-//	page, unsubscribe := links.Issue("cust-1", "shop", []string{"newsletter"})
+//	issued, err := links.Issue("cust-1", "shop", []string{"newsletter"})
 //	claims, err := links.Open(token, preference.ForPage)
 //
 // Erasing a subject leaves nothing here to erase; the pages refuse the
@@ -142,24 +142,29 @@ func derive(secret []byte, label string) []byte {
 	return mac.Sum(nil)
 }
 
-// Issue returns the page and one-click unsubscribe tokens of a subject for
-// topics, and when each expires. Callers check the subject, property and
-// topics against the catalog first.
-func (l *Links) Issue(subject, property string, topics []string) (page, unsubscribe string, pageExpires, unsubscribeExpires time.Time, err error) {
+// Issued are the tokens of one message and when each expires.
+type Issued struct {
+	Page, Unsubscribe               string
+	PageExpires, UnsubscribeExpires time.Time
+}
+
+// Issue returns the page and one-click unsubscribe tokens of a subject's
+// message about topics. Callers check the subject, property and topics
+// against the catalog first.
+func (l *Links) Issue(subject, property string, topics []string) (Issued, error) {
 	if subject == "" || len(subject) > maxFieldLen || property == "" || len(property) > maxFieldLen || len(topics) == 0 || len(topics) > MaxTopics {
-		return "", "", time.Time{}, time.Time{}, ErrInvalid
+		return Issued{}, ErrInvalid
 	}
 	for _, t := range topics {
 		if t == "" || len(t) > maxFieldLen {
-			return "", "", time.Time{}, time.Time{}, ErrInvalid
+			return Issued{}, ErrInvalid
 		}
 	}
 	now := l.now()
-	pageExpires = now.Add(l.pageTTL).Truncate(time.Second)
-	unsubscribeExpires = now.Add(l.unsubscribeTTL).Truncate(time.Second)
-	page = l.seal(Claims{Purpose: ForPage, Subject: subject, Property: property, Topics: topics, Expires: pageExpires})
-	unsubscribe = l.seal(Claims{Purpose: ForUnsubscribe, Subject: subject, Property: property, Topics: topics, Expires: unsubscribeExpires})
-	return page, unsubscribe, pageExpires, unsubscribeExpires, nil
+	out := Issued{PageExpires: now.Add(l.pageTTL).Truncate(time.Second), UnsubscribeExpires: now.Add(l.unsubscribeTTL).Truncate(time.Second)}
+	out.Page = l.seal(Claims{Purpose: ForPage, Subject: subject, Property: property, Topics: topics, Expires: out.PageExpires})
+	out.Unsubscribe = l.seal(Claims{Purpose: ForUnsubscribe, Subject: subject, Property: property, Topics: topics, Expires: out.UnsubscribeExpires})
+	return out, nil
 }
 
 func (l *Links) seal(c Claims) string {

@@ -25,10 +25,11 @@ func newLinks(t *testing.T, secret string, now *time.Time) *preference.Links {
 func TestLinksOpenWhatTheyIssued(t *testing.T) {
 	now := start
 	l := newLinks(t, "a", &now)
-	page, unsub, pageExp, unsubExp, err := l.Issue("cust-1", "shop", []string{"newsletter", "offers"})
+	issued, err := l.Issue("cust-1", "shop", []string{"newsletter", "offers"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	page, unsub, pageExp, unsubExp := issued.Page, issued.Unsubscribe, issued.PageExpires, issued.UnsubscribeExpires
 	if pageExp != start.Add(preference.DefaultPageTTL) || unsubExp != start.Add(preference.DefaultUnsubscribeTTL) {
 		t.Fatalf("expiries %v %v", pageExp, unsubExp)
 	}
@@ -53,11 +54,13 @@ func TestLinksRefuse(t *testing.T) {
 	now := start
 	l := newLinks(t, "a", &now)
 	other := newLinks(t, "b", &now)
-	page, unsub, _, _, err := l.Issue("cust-1", "shop", []string{"newsletter"})
+	issued, err := l.Issue("cust-1", "shop", []string{"newsletter"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	otherPage, _, _, _, _ := other.Issue("cust-1", "shop", []string{"newsletter"})
+	page, unsub := issued.Page, issued.Unsubscribe
+	foreign, _ := other.Issue("cust-1", "shop", []string{"newsletter"})
+	otherPage := foreign.Page
 	flip := func(token string, at int) string {
 		raw, _ := base64.RawURLEncoding.DecodeString(token)
 		raw[at] ^= 1
@@ -112,7 +115,7 @@ func TestIssueRefusesBadInput(t *testing.T) {
 		"too many topics": {"c", "shop", many},
 		"long subject":    {strings.Repeat("c", 256), "shop", []string{"n"}},
 	} {
-		if _, _, _, _, err := l.Issue(in.subject, in.property, in.topics); !errors.Is(err, preference.ErrInvalid) {
+		if _, err := l.Issue(in.subject, in.property, in.topics); !errors.Is(err, preference.ErrInvalid) {
 			t.Errorf("%s: Issue = %v, want invalid", name, err)
 		}
 	}
@@ -121,8 +124,9 @@ func TestIssueRefusesBadInput(t *testing.T) {
 func TestFormTokens(t *testing.T) {
 	now := start
 	l := newLinks(t, "a", &now)
-	page, _, _, _, _ := l.Issue("cust-1", "shop", []string{"newsletter"})
-	otherPage, _, _, _, _ := l.Issue("cust-2", "shop", []string{"newsletter"})
+	first, _ := l.Issue("cust-1", "shop", []string{"newsletter"})
+	second, _ := l.Issue("cust-2", "shop", []string{"newsletter"})
+	page, otherPage := first.Page, second.Page
 	form := l.FormToken(page)
 	if !l.CheckForm(page, form) {
 		t.Fatal("a fresh form token is refused")

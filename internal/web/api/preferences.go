@@ -94,22 +94,22 @@ func (d *Deps) HandlePreferenceLinks() http.Handler {
 			d.fail(w, r, err)
 			return
 		}
-		page, unsubscribe, pageExpires, unsubscribeExpires, err := d.Preferences.Issue(subject, in.Property, in.Topics)
+		issued, err := d.Preferences.Issue(subject, in.Property, in.Topics)
 		if err != nil {
 			d.fail(w, r, errs.Invalid("topics", "cannot make a link of these"))
 			return
 		}
 		base := strings.TrimSuffix(d.PublicURL, "/")
-		pageURL := base + "/privacy/preferences/" + page
+		pageURL := base + "/privacy/preferences/" + issued.Page
 		if in.Language != "" {
 			pageURL += "?" + url.Values{"lang": {in.Language}}.Encode()
 		}
-		unsubscribeURL := base + "/privacy/unsubscribe/" + unsubscribe
+		unsubscribeURL := base + "/privacy/unsubscribe/" + issued.Unsubscribe
 		w.Header().Set("Cache-Control", "no-store")
 		httpx.Encode(w, http.StatusOK, preferenceLinks{
-			PreferencesURL: pageURL, PreferencesExpiresAt: pageExpires,
+			PreferencesURL: pageURL, PreferencesExpiresAt: issued.PageExpires,
 			ListUnsubscribe: "<" + unsubscribeURL + ">", ListUnsubscribePost: OneClickBody,
-			UnsubscribeURL: unsubscribeURL, UnsubscribeExpiresAt: unsubscribeExpires,
+			UnsubscribeURL: unsubscribeURL, UnsubscribeExpiresAt: issued.UnsubscribeExpires,
 		})
 	})
 }
