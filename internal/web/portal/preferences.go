@@ -81,8 +81,9 @@ func (p *Portal) topicRows(r *http.Request, subject string, inLink []string) ([]
 	return rows, nil
 }
 
-// openLink opens the page link of the request's path, or renders why it
-// cannot be opened and reports false.
+// openLink opens the link token of the request's path for purpose, or
+// renders why it cannot be opened (foreign, tampered, expired, or of an
+// erased subject) and reports false.
 func (p *Portal) openLink(w http.ResponseWriter, r *http.Request, purpose preference.Purpose) (preference.Claims, bool) {
 	if p.Preferences == nil {
 		p.fail(w, r, errs.New(errs.CodeUnavailable, "problem_unavailable"))
