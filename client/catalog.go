@@ -228,10 +228,49 @@ type Purpose struct {
 	Cookies []string `json:"cookies"`
 	// RetentionDays keeps data used for the purpose at least this long when
 	// it is longer than its category's retention; 0 sets none.
-	RetentionDays int       `json:"retention_days"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	RetentionDays int `json:"retention_days"`
+	// Kind is KindProcessing, or KindCommunication for a topic the company
+	// writes to customers about (a newsletter), sent by Channels about as
+	// often as Frequency says; customers choose topics in the preference
+	// centre (Client.PreferenceLinks), and none is allowed before they opt
+	// in.
+	Kind      PurposeKind    `json:"kind"`
+	Channels  []TopicChannel `json:"channels"`
+	Frequency Frequency      `json:"frequency"`
+	CreatedAt time.Time      `json:"created_at"`
+	UpdatedAt time.Time      `json:"updated_at"`
 }
+
+// PurposeKind is what a purpose is for.
+type PurposeKind string
+
+// The kinds of purpose.
+const (
+	KindProcessing    PurposeKind = "processing"
+	KindCommunication PurposeKind = "communication"
+)
+
+// TopicChannel is a way a communication topic is sent.
+type TopicChannel string
+
+// The channels of topics.
+const (
+	TopicEmail TopicChannel = "email"
+	TopicSMS   TopicChannel = "sms"
+	TopicPost  TopicChannel = "post"
+)
+
+// Frequency is about how often a communication topic's messages come.
+type Frequency string
+
+// The frequencies.
+const (
+	FrequencyDaily      Frequency = "daily"
+	FrequencyWeekly     Frequency = "weekly"
+	FrequencyMonthly    Frequency = "monthly"
+	FrequencyQuarterly  Frequency = "quarterly"
+	FrequencyOccasional Frequency = "occasional"
+)
 
 // PurposeInput creates or replaces a purpose.
 type PurposeInput struct {
@@ -244,13 +283,17 @@ type PurposeInput struct {
 	Position      int               `json:"position,omitempty"`
 	Cookies       []string          `json:"cookies,omitempty"`
 	RetentionDays int               `json:"retention_days,omitempty"`
+	// Kind is KindProcessing when empty.
+	Kind      PurposeKind    `json:"kind,omitempty"`
+	Channels  []TopicChannel `json:"channels,omitempty"`
+	Frequency Frequency      `json:"frequency,omitempty"`
 }
 
 // Input returns the writable fields of p, for a read-modify-write update.
 func (p *Purpose) Input() PurposeInput {
 	return PurposeInput{Key: p.Key, Name: p.Name, Description: p.Description, LegalBasis: p.LegalBasis,
 		Necessary: p.Necessary, SaleOrSharing: p.SaleOrSharing, Position: p.Position, Cookies: p.Cookies,
-		RetentionDays: p.RetentionDays}
+		RetentionDays: p.RetentionDays, Kind: p.Kind, Channels: p.Channels, Frequency: p.Frequency}
 }
 
 // ListPurposes lists the purposes by position, then key. It needs an admin key.

@@ -33,6 +33,9 @@ const (
 	SourceAPI    Source = "api"
 	SourceGPC    Source = "gpc"
 	SourceImport Source = "import"
+	// SourcePreferences is the preference centre: the page of an email's
+	// link, or its one-click unsubscribe.
+	SourcePreferences Source = "preferences"
 )
 
 // MaxEvents is the most events one AppendEvents call may send.
@@ -205,6 +208,41 @@ func (c *Client) LinkDevice(ctx context.Context, subject, device string) (*Link,
 	return &out, nil
 }
 
+// PreferenceLinksInput names the message that preference links are for:
+// the property the company writes from, the communication topics it is
+// about, and optionally the page's language.
+type PreferenceLinksInput struct {
+	Property string   `json:"property"`
+	Topics   []string `json:"topics"`
+	Language string   `json:"language,omitempty"`
+}
+
+// PreferenceLinks are what the company's mailer puts in one message: the
+// preference page's URL for its footer, and the values of its
+// List-Unsubscribe and List-Unsubscribe-Post headers (RFC 8058; sign both
+// with DKIM).
+type PreferenceLinks struct {
+	PreferencesURL       string    `json:"preferences_url"`
+	PreferencesExpiresAt time.Time `json:"preferences_expires_at"`
+	ListUnsubscribe      string    `json:"list_unsubscribe"`
+	ListUnsubscribePost  string    `json:"list_unsubscribe_post"`
+	UnsubscribeURL       string    `json:"unsubscribe_url"`
+	UnsubscribeExpiresAt time.Time `json:"unsubscribe_expires_at"`
+}
+
+// PreferenceLinks makes the preference centre's links of one message to
+// subject. It needs a record key.
+func (c *Client) PreferenceLinks(ctx context.Context, subject string, in PreferenceLinksInput) (*PreferenceLinks, error) {
+	if subject == "" {
+		return nil, errEmpty("subject")
+	}
+	var out PreferenceLinks
+	if err := c.do(ctx, http.MethodPost, path("/v1/subjects/", subject, "/preference-links"), nil, in, &out, nil); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // MaxQuestions is the most questions one Decide call may ask.
 const MaxQuestions = 1000
 
@@ -215,13 +253,16 @@ const MaxQuestions = 1000
 // when empty). GPC carries a Global Privacy Control signal for this
 // question alone.
 type Question struct {
-	Subject      string `json:"subject,omitempty"`
-	Device       string `json:"device,omitempty"`
-	Purpose      string `json:"purpose"`
-	Vendor       string `json:"vendor,omitempty"`
-	Jurisdiction string `json:"jurisdiction,omitempty"`
-	Property     string `json:"property,omitempty"`
-	GPC          bool   `json:"gpc,omitempty"`
+	Subject string `json:"subject,omitempty"`
+	Device  string `json:"device,omitempty"`
+	Purpose string `json:"purpose"`
+	// Channel, for a communication topic, is the channel the company means
+	// to use; one the topic is not sent by is refused.
+	Channel      TopicChannel `json:"channel,omitempty"`
+	Vendor       string       `json:"vendor,omitempty"`
+	Jurisdiction string       `json:"jurisdiction,omitempty"`
+	Property     string       `json:"property,omitempty"`
+	GPC          bool         `json:"gpc,omitempty"`
 }
 
 // Reason explains a decision.

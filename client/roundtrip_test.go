@@ -320,6 +320,10 @@ func roundTrip(t *testing.T, dialect db.Dialect) {
 	ck.check("Decide", typeOf[answers](), err)
 	_, err = c.LinkDevice(ctx, "rt-cust", "rt-device")
 	ck.check("LinkDevice", typeOf[client.Link](), err)
+	_, err = c.PreferenceLinks(ctx, "rt-cust", client.PreferenceLinksInput{Property: "demo", Topics: []string{"newsletter"}, Language: "de"})
+	ck.check("PreferenceLinks", typeOf[client.PreferenceLinks](), err)
+	_, err = c.Decide(ctx, []client.Question{{Subject: "rt-cust", Purpose: "newsletter", Channel: client.TopicEmail}})
+	ck.check("Decide (a topic's channel)", typeOf[answers](), err)
 
 	// The vault, with a reveal key (which no admin key can make).
 	revealSecret, _, err := srv.App.Keys.Create(ctx, apikey.ScopeReveal, "", "round trip")
@@ -750,6 +754,7 @@ var schemaTypes = map[string]reflect.Type{
 	"LinkDeviceRequest": typeOf[struct {
 		Device string `json:"device"`
 	}](),
+	"PreferenceLinksRequest": typeOf[client.PreferenceLinksInput](), "PreferenceLinks": typeOf[client.PreferenceLinks](),
 	"Link": typeOf[client.Link](), "APIKey": typeOf[client.APIKey](), "APIKeyInput": typeOf[client.APIKeyInput](),
 	"Form": typeOf[client.Form](), "FormInput": typeOf[client.FormInput](), "FormList": typeOf[items[client.Form]](),
 	"PropertyList": typeOf[items[client.Property]](), "PurposeList": typeOf[items[client.Purpose]](),

@@ -54,6 +54,7 @@ import (
 	"github.com/steward-dev/steward/internal/jobs"
 	"github.com/steward-dev/steward/internal/notify"
 	"github.com/steward-dev/steward/internal/outbox"
+	"github.com/steward-dev/steward/internal/preference"
 	"github.com/steward-dev/steward/internal/receipt"
 	"github.com/steward-dev/steward/internal/recovery"
 	"github.com/steward-dev/steward/internal/retention"
@@ -129,6 +130,9 @@ type App struct {
 	// bindingKey signs the portal's browser-binding cookies; derived from
 	// the receipt signing key, which every replica shares.
 	bindingKey []byte
+	// preferences makes and opens the preference centre's links, under a
+	// key derived from the same seed.
+	preferences *preference.Links
 	// jwks is the key set the server publishes (receipts and backups).
 	jwks []byte
 	// Checkpoints signs checkpoints of the audit log into the data directory.
@@ -203,6 +207,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		return nil, err
 	}
 	a.bindingKey = portal.DeriveBindingKey(key.Seed())
+	if a.preferences, err = preference.New(preference.Config{Secret: key.Seed(),
+		PageTTL: time.Duration(cfg.PreferenceLinkDays) * 24 * time.Hour, UnsubscribeTTL: time.Duration(cfg.UnsubscribeLinkDays) * 24 * time.Hour}); err != nil {
+		return nil, err
+	}
 	if a.Audit, err = audit.New(audit.Config{DB: a.DB}); err != nil {
 		return nil, err
 	}
@@ -350,7 +358,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		Ready:                 a.ready,
 		Inventory:             a.Inventory,
 		Incidents:             a.Incidents,
-		Transparency:          publicPages})
+		Transparency:          publicPages,
+		Preferences:           a.preferences,
+		PublicURL:             cfg.PublicURL})
 	return a, nil
 }
 
@@ -506,7 +516,8 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 		Requests: a.Requests, Exports: a.Exports, FindInSystems: a.findInSystems(systems.SQL), ErasureReport: a.Fulfil.Report,
 		Correctables: a.Fulfil.Correctables, Rectify: a.Fulfil.RectifyAndStart(a.queue, log), DataPoints: slices.Sorted(maps.Keys(dataPoints(cfg.Identity))),
 		Brand: brand(cfg), BreachNotices: a.Incidents.NoticesFor,
-		PublicURL: cfg.PublicURL, ContactEmail: cfg.Controller.Email, BindingKey: a.bindingKey, Log: log, ClientAddr: a.clientAddr, JWKS: a.Signer.JWKS()})
+		PublicURL: cfg.PublicURL, ContactEmail: cfg.Controller.Email, BindingKey: a.bindingKey, Log: log, ClientAddr: a.clientAddr, JWKS: a.Signer.JWKS(),
+		Preferences: a.preferences})
 }
 
 // incidentNotices are the parts that tell the parties of a breach: the

@@ -35,11 +35,11 @@ type DemoStaff struct {
 	TOTPSecret               string
 }
 
-// SeedDemo fills an empty catalog with a demo property, four purposes, two
-// vendors (each with a signed-off security assessment, so that the banner
-// offers them and decisions and disclosures may name them) and a published
-// notice (leaving what exists alone), and makes fresh admin, decide and
-// ingest keys.
+// SeedDemo fills an empty catalog with a demo property, four purposes, a
+// newsletter (a communication topic), two vendors (each with a signed-off
+// security assessment, so that the banner offers them and decisions and
+// disclosures may name them) and a published notice (leaving what exists
+// alone), and makes fresh admin, decide and ingest keys.
 func (a *App) SeedDemo(ctx context.Context) (DemoKeys, error) {
 	c := a.Consent
 	ignoreExisting := func(_ any, err error) error { return ignoreConflict(err) }
@@ -69,6 +69,15 @@ func (a *App) SeedDemo(ctx context.Context) (DemoKeys, error) {
 				"de": "Gibt Daten an Werbepartner weiter, für kontextübergreifende verhaltensbasierte Werbung.",
 				"fr": "Partage des données avec des partenaires publicitaires pour de la publicité comportementale intercontextuelle.",
 				"es": "Comparte datos con socios publicitarios para publicidad comportamental entre contextos."}},
+		// A communication topic: chosen in the preference centre each
+		// newsletter links to, never in the banner.
+		{Key: "newsletter", Position: 10, LegalBasis: consent.BasisConsent, Kind: consent.KindCommunication,
+			Channels: []consent.Channel{consent.ChannelEmail}, Frequency: consent.FrequencyMonthly,
+			Names: map[string]string{"en": "Newsletter", "de": "Newsletter", "fr": "Lettre d'information", "es": "Boletín"},
+			Descriptions: map[string]string{"en": "News from the shop and its offers, once a month.",
+				"de": "Neuigkeiten aus dem Shop und seine Angebote, einmal im Monat.",
+				"fr": "Les nouvelles de la boutique et ses offres, une fois par mois.",
+				"es": "Novedades de la tienda y sus ofertas, una vez al mes."}},
 	}
 	var steps []func() error
 	for _, p := range purposes {

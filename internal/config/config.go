@@ -71,6 +71,11 @@ type Config struct {
 	// ShowStaffNames shows customers the name of each staff member who
 	// accessed their data, not only the role.
 	ShowStaffNames bool
+	// PreferenceLinkDays and UnsubscribeLinkDays are how long the
+	// preference centre's page link and one-click unsubscribe link of an
+	// email stay valid (package preference).
+	PreferenceLinkDays  int
+	UnsubscribeLinkDays int
 	// ConnectorsDir holds the dataset files (*.yaml) of the company's own
 	// systems that requests reach into (internal/connector).
 	ConnectorsDir string
@@ -224,6 +229,8 @@ var Settings = []Setting{
 	{"password-memory", "STEWARD_PASSWORD_MEMORY", "64", "argon2id memory of new staff password hashes, in MiB (lower only on a small machine)"},
 	{"password-time", "STEWARD_PASSWORD_TIME", "3", "argon2id passes of new staff password hashes"},
 	{"portal-staff-names", "STEWARD_PORTAL_STAFF_NAMES", "false", "show customers the names of staff who accessed their data (default: the role only)"},
+	{"preference-link-days", "STEWARD_PREFERENCE_LINK_DAYS", "60", "days an email's link to the preference page stays valid"},
+	{"unsubscribe-link-days", "STEWARD_UNSUBSCRIBE_LINK_DAYS", "400", "days an email's one-click unsubscribe link (RFC 8058) stays valid; at least 30"},
 	{"connectors", "STEWARD_CONNECTORS", "", "directory of dataset files (*.yaml) describing the company's own databases for data subject requests"},
 	{"connector-poll", "STEWARD_CONNECTOR_POLL", "1m", "how often a request waiting for an HTTP system's callback looks again"},
 	{"drift-sample", "STEWARD_DRIFT_SAMPLE", "false", "let the daily drift scan read up to 20 values of each undeclared text column whose name says nothing (never kept), to find personal data by its values"},
@@ -539,6 +546,14 @@ func build(raw map[string]string) (Config, error) {
 	}
 	if c.ShowStaffNames, err = strconv.ParseBool(raw["portal-staff-names"]); err != nil {
 		bad("portal-staff-names", "must be true or false")
+	}
+	if c.PreferenceLinkDays, err = strconv.Atoi(raw["preference-link-days"]); err != nil || c.PreferenceLinkDays < 1 || c.PreferenceLinkDays > 3660 {
+		bad("preference-link-days", "must be a number of days from 1 to 3660")
+	}
+	// Unsubscribing must keep working well after the message was sent
+	// (CAN-SPAM asks 30 days at least).
+	if c.UnsubscribeLinkDays, err = strconv.Atoi(raw["unsubscribe-link-days"]); err != nil || c.UnsubscribeLinkDays < 30 || c.UnsubscribeLinkDays > 3660 {
+		bad("unsubscribe-link-days", "must be a number of days from 30 to 3660")
 	}
 	c.ScanChrome = raw["scan-chrome"]
 	if c.DriftSample, err = strconv.ParseBool(raw["drift-sample"]); err != nil {

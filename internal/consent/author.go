@@ -36,6 +36,10 @@ const (
 	// own session: the subject's events with source portal. No API
 	// credential is this author.
 	AuthorPortal
+	// AuthorPreferenceLink is the preference centre, in process, acting
+	// on a signed link of one subject (package preference): that
+	// subject's choices of communication topics, source preferences.
+	AuthorPreferenceLink
 )
 
 // Author is who asserts a batch of consent events; ValidateEvents refuses
@@ -58,6 +62,8 @@ func (a Author) sources() []Source {
 		return []Source{SourceAPI, SourceImport}
 	case AuthorPortal:
 		return []Source{SourcePortal}
+	case AuthorPreferenceLink:
+		return []Source{SourcePreferences}
 	}
 	return nil
 }
@@ -84,6 +90,8 @@ func (a Author) String() string {
 		return "an admin key"
 	case AuthorPortal:
 		return "the privacy portal"
+	case AuthorPreferenceLink:
+		return "the preference centre"
 	}
 	return "nobody"
 }
@@ -135,14 +143,23 @@ func (s *Service) ValidateEvents(events []Event, by Author) error {
 			bad("subject", "a public ingest key records device events only; record a subject's consent from your back end with a record key")
 		case e.Device != "" && by.Kind == AuthorPortal:
 			bad("device", "the portal records the signed-in customer's own consent only")
+		case e.Device != "" && by.Kind == AuthorPreferenceLink:
+			bad("device", "the preference centre records the choices of its link's subject only")
 		case e.Subject != "" && !ValidID(e.Subject):
 			bad("subject", "must be 1 to 128 letters, digits or ._:@+=-")
 		case e.Device != "" && !ValidID(e.Device):
 			bad("device", "must be 1 to 128 letters, digits or ._:@+=-")
 		}
 		purpose, purposeOK := cat.purposes[e.Purpose]
-		if !purposeOK {
+		switch {
+		case !purposeOK:
 			bad("purpose", "unknown purpose %q", e.Purpose)
+		case purpose.Communication() && e.Device != "":
+			// A device's choice would reach the subject it is linked to:
+			// only a subject opts in to being written to.
+			bad("device", "a communication topic is chosen by a subject, never a device")
+		case !purpose.Communication() && by.Kind == AuthorPreferenceLink:
+			bad("purpose", "the preference centre records communication topics only")
 		}
 		if e.Vendor != "" {
 			if v, ok := cat.vendors[e.Vendor]; !ok {

@@ -21,6 +21,9 @@ type purposeEntry struct {
 	Purpose
 	id       uint16   // the index's number for the purpose
 	declared []uint64 // bit set of the index numbers of vendors declared for it
+	// channels marks, by channelIndex, the channels a communication topic
+	// is sent by.
+	channels [3]bool
 }
 
 // declares reports whether vendor (an index number) is declared for the purpose.
@@ -119,7 +122,13 @@ func readCatalog(ctx context.Context, q db.Querier, x *Index) (*catalog, error) 
 	}
 	purposeIDs, vendorIDs := x.catalogIDs(purposeKeys, vendorKeys)
 	for _, p := range purposes {
-		c.purposes[p.Key] = &purposeEntry{Purpose: p, id: purposeIDs[p.Key]}
+		e := &purposeEntry{Purpose: p, id: purposeIDs[p.Key]}
+		for _, ch := range p.Channels {
+			if i := channelIndex(ch); i >= 0 {
+				e.channels[i] = true
+			}
+		}
+		c.purposes[p.Key] = e
 	}
 	for _, v := range vendors {
 		e := &vendorEntry{Vendor: v, id: vendorIDs[v.Key], purposes: map[string]struct{}{}}
@@ -201,9 +210,18 @@ func listProperties(ctx context.Context, q db.Querier) ([]Property, error) {
 
 const purposeColumns = `key, names, descriptions, legal_basis, necessary, sale_or_sharing, position, settings, retention_days, created_at, updated_at`
 
-// purposeSettings is what the settings column of a purpose holds.
+// purposeSettings is what the settings column of a purpose holds; a
+// purpose written before kinds existed holds no kind and is a processing
+// purpose.
 type purposeSettings struct {
-	Cookies []string `json:"cookies"`
+	Cookies   []string    `json:"cookies"`
+	Kind      PurposeKind `json:"kind,omitempty"`
+	Channels  []Channel   `json:"channels,omitempty"`
+	Frequency Frequency   `json:"frequency,omitempty"`
+}
+
+func settingsOf(p *Purpose) purposeSettings {
+	return purposeSettings{Cookies: p.Cookies, Kind: p.Kind, Channels: p.Channels, Frequency: p.Frequency}
 }
 
 func scanPurpose(scan func(...any) error) (Purpose, error) {
@@ -218,6 +236,10 @@ func scanPurpose(scan func(...any) error) (Purpose, error) {
 		return p, fmt.Errorf("purpose %s: settings: %w", p.Key, err)
 	}
 	p.Cookies = nonNil(ps.Cookies)
+	p.Kind, p.Channels, p.Frequency = ps.Kind, nonNil(ps.Channels), ps.Frequency
+	if p.Kind == "" {
+		p.Kind = KindProcessing
+	}
 	if err := json.Unmarshal([]byte(names), &p.Names); err != nil {
 		return p, fmt.Errorf("purpose %s: names: %w", p.Key, err)
 	}

@@ -134,7 +134,47 @@ func (p *Purpose) validate() errs.Problems {
 	}
 	validCookiePatterns(problems, p.Cookies)
 	checkRetention(problems, p.RetentionDays)
+	p.validateKind(problems)
 	return problems
+}
+
+// validateKind checks a communication topic's channels and frequency, and
+// that a processing purpose names neither.
+func (p *Purpose) validateKind(problems errs.Problems) {
+	switch p.Kind {
+	case KindProcessing:
+		if len(p.Channels) > 0 {
+			problems.Add("channels", "communication_only")
+		}
+		if p.Frequency != "" {
+			problems.Add("frequency", "communication_only")
+		}
+		return
+	case KindCommunication:
+	default:
+		problems.Add("kind", "purpose_kind")
+		return
+	}
+	if p.Necessary {
+		problems.Add("necessary", "communication_not_necessary")
+	}
+	if p.LegalBasis.Valid() && p.LegalBasis != BasisConsent {
+		problems.Add("legal_basis", "communication_consent")
+	}
+	if len(p.Channels) == 0 {
+		problems.Add("channels", "communication_channels")
+	}
+	for i, ch := range p.Channels {
+		switch {
+		case channelIndex(ch) < 0:
+			problems.Add(fmt.Sprintf("channels[%d]", i), "channel")
+		case slices.Contains(p.Channels[:i], ch):
+			problems.Add(fmt.Sprintf("channels[%d]", i), "channel_twice")
+		}
+	}
+	if !slices.Contains(Frequencies, p.Frequency) {
+		problems.Add("frequency", "frequency")
+	}
 }
 
 // maxRetentionDays is the longest retention a category or purpose may set:
@@ -347,7 +387,10 @@ func (s *Service) Properties() []Property {
 
 // PutPurpose creates (create=true) or replaces a purpose.
 func (s *Service) PutPurpose(ctx context.Context, p Purpose, create bool) (Purpose, error) {
-	p.Names, p.Descriptions, p.Cookies = nonNilMap(p.Names), nonNilMap(p.Descriptions), nonNil(p.Cookies)
+	p.Names, p.Descriptions, p.Cookies, p.Channels = nonNilMap(p.Names), nonNilMap(p.Descriptions), nonNil(p.Cookies), nonNil(p.Channels)
+	if p.Kind == "" {
+		p.Kind = KindProcessing
+	}
 	if problems := p.validate(); len(problems) > 0 {
 		return p, errs.FieldsKeyed(problems)
 	}
@@ -355,7 +398,7 @@ func (s *Service) PutPurpose(ctx context.Context, p Purpose, create bool) (Purpo
 		if create {
 			_, err := tx.ExecContext(ctx, `INSERT INTO purposes (`+purposeColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
 				p.Key, mustJSON(p.Names), mustJSON(p.Descriptions), string(p.LegalBasis), p.Necessary, p.SaleOrSharing, p.Position,
-				mustJSON(purposeSettings{Cookies: p.Cookies}), p.RetentionDays, now)
+				mustJSON(settingsOf(&p)), p.RetentionDays, now)
 			if db.IsUniqueViolation(err) {
 				return errs.New(errs.CodeConflict, "purpose %q already exists", p.Key)
 			}
@@ -364,7 +407,7 @@ func (s *Service) PutPurpose(ctx context.Context, p Purpose, create bool) (Purpo
 		res, err := tx.ExecContext(ctx, `UPDATE purposes SET names = $2, descriptions = $3, legal_basis = $4, necessary = $5,
 			sale_or_sharing = $6, position = $7, settings = $8, retention_days = $9, updated_at = $10 WHERE key = $1`,
 			p.Key, mustJSON(p.Names), mustJSON(p.Descriptions), string(p.LegalBasis), p.Necessary, p.SaleOrSharing, p.Position,
-			mustJSON(purposeSettings{Cookies: p.Cookies}), p.RetentionDays, now)
+			mustJSON(settingsOf(&p)), p.RetentionDays, now)
 		return mustAffect(res, err, "purpose", p.Key)
 	})
 	if err != nil {

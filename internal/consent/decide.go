@@ -39,15 +39,19 @@ var Reasons = []Reason{ReasonNecessary, ReasonConsentGranted, ReasonConsentDenie
 // Question asks whether a subject's or device's data may be used for a
 // purpose, optionally by a vendor. Property selects the jurisdiction rules
 // (the default rules when empty); Jurisdiction is a code such as "DE" or
-// "US-CA" (the property's default when empty).
+// "US-CA" (the property's default when empty). For a communication topic,
+// Channel names the channel the company means to use ("may we email them
+// about it?"): one the topic does not declare is refused, as the customer
+// was never asked about it.
 type Question struct {
-	Subject      string `json:"subject,omitempty"`
-	Device       string `json:"device,omitempty"`
-	Purpose      string `json:"purpose"`
-	Vendor       string `json:"vendor,omitempty"`
-	Jurisdiction string `json:"jurisdiction,omitempty"`
-	Property     string `json:"property,omitempty"`
-	GPC          bool   `json:"gpc,omitempty"`
+	Subject      string  `json:"subject,omitempty"`
+	Device       string  `json:"device,omitempty"`
+	Purpose      string  `json:"purpose"`
+	Channel      Channel `json:"channel,omitempty"`
+	Vendor       string  `json:"vendor,omitempty"`
+	Jurisdiction string  `json:"jurisdiction,omitempty"`
+	Property     string  `json:"property,omitempty"`
+	GPC          bool    `json:"gpc,omitempty"`
 }
 
 // Answer is a decision with its reason and the ledger sequence number of
@@ -125,6 +129,11 @@ func (d *Decider) Decide(q *Question, gpcHeader bool) (Answer, error) {
 	if (q.Subject == "") == (q.Device == "") {
 		return Answer{}, errs.Invalid("subject", "give exactly one of subject and device")
 	}
+	if q.Channel != "" {
+		if i := channelIndex(q.Channel); i < 0 || !p.channels[i] {
+			return Answer{}, errs.Invalid("channel", "purpose %q is not sent by channel %q", q.Purpose, q.Channel)
+		}
+	}
 	var vendor uint16
 	vendorDeclared, vendorAssessed := false, false
 	if q.Vendor != "" {
@@ -151,10 +160,14 @@ func (d *Decider) Decide(q *Question, gpcHeader bool) (Answer, error) {
 	if jurisdiction != "" && !ValidJurisdiction(jurisdiction) {
 		return Answer{}, errs.Invalid("jurisdiction", "%q is not a country (DE) or subdivision (US-CA) code", jurisdiction)
 	}
+	regime := rules.regime(jurisdiction)
+	if p.Kind == KindCommunication {
+		regime = OptIn // nobody is written to before they ask to be
+	}
 	d.index.mu.RLock()
 	s, found, h := d.index.latest(q.Subject, q.Device, p.id, vendor)
 	d.index.mu.RUnlock()
-	return rule(&p.Purpose, q.Vendor != "", vendorDeclared, vendorAssessed, rules.regime(jurisdiction), gpcHeader || q.GPC, s, found, h, cat.currentNotice), nil
+	return rule(&p.Purpose, q.Vendor != "", vendorDeclared, vendorAssessed, regime, gpcHeader || q.GPC, s, found, h, cat.currentNotice), nil
 }
 
 // DecideAll answers questions in order into answers (which must be as long),

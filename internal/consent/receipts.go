@@ -40,6 +40,9 @@ func (s *Service) sign(e *Event) (string, error) {
 		ConsentType: "EXPLICIT", Termination: "until withdrawn in the privacy center or the consent banner"}
 	if p, ok := cat.purposes[e.Purpose]; ok {
 		purpose.Purpose = pickText(p.Names, e.Purpose)
+		if p.Communication() {
+			purpose.Termination = "until withdrawn in the preference centre, by the unsubscribe link of any message, or in the privacy center"
+		}
 		purpose.PrimaryPurpose = p.Necessary
 		if p.LegalBasis != BasisConsent {
 			purpose.ConsentType = "IMPLICIT"

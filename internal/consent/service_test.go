@@ -113,6 +113,8 @@ func authorOf(e *consent.Event) consent.Author {
 		return consent.Author{Kind: consent.AuthorPortal}
 	case consent.SourceImport:
 		return consent.Author{Kind: consent.AuthorAdminKey}
+	case consent.SourcePreferences:
+		return consent.Author{Kind: consent.AuthorPreferenceLink}
 	}
 	return consent.Author{Kind: consent.AuthorRecordKey}
 }

@@ -61,6 +61,11 @@ const (
 	SourceAPI    Source = "api"
 	SourceGPC    Source = "gpc"
 	SourceImport Source = "import"
+	// SourcePreferences is the preference centre: the page a signed link
+	// in one of the company's emails opens, and the one-click unsubscribe
+	// of RFC 8058 (package preference). It records communication choices
+	// of the link's subject only.
+	SourcePreferences Source = "preferences"
 )
 
 // Regime is how a jurisdiction treats consent purposes.
@@ -101,10 +106,75 @@ type Purpose struct {
 	// RetentionDays keeps data used for this purpose this long at least,
 	// when it is longer than its category's retention (the longer legal
 	// need wins); 0 sets none.
-	RetentionDays int       `json:"retention_days"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	RetentionDays int `json:"retention_days"`
+	// Kind is what the purpose is: the use of data (KindProcessing, the
+	// default), or a communication topic (KindCommunication) the company
+	// writes to the customer about, by Channels, about as often as
+	// Frequency says. A topic never shows in the banner, is never
+	// necessary, rests on consent, and is not allowed until the subject
+	// opts in, whatever the jurisdiction's regime.
+	Kind      PurposeKind `json:"kind"`
+	Channels  []Channel   `json:"channels"`
+	Frequency Frequency   `json:"frequency"`
+	CreatedAt time.Time   `json:"created_at"`
+	UpdatedAt time.Time   `json:"updated_at"`
 }
+
+// Communication reports whether the purpose is a communication topic.
+func (p *Purpose) Communication() bool { return p.Kind == KindCommunication }
+
+// PurposeKind is what a purpose is for.
+type PurposeKind string
+
+// The kinds of purpose.
+const (
+	KindProcessing    PurposeKind = "processing"
+	KindCommunication PurposeKind = "communication"
+)
+
+// Channel is a way the company reaches a customer about a communication
+// topic. A topic declares its channels; the customer's choice is of the
+// topic, by every channel it declares.
+type Channel string
+
+// The channels, in the order pages list them.
+const (
+	ChannelEmail Channel = "email"
+	ChannelSMS   Channel = "sms"
+	ChannelPost  Channel = "post"
+)
+
+// Channels lists every channel.
+var Channels = []Channel{ChannelEmail, ChannelSMS, ChannelPost}
+
+// channelIndex returns the channel's place in Channels, or -1. It is a
+// switch, not a search, because decisions call it.
+func channelIndex(c Channel) int {
+	switch c {
+	case ChannelEmail:
+		return 0
+	case ChannelSMS:
+		return 1
+	case ChannelPost:
+		return 2
+	}
+	return -1
+}
+
+// Frequency is about how often a topic's messages come.
+type Frequency string
+
+// The frequencies.
+const (
+	FrequencyDaily      Frequency = "daily"
+	FrequencyWeekly     Frequency = "weekly"
+	FrequencyMonthly    Frequency = "monthly"
+	FrequencyQuarterly  Frequency = "quarterly"
+	FrequencyOccasional Frequency = "occasional"
+)
+
+// Frequencies lists every frequency.
+var Frequencies = []Frequency{FrequencyDaily, FrequencyWeekly, FrequencyMonthly, FrequencyQuarterly, FrequencyOccasional}
 
 // Vendor is a third party that may receive data.
 type Vendor struct {

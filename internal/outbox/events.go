@@ -44,7 +44,7 @@ type EventTypeInfo struct {
 // eventRegistry is every event type, in the order the console shows them.
 // Only these are emitted (EmitTx refuses others) and subscribed to.
 var eventRegistry = [...]EventTypeInfo{
-	{ConsentChanged, "A consent was granted, denied or withdrawn (an entry of the consent ledger, by the banner, the portal, the API, GPC or an import).",
+	{ConsentChanged, "A consent was granted, denied or withdrawn (an entry of the consent ledger, by the banner, the portal, the preference centre, the API, GPC or an import).",
 		[]string{"internal/outbox"}, []string{"seq", "property", "purpose", "action", "source", "event_id", "vendor", "device_id", "subject_id"}},
 	{RequestCreated, "A data subject request was filed.",
 		[]string{"internal/dsr"}, []string{"request_id", "kind", "state", "subject_id"}},

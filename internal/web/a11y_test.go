@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/dsr"
@@ -73,6 +74,16 @@ func TestPagesAccessible(t *testing.T) {
 		"/privacy/agent?lang=fr", "/privacy/agent/confirm/req_x?token=t&lang=es"} {
 		visit(t, tab, base+path)
 		axeRun(t, tab, path)
+	}
+	// The preference centre's pages, opened from an email's links.
+	record, _, err := f.srv.App.Keys.Create(ctx, apikey.ScopeRecord, "", "mailer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := preferenceLinks(t, f.srv.URL, record, "cust-1", `{"property":"demo","topics":["newsletter"],"language":"fr"}`)
+	for name, path := range map[string]string{"preferences": pathOf(t, links.PreferencesURL), "unsubscribe": pathOf(t, links.UnsubscribeURL) + "?lang=es"} {
+		visit(t, tab, base+path)
+		axeRun(t, tab, name)
 	}
 	// Sign in as the customer, in the browser, with the emailed code.
 	visit(t, tab, base+"/privacy")

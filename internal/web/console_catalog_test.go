@@ -76,6 +76,24 @@ func catalogForms() []catalogForm {
 			kept:    []string{`value="Typed purpose"`, "bad cookie!", `id="necessary" name="necessary" checked`, `value="contract" selected`},
 		},
 		{
+			name: "communication topics", role: staff.RoleAdmin, denied: staff.RolePrivacyOfficer,
+			list: "/admin/catalog/purposes", kind: "purpose", key: "offers",
+			create: url.Values{"key": {"offers"}, "name.en": {"Offers"}, "legal_basis": {"consent"}, "kind": {"communication"},
+				"channels": {"email", "sms"}, "frequency": {"weekly"}, "position": {"11"}},
+			edit: url.Values{"name.en": {"Offers"}, "name.de": {"Angebote"}, "legal_basis": {"consent"}, "kind": {"communication"},
+				"channels": {"post"}, "frequency": {"quarterly"}, "position": {"11"}},
+			stored: func(t *testing.T, srv *apptest.Server) {
+				p, err := srv.App.Consent.Purpose("offers")
+				if err != nil || !p.Communication() || !slices.Equal(p.Channels, []consent.Channel{consent.ChannelPost}) || p.Frequency != consent.FrequencyQuarterly {
+					t.Errorf("stored %+v %v", p, err)
+				}
+			},
+			bad: url.Values{"key": {"t-bad"}, "name.en": {"Typed topic"}, "legal_basis": {"legitimate_interest"}, "kind": {"communication"},
+				"frequency": {"hourly"}},
+			invalid: map[string]string{"channel-email": "name at least one channel", "frequency": "must be daily", "legal_basis": "rests on consent"},
+			kept:    []string{`value="Typed topic"`, `value="communication" selected`},
+		},
+		{
 			name: "vendors", role: staff.RoleSecurityOfficer, denied: staff.RoleAdmin,
 			list: "/admin/catalog/vendors", kind: "vendor", key: "mailer",
 			create: url.Values{"key": {"mailer"}, "name": {"Mailer GmbH"}, "purposes": {"marketing"}, "data_categories": {"contact"},

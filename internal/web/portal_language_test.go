@@ -10,8 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/app/apptest"
 	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/notify/mailtest"
 	"github.com/steward-dev/steward/internal/vault"
@@ -48,6 +50,24 @@ func TestPortalSpeaksOnlyTheLanguage(t *testing.T) {
 	if exportID == "" {
 		t.Fatalf("file: %d", filed.status)
 	}
+	// The preference centre's pages, reached by an email's links (the
+	// customer's subscription makes its receipt).
+	record, _, err := srv.App.Keys.Create(ctx, apikey.ScopeRecord, "", "mailer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := preferenceLinks(t, srv.URL, record, "cust-1", `{"property":"demo","topics":["newsletter"]}`)
+	prefPath, unsubscribePath := pathOf(t, links.PreferencesURL), pathOf(t, links.UnsubscribeURL)
+	form := html.UnescapeString(preferenceForm.FindStringSubmatch(b.do("GET", prefPath, nil).body)[1])
+	if got := b.do("POST", prefPath, url.Values{"form": {form}, "shown": {"newsletter"}, "topic": {"newsletter"}}); got.status != http.StatusSeeOther {
+		t.Fatalf("subscribe: %d", got.status)
+	}
+	events, err := srv.App.Consent.Events(ctx, consent.EventFilter{Subject: "cust-1", Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefReceipt := prefPath + "/receipts/demo/" + events[len(events)-1].ID
+
 	if _, err := srv.App.Consent.Restrict(ctx, "cust-1", "", ""); err != nil {
 		t.Fatal(err)
 	}
@@ -67,15 +87,21 @@ func TestPortalSpeaksOnlyTheLanguage(t *testing.T) {
 	for _, lang := range []string{"de", "fr", "es"} {
 		signedOut := newBrowser(t, srv.URL)
 		pages := map[string]answer{
-			"sign-in":    signedOut.do("GET", "/privacy?lang="+lang, nil),
-			"code":       signedOut.do("GET", "/privacy/code?lang="+lang, nil),
-			"verify":     signedOut.do("GET", "/privacy/verify?code=123456&lang="+lang, nil),
-			"agent":      signedOut.do("GET", "/privacy/agent?lang="+lang, nil),
-			"signed out": signedOut.do("POST", "/privacy/requests?lang="+lang, url.Values{"lang": {lang}, "kind": {"export"}}),
-			"home":       b.do("GET", "/privacy/home?lang="+lang, nil),
-			"request":    b.do("GET", "/privacy/requests/"+exportID+"?lang="+lang, nil),
-			"not found":  b.do("GET", "/privacy/requests/req_nothing?lang="+lang, nil),
-			"receipt":    b.do("GET", "/privacy/receipts/demo/e-analytics?lang="+lang, nil),
+			"sign-in":             signedOut.do("GET", "/privacy?lang="+lang, nil),
+			"code":                signedOut.do("GET", "/privacy/code?lang="+lang, nil),
+			"verify":              signedOut.do("GET", "/privacy/verify?code=123456&lang="+lang, nil),
+			"agent":               signedOut.do("GET", "/privacy/agent?lang="+lang, nil),
+			"signed out":          signedOut.do("POST", "/privacy/requests?lang="+lang, url.Values{"lang": {lang}, "kind": {"export"}}),
+			"home":                b.do("GET", "/privacy/home?lang="+lang, nil),
+			"request":             b.do("GET", "/privacy/requests/"+exportID+"?lang="+lang, nil),
+			"not found":           b.do("GET", "/privacy/requests/req_nothing?lang="+lang, nil),
+			"receipt":             b.do("GET", "/privacy/receipts/demo/e-analytics?lang="+lang, nil),
+			"preferences":         signedOut.do("GET", prefPath+"?saved=1&lang="+lang, nil),
+			"preference receipt":  signedOut.do("GET", prefReceipt+"?lang="+lang, nil),
+			"unsubscribe":         signedOut.do("GET", unsubscribePath+"?lang="+lang, nil),
+			"unsubscribed":        signedOut.do("POST", unsubscribePath, url.Values{"List-Unsubscribe": {"One-Click"}, "page": {"1"}, "lang": {lang}}),
+			"unsubscribe refused": signedOut.do("POST", unsubscribePath, url.Values{"lang": {lang}}),
+			"broken link":         signedOut.do("GET", prefPath+"x?lang="+lang, nil),
 			"rectify refused": b.do("POST", "/privacy/rectify?lang="+lang, url.Values{"csrf": {token}, "lang": {lang},
 				"new.vault:phone": {"+49 30 7654321"}, "new.vault:email": {"eve@example.org"}}),
 			"identity refused": b.do("POST", "/privacy/requests/"+exportID+"/identity?lang="+lang, url.Values{"csrf": {token}, "lang": {lang},

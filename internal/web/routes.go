@@ -26,6 +26,9 @@ const (
 	// Ingest routes take an ingest key of the property concerned, a record
 	// key or an admin key; the handler limits what each may assert.
 	Ingest Permission = Permission(apikey.ScopeIngest)
+	// Record routes take a back end's record key (or admin), never a
+	// public ingest key.
+	Record Permission = Permission(apikey.ScopeRecord)
 	// Decide routes take a decide key (or admin).
 	Decide Permission = Permission(apikey.ScopeDecide)
 	// Admin routes take an admin key.
@@ -136,6 +139,7 @@ func (s *server) groups() []RouteGroup {
 			{"GET /v1/consent/events/{property}/{id}", Admin, d.HandleGetEvent()},
 			{"POST /v1/decisions", Decide, d.HandleDecide()},
 			{"POST /v1/subjects/{id}/devices", Admin, d.HandleLinkDevice()},
+			{"POST /v1/subjects/{id}/preference-links", Record, s.requires(s.Preferences != nil && s.Vault != nil, "the preference centre", d.HandlePreferenceLinks())},
 			{"GET /v1/properties", Admin, d.HandleListProperties()},
 			{"POST /v1/properties", Admin, d.HandlePutProperty(true)},
 			{"GET /v1/properties/{key}", Admin, d.HandleGetProperty()},
@@ -382,6 +386,11 @@ func (s *server) groups() []RouteGroup {
 			{"POST /privacy/rectify", Customer, s.portal((*portal.Portal).HandleRectify)},
 			{"GET /privacy/requests/{id}/download", Customer, s.portal((*portal.Portal).HandleDownload)},
 			{"POST /privacy/requests/{id}/identity", Customer, s.portal((*portal.Portal).HandleProveIdentity)},
+			{"GET /privacy/preferences/{token}", Public, s.portal((*portal.Portal).HandlePreferences)},
+			{"POST /privacy/preferences/{token}", Public, s.portal((*portal.Portal).HandleSavePreferences)},
+			{"GET /privacy/preferences/{token}/receipts/{property}/{id}", Public, s.portal((*portal.Portal).HandlePreferenceReceipt)},
+			{"GET /privacy/unsubscribe/{token}", Public, s.portal((*portal.Portal).HandleUnsubscribePage)},
+			{"POST /privacy/unsubscribe/{token}", Public, s.portalOneClick((*portal.Portal).HandleOneClick)},
 			{"GET /privacy/agent", Public, s.portal((*portal.Portal).HandleAgentPage)},
 			{"POST /privacy/agent", Public, s.portal((*portal.Portal).HandleAgentFile)},
 			{"GET /privacy/agent/confirm/{id}", Public, s.portal((*portal.Portal).HandleAgentConfirmPage)},

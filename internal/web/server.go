@@ -27,6 +27,7 @@ import (
 	"github.com/steward-dev/steward/internal/incident"
 	"github.com/steward-dev/steward/internal/inventory"
 	"github.com/steward-dev/steward/internal/outbox"
+	"github.com/steward-dev/steward/internal/preference"
 	"github.com/steward-dev/steward/internal/receipt"
 	"github.com/steward-dev/steward/internal/retention"
 	"github.com/steward-dev/steward/internal/reveal"
@@ -112,6 +113,11 @@ type Deps struct {
 	// Transparency serves the public transparency pages at /transparency;
 	// nil answers its routes 503.
 	Transparency *transparency.Handler
+	// Preferences makes and opens the preference centre's links; nil
+	// answers /v1/subjects/{id}/preference-links 503. PublicURL is where
+	// customers reach Steward, the links' base.
+	Preferences *preference.Links
+	PublicURL   string
 }
 
 type server struct {
@@ -188,7 +194,7 @@ func newServer(d Deps) *server {
 	return &server{Deps: d, csrf: http.NewCrossOriginProtection(), api: &api.Deps{Consent: d.Consent, Keys: d.Keys, Vault: d.Vault, Audit: d.Audit, Reveals: d.Reveals, BeforeSignInChange: d.BeforeSignInChange, Hooks: d.Hooks, Disclosures: d.Disclosures, Outbox: d.Outbox, OnDisclosure: d.OnDisclosure, Log: d.Log,
 		SendAgentConfirmation: d.SendAgentConfirmation,
 		ObserveAnswers:        d.Metrics.ObserveAnswers, Requests: d.Requests, Retention: d.Retention, Inventory: d.Inventory,
-		Erasures: d.Erasures, Incidents: d.Incidents}}
+		Erasures: d.Erasures, Incidents: d.Incidents, Preferences: d.Preferences, PublicURL: d.PublicURL}}
 }
 
 type statusWriter struct {
@@ -428,6 +434,16 @@ func (s *server) transparency(handler func(*transparency.Handler) http.Handler) 
 		return s.requires(false, "the transparency pages", nil)
 	}
 	return handler(s.Transparency)
+}
+
+// portalOneClick is portal without the cross-origin check, for the
+// one-click unsubscribe: RFC 8058 mail receivers post it from wherever
+// they run, with no cookie, and the link's sealed token is the credential.
+func (s *server) portalOneClick(handler func(*portal.Portal) http.Handler) http.Handler {
+	if s.Portal == nil {
+		return s.requires(false, "the privacy portal", nil)
+	}
+	return handler(s.Portal)
 }
 
 // bannerRoute returns handler, or a 503 while the server has no banner.

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/steward-dev/steward/internal/consent"
@@ -9,17 +10,23 @@ import (
 
 // The purposes' pages (/admin/catalog/purposes; permission settings): why
 // data is used, with texts in each language, the legal basis the banner
-// and the decisions follow, and the cookies the banner deletes.
+// and the decisions follow, and the cookies the banner deletes; or a
+// communication topic, with its channels and frequency, which the
+// preference centre offers instead of the banner.
 
 const purposesPath = "/admin/catalog/purposes"
 
 var purposeInputs = []string{"key", "name", "name.en", "name.de", "name.fr", "name.es",
 	"description", "description.en", "description.de", "description.fr", "description.es",
-	"legal_basis", "necessary", "sale_or_sharing", "position", "cookies", "retention_days"}
+	"legal_basis", "necessary", "sale_or_sharing", "position", "cookies", "retention_days", "kind", "channels", "frequency"}
 
 // legalBases are the legal bases a purpose may rest on, in the order the
 // form offers them; their labels are the catalog's basis_* words.
 var legalBases = []consent.LegalBasis{consent.BasisConsent, consent.BasisLegitimateInterest, consent.BasisContract, consent.BasisLegalObligation}
+
+// purposeKinds are the kinds of purpose the form offers; their labels are
+// the catalog's cat_kind_* words.
+var purposeKinds = []consent.PurposeKind{consent.KindProcessing, consent.KindCommunication}
 
 type purposeForm struct {
 	formBase
@@ -29,6 +36,19 @@ type purposeForm struct {
 	Necessary, SaleOrSharing bool
 	Position, RetentionDays  string
 	Cookies                  string
+	// Kind, Channels and Frequency say whether the purpose is a
+	// communication topic, sent by which channels, how often.
+	Kind        string
+	Kinds       []consent.PurposeKind
+	Channels    []channelBox
+	Frequency   string
+	Frequencies []consent.Frequency
+}
+
+// channelBox is one channel's checkbox.
+type channelBox struct {
+	Channel consent.Channel
+	Checked bool
 }
 
 func (f *purposeForm) title() string {
@@ -41,7 +61,25 @@ func (f *purposeForm) title() string {
 func purposeFormOf(p consent.Purpose, create bool) *purposeForm {
 	return &purposeForm{formBase: formBase{Create: create, Key: p.Key}, Names: langTexts(p.Names), Descriptions: langTexts(p.Descriptions),
 		LegalBasis: string(p.LegalBasis), LegalBases: legalBases, Necessary: p.Necessary, SaleOrSharing: p.SaleOrSharing,
-		Position: itoa(p.Position), RetentionDays: itoa(p.RetentionDays), Cookies: strings.Join(p.Cookies, "\n")}
+		Position: itoa(p.Position), RetentionDays: itoa(p.RetentionDays), Cookies: strings.Join(p.Cookies, "\n"),
+		Kind: string(p.Kind), Kinds: purposeKinds, Channels: channelBoxes(p.Channels), Frequency: string(p.Frequency), Frequencies: consent.Frequencies}
+}
+
+func channelBoxes(chosen []consent.Channel) []channelBox {
+	boxes := make([]channelBox, len(consent.Channels))
+	for i, ch := range consent.Channels {
+		boxes[i] = channelBox{Channel: ch, Checked: slices.Contains(chosen, ch)}
+	}
+	return boxes
+}
+
+// postedChannels are the channels ticked, as posted.
+func postedChannels(r *http.Request) []consent.Channel {
+	var out []consent.Channel
+	for _, v := range r.PostForm["channels"] {
+		out = append(out, consent.Channel(v))
+	}
+	return out
 }
 
 // HandlePurposes lists the purposes.
@@ -89,7 +127,12 @@ func (c *Console) HandlePutPurpose(create bool) http.Handler {
 		}
 		p := consent.Purpose{Key: key, Names: postedTexts(r, "name", kept.Names), Descriptions: postedTexts(r, "description", kept.Descriptions),
 			LegalBasis: consent.LegalBasis(r.PostFormValue("legal_basis")), Necessary: r.PostFormValue("necessary") == "on",
-			SaleOrSharing: r.PostFormValue("sale_or_sharing") == "on", Cookies: lines(r.PostFormValue("cookies"))}
+			SaleOrSharing: r.PostFormValue("sale_or_sharing") == "on", Cookies: lines(r.PostFormValue("cookies")),
+			Kind: consent.PurposeKind(r.PostFormValue("kind")), Channels: postedChannels(r), Frequency: consent.Frequency(r.PostFormValue("frequency"))}
+		if p.Kind != consent.KindCommunication {
+			// The form keeps the boxes of a processing purpose; they say nothing.
+			p.Channels, p.Frequency = nil, ""
+		}
 		f := purposeFormOf(p, create)
 		f.Position, f.RetentionDays, f.Cookies = r.PostFormValue("position"), r.PostFormValue("retention_days"), r.PostFormValue("cookies")
 		local := map[string]string{}

@@ -18,6 +18,7 @@ import (
 	"github.com/steward-dev/steward/internal/incident"
 	"github.com/steward-dev/steward/internal/inventory"
 	"github.com/steward-dev/steward/internal/outbox"
+	"github.com/steward-dev/steward/internal/preference"
 	"github.com/steward-dev/steward/internal/retention"
 	"github.com/steward-dev/steward/internal/reveal"
 	"github.com/steward-dev/steward/internal/vault"
@@ -67,6 +68,10 @@ type Deps struct {
 	Erasures erasure.Recorder
 	// Incidents is the incident register (/v1/incidents); nil answers 503.
 	Incidents *incident.Service
+	// Preferences makes the preference centre's links; PublicURL is where
+	// customers reach Steward, the links' base.
+	Preferences *preference.Links
+	PublicURL   string
 }
 
 // Body size limits.

@@ -89,6 +89,11 @@ type purposeInput struct {
 	Position      int                `json:"position"`
 	Cookies       []string           `json:"cookies"`
 	RetentionDays int                `json:"retention_days"`
+	// Kind is processing when omitted; Channels and Frequency are a
+	// communication topic's.
+	Kind      consent.PurposeKind `json:"kind"`
+	Channels  []consent.Channel   `json:"channels"`
+	Frequency consent.Frequency   `json:"frequency"`
 }
 
 // HandlePutPurpose creates (POST) or replaces (PUT /{key}) a purpose.
@@ -104,7 +109,7 @@ func (d *Deps) HandlePutPurpose(create bool) http.Handler {
 		}
 		p, err := d.Consent.PutPurpose(r.Context(), consent.Purpose{Key: in.Key, Names: in.Name, Descriptions: in.Description,
 			LegalBasis: in.LegalBasis, Necessary: in.Necessary, SaleOrSharing: in.SaleOrSharing, Position: in.Position,
-			Cookies: in.Cookies, RetentionDays: in.RetentionDays}, create)
+			Cookies: in.Cookies, RetentionDays: in.RetentionDays, Kind: in.Kind, Channels: in.Channels, Frequency: in.Frequency}, create)
 		if err != nil {
 			d.fail(w, r, err)
 			return

@@ -153,6 +153,9 @@ func (s *Server) config(ctx context.Context, ck cacheKey, p *consent.Property) (
 		}
 	}
 	for _, pu := range s.Consent.Purposes() {
+		if pu.Communication() {
+			continue // chosen in the preference centre, never in the banner
+		}
 		types := slices.Clone(b.ConsentMode.Types[pu.Key])
 		if types == nil {
 			types = []string{}

@@ -67,6 +67,9 @@ func newFixture(tb testing.TB, store *db.DB) *fixture {
 		{Key: "necessary", Names: map[string]string{"en": "Necessary"}, LegalBasis: consent.BasisContract, Necessary: true},
 		{Key: "analytics", Names: map[string]string{"en": "Analytics", "de": "Statistik"}, LegalBasis: consent.BasisConsent, Position: 1, Cookies: []string{"_ga", "_ga_*"}},
 		{Key: "sale", Names: map[string]string{"en": "Sale"}, LegalBasis: consent.BasisConsent, SaleOrSharing: true, Position: 2},
+		// A communication topic: the preference centre's, never the banner's.
+		{Key: "newsletter", Names: map[string]string{"en": "Newsletter"}, LegalBasis: consent.BasisConsent, Position: 3,
+			Kind: consent.KindCommunication, Channels: []consent.Channel{consent.ChannelEmail}, Frequency: consent.FrequencyMonthly},
 	} {
 		must(svc.PutPurpose(ctx, p, true))
 	}
@@ -139,8 +142,8 @@ func TestScriptCarriesConfiguration(t *testing.T) {
 			t.Fatalf("notice %v", n)
 		}
 		purposes := cfg["purposes"].([]any)
-		if len(purposes) != 3 {
-			t.Fatalf("purposes %v", purposes)
+		if len(purposes) != 3 || strings.Contains(body, "newsletter") {
+			t.Fatalf("purposes %v, want the three but the newsletter", purposes)
 		}
 		analytics := purposes[1].(map[string]any)
 		if analytics["key"] != "analytics" || len(analytics["vendors"].([]any)) != 1 || analytics["cookies"].([]any)[1] != "_ga_*" ||

@@ -105,6 +105,9 @@ type homeData struct {
 	Objections   []holdRow
 	// Notices are the breach notices sent to the customer, newest first.
 	Notices []breachNotice
+	// Topics are the communication topics (the preference centre's) with
+	// the customer's choices.
+	Topics []topicRow
 }
 
 // freshFor is how recent a sign-in must be to show vault values.
@@ -154,6 +157,18 @@ func (p *Portal) home(r *http.Request, show bool) (*homeData, error) {
 	}
 	if d.Consents, d.History, err = p.consents(r, subject); err != nil {
 		return nil, err
+	}
+	if d.Topics, err = p.topicRows(r, subject, nil); err != nil {
+		return nil, err
+	}
+	if props := p.Consent.Properties(); len(props) > 0 {
+		for i := range d.Topics {
+			if d.Topics[i].Property == "" {
+				// A first choice is recorded for the first property; the
+				// decision is the subject's, whatever the property.
+				d.Topics[i].Property = props[0].Key
+			}
+		}
 	}
 	if d.Pending, d.Received, err = p.disclosures(r, subject); err != nil {
 		return nil, err
@@ -283,8 +298,8 @@ func (p *Portal) consents(r *http.Request, subject string) ([]consentRow, []hist
 	var rows []consentRow
 	for _, prop := range p.Consent.Properties() {
 		for _, purpose := range p.Consent.Purposes() {
-			if purpose.Necessary {
-				continue
+			if purpose.Necessary || purpose.Communication() {
+				continue // communication topics have their own list (Topics)
 			}
 			row := consentRow{Property: prop.Key, PropertyName: prop.Name, Purpose: purpose.Key, PurposeName: localName(purpose.Names, lang, purpose.Key),
 				Objectable: purpose.LegalBasis == consent.BasisLegitimateInterest}
@@ -428,6 +443,9 @@ type receiptData struct {
 	// Verified: it verifies.
 	Checked, Verified bool
 	JWKSURL, File     string
+	// Self is the page's path (its download adds ?format=jws); Back the
+	// page it was reached from.
+	Self, Back string
 }
 
 // HandleReceipt shows the receipt of one of the customer's own consent
@@ -436,63 +454,69 @@ type receiptData struct {
 // ?format=jws it serves the signed receipt itself, to keep or verify.
 func (p *Portal) HandleReceipt() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		session := sessionOf(r)
-		e, err := p.Consent.Event(r.Context(), r.PathValue("property"), r.PathValue("id"))
-		owned := err == nil && session.SubjectID != "" && e.Subject == session.SubjectID
-		if err == nil && !owned && session.SubjectID != "" && e.Subject == "" {
-			// A choice on a device the company linked to the customer (a
-			// banner's, a form's) is theirs too.
-			owned, err = p.Consent.LinkedTo(r.Context(), e.Device, session.SubjectID)
+		p.showReceipt(w, r, sessionOf(r).SubjectID, r.URL.Path, "/privacy/home")
+	})
+}
+
+// showReceipt serves the receipt of the event named by the path's property
+// and id when it is subject's: a page whose download link is self, and
+// whose way back is back; with ?format=jws the signed receipt itself.
+func (p *Portal) showReceipt(w http.ResponseWriter, r *http.Request, subject, self, back string) {
+	e, err := p.Consent.Event(r.Context(), r.PathValue("property"), r.PathValue("id"))
+	owned := err == nil && subject != "" && e.Subject == subject
+	if err == nil && !owned && subject != "" && e.Subject == "" {
+		// A choice on a device the company linked to the customer (a
+		// banner's, a form's) is theirs too.
+		owned, err = p.Consent.LinkedTo(r.Context(), e.Device, subject)
+	}
+	if err != nil || !owned {
+		p.fail(w, r, errs.NotFound("receipt", r.PathValue("id"))) // another person's event is not found
+		return
+	}
+	// The receipt as issued at append, never signed again from the row.
+	jws := e.Receipt
+	if jws == "" {
+		p.fail(w, r, errs.NotFound("receipt", r.PathValue("id")))
+		return
+	}
+	if r.URL.Query().Get("format") != "jws" {
+		lang := language(r)
+		d := receiptData{Event: e, PropertyName: e.Property, PurposeName: e.Purpose, VendorName: e.Vendor,
+			JWKSURL: p.PublicURL + "/.well-known/jwks.json", File: "consent-receipt-" + e.ID + ".jws", Self: self, Back: back}
+		if prop, err := p.Consent.Property(e.Property); err == nil && prop.Name != "" {
+			d.PropertyName = prop.Name
 		}
-		if err != nil || !owned {
-			p.fail(w, r, errs.NotFound("receipt", r.PathValue("id"))) // another person's event is not found
-			return
+		if purpose, err := p.Consent.Purpose(e.Purpose); err == nil {
+			d.PurposeName = localName(purpose.Names, lang, e.Purpose)
 		}
-		// The receipt as issued at append, never signed again from the row.
-		jws := e.Receipt
-		if jws == "" {
-			p.fail(w, r, errs.NotFound("receipt", r.PathValue("id")))
-			return
+		if vendor, err := p.Consent.Vendor(e.Vendor); e.Vendor != "" && err == nil && vendor.Name != "" {
+			d.VendorName = vendor.Name
 		}
-		if r.URL.Query().Get("format") != "jws" {
-			lang := language(r)
-			d := receiptData{Event: e, PropertyName: e.Property, PurposeName: e.Purpose, VendorName: e.Vendor,
-				JWKSURL: p.PublicURL + "/.well-known/jwks.json", File: "consent-receipt-" + e.ID + ".jws"}
-			if prop, err := p.Consent.Property(e.Property); err == nil && prop.Name != "" {
-				d.PropertyName = prop.Name
-			}
-			if purpose, err := p.Consent.Purpose(e.Purpose); err == nil {
-				d.PurposeName = localName(purpose.Names, lang, e.Purpose)
-			}
-			if vendor, err := p.Consent.Vendor(e.Vendor); e.Vendor != "" && err == nil && vendor.Name != "" {
-				d.VendorName = vendor.Name
-			}
-			if len(p.JWKS) > 0 {
-				signed, err := receipt.Verify(jws, p.JWKS)
-				d.Checked, d.Verified = true, err == nil
-				if err == nil {
-					// The page says what the signed receipt says, not what
-					// the row says now: a row edited in the database
-					// cannot put words in the receipt's mouth.
-					d.Event.Action, d.Event.Source = consent.Action(signed.Steward.Action), consent.Source(signed.Steward.Source)
-					d.Event.Purpose, d.Event.Vendor = signed.Steward.Purpose, signed.Steward.Vendor
-					d.Event.NoticeVersion, d.Event.GPC = signed.Steward.NoticeVersion, signed.Steward.GPC
-					d.Event.At = time.Unix(signed.ConsentTimestamp, 0).UTC()
-					d.ReceiptID = signed.ConsentReceiptID
-					if len(signed.PIIControllers) > 0 {
-						d.Controller = signed.PIIControllers[0].PIIController
-					}
+		if len(p.JWKS) > 0 {
+			signed, err := receipt.Verify(jws, p.JWKS)
+			d.Checked, d.Verified = true, err == nil
+			if err == nil {
+				// The page says what the signed receipt says, not what
+				// the row says now: a row edited in the database
+				// cannot put words in the receipt's mouth.
+				d.Event.Action, d.Event.Source = consent.Action(signed.Steward.Action), consent.Source(signed.Steward.Source)
+				d.Event.Purpose, d.Event.Vendor = signed.Steward.Purpose, signed.Steward.Vendor
+				d.Event.NoticeVersion, d.Event.GPC = signed.Steward.NoticeVersion, signed.Steward.GPC
+				d.Event.At = time.Unix(signed.ConsentTimestamp, 0).UTC()
+				d.ReceiptID = signed.ConsentReceiptID
+				if len(signed.PIIControllers) > 0 {
+					d.Controller = signed.PIIControllers[0].PIIController
 				}
 			}
-			d.Where = provenance.Where(catalog.Printer(language(r)), p.Consent, d.Event)
-			p.render(w, r, http.StatusOK, "receipt", page{Title: "receipt_title", Data: d})
-			return
 		}
-		w.Header().Set("Content-Type", "application/jose")
-		w.Header().Set("Content-Disposition", `attachment; filename="consent-receipt-`+e.ID+`.jws"`)
-		w.Header().Set("Cache-Control", "no-store")
-		_, _ = w.Write([]byte(jws))
-	})
+		d.Where = provenance.Where(catalog.Printer(lang), p.Consent, d.Event)
+		p.render(w, r, http.StatusOK, "receipt", page{Title: "receipt_title", Data: d})
+		return
+	}
+	w.Header().Set("Content-Type", "application/jose")
+	w.Header().Set("Content-Disposition", `attachment; filename="consent-receipt-`+e.ID+`.jws"`)
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write([]byte(jws))
 }
 
 // HandleFindInSystems shows how many of the customer's rows each connected

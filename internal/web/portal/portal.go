@@ -39,6 +39,7 @@ import (
 	"github.com/steward-dev/steward/internal/fulfil"
 	"github.com/steward-dev/steward/internal/incident"
 	"github.com/steward-dev/steward/internal/notify"
+	"github.com/steward-dev/steward/internal/preference"
 	"github.com/steward-dev/steward/internal/ratelimit"
 	"github.com/steward-dev/steward/internal/vault"
 	"github.com/steward-dev/steward/internal/wcag"
@@ -118,6 +119,9 @@ type Deps struct {
 	// JWKS is the receipt signing key set (/.well-known/jwks.json), that
 	// a receipt's page checks its signature against; nil: not checked.
 	JWKS []byte
+	// Preferences opens the preference centre's links; nil answers its
+	// pages 503.
+	Preferences *preference.Links
 }
 
 // Portal serves the privacy center.
@@ -260,7 +264,7 @@ func (p *Portal) fail(w http.ResponseWriter, r *http.Request, err error) {
 			msg, fields = problemOf[e.Code], nil
 		}
 	} else {
-		p.Log.Error("portal", "path", r.URL.Path, "err", err)
+		p.Log.Error("portal", "route", r.Pattern, "err", err) // never the path: some hold a link's token
 	}
 	p.render(w, r, status, "error", page{Title: "error_title", Problem: msg, Fields: fields})
 }
