@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -129,6 +130,7 @@ func TestCreateRefusesBadOptions(t *testing.T) {
 		{"too many workers", CreateOptions{Recipients: []age.Recipient{k.recipient}, Signer: k.signer, Workers: maxWorkers + 1}},
 		{"negative duty", CreateOptions{Recipients: []age.Recipient{k.recipient}, Signer: k.signer, Duty: -0.5}},
 		{"duty above one", CreateOptions{Recipients: []age.Recipient{k.recipient}, Signer: k.signer, Duty: 1.5}},
+		{"duty not a number", CreateOptions{Recipients: []age.Recipient{k.recipient}, Signer: k.signer, Duty: math.NaN()}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"runtime"
 	"sync"
 	"time"
@@ -152,7 +153,7 @@ func (o CreateOptions) check() error {
 		return fmt.Errorf("create backup: chunk size %d outside %d..%d", o.ChunkSize, minChunkSize, maxChunkSize)
 	case o.Workers < 0 || o.Workers > maxWorkers:
 		return fmt.Errorf("create backup: %d workers, want 0 (the default) to %d", o.Workers, maxWorkers)
-	case o.Duty < 0 || o.Duty > 1 || o.Duty != o.Duty:
+	case o.Duty < 0 || o.Duty > 1 || math.IsNaN(o.Duty):
 		return fmt.Errorf("create backup: duty %v outside (0, 1] (0 for the default %v)", o.Duty, DefaultDuty)
 	}
 	for i, r := range o.Recipients {
@@ -207,9 +208,9 @@ type chunkWriter struct {
 
 	current []byte
 	next    int // index of the current chunk
-	// duty is CreateOptions.Duty; busy is the time the dump has worked
-	// since it last rested, from busySince less its waits for workers
-	// and buffers.
+	// duty is CreateOptions.Duty. The dump has worked since busySince,
+	// less waited, the time it spent waiting for workers and buffers;
+	// rest times its pauses.
 	duty      float64
 	busySince time.Time
 	waited    time.Duration
