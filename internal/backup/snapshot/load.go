@@ -22,9 +22,10 @@ import (
 // Everything happens in one transaction: a snapshot that turns out
 // truncated or damaged, even in its last byte, leaves the store as empty as
 // it was. Tables are loaded in dependency order: on PostgreSQL with COPY,
-// on SQLite with multi-row INSERTs under a larger page cache; afterwards PostgreSQL sequences owned by loaded columns are moved past
-// the loaded values (SQLite's sqlite_sequence follows explicit rowids by
-// itself) and each table's row count is checked against the trailer.
+// on SQLite with multi-row INSERTs under a larger page cache. Afterwards
+// PostgreSQL sequences owned by loaded columns are moved past the loaded
+// values (SQLite's sqlite_sequence follows explicit rowids by itself) and
+// each table's row count is checked against the trailer.
 //
 // A non-empty store or another schema version is refused with
 // errs.CodeConflict; a damaged stream with an error that wraps ErrCorrupt.
