@@ -153,7 +153,7 @@ func registerBenchFlags(fs interface {
 	fs.StringVar(&f.database, "database", "", "store of the in-process server: empty for SQLite in a temporary directory, or a postgres:// URL")
 	fs.StringVar(&f.url, "url", "", "measure a running Steward at this loopback URL instead of starting one")
 	fs.StringVar(&f.key, "key", "", "API key for --url (decide key for decide, ingest key of property demo for ingest)")
-	fs.StringVar(&f.dir, "dir", "", "where the in-process server keeps its data (and ingest --during-backups its backups): empty for the system's temporary directory, which may be in memory (tmpfs); name a directory on the disk you mean to measure")
+	fs.StringVar(&f.dir, "dir", "", "where the in-process server keeps its data (and ingest --during-backups its backups): empty for the system's temporary directory, which may be in memory (tmpfs); name an existing directory on the disk you mean to measure")
 	return f
 }
 
