@@ -14,7 +14,9 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,17 +40,20 @@ type benchTarget struct {
 	close func()
 }
 
-func startBenchTarget(ctx context.Context, env *environment, database string) (*benchTarget, error) {
+func startBenchTarget(ctx context.Context, env *environment, database, parent string) (*benchTarget, error) {
 	database, dropStore, err := freshBenchStore(ctx, env, database)
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "steward-bench-")
+	// The data directory inside a directory of the run's own, so that
+	// what is kept beside it (the erasure journal, DATA.erasures) goes
+	// with it.
+	dir, err := os.MkdirTemp(parent, "steward-bench-")
 	if err != nil {
 		dropStore()
 		return nil, err
 	}
-	a, keys, err := openBenchApp(ctx, env, dir, database, time.Second)
+	a, keys, err := openBenchApp(ctx, env, filepath.Join(dir, "data"), database, time.Second)
 	if err != nil {
 		os.RemoveAll(dir)
 		dropStore()
@@ -134,6 +139,7 @@ type benchFlags struct {
 	duration    time.Duration
 	database    string
 	url, key    string
+	dir         string
 }
 
 func registerBenchFlags(fs interface {
@@ -147,6 +153,7 @@ func registerBenchFlags(fs interface {
 	fs.StringVar(&f.database, "database", "", "store of the in-process server: empty for SQLite in a temporary directory, or a postgres:// URL")
 	fs.StringVar(&f.url, "url", "", "measure a running Steward at this loopback URL instead of starting one")
 	fs.StringVar(&f.key, "key", "", "API key for --url (decide key for decide, ingest key of property demo for ingest)")
+	fs.StringVar(&f.dir, "dir", "", "where the in-process server keeps its data (and ingest --during-backups its backups): empty for the system's temporary directory, which may be in memory (tmpfs); name an existing directory on the disk you mean to measure")
 	return f
 }
 
@@ -162,6 +169,7 @@ func runBench(ctx context.Context, env *environment, args []string) error {
 	devices := fs.Int("devices", 100000, "decide: devices with recorded consent in the in-process server")
 	events := fs.Int("events", 1000000, "startup: ledger events to start with")
 	duringBackups := fs.Bool("during-backups", false, "ingest: measure again while backups of the store are taken back to back")
+	rounds := fs.Int("rounds", 1, "ingest: measurements of each kind, alternating with and without backups (with --during-backups), summarised by median and range")
 	prefill := fs.Int("prefill", 0, "ingest: ledger events written before measuring, so that a backup of the store takes a while (with --during-backups)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (server and load generator) to this file")
 	if err := parse(fs, args[1:]); err != nil {
@@ -184,7 +192,7 @@ func runBench(ctx context.Context, env *environment, args []string) error {
 	target := &benchTarget{url: strings.TrimRight(f.url, "/"), keys: app.DemoKeys{Decide: f.key, Ingest: f.key}, close: func() {}}
 	if f.url == "" {
 		var err error
-		if target, err = startBenchTarget(ctx, env, f.database); err != nil {
+		if target, err = startBenchTarget(ctx, env, f.database, f.dir); err != nil {
 			return err
 		}
 	}
@@ -198,7 +206,10 @@ func runBench(ctx context.Context, env *environment, args []string) error {
 			return err
 		}
 	}
-	return benchIngest(ctx, env, target, f, *duringBackups)
+	if *rounds < 1 || *rounds > 100 {
+		return fmt.Errorf("--rounds: %d is not from 1 to 100", *rounds)
+	}
+	return benchIngest(ctx, env, target, f, *duringBackups, *rounds)
 }
 
 func benchDecide(ctx context.Context, env *environment, t *benchTarget, f *benchFlags, batches string, devices int) error {
@@ -282,7 +293,10 @@ func benchBaseline(ctx context.Context, env *environment, f *benchFlags) ([]load
 	return []loadgen.Row{{Name: "baseline echo", Result: res}}, nil
 }
 
-func benchIngest(ctx context.Context, env *environment, t *benchTarget, f *benchFlags, duringBackups bool) error {
+func benchIngest(ctx context.Context, env *environment, t *benchTarget, f *benchFlags, duringBackups bool, rounds int) error {
+	if duringBackups && t.app == nil {
+		return errors.New("--during-backups needs the in-process server (no --url)")
+	}
 	rows, err := benchBaseline(ctx, env, f)
 	if err != nil {
 		return err
@@ -294,31 +308,79 @@ func benchIngest(ctx context.Context, env *environment, t *benchTarget, f *bench
 	if f.url != "" {
 		store = "remote"
 	}
-	row, err := ingestRun(ctx, env, t, f)
-	if err != nil {
-		return err
-	}
-	row.Name = "ingest " + store
-	rows = append(rows, row)
-	if duringBackups {
-		if t.app == nil {
-			return errors.New("--during-backups needs the in-process server (no --url)")
+	// Rounds alternate, so that drift on a shared machine (other work,
+	// a growing store) touches both kinds of run alike.
+	var without, with []float64
+	for round := 1; round <= rounds; round++ {
+		suffix := ""
+		if rounds > 1 {
+			suffix = fmt.Sprintf(" #%d", round)
+		}
+		row, err := ingestRun(ctx, env, t, f)
+		if err != nil {
+			return err
+		}
+		row.Name = "ingest " + store + suffix
+		rows = append(rows, row)
+		without = append(without, row.Result.RequestsPerSecond)
+		if !duringBackups {
+			continue
 		}
 		row, backups, err := ingestDuringBackups(ctx, env, t, f)
 		if err != nil {
 			return err
 		}
-		row.Name = "ingest " + store + " during backups"
+		row.Name = "ingest " + store + " during backups" + suffix
 		row.Extra["backups"] = strconv.Itoa(backups)
 		rows = append(rows, row)
+		with = append(with, row.Result.RequestsPerSecond)
 	}
-	return loadgen.WriteTable(env.stdout, rows)
+	if err := loadgen.WriteTable(env.stdout, rows); err != nil {
+		return err
+	}
+	if duringBackups {
+		fmt.Fprintln(env.stdout)
+		fmt.Fprintln(env.stdout, backupRatioSummary(without, with))
+	}
+	return nil
+}
+
+// backupRatioSummary compares ingest with and without backups: the median
+// and range of each, and of the ratio of each round's two runs.
+func backupRatioSummary(without, with []float64) string {
+	ratios := make([]float64, len(with))
+	for i := range with {
+		if without[i] > 0 {
+			ratios[i] = with[i] / without[i]
+		}
+	}
+	lo, mid, hi := spread(ratios)
+	wlo, wmid, whi := spread(without)
+	blo, bmid, bhi := spread(with)
+	return fmt.Sprintf("ingest during backups / without, %d round(s): median %.0f %% (range %.0f–%.0f %%); "+
+		"events/s without: median %.0f (%.0f–%.0f), during backups: median %.0f (%.0f–%.0f)",
+		len(ratios), 100*mid, 100*lo, 100*hi, wmid, wlo, whi, bmid, blo, bhi)
+}
+
+// spread returns the least, the median and the greatest of values.
+func spread(values []float64) (lo, median, hi float64) {
+	if len(values) == 0 {
+		return 0, 0, 0
+	}
+	sorted := slices.Sorted(slices.Values(values))
+	n := len(sorted)
+	median = sorted[n/2]
+	if n%2 == 0 {
+		median = (sorted[n/2-1] + sorted[n/2]) / 2
+	}
+	return sorted[0], median, sorted[n-1]
 }
 
 // ingestDuringBackups measures ingest while backups of the server's store
-// are taken one after another, to a temporary directory.
+// are taken one after another, beside its data (--dir). The backup running
+// when the measurement ends is cancelled; only complete backups count.
 func ingestDuringBackups(ctx context.Context, env *environment, t *benchTarget, f *benchFlags) (loadgen.Row, int, error) {
-	dir, err := os.MkdirTemp("", "steward-bench-backups-")
+	dir, err := os.MkdirTemp(f.dir, "steward-bench-backups-")
 	if err != nil {
 		return loadgen.Row{}, 0, err
 	}
@@ -335,28 +397,26 @@ func ingestDuringBackups(ctx context.Context, env *environment, t *benchTarget, 
 	if err != nil {
 		return loadgen.Row{}, 0, err
 	}
-	stop := make(chan struct{})
+	bctx, stop := context.WithCancel(audit.WithActor(ctx, audit.System()))
+	defer stop()
 	done := make(chan error, 1)
 	backups := 0
 	go func() {
-		bctx := audit.WithActor(ctx, audit.System())
-		for {
-			select {
-			case <-stop:
-				done <- nil
-				return
-			default:
-			}
+		for bctx.Err() == nil {
 			if _, err := t.app.Recovery.Create(bctx, to, recipients); err != nil {
+				if bctx.Err() != nil {
+					break // cancelled at the end of the measurement
+				}
 				done <- err
 				return
 			}
 			backups++
 		}
+		done <- nil
 	}()
 	fmt.Fprintf(env.stderr, "ingest during backups taken back to back...\n")
 	row, err := ingestRun(ctx, env, t, f)
-	close(stop)
+	stop()
 	if berr := <-done; err == nil {
 		err = berr
 	}

@@ -7,10 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"filippo.io/age"
 
@@ -123,6 +126,11 @@ func TestCreateRefusesBadOptions(t *testing.T) {
 		{"no signer", CreateOptions{Recipients: []age.Recipient{k.recipient}}},
 		{"chunk too small", CreateOptions{Recipients: []age.Recipient{k.recipient}, Signer: k.signer, ChunkSize: 10}},
 		{"nil recipient", CreateOptions{Recipients: []age.Recipient{nil}, Signer: k.signer}},
+		{"negative workers", CreateOptions{Recipients: []age.Recipient{k.recipient}, Signer: k.signer, Workers: -1}},
+		{"too many workers", CreateOptions{Recipients: []age.Recipient{k.recipient}, Signer: k.signer, Workers: maxWorkers + 1}},
+		{"negative duty", CreateOptions{Recipients: []age.Recipient{k.recipient}, Signer: k.signer, Duty: -0.5}},
+		{"duty above one", CreateOptions{Recipients: []age.Recipient{k.recipient}, Signer: k.signer, Duty: 1.5}},
+		{"duty not a number", CreateOptions{Recipients: []age.Recipient{k.recipient}, Signer: k.signer, Duty: math.NaN()}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -249,3 +257,66 @@ func mustRemove(tb testing.TB, path string) {
 }
 
 var _ target.Target = (*target.Dir)(nil)
+
+// TestDutyPacesTheDump: a dump that works a known time per chunk is made
+// to rest in proportion. Sleeps last at least what they ask, so the lower
+// bounds hold on any machine; a dump at full duty rests not at all.
+func TestDutyPacesTheDump(t *testing.T) {
+	k := mustKeys(t)
+	const chunks, perChunk = 6, 30 * time.Millisecond
+	chunkSize := 4096
+	// The dump works perChunk for each chunk it fills.
+	slowDump := func(ctx context.Context, w io.Writer) (any, error) {
+		piece := make([]byte, chunkSize)
+		for range chunks {
+			time.Sleep(perChunk)
+			if _, err := w.Write(piece); err != nil {
+				return nil, err
+			}
+		}
+		return summary{}, nil
+	}
+	tests := []struct {
+		name    string
+		duty    float64
+		atLeast time.Duration
+	}{
+		// Every chunk handed over but the last is followed by a rest: as
+		// long as the work at 0.5, three times as long at 0.25.
+		{"half", 0.5, chunks*perChunk + (chunks-1)*perChunk},
+		{"quarter", 0.25, chunks*perChunk + 3*(chunks-1)*perChunk},
+		{"full", 1, chunks * perChunk},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, _ := mustDir(t)
+			opts := k.options(chunkSize, testNow)
+			opts.Duty = tt.duty
+			start := time.Now()
+			m, err := Create(context.Background(), d, opts, slowDump)
+			elapsed := time.Since(start)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(m.Chunks) != chunks {
+				t.Fatalf("%d chunks, want %d", len(m.Chunks), chunks)
+			}
+			if elapsed < tt.atLeast {
+				t.Errorf("duty %v: took %s, want at least %s", tt.duty, elapsed, tt.atLeast)
+			}
+		})
+	}
+}
+
+func TestWorkersDefault(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	tests := []struct{ procs, workers, want int }{
+		{1, 0, 1}, {2, 0, 1}, {3, 0, 2}, {8, 0, maxWorkers}, {2, 3, 3},
+	}
+	for _, tt := range tests {
+		runtime.GOMAXPROCS(tt.procs)
+		if got := (CreateOptions{Workers: tt.workers}).workers(); got != tt.want {
+			t.Errorf("GOMAXPROCS %d, Workers %d: %d workers, want %d", tt.procs, tt.workers, got, tt.want)
+		}
+	}
+}

@@ -3,7 +3,6 @@ package backup
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"filippo.io/age"
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/steward-dev/steward/internal/backup/target"
 	"github.com/steward-dev/steward/internal/errs"

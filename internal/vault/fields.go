@@ -70,74 +70,124 @@ func (v *Vault) put(ctx context.Context, subject string, f Field, action string)
 	if err := v.checkField(subject, f, now); err != nil {
 		return FieldInfo{}, err
 	}
-	info := FieldInfo{Subject: subject, Name: f.Name, Category: f.Category, Size: len(f.Value), UpdatedAt: now}
 	// The lookup key is read (or made) before the transaction: making it
 	// takes a transaction of its own.
 	lookup, err := v.lookupHash(ctx, f.Name, f.Value)
 	if err != nil {
 		return FieldInfo{}, err
 	}
-	if !f.ExpiresAt.IsZero() {
-		info.ExpiresAt = f.ExpiresAt.UTC().Truncate(time.Microsecond)
-	}
+	var info FieldInfo
 	err = v.db.Tx(ctx, func(tx *sql.Tx) error {
-		if action == ActionCorrect {
-			// Deleted since Correct read it: a correction creates nothing.
-			var one int
-			err := tx.QueryRowContext(ctx, `SELECT 1 FROM vault_fields WHERE subject_id = $1 AND name = $2`, subject, f.Name).Scan(&one)
-			if errors.Is(err, sql.ErrNoRows) {
-				return errs.NotFound("field", f.Name)
-			}
-			if err != nil {
-				return db.Classify(fmt.Errorf("vault: read field %q: %w", f.Name, err))
-			}
-		}
-		row, aead, err := v.subjectKey(ctx, tx, ring, subject, now)
-		if err != nil {
-			return err
-		}
-		if aead == nil {
-			if aead, err = v.dekFor(ring, row); err != nil {
-				return err
-			}
-		}
-		ciphertext := sealValue(aead, subject, f.Name, row.dekVersion, f.Value)
-		var created int64
-		err = tx.QueryRowContext(ctx, `INSERT INTO vault_fields
-			(subject_id, name, category, dek_version, ciphertext, size, created_at, updated_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)
-			ON CONFLICT (subject_id, name) DO UPDATE SET category = excluded.category,
-				dek_version = excluded.dek_version, ciphertext = excluded.ciphertext, size = excluded.size,
-				updated_at = excluded.updated_at, expires_at = excluded.expires_at
-			RETURNING created_at`,
-			subject, f.Name, f.Category, row.dekVersion, ciphertext, len(f.Value), micros(now), nullMicros(info.ExpiresAt)).Scan(&created)
-		if err != nil {
-			return fmt.Errorf("vault: store field %q: %w", f.Name, err)
-		}
-		info.CreatedAt = fromMicros(created)
-		details := map[string]any{"field": f.Name, "category": f.Category, "replaced": created != micros(now)}
-		if lookup != nil {
-			// A searchable field (the email address customers sign in
-			// with) records whether its lookup value changed: the portal
-			// tells the customer so.
-			var previous []byte
-			err := tx.QueryRowContext(ctx, `SELECT hash FROM vault_lookups WHERE subject_id = $1 AND name = $2`, subject, f.Name).Scan(&previous)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("vault: read index of field %q: %w", f.Name, err)
-			}
-			details["lookup_changed"] = previous != nil && !hmac.Equal(previous, lookup)
-			_, err = tx.ExecContext(ctx, `INSERT INTO vault_lookups (subject_id, name, hash) VALUES ($1, $2, $3)
-				ON CONFLICT (subject_id, name) DO UPDATE SET hash = excluded.hash`, subject, f.Name, lookup)
-			if err != nil {
-				return fmt.Errorf("vault: index field %q: %w", f.Name, err)
-			}
-		}
-		return v.record(ctx, tx, action, subject, details)
+		info, err = v.putTx(ctx, tx, ring, subject, f, action, lookup, now)
+		return err
 	})
 	if err != nil {
 		return FieldInfo{}, err
 	}
 	return info, nil
+}
+
+// SubjectField is one field of one subject, for PutBatch.
+type SubjectField struct {
+	Subject string
+	Field   Field
+}
+
+// PutBatch puts fields of many subjects in one transaction: each as Put
+// does it (its subject's data key made on its first field, its own audit
+// entry), all or none. It is for loading many subjects at once (an import
+// from another system, a benchmark's data set), where one transaction per
+// field would spend its time committing. A batch is refused whole, before
+// anything is written, when one field would be.
+func (v *Vault) PutBatch(ctx context.Context, fields []SubjectField) ([]FieldInfo, error) {
+	ring, err := v.ring()
+	if err != nil {
+		return nil, err
+	}
+	now := v.now().UTC().Truncate(time.Microsecond)
+	lookups := make([][]byte, len(fields))
+	for i, sf := range fields {
+		if err := v.checkField(sf.Subject, sf.Field, now); err != nil {
+			return nil, fmt.Errorf("field %d: %w", i+1, err)
+		}
+		if lookups[i], err = v.lookupHash(ctx, sf.Field.Name, sf.Field.Value); err != nil {
+			return nil, err
+		}
+	}
+	infos := make([]FieldInfo, len(fields))
+	err = v.db.Tx(ctx, func(tx *sql.Tx) error {
+		for i, sf := range fields {
+			if infos[i], err = v.putTx(ctx, tx, ring, sf.Subject, sf.Field, ActionPut, lookups[i], now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return infos, nil
+}
+
+// putTx writes one checked field and its audit entry in tx; lookup is its
+// lookup hash (nil for a field that is not searchable).
+func (v *Vault) putTx(ctx context.Context, tx *sql.Tx, ring *Keyring, subject string, f Field, action string, lookup []byte, now time.Time) (FieldInfo, error) {
+	info := FieldInfo{Subject: subject, Name: f.Name, Category: f.Category, Size: len(f.Value), UpdatedAt: now}
+	if !f.ExpiresAt.IsZero() {
+		info.ExpiresAt = f.ExpiresAt.UTC().Truncate(time.Microsecond)
+	}
+	if action == ActionCorrect {
+		// Deleted since Correct read it: a correction creates nothing.
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM vault_fields WHERE subject_id = $1 AND name = $2`, subject, f.Name).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return info, errs.NotFound("field", f.Name)
+		}
+		if err != nil {
+			return info, db.Classify(fmt.Errorf("vault: read field %q: %w", f.Name, err))
+		}
+	}
+	row, aead, err := v.subjectKey(ctx, tx, ring, subject, now)
+	if err != nil {
+		return info, err
+	}
+	if aead == nil {
+		if aead, err = v.dekFor(ring, row); err != nil {
+			return info, err
+		}
+	}
+	ciphertext := sealValue(aead, subject, f.Name, row.dekVersion, f.Value)
+	var created int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO vault_fields
+		(subject_id, name, category, dek_version, ciphertext, size, created_at, updated_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)
+		ON CONFLICT (subject_id, name) DO UPDATE SET category = excluded.category,
+			dek_version = excluded.dek_version, ciphertext = excluded.ciphertext, size = excluded.size,
+			updated_at = excluded.updated_at, expires_at = excluded.expires_at
+		RETURNING created_at`,
+		subject, f.Name, f.Category, row.dekVersion, ciphertext, len(f.Value), micros(now), nullMicros(info.ExpiresAt)).Scan(&created)
+	if err != nil {
+		return info, fmt.Errorf("vault: store field %q: %w", f.Name, err)
+	}
+	info.CreatedAt = fromMicros(created)
+	details := map[string]any{"field": f.Name, "category": f.Category, "replaced": created != micros(now)}
+	if lookup != nil {
+		// A searchable field (the email address customers sign in
+		// with) records whether its lookup value changed: the portal
+		// tells the customer so.
+		var previous []byte
+		err := tx.QueryRowContext(ctx, `SELECT hash FROM vault_lookups WHERE subject_id = $1 AND name = $2`, subject, f.Name).Scan(&previous)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return info, fmt.Errorf("vault: read index of field %q: %w", f.Name, err)
+		}
+		details["lookup_changed"] = previous != nil && !hmac.Equal(previous, lookup)
+		_, err = tx.ExecContext(ctx, `INSERT INTO vault_lookups (subject_id, name, hash) VALUES ($1, $2, $3)
+			ON CONFLICT (subject_id, name) DO UPDATE SET hash = excluded.hash`, subject, f.Name, lookup)
+		if err != nil {
+			return info, fmt.Errorf("vault: index field %q: %w", f.Name, err)
+		}
+	}
+	return info, v.record(ctx, tx, action, subject, details)
 }
 
 // Validate reports what Put would refuse in f as input (invalid subject,

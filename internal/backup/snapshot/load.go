@@ -21,20 +21,29 @@ import (
 //
 // Everything happens in one transaction: a snapshot that turns out
 // truncated or damaged, even in its last byte, leaves the store as empty as
-// it was. Tables are loaded in dependency order with multi-row INSERTs;
-// afterwards PostgreSQL sequences owned by loaded columns are moved past
-// the loaded values (SQLite's sqlite_sequence follows explicit rowids by
-// itself) and each table's row count is checked against the trailer.
+// it was. Tables are loaded in dependency order: on PostgreSQL with COPY,
+// on SQLite with multi-row INSERTs under a larger page cache. Afterwards
+// PostgreSQL sequences owned by loaded columns are moved past the loaded
+// values (SQLite's sqlite_sequence follows explicit rowids by itself) and
+// each table's row count is checked against the trailer.
 //
 // A non-empty store or another schema version is refused with
 // errs.CodeConflict; a damaged stream with an error that wraps ErrCorrupt.
 func Load(ctx context.Context, d *db.DB, r io.Reader) (Summary, error) {
 	var sum Summary
-	err := d.Tx(ctx, func(tx *sql.Tx) error {
-		l := &loader{ctx: ctx, tx: tx, dialect: d.Dialect}
+	err := d.TxCopy(ctx, func(tx *sql.Tx, copyFrom db.CopyFunc) error {
+		l := &loader{ctx: ctx, tx: tx, dialect: d.Dialect, copyFrom: copyFrom}
+		if d.Dialect == db.SQLite {
+			restore, err := growPageCache(ctx, tx)
+			if err != nil {
+				return err
+			}
+			defer restore()
+		}
 		var err error
 		sum, err = readWith(r, l.onHeader, l.onTable, l.onRow)
 		if err != nil {
+			l.abort(err)
 			return err
 		}
 		if err := l.flush(); err != nil {
@@ -70,11 +79,33 @@ func Load(ctx context.Context, d *db.DB, r io.Reader) (Summary, error) {
 	return sum, nil
 }
 
-// loader inserts a snapshot's rows in batches.
+// loadPageCache is SQLite's page cache during a load (PRAGMA cache_size,
+// negative: KiB). The default (2 MiB) makes every index insert of a
+// million-row table read its page back; the connection gets its own
+// setting back before it returns to the pool.
+const loadPageCache = -128 << 10
+
+// growPageCache sets the page cache of tx's connection to loadPageCache
+// and returns what sets it back.
+func growPageCache(ctx context.Context, tx *sql.Tx) (restore func(), err error) {
+	var previous int64
+	if err := tx.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&previous); err != nil {
+		return nil, fmt.Errorf("read the page cache size: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `PRAGMA cache_size = `+strconv.Itoa(loadPageCache)); err != nil {
+		return nil, fmt.Errorf("grow the page cache: %w", err)
+	}
+	return func() { _, _ = tx.ExecContext(ctx, `PRAGMA cache_size = `+strconv.FormatInt(previous, 10)) }, nil
+}
+
+// loader inserts a snapshot's rows in batches, or on PostgreSQL streams
+// them into a COPY per table.
 type loader struct {
-	ctx     context.Context
-	tx      *sql.Tx
-	dialect db.Dialect
+	ctx      context.Context
+	tx       *sql.Tx
+	dialect  db.Dialect
+	copyFrom db.CopyFunc // nil on SQLite
+	feed     *copyFeed   // the COPY of the table being loaded
 
 	lastIndex int // position in tables of the table being loaded
 	table     string
@@ -162,6 +193,14 @@ func (l *loader) onTable(t *tableRecord) error {
 			return fmt.Errorf("table %s, column %s: %w", t.Name, c.Name, err)
 		}
 	}
+	if l.copyFrom != nil {
+		names := make([]string, len(t.Columns))
+		for i, c := range t.Columns {
+			names[i] = c.Name
+		}
+		l.feed = startCopy(l.ctx, l.copyFrom, t.Name, names)
+		return nil
+	}
 	budget, maxRows := 30000, 500 // SQLite allows 32766 parameters per statement
 	if l.dialect == db.Postgres {
 		budget, maxRows = 60000, 1000 // PostgreSQL allows 65535
@@ -173,6 +212,18 @@ func (l *loader) onTable(t *tableRecord) error {
 }
 
 func (l *loader) onRow(_ *tableRecord, values []any) error {
+	if l.feed != nil {
+		// values is the row's own slice (decodeRow makes one per row):
+		// converted in place, it goes to the COPY as it is.
+		for i, v := range values {
+			c, err := l.convert[i](v)
+			if err != nil {
+				return fmt.Errorf("table %s, column %s: %w", l.table, l.columns[i].Name, err)
+			}
+			values[i] = c
+		}
+		return l.feed.send(values)
+	}
 	for i, v := range values {
 		c, err := l.convert[i](v)
 		if err != nil {
@@ -198,8 +249,17 @@ func (l *loader) onRow(_ *tableRecord, values []any) error {
 	return nil
 }
 
-// flush inserts the rows of a batch that did not fill.
+// flush inserts the rows of a batch that did not fill, or ends the
+// table's COPY.
 func (l *loader) flush() error {
+	if l.feed != nil {
+		feed := l.feed
+		l.feed = nil
+		if err := feed.finish(); err != nil {
+			return fmt.Errorf("load %s: %w", l.table, err)
+		}
+		return nil
+	}
 	if l.pending == 0 {
 		return nil
 	}
@@ -208,6 +268,71 @@ func (l *loader) flush() error {
 	}
 	l.args, l.pending = l.args[:0], 0
 	return nil
+}
+
+// abort stops a running COPY without letting it commit what it has.
+func (l *loader) abort(cause error) {
+	if l.feed != nil {
+		l.feed.abort(cause)
+		l.feed = nil
+	}
+}
+
+// copyFeed hands a table's rows, as the snapshot yields them, to a COPY
+// running in a goroutine of its own (the COPY pulls its rows, the
+// snapshot pushes them).
+type copyFeed struct {
+	rows    chan []any
+	done    chan struct{}
+	current []any
+	aborted error // set before rows is closed by abort
+	err     error // the COPY's, once done is closed
+}
+
+var _ db.CopySource = (*copyFeed)(nil)
+
+func startCopy(ctx context.Context, copyFrom db.CopyFunc, table string, columns []string) *copyFeed {
+	f := &copyFeed{rows: make(chan []any, 512), done: make(chan struct{})}
+	go func() {
+		defer close(f.done)
+		_, f.err = copyFrom(ctx, table, columns, f)
+	}()
+	return f
+}
+
+func (f *copyFeed) Next() bool {
+	f.current = <-f.rows
+	return f.current != nil
+}
+
+func (f *copyFeed) Values() ([]any, error) { return f.current, nil }
+
+func (f *copyFeed) Err() error { return f.aborted }
+
+// send hands one row to the COPY, or returns why the COPY ended early.
+func (f *copyFeed) send(row []any) error {
+	select {
+	case f.rows <- row:
+		return nil
+	case <-f.done:
+		if f.err != nil {
+			return f.err
+		}
+		return errors.New("the COPY ended before its rows")
+	}
+}
+
+// finish ends the rows and waits for the COPY.
+func (f *copyFeed) finish() error {
+	close(f.rows)
+	<-f.done
+	return f.err
+}
+
+func (f *copyFeed) abort(cause error) {
+	f.aborted = cause
+	close(f.rows)
+	<-f.done
 }
 
 func (l *loader) insert(rows int) string {
