@@ -141,6 +141,13 @@ func (s *Signer) Sign(r *Receipt) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("encode receipt: %w", err)
 	}
+	return s.SignPayload(payload), nil
+}
+
+// SignPayload returns payload signed as a compact JWS under the receipt key,
+// for another signed document the server publishes (the transparency
+// page); VerifyPayload checks it.
+func (s *Signer) SignPayload(payload []byte) string {
 	enc := base64.RawURLEncoding
 	out := make([]byte, 0, len(s.header)+enc.EncodedLen(len(payload))+1+enc.EncodedLen(ed25519.SignatureSize))
 	out = append(out, s.header...)
@@ -148,7 +155,7 @@ func (s *Signer) Sign(r *Receipt) (string, error) {
 	signature := ed25519.Sign(s.key, out) // the signing input is header.payload
 	out = append(out, '.')
 	out = enc.AppendEncode(out, signature)
-	return string(out), nil
+	return string(out)
 }
 
 // JWKS returns the JSON Web Key Set with the public key, as served at
@@ -164,6 +171,23 @@ var ErrInvalid = errors.New("receipt does not verify")
 // Verify checks a compact JWS receipt against the keys of a JWKS document
 // and returns its content. A changed byte anywhere fails.
 func Verify(compact string, jwks []byte) (*Receipt, error) {
+	payload, err := VerifyPayload(compact, jwks)
+	if err != nil {
+		return nil, err
+	}
+	var r Receipt
+	if err := json.Unmarshal(payload, &r); err != nil {
+		return nil, fmt.Errorf("%w: payload is not a receipt: %v", ErrInvalid, err)
+	}
+	if r.Version != Version {
+		return nil, fmt.Errorf("%w: version %q, want %q", ErrInvalid, r.Version, Version)
+	}
+	return &r, nil
+}
+
+// VerifyPayload checks a compact JWS against the keys of a JWKS document and
+// returns its payload, whatever it holds.
+func VerifyPayload(compact string, jwks []byte) ([]byte, error) {
 	var set jose.JSONWebKeySet
 	if err := json.Unmarshal(jwks, &set); err != nil {
 		return nil, fmt.Errorf("read JWKS: %w", err)
@@ -190,14 +214,7 @@ func Verify(compact string, jwks []byte) (*Receipt, error) {
 			lastErr = err
 			continue
 		}
-		var r Receipt
-		if err := json.Unmarshal(payload, &r); err != nil {
-			return nil, fmt.Errorf("%w: payload is not a receipt: %v", ErrInvalid, err)
-		}
-		if r.Version != Version {
-			return nil, fmt.Errorf("%w: version %q, want %q", ErrInvalid, r.Version, Version)
-		}
-		return &r, nil
+		return payload, nil
 	}
 	if lastErr == nil {
 		lastErr = errors.New("the JWKS holds no keys")

@@ -51,6 +51,9 @@ type Incidents interface {
 // Deps are what the pages need.
 type Deps struct {
 	Incidents Incidents
+	// Publisher builds the company's page (/transparency, its JSON and
+	// history); nil leaves those pages out.
+	Publisher *Publisher
 	// CategoryName names a data category in a language; "" (or a nil
 	// function) shows its key.
 	CategoryName func(key, lang string) string
@@ -91,11 +94,12 @@ func New(d Deps) (*Handler, error) {
 	funcs := template.FuncMap{
 		"date": func(t time.Time) string { return t.UTC().Format(time.DateOnly) },
 		"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"pct":  func(share float64) float64 { return share * 100 },
 	}
 	if h.pages, err = pages.Load(files, "templates", funcs); err != nil {
 		return nil, fmt.Errorf("transparency: %w", err)
 	}
-	for _, name := range []string{"incidents", "incident", "error"} {
+	for _, name := range []string{"incidents", "incident", "error", "company", "history"} {
 		if h.pages[name] == nil {
 			return nil, fmt.Errorf("transparency: no %s page", name)
 		}

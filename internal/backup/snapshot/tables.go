@@ -76,6 +76,9 @@ var tables = []tableRule{
 	{name: "incident_reviews", backedUp: true},
 	{name: "incident_review_actions", backedUp: true}, // reminded_at too: a restore does not remind owners twice
 	{name: "incident_accounts", backedUp: true},
+	// The public transparency page's versions: its history is part of what
+	// it published, so a restore keeps the numbers readers have seen.
+	{name: "transparency_versions", backedUp: true},
 
 	// Requests and their history, and the connected systems' calls for them.
 	{name: "dsr_requests", backedUp: true},
