@@ -1,6 +1,7 @@
 package transparency
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -59,7 +60,10 @@ type RequestFigure struct {
 
 // RevealFigure counts the personal data fields staff (in the console, or
 // through a reveal key) read in plaintext in one month for one stated
-// purpose.
+// purpose. A purpose is free text a staff member typed, and may name the
+// customer it was about, so it is published only when stated for at least
+// MinGroup reveals that month; the rest are counted together under Purpose
+// "" (other reasons).
 type RevealFigure struct {
 	Month   string `json:"month"`
 	Purpose string `json:"purpose"`
@@ -210,7 +214,9 @@ func medianDays(sorted []int64) float64 {
 // round keeps three decimals of a share.
 func round(share float64) float64 { return math.Round(share*1000) / 1000 }
 
-// revealFigures counts plaintext reads by month and stated purpose.
+// revealFigures counts plaintext reads by month and stated purpose in
+// SQL, then folds the purposes stated for fewer than MinGroup reveals into
+// one line per month.
 func revealFigures(ctx context.Context, tx *sql.Tx, dialect db.Dialect, from, to int64) ([]RevealFigure, error) {
 	purpose := "json_extract(details, '$.purpose')"
 	if dialect == db.Postgres {
@@ -224,16 +230,33 @@ func revealFigures(ctx context.Context, tx *sql.Tx, dialect db.Dialect, from, to
 	}
 	defer rows.Close()
 	out := []RevealFigure{}
+	other := map[string]int{}
+	var months []string
 	for rows.Next() {
 		var f RevealFigure
 		if err := rows.Scan(&f.Month, &f.Purpose, &f.Reveals); err != nil {
 			return nil, fmt.Errorf("count reveals: %w", err)
+		}
+		if len(months) == 0 || months[len(months)-1] != f.Month {
+			months = append(months, f.Month)
+		}
+		if f.Reveals < MinGroup || f.Purpose == "" {
+			other[f.Month] += f.Reveals
+			continue
 		}
 		out = append(out, f)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("count reveals: %w", err)
 	}
+	for _, m := range months {
+		if n := other[m]; n > 0 {
+			out = append(out, RevealFigure{Month: m, Reveals: n})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b RevealFigure) int {
+		return cmp.Or(cmp.Compare(a.Month, b.Month), cmp.Compare(b.Reveals, a.Reveals))
+	})
 	return out, nil
 }
 

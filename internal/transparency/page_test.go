@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
@@ -381,4 +382,42 @@ func BenchmarkDocumentJSONCached(b *testing.B) {
 			b.Fatal(w.Code)
 		}
 	}
+}
+
+func TestRevealFiguresPublishOnlyCommonPurposes(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		e := newPageEnv(t, store)
+		var at time.Time
+		log, err := audit.New(audit.Config{DB: store, Now: func() time.Time { return at }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reveal := func(day time.Time, purpose string, n int) {
+			t.Helper()
+			at = day
+			for i := 0; i < n; i++ {
+				if _, err := log.Append(context.Background(), audit.Entry{Actor: audit.Staff("stf_grace"), Action: "vault.reveal",
+					Target: audit.Subject(fmt.Sprintf("subj-%d", i)), Details: audit.MustDetails(map[string]any{"purpose": purpose, "ticket": "T-1"})}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		june := time.Date(2026, 6, 3, 9, 0, 0, 0, time.UTC)
+		reveal(june, "Answering a support ticket", 50)
+		reveal(june, "Fraud check for order of Ms Example", 3) // free text naming someone: never shown
+		reveal(june.AddDate(0, 1, 0), "Answering a support ticket", 49)
+		_, doc := e.document(t)
+		want := []transparency.RevealFigure{
+			{Month: "2026-06", Purpose: "Answering a support ticket", Reveals: 50},
+			{Month: "2026-06", Reveals: 3},
+			{Month: "2026-07", Reveals: 49},
+		}
+		if !slices.Equal(doc.Figures.Reveals, want) {
+			t.Fatalf("reveals = %+v, want %+v", doc.Figures.Reveals, want)
+		}
+		page := e.get(t, e.handler.HandlePage(), "/transparency").Body.String()
+		if strings.Contains(page, "Ms Example") || !strings.Contains(page, "Answering a support ticket") {
+			t.Fatalf("page shows a rare stated purpose, or not the common one")
+		}
+	})
 }
