@@ -75,7 +75,8 @@ type Purpose struct {
 	Vendors       []string `json:"vendors"`
 }
 
-// Category is a kind of personal data held, and where.
+// Category is a kind of personal data held (in a system, or by a vendor),
+// and where.
 type Category struct {
 	Key           string            `json:"key"`
 	Names         map[string]string `json:"name"`
@@ -304,6 +305,11 @@ func (p *Publisher) content(ctx context.Context, now time.Time) (Content, error)
 		systems[s.Key] = s
 	}
 	for _, cat := range m.Categories {
+		// The vocabulary names kinds of data nobody holds or receives;
+		// the page lists what is held.
+		if len(cat.Systems) == 0 && len(cat.Recipients) == 0 {
+			continue
+		}
 		out := Category{Key: cat.Key, Names: cat.Names, Special: cat.Special, RetentionDays: cat.RetentionDays,
 			Places: []Place{}, Vendors: nonNil(cat.Recipients)}
 		for _, key := range cat.Systems {

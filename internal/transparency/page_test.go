@@ -62,7 +62,8 @@ func (c *fakeCatalog) setBasis(key string, basis consent.LegalBasis) {
 // from the live one.
 func (c *fakeCatalog) Map(context.Context) (inventory.Map, error) {
 	return inventory.Build(inventory.Inputs{Purposes: c.Purposes(), Vendors: c.vendors,
-		Categories: []consent.Category{{Key: "contact", Names: map[string]string{"en": "Contact details", "de": "Kontaktdaten"}, RetentionDays: 365}},
+		Categories: []consent.Category{{Key: "contact", Names: map[string]string{"en": "Contact details", "de": "Kontaktdaten"}, RetentionDays: 365},
+			{Key: "health", Special: true}}, // held nowhere, received by nobody
 		Vault:      []inventory.VaultField{{Name: "email", Category: "contact", Count: 3}}}), nil
 }
 
@@ -174,6 +175,11 @@ func TestDocumentVerifiesAgainstJWKS(t *testing.T) {
 		}
 		if c := doc.Categories; len(c) == 0 || c[0].Key != "contact" || !slices.Contains(c[0].Places, transparency.Place{System: inventory.SystemVault, Kind: "vault"}) {
 			t.Fatalf("categories = %+v, want contact details held in the vault first", c)
+		}
+		for _, c := range doc.Categories {
+			if c.Key == "health" {
+				t.Fatalf("a category nobody holds is listed: %+v", c)
+			}
 		}
 		// Any changed byte fails, and another key does not verify it.
 		tampered := strings.Replace(body.JWS, ".", ".x", 1)
