@@ -64,7 +64,7 @@ func (c *fakeCatalog) Map(context.Context) (inventory.Map, error) {
 	return inventory.Build(inventory.Inputs{Purposes: c.Purposes(), Vendors: c.vendors,
 		Categories: []consent.Category{{Key: "contact", Names: map[string]string{"en": "Contact details", "de": "Kontaktdaten"}, RetentionDays: 365},
 			{Key: "health", Special: true}}, // held nowhere, received by nobody
-		Vault:      []inventory.VaultField{{Name: "email", Category: "contact", Count: 3}}}), nil
+		Vault: []inventory.VaultField{{Name: "email", Category: "contact", Count: 3}}}), nil
 }
 
 type noIncidents struct{}
