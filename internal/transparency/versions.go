@@ -54,6 +54,11 @@ func (v versions) record(ctx context.Context, hash string, content []byte, now t
 }
 
 func (v versions) add(ctx context.Context, hash string, content []byte, now time.Time) (Version, error) {
+	// Most rebuilds change nothing: answer those with a read, without
+	// taking the store's write lock.
+	if latest, err := v.latestIf(ctx, hash); err != nil || latest.Number > 0 {
+		return latest, err
+	}
 	var out Version
 	err := v.db.Tx(ctx, func(tx *sql.Tx) error {
 		var (
@@ -99,6 +104,29 @@ func (v versions) add(ctx context.Context, hash string, content []byte, now time
 		return Version{}, fmt.Errorf("transparency version: %w", db.Classify(err))
 	}
 	return out, nil
+}
+
+// latestIf returns the latest version when its hash is hash, else a zero
+// Version.
+func (v versions) latestIf(ctx context.Context, hash string) (Version, error) {
+	var latest Version
+	var created int64
+	var changes string
+	err := v.db.QueryRowContext(ctx, `SELECT version, created_at, content_hash, changes FROM transparency_versions
+		ORDER BY version DESC LIMIT 1`).Scan(&latest.Number, &created, &latest.ContentHash, &changes)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return Version{}, nil
+	case err != nil:
+		return Version{}, fmt.Errorf("transparency version: %w", db.Classify(err))
+	case latest.ContentHash != hash:
+		return Version{}, nil
+	}
+	latest.CreatedAt = time.UnixMicro(created).UTC()
+	if err := json.Unmarshal([]byte(changes), &latest.Changes); err != nil {
+		return Version{}, fmt.Errorf("transparency version %d changes: %w", latest.Number, err)
+	}
+	return latest, nil
 }
 
 // list returns the versions, the latest first.
