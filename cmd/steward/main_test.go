@@ -323,6 +323,26 @@ func TestReceiptVerifyCommand(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "receipt does not verify") {
 		t.Fatalf("tampered receipt: %v", err)
 	}
+
+	// The transparency page, saved as served, verifies the same way; its
+	// document edited does not.
+	resp, err = http.Get(c.url + "/transparency.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /transparency.json: %d %v", resp.StatusCode, err)
+	}
+	stdout, stderr, err := runCLI(t, string(page), "receipt", "verify", "--jwks", c.url+"/.well-known/jwks.json", "-")
+	if err != nil || !strings.Contains(stderr, "transparency page version 1") || !strings.Contains(stdout, `"purposes"`) {
+		t.Fatalf("verify /transparency.json: %v\n%s\n%s", err, stderr, stdout)
+	}
+	edited := strings.Replace(string(page), `"version":1`, `"version":2`, 1)
+	if _, _, err := runCLI(t, edited, "receipt", "verify", "--data-dir", dir, "-"); err == nil || !strings.Contains(err.Error(), "differs from what its JWS signs") {
+		t.Fatalf("edited transparency document: %v", err)
+	}
 }
 
 // TestSIGTERMShutsDownGracefully: steward exits 0 on SIGTERM.

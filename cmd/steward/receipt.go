@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,10 +18,10 @@ import (
 
 func runReceipt(ctx context.Context, env *environment, args []string) error {
 	if len(args) == 0 || args[0] != "verify" {
-		fmt.Fprintln(env.stderr, "Usage: steward receipt verify [--jwks URL|FILE] FILE|-")
+		fmt.Fprintln(env.stderr, "Usage: steward receipt verify [--jwks URL|FILE] FILE|-   (a consent receipt, or a saved /transparency.json)")
 		return errUsage
 	}
-	fs := newFlags(env, "receipt verify", "receipt verify [--jwks URL|FILE] FILE|-")
+	fs := newFlags(env, "receipt verify", "receipt verify [--jwks URL|FILE] FILE|-   (a consent receipt, or a saved /transparency.json)")
 	jwksFrom := fs.String("jwks", "", "JWKS to verify against: a URL such as https://steward.example/.well-known/jwks.json, or a file (default: the signing key in the data directory)")
 	loader := config.RegisterOnly(fs, "data-dir", "signing-key")
 	if err := parse(fs, args[1:]); err != nil {
@@ -44,9 +45,15 @@ func runReceipt(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	// A saved breach notice is signed by the same key: one command checks
-	// both, told apart by the version the payload names.
-	doc, err := receipt.VerifyDocument(strings.TrimSpace(string(raw)), jwks)
+	// A saved breach notice and a saved /transparency.json are signed by
+	// the same key: one command checks all three, told apart by their form
+	// (the transparency document is JSON holding a JWS) and by the version
+	// the payload names.
+	text := strings.TrimSpace(string(raw))
+	if strings.HasPrefix(text, "{") {
+		return verifyTransparency(env, []byte(text), jwks)
+	}
+	doc, err := receipt.VerifyDocument(text, jwks)
 	if err != nil {
 		return err
 	}
@@ -57,6 +64,39 @@ func runReceipt(ctx context.Context, env *environment, args []string) error {
 	} else {
 		fmt.Fprintln(env.stderr, "receipt verifies")
 	}
+	return nil
+}
+
+// verifyTransparency checks a saved /transparency.json: its JWS verifies
+// against the key set, and its document is exactly what the JWS signs.
+func verifyTransparency(env *environment, raw, jwks []byte) error {
+	var saved struct {
+		JWS      string          `json:"jws"`
+		Document json.RawMessage `json:"document"`
+	}
+	if err := json.Unmarshal(raw, &saved); err != nil || saved.JWS == "" {
+		return fmt.Errorf("%w: not a transparency document (want {\"jws\": ..., \"document\": ...})", receipt.ErrInvalid)
+	}
+	payload, err := receipt.VerifyPayload(saved.JWS, jwks)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(payload, saved.Document) {
+		return fmt.Errorf("%w: the document differs from what its JWS signs", receipt.ErrInvalid)
+	}
+	var doc struct {
+		Version     int       `json:"version"`
+		GeneratedAt time.Time `json:"generated_at"`
+	}
+	if err := json.Unmarshal(payload, &doc); err != nil || doc.Version < 1 {
+		return fmt.Errorf("%w: the signed payload is not a transparency document", receipt.ErrInvalid)
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, payload, "", "  "); err != nil {
+		return fmt.Errorf("transparency document: %w", err)
+	}
+	fmt.Fprintf(env.stdout, "%s\n", out.Bytes())
+	fmt.Fprintf(env.stderr, "transparency page version %d, generated %s, verifies\n", doc.Version, doc.GeneratedAt.UTC().Format(time.RFC3339))
 	return nil
 }
 

@@ -329,7 +329,14 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	if err != nil {
 		return nil, err
 	}
-	publicPages, err := transparency.New(transparency.Deps{Incidents: a.Incidents, CompanyName: cfg.Controller.Name, Log: log,
+	publisher, err := transparency.NewPublisher(transparency.PublisherConfig{DB: a.DB, Signer: a.Signer, Catalog: a.Consent,
+		DataMap: a.Inventory, Incidents: a.Incidents, PublicURL: cfg.PublicURL, Log: log,
+		Company: transparency.Company{Name: cfg.Controller.Name, Email: cfg.Controller.Email, Phone: cfg.Controller.Phone,
+			Address: cfg.Controller.Address, URL: cfg.Controller.URL}})
+	if err != nil {
+		return nil, err
+	}
+	publicPages, err := transparency.New(transparency.Deps{Incidents: a.Incidents, Publisher: publisher, CompanyName: cfg.Controller.Name, Log: log,
 		CategoryName: func(key, lang string) string {
 			for _, c := range a.Consent.Categories() {
 				if c.Key == key {

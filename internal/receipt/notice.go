@@ -45,13 +45,13 @@ func (s *Signer) SignNotice(n *Notice) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("encode notice: %w", err)
 	}
-	return s.sign(payload), nil
+	return s.SignPayload(payload), nil
 }
 
 // VerifyNotice checks a compact JWS breach notice against the keys of a
 // JWKS document and returns its content. A changed byte anywhere fails.
 func VerifyNotice(compact string, jwks []byte) (*Notice, error) {
-	payload, err := verifySignature(compact, jwks)
+	payload, err := VerifyPayload(compact, jwks)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +69,7 @@ func VerifyNotice(compact string, jwks []byte) (*Notice, error) {
 // breach notice (told apart by the version its payload names) and returns
 // a *Receipt or a *Notice.
 func VerifyDocument(compact string, jwks []byte) (any, error) {
-	payload, err := verifySignature(compact, jwks)
+	payload, err := VerifyPayload(compact, jwks)
 	if err != nil {
 		return nil, err
 	}

@@ -145,11 +145,13 @@ func (s *Signer) Sign(r *Receipt) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("encode receipt: %w", err)
 	}
-	return s.sign(payload), nil
+	return s.SignPayload(payload), nil
 }
 
-// sign returns payload as a compact JWS.
-func (s *Signer) sign(payload []byte) string {
+// SignPayload returns payload signed as a compact JWS under the receipt key,
+// for another signed document the server publishes (the transparency
+// page); VerifyPayload checks it.
+func (s *Signer) SignPayload(payload []byte) string {
 	enc := base64.RawURLEncoding
 	out := make([]byte, 0, len(s.header)+enc.EncodedLen(len(payload))+1+enc.EncodedLen(ed25519.SignatureSize))
 	out = append(out, s.header...)
@@ -173,7 +175,7 @@ var ErrInvalid = errors.New("receipt does not verify")
 // Verify checks a compact JWS receipt against the keys of a JWKS document
 // and returns its content. A changed byte anywhere fails.
 func Verify(compact string, jwks []byte) (*Receipt, error) {
-	payload, err := verifySignature(compact, jwks)
+	payload, err := VerifyPayload(compact, jwks)
 	if err != nil {
 		return nil, err
 	}
@@ -187,9 +189,9 @@ func Verify(compact string, jwks []byte) (*Receipt, error) {
 	return &r, nil
 }
 
-// verifySignature checks a compact JWS against the keys of a JWKS document
-// and returns its payload.
-func verifySignature(compact string, jwks []byte) ([]byte, error) {
+// VerifyPayload checks a compact JWS against the keys of a JWKS document and
+// returns its payload, whatever it holds.
+func VerifyPayload(compact string, jwks []byte) ([]byte, error) {
 	var set jose.JSONWebKeySet
 	if err := json.Unmarshal(jwks, &set); err != nil {
 		return nil, fmt.Errorf("read JWKS: %w", err)

@@ -1,16 +1,36 @@
 // Package transparency serves Steward's public transparency pages: what the
-// company tells everyone, without an account. Today that is the register of
-// personal data breaches it chose to publish (/transparency/incidents, an
-// officer's public account of each, with counts from the incident's frozen
-// affected set, in English, German, French and Spanish, and as JSON); a page
-// for the whole company will join it here.
+// company tells everyone, without an account.
+//
+// The company's page (/transparency, /transparency.json, /transparency/history)
+// is generated from what Steward enforces, never typed: the controller
+// settings (who the company is, its privacy contact), the consent catalog
+// (purposes with legal basis and retention, vendors), the data map
+// (internal/inventory: categories and the systems holding them), the vendor
+// gate (whether a vendor's security assessment is current), the published
+// incidents, and figures over the twelve whole months before (requests,
+// staff reveals, consent and GPC shares; groups under MinGroup people left
+// out). A Publisher builds it as a Document, records a new Version each time
+// what it states changes (table transparency_versions), signs it as a
+// compact JWS under the server's receipt key (published in
+// /.well-known/jwks.json), and caches it for a minute, or until the catalog
+// or the vendor gate changes.
+//
+// The incident register (/transparency/incidents) shows the accounts of
+// personal data breaches the company chose to publish: an officer's public
+// account of each, with counts from the incident's frozen affected set, as
+// HTML and as JSON.
 //
 // A Handler has its own templates, stylesheet and words (the keys
 // transparency.* of the one message catalog, internal/i18n). It reads only
 // what is published: the pages cannot show an incident's internal record,
 // its members or who handled it, because they never receive them.
 //
-//	h, err := transparency.New(transparency.Deps{Incidents: register, CategoryName: names})
+//	pub, err := transparency.NewPublisher(transparency.PublisherConfig{DB: store, Signer: signer, Catalog: consentService,
+//		DataMap: inventoryService, Incidents: register, Company: company, PublicURL: publicURL})
+//	h, err := transparency.New(transparency.Deps{Incidents: register, Publisher: pub, CategoryName: names})
+//	mux.Handle("GET /transparency", h.HandlePage())
+//	mux.Handle("GET /transparency.json", h.HandleDocumentJSON())
+//	mux.Handle("GET /transparency/history", h.HandleHistory())
 //	mux.Handle("GET /transparency/incidents", h.HandleIncidents())
 //	mux.Handle("GET /transparency/incidents/{id}", h.HandleIncident())
 //	mux.Handle("GET /transparency/incidents.json", h.HandleIncidentsJSON())
@@ -51,6 +71,9 @@ type Incidents interface {
 // Deps are what the pages need.
 type Deps struct {
 	Incidents Incidents
+	// Publisher builds the company's page (/transparency, its JSON and
+	// history); nil leaves those pages out.
+	Publisher *Publisher
 	// CategoryName names a data category in a language; "" (or a nil
 	// function) shows its key.
 	CategoryName func(key, lang string) string
@@ -91,11 +114,12 @@ func New(d Deps) (*Handler, error) {
 	funcs := template.FuncMap{
 		"date": func(t time.Time) string { return t.UTC().Format(time.DateOnly) },
 		"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"pct":  func(share float64) float64 { return share * 100 },
 	}
 	if h.pages, err = pages.Load(files, "templates", funcs); err != nil {
 		return nil, fmt.Errorf("transparency: %w", err)
 	}
-	for _, name := range []string{"incidents", "incident", "error"} {
+	for _, name := range []string{"incidents", "incident", "error", "company", "history"} {
 		if h.pages[name] == nil {
 			return nil, fmt.Errorf("transparency: no %s page", name)
 		}

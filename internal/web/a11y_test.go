@@ -58,8 +58,8 @@ func visit(t *testing.T, tab context.Context, url string) {
 	}
 }
 
-// TestPagesAccessible runs axe-core over the portal's and the console's
-// pages, signed out and signed in, in Chromium.
+// TestPagesAccessible runs axe-core over the portal's, the transparency
+// page's and the console's pages, signed out and signed in, in Chromium.
 func TestPagesAccessible(t *testing.T) {
 	ctx := context.Background()
 	f := newPortalFixture(t, db.SQLite)
@@ -71,7 +71,8 @@ func TestPagesAccessible(t *testing.T) {
 	}
 
 	for _, path := range []string{"/privacy", "/privacy?lang=de", "/privacy/code?lang=fr", "/privacy/verify?code=123456&lang=es",
-		"/privacy/agent?lang=fr", "/privacy/agent/confirm/req_x?token=t&lang=es"} {
+		"/privacy/agent?lang=fr", "/privacy/agent/confirm/req_x?token=t&lang=es", "/transparency", "/transparency?lang=de",
+		"/transparency/history?lang=fr"} {
 		visit(t, tab, base+path)
 		axeRun(t, tab, path)
 	}

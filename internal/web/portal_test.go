@@ -160,8 +160,9 @@ func TestPortalSignIn(t *testing.T) {
 	})
 	t.Run("languages", func(t *testing.T) {
 		b := newBrowser(t, f.srv.URL)
-		if got := b.do("GET", "/privacy?lang=de", nil); !strings.Contains(got.body, `<html lang="de">`) || !strings.Contains(got.body, "Code senden") {
-			t.Errorf("German page: %.300s", got.body)
+		if got := b.do("GET", "/privacy?lang=de", nil); !strings.Contains(got.body, `<html lang="de">`) || !strings.Contains(got.body, "Code senden") ||
+			!strings.Contains(got.body, `<a href="/transparency?lang=de">Wie wir mit Daten umgehen`) {
+			t.Errorf("German page (with its footer's link to the transparency page): %.300s", got.body)
 		}
 		b.header["Accept-Language"] = "fr-CA, en;q=0.5"
 		if got := b.do("GET", "/privacy", nil); !strings.Contains(got.body, `<html lang="fr">`) || !strings.Contains(got.body, "M&#39;envoyer un code") {

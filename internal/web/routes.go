@@ -396,9 +396,13 @@ func (s *server) groups() []RouteGroup {
 			{"GET /privacy/agent/confirm/{id}", Public, s.portal((*portal.Portal).HandleAgentConfirmPage)},
 			{"POST /privacy/agent/confirm/{id}", Public, s.portal((*portal.Portal).HandleAgentConfirm)},
 		}},
-		// Transparency: what the company publishes for everyone (the incidents
-		// it gave a public account of), HTML pages and their JSON.
-		{Surface: "transparency", Prefixes: []string{"/transparency"}, Routes: []Route{
+		// Transparency: what the company publishes for everyone (the page
+		// generated from what Steward enforces, its versions, the incidents it
+		// gave a public account of), HTML pages and their JSON.
+		{Surface: "transparency", Prefixes: []string{"/transparency", "/transparency.json"}, Routes: []Route{
+			{"GET /transparency", Public, s.transparency((*transparency.Handler).HandlePage)},
+			{"GET /transparency.json", Public, s.transparency((*transparency.Handler).HandleDocumentJSON)},
+			{"GET /transparency/history", Public, s.transparency((*transparency.Handler).HandleHistory)},
 			{"GET /transparency/assets/{file}", Public, s.transparency((*transparency.Handler).HandleStylesheet)},
 			{"GET /transparency/incidents", Public, s.transparency((*transparency.Handler).HandleIncidents)},
 			{"GET /transparency/incidents.json", Public, s.transparency((*transparency.Handler).HandleIncidentsJSON)},

@@ -81,6 +81,9 @@ var tables = []tableRule{
 	{name: "incident_notices", backedUp: true}, // without it a restored server would send every notice again
 	{name: "incident_filings", backedUp: true},
 	{name: "incident_vendor_notices", backedUp: true},
+	// The public transparency page's versions: its history is part of what
+	// it published, so a restore keeps the numbers readers have seen.
+	{name: "transparency_versions", backedUp: true},
 
 	// Requests and their history, and the connected systems' calls for them.
 	{name: "dsr_requests", backedUp: true},

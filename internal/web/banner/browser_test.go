@@ -743,10 +743,11 @@ func TestKeyboardOnly(t *testing.T) {
 	walk(false, "custom")
 	press(t, ctx, kb.Enter, false)
 	waitJS(t, ctx, `document.getElementById('stw-p-analytics')`)
-	walk(false, "back", "a", "stw-p-analytics", "summary", "stw-p-marketing", "summary", "stw-p-sale_of_data", "summary", "accept", "reject", "save", "back")
-	walk(true, "save")
+	// The last stop is the link to the transparency page.
+	walk(false, "back", "a", "stw-p-analytics", "summary", "stw-p-marketing", "summary", "stw-p-sale_of_data", "summary", "accept", "reject", "save", "a", "back")
+	walk(true, "a", "save")
 	// Space and Enter toggle switches.
-	for range 3 {
+	for range 4 {
 		press(t, ctx, kb.Tab, false)
 	}
 	if got := focused(t, ctx); got != "stw-p-analytics" {
@@ -773,7 +774,7 @@ func TestKeyboardOnly(t *testing.T) {
 		press(t, ctx, kb.Tab, false)
 	}
 	press(t, ctx, " ", false)
-	walk(true, "a", "back", "save")
+	walk(true, "a", "back", "a", "save")
 	press(t, ctx, kb.Enter, false)
 	waitJS(t, ctx, `!(`+dialogOpen+`)`)
 	if got := js[map[string]bool](t, ctx, consentPurposes); !maps.Equal(got, map[string]bool{"necessary": true, "analytics": true, "marketing": false, "sale_of_data": false}) {

@@ -485,7 +485,9 @@ var root, dialog, reopen,
         '</li>';
     }).join('') + '</ul>' +
     buttons(['accept', 'reject', 'save']) +
-    (load('.r')?.[0] ? `<button type=button class=stw-k data-a=rcpt>${escapeHTML(texts.receipts)}</button>` : ''),
+    (load('.r')?.[0] ? `<button type=button class=stw-k data-a=rcpt>${escapeHTML(texts.receipts)}</button>` : '') +
+    // The company's transparency page: every purpose, vendor and figure.
+    `<p><a href="${escapeHTML(C.api)}/transparency" target=_blank>${escapeHTML(texts.transparency)}</a></p>`,
   // show opens layer n and focuses the button then (else the dialog); soon
   // waits for the first frame, so that focusing does not force the page's
   // first layout inside the banner's task.
