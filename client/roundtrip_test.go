@@ -656,6 +656,7 @@ var notForTheSDK = map[string]string{
 	"GET /form.js":              "for web pages",
 	"GET /tcf/vendor-list.json": "for the banner",
 	"GET /demo":                 "a page",
+	"GET /transparency.json":    "public and signed: readers keep it, steward receipt verify or any JOSE library checks it",
 }
 
 // checkCoverage fails when the round trip left an operation of the OpenAPI

@@ -106,7 +106,11 @@ func loadModule(tb testing.TB) *scanner {
 		}
 		name := d.Name()
 		if d.IsDir() {
-			if path != root && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata" || name == "node_modules") {
+			// Test-support packages (apptest, snaptest, ...) write entries to
+			// fill stores for tests and benchmarks; they emit nothing in
+			// production, so the registry does not name them.
+			testSupport := strings.HasSuffix(name, "test") && name != "test"
+			if path != root && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata" || name == "node_modules" || testSupport) {
 				return filepath.SkipDir
 			}
 			return nil
