@@ -268,6 +268,7 @@ func (s *Service) ReloadCatalog(ctx context.Context) error {
 	}
 	s.catalog.store(c)
 	s.rebuildGate()
+	s.rebuildPurposeGate()
 	return nil
 }
 
