@@ -10,6 +10,7 @@ import (
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/ethics/ethicstest"
 	"github.com/steward-dev/steward/internal/receipt"
 )
 
@@ -30,6 +31,7 @@ func openServiceWithClock(tb testing.TB, store *db.DB, signer *receipt.Signer, c
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { svc.Close() })
+	ethicstest.OpenPurposes(tb, svc)
 	return svc
 }
 

@@ -128,7 +128,9 @@ func (w *world) decide(t *testing.T, purpose string) consent.Answer {
 	return a
 }
 
-func officer() context.Context { return audit.WithActor(context.Background(), audit.Staff("st-officer")) }
+func officer() context.Context {
+	return audit.WithActor(context.Background(), audit.Staff("st-officer"))
+}
 
 func yes() *bool { v := true; return &v }
 func no() *bool  { v := false; return &v }

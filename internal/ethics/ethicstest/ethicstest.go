@@ -4,7 +4,7 @@
 // packages that decide on purposes they create.
 //
 //	ethicstest.ApproveAll(t, ethicsService)   // every purpose, through the service (audited)
-//	ethicstest.OpenPurposes(t, consentService) // every purpose, in the gate only
+//	ethicstest.OpenPurposes(t, consentService) // every purpose, now and later, in the gate only
 package ethicstest
 
 import (
@@ -51,20 +51,26 @@ func ApproveAll(tb testing.TB, svc *ethics.Service, catalog ethics.Catalog) {
 	}
 }
 
-// OpenPurposes marks every purpose of c's catalog as holding an approved
-// assessment that covers its scope now, until the year 3000, as package
-// ethics pushes after approvals. A purpose created, or given vendors,
-// later needs another call.
+// OpenPurposes makes every purpose of c's catalog hold an approved
+// assessment that covers its scope, now and after any change of the
+// catalog, until the year 3000: c's purpose assessment source approves
+// whatever the catalog holds when it is read (at every catalog change).
+// It stands in for package ethics in tests of other packages.
 func OpenPurposes(tb testing.TB, c *consent.Service) {
 	tb.Helper()
-	assessed := map[string]consent.PurposeAssessment{}
-	for _, p := range c.Purposes() {
-		vendors, categories, err := c.PurposeScope(p.Key)
-		if err != nil {
-			tb.Fatalf("ethicstest: scope of %s: %v", p.Key, err)
+	source := func(context.Context) (map[string]consent.PurposeAssessment, error) {
+		assessed := map[string]consent.PurposeAssessment{}
+		for _, p := range c.Purposes() {
+			vendors, categories, err := c.PurposeScope(p.Key)
+			if err != nil {
+				return nil, err
+			}
+			assessed[p.Key] = consent.PurposeAssessment{Until: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), LegalBasis: p.LegalBasis,
+				Vendors: vendors, Categories: categories}
 		}
-		assessed[p.Key] = consent.PurposeAssessment{Until: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), LegalBasis: p.LegalBasis,
-			Vendors: vendors, Categories: categories}
+		return assessed, nil
 	}
-	c.SetAssessedPurposes(assessed)
+	if err := c.SetPurposeAssessmentSource(context.Background(), source); err != nil {
+		tb.Fatalf("ethicstest: open the purposes: %v", err)
+	}
 }
