@@ -15,6 +15,7 @@ import (
 	"github.com/steward-dev/steward/internal/disclosure"
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/erasure"
+	"github.com/steward-dev/steward/internal/ethics"
 	"github.com/steward-dev/steward/internal/incident"
 	"github.com/steward-dev/steward/internal/inventory"
 	"github.com/steward-dev/steward/internal/outbox"
@@ -67,6 +68,9 @@ type Deps struct {
 	Erasures erasure.Recorder
 	// Incidents is the incident register (/v1/incidents); nil answers 503.
 	Incidents *incident.Service
+	// Ethics keeps the purposes' ethics assessments
+	// (/v1/purposes/{key}/assessment); nil answers 503.
+	Ethics *ethics.Service
 }
 
 // Body size limits.

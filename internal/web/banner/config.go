@@ -152,6 +152,11 @@ func (s *Server) config(ctx context.Context, ck cacheKey, p *consent.Property) (
 		}
 	}
 	for _, pu := range s.Consent.Purposes() {
+		// A purpose without an approved ethics assessment is not offered:
+		// no consent is asked for what data may not be used for.
+		if !s.Consent.PurposeAssessed(pu.Key) {
+			continue
+		}
 		types := slices.Clone(b.ConsentMode.Types[pu.Key])
 		if types == nil {
 			types = []string{}
