@@ -241,6 +241,19 @@ func roundTrip(t *testing.T, dialect db.Dialect) {
 	ck.check("GetPurpose", typeOf[client.Purpose](), err)
 	_, err = c.ListPurposes(ctx)
 	ck.check("ListPurposes", typeOf[items[client.Purpose]](), err)
+	yes := true
+	draft, err := c.SavePurposeAssessment(ctx, "rt-ads", client.AssessmentAnswers{CustomerKnows: "The banner says so.", Typical: &yes})
+	ck.check("SavePurposeAssessment", typeOf[client.PurposeAssessment](), err)
+	if draft.Status != "missing" || draft.Answers.Typical == nil || !*draft.Answers.Typical || draft.SavedBy == "" {
+		t.Errorf("SavePurposeAssessment = %+v", draft)
+	}
+	_, err = c.GetPurposeAssessment(ctx, "rt-ads")
+	ck.check("GetPurposeAssessment", typeOf[client.PurposeAssessment](), err)
+	approved, err := c.GetPurposeAssessment(ctx, "analytics") // the demo's come approved
+	ck.check("GetPurposeAssessment", typeOf[client.PurposeAssessment](), err)
+	if approved.Status != "approved" || approved.Approval == nil || approved.Approval.ValidUntil.IsZero() {
+		t.Errorf("GetPurposeAssessment(analytics) = %+v", approved)
+	}
 
 	vendor, err := c.CreateVendor(ctx, client.VendorInput{Key: "rt-vendor", Name: "RT Vendor", Purposes: []string{"rt-ads"}, DataCategories: []string{"contact"}, Country: "DE"})
 	ck.check("CreateVendor", typeOf[client.Vendor](), err)
@@ -510,6 +523,7 @@ var notForTheSDK = map[string]string{
 	"GET /banner-tcf.js":        "for web pages",
 	"GET /tcf/vendor-list.json": "for the banner",
 	"GET /demo":                 "a page",
+	"POST /v1/purposes/{key}/assessment/approve": "a privacy officer approves in the console: the route refuses every API key",
 }
 
 // checkCoverage fails when the round trip left an operation of the OpenAPI
@@ -592,6 +606,8 @@ var schemaTypes = map[string]reflect.Type{
 	"JurisdictionRules": typeOf[client.JurisdictionRules](),
 	"Property":          typeOf[client.Property](), "PropertyInput": typeOf[client.PropertyInput](),
 	"Purpose": typeOf[client.Purpose](), "PurposeInput": typeOf[client.PurposeInput](),
+	"PurposeAssessment": typeOf[client.PurposeAssessment](), "AssessmentAnswers": typeOf[client.AssessmentAnswers](),
+	"AssessmentFacts": typeOf[client.AssessmentFacts](), "AssessmentScope": typeOf[client.AssessmentScope](),
 	"Vendor": typeOf[client.Vendor](), "VendorInput": typeOf[client.VendorInput](),
 	"Category": typeOf[client.Category](), "CategoryInput": typeOf[client.CategoryInput](),
 	"Notice": typeOf[client.Notice](), "NoticeInput": typeOf[client.NoticeInput](),

@@ -1154,8 +1154,10 @@ func TestCatalogThroughClient(t *testing.T) {
 			t.Errorf("unknown purpose: fields %v", e.Fields)
 		}
 		// An event under the new, non-material notice counts (recs passed
-		// its security assessment: the decision gate lets it through).
+		// its security assessment and personalisation its ethics
+		// assessment: the decision gates let them through).
 		assessVendor(t, env.srv, "recs")
+		ethicstest.ApproveAll(t, env.srv.App.Ethics, env.srv.App.Consent)
 		recordKey := mustKey(t, c, client.APIKeyInput{Scope: client.ScopeRecord, Label: "app back end"})
 		if _, err := client.New(env.srv.URL, recordKey.Secret).AppendEvents(ctx, []client.EventInput{{ID: "a-1", Property: "app",
 			Subject: "cust-a", Purpose: "personalisation", Vendor: "recs", Action: client.ActionGrant, Source: client.SourceAPI,
