@@ -98,6 +98,11 @@ var apiNeeds = map[string]string{
 	"POST /v1/webhooks/messages/{id}/replay":         "the webhook outbox",
 	"GET /v1/inventory":                              "the data map",
 	"GET /v1/inventory/ropa":                         "the data map",
+
+	// The purposes' ethics assessments.
+	"GET /v1/purposes/{key}/assessment":          "the ethics assessments",
+	"PUT /v1/purposes/{key}/assessment":          "the ethics assessments",
+	"POST /v1/purposes/{key}/assessment/approve": "the ethics assessments",
 }
 
 // consoleNeeds are the console pages that need an optional subsystem of
@@ -133,6 +138,13 @@ var consoleNeeds = map[string]string{
 	"POST /admin/inventory/systems/{key}":        "inventory",
 	"GET /admin/inventory/ropa":                  "inventory",
 	"GET /admin/inventory/ropa.csv":              "inventory",
+
+	// The purposes' ethics assessments.
+	"GET /admin/catalog/assessments":                        "ethics",
+	"GET /admin/catalog/purposes/{key}/assessment":          "ethics",
+	"POST /admin/catalog/purposes/{key}/assessment":         "ethics",
+	"POST /admin/catalog/purposes/{key}/assessment/approve": "ethics",
+	"GET /admin/catalog/purposes/{key}/assessment/print":    "ethics",
 }
 
 var wildcard = regexp.MustCompile(`\{[^}]+\}`)
