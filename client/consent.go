@@ -288,6 +288,9 @@ const (
 	// ReasonObjected: the subject objected to the purpose (Art. 21); only
 	// their own grant in the portal ends it.
 	ReasonObjected Reason = "objected"
+	// ReasonPurposeNotAssessed: the purpose has no approved ethics
+	// assessment in force, so no data is used for it, whatever the consent.
+	ReasonPurposeNotAssessed Reason = "purpose_not_assessed"
 )
 
 // Answer is a decision with its reason and the ledger sequence number of

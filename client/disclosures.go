@@ -41,6 +41,9 @@ const (
 	// DisclosureBlockedVendorNotAssessed: the vendor has no current passing
 	// security assessment.
 	DisclosureBlockedVendorNotAssessed = "vendor_not_assessed"
+	// DisclosureBlockedPurposeNotAssessed: the purpose has no approved
+	// ethics assessment in force.
+	DisclosureBlockedPurposeNotAssessed = "purpose_not_assessed"
 	// DisclosureBlockedRestricted: the customer's processing is restricted.
 	DisclosureBlockedRestricted = "restricted"
 	// DisclosureBlockedObjected: the customer objected to the purpose.

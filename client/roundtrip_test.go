@@ -249,6 +249,19 @@ func roundTrip(t *testing.T, dialect db.Dialect) {
 	ck.check("GetPurpose", typeOf[client.Purpose](), err)
 	_, err = c.ListPurposes(ctx)
 	ck.check("ListPurposes", typeOf[items[client.Purpose]](), err)
+	yes := true
+	draft, err := c.SavePurposeAssessment(ctx, "rt-ads", client.AssessmentAnswers{CustomerKnows: "The banner says so.", Typical: &yes})
+	ck.check("SavePurposeAssessment", typeOf[client.PurposeAssessment](), err)
+	if draft.Status != "missing" || draft.Answers.Typical == nil || !*draft.Answers.Typical || draft.SavedBy == "" {
+		t.Errorf("SavePurposeAssessment = %+v", draft)
+	}
+	_, err = c.GetPurposeAssessment(ctx, "rt-ads")
+	ck.check("GetPurposeAssessment", typeOf[client.PurposeAssessment](), err)
+	approved, err := c.GetPurposeAssessment(ctx, "analytics") // the demo's come approved
+	ck.check("GetPurposeAssessment", typeOf[client.PurposeAssessment](), err)
+	if approved.Status != "approved" || approved.Approval == nil || approved.Approval.ValidUntil.IsZero() {
+		t.Errorf("GetPurposeAssessment(analytics) = %+v", approved)
+	}
 
 	form, err := c.CreateForm(ctx, "rt-shop", client.FormInput{ID: "rt-checkout", Name: "Checkout", Purposes: []string{"rt-ads"}})
 	ck.check("CreateForm", typeOf[client.Form](), err)
@@ -646,17 +659,18 @@ func roundTrip(t *testing.T, dialect db.Dialect) {
 var notForTheSDK = map[string]string{
 	"OPTIONS /v1/consent/events":                 "the browser's CORS preflight of the banner",
 	"POST /v1/connectors/{name}/callback/{call}": "called by the company's HTTP systems, which sign it with the connector's secret",
-	"GET /livez":                "for the orchestrator",
-	"GET /metrics":              "for Prometheus",
-	"GET /openapi.json":         "the document itself",
-	"GET /.well-known/gpc.json": "for browsers",
-	"GET /banner.js":            "for web pages",
-	"GET /banner-tcf.js":        "for web pages",
-	"GET /banner-gpp.js":        "for web pages",
-	"GET /form.js":              "for web pages",
-	"GET /tcf/vendor-list.json": "for the banner",
-	"GET /demo":                 "a page",
-	"GET /transparency.json":    "public and signed: readers keep it, steward receipt verify or any JOSE library checks it",
+	"GET /livez":                                 "for the orchestrator",
+	"GET /metrics":                               "for Prometheus",
+	"GET /openapi.json":                          "the document itself",
+	"GET /.well-known/gpc.json":                  "for browsers",
+	"GET /banner.js":                             "for web pages",
+	"GET /banner-tcf.js":                         "for web pages",
+	"GET /banner-gpp.js":                         "for web pages",
+	"GET /form.js":                               "for web pages",
+	"GET /tcf/vendor-list.json":                  "for the banner",
+	"GET /demo":                                  "a page",
+	"GET /transparency.json":                     "public and signed: readers keep it, steward receipt verify or any JOSE library checks it",
+	"POST /v1/purposes/{key}/assessment/approve": "a privacy officer approves in the console: the route refuses every API key",
 }
 
 // checkCoverage fails when the round trip left an operation of the OpenAPI
@@ -739,6 +753,8 @@ var schemaTypes = map[string]reflect.Type{
 	"JurisdictionRules": typeOf[client.JurisdictionRules](),
 	"Property":          typeOf[client.Property](), "PropertyInput": typeOf[client.PropertyInput](),
 	"Purpose": typeOf[client.Purpose](), "PurposeInput": typeOf[client.PurposeInput](),
+	"PurposeAssessment": typeOf[client.PurposeAssessment](), "AssessmentAnswers": typeOf[client.AssessmentAnswers](),
+	"AssessmentFacts": typeOf[client.AssessmentFacts](), "AssessmentScope": typeOf[client.AssessmentScope](),
 	"Vendor": typeOf[client.Vendor](), "VendorInput": typeOf[client.VendorInput](),
 	"Category": typeOf[client.Category](), "CategoryInput": typeOf[client.CategoryInput](),
 	"Notice": typeOf[client.Notice](), "NoticeInput": typeOf[client.NoticeInput](),

@@ -17,6 +17,7 @@ import (
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
+	"github.com/steward-dev/steward/internal/ethics/ethicstest"
 	"github.com/steward-dev/steward/internal/receipt"
 )
 
@@ -119,6 +120,7 @@ func seedCatalog(t *testing.T, url string) {
 		t.Fatal(err)
 	}
 	defer svc.Close()
+	ethicstest.OpenPurposes(t, svc)
 	if _, err := svc.PutPurpose(ctx, consent.Purpose{Key: "billing", Names: map[string]string{"en": "Billing"},
 		LegalBasis: consent.BasisLegalObligation, RetentionDays: 3653}, true); err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/ethics/ethicstest"
 	"github.com/steward-dev/steward/internal/receipt"
 	"github.com/steward-dev/steward/internal/scanner"
 	"github.com/steward-dev/steward/internal/scanner/scantest"
@@ -65,6 +66,7 @@ func TestScanCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer svc.Close()
+	ethicstest.OpenPurposes(t, svc)
 	scantest.Seed(t, svc)
 	site := scantest.New(t, scantest.Banner(t, svc, store, ""), true, false, 2)
 

@@ -47,6 +47,7 @@ import (
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/dsr/dsrmail"
 	"github.com/steward-dev/steward/internal/erasure"
+	"github.com/steward-dev/steward/internal/ethics"
 	"github.com/steward-dev/steward/internal/export"
 	"github.com/steward-dev/steward/internal/fulfil"
 	"github.com/steward-dev/steward/internal/incident"
@@ -118,6 +119,9 @@ type App struct {
 	Outbox *outbox.Service
 	// Inventory is the data map and the record of processing.
 	Inventory *inventory.Service
+	// Ethics keeps the purposes' ethics assessments: a purpose without an
+	// approved one is refused by decisions and not offered by the banner.
+	Ethics *ethics.Service
 	// Incidents is the register of breaches: who was affected, the clocks.
 	Incidents *incident.Service
 	// connectors are the connected systems' dataset files.
@@ -300,6 +304,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		HTTP: a.connectors.HTTP, Vault: a.Vault, Controller: InventoryController(cfg)}); err != nil {
 		return nil, err
 	}
+	if err := a.openEthics(ctx, log); err != nil {
+		return nil, err
+	}
 	// One reveal limit for the console's staff and the API's reveal keys.
 	reveals := reveal.New(reveal.Config{DB: a.DB, Audit: a.Audit})
 	questionnaires := &assurance.QuestionnaireMail{Catalog: a.Consent, Sender: a.Mailer, Mail: a.mail, Brand: brand(cfg)}
@@ -314,7 +321,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		Scanner:        a.Scanner,
 		Backups:        func(ctx context.Context) (recovery.Status, error) { return recovery.CurrentStatus(ctx, a.DB) },
 		BackupSchedule: admin.BackupSchedule{Scheduled: cfg.Backup.To != "", Every: cfg.Backup.Every, DrillEvery: cfg.Backup.DrillEvery},
-		Incidents:      a.Incidents})
+		Incidents:      a.Incidents,
+		Ethics:         a.Ethics})
 	if err != nil {
 		return nil, err
 	}
@@ -367,8 +375,23 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		Incidents:             a.Incidents,
 		Transparency:          publicPages,
 		Preferences:           a.preferences,
-		PublicURL:             cfg.PublicURL})
+		PublicURL:             cfg.PublicURL,
+		Ethics:                a.Ethics})
 	return a, nil
+}
+
+// openEthics opens the purposes' ethics assessments: decisions and the
+// banner offer only purposes whose assessment is approved (or in an
+// upgrade's grace period); the gate is read now and followed from here on.
+func (a *App) openEthics(ctx context.Context, log *slog.Logger) error {
+	var err error
+	if a.Ethics, err = ethics.New(ethics.Config{DB: a.DB, Audit: a.Audit, Catalog: a.Consent, Inventory: a.Inventory, Gate: a.Consent, Logger: log}); err != nil {
+		return err
+	}
+	if err := a.Consent.SetPurposeAssessmentSource(ctx, a.Ethics.AssessedPurposes); err != nil {
+		return fmt.Errorf("load the purpose gate: %w", err)
+	}
+	return nil
 }
 
 // InventoryController is the controller the record of processing names:

@@ -12,6 +12,7 @@ import (
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/ethics"
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/vault"
 )
@@ -35,11 +36,13 @@ type DemoStaff struct {
 	TOTPSecret               string
 }
 
-// SeedDemo fills an empty catalog with a demo property, four purposes, a
-// newsletter (a communication topic), two vendors (each with a signed-off
-// security assessment, so that the banner offers them and decisions and
-// disclosures may name them) and a published notice (leaving what exists
-// alone), and makes fresh admin, decide and ingest keys.
+// SeedDemo fills an empty catalog with a demo property, four purposes
+// (each that needs one with an approved ethics assessment, so that the
+// banner offers them and decisions allow them), a newsletter (a
+// communication topic), two vendors (each with a signed-off security
+// assessment, so that the banner offers them and decisions and disclosures
+// may name them) and a published notice (leaving what exists alone), and
+// makes fresh admin, decide and ingest keys.
 func (a *App) SeedDemo(ctx context.Context) (DemoKeys, error) {
 	c := a.Consent
 	ignoreExisting := func(_ any, err error) error { return ignoreConflict(err) }
@@ -114,6 +117,7 @@ func (a *App) SeedDemo(ctx context.Context) (DemoKeys, error) {
 		}}, true, true))
 	})
 	steps = append(steps, func() error { return a.seedDemoAssessments(ctx, vendors) })
+	steps = append(steps, func() error { return a.seedDemoEthics(ctx) })
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return DemoKeys{}, fmt.Errorf("seed demo: %w", err)
@@ -171,6 +175,47 @@ func (a *App) seedDemoAssessments(ctx context.Context, vendors []consent.Vendor)
 		}
 		if _, err := a.Vendors.Review(officer, sent.Assessment.ID, true, "Demo: read the vendor's ISO 27001 certificate and penetration test summary; the scope covers the service."); err != nil {
 			return fmt.Errorf("sign off the demo assessment of %s: %w", v.Key, err)
+		}
+	}
+	return nil
+}
+
+// demoPrivacyOfficer is who approves the demo purposes' ethics
+// assessments in the audit log.
+var demoPrivacyOfficer = audit.Staff("demo_privacy_officer")
+
+// seedDemoEthics gives each demo purpose that needs one and has no
+// approval in force an approved ethics assessment, through the ethics
+// service as a real one goes (a draft saved, then approved by a privacy
+// officer), each step audited.
+func (a *App) seedDemoEthics(ctx context.Context) error {
+	officer := audit.WithActor(ctx, demoPrivacyOfficer)
+	yes, no := true, false
+	for _, key := range []string{"analytics", "marketing", "sale_of_data"} {
+		v, err := a.Ethics.Get(ctx, key)
+		if err != nil {
+			return err
+		}
+		if !v.Required || v.Status == ethics.StatusApproved {
+			continue
+		}
+		answers := ethics.Answers{
+			CustomerKnows: "The banner names the purpose, its vendors and their countries before asking; the privacy notice says what is collected, why and for how long.",
+			OptOut:        &yes,
+			StorageSafe:   &yes,
+			Storage:       "Kept by the vendors named in the banner, each with a signed-off security assessment; transfers outside the EEA under standard contractual clauses.",
+			Typical:       &yes,
+		}
+		if key == "sale_of_data" {
+			answers.Typical = &no
+			answers.Advantage = "Advertising partners pay for the audience, which keeps prices low; the banner says so before asking."
+			answers.CustomerKnowsWhy = &yes
+		}
+		if _, err := a.Ethics.Save(officer, key, answers); err != nil {
+			return fmt.Errorf("save the demo ethics assessment of %s: %w", key, err)
+		}
+		if _, err := a.Ethics.Approve(officer, key); err != nil {
+			return fmt.Errorf("approve the demo ethics assessment of %s: %w", key, err)
 		}
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
+	"github.com/steward-dev/steward/internal/ethics/ethicstest"
 	"github.com/steward-dev/steward/internal/receipt"
 	"github.com/steward-dev/steward/internal/vault/vaulttest"
 )
@@ -36,6 +37,7 @@ func TestVendorGateFollowsAssurance(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { catalog.Close() })
+		ethicstest.OpenPurposes(t, catalog)
 		if _, err := catalog.PutPurpose(ctx, consent.Purpose{Key: "newsletter", Names: map[string]string{"en": "Newsletter"}, LegalBasis: consent.BasisConsent}, true); err != nil {
 			t.Fatal(err)
 		}

@@ -37,6 +37,7 @@ const (
 	emitAssurance      = "internal/assurance"
 	emitDrift          = "internal/connector/drift"
 	emitScanner        = "internal/scanner"
+	emitEthics         = "internal/ethics"
 	emitAdmin          = "internal/web/admin"
 	emitAPI            = "internal/web/api"
 	emitPortal         = "internal/web/portal"
@@ -102,6 +103,10 @@ var actionRegistry = [...]ActionInfo{
 	{"portal.sign_in", "A customer signed in to the privacy portal with an emailed one-time code.", []string{emitCustomer}},
 	{"portal.show_own_data", "A signed-in customer chose to see the values Steward holds about them.", []string{emitPortal}},
 	{"portal.find_in_systems", "A signed-in customer asked Steward to look for them in the company's systems.", []string{emitPortal}},
+
+	// The purposes' ethics assessments.
+	{"purpose.assessment_saved", "A purpose's ethics assessment draft was saved; the questions answered are recorded, not the texts.", []string{emitEthics}},
+	{"purpose.assessment_approved", "A privacy officer approved a purpose's ethics assessment: the purpose may be used within the scope recorded (legal basis, vendors, data categories) until its end.", []string{emitEthics}},
 
 	// The data map (inventory).
 	{"inventory.system.update", "A privacy officer changed what the data map says of a system (its owner, location, description or security measures); the fields changed are recorded, not their text.", []string{emitInventory}},

@@ -11,6 +11,7 @@ import (
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/ethics/ethicstest"
 	"github.com/steward-dev/steward/internal/receipt"
 )
 
@@ -73,6 +74,7 @@ func TestCatalogWritesWithoutAudit(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { svc.Close() })
+		ethicstest.OpenPurposes(t, svc)
 		seed(t, svc)
 		if _, err := svc.PutNotice(ctx, consent.Notice{Version: "v2", Texts: map[string]string{"en": "Draft"}}, true, false); err != nil {
 			t.Fatal(err)

@@ -308,6 +308,13 @@ func (s *Service) ReloadCatalog(ctx context.Context) error {
 	}
 	s.catalog.store(c)
 	s.rebuildGate()
+	s.rebuildPurposeGate()
+	// A catalog change and the approval that follows it (a vendor added to
+	// a purpose, then approved) reach a replica together: the purposes'
+	// approvals are read again with every new catalog.
+	if err := s.RefreshAssessedPurposes(ctx); err != nil {
+		s.log.Warn("refresh assessed purposes", "err", err)
+	}
 	return nil
 }
 

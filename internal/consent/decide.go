@@ -29,12 +29,16 @@ const (
 	ReasonRestricted Reason = "restricted"
 	// ReasonObjected: the subject objected to the purpose (GDPR Art. 21).
 	ReasonObjected Reason = "objected"
+	// ReasonPurposeNotAssessed: the purpose has no approved ethics
+	// assessment that holds now and covers its vendors and data categories
+	// (package ethics), so no data is used for it, whatever the consent.
+	ReasonPurposeNotAssessed Reason = "purpose_not_assessed"
 )
 
 // Reasons lists every reason, for metrics and documentation.
 var Reasons = []Reason{ReasonNecessary, ReasonConsentGranted, ReasonConsentDenied, ReasonConsentWithdrawn,
 	ReasonNoConsentRecorded, ReasonLegitimateInterest, ReasonGPCOptOut, ReasonNoticeOutdated, ReasonVendorNotDeclared,
-	ReasonVendorNotAssessed, ReasonRestricted, ReasonObjected}
+	ReasonVendorNotAssessed, ReasonRestricted, ReasonObjected, ReasonPurposeNotAssessed}
 
 // Question asks whether a subject's or device's data may be used for a
 // purpose, optionally by a vendor. Property selects the jurisdiction rules
@@ -65,13 +69,14 @@ type Answer struct {
 // rule is the decision itself: a pure function of the purpose, whether the
 // vendor is declared for it and assessed (a current passing security
 // assessment: without one, nothing flows to it, necessary purposes
-// included), the regime, the GPC signal, the latest
+// included), whether the purpose is assessed (an approved ethics
+// assessment, or no need of one: see Purpose.NeedsAssessment), the regime, the GPC signal, the latest
 // recorded state and what holds the subject's processing (a restriction or
 // an objection). A restriction stops every purpose but those the law
 // obliges (Art. 18(2) keeps storage and legal claims); an objection stops
 // the purpose it names, whatever was granted since by anyone but the
 // subject.
-func rule(p *Purpose, vendorGiven, vendorDeclared, vendorAssessed bool, regime Regime, gpc bool, s state, found bool, h hold, currentNotice uint16) Answer {
+func rule(p *Purpose, vendorGiven, vendorDeclared, vendorAssessed, purposeAssessed bool, regime Regime, gpc bool, s state, found bool, h hold, currentNotice uint16) Answer {
 	var event int64
 	if found {
 		event = int64(s.seq)
@@ -81,6 +86,8 @@ func rule(p *Purpose, vendorGiven, vendorDeclared, vendorAssessed bool, regime R
 		return Answer{Allowed: false, Reason: ReasonVendorNotDeclared}
 	case vendorGiven && !vendorAssessed:
 		return Answer{Allowed: false, Reason: ReasonVendorNotAssessed}
+	case !purposeAssessed:
+		return Answer{Allowed: false, Reason: ReasonPurposeNotAssessed}
 	case h.kind == holdRestricted && p.LegalBasis != BasisLegalObligation:
 		return Answer{Allowed: false, Reason: ReasonRestricted, Event: int64(h.seq)}
 	case p.Necessary || p.LegalBasis == BasisContract || p.LegalBasis == BasisLegalObligation:
@@ -113,8 +120,10 @@ type Decider struct {
 	catalog *catalogHolder
 	index   *Index
 	gate    *vendorGate
-	// nowMicros is the time the vendor gate compares an assessment's end
-	// with: a coarse clock in production (see coarseClock).
+	// purposes holds the purposes data may be used for.
+	purposes *purposeGate
+	// nowMicros is the time the gates compare an assessment's end with: a
+	// coarse clock in production (see coarseClock).
 	nowMicros func() int64
 }
 
@@ -134,6 +143,8 @@ func (d *Decider) Decide(q *Question, gpcHeader bool) (Answer, error) {
 			return Answer{}, errs.Invalid("channel", "purpose %q is not sent by channel %q", q.Purpose, q.Channel)
 		}
 	}
+	now := d.nowMicros()
+	purposeAssessed := d.purposes.openID(p.id, now)
 	var vendor uint16
 	vendorDeclared, vendorAssessed := false, false
 	if q.Vendor != "" {
@@ -143,7 +154,7 @@ func (d *Decider) Decide(q *Question, gpcHeader bool) (Answer, error) {
 		}
 		vendor = v.id
 		vendorDeclared = p.declares(v.id)
-		vendorAssessed = d.gate.openID(v.id, d.nowMicros())
+		vendorAssessed = d.gate.openID(v.id, now)
 	}
 	rules := &cat.defaultRules
 	jurisdiction := q.Jurisdiction
@@ -167,7 +178,7 @@ func (d *Decider) Decide(q *Question, gpcHeader bool) (Answer, error) {
 	d.index.mu.RLock()
 	s, found, h := d.index.latest(q.Subject, q.Device, p.id, vendor)
 	d.index.mu.RUnlock()
-	return rule(&p.Purpose, q.Vendor != "", vendorDeclared, vendorAssessed, regime, gpcHeader || q.GPC, s, found, h, cat.currentNotice), nil
+	return rule(&p.Purpose, q.Vendor != "", vendorDeclared, vendorAssessed, purposeAssessed, regime, gpcHeader || q.GPC, s, found, h, cat.currentNotice), nil
 }
 
 // DecideAll answers questions in order into answers (which must be as long),

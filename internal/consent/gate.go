@@ -175,15 +175,16 @@ func (s *Service) VendorAssessmentOf(key string) (a VendorAssessment, ok bool) {
 }
 
 // AssessedFingerprint changes whenever the set of vendors that may
-// receive data now changes, by a push or by an approval running out: the
-// banner caches its configuration under it.
+// receive data, or of purposes data may be used for, changes now, by a
+// push or by an approval running out: the banner caches its configuration
+// under it.
 func (s *Service) AssessedFingerprint() uint64 {
+	now := s.now().UnixMicro()
+	sum := s.purposesFingerprint(now)
 	snap := s.gate.snapshot.Load()
 	if snap == nil {
-		return 0
+		return sum
 	}
-	now := s.now().UnixMicro()
-	var sum uint64
 	for key, until := range snap.byKey {
 		if now < until {
 			sum += fnv64(key) // order-independent

@@ -11,6 +11,7 @@ import (
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/ethics/ethicstest"
 	"github.com/steward-dev/steward/internal/receipt"
 )
 
@@ -27,6 +28,7 @@ func openLiftService(t *testing.T, store *db.DB, signer *receipt.Signer, queued 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { svc.Close() })
+	ethicstest.OpenPurposes(t, svc)
 	return svc
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/ethics/ethicstest"
 )
 
 // waitUntil polls cond until it holds, failing after five seconds.
@@ -47,6 +48,7 @@ func TestRestrictionStopsDecisionsHereAndOnReplica(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer b.Close()
+		ethicstest.OpenPurposes(t, b)
 		appendOK(t, a, consent.Event{ID: "g1", Property: "shop", Subject: "cust-r", Purpose: "analytics", Action: consent.ActionGrant,
 			Source: consent.SourceAPI, NoticeVersion: "v1"},
 			consent.Event{ID: "g2", Property: "shop", Subject: "cust-r", Purpose: "marketing", Action: consent.ActionGrant,
@@ -181,6 +183,7 @@ func TestObjection(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer b.Close()
+		ethicstest.OpenPurposes(t, b)
 		if _, err := a.LinkDevice(ctx, "cust-o", "dev-o"); err != nil {
 			t.Fatal(err)
 		}

@@ -45,7 +45,7 @@ func TestRule(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := rule(c.p, c.vendorGiven, c.vendorDeclared, true, c.regime, c.gpc, c.s, c.found, hold{}, 2)
+			got := rule(c.p, c.vendorGiven, c.vendorDeclared, true, true, c.regime, c.gpc, c.s, c.found, hold{}, 2)
 			if got != c.want {
 				t.Fatalf("rule = %+v, want %+v", got, c.want)
 			}
@@ -81,7 +81,39 @@ func TestRuleHolds(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := rule(c.p, false, false, false, OptOut, false, c.s, c.found, c.h, 2)
+			got := rule(c.p, false, false, false, true, OptOut, false, c.s, c.found, c.h, 2)
+			if got != c.want {
+				t.Fatalf("rule = %+v, want %+v", got, c.want)
+			}
+		})
+	}
+}
+
+// TestRulePurposeNotAssessed: a purpose without an approved ethics
+// assessment is refused whatever the consent or the regime; the vendor's
+// own refusals come first.
+func TestRulePurposeNotAssessed(t *testing.T) {
+	consentP := &Purpose{Key: "analytics", LegalBasis: BasisConsent}
+	liP := &Purpose{Key: "fraud", LegalBasis: BasisLegitimateInterest}
+	grant := state{seq: 7, action: actionGrant, notice: 2}
+	cases := []struct {
+		name                         string
+		p                            *Purpose
+		vendorGiven, vendorDeclared  bool
+		vendorAssessed, purposeReady bool
+		regime                       Regime
+		want                         Answer
+	}{
+		{"grant refused", consentP, false, false, false, false, OptIn, Answer{false, ReasonPurposeNotAssessed, 0}},
+		{"opt-out regime refused", consentP, false, false, false, false, OptOut, Answer{false, ReasonPurposeNotAssessed, 0}},
+		{"legitimate interest refused", liP, false, false, false, false, OptOut, Answer{false, ReasonPurposeNotAssessed, 0}},
+		{"undeclared vendor said first", consentP, true, false, false, false, OptIn, Answer{false, ReasonVendorNotDeclared, 0}},
+		{"unassessed vendor said first", consentP, true, true, false, false, OptIn, Answer{false, ReasonVendorNotAssessed, 0}},
+		{"assessed purpose allowed", consentP, true, true, true, true, OptIn, Answer{true, ReasonConsentGranted, 7}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := rule(c.p, c.vendorGiven, c.vendorDeclared, c.vendorAssessed, c.purposeReady, c.regime, false, grant, true, hold{}, 2)
 			if got != c.want {
 				t.Fatalf("rule = %+v, want %+v", got, c.want)
 			}

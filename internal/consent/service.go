@@ -60,6 +60,8 @@ type Service struct {
 	decider *Decider
 	// gate holds the vendors with a current passing security assessment.
 	gate vendorGate
+	// purposes holds the purposes with an approved ethics assessment.
+	purposes purposeGate
 
 	appends  chan *appendRequest
 	stop     chan struct{}
@@ -109,7 +111,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if s.observe == nil {
 		s.observe = func(int) {}
 	}
-	s.decider = &Decider{catalog: &s.catalog, index: s.index, gate: &s.gate, nowMicros: decisionNow}
+	s.decider = &Decider{catalog: &s.catalog, index: s.index, gate: &s.gate, purposes: &s.purposes, nowMicros: decisionNow}
 	if err := s.ReloadCatalog(ctx); err != nil {
 		return nil, err
 	}
@@ -182,6 +184,9 @@ func (s *Service) follow(ctx context.Context) error {
 	}
 	if err := s.refreshGateIfDue(ctx); err != nil {
 		s.log.Warn("refresh assessed vendors", "err", err)
+	}
+	if err := s.refreshPurposeGateIfDue(ctx); err != nil {
+		s.log.Warn("refresh assessed purposes", "err", err)
 	}
 	// Reading the next page overlaps with applying the last one: at start,
 	// with a large ledger, that uses two cores instead of one.

@@ -12,6 +12,7 @@ import (
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/ethics/ethicstest"
 	"github.com/steward-dev/steward/internal/receipt"
 )
 
@@ -40,6 +41,9 @@ func openService(tb testing.TB, store *db.DB, signer *receipt.Signer) *consent.S
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { svc.Close() })
+	// Every purpose approved, as package ethics would push them (the
+	// tests of the purpose gate are ethics's).
+	ethicstest.OpenPurposes(tb, svc)
 	return svc
 }
 
@@ -375,6 +379,7 @@ func TestReplicaFollowsLedger(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer b.Close()
+		ethicstest.OpenPurposes(t, b)
 		// The replica reads the assessments from its source, which knows of
 		// late-co before the catalog does: it opens once the catalog has it.
 		if err := b.SetAssessmentSource(ctx, func(context.Context) (map[string]consent.VendorAssessment, error) {
@@ -419,6 +424,7 @@ func TestPseudonymise(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer b.Close()
+		ethicstest.OpenPurposes(t, b)
 		appendOK(t, a, consent.Event{ID: "s1", Property: "shop", Subject: "cust-e", Purpose: "analytics", Action: consent.ActionGrant,
 			Source: consent.SourcePortal, NoticeVersion: "v1", At: now})
 		appendOK(t, a, event("d1", "phone-e", "marketing", consent.ActionGrant))

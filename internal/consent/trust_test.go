@@ -11,6 +11,7 @@ import (
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/ethics/ethicstest"
 	"github.com/steward-dev/steward/internal/receipt"
 )
 
@@ -31,6 +32,7 @@ func openServiceWithClock(tb testing.TB, store *db.DB, signer *receipt.Signer, c
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { svc.Close() })
+	ethicstest.OpenPurposes(tb, svc)
 	return svc
 }
 

@@ -84,6 +84,9 @@ const (
 	// BlockedVendorNotAssessed: the vendor has no current passing security
 	// assessment covering what it receives.
 	BlockedVendorNotAssessed = "vendor_not_assessed"
+	// BlockedPurposeNotAssessed: the purpose has no approved ethics
+	// assessment in force (package ethics).
+	BlockedPurposeNotAssessed = "purpose_not_assessed"
 	// BlockedRestricted: the customer's processing is restricted (GDPR
 	// Art. 18) until staff lift the restriction.
 	BlockedRestricted = "restricted"
@@ -99,7 +102,7 @@ const (
 
 // BlockedReasons lists the blocked reasons, in the order they are checked.
 var BlockedReasons = []string{BlockedVendorNotDeclared, BlockedCategoryInHouse, BlockedCategoryNotDeclared, BlockedTransferWithoutSafeguard,
-	BlockedVendorNotAssessed, BlockedRestricted, BlockedObjected, BlockedDeclined, BlockedGPC}
+	BlockedVendorNotAssessed, BlockedPurposeNotAssessed, BlockedRestricted, BlockedObjected, BlockedDeclined, BlockedGPC}
 
 // WentAhead reports whether data was (or may be) shared.
 func (s State) WentAhead() bool { return s == Allowed || s == Approved }
@@ -305,6 +308,9 @@ func (s *Service) decide(ctx context.Context, d *Disclosure, vendor consent.Vend
 		// replica made it): the one gate decides everywhere.
 		block(BlockedVendorNotAssessed, "vendor "+vendor.Key+" has no current passing security assessment")
 		return nil
+	case consent.ReasonPurposeNotAssessed:
+		block(BlockedPurposeNotAssessed, "purpose "+purpose.Key+" has no approved ethics assessment in force")
+		return nil
 	case consent.ReasonRestricted:
 		block(BlockedRestricted, "the customer's processing is restricted until staff lift the restriction")
 		return nil
@@ -401,6 +407,8 @@ func storedDetail(d Disclosure) string {
 		return fmt.Sprintf("vendor %s is outside the properties' region and no transfer safeguard is recorded for it", d.Vendor)
 	case BlockedVendorNotAssessed:
 		return fmt.Sprintf("vendor %s had no current passing security assessment", d.Vendor)
+	case BlockedPurposeNotAssessed:
+		return fmt.Sprintf("purpose %s had no approved ethics assessment in force", d.Purpose)
 	case BlockedRestricted:
 		return "the customer's processing is restricted until staff lift the restriction"
 	case BlockedObjected:

@@ -13,6 +13,7 @@ import (
 	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/disclosure"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/ethics/ethicstest"
 	"github.com/steward-dev/steward/internal/receipt"
 )
 
@@ -35,6 +36,7 @@ func newWorld(t *testing.T, store *db.DB) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { svc.Close() })
+	ethicstest.OpenPurposes(t, svc)
 	w.svc = svc
 	for _, p := range []consent.Purpose{
 		{Key: "delivery", Names: map[string]string{"en": "Delivery"}, LegalBasis: consent.BasisContract, Necessary: true},

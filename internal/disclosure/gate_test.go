@@ -102,5 +102,14 @@ func TestDisclosureStaysWithinDeclared(t *testing.T) {
 		expect("assessed", ask("contact"), "")
 		w.svc.SetAssessedVendors(map[string]consent.VendorAssessment{})
 		expect("withdrawn in the gate", ask("contact"), disclosure.BlockedVendorNotAssessed)
+		w.assess(t, "adnet", true)
+		expect("assessed again", ask("contact"), "")
+		// The purpose has no approved ethics assessment: nothing leaves for it.
+		if err := w.svc.SetPurposeAssessmentSource(ctx, func(context.Context) (map[string]consent.PurposeAssessment, error) {
+			return map[string]consent.PurposeAssessment{}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		expect("purpose not assessed", ask("contact"), disclosure.BlockedPurposeNotAssessed)
 	})
 }

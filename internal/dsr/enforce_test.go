@@ -11,6 +11,7 @@ import (
 	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/ethics/ethicstest"
 	"github.com/steward-dev/steward/internal/receipt"
 )
 
@@ -34,6 +35,7 @@ func TestCompletingRestrictionAndObjection(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer cs.Close()
+		ethicstest.OpenPurposes(t, cs)
 		if _, err := cs.PutProperty(ctx, consent.Property{Key: "shop", Name: "Shop", Domains: []string{"shop.example"}, DefaultJurisdiction: "DE"}, true); err != nil {
 			t.Fatal(err)
 		}

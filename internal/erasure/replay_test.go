@@ -23,6 +23,7 @@ import (
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/erasure"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/ethics/ethicstest"
 	"github.com/steward-dev/steward/internal/export"
 	"github.com/steward-dev/steward/internal/fulfil"
 	"github.com/steward-dev/steward/internal/receipt"
@@ -91,6 +92,7 @@ func newWorld(t *testing.T, store *db.DB, ring *vault.Keyring, journal erasure.R
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { svc.Close() })
+	ethicstest.OpenPurposes(t, svc)
 	if _, err := svc.PutPurpose(ctx, consent.Purpose{Key: "analytics", Names: map[string]string{"en": "Analytics"}, LegalBasis: consent.BasisConsent}, true); err != nil {
 		t.Fatal(err)
 	}

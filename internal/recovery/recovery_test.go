@@ -31,6 +31,7 @@ import (
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/erasure"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/ethics/ethicstest"
 	"github.com/steward-dev/steward/internal/receipt"
 	"github.com/steward-dev/steward/internal/recovery"
 	"github.com/steward-dev/steward/internal/vault"
@@ -288,6 +289,7 @@ func TestRestoreAcrossStoresForgetsTheErased(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer ledger.Close()
+			ethicstest.OpenPurposes(t, ledger)
 			if after := decide(t, ledger.Decider()); strings.Join(after, "\n") != strings.Join(before, "\n") {
 				t.Errorf("decisions changed:\nbefore %v\nafter  %v", before, after)
 			}

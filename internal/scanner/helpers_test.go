@@ -6,6 +6,7 @@ import (
 
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/ethics/ethicstest"
 	"github.com/steward-dev/steward/internal/receipt"
 	"github.com/steward-dev/steward/internal/scanner"
 	"github.com/steward-dev/steward/internal/testenv"
@@ -28,6 +29,7 @@ func openCatalog(tb testing.TB, store *db.DB) *consent.Service {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { svc.Close() })
+	ethicstest.OpenPurposes(tb, svc)
 	return svc
 }
 

@@ -45,13 +45,14 @@ const (
 	PermCustomerLookup Permission = "customer_lookup" // find a customer, masked
 	PermReveal         Permission = "reveal"          // see a customer's data, with a purpose
 	PermAggregates     Permission = "aggregates"      // counts and trends, never a person
+	PermEthics         Permission = "ethics"          // purposes' ethics assessments: write and approve
 )
 
 // permissions is the one table of what each role may do. Deny by default:
 // what is not here is refused.
 var permissions = map[Role][]Permission{
 	RoleAdmin:           {PermSettings, PermStaff, PermTrainingAdmin, PermAggregates},
-	RolePrivacyOfficer:  {PermRequests, PermNotices, PermInventory, PermCustomerLookup, PermReveal, PermAggregates},
+	RolePrivacyOfficer:  {PermRequests, PermNotices, PermInventory, PermCustomerLookup, PermReveal, PermAggregates, PermEthics},
 	RoleSecurityOfficer: {PermIncidents, PermAudit, PermVendors, PermAggregates},
 	RoleSupport:         {PermCustomerLookup}, // masked: support never sees a plaintext field
 	RoleAnalyst:         {PermAggregates},

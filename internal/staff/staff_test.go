@@ -534,3 +534,13 @@ func BenchmarkPasswordHash(b *testing.B) {
 		staff.HashForBenchmark(password)
 	}
 }
+
+// TestEthicsPermission: only privacy officers write and approve purposes'
+// ethics assessments; no other role, administrators included, may.
+func TestEthicsPermission(t *testing.T) {
+	for _, role := range staff.Roles {
+		if got, want := role.Can(staff.PermEthics), role == staff.RolePrivacyOfficer; got != want {
+			t.Errorf("%s.Can(ethics) = %v, want %v", role, got, want)
+		}
+	}
+}

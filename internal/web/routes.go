@@ -152,6 +152,9 @@ func (s *server) groups() []RouteGroup {
 			{"POST /v1/purposes", Admin, d.HandlePutPurpose(true)},
 			{"GET /v1/purposes/{key}", Admin, d.HandleGetPurpose()},
 			{"PUT /v1/purposes/{key}", Admin, d.HandlePutPurpose(false)},
+			{"GET /v1/purposes/{key}/assessment", Admin, s.requires(s.Ethics != nil, "the ethics assessments", d.HandleGetAssessment())},
+			{"PUT /v1/purposes/{key}/assessment", Admin, s.requires(s.Ethics != nil, "the ethics assessments", d.HandlePutAssessment())},
+			{"POST /v1/purposes/{key}/assessment/approve", Admin, s.requires(s.Ethics != nil, "the ethics assessments", d.HandleApproveAssessment())},
 			{"GET /v1/vendors", Admin, d.HandleListVendors()},
 			{"POST /v1/vendors", Admin, d.HandlePutVendor(true)},
 			{"GET /v1/vendors/{key}", Admin, d.HandleGetVendor()},
@@ -331,6 +334,11 @@ func (s *server) groups() []RouteGroup {
 			{"POST /admin/catalog/purposes", StaffCan(staff.PermSettings), s.console(catalogWrite((*admin.Console).HandlePutPurpose, true))},
 			{"GET /admin/catalog/purposes/{key}/edit", StaffCan(staff.PermSettings), s.console((*admin.Console).HandleEditPurpose)},
 			{"POST /admin/catalog/purposes/{key}", StaffCan(staff.PermSettings), s.console(catalogWrite((*admin.Console).HandlePutPurpose, false))},
+			{"GET /admin/catalog/assessments", StaffCan(staff.PermEthics), s.consoleNeeds(ethicsOn, "ethics", (*admin.Console).HandleEthicsAssessments)},
+			{"GET /admin/catalog/purposes/{key}/assessment", StaffCan(staff.PermEthics), s.consoleNeeds(ethicsOn, "ethics", (*admin.Console).HandleEthicsAssessment)},
+			{"POST /admin/catalog/purposes/{key}/assessment", StaffCan(staff.PermEthics), s.consoleNeeds(ethicsOn, "ethics", (*admin.Console).HandleSaveEthics)},
+			{"POST /admin/catalog/purposes/{key}/assessment/approve", StaffCan(staff.PermEthics), s.consoleNeeds(ethicsOn, "ethics", (*admin.Console).HandleApproveEthics)},
+			{"GET /admin/catalog/purposes/{key}/assessment/print", StaffCan(staff.PermEthics), s.consoleNeeds(ethicsOn, "ethics", (*admin.Console).HandleEthicsPrint)},
 			{"GET /admin/catalog/vendors", StaffCan(staff.PermVendors), s.console((*admin.Console).HandleCatalogVendors)},
 			{"GET /admin/catalog/vendors/new", StaffCan(staff.PermVendors), s.console((*admin.Console).HandleNewVendor)},
 			{"POST /admin/catalog/vendors", StaffCan(staff.PermVendors), s.console(catalogWrite((*admin.Console).HandlePutVendor, true))},
@@ -439,6 +447,8 @@ func driftOn(d *admin.Deps) bool     { return d.Drift != nil }
 func scannerOn(d *admin.Deps) bool   { return d.Scanner != nil }
 func revealsOn(d *admin.Deps) bool   { return d.Reveals != nil }
 func inventoryOn(d *admin.Deps) bool { return d.Inventory != nil }
+
+func ethicsOn(d *admin.Deps) bool { return d.Ethics != nil }
 
 func retentionOn(d *admin.Deps) bool { return d.Retention != nil }
 func incidentsOn(d *admin.Deps) bool { return d.Incidents != nil }

@@ -114,6 +114,10 @@ var apiNeeds = map[string]string{
 	"GET /transparency/incidents":                          "the transparency pages",
 	"GET /transparency/incidents.json":                     "the transparency pages",
 	"GET /transparency/incidents/{id}":                     "the transparency pages",
+	// The purposes' ethics assessments.
+	"GET /v1/purposes/{key}/assessment":          "the ethics assessments",
+	"PUT /v1/purposes/{key}/assessment":          "the ethics assessments",
+	"POST /v1/purposes/{key}/assessment/approve": "the ethics assessments",
 }
 
 // consoleNeeds are the console pages that need an optional subsystem of
@@ -164,6 +168,12 @@ var consoleNeeds = map[string]string{
 	"POST /admin/incidents/{id}/account":                      "incidents",
 	"POST /admin/incidents/{id}/account/withdraw":             "incidents",
 	"POST /admin/my-actions/{action}/done":                    "incidents",
+	// The purposes' ethics assessments.
+	"GET /admin/catalog/assessments":                        "ethics",
+	"GET /admin/catalog/purposes/{key}/assessment":          "ethics",
+	"POST /admin/catalog/purposes/{key}/assessment":         "ethics",
+	"POST /admin/catalog/purposes/{key}/assessment/approve": "ethics",
+	"GET /admin/catalog/purposes/{key}/assessment/print":    "ethics",
 }
 
 var wildcard = regexp.MustCompile(`\{[^}]+\}`)

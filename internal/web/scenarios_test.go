@@ -18,6 +18,7 @@ import (
 	"github.com/steward-dev/steward/client"
 	"github.com/steward-dev/steward/internal/app/apptest"
 	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/ethics/ethicstest"
 	"github.com/steward-dev/steward/internal/web"
 )
 
@@ -380,9 +381,14 @@ func TestScenarios(t *testing.T) {
 		t.Run("auth", func(t *testing.T) { env.run(t, authScenarios(env)) })
 		t.Run("properties", func(t *testing.T) { env.run(t, propertyScenarios()) })
 		t.Run("purposes", func(t *testing.T) { env.run(t, purposeScenarios()) })
+		t.Run("assessments", func(t *testing.T) { env.run(t, assessmentScenarios()) })
 		t.Run("vendors", func(t *testing.T) { env.run(t, vendorScenarios()) })
 		t.Run("categories", func(t *testing.T) { env.run(t, categoryScenarios()) })
 		t.Run("notices", func(t *testing.T) { env.run(t, noticeScenarios()) })
+		// The vendor scenarios gave analytics and marketing a vendor more,
+		// which closed them until approved again (the ethics gate): a
+		// privacy officer approves every purpose before the decisions.
+		ethicstest.ApproveAll(t, env.srv.App.Ethics, env.srv.App.Consent)
 		t.Run("events", func(t *testing.T) { env.run(t, eventScenarios()) })
 		t.Run("ledger", func(t *testing.T) { env.run(t, ledgerScenarios()) })
 		t.Run("decisions", func(t *testing.T) { env.run(t, decisionScenarios()) })
@@ -530,6 +536,40 @@ func purposeScenarios() []scenario {
 		{name: "update unknown", method: "PUT", url: "/v1/purposes/nope", key: "admin", body: `{"name":{"en":"x"},"legal_basis":"consent"}`, status: 404},
 		{name: "update with key mismatch", method: "PUT", url: "/v1/purposes/support_chat", key: "admin",
 			body: `{"key":"analytics","name":{"en":"x"},"legal_basis":"consent"}`, status: 400, fields: []string{"key"}},
+	}
+}
+
+// assessmentScenarios run after purposeScenarios, which created
+// support_chat: a purpose without an approved ethics assessment.
+func assessmentScenarios() []scenario {
+	draft := `{"customer_knows":"The chat window says so.","opt_out":true,"storage_safe":true,"storage":"EU helpdesk","typical":true}`
+	decide := func(name, purpose, reason string) scenario {
+		return scenario{name: name, method: "POST", url: "/v1/decisions", key: "decide", status: 200,
+			body: questions(question(map[string]any{"device": "dev-seed", "purpose": purpose})), expect: []string{`"reason":"` + reason + `"`}}
+	}
+	return []scenario{
+		{name: "demo purpose approved", method: "GET", url: "/v1/purposes/analytics/assessment", key: "admin", status: 200,
+			expect: []string{`"status":"approved"`, `"approved_by":"staff:demo_privacy_officer"`, `"from_steward":[`}},
+		{name: "necessary needs none", method: "GET", url: "/v1/purposes/necessary/assessment", key: "admin", status: 200,
+			expect: []string{`"status":"not_required"`, `"required":false`}},
+		{name: "new purpose unassessed", method: "GET", url: "/v1/purposes/support_chat/assessment", key: "admin", status: 200,
+			expect: []string{`"status":"missing"`, `"approval":null`}},
+		decide("new purpose refused", "support_chat", "purpose_not_assessed"),
+		decide("demo purpose allowed", "analytics", "consent_granted"),
+		{name: "decide key may not read", method: "GET", url: "/v1/purposes/analytics/assessment", key: "decide", status: 403},
+		{name: "no key", method: "GET", url: "/v1/purposes/analytics/assessment", status: 401},
+		{name: "unknown purpose", method: "GET", url: "/v1/purposes/nope/assessment", key: "admin", status: 404},
+		{name: "save draft", method: "PUT", url: "/v1/purposes/support_chat/assessment", key: "admin", body: draft, status: 200,
+			expect: []string{`"typical":true`, `"saved_by":"api_key:`, `"status":"missing"`}},
+		{name: "save unknown risk", method: "PUT", url: "/v1/purposes/support_chat/assessment", key: "admin",
+			body: `{"high_risk":["astrology"]}`, status: 400, fields: []string{"high_risk[0]"}},
+		{name: "save unknown field", method: "PUT", url: "/v1/purposes/support_chat/assessment", key: "admin",
+			body: `{"verdict":"fine"}`, status: 400, fields: []string{"verdict"}},
+		{name: "save for a necessary purpose", method: "PUT", url: "/v1/purposes/necessary/assessment", key: "admin", body: draft, status: 409},
+		{name: "ingest key may not save", method: "PUT", url: "/v1/purposes/support_chat/assessment", key: "ingest", body: draft, status: 403},
+		{name: "an API key may not approve", method: "POST", url: "/v1/purposes/support_chat/assessment/approve", key: "admin", status: 403,
+			expect: []string{"privacy officer"}},
+		decide("still refused", "support_chat", "purpose_not_assessed"),
 	}
 }
 
@@ -1118,8 +1158,10 @@ func TestCatalogThroughClient(t *testing.T) {
 			t.Errorf("unknown purpose: fields %v", e.Fields)
 		}
 		// An event under the new, non-material notice counts (recs passed
-		// its security assessment: the decision gate lets it through).
+		// its security assessment and personalisation its ethics
+		// assessment: the decision gates let them through).
 		assessVendor(t, env.srv, "recs")
+		ethicstest.ApproveAll(t, env.srv.App.Ethics, env.srv.App.Consent)
 		recordKey := mustKey(t, c, client.APIKeyInput{Scope: client.ScopeRecord, Label: "app back end"})
 		if _, err := client.New(env.srv.URL, recordKey.Secret).AppendEvents(ctx, []client.EventInput{{ID: "a-1", Property: "app",
 			Subject: "cust-a", Purpose: "personalisation", Vendor: "recs", Action: client.ActionGrant, Source: client.SourceAPI,

@@ -24,6 +24,7 @@ import (
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/erasure"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/ethics"
 	"github.com/steward-dev/steward/internal/incident"
 	"github.com/steward-dev/steward/internal/inventory"
 	"github.com/steward-dev/steward/internal/outbox"
@@ -118,6 +119,9 @@ type Deps struct {
 	// customers reach Steward, the links' base.
 	Preferences *preference.Links
 	PublicURL   string
+	// Ethics keeps the purposes' ethics assessments; nil answers
+	// /v1/purposes/{key}/assessment 503.
+	Ethics *ethics.Service
 }
 
 type server struct {
@@ -194,7 +198,7 @@ func newServer(d Deps) *server {
 	return &server{Deps: d, csrf: http.NewCrossOriginProtection(), api: &api.Deps{Consent: d.Consent, Keys: d.Keys, Vault: d.Vault, Audit: d.Audit, Reveals: d.Reveals, BeforeSignInChange: d.BeforeSignInChange, Hooks: d.Hooks, Disclosures: d.Disclosures, Outbox: d.Outbox, OnDisclosure: d.OnDisclosure, Log: d.Log,
 		SendAgentConfirmation: d.SendAgentConfirmation,
 		ObserveAnswers:        d.Metrics.ObserveAnswers, Requests: d.Requests, Retention: d.Retention, Inventory: d.Inventory,
-		Erasures: d.Erasures, Incidents: d.Incidents, Preferences: d.Preferences, PublicURL: d.PublicURL}}
+		Erasures: d.Erasures, Incidents: d.Incidents, Preferences: d.Preferences, PublicURL: d.PublicURL, Ethics: d.Ethics}}
 }
 
 type statusWriter struct {

@@ -106,6 +106,7 @@ var tables = []tableRule{
 
 	// The inventory, the data map's findings, retention.
 	{name: "inventory_systems", backedUp: true},
+	{name: "purpose_assessments", backedUp: true}, // the purposes' ethics assessments and approvals: no customer data
 	{name: "drift_findings", backedUp: true},
 	{name: "scan_runs", backedUp: true},     // tracker scans' reports: names and hosts, never a value
 	{name: "scan_trackers", backedUp: true}, // what the scans found and the officers' assignments

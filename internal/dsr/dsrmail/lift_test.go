@@ -14,6 +14,7 @@ import (
 	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/dsr/dsrmail"
+	"github.com/steward-dev/steward/internal/ethics/ethicstest"
 	"github.com/steward-dev/steward/internal/notify"
 	"github.com/steward-dev/steward/internal/receipt"
 )
@@ -54,6 +55,7 @@ func TestLiftIsToldFirst(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { cs.Close() })
+		ethicstest.OpenPurposes(t, cs)
 		if _, err := cs.PutProperty(staff, consent.Property{Key: "shop", Name: "Shop", Domains: []string{"shop.example"}, DefaultJurisdiction: "DE"}, true); err != nil {
 			t.Fatal(err)
 		}

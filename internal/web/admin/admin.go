@@ -41,6 +41,7 @@ import (
 	"github.com/steward-dev/steward/internal/disclosure"
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/errs"
+	"github.com/steward-dev/steward/internal/ethics"
 	"github.com/steward-dev/steward/internal/i18n"
 	"github.com/steward-dev/steward/internal/incident"
 	"github.com/steward-dev/steward/internal/inventory"
@@ -131,6 +132,10 @@ type Deps struct {
 	// Incidents is the incident register (the incident pages and the
 	// report form); nil leaves those pages answering 503.
 	Incidents *incident.Service
+	// Ethics keeps the purposes' ethics assessments (the assessment pages
+	// of the catalog); nil leaves those pages answering 503 and the
+	// purposes' list without their status.
+	Ethics *ethics.Service
 }
 
 // BackupSchedule is the backup settings the dashboard compares the runs

@@ -44,6 +44,7 @@ func (c *Console) HandleCatalog() http.Handler {
 		for _, err := range []error{
 			add(staff.PermSettings, "/admin/catalog/properties", "cat_properties", "cat_properties_intro", func() (int, error) { return len(cs.Properties()), nil }),
 			add(staff.PermSettings, "/admin/catalog/purposes", "cat_purposes", "cat_purposes_intro", func() (int, error) { return len(cs.Purposes()), nil }),
+			add(staff.PermEthics, "/admin/catalog/assessments", "cat_assessments", "cat_assessments_intro", func() (int, error) { return len(cs.Purposes()), nil }),
 			add(staff.PermVendors, "/admin/catalog/vendors", "cat_vendors", "cat_vendors_intro", func() (int, error) { return len(cs.Vendors()), nil }),
 			add(staff.PermInventory, "/admin/catalog/categories", "cat_categories", "cat_categories_intro", func() (int, error) { return len(cs.Categories()), nil }),
 			add(staff.PermNotices, "/admin/catalog/notices", "cat_notices", "cat_notices_intro", func() (int, error) {

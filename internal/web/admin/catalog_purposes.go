@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/steward-dev/steward/internal/consent"
+	"github.com/steward-dev/steward/internal/ethics"
 )
 
 // The purposes' pages (/admin/catalog/purposes; permission settings): why
@@ -82,11 +83,38 @@ func postedChannels(r *http.Request) []consent.Channel {
 	return out
 }
 
-// HandlePurposes lists the purposes.
+// purposeRow is a purpose of the list with where its ethics assessment
+// stands (nil when the console runs without the assessments).
+type purposeRow struct {
+	consent.Purpose
+	Assessment *ethics.Summary
+}
+
+// HandlePurposes lists the purposes, each with where its ethics assessment
+// stands: a purpose that needs one is used only once a privacy officer
+// approved it.
 func (c *Console) HandlePurposes() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		notice := savedNotice(r, func(k string) bool { _, err := c.Consent.Purpose(k); return err == nil })
-		c.render(w, r, http.StatusOK, "catalog_purposes", page{Title: "title_purposes", Notice: notice, Data: c.Consent.Purposes()})
+		var summaries []ethics.Summary
+		if c.Ethics != nil {
+			var err error
+			if summaries, err = c.Ethics.Summaries(r.Context()); err != nil {
+				c.fail(w, r, err)
+				return
+			}
+		}
+		purposes := c.Consent.Purposes()
+		rows := make([]purposeRow, len(purposes))
+		for i, p := range purposes {
+			rows[i].Purpose = p
+			for j := range summaries {
+				if summaries[j].Purpose == p.Key {
+					rows[i].Assessment = &summaries[j]
+				}
+			}
+		}
+		c.render(w, r, http.StatusOK, "catalog_purposes", page{Title: "title_purposes", Notice: notice, Data: rows})
 	})
 }
 

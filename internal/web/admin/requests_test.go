@@ -19,6 +19,7 @@ import (
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/dsr"
+	"github.com/steward-dev/steward/internal/ethics/ethicstest"
 	"github.com/steward-dev/steward/internal/receipt"
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/vault"
@@ -57,6 +58,7 @@ func newRequestsFixture(t *testing.T, store *db.DB) *requestsFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { catalog.Close() })
+	ethicstest.OpenPurposes(t, catalog)
 	box, _ := f.vault.SecretBox("dsr")
 	clock := func() time.Time { return f.now }
 	if f.requests, err = dsr.NewService(dsr.Config{DB: store, Secrets: box, Audit: log, Now: clock}); err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/dsr"
+	"github.com/steward-dev/steward/internal/ethics/ethicstest"
 	"github.com/steward-dev/steward/internal/ratelimit"
 	"github.com/steward-dev/steward/internal/receipt"
 	"github.com/steward-dev/steward/internal/staff"
@@ -68,6 +69,7 @@ func newSignInFixture(t *testing.T) *signInFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { catalog.Close() })
+	ethicstest.OpenPurposes(t, catalog)
 	dsrBox, _ := v.SecretBox("dsr")
 	requests, err := dsr.NewService(dsr.Config{DB: store, Secrets: dsrBox, Audit: log})
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/dsr"
+	"github.com/steward-dev/steward/internal/ethics/ethicstest"
 	"github.com/steward-dev/steward/internal/receipt"
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/vault"
@@ -69,6 +70,7 @@ func newVendorFixtureOn(t *testing.T, store *db.DB) *vendorFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { catalog.Close() })
+	ethicstest.OpenPurposes(t, catalog)
 	for _, p := range []string{"newsletter", "marketing"} {
 		if _, err := catalog.PutPurpose(ctx, consent.Purpose{Key: p, Names: map[string]string{"en": p}, LegalBasis: consent.BasisConsent}, true); err != nil {
 			t.Fatal(err)

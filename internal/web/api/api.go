@@ -15,6 +15,7 @@ import (
 	"github.com/steward-dev/steward/internal/disclosure"
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/erasure"
+	"github.com/steward-dev/steward/internal/ethics"
 	"github.com/steward-dev/steward/internal/incident"
 	"github.com/steward-dev/steward/internal/inventory"
 	"github.com/steward-dev/steward/internal/outbox"
@@ -72,6 +73,9 @@ type Deps struct {
 	// customers reach Steward, the links' base.
 	Preferences *preference.Links
 	PublicURL   string
+	// Ethics keeps the purposes' ethics assessments
+	// (/v1/purposes/{key}/assessment); nil answers 503.
+	Ethics *ethics.Service
 }
 
 // Body size limits.

@@ -13,6 +13,7 @@ import (
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
+	"github.com/steward-dev/steward/internal/ethics/ethicstest"
 	"github.com/steward-dev/steward/internal/receipt"
 	"github.com/steward-dev/steward/internal/web/auth"
 	"github.com/steward-dev/steward/internal/web/httpx"
@@ -45,6 +46,7 @@ func fuzzDeps(tb testing.TB) (*Deps, *receipt.Signer) {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { svc.Close() })
+	ethicstest.OpenPurposes(tb, svc)
 	must := func(_ any, err error) {
 		tb.Helper()
 		if err != nil {

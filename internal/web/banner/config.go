@@ -156,6 +156,11 @@ func (s *Server) config(ctx context.Context, ck cacheKey, p *consent.Property) (
 		if pu.Communication() {
 			continue // chosen in the preference centre, never in the banner
 		}
+		// A purpose without an approved ethics assessment is not offered:
+		// no consent is asked for what data may not be used for.
+		if !s.Consent.PurposeAssessed(pu.Key) {
+			continue
+		}
 		types := slices.Clone(b.ConsentMode.Types[pu.Key])
 		if types == nil {
 			types = []string{}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
+	"github.com/steward-dev/steward/internal/ethics/ethicstest"
 	"github.com/steward-dev/steward/internal/receipt"
 	"github.com/steward-dev/steward/internal/tcf"
 	"github.com/steward-dev/steward/internal/web/banner"
@@ -57,6 +59,7 @@ func newFixture(tb testing.TB, store *db.DB) *fixture {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { svc.Close() })
+	ethicstest.OpenPurposes(tb, svc)
 	must := func(_ any, err error) {
 		tb.Helper()
 		if err != nil {
@@ -322,6 +325,48 @@ func TestServedSizeBudget(t *testing.T) {
 	if rec.Code != 200 || size > 7*1024 {
 		t.Fatalf("served %d bytes (status %d); the budget is 7168", size, rec.Code)
 	}
+}
+
+// TestBannerOffersOnlyAssessedPurposes: a purpose without an approved
+// ethics assessment is missing from the banner's configuration; its
+// approval makes it appear at the next request, and it goes again when
+// the approval runs out. A necessary purpose needs none.
+func TestBannerOffersOnlyAssessedPurposes(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, store)
+		var approved atomic.Pointer[map[string]consent.PurposeAssessment]
+		approved.Store(&map[string]consent.PurposeAssessment{})
+		if err := f.svc.SetPurposeAssessmentSource(ctx, func(context.Context) (map[string]consent.PurposeAssessment, error) {
+			return *approved.Load(), nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		offered := func(step string, want ...string) {
+			t.Helper()
+			rec := f.get("/banner.js?p=shop", nil)
+			if rec.Code != 200 {
+				t.Fatalf("%s: %d", step, rec.Code)
+			}
+			var got []string
+			for _, p := range configOf(t, rec.Body.String())["purposes"].([]any) {
+				got = append(got, p.(map[string]any)["key"].(string))
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("%s: purposes %v, want %v", step, got, want)
+			}
+		}
+		offered("none approved", "necessary")
+		until := time.Now().Add(time.Hour)
+		approved.Store(&map[string]consent.PurposeAssessment{"analytics": {Until: until, LegalBasis: consent.BasisConsent,
+			Vendors: []string{"metrics-co"}, Categories: []string{}}})
+		if err := f.svc.RefreshAssessedPurposes(ctx); err != nil {
+			t.Fatal(err)
+		}
+		offered("analytics approved", "necessary", "analytics")
+		f.skew.Store(int64(2 * time.Hour))
+		offered("approval ran out", "necessary")
+	})
 }
 
 // TestBannerOffersOnlyAssessedVendors: a vendor whose approval is withdrawn
