@@ -191,7 +191,7 @@ var demoPrivacyOfficer = audit.Staff("demo_privacy_officer")
 func (a *App) seedDemoEthics(ctx context.Context) error {
 	officer := audit.WithActor(ctx, demoPrivacyOfficer)
 	yes, no := true, false
-	for _, key := range []string{"analytics", "marketing", "sale_of_data"} {
+	for _, key := range []string{"analytics", "marketing", "sale_of_data", "newsletter"} {
 		v, err := a.Ethics.Get(ctx, key)
 		if err != nil {
 			return err
@@ -205,6 +205,10 @@ func (a *App) seedDemoEthics(ctx context.Context) error {
 			StorageSafe:   &yes,
 			Storage:       "Kept by the vendors named in the banner, each with a signed-off security assessment; transfers outside the EEA under standard contractual clauses.",
 			Typical:       &yes,
+		}
+		if key == "newsletter" {
+			answers.CustomerKnows = "The customer subscribes on the preference page or in the privacy portal, which say what we send, by which channel and how often; we keep only the email address."
+			answers.Storage = "The email address stays in Steward's vault; the mailer receives it per message only."
 		}
 		if key == "sale_of_data" {
 			answers.Typical = &no

@@ -46,7 +46,7 @@ func Where(p *i18n.Printer, forms Forms, e consent.Event) string {
 		return p.T("provenance.source_form", "form", name)
 	}
 	switch e.Source {
-	case consent.SourceBanner, consent.SourcePortal, consent.SourceGPC, consent.SourceAPI, consent.SourceImport:
+	case consent.SourceBanner, consent.SourcePortal, consent.SourceGPC, consent.SourceAPI, consent.SourceImport, consent.SourcePreferences:
 		return p.T("provenance.source_" + string(e.Source))
 	}
 	return p.T("provenance.source_api")

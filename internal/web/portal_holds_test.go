@@ -48,7 +48,7 @@ func TestPortalSaysWhatItHolds(t *testing.T) {
 	}{
 		{"english", "/privacy/home?lang=en",
 			[]string{"What we hold about you", "1 consent choice", "2 protected fields", "declined", "Email address", "Bank account (IBAN)",
-				"financial data", "You have no choice to change here now"},
+				"financial data", "What we send you"},
 			[]string{"We hold no consent records", `id="third-parties"`, `id="accesses"`, "<td>financial</td>", "<td>iban</td>", "deny ("}},
 		{"german", "/privacy/home?lang=de",
 			[]string{"Was wir über Sie speichern", "E-Mail-Adresse", "Bankkonto (IBAN)", "Finanzdaten", "Kontaktdaten", "abgelehnt"},

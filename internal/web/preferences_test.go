@@ -291,7 +291,7 @@ func TestPreferencePage(t *testing.T) {
 			if !strings.Contains(page.body, "Saved.") || !strings.Contains(page.body, receipt) || !strings.Contains(page.body, "checked") {
 				t.Fatalf("page after saving lacks the notice, the receipt or the tick: %.2000s", page.body)
 			}
-			if got := b.do("GET", receipt+"?lang=en", nil); got.status != http.StatusOK || !strings.Contains(got.body, "preferences page") {
+			if got := b.do("GET", receipt+"?lang=en", nil); got.status != http.StatusOK || !strings.Contains(got.body, "email preferences page") {
 				t.Fatalf("receipt page: %d %.500s", got.status, got.body)
 			}
 			if got := b.do("GET", receipt+"?format=jws", nil); got.status != http.StatusOK || !strings.HasPrefix(got.body, "eyJ") || strings.Count(got.body, ".") != 2 {

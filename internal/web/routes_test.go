@@ -114,6 +114,17 @@ var apiNeeds = map[string]string{
 	"GET /transparency/incidents":                          "the transparency pages",
 	"GET /transparency/incidents.json":                     "the transparency pages",
 	"GET /transparency/incidents/{id}":                     "the transparency pages",
+	// Telling the parties of an incident, and the preference centre's links.
+	"GET /v1/incidents/{id}/regulator-report":     "the incident register",
+	"GET /v1/incidents/{id}/notices":              "the incident register",
+	"PUT /v1/incidents/{id}/notices/texts/{lang}": "the incident register",
+	"POST /v1/incidents/{id}/notices":             "the incident register",
+	"GET /v1/incidents/{id}/vendors":              "the incident register",
+	"POST /v1/incidents/{id}/vendors":             "the incident register",
+	"GET /v1/incidents/{id}/filings":              "the incident register",
+	"POST /v1/incidents/{id}/filings":             "the incident register",
+	"POST /v1/incidents/{id}/notified":            "the incident register",
+	"POST /v1/subjects/{id}/preference-links":     "the preference centre",
 	// The purposes' ethics assessments.
 	"GET /v1/purposes/{key}/assessment":          "the ethics assessments",
 	"PUT /v1/purposes/{key}/assessment":          "the ethics assessments",
@@ -168,6 +179,14 @@ var consoleNeeds = map[string]string{
 	"POST /admin/incidents/{id}/account":                      "incidents",
 	"POST /admin/incidents/{id}/account/withdraw":             "incidents",
 	"POST /admin/my-actions/{action}/done":                    "incidents",
+	// Telling the parties of an incident.
+	"GET /admin/incidents/{id}/parties":          "incidents",
+	"POST /admin/incidents/{id}/notices/texts":   "incidents",
+	"POST /admin/incidents/{id}/notices":         "incidents",
+	"POST /admin/incidents/{id}/vendors":         "incidents",
+	"POST /admin/incidents/{id}/filings":         "incidents",
+	"POST /admin/incidents/{id}/notified":        "incidents",
+	"GET /admin/incidents/{id}/regulator-report": "incidents",
 	// The purposes' ethics assessments.
 	"GET /admin/catalog/assessments":                        "ethics",
 	"GET /admin/catalog/purposes/{key}/assessment":          "ethics",
