@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"fmt"
 	"os"
 	"runtime"
 	"strconv"
@@ -184,6 +183,6 @@ func processCPU(b *testing.B) time.Duration {
 func resetPeakRSS(b *testing.B) {
 	b.Helper()
 	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
-		b.Skip(fmt.Sprintf("cannot reset the peak resident set (%v)", err))
+		b.Skipf("cannot reset the peak resident set (%v)", err)
 	}
 }
