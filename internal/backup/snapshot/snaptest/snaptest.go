@@ -117,7 +117,9 @@ func fillLedger(ctx context.Context, ledger *consent.Service, events, subjects i
 	property := props[0].Key
 	var purposes []string
 	for _, p := range ledger.Purposes() {
-		if !p.Necessary {
+		// Communication topics are chosen by subjects only (the preference
+		// centre); most bulk events are a device's.
+		if !p.Necessary && !p.Communication() {
 			purposes = append(purposes, p.Key)
 		}
 	}
