@@ -33,13 +33,14 @@ const (
 )
 
 // DefaultDuty is the share of wall time a backup's dump works when
-// CreateOptions.Duty is zero: it rests one and a half times as long as it
+// CreateOptions.Duty is zero: it rests more than twice as long as it
 // works, so that a backup of a live store leaves its writers most of the
 // machine (issue 15 asks that ingest keep 70 % of its rate during a
 // backup) and still ends within its time budget (30 s for a million
-// ledger events). At 0.5, ingest kept a median 65 % on the shared 2-core
-// machine (docs/operations.md, "Backup figures").
-const DefaultDuty = 0.4
+// ledger events). On a quiet 2-core machine, at 0.4, a million events
+// took 17.5 s and ingest kept a median 68 % (docs/operations.md, "Backup
+// figures").
+const DefaultDuty = 0.3
 
 // CreateOptions are the keys and settings of one backup.
 type CreateOptions struct {
