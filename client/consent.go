@@ -55,8 +55,11 @@ type EventInput struct {
 	Subject  string `json:"subject,omitempty"`
 	Purpose  string `json:"purpose"`
 	Vendor   string `json:"vendor,omitempty"`
-	Action   Action `json:"action"`
-	Source   Source `json:"source"`
+	// Channel narrows a choice about a communication topic to one of the
+	// channels it declares; empty, the choice is of every channel.
+	Channel TopicChannel `json:"channel,omitempty"`
+	Action  Action       `json:"action"`
+	Source  Source       `json:"source"`
 	// NoticeVersion names the published notice the choice was made under;
 	// a grant under an older notice than the latest material one does not
 	// count where consent is opt-in.
@@ -90,23 +93,26 @@ type EventResult struct {
 
 // Event is an entry of the consent ledger.
 type Event struct {
-	ID            string    `json:"id"`
-	Property      string    `json:"property"`
-	Device        string    `json:"device,omitempty"`
-	Subject       string    `json:"subject,omitempty"`
-	Purpose       string    `json:"purpose"`
-	Vendor        string    `json:"vendor,omitempty"`
-	Action        Action    `json:"action"`
-	Source        Source    `json:"source"`
-	NoticeVersion string    `json:"notice_version"`
-	Jurisdiction  string    `json:"jurisdiction"`
-	GPC           bool      `json:"gpc"`
-	DNT           bool      `json:"dnt"`
-	TCString      string    `json:"tc_string,omitempty"`
-	GPPString     string    `json:"gpp_string,omitempty"`
-	At            time.Time `json:"at"`
-	Seq           int64     `json:"seq"`
-	RecordedAt    time.Time `json:"recorded_at"`
+	ID       string `json:"id"`
+	Property string `json:"property"`
+	Device   string `json:"device,omitempty"`
+	Subject  string `json:"subject,omitempty"`
+	Purpose  string `json:"purpose"`
+	Vendor   string `json:"vendor,omitempty"`
+	// Channel is the one channel of a topic the choice is about; empty
+	// for every channel.
+	Channel       TopicChannel `json:"channel,omitempty"`
+	Action        Action       `json:"action"`
+	Source        Source       `json:"source"`
+	NoticeVersion string       `json:"notice_version"`
+	Jurisdiction  string       `json:"jurisdiction"`
+	GPC           bool         `json:"gpc"`
+	DNT           bool         `json:"dnt"`
+	TCString      string       `json:"tc_string,omitempty"`
+	GPPString     string       `json:"gpp_string,omitempty"`
+	At            time.Time    `json:"at"`
+	Seq           int64        `json:"seq"`
+	RecordedAt    time.Time    `json:"recorded_at"`
 	// Receipt is the signed consent receipt; only GetEvent returns it.
 	Receipt string `json:"receipt,omitempty"`
 }
@@ -210,11 +216,14 @@ func (c *Client) LinkDevice(ctx context.Context, subject, device string) (*Link,
 
 // PreferenceLinksInput names the message that preference links are for:
 // the property the company writes from, the communication topics it is
-// about, and optionally the page's language.
+// about, and optionally the page's language and the channel the message
+// is sent by (the one-click link withdraws the topics by that channel
+// only; email when empty, as List-Unsubscribe is an email header).
 type PreferenceLinksInput struct {
-	Property string   `json:"property"`
-	Topics   []string `json:"topics"`
-	Language string   `json:"language,omitempty"`
+	Property string       `json:"property"`
+	Topics   []string     `json:"topics"`
+	Language string       `json:"language,omitempty"`
+	Channel  TopicChannel `json:"channel,omitempty"`
 }
 
 // PreferenceLinks are what the company's mailer puts in one message: the

@@ -168,6 +168,22 @@ func (s *Service) ValidateEvents(events []Event, by Author) error {
 				bad("vendor", "vendor %q is not declared for purpose %q", e.Vendor, e.Purpose)
 			}
 		}
+		if e.Channel != "" {
+			// A choice by one channel is of a topic that declares it, and
+			// of the topic itself, not of one vendor's use of it.
+			field := fmt.Sprintf("events[%d].channel", i)
+			switch {
+			case channelIndex(e.Channel) < 0:
+				keyed.Add(field, "channel")
+			case purposeOK && !purpose.channels[channelIndex(e.Channel)]:
+				keyed.Add(field, "channel_not_declared", "channel", string(e.Channel), "purpose", strconv.Quote(e.Purpose))
+			case e.Vendor != "":
+				keyed.Add(field, "channel_with_vendor")
+			case e.Action == ActionObject:
+				// An objection (Art. 21) is to the purpose, by any means.
+				keyed.Add(field, "channel_with_objection")
+			}
+		}
 		switch {
 		case actionCode(e.Action) == actionNone:
 			bad("action", "must be grant, deny, withdraw or object")

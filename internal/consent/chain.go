@@ -140,6 +140,18 @@ func eventHash(prevHash []byte, prevSeq int64, e *Event, mac, receiptHash []byte
 		// unambiguous.
 		enc.str(e.GPPString)
 	}
+	if e.Channel != "" {
+		// Added after GPP strings: an event without a channel hashes as it
+		// did before. One with a channel always carries the GPP string
+		// field first, even empty, so that a value cannot move between the
+		// two: the encoding then ends in two length-prefixed strings where
+		// one without a channel ends in at most one, and every length is
+		// fixed by its prefix.
+		if e.GPPString == "" {
+			enc.str("")
+		}
+		enc.str(string(e.Channel))
+	}
 	return enc.sum()
 }
 
@@ -224,13 +236,13 @@ const chainLinkColumns = eventColumns + `, prev_seq, hash, NULL, principal_mac, 
 func scanChainEvent(scan func(...any) error) (chainRow, error) {
 	r := chainRow{kind: entryEvent}
 	var subject, device sql.NullString
-	var action, source string
+	var action, source, channel string
 	var at, recorded int64
 	err := scan(&r.event.Seq, &r.event.Property, &r.event.ID, &subject, &device, &r.event.Purpose, &r.event.Vendor, &action, &source,
 		&r.event.NoticeVersion, &r.event.Jurisdiction, &r.event.GPC, &r.event.DNT, &r.event.TCString, &at, &recorded, &r.event.GPPString,
-		&r.prevSeq, &r.hash, &r.salt, &r.mac, &r.receipt, &r.rHash)
+		&channel, &r.prevSeq, &r.hash, &r.salt, &r.mac, &r.receipt, &r.rHash)
 	r.event.Subject, r.event.Device = subject.String, device.String
-	r.event.Action, r.event.Source = Action(action), Source(source)
+	r.event.Action, r.event.Source, r.event.Channel = Action(action), Source(source), Channel(channel)
 	r.event.At, r.event.RecordedAt = fromMicros(at), fromMicros(recorded)
 	return r, err
 }

@@ -604,3 +604,54 @@ func TestCheckpointerSignsWhatItChained(t *testing.T) {
 		}
 	})
 }
+
+// TestChannelIsEvidence: the channel of a choice is stored, named in its
+// receipt and covered by the chain: editing it, or clearing it to widen a
+// withdrawal by email to every channel, is found by Verify.
+func TestChannelIsEvidence(t *testing.T) {
+	for _, edit := range []struct{ name, sql string }{
+		{"another channel", `UPDATE consent_events SET channel = 'sms' WHERE event_id = 'c1'`},
+		{"channel cleared", `UPDATE consent_events SET channel = '' WHERE event_id = 'c1'`},
+		{"channel added", `UPDATE consent_events SET channel = 'post' WHERE event_id = 'c0'`},
+	} {
+		t.Run(edit.name, func(t *testing.T) {
+			dbtest.Run(t, func(t *testing.T, store *db.DB) {
+				ctx := context.Background()
+				signer := newSigner(t)
+				svc := openService(t, store, signer)
+				seed(t, svc)
+				if _, err := svc.PutPurpose(ctx, newsletter(), true); err != nil {
+					t.Fatal(err)
+				}
+				topic := func(id string, action consent.Action, channel consent.Channel) consent.Event {
+					return consent.Event{ID: id, Property: "shop", Subject: "cust-c", Purpose: "newsletter", Channel: channel,
+						Action: action, Source: consent.SourceAPI, NoticeVersion: "v1"}
+				}
+				appendOK(t, svc, topic("c0", consent.ActionGrant, ""), topic("c1", consent.ActionWithdraw, consent.ChannelEmail))
+				got, err := svc.Event(ctx, "shop", "c1")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.Channel != consent.ChannelEmail {
+					t.Fatalf("stored channel %q, want email", got.Channel)
+				}
+				claims, err := receipt.Verify(got.Receipt, signer.JWKS())
+				if err != nil || claims.Steward.Channel != "email" {
+					t.Fatalf("receipt names channel %q (%v), want email", claims.Steward.Channel, err)
+				}
+				if r := verify(t, store, consent.VerifyOptions{}); !r.OK() {
+					t.Fatalf("the ledger does not verify: %s", r.Message())
+				}
+				other := topic("c1", consent.ActionWithdraw, consent.ChannelSMS)
+				if _, err := svc.Append(ctx, []consent.Event{other}); !errs.Is(err, errs.CodeConflict) {
+					t.Fatalf("resent with another channel: %v, want a conflict", err)
+				}
+				exec(t, store, edit.sql)
+				r := verify(t, store, consent.VerifyOptions{})
+				if r.OK() || r.Problem == nil || r.Problem.Kind != consent.ProblemChanged {
+					t.Fatalf("an edited channel went unnoticed: %s", r.Message())
+				}
+			})
+		})
+	}
+}

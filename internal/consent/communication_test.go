@@ -2,6 +2,7 @@ package consent_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -191,4 +192,80 @@ func TestCommunicationDecisionAllocations(t *testing.T) {
 	}); n != 0 {
 		t.Fatalf("%v allocations per decision, want 0", n)
 	}
+}
+
+// TestChannelDecisions: choices by one channel decide questions about that
+// channel; a question without a channel asks about every channel the
+// topic declares; events naming a channel are checked.
+func TestChannelDecisions(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		signer := newSigner(t)
+		svc := openService(t, store, signer)
+		seed(t, svc)
+		if _, err := svc.PutPurpose(ctx, newsletter(), true); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		ev := func(channel consent.Channel, action consent.Action) consent.Event {
+			n++
+			return consent.Event{ID: fmt.Sprintf("ch%d", n), Property: "shop", Subject: "cust-ch", Purpose: "newsletter", Channel: channel,
+				Action: action, Source: consent.SourcePreferences, NoticeVersion: "v1"}
+		}
+		q := func(channel consent.Channel) consent.Question {
+			return consent.Question{Subject: "cust-ch", Purpose: "newsletter", Channel: channel}
+		}
+		steps := []struct {
+			name  string
+			event consent.Event
+			want  map[consent.Channel]consent.Reason // "" is the question without a channel
+		}{
+			{"email granted", ev(consent.ChannelEmail, consent.ActionGrant), map[consent.Channel]consent.Reason{
+				consent.ChannelEmail: consent.ReasonConsentGranted, consent.ChannelSMS: consent.ReasonNoConsentRecorded, "": consent.ReasonNoConsentRecorded}},
+			{"sms granted", ev(consent.ChannelSMS, consent.ActionGrant), map[consent.Channel]consent.Reason{
+				consent.ChannelEmail: consent.ReasonConsentGranted, consent.ChannelSMS: consent.ReasonConsentGranted, "": consent.ReasonConsentGranted}},
+			{"sms withdrawn", ev(consent.ChannelSMS, consent.ActionWithdraw), map[consent.Channel]consent.Reason{
+				consent.ChannelEmail: consent.ReasonConsentGranted, consent.ChannelSMS: consent.ReasonConsentWithdrawn, "": consent.ReasonConsentWithdrawn}},
+			{"all withdrawn", ev("", consent.ActionWithdraw), map[consent.Channel]consent.Reason{
+				consent.ChannelEmail: consent.ReasonConsentWithdrawn, consent.ChannelSMS: consent.ReasonConsentWithdrawn, "": consent.ReasonConsentWithdrawn}},
+			{"email granted again", ev(consent.ChannelEmail, consent.ActionGrant), map[consent.Channel]consent.Reason{
+				consent.ChannelEmail: consent.ReasonConsentGranted, consent.ChannelSMS: consent.ReasonConsentWithdrawn, "": consent.ReasonConsentWithdrawn}},
+		}
+		for _, step := range steps {
+			appendOK(t, svc, step.event)
+			for _, d := range []*consent.Service{svc, openService(t, store, signer)} { // live, and rebuilt from the ledger
+				for channel, reason := range step.want {
+					question := q(channel)
+					got, err := d.Decider().Decide(&question, false)
+					if err != nil || got.Reason != reason || got.Allowed != (reason == consent.ReasonConsentGranted) {
+						t.Errorf("%s: %q = %+v %v, want %s", step.name, channel, got, err, reason)
+					}
+				}
+			}
+		}
+		for _, tt := range []struct {
+			name  string
+			event consent.Event
+			key   string
+		}{
+			{"unknown channel", consent.Event{Channel: "fax"}, "channel"},
+			{"channel not declared", consent.Event{Channel: consent.ChannelPost}, "channel_not_declared"},
+			{"channel with a vendor", consent.Event{Channel: consent.ChannelEmail, Vendor: "metrics-co"}, "channel_with_vendor"},
+			{"objection by channel", consent.Event{Channel: consent.ChannelEmail, Action: consent.ActionObject}, "channel_with_objection"},
+		} {
+			e := ev(tt.event.Channel, consent.ActionGrant)
+			e.Source = consent.SourceAPI
+			if tt.event.Vendor != "" {
+				e.Vendor = tt.event.Vendor
+			}
+			if tt.event.Action != "" {
+				e.Action = tt.event.Action
+			}
+			err := svc.ValidateEvents([]consent.Event{e}, consent.Author{Kind: consent.AuthorRecordKey})
+			ex, ok := errs.As(err)
+			if !ok || ex.FieldKeys["events[0].channel"].Key != tt.key {
+				t.Errorf("%s: ValidateEvents = %v, want problem %s on events[0].channel", tt.name, err, tt.key)
+			}
+		}
+	})
 }

@@ -115,6 +115,19 @@ func rule(p *Purpose, vendorGiven, vendorDeclared, vendorAssessed, purposeAssess
 	}
 }
 
+// latestChoice is the rule between a choice of a communication topic by
+// every channel (all) and one by the channel asked about (byChannel):
+// whichever is later in ledger order decides (state.newer: the ledger's
+// order, an import not replacing a later state). So a withdrawal for every
+// channel beats earlier grants by one channel, and a grant by one channel
+// after it allows that channel again, and no other.
+func latestChoice(all state, allFound bool, byChannel state, channelFound bool) (state, bool) {
+	if channelFound && (!allFound || byChannel.newer(all)) {
+		return byChannel, true
+	}
+	return all, allFound
+}
+
 // Decider answers questions from the catalog and the index alone.
 type Decider struct {
 	catalog *catalogHolder
@@ -175,10 +188,32 @@ func (d *Decider) Decide(q *Question, gpcHeader bool) (Answer, error) {
 	if p.Kind == KindCommunication {
 		regime = OptIn // nobody is written to before they ask to be
 	}
+	gpc := gpcHeader || q.GPC
+	if q.Channel == "" && p.Kind == KindCommunication {
+		// Asked about no channel, the question is whether the subject
+		// may be written to by every channel the topic declares: the
+		// first channel refused answers.
+		var first Answer
+		d.index.mu.RLock()
+		for i, declared := range p.channels {
+			if !declared {
+				continue
+			}
+			s, found, h := d.index.latest(q.Subject, q.Device, p.id, vendor, uint16(i+1))
+			a := rule(&p.Purpose, q.Vendor != "", vendorDeclared, vendorAssessed, purposeAssessed, regime, gpc, s, found, h, cat.currentNotice)
+			if first.Reason == "" || first.Allowed && !a.Allowed {
+				first = a
+			}
+		}
+		d.index.mu.RUnlock()
+		if first.Reason != "" {
+			return first, nil
+		}
+	}
 	d.index.mu.RLock()
-	s, found, h := d.index.latest(q.Subject, q.Device, p.id, vendor)
+	s, found, h := d.index.latest(q.Subject, q.Device, p.id, vendor, channelCode(q.Channel))
 	d.index.mu.RUnlock()
-	return rule(&p.Purpose, q.Vendor != "", vendorDeclared, vendorAssessed, purposeAssessed, regime, gpcHeader || q.GPC, s, found, h, cat.currentNotice), nil
+	return rule(&p.Purpose, q.Vendor != "", vendorDeclared, vendorAssessed, purposeAssessed, regime, gpc, s, found, h, cat.currentNotice), nil
 }
 
 // DecideAll answers questions in order into answers (which must be as long),

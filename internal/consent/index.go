@@ -73,6 +73,9 @@ type identInfo struct {
 	subject       uint32 // for a linked device: the subject's identity
 	hasDevices    bool   // for a subject: devices are linked to it
 	vendorChoices bool   // some of its states name a vendor
+	// channelChoices: some of its choices name one channel of a topic
+	// (kept in Index.channelStates).
+	channelChoices bool
 }
 
 // idKey stands for a subject or device id in the index: 128 bits of two
@@ -109,6 +112,10 @@ type Index struct {
 	// latest objection or own grant (source portal) after one: an
 	// objection stands until the subject grants the purpose again.
 	objections map[uint64]state
+	// channelStates holds the latest choice by one channel of a
+	// communication topic, by stateKey(subject, purpose, channel code):
+	// see channelCode and lookup.
+	channelStates map[uint64]state
 }
 
 // hold is what stops a subject's processing whatever their consents say.
@@ -140,6 +147,8 @@ func NewIndex() *Index {
 		restricted: map[uint64]uint64{},
 		liftedAll:  map[uint32]uint64{},
 		objections: map[uint64]state{},
+
+		channelStates: map[uint64]state{},
 	}
 }
 
@@ -199,6 +208,7 @@ type indexedEvent struct {
 	isSubject bool
 	purpose   string
 	vendor    string
+	channel   Channel
 	action    Action
 	at        time.Time
 	noticeNo  int
@@ -231,12 +241,21 @@ func (x *Index) apply(events []indexedEvent) {
 			if old, ok := x.objections[k]; !ok || s.newer(old) {
 				x.objections[k] = s
 			}
-		case e.portal && e.isSubject && vendor == 0 && s.action == actionGrant:
+		case e.portal && e.isSubject && vendor == 0 && e.channel == "" && s.action == actionGrant:
 			if old, ok := x.objections[k]; ok && s.newer(old) {
 				x.objections[k] = s // the subject's own grant ends their objection
 			}
 		}
-		if s.action != actionObject {
+		if ch := channelCode(e.channel); ch != 0 && s.action != actionObject {
+			// A choice by one channel (validated: a subject's, of a
+			// topic, with no vendor) is kept apart: it decides only
+			// questions about that channel.
+			x.idents[ident].channelChoices = true
+			k = stateKey(ident, purpose, ch)
+			if old, ok := x.channelStates[k]; !ok || s.newer(old) {
+				x.channelStates[k] = s
+			}
+		} else if s.action != actionObject {
 			if old, ok := x.states[k]; !ok || s.newer(old) {
 				x.states[k] = s
 			}
@@ -309,13 +328,14 @@ func (x *Index) Len() int {
 }
 
 // latest returns the latest state that applies to the identity for the
-// purpose and vendor (vendor 0: none): its own, or one of a linked identity
-// (a subject's devices, or a device's subject and that subject's other
-// devices); a purpose-wide decision and a vendor-specific one compete,
-// latest wins. It also returns what holds the subject's (or the linked
-// subject's) processing for the purpose: a restriction, else an
-// objection. Callers hold the read lock.
-func (x *Index) latest(subject, device string, purpose, vendor uint16) (state, bool, hold) {
+// purpose and vendor (vendor 0: none) and channel (a channelCode, 0: none):
+// its own, or one of a linked identity (a subject's devices, or a device's
+// subject and that subject's other devices); a purpose-wide decision and a
+// vendor-specific or channel-specific one compete, latest wins. It also
+// returns what holds the subject's (or the linked subject's) processing
+// for the purpose: a restriction, else an objection. Callers hold the read
+// lock.
+func (x *Index) latest(subject, device string, purpose, vendor uint16, channel uint16) (state, bool, hold) {
 	var ident uint32
 	if subject != "" {
 		ident = x.subjects[x.key(subject)]
@@ -342,6 +362,12 @@ func (x *Index) latest(subject, device string, purpose, vendor uint16) (state, b
 		}
 	}
 	best, found := x.lookup(ident, purpose, vendor)
+	if channel != 0 && x.idents[ident].channelChoices {
+		// Only subjects choose topics, so only the identity's own
+		// channel choices count.
+		cs, ok := x.channelStates[stateKey(ident, purpose, channel)]
+		best, found = latestChoice(best, found, cs, ok)
+	}
 	if x.idents[ident].hasDevices {
 		for _, d := range x.devicesOf[ident] {
 			if s, ok := x.lookup(d, purpose, vendor); ok && (!found || s.newer(best)) {

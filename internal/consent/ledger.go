@@ -22,7 +22,7 @@ const maxGroup = 2000
 
 // eventColumns are the stored columns of an event, in insert order.
 const eventColumns = `seq, property, event_id, subject_id, device_id, purpose, vendor, action, source, notice_version,
-	jurisdiction, gpc, dnt, tc_string, at, recorded_at, gpp_string`
+	jurisdiction, gpc, dnt, tc_string, at, recorded_at, gpp_string, channel`
 
 // earliestEventTime bounds event times from below: nothing older can be a
 // real consent, and index times fit 32 bits.
@@ -276,7 +276,7 @@ func sameEvent(a, b *Event) bool {
 	return a.Property == b.Property && a.ID == b.ID && a.Subject == b.Subject && a.Device == b.Device &&
 		a.Purpose == b.Purpose && a.Vendor == b.Vendor && a.Action == b.Action && a.Source == b.Source &&
 		a.NoticeVersion == b.NoticeVersion && a.Jurisdiction == b.Jurisdiction && a.GPC == b.GPC && a.DNT == b.DNT &&
-		a.TCString == b.TCString && a.GPPString == b.GPPString
+		a.TCString == b.TCString && a.GPPString == b.GPPString && a.Channel == b.Channel
 }
 
 // conflictError names the event of a request that repeats a recorded id
@@ -381,7 +381,7 @@ func (s *Service) writeGroup(group []*appendRequest) error {
 }
 
 func (x *Index) toIndexed(e *Event, cat *catalog) indexedEvent {
-	ie := indexedEvent{seq: e.Seq, purpose: e.Purpose, vendor: e.Vendor, action: e.Action, at: e.At, imported: e.Source == SourceImport,
+	ie := indexedEvent{seq: e.Seq, purpose: e.Purpose, vendor: e.Vendor, channel: e.Channel, action: e.Action, at: e.At, imported: e.Source == SourceImport,
 		portal: e.Source == SourcePortal}
 	if e.Subject != "" {
 		ie.ident, ie.isSubject = x.key(e.Subject), true

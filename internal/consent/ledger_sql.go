@@ -42,7 +42,7 @@ func (s *Service) insertSQLite(ctx context.Context, events []Event, data []*chai
 		}
 		start = head
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO consent_events (`+eventColumns+`, prev_seq, hash, salt, principal_mac, receipt, receipt_hash)
-			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)
 			ON CONFLICT (property, event_id) DO NOTHING`)
 		if err != nil {
 			return fmt.Errorf("insert events: %w", err)
@@ -54,7 +54,7 @@ func (s *Service) insertSQLite(ctx context.Context, events []Event, data []*chai
 			hash := eventHash(head.hash, head.chainSeq, e, d.mac, d.receiptHash)
 			res, err := stmt.ExecContext(ctx, e.Seq, e.Property, e.ID, nullable(e.Subject), nullable(e.Device), e.Purpose, e.Vendor,
 				string(e.Action), string(e.Source), e.NoticeVersion, e.Jurisdiction, e.GPC, e.DNT, e.TCString, micros(e.At), micros(e.RecordedAt),
-				e.GPPString, head.chainSeq, hash, d.salt, d.mac, d.receipt, d.receiptHash)
+				e.GPPString, string(e.Channel), head.chainSeq, hash, d.salt, d.mac, d.receipt, d.receiptHash)
 			if err != nil {
 				return fmt.Errorf("insert events: %w", err)
 			}
@@ -103,13 +103,13 @@ func (s *Service) insertSQLite(ctx context.Context, events []Event, data []*chai
 const insertPostgresSQL = `WITH head AS (UPDATE ledger_head SET seq = $1, chain_seq = $1, hash = $3 WHERE id = 1 AND seq = $2 RETURNING seq)
 INSERT INTO consent_events (` + eventColumns + `, prev_seq, hash, salt, principal_mac, receipt, receipt_hash)
 SELECT e.seq, e.property, e.event_id, e.subject_id, e.device_id, e.purpose, e.vendor, e.action, e.source,
-	e.notice_version, e.jurisdiction, e.gpc, e.dnt, e.tc_string, e.at, e.recorded_at, e.gpp_string, e.prev_seq, e.hash, e.salt,
+	e.notice_version, e.jurisdiction, e.gpc, e.dnt, e.tc_string, e.at, e.recorded_at, e.gpp_string, e.channel, e.prev_seq, e.hash, e.salt,
 	e.principal_mac, e.receipt, e.receipt_hash
 FROM head, unnest($4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
 	$12::text[], $13::text[], $14::text[], $15::boolean[], $16::boolean[], $17::text[], $18::bigint[], $19::bigint[],
-	$20::text[], $21::bigint[], $22::bytea[], $23::bytea[], $24::bytea[], $25::text[], $26::bytea[])
+	$20::text[], $21::text[], $22::bigint[], $23::bytea[], $24::bytea[], $25::bytea[], $26::text[], $27::bytea[])
 	AS e(seq, property, event_id, subject_id, device_id, purpose, vendor, action, source, notice_version,
-		jurisdiction, gpc, dnt, tc_string, at, recorded_at, gpp_string, prev_seq, hash, salt, principal_mac, receipt, receipt_hash)`
+		jurisdiction, gpc, dnt, tc_string, at, recorded_at, gpp_string, channel, prev_seq, hash, salt, principal_mac, receipt, receipt_hash)`
 
 // insertPostgres chains and inserts events; see insertSQLite for what it
 // returns. With the head it wrote last (s.pgHead), which holds while this
@@ -205,7 +205,7 @@ func (s *Service) execPostgresInsert(ctx context.Context, q interface {
 		seqs, prevSeqs, ats, recorded                        = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 		properties, ids, purposes, vendors, actions          = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		sources, notices, jurisdictions, tcStrings, receipts = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		gppStrings                                           = make([]string, n)
+		gppStrings, channels                                 = make([]string, n), make([]string, n)
 		subjects, devices                                    = make([]*string, n), make([]*string, n)
 		gpcs, dnts                                           = make([]bool, n), make([]bool, n)
 		hashes, salts, macs, receiptHashes                   = make([][]byte, n), make([][]byte, n), make([][]byte, n), make([][]byte, n)
@@ -219,7 +219,7 @@ func (s *Service) execPostgresInsert(ctx context.Context, q interface {
 		prevSeq, prevHash = e.Seq, hashes[i]
 		properties[i], ids[i], purposes[i], vendors[i] = e.Property, e.ID, e.Purpose, e.Vendor
 		actions[i], sources[i], notices[i], jurisdictions[i], tcStrings[i] = string(e.Action), string(e.Source), e.NoticeVersion, e.Jurisdiction, e.TCString
-		gppStrings[i] = e.GPPString
+		gppStrings[i], channels[i] = e.GPPString, string(e.Channel)
 		if e.Subject != "" {
 			subjects[i] = &e.Subject
 		}
@@ -231,7 +231,7 @@ func (s *Service) execPostgresInsert(ctx context.Context, q interface {
 	}
 	last := head.seq + int64(n)
 	res, err := q.ExecContext(ctx, insertPostgresSQL, last, head.seq, prevHash, seqs, properties, ids, subjects, devices, purposes,
-		vendors, actions, sources, notices, jurisdictions, gpcs, dnts, tcStrings, ats, recorded, gppStrings, prevSeqs, hashes, salts, macs,
+		vendors, actions, sources, notices, jurisdictions, gpcs, dnts, tcStrings, ats, recorded, gppStrings, channels, prevSeqs, hashes, salts, macs,
 		receipts, receiptHashes)
 	if err != nil {
 		return 0, fmt.Errorf("insert events: %w", err)
@@ -256,12 +256,12 @@ func (s *Service) execPostgresInsert(ctx context.Context, q interface {
 func scanEvent(scan func(...any) error) (Event, error) {
 	var e Event
 	var subject, device sql.NullString
-	var action, source string
+	var action, source, channel string
 	var at, recorded int64
 	err := scan(&e.Seq, &e.Property, &e.ID, &subject, &device, &e.Purpose, &e.Vendor, &action, &source,
-		&e.NoticeVersion, &e.Jurisdiction, &e.GPC, &e.DNT, &e.TCString, &at, &recorded, &e.GPPString)
+		&e.NoticeVersion, &e.Jurisdiction, &e.GPC, &e.DNT, &e.TCString, &at, &recorded, &e.GPPString, &channel)
 	e.Subject, e.Device = subject.String, device.String
-	e.Action, e.Source = Action(action), Source(source)
+	e.Action, e.Source, e.Channel = Action(action), Source(source), Channel(channel)
 	e.At, e.RecordedAt = fromMicros(at), fromMicros(recorded)
 	return e, err
 }

@@ -28,7 +28,7 @@ func (s *Service) sign(e *Event) (string, error) {
 		Steward: receipt.Ledger{
 			EventID: e.ID, Property: e.Property, Purpose: e.Purpose, Vendor: e.Vendor,
 			Action: string(e.Action), Source: string(e.Source), NoticeVersion: e.NoticeVersion, GPC: e.GPC,
-			GPPString: e.GPPString,
+			GPPString: e.GPPString, Channel: string(e.Channel),
 		},
 	}
 	service := receipt.Service{Service: e.Property}

@@ -155,7 +155,7 @@ func TestIndexLatestWinsInAnyOrder(t *testing.T) {
 		x := fresh
 		x.apply(order)
 		x.mu.RLock()
-		s, ok, _ := x.latest("", "d1", x.purposes["analytics"], 0)
+		s, ok, _ := x.latest("", "d1", x.purposes["analytics"], 0, 0)
 		x.mu.RUnlock()
 		if !ok || s.action != actionWithdraw || s.seq != 200 {
 			t.Fatalf("order %v: latest = %+v, %v; want the withdrawal", order, s, ok)
@@ -227,7 +227,7 @@ func TestIndexOrdersByLedgerNotTime(t *testing.T) {
 	for _, q := range []struct{ subject, device, purpose string }{
 		{"cust", "", "analytics"}, {"cust", "", "marketing"}, {"", "phone", "marketing"},
 	} {
-		s, ok, _ := x.latest(q.subject, q.device, x.purposes[q.purpose], 0)
+		s, ok, _ := x.latest(q.subject, q.device, x.purposes[q.purpose], 0, 0)
 		if !ok || s.action != actionWithdraw {
 			t.Errorf("%+v: latest = %+v, want the withdrawal", q, s)
 		}

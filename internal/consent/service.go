@@ -259,7 +259,7 @@ func (s *Service) follow(ctx context.Context) error {
 // distinct purpose and vendor keys: at start it reads the whole ledger, and
 // a string per column and row would make the collector the bottleneck.
 func (s *Service) readEventsForIndex(ctx context.Context, after int64, limit int) ([]indexedEvent, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, subject_id, device_id, purpose, vendor, action, at, notice_version, source
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, subject_id, device_id, purpose, vendor, action, at, notice_version, source, channel
 		FROM consent_events WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
 	if err != nil {
 		return nil, db.Classify(fmt.Errorf("read ledger: %w", err))
@@ -276,11 +276,11 @@ func (s *Service) readEventsForIndex(ctx context.Context, after int64, limit int
 		return k
 	}
 	out := make([]indexedEvent, 0, min(limit, 4096))
-	var subject, device, purpose, vendor, action, notice, source sql.RawBytes
+	var subject, device, purpose, vendor, action, notice, source, channel sql.RawBytes
 	var at int64
 	for rows.Next() {
 		var e indexedEvent
-		if err := rows.Scan(&e.seq, &subject, &device, &purpose, &vendor, &action, &at, &notice, &source); err != nil {
+		if err := rows.Scan(&e.seq, &subject, &device, &purpose, &vendor, &action, &at, &notice, &source, &channel); err != nil {
 			return nil, fmt.Errorf("read ledger: %w", err)
 		}
 		if len(subject) > 0 {
@@ -302,6 +302,9 @@ func (s *Service) readEventsForIndex(ctx context.Context, after int64, limit int
 		e.at = fromMicros(at)
 		e.imported = string(source) == string(SourceImport)
 		e.portal = string(source) == string(SourcePortal)
+		if len(channel) > 0 {
+			e.channel = Channel(intern(channel))
+		}
 		if n, ok := cat.notices[string(notice)]; ok {
 			e.noticeNo = n.Ordinal
 		}

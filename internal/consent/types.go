@@ -133,8 +133,9 @@ const (
 )
 
 // Channel is a way the company reaches a customer about a communication
-// topic. A topic declares its channels; the customer's choice is of the
-// topic, by every channel it declares.
+// topic. A topic declares its channels; the customer chooses the topic by
+// every channel it declares (an event without a channel) or by one channel
+// (an event naming it): see latestChoice for which choice decides.
 type Channel string
 
 // The channels, in the order pages list them.
@@ -159,6 +160,12 @@ func channelIndex(c Channel) int {
 		return 2
 	}
 	return -1
+}
+
+// channelCode is the channel's code in the index: its place in Channels
+// plus one, and 0 for none (or an unknown channel).
+func channelCode(c Channel) uint16 {
+	return uint16(channelIndex(c) + 1)
 }
 
 // Frequency is about how often a topic's messages come.
@@ -249,19 +256,23 @@ type Notice struct {
 
 // Event is one entry of the consent ledger.
 type Event struct {
-	ID            string `json:"id"`
-	Property      string `json:"property"`
-	Device        string `json:"device,omitempty"`
-	Subject       string `json:"subject,omitempty"`
-	Purpose       string `json:"purpose"`
-	Vendor        string `json:"vendor,omitempty"`
-	Action        Action `json:"action"`
-	Source        Source `json:"source"`
-	NoticeVersion string `json:"notice_version"`
-	Jurisdiction  string `json:"jurisdiction"`
-	GPC           bool   `json:"gpc"`
-	DNT           bool   `json:"dnt"`
-	TCString      string `json:"tc_string,omitempty"`
+	ID       string `json:"id"`
+	Property string `json:"property"`
+	Device   string `json:"device,omitempty"`
+	Subject  string `json:"subject,omitempty"`
+	Purpose  string `json:"purpose"`
+	Vendor   string `json:"vendor,omitempty"`
+	// Channel narrows a choice about a communication topic to one of its
+	// channels ("newsletter by SMS: no"); "" is the topic by every
+	// channel, as every event before channels existed.
+	Channel       Channel `json:"channel,omitempty"`
+	Action        Action  `json:"action"`
+	Source        Source  `json:"source"`
+	NoticeVersion string  `json:"notice_version"`
+	Jurisdiction  string  `json:"jurisdiction"`
+	GPC           bool    `json:"gpc"`
+	DNT           bool    `json:"dnt"`
+	TCString      string  `json:"tc_string,omitempty"`
 	// GPPString is the IAB Global Privacy Platform string the banner
 	// reported with the choice (US visitors of properties that enable GPP).
 	GPPString string    `json:"gpp_string,omitempty"`

@@ -93,6 +93,10 @@ type Ledger struct {
 	// GPPString is the IAB Global Privacy Platform string recorded with
 	// the choice, when the banner sent one.
 	GPPString string `json:"gppString,omitempty"`
+	// Channel is the one channel a choice about a communication topic
+	// names ("email", "sms", "post"); absent, the choice is of the topic
+	// by every channel.
+	Channel string `json:"channel,omitempty"`
 }
 
 // Signer signs receipts with one Ed25519 key. Ed25519 signatures are

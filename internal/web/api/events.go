@@ -14,21 +14,22 @@ import (
 )
 
 type eventInput struct {
-	ID            string         `json:"id"`
-	Property      string         `json:"property"`
-	Device        string         `json:"device"`
-	Subject       string         `json:"subject"`
-	Purpose       string         `json:"purpose"`
-	Vendor        string         `json:"vendor"`
-	Action        consent.Action `json:"action"`
-	Source        consent.Source `json:"source"`
-	NoticeVersion string         `json:"notice_version"`
-	Jurisdiction  string         `json:"jurisdiction"`
-	GPC           bool           `json:"gpc"`
-	DNT           bool           `json:"dnt"`
-	TCString      string         `json:"tc_string"`
-	GPPString     string         `json:"gpp_string"`
-	At            *httpx.Time    `json:"at"`
+	ID            string          `json:"id"`
+	Property      string          `json:"property"`
+	Device        string          `json:"device"`
+	Subject       string          `json:"subject"`
+	Purpose       string          `json:"purpose"`
+	Vendor        string          `json:"vendor"`
+	Channel       consent.Channel `json:"channel"`
+	Action        consent.Action  `json:"action"`
+	Source        consent.Source  `json:"source"`
+	NoticeVersion string          `json:"notice_version"`
+	Jurisdiction  string          `json:"jurisdiction"`
+	GPC           bool            `json:"gpc"`
+	DNT           bool            `json:"dnt"`
+	TCString      string          `json:"tc_string"`
+	GPPString     string          `json:"gpp_string"`
+	At            *httpx.Time     `json:"at"`
 }
 
 type eventResult struct {
@@ -62,7 +63,7 @@ func (d *Deps) HandleAppendEvents() http.Handler {
 		events := make([]consent.Event, len(in))
 		for i, e := range in {
 			events[i] = consent.Event{ID: e.ID, Property: e.Property, Device: e.Device, Subject: e.Subject, Purpose: e.Purpose,
-				Vendor: e.Vendor, Action: e.Action, Source: e.Source, NoticeVersion: e.NoticeVersion,
+				Vendor: e.Vendor, Channel: e.Channel, Action: e.Action, Source: e.Source, NoticeVersion: e.NoticeVersion,
 				Jurisdiction: e.Jurisdiction, GPC: e.GPC, DNT: e.DNT, TCString: e.TCString, GPPString: e.GPPString}
 			if e.At != nil {
 				if e.At.IsZero() {
