@@ -225,9 +225,14 @@ type About struct {
 // purpose of a property was given: the ledger's source and time, and Given,
 // the sentence that says it ("Given on 3 May 2026 in form “Checkout”").
 type ConsentOrigin struct {
-	Property string    `json:"property"`
-	Purpose  string    `json:"purpose"`
-	Name     string    `json:"purpose_name"`
+	Property string `json:"property"`
+	Purpose  string `json:"purpose"`
+	Name     string `json:"purpose_name"`
+	// Channel, for a communication topic, is the channel the choice is
+	// of ("" for every channel); Channels says so in the customer's
+	// language ("by email", "by every channel").
+	Channel  string    `json:"channel,omitempty"`
+	Channels string    `json:"channels,omitempty"`
 	Action   string    `json:"action"`
 	Source   string    `json:"source"`
 	At       time.Time `json:"at"`
@@ -330,7 +335,11 @@ func readme(about About, files []File) string {
 	if len(about.Consents) > 0 {
 		fmt.Fprintf(&b, "\n%s:\n\n", about.ConsentsTitle)
 		for _, c := range about.Consents {
-			fmt.Fprintf(&b, "- %s (%s): %s.\n", c.Name, c.Property, c.Given)
+			name := c.Name
+			if c.Channels != "" {
+				name += " " + c.Channels
+			}
+			fmt.Fprintf(&b, "- %s (%s): %s.\n", name, c.Property, c.Given)
 		}
 	}
 	b.WriteString("\nYour rights\n-----------\n\n")

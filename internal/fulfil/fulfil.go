@@ -455,17 +455,18 @@ func (f *Fulfiller) about(req dsr.Request, categories map[string]bool, events []
 	return about
 }
 
-// consentOrigins is, per property and purpose, where and when the latest
+// consentOrigins is, per property, purpose and channel (of a
+// communication topic; "" for every channel), where and when the latest
 // choice of events was given; choices about one vendor are left out, as
 // the portal does (they are made in the banner's details).
 func consentOrigins(words *i18n.Printer, svc *consent.Service, events []consent.Event) []export.ConsentOrigin {
-	latest := map[[2]string]consent.Event{}
-	var order [][2]string
+	latest := map[[3]string]consent.Event{}
+	var order [][3]string
 	for _, e := range events {
 		if e.Vendor != "" {
 			continue
 		}
-		k := [2]string{e.Property, e.Purpose}
+		k := [3]string{e.Property, e.Purpose, string(e.Channel)}
 		prev, seen := latest[k]
 		if !seen {
 			order = append(order, k)
@@ -477,11 +478,12 @@ func consentOrigins(words *i18n.Printer, svc *consent.Service, events []consent.
 	out := make([]export.ConsentOrigin, 0, len(order))
 	for _, k := range order {
 		e := latest[k]
-		name := e.Purpose
+		name, topic := e.Purpose, e.Channel != ""
 		if p, err := svc.Purpose(e.Purpose); err == nil {
-			name = languageName(p.Names, words.Lang(), e.Purpose)
+			name, topic = languageName(p.Names, words.Lang(), e.Purpose), p.Communication()
 		}
-		out = append(out, export.ConsentOrigin{Property: e.Property, Purpose: e.Purpose, Name: name, Action: string(e.Action),
+		out = append(out, export.ConsentOrigin{Property: e.Property, Purpose: e.Purpose, Name: name, Channel: string(e.Channel),
+			Channels: provenance.Channel(words, topic, e.Channel), Action: string(e.Action),
 			Source: string(e.Source), At: e.At, Given: provenance.Sentence(words, svc, e)})
 	}
 	return out

@@ -80,7 +80,13 @@ type Claims struct {
 	Subject  string
 	Property string
 	Topics   []string
-	Expires  time.Time
+	// Channel is the channel of the message that held a one-click link
+	// ("email", "sms", "post"), when the issuer named one; "" for a link
+	// made before links named channels, or without one. The one-click
+	// unsubscribe withdraws this channel, by default email (see
+	// portal.HandleOneClick).
+	Channel string
+	Expires time.Time
 }
 
 // Config sets up Links.
@@ -152,7 +158,14 @@ type Issued struct {
 // message about topics. Callers check the subject, property and topics
 // against the catalog first.
 func (l *Links) Issue(subject, property string, topics []string) (Issued, error) {
-	if subject == "" || len(subject) > maxFieldLen || property == "" || len(property) > maxFieldLen || len(topics) == 0 || len(topics) > MaxTopics {
+	return l.IssueFor(subject, property, topics, "")
+}
+
+// IssueFor is Issue for a message sent by channel ("" for none named): the
+// one-click token says which channel its unsubscribe withdraws.
+func (l *Links) IssueFor(subject, property string, topics []string, channel string) (Issued, error) {
+	if subject == "" || len(subject) > maxFieldLen || property == "" || len(property) > maxFieldLen || len(topics) == 0 || len(topics) > MaxTopics ||
+		len(channel) > maxFieldLen {
 		return Issued{}, ErrInvalid
 	}
 	for _, t := range topics {
@@ -163,7 +176,7 @@ func (l *Links) Issue(subject, property string, topics []string) (Issued, error)
 	now := l.now()
 	out := Issued{PageExpires: now.Add(l.pageTTL).Truncate(time.Second), UnsubscribeExpires: now.Add(l.unsubscribeTTL).Truncate(time.Second)}
 	out.Page = l.seal(Claims{Purpose: ForPage, Subject: subject, Property: property, Topics: topics, Expires: out.PageExpires})
-	out.Unsubscribe = l.seal(Claims{Purpose: ForUnsubscribe, Subject: subject, Property: property, Topics: topics, Expires: out.UnsubscribeExpires})
+	out.Unsubscribe = l.seal(Claims{Purpose: ForUnsubscribe, Subject: subject, Property: property, Topics: topics, Channel: channel, Expires: out.UnsubscribeExpires})
 	return out, nil
 }
 
@@ -175,6 +188,11 @@ func (l *Links) seal(c Claims) string {
 	plain = append(plain, byte(len(c.Topics)))
 	for _, t := range c.Topics {
 		plain = appendString(plain, t)
+	}
+	if c.Channel != "" {
+		// Appended last, so that tokens made before channels open as
+		// they did: with none.
+		plain = appendString(plain, c.Channel)
 	}
 	out := make([]byte, 1+l.aead.NonceSize(), 1+l.aead.NonceSize()+len(plain)+l.aead.Overhead())
 	out[0] = version
@@ -235,6 +253,11 @@ func parse(b []byte) (Claims, bool) {
 			return c, false
 		}
 		c.Topics = append(c.Topics, t)
+	}
+	if len(b) > 0 {
+		if c.Channel, b, ok = readString(b); !ok || c.Channel == "" {
+			return c, false
+		}
 	}
 	return c, len(b) == 0 && c.Subject != "" && c.Property != "" && len(c.Topics) > 0
 }

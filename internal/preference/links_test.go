@@ -144,3 +144,23 @@ func TestFormTokens(t *testing.T) {
 		t.Fatal("a form shown three hours ago passes")
 	}
 }
+
+// TestLinksNameTheirChannel: a one-click link made for a channel says so;
+// one made without (as every link before channels) opens with none.
+func TestLinksNameTheirChannel(t *testing.T) {
+	now := start
+	l := newLinks(t, "a", &now)
+	for _, channel := range []string{"", "email", "sms"} {
+		issued, err := l.IssueFor("cust-1", "shop", []string{"newsletter"}, channel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := l.Open(issued.Unsubscribe, preference.ForUnsubscribe)
+		if err != nil || got.Channel != channel || !reflect.DeepEqual(got.Topics, []string{"newsletter"}) {
+			t.Errorf("channel %q: Open = %+v, %v", channel, got, err)
+		}
+		if page, err := l.Open(issued.Page, preference.ForPage); err != nil || page.Channel != "" {
+			t.Errorf("channel %q: the page link = %+v, %v; want no channel", channel, page, err)
+		}
+	}
+}

@@ -8,6 +8,7 @@
 package provenance
 
 import (
+	"slices"
 	"time"
 
 	"github.com/steward-dev/steward/internal/consent"
@@ -50,6 +51,21 @@ func Where(p *i18n.Printer, forms Forms, e consent.Event) string {
 		return p.T("provenance.source_" + string(e.Source))
 	}
 	return p.T("provenance.source_api")
+}
+
+// Channel says which channels a choice about a communication topic is
+// of: "by email", or "by every channel" for a choice naming none. It says
+// nothing ("") of a purpose that is not a topic.
+func Channel(p *i18n.Printer, topic bool, c consent.Channel) string {
+	switch {
+	case !topic:
+		return ""
+	case c == "":
+		return p.T("provenance.channel_all")
+	case slices.Contains(consent.Channels, c):
+		return p.T("provenance.channel_" + string(c))
+	}
+	return string(c)
 }
 
 func actionKey(a consent.Action) string {

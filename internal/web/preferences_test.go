@@ -476,3 +476,180 @@ func TestPortalListsTopics(t *testing.T) {
 		t.Fatalf("after withdrawing: %s", table)
 	}
 }
+
+// newsletterBy makes the demo newsletter a topic sent by email and SMS,
+// and records a grant of it by every channel for subject.
+func newsletterBy(t *testing.T, srv *apptest.Server, subject string) {
+	t.Helper()
+	ctx := context.Background()
+	p, err := srv.App.Consent.Purpose("newsletter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Channels = []consent.Channel{consent.ChannelEmail, consent.ChannelSMS}
+	if _, err := srv.App.Consent.PutPurpose(ctx, p, false); err != nil {
+		t.Fatal(err)
+	}
+	grant := []consent.Event{{ID: "all-" + subject, Property: "demo", Subject: subject, Purpose: "newsletter", Action: consent.ActionGrant,
+		Source: consent.SourceAPI, NoticeVersion: "2026-11"}}
+	if err := srv.App.Consent.ValidateEvents(grant, consent.Author{Kind: consent.AuthorRecordKey}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.App.Consent.Append(ctx, grant); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// channelAnswers asks POST /v1/decisions about subject and the newsletter
+// by email, by SMS and without a channel, in one batch.
+func channelAnswers(t *testing.T, base, key, subject string) (email, sms, topic consent.Answer) {
+	t.Helper()
+	q := `{"subject":"` + subject + `","purpose":"newsletter"`
+	code, body := callAPI(t, base, key, "POST", "/v1/decisions", `{"questions":[`+q+`,"channel":"email"},`+q+`,"channel":"sms"},`+q+`}]}`)
+	if code != http.StatusOK {
+		t.Fatalf("decide: %d %s", code, body)
+	}
+	var out struct{ Answers []consent.Answer }
+	if err := json.Unmarshal([]byte(body), &out); err != nil || len(out.Answers) != 3 {
+		t.Fatalf("decide: %v %s", err, body)
+	}
+	return out.Answers[0], out.Answers[1], out.Answers[2]
+}
+
+// TestDecisionByChannel: the decision API answers per channel: a choice by
+// one channel decides that channel only, a withdrawal by every channel
+// after it decides them all, and a channel the topic is not sent by is a
+// problem naming the question's channel.
+func TestDecisionByChannel(t *testing.T) {
+	srv := apptest.Start(t, db.SQLite)
+	newsletterBy(t, srv, "cust-d")
+	record, _, err := srv.App.Keys.Create(context.Background(), apikey.ScopeRecord, "", "mailer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name             string
+		event            string
+		email, sms, both bool
+	}{
+		{"granted by every channel", "", true, true, true},
+		{"SMS withdrawn", `{"id":"d1","property":"demo","subject":"cust-d","purpose":"newsletter","channel":"sms","action":"withdraw","source":"api","notice_version":"2026-11"}`, true, false, false},
+		{"withdrawn by every channel", `{"id":"d2","property":"demo","subject":"cust-d","purpose":"newsletter","action":"withdraw","source":"api","notice_version":"2026-11"}`, false, false, false},
+		{"email granted again", `{"id":"d3","property":"demo","subject":"cust-d","purpose":"newsletter","channel":"email","action":"grant","source":"api","notice_version":"2026-11"}`, true, false, false},
+	}
+	for _, step := range steps {
+		if step.event != "" {
+			if code, body := callAPI(t, srv.URL, record, "POST", "/v1/consent/events", `{"events":[`+step.event+`]}`); code != http.StatusOK {
+				t.Fatalf("%s: append %d %s", step.name, code, body)
+			}
+		}
+		email, sms, both := channelAnswers(t, srv.URL, srv.Keys.Decide, "cust-d")
+		if email.Allowed != step.email || sms.Allowed != step.sms || both.Allowed != step.both {
+			t.Errorf("%s: email %+v, sms %+v, no channel %+v; want %v %v %v", step.name, email, sms, both, step.email, step.sms, step.both)
+		}
+	}
+	for _, tt := range []struct{ body, field string }{
+		{`{"questions":[{"subject":"cust-d","purpose":"newsletter"},{"subject":"cust-d","purpose":"newsletter","channel":"post"}]}`, "questions[1].channel"},
+		{`{"questions":[{"subject":"cust-d","purpose":"analytics","channel":"email"}]}`, "questions[0].channel"},
+	} {
+		if code, body := callAPI(t, srv.URL, srv.Keys.Decide, "POST", "/v1/decisions", tt.body); code != http.StatusBadRequest || !strings.Contains(body, tt.field) {
+			t.Errorf("%s: %d %s, want 400 naming %s", tt.body, code, body, tt.field)
+		}
+	}
+	if code, body := callAPI(t, srv.URL, record, "POST", "/v1/consent/events",
+		`{"events":[{"id":"d9","property":"demo","subject":"cust-d","purpose":"newsletter","channel":"fax","action":"grant","source":"api"}]}`); code != http.StatusBadRequest || !strings.Contains(body, "events[0].channel") {
+		t.Errorf("an event by an unknown channel: %d %s", code, body)
+	}
+}
+
+// TestPreferencePageChangesOneChannel: the page shows a box per channel;
+// unticking one records a withdrawal by that channel only, and the other
+// stays allowed; unticking every box withdraws the topic by every channel.
+func TestPreferencePageChangesOneChannel(t *testing.T) {
+	srv := apptest.Start(t, db.SQLite)
+	newsletterBy(t, srv, "cust-o")
+	record, _, err := srv.App.Keys.Create(context.Background(), apikey.ScopeRecord, "", "mailer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := preferenceLinks(t, srv.URL, record, "cust-o", `{"property":"demo","topics":["newsletter"]}`)
+	pagePath := strings.SplitN(pathOf(t, links.PreferencesURL), "?", 2)[0]
+	b := newBrowser(t, srv.URL)
+	for lang, words := range map[string][]string{
+		"en": {"by email", "by SMS"}, "de": {"per E-Mail", "per SMS"}, "fr": {"par e-mail", "par SMS"}, "es": {"por correo electrónico", "por SMS"},
+	} {
+		page := b.do("GET", pagePath+"?lang="+lang, nil)
+		for _, w := range append(words, `value="newsletter:email" checked`, `value="newsletter:sms" checked`) {
+			if !strings.Contains(page.body, w) {
+				t.Errorf("%s page lacks %q", lang, w)
+			}
+		}
+	}
+	page := b.do("GET", pagePath+"?lang=en", nil)
+	form := html.UnescapeString(preferenceForm.FindStringSubmatch(page.body)[1])
+	if got := b.do("POST", pagePath, url.Values{"form": {form}, "shown": {"newsletter"}, "choice": {"newsletter:email"}}); got.status != http.StatusSeeOther {
+		t.Fatalf("save: %d %.300s", got.status, got.body)
+	}
+	events := subjectEvents(t, srv, "cust-o")
+	if len(events) != 2 || events[1].Channel != consent.ChannelSMS || events[1].Action != consent.ActionWithdraw || events[1].Source != consent.SourcePreferences {
+		t.Fatalf("events %+v, want one withdrawal by SMS", events)
+	}
+	if email, sms, _ := channelAnswers(t, srv.URL, srv.Keys.Decide, "cust-o"); !email.Allowed || sms.Allowed || sms.Reason != consent.ReasonConsentWithdrawn {
+		t.Fatalf("after unticking SMS: email %+v, sms %+v", email, sms)
+	}
+	page = b.do("GET", pagePath+"?lang=en", nil)
+	if !strings.Contains(page.body, `value="newsletter:email" checked`) || strings.Contains(page.body, `value="newsletter:sms" checked`) {
+		t.Fatalf("the page does not show email ticked and SMS not: %.3000s", page.body)
+	}
+	// Ticking SMS again grants SMS only; unticking both withdraws the
+	// topic by every channel, in one event.
+	form = html.UnescapeString(preferenceForm.FindStringSubmatch(page.body)[1])
+	b.do("POST", pagePath, url.Values{"form": {form}, "shown": {"newsletter"}, "choice": {"newsletter:email", "newsletter:sms"}})
+	b.do("POST", pagePath, url.Values{"form": {form}, "shown": {"newsletter"}})
+	events = subjectEvents(t, srv, "cust-o")
+	if len(events) != 4 || events[2].Channel != consent.ChannelSMS || events[2].Action != consent.ActionGrant ||
+		events[3].Channel != "" || events[3].Action != consent.ActionWithdraw {
+		t.Fatalf("events %+v, want a grant by SMS, then one withdrawal by every channel", events)
+	}
+	if email, sms, _ := channelAnswers(t, srv.URL, srv.Keys.Decide, "cust-o"); email.Allowed || sms.Allowed {
+		t.Fatalf("after unticking both: email %+v, sms %+v", email, sms)
+	}
+}
+
+// TestOneClickWithdrawsEmailOnly: a List-Unsubscribe link withdraws its
+// topics by email (or by the channel the link was made for), never the
+// customer's other channels.
+func TestOneClickWithdrawsEmailOnly(t *testing.T) {
+	srv := apptest.Start(t, db.SQLite)
+	newsletterBy(t, srv, "cust-w")
+	record, _, err := srv.App.Keys.Create(context.Background(), apikey.ScopeRecord, "", "mailer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := preferenceLinks(t, srv.URL, record, "cust-w", `{"property":"demo","topics":["newsletter"]}`)
+	b := newBrowser(t, srv.URL)
+	if got := b.do("GET", pathOf(t, links.UnsubscribeURL)+"?lang=en", nil); !strings.Contains(got.body, "Newsletter</strong> (by email)") {
+		t.Errorf("the unsubscribe page does not name the channel: %.1500s", got.body)
+	}
+	if got := b.do("POST", pathOf(t, links.UnsubscribeURL), url.Values{"List-Unsubscribe": {"One-Click"}}); got.status != http.StatusOK {
+		t.Fatalf("one-click: %d %.300s", got.status, got.body)
+	}
+	events := subjectEvents(t, srv, "cust-w")
+	if len(events) != 2 || events[1].Channel != consent.ChannelEmail || events[1].Action != consent.ActionWithdraw {
+		t.Fatalf("events %+v, want one withdrawal by email", events)
+	}
+	if email, sms, _ := channelAnswers(t, srv.URL, srv.Keys.Decide, "cust-w"); email.Allowed || !sms.Allowed {
+		t.Fatalf("after one-click: email %+v, sms %+v; want email withdrawn, SMS still allowed", email, sms)
+	}
+	// A link made for an SMS message withdraws SMS; a bad channel is refused.
+	bySMS := preferenceLinks(t, srv.URL, record, "cust-w", `{"property":"demo","topics":["newsletter"],"channel":"sms"}`)
+	if got := b.do("POST", pathOf(t, bySMS.UnsubscribeURL), url.Values{"List-Unsubscribe": {"One-Click"}}); got.status != http.StatusOK {
+		t.Fatalf("one-click by SMS: %d", got.status)
+	}
+	if events = subjectEvents(t, srv, "cust-w"); len(events) != 3 || events[2].Channel != consent.ChannelSMS {
+		t.Fatalf("events %+v, want a withdrawal by SMS", events)
+	}
+	if code, body := callAPI(t, srv.URL, record, "POST", "/v1/subjects/cust-w/preference-links", `{"property":"demo","topics":["newsletter"],"channel":"fax"}`); code != http.StatusBadRequest || !strings.Contains(body, `"channel"`) {
+		t.Errorf("links for channel fax: %d %s", code, body)
+	}
+}

@@ -47,6 +47,10 @@ func (d *Deps) HandlePreferenceLinks() http.Handler {
 		// Language, when set, is the page's language (else the reader's
 		// browser chooses).
 		Language string `json:"language"`
+		// Channel is how the message is sent; the one-click link
+		// withdraws the topics by this channel only. Email when omitted:
+		// List-Unsubscribe is an email header.
+		Channel consent.Channel `json:"channel"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		in, err := httpx.Decode[request](w, r, smallBody)
@@ -80,6 +84,9 @@ func (d *Deps) HandlePreferenceLinks() http.Handler {
 				problems.Add(field, "listed_twice", "value", key, "list", "topics")
 			}
 		}
+		if in.Channel != "" && !slices.Contains(consent.Channels, in.Channel) {
+			problems.Add("channel", "channel")
+		}
 		if in.Language != "" && !slices.Contains(i18n.Default().Languages(), in.Language) {
 			problems.Add("language", "page_language", "languages", strings.Join(i18n.Default().Languages(), ", "))
 		}
@@ -94,7 +101,7 @@ func (d *Deps) HandlePreferenceLinks() http.Handler {
 			d.fail(w, r, err)
 			return
 		}
-		issued, err := d.Preferences.Issue(subject, in.Property, in.Topics)
+		issued, err := d.Preferences.IssueFor(subject, in.Property, in.Topics, string(in.Channel))
 		if err != nil {
 			d.fail(w, r, errs.Invalid("topics", "cannot make a link of these"))
 			return

@@ -374,8 +374,10 @@ func (p *Portal) HandleChangeConsent() http.Handler {
 			p.fail(w, r, errs.Invalid("action", "must be grant, withdraw or object"))
 			return
 		}
+		// channel, for a communication topic, narrows the choice to one
+		// of its channels (ValidateEvents checks it is one).
 		e := consent.Event{ID: newEventID(), Property: r.PostFormValue("property"), Subject: session.SubjectID,
-			Purpose: r.PostFormValue("purpose"), Action: action, Source: consent.SourcePortal}
+			Purpose: r.PostFormValue("purpose"), Channel: consent.Channel(r.PostFormValue("channel")), Action: action, Source: consent.SourcePortal}
 		if notice, ok := p.Consent.CurrentNotice(); ok {
 			e.NoticeVersion = notice.Version
 		}
@@ -500,7 +502,7 @@ func (p *Portal) showReceipt(w http.ResponseWriter, r *http.Request, subject, se
 				// the row says now: a row edited in the database
 				// cannot put words in the receipt's mouth.
 				d.Event.Action, d.Event.Source = consent.Action(signed.Steward.Action), consent.Source(signed.Steward.Source)
-				d.Event.Purpose, d.Event.Vendor = signed.Steward.Purpose, signed.Steward.Vendor
+				d.Event.Purpose, d.Event.Vendor, d.Event.Channel = signed.Steward.Purpose, signed.Steward.Vendor, consent.Channel(signed.Steward.Channel)
 				d.Event.NoticeVersion, d.Event.GPC = signed.Steward.NoticeVersion, signed.Steward.GPC
 				d.Event.At = time.Unix(signed.ConsentTimestamp, 0).UTC()
 				d.ReceiptID = signed.ConsentReceiptID

@@ -19,19 +19,39 @@ import (
 	"github.com/steward-dev/steward/internal/preference"
 )
 
-// topicRow is a communication topic with the subject's current answer.
+// topicRow is a communication topic with the subject's current answer,
+// by each channel it declares.
 type topicRow struct {
 	Key, Name, Description string
 	Channels               []consent.Channel
-	Frequency              consent.Frequency
-	Allowed                bool
-	Reason                 consent.Reason
+	// ByChannel is the subject's answer for each of Channels, in order.
+	ByChannel []channelRow
+	Frequency consent.Frequency
+	// Allowed: the subject may be written to about the topic by at least
+	// one channel (Reason is then that channel's, else the first's).
+	Allowed bool
+	Reason  consent.Reason
 	// Locked: an objection or a restriction holds the topic, which this
 	// page cannot lift (the privacy center can).
 	Locked bool
 	// InLink: the email that held the link was about this topic.
 	InLink bool
+	// Via, on the unsubscribe page, is the channel its button withdraws
+	// the topic by ("" for every channel); Allowed is then by that channel.
+	Via consent.Channel
 	// Since and Receipt are the latest recorded choice of the topic, if any.
+	Since    time.Time
+	Property string
+	Receipt  string
+}
+
+// channelRow is the subject's answer for a topic by one channel, and the
+// latest recorded choice that decides it (a choice of the topic by every
+// channel, or by this one), if any.
+type channelRow struct {
+	Channel  consent.Channel
+	Allowed  bool
+	Reason   consent.Reason
 	Since    time.Time
 	Property string
 	Receipt  string
@@ -51,14 +71,31 @@ func (p *Portal) topicRows(r *http.Request, subject string, inLink []string) ([]
 	if err != nil {
 		return nil, err
 	}
-	latest := map[string]consent.Event{}
+	// The latest choice of each topic by every channel (channel "") and
+	// by each channel.
+	type topicChannel struct {
+		topic   string
+		channel consent.Channel
+	}
+	latest := map[topicChannel]consent.Event{}
 	for _, e := range events {
 		if e.Vendor != "" {
 			continue
 		}
-		if prev, ok := latest[e.Purpose]; !ok || e.Supersedes(&prev) {
-			latest[e.Purpose] = e
+		k := topicChannel{e.Purpose, e.Channel}
+		if prev, ok := latest[k]; !ok || e.Supersedes(&prev) {
+			latest[k] = e
 		}
+	}
+	// deciding is the choice that decides the topic by channel: the later
+	// of the two (consent.Decider's rule).
+	deciding := func(topic string, channel consent.Channel) (consent.Event, bool) {
+		all, allOK := latest[topicChannel{topic, ""}]
+		one, oneOK := latest[topicChannel{topic, channel}]
+		if oneOK && (!allOK || one.Supersedes(&all)) {
+			return one, true
+		}
+		return all, allOK
 	}
 	lang := language(r)
 	var rows []topicRow
@@ -73,8 +110,22 @@ func (p *Portal) topicRows(r *http.Request, subject string, inLink []string) ([]
 		row := topicRow{Key: purpose.Key, Name: localName(purpose.Names, lang, purpose.Key), Description: localName(purpose.Descriptions, lang, ""),
 			Channels: purpose.Channels, Frequency: purpose.Frequency, Allowed: a.Allowed, Reason: a.Reason,
 			Locked: a.Reason == consent.ReasonObjected || a.Reason == consent.ReasonRestricted, InLink: slices.Contains(inLink, purpose.Key)}
-		if e, ok := latest[purpose.Key]; ok {
-			row.Since, row.Property, row.Receipt = e.At, e.Property, e.ID
+		for _, channel := range purpose.Channels {
+			ca, err := p.Consent.Decider().Decide(&consent.Question{Subject: subject, Purpose: purpose.Key, Channel: channel}, false)
+			if err != nil {
+				return nil, err
+			}
+			c := channelRow{Channel: channel, Allowed: ca.Allowed, Reason: ca.Reason}
+			if e, ok := deciding(purpose.Key, channel); ok {
+				c.Since, c.Property, c.Receipt = e.At, e.Property, e.ID
+				if e.At.After(row.Since) {
+					row.Since, row.Property, row.Receipt = e.At, e.Property, e.ID
+				}
+			}
+			if ca.Allowed && !row.Allowed {
+				row.Allowed, row.Reason = true, ca.Reason
+			}
+			row.ByChannel = append(row.ByChannel, c)
 		}
 		rows = append(rows, row)
 	}
@@ -136,9 +187,14 @@ func (p *Portal) HandlePreferences() http.Handler {
 	})
 }
 
-// HandleSavePreferences records the choices of the page's form: a grant
-// for each topic ticked that was not allowed, a withdrawal for each shown
-// and not ticked that was; "unsubscribe all" withdraws every allowed one.
+// HandleSavePreferences records the choices of the page's form, one box
+// per topic and channel ("choice" = "topic:channel"): a grant by the
+// channel for each box ticked that was not allowed, a withdrawal by the
+// channel for each shown and not ticked that was. A topic left with no
+// box ticked is withdrawn by every channel at once; "unsubscribe all"
+// does that for every topic. Grants are by channel only, so that nobody
+// is written to by a channel they never saw offered. A posted "topic"
+// (the form before channels) ticks every channel of the topic.
 func (p *Portal) HandleSavePreferences() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, ok := p.openLink(w, r, preference.ForPage)
@@ -157,19 +213,36 @@ func (p *Portal) HandleSavePreferences() http.Handler {
 			return
 		}
 		all := r.PostFormValue("all") == "withdraw"
-		wanted := r.PostForm["topic"]
+		wholeTopics := r.PostForm["topic"]
+		choices := r.PostForm["choice"]
 		shown := r.PostForm["shown"]
 		var events []consent.Event
 		for _, row := range rows {
 			if row.Locked || !slices.Contains(shown, row.Key) && !all {
 				continue
 			}
-			want := !all && slices.Contains(wanted, row.Key)
-			switch {
-			case want && !row.Allowed:
-				events = append(events, p.preferenceEvent(claims, row.Key, consent.ActionGrant))
-			case !want && row.Allowed:
-				events = append(events, p.preferenceEvent(claims, row.Key, consent.ActionWithdraw))
+			var grants []consent.Channel
+			wantsAny := false
+			for _, c := range row.ByChannel {
+				want := !all && (slices.Contains(wholeTopics, row.Key) || slices.Contains(choices, row.Key+":"+string(c.Channel)))
+				wantsAny = wantsAny || want
+				if want && !c.Allowed {
+					grants = append(grants, c.Channel)
+				}
+			}
+			if !wantsAny {
+				if row.Allowed {
+					events = append(events, p.preferenceEvent(claims, row.Key, "", consent.ActionWithdraw))
+				}
+				continue
+			}
+			for _, c := range row.ByChannel {
+				if c.Allowed && !slices.Contains(choices, row.Key+":"+string(c.Channel)) && !slices.Contains(wholeTopics, row.Key) {
+					events = append(events, p.preferenceEvent(claims, row.Key, c.Channel, consent.ActionWithdraw))
+				}
+			}
+			for _, channel := range grants {
+				events = append(events, p.preferenceEvent(claims, row.Key, channel, consent.ActionGrant))
 			}
 		}
 		if err := p.appendPreferences(r, events); err != nil {
@@ -180,8 +253,11 @@ func (p *Portal) HandleSavePreferences() http.Handler {
 	})
 }
 
-func (p *Portal) preferenceEvent(claims preference.Claims, topic string, action consent.Action) consent.Event {
-	e := consent.Event{ID: newEventID(), Property: claims.Property, Subject: claims.Subject, Purpose: topic, Action: action, Source: consent.SourcePreferences}
+// preferenceEvent is a choice of the link's subject of topic by channel
+// ("" for every channel).
+func (p *Portal) preferenceEvent(claims preference.Claims, topic string, channel consent.Channel, action consent.Action) consent.Event {
+	e := consent.Event{ID: newEventID(), Property: claims.Property, Subject: claims.Subject, Purpose: topic, Channel: channel, Action: action,
+		Source: consent.SourcePreferences}
 	if notice, ok := p.Consent.CurrentNotice(); ok {
 		e.NoticeVersion = notice.Version
 	}
@@ -227,16 +303,59 @@ func (p *Portal) HandleUnsubscribePage() http.Handler {
 			p.fail(w, r, err)
 			return
 		}
-		rows = slices.DeleteFunc(rows, func(row topicRow) bool { return !row.InLink })
-		p.render(w, r, http.StatusOK, "unsubscribe", page{Title: "pref_unsubscribe_title", Data: preferencesData{Token: r.PathValue("token"), Topics: rows}})
+		p.render(w, r, http.StatusOK, "unsubscribe", page{Title: "pref_unsubscribe_title", Data: preferencesData{Token: r.PathValue("token"),
+			Topics: unsubscribeRows(claims, rows)}})
 	})
+}
+
+// unsubscribeChannel is the channel a one-click link withdraws row's topic
+// by: the channel the link names, else email, as List-Unsubscribe is an
+// email header and the reader who presses "unsubscribe" in their mail
+// program says they want no more of these emails, nothing about texts or
+// letters they chose separately. A topic not sent by that channel (the
+// company emailed about a topic it declares only for SMS or post) is
+// withdrawn by every channel ("" is returned): the reader asked to hear no
+// more of it, and there is no narrower choice that would honour that.
+func unsubscribeChannel(claims preference.Claims, row topicRow) consent.Channel {
+	channel := consent.Channel(claims.Channel)
+	if channel == "" {
+		channel = consent.ChannelEmail
+	}
+	if !slices.Contains(row.Channels, channel) {
+		return ""
+	}
+	return channel
+}
+
+// unsubscribeState is the channel the one-click link withdraws row's
+// topic by, and whether the topic is allowed by it now (by some channel,
+// when it is withdrawn by every channel).
+func unsubscribeState(claims preference.Claims, row topicRow) (consent.Channel, bool) {
+	channel := unsubscribeChannel(claims, row)
+	for _, c := range row.ByChannel {
+		if c.Channel == channel {
+			return channel, c.Allowed
+		}
+	}
+	return channel, row.Allowed
+}
+
+// unsubscribeRows are the link's topics as its unsubscribe page shows them:
+// each with the channel its button withdraws and the state by it.
+func unsubscribeRows(claims preference.Claims, rows []topicRow) []topicRow {
+	rows = slices.DeleteFunc(rows, func(row topicRow) bool { return !row.InLink })
+	for i := range rows {
+		rows[i].Via, rows[i].Allowed = unsubscribeState(claims, rows[i])
+	}
+	return rows
 }
 
 // HandleOneClick is the one-click unsubscribe of RFC 8058: a POST of
 // "List-Unsubscribe=One-Click" with no cookie and no form token (the link
-// is the credential) withdraws the link's topics. It is idempotent: a
-// topic already withdrawn or refused records nothing new. A browser (the
-// button of HandleUnsubscribePage) gets a page; a mail receiver, text.
+// is the credential) withdraws the link's topics by the link's channel
+// (unsubscribeChannel). It is idempotent: a topic already not allowed by
+// that channel records nothing new. A browser (the button of
+// HandleUnsubscribePage) gets a page; a mail receiver, text.
 func (p *Portal) HandleOneClick() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, ok := p.openLink(w, r, preference.ForUnsubscribe)
@@ -255,12 +374,12 @@ func (p *Portal) HandleOneClick() http.Handler {
 		}
 		var events []consent.Event
 		for _, row := range rows {
-			switch {
-			case !row.InLink:
-			case row.Reason == consent.ReasonConsentWithdrawn, row.Reason == consent.ReasonConsentDenied, row.Locked:
-				// Already not written to: nothing new to record.
-			default:
-				events = append(events, p.preferenceEvent(claims, row.Key, consent.ActionWithdraw))
+			if !row.InLink || row.Locked {
+				continue
+			}
+			channel, allowed := unsubscribeState(claims, row)
+			if allowed { // else already not written to: nothing new to record
+				events = append(events, p.preferenceEvent(claims, row.Key, channel, consent.ActionWithdraw))
 			}
 		}
 		if err := p.appendPreferences(r, events); err != nil {
@@ -272,9 +391,8 @@ func (p *Portal) HandleOneClick() http.Handler {
 				p.fail(w, r, err)
 				return
 			}
-			rows = slices.DeleteFunc(rows, func(row topicRow) bool { return !row.InLink })
 			p.render(w, r, http.StatusOK, "unsubscribe", page{Title: "pref_unsubscribe_title", Notice: "pref_unsubscribed",
-				Data: preferencesData{Token: r.PathValue("token"), Topics: rows, Saved: true}})
+				Data: preferencesData{Token: r.PathValue("token"), Topics: unsubscribeRows(claims, rows), Saved: true}})
 			return
 		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
