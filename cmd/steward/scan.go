@@ -13,6 +13,7 @@ import (
 	"github.com/steward-dev/steward/internal/app"
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/config"
+	"github.com/steward-dev/steward/internal/connector/drift"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/scanner"
 )
@@ -27,8 +28,12 @@ func (u *urlList) Set(v string) error {
 	return nil
 }
 
-// errViolations fails `steward scan --fail-on violation`.
-var errViolations = errors.New("violations found")
+// errViolations fails `steward scan --fail-on violation`; errDrift fails
+// `--fail-on drift`.
+var (
+	errViolations = errors.New("violations found")
+	errDrift      = errors.New("undeclared trackers found")
+)
 
 // runScan scans a property's pages in every consent state with Chromium
 // and stores the report: `steward scan --property KEY [--url URL ...]
@@ -38,13 +43,15 @@ func runScan(ctx context.Context, env *environment, args []string) error {
 		"Loads the property's pages (its sitemap, else the links within its declared domains) in a headless\n"+
 		"Chromium once per consent state: no choice yet, after \"Reject all\", after \"Accept all\", and with each\n"+
 		"purpose alone. Prints what appeared before consent or after its purpose was refused (violations), what\n"+
-		"is unclassified, and the scripts to tag; stores the report for the console. No form is ever submitted.")
+		"is unclassified, and the scripts to tag; stores the report for the console. No form is ever submitted.\n"+
+		"Undeclared trackers (unclassified, or known only from the Open Cookie Database) are recorded as inventory\n"+
+		"drift, as the console's and the daily scans do.")
 	loader := config.RegisterOnly(fs, config.StoreSettings("public-url", "scan-chrome")...)
 	property := fs.String("property", "", "the property's key (required)")
 	var urls urlList
 	fs.Var(&urls, "url", "a page to start from, within the property's domains (repeat for more; default: https:// of each declared domain)")
 	pages := fs.Int("pages", scanner.DefaultPages, fmt.Sprintf("the most pages visited per consent state (at most %d)", scanner.MaxPages))
-	failOn := fs.String("fail-on", "", `"violation": exit with status 1 when the scan finds any (for CI)`)
+	failOn := fs.String("fail-on", "", `"violation" or "drift": exit with status 1 when the scan finds violations, or undeclared trackers (for CI)`)
 	chrome := fs.String("chrome", "", "Chromium's path (default: --scan-chrome, else chromium or google-chrome on PATH)")
 	timeout := fs.Duration("timeout", 15*time.Minute, "the longest the whole scan may take; what is left is reported as cut short")
 	asJSON := fs.Bool("json", false, "print the whole report as JSON instead of the summary")
@@ -54,8 +61,8 @@ func runScan(ctx context.Context, env *environment, args []string) error {
 	switch {
 	case *property == "":
 		return errors.New("--property: required: the key of the property to scan")
-	case *failOn != "" && *failOn != "violation":
-		return fmt.Errorf("--fail-on: must be violation, not %q", *failOn)
+	case *failOn != "" && *failOn != "violation" && *failOn != "drift":
+		return fmt.Errorf("--fail-on: must be violation or drift, not %q", *failOn)
 	case *pages < 1 || *pages > scanner.MaxPages:
 		return fmt.Errorf("--pages: must be 1 to %d", scanner.MaxPages)
 	case *timeout <= 0:
@@ -83,8 +90,16 @@ func runScan(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
+	findings, err := drift.New(drift.Config{DB: store, Audit: log, Catalog: catalog})
+	if err != nil {
+		return err
+	}
+	recordDrift := func(ctx context.Context, report *scanner.Report) error {
+		_, err := findings.Record(ctx, drift.TrackerResult(report))
+		return err
+	}
 	scans, err := scanner.New(scanner.Config{DB: store, Audit: log, Catalog: catalog, PublicURL: cfg.PublicURL,
-		Options: scanner.Options{Chrome: chromePath, Pages: *pages, Timeout: *timeout}})
+		Options: scanner.Options{Chrome: chromePath, Pages: *pages, Timeout: *timeout}, Recorded: recordDrift})
 	if err != nil {
 		return err
 	}
@@ -105,7 +120,21 @@ func runScan(ctx context.Context, env *environment, args []string) error {
 	if *failOn == "violation" && len(report.Violations) > 0 {
 		return fmt.Errorf("%w: %d on %s (scan %s)", errViolations, len(report.Violations), *property, run.ID)
 	}
+	if n := undeclaredTrackers(report); *failOn == "drift" && n > 0 {
+		return fmt.Errorf("%w: %d on %s (scan %s); declare or dismiss them on the console's drift page", errDrift, n, *property, run.ID)
+	}
 	return nil
+}
+
+// undeclaredTrackers counts the trackers of r the company does not declare.
+func undeclaredTrackers(r *scanner.Report) int {
+	n := 0
+	for _, t := range r.Trackers {
+		if drift.Undeclared(t) {
+			n++
+		}
+	}
+	return n
 }
 
 // printScan writes a report's summary: counts, violations, what to
@@ -135,7 +164,7 @@ func printScan(env *environment, run scanner.Run, r *scanner.Report) {
 		}
 		w.Flush()
 	}
-	fmt.Fprintf(out, "\n%d trackers, %d unclassified\n", len(r.Trackers), r.Unclassified())
+	fmt.Fprintf(out, "\n%d trackers, %d unclassified, %d undeclared (inventory drift)\n", len(r.Trackers), r.Unclassified(), undeclaredTrackers(r))
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "KIND\tNAME\tDOMAIN\tPARTY\tPURPOSE\tBY")
 	for _, t := range r.Trackers {

@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -40,7 +42,7 @@ func TestScanCommand(t *testing.T) {
 		want string
 	}{
 		{"no property", []string{"scan"}, "--property: required"},
-		{"bad fail-on", []string{"scan", "--property", "shop", "--fail-on", "warning"}, `--fail-on: must be violation, not "warning"`},
+		{"bad fail-on", []string{"scan", "--property", "shop", "--fail-on", "warning"}, `--fail-on: must be violation or drift, not "warning"`},
 		{"bad pages", []string{"scan", "--property", "shop", "--pages", "0"}, "--pages: must be 1 to"},
 		{"no chromium", []string{"scan", "--property", "shop", "--chrome", dir + "/no-chromium"}, "the scanner needs Chromium, and none was found"},
 	} {
@@ -97,9 +99,26 @@ func TestScanCommand(t *testing.T) {
 	if err != nil || !strings.Contains(out, "\n0 violations\n") {
 		t.Errorf("fixed site: %v\n%s", err, out)
 	}
+	// Undeclared trackers are inventory drift: recorded, once each, open
+	// while the latest scan sees them; --fail-on drift fails on them.
+	var undeclared int
+	if m := regexp.MustCompile(`(\d+) undeclared \(inventory drift\)`).FindStringSubmatch(out); m == nil {
+		t.Errorf("fixed site: no count of undeclared trackers in\n%s", out)
+	} else {
+		undeclared, _ = strconv.Atoi(m[1])
+	}
+	out, _, err = cli("scan", "--property", scantest.Property, "--url", site.URL, "--fail-on", "drift")
+	if (undeclared > 0) != errors.Is(err, errDrift) {
+		t.Errorf("--fail-on drift with %d undeclared trackers: %v\n%s", undeclared, err, out)
+	}
+	var open int
+	if err := store.QueryRowContext(ctx, `SELECT count(*) FROM drift_findings WHERE system_name = 'site:shop' AND evidence = 'tracker'
+		AND state = 'open'`).Scan(&open); err != nil || open != undeclared {
+		t.Errorf("%d open tracker findings after three scans, %v; want %d, once each", open, err, undeclared)
+	}
 	var runs int
-	if err := store.QueryRowContext(ctx, `SELECT count(*) FROM scan_runs WHERE property = 'shop' AND state = 'done' AND trigger_kind = 'cli'`).Scan(&runs); err != nil || runs != 2 {
-		t.Errorf("%d stored runs, %v; want 2", runs, err)
+	if err := store.QueryRowContext(ctx, `SELECT count(*) FROM scan_runs WHERE property = 'shop' AND state = 'done' AND trigger_kind = 'cli'`).Scan(&runs); err != nil || runs != 3 {
+		t.Errorf("%d stored runs, %v; want 3", runs, err)
 	}
 	if site.Posts.Load() != 0 {
 		t.Error("the scan submitted a form")

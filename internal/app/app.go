@@ -515,8 +515,14 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 		Getenv: getenv, Sample: cfg.DriftSample, Log: log}); err != nil {
 		return nil, err
 	}
+	// Undeclared trackers a scan finds become drift findings (kind
+	// tracker), deduplicated across scans and closed when gone or declared.
+	recordTrackers := func(ctx context.Context, report *scanner.Report) error {
+		_, err := a.Drift.Record(ctx, drift.TrackerResult(report))
+		return err
+	}
 	if a.Scanner, err = scanner.New(scanner.Config{DB: a.DB, Audit: a.Audit, Catalog: a.Consent, PublicURL: cfg.PublicURL,
-		Options: scanner.Options{Chrome: cfg.ScanChrome}, Log: log}); err != nil {
+		Options: scanner.Options{Chrome: cfg.ScanChrome}, Recorded: recordTrackers, Log: log}); err != nil {
 		return nil, err
 	}
 	a.push(a.Scanner.Close)

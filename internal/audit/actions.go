@@ -222,7 +222,7 @@ var actionRegistry = [...]ActionInfo{
 	{"incident.vendor_notified", "A vendor or processor was told of an incident: the webhook incident.notified was emitted and its contacts emailed.", []string{emitIncident}},
 
 	// Personal data nobody declared (drift scans of the connected systems).
-	{"drift.declare", "A privacy officer declared an undeclared column of a connected system to be personal data of a category (the dataset file is then to declare it).", []string{emitDrift}},
+	{"drift.declare", "A privacy officer declared an undeclared column of a connected system to be personal data of a category (the dataset file is then to declare it), or an undeclared tracker of a website with a purpose (its vendor in scan.assign).", []string{emitDrift}},
 	{"drift.dismiss", "A privacy officer dismissed a drift finding: the column is not personal data (the reason stays with the finding).", []string{emitDrift}},
 
 	// Trackers the scanner found on a property's pages.

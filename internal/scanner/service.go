@@ -90,6 +90,10 @@ type Config struct {
 	// (default 100: two years of weekly scans); older ones are deleted
 	// when a new one is stored.
 	KeepRuns int
+	// Recorded, when set, is told of every report stored, after it is:
+	// the inventory's drift takes its undeclared trackers from it
+	// (drift.TrackerResult). Its error is logged; the report stays.
+	Recorded func(ctx context.Context, report *Report) error
 	Now      func() time.Time
 	Log      *slog.Logger
 }
@@ -106,6 +110,8 @@ type Service struct {
 	log     *slog.Logger
 	ocd     *CookieDB
 	keep    int
+	// recorded is Config.Recorded.
+	recorded func(ctx context.Context, report *Report) error
 	// background scans started from the console; Close waits for them.
 	wg      sync.WaitGroup
 	stop    context.CancelFunc
@@ -136,7 +142,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	return &Service{db: cfg.DB, audit: cfg.Audit, catalog: cfg.Catalog, public: cfg.PublicURL, options: cfg.Options,
-		now: cfg.Now, log: cfg.Log, ocd: ocd, keep: cfg.KeepRuns, stopCtx: ctx, stop: stop}, nil
+		now: cfg.Now, log: cfg.Log, ocd: ocd, keep: cfg.KeepRuns, recorded: cfg.Recorded, stopCtx: ctx, stop: stop}, nil
 }
 
 // Close stops the scans started in the background and waits for them.
@@ -304,7 +310,17 @@ func (s *Service) record(ctx context.Context, run *Run, report *Report) error {
 		}
 		return nil
 	})
-	return db.Classify(err)
+	if err != nil {
+		return db.Classify(err)
+	}
+	if s.recorded != nil {
+		if err := s.recorded(ctx, report); err != nil {
+			// The scan is stored; its drift is recorded again by the
+			// next scan.
+			s.log.Warn("scan: record undeclared trackers as drift", "property", report.Property, "err", err)
+		}
+	}
+	return nil
 }
 
 const runColumns = `id, property, trigger_kind, state, started_at, finished_at, pages, violations, unclassified, truncated, message`

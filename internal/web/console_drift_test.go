@@ -11,6 +11,7 @@ import (
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/connector/drift"
 	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/scanner"
 	"github.com/steward-dev/steward/internal/staff"
 )
 
@@ -105,5 +106,50 @@ func TestConsoleDrift(t *testing.T) {
 				t.Errorf("German page: %.500s", de.body)
 			}
 		})
+	}
+}
+
+// TestConsoleTrackerDrift: an undeclared tracker a stored website scan
+// found is a drift finding on the console's drift page, with a form to
+// declare it with a purpose and a vendor; declaring it assigns the tracker
+// (as the scanner's page does) and the next scan, which sees it assigned,
+// closes the finding. A second scan does not list it twice.
+func TestConsoleTrackerDrift(t *testing.T) {
+	f := newConsoleFixture(t, db.SQLite)
+	app, ctx := f.srv.App, context.Background()
+	pixel := scanner.Tracker{Kind: scanner.KindCookie, Name: "_px", Domain: "ads.example", ThirdParty: true,
+		Class: scanner.Classification{Source: scanner.SourceUnclassified}}
+	for range 2 {
+		if _, err := app.Scanner.Record(ctx, &scanner.Report{Property: "demo", Trackers: []scanner.Tracker{pixel}}, scanner.TriggerCLI); err != nil {
+			t.Fatal(err)
+		}
+	}
+	open, err := app.Drift.OpenFindings(ctx)
+	if err != nil || len(open) != 1 || !open[0].Tracker() || open[0].System != "site:demo" {
+		t.Fatalf("open findings %+v, %v; want the one tracker", open, err)
+	}
+	b, _ := f.browserFor(t, staff.RolePrivacyOfficer)
+	page := b.do("GET", "/admin/drift?lang=en", nil)
+	if page.status != http.StatusOK || !strings.Contains(page.body, "<code>_px @ ads.example</code>") || !strings.Contains(page.body, `name="purpose"`) {
+		t.Fatalf("drift page: %d %.3000s", page.status, page.body)
+	}
+	csrf := b.formToken("/admin/drift")
+	if got := b.do("POST", "/admin/drift/"+open[0].ID+"/declare", url.Values{"csrf": {csrf}, "purpose": {"nonsense"}}); got.status != http.StatusBadRequest {
+		t.Fatalf("declare with an unknown purpose: %d", got.status)
+	}
+	if got := b.do("POST", "/admin/drift/"+open[0].ID+"/declare", url.Values{"csrf": {csrf}, "purpose": {"marketing"}}); got.status != http.StatusOK ||
+		!strings.Contains(got.body, "the next scan of the site closes the finding") {
+		t.Fatalf("declare: %d %.2000s", got.status, got.body)
+	}
+	trackers, err := app.Scanner.Trackers(ctx, "demo")
+	if err != nil || len(trackers) != 1 || trackers[0].Source != scanner.SourceAssigned || trackers[0].Purpose != "marketing" {
+		t.Fatalf("trackers %+v, %v; want _px assigned to marketing", trackers, err)
+	}
+	pixel.Class = scanner.Classification{Source: scanner.SourceAssigned, Purpose: "marketing"}
+	if _, err := app.Scanner.Record(ctx, &scanner.Report{Property: "demo", Trackers: []scanner.Tracker{pixel}}, scanner.TriggerCLI); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := app.Drift.Get(ctx, open[0].ID); err != nil || got.State != drift.Closed || got.ClosedReason != drift.ClosedDeclaredInFile {
+		t.Fatalf("after the next scan: %+v, %v; want closed", got, err)
 	}
 }

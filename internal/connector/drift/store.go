@@ -258,6 +258,9 @@ func (s *Service) Declare(ctx context.Context, actor audit.Actor, id, category, 
 	if !known {
 		return Finding{}, errs.Invalid("category", "choose one of the data categories")
 	}
+	if f, err := s.Get(ctx, id); err == nil && f.Tracker() {
+		return Finding{}, errs.Invalid("category", "a tracker is declared with a purpose and a vendor (DeclareTracker)")
+	}
 	return s.decide(ctx, actor, id, Declared, category, note, "drift.declare")
 }
 

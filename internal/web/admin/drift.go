@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"strings"
@@ -18,8 +19,11 @@ type driftData struct {
 	Waiting    []driftRow // declared, until the dataset file declares them
 	History    []driftRow
 	Categories []categoryOption
+	// Purposes and Vendors are what an undeclared tracker is declared
+	// with (a finding of kind tracker, from a website scan).
+	Purposes, Vendors []categoryOption
 	// Form keeps what the officer typed into a refused form.
-	Form struct{ ID, Category, Note string }
+	Form struct{ ID, Category, Purpose, Vendor, Note string }
 }
 
 type driftRow struct {
@@ -44,6 +48,21 @@ func (c *Console) driftPage(w http.ResponseWriter, r *http.Request, status int, 
 		}
 		names[cat.Key] = name
 		d.Categories = append(d.Categories, categoryOption{cat.Key, name})
+	}
+	if c.Consent != nil {
+		for _, p := range c.Consent.Purposes() {
+			if p.Communication() {
+				continue // a tracker serves a use of data, never a topic
+			}
+			name := p.Names[lang]
+			if name == "" {
+				name = cmp.Or(p.Names["en"], p.Key)
+			}
+			d.Purposes = append(d.Purposes, categoryOption{p.Key, name})
+		}
+		for _, v := range c.Consent.Vendors() {
+			d.Vendors = append(d.Vendors, categoryOption{v.Key, cmp.Or(v.Name, v.Key)})
+		}
 	}
 	row := func(f drift.Finding) driftRow {
 		category := f.Category
@@ -97,14 +116,28 @@ func (c *Console) HandleDriftDecision() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, d := r.PathValue("id"), &driftData{}
 		d.Form.ID, d.Form.Category, d.Form.Note = id, r.PostFormValue("category"), r.PostFormValue("note")
+		d.Form.Purpose, d.Form.Vendor = r.PostFormValue("purpose"), r.PostFormValue("vendor")
 		var f drift.Finding
 		var err error
 		var notice string
-		switch r.PathValue("decision") {
-		case "declare":
+		tracker := false
+		if found, getErr := c.Drift.Get(r.Context(), id); getErr == nil {
+			tracker = found.Tracker()
+		}
+		switch decision := r.PathValue("decision"); {
+		case decision == "declare" && tracker:
+			if c.Scanner == nil {
+				err = errs.New(errs.CodeUnavailable, "the scanner is not configured")
+				break
+			}
+			// The tracker is assigned its purpose and vendor, as on the
+			// scanner's page; the next scan closes the finding.
+			f, err = c.Drift.DeclareTracker(r.Context(), actor(r), id, d.Form.Purpose, d.Form.Vendor, d.Form.Note, c.Scanner)
+			notice = say(r, "dr_tracker_declared_notice", "tracker", f.Column)
+		case decision == "declare":
 			f, err = c.Drift.Declare(r.Context(), actor(r), id, d.Form.Category, d.Form.Note)
 			notice = say(r, "dr_declared_notice", "column", f.Table+"."+f.Column)
-		case "dismiss":
+		case decision == "dismiss":
 			f, err = c.Drift.Dismiss(r.Context(), actor(r), id, d.Form.Note)
 			notice = say(r, "dr_dismissed_notice", "column", f.Table+"."+f.Column)
 		default:
