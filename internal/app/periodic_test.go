@@ -19,7 +19,7 @@ func TestPeriodicJobsRunAtStart(t *testing.T) {
 	want := []string{"assurance.announce_expired", "customer.purge", "disclosure.expire_due", "dsr.deadline_reminders",
 		"dsr.expire_agent_requests", "export.purge_expired", "httpsystem.purge_data", "incident.deadline_reminders", "incident.review_action_reminders", "outbox.purge",
 		"outbox.sweep_orphans", "retention.run", "scanner.weekly",
-		"training.reminders"}
+		"training.reminders", "transparency.refresh"}
 	srv := apptest.Start(t, db.SQLite)
 	var done []string
 	// A long deadline costs a passing run nothing; a loaded 2-core machine
