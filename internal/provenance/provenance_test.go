@@ -62,3 +62,26 @@ func TestSentence(t *testing.T) {
 		})
 	}
 }
+
+// TestChannel says which channels a choice of a topic is of, in the
+// reader's language, and nothing for a purpose that is not a topic.
+func TestChannel(t *testing.T) {
+	cases := []struct {
+		lang    string
+		topic   bool
+		channel consent.Channel
+		want    string
+	}{
+		{"en", true, consent.ChannelEmail, "by email"},
+		{"de", true, consent.ChannelSMS, "per SMS"},
+		{"fr", true, consent.ChannelPost, "par courrier"},
+		{"es", true, "", "por todos los canales"},
+		{"en", true, "", "by every channel"},
+		{"en", false, "", ""},
+	}
+	for _, tc := range cases {
+		if got := provenance.Channel(i18n.Default().Printer(tc.lang), tc.topic, tc.channel); got != tc.want {
+			t.Errorf("%s %v %q: %q, want %q", tc.lang, tc.topic, tc.channel, got, tc.want)
+		}
+	}
+}
