@@ -300,6 +300,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		return nil, err
 	}
 	a.Keys = apikey.NewStore(a.DB, time.Now)
+	if err := a.Keys.Warm(ctx); err != nil {
+		return nil, fmt.Errorf("read API keys: %w", err)
+	}
 	if a.Inventory, err = inventory.New(inventory.Config{DB: a.DB, Audit: a.Audit, Catalog: a.Consent, Datasets: a.connectors.SQL,
 		HTTP: a.connectors.HTTP, Vault: a.Vault, Controller: InventoryController(cfg)}); err != nil {
 		return nil, err
