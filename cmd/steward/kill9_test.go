@@ -52,16 +52,15 @@ func TestKill9KeepsAcknowledgedEvents(t *testing.T) {
 			var admin, ingest string
 			var acked []string
 			for cycle := range cycles {
-				var c *child
+				// Every start has the same configuration (--demo keeps
+				// its keys in the data directory); the first one's keys
+				// are used throughout.
+				c := startChild(t, append(storeFlags, "--demo")...)
 				if cycle == 0 {
-					c = startChild(t, append(storeFlags, "--demo")...)
 					admin = c.demoKey(t, "Admin key")
 					ingest = c.demoKey(t, "Ingest key")
-					go io.Copy(io.Discard, pipeRest(c))
-				} else {
-					c = startChild(t, storeFlags...)
-					go io.Copy(io.Discard, pipeRest(c))
 				}
+				go io.Copy(io.Discard, pipeRest(c))
 				got := ingestUntilKilled(t, c, ingest, fmt.Sprintf("c%d", cycle))
 				acked = append(acked, got...)
 				out, _, err := runCLI(t, "", append([]string{"ledger", "verify"}, storeFlags...)...)
@@ -69,7 +68,7 @@ func TestKill9KeepsAcknowledgedEvents(t *testing.T) {
 					t.Fatalf("cycle %d: ledger verify after kill -9: %v\n%s", cycle, err, out)
 				}
 			}
-			last := startChild(t, storeFlags...)
+			last := startChild(t, append(storeFlags, "--demo")...)
 			go io.Copy(io.Discard, pipeRest(last))
 			present := ledgerIDs(t, last.url, admin)
 			missing := 0

@@ -604,7 +604,7 @@ func (a *App) openJobs(ctx context.Context, cfg config.Config, log *slog.Logger)
 		return err
 	}
 	periodic = append(periodic, backups...)
-	if a.Jobs, err = jobs.Open(ctx, jobs.Config{DB: a.DB, Workers: workers, Periodic: periodic, Logger: log,
+	if a.Jobs, err = jobs.Open(ctx, jobs.Config{DB: a.DB, Workers: workers, Periodic: periodic, Logger: log, Retry: jobs.RetryPolicy{Base: cfg.JobRetryBase},
 		Queues: map[string]int{jobs.QueueDefault: jobs.DefaultWorkers, "webhooks": 8}}); err != nil {
 		return err
 	}

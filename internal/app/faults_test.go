@@ -29,69 +29,8 @@ import (
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/testenv"
+	"github.com/steward-dev/steward/internal/testenv/netswitch"
 )
-
-// switchProxy forwards TCP connections to target while it is up; Down
-// drops every connection and refuses new ones, Up lets them through again:
-// to Steward, the database went away and came back.
-type switchProxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	conns  []net.Conn
-	down   bool
-}
-
-func startSwitchProxy(t *testing.T, target string) *switchProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &switchProxy{ln: ln, target: target}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			p.mu.Lock()
-			if p.down {
-				p.mu.Unlock()
-				c.Close()
-				continue
-			}
-			up, err := net.Dial("tcp", target)
-			if err != nil {
-				p.mu.Unlock()
-				c.Close()
-				continue
-			}
-			p.conns = append(p.conns, c, up)
-			p.mu.Unlock()
-			go func() { _, _ = io.Copy(up, c); up.Close() }()
-			go func() { _, _ = io.Copy(c, up); c.Close() }()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); p.Down() })
-	return p
-}
-
-func (p *switchProxy) Down() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = true
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
-func (p *switchProxy) Up() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = false
-}
 
 // ingest posts one banner event per request from a few workers until
 // stopped, and keeps what each answer said.
@@ -273,8 +212,8 @@ func rehearseOutage(t *testing.T, srv *apptest.Server, readsDown bool, down, up 
 func TestFaultPostgresRestart(t *testing.T) {
 	t.Run("connection", func(t *testing.T) {
 		pgURL := dbtest.PostgresURL(t)
-		prox := startSwitchProxy(t, "127.0.0.1:5432")
-		viaProxy := strings.Replace(pgURL, "127.0.0.1:5432", prox.ln.Addr().String(), 1)
+		prox := netswitch.Start(t, "127.0.0.1:5432")
+		viaProxy := strings.Replace(pgURL, "127.0.0.1:5432", prox.Addr(), 1)
 		srv := apptest.StartWith(t, db.Postgres, apptest.Options{DatabaseURL: viaProxy})
 		rehearseOutage(t, srv, true, prox.Down, prox.Up)
 	})

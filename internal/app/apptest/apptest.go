@@ -65,6 +65,10 @@ type Options struct {
 	// CorrectableFields is --correctable-fields: vault fields customers may
 	// correct (true: without approval).
 	CorrectableFields map[string]bool
+	// JobRetryBase shortens the wait before a failed job's retries
+	// (config.Config.JobRetryBase), for rehearsals of a server that comes
+	// back.
+	JobRetryBase time.Duration
 }
 
 // Start starts Steward on dialect with the demo catalog and keys; it stops
@@ -108,6 +112,7 @@ func StartWith(tb testing.TB, dialect db.Dialect, opts Options) *Server {
 	cfg.Demo = opts.Demo
 	cfg.TrustedProxies = opts.TrustedProxies
 	cfg.CorrectableFields = opts.CorrectableFields
+	cfg.JobRetryBase = opts.JobRetryBase
 	if opts.MetricsListen {
 		cfg.MetricsListen = "127.0.0.1:0"
 	}
