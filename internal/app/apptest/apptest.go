@@ -52,8 +52,11 @@ type Options struct {
 	// the server reads their connection strings from.
 	Connectors string
 	Env        map[string]string
-	// Sealed starts without a master key; by default the vault gets a fresh one.
-	Sealed bool
+	// Sealed starts without a master key; by default the vault gets a fresh
+	// one, or MasterKey (a second server on the same DataDir needs the
+	// first one's).
+	Sealed    bool
+	MasterKey string
 	// Demo serves the demo page at /demo, as serve --demo does.
 	Demo bool
 	// TrustedProxies is --trusted-proxies (tests name 127.0.0.1 to send
@@ -117,7 +120,10 @@ func StartWith(tb testing.TB, dialect db.Dialect, opts Options) *Server {
 		cfg.MetricsListen = "127.0.0.1:0"
 	}
 	if !opts.Sealed {
-		cfg.MasterKey = "1:" + vault.GenerateKey()
+		cfg.MasterKey = opts.MasterKey
+		if cfg.MasterKey == "" {
+			cfg.MasterKey = "1:" + vault.GenerateKey()
+		}
 	}
 	// A store cloned from dbtest's migrated template: Open's migration
 	// then finds nothing to do, which saves most of a second per server.
