@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/steward-dev/steward/internal/app/apptest"
 	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/jobs"
 	"github.com/steward-dev/steward/internal/notify/mailtest"
 	"github.com/steward-dev/steward/internal/testenv/netswitch"
 )
@@ -20,7 +22,7 @@ import (
 func TestFaultSMTPDown(t *testing.T) {
 	mail := mailtest.Start(t, mailtest.Options{})
 	smtp := netswitch.Start(t, mail.Addr())
-	srv := apptest.StartWith(t, db.SQLite, apptest.Options{SMTP: smtp.Addr(), JobRetryBase: 200 * time.Millisecond})
+	srv := apptest.StartWith(t, db.SQLite, apptest.Options{SMTP: smtp.Addr(), JobRetryBase: 100 * time.Millisecond})
 	api := caller{t: t, url: srv.URL}
 	smtp.Down()
 
@@ -37,8 +39,21 @@ func TestFaultSMTPDown(t *testing.T) {
 		strings.Contains(got.body, "a code is on its way") {
 		t.Fatalf("code asked with the mail server down: %d %.400s", got.status, got.body)
 	}
-	// Several retries fail while the server is down (200 ms, 400 ms, 800 ms).
-	time.Sleep(1500 * time.Millisecond)
+	// The mail's job fails, and fails again at its first retry.
+	deadline := time.Now().Add(30 * time.Second)
+	for failed := 0; failed < 2; {
+		page, err := srv.App.Jobs.List(context.Background(), jobs.Filter{Kinds: []string{"dsr.notify"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, j := range page.Jobs {
+			failed = max(failed, j.Errors)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the request's mail job has not failed twice within 30 s: %+v", page.Jobs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if n := len(mail.Messages()); n != 0 {
 		t.Fatalf("%d messages arrived through a mail server that is down", n)
 	}
