@@ -136,7 +136,7 @@ func (s *Store) Warm(ctx context.Context) error {
 		return db.Classify(fmt.Errorf("read keys: %w", err))
 	}
 	known := make(map[[32]byte]*Key, len(rows))
-	for _, r := range rows {
+	for _, r := range rows[:min(len(rows), maxKnown)] {
 		var h [32]byte
 		if b, err := hex.DecodeString(r.hash); err == nil && len(b) == len(h) {
 			copy(h[:], b)
