@@ -339,20 +339,19 @@ func TestFaultSQLiteDiskFull(t *testing.T) {
 // the test is skipped, or failed under STEWARD_TEST_REQUIRE_ALL=1.
 func smallDisk(t *testing.T, size int) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "steward-fault-disk-")
-	if err != nil {
+	// The mount point sits in a directory of the test's own: Steward
+	// keeps its erasure journal beside the data directory.
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d,mode=0700", size), "tmpfs", dir).CombinedOutput(); err != nil {
-		os.Remove(dir)
 		testenv.Missing(t, "cannot mount a small tmpfs to fill (needs root): %v %s", err, bytes.TrimSpace(out))
 	}
 	t.Cleanup(func() {
 		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
 			t.Errorf("umount %s: %v %s", dir, err, out)
-			return
 		}
-		os.Remove(dir)
 	})
 	return dir
 }
