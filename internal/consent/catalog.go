@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/steward-dev/steward/internal/consentrules"
 	"github.com/steward-dev/steward/internal/db"
 )
 
@@ -51,6 +52,9 @@ type catalog struct {
 	currentNotice uint16                      // ordinal of the latest material published notice
 	latestNotice  *Notice
 	defaultRules  compiledRules
+	// rules is what decisions read (consentrules.Decide), with the gates
+	// of the purposes and vendors kept apart (purposeGate, vendorGate).
+	rules *consentrules.Catalog
 }
 
 type catalogHolder struct{ p atomic.Pointer[catalog] }
@@ -120,7 +124,7 @@ func readCatalog(ctx context.Context, q db.Querier, x *Index) (*catalog, error) 
 	for i, v := range vendors {
 		vendorKeys[i] = v.Key
 	}
-	purposeIDs, vendorIDs := x.catalogIDs(purposeKeys, vendorKeys)
+	purposeIDs, vendorIDs := x.CatalogIDs(purposeKeys, vendorKeys)
 	for _, p := range purposes {
 		e := &purposeEntry{Purpose: p, id: purposeIDs[p.Key]}
 		for _, ch := range p.Channels {
@@ -178,7 +182,49 @@ func readCatalog(ctx context.Context, q db.Querier, x *Index) (*catalog, error) 
 			c.latestNotice = n
 		}
 	}
+	doc := c.rulesDocument()
+	c.rules = doc.Compile(x.Index)
 	return c, nil
+}
+
+// rulesDocument is the decision-relevant part of the catalog, without the
+// gates (OpenUntil 0).
+func (c *catalog) rulesDocument() consentrules.RulesDocument {
+	def := DefaultRules()
+	doc := consentrules.RulesDocument{
+		CurrentNotice: int(c.currentNotice),
+		DefaultRules:  consentrules.PropertyRules{OptIn: def.OptIn, OptOut: def.OptOut, Default: def.Default},
+	}
+	for _, key := range sortedKeys(c.properties) {
+		p := c.properties[key]
+		r := p.JurisdictionRules
+		doc.Properties = append(doc.Properties, consentrules.PropertyRules{Key: key, OptIn: nonNil(r.OptIn), OptOut: nonNil(r.OptOut),
+			Default: r.Default, DefaultJurisdiction: p.DefaultJurisdiction})
+	}
+	for _, key := range sortedKeys(c.purposes) {
+		p := c.purposes[key]
+		channels := make([]string, len(p.Channels))
+		for i, ch := range p.Channels {
+			channels[i] = string(ch)
+		}
+		vendors, _ := c.purposeScope(key)
+		doc.Purposes = append(doc.Purposes, consentrules.PurposeRules{Key: key, LegalBasis: consentrules.LegalBasis(p.LegalBasis),
+			Necessary: p.Necessary, SaleOrSharing: p.SaleOrSharing, Communication: p.Kind == KindCommunication,
+			Channels: channels, Vendors: vendors})
+	}
+	for _, key := range sortedKeys(c.vendors) {
+		doc.Vendors = append(doc.Vendors, consentrules.VendorRules{Key: key})
+	}
+	return doc
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 const propertyColumns = `key, name, domains, jurisdiction_rules, default_jurisdiction, policy_url, settings, created_at, updated_at`
