@@ -63,14 +63,27 @@ func ParseRef(ref string) (Key, bool) {
 // kept in a slice indexed by the identity's number.
 type identInfo struct {
 	subject       uint32 // for a linked device: the subject's identity
+	first         uint32 // its latest-added state in Index.states (0: none)
 	hasDevices    bool   // for a subject: devices are linked to it
 	vendorChoices bool   // some of its states name a vendor
 }
 
+// stateEntry is one state in the index's arena, chained to the other
+// states of its identity: 24 bytes, and no map slot, per state. An
+// identity holds a few states (its purposes, and vendors it chose for),
+// so that the chain is short; a map of a million states would cost 55
+// bytes each, as Go's maps grow by doubling.
+type stateEntry struct {
+	State
+	purpose, vendor uint16
+	next            uint32 // the identity's previous state (0: none)
+}
+
 // Index holds the latest consent state per (identity, purpose, vendor) in
-// memory. Identities, purposes and vendors are interned to small integers so
-// that a state costs one map slot of 24 bytes. Lookups take a read lock and
-// do not allocate.
+// memory. Identities, purposes and vendors are interned to small integers,
+// and an identity's states are chained in one arena, so that a state costs
+// 24 bytes and its share of its identity's map slot. Lookups take a read
+// lock and do not allocate.
 type Index struct {
 	keyOf func(string) Key
 
@@ -78,8 +91,8 @@ type Index struct {
 	subjects  map[Key]uint32
 	devices   map[Key]uint32
 	purposes  map[string]uint16
-	vendors   map[string]uint16 // vendor 0 is "no vendor"
-	states    map[uint64]State
+	vendors   map[string]uint16   // vendor 0 is "no vendor"
+	states    []stateEntry        // the arena; entry 0 is unused
 	idents    []identInfo         // by identity number; 0 is unused
 	linkSeq   map[uint32]uint64   // device identity → sequence number of its link
 	devicesOf map[uint32][]uint32 // subject identity → device identities
@@ -105,7 +118,7 @@ func NewIndex(keyOf func(string) Key) *Index {
 		devices:   map[Key]uint32{},
 		purposes:  map[string]uint16{},
 		vendors:   map[string]uint16{"": 0},
-		states:    map[uint64]State{},
+		states:    make([]stateEntry, 1, 1024),
 		idents:    make([]identInfo, 1, 1024),
 		linkSeq:   map[uint32]uint64{},
 		devicesOf: map[uint32][]uint32{},
@@ -216,9 +229,9 @@ func (x *Index) Apply(events []Event) {
 		if vendor != 0 {
 			x.idents[ident].vendorChoices = true
 		}
-		k := stateKey(ident, purpose, vendor)
+		k := stateKey(ident, purpose, 0)
 		switch {
-		case s.Action == ActionObject:
+		case s.Action == ActionObject && vendor == 0:
 			// Kept apart from the choices: a later grant by anyone but
 			// the subject does not end it.
 			if old, ok := x.objections[k]; !ok || s.Newer(old) {
@@ -230,9 +243,7 @@ func (x *Index) Apply(events []Event) {
 			}
 		}
 		if s.Action != ActionObject {
-			if old, ok := x.states[k]; !ok || s.Newer(old) {
-				x.states[k] = s
-			}
+			x.put(ident, purpose, vendor, s)
 		}
 		x.advance(uint64(e.Seq))
 	}
@@ -392,7 +403,23 @@ func (x *Index) MaxSeq() int64 {
 func (x *Index) Len() int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return len(x.states)
+	return len(x.states) - 1
+}
+
+// put records s for the identity, purpose and vendor unless the state held
+// is newer; the caller holds the write lock.
+func (x *Index) put(ident uint32, purpose, vendor uint16, s State) {
+	for i := x.idents[ident].first; i != 0; i = x.states[i].next {
+		e := &x.states[i]
+		if e.purpose == purpose && e.vendor == vendor {
+			if s.Newer(e.State) {
+				e.State = s
+			}
+			return
+		}
+	}
+	x.states = append(x.states, stateEntry{State: s, purpose: purpose, vendor: vendor, next: x.idents[ident].first})
+	x.idents[ident].first = uint32(len(x.states) - 1)
 }
 
 // Latest returns the latest state that applies to the identity (a
@@ -448,11 +475,16 @@ func (x *Index) Latest(subject, device string, purpose, vendor uint16) (State, b
 	return best, found, h
 }
 
-func (x *Index) lookup(ident uint32, purpose, vendor uint16) (State, bool) {
-	best, found := x.states[stateKey(ident, purpose, 0)]
-	if vendor != 0 && x.idents[ident].vendorChoices {
-		if s, ok := x.states[stateKey(ident, purpose, vendor)]; ok && (!found || s.Newer(best)) {
-			best, found = s, true
+// lookup returns the latest of the identity's purpose-wide state and its
+// state for the vendor (vendor 0: the first only).
+func (x *Index) lookup(ident uint32, purpose, vendor uint16) (best State, found bool) {
+	if !x.idents[ident].vendorChoices {
+		vendor = 0
+	}
+	for i := x.idents[ident].first; i != 0; i = x.states[i].next {
+		e := &x.states[i]
+		if e.purpose == purpose && (e.vendor == 0 || e.vendor == vendor) && (!found || e.State.Newer(best)) {
+			best, found = e.State, true
 		}
 	}
 	return best, found
