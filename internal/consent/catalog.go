@@ -18,19 +18,11 @@ type propertyEntry struct {
 	rules compiledRules
 }
 
+// purposeEntry is a purpose with the index's number for it (the gates'
+// key); what decisions read of it is in catalog.rules.
 type purposeEntry struct {
 	Purpose
-	id       uint16   // the index's number for the purpose
-	declared []uint64 // bit set of the index numbers of vendors declared for it
-	// channels marks, by channelIndex, the channels a communication topic
-	// is sent by.
-	channels [3]bool
-}
-
-// declares reports whether vendor (an index number) is declared for the purpose.
-func (p *purposeEntry) declares(vendor uint16) bool {
-	w := int(vendor / 64)
-	return w < len(p.declared) && p.declared[w]&(1<<(vendor%64)) != 0
+	id uint16
 }
 
 type vendorEntry struct {
@@ -126,25 +118,13 @@ func readCatalog(ctx context.Context, q db.Querier, x *Index) (*catalog, error) 
 	}
 	purposeIDs, vendorIDs := x.CatalogIDs(purposeKeys, vendorKeys)
 	for _, p := range purposes {
-		e := &purposeEntry{Purpose: p, id: purposeIDs[p.Key]}
-		for _, ch := range p.Channels {
-			if i := channelIndex(ch); i >= 0 {
-				e.channels[i] = true
-			}
-		}
-		c.purposes[p.Key] = e
+		c.purposes[p.Key] = &purposeEntry{Purpose: p, id: purposeIDs[p.Key]}
 	}
 	for _, v := range vendors {
 		e := &vendorEntry{Vendor: v, id: vendorIDs[v.Key], purposes: map[string]struct{}{}}
 		c.vendors[v.Key] = e
 		for _, key := range v.Purposes {
 			e.purposes[key] = struct{}{}
-			if p, ok := c.purposes[key]; ok {
-				for len(p.declared) <= int(e.id/64) {
-					p.declared = append(p.declared, 0)
-				}
-				p.declared[e.id/64] |= 1 << (e.id % 64)
-			}
 		}
 	}
 	categories, err := listCategories(ctx, q)
