@@ -175,7 +175,7 @@ func (s *Service) ValidateEvents(events []Event, by Author) error {
 			switch {
 			case channelIndex(e.Channel) < 0:
 				keyed.Add(field, "channel")
-			case purposeOK && !purpose.channels[channelIndex(e.Channel)]:
+			case purposeOK && !slices.Contains(purpose.Channels, e.Channel):
 				keyed.Add(field, "channel_not_declared", "channel", string(e.Channel), "purpose", strconv.Quote(e.Purpose))
 			case e.Vendor != "":
 				keyed.Add(field, "channel_with_vendor")

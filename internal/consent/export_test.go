@@ -18,7 +18,7 @@ func ApplyForTest(x *Index, n int, purposes []string) {
 		dev := fmt.Sprintf("device-%08d-aaaa-bbbb-cccc", i)
 		for _, p := range purposes {
 			seq++
-			batch = append(batch, indexedEvent{seq: seq, ident: x.key(dev), purpose: p, action: ActionGrant, at: at})
+			batch = append(batch, indexedEvent{Seq: seq, Ident: x.key(dev), Purpose: p, Action: actionGrant, At: unixSeconds(at)})
 		}
 		if len(batch) > 4000 {
 			x.apply(batch)

@@ -381,15 +381,15 @@ func (s *Service) writeGroup(group []*appendRequest) error {
 }
 
 func (x *Index) toIndexed(e *Event, cat *catalog) indexedEvent {
-	ie := indexedEvent{seq: e.Seq, purpose: e.Purpose, vendor: e.Vendor, channel: e.Channel, action: e.Action, at: e.At, imported: e.Source == SourceImport,
-		portal: e.Source == SourcePortal}
+	ie := indexedEvent{Seq: e.Seq, Purpose: e.Purpose, Vendor: e.Vendor, Channel: string(e.Channel), Action: actionCode(e.Action), At: unixSeconds(e.At),
+		Imported: e.Source == SourceImport, Portal: e.Source == SourcePortal}
 	if e.Subject != "" {
-		ie.ident, ie.isSubject = x.key(e.Subject), true
+		ie.Ident, ie.IsSubject = x.key(e.Subject), true
 	} else {
-		ie.ident = x.key(e.Device)
+		ie.Ident = x.key(e.Device)
 	}
 	if n, ok := cat.notices[e.NoticeVersion]; ok {
-		ie.noticeNo = n.Ordinal
+		ie.Notice = uint16(n.Ordinal)
 	}
 	return ie
 }

@@ -205,7 +205,7 @@ func (s *Service) follow(ctx context.Context) error {
 			if err != nil || len(events) < page {
 				return
 			}
-			after = events[len(events)-1].seq
+			after = events[len(events)-1].Seq
 		}
 	}()
 	var readErr error
@@ -216,7 +216,7 @@ func (s *Service) follow(ctx context.Context) error {
 		}
 		if len(p.events) > 0 {
 			s.index.apply(p.events)
-			s.followedSeq = p.events[len(p.events)-1].seq
+			s.followedSeq = p.events[len(p.events)-1].Seq
 		}
 	}
 	if readErr != nil {
@@ -249,7 +249,7 @@ func (s *Service) follow(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.index.forget(subjects)
+	s.index.forget(subjects, last)
 	s.followedErasures = last
 	return nil
 }
@@ -280,33 +280,33 @@ func (s *Service) readEventsForIndex(ctx context.Context, after int64, limit int
 	var at int64
 	for rows.Next() {
 		var e indexedEvent
-		if err := rows.Scan(&e.seq, &subject, &device, &purpose, &vendor, &action, &at, &notice, &source, &channel); err != nil {
+		if err := rows.Scan(&e.Seq, &subject, &device, &purpose, &vendor, &action, &at, &notice, &source, &channel); err != nil {
 			return nil, fmt.Errorf("read ledger: %w", err)
 		}
 		if len(subject) > 0 {
-			e.ident, e.isSubject = s.index.keyBytes(subject), true
+			e.Ident, e.IsSubject = s.index.keyBytes(subject), true
 		} else {
-			e.ident = s.index.keyBytes(device)
+			e.Ident = s.index.keyBytes(device)
 		}
-		e.purpose, e.vendor = intern(purpose), intern(vendor)
+		e.Purpose, e.Vendor = intern(purpose), intern(vendor)
 		switch string(action) {
 		case string(ActionGrant):
-			e.action = ActionGrant
+			e.Action = actionGrant
 		case string(ActionDeny):
-			e.action = ActionDeny
+			e.Action = actionDeny
 		case string(ActionWithdraw):
-			e.action = ActionWithdraw
+			e.Action = actionWithdraw
 		case string(ActionObject):
-			e.action = ActionObject
+			e.Action = actionObject
 		}
-		e.at = fromMicros(at)
-		e.imported = string(source) == string(SourceImport)
-		e.portal = string(source) == string(SourcePortal)
+		e.At = unixSeconds(fromMicros(at))
+		e.Imported = string(source) == string(SourceImport)
+		e.Portal = string(source) == string(SourcePortal)
 		if len(channel) > 0 {
-			e.channel = Channel(intern(channel))
+			e.Channel = intern(channel)
 		}
 		if n, ok := cat.notices[string(notice)]; ok {
-			e.noticeNo = n.Ordinal
+			e.Notice = uint16(n.Ordinal)
 		}
 		out = append(out, e)
 	}
