@@ -74,6 +74,9 @@ func (s *Service) Pseudonymise(ctx context.Context, subject string) (Pseudonymis
 		if _, err := tx.ExecContext(ctx, `UPDATE ledger_head SET chain_seq = $1, hash = $2 WHERE id = 1`, res.Seq, hash); err != nil {
 			return fmt.Errorf("advance ledger head: %w", err)
 		}
+		if err := s.notifyFollowers(ctx, tx); err != nil {
+			return err
+		}
 		n, _ := events.RowsAffected()
 		d, _ := devices.RowsAffected()
 		res.Events, res.Devices = int(n), int(d)
@@ -88,6 +91,7 @@ func (s *Service) Pseudonymise(ctx context.Context, subject string) (Pseudonymis
 		return Pseudonymised{}, db.Classify(err)
 	}
 	s.index.forget([]string{subject})
+	s.moved.signal()
 	return res, nil
 }
 

@@ -202,8 +202,9 @@ type indexedEvent struct {
 	action    Action
 	at        time.Time
 	noticeNo  int
-	imported  bool // source import
-	portal    bool // source portal: the subject's own choice
+	imported  bool  // source import
+	portal    bool  // source portal: the subject's own choice
+	recorded  int64 // when the ledger recorded it, Unix microseconds (read by the follower only, for its lag)
 }
 
 // apply records events; callers hold no lock.

@@ -367,6 +367,9 @@ func (s *Service) writeGroup(group []*appendRequest) error {
 		}
 		s.index.apply(fresh)
 		s.observe(len(fresh))
+		if len(fresh) > 0 {
+			s.moved.signal()
+		}
 		for _, r := range group {
 			if r.err != nil {
 				continue

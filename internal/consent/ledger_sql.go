@@ -100,7 +100,13 @@ func (s *Service) insertSQLite(ctx context.Context, events []Event, data []*chai
 // hashes were computed from it. The head's row lock, held to commit, keeps
 // sequence order equal to commit order across replicas; a replica that
 // waited on it finds the head moved, inserts nothing and chains again.
-const insertPostgresSQL = `WITH head AS (UPDATE ledger_head SET seq = $1, chain_seq = $1, hash = $3 WHERE id = 1 AND seq = $2 RETURNING seq)
+//
+// The head's RETURNING also notifies the other replicas (notifyChannel):
+// PostgreSQL delivers the notification when the transaction commits, and
+// not at all if it rolls back or the head had moved, at no round trip of
+// its own.
+const insertPostgresSQL = `WITH head AS (UPDATE ledger_head SET seq = $1, chain_seq = $1, hash = $3 WHERE id = 1 AND seq = $2
+	RETURNING seq, pg_notify('` + notifyChannel + `', seq::text))
 INSERT INTO consent_events (` + eventColumns + `, prev_seq, hash, salt, principal_mac, receipt, receipt_hash)
 SELECT e.seq, e.property, e.event_id, e.subject_id, e.device_id, e.purpose, e.vendor, e.action, e.source,
 	e.notice_version, e.jurisdiction, e.gpc, e.dnt, e.tc_string, e.at, e.recorded_at, e.gpp_string, e.prev_seq, e.hash, e.salt,

@@ -95,6 +95,7 @@ func (s *Service) Restrict(ctx context.Context, subject, purpose, requestID stri
 		return Restriction{}, db.Classify(err)
 	}
 	s.index.applyRestrictions([]restrictionRow{{seq: out.Seq, subject: subject, purpose: purpose}})
+	s.moved.signal()
 	return out, nil
 }
 
@@ -143,6 +144,7 @@ func (s *Service) Lift(ctx context.Context, subject, purpose string) error {
 		return db.Classify(err)
 	}
 	s.index.applyRestrictions([]restrictionRow{{seq: seq, subject: subject, purpose: purpose, lift: true}})
+	s.moved.signal()
 	return nil
 }
 
@@ -161,6 +163,9 @@ func (s *Service) writeRestriction(ctx context.Context, tx *sql.Tx, subject, pur
 	var seq int64
 	if err := tx.QueryRowContext(ctx, `UPDATE ledger_head SET seq = seq + 1 WHERE id = 1 RETURNING seq`).Scan(&seq); err != nil {
 		return 0, fmt.Errorf("take sequence number: %w", err)
+	}
+	if err := s.notifyFollowers(ctx, tx); err != nil {
+		return 0, err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO consent_restrictions (seq, subject_id, purpose, action, request_id, at)
 		VALUES ($1, $2, $3, $4, $5, $6)`, seq, subject, purpose, action, requestID, micros(s.now())); err != nil {

@@ -24,7 +24,18 @@ type Config struct {
 	Now func() time.Time
 	// FollowInterval is how often the ledger is polled for entries written by
 	// other replicas; 0 means one second, a negative value turns it off.
+	// With Listen, polling is the fallback for when the listener's
+	// connection is lost.
 	FollowInterval time.Duration
+	// Listen, on PostgreSQL, follows the ledger as soon as another replica
+	// appends to it: every write the follower reads sends a notification
+	// (LISTEN/NOTIFY), which wakes the follower. Ignored on SQLite.
+	Listen bool
+	// ListenMinBackoff and ListenMaxBackoff bound the wait before the
+	// listener reconnects (db.ListenConfig); 0 for the defaults.
+	ListenMinBackoff, ListenMaxBackoff time.Duration
+	// OnFollow, when set, is told of each pass of the follower (metrics).
+	OnFollow func(FollowReport)
 	// MaxFutureSkew is how far in the future an event's time may lie; 0 means
 	// five minutes.
 	MaxFutureSkew time.Duration
@@ -68,6 +79,15 @@ type Service struct {
 	wg       sync.WaitGroup
 	closeOne sync.Once
 
+	// wake asks the follower for a pass now (a notification arrived); it
+	// holds one token, so that notifications arriving during a pass make
+	// one more pass, not one each.
+	wake     chan struct{}
+	listener *db.Listener
+	onFollow func(FollowReport)
+	// moved tells subscribers (LedgerMoved) that the index applied entries.
+	moved broadcast
+
 	followMu      sync.Mutex
 	followedSeq   int64
 	followedLinks int64
@@ -92,7 +112,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	s := &Service{
 		db: cfg.DB, signer: cfg.Signer, ctrl: cfg.Controller, now: cfg.Now, skew: cfg.MaxFutureSkew,
 		log: cfg.Logger, observe: cfg.Observe, audit: cfg.Audit, index: NewIndex(), onLiftRequested: cfg.OnLiftRequested,
-		appends: make(chan *appendRequest, 4096), stop: make(chan struct{}),
+		appends: make(chan *appendRequest, 4096), stop: make(chan struct{}), wake: make(chan struct{}, 1), onFollow: cfg.OnFollow,
 	}
 	decisionNow := func() int64 { return s.now().UnixMicro() }
 	var clock *coarseClock
@@ -115,7 +135,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if err := s.ReloadCatalog(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.follow(ctx); err != nil {
+	if _, err := s.follow(ctx); err != nil {
 		return nil, fmt.Errorf("rebuild consent index: %w", err)
 	}
 	s.wg.Add(1)
@@ -127,7 +147,19 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if interval == 0 {
 		interval = time.Second
 	}
-	if interval > 0 {
+	if cfg.Listen && s.db.Dialect == db.Postgres {
+		var err error
+		// Started after the rebuild: its first connection wakes the
+		// follower, which reads what was appended in between.
+		if s.listener, err = s.db.Listen(notifyChannel, db.ListenConfig{
+			Notify: func(string) { s.Wake() }, Connected: s.Wake, Logger: s.log,
+			MinBackoff: cfg.ListenMinBackoff, MaxBackoff: cfg.ListenMaxBackoff,
+		}); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	if interval > 0 || s.listener != nil {
 		s.wg.Add(1)
 		go s.followLoop(interval)
 	}
@@ -137,6 +169,9 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 // Close stops accepting appends, finishes the ones queued and stops the
 // follower.
 func (s *Service) Close() error {
+	if s.listener != nil {
+		s.listener.Close()
+	}
 	s.closeOne.Do(func() { close(s.stop) })
 	s.wg.Wait()
 	return nil
@@ -148,38 +183,26 @@ func (s *Service) Decider() *Decider { return s.decider }
 // Index returns the in-memory consent index.
 func (s *Service) Index() *Index { return s.index }
 
-func (s *Service) followLoop(interval time.Duration) {
-	defer s.wg.Done()
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			if err := s.follow(ctx); err != nil {
-				s.log.Warn("follow ledger", "err", err)
-			}
-			cancel()
-		}
-	}
-}
-
 // follow applies ledger entries and links written since the last call (all
 // of them at the first call) and reloads the catalog when it changed.
 // Re-applying entries this process wrote itself is harmless: the index
 // orders states by sequence number (see state.newer), not by arrival.
-func (s *Service) follow(ctx context.Context) error {
+func (s *Service) follow(ctx context.Context) (followed, error) {
 	s.followMu.Lock()
 	defer s.followMu.Unlock()
+	var out followed
+	defer func() {
+		if out.entries > 0 {
+			s.moved.signal()
+		}
+	}()
 	var version int64
 	if err := s.db.QueryRowContext(ctx, `SELECT version FROM catalog_head WHERE id = 1`).Scan(&version); err != nil {
-		return db.Classify(fmt.Errorf("read catalog version: %w", err))
+		return out, db.Classify(fmt.Errorf("read catalog version: %w", err))
 	}
 	if version != s.catalog.load().version {
 		if err := s.ReloadCatalog(ctx); err != nil {
-			return err
+			return out, err
 		}
 	}
 	if err := s.refreshGateIfDue(ctx); err != nil {
@@ -216,20 +239,24 @@ func (s *Service) follow(ctx context.Context) error {
 		}
 		if len(p.events) > 0 {
 			s.index.apply(p.events)
-			s.followedSeq = p.events[len(p.events)-1].seq
+			last := p.events[len(p.events)-1]
+			s.followedSeq = last.seq
+			out.entries += len(p.events)
+			out.newest = max(out.newest, last.recorded)
 		}
 	}
 	if readErr != nil {
-		return readErr
+		return out, readErr
 	}
 	for {
 		links, err := s.readLinks(ctx, s.followedLinks, page)
 		if err != nil {
-			return err
+			return out, err
 		}
 		if len(links) > 0 {
 			s.index.applyLinks(links)
 			s.followedLinks = links[len(links)-1].Seq
+			out.entries += len(links)
 		}
 		if len(links) < page {
 			break
@@ -237,21 +264,23 @@ func (s *Service) follow(ctx context.Context) error {
 	}
 	restrictions, err := s.readRestrictions(ctx, s.followedRestrictions)
 	if err != nil {
-		return err
+		return out, err
 	}
 	if len(restrictions) > 0 {
 		s.index.applyRestrictions(restrictions)
 		s.followedRestrictions = restrictions[len(restrictions)-1].seq
+		out.entries += len(restrictions)
 	}
 	// Erasures after links and restrictions: a link read above to a
 	// subject erased since is undone here.
 	subjects, last, err := s.readErasures(ctx, s.followedErasures)
 	if err != nil {
-		return err
+		return out, err
 	}
 	s.index.forget(subjects)
 	s.followedErasures = last
-	return nil
+	out.entries += len(subjects)
+	return out, nil
 }
 
 // readEventsForIndex reads the part of ledger entries the index keeps. It
@@ -259,7 +288,7 @@ func (s *Service) follow(ctx context.Context) error {
 // distinct purpose and vendor keys: at start it reads the whole ledger, and
 // a string per column and row would make the collector the bottleneck.
 func (s *Service) readEventsForIndex(ctx context.Context, after int64, limit int) ([]indexedEvent, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, subject_id, device_id, purpose, vendor, action, at, notice_version, source
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, subject_id, device_id, purpose, vendor, action, at, notice_version, source, recorded_at
 		FROM consent_events WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
 	if err != nil {
 		return nil, db.Classify(fmt.Errorf("read ledger: %w", err))
@@ -280,7 +309,7 @@ func (s *Service) readEventsForIndex(ctx context.Context, after int64, limit int
 	var at int64
 	for rows.Next() {
 		var e indexedEvent
-		if err := rows.Scan(&e.seq, &subject, &device, &purpose, &vendor, &action, &at, &notice, &source); err != nil {
+		if err := rows.Scan(&e.seq, &subject, &device, &purpose, &vendor, &action, &at, &notice, &source, &e.recorded); err != nil {
 			return nil, fmt.Errorf("read ledger: %w", err)
 		}
 		if len(subject) > 0 {

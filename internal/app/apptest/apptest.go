@@ -65,6 +65,13 @@ type Options struct {
 	// CorrectableFields is --correctable-fields: vault fields customers may
 	// correct (true: without approval).
 	CorrectableFields map[string]bool
+	// FollowInterval is --follow-interval: 0 for 200 ms, negative for no
+	// polling at all (on PostgreSQL, notifications alone then wake the
+	// follower).
+	FollowInterval time.Duration
+	// MasterKey is the vault's key ("1:..."), for a replica of another
+	// server's store; empty for a fresh one.
+	MasterKey string
 }
 
 // Start starts Steward on dialect with the demo catalog and keys; it stops
@@ -81,6 +88,9 @@ func StartWith(tb testing.TB, dialect db.Dialect, opts Options) *Server {
 		Listen: "127.0.0.1:0", DataDir: opts.DataDir, PublicURL: "http://127.0.0.1", LogLevel: "warn", LogFormat: "text",
 		FollowInterval: 200 * time.Millisecond, ShutdownTimeout: 5 * time.Second, GPCLastUpdate: "2026-11-28",
 		Controller: config.Controller{Name: "Example Shop", Email: "privacy@shop.example"},
+	}
+	if opts.FollowInterval != 0 {
+		cfg.FollowInterval = opts.FollowInterval
 	}
 	freshDir := cfg.DataDir == ""
 	if freshDir {
@@ -112,7 +122,10 @@ func StartWith(tb testing.TB, dialect db.Dialect, opts Options) *Server {
 		cfg.MetricsListen = "127.0.0.1:0"
 	}
 	if !opts.Sealed {
-		cfg.MasterKey = "1:" + vault.GenerateKey()
+		cfg.MasterKey = opts.MasterKey
+		if cfg.MasterKey == "" {
+			cfg.MasterKey = "1:" + vault.GenerateKey()
+		}
 	}
 	// A store cloned from dbtest's migrated template: Open's migration
 	// then finds nothing to do, which saves most of a second per server.

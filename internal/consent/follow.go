@@ -1,0 +1,164 @@
+// Following the ledger: how a replica learns of entries that other
+// processes sharing its PostgreSQL database appended.
+//
+// Every write the follower reads (an event, a device link, a restriction,
+// an erasure, a catalog change) sends a notification on notifyChannel in
+// its own transaction; PostgreSQL delivers it at commit. Each replica's
+// Listener (db.Listen) turns a notification into Wake, and the follower
+// makes a pass at once. Polling every Config.FollowInterval stays on as the
+// fallback: a notification sent while the listener was reconnecting is lost
+// (the listener wakes the follower again once it is back, to catch up).
+//
+// Once a pass or the commit loop applied entries to the index, the Service
+// signals LedgerMoved: that one in-process hook is what anything else that
+// follows the ledger (a stream of it, say) waits on.
+
+package consent
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/steward-dev/steward/internal/db"
+)
+
+// notifyChannel is the PostgreSQL channel of the ledger's notifications.
+// The payload is the head's sequence number for appended events and empty
+// for other writes; followers do not rely on it.
+const notifyChannel = "steward_ledger"
+
+// notifyFollowers sends the notification of a write other replicas must
+// follow, in tx: PostgreSQL delivers it when tx commits. Nothing on SQLite,
+// which has no replicas.
+func (s *Service) notifyFollowers(ctx context.Context, tx *sql.Tx) error {
+	if s.db.Dialect != db.Postgres {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_notify('`+notifyChannel+`', '')`); err != nil {
+		return fmt.Errorf("notify replicas: %w", err)
+	}
+	return nil
+}
+
+// FollowReport describes one pass of the follower.
+type FollowReport struct {
+	// Trigger is "notify" when a notification (or the listener's
+	// reconnection) woke the follower, "poll" when the interval did.
+	Trigger string
+	// Entries counts the ledger entries (events, links, restrictions,
+	// erasures) the pass read; the process's own are read again too.
+	Entries int
+	// Lag is how long after the ledger recorded it the newest event read
+	// was applied; 0 when the pass read no event. It compares this
+	// process's clock with the recording replica's.
+	Lag time.Duration
+	// Took is how long the pass took; Err is what made it fail.
+	Took time.Duration
+	Err  error
+}
+
+// followed is what one pass of follow read.
+type followed struct {
+	entries int
+	newest  int64 // recorded_at of the newest event read, Unix microseconds; 0 if none
+}
+
+// Wake asks the follower for a pass now. It never blocks: wake-ups that
+// arrive during a pass make one more pass.
+func (s *Service) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Listening reports whether the ledger listener holds its connection now
+// (false on SQLite or without Config.Listen), and the connection's backend
+// process id.
+func (s *Service) Listening() (bool, uint32) {
+	if s.listener == nil {
+		return false, 0
+	}
+	pid := s.listener.PID()
+	return pid != 0, pid
+}
+
+// LedgerMoved returns a channel that receives (at most one pending value)
+// whenever the index applied ledger entries: this process's appends and
+// those the follower read. Call cancel once done with it.
+func (s *Service) LedgerMoved() (moved <-chan struct{}, cancel func()) {
+	return s.moved.subscribe()
+}
+
+// followLoop makes a pass whenever woken and every interval (when
+// positive).
+func (s *Service) followLoop(interval time.Duration) {
+	defer s.wg.Done()
+	var tick <-chan time.Time
+	if interval > 0 {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		trigger := "poll"
+		select {
+		case <-s.stop:
+			return
+		case <-tick:
+		case <-s.wake:
+			trigger = "notify"
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		started := time.Now()
+		got, err := s.follow(ctx)
+		cancel()
+		if err != nil {
+			s.log.Warn("follow ledger", "err", err)
+		}
+		if s.onFollow != nil {
+			r := FollowReport{Trigger: trigger, Entries: got.entries, Took: time.Since(started), Err: err}
+			if got.newest > 0 {
+				r.Lag = max(0, time.Since(fromMicros(got.newest)))
+			}
+			s.onFollow(r)
+		}
+	}
+}
+
+// broadcast wakes any number of subscribers without blocking: each has a
+// channel of one slot, and a signal finding it full is merged with the one
+// pending.
+type broadcast struct {
+	mu   sync.Mutex
+	subs map[chan struct{}]struct{}
+}
+
+func (b *broadcast) subscribe() (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	b.mu.Lock()
+	if b.subs == nil {
+		b.subs = map[chan struct{}]struct{}{}
+	}
+	b.subs[ch] = struct{}{}
+	b.mu.Unlock()
+	return ch, func() {
+		b.mu.Lock()
+		delete(b.subs, ch)
+		b.mu.Unlock()
+	}
+}
+
+func (b *broadcast) signal() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for ch := range b.subs {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
