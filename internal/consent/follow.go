@@ -19,6 +19,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,18 +27,54 @@ import (
 )
 
 // notifyChannel is the PostgreSQL channel of the ledger's notifications.
-// The payload is the head's sequence number for appended events and empty
-// for other writes; followers do not rely on it.
+// The payload is "KIND:INSTANCE": what was written (kindNames), so that the
+// pass it wakes reads that alone (another payload makes it read
+// everything), and the writing Service's random instance id, so that it
+// skips its own: it applied those to its index when it wrote them.
 const notifyChannel = "steward_ledger"
 
-// notifyFollowers sends the notification of a write other replicas must
-// follow, in tx: PostgreSQL delivers it when tx commits. Nothing on SQLite,
-// which has no replicas.
-func (s *Service) notifyFollowers(ctx context.Context, tx *sql.Tx) error {
+// entryKinds is a set of what a follower's pass reads.
+type entryKinds uint32
+
+const (
+	readEvents entryKinds = 1 << iota
+	readLinks
+	readRestrictions
+	readErasures
+	readCatalogHead
+	readAll = readEvents | readLinks | readRestrictions | readErasures | readCatalogHead
+)
+
+// kindNames are the notification payloads.
+var kindNames = map[entryKinds]string{readEvents: "events", readLinks: "links", readRestrictions: "restrictions",
+	readErasures: "erasures", readCatalogHead: "catalog"}
+
+// notifyPayload is the payload of this Service's notifications of kind.
+func (s *Service) notifyPayload(kind entryKinds) string { return kindNames[kind] + ":" + s.instance }
+
+// notified handles a notification's payload.
+func (s *Service) notified(payload string) {
+	name, instance, _ := strings.Cut(payload, ":")
+	if instance == s.instance {
+		return
+	}
+	for k, n := range kindNames {
+		if n == name {
+			s.wakeFor(k)
+			return
+		}
+	}
+	s.wakeFor(readAll)
+}
+
+// notifyFollowers sends the notification of a write of kind that other
+// replicas must follow, in tx: PostgreSQL delivers it when tx commits.
+// Nothing on SQLite, which has no replicas.
+func (s *Service) notifyFollowers(ctx context.Context, tx *sql.Tx, kind entryKinds) error {
 	if s.db.Dialect != db.Postgres {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, `SELECT pg_notify('`+notifyChannel+`', '')`); err != nil {
+	if _, err := tx.ExecContext(ctx, `SELECT pg_notify('`+notifyChannel+`', $1)`, s.notifyPayload(kind)); err != nil {
 		return fmt.Errorf("notify replicas: %w", err)
 	}
 	return nil
@@ -66,9 +103,13 @@ type followed struct {
 	newest  int64 // recorded_at of the newest event read, Unix microseconds; 0 if none
 }
 
-// Wake asks the follower for a pass now. It never blocks: wake-ups that
-// arrive during a pass make one more pass.
-func (s *Service) Wake() {
+// Wake asks the follower for a pass over everything now. It never blocks:
+// wake-ups that arrive during a pass make one more pass.
+func (s *Service) Wake() { s.wakeFor(readAll) }
+
+// wakeFor asks the follower for a pass that reads at least kinds.
+func (s *Service) wakeFor(kinds entryKinds) {
+	s.pending.Or(uint32(kinds))
 	select {
 	case s.wake <- struct{}{}:
 	default:
@@ -104,17 +145,17 @@ func (s *Service) followLoop(interval time.Duration) {
 		tick = t.C
 	}
 	for {
-		trigger := "poll"
+		trigger, kinds := "poll", readAll
 		select {
 		case <-s.stop:
 			return
 		case <-tick:
 		case <-s.wake:
-			trigger = "notify"
+			trigger, kinds = "notify", entryKinds(s.pending.Swap(0))
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		started := time.Now()
-		got, err := s.follow(ctx)
+		got, err := s.follow(ctx, kinds)
 		cancel()
 		if err != nil {
 			s.log.Warn("follow ledger", "err", err)

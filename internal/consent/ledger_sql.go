@@ -106,7 +106,7 @@ func (s *Service) insertSQLite(ctx context.Context, events []Event, data []*chai
 // not at all if it rolls back or the head had moved, at no round trip of
 // its own.
 const insertPostgresSQL = `WITH head AS (UPDATE ledger_head SET seq = $1, chain_seq = $1, hash = $3 WHERE id = 1 AND seq = $2
-	RETURNING seq, pg_notify('` + notifyChannel + `', seq::text))
+	RETURNING seq, pg_notify('` + notifyChannel + `', $27))
 INSERT INTO consent_events (` + eventColumns + `, prev_seq, hash, salt, principal_mac, receipt, receipt_hash)
 SELECT e.seq, e.property, e.event_id, e.subject_id, e.device_id, e.purpose, e.vendor, e.action, e.source,
 	e.notice_version, e.jurisdiction, e.gpc, e.dnt, e.tc_string, e.at, e.recorded_at, e.gpp_string, e.prev_seq, e.hash, e.salt,
@@ -238,7 +238,7 @@ func (s *Service) execPostgresInsert(ctx context.Context, q interface {
 	last := head.seq + int64(n)
 	res, err := q.ExecContext(ctx, insertPostgresSQL, last, head.seq, prevHash, seqs, properties, ids, subjects, devices, purposes,
 		vendors, actions, sources, notices, jurisdictions, gpcs, dnts, tcStrings, ats, recorded, gppStrings, prevSeqs, hashes, salts, macs,
-		receipts, receiptHashes)
+		receipts, receiptHashes, s.notifyPayload(readEvents))
 	if err != nil {
 		return 0, fmt.Errorf("insert events: %w", err)
 	}

@@ -113,7 +113,7 @@ func (s *Service) LinkDevice(ctx context.Context, subject, device string) (Link,
 		if err := tx.QueryRowContext(ctx, `UPDATE ledger_head SET seq = seq + 1 WHERE id = 1 RETURNING seq`).Scan(&link.Seq); err != nil {
 			return fmt.Errorf("take sequence number: %w", err)
 		}
-		if err := s.notifyFollowers(ctx, tx); err != nil {
+		if err := s.notifyFollowers(ctx, tx, readLinks); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO subject_devices (device_id, subject_id, seq, linked_at) VALUES ($1, $2, $3, $4)

@@ -164,7 +164,7 @@ func (s *Service) writeRestriction(ctx context.Context, tx *sql.Tx, subject, pur
 	if err := tx.QueryRowContext(ctx, `UPDATE ledger_head SET seq = seq + 1 WHERE id = 1 RETURNING seq`).Scan(&seq); err != nil {
 		return 0, fmt.Errorf("take sequence number: %w", err)
 	}
-	if err := s.notifyFollowers(ctx, tx); err != nil {
+	if err := s.notifyFollowers(ctx, tx, readRestrictions); err != nil {
 		return 0, err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO consent_restrictions (seq, subject_id, purpose, action, request_id, at)

@@ -2,11 +2,13 @@ package consent
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/steward-dev/steward/internal/audit"
@@ -83,6 +85,8 @@ type Service struct {
 	// holds one token, so that notifications arriving during a pass make
 	// one more pass, not one each.
 	wake     chan struct{}
+	pending  atomic.Uint32 // entryKinds the next woken pass reads
+	instance string        // random, names this Service's notifications
 	listener *db.Listener
 	onFollow func(FollowReport)
 	// moved tells subscribers (LedgerMoved) that the index applied entries.
@@ -114,6 +118,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		log: cfg.Logger, observe: cfg.Observe, audit: cfg.Audit, index: NewIndex(), onLiftRequested: cfg.OnLiftRequested,
 		appends: make(chan *appendRequest, 4096), stop: make(chan struct{}), wake: make(chan struct{}, 1), onFollow: cfg.OnFollow,
 	}
+	s.instance = rand.Text()[:12]
 	decisionNow := func() int64 { return s.now().UnixMicro() }
 	var clock *coarseClock
 	if s.now == nil {
@@ -135,7 +140,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if err := s.ReloadCatalog(ctx); err != nil {
 		return nil, err
 	}
-	if _, err := s.follow(ctx); err != nil {
+	if _, err := s.follow(ctx, readAll); err != nil {
 		return nil, fmt.Errorf("rebuild consent index: %w", err)
 	}
 	s.wg.Add(1)
@@ -152,7 +157,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		// Started after the rebuild: its first connection wakes the
 		// follower, which reads what was appended in between.
 		if s.listener, err = s.db.Listen(notifyChannel, db.ListenConfig{
-			Notify: func(string) { s.Wake() }, Connected: s.Wake, Logger: s.log,
+			Notify: s.notified, Connected: s.Wake, Logger: s.log,
 			MinBackoff: cfg.ListenMinBackoff, MaxBackoff: cfg.ListenMaxBackoff,
 		}); err != nil {
 			s.Close()
@@ -187,7 +192,7 @@ func (s *Service) Index() *Index { return s.index }
 // of them at the first call) and reloads the catalog when it changed.
 // Re-applying entries this process wrote itself is harmless: the index
 // orders states by sequence number (see state.newer), not by arrival.
-func (s *Service) follow(ctx context.Context) (followed, error) {
+func (s *Service) follow(ctx context.Context, kinds entryKinds) (followed, error) {
 	s.followMu.Lock()
 	defer s.followMu.Unlock()
 	var out followed
@@ -196,13 +201,15 @@ func (s *Service) follow(ctx context.Context) (followed, error) {
 			s.moved.signal()
 		}
 	}()
-	var version int64
-	if err := s.db.QueryRowContext(ctx, `SELECT version FROM catalog_head WHERE id = 1`).Scan(&version); err != nil {
-		return out, db.Classify(fmt.Errorf("read catalog version: %w", err))
-	}
-	if version != s.catalog.load().version {
-		if err := s.ReloadCatalog(ctx); err != nil {
-			return out, err
+	if kinds&readCatalogHead != 0 {
+		var version int64
+		if err := s.db.QueryRowContext(ctx, `SELECT version FROM catalog_head WHERE id = 1`).Scan(&version); err != nil {
+			return out, db.Classify(fmt.Errorf("read catalog version: %w", err))
+		}
+		if version != s.catalog.load().version {
+			if err := s.ReloadCatalog(ctx); err != nil {
+				return out, err
+			}
 		}
 	}
 	if err := s.refreshGateIfDue(ctx); err != nil {
@@ -211,8 +218,55 @@ func (s *Service) follow(ctx context.Context) (followed, error) {
 	if err := s.refreshPurposeGateIfDue(ctx); err != nil {
 		s.log.Warn("refresh assessed purposes", "err", err)
 	}
-	// Reading the next page overlaps with applying the last one: at start,
-	// with a large ledger, that uses two cores instead of one.
+	const page = 20000
+	if kinds&readEvents != 0 {
+		if err := s.followEvents(ctx, &out); err != nil {
+			return out, err
+		}
+	}
+	for kinds&readLinks != 0 {
+		links, err := s.readLinks(ctx, s.followedLinks, page)
+		if err != nil {
+			return out, err
+		}
+		if len(links) > 0 {
+			s.index.applyLinks(links)
+			s.followedLinks = links[len(links)-1].Seq
+			out.entries += len(links)
+		}
+		if len(links) < page {
+			break
+		}
+	}
+	if kinds&readRestrictions != 0 {
+		restrictions, err := s.readRestrictions(ctx, s.followedRestrictions)
+		if err != nil {
+			return out, err
+		}
+		if len(restrictions) > 0 {
+			s.index.applyRestrictions(restrictions)
+			s.followedRestrictions = restrictions[len(restrictions)-1].seq
+			out.entries += len(restrictions)
+		}
+	}
+	// Erasures after links and restrictions: a link read above to a
+	// subject erased since is undone here.
+	if kinds&readErasures != 0 {
+		subjects, last, err := s.readErasures(ctx, s.followedErasures)
+		if err != nil {
+			return out, err
+		}
+		s.index.forget(subjects)
+		s.followedErasures = last
+		out.entries += len(subjects)
+	}
+	return out, nil
+}
+
+// followEvents reads and applies the events appended since the last pass.
+// Reading the next page overlaps with applying the last one: at start,
+// with a large ledger, that uses two cores instead of one.
+func (s *Service) followEvents(ctx context.Context, out *followed) error {
 	const page = 20000
 	type result struct {
 		events []indexedEvent
@@ -245,42 +299,7 @@ func (s *Service) follow(ctx context.Context) (followed, error) {
 			out.newest = max(out.newest, last.recorded)
 		}
 	}
-	if readErr != nil {
-		return out, readErr
-	}
-	for {
-		links, err := s.readLinks(ctx, s.followedLinks, page)
-		if err != nil {
-			return out, err
-		}
-		if len(links) > 0 {
-			s.index.applyLinks(links)
-			s.followedLinks = links[len(links)-1].Seq
-			out.entries += len(links)
-		}
-		if len(links) < page {
-			break
-		}
-	}
-	restrictions, err := s.readRestrictions(ctx, s.followedRestrictions)
-	if err != nil {
-		return out, err
-	}
-	if len(restrictions) > 0 {
-		s.index.applyRestrictions(restrictions)
-		s.followedRestrictions = restrictions[len(restrictions)-1].seq
-		out.entries += len(restrictions)
-	}
-	// Erasures after links and restrictions: a link read above to a
-	// subject erased since is undone here.
-	subjects, last, err := s.readErasures(ctx, s.followedErasures)
-	if err != nil {
-		return out, err
-	}
-	s.index.forget(subjects)
-	s.followedErasures = last
-	out.entries += len(subjects)
-	return out, nil
+	return readErr
 }
 
 // readEventsForIndex reads the part of ledger entries the index keeps. It
