@@ -1,7 +1,8 @@
 package consent
 
 import (
-	"hash/maphash"
+	"crypto/rand"
+	"encoding/binary"
 	"sync"
 	"time"
 )
@@ -75,12 +76,12 @@ type identInfo struct {
 	vendorChoices bool   // some of its states name a vendor
 }
 
-// idKey stands for a subject or device id in the index: 128 bits of two
-// independently seeded hashes of the id. Holding ids as strings would cost
-// more than the states themselves (a 36-character device id takes a
-// 48-byte allocation); with random per-process seeds, two of a billion ids
-// share a key with a probability of about 10^-21, and nobody outside the
-// process can aim for it.
+// idKey stands for a subject or device id in the index: the 128-bit
+// SipHash of the id under the index's random key. Holding ids as strings
+// would cost more than the states themselves (a 36-character device id
+// takes a 48-byte allocation); two of a billion ids share a key with a
+// probability of about 10^-21, and nobody without the key (the process's,
+// and the snapshot file's, see snapshot.go) can aim for it.
 type idKey struct{ a, b uint64 }
 
 // Index holds the latest consent state per (identity, purpose, vendor) in
@@ -88,7 +89,7 @@ type idKey struct{ a, b uint64 }
 // that a state costs one map slot of 24 bytes. Lookups take a read lock and
 // do not allocate.
 type Index struct {
-	seedA, seedB maphash.Seed
+	hashKey [2]uint64 // SipHash key of identities, random (or a snapshot's)
 
 	mu        sync.RWMutex
 	subjects  map[idKey]uint32
@@ -126,8 +127,7 @@ const (
 // NewIndex returns an empty index.
 func NewIndex() *Index {
 	return &Index{
-		seedA:     maphash.MakeSeed(),
-		seedB:     maphash.MakeSeed(),
+		hashKey:   randomHashKey(),
 		subjects:  map[idKey]uint32{},
 		devices:   map[idKey]uint32{},
 		purposes:  map[string]uint16{},
@@ -143,18 +143,26 @@ func NewIndex() *Index {
 	}
 }
 
+func randomHashKey() [2]uint64 {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
+	return [2]uint64{binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:])}
+}
+
 func stateKey(ident uint32, purpose, vendor uint16) uint64 {
 	return uint64(ident)<<32 | uint64(purpose)<<16 | uint64(vendor)
 }
 
 // key returns the index key of a subject or device id.
 func (x *Index) key(id string) idKey {
-	return idKey{maphash.String(x.seedA, id), maphash.String(x.seedB, id)}
+	a, b := sipHash128(x.hashKey[0], x.hashKey[1], id)
+	return idKey{a, b}
 }
 
 // keyBytes is key for an id in a byte slice, which it does not keep.
 func (x *Index) keyBytes(id []byte) idKey {
-	return idKey{maphash.Bytes(x.seedA, id), maphash.Bytes(x.seedB, id)}
+	a, b := sipHash128(x.hashKey[0], x.hashKey[1], id)
+	return idKey{a, b}
 }
 
 func (x *Index) intern(m map[idKey]uint32, id idKey) uint32 {

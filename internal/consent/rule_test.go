@@ -151,7 +151,7 @@ func TestIndexLatestWinsInAnyOrder(t *testing.T) {
 	b.action = ActionWithdraw
 	for _, order := range [][]indexedEvent{{a, b}, {b, a}, {a, b, a, b}} {
 		fresh := NewIndex()
-		fresh.seedA, fresh.seedB = x.seedA, x.seedB
+		fresh.hashKey = x.hashKey
 		x := fresh
 		x.apply(order)
 		x.mu.RLock()

@@ -38,6 +38,13 @@ type Config struct {
 	ListenMinBackoff, ListenMaxBackoff time.Duration
 	// OnFollow, when set, is told of each pass of the follower (metrics).
 	OnFollow func(FollowReport)
+	// SnapshotPath, when set, is the file of the index's snapshot
+	// (snapshot.go): Open starts from it and the ledger's tail when it is
+	// sound and matches the store, and Close writes it.
+	SnapshotPath string
+	// SnapshotInterval is how often the snapshot is written besides at
+	// Close; 0 or negative: only at Close.
+	SnapshotInterval time.Duration
 	// MaxFutureSkew is how far in the future an event's time may lie; 0 means
 	// five minutes.
 	MaxFutureSkew time.Duration
@@ -91,6 +98,10 @@ type Service struct {
 	onFollow func(FollowReport)
 	// moved tells subscribers (LedgerMoved) that the index applied entries.
 	moved broadcast
+	// snapshotPath is Config.SnapshotPath; fromSnapshot describes the
+	// snapshot Open started from, if it did.
+	snapshotPath string
+	fromSnapshot *SnapshotInfo
 
 	followMu      sync.Mutex
 	followedSeq   int64
@@ -136,6 +147,12 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if s.observe == nil {
 		s.observe = func(int) {}
 	}
+	s.snapshotPath = cfg.SnapshotPath
+	if s.snapshotPath != "" {
+		if info, ok := s.loadSnapshot(ctx, s.snapshotPath); ok {
+			s.fromSnapshot = &info
+		}
+	}
 	s.decider = &Decider{catalog: &s.catalog, index: s.index, gate: &s.gate, purposes: &s.purposes, nowMicros: decisionNow}
 	if err := s.ReloadCatalog(ctx); err != nil {
 		return nil, err
@@ -168,7 +185,48 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		s.wg.Add(1)
 		go s.followLoop(interval)
 	}
+	if s.snapshotPath != "" && cfg.SnapshotInterval > 0 {
+		s.wg.Go(func() { s.snapshotLoop(cfg.SnapshotInterval) })
+	}
 	return s, nil
+}
+
+// StartedFrom describes the snapshot Open started from; false when it
+// rebuilt the index from the whole ledger.
+func (s *Service) StartedFrom() (SnapshotInfo, bool) {
+	if s.fromSnapshot == nil {
+		return SnapshotInfo{}, false
+	}
+	return *s.fromSnapshot, true
+}
+
+func (s *Service) snapshotLoop(interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.snapshot()
+		}
+	}
+}
+
+// snapshot writes the index's snapshot, logging the outcome.
+func (s *Service) snapshot() {
+	if s.index.MaxSeq() == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	info, err := s.WriteSnapshot(ctx, s.snapshotPath)
+	if err != nil {
+		s.log.Warn("write consent index snapshot", "err", err)
+		return
+	}
+	s.log.Info("consent index snapshot written", "seq", info.Seq, "states", info.States, "bytes", info.Bytes,
+		"took", info.Took.Round(time.Millisecond).String())
 }
 
 // Close stops accepting appends, finishes the ones queued and stops the
@@ -177,8 +235,12 @@ func (s *Service) Close() error {
 	if s.listener != nil {
 		s.listener.Close()
 	}
-	s.closeOne.Do(func() { close(s.stop) })
+	first := false
+	s.closeOne.Do(func() { close(s.stop); first = true })
 	s.wg.Wait()
+	if first && s.snapshotPath != "" {
+		s.snapshot()
+	}
 	return nil
 }
 
