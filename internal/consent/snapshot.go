@@ -74,15 +74,25 @@ func (s *Service) WriteSnapshot(ctx context.Context, path string) (SnapshotInfo,
 			return SnapshotInfo{}, db.Classify(fmt.Errorf("read chain hash: %w", err))
 		}
 	}
+	states, size, err := writeSnapshotFile(s.index, pos, path)
+	if err != nil {
+		return SnapshotInfo{}, err
+	}
+	return SnapshotInfo{Seq: pos.events, States: states, Bytes: size, Took: time.Since(started)}, nil
+}
+
+// writeSnapshotFile writes x, which reaches pos, to path: to a temporary
+// file first, synced, then renamed over path.
+func writeSnapshotFile(x *Index, pos snapshotPositions, path string) (states int, size int64, err error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
 	if err != nil {
-		return SnapshotInfo{}, fmt.Errorf("write index snapshot: %w", err)
+		return 0, 0, fmt.Errorf("write index snapshot: %w", err)
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
 	crc := crc32.New(castagnoli)
-	w := &snapWriter{w: bufio.NewWriterSize(io.MultiWriter(tmp, crc), 1<<20)}
-	states := s.index.encode(w, pos)
+	w := &snapWriter{w: bufio.NewWriterSize(io.MultiWriter(tmp, crc), 1<<20), buf: make([]byte, 0, 8)}
+	states = x.encode(w, pos)
 	if w.err == nil {
 		w.err = w.w.Flush()
 	}
@@ -93,16 +103,16 @@ func (s *Service) WriteSnapshot(ctx context.Context, path string) (SnapshotInfo,
 		w.err = tmp.Sync()
 	}
 	if w.err != nil {
-		return SnapshotInfo{}, fmt.Errorf("write index snapshot: %w", w.err)
+		return 0, 0, fmt.Errorf("write index snapshot: %w", w.err)
 	}
-	size, _ := tmp.Seek(0, io.SeekCurrent)
+	size, _ = tmp.Seek(0, io.SeekCurrent)
 	if err := tmp.Close(); err != nil {
-		return SnapshotInfo{}, fmt.Errorf("write index snapshot: %w", err)
+		return 0, 0, fmt.Errorf("write index snapshot: %w", err)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return SnapshotInfo{}, fmt.Errorf("write index snapshot: %w", err)
+		return 0, 0, fmt.Errorf("write index snapshot: %w", err)
 	}
-	return SnapshotInfo{Seq: pos.events, States: states, Bytes: size, Took: time.Since(started)}, nil
+	return states, size, nil
 }
 
 // loadSnapshot replaces the empty index with the snapshot at path when it
@@ -166,7 +176,11 @@ func (w *snapWriter) put(b []byte) {
 		_, w.err = w.w.Write(b)
 	}
 }
-func (w *snapWriter) u8(v uint8) { w.put([]byte{v}) }
+func (w *snapWriter) u8(v uint8) {
+	if w.err == nil {
+		w.err = w.w.WriteByte(v)
+	}
+}
 func (w *snapWriter) u16(v uint16) {
 	w.buf = binary.LittleEndian.AppendUint16(w.buf[:0], v)
 	w.put(w.buf)
