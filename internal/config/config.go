@@ -30,21 +30,21 @@ import (
 
 // Config is the validated configuration of a Steward process.
 type Config struct {
-	Listen          string
-	DataDir         string
-	Database        string
-	SigningKeyFile  string
-	PublicURL       string
-	Controller      Controller
-	LogLevel        string
-	LogFormat       string
-	FollowInterval  time.Duration
+	Listen         string
+	DataDir        string
+	Database       string
+	SigningKeyFile string
+	PublicURL      string
+	Controller     Controller
+	LogLevel       string
+	LogFormat      string
+	FollowInterval time.Duration
 	// IndexSnapshotInterval is how often the consent index's snapshot is
 	// written to the data directory (besides at shutdown); 0 turns
 	// snapshots off.
 	IndexSnapshotInterval time.Duration
-	ShutdownTimeout time.Duration
-	GPCLastUpdate   string
+	ShutdownTimeout       time.Duration
+	GPCLastUpdate         string
 	// MasterKey is the vault's key-encryption keyring text, from
 	// STEWARD_MASTER_KEY (never a flag: flags show in process lists) or the
 	// file --master-key-file names; empty leaves the vault sealed.
