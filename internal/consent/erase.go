@@ -117,7 +117,7 @@ func (s *Service) readErasures(ctx context.Context, after int64) ([]string, int6
 // unreachable and their devices unlinked, so decisions find no consent.
 // The orphaned states stay in memory until the next start.
 func (x *Index) forget(subjects []string) {
-	x.mu.Lock()
+	x.lockWrite()
 	defer x.mu.Unlock()
 	for _, subject := range subjects {
 		key := x.key(subject)

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -91,7 +92,10 @@ type idKey struct{ a, b uint64 }
 type Index struct {
 	hashKey [2]uint64 // SipHash key of identities, random (or a snapshot's)
 
-	mu        sync.RWMutex
+	mu sync.RWMutex
+	// encoding is set while a snapshot holds the read lock (see
+	// lockWrite).
+	encoding  atomic.Bool
 	subjects  map[idKey]uint32
 	devices   map[idKey]uint32
 	purposes  map[string]uint16
@@ -143,6 +147,21 @@ func NewIndex() *Index {
 	}
 }
 
+// lockWrite takes the write lock. While a snapshot is encoded (for
+// seconds, holding the read lock), it polls for the lock instead of
+// queueing for it: a writer queued on a sync.RWMutex holds back every new
+// reader, and decisions would wait for the whole snapshot; this way only
+// the writer does.
+func (x *Index) lockWrite() {
+	for x.encoding.Load() {
+		if x.mu.TryLock() {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	x.mu.Lock()
+}
+
 func randomHashKey() [2]uint64 {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
@@ -187,7 +206,7 @@ func intern16(m map[string]uint16, key string, first uint16) uint16 {
 // catalogIDs interns the catalog's purposes and vendors, so that decisions
 // carry their numbers instead of looking keys up again.
 func (x *Index) catalogIDs(purposes, vendors []string) (map[string]uint16, map[string]uint16) {
-	x.mu.Lock()
+	x.lockWrite()
 	defer x.mu.Unlock()
 	p := make(map[string]uint16, len(purposes))
 	for _, k := range purposes {
@@ -217,7 +236,7 @@ type indexedEvent struct {
 
 // apply records events; callers hold no lock.
 func (x *Index) apply(events []indexedEvent) {
-	x.mu.Lock()
+	x.lockWrite()
 	defer x.mu.Unlock()
 	for _, e := range events {
 		var ident uint32
@@ -259,7 +278,7 @@ func (x *Index) apply(events []indexedEvent) {
 // applyLinks records device-to-subject links; the link with the highest
 // sequence number wins for each device.
 func (x *Index) applyLinks(links []Link) {
-	x.mu.Lock()
+	x.lockWrite()
 	defer x.mu.Unlock()
 	for _, l := range links {
 		device := x.intern(x.devices, x.key(l.Device))

@@ -274,7 +274,7 @@ const liftedBit = 1 << 63
 // subject and purpose the higher sequence number wins, so that applying
 // one again, or late, changes nothing.
 func (x *Index) applyRestrictions(rows []restrictionRow) {
-	x.mu.Lock()
+	x.lockWrite()
 	defer x.mu.Unlock()
 	for _, r := range rows {
 		subject := x.intern(x.subjects, x.key(r.subject))

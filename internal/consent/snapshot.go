@@ -58,7 +58,8 @@ type SnapshotInfo struct {
 }
 
 // WriteSnapshot writes the index to path. Appends wait for the index while
-// it is encoded (about a second for ten million states); decisions do not.
+// it is encoded (seconds for ten million states, see docs/operations.md);
+// decisions do not.
 func (s *Service) WriteSnapshot(ctx context.Context, path string) (SnapshotInfo, error) {
 	started := time.Now()
 	// A pass first: the follower's positions lag behind the entries this
@@ -215,6 +216,10 @@ const stateSize = 8 + 4 + 2 + 1 + 1
 // encode writes the index and returns how many states it wrote. It holds
 // the read lock throughout.
 func (x *Index) encode(w *snapWriter, pos snapshotPositions) int {
+	// Writers arriving from now on poll (lockWrite) rather than queue, so
+	// that decisions keep taking the read lock while this one holds it.
+	x.encoding.Store(true)
+	defer x.encoding.Store(false)
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	w.put([]byte(snapshotMagic))
@@ -325,7 +330,7 @@ func (x *Index) encode(w *snapWriter, pos snapshotPositions) int {
 type snapReader struct {
 	r    *bufio.Reader
 	left int64 // bytes of the body not read yet
-	buf  [8]byte
+	buf  [32]byte
 	err  error
 }
 
@@ -380,10 +385,11 @@ func (r *snapReader) bytes(limit int) []byte {
 	return b
 }
 
-func (r *snapReader) state() state {
-	s := state{seq: r.u64(), at: r.u32(), notice: r.u16(), action: r.u8()}
-	s.imported = r.u8() == 1
-	return s
+func (r *snapReader) state() state { return decodeState(r.read(stateSize)) }
+
+func decodeState(b []byte) state {
+	return state{seq: binary.LittleEndian.Uint64(b), at: binary.LittleEndian.Uint32(b[8:]), notice: binary.LittleEndian.Uint16(b[12:]),
+		action: b[14], imported: b[15] == 1}
 }
 
 // readSnapshot reads and checks the snapshot at path.
@@ -437,8 +443,9 @@ func readSnapshot(path string) (*Index, snapshotPositions, int64, error) {
 		c := r.count(8 + 8 + 4)
 		*m = make(map[idKey]uint32, c)
 		for range c {
-			k := idKey{r.u64(), r.u64()}
-			v := r.u32()
+			b := r.read(8 + 8 + 4) // one read per entry: ten million of them at start
+			k := idKey{binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:])}
+			v := binary.LittleEndian.Uint32(b[16:])
 			if int(v) >= len(x.idents) {
 				r.fail("corrupt: identity %d of %d", v, len(x.idents))
 			}
@@ -448,8 +455,8 @@ func readSnapshot(path string) (*Index, snapshotPositions, int64, error) {
 	c := r.count(8 + stateSize)
 	x.states = make(map[uint64]state, c)
 	for range c {
-		k := r.u64()
-		x.states[k] = r.state()
+		b := r.read(8 + stateSize)
+		x.states[binary.LittleEndian.Uint64(b)] = decodeState(b[8:])
 	}
 	c = r.count(4 + 8)
 	x.linkSeq = make(map[uint32]uint64, c)
