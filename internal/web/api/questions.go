@@ -20,172 +20,100 @@ func decodeQuestions(body []byte, into []consent.Question) ([]consent.Question, 
 	return httpx.DecodeBatch[consent.Question](body, "questions", MaxQuestions)
 }
 
-// questionParser reads a body of questions in the plainest JSON; ok is
-// false as soon as it meets anything else.
-type questionParser struct {
-	b  string // the body, copied once: every field is a slice of it
-	i  int
-	ok bool
-}
-
-// parseQuestions appends to into[:0] the questions of body, when body is
-// one object with the one member "questions", an array of at most
-// MaxQuestions objects whose members are a question's fields (each at most
-// once) with string values of printable ASCII without escapes, or, for
-// "gpc", true or false. It reports false for any other body.
+// parseQuestions appends to into[:0] the questions of body when
+// readPlainBatch takes it, and reports whether it did.
 func parseQuestions(body []byte, into []consent.Question) ([]consent.Question, bool) {
-	p := questionParser{b: string(body), ok: true}
-	questions := into[:0]
-	p.expect('{')
-	if p.name() != "questions" {
-		return nil, false
-	}
-	p.expect(':')
-	p.expect('[')
-	if p.peek() == ']' {
-		p.i++
-	} else {
-		for p.ok {
-			if len(questions) == MaxQuestions {
-				return nil, false
-			}
-			questions = append(questions, consent.Question{})
-			p.question(&questions[len(questions)-1])
-			if p.peek() == ',' {
-				p.i++
-				continue
-			}
-			p.expect(']')
-			break
-		}
-	}
-	p.expect('}')
-	p.space()
-	if !p.ok || p.i != len(p.b) {
-		return nil, false
-	}
-	if len(questions) == 0 {
-		return nil, true // as DecodeBatch gives for an empty array
-	}
-	return questions, true
+	return readPlainBatch(body, "questions", MaxQuestions, into, setQuestionField)
 }
 
-func (p *questionParser) space() {
-	for p.i < len(p.b) {
-		switch p.b[p.i] {
-		case ' ', '\t', '\n', '\r':
-			p.i++
-		default:
-			return
-		}
-	}
-}
-
-// peek returns the next byte after white space, or 0 at the end.
-func (p *questionParser) peek() byte {
-	p.space()
-	if p.i < len(p.b) {
-		return p.b[p.i]
+// setQuestionField reads the value of the member name into q and returns
+// the field's bit, or 0 for a name that is not a question's field.
+func setQuestionField(q *consent.Question, name string, p *plainReader) uint32 {
+	switch name {
+	case "subject":
+		q.Subject = p.str()
+		return 1 << 0
+	case "device":
+		q.Device = p.str()
+		return 1 << 1
+	case "purpose":
+		q.Purpose = p.str()
+		return 1 << 2
+	case "channel":
+		q.Channel = consent.Channel(p.str())
+		return 1 << 3
+	case "vendor":
+		q.Vendor = p.str()
+		return 1 << 4
+	case "jurisdiction":
+		q.Jurisdiction = p.str()
+		return 1 << 5
+	case "property":
+		q.Property = p.str()
+		return 1 << 6
+	case "gpc":
+		q.GPC = p.boolean()
+		return 1 << 7
 	}
 	return 0
 }
 
-func (p *questionParser) expect(c byte) {
-	if p.ok && p.peek() == c {
-		p.i++
-		return
+// decodeEvents decodes the body of POST /v1/consent/events as
+// decodeQuestions does: the plain body the banner sends by hand, any other
+// through httpx.DecodeBatch. An event with a time ("at") goes to
+// DecodeBatch, which checks it.
+func decodeEvents(body []byte) ([]eventInput, error) {
+	if events, ok := readPlainBatch(body, "events", consent.MaxBatch, nil, setEventField); ok {
+		return events, nil
 	}
-	p.ok = false
+	return httpx.DecodeBatch[eventInput](body, "events", consent.MaxBatch)
 }
 
-// str reads a string of printable ASCII without escapes, as a slice of
-// the body.
-func (p *questionParser) str() string {
-	if !p.ok || p.peek() != '"' {
-		p.ok = false
-		return ""
+// setEventField is setQuestionField for an event.
+func setEventField(e *eventInput, name string, p *plainReader) uint32 {
+	switch name {
+	case "id":
+		e.ID = p.str()
+		return 1 << 0
+	case "property":
+		e.Property = p.str()
+		return 1 << 1
+	case "device":
+		e.Device = p.str()
+		return 1 << 2
+	case "subject":
+		e.Subject = p.str()
+		return 1 << 3
+	case "purpose":
+		e.Purpose = p.str()
+		return 1 << 4
+	case "vendor":
+		e.Vendor = p.str()
+		return 1 << 5
+	case "action":
+		e.Action = consent.Action(p.str())
+		return 1 << 6
+	case "source":
+		e.Source = consent.Source(p.str())
+		return 1 << 7
+	case "notice_version":
+		e.NoticeVersion = p.str()
+		return 1 << 8
+	case "jurisdiction":
+		e.Jurisdiction = p.str()
+		return 1 << 9
+	case "gpc":
+		e.GPC = p.boolean()
+		return 1 << 10
+	case "dnt":
+		e.DNT = p.boolean()
+		return 1 << 11
+	case "tc_string":
+		e.TCString = p.str()
+		return 1 << 12
+	case "gpp_string":
+		e.GPPString = p.str()
+		return 1 << 13
 	}
-	start := p.i + 1
-	for j := start; j < len(p.b); j++ {
-		c := p.b[j]
-		if c == '"' {
-			p.i = j + 1
-			return p.b[start:j]
-		}
-		if c < 0x20 || c >= 0x7f || c == '\\' {
-			break
-		}
-	}
-	p.ok = false
-	return ""
-}
-
-// name reads a member name: only the fields' own spelling (encoding/json
-// would also take other cases, which go to it).
-func (p *questionParser) name() string {
-	switch s := p.str(); s {
-	case "questions", "subject", "device", "purpose", "channel", "vendor", "jurisdiction", "property", "gpc":
-		return s
-	}
-	p.ok = false
-	return ""
-}
-
-func (p *questionParser) question(q *consent.Question) {
-	p.expect('{')
-	if p.peek() == '}' {
-		p.i++
-		return
-	}
-	var seen uint16
-	for p.ok {
-		field := p.name()
-		p.expect(':')
-		var bit uint16
-		switch field {
-		case "subject":
-			bit, q.Subject = 1<<0, p.str()
-		case "device":
-			bit, q.Device = 1<<1, p.str()
-		case "purpose":
-			bit, q.Purpose = 1<<2, p.str()
-		case "channel":
-			bit, q.Channel = 1<<3, consent.Channel(p.str())
-		case "vendor":
-			bit, q.Vendor = 1<<4, p.str()
-		case "jurisdiction":
-			bit, q.Jurisdiction = 1<<5, p.str()
-		case "property":
-			bit, q.Property = 1<<6, p.str()
-		case "gpc":
-			bit, q.GPC = 1<<7, p.boolean()
-		default:
-			p.ok = false
-		}
-		if seen&bit != 0 {
-			p.ok = false // encoding/json keeps the last; leave that to it
-		}
-		seen |= bit
-		if p.peek() == ',' {
-			p.i++
-			continue
-		}
-		p.expect('}')
-		return
-	}
-}
-
-func (p *questionParser) boolean() bool {
-	p.space()
-	rest := p.b[min(p.i, len(p.b)):]
-	switch {
-	case len(rest) >= 4 && rest[:4] == "true":
-		p.i += 4
-		return true
-	case len(rest) >= 5 && rest[:5] == "false":
-		p.i += 5
-		return false
-	}
-	p.ok = false
-	return false
+	return 0
 }

@@ -114,3 +114,42 @@ func BenchmarkDecodeQuestions(b *testing.B) {
 		})
 	}
 }
+
+var eventBodies = []string{
+	`{"events":[{"id":"0192f1c2-7a3b-8c4d-9e5f-0a1b2c3d4e5f","property":"demo","device":"3f0c2a4e-1d7b-4c55-9a0e-6b1f2d3c4e5f","purpose":"analytics","action":"grant","source":"banner","notice_version":"2026-11"}]}`,
+	`{"events":[{"id":"e1","property":"demo","subject":"s","purpose":"ads","vendor":"v","action":"deny","source":"api","notice_version":"1","jurisdiction":"DE","gpc":true,"dnt":false,"tc_string":"CP","gpp_string":"DBA"},{"id":"e2"}]}`,
+	`{"events":[]}`,
+	// Left to encoding/json:
+	`{"events":[{"id":"e1","at":"2026-11-28T12:00:00Z"}]}`,
+	`{"events":[{"id":"e1","at":"yesterday"}]}`,
+	`{"events":[{"id":"e1","ID":"e2"}]}`,
+	`{"events":[{"id":"e\"1"}]}`,
+	`{"events":[{"id":"e1","gpc":1}]}`,
+	`{"events":[{"id":"e1","unknown":"x"}]}`,
+	`{"questions":[]}`,
+}
+
+// TestDecodeEventsAgreesWithDecodeBatch is TestParseQuestionsAgreesWithDecodeBatch
+// for the events route.
+func TestDecodeEventsAgreesWithDecodeBatch(t *testing.T) {
+	many := `{"events":[` + strings.TrimSuffix(strings.Repeat(`{"id":"e"},`, consent.MaxBatch+1), ",") + `]}`
+	taken := 0
+	for i, body := range append(eventBodies, many) {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			want, wantErr := httpx.DecodeBatch[eventInput]([]byte(body), "events", consent.MaxBatch)
+			if got, ok := readPlainBatch([]byte(body), "events", consent.MaxBatch, nil, setEventField); ok {
+				taken++
+				if wantErr != nil || !reflect.DeepEqual(got, want) {
+					t.Fatalf("%q: read %+v; encoding/json %+v, %v", body, got, want, wantErr)
+				}
+			}
+			got, err := decodeEvents([]byte(body))
+			if !reflect.DeepEqual(got, want) || fmt.Sprint(err) != fmt.Sprint(wantErr) {
+				t.Fatalf("%q: decodeEvents = %+v, %v; DecodeBatch = %+v, %v", body, got, err, want, wantErr)
+			}
+		})
+	}
+	if taken != 3 {
+		t.Errorf("the hand-written reader took %d bodies, want 3", taken)
+	}
+}
