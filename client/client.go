@@ -111,6 +111,12 @@ func path(parts ...string) string {
 // do sends a request and decodes a 2xx JSON answer into out (when out is
 // not nil); any other answer becomes an *Error.
 func (c *Client) do(ctx context.Context, method, urlPath string, query url.Values, in, out any, header http.Header) error {
+	return c.doWith(ctx, c.http, method, urlPath, query, in, out, header)
+}
+
+// doWith is do through hc (the Decider's, which waits longer than a
+// client's timeout may allow).
+func (c *Client) doWith(ctx context.Context, hc *http.Client, method, urlPath string, query url.Values, in, out any, header http.Header) error {
 	var body io.Reader
 	if in != nil {
 		buf, err := json.Marshal(in)
@@ -142,7 +148,7 @@ func (c *Client) do(ctx context.Context, method, urlPath string, query url.Value
 			req.Header.Add(name, v)
 		}
 	}
-	resp, err := c.http.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("steward: %s %s: %w", method, urlPath, err)
 	}

@@ -14,6 +14,7 @@ import (
 var leafPackages = []string{
 	"github.com/steward-dev/steward/client",
 	"github.com/steward-dev/steward/internal/stdwebhooks",
+	"github.com/steward-dev/steward/internal/consentrules",
 }
 
 // TestSDKIsALeaf fails when the SDK, directly or through another package,

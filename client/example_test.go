@@ -70,3 +70,28 @@ func ExampleFormSource() {
 		log.Printf("not recorded, the order goes on without them: %v", err)
 	}
 }
+
+// A backend decides in its own process, from a Decider that follows the
+// ledger: no round trip per decision, and a refusal (ReasonStale) rather
+// than a stale grant when it falls behind.
+func ExampleClient_NewDecider() {
+	ctx := context.Background()
+	c := client.New("https://consent.shop.example", "stw_decide_...")
+	d, err := c.NewDecider(ctx, client.DeciderOptions{MaxLag: 30 * time.Second})
+	if err != nil {
+		log.Printf("no local decisions, asking the server instead: %v", err)
+		return
+	}
+	defer d.Close()
+	incoming, _ := http.NewRequest("GET", "https://shop.example/checkout", nil)
+	a, err := d.Decide(&client.Question{Subject: "customer-42", Purpose: "marketing", Property: "shop"},
+		incoming.Header.Get("Sec-GPC") == "1")
+	switch {
+	case err != nil:
+		log.Printf("question at fault: %v", err)
+	case a.Reason == client.ReasonStale:
+		log.Printf("not sending: the Decider is %s behind", d.Lag().Behind)
+	case a.Allowed:
+		fmt.Println("send the offer")
+	}
+}

@@ -337,6 +337,13 @@ func roundTrip(t *testing.T, dialect db.Dialect) {
 	ck.check("PreferenceLinks", typeOf[client.PreferenceLinks](), err)
 	_, err = c.Decide(ctx, []client.Question{{Subject: "rt-cust", Purpose: "newsletter", Channel: client.TopicEmail}})
 	ck.check("Decide (a topic's channel)", typeOf[answers](), err)
+	_, err = c.DecisionRules(ctx)
+	ck.check("DecisionRules", typeOf[client.DecisionRules](), err)
+	page, err := c.DecisionEntries(ctx, 0, 0, 0)
+	ck.check("DecisionEntries", typeOf[client.StreamPage](), err)
+	if len(page.Entries) == 0 || page.Next != page.Head {
+		t.Errorf("DecisionEntries = %+v, want the ledger up to its head", page)
+	}
 
 	// The vault, with a reveal key (which no admin key can make).
 	revealSecret, _, err := srv.App.Keys.Create(ctx, apikey.ScopeReveal, "", "round trip")
@@ -819,6 +826,9 @@ var schemaTypes = map[string]reflect.Type{
 	"AffectedVendor": typeOf[client.AffectedVendor](), "AffectedVendorList": typeOf[items[client.AffectedVendor]](),
 	"IncidentFilingInput": typeOf[client.IncidentFilingInput](), "IncidentFiling": typeOf[client.IncidentFiling](),
 	"IncidentFilingList": typeOf[items[client.IncidentFiling]](),
+	"DecisionRules":      typeOf[client.DecisionRules](), "PropertyRules": typeOf[client.PropertyRules](),
+	"PurposeRules": typeOf[client.PurposeRules](), "VendorRules": typeOf[client.VendorRules](),
+	"StreamPage": typeOf[client.StreamPage](), "StreamEntry": typeOf[client.StreamEntry](),
 }
 
 // schemasNotForTheSDK are the schemas no client type mirrors, and why.

@@ -10,18 +10,14 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/steward-dev/steward/internal/consent"
 )
 
 // benchStartup fills a fresh store with n ledger events, then starts
-// "steward serve" on it as a child process twice, and reports for each
-// start how long the index took to build and the child's resident memory
-// once ready: the first start rebuilds the index from the whole ledger and
-// writes its snapshot when stopped, the second loads the snapshot and
-// replays the tail.
+// "steward serve" on it as a child process and reports how long the index
+// took to build and the child's resident memory once ready.
 func benchStartup(ctx context.Context, env *environment, n int, database string) error {
 	database, dropStore, err := freshBenchStore(ctx, env, database)
 	if err != nil {
@@ -52,46 +48,9 @@ func benchStartup(ctx context.Context, env *environment, n int, database string)
 	if err != nil {
 		return err
 	}
-	store := "sqlite"
-	if database != "" {
-		store = "postgres"
-	}
-	// The first start rebuilds the index from the whole ledger and, when
-	// stopped, writes the index's snapshot; the second starts from it.
-	var rows []startupRun
-	for _, label := range []string{"full", "snapshot"} {
-		run, err := startServeChild(ctx, exe, dir, database)
-		if err != nil {
-			return fmt.Errorf("%s start: %w", label, err)
-		}
-		if want := label == "snapshot"; run.fromSnapshot != want {
-			return fmt.Errorf("%s start: the server started from a snapshot: %v, want %v", label, run.fromSnapshot, want)
-		}
-		run.label = label
-		rows = append(rows, run)
-	}
-	fmt.Fprintf(env.stdout, "store     events   start     index build  ready after  resident  peak resident\n")
-	for _, r := range rows {
-		fmt.Fprintf(env.stdout, "%-8s %7d   %-8s  %11s  %11s  %8s  %13s\n", store, n, r.label, r.build, r.ready.Round(time.Millisecond), r.rss, r.peak)
-	}
-	return nil
-}
-
-// startupRun is what one start of the child measured.
-type startupRun struct {
-	label, build, rss, peak string
-	ready                   time.Duration
-	fromSnapshot            bool
-}
-
-// startServeChild starts "steward serve" on dir and database, waits until it is
-// ready, reads its memory, then stops it with SIGTERM (so that it writes
-// the index's snapshot) and waits for it to exit.
-func startServeChild(ctx context.Context, exe, dir, database string) (startupRun, error) {
-	var run startupRun
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return run, err
+		return err
 	}
 	addr := ln.Addr().String()
 	ln.Close()
@@ -102,67 +61,56 @@ func startServeChild(ctx context.Context, exe, dir, database string) (startupRun
 	cmd := exec.CommandContext(ctx, exe, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
-		return run, err
+		return err
 	}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		return run, err
+		return err
 	}
-	exited := false
-	defer func() {
-		if !exited {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	}()
-	type built struct {
-		took         string
-		fromSnapshot bool
-	}
-	builtCh := make(chan built, 1)
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	took := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			line := sc.Text()
 			if strings.Contains(line, "consent index built") {
 				if _, after, ok := strings.Cut(line, `"took":"`); ok {
-					builtCh <- built{strings.SplitN(after, `"`, 2)[0], strings.Contains(line, `"from_snapshot":true`)}
+					took <- strings.SplitN(after, `"`, 2)[0]
 				}
 			}
 		}
 	}()
-	for deadline := time.Now().Add(5 * time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	var ready time.Duration
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		resp, err := http.Get("http://" + addr + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				run.ready = time.Since(start)
+				ready = time.Since(start)
 				break
 			}
 		}
 	}
-	if run.ready == 0 {
-		return run, fmt.Errorf("the server did not become ready within 5 minutes")
+	if ready == 0 {
+		return fmt.Errorf("the server did not become ready within 2 minutes")
 	}
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
 	if err != nil {
-		return run, fmt.Errorf("read child memory: %w", err)
+		return fmt.Errorf("read child memory: %w", err)
 	}
-	run.rss, run.peak = procField(string(status), "VmRSS:"), procField(string(status), "VmHWM:")
-	run.build = "?"
+	rss, peak := procField(string(status), "VmRSS:"), procField(string(status), "VmHWM:")
+	build := "?"
 	select {
-	case b := <-builtCh:
-		run.build, run.fromSnapshot = b.took, b.fromSnapshot
+	case build = <-took:
 	case <-time.After(time.Second):
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		return run, err
+	store := "sqlite"
+	if database != "" {
+		store = "postgres"
 	}
-	exited = true
-	if err := cmd.Wait(); err != nil {
-		return run, fmt.Errorf("stop: %w", err)
-	}
-	return run, nil
+	fmt.Fprintf(env.stdout, "store     events   index build  ready after  resident  peak resident\n")
+	fmt.Fprintf(env.stdout, "%-8s %7d   %11s  %11s  %8s  %13s\n", store, n, build, ready.Round(time.Millisecond), rss, peak)
+	return nil
 }
 
 func procField(status, name string) string {

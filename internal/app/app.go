@@ -18,6 +18,7 @@ package app
 import (
 	"context"
 	"crypto/ed25519"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -35,6 +36,7 @@ import (
 	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/assurance"
 	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/clock"
 	"github.com/steward-dev/steward/internal/config"
 	"github.com/steward-dev/steward/internal/connector"
 	"github.com/steward-dev/steward/internal/connector/drift"
@@ -76,9 +78,12 @@ import (
 
 // App is a running Steward.
 type App struct {
-	Config  config.Config
-	Log     *slog.Logger
-	DB      *db.DB
+	Config config.Config
+	Log    *slog.Logger
+	DB     *db.DB
+	// Clock is the time of sessions, codes and request deadlines: it never
+	// goes back (package clock).
+	Clock   *clock.Steady
 	Signer  *receipt.Signer
 	Consent *consent.Service
 	Keys    *apikey.Store
@@ -205,6 +210,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		return nil, err
 	}
 	a.push(a.DB.Close)
+	if a.Clock, err = steadyClock(ctx, a.DB); err != nil {
+		return nil, err
+	}
 	key, err := LoadSigningKey(cfg)
 	if err != nil {
 		return nil, err
@@ -242,7 +250,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	started := time.Now()
 	a.Consent, err = consent.Open(ctx, consent.Config{
 		DB: a.DB, Signer: a.Signer, Logger: log, FollowInterval: cfg.FollowInterval, Observe: a.Metrics.ObserveAppends, Audit: a.Audit,
-		Listen: true, OnFollow: a.Metrics.ObserveFollow, SnapshotPath: snapshotPath(cfg), SnapshotInterval: cfg.IndexSnapshotInterval,
+		Listen: true, OnFollow: a.Metrics.ObserveFollow,
 		OnLiftRequested: dsrmail.LiftRequested(a.queue, a.Mailer),
 		Controller: receipt.Controller{PIIController: cfg.Controller.Name, Contact: cfg.Controller.Email, Email: cfg.Controller.Email,
 			Address: cfg.Controller.Address, Phone: cfg.Controller.Phone, PIIControllerURL: cfg.Controller.URL},
@@ -252,9 +260,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	}
 	a.push(a.Consent.Close)
 	a.Metrics.WatchListener(func() bool { ok, _ := a.Consent.Listening(); return ok })
-	from, fromSnapshot := a.Consent.StartedFrom()
-	log.Info("consent index built", "states", a.Consent.Index().Len(), "ledger_seq", a.Consent.Index().MaxSeq(),
-		"from_snapshot", fromSnapshot, "snapshot_seq", from.Seq, "took", time.Since(started).Round(time.Millisecond).String())
+	log.Info("consent index built", "states", a.Consent.Index().Len(), "ledger_seq", a.Consent.Index().MaxSeq(), "took", time.Since(started).Round(time.Millisecond).String())
 	// Reading the whole ledger left garbage several times the index's
 	// size; hand it back to the system now rather than keep it resident
 	// until the scavenger gets to it.
@@ -286,7 +292,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	if err := a.openLedgerCheckpoints(ctx, cfg, log); err != nil {
 		return nil, err
 	}
-	if a.Staff, err = OpenStaff(cfg, a.DB, a.Vault, a.Audit); err != nil {
+	if a.Staff, err = OpenStaff(cfg, a.DB, a.Vault, a.Audit, a.Clock.Now); err != nil {
 		return nil, err
 	}
 	// The built-in training modules and their assignments: added once,
@@ -319,7 +325,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	if err := a.openJobs(ctx, cfg, log); err != nil {
 		return nil, err
 	}
-	a.Keys = apikey.NewStore(a.DB, time.Now)
+	a.Keys = apikey.NewStore(a.DB, a.Clock.Now)
+	if err := a.Keys.Warm(ctx); err != nil {
+		return nil, fmt.Errorf("read API keys: %w", err)
+	}
 	// One reveal limit for the console's staff and the API's reveal keys.
 	reveals := reveal.New(reveal.Config{DB: a.DB, Audit: a.Audit})
 	questionnaires := &assurance.QuestionnaireMail{Catalog: a.Consent, Sender: a.Mailer, Mail: a.mail, Brand: brand(cfg)}
@@ -475,14 +484,14 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 	if err != nil {
 		return nil, err
 	}
-	if a.Customers, err = customer.New(customer.Config{DB: a.DB, Secrets: box, Directory: a.Vault, Audit: a.Audit}); err != nil {
+	if a.Customers, err = customer.New(customer.Config{DB: a.DB, Secrets: box, Directory: a.Vault, Audit: a.Audit, Now: a.Clock.Now}); err != nil {
 		return nil, err
 	}
 	requestBox, err := a.Vault.SecretBox("dsr")
 	if err != nil {
 		return nil, err
 	}
-	if a.Requests, err = dsr.NewService(dsr.Config{DB: a.DB, Secrets: requestBox, Audit: a.Audit, Events: a.Outbox, OnChange: dsrmail.OnChange(a.queue, a.Mailer),
+	if a.Requests, err = dsr.NewService(dsr.Config{DB: a.DB, Secrets: requestBox, Audit: a.Audit, Now: a.Clock.Now, Events: a.Outbox, OnChange: dsrmail.OnChange(a.queue, a.Mailer),
 		Restrict: a.Consent.RestrictFor, Object: a.Consent.ObjectFor,
 		Identity: identityPolicy(cfg.Identity), MatchDataPoint: a.matchDataPoint(dataPoints(cfg.Identity))}); err != nil {
 		return nil, err
@@ -607,7 +616,7 @@ func (a *App) openJobs(ctx context.Context, cfg config.Config, log *slog.Logger)
 		return err
 	}
 	periodic = append(periodic, backups...)
-	if a.Jobs, err = jobs.Open(ctx, jobs.Config{DB: a.DB, Workers: workers, Periodic: periodic, Logger: log,
+	if a.Jobs, err = jobs.Open(ctx, jobs.Config{DB: a.DB, Workers: workers, Periodic: periodic, Logger: log, Retry: jobs.RetryPolicy{Base: cfg.JobRetryBase},
 		Queues: map[string]int{jobs.QueueDefault: jobs.DefaultWorkers, "webhooks": 8}}); err != nil {
 		return err
 	}
@@ -705,8 +714,9 @@ func LoadConnectors(dir string) (Connectors, error) {
 }
 
 // OpenStaff returns the staff service, its TOTP seeds sealed by the vault
-// (so that they follow its key rotations).
-func OpenStaff(cfg config.Config, store *db.DB, v *vault.Vault, log *audit.Log) (*staff.Service, error) {
+// (so that they follow its key rotations). now is its clock (time.Now when
+// nil; the server passes its steady clock).
+func OpenStaff(cfg config.Config, store *db.DB, v *vault.Vault, log *audit.Log, now func() time.Time) (*staff.Service, error) {
 	box, err := v.SecretBox("staff-totp")
 	if err != nil {
 		return nil, err
@@ -718,7 +728,7 @@ func OpenStaff(cfg config.Config, store *db.DB, v *vault.Vault, log *audit.Log) 
 	if cfg.PasswordTime > 0 {
 		argon.Time = uint32(cfg.PasswordTime)
 	}
-	return staff.NewService(staff.Config{DB: store, Secrets: box, Audit: log, Argon2: argon})
+	return staff.NewService(staff.Config{DB: store, Secrets: box, Audit: log, Argon2: argon, Now: now})
 }
 
 func demoProperty(cfg config.Config) string {
@@ -909,11 +919,18 @@ func (a *App) ServeMetrics(ln net.Listener) (stop func()) {
 	return func() { _ = srv.Close() }
 }
 
-// snapshotPath is the consent index's snapshot file in the data directory,
-// empty when snapshots are off.
-func snapshotPath(cfg config.Config) string {
-	if cfg.IndexSnapshotInterval <= 0 {
-		return ""
+// steadyClock returns the clock of sessions, codes and deadlines, never
+// earlier than the audit log's latest entry: a restart on a wall clock that
+// went back does not revive a session or a code that had ended.
+func steadyClock(ctx context.Context, store *db.DB) (*clock.Steady, error) {
+	c := clock.NewSteady(time.Now)
+	var at sql.NullInt64
+	err := store.QueryRowContext(ctx, `SELECT at FROM audit_entries ORDER BY seq DESC LIMIT 1`).Scan(&at)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("read the latest audit time: %w", err)
 	}
-	return filepath.Join(cfg.DataDir, "consent-index.snapshot")
+	if at.Valid {
+		c.NotBefore(time.UnixMicro(at.Int64))
+	}
+	return c, nil
 }

@@ -260,7 +260,7 @@ func (s *Service) Regime(property, jurisdiction string) (Regime, error) {
 	if jurisdiction == "" {
 		jurisdiction = p.DefaultJurisdiction
 	}
-	return p.rules.regime(jurisdiction), nil
+	return p.rules.Regime(jurisdiction), nil
 }
 
 // CatalogVersion changes whenever the catalog does; caches of rendered

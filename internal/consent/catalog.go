@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/steward-dev/steward/internal/consentrules"
 	"github.com/steward-dev/steward/internal/db"
 )
 
@@ -17,19 +18,11 @@ type propertyEntry struct {
 	rules compiledRules
 }
 
+// purposeEntry is a purpose with the index's number for it (the gates'
+// key); what decisions read of it is in catalog.rules.
 type purposeEntry struct {
 	Purpose
-	id       uint16   // the index's number for the purpose
-	declared []uint64 // bit set of the index numbers of vendors declared for it
-	// channels marks, by channelIndex, the channels a communication topic
-	// is sent by.
-	channels [3]bool
-}
-
-// declares reports whether vendor (an index number) is declared for the purpose.
-func (p *purposeEntry) declares(vendor uint16) bool {
-	w := int(vendor / 64)
-	return w < len(p.declared) && p.declared[w]&(1<<(vendor%64)) != 0
+	id uint16
 }
 
 type vendorEntry struct {
@@ -51,6 +44,9 @@ type catalog struct {
 	currentNotice uint16                      // ordinal of the latest material published notice
 	latestNotice  *Notice
 	defaultRules  compiledRules
+	// rules is what decisions read (consentrules.Decide), with the gates
+	// of the purposes and vendors kept apart (purposeGate, vendorGate).
+	rules *consentrules.Catalog
 }
 
 type catalogHolder struct{ p atomic.Pointer[catalog] }
@@ -120,27 +116,15 @@ func readCatalog(ctx context.Context, q db.Querier, x *Index) (*catalog, error) 
 	for i, v := range vendors {
 		vendorKeys[i] = v.Key
 	}
-	purposeIDs, vendorIDs := x.catalogIDs(purposeKeys, vendorKeys)
+	purposeIDs, vendorIDs := x.CatalogIDs(purposeKeys, vendorKeys)
 	for _, p := range purposes {
-		e := &purposeEntry{Purpose: p, id: purposeIDs[p.Key]}
-		for _, ch := range p.Channels {
-			if i := channelIndex(ch); i >= 0 {
-				e.channels[i] = true
-			}
-		}
-		c.purposes[p.Key] = e
+		c.purposes[p.Key] = &purposeEntry{Purpose: p, id: purposeIDs[p.Key]}
 	}
 	for _, v := range vendors {
 		e := &vendorEntry{Vendor: v, id: vendorIDs[v.Key], purposes: map[string]struct{}{}}
 		c.vendors[v.Key] = e
 		for _, key := range v.Purposes {
 			e.purposes[key] = struct{}{}
-			if p, ok := c.purposes[key]; ok {
-				for len(p.declared) <= int(e.id/64) {
-					p.declared = append(p.declared, 0)
-				}
-				p.declared[e.id/64] |= 1 << (e.id % 64)
-			}
 		}
 	}
 	categories, err := listCategories(ctx, q)
@@ -178,7 +162,49 @@ func readCatalog(ctx context.Context, q db.Querier, x *Index) (*catalog, error) 
 			c.latestNotice = n
 		}
 	}
+	doc := c.rulesDocument()
+	c.rules = doc.Compile(x.Index)
 	return c, nil
+}
+
+// rulesDocument is the decision-relevant part of the catalog, without the
+// gates (OpenUntil 0).
+func (c *catalog) rulesDocument() consentrules.RulesDocument {
+	def := DefaultRules()
+	doc := consentrules.RulesDocument{
+		CurrentNotice: int(c.currentNotice),
+		DefaultRules:  consentrules.PropertyRules{OptIn: def.OptIn, OptOut: def.OptOut, Default: def.Default},
+	}
+	for _, key := range sortedKeys(c.properties) {
+		p := c.properties[key]
+		r := p.JurisdictionRules
+		doc.Properties = append(doc.Properties, consentrules.PropertyRules{Key: key, OptIn: nonNil(r.OptIn), OptOut: nonNil(r.OptOut),
+			Default: r.Default, DefaultJurisdiction: p.DefaultJurisdiction})
+	}
+	for _, key := range sortedKeys(c.purposes) {
+		p := c.purposes[key]
+		channels := make([]string, len(p.Channels))
+		for i, ch := range p.Channels {
+			channels[i] = string(ch)
+		}
+		vendors, _ := c.purposeScope(key)
+		doc.Purposes = append(doc.Purposes, consentrules.PurposeRules{Key: key, LegalBasis: consentrules.LegalBasis(p.LegalBasis),
+			Necessary: p.Necessary, SaleOrSharing: p.SaleOrSharing, Communication: p.Kind == KindCommunication,
+			Channels: channels, Vendors: vendors})
+	}
+	for _, key := range sortedKeys(c.vendors) {
+		doc.Vendors = append(doc.Vendors, consentrules.VendorRules{Key: key})
+	}
+	return doc
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 const propertyColumns = `key, name, domains, jurisdiction_rules, default_jurisdiction, policy_url, settings, created_at, updated_at`

@@ -1,38 +1,41 @@
 package consent
 
 import (
+	"errors"
 	"fmt"
+
+	"github.com/steward-dev/steward/internal/consentrules"
 
 	"github.com/steward-dev/steward/internal/errs"
 )
 
 // Reason explains a decision.
-type Reason string
+type Reason = consentrules.Reason
 
-// The reasons a decision gives.
+// The reasons a decision gives (see consentrules for each).
 const (
-	ReasonNecessary          Reason = "necessary"
-	ReasonConsentGranted     Reason = "consent_granted"
-	ReasonConsentDenied      Reason = "consent_denied"
-	ReasonConsentWithdrawn   Reason = "consent_withdrawn"
-	ReasonNoConsentRecorded  Reason = "no_consent_recorded"
-	ReasonLegitimateInterest Reason = "legitimate_interest"
-	ReasonGPCOptOut          Reason = "gpc_opt_out"
-	ReasonNoticeOutdated     Reason = "notice_outdated"
-	ReasonVendorNotDeclared  Reason = "vendor_not_declared"
+	ReasonNecessary          = consentrules.ReasonNecessary
+	ReasonConsentGranted     = consentrules.ReasonConsentGranted
+	ReasonConsentDenied      = consentrules.ReasonConsentDenied
+	ReasonConsentWithdrawn   = consentrules.ReasonConsentWithdrawn
+	ReasonNoConsentRecorded  = consentrules.ReasonNoConsentRecorded
+	ReasonLegitimateInterest = consentrules.ReasonLegitimateInterest
+	ReasonGPCOptOut          = consentrules.ReasonGPCOptOut
+	ReasonNoticeOutdated     = consentrules.ReasonNoticeOutdated
+	ReasonVendorNotDeclared  = consentrules.ReasonVendorNotDeclared
 	// ReasonVendorNotAssessed: the vendor has no current passing security
 	// assessment covering what it receives (package assurance), so it may
 	// receive nothing, whatever the consent.
-	ReasonVendorNotAssessed Reason = "vendor_not_assessed"
+	ReasonVendorNotAssessed = consentrules.ReasonVendorNotAssessed
 	// ReasonRestricted: the subject's processing is restricted (GDPR Art.
 	// 18) until staff lift the restriction.
-	ReasonRestricted Reason = "restricted"
+	ReasonRestricted = consentrules.ReasonRestricted
 	// ReasonObjected: the subject objected to the purpose (GDPR Art. 21).
-	ReasonObjected Reason = "objected"
+	ReasonObjected = consentrules.ReasonObjected
 	// ReasonPurposeNotAssessed: the purpose has no approved ethics
 	// assessment that holds now and covers its vendors and data categories
 	// (package ethics), so no data is used for it, whatever the consent.
-	ReasonPurposeNotAssessed Reason = "purpose_not_assessed"
+	ReasonPurposeNotAssessed = consentrules.ReasonPurposeNotAssessed
 )
 
 // Reasons lists every reason, for metrics and documentation.
@@ -66,53 +69,16 @@ type Answer struct {
 	Event   int64  `json:"event"`
 }
 
-// rule is the decision itself: a pure function of the purpose, whether the
-// vendor is declared for it and assessed (a current passing security
-// assessment: without one, nothing flows to it, necessary purposes
-// included), whether the purpose is assessed (an approved ethics
-// assessment, or no need of one: see Purpose.NeedsAssessment), the regime, the GPC signal, the latest
-// recorded state and what holds the subject's processing (a restriction or
-// an objection). A restriction stops every purpose but those the law
-// obliges (Art. 18(2) keeps storage and legal claims); an objection stops
-// the purpose it names, whatever was granted since by anyone but the
-// subject.
+// rule is consentrules.Rule for a catalog purpose.
 func rule(p *Purpose, vendorGiven, vendorDeclared, vendorAssessed, purposeAssessed bool, regime Regime, gpc bool, s state, found bool, h hold, currentNotice uint16) Answer {
-	var event int64
-	if found {
-		event = int64(s.seq)
-	}
-	switch {
-	case vendorGiven && !vendorDeclared:
-		return Answer{Allowed: false, Reason: ReasonVendorNotDeclared}
-	case vendorGiven && !vendorAssessed:
-		return Answer{Allowed: false, Reason: ReasonVendorNotAssessed}
-	case !purposeAssessed:
-		return Answer{Allowed: false, Reason: ReasonPurposeNotAssessed}
-	case h.kind == holdRestricted && p.LegalBasis != BasisLegalObligation:
-		return Answer{Allowed: false, Reason: ReasonRestricted, Event: int64(h.seq)}
-	case p.Necessary || p.LegalBasis == BasisContract || p.LegalBasis == BasisLegalObligation:
-		return Answer{Allowed: true, Reason: ReasonNecessary}
-	case h.kind == holdObjected:
-		return Answer{Allowed: false, Reason: ReasonObjected, Event: int64(h.seq)}
-	case gpc && p.SaleOrSharing:
-		// The signal wins over any grant recorded before it.
-		return Answer{Allowed: false, Reason: ReasonGPCOptOut}
-	case found && s.action == actionDeny:
-		return Answer{Allowed: false, Reason: ReasonConsentDenied, Event: event}
-	case found && s.action == actionWithdraw:
-		return Answer{Allowed: false, Reason: ReasonConsentWithdrawn, Event: event}
-	case p.LegalBasis == BasisLegitimateInterest:
-		return Answer{Allowed: true, Reason: ReasonLegitimateInterest, Event: event}
-	case found && s.action == actionGrant:
-		if regime == OptIn && s.notice < currentNotice {
-			return Answer{Allowed: false, Reason: ReasonNoticeOutdated, Event: event}
-		}
-		return Answer{Allowed: true, Reason: ReasonConsentGranted, Event: event}
-	case regime == OptOut:
-		return Answer{Allowed: true, Reason: ReasonNoConsentRecorded}
-	default:
-		return Answer{Allowed: false, Reason: ReasonNoConsentRecorded}
-	}
+	return Answer(consentrules.Rule(purposeRule(p), vendorGiven, vendorDeclared, vendorAssessed, purposeAssessed,
+		regime, gpc, s, found, h, currentNotice))
+}
+
+// purposeRule is what the rule needs of a purpose.
+func purposeRule(p *Purpose) *consentrules.PurposeRule {
+	return &consentrules.PurposeRule{LegalBasis: consentrules.LegalBasis(p.LegalBasis), Necessary: p.Necessary,
+		SaleOrSharing: p.SaleOrSharing, Communication: p.Kind == KindCommunication}
 }
 
 // Decider answers questions from the catalog and the index alone.
@@ -127,58 +93,29 @@ type Decider struct {
 	nowMicros func() int64
 }
 
-// Decide answers one question. gpcHeader is the Sec-GPC signal of the
-// request that carries the question. It does not allocate for valid input.
+// Decide answers one question (consentrules.Decide). gpcHeader is the
+// Sec-GPC signal of the request that carries the question. It does not
+// allocate for valid input.
 func (d *Decider) Decide(q *Question, gpcHeader bool) (Answer, error) {
 	cat := d.catalog.load()
-	p, ok := cat.purposes[q.Purpose]
-	if !ok {
-		return Answer{}, errs.Invalid("purpose", "unknown purpose %q", q.Purpose)
+	var purposeOpen, vendorOpen []int64
+	if snap := d.purposes.snapshot.Load(); snap != nil {
+		purposeOpen = snap.byID
 	}
-	if (q.Subject == "") == (q.Device == "") {
-		return Answer{}, errs.Invalid("subject", "give exactly one of subject and device")
+	if snap := d.gate.snapshot.Load(); snap != nil {
+		vendorOpen = snap.byID
 	}
-	if q.Channel != "" {
-		if i := channelIndex(q.Channel); i < 0 || !p.channels[i] {
-			return Answer{}, errs.Invalid("channel", "purpose %q is not sent by channel %q", q.Purpose, q.Channel)
+	rq := consentrules.Question{Subject: q.Subject, Device: q.Device, Purpose: q.Purpose, Channel: string(q.Channel), Vendor: q.Vendor,
+		Jurisdiction: q.Jurisdiction, Property: q.Property, GPC: q.GPC}
+	a, err := consentrules.Decide(cat.rules, purposeOpen, vendorOpen, d.index.Index, &rq, gpcHeader, d.nowMicros())
+	if err != nil {
+		var fe *consentrules.FieldError
+		if errors.As(err, &fe) {
+			return Answer{}, errs.Invalid(fe.Field, "%s", fe.Message)
 		}
+		return Answer{}, err
 	}
-	now := d.nowMicros()
-	purposeAssessed := d.purposes.openID(p.id, now)
-	var vendor uint16
-	vendorDeclared, vendorAssessed := false, false
-	if q.Vendor != "" {
-		v, ok := cat.vendors[q.Vendor]
-		if !ok {
-			return Answer{}, errs.Invalid("vendor", "unknown vendor %q", q.Vendor)
-		}
-		vendor = v.id
-		vendorDeclared = p.declares(v.id)
-		vendorAssessed = d.gate.openID(v.id, now)
-	}
-	rules := &cat.defaultRules
-	jurisdiction := q.Jurisdiction
-	if q.Property != "" {
-		prop, ok := cat.properties[q.Property]
-		if !ok {
-			return Answer{}, errs.Invalid("property", "unknown property %q", q.Property)
-		}
-		rules = &prop.rules
-		if jurisdiction == "" {
-			jurisdiction = prop.DefaultJurisdiction
-		}
-	}
-	if jurisdiction != "" && !ValidJurisdiction(jurisdiction) {
-		return Answer{}, errs.Invalid("jurisdiction", "%q is not a country (DE) or subdivision (US-CA) code", jurisdiction)
-	}
-	regime := rules.regime(jurisdiction)
-	if p.Kind == KindCommunication {
-		regime = OptIn // nobody is written to before they ask to be
-	}
-	d.index.mu.RLock()
-	s, found, h := d.index.latest(q.Subject, q.Device, p.id, vendor)
-	d.index.mu.RUnlock()
-	return rule(&p.Purpose, q.Vendor != "", vendorDeclared, vendorAssessed, purposeAssessed, regime, gpcHeader || q.GPC, s, found, h, cat.currentNotice), nil
+	return Answer(a), nil
 }
 
 // DecideAll answers questions in order into answers (which must be as long),

@@ -90,8 +90,7 @@ func (s *Service) Pseudonymise(ctx context.Context, subject string) (Pseudonymis
 	if err != nil {
 		return Pseudonymised{}, db.Classify(err)
 	}
-	s.index.forget([]string{subject})
-	s.moved.signal()
+	s.index.forget([]string{subject}, res.Seq)
 	return res, nil
 }
 
@@ -111,27 +110,6 @@ func (s *Service) readErasures(ctx context.Context, after int64) ([]string, int6
 		subjects = append(subjects, subject)
 	}
 	return subjects, after, db.Classify(rows.Err())
-}
-
-// forget drops subjects from the index: their identities become
-// unreachable and their devices unlinked, so decisions find no consent.
-// The orphaned states stay in memory until the next start.
-func (x *Index) forget(subjects []string) {
-	x.lockWrite()
-	defer x.mu.Unlock()
-	for _, subject := range subjects {
-		key := x.key(subject)
-		ident, ok := x.subjects[key]
-		if !ok {
-			continue
-		}
-		delete(x.subjects, key)
-		for _, device := range x.devicesOf[ident] {
-			x.idents[device].subject = 0
-		}
-		delete(x.devicesOf, ident)
-		x.idents[ident].hasDevices = false
-	}
 }
 
 // HoldsSubject reports whether the ledger still names subject: an event, a

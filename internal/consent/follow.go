@@ -9,9 +9,9 @@
 // fallback: a notification sent while the listener was reconnecting is lost
 // (the listener wakes the follower again once it is back, to catch up).
 //
-// Once a pass or the commit loop applied entries to the index, the Service
-// signals LedgerMoved: that one in-process hook is what anything else that
-// follows the ledger (a stream of it, say) waits on.
+// A pass applies what it read to the index, which wakes the waiters of
+// Changed (stream.go): a replica's ledger stream is woken by the same
+// notification as its index, through that one in-process hook.
 
 package consent
 
@@ -20,7 +20,6 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/steward-dev/steward/internal/db"
@@ -127,12 +126,6 @@ func (s *Service) Listening() (bool, uint32) {
 	return pid != 0, pid
 }
 
-// LedgerMoved returns a channel that receives (at most one pending value)
-// whenever the index applied ledger entries: this process's appends and
-// those the follower read. Call cancel once done with it.
-func (s *Service) LedgerMoved() (moved <-chan struct{}, cancel func()) {
-	return s.moved.subscribe()
-}
 
 // followLoop makes a pass whenever woken and every interval (when
 // positive).
@@ -166,40 +159,6 @@ func (s *Service) followLoop(interval time.Duration) {
 				r.Lag = max(0, time.Since(fromMicros(got.newest)))
 			}
 			s.onFollow(r)
-		}
-	}
-}
-
-// broadcast wakes any number of subscribers without blocking: each has a
-// channel of one slot, and a signal finding it full is merged with the one
-// pending.
-type broadcast struct {
-	mu   sync.Mutex
-	subs map[chan struct{}]struct{}
-}
-
-func (b *broadcast) subscribe() (<-chan struct{}, func()) {
-	ch := make(chan struct{}, 1)
-	b.mu.Lock()
-	if b.subs == nil {
-		b.subs = map[chan struct{}]struct{}{}
-	}
-	b.subs[ch] = struct{}{}
-	b.mu.Unlock()
-	return ch, func() {
-		b.mu.Lock()
-		delete(b.subs, ch)
-		b.mu.Unlock()
-	}
-}
-
-func (b *broadcast) signal() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for ch := range b.subs {
-		select {
-		case ch <- struct{}{}:
-		default:
 		}
 	}
 }

@@ -77,13 +77,6 @@ func scopeCovers(scope, want []string) bool {
 	return true
 }
 
-// openID reports whether the vendor of index number id may receive data
-// at nowMicros. It does not allocate.
-func (g *vendorGate) openID(id uint16, nowMicros int64) bool {
-	snap := g.snapshot.Load()
-	return snap != nil && int(id) < len(snap.byID) && nowMicros < snap.byID[id]
-}
-
 // open reports whether vendor may receive data at nowMicros.
 func (g *vendorGate) open(vendor string, nowMicros int64) bool {
 	snap := g.snapshot.Load()

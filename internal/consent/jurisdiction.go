@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/steward-dev/steward/internal/consentrules"
 	"github.com/steward-dev/steward/internal/errs"
 )
 
@@ -27,9 +28,8 @@ func DefaultRules() JurisdictionRules {
 }
 
 var (
-	euCountries  = []string{"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"}
-	eeaCountries = append(slices.Clone(euCountries), "IS", "LI", "NO")
-	groups       = map[string][]string{"EU": euCountries, "EEA": eeaCountries, "UK": {"GB"}}
+	eeaCountries = consentrules.EEACountries
+	groups       = consentrules.Groups
 )
 
 // UnderGDPR reports whether the GDPR (or the UK GDPR) applies in a
@@ -45,21 +45,7 @@ func UnderGDPR(jurisdiction string, regime Regime) bool {
 
 // ValidJurisdiction reports whether s is a country (ISO 3166-1 alpha-2,
 // "DE") or subdivision (ISO 3166-2, "US-CA") code.
-func ValidJurisdiction(s string) bool {
-	upper := func(c byte) bool { return c >= 'A' && c <= 'Z' }
-	if len(s) != 2 && (len(s) < 4 || len(s) > 6 || s[2] != '-') {
-		return false
-	}
-	if !upper(s[0]) || !upper(s[1]) {
-		return false
-	}
-	for i := 3; i < len(s); i++ {
-		if c := s[i]; !upper(c) && (c < '0' || c > '9') {
-			return false
-		}
-	}
-	return true
-}
+func ValidJurisdiction(s string) bool { return consentrules.ValidJurisdiction(s) }
 
 // Validate checks the rules and returns field problems keyed by path.
 func (r JurisdictionRules) Validate(prefix string) errs.Problems {
@@ -87,53 +73,8 @@ func (r JurisdictionRules) Validate(prefix string) errs.Problems {
 }
 
 // compiledRules answer Regime without allocating.
-type compiledRules struct {
-	exact    map[string]Regime // countries and subdivisions
-	fallback Regime
-}
+type compiledRules = consentrules.Regimes
 
 func (r JurisdictionRules) compile() compiledRules {
-	c := compiledRules{exact: map[string]Regime{}, fallback: r.Default}
-	if c.fallback == "" {
-		c.fallback = OptIn
-	}
-	// Groups first, then explicit entries, so that a country listed on its own
-	// overrides its group.
-	for _, pass := range []bool{true, false} {
-		for _, list := range []struct {
-			entries []string
-			regime  Regime
-		}{{r.OptIn, OptIn}, {r.OptOut, OptOut}} {
-			for _, e := range list.entries {
-				members, isGroup := groups[e]
-				if isGroup != pass {
-					continue
-				}
-				if isGroup {
-					for _, m := range members {
-						c.exact[m] = list.regime
-					}
-				} else {
-					c.exact[e] = list.regime
-				}
-			}
-		}
-	}
-	return c
-}
-
-// regime returns the regime for a jurisdiction code such as "DE" or "US-CA".
-func (c compiledRules) regime(jurisdiction string) Regime {
-	if jurisdiction == "" {
-		return c.fallback
-	}
-	if r, ok := c.exact[jurisdiction]; ok {
-		return r
-	}
-	if country, _, found := strings.Cut(jurisdiction, "-"); found {
-		if r, ok := c.exact[country]; ok {
-			return r
-		}
-	}
-	return c.fallback
+	return consentrules.Compile(r.OptIn, r.OptOut, r.Default)
 }

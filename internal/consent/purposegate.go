@@ -105,13 +105,6 @@ func (c *catalog) purposeScope(key string) (vendors, categories []string) {
 	return vendors, categories
 }
 
-// openID reports whether data may be used for the purpose of index number
-// id at nowMicros. It does not allocate.
-func (g *purposeGate) openID(id uint16, nowMicros int64) bool {
-	snap := g.snapshot.Load()
-	return snap != nil && int(id) < len(snap.byID) && nowMicros < snap.byID[id]
-}
-
 // PurposeScope returns what an ethics assessment of a purpose covers: the
 // vendors the catalog declares for it and the data categories they
 // declare, sorted.

@@ -125,6 +125,5 @@ func (s *Service) LinkDevice(ctx context.Context, subject, device string) (Link,
 		return Link{}, err
 	}
 	s.index.applyLinks([]Link{link})
-	s.moved.signal()
 	return link, nil
 }

@@ -3,7 +3,6 @@ package consent_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -175,24 +174,20 @@ func TestReplicaListenerReconnects(t *testing.T) {
 	eventually(t, "grant on B after reconnection", allowedOn(b, "dev-back"))
 }
 
-func TestLedgerMovedSignals(t *testing.T) {
+// TestNotificationWakesChanged: the in-process hook a ledger stream waits
+// on (Changed) fires on the replica that appended and, with polling off,
+// on the one the notification woke.
+func TestNotificationWakesChanged(t *testing.T) {
 	replicas := openReplicas(t, 2, nil)
 	waitListening(t, replicas)
 	a, b := replicas[0], replicas[1]
-	movedA, cancelA := a.svc.LedgerMoved()
-	defer cancelA()
-	movedB, cancelB := b.svc.LedgerMoved()
-	defer cancelB()
-	var wg sync.WaitGroup
-	for name, ch := range map[string]<-chan struct{}{"own append": movedA, "followed append": movedB} {
-		wg.Go(func() {
-			select {
-			case <-ch:
-			case <-time.After(10 * time.Second):
-				t.Errorf("%s: no signal within 10 s", name)
-			}
-		})
-	}
+	changedA, changedB := a.svc.Changed(), b.svc.Changed()
 	appendOK(t, a.svc, event("dev-moved-g", "dev-moved", "analytics", consent.ActionGrant))
-	wg.Wait()
+	for name, ch := range map[string]<-chan struct{}{"own append": changedA, "followed append": changedB} {
+		select {
+		case <-ch:
+		case <-time.After(10 * time.Second):
+			t.Errorf("%s: Changed did not fire within 10 s", name)
+		}
+	}
 }

@@ -95,7 +95,6 @@ func (s *Service) Restrict(ctx context.Context, subject, purpose, requestID stri
 		return Restriction{}, db.Classify(err)
 	}
 	s.index.applyRestrictions([]restrictionRow{{seq: out.Seq, subject: subject, purpose: purpose}})
-	s.moved.signal()
 	return out, nil
 }
 
@@ -144,7 +143,6 @@ func (s *Service) Lift(ctx context.Context, subject, purpose string) error {
 		return db.Classify(err)
 	}
 	s.index.applyRestrictions([]restrictionRow{{seq: seq, subject: subject, purpose: purpose, lift: true}})
-	s.moved.signal()
 	return nil
 }
 
@@ -263,52 +261,6 @@ func (s *Service) readRestrictions(ctx context.Context, after int64) ([]restrict
 		return nil, db.Classify(fmt.Errorf("read restrictions: %w", err))
 	}
 	return out, nil
-}
-
-// liftedBit marks an entry of Index.restricted as a lifting (the rest of
-// the value is its sequence number): a placing read again after its
-// lifting, as a follower may, does not come back.
-const liftedBit = 1 << 63
-
-// applyRestrictions records placings and liftings; of two for the same
-// subject and purpose the higher sequence number wins, so that applying
-// one again, or late, changes nothing.
-func (x *Index) applyRestrictions(rows []restrictionRow) {
-	x.lockWrite()
-	defer x.mu.Unlock()
-	for _, r := range rows {
-		subject := x.intern(x.subjects, x.key(r.subject))
-		var purpose uint16
-		if r.purpose != "" {
-			purpose = intern16(x.purposes, r.purpose, 1)
-		}
-		seq := uint64(r.seq)
-		if seq > x.maxSeq {
-			x.maxSeq = seq
-		}
-		set := func(k, v uint64) {
-			if old, ok := x.restricted[k]; !ok || old&^liftedBit < seq {
-				x.restricted[k] = v
-			}
-		}
-		switch {
-		case !r.lift:
-			if seq > x.liftedAll[subject] {
-				set(stateKey(subject, purpose, 0), seq)
-			}
-		case purpose != 0:
-			set(stateKey(subject, purpose, 0), seq|liftedBit)
-		default:
-			// Lifting all: every purpose, including those not interned yet.
-			x.liftedAll[subject] = max(x.liftedAll[subject], seq)
-			set(stateKey(subject, 0, 0), seq|liftedBit)
-			for _, p := range x.purposes {
-				if _, ok := x.restricted[stateKey(subject, p, 0)]; ok {
-					set(stateKey(subject, p, 0), seq|liftedBit)
-				}
-			}
-		}
-	}
 }
 
 // RestrictFor puts a completed restriction request into effect: the

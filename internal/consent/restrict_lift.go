@@ -142,7 +142,6 @@ func (s *Service) CompleteLift(ctx context.Context, id string) error {
 	}
 	if lifted != nil {
 		s.index.applyRestrictions([]restrictionRow{*lifted})
-		s.moved.signal()
 	}
 	return nil
 }

@@ -13,10 +13,10 @@ func TestRule(t *testing.T) {
 	saleP := &Purpose{Key: "sale", LegalBasis: BasisConsent, SaleOrSharing: true}
 	necessaryP := &Purpose{Key: "necessary", LegalBasis: BasisContract, Necessary: true}
 	liP := &Purpose{Key: "fraud", LegalBasis: BasisLegitimateInterest}
-	grant := state{seq: 7, action: actionGrant, notice: 2}
-	grantOld := state{seq: 5, action: actionGrant, notice: 1}
-	deny := state{seq: 8, action: actionDeny}
-	withdraw := state{seq: 9, action: actionWithdraw}
+	grant := state{Seq: 7, Action: actionGrant, Notice: 2}
+	grantOld := state{Seq: 5, Action: actionGrant, Notice: 1}
+	deny := state{Seq: 8, Action: actionDeny}
+	withdraw := state{Seq: 9, Action: actionWithdraw}
 	cases := []struct {
 		name           string
 		p              *Purpose
@@ -61,9 +61,9 @@ func TestRuleHolds(t *testing.T) {
 	necessaryP := &Purpose{Key: "necessary", LegalBasis: BasisContract, Necessary: true}
 	legalP := &Purpose{Key: "tax", LegalBasis: BasisLegalObligation}
 	liP := &Purpose{Key: "fraud", LegalBasis: BasisLegitimateInterest}
-	grant := state{seq: 7, action: actionGrant, notice: 2}
-	restricted := hold{holdRestricted, 11}
-	objected := hold{holdObjected, 12}
+	grant := state{Seq: 7, Action: actionGrant, Notice: 2}
+	restricted := hold{Kind: holdRestricted, Seq: 11}
+	objected := hold{Kind: holdObjected, Seq: 12}
 	cases := []struct {
 		name  string
 		p     *Purpose
@@ -95,7 +95,7 @@ func TestRuleHolds(t *testing.T) {
 func TestRulePurposeNotAssessed(t *testing.T) {
 	consentP := &Purpose{Key: "analytics", LegalBasis: BasisConsent}
 	liP := &Purpose{Key: "fraud", LegalBasis: BasisLegitimateInterest}
-	grant := state{seq: 7, action: actionGrant, notice: 2}
+	grant := state{Seq: 7, Action: actionGrant, Notice: 2}
 	cases := []struct {
 		name                         string
 		p                            *Purpose
@@ -127,13 +127,13 @@ func TestJurisdictionRules(t *testing.T) {
 		"DE": OptIn, "FR": OptOut, "GB": OptIn, "US": OptOut, "US-TX": OptOut, "US-CA": OptIn, "JP": OptOut, "": OptOut, "DE-BY": OptIn,
 	}
 	for j, want := range cases {
-		if got := rules.regime(j); got != want {
+		if got := rules.Regime(j); got != want {
 			t.Errorf("regime(%q) = %s, want %s", j, got, want)
 		}
 	}
 	def := DefaultRules().compile()
 	for j, want := range map[string]Regime{"NO": OptIn, "GB": OptIn, "US-CA": OptOut, "BR": OptIn} {
-		if got := def.regime(j); got != want {
+		if got := def.Regime(j); got != want {
 			t.Errorf("default regime(%q) = %s, want %s", j, got, want)
 		}
 	}
@@ -145,19 +145,17 @@ func TestJurisdictionRules(t *testing.T) {
 func TestIndexLatestWinsInAnyOrder(t *testing.T) {
 	x := NewIndex()
 	at := func(sec int64) indexedEvent {
-		return indexedEvent{seq: sec, ident: x.key("d1"), purpose: "analytics", at: timeAt(sec), action: ActionGrant}
+		return indexedEvent{Seq: sec, Ident: x.key("d1"), Purpose: "analytics", At: unixSeconds(timeAt(sec)), Action: actionGrant}
 	}
 	a, b := at(100), at(200)
-	b.action = ActionWithdraw
+	b.Action = actionWithdraw
 	for _, order := range [][]indexedEvent{{a, b}, {b, a}, {a, b, a, b}} {
 		fresh := NewIndex()
-		fresh.hashKey = x.hashKey
+		fresh.seedA, fresh.seedB = x.seedA, x.seedB
 		x := fresh
 		x.apply(order)
-		x.mu.RLock()
-		s, ok, _ := x.latest("", "d1", x.purposes["analytics"], 0)
-		x.mu.RUnlock()
-		if !ok || s.action != actionWithdraw || s.seq != 200 {
+		s, ok, _ := x.latest("", "d1", x.PurposeID("analytics"), 0)
+		if !ok || s.Action != actionWithdraw || s.Seq != 200 {
 			t.Fatalf("order %v: latest = %+v, %v; want the withdrawal", order, s, ok)
 		}
 	}
@@ -216,19 +214,17 @@ func TestIndexOrdersByLedgerNotTime(t *testing.T) {
 	base := timeAt(100_000_000)
 	x := NewIndex()
 	x.applyLinks([]Link{{Device: "phone", Subject: "cust", Seq: 1}})
-	forgedDevice := indexedEvent{seq: 2, ident: x.key("phone"), purpose: "marketing", action: ActionGrant, at: base.Add(290 * time.Second)}
-	forgedSubject := indexedEvent{seq: 3, ident: x.key("cust"), isSubject: true, purpose: "analytics", action: ActionGrant, at: base.Add(290 * time.Second)}
+	forgedDevice := indexedEvent{Seq: 2, Ident: x.key("phone"), Purpose: "marketing", Action: actionGrant, At: unixSeconds(base.Add(290 * time.Second))}
+	forgedSubject := indexedEvent{Seq: 3, Ident: x.key("cust"), IsSubject: true, Purpose: "analytics", Action: actionGrant, At: unixSeconds(base.Add(290 * time.Second))}
 	withdraw := func(seq int64, purpose string) indexedEvent {
-		return indexedEvent{seq: seq, ident: x.key("cust"), isSubject: true, purpose: purpose, action: ActionWithdraw, at: base.Add(5 * time.Second)}
+		return indexedEvent{Seq: seq, Ident: x.key("cust"), IsSubject: true, Purpose: purpose, Action: actionWithdraw, At: unixSeconds(base.Add(5 * time.Second))}
 	}
 	x.apply([]indexedEvent{forgedDevice, forgedSubject, withdraw(4, "analytics"), withdraw(5, "marketing")})
-	x.mu.RLock()
-	defer x.mu.RUnlock()
 	for _, q := range []struct{ subject, device, purpose string }{
 		{"cust", "", "analytics"}, {"cust", "", "marketing"}, {"", "phone", "marketing"},
 	} {
-		s, ok, _ := x.latest(q.subject, q.device, x.purposes[q.purpose], 0)
-		if !ok || s.action != actionWithdraw {
+		s, ok, _ := x.latest(q.subject, q.device, x.PurposeID(q.purpose), 0)
+		if !ok || s.Action != actionWithdraw {
 			t.Errorf("%+v: latest = %+v, want the withdrawal", q, s)
 		}
 	}
@@ -242,16 +238,16 @@ func TestStateNewer(t *testing.T) {
 		s, o state
 		want bool
 	}{
-		{"later seq, earlier time", state{seq: 2, at: 100}, state{seq: 1, at: 500}, true},
-		{"earlier seq, later time", state{seq: 1, at: 500}, state{seq: 2, at: 100}, false},
-		{"same event", state{seq: 1, at: 100}, state{seq: 1, at: 100}, false},
-		{"import older than the state it meets", state{seq: 2, at: 100, imported: true}, state{seq: 1, at: 200}, false},
-		{"import newer than the state it meets", state{seq: 2, at: 300, imported: true}, state{seq: 1, at: 200}, true},
-		{"state met by an older import", state{seq: 1, at: 200}, state{seq: 2, at: 100, imported: true}, true},
-		{"choice after an import", state{seq: 3, at: 100}, state{seq: 2, at: 300, imported: true}, true},
+		{"later seq, earlier time", state{Seq: 2, At: 100}, state{Seq: 1, At: 500}, true},
+		{"earlier seq, later time", state{Seq: 1, At: 500}, state{Seq: 2, At: 100}, false},
+		{"same event", state{Seq: 1, At: 100}, state{Seq: 1, At: 100}, false},
+		{"import older than the state it meets", state{Seq: 2, At: 100, Imported: true}, state{Seq: 1, At: 200}, false},
+		{"import newer than the state it meets", state{Seq: 2, At: 300, Imported: true}, state{Seq: 1, At: 200}, true},
+		{"state met by an older import", state{Seq: 1, At: 200}, state{Seq: 2, At: 100, Imported: true}, true},
+		{"choice after an import", state{Seq: 3, At: 100}, state{Seq: 2, At: 300, Imported: true}, true},
 	}
 	for _, c := range cases {
-		if got := c.s.newer(c.o); got != c.want {
+		if got := c.s.Newer(c.o); got != c.want {
 			t.Errorf("%s: newer = %v, want %v", c.name, got, c.want)
 		}
 	}

@@ -38,13 +38,6 @@ type Config struct {
 	ListenMinBackoff, ListenMaxBackoff time.Duration
 	// OnFollow, when set, is told of each pass of the follower (metrics).
 	OnFollow func(FollowReport)
-	// SnapshotPath, when set, is the file of the index's snapshot
-	// (snapshot.go): Open starts from it and the ledger's tail when it is
-	// sound and matches the store, and Close writes it.
-	SnapshotPath string
-	// SnapshotInterval is how often the snapshot is written besides at
-	// Close; 0 or negative: only at Close.
-	SnapshotInterval time.Duration
 	// MaxFutureSkew is how far in the future an event's time may lie; 0 means
 	// five minutes.
 	MaxFutureSkew time.Duration
@@ -96,12 +89,6 @@ type Service struct {
 	instance string        // random, names this Service's notifications
 	listener *db.Listener
 	onFollow func(FollowReport)
-	// moved tells subscribers (LedgerMoved) that the index applied entries.
-	moved broadcast
-	// snapshotPath is Config.SnapshotPath; fromSnapshot describes the
-	// snapshot Open started from, if it did.
-	snapshotPath string
-	fromSnapshot *SnapshotInfo
 
 	followMu      sync.Mutex
 	followedSeq   int64
@@ -147,12 +134,6 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if s.observe == nil {
 		s.observe = func(int) {}
 	}
-	s.snapshotPath = cfg.SnapshotPath
-	if s.snapshotPath != "" {
-		if info, ok := s.loadSnapshot(ctx, s.snapshotPath); ok {
-			s.fromSnapshot = &info
-		}
-	}
 	s.decider = &Decider{catalog: &s.catalog, index: s.index, gate: &s.gate, purposes: &s.purposes, nowMicros: decisionNow}
 	if err := s.ReloadCatalog(ctx); err != nil {
 		return nil, err
@@ -185,48 +166,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		s.wg.Add(1)
 		go s.followLoop(interval)
 	}
-	if s.snapshotPath != "" && cfg.SnapshotInterval > 0 {
-		s.wg.Go(func() { s.snapshotLoop(cfg.SnapshotInterval) })
-	}
 	return s, nil
-}
-
-// StartedFrom describes the snapshot Open started from; false when it
-// rebuilt the index from the whole ledger.
-func (s *Service) StartedFrom() (SnapshotInfo, bool) {
-	if s.fromSnapshot == nil {
-		return SnapshotInfo{}, false
-	}
-	return *s.fromSnapshot, true
-}
-
-func (s *Service) snapshotLoop(interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			s.snapshot()
-		}
-	}
-}
-
-// snapshot writes the index's snapshot, logging the outcome.
-func (s *Service) snapshot() {
-	if s.index.MaxSeq() == 0 {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	info, err := s.WriteSnapshot(ctx, s.snapshotPath)
-	if err != nil {
-		s.log.Warn("write consent index snapshot", "err", err)
-		return
-	}
-	s.log.Info("consent index snapshot written", "seq", info.Seq, "states", info.States, "bytes", info.Bytes,
-		"took", info.Took.Round(time.Millisecond).String())
 }
 
 // Close stops accepting appends, finishes the ones queued and stops the
@@ -235,12 +175,8 @@ func (s *Service) Close() error {
 	if s.listener != nil {
 		s.listener.Close()
 	}
-	first := false
-	s.closeOne.Do(func() { close(s.stop); first = true })
+	s.closeOne.Do(func() { close(s.stop) })
 	s.wg.Wait()
-	if first && s.snapshotPath != "" {
-		s.snapshot()
-	}
 	return nil
 }
 
@@ -258,11 +194,6 @@ func (s *Service) follow(ctx context.Context, kinds entryKinds) (followed, error
 	s.followMu.Lock()
 	defer s.followMu.Unlock()
 	var out followed
-	defer func() {
-		if out.entries > 0 {
-			s.moved.signal()
-		}
-	}()
 	if kinds&readCatalogHead != 0 {
 		var version int64
 		if err := s.db.QueryRowContext(ctx, `SELECT version FROM catalog_head WHERE id = 1`).Scan(&version); err != nil {
@@ -318,7 +249,7 @@ func (s *Service) follow(ctx context.Context, kinds entryKinds) (followed, error
 		if err != nil {
 			return out, err
 		}
-		s.index.forget(subjects)
+		s.index.forget(subjects, last)
 		s.followedErasures = last
 		out.entries += len(subjects)
 	}
@@ -332,6 +263,7 @@ func (s *Service) followEvents(ctx context.Context, out *followed) error {
 	const page = 20000
 	type result struct {
 		events []indexedEvent
+		newest int64
 		err    error
 	}
 	pages := make(chan result, 2)
@@ -339,12 +271,12 @@ func (s *Service) followEvents(ctx context.Context, out *followed) error {
 		defer close(pages)
 		after := s.followedSeq
 		for {
-			events, err := s.readEventsForIndex(ctx, after, page)
-			pages <- result{events, err}
+			events, newest, err := s.readEventsForIndex(ctx, after, page)
+			pages <- result{events, newest, err}
 			if err != nil || len(events) < page {
 				return
 			}
-			after = events[len(events)-1].seq
+			after = events[len(events)-1].Seq
 		}
 	}()
 	var readErr error
@@ -355,10 +287,9 @@ func (s *Service) followEvents(ctx context.Context, out *followed) error {
 		}
 		if len(p.events) > 0 {
 			s.index.apply(p.events)
-			last := p.events[len(p.events)-1]
-			s.followedSeq = last.seq
+			s.followedSeq = p.events[len(p.events)-1].Seq
 			out.entries += len(p.events)
-			out.newest = max(out.newest, last.recorded)
+			out.newest = max(out.newest, p.newest)
 		}
 	}
 	return readErr
@@ -368,11 +299,11 @@ func (s *Service) followEvents(ctx context.Context, out *followed) error {
 // scans into raw bytes and keeps nothing of them but hashes and the few
 // distinct purpose and vendor keys: at start it reads the whole ledger, and
 // a string per column and row would make the collector the bottleneck.
-func (s *Service) readEventsForIndex(ctx context.Context, after int64, limit int) ([]indexedEvent, error) {
+func (s *Service) readEventsForIndex(ctx context.Context, after int64, limit int) (events []indexedEvent, newest int64, err error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT seq, subject_id, device_id, purpose, vendor, action, at, notice_version, source, recorded_at
 		FROM consent_events WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
 	if err != nil {
-		return nil, db.Classify(fmt.Errorf("read ledger: %w", err))
+		return nil, 0, db.Classify(fmt.Errorf("read ledger: %w", err))
 	}
 	defer rows.Close()
 	cat := s.catalog.load()
@@ -387,40 +318,41 @@ func (s *Service) readEventsForIndex(ctx context.Context, after int64, limit int
 	}
 	out := make([]indexedEvent, 0, min(limit, 4096))
 	var subject, device, purpose, vendor, action, notice, source sql.RawBytes
-	var at int64
+	var at, recorded int64
 	for rows.Next() {
 		var e indexedEvent
-		if err := rows.Scan(&e.seq, &subject, &device, &purpose, &vendor, &action, &at, &notice, &source, &e.recorded); err != nil {
-			return nil, fmt.Errorf("read ledger: %w", err)
+		if err := rows.Scan(&e.Seq, &subject, &device, &purpose, &vendor, &action, &at, &notice, &source, &recorded); err != nil {
+			return nil, 0, fmt.Errorf("read ledger: %w", err)
 		}
 		if len(subject) > 0 {
-			e.ident, e.isSubject = s.index.keyBytes(subject), true
+			e.Ident, e.IsSubject = s.index.keyBytes(subject), true
 		} else {
-			e.ident = s.index.keyBytes(device)
+			e.Ident = s.index.keyBytes(device)
 		}
-		e.purpose, e.vendor = intern(purpose), intern(vendor)
+		e.Purpose, e.Vendor = intern(purpose), intern(vendor)
 		switch string(action) {
 		case string(ActionGrant):
-			e.action = ActionGrant
+			e.Action = actionGrant
 		case string(ActionDeny):
-			e.action = ActionDeny
+			e.Action = actionDeny
 		case string(ActionWithdraw):
-			e.action = ActionWithdraw
+			e.Action = actionWithdraw
 		case string(ActionObject):
-			e.action = ActionObject
+			e.Action = actionObject
 		}
-		e.at = fromMicros(at)
-		e.imported = string(source) == string(SourceImport)
-		e.portal = string(source) == string(SourcePortal)
+		e.At = unixSeconds(fromMicros(at))
+		e.Imported = string(source) == string(SourceImport)
+		e.Portal = string(source) == string(SourcePortal)
 		if n, ok := cat.notices[string(notice)]; ok {
-			e.noticeNo = n.Ordinal
+			e.Notice = uint16(n.Ordinal)
 		}
 		out = append(out, e)
+		newest = max(newest, recorded)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, db.Classify(fmt.Errorf("read ledger: %w", err))
+		return nil, 0, db.Classify(fmt.Errorf("read ledger: %w", err))
 	}
-	return out, nil
+	return out, newest, nil
 }
 
 func (s *Service) readLinks(ctx context.Context, after int64, limit int) ([]Link, error) {

@@ -15,6 +15,8 @@ package consent
 import (
 	"regexp"
 	"time"
+
+	"github.com/steward-dev/steward/internal/consentrules"
 )
 
 // LegalBasis is the GDPR Article 6 basis a purpose relies on.
@@ -69,13 +71,13 @@ const (
 )
 
 // Regime is how a jurisdiction treats consent purposes.
-type Regime string
+type Regime = consentrules.Regime
 
 // The regimes: opt-in needs a grant before use; opt-out allows use until
 // the person objects.
 const (
-	OptIn  Regime = "opt_in"
-	OptOut Regime = "opt_out"
+	OptIn  = consentrules.OptIn
+	OptOut = consentrules.OptOut
 )
 
 // Property is a website or app of the company.
@@ -147,19 +149,8 @@ const (
 // Channels lists every channel.
 var Channels = []Channel{ChannelEmail, ChannelSMS, ChannelPost}
 
-// channelIndex returns the channel's place in Channels, or -1. It is a
-// switch, not a search, because decisions call it.
-func channelIndex(c Channel) int {
-	switch c {
-	case ChannelEmail:
-		return 0
-	case ChannelSMS:
-		return 1
-	case ChannelPost:
-		return 2
-	}
-	return -1
-}
+// channelIndex returns the channel's place in Channels, or -1.
+func channelIndex(c Channel) int { return consentrules.ChannelIndex(string(c)) }
 
 // Frequency is about how often a topic's messages come.
 type Frequency string

@@ -138,6 +138,8 @@ func (s *server) groups() []RouteGroup {
 			{"GET /v1/consent/events", Admin, d.HandleListEvents()},
 			{"GET /v1/consent/events/{property}/{id}", Admin, d.HandleGetEvent()},
 			{"POST /v1/decisions", Decide, d.HandleDecide()},
+			{"GET /v1/consent/rules", Decide, d.HandleDecisionRules()},
+			{"GET /v1/consent/stream", Decide, d.HandleDecisionStream()},
 			{"POST /v1/subjects/{id}/devices", Admin, d.HandleLinkDevice()},
 			{"POST /v1/subjects/{id}/preference-links", Record, s.requires(s.Preferences != nil && s.Vault != nil, "the preference centre", d.HandlePreferenceLinks())},
 			{"GET /v1/properties", Admin, d.HandleListProperties()},
