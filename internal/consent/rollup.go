@@ -19,7 +19,7 @@ const MicrosPerDay = 86_400_000_000
 
 // rollupKey is one cell of consent_rollups.
 type rollupKey struct {
-	day                                                   int64
+	day                                                    int64
 	purpose, property, jurisdiction, noticeVersion, source string
 }
 
