@@ -11,7 +11,7 @@
 // analytics rebuild`, the console's button for administrators); Query
 // reads a Report for a Filter, which the SVG and CSV renderers draw.
 //
-//	svc := analytics.New(store)
+//	svc := analytics.New(store, auditLog)
 //	report, err := svc.Query(ctx, analytics.Filter{From: from, To: to, By: analytics.ByPurpose}, noticeOrder)
 //	chart := analytics.SeriesChart(report, labels)
 package analytics
@@ -22,17 +22,23 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
 )
 
 // Service reads and rebuilds the consent rollups of one store.
 type Service struct {
-	db *db.DB
+	db    *db.DB
+	audit audit.Recorder
 }
 
-// New returns the analytics of store.
-func New(store *db.DB) *Service { return &Service{db: store} }
+// New returns the analytics of store; a rebuild is recorded in log, when
+// set, under the actor of its context (audit.WithActor).
+func New(store *db.DB, log audit.Recorder) *Service { return &Service{db: store, audit: log} }
+
+// ActionRebuilt is the audit action of a rebuild.
+const ActionRebuilt = "analytics.rebuilt"
 
 // RebuildResult says what a rebuild wrote.
 type RebuildResult struct {
@@ -72,8 +78,16 @@ func (s *Service) Rebuild(ctx context.Context) (RebuildResult, error) {
 		if _, err := tx.ExecContext(ctx, rebuildSQL); err != nil {
 			return fmt.Errorf("sum the ledger: %w", err)
 		}
-		return tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(grants + denials + withdrawals + objections), 0) FROM consent_rollups`).
-			Scan(&res.Cells, &res.Events)
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(grants + denials + withdrawals + objections), 0) FROM consent_rollups`).
+			Scan(&res.Cells, &res.Events); err != nil {
+			return fmt.Errorf("count rollups: %w", err)
+		}
+		if s.audit == nil {
+			return nil
+		}
+		_, err := s.audit.AppendTx(ctx, tx, audit.Entry{Actor: audit.ActorFrom(ctx), Action: ActionRebuilt,
+			Details: audit.MustDetails(map[string]any{"cells": res.Cells, "choices": res.Events})})
+		return err
 	})
 	if err != nil {
 		return RebuildResult{}, db.Classify(fmt.Errorf("rebuild rollups: %w", err))

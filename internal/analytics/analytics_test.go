@@ -128,7 +128,7 @@ func TestSharesOfAKnownWorkload(t *testing.T) {
 		ctx := context.Background()
 		svc := openLedger(t, store)
 		knownWorkload(t, svc)
-		a := analytics.New(store)
+		a := analytics.New(store, nil)
 		query := func(q string) *analytics.Report {
 			t.Helper()
 			values, _ := url.ParseQuery(q)
@@ -363,7 +363,7 @@ func TestRebuildEqualsIncrementalRollups(t *testing.T) {
 		if counted != ledger || ledger == 0 {
 			t.Fatalf("rollups count %d choices, the ledger holds %d", counted, ledger)
 		}
-		res, err := analytics.New(store).Rebuild(ctx)
+		res, err := analytics.New(store, nil).Rebuild(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
