@@ -2,10 +2,9 @@ package analytics_test
 
 import (
 	"context"
-	"fmt"
+	"database/sql"
 	"io"
 	"net/url"
-	"strings"
 	"testing"
 	"time"
 
@@ -97,35 +96,39 @@ func FillRollups(tb testing.TB, store *db.DB, last time.Time) int {
 	}
 	ctx := context.Background()
 	var sum int64
-	const chunk = 500
-	for start := 0; start < len(cells); start += chunk {
-		var values []string
-		var args []any
-		for i := start; i < min(start+chunk, len(cells)); i++ {
-			c := cells[i]
-			n := int64(c.weight / total * benchEvents)
-			if i == len(cells)-1 {
-				n = benchEvents - sum
-			}
-			sum += n
-			grants := int64(float64(n) * c.grantShare)
-			withdrawals := n / 50
-			objections := int64(0)
-			if c.purpose == "marketing" {
-				objections = n / 200
-			}
-			if c.source == "gpc" {
-				grants, withdrawals = 0, 0
-			}
-			denials := n - grants - withdrawals - objections
-			k := len(args)
-			values = append(values, fmt.Sprintf("($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", k+1, k+2, k+3, k+4, k+5, k+6, k+7, k+8, k+9, k+10))
-			args = append(args, c.day, c.purpose, c.property, c.jurisdiction, c.notice, c.source, grants, denials, withdrawals, objections)
+	rows := make([][]any, len(cells))
+	for i, c := range cells {
+		n := int64(c.weight / total * benchEvents)
+		if i == len(cells)-1 {
+			n = benchEvents - sum
 		}
-		if _, err := store.ExecContext(ctx, `INSERT INTO consent_rollups (day, purpose, property, jurisdiction, notice_version, source,
-			grants, denials, withdrawals, objections) VALUES `+strings.Join(values, ", "), args...); err != nil {
-			tb.Fatal(err)
+		sum += n
+		grants := int64(float64(n) * c.grantShare)
+		withdrawals := n / 50
+		objections := int64(0)
+		if c.purpose == "marketing" {
+			objections = n / 200
 		}
+		if c.source == "gpc" {
+			grants, withdrawals = 0, 0
+		}
+		rows[i] = []any{c.day, c.purpose, c.property, c.jurisdiction, c.notice, c.source, grants, n - grants - withdrawals - objections, withdrawals, objections}
+	}
+	if err := store.Tx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO consent_rollups (day, purpose, property, jurisdiction, notice_version, source,
+			grants, denials, withdrawals, objections) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, row := range rows {
+			if _, err := stmt.ExecContext(ctx, row...); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		tb.Fatal(err)
 	}
 	if sum != benchEvents {
 		tb.Fatalf("the cells count %d choices, want %d", sum, benchEvents)

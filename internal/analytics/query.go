@@ -257,10 +257,16 @@ func (s *Service) Query(ctx context.Context, f Filter, noticeOrder []string) (*R
 	where, args := f.where()
 	r := &Report{Filter: f}
 	byDay := map[int64]Counts{}
-	type byVersion struct{ purpose, version string }
-	versions := map[byVersion]Counts{}
-	// Three small aggregates over the same rows: run side by side (reads
-	// do not queue behind each other on either engine).
+	type cell struct{ purpose, version, key string }
+	cells := map[cell]Counts{}
+	// Two aggregates of the same rows, side by side (reads do not queue
+	// behind each other on either engine): the days, and the purposes ×
+	// versions × the breakdown's dimension, from which the breakdown and
+	// the notice changes are summed here (a few hundred rows at most).
+	group := "purpose, notice_version"
+	if f.By != ByPurpose && f.By != ByNotice {
+		group += ", " + column
+	}
 	queries := []struct {
 		sql  string
 		scan func(func(...any) error) error
@@ -272,17 +278,15 @@ func (s *Service) Query(ctx context.Context, f Filter, noticeOrder []string) (*R
 			byDay[d] = c
 			return err
 		}},
-		{`SELECT ` + column + `, ` + sums + ` FROM consent_rollups WHERE ` + where + ` GROUP BY ` + column, func(scan func(...any) error) error {
-			var g Group
-			err := scan(&g.Key, &g.Grants, &g.Denials, &g.Withdrawals, &g.Objections)
-			r.Breakdown = append(r.Breakdown, g)
-			return err
-		}},
-		{`SELECT purpose, notice_version, ` + sums + ` FROM consent_rollups WHERE ` + where + ` GROUP BY purpose, notice_version`, func(scan func(...any) error) error {
-			var k byVersion
+		{`SELECT ` + group + `, ` + sums + ` FROM consent_rollups WHERE ` + where + ` GROUP BY ` + group, func(scan func(...any) error) error {
+			var k cell
 			var c Counts
-			err := scan(&k.purpose, &k.version, &c.Grants, &c.Denials, &c.Withdrawals, &c.Objections)
-			versions[k] = c
+			dest := []any{&k.purpose, &k.version}
+			if f.By != ByPurpose && f.By != ByNotice {
+				dest = append(dest, &k.key)
+			}
+			err := scan(append(dest, &c.Grants, &c.Denials, &c.Withdrawals, &c.Objections)...)
+			cells[k] = c
 			return err
 		}},
 	}
@@ -296,6 +300,27 @@ func (s *Service) Query(ctx context.Context, f Filter, noticeOrder []string) (*R
 		if err != nil {
 			return nil, db.Classify(fmt.Errorf("read rollups: %w", err))
 		}
+	}
+	type byVersion struct{ purpose, version string }
+	versions := map[byVersion]Counts{}
+	groups := map[string]Counts{}
+	for k, c := range cells {
+		v := versions[byVersion{k.purpose, k.version}]
+		v.add(c)
+		versions[byVersion{k.purpose, k.version}] = v
+		key := k.key
+		switch f.By {
+		case ByPurpose:
+			key = k.purpose
+		case ByNotice:
+			key = k.version
+		}
+		g := groups[key]
+		g.add(c)
+		groups[key] = g
+	}
+	for key, c := range groups {
+		r.Breakdown = append(r.Breakdown, Group{Key: key, Counts: c})
 	}
 
 	from, to := dayNumber(f.From), dayNumber(f.To)
