@@ -4,8 +4,11 @@
 // version moved them. It reads the rollups the ledger's append path keeps
 // (table consent_rollups: counts per day and dimension, written in the
 // transaction of the events, see package consent), never the ledger
-// itself, so a page costs the same whatever the ledger's size. The rollups
-// hold counts only: no subject, device or event id.
+// itself, so a page costs the same whatever the ledger's size; a filter
+// on none of property, jurisdiction and source, grouped by purpose or
+// notice version, reads consent_rollups_purpose, the same counts per day,
+// purpose and notice version only. The rollups hold counts only: no
+// subject, device or event id.
 //
 // Rebuild recomputes the rollups from the ledger (the CLI's `steward
 // analytics rebuild`, the console's button for administrators); Query
@@ -13,7 +16,7 @@
 //
 //	svc := analytics.New(store, auditLog)
 //	report, err := svc.Query(ctx, analytics.Filter{From: from, To: to, By: analytics.ByPurpose}, noticeOrder)
-//	chart := analytics.SeriesChart(report, labels)
+//	chart := analytics.SeriesChart(report.Series, analytics.Chart{ID: "series", Title: title, Desc: desc}, legend)
 package analytics
 
 import (
@@ -57,6 +60,10 @@ SELECT at / %[1]d, purpose, property, jurisdiction, notice_version, source,
 FROM consent_events WHERE vendor = '' AND action IN ('grant', 'deny', 'withdraw', 'object')
 GROUP BY at / %[1]d, purpose, property, jurisdiction, notice_version, source`, consent.MicrosPerDay)
 
+const rebuildPurposeSQL = `INSERT INTO consent_rollups_purpose (day, purpose, notice_version, grants, denials, withdrawals, objections)
+SELECT day, purpose, notice_version, SUM(grants), SUM(denials), SUM(withdrawals), SUM(objections)
+FROM consent_rollups GROUP BY day, purpose, notice_version`
+
 // Rebuild recomputes the rollups from the ledger in one transaction. It
 // holds the ledger head's lock throughout, as an append does, so no
 // append can commit between the ledger it reads and the rollups it
@@ -72,11 +79,16 @@ func (s *Service) Rebuild(ctx context.Context) (RebuildResult, error) {
 		if _, err := tx.ExecContext(ctx, lock); err != nil {
 			return fmt.Errorf("lock ledger head: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM consent_rollups`); err != nil {
-			return fmt.Errorf("clear rollups: %w", err)
+		for _, table := range []string{"consent_rollups", "consent_rollups_purpose"} {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table); err != nil {
+				return fmt.Errorf("clear rollups: %w", err)
+			}
 		}
 		if _, err := tx.ExecContext(ctx, rebuildSQL); err != nil {
 			return fmt.Errorf("sum the ledger: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, rebuildPurposeSQL); err != nil {
+			return fmt.Errorf("sum the rollups by purpose: %w", err)
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(grants + denials + withdrawals + objections), 0) FROM consent_rollups`).
 			Scan(&res.Cells, &res.Events); err != nil {

@@ -283,6 +283,20 @@ func rollups(t *testing.T, store *db.DB) []rollupRow {
 	return rows
 }
 
+func purposeRollups(t *testing.T, store *db.DB) []rollupRow {
+	t.Helper()
+	rows, err := db.QueryAll(context.Background(), store, `SELECT day, purpose, notice_version, grants, denials, withdrawals, objections
+		FROM consent_rollups_purpose ORDER BY day, purpose, notice_version`, nil, func(scan func(...any) error) (rollupRow, error) {
+		var r rollupRow
+		err := scan(&r.Day, &r.Purpose, &r.Notice, &r.Grants, &r.Denials, &r.Withdrawals, &r.Objections)
+		return r, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
 // TestRebuildEqualsIncrementalRollups: after a mixed workload (batches
 // and single events in parallel, duplicates, a conflicting retry that
 // fails, vendor-level choices, every outcome and source), the rollups the
@@ -347,7 +361,7 @@ func TestRebuildEqualsIncrementalRollups(t *testing.T) {
 			t.Fatal("a conflicting retry was accepted")
 		}
 
-		incremental := rollups(t, store)
+		incremental, incrementalByPurpose := rollups(t, store), purposeRollups(t, store)
 		var counted, ledger int64
 		for _, r := range incremental {
 			counted += r.Grants + r.Denials + r.Withdrawals + r.Objections
@@ -371,6 +385,23 @@ func TestRebuildEqualsIncrementalRollups(t *testing.T) {
 		if !reflect.DeepEqual(incremental, rebuilt) {
 			t.Fatalf("rebuilt rollups differ from the incremental ones:\n%v\n%v", incremental, rebuilt)
 		}
+		if rebuiltByPurpose := purposeRollups(t, store); !reflect.DeepEqual(incrementalByPurpose, rebuiltByPurpose) || len(rebuiltByPurpose) == 0 {
+			t.Fatalf("rebuilt rollups by purpose differ from the incremental ones:\n%v\n%v", incrementalByPurpose, rebuiltByPurpose)
+		}
+		// The rollups by purpose are the full ones summed.
+		sums := map[rollupRow]rollupRow{}
+		for _, r := range incremental {
+			k := rollupRow{Day: r.Day, Purpose: r.Purpose, Notice: r.Notice}
+			s := sums[k]
+			s.Grants, s.Denials, s.Withdrawals, s.Objections = s.Grants+r.Grants, s.Denials+r.Denials, s.Withdrawals+r.Withdrawals, s.Objections+r.Objections
+			sums[k] = s
+		}
+		for _, r := range incrementalByPurpose {
+			k := rollupRow{Day: r.Day, Purpose: r.Purpose, Notice: r.Notice}
+			if s := sums[k]; s.Grants != r.Grants || s.Denials != r.Denials || s.Withdrawals != r.Withdrawals || s.Objections != r.Objections {
+				t.Errorf("by purpose %+v, the full rollups sum to %+v", r, s)
+			}
+		}
 		if res.Events != ledger || res.Cells != int64(len(rebuilt)) {
 			t.Errorf("rebuild says %+v; %d cells, %d choices", res, len(rebuilt), ledger)
 		}
@@ -392,18 +423,22 @@ func TestRebuildEqualsIncrementalRollups(t *testing.T) {
 // and count columns only, on both engines.
 func TestRollupColumnsHoldNoIdentifiers(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
-		rows, err := store.QueryContext(context.Background(), `SELECT * FROM consent_rollups WHERE 1 = 0`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		cols, err := rows.Columns()
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := []string{"day", "purpose", "property", "jurisdiction", "notice_version", "source", "grants", "denials", "withdrawals", "objections"}
-		if !slices.Equal(cols, want) {
-			t.Errorf("columns %v, want %v (a rollup holds counts, never a subject, device or event id)", cols, want)
+		for table, want := range map[string][]string{
+			"consent_rollups":         {"day", "purpose", "property", "jurisdiction", "notice_version", "source", "grants", "denials", "withdrawals", "objections"},
+			"consent_rollups_purpose": {"day", "purpose", "notice_version", "grants", "denials", "withdrawals", "objections"},
+		} {
+			rows, err := store.QueryContext(context.Background(), `SELECT * FROM `+table+` WHERE 1 = 0`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cols, err := rows.Columns()
+			rows.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(cols, want) {
+				t.Errorf("%s: columns %v, want %v (a rollup holds counts, never a subject, device or event id)", table, cols, want)
+			}
 		}
 	})
 }

@@ -1,6 +1,7 @@
 // The analytics rollups the append path keeps: counts of purpose-level
-// choices per day and dimension (table consent_rollups, read by package
-// analytics). A group of events is summed in memory first and written as
+// choices per day and dimension (table consent_rollups, and
+// consent_rollups_purpose, the same per day, purpose and notice version
+// only; read by package analytics). A group of events is summed in memory first and written as
 // one upsert per distinct cell, in the transaction of the events
 // themselves, so the counts never drift from the ledger.
 
@@ -25,6 +26,36 @@ type rollupKey struct {
 
 // rollupCounts are a cell's counts by outcome.
 type rollupCounts struct{ grants, denials, withdrawals, objections int64 }
+
+func (c *rollupCounts) add(o *rollupCounts) {
+	c.grants += o.grants
+	c.denials += o.denials
+	c.withdrawals += o.withdrawals
+	c.objections += o.objections
+}
+
+// purposeKey is one cell of consent_rollups_purpose.
+type purposeKey struct {
+	day                    int64
+	purpose, noticeVersion string
+}
+
+// purposeCells sums cells over property, jurisdiction and source.
+func purposeCells(keys []rollupKey, cells map[rollupKey]*rollupCounts) ([]purposeKey, map[purposeKey]*rollupCounts) {
+	var out []purposeKey
+	sums := map[purposeKey]*rollupCounts{}
+	for _, k := range keys {
+		pk := purposeKey{k.day, k.purpose, k.noticeVersion}
+		c, ok := sums[pk]
+		if !ok {
+			c = &rollupCounts{}
+			sums[pk] = c
+			out = append(out, pk)
+		}
+		c.add(cells[k])
+	}
+	return out, sums
+}
 
 // rollupCells sums the purpose-level choices among events (those for which
 // counted is nil or true) by cell, in first-seen order.
@@ -63,6 +94,12 @@ const upsertRollupSQLite = `INSERT INTO consent_rollups (day, purpose, property,
 	grants = grants + excluded.grants, denials = denials + excluded.denials,
 	withdrawals = withdrawals + excluded.withdrawals, objections = objections + excluded.objections`
 
+const upsertPurposeRollupSQLite = `INSERT INTO consent_rollups_purpose (day, purpose, notice_version,
+	grants, denials, withdrawals, objections) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+	ON CONFLICT (day, purpose, notice_version) DO UPDATE SET
+	grants = grants + excluded.grants, denials = denials + excluded.denials,
+	withdrawals = withdrawals + excluded.withdrawals, objections = objections + excluded.objections`
+
 // addRollupsSQLite adds the inserted events' choices to the rollups in tx.
 func addRollupsSQLite(ctx context.Context, tx *sql.Tx, events []Event, inserted []bool) error {
 	keys, cells := rollupCells(events, inserted)
@@ -81,11 +118,20 @@ func addRollupsSQLite(ctx context.Context, tx *sql.Tx, events []Event, inserted 
 			return fmt.Errorf("add to rollups: %w", err)
 		}
 	}
+	purposeKeys, sums := purposeCells(keys, cells)
+	for _, k := range purposeKeys {
+		c := sums[k]
+		if _, err := tx.ExecContext(ctx, upsertPurposeRollupSQLite, k.day, k.purpose, k.noticeVersion,
+			c.grants, c.denials, c.withdrawals, c.objections); err != nil {
+			return fmt.Errorf("add to rollups: %w", err)
+		}
+	}
 	return nil
 }
 
 // rollupArrays are the cells of events as the column arrays
-// insertPostgresSQL takes ($27 to $36).
+// insertPostgresSQL takes ($27 to $36, then $37 to $43 for
+// consent_rollups_purpose).
 func rollupArrays(events []Event) []any {
 	keys, cells := rollupCells(events, nil)
 	n := len(keys)
@@ -97,5 +143,15 @@ func rollupArrays(events []Event) []any {
 		days[i], purposes[i], properties[i], jurisdictions[i], notices[i], sources[i] = k.day, k.purpose, k.property, k.jurisdiction, k.noticeVersion, k.source
 		grants[i], denials[i], withdrawals[i], objections[i] = c.grants, c.denials, c.withdrawals, c.objections
 	}
-	return []any{days, purposes, properties, jurisdictions, notices, sources, grants, denials, withdrawals, objections}
+	purposeKeys, sums := purposeCells(keys, cells)
+	m := len(purposeKeys)
+	pDays, pPurposes, pNotices := make([]int64, m), make([]string, m), make([]string, m)
+	pGrants, pDenials, pWithdrawals, pObjections := make([]int64, m), make([]int64, m), make([]int64, m), make([]int64, m)
+	for i, k := range purposeKeys {
+		c := sums[k]
+		pDays[i], pPurposes[i], pNotices[i] = k.day, k.purpose, k.noticeVersion
+		pGrants[i], pDenials[i], pWithdrawals[i], pObjections[i] = c.grants, c.denials, c.withdrawals, c.objections
+	}
+	return []any{days, purposes, properties, jurisdictions, notices, sources, grants, denials, withdrawals, objections,
+		pDays, pPurposes, pNotices, pGrants, pDenials, pWithdrawals, pObjections}
 }
