@@ -255,11 +255,15 @@ func (s *Service) Query(ctx context.Context, f Filter, noticeOrder []string) (*R
 		return nil, fmt.Errorf("analytics: no dimension %q", f.By)
 	}
 	where, args := f.where()
-	// Without a filter or breakdown on property, jurisdiction or source,
-	// the counts per day, purpose and version are all the page needs.
-	table := "consent_rollups"
-	if f.Property == "" && f.Jurisdiction == "" && f.Source == "" && (f.By == ByPurpose || f.By == ByNotice) {
-		table = "consent_rollups_purpose"
+	// Without a filter on property, jurisdiction or source, the counts per
+	// day, purpose and version are all the series needs, and the breakdown
+	// too unless it is by one of them.
+	seriesTable, groupTable := "consent_rollups", "consent_rollups"
+	if f.Property == "" && f.Jurisdiction == "" && f.Source == "" {
+		seriesTable = "consent_rollups_purpose"
+		if f.By == ByPurpose || f.By == ByNotice {
+			groupTable = seriesTable
+		}
 	}
 	r := &Report{Filter: f}
 	byDay := map[int64]Counts{}
@@ -277,14 +281,14 @@ func (s *Service) Query(ctx context.Context, f Filter, noticeOrder []string) (*R
 		sql  string
 		scan func(func(...any) error) error
 	}{
-		{`SELECT day, ` + sums + ` FROM ` + table + ` WHERE ` + where + ` GROUP BY day`, func(scan func(...any) error) error {
+		{`SELECT day, ` + sums + ` FROM ` + seriesTable + ` WHERE ` + where + ` GROUP BY day`, func(scan func(...any) error) error {
 			var d int64
 			var c Counts
 			err := scan(&d, &c.Grants, &c.Denials, &c.Withdrawals, &c.Objections)
 			byDay[d] = c
 			return err
 		}},
-		{`SELECT ` + group + `, ` + sums + ` FROM ` + table + ` WHERE ` + where + ` GROUP BY ` + group, func(scan func(...any) error) error {
+		{`SELECT ` + group + `, ` + sums + ` FROM ` + groupTable + ` WHERE ` + where + ` GROUP BY ` + group, func(scan func(...any) error) error {
 			var k cell
 			var c Counts
 			dest := []any{&k.purpose, &k.version}
