@@ -67,7 +67,7 @@ FROM consent_rollups GROUP BY day, purpose, notice_version`
 // Rebuild recomputes the rollups from the ledger in one transaction. It
 // holds the ledger head's lock throughout, as an append does, so no
 // append can commit between the ledger it reads and the rollups it
-// writes: appends wait for it (seconds per million events).
+// writes: appends wait for it, the time of one read of the whole ledger.
 func (s *Service) Rebuild(ctx context.Context) (RebuildResult, error) {
 	start := time.Now()
 	var res RebuildResult
