@@ -77,7 +77,7 @@ func (s *Service) insertSQLite(ctx context.Context, events []Event, data []*chai
 		if len(conflicts) > 0 {
 			return errConflict // roll back
 		}
-		if err := addRollupsSQLite(ctx, tx, events, inserted); err != nil {
+		if err := s.rollupStmts.add(ctx, tx, events, inserted); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE ledger_head SET seq = $1, chain_seq = $2, hash = $3 WHERE id = 1`,

@@ -11,6 +11,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+
+	"github.com/steward-dev/steward/internal/db"
 )
 
 // MicrosPerDay divides an event time (Unix microseconds) into the UTC day
@@ -100,17 +102,36 @@ const upsertPurposeRollupSQLite = `INSERT INTO consent_rollups_purpose (day, pur
 	grants = grants + excluded.grants, denials = denials + excluded.denials,
 	withdrawals = withdrawals + excluded.withdrawals, objections = objections + excluded.objections`
 
+// rollupStatements are the two upserts, prepared once (see
+// db.PrepareTxStatement): parsing them in every group was most of their
+// cost.
+type rollupStatements struct{ cells, purposes *sql.Stmt }
+
+func prepareRollups(ctx context.Context, store *db.DB) (*rollupStatements, error) {
+	cells, err := store.PrepareTxStatement(ctx, upsertRollupSQLite)
+	if err != nil {
+		return nil, fmt.Errorf("prepare rollups: %w", err)
+	}
+	purposes, err := store.PrepareTxStatement(ctx, upsertPurposeRollupSQLite)
+	if err != nil {
+		cells.Close()
+		return nil, fmt.Errorf("prepare rollups: %w", err)
+	}
+	return &rollupStatements{cells, purposes}, nil
+}
+
+func (r *rollupStatements) close() {
+	r.cells.Close()
+	r.purposes.Close()
+}
+
 // addRollupsSQLite adds the inserted events' choices to the rollups in tx.
-func addRollupsSQLite(ctx context.Context, tx *sql.Tx, events []Event, inserted []bool) error {
+func (r *rollupStatements) add(ctx context.Context, tx *sql.Tx, events []Event, inserted []bool) error {
 	keys, cells := rollupCells(events, inserted)
 	if len(keys) == 0 {
 		return nil
 	}
-	stmt, err := tx.PrepareContext(ctx, upsertRollupSQLite)
-	if err != nil {
-		return fmt.Errorf("add to rollups: %w", err)
-	}
-	defer stmt.Close()
+	stmt := tx.StmtContext(ctx, r.cells)
 	for _, k := range keys {
 		c := cells[k]
 		if _, err := stmt.ExecContext(ctx, k.day, k.purpose, k.property, k.jurisdiction, k.noticeVersion, k.source,
@@ -119,10 +140,10 @@ func addRollupsSQLite(ctx context.Context, tx *sql.Tx, events []Event, inserted 
 		}
 	}
 	purposeKeys, sums := purposeCells(keys, cells)
+	stmt = tx.StmtContext(ctx, r.purposes)
 	for _, k := range purposeKeys {
 		c := sums[k]
-		if _, err := tx.ExecContext(ctx, upsertPurposeRollupSQLite, k.day, k.purpose, k.noticeVersion,
-			c.grants, c.denials, c.withdrawals, c.objections); err != nil {
+		if _, err := stmt.ExecContext(ctx, k.day, k.purpose, k.noticeVersion, c.grants, c.denials, c.withdrawals, c.objections); err != nil {
 			return fmt.Errorf("add to rollups: %w", err)
 		}
 	}
