@@ -16,7 +16,6 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -157,112 +156,6 @@ func (c *child) demoKey(t *testing.T, label string) string {
 	}
 	t.Fatalf("no %q line in the demo output", label)
 	return ""
-}
-
-// TestKill9KeepsAcknowledgedEvents kills steward with SIGKILL during ingest
-// and checks that every event it acknowledged is in the ledger after restart.
-func TestKill9KeepsAcknowledgedEvents(t *testing.T) {
-	stores := map[string]func(t *testing.T) []string{
-		"sqlite": func(t *testing.T) []string { return []string{"--data-dir", t.TempDir()} },
-		"postgres": func(t *testing.T) []string {
-			return []string{"--data-dir", t.TempDir(), "--database", dbtest.PostgresURL(t)}
-		},
-	}
-	for name, flags := range stores {
-		t.Run(name, func(t *testing.T) {
-			storeFlags := flags(t)
-			first := startChild(t, append(storeFlags, "--demo")...)
-			admin := first.demoKey(t, "Admin key")
-			ingest := first.demoKey(t, "Ingest key")
-			go io.Copy(io.Discard, pipeRest(first))
-
-			var mu sync.Mutex
-			var acked []string
-			ctx, cancel := context.WithCancel(context.Background())
-			var wg sync.WaitGroup
-			for w := range 16 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					client := &http.Client{Timeout: 10 * time.Second}
-					for i := 0; ctx.Err() == nil; i++ {
-						id := fmt.Sprintf("k-%d-%d", w, i)
-						body := fmt.Sprintf(`{"events":[{"id":%q,"property":"demo","device":"dev-%d","purpose":"analytics","action":"grant","source":"banner","notice_version":"2026-11"}]}`, id, w)
-						req, _ := http.NewRequestWithContext(ctx, http.MethodPost, first.url+"/v1/consent/events", strings.NewReader(body))
-						req.Header.Set("Authorization", "Bearer "+ingest)
-						resp, err := client.Do(req)
-						if err != nil {
-							return // the server is gone
-						}
-						ok := resp.StatusCode == http.StatusOK
-						_, _ = io.Copy(io.Discard, resp.Body)
-						resp.Body.Close()
-						if ok {
-							mu.Lock()
-							acked = append(acked, id)
-							mu.Unlock()
-						}
-					}
-				}()
-			}
-			// Let ingest run, then kill -9 in the middle of it.
-			for {
-				time.Sleep(100 * time.Millisecond)
-				mu.Lock()
-				n := len(acked)
-				mu.Unlock()
-				if n >= 300 {
-					break
-				}
-			}
-			if err := first.cmd.Process.Kill(); err != nil {
-				t.Fatal(err)
-			}
-			_ = first.cmd.Wait()
-			cancel()
-			wg.Wait()
-
-			second := startChild(t, storeFlags...)
-			present := map[string]bool{}
-			after := int64(0)
-			for {
-				req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/v1/consent/events?after=%d&limit=10000", second.url, after), nil)
-				req.Header.Set("Authorization", "Bearer "+admin)
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var page struct {
-					Items []struct {
-						ID string `json:"id"`
-					} `json:"items"`
-					Next int64 `json:"next"`
-				}
-				err = json.NewDecoder(resp.Body).Decode(&page)
-				resp.Body.Close()
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, e := range page.Items {
-					present[e.ID] = true
-				}
-				if len(page.Items) == 0 {
-					break
-				}
-				after = page.Next
-			}
-			missing := 0
-			for _, id := range acked {
-				if !present[id] {
-					missing++
-				}
-			}
-			t.Logf("%s: %d events acknowledged before kill -9, %d in the ledger after restart", name, len(acked), len(present))
-			if missing > 0 {
-				t.Fatalf("%d of %d acknowledged events are missing after kill -9", missing, len(acked))
-			}
-		})
-	}
 }
 
 // pipeRest returns the rest of the child's stdout as a reader.

@@ -55,7 +55,7 @@ func runStaff(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	accounts, err := app.OpenStaff(cfg, store, v, log)
+	accounts, err := app.OpenStaff(cfg, store, v, log, nil)
 	if err != nil {
 		return err
 	}

@@ -1,8 +1,10 @@
 // Package apikey issues and checks API keys. A key is shown once, when it is
 // made; Steward stores only its SHA-256 hash (the key is 256 random bits, so
 // a fast hash is the right one). Checked keys are cached in memory for a
-// short time so that decisions never wait on the store, and keep working
-// while the store is unreachable.
+// short time so that decisions never wait on the store. Every live key is
+// also known to the process (Warm reads them at start, and each check keeps
+// the list current), so that keys keep working while the store is
+// unreachable, even one this process had not checked before the outage.
 //
 //	keys := apikey.NewStore(db, time.Now)
 //	plain, key, err := keys.Create(ctx, apikey.ScopeIngest, "shop", "banner on shop.example")
@@ -87,6 +89,11 @@ type Store struct {
 	ttl   time.Duration
 	mu    sync.RWMutex
 	cache map[[32]byte]cached
+	// known holds the live keys as last read from the store (Warm, then
+	// every lookup, creation and revocation in this process). It answers
+	// only while the store cannot be reached; it is bounded by the keys
+	// that exist, not by guesses.
+	known map[[32]byte]*Key
 }
 
 type cached struct {
@@ -100,10 +107,53 @@ func NewStore(d *db.DB, now func() time.Time) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{db: d, now: now, ttl: 30 * time.Second, cache: map[[32]byte]cached{}}
+	return &Store{db: d, now: now, ttl: 30 * time.Second, cache: map[[32]byte]cached{}, known: map[[32]byte]*Key{}}
+}
+
+// Warm reads every live key into the list that answers while the store is
+// unreachable, so that a backend whose decide key this process has not
+// seen yet still gets decisions during an outage. A key revoked by another
+// replica stays in this list only until this process next checks it with
+// the store up.
+func (s *Store) Warm(ctx context.Context) error {
+	type row struct {
+		hash string
+		key  Key
+	}
+	rows, err := db.QueryAll(ctx, s.db, `SELECT hash, id, scope, property, label, created_at FROM api_keys WHERE revoked_at IS NULL`, nil,
+		func(scan func(...any) error) (row, error) {
+			var r row
+			var prop sql.NullString
+			var created int64
+			if err := scan(&r.hash, &r.key.ID, &r.key.Scope, &prop, &r.key.Label, &created); err != nil {
+				return r, err
+			}
+			r.key.Property = prop.String
+			r.key.CreatedAt = time.UnixMicro(created).UTC()
+			return r, nil
+		})
+	if err != nil {
+		return db.Classify(fmt.Errorf("read keys: %w", err))
+	}
+	known := make(map[[32]byte]*Key, len(rows))
+	for _, r := range rows[:min(len(rows), maxKnown)] {
+		var h [32]byte
+		if b, err := hex.DecodeString(r.hash); err == nil && len(b) == len(h) {
+			copy(h[:], b)
+			k := r.key
+			known[h] = &k
+		}
+	}
+	s.mu.Lock()
+	s.known = known
+	s.mu.Unlock()
+	return nil
 }
 
 const prefix = "stw_"
+
+// maxKnown bounds the list of live keys kept for outages.
+const maxKnown = 100000
 
 // MayMint reports whether a key of scope minter may make keys of scope
 // over the API. An admin key may make every kind but a reveal key: a
@@ -198,6 +248,12 @@ func (s *Store) create(ctx context.Context, scope Scope, property, label string,
 	if err != nil {
 		return "", Key{}, err
 	}
+	s.mu.Lock()
+	if len(s.known) < maxKnown {
+		known := k
+		s.known[hash] = &known
+	}
+	s.mu.Unlock()
 	return plain, k, nil
 }
 
@@ -219,12 +275,27 @@ func (s *Store) Check(ctx context.Context, plain string) (*Key, error) {
 	}
 	k, err := s.lookup(ctx, hash)
 	if err != nil {
-		if ok && c.key != nil && errs.Is(err, errs.CodeUnavailable) {
-			return c.key, nil // the store is down: keep trusting a key we checked
+		if errs.Is(err, errs.CodeUnavailable) {
+			// The store is down: keep trusting a key we checked, or one
+			// that was live when we last read the keys.
+			if ok && c.key != nil {
+				return c.key, nil
+			}
+			s.mu.RLock()
+			known := s.known[hash]
+			s.mu.RUnlock()
+			if known != nil {
+				return known, nil
+			}
 		}
 		return nil, err
 	}
 	s.mu.Lock()
+	if k == nil {
+		delete(s.known, hash)
+	} else if _, seen := s.known[hash]; seen || len(s.known) < maxKnown {
+		s.known[hash] = k
+	}
 	if len(s.cache) > 100000 {
 		clear(s.cache) // bounded: guessed keys must not grow memory without end
 	}
@@ -341,6 +412,11 @@ func (s *Store) revoke(ctx context.Context, id string, record func(ctx context.C
 	}
 	s.mu.Lock()
 	clear(s.cache)
+	for h, k := range s.known {
+		if k.ID == id {
+			delete(s.known, h)
+		}
+	}
 	s.mu.Unlock()
 	return nil
 }

@@ -97,3 +97,39 @@ func TestRecordScope(t *testing.T) {
 		}
 	})
 }
+
+// TestKnownKeysWhileStoreIsDown: a process that has read the live keys at
+// start (Warm) accepts a key it never checked before while the store cannot
+// be reached, and accepts neither a revoked key nor an unknown one.
+func TestKnownKeysWhileStoreIsDown(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		other := apikey.NewStore(store, time.Now) // another process, which made the keys
+		live, _, err := other.Create(ctx, apikey.ScopeDecide, "", "backend")
+		if err != nil {
+			t.Fatal(err)
+		}
+		revoked, k, err := other.Create(ctx, apikey.ScopeDecide, "", "old backend")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := other.Revoke(ctx, k.ID); err != nil {
+			t.Fatal(err)
+		}
+		keys := apikey.NewStore(store, time.Now)
+		if err := keys.Warm(ctx); err != nil {
+			t.Fatal(err)
+		}
+		store.Close() // the store is gone
+		if got, err := keys.Check(ctx, live); err != nil || got.Scope != apikey.ScopeDecide {
+			t.Fatalf("live key with the store down: %+v, %v", got, err)
+		}
+		for name, plain := range map[string]string{"revoked": revoked, "unknown": "stw_decide_" + strings.Repeat("A", 43)} {
+			if got, err := keys.Check(ctx, plain); err == nil {
+				t.Errorf("%s key accepted with the store down: %+v", name, got)
+			} else if !errs.Is(err, errs.CodeUnavailable) {
+				t.Errorf("%s key with the store down: %v, want unavailable (503)", name, err)
+			}
+		}
+	})
+}

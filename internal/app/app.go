@@ -18,6 +18,7 @@ package app
 import (
 	"context"
 	"crypto/ed25519"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -36,6 +37,7 @@ import (
 	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/assurance"
 	"github.com/steward-dev/steward/internal/audit"
+	"github.com/steward-dev/steward/internal/clock"
 	"github.com/steward-dev/steward/internal/config"
 	"github.com/steward-dev/steward/internal/connector"
 	"github.com/steward-dev/steward/internal/connector/drift"
@@ -77,9 +79,12 @@ import (
 
 // App is a running Steward.
 type App struct {
-	Config  config.Config
-	Log     *slog.Logger
-	DB      *db.DB
+	Config config.Config
+	Log    *slog.Logger
+	DB     *db.DB
+	// Clock is the time of sessions, codes and request deadlines: it never
+	// goes back (package clock).
+	Clock   *clock.Steady
 	Signer  *receipt.Signer
 	Consent *consent.Service
 	Keys    *apikey.Store
@@ -206,6 +211,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		return nil, err
 	}
 	a.push(a.DB.Close)
+	if a.Clock, err = steadyClock(ctx, a.DB); err != nil {
+		return nil, err
+	}
 	key, err := LoadSigningKey(cfg)
 	if err != nil {
 		return nil, err
@@ -284,7 +292,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	if err := a.openLedgerCheckpoints(ctx, cfg, log); err != nil {
 		return nil, err
 	}
-	if a.Staff, err = OpenStaff(cfg, a.DB, a.Vault, a.Audit); err != nil {
+	if a.Staff, err = OpenStaff(cfg, a.DB, a.Vault, a.Audit, a.Clock.Now); err != nil {
 		return nil, err
 	}
 	// The built-in training modules and their assignments: added once,
@@ -317,7 +325,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	if err := a.openJobs(ctx, cfg, log); err != nil {
 		return nil, err
 	}
-	a.Keys = apikey.NewStore(a.DB, time.Now)
+	a.Keys = apikey.NewStore(a.DB, a.Clock.Now)
+	if err := a.Keys.Warm(ctx); err != nil {
+		return nil, fmt.Errorf("read API keys: %w", err)
+	}
 	// One reveal limit for the console's staff and the API's reveal keys.
 	reveals := reveal.New(reveal.Config{DB: a.DB, Audit: a.Audit})
 	questionnaires := &assurance.QuestionnaireMail{Catalog: a.Consent, Sender: a.Mailer, Mail: a.mail, Brand: brand(cfg)}
@@ -474,14 +485,14 @@ func (a *App) openPortal(cfg config.Config, log *slog.Logger) (*portal.Portal, e
 	if err != nil {
 		return nil, err
 	}
-	if a.Customers, err = customer.New(customer.Config{DB: a.DB, Secrets: box, Directory: a.Vault, Audit: a.Audit}); err != nil {
+	if a.Customers, err = customer.New(customer.Config{DB: a.DB, Secrets: box, Directory: a.Vault, Audit: a.Audit, Now: a.Clock.Now}); err != nil {
 		return nil, err
 	}
 	requestBox, err := a.Vault.SecretBox("dsr")
 	if err != nil {
 		return nil, err
 	}
-	if a.Requests, err = dsr.NewService(dsr.Config{DB: a.DB, Secrets: requestBox, Audit: a.Audit, Events: a.Outbox, OnChange: dsrmail.OnChange(a.queue, a.Mailer),
+	if a.Requests, err = dsr.NewService(dsr.Config{DB: a.DB, Secrets: requestBox, Audit: a.Audit, Now: a.Clock.Now, Events: a.Outbox, OnChange: dsrmail.OnChange(a.queue, a.Mailer),
 		Restrict: a.Consent.RestrictFor, Object: a.Consent.ObjectFor,
 		Identity: identityPolicy(cfg.Identity), MatchDataPoint: a.matchDataPoint(dataPoints(cfg.Identity))}); err != nil {
 		return nil, err
@@ -606,7 +617,7 @@ func (a *App) openJobs(ctx context.Context, cfg config.Config, log *slog.Logger)
 		return err
 	}
 	periodic = append(periodic, backups...)
-	if a.Jobs, err = jobs.Open(ctx, jobs.Config{DB: a.DB, Workers: workers, Periodic: periodic, Logger: log,
+	if a.Jobs, err = jobs.Open(ctx, jobs.Config{DB: a.DB, Workers: workers, Periodic: periodic, Logger: log, Retry: jobs.RetryPolicy{Base: cfg.JobRetryBase},
 		Queues: map[string]int{jobs.QueueDefault: jobs.DefaultWorkers, "webhooks": 8}}); err != nil {
 		return err
 	}
@@ -704,8 +715,9 @@ func LoadConnectors(dir string) (Connectors, error) {
 }
 
 // OpenStaff returns the staff service, its TOTP seeds sealed by the vault
-// (so that they follow its key rotations).
-func OpenStaff(cfg config.Config, store *db.DB, v *vault.Vault, log *audit.Log) (*staff.Service, error) {
+// (so that they follow its key rotations). now is its clock (time.Now when
+// nil; the server passes its steady clock).
+func OpenStaff(cfg config.Config, store *db.DB, v *vault.Vault, log *audit.Log, now func() time.Time) (*staff.Service, error) {
 	box, err := v.SecretBox("staff-totp")
 	if err != nil {
 		return nil, err
@@ -717,7 +729,7 @@ func OpenStaff(cfg config.Config, store *db.DB, v *vault.Vault, log *audit.Log) 
 	if cfg.PasswordTime > 0 {
 		argon.Time = uint32(cfg.PasswordTime)
 	}
-	return staff.NewService(staff.Config{DB: store, Secrets: box, Audit: log, Argon2: argon})
+	return staff.NewService(staff.Config{DB: store, Secrets: box, Audit: log, Argon2: argon, Now: now})
 }
 
 func demoProperty(cfg config.Config) string {
@@ -906,4 +918,20 @@ func (a *App) ServeMetrics(ln net.Listener) (stop func()) {
 	a.Log.Info("serving metrics", "addr", ln.Addr().String())
 	go func() { _ = srv.Serve(ln) }()
 	return func() { _ = srv.Close() }
+}
+
+// steadyClock returns the clock of sessions, codes and deadlines, never
+// earlier than the audit log's latest entry: a restart on a wall clock that
+// went back does not revive a session or a code that had ended.
+func steadyClock(ctx context.Context, store *db.DB) (*clock.Steady, error) {
+	c := clock.NewSteady(time.Now)
+	var at sql.NullInt64
+	err := store.QueryRowContext(ctx, `SELECT at FROM audit_entries ORDER BY seq DESC LIMIT 1`).Scan(&at)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("read the latest audit time: %w", err)
+	}
+	if at.Valid {
+		c.NotBefore(time.UnixMicro(at.Int64))
+	}
+	return c, nil
 }

@@ -2,72 +2,16 @@ package app_test
 
 import (
 	"io"
-	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/steward-dev/steward/internal/app/apptest"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
+	"github.com/steward-dev/steward/internal/testenv/netswitch"
 )
-
-// proxy forwards TCP connections to target until cut.
-type proxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	conns  []net.Conn
-	cut    bool
-}
-
-func startProxy(t *testing.T, target string) *proxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{ln: ln, target: target}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			p.mu.Lock()
-			if p.cut {
-				p.mu.Unlock()
-				c.Close()
-				continue
-			}
-			up, err := net.Dial("tcp", target)
-			if err != nil {
-				p.mu.Unlock()
-				c.Close()
-				continue
-			}
-			p.conns = append(p.conns, c, up)
-			p.mu.Unlock()
-			go func() { _, _ = io.Copy(up, c); up.Close() }()
-			go func() { _, _ = io.Copy(c, up); c.Close() }()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); p.Cut() })
-	return p
-}
-
-// Cut drops every connection and refuses new ones: the database is gone.
-func (p *proxy) Cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cut = true
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
 
 func do(t *testing.T, method, url, key, body string) (*http.Response, string) {
 	t.Helper()
@@ -89,8 +33,8 @@ func do(t *testing.T, method, url, key, body string) (*http.Response, string) {
 // decisions still answered from the index.
 func TestDatabaseUnreachable(t *testing.T) {
 	pgURL := dbtest.PostgresURL(t)
-	prox := startProxy(t, "127.0.0.1:5432")
-	viaProxy := strings.Replace(pgURL, "127.0.0.1:5432", prox.ln.Addr().String(), 1)
+	prox := netswitch.Start(t, "127.0.0.1:5432")
+	viaProxy := strings.Replace(pgURL, "127.0.0.1:5432", prox.Addr(), 1)
 	srv := apptest.StartWith(t, db.Postgres, apptest.Options{DatabaseURL: viaProxy})
 	grant := `{"events":[{"id":"before","property":"demo","device":"d1","purpose":"analytics","action":"grant","source":"banner","notice_version":"2026-11"}]}`
 	if resp, body := do(t, "POST", srv.URL+"/v1/consent/events", srv.Keys.Ingest, grant); resp.StatusCode != 200 {
@@ -101,7 +45,7 @@ func TestDatabaseUnreachable(t *testing.T) {
 		t.Fatalf("decision before the cut: %d %s", resp.StatusCode, body)
 	}
 
-	prox.Cut()
+	prox.Down()
 
 	if resp, body := do(t, "GET", srv.URL+"/readyz", "", ""); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("readyz with the database gone: %d %s", resp.StatusCode, body)

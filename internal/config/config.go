@@ -82,6 +82,10 @@ type Config struct {
 	// ConnectorPoll is how often a request waiting for an HTTP system's
 	// callback looks again.
 	ConnectorPoll time.Duration
+	// JobRetryBase is the wait before a failed job's first retry, doubled
+	// at each further one (jobs.RetryPolicy.Base); zero is the default,
+	// 10 s. No flag sets it: fault rehearsals shorten it.
+	JobRetryBase time.Duration
 	// DriftSample lets the daily drift scan of the connected SQL systems
 	// read a few values of each undeclared text column (never kept).
 	DriftSample bool

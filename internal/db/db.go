@@ -285,7 +285,9 @@ func IsUnavailable(err error) bool {
 	if errors.As(err, &sqlErr) && sqlErr.SafeToRetry() {
 		return true
 	}
+	// database/sql says a closed pool (a process shutting down) in words only.
 	return strings.Contains(err.Error(), "connection refused") ||
+		strings.Contains(err.Error(), "sql: database is closed") ||
 		strings.Contains(err.Error(), "conn closed") ||
 		strings.Contains(err.Error(), "unexpected EOF")
 }

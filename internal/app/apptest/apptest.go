@@ -52,8 +52,11 @@ type Options struct {
 	// the server reads their connection strings from.
 	Connectors string
 	Env        map[string]string
-	// Sealed starts without a master key; by default the vault gets a fresh one.
-	Sealed bool
+	// Sealed starts without a master key; by default the vault gets a fresh
+	// one, or MasterKey (a second server on the same DataDir needs the
+	// first one's).
+	Sealed    bool
+	MasterKey string
 	// Demo serves the demo page at /demo, as serve --demo does.
 	Demo bool
 	// TrustedProxies is --trusted-proxies (tests name 127.0.0.1 to send
@@ -65,6 +68,10 @@ type Options struct {
 	// CorrectableFields is --correctable-fields: vault fields customers may
 	// correct (true: without approval).
 	CorrectableFields map[string]bool
+	// JobRetryBase shortens the wait before a failed job's retries
+	// (config.Config.JobRetryBase), for rehearsals of a server that comes
+	// back.
+	JobRetryBase time.Duration
 }
 
 // Start starts Steward on dialect with the demo catalog and keys; it stops
@@ -108,11 +115,15 @@ func StartWith(tb testing.TB, dialect db.Dialect, opts Options) *Server {
 	cfg.Demo = opts.Demo
 	cfg.TrustedProxies = opts.TrustedProxies
 	cfg.CorrectableFields = opts.CorrectableFields
+	cfg.JobRetryBase = opts.JobRetryBase
 	if opts.MetricsListen {
 		cfg.MetricsListen = "127.0.0.1:0"
 	}
 	if !opts.Sealed {
-		cfg.MasterKey = "1:" + vault.GenerateKey()
+		cfg.MasterKey = opts.MasterKey
+		if cfg.MasterKey == "" {
+			cfg.MasterKey = "1:" + vault.GenerateKey()
+		}
 	}
 	// A store cloned from dbtest's migrated template: Open's migration
 	// then finds nothing to do, which saves most of a second per server.
