@@ -62,6 +62,8 @@ func commands() []command {
 			{"export", "write the evidence bundle of a time range: audit export --from TIME --to TIME --out FILE"}}},
 		{name: "ledger", summary: "the consent ledger", run: runLedger, subs: []subcommand{
 			{"verify", "check the hash chain, signed checkpoints and stored receipts: ledger verify [--checkpoint FILE] [--receipts]"}}},
+		{name: "analytics", summary: "the consent analytics", run: runAnalytics, subs: []subcommand{
+			{"rebuild", "recompute the analytics' rollups from the ledger: analytics rebuild"}}},
 		{name: "keys", summary: "the vault's master keys", run: runKeys, subs: []subcommand{
 			{"generate", "print a new key to add to the key file"},
 			{"status", "show the key versions in use"},

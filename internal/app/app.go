@@ -33,6 +33,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/steward-dev/steward/internal/analytics"
 	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/assurance"
 	"github.com/steward-dev/steward/internal/audit"
@@ -343,7 +344,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		Backups:        func(ctx context.Context) (recovery.Status, error) { return recovery.CurrentStatus(ctx, a.DB) },
 		BackupSchedule: admin.BackupSchedule{Scheduled: cfg.Backup.To != "", Every: cfg.Backup.Every, DrillEvery: cfg.Backup.DrillEvery},
 		Incidents:      a.Incidents,
-		Ethics:         a.Ethics})
+		Ethics:         a.Ethics,
+		Analytics:      analytics.New(a.DB, a.Audit)})
 	if err != nil {
 		return nil, err
 	}

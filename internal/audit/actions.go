@@ -38,6 +38,7 @@ const (
 	emitDrift          = "internal/connector/drift"
 	emitScanner        = "internal/scanner"
 	emitEthics         = "internal/ethics"
+	emitAnalytics      = "internal/analytics"
 	emitAdmin          = "internal/web/admin"
 	emitAPI            = "internal/web/api"
 	emitPortal         = "internal/web/portal"
@@ -107,6 +108,9 @@ var actionRegistry = [...]ActionInfo{
 	// The purposes' ethics assessments.
 	{"purpose.assessment_saved", "A purpose's ethics assessment draft was saved; the questions answered are recorded, not the texts.", []string{emitEthics}},
 	{"purpose.assessment_approved", "A privacy officer approved a purpose's ethics assessment: the purpose may be used within the scope recorded (legal basis, vendors, data categories) until its end.", []string{emitEthics}},
+
+	// Consent analytics.
+	{"analytics.rebuilt", "The consent analytics were recomputed from the ledger (console or CLI): how many rollup cells and choices they hold now.", []string{emitAnalytics}},
 
 	// The data map (inventory).
 	{"inventory.system.update", "A privacy officer changed what the data map says of a system (its owner, location, description or security measures); the fields changed are recorded, not their text.", []string{emitInventory}},

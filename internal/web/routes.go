@@ -314,6 +314,9 @@ func (s *server) groups() []RouteGroup {
 			{"POST /admin/vendors/{key}/assessments/{id}/revoke", StaffCan(staff.PermVendors), s.consoleNeeds(vendorsOn, "vendors", (*admin.Console).HandleRevokeAssessment)},
 			{"GET /admin/drift", StaffCan(staff.PermInventory), s.consoleNeeds(driftOn, "drift", (*admin.Console).HandleDrift)},
 			{"POST /admin/drift/{id}/{decision}", StaffCan(staff.PermInventory), s.consoleNeeds(driftOn, "drift", (*admin.Console).HandleDriftDecision)},
+			{"GET /admin/analytics", StaffCan(staff.PermAggregates), s.consoleNeeds(analyticsOn, "analytics", (*admin.Console).HandleAnalytics)},
+			{"GET /admin/analytics.csv", StaffCan(staff.PermAggregates), s.consoleNeeds(analyticsOn, "analytics", (*admin.Console).HandleAnalyticsCSV)},
+			{"POST /admin/analytics/rebuild", StaffCan(staff.PermSettings), s.consoleNeeds(analyticsOn, "analytics", (*admin.Console).HandleRebuildAnalytics)},
 			{"GET /admin/scans", StaffCan(staff.PermInventory), s.consoleNeeds(scannerOn, "scans", (*admin.Console).HandleScans)},
 			{"POST /admin/scans", StaffCan(staff.PermInventory), s.consoleNeeds(scannerOn, "scans", (*admin.Console).HandleStartScan)},
 			{"GET /admin/scans/{id}", StaffCan(staff.PermInventory), s.consoleNeeds(scannerOn, "scans", (*admin.Console).HandleScan)},
@@ -451,6 +454,8 @@ func revealsOn(d *admin.Deps) bool   { return d.Reveals != nil }
 func inventoryOn(d *admin.Deps) bool { return d.Inventory != nil }
 
 func ethicsOn(d *admin.Deps) bool { return d.Ethics != nil }
+
+func analyticsOn(d *admin.Deps) bool { return d.Analytics != nil }
 
 func retentionOn(d *admin.Deps) bool { return d.Retention != nil }
 func incidentsOn(d *admin.Deps) bool { return d.Incidents != nil }

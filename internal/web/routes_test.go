@@ -187,6 +187,10 @@ var consoleNeeds = map[string]string{
 	"POST /admin/incidents/{id}/filings":         "incidents",
 	"POST /admin/incidents/{id}/notified":        "incidents",
 	"GET /admin/incidents/{id}/regulator-report": "incidents",
+	// Consent analytics.
+	"GET /admin/analytics":          "analytics",
+	"GET /admin/analytics.csv":      "analytics",
+	"POST /admin/analytics/rebuild": "analytics",
 	// The purposes' ethics assessments.
 	"GET /admin/catalog/assessments":                        "ethics",
 	"GET /admin/catalog/purposes/{key}/assessment":          "ethics",

@@ -41,6 +41,8 @@ var tables = []tableRule{
 	{name: "ledger_checkpoints", backedUp: true},
 	{name: "consent_restrictions", backedUp: true},
 	{name: "consent_restriction_lifts", backedUp: true},
+	{name: "consent_rollups", backedUp: true}, // counts of choices, no person: restored beside the ledger they sum
+	{name: "consent_rollups_purpose", backedUp: true},
 	{name: "subjects", backedUp: true},
 	{name: "subject_devices", backedUp: true},
 

@@ -33,6 +33,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/steward-dev/steward/internal/analytics"
 	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/assurance"
 	"github.com/steward-dev/steward/internal/audit"
@@ -136,6 +137,10 @@ type Deps struct {
 	// of the catalog); nil leaves those pages answering 503 and the
 	// purposes' list without their status.
 	Ethics *ethics.Service
+	// Analytics reads the consent rollups (the analytics page, for the
+	// roles that see aggregates) and rebuilds them (administrators); nil
+	// leaves that page answering 503.
+	Analytics *analytics.Service
 }
 
 // BackupSchedule is the backup settings the dashboard compares the runs
@@ -179,6 +184,8 @@ func New(d Deps) (*Console, error) {
 		"details": func(d audit.Details) string { return d.String() },
 		"date":    func(t time.Time) string { return t.UTC().Format("2006-01-02") },
 		"list":    func(items ...string) []string { return items },
+		// share says a share in percent, as the analytics CSV does.
+		"share": analytics.Share,
 		// fill puts values in a catalog text's {name} placeholders:
 		// {{fill .T.reveal_blocked "reason" .Why}}.
 		"fill": func(text string, pairs ...string) string {
