@@ -58,8 +58,10 @@ import (
 	"github.com/steward-dev/steward/internal/preference"
 	"github.com/steward-dev/steward/internal/receipt"
 	"github.com/steward-dev/steward/internal/recovery"
+	"github.com/steward-dev/steward/internal/report"
 	"github.com/steward-dev/steward/internal/retention"
 	"github.com/steward-dev/steward/internal/reveal"
+	"github.com/steward-dev/steward/internal/review"
 	"github.com/steward-dev/steward/internal/scanner"
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/staff/trainingmail"
@@ -124,6 +126,11 @@ type App struct {
 	Ethics *ethics.Service
 	// Incidents is the register of breaches: who was affected, the clocks.
 	Incidents *incident.Service
+	// Reviews keeps the quarterly access reviews and reminds the
+	// administrators of them.
+	Reviews *review.Service
+	// Reports makes the signed monthly report.
+	Reports *report.Service
 	// connectors are the connected systems' dataset files.
 	connectors Connectors
 	// mail are the email templates, parsed once.
@@ -307,6 +314,14 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	if err := a.openEthics(ctx, log); err != nil {
 		return nil, err
 	}
+	if a.Reviews, err = review.New(review.Config{DB: a.DB, Audit: a.Audit, Staff: a.Staff,
+		Remind: review.Mail(a.Mailer, a.mail, brand(cfg), cfg.PublicURL)}); err != nil {
+		return nil, err
+	}
+	if a.Reports, err = report.New(report.Config{Audit: a.Audit, DB: a.DB, Signer: a.Signer, Training: a.Staff.Programme,
+		Names: a.Staff.List, Reviews: a.Reviews}); err != nil {
+		return nil, err
+	}
 	// One reveal limit for the console's staff and the API's reveal keys.
 	reveals := reveal.New(reveal.Config{DB: a.DB, Audit: a.Audit})
 	questionnaires := &assurance.QuestionnaireMail{Catalog: a.Consent, Sender: a.Mailer, Mail: a.mail, Brand: brand(cfg)}
@@ -322,7 +337,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		Backups:        func(ctx context.Context) (recovery.Status, error) { return recovery.CurrentStatus(ctx, a.DB) },
 		BackupSchedule: admin.BackupSchedule{Scheduled: cfg.Backup.To != "", Every: cfg.Backup.Every, DrillEvery: cfg.Backup.DrillEvery},
 		Incidents:      a.Incidents,
-		Ethics:         a.Ethics})
+		Ethics:         a.Ethics,
+		Reviews:        a.Reviews,
+		Reports:        a.Reports})
 	if err != nil {
 		return nil, err
 	}
@@ -595,7 +612,7 @@ func (a *App) openJobs(ctx context.Context, cfg config.Config, log *slog.Logger)
 	training := &trainingmail.Reminders{Staff: a.Staff, Sender: a.Mailer, Mail: a.mail, Brand: brand(cfg), ConsoleURL: cfg.PublicURL}
 	periodic := slices.Concat(reminders.PeriodicJobs(), training.PeriodicJobs(), a.Exports.PeriodicJobs(), a.Customers.PeriodicJobs(), a.Disclosures.PeriodicJobs(),
 		a.Requests.PeriodicJobs(), a.Hooks.PeriodicJobs(), a.Outbox.PeriodicJobs(), a.Vendors.PeriodicJobs(a.Outbox), a.Drift.PeriodicJobs(),
-		a.Retention.PeriodicJobs(), a.Incidents.PeriodicJobs(), a.Scanner.PeriodicJobs())
+		a.Retention.PeriodicJobs(), a.Incidents.PeriodicJobs(), a.Scanner.PeriodicJobs(), a.Reviews.PeriodicJobs())
 	backups, err := backupJobs(cfg, a.Recovery, log)
 	if err != nil {
 		return err

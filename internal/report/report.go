@@ -277,6 +277,7 @@ func (s *Service) Monthly(ctx context.Context, m Month) (Report, error) {
 	r.AuditHead = AuditHead{Seq: seq, Hash: hash.String()}
 	reveals := map[[2]string]int{}
 	for _, action := range Actions {
+		r.Counts[action] = 0 // listed when none happened too
 		err := s.each(ctx, action, m, seq, func(e audit.Stored) {
 			r.Counts[action]++
 			details := e.Details.Map()
