@@ -32,6 +32,12 @@ func TestConsoleAccessReview(t *testing.T) {
 	_, cy := f.browserFor(t, staff.RoleSupport)
 	quarter := review.QuarterOf(time.Now()).String()
 
+	if page := admin.do("GET", "/admin", nil); !strings.Contains(page.body, "Next review due: "+quarter) {
+		t.Fatalf("the dashboard does not say when the review is due: %.3000s", page.body)
+	}
+	if page := officer.do("GET", "/admin", nil); strings.Contains(page.body, "Next review due") {
+		t.Fatal("the dashboard tells a privacy officer of access reviews")
+	}
 	page := admin.do("GET", "/admin/access-reviews", nil)
 	if page.status != http.StatusOK || !strings.Contains(page.body, "Next review due: "+quarter) || !strings.Contains(page.body, `<option value="`+quarter+`"`) {
 		t.Fatalf("reviews page: %d %.3000s", page.status, page.body)
