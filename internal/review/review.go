@@ -390,7 +390,7 @@ func (s *Service) Decide(ctx context.Context, by audit.Actor, reviewID, staffID 
 	}
 	self := by.Kind == audit.KindStaff && by.ID == staffID
 	details := map[string]any{"review": r.ID, "quarter": r.Quarter, "role": string(item.Role)}
-	action := ""
+	var action string
 	switch d.Kind {
 	case Confirmed:
 		action = ActionConfirm
