@@ -105,6 +105,8 @@ type App struct {
 	// Scanner scans the properties' pages for trackers in every consent
 	// state (with Chromium, when there is one).
 	Scanner *scanner.Service
+	// Transparency builds, versions and signs the public transparency page.
+	Transparency *transparency.Publisher
 	// Retention enforces how long data is kept, and keeps legal holds.
 	Retention *retention.Service
 	// Journal records every erasure outside the database; Recovery takes
@@ -303,10 +305,6 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	if err != nil {
 		return nil, err
 	}
-	if err := a.openJobs(ctx, cfg, log); err != nil {
-		return nil, err
-	}
-	a.Keys = apikey.NewStore(a.DB, time.Now)
 	if a.Inventory, err = inventory.New(inventory.Config{DB: a.DB, Audit: a.Audit, Catalog: a.Consent, Datasets: a.connectors.SQL,
 		HTTP: a.connectors.HTTP, Vault: a.Vault, Controller: InventoryController(cfg)}); err != nil {
 		return nil, err
@@ -314,6 +312,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	if err := a.openEthics(ctx, log); err != nil {
 		return nil, err
 	}
+	// Access reviews and the monthly report; the reviews remind from
+	// the job runner, so they come first.
 	if a.Reviews, err = review.New(review.Config{DB: a.DB, Audit: a.Audit, Staff: a.Staff,
 		Remind: review.Mail(a.Mailer, a.mail, brand(cfg), cfg.PublicURL)}); err != nil {
 		return nil, err
@@ -322,6 +322,18 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		Names: a.Staff.List, Reviews: a.Reviews}); err != nil {
 		return nil, err
 	}
+	// The public transparency page, built from what Steward enforces; its
+	// periodic rebuild versions a change even while nobody reads it.
+	if a.Transparency, err = transparency.NewPublisher(transparency.PublisherConfig{DB: a.DB, Signer: a.Signer, Catalog: a.Consent,
+		DataMap: a.Inventory, Incidents: a.Incidents, PublicURL: cfg.PublicURL, Log: log,
+		Company: transparency.Company{Name: cfg.Controller.Name, Email: cfg.Controller.Email, Phone: cfg.Controller.Phone,
+			Address: cfg.Controller.Address, URL: cfg.Controller.URL}}); err != nil {
+		return nil, err
+	}
+	if err := a.openJobs(ctx, cfg, log); err != nil {
+		return nil, err
+	}
+	a.Keys = apikey.NewStore(a.DB, time.Now)
 	// One reveal limit for the console's staff and the API's reveal keys.
 	reveals := reveal.New(reveal.Config{DB: a.DB, Audit: a.Audit})
 	questionnaires := &assurance.QuestionnaireMail{Catalog: a.Consent, Sender: a.Mailer, Mail: a.mail, Brand: brand(cfg)}
@@ -354,14 +366,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	if err != nil {
 		return nil, err
 	}
-	publisher, err := transparency.NewPublisher(transparency.PublisherConfig{DB: a.DB, Signer: a.Signer, Catalog: a.Consent,
-		DataMap: a.Inventory, Incidents: a.Incidents, PublicURL: cfg.PublicURL, Log: log,
-		Company: transparency.Company{Name: cfg.Controller.Name, Email: cfg.Controller.Email, Phone: cfg.Controller.Phone,
-			Address: cfg.Controller.Address, URL: cfg.Controller.URL}})
-	if err != nil {
-		return nil, err
-	}
-	publicPages, err := transparency.New(transparency.Deps{Incidents: a.Incidents, Publisher: publisher, CompanyName: cfg.Controller.Name, Log: log,
+	publicPages, err := transparency.New(transparency.Deps{Incidents: a.Incidents, Publisher: a.Transparency, CompanyName: cfg.Controller.Name, Log: log,
 		CategoryName: func(key, lang string) string {
 			for _, c := range a.Consent.Categories() {
 				if c.Key == key {
@@ -612,7 +617,7 @@ func (a *App) openJobs(ctx context.Context, cfg config.Config, log *slog.Logger)
 	training := &trainingmail.Reminders{Staff: a.Staff, Sender: a.Mailer, Mail: a.mail, Brand: brand(cfg), ConsoleURL: cfg.PublicURL}
 	periodic := slices.Concat(reminders.PeriodicJobs(), training.PeriodicJobs(), a.Exports.PeriodicJobs(), a.Customers.PeriodicJobs(), a.Disclosures.PeriodicJobs(),
 		a.Requests.PeriodicJobs(), a.Hooks.PeriodicJobs(), a.Outbox.PeriodicJobs(), a.Vendors.PeriodicJobs(a.Outbox), a.Drift.PeriodicJobs(),
-		a.Retention.PeriodicJobs(), a.Incidents.PeriodicJobs(), a.Scanner.PeriodicJobs(), a.Reviews.PeriodicJobs())
+		a.Retention.PeriodicJobs(), a.Incidents.PeriodicJobs(), a.Scanner.PeriodicJobs(), a.Transparency.PeriodicJobs(), a.Reviews.PeriodicJobs())
 	backups, err := backupJobs(cfg, a.Recovery, log)
 	if err != nil {
 		return err

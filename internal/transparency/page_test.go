@@ -427,3 +427,39 @@ func TestRevealFiguresPublishOnlyCommonPurposes(t *testing.T) {
 		}
 	})
 }
+
+// TestRefreshVersionsWithoutAReader: the periodic rebuild records a change
+// of what the page states when it happens, though nobody reads the page.
+func TestRefreshVersionsWithoutAReader(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		e := newPageEnv(t, store)
+		ctx := context.Background()
+		jobs := e.publisher.PeriodicJobs()
+		if len(jobs) != 1 || jobs[0].Name != "transparency.refresh" || jobs[0].Interval != transparency.RefreshEvery {
+			t.Fatalf("periodic jobs = %+v", jobs)
+		}
+		if err := jobs[0].Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+		e.catalog.setBasis("analytics", consent.LegalBasis("legitimate_interest"))
+		e.advance(3 * time.Minute)
+		if err := jobs[0].Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+		history, err := e.publisher.History(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(history) != 2 || history[0].Number != 2 || !history[0].CreatedAt.Equal(e.clock().Truncate(time.Microsecond)) {
+			t.Fatalf("history after two refreshes = %+v, want version 2 dated %v", history, e.clock())
+		}
+		// A refresh with nothing changed adds no version.
+		e.advance(3 * time.Minute)
+		if err := e.publisher.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if again, _ := e.publisher.History(ctx); len(again) != 2 {
+			t.Fatalf("an unchanged refresh added a version: %+v", again)
+		}
+	})
+}

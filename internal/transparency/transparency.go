@@ -13,7 +13,9 @@
 // what it states changes (table transparency_versions), signs it as a
 // compact JWS under the server's receipt key (published in
 // /.well-known/jwks.json), and caches it for a minute, or until the catalog
-// or the vendor gate changes.
+// or the vendor gate changes. A periodic job (transparency.refresh, every
+// RefreshEvery) rebuilds it without a reader, so a change is versioned when
+// it is made, not at the next visit.
 //
 // The incident register (/transparency/incidents) shows the accounts of
 // personal data breaches the company chose to publish: an officer's public
