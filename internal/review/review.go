@@ -66,8 +66,8 @@ type Accounts interface {
 	List(ctx context.Context) ([]staff.Account, error)
 	Programme(ctx context.Context) ([]staff.Standing, error)
 	LastSignIns(ctx context.Context) (map[string]time.Time, error)
-	SetRole(ctx context.Context, by audit.Actor, id string, role staff.Role) error
-	Disable(ctx context.Context, by audit.Actor, id string) error
+	SetRoleTx(ctx context.Context, tx *sql.Tx, by audit.Actor, id string, role staff.Role) error
+	DisableTx(ctx context.Context, tx *sql.Tx, by audit.Actor, id string) error
 }
 
 var _ Accounts = (*staff.Service)(nil)
@@ -371,7 +371,8 @@ func (s *Service) addNewAccounts(ctx context.Context, r Review) (added bool, err
 // staff.role, sessions ended), or disable it (staff.disable). An account is
 // decided once. An administrator may confirm their own access (a company
 // with one administrator must close its review) but not change or disable
-// it; the entry says when a decision was on oneself.
+// it; the entry says when a decision was on oneself. The role change or the
+// disabling and the decision are written in one transaction.
 func (s *Service) Decide(ctx context.Context, by audit.Actor, reviewID, staffID string, d Decision) error {
 	r, err := s.get(ctx, reviewID)
 	if err != nil {
@@ -407,16 +408,10 @@ func (s *Service) Decide(ctx context.Context, by audit.Actor, reviewID, staffID 
 		if d.Role == item.Role {
 			return errs.InvalidKeyed("role", "review_same_role")
 		}
-		if err := s.staff.SetRole(ctx, by, staffID, d.Role); err != nil {
-			return err
-		}
 		action, details["new_role"] = ActionChange, string(d.Role)
 	case Disabled:
 		if self {
 			return errs.InvalidKeyed("decision", "review_own_account")
-		}
-		if err := s.staff.Disable(ctx, by, staffID); err != nil {
-			return err
 		}
 		action = ActionDisable
 	default:
@@ -433,6 +428,15 @@ func (s *Service) Decide(ctx context.Context, by audit.Actor, reviewID, staffID 
 		if n, _ := res.RowsAffected(); n == 0 {
 			// Another administrator decided it meanwhile.
 			return errs.New(errs.CodeConflict, "this account was already decided").Keyed("review_decided")
+		}
+		// The change itself, recorded by the staff service (staff.role,
+		// staff.disable) in this transaction: the decision and what it
+		// does happen together, or neither.
+		switch d.Kind {
+		case Changed:
+			return s.staff.SetRoleTx(ctx, tx, by, staffID, d.Role)
+		case Disabled:
+			return s.staff.DisableTx(ctx, tx, by, staffID)
 		}
 		return nil
 	})
