@@ -365,15 +365,19 @@ func (s *Service) Monthly(ctx context.Context, m Month) (Report, error) {
 	r.AccessReview.Quarter = review.QuarterOf(r.From).String()
 	r.AccessReview.Status = ReviewNotOpened
 	if s.cfg.Reviews != nil {
-		rv, err := s.cfg.Reviews.ByQuarter(ctx, r.AccessReview.Quarter)
-		switch {
-		case errs.Is(err, errs.CodeNotFound):
-		case err != nil:
+		// List reads; opening a review (Get) would also add new accounts to it.
+		reviews, err := s.cfg.Reviews.List(ctx)
+		if err != nil {
 			return Report{}, err
-		case rv.Closed():
-			r.AccessReview.Status = ReviewClosed
-		default:
+		}
+		for _, rv := range reviews {
+			if rv.Quarter != r.AccessReview.Quarter {
+				continue
+			}
 			r.AccessReview.Status = ReviewOpen
+			if rv.Closed() {
+				r.AccessReview.Status = ReviewClosed
+			}
 		}
 	}
 	return r, nil

@@ -16,6 +16,9 @@ import (
 	"github.com/steward-dev/steward/internal/receipt"
 	"github.com/steward-dev/steward/internal/recovery"
 	"github.com/steward-dev/steward/internal/report"
+	"github.com/steward-dev/steward/internal/review"
+	"github.com/steward-dev/steward/internal/staff"
+	"github.com/steward-dev/steward/internal/vault/vaulttest"
 )
 
 type clock struct {
@@ -295,4 +298,70 @@ func TestParseMonth(t *testing.T) {
 			t.Errorf("%q: %v", bad, err)
 		}
 	}
+}
+
+// TestReportNamesTheReviewStatus: the report says whether the review of
+// the month's quarter is not opened, open or closed, and counts the
+// month's decisions.
+func TestReportNamesTheReviewStatus(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		c := &clock{t: time.Date(2027, 1, 20, 9, 0, 0, 0, time.UTC)}
+		log, err := audit.New(audit.Config{DB: store, Now: c.now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		box, err := vaulttest.Open(t, store).SecretBox("staff-totp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		accounts, err := staff.NewService(staff.Config{DB: store, Secrets: box, Audit: log, Now: c.now, Argon2: staff.Argon2Params{Time: 1, Memory: 64, Threads: 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ada, err := accounts.Create(ctx, audit.System(), staff.NewAccount{Email: "ada@shop.example", Name: "Ada", Role: staff.RoleAdmin, Password: "correct horse battery staple"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reviews, err := review.New(review.Config{DB: store, Audit: log, Staff: accounts, Now: c.now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reports, err := report.New(report.Config{Audit: log, DB: store, Reviews: reviews, Training: accounts.Programme, Now: c.now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		jan := report.Month{Year: 2027, Month: time.January}
+		status := func(m report.Month) report.AccessReview {
+			t.Helper()
+			r, err := reports.Monthly(ctx, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r.AccessReview
+		}
+		if got := status(jan); got.Status != report.ReviewNotOpened || got.Quarter != "2027-Q1" {
+			t.Fatalf("before: %+v", got)
+		}
+		by := audit.Staff(ada.ID)
+		rv, err := reviews.Open(ctx, by, "2027-Q1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := status(jan); got.Status != report.ReviewOpen || got.Opened != 1 {
+			t.Fatalf("open: %+v", got)
+		}
+		if err := reviews.Decide(ctx, by, rv.ID, ada.ID, review.Decision{Kind: review.Confirmed}); err != nil {
+			t.Fatal(err)
+		}
+		if err := reviews.Close(ctx, by, rv.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got := status(jan); got.Status != report.ReviewClosed || got.Confirmed != 1 || got.Closed != 1 {
+			t.Fatalf("closed: %+v", got)
+		}
+		if got := status(jan.Prev()); got.Status != report.ReviewNotOpened || got.Quarter != "2026-Q4" || got.Confirmed != 0 {
+			t.Fatalf("December: %+v", got)
+		}
+	})
 }
