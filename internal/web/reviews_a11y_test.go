@@ -58,3 +58,53 @@ func TestAccessReviewPagesAccessible(t *testing.T) {
 		}
 	}
 }
+
+// TestAccessReviewInABrowser walks the quarterly review as an administrator
+// does, in Chromium without running a script of the page's own: open the
+// quarter's review, confirm their own access, change a colleague's role,
+// close the review.
+func TestAccessReviewInABrowser(t *testing.T) {
+	ctx := context.Background()
+	f := newConsoleFixture(t, db.SQLite)
+	base := strings.Replace(f.srv.URL, "127.0.0.1", "localhost", 1)
+	a, err := f.srv.App.Staff.Create(ctx, audit.System(), staff.NewAccount{Email: "ada.walk@shop.example", Name: "Ada", Role: staff.RoleAdmin, Password: staffPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bo, err := f.srv.App.Staff.Create(ctx, audit.System(), staff.NewAccount{Email: "bo.walk@shop.example", Name: "Bo", Role: staff.RoleSupport, Password: staffPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab := chromium.Tab(t)
+	visit(t, tab, base+"/admin/signin")
+	totp, _ := staff.TOTPCode(a.TOTPSecret, time.Now())
+	if err := chromedp.Do(tab,
+		chromedp.SendKeys(chromedp.CSS("#email"), a.Email),
+		chromedp.SendKeys(chromedp.CSS("#password"), staffPassword),
+		chromedp.SendKeys(chromedp.CSS("#code"), totp),
+		chromedp.Click(chromedp.CSS("button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("nav[aria-label=Console]")),
+		chromedp.Navigate(base+"/admin/access-reviews"),
+		chromedp.Click(chromedp.CSS(`form[action="/admin/access-reviews"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`form[action$="/close"]`)),
+		chromedp.Click(chromedp.CSS(`form[action$="/accounts/`+a.ID+`"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#role-`+bo.ID)),
+		chromedp.SetValue(chromedp.CSS(`#role-`+bo.ID), string(staff.RoleAnalyst)),
+		chromedp.Submit(chromedp.CSS(`#role-`+bo.ID)),
+		chromedp.WaitNotPresent(chromedp.CSS(`#role-`+bo.ID)),
+		chromedp.Click(chromedp.CSS(`form[action$="/close"] button`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`form[action$="/close"]`)),
+	); err != nil {
+		t.Fatalf("walk: %v", err)
+	}
+	text, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS("main")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text, "is closed") || !strings.Contains(text, "Role changed to") {
+		t.Fatalf("the page after closing says: %.1000s", text)
+	}
+	if got, _ := f.srv.App.Staff.Get(ctx, bo.ID); got.Role != staff.RoleAnalyst {
+		t.Fatalf("Bo is %s", got.Role)
+	}
+}
