@@ -77,6 +77,9 @@ func commands() []command {
 			{"run", "delete or pseudonymise what is past its retention: retention run [--dry-run]"}}},
 		{name: "inventory", summary: "the data map", run: runInventory, subs: []subcommand{
 			{"ropa", "print the record of processing (GDPR Art. 30): inventory ropa [--format csv|json]"}}},
+		{name: "report", summary: "the signed monthly report", run: runReport, subs: []subcommand{
+			{"monthly", "print the signed report of a month (JSON): report monthly --month YYYY-MM [--out FILE]"},
+			{"verify", "check a saved monthly report's signature: report verify [--jwks URL|FILE] FILE|-"}}},
 		{name: "scan", summary: "scan a property's pages for trackers in every consent state (needs Chromium)", run: runScan},
 		{name: "backup", summary: "encrypted, signed backups of Steward's state", run: runBackup, subs: []subcommand{
 			{"keygen", "write the offline identity and print its recipient: backup keygen --out FILE"},

@@ -31,6 +31,7 @@ const (
 	emitOutbox         = "internal/outbox"
 	emitReveal         = "internal/reveal"
 	emitRetention      = "internal/retention"
+	emitReview         = "internal/review"
 	emitRecovery       = "internal/recovery"
 	emitStaff          = "internal/staff"
 	emitVault          = "internal/vault"
@@ -94,6 +95,14 @@ var actionRegistry = [...]ActionInfo{
 	{"training.attempt", "A staff member took a training module's quiz, with the score and whether they passed.", []string{emitStaff}},
 	{"training.assignment_put", "A training module was assigned to a role, or its days to complete it changed.", []string{emitStaff}},
 	{"training.assignment_delete", "A training module was taken off a role's programme.", []string{emitStaff}},
+
+	// Quarterly access reviews.
+	{"access_review.open", "An administrator opened a quarter's access review, listing every enabled staff account with its role, last sign-in and training standing.", []string{emitReview}},
+	{"access_review.confirm", "An administrator confirmed a staff account's access and role in an access review (details: the review, the role, and whether it was their own).", []string{emitReview}},
+	{"access_review.change", "An administrator changed a staff account's role in an access review (details: the review, the role and the new role; staff.role records the change itself).", []string{emitReview}},
+	{"access_review.disable", "An administrator disabled a staff account in an access review (staff.disable records the disabling itself).", []string{emitReview}},
+	{"access_review.close", "An administrator closed a quarter's access review once every account had a decision, with how many were confirmed, changed and disabled.", []string{emitReview}},
+	{"access_review.remind", "An administrator was emailed that a quarter's access review is due or overdue (details: the quarter and the mark).", []string{emitReview}},
 
 	// Staff looking at customers.
 	{"customer.search", "A staff member searched for a customer, by which kind of identifier and with how many matches.", []string{emitAdmin}},

@@ -372,6 +372,14 @@ func (s *server) groups() []RouteGroup {
 			{"POST /admin/staff/{id}/disable", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleDisable)},
 			{"POST /admin/staff/{id}/reset", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleIssueReset)},
 			{"POST /admin/staff/{id}/unlock", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleUnlock)},
+			{"GET /admin/access-reviews", StaffCan(staff.PermStaff), s.consoleNeeds(reviewsOn, "reviews", (*admin.Console).HandleAccessReviews)},
+			{"POST /admin/access-reviews", StaffCan(staff.PermStaff), s.consoleNeeds(reviewsOn, "reviews", (*admin.Console).HandleOpenAccessReview)},
+			{"GET /admin/access-reviews/{id}", StaffCan(staff.PermStaff), s.consoleNeeds(reviewsOn, "reviews", (*admin.Console).HandleAccessReview)},
+			{"POST /admin/access-reviews/{id}/accounts/{staff}", StaffCan(staff.PermStaff), s.consoleNeeds(reviewsOn, "reviews", (*admin.Console).HandleAccessReviewDecision)},
+			{"POST /admin/access-reviews/{id}/close", StaffCan(staff.PermStaff), s.consoleNeeds(reviewsOn, "reviews", (*admin.Console).HandleCloseAccessReview)},
+			{"GET /admin/reports/monthly", StaffCan(staff.PermReports), s.consoleNeeds(reportsOn, "reports", (*admin.Console).HandleMonthlyReport)},
+			{"GET /admin/reports/monthly/print", StaffCan(staff.PermReports), s.consoleNeeds(reportsOn, "reports", (*admin.Console).HandleMonthlyReportPrint)},
+			{"GET /admin/reports/monthly.json", StaffCan(staff.PermReports), s.consoleNeeds(reportsOn, "reports", (*admin.Console).HandleMonthlyReportJSON)},
 			{"GET /admin/reset/{token}", Public, s.console((*admin.Console).HandleResetPage)},
 			{"POST /admin/reset/{token}", Public, s.console((*admin.Console).HandleRedeemReset)},
 		}},
@@ -459,6 +467,8 @@ func analyticsOn(d *admin.Deps) bool { return d.Analytics != nil }
 
 func retentionOn(d *admin.Deps) bool { return d.Retention != nil }
 func incidentsOn(d *admin.Deps) bool { return d.Incidents != nil }
+func reviewsOn(d *admin.Deps) bool   { return d.Reviews != nil }
+func reportsOn(d *admin.Deps) bool   { return d.Reports != nil }
 
 // bannerAPI is the URL the banner posts consent to, for the demo page's CSP.
 func (s *server) bannerAPI() string {

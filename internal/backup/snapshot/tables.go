@@ -69,6 +69,12 @@ var tables = []tableRule{
 	{name: "training_assignments", backedUp: true},
 	{name: "training_reminders", backedUp: true}, // without it a restored server would email every reminder again
 
+	// Quarterly access reviews: the decisions are evidence, and the
+	// reminders already sent are not sent again after a restore.
+	{name: "access_reviews", backedUp: true},
+	{name: "access_review_items", backedUp: true},
+	{name: "access_review_reminders", backedUp: true},
+
 	// Incidents: the register, its timeline, the frozen affected sets and
 	// the reminders already sent.
 	{name: "incidents", backedUp: true},

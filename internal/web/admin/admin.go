@@ -49,8 +49,10 @@ import (
 	"github.com/steward-dev/steward/internal/jobs"
 	"github.com/steward-dev/steward/internal/outbox"
 	"github.com/steward-dev/steward/internal/recovery"
+	"github.com/steward-dev/steward/internal/report"
 	"github.com/steward-dev/steward/internal/retention"
 	"github.com/steward-dev/steward/internal/reveal"
+	"github.com/steward-dev/steward/internal/review"
 	"github.com/steward-dev/steward/internal/scanner"
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/vault"
@@ -133,6 +135,12 @@ type Deps struct {
 	// Incidents is the incident register (the incident pages and the
 	// report form); nil leaves those pages answering 503.
 	Incidents *incident.Service
+	// Reviews keeps the quarterly access reviews (administrators); nil
+	// leaves their pages answering 503.
+	Reviews *review.Service
+	// Reports makes the signed monthly report (administrators and security
+	// officers); nil leaves its pages answering 503.
+	Reports *report.Service
 	// Ethics keeps the purposes' ethics assessments (the assessment pages
 	// of the catalog); nil leaves those pages answering 503 and the
 	// purposes' list without their status.
