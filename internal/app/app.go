@@ -33,6 +33,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/steward-dev/steward/internal/analytics"
 	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/assurance"
 	"github.com/steward-dev/steward/internal/audit"
@@ -60,8 +61,10 @@ import (
 	"github.com/steward-dev/steward/internal/preference"
 	"github.com/steward-dev/steward/internal/receipt"
 	"github.com/steward-dev/steward/internal/recovery"
+	"github.com/steward-dev/steward/internal/report"
 	"github.com/steward-dev/steward/internal/retention"
 	"github.com/steward-dev/steward/internal/reveal"
+	"github.com/steward-dev/steward/internal/review"
 	"github.com/steward-dev/steward/internal/scanner"
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/staff/trainingmail"
@@ -131,6 +134,11 @@ type App struct {
 	Ethics *ethics.Service
 	// Incidents is the register of breaches: who was affected, the clocks.
 	Incidents *incident.Service
+	// Reviews keeps the quarterly access reviews and reminds the
+	// administrators of them.
+	Reviews *review.Service
+	// Reports makes the signed monthly report.
+	Reports *report.Service
 	// connectors are the connected systems' dataset files.
 	connectors Connectors
 	// mail are the email templates, parsed once.
@@ -314,6 +322,16 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	if err := a.openEthics(ctx, log); err != nil {
 		return nil, err
 	}
+	// Access reviews and the monthly report; the reviews remind from
+	// the job runner, so they come first.
+	if a.Reviews, err = review.New(review.Config{DB: a.DB, Audit: a.Audit, Staff: a.Staff,
+		Remind: review.Mail(a.Mailer, a.mail, brand(cfg), cfg.PublicURL)}); err != nil {
+		return nil, err
+	}
+	if a.Reports, err = report.New(report.Config{Audit: a.Audit, DB: a.DB, Signer: a.Signer, Training: a.Staff.Programme,
+		Names: a.Staff.List, Reviews: a.Reviews}); err != nil {
+		return nil, err
+	}
 	// The public transparency page, built from what Steward enforces; its
 	// periodic rebuild versions a change even while nobody reads it.
 	if a.Transparency, err = transparency.NewPublisher(transparency.PublisherConfig{DB: a.DB, Signer: a.Signer, Catalog: a.Consent,
@@ -344,7 +362,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		Backups:        func(ctx context.Context) (recovery.Status, error) { return recovery.CurrentStatus(ctx, a.DB) },
 		BackupSchedule: admin.BackupSchedule{Scheduled: cfg.Backup.To != "", Every: cfg.Backup.Every, DrillEvery: cfg.Backup.DrillEvery},
 		Incidents:      a.Incidents,
-		Ethics:         a.Ethics})
+		Ethics:         a.Ethics,
+		Analytics:      analytics.New(a.DB, a.Audit),
+		Reviews:        a.Reviews,
+		Reports:        a.Reports})
 	if err != nil {
 		return nil, err
 	}
@@ -610,7 +631,7 @@ func (a *App) openJobs(ctx context.Context, cfg config.Config, log *slog.Logger)
 	training := &trainingmail.Reminders{Staff: a.Staff, Sender: a.Mailer, Mail: a.mail, Brand: brand(cfg), ConsoleURL: cfg.PublicURL}
 	periodic := slices.Concat(reminders.PeriodicJobs(), training.PeriodicJobs(), a.Exports.PeriodicJobs(), a.Customers.PeriodicJobs(), a.Disclosures.PeriodicJobs(),
 		a.Requests.PeriodicJobs(), a.Hooks.PeriodicJobs(), a.Outbox.PeriodicJobs(), a.Vendors.PeriodicJobs(a.Outbox), a.Drift.PeriodicJobs(),
-		a.Retention.PeriodicJobs(), a.Incidents.PeriodicJobs(), a.Scanner.PeriodicJobs(), a.Transparency.PeriodicJobs())
+		a.Retention.PeriodicJobs(), a.Incidents.PeriodicJobs(), a.Scanner.PeriodicJobs(), a.Transparency.PeriodicJobs(), a.Reviews.PeriodicJobs())
 	backups, err := backupJobs(cfg, a.Recovery, log)
 	if err != nil {
 		return err

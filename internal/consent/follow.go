@@ -126,7 +126,6 @@ func (s *Service) Listening() (bool, uint32) {
 	return pid != 0, pid
 }
 
-
 // followLoop makes a pass whenever woken and every interval (when
 // positive).
 func (s *Service) followLoop(interval time.Duration) {

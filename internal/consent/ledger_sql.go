@@ -77,6 +77,9 @@ func (s *Service) insertSQLite(ctx context.Context, events []Event, data []*chai
 		if len(conflicts) > 0 {
 			return errConflict // roll back
 		}
+		if err := s.rollupStmts.add(ctx, tx, events, inserted); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE ledger_head SET seq = $1, chain_seq = $2, hash = $3 WHERE id = 1`,
 			head.seq, head.chainSeq, head.hash); err != nil {
 			return fmt.Errorf("advance ledger head: %w", err)
@@ -101,12 +104,32 @@ func (s *Service) insertSQLite(ctx context.Context, events []Event, data []*chai
 // sequence order equal to commit order across replicas; a replica that
 // waited on it finds the head moved, inserts nothing and chains again.
 //
-// The head's RETURNING also notifies the other replicas (notifyChannel):
-// PostgreSQL delivers the notification when the transaction commits, and
-// not at all if it rolls back or the head had moved, at no round trip of
-// its own.
+// The same statement adds the group's choices, summed by cell ($27 to $43,
+// rollupArrays), to the analytics rollups: only when the head moved, since
+// the cells join it, and with the events or not at all.
+//
+// The head's RETURNING also notifies the other replicas (notifyChannel,
+// payload $44): PostgreSQL delivers the notification when the transaction
+// commits, and not at all if it rolls back or the head had moved, at no
+// round trip of its own.
 const insertPostgresSQL = `WITH head AS (UPDATE ledger_head SET seq = $1, chain_seq = $1, hash = $3 WHERE id = 1 AND seq = $2
-	RETURNING seq, pg_notify('` + notifyChannel + `', $27))
+	RETURNING seq, pg_notify('` + notifyChannel + `', $44)),
+rollups AS (INSERT INTO consent_rollups (day, purpose, property, jurisdiction, notice_version, source, grants, denials, withdrawals, objections)
+	SELECT r.day, r.purpose, r.property, r.jurisdiction, r.notice_version, r.source, r.grants, r.denials, r.withdrawals, r.objections
+	FROM head, unnest($27::bigint[], $28::text[], $29::text[], $30::text[], $31::text[], $32::text[], $33::bigint[], $34::bigint[],
+		$35::bigint[], $36::bigint[])
+		AS r(day, purpose, property, jurisdiction, notice_version, source, grants, denials, withdrawals, objections)
+	ON CONFLICT (day, purpose, property, jurisdiction, notice_version, source) DO UPDATE SET
+		grants = consent_rollups.grants + EXCLUDED.grants, denials = consent_rollups.denials + EXCLUDED.denials,
+		withdrawals = consent_rollups.withdrawals + EXCLUDED.withdrawals, objections = consent_rollups.objections + EXCLUDED.objections),
+purpose_rollups AS (INSERT INTO consent_rollups_purpose (day, purpose, notice_version, grants, denials, withdrawals, objections)
+	SELECT r.day, r.purpose, r.notice_version, r.grants, r.denials, r.withdrawals, r.objections
+	FROM head, unnest($37::bigint[], $38::text[], $39::text[], $40::bigint[], $41::bigint[], $42::bigint[], $43::bigint[])
+		AS r(day, purpose, notice_version, grants, denials, withdrawals, objections)
+	ON CONFLICT (day, purpose, notice_version) DO UPDATE SET
+		grants = consent_rollups_purpose.grants + EXCLUDED.grants, denials = consent_rollups_purpose.denials + EXCLUDED.denials,
+		withdrawals = consent_rollups_purpose.withdrawals + EXCLUDED.withdrawals,
+		objections = consent_rollups_purpose.objections + EXCLUDED.objections)
 INSERT INTO consent_events (` + eventColumns + `, prev_seq, hash, salt, principal_mac, receipt, receipt_hash)
 SELECT e.seq, e.property, e.event_id, e.subject_id, e.device_id, e.purpose, e.vendor, e.action, e.source,
 	e.notice_version, e.jurisdiction, e.gpc, e.dnt, e.tc_string, e.at, e.recorded_at, e.gpp_string, e.prev_seq, e.hash, e.salt,
@@ -236,9 +259,11 @@ func (s *Service) execPostgresInsert(ctx context.Context, q interface {
 		salts[i], macs[i], receipts[i], receiptHashes[i] = d.salt, d.mac, d.receipt, d.receiptHash
 	}
 	last := head.seq + int64(n)
-	res, err := q.ExecContext(ctx, insertPostgresSQL, last, head.seq, prevHash, seqs, properties, ids, subjects, devices, purposes,
+	args := append([]any{last, head.seq, prevHash, seqs, properties, ids, subjects, devices, purposes,
 		vendors, actions, sources, notices, jurisdictions, gpcs, dnts, tcStrings, ats, recorded, gppStrings, prevSeqs, hashes, salts, macs,
-		receipts, receiptHashes, s.notifyPayload(readEvents))
+		receipts, receiptHashes}, rollupArrays(events)...)
+	args = append(args, s.notifyPayload(readEvents))
+	res, err := q.ExecContext(ctx, insertPostgresSQL, args...)
 	if err != nil {
 		return 0, fmt.Errorf("insert events: %w", err)
 	}

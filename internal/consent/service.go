@@ -103,6 +103,9 @@ type Service struct {
 	pgHead ledgerHead
 	// followedRestrictions is the seq of the last restriction row applied.
 	followedRestrictions int64
+	// rollupStmts are the rollups' upserts on SQLite, parsed once per
+	// connection (rollup.go); nil on PostgreSQL.
+	rollupStmts *rollupStatements
 }
 
 // Open loads the catalog, rebuilds the index from the ledger and starts the
@@ -141,6 +144,12 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if _, err := s.follow(ctx, readAll); err != nil {
 		return nil, fmt.Errorf("rebuild consent index: %w", err)
 	}
+	if s.db.Dialect == db.SQLite {
+		var err error
+		if s.rollupStmts, err = prepareRollups(ctx, s.db); err != nil {
+			return nil, err
+		}
+	}
 	s.wg.Add(1)
 	go s.commitLoop()
 	if clock != nil {
@@ -177,6 +186,9 @@ func (s *Service) Close() error {
 	}
 	s.closeOne.Do(func() { close(s.stop) })
 	s.wg.Wait()
+	if s.rollupStmts != nil {
+		s.rollupStmts.close()
+	}
 	return nil
 }
 
