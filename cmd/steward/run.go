@@ -62,6 +62,8 @@ func commands() []command {
 			{"export", "write the evidence bundle of a time range: audit export --from TIME --to TIME --out FILE"}}},
 		{name: "ledger", summary: "the consent ledger", run: runLedger, subs: []subcommand{
 			{"verify", "check the hash chain, signed checkpoints and stored receipts: ledger verify [--checkpoint FILE] [--receipts]"}}},
+		{name: "analytics", summary: "the consent analytics", run: runAnalytics, subs: []subcommand{
+			{"rebuild", "recompute the analytics' rollups from the ledger: analytics rebuild"}}},
 		{name: "keys", summary: "the vault's master keys", run: runKeys, subs: []subcommand{
 			{"generate", "print a new key to add to the key file"},
 			{"status", "show the key versions in use"},
@@ -75,6 +77,9 @@ func commands() []command {
 			{"run", "delete or pseudonymise what is past its retention: retention run [--dry-run]"}}},
 		{name: "inventory", summary: "the data map", run: runInventory, subs: []subcommand{
 			{"ropa", "print the record of processing (GDPR Art. 30): inventory ropa [--format csv|json]"}}},
+		{name: "report", summary: "the signed monthly report", run: runReport, subs: []subcommand{
+			{"monthly", "print the signed report of a month (JSON): report monthly --month YYYY-MM [--out FILE]"},
+			{"verify", "check a saved monthly report's signature: report verify [--jwks URL|FILE] FILE|-"}}},
 		{name: "scan", summary: "scan a property's pages for trackers in every consent state (needs Chromium)", run: runScan},
 		{name: "backup", summary: "encrypted, signed backups of Steward's state", run: runBackup, subs: []subcommand{
 			{"keygen", "write the offline identity and print its recipient: backup keygen --out FILE"},

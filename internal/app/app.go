@@ -33,6 +33,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/steward-dev/steward/internal/analytics"
 	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/assurance"
 	"github.com/steward-dev/steward/internal/audit"
@@ -60,8 +61,10 @@ import (
 	"github.com/steward-dev/steward/internal/preference"
 	"github.com/steward-dev/steward/internal/receipt"
 	"github.com/steward-dev/steward/internal/recovery"
+	"github.com/steward-dev/steward/internal/report"
 	"github.com/steward-dev/steward/internal/retention"
 	"github.com/steward-dev/steward/internal/reveal"
+	"github.com/steward-dev/steward/internal/review"
 	"github.com/steward-dev/steward/internal/scanner"
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/staff/trainingmail"
@@ -131,6 +134,11 @@ type App struct {
 	Ethics *ethics.Service
 	// Incidents is the register of breaches: who was affected, the clocks.
 	Incidents *incident.Service
+	// Reviews keeps the quarterly access reviews and reminds the
+	// administrators of them.
+	Reviews *review.Service
+	// Reports makes the signed monthly report.
+	Reports *report.Service
 	// connectors are the connected systems' dataset files.
 	connectors Connectors
 	// mail are the email templates, parsed once.
@@ -250,6 +258,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	started := time.Now()
 	a.Consent, err = consent.Open(ctx, consent.Config{
 		DB: a.DB, Signer: a.Signer, Logger: log, FollowInterval: cfg.FollowInterval, Observe: a.Metrics.ObserveAppends, Audit: a.Audit,
+		Listen: true, OnFollow: a.Metrics.ObserveFollow,
 		OnLiftRequested: dsrmail.LiftRequested(a.queue, a.Mailer),
 		Controller: receipt.Controller{PIIController: cfg.Controller.Name, Contact: cfg.Controller.Email, Email: cfg.Controller.Email,
 			Address: cfg.Controller.Address, Phone: cfg.Controller.Phone, PIIControllerURL: cfg.Controller.URL},
@@ -258,8 +267,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		return nil, err
 	}
 	a.push(a.Consent.Close)
-	log.Info("consent index built", "states", a.Consent.Index().Len(), "ledger_seq", a.Consent.Index().MaxSeq(),
-		"took", time.Since(started).Round(time.Millisecond).String())
+	a.Metrics.WatchListener(func() bool { ok, _ := a.Consent.Listening(); return ok })
+	log.Info("consent index built", "states", a.Consent.Index().Len(), "ledger_seq", a.Consent.Index().MaxSeq(), "took", time.Since(started).Round(time.Millisecond).String())
 	// Reading the whole ledger left garbage several times the index's
 	// size; hand it back to the system now rather than keep it resident
 	// until the scavenger gets to it.
@@ -313,6 +322,16 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	if err := a.openEthics(ctx, log); err != nil {
 		return nil, err
 	}
+	// Access reviews and the monthly report; the reviews remind from
+	// the job runner, so they come first.
+	if a.Reviews, err = review.New(review.Config{DB: a.DB, Audit: a.Audit, Staff: a.Staff,
+		Remind: review.Mail(a.Mailer, a.mail, brand(cfg), cfg.PublicURL)}); err != nil {
+		return nil, err
+	}
+	if a.Reports, err = report.New(report.Config{Audit: a.Audit, DB: a.DB, Signer: a.Signer, Training: a.Staff.Programme,
+		Names: a.Staff.List, Reviews: a.Reviews}); err != nil {
+		return nil, err
+	}
 	// The public transparency page, built from what Steward enforces; its
 	// periodic rebuild versions a change even while nobody reads it.
 	if a.Transparency, err = transparency.NewPublisher(transparency.PublisherConfig{DB: a.DB, Signer: a.Signer, Catalog: a.Consent,
@@ -343,7 +362,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		Backups:        func(ctx context.Context) (recovery.Status, error) { return recovery.CurrentStatus(ctx, a.DB) },
 		BackupSchedule: admin.BackupSchedule{Scheduled: cfg.Backup.To != "", Every: cfg.Backup.Every, DrillEvery: cfg.Backup.DrillEvery},
 		Incidents:      a.Incidents,
-		Ethics:         a.Ethics})
+		Ethics:         a.Ethics,
+		Analytics:      analytics.New(a.DB, a.Audit),
+		Reviews:        a.Reviews,
+		Reports:        a.Reports})
 	if err != nil {
 		return nil, err
 	}
@@ -615,7 +637,7 @@ func (a *App) openJobs(ctx context.Context, cfg config.Config, log *slog.Logger)
 	training := &trainingmail.Reminders{Staff: a.Staff, Sender: a.Mailer, Mail: a.mail, Brand: brand(cfg), ConsoleURL: cfg.PublicURL}
 	periodic := slices.Concat(reminders.PeriodicJobs(), training.PeriodicJobs(), a.Exports.PeriodicJobs(), a.Customers.PeriodicJobs(), a.Disclosures.PeriodicJobs(),
 		a.Requests.PeriodicJobs(), a.Hooks.PeriodicJobs(), a.Outbox.PeriodicJobs(), a.Vendors.PeriodicJobs(a.Outbox), a.Drift.PeriodicJobs(),
-		a.Retention.PeriodicJobs(), a.Incidents.PeriodicJobs(), a.Scanner.PeriodicJobs(), a.Transparency.PeriodicJobs())
+		a.Retention.PeriodicJobs(), a.Incidents.PeriodicJobs(), a.Scanner.PeriodicJobs(), a.Transparency.PeriodicJobs(), a.Reviews.PeriodicJobs())
 	backups, err := backupJobs(cfg, a.Recovery, log)
 	if err != nil {
 		return err

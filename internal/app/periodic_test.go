@@ -19,7 +19,7 @@ import (
 func TestPeriodicJobsRunAtStart(t *testing.T) {
 	want := []string{"assurance.announce_expired", "customer.purge", "disclosure.expire_due", "dsr.deadline_reminders",
 		"dsr.expire_agent_requests", "export.purge_expired", "httpsystem.purge_data", "incident.deadline_reminders", "incident.review_action_reminders", "outbox.purge",
-		"outbox.sweep_orphans", "retention.run", "training.reminders", "transparency.refresh"}
+		"outbox.sweep_orphans", "retention.run", "review.reminders", "training.reminders", "transparency.refresh"}
 	// The weekly tracker scan exists only where Chromium does.
 	if _, err := scanner.FindChrome(""); err == nil {
 		want = append(want, "scanner.weekly")

@@ -31,6 +31,7 @@ const (
 	emitOutbox         = "internal/outbox"
 	emitReveal         = "internal/reveal"
 	emitRetention      = "internal/retention"
+	emitReview         = "internal/review"
 	emitRecovery       = "internal/recovery"
 	emitStaff          = "internal/staff"
 	emitVault          = "internal/vault"
@@ -38,6 +39,7 @@ const (
 	emitDrift          = "internal/connector/drift"
 	emitScanner        = "internal/scanner"
 	emitEthics         = "internal/ethics"
+	emitAnalytics      = "internal/analytics"
 	emitAdmin          = "internal/web/admin"
 	emitAPI            = "internal/web/api"
 	emitPortal         = "internal/web/portal"
@@ -94,6 +96,14 @@ var actionRegistry = [...]ActionInfo{
 	{"training.assignment_put", "A training module was assigned to a role, or its days to complete it changed.", []string{emitStaff}},
 	{"training.assignment_delete", "A training module was taken off a role's programme.", []string{emitStaff}},
 
+	// Quarterly access reviews.
+	{"access_review.open", "An administrator opened a quarter's access review, listing every enabled staff account with its role, last sign-in and training standing.", []string{emitReview}},
+	{"access_review.confirm", "An administrator confirmed a staff account's access and role in an access review (details: the review, the role, and whether it was their own).", []string{emitReview}},
+	{"access_review.change", "An administrator changed a staff account's role in an access review (details: the review, the role and the new role; staff.role records the change itself).", []string{emitReview}},
+	{"access_review.disable", "An administrator disabled a staff account in an access review (staff.disable records the disabling itself).", []string{emitReview}},
+	{"access_review.close", "An administrator closed a quarter's access review once every account had a decision, with how many were confirmed, changed and disabled.", []string{emitReview}},
+	{"access_review.remind", "An administrator was emailed that a quarter's access review is due or overdue (details: the quarter and the mark).", []string{emitReview}},
+
 	// Staff looking at customers.
 	{"customer.search", "A staff member searched for a customer, by which kind of identifier and with how many matches.", []string{emitAdmin}},
 	{"customer.view", "A staff member opened a customer's record, every field masked.", []string{emitAdmin}},
@@ -107,6 +117,9 @@ var actionRegistry = [...]ActionInfo{
 	// The purposes' ethics assessments.
 	{"purpose.assessment_saved", "A purpose's ethics assessment draft was saved; the questions answered are recorded, not the texts.", []string{emitEthics}},
 	{"purpose.assessment_approved", "A privacy officer approved a purpose's ethics assessment: the purpose may be used within the scope recorded (legal basis, vendors, data categories) until its end.", []string{emitEthics}},
+
+	// Consent analytics.
+	{"analytics.rebuilt", "The consent analytics were recomputed from the ledger (console or CLI): how many rollup cells and choices they hold now.", []string{emitAnalytics}},
 
 	// The data map (inventory).
 	{"inventory.system.update", "A privacy officer changed what the data map says of a system (its owner, location, description or security measures); the fields changed are recorded, not their text.", []string{emitInventory}},

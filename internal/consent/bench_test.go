@@ -136,3 +136,21 @@ func benchmarkAppend(b *testing.B, store *db.DB) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+// BenchmarkPrepare measures what Append does for an event outside the
+// commit loop: its receipt signed, its principal committed to.
+func BenchmarkPrepare(b *testing.B) {
+	svc := openService(b, dbtest.Open(b, db.SQLite), newSigner(b))
+	seed(b, svc)
+	events := []consent.Event{event("e-1", "0f8e7c1a-3b2d-4c5e-8f90-a1b2c3d4e5f6", "analytics", consent.ActionGrant)}
+	events[0].Vendor = "metrics-co"
+	if err := svc.ValidateEvents(events, consent.Author{Kind: consent.AuthorIngestKey, Property: "shop"}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := consent.PrepareForTest(svc, events); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

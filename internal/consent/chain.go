@@ -108,9 +108,35 @@ func principalKind(e *Event) byte {
 
 // principalMAC commits to the subject or device of e under salt.
 func principalMAC(salt []byte, e *Event) []byte {
-	m := hmac.New(sha256.New, salt)
-	m.Write([]byte(principal(e)))
-	return m.Sum(nil)
+	mac := appendMAC(make([]byte, 0, sha256.Size), salt, principal(e))
+	return mac
+}
+
+// appendMAC appends HMAC-SHA256 (RFC 2104) of message under key, written
+// out over stack buffers: crypto/hmac makes two hash states and their pads
+// on the heap each call, and Append commits to a principal for every event.
+// A test holds it equal to crypto/hmac.
+func appendMAC(dst, key []byte, message string) []byte {
+	var block [sha256.BlockSize]byte
+	if len(key) > sha256.BlockSize {
+		sum := sha256.Sum256(key)
+		copy(block[:], sum[:])
+	} else {
+		copy(block[:], key)
+	}
+	var inner [sha256.BlockSize + 96]byte // the principal fits, usually
+	in := inner[:sha256.BlockSize]
+	for i, b := range block {
+		in[i] = b ^ 0x36
+	}
+	innerSum := sha256.Sum256(append(in, message...))
+	var outer [sha256.BlockSize + sha256.Size]byte
+	for i, b := range block {
+		outer[i] = b ^ 0x5c
+	}
+	copy(outer[sha256.BlockSize:], innerSum[:])
+	sum := sha256.Sum256(outer[:])
+	return append(dst, sum[:]...)
 }
 
 // eventHash is the chain hash of the event e stored at e.Seq after the entry

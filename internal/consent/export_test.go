@@ -35,12 +35,9 @@ func WriteGroupForTest(s *Service, batches ...[]Event) ([][]AppendResult, []erro
 	for i, events := range batches {
 		r := &appendRequest{events: events, chain: make([]chainData, len(events)), done: make(chan struct{})}
 		for j := range events {
-			jws, err := s.sign(&events[j])
-			if err != nil {
-				panic(err)
-			}
+			jws, sum := s.sign(&events[j], principal(&events[j]))
 			salt := []byte(fmt.Sprintf("salt-%015d", j))
-			r.chain[j] = chainData{salt: salt, mac: principalMAC(salt, &events[j]), receipt: jws, receiptHash: receiptHash(jws)}
+			r.chain[j] = chainData{salt: salt, mac: principalMAC(salt, &events[j]), receipt: jws, receiptHash: sum[:]}
 		}
 		group[i] = r
 	}
@@ -79,4 +76,12 @@ func RechainForTest(ctx context.Context, d *db.DB) error {
 	}
 	_, err = d.ExecContext(ctx, `UPDATE ledger_head SET chain_seq = $1, hash = $2 WHERE id = 1`, prevSeq, prevHash)
 	return err
+}
+
+// PrepareForTest signs events' receipts and commits to their principals,
+// as Append does before the commit loop writes them.
+func PrepareForTest(s *Service, events []Event) error {
+	r := &appendRequest{events: events, chain: make([]chainData, len(events))}
+	r.prepare(s)
+	return r.err
 }

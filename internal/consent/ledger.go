@@ -7,6 +7,7 @@ package consent
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"fmt"
 	"time"
 
@@ -109,22 +110,26 @@ func (s *Service) Append(ctx context.Context, events []Event) ([]AppendResult, e
 const signQueued = 8
 
 // prepare signs the receipts of r's events and commits to their subjects or
-// devices, setting r.err if it cannot.
+// devices, setting r.err if it cannot. The salts, commitments and receipt
+// hashes of a request share one allocation.
 func (r *appendRequest) prepare(s *Service) {
-	salts := make([]byte, saltSize*len(r.events))
-	if _, err := rand.Read(salts); err != nil {
+	const each = saltSize + 2*sha256.Size
+	buf := make([]byte, each*len(r.events))
+	if _, err := rand.Read(buf[:saltSize*len(r.events)]); err != nil {
 		r.prepErr = fmt.Errorf("principal salt: %w", err)
 		r.err = r.prepErr
 		return
 	}
+	macs := buf[saltSize*len(r.events):]
 	for i := range r.events {
-		jws, err := s.sign(&r.events[i])
-		if err != nil {
-			r.prepErr, r.err = err, err
-			return
-		}
-		salt := salts[i*saltSize : (i+1)*saltSize : (i+1)*saltSize]
-		r.chain[i] = chainData{salt: salt, mac: principalMAC(salt, &r.events[i]), receipt: jws, receiptHash: receiptHash(jws)}
+		e := &r.events[i]
+		principalID := principal(e)
+		jws, sum := s.sign(e, principalID)
+		salt := buf[i*saltSize : (i+1)*saltSize : (i+1)*saltSize]
+		own := macs[i*2*sha256.Size : (i+1)*2*sha256.Size : (i+1)*2*sha256.Size]
+		mac := appendMAC(own[:0:sha256.Size], salt, principalID)
+		receiptHash := append(own[sha256.Size:sha256.Size], sum[:]...)
+		r.chain[i] = chainData{salt: salt, mac: mac, receipt: jws, receiptHash: receiptHash}
 	}
 }
 

@@ -101,6 +101,16 @@ func (d *DB) ReadTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return Classify(fn(tx))
 }
 
+// PrepareTxStatement prepares query on the pool, for a hot statement run
+// in many transactions: tx.StmtContext(ctx, stmt) then reuses the parse of
+// the transaction's connection instead of parsing it again. Run it only
+// through a transaction (Tx), which holds the writer queue; close it when
+// done.
+func (d *DB) PrepareTxStatement(ctx context.Context, query string) (*sql.Stmt, error) {
+	stmt, err := d.sql.PrepareContext(ctx, query)
+	return stmt, Classify(err)
+}
+
 // RiverHandle returns the *sql.DB under the store, for the job runner
 // (internal/jobs) only: River's drivers take a *sql.DB, and on PostgreSQL
 // the runner reads its LISTEN connection's settings and takes its migration

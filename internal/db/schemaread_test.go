@@ -2,6 +2,8 @@ package db_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -209,7 +211,10 @@ func readSQLiteSchema(ctx context.Context, store *db.DB) (*schemaInfo, error) {
 			// An index of a constraint has no SQL of its own; a CREATE
 			// INDEX names its expressions there.
 			var createIndex *string
-			if err := store.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE type = 'index' AND name = $1`, r.name).Scan(&createIndex); err != nil {
+			// The key of a WITHOUT ROWID table is the table itself: its
+			// index has no row in sqlite_master at all.
+			if err := store.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE type = 'index' AND name = $1`, r.name).Scan(&createIndex); err != nil &&
+				!(errors.Is(err, sql.ErrNoRows) && r.origin == "pk") {
 				return nil, fmt.Errorf("index %s: %w", r.name, err)
 			}
 			var terms []string

@@ -42,6 +42,9 @@ func everyMessage() map[string]any {
 			Party: "supervisory authority", Citation: "GDPR Art. 33(1)", Deadline: day.Add(9 * time.Hour),
 			ConsoleURL: "https://steward.shop.example/admin/incidents/inc_7Hq2"},
 	}
+	out["access_review_reminder_due"] = notify.AccessReviewReminder{Brand: brand, Quarter: "2027-Q1", Due: day, ConsoleURL: "https://steward.shop.example/admin/access-reviews"}
+	out["access_review_reminder_overdue"] = notify.AccessReviewReminder{Brand: brand, Quarter: "2027-Q1", Due: day, Overdue: true,
+		ConsoleURL: "https://steward.shop.example/admin/access-reviews"}
 	for _, days := range []int{14, 3, -2} {
 		out[fmt.Sprintf("training_reminder_%d", days)] = notify.TrainingReminder{Brand: brand, Module: "Privacy <basics>", Due: day, DaysLeft: days,
 			ConsoleURL: "https://steward.shop.example/admin/training/privacy-basics"}
@@ -78,7 +81,7 @@ func TestEveryMessageGolden(t *testing.T) {
 			name := names[variant]
 			if name == "" {
 				name = variant
-				for _, prefix := range []string{notify.TemplateRequestDeadline, notify.TemplateRequestUpdate, notify.TemplateTrainingReminder} {
+				for _, prefix := range []string{notify.TemplateRequestDeadline, notify.TemplateRequestUpdate, notify.TemplateTrainingReminder, notify.TemplateAccessReviewReminder} {
 					if len(variant) > len(prefix) && variant[:len(prefix)] == prefix {
 						name = prefix
 					}

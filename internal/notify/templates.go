@@ -63,6 +63,10 @@ const (
 	// touch the data the company shares with them; its data is an
 	// IncidentVendor.
 	TemplateIncidentVendor = "incident_vendor"
+	// TemplateAccessReviewReminder tells an administrator that a quarter's
+	// access review is due soon or overdue; its data is an
+	// AccessReviewReminder.
+	TemplateAccessReviewReminder = "access_review_reminder"
 )
 
 // The events of TemplateIncidentAlert.
@@ -461,6 +465,31 @@ func (r TrainingReminder) check() map[string]string {
 	problems := r.Brand.check()
 	if strings.TrimSpace(r.Module) == "" || len(r.Module) > 200 || strings.ContainsFunc(r.Module, unicode.IsControl) {
 		problems["module"] = "is required, one line of at most 200 bytes"
+	}
+	if r.Due.IsZero() {
+		problems["due"] = "is required"
+	}
+	if !absoluteHTTP(r.ConsoleURL) {
+		problems["console_url"] = "must be an absolute http or https URL"
+	}
+	return problems
+}
+
+// AccessReviewReminder is the data of TemplateAccessReviewReminder: the
+// quarter ("2027-Q1"), when its review is due (the quarter's end), and
+// whether that has passed.
+type AccessReviewReminder struct {
+	Brand
+	Quarter    string
+	Due        time.Time
+	Overdue    bool
+	ConsoleURL string
+}
+
+func (r AccessReviewReminder) check() map[string]string {
+	problems := r.Brand.check()
+	if len(r.Quarter) != len("2027-Q1") || strings.ContainsFunc(r.Quarter, unicode.IsControl) {
+		problems["quarter"] = "must be a quarter such as 2027-Q1"
 	}
 	if r.Due.IsZero() {
 		problems["due"] = "is required"

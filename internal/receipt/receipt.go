@@ -22,7 +22,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 
 	jose "github.com/go-jose/go-jose/v4"
 )
@@ -143,27 +145,64 @@ func KeyID(pub ed25519.PublicKey) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:12])
 }
 
-// Sign returns r as a compact JWS.
+// Sign returns r as a compact JWS. Its payload is r as json.Marshal
+// encodes it, written by AppendJSON into a pooled buffer.
 func (s *Signer) Sign(r *Receipt) (string, error) {
-	payload, err := json.Marshal(r)
-	if err != nil {
-		return "", fmt.Errorf("encode receipt: %w", err)
-	}
-	return s.SignPayload(payload), nil
+	jws, _ := s.sign(r, false)
+	return jws, nil
+}
+
+// SignSum returns r as a compact JWS, as Sign does, and the SHA-256 of
+// that text, which the consent ledger chains: hashed here from the bytes
+// it was built in, rather than from a copy of the string.
+func (s *Signer) SignSum(r *Receipt) (jws string, sum [sha256.Size]byte) {
+	return s.sign(r, true)
+}
+
+func (s *Signer) sign(r *Receipt, withSum bool) (string, [sha256.Size]byte) {
+	buf := scratch.Get().(*[]byte)
+	payload := r.AppendJSON((*buf)[:0])
+	jws, sum := s.signPayload(payload, withSum)
+	keep(buf, payload)
+	return jws, sum
 }
 
 // SignPayload returns payload signed as a compact JWS under the receipt key,
 // for another signed document the server publishes (the transparency
 // page); VerifyPayload checks it.
 func (s *Signer) SignPayload(payload []byte) string {
+	jws, _ := s.signPayload(payload, false)
+	return jws
+}
+
+func (s *Signer) signPayload(payload []byte, withSum bool) (jws string, sum [sha256.Size]byte) {
 	enc := base64.RawURLEncoding
-	out := make([]byte, 0, len(s.header)+enc.EncodedLen(len(payload))+1+enc.EncodedLen(ed25519.SignatureSize))
+	buf := scratch.Get().(*[]byte)
+	out := slices.Grow((*buf)[:0], len(s.header)+enc.EncodedLen(len(payload))+1+enc.EncodedLen(ed25519.SignatureSize))
 	out = append(out, s.header...)
 	out = enc.AppendEncode(out, payload)
 	signature := ed25519.Sign(s.key, out) // the signing input is header.payload
 	out = append(out, '.')
 	out = enc.AppendEncode(out, signature)
-	return string(out)
+	if withSum {
+		sum = sha256.Sum256(out)
+	}
+	jws = string(out)
+	keep(buf, out)
+	return jws, sum
+}
+
+// scratch holds the buffers Sign encodes into: a receipt's payload and its
+// compact form are a kilobyte or two each, made for every consent event.
+var scratch = sync.Pool{New: func() any { return new([]byte) }}
+
+// keep returns b to the pool as buf, unless it grew past what a receipt
+// needs (a large signed document is not kept for the next receipt).
+func keep(buf *[]byte, b []byte) {
+	if cap(b) <= 16<<10 {
+		*buf = b
+		scratch.Put(buf)
+	}
 }
 
 // JWKS returns the JSON Web Key Set with the public key, as served at

@@ -121,3 +121,20 @@ func CurrentStatus(ctx context.Context, store *db.DB) (Status, error) {
 	}
 	return st, nil
 }
+
+// DrillsBetween counts the drills that finished in [from, until): how many
+// succeeded and how many failed (the monthly report).
+func DrillsBetween(ctx context.Context, store *db.DB, from, until time.Time) (ok, failed int, err error) {
+	runs, err := queryRuns(ctx, store, `WHERE kind = $1 AND finished_at >= $2 AND finished_at < $3`, KindDrill, from.UnixMicro(), until.UnixMicro())
+	if err != nil {
+		return 0, 0, fmt.Errorf("count drills: %w", err)
+	}
+	for _, r := range runs {
+		if r.OK {
+			ok++
+		} else {
+			failed++
+		}
+	}
+	return ok, failed, nil
+}

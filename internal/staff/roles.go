@@ -46,14 +46,15 @@ const (
 	PermReveal         Permission = "reveal"          // see a customer's data, with a purpose
 	PermAggregates     Permission = "aggregates"      // counts and trends, never a person
 	PermEthics         Permission = "ethics"          // purposes' ethics assessments: write and approve
+	PermReports        Permission = "reports"         // the signed monthly report: counts, never a customer
 )
 
 // permissions is the one table of what each role may do. Deny by default:
 // what is not here is refused.
 var permissions = map[Role][]Permission{
-	RoleAdmin:           {PermSettings, PermStaff, PermTrainingAdmin, PermAggregates},
+	RoleAdmin:           {PermSettings, PermStaff, PermTrainingAdmin, PermAggregates, PermReports},
 	RolePrivacyOfficer:  {PermRequests, PermNotices, PermInventory, PermCustomerLookup, PermReveal, PermAggregates, PermEthics},
-	RoleSecurityOfficer: {PermIncidents, PermAudit, PermVendors, PermAggregates},
+	RoleSecurityOfficer: {PermIncidents, PermAudit, PermVendors, PermAggregates, PermReports},
 	RoleSupport:         {PermCustomerLookup}, // masked: support never sees a plaintext field
 	RoleAnalyst:         {PermAggregates},
 }

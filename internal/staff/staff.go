@@ -329,20 +329,55 @@ func (s *Service) Disable(ctx context.Context, by audit.Actor, id string) error 
 	return s.update(ctx, audit.Entry{Actor: by, Action: "staff.disable", Target: target(id)}, now, `UPDATE staff SET disabled_at = $2, updated_at = $2 WHERE id = $1`, id, now)
 }
 
+// SetRoleTx is SetRole inside the caller's transaction, its audit entry
+// (staff.role) written there too: an access review records its decision
+// and the change it makes together, or neither.
+func (s *Service) SetRoleTx(ctx context.Context, tx *sql.Tx, by audit.Actor, id string, role Role) error {
+	if !role.Valid() {
+		return errs.InvalidKeyed("role", "staff_role")
+	}
+	now := s.now().UnixMicro()
+	return s.updateTx(ctx, tx, audit.Entry{Actor: by, Action: "staff.role", Target: target(id),
+		Details: audit.MustDetails(map[string]any{"role": string(role)})},
+		now, `UPDATE staff SET role = $2, updated_at = $3 WHERE id = $1`, id, string(role), now)
+}
+
+// DisableTx is Disable inside the caller's transaction, its audit entry
+// (staff.disable) written there too.
+func (s *Service) DisableTx(ctx context.Context, tx *sql.Tx, by audit.Actor, id string) error {
+	now := s.now().UnixMicro()
+	return s.updateTx(ctx, tx, audit.Entry{Actor: by, Action: "staff.disable", Target: target(id)}, now,
+		`UPDATE staff SET disabled_at = $2, updated_at = $2 WHERE id = $1`, id, now)
+}
+
 // update changes an account and ends its sessions, in the transaction that
 // records the change.
 func (s *Service) update(ctx context.Context, e audit.Entry, now int64, query string, args ...any) error {
 	_, err := s.audit.Do(ctx, e, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errs.NotFound("staff member", e.Target.ID)
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE staff_sessions SET revoked_at = $2 WHERE staff_id = $1 AND revoked_at IS NULL`, e.Target.ID, now)
-		return err
+		return s.change(ctx, tx, e.Target.ID, now, query, args...)
 	})
+	return err
+}
+
+// updateTx is update in the caller's transaction.
+func (s *Service) updateTx(ctx context.Context, tx *sql.Tx, e audit.Entry, now int64, query string, args ...any) error {
+	if err := s.change(ctx, tx, e.Target.ID, now, query, args...); err != nil {
+		return err
+	}
+	_, err := s.audit.AppendTx(ctx, tx, e)
+	return err
+}
+
+// change runs query on the account id and ends its sessions.
+func (s *Service) change(ctx context.Context, tx *sql.Tx, id string, now int64, query string, args ...any) error {
+	res, err := tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errs.NotFound("staff member", id)
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE staff_sessions SET revoked_at = $2 WHERE staff_id = $1 AND revoked_at IS NULL`, id, now)
 	return err
 }
 

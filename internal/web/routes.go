@@ -314,6 +314,9 @@ func (s *server) groups() []RouteGroup {
 			{"POST /admin/vendors/{key}/assessments/{id}/revoke", StaffCan(staff.PermVendors), s.consoleNeeds(vendorsOn, "vendors", (*admin.Console).HandleRevokeAssessment)},
 			{"GET /admin/drift", StaffCan(staff.PermInventory), s.consoleNeeds(driftOn, "drift", (*admin.Console).HandleDrift)},
 			{"POST /admin/drift/{id}/{decision}", StaffCan(staff.PermInventory), s.consoleNeeds(driftOn, "drift", (*admin.Console).HandleDriftDecision)},
+			{"GET /admin/analytics", StaffCan(staff.PermAggregates), s.consoleNeeds(analyticsOn, "analytics", (*admin.Console).HandleAnalytics)},
+			{"GET /admin/analytics.csv", StaffCan(staff.PermAggregates), s.consoleNeeds(analyticsOn, "analytics", (*admin.Console).HandleAnalyticsCSV)},
+			{"POST /admin/analytics/rebuild", StaffCan(staff.PermSettings), s.consoleNeeds(analyticsOn, "analytics", (*admin.Console).HandleRebuildAnalytics)},
 			{"GET /admin/scans", StaffCan(staff.PermInventory), s.consoleNeeds(scannerOn, "scans", (*admin.Console).HandleScans)},
 			{"POST /admin/scans", StaffCan(staff.PermInventory), s.consoleNeeds(scannerOn, "scans", (*admin.Console).HandleStartScan)},
 			{"GET /admin/scans/{id}", StaffCan(staff.PermInventory), s.consoleNeeds(scannerOn, "scans", (*admin.Console).HandleScan)},
@@ -369,6 +372,14 @@ func (s *server) groups() []RouteGroup {
 			{"POST /admin/staff/{id}/disable", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleDisable)},
 			{"POST /admin/staff/{id}/reset", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleIssueReset)},
 			{"POST /admin/staff/{id}/unlock", StaffCan(staff.PermStaff), s.console((*admin.Console).HandleUnlock)},
+			{"GET /admin/access-reviews", StaffCan(staff.PermStaff), s.consoleNeeds(reviewsOn, "reviews", (*admin.Console).HandleAccessReviews)},
+			{"POST /admin/access-reviews", StaffCan(staff.PermStaff), s.consoleNeeds(reviewsOn, "reviews", (*admin.Console).HandleOpenAccessReview)},
+			{"GET /admin/access-reviews/{id}", StaffCan(staff.PermStaff), s.consoleNeeds(reviewsOn, "reviews", (*admin.Console).HandleAccessReview)},
+			{"POST /admin/access-reviews/{id}/accounts/{staff}", StaffCan(staff.PermStaff), s.consoleNeeds(reviewsOn, "reviews", (*admin.Console).HandleAccessReviewDecision)},
+			{"POST /admin/access-reviews/{id}/close", StaffCan(staff.PermStaff), s.consoleNeeds(reviewsOn, "reviews", (*admin.Console).HandleCloseAccessReview)},
+			{"GET /admin/reports/monthly", StaffCan(staff.PermReports), s.consoleNeeds(reportsOn, "reports", (*admin.Console).HandleMonthlyReport)},
+			{"GET /admin/reports/monthly/print", StaffCan(staff.PermReports), s.consoleNeeds(reportsOn, "reports", (*admin.Console).HandleMonthlyReportPrint)},
+			{"GET /admin/reports/monthly.json", StaffCan(staff.PermReports), s.consoleNeeds(reportsOn, "reports", (*admin.Console).HandleMonthlyReportJSON)},
 			{"GET /admin/reset/{token}", Public, s.console((*admin.Console).HandleResetPage)},
 			{"POST /admin/reset/{token}", Public, s.console((*admin.Console).HandleRedeemReset)},
 		}},
@@ -452,8 +463,12 @@ func inventoryOn(d *admin.Deps) bool { return d.Inventory != nil }
 
 func ethicsOn(d *admin.Deps) bool { return d.Ethics != nil }
 
+func analyticsOn(d *admin.Deps) bool { return d.Analytics != nil }
+
 func retentionOn(d *admin.Deps) bool { return d.Retention != nil }
 func incidentsOn(d *admin.Deps) bool { return d.Incidents != nil }
+func reviewsOn(d *admin.Deps) bool   { return d.Reviews != nil }
+func reportsOn(d *admin.Deps) bool   { return d.Reports != nil }
 
 // bannerAPI is the URL the banner posts consent to, for the demo page's CSP.
 func (s *server) bannerAPI() string {

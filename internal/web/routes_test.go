@@ -187,6 +187,19 @@ var consoleNeeds = map[string]string{
 	"POST /admin/incidents/{id}/filings":         "incidents",
 	"POST /admin/incidents/{id}/notified":        "incidents",
 	"GET /admin/incidents/{id}/regulator-report": "incidents",
+	// Consent analytics.
+	"GET /admin/analytics":          "analytics",
+	"GET /admin/analytics.csv":      "analytics",
+	"POST /admin/analytics/rebuild": "analytics",
+	// Access reviews and the monthly report.
+	"GET /admin/access-reviews":                        "reviews",
+	"POST /admin/access-reviews":                       "reviews",
+	"GET /admin/access-reviews/{id}":                   "reviews",
+	"POST /admin/access-reviews/{id}/accounts/{staff}": "reviews",
+	"POST /admin/access-reviews/{id}/close":            "reviews",
+	"GET /admin/reports/monthly":                       "reports",
+	"GET /admin/reports/monthly/print":                 "reports",
+	"GET /admin/reports/monthly.json":                  "reports",
 	// The purposes' ethics assessments.
 	"GET /admin/catalog/assessments":                        "ethics",
 	"GET /admin/catalog/purposes/{key}/assessment":          "ethics",

@@ -41,6 +41,8 @@ var tables = []tableRule{
 	{name: "ledger_checkpoints", backedUp: true},
 	{name: "consent_restrictions", backedUp: true},
 	{name: "consent_restriction_lifts", backedUp: true},
+	{name: "consent_rollups", backedUp: true}, // counts of choices, no person: restored beside the ledger they sum
+	{name: "consent_rollups_purpose", backedUp: true},
 	{name: "subjects", backedUp: true},
 	{name: "subject_devices", backedUp: true},
 
@@ -66,6 +68,12 @@ var tables = []tableRule{
 	{name: "training_completions", backedUp: true},
 	{name: "training_assignments", backedUp: true},
 	{name: "training_reminders", backedUp: true}, // without it a restored server would email every reminder again
+
+	// Quarterly access reviews: the decisions are evidence, and the
+	// reminders already sent are not sent again after a restore.
+	{name: "access_reviews", backedUp: true},
+	{name: "access_review_items", backedUp: true},
+	{name: "access_review_reminders", backedUp: true},
 
 	// Incidents: the register, its timeline, the frozen affected sets and
 	// the reminders already sent.

@@ -33,6 +33,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/steward-dev/steward/internal/analytics"
 	"github.com/steward-dev/steward/internal/apikey"
 	"github.com/steward-dev/steward/internal/assurance"
 	"github.com/steward-dev/steward/internal/audit"
@@ -48,8 +49,10 @@ import (
 	"github.com/steward-dev/steward/internal/jobs"
 	"github.com/steward-dev/steward/internal/outbox"
 	"github.com/steward-dev/steward/internal/recovery"
+	"github.com/steward-dev/steward/internal/report"
 	"github.com/steward-dev/steward/internal/retention"
 	"github.com/steward-dev/steward/internal/reveal"
+	"github.com/steward-dev/steward/internal/review"
 	"github.com/steward-dev/steward/internal/scanner"
 	"github.com/steward-dev/steward/internal/staff"
 	"github.com/steward-dev/steward/internal/vault"
@@ -132,10 +135,20 @@ type Deps struct {
 	// Incidents is the incident register (the incident pages and the
 	// report form); nil leaves those pages answering 503.
 	Incidents *incident.Service
+	// Reviews keeps the quarterly access reviews (administrators); nil
+	// leaves their pages answering 503.
+	Reviews *review.Service
+	// Reports makes the signed monthly report (administrators and security
+	// officers); nil leaves its pages answering 503.
+	Reports *report.Service
 	// Ethics keeps the purposes' ethics assessments (the assessment pages
 	// of the catalog); nil leaves those pages answering 503 and the
 	// purposes' list without their status.
 	Ethics *ethics.Service
+	// Analytics reads the consent rollups (the analytics page, for the
+	// roles that see aggregates) and rebuilds them (administrators); nil
+	// leaves that page answering 503.
+	Analytics *analytics.Service
 }
 
 // BackupSchedule is the backup settings the dashboard compares the runs
@@ -179,6 +192,8 @@ func New(d Deps) (*Console, error) {
 		"details": func(d audit.Details) string { return d.String() },
 		"date":    func(t time.Time) string { return t.UTC().Format("2006-01-02") },
 		"list":    func(items ...string) []string { return items },
+		// share says a share in percent, as the analytics CSV does.
+		"share": analytics.Share,
 		// fill puts values in a catalog text's {name} placeholders:
 		// {{fill .T.reveal_blocked "reason" .Why}}.
 		"fill": func(text string, pairs ...string) string {

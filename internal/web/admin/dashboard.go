@@ -27,7 +27,9 @@ type dashboardData struct {
 	// MyActions are the open follow-up actions of incident reviews the
 	// staff member owns, the earliest due first (incident_review.go).
 	MyActions []incident.ReviewAction
-	Now       time.Time
+	// Reviews says when the next access review is due (administrators).
+	Reviews *accessReviewsData
+	Now     time.Time
 }
 
 // backupView is where backups stand, and what to do about it.
@@ -98,6 +100,14 @@ func (c *Console) HandleDashboard() http.Handler {
 				c.fail(w, r, err)
 				return
 			}
+		}
+		if c.Reviews != nil && role.Can(staff.PermStaff) {
+			sc, err := c.Reviews.Schedule(ctx)
+			if err != nil {
+				c.fail(w, r, err)
+				return
+			}
+			d.Reviews = &accessReviewsData{Schedule: sc, DueLast: sc.DueBy.Add(-time.Second)}
 		}
 		d.Now = c.Now()
 		notice := ""

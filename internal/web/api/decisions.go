@@ -14,20 +14,32 @@ import (
 const MaxQuestions = 1000
 
 var answerPool = sync.Pool{New: func() any { s := make([]consent.Answer, 0, 16); return &s }}
+var questionPool = sync.Pool{New: func() any { s := make([]consent.Question, 0, 16); return &s }}
+var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 
 // HandleDecide answers 1 to 1,000 questions in order from the in-memory
 // index. "Sec-GPC: 1" on the request applies to every question.
 func (d *Deps) HandleDecide() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := httpx.ReadBody(w, r, batchMax)
+		bodyPtr := bodyPool.Get().(*[]byte)
+		defer bodyPool.Put(bodyPtr)
+		body, err := httpx.ReadBodyInto(w, r, batchMax, *bodyPtr)
+		if cap(body) <= 64<<10 {
+			*bodyPtr = body[:0] // the questions are copied out of it; a batch's body (up to 2 MB) is not kept
+		}
 		if err != nil {
 			d.fail(w, r, err)
 			return
 		}
-		// Decoded one question at a time and refused at the 1,001st, so that
-		// a body of tiny questions takes no more memory than a full batch.
-		questions, err := httpx.DecodeBatch[consent.Question](body, "questions", MaxQuestions)
+		// Refused at the 1,001st question, so that a body of tiny questions
+		// takes no more memory than a full batch.
+		questionsPtr := questionPool.Get().(*[]consent.Question)
+		defer questionPool.Put(questionsPtr)
+		questions, err := decodeQuestions(body, *questionsPtr)
+		if cap(questions) > cap(*questionsPtr) {
+			*questionsPtr = questions[:0]
+		}
 		if err != nil {
 			d.fail(w, r, err)
 			return

@@ -19,6 +19,14 @@ func BenchmarkDecodeEvents(b *testing.B) {
 		`"purpose":"analytics","action":"grant","source":"banner","notice_version":"2026-11","jurisdiction":"DE","gpc":false,"dnt":false}`
 	for _, n := range []int{1, 1000} {
 		body := []byte(`{"events":[` + strings.TrimSuffix(strings.Repeat(one+",", n), ",") + `]}`)
+		b.Run(fmt.Sprintf("hand/%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := decodeEvents(body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 		b.Run(fmt.Sprintf("stream/%d", n), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

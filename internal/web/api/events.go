@@ -55,7 +55,7 @@ func (d *Deps) HandleAppendEvents() http.Handler {
 		}
 		// Decoded one event at a time, refused at event MaxBatch+1: a body
 		// of tiny events must not take memory beyond one batch.
-		in, err := httpx.DecodeBatch[eventInput](body, "events", consent.MaxBatch)
+		in, err := decodeEvents(body)
 		if err != nil {
 			d.fail(w, r, err)
 			return
