@@ -362,6 +362,7 @@ func TestRebuildEqualsIncrementalRollups(t *testing.T) {
 		}
 
 		incremental, incrementalByPurpose := rollups(t, store), purposeRollups(t, store)
+		incrementalTables := allRollupTables(t, store)
 		var counted, ledger int64
 		for _, r := range incremental {
 			counted += r.Grants + r.Denials + r.Withdrawals + r.Objections
@@ -387,6 +388,18 @@ func TestRebuildEqualsIncrementalRollups(t *testing.T) {
 		}
 		if rebuiltByPurpose := purposeRollups(t, store); !reflect.DeepEqual(incrementalByPurpose, rebuiltByPurpose) || len(rebuiltByPurpose) == 0 {
 			t.Fatalf("rebuilt rollups by purpose differ from the incremental ones:\n%v\n%v", incrementalByPurpose, rebuiltByPurpose)
+		}
+		if rebuiltTables := allRollupTables(t, store); !reflect.DeepEqual(incrementalTables, rebuiltTables) {
+			t.Fatalf("rebuilt rollup tables differ from the incremental ones:\n%v\n%v", incrementalTables, rebuiltTables)
+		}
+		// Each table is the full cells summed over what it leaves out.
+		for _, table := range consent.RollupTables[1:] {
+			cols := strings.Join(table.Columns(), ", ")
+			want := dump(t, store, `SELECT `+cols+`, CAST(SUM(grants) AS BIGINT), CAST(SUM(denials) AS BIGINT), CAST(SUM(withdrawals) AS BIGINT),
+				CAST(SUM(objections) AS BIGINT) FROM consent_rollups GROUP BY `+cols)
+			if got := incrementalTables[table.Name]; !reflect.DeepEqual(got, want) || len(got) == 0 {
+				t.Errorf("%s holds\n%v\nthe full cells sum to\n%v", table.Name, got, want)
+			}
 		}
 		// The rollups by purpose are the full ones summed.
 		sums := map[rollupRow]rollupRow{}
@@ -419,13 +432,88 @@ func TestRebuildEqualsIncrementalRollups(t *testing.T) {
 	})
 }
 
+// dump is the rows of query as sorted lines.
+func dump(t *testing.T, store *db.DB, query string) []string {
+	t.Helper()
+	rows, err := store.QueryContext(context.Background(), query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		line := make([]string, len(vals))
+		for i, v := range vals {
+			if b, ok := v.([]byte); ok {
+				v = string(b)
+			}
+			line[i] = fmt.Sprint(v)
+		}
+		out = append(out, strings.Join(line, "|"))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// allRollupTables dumps every rollup table.
+func allRollupTables(t *testing.T, store *db.DB) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for _, table := range consent.RollupTables {
+		out[table.Name] = dump(t, store, `SELECT `+strings.Join(table.Columns(), ", ")+`, grants, denials, withdrawals, objections FROM `+table.Name)
+	}
+	return out
+}
+
+// TestTablePlanner: each aggregate reads the smallest table that keeps
+// the dimensions it filters and groups by.
+func TestTablePlanner(t *testing.T) {
+	for _, c := range []struct {
+		dims []string
+		want string
+	}{
+		{nil, "consent_rollups_purpose"},
+		{[]string{"property"}, "consent_rollups_property"},
+		{[]string{"jurisdiction"}, "consent_rollups_jurisdiction"},
+		{[]string{"source"}, "consent_rollups_source"},
+		{[]string{"property", "source"}, "consent_rollups"},
+		{[]string{"property", "jurisdiction", "source"}, "consent_rollups"},
+	} {
+		dims := map[string]bool{}
+		for _, d := range c.dims {
+			dims[d] = true
+		}
+		if got := analytics.TableForTest(dims); got != c.want {
+			t.Errorf("%v: %s, want %s", c.dims, got, c.want)
+		}
+	}
+}
+
 // TestRollupColumnsHoldNoIdentifiers: the rollup table has the dimension
 // and count columns only, on both engines.
 func TestRollupColumnsHoldNoIdentifiers(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		for table, want := range map[string][]string{
-			"consent_rollups":         {"day", "purpose", "property", "jurisdiction", "notice_version", "source", "grants", "denials", "withdrawals", "objections"},
-			"consent_rollups_purpose": {"day", "purpose", "notice_version", "grants", "denials", "withdrawals", "objections"},
+			"consent_rollups":              {"day", "purpose", "property", "jurisdiction", "notice_version", "source", "grants", "denials", "withdrawals", "objections"},
+			"consent_rollups_purpose":      {"day", "purpose", "notice_version", "grants", "denials", "withdrawals", "objections"},
+			"consent_rollups_property":     {"day", "purpose", "notice_version", "property", "grants", "denials", "withdrawals", "objections"},
+			"consent_rollups_jurisdiction": {"day", "purpose", "notice_version", "jurisdiction", "grants", "denials", "withdrawals", "objections"},
+			"consent_rollups_source":       {"day", "purpose", "notice_version", "source", "grants", "denials", "withdrawals", "objections"},
 		} {
 			rows, err := store.QueryContext(context.Background(), `SELECT * FROM `+table+` WHERE 1 = 0`)
 			if err != nil {

@@ -131,9 +131,7 @@ func FillRollups(tb testing.TB, store *db.DB, last time.Time) int {
 	}); err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := store.ExecContext(ctx, `INSERT INTO consent_rollups_purpose (day, purpose, notice_version, grants, denials, withdrawals, objections)
-		SELECT day, purpose, notice_version, SUM(grants), SUM(denials), SUM(withdrawals), SUM(objections)
-		FROM consent_rollups GROUP BY day, purpose, notice_version`); err != nil {
+	if err := analytics.DeriveRollupsForTest(ctx, store); err != nil {
 		tb.Fatal(err)
 	}
 	if sum != benchEvents {

@@ -240,6 +240,34 @@ func (f Filter) where() (string, []any) {
 	return strings.Join(conds, " AND "), args
 }
 
+// dimensions are the columns among property, jurisdiction and source
+// that f filters on.
+func (f Filter) dimensions() map[string]bool {
+	d := map[string]bool{}
+	for c, v := range map[string]string{"property": f.Property, "jurisdiction": f.Jurisdiction, "source": f.Source} {
+		if v != "" {
+			d[c] = true
+		}
+	}
+	return d
+}
+
+// table is the smallest rollup table that keeps dims: the tables are
+// listed the full cells first, each other one smaller.
+func table(dims map[string]bool) string {
+	best := consent.RollupTables[0]
+	for _, t := range consent.RollupTables[1:] {
+		covers := true
+		for d := range dims {
+			covers = covers && t.Has(d)
+		}
+		if covers && len(t.Dims) < len(best.Dims) {
+			best = t
+		}
+	}
+	return best.Name
+}
+
 // Query reads the report of f from the rollups. noticeOrder lists the
 // notice versions in publication order: the changes compare each version
 // with the one before it.
@@ -255,16 +283,14 @@ func (s *Service) Query(ctx context.Context, f Filter, noticeOrder []string) (*R
 		return nil, fmt.Errorf("analytics: no dimension %q", f.By)
 	}
 	where, args := f.where()
-	// Without a filter on property, jurisdiction or source, the counts per
-	// day, purpose and version are all the series needs, and the breakdown
-	// too unless it is by one of them.
-	seriesTable, groupTable := "consent_rollups", "consent_rollups"
-	if f.Property == "" && f.Jurisdiction == "" && f.Source == "" {
-		seriesTable = "consent_rollups_purpose"
-		if f.By == ByPurpose || f.By == ByNotice {
-			groupTable = seriesTable
-		}
+	// Each aggregate reads the smallest table that holds the dimensions it
+	// filters and groups by.
+	filtered := f.dimensions()
+	seriesTable := table(filtered)
+	if f.By != ByPurpose && f.By != ByNotice {
+		filtered[column] = true
 	}
+	groupTable := table(filtered)
 	r := &Report{Filter: f}
 	byDay := map[int64]Counts{}
 	type cell struct{ purpose, version, key string }
