@@ -10,7 +10,8 @@
 // notice version) when it filters and groups by none of property,
 // jurisdiction and source, consent_rollups_property, _jurisdiction or
 // _source when by one of them, the full cells only when by two or more.
-// The rollups hold counts only: no subject, device or event id.
+// The rollups hold counts only: no subject, device or event id; and no
+// figure of the report counts fewer than MinGroup choices (Counts.Small).
 //
 // Rebuild recomputes the rollups from the ledger (the CLI's `steward
 // analytics rebuild`, the console's button for administrators); Query
@@ -37,11 +38,15 @@ import (
 type Service struct {
 	db    *db.DB
 	audit audit.Recorder
+	// minGroup is MinGroup but in the package's tests of exact figures.
+	minGroup int64
 }
 
 // New returns the analytics of store; a rebuild is recorded in log, when
 // set, under the actor of its context (audit.WithActor).
-func New(store *db.DB, log audit.Recorder) *Service { return &Service{db: store, audit: log} }
+func New(store *db.DB, log audit.Recorder) *Service {
+	return &Service{db: store, audit: log, minGroup: MinGroup}
+}
 
 // ActionRebuilt is the audit action of a rebuild.
 const ActionRebuilt = "analytics.rebuilt"
@@ -75,9 +80,9 @@ SELECT `+cols+`, SUM(grants), SUM(denials), SUM(withdrawals), SUM(objections) FR
 	return out
 }
 
-// deriveRollups fills the rollup tables other than consent_rollups from it
-// (they must be empty).
-func deriveRollups(ctx context.Context, q interface {
+// DeriveRollups fills the rollup tables other than consent_rollups from
+// it (they must be empty), as a rebuild does.
+func DeriveRollups(ctx context.Context, q interface {
 	ExecContext(context.Context, string, ...any) (sql.Result, error)
 }) error {
 	for _, stmt := range deriveSQL() {
@@ -111,7 +116,7 @@ func (s *Service) Rebuild(ctx context.Context) (RebuildResult, error) {
 		if _, err := tx.ExecContext(ctx, rebuildSQL); err != nil {
 			return fmt.Errorf("sum the ledger: %w", err)
 		}
-		if err := deriveRollups(ctx, tx); err != nil {
+		if err := DeriveRollups(ctx, tx); err != nil {
 			return err
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(grants + denials + withdrawals + objections), 0) FROM consent_rollups`).
