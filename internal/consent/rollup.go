@@ -210,67 +210,49 @@ func (r *rollupStatements) add(ctx context.Context, tx *sql.Tx, events []Event, 
 }
 
 // rollupCTEs are the WITH clauses of insertPostgresSQL that add to each
-// table of RollupTables, their arrays numbered from $first (rollupArrays).
+// table of RollupTables: the group's cells (summed in memory, column
+// arrays $first to $first+9, rollupArrays), taken only when the head moved,
+// and summed by the server into each table, one upsert per distinct cell.
 func rollupCTEs(first int) string {
+	full := RollupTables[0].Columns()
+	all := strings.Join(full, ", ") + ", grants, denials, withdrawals, objections"
+	arrays := make([]string, 0, len(full)+4)
+	for i, c := range append(full, "grants", "denials", "withdrawals", "objections") {
+		typ := "text"
+		if c == "day" || i >= len(full) {
+			typ = "bigint"
+		}
+		arrays = append(arrays, fmt.Sprintf("$%d::%s[]", first+i, typ))
+	}
 	var b strings.Builder
-	n := first
+	fmt.Fprintf(&b, `,
+rollup_cells AS (SELECT r.* FROM head, unnest(%s) AS r(%s))`, strings.Join(arrays, ", "), all)
 	for i, t := range RollupTables {
-		cols := t.Columns()
-		arrays := make([]string, 0, len(cols)+4)
-		for _, c := range cols {
-			typ := "text"
-			if c == "day" {
-				typ = "bigint"
-			}
-			arrays = append(arrays, fmt.Sprintf("$%d::%s[]", n, typ))
-			n++
-		}
-		for range 4 {
-			arrays = append(arrays, fmt.Sprintf("$%d::bigint[]", n))
-			n++
-		}
-		all := strings.Join(cols, ", ") + ", grants, denials, withdrawals, objections"
+		cols := strings.Join(t.Columns(), ", ")
 		fmt.Fprintf(&b, `,
-rollups%d AS (INSERT INTO %s (%s)
-	SELECT r.* FROM head, unnest(%s) AS r(%s)
-	ON CONFLICT (%s) DO UPDATE SET
+rollups%d AS (INSERT INTO %s (%s, grants, denials, withdrawals, objections)
+	SELECT %[3]s, SUM(grants), SUM(denials), SUM(withdrawals), SUM(objections) FROM rollup_cells GROUP BY %[3]s
+	ON CONFLICT (%[3]s) DO UPDATE SET
 		grants = %[2]s.grants + EXCLUDED.grants, denials = %[2]s.denials + EXCLUDED.denials,
 		withdrawals = %[2]s.withdrawals + EXCLUDED.withdrawals, objections = %[2]s.objections + EXCLUDED.objections)`,
-			i, t.Name, all, strings.Join(arrays, ", "), all, strings.Join(cols, ", "))
+			i, t.Name, cols)
 	}
 	return b.String()
 }
 
-// rollupArrays are the cells of events, per table of RollupTables, as the
-// column arrays rollupCTEs take.
+// rollupArrays are the cells of events (consent_rollups' cells) as the
+// column arrays rollupCTEs take, in RollupTables[0].Columns' order and the
+// four outcomes.
 func rollupArrays(events []Event) []any {
 	keys, cells := rollupCells(events, nil)
-	var out []any
-	for _, t := range RollupTables {
-		tkeys, sums := t.projectCells(keys, cells)
-		n := len(tkeys)
-		days := make([]int64, n)
-		texts := make([][]string, 2+len(t.Dims))
-		for j := range texts {
-			texts[j] = make([]string, n)
-		}
-		counts := [4][]int64{make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)}
-		for i, k := range tkeys {
-			v := t.values(k)
-			days[i] = k.day
-			for j := range texts {
-				texts[j][i] = v[j+1].(string)
-			}
-			c := sums[k]
-			counts[0][i], counts[1][i], counts[2][i], counts[3][i] = c.grants, c.denials, c.withdrawals, c.objections
-		}
-		out = append(out, days)
-		for _, t := range texts {
-			out = append(out, t)
-		}
-		for _, c := range counts {
-			out = append(out, c)
-		}
+	n := len(keys)
+	days := make([]int64, n)
+	purposes, notices, properties, jurisdictions, sources := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	grants, denials, withdrawals, objections := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	for i, k := range keys {
+		c := cells[k]
+		days[i], purposes[i], notices[i], properties[i], jurisdictions[i], sources[i] = k.day, k.purpose, k.noticeVersion, k.property, k.jurisdiction, k.source
+		grants[i], denials[i], withdrawals[i], objections[i] = c.grants, c.denials, c.withdrawals, c.objections
 	}
-	return out
+	return []any{days, purposes, notices, properties, jurisdictions, sources, grants, denials, withdrawals, objections}
 }
