@@ -258,6 +258,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	started := time.Now()
 	a.Consent, err = consent.Open(ctx, consent.Config{
 		DB: a.DB, Signer: a.Signer, Logger: log, FollowInterval: cfg.FollowInterval, Observe: a.Metrics.ObserveAppends, Audit: a.Audit,
+		Listen: true, OnFollow: a.Metrics.ObserveFollow,
 		OnLiftRequested: dsrmail.LiftRequested(a.queue, a.Mailer),
 		Controller: receipt.Controller{PIIController: cfg.Controller.Name, Contact: cfg.Controller.Email, Email: cfg.Controller.Email,
 			Address: cfg.Controller.Address, Phone: cfg.Controller.Phone, PIIControllerURL: cfg.Controller.URL},
@@ -266,8 +267,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		return nil, err
 	}
 	a.push(a.Consent.Close)
-	log.Info("consent index built", "states", a.Consent.Index().Len(), "ledger_seq", a.Consent.Index().MaxSeq(),
-		"took", time.Since(started).Round(time.Millisecond).String())
+	a.Metrics.WatchListener(func() bool { ok, _ := a.Consent.Listening(); return ok })
+	log.Info("consent index built", "states", a.Consent.Index().Len(), "ledger_seq", a.Consent.Index().MaxSeq(), "took", time.Since(started).Round(time.Millisecond).String())
 	// Reading the whole ledger left garbage several times the index's
 	// size; hand it back to the system now rather than keep it resident
 	// until the scavenger gets to it.

@@ -217,7 +217,7 @@ var Settings = []Setting{
 	{"log-level", "STEWARD_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"log-format", "STEWARD_LOG_FORMAT", "text", "text or json"},
 	{"access-log", "STEWARD_ACCESS_LOG", "false", "log one line per HTTP request: the route pattern (never the path), status, duration and bytes"},
-	{"follow-interval", "STEWARD_FOLLOW_INTERVAL", "1s", "how often to read ledger entries written by other replicas"},
+	{"follow-interval", "STEWARD_FOLLOW_INTERVAL", "1s", "how often to poll for ledger entries written by other replicas; on PostgreSQL a notification wakes the follower at once and polling is the fallback"},
 	{"shutdown-timeout", "STEWARD_SHUTDOWN_TIMEOUT", "15s", "how long to drain requests on SIGTERM"},
 	{"gpc-last-update", "STEWARD_GPC_LAST_UPDATE", "2026-11-28", "date served in /.well-known/gpc.json (YYYY-MM-DD)"},
 	{"smtp-host", "STEWARD_SMTP_HOST", "", "SMTP server for email (portal codes, reminders); empty turns email off"},

@@ -279,6 +279,9 @@ func (s *Service) writeCatalog(ctx context.Context, kind, verb, key string, fn f
 		if _, err := tx.ExecContext(ctx, `UPDATE catalog_head SET version = version + 1 WHERE id = 1`); err != nil {
 			return err
 		}
+		if err := s.notifyFollowers(ctx, tx, readCatalogHead); err != nil {
+			return err
+		}
 		if s.audit == nil {
 			return nil
 		}

@@ -74,6 +74,9 @@ func (s *Service) Pseudonymise(ctx context.Context, subject string) (Pseudonymis
 		if _, err := tx.ExecContext(ctx, `UPDATE ledger_head SET chain_seq = $1, hash = $2 WHERE id = 1`, res.Seq, hash); err != nil {
 			return fmt.Errorf("advance ledger head: %w", err)
 		}
+		if err := s.notifyFollowers(ctx, tx, readErasures); err != nil {
+			return err
+		}
 		n, _ := events.RowsAffected()
 		d, _ := devices.RowsAffected()
 		res.Events, res.Devices = int(n), int(d)

@@ -107,18 +107,24 @@ func (s *Service) insertSQLite(ctx context.Context, events []Event, data []*chai
 // waited on it finds the head moved, inserts nothing and chains again.
 //
 // The same statement adds the group's choices, summed by cell, to each
-// analytics rollup table ($27 on, rollupCTEs and rollupArrays): only when
+// analytics rollup table ($28 on, rollupCTEs and rollupArrays): only when
 // the head moved, since the cells join it, and with the events or not at
 // all. insertPostgresNoRollupsSQL is the statement without them (the
 // diagnostic switch Service.rollupsOff).
+//
+// The head's RETURNING also notifies the other replicas (notifyChannel,
+// payload $27): PostgreSQL delivers the notification when the transaction
+// commits, and not at all if it rolls back or the head had moved, at no
+// round trip of its own.
 var insertPostgresSQL = insertPostgres(true)
 
 var insertPostgresNoRollupsSQL = insertPostgres(false)
 
 func insertPostgres(rollups bool) string {
-	with := `WITH head AS (UPDATE ledger_head SET seq = $1, chain_seq = $1, hash = $3 WHERE id = 1 AND seq = $2 RETURNING seq)`
+	with := `WITH head AS (UPDATE ledger_head SET seq = $1, chain_seq = $1, hash = $3 WHERE id = 1 AND seq = $2
+	RETURNING seq, pg_notify('` + notifyChannel + `', $27))`
 	if rollups {
-		with += rollupCTEs(27)
+		with += rollupCTEs(28)
 	}
 	return with + `
 INSERT INTO consent_events (` + eventColumns + `, prev_seq, hash, salt, principal_mac, receipt, receipt_hash)
@@ -253,7 +259,7 @@ func (s *Service) execPostgresInsert(ctx context.Context, q interface {
 	last := head.seq + int64(n)
 	args := []any{last, head.seq, prevHash, seqs, properties, ids, subjects, devices, purposes,
 		vendors, actions, sources, notices, jurisdictions, gpcs, dnts, tcStrings, ats, recorded, gppStrings, prevSeqs, hashes, salts, macs,
-		receipts, receiptHashes}
+		receipts, receiptHashes, s.notifyPayload(readEvents)}
 	query := insertPostgresNoRollupsSQL
 	if !s.rollupsOff {
 		query, args = insertPostgresSQL, append(args, rollupArrays(events)...)

@@ -113,6 +113,9 @@ func (s *Service) LinkDevice(ctx context.Context, subject, device string) (Link,
 		if err := tx.QueryRowContext(ctx, `UPDATE ledger_head SET seq = seq + 1 WHERE id = 1 RETURNING seq`).Scan(&link.Seq); err != nil {
 			return fmt.Errorf("take sequence number: %w", err)
 		}
+		if err := s.notifyFollowers(ctx, tx, readLinks); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO subject_devices (device_id, subject_id, seq, linked_at) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (device_id) DO UPDATE SET subject_id = excluded.subject_id, seq = excluded.seq, linked_at = excluded.linked_at`,
 			device, subject, link.Seq, micros(link.LinkedAt))

@@ -162,6 +162,9 @@ func (s *Service) writeRestriction(ctx context.Context, tx *sql.Tx, subject, pur
 	if err := tx.QueryRowContext(ctx, `UPDATE ledger_head SET seq = seq + 1 WHERE id = 1 RETURNING seq`).Scan(&seq); err != nil {
 		return 0, fmt.Errorf("take sequence number: %w", err)
 	}
+	if err := s.notifyFollowers(ctx, tx, readRestrictions); err != nil {
+		return 0, err
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO consent_restrictions (seq, subject_id, purpose, action, request_id, at)
 		VALUES ($1, $2, $3, $4, $5, $6)`, seq, subject, purpose, action, requestID, micros(s.now())); err != nil {
 		return 0, fmt.Errorf("record restriction: %w", err)

@@ -2,11 +2,13 @@ package consent
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/steward-dev/steward/internal/audit"
@@ -24,7 +26,18 @@ type Config struct {
 	Now func() time.Time
 	// FollowInterval is how often the ledger is polled for entries written by
 	// other replicas; 0 means one second, a negative value turns it off.
+	// With Listen, polling is the fallback for when the listener's
+	// connection is lost.
 	FollowInterval time.Duration
+	// Listen, on PostgreSQL, follows the ledger as soon as another replica
+	// appends to it: every write the follower reads sends a notification
+	// (LISTEN/NOTIFY), which wakes the follower. Ignored on SQLite.
+	Listen bool
+	// ListenMinBackoff and ListenMaxBackoff bound the wait before the
+	// listener reconnects (db.ListenConfig); 0 for the defaults.
+	ListenMinBackoff, ListenMaxBackoff time.Duration
+	// OnFollow, when set, is told of each pass of the follower (metrics).
+	OnFollow func(FollowReport)
 	// MaxFutureSkew is how far in the future an event's time may lie; 0 means
 	// five minutes.
 	MaxFutureSkew time.Duration
@@ -68,6 +81,15 @@ type Service struct {
 	wg       sync.WaitGroup
 	closeOne sync.Once
 
+	// wake asks the follower for a pass now (a notification arrived); it
+	// holds one token, so that notifications arriving during a pass make
+	// one more pass, not one each.
+	wake     chan struct{}
+	pending  atomic.Uint32 // entryKinds the next woken pass reads
+	instance string        // random, names this Service's notifications
+	listener *db.Listener
+	onFollow func(FollowReport)
+
 	followMu      sync.Mutex
 	followedSeq   int64
 	followedLinks int64
@@ -99,8 +121,9 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	s := &Service{
 		db: cfg.DB, signer: cfg.Signer, ctrl: cfg.Controller, now: cfg.Now, skew: cfg.MaxFutureSkew,
 		log: cfg.Logger, observe: cfg.Observe, audit: cfg.Audit, index: NewIndex(), onLiftRequested: cfg.OnLiftRequested,
-		appends: make(chan *appendRequest, 4096), stop: make(chan struct{}),
+		appends: make(chan *appendRequest, 4096), stop: make(chan struct{}), wake: make(chan struct{}, 1), onFollow: cfg.OnFollow,
 	}
+	s.instance = rand.Text()[:12]
 	decisionNow := func() int64 { return s.now().UnixMicro() }
 	var clock *coarseClock
 	if s.now == nil {
@@ -122,7 +145,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if err := s.ReloadCatalog(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.follow(ctx); err != nil {
+	if _, err := s.follow(ctx, readAll); err != nil {
 		return nil, fmt.Errorf("rebuild consent index: %w", err)
 	}
 	if s.db.Dialect == db.SQLite {
@@ -140,7 +163,19 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if interval == 0 {
 		interval = time.Second
 	}
-	if interval > 0 {
+	if cfg.Listen && s.db.Dialect == db.Postgres {
+		var err error
+		// Started after the rebuild: its first connection wakes the
+		// follower, which reads what was appended in between.
+		if s.listener, err = s.db.Listen(notifyChannel, db.ListenConfig{
+			Notify: s.notified, Connected: s.Wake, Logger: s.log,
+			MinBackoff: cfg.ListenMinBackoff, MaxBackoff: cfg.ListenMaxBackoff,
+		}); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	if interval > 0 || s.listener != nil {
 		s.wg.Add(1)
 		go s.followLoop(interval)
 	}
@@ -150,6 +185,9 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 // Close stops accepting appends, finishes the ones queued and stops the
 // follower.
 func (s *Service) Close() error {
+	if s.listener != nil {
+		s.listener.Close()
+	}
 	s.closeOne.Do(func() { close(s.stop) })
 	s.wg.Wait()
 	if s.rollupStmts != nil {
@@ -164,38 +202,23 @@ func (s *Service) Decider() *Decider { return s.decider }
 // Index returns the in-memory consent index.
 func (s *Service) Index() *Index { return s.index }
 
-func (s *Service) followLoop(interval time.Duration) {
-	defer s.wg.Done()
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			if err := s.follow(ctx); err != nil {
-				s.log.Warn("follow ledger", "err", err)
-			}
-			cancel()
-		}
-	}
-}
-
 // follow applies ledger entries and links written since the last call (all
 // of them at the first call) and reloads the catalog when it changed.
 // Re-applying entries this process wrote itself is harmless: the index
 // orders states by sequence number (see state.newer), not by arrival.
-func (s *Service) follow(ctx context.Context) error {
+func (s *Service) follow(ctx context.Context, kinds entryKinds) (followed, error) {
 	s.followMu.Lock()
 	defer s.followMu.Unlock()
-	var version int64
-	if err := s.db.QueryRowContext(ctx, `SELECT version FROM catalog_head WHERE id = 1`).Scan(&version); err != nil {
-		return db.Classify(fmt.Errorf("read catalog version: %w", err))
-	}
-	if version != s.catalog.load().version {
-		if err := s.ReloadCatalog(ctx); err != nil {
-			return err
+	var out followed
+	if kinds&readCatalogHead != 0 {
+		var version int64
+		if err := s.db.QueryRowContext(ctx, `SELECT version FROM catalog_head WHERE id = 1`).Scan(&version); err != nil {
+			return out, db.Classify(fmt.Errorf("read catalog version: %w", err))
+		}
+		if version != s.catalog.load().version {
+			if err := s.ReloadCatalog(ctx); err != nil {
+				return out, err
+			}
 		}
 	}
 	if err := s.refreshGateIfDue(ctx); err != nil {
@@ -204,11 +227,59 @@ func (s *Service) follow(ctx context.Context) error {
 	if err := s.refreshPurposeGateIfDue(ctx); err != nil {
 		s.log.Warn("refresh assessed purposes", "err", err)
 	}
-	// Reading the next page overlaps with applying the last one: at start,
-	// with a large ledger, that uses two cores instead of one.
+	const page = 20000
+	if kinds&readEvents != 0 {
+		if err := s.followEvents(ctx, &out); err != nil {
+			return out, err
+		}
+	}
+	for kinds&readLinks != 0 {
+		links, err := s.readLinks(ctx, s.followedLinks, page)
+		if err != nil {
+			return out, err
+		}
+		if len(links) > 0 {
+			s.index.applyLinks(links)
+			s.followedLinks = links[len(links)-1].Seq
+			out.entries += len(links)
+		}
+		if len(links) < page {
+			break
+		}
+	}
+	if kinds&readRestrictions != 0 {
+		restrictions, err := s.readRestrictions(ctx, s.followedRestrictions)
+		if err != nil {
+			return out, err
+		}
+		if len(restrictions) > 0 {
+			s.index.applyRestrictions(restrictions)
+			s.followedRestrictions = restrictions[len(restrictions)-1].seq
+			out.entries += len(restrictions)
+		}
+	}
+	// Erasures after links and restrictions: a link read above to a
+	// subject erased since is undone here.
+	if kinds&readErasures != 0 {
+		subjects, last, err := s.readErasures(ctx, s.followedErasures)
+		if err != nil {
+			return out, err
+		}
+		s.index.forget(subjects, last)
+		s.followedErasures = last
+		out.entries += len(subjects)
+	}
+	return out, nil
+}
+
+// followEvents reads and applies the events appended since the last pass.
+// Reading the next page overlaps with applying the last one: at start,
+// with a large ledger, that uses two cores instead of one.
+func (s *Service) followEvents(ctx context.Context, out *followed) error {
 	const page = 20000
 	type result struct {
 		events []indexedEvent
+		newest int64
 		err    error
 	}
 	pages := make(chan result, 2)
@@ -216,8 +287,8 @@ func (s *Service) follow(ctx context.Context) error {
 		defer close(pages)
 		after := s.followedSeq
 		for {
-			events, err := s.readEventsForIndex(ctx, after, page)
-			pages <- result{events, err}
+			events, newest, err := s.readEventsForIndex(ctx, after, page)
+			pages <- result{events, newest, err}
 			if err != nil || len(events) < page {
 				return
 			}
@@ -233,52 +304,22 @@ func (s *Service) follow(ctx context.Context) error {
 		if len(p.events) > 0 {
 			s.index.apply(p.events)
 			s.followedSeq = p.events[len(p.events)-1].Seq
+			out.entries += len(p.events)
+			out.newest = max(out.newest, p.newest)
 		}
 	}
-	if readErr != nil {
-		return readErr
-	}
-	for {
-		links, err := s.readLinks(ctx, s.followedLinks, page)
-		if err != nil {
-			return err
-		}
-		if len(links) > 0 {
-			s.index.applyLinks(links)
-			s.followedLinks = links[len(links)-1].Seq
-		}
-		if len(links) < page {
-			break
-		}
-	}
-	restrictions, err := s.readRestrictions(ctx, s.followedRestrictions)
-	if err != nil {
-		return err
-	}
-	if len(restrictions) > 0 {
-		s.index.applyRestrictions(restrictions)
-		s.followedRestrictions = restrictions[len(restrictions)-1].seq
-	}
-	// Erasures after links and restrictions: a link read above to a
-	// subject erased since is undone here.
-	subjects, last, err := s.readErasures(ctx, s.followedErasures)
-	if err != nil {
-		return err
-	}
-	s.index.forget(subjects, last)
-	s.followedErasures = last
-	return nil
+	return readErr
 }
 
 // readEventsForIndex reads the part of ledger entries the index keeps. It
 // scans into raw bytes and keeps nothing of them but hashes and the few
 // distinct purpose and vendor keys: at start it reads the whole ledger, and
 // a string per column and row would make the collector the bottleneck.
-func (s *Service) readEventsForIndex(ctx context.Context, after int64, limit int) ([]indexedEvent, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, subject_id, device_id, purpose, vendor, action, at, notice_version, source
+func (s *Service) readEventsForIndex(ctx context.Context, after int64, limit int) (events []indexedEvent, newest int64, err error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, subject_id, device_id, purpose, vendor, action, at, notice_version, source, recorded_at
 		FROM consent_events WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
 	if err != nil {
-		return nil, db.Classify(fmt.Errorf("read ledger: %w", err))
+		return nil, 0, db.Classify(fmt.Errorf("read ledger: %w", err))
 	}
 	defer rows.Close()
 	cat := s.catalog.load()
@@ -293,11 +334,11 @@ func (s *Service) readEventsForIndex(ctx context.Context, after int64, limit int
 	}
 	out := make([]indexedEvent, 0, min(limit, 4096))
 	var subject, device, purpose, vendor, action, notice, source sql.RawBytes
-	var at int64
+	var at, recorded int64
 	for rows.Next() {
 		var e indexedEvent
-		if err := rows.Scan(&e.Seq, &subject, &device, &purpose, &vendor, &action, &at, &notice, &source); err != nil {
-			return nil, fmt.Errorf("read ledger: %w", err)
+		if err := rows.Scan(&e.Seq, &subject, &device, &purpose, &vendor, &action, &at, &notice, &source, &recorded); err != nil {
+			return nil, 0, fmt.Errorf("read ledger: %w", err)
 		}
 		if len(subject) > 0 {
 			e.Ident, e.IsSubject = s.index.keyBytes(subject), true
@@ -322,11 +363,12 @@ func (s *Service) readEventsForIndex(ctx context.Context, after int64, limit int
 			e.Notice = uint16(n.Ordinal)
 		}
 		out = append(out, e)
+		newest = max(newest, recorded)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, db.Classify(fmt.Errorf("read ledger: %w", err))
+		return nil, 0, db.Classify(fmt.Errorf("read ledger: %w", err))
 	}
-	return out, nil
+	return out, newest, nil
 }
 
 func (s *Service) readLinks(ctx context.Context, after int64, limit int) ([]Link, error) {

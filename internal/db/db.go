@@ -50,6 +50,9 @@ type DB struct {
 	Dialect Dialect
 	// Location describes the store for logs without credentials.
 	Location string
+	// url is the PostgreSQL URL, kept for the dedicated connection a
+	// Listener holds outside the pool; empty for SQLite.
+	url string
 
 	stopCheckpoints chan struct{}
 	checkpointsDone chan struct{}
@@ -178,7 +181,7 @@ func openPostgres(ctx context.Context, url string) (*DB, error) {
 	sqldb.SetMaxOpenConns(32)
 	sqldb.SetMaxIdleConns(32)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
-	d := &DB{sql: sqldb, Dialect: Postgres, Location: redact(url)}
+	d := &DB{sql: sqldb, Dialect: Postgres, Location: redact(url), url: url}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := sqldb.PingContext(pingCtx); err != nil {

@@ -26,6 +26,11 @@ type Metrics struct {
 	// ledgerStatus is the status of the consent ledger's chain (see
 	// WatchLedger); nil until set.
 	ledgerStatus atomic.Pointer[func() (bool, string)]
+	follows      *prometheus.CounterVec
+	followLag    prometheus.Histogram
+	// listening tells whether the ledger listener is connected (see
+	// WatchListener); nil until set.
+	listening atomic.Pointer[func() bool]
 }
 
 // NewMetrics registers Steward's metrics and the Go runtime's.
@@ -71,7 +76,24 @@ func NewMetrics() *Metrics {
 	lastDrill := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "steward_backup_drill_last_success_timestamp_seconds", Help: "When the newest successful restore drill finished (Unix seconds); 0 if none.",
 	}, func() float64 { return m.backupTime(true) })
-	reg.MustRegister(m.requests, m.latency, decisions, m.appends, m.groups, chainOK, lastBackup, lastDrill,
+	m.follows = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "steward_ledger_follow_passes_total",
+		Help: "Passes of the ledger follower by what woke it (notify: another replica's append; poll: the fallback interval) and whether they read entries.",
+	}, []string{"trigger", "read"})
+	m.followLag = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "steward_ledger_follow_lag_seconds",
+		Help:    "Time from the ledger recording an event to this replica's follower applying it (the newest event of each pass that read any; compares replicas' clocks).",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	})
+	listenerUp := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "steward_ledger_listener_up", Help: "1 while the ledger listener (PostgreSQL LISTEN) holds its connection, 0 while it reconnects or on SQLite.",
+	}, func() float64 {
+		if up := m.listening.Load(); up != nil && (*up)() {
+			return 1
+		}
+		return 0
+	})
+	reg.MustRegister(m.requests, m.latency, decisions, m.appends, m.groups, chainOK, lastBackup, lastDrill, m.follows, m.followLag, listenerUp,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -79,6 +101,22 @@ func NewMetrics() *Metrics {
 // WatchLedger makes steward_ledger_chain_ok follow status
 // (consent.Checkpointer.Status).
 func (m *Metrics) WatchLedger(status func() (ok bool, reason string)) { m.ledgerStatus.Store(&status) }
+
+// WatchListener makes steward_ledger_listener_up follow up
+// (consent.Service.Listening).
+func (m *Metrics) WatchListener(up func() bool) { m.listening.Store(&up) }
+
+// ObserveFollow records a pass of the ledger follower.
+func (m *Metrics) ObserveFollow(r consent.FollowReport) {
+	read := "false"
+	if r.Entries > 0 {
+		read = "true"
+	}
+	m.follows.WithLabelValues(r.Trigger, read).Inc()
+	if r.Lag > 0 {
+		m.followLag.Observe(r.Lag.Seconds())
+	}
+}
 
 // WatchBackups makes the backup gauges follow last, which reads when the
 // newest backup and drill succeeded (zero times: none).

@@ -68,6 +68,10 @@ type Options struct {
 	// CorrectableFields is --correctable-fields: vault fields customers may
 	// correct (true: without approval).
 	CorrectableFields map[string]bool
+	// FollowInterval is --follow-interval: 0 for 200 ms, negative for no
+	// polling at all (on PostgreSQL, notifications alone then wake the
+	// follower).
+	FollowInterval time.Duration
 	// JobRetryBase shortens the wait before a failed job's retries
 	// (config.Config.JobRetryBase), for rehearsals of a server that comes
 	// back.
@@ -88,6 +92,9 @@ func StartWith(tb testing.TB, dialect db.Dialect, opts Options) *Server {
 		Listen: "127.0.0.1:0", DataDir: opts.DataDir, PublicURL: "http://127.0.0.1", LogLevel: "warn", LogFormat: "text",
 		FollowInterval: 200 * time.Millisecond, ShutdownTimeout: 5 * time.Second, GPCLastUpdate: "2026-11-28",
 		Controller: config.Controller{Name: "Example Shop", Email: "privacy@shop.example"},
+	}
+	if opts.FollowInterval != 0 {
+		cfg.FollowInterval = opts.FollowInterval
 	}
 	freshDir := cfg.DataDir == ""
 	if freshDir {
