@@ -4,11 +4,14 @@
 // version moved them. It reads the rollups the ledger's append path keeps
 // (table consent_rollups: counts per day and dimension, written in the
 // transaction of the events, see package consent), never the ledger
-// itself, so a page costs the same whatever the ledger's size; a filter
-// on none of property, jurisdiction and source, grouped by purpose or
-// notice version, reads consent_rollups_purpose, the same counts per day,
-// purpose and notice version only. The rollups hold counts only: no
-// subject, device or event id.
+// itself, so a page costs the same whatever the ledger's size. Each
+// aggregate reads the smallest rollup table that answers it
+// (consent.RollupTables): consent_rollups_purpose (per day, purpose and
+// notice version) when it filters and groups by none of property,
+// jurisdiction and source, consent_rollups_property, _jurisdiction or
+// _source when by one of them, the full cells only when by two or more.
+// The rollups hold counts only: no subject, device or event id; and no
+// figure of the report counts fewer than MinGroup choices (Counts.Small).
 //
 // Rebuild recomputes the rollups from the ledger (the CLI's `steward
 // analytics rebuild`, the console's button for administrators); Query
@@ -23,6 +26,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/steward-dev/steward/internal/audit"
@@ -34,11 +38,15 @@ import (
 type Service struct {
 	db    *db.DB
 	audit audit.Recorder
+	// minGroup is MinGroup but in the package's tests of exact figures.
+	minGroup int64
 }
 
 // New returns the analytics of store; a rebuild is recorded in log, when
 // set, under the actor of its context (audit.WithActor).
-func New(store *db.DB, log audit.Recorder) *Service { return &Service{db: store, audit: log} }
+func New(store *db.DB, log audit.Recorder) *Service {
+	return &Service{db: store, audit: log, minGroup: MinGroup}
+}
 
 // ActionRebuilt is the audit action of a rebuild.
 const ActionRebuilt = "analytics.rebuilt"
@@ -60,9 +68,30 @@ SELECT at / %[1]d, purpose, property, jurisdiction, notice_version, source,
 FROM consent_events WHERE vendor = '' AND action IN ('grant', 'deny', 'withdraw', 'object')
 GROUP BY at / %[1]d, purpose, property, jurisdiction, notice_version, source`, consent.MicrosPerDay)
 
-const rebuildPurposeSQL = `INSERT INTO consent_rollups_purpose (day, purpose, notice_version, grants, denials, withdrawals, objections)
-SELECT day, purpose, notice_version, SUM(grants), SUM(denials), SUM(withdrawals), SUM(objections)
-FROM consent_rollups GROUP BY day, purpose, notice_version`
+// deriveSQL sums consent_rollups into each other table of
+// consent.RollupTables.
+func deriveSQL() []string {
+	var out []string
+	for _, t := range consent.RollupTables[1:] {
+		cols := strings.Join(t.Columns(), ", ")
+		out = append(out, `INSERT INTO `+t.Name+` (`+cols+`, grants, denials, withdrawals, objections)
+SELECT `+cols+`, SUM(grants), SUM(denials), SUM(withdrawals), SUM(objections) FROM consent_rollups GROUP BY `+cols)
+	}
+	return out
+}
+
+// DeriveRollups fills the rollup tables other than consent_rollups from
+// it (they must be empty), as a rebuild does.
+func DeriveRollups(ctx context.Context, q interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}) error {
+	for _, stmt := range deriveSQL() {
+		if _, err := q.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("sum the rollups: %w", err)
+		}
+	}
+	return nil
+}
 
 // Rebuild recomputes the rollups from the ledger in one transaction. It
 // holds the ledger head's lock throughout, as an append does, so no
@@ -79,16 +108,16 @@ func (s *Service) Rebuild(ctx context.Context) (RebuildResult, error) {
 		if _, err := tx.ExecContext(ctx, lock); err != nil {
 			return fmt.Errorf("lock ledger head: %w", err)
 		}
-		for _, table := range []string{"consent_rollups", "consent_rollups_purpose"} {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table); err != nil {
+		for _, table := range consent.RollupTables {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table.Name); err != nil {
 				return fmt.Errorf("clear rollups: %w", err)
 			}
 		}
 		if _, err := tx.ExecContext(ctx, rebuildSQL); err != nil {
 			return fmt.Errorf("sum the ledger: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, rebuildPurposeSQL); err != nil {
-			return fmt.Errorf("sum the rollups by purpose: %w", err)
+		if err := DeriveRollups(ctx, tx); err != nil {
+			return err
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(grants + denials + withdrawals + objections), 0) FROM consent_rollups`).
 			Scan(&res.Cells, &res.Events); err != nil {

@@ -129,6 +129,7 @@ func TestSharesOfAKnownWorkload(t *testing.T) {
 		svc := openLedger(t, store)
 		knownWorkload(t, svc)
 		a := analytics.New(store, nil)
+		a.SetMinGroupForTest(1) // the workload's figures are a handful of choices each
 		query := func(q string) *analytics.Report {
 			t.Helper()
 			values, _ := url.ParseQuery(q)
@@ -362,6 +363,7 @@ func TestRebuildEqualsIncrementalRollups(t *testing.T) {
 		}
 
 		incremental, incrementalByPurpose := rollups(t, store), purposeRollups(t, store)
+		incrementalTables := allRollupTables(t, store)
 		var counted, ledger int64
 		for _, r := range incremental {
 			counted += r.Grants + r.Denials + r.Withdrawals + r.Objections
@@ -387,6 +389,18 @@ func TestRebuildEqualsIncrementalRollups(t *testing.T) {
 		}
 		if rebuiltByPurpose := purposeRollups(t, store); !reflect.DeepEqual(incrementalByPurpose, rebuiltByPurpose) || len(rebuiltByPurpose) == 0 {
 			t.Fatalf("rebuilt rollups by purpose differ from the incremental ones:\n%v\n%v", incrementalByPurpose, rebuiltByPurpose)
+		}
+		if rebuiltTables := allRollupTables(t, store); !reflect.DeepEqual(incrementalTables, rebuiltTables) {
+			t.Fatalf("rebuilt rollup tables differ from the incremental ones:\n%v\n%v", incrementalTables, rebuiltTables)
+		}
+		// Each table is the full cells summed over what it leaves out.
+		for _, table := range consent.RollupTables[1:] {
+			cols := strings.Join(table.Columns(), ", ")
+			want := dump(t, store, `SELECT `+cols+`, CAST(SUM(grants) AS BIGINT), CAST(SUM(denials) AS BIGINT), CAST(SUM(withdrawals) AS BIGINT),
+				CAST(SUM(objections) AS BIGINT) FROM consent_rollups GROUP BY `+cols)
+			if got := incrementalTables[table.Name]; !reflect.DeepEqual(got, want) || len(got) == 0 {
+				t.Errorf("%s holds\n%v\nthe full cells sum to\n%v", table.Name, got, want)
+			}
 		}
 		// The rollups by purpose are the full ones summed.
 		sums := map[rollupRow]rollupRow{}
@@ -419,13 +433,182 @@ func TestRebuildEqualsIncrementalRollups(t *testing.T) {
 	})
 }
 
+// TestSmallFiguresAreWithheld: in a narrow filter, a figure of fewer
+// than MinGroup choices is withheld in the report (counts zero, Small),
+// the charts and the CSV ("< 10", no share), and so is the next smallest
+// part of the same total when it alone is withheld; figures of MinGroup
+// choices or more stay.
+func TestSmallFiguresAreWithheld(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		svc := openLedger(t, store)
+		// Day 1: 12 in DE; day 2: 15 in DE, 3 in FR (a narrow cell), 11 in
+		// GB by the same notice.
+		if _, err := svc.Append(ctx, events("s",
+			choice{d1, "shop", "analytics", "DE", "v1", consent.SourceBanner, consent.ActionGrant, 8},
+			choice{d1, "shop", "analytics", "DE", "v1", consent.SourceBanner, consent.ActionDeny, 4},
+			choice{d2, "shop", "analytics", "DE", "v2", consent.SourceBanner, consent.ActionGrant, 15},
+			choice{d2, "shop", "analytics", "FR", "v2", consent.SourceBanner, consent.ActionDeny, 2},
+			choice{d2, "shop", "analytics", "FR", "v2", consent.SourcePortal, consent.ActionWithdraw, 1},
+			choice{d2, "shop", "analytics", "GB", "v2", consent.SourceBanner, consent.ActionGrant, 11},
+		)); err != nil {
+			t.Fatal(err)
+		}
+		a := analytics.New(store, nil)
+		query := func(q string) *analytics.Report {
+			t.Helper()
+			values, _ := url.ParseQuery(q + "&from=2026-03-02&to=2026-03-04")
+			f, problems := analytics.ParseFilter(values, d3)
+			if problems != nil {
+				t.Fatalf("%s: %v", q, problems)
+			}
+			r, err := a.Query(ctx, f, []string{"v1", "v2"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		small := analytics.Counts{Small: true}
+
+		// By jurisdiction: FR (3) is withheld, and GB (11, the next
+		// smallest), else DE + GB + FR = total would give FR away.
+		r := query("by=jurisdiction")
+		got := map[string]analytics.Counts{}
+		for _, g := range r.Breakdown {
+			got[g.Key] = g.Counts
+		}
+		if got["FR"] != small || got["GB"] != small || got["DE"] != (analytics.Counts{Grants: 23, Denials: 4}) {
+			t.Errorf("by jurisdiction: %+v", got)
+		}
+		if r.Total.Total() != 41 {
+			t.Errorf("total %+v, want 41 choices", r.Total)
+		}
+
+		// Filtered to FR: every figure is the 3 choices or nothing.
+		r = query("jurisdiction=FR")
+		if r.Total != small || r.Series[1].Counts != small || r.Series[0].Counts != (analytics.Counts{}) {
+			t.Errorf("FR: total %+v, series %+v", r.Total, r.Series)
+		}
+		if len(r.Breakdown) != 1 || r.Breakdown[0].Counts != small {
+			t.Errorf("FR by purpose: %+v", r.Breakdown)
+		}
+		var buf strings.Builder
+		if err := analytics.WriteCSV(&buf, r); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(buf.String(), "by_purpose,analytics,,,< 10,< 10,< 10,< 10,< 10,,,,\n") || strings.Contains(buf.String(), ",3,") {
+			t.Errorf("FR CSV:\n%s", buf.String())
+		}
+		name := func(s string) string { return s }
+		chart := string(analytics.BreakdownChart(r.Breakdown, name, analytics.Chart{ID: "b", Title: "t", Desc: "d"}, analytics.Legend{}))
+		if !strings.Contains(chart, "&lt; 10") || strings.Contains(chart, "<rect x=\"170.0\"") {
+			t.Errorf("FR chart: %s", chart)
+		}
+		series := string(analytics.SeriesChart(r.Series, analytics.Chart{ID: "s", Title: "t", Desc: "d"}, analytics.Legend{}))
+		if strings.Contains(series, "<path d=") {
+			t.Errorf("a withheld day is drawn: %s", series)
+		}
+
+		// The notice change v1 → v2 by purpose: 12 before, 29 after in
+		// all; in FR alone, before is nothing and the change is not
+		// shown; in DE 12 and 15, both shown.
+		r = query("jurisdiction=DE")
+		if len(r.Changes) != 1 || !r.Changes[0].Purposes[0].Known() || r.Changes[0].Purposes[0].After.Total() != 15 {
+			t.Errorf("DE changes: %+v", r.Changes)
+		}
+		if r.Series[0].Total() != 12 || r.Series[1].Total() != 15 {
+			t.Errorf("DE series: %+v", r.Series)
+		}
+		// A source alone in a day of 1: the portal's withdrawal.
+		r = query("source=portal")
+		if r.Total != small || len(r.Changes) != 0 {
+			t.Errorf("portal: %+v", r)
+		}
+	})
+}
+
+// dump is the rows of query as sorted lines.
+func dump(t *testing.T, store *db.DB, query string) []string {
+	t.Helper()
+	rows, err := store.QueryContext(context.Background(), query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		line := make([]string, len(vals))
+		for i, v := range vals {
+			if b, ok := v.([]byte); ok {
+				v = string(b)
+			}
+			line[i] = fmt.Sprint(v)
+		}
+		out = append(out, strings.Join(line, "|"))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// allRollupTables dumps every rollup table.
+func allRollupTables(t *testing.T, store *db.DB) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for _, table := range consent.RollupTables {
+		out[table.Name] = dump(t, store, `SELECT `+strings.Join(table.Columns(), ", ")+`, grants, denials, withdrawals, objections FROM `+table.Name)
+	}
+	return out
+}
+
+// TestTablePlanner: each aggregate reads the smallest table that keeps
+// the dimensions it filters and groups by.
+func TestTablePlanner(t *testing.T) {
+	for _, c := range []struct {
+		dims []string
+		want string
+	}{
+		{nil, "consent_rollups_purpose"},
+		{[]string{"property"}, "consent_rollups_property"},
+		{[]string{"jurisdiction"}, "consent_rollups_jurisdiction"},
+		{[]string{"source"}, "consent_rollups_source"},
+		{[]string{"property", "source"}, "consent_rollups"},
+		{[]string{"property", "jurisdiction", "source"}, "consent_rollups"},
+	} {
+		dims := map[string]bool{}
+		for _, d := range c.dims {
+			dims[d] = true
+		}
+		if got := analytics.TableForTest(dims); got != c.want {
+			t.Errorf("%v: %s, want %s", c.dims, got, c.want)
+		}
+	}
+}
+
 // TestRollupColumnsHoldNoIdentifiers: the rollup table has the dimension
 // and count columns only, on both engines.
 func TestRollupColumnsHoldNoIdentifiers(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		for table, want := range map[string][]string{
-			"consent_rollups":         {"day", "purpose", "property", "jurisdiction", "notice_version", "source", "grants", "denials", "withdrawals", "objections"},
-			"consent_rollups_purpose": {"day", "purpose", "notice_version", "grants", "denials", "withdrawals", "objections"},
+			"consent_rollups":              {"day", "purpose", "property", "jurisdiction", "notice_version", "source", "grants", "denials", "withdrawals", "objections"},
+			"consent_rollups_purpose":      {"day", "purpose", "notice_version", "grants", "denials", "withdrawals", "objections"},
+			"consent_rollups_property":     {"day", "purpose", "notice_version", "property", "grants", "denials", "withdrawals", "objections"},
+			"consent_rollups_jurisdiction": {"day", "purpose", "notice_version", "jurisdiction", "grants", "denials", "withdrawals", "objections"},
+			"consent_rollups_source":       {"day", "purpose", "notice_version", "source", "grants", "denials", "withdrawals", "objections"},
 		} {
 			rows, err := store.QueryContext(context.Background(), `SELECT * FROM `+table+` WHERE 1 = 0`)
 			if err != nil {

@@ -2,7 +2,6 @@ package analytics_test
 
 import (
 	"context"
-	"database/sql"
 	"io"
 	"net/url"
 	"syscall"
@@ -10,137 +9,11 @@ import (
 	"time"
 
 	"github.com/steward-dev/steward/internal/analytics"
+	"github.com/steward-dev/steward/internal/analytics/analyticstest"
+	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
 )
-
-// benchEvents is the ledger the benchmark's rollups stand for.
-const benchEvents = 10_000_000
-
-// benchNotices are the notice versions of the benchmark's year and the
-// day each was published.
-var benchNotices = []struct {
-	version string
-	from    int
-}{{"2026-01", 0}, {"2026-04", 100}, {"2026-07", 200}, {"2026-10", 300}}
-
-// FillRollups writes the rollups of a year of benchEvents choices ending
-// on last, as the append path would have kept them, and returns the
-// number of cells. The cardinality is a mid-sized company's: 365 days, 5
-// purposes, 3 properties, 8 jurisdictions, 4 notice versions a quarter
-// apart (for 14 days after each, a fifth of the choices still come under
-// the one before, from cached banners), and sources as they occur:
-// banner, portal and API for every purpose, GPC for the two purposes it
-// refuses (marketing, sale of data), a form for the newsletter. That is
-// about 450 cells a day, 165,000 in all.
-func FillRollups(tb testing.TB, store *db.DB, last time.Time) int {
-	tb.Helper()
-	type cell struct {
-		day                                             int64
-		purpose, property, jurisdiction, notice, source string
-		weight                                          float64
-		grantShare                                      float64
-	}
-	purposes := []struct {
-		key   string
-		grant float64
-	}{{"analytics", 0.62}, {"marketing", 0.38}, {"personalisation", 0.55}, {"sale_of_data", 0.21}, {"newsletter", 0.33}}
-	properties := map[string]float64{"shop": 0.6, "blog": 0.25, "app": 0.15}
-	jurisdictions := map[string]float64{"DE": 0.3, "FR": 0.15, "ES": 0.1, "IT": 0.1, "NL": 0.05, "GB": 0.1, "US-CA": 0.12, "US-NY": 0.08}
-	firstDay := last.Unix()/86400 - 364
-	var cells []cell
-	var total float64
-	for d := range 365 {
-		season := 1 + 0.3*float64((d*7)%11)/10 // a little variation from day to day
-		var versions []struct {
-			v string
-			w float64
-		}
-		for i, n := range benchNotices {
-			if d >= n.from && (i == len(benchNotices)-1 || d < benchNotices[i+1].from) {
-				if i > 0 && d-n.from < 14 {
-					versions = append(versions, struct {
-						v string
-						w float64
-					}{benchNotices[i-1].version, 0.2}, struct {
-						v string
-						w float64
-					}{n.version, 0.8})
-				} else {
-					versions = append(versions, struct {
-						v string
-						w float64
-					}{n.version, 1})
-				}
-			}
-		}
-		for _, p := range purposes {
-			sources := map[string]float64{"banner": 0.86, "portal": 0.04, "api": 0.03}
-			if p.key == "marketing" || p.key == "sale_of_data" {
-				sources["gpc"] = 0.07
-			}
-			if p.key == "newsletter" {
-				sources["form:newsletter"] = 0.2
-			}
-			for prop, pw := range properties {
-				for j, jw := range jurisdictions {
-					for _, v := range versions {
-						for s, sw := range sources {
-							w := season * pw * jw * v.w * sw
-							cells = append(cells, cell{firstDay + int64(d), p.key, prop, j, v.v, s, w, p.grant})
-							total += w
-						}
-					}
-				}
-			}
-		}
-	}
-	ctx := context.Background()
-	var sum int64
-	rows := make([][]any, len(cells))
-	for i, c := range cells {
-		n := int64(c.weight / total * benchEvents)
-		if i == len(cells)-1 {
-			n = benchEvents - sum
-		}
-		sum += n
-		grants := int64(float64(n) * c.grantShare)
-		withdrawals := n / 50
-		objections := int64(0)
-		if c.purpose == "marketing" {
-			objections = n / 200
-		}
-		if c.source == "gpc" {
-			grants, withdrawals = 0, 0
-		}
-		rows[i] = []any{c.day, c.purpose, c.property, c.jurisdiction, c.notice, c.source, grants, n - grants - withdrawals - objections, withdrawals, objections}
-	}
-	if err := store.Tx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO consent_rollups (day, purpose, property, jurisdiction, notice_version, source,
-			grants, denials, withdrawals, objections) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		for _, row := range rows {
-			if _, err := stmt.ExecContext(ctx, row...); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
-		tb.Fatal(err)
-	}
-	if _, err := store.ExecContext(ctx, `INSERT INTO consent_rollups_purpose (day, purpose, notice_version, grants, denials, withdrawals, objections)
-		SELECT day, purpose, notice_version, SUM(grants), SUM(denials), SUM(withdrawals), SUM(objections)
-		FROM consent_rollups GROUP BY day, purpose, notice_version`); err != nil {
-		tb.Fatal(err)
-	}
-	if sum != benchEvents {
-		tb.Fatalf("the cells count %d choices, want %d", sum, benchEvents)
-	}
-	return len(cells)
-}
 
 // BenchmarkPage measures what the analytics page does per view over a
 // year of 10,000,000 choices: the report (two aggregates of the
@@ -153,16 +26,18 @@ func BenchmarkPage(b *testing.B) {
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		b.Run(string(dialect), func(b *testing.B) {
 			store := dbtest.Open(b, dialect)
-			cells := FillRollups(b, store, last)
+			cells := analyticstest.FillRollups(b, store, last)
 			if dialect == db.Postgres {
-				if _, err := store.ExecContext(context.Background(), `ANALYZE consent_rollups`); err != nil {
-					b.Fatal(err)
+				for _, t := range consent.RollupTables {
+					if _, err := store.ExecContext(context.Background(), `ANALYZE `+t.Name); err != nil {
+						b.Fatal(err)
+					}
 				}
 			}
 			a := analytics.New(store, nil)
 			var order []string
-			for _, n := range benchNotices {
-				order = append(order, n.version)
+			for _, n := range analyticstest.Notices {
+				order = append(order, n.Version)
 			}
 			legend := analytics.Legend{Grant: "Accepted", Deny: "Refused", Withdraw: "Withdrawn", Object: "Objected"}
 			for _, c := range []struct {
@@ -171,8 +46,11 @@ func BenchmarkPage(b *testing.B) {
 			}{
 				{"year-by-purpose-daily", ""}, // the page as it opens: consent_rollups_purpose
 				{"year-by-notice-weekly-analytics", "by=notice&every=week&purpose=analytics"},
-				{"year-by-jurisdiction-weekly-shop", "by=jurisdiction&every=week&property=shop"}, // consent_rollups
-				{"year-by-source-daily", "by=source"},
+				{"year-by-property-daily", "by=property"},                                        // consent_rollups_property
+				{"year-by-jurisdiction-daily", "by=jurisdiction"},                                // consent_rollups_jurisdiction
+				{"year-by-source-daily", "by=source"},                                            // consent_rollups_source
+				{"year-by-purpose-daily-forms", "source=forms"},                                  // consent_rollups_source
+				{"year-by-jurisdiction-weekly-shop", "by=jurisdiction&every=week&property=shop"}, // two dimensions: consent_rollups
 			} {
 				b.Run(c.name, func(b *testing.B) {
 					values, _ := url.ParseQuery(c.query)

@@ -17,13 +17,23 @@ var CSVHeader = []string{"figure", "key", "from_version", "to_version", "choices
 // decimal.
 func Share(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 
-// WriteCSV writes the figures of r, the same the page shows: the series
+// SmallLabel is how the page, its charts and the CSV say a withheld
+// figure (Counts.Small): "< 10".
+func SmallLabel() string { return "< " + strconv.Itoa(MinGroup) }
+
+// WriteCSV writes the figures of r, the same the page shows, a withheld
+// one as SmallLabel in its counts and empty shares: the series
 // (figure "over_time", key the period's first day), the breakdown (figure
 // "by_" and the dimension, key its value) and the notice changes (figures
 // "notice_before" and "notice_after", key the purpose).
 func WriteCSV(w io.Writer, r *Report) error {
 	out := csv.NewWriter(w)
 	write := func(figure, key, from, to string, c Counts) {
+		if c.Small {
+			small := SmallLabel()
+			_ = out.Write([]string{figure, cell(key), cell(from), cell(to), small, small, small, small, small, "", "", "", ""})
+			return
+		}
 		_ = out.Write([]string{figure, cell(key), cell(from), cell(to), strconv.FormatInt(c.Total(), 10),
 			strconv.FormatInt(c.Grants, 10), strconv.FormatInt(c.Denials, 10), strconv.FormatInt(c.Withdrawals, 10),
 			strconv.FormatInt(c.Objections, 10), Share(c.GrantShare()), Share(c.DenialShare()), Share(c.WithdrawalShare()), Share(c.ObjectionShare())})

@@ -134,9 +134,49 @@ func (f Filter) Query() url.Values {
 	return q
 }
 
+// MinGroup is the fewest choices a figure of a report may count. The
+// rollups name no one, but a narrow filter (a day, a property, a
+// jurisdiction, a source) can narrow a figure down to a handful of
+// choices, which someone who knows who visited that day could tell apart:
+// a figure of 1 to MinGroup-1 choices is withheld (Counts.Small) and
+// shown as "< MinGroup". Ten is the usual floor of small-cell suppression
+// in published statistics; the transparency page, public and per month,
+// uses a higher one (transparency.MinGroup, 50), which would blank most
+// days of a small site here, where only staff entitled to aggregates look.
+const MinGroup = 10
+
 // Counts are choices by outcome.
 type Counts struct {
 	Grants, Denials, Withdrawals, Objections int64
+	// Small says the figure counted 1 to MinGroup-1 choices (or was
+	// withheld so that it cannot be worked out from the others): its
+	// counts are then zero and the pages say "< MinGroup" instead.
+	Small bool
+}
+
+// withhold zeroes c's counts and marks it Small.
+func (c *Counts) withhold() { *c = Counts{Small: true} }
+
+// suppress withholds the figures of rows (the parts of one shown total)
+// that count 1 to floor-1 choices; when that is a single row, the smallest
+// other non-empty row too, so that the total minus the others does not
+// give it away.
+func suppress(rows []*Counts, floor int64) {
+	var withheld int
+	var next *Counts
+	for _, c := range rows {
+		t := c.Total()
+		switch {
+		case t > 0 && t < floor:
+			c.withhold()
+			withheld++
+		case t > 0 && (next == nil || t < next.Total()):
+			next = c
+		}
+	}
+	if withheld == 1 && next != nil {
+		next.withhold()
+	}
 }
 
 // Total is every choice counted.
@@ -189,8 +229,17 @@ type NoticeEffect struct {
 	Before, After Counts
 }
 
-// Delta is the change of the grant share, in percentage points.
-func (e NoticeEffect) Delta() float64 { return e.After.GrantShare() - e.Before.GrantShare() }
+// Delta is the change of the grant share, in percentage points (0 when
+// either side is withheld, see Known).
+func (e NoticeEffect) Delta() float64 {
+	if !e.Known() {
+		return 0
+	}
+	return e.After.GrantShare() - e.Before.GrantShare()
+}
+
+// Known says neither side of the change is withheld (Counts.Small).
+func (e NoticeEffect) Known() bool { return !e.Before.Small && !e.After.Small }
 
 // Report is what a filter selects: the series over time (every period of
 // the range, empty ones too), the total, the breakdown (largest first) and
@@ -240,6 +289,34 @@ func (f Filter) where() (string, []any) {
 	return strings.Join(conds, " AND "), args
 }
 
+// dimensions are the columns among property, jurisdiction and source
+// that f filters on.
+func (f Filter) dimensions() map[string]bool {
+	d := map[string]bool{}
+	for c, v := range map[string]string{"property": f.Property, "jurisdiction": f.Jurisdiction, "source": f.Source} {
+		if v != "" {
+			d[c] = true
+		}
+	}
+	return d
+}
+
+// table is the smallest rollup table that keeps dims: the tables are
+// listed the full cells first, each other one smaller.
+func table(dims map[string]bool) string {
+	best := consent.RollupTables[0]
+	for _, t := range consent.RollupTables[1:] {
+		covers := true
+		for d := range dims {
+			covers = covers && t.Has(d)
+		}
+		if covers && len(t.Dims) < len(best.Dims) {
+			best = t
+		}
+	}
+	return best.Name
+}
+
 // Query reads the report of f from the rollups. noticeOrder lists the
 // notice versions in publication order: the changes compare each version
 // with the one before it.
@@ -255,16 +332,14 @@ func (s *Service) Query(ctx context.Context, f Filter, noticeOrder []string) (*R
 		return nil, fmt.Errorf("analytics: no dimension %q", f.By)
 	}
 	where, args := f.where()
-	// Without a filter on property, jurisdiction or source, the counts per
-	// day, purpose and version are all the series needs, and the breakdown
-	// too unless it is by one of them.
-	seriesTable, groupTable := "consent_rollups", "consent_rollups"
-	if f.Property == "" && f.Jurisdiction == "" && f.Source == "" {
-		seriesTable = "consent_rollups_purpose"
-		if f.By == ByPurpose || f.By == ByNotice {
-			groupTable = seriesTable
-		}
+	// Each aggregate reads the smallest table that holds the dimensions it
+	// filters and groups by.
+	filtered := f.dimensions()
+	seriesTable := table(filtered)
+	if f.By != ByPurpose && f.By != ByNotice {
+		filtered[column] = true
 	}
+	groupTable := table(filtered)
 	r := &Report{Filter: f}
 	byDay := map[int64]Counts{}
 	type cell struct{ purpose, version, key string }
@@ -360,11 +435,17 @@ func (s *Service) Query(ctx context.Context, f Filter, noticeOrder []string) (*R
 			order = append(order, v)
 		}
 	}
+	r.suppress(s.minGroup)
 	for i := 1; i < len(order); i++ {
 		change := NoticeChange{From: order[i-1], To: order[i]}
 		for _, p := range slices.Sorted(maps.Keys(purposes)) {
 			before, after := versions[byVersion{p, change.From}], versions[byVersion{p, change.To}]
 			if before.Total() > 0 && after.Total() > 0 {
+				for _, c := range []*Counts{&before, &after} {
+					if c.Total() < s.minGroup {
+						c.withhold()
+					}
+				}
 				change.Purposes = append(change.Purposes, NoticeEffect{Purpose: p, Before: before, After: after})
 			}
 		}
@@ -373,6 +454,24 @@ func (s *Service) Query(ctx context.Context, f Filter, noticeOrder []string) (*R
 		}
 	}
 	return r, nil
+}
+
+// suppress withholds the series' and the breakdown's small figures (see
+// MinGroup), and the total when it is small itself.
+func (r *Report) suppress(floor int64) {
+	points := make([]*Counts, len(r.Series))
+	for i := range r.Series {
+		points[i] = &r.Series[i].Counts
+	}
+	suppress(points, floor)
+	groups := make([]*Counts, len(r.Breakdown))
+	for i := range r.Breakdown {
+		groups[i] = &r.Breakdown[i].Counts
+	}
+	suppress(groups, floor)
+	if t := r.Total.Total(); t > 0 && t < floor {
+		r.Total.withhold()
+	}
 }
 
 // each runs query and hands each row to scan.

@@ -157,7 +157,11 @@ func BreakdownChart(groups []Group, name func(string) string, c Chart, l Legend)
 			fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"%s/>`, x, y+2, width, rowH-8, s.colour, pattern(j))
 			x += width
 		}
-		fmt.Fprintf(&b, `<text x="%d" y="%d">%s</text>`, left+barW+8, y+15, esc(fmt.Sprintf("%.1f %%", g.GrantShare())))
+		label := fmt.Sprintf("%.1f %%", g.GrantShare())
+		if g.Small {
+			label = SmallLabel()
+		}
+		fmt.Fprintf(&b, `<text x="%d" y="%d">%s</text>`, left+barW+8, y+15, esc(label))
 	}
 	legend(&b, all, left, h-12)
 	b.WriteString(`</g></svg>`)
@@ -192,13 +196,17 @@ func NoticeChart(change NoticeChange, name func(string) string, c Chart, before,
 	for i, e := range change.Purposes {
 		y := top + i*rowH
 		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%s</text>`, left-8, y+20, esc(clip(name(e.Purpose), 24)))
-		for j, v := range []float64{e.Before.GrantShare(), e.After.GrantShare()} {
+		for j, c := range []Counts{e.Before, e.After} {
 			fill, extra := "#8c959f", ""
 			if j == 1 {
 				fill, extra = "#1a7f37", ` stroke="#24292f" stroke-width="0.5"`
 			}
+			v, label := c.GrantShare(), fmt.Sprintf("%.1f %%", c.GrantShare())
+			if c.Small {
+				label = SmallLabel()
+			}
 			fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.1f" height="14" fill="%s"%s/>`, left, y+2+j*16, math.Max(barW*v/100, 0.5), fill, extra)
-			fmt.Fprintf(&b, `<text x="%.1f" y="%d">%s</text>`, float64(left)+barW*v/100+6, y+13+j*16, esc(fmt.Sprintf("%.1f %%", v)))
+			fmt.Fprintf(&b, `<text x="%.1f" y="%d">%s</text>`, float64(left)+barW*v/100+6, y+13+j*16, esc(label))
 		}
 	}
 	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="16" height="10" fill="#8c959f"/><text x="%d" y="%d">%s</text>`, left, h-20, left+22, h-11, esc(before))

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"runtime"
 	"sync/atomic"
+	"syscall"
+	"time"
 
 	"testing"
 
@@ -135,6 +137,56 @@ func benchmarkAppend(b *testing.B, store *db.DB) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkAppendRollups measures what the analytics rollups cost the
+// ingest: BenchmarkAppend's workload (64 writers, one event each), its
+// choices spread over two purposes, three jurisdictions, two sources and
+// every outcome, with the rollups kept (on) and skipped (off), on both
+// engines: appendPairs pairs, each on then off, so that the two alternate
+// in one process (-count repeats a leaf before the next); the ratio of
+// each pair's events/s says the cost on a shared machine. Target: off/on
+// at most 1.05 (median of the pairs).
+func BenchmarkAppendRollups(b *testing.B) {
+	const appendPairs = 6
+	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
+		b.Run(string(dialect), func(b *testing.B) {
+			for pair := range appendPairs * 2 {
+				mode := []string{"on", "off"}[pair%2]
+				b.Run(fmt.Sprintf("%d/%s", pair/2+1, mode), func(b *testing.B) {
+					svc := openService(b, dbtest.Open(b, dialect), newSigner(b))
+					seed(b, svc)
+					consent.SetRollupsForTest(svc, mode == "on")
+					purposes := []string{"analytics", "marketing"}
+					jurisdictions := []string{"DE", "FR", "US-CA"}
+					sources := []consent.Source{consent.SourceBanner, consent.SourcePortal}
+					actions := []consent.Action{consent.ActionGrant, consent.ActionGrant, consent.ActionDeny, consent.ActionWithdraw}
+					var next atomic.Int64
+					var before, after syscall.Rusage
+					_ = syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+					b.SetParallelism(max(64/runtime.GOMAXPROCS(0), 1))
+					b.ResetTimer()
+					b.RunParallel(func(pb *testing.PB) {
+						for pb.Next() {
+							n := next.Add(1)
+							device := fmt.Sprintf("%x", sha256.Sum256(fmt.Appendf(nil, "%d", n%50000)))[:32]
+							e := event(fmt.Sprintf("e-%d", n), device, purposes[n%2], actions[n%4])
+							e.Jurisdiction, e.Source = jurisdictions[n%3], sources[(n/3)%2]
+							if _, err := svc.Append(context.Background(), []consent.Event{e}); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					})
+					b.StopTimer()
+					_ = syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+					cpu := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
+					b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+					b.ReportMetric(float64(cpu.Nanoseconds())/1000/float64(b.N), "cpu-µs/event")
+				})
+			}
+		})
+	}
 }
 
 // BenchmarkPrepare measures what Append does for an event outside the

@@ -85,3 +85,7 @@ func PrepareForTest(s *Service, events []Event) error {
 	r.prepare(s)
 	return r.err
 }
+
+// SetRollupsForTest turns the analytics rollups on append on or off, for
+// measuring what they cost.
+func SetRollupsForTest(s *Service, on bool) { s.rollupsOff = !on }

@@ -77,8 +77,10 @@ func (s *Service) insertSQLite(ctx context.Context, events []Event, data []*chai
 		if len(conflicts) > 0 {
 			return errConflict // roll back
 		}
-		if err := s.rollupStmts.add(ctx, tx, events, inserted); err != nil {
-			return err
+		if !s.rollupsOff {
+			if err := s.rollupStmts.add(ctx, tx, events, inserted); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE ledger_head SET seq = $1, chain_seq = $2, hash = $3 WHERE id = 1`,
 			head.seq, head.chainSeq, head.hash); err != nil {
@@ -104,44 +106,40 @@ func (s *Service) insertSQLite(ctx context.Context, events []Event, data []*chai
 // sequence order equal to commit order across replicas; a replica that
 // waited on it finds the head moved, inserts nothing and chains again.
 //
-// The same statement adds the group's choices, summed by cell ($27 to $43,
-// rollupArrays), to the analytics rollups: only when the head moved, since
-// the cells join it, and with the events or not at all.
+// The same statement adds the group's choices, summed by cell, to each
+// analytics rollup table ($29 on, rollupCTEs and rollupArrays): only when
+// the head moved, since the cells join it, and with the events or not at
+// all. insertPostgresNoRollupsSQL is the statement without them (the
+// diagnostic switch Service.rollupsOff).
 //
 // The head's RETURNING also notifies the other replicas (notifyChannel,
-// payload $44): PostgreSQL delivers the notification when the transaction
+// payload $27): PostgreSQL delivers the notification when the transaction
 // commits, and not at all if it rolls back or the head had moved, at no
 // round trip of its own.
 //
-// The events' channels are $45, numbered after the rest so that adding
-// them moved no other parameter.
-const insertPostgresSQL = `WITH head AS (UPDATE ledger_head SET seq = $1, chain_seq = $1, hash = $3 WHERE id = 1 AND seq = $2
-	RETURNING seq, pg_notify('` + notifyChannel + `', $44)),
-rollups AS (INSERT INTO consent_rollups (day, purpose, property, jurisdiction, notice_version, source, grants, denials, withdrawals, objections)
-	SELECT r.day, r.purpose, r.property, r.jurisdiction, r.notice_version, r.source, r.grants, r.denials, r.withdrawals, r.objections
-	FROM head, unnest($27::bigint[], $28::text[], $29::text[], $30::text[], $31::text[], $32::text[], $33::bigint[], $34::bigint[],
-		$35::bigint[], $36::bigint[])
-		AS r(day, purpose, property, jurisdiction, notice_version, source, grants, denials, withdrawals, objections)
-	ON CONFLICT (day, purpose, property, jurisdiction, notice_version, source) DO UPDATE SET
-		grants = consent_rollups.grants + EXCLUDED.grants, denials = consent_rollups.denials + EXCLUDED.denials,
-		withdrawals = consent_rollups.withdrawals + EXCLUDED.withdrawals, objections = consent_rollups.objections + EXCLUDED.objections),
-purpose_rollups AS (INSERT INTO consent_rollups_purpose (day, purpose, notice_version, grants, denials, withdrawals, objections)
-	SELECT r.day, r.purpose, r.notice_version, r.grants, r.denials, r.withdrawals, r.objections
-	FROM head, unnest($37::bigint[], $38::text[], $39::text[], $40::bigint[], $41::bigint[], $42::bigint[], $43::bigint[])
-		AS r(day, purpose, notice_version, grants, denials, withdrawals, objections)
-	ON CONFLICT (day, purpose, notice_version) DO UPDATE SET
-		grants = consent_rollups_purpose.grants + EXCLUDED.grants, denials = consent_rollups_purpose.denials + EXCLUDED.denials,
-		withdrawals = consent_rollups_purpose.withdrawals + EXCLUDED.withdrawals,
-		objections = consent_rollups_purpose.objections + EXCLUDED.objections)
+// The events' channels are $28, after the notification's payload, so that
+// the statements with and without rollups number them alike.
+var insertPostgresSQL = insertPostgres(true)
+
+var insertPostgresNoRollupsSQL = insertPostgres(false)
+
+func insertPostgres(rollups bool) string {
+	with := `WITH head AS (UPDATE ledger_head SET seq = $1, chain_seq = $1, hash = $3 WHERE id = 1 AND seq = $2
+	RETURNING seq, pg_notify('` + notifyChannel + `', $27))`
+	if rollups {
+		with += rollupCTEs(29)
+	}
+	return with + `
 INSERT INTO consent_events (` + eventColumns + `, prev_seq, hash, salt, principal_mac, receipt, receipt_hash)
 SELECT e.seq, e.property, e.event_id, e.subject_id, e.device_id, e.purpose, e.vendor, e.action, e.source,
 	e.notice_version, e.jurisdiction, e.gpc, e.dnt, e.tc_string, e.at, e.recorded_at, e.gpp_string, e.channel, e.prev_seq, e.hash, e.salt,
 	e.principal_mac, e.receipt, e.receipt_hash
 FROM head, unnest($4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
 	$12::text[], $13::text[], $14::text[], $15::boolean[], $16::boolean[], $17::text[], $18::bigint[], $19::bigint[],
-	$20::text[], $45::text[], $21::bigint[], $22::bytea[], $23::bytea[], $24::bytea[], $25::text[], $26::bytea[])
+	$20::text[], $28::text[], $21::bigint[], $22::bytea[], $23::bytea[], $24::bytea[], $25::text[], $26::bytea[])
 	AS e(seq, property, event_id, subject_id, device_id, purpose, vendor, action, source, notice_version,
 		jurisdiction, gpc, dnt, tc_string, at, recorded_at, gpp_string, channel, prev_seq, hash, salt, principal_mac, receipt, receipt_hash)`
+}
 
 // insertPostgres chains and inserts events; see insertSQLite for what it
 // returns. With the head it wrote last (s.pgHead), which holds while this
@@ -262,11 +260,14 @@ func (s *Service) execPostgresInsert(ctx context.Context, q interface {
 		salts[i], macs[i], receipts[i], receiptHashes[i] = d.salt, d.mac, d.receipt, d.receiptHash
 	}
 	last := head.seq + int64(n)
-	args := append([]any{last, head.seq, prevHash, seqs, properties, ids, subjects, devices, purposes,
+	args := []any{last, head.seq, prevHash, seqs, properties, ids, subjects, devices, purposes,
 		vendors, actions, sources, notices, jurisdictions, gpcs, dnts, tcStrings, ats, recorded, gppStrings, prevSeqs, hashes, salts, macs,
-		receipts, receiptHashes}, rollupArrays(events)...)
-	args = append(args, s.notifyPayload(readEvents), channels) // $44, $45
-	res, err := q.ExecContext(ctx, insertPostgresSQL, args...)
+		receipts, receiptHashes, s.notifyPayload(readEvents), channels} // $27, $28
+	query := insertPostgresNoRollupsSQL
+	if !s.rollupsOff {
+		query, args = insertPostgresSQL, append(args, rollupArrays(events)...)
+	}
+	res, err := q.ExecContext(ctx, query, args...)
 	if err != nil {
 		return 0, fmt.Errorf("insert events: %w", err)
 	}

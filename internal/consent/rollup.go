@@ -11,6 +11,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/steward-dev/steward/internal/db"
 )
@@ -36,18 +38,73 @@ func (c *rollupCounts) add(o *rollupCounts) {
 	c.objections += o.objections
 }
 
-// purposeKey is one cell of consent_rollups_purpose.
-type purposeKey struct {
-	day                    int64
-	purpose, noticeVersion string
+// RollupTable is one of the rollup tables: counts per day, purpose and
+// notice version and the dimensions in Dims (of property, jurisdiction and
+// source). The append path keeps each in the transaction of the events;
+// package analytics rebuilds them and reads the smallest that answers a
+// view.
+type RollupTable struct {
+	Name string
+	Dims []string
 }
 
-// purposeCells sums cells over property, jurisdiction and source.
-func purposeCells(keys []rollupKey, cells map[rollupKey]*rollupCounts) ([]purposeKey, map[purposeKey]*rollupCounts) {
-	var out []purposeKey
-	sums := map[purposeKey]*rollupCounts{}
+// Columns are the table's key columns.
+func (t RollupTable) Columns() []string {
+	return append([]string{"day", "purpose", "notice_version"}, t.Dims...)
+}
+
+// Has reports whether the table keeps dimension dim.
+func (t RollupTable) Has(dim string) bool { return slices.Contains(t.Dims, dim) }
+
+// RollupTables are the rollup tables, the full cells first: then the
+// counts per day, purpose and version alone, and with one of property,
+// jurisdiction and source each (migration 0047). A view filtering or
+// grouping by one of them reads that table, a few percent of the full
+// cells; only views on two or more read the full cells.
+var RollupTables = []RollupTable{
+	{"consent_rollups", []string{"property", "jurisdiction", "source"}},
+	{"consent_rollups_purpose", nil},
+	{"consent_rollups_property", []string{"property"}},
+	{"consent_rollups_jurisdiction", []string{"jurisdiction"}},
+	{"consent_rollups_source", []string{"source"}},
+}
+
+// project is k with the dimensions t does not keep left empty.
+func (t RollupTable) project(k rollupKey) rollupKey {
+	if !t.Has("property") {
+		k.property = ""
+	}
+	if !t.Has("jurisdiction") {
+		k.jurisdiction = ""
+	}
+	if !t.Has("source") {
+		k.source = ""
+	}
+	return k
+}
+
+// values are k's key columns in t.Columns' order.
+func (t RollupTable) values(k rollupKey) []any {
+	v := []any{k.day, k.purpose, k.noticeVersion}
+	for _, d := range t.Dims {
+		switch d {
+		case "property":
+			v = append(v, k.property)
+		case "jurisdiction":
+			v = append(v, k.jurisdiction)
+		case "source":
+			v = append(v, k.source)
+		}
+	}
+	return v
+}
+
+// projectCells sums cells into t's cells, in first-seen order.
+func (t RollupTable) projectCells(keys []rollupKey, cells map[rollupKey]*rollupCounts) ([]rollupKey, map[rollupKey]*rollupCounts) {
+	var out []rollupKey
+	sums := make(map[rollupKey]*rollupCounts, len(keys))
 	for _, k := range keys {
-		pk := purposeKey{k.day, k.purpose, k.noticeVersion}
+		pk := t.project(k)
 		c, ok := sums[pk]
 		if !ok {
 			c = &rollupCounts{}
@@ -90,89 +147,112 @@ func rollupCells(events []Event, counted []bool) ([]rollupKey, map[rollupKey]*ro
 	return keys, cells
 }
 
-const upsertRollupSQLite = `INSERT INTO consent_rollups (day, purpose, property, jurisdiction, notice_version, source,
-	grants, denials, withdrawals, objections) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-	ON CONFLICT (day, purpose, property, jurisdiction, notice_version, source) DO UPDATE SET
-	grants = grants + excluded.grants, denials = denials + excluded.denials,
-	withdrawals = withdrawals + excluded.withdrawals, objections = objections + excluded.objections`
+// upsertSQL adds one cell's counts to t ($1 to $n: t.Columns, then the
+// four outcomes).
+func (t RollupTable) upsertSQL() string {
+	cols := t.Columns()
+	params := make([]string, len(cols)+4)
+	for i := range params {
+		params[i] = fmt.Sprintf("$%d", i+1)
+	}
+	return `INSERT INTO ` + t.Name + ` (` + strings.Join(cols, ", ") + `, grants, denials, withdrawals, objections)
+	VALUES (` + strings.Join(params, ", ") + `)
+	ON CONFLICT (` + strings.Join(cols, ", ") + `) DO UPDATE SET
+	grants = ` + t.Name + `.grants + excluded.grants, denials = ` + t.Name + `.denials + excluded.denials,
+	withdrawals = ` + t.Name + `.withdrawals + excluded.withdrawals, objections = ` + t.Name + `.objections + excluded.objections`
+}
 
-const upsertPurposeRollupSQLite = `INSERT INTO consent_rollups_purpose (day, purpose, notice_version,
-	grants, denials, withdrawals, objections) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-	ON CONFLICT (day, purpose, notice_version) DO UPDATE SET
-	grants = grants + excluded.grants, denials = denials + excluded.denials,
-	withdrawals = withdrawals + excluded.withdrawals, objections = objections + excluded.objections`
-
-// rollupStatements are the two upserts, prepared once (see
-// db.PrepareTxStatement): parsing them in every group was most of their
-// cost.
-type rollupStatements struct{ cells, purposes *sql.Stmt }
+// rollupStatements are the upserts, one per table of RollupTables,
+// prepared once (see db.PrepareTxStatement): parsing them in every group
+// was most of their cost.
+type rollupStatements struct{ stmts []*sql.Stmt }
 
 func prepareRollups(ctx context.Context, store *db.DB) (*rollupStatements, error) {
-	cells, err := store.PrepareTxStatement(ctx, upsertRollupSQLite)
-	if err != nil {
-		return nil, fmt.Errorf("prepare rollups: %w", err)
+	r := &rollupStatements{}
+	for _, t := range RollupTables {
+		stmt, err := store.PrepareTxStatement(ctx, t.upsertSQL())
+		if err != nil {
+			r.close()
+			return nil, fmt.Errorf("prepare rollups: %w", err)
+		}
+		r.stmts = append(r.stmts, stmt)
 	}
-	purposes, err := store.PrepareTxStatement(ctx, upsertPurposeRollupSQLite)
-	if err != nil {
-		cells.Close()
-		return nil, fmt.Errorf("prepare rollups: %w", err)
-	}
-	return &rollupStatements{cells, purposes}, nil
+	return r, nil
 }
 
 func (r *rollupStatements) close() {
-	r.cells.Close()
-	r.purposes.Close()
+	for _, s := range r.stmts {
+		s.Close()
+	}
 }
 
-// addRollupsSQLite adds the inserted events' choices to the rollups in tx.
+// add adds the inserted events' choices to the rollups in tx: summed in
+// memory per table, one upsert per distinct cell.
 func (r *rollupStatements) add(ctx context.Context, tx *sql.Tx, events []Event, inserted []bool) error {
 	keys, cells := rollupCells(events, inserted)
 	if len(keys) == 0 {
 		return nil
 	}
-	stmt := tx.StmtContext(ctx, r.cells)
-	for _, k := range keys {
-		c := cells[k]
-		if _, err := stmt.ExecContext(ctx, k.day, k.purpose, k.property, k.jurisdiction, k.noticeVersion, k.source,
-			c.grants, c.denials, c.withdrawals, c.objections); err != nil {
-			return fmt.Errorf("add to rollups: %w", err)
+	for i, t := range RollupTables {
+		tkeys, sums := keys, cells
+		if i > 0 {
+			tkeys, sums = t.projectCells(keys, cells)
 		}
-	}
-	purposeKeys, sums := purposeCells(keys, cells)
-	stmt = tx.StmtContext(ctx, r.purposes)
-	for _, k := range purposeKeys {
-		c := sums[k]
-		if _, err := stmt.ExecContext(ctx, k.day, k.purpose, k.noticeVersion, c.grants, c.denials, c.withdrawals, c.objections); err != nil {
-			return fmt.Errorf("add to rollups: %w", err)
+		stmt := tx.StmtContext(ctx, r.stmts[i])
+		for _, k := range tkeys {
+			c := sums[k]
+			if _, err := stmt.ExecContext(ctx, append(t.values(k), c.grants, c.denials, c.withdrawals, c.objections)...); err != nil {
+				return fmt.Errorf("add to %s: %w", t.Name, err)
+			}
 		}
 	}
 	return nil
 }
 
-// rollupArrays are the cells of events as the column arrays
-// insertPostgresSQL takes ($27 to $36, then $37 to $43 for
-// consent_rollups_purpose).
+// rollupCTEs are the WITH clauses of insertPostgresSQL that add to each
+// table of RollupTables: the group's cells (summed in memory, column
+// arrays $first to $first+9, rollupArrays), taken only when the head moved,
+// and summed by the server into each table, one upsert per distinct cell.
+func rollupCTEs(first int) string {
+	full := RollupTables[0].Columns()
+	all := strings.Join(full, ", ") + ", grants, denials, withdrawals, objections"
+	arrays := make([]string, 0, len(full)+4)
+	for i, c := range append(full, "grants", "denials", "withdrawals", "objections") {
+		typ := "text"
+		if c == "day" || i >= len(full) {
+			typ = "bigint"
+		}
+		arrays = append(arrays, fmt.Sprintf("$%d::%s[]", first+i, typ))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `,
+rollup_cells AS (SELECT r.* FROM head, unnest(%s) AS r(%s))`, strings.Join(arrays, ", "), all)
+	for i, t := range RollupTables {
+		cols := strings.Join(t.Columns(), ", ")
+		fmt.Fprintf(&b, `,
+rollups%d AS (INSERT INTO %s (%s, grants, denials, withdrawals, objections)
+	SELECT %[3]s, SUM(grants), SUM(denials), SUM(withdrawals), SUM(objections) FROM rollup_cells GROUP BY %[3]s
+	ON CONFLICT (%[3]s) DO UPDATE SET
+		grants = %[2]s.grants + EXCLUDED.grants, denials = %[2]s.denials + EXCLUDED.denials,
+		withdrawals = %[2]s.withdrawals + EXCLUDED.withdrawals, objections = %[2]s.objections + EXCLUDED.objections)`,
+			i, t.Name, cols)
+	}
+	return b.String()
+}
+
+// rollupArrays are the cells of events (consent_rollups' cells) as the
+// column arrays rollupCTEs take, in RollupTables[0].Columns' order and the
+// four outcomes.
 func rollupArrays(events []Event) []any {
 	keys, cells := rollupCells(events, nil)
 	n := len(keys)
 	days := make([]int64, n)
-	purposes, properties, jurisdictions, notices, sources := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	purposes, notices, properties, jurisdictions, sources := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	grants, denials, withdrawals, objections := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 	for i, k := range keys {
 		c := cells[k]
-		days[i], purposes[i], properties[i], jurisdictions[i], notices[i], sources[i] = k.day, k.purpose, k.property, k.jurisdiction, k.noticeVersion, k.source
+		days[i], purposes[i], notices[i], properties[i], jurisdictions[i], sources[i] = k.day, k.purpose, k.noticeVersion, k.property, k.jurisdiction, k.source
 		grants[i], denials[i], withdrawals[i], objections[i] = c.grants, c.denials, c.withdrawals, c.objections
 	}
-	purposeKeys, sums := purposeCells(keys, cells)
-	m := len(purposeKeys)
-	pDays, pPurposes, pNotices := make([]int64, m), make([]string, m), make([]string, m)
-	pGrants, pDenials, pWithdrawals, pObjections := make([]int64, m), make([]int64, m), make([]int64, m), make([]int64, m)
-	for i, k := range purposeKeys {
-		c := sums[k]
-		pDays[i], pPurposes[i], pNotices[i] = k.day, k.purpose, k.noticeVersion
-		pGrants[i], pDenials[i], pWithdrawals[i], pObjections[i] = c.grants, c.denials, c.withdrawals, c.objections
-	}
-	return []any{days, purposes, properties, jurisdictions, notices, sources, grants, denials, withdrawals, objections,
-		pDays, pPurposes, pNotices, pGrants, pDenials, pWithdrawals, pObjections}
+	return []any{days, purposes, notices, properties, jurisdictions, sources, grants, denials, withdrawals, objections}
 }

@@ -106,6 +106,10 @@ type Service struct {
 	// rollupStmts are the rollups' upserts on SQLite, parsed once per
 	// connection (rollup.go); nil on PostgreSQL.
 	rollupStmts *rollupStatements
+	// rollupsOff skips the analytics rollups on append: a diagnostic for
+	// measuring what they cost (SetRollupsForTest); the rollups are then
+	// wrong until rebuilt.
+	rollupsOff bool
 }
 
 // Open loads the catalog, rebuilds the index from the ledger and starts the

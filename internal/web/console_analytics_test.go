@@ -21,9 +21,10 @@ import (
 	"github.com/steward-dev/steward/internal/staff"
 )
 
-// seedAnalytics publishes a second notice and appends 17 purpose-level
+// seedAnalytics publishes a second notice and appends 170 purpose-level
 // choices over two days before today, the second day under the new
-// notice; it returns the first day.
+// notice, each figure at least analytics.MinGroup; it returns the first
+// day.
 func seedAnalytics(t *testing.T, svc *consent.Service) time.Time {
 	t.Helper()
 	ctx := context.Background()
@@ -34,7 +35,7 @@ func seedAnalytics(t *testing.T, svc *consent.Service) time.Time {
 	day2 := day1.AddDate(0, 0, 1)
 	var events []consent.Event
 	add := func(at time.Time, purpose, notice, jurisdiction string, source consent.Source, action consent.Action, n int) {
-		for range n {
+		for range n * 10 {
 			events = append(events, consent.Event{ID: fmt.Sprintf("an-%d", len(events)), Property: app.DemoPropertyKey, Device: fmt.Sprintf("an-device-%d", len(events)),
 				Purpose: purpose, Action: action, Source: source, NoticeVersion: notice, Jurisdiction: jurisdiction, At: at})
 		}
@@ -85,11 +86,11 @@ func TestConsoleAnalytics(t *testing.T) {
 				t.Fatalf("analyst: %d %.500s", got.status, got.body)
 			}
 			for _, want := range []string{`href="/admin/analytics"`, `<svg xmlns="http://www.w3.org/2000/svg" class="chart"`, `role="img" aria-labelledby="an-series-title an-series-desc"`,
-				`<title id="an-series-title">Shares over time, per Day</title>`, `<desc id="an-series-desc">From ` + from + ` to ` + to + `: 17 choices, 58.8 % accepted, 35.3 % refused, 5.9 % withdrawn.`,
+				`<title id="an-series-title">Shares over time, per Day</title>`, `<desc id="an-series-desc">From ` + from + ` to ` + to + `: 170 choices, 58.8 % accepted, 35.3 % refused, 5.9 % withdrawn.`,
 				`<title id="an-breakdown-title">`, `<title id="an-notice-0-title">Version 2026-11 → 2026-12`, "Visitors who chose nothing", "not how often the banner was shown",
-				`<th scope="row">Analytics</th><td class="num">8</td><td class="num">7 (87.5 %)</td>`,
-				`<td class="num">3 / 4 (75.0 %)</td><td class="num">4 / 4 (100.0 %)</td><td class="num">25.0</td>`,
-				`<td class="num">1 / 4 (25.0 %)</td><td class="num">2 / 5 (40.0 %)</td><td class="num">15.0</td>`,
+				`<th scope="row">Analytics</th><td class="num">80</td><td class="num">70 (87.5 %)</td>`,
+				`<td class="num">30 / 40 (75.0 %)</td><td class="num">40 / 40 (100.0 %)</td><td class="num">25.0</td>`,
+				`<td class="num">10 / 40 (25.0 %)</td><td class="num">20 / 50 (40.0 %)</td><td class="num">15.0</td>`,
 				`href="/admin/analytics.csv?by=purpose&amp;every=day&amp;from=` + from} {
 				if !strings.Contains(got.body, want) {
 					t.Errorf("the page lacks %q", want)
@@ -133,7 +134,7 @@ func TestConsoleAnalytics(t *testing.T) {
 			}
 
 			bySource := b.do("GET", "/admin/analytics"+query+"&by=source&source=gpc&every=week&lang=de", nil)
-			for _, want := range []string{"Einwilligungs-Analysen", `<th scope="row">Global Privacy Control</th><td class="num">1</td>`, "Anteile nach Quelle"} {
+			for _, want := range []string{"Einwilligungs-Analysen", `<th scope="row">Global Privacy Control</th><td class="num">10</td>`, "Anteile nach Quelle"} {
 				if !strings.Contains(bySource.body, want) {
 					t.Errorf("by source, in German: lacks %q", want)
 				}
@@ -158,7 +159,7 @@ func TestConsoleAnalytics(t *testing.T) {
 			}
 			token := admin.formToken("/admin/analytics")
 			rebuilt := admin.do("POST", "/admin/analytics/rebuild", url.Values{"csrf": {token}})
-			if rebuilt.status != http.StatusOK || !strings.Contains(rebuilt.body, "Rebuilt from the ledger in") || !strings.Contains(rebuilt.body, ": 17 choices in") {
+			if rebuilt.status != http.StatusOK || !strings.Contains(rebuilt.body, "Rebuilt from the ledger in") || !strings.Contains(rebuilt.body, ": 170 choices in") {
 				t.Errorf("rebuild: %d %.600s", rebuilt.status, rebuilt.body)
 			}
 			entries, err := srv.Audit.Search(context.Background(), audit.Query{Action: analytics.ActionRebuilt})
@@ -168,10 +169,58 @@ func TestConsoleAnalytics(t *testing.T) {
 			if len(entries.Entries) != 1 || entries.Entries[0].Actor.Kind != audit.KindStaff {
 				t.Errorf("rebuild audit entries: %+v", entries.Entries)
 			}
-			if again := b.do("GET", "/admin/analytics"+query, nil); !strings.Contains(again.body, `<th scope="row">Analytics</th><td class="num">8</td><td class="num">7 (87.5 %)</td>`) {
+			if again := b.do("GET", "/admin/analytics"+query, nil); !strings.Contains(again.body, `<th scope="row">Analytics</th><td class="num">80</td><td class="num">70 (87.5 %)</td>`) {
 				t.Error("the figures changed with the rebuild")
 			}
 		})
+	}
+}
+
+// TestConsoleAnalyticsWithholdsSmallFigures: a narrow filter that comes
+// down to fewer than analytics.MinGroup choices shows "< 10" in the
+// tables, the charts' texts and the CSV, never the count or its shares;
+// the next smallest group of the same breakdown is withheld with it, so
+// the total does not give it away; larger groups are shown.
+func TestConsoleAnalyticsWithholdsSmallFigures(t *testing.T) {
+	f := newConsoleFixture(t, db.SQLite)
+	svc := f.srv.App.Consent
+	day1 := seedAnalytics(t, svc)
+	var few []consent.Event
+	for i := range 3 {
+		few = append(few, consent.Event{ID: fmt.Sprintf("few-%d", i), Property: app.DemoPropertyKey, Device: fmt.Sprintf("few-device-%d", i),
+			Purpose: "analytics", Action: consent.ActionDeny, Source: consent.SourcePortal, NoticeVersion: "2026-11", Jurisdiction: "FR", At: day1})
+	}
+	if _, err := svc.Append(context.Background(), few); err != nil {
+		t.Fatal(err)
+	}
+	query := "?from=" + day1.Format(time.DateOnly) + "&to=" + day1.AddDate(0, 0, 1).Format(time.DateOnly)
+	b, _ := f.browserFor(t, staff.RoleAnalyst)
+
+	narrow := b.do("GET", "/admin/analytics"+query+"&jurisdiction=FR", nil)
+	if narrow.status != http.StatusOK {
+		t.Fatalf("FR: %d", narrow.status)
+	}
+	for _, want := range []string{`<th scope="row">Analytics</th><td class="num">&lt; 10</td><td class="num">&lt; 10</td>`, `: &lt; 10 choices,`} {
+		if !strings.Contains(narrow.body, want) {
+			t.Errorf("FR: the page lacks %q", want)
+		}
+	}
+	for _, never := range []string{`<td class="num">3</td>`, `(100.0 %)`, "few-device"} {
+		if strings.Contains(narrow.body, never) {
+			t.Errorf("FR: the page shows %q", never)
+		}
+	}
+	csvAnswer := b.do("GET", "/admin/analytics.csv"+query+"&jurisdiction=FR", nil)
+	if !strings.Contains(csvAnswer.body, "by_purpose,analytics,,,< 10,< 10,< 10,< 10,< 10,,,,") || strings.Contains(csvAnswer.body, ",3,") {
+		t.Errorf("FR CSV:\n%s", csvAnswer.body)
+	}
+
+	byJurisdiction := b.do("GET", "/admin/analytics"+query+"&by=jurisdiction", nil)
+	for _, want := range []string{`<th scope="row">DE</th><td class="num">160</td>`, `<th scope="row">FR</th><td class="num">&lt; 10</td>`,
+		`<th scope="row">US-CA</th><td class="num">&lt; 10</td>`, `<text x="658" y="49">&lt; 10</text>`, `<text x="658" y="75">&lt; 10</text>`} {
+		if !strings.Contains(byJurisdiction.body, want) {
+			t.Errorf("by jurisdiction: the page lacks %q", want)
+		}
 	}
 }
 

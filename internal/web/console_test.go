@@ -25,14 +25,14 @@ import (
 // browser is a console client that keeps cookies itself: net/http's
 // cookie jar, rightly, sends no Secure cookie to an http:// test server.
 type browser struct {
-	t       *testing.T
+	t       testing.TB
 	base    string
 	cookies map[string]string
 	header  map[string]string // extra request headers
 	client  *http.Client
 }
 
-func newBrowser(t *testing.T, base string) *browser {
+func newBrowser(t testing.TB, base string) *browser {
 	return &browser{t: t, base: base, cookies: map[string]string{}, header: map[string]string{},
 		client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
@@ -134,7 +134,7 @@ type consoleFixture struct {
 	secrets []string // plaintext values no one but a revealer may see
 }
 
-func newConsoleFixture(t *testing.T, dialect db.Dialect) *consoleFixture {
+func newConsoleFixture(t testing.TB, dialect db.Dialect) *consoleFixture {
 	t.Helper()
 	ctx := context.Background()
 	srv := apptest.Start(t, dialect)
@@ -159,7 +159,7 @@ func newConsoleFixture(t *testing.T, dialect db.Dialect) *consoleFixture {
 
 // browserFor signs in a new staff member of role: each account's TOTP
 // codes work once, so each browser gets its own account.
-func (f *consoleFixture) browserFor(t *testing.T, role staff.Role) (*browser, staff.Created) {
+func (f *consoleFixture) browserFor(t testing.TB, role staff.Role) (*browser, staff.Created) {
 	t.Helper()
 	f.count++
 	a, err := f.srv.App.Staff.Create(context.Background(), audit.System(), staff.NewAccount{Email: fmt.Sprintf("%s%d@shop.example", role, f.count),

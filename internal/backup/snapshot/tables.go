@@ -43,6 +43,9 @@ var tables = []tableRule{
 	{name: "consent_restriction_lifts", backedUp: true},
 	{name: "consent_rollups", backedUp: true}, // counts of choices, no person: restored beside the ledger they sum
 	{name: "consent_rollups_purpose", backedUp: true},
+	{name: "consent_rollups_property", backedUp: true},
+	{name: "consent_rollups_jurisdiction", backedUp: true},
+	{name: "consent_rollups_source", backedUp: true},
 	{name: "subjects", backedUp: true},
 	{name: "subject_devices", backedUp: true},
 

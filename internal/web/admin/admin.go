@@ -194,6 +194,8 @@ func New(d Deps) (*Console, error) {
 		"list":    func(items ...string) []string { return items },
 		// share says a share in percent, as the analytics CSV does.
 		"share": analytics.Share,
+		// small says a withheld analytics figure: "< 10".
+		"small": analytics.SmallLabel,
 		// fill puts values in a catalog text's {name} placeholders:
 		// {{fill .T.reveal_blocked "reason" .Why}}.
 		"fill": func(text string, pairs ...string) string {

@@ -139,9 +139,13 @@ func (c *Console) analyticsPage(w http.ResponseWriter, r *http.Request, status i
 	d.ByName = say(r, "an_by_"+string(f.By))
 	legend := analytics.Legend{Grant: say(r, "an_grant"), Deny: say(r, "an_deny"), Withdraw: say(r, "an_withdraw"), Object: say(r, "an_object")}
 	t := report.Total
+	total := strconv.FormatInt(t.Total(), 10)
+	if t.Small {
+		total = analytics.SmallLabel()
+	}
 	period := say(r, "an_every_"+string(f.Every))
 	d.Series = analytics.SeriesChart(report.Series, analytics.Chart{ID: "an-series", Title: say(r, "an_series_h", "period", period),
-		Desc: say(r, "an_series_desc", "from", d.From, "to", d.To, "n", strconv.FormatInt(t.Total(), 10),
+		Desc: say(r, "an_series_desc", "from", d.From, "to", d.To, "n", total,
 			"grant", analytics.Share(t.GrantShare()), "deny", analytics.Share(t.DenialShare()), "withdraw", analytics.Share(t.WithdrawalShare()))}, legend)
 	desc := say(r, "an_breakdown_none")
 	if len(report.Breakdown) > 0 {
@@ -153,7 +157,17 @@ func (c *Console) analyticsPage(w http.ResponseWriter, r *http.Request, status i
 	for i, ch := range report.Changes {
 		var parts []string
 		for _, e := range ch.Purposes {
-			parts = append(parts, fmt.Sprintf("%s %s → %s %%", purposeName(e.Purpose), analytics.Share(e.Before.GrantShare()), analytics.Share(e.After.GrantShare())))
+			share := func(c analytics.Counts) string {
+				if c.Small {
+					return analytics.SmallLabel()
+				}
+				return analytics.Share(c.GrantShare()) + " %"
+			}
+			if e.Known() {
+				parts = append(parts, fmt.Sprintf("%s %s → %s %%", purposeName(e.Purpose), analytics.Share(e.Before.GrantShare()), analytics.Share(e.After.GrantShare())))
+				continue
+			}
+			parts = append(parts, fmt.Sprintf("%s %s → %s", purposeName(e.Purpose), share(e.Before), share(e.After)))
 		}
 		d.Changes = append(d.Changes, noticeChangeView{NoticeChange: ch, Chart: analytics.NoticeChart(ch, purposeName,
 			analytics.Chart{ID: "an-notice-" + strconv.Itoa(i), Title: say(r, "an_notice_chart", "from", ch.From, "to", ch.To),
