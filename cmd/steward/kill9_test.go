@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steward-dev/steward/internal/app/apptest"
 	"github.com/steward-dev/steward/internal/db/dbtest"
 )
 
@@ -82,7 +82,7 @@ func TestKill9KeepsAcknowledgedEvents(t *testing.T) {
 			}
 			last := startChild(t, restart...)
 			go io.Copy(io.Discard, pipeRest(last))
-			present := ledgerIDs(t, last.url, admin)
+			present := apptest.LedgerIDs(t, last.url, admin)
 			missing := 0
 			for _, id := range acked {
 				if !present[id] {
@@ -157,37 +157,4 @@ func ingestUntilKilled(t *testing.T, c *child, ingest, prefix string) []string {
 	mu.Lock()
 	defer mu.Unlock()
 	return acked
-}
-
-// ledgerIDs lists the id of every event in the ledger of the steward at url.
-func ledgerIDs(t *testing.T, url, admin string) map[string]bool {
-	t.Helper()
-	present := map[string]bool{}
-	after := int64(0)
-	for {
-		req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/v1/consent/events?after=%d&limit=10000", url, after), nil)
-		req.Header.Set("Authorization", "Bearer "+admin)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var page struct {
-			Items []struct {
-				ID string `json:"id"`
-			} `json:"items"`
-			Next int64 `json:"next"`
-		}
-		err = json.NewDecoder(resp.Body).Decode(&page)
-		resp.Body.Close()
-		if err != nil || resp.StatusCode != http.StatusOK {
-			t.Fatalf("list events: %d %v", resp.StatusCode, err)
-		}
-		for _, e := range page.Items {
-			present[e.ID] = true
-		}
-		if len(page.Items) == 0 {
-			return present
-		}
-		after = page.Next
-	}
 }

@@ -21,27 +21,8 @@ func runReceipt(ctx context.Context, env *environment, args []string) error {
 		fmt.Fprintln(env.stderr, "Usage: steward receipt verify [--jwks URL|FILE] FILE|-   (a consent receipt, or a saved /transparency.json)")
 		return errUsage
 	}
-	fs := newFlags(env, "receipt verify", "receipt verify [--jwks URL|FILE] FILE|-   (a consent receipt, or a saved /transparency.json)")
-	jwksFrom := fs.String("jwks", "", "JWKS to verify against: a URL such as https://steward.example/.well-known/jwks.json, or a file (default: the signing key in the data directory)")
-	loader := config.RegisterOnly(fs, "data-dir", "signing-key")
-	if err := parse(fs, args[1:]); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return errUsage
-	}
-	var raw []byte
-	var err error
-	if name := fs.Arg(0); name == "-" {
-		raw, err = io.ReadAll(io.LimitReader(env.stdin, 1<<20))
-	} else {
-		raw, err = os.ReadFile(name)
-	}
-	if err != nil {
-		return fmt.Errorf("read receipt: %w", err)
-	}
-	jwks, err := loadJWKS(ctx, env, *jwksFrom, loader)
+	raw, jwks, err := signedInput(ctx, env, "receipt verify", "receipt verify [--jwks URL|FILE] FILE|-   (a consent receipt, or a saved /transparency.json)",
+		"receipt", 1<<20, args[1:])
 	if err != nil {
 		return err
 	}
@@ -98,6 +79,33 @@ func verifyTransparency(env *environment, raw, jwks []byte) error {
 	fmt.Fprintf(env.stdout, "%s\n", out.Bytes())
 	fmt.Fprintf(env.stderr, "transparency page version %d, generated %s, verifies\n", doc.Version, doc.GeneratedAt.UTC().Format(time.RFC3339))
 	return nil
+}
+
+// signedInput parses a verify command's flags (--jwks, and the data
+// directory's signing key as the default key set) and reads the one signed
+// document it names, a file or - for standard input (at most limit bytes),
+// with the key set to check it against.
+func signedInput(ctx context.Context, env *environment, name, usage, what string, limit int64, args []string) (raw, jwks []byte, err error) {
+	fs := newFlags(env, name, usage)
+	jwksFrom := fs.String("jwks", "", "JWKS to verify against: a URL such as https://steward.example/.well-known/jwks.json, or a file (default: the signing key in the data directory)")
+	loader := config.RegisterOnly(fs, "data-dir", "signing-key")
+	if err := parse(fs, args); err != nil {
+		return nil, nil, err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return nil, nil, errUsage
+	}
+	if file := fs.Arg(0); file == "-" {
+		raw, err = io.ReadAll(io.LimitReader(env.stdin, limit))
+	} else {
+		raw, err = os.ReadFile(file)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("read %s: %w", what, err)
+	}
+	jwks, err = loadJWKS(ctx, env, *jwksFrom, loader)
+	return raw, jwks, err
 }
 
 func loadJWKS(ctx context.Context, env *environment, from string, loader *config.Loader) ([]byte, error) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
@@ -99,27 +98,7 @@ func runReportMonthly(ctx context.Context, env *environment, args []string) erro
 }
 
 func runReportVerify(ctx context.Context, env *environment, args []string) error {
-	fs := newFlags(env, "report verify", "report verify [--jwks URL|FILE] FILE|-")
-	jwksFrom := fs.String("jwks", "", "JWKS to verify against: a URL such as https://steward.example/.well-known/jwks.json, or a file (default: the signing key in the data directory)")
-	loader := config.RegisterOnly(fs, "data-dir", "signing-key")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return errUsage
-	}
-	var raw []byte
-	var err error
-	if name := fs.Arg(0); name == "-" {
-		raw, err = io.ReadAll(io.LimitReader(env.stdin, 16<<20))
-	} else {
-		raw, err = os.ReadFile(name)
-	}
-	if err != nil {
-		return fmt.Errorf("read report: %w", err)
-	}
-	jwks, err := loadJWKS(ctx, env, *jwksFrom, loader)
+	raw, jwks, err := signedInput(ctx, env, "report verify", "report verify [--jwks URL|FILE] FILE|-", "report", 16<<20, args)
 	if err != nil {
 		return err
 	}

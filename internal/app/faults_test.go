@@ -8,7 +8,6 @@ package app_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -124,39 +123,6 @@ func (in *ingest) stop(t *testing.T) []string {
 	return in.acked
 }
 
-// ledgerIDs lists the ids of every event in the ledger, through the API.
-func ledgerIDs(t *testing.T, url, admin string) map[string]bool {
-	t.Helper()
-	present := map[string]bool{}
-	after := int64(0)
-	for {
-		req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/v1/consent/events?after=%d&limit=10000", url, after), nil)
-		req.Header.Set("Authorization", "Bearer "+admin)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var page struct {
-			Items []struct {
-				ID string `json:"id"`
-			} `json:"items"`
-			Next int64 `json:"next"`
-		}
-		err = json.NewDecoder(resp.Body).Decode(&page)
-		resp.Body.Close()
-		if err != nil || resp.StatusCode != 200 {
-			t.Fatalf("list events: %d %v", resp.StatusCode, err)
-		}
-		for _, e := range page.Items {
-			present[e.ID] = true
-		}
-		if len(page.Items) == 0 {
-			return present
-		}
-		after = page.Next
-	}
-}
-
 func assertAllPresent(t *testing.T, acked []string, present map[string]bool) {
 	t.Helper()
 	missing := 0
@@ -199,7 +165,7 @@ func rehearseOutage(t *testing.T, srv *apptest.Server, readsDown bool, down, up 
 	if resp, body := do(t, "GET", srv.URL+"/readyz", "", ""); resp.StatusCode != 200 {
 		t.Fatalf("readyz after the store came back: %d %s", resp.StatusCode, body)
 	}
-	assertAllPresent(t, acked, ledgerIDs(t, srv.URL, srv.Keys.Admin))
+	assertAllPresent(t, acked, apptest.LedgerIDs(t, srv.URL, srv.Keys.Admin))
 }
 
 // TestFaultPostgresRestart: PostgreSQL goes away during ingest and comes
