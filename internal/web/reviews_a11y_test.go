@@ -88,6 +88,10 @@ func TestAccessReviewInABrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form[action="/admin/access-reviews"] button`)),
 		chromedp.WaitVisible(chromedp.CSS(`form[action$="/close"]`)),
 		chromedp.Click(chromedp.CSS(`form[action$="/accounts/`+a.ID+`"] button`)),
+		// The next page has no form for Ada's row: waiting for that, not
+		// for Bo's select (on the old page too), keeps the choice below
+		// from being made on a page that is going away.
+		chromedp.WaitNotPresent(chromedp.CSS(`form[action$="/accounts/`+a.ID+`"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#role-`+bo.ID)),
 		chromedp.SetValue(chromedp.CSS(`#role-`+bo.ID), string(staff.RoleAnalyst)),
 		chromedp.Submit(chromedp.CSS(`#role-`+bo.ID)),
