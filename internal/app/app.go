@@ -50,6 +50,7 @@ import (
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/dsr/dsrmail"
 	"github.com/steward-dev/steward/internal/erasure"
+	"github.com/steward-dev/steward/internal/errs"
 	"github.com/steward-dev/steward/internal/ethics"
 	"github.com/steward-dev/steward/internal/export"
 	"github.com/steward-dev/steward/internal/fulfil"
@@ -335,7 +336,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	// The public transparency page, built from what Steward enforces; its
 	// periodic rebuild versions a change even while nobody reads it.
 	if a.Transparency, err = transparency.NewPublisher(transparency.PublisherConfig{DB: a.DB, Signer: a.Signer, Catalog: a.Consent,
-		DataMap: a.Inventory, Incidents: a.Incidents, PublicURL: cfg.PublicURL, Log: log,
+		DataMap: a.Inventory, Incidents: a.Incidents, Cookies: a.cookieDeclarations, PublicURL: cfg.PublicURL, Log: log,
 		Company: transparency.Company{Name: cfg.Controller.Name, Email: cfg.Controller.Email, Phone: cfg.Controller.Phone,
 			Address: cfg.Controller.Address, URL: cfg.Controller.URL}}); err != nil {
 		return nil, err
@@ -428,6 +429,23 @@ func (a *App) openEthics(ctx context.Context, log *slog.Logger) error {
 		return fmt.Errorf("load the purpose gate: %w", err)
 	}
 	return nil
+}
+
+// cookieDeclarations are the cookie declarations of the properties scanned
+// at least once, for the transparency page.
+func (a *App) cookieDeclarations(ctx context.Context) ([]scanner.Declaration, error) {
+	var out []scanner.Declaration
+	for _, p := range a.Consent.Properties() {
+		d, err := a.Scanner.Declaration(ctx, p.Key)
+		if errs.Is(err, errs.CodeNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }
 
 // InventoryController is the controller the record of processing names:

@@ -121,7 +121,7 @@ func (d Declaration) HTML(lang string) ([]byte, error) {
 				party = p.T("portal.cookies.third_party")
 			}
 			rows = append(rows, declarationRow{Name: it.Name, Type: p.T("portal.cookies.kind_"+string(it.Kind)) + " (" + party + ")",
-				Provider: provider, Lifetime: lifetimeText(p, it), Description: it.Description})
+				Provider: provider, Lifetime: it.LifetimeText(p), Description: it.Description})
 		}
 		return map[string]any{"P": p, "Rows": rows}
 	}
@@ -145,7 +145,8 @@ func inLang(texts map[string]string, lang string) string {
 	return ""
 }
 
-func lifetimeText(p *i18n.Printer, it DeclaredItem) string {
+// LifetimeText says how long the item is kept, in p's language.
+func (it DeclaredItem) LifetimeText(p *i18n.Printer) string {
 	switch {
 	case it.Kind != KindCookie:
 		return p.T("portal.cookies.until_deleted")

@@ -51,6 +51,9 @@ type Content struct {
 	Rights        Rights     `json:"rights"`
 	Incidents     []Incident `json:"incidents"`
 	FiguresPeriod Period     `json:"figures_period"`
+	// Cookies are the properties' cookie declarations, from their latest
+	// tracker scans.
+	Cookies []Cookies `json:"cookies"`
 }
 
 // Company is the controller and how to reach its privacy officer.
@@ -144,7 +147,10 @@ type PublisherConfig struct {
 	Catalog   Catalog
 	DataMap   DataMap
 	Incidents Incidents
-	Company   Company
+	// Cookies gives the properties' cookie declarations; nil leaves the
+	// section empty.
+	Cookies CookieSource
+	Company Company
 	// PublicURL is where Steward is reached; the portal is at /privacy.
 	PublicURL string
 	// Now is the clock; time.Now when nil.
@@ -330,6 +336,9 @@ func (p *Publisher) content(ctx context.Context, now time.Time) (Content, error)
 	slices.SortFunc(c.Incidents, func(a, b Incident) int {
 		return cmp.Or(b.PublishedAt.Compare(a.PublishedAt), cmp.Compare(a.ID, b.ID))
 	})
+	if c.Cookies, err = p.cookies(ctx); err != nil {
+		return Content{}, err
+	}
 	return c, nil
 }
 

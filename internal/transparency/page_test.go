@@ -21,6 +21,7 @@ import (
 	"github.com/steward-dev/steward/internal/incident"
 	"github.com/steward-dev/steward/internal/inventory"
 	"github.com/steward-dev/steward/internal/receipt"
+	"github.com/steward-dev/steward/internal/scanner"
 	"github.com/steward-dev/steward/internal/transparency"
 )
 
@@ -80,7 +81,20 @@ type pageEnv struct {
 	publisher *transparency.Publisher
 	handler   *transparency.Handler
 	now       time.Time
+	cookies   []scanner.Declaration
 	mu        sync.Mutex
+}
+
+func (e *pageEnv) cookieSource(context.Context) ([]scanner.Declaration, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.cookies), nil
+}
+
+func (e *pageEnv) setCookies(d ...scanner.Declaration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.cookies = d
 }
 
 func (e *pageEnv) clock() time.Time {
@@ -110,7 +124,7 @@ func newPageEnv(tb testing.TB, store *db.DB) *pageEnv {
 		vendors:  []consent.Vendor{{Key: "metrics", Name: "Metrics Inc", Country: "US", Purposes: []string{"analytics"}, DataCategories: []string{"contact"}}},
 		assessed: map[string]bool{"metrics": true}}}
 	e.publisher, err = transparency.NewPublisher(transparency.PublisherConfig{DB: store, Signer: signer, Catalog: e.catalog, DataMap: e.catalog,
-		Incidents: noIncidents{}, PublicURL: "https://privacy.example", Now: e.clock,
+		Incidents: noIncidents{}, Cookies: e.cookieSource, PublicURL: "https://privacy.example", Now: e.clock,
 		Company: transparency.Company{Name: "Shop Example Ltd", Email: "privacy@shop.example"}})
 	if err != nil {
 		tb.Fatal(err)
@@ -460,6 +474,65 @@ func TestRefreshVersionsWithoutAReader(t *testing.T) {
 		}
 		if again, _ := e.publisher.History(ctx); len(again) != 2 {
 			t.Fatalf("an unchanged refresh added a version: %+v", again)
+		}
+	})
+}
+
+// TestCookieDeclarationOnThePage: the properties' cookie declarations from
+// their latest scans are stated (signed, versioned) and shown, in the
+// reader's language; a rescan that finds the same makes no new version.
+func TestCookieDeclarationOnThePage(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		e := newPageEnv(t, store)
+		if _, doc := e.document(t); len(doc.Cookies) != 0 {
+			t.Fatalf("cookies before any scan: %+v", doc.Cookies)
+		}
+		w := e.get(t, e.handler.HandlePage(), "/transparency")
+		if !strings.Contains(w.Body.String(), "No website has been scanned yet.") {
+			t.Fatalf("page before any scan lacks the no-scan sentence: %s", w.Body)
+		}
+		scan := func(at time.Time, extra ...scanner.DeclaredItem) scanner.Declaration {
+			return scanner.Declaration{Property: "shop", ScannedAt: at,
+				Purposes: []scanner.DeclaredPurpose{{Key: "analytics", Items: append([]scanner.DeclaredItem{
+					{Kind: scanner.KindCookie, Name: "_pk_id", Domain: "shop.example", Lifetime: 13 * 30 * 86400}}, extra...)}},
+				Unclassified: []scanner.DeclaredItem{{Kind: scanner.KindLocalStorage, Name: "mystery", Domain: "shop.example"}}}
+		}
+		e.setCookies(scan(e.clock()))
+		e.advance(2 * time.Minute)
+		_, first := e.document(t)
+		if len(first.Cookies) != 1 || first.Cookies[0].Property != "shop" || len(first.Cookies[0].Items) != 2 {
+			t.Fatalf("cookies = %+v", first.Cookies)
+		}
+		want := []transparency.CookieItem{{Kind: "local_storage", Name: "mystery", Domain: "shop.example"},
+			{Kind: "cookie", Name: "_pk_id", Domain: "shop.example", Lifetime: 13 * 30 * 86400, Purpose: "analytics"}}
+		if !slices.Equal(first.Cookies[0].Items, want) {
+			t.Fatalf("items = %+v, want %+v", first.Cookies[0].Items, want)
+		}
+		page := e.get(t, e.handler.HandlePage(), "/transparency?lang=de").Body.String()
+		for _, s := range []string{"Cookies und ähnliche Techniken", "<code>_pk_id</code>", "Analyse", "Noch nicht zugeordnet"} {
+			if !strings.Contains(page, s) {
+				t.Errorf("German page lacks %q", s)
+			}
+		}
+		// The same finding a week later: no new version.
+		e.advance(7 * 24 * time.Hour)
+		e.setCookies(scan(e.clock()))
+		if _, again := e.document(t); again.Version != first.Version {
+			t.Fatalf("an unchanged rescan made version %d after %d", again.Version, first.Version)
+		}
+		// A new cookie: a new version that says the declaration changed.
+		e.advance(2 * time.Minute)
+		e.setCookies(scan(e.clock(), scanner.DeclaredItem{Kind: scanner.KindCookie, Name: "_ga", Domain: "shop.example", Lifetime: 86400}))
+		_, changed := e.document(t)
+		if changed.Version != first.Version+1 {
+			t.Fatalf("after a new cookie: version %d, want %d", changed.Version, first.Version+1)
+		}
+		history, err := e.publisher.History(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := history[0].Changes, []transparency.Change{{Section: "cookies", Kind: transparency.ChangeChanged, Key: "shop"}}; !slices.Equal(got, want) {
+			t.Fatalf("changes = %+v, want %+v", got, want)
 		}
 	})
 }

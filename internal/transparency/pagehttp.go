@@ -53,6 +53,7 @@ type pageView struct {
 	Reveals    []RevealFigure
 	Consent    []consentView
 	GPC        []GPCFigure
+	Cookies    []cookieView
 	Period     string
 	Threshold  string
 }
@@ -174,6 +175,7 @@ func (h *Handler) viewOf(d Document, lang string) pageView {
 		v.Consent = append(v.Consent, consentView{ConsentFigure: c, Name: cmpOr(purposeName[c.Purpose], c.Purpose),
 			Accepted: percent(c.AcceptedShare), Refused: percent(c.RefusedShare)})
 	}
+	v.Cookies = h.cookieViews(d, lang, purposeName)
 	return v
 }
 

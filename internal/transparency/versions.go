@@ -205,7 +205,7 @@ func changesBetween(before, after []byte) ([]Change, error) {
 // field that names an item of a list ("" for a section that is one item).
 var sections = []struct{ name, key string }{
 	{"company", ""}, {"purposes", "key"}, {"categories", "key"}, {"vendors", "key"}, {"rights", ""},
-	{"incidents", "id"}, {"figures_period", ""},
+	{"incidents", "id"}, {"figures_period", ""}, {"cookies", "property"},
 }
 
 // keyed are a list's items by key, with the keys in list order.
