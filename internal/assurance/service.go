@@ -501,9 +501,9 @@ func writeAssessment(ctx context.Context, tx *sql.Tx, a Assessment, before int64
 		submitted_at = $6, score_earned = $7, score_possible = $8, passed = $9, failed = $10, must_pass_failed = $11,
 		reviewed_at = $12, reviewed_by = $13, review_comments = $14, valid_until = $15, revoked_at = $16,
 		revoke_reason = $17, updated_at = $18, version = $19 WHERE id = $1 AND version = $2`,
-		a.ID, before, string(a.State), a.AnswersVersion, micros(a.LastSavedAt), micros(a.SubmittedAt), earned, possible,
-		passed, failed, mustPassFailed, micros(a.ReviewedAt), reviewedBy, a.ReviewComments, micros(a.ValidUntil),
-		micros(a.RevokedAt), a.RevokeReason, a.UpdatedAt.UnixMicro(), a.Version)
+		a.ID, before, string(a.State), a.AnswersVersion, db.OptMicros(a.LastSavedAt), db.OptMicros(a.SubmittedAt), earned, possible,
+		passed, failed, mustPassFailed, db.OptMicros(a.ReviewedAt), reviewedBy, a.ReviewComments, db.OptMicros(a.ValidUntil),
+		db.OptMicros(a.RevokedAt), a.RevokeReason, a.UpdatedAt.UnixMicro(), a.Version)
 	if err != nil {
 		return db.Classify(fmt.Errorf("update assessment: %w", err))
 	}

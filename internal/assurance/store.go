@@ -23,22 +23,6 @@ var docIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/#-]{0,199}$`)
 // (javascript:, http:): a document id must not start like one.
 var schemePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*:`)
 
-// micros returns t as stored, Unix microseconds, or NULL for nil.
-func micros(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return t.UnixMicro()
-}
-
-func timeOf(v sql.NullInt64) *time.Time {
-	if !v.Valid {
-		return nil
-	}
-	t := time.UnixMicro(v.Int64).UTC()
-	return &t
-}
-
 // actorOf parses an actor stored as "kind:id" (Actor.String).
 func actorOf(s string) audit.Actor {
 	kind, id, _ := strings.Cut(s, ":")
@@ -70,8 +54,8 @@ func scanAssessment(scan func(...any) error) (Assessment, error) {
 	}
 	a.SentAt, a.LinkExpiresAt, a.UpdatedAt = time.UnixMicro(sent).UTC(), time.UnixMicro(linkExpires).UTC(), time.UnixMicro(updated).UTC()
 	a.SentBy = actorOf(sentBy)
-	a.LastSavedAt, a.SubmittedAt, a.ReviewedAt = timeOf(saved), timeOf(submitted), timeOf(reviewed)
-	a.ValidUntil, a.RevokedAt = timeOf(validUntil), timeOf(revoked)
+	a.LastSavedAt, a.SubmittedAt, a.ReviewedAt = db.OptTime(saved), db.OptTime(submitted), db.OptTime(reviewed)
+	a.ValidUntil, a.RevokedAt = db.OptTime(validUntil), db.OptTime(revoked)
 	if a.ReviewedAt != nil {
 		a.ReviewedBy = actorOf(reviewedBy)
 	}

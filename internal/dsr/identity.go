@@ -251,12 +251,12 @@ func (s *Service) identity(ctx context.Context, q db.Querier, id string) (Identi
 		return Identity{}, db.Classify(fmt.Errorf("read identity check: %w", err))
 	}
 	out.Required.Declaration = declaration != 0
-	out.ReachedAt, out.DeclaredAt = timeOf(reached), timeOf(declared)
+	out.ReachedAt, out.DeclaredAt = db.OptTime(reached), db.OptTime(declared)
 	out.Reached = TierCode
 	if out.ReachedAt != nil {
 		out.Reached = out.Required.Tier()
 	}
-	if l := timeOf(locked); l != nil && l.After(s.now()) {
+	if l := db.OptTime(locked); l != nil && l.After(s.now()) {
 		out.LockedUntil = l
 	}
 	out.AttemptsLeft = max(0, s.identityPolicy.MaxAttempts-out.Attempts)
@@ -622,7 +622,7 @@ func agentOf(ctx context.Context, q db.Querier, id string) (*AgentRecord, error)
 	if err != nil {
 		return nil, db.Classify(fmt.Errorf("read agent: %w", err))
 	}
-	a.FiledAt, a.ExpiresAt, a.ConfirmedAt = time.UnixMicro(filed).UTC(), time.UnixMicro(expires).UTC(), timeOf(confirmed)
+	a.FiledAt, a.ExpiresAt, a.ConfirmedAt = time.UnixMicro(filed).UTC(), time.UnixMicro(expires).UTC(), db.OptTime(confirmed)
 	return &a, nil
 }
 

@@ -346,8 +346,8 @@ func (s *Service) FileTx(ctx context.Context, tx *sql.Tx, p *Prepared) (Request,
 		proposal_sealed, proposal_fields, proposal_approved_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $9, 1, $12, $13, $14, $15, $16)`,
 		r.ID, string(r.Kind), string(r.Regime), string(r.State), r.SubjectID, r.EmailHash, p.sealedEmail,
-		nullBytes(p.sealedDetails), micros(&r.ReceivedAt), micros(r.AcknowledgeBy), micros(&r.DueAt), r.Language, string(r.Channel),
-		nullBytes(p.sealedProposal), strings.Join(r.Proposed, ","), micros(r.ProposalApprovedAt))
+		nullBytes(p.sealedDetails), db.OptMicros(&r.ReceivedAt), db.OptMicros(r.AcknowledgeBy), db.OptMicros(&r.DueAt), r.Language, string(r.Channel),
+		nullBytes(p.sealedProposal), strings.Join(r.Proposed, ","), db.OptMicros(r.ProposalApprovedAt))
 	if db.IsUniqueViolation(err) {
 		return Request{}, errs.New(errs.CodeConflict, "request %s is already filed", r.ID)
 	}
@@ -379,20 +379,12 @@ func (s *Service) FileTx(ctx context.Context, tx *sql.Tx, p *Prepared) (Request,
 func insertEvent(ctx context.Context, tx *sql.Tx, e Event) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO dsr_events (request_id, version, at, action, from_state, to_state,
 		actor_kind, actor_id, note, ref, deadline, answer_sealed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		e.RequestID, e.Version, micros(&e.At), e.Action, string(e.From), string(e.To), e.Actor.Kind, e.Actor.ID,
-		e.Note, e.Ref, micros(e.Deadline), nullBytes(e.answerSealed))
+		e.RequestID, e.Version, db.OptMicros(&e.At), e.Action, string(e.From), string(e.To), e.Actor.Kind, e.Actor.ID,
+		e.Note, e.Ref, db.OptMicros(e.Deadline), nullBytes(e.answerSealed))
 	if err != nil {
 		return db.Classify(fmt.Errorf("record request history: %w", err))
 	}
 	return nil
-}
-
-// micros returns t as stored, Unix microseconds, or NULL for nil.
-func micros(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return t.UnixMicro()
 }
 
 // nullBytes returns b, or NULL for nil: drivers differ on whether a nil
@@ -402,14 +394,6 @@ func nullBytes(b []byte) any {
 		return nil
 	}
 	return b
-}
-
-func timeOf(v sql.NullInt64) *time.Time {
-	if !v.Valid {
-		return nil
-	}
-	t := time.UnixMicro(v.Int64).UTC()
-	return &t
 }
 
 const requestColumns = `id, kind, regime, state, resume_state, subject_id, email_hash, details_sealed IS NOT NULL,
@@ -432,10 +416,10 @@ func scanRequest(scan func(...any) error) (Request, error) {
 	if proposed != "" {
 		r.Proposed = strings.Split(proposed, ",")
 	}
-	r.ProposalApprovedAt = timeOf(approved)
+	r.ProposalApprovedAt = db.OptTime(approved)
 	r.ReceivedAt, r.DueAt, r.UpdatedAt = time.UnixMicro(received).UTC(), time.UnixMicro(due).UTC(), time.UnixMicro(updated).UTC()
-	r.AcknowledgeBy, r.AcknowledgedAt, r.ExtendedUntil = timeOf(ackBy), timeOf(acked), timeOf(extended)
-	r.LastRemindedAt, r.ClosedAt, r.PausedAt = timeOf(reminded), timeOf(closed), timeOf(paused)
+	r.AcknowledgeBy, r.AcknowledgedAt, r.ExtendedUntil = db.OptTime(ackBy), db.OptTime(acked), db.OptTime(extended)
+	r.LastRemindedAt, r.ClosedAt, r.PausedAt = db.OptTime(reminded), db.OptTime(closed), db.OptTime(paused)
 	return r, nil
 }
 
@@ -619,7 +603,7 @@ func (s *Service) History(ctx context.Context, id string) ([]Event, error) {
 		if err := scan(&e.Version, &at, &e.Action, &e.From, &e.To, &e.Actor.Kind, &e.Actor.ID, &e.Note, &e.Ref, &deadline, &e.Answered); err != nil {
 			return Event{}, err
 		}
-		e.At, e.Deadline = time.UnixMicro(at).UTC(), timeOf(deadline)
+		e.At, e.Deadline = time.UnixMicro(at).UTC(), db.OptTime(deadline)
 		return e, nil
 	})
 	if err != nil {

@@ -75,9 +75,9 @@ func (s *Service) apply(ctx context.Context, id string, c change) (Request, erro
 			acknowledged_at = $6, extended_until = $7, extension_reason = $8, question = $9, rejection_reason = $10,
 			result_ref = $11, waiting_on = $12, closed_at = $13, updated_at = $14, version = $15, paused_at = $16, due_at = $17, proposal_approved_at = $18
 			WHERE id = $1 AND version = $2`,
-			id, version, string(r.State), string(r.resume), r.SubjectID, micros(r.AcknowledgedAt), micros(r.ExtendedUntil),
-			r.ExtensionReason, r.Question, r.RejectionReason, r.ResultRef, r.WaitingOn, micros(r.ClosedAt), micros(&now), r.Version,
-			micros(r.PausedAt), micros(&r.DueAt), micros(r.ProposalApprovedAt))
+			id, version, string(r.State), string(r.resume), r.SubjectID, db.OptMicros(r.AcknowledgedAt), db.OptMicros(r.ExtendedUntil),
+			r.ExtensionReason, r.Question, r.RejectionReason, r.ResultRef, r.WaitingOn, db.OptMicros(r.ClosedAt), db.OptMicros(&now), r.Version,
+			db.OptMicros(r.PausedAt), db.OptMicros(&r.DueAt), db.OptMicros(r.ProposalApprovedAt))
 		if err != nil {
 			return db.Classify(fmt.Errorf("%s request: %w", phrase(c.action), err))
 		}

@@ -538,7 +538,7 @@ func (s *Service) NoticesFor(ctx context.Context, subject string) ([]CustomerNot
 			var queued int64
 			var sent sql.NullInt64
 			err := scan(&n.IncidentID, &n.JWS, &queued, &sent)
-			n.QueuedAt, n.SentAt = time.UnixMicro(queued).UTC(), fromMicros(sent)
+			n.QueuedAt, n.SentAt = time.UnixMicro(queued).UTC(), db.OptTime(sent)
 			return n, err
 		})
 	if err != nil {

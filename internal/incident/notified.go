@@ -33,6 +33,6 @@ func (s *Service) RecordNotified(ctx context.Context, id, note string) (Incident
 	if err := s.db.QueryRowContext(ctx, `SELECT MAX(sent_at) FROM incident_notices WHERE incident_id = $1`, id).Scan(&last); err != nil {
 		return Incident{}, db.Classify(fmt.Errorf("incident: notified: %w", err))
 	}
-	n.IndividualsAt = fromMicros(last)
+	n.IndividualsAt = db.OptTime(last)
 	return s.MarkNotified(ctx, id, n)
 }

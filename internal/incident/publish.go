@@ -271,7 +271,7 @@ func accountsOf(ctx context.Context, q db.Querier, where string, args []any) ([]
 					return Account{}, fmt.Errorf("incident %s: stored account: %w", a.IncidentID, err)
 				}
 			}
-			a.PublishedAt, a.FirstPublishedAt, a.WithdrawnAt = time.UnixMicro(published).UTC(), time.UnixMicro(first).UTC(), fromMicros(withdrawn)
+			a.PublishedAt, a.FirstPublishedAt, a.WithdrawnAt = time.UnixMicro(published).UTC(), time.UnixMicro(first).UTC(), db.OptTime(withdrawn)
 			return a, nil
 		})
 	if err != nil {

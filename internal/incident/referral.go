@@ -104,8 +104,8 @@ func (s *Service) RecordFiling(ctx context.Context, id string, f Filing) (Filing
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO incident_filings (id, incident_id, kind, agency, reference, channel, filed_at, note,
 			evidence_from, evidence_to, recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-			f.ID, id, string(f.Kind), f.Agency, f.Reference, f.Channel, f.FiledAt.UnixMicro(), f.Note, micros(f.EvidenceFrom),
-			micros(f.EvidenceTo), f.RecordedBy, f.RecordedAt.UnixMicro()); err != nil {
+			f.ID, id, string(f.Kind), f.Agency, f.Reference, f.Channel, f.FiledAt.UnixMicro(), f.Note, db.OptMicros(f.EvidenceFrom),
+			db.OptMicros(f.EvidenceTo), f.RecordedBy, f.RecordedAt.UnixMicro()); err != nil {
 			return nil, fmt.Errorf("incident: filing: %w", err)
 		}
 		if f.Kind == FilingRegulator && cur.AuthorityNotifiedAt == nil {
@@ -134,7 +134,7 @@ func (s *Service) Filings(ctx context.Context, id string) ([]Filing, error) {
 			var from, to sql.NullInt64
 			err := scan(&f.ID, &f.IncidentID, &kind, &f.Agency, &f.Reference, &f.Channel, &filed, &f.Note, &from, &to, &f.RecordedBy, &recorded)
 			f.Kind, f.FiledAt, f.RecordedAt = FilingKind(kind), time.UnixMicro(filed).UTC(), time.UnixMicro(recorded).UTC()
-			f.EvidenceFrom, f.EvidenceTo = fromMicros(from), fromMicros(to)
+			f.EvidenceFrom, f.EvidenceTo = db.OptTime(from), db.OptTime(to)
 			return f, err
 		})
 	if err != nil {

@@ -236,7 +236,7 @@ func scanReviewAction(scan func(...any) error) (ReviewAction, error) {
 	if err := scan(&a.ID, &a.IncidentID, &a.Title, &a.Owner, &due, &a.State, &a.CreatedBy, &created, &a.DoneBy, &done); err != nil {
 		return ReviewAction{}, err
 	}
-	a.Due, a.CreatedAt, a.DoneAt = time.UnixMicro(due).UTC(), time.UnixMicro(created).UTC(), fromMicros(done)
+	a.Due, a.CreatedAt, a.DoneAt = time.UnixMicro(due).UTC(), time.UnixMicro(created).UTC(), db.OptTime(done)
 	return a, nil
 }
 

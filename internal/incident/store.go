@@ -65,7 +65,7 @@ func (s *Service) insert(ctx context.Context, inc Incident, action, act string) 
 		if _, err := tx.ExecContext(ctx, `INSERT INTO incidents (id, title, description, kind, status, detected_at, aware_at, cause,
 			systems, categories, risk, risk_reasons, delay_reason, reported_by, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-			inc.ID, inc.Title, inc.Description, string(inc.Kind), string(inc.Status), micros(inc.DetectedAt), micros(inc.AwareAt), inc.Cause,
+			inc.ID, inc.Title, inc.Description, string(inc.Kind), string(inc.Status), db.OptMicros(inc.DetectedAt), db.OptMicros(inc.AwareAt), inc.Cause,
 			mustJSON(inc.Systems), mustJSON(inc.Categories), string(inc.Risk), mustJSON(inc.RiskReasons), inc.DelayReason,
 			inc.ReportedBy, inc.CreatedAt.UnixMicro(), inc.UpdatedAt.UnixMicro()); err != nil {
 			return fmt.Errorf("incident: insert: %w", err)
@@ -220,9 +220,9 @@ func (s *Service) change(ctx context.Context, id, action string, edit func(ctx c
 		if _, err := tx.ExecContext(ctx, `UPDATE incidents SET title = $2, description = $3, kind = $4, status = $5, detected_at = $6,
 			aware_at = $7, cause = $8, systems = $9, categories = $10, risk = $11, risk_reasons = $12, delay_reason = $13,
 			authority_notified_at = $14, individuals_notified_at = $15, updated_at = $16 WHERE id = $1`,
-			cur.ID, cur.Title, cur.Description, string(cur.Kind), string(cur.Status), micros(cur.DetectedAt), micros(cur.AwareAt),
+			cur.ID, cur.Title, cur.Description, string(cur.Kind), string(cur.Status), db.OptMicros(cur.DetectedAt), db.OptMicros(cur.AwareAt),
 			cur.Cause, mustJSON(cur.Systems), mustJSON(cur.Categories), string(cur.Risk), mustJSON(cur.RiskReasons), cur.DelayReason,
-			micros(cur.AuthorityNotifiedAt), micros(cur.IndividualsNotifiedAt), cur.UpdatedAt.UnixMicro()); err != nil {
+			db.OptMicros(cur.AuthorityNotifiedAt), db.OptMicros(cur.IndividualsNotifiedAt), cur.UpdatedAt.UnixMicro()); err != nil {
 			return fmt.Errorf("incident: update: %w", err)
 		}
 		if details != nil {
@@ -314,8 +314,8 @@ func scanIncident(scan func(...any) error) (Incident, error) {
 		return Incident{}, err
 	}
 	inc.Kind, inc.Status, inc.Risk = Kind(kind), Status(status), Risk(risk)
-	inc.DetectedAt, inc.AwareAt = fromMicros(detected), fromMicros(aware)
-	inc.AuthorityNotifiedAt, inc.IndividualsNotifiedAt = fromMicros(authority), fromMicros(individuals)
+	inc.DetectedAt, inc.AwareAt = db.OptTime(detected), db.OptTime(aware)
+	inc.AuthorityNotifiedAt, inc.IndividualsNotifiedAt = db.OptTime(authority), db.OptTime(individuals)
 	inc.CreatedAt, inc.UpdatedAt = time.UnixMicro(created).UTC(), time.UnixMicro(updated).UTC()
 	for _, list := range []struct {
 		raw  string
@@ -326,21 +326,6 @@ func scanIncident(scan func(...any) error) (Incident, error) {
 		}
 	}
 	return inc, nil
-}
-
-func micros(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return t.UnixMicro()
-}
-
-func fromMicros(v sql.NullInt64) *time.Time {
-	if !v.Valid {
-		return nil
-	}
-	t := time.UnixMicro(v.Int64).UTC()
-	return &t
 }
 
 func utcPtr(t *time.Time) *time.Time {

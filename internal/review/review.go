@@ -156,21 +156,6 @@ func newID() string {
 	return "arv_" + base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-func micros(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return t.UnixMicro()
-}
-
-func fromMicros(v sql.NullInt64) *time.Time {
-	if !v.Valid {
-		return nil
-	}
-	t := time.UnixMicro(v.Int64).UTC()
-	return &t
-}
-
 // Open opens the review of quarter ("2027-Q1"), which must have begun,
 // listing every enabled staff account. A quarter has one review: opening
 // it twice is a conflict.
@@ -209,7 +194,7 @@ func (s *Service) Open(ctx context.Context, by audit.Actor, quarter string) (Rev
 func insertItems(ctx context.Context, tx *sql.Tx, reviewID string, items []Item) error {
 	for _, it := range items {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO access_review_items (review_id, staff_id, role, last_sign_in, training) VALUES ($1, $2, $3, $4, $5)`,
-			reviewID, it.StaffID, string(it.Role), micros(it.LastSignIn), it.Training); err != nil {
+			reviewID, it.StaffID, string(it.Role), db.OptMicros(it.LastSignIn), it.Training); err != nil {
 			return err
 		}
 	}
@@ -277,7 +262,7 @@ func scanReview(scan func(...any) error) (Review, error) {
 	var opened int64
 	var closed sql.NullInt64
 	err := scan(&r.ID, &r.Quarter, &r.OpenedBy, &opened, &r.ClosedBy, &closed, &r.Accounts, &r.Decided)
-	r.OpenedAt, r.ClosedAt = time.UnixMicro(opened).UTC(), fromMicros(closed)
+	r.OpenedAt, r.ClosedAt = time.UnixMicro(opened).UTC(), db.OptTime(closed)
 	return r, err
 }
 
@@ -324,7 +309,7 @@ func (s *Service) get(ctx context.Context, id string) (Review, error) {
 			var it Item
 			var last, decided sql.NullInt64
 			err := scan(&it.StaffID, &it.Name, &it.Email, &it.Role, &last, &it.Training, &it.Decision, &it.NewRole, &it.DecidedBy, &decided)
-			it.LastSignIn, it.DecidedAt = fromMicros(last), fromMicros(decided)
+			it.LastSignIn, it.DecidedAt = db.OptTime(last), db.OptTime(decided)
 			return it, err
 		})
 	if err != nil {
@@ -354,7 +339,7 @@ func (s *Service) addNewAccounts(ctx context.Context, r Review) (added bool, err
 		for _, it := range items {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO access_review_items (review_id, staff_id, role, last_sign_in, training)
 				VALUES ($1, $2, $3, $4, $5) ON CONFLICT (review_id, staff_id) DO NOTHING`,
-				r.ID, it.StaffID, string(it.Role), micros(it.LastSignIn), it.Training); err != nil {
+				r.ID, it.StaffID, string(it.Role), db.OptMicros(it.LastSignIn), it.Training); err != nil {
 				return err
 			}
 		}
