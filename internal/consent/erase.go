@@ -91,6 +91,7 @@ func (s *Service) Pseudonymise(ctx context.Context, subject string) (Pseudonymis
 		return Pseudonymised{}, db.Classify(err)
 	}
 	s.index.forget([]string{subject}, res.Seq)
+	s.erased() // the snapshot on disk may hold the subject's states
 	return res, nil
 }
 

@@ -1,7 +1,8 @@
 package consent
 
 import (
-	"hash/maphash"
+	"crypto/rand"
+	"encoding/binary"
 	"time"
 
 	"github.com/steward-dev/steward/internal/consentrules"
@@ -41,30 +42,44 @@ func stateOf(e *Event) state {
 }
 
 // Index holds the latest consent state per (identity, purpose, vendor) in
-// memory (consentrules.Index), keyed by 128 bits of two independently
-// seeded hashes of each id: with random per-process seeds, two of a
-// billion ids share a key with a probability of about 10^-21, and nobody
-// outside the process can aim for it.
+// memory (consentrules.Index), keyed by the 128-bit SipHash of each id
+// under the index's random key: two of a billion ids share a key with a
+// probability of about 10^-21, and nobody without the key (the process's,
+// and its snapshot file's, see snapshot.go) can aim for it. SipHash rather
+// than hash/maphash because a snapshot must hold the key, and maphash
+// seeds cannot be saved.
 type Index struct {
-	seedA, seedB maphash.Seed
+	hashKey [2]uint64
 	*consentrules.Index
 }
 
 // NewIndex returns an empty index.
-func NewIndex() *Index {
-	x := &Index{seedA: maphash.MakeSeed(), seedB: maphash.MakeSeed()}
+func NewIndex() *Index { return newIndexKeyed(randomHashKey()) }
+
+// newIndexKeyed returns an empty index whose identities are keyed by
+// hashKey.
+func newIndexKeyed(hashKey [2]uint64) *Index {
+	x := &Index{hashKey: hashKey}
 	x.Index = consentrules.NewIndex(x.key)
 	return x
 }
 
+func randomHashKey() [2]uint64 {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
+	return [2]uint64{binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:])}
+}
+
 // key returns the index key of a subject or device id.
 func (x *Index) key(id string) consentrules.Key {
-	return consentrules.Key{A: maphash.String(x.seedA, id), B: maphash.String(x.seedB, id)}
+	a, b := sipHash128(x.hashKey[0], x.hashKey[1], id)
+	return consentrules.Key{A: a, B: b}
 }
 
 // keyBytes is key for an id in a byte slice, which it does not keep.
 func (x *Index) keyBytes(id []byte) consentrules.Key {
-	return consentrules.Key{A: maphash.Bytes(x.seedA, id), B: maphash.Bytes(x.seedB, id)}
+	a, b := sipHash128(x.hashKey[0], x.hashKey[1], id)
+	return consentrules.Key{A: a, B: b}
 }
 
 // indexedEvent is the part of an event the index keeps.

@@ -150,9 +150,7 @@ func TestIndexLatestWinsInAnyOrder(t *testing.T) {
 	a, b := at(100), at(200)
 	b.Action = actionWithdraw
 	for _, order := range [][]indexedEvent{{a, b}, {b, a}, {a, b, a, b}} {
-		fresh := NewIndex()
-		fresh.seedA, fresh.seedB = x.seedA, x.seedB
-		x := fresh
+		x := newIndexKeyed(x.hashKey)
 		x.apply(order)
 		s, ok, _ := x.latest("", "d1", x.PurposeID("analytics"), 0, 0)
 		if !ok || s.Action != actionWithdraw || s.Seq != 200 {

@@ -38,6 +38,17 @@ type Config struct {
 	ListenMinBackoff, ListenMaxBackoff time.Duration
 	// OnFollow, when set, is told of each pass of the follower (metrics).
 	OnFollow func(FollowReport)
+	// SnapshotPath, when set, is the file of the index's snapshot
+	// (snapshot.go): Open starts from it and the ledger's tail when it is
+	// sound and matches the store, and Close writes it.
+	SnapshotPath string
+	// SnapshotInterval is how often the snapshot is written besides at
+	// Close; 0 or negative: only at Close (and after erasures).
+	SnapshotInterval time.Duration
+	// SnapshotAfterErasure is how soon after an erasure the snapshot is
+	// written anew, so that the file stops holding the subject's states;
+	// 0 means one minute.
+	SnapshotAfterErasure time.Duration
 	// MaxFutureSkew is how far in the future an event's time may lie; 0 means
 	// five minutes.
 	MaxFutureSkew time.Duration
@@ -106,14 +117,23 @@ type Service struct {
 	// rollupStmts are the rollups' upserts on SQLite, parsed once per
 	// connection (rollup.go); nil on PostgreSQL.
 	rollupStmts *rollupStatements
+	// snapshotPath is Config.SnapshotPath; fromSnapshot describes the
+	// snapshot Open started from, if it did; snapshotDue holds one token
+	// when an erasure asks for the snapshot to be written anew, no sooner
+	// than erasureDelay after the last one.
+	snapshotPath string
+	fromSnapshot *SnapshotInfo
+	snapshotDue  chan struct{}
+	erasureDelay time.Duration
 	// rollupsOff skips the analytics rollups on append: a diagnostic for
 	// measuring what they cost (SetRollupsForTest); the rollups are then
 	// wrong until rebuilt.
 	rollupsOff bool
 }
 
-// Open loads the catalog, rebuilds the index from the ledger and starts the
-// group committer and the ledger follower.
+// Open loads the catalog, rebuilds the index from the ledger (or loads
+// its snapshot and replays the ledger's tail, see snapshot.go) and starts
+// the group committer and the ledger follower.
 func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.DB == nil || cfg.Signer == nil {
 		return nil, errors.New("consent: Open needs a DB and a Signer")
@@ -140,6 +160,15 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	if s.observe == nil {
 		s.observe = func(int) {}
+	}
+	s.snapshotPath, s.erasureDelay, s.snapshotDue = cfg.SnapshotPath, cfg.SnapshotAfterErasure, make(chan struct{}, 1)
+	if s.erasureDelay <= 0 {
+		s.erasureDelay = erasureSnapshotDelay
+	}
+	if s.snapshotPath != "" {
+		if info, ok := s.loadSnapshot(ctx, s.snapshotPath); ok {
+			s.fromSnapshot = &info
+		}
 	}
 	s.decider = &Decider{catalog: &s.catalog, index: s.index, gate: &s.gate, purposes: &s.purposes, nowMicros: decisionNow}
 	if err := s.ReloadCatalog(ctx); err != nil {
@@ -179,6 +208,9 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		s.wg.Add(1)
 		go s.followLoop(interval)
 	}
+	if s.snapshotPath != "" {
+		s.wg.Go(func() { s.snapshotLoop(cfg.SnapshotInterval) })
+	}
 	return s, nil
 }
 
@@ -188,8 +220,12 @@ func (s *Service) Close() error {
 	if s.listener != nil {
 		s.listener.Close()
 	}
-	s.closeOne.Do(func() { close(s.stop) })
+	first := false
+	s.closeOne.Do(func() { close(s.stop); first = true })
 	s.wg.Wait()
+	if first && s.snapshotPath != "" {
+		s.snapshot()
+	}
 	if s.rollupStmts != nil {
 		s.rollupStmts.close()
 	}
@@ -267,6 +303,9 @@ func (s *Service) follow(ctx context.Context, kinds entryKinds) (followed, error
 		}
 		s.index.forget(subjects, last)
 		s.followedErasures = last
+		if len(subjects) > 0 {
+			s.erased()
+		}
 		out.entries += len(subjects)
 	}
 	return out, nil

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"sync"
+	"sync/atomic"
 )
 
 // Key stands for a subject or device id in the index: 128 bits of a hash
@@ -90,7 +91,10 @@ type stateEntry struct {
 type Index struct {
 	keyOf func(string) Key
 
-	mu        sync.RWMutex
+	mu sync.RWMutex
+	// encoding is set while a snapshot holds the read lock (lockWrite,
+	// snapshot.go).
+	encoding  atomic.Bool
 	subjects  map[Key]uint32
 	devices   map[Key]uint32
 	purposes  map[string]uint16
@@ -185,7 +189,7 @@ func intern16(m map[string]uint16, key string, first uint16) uint16 {
 // carry their numbers instead of looking keys up again. Numbers are stable
 // for the index's life.
 func (x *Index) CatalogIDs(purposes, vendors []string) (map[string]uint16, map[string]uint16) {
-	x.mu.Lock()
+	x.lockWrite()
 	defer x.mu.Unlock()
 	p := make(map[string]uint16, len(purposes))
 	for _, k := range purposes {
@@ -227,7 +231,7 @@ func (x *Index) Apply(events []Event) {
 	if len(events) == 0 {
 		return
 	}
-	x.mu.Lock()
+	x.lockWrite()
 	defer x.mu.Unlock()
 	for _, e := range events {
 		var ident uint32
@@ -285,7 +289,7 @@ func (x *Index) advance(seq uint64) {
 // Advance records that the ledger was followed up to seq, though nothing
 // of it changed a state (entries the index does not keep).
 func (x *Index) Advance(seq int64) {
-	x.mu.Lock()
+	x.lockWrite()
 	defer x.mu.Unlock()
 	if uint64(seq) > x.maxSeq {
 		x.maxSeq = uint64(seq)
@@ -305,7 +309,7 @@ func (x *Index) ApplyLinks(links []Link) {
 	if len(links) == 0 {
 		return
 	}
-	x.mu.Lock()
+	x.lockWrite()
 	defer x.mu.Unlock()
 	defer x.signal()
 	for _, l := range links {
@@ -358,7 +362,7 @@ func (x *Index) ApplyRestrictions(rows []Restriction) {
 	if len(rows) == 0 {
 		return
 	}
-	x.mu.Lock()
+	x.lockWrite()
 	defer x.mu.Unlock()
 	defer x.signal()
 	for _, r := range rows {
@@ -399,7 +403,7 @@ func (x *Index) ApplyRestrictions(rows []Restriction) {
 // consent. The orphaned states stay in memory until the index is rebuilt.
 // seq, when above the index's, is the erasure's sequence number.
 func (x *Index) Forget(subjects []Key, seq int64) {
-	x.mu.Lock()
+	x.lockWrite()
 	defer x.mu.Unlock()
 	defer x.signal()
 	x.advance(uint64(max(seq, 0)))
