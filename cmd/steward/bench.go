@@ -153,7 +153,7 @@ func registerBenchFlags(fs interface {
 	fs.StringVar(&f.database, "database", "", "store of the in-process server: empty for SQLite in a temporary directory, or a postgres:// URL")
 	fs.StringVar(&f.url, "url", "", "measure a running Steward at this loopback URL instead of starting one")
 	fs.StringVar(&f.key, "key", "", "API key for --url (decide key for decide, ingest key of property demo for ingest)")
-	fs.StringVar(&f.dir, "dir", "", "where the in-process server keeps its data (and ingest --during-backups its backups): empty for the system's temporary directory, which may be in memory (tmpfs); name an existing directory on the disk you mean to measure")
+	fs.StringVar(&f.dir, "dir", "", "where the in-process server keeps its data (and ingest --during-backups its backups): empty for the system's temporary directory, which may be in memory (tmpfs); name an existing directory on the disk you mean to measure; startup: kept, and a SQLite store already in it is started on again instead of writing --events anew")
 	return f
 }
 
@@ -168,6 +168,7 @@ func runBench(ctx context.Context, env *environment, args []string) error {
 	batches := fs.String("batch", "1,100", "decide: questions per request, a comma-separated list of sizes to run")
 	devices := fs.Int("devices", 100000, "decide: devices with recorded consent in the in-process server")
 	events := fs.Int("events", 1000000, "startup: ledger events to start with")
+	bulk := fs.Int("bulk", 0, "startup: write only this many events through the append path and copy them to --events (each copy chained, carrying its original's receipt; rollups not kept); 0: every event appended")
 	duringBackups := fs.Bool("during-backups", false, "ingest: measure again while backups of the store are taken back to back")
 	rounds := fs.Int("rounds", 1, "ingest: measurements of each kind, alternating with and without backups (with --during-backups), summarised by median and range")
 	prefill := fs.Int("prefill", 0, "ingest: ledger events written before measuring, so that a backup of the store takes a while (with --during-backups)")
@@ -187,7 +188,7 @@ func runBench(ctx context.Context, env *environment, args []string) error {
 		defer pprof.StopCPUProfile()
 	}
 	if kind == "startup" {
-		return benchStartup(ctx, env, *events, f.database)
+		return benchStartup(ctx, env, *events, f.database, f.dir, *bulk)
 	}
 	target := &benchTarget{url: strings.TrimRight(f.url, "/"), keys: app.DemoKeys{Decide: f.key, Ingest: f.key}, close: func() {}}
 	if f.url == "" {

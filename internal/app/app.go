@@ -259,7 +259,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	started := time.Now()
 	a.Consent, err = consent.Open(ctx, consent.Config{
 		DB: a.DB, Signer: a.Signer, Logger: log, FollowInterval: cfg.FollowInterval, Observe: a.Metrics.ObserveAppends, Audit: a.Audit,
-		Listen: true, OnFollow: a.Metrics.ObserveFollow,
+		Listen: true, OnFollow: a.Metrics.ObserveFollow, SnapshotPath: snapshotPath(cfg), SnapshotInterval: cfg.IndexSnapshotInterval,
 		OnLiftRequested: dsrmail.LiftRequested(a.queue, a.Mailer),
 		Controller: receipt.Controller{PIIController: cfg.Controller.Name, Contact: cfg.Controller.Email, Email: cfg.Controller.Email,
 			Address: cfg.Controller.Address, Phone: cfg.Controller.Phone, PIIControllerURL: cfg.Controller.URL},
@@ -269,7 +269,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	}
 	a.push(a.Consent.Close)
 	a.Metrics.WatchListener(func() bool { ok, _ := a.Consent.Listening(); return ok })
-	log.Info("consent index built", "states", a.Consent.Index().Len(), "ledger_seq", a.Consent.Index().MaxSeq(), "took", time.Since(started).Round(time.Millisecond).String())
+	from, fromSnapshot := a.Consent.StartedFrom()
+	log.Info("consent index built", "states", a.Consent.Index().Len(), "ledger_seq", a.Consent.Index().MaxSeq(),
+		"from_snapshot", fromSnapshot, "snapshot_seq", from.Seq, "took", time.Since(started).Round(time.Millisecond).String())
 	// Reading the whole ledger left garbage several times the index's
 	// size; hand it back to the system now rather than keep it resident
 	// until the scavenger gets to it.
@@ -978,4 +980,13 @@ func steadyClock(ctx context.Context, store *db.DB) (*clock.Steady, error) {
 		c.NotBefore(time.UnixMicro(at.Int64))
 	}
 	return c, nil
+}
+
+// snapshotPath is the consent index's snapshot file in the data directory,
+// empty when snapshots are off.
+func snapshotPath(cfg config.Config) string {
+	if cfg.IndexSnapshotInterval <= 0 {
+		return ""
+	}
+	return filepath.Join(cfg.DataDir, "consent-index.snapshot")
 }

@@ -30,17 +30,21 @@ import (
 
 // Config is the validated configuration of a Steward process.
 type Config struct {
-	Listen          string
-	DataDir         string
-	Database        string
-	SigningKeyFile  string
-	PublicURL       string
-	Controller      Controller
-	LogLevel        string
-	LogFormat       string
-	FollowInterval  time.Duration
-	ShutdownTimeout time.Duration
-	GPCLastUpdate   string
+	Listen         string
+	DataDir        string
+	Database       string
+	SigningKeyFile string
+	PublicURL      string
+	Controller     Controller
+	LogLevel       string
+	LogFormat      string
+	FollowInterval time.Duration
+	// IndexSnapshotInterval is how often the consent index's snapshot is
+	// written to the data directory (besides at shutdown and after an
+	// erasure); 0 turns snapshots off.
+	IndexSnapshotInterval time.Duration
+	ShutdownTimeout       time.Duration
+	GPCLastUpdate         string
 	// MasterKey is the vault's key-encryption keyring text, from
 	// STEWARD_MASTER_KEY (never a flag: flags show in process lists) or the
 	// file --master-key-file names; empty leaves the vault sealed.
@@ -218,6 +222,7 @@ var Settings = []Setting{
 	{"log-format", "STEWARD_LOG_FORMAT", "text", "text or json"},
 	{"access-log", "STEWARD_ACCESS_LOG", "false", "log one line per HTTP request: the route pattern (never the path), status, duration and bytes"},
 	{"follow-interval", "STEWARD_FOLLOW_INTERVAL", "1s", "how often to poll for ledger entries written by other replicas; on PostgreSQL a notification wakes the follower at once and polling is the fallback"},
+	{"index-snapshot-interval", "STEWARD_INDEX_SNAPSHOT_INTERVAL", "15m", "how often to write the consent index's snapshot to the data directory (also at shutdown and within a minute of an erasure), from which the next start loads the index and replays only the ledger's tail; 0 turns snapshots off"},
 	{"shutdown-timeout", "STEWARD_SHUTDOWN_TIMEOUT", "15s", "how long to drain requests on SIGTERM"},
 	{"gpc-last-update", "STEWARD_GPC_LAST_UPDATE", "2026-11-28", "date served in /.well-known/gpc.json (YYYY-MM-DD)"},
 	{"smtp-host", "STEWARD_SMTP_HOST", "", "SMTP server for email (portal codes, reminders); empty turns email off"},
@@ -471,6 +476,10 @@ func build(raw map[string]string) (Config, error) {
 	var err error
 	if c.FollowInterval, err = time.ParseDuration(raw["follow-interval"]); err != nil || c.FollowInterval < 10*time.Millisecond {
 		bad("follow-interval", "must be a duration of at least 10ms, such as 1s")
+	}
+	if c.IndexSnapshotInterval, err = time.ParseDuration(raw["index-snapshot-interval"]); err != nil || c.IndexSnapshotInterval < 0 ||
+		c.IndexSnapshotInterval > 0 && c.IndexSnapshotInterval < time.Minute {
+		bad("index-snapshot-interval", "must be 0 (off) or a duration of at least 1m, such as 15m")
 	}
 	if c.ShutdownTimeout, err = time.ParseDuration(raw["shutdown-timeout"]); err != nil || c.ShutdownTimeout <= 0 {
 		bad("shutdown-timeout", "must be a positive duration, such as 15s")
