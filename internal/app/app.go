@@ -27,6 +27,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"runtime/debug"
 	"slices"
@@ -259,7 +260,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	started := time.Now()
 	a.Consent, err = consent.Open(ctx, consent.Config{
 		DB: a.DB, Signer: a.Signer, Logger: log, FollowInterval: cfg.FollowInterval, Observe: a.Metrics.ObserveAppends, Audit: a.Audit,
-		Listen: true, OnFollow: a.Metrics.ObserveFollow, SnapshotPath: snapshotPath(cfg), SnapshotInterval: cfg.IndexSnapshotInterval,
+		Listen: true, OnFollow: a.Metrics.ObserveFollow, SnapshotPath: snapshotPath(cfg, log), SnapshotInterval: cfg.IndexSnapshotInterval,
 		OnLiftRequested: dsrmail.LiftRequested(a.queue, a.Mailer),
 		Controller: receipt.Controller{PIIController: cfg.Controller.Name, Contact: cfg.Controller.Email, Email: cfg.Controller.Email,
 			Address: cfg.Controller.Address, Phone: cfg.Controller.Phone, PIIControllerURL: cfg.Controller.URL},
@@ -983,10 +984,15 @@ func steadyClock(ctx context.Context, store *db.DB) (*clock.Steady, error) {
 }
 
 // snapshotPath is the consent index's snapshot file in the data directory,
-// empty when snapshots are off.
-func snapshotPath(cfg config.Config) string {
+// empty when snapshots are off. Turning them off removes the file left by
+// an earlier run: nothing would write it anew after an erasure.
+func snapshotPath(cfg config.Config, log *slog.Logger) string {
+	path := filepath.Join(cfg.DataDir, "consent-index.snapshot")
 	if cfg.IndexSnapshotInterval <= 0 {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			log.Warn("remove the consent index snapshot (snapshots are off)", "path", path, "err", err)
+		}
 		return ""
 	}
-	return filepath.Join(cfg.DataDir, "consent-index.snapshot")
+	return path
 }
