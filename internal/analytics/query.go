@@ -359,18 +359,17 @@ func (s *Service) Query(ctx context.Context, f Filter, noticeOrder []string) (*R
 		group = append(group, column)
 	}
 	groupFrom := groupTable
-	if groupTable == consent.RollupTables[0].Name {
-		// The full cells: grouped by every dimension, in the order of
-		// SQLite's index consent_rollups_by_property (migration 0048), and
-		// read through it there: a view of one property reads that
+	if groupTable == consent.RollupTables[0].Name && s.db.Dialect == db.SQLite {
+		// The full cells on SQLite: grouped by every dimension, in the
+		// order of the index consent_rollups_by_property (migration 0048),
+		// and read through it: a view of one property reads that
 		// property's cells, the others every cell, in group order, summed
 		// as they come without a sort (sorting the cells of the range was
 		// most of such a view's cost); the few thousand rows are summed
-		// here. PostgreSQL hashes instead of sorting.
+		// here. PostgreSQL hashes instead of sorting and groups as the
+		// other tables.
 		group = []string{"property", "purpose", "notice_version", "jurisdiction", "source"}
-		if s.db.Dialect == db.SQLite {
-			groupFrom += " INDEXED BY consent_rollups_by_property"
-		}
+		groupFrom += " INDEXED BY consent_rollups_by_property"
 	}
 	at := func(col string) int { return slices.Index(group, col) }
 	purposeAt, versionAt, keyAt := at("purpose"), at("notice_version"), at(column)
