@@ -166,6 +166,9 @@ func (s *Service) commitLoop() {
 	// append came for rollupIdle: it writes them then.
 	idleTimer := time.NewTimer(time.Hour)
 	idleTimer.Stop()
+	// idleWait is rollupIdle, or rollupEvery after a failed write: a
+	// store that refuses them is not asked again every rollupIdle.
+	idleWait := rollupIdle
 	// carry holds requests whose callers were still signing them when their
 	// group was written: they go with the next group.
 	var carry []*appendRequest
@@ -176,7 +179,7 @@ func (s *Service) commitLoop() {
 		} else {
 			var idle <-chan time.Time
 			if s.rollups != nil && s.rollups.pending.Load() {
-				idleTimer.Reset(rollupIdle)
+				idleTimer.Reset(idleWait)
 				idle = idleTimer.C
 			}
 			select {
@@ -187,7 +190,10 @@ func (s *Service) commitLoop() {
 				reply <- s.writeRollups()
 				continue
 			case <-idle:
-				_ = s.writeRollups()
+				idleWait = rollupIdle
+				if s.writeRollups() != nil {
+					idleWait = rollupEvery
+				}
 				continue
 			case <-s.stop:
 				// Finish what is queued, write the rollups, then stop.
