@@ -324,7 +324,7 @@ func (b *rollupBuffer) due() bool {
 	return time.Since(b.since) >= rollupEvery
 }
 
-// ErrNoRollupCursor: the store has no cursor row (migration 0048).
+// errNoRollupCursor says the store has no cursor row (migration 0048).
 var errNoRollupCursor = errors.New("consent_rollups_cursor has no row")
 
 // flushRollups writes the pending cells, or, when the store's cursor is
