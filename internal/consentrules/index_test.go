@@ -94,3 +94,60 @@ func BenchmarkIndexMemory(b *testing.B) {
 		})
 	}
 }
+
+// TestIdentTable: keys inserted are found, removed ones are not, and the
+// others survive removals that move entries back (over the array's end
+// too), across growth.
+func TestIdentTable(t *testing.T) {
+	x := NewIndex(RefKey)
+	key := func(i int) Key { return RefKey(fmt.Sprint("id-", i)) }
+	const n = 5000
+	for i := range n {
+		x.intern(&x.devices, key(i))
+	}
+	// A table too small for its keys' homes to spread: runs wrap around.
+	small := identTable{seedA: 1, seedB: 3}
+	small.alloc(8)
+	for i := 1; i <= 3; i++ {
+		small.insert(x, uint32(i))
+	}
+	small.remove(x, key(0))
+	for i := 2; i <= 3; i++ {
+		if got := small.get(x, key(i-1)); got != uint32(i) {
+			t.Errorf("small table: key %d has number %d, want %d", i-1, got, i)
+		}
+	}
+	for i := 0; i < n; i += 3 {
+		x.devices.remove(x, key(i))
+	}
+	for i := range n {
+		got, want := x.devices.get(x, key(i)), uint32(i+1)
+		if i%3 == 0 {
+			want = 0
+		}
+		if got != want {
+			t.Fatalf("key %d: number %d, want %d", i, got, want)
+		}
+	}
+	if x.devices.count != n-(n+2)/3 {
+		t.Errorf("count %d, want %d", x.devices.count, n-(n+2)/3)
+	}
+	if got := x.subjects.get(x, key(1)); got != 0 {
+		t.Errorf("a device's key found among subjects: %d", got)
+	}
+}
+
+// TestRegimes: countries by their array, subdivisions by their map, the
+// most specific entry winning and the fallback for the rest.
+func TestRegimes(t *testing.T) {
+	r := Compile([]string{"EU", "US-CA"}, []string{"US", "FR", "Xx"}, OptIn)
+	for j, want := range map[string]Regime{"DE": OptIn, "FR": OptOut, "US": OptOut, "US-CA": OptIn, "US-NY": OptOut,
+		"DE-BY": OptIn, "JP": OptIn, "": OptIn, "Xx": OptOut, "ZZ-1": OptIn} {
+		if got := r.Regime(j); got != want {
+			t.Errorf("Regime(%q) = %s, want %s", j, got, want)
+		}
+	}
+	if got := Compile(nil, []string{"GB"}, OptOut); got.Regime("UK") != OptOut || got.Regime("GB") != OptOut {
+		t.Errorf("fallback or country wrong: %s %s", got.Regime("UK"), got.Regime("GB"))
+	}
+}
