@@ -3,6 +3,7 @@ package client_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -112,6 +113,37 @@ func BenchmarkDeciderDecide(b *testing.B) {
 	}
 }
 
+// BenchmarkDeciderDecideRef is BenchmarkDeciderDecide by ref: the
+// questions' refs computed beforehand, as a caller who holds them would.
+func BenchmarkDeciderDecideRef(b *testing.B) {
+	srv := fakeStream(b, 100000)
+	d, err := client.New(srv.URL, "stw_decide_bench").NewDecider(context.Background(), client.DeciderOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	refs := make([]client.IdentityRef, 1024)
+	for i := range refs {
+		refs[i] = client.DeviceRef(fmt.Sprintf("dev-%d", i*97%100000))
+	}
+	q := client.Question{Purpose: "analytics", Vendor: "metrics-co", Jurisdiction: "DE"}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	b.ReportAllocs()
+	b.ResetTimer()
+	start, n := threadCPU(), 0
+	for i := 0; b.Loop(); i++ {
+		a, err := d.DecideRef(refs[i&1023], &q, false)
+		if err != nil || !a.Allowed {
+			b.Fatalf("%+v %v", a, err)
+		}
+		n++
+	}
+	if cpu := threadCPU() - start; cpu > 0 {
+		b.ReportMetric(float64(cpu)/float64(n), "cpu-ns/op")
+	}
+}
+
 // TestDeciderDecideAllocates nothing for a valid question.
 func TestDeciderDecideAllocates(t *testing.T) {
 	srv := fakeStream(t, 10)
@@ -128,6 +160,27 @@ func TestDeciderDecideAllocates(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("Decide allocates %.1f times per question, want 0", allocs)
+	}
+	ref, byRef := client.DeviceRef("dev-3"), client.Question{Purpose: "marketing", Jurisdiction: "US-CA"}
+	allocs = testing.AllocsPerRun(1000, func() {
+		if a, _ := d.DecideRef(ref, &byRef, false); a.Allowed || a.Reason != client.ReasonConsentDenied {
+			t.Fatalf("answer by ref %+v", a)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("DecideRef allocates %.1f times per question, want 0", allocs)
+	}
+	// A ref and a subject or device at once, or no identity at all, is
+	// the question's fault, named as Decide names it.
+	for _, tt := range []struct {
+		ref client.IdentityRef
+		q   client.Question
+	}{{ref, client.Question{Device: "dev-3", Purpose: "marketing"}}, {client.IdentityRef{}, client.Question{Purpose: "marketing"}}} {
+		_, err := d.DecideRef(tt.ref, &tt.q, false)
+		var e *client.Error
+		if !errors.As(err, &e) || e.Fields["subject"] == "" {
+			t.Errorf("DecideRef(%+v, %+v): %v, want a fault of the subject", tt.ref, tt.q, err)
+		}
 	}
 }
 

@@ -54,7 +54,7 @@ func (t *identTable) find(x *Index, k Key) (uint32, int) {
 	mask := len(t.slots) - 1
 	for i := t.home(k); ; i = (i + 1) & mask {
 		n := t.slots[i]
-		if n == 0 || x.idents[n].key == k {
+		if n == 0 || x.idents.at(n).key == k {
 			return n, i
 		}
 	}
@@ -67,7 +67,7 @@ func (t *identTable) get(x *Index, k Key) uint32 {
 }
 
 // insert records n as the number of its key, which the table does not
-// hold yet (x.idents[n].key is set).
+// hold yet (x.idents.at(n).key is set).
 func (t *identTable) insert(x *Index, n uint32) {
 	if t.count+1 > t.lenCap {
 		old := t.slots
@@ -83,7 +83,7 @@ func (t *identTable) insert(x *Index, n uint32) {
 }
 
 func (t *identTable) place(x *Index, n uint32) {
-	_, i := t.find(x, x.idents[n].key)
+	_, i := t.find(x, x.idents.at(n).key)
 	t.slots[i] = n
 }
 
@@ -99,7 +99,7 @@ func (t *identTable) remove(x *Index, k Key) {
 		m := t.slots[j]
 		// m may move back to the hole when its home is not after the
 		// hole (cyclically, between the hole and j).
-		if (j-t.home(x.idents[m].key))&mask >= (j-hole)&mask {
+		if (j-t.home(x.idents.at(m).key))&mask >= (j-hole)&mask {
 			t.slots[hole] = m
 			hole = j
 		}

@@ -125,8 +125,8 @@ type Index struct {
 	devices   identTable
 	purposes  map[string]uint16
 	vendors   map[string]uint16   // vendor 0 is "no vendor"
-	states    []stateEntry        // the arena; entry 0 is unused
-	idents    []identInfo         // by identity number; 0 is unused
+	states    arena[stateEntry]   // entry 0 is unused
+	idents    arena[identInfo]    // by identity number; 0 is unused
 	linkSeq   map[uint32]uint64   // device identity → sequence number of its link
 	devicesOf map[uint32][]uint32 // subject identity → device identities
 	maxSeq    uint64
@@ -150,14 +150,12 @@ type Index struct {
 
 // NewIndex returns an empty index whose identities are keyed by keyOf.
 func NewIndex(keyOf func(string) Key) *Index {
-	return &Index{
+	x := &Index{
 		keyOf:     keyOf,
 		subjects:  newIdentTable(),
 		devices:   newIdentTable(),
 		purposes:  map[string]uint16{},
 		vendors:   map[string]uint16{"": 0},
-		states:    make([]stateEntry, 1, 1024),
-		idents:    make([]identInfo, 1, 1024),
 		linkSeq:   map[uint32]uint64{},
 		devicesOf: map[uint32][]uint32{},
 
@@ -168,6 +166,9 @@ func NewIndex(keyOf func(string) Key) *Index {
 		channelStates: map[uint64]State{},
 		changed:       make(chan struct{}),
 	}
+	x.states.add(stateEntry{}) // number 0 is "none"
+	x.idents.add(identInfo{})
+	return x
 }
 
 // Key returns the index's key of an id.
@@ -198,11 +199,10 @@ func (x *Index) intern(t *identTable, id Key) uint32 {
 	if n := t.get(x, id); n != 0 {
 		return n
 	}
-	n := uint32(len(x.idents))
-	if n > identMask {
+	if x.idents.len() > identMask {
 		panic("consentrules: more identities than an index holds (536,870,911)")
 	}
-	x.idents = append(x.idents, identInfo{key: id})
+	n := x.idents.add(identInfo{key: id})
 	t.insert(x, n)
 	return n
 }
@@ -275,7 +275,7 @@ func (x *Index) Apply(events []Event) {
 		vendor := intern16(x.vendors, e.Vendor, 0)
 		s := State{Seq: uint64(e.Seq), At: e.At, Notice: e.Notice, Action: e.Action, Imported: e.Imported}
 		if vendor != 0 {
-			x.idents[ident].set(flagVendorChoices, true)
+			x.idents.at(ident).set(flagVendorChoices, true)
 		}
 		k := stateKey(ident, purpose, 0)
 		switch {
@@ -297,7 +297,7 @@ func (x *Index) Apply(events []Event) {
 			// subject's, of a topic that declares the channel, with no
 			// vendor) is kept apart: it decides only questions about
 			// that channel (LatestChoice).
-			x.idents[ident].set(flagChannelChoices, true)
+			x.idents.at(ident).set(flagChannelChoices, true)
 			ck := stateKey(ident, purpose, ch)
 			if old, ok := x.channelStates[ck]; !ok || s.Newer(old) {
 				x.channelStates[ck] = s
@@ -351,7 +351,7 @@ func (x *Index) ApplyLinks(links []Link) {
 		}
 		x.linkSeq[device] = uint64(l.Seq)
 		x.advance(uint64(l.Seq))
-		old := x.idents[device].subject()
+		old := x.idents.at(device).subject()
 		if old == subject {
 			continue
 		}
@@ -364,11 +364,11 @@ func (x *Index) ApplyLinks(links []Link) {
 				}
 			}
 			x.devicesOf[old] = list
-			x.idents[old].set(flagHasDevices, len(list) > 0)
+			x.idents.at(old).set(flagHasDevices, len(list) > 0)
 		}
-		x.idents[device].setSubject(subject)
+		x.idents.at(device).setSubject(subject)
 		x.devicesOf[subject] = append(x.devicesOf[subject], device)
-		x.idents[subject].set(flagHasDevices, true)
+		x.idents.at(subject).set(flagHasDevices, true)
 	}
 }
 
@@ -445,10 +445,10 @@ func (x *Index) Forget(subjects []Key, seq int64) {
 		}
 		x.subjects.remove(x, key)
 		for _, device := range x.devicesOf[ident] {
-			x.idents[device].setSubject(0)
+			x.idents.at(device).setSubject(0)
 		}
 		delete(x.devicesOf, ident)
-		x.idents[ident].set(flagHasDevices, false)
+		x.idents.at(ident).set(flagHasDevices, false)
 	}
 }
 
@@ -463,14 +463,14 @@ func (x *Index) MaxSeq() int64 {
 func (x *Index) Len() int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return len(x.states) - 1 + len(x.channelStates)
+	return x.states.len() - 1 + len(x.channelStates)
 }
 
 // put records s for the identity, purpose and vendor unless the state held
 // is newer; the caller holds the write lock.
 func (x *Index) put(ident uint32, purpose, vendor uint16, s State) {
-	for i := x.idents[ident].first; i != 0; i = x.states[i].next {
-		e := &x.states[i]
+	for i := x.idents.at(ident).first; i != 0; i = x.states.at(i).next {
+		e := x.states.at(i)
 		if e.purpose == purpose && e.vendor == vendor {
 			if s.Newer(e.State) {
 				e.State = s
@@ -478,8 +478,11 @@ func (x *Index) put(ident uint32, purpose, vendor uint16, s State) {
 			return
 		}
 	}
-	x.states = append(x.states, stateEntry{State: s, purpose: purpose, vendor: vendor, next: x.idents[ident].first})
-	x.idents[ident].first = uint32(len(x.states) - 1)
+	info := x.idents.at(ident)
+	if x.states.len() == 1<<32-1 {
+		panic("consentrules: more states than an index holds (4,294,967,294)")
+	}
+	info.first = x.states.add(stateEntry{State: s, purpose: purpose, vendor: vendor, next: info.first})
 }
 
 // Latest returns the latest state that applies to the identity (a
@@ -516,7 +519,7 @@ func (x *Index) identOf(isSubject bool, id Key) uint32 {
 	if d == 0 {
 		return 0
 	}
-	if linked := x.idents[d].subject(); linked != 0 {
+	if linked := x.idents.at(d).subject(); linked != 0 {
 		return linked
 	}
 	return d
@@ -541,7 +544,7 @@ func (x *Index) latest(ident uint32, purpose, vendor, channel uint16) (State, bo
 		}
 	}
 	best, found := x.lookup(ident, purpose, vendor)
-	info := &x.idents[ident]
+	info := x.idents.at(ident)
 	if channel != 0 && info.has(flagChannelChoices) {
 		// Only subjects choose topics, so only the identity's own
 		// channel choices count.
@@ -561,12 +564,12 @@ func (x *Index) latest(ident uint32, purpose, vendor, channel uint16) (State, bo
 // lookup returns the latest of the identity's purpose-wide state and its
 // state for the vendor (vendor 0: the first only).
 func (x *Index) lookup(ident uint32, purpose, vendor uint16) (best State, found bool) {
-	info := &x.idents[ident]
+	info := x.idents.at(ident)
 	if !info.has(flagVendorChoices) {
 		vendor = 0
 	}
-	for i := info.first; i != 0; i = x.states[i].next {
-		e := &x.states[i]
+	for i := info.first; i != 0; i = x.states.at(i).next {
+		e := x.states.at(i)
 		if e.purpose == purpose && (e.vendor == 0 || e.vendor == vendor) && (!found || e.State.Newer(best)) {
 			best, found = e.State, true
 		}
