@@ -96,44 +96,46 @@ func BenchmarkIndexMemory(b *testing.B) {
 }
 
 // TestIdentTable: keys inserted are found, removed ones are not, and the
-// others survive removals that move entries back (over the array's end
-// too), across growth.
+// others survive removals that move entries back, across growth: parts
+// doubling, then splitting (parts of 16 slots at most, so that thousands
+// of keys make hundreds of parts and a deep directory).
 func TestIdentTable(t *testing.T) {
-	x := NewIndex(RefKey)
-	key := func(i int) Key { return RefKey(fmt.Sprint("id-", i)) }
-	const n = 5000
-	for i := range n {
-		x.intern(&x.devices, key(i))
-	}
-	// A table too small for its keys' homes to spread: runs wrap around.
-	small := identTable{seedA: 1, seedB: 3}
-	small.alloc(8)
-	for i := 1; i <= 3; i++ {
-		small.insert(x, uint32(i))
-	}
-	small.remove(x, key(0))
-	for i := 2; i <= 3; i++ {
-		if got := small.get(x, key(i-1)); got != uint32(i) {
-			t.Errorf("small table: key %d has number %d, want %d", i-1, got, i)
+	for _, maxPart := range []int{16, identPartMax} {
+		x := NewIndex(RefKey)
+		x.devices = newIdentTableOf(maxPart)
+		key := func(i int) Key { return RefKey(fmt.Sprint("id-", i)) }
+		const n = 5000
+		for i := range n {
+			x.intern(&x.devices, key(i))
 		}
-	}
-	for i := 0; i < n; i += 3 {
-		x.devices.remove(x, key(i))
-	}
-	for i := range n {
-		got, want := x.devices.get(x, key(i)), uint32(i+1)
-		if i%3 == 0 {
-			want = 0
+		for i := 0; i < n; i += 3 {
+			x.devices.remove(x, key(i))
 		}
-		if got != want {
-			t.Fatalf("key %d: number %d, want %d", i, got, want)
+		for i := range n {
+			got, want := x.devices.get(x, key(i)), uint32(i+1)
+			if i%3 == 0 {
+				want = 0
+			}
+			if got != want {
+				t.Fatalf("parts of %d: key %d: number %d, want %d", maxPart, i, got, want)
+			}
 		}
-	}
-	if x.devices.count != n-(n+2)/3 {
-		t.Errorf("count %d, want %d", x.devices.count, n-(n+2)/3)
-	}
-	if got := x.subjects.get(x, key(1)); got != 0 {
-		t.Errorf("a device's key found among subjects: %d", got)
+		held := map[uint32]bool{}
+		x.devices.each(func(n uint32) {
+			if held[n] {
+				t.Errorf("parts of %d: each visits %d twice", maxPart, n)
+			}
+			held[n] = true
+		})
+		if want := n - (n+2)/3; x.devices.count != want || len(held) != want {
+			t.Errorf("parts of %d: count %d, each %d, want %d", maxPart, x.devices.count, len(held), want)
+		}
+		if maxPart == 16 && x.devices.depth < 8 {
+			t.Errorf("parts of 16: directory depth %d, want the table split", x.devices.depth)
+		}
+		if got := x.subjects.get(x, key(1)); got != 0 {
+			t.Errorf("a device's key found among subjects: %d", got)
+		}
 	}
 }
 
