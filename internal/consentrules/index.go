@@ -60,8 +60,8 @@ func ParseRef(ref string) (Key, bool) {
 }
 
 // identInfo is what the index knows of an identity beyond its states,
-// kept in a slice indexed by the identity's number: 24 bytes, its key
-// included (the identity tables hold numbers only).
+// kept in an arena by the identity's number: 24 bytes, its key included
+// (the identity tables hold numbers only).
 type identInfo struct {
 	key   Key
 	first uint32 // its latest-added state in Index.states (0: none)
