@@ -11,10 +11,11 @@
 //
 // Layout, little-endian, each table a count and its entries: the highest
 // sequence number applied; purposes and vendors (length-prefixed key,
-// number); identities (linked subject, flags); the subjects' and devices'
-// keys (A, B, identity); the states (identity, purpose, vendor, state);
-// the links' sequence numbers; restrictions; liftings of all; objections;
-// choices by one channel.
+// number); identities by number (key, linked subject and flags, kind:
+// subject, device, or unreachable with a zero key); the states (identity,
+// purpose, vendor, state); the links' sequence numbers; restrictions;
+// liftings of all; objections; choices by one channel. The identity
+// tables are rebuilt from the identities' keys and kinds.
 
 package consentrules
 
@@ -44,16 +45,16 @@ func (x *Index) lockWrite() {
 // encoded sizes of entries
 const (
 	stateSize      = 8 + 4 + 2 + 1 + 1
-	identSize      = 4 + 1
-	keyEntrySize   = 8 + 8 + 4
+	identSize      = 8 + 8 + 4 + 1
 	stateEntrySize = 4 + 2 + 2 + stateSize
 	maxTableKey    = 1 << 10 // bytes of a purpose or vendor key
 )
 
-// identity flags
+// identity kinds
 const (
-	flagVendorChoices  = 1 << 0
-	flagChannelChoices = 1 << 1
+	kindUnreachable = iota
+	kindSubject
+	kindDevice
 )
 
 // snapWriter writes little-endian values; the first error sticks.
@@ -126,54 +127,45 @@ func (x *Index) encode(w *snapWriter) int {
 		}
 	}
 	// Identities still reachable by a key: a forgotten (erased) subject's
-	// number is in no map, and nothing of it is written.
-	reachable := make([]bool, len(x.idents))
-	for _, m := range []map[Key]uint32{x.subjects, x.devices} {
-		for _, n := range m {
-			reachable[n] = true
-		}
-	}
-	w.u32(uint32(len(x.idents)))
-	for n, info := range x.idents {
-		subject, flags := uint32(0), uint8(0)
-		if reachable[n] {
-			if reachable[info.subject] {
-				subject = info.subject
-			}
-			if info.vendorChoices {
-				flags |= flagVendorChoices
-			}
-			if info.channelChoices {
-				flags |= flagChannelChoices
+	// number is in no table, and nothing of it is written, not its key.
+	kind := make([]uint8, x.idents.len())
+	x.subjects.each(func(n uint32) { kind[n] = kindSubject })
+	x.devices.each(func(n uint32) { kind[n] = kindDevice })
+	reachable := func(n uint32) bool { return kind[n] != kindUnreachable }
+	w.u32(uint32(x.idents.len()))
+	for n := range uint32(x.idents.len()) {
+		info := x.idents.at(n)
+		var key Key
+		link := uint32(0)
+		if reachable(n) {
+			key = info.key
+			// hasDevices follows from the devices' links, rebuilt.
+			link = info.link &^ identMask &^ flagHasDevices
+			if s := info.subject(); reachable(s) {
+				link |= s
 			}
 		}
-		w.buf = append(binary.LittleEndian.AppendUint32(w.buf[:0], subject), flags)
+		w.buf = binary.LittleEndian.AppendUint64(w.buf[:0], key.A)
+		w.buf = binary.LittleEndian.AppendUint64(w.buf, key.B)
+		w.buf = binary.LittleEndian.AppendUint32(w.buf, link)
+		w.buf = append(w.buf, kind[n])
 		w.put(w.buf)
 	}
-	for _, m := range []map[Key]uint32{x.subjects, x.devices} {
-		w.u32(uint32(len(m)))
-		for k, n := range m {
-			w.buf = binary.LittleEndian.AppendUint64(w.buf[:0], k.A)
-			w.buf = binary.LittleEndian.AppendUint64(w.buf, k.B)
-			w.buf = binary.LittleEndian.AppendUint32(w.buf, n)
-			w.put(w.buf)
-		}
-	}
 	states := 0
-	for n, info := range x.idents {
-		if reachable[n] {
-			for i := info.first; i != 0; i = x.states[i].next {
+	for n := range uint32(x.idents.len()) {
+		if reachable(n) {
+			for i := x.idents.at(n).first; i != 0; i = x.states.at(i).next {
 				states++
 			}
 		}
 	}
 	w.u32(uint32(states))
-	for n, info := range x.idents {
-		if !reachable[n] {
+	for n := range uint32(x.idents.len()) {
+		if !reachable(n) {
 			continue
 		}
-		for i := info.first; i != 0; i = x.states[i].next {
-			e := &x.states[i]
+		for i := x.idents.at(n).first; i != 0; i = x.states.at(i).next {
+			e := x.states.at(i)
 			w.buf = binary.LittleEndian.AppendUint32(w.buf[:0], uint32(n))
 			w.buf = binary.LittleEndian.AppendUint16(w.buf, e.purpose)
 			w.buf = binary.LittleEndian.AppendUint16(w.buf, e.vendor)
@@ -183,7 +175,7 @@ func (x *Index) encode(w *snapWriter) int {
 	}
 	// Links of devices still linked: an erasure unlinked the others (and
 	// deleted their rows, so that a rebuild would not know them either).
-	linked := func(d uint32) bool { s := x.idents[d].subject; return reachable[d] && s != 0 && reachable[s] }
+	linked := func(d uint32) bool { s := x.idents.at(d).subject(); return reachable(d) && s != 0 && reachable(s) }
 	links := 0
 	for d := range x.linkSeq {
 		if linked(d) {
@@ -200,13 +192,13 @@ func (x *Index) encode(w *snapWriter) int {
 	writeKeyed(w, x.restricted, reachable, func(v uint64) { w.u64(v) })
 	lifted := 0
 	for n := range x.liftedAll {
-		if reachable[n] {
+		if reachable(n) {
 			lifted++
 		}
 	}
 	w.u32(uint32(lifted))
 	for n, seq := range x.liftedAll {
-		if reachable[n] {
+		if reachable(n) {
 			w.u32(n)
 			w.u64(seq)
 		}
@@ -218,10 +210,10 @@ func (x *Index) encode(w *snapWriter) int {
 
 // countKeyed counts the entries of a table by stateKey whose identity is
 // reachable.
-func countKeyed[V any](m map[uint64]V, reachable []bool) int {
+func countKeyed[V any](m map[uint64]V, reachable func(uint32) bool) int {
 	n := 0
 	for k := range m {
-		if reachable[k>>32] {
+		if reachable(uint32(k >> 32)) {
 			n++
 		}
 	}
@@ -230,10 +222,10 @@ func countKeyed[V any](m map[uint64]V, reachable []bool) int {
 
 // writeKeyed writes the entries of a table by stateKey whose identity is
 // reachable, each value by put.
-func writeKeyed[V any](w *snapWriter, m map[uint64]V, reachable []bool, put func(V)) {
+func writeKeyed[V any](w *snapWriter, m map[uint64]V, reachable func(uint32) bool, put func(V)) {
 	w.u32(uint32(countKeyed(m, reachable)))
 	for k, v := range m {
-		if reachable[k>>32] {
+		if reachable(uint32(k >> 32)) {
 			w.u64(k)
 			put(v)
 		}
@@ -333,32 +325,47 @@ func ReadSnapshot(r io.Reader, size int64, keyOf func(string) Key) (*Index, erro
 		sr.fail("corrupt: no vendor 0")
 	}
 	n := sr.count(identSize)
-	if sr.err == nil && n == 0 {
-		sr.fail("corrupt: no identity table")
+	if sr.err == nil && (n == 0 || n > identMask+1) {
+		sr.fail("corrupt: %d identities", n)
 	}
-	x.idents = make([]identInfo, n)
-	for i := range x.idents {
+	for i := range n {
 		b := sr.read(identSize)
-		x.idents[i] = identInfo{subject: binary.LittleEndian.Uint32(b), vendorChoices: b[4]&flagVendorChoices != 0,
-			channelChoices: b[4]&flagChannelChoices != 0}
-	}
-	for _, m := range []*map[Key]uint32{&x.subjects, &x.devices} {
-		c := sr.count(keyEntrySize)
-		*m = make(map[Key]uint32, c)
-		for range c {
-			b := sr.read(keyEntrySize) // one read per entry: ten million of them at start
-			k := Key{binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:])}
-			(*m)[k] = sr.ident(binary.LittleEndian.Uint32(b[16:]), n)
+		info := identInfo{key: Key{binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:])}, link: binary.LittleEndian.Uint32(b[16:])}
+		kind := b[20]
+		if sr.err != nil {
+			break
+		}
+		if i == 0 {
+			if info != (identInfo{}) || kind != kindUnreachable {
+				sr.fail("corrupt: identity 0 is not empty")
+			}
+			continue // NewIndex added it
+		}
+		if info.link&flagHasDevices != 0 || int(info.subject()) >= n {
+			sr.fail("corrupt: identity %d's link %x", i, info.link)
+			break
+		}
+		x.idents.add(info)
+		switch kind {
+		case kindSubject:
+			x.subjects.insert(x, uint32(i))
+		case kindDevice:
+			x.devices.insert(x, uint32(i))
+		case kindUnreachable:
+		default:
+			sr.fail("corrupt: identity %d of kind %d", i, kind)
 		}
 	}
 	c := sr.count(stateEntrySize)
-	x.states = make([]stateEntry, 1, c+1)
 	for range c {
 		b := sr.read(stateEntrySize)
 		ident := sr.ident(binary.LittleEndian.Uint32(b), n)
-		x.states = append(x.states, stateEntry{State: decodeState(b[8:]), purpose: binary.LittleEndian.Uint16(b[4:]),
-			vendor: binary.LittleEndian.Uint16(b[6:]), next: x.idents[ident].first})
-		x.idents[ident].first = uint32(len(x.states) - 1)
+		if sr.err != nil {
+			break
+		}
+		info := x.idents.at(ident)
+		info.first = x.states.add(stateEntry{State: decodeState(b[8:]), purpose: binary.LittleEndian.Uint16(b[4:]),
+			vendor: binary.LittleEndian.Uint16(b[6:]), next: info.first})
 	}
 	c = sr.count(4 + 8)
 	x.linkSeq = make(map[uint32]uint64, c)
@@ -390,13 +397,13 @@ func ReadSnapshot(r io.Reader, size int64, keyOf func(string) Key) (*Index, erro
 		return nil, sr.err
 	}
 	// Which devices each subject has follows from the devices' links.
-	for d, info := range x.idents {
-		if s := info.subject; s != 0 {
-			if int(s) >= n || s == uint32(d) {
-				return nil, fmt.Errorf("corrupt: identity %d linked to %d of %d", d, s, n)
+	for d := range uint32(x.idents.len()) {
+		if s := x.idents.at(d).subject(); s != 0 {
+			if s == d {
+				return nil, fmt.Errorf("corrupt: identity %d linked to itself", d)
 			}
-			x.devicesOf[s] = append(x.devicesOf[s], uint32(d))
-			x.idents[s].hasDevices = true
+			x.devicesOf[s] = append(x.devicesOf[s], d)
+			x.idents.at(s).set(flagHasDevices, true)
 		}
 	}
 	return x, nil
