@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -140,6 +141,7 @@ type benchFlags struct {
 	database    string
 	url, key    string
 	dir         string
+	profiles    string
 }
 
 func registerBenchFlags(fs interface {
@@ -153,6 +155,7 @@ func registerBenchFlags(fs interface {
 	fs.StringVar(&f.database, "database", "", "store of the in-process server: empty for SQLite in a temporary directory, or a postgres:// URL")
 	fs.StringVar(&f.url, "url", "", "measure a running Steward at this loopback URL instead of starting one")
 	fs.StringVar(&f.key, "key", "", "API key for --url (decide key for decide, ingest key of property demo for ingest)")
+	fs.StringVar(&f.profiles, "cpuprofiles", "", "write a CPU profile of each run's measured phase (the warm-up and the seeding left out) into this existing directory, one file a run: echo-1.pprof, decide-batch1-1.pprof, ingest-1.pprof...")
 	fs.StringVar(&f.dir, "dir", "", "where the in-process server keeps its data (and ingest --during-backups its backups): empty for the system's temporary directory, which may be in memory (tmpfs); name an existing directory on the disk you mean to measure; startup: kept, and a SQLite store already in it is started on again instead of writing --events anew")
 	return f
 }
@@ -170,11 +173,14 @@ func runBench(ctx context.Context, env *environment, args []string) error {
 	events := fs.Int("events", 1000000, "startup: ledger events to start with")
 	bulk := fs.Int("bulk", 0, "startup: write only this many events through the append path and copy them to --events (each copy chained, carrying its original's receipt; rollups not kept); 0: every event appended")
 	duringBackups := fs.Bool("during-backups", false, "ingest: measure again while backups of the store are taken back to back")
-	rounds := fs.Int("rounds", 1, "ingest: measurements of each kind, alternating with and without backups (with --during-backups), summarised by median and range")
+	rounds := fs.Int("rounds", 0, "measurements of each kind, summarised by median and range: decide (default 3): rounds of the echo and each batch size, in alternating order; ingest (default 1): alternating with and without backups (with --during-backups)")
 	prefill := fs.Int("prefill", 0, "ingest: ledger events written before measuring, so that a backup of the store takes a while (with --during-backups)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (server and load generator) to this file")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
+	}
+	if *cpuProfile != "" && f.profiles != "" {
+		return errors.New("--cpuprofile and --cpuprofiles: choose one")
 	}
 	if *cpuProfile != "" {
 		out, err := os.Create(*cpuProfile)
@@ -199,7 +205,13 @@ func runBench(ctx context.Context, env *environment, args []string) error {
 	}
 	defer target.close()
 	if kind == "decide" {
-		return benchDecide(ctx, env, target, f, *batches, *devices)
+		if *rounds == 0 {
+			*rounds = 3
+		}
+		return benchDecide(ctx, env, target, f, *batches, *devices, *rounds)
+	}
+	if *rounds == 0 {
+		*rounds = 1
 	}
 	if *prefill > 0 && target.app != nil {
 		fmt.Fprintf(env.stderr, "writing %d ledger events...\n", *prefill)
@@ -213,48 +225,184 @@ func runBench(ctx context.Context, env *environment, args []string) error {
 	return benchIngest(ctx, env, target, f, *duringBackups, *rounds)
 }
 
-func benchDecide(ctx context.Context, env *environment, t *benchTarget, f *benchFlags, batches string, devices int) error {
+// decideRun is one kind of run of "bench decide": the echo, or decisions
+// in batches of one size.
+type decideRun struct {
+	name, file string // the row's name; the profile's file name
+	batch      int    // 0 for the echo
+	cfg        loadgen.Config
+}
+
+func benchDecide(ctx context.Context, env *environment, t *benchTarget, f *benchFlags, batches string, devices, rounds int) error {
+	if rounds < 1 || rounds > 100 {
+		return fmt.Errorf("--rounds: %d is not from 1 to 100", rounds)
+	}
+	var sizes []int
+	for _, field := range strings.Split(batches, ",") {
+		batch, err := strconv.Atoi(strings.TrimSpace(field))
+		if err != nil || batch < 1 || batch > 1000 {
+			return fmt.Errorf("--batch: %q is not a number from 1 to 1000", field)
+		}
+		sizes = append(sizes, batch)
+	}
 	if t.app != nil {
 		fmt.Fprintf(env.stderr, "seeding %d devices with consent...\n", devices)
 		if err := seedDevices(ctx, t.app.Consent, devices); err != nil {
 			return err
 		}
 	}
-	rows, err := benchBaseline(ctx, env, f)
+	echoURL, stop, err := loadgen.EchoServer()
 	if err != nil {
 		return err
 	}
-	for _, field := range strings.Split(batches, ",") {
-		batch, err := strconv.Atoi(strings.TrimSpace(field))
-		if err != nil || batch < 1 || batch > 1000 {
-			return fmt.Errorf("--batch: %q is not a number from 1 to 1000", field)
-		}
-		bodies := make([][]byte, 4096)
-		for i := range bodies {
-			var b strings.Builder
-			b.WriteString(`{"questions":[`)
-			for q := 0; q < batch; q++ {
-				if q > 0 {
-					b.WriteByte(',')
-				}
-				fmt.Fprintf(&b, `{"device":"bench-%d","purpose":"analytics","vendor":"metrics-co","jurisdiction":"DE"}`, (i*batch+q)*7919%max(devices, 1))
-			}
-			b.WriteString(`]}`)
-			bodies[i] = []byte(b.String())
-		}
-		fmt.Fprintf(env.stderr, "decide: %d connections, %d question(s) per request, %s...\n", f.connections, batch, f.duration)
-		res, err := loadgen.Run(ctx, loadgen.Config{
-			URL: t.url + "/v1/decisions", Header: http.Header{"Authorization": {"Bearer " + t.keys.Decide}, "Content-Type": {"application/json"}},
-			Body:        func(worker, n int) []byte { return bodies[(worker*131+n)%len(bodies)] },
-			Connections: f.connections, Duration: f.duration,
-		})
-		if err != nil {
+	defer stop()
+	echoBody := []byte(`{"questions":[{"device":"bench-1","purpose":"analytics","vendor":"metrics-co","jurisdiction":"DE"}]}`)
+	runs := []decideRun{{name: "baseline echo", file: "echo", cfg: loadgen.Config{URL: echoURL,
+		Header: http.Header{"Content-Type": {"application/json"}}, Body: func(int, int) []byte { return echoBody }}}}
+	for _, batch := range sizes {
+		bodies := decideBodies(batch, devices)
+		runs = append(runs, decideRun{name: fmt.Sprintf("decide batch=%d", batch), file: fmt.Sprintf("decide-batch%d", batch), batch: batch,
+			cfg: loadgen.Config{URL: t.url + "/v1/decisions",
+				Header: http.Header{"Authorization": {"Bearer " + t.keys.Decide}, "Content-Type": {"application/json"}},
+				Body:   func(worker, n int) []byte { return bodies[(worker*131+n)%len(bodies)] }}})
+	}
+	// What the seeding leaves to do is done now rather than during the
+	// first run: the ledger's checkpoint over the new entries, and the
+	// collection of its garbage.
+	if t.app != nil && t.app.LedgerCheckpoints != nil {
+		if err := t.app.LedgerCheckpoints.Checkpoint(ctx); err != nil {
 			return err
 		}
-		rows = append(rows, loadgen.Row{Name: fmt.Sprintf("decide batch=%d", batch), Result: res,
-			Extra: map[string]string{"questions/s": fmt.Sprintf("%.0f", res.RequestsPerSecond*float64(batch))}})
 	}
-	return loadgen.WriteTable(env.stdout, rows)
+	runtime.GC()
+	// results[i][round] is run i's result in that round. Rounds alternate
+	// the order of the runs (the echo first, then last), so that drift on
+	// a shared machine and whatever one run leaves behind (a collection
+	// due, a checkpoint) touch the echo and the decisions alike.
+	results := make([][]loadgen.Result, len(runs))
+	var rows []loadgen.Row
+	for round := 1; round <= rounds; round++ {
+		order := make([]int, len(runs))
+		for i := range order {
+			order[i] = i
+		}
+		if round%2 == 0 {
+			slices.Reverse(order)
+		}
+		for _, i := range order {
+			run := runs[i]
+			cfg := run.cfg
+			cfg.Connections, cfg.Duration = f.connections, f.duration
+			name := run.name
+			if rounds > 1 {
+				name = fmt.Sprintf("%s #%d", run.name, round)
+			}
+			fmt.Fprintf(env.stderr, "%s: %d connections, %s...\n", name, f.connections, f.duration)
+			res, err := f.measure(ctx, cfg, fmt.Sprintf("%s-%d", run.file, round))
+			if err != nil {
+				return err
+			}
+			results[i] = append(results[i], res)
+			row := loadgen.Row{Name: name, Result: res}
+			if run.batch > 0 {
+				row.Extra = map[string]string{"questions/s": fmt.Sprintf("%.0f", res.RequestsPerSecond*float64(run.batch))}
+			}
+			rows = append(rows, row)
+		}
+	}
+	if err := loadgen.WriteTable(env.stdout, rows); err != nil {
+		return err
+	}
+	fmt.Fprintln(env.stdout)
+	for i := 1; i < len(runs); i++ {
+		fmt.Fprintln(env.stdout, echoRatioSummary(runs[i].name, results[0], results[i]))
+	}
+	return nil
+}
+
+// decideBodies are request bodies of batch questions each, about devices
+// spread over the seeded ones.
+func decideBodies(batch, devices int) [][]byte {
+	bodies := make([][]byte, 4096)
+	for i := range bodies {
+		var b strings.Builder
+		b.WriteString(`{"questions":[`)
+		for q := 0; q < batch; q++ {
+			if q > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"device":"bench-%d","purpose":"analytics","vendor":"metrics-co","jurisdiction":"DE"}`, (i*batch+q)*7919%max(devices, 1))
+		}
+		b.WriteString(`]}`)
+		bodies[i] = []byte(b.String())
+	}
+	return bodies
+}
+
+// echoRatioSummary compares a run with the echo round by round: the
+// ratios of requests/s, of p99 latency and of processor time per request
+// in each round, and their medians and ranges.
+func echoRatioSummary(name string, echo, other []loadgen.Result) string {
+	var rate, p99, cpu []float64
+	for round := range other {
+		e, o := echo[round], other[round]
+		rate = append(rate, ratio(o.RequestsPerSecond, e.RequestsPerSecond))
+		p99 = append(p99, ratio(float64(o.P99), float64(e.P99)))
+		cpu = append(cpu, ratio(float64(o.CPUPerRequest()), float64(e.CPUPerRequest())))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s / echo, %d round(s):", name, len(other))
+	for _, m := range []struct {
+		what   string
+		values []float64
+	}{{"req/s", rate}, {"p99", p99}, {"cpu/req", cpu}} {
+		lo, mid, hi := spread(m.values)
+		fmt.Fprintf(&b, " %s median %.2f (%.2f–%.2f; rounds", m.what, mid, lo, hi)
+		for _, v := range m.values {
+			fmt.Fprintf(&b, " %.2f", v)
+		}
+		b.WriteString(");")
+	}
+	return strings.TrimSuffix(b.String(), ";")
+}
+
+// ratio is a/b, or 0 when b is not positive.
+func ratio(a, b float64) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return a / b
+}
+
+// measure runs cfg and, with --cpuprofiles, profiles its measured phase
+// into name.pprof in that directory.
+func (f *benchFlags) measure(ctx context.Context, cfg loadgen.Config, name string) (loadgen.Result, error) {
+	var profileErr error
+	if f.profiles != "" {
+		cfg.Measured = func() func() {
+			out, err := os.Create(filepath.Join(f.profiles, name+".pprof"))
+			if err != nil {
+				profileErr = err
+				return nil
+			}
+			if err := pprof.StartCPUProfile(out); err != nil {
+				out.Close()
+				profileErr = fmt.Errorf("--cpuprofiles: %w", err)
+				return nil
+			}
+			return func() {
+				pprof.StopCPUProfile()
+				if err := out.Close(); err != nil {
+					profileErr = err
+				}
+			}
+		}
+	}
+	res, err := loadgen.Run(ctx, cfg)
+	if err == nil {
+		err = profileErr
+	}
+	return res, err
 }
 
 // seedDevices records a grant for analytics for n devices.
@@ -286,8 +434,8 @@ func benchBaseline(ctx context.Context, env *environment, f *benchFlags) ([]load
 	defer stop()
 	body := []byte(`{"questions":[{"device":"bench-1","purpose":"analytics","vendor":"metrics-co","jurisdiction":"DE"}]}`)
 	fmt.Fprintf(env.stderr, "baseline: bare net/http JSON echo, %d connections, %s...\n", f.connections, f.duration)
-	res, err := loadgen.Run(ctx, loadgen.Config{URL: url, Header: http.Header{"Content-Type": {"application/json"}},
-		Body: func(int, int) []byte { return body }, Connections: f.connections, Duration: f.duration})
+	res, err := f.measure(ctx, loadgen.Config{URL: url, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: func(int, int) []byte { return body }, Connections: f.connections, Duration: f.duration}, "echo")
 	if err != nil {
 		return nil, err
 	}
@@ -317,7 +465,7 @@ func benchIngest(ctx context.Context, env *environment, t *benchTarget, f *bench
 		if rounds > 1 {
 			suffix = fmt.Sprintf(" #%d", round)
 		}
-		row, err := ingestRun(ctx, env, t, f)
+		row, err := ingestRun(ctx, env, t, f, fmt.Sprintf("ingest-%d", round))
 		if err != nil {
 			return err
 		}
@@ -327,7 +475,7 @@ func benchIngest(ctx context.Context, env *environment, t *benchTarget, f *bench
 		if !duringBackups {
 			continue
 		}
-		row, backups, err := ingestDuringBackups(ctx, env, t, f)
+		row, backups, err := ingestDuringBackups(ctx, env, t, f, fmt.Sprintf("ingest-during-backups-%d", round))
 		if err != nil {
 			return err
 		}
@@ -380,7 +528,7 @@ func spread(values []float64) (lo, median, hi float64) {
 // ingestDuringBackups measures ingest while backups of the server's store
 // are taken one after another, beside its data (--dir). The backup running
 // when the measurement ends is cancelled; only complete backups count.
-func ingestDuringBackups(ctx context.Context, env *environment, t *benchTarget, f *benchFlags) (loadgen.Row, int, error) {
+func ingestDuringBackups(ctx context.Context, env *environment, t *benchTarget, f *benchFlags, profile string) (loadgen.Row, int, error) {
 	dir, err := os.MkdirTemp(f.dir, "steward-bench-backups-")
 	if err != nil {
 		return loadgen.Row{}, 0, err
@@ -416,7 +564,7 @@ func ingestDuringBackups(ctx context.Context, env *environment, t *benchTarget, 
 		done <- nil
 	}()
 	fmt.Fprintf(env.stderr, "ingest during backups taken back to back...\n")
-	row, err := ingestRun(ctx, env, t, f)
+	row, err := ingestRun(ctx, env, t, f, profile)
 	stop()
 	if berr := <-done; err == nil {
 		err = berr
@@ -425,7 +573,7 @@ func ingestDuringBackups(ctx context.Context, env *environment, t *benchTarget, 
 }
 
 // ingestRun measures one run of ingest against t.
-func ingestRun(ctx context.Context, env *environment, t *benchTarget, f *benchFlags) (loadgen.Row, error) {
+func ingestRun(ctx context.Context, env *environment, t *benchTarget, f *benchFlags, profile string) (loadgen.Row, error) {
 	run := time.Now().UnixNano()
 	buffers := make([][]byte, f.connections)
 	devices := make([]string, 64000)
@@ -435,7 +583,7 @@ func ingestRun(ctx context.Context, env *environment, t *benchTarget, f *benchFl
 		devices[i] = fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 	}
 	fmt.Fprintf(env.stderr, "ingest: %d connections, one event per request, %s...\n", f.connections, f.duration)
-	res, err := loadgen.Run(ctx, loadgen.Config{
+	res, err := f.measure(ctx, loadgen.Config{
 		URL: t.url + "/v1/consent/events", Header: http.Header{"Authorization": {"Bearer " + t.keys.Ingest}, "Content-Type": {"application/json"}},
 		Body: func(worker, n int) []byte {
 			// As the banner does: event ids are time-ordered (UUID version 7
@@ -451,7 +599,7 @@ func ingestRun(ctx context.Context, env *environment, t *benchTarget, f *benchFl
 			return nil
 		},
 		Connections: f.connections, Duration: f.duration,
-	})
+	}, profile)
 	if err != nil {
 		return loadgen.Row{}, err
 	}

@@ -26,7 +26,7 @@ func EchoServer() (url string, stop func(), err error) {
 		return "", nil, err
 	}
 	srv := &http.Server{
-		Handler:           http.HandlerFunc(echo),
+		Handler:           EchoHandler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -46,6 +46,10 @@ func EchoServer() (url string, stop func(), err error) {
 	})
 	return "http://" + ln.Addr().String(), stop, nil
 }
+
+// EchoHandler is EchoServer's handler, for measuring it without the
+// network beside another handler (internal/web's BenchmarkWire).
+func EchoHandler() http.Handler { return http.HandlerFunc(echo) }
 
 // echo is the EchoServer handler.
 func echo(w http.ResponseWriter, r *http.Request) {

@@ -91,6 +91,12 @@ type Config struct {
 	// the complete response body and is only valid during the call. The
 	// default accepts any 2xx status.
 	Check func(status int, body []byte) error
+	// Measured, if set, is called when the measured phase begins (after
+	// the warm-up), and the function it returns, if not nil, once the
+	// last worker is done: "steward bench" profiles the measured phase
+	// alone with it. It is not called when the run ends before the
+	// measured phase begins.
+	Measured func() (done func())
 }
 
 // Result summarises the measured phase of a run.
@@ -174,10 +180,18 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 
 	// The measured phase's CPU time: read at its start (after the warm-up)
 	// and when the last worker is done.
-	cpuStart := make(chan time.Duration, 1)
+	type begun struct {
+		cpu  time.Duration
+		done func()
+	}
+	cpuStart := make(chan begun, 1)
 	cpuTimer := time.AfterFunc(time.Until(st.warmEnd), func() {
-		used, _ := processCPU()
-		cpuStart <- used
+		var b begun
+		if cfg.Measured != nil {
+			b.done = cfg.Measured()
+		}
+		b.cpu, _ = processCPU()
+		cpuStart <- b
 	})
 	var wg sync.WaitGroup
 	for _, w := range workers {
@@ -189,8 +203,14 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	var cpu time.Duration
 	if cpuTimer.Stop() {
 		cpuOK = false // the run ended before the measured phase began
-	} else if begun := <-cpuStart; cpuOK {
-		cpu = cpuEnd - begun
+	} else {
+		b := <-cpuStart
+		if b.done != nil {
+			b.done()
+		}
+		if cpuOK {
+			cpu = cpuEnd - b.cpu
+		}
 	}
 
 	var res Result

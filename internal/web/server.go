@@ -264,19 +264,23 @@ func (s *server) wrap(rt Route) http.Handler {
 
 // securityHeaders are set on every answer. The value slices are shared
 // between responses and never changed: assigning them costs no allocation
-// on the hot path.
-var securityHeaders = map[string][]string{
-	"X-Content-Type-Options":     {"nosniff"},
-	"Referrer-Policy":            {"no-referrer"},
-	"X-Frame-Options":            {"DENY"},
-	"Content-Security-Policy":    {"default-src 'none'; frame-ancestors 'none'"},
-	"Strict-Transport-Security":  {"max-age=63072000; includeSubDomains"},
-	"Cross-Origin-Opener-Policy": {"same-origin"},
+// on the hot path. A slice rather than a map: walking a map starts an
+// iterator on every request.
+var securityHeaders = [...]struct {
+	name  string
+	value []string
+}{
+	{"X-Content-Type-Options", []string{"nosniff"}},
+	{"Referrer-Policy", []string{"no-referrer"}},
+	{"X-Frame-Options", []string{"DENY"}},
+	{"Content-Security-Policy", []string{"default-src 'none'; frame-ancestors 'none'"}},
+	{"Strict-Transport-Security", []string{"max-age=63072000; includeSubDomains"}},
+	{"Cross-Origin-Opener-Policy", []string{"same-origin"}},
 }
 
 func setSecurityHeaders(h http.Header) {
-	for k, v := range securityHeaders {
-		h[k] = v
+	for _, sh := range securityHeaders {
+		h[sh.name] = sh.value
 	}
 }
 
