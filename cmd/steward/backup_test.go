@@ -25,6 +25,7 @@ import (
 // verify trusts the data directory's signing key, names a changed chunk,
 // and with the identity checks the contents.
 func TestBackupKeygenListVerify(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	identity := filepath.Join(dir, "offline.key")
@@ -119,6 +120,7 @@ func TestBackupKeygenListVerify(t *testing.T) {
 // and whose audit log ends with the restore, and a drill recorded in the
 // live store.
 func TestBackupCreateRestoreDrill(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	dataDir := filepath.Join(dir, "data")

@@ -45,6 +45,7 @@ func runCLI(t *testing.T, stdin string, args ...string) (stdout, stderr string, 
 }
 
 func TestCLIUsageAndErrors(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name    string
 		args    []string
@@ -75,6 +76,7 @@ func TestCLIUsageAndErrors(t *testing.T) {
 }
 
 func TestAPIKeyCreatePrintsKeyAlone(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	out, _, err := runCLI(t, "", "apikey", "create", "--scope", "admin", "--data-dir", dir)
 	if err != nil {
@@ -116,7 +118,10 @@ func startChild(t *testing.T, args ...string) *child {
 	t.Helper()
 	addr := freeAddr(t)
 	cmd := exec.Command(os.Args[0], append([]string{"serve", "--listen", addr, "--log-level", "warn"}, args...)...)
-	cmd.Env = append(os.Environ(), "STEWARD_TEST_CHILD=1")
+	// New staff passwords (the demo's, with --demo) at the cheapest
+	// argon2id cost the settings allow: the production cost takes seconds
+	// per hash under -race, and these tests test the logic, not the cost.
+	cmd.Env = append(os.Environ(), "STEWARD_TEST_CHILD=1", "STEWARD_PASSWORD_MEMORY=8", "STEWARD_PASSWORD_TIME=1")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -143,6 +148,18 @@ func startChild(t *testing.T, args ...string) *child {
 	}
 	t.Fatalf("steward did not become ready at %s", c.url)
 	return nil
+}
+
+// migratedDataDir returns a new data directory that holds a migrated
+// SQLite store, a copy of dbtest's template, for a test of something other
+// than a first start (TestSIGTERMShutsDownGracefully and
+// TestAPIKeyCreatePrintsKeyAlone start from an empty directory): steward
+// then finds nothing to migrate, which saves seconds per start under -race.
+func migratedDataDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	dbtest.CopySQLiteTemplate(t, dir+"/steward.db")
+	return dir
 }
 
 // demoKey reads a key line ("  Admin key   stw_...") from the child's output.
@@ -173,7 +190,8 @@ func pipeRest(c *child) io.Reader {
 // TestReceiptVerifyCommand verifies a receipt served by a running steward
 // against its JWKS, and refuses the same receipt with one byte changed.
 func TestReceiptVerifyCommand(t *testing.T) {
-	dir := t.TempDir()
+	t.Parallel()
+	dir := migratedDataDir(t)
 	c := startChild(t, "--data-dir", dir, "--demo")
 	ingest := ""
 	c.demoKey(t, "Admin key")
@@ -240,6 +258,7 @@ func TestReceiptVerifyCommand(t *testing.T) {
 
 // TestSIGTERMShutsDownGracefully: steward exits 0 on SIGTERM.
 func TestSIGTERMShutsDownGracefully(t *testing.T) {
+	t.Parallel()
 	c := startChild(t, "--data-dir", t.TempDir())
 	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -259,6 +278,7 @@ func TestSIGTERMShutsDownGracefully(t *testing.T) {
 // TestKeysRotateCommand generates two keys, starts with the first, rotates
 // to the second and retires the first.
 func TestKeysRotateCommand(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	k1, _, err := runCLI(t, "", "keys", "generate")
 	if err != nil {
@@ -283,7 +303,8 @@ func TestKeysRotateCommand(t *testing.T) {
 // TestAuditVerifyCommand: the log of a server that made keys and revealed
 // nothing verifies; a changed entry is named.
 func TestAuditVerifyCommand(t *testing.T) {
-	dir := t.TempDir()
+	t.Parallel()
+	dir := migratedDataDir(t)
 	c := startChild(t, "--data-dir", dir, "--demo")
 	admin := c.demoKey(t, "Admin key")
 	go io.Copy(io.Discard, pipeRest(c))
@@ -337,8 +358,9 @@ func TestAuditVerifyCommand(t *testing.T) {
 // entries cut from the end of the log although the chain head and the
 // database's checkpoints were made to agree.
 func TestAuditVerifyTail(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	dir, witness := t.TempDir(), t.TempDir()+"/audit-checkpoints.txt"
+	dir, witness := migratedDataDir(t), t.TempDir()+"/audit-checkpoints.txt"
 	c := startChild(t, "--data-dir", dir, "--demo", "--audit-checkpoint-file", witness)
 	admin := c.demoKey(t, "Admin key")
 	go io.Copy(io.Discard, pipeRest(c))
@@ -428,6 +450,7 @@ func readAuditHead(store *db.DB) (int64, []byte, error) {
 // prints the TOTP secret once, refuses bad input in one line, and needs the
 // master key (TOTP secrets are sealed by the vault).
 func TestStaffCreateCommand(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	key, _, _ := runCLI(t, "", "keys", "generate")
 	file := dir + "/master.keys"
@@ -465,6 +488,7 @@ func TestStaffCreateCommand(t *testing.T) {
 // prints the calibration row and the ingest row without errors, and on
 // PostgreSQL measures in a schema of its own that it drops afterwards.
 func TestBenchIngest(t *testing.T) {
+	t.Parallel()
 	for _, store := range []string{"sqlite", "postgres"} {
 		t.Run(store, func(t *testing.T) {
 			args := []string{"bench", "ingest", "--duration", "300ms", "--connections", "4"}
@@ -511,7 +535,8 @@ func TestBenchIngest(t *testing.T) {
 // `steward ledger verify`, and a server started on the edited ledger is not
 // ready (/readyz 503) and says so in steward_ledger_chain_ok.
 func TestLedgerVerifyCommand(t *testing.T) {
-	dir := t.TempDir()
+	t.Parallel()
+	dir := migratedDataDir(t)
 	c := startChild(t, "--data-dir", dir, "--demo")
 	admin := c.demoKey(t, "Admin key")
 	ingest := c.demoKey(t, "Ingest key")

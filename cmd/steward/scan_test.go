@@ -25,6 +25,7 @@ import (
 // --fail-on violation while the tracker fires before consent, and zero
 // once the site is fixed; both runs are stored.
 func TestScanCommand(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	url := "sqlite:" + dir + "/steward.db"
 	cli := func(args ...string) (string, string, error) {

@@ -194,6 +194,15 @@ func StartWith(tb testing.TB, dialect db.Dialect, opts Options) *Server {
 	return srv
 }
 
+// MigratedPostgresURL returns the URL of a PostgreSQL schema for tb that
+// holds what a server's first start leaves there (Steward's and River's
+// migrations), from dbtest's pool: a steward process started on it, as
+// cmd/steward's tests start one, finds nothing to migrate.
+func MigratedPostgresURL(tb testing.TB) string {
+	tb.Helper()
+	return dbtest.MigratedPostgresURLWith(tb, riverFlavour)
+}
+
 // riverFlavour is a store with River's tables too, as Open leaves it: the
 // pooled schemas keep them, so that Open's River migration finds nothing
 // to do either. Its name holds River's module versions, so that another
