@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steward-dev/steward/internal/app/apptest"
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
@@ -151,14 +152,14 @@ func startChild(t *testing.T, args ...string) *child {
 }
 
 // migratedDataDir returns a new data directory that holds a migrated
-// SQLite store, a copy of dbtest's template, for a test of something other
+// SQLite store (Steward's and River's migrations), a copy of a template, for a test of something other
 // than a first start (TestSIGTERMShutsDownGracefully and
 // TestAPIKeyCreatePrintsKeyAlone start from an empty directory): steward
 // then finds nothing to migrate, which saves seconds per start under -race.
 func migratedDataDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	dbtest.CopySQLiteTemplate(t, dir+"/steward.db")
+	apptest.CopySQLiteStore(t, dir+"/steward.db")
 	return dir
 }
 
