@@ -452,18 +452,21 @@ func readAuditHead(store *db.DB) (int64, []byte, error) {
 // master key (TOTP secrets are sealed by the vault).
 func TestStaffCreateCommand(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
+	dir := migratedDataDir(t)
 	key, _, _ := runCLI(t, "", "keys", "generate")
 	file := dir + "/master.keys"
 	os.WriteFile(file, []byte("1:"+strings.TrimSpace(key)+"\n"), 0o600)
-	args := []string{"staff", "create", "--email", "ada@shop.example", "--name", "Ada", "--data-dir", dir, "--master-key-file", file}
+	// The cheapest argon2id cost the settings allow: the production cost
+	// takes seconds per hash under -race, and this tests the command.
+	cheap := []string{"--password-memory", "8", "--password-time", "1"}
+	args := append([]string{"staff", "create", "--email", "ada@shop.example", "--name", "Ada", "--data-dir", dir, "--master-key-file", file}, cheap...)
 	out, _, err := runCLI(t, "", args...)
 	if err != nil || !regexp.MustCompile(`(?m)^TOTP secret: [A-Z2-7]{32}$`).MatchString(out) || !strings.Contains(out, "otpauth://totp/") ||
 		!regexp.MustCompile(`(?m)^password: \S{26}$`).MatchString(out) || !strings.Contains(out, "(ada@shop.example, admin) created") {
 		t.Fatalf("staff create: %v\n%s", err, out)
 	}
-	out, _, err = runCLI(t, "long enough password 1\n", "staff", "create", "--email", "bo@shop.example", "--name", "Bo", "--role", "privacy_officer",
-		"--password-stdin", "--data-dir", dir, "--master-key-file", file)
+	out, _, err = runCLI(t, "long enough password 1\n", append([]string{"staff", "create", "--email", "bo@shop.example", "--name", "Bo", "--role", "privacy_officer",
+		"--password-stdin", "--data-dir", dir, "--master-key-file", file}, cheap...)...)
 	if err != nil || strings.Contains(out, "password:") || !strings.Contains(out, "privacy_officer") {
 		t.Fatalf("staff create --password-stdin: %v\n%s", err, out)
 	}
