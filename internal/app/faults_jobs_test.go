@@ -14,7 +14,6 @@ import (
 	"github.com/steward-dev/steward/internal/app/apptest"
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/db"
-	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/notify/mailtest"
 	"github.com/steward-dev/steward/internal/vault"
@@ -39,11 +38,12 @@ tables:
 // counts the field it erased), the system's rows are erased once, and the
 // customer gets each email once.
 func TestFaultWorkerStoppedMidJob(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []dsr.Kind{dsr.KindErasure, dsr.KindExport} {
 		t.Run(string(kind), func(t *testing.T) {
 			ctx := audit.WithActor(context.Background(), audit.Staff("stf_fault"))
 			dir, connectors := t.TempDir(), t.TempDir()
-			dbtest.CopySQLiteTemplate(t, filepath.Join(dir, "steward.db"))
+			apptest.CopySQLiteStore(t, filepath.Join(dir, "steward.db"))
 			shopFile := filepath.Join(t.TempDir(), "shop.db")
 			shop, err := sql.Open("sqlite", shopFile)
 			if err != nil {
