@@ -15,6 +15,7 @@ import (
 	"github.com/steward-dev/steward/internal/connector/drift"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/db/dbtest"
 )
 
 // connectorFixture is a SQLite database with one table of contacts, and a
@@ -230,6 +231,7 @@ func TestConnectorCheckHonoursConsoleDecisions(t *testing.T) {
 	env := map[string]string{"CRM_DB": f.dbPath}
 
 	dataDir := t.TempDir()
+	dbtest.CopySQLiteTemplate(t, filepath.Join(dataDir, "steward.db")) // migrated: Migrate below finds nothing to do
 	store, err := db.Open(ctx, "", dataDir)
 	if err != nil {
 		t.Fatal(err)
