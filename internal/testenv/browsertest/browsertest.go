@@ -124,7 +124,7 @@ func (b *Browser) Tab(t testing.TB) context.Context {
 // a walk runs axe-core over page after page: on a loaded 2-core machine
 // under -race one has been seen to need more than 30 s, though nothing
 // hung. A limit costs a passing test nothing.
-const tabLimit = 3 * time.Minute
+const tabLimit = 5 * time.Minute
 
 // Close stops the browser.
 func (b *Browser) Close() { b.stop() }
