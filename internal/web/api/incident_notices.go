@@ -5,19 +5,13 @@ import (
 	"time"
 
 	"github.com/steward-dev/steward/internal/incident"
-	"github.com/steward-dev/steward/internal/web/httpx"
 )
 
 // HandleRegulatorReport answers the draft of the report to the supervisory
 // authority (GDPR Art. 33(3)), computed now.
 func (d *Deps) HandleRegulatorReport() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		report, err := d.Incidents.RegulatorReport(r.Context(), r.PathValue("id"))
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
-		httpx.Encode(w, http.StatusOK, report)
+	return answer(d, http.StatusOK, func(r *http.Request) (incident.RegulatorReport, error) {
+		return d.Incidents.RegulatorReport(r.Context(), r.PathValue("id"))
 	})
 }
 
@@ -31,83 +25,52 @@ type noticesView struct {
 // HandleIncidentNotices answers an incident's notice texts and how many
 // notices are queued, sent and failed.
 func (d *Deps) HandleIncidentNotices() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return answer(d, http.StatusOK, func(r *http.Request) (noticesView, error) {
 		id := r.PathValue("id")
 		texts, err := d.Incidents.NoticeTexts(r.Context(), id)
 		if err == nil {
 			_, err = d.Incidents.Get(r.Context(), id)
 		}
 		if err != nil {
-			d.fail(w, r, err)
-			return
+			return noticesView{}, err
 		}
 		progress, err := d.Incidents.NoticeProgress(r.Context(), id)
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
-		if texts == nil {
-			texts = []incident.NoticeText{}
-		}
-		httpx.Encode(w, http.StatusOK, noticesView{Texts: texts, Progress: progress})
+		return noticesView{Texts: orEmpty(texts), Progress: progress}, err
 	})
 }
 
 // HandleSetNoticeText writes the notice of one language (audited:
 // incident.notice_text).
 func (d *Deps) HandleSetNoticeText() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, err := httpx.Decode[incident.NoticeText](w, r, smallBody)
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
+	return answerBody(d, smallBody, http.StatusOK, func(r *http.Request, in incident.NoticeText) (incident.NoticeText, error) {
 		in.Language = r.PathValue("lang")
-		text, err := d.Incidents.SetNoticeText(r.Context(), r.PathValue("id"), in)
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
-		httpx.Encode(w, http.StatusOK, text)
+		return d.Incidents.SetNoticeText(r.Context(), r.PathValue("id"), in)
 	})
 }
 
 // HandleQueueNotices queues a notice to every affected customer not yet
 // told (audited: incident.notices_queued); 202, the jobs send them.
 func (d *Deps) HandleQueueNotices() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, err := d.Incidents.QueueNotices(r.Context(), r.PathValue("id"))
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
-		httpx.Encode(w, http.StatusAccepted, q)
+	return answer(d, http.StatusAccepted, func(r *http.Request) (incident.Queued, error) {
+		return d.Incidents.QueueNotices(r.Context(), r.PathValue("id"))
 	})
 }
 
 // HandleIncidentVendors lists the vendors an incident touches and whether
 // each was told.
 func (d *Deps) HandleIncidentVendors() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return answer(d, http.StatusOK, func(r *http.Request) (list[incident.AffectedVendor], error) {
 		vendors, err := d.Incidents.AffectedVendors(r.Context(), r.PathValue("id"))
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
-		httpx.Encode(w, http.StatusOK, list[incident.AffectedVendor]{Items: orEmpty(vendors)})
+		return items(vendors), err
 	})
 }
 
 // HandleNotifyVendors tells the affected vendors not yet told (webhook
 // incident.notified and email; audited: incident.vendor_notified).
 func (d *Deps) HandleNotifyVendors() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return answer(d, http.StatusOK, func(r *http.Request) (list[incident.AffectedVendor], error) {
 		told, err := d.Incidents.NotifyVendors(r.Context(), r.PathValue("id"))
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
-		httpx.Encode(w, http.StatusOK, list[incident.AffectedVendor]{Items: orEmpty(told)})
+		return items(told), err
 	})
 }
 
@@ -129,39 +92,30 @@ type filingView struct {
 	EvidenceCommand string `json:"evidence_command,omitempty"`
 }
 
+func viewOfFiling(f incident.Filing) filingView {
+	return filingView{Filing: f, EvidenceCommand: f.EvidenceCommand()}
+}
+
 // HandleIncidentFilings lists the reports and referrals recorded on an
 // incident.
 func (d *Deps) HandleIncidentFilings() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return answer(d, http.StatusOK, func(r *http.Request) (list[filingView], error) {
 		filings, err := d.Incidents.Filings(r.Context(), r.PathValue("id"))
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
 		out := make([]filingView, len(filings))
 		for i, f := range filings {
-			out[i] = filingView{Filing: f, EvidenceCommand: f.EvidenceCommand()}
+			out[i] = viewOfFiling(f)
 		}
-		httpx.Encode(w, http.StatusOK, list[filingView]{Items: out})
+		return items(out), err
 	})
 }
 
 // HandleRecordFiling records a report to the authority or a referral to law
 // enforcement (audited: incident.filed).
 func (d *Deps) HandleRecordFiling() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, err := httpx.Decode[filingRequest](w, r, smallBody)
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
+	return answerBody(d, smallBody, http.StatusCreated, func(r *http.Request, in filingRequest) (filingView, error) {
 		f, err := d.Incidents.RecordFiling(r.Context(), r.PathValue("id"), incident.Filing{Kind: in.Kind, Agency: in.Agency,
 			Reference: in.Reference, Channel: in.Channel, FiledAt: in.FiledAt, Note: in.Note, EvidenceFrom: in.EvidenceFrom, EvidenceTo: in.EvidenceTo})
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
-		httpx.Encode(w, http.StatusCreated, filingView{Filing: f, EvidenceCommand: f.EvidenceCommand()})
+		return viewOfFiling(f), err
 	})
 }
 
@@ -174,29 +128,8 @@ type notifiedRequest struct {
 // report and notices (audited: incident.status); 400 or 409 name what is
 // missing.
 func (d *Deps) HandleRecordNotified() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, err := httpx.Decode[notifiedRequest](w, r, smallBody)
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
+	return answerBody(d, smallBody, http.StatusOK, func(r *http.Request, in notifiedRequest) (incidentView, error) {
 		inc, err := d.Incidents.RecordNotified(r.Context(), r.PathValue("id"), in.Note)
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
-		view, err := d.incidentView(r, inc)
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
-		httpx.Encode(w, http.StatusOK, view)
+		return d.incidentView(r, inc, err)
 	})
-}
-
-func orEmpty[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
 }

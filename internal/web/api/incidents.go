@@ -18,86 +18,47 @@ type incidentView struct {
 	Clocks []incident.Clock `json:"clocks"`
 }
 
-func (d *Deps) incidentView(r *http.Request, inc incident.Incident) (incidentView, error) {
-	clocks, err := d.Incidents.Clocks(r.Context(), inc.ID)
-	if clocks == nil {
-		clocks = []incident.Clock{}
+// incidentView is inc with its clocks, or err when err is not nil (the
+// error of the call that answered inc).
+func (d *Deps) incidentView(r *http.Request, inc incident.Incident, err error) (incidentView, error) {
+	if err != nil {
+		return incidentView{}, err
 	}
-	return incidentView{Incident: inc, Clocks: clocks}, err
+	clocks, err := d.Incidents.Clocks(r.Context(), inc.ID)
+	return incidentView{Incident: inc, Clocks: orEmpty(clocks)}, err
 }
 
 // HandleListIncidents lists the incident register, newest first; ?status=
 // narrows it.
 func (d *Deps) HandleListIncidents() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return answer(d, http.StatusOK, func(r *http.Request) (list[incident.Incident], error) {
 		incidents, err := d.Incidents.List(r.Context(), incident.Status(r.URL.Query().Get("status")))
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
-		httpx.Encode(w, http.StatusOK, list[incident.Incident]{Items: incidents})
+		return items(incidents), err
 	})
 }
 
 // HandleCreateIncident records an incident (audited: incident.open).
 func (d *Deps) HandleCreateIncident() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, err := httpx.Decode[incident.Input](w, r, smallBody)
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
+	return answerBody(d, smallBody, http.StatusCreated, func(r *http.Request, in incident.Input) (incidentView, error) {
 		inc, err := d.Incidents.Create(r.Context(), in)
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
-		view, err := d.incidentView(r, inc)
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
-		httpx.Encode(w, http.StatusCreated, view)
+		return d.incidentView(r, inc, err)
 	})
 }
 
 // HandleGetIncident answers an incident with its clocks.
 func (d *Deps) HandleGetIncident() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return answer(d, http.StatusOK, func(r *http.Request) (incidentView, error) {
 		inc, err := d.Incidents.Get(r.Context(), r.PathValue("id"))
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
-		view, err := d.incidentView(r, inc)
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
-		httpx.Encode(w, http.StatusOK, view)
+		return d.incidentView(r, inc, err)
 	})
 }
 
 // HandleUpdateIncident changes the fields the body sets (audited:
 // incident.update).
 func (d *Deps) HandleUpdateIncident() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, err := httpx.Decode[incident.Input](w, r, smallBody)
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
+	return answerBody(d, smallBody, http.StatusOK, func(r *http.Request, in incident.Input) (incidentView, error) {
 		inc, err := d.Incidents.Update(r.Context(), r.PathValue("id"), in)
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
-		view, err := d.incidentView(r, inc)
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
-		httpx.Encode(w, http.StatusOK, view)
+		return d.incidentView(r, inc, err)
 	})
 }
 
@@ -110,191 +71,99 @@ type moveRequest struct {
 // HandleMoveIncident moves an incident to another status (audited:
 // incident.status); 409 names what the move lacks.
 func (d *Deps) HandleMoveIncident() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, err := httpx.Decode[moveRequest](w, r, smallBody)
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
+	return answerBody(d, smallBody, http.StatusOK, func(r *http.Request, in moveRequest) (incidentView, error) {
 		if in.Status == "" {
-			d.fail(w, r, errs.Invalid("status", "is required"))
-			return
+			return incidentView{}, errs.Invalid("status", "is required")
 		}
 		inc, err := d.Incidents.Move(r.Context(), r.PathValue("id"), in.Status, in.Note)
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
-		view, err := d.incidentView(r, inc)
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
-		httpx.Encode(w, http.StatusOK, view)
+		return d.incidentView(r, inc, err)
 	})
 }
 
 // HandleAssessIncident records the risk assessment (audited:
 // incident.assess); special categories and financial data raise it.
 func (d *Deps) HandleAssessIncident() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, err := httpx.Decode[incident.Assessment](w, r, smallBody)
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
+	return answerBody(d, smallBody, http.StatusOK, func(r *http.Request, in incident.Assessment) (incidentView, error) {
 		inc, err := d.Incidents.Assess(r.Context(), r.PathValue("id"), in)
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
-		view, err := d.incidentView(r, inc)
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
-		httpx.Encode(w, http.StatusOK, view)
+		return d.incidentView(r, inc, err)
 	})
 }
 
 // HandleIncidentTimeline lists an incident's actions, oldest first.
 func (d *Deps) HandleIncidentTimeline() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return answer(d, http.StatusOK, func(r *http.Request) (list[incident.Action], error) {
 		actions, err := d.Incidents.Timeline(r.Context(), r.PathValue("id"))
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
-		httpx.Encode(w, http.StatusOK, list[incident.Action]{Items: actions})
+		return items(actions), err
 	})
+}
+
+// noteRequest is the body of POST /v1/incidents/{id}/timeline.
+type noteRequest struct {
+	Note string `json:"note"`
 }
 
 // HandleAddIncidentNote adds an action to the timeline (audited:
 // incident.note).
 func (d *Deps) HandleAddIncidentNote() http.Handler {
-	type request struct {
-		Note string `json:"note"`
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, err := httpx.Decode[request](w, r, smallBody)
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
-		a, err := d.Incidents.AddNote(r.Context(), r.PathValue("id"), in.Note)
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
-		httpx.Encode(w, http.StatusCreated, a)
+	return answerBody(d, smallBody, http.StatusCreated, func(r *http.Request, in noteRequest) (incident.Action, error) {
+		return d.Incidents.AddNote(r.Context(), r.PathValue("id"), in.Note)
 	})
 }
 
 // HandleListAffectedSets lists an incident's affected sets, newest first:
 // counts and hashes, never the members.
 func (d *Deps) HandleListAffectedSets() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return answer(d, http.StatusOK, func(r *http.Request) (list[incident.Set], error) {
 		sets, err := d.Incidents.Sets(r.Context(), r.PathValue("id"))
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
-		httpx.Encode(w, http.StatusOK, list[incident.Set]{Items: sets})
+		return items(sets), err
 	})
 }
 
 // HandleComputeAffectedSet computes and stores a new affected set
 // (audited: incident.affected); earlier ones are kept.
 func (d *Deps) HandleComputeAffectedSet() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, err := httpx.Decode[incident.Method](w, r, uploadMax)
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
-		set, err := d.Incidents.Compute(r.Context(), r.PathValue("id"), in)
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
-		httpx.Encode(w, http.StatusCreated, set)
+	return answerBody(d, uploadMax, http.StatusCreated, func(r *http.Request, in incident.Method) (incident.Set, error) {
+		return d.Incidents.Compute(r.Context(), r.PathValue("id"), in)
 	})
 }
 
 // HandleGetReview answers an incident's post-incident review with its
 // actions; 404 until one is written.
 func (d *Deps) HandleGetReview() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		review, err := d.Incidents.ReviewOf(r.Context(), r.PathValue("id"))
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
-		httpx.Encode(w, http.StatusOK, review)
+	return answer(d, http.StatusOK, func(r *http.Request) (incident.Review, error) {
+		return d.Incidents.ReviewOf(r.Context(), r.PathValue("id"))
 	})
 }
 
 // HandlePutReview writes or changes the review (audited: incident.review).
 func (d *Deps) HandlePutReview() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, err := httpx.Decode[incident.ReviewInput](w, r, smallBody)
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
-		review, err := d.Incidents.SaveReview(r.Context(), r.PathValue("id"), in)
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
-		httpx.Encode(w, http.StatusOK, review)
+	return answerBody(d, smallBody, http.StatusOK, func(r *http.Request, in incident.ReviewInput) (incident.Review, error) {
+		return d.Incidents.SaveReview(r.Context(), r.PathValue("id"), in)
 	})
 }
 
 // HandleAddReviewAction adds a follow-up action with its owner and due day
 // (audited: incident.review_action).
 func (d *Deps) HandleAddReviewAction() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, err := httpx.Decode[incident.ActionInput](w, r, smallBody)
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
-		a, err := d.Incidents.AddReviewAction(r.Context(), r.PathValue("id"), in)
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
-		httpx.Encode(w, http.StatusCreated, a)
+	return answerBody(d, smallBody, http.StatusCreated, func(r *http.Request, in incident.ActionInput) (incident.ReviewAction, error) {
+		return d.Incidents.AddReviewAction(r.Context(), r.PathValue("id"), in)
 	})
 }
 
 // HandleCompleteReviewAction marks a follow-up action done, by the key
 // (audited: incident.review_action_done).
 func (d *Deps) HandleCompleteReviewAction() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a, err := d.Incidents.CompleteReviewAction(r.Context(), r.PathValue("id"), r.PathValue("action"))
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
-		httpx.Encode(w, http.StatusOK, a)
+	return answer(d, http.StatusOK, func(r *http.Request) (incident.ReviewAction, error) {
+		return d.Incidents.CompleteReviewAction(r.Context(), r.PathValue("id"), r.PathValue("action"))
 	})
 }
 
 // HandleListAccounts lists every version of an incident's public account,
 // newest first.
 func (d *Deps) HandleListAccounts() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return answer(d, http.StatusOK, func(r *http.Request) (list[incident.Account], error) {
 		accounts, err := d.Incidents.Accounts(r.Context(), r.PathValue("id"))
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
-		if accounts == nil {
-			accounts = []incident.Account{}
-		}
-		httpx.Encode(w, http.StatusOK, list[incident.Account]{Items: accounts})
+		return items(accounts), err
 	})
 }
 
@@ -308,33 +177,23 @@ func (d *Deps) HandlePublishAccount() http.Handler {
 			d.fail(w, r, err)
 			return
 		}
+		publish, status := d.Incidents.Publish, http.StatusCreated
 		if r.URL.Query().Get("preview") == "true" {
-			a, err := d.Incidents.PreviewAccount(r.Context(), r.PathValue("id"), in)
-			if err != nil {
-				d.fail(w, r, err)
-				return
-			}
-			httpx.Encode(w, http.StatusOK, a)
-			return
+			publish, status = d.Incidents.PreviewAccount, http.StatusOK
 		}
-		a, err := d.Incidents.Publish(r.Context(), r.PathValue("id"), in)
+		a, err := publish(r.Context(), r.PathValue("id"), in)
 		if err != nil {
 			d.fail(w, r, err)
 			return
 		}
-		httpx.Encode(w, http.StatusCreated, a)
+		httpx.Encode(w, status, a)
 	})
 }
 
 // HandleWithdrawAccount takes the public account off the transparency
 // pages (audited: incident.withdraw).
 func (d *Deps) HandleWithdrawAccount() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a, err := d.Incidents.Withdraw(r.Context(), r.PathValue("id"))
-		if err != nil {
-			d.fail(w, r, err)
-			return
-		}
-		httpx.Encode(w, http.StatusOK, a)
+	return answer(d, http.StatusOK, func(r *http.Request) (incident.Account, error) {
+		return d.Incidents.Withdraw(r.Context(), r.PathValue("id"))
 	})
 }
