@@ -32,7 +32,6 @@ func do(t *testing.T, method, url, key, body string) (*http.Response, string) {
 // TestDatabaseUnreachable: /readyz 503, writes 503 with Retry-After,
 // decisions still answered from the index.
 func TestDatabaseUnreachable(t *testing.T) {
-	t.Parallel()
 	pgURL := dbtest.PostgresURL(t)
 	prox := netswitch.Start(t, "127.0.0.1:5432")
 	viaProxy := strings.Replace(pgURL, "127.0.0.1:5432", prox.Addr(), 1)
@@ -63,7 +62,6 @@ func TestDatabaseUnreachable(t *testing.T) {
 }
 
 func TestReadyAndLive(t *testing.T) {
-	t.Parallel()
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
 			srv := apptest.Start(t, dialect)

@@ -25,7 +25,6 @@ import (
 // erased, since the seed put vault fields for it again. Now the seed starts
 // a fresh demo customer, and the erased one stays erased.
 func TestDemoStartsAfterTheDemoCustomerWasErased(t *testing.T) {
-	t.Parallel()
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
 			ctx := context.Background()
@@ -109,7 +108,6 @@ func TestDemoStartsAfterTheDemoCustomerWasErased(t *testing.T) {
 // TestDemoStaffHasAnAdministrator: the demo prints an administrator (who
 // manages staff and keys) beside the two officers, each able to sign in.
 func TestDemoStaffHasAnAdministrator(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	srv := apptest.StartWith(t, db.SQLite, apptest.Options{Demo: true})
 	accounts, err := srv.App.SeedDemoStaff(ctx)
@@ -134,7 +132,6 @@ func TestDemoStaffHasAnAdministrator(t *testing.T) {
 // the demo's disclosures go ahead (adnet is in the US, under standard
 // contractual clauses).
 func TestDemoVendorsComeAssessed(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	srv := apptest.StartWith(t, db.SQLite, apptest.Options{Demo: true})
 	a := srv.App

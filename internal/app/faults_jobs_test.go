@@ -38,7 +38,6 @@ tables:
 // counts the field it erased), the system's rows are erased once, and the
 // customer gets each email once.
 func TestFaultWorkerStoppedMidJob(t *testing.T) {
-	t.Parallel()
 	for _, kind := range []dsr.Kind{dsr.KindErasure, dsr.KindExport} {
 		t.Run(string(kind), func(t *testing.T) {
 			ctx := audit.WithActor(context.Background(), audit.Staff("stf_fault"))

@@ -176,7 +176,6 @@ func rehearseOutage(t *testing.T, srv *apptest.Server, readsDown bool, down, up 
 // server; "restart" stops and starts a throwaway PostgreSQL cluster of the
 // test's own (the shared one on 5432 is never stopped).
 func TestFaultPostgresRestart(t *testing.T) {
-	t.Parallel()
 	t.Run("connection", func(t *testing.T) {
 		pgURL := dbtest.PostgresURL(t)
 		prox := netswitch.Start(t, "127.0.0.1:5432")
@@ -272,7 +271,6 @@ func (pg *throwawayPostgres) stop() {
 // with Retry-After while it is full, decisions go on, and once the filler
 // is deleted ingest resumes by itself with every acknowledged event kept.
 func TestFaultSQLiteDiskFull(t *testing.T) {
-	t.Parallel()
 	dir := smallDisk(t, 16<<20)
 	apptest.CopySQLiteStore(t, filepath.Join(dir, "steward.db"))
 	srv := apptest.StartWith(t, db.SQLite, apptest.Options{DataDir: dir})

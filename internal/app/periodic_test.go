@@ -17,7 +17,6 @@ import (
 // with the one scheduler, runs once at start and completes on a fresh
 // installation.
 func TestPeriodicJobsRunAtStart(t *testing.T) {
-	t.Parallel()
 	want := []string{"assurance.announce_expired", "customer.purge", "disclosure.expire_due", "dsr.deadline_reminders",
 		"dsr.expire_agent_requests", "export.purge_expired", "httpsystem.purge_data", "incident.deadline_reminders", "incident.review_action_reminders", "outbox.purge",
 		"outbox.sweep_orphans", "retention.run", "review.reminders", "training.reminders", "transparency.refresh"}

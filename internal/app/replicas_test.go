@@ -228,7 +228,6 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 // told; the time it takes is the benchmark's (BenchmarkReplicaConvergence),
 // not asserted here.
 func TestReplicasConverge(t *testing.T) {
-	t.Parallel()
 	set := startReplicaSet(t, -1)
 	stop := set.load(t)
 	took := set.convergence(t, "conv", 20)
