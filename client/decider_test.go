@@ -252,6 +252,15 @@ func deciderAgrees(t *testing.T, dialect db.Dialect, longPoll bool) {
 				if got != want[i] {
 					t.Errorf("%+v (Sec-GPC %v): Decider %+v, server %+v", batch[i], gpcHeader, got, want[i])
 				}
+				// By ref: the same answer, without the hash per question.
+				ref, byRef := client.DeviceRef(batch[i].Device), batch[i]
+				if byRef.Subject != "" {
+					ref = client.SubjectRef(byRef.Subject)
+				}
+				byRef.Subject, byRef.Device = "", ""
+				if a, err := d.DecideRef(ref, &byRef, gpcHeader); err != nil || a != got {
+					t.Errorf("%+v (Sec-GPC %v): DecideRef %+v %v, Decide %+v", batch[i], gpcHeader, a, err, got)
+				}
 			}
 		}
 	}

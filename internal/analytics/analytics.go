@@ -2,9 +2,11 @@
 // refused, withdrawn and objected purposes over time and by purpose,
 // property, jurisdiction, notice version and source, and how a new notice
 // version moved them. It reads the rollups the ledger's append path keeps
-// (table consent_rollups: counts per day and dimension, written in the
-// transaction of the events, see package consent), never the ledger
-// itself, so a page costs the same whatever the ledger's size. Each
+// (table consent_rollups: counts per day and dimension; on PostgreSQL
+// written in the append's own statement, on SQLite summed in memory and
+// written about once a second, see package consent, which Query has
+// write first, WithFlush), never the ledger itself, so a page costs the
+// same whatever the ledger's size. Each
 // aggregate reads the smallest rollup table that answers it
 // (consent.RollupTables): consent_rollups_purpose (per day, purpose and
 // notice version) when it filters and groups by none of property,
@@ -40,6 +42,17 @@ type Service struct {
 	audit audit.Recorder
 	// minGroup is MinGroup but in the package's tests of exact figures.
 	minGroup int64
+	// flush, when set, writes the rollups the ledger holds in memory
+	// before a query reads them (WithFlush).
+	flush func(context.Context) error
+}
+
+// WithFlush has every Query call flush first, so that a report counts
+// every event appended before it: consent.Service.FlushRollups, cheap when
+// nothing is pending. It returns s.
+func (s *Service) WithFlush(flush func(context.Context) error) *Service {
+	s.flush = flush
+	return s
 }
 
 // New returns the analytics of store; a rebuild is recorded in log, when
@@ -97,6 +110,11 @@ func DeriveRollups(ctx context.Context, q interface {
 // holds the ledger head's lock throughout, as an append does, so no
 // append can commit between the ledger it reads and the rollups it
 // writes: appends wait for it, the time of one read of the whole ledger.
+// It sets the rollups' cursor (consent_rollups_cursor) to the head it
+// read on SQLite: the cells a running SQLite process holds in memory for
+// events up to it are then dropped, not counted twice (package consent
+// recomputes the events after the cursor from the ledger); to NULL, the
+// head, on PostgreSQL, whose appends keep the rollups themselves.
 func (s *Service) Rebuild(ctx context.Context) (RebuildResult, error) {
 	start := time.Now()
 	var res RebuildResult
@@ -118,6 +136,13 @@ func (s *Service) Rebuild(ctx context.Context) (RebuildResult, error) {
 		}
 		if err := DeriveRollups(ctx, tx); err != nil {
 			return err
+		}
+		cursor := `UPDATE consent_rollups_cursor SET seq = (SELECT seq FROM ledger_head WHERE id = 1) WHERE id = 1`
+		if s.db.Dialect == db.Postgres {
+			cursor = `UPDATE consent_rollups_cursor SET seq = NULL WHERE id = 1`
+		}
+		if _, err := tx.ExecContext(ctx, cursor); err != nil {
+			return fmt.Errorf("move the rollups' cursor: %w", err)
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(grants + denials + withdrawals + objections), 0) FROM consent_rollups`).
 			Scan(&res.Cells, &res.Events); err != nil {

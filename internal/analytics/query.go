@@ -331,6 +331,11 @@ func (s *Service) Query(ctx context.Context, f Filter, noticeOrder []string) (*R
 	if !ok {
 		return nil, fmt.Errorf("analytics: no dimension %q", f.By)
 	}
+	if s.flush != nil {
+		if err := s.flush(ctx); err != nil {
+			return nil, fmt.Errorf("write pending rollups: %w", err)
+		}
+	}
 	where, args := f.where()
 	// Each aggregate reads the smallest table that holds the dimensions it
 	// filters and groups by.
@@ -346,12 +351,28 @@ func (s *Service) Query(ctx context.Context, f Filter, noticeOrder []string) (*R
 	cells := map[cell]Counts{}
 	// Two aggregates of the same rows, side by side (reads do not queue
 	// behind each other on either engine): the days, and the purposes ×
-	// versions × the breakdown's dimension, from which the breakdown and
-	// the notice changes are summed here (a few hundred rows at most).
-	group := "purpose, notice_version"
+	// versions × the breakdown's dimension (× the other dimensions, from
+	// the full cells), from which the breakdown and the notice changes are
+	// summed here (a few thousand rows at most).
+	group := []string{"purpose", "notice_version"}
 	if f.By != ByPurpose && f.By != ByNotice {
-		group += ", " + column
+		group = append(group, column)
 	}
+	groupFrom := groupTable
+	if groupTable == consent.RollupTables[0].Name && s.db.Dialect == db.SQLite {
+		// The full cells on SQLite: grouped by every dimension, in the
+		// order of the index consent_rollups_by_property (migration 0048),
+		// and read through it: a view of one property reads that
+		// property's cells, the others every cell, in group order, summed
+		// as they come without a sort (sorting the cells of the range was
+		// most of such a view's cost); the few thousand rows are summed
+		// here. PostgreSQL hashes instead of sorting and groups as the
+		// other tables.
+		group = []string{"property", "purpose", "notice_version", "jurisdiction", "source"}
+		groupFrom += " INDEXED BY consent_rollups_by_property"
+	}
+	at := func(col string) int { return slices.Index(group, col) }
+	purposeAt, versionAt, keyAt := at("purpose"), at("notice_version"), at(column)
 	queries := []struct {
 		sql  string
 		scan func(func(...any) error) error
@@ -363,16 +384,24 @@ func (s *Service) Query(ctx context.Context, f Filter, noticeOrder []string) (*R
 			byDay[d] = c
 			return err
 		}},
-		{`SELECT ` + group + `, ` + sums + ` FROM ` + groupTable + ` WHERE ` + where + ` GROUP BY ` + group, func(scan func(...any) error) error {
-			var k cell
-			var c Counts
-			dest := []any{&k.purpose, &k.version}
-			if f.By != ByPurpose && f.By != ByNotice {
-				dest = append(dest, &k.key)
+		{`SELECT ` + strings.Join(group, ", ") + `, ` + sums + ` FROM ` + groupFrom + ` WHERE ` + where + ` GROUP BY ` + strings.Join(group, ", "), func(scan func(...any) error) error {
+			keys := make([]string, len(group))
+			dest := make([]any, 0, len(group)+4)
+			for i := range keys {
+				dest = append(dest, &keys[i])
 			}
-			err := scan(append(dest, &c.Grants, &c.Denials, &c.Withdrawals, &c.Objections)...)
-			cells[k] = c
-			return err
+			var c Counts
+			if err := scan(append(dest, &c.Grants, &c.Denials, &c.Withdrawals, &c.Objections)...); err != nil {
+				return err
+			}
+			k := cell{purpose: keys[purposeAt], version: keys[versionAt]}
+			if f.By != ByPurpose && f.By != ByNotice {
+				k.key = keys[keyAt]
+			}
+			sum := cells[k]
+			sum.add(c)
+			cells[k] = sum
+			return nil
 		}},
 	}
 	errs := make([]error, len(queries))

@@ -364,7 +364,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		BackupSchedule: admin.BackupSchedule{Scheduled: cfg.Backup.To != "", Every: cfg.Backup.Every, DrillEvery: cfg.Backup.DrillEvery},
 		Incidents:      a.Incidents,
 		Ethics:         a.Ethics,
-		Analytics:      analytics.New(a.DB, a.Audit),
+		Analytics:      analytics.New(a.DB, a.Audit).WithFlush(a.Consent.FlushRollups),
 		Reviews:        a.Reviews,
 		Reports:        a.Reports})
 	if err != nil {

@@ -89,3 +89,17 @@ func PrepareForTest(s *Service, events []Event) error {
 // SetRollupsForTest turns the analytics rollups on append on or off, for
 // measuring what they cost.
 func SetRollupsForTest(s *Service, on bool) { s.rollupsOff = !on }
+
+// CrashForTest stops s as a crash between two writes of the analytics
+// rollups would: the appends are committed, the cells the commit loop
+// holds in memory are lost.
+func CrashForTest(s *Service) {
+	if s.rollups != nil {
+		s.rollups.skipClose.Store(true)
+	}
+	s.Close()
+}
+
+// RollupsPendingForTest reports whether s holds rollup cells not written
+// yet.
+func RollupsPendingForTest(s *Service) bool { return s.rollups != nil && s.rollups.pending.Load() }

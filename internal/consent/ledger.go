@@ -158,9 +158,17 @@ func waitTimer(t *time.Timer, d time.Duration, ch <-chan *appendRequest, take fu
 
 func (s *Service) commitLoop() {
 	defer s.wg.Done()
+	defer close(s.loopDone)
 	lastRequests := 0
 	gapTimer := time.NewTimer(time.Hour)
 	gapTimer.Stop()
+	// idleTimer tells the loop, with rollups pending (SQLite), that no
+	// append came for rollupIdle: it writes them then.
+	idleTimer := time.NewTimer(time.Hour)
+	idleTimer.Stop()
+	// idleWait is rollupIdle, or rollupEvery after a failed write: a
+	// store that refuses them is not asked again every rollupIdle.
+	idleWait := rollupIdle
 	// carry holds requests whose callers were still signing them when their
 	// group was written: they go with the next group.
 	var carry []*appendRequest
@@ -169,20 +177,39 @@ func (s *Service) commitLoop() {
 		if len(carry) > 0 {
 			group, carry = carry, nil
 		} else {
+			var idle <-chan time.Time
+			if s.rollups != nil && s.rollups.pending.Load() {
+				idleTimer.Reset(idleWait)
+				idle = idleTimer.C
+			}
 			select {
 			case first := <-s.appends:
 				group = []*appendRequest{first}
+			case reply := <-s.flushes:
+				idleTimer.Stop()
+				reply <- s.writeRollups()
+				continue
+			case <-idle:
+				idleWait = rollupIdle
+				if s.writeRollups() != nil {
+					idleWait = rollupEvery
+				}
+				continue
 			case <-s.stop:
-				// Finish what is queued, then stop.
+				// Finish what is queued, write the rollups, then stop.
 				for {
 					select {
 					case r := <-s.appends:
 						s.commitGroup([]*appendRequest{r})
 					default:
+						if s.rollups != nil && s.rollups.pending.Load() && !s.rollups.skipClose.Load() {
+							_ = s.writeRollups()
+						}
 						return
 					}
 				}
 			}
+			idleTimer.Stop()
 		}
 		n := 0
 		for _, r := range group {
@@ -228,6 +255,9 @@ func (s *Service) commitLoop() {
 			ready, carry = carry[:1], carry[1:]
 		}
 		s.commitGroup(ready)
+		if s.rollups != nil && s.rollups.due() {
+			_ = s.writeRollups()
+		}
 	}
 }
 

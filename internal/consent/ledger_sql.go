@@ -27,7 +27,8 @@ func nullable(s string) any {
 // taken only by the events inserted. SQLite has no round trips to save, and
 // its driver resolves each bound parameter by a linear search, quadratic in
 // a many-row statement: one prepared single-row insert per event is the
-// fast way.
+// fast way. The group's analytics rollups are not written here: they are
+// summed in memory and written about once a second (rollupBuffer).
 func (s *Service) insertSQLite(ctx context.Context, events []Event, data []*chainData, inserted []bool) ([]int, error) {
 	var conflicts []int
 	errConflict := errors.New("conflict")
@@ -77,11 +78,6 @@ func (s *Service) insertSQLite(ctx context.Context, events []Event, data []*chai
 		if len(conflicts) > 0 {
 			return errConflict // roll back
 		}
-		if !s.rollupsOff {
-			if err := s.rollupStmts.add(ctx, tx, events, inserted); err != nil {
-				return err
-			}
-		}
 		if _, err := tx.ExecContext(ctx, `UPDATE ledger_head SET seq = $1, chain_seq = $2, hash = $3 WHERE id = 1`,
 			head.seq, head.chainSeq, head.hash); err != nil {
 			return fmt.Errorf("advance ledger head: %w", err)
@@ -94,6 +90,13 @@ func (s *Service) insertSQLite(ctx context.Context, events []Event, data []*chai
 	}
 	if err == nil {
 		s.written.extend(start, end)
+		// The analytics rollups of the group: summed in memory, written by
+		// the commit loop later (rollup.go).
+		if s.rollupsOff {
+			s.rollups.skipped(start.seq, end.seq)
+		} else {
+			s.rollups.committed(start.seq, end.seq, events, inserted)
+		}
 	}
 	return nil, err
 }

@@ -1,18 +1,32 @@
-// The analytics rollups the append path keeps: counts of purpose-level
-// choices per day and dimension (table consent_rollups, and
-// consent_rollups_purpose, the same per day, purpose and notice version
-// only; read by package analytics). A group of events is summed in memory first and written as
-// one upsert per distinct cell, in the transaction of the events
-// themselves, so the counts never drift from the ledger.
+// The analytics rollups of the ledger: counts of purpose-level choices per
+// day and dimension (table consent_rollups, and the same summed over some
+// dimensions, RollupTables; read by package analytics).
+//
+// On PostgreSQL, where several replicas append, the append statement
+// itself adds a group's cells (summed in memory) to every table, with the
+// events or not at all (rollupCTEs). On SQLite, one process writes: the
+// commit loop sums the committed groups' cells in memory (rollupBuffer)
+// and writes them, all tables, about once a second, when it goes idle, on
+// Close and when a reader asks (Service.FlushRollups), in a transaction
+// that also moves consent_rollups_cursor to the ledger sequence the
+// rollups are complete up to. Open folds the ledger's events after the
+// cursor, so that a crash loses nothing: the tail is recomputed from the
+// ledger, and never counted twice. A NULL cursor means the rollups are
+// complete up to the ledger head (PostgreSQL's, and SQLite's until it
+// opens).
 
 package consent
 
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/steward-dev/steward/internal/db"
 )
@@ -40,8 +54,8 @@ func (c *rollupCounts) add(o *rollupCounts) {
 
 // RollupTable is one of the rollup tables: counts per day, purpose and
 // notice version and the dimensions in Dims (of property, jurisdiction and
-// source). The append path keeps each in the transaction of the events;
-// package analytics rebuilds them and reads the smallest that answers a
+// source). The append path keeps each (see the file's comment); package
+// analytics rebuilds them and reads the smallest that answers a
 // view.
 type RollupTable struct {
 	Name string
@@ -116,35 +130,53 @@ func (t RollupTable) projectCells(keys []rollupKey, cells map[rollupKey]*rollupC
 	return out, sums
 }
 
-// rollupCells sums the purpose-level choices among events (those for which
-// counted is nil or true) by cell, in first-seen order.
-func rollupCells(events []Event, counted []bool) ([]rollupKey, map[rollupKey]*rollupCounts) {
-	var keys []rollupKey
-	cells := map[rollupKey]*rollupCounts{}
+// rollupSet is cells of consent_rollups and their counts, in first-seen
+// order.
+type rollupSet struct {
+	keys  []rollupKey
+	cells map[rollupKey]*rollupCounts
+}
+
+func newRollupSet() *rollupSet { return &rollupSet{cells: map[rollupKey]*rollupCounts{}} }
+
+// count counts one purpose-level choice (action) in cell k.
+func (r *rollupSet) count(k rollupKey, action Action) {
+	c, ok := r.cells[k]
+	if !ok {
+		c = &rollupCounts{}
+		r.cells[k] = c
+		r.keys = append(r.keys, k)
+	}
+	switch action {
+	case ActionGrant:
+		c.grants++
+	case ActionDeny:
+		c.denials++
+	case ActionWithdraw:
+		c.withdrawals++
+	case ActionObject:
+		c.objections++
+	}
+}
+
+// addEvents counts the purpose-level choices among events (those for
+// which counted is nil or true).
+func (r *rollupSet) addEvents(events []Event, counted []bool) {
 	for i := range events {
 		e := &events[i]
 		if (counted != nil && !counted[i]) || e.Vendor != "" {
 			continue
 		}
-		k := rollupKey{micros(e.At) / MicrosPerDay, e.Purpose, e.Property, e.Jurisdiction, e.NoticeVersion, string(e.Source)}
-		c, ok := cells[k]
-		if !ok {
-			c = &rollupCounts{}
-			cells[k] = c
-			keys = append(keys, k)
-		}
-		switch e.Action {
-		case ActionGrant:
-			c.grants++
-		case ActionDeny:
-			c.denials++
-		case ActionWithdraw:
-			c.withdrawals++
-		case ActionObject:
-			c.objections++
-		}
+		r.count(rollupKey{micros(e.At) / MicrosPerDay, e.Purpose, e.Property, e.Jurisdiction, e.NoticeVersion, string(e.Source)}, e.Action)
 	}
-	return keys, cells
+}
+
+// rollupCells sums the purpose-level choices among events (those for which
+// counted is nil or true) by cell, in first-seen order.
+func rollupCells(events []Event, counted []bool) ([]rollupKey, map[rollupKey]*rollupCounts) {
+	r := newRollupSet()
+	r.addEvents(events, counted)
+	return r.keys, r.cells
 }
 
 // upsertSQL adds one cell's counts to t ($1 to $n: t.Columns, then the
@@ -186,27 +218,282 @@ func (r *rollupStatements) close() {
 	}
 }
 
-// add adds the inserted events' choices to the rollups in tx: summed in
-// memory per table, one upsert per distinct cell.
-func (r *rollupStatements) add(ctx context.Context, tx *sql.Tx, events []Event, inserted []bool) error {
-	keys, cells := rollupCells(events, inserted)
-	if len(keys) == 0 {
+// write adds set's cells to every table of RollupTables in tx: summed per
+// table, one upsert per distinct cell; with r nil (PostgreSQL's fold on
+// open, rare), unprepared.
+func (r *rollupStatements) write(ctx context.Context, tx *sql.Tx, set *rollupSet) error {
+	if len(set.keys) == 0 {
 		return nil
 	}
 	for i, t := range RollupTables {
-		tkeys, sums := keys, cells
+		tkeys, sums := set.keys, set.cells
 		if i > 0 {
-			tkeys, sums = t.projectCells(keys, cells)
+			tkeys, sums = t.projectCells(set.keys, set.cells)
 		}
-		stmt := tx.StmtContext(ctx, r.stmts[i])
+		var stmt *sql.Stmt
+		if r != nil {
+			stmt = tx.StmtContext(ctx, r.stmts[i])
+		}
+		query := t.upsertSQL()
 		for _, k := range tkeys {
 			c := sums[k]
-			if _, err := stmt.ExecContext(ctx, append(t.values(k), c.grants, c.denials, c.withdrawals, c.objections)...); err != nil {
+			args := append(t.values(k), c.grants, c.denials, c.withdrawals, c.objections)
+			var err error
+			if stmt != nil {
+				_, err = stmt.ExecContext(ctx, args...)
+			} else {
+				_, err = tx.ExecContext(ctx, query, args...)
+			}
+			if err != nil {
 				return fmt.Errorf("add to %s: %w", t.Name, err)
 			}
 		}
 	}
 	return nil
+}
+
+// Deferred rollups on SQLite: how long the commit loop keeps cells in
+// memory at most while appends keep coming, and how long it waits for
+// the next append before it writes them anyway.
+const (
+	rollupEvery = time.Second
+	rollupIdle  = 100 * time.Millisecond
+)
+
+// rollupBuffer is the cells the SQLite commit loop has summed and not
+// written yet. The commit loop is its only user but for tests that write a
+// group themselves (WriteGroupForTest) and pending, which FlushRollups
+// reads: mu is never contended in service.
+type rollupBuffer struct {
+	stmts *rollupStatements
+	mu    sync.Mutex
+	set   *rollupSet
+	// from is the cursor as this service last wrote it: the rollups in
+	// the store are complete up to ledger sequence from. The cells in set
+	// count the events from+1 to to, unless gap: a group did not start
+	// where the one before it ended (another writer in between), and the
+	// next write recomputes from the ledger instead.
+	from, to int64
+	gap      bool
+	// since is when the first pending group committed.
+	since   time.Time
+	pending atomic.Bool
+	// skipClose drops the pending cells on Close, as a crash would
+	// (CrashForTest).
+	skipClose atomic.Bool
+}
+
+// committed adds a committed group's inserted events to the buffer: the
+// ledger head moved from start to end.
+func (b *rollupBuffer) committed(start, end int64, events []Event, inserted []bool) {
+	if end == start {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if start != b.to {
+		b.gap = true
+	}
+	b.to = end
+	if !b.gap {
+		b.set.addEvents(events, inserted)
+	}
+	if !b.pending.Load() {
+		b.since = time.Now()
+		b.pending.Store(true)
+	}
+}
+
+// skipped notes a group committed without its cells (SetRollupsForTest
+// off): the next write recomputes them from the ledger.
+func (b *rollupBuffer) skipped(start, end int64) {
+	if end != start {
+		b.mu.Lock()
+		b.gap = true
+		b.mu.Unlock()
+	}
+}
+
+// due reports whether the cells pending have waited rollupEvery.
+func (b *rollupBuffer) due() bool {
+	if !b.pending.Load() {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return time.Since(b.since) >= rollupEvery
+}
+
+// errNoRollupCursor says the store has no cursor row (migration 0048).
+var errNoRollupCursor = errors.New("consent_rollups_cursor has no row")
+
+// flushRollups writes the pending cells, or, when the store's cursor is
+// not where this service left it (a rebuild, a crash, another writer),
+// the ledger's events after the cursor summed afresh, and moves the cursor
+// to the ledger head, in one transaction holding the ledger's write lock.
+// It is the commit loop's (and Open's, before the loop starts).
+func (s *Service) flushRollups(ctx context.Context) error {
+	b := s.rollups
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var head int64
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		// Updating the head first takes SQLite's write lock before
+		// anything is read (as insertSQLite).
+		if err := tx.QueryRowContext(ctx, `UPDATE ledger_head SET seq = seq WHERE id = 1 RETURNING seq`).Scan(&head); err != nil {
+			return fmt.Errorf("read ledger head: %w", err)
+		}
+		cursor, err := readRollupCursor(ctx, tx, head)
+		if err != nil {
+			return err
+		}
+		foldFrom := cursor
+		if cursor == b.from && !b.gap && b.to <= head {
+			if err := b.stmts.write(ctx, tx, b.set); err != nil {
+				return err
+			}
+			foldFrom = b.to
+		}
+		if foldFrom < head {
+			if err := foldLedger(ctx, tx, b.stmts, foldFrom, head); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE consent_rollups_cursor SET seq = $1 WHERE id = 1`, head); err != nil {
+			return fmt.Errorf("move rollup cursor: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return db.Classify(fmt.Errorf("write rollups: %w", err))
+	}
+	b.set, b.from, b.to, b.gap = newRollupSet(), head, head, false
+	b.pending.Store(false)
+	return nil
+}
+
+// readRollupCursor reads the ledger sequence the rollups are complete up
+// to: head when it is NULL.
+func readRollupCursor(ctx context.Context, q db.Querier, head int64) (int64, error) {
+	var cursor sql.NullInt64
+	if err := q.QueryRowContext(ctx, `SELECT seq FROM consent_rollups_cursor WHERE id = 1`).Scan(&cursor); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			err = errNoRollupCursor
+		}
+		return 0, fmt.Errorf("read rollup cursor: %w", err)
+	}
+	if !cursor.Valid {
+		return head, nil
+	}
+	return cursor.Int64, nil
+}
+
+// foldLedger adds the ledger's purpose-level choices of sequence numbers
+// after to upto to the rollups in tx, summed in memory.
+func foldLedger(ctx context.Context, tx *sql.Tx, stmts *rollupStatements, after, upto int64) error {
+	rows, err := tx.QueryContext(ctx, `SELECT at, purpose, property, jurisdiction, notice_version, source, action
+		FROM consent_events WHERE seq > $1 AND seq <= $2 AND vendor = ''`, after, upto)
+	if err != nil {
+		return fmt.Errorf("read the ledger's tail: %w", err)
+	}
+	defer rows.Close()
+	set := newRollupSet()
+	for rows.Next() {
+		var k rollupKey
+		var at int64
+		var action string
+		if err := rows.Scan(&at, &k.purpose, &k.property, &k.jurisdiction, &k.noticeVersion, &k.source, &action); err != nil {
+			return fmt.Errorf("read the ledger's tail: %w", err)
+		}
+		k.day = at / MicrosPerDay
+		set.count(k, Action(action))
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read the ledger's tail: %w", err)
+	}
+	return stmts.write(ctx, tx, set)
+}
+
+// openRollups brings the rollups up to the ledger head when Open starts:
+// the events after the cursor (appended by a process that stopped before
+// it wrote their cells) are summed from the ledger. On SQLite the cursor
+// then holds the head and the commit loop's buffer starts there; on
+// PostgreSQL, whose appends keep the rollups, it is set back to NULL (it
+// is not, unless a store written by SQLite was restored there).
+func (s *Service) openRollups(ctx context.Context) error {
+	if s.db.Dialect == db.SQLite {
+		s.rollups.from = -1 // unknown: fold from the store's cursor
+		return s.flushRollups(ctx)
+	}
+	var cursor sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT seq FROM consent_rollups_cursor WHERE id = 1`).Scan(&cursor); err != nil {
+		return db.Classify(fmt.Errorf("read rollup cursor: %w", err))
+	}
+	if !cursor.Valid {
+		return nil
+	}
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var head int64
+		if err := tx.QueryRowContext(ctx, `SELECT seq FROM ledger_head WHERE id = 1 FOR UPDATE`).Scan(&head); err != nil {
+			return fmt.Errorf("lock ledger head: %w", err)
+		}
+		from, err := readRollupCursor(ctx, tx, head)
+		if err != nil {
+			return err
+		}
+		if from < head {
+			if err := foldLedger(ctx, tx, nil, from, head); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE consent_rollups_cursor SET seq = NULL WHERE id = 1`)
+		return err
+	})
+	if err != nil {
+		return db.Classify(fmt.Errorf("fold the ledger into the rollups: %w", err))
+	}
+	return nil
+}
+
+// FlushRollups writes the analytics rollups the SQLite commit loop holds
+// in memory, so that readers that need exact figures (the analytics page,
+// tests) see every event appended before the call. Nothing to do, and no
+// wait, when none are pending or on PostgreSQL.
+func (s *Service) FlushRollups(ctx context.Context) error {
+	if s.rollups == nil || !s.rollups.pending.Load() {
+		return nil
+	}
+	reply := make(chan error, 1)
+	select {
+	case s.flushes <- reply:
+	case <-s.loopDone:
+		return nil // Close wrote them
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// writeRollups is the commit loop's flush: errors are logged and the cells
+// kept for the next attempt (a crash meanwhile loses nothing, see
+// openRollups).
+func (s *Service) writeRollups() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := s.flushRollups(ctx)
+	if err != nil {
+		// Try again after rollupEvery, not after every group.
+		s.rollups.mu.Lock()
+		s.rollups.since = time.Now()
+		s.rollups.mu.Unlock()
+		s.log.Warn("write analytics rollups", "err", err)
+	}
+	return err
 }
 
 // rollupCTEs are the WITH clauses of insertPostgresSQL that add to each

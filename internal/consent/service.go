@@ -103,12 +103,17 @@ type Service struct {
 	pgHead ledgerHead
 	// followedRestrictions is the seq of the last restriction row applied.
 	followedRestrictions int64
-	// rollupStmts are the rollups' upserts on SQLite, parsed once per
-	// connection (rollup.go); nil on PostgreSQL.
-	rollupStmts *rollupStatements
+	// rollups are the analytics rollups the commit loop has summed and not
+	// written yet, on SQLite (rollup.go); nil on PostgreSQL.
+	rollups *rollupBuffer
+	// flushes asks the commit loop to write rollups now (FlushRollups);
+	// loopDone is closed when the loop has stopped.
+	flushes  chan chan error
+	loopDone chan struct{}
 	// rollupsOff skips the analytics rollups on append: a diagnostic for
-	// measuring what they cost (SetRollupsForTest); the rollups are then
-	// wrong until rebuilt.
+	// measuring what they cost (SetRollupsForTest); on PostgreSQL the
+	// rollups are then wrong until rebuilt, on SQLite until the next write
+	// of the rollups recomputes them from the ledger.
 	rollupsOff bool
 }
 
@@ -122,6 +127,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		db: cfg.DB, signer: cfg.Signer, ctrl: cfg.Controller, now: cfg.Now, skew: cfg.MaxFutureSkew,
 		log: cfg.Logger, observe: cfg.Observe, audit: cfg.Audit, index: NewIndex(), onLiftRequested: cfg.OnLiftRequested,
 		appends: make(chan *appendRequest, 4096), stop: make(chan struct{}), wake: make(chan struct{}, 1), onFollow: cfg.OnFollow,
+		flushes: make(chan chan error), loopDone: make(chan struct{}),
 	}
 	s.instance = rand.Text()[:12]
 	decisionNow := func() int64 { return s.now().UnixMicro() }
@@ -149,10 +155,15 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("rebuild consent index: %w", err)
 	}
 	if s.db.Dialect == db.SQLite {
-		var err error
-		if s.rollupStmts, err = prepareRollups(ctx, s.db); err != nil {
+		stmts, err := prepareRollups(ctx, s.db)
+		if err != nil {
 			return nil, err
 		}
+		s.rollups = &rollupBuffer{stmts: stmts, set: newRollupSet()}
+	}
+	if err := s.openRollups(ctx); err != nil {
+		s.closeRollups()
+		return nil, err
 	}
 	s.wg.Add(1)
 	go s.commitLoop()
@@ -182,18 +193,23 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	return s, nil
 }
 
-// Close stops accepting appends, finishes the ones queued and stops the
-// follower.
+// Close stops accepting appends, finishes the ones queued, writes the
+// analytics rollups pending (SQLite) and stops the follower.
 func (s *Service) Close() error {
 	if s.listener != nil {
 		s.listener.Close()
 	}
 	s.closeOne.Do(func() { close(s.stop) })
 	s.wg.Wait()
-	if s.rollupStmts != nil {
-		s.rollupStmts.close()
-	}
+	s.closeRollups()
 	return nil
+}
+
+// closeRollups releases the rollups' statements (Close, a failed Open).
+func (s *Service) closeRollups() {
+	if s.rollups != nil {
+		s.rollups.stmts.close()
+	}
 }
 
 // Decider returns the decision engine, which answers from memory.

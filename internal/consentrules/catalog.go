@@ -196,11 +196,26 @@ func open(gate []int64, id uint16, nowMicros int64) bool {
 // naming no channel asks about every channel the topic declares, and is
 // allowed only if each is (the first refused channel answers).
 func Decide(cat *Catalog, purposeOpen, vendorOpen []int64, x *Index, q *Question, gpcHeader bool, nowMicros int64) (Answer, error) {
+	return decide(cat, purposeOpen, vendorOpen, x, q, false, false, Key{}, gpcHeader, nowMicros)
+}
+
+// DecideKey is Decide for the identity whose key in x is key (a subject's
+// when subject, else a device's), for a caller who holds the key already
+// and so saves hashing the id; q names neither subject nor device.
+func DecideKey(cat *Catalog, purposeOpen, vendorOpen []int64, x *Index, q *Question, subject bool, key Key, gpcHeader bool, nowMicros int64) (Answer, error) {
+	return decide(cat, purposeOpen, vendorOpen, x, q, true, subject, key, gpcHeader, nowMicros)
+}
+
+// decide is Decide (keyed false) and DecideKey (keyed true).
+func decide(cat *Catalog, purposeOpen, vendorOpen []int64, x *Index, q *Question, keyed, isSubject bool, key Key, gpcHeader bool, nowMicros int64) (Answer, error) {
 	p, ok := cat.Purposes[q.Purpose]
 	if !ok {
 		return Answer{}, invalid("purpose", "unknown purpose %q", q.Purpose)
 	}
-	if (q.Subject == "") == (q.Device == "") {
+	switch {
+	case keyed && (q.Subject != "" || q.Device != ""):
+		return Answer{}, invalid("subject", "give the identity by its ref or by subject or device, not both")
+	case !keyed && (q.Subject == "") == (q.Device == ""):
 		return Answer{}, invalid("subject", "give exactly one of subject and device")
 	}
 	if q.Channel != "" && !p.SendsBy(q.Channel) {
@@ -236,10 +251,12 @@ func Decide(cat *Catalog, purposeOpen, vendorOpen []int64, x *Index, q *Question
 	regime := regimes.Regime(jurisdiction)
 	gpc := gpcHeader || q.GPC
 	vendorGiven := q.Vendor != ""
-	id := x.keyOf(subjectOrDevice(q.Subject, q.Device))
+	if !keyed {
+		key, isSubject = x.keyOf(subjectOrDevice(q.Subject, q.Device)), q.Subject != ""
+	}
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	ident := x.identOf(q.Subject != "", id)
+	ident := x.identOf(isSubject, key)
 	if q.Channel == "" && p.Rule.Communication {
 		// Asked about no channel, the question is whether the subject
 		// may be written to by every channel the topic declares: the

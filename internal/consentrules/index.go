@@ -60,15 +60,45 @@ func ParseRef(ref string) (Key, bool) {
 }
 
 // identInfo is what the index knows of an identity beyond its states,
-// kept in a slice indexed by the identity's number.
+// kept in an arena by the identity's number: 24 bytes, its key included
+// (the identity tables hold numbers only).
 type identInfo struct {
-	subject       uint32 // for a linked device: the subject's identity
-	first         uint32 // its latest-added state in Index.states (0: none)
-	hasDevices    bool   // for a subject: devices are linked to it
-	vendorChoices bool   // some of its states name a vendor
-	// channelChoices: some of its choices name one channel of a topic
-	// (kept in Index.channelStates).
-	channelChoices bool
+	key   Key
+	first uint32 // its latest-added state in Index.states (0: none)
+	// link holds, in its low identBits bits, a linked device's subject's
+	// identity (0: none), and above them the flags.
+	link uint32
+}
+
+// identBits bounds identity numbers (to 536,870,911): the bits of
+// identInfo.link above them are its flags.
+const identBits = 29
+
+// The flags of an identity.
+const (
+	identMask = 1<<identBits - 1
+	// flagHasDevices: for a subject, devices are linked to it.
+	flagHasDevices uint32 = 1 << identBits
+	// flagVendorChoices: some of its states name a vendor.
+	flagVendorChoices uint32 = 1 << (identBits + 1)
+	// flagChannelChoices: some of its choices name one channel of a
+	// topic (kept in Index.channelStates).
+	flagChannelChoices uint32 = 1 << (identBits + 2)
+)
+
+// subject is a linked device's subject's identity (0: none).
+func (i *identInfo) subject() uint32 { return i.link & identMask }
+
+func (i *identInfo) setSubject(n uint32) { i.link = i.link&^identMask | n }
+
+func (i *identInfo) has(flag uint32) bool { return i.link&flag != 0 }
+
+func (i *identInfo) set(flag uint32, on bool) {
+	if on {
+		i.link |= flag
+	} else {
+		i.link &^= flag
+	}
 }
 
 // stateEntry is one state in the index's arena, chained to the other
@@ -85,18 +115,18 @@ type stateEntry struct {
 // Index holds the latest consent state per (identity, purpose, vendor) in
 // memory. Identities, purposes and vendors are interned to small integers,
 // and an identity's states are chained in one arena, so that a state costs
-// 24 bytes and its share of its identity's map slot. Lookups take a read
-// lock and do not allocate.
+// 24 bytes and its share of its identity's (24 bytes and its slot in an
+// identity table). Lookups take a read lock and do not allocate.
 type Index struct {
 	keyOf func(string) Key
 
 	mu        sync.RWMutex
-	subjects  map[Key]uint32
-	devices   map[Key]uint32
+	subjects  identTable
+	devices   identTable
 	purposes  map[string]uint16
 	vendors   map[string]uint16   // vendor 0 is "no vendor"
-	states    []stateEntry        // the arena; entry 0 is unused
-	idents    []identInfo         // by identity number; 0 is unused
+	states    arena[stateEntry]   // entry 0 is unused
+	idents    arena[identInfo]    // by identity number; 0 is unused
 	linkSeq   map[uint32]uint64   // device identity → sequence number of its link
 	devicesOf map[uint32][]uint32 // subject identity → device identities
 	maxSeq    uint64
@@ -120,14 +150,12 @@ type Index struct {
 
 // NewIndex returns an empty index whose identities are keyed by keyOf.
 func NewIndex(keyOf func(string) Key) *Index {
-	return &Index{
+	x := &Index{
 		keyOf:     keyOf,
-		subjects:  map[Key]uint32{},
-		devices:   map[Key]uint32{},
+		subjects:  newIdentTable(),
+		devices:   newIdentTable(),
 		purposes:  map[string]uint16{},
 		vendors:   map[string]uint16{"": 0},
-		states:    make([]stateEntry, 1, 1024),
-		idents:    make([]identInfo, 1, 1024),
 		linkSeq:   map[uint32]uint64{},
 		devicesOf: map[uint32][]uint32{},
 
@@ -138,6 +166,9 @@ func NewIndex(keyOf func(string) Key) *Index {
 		channelStates: map[uint64]State{},
 		changed:       make(chan struct{}),
 	}
+	x.states.add(stateEntry{}) // number 0 is "none"
+	x.idents.add(identInfo{})
+	return x
 }
 
 // Key returns the index's key of an id.
@@ -162,13 +193,17 @@ func stateKey(ident uint32, purpose, vendor uint16) uint64 {
 	return uint64(ident)<<32 | uint64(purpose)<<16 | uint64(vendor)
 }
 
-func (x *Index) intern(m map[Key]uint32, id Key) uint32 {
-	if n, ok := m[id]; ok {
+// intern returns the identity number of id in t, a new one if t has none;
+// the caller holds the write lock.
+func (x *Index) intern(t *identTable, id Key) uint32 {
+	if n := t.get(x, id); n != 0 {
 		return n
 	}
-	n := uint32(len(x.idents))
-	x.idents = append(x.idents, identInfo{})
-	m[id] = n
+	if x.idents.len() > identMask {
+		panic("consentrules: more identities than an index holds (536,870,911)")
+	}
+	n := x.idents.add(identInfo{key: id})
+	t.insert(x, n)
 	return n
 }
 
@@ -232,15 +267,15 @@ func (x *Index) Apply(events []Event) {
 	for _, e := range events {
 		var ident uint32
 		if e.IsSubject {
-			ident = x.intern(x.subjects, e.Ident)
+			ident = x.intern(&x.subjects, e.Ident)
 		} else {
-			ident = x.intern(x.devices, e.Ident)
+			ident = x.intern(&x.devices, e.Ident)
 		}
 		purpose := intern16(x.purposes, e.Purpose, 1)
 		vendor := intern16(x.vendors, e.Vendor, 0)
 		s := State{Seq: uint64(e.Seq), At: e.At, Notice: e.Notice, Action: e.Action, Imported: e.Imported}
 		if vendor != 0 {
-			x.idents[ident].vendorChoices = true
+			x.idents.at(ident).set(flagVendorChoices, true)
 		}
 		k := stateKey(ident, purpose, 0)
 		switch {
@@ -262,7 +297,7 @@ func (x *Index) Apply(events []Event) {
 			// subject's, of a topic that declares the channel, with no
 			// vendor) is kept apart: it decides only questions about
 			// that channel (LatestChoice).
-			x.idents[ident].channelChoices = true
+			x.idents.at(ident).set(flagChannelChoices, true)
 			ck := stateKey(ident, purpose, ch)
 			if old, ok := x.channelStates[ck]; !ok || s.Newer(old) {
 				x.channelStates[ck] = s
@@ -309,14 +344,14 @@ func (x *Index) ApplyLinks(links []Link) {
 	defer x.mu.Unlock()
 	defer x.signal()
 	for _, l := range links {
-		device := x.intern(x.devices, l.Device)
-		subject := x.intern(x.subjects, l.Subject)
+		device := x.intern(&x.devices, l.Device)
+		subject := x.intern(&x.subjects, l.Subject)
 		if seq, had := x.linkSeq[device]; had && seq >= uint64(l.Seq) {
 			continue
 		}
 		x.linkSeq[device] = uint64(l.Seq)
 		x.advance(uint64(l.Seq))
-		old := x.idents[device].subject
+		old := x.idents.at(device).subject()
 		if old == subject {
 			continue
 		}
@@ -329,11 +364,11 @@ func (x *Index) ApplyLinks(links []Link) {
 				}
 			}
 			x.devicesOf[old] = list
-			x.idents[old].hasDevices = len(list) > 0
+			x.idents.at(old).set(flagHasDevices, len(list) > 0)
 		}
-		x.idents[device].subject = subject
+		x.idents.at(device).setSubject(subject)
 		x.devicesOf[subject] = append(x.devicesOf[subject], device)
-		x.idents[subject].hasDevices = true
+		x.idents.at(subject).set(flagHasDevices, true)
 	}
 }
 
@@ -362,7 +397,7 @@ func (x *Index) ApplyRestrictions(rows []Restriction) {
 	defer x.mu.Unlock()
 	defer x.signal()
 	for _, r := range rows {
-		subject := x.intern(x.subjects, r.Subject)
+		subject := x.intern(&x.subjects, r.Subject)
 		var purpose uint16
 		if r.Purpose != "" {
 			purpose = intern16(x.purposes, r.Purpose, 1)
@@ -404,16 +439,16 @@ func (x *Index) Forget(subjects []Key, seq int64) {
 	defer x.signal()
 	x.advance(uint64(max(seq, 0)))
 	for _, key := range subjects {
-		ident, ok := x.subjects[key]
-		if !ok {
+		ident := x.subjects.get(x, key)
+		if ident == 0 {
 			continue
 		}
-		delete(x.subjects, key)
+		x.subjects.remove(x, key)
 		for _, device := range x.devicesOf[ident] {
-			x.idents[device].subject = 0
+			x.idents.at(device).setSubject(0)
 		}
 		delete(x.devicesOf, ident)
-		x.idents[ident].hasDevices = false
+		x.idents.at(ident).set(flagHasDevices, false)
 	}
 }
 
@@ -428,14 +463,14 @@ func (x *Index) MaxSeq() int64 {
 func (x *Index) Len() int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return len(x.states) - 1 + len(x.channelStates)
+	return x.states.len() - 1 + len(x.channelStates)
 }
 
 // put records s for the identity, purpose and vendor unless the state held
 // is newer; the caller holds the write lock.
 func (x *Index) put(ident uint32, purpose, vendor uint16, s State) {
-	for i := x.idents[ident].first; i != 0; i = x.states[i].next {
-		e := &x.states[i]
+	for i := x.idents.at(ident).first; i != 0; i = x.states.at(i).next {
+		e := x.states.at(i)
 		if e.purpose == purpose && e.vendor == vendor {
 			if s.Newer(e.State) {
 				e.State = s
@@ -443,8 +478,11 @@ func (x *Index) put(ident uint32, purpose, vendor uint16, s State) {
 			return
 		}
 	}
-	x.states = append(x.states, stateEntry{State: s, purpose: purpose, vendor: vendor, next: x.idents[ident].first})
-	x.idents[ident].first = uint32(len(x.states) - 1)
+	info := x.idents.at(ident)
+	if x.states.len() == 1<<32-1 {
+		panic("consentrules: more states than an index holds (4,294,967,294)")
+	}
+	info.first = x.states.add(stateEntry{State: s, purpose: purpose, vendor: vendor, next: info.first})
 }
 
 // Latest returns the latest state that applies to the identity (a
@@ -475,13 +513,13 @@ func subjectOrDevice(subject, device string) string {
 // holds the read lock.
 func (x *Index) identOf(isSubject bool, id Key) uint32 {
 	if isSubject {
-		return x.subjects[id]
+		return x.subjects.get(x, id)
 	}
-	d, ok := x.devices[id]
-	if !ok {
+	d := x.devices.get(x, id)
+	if d == 0 {
 		return 0
 	}
-	if linked := x.idents[d].subject; linked != 0 {
+	if linked := x.idents.at(d).subject(); linked != 0 {
 		return linked
 	}
 	return d
@@ -506,13 +544,14 @@ func (x *Index) latest(ident uint32, purpose, vendor, channel uint16) (State, bo
 		}
 	}
 	best, found := x.lookup(ident, purpose, vendor)
-	if channel != 0 && x.idents[ident].channelChoices {
+	info := x.idents.at(ident)
+	if channel != 0 && info.has(flagChannelChoices) {
 		// Only subjects choose topics, so only the identity's own
 		// channel choices count.
 		cs, ok := x.channelStates[stateKey(ident, purpose, channel)]
 		best, found = LatestChoice(best, found, cs, ok)
 	}
-	if x.idents[ident].hasDevices {
+	if info.has(flagHasDevices) {
 		for _, d := range x.devicesOf[ident] {
 			if s, ok := x.lookup(d, purpose, vendor); ok && (!found || s.Newer(best)) {
 				best, found = s, true
@@ -525,11 +564,12 @@ func (x *Index) latest(ident uint32, purpose, vendor, channel uint16) (State, bo
 // lookup returns the latest of the identity's purpose-wide state and its
 // state for the vendor (vendor 0: the first only).
 func (x *Index) lookup(ident uint32, purpose, vendor uint16) (best State, found bool) {
-	if !x.idents[ident].vendorChoices {
+	info := x.idents.at(ident)
+	if !info.has(flagVendorChoices) {
 		vendor = 0
 	}
-	for i := x.idents[ident].first; i != 0; i = x.states[i].next {
-		e := &x.states[i]
+	for i := info.first; i != 0; i = x.states.at(i).next {
+		e := x.states.at(i)
 		if e.purpose == purpose && (e.vendor == 0 || e.vendor == vendor) && (!found || e.State.Newer(best)) {
 			best, found = e.State, true
 		}

@@ -94,3 +94,62 @@ func BenchmarkIndexMemory(b *testing.B) {
 		})
 	}
 }
+
+// TestIdentTable: keys inserted are found, removed ones are not, and the
+// others survive removals that move entries back, across growth: parts
+// doubling, then splitting (parts of 16 slots at most, so that thousands
+// of keys make hundreds of parts and a deep directory).
+func TestIdentTable(t *testing.T) {
+	for _, maxPart := range []int{16, identPartMax} {
+		x := NewIndex(RefKey)
+		x.devices = newIdentTableOf(maxPart)
+		key := func(i int) Key { return RefKey(fmt.Sprint("id-", i)) }
+		const n = 5000
+		for i := range n {
+			x.intern(&x.devices, key(i))
+		}
+		for i := 0; i < n; i += 3 {
+			x.devices.remove(x, key(i))
+		}
+		for i := range n {
+			got, want := x.devices.get(x, key(i)), uint32(i+1)
+			if i%3 == 0 {
+				want = 0
+			}
+			if got != want {
+				t.Fatalf("parts of %d: key %d: number %d, want %d", maxPart, i, got, want)
+			}
+		}
+		held := map[uint32]bool{}
+		x.devices.each(func(n uint32) {
+			if held[n] {
+				t.Errorf("parts of %d: each visits %d twice", maxPart, n)
+			}
+			held[n] = true
+		})
+		if want := n - (n+2)/3; x.devices.count != want || len(held) != want {
+			t.Errorf("parts of %d: count %d, each %d, want %d", maxPart, x.devices.count, len(held), want)
+		}
+		if maxPart == 16 && x.devices.depth < 8 {
+			t.Errorf("parts of 16: directory depth %d, want the table split", x.devices.depth)
+		}
+		if got := x.subjects.get(x, key(1)); got != 0 {
+			t.Errorf("a device's key found among subjects: %d", got)
+		}
+	}
+}
+
+// TestRegimes: countries by their array, subdivisions by their map, the
+// most specific entry winning and the fallback for the rest.
+func TestRegimes(t *testing.T) {
+	r := Compile([]string{"EU", "US-CA"}, []string{"US", "FR", "Xx"}, OptIn)
+	for j, want := range map[string]Regime{"DE": OptIn, "FR": OptOut, "US": OptOut, "US-CA": OptIn, "US-NY": OptOut,
+		"DE-BY": OptIn, "JP": OptIn, "": OptIn, "Xx": OptOut, "ZZ-1": OptIn} {
+		if got := r.Regime(j); got != want {
+			t.Errorf("Regime(%q) = %s, want %s", j, got, want)
+		}
+	}
+	if got := Compile(nil, []string{"GB"}, OptOut); got.Regime("UK") != OptOut || got.Regime("GB") != OptOut {
+		t.Errorf("fallback or country wrong: %s %s", got.Regime("UK"), got.Regime("GB"))
+	}
+}

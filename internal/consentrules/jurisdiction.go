@@ -33,9 +33,48 @@ func ValidJurisdiction(s string) bool {
 }
 
 // Regimes answer Regime without allocating: jurisdiction rules compiled.
+// Countries are looked up in an array by their two letters, which costs a
+// decision no string hash; subdivisions ("US-CA"), which rules name less
+// often, in a map.
 type Regimes struct {
-	exact    map[string]Regime // countries and subdivisions
-	fallback Regime
+	countries [26 * 26]uint8    // by countryIndex: 0 none, else regimeCodes
+	exact     map[string]Regime // subdivisions, and entries that are no country code
+	fallback  Regime
+}
+
+// regimeCodes are the regimes by their code in Regimes.countries.
+var regimeCodes = [...]Regime{1: OptIn, 2: OptOut}
+
+// countryIndex is the place of a country code ("DE") in Regimes.countries,
+// or -1 when s is no two capital letters.
+func countryIndex(s string) int {
+	if len(s) != 2 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z' {
+		return -1
+	}
+	return int(s[0]-'A')*26 + int(s[1]-'A')
+}
+
+// set records the regime of one country or subdivision.
+func (c *Regimes) set(code string, r Regime) {
+	if i := countryIndex(code); i >= 0 {
+		for n, rc := range regimeCodes {
+			if rc == r && n > 0 {
+				c.countries[i] = uint8(n)
+				return
+			}
+		}
+	}
+	c.exact[code] = r
+}
+
+// country returns the regime of a country code ("DE"), or "" when the
+// rules name none.
+func (c *Regimes) country(code string) Regime {
+	if i := countryIndex(code); i >= 0 {
+		return regimeCodes[c.countries[i]]
+	}
+	r := c.exact[code]
+	return r
 }
 
 // Compile compiles jurisdiction rules: entries are countries ("DE"),
@@ -60,10 +99,10 @@ func Compile(optIn, optOut []string, def Regime) Regimes {
 				}
 				if isGroup {
 					for _, m := range members {
-						c.exact[m] = list.regime
+						c.set(m, list.regime)
 					}
 				} else {
-					c.exact[e] = list.regime
+					c.set(e, list.regime)
 				}
 			}
 		}
@@ -72,17 +111,20 @@ func Compile(optIn, optOut []string, def Regime) Regimes {
 }
 
 // Regime returns the regime for a jurisdiction code such as "DE" or "US-CA".
-func (c Regimes) Regime(jurisdiction string) Regime {
+func (c *Regimes) Regime(jurisdiction string) Regime {
 	if jurisdiction == "" {
 		return c.fallback
 	}
-	if r, ok := c.exact[jurisdiction]; ok {
-		return r
-	}
-	if country, _, found := strings.Cut(jurisdiction, "-"); found {
-		if r, ok := c.exact[country]; ok {
+	if len(jurisdiction) > 2 {
+		if r, ok := c.exact[jurisdiction]; ok {
 			return r
 		}
+		if country, _, found := strings.Cut(jurisdiction, "-"); found {
+			jurisdiction = country
+		}
+	}
+	if r := c.country(jurisdiction); r != "" {
+		return r
 	}
 	return c.fallback
 }

@@ -46,6 +46,10 @@ var tables = []tableRule{
 	{name: "consent_rollups_property", backedUp: true},
 	{name: "consent_rollups_jurisdiction", backedUp: true},
 	{name: "consent_rollups_source", backedUp: true},
+	// How far the rollups are complete (SQLite writes them about once a
+	// second): restored with them, so that the first open sums the
+	// ledger's tail after it.
+	{name: "consent_rollups_cursor", backedUp: true, seeded: true},
 	{name: "subjects", backedUp: true},
 	{name: "subject_devices", backedUp: true},
 
