@@ -12,6 +12,7 @@ import (
 // count the ledger does not hold) is gone after `analytics rebuild`, which
 // says what it wrote and records itself in the audit log.
 func TestAnalyticsRebuildCommand(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if _, stderr, err := runCLI(t, "", "migrate", "--data-dir", dir); err != nil {
 		t.Fatalf("migrate: %v %s", err, stderr)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/steward-dev/steward/internal/app"
+	"github.com/steward-dev/steward/internal/app/apptest"
 	"github.com/steward-dev/steward/internal/backup"
 	"github.com/steward-dev/steward/internal/backup/target"
 	"github.com/steward-dev/steward/internal/config"
@@ -25,6 +26,7 @@ import (
 // verify trusts the data directory's signing key, names a changed chunk,
 // and with the identity checks the contents.
 func TestBackupKeygenListVerify(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	identity := filepath.Join(dir, "offline.key")
@@ -119,13 +121,22 @@ func TestBackupKeygenListVerify(t *testing.T) {
 // and whose audit log ends with the restore, and a drill recorded in the
 // live store.
 func TestBackupCreateRestoreDrill(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	dataDir := filepath.Join(dir, "data")
 	masterKey := "1:" + vault.GenerateKey()
 	cfg := config.Config{Listen: "127.0.0.1:0", DataDir: dataDir, LogLevel: "warn", LogFormat: "text", FollowInterval: time.Second,
 		ShutdownTimeout: time.Second, GPCLastUpdate: "2026-11-28", MasterKey: masterKey, Controller: config.Controller{Name: "Test Co"},
-		Backup: config.Backup{Every: 24 * time.Hour, Keep: "7d,4w,12m", DrillEvery: 168 * time.Hour}}
+		Backup: config.Backup{Every: 24 * time.Hour, Keep: "7d,4w,12m", DrillEvery: 168 * time.Hour},
+		// The demo staff's passwords at the cheapest argon2id cost: the
+		// production cost takes seconds per hash under -race.
+		PasswordMemoryMiB: 8, PasswordTime: 1}
+	// A migrated store to start from: this tests backups, not migrating.
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	apptest.CopySQLiteStore(t, filepath.Join(dataDir, "steward.db"))
 	a, err := app.Open(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

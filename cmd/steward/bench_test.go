@@ -14,6 +14,7 @@ import (
 // has its row, the runs during backups took at least one, and the summary
 // compares them; the directory is left empty.
 func TestBenchIngestDuringBackups(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	out, errOut, err := runCLI(t, "", "bench", "ingest", "--duration", "1500ms", "--connections", "4",
 		"--during-backups", "--rounds", "2", "--dir", dir)
@@ -43,6 +44,7 @@ func TestBenchIngestDuringBackups(t *testing.T) {
 }
 
 func TestSpread(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name           string
 		values         []float64

@@ -15,6 +15,7 @@ import (
 	"github.com/steward-dev/steward/internal/connector/drift"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/db"
+	"github.com/steward-dev/steward/internal/db/dbtest"
 )
 
 // connectorFixture is a SQLite database with one table of contacts, and a
@@ -65,6 +66,7 @@ func runConnectorCLI(env map[string]string, args ...string) (stdout, stderr stri
 }
 
 func TestConnectorCommand(t *testing.T) {
+	t.Parallel()
 	// phone is NOT NULL in the database: its erase null is a mismatch.
 	good := newConnectorFixture(t, connectorDataset)
 	env := map[string]string{"CRM_DB": good.dbPath}
@@ -138,6 +140,7 @@ func TestConnectorCommand(t *testing.T) {
 }
 
 func TestConnectorCheckPasses(t *testing.T) {
+	t.Parallel()
 	f := newConnectorFixture(t, strings.Replace(connectorDataset, "erase: null}", "erase: mask}", 1))
 	out, _, err := runConnectorCLI(map[string]string{"CRM_DB": f.dbPath}, "connector", "check", f.file)
 	if err != nil {
@@ -152,6 +155,7 @@ func TestConnectorCheckPasses(t *testing.T) {
 // declare (by name; with --sample, by values, never printed), and only
 // warns with --allow-undeclared.
 func TestConnectorCheckDrift(t *testing.T) {
+	t.Parallel()
 	f := newConnectorFixture(t, strings.Replace(connectorDataset, "erase: null}", "erase: mask}", 1))
 	db, err := sql.Open("sqlite", f.dbPath)
 	if err != nil {
@@ -208,6 +212,7 @@ func TestConnectorCheckDrift(t *testing.T) {
 // Steward's store; one declared there still does, saying to add it to the
 // file; without the store the check knows nothing of either.
 func TestConnectorCheckHonoursConsoleDecisions(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	f := newConnectorFixture(t, strings.Replace(connectorDataset, "erase: null}", "erase: mask}", 1))
 	company, err := sql.Open("sqlite", f.dbPath)
@@ -226,6 +231,7 @@ func TestConnectorCheckHonoursConsoleDecisions(t *testing.T) {
 	env := map[string]string{"CRM_DB": f.dbPath}
 
 	dataDir := t.TempDir()
+	dbtest.CopySQLiteTemplate(t, filepath.Join(dataDir, "steward.db")) // migrated: Migrate below finds nothing to do
 	store, err := db.Open(ctx, "", dataDir)
 	if err != nil {
 		t.Fatal(err)

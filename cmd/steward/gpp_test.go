@@ -9,6 +9,7 @@ import (
 // TestGPPDecodeEncode: decode prints JSON that encode turns back into the
 // same string; bad input fails with one line and no output.
 func TestGPPDecodeEncode(t *testing.T) {
+	t.Parallel()
 	const s = "DBACNYA~CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA~1YNN"
 	js, errOut, err := runCLI(t, "", "gpp", "decode", s)
 	if err != nil || errOut != "" {

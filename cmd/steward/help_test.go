@@ -13,6 +13,7 @@ import (
 // synopsis and flags and exit status 0 (flag.ErrHelp), and no command but
 // serve lists the server's settings.
 func TestEveryCommandAnswersHelp(t *testing.T) {
+	t.Parallel()
 	// A flag each command must list, where it has one of its own.
 	ownFlag := map[string]string{
 		"serve": "-demo", "migrate": "-database", "apikey create": "-scope", "receipt verify": "-jwks",
@@ -69,6 +70,7 @@ func TestEveryCommandAnswersHelp(t *testing.T) {
 // TestGroupsNeedACommand: a group without a command, or with an unknown
 // one, prints its commands on stderr and fails.
 func TestGroupsNeedACommand(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{{"keys"}, {"keys", "frobnicate"}, {"tcf", "gvl"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			out, errOut, err := runCLI(t, "", args...)

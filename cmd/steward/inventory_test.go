@@ -26,6 +26,7 @@ import (
 // as CSV, on both engines; another format is one line on stderr and a
 // non-zero exit, with nothing on stdout.
 func TestInventoryROPACommand(t *testing.T) {
+	t.Parallel()
 	connectors := t.TempDir()
 	shop, err := os.ReadFile("../../internal/connector/testdata/shop.yaml")
 	if err != nil {
@@ -37,9 +38,13 @@ func TestInventoryROPACommand(t *testing.T) {
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
 			dir := t.TempDir()
+			// A migrated store, as the command's own migration would leave
+			// it: what is tested here is the command, not migrating.
 			url := "sqlite:" + dir + "/steward.db"
 			if dialect == db.Postgres {
-				url = dbtest.PostgresURL(t)
+				url = dbtest.MigratedPostgresURL(t)
+			} else {
+				dbtest.CopySQLiteTemplate(t, dir+"/steward.db")
 			}
 			cli := func(args ...string) (string, string, error) {
 				var out, errOut bytes.Buffer

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/steward-dev/steward/internal/app/apptest"
-	"github.com/steward-dev/steward/internal/db/dbtest"
 )
 
 // kill9Cycles is how many times TestKill9KeepsAcknowledgedEvents kills
@@ -39,14 +38,15 @@ func kill9Cycles() int {
 // intact, and at the end every event steward acknowledged (2xx) must be in
 // the ledger.
 func TestKill9KeepsAcknowledgedEvents(t *testing.T) {
+	t.Parallel()
 	cycles := kill9Cycles()
 	stores := []struct {
 		name  string
 		flags func(t *testing.T) []string
 	}{
-		{"sqlite", func(t *testing.T) []string { return []string{"--data-dir", t.TempDir()} }},
+		{"sqlite", func(t *testing.T) []string { return []string{"--data-dir", migratedDataDir(t)} }},
 		{"postgres", func(t *testing.T) []string {
-			return []string{"--data-dir", t.TempDir(), "--database", dbtest.PostgresURL(t)}
+			return []string{"--data-dir", t.TempDir(), "--database", apptest.MigratedPostgresURL(t)}
 		}},
 	}
 	for _, store := range stores {

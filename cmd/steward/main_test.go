@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steward-dev/steward/internal/app/apptest"
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/db"
 	"github.com/steward-dev/steward/internal/db/dbtest"
@@ -45,6 +46,7 @@ func runCLI(t *testing.T, stdin string, args ...string) (stdout, stderr string, 
 }
 
 func TestCLIUsageAndErrors(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name    string
 		args    []string
@@ -75,6 +77,7 @@ func TestCLIUsageAndErrors(t *testing.T) {
 }
 
 func TestAPIKeyCreatePrintsKeyAlone(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	out, _, err := runCLI(t, "", "apikey", "create", "--scope", "admin", "--data-dir", dir)
 	if err != nil {
@@ -116,7 +119,10 @@ func startChild(t *testing.T, args ...string) *child {
 	t.Helper()
 	addr := freeAddr(t)
 	cmd := exec.Command(os.Args[0], append([]string{"serve", "--listen", addr, "--log-level", "warn"}, args...)...)
-	cmd.Env = append(os.Environ(), "STEWARD_TEST_CHILD=1")
+	// New staff passwords (the demo's, with --demo) at the cheapest
+	// argon2id cost the settings allow: the production cost takes seconds
+	// per hash under -race, and these tests test the logic, not the cost.
+	cmd.Env = append(os.Environ(), "STEWARD_TEST_CHILD=1", "STEWARD_PASSWORD_MEMORY=8", "STEWARD_PASSWORD_TIME=1")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -143,6 +149,19 @@ func startChild(t *testing.T, args ...string) *child {
 	}
 	t.Fatalf("steward did not become ready at %s", c.url)
 	return nil
+}
+
+// migratedDataDir returns a new data directory that holds a migrated
+// SQLite store (Steward's and River's migrations), a copy of a template,
+// for a test of something other than a first start
+// (TestSIGTERMShutsDownGracefully, TestReceiptVerifyCommand and
+// TestAPIKeyCreatePrintsKeyAlone start from an empty directory): steward
+// then finds nothing to migrate, which saves seconds per start under -race.
+func migratedDataDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	apptest.CopySQLiteStore(t, dir+"/steward.db")
+	return dir
 }
 
 // demoKey reads a key line ("  Admin key   stw_...") from the child's output.
@@ -173,6 +192,12 @@ func pipeRest(c *child) io.Reader {
 // TestReceiptVerifyCommand verifies a receipt served by a running steward
 // against its JWKS, and refuses the same receipt with one byte changed.
 func TestReceiptVerifyCommand(t *testing.T) {
+	t.Parallel()
+	// An empty data directory, not migratedDataDir: the transparency
+	// check below expects version 1 of the page, and on a migrated store
+	// it has been seen at version 2 (the jobs start sooner there, so
+	// transparency.refresh may publish a version before --demo seeds the
+	// catalog).
 	dir := t.TempDir()
 	c := startChild(t, "--data-dir", dir, "--demo")
 	ingest := ""
@@ -240,6 +265,7 @@ func TestReceiptVerifyCommand(t *testing.T) {
 
 // TestSIGTERMShutsDownGracefully: steward exits 0 on SIGTERM.
 func TestSIGTERMShutsDownGracefully(t *testing.T) {
+	t.Parallel()
 	c := startChild(t, "--data-dir", t.TempDir())
 	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -259,6 +285,7 @@ func TestSIGTERMShutsDownGracefully(t *testing.T) {
 // TestKeysRotateCommand generates two keys, starts with the first, rotates
 // to the second and retires the first.
 func TestKeysRotateCommand(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	k1, _, err := runCLI(t, "", "keys", "generate")
 	if err != nil {
@@ -283,7 +310,8 @@ func TestKeysRotateCommand(t *testing.T) {
 // TestAuditVerifyCommand: the log of a server that made keys and revealed
 // nothing verifies; a changed entry is named.
 func TestAuditVerifyCommand(t *testing.T) {
-	dir := t.TempDir()
+	t.Parallel()
+	dir := migratedDataDir(t)
 	c := startChild(t, "--data-dir", dir, "--demo")
 	admin := c.demoKey(t, "Admin key")
 	go io.Copy(io.Discard, pipeRest(c))
@@ -337,8 +365,9 @@ func TestAuditVerifyCommand(t *testing.T) {
 // entries cut from the end of the log although the chain head and the
 // database's checkpoints were made to agree.
 func TestAuditVerifyTail(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	dir, witness := t.TempDir(), t.TempDir()+"/audit-checkpoints.txt"
+	dir, witness := migratedDataDir(t), t.TempDir()+"/audit-checkpoints.txt"
 	c := startChild(t, "--data-dir", dir, "--demo", "--audit-checkpoint-file", witness)
 	admin := c.demoKey(t, "Admin key")
 	go io.Copy(io.Discard, pipeRest(c))
@@ -428,18 +457,22 @@ func readAuditHead(store *db.DB) (int64, []byte, error) {
 // prints the TOTP secret once, refuses bad input in one line, and needs the
 // master key (TOTP secrets are sealed by the vault).
 func TestStaffCreateCommand(t *testing.T) {
-	dir := t.TempDir()
+	t.Parallel()
+	dir := migratedDataDir(t)
 	key, _, _ := runCLI(t, "", "keys", "generate")
 	file := dir + "/master.keys"
 	os.WriteFile(file, []byte("1:"+strings.TrimSpace(key)+"\n"), 0o600)
-	args := []string{"staff", "create", "--email", "ada@shop.example", "--name", "Ada", "--data-dir", dir, "--master-key-file", file}
+	// The cheapest argon2id cost the settings allow: the production cost
+	// takes seconds per hash under -race, and this tests the command.
+	cheap := []string{"--password-memory", "8", "--password-time", "1"}
+	args := append([]string{"staff", "create", "--email", "ada@shop.example", "--name", "Ada", "--data-dir", dir, "--master-key-file", file}, cheap...)
 	out, _, err := runCLI(t, "", args...)
 	if err != nil || !regexp.MustCompile(`(?m)^TOTP secret: [A-Z2-7]{32}$`).MatchString(out) || !strings.Contains(out, "otpauth://totp/") ||
 		!regexp.MustCompile(`(?m)^password: \S{26}$`).MatchString(out) || !strings.Contains(out, "(ada@shop.example, admin) created") {
 		t.Fatalf("staff create: %v\n%s", err, out)
 	}
-	out, _, err = runCLI(t, "long enough password 1\n", "staff", "create", "--email", "bo@shop.example", "--name", "Bo", "--role", "privacy_officer",
-		"--password-stdin", "--data-dir", dir, "--master-key-file", file)
+	out, _, err = runCLI(t, "long enough password 1\n", append([]string{"staff", "create", "--email", "bo@shop.example", "--name", "Bo", "--role", "privacy_officer",
+		"--password-stdin", "--data-dir", dir, "--master-key-file", file}, cheap...)...)
 	if err != nil || strings.Contains(out, "password:") || !strings.Contains(out, "privacy_officer") {
 		t.Fatalf("staff create --password-stdin: %v\n%s", err, out)
 	}
@@ -465,6 +498,7 @@ func TestStaffCreateCommand(t *testing.T) {
 // prints the calibration row and the ingest row without errors, and on
 // PostgreSQL measures in a schema of its own that it drops afterwards.
 func TestBenchIngest(t *testing.T) {
+	t.Parallel()
 	for _, store := range []string{"sqlite", "postgres"} {
 		t.Run(store, func(t *testing.T) {
 			args := []string{"bench", "ingest", "--duration", "300ms", "--connections", "4"}
@@ -511,7 +545,8 @@ func TestBenchIngest(t *testing.T) {
 // `steward ledger verify`, and a server started on the edited ledger is not
 // ready (/readyz 503) and says so in steward_ledger_chain_ok.
 func TestLedgerVerifyCommand(t *testing.T) {
-	dir := t.TempDir()
+	t.Parallel()
+	dir := migratedDataDir(t)
 	c := startChild(t, "--data-dir", dir, "--demo")
 	admin := c.demoKey(t, "Admin key")
 	ingest := c.demoKey(t, "Ingest key")

@@ -10,8 +10,9 @@ import (
 // TestServeMetricsListen runs serve --metrics-listen: /metrics answers on
 // the internal address and is gone (404) from the public one.
 func TestServeMetricsListen(t *testing.T) {
+	t.Parallel()
 	metrics := freeAddr(t)
-	c := startChild(t, "--data-dir", t.TempDir(), "--metrics-listen", metrics)
+	c := startChild(t, "--data-dir", migratedDataDir(t), "--metrics-listen", metrics)
 	get := func(url string) (int, string) {
 		t.Helper()
 		resp, err := http.Get(url)

@@ -13,6 +13,7 @@ import (
 // notice with the data directory's key or a JWKS file, and refuses it with
 // one changed byte.
 func TestReceiptVerifyNotice(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	key, err := receipt.LoadOrCreateKey(dir)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 // against the data directory's key and refuses it once one byte changed;
 // bad input is one line on stderr and a non-zero exit, nothing on stdout.
 func TestReportCommand(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cli := func(stdin string, args ...string) (string, string, error) {
 		var out, errOut bytes.Buffer

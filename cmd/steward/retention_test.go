@@ -13,6 +13,7 @@ import (
 // then deletes exactly that; a system that cannot be reached fails the
 // command (exit ≠ 0) after the others ran.
 func TestRetentionRunCommand(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	connectors := filepath.Join(dir, "connectors")
 	if err := os.Mkdir(connectors, 0o700); err != nil {

@@ -14,7 +14,6 @@ import (
 	"github.com/steward-dev/steward/internal/app/apptest"
 	"github.com/steward-dev/steward/internal/audit"
 	"github.com/steward-dev/steward/internal/db"
-	"github.com/steward-dev/steward/internal/db/dbtest"
 	"github.com/steward-dev/steward/internal/dsr"
 	"github.com/steward-dev/steward/internal/notify/mailtest"
 	"github.com/steward-dev/steward/internal/vault"
@@ -43,7 +42,7 @@ func TestFaultWorkerStoppedMidJob(t *testing.T) {
 		t.Run(string(kind), func(t *testing.T) {
 			ctx := audit.WithActor(context.Background(), audit.Staff("stf_fault"))
 			dir, connectors := t.TempDir(), t.TempDir()
-			dbtest.CopySQLiteTemplate(t, filepath.Join(dir, "steward.db"))
+			apptest.CopySQLiteStore(t, filepath.Join(dir, "steward.db"))
 			shopFile := filepath.Join(t.TempDir(), "shop.db")
 			shop, err := sql.Open("sqlite", shopFile)
 			if err != nil {

@@ -272,7 +272,7 @@ func (pg *throwawayPostgres) stop() {
 // is deleted ingest resumes by itself with every acknowledged event kept.
 func TestFaultSQLiteDiskFull(t *testing.T) {
 	dir := smallDisk(t, 16<<20)
-	dbtest.CopySQLiteTemplate(t, filepath.Join(dir, "steward.db"))
+	apptest.CopySQLiteStore(t, filepath.Join(dir, "steward.db"))
 	srv := apptest.StartWith(t, db.SQLite, apptest.Options{DataDir: dir})
 	filler := filepath.Join(dir, "filler")
 	fill := func() {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/steward-dev/steward/internal/app"
+	"github.com/steward-dev/steward/internal/app/apptest"
 	"github.com/steward-dev/steward/internal/config"
 	"github.com/steward-dev/steward/internal/vault"
 )
@@ -35,6 +36,11 @@ func TestOpenFailingMidwayReleasesEverything(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
+			// Migrated already: this tests releasing what Open opened, and
+			// the first start's migrations cost seconds under -race
+			// (TestDemoStartsAfterTheDemoCustomerWasErased starts on empty
+			// stores).
+			apptest.CopySQLiteStore(t, filepath.Join(dir, "steward.db"))
 			cfg := config.Config{DataDir: dir, PublicURL: "http://127.0.0.1", LogLevel: "warn", FollowInterval: 200 * time.Millisecond,
 				ShutdownTimeout: time.Second, PasswordMemoryMiB: 8, PasswordTime: 1, MasterKey: "1:" + vault.GenerateKey(),
 				Controller: config.Controller{Name: "Example Shop", Email: "privacy@shop.example"}}

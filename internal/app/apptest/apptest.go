@@ -138,7 +138,7 @@ func StartWith(tb testing.TB, dialect db.Dialect, opts Options) *Server {
 	case cfg.Database == "" && dialect == db.Postgres:
 		cfg.Database = dbtest.MigratedPostgresURLWith(tb, riverFlavour)
 	case cfg.Database == "" && freshDir:
-		dbtest.CopySQLiteTemplate(tb, filepath.Join(cfg.DataDir, "steward.db"))
+		CopySQLiteStore(tb, filepath.Join(cfg.DataDir, "steward.db"))
 	}
 	logOut := opts.Log
 	if logOut == nil {
@@ -194,10 +194,27 @@ func StartWith(tb testing.TB, dialect db.Dialect, opts Options) *Server {
 	return srv
 }
 
+// MigratedPostgresURL returns the URL of a PostgreSQL schema for tb that
+// holds what a server's first start leaves there (Steward's and River's
+// migrations), from dbtest's pool: a steward process started on it, as
+// cmd/steward's tests start one, finds nothing to migrate.
+func MigratedPostgresURL(tb testing.TB) string {
+	tb.Helper()
+	return dbtest.MigratedPostgresURLWith(tb, riverFlavour)
+}
+
+// CopySQLiteStore writes to path a SQLite store as a server's first start
+// leaves it (Steward's and River's migrations), a copy of dbtest's
+// template: a server started on it finds nothing to migrate.
+func CopySQLiteStore(tb testing.TB, path string) {
+	tb.Helper()
+	dbtest.CopySQLiteTemplateWith(tb, path, riverFlavour)
+}
+
 // riverFlavour is a store with River's tables too, as Open leaves it: the
-// pooled schemas keep them, so that Open's River migration finds nothing
-// to do either. Its name holds River's module versions, so that another
-// River gets a template of its own.
+// pooled schemas and the SQLite template keep them, so that Open's River
+// migration finds nothing to do either. Its name holds River's module
+// versions, so that another River gets a template of its own.
 var riverFlavour = dbtest.Flavour{
 	Name: "river " + riverVersions(),
 	Setup: func(ctx context.Context, store *db.DB) error {

@@ -540,33 +540,60 @@ func openAdmin() (*sql.DB, error) {
 
 func quote(ident string) string { return `"` + strings.ReplaceAll(ident, `"`, `""`) + `"` }
 
+// sqliteTemplateOnce builds one flavour's SQLite template once per test
+// binary.
+type sqliteTemplateOnce struct {
+	once sync.Once
+	path string
+	err  error
+}
+
 var (
-	sqliteTemplateOnce sync.Once
-	sqliteTemplate     string
-	sqliteTemplateErr  error
+	sqliteTemplatesMu sync.Mutex
+	sqliteTemplates   = map[string]*sqliteTemplateOnce{} // by flavour name
 )
 
 // CopySQLiteTemplate writes a freshly migrated Steward database to path
 // (a copy of the template file), for a test that opens the store itself.
 func CopySQLiteTemplate(tb testing.TB, path string) {
 	tb.Helper()
-	sqliteTemplateOnce.Do(func() { sqliteTemplate, sqliteTemplateErr = buildSQLiteTemplate() })
-	if sqliteTemplateErr != nil {
-		tb.Fatalf("dbtest: SQLite template: %v", sqliteTemplateErr)
+	CopySQLiteTemplateWith(tb, path, Flavour{})
+}
+
+// CopySQLiteTemplateWith is CopySQLiteTemplate for a database that also
+// has flavour's setup (River's tables, for a test that starts the whole
+// application: River's SQLite migrations rebuild tables, which costs
+// seconds per start under -race).
+func CopySQLiteTemplateWith(tb testing.TB, path string, flavour Flavour) {
+	tb.Helper()
+	sqliteTemplatesMu.Lock()
+	once := sqliteTemplates[flavour.Name]
+	if once == nil {
+		once = &sqliteTemplateOnce{}
+		sqliteTemplates[flavour.Name] = once
 	}
-	if err := copyFile(sqliteTemplate, path); err != nil {
+	sqliteTemplatesMu.Unlock()
+	once.once.Do(func() { once.path, once.err = buildSQLiteTemplate(flavour) })
+	if once.err != nil {
+		tb.Fatalf("dbtest: SQLite template %q: %v", flavour.Name, once.err)
+	}
+	if err := copyFile(once.path, path); err != nil {
 		tb.Fatalf("dbtest: copy SQLite template: %v", err)
 	}
 }
 
 // buildSQLiteTemplate returns the path of the migrated template file of the
-// current migration set, building it when no test binary has yet. Builders
-// racing each write a file of their own and rename it into place, so the
-// path always holds a complete file.
-func buildSQLiteTemplate() (string, error) {
+// current migration set and flavour, building it when no test binary has
+// yet. Builders racing each write a file of their own and rename it into
+// place, so the path always holds a complete file.
+func buildSQLiteTemplate(flavour Flavour) (string, error) {
 	hash, err := migrationHash(db.SQLite)
 	if err != nil {
 		return "", err
+	}
+	if flavour.Name != "" {
+		sum := sha256.Sum256([]byte(hash + "\x00" + flavour.Name))
+		hash = hex.EncodeToString(sum[:])[:12]
 	}
 	final := filepath.Join(os.TempDir(), "steward-dbtest-"+hash+".db")
 	if _, err := os.Stat(final); err == nil {
@@ -584,6 +611,9 @@ func buildSQLiteTemplate() (string, error) {
 	}
 	built := filepath.Join(dir, "template.db")
 	err = store.Migrate(ctx)
+	if err == nil && flavour.Setup != nil {
+		err = flavour.Setup(ctx, store)
+	}
 	if err == nil {
 		_, err = store.ExecContext(ctx, `VACUUM INTO ?`, built)
 	}
