@@ -78,6 +78,7 @@ import (
 	"github.com/steward-dev/steward/internal/web/assess"
 	"github.com/steward-dev/steward/internal/web/banner"
 	"github.com/steward-dev/steward/internal/web/clientaddr"
+	"github.com/steward-dev/steward/internal/web/httpx"
 	"github.com/steward-dev/steward/internal/web/portal"
 )
 
@@ -917,6 +918,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	}
+	// Decision streams and long polls end when shutdown begins (their
+	// clients resume on another replica); other requests finish.
+	drain := make(chan struct{})
+	srv.BaseContext = func(net.Listener) context.Context { return httpx.WithDrain(context.Background(), drain) }
+	srv.RegisterOnShutdown(func() { close(drain) })
 	errCh := make(chan error, 1)
 	go func() { errCh <- srv.Serve(ln) }()
 	select {

@@ -127,6 +127,9 @@ func (d *Deps) HandleDecisionStream() http.Handler {
 			case <-r.Context().Done():
 				timer.Stop()
 				return
+			case <-httpx.Draining(r.Context()):
+				// The server is shutting down: answer what there is now.
+				deadline = time.Now()
 			}
 			timer.Stop()
 		}
@@ -199,6 +202,8 @@ func (d *Deps) streamEvents(w http.ResponseWriter, r *http.Request, after int64,
 			beat = true
 		case <-r.Context().Done():
 			return
+		case <-httpx.Draining(r.Context()):
+			return // the server is shutting down: the client resumes elsewhere
 		}
 	}
 }
