@@ -61,7 +61,6 @@ func visit(t *testing.T, tab context.Context, url string) {
 // TestPagesAccessible runs axe-core over the portal's, the transparency
 // page's and the console's pages, signed out and signed in, in Chromium.
 func TestPagesAccessible(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	f := newPortalFixture(t, db.SQLite)
 	base := strings.Replace(f.srv.URL, "127.0.0.1", "localhost", 1)

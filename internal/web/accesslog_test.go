@@ -17,7 +17,6 @@ import (
 // with the route's pattern, status, duration and bytes; a path naming a
 // customer never reaches the log. Without it nothing is logged per request.
 func TestAccessLog(t *testing.T) {
-	t.Parallel()
 	srv := apptest.Start(t, db.SQLite)
 	a := srv.App
 	const email = "ada.lovelace@example.org"

@@ -19,7 +19,6 @@ import (
 // on the request page, and the request is the customer's own in their
 // portal. Nothing proceeds before the customer confirms.
 func TestAgentInBrowser(t *testing.T) {
-	t.Parallel()
 	confirmLink := regexp.MustCompile(`https?://[^\s"<>]+/privacy/agent/confirm/[^\s"<>]+`)
 	forStores(t, func(t *testing.T, dialect db.Dialect) {
 		w := newWalk(t, dialect, apptest.Options{}, "cust-walk-agent", "ada.agent@example.org")

@@ -23,7 +23,6 @@ var mailLink = regexp.MustCompile(`https?://[^\s<>"]+/privacy/requests/[^\s<>"]+
 // question and answers; staff see the answer on the request page, and the
 // clock runs again on both sides.
 func TestAskAndAnswerInBrowser(t *testing.T) {
-	t.Parallel()
 	forStores(t, func(t *testing.T, dialect db.Dialect) {
 		const question = "Which of your two customer accounts do you mean?"
 		const answer = "The one opened in 2024, number 7781."

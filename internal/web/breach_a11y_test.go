@@ -19,7 +19,6 @@ import (
 // parties: the customer's home with a breach notice, the officer's page
 // and the printable report to the authority.
 func TestBreachPagesAccessible(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	f := newPortalFixture(t, db.SQLite)
 	base := strings.Replace(f.srv.URL, "127.0.0.1", "localhost", 1)

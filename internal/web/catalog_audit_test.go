@@ -15,7 +15,6 @@ import (
 // writes answer 503 (try again later), not 500, on both stores, and change
 // nothing.
 func TestCatalogWritesWithoutAudit(t *testing.T) {
-	t.Parallel()
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
 			srv := apptest.Start(t, dialect)

@@ -22,7 +22,6 @@ import (
 // is wrong with the name still typed, corrects it, saves, then edits the
 // category to mark it special; both writes are in the audit log under her.
 func TestCatalogInBrowser(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	f := newConsoleFixture(t, db.SQLite)
 	app := f.srv.App
@@ -118,7 +117,6 @@ func TestCatalogInBrowser(t *testing.T) {
 // review among them. Each group of pages gets a tab of its own, so that a
 // busy machine does not run one tab out of its time.
 func TestCatalogPagesAccessible(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	f := newConsoleFixture(t, db.SQLite)
 	app := f.srv.App

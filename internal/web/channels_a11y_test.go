@@ -16,7 +16,6 @@ import (
 // and the unsubscribe page that names its channel pass axe, in German
 // and Spanish, without JavaScript of their own.
 func TestChannelPagesAccessible(t *testing.T) {
-	t.Parallel()
 	f := newPortalFixture(t, db.SQLite)
 	newsletterBy(t, f.srv, "cust-1")
 	base := strings.Replace(f.srv.URL, "127.0.0.1", "localhost", 1)

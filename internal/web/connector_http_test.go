@@ -38,7 +38,6 @@ type crmCall struct {
 // waits on it, and the system's signed callback (data or report) lets the
 // job finish; an unsigned or replayed callback is refused.
 func TestHTTPConnector(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	secret := httpsystem.GenerateSecret()
 	calls := make(chan crmCall, 10)

@@ -62,7 +62,6 @@ func seedAnalytics(t *testing.T, svc *consent.Service) time.Time {
 // tables say; a wrong filter is named; only administrators rebuild, with
 // the CSRF token, and the rebuild is audited.
 func TestConsoleAnalytics(t *testing.T) {
-	t.Parallel()
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
 			f := newConsoleFixture(t, dialect)
@@ -183,7 +182,6 @@ func TestConsoleAnalytics(t *testing.T) {
 // the next smallest group of the same breakdown is withheld with it, so
 // the total does not give it away; larger groups are shown.
 func TestConsoleAnalyticsWithholdsSmallFigures(t *testing.T) {
-	t.Parallel()
 	f := newConsoleFixture(t, db.SQLite)
 	svc := f.srv.App.Consent
 	day1 := seedAnalytics(t, svc)
@@ -229,7 +227,6 @@ func TestConsoleAnalyticsWithholdsSmallFigures(t *testing.T) {
 // TestConsoleAnalyticsAccessible runs axe-core over the analytics page
 // in Chromium, by purpose and by source, signed in as an analyst.
 func TestConsoleAnalyticsAccessible(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	f := newConsoleFixture(t, db.SQLite)
 	day1 := seedAnalytics(t, f.srv.App.Consent)

@@ -30,7 +30,6 @@ func TestMain(m *testing.M) {
 // finds a customer and reveals a field with a purpose; a security officer
 // then finds that reveal in the audit search.
 func TestConsoleInBrowser(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	f := newConsoleFixture(t, db.SQLite)
 	app := f.srv.App

@@ -163,7 +163,6 @@ func invalidInput(body, id string) bool {
 // write recorded in the audit log under the staff member; a refused form
 // shows each problem at its input and keeps what was typed.
 func TestConsoleCatalogForms(t *testing.T) {
-	t.Parallel()
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
 			f := newConsoleFixture(t, dialect)
@@ -295,7 +294,6 @@ var confirmField = regexp.MustCompile(`name="confirm" value="([^"]+)"`)
 // reviewed: not on a bare post, not after the draft changed since (the
 // replayed confirmation of an earlier text), not twice.
 func TestConsoleNoticePublish(t *testing.T) {
-	t.Parallel()
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
 			f := newConsoleFixture(t, dialect)
@@ -385,7 +383,6 @@ func TestConsoleNoticePublish(t *testing.T) {
 // TestConsoleCatalogNumbers: a number field that is no number is refused
 // at the console, next to its input, before the service is asked.
 func TestConsoleCatalogNumbers(t *testing.T) {
-	t.Parallel()
 	f := newConsoleFixture(t, db.SQLite)
 	b, _ := f.browserFor(t, staff.RoleAdmin)
 	token := b.formToken("/admin/catalog/purposes/new")

@@ -24,7 +24,6 @@ var driftForms = regexp.MustCompile(`(?s)<form method="post" action="/admin/drif
 // the history, both under the officer's name in the audit log; a finding
 // decided already is not decided again; the page speaks German.
 func TestConsoleDrift(t *testing.T) {
-	t.Parallel()
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
 			f := newConsoleFixture(t, dialect)
@@ -116,7 +115,6 @@ func TestConsoleDrift(t *testing.T) {
 // (as the scanner's page does) and the next scan, which sees it assigned,
 // closes the finding. A second scan does not list it twice.
 func TestConsoleTrackerDrift(t *testing.T) {
-	t.Parallel()
 	f := newConsoleFixture(t, db.SQLite)
 	app, ctx := f.srv.App, context.Background()
 	pixel := scanner.Tracker{Kind: scanner.KindCookie, Name: "_px", Domain: "ads.example", ThirdParty: true,

@@ -21,7 +21,6 @@ import (
 // printable view shows the approval; an administrator may not open the
 // page, and an incomplete approval names what is missing.
 func TestConsoleEthicsAssessment(t *testing.T) {
-	t.Parallel()
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
 			ctx := context.Background()

@@ -20,7 +20,6 @@ import (
 // under the staff member; a refused form marks its inputs with the
 // problems in the staff member's language and keeps what was typed.
 func TestConsoleForms(t *testing.T) {
-	t.Parallel()
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
 			f := newConsoleFixture(t, dialect)

@@ -19,7 +19,6 @@ import (
 // it (financial data raises the risk), moves it, sees its clocks and its
 // timeline; a form without the CSRF token is refused.
 func TestConsoleIncidents(t *testing.T) {
-	t.Parallel()
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
 			f := newConsoleFixture(t, dialect)

@@ -22,7 +22,6 @@ var revealSecret = regexp.MustCompile(`stw_reveal_[A-Za-z0-9_-]+`)
 // key needs a fresh sign-in; the key is shown once, works, and is recorded
 // under the administrator with its id and label; revoking it is recorded too.
 func TestConsoleRevealKeys(t *testing.T) {
-	t.Parallel()
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
 			f := newConsoleFixture(t, dialect)

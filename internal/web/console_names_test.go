@@ -18,7 +18,6 @@ import (
 // accesses filled with reloads. Now views within CustomerViewWindow of one
 // sign-in are one access; another staff member's view is another.
 func TestConsoleViewIsOneAccess(t *testing.T) {
-	t.Parallel()
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
 			ctx := context.Background()
@@ -50,7 +49,6 @@ func TestConsoleViewIsOneAccess(t *testing.T) {
 // keys page name staff by name and role and keys by label, and say what
 // an entry records in a sentence, not as ids and JSON.
 func TestConsoleNamesPeopleAndKeys(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	f := newConsoleFixture(t, db.SQLite)
 	app := f.srv.App

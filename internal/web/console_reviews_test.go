@@ -24,7 +24,6 @@ var reviewLink = regexp.MustCompile(`action="(/admin/access-reviews/arv_[A-Za-z0
 // every account is decided; other roles are refused, forms need the CSRF
 // token, and every decision is in the audit log by the administrator.
 func TestConsoleAccessReview(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	f := newConsoleFixture(t, db.SQLite)
 	app := f.srv.App
@@ -131,7 +130,6 @@ func TestConsoleAccessReview(t *testing.T) {
 // against the server's key set and its counts are the audit log's; a bad
 // month says what to type; other roles are refused.
 func TestConsoleMonthlyReport(t *testing.T) {
-	t.Parallel()
 	f := newConsoleFixture(t, db.SQLite)
 	app := f.srv.App
 	security, _ := f.browserFor(t, staff.RoleSecurityOfficer)

@@ -21,7 +21,6 @@ import (
 // purpose, and is recorded under the officer's name; the declaration is
 // served as JSON and as HTML in each language.
 func TestConsoleScans(t *testing.T) {
-	t.Parallel()
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
 			f := newConsoleFixture(t, dialect)

@@ -21,7 +21,6 @@ var resetLink = regexp.MustCompile(`<output class="value">https?://[^<]*(/admin/
 // password or set up a new authenticator; each needs a fresh sign-in, is
 // refused to other roles, and is audited. The link works once.
 func TestConsoleStaffAdministration(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	f := newConsoleFixture(t, db.SQLite)
 	app := f.srv.App

@@ -179,7 +179,6 @@ func (f *consoleFixture) browserFor(t testing.TB, role staff.Role) (*browser, st
 // how many answers were right but not which, and after three failures the
 // page says when the next attempt may be made instead of offering one.
 func TestConsoleQuizCannotBeGuessed(t *testing.T) {
-	t.Parallel()
 	f := newConsoleFixture(t, db.SQLite)
 	m := staff.Module{Key: "pool", Title: "Pool", Content: "# Pool", PassMark: 100, ValidityDays: 365, Ask: 3}
 	for i := range 8 {
@@ -214,7 +213,6 @@ func TestConsoleQuizCannotBeGuessed(t *testing.T) {
 // signed out: only what the role's permissions allow gets through; support
 // never sees a vault value, and the analyst never sees a person.
 func TestConsoleAccessMatrix(t *testing.T) {
-	t.Parallel()
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
 			f := newConsoleFixture(t, dialect)
@@ -305,7 +303,6 @@ func TestConsoleAccessMatrix(t *testing.T) {
 // TestConsoleSessionsAndForms: cookie attributes, CSRF refusals, no
 // account enumeration, and sessions that end on the server.
 func TestConsoleSessionsAndForms(t *testing.T) {
-	t.Parallel()
 	f := newConsoleFixture(t, db.SQLite)
 	_, support := f.browserFor(t, staff.RoleSupport)
 
@@ -412,7 +409,6 @@ func TestConsoleSessionsAndForms(t *testing.T) {
 // sign-in, a purpose, the rate limit with its alert, and the audit log
 // (fail closed).
 func TestConsoleReveal(t *testing.T) {
-	t.Parallel()
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
 			ctx := context.Background()
@@ -538,7 +534,6 @@ func TestConsoleReveal(t *testing.T) {
 // states from the queue; a refused transition says why; reading the
 // requester's address is recorded.
 func TestConsoleRequests(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	f := newConsoleFixture(t, db.SQLite)
 	app := f.srv.App
@@ -595,7 +590,6 @@ func TestConsoleRequests(t *testing.T) {
 // TestConsoleTrainingFormsNeedCSRF: every form of the training programme
 // is refused without the session's token, and works with it.
 func TestConsoleTrainingFormsNeedCSRF(t *testing.T) {
-	t.Parallel()
 	f := newConsoleFixture(t, db.SQLite)
 	b, _ := f.browserFor(t, staff.RoleAdmin)
 	forms := []struct {

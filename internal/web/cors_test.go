@@ -13,7 +13,6 @@ import (
 // TestEventsCORS: pages of a property may read the answer to their events
 // (the receipts); other origins may not, and preflights follow the domains.
 func TestEventsCORS(t *testing.T) {
-	t.Parallel()
 	srv := apptest.Start(t, db.SQLite)
 	post := func(origin, id string) *http.Response {
 		body := `{"events":[{"id":"` + id + `","property":"demo","device":"dev-cors","purpose":"analytics","action":"grant","source":"banner","notice_version":"2026-11"}]}`

@@ -19,7 +19,6 @@ import (
 // the banner, and finds the choice in the ledger: before, the page's CSP
 // allowed only its own origin and the banner's post was blocked.
 func TestDemoRecordsConsentOnLocalhost(t *testing.T) {
-	t.Parallel()
 	srv := apptest.StartWith(t, db.SQLite, apptest.Options{Demo: true})
 	for _, host := range []string{"localhost", "127.0.0.1"} {
 		t.Run(host, func(t *testing.T) {
@@ -55,7 +54,6 @@ func TestDemoRecordsConsentOnLocalhost(t *testing.T) {
 // TestDemoPageCSP: the demo page may connect to its own origin and to the
 // public URL the banner posts to, and nowhere else.
 func TestDemoPageCSP(t *testing.T) {
-	t.Parallel()
 	srv := apptest.StartWith(t, db.SQLite, apptest.Options{Demo: true})
 	resp, err := http.Get(strings.Replace(srv.URL, "127.0.0.1", "localhost", 1) + "/demo")
 	if err != nil {

@@ -58,7 +58,6 @@ func assessVendor(t *testing.T, srv *apptest.Server, key string) {
 // waits for the customer, who is emailed and answers in the portal, in
 // Chromium: one approval, one decline. The answers stick.
 func TestDisclosuresInPortal(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	f := newPortalFixture(t, db.SQLite)
 	srv, app := f.srv, f.srv.App
@@ -149,7 +148,6 @@ func TestDisclosuresInPortal(t *testing.T) {
 // that sends it carries a forged Host: the link names --public-url all the
 // same.
 func TestVendorQuestionnaireByEmail(t *testing.T) {
-	t.Parallel()
 	f := newPortalFixture(t, db.SQLite)
 	officer, _ := (&consoleFixture{srv: f.srv}).browserFor(t, "security_officer")
 	officer.header["Host"] = "evil.example"

@@ -21,7 +21,6 @@ import (
 // the store (the SQLite file after a checkpoint; PostgreSQL rows as text)
 // finds none of the customer's values.
 func TestEraseAfterExportInBrowser(t *testing.T) {
-	t.Parallel()
 	forStores(t, func(t *testing.T, dialect db.Dialect) {
 		values := []string{"erin.walk@example.org", "Erin Walkthrough", "DE44500105175407324931", "+49 30 5550 1234"}
 		w := newWalk(t, dialect, apptest.Options{}, "cust-walk-1", values[0],

@@ -20,7 +20,6 @@ import (
 // be sent now (503), never that one is on its way; and with the server back
 // the code is sent and the page says so.
 func TestFaultSMTPDown(t *testing.T) {
-	t.Parallel()
 	mail := mailtest.Start(t, mailtest.Options{})
 	smtp := netswitch.Start(t, mail.Addr())
 	srv := apptest.StartWith(t, db.SQLite, apptest.Options{SMTP: smtp.Addr(), JobRetryBase: 100 * time.Millisecond})

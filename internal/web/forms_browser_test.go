@@ -19,7 +19,6 @@ import (
 // with the embedding lines, the new form in German, and a refused form
 // with its problems at the inputs.
 func TestFormPagesAccessible(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	f := newConsoleFixture(t, db.SQLite)
 	app := f.srv.App

@@ -28,7 +28,6 @@ const identityStatement = "Called the number on file; the customer answered both
 // verified it, when and how; the audit log holds the act with the
 // channel, never the statement.
 func TestConsoleStaffVerifiesIdentity(t *testing.T) {
-	t.Parallel()
 	for _, dialect := range dialects {
 		t.Run(string(dialect), func(t *testing.T) {
 			ctx := context.Background()

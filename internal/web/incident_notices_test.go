@@ -26,7 +26,6 @@ import (
 // shows the progress, the draft report to the authority holds the counts
 // and the officer's contact, and a referral shows its evidence command.
 func TestBreachNoticeEndToEnd(t *testing.T) {
-	t.Parallel()
 	pf := newPortalFixture(t, db.SQLite)
 	ctx := audit.WithActor(context.Background(), audit.System())
 	if _, err := pf.srv.App.Vault.Put(ctx, "cust-1", vault.Field{Name: "language", Category: "other", Value: []byte("de")}); err != nil {

@@ -104,7 +104,6 @@ func TestIncidentReviewScenarios(t *testing.T) {
 // (nothing is published), publishes it, and the public page shows it; then
 // the incident closes.
 func TestConsoleIncidentReview(t *testing.T) {
-	t.Parallel()
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
 			f := newConsoleFixture(t, dialect)

@@ -21,7 +21,6 @@ import (
 // previous address in the customer's language. Neither mail holds the
 // customer's addresses.
 func TestSignInMailInFourLanguages(t *testing.T) {
-	t.Parallel()
 	changed := map[string]string{"en": "Your sign-in address at", "de": "Ihre Anmeldeadresse bei", "fr": "Votre adresse de connexion chez", "es": "Su dirección de acceso en"}
 	requests := map[string]string{"en": "Your requests", "de": "Ihre Anfragen", "fr": "Vos demandes", "es": "Sus solicitudes"}
 	forStores(t, func(t *testing.T, dialect db.Dialect) {

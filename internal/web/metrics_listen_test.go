@@ -15,7 +15,6 @@ import (
 // listener answers 404 as for any unknown path, and the internal one
 // serves nothing else.
 func TestMetricsOnAnInternalAddress(t *testing.T) {
-	t.Parallel()
 	srv := apptest.StartWith(t, db.SQLite, apptest.Options{MetricsListen: true})
 	get := func(url string) (int, string) {
 		t.Helper()

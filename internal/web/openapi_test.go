@@ -20,7 +20,6 @@ import (
 // document, when the document describes an operation no route serves, or
 // when the two disagree on who may call it.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
-	t.Parallel()
 	doc := mustLoadOpenAPI(t)
 	served := map[string]web.Route{}
 	for _, rt := range routeTable(t) {
@@ -85,7 +84,6 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 // resolves, operation ids are unique, path parameters match the paths, and
 // the problem responses are described where they can happen.
 func TestOpenAPIDocument(t *testing.T) {
-	t.Parallel()
 	doc := mustLoadOpenAPI(t)
 	if v, _ := doc.raw["openapi"].(string); !strings.HasPrefix(v, "3.1.") {
 		t.Errorf("openapi = %q, want 3.1.x", v)

@@ -43,7 +43,6 @@ tables:
 // ask for erasure. Afterwards the vault field is unreadable, the shop's
 // rows are gone or masked, and the ledger no longer names the customer.
 func TestPortalInBrowser(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	shopFile := filepath.Join(dir, "shop.db")

@@ -21,7 +21,6 @@ import (
 // itself, in the reader's language, hides empty sections, and shows a
 // receipt as a page to read and verify.
 func TestPortalSaysWhatItHolds(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	f := newPortalFixture(t, db.SQLite)
 	app := f.srv.App

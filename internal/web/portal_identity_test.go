@@ -27,7 +27,6 @@ var requestID = regexp.MustCompile(`req_[A-Za-z0-9_-]+`)
 // another customer cannot try, staff see the tier, and right ones let it
 // proceed. A request touching no sensitive data needs only the code.
 func TestPortalSecondProof(t *testing.T) {
-	t.Parallel()
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
 			ctx := context.Background()
@@ -107,7 +106,6 @@ func TestPortalSecondProof(t *testing.T) {
 // nothing proceeds before they confirm, another request's link confirms
 // nothing, staff see the agent and the mandate, and filings are limited.
 func TestPortalAgentFlow(t *testing.T) {
-	t.Parallel()
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
 			ctx := context.Background()

@@ -29,7 +29,6 @@ import (
 // language and searched for the English catalog's sentences and for words
 // only English uses; the identity step names each detail by what it asks.
 func TestPortalSpeaksOnlyTheLanguage(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	mail := mailtest.Start(t, mailtest.Options{})
 	srv := apptest.StartWith(t, db.SQLite, apptest.Options{SMTP: mail.Addr(), CorrectableFields: map[string]bool{"iban": false, "phone": true}})

@@ -19,7 +19,6 @@ import (
 // the portal's own pages (another site however written) lands on the home
 // page; a customer who is not the request's owner does not see it.
 func TestPortalSignInReturnsToTheLinkedRequest(t *testing.T) {
-	t.Parallel()
 	f := newPortalFixture(t, db.SQLite)
 	const email = "ada.portal@example.org"
 	owner := f.signIn(t, email)

@@ -19,7 +19,6 @@ import (
 // choice was made (our systems, the portal itself). Another customer's
 // device's choices are neither listed nor readable.
 func TestPortalSaysWhereChoicesWereGiven(t *testing.T) {
-	t.Parallel()
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
 			ctx := context.Background()

@@ -25,7 +25,6 @@ import (
 // request's language, with a link to the request and neither the old nor
 // the new value nor their address in it.
 func TestRectificationEmails(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	const email = "ada.portal@example.org"
 	const oldPhone, newPhone = "+49 30 1234567", "+49 30 7654321"

@@ -24,7 +24,6 @@ import (
 // officer's approval, after which the job corrects the vault and emits
 // subject.rectified (ids and field names, no value).
 func TestPortalRectify(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	mail := mailtest.Start(t, mailtest.Options{})
 	srv := apptest.StartWith(t, db.SQLite, apptest.Options{SMTP: mail.Addr(), CorrectableFields: map[string]bool{"iban": false}})

@@ -20,7 +20,6 @@ import (
 // the request, answers in the portal, staff see the answer on the request
 // page, and the GDPR's clock stops while the answer is awaited.
 func TestPortalAnswerThread(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	f := newPortalFixture(t, db.SQLite)
 	app := f.srv.App
@@ -96,7 +95,6 @@ func TestPortalAnswerThread(t *testing.T) {
 // customer's input when it refused it, and answered the German page with
 // the service's English ("say what is wrong and what it should be").
 func TestPortalRequestFormKeepsInputAndIsTranslated(t *testing.T) {
-	t.Parallel()
 	f := newPortalFixture(t, db.SQLite)
 	b := f.signIn(t, "ada.portal@example.org")
 	home := b.do("GET", "/privacy/home?lang=de", nil)

@@ -93,7 +93,6 @@ var signInLink = regexp.MustCompile(`https?://[^\s"<>]+/privacy/verify\?[^\s"<>]
 // only; the link in the email leads to a button, not a session; known and
 // unknown addresses get the same answer.
 func TestPortalSignIn(t *testing.T) {
-	t.Parallel()
 	f := newPortalFixture(t, db.SQLite)
 
 	answers := map[string]answer{}
@@ -193,7 +192,6 @@ func TestPortalSignIn(t *testing.T) {
 // comes from X-Forwarded-For, and without one a forged header changes
 // nothing.
 func TestPortalCodeLimitsPerClientAddress(t *testing.T) {
-	t.Parallel()
 	mail := mailtest.Start(t, mailtest.Options{})
 	cases := []struct {
 		name    string
@@ -234,7 +232,6 @@ func TestPortalCodeLimitsPerClientAddress(t *testing.T) {
 // banner's effect), sees their data masked and, after a recent code, in
 // clear, sees who accessed it, and downloads their own receipts only.
 func TestPortalHome(t *testing.T) {
-	t.Parallel()
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
 			ctx := context.Background()
@@ -329,7 +326,6 @@ func TestPortalHome(t *testing.T) {
 // TestPortalRequests: a customer files, lists and cancels their own
 // requests; another customer can neither see nor cancel them.
 func TestPortalRequests(t *testing.T) {
-	t.Parallel()
 	f := newPortalFixture(t, db.SQLite)
 	b := f.signIn(t, "ada.portal@example.org")
 	home := b.do("GET", "/privacy/home", nil)
@@ -376,7 +372,6 @@ func TestPortalRequests(t *testing.T) {
 // export archive, and after an erasure their vault data is unreadable and
 // the ledger no longer names them.
 func TestRequestFulfilment(t *testing.T) {
-	t.Parallel()
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
 			ctx := context.Background()
@@ -493,7 +488,6 @@ func proveIdentity(t *testing.T, b *browser, id string) {
 // customer, with the first one's ids: nothing of the first customer shows,
 // and nothing of theirs changes.
 func TestPortalCrossCustomer(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	f := newPortalFixture(t, db.SQLite)
 	app := f.srv.App
@@ -541,7 +535,6 @@ func TestPortalCrossCustomer(t *testing.T) {
 // TestPortalStaffNames: the customer sees the role of who accessed their
 // data, and the name only where the company enables it.
 func TestPortalStaffNames(t *testing.T) {
-	t.Parallel()
 	for _, names := range []bool{false, true} {
 		t.Run(fmt.Sprint("names=", names), func(t *testing.T) {
 			ctx := context.Background()

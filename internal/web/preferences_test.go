@@ -102,7 +102,6 @@ func subjectEvents(t *testing.T, srv *apptest.Server, subject string) []consent.
 // communication topics of a known property; the answer holds the header
 // values RFC 8058 asks for.
 func TestPreferenceLinksAPI(t *testing.T) {
-	t.Parallel()
 	srv := apptest.Start(t, db.SQLite)
 	record, _, err := srv.App.Keys.Create(context.Background(), apikey.ScopeRecord, "", "mailer")
 	if err != nil {
@@ -196,7 +195,6 @@ func TestPreferenceLinksAPI(t *testing.T) {
 // shows the receipt; a tampered link or another subject's form does
 // nothing. On both stores.
 func TestPreferencePage(t *testing.T) {
-	t.Parallel()
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
 			srv := apptest.Start(t, dialect)
@@ -330,7 +328,6 @@ func flipChar(s string) string {
 // never unsubscribes; a wrong body, a page link or a tampered link does
 // nothing.
 func TestOneClickUnsubscribe(t *testing.T) {
-	t.Parallel()
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
 			srv := apptest.Start(t, dialect)
@@ -425,7 +422,6 @@ const oneClick = "List-Unsubscribe=One-Click"
 // customer subscribes and unsubscribes there too, and a choice made
 // through an email's link shows with its receipt.
 func TestPortalListsTopics(t *testing.T) {
-	t.Parallel()
 	f := newPortalFixture(t, db.SQLite)
 	b := f.signIn(t, "ada.portal@example.org")
 	topicsTable := regexp.MustCompile(`(?s)<h3 id="topics">.*?</table>`)
@@ -525,7 +521,6 @@ func channelAnswers(t *testing.T, base, key, subject string) (email, sms, topic 
 // after it decides them all, and a channel the topic is not sent by is a
 // problem naming the question's channel.
 func TestDecisionByChannel(t *testing.T) {
-	t.Parallel()
 	srv := apptest.Start(t, db.SQLite)
 	newsletterBy(t, srv, "cust-d")
 	record, _, err := srv.App.Keys.Create(context.Background(), apikey.ScopeRecord, "", "mailer")
@@ -571,7 +566,6 @@ func TestDecisionByChannel(t *testing.T) {
 // unticking one records a withdrawal by that channel only, and the other
 // stays allowed; unticking every box withdraws the topic by every channel.
 func TestPreferencePageChangesOneChannel(t *testing.T) {
-	t.Parallel()
 	srv := apptest.Start(t, db.SQLite)
 	newsletterBy(t, srv, "cust-o")
 	record, _, err := srv.App.Keys.Create(context.Background(), apikey.ScopeRecord, "", "mailer")
@@ -626,7 +620,6 @@ func TestPreferencePageChangesOneChannel(t *testing.T) {
 // topics by email (or by the channel the link was made for), never the
 // customer's other channels.
 func TestOneClickWithdrawsEmailOnly(t *testing.T) {
-	t.Parallel()
 	srv := apptest.Start(t, db.SQLite)
 	newsletterBy(t, srv, "cust-w")
 	record, _, err := srv.App.Keys.Create(context.Background(), apikey.ScopeRecord, "", "mailer")

@@ -56,7 +56,6 @@ func mariaDB(t *testing.T) (*sql.DB, string, string) {
 // approve; the job writes both rows and emits subject.rectified with the
 // fields and no value; the portal shows the request completed.
 func TestRectifyInBrowser(t *testing.T) {
-	t.Parallel()
 	forStores(t, func(t *testing.T, dialect db.Dialect) {
 		const subject, email = "cust-walk-3", "rosa.walk@example.org"
 		const oldName, newName = "Rosa Oldname", "Rosa Newname"

@@ -17,7 +17,6 @@ import (
 // shows its work place by place (the vault, the recipients told), as an
 // erasure's does; before, it showed the job's state only.
 func TestConsoleRectificationProgress(t *testing.T) {
-	t.Parallel()
 	for _, dialect := range dialects {
 		t.Run(string(dialect), func(t *testing.T) {
 			ctx := context.Background()

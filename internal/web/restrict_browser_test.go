@@ -20,7 +20,6 @@ import (
 // lift it and, once the customer was told by email, both answer as before,
 // and the portal no longer shows it.
 func TestRestrictionInBrowser(t *testing.T) {
-	t.Parallel()
 	forStores(t, func(t *testing.T, dialect db.Dialect) {
 		w := newWalk(t, dialect, apptest.Options{}, "cust-walk-4", "rhea.walk@example.org")
 		app := w.srv.App

@@ -83,7 +83,6 @@ func TestRestrictionScenarios(t *testing.T) {
 // immediate and sends nothing. The customer objects in the portal; the
 // back end's later grant does not end it, the customer's own does.
 func TestRestrictionInConsoleAndPortal(t *testing.T) {
-	t.Parallel()
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) { testRestrictionInConsoleAndPortal(t, dialect) })
 	}

@@ -18,7 +18,6 @@ import (
 // POST /v1/api-keys for a reveal key and so read plaintext. It gets 403
 // naming scope and no key; the keys it may make are recorded with their id.
 func TestAdminKeyCannotMintRevealKey(t *testing.T) {
-	t.Parallel()
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
 			srv := apptest.Start(t, dialect)
@@ -61,7 +60,6 @@ func TestAdminKeyCannotMintRevealKey(t *testing.T) {
 // are 429 problem+json, and security is alerted once; detokenising counts
 // against the same limit.
 func TestRevealKeyHitsTheLimit(t *testing.T) {
-	t.Parallel()
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
 			srv := apptest.Start(t, dialect)
@@ -128,7 +126,6 @@ func TestRevealKeyHitsTheLimit(t *testing.T) {
 // fields unrecorded. Each is now 503 and changes nothing; when the log is
 // writable each is recorded under the key.
 func TestVaultWritesFailClosed(t *testing.T) {
-	t.Parallel()
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
 			srv := apptest.Start(t, dialect)
@@ -182,7 +179,6 @@ func TestVaultWritesFailClosed(t *testing.T) {
 // change), and the portal lists the change as one made by the company's
 // systems.
 func TestSignInAddressChangeIsTold(t *testing.T) {
-	t.Parallel()
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
 			f := newPortalFixture(t, dialect)

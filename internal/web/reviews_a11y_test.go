@@ -19,7 +19,6 @@ import (
 // report (with its print view) pass axe in a browser, signed in as an
 // administrator, with a review open.
 func TestAccessReviewPagesAccessible(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	f := newConsoleFixture(t, db.SQLite)
 	base := strings.Replace(f.srv.URL, "127.0.0.1", "localhost", 1)
@@ -65,7 +64,6 @@ func TestAccessReviewPagesAccessible(t *testing.T) {
 // quarter's review, confirm their own access, change a colleague's role,
 // close the review.
 func TestAccessReviewInABrowser(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	f := newConsoleFixture(t, db.SQLite)
 	base := strings.Replace(f.srv.URL, "127.0.0.1", "localhost", 1)

@@ -22,7 +22,6 @@ import (
 // route is in exactly one group, under that group's prefixes and no other
 // group's.
 func TestRouteGroups(t *testing.T) {
-	t.Parallel()
 	for _, d := range []web.Deps{{}, {MetricsElsewhere: true}} {
 		groups := web.RouteGroups(d)
 		var surfaces []string
@@ -222,7 +221,6 @@ func request(pattern string) *http.Request {
 // an RFC 9457 problem of code "unavailable" naming it; the others are
 // served as usual.
 func TestOffSubsystemsAnswer503(t *testing.T) {
-	t.Parallel()
 	want := func(pattern string) string {
 		_, path, _ := strings.Cut(pattern, " ")
 		under := func(p string) bool { return path == p || strings.HasPrefix(path, p+"/") }
@@ -276,7 +274,6 @@ func TestOffSubsystemsAnswer503(t *testing.T) {
 // subsystems answers their pages 503 with its own error page (HTML), and
 // its other pages as usual.
 func TestConsoleSubsystemsOffAnswer503Pages(t *testing.T) {
-	t.Parallel()
 	a := apptest.Start(t, db.SQLite).App
 	console, err := admin.New(admin.Deps{Staff: a.Staff, Vault: a.Vault, Audit: a.Audit, Consent: a.Consent, Requests: a.Requests})
 	if err != nil {

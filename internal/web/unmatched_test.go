@@ -14,7 +14,6 @@ import (
 // problem+json 404, and known paths with another method a 405 with Allow,
 // both with the security headers.
 func TestUnmatchedRoutesAnswerProblems(t *testing.T) {
-	t.Parallel()
 	srv := apptest.Start(t, db.SQLite)
 	cases := []struct {
 		method, path string

@@ -40,7 +40,6 @@ func (c caller) do(method, path, key, body string) (int, string, http.Header) {
 // see them masked; plaintext needs a reveal key and a purpose, is recorded
 // first, and is refused when the audit log cannot be written.
 func TestVaultRevealIsScopedAuditedAndFailsClosed(t *testing.T) {
-	t.Parallel()
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
 			srv := apptest.Start(t, dialect)
@@ -108,7 +107,6 @@ func TestVaultRevealIsScopedAuditedAndFailsClosed(t *testing.T) {
 
 // TestSealedVaultAnswers503 starts without a master key.
 func TestSealedVaultAnswers503(t *testing.T) {
-	t.Parallel()
 	srv := apptest.StartWith(t, db.SQLite, apptest.Options{Sealed: true})
 	c := caller{t, srv.URL}
 	code, body, _ := c.do("PUT", "/v1/subjects/cust-7/fields/iban", srv.Keys.Admin, `{"category":"financial","value":"x"}`)
@@ -121,7 +119,6 @@ func TestSealedVaultAnswers503(t *testing.T) {
 // an API key are in the audit log under that key's id; an erasure that
 // cannot be recorded does not happen.
 func TestAdminActsNameTheKey(t *testing.T) {
-	t.Parallel()
 	srv := apptest.Start(t, db.SQLite)
 	ctx := context.Background()
 	c := caller{t, srv.URL}

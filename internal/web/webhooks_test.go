@@ -20,7 +20,6 @@ import (
 // a receiver answering 410 is disabled and its message dead-lettered,
 // then replayed with the same webhook-id.
 func TestWebhooks(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	f := newPortalFixture(t, db.SQLite)
 	app := f.srv.App
@@ -126,7 +125,6 @@ func TestWebhooks(t *testing.T) {
 // TestConsentChangedWebhook: a consent recorded after the endpoint exists
 // is announced once, with ids only.
 func TestConsentChangedWebhook(t *testing.T) {
-	t.Parallel()
 	f := newPortalFixture(t, db.SQLite)
 	var secret atomic.Value
 	got := make(chan client.WebhookEvent, 10)
