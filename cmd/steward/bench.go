@@ -29,6 +29,7 @@ import (
 	"github.com/steward-dev/steward/internal/config"
 	"github.com/steward-dev/steward/internal/consent"
 	"github.com/steward-dev/steward/internal/loadgen"
+	"github.com/steward-dev/steward/internal/scanner"
 	"github.com/steward-dev/steward/internal/vault"
 )
 
@@ -122,7 +123,10 @@ func openBenchApp(ctx context.Context, env *environment, dir, database string, f
 		Controller: config.Controller{Name: "Bench Co"},
 		// An unsealed vault, so that the demo signs its vendors off and
 		// the decisions measured pass the vendor gate, as in production.
-		MasterKey: "1:" + vault.GenerateKey()}
+		MasterKey: "1:" + vault.GenerateKey(),
+		// No tracker scan: the weekly one would start at once on the demo
+		// property and its Chromium take a core from what is measured.
+		ScanChrome: scanner.ChromeOff}
 	a, err := app.Open(ctx, cfg, slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		return nil, app.DemoKeys{}, err

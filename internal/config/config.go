@@ -94,7 +94,7 @@ type Config struct {
 	// read a few values of each undeclared text column (never kept).
 	DriftSample bool
 	// ScanChrome is Chromium's path for the tracker scanner ("" looks on
-	// PATH); nothing else needs a browser.
+	// PATH, "off" turns the scans off); nothing else needs a browser.
 	ScanChrome string
 	// RetentionRequests is how long a closed request keeps what it quotes
 	// of the person and its address, and its archives; zero keeps them.
@@ -243,7 +243,7 @@ var Settings = []Setting{
 	{"connectors", "STEWARD_CONNECTORS", "", "directory of dataset files (*.yaml) describing the company's own databases for data subject requests"},
 	{"connector-poll", "STEWARD_CONNECTOR_POLL", "1m", "how often a request waiting for an HTTP system's callback looks again"},
 	{"drift-sample", "STEWARD_DRIFT_SAMPLE", "false", "let the daily drift scan read up to 20 values of each undeclared text column whose name says nothing (never kept), to find personal data by its values"},
-	{"scan-chrome", "STEWARD_SCAN_CHROME", "", "Chromium's path for the tracker scanner (the weekly scans, the console's \"Scan now\"); by default chromium or google-chrome on PATH, and without one the scans are off"},
+	{"scan-chrome", "STEWARD_SCAN_CHROME", "", "Chromium's path for the tracker scanner (the weekly scans, the console's \"Scan now\"); by default chromium or google-chrome on PATH, and without one the scans are off; off turns them off"},
 	{"retention-requests", "STEWARD_RETENTION_REQUESTS", "", "how long after closing a request keeps the requester's address and details, and its archives (400d, 18m, 3y); empty keeps them"},
 	{"retention-ledger-proof", "STEWARD_RETENTION_LEDGER_PROOF", "", "how long after a customer's last consent choice the ledger keeps their choices under their id before pseudonymising them (3y); empty keeps them"},
 	{"correctable-fields", "STEWARD_CORRECTABLE_FIELDS", "", "comma-separated vault fields customers may correct in the portal (phone,address:auto; :auto applies a new value without an officer's approval)"},

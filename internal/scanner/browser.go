@@ -17,9 +17,19 @@ var ErrNoChrome = errors.New("the scanner needs Chromium, and none was found: in
 // chromeNames are tried in order on PATH when no path is given.
 var chromeNames = []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome"}
 
+// ChromeOff, given as the path, turns the tracker scans off on a machine
+// that has Chromium (--scan-chrome off).
+const ChromeOff = "off"
+
+// ErrScansOff says that the tracker scans were turned off.
+var ErrScansOff = errors.New("tracker scans are off (--scan-chrome off): name Chromium's path, or leave the setting empty to find it on PATH")
+
 // FindChrome returns path when it names an executable, else the first
-// Chromium found on PATH, else ErrNoChrome.
+// Chromium found on PATH, else ErrNoChrome; ErrScansOff for ChromeOff.
 func FindChrome(path string) (string, error) {
+	if path == ChromeOff {
+		return "", ErrScansOff
+	}
 	if path != "" {
 		p, err := exec.LookPath(path)
 		if err != nil {
