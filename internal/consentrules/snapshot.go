@@ -176,33 +176,9 @@ func (x *Index) encode(w *snapWriter) int {
 	// Links of devices still linked: an erasure unlinked the others (and
 	// deleted their rows, so that a rebuild would not know them either).
 	linked := func(d uint32) bool { s := x.idents.at(d).subject(); return reachable(d) && s != 0 && reachable(s) }
-	links := 0
-	for d := range x.linkSeq {
-		if linked(d) {
-			links++
-		}
-	}
-	w.u32(uint32(links))
-	for d, seq := range x.linkSeq {
-		if linked(d) {
-			w.u32(d)
-			w.u64(seq)
-		}
-	}
+	writeSeqs(w, x.linkSeq, linked)
 	writeKeyed(w, x.restricted, reachable, func(v uint64) { w.u64(v) })
-	lifted := 0
-	for n := range x.liftedAll {
-		if reachable(n) {
-			lifted++
-		}
-	}
-	w.u32(uint32(lifted))
-	for n, seq := range x.liftedAll {
-		if reachable(n) {
-			w.u32(n)
-			w.u64(seq)
-		}
-	}
+	writeSeqs(w, x.liftedAll, reachable)
 	writeKeyed(w, x.objections, reachable, func(s State) { w.put(appendState(w.buf[:0], s)) })
 	writeKeyed(w, x.channelStates, reachable, func(s State) { w.put(appendState(w.buf[:0], s)) })
 	return states + countKeyed(x.channelStates, reachable)
@@ -218,6 +194,24 @@ func countKeyed[V any](m map[uint64]V, reachable func(uint32) bool) int {
 		}
 	}
 	return n
+}
+
+// writeSeqs writes the entries of a table of sequences by identity number
+// that keep: their count, then each number and sequence.
+func writeSeqs(w *snapWriter, m map[uint32]uint64, keep func(uint32) bool) {
+	n := 0
+	for id := range m {
+		if keep(id) {
+			n++
+		}
+	}
+	w.u32(uint32(n))
+	for id, seq := range m {
+		if keep(id) {
+			w.u32(id)
+			w.u64(seq)
+		}
+	}
 }
 
 // writeKeyed writes the entries of a table by stateKey whose identity is
